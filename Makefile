@@ -1,0 +1,47 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+# Data root: ../shared/data when it exists (CI and the developers' machines), else datasets/.
+SHARED_DATA := $(wildcard ../shared/data)
+ifneq ($(SHARED_DATA),)
+export SPARSEBOX_DATA ?= $(abspath $(SHARED_DATA))
+endif
+# numba's default threading layer clashes with open3d's OpenMP runtime.
+export NUMBA_THREADING_LAYER ?= omp
+
+OUT ?= out/demo
+
+.PHONY: install install-test demo test lint bench clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first, where it is on offer; then pin whatever torch is there so
+	# that no other package makes pip resolve (and download) a CUDA build of its own.
+	$(BIN)/pip install -q torch==2.13.0 || $(BIN)/pip install -q "torch>=2.3"
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[test]"
+	touch $@
+
+install: $(VENV)/.base
+install-test: $(VENV)/.test
+
+demo: $(VENV)/.base
+	$(BIN)/sparsebox demo --out $(OUT)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/walks.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,3 @@
+"""scenesparse: pruning for Gaussian splats, point clouds and hash-grid NeRFs."""
+
+__all__: list[str] = []

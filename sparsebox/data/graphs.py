@@ -1,0 +1,196 @@
+"""Graph file readers (METIS, Matrix Market, edge lists) and name-or-path loading."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import scipy.sparse as sp
+
+from sparsebox.data.registry import catalogue, fetch
+from sparsebox.structure import SparseStructure, as_structure
+
+__all__ = ["read_metis", "read_matrix_market", "read_edge_list", "load_graph", "GraphFileError"]
+
+
+class GraphFileError(ValueError):
+    """A graph file is malformed; the message names the file and the line."""
+
+
+def _open_text(path: Path):
+    if path.suffix == ".bz2":
+        return bz2.open(path, "rt")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt")
+    return open(path)
+
+
+def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
+    """Read a METIS graph file (plain, ``.bz2`` or ``.gz``) as an undirected structure.
+
+    Header ``n m [fmt [ncon]]``; ``fmt`` is up to three digits ``abc``: ``a`` vertex sizes, ``b``
+    vertex weights (``ncon`` of them, default 1), ``c`` edge weights. Then one line per vertex with
+    its 1-based neighbours (each followed by its weight when ``c`` is 1). Lines starting with ``%``
+    are comments. Vertex sizes and weights are read and checked, not kept.
+    """
+    path = Path(path)
+    with _open_text(path) as fh:
+        lines = [ln for ln in fh.read().splitlines() if not ln.startswith("%")]
+    if not lines:
+        raise GraphFileError(f"{path}: empty METIS file (no header line)")
+    header = lines[0].split()
+    try:
+        n, m = int(header[0]), int(header[1])
+        fmt = header[2] if len(header) > 2 else "0"
+        ncon = int(header[3]) if len(header) > 3 else 1
+    except (ValueError, IndexError):
+        raise GraphFileError(f"{path}: bad METIS header {lines[0]!r} (want 'n m [fmt [ncon]]')") from None
+    if len(fmt) > 3 or any(ch not in "01" for ch in fmt):
+        raise GraphFileError(f"{path}: bad METIS fmt code {fmt!r} in the header")
+    fmt = fmt.zfill(3)
+    has_size, has_vweight, has_eweight = fmt[0] == "1", fmt[1] == "1", fmt[2] == "1"
+    lead = int(has_size) + (ncon if has_vweight else 0)
+    body = lines[1:]
+    # Trailing blank lines past the n vertex lines are padding, not vertices.
+    while len(body) > n and not body[-1].strip():
+        body.pop()
+    if len(body) != n:
+        raise GraphFileError(f"{path}: header says {n} vertices but {len(body)} vertex lines follow")
+    tokens_per_line = np.fromiter((len(ln.split()) for ln in body), dtype=np.int64, count=n)
+    values = np.array(" ".join(body).split(), dtype=np.float64 if has_eweight else np.int64)
+    stride = 2 if has_eweight else 1
+    nbr_tokens = tokens_per_line - lead
+    bad = np.flatnonzero((nbr_tokens < 0) | (nbr_tokens % stride != 0))
+    if bad.size:
+        i = int(bad[0])
+        raise GraphFileError(f"{path}: line {i + 2} (vertex {i + 1}) has a malformed token count")
+    starts = np.concatenate([[0], np.cumsum(tokens_per_line)[:-1]])
+    keep = np.ones(values.shape[0], dtype=bool)
+    if lead:
+        for j in range(lead):
+            keep[starts[tokens_per_line > j] + j] = False
+    nbr = values[keep]
+    degree = nbr_tokens // stride
+    if has_eweight:
+        col, weight = nbr[0::2], nbr[1::2]
+    else:
+        col, weight = nbr, None
+    col = np.asarray(col, dtype=np.int64) - 1
+    if col.size and (col.min() < 0 or col.max() >= n):
+        i = int(np.flatnonzero((col < 0) | (col >= n))[0])
+        row_of = int(np.searchsorted(np.cumsum(degree), i, side="right"))
+        raise GraphFileError(
+            f"{path}: line {row_of + 2} names vertex {col[i] + 1}, outside 1..{n}"
+        )
+    if col.shape[0] != 2 * m:
+        raise GraphFileError(
+            f"{path}: header says {m} edges ({2 * m} adjacency entries) but the file lists "
+            f"{col.shape[0]} entries"
+        )
+    row = np.repeat(np.arange(n, dtype=np.int64), degree)
+    try:
+        return SparseStructure.from_edges(row, col, weight, num_nodes=n, undirected=True,
+                                          duplicates="error")
+    except ValueError as err:
+        raise GraphFileError(f"{path}: {err}") from err
+
+
+def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
+    """Read a Matrix Market file as the undirected graph of ``|A|`` (symmetric files) or
+    ``|A| + |A|^T`` (general, e.g. circuit matrices), without the diagonal."""
+    path = Path(path)
+    try:
+        info = scipy.io.mminfo(path)
+        a = sp.coo_array(scipy.io.mmread(path))
+    except (ValueError, OSError) as err:
+        raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
+    if a.shape[0] != a.shape[1]:
+        raise GraphFileError(f"{path}: matrix is {a.shape[0]} x {a.shape[1]}, not square")
+    symmetry = info[5]
+    off = (a.row != a.col) & (a.data != 0)
+    row, col, w = a.row[off], a.col[off], np.abs(a.data[off]).astype(np.float64)
+    weight = None if info[4] == "pattern" else w
+    if symmetry == "general":
+        return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], symmetrize="sum")
+    return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], undirected=True)
+
+
+def read_edge_list(
+    path: str | os.PathLike[str],
+    *,
+    delimiter: str | None = None,
+    undirected: bool = True,
+    num_nodes: int | None = None,
+) -> SparseStructure:
+    """Read ``u v [w]`` lines (whitespace or ``delimiter`` separated, ``#`` comments, 0-based ids;
+    a first line that is not numeric is taken as a header). Undirected edge lists may list each
+    edge once or in both directions."""
+    path = Path(path)
+    with _open_text(path) as fh:
+        lines = [ln.split("#", 1)[0].strip() for ln in fh]
+    rows = [(i + 1, ln) for i, ln in enumerate(lines) if ln]
+    if rows and not rows[0][1].replace(delimiter or " ", " ").split()[0].lstrip("-").isdigit():
+        rows = rows[1:]
+    parsed = []
+    width = None
+    for lineno, ln in rows:
+        parts = ln.split(delimiter) if delimiter else ln.split()
+        if len(parts) not in (2, 3) or (width is not None and len(parts) != width):
+            raise GraphFileError(f"{path}: line {lineno}: expected 'u v [w]', got {ln!r}")
+        width = len(parts)
+        try:
+            parsed.append([float(p) for p in parts])
+        except ValueError:
+            raise GraphFileError(f"{path}: line {lineno}: not numbers: {ln!r}") from None
+    arr = np.array(parsed, dtype=np.float64).reshape(-1, width or 2)
+    weight = arr[:, 2] if width == 3 else None
+    try:
+        return SparseStructure.from_edges(
+            arr[:, 0], arr[:, 1], weight, num_nodes=num_nodes,
+            undirected=undirected, symmetrize="max" if undirected else None,
+        )
+    except (ValueError, TypeError) as err:
+        raise GraphFileError(f"{path}: {err}") from err
+
+
+_READERS = {".graph": read_metis, ".metis": read_metis, ".mtx": read_matrix_market,
+            ".csv": read_edge_list, ".txt": read_edge_list, ".edges": read_edge_list,
+            ".el": read_edge_list}
+
+
+def load_graph(
+    name_or_path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+) -> SparseStructure:
+    """A graph by catalogue name (``"fe_4elt2"``, ``"wave"``, ``"cora"``) or by file path."""
+    key = str(name_or_path)
+    cat = catalogue()
+    if key.lower() in cat:
+        info = cat[key.lower()]
+        if info.kind in ("metis", "matrix-market"):
+            (path,) = fetch(key, root, download=download)
+            return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
+        if info.kind == "planetoid":
+            from sparsebox.data.pyg import load_planetoid
+
+            data = load_planetoid(key, root, download=download)
+            return as_structure(data.edge_index.numpy(), num_nodes=data.num_nodes)
+        raise ValueError(f"dataset {key!r} is a {info.kind}, not a graph")
+    path = Path(name_or_path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{key!r} is neither a file nor a dataset name (see `sparsebox data list`)"
+        )
+    suffixes = [s for s in path.suffixes if s not in (".bz2", ".gz")]
+    reader = _READERS.get(suffixes[-1] if suffixes else "")
+    if reader is None:
+        raise ValueError(
+            f"{path}: unknown graph format {path.suffix!r}; known: {', '.join(sorted(_READERS))}"
+        )
+    return reader(path)

@@ -1,0 +1,204 @@
+"""Masks and gates shared by the graph and the scene methods (PyTorch).
+
+- :func:`l0_project_`: projection onto the l0 ball, keep the k largest ``|w|`` over many tensors.
+- :class:`HardConcreteGate`: the stochastic L0 gate of Louizos, Welling and Kingma (2018).
+- :func:`straight_through_mask`: a binary mask whose gradient passes straight through.
+- :class:`AugmentedLagrangianBudget`: the constraint ``sum(gate) <= budget`` by dual ascent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from sparsebox._validation import check_fraction, check_int, exactly_one
+
+__all__ = [
+    "l0_project_",
+    "HardConcreteGate",
+    "straight_through_mask",
+    "AugmentedLagrangianBudget",
+]
+
+
+@torch.no_grad()
+def l0_project_(
+    tensors: Sequence[Tensor], *, k: int | None = None, keep_ratio: float | None = None
+) -> list[Tensor]:
+    """Zero all but the ``k`` entries of largest magnitude over all ``tensors``, in place.
+
+    The ranking is global (one threshold for every tensor), so the result lies on the l0 ball
+    ``{theta : ||theta||_0 <= k}`` and is its Euclidean projection. Exactly ``k`` entries keep their
+    value (ties broken by ``torch.topk``); with ``keep_ratio`` k is
+    ``floor(keep_ratio * total + 0.5)``.
+
+    Returns the boolean keep-masks, one per tensor.
+
+    Examples
+    --------
+    >>> a, b = torch.tensor([3.0, -1.0]), torch.tensor([0.5, -4.0, 2.0])
+    >>> [m.tolist() for m in l0_project_([a, b], k=2)]
+    [[True, False], [False, True, False]]
+    >>> a.tolist(), b.tolist()
+    ([3.0, 0.0], [0.0, -4.0, 0.0])
+    """
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("tensors must hold at least one tensor")
+    total = sum(t.numel() for t in tensors)
+    kind, value = exactly_one(k=k, keep_ratio=keep_ratio)
+    if kind == "keep_ratio":
+        k = min(total, math.floor(check_fraction("keep_ratio", value) * total + 0.5))
+    else:
+        k = check_int("k", value, minimum=0, maximum=total)
+    flat = torch.cat([t.detach().reshape(-1).abs().to(torch.float64) for t in tensors])
+    keep_flat = torch.zeros(total, dtype=torch.bool, device=flat.device)
+    if k > 0:
+        keep_flat[torch.topk(flat, k, sorted=False).indices] = True
+    masks, start = [], 0
+    for t in tensors:
+        m = keep_flat[start : start + t.numel()].reshape(t.shape).to(t.device)
+        t.masked_fill_(~m, 0.0)
+        masks.append(m)
+        start += t.numel()
+    return masks
+
+
+class HardConcreteGate(nn.Module):
+    """Hard-concrete gates ``z in [0, 1]`` with a differentiable expected-L0 penalty.
+
+    In training, ``z = clamp(sigmoid((log u - log(1-u) + log_alpha) / beta) * (zeta - gamma) + gamma,
+    0, 1)`` with ``u ~ U(0, 1)``; in eval, the deterministic ``clamp(sigmoid(log_alpha) * (zeta -
+    gamma) + gamma, 0, 1)``. ``expected_l0()`` is ``sum P(z != 0) = sum sigmoid(log_alpha - beta *
+    log(-gamma / zeta))``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the gate tensor.
+    init_keep : float in (0, 1)
+        Initial probability that a gate is non-zero (sets ``log_alpha``).
+    beta, gamma, zeta : float
+        Temperature and stretch interval (defaults from the paper: 2/3, -0.1, 1.1).
+
+    References
+    ----------
+    C. Louizos, M. Welling, D. P. Kingma. Learning Sparse Neural Networks through L0
+    Regularization. ICLR 2018.
+    """
+
+    def __init__(
+        self,
+        shape: int | tuple[int, ...],
+        *,
+        init_keep: float = 0.9,
+        beta: float = 2.0 / 3.0,
+        gamma: float = -0.1,
+        zeta: float = 1.1,
+    ) -> None:
+        super().__init__()
+        init_keep = check_fraction("init_keep", init_keep, high_open=True)
+        if not (gamma < 0.0 and zeta > 1.0):
+            raise ValueError(f"need gamma < 0 < 1 < zeta, got gamma={gamma}, zeta={zeta}")
+        if beta <= 0:
+            raise ValueError(f"beta must be positive, got {beta}")
+        self.beta, self.gamma, self.zeta = float(beta), float(gamma), float(zeta)
+        shift = self.beta * math.log(-self.gamma / self.zeta)
+        init = math.log(init_keep / (1.0 - init_keep)) + shift
+        self.log_alpha = nn.Parameter(torch.full(_as_shape(shape), init))
+
+    def forward(self) -> Tensor:
+        if self.training:
+            u = torch.rand_like(self.log_alpha).clamp_(1e-6, 1.0 - 1e-6)
+            s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + self.log_alpha) / self.beta)
+        else:
+            s = torch.sigmoid(self.log_alpha)
+        return (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
+
+    def prob_nonzero(self) -> Tensor:
+        """``P(z != 0)`` per gate (differentiable in ``log_alpha``)."""
+        return torch.sigmoid(self.log_alpha - self.beta * math.log(-self.gamma / self.zeta))
+
+    def expected_l0(self) -> Tensor:
+        """Expected number of non-zero gates."""
+        return self.prob_nonzero().sum()
+
+
+def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+def straight_through_mask(
+    logits: Tensor, *, threshold: float | None = None, k: int | None = None
+) -> Tensor:
+    """A hard 0/1 mask in the forward pass whose gradient is that of ``sigmoid(logits)``.
+
+    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest).
+    """
+    kind, value = exactly_one(threshold=threshold, k=k)
+    soft = torch.sigmoid(logits)
+    if kind == "threshold":
+        hard = (logits > float(value)).to(soft.dtype)
+    else:
+        k = check_int("k", value, minimum=0, maximum=logits.numel())
+        hard = torch.zeros_like(soft).reshape(-1)
+        if k:
+            hard[torch.topk(logits.detach().reshape(-1), k).indices] = 1.0
+        hard = hard.reshape(soft.shape)
+    return hard + (soft - soft.detach())
+
+
+class AugmentedLagrangianBudget:
+    """The constraint ``g = sum(gates) - budget <= 0`` by an augmented Lagrangian.
+
+    Add :meth:`penalty` of the (differentiable) gate total to the loss; after each optimizer step,
+    call :meth:`step` with the current total to raise the dual variable while the budget is
+    exceeded: ``lambda <- max(0, lambda + rho * g)``.
+
+    The penalty is the standard one for an inequality constraint,
+    ``lambda g + rho/2 g^2`` when ``lambda + rho g >= 0``, else ``-lambda^2 / (2 rho)``.
+
+    Parameters
+    ----------
+    budget : float
+        The largest allowed total (for instance ``HardConcreteGate.expected_l0()``).
+    rho : float
+        Penalty weight (> 0).
+    """
+
+    def __init__(self, budget: float, *, rho: float = 1.0, lam: float = 0.0) -> None:
+        if budget < 0:
+            raise ValueError(f"budget must be >= 0, got {budget}")
+        if rho <= 0:
+            raise ValueError(f"rho must be positive, got {rho}")
+        if lam < 0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.budget, self.rho, self.lam = float(budget), float(rho), float(lam)
+
+    def violation(self, total: Tensor | float) -> Tensor | float:
+        return total - self.budget
+
+    def penalty(self, total: Tensor) -> Tensor:
+        g = self.violation(total)
+        active = self.lam + self.rho * g >= 0
+        return torch.where(
+            active,
+            self.lam * g + 0.5 * self.rho * g * g,
+            torch.full_like(g, -self.lam**2 / (2.0 * self.rho)),
+        )
+
+    @torch.no_grad()
+    def step(self, total: Tensor | float) -> float:
+        """Dual ascent; returns the new multiplier."""
+        g = float(self.violation(total))
+        self.lam = max(0.0, self.lam + self.rho * g)
+        return self.lam
+
+    def state_dict(self) -> dict[str, float]:
+        return {"budget": self.budget, "rho": self.rho, "lam": self.lam}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.budget, self.rho, self.lam = state["budget"], state["rho"], state["lam"]

@@ -1,0 +1,539 @@
+"""`SparseStructure`: a CSR graph whose items (edges) carry stable ids that survive masking.
+
+An undirected edge ``{u, v}`` is ONE item: it is stored once as ``u <= v`` in the item arrays
+(``rows``, ``cols``, ``weights``, ``ids``) and twice in the CSR arrays (``indptr``, ``indices``,
+``weight``, ``entry_ids``), once per direction, both entries carrying the same id. A self-loop is one
+item and one CSR entry. Counting edges therefore never disagrees between the two views.
+
+Scores and masks are per item, aligned with ``structure.ids``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from sparsebox._validation import check_1d, check_choice, check_finite_positive
+
+Duplicates = Literal["sum", "error"]
+SelfLoops = Literal["keep", "drop", "error"]
+Symmetrize = Literal["sum", "max"] | None
+
+__all__ = ["SparseStructure", "as_structure"]
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+class SparseStructure:
+    """A sparse graph in CSR form with stable item ids.
+
+    Build one with :func:`as_structure` or :meth:`from_edges`; the constructor takes canonical
+    item arrays and is meant for internal use.
+
+    Attributes
+    ----------
+    num_nodes : int
+    is_undirected : bool
+    is_weighted : bool
+        False when no weights were given (all weights are then 1.0).
+    rows, cols, weights, ids : ndarray
+        One entry per item; for undirected structures ``rows <= cols``. Sorted by ``(row, col)``.
+    indptr, indices, weight, entry_ids, entry_item : ndarray
+        The CSR view: ``entry_item[k]`` is the position in the item arrays of CSR entry ``k``.
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        weights: np.ndarray,
+        ids: np.ndarray,
+        *,
+        num_nodes: int,
+        undirected: bool,
+        weighted: bool = True,
+    ) -> None:
+        order = np.lexsort((cols, rows))
+        self.rows = _readonly(np.ascontiguousarray(rows[order], dtype=np.int64))
+        self.cols = _readonly(np.ascontiguousarray(cols[order], dtype=np.int64))
+        self.weights = _readonly(np.ascontiguousarray(weights[order], dtype=np.float64))
+        self.ids = _readonly(np.ascontiguousarray(ids[order], dtype=np.int64))
+        self.num_nodes = int(num_nodes)
+        self.is_undirected = bool(undirected)
+        self.is_weighted = bool(weighted)
+        self._build_csr()
+
+    def _build_csr(self) -> None:
+        item = np.arange(self.rows.shape[0], dtype=np.int64)
+        src, dst = self.rows, self.cols
+        if self.is_undirected:
+            off = src != dst
+            src = np.concatenate([src, self.cols[off]])
+            dst = np.concatenate([dst, self.rows[off]])
+            item = np.concatenate([item, item[off]])
+        order = np.lexsort((dst, src))
+        counts = np.bincount(src, minlength=self.num_nodes)
+        indptr = np.zeros(self.num_nodes + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        self.indptr = _readonly(indptr)
+        self.indices = _readonly(dst[order])
+        self.entry_item = _readonly(item[order])
+        self.weight = _readonly(self.weights[self.entry_item])
+        self.entry_ids = _readonly(self.ids[self.entry_item])
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_edges(
+        cls,
+        row: Any,
+        col: Any,
+        weight: Any = None,
+        *,
+        num_nodes: int | None = None,
+        undirected: bool | None = None,
+        ids: Any = None,
+        symmetrize: Symmetrize = None,
+        duplicates: Duplicates = "sum",
+        self_loops: SelfLoops = "keep",
+    ) -> SparseStructure:
+        """Build from coordinate lists (one entry per stored direction).
+
+        Parameters
+        ----------
+        row, col : array_like of int
+            Entry coordinates.
+        weight : array_like of float, optional
+            Positive finite weights; ``None`` means unweighted (all 1.0).
+        num_nodes : int, optional
+            Defaults to ``max(row, col) + 1``.
+        undirected : bool, optional
+            ``None`` detects it: undirected when the entries are symmetric (or ``symmetrize`` is
+            given). ``True`` with asymmetric entries is an error unless ``symmetrize`` is given.
+        ids : array_like of int, optional
+            An id per entry; both directions of an undirected edge must carry the same id.
+            Defaults to ``0 .. num_items - 1`` in ``(row, col)`` order.
+        symmetrize : {"sum", "max"}, optional
+            Make the entries symmetric: ``A + A^T`` or ``max(A, A^T)``.
+        duplicates : {"sum", "error"}
+            What to do with repeated ``(row, col)`` entries.
+        self_loops : {"keep", "drop", "error"}
+        """
+        check_choice("duplicates", duplicates, ("sum", "error"))
+        check_choice("self_loops", self_loops, ("keep", "drop", "error"))
+        check_choice("symmetrize", symmetrize, (None, "sum", "max"))
+        row = _as_index_array("row", row)
+        col = _as_index_array("col", col, length=row.shape[0])
+        if weight is None:
+            w = np.ones(row.shape[0], dtype=np.float64)
+            weighted = False
+        else:
+            w = check_1d("weight", weight, length=row.shape[0]).astype(np.float64, copy=True)
+            check_finite_positive("weight", w)
+            weighted = True
+        if ids is not None:
+            ids = _as_index_array("ids", ids, length=row.shape[0])
+        n = _infer_num_nodes(num_nodes, row, col)
+
+        loops = row == col
+        if loops.any():
+            if self_loops == "error":
+                i = int(np.flatnonzero(loops)[0])
+                raise ValueError(
+                    f"self_loops='error' but entry {i} is a self-loop on node {int(row[i])}"
+                )
+            if self_loops == "drop":
+                keep = ~loops
+                row, col, w = row[keep], col[keep], w[keep]
+                ids = None if ids is None else ids[keep]
+
+        row, col, w, ids = _coalesce(row, col, w, ids, n, duplicates)
+
+        if symmetrize is not None:
+            if undirected is False:
+                raise ValueError("symmetrize was given but undirected=False")
+            if ids is not None:
+                raise ValueError("ids cannot be combined with symmetrize (entries are merged)")
+            r, c, w = _symmetrize(row, col, w, n, symmetrize)
+            return cls(r, c, w, np.arange(r.shape[0]), num_nodes=n, undirected=True,
+                       weighted=weighted)
+
+        if undirected is None:
+            undirected = _is_symmetric(row, col, w, ids, n)
+        elif undirected:
+            _require_symmetric(row, col, w, ids, n)
+        if undirected:
+            upper = row <= col
+            row, col, w = row[upper], col[upper], w[upper]
+            ids = None if ids is None else ids[upper]
+        if ids is None:  # default ids follow (row, col) order
+            order = np.lexsort((col, row))
+            row, col, w = row[order], col[order], w[order]
+            ids = np.arange(row.shape[0], dtype=np.int64)
+        elif np.unique(ids).shape[0] != ids.shape[0]:
+            raise ValueError("ids must be unique per item (per edge; both directions share one)")
+        return cls(row, col, w, ids, num_nodes=n, undirected=bool(undirected), weighted=weighted)
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def num_items(self) -> int:
+        """Number of items: edges, an undirected edge counted once."""
+        return int(self.rows.shape[0])
+
+    num_edges = num_items
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored CSR entries (an undirected non-loop edge counts twice)."""
+        return int(self.indices.shape[0])
+
+    @property
+    def density(self) -> float:
+        """Edges per node, ``|E| / |V|``."""
+        return self.num_items / max(self.num_nodes, 1)
+
+    def __repr__(self) -> str:
+        kind = "undirected" if self.is_undirected else "directed"
+        w = "weighted" if self.is_weighted else "unweighted"
+        return (
+            f"SparseStructure(num_nodes={self.num_nodes}, num_edges={self.num_items}, {kind}, {w})"
+        )
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    # ----------------------------------------------------------------- queries
+    def degree(self, weighted: bool = False) -> np.ndarray:
+        """Row sums of the adjacency matrix (``A @ 1``); a self-loop counts once."""
+        if weighted:
+            return np.bincount(
+                np.repeat(np.arange(self.num_nodes), np.diff(self.indptr)),
+                weights=self.weight,
+                minlength=self.num_nodes,
+            )
+        return np.diff(self.indptr).astype(np.float64)
+
+    def neighbors(self, node: int) -> np.ndarray:
+        return self.indices[self.indptr[node] : self.indptr[node + 1]]
+
+    def connected_components(self) -> tuple[int, np.ndarray]:
+        """``(count, labels)``; weak components for directed structures."""
+        from scipy.sparse.csgraph import connected_components
+
+        return connected_components(self.to_scipy(), directed=not self.is_undirected,
+                                    connection="weak")
+
+    def positions(self, ids: Any) -> np.ndarray:
+        """Positions in the item arrays of the given item ids (error if one is absent)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(self.ids, kind="stable")
+        pos = np.searchsorted(self.ids, ids, sorter=order)
+        pos = np.minimum(pos, max(self.num_items - 1, 0))
+        found = self.num_items > 0 and self.ids[order[pos]] == ids
+        if not np.all(found):
+            missing = ids[~np.asarray(found, dtype=bool)] if self.num_items else ids
+            raise KeyError(f"ids not in this structure: {missing[:5].tolist()}")
+        return order[pos]
+
+    # ----------------------------------------------------------------- masking
+    def subgraph(self, mask: Any) -> SparseStructure:
+        """The structure with only the items where ``mask`` is true; ids and weights are kept.
+
+        ``mask`` is a boolean array aligned with :attr:`ids` (one entry per item).
+        """
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"mask must be a boolean array, got dtype {mask.dtype}")
+        if mask.shape != (self.num_items,):
+            raise ValueError(
+                f"mask must have shape ({self.num_items},) (one entry per item), got {mask.shape}"
+            )
+        return SparseStructure(
+            self.rows[mask], self.cols[mask], self.weights[mask], self.ids[mask],
+            num_nodes=self.num_nodes, undirected=self.is_undirected, weighted=self.is_weighted,
+        )
+
+    # ----------------------------------------------------------------- conversions
+    def to_scipy(self, format: str = "csr") -> sp.sparray:
+        """The adjacency matrix (both directions for undirected edges)."""
+        a = sp.csr_array(
+            (np.array(self.weight), np.array(self.indices), np.array(self.indptr)),
+            shape=(self.num_nodes, self.num_nodes),
+        )
+        return a.asformat(format)
+
+    def to_edge_index(self, as_torch: bool = False) -> tuple[Any, Any]:
+        """``(edge_index [2, nnz], edge_weight [nnz])`` with both directions of undirected edges
+        (PyG's convention); :attr:`entry_ids` gives the item id of each column."""
+        row = np.repeat(np.arange(self.num_nodes, dtype=np.int64), np.diff(self.indptr))
+        ei = np.stack([row, np.array(self.indices)])
+        w = np.array(self.weight)
+        if as_torch:
+            import torch
+
+            return torch.from_numpy(ei), torch.from_numpy(w)
+        return ei, w
+
+    def to_networkx(self) -> Any:
+        """A networkx (Di)Graph with ``weight`` and ``id`` edge attributes."""
+        import networkx as nx
+
+        g = nx.Graph() if self.is_undirected else nx.DiGraph()
+        g.add_nodes_from(range(self.num_nodes))
+        g.add_edges_from(
+            (int(u), int(v), {"weight": float(w), "id": int(i)})
+            for u, v, w, i in zip(self.rows, self.cols, self.weights, self.ids, strict=True)
+        )
+        return g
+
+    def laplacian(self) -> sp.csr_array:
+        """The combinatorial Laplacian ``L = D - A`` (self-loops do not enter it)."""
+        if not self.is_undirected:
+            raise ValueError(
+                "laplacian() needs an undirected structure; build one with "
+                "as_structure(..., symmetrize='sum')"
+            )
+        a = self.to_scipy("coo")
+        off = a.row != a.col
+        a = sp.csr_array((a.data[off], (a.row[off], a.col[off])), shape=a.shape)
+        deg = np.asarray(a.sum(axis=1)).ravel()
+        return (sp.diags_array(deg) - a).tocsr()
+
+    def equals(self, other: SparseStructure) -> bool:
+        """Same nodes, direction, items, ids and weights."""
+        return (
+            self.num_nodes == other.num_nodes
+            and self.is_undirected == other.is_undirected
+            and np.array_equal(self.rows, other.rows)
+            and np.array_equal(self.cols, other.cols)
+            and np.array_equal(self.ids, other.ids)
+            and np.array_equal(self.weights, other.weights)
+        )
+
+
+# --------------------------------------------------------------------- helpers
+def _as_index_array(name: str, values: Any, length: int | None = None) -> np.ndarray:
+    arr = check_1d(name, values)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=True)
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"{name} must have length {length}, got {arr.shape[0]}")
+    if arr.size and arr.min() < 0:
+        i = int(np.argmin(arr))
+        raise ValueError(f"{name} must be non-negative, got {int(arr[i])} at position {i}")
+    return arr
+
+
+def _infer_num_nodes(num_nodes: int | None, row: np.ndarray, col: np.ndarray) -> int:
+    top = int(max(row.max(initial=-1), col.max(initial=-1))) + 1
+    if num_nodes is None:
+        return top
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
+        raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
+    if num_nodes < top:
+        raise ValueError(
+            f"indices out of range: node {top - 1} appears but num_nodes is {int(num_nodes)}"
+        )
+    return int(num_nodes)
+
+
+def _coalesce(row, col, w, ids, n, duplicates):
+    """Merge repeated (row, col) entries (weights summed) or reject them."""
+    key = row * n + col
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    dup = np.flatnonzero(skey[1:] == skey[:-1])
+    if dup.size == 0:
+        return row, col, w, ids
+    if duplicates == "error":
+        k = int(skey[dup[0]])
+        raise ValueError(
+            f"duplicate edge ({k // n}, {k % n}); pass duplicates='sum' to add their weights"
+        )
+    if ids is not None:
+        raise ValueError("duplicate edges cannot be summed when ids are given (ids would clash)")
+    uniq, start = np.unique(skey, return_index=True)
+    wsum = np.add.reduceat(w[order], start)
+    return uniq // n, uniq % n, wsum, None
+
+
+def _mirror_mismatch(row, col, w, ids, n) -> int | None:
+    """Index of the first entry whose mirror is missing or differs; None when symmetric."""
+    key = row * n + col
+    mkey = col * n + row
+    order = np.argsort(key)
+    pos = np.searchsorted(key[order], mkey)
+    pos = np.minimum(pos, max(key.shape[0] - 1, 0))
+    if key.shape[0] == 0:
+        return None
+    mate = order[pos]
+    ok = key[mate] == mkey
+    ok &= np.isclose(w[mate], w, rtol=1e-12, atol=0.0)
+    if ids is not None:
+        ok &= ids[mate] == ids
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) if bad.size else None
+
+
+def _is_symmetric(row, col, w, ids, n) -> bool:
+    return _mirror_mismatch(row, col, w, ids, n) is None
+
+
+def _require_symmetric(row, col, w, ids, n) -> None:
+    i = _mirror_mismatch(row, col, w, ids, n)
+    if i is not None:
+        raise ValueError(
+            f"undirected=True but the input is not symmetric: entry ({int(row[i])}, {int(col[i])}) "
+            f"has no mirror with the same weight{' and id' if ids is not None else ''}; pass "
+            "symmetrize='max' (edge lists with one direction) or 'sum' (A + A^T)"
+        )
+
+
+def _symmetrize(row, col, w, n, how):
+    lo, hi = np.minimum(row, col), np.maximum(row, col)
+    key = lo * n + hi
+    uniq, inv = np.unique(key, return_inverse=True)
+    if how == "sum":
+        # A + A^T: an off-diagonal entry appears in both halves; the diagonal doubles.
+        wsum = np.bincount(inv, weights=w, minlength=uniq.shape[0])
+        diag = uniq // n == uniq % n
+        wsum[diag] *= 2.0
+        out = wsum
+    else:
+        out = np.zeros(uniq.shape[0])
+        np.maximum.at(out, inv, w)
+    return uniq // n, uniq % n, out
+
+
+# --------------------------------------------------------------------- as_structure
+def as_structure(
+    x: Any,
+    *,
+    undirected: bool | None = None,
+    edge_weight: Any = None,
+    num_nodes: int | None = None,
+    ids: Any = None,
+    symmetrize: Symmetrize = None,
+    duplicates: Duplicates = "sum",
+    self_loops: SelfLoops = "keep",
+) -> SparseStructure:
+    """Turn a graph in any common form into a :class:`SparseStructure`.
+
+    Accepts a ``[2, E]`` integer edge_index (numpy or torch), any scipy sparse matrix or array, a
+    networkx graph, a torch sparse tensor, a dense square adjacency (numpy or torch), or a
+    :class:`SparseStructure` (returned as is). The input is never modified.
+
+    Parameters
+    ----------
+    x : graph-like
+    undirected : bool, optional
+        ``None`` detects it (networkx: the graph's kind; otherwise symmetric entries).
+    edge_weight : array_like, optional
+        Weights for an edge_index (one per column).
+    num_nodes : int, optional
+        For an edge_index; defaults to the largest index + 1.
+    ids, symmetrize, duplicates, self_loops
+        See :meth:`SparseStructure.from_edges`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
+    >>> s.num_edges, s.is_undirected
+    (2, True)
+    """
+    opts = dict(ids=ids, symmetrize=symmetrize, duplicates=duplicates, self_loops=self_loops)
+    if isinstance(x, SparseStructure):
+        return x
+    if type(x).__module__.startswith("networkx"):
+        return _from_networkx(x, undirected=undirected, **opts)
+    x = _from_torch(x)
+    if edge_weight is not None:
+        edge_weight = _from_torch(edge_weight)
+    if sp.issparse(x):
+        if x.ndim != 2 or x.shape[0] != x.shape[1]:
+            raise ValueError(f"adjacency matrix must be square, got shape {x.shape}")
+        coo = sp.coo_array(x)
+        if duplicates == "sum":
+            coo.sum_duplicates()
+        keep = coo.data != 0  # explicit zeros are not edges
+        return SparseStructure.from_edges(
+            coo.row[keep], coo.col[keep], coo.data[keep], num_nodes=x.shape[0],
+            undirected=undirected, **opts,
+        )
+    arr = np.asarray(x)
+    if arr.ndim == 2 and arr.shape[0] == 2 and np.issubdtype(arr.dtype, np.integer):
+        return SparseStructure.from_edges(
+            arr[0], arr[1], edge_weight, num_nodes=num_nodes, undirected=undirected, **opts
+        )
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(
+            "x must be a [2, E] integer edge_index or a square adjacency matrix, "
+            f"got an array of shape {arr.shape} and dtype {arr.dtype}"
+        )
+    if edge_weight is not None:
+        raise ValueError("edge_weight is only for an edge_index; a matrix carries its weights")
+    r, c = np.nonzero(arr)
+    return SparseStructure.from_edges(
+        r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
+    )
+
+
+def _from_torch(x: Any) -> Any:
+    """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged."""
+    if not type(x).__module__.startswith("torch"):
+        return x
+    import torch
+
+    if x.layout == torch.strided:
+        return x.detach().cpu().numpy()
+    coo = x.detach().cpu().to_sparse_coo().coalesce()
+    idx = coo.indices().numpy()
+    return sp.coo_array((coo.values().numpy(), (idx[0], idx[1])), shape=tuple(coo.shape))
+
+
+def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) -> SparseStructure:
+    if g.is_multigraph():
+        raise ValueError("multigraphs are not supported; collapse parallel edges first")
+    nodes = list(g.nodes())
+    if nodes != list(range(len(nodes))):
+        raise ValueError(
+            "networkx graph nodes must be the integers 0..n-1; relabel with "
+            "networkx.convert_node_labels_to_integers(g) first"
+        )
+    edges = list(g.edges(data=True))
+    r = np.fromiter((u for u, _, _ in edges), dtype=np.int64, count=len(edges))
+    c = np.fromiter((v for _, v, _ in edges), dtype=np.int64, count=len(edges))
+    weighted = any("weight" in d for _, _, d in edges)
+    w = (np.fromiter((d.get("weight", 1.0) for _, _, d in edges), dtype=np.float64,
+                     count=len(edges)) if weighted else None)
+    has_ids = bool(edges) and all("id" in d for _, _, d in edges)
+    if ids is None and has_ids:
+        ids = np.fromiter((d["id"] for _, _, d in edges), dtype=np.int64, count=len(edges))
+    nx_undirected = not g.is_directed()
+    if undirected is not None and undirected != nx_undirected and symmetrize is None:
+        raise ValueError(
+            f"undirected={undirected} but the networkx graph is "
+            f"{'undirected' if nx_undirected else 'directed'}"
+        )
+    if nx_undirected and symmetrize is None:
+        # networkx lists each undirected edge once: store both directions to reuse one path.
+        off = r != c
+        rr = np.concatenate([r, c[off]])
+        cc = np.concatenate([c, r[off]])
+        ww = None if w is None else np.concatenate([w, w[off]])
+        ii = None if ids is None else np.concatenate([ids, np.asarray(ids)[off]])
+        return SparseStructure.from_edges(rr, cc, ww, num_nodes=len(nodes), undirected=True,
+                                          ids=ii, duplicates=duplicates, self_loops=self_loops)
+    return SparseStructure.from_edges(r, c, w, num_nodes=len(nodes),
+                                      undirected=undirected if symmetrize is None else True,
+                                      ids=ids, symmetrize=symmetrize, duplicates=duplicates,
+                                      self_loops=self_loops)

@@ -1,0 +1,53 @@
+"""Shared test set-up: the data root, no network, and the GPU marker."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_shared = REPO.parent / "shared" / "data"
+if "SPARSEBOX_DATA" not in os.environ and _shared.is_dir():
+    os.environ["SPARSEBOX_DATA"] = str(_shared)
+os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data (``../shared/data``); tests that need it fail, not skip, without it."""
+    root = Path(os.environ.get("SPARSEBOX_DATA", ""))
+    if not (root / "MANIFEST.tsv").exists():
+        pytest.fail(f"real data not found at {root!s}; set SPARSEBOX_DATA to ../shared/data")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Tests never download: any attempt to open a network connection fails loudly."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted in a test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _gpu_available() -> bool:
+    try:
+        import cupy
+
+        return bool(cupy.is_available())
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if _gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,160 @@
+import bz2
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from sparsebox.data import (
+    DatasetNotFoundError,
+    GraphFileError,
+    catalogue,
+    data_root,
+    fetch,
+    load_graph,
+    read_edge_list,
+    read_metis,
+)
+
+
+def _metis_header(path: Path) -> tuple[int, int]:
+    opener = bz2.open if path.suffix == ".bz2" else open
+    with opener(path, "rt") as fh:
+        for line in fh:
+            if not line.startswith("%"):
+                n, m = line.split()[:2]
+                return int(n), int(m)
+    raise AssertionError(f"no header in {path}")
+
+
+GRAPHS = [d for d in catalogue().values() if d.kind in ("metis", "matrix-market")]
+
+
+@pytest.mark.parametrize("info", GRAPHS, ids=[d.name for d in GRAPHS])
+def test_every_shared_graph_loads_with_header_counts(info, data_dir):
+    path = data_dir / info.main_file.path
+    g = load_graph(info.name)
+    assert g.is_undirected
+    if info.kind == "metis":
+        n, m = _metis_header(path)
+        assert (g.num_nodes, g.num_edges) == (n, m)
+    else:
+        rows, cols, entries, _, field, symmetry = scipy.io.mminfo(path)
+        a = scipy.io.mmread(path).tocoo()
+        off = a.row != a.col
+        assert g.num_nodes == rows == cols
+        if symmetry == "symmetric":
+            assert g.num_edges == entries - int(np.count_nonzero(~off))
+        else:  # |A| + |A|^T: each unordered off-diagonal pair once
+            pairs = {(min(r, c), max(r, c)) for r, c in zip(a.row[off], a.col[off], strict=True)}
+            assert g.num_edges == len(pairs)
+
+
+def test_known_sizes_from_the_issue(data_dir):
+    wave = load_graph("wave")
+    assert (wave.num_nodes, wave.num_edges) == (156_317, 1_059_331)
+    assert load_graph("fe_4elt2").num_nodes == 11_143
+
+
+def test_weighted_metis_keeps_weights(data_dir):
+    g = load_graph("lesmis")
+    assert g.is_weighted and g.weights.max() > 1
+
+
+def test_planetoid_and_ogb_load_from_a_read_only_root(data_dir):
+    from sparsebox.data.pyg import load_ogbg, load_planetoid
+
+    cora = load_planetoid("cora")
+    assert cora.num_nodes == 2708 and int(cora.train_mask.sum()) == 140
+    assert load_graph("cora").num_edges == cora.edge_index.shape[1] // 2
+    for _ in range(2):  # the second load reads ogb's processed file under weights_only
+        ds = load_ogbg("ogbg-molbace")
+        assert len(ds) == 1513
+    split = ds.get_idx_split()
+    assert set(split) == {"train", "valid", "test"}
+
+
+def test_data_root_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "env"))
+    assert data_root() == tmp_path / "env"
+    assert data_root(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("SPARSEBOX_DATA")
+    assert data_root().name == "datasets"
+
+
+def test_missing_file_offline_names_file_folder_and_source(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as err:
+        fetch("karate", tmp_path, download=False)
+    msg = str(err.value)
+    assert "karate.graph" in msg and str(tmp_path) in msg and "https://" in msg
+
+
+def test_failed_download_gives_one_clear_error(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(DatasetNotFoundError, match="download from https://.* failed"):
+        load_graph("karate", tmp_path)
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_planetoid_missing_offline(tmp_path):
+    from sparsebox.data.pyg import load_planetoid
+
+    with pytest.raises(DatasetNotFoundError, match="ind.pubmed.x"):
+        load_planetoid("pubmed", tmp_path, download=False)
+
+
+def test_fetch_verifies_checksums(data_dir):
+    (path,) = fetch("karate", verify=True)
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("3 2\n2\n1 3\n2\n", None),
+        ("3 2\n2\n1 3\n", "header says 3 vertices but 2 vertex lines"),
+        ("3 5\n2\n1 3\n2\n", "header says 5 edges"),
+        ("3 2\n2\n1 4\n2\n", "line 3 names vertex 4"),
+        ("x y\n", "bad METIS header"),
+        ("3 2 011\n5 2 1\n1 1 1 3 2\n1 2 2\n", None),
+        ("3 2 001\n2 1\n1 1 3\n2 1\n", "malformed token count"),
+        ("2 1\n2\n2\n", "not symmetric"),
+    ],
+)
+def test_metis_parser_cases(tmp_path, text, message):
+    path = tmp_path / "g.graph"
+    path.write_text(text)
+    if message is None:
+        g = read_metis(path)
+        assert g.num_nodes == 3 and g.num_edges == 2
+    else:
+        with pytest.raises(GraphFileError, match=message) as err:
+            read_metis(path)
+        assert str(path) in str(err.value)
+
+
+def test_metis_vertex_and_edge_weights(tmp_path):
+    path = tmp_path / "w.graph"
+    path.write_text("% comment\n3 2 011\n5 2 1\n1 1 1 3 2\n1 2 2\n")
+    g = read_metis(path)
+    assert g.weights.tolist() == [1.0, 2.0]
+
+
+def test_edge_list_csv_with_header_and_errors(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("source,target,weight\n0,1,2.5\n1,2,1.0\n# comment\n")
+    g = read_edge_list(path, delimiter=",")
+    assert g.num_edges == 2 and g.weights.tolist() == [2.5, 1.0]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0 1\n1 2 3 4\n")
+    with pytest.raises(GraphFileError, match="line 2"):
+        read_edge_list(bad)
+
+
+def test_unknown_path_or_name():
+    with pytest.raises(FileNotFoundError, match="neither a file nor a dataset"):
+        load_graph("no-such-graph")

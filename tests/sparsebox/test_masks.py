@@ -1,0 +1,126 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsebox.masks import (
+    AugmentedLagrangianBudget,
+    HardConcreteGate,
+    l0_project_,
+    straight_through_mask,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=4), st.data())
+def test_l0_projection_keeps_exactly_k_largest_globally(sizes, data):
+    gen = torch.Generator().manual_seed(data.draw(st.integers(0, 1000)))
+    tensors = [torch.randn(n, generator=gen) for n in sizes]  # continuous: no ties
+    original = torch.cat([t.clone() for t in tensors])
+    k = data.draw(st.integers(0, original.numel()))
+    masks = l0_project_(tensors, k=k)
+    after = torch.cat(tensors)
+    assert int(torch.count_nonzero(after)) == k
+    assert sum(int(m.sum()) for m in masks) == k
+    if 0 < k < original.numel():
+        kept = original.abs()[after != 0]
+        dropped = original.abs()[after == 0]
+        assert kept.min() >= dropped.max()
+    # kept values are unchanged
+    assert torch.equal(after[after != 0], original[after != 0])
+
+
+def test_l0_projection_keep_ratio_and_errors():
+    a = torch.arange(1.0, 11.0)
+    l0_project_([a], keep_ratio=0.3)
+    assert a.tolist() == [0.0] * 7 + [8.0, 9.0, 10.0]
+    with pytest.raises(ValueError, match="k must be <= 10"):
+        l0_project_([a], k=11)
+    with pytest.raises(ValueError, match="give exactly one of"):
+        l0_project_([a])
+
+
+def test_l0_projection_inside_a_training_step_keeps_count():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+    total = sum(w.numel() for w in weights)
+    k = math.floor(0.2 * total + 0.5)
+    for _ in range(3):
+        loss = model(torch.randn(32, 8)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        l0_project_(weights, keep_ratio=0.2)
+        assert sum(int(torch.count_nonzero(w)) for w in weights) == k
+
+
+def test_hard_concrete_gradients_reach_log_alpha():
+    gate = HardConcreteGate(5)
+    gate.train()
+    (gate() * torch.arange(5.0)).sum().backward()
+    assert gate.log_alpha.grad is not None and gate.log_alpha.grad.abs().sum() > 0
+    gate.zero_grad()
+    gate.expected_l0().backward()
+    assert (gate.log_alpha.grad > 0).all()
+
+
+def test_hard_concrete_expected_l0_matches_monte_carlo():
+    torch.manual_seed(0)
+    gate = HardConcreteGate(4)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.tensor([-3.0, -0.5, 0.5, 3.0]))
+    gate.train()
+    samples = torch.stack([gate() for _ in range(20000)])
+    mc = (samples > 0).float().mean(0)
+    assert torch.allclose(mc, gate.prob_nonzero().detach(), atol=0.015)
+    assert abs(mc.sum() - gate.expected_l0().item()) < 0.04
+
+
+def test_hard_concrete_eval_is_deterministic_and_init_keep_is_honoured():
+    gate = HardConcreteGate((2, 3), init_keep=0.7)
+    assert torch.allclose(gate.prob_nonzero(), torch.full((2, 3), 0.7))
+    gate.eval()
+    assert torch.equal(gate(), gate())
+    with pytest.raises(ValueError, match=r"init_keep must be in \(0, 1\)"):
+        HardConcreteGate(3, init_keep=1.0)
+
+
+def test_straight_through_mask_is_hard_forward_soft_backward():
+    logits = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    m = straight_through_mask(logits, k=2)
+    assert m.tolist() == [0.0, 1.0, 1.0]
+    m.sum().backward()
+    s = torch.sigmoid(logits.detach())
+    assert torch.allclose(logits.grad, s * (1 - s))
+    assert straight_through_mask(logits, threshold=0.0).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_augmented_lagrangian_drives_toy_problem_under_budget():
+    """Maximise sum(v_i p_i) with p = sigmoid(theta): unconstrained, every p goes to 1; the
+    constraint sum(p) <= 3 must hold at the end."""
+    torch.manual_seed(0)
+    values = torch.linspace(1.0, 2.0, 10)
+    theta = torch.zeros(10, requires_grad=True)
+    opt = torch.optim.Adam([theta], lr=0.05)
+    al = AugmentedLagrangianBudget(budget=3.0, rho=0.5)
+    for _ in range(1500):
+        p = torch.sigmoid(theta)
+        loss = -(values * p).sum() + al.penalty(p.sum())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        al.step(torch.sigmoid(theta).sum())
+    total = torch.sigmoid(theta).sum().item()
+    assert total <= 3.0 + 0.05
+    assert al.lam > 0  # the constraint is active
+    # the budget goes to the most valuable items
+    p = torch.sigmoid(theta).detach().numpy()
+    assert np.argsort(p)[-3:].tolist() == [7, 8, 9]
+    restored = AugmentedLagrangianBudget(1.0)
+    restored.load_state_dict(al.state_dict())
+    assert restored.lam == al.lam

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsebox import as_structure, budget_from_keep_ratio, select
+
+scores_st = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
+
+
+def test_budget_exact_and_ties_go_to_lower_index():
+    assert select([1.0, 1.0, 1.0, 0.0], budget=2).tolist() == [True, True, False, False]
+    assert select([0.0, 1.0, 1.0, 1.0], budget=1).tolist() == [False, True, False, False]
+
+
+def test_keep_ratio_rounds_half_up():
+    assert budget_from_keep_ratio(0.5, 5) == 3
+    assert budget_from_keep_ratio(0.95, 100) == 95
+    assert select(np.arange(10.0), keep_ratio=0.3).tolist() == [False] * 7 + [True] * 3
+
+
+def test_threshold_and_quantile():
+    s = np.array([0.1, 0.5, 0.9, 0.5])
+    assert select(s, threshold=0.5).tolist() == [False, True, True, True]
+    assert select(s, quantile=0.75).tolist() == [False, False, True, False]
+
+
+def test_groups_are_kept_together_with_mean_score():
+    s = np.array([1.0, 9.0, 4.0, 4.0, 0.0, 0.0])
+    g = np.array([7, 7, 3, 3, 5, 5])
+    # group means: 7 -> 5, 3 -> 4, 5 -> 0
+    assert select(s, budget=1, groups=g).tolist() == [True, True, False, False, False, False]
+    assert select(s, budget=2, groups=g).tolist() == [True, True, True, True, False, False]
+
+
+def test_protected_count_toward_budget():
+    s = np.array([5.0, 4.0, 3.0, 2.0])
+    prot = np.array([False, False, False, True])
+    assert select(s, budget=2, protected=prot).tolist() == [True, False, False, True]
+    with pytest.raises(ValueError, match="smaller than the 1 protected"):
+        select(s, budget=0, protected=prot)
+    assert select(s, threshold=10.0, protected=prot).tolist() == [False, False, False, True]
+
+
+def test_edge_scores_through_structure_views():
+    """Per-item scores select undirected edges; per-entry scores with groups=entry_ids agree."""
+    s = as_structure(np.array([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2]]))
+    item_scores = np.array([3.0, 1.0, 2.0])
+    by_item = select(item_scores, budget=2)
+    entry_scores = item_scores[s.entry_item]
+    by_entry = select(entry_scores, budget=2, groups=s.entry_ids)
+    kept_ids = set(s.entry_ids[by_entry].tolist())
+    assert kept_ids == set(s.ids[by_item].tolist())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(keep_ratio=1.5), r"keep_ratio must be in \(0, 1\], got 1.5"),
+        (dict(keep_ratio=0.0), r"keep_ratio must be in \(0, 1\]"),
+        (dict(budget=9), "budget must be <= 3"),
+        (dict(budget=-1), "budget must be >= 0"),
+        (dict(budget=1.5), "budget must be an integer"),
+        (dict(quantile=2.0), r"quantile must be in \[0, 1\]"),
+        (dict(), "give exactly one of"),
+        (dict(budget=1, keep_ratio=0.5), "give exactly one of"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        select([1.0, 2.0, 3.0], **kwargs)
+
+
+def test_nan_scores_rejected():
+    with pytest.raises(ValueError, match="NaN"):
+        select([1.0, np.nan], budget=1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_st, st.data())
+def test_budget_is_met_exactly_and_kept_dominate_dropped(scores, data):
+    s = np.array(scores)
+    k = data.draw(st.integers(0, s.size))
+    keep = select(s, budget=k)
+    assert keep.sum() == k
+    if 0 < k < s.size:
+        assert s[keep].min() >= s[~keep].max()
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_st, st.data())
+def test_groups_stay_together_and_budget_counts_groups(scores, data):
+    s = np.array(scores)
+    groups = np.array(data.draw(st.lists(st.integers(0, 5), min_size=s.size, max_size=s.size)))
+    ratio = data.draw(st.floats(0.01, 1.0))
+    keep = select(s, keep_ratio=ratio, groups=groups)
+    labels = np.unique(groups)
+    for g in labels:
+        assert len(set(keep[groups == g].tolist())) == 1
+    assert len(np.unique(groups[keep])) == budget_from_keep_ratio(ratio, labels.size)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_st, st.data())
+def test_protected_always_kept(scores, data):
+    s = np.array(scores)
+    prot = np.array(data.draw(st.lists(st.booleans(), min_size=s.size, max_size=s.size)))
+    k = data.draw(st.integers(int(prot.sum()), s.size))
+    keep = select(s, budget=k, protected=prot)
+    assert keep.sum() == k and keep[prot].all()

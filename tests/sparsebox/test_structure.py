@@ -1,0 +1,208 @@
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsebox import SparseStructure, as_structure
+
+TRIANGLE_PLUS_TAIL = np.array([[0, 1, 1, 2, 2, 0, 2, 3], [1, 0, 2, 1, 0, 2, 3, 2]])
+
+
+# ---------------------------------------------------------------- hand-made cases
+def test_undirected_edge_is_one_item_with_two_entries():
+    s = as_structure(TRIANGLE_PLUS_TAIL)
+    assert s.is_undirected and s.num_edges == 4 and s.nnz == 8
+    assert s.rows.tolist() == [0, 0, 1, 2] and s.cols.tolist() == [1, 2, 2, 3]
+    # each id appears exactly twice in the CSR view, once per direction
+    assert np.bincount(s.entry_ids).tolist() == [2, 2, 2, 2]
+    assert s.indptr.tolist() == [0, 2, 4, 7, 8]
+    assert s.degree().tolist() == [2, 2, 3, 1]
+
+
+def test_self_loop_is_one_item_one_entry_and_stays_out_of_the_laplacian():
+    s = as_structure(np.array([[0, 0, 1], [0, 1, 0]]))
+    assert s.num_edges == 2 and s.nnz == 3
+    assert s.laplacian().toarray().tolist() == [[1, -1], [-1, 1]]
+
+
+def test_directed_input_is_detected():
+    s = as_structure(np.array([[0, 1], [1, 2]]))
+    assert not s.is_undirected and s.num_edges == 2 and s.nnz == 2
+
+
+def test_arrays_are_read_only_and_input_is_not_modified():
+    ei = TRIANGLE_PLUS_TAIL.copy()
+    w = np.arange(1.0, 9.0)
+    w[1], w[3], w[5], w[7] = w[0], w[2], w[4], w[6]
+    before = (ei.copy(), w.copy())
+    s = as_structure(ei, edge_weight=w)
+    assert np.array_equal(ei, before[0]) and np.array_equal(w, before[1])
+    with pytest.raises(ValueError):
+        s.indices[0] = 5
+    with pytest.raises(ValueError):
+        s.weights[0] = 5.0
+
+
+def test_subgraph_keeps_ids_and_weights():
+    s = as_structure(sp.csr_array(np.array([[0, 2.0, 3.0], [2.0, 0, 4.0], [3.0, 4.0, 0]])))
+    sub = s.subgraph(np.array([True, False, True]))
+    assert sub.ids.tolist() == [0, 2]
+    assert sub.weights.tolist() == [2.0, 4.0]
+    assert sub.num_nodes == 3
+    # ids survive a second masking
+    assert sub.subgraph(np.array([False, True])).ids.tolist() == [2]
+
+
+def test_laplacian_of_weighted_path():
+    s = as_structure(sp.csr_array(np.array([[0, 2.0, 0], [2.0, 0, 5.0], [0, 5.0, 0]])))
+    assert s.laplacian().toarray().tolist() == [[2, -2, 0], [-2, 7, -5], [0, -5, 5]]
+
+
+def test_symmetrize_sum_and_max():
+    a = sp.csr_array(np.array([[0, 1.0], [3.0, 0]]))
+    assert as_structure(a, symmetrize="sum").weights.tolist() == [4.0]
+    assert as_structure(a, symmetrize="max").weights.tolist() == [3.0]
+
+
+def test_duplicates_sum_or_error():
+    ei = np.array([[0, 0], [1, 1]])
+    s = as_structure(ei, edge_weight=np.array([1.0, 2.0]), undirected=False)
+    assert s.num_edges == 1 and s.weights.tolist() == [3.0]
+    with pytest.raises(ValueError, match="duplicate edge \\(0, 1\\)"):
+        as_structure(ei, undirected=False, duplicates="error")
+
+
+def test_self_loop_options():
+    ei = np.array([[0, 1, 1], [1, 0, 1]])
+    assert as_structure(ei, self_loops="drop").num_edges == 1
+    with pytest.raises(ValueError, match="self-loop on node 1"):
+        as_structure(ei, self_loops="error")
+
+
+def test_torch_sparse_and_dense_inputs_agree():
+    dense = torch.tensor([[0.0, 1.5, 0.0], [1.5, 0.0, 2.0], [0.0, 2.0, 0.0]])
+    a = as_structure(dense)
+    b = as_structure(dense.to_sparse())
+    c = as_structure(dense.to_sparse_csr())
+    d = as_structure(dense.numpy())
+    assert a.equals(b) and a.equals(c) and a.equals(d)
+
+
+def test_torch_edge_index_with_weights():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    s = as_structure(ei, edge_weight=torch.tensor([2.0, 2.0]))
+    assert s.weights.tolist() == [2.0]
+
+
+def test_networkx_relabel_needed():
+    g = nx.Graph([("a", "b")])
+    with pytest.raises(ValueError, match="convert_node_labels_to_integers"):
+        as_structure(g)
+
+
+def test_positions_of_ids():
+    s = as_structure(TRIANGLE_PLUS_TAIL).subgraph(np.array([False, True, True, True]))
+    assert s.positions([3, 1]).tolist() == [2, 0]
+    with pytest.raises(KeyError, match="0"):
+        s.positions([0])
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(x=np.ones((2, 3))), "square adjacency"),
+        (dict(x=sp.csr_array(np.ones((2, 3)))), "must be square"),
+        (dict(x=np.array([[0, 1], [1, 0]]), edge_weight=np.array([-1.0, -1.0])),
+         "weight must be positive"),
+        (dict(x=np.array([[0, 1], [1, 0]]), edge_weight=np.array([np.nan, 1.0])),
+         "weight must be finite"),
+        (dict(x=np.array([[0, 1], [1, 0]]), edge_weight=np.array([np.inf, 1.0])),
+         "weight must be finite"),
+        (dict(x=np.array([[0, 5], [1, 0]]), num_nodes=3), "indices out of range"),
+        (dict(x=np.array([[0, -1], [1, 0]])), "row must be non-negative"),
+        (dict(x=np.array([[0, 1], [1, 2]]), undirected=True), "not symmetric"),
+        (dict(x=np.array([[0, 1], [1, 0]]), symmetrize="both"), "symmetrize must be one of"),
+        (dict(x=np.array([[0, 1], [1, 0]]), duplicates="max"), "duplicates must be one of"),
+        (dict(x=np.array([[0, 1], [1, 0]]), edge_weight=np.ones(3)), "weight must have length 2"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        as_structure(**kwargs)
+
+
+def test_bad_mask():
+    s = as_structure(TRIANGLE_PLUS_TAIL)
+    with pytest.raises(ValueError, match=r"mask must have shape \(4,\)"):
+        s.subgraph(np.ones(8, dtype=bool))
+    with pytest.raises(TypeError, match="boolean"):
+        s.subgraph(np.ones(4))
+
+
+def test_laplacian_needs_undirected():
+    with pytest.raises(ValueError, match="undirected"):
+        as_structure(np.array([[0], [1]])).laplacian()
+
+
+# ---------------------------------------------------------------- property-based round trips
+@st.composite
+def weighted_graphs(draw, max_nodes=12):
+    n = draw(st.integers(1, max_nodes))
+    pairs = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40))
+    pairs = sorted({(min(u, v), max(u, v)) for u, v in pairs})
+    weights = draw(st.lists(st.floats(0.01, 100.0), min_size=len(pairs), max_size=len(pairs)))
+    ids = draw(st.permutations(range(len(pairs)))) if pairs else []
+    return n, pairs, weights, list(ids)
+
+
+def _build(n, pairs, weights, ids):
+    r = np.array([p[0] for p in pairs], dtype=np.int64)
+    c = np.array([p[1] for p in pairs], dtype=np.int64)
+    w = np.array(weights, dtype=np.float64)
+    i = np.array(ids, dtype=np.int64)
+    off = r != c
+    return SparseStructure.from_edges(
+        np.concatenate([r, c[off]]), np.concatenate([c, r[off]]), np.concatenate([w, w[off]]),
+        num_nodes=n, undirected=True, ids=np.concatenate([i, i[off]]),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(weighted_graphs())
+def test_round_trips_keep_edges_weights_and_ids(graph):
+    s = _build(*graph)
+    assert s.num_edges == len(graph[1])
+    # networkx keeps ids as an edge attribute
+    assert as_structure(s.to_networkx()).equals(s)
+    # edge_index + weights + entry ids
+    ei, w = s.to_edge_index()
+    assert as_structure(ei, edge_weight=w, num_nodes=s.num_nodes, ids=s.entry_ids).equals(s)
+    # torch edge_index
+    ei_t, w_t = s.to_edge_index(as_torch=True)
+    assert as_structure(ei_t, edge_weight=w_t, num_nodes=s.num_nodes, ids=s.entry_ids).equals(s)
+    # scipy keeps edges and weights (it has no slot for ids)
+    back = as_structure(s.to_scipy(), undirected=True)
+    assert np.array_equal(back.rows, s.rows) and np.array_equal(back.weights, s.weights)
+    # the Laplacian has zero row sums and the weighted degree off the loops on its diagonal
+    lap = s.laplacian()
+    assert np.allclose(lap.sum(axis=1), 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weighted_graphs(), st.data())
+def test_subgraph_is_a_subset_with_same_ids_and_weights(graph, data):
+    s = _build(*graph)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=s.num_edges,
+                                       max_size=s.num_edges)), dtype=bool)
+    sub = s.subgraph(mask)
+    assert sub.num_edges == int(mask.sum())
+    kept = dict(zip(s.ids.tolist(), zip(s.rows.tolist(), s.cols.tolist(), s.weights.tolist(),
+                                        strict=True), strict=True))
+    for u, v, w, i in zip(sub.rows, sub.cols, sub.weights, sub.ids, strict=True):
+        assert kept[int(i)] == (u, v, w)
+    # the CSR view agrees with the item view
+    assert sub.nnz == 2 * sub.num_edges - int(np.count_nonzero(sub.rows == sub.cols))
