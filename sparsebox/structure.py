@@ -66,6 +66,7 @@ class SparseStructure:
         self.num_nodes = int(num_nodes)
         self.is_undirected = bool(undirected)
         self.is_weighted = bool(weighted)
+        self._cache: dict[str, object] = {}  # derived arrays (e.g. for walks), built on demand
         self._build_csr()
 
     def _build_csr(self) -> None:
@@ -216,6 +217,19 @@ class SparseStructure:
                 minlength=self.num_nodes,
             )
         return np.diff(self.indptr).astype(np.float64)
+
+    @property
+    def reverse_entry(self) -> np.ndarray:
+        """For each CSR entry ``u -> v``, the position of the entry ``v -> u`` (-1 if absent)."""
+        if "reverse_entry" not in self._cache:
+            src = np.repeat(np.arange(self.num_nodes, dtype=np.int64), np.diff(self.indptr))
+            n = max(self.num_nodes, 1)
+            key = src * n + self.indices  # CSR order is sorted by (src, dst): key is sorted
+            pos = np.searchsorted(key, self.indices * n + src)
+            pos = np.minimum(pos, max(self.nnz - 1, 0))
+            found = key[pos] == self.indices * n + src if self.nnz else np.zeros(0, bool)
+            self._cache["reverse_entry"] = _readonly(np.where(found, pos, -1))
+        return self._cache["reverse_entry"]  # type: ignore[return-value]
 
     def neighbors(self, node: int) -> np.ndarray:
         return self.indices[self.indptr[node] : self.indptr[node + 1]]

@@ -1,0 +1,75 @@
+"""The numpy reference for random walks: one walker at a time, written to be read.
+
+This is the specification the numba and CUDA kernels are checked against (bit for bit, since all
+three draw from the same counter-based stream). It is slow; use it on small graphs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sparsebox.backend._rng import initial_state, next_uniform
+
+
+def walk_one(g, src, tgt, seed, p) -> tuple[bool, float, int, list[int]]:
+    """Walk walker ``g`` from ``src``; return ``(reached, resistance, steps, entries)``.
+
+    ``p`` holds the walk arrays and parameters (see :func:`sparsebox.walks.random_walks`).
+    """
+    state = initial_state(seed, g)
+    cur, prev_entry = src, -1
+    resistance, steps, entries = 0.0, 0, []
+    while steps < p.max_steps:
+        start, end = int(p.indptr[cur]), int(p.indptr[cur + 1])
+        excluded = int(p.reverse[prev_entry]) if (p.non_backtracking and prev_entry >= 0) else -1
+        count = end - start - (1 if excluded >= 0 else 0)
+        if count == 0:
+            break  # dead end
+        state, u = next_uniform(state)
+        if p.weighted:
+            total = 0.0
+            for k in range(start, end):
+                if k != excluded:
+                    total += p.weight[k]
+            t, acc, k_pick = u * total, 0.0, -1
+            for k in range(start, end):
+                if k != excluded:
+                    acc += p.weight[k]
+                    k_pick = k
+                    if t < acc:
+                        break
+            k = k_pick
+        else:
+            k = start + int(u * count)
+            if 0 <= excluded <= k:
+                k += 1
+        resistance += 1.0 / p.weight[k]
+        steps += 1
+        prev_entry, cur = k, int(p.indices[k])
+        entries.append(k)
+        if p.stop_resistance > 0 and p.scale * resistance >= p.stop_resistance:
+            break
+        if cur == tgt:
+            return True, resistance, steps, entries
+    return False, resistance, steps, entries
+
+
+def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every walker of every query: per-walker ``reached``, ``resistance`` and ``steps``."""
+    total = p.sources.shape[0] * p.num_walkers
+    reached = np.zeros(total, dtype=bool)
+    resistance = np.full(total, np.inf)
+    steps = np.zeros(total, dtype=np.int64)
+    for g in range(total):
+        q = g // p.num_walkers
+        ok, r, s, _ = walk_one(g, int(p.sources[q]), int(p.targets[q]), p.seed, p)
+        reached[g], steps[g] = ok, s
+        resistance[g] = r if ok else np.inf
+    return reached, resistance, steps
+
+
+def walker_path(p, g: int) -> np.ndarray:
+    """The CSR entries walker ``g`` takes, regenerated from its stream."""
+    q = g // p.num_walkers
+    _, _, _, entries = walk_one(g, int(p.sources[q]), int(p.targets[q]), p.seed, p)
+    return np.asarray(entries, dtype=np.int64)

@@ -1,0 +1,225 @@
+import shutil
+import subprocess
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sparsebox import as_structure
+from sparsebox.backend import has_cuda
+from sparsebox.walks import random_walks
+
+CPU_BACKENDS = ["numpy", "numba"]
+
+
+def path_graph(n, weights=None):
+    if weights is None:
+        return as_structure(nx.path_graph(n))
+    a = sp.lil_array((n, n))
+    for i, w in enumerate(weights):
+        a[i, i + 1] = a[i + 1, i] = w
+    return as_structure(a.tocsr())
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_non_backtracking_walk_on_a_path_never_turns_back(backend):
+    g = path_graph(10)
+    res = random_walks(g, [0], [9], num_walkers=8, max_steps=20, seed=3, backend=backend,
+                       return_paths=True)
+    # from an end of a path there is one way on: every walker arrives in exactly 9 hops
+    assert res.hits[0] == 8 and res.resistance[0] == 9.0
+    assert res.path_nodes[0].tolist() == list(range(10))
+    assert res.num_steps == 8 * 9
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_free_walk_from_the_middle_of_a_path_stops_at_an_end(backend):
+    g = path_graph(7)
+    res = random_walks(g, [3] * 50, num_walkers=1, max_steps=100, seed=0, backend=backend)
+    assert not res.reached.any()
+    assert res.num_steps == 50 * 3  # 3 hops to either end, then a dead end
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_cycle_walks_around(backend):
+    g = as_structure(nx.cycle_graph(6))
+    # node 3 is opposite node 0: every walker arrives in 3 hops, whichever way it set off
+    res = random_walks(g, [0], [3], num_walkers=16, max_steps=3, seed=1, backend=backend,
+                       return_paths=True)
+    assert res.hits[0] == 16 and res.resistance[0] == 3.0
+    nodes = res.path_nodes[0].tolist()
+    assert nodes in ([0, 1, 2, 3], [0, 5, 4, 3])
+    # a free non-backtracking walker on a cycle never meets a dead end: it uses every step
+    res = random_walks(g, [0], [-1], num_walkers=4, max_steps=12, seed=2, backend=backend)
+    assert res.num_steps == 4 * 12
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_star_walks_stop_at_a_leaf_after_two_hops(backend):
+    g = as_structure(nx.star_graph(6))  # centre 0, leaves 1..6
+    res = random_walks(g, [1] * 20, num_walkers=5, max_steps=50, seed=4, backend=backend)
+    assert res.num_steps == 20 * 5 * 2
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_backtracking_walks_can_turn_back(backend):
+    g = path_graph(3)
+    res = random_walks(g, [1] * 200, num_walkers=1, max_steps=2, seed=0, backend=backend,
+                       non_backtracking=False, targets=[1] * 200)
+    # from the middle of 0-1-2 every walker returns to 1 after two hops
+    assert res.reached.all() and np.all(res.resistance == 2.0)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_threshold_stops_exactly_where_the_arithmetic_says(backend):
+    g = path_graph(6, weights=[2.0, 4.0, 1.0, 1.0, 1.0])  # hop resistances 0.5, 0.25, 1, 1, 1
+    # R after hops: 0.5, 0.75, 1.75, 2.75; with scale 2 and threshold 3.5:
+    # 2*0.75 = 1.5 < 3.5 (node 2 reachable), 2*1.75 = 3.5 >= 3.5 (stops before counting node 3)
+    kw = dict(num_walkers=2, max_steps=10, seed=0, backend=backend, scale=2.0,
+              stop_resistance=3.5)
+    assert random_walks(g, [0], [2], **kw).reached[0]
+    assert not random_walks(g, [0], [3], **kw).reached[0]
+    assert random_walks(g, [0], [3], **{**kw, "stop_resistance": 3.5001}).reached[0]
+    res = random_walks(g, [0], [-1], **kw)
+    assert res.num_steps == 2 * 3
+    # per-query scales: the second query's larger scale stops it earlier
+    res = random_walks(g, [0, 0], [3, 3], **{**kw, "scale": np.array([1.0, 2.0])})
+    assert res.reached.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_weighted_choice_follows_weights(backend):
+    # star with leaf weights 1 and 9: first hop from the centre goes to leaf 2 about 90% of the time
+    a = sp.csr_array(np.array([[0, 1.0, 9.0], [1.0, 0, 0], [9.0, 0, 0]]))
+    res = random_walks(a, [0] * 4000, [2] * 4000, num_walkers=1, max_steps=1, seed=5,
+                       weighted=True, backend=backend)
+    rate = res.reached.mean()
+    assert abs(rate - 0.9) < 4 * np.sqrt(0.9 * 0.1 / 4000)
+
+
+def test_paths_are_edges_of_the_graph_with_their_ids():
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6)))
+    rng = np.random.default_rng(0)
+    s, t = rng.integers(0, 36, 30), rng.integers(0, 36, 30)
+    res = random_walks(g, s, t, num_walkers=64, max_steps=30, seed=9, return_paths=True,
+                       backend="numba")
+    id_of = {(int(u), int(v)): int(i) for u, v, i in zip(g.rows, g.cols, g.ids, strict=True)}
+    for i in np.flatnonzero(res.reached):
+        nodes = res.path_nodes[i]
+        assert nodes[0] == s[i] and nodes[-1] == t[i]
+        ids = [id_of[(min(a, b), max(a, b))] for a, b in zip(nodes[:-1], nodes[1:], strict=True)]
+        assert ids == res.paths[i].tolist()
+        assert res.resistance[i] == len(ids)  # unit weights
+    assert all(len(p) == 0 for p in np.array(res.paths, dtype=object)[~res.reached])
+
+
+def test_self_loops_are_never_walked():
+    g = as_structure(np.array([[0, 0, 1, 1, 2], [0, 1, 0, 2, 1]]))
+    res = random_walks(g, [0], [2], num_walkers=4, max_steps=2, seed=0, backend="numpy")
+    assert res.hits[0] == 4 and res.resistance[0] == 2.0
+
+
+def test_seeded_determinism_and_seed_sensitivity():
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(15, 15)))
+    s, t = np.arange(0, 50), np.arange(100, 150)
+    a = random_walks(g, s, t, num_walkers=32, max_steps=40, seed=11)
+    b = random_walks(g, s, t, num_walkers=32, max_steps=40, seed=11)
+    c = random_walks(g, s, t, num_walkers=32, max_steps=40, seed=12)
+    assert np.array_equal(a.hits, b.hits) and a.num_steps == b.num_steps
+    assert not np.array_equal(a.hits, c.hits)
+
+
+def _grid_queries():
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12)))
+    w = np.random.default_rng(1).uniform(0.5, 2.0, g.num_edges)
+    g = as_structure(sp.coo_array((np.concatenate([w, w]), (np.concatenate([g.rows, g.cols]),
+                                                            np.concatenate([g.cols, g.rows])))))
+    rng = np.random.default_rng(2)
+    return g, rng.integers(0, 144, 40), rng.integers(0, 144, 40)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("non_backtracking", [False, True])
+def test_numba_matches_the_reference_exactly(weighted, non_backtracking):
+    g, s, t = _grid_queries()
+    kw = dict(num_walkers=24, max_steps=30, seed=7, weighted=weighted,
+              non_backtracking=non_backtracking, stop_resistance=25.0, return_paths=True)
+    ref = random_walks(g, s, t, backend="numpy", **kw)
+    nb = random_walks(g, s, t, backend="numba", **kw)
+    assert ref.num_steps == nb.num_steps
+    assert np.array_equal(ref.hits, nb.hits)
+    assert np.array_equal(ref.resistance, nb.resistance)
+    for a, b in zip(ref.paths, nb.paths, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_statistical_parity_with_independent_seeds():
+    """Different seeds on each backend: hit rates and mean resistance agree within confidence
+    bounds (a check that does not lean on the shared stream)."""
+    g, s, t = _grid_queries()
+    kw = dict(num_walkers=200, max_steps=30)
+    a = random_walks(g, s, t, backend="numpy", seed=1, **kw)
+    b = random_walks(g, s, t, backend="numba", seed=2, **kw)
+    n = s.size * 200
+    pa, pb = a.hits.sum() / n, b.hits.sum() / n
+    se = np.sqrt(pa * (1 - pa) / n + pb * (1 - pb) / n)
+    assert abs(pa - pb) < 4 * se + 1e-9
+    both = a.reached & b.reached
+    assert abs(a.resistance[both].mean() - b.resistance[both].mean()) < 0.15 * a.resistance[
+        both].mean()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sources=[0, 99]), r"sources\[1\] = 99 is out of range"),
+        (dict(sources=[-1]), r"sources\[0\] = -1 is out of range \(0..9\)"),
+        (dict(targets=[10]), r"targets\[0\] = 10 is out of range \(-1 or 0..9\)"),
+        (dict(num_walkers=0), "num_walkers must be >= 1"),
+        (dict(max_steps=0), "max_steps must be >= 1"),
+        (dict(stop_resistance=-1.0), "stop_resistance must be positive"),
+        (dict(scale=0.0), "scale must be positive"),
+        (dict(backend="gpu"), "backend must be one of"),
+        (dict(targets=[1, 2]), "targets must be integers of shape"),
+    ],
+)
+def test_bad_input_gives_clear_errors(kwargs, message):
+    args = dict(sources=[0], targets=None, num_walkers=2, max_steps=3)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=message):
+        random_walks(path_graph(10), **args)
+
+
+def test_negative_weights_are_rejected_at_the_boundary():
+    with pytest.raises(ValueError, match="weight must be positive"):
+        random_walks(sp.csr_array(np.array([[0, -1.0], [-1.0, 0]])), [0])
+
+
+@pytest.mark.skipif(has_cuda(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="needs CuPy and a CUDA GPU"):
+        random_walks(path_graph(4), [0], backend="cuda")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
+def test_cuda_kernel_source_compiles(tmp_path):
+    from sparsebox.backend._cuda import kernel_source
+
+    src = tmp_path / "walks.cu"
+    src.write_text(kernel_source())
+    result = subprocess.run(["nvcc", "-std=c++14", "-c", str(src), "-o", str(tmp_path / "w.o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cuda_matches_the_reference_exactly(weighted):
+    g, s, t = _grid_queries()
+    kw = dict(num_walkers=40, max_steps=30, seed=7, weighted=weighted, stop_resistance=25.0)
+    ref = random_walks(g, s, t, backend="numba", **kw)
+    gpu = random_walks(g, s, t, backend="cuda", **kw)
+    assert ref.num_steps == gpu.num_steps
+    assert np.array_equal(ref.hits, gpu.hits)
+    assert np.array_equal(ref.resistance, gpu.resistance)
