@@ -69,6 +69,21 @@ class SparseStructure:
         self._cache: dict[str, object] = {}  # derived arrays (e.g. for walks), built on demand
         self._build_csr()
 
+    @classmethod
+    def _assemble(cls, rows, cols, weights, ids, indptr, indices, entry_item, *, num_nodes,
+                  undirected, weighted) -> SparseStructure:
+        """Build from parts that are already sorted and consistent (internal, no checks)."""
+        self = cls.__new__(cls)
+        self.rows, self.cols = _readonly(rows), _readonly(cols)
+        self.weights, self.ids = _readonly(weights), _readonly(ids)
+        self.num_nodes, self.is_undirected, self.is_weighted = num_nodes, undirected, weighted
+        self._cache = {}
+        self.indptr, self.indices = _readonly(indptr), _readonly(indices)
+        self.entry_item = _readonly(entry_item)
+        self.weight = _readonly(self.weights[entry_item])
+        self.entry_ids = _readonly(self.ids[entry_item])
+        return self
+
     def _build_csr(self) -> None:
         item = np.arange(self.rows.shape[0], dtype=np.int64)
         src, dst = self.rows, self.cols
@@ -218,19 +233,6 @@ class SparseStructure:
             )
         return np.diff(self.indptr).astype(np.float64)
 
-    @property
-    def reverse_entry(self) -> np.ndarray:
-        """For each CSR entry ``u -> v``, the position of the entry ``v -> u`` (-1 if absent)."""
-        if "reverse_entry" not in self._cache:
-            src = np.repeat(np.arange(self.num_nodes, dtype=np.int64), np.diff(self.indptr))
-            n = max(self.num_nodes, 1)
-            key = src * n + self.indices  # CSR order is sorted by (src, dst): key is sorted
-            pos = np.searchsorted(key, self.indices * n + src)
-            pos = np.minimum(pos, max(self.nnz - 1, 0))
-            found = key[pos] == self.indices * n + src if self.nnz else np.zeros(0, bool)
-            self._cache["reverse_entry"] = _readonly(np.where(found, pos, -1))
-        return self._cache["reverse_entry"]  # type: ignore[return-value]
-
     def neighbors(self, node: int) -> np.ndarray:
         return self.indices[self.indptr[node] : self.indptr[node + 1]]
 
@@ -244,20 +246,24 @@ class SparseStructure:
     def positions(self, ids: Any) -> np.ndarray:
         """Positions in the item arrays of the given item ids (error if one is absent)."""
         ids = np.asarray(ids, dtype=np.int64)
-        order = np.argsort(self.ids, kind="stable")
-        pos = np.searchsorted(self.ids, ids, sorter=order)
-        pos = np.minimum(pos, max(self.num_items - 1, 0))
-        found = self.num_items > 0 and self.ids[order[pos]] == ids
+        if "id_order" not in self._cache:
+            self._cache["id_order"] = np.argsort(self.ids, kind="stable")
+        order = self._cache["id_order"]
+        if self.num_items == 0:
+            if ids.size:
+                raise KeyError(f"ids not in this structure: {ids[:5].tolist()}")
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)
+        found = self.ids[order[pos]] == ids
         if not np.all(found):
-            missing = ids[~np.asarray(found, dtype=bool)] if self.num_items else ids
-            raise KeyError(f"ids not in this structure: {missing[:5].tolist()}")
+            raise KeyError(f"ids not in this structure: {ids[~found][:5].tolist()}")
         return order[pos]
 
-    # ----------------------------------------------------------------- masking
+    # ----------------------------------------------------------------- masking and edits
     def subgraph(self, mask: Any) -> SparseStructure:
         """The structure with only the items where ``mask`` is true; ids and weights are kept.
 
-        ``mask`` is a boolean array aligned with :attr:`ids` (one entry per item).
+        ``mask`` is a boolean array aligned with :attr:`ids` (one entry per item). ``O(nnz)``.
         """
         mask = np.asarray(mask)
         if mask.dtype != bool:
@@ -266,9 +272,105 @@ class SparseStructure:
             raise ValueError(
                 f"mask must have shape ({self.num_items},) (one entry per item), got {mask.shape}"
             )
-        return SparseStructure(
-            self.rows[mask], self.cols[mask], self.weights[mask], self.ids[mask],
+        return self._masked(mask)
+
+    def _masked(self, keep: np.ndarray) -> SparseStructure:
+        entry_keep = keep[self.entry_item]
+        new_item = np.cumsum(keep) - 1
+        kept_before = np.concatenate([[0], np.cumsum(entry_keep)])
+        return SparseStructure._assemble(
+            self.rows[keep], self.cols[keep], self.weights[keep], self.ids[keep],
+            kept_before[self.indptr], self.indices[entry_keep],
+            new_item[self.entry_item[entry_keep]],
             num_nodes=self.num_nodes, undirected=self.is_undirected, weighted=self.is_weighted,
+        )
+
+    def find_items(self, rows: Any, cols: Any) -> np.ndarray:
+        """Positions in the item arrays of the edges ``(rows[i], cols[i])``, -1 where absent.
+
+        For undirected structures the orientation does not matter.
+        """
+        r = np.asarray(rows, dtype=np.int64)
+        c = np.asarray(cols, dtype=np.int64)
+        if self.is_undirected:
+            r, c = np.minimum(r, c), np.maximum(r, c)
+        n = max(self.num_nodes, 1)
+        keys = self.rows * n + self.cols  # sorted: items are in (row, col) order
+        want = r * n + c
+        pos = np.searchsorted(keys, want)
+        pos_c = np.minimum(pos, max(self.num_items - 1, 0))
+        hit = (pos < self.num_items) & (keys[pos_c] == want) if self.num_items else pos < 0
+        return np.where(hit, pos_c, -1)
+
+    def remove_items(self, ids: Any) -> SparseStructure:
+        """A new structure without the items with these ids (``KeyError`` if one is absent).
+        ``O(nnz)`` copies, no sorting."""
+        keep = np.ones(self.num_items, dtype=bool)
+        keep[self.positions(ids)] = False
+        return self._masked(keep)
+
+    def reweight_items(self, ids: Any, weights: Any) -> SparseStructure:
+        """A new structure whose items ``ids`` carry new (positive, finite) ``weights``."""
+        w = check_1d("weights", weights, dtype=np.float64)
+        check_finite_positive("weights", w)
+        new_w = np.array(self.weights)
+        new_w[self.positions(ids)] = w
+        return SparseStructure._assemble(
+            self.rows, self.cols, new_w, self.ids, self.indptr, self.indices, self.entry_item,
+            num_nodes=self.num_nodes, undirected=self.is_undirected,
+            weighted=self.is_weighted or bool(np.any(w != 1.0)),
+        )
+
+    def add_items(self, rows: Any, cols: Any, weights: Any, ids: Any) -> SparseStructure:
+        """A new structure with extra items; none may exist already, ids must be new.
+
+        ``O(nnz + k log k)`` for k new items: both views are kept sorted by insertion, not by
+        sorting again.
+        """
+        r = _as_index_array("rows", rows)
+        c = _as_index_array("cols", cols, length=r.shape[0])
+        w = check_1d("weights", weights, length=r.shape[0], dtype=np.float64)
+        check_finite_positive("weights", w)
+        new_ids = _as_index_array("ids", ids, length=r.shape[0])
+        n = self.num_nodes
+        if r.size and max(r.max(), c.max()) >= n:
+            raise ValueError(f"indices out of range: node {max(r.max(), c.max())} >= num_nodes {n}")
+        if self.is_undirected:
+            r, c = np.minimum(r, c), np.maximum(r, c)
+        key = r * n + c
+        order = np.argsort(key, kind="stable")
+        r, c, w, new_ids, key = r[order], c[order], w[order], new_ids[order], key[order]
+        if np.any(key[1:] == key[:-1]):
+            raise ValueError("add_items got the same edge twice")
+        if np.any(self.find_items(r, c) >= 0):
+            raise ValueError("add_items got an edge that exists already")
+        if np.intersect1d(new_ids, self.ids).size or np.unique(new_ids).size != new_ids.size:
+            raise ValueError("add_items got ids that are not new")
+        item_pos = np.searchsorted(self.rows * n + self.cols, key)
+        rows2 = np.insert(self.rows, item_pos, r)
+        cols2 = np.insert(self.cols, item_pos, c)
+        weights2 = np.insert(self.weights, item_pos, w)
+        ids2 = np.insert(self.ids, item_pos, new_ids)
+        new_item_index = item_pos + np.arange(r.shape[0])  # where np.insert put them
+        old_item_index = np.arange(self.num_items) + np.searchsorted(
+            item_pos, np.arange(self.num_items), side="right")
+        # CSR entries of the new items: both directions for undirected non-loops
+        e_src, e_dst, e_item = r, c, new_item_index
+        if self.is_undirected:
+            off = r != c
+            e_src = np.concatenate([r, c[off]])
+            e_dst = np.concatenate([c, r[off]])
+            e_item = np.concatenate([new_item_index, new_item_index[off]])
+        e_order = np.argsort(e_src * n + e_dst, kind="stable")
+        e_src, e_dst, e_item = e_src[e_order], e_dst[e_order], e_item[e_order]
+        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+        entry_pos = np.searchsorted(src * n + self.indices, e_src * n + e_dst)
+        indices2 = np.insert(self.indices, entry_pos, e_dst)
+        entry_item2 = np.insert(old_item_index[self.entry_item], entry_pos, e_item)
+        indptr2 = self.indptr + np.concatenate([[0], np.cumsum(np.bincount(e_src, minlength=n))])
+        return SparseStructure._assemble(
+            rows2, cols2, weights2, ids2, indptr2, indices2, entry_item2, num_nodes=n,
+            undirected=self.is_undirected, weighted=self.is_weighted or bool(np.any(w != 1.0)),
         )
 
     # ----------------------------------------------------------------- conversions

@@ -55,8 +55,8 @@ class _WalkParams:
     indptr: np.ndarray
     indices: np.ndarray
     weight: np.ndarray
-    reverse: np.ndarray
     entry_ids: np.ndarray
+    undirected: bool
     sources: np.ndarray
     targets: np.ndarray
     num_walkers: int
@@ -70,28 +70,19 @@ class _WalkParams:
 
 def walk_arrays(structure: SparseStructure) -> tuple[np.ndarray, ...]:
     """CSR arrays for walking, built once per structure: self-loops removed (a walker never takes
-    one), int32 node indices where they fit; ``(indptr, indices, weight, reverse, entry_ids)``."""
+    one), int32 node indices where they fit; ``(indptr, indices, weight, entry_ids)``."""
     cache = structure._cache
     if "walk_arrays" not in cache:
         src = np.repeat(np.arange(structure.num_nodes, dtype=np.int64), np.diff(structure.indptr))
         keep = structure.indices != src
-        if keep.all():
-            indptr, indices = structure.indptr, structure.indices
-            weight, reverse, ids = structure.weight, structure.reverse_entry, structure.entry_ids
-        else:
-            new_pos = np.cumsum(keep) - 1
-            counts = np.bincount(src[keep], minlength=structure.num_nodes)
-            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            indices = structure.indices[keep]
-            weight, ids = structure.weight[keep], structure.entry_ids[keep]
-            rev = structure.reverse_entry[keep]
-            reverse = np.where(rev >= 0, new_pos[np.maximum(rev, 0)], -1)
+        counts = np.bincount(src[keep], minlength=structure.num_nodes)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        indices, weight, ids = structure.indices[keep], structure.weight[keep], structure.entry_ids[keep]
         idx_dtype = np.int32 if structure.num_nodes < 2**31 else np.int64
         cache["walk_arrays"] = (
             np.ascontiguousarray(indptr, dtype=np.int64),
             np.ascontiguousarray(indices, dtype=idx_dtype),
             np.ascontiguousarray(weight, dtype=np.float64),
-            np.ascontiguousarray(reverse, dtype=np.int64),
             np.ascontiguousarray(ids, dtype=np.int64),
         )
     return cache["walk_arrays"]  # type: ignore[return-value]
@@ -188,9 +179,9 @@ def random_walks(
     if not (np.all(np.isfinite(scale_arr)) and np.all(scale_arr > 0)):
         raise ValueError("scale must be positive and finite")
 
-    indptr, indices, weight, reverse, entry_ids = walk_arrays(structure)
-    common = dict(indptr=indptr, indices=indices, weight=weight, reverse=reverse,
-                  entry_ids=entry_ids, num_walkers=num_walkers, max_steps=max_steps, seed=seed,
+    indptr, indices, weight, entry_ids = walk_arrays(structure)
+    common = dict(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
+                  undirected=structure.is_undirected, num_walkers=num_walkers, max_steps=max_steps, seed=seed,
                   weighted=bool(weighted), non_backtracking=bool(non_backtracking),
                   stop_resistance=float(stop_resistance or 0.0))
     impl = _backend_module(backend)

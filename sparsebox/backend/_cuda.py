@@ -16,10 +16,10 @@ from sparsebox.backend import _rng
 KERNEL_SOURCE = r"""
 extern "C" __global__ void random_walks(
     const long long* __restrict__ indptr, const int* __restrict__ indices,
-    const double* __restrict__ weight, const long long* __restrict__ reverse,
+    const double* __restrict__ weight,
     const long long* __restrict__ sources, const long long* __restrict__ targets,
     const long long num_queries, const int num_walkers, const unsigned long long seed,
-    const int max_steps, const int weighted, const int non_backtracking,
+    const int max_steps, const int weighted, const int non_backtracking, const int undirected,
     const double scale, const double stop_resistance,
     bool* __restrict__ reached, double* __restrict__ resistance, long long* __restrict__ steps)
 {
@@ -30,15 +30,19 @@ extern "C" __global__ void random_walks(
     for (int w = threadIdx.x; w < num_walkers; w += blockDim.x) {
         const long long g = q * num_walkers + w;
         unsigned long long state = seed ^ ((unsigned long long)(g + 1) * GOLDEN_WALKER_MULT);
-        long long cur = src, prev_entry = -1;
+        long long cur = src, prev = -1;
         double r = 0.0;
         int s = 0;
         bool ok = false;
         while (s < max_steps) {
             const long long start = indptr[cur], end = indptr[cur + 1];
-            long long excluded = -1;
-            if (non_backtracking && prev_entry >= 0) excluded = reverse[prev_entry];
-            long long count = end - start - (excluded >= 0 ? 1 : 0);
+            bool exclude = false;
+            if (non_backtracking && prev >= 0) {
+                if (undirected) exclude = true;
+                else for (long long e = start; e < end; ++e)
+                    if (indices[e] == prev) { exclude = true; break; }
+            }
+            const long long count = end - start - (exclude ? 1 : 0);
             if (count == 0) break;
             state += GOLDEN_GAMMA;
             unsigned long long z = state;
@@ -49,12 +53,13 @@ extern "C" __global__ void random_walks(
             long long k;
             if (weighted) {
                 double total = 0.0;
-                for (long long e = start; e < end; ++e) if (e != excluded) total += weight[e];
+                for (long long e = start; e < end; ++e)
+                    if (!(exclude && indices[e] == prev)) total += weight[e];
                 const double t = u * total;
                 double acc = 0.0;
                 long long pick = -1;
                 for (long long e = start; e < end; ++e) {
-                    if (e == excluded) continue;
+                    if (exclude && indices[e] == prev) continue;
                     acc += weight[e];
                     pick = e;
                     if (t < acc) break;
@@ -62,11 +67,11 @@ extern "C" __global__ void random_walks(
                 k = pick;
             } else {
                 k = start + (long long)(u * (double)count);
-                if (excluded >= 0 && k >= excluded) ++k;
+                if (exclude && indices[k] == prev) k = end - 1;
             }
             r += 1.0 / weight[k];
             ++s;
-            prev_entry = k;
+            prev = cur;
             cur = indices[k];
             if (stop_resistance > 0.0 && scale * r >= stop_resistance) break;
             if (cur == tgt) { ok = true; break; }
@@ -103,8 +108,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     if p.indices.dtype != np.int32:
         raise ValueError("the CUDA walk kernel needs fewer than 2**31 nodes")
-    indptr, indices, weight, reverse = (cupy.asarray(a) for a in
-                                        (p.indptr, p.indices, p.weight, p.reverse))
+    indptr, indices, weight = (cupy.asarray(a) for a in (p.indptr, p.indices, p.weight))
     sources = cupy.asarray(p.sources, dtype=cupy.int64)
     targets = cupy.asarray(p.targets, dtype=cupy.int64)
     q = int(p.sources.shape[0])
@@ -116,9 +120,10 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if q:
         _kernel()(
             (q,), (threads,),
-            (indptr, indices, weight, reverse, sources, targets, np.int64(q),
+            (indptr, indices, weight, sources, targets, np.int64(q),
              np.int32(p.num_walkers), np.uint64(p.seed & _rng.MASK64), np.int32(p.max_steps),
-             np.int32(p.weighted), np.int32(p.non_backtracking), np.float64(p.scale),
+             np.int32(p.weighted), np.int32(p.non_backtracking), np.int32(p.undirected),
+             np.float64(p.scale),
              np.float64(p.stop_resistance), reached, resistance, steps),
         )
     return cupy.asnumpy(reached), cupy.asnumpy(resistance), cupy.asnumpy(steps)

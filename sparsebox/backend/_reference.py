@@ -17,35 +17,38 @@ def walk_one(g, src, tgt, seed, p) -> tuple[bool, float, int, list[int]]:
     ``p`` holds the walk arrays and parameters (see :func:`sparsebox.walks.random_walks`).
     """
     state = initial_state(seed, g)
-    cur, prev_entry = src, -1
+    cur, prev = src, -1
     resistance, steps, entries = 0.0, 0, []
     while steps < p.max_steps:
         start, end = int(p.indptr[cur]), int(p.indptr[cur + 1])
-        excluded = int(p.reverse[prev_entry]) if (p.non_backtracking and prev_entry >= 0) else -1
-        count = end - start - (1 if excluded >= 0 else 0)
+        # exclude the node just left, when it is a neighbour (always, in an undirected graph)
+        exclude = p.non_backtracking and prev >= 0 and (
+            p.undirected or bool(np.any(p.indices[start:end] == prev)))
+        count = end - start - int(exclude)
         if count == 0:
             break  # dead end
         state, u = next_uniform(state)
         if p.weighted:
             total = 0.0
             for k in range(start, end):
-                if k != excluded:
+                if not (exclude and p.indices[k] == prev):
                     total += p.weight[k]
             t, acc, k_pick = u * total, 0.0, -1
             for k in range(start, end):
-                if k != excluded:
+                if not (exclude and p.indices[k] == prev):
                     acc += p.weight[k]
                     k_pick = k
                     if t < acc:
                         break
             k = k_pick
         else:
+            # a uniform slot among the first `count`; the slot holding `prev` stands for the last
             k = start + int(u * count)
-            if 0 <= excluded <= k:
-                k += 1
+            if exclude and p.indices[k] == prev:
+                k = end - 1
         resistance += 1.0 / p.weight[k]
         steps += 1
-        prev_entry, cur = k, int(p.indices[k])
+        prev, cur = cur, int(p.indices[k])
         entries.append(k)
         if p.stop_resistance > 0 and p.scale * resistance >= p.stop_resistance:
             break

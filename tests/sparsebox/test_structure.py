@@ -206,3 +206,53 @@ def test_subgraph_is_a_subset_with_same_ids_and_weights(graph, data):
         assert kept[int(i)] == (u, v, w)
     # the CSR view agrees with the item view
     assert sub.nnz == 2 * sub.num_edges - int(np.count_nonzero(sub.rows == sub.cols))
+
+
+# ---------------------------------------------------------------- edits
+def _same_views(a: SparseStructure, b: SparseStructure) -> bool:
+    return (a.equals(b) and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices) and np.array_equal(a.entry_ids, b.entry_ids)
+            and np.array_equal(a.weight, b.weight))
+
+
+@settings(max_examples=80, deadline=None)
+@given(weighted_graphs(), st.data())
+def test_edits_match_a_rebuild_from_scratch(graph, data):
+    s = _build(*graph)
+    n = s.num_nodes
+    # remove a random subset of ids
+    drop = data.draw(st.lists(st.sampled_from(s.ids.tolist()), unique=True)) if s.num_edges else []
+    removed = s.remove_items(drop)
+    assert _same_views(removed, s.subgraph(~np.isin(s.ids, drop)))
+    # add new edges with fresh ids
+    pairs = data.draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=8))
+    pairs = sorted({(min(u, v), max(u, v)) for u, v in pairs})
+    pairs = [p for p in pairs if removed.find_items([p[0]], [p[1]])[0] < 0]
+    if not pairs:
+        return
+    r = np.array([p[1] for p in pairs])  # reversed orientation on purpose
+    c = np.array([p[0] for p in pairs])
+    w = np.linspace(0.5, 2.0, len(pairs))
+    new_ids = np.arange(1000, 1000 + len(pairs))
+    added = removed.add_items(r, c, w, new_ids)
+    rebuilt = _build(n, [*zip(removed.rows.tolist(), removed.cols.tolist(), strict=True), *pairs],
+                     [*removed.weights.tolist(), *w.tolist()],
+                     [*removed.ids.tolist(), *new_ids.tolist()])
+    assert _same_views(added, rebuilt)
+    assert added.find_items(r, c).tolist() == added.positions(new_ids).tolist()
+    # reweighting touches only the named items
+    re = added.reweight_items(new_ids[:1], [7.0])
+    assert re.weights[re.positions(new_ids[:1])][0] == 7.0
+    assert np.count_nonzero(re.weights != added.weights) <= 1
+
+
+def test_edit_errors():
+    s = as_structure(TRIANGLE_PLUS_TAIL)
+    with pytest.raises(ValueError, match="exists already"):
+        s.add_items([1], [0], [1.0], [10])
+    with pytest.raises(ValueError, match="ids that are not new"):
+        s.add_items([0], [3], [1.0], [2])
+    with pytest.raises(ValueError, match="weights must be positive"):
+        s.add_items([0], [3], [-1.0], [10])
+    with pytest.raises(KeyError):
+        s.remove_items([42])

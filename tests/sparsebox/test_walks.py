@@ -63,6 +63,19 @@ def test_star_walks_stop_at_a_leaf_after_two_hops(backend):
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_directed_walks_exclude_the_previous_node_only_when_it_is_an_out_neighbour(backend):
+    # 0 <-> 1 -> 2: at 1 the walker may not go back to 0, so it goes to 2, a dead end
+    g = as_structure(np.array([[0, 1, 1], [1, 0, 2]]))
+    assert not g.is_undirected
+    res = random_walks(g, [0] * 10, num_walkers=3, max_steps=50, seed=0, backend=backend)
+    assert res.num_steps == 10 * 3 * 2
+    # a directed 3-cycle: the node just left is never an out-neighbour, walks use every step
+    res = random_walks(np.array([[0, 1, 2], [1, 2, 0]]), [0], num_walkers=3, max_steps=7,
+                       backend=backend)
+    assert res.num_steps == 3 * 7
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
 def test_backtracking_walks_can_turn_back(backend):
     g = path_graph(3)
     res = random_walks(g, [1] * 200, num_walkers=1, max_steps=2, seed=0, backend=backend,

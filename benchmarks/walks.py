@@ -1,0 +1,143 @@
+"""Walk steps per second: numpy reference vs numba (1 and 2 threads) vs CuPy (where a GPU is lent).
+
+    python benchmarks/walks.py                      # wave + a generated ~10 M-edge Delaunay graph
+    python benchmarks/walks.py --big-points 200000  # a smaller generated graph
+
+Writes benchmarks/results/walks.json and walks.md. Each backend runs the same kind of queries
+(random sources and targets, non-backtracking, 32 walkers, 100 steps) on the same graph in one
+process; the reference gets fewer queries because it is slow, and throughput is steps / second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from scipy.spatial import Delaunay
+
+from sparsebox import SparseStructure
+from sparsebox.backend import has_cuda
+from sparsebox.data import load_graph
+from sparsebox.walks import random_walks, walk_arrays
+
+CACHE_LINE = 64
+# Per hop on an unweighted graph a walker reads indptr[cur], indptr[cur + 1] (one line) and the
+# neighbour row indices[start:end] (one line, int32): 8 + 8 + 4 = 20 useful bytes over 2 cache lines
+# when nothing is cached. (A weighted walk also reads the row's weights: a third line.)
+USEFUL_BYTES_PER_STEP = 20
+LINES_PER_STEP = 2
+
+
+def delaunay_graph(num_points: int, seed: int = 0, spatial_order: bool = False) -> SparseStructure:
+    """Delaunay triangulation of uniform random points in the unit square (about 3 edges per
+    point). Node ids follow the random draw, or with ``spatial_order`` a row-major walk over a
+    grid of cells, as a mesh generator would number them (neighbours get nearby ids)."""
+    pts = np.random.default_rng(seed).random((num_points, 2))
+    if spatial_order:
+        cells = int(np.sqrt(num_points))
+        cell = np.minimum((pts * cells).astype(np.int64), cells - 1)
+        pts = pts[np.lexsort((cell[:, 0], cell[:, 1]))]
+    tri = Delaunay(pts).simplices.astype(np.int64)
+    a = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]])
+    a.sort(axis=1)
+    key = np.unique(a[:, 0] * num_points + a[:, 1])
+    u, v = key // num_points, key % num_points
+    return SparseStructure(u, v, np.ones(u.size), np.arange(u.size), num_nodes=num_points,
+                           undirected=True, weighted=False)
+
+
+def memory_bandwidth_gbs() -> float:
+    """Read bandwidth of this machine from summing a 1 GiB array (best of 3)."""
+    x = np.ones(1 << 27)
+    best = np.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t)
+    return x.nbytes / best / 1e9
+
+
+def time_walks(graph, backend, queries, threads=None, repeats=2):
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, graph.num_nodes, queries)
+    t = rng.integers(0, graph.num_nodes, queries)
+    if threads is not None:
+        numba.set_num_threads(threads)
+    random_walks(graph, s[:8], t[:8], num_walkers=32, max_steps=100, backend=backend)  # warm-up
+    best, steps = np.inf, 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        res = random_walks(graph, s, t, num_walkers=32, max_steps=100, seed=1, backend=backend)
+        best = min(best, time.perf_counter() - start)
+        steps = res.num_steps
+    return {"backend": backend, "threads": threads, "queries": queries, "walkers": 32,
+            "max_steps": 100, "steps": steps, "seconds": best, "steps_per_s": steps / best}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--big-points", type=int, default=3_400_000,
+                    help="points of the generated Delaunay graph (about 3 edges per point)")
+    ap.add_argument("--ref-queries", type=int, default=30)
+    ap.add_argument("--queries", type=int, default=20_000)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = ap.parse_args(argv)
+    console = Console()
+    bandwidth = memory_bandwidth_gbs()
+    graphs = {"wave": load_graph("wave")}
+    with console.status(f"triangulating {args.big_points:,} random points"):
+        graphs[f"delaunay_{args.big_points}_random_ids"] = delaunay_graph(args.big_points)
+        graphs[f"delaunay_{args.big_points}_spatial_ids"] = delaunay_graph(args.big_points,
+                                                                           spatial_order=True)
+    rows = []
+    for name in list(graphs):
+        g = graphs.pop(name)  # one big graph in memory at a time
+        walk_arrays(g)  # built once per structure; not part of the timing
+        console.print(f"[bold]{name}[/]: {g.num_nodes:,} nodes, {g.num_edges:,} edges")
+        runs = [time_walks(g, "numpy", args.ref_queries, repeats=1),
+                time_walks(g, "numba", args.queries, threads=1),
+                time_walks(g, "numba", args.queries, threads=2)]
+        if has_cuda():
+            runs.append(time_walks(g, "cuda", args.queries * 10))
+        ref = runs[0]["steps_per_s"]
+        for r in runs:
+            r.update(graph=name, num_edges=g.num_edges, vs_reference=r["steps_per_s"] / ref,
+                     per_core_vs_reference=r["steps_per_s"] / ref / (r["threads"] or 1),
+                     dram_gbs_if_all_miss=r["steps_per_s"] * LINES_PER_STEP * CACHE_LINE / 1e9)
+            rows.append(r)
+            console.print(f"  {r['backend']:6} threads={r['threads']}: {r['steps_per_s']:.3g} "
+                          f"steps/s ({r['vs_reference']:.0f}x the reference)")
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+            "cpu_count": numba.config.NUMBA_NUM_THREADS, "read_bandwidth_gbs": bandwidth,
+            "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "walks.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    table = Table(title=f"walk steps/s (read bandwidth {bandwidth:.1f} GB/s)")
+    cols = ["graph", "backend", "threads", "steps_per_s", "vs_reference", "per_core_vs_reference",
+            "dram_gbs_if_all_miss"]
+    for c in cols:
+        table.add_column(c)
+    md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols]
+        table.add_row(*cells)
+        md.append("| " + " | ".join(cells) + " |")
+    console.print(table)
+    (args.out / "walks.md").write_text(
+        f"Command: `{meta['command']}` ({meta['date']}, {meta['cpu_count']} cores, read bandwidth "
+        f"{bandwidth:.1f} GB/s)\n\n" + "\n".join(md) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Spanning forests and tree resistances (the skeleton of feGRASS-style sparsifiers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+from scipy.sparse.csgraph import minimum_spanning_tree
+
+from sparsebox.structure import SparseStructure
+
+__all__ = ["bfs_levels", "max_spanning_forest", "TreeResistance"]
+
+
+@njit(cache=True)
+def _multi_source_bfs(indptr, indices, roots, n):
+    level = np.full(n, -1, dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    parent_entry = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    head, tail = 0, 0
+    for r in roots:
+        level[r] = 0
+        queue[tail] = r
+        tail += 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for k in range(indptr[u], indptr[u + 1]):
+            v = indices[k]
+            if level[v] < 0:
+                level[v] = level[u] + 1
+                parent[v] = u
+                parent_entry[v] = k
+                queue[tail] = v
+                tail += 1
+    return level, parent, parent_entry, queue[:tail]
+
+
+def component_roots(graph: SparseStructure) -> np.ndarray:
+    """The highest-degree node of each connected component (lowest id on ties)."""
+    _, labels = graph.connected_components()
+    deg = graph.degree()
+    order = np.lexsort((np.arange(graph.num_nodes), -deg, labels))
+    first = np.concatenate([[True], labels[order][1:] != labels[order][:-1]])
+    return order[first]
+
+
+def bfs_levels(graph: SparseStructure) -> np.ndarray:
+    """BFS level of every node, from the highest-degree node of its component."""
+    level, _, _, _ = _multi_source_bfs(graph.indptr, graph.indices, component_roots(graph),
+                                       graph.num_nodes)
+    return level
+
+
+def max_spanning_forest(graph: SparseStructure, score: np.ndarray) -> np.ndarray:
+    """Boolean item mask of a maximum spanning forest under ``score`` (one per item; Kruskal).
+
+    Self-loops are never in it. Scores may be zero or negative.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    off = graph.rows != graph.cols
+    # scipy's minimum spanning tree ignores zero entries: shift the costs to be positive.
+    cost = (score[off].max(initial=0.0) + 1.0) - score[off]
+    # scipy breaks ties by its own traversal order, which is deterministic for a given input
+    a = sp.csr_array((cost, (graph.rows[off], graph.cols[off])),
+                     shape=(graph.num_nodes, graph.num_nodes))
+    t = minimum_spanning_tree(a).tocoo()
+    mask = np.zeros(graph.num_items, dtype=bool)
+    found = graph.find_items(t.row, t.col)
+    mask[found] = True
+    return mask
+
+
+@njit(cache=True)
+def _lift_tables(parent, order, levels_count):
+    n = parent.shape[0]
+    up = np.empty((levels_count, n), dtype=np.int64)
+    for v in range(n):
+        up[0, v] = parent[v] if parent[v] >= 0 else v
+    for j in range(1, levels_count):
+        for v in range(n):
+            up[j, v] = up[j - 1, up[j - 1, v]]
+    return up
+
+
+@njit(cache=True)
+def _lca_many(up, depth, a, b):
+    out = np.empty(a.shape[0], dtype=np.int64)
+    levels_count = up.shape[0]
+    for i in range(a.shape[0]):
+        u, v = a[i], b[i]
+        if depth[u] < depth[v]:
+            u, v = v, u
+        diff = depth[u] - depth[v]
+        j = 0
+        while diff:
+            if diff & 1:
+                u = up[j, u]
+            diff >>= 1
+            j += 1
+        if u != v:
+            for j in range(levels_count - 1, -1, -1):
+                if up[j, u] != up[j, v]:
+                    u = up[j, u]
+                    v = up[j, v]
+            u = up[0, u]
+        out[i] = u
+    return out
+
+
+class TreeResistance:
+    """Resistances along a spanning forest: ``R_T(p, q) = r(p) + r(q) - 2 r(lca(p, q))`` with
+    ``r(v)`` the resistance ``sum 1/w`` from v's root. LCA by binary lifting: ``O(n log n)`` to
+    build, ``O(log n)`` per query.
+
+    Parameters
+    ----------
+    tree : SparseStructure
+        A forest (undirected, no cycles).
+    roots : ndarray of int, optional
+        One root per tree; by default the highest-degree node of each.
+    """
+
+    def __init__(self, tree: SparseStructure, roots: np.ndarray | None = None) -> None:
+        if not tree.is_undirected:
+            raise ValueError("tree must be undirected")
+        n = tree.num_nodes
+        if roots is None:
+            roots = component_roots(tree)
+        depth, parent, parent_entry, order = _multi_source_bfs(tree.indptr, tree.indices,
+                                                               np.asarray(roots, np.int64), n)
+        if order.shape[0] != n:
+            raise ValueError("roots do not reach every node of the forest")
+        step = np.zeros(n)
+        has_parent = parent_entry >= 0
+        step[has_parent] = 1.0 / tree.weight[parent_entry[has_parent]]
+        dist = _accumulate(order, parent, step)  # BFS order: parents before children
+        self.depth, self.parent, self.dist = depth, parent, dist
+        self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))
+
+    def lca(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _lca_many(self._up, self.depth, np.asarray(a, np.int64), np.asarray(b, np.int64))
+
+    def resistance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, np.int64)
+        b = np.asarray(b, np.int64)
+        return self.dist[a] + self.dist[b] - 2.0 * self.dist[self.lca(a, b)]
+
+
+@njit(cache=True)
+def _accumulate(order, parent, step):
+    dist = np.zeros(parent.shape[0])
+    for v in order:
+        if parent[v] >= 0:
+            dist[v] = dist[parent[v]] + step[v]
+    return dist
