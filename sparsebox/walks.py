@@ -35,7 +35,8 @@ class WalkResult:
         Hops taken by all walkers together (for throughput figures).
     paths : list of ndarray or None
         With ``return_paths=True``: per query, the item ids along the path of the walker with the
-        smallest resistance (lowest walker index on ties); empty where no walker arrived.
+        smallest resistance (lowest walker index on ties); empty where no walker arrived. For a
+        free walk (target -1), the path of the query's first walker.
     path_nodes : list of ndarray or None
         The same paths as node sequences, source first.
     backend : str
@@ -186,8 +187,10 @@ def random_walks(
                   stop_resistance=float(stop_resistance or 0.0))
     impl = _backend_module(backend)
     src64, tgt64 = src.astype(np.int64), tgt.astype(np.int64)
-    if scale_arr.ndim == 0 or np.all(scale_arr == scale_arr.flat[0]):
-        groups = [(np.arange(q), float(scale_arr.flat[0]) if q else 1.0)]
+    if q == 0:
+        groups = []
+    elif scale_arr.ndim == 0 or np.all(scale_arr == scale_arr.flat[0]):
+        groups = [(np.arange(q), float(scale_arr.flat[0]))]
     else:  # one run per distinct scale keeps the kernels' scale a scalar
         uniq, inv = np.unique(scale_arr, return_inverse=True)
         groups = [(np.flatnonzero(inv == i), float(s)) for i, s in enumerate(uniq)]
@@ -215,12 +218,13 @@ def random_walks(
     if return_paths:
         paths, path_nodes = [], []
         for i in range(q):
-            if not reached[i]:
+            free = tgt64[i] < 0
+            if not (reached[i] or free):
                 paths.append(np.zeros(0, dtype=np.int64))
                 path_nodes.append(np.zeros(0, dtype=np.int64))
                 continue
             p, local = params_of[i]
-            g = local * num_walkers + int(best[i])
+            g = local * num_walkers + (0 if free else int(best[i]))
             entries = _path_module(backend).walker_path(p, g)
             paths.append(entry_ids[entries])
             path_nodes.append(np.concatenate([[src64[i]], indices[entries].astype(np.int64)]))

@@ -236,3 +236,19 @@ def test_cuda_matches_the_reference_exactly(weighted):
     assert ref.num_steps == gpu.num_steps
     assert np.array_equal(ref.hits, gpu.hits)
     assert np.array_equal(ref.resistance, gpu.resistance)
+
+
+def test_free_walk_paths_are_the_first_walkers():
+    g = as_structure(nx.star_graph(5))
+    res = random_walks(g, [1, 2], num_walkers=3, max_steps=10, seed=0, return_paths=True,
+                       backend="numpy")
+    for i, src in enumerate([1, 2]):
+        nodes = res.path_nodes[i]
+        assert nodes[0] == src and nodes[1] == 0 and len(nodes) == 3 and nodes[2] not in (0, src)
+        assert len(res.paths[i]) == 2
+
+
+def test_no_queries_give_empty_results():
+    res = random_walks(path_graph(4), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                       scale=np.zeros(0) + 1.0, return_paths=True)
+    assert res.reached.shape == (0,) and res.num_steps == 0 and res.paths == []

@@ -1,0 +1,198 @@
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphsparse.dynamic import BatchError, DynamicSpectralSparsifier, EdgeEvent
+from sparsebox import as_structure
+from sparsebox.data import load_graph
+
+
+def check_invariants(d, edges: dict):
+    g, h = d.graph_, d.sparsifier_
+    # G agrees with a rebuild from the event log
+    assert g.num_edges == len(edges)
+    for (u, v), w in edges.items():
+        pos = g.find_items([u], [v])[0]
+        assert pos >= 0 and g.weights[pos] == pytest.approx(w)
+    # H is a subgraph of G with G's ids and weights
+    pos = g.positions(h.ids)
+    assert np.array_equal(g.rows[pos], h.rows) and np.array_equal(g.cols[pos], h.cols)
+    assert np.array_equal(g.weights[pos], h.weights)
+    # H spans every component of G: same partition of the nodes
+    ng, lg = g.connected_components()
+    nh, lh = h.connected_components()
+    assert ng == nh
+    assert len({(a, b) for a, b in zip(lg.tolist(), lh.tolist(), strict=True)}) == ng
+
+
+def edge_dict(s):
+    return {(int(u), int(v)): float(w) for u, v, w in zip(s.rows, s.cols, s.weights, strict=True)}
+
+
+def apply_to_dict(edges, batch):
+    for op, u, v, *w in batch:
+        key = (min(u, v), max(u, v))
+        if op == "+":
+            edges[key] = edges.get(key, 0.0) + (w[0] if w else 1.0)
+        else:
+            del edges[key]
+
+
+def grid(n=12):
+    return as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(n, n)))
+
+
+def test_mixed_batches_keep_the_invariants_after_every_batch():
+    g = grid()
+    d = DynamicSpectralSparsifier(seed=1, num_walkers=32).fit(g)
+    edges = edge_dict(g)
+    check_invariants(d, edges)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        batch = []
+        current = list(edges)
+        for _ in range(15):
+            if rng.random() < 0.5 and current:
+                u, v = current.pop(rng.integers(len(current)))
+                if (u, v) in edges and all(b[1:3] != (u, v) for b in batch):
+                    batch.append(("-", u, v))
+                    continue
+            u, v = rng.integers(0, g.num_nodes, 2)
+            if u != v:
+                batch.append(("+", int(u), int(v), float(rng.uniform(0.5, 2.0))))
+        report = d.update(batch)
+        apply_to_dict(edges, batch)
+        check_invariants(d, edges)
+        assert report.insertions + report.deletions == len(batch)
+        assert report.graph_edges == len(edges)
+
+
+def test_insertion_far_away_goes_into_h_and_nearby_is_approximated():
+    g = grid(20)
+    d = DynamicSpectralSparsifier(seed=0, distortion=6.0).fit(g)
+    before = d.sparsifier_.num_edges
+    # opposite corners: no walker gets there with w * R < 6
+    r = d.update([("+", 0, 399, 1.0)])
+    assert r.inserted_into_sparsifier == 1 and d.sparsifier_.num_edges == before + 1
+    # a very light edge between two nodes 2 hops apart in H: w * R is tiny, so it is approximated
+    h = d.sparsifier_
+    a = int(h.rows[0])
+    nbrs = h.neighbors(a)
+    b = next(int(x) for x in h.neighbors(int(nbrs[0])) if x != a)
+    r = d.update([("+", a, b, 0.01)])
+    assert r.approximated == 1 and d.sparsifier_.num_edges == before + 1
+
+
+def test_inserting_an_existing_edge_adds_weight_in_g_and_h():
+    g = grid(6)
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    h = d.sparsifier_
+    u, v = int(h.rows[0]), int(h.cols[0])
+    d.update([("+", u, v, 2.5)])
+    assert d.graph_.weights[d.graph_.find_items([u], [v])[0]] == 3.5
+    assert d.sparsifier_.weights[d.sparsifier_.find_items([u], [v])[0]] == 3.5
+
+
+def test_deletions_that_disconnect_g_and_recovery_paths():
+    g = as_structure(nx.barbell_graph(6, 2))  # two cliques joined by a path
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    edges = edge_dict(g)
+    # cut the bridge path: G splits, H follows
+    batch = [("-", 6, 7)]
+    d.update(batch)
+    apply_to_dict(edges, batch)
+    check_invariants(d, edges)
+    assert d.graph_.connected_components()[0] == 2
+    # delete H edges inside a clique: G stays connected there, so must H
+    for _ in range(5):
+        h = d.sparsifier_
+        inside = [(int(u), int(v)) for u, v in zip(h.rows, h.cols, strict=True) if v < 6]
+        if not inside:
+            break
+        batch = [("-", *inside[0])]
+        d.update(batch)
+        apply_to_dict(edges, batch)
+        check_invariants(d, edges)
+
+
+def test_a_bad_batch_changes_nothing():
+    g = grid(6)
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    before_g, before_h, n_batches = d.graph_, d.sparsifier_, d.batches_
+    bad_batches = [
+        ([("+", 0, 20, 1.0), ("-", 0, 35)], "event 1: deletes edge \\(0, 35\\)"),
+        ([("+", 0, 20, 1.0), ("+", 0, 99, 1.0)], "event 1: v = 99 is out of range"),
+        ([("+", 3, 3, 1.0)], "self-loop"),
+        ([("+", 0, 20, -1.0)], "weight must be positive"),
+        ([("*", 0, 1)], "op must be"),
+        ([("-", 0, 1), ("-", 0, 1)], "event 1: deletes edge"),
+    ]
+    for batch, message in bad_batches:
+        with pytest.raises(BatchError, match=message):
+            d.update(batch)
+        assert d.graph_ is before_g and d.sparsifier_ is before_h and d.batches_ == n_batches
+    # insert-then-delete inside one batch is fine
+    d.update([("+", 0, 20, 1.0), ("-", 0, 20)])
+    assert d.graph_.num_edges == before_g.num_edges
+
+
+def test_skip_missing_deletions_by_option():
+    d = DynamicSpectralSparsifier(seed=0, on_missing="skip").fit(grid(6))
+    r = d.update([("-", 0, 35), EdgeEvent("+", 0, 20, 2.0), {"op": "-", "u": 0, "v": 20}])
+    assert r.skipped == 1 and r.insertions == 1 and r.deletions == 1
+
+
+def test_deterministic_under_a_seed_and_update_before_fit_errors():
+    g = grid(10)
+    rng = np.random.default_rng(3)
+    batch = [("+", int(a), int(b), 1.0) for a, b in rng.integers(0, 100, (30, 2)) if a != b]
+    hs = []
+    for _ in range(2):
+        d = DynamicSpectralSparsifier(seed=5).fit(g)
+        d.update(batch)
+        hs.append(d.sparsifier_)
+    assert hs[0].equals(hs[1])
+    with pytest.raises(RuntimeError, match="fit"):
+        DynamicSpectralSparsifier().update(batch)
+
+
+def test_stream_batches_and_default_distortion_is_calibrated():
+    g = load_graph("airfoil1")
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    assert 1.0 < d.distortion_ < 100.0
+    rng = np.random.default_rng(0)
+    events = [("+", int(a), int(b), 1.0) for a, b in rng.integers(0, g.num_nodes, (250, 2))
+              if a != b]
+    reports = list(d.stream(events, batch_size=100))
+    assert [r.insertions for r in reports] == [100, 100, len(events) - 200]
+    assert d.batches_ == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_random_event_sequences_keep_invariants(data):
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    d = DynamicSpectralSparsifier(seed=data.draw(st.integers(0, 100)), num_walkers=8,
+                                  max_steps=20).fit(g)
+    edges = edge_dict(g)
+    for _ in range(data.draw(st.integers(1, 4))):
+        batch = []
+        shadow = dict(edges)
+        for _ in range(data.draw(st.integers(1, 8))):
+            if shadow and data.draw(st.booleans()):
+                u, v = data.draw(st.sampled_from(sorted(shadow)))
+                batch.append(("-", u, v))
+                del shadow[(u, v)]
+            else:
+                u, v = data.draw(st.integers(0, 24)), data.draw(st.integers(0, 24))
+                if u == v:
+                    continue
+                w = data.draw(st.floats(0.1, 5.0))
+                batch.append(("+", u, v, w))
+                key = (min(u, v), max(u, v))
+                shadow[key] = shadow.get(key, 0.0) + w
+        d.update(batch)
+        apply_to_dict(edges, batch)
+        check_invariants(d, edges)

@@ -1,0 +1,58 @@
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.linalg
+
+from graphsparse.metrics import pcg_iterations, relative_condition_number
+from sparsebox import as_structure
+
+
+def random_weighted_graph(n=40, p=0.2, seed=0):
+    g = nx.connected_watts_strogatz_graph(n, 6, p, seed=seed)
+    rng = np.random.default_rng(seed)
+    for u, v in g.edges:
+        g[u][v]["weight"] = float(rng.uniform(0.2, 3.0))
+    return as_structure(g)
+
+
+def dense_kappa(lg, lh):
+    vals = scipy.linalg.eigh(lg, lh, eigvals_only=True)
+    return vals.max() / vals.min()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kappa_matches_dense_eigh(seed):
+    g = random_weighted_graph(seed=seed)
+    rng = np.random.default_rng(seed)
+    tree = nx.minimum_spanning_tree(g.to_networkx())
+    mask = np.isin(g.ids, [d["id"] for _, _, d in tree.edges(data=True)])
+    mask |= rng.random(g.num_edges) < 0.2
+    h = g.subgraph(mask)
+    lg, lh = g.laplacian().toarray(), h.laplacian().toarray()
+    grounded = dense_kappa(lg[1:, 1:], lh[1:, 1:])
+    assert relative_condition_number(g, h, method="ground") == pytest.approx(grounded, rel=1e-5)
+    shifted = dense_kappa(lg + 1e-6 * np.eye(g.num_nodes), lh + 1e-6 * np.eye(g.num_nodes))
+    assert relative_condition_number(g, h) == pytest.approx(shifted, rel=1e-5)
+
+
+def test_kappa_of_g_against_itself_is_one_and_disconnected_h_is_infinite():
+    g = random_weighted_graph()
+    assert relative_condition_number(g, g, method="ground") == pytest.approx(1.0, abs=1e-8)
+    h = g.subgraph(np.arange(g.num_edges) % 3 == 0)
+    if h.connected_components()[0] > 1:
+        assert relative_condition_number(g, h, method="ground") == np.inf
+
+
+def test_pcg_iterations_fall_with_a_better_preconditioner():
+    g = random_weighted_graph(n=200, seed=3)
+    tree = nx.maximum_spanning_tree(g.to_networkx())
+    mask = np.isin(g.ids, [d["id"] for _, _, d in tree.edges(data=True)])
+    assert pcg_iterations(g, g) <= 2
+    richer = mask | (np.arange(g.num_edges) % 2 == 0)
+    assert pcg_iterations(g, g.subgraph(richer)) < pcg_iterations(g, g.subgraph(mask))
+
+
+def test_bad_method():
+    g = random_weighted_graph()
+    with pytest.raises(ValueError, match="method must be one of"):
+        relative_condition_number(g, g, method="exact")

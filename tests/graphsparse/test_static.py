@@ -1,0 +1,88 @@
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphsparse.metrics import relative_condition_number
+from graphsparse.static import FeGrassSparsifier, spanning_tree_scores
+from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest
+from sparsebox import as_structure
+from sparsebox.data import load_graph
+
+
+def test_spanning_tree_scores_by_hand():
+    # path 0-1-2 plus edge 1-3 (weight 2); degrees 1,3,1,1; root = node 1 (highest degree)
+    a = np.zeros((4, 4))
+    a[0, 1] = a[1, 0] = 1.0
+    a[1, 2] = a[2, 1] = 1.0
+    a[1, 3] = a[3, 1] = 2.0
+    g = as_structure(a)
+    assert bfs_levels(g).tolist() == [1, 0, 1, 1]
+    # every edge touches the root: level sum 1, log(max degree) = log 3
+    assert np.allclose(spanning_tree_scores(g), np.array([1.0, 1.0, 2.0]) * math.log(3))
+
+
+def test_tree_resistance_matches_networkx_paths():
+    rng = np.random.default_rng(0)
+    t = nx.random_labeled_tree(80, seed=2)
+    for u, v in t.edges:
+        t[u][v]["weight"] = float(rng.uniform(0.5, 3.0))
+    tr = TreeResistance(as_structure(t))
+    a, b = rng.integers(0, 80, 60), rng.integers(0, 80, 60)
+    want = [nx.shortest_path_length(t, x, y, weight=lambda u, v, d: 1 / d["weight"])
+            for x, y in zip(a, b, strict=True)]
+    assert np.allclose(tr.resistance(a, b), want)
+
+
+def test_max_spanning_forest_is_maximal_and_spans_components():
+    g = as_structure(nx.disjoint_union(nx.cycle_graph(5), nx.complete_graph(4)))
+    score = np.arange(g.num_edges, dtype=float)
+    mask = max_spanning_forest(g, score)
+    assert mask.sum() == g.num_nodes - 2
+    nxg = g.to_networkx()
+    for (u, v, d), s in zip(sorted(nxg.edges(data=True), key=lambda e: e[2]["id"]), score,
+                            strict=True):
+        d["weight"] = s
+    best = nx.maximum_spanning_tree(nxg).size(weight="weight")
+    assert score[mask].sum() == pytest.approx(best)
+
+
+@pytest.mark.parametrize("name", ["airfoil1", "power", "lesmis", "hep-th"])
+def test_fegrass_guarantees_on_real_graphs(name):
+    g = load_graph(name)
+    fit = FeGrassSparsifier(density=1.10).fit(g)
+    h = fit.sparsifier_
+    budget = max(g.num_nodes - g.connected_components()[0], math.floor(1.1 * g.num_nodes + 0.5))
+    assert h.num_edges == min(budget, g.num_edges)
+    # a subgraph with G's weights and ids, spanning every component of G
+    pos = g.positions(h.ids)
+    assert np.array_equal(g.weights[pos], h.weights)
+    assert h.connected_components()[0] == g.connected_components()[0]
+    assert fit.tree_mask_.sum() == g.num_nodes - g.connected_components()[0]
+    assert np.all(fit.mask_[fit.tree_mask_])
+
+
+def test_fegrass_beats_a_random_subgraph_of_the_same_size():
+    g = load_graph("airfoil1")
+    h = FeGrassSparsifier(density=1.10).fit_transform(g)
+    rng = np.random.default_rng(0)
+    tree = max_spanning_forest(g, rng.random(g.num_edges))
+    extra = rng.choice(np.flatnonzero(~tree), h.num_edges - int(tree.sum()), replace=False)
+    tree[extra] = True
+    k_fe = relative_condition_number(g, h, method="ground")
+    k_random = relative_condition_number(g, g.subgraph(tree), method="ground")
+    assert k_fe < k_random / 5
+
+
+def test_refinement_helps_and_bad_arguments():
+    g = load_graph("4elt")
+    plain = FeGrassSparsifier(refine_rounds=0).fit_transform(g)
+    refined = FeGrassSparsifier().fit_transform(g)
+    assert plain.num_edges == refined.num_edges
+    assert (relative_condition_number(g, refined, method="ground")
+            < relative_condition_number(g, plain, method="ground"))
+    with pytest.raises(ValueError, match="budget must be >="):
+        FeGrassSparsifier(budget=10).fit(g)
+    with pytest.raises(ValueError, match="hops must be <= 1"):
+        FeGrassSparsifier(hops=2).fit(g)
