@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, cg, eigsh, splu
 
 from sparsebox._validation import check_choice
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import as_structure
 
 __all__ = ["relative_condition_number", "pcg_iterations"]
 

@@ -41,7 +41,7 @@ def test_max_spanning_forest_is_maximal_and_spans_components():
     mask = max_spanning_forest(g, score)
     assert mask.sum() == g.num_nodes - 2
     nxg = g.to_networkx()
-    for (u, v, d), s in zip(sorted(nxg.edges(data=True), key=lambda e: e[2]["id"]), score,
+    for (_, _, d), s in zip(sorted(nxg.edges(data=True), key=lambda e: e[2]["id"]), score,
                             strict=True):
         d["weight"] = s
     best = nx.maximum_spanning_tree(nxg).size(weight="weight")
