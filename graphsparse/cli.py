@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from graphsparse.stats import graph_summary
 from sparsebox.data import load_graph
 
+
+class _RunByDefault(TyperGroup):
+    """`sparsebox stream GRAPH ...` runs a stream; `sparsebox stream export DIR` is a command."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
 graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True)
-stream_app = typer.Typer(help="Streaming spectral sparsification of edge updates.",
-                         no_args_is_help=True)
+stream_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
+                         help="Streaming spectral sparsification (dyGRASS): "
+                              "`sparsebox stream GRAPH --events FILE --state DIR`, "
+                              "`sparsebox stream export DIR -o H.mtx`.")
 
 
 @graph_app.command("info")
@@ -32,6 +48,114 @@ def info(
     Console().print(table)
 
 
-@stream_app.callback()
-def stream() -> None:
-    """Streaming spectral sparsification (dyGRASS): apply edge insertions and deletions."""
+@stream_app.command("run")
+def stream_run(
+    graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),
+    events: str = typer.Option(..., "--events", help="Event file ('+ u v [w]', '- u v' or "
+                               "JSON lines), or - for standard input."),
+    state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1),
+    density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
+    distortion: float = typer.Option(None, help="Threshold K (default: calibrated)."),
+    num_walkers: int = typer.Option(64, min=1),
+    max_steps: int = typer.Option(100, min=1),
+    seed: int = typer.Option(0),
+    skip_missing: bool = typer.Option(False, help="Skip deletions of absent edges."),
+    checkpoint_every: int = typer.Option(10, min=1, help="Batches between checkpoints."),
+    kappa_every: int = typer.Option(0, min=0, help="Compute kappa every N batches (0: never)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout."),
+) -> None:
+    """Apply edge updates in batches, durably: a killed run restarted with the same command
+    loses nothing and ends in the state an uninterrupted run reaches."""
+    from graphsparse.dynamic import BatchError
+    from graphsparse.streaming import EventParseError, StreamState, parse_events
+
+    params = {"density": density, "distortion": distortion, "calibration_quantile": 0.9,
+              "num_walkers": num_walkers, "max_steps": max_steps,
+              "on_missing": "skip" if skip_missing else "error", "seed": seed}
+    console = Console(stderr=True)
+    st, resumed = StreamState.open(state, graph, lambda: load_graph(graph), params)
+    if resumed.events_applied:
+        console.print(f"resumed {state}: {resumed.events_applied} events already applied "
+                      f"({resumed.replayed_batches} batches replayed from the log)")
+    source = "stdin" if events == "-" else events
+    handle = sys.stdin if events == "-" else open(events)
+    total = None if events == "-" else sum(1 for _ in open(events))
+    skip = st.events_applied
+    code = 0
+    progress = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("lines"), TimeElapsedColumn(), console=console,
+                        disable=as_json)
+    try:
+        with progress:
+            task = progress.add_task("stream", total=total)
+            batch, seen = [], 0
+            for lineno, event in parse_events(handle, source):
+                progress.update(task, completed=lineno)
+                seen += 1
+                if seen <= skip:
+                    continue
+                batch.append((lineno, event))
+                if len(batch) == batch_size:
+                    _apply(st, batch, kappa_every, checkpoint_every, as_json)
+                    batch = []
+            if batch:
+                _apply(st, batch, kappa_every, checkpoint_every, as_json)
+            progress.update(task, completed=total)
+        st.checkpoint()
+    except EventParseError as err:
+        console.print(f"[red]error[/]: {err}; nothing of its batch was applied")
+        code = 2
+    except BatchError as err:
+        console.print(f"[red]error[/]: {err}; nothing of this batch was applied")
+        code = 2
+    finally:
+        st.close()
+        if handle is not sys.stdin:
+            handle.close()
+    m = st.model
+    summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
+               "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
+               "density": m.sparsifier_.num_edges / m.graph_.num_nodes,
+               "distortion": m.distortion_}
+    if as_json:
+        typer.echo(json.dumps({"summary": summary}))
+    else:
+        console.print(summary)
+    raise typer.Exit(code)
+
+
+def _apply(st, numbered, kappa_every, checkpoint_every, as_json) -> None:
+    from graphsparse.dynamic import BatchError
+
+    events = [e for _, e in numbered]
+    kappa = bool(kappa_every) and (st.model.batches_ + 1) % kappa_every == 0
+    try:
+        report = st.apply(events, kappa=kappa)
+    except BatchError as err:
+        lineno = numbered[err.index][0]
+        raise BatchError(f"line {lineno}: {err}", err.index) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    if st.model.batches_ % checkpoint_every == 0:
+        st.checkpoint()
+
+
+@stream_app.command("export")
+def stream_export(
+    state: Path = typer.Argument(..., help="A state folder of `sparsebox stream`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Matrix Market file to write."),
+    graph: bool = typer.Option(False, "--graph", help="Write G instead of the sparsifier H."),
+) -> None:
+    """Write the current sparsifier (or graph) of a stream as a symmetric Matrix Market file."""
+    import scipy.io
+    import scipy.sparse as sp
+
+    from graphsparse.streaming import load_state
+
+    model = load_state(state)
+    s = model.graph_ if graph else model.sparsifier_
+    lower = sp.coo_array((s.weights, (s.cols, s.rows)), shape=(s.num_nodes, s.num_nodes))
+    scipy.io.mmwrite(output, lower, symmetry="symmetric",
+                     comment=f"sparsebox stream export of {state} after batch {model.batches_}")
+    typer.echo(f"wrote {output}: {s.num_nodes} nodes, {s.num_edges} edges")

@@ -70,6 +70,7 @@ class BatchReport:
     sparsifier_edges: int
     density: float
     seconds: float
+    kappa: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -187,7 +188,7 @@ class DynamicSpectralSparsifier:
         """Apply a batch of events in order; all or nothing. Returns what was done."""
         self._check_fitted()
         start = time.perf_counter()
-        events = self._validate([EdgeEvent.coerce(e) for e in batch])
+        events = self.validate(batch)
         g, h = self.graph_, self.sparsifier_
         counts = dict(insertions=0, deletions=0, skipped=0, inserted_into_sparsifier=0,
                       approximated=0, recovered_edges=0, reconnected_edges=0)
@@ -224,8 +225,12 @@ class DynamicSpectralSparsifier:
         if batch:
             yield self.update(batch)
 
-    def _validate(self, events: Sequence[EdgeEvent]) -> list[EdgeEvent]:
-        """Check every event against G as the batch would change it; mark skipped deletions."""
+    def validate(self, batch: Iterable[Any]) -> list[EdgeEvent]:
+        """Check a batch against G as the batch would change it, changing nothing; raises
+        :class:`BatchError` naming the first bad event. Returns the events, deletions of absent
+        edges marked ``"skip"`` when ``on_missing="skip"``."""
+        self._check_fitted()
+        events = [EdgeEvent.coerce(e) for e in batch]
         g = self.graph_
         n = g.num_nodes
         for i, e in enumerate(events):

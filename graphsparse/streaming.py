@@ -1,0 +1,250 @@
+"""Durable streaming of edge updates: event parsing, a checkpoint and an append-only log.
+
+A state folder holds
+
+* ``checkpoint.npz``: G, H and the estimator's state after some batch (written atomically);
+* ``log.jsonl``: every applied batch, appended and fsynced BEFORE it is applied (write-ahead);
+* ``metrics.jsonl``: one line per batch (edges, density, time, kappa every N batches).
+
+After a crash at any moment, reopening loads the checkpoint and replays the logged batches after
+it; updates are deterministic under the seed, so the state is exactly the one an uninterrupted run
+reaches. A torn last log line (the crash came mid-write) was never applied and is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
+from sparsebox.structure import SparseStructure
+
+__all__ = ["EventParseError", "parse_events", "StreamState"]
+
+CHECKPOINT = "checkpoint.npz"
+LOG = "log.jsonl"
+METRICS = "metrics.jsonl"
+PARAMS = ("density", "distortion", "calibration_quantile", "num_walkers", "max_steps",
+          "on_missing", "seed")
+
+
+class EventParseError(ValueError):
+    """A malformed event line; ``lineno`` is 1-based."""
+
+    def __init__(self, source: str, lineno: int, message: str) -> None:
+        super().__init__(f"{source}: line {lineno}: {message}")
+        self.lineno = lineno
+
+
+def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEvent | None:
+    """One event from ``+ u v [w]``, ``- u v`` or a JSON object; None for blanks and comments."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+            event = EdgeEvent.coerce(obj)
+        except (ValueError, KeyError, TypeError) as err:
+            raise EventParseError(source, lineno, f"bad JSON event {text!r} ({err})") from None
+    else:
+        parts = text.split()
+        if parts[0] not in ("+", "-") or len(parts) not in ((3, 4) if parts[0] == "+" else (3,)):
+            raise EventParseError(source, lineno,
+                                  f"expected '+ u v [w]' or '- u v', got {text!r}")
+        try:
+            u, v = int(parts[1]), int(parts[2])
+            w = float(parts[3]) if len(parts) == 4 else 1.0
+        except ValueError:
+            raise EventParseError(source, lineno, f"node ids must be integers and the weight "
+                                                  f"a number, got {text!r}") from None
+        event = EdgeEvent(parts[0], u, v, w)
+    if event.op not in ("+", "-"):
+        raise EventParseError(source, lineno, f"op must be '+' or '-', got {event.op!r}")
+    return event
+
+
+def parse_events(lines: Iterable[str], source: str = "events") -> Iterator[tuple[int, EdgeEvent]]:
+    """``(line number, event)`` for every event line."""
+    for lineno, line in enumerate(lines, start=1):
+        event = parse_event_line(line, lineno, source)
+        if event is not None:
+            yield lineno, event
+
+
+@dataclass
+class Resumed:
+    events_applied: int
+    replayed_batches: int
+
+
+def _structure_arrays(prefix: str, s: SparseStructure) -> dict[str, np.ndarray]:
+    return {f"{prefix}_rows": s.rows, f"{prefix}_cols": s.cols, f"{prefix}_weights": s.weights,
+            f"{prefix}_ids": s.ids, f"{prefix}_meta": np.array([s.num_nodes, s.is_weighted])}
+
+
+def _structure_from(prefix: str, data: Any) -> SparseStructure:
+    num_nodes, weighted = (int(x) for x in data[f"{prefix}_meta"])
+    return SparseStructure(data[f"{prefix}_rows"], data[f"{prefix}_cols"],
+                           data[f"{prefix}_weights"], data[f"{prefix}_ids"],
+                           num_nodes=num_nodes, undirected=True, weighted=bool(weighted))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StreamState:
+    """A :class:`DynamicSpectralSparsifier` kept durable in a folder.
+
+    Use :meth:`open` to start or resume, :meth:`apply` for each batch, :meth:`close` at the end.
+    """
+
+    def __init__(self, folder: Path, model: DynamicSpectralSparsifier, source: str,
+                 events_applied: int) -> None:
+        self.folder = folder
+        self.model = model
+        self.source = source
+        self.events_applied = events_applied
+        self._log: IO[str] | None = None
+        self._metrics: IO[str] | None = None
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], graph_source: str, load_graph: Any,
+             params: dict[str, Any]) -> tuple[StreamState, Resumed]:
+        """Resume the state in ``folder``, or fit a new one on ``load_graph()``.
+
+        ``graph_source`` names the graph; resuming with another graph or other parameters is an
+        error that names both.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        ckpt = folder / CHECKPOINT
+        if ckpt.exists():
+            state = cls._from_checkpoint(folder, graph_source, params)
+        else:
+            model = DynamicSpectralSparsifier(**params).fit(load_graph())
+            state = cls(folder, model, graph_source, 0)
+            state.checkpoint()
+        replayed = state._replay_log()
+        return state, Resumed(state.events_applied, replayed)
+
+    @classmethod
+    def _from_checkpoint(cls, folder: Path, graph_source: str, params: dict[str, Any]):
+        with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta["source"] != graph_source or meta["params"] != params:
+                raise ValueError(
+                    f"{folder} holds a stream of graph {meta['source']!r} with parameters "
+                    f"{meta['params']}, not of {graph_source!r} with {params}; use another --state"
+                )
+            model = DynamicSpectralSparsifier(**params)
+            model.graph_ = _structure_from("g", data)
+            model.sparsifier_ = _structure_from("h", data)
+            model.distortion_ = float(meta["distortion_"])
+            model.next_id_ = int(meta["next_id_"])
+            model.batches_ = int(meta["batches_"])
+        return cls(folder, model, graph_source, int(meta["events_applied"]))
+
+    def _replay_log(self, repair: bool = True) -> int:
+        path = self.folder / LOG
+        if not path.exists():
+            return 0
+        raw = path.read_bytes()
+        good_end, replayed = 0, 0
+        for line in raw.splitlines(keepends=True):
+            if not line.endswith(b"\n"):
+                break  # torn write: this batch was never applied
+            try:
+                record = json.loads(line)
+            except ValueError:
+                break
+            good_end += len(line)
+            if record["batch"] <= self.model.batches_:
+                continue  # already in the checkpoint
+            if record["batch"] != self.model.batches_ + 1:
+                raise RuntimeError(f"{path}: batch {record['batch']} follows "
+                                   f"{self.model.batches_}; the log is out of order")
+            report = self.model.update([EdgeEvent(*e) for e in record["events"]])
+            self.events_applied = record["first_event"] + len(record["events"])
+            self._write_metrics(report, replayed=True)
+            replayed += 1
+        if repair and good_end != len(raw):
+            with open(path, "r+b") as fh:
+                fh.truncate(good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+        return replayed
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, events: list[EdgeEvent], kappa: bool = False) -> BatchReport:
+        """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
+        applied (:class:`~graphsparse.dynamic.BatchError`)."""
+        self.model.validate(events)
+        record = {"batch": self.model.batches_ + 1, "first_event": self.events_applied,
+                  "events": [[e.op, e.u, e.v, e.weight] for e in events]}
+        if self._log is None:
+            self._log = open(self.folder / LOG, "a")
+        self._log.write(json.dumps(record) + "\n")
+        self._log.flush()
+        os.fsync(self._log.fileno())
+        report = self.model.update(events)
+        self.events_applied += len(events)
+        if kappa:
+            from graphsparse.metrics import relative_condition_number
+
+            report.kappa = relative_condition_number(self.model.graph_, self.model.sparsifier_)
+        self._write_metrics(report)
+        return report
+
+    def _write_metrics(self, report: BatchReport, **extra: Any) -> None:
+        if self._metrics is None:
+            self._metrics = open(self.folder / METRICS, "a")
+        self._metrics.write(json.dumps({**report.to_dict(), **extra}) + "\n")
+        self._metrics.flush()
+
+    def checkpoint(self) -> None:
+        """Write the state atomically (temporary file, fsync, rename, fsync the folder)."""
+        m = self.model
+        meta = {"source": self.source, "params": {k: getattr(m, k) for k in PARAMS},
+                "distortion_": m.distortion_, "next_id_": m.next_id_, "batches_": m.batches_,
+                "events_applied": self.events_applied}
+        tmp = self.folder / (CHECKPOINT + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)),
+                     **_structure_arrays("g", m.graph_), **_structure_arrays("h", m.sparsifier_))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.folder / CHECKPOINT)
+        _fsync_dir(self.folder)
+
+    def close(self) -> None:
+        for fh in (self._log, self._metrics):
+            if fh is not None:
+                fh.close()
+        self._log = self._metrics = None
+
+
+def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
+    """The current estimator of a state folder (checkpoint plus replayed log), read-only use."""
+    folder = Path(folder)
+    if not (folder / CHECKPOINT).exists():
+        raise FileNotFoundError(f"{folder}: no {CHECKPOINT}; is this a `sparsebox stream` state?")
+    with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+    state = StreamState._from_checkpoint(folder, meta["source"], meta["params"])
+    state._metrics = open(os.devnull, "w")  # replaying to read: no metrics lines
+    state._replay_log(repair=False)
+    state.close()
+    return state.model

@@ -1,0 +1,155 @@
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from graphsparse.streaming import EventParseError, load_state, parse_events
+from sparsebox.data import load_graph
+
+CLI = [sys.executable, "-m", "sparsebox.cli"]
+
+
+def write_events(path: Path, num: int, seed: int = 0) -> list[str]:
+    g = load_graph("airfoil1")
+    rng = np.random.default_rng(seed)
+    present = {(int(u), int(v)) for u, v in zip(g.rows, g.cols, strict=True)}
+    lines = []
+    while len(lines) < num:
+        if rng.random() < 0.3 and present:
+            u, v = sorted(present)[rng.integers(len(present))]
+            present.discard((u, v))
+            lines.append(f"- {u} {v}")
+        else:
+            u, v = (int(x) for x in rng.integers(0, g.num_nodes, 2))
+            if u == v:
+                continue
+            present.add((min(u, v), max(u, v)))
+            lines.append(f"+ {u} {v} {rng.uniform(0.5, 2):.3f}" if len(lines) % 2 else
+                         json.dumps({"op": "+", "u": u, "v": v, "w": 1.25}))
+    path.write_text("# generated events\n" + "\n".join(lines) + "\n")
+    return lines
+
+
+def run(args, **kwargs):
+    env = {**os.environ}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, **kwargs)
+
+
+def exported(state: Path, tmp: Path, graph: bool = False) -> np.ndarray:
+    out = tmp / f"export_{state.name}_{graph}.mtx"
+    res = run(["stream", "export", str(state), "-o", str(out), *(["--graph"] if graph else [])])
+    assert res.returncode == 0, res.stderr
+    return scipy.io.mmread(out).toarray()
+
+
+def test_parse_events_formats_and_errors():
+    lines = ["# c", "", "+ 1 2", "+ 1 3 2.5", "- 4 5", '{"op": "-", "u": 6, "v": 7}']
+    parsed = list(parse_events(lines))
+    assert [n for n, _ in parsed] == [3, 4, 5, 6]
+    assert parsed[1][1].weight == 2.5 and parsed[3][1].op == "-"
+    for bad, lineno in [(["+ 1"], 1), (["+ 1 2", "* 1 2"], 2), (["- 1 2 3"], 1),
+                        (["+ a b"], 1), (['{"op": "+"}'], 1)]:
+        with pytest.raises(EventParseError, match=f"line {lineno}"):
+            list(parse_events(bad))
+
+
+def test_stream_cli_runs_resumes_and_exports(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    write_events(events, 120)
+    state = tmp_path / "state"
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--batch-size", "25", "--json", "--kappa-every", "2"])
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [x["batch"] for x in lines[:-1]] == [1, 2, 3, 4, 5]
+    assert lines[1]["kappa"] > 1 and lines[0]["kappa"] is None
+    assert lines[-1]["summary"]["events_applied"] == 120
+    # the same command again applies nothing new
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--batch-size", "25", "--json", "--kappa-every", "2"])
+    assert res.returncode == 0 and json.loads(res.stdout.splitlines()[-1])["summary"]["batches"] == 5
+    h = exported(state, tmp_path)
+    g = exported(state, tmp_path, graph=True)
+    assert np.all((h != 0) <= (g != 0)) and np.allclose(h[h != 0], g[h != 0])
+    # another graph in the same state folder is refused
+    res = run(["stream", "power", "--events", str(events), "--state", str(state)])
+    assert res.returncode != 0 and "holds a stream of graph 'airfoil1'" in res.stderr
+
+
+def test_malformed_line_is_reported_and_its_batch_not_applied(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 5\n+ 0 6\n+ 0 7\n+ 0 8\n+ 0 9 oops\n+ 0 10\n")
+    state = tmp_path / "state"
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--batch-size", "3", "--json"])
+    assert res.returncode == 2
+    assert "line 5" in res.stderr and "nothing of its batch was applied" in res.stderr
+    assert load_state(state).batches_ == 1  # lines 1-3; the batch of lines 4-6 was not applied
+    # a batch rejected by validation (deleting an absent edge) names its line
+    events.write_text("+ 0 5\n- 0 4000\n")
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(tmp_path / "s2")])
+    assert res.returncode == 2 and "line 2" in res.stderr and "not in the graph" in res.stderr
+
+
+def test_standard_input(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    write_events(events, 30)
+    res = run(["stream", "airfoil1", "--events", "-", "--state", str(tmp_path / "s"), "--json"],
+              input=events.read_text())
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.splitlines()[-1])["summary"]["events_applied"] == 30
+
+
+def test_torn_log_line_is_dropped(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    write_events(events, 40)
+    state = tmp_path / "state"
+    assert run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+                "--batch-size", "10", "--checkpoint-every", "100"]).returncode == 0
+    with open(state / "log.jsonl", "a") as fh:
+        fh.write('{"batch": 5, "first_event": 40, "events": [["+", 1')
+    assert load_state(state).batches_ == 4
+
+
+def test_kill_minus_nine_at_any_moment_loses_nothing(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    write_events(events, 2500, seed=1)
+    args = ["--events", str(events), "--batch-size", "10", "--checkpoint-every", "7"]
+    reference = tmp_path / "reference"
+    assert run(["stream", "airfoil1", *args, "--state", str(reference)]).returncode == 0
+
+    crashed = tmp_path / "crashed"
+    log = crashed / "log.jsonl"
+    rng = random.Random(0)
+    kills = 0
+    while True:
+        size = log.stat().st_size if log.exists() else 0
+        proc = subprocess.Popen([*CLI, "stream", "airfoil1", *args, "--state", str(crashed)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if kills < 6:
+            # wait until it is applying batches, then kill it at a random moment
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                if log.exists() and log.stat().st_size > size:
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.25))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+        assert proc.wait(timeout=120) == 0
+        break
+    assert kills == 6
+    assert np.array_equal(exported(crashed, tmp_path), exported(reference, tmp_path))
+    assert np.array_equal(exported(crashed, tmp_path, True), exported(reference, tmp_path, True))
+    assert load_state(crashed).batches_ == load_state(reference).batches_ == 250
