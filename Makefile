@@ -40,8 +40,13 @@ test: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.test
+$(VENV)/.bench: $(VENV)/.test
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/walks.py
+	$(BIN)/python benchmarks/dygrass.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

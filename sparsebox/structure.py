@@ -194,6 +194,33 @@ class SparseStructure:
             raise ValueError("ids must be unique per item (per edge; both directions share one)")
         return cls(row, col, w, ids, num_nodes=n, undirected=bool(undirected), weighted=weighted)
 
+    @classmethod
+    def from_csr(cls, indptr: Any, indices: Any, weight: Any = None, *,
+                 num_nodes: int | None = None) -> SparseStructure:
+        """A directed structure from CSR arrays whose rows are sorted and free of duplicates
+        (checked), without sorting again: ``O(nnz)``. Items are the entries, ids ``0..nnz-1``."""
+        indptr = _as_index_array("indptr", indptr)
+        n = indptr.shape[0] - 1 if num_nodes is None else int(num_nodes)
+        if indptr.shape[0] != n + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            raise ValueError("indptr must start at 0, be non-decreasing and have num_nodes + 1 "
+                             "entries")
+        indices = _as_index_array("indices", indices, length=int(indptr[-1]))
+        if indices.size and indices.max() >= n:
+            raise ValueError(f"indices out of range: node {int(indices.max())} >= num_nodes {n}")
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        same_row = rows[1:] == rows[:-1]
+        if np.any(same_row & (indices[1:] <= indices[:-1])):
+            raise ValueError("indices must be strictly increasing within each row")
+        if weight is None:
+            w, weighted = np.ones(indices.shape[0]), False
+        else:
+            w = check_1d("weight", weight, length=indices.shape[0]).astype(np.float64)
+            check_finite_positive("weight", w)
+            weighted = True
+        item = np.arange(indices.shape[0], dtype=np.int64)
+        return cls._assemble(rows, indices, w, item.copy(), indptr, indices.copy(), item,
+                             num_nodes=n, undirected=False, weighted=weighted)
+
     # ----------------------------------------------------------------- sizes
     @property
     def num_items(self) -> int:

@@ -11,4 +11,7 @@ def test_demo_writes_its_table_and_plots(tmp_path, data_dir):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert {r["graph"] for r in summary["graphs"]} >= {"fe_4elt2", "cora"}
     assert (tmp_path / "degree_distribution.png").stat().st_size > 0
+    assert (tmp_path / "dygrass_stream.png").stat().st_size > 0
+    assert (tmp_path / "fe_4elt2_sparsifier.mtx").exists()
+    assert any(m["method"] == "dyGRASS stream" for m in summary["methods"])
     assert str(tmp_path) in result.output.replace("\n", "")

@@ -256,3 +256,14 @@ def test_edit_errors():
         s.add_items([0], [3], [-1.0], [10])
     with pytest.raises(KeyError):
         s.remove_items([42])
+
+
+def test_from_csr_matches_from_edges_and_checks_rows():
+    indptr, indices, w = [0, 2, 3, 3], [0, 2, 1], [1.0, 2.0, 3.0]
+    s = SparseStructure.from_csr(indptr, indices, w)
+    ref = SparseStructure.from_edges([0, 0, 1], [0, 2, 1], w, num_nodes=3, undirected=False)
+    assert s.equals(ref) and np.array_equal(s.indptr, ref.indptr)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        SparseStructure.from_csr([0, 2, 2], [1, 1])
+    with pytest.raises(ValueError, match="out of range"):
+        SparseStructure.from_csr([0, 1], [5])

@@ -1,0 +1,242 @@
+"""dyGRASS side by side: streaming updates vs rebuilding, keeping everything, networkit, ER sampling.
+
+    python benchmarks/dygrass.py                         # all graphs, ~10 M-edge graph included
+    python benchmarks/dygrass.py --graphs fe_4elt2 4elt  # a subset
+    python benchmarks/dygrass.py --big-points 0          # no generated graph
+
+Protocol (as in the dyGRASS paper): remove a random 10% of the edges, sparsify the rest, reinsert
+them in 10 batches; separately, sparsify the whole graph and delete 10% of its edges in 10
+batches. Per batch: update time, density |E_H|/|V| and the relative condition number kappa
+(grounded, exact to ARPACK's tolerance) where the graph is small enough for it. In the same run:
+(a) rebuilding the static sparsifier from scratch on the current graph at dyGRASS's current
+edge count, (b) a baseline that only follows the events: keeping every inserted edge, or
+deleting from H without recovering paths, (c) networkit's LocalDegree and ForestFire sparsifiers
+and (d) effective-resistance sampling at dyGRASS's final edge count. Writes
+benchmarks/results/dygrass.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from _graphs import delaunay_graph  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import track  # noqa: E402
+
+from graphsparse import (  # noqa: E402
+    DynamicSpectralSparsifier,
+    EffectiveResistanceSampler,
+    FeGrassSparsifier,
+    relative_condition_number,
+)
+from sparsebox import SparseStructure  # noqa: E402
+from sparsebox.data import load_graph  # noqa: E402
+
+GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave"]
+KAPPA_EVERY_BATCH_MAX_NODES = 35_000  # kappa after every batch below this; at the end below
+KAPPA_AT_END_MAX_NODES = 160_000  # ... this (the LU of L_G dominates); never above
+REBUILD_SAMPLES_LARGE = 2  # rebuilds timed per protocol on graphs past the first limit
+
+
+def kappa(g: SparseStructure, h: SparseStructure) -> float:
+    return relative_condition_number(g, h, method="ground")
+
+
+def networkit_sparsifier(g: SparseStructure, edges: int, kind: str) -> SparseStructure:
+    import networkit as nk
+
+    ng = nk.Graph(g.num_nodes, weighted=True, directed=False)
+    ng.addEdges((g.weights, (g.rows, g.cols)))
+    ng.indexEdges()
+    ratio = edges / g.num_edges
+    if kind == "LocalDegree":
+        sparse = nk.sparsification.LocalDegreeSparsifier().getSparsifiedGraphOfSize(ng, ratio)
+    else:
+        sparse = nk.sparsification.ForestFireSparsifier(0.6, 5.0).getSparsifiedGraphOfSize(
+            ng, ratio)
+    u, v = zip(*sparse.iterEdges(), strict=True) if sparse.numberOfEdges() else ((), ())
+    mask = np.zeros(g.num_items, dtype=bool)
+    mask[g.find_items(np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))] = True
+    return g.subgraph(mask)
+
+
+def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Console) -> dict:
+    rng = np.random.default_rng(args.seed)
+    m = g.num_edges
+    picked = rng.choice(m, m // 10, replace=False)
+    if mode == "insert":
+        keep = np.ones(m, dtype=bool)
+        keep[picked] = False
+        start_graph = g.subgraph(keep)
+        events = [("+", int(g.rows[i]), int(g.cols[i]), float(g.weights[i])) for i in picked]
+    else:
+        start_graph = g
+        events = [("-", int(g.rows[i]), int(g.cols[i])) for i in picked]
+    batches = np.array_split(np.arange(len(events)), 10)
+    small = g.num_nodes <= KAPPA_EVERY_BATCH_MAX_NODES
+    end_kappa = g.num_nodes <= KAPPA_AT_END_MAX_NODES
+
+    t = time.perf_counter()
+    model = DynamicSpectralSparsifier(seed=args.seed).fit(start_graph)
+    fit_seconds = time.perf_counter() - t
+    baseline = model.sparsifier_
+    baseline_name = "keep every insert" if mode == "insert" else "delete, no recovery"
+    rows = [{"batch": 0, "density": model.sparsifier_.density,
+             "baseline_density": baseline.density, "seconds": 0.0,
+             "kappa": kappa(start_graph, model.sparsifier_) if end_kappa else None}]
+    rebuild_batches = (set(range(1, 11)) if small else {5, 10} if end_kappa else {10})
+    rebuild_times = []
+    for b, idx in enumerate(track(batches, description=f"{name} {mode}", console=console,
+                                  disable=not console.is_terminal), start=1):
+        batch = [events[i] for i in idx]
+        report = model.update(batch)
+        if mode == "insert":
+            u = np.array([e[1] for e in batch])
+            v = np.array([e[2] for e in batch])
+            w = np.array([e[3] for e in batch])
+            missing = baseline.find_items(u, v) < 0
+            ids = model.graph_.ids[model.graph_.find_items(u[missing], v[missing])]
+            baseline = baseline.add_items(u[missing], v[missing], w[missing], ids)
+        else:
+            baseline = baseline.subgraph(np.isin(baseline.ids, model.graph_.ids))
+        row = {"batch": b, "density": report.density, "baseline_density": baseline.density,
+               "seconds": report.seconds, "sparsifier_into": report.inserted_into_sparsifier,
+               "recovered": report.recovered_edges + report.reconnected_edges}
+        if b in rebuild_batches and len(rebuild_times) < (10 if small else REBUILD_SAMPLES_LARGE):
+            t = time.perf_counter()
+            rebuilt = FeGrassSparsifier(budget=model.sparsifier_.num_edges,
+                                        seed=args.seed).fit_transform(model.graph_)
+            rebuild_times.append(time.perf_counter() - t)
+            if small:
+                row["rebuild_kappa"] = kappa(model.graph_, rebuilt)
+        if small or (end_kappa and b == 10):
+            row["kappa"] = kappa(model.graph_, model.sparsifier_)
+            row["baseline_kappa"] = kappa(model.graph_, baseline)
+        rows.append(row)
+    update_mean = float(np.mean([r["seconds"] for r in rows[1:]]))
+    out = {"graph": name, "mode": mode, "baseline": baseline_name, "num_nodes": g.num_nodes,
+           "num_edges": g.num_edges,
+           "events": len(events), "fit_seconds": fit_seconds, "distortion": model.distortion_,
+           "update_seconds_mean": update_mean,
+           "rebuild_seconds_mean": float(np.mean(rebuild_times)),
+           "speedup_vs_rebuild": float(np.mean(rebuild_times)) / update_mean, "batches": rows}
+    final_edges = model.sparsifier_.num_edges
+    if end_kappa:
+        peers = {}
+        for kind in ("LocalDegree", "ForestFire"):
+            h = networkit_sparsifier(model.graph_, final_edges, kind)
+            peers[f"networkit_{kind}"] = {"edges": h.num_edges,
+                                          "components": int(h.connected_components()[0]),
+                                          "kappa": kappa(model.graph_, h)}
+        er = EffectiveResistanceSampler(budget=final_edges, seed=args.seed).fit_transform(
+            model.graph_)
+        peers["effective_resistance"] = {"edges": er.num_edges,
+                                         "components": int(er.connected_components()[0]),
+                                         "kappa": kappa(model.graph_, er)}
+        out["peers_at_final_size"] = peers
+    return out
+
+
+def plot(results: list[dict], path: Path) -> None:
+    graphs = sorted({r["graph"] for r in results if r["batches"][-1].get("kappa")})
+    if not graphs:
+        return
+    fig, axes = plt.subplots(2, len(graphs), figsize=(3.2 * len(graphs), 6), squeeze=False)
+    for j, name in enumerate(graphs):
+        for r in results:
+            if r["graph"] != name:
+                continue
+            b = [x["batch"] for x in r["batches"]]
+            style = "-" if r["mode"] == "insert" else "--"
+            ks = [x.get("kappa") for x in r["batches"]]
+            if all(k is not None for k in ks):
+                axes[0, j].plot(b, ks, "o" + style, ms=3, label=f"dyGRASS {r['mode']}")
+            kk = [x.get("baseline_kappa") for x in r["batches"][1:]]
+            if all(k is not None and np.isfinite(k) for k in kk):
+                axes[0, j].plot(b[1:], kk, "s:", ms=3, label=r["baseline"])
+            kr = [x.get("rebuild_kappa") for x in r["batches"][1:]]
+            if all(k is not None for k in kr):
+                axes[0, j].plot(b[1:], kr, "^" + style, ms=3, label=f"rebuild {r['mode']}")
+            axes[1, j].plot(b, [x["density"] for x in r["batches"]], "o" + style, ms=3,
+                            label=f"dyGRASS {r['mode']}")
+            axes[1, j].plot(b, [x["baseline_density"] for x in r["batches"]], "s:", ms=3,
+                            label=r["baseline"])
+        axes[0, j].set(title=name, yscale="log", ylabel="kappa" if j == 0 else None)
+        axes[1, j].set(xlabel="batch", ylabel="|E_H| / |V|" if j == 0 else None)
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--graphs", nargs="*", default=GRAPHS)
+    ap.add_argument("--big-points", type=int, default=3_400_000,
+                    help="points of a generated Delaunay graph (~3 edges each; 0: none)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = ap.parse_args(argv)
+    console = Console()
+    results = []
+    names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
+    for name in names:
+        g = (delaunay_graph(args.big_points, spatial_order=True) if name.startswith("delaunay_")
+             and name != "delaunay_n15" else load_graph(name))
+        for mode in ("insert", "delete"):
+            r = run_protocol(name, g, mode, args, console)
+            results.append(r)
+            last = r["batches"][-1]
+            console.print(
+                f"{name:>16} {mode:6}: density {r['batches'][0]['density']:.3f} -> "
+                f"{last['density']:.3f} ({r['baseline']} {last['baseline_density']:.3f}), kappa "
+                f"{r['batches'][0]['kappa'] or float('nan'):.1f} -> "
+                f"{last.get('kappa') or float('nan'):.1f}, update {r['update_seconds_mean']:.3f} s"
+                f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
+                f"({r['speedup_vs_rebuild']:.0f}x)")
+    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "dygrass.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
+    plot(results, args.out / "dygrass.png")
+    md = [f"Command: `{meta['command']}` ({meta['date']})", "",
+          "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
+          "networkit and ER sampling run at dyGRASS's final edge count.", "",
+          "| graph | mode | edges | K | density start -> end (baseline) | kappa start -> end "
+          "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | LocalDegree / "
+          "ForestFire / ER sampling kappa |", "|" + "---|" * 11]
+    for r in results:
+        first, last = r["batches"][0], r["batches"][-1]
+        peers = r.get("peers_at_final_size", {})
+
+        def k(x):
+            return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
+
+        md.append(
+            f"| {r['graph']} | {r['mode']} | {r['num_edges']:,} | {r['distortion']:.1f} | "
+            f"{first['density']:.3f} -> {last['density']:.3f} ({last['baseline_density']:.3f}) | "
+            f"{k(first.get('kappa'))} -> {k(last.get('kappa'))} ({k(last.get('baseline_kappa'))}) "
+            f"| {k(last.get('rebuild_kappa'))} "
+            f"| {r['update_seconds_mean']:.4f} | {r['rebuild_seconds_mean']:.2f} | "
+            f"{r['speedup_vs_rebuild']:.0f}x | "
+            + " / ".join(k(peers.get(p, {}).get("kappa")) for p in
+                         ("networkit_LocalDegree", "networkit_ForestFire", "effective_resistance"))
+            + " |")
+    (args.out / "dygrass.md").write_text("\n".join(md) + "\n")
+    console.print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD and XYZ.
+
+A :class:`PointCloud` is a structured numpy array with at least ``x``, ``y``, ``z`` fields; every
+other field (colours, normals, Gaussian-splat properties, intensities...) rides along, so masking
+and writing never drop an attribute, and PLY files keep their field order and dtypes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PointCloud", "read_points", "write_points", "PointFileError"]
+
+
+class PointFileError(ValueError):
+    """A point file is malformed; the message names the file and what is wrong."""
+
+
+@dataclass
+class PointCloud:
+    """Points with all their attributes, as one structured array.
+
+    Attributes
+    ----------
+    data : ndarray (structured)
+        One record per point; fields ``x``, ``y``, ``z`` and any others.
+    comments : list of str
+        Header comments to write back (PLY, PCD).
+    """
+
+    data: np.ndarray
+    comments: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = self.data.dtype.names or ()
+        missing = [c for c in "xyz" if c not in names]
+        if missing:
+            raise ValueError(f"a point cloud needs fields x, y, z; missing {missing}")
+
+    @classmethod
+    def from_xyz(cls, points: np.ndarray, **attributes: np.ndarray) -> PointCloud:
+        """From an ``(N, 3)`` array plus named per-point arrays (1-D, or 2-D: one field per
+        column, named ``name_0``, ``name_1``...)."""
+        pts = np.asarray(points, dtype=np.float32)
+        if pts.ndim != 2 or pts.shape[1] != 3:
+            raise ValueError(f"points must have shape (N, 3), got {pts.shape}")
+        fields = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
+        for name, values in attributes.items():
+            values = np.asarray(values)
+            if values.shape[0] != pts.shape[0]:
+                raise ValueError(f"attribute {name!r} has {values.shape[0]} rows for "
+                                 f"{pts.shape[0]} points")
+            if values.ndim == 1:
+                fields.append((name, values))
+            else:
+                fields += [(f"{name}_{i}", values[:, i]) for i in range(values.shape[1])]
+        data = np.empty(pts.shape[0], dtype=[(n, v.dtype) for n, v in fields])
+        for n, v in fields:
+            data[n] = v
+        return cls(data)
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def points(self) -> np.ndarray:
+        """``(N, 3)`` float64 coordinates (a copy)."""
+        return np.column_stack([self.data["x"], self.data["y"], self.data["z"]]).astype(np.float64)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.data.dtype.names or ())
+
+    def subset(self, mask: Any) -> PointCloud:
+        """The points where ``mask`` is true (boolean, one per point) or at the given indices,
+        with every attribute."""
+        mask = np.asarray(mask)
+        if mask.dtype == bool and mask.shape != (len(self),):
+            raise ValueError(f"mask must have shape ({len(self)},), got {mask.shape}")
+        return PointCloud(self.data[mask].copy(), list(self.comments))
+
+
+# ----------------------------------------------------------------------------------- PLY
+def _read_ply(path: Path) -> PointCloud:
+    from plyfile import PlyData
+
+    try:
+        ply = PlyData.read(str(path))
+    except Exception as err:  # plyfile raises several types for bad headers and short data
+        raise PointFileError(f"{path}: not a readable PLY file ({err})") from err
+    if "vertex" not in ply:
+        raise PointFileError(f"{path}: no 'vertex' element")
+    data = ply["vertex"].data
+    for c in "xyz":
+        if c not in (data.dtype.names or ()):
+            raise PointFileError(f"{path}: vertex element has no property {c!r}")
+    return PointCloud(np.array(data), list(ply.comments))
+
+
+def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
+    from plyfile import PlyData, PlyElement
+
+    # PLY has no 64-bit or boolean types: narrow what it cannot store, keep everything else
+    dtype = []
+    for name in cloud.fields:
+        t = cloud.data.dtype[name]
+        if t == np.float64:
+            t = np.dtype(np.float64)
+        elif t.kind == "b":
+            t = np.dtype(np.uint8)
+        elif t.kind in "iu" and t.itemsize == 8:
+            t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
+        dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
+    data = cloud.data.astype(dtype)
+    element = PlyElement.describe(data, "vertex")
+    PlyData([element], text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
+
+
+# ----------------------------------------------------------------------------------- PCD
+_PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2", ("I", 4): "<i4",
+              ("I", 8): "<i8", ("U", 1): "u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}
+
+
+def _read_pcd(path: Path) -> PointCloud:
+    raw = path.read_bytes()
+    header: dict[str, list[str]] = {}
+    comments, offset = [], 0
+    for line in raw.split(b"\n"):
+        offset += len(line) + 1
+        text = line.decode("ascii", errors="replace").strip()
+        if text.startswith("#"):
+            comments.append(text[1:].strip())
+            continue
+        if not text:
+            continue
+        key, *values = text.split()
+        header[key.upper()] = values
+        if key.upper() == "DATA":
+            break
+    for key in ("FIELDS", "SIZE", "TYPE", "POINTS", "DATA"):
+        if key not in header:
+            raise PointFileError(f"{path}: PCD header has no {key} line")
+    names = header["FIELDS"]
+    counts = [int(c) for c in header.get("COUNT", ["1"] * len(names))]
+    try:
+        dtypes = [_PCD_TYPES[(t, int(s))] for t, s in zip(header["TYPE"], header["SIZE"],
+                                                          strict=True)]
+    except (KeyError, ValueError) as err:
+        raise PointFileError(f"{path}: unsupported PCD TYPE/SIZE ({err})") from None
+    fields = []
+    for name, count, dt in zip(names, counts, dtypes, strict=True):
+        if name == "_":  # padding
+            name = f"_pad{len(fields)}"
+        fields += [(name, dt)] if count == 1 else [(f"{name}_{i}", dt) for i in range(count)]
+    dtype = np.dtype(fields)
+    n = int(header["POINTS"][0])
+    mode = header["DATA"][0].lower()
+    if mode == "ascii":
+        text = raw[offset:].decode("ascii").split()
+        if len(text) != n * len(fields):
+            raise PointFileError(f"{path}: header says {n} points of {len(fields)} values, "
+                                 f"found {len(text)} values")
+        table = np.array(text, dtype=np.float64).reshape(n, len(fields))
+        data = np.empty(n, dtype=dtype)
+        for i, (name, _) in enumerate(fields):
+            data[name] = table[:, i]
+    elif mode == "binary":
+        need = n * dtype.itemsize
+        if len(raw) - offset < need:
+            raise PointFileError(f"{path}: truncated: {n} points need {need} bytes after the "
+                                 f"header, found {len(raw) - offset}")
+        data = np.frombuffer(raw, dtype=dtype, count=n, offset=offset).copy()
+    else:
+        raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
+    data = data[[f for f, _ in fields if not f.startswith("_pad")]]
+    return PointCloud(np.ascontiguousarray(data), comments)
+
+
+def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
+    kinds = {"f": "F", "i": "I", "u": "U", "b": "U"}
+    names, sizes, types, dtype = [], [], [], []
+    for name in cloud.fields:
+        t = cloud.data.dtype[name]
+        if t.kind not in kinds:
+            raise ValueError(f"field {name!r} of dtype {t} cannot be written to PCD")
+        t = np.dtype(np.uint8) if t.kind == "b" else t
+        names.append(name)
+        sizes.append(str(t.itemsize))
+        types.append(kinds[t.kind])
+        dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
+    data = cloud.data.astype(dtype)
+    header = ["# .PCD v0.7 - Point Cloud Data file format",
+              *(f"# {c}" for c in cloud.comments), "VERSION 0.7", f"FIELDS {' '.join(names)}",
+              f"SIZE {' '.join(sizes)}", f"TYPE {' '.join(types)}",
+              f"COUNT {' '.join('1' for _ in names)}", f"WIDTH {len(data)}", "HEIGHT 1",
+              "VIEWPOINT 0 0 0 1 0 0 0", f"POINTS {len(data)}",
+              f"DATA {'binary' if binary else 'ascii'}"]
+    with open(path, "wb") as fh:
+        fh.write(("\n".join(header) + "\n").encode("ascii"))
+        if binary:
+            fh.write(data.tobytes())
+        else:
+            np.savetxt(fh, np.column_stack([data[n] for n in names]), fmt="%.9g")
+
+
+# ----------------------------------------------------------------------------------- XYZ
+def _read_xyz(path: Path) -> PointCloud:
+    """Columns ``x y z`` and any more; a first ``# name name ...`` line (as written by
+    :func:`write_points`) names them, otherwise extra columns are ``field_3``, ``field_4``..."""
+    try:
+        table = np.loadtxt(path, comments="#", ndmin=2)
+    except ValueError as err:
+        raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") from None
+    if table.shape[1] < 3:
+        raise PointFileError(f"{path}: need at least 3 columns (x y z), found {table.shape[1]}")
+    with open(path) as fh:
+        first = fh.readline()
+    names = first[1:].split() if first.startswith("#") else []
+    if len(names) != table.shape[1] or names[:3] != ["x", "y", "z"]:
+        names = ["x", "y", "z", *(f"field_{i}" for i in range(3, table.shape[1]))]
+    data = np.empty(table.shape[0], dtype=[(n, np.float64) for n in names])
+    for i, name in enumerate(names):
+        data[name] = table[:, i]
+    return PointCloud(data)
+
+
+def _write_xyz(path: Path, cloud: PointCloud) -> None:
+    np.savetxt(path, np.column_stack([cloud.data[n] for n in cloud.fields]), fmt="%.9g",
+               header=" ".join(cloud.fields), comments="#")
+
+
+# ----------------------------------------------------------------------------------- public
+def read_points(path: str | os.PathLike[str]) -> PointCloud:
+    """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary) or ``.xyz``/``.txt``
+    (``x y z [more columns]``), keeping every per-point field."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".ply":
+        return _read_ply(path)
+    if suffix == ".pcd":
+        return _read_pcd(path)
+    if suffix in (".xyz", ".txt", ".pts"):
+        return _read_xyz(path)
+    raise PointFileError(f"{path}: unknown point format {suffix!r} (.ply, .pcd, .xyz)")
+
+
+def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
+    """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".ply":
+        _write_ply(path, cloud, binary)
+    elif suffix == ".pcd":
+        _write_pcd(path, cloud, binary)
+    elif suffix in (".xyz", ".txt", ".pts"):
+        _write_xyz(path, cloud)
+    else:
+        raise PointFileError(f"{path}: unknown point format {suffix!r} (.ply, .pcd, .xyz)")

@@ -1,0 +1,49 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphsparse.metrics import relative_condition_number
+from graphsparse.resistance import EffectiveResistanceSampler, effective_resistances
+from sparsebox import as_structure
+from sparsebox.data import load_graph
+
+
+def exact_resistances(g):
+    lp = np.linalg.pinv(g.laplacian().toarray())
+    r, c = g.rows, g.cols
+    return lp[r, r] + lp[c, c] - 2 * lp[r, c]
+
+
+@pytest.mark.parametrize("solver", ["amg", "direct"])
+def test_projected_resistances_approach_exact_ones(solver):
+    g = as_structure(nx.connected_watts_strogatz_graph(80, 6, 0.3, seed=0))
+    exact = exact_resistances(g)
+    approx = effective_resistances(g, num_vectors=400, solver=solver, seed=1)
+    assert np.median(np.abs(approx / exact - 1)) < 0.1
+    # Foster's theorem: sum of w_e R_e = n - 1
+    assert exact.sum() == pytest.approx(g.num_nodes - 1)
+    assert approx.sum() == pytest.approx(g.num_nodes - 1, rel=0.1)
+
+
+def test_sampler_budget_tree_and_reweighting():
+    g = load_graph("airfoil1")
+    s = EffectiveResistanceSampler(density=1.5, seed=0).fit(g)
+    h = s.sparsifier_
+    assert h.num_edges == round(1.5 * g.num_nodes)
+    assert h.connected_components()[0] == 1
+    assert relative_condition_number(g, h, method="ground") < np.inf
+    plain = EffectiveResistanceSampler(density=1.5, reweight=False, seed=0).fit_transform(g)
+    pos = g.positions(plain.ids)
+    assert np.array_equal(plain.weights, g.weights[pos])
+    # reweighting changes sampled, non-tree edges only
+    assert not np.array_equal(h.weights, plain.weights)
+
+
+def test_sampler_argument_errors():
+    g = load_graph("karate")
+    with pytest.raises(ValueError, match="give exactly one of"):
+        EffectiveResistanceSampler().fit(g)
+    with pytest.raises(ValueError, match="below the spanning forest"):
+        EffectiveResistanceSampler(budget=5).fit(g)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        effective_resistances(g, solver="cholmod")

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from plyfile import PlyData
+
+from scenesparse.pointio import PointCloud, PointFileError, read_points, write_points
+
+
+def sample_cloud(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    return PointCloud.from_xyz(rng.random((n, 3)), red=rng.integers(0, 255, n).astype(np.uint8),
+                               normal=rng.standard_normal((n, 3)).astype(np.float32),
+                               intensity=rng.random(n))
+
+
+@pytest.mark.parametrize("suffix, binary", [(".ply", True), (".ply", False), (".pcd", True),
+                                            (".pcd", False), (".xyz", False)])
+def test_round_trip_keeps_every_attribute(tmp_path, suffix, binary):
+    cloud = sample_cloud()
+    path = tmp_path / f"c{suffix}"
+    write_points(path, cloud, binary=binary)
+    back = read_points(path)
+    assert back.fields == cloud.fields
+    for name in cloud.fields:
+        assert np.allclose(back.data[name].astype(float), cloud.data[name].astype(float),
+                           rtol=1e-6), name
+
+
+def test_gaussian_splat_ply_round_trip_is_byte_identical(tmp_path, data_dir):
+    src = data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply"
+    cloud = read_points(src)
+    assert len(cloud) == 45624 and "opacity" in cloud.fields and "rot_3" in cloud.fields
+    out = tmp_path / "copy.ply"
+    write_points(out, cloud)
+    assert out.read_bytes() == src.read_bytes()
+    kept = cloud.subset(np.arange(len(cloud)) % 3 == 0)
+    write_points(out, kept)
+    ply = PlyData.read(str(out))
+    assert ply["vertex"].data.dtype == PlyData.read(str(src))["vertex"].data.dtype
+    assert len(ply["vertex"].data) == len(kept)
+
+
+def test_ascii_mesh_ply_reads(data_dir):
+    cloud = read_points(data_dir / "3d/meshes/bunny_trimesh_res2.ply")
+    assert len(cloud) == 8171
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.ply", b"not a ply", "not a readable PLY"),
+    ("noz.ply", b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+                b"end_header\n1 2\n", "no property 'z'"),
+    ("short.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 3\nDATA binary\n\x00\x00",
+     "truncated"),
+    ("nohdr.pcd", b"FIELDS x y z\nDATA ascii\n1 2 3\n", "no SIZE line"),
+    ("two.xyz", b"1 2\n3 4\n", "at least 3 columns"),
+    ("file.obj", b"", "unknown point format"),
+])
+def test_bad_files_name_the_file(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_bytes(text)
+    with pytest.raises(PointFileError, match=message) as err:
+        read_points(path)
+    assert name in str(err.value)
+
+
+def test_subset_mask_shape_is_checked():
+    with pytest.raises(ValueError, match="mask must have shape"):
+        sample_cloud(10).subset(np.ones(3, dtype=bool))

@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from scenesparse import points as P
+from scenesparse.pointio import PointCloud, read_points, write_points
+from scenesparse.surface import read_mesh, sample_surface
+from sparsebox.cli import app
+
+
+@pytest.fixture(scope="module")
+def bunny(data_dir):
+    v, f = read_mesh(data_dir / "3d/meshes/bunny_trimesh_res2.ply")
+    return sample_surface(v, f, 60_000, seed=0)
+
+
+def test_surface_sampling_is_on_the_mesh(data_dir):
+    v, f = read_mesh(data_dir / "3d/meshes/bunny_trimesh_res2.ply")
+    assert f.shape == (16301, 3)
+    pts = sample_surface(v, f, 1000, seed=1)
+    assert np.all(pts.min(0) >= v.min(0) - 1e-12) and np.all(pts.max(0) <= v.max(0) + 1e-12)
+
+
+def test_knn_graph_is_a_structure_with_k_neighbours(bunny):
+    g = P.knn_graph(bunny[:2000], k=8)
+    assert g.num_nodes == 2000 and g.num_edges == 16000 and not g.is_undirected
+    assert np.all(np.diff(g.indptr) == 8) and np.all(g.rows != g.cols)
+
+
+def test_curvature_score_is_geometric():
+    """On a flat square with random (tangential) sampling the score is zero, while the raw
+    high-pass response is not; a bump raises the score where it curves."""
+    rng = np.random.default_rng(0)
+    xy = rng.random((4000, 2))
+    flat = np.column_stack([xy, np.zeros(4000)])
+    assert np.max(P.curvature_scores(flat)) < 1e-9
+    bump = flat.copy()
+    bump[:, 2] = 0.05 * np.exp(-((xy - 0.5) ** 2).sum(1) / 0.005)
+    s = P.curvature_scores(bump)
+    centre = ((xy - 0.5) ** 2).sum(1) < 0.01
+    assert s[centre].mean() > 10 * s[((xy - 0.5) ** 2).sum(1) > 0.2].mean()
+
+
+def test_graph_resampling_exact_count_and_keeps_detail(bunny):
+    mask = P.graph_resample_mask(bunny, keep_ratio=0.1, seed=0)
+    assert mask.sum() == 6000
+    _, idx = P.knn(bunny, 10)
+    _, variation = P.local_pca(bunny, idx)
+    top = variation >= np.quantile(variation, 0.9)
+    kept_top = mask[top].mean()
+    uniform = P.graph_resample_mask(bunny, keep_ratio=0.1, uniform_share=1.0, seed=0)
+    assert abs(uniform[top].mean() - 0.1) < 0.03
+    assert kept_top > 0.15  # well above the uniform rate of 0.10
+
+
+def test_open3d_methods_return_masks(bunny):
+    assert P.uniform_mask(bunny, keep_ratio=0.1).sum() == 6000
+    assert P.farthest_point_mask(bunny[:5000], budget=500).sum() == 500
+    voxel = P.voxel_mask(bunny, keep_ratio=0.1)
+    assert abs(voxel.sum() - 6000) < 300
+    noisy = np.concatenate([bunny, bunny.mean(0) + np.random.default_rng(0).normal(0, 1, (50, 3))])
+    stat = P.statistical_outlier_mask(noisy)
+    assert stat[-50:].sum() <= 2 and stat[:-50].mean() > 0.95
+    rad = P.radius_outlier_mask(noisy, radius=0.005, min_points=4)
+    assert rad[-50:].sum() == 0
+
+
+def test_chamfer_and_hausdorff_by_hand():
+    a = np.array([[0.0, 0, 0], [1.0, 0, 0]])
+    b = np.array([[0.0, 0, 0]])
+    chamfer, hausdorff = P.chamfer_hausdorff(a, b)
+    assert chamfer == pytest.approx(0.5) and hausdorff == pytest.approx(1.0)
+
+
+def test_floaters_removed_from_the_splat_scene(tmp_path, data_dir):
+    src = data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply"
+    cloud = read_points(src)
+    far = cloud.subset(np.arange(3))
+    far.data["x"] += 0.5  # three splats well outside the donut
+    both = PointCloud(np.concatenate([cloud.data, far.data]))
+    path = tmp_path / "with_floaters.ply"
+    write_points(path, both)
+    out = tmp_path / "clean.ply"
+    result = CliRunner().invoke(app, ["scene", "remove-floaters", str(path), str(out)])
+    assert result.exit_code == 0, result.output
+    clean = read_points(out)
+    assert clean.fields == cloud.fields
+    assert clean.data["x"].max() < 0.2  # the far splats are gone
+    assert len(clean) > 0.9 * len(cloud)
+
+
+@pytest.mark.parametrize("method, extra", [("graph", ["--keep-ratio", "0.2"]),
+                                           ("voxel", ["--keep-ratio", "0.2"]),
+                                           ("uniform", ["--keep-ratio", "0.2"]),
+                                           ("statistical", []),
+                                           ("radius", ["--radius", "0.01", "--min-points", "2"])])
+def test_prune_points_cli_writes_cloud_and_report(tmp_path, bunny, method, extra):
+    src = tmp_path / "bunny.pcd"
+    rgb = (np.arange(20_000) % 255).astype(np.uint8)
+    write_points(src, PointCloud.from_xyz(bunny[:20_000], red=rgb))
+    out, report = tmp_path / "out.ply", tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["scene", "prune-points", str(src), str(out), "--method",
+                                      method, *extra, "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    r = json.loads(report.read_text())
+    assert set(r) >= {"total", "kept", "chamfer", "hausdorff", "seconds"}
+    kept = read_points(out)
+    assert len(kept) == r["kept"] and r["total"] == 20_000 and "red" in kept.fields
+    if method in ("graph", "uniform"):
+        assert r["kept"] == 4000
+
+
+def test_prune_points_cli_errors(tmp_path, bunny):
+    src = tmp_path / "b.xyz"
+    write_points(src, PointCloud.from_xyz(bunny[:1000]))
+    result = CliRunner().invoke(app, ["scene", "prune-points", str(src), str(tmp_path / "o.ply"),
+                                      "--method", "graph"])
+    assert result.exit_code != 0 and "--keep-ratio" in result.output
