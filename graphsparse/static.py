@@ -66,8 +66,9 @@ def _recover(order, rows, cols, indptr, indices, budget, num_nodes, hops):
 
 def recover_off_tree(graph: SparseStructure, tree_mask: np.ndarray, scores: np.ndarray,
                      budget: int, *, hops: int = 1) -> np.ndarray:
-    """Item mask: ``tree_mask`` plus up to ``budget`` off-tree items in descending score,
-    spread out by marking tree neighbourhoods (see :func:`_recover`)."""
+    """Item mask: ``tree_mask`` (the items kept so far: a spanning forest, or more) plus up to
+    ``budget`` other items in descending score, spread out by marking neighbourhoods in the kept
+    subgraph (see :func:`_recover`)."""
     candidates = np.flatnonzero(~tree_mask & (graph.rows != graph.cols))
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
     tree = graph.subgraph(tree_mask)
@@ -87,13 +88,18 @@ def grounded_laplacian_nodes(graph: SparseStructure) -> np.ndarray:
 
 def refine_by_heat(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarray, extra: int,
                    *, rounds: int, power_steps: int = 2, num_vectors: int = 4,
-                   seed: int = 0) -> np.ndarray:
+                   max_fill: float = 10.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """GRASS-style refinement: in each round, approximate the dominant generalized eigenvectors
     of ``(L_G, L_H)`` by ``power_steps`` products ``L_H^{-1} L_G`` on random vectors, and add the
     off-subgraph edges with the most heat ``w_e (x_p - x_q)^2`` (the edges that most raise
     ``x' L_G x / x' L_H x``), spread out like feGRASS recovery by marking the spanning tree's
     neighbourhoods (taking the hottest edges blindly clusters them and helps far less).
-    ``extra`` edges in all, spread evenly over the rounds."""
+    ``extra`` edges in all, spread evenly over the rounds.
+
+    Each round factorizes ``L_H``; on 3D meshes the fill grows fast with H's density, so the
+    rounds stop once the factor holds more than ``max_fill`` times the nonzeros of ``L_H``.
+    Returns the new mask and the number of rounds done (the caller spends what is left of the
+    budget otherwise)."""
     rng = np.random.default_rng(seed)
     tree = graph.subgraph(tree_mask)
     keep = grounded_laplacian_nodes(graph)
@@ -106,6 +112,8 @@ def refine_by_heat(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarr
             continue
         lh = graph.subgraph(mask).laplacian().tocsc()[keep][:, keep].tocsc()
         lu = splu(lh)
+        if lu.L.nnz + lu.U.nnz > max_fill * lh.nnz:
+            return mask, r
         x = rng.standard_normal((keep.shape[0], num_vectors))
         for _ in range(power_steps):
             x = lu.solve(lg @ x)
@@ -119,7 +127,7 @@ def refine_by_heat(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarr
         taken = _recover(order, graph.rows, graph.cols, tree.indptr, tree.indices, take,
                          graph.num_nodes, 1)
         mask[order[taken]] = True
-    return mask
+    return mask, rounds
 
 
 class FeGrassSparsifier:
@@ -139,7 +147,9 @@ class FeGrassSparsifier:
     refine_rounds : int
         Refinement rounds (0: plain feGRASS).
     refine_fraction : float
-        Share of the off-tree budget left to refinement (default 0.5).
+        Share of the off-tree budget left to refinement (default 0.5). Refinement stops early
+        when factorizing H fills in past 10 times its nonzeros (dense 3D meshes); the rest of
+        its share then goes to stretch recovery (``refine_rounds_done_`` says how many ran).
     seed : int
         Seed of the refinement's random vectors.
 
@@ -198,9 +208,14 @@ class FeGrassSparsifier:
             refined = math.floor(check_fraction("refine_fraction", self.refine_fraction,
                                                 low_open=False) * extra)
         mask = recover_off_tree(g, tree_mask, scores, extra - refined, hops=hops)
+        self.refine_rounds_done_ = 0
         if refined:
-            mask = refine_by_heat(g, mask, tree_mask, budget - int(mask.sum()), rounds=rounds,
-                                  seed=check_int("seed", self.seed))
+            mask, self.refine_rounds_done_ = refine_by_heat(
+                g, mask, tree_mask, budget - int(mask.sum()), rounds=rounds,
+                seed=check_int("seed", self.seed))
+            left = budget - int(mask.sum())
+            if left > 0:  # refinement stopped early: spend the rest on tree stretch
+                mask = recover_off_tree(g, mask, scores, left, hops=hops)
         self.mask_ = mask
         self.sparsifier_ = g.subgraph(self.mask_)
         return self

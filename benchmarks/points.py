@@ -1,0 +1,115 @@
+"""Point-cloud down-sampling side by side: graph resampling vs open3d and random sampling.
+
+    python benchmarks/points.py               # 1 M points on the bunny, keep ratio 0.1
+    python benchmarks/points.py --with-fps    # also open3d farthest-point sampling (minutes)
+
+Points are sampled uniformly on ../shared/data/3d/meshes/bunny_trimesh_res2.ply (seed 0). For each
+method: seconds, points kept, Chamfer and Hausdorff distance to the input, and the fraction of the
+top-decile high-curvature points kept (local-PCA surface variation over 10 neighbours; uniform
+sampling keeps about the keep ratio of them). open3d's remove_statistical_outlier(20, 2.0) is
+timed on the same cloud as the kNN-bound reference. Writes benchmarks/results/points.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from scenesparse import points as P  # noqa: E402
+from scenesparse.surface import read_mesh, sample_surface  # noqa: E402
+from sparsebox.data import fetch  # noqa: E402
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--keep-ratio", type=float, default=0.1)
+    ap.add_argument("--with-fps", action="store_true")
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = ap.parse_args(argv)
+    console = Console()
+    (mesh_path,) = fetch("bunny", download=False)
+    v, f = read_mesh(mesh_path)
+    pts = sample_surface(v, f, args.points, seed=0)
+    with console.status("surface variation (reference for 'high curvature')"):
+        _, idx = P.knn(pts, 10)
+        _, variation = P.local_pca(pts, idx)
+        top = variation >= np.quantile(variation, 0.9)
+        del idx
+    budget = round(args.keep_ratio * len(pts))
+    rng = np.random.default_rng(0)
+    methods = {
+        "graph (ours)": lambda: P.graph_resample_mask(pts, budget=budget, seed=0),
+        "graph, uniform_share=0.2": lambda: P.graph_resample_mask(pts, budget=budget, seed=0,
+                                                                  uniform_share=0.2),
+        "random": lambda: np.isin(np.arange(len(pts)), rng.choice(len(pts), budget,
+                                                                  replace=False)),
+        "open3d uniform_down_sample": lambda: P.uniform_mask(pts, keep_ratio=args.keep_ratio),
+        "open3d voxel (same count)": lambda: P.voxel_mask(pts, budget=budget),
+    }
+    if args.with_fps:
+        methods["open3d farthest_point"] = lambda: P.farthest_point_mask(pts, budget=budget)
+    rows = []
+    _, stat_seconds = timed(P.statistical_outlier_mask, pts, nb_neighbors=20, std_ratio=2.0)
+    console.print(f"open3d remove_statistical_outlier(20, 2.0): {stat_seconds:.2f} s")
+    for name, fn in methods.items():
+        with console.status(name):
+            mask, seconds = timed(fn)
+            chamfer, hausdorff = P.chamfer_hausdorff(pts[mask], pts)
+        row = {"method": name, "seconds": seconds, "kept": int(mask.sum()), "chamfer": chamfer,
+               "hausdorff": hausdorff, "top_decile_kept": float(mask[top].mean()),
+               "vs_statistical_outlier_time": seconds / stat_seconds}
+        rows.append(row)
+        console.print(f"{name:28} {seconds:7.2f} s  kept {row['kept']:7d}  chamfer {chamfer:.3g}"
+                      f"  hausdorff {hausdorff:.3g}  top-decile kept {row['top_decile_kept']:.3f}")
+    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+            "points": len(pts), "keep_ratio": args.keep_ratio,
+            "statistical_outlier_seconds": stat_seconds}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "points.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    md = [f"Command: `{meta['command']}` ({meta['date']}; {len(pts):,} points on the bunny, keep "
+          f"ratio {args.keep_ratio}; open3d remove_statistical_outlier(20, 2.0) took "
+          f"{stat_seconds:.2f} s)", "",
+          "| method | seconds | x statistical-outlier time | kept | Chamfer | Hausdorff | "
+          "top-decile curvature kept |", "|---|---|---|---|---|---|---|"]
+    md += [f"| {r['method']} | {r['seconds']:.2f} | {r['vs_statistical_outlier_time']:.2f} | "
+           f"{r['kept']:,} | {r['chamfer']:.3g} | {r['hausdorff']:.3g} | "
+           f"{r['top_decile_kept']:.3f} |" for r in rows]
+    (args.out / "points.md").write_text("\n".join(md) + "\n")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    names = [r["method"] for r in rows]
+    axes[0].barh(names, [r["top_decile_kept"] for r in rows])
+    axes[0].axvline(args.keep_ratio, color="k", ls=":", lw=1)
+    axes[0].set(xlabel="fraction of top-decile curvature points kept")
+    axes[1].barh(names, [r["chamfer"] for r in rows])
+    axes[1].set(xlabel="Chamfer distance to the input")
+    axes[1].set_yticklabels([])
+    fig.tight_layout()
+    fig.savefig(args.out / "points.png", dpi=120)
+    plt.close(fig)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
