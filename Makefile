@@ -47,6 +47,8 @@ $(VENV)/.bench: $(VENV)/.test
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/walks.py
 	$(BIN)/python benchmarks/dygrass.py
+	$(BIN)/python benchmarks/points.py
+	$(BIN)/python benchmarks/splats.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -83,8 +83,9 @@ class DynamicSpectralSparsifier:
     * insertion ``(p, q, w)``: walkers from p in H (non-backtracking, path resistance R, stop at
       q, at a dead end, once ``w * R >= K``, or after ``max_steps``). If one reaches q, H already
       approximates the edge and it goes into G only; otherwise into G and H.
-    * deletion ``(p, q)``: the edge leaves G and, if there, H; then walkers in G from p to q and
-      the best path's edges join H (G's weights). If no walker arrives, the edges of short walks
+    * deletion ``(p, q, w)``: the edge leaves G and, if there, H; then walkers in G from p to q
+      (stopping, as for insertions, once ``w * R >= K``) and the best path's edges join H (G's
+      weights). If no walker arrives, the edges of short walks
       from p and from q join H, and if H then splits where G does not, the heaviest G edges
       between H's pieces reconnect it. H always spans every component of G.
     * batches apply in order; consecutive insertions share one round of walks (on H as it was
@@ -304,15 +305,18 @@ class DynamicSpectralSparsifier:
         u = np.array([min(e.u, e.v) for e in run])
         v = np.array([max(e.u, e.v) for e in run])
         counts["deletions"] += len(run)
-        ids = g.ids[g.find_items(u, v)]
+        pos = g.find_items(u, v)
+        ids, weights = g.ids[pos], g.weights[pos]
         in_h = h.find_items(u, v) >= 0
         g = g.remove_items(ids)
         h = h.remove_items(ids[in_h])
         if not in_h.any():
             return g, h
         p, q = u[in_h], v[in_h]
+        # a replacement path with distortion w R >= K would not approximate the edge either
         res = random_walks(g, p, q, num_walkers=self.num_walkers, max_steps=self.max_steps,
-                           seed=seed, return_paths=True, backend=self.backend)
+                           seed=seed, return_paths=True, scale=weights[in_h],
+                           stop_resistance=self.distortion_, backend=self.backend)
         path_ids = [res.paths[i] for i in np.flatnonzero(res.reached)]
         lost = np.flatnonzero(~res.reached)
         if lost.size:
@@ -323,8 +327,10 @@ class DynamicSpectralSparsifier:
         h, added = _add_from(g, h, path_ids)
         counts["recovered_edges"] += added
         if lost.size:
-            h, added = _reconnect(g, h)
-            counts["reconnected_edges"] += added
+            _, labels = h.connected_components()
+            if np.any(labels[p[lost]] != labels[q[lost]]):  # H split; maybe G did too
+                h, added = _reconnect(g, h)
+                counts["reconnected_edges"] += added
         return g, h
 
     # ------------------------------------------------------------------ convenience

@@ -7,16 +7,19 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True, fastmath=False)
-def composite(starts, gauss, means2d, conics, opac, colors, bg, width, height, tile, alpha_min,
-              alpha_max, t_min):
+@njit(cache=True, parallel=True, fastmath=True)
+def composite(order, starts, gauss, means2d, conics, opac, colors, bg, width, height, tile,
+              alpha_min, alpha_max, t_min):
     tiles_x = (width + tile - 1) // tile
     num_tiles = starts.shape[0] - 1
     image = np.empty((height, width, 3), dtype=np.float32)
     alpha_img = np.zeros((height, width), dtype=np.float32)
     # per pair (tile, gaussian): significance, sum of weights, max weight, hits
     pair = np.zeros((gauss.shape[0], 4), dtype=np.float32)
-    for t in prange(num_tiles):
+    # below this exponent alpha < alpha_min: skip the exp
+    floor = np.log(alpha_min / np.maximum(opac, np.float32(1e-30))).astype(np.float32)
+    for i in prange(num_tiles):
+        t = order[i]
         ty, tx = t // tiles_x, t % tiles_x
         s, e = starts[t], starts[t + 1]
         for py in range(ty * tile, min((ty + 1) * tile, height)):
@@ -32,7 +35,7 @@ def composite(starts, gauss, means2d, conics, opac, colors, bg, width, height, t
                     dy = fy - means2d[j, 1]
                     power = (np.float32(-0.5) * (conics[j, 0] * dx * dx + conics[j, 2] * dy * dy)
                              - conics[j, 1] * dx * dy)
-                    if power > 0:
+                    if power > 0 or power < floor[j]:
                         continue
                     a = min(alpha_max, opac[j] * np.exp(power))
                     if a < alpha_min:

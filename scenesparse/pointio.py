@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.recfunctions import repack_fields
 
 __all__ = ["PointCloud", "read_points", "write_points", "PointFileError"]
 
@@ -177,7 +178,7 @@ def _read_pcd(path: Path) -> PointCloud:
         data = np.frombuffer(raw, dtype=dtype, count=n, offset=offset).copy()
     else:
         raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
-    data = data[[f for f, _ in fields if not f.startswith("_pad")]]
+    data = repack_fields(data[[f for f, _ in fields if not f.startswith("_pad")]])
     return PointCloud(np.ascontiguousarray(data), comments)
 
 

@@ -40,7 +40,8 @@ class Projected:
     means2d: torch.Tensor  # (N, 2) pixel coordinates
     conics: torch.Tensor  # (N, 3) inverse 2D covariance: a, b, c
     depths: torch.Tensor  # (N,)
-    radii: torch.Tensor  # (N,) pixels (3 sigma)
+    extents: torch.Tensor  # (N, 2) half-width and half-height (pixels) of the region where
+    #                        alpha can reach 1/255: d' Sigma^-1 d <= 2 ln(255 o)
     colors: torch.Tensor  # (N, 3)
     opacities: torch.Tensor  # (N,)
     visible: torch.Tensor  # (N,) bool
@@ -114,19 +115,22 @@ def project(scene: GaussianScene, camera: Camera) -> Projected:
     c = t[:, 1, 1] + 0.3
     det = (a * c - b * b).clamp_min(1e-12)
     conics = torch.stack([c / det, -b / det, a / det], dim=1)
-    mid = 0.5 * (a + c)
-    lam = mid + torch.sqrt((mid * mid - det).clamp_min(0.1))
-    radii = torch.ceil(3.0 * torch.sqrt(lam))
+    opacities = torch.sigmoid(scene.opacity_logits)
+    with torch.no_grad():
+        # where can alpha = o exp(-q/2) reach 1/255? q <= 2 ln(255 o): an ellipse whose bounding
+        # box has half-sides sqrt(2 ln(255 o) Sigma_xx) and sqrt(2 ln(255 o) Sigma_yy)
+        reach = 2.0 * torch.log((opacities / ALPHA_MIN).clamp_min(1.0))
+        extents = torch.stack([torch.sqrt(reach * a), torch.sqrt(reach * c)], dim=1)
     means2d = torch.stack([camera.fx * x / zs + camera.cx, camera.fy * y / zs + camera.cy], 1)
     dirs = scene.means - camera.center.to(scene.means.dtype)
     dirs = dirs / dirs.norm(dim=1, keepdim=True).clamp_min(1e-12)
     colors = eval_sh(scene.sh_degree, scene.sh_dc, scene.sh_rest, dirs)
     with torch.no_grad():
-        on_screen = ((means2d[:, 0] + radii > 0) & (means2d[:, 0] - radii < camera.width)
-                     & (means2d[:, 1] + radii > 0) & (means2d[:, 1] - radii < camera.height))
-        visible = (z > camera.near) & on_screen & (radii > 0)
-    return Projected(means2d, conics, z, radii, colors, torch.sigmoid(scene.opacity_logits),
-                     visible)
+        ex, ey = extents.unbind(1)
+        on_screen = ((means2d[:, 0] + ex > 0) & (means2d[:, 0] - ex < camera.width)
+                     & (means2d[:, 1] + ey > 0) & (means2d[:, 1] - ey < camera.height))
+        visible = (z > camera.near) & on_screen & (reach > 0)
+    return Projected(means2d, conics, z, extents, colors, opacities, visible)
 
 
 def tile_lists(proj: Projected, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -136,11 +140,12 @@ def tile_lists(proj: Projected, camera: Camera) -> tuple[np.ndarray, np.ndarray]
     tiles_y = math.ceil(camera.height / TILE)
     idx = np.flatnonzero(proj.visible.numpy())
     m = proj.means2d.detach().numpy()[idx]
-    r = proj.radii.detach().numpy()[idx]
-    x0 = np.clip(np.floor((m[:, 0] - r) / TILE), 0, tiles_x).astype(np.int64)
-    x1 = np.clip(np.floor((m[:, 0] + r) / TILE) + 1, 0, tiles_x).astype(np.int64)
-    y0 = np.clip(np.floor((m[:, 1] - r) / TILE), 0, tiles_y).astype(np.int64)
-    y1 = np.clip(np.floor((m[:, 1] + r) / TILE) + 1, 0, tiles_y).astype(np.int64)
+    e = proj.extents.detach().numpy()[idx]
+    # pixel centres sit at i + 0.5: a tile overlaps the box if one of its centres lies inside
+    x0 = np.clip(np.ceil(m[:, 0] - e[:, 0] - 0.5) // TILE, 0, tiles_x).astype(np.int64)
+    x1 = np.clip(np.floor(m[:, 0] + e[:, 0] - 0.5) // TILE + 1, 0, tiles_x).astype(np.int64)
+    y0 = np.clip(np.ceil(m[:, 1] - e[:, 1] - 0.5) // TILE, 0, tiles_y).astype(np.int64)
+    y1 = np.clip(np.floor(m[:, 1] + e[:, 1] - 0.5) // TILE + 1, 0, tiles_y).astype(np.int64)
     w, h = x1 - x0, y1 - y0
     count = np.maximum(w, 0) * np.maximum(h, 0)
     keep = count > 0
@@ -230,14 +235,27 @@ def render_fast(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0
                 scores: bool = True) -> RenderResult:
     """The same image and scores as :func:`render`, composited by a numba kernel that runs the
     tiles in parallel (forward only, no gradients)."""
+    import numba
+
     from scenesparse._raster_numba import composite
 
-    with torch.no_grad():
-        proj = project(scene, camera)
+    # torch's and numba's OpenMP pools fight over the cores when both are busy (a projection
+    # took 30x longer here): project on one torch thread, composite on numba's
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            proj = project(scene, camera)
+    finally:
+        torch.set_num_threads(threads_before)
     starts, gauss = tile_lists(proj, camera)
+    # heaviest tiles first, dealt round-robin so that each thread's share costs about the same
+    threads = numba.get_num_threads()
+    by_cost = np.argsort(-np.diff(starts), kind="stable")
+    order = np.concatenate([by_cost[j::threads] for j in range(threads)])
     image, alpha, pair = composite(
-        starts, gauss, proj.means2d.numpy().astype(np.float32), proj.conics.numpy().astype(
-            np.float32), proj.opacities.numpy().astype(np.float32),
+        order, starts, gauss, proj.means2d.numpy().astype(np.float32),
+        proj.conics.numpy().astype(np.float32), proj.opacities.numpy().astype(np.float32),
         proj.colors.numpy().astype(np.float32), np.asarray(background, dtype=np.float32),
         camera.width, camera.height, TILE, ALPHA_MIN, ALPHA_MAX, T_MIN)
     result = RenderResult(torch.from_numpy(image), torch.from_numpy(alpha))
@@ -251,3 +269,26 @@ def render_fast(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0
         np.maximum.at(mx, gauss, pair[:, 2])
         result.max_weight = torch.from_numpy(mx)
     return result
+
+
+def render_gsplat(scene: GaussianScene, camera: Camera, *,
+                  background=(0.0, 0.0, 0.0)) -> RenderResult:
+    """The same camera model through ``gsplat.rasterization`` on a CUDA GPU (classic mode,
+    0.3 px dilation, SH as in the scene). Raises a clear error without gsplat or CUDA."""
+    try:
+        import gsplat
+    except ImportError as err:
+        raise ImportError("render_gsplat needs gsplat: pip install 'sparsebox[splat-gpu]'") from err
+    if not torch.cuda.is_available():
+        raise RuntimeError("render_gsplat needs a CUDA GPU; use render_fast on the CPU")
+    dev = torch.device("cuda")
+    coeffs = torch.cat([scene.sh_dc[:, None, :], scene.sh_rest], dim=1).to(dev)
+    k = torch.tensor([[camera.fx, 0.0, camera.cx], [0.0, camera.fy, camera.cy],
+                      [0.0, 0.0, 1.0]], device=dev)
+    colors, alphas, _ = gsplat.rasterization(
+        scene.means.to(dev), scene.quats.to(dev), torch.exp(scene.log_scales).to(dev),
+        torch.sigmoid(scene.opacity_logits).to(dev), coeffs, camera.world_to_cam[None].to(dev),
+        k[None], camera.width, camera.height, sh_degree=scene.sh_degree,
+        near_plane=camera.near, eps2d=0.3, rasterize_mode="classic",
+        backgrounds=torch.tensor([background], dtype=torch.float32, device=dev))
+    return RenderResult(colors[0].cpu(), alphas[0, ..., 0].cpu())

@@ -286,6 +286,15 @@ class SparseStructure:
             raise KeyError(f"ids not in this structure: {ids[~found][:5].tolist()}")
         return order[pos]
 
+    def _has_any_id(self, ids: np.ndarray) -> bool:
+        if self.num_items == 0 or ids.size == 0:
+            return False
+        if "id_order" not in self._cache:
+            self._cache["id_order"] = np.argsort(self.ids, kind="stable")
+        order = self._cache["id_order"]
+        pos = np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)
+        return bool(np.any(self.ids[order[pos]] == ids))
+
     # ----------------------------------------------------------------- masking and edits
     def subgraph(self, mask: Any) -> SparseStructure:
         """The structure with only the items where ``mask`` is true; ids and weights are kept.
@@ -371,7 +380,7 @@ class SparseStructure:
             raise ValueError("add_items got the same edge twice")
         if np.any(self.find_items(r, c) >= 0):
             raise ValueError("add_items got an edge that exists already")
-        if np.intersect1d(new_ids, self.ids).size or np.unique(new_ids).size != new_ids.size:
+        if np.unique(new_ids).size != new_ids.size or self._has_any_id(new_ids):
             raise ValueError("add_items got ids that are not new")
         item_pos = np.searchsorted(self.rows * n + self.cols, key)
         rows2 = np.insert(self.rows, item_pos, r)

@@ -58,6 +58,7 @@ class _WalkParams:
     weight: np.ndarray
     entry_ids: np.ndarray
     undirected: bool
+    unit_weights: bool  # every weight is 1: R counts hops (lets kernels skip weight loads)
     sources: np.ndarray
     targets: np.ndarray
     num_walkers: int
@@ -181,8 +182,12 @@ def random_walks(
         raise ValueError("scale must be positive and finite")
 
     indptr, indices, weight, entry_ids = walk_arrays(structure)
+    if "unit_weights" not in structure._cache:
+        structure._cache["unit_weights"] = bool(np.all(weight == 1.0))
     common = dict(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
-                  undirected=structure.is_undirected, num_walkers=num_walkers, max_steps=max_steps, seed=seed,
+                  undirected=structure.is_undirected,
+                  unit_weights=structure._cache["unit_weights"], num_walkers=num_walkers,
+                  max_steps=max_steps, seed=seed,
                   weighted=bool(weighted), non_backtracking=bool(non_backtracking),
                   stop_resistance=float(stop_resistance or 0.0))
     impl = _backend_module(backend)
@@ -216,18 +221,25 @@ def random_walks(
 
     paths = path_nodes = None
     if return_paths:
-        paths, path_nodes = [], []
+        # the winning walker of each query (walker 0 for free walks), regenerated per group
+        paths = [np.zeros(0, dtype=np.int64)] * q
+        path_nodes = [np.zeros(0, dtype=np.int64)] * q
+        wanted: dict[int, tuple[list[int], list[int]]] = {}
         for i in range(q):
             free = tgt64[i] < 0
-            if not (reached[i] or free):
-                paths.append(np.zeros(0, dtype=np.int64))
-                path_nodes.append(np.zeros(0, dtype=np.int64))
-                continue
-            p, local = params_of[i]
-            g = local * num_walkers + (0 if free else int(best[i]))
-            entries = _path_module(backend).walker_path(p, g)
-            paths.append(entry_ids[entries])
-            path_nodes.append(np.concatenate([[src64[i]], indices[entries].astype(np.int64)]))
+            if reached[i] or free:
+                p, local = params_of[i]
+                rows_, gs = wanted.setdefault(id(p), ([], []))
+                rows_.append(i)
+                gs.append(local * num_walkers + (0 if free else int(best[i])))
+        by_id = {id(params_of[i][0]): params_of[i][0] for i in range(q)}
+        module = _path_module(backend)
+        for key, (rows_, gs) in wanted.items():
+            offsets, entries = module.walker_paths(by_id[key], np.asarray(gs, dtype=np.int64))
+            for j, i in enumerate(rows_):
+                e = entries[offsets[j]:offsets[j + 1]]
+                paths[i] = entry_ids[e]
+                path_nodes[i] = np.concatenate([[src64[i]], indices[e].astype(np.int64)])
     return WalkResult(reached, resistance, hits, num_steps, paths, path_nodes, backend)
 
 

@@ -37,6 +37,13 @@ def _no_network(monkeypatch):
 
 def _gpu_available() -> bool:
     try:
+        import torch
+
+        if torch.cuda.is_available():
+            return True
+    except Exception:
+        pass
+    try:
         import cupy
 
         return bool(cupy.is_available())
@@ -47,7 +54,7 @@ def _gpu_available() -> bool:
 def pytest_collection_modifyitems(config, items):
     if _gpu_available():
         return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy")
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (CuPy or torch.cuda)")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

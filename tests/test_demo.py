@@ -14,4 +14,6 @@ def test_demo_writes_its_table_and_plots(tmp_path, data_dir):
     assert (tmp_path / "dygrass_stream.png").stat().st_size > 0
     assert (tmp_path / "fe_4elt2_sparsifier.mtx").exists()
     assert any(m["method"] == "dyGRASS stream" for m in summary["methods"])
+    assert (tmp_path / "donut_side_by_side.png").stat().st_size > 0
+    assert (tmp_path / "donut_pruned.ply").exists()
     assert str(tmp_path) in result.output.replace("\n", "")

@@ -151,9 +151,8 @@ def _run(sources, targets, num_walkers, seed, indptr, indices, weight, max_steps
 
 
 def _args(p):
-    unit = not p.weighted and bool(np.all(p.weight == 1.0))
     return (p.indptr, p.indices, p.weight, p.max_steps, p.weighted, p.non_backtracking,
-            p.undirected, unit, p.scale, p.stop_resistance)
+            p.undirected, p.unit_weights, p.scale, p.stop_resistance)
 
 
 def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,9 +165,23 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return reached, resistance, steps
 
 
-def walker_path(p, g: int) -> np.ndarray:
-    q = g // p.num_walkers
-    path = np.empty(p.max_steps, dtype=np.int64)
-    _, _, steps = _walk(g, p.sources[q], p.targets[q], np.uint64(p.seed & _rng.MASK64),
-                        *_args(p), path)
-    return path[:steps]
+@njit(cache=True, nogil=True)
+def _paths(gs, sources, targets, num_walkers, seed, indptr, indices, weight, max_steps,
+           weighted, non_backtracking, undirected, unit_weights, scale, stop_resistance):
+    buffer = np.empty(gs.shape[0] * max_steps, dtype=np.int64)
+    offsets = np.zeros(gs.shape[0] + 1, dtype=np.int64)
+    for j in range(gs.shape[0]):
+        g = gs[j]
+        q = g // num_walkers
+        start = offsets[j]
+        _, _, steps = _walk(g, sources[q], targets[q], seed, indptr, indices, weight, max_steps,
+                            weighted, non_backtracking, undirected, unit_weights, scale,
+                            stop_resistance, buffer[start:start + max_steps])
+        offsets[j + 1] = start + steps
+    return offsets, buffer[:offsets[-1]]
+
+
+def walker_paths(p, gs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR entries of the walkers ``gs``, regenerated from their streams: ``(offsets, entries)``."""
+    return _paths(gs, p.sources, p.targets, p.num_walkers, np.uint64(p.seed & _rng.MASK64),
+                  *_args(p))

@@ -71,8 +71,12 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return reached, resistance, steps
 
 
-def walker_path(p, g: int) -> np.ndarray:
-    """The CSR entries walker ``g`` takes, regenerated from its stream."""
-    q = g // p.num_walkers
-    _, _, _, entries = walk_one(g, int(p.sources[q]), int(p.targets[q]), p.seed, p)
-    return np.asarray(entries, dtype=np.int64)
+def walker_paths(p, gs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR entries of the walkers ``gs``, regenerated from their streams: ``(offsets, entries)``."""
+    chunks = []
+    for g in gs:
+        q = int(g) // p.num_walkers
+        _, _, _, entries = walk_one(int(g), int(p.sources[q]), int(p.targets[q]), p.seed, p)
+        chunks.append(np.asarray(entries, dtype=np.int64))
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
+    return offsets, (np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64))

@@ -1,0 +1,106 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from scenesparse.cameras import Camera, cameras_from_transforms, look_at, orbit_cameras
+from scenesparse.gaussians import SH_C0, GaussianScene, read_ply
+from scenesparse.importance import default_cameras
+from scenesparse.render import render, render_fast, render_gsplat
+
+
+def one_gaussian(opacity=0.8, color=(0.9, 0.2, 0.1), scale=0.05, z=1.0):
+    rgb = torch.tensor([color])
+    return GaussianScene(
+        means=torch.tensor([[0.0, 0.0, z]]), quats=torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
+        log_scales=torch.full((1, 3), math.log(scale)),
+        opacity_logits=torch.logit(torch.tensor([opacity])),
+        sh_dc=(rgb - 0.5) / SH_C0, sh_rest=torch.zeros(1, 0, 3))
+
+
+def front_camera(size=32, focal=32.0):
+    return Camera(torch.eye(4), focal, focal, size / 2, size / 2, size, size)
+
+
+def test_single_gaussian_centre_pixel_by_hand():
+    """The Gaussian's centre lands between the four middle pixels; each sees alpha = o
+    exp(-0.5 d' Sigma^-1 d) with Sigma the projected covariance plus the 0.3 px dilation."""
+    scene, cam = one_gaussian(), front_camera()
+    img = render(scene, cam).image
+    var = (32.0 * 0.05) ** 2 + 0.3  # (f s / z)^2 + 0.3
+    alpha = 0.8 * math.exp(-0.5 * (0.25 + 0.25) / var)
+    assert img[16, 16].tolist() == pytest.approx([alpha * 0.9, alpha * 0.2, alpha * 0.1], rel=1e-5)
+    assert img[0, 0].tolist() == [0.0, 0.0, 0.0]  # alpha < 1/255 there: not blended
+
+
+def test_transmittance_stops_and_front_to_back_order():
+    near = one_gaussian(opacity=0.99, color=(1.0, 0.0, 0.0), scale=0.2, z=1.0)
+    far = one_gaussian(opacity=0.99, color=(0.0, 1.0, 0.0), scale=0.2, z=2.0)
+    both = GaussianScene(*(torch.cat([getattr(near, f), getattr(far, f)]) for f in
+                           ("means", "quats", "log_scales", "opacity_logits", "sh_dc",
+                            "sh_rest")))
+    out = render(both, front_camera(), scores=True)
+    r, g, _ = out.image[16, 16].tolist()
+    assert r > 0.95 and g < 0.02  # the near one covers the far one
+    assert out.hits[0] > out.hits[1]
+
+
+def test_numba_compositor_matches_the_torch_reference(data_dir):
+    scene = read_ply(data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply")
+    cam = default_cameras(scene, 3, 48)[1]
+    ref = render(scene, cam, scores=True, background=(0.2, 0.3, 0.4))
+    fast = render_fast(scene, cam, background=(0.2, 0.3, 0.4))
+    assert torch.allclose(ref.image, fast.image, atol=2e-5)
+    assert torch.allclose(ref.alpha, fast.alpha, atol=2e-5)
+    assert torch.equal(ref.hits, fast.hits)
+    for name in ("significance", "sum_weight", "max_weight"):
+        a, b = getattr(ref, name), getattr(fast, name)
+        assert torch.allclose(a, b, atol=1e-4 * float(a.max())), name
+
+
+def test_renderer_is_differentiable():
+    scene = one_gaussian()
+    for t in (scene.means, scene.opacity_logits, scene.log_scales, scene.sh_dc, scene.quats):
+        t.requires_grad_(True)
+    render(scene, front_camera(16, 16.0)).image.sum().backward()
+    for t in (scene.means, scene.opacity_logits, scene.log_scales, scene.sh_dc):
+        assert t.grad is not None and torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
+
+
+def test_orbit_cameras_look_at_the_centre():
+    cams = orbit_cameras((1.0, 2.0, 3.0), 2.0, 6, width=64, height=48)
+    for c in cams:
+        p = c.world_to_cam @ torch.tensor([1.0, 2.0, 3.0, 1.0])
+        assert p[:2].abs().max() < 1e-5 and p[2] == pytest.approx(2.0, rel=1e-5)
+        assert torch.linalg.norm(c.center - torch.tensor([1.0, 2.0, 3.0])) == pytest.approx(2.0)
+    assert np.allclose(look_at(np.array([0, 0, -1.0]), np.zeros(3), np.array([0, 1.0, 0]))[:3, 3],
+                       [0, 0, 1])
+
+
+def test_nerf_transforms_cameras(data_dir):
+    cams = cameras_from_transforms(data_dir / "3d/nerf_synthetic_lego_subset/transforms_test.json",
+                                   width=100, height=100)
+    assert len(cams) == 10 and cams[0].width == 100
+    # NeRF-synthetic cameras sit about 4 units from the origin and look at it
+    for c in cams:
+        assert float(torch.linalg.norm(c.center)) == pytest.approx(4.03, abs=0.1)
+        origin = c.world_to_cam @ torch.tensor([0.0, 0.0, 0.0, 1.0])
+        assert origin[2] > 3.5 and abs(origin[0] / origin[2]) < 0.05
+
+
+def test_gsplat_without_a_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises((ImportError, RuntimeError), match="gsplat|CUDA"):
+        render_gsplat(one_gaussian(), front_camera())
+
+
+@pytest.mark.gpu
+def test_gsplat_matches_the_cpu_renderer(data_dir):
+    scene = read_ply(data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply")
+    cam = default_cameras(scene, 4, 128)[0]
+    cpu = render_fast(scene, cam, scores=False).image
+    gpu = render_gsplat(scene, cam).image
+    mse = float(((cpu - gpu) ** 2).mean())
+    assert 10 * math.log10(1 / max(mse, 1e-12)) > 35
