@@ -67,13 +67,13 @@ def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None
 
 def local_pca(points: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit normals (smallest principal axis) and surface variation ``l0 / (l0 + l1 + l2)`` of
-    each point's neighbourhood (the point and its neighbours ``idx``)."""
-    nbr = np.concatenate([points[:, None, :], points[idx]], axis=1)
-    centred = nbr - nbr.mean(axis=1, keepdims=True)
-    cov = np.einsum("nki,nkj->nij", centred, centred) / nbr.shape[1]
-    vals, vecs = np.linalg.eigh(cov)
-    variation = vals[:, 0] / np.maximum(vals.sum(axis=1), np.finfo(float).tiny)
-    return vecs[:, :, 0], variation
+    each point's neighbourhood (the point and its neighbours ``idx``, ``(N, k)``)."""
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    n, k = idx.shape
+    indptr = np.arange(0, n * k + 1, k, dtype=np.int64)
+    _, normals, variation = _geometry(pts, indptr, idx.reshape(-1), np.ones(n * k),
+                                      np.ones(n))
+    return normals, variation
 
 
 def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
@@ -85,16 +85,20 @@ def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
     curvature times the squared sampling spacing; dividing by the spacing leaves a curvature-like
     number that is large on edges, creases and fine detail and small on flat or gently curved
     parts. The raw response ``|x_i - sum_j a_ij x_j|`` is dominated by the tangential offsets of
-    irregular sampling, which is why the projection matters.
+    irregular sampling, which is why the projection matters. ``O(N k)`` after the kNN search.
     """
-    pts = np.asarray(points, dtype=np.float64)
+    pts = np.ascontiguousarray(points, dtype=np.float64)
     dist, idx = knn(pts, k)
     graph = knn_graph(pts, k, dist=dist, idx=idx)
-    a = graph.to_scipy()
-    smoothed = (a @ pts) / np.asarray(a.sum(axis=1)).reshape(-1, 1)
-    normals, _ = local_pca(pts, idx)
-    normal_part = np.abs(np.einsum("ij,ij->i", pts - smoothed, normals))
-    return normal_part / np.maximum(np.mean(dist**2, axis=1), np.finfo(float).tiny)
+    score, _, _ = _geometry(pts, graph.indptr, graph.indices, graph.weight,
+                            np.mean(dist**2, axis=1))
+    return score
+
+
+def _geometry(*args):
+    from scenesparse._points_numba import geometry
+
+    return geometry(*args)
 
 
 def graph_resample_mask(points: np.ndarray, *, keep_ratio: float | None = None,
@@ -117,7 +121,9 @@ def graph_resample_mask(points: np.ndarray, *, keep_ratio: float | None = None,
     share = check_fraction("uniform_share", uniform_share, low_open=False)
     scores = curvature_scores(pts, k)
     pi = share + (1.0 - share) * scores / max(float(scores.mean()), np.finfo(float).tiny)
-    u = np.random.default_rng(seed).random(n)
+    # a stream of its own: the same seed elsewhere (say, the one that sampled the points) must
+    # not correlate the draw with the positions
+    u = np.random.default_rng(np.random.SeedSequence([seed, 0x6E5A])).random(n)
     keys = np.log(np.maximum(u, np.finfo(float).tiny)) / np.maximum(pi, 1e-12)
     return select(keys, budget=count)
 

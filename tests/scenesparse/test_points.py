@@ -118,3 +118,20 @@ def test_prune_points_cli_errors(tmp_path, bunny):
     result = CliRunner().invoke(app, ["scene", "prune-points", str(src), str(tmp_path / "o.ply"),
                                       "--method", "graph"])
     assert result.exit_code != 0 and "--keep-ratio" in result.output
+
+
+def test_open3d_missing_gives_a_clear_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_open3d(name, *args, **kwargs):
+        if name == "open3d" or name.startswith("open3d."):
+            raise ImportError("No module named 'open3d'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_open3d)
+    with pytest.raises(ImportError, match=r"pip install 'sparsebox\[points\]'"):
+        P.statistical_outlier_mask(np.random.default_rng(0).random((50, 3)))
+    # graph resampling does not need open3d
+    assert P.graph_resample_mask(np.random.default_rng(0).random((500, 3)), budget=50).sum() == 50

@@ -1,0 +1,104 @@
+"""Per-point kernels for :mod:`scenesparse.points` (parallel over points)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(inline="always")
+def _smallest_eigvec(a00, a01, a02, a11, a12, a22):
+    """Unit eigenvector of the smallest eigenvalue of a symmetric 3x3 matrix, and the
+    eigenvalues (ascending): trigonometric solution, vector from cross products of the rows of
+    ``A - lambda I``."""
+    p1 = a01 * a01 + a02 * a02 + a12 * a12
+    q = (a00 + a11 + a22) / 3.0
+    p2 = (a00 - q) ** 2 + (a11 - q) ** 2 + (a22 - q) ** 2 + 2.0 * p1
+    p = math.sqrt(p2 / 6.0)
+    if p < 1e-300:
+        return 0.0, 0.0, 1.0, q, q, q
+    b00, b11, b22 = (a00 - q) / p, (a11 - q) / p, (a22 - q) / p
+    b01, b02, b12 = a01 / p, a02 / p, a12 / p
+    r = 0.5 * (b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02)
+               + b02 * (b01 * b12 - b11 * b02))
+    r = min(1.0, max(-1.0, r))
+    phi = math.acos(r) / 3.0
+    e_max = q + 2.0 * p * math.cos(phi)
+    e_min = q + 2.0 * p * math.cos(phi + 2.0 * math.pi / 3.0)
+    e_mid = 3.0 * q - e_max - e_min
+    r0 = (a00 - e_min, a01, a02)
+    r1 = (a01, a11 - e_min, a12)
+    r2 = (a02, a12, a22 - e_min)
+    c01 = (r0[1] * r1[2] - r0[2] * r1[1], r0[2] * r1[0] - r0[0] * r1[2],
+           r0[0] * r1[1] - r0[1] * r1[0])
+    c02 = (r0[1] * r2[2] - r0[2] * r2[1], r0[2] * r2[0] - r0[0] * r2[2],
+           r0[0] * r2[1] - r0[1] * r2[0])
+    c12 = (r1[1] * r2[2] - r1[2] * r2[1], r1[2] * r2[0] - r1[0] * r2[2],
+           r1[0] * r2[1] - r1[1] * r2[0])
+    n01 = c01[0] ** 2 + c01[1] ** 2 + c01[2] ** 2
+    n02 = c02[0] ** 2 + c02[1] ** 2 + c02[2] ** 2
+    n12 = c12[0] ** 2 + c12[1] ** 2 + c12[2] ** 2
+    best, nb = c01, n01
+    if n02 > nb:
+        best, nb = c02, n02
+    if n12 > nb:
+        best, nb = c12, n12
+    if nb < 1e-300:
+        return 0.0, 0.0, 1.0, e_min, e_mid, e_max
+    inv = 1.0 / math.sqrt(nb)
+    return best[0] * inv, best[1] * inv, best[2] * inv, e_min, e_mid, e_max
+
+
+@njit(cache=True, parallel=True)
+def geometry(points, indptr, indices, weight, squared_dist_mean):
+    """Per point: the normal component of ``x_i - sum_j a_ij x_j`` (row-normalised weights)
+    over the mean squared neighbour distance, the local-PCA normal and the surface variation.
+    Neighbourhoods (for PCA) are the point and its CSR neighbours."""
+    n = points.shape[0]
+    score = np.empty(n)
+    normals = np.empty((n, 3))
+    variation = np.empty(n)
+    for i in prange(n):
+        s, e = indptr[i], indptr[i + 1]
+        wsum = 0.0
+        mx = my = mz = 0.0
+        cx, cy, cz = points[i, 0], points[i, 1], points[i, 2]
+        sx, sy, sz = cx, cy, cz
+        for k in range(s, e):
+            j = indices[k]
+            w = weight[k]
+            wsum += w
+            mx += w * points[j, 0]
+            my += w * points[j, 1]
+            mz += w * points[j, 2]
+            sx += points[j, 0]
+            sy += points[j, 1]
+            sz += points[j, 2]
+        cnt = e - s + 1
+        sx /= cnt
+        sy /= cnt
+        sz /= cnt
+        dx, dy, dz = cx - sx, cy - sy, cz - sz  # the point itself
+        a00, a01, a02 = dx * dx, dx * dy, dx * dz
+        a11, a12, a22 = dy * dy, dy * dz, dz * dz
+        for k in range(s, e):
+            j = indices[k]
+            dx, dy, dz = points[j, 0] - sx, points[j, 1] - sy, points[j, 2] - sz
+            a00 += dx * dx
+            a01 += dx * dy
+            a02 += dx * dz
+            a11 += dy * dy
+            a12 += dy * dz
+            a22 += dz * dz
+        nx, ny, nz, e0, e1, e2 = _smallest_eigvec(a00 / cnt, a01 / cnt, a02 / cnt, a11 / cnt,
+                                                  a12 / cnt, a22 / cnt)
+        normals[i, 0], normals[i, 1], normals[i, 2] = nx, ny, nz
+        total = e0 + e1 + e2
+        variation[i] = max(e0, 0.0) / total if total > 0 else 0.0
+        hx = cx - mx / wsum
+        hy = cy - my / wsum
+        hz = cz - mz / wsum
+        score[i] = abs(hx * nx + hy * ny + hz * nz) / max(squared_dist_mean[i], 1e-300)
+    return score, normals, variation
