@@ -48,6 +48,41 @@ def info(
     Console().print(table)
 
 
+@graph_app.command("sparsify")
+def sparsify(
+    graph: str = typer.Argument(..., help="A dataset name or graph file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output graph (.mtx, .graph, .csv)."),
+    method: str = typer.Option("teddy", help="teddy | fegrass | effective-resistance"),
+    keep_ratio: float = typer.Option(..., help="Fraction of the edges kept (self-loops, "
+                                     "which TEDDY never drops, are not counted)."),
+    seed: int = typer.Option(0),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Sparsify a graph file with one of graphsparse's methods."""
+    from graphsparse.resistance import EffectiveResistanceSampler
+    from graphsparse.static import FeGrassSparsifier
+    from graphsparse.teddy import TeddyPruner
+    from sparsebox.data.graphs import write_graph
+    from sparsebox.select import budget_from_keep_ratio
+
+    g = load_graph(graph)
+    budget = budget_from_keep_ratio(keep_ratio, g.num_edges)
+    if method == "teddy":
+        h = TeddyPruner(edge_sparsity=1.0 - keep_ratio).fit_transform(g)
+    elif method == "fegrass":
+        h = FeGrassSparsifier(budget=budget, seed=seed).fit_transform(g)
+    elif method == "effective-resistance":
+        h = EffectiveResistanceSampler(budget=budget, seed=seed).fit_transform(g)
+    else:
+        raise typer.BadParameter(f"--method must be teddy, fegrass or effective-resistance, "
+                                 f"got {method!r}")
+    write_graph(h, output)
+    summary = {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
+               "edges_out": h.num_edges, "keep_ratio": h.num_edges / max(g.num_edges, 1)}
+    typer.echo(json.dumps(summary) if as_json else
+               f"{method}: kept {h.num_edges} of {g.num_edges} edges -> {output}")
+
+
 @stream_app.command("run")
 def stream_run(
     graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),

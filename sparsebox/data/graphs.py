@@ -14,7 +14,8 @@ import scipy.sparse as sp
 from sparsebox.data.registry import catalogue, fetch
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["read_metis", "read_matrix_market", "read_edge_list", "load_graph", "GraphFileError"]
+__all__ = ["read_metis", "read_matrix_market", "read_edge_list", "load_graph", "write_graph",
+           "GraphFileError"]
 
 
 class GraphFileError(ValueError):
@@ -157,8 +158,12 @@ def read_edge_list(
         raise GraphFileError(f"{path}: {err}") from err
 
 
+def _read_csv(path: Path) -> SparseStructure:
+    return read_edge_list(path, delimiter=",")
+
+
 _READERS = {".graph": read_metis, ".metis": read_metis, ".mtx": read_matrix_market,
-            ".csv": read_edge_list, ".txt": read_edge_list, ".edges": read_edge_list,
+            ".csv": _read_csv, ".txt": read_edge_list, ".edges": read_edge_list,
             ".el": read_edge_list}
 
 
@@ -194,3 +199,38 @@ def load_graph(
             f"{path}: unknown graph format {path.suffix!r}; known: {', '.join(sorted(_READERS))}"
         )
     return reader(path)
+
+
+def write_graph(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
+    """Write an undirected graph by suffix: ``.mtx`` (symmetric Matrix Market, lower triangle),
+    ``.graph`` (METIS, with edge weights when the graph is weighted; no self-loops), or
+    ``.csv``/``.txt``/``.edges`` (``u v w`` lines, 0-based)."""
+    path = Path(path)
+    if not graph.is_undirected:
+        raise ValueError("write_graph writes undirected graphs")
+    suffix = path.suffix.lower()
+    if suffix == ".mtx":
+        lower = sp.coo_array((graph.weights, (graph.cols, graph.rows)),
+                             shape=(graph.num_nodes, graph.num_nodes))
+        scipy.io.mmwrite(path, lower, symmetry="symmetric")
+    elif suffix == ".graph":
+        if np.any(graph.rows == graph.cols):
+            raise ValueError(f"{path}: METIS files cannot hold self-loops")
+        weighted = graph.is_weighted
+        if weighted and np.any(graph.weights != np.round(graph.weights)):
+            raise ValueError(f"{path}: METIS edge weights must be integers")
+        lines = [f"{graph.num_nodes} {graph.num_edges}{' 001' if weighted else ''}"]
+        for v in range(graph.num_nodes):
+            nbrs = graph.indices[graph.indptr[v]:graph.indptr[v + 1]] + 1
+            if weighted:
+                w = graph.weight[graph.indptr[v]:graph.indptr[v + 1]].astype(np.int64)
+                lines.append(" ".join(f"{a} {b}" for a, b in zip(nbrs, w, strict=True)))
+            else:
+                lines.append(" ".join(map(str, nbrs)))
+        path.write_text("\n".join(lines) + "\n")
+    elif suffix in (".csv", ".txt", ".edges", ".el"):
+        sep = "," if suffix == ".csv" else " "
+        np.savetxt(path, np.column_stack([graph.rows, graph.cols, graph.weights]),
+                   fmt=["%d", "%d", "%.17g"], delimiter=sep)
+    else:
+        raise ValueError(f"{path}: unknown graph format {suffix!r} (.mtx, .graph, .csv, .txt)")
