@@ -1,0 +1,214 @@
+"""Node classification with sparsified graphs and weights: the TEDDY recipe and its baselines.
+
+* ``teddy``: at level ``i`` the graph of level ``i - 1`` is pruned by TEDDY's degree score
+  (recomputed on what is left) to ``0.95^i`` of the original edges; the student is trained with
+  its weights projected onto the l0 ball (``0.9^i`` of them kept, globally, after every optimizer
+  step) and distilled from a dense teacher: ``CE + lambda KL(teacher || student)`` over all nodes.
+* ``random``: random undirected edges to the same count, the same weight projection, no
+  distillation.
+* ``dense``: the unpruned model (level 0).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from graphsparse.teddy import TeddyTransform
+from sparsebox._validation import check_choice, check_int
+from sparsebox.masks import l0_project_
+from sparsebox.select import budget_from_keep_ratio, select
+
+__all__ = ["make_model", "train_node_classifier", "TrainResult", "level_keep_ratios",
+           "prune_edges_random", "run_levels"]
+
+MODELS = ("gcn", "gat", "gin")
+
+
+class _GCN(nn.Module):
+    def __init__(self, cin: int, cout: int, hidden: int = 512, dropout: float = 0.5):
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        self.conv1, self.conv2, self.dropout = GCNConv(cin, hidden), GCNConv(hidden, cout), dropout
+
+    def forward(self, x, edge_index):
+        x = F.dropout(x, self.dropout, self.training)
+        x = F.relu(self.conv1(x, edge_index))
+        x = F.dropout(x, self.dropout, self.training)
+        return self.conv2(x, edge_index)
+
+
+class _GAT(nn.Module):
+    def __init__(self, cin: int, cout: int, hidden: int = 8, heads: int = 8,
+                 dropout: float = 0.6):
+        super().__init__()
+        from torch_geometric.nn import GATConv
+
+        self.conv1 = GATConv(cin, hidden, heads=heads, dropout=dropout)
+        self.conv2 = GATConv(hidden * heads, cout, heads=1, dropout=dropout)
+        self.dropout = dropout
+
+    def forward(self, x, edge_index):
+        x = F.dropout(x, self.dropout, self.training)
+        x = F.elu(self.conv1(x, edge_index))
+        x = F.dropout(x, self.dropout, self.training)
+        return self.conv2(x, edge_index)
+
+
+class _GIN(nn.Module):
+    def __init__(self, cin: int, cout: int, hidden: int = 64, dropout: float = 0.5):
+        super().__init__()
+        from torch_geometric.nn import GINConv
+
+        self.conv1 = GINConv(nn.Sequential(nn.Linear(cin, hidden), nn.ReLU(),
+                                           nn.Linear(hidden, hidden)))
+        self.conv2 = GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
+                                           nn.Linear(hidden, cout)))
+        self.dropout = dropout
+
+    def forward(self, x, edge_index):
+        x = F.dropout(x, self.dropout, self.training)
+        x = F.relu(self.conv1(x, edge_index))
+        x = F.dropout(x, self.dropout, self.training)
+        return self.conv2(x, edge_index)
+
+
+def make_model(name: str, in_channels: int, out_channels: int, **kwargs: Any) -> nn.Module:
+    """A two-layer PyG model: ``"gcn"`` (hidden 512), ``"gat"`` (8 heads x 8) or ``"gin"``."""
+    check_choice("model", name, MODELS)
+    return {"gcn": _GCN, "gat": _GAT, "gin": _GIN}[name](in_channels, out_channels, **kwargs)
+
+
+def prunable_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weight matrices (parameters with two or more dimensions); biases are not pruned."""
+    return [p for p in model.parameters() if p.dim() >= 2]
+
+
+@dataclass
+class TrainResult:
+    val_acc: float
+    test_acc: float
+    seconds: float
+    weight_keep: float
+    logits: torch.Tensor
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
+    return float((logits[mask].argmax(1) == y[mask]).float().mean())
+
+
+def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr: float = 0.01,
+                          weight_decay: float = 5e-4, weight_keep_ratio: float | None = None,
+                          teacher_logits: torch.Tensor | None = None,
+                          distill_lambda: float = 0.1) -> TrainResult:
+    """Train on ``data.train_mask``; the test accuracy is taken at the best validation epoch.
+    With ``weight_keep_ratio`` the weights are projected onto the l0 ball after every step; with
+    ``teacher_logits`` the loss adds ``distill_lambda * KL(teacher || student)`` over all
+    nodes."""
+    epochs = check_int("epochs", epochs, minimum=1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    weights = prunable_weights(model)
+    if weight_keep_ratio is not None:
+        l0_project_(weights, keep_ratio=weight_keep_ratio)
+    teacher = None if teacher_logits is None else F.softmax(teacher_logits, dim=1)
+    best_val, best_test, best_logits = -1.0, 0.0, None
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        opt.zero_grad()
+        out = model(data.x, data.edge_index)
+        loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+        if teacher is not None:
+            loss = loss + distill_lambda * distillation_loss(out, teacher)
+        loss.backward()
+        opt.step()
+        if weight_keep_ratio is not None:
+            l0_project_(weights, keep_ratio=weight_keep_ratio)
+        model.eval()
+        with torch.no_grad():
+            out = model(data.x, data.edge_index)
+        val = _accuracy(out, data.y, data.val_mask)
+        if val > best_val:
+            best_val, best_test, best_logits = val, _accuracy(out, data.y, data.test_mask), out
+    kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
+    return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
+    """``KL(teacher || student)`` averaged over nodes (``sum_i sum_c p_t log(p_t / p_s) / N``)."""
+    return F.kl_div(F.log_softmax(student_logits, dim=1), teacher_probs,
+                    reduction="sum") / student_logits.shape[0]
+
+
+def level_keep_ratios(level: int) -> tuple[float, float]:
+    """TEDDY's schedule: ``(edge keep ratio 0.95^i, weight keep ratio 0.9^i)``."""
+    return 0.95**level, 0.9**level
+
+
+def prune_edges_random(edge_index: torch.Tensor, num_nodes: int, keep: int,
+                       seed: int) -> torch.Tensor:
+    """``keep`` undirected edges chosen uniformly at random (both directions together)."""
+    ei = edge_index.numpy()
+    pair = np.minimum(ei[0], ei[1]) * num_nodes + np.maximum(ei[0], ei[1])
+    scores = np.random.default_rng(seed).random(pair.max() + 1 if pair.size else 0)[pair]
+    mask = select(scores, budget=keep, groups=pair)
+    return edge_index[:, torch.from_numpy(mask)]
+
+
+def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
+               methods: tuple[str, ...] = ("dense", "teddy", "random"), epochs: int = 200,
+               factory: Callable[..., nn.Module] | None = None,
+               progress: Callable[[dict], None] | None = None) -> list[dict]:
+    """The level protocol; one record per (method, level, seed):
+    ``{method, level, edge_keep, weight_keep, seed, test_acc, seconds}``."""
+    factory = factory or (lambda: make_model(model_name, data.num_features,
+                                             int(data.y.max()) + 1))
+    num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
+    records = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        dense = train_node_classifier(factory(), data, epochs=epochs)
+        rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
+               "seed": seed, "test_acc": dense.test_acc, "seconds": dense.seconds}
+        if "dense" in methods:
+            records.append(rec)
+            progress and progress(rec)
+        current = data
+        for level in sorted(levels):
+            edge_keep, weight_keep = level_keep_ratios(level)
+            target = budget_from_keep_ratio(edge_keep, num_pairs)
+            if "teddy" in methods:
+                start = time.perf_counter()
+                now = int((current.edge_index[0] < current.edge_index[1]).sum())
+                current = TeddyTransform(edge_sparsity=1.0 - target / now)(current)
+                torch.manual_seed(seed)
+                res = train_node_classifier(factory(), current, epochs=epochs,
+                                            weight_keep_ratio=weight_keep,
+                                            teacher_logits=dense.logits)
+                rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
+                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
+                       "seconds": time.perf_counter() - start}
+                records.append(rec)
+                progress and progress(rec)
+            if "random" in methods:
+                start = time.perf_counter()
+                pruned = data.clone()
+                pruned.edge_index = prune_edges_random(data.edge_index, data.num_nodes, target,
+                                                       seed * 1000 + level)
+                torch.manual_seed(seed)
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
+                                            weight_keep_ratio=weight_keep)
+                rec = {"method": "random", "level": level, "edge_keep": target / num_pairs,
+                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
+                       "seconds": time.perf_counter() - start}
+                records.append(rec)
+                progress and progress(rec)
+    return records
