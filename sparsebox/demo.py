@@ -11,7 +11,7 @@ from rich.table import Table
 
 
 def run_demo(out: Path) -> None:
-    from graphsparse.demo import dygrass_stream, graph_facts
+    from graphsparse.demo import dygrass_stream, graph_facts, teddy_short
     from scenesparse.demo import prune_splats
 
     out.mkdir(parents=True, exist_ok=True)
@@ -25,7 +25,7 @@ def run_demo(out: Path) -> None:
     for r in rows:
         table.add_row(*(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in columns))
     console.print(table)
-    methods = [dygrass_stream(out), prune_splats(out)]
+    methods = [teddy_short(out), dygrass_stream(out), prune_splats(out)]
     runs = Table(title="methods")
     for col in ("method", "data", "result", "seconds"):
         runs.add_column(col)

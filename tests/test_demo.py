@@ -16,4 +16,5 @@ def test_demo_writes_its_table_and_plots(tmp_path, data_dir):
     assert any(m["method"] == "dyGRASS stream" for m in summary["methods"])
     assert (tmp_path / "donut_side_by_side.png").stat().st_size > 0
     assert (tmp_path / "donut_pruned.ply").exists()
+    assert (tmp_path / "teddy_cora_level20.json").exists()
     assert str(tmp_path) in result.output.replace("\n", "")

@@ -56,3 +56,18 @@ def test_bad_method():
     g = random_weighted_graph()
     with pytest.raises(ValueError, match="method must be one of"):
         relative_condition_number(g, g, method="exact")
+
+
+@pytest.mark.parametrize("method", ["ground", "shift"])
+def test_subgraph_shortcut_for_lambda_min_agrees_with_the_full_computation(method, monkeypatch):
+    import graphsparse.metrics as m
+
+    g = random_weighted_graph(n=60, seed=4)
+    tree = nx.maximum_spanning_tree(g.to_networkx())
+    mask = np.isin(g.ids, [d["id"] for _, _, d in tree.edges(data=True)])
+    mask |= np.arange(g.num_edges) % 4 == 0
+    h = g.subgraph(mask)
+    fast = relative_condition_number(g, h, method=method)
+    monkeypatch.setattr(m, "_is_weighted_subgraph", lambda g, h: False)
+    full = relative_condition_number(g, h, method=method)
+    assert fast == pytest.approx(full, rel=1e-5)
