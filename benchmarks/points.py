@@ -57,6 +57,7 @@ def main(argv=None) -> int:
         top = variation >= np.quantile(variation, 0.9)
         del idx
     budget = round(args.keep_ratio * len(pts))
+    P.graph_resample_mask(pts[:2000], budget=200)  # load or compile the numba kernels once
     rng = np.random.default_rng(1)  # not 0: that stream placed the points
     methods = {
         "graph (ours)": lambda: P.graph_resample_mask(pts, budget=budget, seed=0),
