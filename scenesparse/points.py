@@ -40,13 +40,48 @@ __all__ = [
 # ------------------------------------------------------------------------------ neighbours
 def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Distances and indices of each point's ``k`` nearest other points, ``(N, k)`` each, in
-    increasing distance (scipy's cKDTree on all cores)."""
+    increasing distance. Exact: a uniform grid searched in growing cubes (numba, all cores),
+    with cells sized from the k-th neighbour distance of a subsample."""
     k = check_int("k", k, minimum=1)
-    pts = np.asarray(points, dtype=np.float64)
-    if pts.shape[0] <= k:
-        raise ValueError(f"k = {k} needs more than {k} points, got {pts.shape[0]}")
-    dist, idx = cKDTree(pts).query(pts, k + 1, workers=-1)
-    return dist[:, 1:], idx[:, 1:]
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    n = pts.shape[0]
+    if n <= k:
+        raise ValueError(f"k = {k} needs more than {k} points, got {n}")
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("points must be finite")
+    lo = pts.min(axis=0)
+    extent = np.maximum(pts.max(axis=0) - lo, 1e-12)
+    # cell edge ~ the k-th neighbour distance: estimated on a subsample, scaled to the full
+    # density as for points on a surface (spacing ~ N^(-1/2))
+    m = min(n, 20_000)
+    sample = pts[np.random.default_rng(0).choice(n, m, replace=False)] if m < n else pts
+    d_sample = cKDTree(sample).query(sample, min(k + 1, m))[0][:, -1]
+    # cells a little wider than most k-th neighbour distances: one ring of cells settles most
+    # points (measured on 1 M bunny points: 1.3 x the 90th percentile was fastest)
+    h = 1.3 * float(np.quantile(d_sample, 0.9)) * np.sqrt(m / n)
+    h = max(h, float(extent.max()) * 1e-6)
+    dims = (extent / h).astype(np.int64) + 1
+    while int(np.prod(dims)) > 2**24:  # keep the dense cell table small: coarser cells
+        h *= 1.26
+        dims = (extent / h).astype(np.int64) + 1
+    cell = np.minimum(((pts - lo) / h).astype(np.int64), dims - 1)
+    keys = (cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2]
+    order = np.argsort(keys, kind="stable")
+    cell_start = np.zeros(int(np.prod(dims)) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=int(np.prod(dims))), out=cell_start[1:])
+    from scenesparse._points_numba import grid_knn
+
+    dist, idx, unsettled = grid_knn(pts, k, lo, h, dims, cell_start, order, 4)
+    if unsettled.any():  # isolated points: a tree is cheaper than ever wider grid cubes
+        far = np.flatnonzero(unsettled)
+        d, i = cKDTree(pts).query(pts[far], k + 1, workers=-1)
+        # drop the point itself (at distance 0; with duplicates it may not come first)
+        self_first = i == far[:, None]
+        keep = ~self_first
+        keep[~self_first.any(axis=1), -1] = False
+        dist[far] = d[keep].reshape(-1, k)
+        idx[far] = i[keep].reshape(-1, k)
+    return dist, idx
 
 
 def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None,
@@ -55,14 +90,15 @@ def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None
     ``exp(-d^2 / sigma^2)``, ``sigma^2`` the mean squared neighbour distance. ``O(N k)``."""
     if dist is None or idx is None:
         dist, idx = knn(points, k)
+    from scenesparse._points_numba import sort_rows
+
     n, k = idx.shape
-    order = np.argsort(idx, axis=1)
-    cols = np.take_along_axis(idx, order, axis=1)
-    d = np.take_along_axis(dist, order, axis=1)
+    cols, d = sort_rows(np.ascontiguousarray(idx, dtype=np.int64), np.ascontiguousarray(dist))
     sigma2 = max(float(np.mean(d**2)), np.finfo(float).tiny)
     w = np.maximum(np.exp(-(d**2) / sigma2), np.finfo(float).tiny)
-    return SparseStructure.from_csr(np.arange(0, n * k + 1, k), cols.ravel(), w.ravel(),
-                                    num_nodes=n)
+    # rows sorted and free of duplicates by construction (a point's k distinct neighbours)
+    return SparseStructure.from_csr(np.arange(0, n * k + 1, k), cols.reshape(-1), w.reshape(-1),
+                                    num_nodes=n, check=False)
 
 
 def local_pca(points: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

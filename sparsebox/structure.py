@@ -196,9 +196,22 @@ class SparseStructure:
 
     @classmethod
     def from_csr(cls, indptr: Any, indices: Any, weight: Any = None, *,
-                 num_nodes: int | None = None) -> SparseStructure:
+                 num_nodes: int | None = None, check: bool = True) -> SparseStructure:
         """A directed structure from CSR arrays whose rows are sorted and free of duplicates
-        (checked), without sorting again: ``O(nnz)``. Items are the entries, ids ``0..nnz-1``."""
+        (checked), without sorting again: ``O(nnz)``. Items are the entries, ids ``0..nnz-1``.
+
+        ``check=False`` skips the checks for arrays that are valid by construction (int64
+        ``indptr``/``indices``, float64 positive weights); the arrays are then used as given."""
+        if not check:
+            indptr = np.asarray(indptr, dtype=np.int64)
+            indices = np.asarray(indices, dtype=np.int64)
+            n = indptr.shape[0] - 1 if num_nodes is None else int(num_nodes)
+            w = (np.ones(indices.shape[0]) if weight is None
+                 else np.asarray(weight, dtype=np.float64))
+            rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+            item = np.arange(indices.shape[0], dtype=np.int64)
+            return cls._assemble(rows, indices, w, item, indptr, indices, item, num_nodes=n,
+                                 undirected=False, weighted=weight is not None)
         indptr = _as_index_array("indptr", indptr)
         n = indptr.shape[0] - 1 if num_nodes is None else int(num_nodes)
         if indptr.shape[0] != n + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):

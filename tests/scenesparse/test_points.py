@@ -135,3 +135,19 @@ def test_open3d_missing_gives_a_clear_error(monkeypatch):
         P.statistical_outlier_mask(np.random.default_rng(0).random((50, 3)))
     # graph resampling does not need open3d
     assert P.graph_resample_mask(np.random.default_rng(0).random((500, 3)), budget=50).sum() == 50
+
+
+@pytest.mark.parametrize("case", ["surface", "cube", "outliers", "line", "duplicates"])
+def test_grid_knn_is_exact(bunny, case):
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(0)
+    pts = {"surface": bunny[:20_000], "cube": rng.random((5000, 3)),
+           "outliers": np.concatenate([rng.random((3000, 3)), rng.random((40, 3)) * 100]),
+           "line": np.arange(50)[:, None] * np.array([[1.0, 0.0, 0.0]]),
+           "duplicates": np.repeat(rng.random((300, 3)), 4, axis=0)}[case]
+    dist, idx = P.knn(pts, 8)
+    ref, _ = cKDTree(pts).query(pts, 9)
+    assert np.allclose(dist, ref[:, 1:], atol=1e-12)
+    assert np.all(idx != np.arange(len(pts))[:, None]) or case == "duplicates"
+    assert np.allclose(np.linalg.norm(pts[idx] - pts[:, None], axis=2), dist)
