@@ -244,10 +244,11 @@ class DynamicSpectralSparsifier:
                 raise BatchError(f"event {i}: self-loop on node {e.u} is not allowed", i)
             if e.op == "+" and not (math.isfinite(e.weight) and e.weight > 0):
                 raise BatchError(f"event {i}: weight must be positive and finite, got {e.weight}", i)
-        if not events:
-            return []
-        u = np.array([min(e.u, e.v) for e in events])
-        v = np.array([max(e.u, e.v) for e in events])
+        if not any(e.op == "-" for e in events):
+            return events  # insertions cannot refer to a missing edge
+        a = np.array([e.u for e in events])
+        b = np.array([e.v for e in events])
+        u, v = np.minimum(a, b), np.maximum(a, b)
         present = dict(zip(zip(u.tolist(), v.tolist(), strict=True),
                            (g.find_items(u, v) >= 0).tolist(), strict=True))
         out = []
@@ -265,8 +266,7 @@ class DynamicSpectralSparsifier:
         return out
 
     def _insert(self, g, h, run, next_id, seed, counts):
-        u = np.array([min(e.u, e.v) for e in run])
-        v = np.array([max(e.u, e.v) for e in run])
+        u, v = _endpoints(run)
         w = np.array([e.weight for e in run])
         counts["insertions"] += len(run)
         n = g.num_nodes
@@ -302,8 +302,7 @@ class DynamicSpectralSparsifier:
         return g, h, next_id
 
     def _delete(self, g, h, run, seed, counts):
-        u = np.array([min(e.u, e.v) for e in run])
-        v = np.array([max(e.u, e.v) for e in run])
+        u, v = _endpoints(run)
         counts["deletions"] += len(run)
         pos = g.find_items(u, v)
         ids, weights = g.ids[pos], g.weights[pos]
@@ -340,6 +339,13 @@ class DynamicSpectralSparsifier:
 
     def fit_transform(self, graph: Any) -> SparseStructure:
         return self.fit(graph).sparsifier_
+
+
+def _endpoints(run: Sequence[EdgeEvent]) -> tuple[np.ndarray, np.ndarray]:
+    """``(min(u, v), max(u, v))`` of each event, as arrays."""
+    a = np.fromiter((e.u for e in run), dtype=np.int64, count=len(run))
+    b = np.fromiter((e.v for e in run), dtype=np.int64, count=len(run))
+    return np.minimum(a, b), np.maximum(a, b)
 
 
 def _runs(events: Sequence[EdgeEvent]) -> Iterator[tuple[str, list[EdgeEvent]]]:

@@ -344,7 +344,9 @@ class SparseStructure:
         if self.is_undirected:
             r, c = np.minimum(r, c), np.maximum(r, c)
         n = max(self.num_nodes, 1)
-        keys = self.rows * n + self.cols  # sorted: items are in (row, col) order
+        if "item_keys" not in self._cache:  # sorted: items are in (row, col) order
+            self._cache["item_keys"] = self.rows * n + self.cols
+        keys = self._cache["item_keys"]
         want = r * n + c
         pos = np.searchsorted(keys, want)
         pos_c = np.minimum(pos, max(self.num_items - 1, 0))
@@ -395,7 +397,9 @@ class SparseStructure:
             raise ValueError("add_items got an edge that exists already")
         if np.unique(new_ids).size != new_ids.size or self._has_any_id(new_ids):
             raise ValueError("add_items got ids that are not new")
-        item_pos = np.searchsorted(self.rows * n + self.cols, key)
+        if "item_keys" not in self._cache:
+            self._cache["item_keys"] = self.rows * max(n, 1) + self.cols
+        item_pos = np.searchsorted(self._cache["item_keys"], key)
         rows2 = np.insert(self.rows, item_pos, r)
         cols2 = np.insert(self.cols, item_pos, c)
         weights2 = np.insert(self.weights, item_pos, w)
@@ -417,10 +421,12 @@ class SparseStructure:
         indices2 = np.insert(self.indices, entry_pos, e_dst)
         entry_item2 = np.insert(old_item_index[self.entry_item], entry_pos, e_item)
         indptr2 = self.indptr + np.concatenate([[0], np.cumsum(np.bincount(e_src, minlength=n))])
-        return SparseStructure._assemble(
+        out = SparseStructure._assemble(
             rows2, cols2, weights2, ids2, indptr2, indices2, entry_item2, num_nodes=n,
             undirected=self.is_undirected, weighted=self.is_weighted or bool(np.any(w != 1.0)),
         )
+        out._cache["item_keys"] = np.insert(self._cache["item_keys"], item_pos, key)
+        return out
 
     # ----------------------------------------------------------------- conversions
     def to_scipy(self, format: str = "csr") -> sp.sparray:
