@@ -40,8 +40,7 @@ def teddy_edge_scores(graph: Any, *, add_self_loops: bool = False) -> np.ndarray
     layer adds before message passing).
     """
     g = as_structure(graph)
-    src = np.repeat(np.arange(g.num_nodes, dtype=np.int64), np.diff(g.indptr))
-    row, col = src, np.asarray(g.indices)
+    row, col = g.entry_rows, np.asarray(g.indices)
     if add_self_loops:
         missing = np.setdiff1d(np.arange(g.num_nodes), g.rows[g.rows == g.cols])
         row = np.concatenate([row, missing])

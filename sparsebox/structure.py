@@ -263,14 +263,34 @@ class SparseStructure:
         return self.num_items
 
     # ----------------------------------------------------------------- queries
+    @property
+    def entry_rows(self) -> np.ndarray:
+        """The source node of every CSR entry (the row index that ``indptr`` encodes)."""
+        if "entry_rows" not in self._cache:
+            self._cache["entry_rows"] = _readonly(
+                np.repeat(np.arange(self.num_nodes, dtype=np.int64), np.diff(self.indptr)))
+        return self._cache["entry_rows"]  # type: ignore[return-value]
+
+    def _item_keys(self) -> np.ndarray:
+        """``rows * n + cols`` of the items: sorted, since items are in (row, col) order."""
+        if "item_keys" not in self._cache:
+            self._cache["item_keys"] = self.rows * max(self.num_nodes, 1) + self.cols
+        return self._cache["item_keys"]  # type: ignore[return-value]
+
+    def _lookup_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(positions, found)`` of item ids (positions meaningless where not found)."""
+        if self.num_items == 0:
+            return np.zeros(ids.shape, dtype=np.int64), np.zeros(ids.shape, dtype=bool)
+        if "id_order" not in self._cache:
+            self._cache["id_order"] = np.argsort(self.ids, kind="stable")
+        order = self._cache["id_order"]
+        pos = order[np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)]
+        return pos, self.ids[pos] == ids
+
     def degree(self, weighted: bool = False) -> np.ndarray:
         """Row sums of the adjacency matrix (``A @ 1``); a self-loop counts once."""
         if weighted:
-            return np.bincount(
-                np.repeat(np.arange(self.num_nodes), np.diff(self.indptr)),
-                weights=self.weight,
-                minlength=self.num_nodes,
-            )
+            return np.bincount(self.entry_rows, weights=self.weight, minlength=self.num_nodes)
         return np.diff(self.indptr).astype(np.float64)
 
     def neighbors(self, node: int) -> np.ndarray:
@@ -286,27 +306,10 @@ class SparseStructure:
     def positions(self, ids: Any) -> np.ndarray:
         """Positions in the item arrays of the given item ids (error if one is absent)."""
         ids = np.asarray(ids, dtype=np.int64)
-        if "id_order" not in self._cache:
-            self._cache["id_order"] = np.argsort(self.ids, kind="stable")
-        order = self._cache["id_order"]
-        if self.num_items == 0:
-            if ids.size:
-                raise KeyError(f"ids not in this structure: {ids[:5].tolist()}")
-            return np.zeros(0, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)
-        found = self.ids[order[pos]] == ids
+        pos, found = self._lookup_ids(ids)
         if not np.all(found):
             raise KeyError(f"ids not in this structure: {ids[~found][:5].tolist()}")
-        return order[pos]
-
-    def _has_any_id(self, ids: np.ndarray) -> bool:
-        if self.num_items == 0 or ids.size == 0:
-            return False
-        if "id_order" not in self._cache:
-            self._cache["id_order"] = np.argsort(self.ids, kind="stable")
-        order = self._cache["id_order"]
-        pos = np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)
-        return bool(np.any(self.ids[order[pos]] == ids))
+        return pos
 
     # ----------------------------------------------------------------- masking and edits
     def subgraph(self, mask: Any) -> SparseStructure:
@@ -344,9 +347,7 @@ class SparseStructure:
         if self.is_undirected:
             r, c = np.minimum(r, c), np.maximum(r, c)
         n = max(self.num_nodes, 1)
-        if "item_keys" not in self._cache:  # sorted: items are in (row, col) order
-            self._cache["item_keys"] = self.rows * n + self.cols
-        keys = self._cache["item_keys"]
+        keys = self._item_keys()
         want = r * n + c
         pos = np.searchsorted(keys, want)
         pos_c = np.minimum(pos, max(self.num_items - 1, 0))
@@ -395,11 +396,9 @@ class SparseStructure:
             raise ValueError("add_items got the same edge twice")
         if np.any(self.find_items(r, c) >= 0):
             raise ValueError("add_items got an edge that exists already")
-        if np.unique(new_ids).size != new_ids.size or self._has_any_id(new_ids):
+        if np.unique(new_ids).size != new_ids.size or self._lookup_ids(new_ids)[1].any():
             raise ValueError("add_items got ids that are not new")
-        if "item_keys" not in self._cache:
-            self._cache["item_keys"] = self.rows * max(n, 1) + self.cols
-        item_pos = np.searchsorted(self._cache["item_keys"], key)
+        item_pos = np.searchsorted(self._item_keys(), key)
         rows2 = np.insert(self.rows, item_pos, r)
         cols2 = np.insert(self.cols, item_pos, c)
         weights2 = np.insert(self.weights, item_pos, w)
@@ -416,8 +415,7 @@ class SparseStructure:
             e_item = np.concatenate([new_item_index, new_item_index[off]])
         e_order = np.argsort(e_src * n + e_dst, kind="stable")
         e_src, e_dst, e_item = e_src[e_order], e_dst[e_order], e_item[e_order]
-        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
-        entry_pos = np.searchsorted(src * n + self.indices, e_src * n + e_dst)
+        entry_pos = np.searchsorted(self.entry_rows * n + self.indices, e_src * n + e_dst)
         indices2 = np.insert(self.indices, entry_pos, e_dst)
         entry_item2 = np.insert(old_item_index[self.entry_item], entry_pos, e_item)
         indptr2 = self.indptr + np.concatenate([[0], np.cumsum(np.bincount(e_src, minlength=n))])
@@ -425,7 +423,7 @@ class SparseStructure:
             rows2, cols2, weights2, ids2, indptr2, indices2, entry_item2, num_nodes=n,
             undirected=self.is_undirected, weighted=self.is_weighted or bool(np.any(w != 1.0)),
         )
-        out._cache["item_keys"] = np.insert(self._cache["item_keys"], item_pos, key)
+        out._cache["item_keys"] = np.insert(self._item_keys(), item_pos, key)
         return out
 
     # ----------------------------------------------------------------- conversions
@@ -440,8 +438,7 @@ class SparseStructure:
     def to_edge_index(self, as_torch: bool = False) -> tuple[Any, Any]:
         """``(edge_index [2, nnz], edge_weight [nnz])`` with both directions of undirected edges
         (PyG's convention); :attr:`entry_ids` gives the item id of each column."""
-        row = np.repeat(np.arange(self.num_nodes, dtype=np.int64), np.diff(self.indptr))
-        ei = np.stack([row, np.array(self.indices)])
+        ei = np.stack([np.array(self.entry_rows), np.array(self.indices)])
         w = np.array(self.weight)
         if as_torch:
             import torch

@@ -75,7 +75,7 @@ def walk_arrays(structure: SparseStructure) -> tuple[np.ndarray, ...]:
     one), int32 node indices where they fit; ``(indptr, indices, weight, entry_ids)``."""
     cache = structure._cache
     if "walk_arrays" not in cache:
-        src = np.repeat(np.arange(structure.num_nodes, dtype=np.int64), np.diff(structure.indptr))
+        src = structure.entry_rows
         keep = structure.indices != src
         counts = np.bincount(src[keep], minlength=structure.num_nodes)
         indptr = np.concatenate([[0], np.cumsum(counts)])
@@ -87,6 +87,7 @@ def walk_arrays(structure: SparseStructure) -> tuple[np.ndarray, ...]:
             np.ascontiguousarray(weight, dtype=np.float64),
             np.ascontiguousarray(ids, dtype=np.int64),
         )
+        cache["unit_weights"] = bool(np.all(weight == 1.0))
     return cache["walk_arrays"]  # type: ignore[return-value]
 
 
@@ -182,8 +183,6 @@ def random_walks(
         raise ValueError("scale must be positive and finite")
 
     indptr, indices, weight, entry_ids = walk_arrays(structure)
-    if "unit_weights" not in structure._cache:
-        structure._cache["unit_weights"] = bool(np.all(weight == 1.0))
     common = dict(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
                   undirected=structure.is_undirected,
                   unit_weights=structure._cache["unit_weights"], num_walkers=num_walkers,
@@ -203,40 +202,27 @@ def random_walks(
     reached = np.zeros(q, dtype=bool)
     resistance = np.full(q, np.inf)
     hits = np.zeros(q, dtype=np.int64)
-    best = np.full(q, -1, dtype=np.int64)
     num_steps = 0
-    params_of = {}
+    paths = path_nodes = None
+    if return_paths:
+        paths = [np.zeros(0, dtype=np.int64)] * q
+        path_nodes = [np.zeros(0, dtype=np.int64)] * q
     for rows, s in groups:
         p = _WalkParams(sources=src64[rows], targets=tgt64[rows], scale=s, **common)
         w_reached, w_res, w_steps = impl.run_walkers(p)
         num_steps += int(w_steps.sum())
-        w_reached = w_reached.reshape(rows.shape[0], num_walkers)
         w_res = w_res.reshape(rows.shape[0], num_walkers)
-        hits[rows] = w_reached.sum(axis=1)
+        hits[rows] = w_reached.reshape(rows.shape[0], num_walkers).sum(axis=1)
         reached[rows] = hits[rows] > 0
-        resistance[rows] = w_res.min(axis=1) if num_walkers else np.inf
-        best[rows] = np.argmin(w_res, axis=1)  # first index among equal minima
-        for local, row in enumerate(rows):
-            params_of[int(row)] = (p, local)
-
-    paths = path_nodes = None
-    if return_paths:
-        # the winning walker of each query (walker 0 for free walks), regenerated per group
-        paths = [np.zeros(0, dtype=np.int64)] * q
-        path_nodes = [np.zeros(0, dtype=np.int64)] * q
-        wanted: dict[int, tuple[list[int], list[int]]] = {}
-        for i in range(q):
-            free = tgt64[i] < 0
-            if reached[i] or free:
-                p, local = params_of[i]
-                rows_, gs = wanted.setdefault(id(p), ([], []))
-                rows_.append(i)
-                gs.append(local * num_walkers + (0 if free else int(best[i])))
-        by_id = {id(params_of[i][0]): params_of[i][0] for i in range(q)}
-        module = _path_module(backend)
-        for key, (rows_, gs) in wanted.items():
-            offsets, entries = module.walker_paths(by_id[key], np.asarray(gs, dtype=np.int64))
-            for j, i in enumerate(rows_):
+        resistance[rows] = w_res.min(axis=1)
+        if return_paths:
+            # the winning walker of each query (first among equal minima; walker 0 for free
+            # walks), regenerated from its stream
+            local = np.flatnonzero(reached[rows] | (tgt64[rows] < 0))
+            winner = np.where(tgt64[rows[local]] < 0, 0, np.argmin(w_res[local], axis=1))
+            offsets, entries = _path_module(backend).walker_paths(
+                p, (local * num_walkers + winner).astype(np.int64))
+            for j, i in enumerate(rows[local]):
                 e = entries[offsets[j]:offsets[j + 1]]
                 paths[i] = entry_ids[e]
                 path_nodes[i] = np.concatenate([[src64[i]], indices[e].astype(np.int64)])
