@@ -15,8 +15,8 @@ from scipy.sparse.linalg import splu
 
 from graphsparse.static import grounded_laplacian_nodes, spanning_tree_scores
 from graphsparse.trees import max_spanning_forest
-from sparsebox._validation import check_choice, check_int
-from sparsebox.select import budget_from_keep_ratio
+from sparsebox._validation import check_choice, check_int, exactly_one
+from sparsebox.select import resolve_budget
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "EffectiveResistanceSampler"]
@@ -98,14 +98,13 @@ class EffectiveResistanceSampler:
         self.num_vectors, self.solver, self.seed = num_vectors, solver, seed
 
     def _budget(self, g: SparseStructure) -> int:
-        given = [x is not None for x in (self.keep_ratio, self.budget, self.density)]
-        if sum(given) != 1:
-            raise ValueError("give exactly one of keep_ratio, budget, density")
-        if self.keep_ratio is not None:
-            return budget_from_keep_ratio(self.keep_ratio, g.num_items)
-        if self.budget is not None:
-            return check_int("budget", self.budget, minimum=1, maximum=g.num_items)
-        return min(g.num_items, math.floor(float(self.density) * g.num_nodes + 0.5))
+        kind, value = exactly_one(keep_ratio=self.keep_ratio, budget=self.budget,
+                                  density=self.density)
+        if kind == "density":
+            return min(g.num_items, math.floor(float(value) * g.num_nodes + 0.5))
+        if kind == "budget":
+            check_int("budget", value, minimum=1)
+        return resolve_budget(g.num_items, **{kind: value})
 
     def fit(self, graph: Any) -> EffectiveResistanceSampler:
         g = as_structure(graph)

@@ -26,8 +26,8 @@ from tqdm.auto import tqdm
 from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene
 from scenesparse.render import render_fast
-from sparsebox._validation import check_choice, check_int, exactly_one
-from sparsebox.select import budget_from_keep_ratio, select
+from sparsebox._validation import check_choice, check_int
+from sparsebox.select import resolve_budget, select
 
 __all__ = ["SCORES", "RenderStatistics", "render_statistics", "importance_scores",
            "GaussianPruner", "default_cameras"]
@@ -133,9 +133,7 @@ class GaussianPruner:
         if self.threshold is not None:
             rounds = 1  # a threshold is not a count to shrink towards
         else:
-            kind, value = exactly_one(keep_ratio=self.keep_ratio, budget=self.budget)
-            target = (budget_from_keep_ratio(value, n) if kind == "keep_ratio"
-                      else check_int("budget", value, minimum=0, maximum=n))
+            target = resolve_budget(n, keep_ratio=self.keep_ratio, budget=self.budget)
         alive = np.arange(n)
         for r in range(rounds):
             current = scene.subset(np.isin(np.arange(n), alive)) if r else scene

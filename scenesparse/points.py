@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sparsebox._validation import check_fraction, check_int
-from sparsebox.select import budget_from_keep_ratio, select
+from sparsebox.select import resolve_budget, select
 from sparsebox.structure import SparseStructure
 
 __all__ = [
@@ -150,10 +150,7 @@ def graph_resample_mask(points: np.ndarray, *, keep_ratio: float | None = None,
     """
     pts = np.asarray(points, dtype=np.float64)
     n = pts.shape[0]
-    if (keep_ratio is None) == (budget is None):
-        raise ValueError("give exactly one of keep_ratio, budget")
-    count = (budget_from_keep_ratio(keep_ratio, n) if keep_ratio is not None
-             else check_int("budget", budget, minimum=0, maximum=n))
+    count = resolve_budget(n, keep_ratio=keep_ratio, budget=budget)
     share = check_fraction("uniform_share", uniform_share, low_open=False)
     scores = curvature_scores(pts, k)
     pi = share + (1.0 - share) * scores / max(float(scores.mean()), np.finfo(float).tiny)
@@ -200,7 +197,7 @@ def voxel_mask(points: np.ndarray, *, voxel_size: float | None = None,
     if voxel_size is None:
         if (keep_ratio is None) == (budget is None):
             raise ValueError("give exactly one of voxel_size, keep_ratio, budget")
-        target = budget_from_keep_ratio(keep_ratio, len(pts)) if keep_ratio else int(budget)
+        target = resolve_budget(len(pts), keep_ratio=keep_ratio, budget=budget)
         voxel_size = _voxel_size_for(cloud, target)
     if not voxel_size > 0:
         raise ValueError(f"voxel_size must be positive, got {voxel_size}")
@@ -249,10 +246,9 @@ def farthest_point_mask(points: np.ndarray, *, keep_ratio: float | None = None,
                         budget: int | None = None) -> np.ndarray:
     """open3d farthest-point down-sampling, mapped back to the input points."""
     pts = np.asarray(points, dtype=np.float64)
-    if (keep_ratio is None) == (budget is None):
-        raise ValueError("give exactly one of keep_ratio, budget")
-    count = (budget_from_keep_ratio(keep_ratio, len(pts)) if keep_ratio is not None
-             else check_int("budget", budget, minimum=1, maximum=len(pts)))
+    if budget is not None:
+        check_int("budget", budget, minimum=1)
+    count = resolve_budget(len(pts), keep_ratio=keep_ratio, budget=budget)
     down = np.asarray(_o3d_cloud(pts).farthest_point_down_sample(count).points)
     _, idx = cKDTree(pts).query(down, 1, workers=-1)
     return _mask_from(idx, len(pts))

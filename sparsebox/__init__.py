@@ -4,9 +4,10 @@ Score, then select, then apply: methods score items (edges, Gaussians, points), 
 turns scores into a keep-mask at an exact budget, and :meth:`SparseStructure.subgraph` applies it.
 """
 
-from sparsebox.select import budget_from_keep_ratio, select
+from sparsebox.select import budget_from_keep_ratio, resolve_budget, select
 from sparsebox.structure import SparseStructure, as_structure
 
 __version__ = "0.1.0"
 
-__all__ = ["SparseStructure", "as_structure", "select", "budget_from_keep_ratio", "__version__"]
+__all__ = ["SparseStructure", "as_structure", "select", "budget_from_keep_ratio", "resolve_budget",
+           "__version__"]

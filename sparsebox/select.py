@@ -14,13 +14,28 @@ import numpy as np
 
 from sparsebox._validation import check_1d, check_fraction, check_int, exactly_one
 
-__all__ = ["select", "budget_from_keep_ratio"]
+__all__ = ["select", "budget_from_keep_ratio", "resolve_budget"]
 
 
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
     """The exact number of items a keep ratio means: ``floor(keep_ratio * num_items + 0.5)``."""
     keep_ratio = check_fraction("keep_ratio", keep_ratio)
     return min(num_items, math.floor(keep_ratio * num_items + 0.5))
+
+
+def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
+                   budget: int | None = None) -> int:
+    """The exact count that ``keep_ratio`` or ``budget`` (exactly one) means for ``num_items``.
+
+    Examples
+    --------
+    >>> resolve_budget(10, keep_ratio=0.25), resolve_budget(10, budget=4)
+    (3, 4)
+    """
+    kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget)
+    if kind == "keep_ratio":
+        return budget_from_keep_ratio(value, num_items)
+    return check_int("budget", value, minimum=0, maximum=num_items)
 
 
 def select(
@@ -96,11 +111,8 @@ def select(
     kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, threshold=threshold,
                               quantile=quantile)
     units = unit_scores.shape[0]
-    if kind == "keep_ratio":
-        keep = _top_k(unit_scores, budget_from_keep_ratio(value, units), unit_protected)
-    elif kind == "budget":
-        keep = _top_k(unit_scores, check_int("budget", value, minimum=0, maximum=units),
-                      unit_protected)
+    if kind in ("keep_ratio", "budget"):
+        keep = _top_k(unit_scores, resolve_budget(units, **{kind: value}), unit_protected)
     elif kind == "threshold":
         keep = unit_scores >= float(value)
         if unit_protected is not None:

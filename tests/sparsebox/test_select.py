@@ -108,3 +108,13 @@ def test_protected_always_kept(scores, data):
     k = data.draw(st.integers(int(prot.sum()), s.size))
     keep = select(s, budget=k, protected=prot)
     assert keep.sum() == k and keep[prot].all()
+
+
+def test_resolve_budget_counts_and_errors():
+    from sparsebox import resolve_budget
+
+    assert resolve_budget(7, keep_ratio=0.5) == 4 and resolve_budget(7, budget=7) == 7
+    with pytest.raises(ValueError, match="give exactly one of keep_ratio, budget"):
+        resolve_budget(7)
+    with pytest.raises(ValueError, match="budget must be <= 7"):
+        resolve_budget(7, budget=8)
