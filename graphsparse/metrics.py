@@ -11,7 +11,15 @@ from scipy.sparse.linalg import LinearOperator, cg, eigsh, splu
 from sparsebox._validation import check_choice
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["relative_condition_number", "pcg_iterations"]
+__all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_nodes"]
+
+
+def grounded_laplacian_nodes(graph: SparseStructure) -> np.ndarray:
+    """All nodes but the first of each connected component: deleting those rows and columns
+    (grounding) leaves a positive definite Laplacian with exactly the non-trivial spectrum."""
+    _, labels = graph.connected_components()
+    first = np.unique(labels, return_index=True)[1]
+    return np.setdiff1d(np.arange(graph.num_nodes), first)
 
 
 def _pencil(graph: Any, sparsifier: Any, method: str, shift: float):
@@ -20,10 +28,8 @@ def _pencil(graph: Any, sparsifier: Any, method: str, shift: float):
         raise ValueError(f"graph has {g.num_nodes} nodes but sparsifier has {h.num_nodes}")
     lg, lh = g.laplacian().tocsc(), h.laplacian().tocsc()
     if method == "ground":
-        # delete one node per component: both matrices become positive definite (if H spans G)
-        _, labels = g.connected_components()
-        first = np.unique(labels, return_index=True)[1]
-        keep = np.setdiff1d(np.arange(g.num_nodes), first)
+        # one node per component of G deleted: both definite (if H spans G)
+        keep = grounded_laplacian_nodes(g)
         lg, lh = lg[keep][:, keep].tocsc(), lh[keep][:, keep].tocsc()
     else:
         eye = sp.identity(g.num_nodes, format="csc")

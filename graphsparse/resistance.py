@@ -13,7 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from graphsparse.static import grounded_laplacian_nodes, spanning_tree_scores
+from graphsparse.metrics import grounded_laplacian_nodes
+from graphsparse.static import spanning_tree_scores
 from graphsparse.trees import max_spanning_forest
 from sparsebox._validation import check_choice, check_int, exactly_one
 from sparsebox.select import resolve_budget

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 from scipy.sparse.linalg import splu
 
+from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest
 from sparsebox._validation import check_fraction, check_int
 from sparsebox.structure import SparseStructure, as_structure
@@ -77,13 +78,6 @@ def recover_off_tree(graph: SparseStructure, tree_mask: np.ndarray, scores: np.n
     mask = tree_mask.copy()
     mask[order[taken]] = True
     return mask
-
-
-def grounded_laplacian_nodes(graph: SparseStructure) -> np.ndarray:
-    """All nodes but the first of each connected component (grounding keeps L definite)."""
-    _, labels = graph.connected_components()
-    first = np.unique(labels, return_index=True)[1]
-    return np.setdiff1d(np.arange(graph.num_nodes), first)
 
 
 def refine_by_heat(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarray, extra: int,
