@@ -20,9 +20,14 @@ from sparsebox.structure import SparseStructure, as_structure
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "TeddyPruner", "TeddyTransform"]
 
 
-def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int) -> np.ndarray:
+def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
+                     add_self_loops: bool = False) -> np.ndarray:
     """``t_v = g_v / d_v^2`` for the entries ``(row, col)`` of an adjacency matrix (each stored
-    direction an entry; self-loops count once in the degree, as in ``A 1``)."""
+    direction an entry; self-loops count once in the degree, as in ``A 1``). With
+    ``add_self_loops`` every node without one gets a self-loop first (what a GAT layer adds)."""
+    if add_self_loops:
+        missing = np.setdiff1d(np.arange(num_nodes), row[row == col])
+        row, col = np.concatenate([row, missing]), np.concatenate([col, missing])
     deg = np.bincount(row, minlength=num_nodes).astype(np.float64)
     inv_sqrt = np.zeros(num_nodes)
     nz = deg > 0
@@ -40,12 +45,8 @@ def teddy_edge_scores(graph: Any, *, add_self_loops: bool = False) -> np.ndarray
     layer adds before message passing).
     """
     g = as_structure(graph)
-    row, col = g.entry_rows, np.asarray(g.indices)
-    if add_self_loops:
-        missing = np.setdiff1d(np.arange(g.num_nodes), g.rows[g.rows == g.cols])
-        row = np.concatenate([row, missing])
-        col = np.concatenate([col, missing])
-    t = teddy_node_terms(row, col, g.num_nodes)
+    t = teddy_node_terms(g.entry_rows, np.asarray(g.indices), g.num_nodes,
+                         add_self_loops=add_self_loops)
     scores = t[g.rows] * t[g.cols]
     scores[g.rows == g.cols] = np.inf
     return scores
@@ -109,11 +110,7 @@ class TeddyTransform(_base_transform()):
         ei = data.edge_index.cpu().numpy()
         n = int(data.num_nodes)
         row, col = ei[0], ei[1]
-        r2, c2 = row, col
-        if self.add_self_loops:
-            missing = np.setdiff1d(np.arange(n), row[row == col])
-            r2, c2 = np.concatenate([row, missing]), np.concatenate([col, missing])
-        t = teddy_node_terms(r2, c2, n)
+        t = teddy_node_terms(row, col, n, add_self_loops=self.add_self_loops)
         scores = t[row] * t[col]
         loops = row == col
         scores[loops] = np.inf
