@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scenesparse.pointio import PointFileError
+from scenesparse.pointio import PointFileError, open_ply
 
 __all__ = ["GaussianScene", "read_ply", "write_ply", "SH_C0"]
 
@@ -99,18 +99,9 @@ def _rest_names(k: int) -> list[str]:
 def read_ply(path: str | os.PathLike[str]) -> GaussianScene:
     """Read an INRIA-layout Gaussian-splat PLY; a clear error names the file and the property
     for missing properties, truncated or corrupt files and NaN/inf values."""
-    from plyfile import PlyData
-
     path = Path(path)
-    try:
-        ply = PlyData.read(str(path))
-        if "vertex" not in ply:
-            raise PointFileError(f"{path}: no 'vertex' element")
-        data = ply["vertex"].data
-    except PointFileError:
-        raise
-    except Exception as err:  # plyfile raises several types for short or corrupt data
-        raise PointFileError(f"{path}: not a readable PLY file ({err})") from err
+    ply = open_ply(path)
+    data = ply["vertex"].data
     names = list(data.dtype.names or ())
     for prop in _REQUIRED:
         if prop not in names:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-__all__ = ["PointCloud", "read_points", "write_points", "PointFileError"]
+__all__ = ["PointCloud", "read_points", "write_points", "open_ply", "PointFileError"]
 
 
 class PointFileError(ValueError):
@@ -87,15 +87,27 @@ class PointCloud:
 
 
 # ----------------------------------------------------------------------------------- PLY
-def _read_ply(path: Path) -> PointCloud:
+def open_ply(path: str | os.PathLike[str], elements: tuple[str, ...] = ("vertex",)) -> Any:
+    """A ``plyfile.PlyData`` with the given elements read; a missing element, a bad header or
+    short data is a :class:`PointFileError` that names the file."""
     from plyfile import PlyData
 
+    path = Path(path)
     try:
         ply = PlyData.read(str(path))
+        for name in elements:
+            if name not in ply:
+                raise PointFileError(f"{path}: no {name!r} element")
+            ply[name].data  # noqa: B018  (binary data is mapped lazily: touch it here)
+    except PointFileError:
+        raise
     except Exception as err:  # plyfile raises several types for bad headers and short data
         raise PointFileError(f"{path}: not a readable PLY file ({err})") from err
-    if "vertex" not in ply:
-        raise PointFileError(f"{path}: no 'vertex' element")
+    return ply
+
+
+def _read_ply(path: Path) -> PointCloud:
+    ply = open_ply(path)
     data = ply["vertex"].data
     for c in "xyz":
         if c not in (data.dtype.names or ()):
@@ -110,9 +122,7 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
     dtype = []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
-        if t == np.float64:
-            t = np.dtype(np.float64)
-        elif t.kind == "b":
+        if t.kind == "b":
             t = np.dtype(np.uint8)
         elif t.kind in "iu" and t.itemsize == 8:
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)

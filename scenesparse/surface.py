@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenesparse.pointio import PointFileError
+from scenesparse.pointio import PointFileError, open_ply
 from sparsebox._validation import check_int
 
 __all__ = ["read_mesh", "sample_surface"]
@@ -16,15 +16,8 @@ __all__ = ["read_mesh", "sample_surface"]
 def read_mesh(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(vertices (V, 3), triangles (F, 3))`` from a PLY mesh (faces with more than three
     corners are fanned into triangles)."""
-    from plyfile import PlyData
-
     path = Path(path)
-    try:
-        ply = PlyData.read(str(path))
-    except Exception as err:
-        raise PointFileError(f"{path}: not a readable PLY file ({err})") from err
-    if "vertex" not in ply or "face" not in ply:
-        raise PointFileError(f"{path}: a mesh needs 'vertex' and 'face' elements")
+    ply = open_ply(path, ("vertex", "face"))
     v = ply["vertex"].data
     vertices = np.column_stack([v["x"], v["y"], v["z"]]).astype(np.float64)
     face_prop = ply["face"].data.dtype.names[0]

@@ -65,3 +65,12 @@ def test_bad_files_name_the_file(tmp_path, name, text, message):
 def test_subset_mask_shape_is_checked():
     with pytest.raises(ValueError, match="mask must have shape"):
         sample_cloud(10).subset(np.ones(3, dtype=bool))
+
+
+def test_a_mesh_needs_faces(tmp_path):
+    from scenesparse.surface import read_mesh
+
+    path = tmp_path / "cloud.ply"
+    write_points(path, sample_cloud(10))
+    with pytest.raises(PointFileError, match="cloud.ply: no 'face' element"):
+        read_mesh(path)
