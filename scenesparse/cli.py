@@ -89,50 +89,11 @@ def prune_splats(
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
 ) -> None:
     """Prune a trained splat scene on the CPU, without the training checkpoint."""
-    import matplotlib
+    from scenesparse.splatjob import prune_splat_file
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from scenesparse.gaussians import read_ply, write_ply
-    from scenesparse.imagemetrics import psnr, ssim
-    from scenesparse.importance import GaussianPruner, default_cameras
-    from scenesparse.render import render_fast
-
-    scene = read_ply(source)
-    start = time.perf_counter()
-    pruner = GaussianPruner(score, keep_ratio=keep_ratio, rounds=rounds, views=views,
-                            resolution=resolution).fit(scene, progress=True)
-    seconds = time.perf_counter() - start
-    pruned = scene.subset(pruner.mask_)
-    write_ply(target, pruned)
-    held_out = default_cameras(scene, eval_views, resolution, phase=0.5)
-    before = [render_fast(scene, c, scores=False).image.clamp(0, 1).numpy() for c in held_out]
-    after = [render_fast(pruned, c, scores=False).image.clamp(0, 1).numpy() for c in held_out]
-    summary = {
-        "input": str(source), "output": str(target), "score": score, "rounds": rounds,
-        "total": len(scene), "kept": len(pruned), "bytes_in": source.stat().st_size,
-        "bytes_out": target.stat().st_size,
-        "psnr": float(np.mean([psnr(a, b) for a, b in zip(after, before, strict=True)])),
-        "ssim": float(np.mean([ssim(a, b) for a, b in zip(after, before, strict=True)])),
-        "psnr_min": float(np.min([psnr(a, b) for a, b in zip(after, before, strict=True)])),
-        "seconds": seconds, "views": views, "resolution": resolution, "eval_views": eval_views,
-    }
-    image = image or target.with_name(target.stem + "_side_by_side.png")
-    shown = min(3, eval_views)
-    fig, axes = plt.subplots(shown, 2, figsize=(6, 3 * shown), squeeze=False)
-    for i in range(shown):
-        axes[i, 0].imshow(before[i])
-        axes[i, 1].imshow(after[i])
-        for ax in axes[i]:
-            ax.axis("off")
-    axes[0, 0].set_title(f"unpruned ({len(scene):,})")
-    axes[0, 1].set_title(f"{score}, kept {len(pruned):,}: {summary['psnr']:.1f} dB")
-    fig.tight_layout()
-    fig.savefig(image, dpi=100)
-    plt.close(fig)
-    summary["image"] = str(image)
+    summary = prune_splat_file(source, target, keep_ratio=keep_ratio, score=score,
+                               rounds=rounds, views=views, resolution=resolution,
+                               eval_views=eval_views, image=image, progress=True)
     if report is not None:
         report.write_text(json.dumps(summary, indent=2))
     typer.echo(json.dumps(summary))
