@@ -178,7 +178,10 @@ def stream_run(
                       f"({resumed.replayed_batches} batches replayed from the log)")
     source = "stdin" if events == "-" else events
     handle = sys.stdin if events == "-" else open(events)
-    total = None if events == "-" else sum(1 for _ in open(events))
+    total = None
+    if events != "-":
+        with open(events) as counting:
+            total = sum(1 for _ in counting)
     skip = st.events_applied
     code = 0
     progress = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(),

@@ -141,9 +141,14 @@ class StreamState:
         return state, Resumed(state.events_applied, replayed)
 
     @classmethod
-    def _from_checkpoint(cls, folder: Path, graph_source: str, params: dict[str, Any]):
+    def _from_checkpoint(cls, folder: Path, graph_source: str | None = None,
+                         params: dict[str, Any] | None = None):
+        """The state of a checkpoint; ``graph_source`` and ``params``, when given, must match
+        the stored ones (``None``: take what is stored)."""
         with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
+            graph_source = meta["source"] if graph_source is None else graph_source
+            params = meta["params"] if params is None else params
             if meta["source"] != graph_source or meta["params"] != params:
                 raise ValueError(
                     f"{folder} holds a stream of graph {meta['source']!r} with parameters "
@@ -241,9 +246,7 @@ def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
     folder = Path(folder)
     if not (folder / CHECKPOINT).exists():
         raise FileNotFoundError(f"{folder}: no {CHECKPOINT}; is this a `sparsebox stream` state?")
-    with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-    state = StreamState._from_checkpoint(folder, meta["source"], meta["params"])
+    state = StreamState._from_checkpoint(folder)
     state._metrics = open(os.devnull, "w")  # replaying to read: no metrics lines
     state._replay_log(repair=False)
     state.close()
