@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -85,64 +86,45 @@ def sparsify(
 
 @graph_app.command("teddy")
 def teddy(
-    dataset: str = typer.Option("cora", help="A Planetoid dataset: cora, citeseer, pubmed."),
+    dataset: str = typer.Option("cora", help="cora, citeseer, pubmed (Planetoid) or ogbn-arxiv."),
     model: str = typer.Option("gcn", help="gcn | gat | gin"),
     levels: int = typer.Option(20, min=1, help="Levels 1..N: edge keep 0.95^i, weights 0.9^i."),
     seeds: int = typer.Option(3, min=1),
     epochs: int = typer.Option(200, min=1),
-    methods: str = typer.Option("dense,teddy,random", help="Comma-separated methods."),
+    methods: str = typer.Option("dense,teddy,random,ugs", help="Comma-separated methods."),
     out: Path = typer.Option(Path("out/teddy"), help="Folder for results.json, results.md, "
                              "accuracy.png."),
 ) -> None:
-    """TEDDY against random pruning (and the dense model) on a citation graph, level by level."""
-    import matplotlib
+    """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
+    level by level. results.json is rewritten after every run, so a stopped job keeps its
+    results."""
+    from graphsparse.gnn import METHODS, ogb_node_scorer, run_levels
+    from graphsparse.teddy_report import write_teddy_report
+    from sparsebox.data.pyg import load_node_dataset
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from graphsparse.gnn import run_levels
-    from sparsebox.data.pyg import load_planetoid
-
-    data = load_planetoid(dataset)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
+    unknown = sorted(set(wanted) - set(METHODS))
+    if unknown or not wanted:
+        raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
+                                 param_hint="--methods")
+    data = load_node_dataset(dataset)
+    out.mkdir(parents=True, exist_ok=True)
+    records: list[dict] = []
+
+    def record(rec: dict, advance: Callable[[], None]) -> None:
+        records.append(rec)
+        (out / "results.json").write_text(json.dumps(records, indent=2))
+        advance()
+
     console = Console(stderr=True)
     total = seeds * (len(wanted) - ("dense" in wanted)) * levels + seeds * ("dense" in wanted)
     with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("runs", total=total)
-        records = run_levels(data, model, list(range(1, levels + 1)), list(range(seeds)),
-                             methods=wanted, epochs=epochs,
-                             progress=lambda r: progress.advance(task))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(records, indent=2))
-    rows = ["| method | level | edge keep | weight keep | test acc (mean +- std) | seconds |",
-            "|---|---|---|---|---|---|"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for method in wanted:
-        mine = [r for r in records if r["method"] == method]
-        by_level = sorted({r["level"] for r in mine})
-        means, stds, sparsity = [], [], []
-        for level in by_level:
-            at = [r for r in mine if r["level"] == level]
-            acc = np.array([r["test_acc"] for r in at])
-            means.append(acc.mean())
-            stds.append(acc.std())
-            sparsity.append(1 - at[0]["edge_keep"])
-            rows.append(f"| {method} | {level} | {at[0]['edge_keep']:.3f} | "
-                        f"{np.mean([r['weight_keep'] for r in at]):.3f} | {acc.mean():.3f} +- "
-                        f"{acc.std():.3f} | {np.sum([r['seconds'] for r in at]):.1f} |")
-        if method == "dense":
-            ax.axhline(means[0], color="k", ls=":", label="dense")
-        else:
-            ax.errorbar(sparsity, means, yerr=stds, marker="o", ms=3, capsize=2, label=method)
-    ax.set(xlabel="graph sparsity (fraction of edges removed)", ylabel="test accuracy",
-           title=f"{dataset} / {model}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=120)
-    plt.close(fig)
-    (out / "results.md").write_text("\n".join(rows) + "\n")
+        run_levels(data, model, list(range(1, levels + 1)), list(range(seeds)), methods=wanted,
+                   epochs=epochs, progress=lambda r: record(r, lambda: progress.advance(task)),
+                   score=ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None)
+    write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 
 

@@ -6,13 +6,17 @@
   step) and distilled from a dense teacher: ``CE + lambda KL(teacher || student)`` over all nodes.
 * ``random``: random undirected edges to the same count, the same weight projection, no
   distillation.
+* ``ugs``: the UGS baseline (:mod:`graphsparse.ugs`): learned edge and weight masks, pruned
+  round by round to the same counts, each ticket retrained from the initialization.
 * ``dense``: the unpruned model (level 0).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +31,37 @@ from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
 
 __all__ = ["make_model", "train_node_classifier", "TrainResult", "level_keep_ratios",
-           "prune_edges_random", "run_levels"]
+           "prune_edges_random", "run_levels", "METHODS", "accuracy", "ogb_node_scorer"]
 
 MODELS = ("gcn", "gat", "gin")
+METHODS = ("dense", "teddy", "random", "ugs")
+
+
+def feature_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout on node features that keeps a sparse CSR matrix sparse.
+
+    Only stored values can be dropped, so the result has the distribution of dense dropout on the
+    same matrix; on bag-of-words features (about 1% non-zero) it skips drawing a random number for
+    every zero, which dominates a Cora epoch on a CPU.
+    """
+    if x.layout != torch.sparse_csr:
+        return F.dropout(x, p, training)
+    values = F.dropout(x.values(), p, training)
+    with _quiet_csr():
+        return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
+
+
+@contextmanager
+def _quiet_csr() -> Iterator[None]:
+    """Silence torch's notice that sparse CSR support is in beta."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse (CSR tensor support|invariant checks)")
+        yield
 
 
 class _GCN(nn.Module):
+    accepts_sparse_features = accepts_sparse_adjacency = True
+
     def __init__(self, cin: int, cout: int, hidden: int = 512, dropout: float = 0.5):
         super().__init__()
         from torch_geometric.nn import GCNConv
@@ -40,13 +69,15 @@ class _GCN(nn.Module):
         self.conv1, self.conv2, self.dropout = GCNConv(cin, hidden), GCNConv(hidden, cout), dropout
 
     def forward(self, x, edge_index):
-        x = F.dropout(x, self.dropout, self.training)
+        x = feature_dropout(x, self.dropout, self.training)
         x = F.relu(self.conv1(x, edge_index))
         x = F.dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
 
 class _GAT(nn.Module):
+    accepts_sparse_features = True
+
     def __init__(self, cin: int, cout: int, hidden: int = 8, heads: int = 8,
                  dropout: float = 0.6):
         super().__init__()
@@ -57,13 +88,15 @@ class _GAT(nn.Module):
         self.dropout = dropout
 
     def forward(self, x, edge_index):
-        x = F.dropout(x, self.dropout, self.training)
+        x = feature_dropout(x, self.dropout, self.training)
         x = F.elu(self.conv1(x, edge_index))
         x = F.dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
 
 class _GIN(nn.Module):
+    accepts_sparse_features = accepts_sparse_adjacency = True
+
     def __init__(self, cin: int, cout: int, hidden: int = 64, dropout: float = 0.5):
         super().__init__()
         from torch_geometric.nn import GINConv
@@ -75,10 +108,36 @@ class _GIN(nn.Module):
         self.dropout = dropout
 
     def forward(self, x, edge_index):
-        x = F.dropout(x, self.dropout, self.training)
+        x = feature_dropout(x, self.dropout, self.training)
+        if x.layout == torch.sparse_csr:  # GINConv sums raw features over neighbours
+            x = x.to_dense()
         x = F.relu(self.conv1(x, edge_index))
         x = F.dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
+
+
+def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
+                 sparse_adjacency: bool = True) -> tuple[Any, Any]:
+    """``(x, edges)`` in the form that trains ``model`` fastest, computing the same function.
+
+    Features become sparse CSR when the model sets ``accepts_sparse_features`` and at most
+    ``max_density`` of them are non-zero; edges become the transposed sparse adjacency (PyG's
+    ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency`` is true (edge
+    masks need the edge list). Other models get ``data.x`` and
+    ``data.edge_index`` as they are.
+    """
+    x, edges = data.x, data.edge_index
+    if (getattr(model, "accepts_sparse_features", False) and x.layout == torch.strided
+            and x.dim() == 2 and float(torch.count_nonzero(x)) <= max_density * x.numel()):
+        with _quiet_csr():
+            x = x.to_sparse_csr()
+    if sparse_adjacency and getattr(model, "accepts_sparse_adjacency", False):
+        from torch_geometric.utils import to_torch_csr_tensor
+
+        n = data.num_nodes
+        with _quiet_csr():
+            edges = to_torch_csr_tensor(edges.flip(0), size=(n, n))
+    return x, edges
 
 
 def make_model(name: str, in_channels: int, out_channels: int, **kwargs: Any) -> nn.Module:
@@ -101,43 +160,82 @@ class TrainResult:
     logits: torch.Tensor
 
 
-def _accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
+Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
+    """The fraction of the nodes in ``mask`` whose arg-max logit is their label."""
     return float((logits[mask].argmax(1) == y[mask]).float().mean())
+
+
+def ogb_node_scorer(name: str) -> Scorer:
+    """A scorer ``(logits, y, mask) -> float`` that asks ``ogb.nodeproppred.Evaluator(name)``
+    (its own metric: accuracy for ogbn-arxiv)."""
+    from ogb.nodeproppred import Evaluator
+
+    evaluator = Evaluator(name)
+
+    def score(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
+        result = evaluator.eval({"y_true": y[mask].view(-1, 1),
+                                 "y_pred": logits[mask].argmax(1, keepdim=True)})
+        return float(result[evaluator.eval_metric])
+
+    return score
 
 
 def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr: float = 0.01,
                           weight_decay: float = 5e-4, weight_keep_ratio: float | None = None,
+                          weight_masks: list[torch.Tensor] | None = None,
                           teacher_logits: torch.Tensor | None = None,
-                          distill_lambda: float = 0.1) -> TrainResult:
+                          distill_lambda: float = 0.1, score: Scorer | None = None) -> TrainResult:
     """Train on ``data.train_mask``; the test accuracy is taken at the best validation epoch.
+
     With ``weight_keep_ratio`` the weights are projected onto the l0 ball after every step; with
-    ``teacher_logits`` the loss adds ``distill_lambda * KL(teacher || student)`` over all
-    nodes."""
+    ``weight_masks`` (one boolean mask per :func:`prunable_weights` tensor) the same fixed entries
+    are zeroed after every step, as a lottery ticket is retrained. With ``teacher_logits`` the loss
+    adds ``distill_lambda * KL(teacher || student)`` over all nodes. ``score`` (default
+    :func:`accuracy`) rates the validation and test nodes.
+    """
+    score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     weights = prunable_weights(model)
-    if weight_keep_ratio is not None:
-        l0_project_(weights, keep_ratio=weight_keep_ratio)
+    if weight_keep_ratio is not None and weight_masks is not None:
+        raise ValueError("give weight_keep_ratio or weight_masks, not both")
+    if weight_masks is not None:
+        weight_masks = list(weight_masks)
+        if [m.shape for m in weight_masks] != [w.shape for w in weights]:
+            raise ValueError("weight_masks must match the shapes of prunable_weights(model): "
+                             f"{[tuple(w.shape) for w in weights]}")
+
+    @torch.no_grad()
+    def sparsify_weights() -> None:
+        if weight_keep_ratio is not None:
+            l0_project_(weights, keep_ratio=weight_keep_ratio)
+        for w, m in zip(weights, weight_masks or [], strict=False):
+            w.masked_fill_(~m, 0.0)
+
+    sparsify_weights()
     teacher = None if teacher_logits is None else F.softmax(teacher_logits, dim=1)
     best_val, best_test, best_logits = -1.0, 0.0, None
     start = time.perf_counter()
+    x, edges = model_inputs(model, data)
     for _ in range(epochs):
         model.train()
         opt.zero_grad()
-        out = model(data.x, data.edge_index)
+        out = model(x, edges)
         loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
         if teacher is not None:
             loss = loss + distill_lambda * distillation_loss(out, teacher)
         loss.backward()
         opt.step()
-        if weight_keep_ratio is not None:
-            l0_project_(weights, keep_ratio=weight_keep_ratio)
+        sparsify_weights()
         model.eval()
         with torch.no_grad():
-            out = model(data.x, data.edge_index)
-        val = _accuracy(out, data.y, data.val_mask)
+            out = model(x, edges)
+        val = score(out, data.y, data.val_mask)
         if val > best_val:
-            best_val, best_test, best_logits = val, _accuracy(out, data.y, data.test_mask), out
+            best_val, best_test, best_logits = val, score(out, data.y, data.test_mask), out
     kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
     return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)
 
@@ -166,19 +264,25 @@ def prune_edges_random(edge_index: torch.Tensor, num_nodes: int, keep: int,
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
                methods: tuple[str, ...] = ("dense", "teddy", "random"), epochs: int = 200,
                factory: Callable[..., nn.Module] | None = None,
-               progress: Callable[[dict], None] | None = None) -> list[dict]:
+               progress: Callable[[dict], None] | None = None,
+               score: Scorer | None = None) -> list[dict]:
     """The level protocol; one record per (method, level, seed):
-    ``{method, level, edge_keep, weight_keep, seed, test_acc, seconds}``."""
+    ``{method, level, edge_keep, weight_keep, seed, test_acc, seconds}``. ``methods`` is any of
+    ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher."""
+    for method in methods:
+        check_choice("methods", method, METHODS)
     factory = factory or (lambda: make_model(model_name, data.num_features,
                                              int(data.y.max()) + 1))
     num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
     records = []
     for seed in seeds:
-        torch.manual_seed(seed)
-        dense = train_node_classifier(factory(), data, epochs=epochs)
-        rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
-               "seed": seed, "test_acc": dense.test_acc, "seconds": dense.seconds}
+        dense = None
+        if "dense" in methods or "teddy" in methods:
+            torch.manual_seed(seed)
+            dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
         if "dense" in methods:
+            rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
+                   "seed": seed, "test_acc": dense.test_acc, "seconds": dense.seconds}
             records.append(rec)
             progress and progress(rec)
         current = data
@@ -192,7 +296,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                 torch.manual_seed(seed)
                 res = train_node_classifier(factory(), current, epochs=epochs,
                                             weight_keep_ratio=weight_keep,
-                                            teacher_logits=dense.logits)
+                                            teacher_logits=dense.logits, score=score)
                 rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
                        "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
                        "seconds": time.perf_counter() - start}
@@ -205,10 +309,15 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                                                        seed * 1000 + level)
                 torch.manual_seed(seed)
                 res = train_node_classifier(factory(), pruned, epochs=epochs,
-                                            weight_keep_ratio=weight_keep)
+                                            weight_keep_ratio=weight_keep, score=score)
                 rec = {"method": "random", "level": level, "edge_keep": target / num_pairs,
                        "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
                        "seconds": time.perf_counter() - start}
                 records.append(rec)
                 progress and progress(rec)
+        if "ugs" in methods:
+            from graphsparse.ugs import ugs_levels
+
+            records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
+                                      progress=progress, score=score))
     return records

@@ -14,7 +14,8 @@ from typing import Any
 from sparsebox.data.registry import DatasetNotFoundError, get_dataset
 from sparsebox.data.root import data_root, writable_mirror
 
-__all__ = ["load_planetoid", "load_ogbg", "register_pyg_safe_globals"]
+__all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
+           "register_pyg_safe_globals"]
 
 _PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 _PLANETOID_RAW = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -63,6 +64,33 @@ def register_pyg_safe_globals() -> None:
     torch.serialization.add_safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage])
 
 
+def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) -> Path:
+    """The folder to hand to an ogb dataset class as ``root``: the data root's ``ogb/`` (or a
+    writable mirror of it) when ``<root>/ogb/<name_>/raw`` is there, else ``ogb/`` to download
+    into; errors name the folder and the missing piece."""
+    folder = data_root(root) / "ogb" / info.name.replace("-", "_")
+    if not (folder / "raw").exists():
+        if not download:
+            raise DatasetNotFoundError(
+                f"OGB {info.name}: no raw/ folder in {folder}; allow download=True or place it there"
+            )
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        return folder.parent
+    if not (folder / "RELEASE_v1.txt").exists():
+        raise DatasetNotFoundError(
+            f"OGB {info.name}: {folder / 'RELEASE_v1.txt'} is missing; ogb would stop to ask "
+            "whether to download again. Create it (any content) to use the files as they are"
+        )
+    return writable_mirror(folder, f"ogb/{folder.name}").parent
+
+
+def _ogb_info(name: str, kind: str) -> Any:
+    info = get_dataset(name)
+    if info.kind != kind:
+        raise ValueError(f"{name!r} is a {info.kind} dataset, not an {kind} one")
+    return info
+
+
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,
               download: bool = True) -> Any:
     """An OGB graph-property dataset (``PygGraphPropPredDataset``) from ``<root>/ogb/<name_>``.
@@ -74,26 +102,51 @@ def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,
         from ogb.graphproppred import PygGraphPropPredDataset
     except ImportError as err:
         raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
-    info = get_dataset(name)
-    if info.kind != "ogbg":
-        raise ValueError(f"{name!r} is a {info.kind} dataset, not an OGB graph-property one")
-    folder = data_root(root) / "ogb" / info.name.replace("-", "_")
-    if not (folder / "raw").exists():
-        if not download:
-            raise DatasetNotFoundError(
-                f"OGB {info.name}: no raw/ folder in {folder}; allow download=True or place it there"
-            )
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        work = folder.parent
-    else:
-        if not (folder / "RELEASE_v1.txt").exists():
-            raise DatasetNotFoundError(
-                f"OGB {info.name}: {folder / 'RELEASE_v1.txt'} is missing; ogb would stop to ask "
-                "whether to download again. Create it (any content) to use the files as they are"
-            )
-        work = writable_mirror(folder, f"ogb/{folder.name}").parent
+    info = _ogb_info(name, "ogbg")
+    work = _ogb_folder(info, root, download)
     register_pyg_safe_globals()
     try:
-        return PygGraphPropPredDataset(name=info.name, root=str(Path(work)))
+        return PygGraphPropPredDataset(name=info.name, root=str(work))
     except (urllib.error.URLError, OSError) as err:
-        raise DatasetNotFoundError(f"OGB {info.name}: not in {folder} and download failed ({err})") from err
+        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+
+
+def load_ogbn(name: str, root: str | os.PathLike[str] | None = None, *,
+              download: bool = True) -> Any:
+    """An OGB node-property graph (``PygNodePropPredDataset``) from ``<root>/ogb/<name_>`` as one
+    PyG ``Data`` in the Planetoid form: ``y`` flattened to one label per node, the official split
+    as ``train_mask``/``val_mask``/``test_mask``, and the edges made undirected (ogbn-arxiv
+    stores each citation once; GCN, GAT and GIN read it both ways, as in OGB's own baselines).
+    Score it with :func:`graphsparse.gnn.ogb_node_scorer`.
+    """
+    try:
+        from ogb.nodeproppred import PygNodePropPredDataset
+    except ImportError as err:
+        raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
+    import torch
+    from torch_geometric.utils import to_undirected
+
+    info = _ogb_info(name, "ogbn")
+    work = _ogb_folder(info, root, download)
+    register_pyg_safe_globals()
+    try:
+        dataset = PygNodePropPredDataset(name=info.name, root=str(work))
+    except (urllib.error.URLError, OSError) as err:
+        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+    data = dataset[0]
+    data.y = data.y.view(-1)
+    data.edge_index = to_undirected(data.edge_index, num_nodes=data.num_nodes)
+    for part, idx in dataset.get_idx_split().items():
+        mask = torch.zeros(data.num_nodes, dtype=torch.bool)
+        mask[idx] = True
+        data[{"valid": "val"}.get(part, part) + "_mask"] = mask
+    return data
+
+
+def load_node_dataset(name: str, root: str | os.PathLike[str] | None = None, *,
+                      download: bool = True) -> Any:
+    """A node-classification graph by name: Planetoid (``cora``, ``citeseer``, ``pubmed``) or
+    OGB (``ogbn-...``), with ``train_mask``, ``val_mask`` and ``test_mask``."""
+    if name.lower().startswith("ogbn-"):
+        return load_ogbn(name.lower(), root, download=download)
+    return load_planetoid(name, root, download=download)
