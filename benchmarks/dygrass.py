@@ -9,7 +9,8 @@ them in 10 batches; separately, sparsify the whole graph and delete 10% of its e
 batches. Per batch: update time, density |E_H|/|V| and the relative condition number kappa
 (grounded, exact to ARPACK's tolerance) where the graph is small enough for it. In the same run:
 (a) rebuilding the static sparsifier from scratch on the current graph at dyGRASS's current
-edge count, (b) a baseline that only follows the events: keeping every inserted edge, or
+edge count (an update's time includes merging the insertions G defers whenever G is read, and
+G is read after the last batch), (b) a baseline that only follows the events: keeping every inserted edge, or
 deleting from H without recovering paths, (c) networkit's LocalDegree and ForestFire sparsifiers
 and (d) effective-resistance sampling at dyGRASS's final edge count (reweighted, so its kappa
 needs an LU of L_G: only on the graphs small enough for kappa after every batch). Writes
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import numba
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -97,32 +99,43 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
              "kappa": kappa(start_graph, model.sparsifier_) if end_kappa else None}]
     rebuild_batches = (set(range(1, 11)) if small else {5, 10} if end_kappa else {10})
     rebuild_times = []
+    next_baseline_id = int(start_graph.ids.max()) + 1
     for b, idx in enumerate(track(batches, description=f"{name} {mode}", console=console,
                                   disable=not console.is_terminal), start=1):
         batch = [events[i] for i in idx]
         report = model.update(batch)
+        seconds = report.seconds
+        rebuild = b in rebuild_batches and len(rebuild_times) < (10 if small else
+                                                                  REBUILD_SAMPLES_LARGE)
+        kappa_now = small or (end_kappa and b == 10)
+        if mode == "delete" or rebuild or kappa_now or b == len(batches):
+            # Reading G merges the insertions it has deferred: that time counts as update time.
+            t = time.perf_counter()
+            graph = model.graph_
+            seconds += time.perf_counter() - t
         if mode == "insert":
             u = np.array([e[1] for e in batch])
             v = np.array([e[2] for e in batch])
             w = np.array([e[3] for e in batch])
             missing = baseline.find_items(u, v) < 0
-            ids = model.graph_.ids[model.graph_.find_items(u[missing], v[missing])]
+            ids = np.arange(next_baseline_id, next_baseline_id + int(missing.sum()))
+            next_baseline_id += ids.size
             baseline = baseline.add_items(u[missing], v[missing], w[missing], ids)
         else:
-            baseline = baseline.subgraph(np.isin(baseline.ids, model.graph_.ids))
+            baseline = baseline.subgraph(np.isin(baseline.ids, graph.ids))
         row = {"batch": b, "density": report.density, "baseline_density": baseline.density,
-               "seconds": report.seconds, "sparsifier_into": report.inserted_into_sparsifier,
+               "seconds": seconds, "sparsifier_into": report.inserted_into_sparsifier,
                "recovered": report.recovered_edges + report.reconnected_edges}
-        if b in rebuild_batches and len(rebuild_times) < (10 if small else REBUILD_SAMPLES_LARGE):
+        if rebuild:
             t = time.perf_counter()
             rebuilt = FeGrassSparsifier(budget=model.sparsifier_.num_edges,
-                                        seed=args.seed).fit_transform(model.graph_)
+                                        seed=args.seed).fit_transform(graph)
             rebuild_times.append(time.perf_counter() - t)
             if small:
-                row["rebuild_kappa"] = kappa(model.graph_, rebuilt)
-        if small or (end_kappa and b == 10):
-            row["kappa"] = kappa(model.graph_, model.sparsifier_)
-            row["baseline_kappa"] = kappa(model.graph_, baseline)
+                row["rebuild_kappa"] = kappa(graph, rebuilt)
+        if kappa_now:
+            row["kappa"] = kappa(graph, model.sparsifier_)
+            row["baseline_kappa"] = kappa(graph, baseline)
         rows.append(row)
     update_mean = float(np.mean([r["seconds"] for r in rows[1:]]))
     out = {"graph": name, "mode": mode, "baseline": baseline_name, "num_nodes": g.num_nodes,
@@ -208,11 +221,13 @@ def main(argv=None) -> int:
                 f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
                 f"({r['speedup_vs_rebuild']:.0f}x)")
     meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine()}
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "dygrass.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
     plot(results, args.out / "dygrass.png")
-    md = [f"Command: `{meta['command']}` ({meta['date']})", "",
+    md = [f"Command: `{meta['command']}` ({meta['date']}, {meta['numba_threads']} numba "
+          "thread(s))", "",
           "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
           "networkit and ER sampling run at dyGRASS's final edge count.", "",
           "| graph | mode | edges | K | density start -> end (baseline) | kappa start -> end "

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,8 +33,7 @@ class BatchError(ValueError):
         self.index = index
 
 
-@dataclass(frozen=True)
-class EdgeEvent:
+class EdgeEvent(NamedTuple):
     """An edge update: ``op`` is ``"+"`` (insert, or add ``weight`` to an existing edge) or
     ``"-"`` (delete)."""
 
@@ -45,6 +44,8 @@ class EdgeEvent:
 
     @classmethod
     def coerce(cls, event: Any) -> EdgeEvent:
+        """An event from an ``EdgeEvent``, a dict ``{op, u, v[, weight or w]}`` or a sequence
+        ``(op, u, v[, weight])``."""
         if isinstance(event, EdgeEvent):
             return event
         if isinstance(event, dict):
@@ -74,6 +75,74 @@ class BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _PendingGraph:
+    """G as a :class:`SparseStructure` plus insertions not merged into it yet.
+
+    Insertions are tested by walks in H only, so an insert-only stream never needs G's CSR: it
+    keeps the new edges (and new weights of existing ones) in small sorted arrays and merges them
+    into G, one ``O(nnz)`` copy, when G is read or a deletion needs it. Immutable like
+    ``SparseStructure``: every change returns a new object, which keeps batches atomic.
+    """
+
+    __slots__ = ("base", "keys", "weights", "ids", "in_base")
+
+    def __init__(self, base: SparseStructure, keys: np.ndarray | None = None,
+                 weights: np.ndarray | None = None, ids: np.ndarray | None = None,
+                 in_base: np.ndarray | None = None) -> None:
+        self.base = base
+        empty = np.zeros(0, dtype=np.int64)
+        self.keys = empty if keys is None else keys  # sorted min(u, v) * n + max(u, v)
+        self.weights = np.zeros(0) if weights is None else weights
+        self.ids = empty if ids is None else ids
+        self.in_base = np.zeros(0, dtype=bool) if in_base is None else in_base
+
+    @property
+    def num_nodes(self) -> int:
+        return self.base.num_nodes
+
+    @property
+    def num_edges(self) -> int:
+        return self.base.num_items + int((~self.in_base).sum())
+
+    def lookup(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(exists, weight, id)`` of the edges ``(u, v)`` with ``u <= v``."""
+        pos_b = self.base.find_items(u, v)
+        exists = pos_b >= 0
+        weight = np.where(exists, self.base.weights[np.maximum(pos_b, 0)], 0.0)
+        ids = np.where(exists, self.base.ids[np.maximum(pos_b, 0)], -1)
+        if self.keys.size:
+            pos = np.minimum(np.searchsorted(self.keys, u * self.num_nodes + v), self.keys.size - 1)
+            hit = self.keys[pos] == u * self.num_nodes + v
+            exists = exists | hit
+            weight = np.where(hit, self.weights[pos], weight)
+            ids = np.where(hit, self.ids[pos], ids)
+        return exists, weight, ids
+
+    def with_edges(self, u: np.ndarray, v: np.ndarray, weights: np.ndarray,
+                   ids: np.ndarray) -> _PendingGraph:
+        """G with edges ``(u, v)`` (``u <= v``, distinct) set to ``weights``: existing ones keep
+        their ids and change weight, new ones get ``ids``."""
+        in_base = self.base.find_items(u, v) >= 0
+        keys = np.concatenate([u * self.num_nodes + v, self.keys])
+        first = np.unique(keys, return_index=True)[1]  # sorted; this batch's entry wins
+        return _PendingGraph(self.base, keys[first],
+                             np.concatenate([weights, self.weights])[first],
+                             np.concatenate([ids, self.ids])[first],
+                             np.concatenate([in_base, self.in_base])[first])
+
+    def merged(self) -> SparseStructure:
+        """G with every pending change applied."""
+        g = self.base
+        if self.in_base.any():
+            g = g.reweight_items(self.ids[self.in_base], self.weights[self.in_base])
+        new = ~self.in_base
+        if new.any():
+            n = self.num_nodes
+            g = g.add_items(self.keys[new] // n, self.keys[new] % n, self.weights[new],
+                            self.ids[new])
+        return g
 
 
 class DynamicSpectralSparsifier:
@@ -143,6 +212,17 @@ class DynamicSpectralSparsifier:
         self.backend = backend
         self.seed = seed
 
+    @property
+    def graph_(self) -> SparseStructure:
+        """G, with the insertions of earlier batches merged in (done on first read)."""
+        if self._graph.keys.size:
+            self._graph = _PendingGraph(self._graph.merged())
+        return self._graph.base
+
+    @graph_.setter
+    def graph_(self, graph: SparseStructure) -> None:
+        self._graph = _PendingGraph(graph)
+
     # ------------------------------------------------------------------ fitting
     def fit(self, graph: Any) -> DynamicSpectralSparsifier:
         check_choice("on_missing", self.on_missing, ("error", "skip"))
@@ -181,7 +261,7 @@ class DynamicSpectralSparsifier:
         return float(np.quantile(finite, q))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "graph_"):
+        if not hasattr(self, "_graph"):
             raise RuntimeError("call fit(graph) before update()")
 
     # ------------------------------------------------------------------ updates
@@ -190,7 +270,7 @@ class DynamicSpectralSparsifier:
         self._check_fitted()
         start = time.perf_counter()
         events = self.validate(batch)
-        g, h = self.graph_, self.sparsifier_
+        g, h = self._graph, self.sparsifier_
         counts = dict(insertions=0, deletions=0, skipped=0, inserted_into_sparsifier=0,
                       approximated=0, recovered_edges=0, reconnected_edges=0)
         next_id = self.next_id_
@@ -201,11 +281,12 @@ class DynamicSpectralSparsifier:
             if op == "+":
                 g, h, next_id = self._insert(g, h, run, next_id, seed, counts)
             elif op == "-":
-                g, h = self._delete(g, h, run, seed, counts)
+                merged, h = self._delete(g.merged(), h, run, seed, counts)
+                g = _PendingGraph(merged)
             else:
                 counts["skipped"] += len(run)
         # Commit: nothing above touched self, so an exception leaves the old state.
-        self.graph_, self.sparsifier_, self.next_id_ = g, h, next_id
+        self._graph, self.sparsifier_, self.next_id_ = g, h, next_id
         self.batches_ += 1
         return BatchReport(batch=self.batches_, **counts, graph_edges=g.num_edges,
                            sparsifier_edges=h.num_edges, density=h.num_edges / max(g.num_nodes, 1),
@@ -232,25 +313,20 @@ class DynamicSpectralSparsifier:
         edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
         events = [EdgeEvent.coerce(e) for e in batch]
-        g = self.graph_
-        n = g.num_nodes
-        for i, e in enumerate(events):
-            if e.op not in ("+", "-"):
-                raise BatchError(f"event {i}: op must be '+' or '-', got {e.op!r}", i)
-            for name, node in (("u", e.u), ("v", e.v)):
-                if not 0 <= node < n:
-                    raise BatchError(f"event {i}: {name} = {node} is out of range (0..{n - 1})", i)
-            if e.u == e.v:
-                raise BatchError(f"event {i}: self-loop on node {e.u} is not allowed", i)
-            if e.op == "+" and not (math.isfinite(e.weight) and e.weight > 0):
-                raise BatchError(f"event {i}: weight must be positive and finite, got {e.weight}", i)
-        if not any(e.op == "-" for e in events):
+        n = self._graph.num_nodes
+        if not events:
+            return events
+        ops, a, b, w = (np.array(x) for x in zip(*events, strict=True))
+        bad = ((ops != "+") & (ops != "-")) | (a < 0) | (a >= n) | (b < 0) | (b >= n)
+        bad |= (a == b) | ((ops == "+") & ~(np.isfinite(w) & (w > 0)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            _raise_for_event(i, events[i], n)
+        if not (ops == "-").any():
             return events  # insertions cannot refer to a missing edge
-        a = np.array([e.u for e in events])
-        b = np.array([e.v for e in events])
-        u, v = np.minimum(a, b), np.maximum(a, b)
+        u, v = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
         present = dict(zip(zip(u.tolist(), v.tolist(), strict=True),
-                           (g.find_items(u, v) >= 0).tolist(), strict=True))
+                           self._graph.lookup(u, v)[0].tolist(), strict=True))
         out = []
         for i, e in enumerate(events):
             key = (min(e.u, e.v), max(e.u, e.v))
@@ -273,12 +349,9 @@ class DynamicSpectralSparsifier:
         key, inverse = np.unique(u * n + v, return_inverse=True)
         added = np.bincount(inverse, weights=w)  # repeated insertions add up
         u, v = key // n, key % n
-        pos_g = g.find_items(u, v)
-        exists = pos_g >= 0
-        new_w = added.copy()
-        new_w[exists] += g.weights[pos_g[exists]]
-        ids = np.empty(key.shape[0], dtype=np.int64)
-        ids[exists] = g.ids[pos_g[exists]]
+        exists, old_w, old_ids = g.lookup(u, v)
+        new_w = added + old_w
+        ids = old_ids.copy()
         ids[~exists] = np.arange(next_id, next_id + int((~exists).sum()))
         next_id += int((~exists).sum())
         in_h = h.find_items(u, v) >= 0
@@ -291,10 +364,7 @@ class DynamicSpectralSparsifier:
         into_h[np.flatnonzero(test)[~res.reached]] = True
         counts["inserted_into_sparsifier"] += int(into_h.sum())
         counts["approximated"] += int(res.reached.sum())
-        if exists.any():
-            g = g.reweight_items(ids[exists], new_w[exists])
-        if (~exists).any():
-            g = g.add_items(u[~exists], v[~exists], new_w[~exists], ids[~exists])
+        g = g.with_edges(u, v, new_w, ids)
         if in_h.any():
             h = h.reweight_items(ids[in_h], new_w[in_h])
         if into_h.any():
@@ -339,6 +409,18 @@ class DynamicSpectralSparsifier:
 
     def fit_transform(self, graph: Any) -> SparseStructure:
         return self.fit(graph).sparsifier_
+
+
+def _raise_for_event(i: int, e: EdgeEvent, n: int) -> None:
+    """Raise the :class:`BatchError` that says what is wrong with event ``i``."""
+    if e.op not in ("+", "-"):
+        raise BatchError(f"event {i}: op must be '+' or '-', got {e.op!r}", i)
+    for name, node in (("u", e.u), ("v", e.v)):
+        if not 0 <= node < n:
+            raise BatchError(f"event {i}: {name} = {node} is out of range (0..{n - 1})", i)
+    if e.u == e.v:
+        raise BatchError(f"event {i}: self-loop on node {e.u} is not allowed", i)
+    raise BatchError(f"event {i}: weight must be positive and finite, got {e.weight}", i)
 
 
 def _endpoints(run: Sequence[EdgeEvent]) -> tuple[np.ndarray, np.ndarray]:
