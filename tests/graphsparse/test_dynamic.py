@@ -196,3 +196,29 @@ def test_random_event_sequences_keep_invariants(data):
         d.update(batch)
         apply_to_dict(edges, batch)
         check_invariants(d, edges)
+
+
+def test_deferred_insertions_give_the_same_state_whether_or_not_g_is_read():
+    """Insert-only batches leave G's merge for later; reading G after every batch or only at
+    the end must give the same G and H, also when a later batch reweights or deletes an edge
+    that is still waiting to be merged."""
+    g = grid()
+    new_edges = [(0, 13), (5, 30), (40, 77), (2, 100)]
+    batches = [
+        [("+", u, v, 1.5) for u, v in new_edges[:2]] + [("+", 0, 1, 2.0)],
+        [("+", u, v) for u, v in new_edges[2:]] + [("+", 13, 0, 0.5)],  # reweights a pending one
+        [("-", 5, 30), ("+", 0, 1, 1.0), ("-", 2, 100)],  # deletes pending ones
+        [("+", 5, 30, 3.0)],
+    ]
+    eager = DynamicSpectralSparsifier(seed=3, num_walkers=16).fit(g)
+    lazy = DynamicSpectralSparsifier(seed=3, num_walkers=16).fit(g)
+    edges = edge_dict(g)
+    for batch in batches:
+        eager.update(batch)
+        report = lazy.update(batch)
+        apply_to_dict(edges, batch)
+        check_invariants(eager, edges)
+        assert report.graph_edges == len(edges)  # counted without merging
+    check_invariants(lazy, edges)
+    for a, b in ((eager.graph_, lazy.graph_), (eager.sparsifier_, lazy.sparsifier_)):
+        assert np.array_equal(a.ids, b.ids) and np.array_equal(a.weights, b.weights)
