@@ -1,9 +1,10 @@
 """Node classification with sparsified graphs and weights: the TEDDY recipe and its baselines.
 
-* ``teddy``: at level ``i`` the graph of level ``i - 1`` is pruned by TEDDY's degree score
-  (recomputed on what is left) to ``0.95^i`` of the original edges; the student is trained with
-  its weights projected onto the l0 ball (``0.9^i`` of them kept, globally, after every optimizer
-  step) and distilled from a dense teacher: ``CE + lambda KL(teacher || student)`` over all nodes.
+* ``teddy``: at level ``i`` the graph keeps the ``0.95^i`` of its undirected edges that score
+  highest under TEDDY's degree score of the original graph (one-shot, as in the paper's code, so
+  the levels are nested; for GAT the self-loops count in the degrees); the student is trained
+  with its weights projected onto the l0 ball (``0.9^i`` of them kept, globally, after every
+  optimizer step) and distilled from a dense teacher: ``CE + lambda KL(teacher || student)`` over all nodes.
 * ``random``: random undirected edges to the same count, the same weight projection, no
   distillation.
 * ``ugs``: the UGS baseline (:mod:`graphsparse.ugs`): learned edge and weight masks, pruned
@@ -285,16 +286,15 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                    "seed": seed, "test_acc": dense.test_acc, "seconds": dense.seconds}
             records.append(rec)
             progress and progress(rec)
-        current = data
         for level in sorted(levels):
             edge_keep, weight_keep = level_keep_ratios(level)
             target = budget_from_keep_ratio(edge_keep, num_pairs)
             if "teddy" in methods:
                 start = time.perf_counter()
-                now = int((current.edge_index[0] < current.edge_index[1]).sum())
-                current = TeddyTransform(edge_sparsity=1.0 - target / now)(current)
+                pruned = TeddyTransform(edge_sparsity=1.0 - target / num_pairs,
+                                        add_self_loops=model_name == "gat")(data)
                 torch.manual_seed(seed)
-                res = train_node_classifier(factory(), current, epochs=epochs,
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
                                             weight_keep_ratio=weight_keep,
                                             teacher_logits=dense.logits, score=score)
                 rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
