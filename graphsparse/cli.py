@@ -128,6 +128,25 @@ def teddy(
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 
 
+@graph_app.command("teddy-report")
+def teddy_report(
+    folder: Path = typer.Argument(..., help="A folder with the results.json of `graph teddy`."),
+    title: str = typer.Option("", help="Plot and table title (default: the folder's name)."),
+) -> None:
+    """Write results.md and accuracy.png again from results.json (for example of a stopped run)."""
+    from graphsparse.teddy_report import write_teddy_report
+
+    path = folder / "results.json"
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
+    try:
+        records = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint="FOLDER") from err
+    write_teddy_report(records, folder, title=title or folder.name)
+    typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
+
+
 @stream_app.command("run")
 def stream_run(
     graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),

@@ -79,6 +79,13 @@ def test_teddy_cli_writes_results(tmp_path, data_dir):
     assert (out / "accuracy.png").stat().st_size > 0
     report = (out / "results.md").read_text()
     assert "| ugs | 2 |" in report and "TEDDY / UGS wall time" in report
+    (out / "results.md").unlink()
+    again = CliRunner().invoke(app, ["graph", "teddy-report", str(out), "--title", "again"])
+    assert again.exit_code == 0, again.output
+    assert (out / "results.md").read_text().replace("# again", "# cora / gcn") == report
+    missing = CliRunner().invoke(app, ["graph", "teddy-report", str(tmp_path / "nothing")],
+                                 env={"COLUMNS": "300"})
+    assert missing.exit_code != 0 and "nothing/results.json does not exist" in missing.output
 
 
 def test_sparse_inputs_compute_the_same_model(cora):
