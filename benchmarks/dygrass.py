@@ -3,6 +3,7 @@
     python benchmarks/dygrass.py                         # all graphs, ~10 M-edge graph included
     python benchmarks/dygrass.py --graphs fe_4elt2 4elt  # a subset
     python benchmarks/dygrass.py --big-points 0          # no generated graph
+    python benchmarks/dygrass.py --graphs wave --big-points 0 --update  # redo wave, keep the rest
 
 Protocol (as in the dyGRASS paper): remove a random 10% of the edges, sparsify the rest, reinsert
 them in 10 batches; separately, sparsify the whole graph and delete 10% of its edges in 10
@@ -202,7 +203,12 @@ def main(argv=None) -> int:
                     help="points of a generated Delaunay graph (~3 edges each; 0: none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the other graphs' runs from the existing dygrass.json")
     args = ap.parse_args(argv)
+    run_info = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+                "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+                "numba_threads": numba.config.NUMBA_NUM_THREADS}
     console = Console()
     results = []
     names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
@@ -211,6 +217,7 @@ def main(argv=None) -> int:
              and name != "delaunay_n15" else load_graph(name))
         for mode in ("insert", "delete"):
             r = run_protocol(name, g, mode, args, console)
+            r["run"] = run_info
             results.append(r)
             last = r["batches"][-1]
             console.print(
@@ -220,19 +227,26 @@ def main(argv=None) -> int:
                 f"{last.get('kappa') or float('nan'):.1f}, update {r['update_seconds_mean']:.3f} s"
                 f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
                 f"({r['speedup_vs_rebuild']:.0f}x)")
-    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-            "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "dygrass.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
+    path = args.out / "dygrass.json"
+    if args.update and path.exists():
+        previous = json.loads(path.read_text())
+        done = {(r["graph"], r["mode"]) for r in results}
+        kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]
+                if (r["graph"], r["mode"]) not in done]
+        order = {name: i for i, name in enumerate(GRAPHS)}
+        results = sorted(kept + results, key=lambda r: (order.get(r["graph"], len(order)),
+                                                        r["mode"] != "insert"))
+    path.write_text(json.dumps({"meta": run_info, "runs": results}, indent=1))
     plot(results, args.out / "dygrass.png")
-    md = [f"Command: `{meta['command']}` ({meta['date']}, {meta['numba_threads']} numba "
-          "thread(s))", "",
+    runs = list({json.dumps(r["run"], sort_keys=True): r["run"] for r in results}.values())
+    md = [*(f"Command: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
+            for r in runs), "",
           "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
           "networkit and ER sampling run at dyGRASS's final edge count.", "",
           "| graph | mode | edges | K | density start -> end (baseline) | kappa start -> end "
           "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | LocalDegree / "
-          "ForestFire / ER sampling kappa |", "|" + "---|" * 11]
+          "ForestFire / ER sampling kappa | threads |", "|" + "---|" * 12]
     for r in results:
         first, last = r["batches"][0], r["batches"][-1]
         peers = r.get("peers_at_final_size", {})
@@ -249,7 +263,7 @@ def main(argv=None) -> int:
             f"{r['speedup_vs_rebuild']:.0f}x | "
             + " / ".join(k(peers.get(p, {}).get("kappa")) for p in
                          ("networkit_LocalDegree", "networkit_ForestFire", "effective_resistance"))
-            + " |")
+            + f" | {r['run']['numba_threads']} |")
     (args.out / "dygrass.md").write_text("\n".join(md) + "\n")
     console.print("\n".join(md))
     return 0
