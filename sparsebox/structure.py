@@ -287,6 +287,13 @@ class SparseStructure:
         pos = order[np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)]
         return pos, self.ids[pos] == ids
 
+    def _all_new_ids(self, ids: np.ndarray) -> bool:
+        """No item carries any of ``ids``; ids above every existing one (the usual case: fresh
+        ids from a counter) need no lookup."""
+        if self.num_items == 0 or ids.size == 0 or ids.min() > self.ids.max():
+            return True
+        return not self._lookup_ids(ids)[1].any()
+
     def degree(self, weighted: bool = False) -> np.ndarray:
         """Row sums of the adjacency matrix (``A @ 1``); a self-loop counts once."""
         if weighted:
@@ -396,7 +403,7 @@ class SparseStructure:
             raise ValueError("add_items got the same edge twice")
         if np.any(self.find_items(r, c) >= 0):
             raise ValueError("add_items got an edge that exists already")
-        if np.unique(new_ids).size != new_ids.size or self._lookup_ids(new_ids)[1].any():
+        if np.unique(new_ids).size != new_ids.size or not self._all_new_ids(new_ids):
             raise ValueError("add_items got ids that are not new")
         item_pos = np.searchsorted(self._item_keys(), key)
         rows2 = np.insert(self.rows, item_pos, r)
@@ -404,8 +411,9 @@ class SparseStructure:
         weights2 = np.insert(self.weights, item_pos, w)
         ids2 = np.insert(self.ids, item_pos, new_ids)
         new_item_index = item_pos + np.arange(r.shape[0])  # where np.insert put them
-        old_item_index = np.arange(self.num_items) + np.searchsorted(
-            item_pos, np.arange(self.num_items), side="right")
+        # old item i moves up by the number of new items inserted at or before it
+        old_item_index = np.arange(self.num_items) + np.cumsum(
+            np.bincount(item_pos, minlength=self.num_items + 1))[: self.num_items]
         # CSR entries of the new items: both directions for undirected non-loops
         e_src, e_dst, e_item = r, c, new_item_index
         if self.is_undirected:

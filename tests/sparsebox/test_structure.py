@@ -252,6 +252,9 @@ def test_edit_errors():
         s.add_items([1], [0], [1.0], [10])
     with pytest.raises(ValueError, match="ids that are not new"):
         s.add_items([0], [3], [1.0], [2])
+    # an id below the largest one is fine when no item has it (looked up, not assumed)
+    gap = s.remove_items([1])
+    assert gap.add_items([0], [3], [1.0], [1]).positions([1]).size == 1
     with pytest.raises(ValueError, match="weights must be positive"):
         s.add_items([0], [3], [-1.0], [10])
     with pytest.raises(KeyError):
