@@ -1,0 +1,66 @@
+"""One table over every `sparsebox graph teddy` run in benchmarks/results/teddy/<dataset>_<model>/.
+
+    python benchmarks/teddy_summary.py    # writes benchmarks/results/teddy/README.md
+
+Each run folder is made by (for example)
+    sparsebox graph teddy --dataset cora --model gcn --levels 20 --seeds 3 \\
+        --out benchmarks/results/teddy/cora_gcn
+and holds its own results.md (every level) and accuracy.png. A run stopped early keeps the
+records it finished; the table says how many seeds each level has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from graphsparse.teddy_report import summarize_levels
+
+
+def _acc(summary: dict, method: str, level: int) -> str:
+    v = summary.get(method, {}).get(level)
+    return "-" if v is None else f"{v['mean']:.3f} +- {v['std']:.3f} ({v['seeds']})"
+
+
+def summary_rows(folder: Path) -> list[str]:
+    rows = ["| run | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 | random L20 | UGS L20 "
+            "| largest TEDDY drop below dense (points) | levels TEDDY not above random "
+            "| TEDDY / UGS wall time |", "|" + "---|" * 11]
+    for run in sorted(p for p in folder.iterdir() if (p / "results.json").is_file()):
+        s = summarize_levels(json.loads((run / "results.json").read_text()))
+        teddy, dense = s.get("teddy", {}), s.get("dense", {}).get(0)
+        drop = (f"{100 * (dense['mean'] - min(v['mean'] for v in teddy.values())):.1f}"
+                if teddy and dense else "-")
+        behind = [lv for lv in teddy if lv in s.get("random", {})
+                  and teddy[lv]["mean"] <= s["random"][lv]["mean"]]
+        shared = set(teddy) & set(s.get("ugs", {}))
+        ratio = "-"
+        if shared:  # the levels both have, mean seconds per level over their seeds
+            t = sum(teddy[lv]["seconds"] for lv in shared)
+            u = sum(s["ugs"][lv]["seconds"] for lv in shared)
+            ratio = f"{t / u:.2f} ({len(shared)} levels)"
+        rows.append(f"| {run.name} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
+                    f"{_acc(s, 'random', 10)} | {_acc(s, 'ugs', 10)} | {_acc(s, 'teddy', 20)} | "
+                    f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | "
+                    f"{behind if teddy else '-'} | {ratio} |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--folder", type=Path, default=Path(__file__).parent / "results" / "teddy")
+    args = ap.parse_args(argv)
+    text = ["# TEDDY against random pruning and UGS", "",
+            "Written by `python benchmarks/teddy_summary.py` from the `results.json` of each run "
+            "folder (commands in the script's docstring). Test accuracy mean +- std over seeds "
+            "(seed count in brackets); level i keeps 0.95^i of the edges and 0.9^i of the "
+            "weights.", "", *summary_rows(args.folder)]
+    (args.folder / "README.md").write_text("\n".join(text) + "\n")
+    print("\n".join(text))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
