@@ -13,7 +13,7 @@ export NUMBA_THREADING_LAYER ?= omp
 
 OUT ?= out/demo
 
-.PHONY: install install-test demo test lint bench clean
+.PHONY: install install-test demo test lint bench bench-teddy clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/dygrass.py
 	$(BIN)/python benchmarks/points.py
 	$(BIN)/python benchmarks/splats.py
+
+# TEDDY, random pruning and UGS, 20 levels x 3 seeds per dataset and model: hours on 2 cores.
+TEDDY_RUNS ?= cora:gcn cora:gat cora:gin citeseer:gcn citeseer:gat citeseer:gin
+bench-teddy: $(VENV)/.bench
+	for run in $(TEDDY_RUNS); do \
+	  $(BIN)/sparsebox graph teddy --dataset $${run%%:*} --model $${run##*:} --levels 20 \
+	    --seeds 3 --out benchmarks/results/teddy/$${run%%:*}_$${run##*:} || exit 1; \
+	done
+	$(BIN)/python benchmarks/teddy_summary.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

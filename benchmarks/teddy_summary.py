@@ -2,7 +2,7 @@
 
     python benchmarks/teddy_summary.py    # writes benchmarks/results/teddy/README.md
 
-Each run folder is made by (for example)
+Each run folder is made by `make bench-teddy` (all six), or one at a time:
     sparsebox graph teddy --dataset cora --model gcn --levels 20 --seeds 3 \\
         --out benchmarks/results/teddy/cora_gcn
 and holds its own results.md (every level) and accuracy.png. A run stopped early keeps the
