@@ -5,10 +5,13 @@ Every round trains the model from its initialization with two kinds of trainable
 score per undirected edge, multiplied (through ``relu``) into the messages of every PyG
 ``MessagePassing`` layer in both directions, and one score per weight, multiplied into the
 weights. Both carry an L1 penalty. The masks of the best validation epoch rank what is left: the
-round keeps the highest-scoring edges and weights down to the level's counts (5% of the remaining
-edges and 20% of the remaining weights go per round under TEDDY's schedule), and the ticket is
+round keeps the highest-scoring edges and weights down to the level's counts, and the ticket is
 evaluated by retraining from the same initialization (rewinding) with the pruned graph and fixed
 weight masks.
+
+The counts follow TEDDY's level schedule (``0.95^i`` of the edges, ``0.9^i`` of the weights), so
+every method is compared at the same sparsity: a round removes 5% of the remaining edges, as in
+UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
 """
 
 from __future__ import annotations
