@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier
 from sparsebox._validation import check_choice, check_fraction, check_int
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, sorted_positions
 from sparsebox.walks import random_walks
 
 __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"]
@@ -113,8 +113,8 @@ class _PendingGraph:
         weight = np.where(exists, self.base.weights[np.maximum(pos_b, 0)], 0.0)
         ids = np.where(exists, self.base.ids[np.maximum(pos_b, 0)], -1)
         if self.keys.size:
-            pos = np.minimum(np.searchsorted(self.keys, u * self.num_nodes + v), self.keys.size - 1)
-            hit = self.keys[pos] == u * self.num_nodes + v
+            pos = sorted_positions(self.keys, u * self.num_nodes + v)
+            hit = pos >= 0
             exists = exists | hit
             weight = np.where(hit, self.weights[pos], weight)
             ids = np.where(hit, self.ids[pos], ids)

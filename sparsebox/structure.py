@@ -21,7 +21,29 @@ Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
 Symmetrize = Literal["sum", "max"] | None
 
-__all__ = ["SparseStructure", "as_structure"]
+__all__ = ["SparseStructure", "as_structure", "sorted_positions"]
+
+
+def sorted_positions(keys: np.ndarray, values: Any, sorter: np.ndarray | None = None) -> np.ndarray:
+    """The index in ``keys`` of each of ``values``, -1 where a value is absent.
+
+    ``keys`` must be sorted, or sorted by ``sorter`` (as for ``np.searchsorted``); with repeated
+    keys the first in sorted order is found. ``O(len(values) log len(keys))``.
+
+    Examples
+    --------
+    >>> sorted_positions(np.array([2, 5, 9]), [5, 3, 9, 10]).tolist()
+    [1, -1, 2, -1]
+    >>> sorted_positions(np.array([9, 2, 5]), [2, 7], sorter=np.array([1, 2, 0])).tolist()
+    [1, -1]
+    """
+    values = np.asarray(values)
+    if keys.shape[0] == 0:
+        return np.full(values.shape, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, values, sorter=sorter), keys.shape[0] - 1)
+    if sorter is not None:
+        pos = sorter[pos]
+    return np.where(keys[pos] == values, pos, -1)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -279,13 +301,10 @@ class SparseStructure:
 
     def _lookup_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(positions, found)`` of item ids (positions meaningless where not found)."""
-        if self.num_items == 0:
-            return np.zeros(ids.shape, dtype=np.int64), np.zeros(ids.shape, dtype=bool)
         if "id_order" not in self._cache:
             self._cache["id_order"] = np.argsort(self.ids, kind="stable")
-        order = self._cache["id_order"]
-        pos = order[np.minimum(np.searchsorted(self.ids, ids, sorter=order), self.num_items - 1)]
-        return pos, self.ids[pos] == ids
+        pos = sorted_positions(self.ids, ids, sorter=self._cache["id_order"])
+        return np.maximum(pos, 0), pos >= 0
 
     def _all_new_ids(self, ids: np.ndarray) -> bool:
         """No item carries any of ``ids``; ids above every existing one (the usual case: fresh
@@ -353,13 +372,7 @@ class SparseStructure:
         c = np.asarray(cols, dtype=np.int64)
         if self.is_undirected:
             r, c = np.minimum(r, c), np.maximum(r, c)
-        n = max(self.num_nodes, 1)
-        keys = self._item_keys()
-        want = r * n + c
-        pos = np.searchsorted(keys, want)
-        pos_c = np.minimum(pos, max(self.num_items - 1, 0))
-        hit = (pos < self.num_items) & (keys[pos_c] == want) if self.num_items else pos < 0
-        return np.where(hit, pos_c, -1)
+        return sorted_positions(self._item_keys(), r * max(self.num_nodes, 1) + c)
 
     def remove_items(self, ids: Any) -> SparseStructure:
         """A new structure without the items with these ids (``KeyError`` if one is absent).
@@ -545,13 +558,11 @@ def _mirror_mismatch(row, col, w, ids, n) -> int | None:
     """Index of the first entry whose mirror is missing or differs; None when symmetric."""
     key = row * n + col
     mkey = col * n + row
-    order = np.argsort(key)
-    pos = np.searchsorted(key[order], mkey)
-    pos = np.minimum(pos, max(key.shape[0] - 1, 0))
     if key.shape[0] == 0:
         return None
-    mate = order[pos]
-    ok = key[mate] == mkey
+    found = sorted_positions(key, mkey, sorter=np.argsort(key))
+    ok = found >= 0
+    mate = np.maximum(found, 0)
     ok &= np.isclose(w[mate], w, rtol=1e-12, atol=0.0)
     if ids is not None:
         ok &= ids[mate] == ids
