@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from graphsparse.teddy_report import summarize_levels
+from graphsparse.teddy_report import compare_teddy, summarize_levels
 
 
 def _acc(summary: dict, method: str, level: int) -> str:
@@ -29,21 +29,15 @@ def summary_rows(folder: Path) -> list[str]:
             "| TEDDY / UGS wall time |", "|" + "---|" * 11]
     for run in sorted(p for p in folder.iterdir() if (p / "results.json").is_file()):
         s = summarize_levels(json.loads((run / "results.json").read_text()))
-        teddy, dense = s.get("teddy", {}), s.get("dense", {}).get(0)
-        drop = (f"{100 * (dense['mean'] - min(v['mean'] for v in teddy.values())):.1f}"
-                if teddy and dense else "-")
-        behind = [lv for lv in teddy if lv in s.get("random", {})
-                  and teddy[lv]["mean"] <= s["random"][lv]["mean"]]
-        shared = set(teddy) & set(s.get("ugs", {}))
-        ratio = "-"
-        if shared:  # the levels both have, mean seconds per level over their seeds
-            t = sum(teddy[lv]["seconds"] for lv in shared)
-            u = sum(s["ugs"][lv]["seconds"] for lv in shared)
-            ratio = f"{t / u:.2f} ({len(shared)} levels)"
+        c = compare_teddy(s)
+        drop = "-" if c["drop"] is None else f"{c['drop']:.1f}"
+        behind = "-" if c["behind_random"] is None else c["behind_random"]
+        ratio = ("-" if c["wall_ratio"] is None
+                 else f"{c['wall_ratio']:.2f} ({len(c['wall_levels'])} levels)")
         rows.append(f"| {run.name} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
                     f"{_acc(s, 'random', 10)} | {_acc(s, 'ugs', 10)} | {_acc(s, 'teddy', 20)} | "
-                    f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | "
-                    f"{behind if teddy else '-'} | {ratio} |")
+                    f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | {behind} | "
+                    f"{ratio} |")
     return rows
 
 

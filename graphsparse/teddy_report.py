@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["summarize_levels", "write_teddy_report"]
+__all__ = ["summarize_levels", "compare_teddy", "write_teddy_report"]
 
 
 def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:
@@ -28,32 +28,65 @@ def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:
     return out
 
 
-def _wall_time_lines(summary: dict[str, dict[int, dict]]) -> list[str]:
+def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
+    """What the targets ask of TEDDY, from :func:`summarize_levels`'s output.
+
+    Returns a dict with ``dense`` (mean accuracy), ``worst_level`` and ``drop`` (TEDDY's lowest
+    level and its distance below dense, in points), ``behind_random`` (levels where TEDDY's mean
+    is not above random's) and ``wall_ratio`` / ``wall_levels`` (TEDDY's over UGS's wall time on
+    the levels both ran); each is None where the methods it needs are missing.
+
+    Examples
+    --------
+    >>> rec = lambda m, lv, acc, s: {"method": m, "level": lv, "edge_keep": 1.0,
+    ...                              "weight_keep": 1.0, "test_acc": acc, "seconds": s}
+    >>> c = compare_teddy(summarize_levels([rec("dense", 0, 0.8, 1), rec("teddy", 1, 0.78, 2),
+    ...                                     rec("random", 1, 0.79, 2), rec("ugs", 1, 0.7, 8)]))
+    >>> c["worst_level"], round(c["drop"], 1), c["behind_random"], c["wall_ratio"]
+    (1, 2.0, [1], 0.25)
+    """
+    teddy = summary.get("teddy", {})
+    dense = summary.get("dense", {}).get(0, {}).get("mean")
+    out: dict = dict.fromkeys(("dense", "worst_level", "drop", "behind_random", "wall_ratio",
+                               "wall_levels"))
+    out["dense"] = dense
+    if teddy and dense is not None:
+        out["worst_level"] = min(teddy, key=lambda lv: teddy[lv]["mean"])
+        out["drop"] = 100 * (dense - teddy[out["worst_level"]]["mean"])
+    if teddy and "random" in summary:
+        random = summary["random"]
+        out["behind_random"] = [lv for lv in sorted(set(teddy) & set(random))
+                                if teddy[lv]["mean"] <= random[lv]["mean"]]
+    shared = sorted(set(teddy) & set(summary.get("ugs", {})))
+    if shared:
+        out["wall_ratio"] = (sum(teddy[lv]["seconds"] for lv in shared)
+                             / sum(summary["ugs"][lv]["seconds"] for lv in shared))
+        out["wall_levels"] = shared
+    return out
+
+
+def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> list[str]:
     """Mean wall time per seed of each method over all its levels, and TEDDY against UGS."""
     totals = {m: sum(v["seconds"] for v in levels.values()) for m, levels in summary.items()}
     lines = ["| method | levels | wall time per seed (s) |", "|---|---|---|"]
     lines += [f"| {m} | {len(summary[m])} | {t:.1f} |" for m, t in totals.items()]
-    if "teddy" in totals and "ugs" in totals and set(summary["teddy"]) == set(summary["ugs"]):
+    if compared["wall_ratio"] is not None and set(summary["teddy"]) == set(summary["ugs"]):
         teacher = totals.get("dense", 0.0)
-        lines += ["", f"TEDDY / UGS wall time: {totals['teddy'] / totals['ugs']:.2f} "
+        lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f} "
                   f"({(totals['teddy'] + teacher) / totals['ugs']:.2f} counting the dense "
                   "teacher TEDDY distils from)."]
     return lines
 
 
-def _comparison_lines(summary: dict[str, dict[int, dict]]) -> list[str]:
+def _comparison_lines(compared: dict) -> list[str]:
     """TEDDY's largest drop below the dense model and the levels where it is not above random."""
     lines = []
-    teddy = summary.get("teddy", {})
-    if teddy and 0 in summary.get("dense", {}):
-        dense = summary["dense"][0]["mean"]
-        worst = min(teddy, key=lambda lv: teddy[lv]["mean"])
-        lines.append(f"Largest TEDDY drop below dense ({dense:.3f}): "
-                     f"{100 * (dense - teddy[worst]['mean']):.1f} points at level {worst}.")
-    if teddy and "random" in summary:
-        shared = sorted(set(teddy) & set(summary["random"]))
-        behind = [lv for lv in shared if teddy[lv]["mean"] <= summary["random"][lv]["mean"]]
-        lines.append(f"Levels where TEDDY is not above random: {behind or 'none'}.")
+    if compared["drop"] is not None:
+        lines.append(f"Largest TEDDY drop below dense ({compared['dense']:.3f}): "
+                     f"{compared['drop']:.1f} points at level {compared['worst_level']}.")
+    if compared["behind_random"] is not None:
+        lines.append("Levels where TEDDY is not above random: "
+                     f"{compared['behind_random'] or 'none'}.")
     return lines
 
 
@@ -81,7 +114,8 @@ def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
         vals = list(levels.values())
         ax.errorbar([1 - v["edge_keep"] for v in vals], [v["mean"] for v in vals],
                     yerr=[v["std"] for v in vals], marker="o", ms=3, capsize=2, label=method)
-    rows += ["", *_wall_time_lines(summary), "", *_comparison_lines(summary)]
+    compared = compare_teddy(summary)
+    rows += ["", *_wall_time_lines(summary, compared), "", *_comparison_lines(compared)]
     ax.set(xlabel="graph sparsity (fraction of edges removed)", ylabel="test accuracy",
            title=title)
     ax.legend()
