@@ -165,7 +165,14 @@ Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
-    """The fraction of the nodes in ``mask`` whose arg-max logit is their label."""
+    """The fraction of the nodes in ``mask`` whose arg-max logit is their label.
+
+    Examples
+    --------
+    >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
+    >>> accuracy(logits, torch.tensor([0, 0, 0]), torch.tensor([True, True, False]))
+    0.5
+    """
     return float((logits[mask].argmax(1) == y[mask]).float().mean())
 
 

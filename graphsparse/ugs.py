@@ -33,7 +33,14 @@ __all__ = ["edge_pairs", "ugs_mask_search", "ugs_levels"]
 
 
 def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, int]:
-    """``(pair, num_pairs)``: the undirected pair (0 .. num_pairs-1) of every directed edge."""
+    """``(pair, num_pairs)``: the undirected pair (0 .. num_pairs-1) of every directed edge.
+
+    Examples
+    --------
+    >>> pair, n = edge_pairs(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3)
+    >>> pair.tolist(), n
+    ([0, 0, 1, 1], 2)
+    """
     ei = edge_index.numpy()
     key = np.minimum(ei[0], ei[1]).astype(np.int64) * num_nodes + np.maximum(ei[0], ei[1])
     _, pair = np.unique(key, return_inverse=True)
