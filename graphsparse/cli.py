@@ -94,12 +94,15 @@ def teddy(
     methods: str = typer.Option("dense,teddy,random,ugs", help="Comma-separated methods."),
     out: Path = typer.Option(Path("out/teddy"), help="Folder for results.json, results.md, "
                              "accuracy.png."),
+    resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
+                                "full and run only the others."),
 ) -> None:
     """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
     level by level. results.json is rewritten after every run, so a stopped job keeps its
-    results."""
+    results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
+    that a resumed run must share)."""
     from graphsparse.gnn import METHODS, ogb_node_scorer, run_levels
-    from graphsparse.teddy_report import write_teddy_report
+    from graphsparse.teddy_report import seeds_to_run, write_teddy_report
     from sparsebox.data.pyg import load_node_dataset
 
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -107,9 +110,12 @@ def teddy(
     if unknown or not wanted:
         raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
+    run = {"dataset": dataset, "model": model, "epochs": epochs}
+    records: list[dict] = _resumable_records(out, run) if resume else []
+    records, todo = seeds_to_run(records, wanted, list(range(1, levels + 1)), list(range(seeds)))
     data = load_node_dataset(dataset)
     out.mkdir(parents=True, exist_ok=True)
-    records: list[dict] = []
+    (out / "run.json").write_text(json.dumps(run, indent=2))
 
     def record(rec: dict, advance: Callable[[], None]) -> None:
         records.append(rec)
@@ -117,15 +123,36 @@ def teddy(
         advance()
 
     console = Console(stderr=True)
-    total = seeds * (len(wanted) - ("dense" in wanted)) * levels + seeds * ("dense" in wanted)
+    total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("runs", total=total)
-        run_levels(data, model, list(range(1, levels + 1)), list(range(seeds)), methods=wanted,
+        run_levels(data, model, list(range(1, levels + 1)), todo, methods=wanted,
                    epochs=epochs, progress=lambda r: record(r, lambda: progress.advance(task)),
                    score=ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None)
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
+
+
+def _resumable_records(out: Path, run: dict) -> list[dict]:
+    """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
+    path, run_path = out / "results.json", out / "run.json"
+    if not path.is_file():
+        return []
+    if run_path.is_file():
+        before = json.loads(run_path.read_text())
+        differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
+        if differs:
+            raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
+                                     "settings or choose another --out", param_hint="--resume")
+    return _read_records(path, "--resume")
+
+
+def _read_records(path: Path, param_hint: str) -> list[dict]:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from err
 
 
 @graph_app.command("teddy-report")
@@ -139,10 +166,7 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    try:
-        records = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint="FOLDER") from err
+    records = _read_records(path, "FOLDER")
     write_teddy_report(records, folder, title=title or folder.name)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["summarize_levels", "compare_teddy", "write_teddy_report"]
+__all__ = ["summarize_levels", "compare_teddy", "write_teddy_report", "seeds_to_run"]
 
 
 def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:
@@ -26,6 +26,30 @@ def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:
                 "seconds": float(np.mean([r["seconds"] for r in at])),
             }
     return out
+
+
+def seeds_to_run(records: list[dict], methods: tuple[str, ...], levels: list[int],
+                 seeds: list[int]) -> tuple[list[dict], list[int]]:
+    """Resume a stopped level run: ``(records to keep, seeds still to run)``.
+
+    A seed is complete when ``records`` hold every ``(method, level)`` that
+    :func:`graphsparse.gnn.run_levels` writes for it (``dense`` at level 0, the others at each
+    of ``levels``); every seed trains from its own seed, so a complete seed needs no re-run. The
+    records of the seeds still to run are dropped, since a partial seed runs again from its start.
+
+    Examples
+    --------
+    >>> rec = lambda m, lv, s: {"method": m, "level": lv, "seed": s}
+    >>> done = [rec("dense", 0, 0), rec("teddy", 1, 0), rec("dense", 0, 1)]
+    >>> kept, todo = seeds_to_run(done, ("dense", "teddy"), [1], [0, 1, 2])
+    >>> kept == done[:2], todo
+    (True, [1, 2])
+    """
+    wanted = {(m, lv) for m in methods if m != "dense" for lv in levels}
+    wanted |= {("dense", 0)} if "dense" in methods else set()
+    todo = [s for s in seeds
+            if not wanted <= {(r["method"], r["level"]) for r in records if r["seed"] == s}]
+    return [r for r in records if r["seed"] not in todo], todo
 
 
 def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:

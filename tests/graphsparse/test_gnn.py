@@ -88,6 +88,29 @@ def test_teddy_cli_writes_results(tmp_path, data_dir):
     assert missing.exit_code != 0 and "nothing/results.json does not exist" in missing.output
 
 
+def test_teddy_cli_resumes_a_stopped_run(tmp_path, data_dir):
+    """--resume keeps the complete seeds as they are and re-runs a partial one from its start."""
+    out = tmp_path / "teddy"
+    args = ["graph", "teddy", "--dataset", "cora", "--levels", "2", "--epochs", "2",
+            "--methods", "dense,teddy", "--out", str(out)]
+    first = CliRunner().invoke(app, [*args, "--seeds", "1"])
+    assert first.exit_code == 0, first.output
+    done = json.loads((out / "results.json").read_text())
+    partial = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0, "seed": 1,
+               "test_acc": -1.0, "seconds": 0.0}
+    (out / "results.json").write_text(json.dumps([*done, partial]))
+    again = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume"])
+    assert again.exit_code == 0, again.output
+    records = json.loads((out / "results.json").read_text())
+    assert records[:len(done)] == done  # seed 0 kept, seconds and all
+    assert [(r["method"], r["level"]) for r in records if r["seed"] == 1] == [
+        ("dense", 0), ("teddy", 1), ("teddy", 2)]
+    assert partial not in records
+    other = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume", "--model", "gat"],
+                               env={"COLUMNS": "300"})
+    assert other.exit_code != 0 and "'model': 'gcn'" in other.output
+
+
 def test_sparse_inputs_compute_the_same_model(cora):
     """The CSR features and the sparse adjacency are a speed-up only: same logits as dense."""
     from graphsparse.gnn import model_inputs
