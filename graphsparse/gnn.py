@@ -261,12 +261,36 @@ def level_keep_ratios(level: int) -> tuple[float, float]:
 
 def prune_edges_random(edge_index: torch.Tensor, num_nodes: int, keep: int,
                        seed: int) -> torch.Tensor:
-    """``keep`` undirected edges chosen uniformly at random (both directions together)."""
+    """``keep`` undirected edges chosen uniformly at random (both directions together).
+
+    Pair ``{u, v}`` (``u <= v``) scores the number at position ``u * num_nodes + v`` of the
+    stream ``np.random.default_rng(seed).random(...)``, so a seed picks the same pairs in any
+    edge order and in any graph on the same nodes; time and memory grow with the edges, not with
+    ``num_nodes**2``.
+
+    Examples
+    --------
+    >>> ei = torch.tensor([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2]])
+    >>> prune_edges_random(ei, 3, keep=2, seed=0).shape
+    torch.Size([2, 4])
+    """
     ei = edge_index.numpy()
     pair = np.minimum(ei[0], ei[1]) * num_nodes + np.maximum(ei[0], ei[1])
-    scores = np.random.default_rng(seed).random(pair.max() + 1 if pair.size else 0)[pair]
-    mask = select(scores, budget=keep, groups=pair)
+    keys, inverse = np.unique(pair, return_inverse=True)
+    mask = select(_stream_at(seed, keys)[inverse], budget=keep, groups=pair)
     return edge_index[:, torch.from_numpy(mask)]
+
+
+def _stream_at(seed: int, positions: np.ndarray) -> np.ndarray:
+    """``np.random.default_rng(seed).random(positions.max() + 1)[positions]`` for sorted unique
+    ``positions``, jumping the generator over the numbers in between instead of drawing them."""
+    bits = np.random.PCG64(seed)  # what default_rng(seed) wraps; one 64-bit draw per number
+    draw = np.random.Generator(bits).random
+    out, at = np.empty(len(positions)), 0
+    for i, position in enumerate(positions.tolist()):
+        bits.advance(position - at)
+        out[i], at = draw(), position + 1
+    return out
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,

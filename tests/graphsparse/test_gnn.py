@@ -56,6 +56,23 @@ def test_random_edge_pruning_keeps_pairs(cora):
     assert len(pairs) == 2000 and all((b, a) in pairs for a, b in pairs)
 
 
+def test_random_edge_pruning_reads_the_seed_stream_at_pair_keys(cora):
+    """The jumped generator gives the numbers a full draw of the stream would, without n**2
+    memory: Cora picks the pairs of the dense draw, and a 3 M-node graph needs no 9e12 draws."""
+    from sparsebox.select import select
+
+    ei = cora.edge_index.numpy()
+    pair = np.minimum(ei[0], ei[1]) * cora.num_nodes + np.maximum(ei[0], ei[1])
+    dense = np.random.default_rng(7).random(pair.max() + 1)[pair]
+    expected = cora.edge_index[:, torch.from_numpy(select(dense, budget=1000, groups=pair))]
+    assert torch.equal(prune_edges_random(cora.edge_index, cora.num_nodes, 1000, seed=7),
+                       expected)
+    far = cora.edge_index * 1000 + 1
+    kept = {(int(a), int(b)) for a, b in prune_edges_random(far, 3_000_000, 1000, seed=7).T}
+    assert len(kept) == 2000 and all((b, a) in kept for a, b in kept)
+    assert kept <= {(int(a), int(b)) for a, b in far.T}
+
+
 def test_short_cora_run_beats_random_at_high_sparsity(cora):
     """Level 20: 35.8% of the edges and 12.2% of the weights kept, one seed."""
     torch.set_num_threads(2)
