@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphsparse.teddy import TeddyTransform
+from graphsparse.ugs import pair_keys
 from sparsebox._validation import check_choice, check_int
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
@@ -274,8 +275,7 @@ def prune_edges_random(edge_index: torch.Tensor, num_nodes: int, keep: int,
     >>> prune_edges_random(ei, 3, keep=2, seed=0).shape
     torch.Size([2, 4])
     """
-    ei = edge_index.numpy()
-    pair = np.minimum(ei[0], ei[1]) * num_nodes + np.maximum(ei[0], ei[1])
+    pair = pair_keys(edge_index, num_nodes)
     keys, inverse = np.unique(pair, return_inverse=True)
     mask = select(_stream_at(seed, keys)[inverse], budget=keep, groups=pair)
     return edge_index[:, torch.from_numpy(mask)]

@@ -29,7 +29,20 @@ from sparsebox._validation import check_int
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
 
-__all__ = ["edge_pairs", "ugs_mask_search", "ugs_levels"]
+__all__ = ["pair_keys", "edge_pairs", "ugs_mask_search", "ugs_levels"]
+
+
+def pair_keys(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
+    """``min(u, v) * num_nodes + max(u, v)`` for every directed edge ``(u, v)``: one key per
+    undirected pair, shared by both directions.
+
+    Examples
+    --------
+    >>> pair_keys(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3).tolist()
+    [1, 1, 5, 5]
+    """
+    ei = edge_index.numpy().astype(np.int64)
+    return np.minimum(ei[0], ei[1]) * num_nodes + np.maximum(ei[0], ei[1])
 
 
 def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, int]:
@@ -41,9 +54,7 @@ def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, in
     >>> pair.tolist(), n
     ([0, 0, 1, 1], 2)
     """
-    ei = edge_index.numpy()
-    key = np.minimum(ei[0], ei[1]).astype(np.int64) * num_nodes + np.maximum(ei[0], ei[1])
-    _, pair = np.unique(key, return_inverse=True)
+    _, pair = np.unique(pair_keys(edge_index, num_nodes), return_inverse=True)
     return pair.reshape(-1), int(pair.max()) + 1 if pair.size else 0
 
 

@@ -59,10 +59,10 @@ def test_random_edge_pruning_keeps_pairs(cora):
 def test_random_edge_pruning_reads_the_seed_stream_at_pair_keys(cora):
     """The jumped generator gives the numbers a full draw of the stream would, without n**2
     memory: Cora picks the pairs of the dense draw, and a 3 M-node graph needs no 9e12 draws."""
+    from graphsparse.ugs import pair_keys
     from sparsebox.select import select
 
-    ei = cora.edge_index.numpy()
-    pair = np.minimum(ei[0], ei[1]) * cora.num_nodes + np.maximum(ei[0], ei[1])
+    pair = pair_keys(cora.edge_index, cora.num_nodes)
     dense = np.random.default_rng(7).random(pair.max() + 1)[pair]
     expected = cora.edge_index[:, torch.from_numpy(select(dense, budget=1000, groups=pair))]
     assert torch.equal(prune_edges_random(cora.edge_index, cora.num_nodes, 1000, seed=7),
