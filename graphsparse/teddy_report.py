@@ -11,7 +11,16 @@ __all__ = ["summarize_levels", "compare_teddy", "write_teddy_report", "seeds_to_
 
 def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:
     """``{method: {level: {edge_keep, weight_keep, mean, std, seeds, seconds}}}``; ``seconds``
-    is the mean over seeds of the time that level took."""
+    is the mean over seeds of the time that level took.
+
+    Examples
+    --------
+    >>> rec = lambda seed, acc: {"method": "teddy", "level": 3, "edge_keep": 0.86,
+    ...                          "weight_keep": 0.73, "seed": seed, "test_acc": acc, "seconds": 2}
+    >>> s = summarize_levels([rec(0, 0.80), rec(1, 0.78)])["teddy"][3]
+    >>> round(s["mean"], 3), round(s["std"], 3), s["seeds"]
+    (0.79, 0.01, 2)
+    """
     out: dict[str, dict[int, dict]] = {}
     for method in dict.fromkeys(r["method"] for r in records):
         mine = [r for r in records if r["method"] == method]
