@@ -106,10 +106,12 @@ class _PendingGraph:
     def num_edges(self) -> int:
         return self.base.num_items + int((~self.in_base).sum())
 
-    def lookup(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(exists, weight, id)`` of the edges ``(u, v)`` with ``u <= v``."""
+    def lookup(self, u: np.ndarray, v: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(exists, weight, id, in_base)`` of the edges ``(u, v)`` with ``u <= v``;
+        ``in_base`` marks those already merged into ``base``."""
         pos_b = self.base.find_items(u, v)
-        exists = pos_b >= 0
+        exists = in_base = pos_b >= 0
         weight = np.where(exists, self.base.weights[np.maximum(pos_b, 0)], 0.0)
         ids = np.where(exists, self.base.ids[np.maximum(pos_b, 0)], -1)
         if self.keys.size:
@@ -118,13 +120,12 @@ class _PendingGraph:
             exists = exists | hit
             weight = np.where(hit, self.weights[pos], weight)
             ids = np.where(hit, self.ids[pos], ids)
-        return exists, weight, ids
+        return exists, weight, ids, in_base
 
-    def with_edges(self, u: np.ndarray, v: np.ndarray, weights: np.ndarray,
-                   ids: np.ndarray) -> _PendingGraph:
+    def with_edges(self, u: np.ndarray, v: np.ndarray, weights: np.ndarray, ids: np.ndarray,
+                   in_base: np.ndarray) -> _PendingGraph:
         """G with edges ``(u, v)`` (``u <= v``, distinct) set to ``weights``: existing ones keep
-        their ids and change weight, new ones get ``ids``."""
-        in_base = self.base.find_items(u, v) >= 0
+        their ids and change weight, new ones get ``ids``; ``in_base`` is :meth:`lookup`'s."""
         keys = np.concatenate([u * self.num_nodes + v, self.keys])
         first = np.unique(keys, return_index=True)[1]  # sorted; this batch's entry wins
         return _PendingGraph(self.base, keys[first],
@@ -349,7 +350,7 @@ class DynamicSpectralSparsifier:
         key, inverse = np.unique(u * n + v, return_inverse=True)
         added = np.bincount(inverse, weights=w)  # repeated insertions add up
         u, v = key // n, key % n
-        exists, old_w, old_ids = g.lookup(u, v)
+        exists, old_w, old_ids, in_base = g.lookup(u, v)
         new_w = added + old_w
         ids = old_ids.copy()
         ids[~exists] = np.arange(next_id, next_id + int((~exists).sum()))
@@ -364,7 +365,7 @@ class DynamicSpectralSparsifier:
         into_h[np.flatnonzero(test)[~res.reached]] = True
         counts["inserted_into_sparsifier"] += int(into_h.sum())
         counts["approximated"] += int(res.reached.sum())
-        g = g.with_edges(u, v, new_w, ids)
+        g = g.with_edges(u, v, new_w, ids, in_base)
         if in_h.any():
             h = h.reweight_items(ids[in_h], new_w[in_h])
         if into_h.any():
