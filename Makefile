@@ -55,7 +55,7 @@ TEDDY_RUNS ?= cora:gcn cora:gat cora:gin citeseer:gcn citeseer:gat citeseer:gin
 bench-teddy: $(VENV)/.bench
 	for run in $(TEDDY_RUNS); do \
 	  $(BIN)/sparsebox graph teddy --dataset $${run%%:*} --model $${run##*:} --levels 20 \
-	    --seeds 3 --out benchmarks/results/teddy/$${run%%:*}_$${run##*:} || exit 1; \
+	    --seeds 3 --resume --out benchmarks/results/teddy/$${run%%:*}_$${run##*:} || exit 1; \
 	done
 	$(BIN)/python benchmarks/teddy_summary.py
 

@@ -6,7 +6,8 @@ Each run folder is made by `make bench-teddy` (all six), or one at a time:
     sparsebox graph teddy --dataset cora --model gcn --levels 20 --seeds 3 \\
         --out benchmarks/results/teddy/cora_gcn
 and holds its own results.md (every level) and accuracy.png. A run stopped early keeps the
-records it finished; the table says how many seeds each level has.
+records it finished (the table says how many seeds each level has), and the same command with
+--resume runs the seeds it lacks.
 """
 
 from __future__ import annotations
