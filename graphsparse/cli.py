@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -111,8 +112,9 @@ def teddy(
         raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
     run = {"dataset": dataset, "model": model, "epochs": epochs}
+    level_list = list(range(1, levels + 1))
     records: list[dict] = _resumable_records(out, run) if resume else []
-    records, todo = seeds_to_run(records, wanted, list(range(1, levels + 1)), list(range(seeds)))
+    records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     data = load_node_dataset(dataset)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.json").write_text(json.dumps(run, indent=2))
@@ -127,7 +129,7 @@ def teddy(
     with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("runs", total=total)
-        run_levels(data, model, list(range(1, levels + 1)), todo, methods=wanted,
+        run_levels(data, model, level_list, todo, methods=wanted,
                    epochs=epochs, progress=lambda r: record(r, lambda: progress.advance(task)),
                    score=ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None)
     write_teddy_report(records, out, title=f"{dataset} / {model}")
@@ -140,15 +142,15 @@ def _resumable_records(out: Path, run: dict) -> list[dict]:
     if not path.is_file():
         return []
     if run_path.is_file():
-        before = json.loads(run_path.read_text())
+        before = _read_json(run_path, "--resume")
         differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
         if differs:
             raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
                                      "settings or choose another --out", param_hint="--resume")
-    return _read_records(path, "--resume")
+    return _read_json(path, "--resume")
 
 
-def _read_records(path: Path, param_hint: str) -> list[dict]:
+def _read_json(path: Path, param_hint: str) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -166,7 +168,7 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    records = _read_records(path, "FOLDER")
+    records = _read_json(path, "FOLDER")
     write_teddy_report(records, folder, title=title or folder.name)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 

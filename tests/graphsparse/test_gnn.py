@@ -126,6 +126,9 @@ def test_teddy_cli_resumes_a_stopped_run(tmp_path, data_dir):
     other = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume", "--model", "gat"],
                                env={"COLUMNS": "300"})
     assert other.exit_code != 0 and "'model': 'gcn'" in other.output
+    (out / "run.json").write_text("{")
+    broken = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume"], env={"COLUMNS": "300"})
+    assert broken.exit_code != 0 and "run.json is not JSON" in broken.output
 
 
 def test_sparse_inputs_compute_the_same_model(cora):
