@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch_geometric.nn import GATConv, GCNConv, GINConv
 
 from graphsparse.teddy import TeddyTransform
 from graphsparse.ugs import pair_keys
@@ -39,6 +40,33 @@ MODELS = ("gcn", "gat", "gin")
 METHODS = ("dense", "teddy", "random", "ugs")
 
 
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout (the distribution of ``F.dropout``) at less than half its CPU cost.
+
+    ``F.dropout`` draws its Bernoulli mask through a slow CPU path (about 20 ms for a
+    2708 x 512 activation, forward and backward, on one core); comparing uniform draws with
+    ``p`` costs 8 ms. Each entry is kept with probability ``1 - p`` and scaled by
+    ``1 / (1 - p)``.
+
+    Examples
+    --------
+    >>> x = torch.ones(1000)
+    >>> y = dropout(x, 0.25, training=True)
+    >>> sorted(set(y.tolist())) == [0.0, 1 / 0.75]
+    True
+    >>> dropout(x, 0.25, training=False) is x
+    True
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
+    return x * keep
+
+
 def feature_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Dropout on node features that keeps a sparse CSR matrix sparse.
 
@@ -47,8 +75,8 @@ def feature_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     every zero, which dominates a Cora epoch on a CPU.
     """
     if x.layout != torch.sparse_csr:
-        return F.dropout(x, p, training)
-    values = F.dropout(x.values(), p, training)
+        return dropout(x, p, training)
+    values = dropout(x.values(), p, training)
     with _quiet_csr():
         return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
 
@@ -62,18 +90,20 @@ def _quiet_csr() -> Iterator[None]:
 
 
 class _GCN(nn.Module):
+    """Two ``GCNConv`` layers without biases and dropout on the hidden layer only, as in the
+    TEDDY paper's code (its GCN drops no input features)."""
+
     accepts_sparse_features = accepts_sparse_adjacency = True
 
     def __init__(self, cin: int, cout: int, hidden: int = 512, dropout: float = 0.5):
         super().__init__()
-        from torch_geometric.nn import GCNConv
-
-        self.conv1, self.conv2, self.dropout = GCNConv(cin, hidden), GCNConv(hidden, cout), dropout
+        self.conv1 = GCNConv(cin, hidden, bias=False)
+        self.conv2 = GCNConv(hidden, cout, bias=False)
+        self.dropout = dropout
 
     def forward(self, x, edge_index):
-        x = feature_dropout(x, self.dropout, self.training)
         x = F.relu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
 
@@ -83,8 +113,6 @@ class _GAT(nn.Module):
     def __init__(self, cin: int, cout: int, hidden: int = 8, heads: int = 8,
                  dropout: float = 0.6):
         super().__init__()
-        from torch_geometric.nn import GATConv
-
         self.conv1 = GATConv(cin, hidden, heads=heads, dropout=dropout)
         self.conv2 = GATConv(hidden * heads, cout, heads=1, dropout=dropout)
         self.dropout = dropout
@@ -92,8 +120,23 @@ class _GAT(nn.Module):
     def forward(self, x, edge_index):
         x = feature_dropout(x, self.dropout, self.training)
         x = F.elu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
+
+
+class _LinearFirstGINConv(GINConv):
+    """``GINConv`` whose MLP starts with a ``Linear``, applied before the neighbour sum.
+
+    ``W ((1 + eps) x_v + sum_u x_u) + b = (1 + eps) W x_v + sum_u W x_u + b``: the same
+    function, but the sum runs over ``hidden`` channels instead of the raw features, and sparse
+    features never need to be made dense (on CiteSeer, 3703 bag-of-words channels to 64).
+    """
+
+    def forward(self, x, edge_index):
+        first = self.nn[0]
+        h = F.linear(x, first.weight)
+        out = self.propagate(edge_index, x=(h, h)) + (1 + self.eps) * h + first.bias
+        return self.nn[1:](out)
 
 
 class _GIN(nn.Module):
@@ -101,20 +144,16 @@ class _GIN(nn.Module):
 
     def __init__(self, cin: int, cout: int, hidden: int = 64, dropout: float = 0.5):
         super().__init__()
-        from torch_geometric.nn import GINConv
-
-        self.conv1 = GINConv(nn.Sequential(nn.Linear(cin, hidden), nn.ReLU(),
-                                           nn.Linear(hidden, hidden)))
-        self.conv2 = GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
-                                           nn.Linear(hidden, cout)))
+        self.conv1 = _LinearFirstGINConv(nn.Sequential(nn.Linear(cin, hidden), nn.ReLU(),
+                                                       nn.Linear(hidden, hidden)))
+        self.conv2 = _LinearFirstGINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
+                                                       nn.Linear(hidden, cout)))
         self.dropout = dropout
 
     def forward(self, x, edge_index):
         x = feature_dropout(x, self.dropout, self.training)
-        if x.layout == torch.sparse_csr:  # GINConv sums raw features over neighbours
-            x = x.to_dense()
         x = F.relu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
 

@@ -156,3 +156,37 @@ def test_feature_dropout_keeps_sparse_features_sparse():
     assert bool(((dense == 0) | (dense == 2.0)).all()) and bool((dense[x == 0] == 0).all())
     assert 0.35 < float((dense > 0).sum() / (x > 0).sum()) < 0.65
     assert feature_dropout(x.to_sparse_csr(), 0.5, False).to_dense().equal(x)
+
+
+def test_dropout_keeps_each_entry_with_probability_one_minus_p():
+    from graphsparse.gnn import dropout
+
+    torch.manual_seed(0)
+    x = torch.full((200_000,), 3.0, requires_grad=True)
+    out = dropout(x, 0.3, True)
+    kept = out != 0
+    assert abs(float(kept.float().mean()) - 0.7) < 0.005
+    assert torch.allclose(out[kept], torch.tensor(3.0 / 0.7))
+    out.sum().backward()
+    assert torch.equal(x.grad != 0, kept)
+    assert dropout(x, 0.3, False) is x and dropout(x, 0.0, True) is x
+    assert not dropout(x, 1.0, True).any()
+    with pytest.raises(ValueError, match="p must be in"):
+        dropout(x, 1.5, True)
+
+
+def test_linear_first_gin_is_pyg_gin(cora):
+    """Summing W x over neighbours instead of x, then W, is the same GIN layer."""
+    from torch_geometric.nn import GINConv
+
+    from graphsparse.gnn import _LinearFirstGINConv
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(cora.num_features, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 8))
+    ours, pyg = _LinearFirstGINConv(mlp, eps=0.25), GINConv(mlp, eps=0.25)
+    with torch.no_grad():
+        assert torch.allclose(ours(cora.x, cora.edge_index), pyg(cora.x, cora.edge_index),
+                              atol=1e-5)
+        assert torch.allclose(ours(cora.x.to_sparse_csr(), cora.edge_index),
+                              pyg(cora.x, cora.edge_index), atol=1e-5)

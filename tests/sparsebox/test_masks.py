@@ -124,3 +124,20 @@ def test_augmented_lagrangian_drives_toy_problem_under_budget():
     restored = AugmentedLagrangianBudget(1.0)
     restored.load_state_dict(al.state_dict())
     assert restored.lam == al.lam
+
+
+def test_l0_projection_breaks_ties_at_the_threshold_by_position():
+    a, b = torch.tensor([2.0, 1.0, 1.0]), torch.tensor([-1.0, 3.0, 1.0])
+    masks = l0_project_([a, b], k=4)
+    assert [m.tolist() for m in masks] == [[True, True, True], [False, True, False]]
+    assert a.tolist() == [2.0, 1.0, 1.0] and b.tolist() == [0.0, 3.0, 0.0]
+    zeros = torch.zeros(5)
+    assert l0_project_([zeros], k=2)[0].tolist() == [True, True, False, False, False]
+
+
+def test_l0_projection_agrees_with_topk_on_a_large_vector():
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(100_000, generator=gen)
+    expected = torch.zeros_like(w, dtype=torch.bool)
+    expected[torch.topk(w.abs(), 12_345).indices] = True
+    assert torch.equal(l0_project_([w.clone()], k=12_345)[0], expected)
