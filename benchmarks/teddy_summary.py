@@ -27,7 +27,7 @@ def _acc(summary: dict, method: str, level: int) -> str:
 def summary_rows(folder: Path) -> list[str]:
     rows = ["| run | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 | random L20 | UGS L20 "
             "| largest TEDDY drop below dense (points) | levels TEDDY not above random "
-            "| TEDDY / UGS wall time |", "|" + "---|" * 11]
+            "| TEDDY / UGS wall time | TEDDY / UGS time to one ticket |", "|" + "---|" * 12]
     for run in sorted(p for p in folder.iterdir() if (p / "results.json").is_file()):
         s = summarize_levels(json.loads((run / "results.json").read_text()))
         c = compare_teddy(s)
@@ -35,10 +35,12 @@ def summary_rows(folder: Path) -> list[str]:
         behind = "-" if c["behind_random"] is None else c["behind_random"]
         ratio = ("-" if c["wall_ratio"] is None
                  else f"{c['wall_ratio']:.2f} ({len(c['wall_levels'])} levels)")
+        ticket = ("-" if c["ticket_ratio"] is None
+                  else f"{c['ticket_ratio']:.3f} (level {c['ticket_level']})")
         rows.append(f"| {run.name} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
                     f"{_acc(s, 'random', 10)} | {_acc(s, 'ugs', 10)} | {_acc(s, 'teddy', 20)} | "
                     f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | {behind} | "
-                    f"{ratio} |")
+                    f"{ratio} | {ticket} |")
     return rows
 
 

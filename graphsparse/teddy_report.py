@@ -66,8 +66,10 @@ def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
 
     Returns a dict with ``dense`` (mean accuracy), ``worst_level`` and ``drop`` (TEDDY's lowest
     level and its distance below dense, in points), ``behind_random`` (levels where TEDDY's mean
-    is not above random's) and ``wall_ratio`` / ``wall_levels`` (TEDDY's over UGS's wall time on
-    the levels both ran); each is None where the methods it needs are missing.
+    is not above random's), ``wall_ratio`` / ``wall_levels`` (TEDDY's over UGS's wall time on
+    the levels both ran) and ``ticket_ratio`` / ``ticket_level``: the time to one ticket at the
+    deepest level both ran, where TEDDY trains the dense teacher and that level's student and
+    UGS runs every round up to the level; each is None where the methods it needs are missing.
 
     Examples
     --------
@@ -77,11 +79,13 @@ def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
     ...                                     rec("random", 1, 0.79, 2), rec("ugs", 1, 0.7, 8)]))
     >>> c["worst_level"], round(c["drop"], 1), c["behind_random"], c["wall_ratio"]
     (1, 2.0, [1], 0.25)
+    >>> c["ticket_level"], c["ticket_ratio"]
+    (1, 0.375)
     """
     teddy = summary.get("teddy", {})
     dense = summary.get("dense", {}).get(0, {}).get("mean")
     out: dict = dict.fromkeys(("dense", "worst_level", "drop", "behind_random", "wall_ratio",
-                               "wall_levels"))
+                               "wall_levels", "ticket_ratio", "ticket_level"))
     out["dense"] = dense
     if teddy and dense is not None:
         out["worst_level"] = min(teddy, key=lambda lv: teddy[lv]["mean"])
@@ -95,6 +99,12 @@ def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
         out["wall_ratio"] = (sum(teddy[lv]["seconds"] for lv in shared)
                              / sum(summary["ugs"][lv]["seconds"] for lv in shared))
         out["wall_levels"] = shared
+        ugs, level = summary["ugs"], shared[-1]
+        if "dense" in summary and set(range(1, level + 1)) <= set(ugs):
+            teacher = summary["dense"][0]["seconds"]
+            out["ticket_level"] = level
+            out["ticket_ratio"] = ((teacher + teddy[level]["seconds"])
+                                   / sum(ugs[lv]["seconds"] for lv in range(1, level + 1)))
     return out
 
 
@@ -108,6 +118,10 @@ def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> lis
         lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f} "
                   f"({(totals['teddy'] + teacher) / totals['ugs']:.2f} counting the dense "
                   "teacher TEDDY distils from)."]
+    if compared["ticket_ratio"] is not None:
+        lines += ["", f"Time to one level-{compared['ticket_level']} ticket, TEDDY (the dense "
+                  f"teacher and one student) / UGS (rounds 1-{compared['ticket_level']}): "
+                  f"{compared['ticket_ratio']:.3f}."]
     return lines
 
 
