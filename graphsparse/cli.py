@@ -97,6 +97,8 @@ def teddy(
                              "accuracy.png."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
+    distill_lambda: float = typer.Option(0.1, min=0.0, help="Weight of TEDDY's distillation "
+                                         "term, CE + lambda KL(teacher || student)."),
 ) -> None:
     """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
     level by level. results.json is rewritten after every run, so a stopped job keeps its
@@ -111,7 +113,7 @@ def teddy(
     if unknown or not wanted:
         raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
-    run = {"dataset": dataset, "model": model, "epochs": epochs}
+    run = {"dataset": dataset, "model": model, "epochs": epochs, "distill_lambda": distill_lambda}
     level_list = list(range(1, levels + 1))
     records: list[dict] = _resumable_records(out, run) if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
@@ -131,6 +133,7 @@ def teddy(
         task = progress.add_task("runs", total=total)
         run_levels(data, model, level_list, todo, methods=wanted,
                    epochs=epochs, progress=lambda r: record(r, lambda: progress.advance(task)),
+                   distill_lambda=distill_lambda,
                    score=ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None)
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")

@@ -336,10 +336,11 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                methods: tuple[str, ...] = ("dense", "teddy", "random"), epochs: int = 200,
                factory: Callable[..., nn.Module] | None = None,
                progress: Callable[[dict], None] | None = None,
-               score: Scorer | None = None) -> list[dict]:
+               score: Scorer | None = None, distill_lambda: float = 0.1) -> list[dict]:
     """The level protocol; one record per (method, level, seed):
-    ``{method, level, edge_keep, weight_keep, seed, test_acc, seconds}``. ``methods`` is any of
-    ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher."""
+    ``{method, level, edge_keep, weight_keep, seed, test_acc, val_acc, seconds}``. ``methods`` is
+    any of ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher,
+    and ``distill_lambda`` weighs TEDDY's distillation term."""
     for method in methods:
         check_choice("methods", method, METHODS)
     factory = factory or (lambda: make_model(model_name, data.num_features,
@@ -353,7 +354,8 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
             dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
         if "dense" in methods:
             rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
-                   "seed": seed, "test_acc": dense.test_acc, "seconds": dense.seconds}
+                   "seed": seed, "test_acc": dense.test_acc, "val_acc": dense.val_acc,
+                   "seconds": dense.seconds}
             records.append(rec)
             progress and progress(rec)
         for level in sorted(levels):
@@ -366,10 +368,11 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                 torch.manual_seed(seed)
                 res = train_node_classifier(factory(), pruned, epochs=epochs,
                                             weight_keep_ratio=weight_keep,
-                                            teacher_logits=dense.logits, score=score)
+                                            teacher_logits=dense.logits, score=score,
+                                            distill_lambda=distill_lambda)
                 rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
                        "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
-                       "seconds": time.perf_counter() - start}
+                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
                 records.append(rec)
                 progress and progress(rec)
             if "random" in methods:
@@ -382,7 +385,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                                             weight_keep_ratio=weight_keep, score=score)
                 rec = {"method": "random", "level": level, "edge_keep": target / num_pairs,
                        "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
-                       "seconds": time.perf_counter() - start}
+                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
                 records.append(rec)
                 progress and progress(rec)
         if "ugs" in methods:

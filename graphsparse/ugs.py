@@ -191,7 +191,7 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
                                     score=score)
         rec = {"method": "ugs", "level": level, "edge_keep": float(pair_kept.mean()),
                "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
-               "seconds": time.perf_counter() - start}
+               "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
         start = time.perf_counter()
         if progress:
             progress(rec)
