@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv
+from torch_geometric.nn.dense.linear import Linear as PygLinear
 
 from graphsparse.teddy import TeddyTransform
 from graphsparse.ugs import pair_keys
@@ -89,6 +90,51 @@ def _quiet_csr() -> Iterator[None]:
         yield
 
 
+class _CSRMatmul(torch.autograd.Function):
+    """``x @ weight.T`` for a sparse CSR ``x``, differentiable in ``weight``.
+
+    torch's own ``F.linear`` on a CSR input multiplies by the non-contiguous ``weight.T`` and
+    differentiates through a generic path: on Cora's features (2708 x 1433, 1.3% non-zero) times
+    a 512-channel weight it takes 2.3x as long forward and 1.3x forward and backward.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        ctx.x = x
+        return x @ weight.t().contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        with _quiet_csr():
+            xt = ctx.x.t().to_sparse_csr()
+        return None, (xt @ grad.contiguous()).t()
+
+
+def sparse_linear(x: torch.Tensor, weight: torch.Tensor,
+                  bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)``, faster when ``x`` is a sparse CSR matrix.
+
+    No gradient reaches ``x`` through the CSR path (node features are inputs, not parameters).
+
+    Examples
+    --------
+    >>> x, w = torch.eye(3)[[0, 2]], torch.arange(6.0).reshape(2, 3)
+    >>> sparse_linear(x.to_sparse_csr(), w).tolist()
+    [[0.0, 3.0], [2.0, 5.0]]
+    """
+    if x.layout != torch.sparse_csr:
+        return F.linear(x, weight, bias)
+    out = _CSRMatmul.apply(x, weight)
+    return out if bias is None else out + bias
+
+
+class _SparseInputLinear(PygLinear):
+    """PyG's ``Linear`` with :func:`sparse_linear` as its product; the parameters are the same."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sparse_linear(x, self.weight, self.bias)
+
+
 class _GCN(nn.Module):
     """Two ``GCNConv`` layers without biases and dropout on the hidden layer only, as in the
     TEDDY paper's code (its GCN drops no input features)."""
@@ -98,6 +144,7 @@ class _GCN(nn.Module):
     def __init__(self, cin: int, cout: int, hidden: int = 512, dropout: float = 0.5):
         super().__init__()
         self.conv1 = GCNConv(cin, hidden, bias=False)
+        self.conv1.lin.__class__ = _SparseInputLinear  # a faster product, nothing else changes
         self.conv2 = GCNConv(hidden, cout, bias=False)
         self.dropout = dropout
 
@@ -134,7 +181,7 @@ class _LinearFirstGINConv(GINConv):
 
     def forward(self, x, edge_index):
         first = self.nn[0]
-        h = F.linear(x, first.weight)
+        h = sparse_linear(x, first.weight)
         out = self.propagate(edge_index, x=(h, h)) + (1 + self.eps) * h + first.bias
         return self.nn[1:](out)
 
