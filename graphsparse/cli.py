@@ -99,12 +99,14 @@ def teddy(
                                 "full and run only the others."),
     distill_lambda: float = typer.Option(0.1, min=0.0, help="Weight of TEDDY's distillation "
                                          "term, CE + lambda KL(teacher || student)."),
+    jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
+                             "process with an equal share of the CPU threads."),
 ) -> None:
     """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
     level by level. results.json is rewritten after every run, so a stopped job keeps its
     results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
     that a resumed run must share)."""
-    from graphsparse.gnn import METHODS, ogb_node_scorer, run_levels
+    from graphsparse.gnn import METHODS, run_levels
     from graphsparse.teddy_report import seeds_to_run, write_teddy_report
     from sparsebox.data.pyg import load_node_dataset
 
@@ -121,22 +123,86 @@ def teddy(
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.json").write_text(json.dumps(run, indent=2))
 
-    def record(rec: dict, advance: Callable[[], None]) -> None:
-        records.append(rec)
-        (out / "results.json").write_text(json.dumps(records, indent=2))
-        advance()
-
     console = Console(stderr=True)
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("runs", total=total)
-        run_levels(data, model, level_list, todo, methods=wanted,
-                   epochs=epochs, progress=lambda r: record(r, lambda: progress.advance(task)),
-                   distill_lambda=distill_lambda,
-                   score=ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None)
+        options = {"methods": wanted, "epochs": epochs, "distill_lambda": distill_lambda}
+
+        def on_record(rec: dict) -> None:
+            records.append(rec)
+            (out / "results.json").write_text(json.dumps(records, indent=2))
+            progress.advance(task)
+
+        if jobs == 1 or len(todo) == 1:
+            run_levels(data, model, level_list, todo, progress=on_record,
+                       score=_node_scorer(dataset), **options)
+        else:
+            _run_seeds_side_by_side(dataset, model, level_list, todo, jobs, on_record, options)
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
+
+
+def _node_scorer(dataset: str) -> Any:
+    """OGB's Evaluator for ``ogbn-*`` datasets, else None (plain accuracy)."""
+    from graphsparse.gnn import ogb_node_scorer
+
+    return ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None
+
+
+_records_queue: Any = None  # a worker process's queue back to the command
+
+
+def _init_seed_worker(queue: Any) -> None:
+    global _records_queue
+    _records_queue = queue
+
+
+def _seed_worker(dataset: str, model: str, levels: list[int], seed: int, threads: int,
+                 options: dict) -> None:
+    """One seed of the level protocol in a worker process: each record, then ``{"done": seed}``,
+    goes to the queue the pool was started with."""
+    import torch
+
+    from graphsparse.gnn import run_levels
+    from sparsebox.data.pyg import load_node_dataset
+
+    torch.set_num_threads(threads)
+    run_levels(load_node_dataset(dataset), model, levels, [seed], progress=_records_queue.put,
+               score=_node_scorer(dataset), **options)
+    _records_queue.put({"done": seed})
+
+
+def _run_seeds_side_by_side(dataset: str, model: str, levels: list[int], seeds: list[int],
+                            jobs: int, on_record: Callable[[dict], None], options: dict) -> None:
+    """Run every seed in a pool of ``jobs`` processes (spawned, so no OpenMP state is forked);
+    ``on_record`` sees each record as it arrives. A worker's error is raised here."""
+    import multiprocessing as mp
+    import os
+    import queue as queue_module
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")
+    records = ctx.Queue()
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_seed_worker,
+                             initargs=(records,)) as pool:
+        futures = [pool.submit(_seed_worker, dataset, model, levels, seed, threads, options)
+                   for seed in seeds]
+        running = set(seeds)
+        while running:
+            try:
+                item = records.get(timeout=0.5)
+            except queue_module.Empty:
+                for f in futures:
+                    if f.done():
+                        f.result()  # raises a worker's error
+                continue
+            if "done" in item:
+                running.discard(item["done"])
+            else:
+                on_record(item)
 
 
 def _resumable_records(out: Path, run: dict) -> list[dict]:

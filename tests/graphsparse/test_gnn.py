@@ -205,3 +205,26 @@ def test_sparse_linear_matches_f_linear_forward_and_backward(cora):
     (g_dense,) = torch.autograd.grad(ref, w, grad)
     assert torch.allclose(out, ref, atol=1e-5) and torch.allclose(g_sparse, g_dense, atol=1e-4)
     assert torch.equal(sparse_linear(cora.x, w, b), ref)
+
+
+def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir):
+    """--jobs 2 trains the seeds in two processes and writes the records one process would."""
+    base = ["graph", "teddy", "--dataset", "cora", "--levels", "1", "--epochs", "2",
+            "--seeds", "2", "--methods", "dense,teddy,random"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers' share of this machine's threads
+    try:
+        first = CliRunner().invoke(app, [*base, "--out", str(one)])
+    finally:
+        torch.set_num_threads(threads)
+    second = CliRunner().invoke(app, [*base, "--out", str(two), "--jobs", "2"])
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+
+    def key(r):
+        return r["seed"], r["method"], r["level"]
+
+    a = sorted(json.loads((one / "results.json").read_text()), key=key)
+    b = sorted(json.loads((two / "results.json").read_text()), key=key)
+    assert [key(r) for r in a] == [key(r) for r in b] and len(a) == 6
+    assert [r["test_acc"] for r in a] == pytest.approx([r["test_acc"] for r in b], abs=0.01)
