@@ -25,9 +25,10 @@ def _acc(summary: dict, method: str, level: int) -> str:
 
 
 def summary_rows(folder: Path) -> list[str]:
-    rows = ["| run | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 | random L20 | UGS L20 "
-            "| largest TEDDY drop below dense (points) | levels TEDDY not above random "
-            "| TEDDY / UGS wall time | TEDDY / UGS time to one ticket |", "|" + "---|" * 12]
+    rows = ["| run | TEDDY lambda | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 "
+            "| random L20 | UGS L20 | largest TEDDY drop below dense (points) "
+            "| levels TEDDY not above random | TEDDY / UGS wall time "
+            "| TEDDY / UGS time to one ticket |", "|" + "---|" * 13]
     for run in sorted(p for p in folder.iterdir() if (p / "results.json").is_file()):
         s = summarize_levels(json.loads((run / "results.json").read_text()))
         c = compare_teddy(s)
@@ -37,7 +38,10 @@ def summary_rows(folder: Path) -> list[str]:
                  else f"{c['wall_ratio']:.2f} ({len(c['wall_levels'])} levels)")
         ticket = ("-" if c["ticket_ratio"] is None
                   else f"{c['ticket_ratio']:.3f} (level {c['ticket_level']})")
-        rows.append(f"| {run.name} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
+        settings = run / "run.json"
+        lam = json.loads(settings.read_text()).get("distill_lambda", 0.1) if settings.is_file() \
+            else 0.1  # the default, which runs made before --distill-lambda used
+        rows.append(f"| {run.name} | {lam:g} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
                     f"{_acc(s, 'random', 10)} | {_acc(s, 'ugs', 10)} | {_acc(s, 'teddy', 20)} | "
                     f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | {behind} | "
                     f"{ratio} | {ticket} |")
