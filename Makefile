@@ -50,12 +50,17 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/points.py
 	$(BIN)/python benchmarks/splats.py
 
-# TEDDY, random pruning and UGS, 20 levels x 3 seeds per dataset and model: hours on 2 cores.
-TEDDY_RUNS ?= cora:gcn cora:gat cora:gin citeseer:gcn citeseer:gat citeseer:gin
+# TEDDY, random pruning and UGS, 20 levels x 3 seeds per dataset:model:distillation weight (10 for
+# GCN, chosen on Cora-GCN's validation accuracy by benchmarks/teddy_lambda.py), seeds side by side on
+# TEDDY_JOBS processes: hours on 2 cores.
+TEDDY_RUNS ?= cora:gcn:10 cora:gat:0.1 cora:gin:0.1 citeseer:gcn:10 citeseer:gat:0.1 citeseer:gin:0.1
+TEDDY_JOBS ?= 2
 bench-teddy: $(VENV)/.bench
 	for run in $(TEDDY_RUNS); do \
-	  $(BIN)/sparsebox graph teddy --dataset $${run%%:*} --model $${run##*:} --levels 20 \
-	    --seeds 3 --resume --out benchmarks/results/teddy/$${run%%:*}_$${run##*:} || exit 1; \
+	  data=$${run%%:*}; rest=$${run#*:}; model=$${rest%%:*}; lambda=$${rest#*:}; \
+	  $(BIN)/sparsebox graph teddy --dataset $$data --model $$model --distill-lambda $$lambda \
+	    --levels 20 --seeds 3 --jobs $(TEDDY_JOBS) --resume \
+	    --out benchmarks/results/teddy/$${data}_$${model} || exit 1; \
 	done
 	$(BIN)/python benchmarks/teddy_summary.py
 

@@ -3,8 +3,8 @@
     python benchmarks/teddy_summary.py    # writes benchmarks/results/teddy/README.md
 
 Each run folder is made by `make bench-teddy` (all six), or one at a time:
-    sparsebox graph teddy --dataset cora --model gcn --levels 20 --seeds 3 \\
-        --out benchmarks/results/teddy/cora_gcn
+    sparsebox graph teddy --dataset cora --model gcn --distill-lambda 10 --levels 20 \\
+        --seeds 3 --jobs 2 --out benchmarks/results/teddy/cora_gcn
 and holds its own results.md (every level) and accuracy.png. A run stopped early keeps the
 records it finished (the table says how many seeds each level has), and the same command with
 --resume runs the seeds it lacks.
