@@ -293,6 +293,8 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     """
     score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
+    if not distill_lambda >= 0:
+        raise ValueError(f"distill_lambda must be >= 0, got {distill_lambda}")
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     weights = prunable_weights(model)
     if weight_keep_ratio is not None and weight_masks is not None:

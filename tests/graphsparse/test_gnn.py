@@ -228,3 +228,9 @@ def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir):
     b = sorted(json.loads((two / "results.json").read_text()), key=key)
     assert [key(r) for r in a] == [key(r) for r in b] and len(a) == 6
     assert [r["test_acc"] for r in a] == pytest.approx([r["test_acc"] for r in b], abs=0.01)
+
+
+def test_negative_distillation_weight_is_refused(cora):
+    model = make_model("gcn", cora.num_features, 7, hidden=8)
+    with pytest.raises(ValueError, match="distill_lambda must be >= 0, got -1"):
+        train_node_classifier(model, cora, epochs=1, distill_lambda=-1.0)
