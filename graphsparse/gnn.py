@@ -35,7 +35,8 @@ from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
 
 __all__ = ["make_model", "train_node_classifier", "TrainResult", "level_keep_ratios",
-           "prune_edges_random", "run_levels", "METHODS", "accuracy", "ogb_node_scorer"]
+           "prune_edges_random", "run_levels", "METHODS", "accuracy", "ogb_node_scorer",
+           "dropout", "sparse_linear"]
 
 MODELS = ("gcn", "gat", "gin")
 METHODS = ("dense", "teddy", "random", "ugs")
