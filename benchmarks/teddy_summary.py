@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+from graphsparse.gnn import DISTILL_LAMBDA
 from graphsparse.teddy_report import compare_teddy, summarize_levels
 
 
@@ -39,8 +40,9 @@ def summary_rows(folder: Path) -> list[str]:
         ticket = ("-" if c["ticket_ratio"] is None
                   else f"{c['ticket_ratio']:.3f} (level {c['ticket_level']})")
         settings = run / "run.json"
-        lam = json.loads(settings.read_text()).get("distill_lambda", 0.1) if settings.is_file() \
-            else 0.1  # the default, which runs made before --distill-lambda used
+        # Runs made before --distill-lambda existed used the default.
+        lam = (json.loads(settings.read_text()) if settings.is_file() else {}).get(
+            "distill_lambda", DISTILL_LAMBDA)
         rows.append(f"| {run.name} | {lam:g} | {_acc(s, 'dense', 0)} | {_acc(s, 'teddy', 10)} | "
                     f"{_acc(s, 'random', 10)} | {_acc(s, 'ugs', 10)} | {_acc(s, 'teddy', 20)} | "
                     f"{_acc(s, 'random', 20)} | {_acc(s, 'ugs', 20)} | {drop} | {behind} | "

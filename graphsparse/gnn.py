@@ -40,6 +40,8 @@ __all__ = ["make_model", "train_node_classifier", "TrainResult", "level_keep_rat
 
 MODELS = ("gcn", "gat", "gin")
 METHODS = ("dense", "teddy", "random", "ugs")
+#: TEDDY's distillation weight unless told otherwise (the paper code's default).
+DISTILL_LAMBDA = 0.1
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -283,7 +285,8 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
                           weight_decay: float = 5e-4, weight_keep_ratio: float | None = None,
                           weight_masks: list[torch.Tensor] | None = None,
                           teacher_logits: torch.Tensor | None = None,
-                          distill_lambda: float = 0.1, score: Scorer | None = None) -> TrainResult:
+                          distill_lambda: float = DISTILL_LAMBDA,
+                          score: Scorer | None = None) -> TrainResult:
     """Train on ``data.train_mask``; the test accuracy is taken at the best validation epoch.
 
     With ``weight_keep_ratio`` the weights are projected onto the l0 ball after every step; with
@@ -386,7 +389,8 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                methods: tuple[str, ...] = ("dense", "teddy", "random"), epochs: int = 200,
                factory: Callable[..., nn.Module] | None = None,
                progress: Callable[[dict], None] | None = None,
-               score: Scorer | None = None, distill_lambda: float = 0.1) -> list[dict]:
+               score: Scorer | None = None,
+               distill_lambda: float = DISTILL_LAMBDA) -> list[dict]:
     """The level protocol; one record per (method, level, seed):
     ``{method, level, edge_keep, weight_keep, seed, test_acc, val_acc, seconds}``. ``methods`` is
     any of ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher,
