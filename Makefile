@@ -15,13 +15,29 @@ OUT ?= out/demo
 
 .PHONY: install install-test demo test lint bench bench-teddy clean
 
-$(VENV)/.base: pyproject.toml
+# open3d (the `points` extra, which the demo and the tests use) loads the system library
+# libusb-1.0 when imported. Installed here when missing and we may (root with apt-get); otherwise
+# the set-up stops at once and says what to run.
+$(VENV)/.system:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1\.0\.so\.0'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the system library libusb-1.0-0 (open3d needs it)"; \
+	    apt-get update -qq && apt-get install -y -qq libusb-1.0-0 >/dev/null || exit 1; \
+	  else \
+	    echo "error: open3d needs the system library libusb-1.0-0; install it, then run make again:" >&2; \
+	    echo "    sudo apt-get install libusb-1.0-0" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.base: pyproject.toml $(VENV)/.system
 	$(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, where it is on offer; then pin whatever torch is there so
 	# that no other package makes pip resolve (and download) a CUDA build of its own.
 	$(BIN)/pip install -q torch==2.13.0 || $(BIN)/pip install -q "torch>=2.3"
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
-	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e .
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[points]"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sparsebox.data.pyg import load_node_dataset
 
 from graphsparse.gnn import run_levels
-from sparsebox.data.pyg import load_node_dataset
 
 
 def _floats(text: str) -> list[float]:

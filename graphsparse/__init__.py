@@ -1,20 +1,21 @@
-"""graphsparse: sparsifiers and quality metrics for graphs, built on the sparsebox core."""
+"""graphsparse: sparsifiers and quality metrics for graphs, built on the sparsebox core.
 
-from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
-from graphsparse.metrics import pcg_iterations, relative_condition_number
-from graphsparse.resistance import EffectiveResistanceSampler, effective_resistances
-from graphsparse.static import FeGrassSparsifier
-from graphsparse.stats import graph_summary
+Names are imported on first use (``from graphsparse import TeddyPruner`` loads only what TEDDY
+needs).
+"""
 
-__all__ = [
-    "BatchError",
-    "BatchReport",
-    "DynamicSpectralSparsifier",
-    "EdgeEvent",
-    "EffectiveResistanceSampler",
-    "FeGrassSparsifier",
-    "effective_resistances",
-    "graph_summary",
-    "pcg_iterations",
-    "relative_condition_number",
-]
+from sparsebox._lazy import lazy_exports
+
+_EXPORTS = {
+    "BatchError": ".dynamic", "BatchReport": ".dynamic", "DynamicSpectralSparsifier": ".dynamic",
+    "EdgeEvent": ".dynamic",
+    "pcg_iterations": ".metrics", "relative_condition_number": ".metrics",
+    "EffectiveResistanceSampler": ".resistance", "effective_resistances": ".resistance",
+    "FeGrassSparsifier": ".static",
+    "graph_summary": ".stats",
+    "TeddyPruner": ".teddy", "TeddyTransform": ".transforms", "teddy_edge_scores": ".teddy",
+    "RandomEdgePruner": ".random_edges",
+    "UgsPruner": ".ugs",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,21 +1,21 @@
-"""`sparsebox graph ...` and `sparsebox stream ...` commands."""
+"""`sparsebox graph ...` and `sparsebox stream ...` commands.
+
+Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns each into one
+``error:`` line. Outputs are checked before any work and written whole or not at all
+(:mod:`sparsebox.outputs`).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from typer.core import TyperGroup
 
-from graphsparse.stats import graph_summary
-from sparsebox.data import load_graph
+from sparsebox.outputs import StagedOutputs, check_output_file, check_output_folder
 
 
 class _RunByDefault(TyperGroup):
@@ -27,11 +27,25 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True)
-stream_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
+graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True,
+                        rich_markup_mode=None)
+stream_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True, rich_markup_mode=None,
                          help="Streaming spectral sparsification (dyGRASS): "
                               "`sparsebox stream GRAPH --events FILE --state DIR`, "
                               "`sparsebox stream export DIR -o H.mtx`.")
+
+
+def _graph_methods() -> list[str]:
+    """The methods `graph sparsify` runs: the registry's edge methods that take a graph."""
+    from sparsebox.registry import methods
+
+    return [e.name for e in methods(item="edge", data="graph")]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, markup=False, highlight=False)
 
 
 @graph_app.command("info")
@@ -40,45 +54,62 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Nodes, edges, components and degree statistics of a graph."""
+    from graphsparse.stats import graph_summary
+    from sparsebox.data.graphs import load_graph
+
     summary = {"graph": graph, **graph_summary(load_graph(graph))}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"graph {graph}", show_header=False)
     for key, value in summary.items():
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-    Console().print(table)
+    Console(markup=False, highlight=False).print(table)
 
 
 @graph_app.command("sparsify")
 def sparsify(
     graph: str = typer.Argument(..., help="A dataset name or graph file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output graph (.mtx, .graph, .csv)."),
-    method: str = typer.Option("teddy", help="teddy | fegrass | effective-resistance"),
-    keep_ratio: float = typer.Option(..., help="Fraction of the edges kept (self-loops, "
-                                     "which TEDDY never drops, are not counted)."),
-    seed: int = typer.Option(0),
+    output: Path = typer.Option(..., "-o", "--output", help="Output graph (.mtx, .graph, .csv, "
+                                ".txt)."),
+    method: str = typer.Option("teddy", help="A registered edge method (`sparsebox methods "
+                               "--item edge`): teddy, fegrass, effective-resistance, random."),
+    keep_ratio: float = typer.Option(None, help="Fraction of the edges kept (TEDDY: of the "
+                                     "non-loop edges; loops always stay)."),
+    budget: int = typer.Option(None, help="Exact number of edges kept."),
+    density: float = typer.Option(None, help="Kept edges per node, |E_H| / |V|."),
+    seed: int = typer.Option(0, help="Seed of the methods that draw random numbers."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Sparsify a graph file with one of graphsparse's methods."""
-    from graphsparse.resistance import EffectiveResistanceSampler
-    from graphsparse.static import FeGrassSparsifier
-    from graphsparse.teddy import TeddyPruner
-    from sparsebox.data.graphs import write_graph
-    from sparsebox.select import budget_from_keep_ratio
+    """Sparsify a graph with a registered method; give at most one of --keep-ratio, --budget,
+    --density (none: the method's default size)."""
+    from sparsebox.data.graphs import load_graph, write_graph
+    from sparsebox.registry import get_method
 
+    names = _graph_methods()
+    if method not in names:
+        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
+                                 param_hint="--method")
+    sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
+                               "density": density}.items() if v is not None}
+    if len(sizes) > 1:
+        raise typer.BadParameter("give one of --keep-ratio, --budget, --density",
+                                 param_hint="--" + "/--".join(k.replace("_", "-") for k in sizes))
+    output = check_output_file(output, option="--output",
+                               inputs=[graph] if Path(graph).exists() else [])
+    if output.suffix.lower() not in (".mtx", ".graph", ".csv", ".txt", ".edges", ".el"):
+        raise typer.BadParameter(f"unknown graph format {output.suffix!r} of {output} (.mtx, "
+                                 ".graph, .csv, .txt)", param_hint="--output")
+    entry = get_method(method, item="edge")
+    params = {**sizes, **({"seed": seed} if "seed" in entry.load()._get_param_names() else {})}
+    estimator = entry.create(**params)
     g = load_graph(graph)
-    budget = budget_from_keep_ratio(keep_ratio, g.num_edges)
-    if method == "teddy":
-        h = TeddyPruner(edge_sparsity=1.0 - keep_ratio).fit_transform(g)
-    elif method == "fegrass":
-        h = FeGrassSparsifier(budget=budget, seed=seed).fit_transform(g)
-    elif method == "effective-resistance":
-        h = EffectiveResistanceSampler(budget=budget, seed=seed).fit_transform(g)
-    else:
-        raise typer.BadParameter(f"--method must be teddy, fegrass or effective-resistance, "
-                                 f"got {method!r}")
-    write_graph(h, output)
+    h = estimator.fit(g).transform(g)
+    with StagedOutputs(output=output) as staged:
+        write_graph(h, staged["output"])
     summary = {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
                "edges_out": h.num_edges, "keep_ratio": h.num_edges / max(g.num_edges, 1)}
     typer.echo(json.dumps(summary) if as_json else
@@ -106,103 +137,61 @@ def teddy(
     level by level. results.json is rewritten after every run, so a stopped job keeps its
     results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
     that a resumed run must share)."""
-    from graphsparse.gnn import METHODS, run_levels
+    from graphsparse.levels import METHODS
     from graphsparse.teddy_report import seeds_to_run, write_teddy_report
-    from sparsebox.data.pyg import load_node_dataset
+    from sparsebox.parallel import LocalExecutor
 
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = sorted(set(wanted) - set(METHODS))
     if unknown or not wanted:
         raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
+    if model not in ("gcn", "gat", "gin"):
+        raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")
     run = {"dataset": dataset, "model": model, "epochs": epochs, "distill_lambda": distill_lambda}
     level_list = list(range(1, levels + 1))
     records: list[dict] = _resumable_records(out, run) if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
-    data = load_node_dataset(dataset)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out, option="--out")
+    _load_node_dataset(dataset)  # a missing dataset fails here, before any output is written
     (out / "run.json").write_text(json.dumps(run, indent=2))
 
-    console = Console(stderr=True)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+                  console=_console()) as progress:
         task = progress.add_task("runs", total=total)
-        options = {"methods": wanted, "epochs": epochs, "distill_lambda": distill_lambda}
 
         def on_record(rec: dict) -> None:
             records.append(rec)
             (out / "results.json").write_text(json.dumps(records, indent=2))
             progress.advance(task)
 
-        if jobs == 1 or len(todo) == 1:
-            run_levels(data, model, level_list, todo, progress=on_record,
-                       score=_node_scorer(dataset), **options)
-        else:
-            _run_seeds_side_by_side(dataset, model, level_list, todo, jobs, on_record, options)
+        options = {"dataset": dataset, "model": model, "levels": level_list, "methods": wanted,
+                   "epochs": epochs, "distill_lambda": distill_lambda}
+        LocalExecutor(jobs).run(_teddy_seed, [{**options, "seed": s} for s in todo],
+                                on_record=on_record)
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 
 
-def _node_scorer(dataset: str) -> Any:
-    """OGB's Evaluator for ``ogbn-*`` datasets, else None (plain accuracy)."""
+def _load_node_dataset(dataset: str) -> Any:
+    from graphsparse.datasets import load_node_dataset
+
+    return load_node_dataset(dataset)
+
+
+def _teddy_seed(task: dict, emit: Any) -> None:
+    """One seed of the level protocol (an executor task): each record goes to ``emit``."""
     from graphsparse.gnn import ogb_node_scorer
+    from graphsparse.levels import run_levels
 
-    return ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None
-
-
-_records_queue: Any = None  # a worker process's queue back to the command
-
-
-def _init_seed_worker(queue: Any) -> None:
-    global _records_queue
-    _records_queue = queue
-
-
-def _seed_worker(dataset: str, model: str, levels: list[int], seed: int, threads: int,
-                 options: dict) -> None:
-    """One seed of the level protocol in a worker process: each record, then ``{"done": seed}``,
-    goes to the queue the pool was started with."""
-    import torch
-
-    from graphsparse.gnn import run_levels
-    from sparsebox.data.pyg import load_node_dataset
-
-    torch.set_num_threads(threads)
-    run_levels(load_node_dataset(dataset), model, levels, [seed], progress=_records_queue.put,
-               score=_node_scorer(dataset), **options)
-    _records_queue.put({"done": seed})
-
-
-def _run_seeds_side_by_side(dataset: str, model: str, levels: list[int], seeds: list[int],
-                            jobs: int, on_record: Callable[[dict], None], options: dict) -> None:
-    """Run every seed in a pool of ``jobs`` processes (spawned, so no OpenMP state is forked);
-    ``on_record`` sees each record as it arrives. A worker's error is raised here."""
-    import multiprocessing as mp
-    import os
-    import queue as queue_module
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = mp.get_context("spawn")
-    records = ctx.Queue()
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_seed_worker,
-                             initargs=(records,)) as pool:
-        futures = [pool.submit(_seed_worker, dataset, model, levels, seed, threads, options)
-                   for seed in seeds]
-        running = set(seeds)
-        while running:
-            try:
-                item = records.get(timeout=0.5)
-            except queue_module.Empty:
-                for f in futures:
-                    if f.done():
-                        f.result()  # raises a worker's error
-                continue
-            if "done" in item:
-                running.discard(item["done"])
-            else:
-                on_record(item)
+    dataset = task["dataset"]
+    score = ogb_node_scorer(dataset) if dataset.lower().startswith("ogbn-") else None
+    run_levels(_load_node_dataset(dataset), task["model"], task["levels"], [task["seed"]],
+               methods=task["methods"], epochs=task["epochs"],
+               distill_lambda=task["distill_lambda"], progress=emit, score=score)
 
 
 def _resumable_records(out: Path, run: dict) -> list[dict]:
@@ -222,8 +211,8 @@ def _resumable_records(out: Path, run: dict) -> list[dict]:
 def _read_json(path: Path, param_hint: str) -> Any:
     try:
         return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from None
 
 
 @graph_app.command("teddy-report")
@@ -242,6 +231,13 @@ def teddy_report(
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 
 
+def _graph_source(graph: str) -> str:
+    """How a stream names its graph: a file by its resolved path (so `./g.mtx`, `g.mtx` and the
+    same file from another folder agree), a dataset by its catalogue name."""
+    path = Path(graph)
+    return str(path.resolve()) if path.exists() else graph.lower()
+
+
 @stream_app.command("run")
 def stream_run(
     graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),
@@ -254,39 +250,47 @@ def stream_run(
     num_walkers: int = typer.Option(64, min=1),
     max_steps: int = typer.Option(100, min=1),
     seed: int = typer.Option(0),
-    skip_missing: bool = typer.Option(False, help="Skip deletions of absent edges."),
+    skip_missing: bool = typer.Option(False, help="Skip deletions of absent edges (may change "
+                                      "from one run of a state to the next)."),
     checkpoint_every: int = typer.Option(10, min=1, help="Batches between checkpoints."),
     kappa_every: int = typer.Option(0, min=0, help="Compute kappa every N batches (0: never)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout."),
 ) -> None:
     """Apply edge updates in batches, durably: a killed run restarted with the same command
     loses nothing and ends in the state an uninterrupted run reaches."""
-    from graphsparse.dynamic import BatchError
     from graphsparse.streaming import EventParseError, StreamState, parse_events
+    from sparsebox.data.graphs import load_graph
 
+    if events != "-" and not Path(events).is_file():
+        raise typer.BadParameter(f"{events}: no such file", param_hint="--events")
+    if state.exists() and not state.is_dir():
+        raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
     params = {"density": density, "distortion": distortion, "calibration_quantile": 0.9,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
-    console = Console(stderr=True)
-    st, resumed = StreamState.open(state, graph, lambda: load_graph(graph), params)
+    console = _console()
+    st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph), params)
     if resumed.events_applied:
         console.print(f"resumed {state}: {resumed.events_applied} events already applied "
                       f"({resumed.replayed_batches} batches replayed from the log)")
-    source = "stdin" if events == "-" else events
-    handle = sys.stdin if events == "-" else open(events)
+    source = "standard input" if events == "-" else events
+    handle = sys.stdin.buffer if events == "-" else open(events, "rb")
     total = None
     if events != "-":
-        with open(events) as counting:
+        with open(events, "rb") as counting:
             total = sum(1 for _ in counting)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     skip = st.events_applied
-    code = 0
+    seen = 0
     progress = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("lines"), TimeElapsedColumn(), console=console,
                         disable=as_json)
     try:
         with progress:
             task = progress.add_task("stream", total=total)
-            batch, seen = [], 0
+            batch: list[tuple[int, Any]] = []
             for lineno, event in parse_events(handle, source):
                 progress.update(task, completed=lineno)
                 seen += 1
@@ -294,22 +298,22 @@ def stream_run(
                     continue
                 batch.append((lineno, event))
                 if len(batch) == batch_size:
-                    _apply(st, batch, kappa_every, checkpoint_every, as_json)
+                    _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
                     batch = []
             if batch:
-                _apply(st, batch, kappa_every, checkpoint_every, as_json)
+                _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
             progress.update(task, completed=total)
         st.checkpoint()
     except EventParseError as err:
-        console.print(f"[red]error[/]: {err}; nothing of its batch was applied")
-        code = 2
-    except BatchError as err:
-        console.print(f"[red]error[/]: {err}; nothing of this batch was applied")
-        code = 2
+        raise EventParseError(err.source, err.lineno,
+                              f"{err.detail}; nothing of its batch was applied") from None
     finally:
         st.close()
-        if handle is not sys.stdin:
+        if handle is not sys.stdin.buffer:
             handle.close()
+    if seen <= skip:
+        console.print(f"no new events in {source}: its {seen} events were applied by earlier "
+                      f"runs of {state} ({st.events_applied} in all)")
     m = st.model
     summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
                "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
@@ -318,11 +322,11 @@ def stream_run(
     if as_json:
         typer.echo(json.dumps({"summary": summary}))
     else:
-        console.print(summary)
-    raise typer.Exit(code)
+        console.print(json.dumps(summary))
 
 
-def _apply(st, numbered, kappa_every, checkpoint_every, as_json) -> None:
+def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_json: bool,
+           source: str) -> None:
     from graphsparse.dynamic import BatchError
 
     events = [e for _, e in numbered]
@@ -331,7 +335,15 @@ def _apply(st, numbered, kappa_every, checkpoint_every, as_json) -> None:
         report = st.apply(events, kappa=kappa)
     except BatchError as err:
         lineno = numbered[err.index][0]
-        raise BatchError(f"line {lineno}: {err}", err.index) from None
+        if err.reason == "missing":
+            e = events[err.index]
+            message = (f"{source}: line {lineno}: deletes edge ({e.u}, {e.v}), which is not in "
+                       "the graph; nothing of its batch was applied (rerun with --skip-missing "
+                       "to skip such deletions)")
+        else:
+            detail = str(err).split(": ", 1)[-1]
+            message = f"{source}: line {lineno}: {detail}; nothing of its batch was applied"
+        raise BatchError(message, err.index, err.reason) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:
@@ -350,9 +362,11 @@ def stream_export(
 
     from graphsparse.streaming import load_state
 
+    output = check_output_file(output, option="--output")
     model = load_state(state)
     s = model.graph_ if graph else model.sparsifier_
     lower = sp.coo_array((s.weights, (s.cols, s.rows)), shape=(s.num_nodes, s.num_nodes))
-    scipy.io.mmwrite(output, lower, symmetry="symmetric",
-                     comment=f"sparsebox stream export of {state} after batch {model.batches_}")
+    with StagedOutputs(output=output) as staged:
+        scipy.io.mmwrite(staged["output"], lower, symmetry="symmetric",
+                         comment=f"sparsebox stream export of {state} after batch {model.batches_}")
     typer.echo(f"wrote {output}: {s.num_nodes} nodes, {s.num_edges} edges")

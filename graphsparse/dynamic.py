@@ -7,7 +7,7 @@ sparsifier, no external GRASS binary), runs on CPU and GPU, and its updates are 
 
 from __future__ import annotations
 
-import math
+import numbers
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -18,7 +18,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier
-from sparsebox._validation import check_choice, check_fraction, check_int
+from sparsebox._validation import Interval, Options, check_int
+from sparsebox.base import StreamingSparsifier
+from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.structure import SparseStructure, as_structure, sorted_positions
 from sparsebox.walks import random_walks
 
@@ -26,11 +28,13 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 
 
 class BatchError(ValueError):
-    """A batch was rejected; nothing of it was applied. ``index`` is the offending event."""
+    """A batch was rejected; nothing of it was applied. ``index`` is the offending event and
+    ``reason`` what was wrong with it (``"missing"``: a deletion of an edge that is not there)."""
 
-    def __init__(self, message: str, index: int) -> None:
+    def __init__(self, message: str, index: int, reason: str = "invalid") -> None:
         super().__init__(message)
         self.index = index
+        self.reason = reason
 
 
 class EdgeEvent(NamedTuple):
@@ -45,14 +49,50 @@ class EdgeEvent(NamedTuple):
     @classmethod
     def coerce(cls, event: Any) -> EdgeEvent:
         """An event from an ``EdgeEvent``, a dict ``{op, u, v[, weight or w]}`` or a sequence
-        ``(op, u, v[, weight])``."""
+        ``(op, u, v[, weight])``. Node ids must be integers (``1.7`` or ``True`` is refused, not
+        rounded) and the weight a number; a ``ValueError`` says which field is wrong.
+
+        Examples
+        --------
+        >>> EdgeEvent.coerce({"op": "+", "u": 0, "v": 5, "w": 2.0})
+        EdgeEvent(op='+', u=0, v=5, weight=2.0)
+        >>> EdgeEvent.coerce(("-", 1.7, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: u must be an integer node id, got 1.7
+        """
         if isinstance(event, EdgeEvent):
             return event
         if isinstance(event, dict):
-            return cls(str(event["op"]), int(event["u"]), int(event["v"]),
-                       float(event.get("weight", event.get("w", 1.0))))
-        op, u, v, *rest = event
-        return cls(str(op), int(u), int(v), float(rest[0]) if rest else 1.0)
+            missing = [k for k in ("op", "u", "v") if k not in event]
+            if missing:
+                raise ValueError(f"missing field {missing[0]!r}")
+            op, u, v = event["op"], event["u"], event["v"]
+            weight = event.get("weight", event.get("w", 1.0))
+        else:
+            try:
+                op, u, v, *rest = event
+            except (TypeError, ValueError):
+                raise ValueError(f"an event is (op, u, v[, weight]), got {event!r}") from None
+            if len(rest) > 1:
+                raise ValueError(f"an event is (op, u, v[, weight]), got {event!r}")
+            weight = rest[0] if rest else 1.0
+        if not isinstance(op, str):
+            raise ValueError(f"op must be '+' or '-', got {op!r}")
+        return cls(op, _node_id("u", u), _node_id("v", v), _number("weight", weight))
+
+
+def _node_id(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer node id, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 @dataclass
@@ -146,7 +186,7 @@ class _PendingGraph:
         return g
 
 
-class DynamicSpectralSparsifier:
+class DynamicSpectralSparsifier(StreamingSparsifier):
     """Keep a spectral sparsifier H of a graph G up to date under edge insertions and deletions.
 
     * ``fit(G)``: H from :class:`~graphsparse.static.FeGrassSparsifier` at ``density``.
@@ -164,8 +204,8 @@ class DynamicSpectralSparsifier:
 
     Parameters
     ----------
-    density : float
-        ``|E_H| / |V|`` of the initial sparsifier.
+    keep_ratio, budget, density : float, int, float (at most one; default density 1.10)
+        The size of the initial sparsifier (:class:`~graphsparse.static.FeGrassSparsifier`).
     distortion : float, optional
         The threshold K. By default it is calibrated on the initial sparsifier (see Notes).
     calibration_quantile : float
@@ -183,6 +223,10 @@ class DynamicSpectralSparsifier:
     ----------
     graph_, sparsifier_ : SparseStructure
         G and H; H's items carry G's ids and weights.
+    mask_ : ndarray of bool
+        The items of the current G that are in H (aligned with ``graph_.ids``).
+    scores_ : ndarray of float
+        The initial sparsifier's scores of the fitted graph's items.
     distortion_ : float
         The K in use.
     batches_ : int
@@ -199,11 +243,39 @@ class DynamicSpectralSparsifier:
 
     Inserting an edge that exists adds ``weight`` to it (as ``L_G`` gains ``w b b^T``); when the
     edge is in H, H's copy takes G's new weight. Self-loops are rejected.
+
+    :meth:`state_dict` / :meth:`load_state_dict` carry G, H and the counters: a fresh estimator
+    with the same parameters that loads a state goes on exactly as the one that saved it.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 8))
+    >>> model = DynamicSpectralSparsifier(seed=0).fit(g)
+    >>> report = model.update([("+", 0, 63, 1.0), ("-", 0, 1)])
+    >>> report.insertions, report.deletions, model.graph_.num_edges
+    (1, 1, 112)
     """
 
-    def __init__(self, *, density: float = 1.10, distortion: float | None = None,
+    item = "edge"
+    sizing = ("keep_ratio", "budget", "density")
+    default_size = ("density", 1.10)
+    _parameter_constraints = {
+        "distortion": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "calibration_quantile": [Interval(numbers.Real, 0, 1, closed="right")],
+        "num_walkers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "on_missing": [Options(("error", "skip"))],
+        "backend": [Options(("auto", "numpy", "numba", "cuda"))],
+        "seed": [int],
+    }
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 density: float | None = None, distortion: float | None = None,
                  calibration_quantile: float = 0.9, num_walkers: int = 64, max_steps: int = 100,
                  on_missing: str = "error", backend: str = "auto", seed: int = 0) -> None:
+        self.keep_ratio = keep_ratio
+        self.budget = budget
         self.density = density
         self.distortion = distortion
         self.calibration_quantile = calibration_quantile
@@ -225,24 +297,49 @@ class DynamicSpectralSparsifier:
         self._graph = _PendingGraph(graph)
 
     # ------------------------------------------------------------------ fitting
+    @property
+    def mask_(self) -> np.ndarray:
+        return np.isin(self.graph_.ids, self.sparsifier_.ids)
+
     def fit(self, graph: Any) -> DynamicSpectralSparsifier:
-        check_choice("on_missing", self.on_missing, ("error", "skip"))
-        check_int("num_walkers", self.num_walkers, minimum=1)
-        check_int("max_steps", self.max_steps, minimum=1)
+        self._validate_params()
         g = as_structure(graph, self_loops="drop")
         if not g.is_undirected:
-            raise ValueError("DynamicSpectralSparsifier needs an undirected graph")
-        static = FeGrassSparsifier(density=self.density, seed=self.seed).fit(g)
+            raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
+        static = FeGrassSparsifier(seed=self.seed, **self._sizing_in_use()).fit(g)
         self.graph_ = g
         self.sparsifier_ = static.sparsifier_
+        self.scores_ = static.scores_
         self.next_id_ = int(g.ids.max(initial=-1)) + 1
         self.batches_ = 0
         if self.distortion is None:
             self.distortion_ = self._calibrate(~static.mask_)
         else:
-            if not (math.isfinite(self.distortion) and self.distortion > 0):
-                raise ValueError(f"distortion must be positive and finite, got {self.distortion}")
             self.distortion_ = float(self.distortion)
+        return self
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """G, H and the counters as a flat dict of numpy arrays (``numpy.savez`` takes it)."""
+        self._check_fitted()
+        return {**{f"graph_{k}": v for k, v in self.graph_.to_arrays().items()},
+                **{f"sparsifier_{k}": v for k, v in self.sparsifier_.to_arrays().items()},
+                "distortion_": np.float64(self.distortion_), "next_id_": np.int64(self.next_id_),
+                "batches_": np.int64(self.batches_)}
+
+    def load_state_dict(self, state: Any) -> DynamicSpectralSparsifier:
+        """Take the state :meth:`state_dict` returned (of an estimator with the same
+        parameters); the estimator is then fitted and goes on from there."""
+        try:
+            self.graph_ = SparseStructure.from_arrays(
+                {k[len("graph_"):]: state[k] for k in state if k.startswith("graph_")})
+            self.sparsifier_ = SparseStructure.from_arrays(
+                {k[len("sparsifier_"):]: state[k] for k in state if k.startswith("sparsifier_")})
+            self.distortion_ = float(state["distortion_"])
+            self.next_id_ = int(state["next_id_"])
+            self.batches_ = int(state["batches_"])
+        except KeyError as err:
+            raise InvalidParameterError(f"not a DynamicSpectralSparsifier state: no {err}") from None
         return self
 
     def _calibrate(self, left_out: np.ndarray, sample: int = 2000) -> float:
@@ -258,12 +355,12 @@ class DynamicSpectralSparsifier:
         finite = distortion[np.isfinite(distortion)]
         if finite.size == 0:
             return float(self.max_steps)
-        q = check_fraction("calibration_quantile", self.calibration_quantile)
-        return float(np.quantile(finite, q))
+        return float(np.quantile(finite, self.calibration_quantile))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_graph"):
-            raise RuntimeError("call fit(graph) before update()")
+            raise NotFittedError("this DynamicSpectralSparsifier is not fitted yet: call "
+                                 "fit(graph) (or load_state_dict) before using it")
 
     # ------------------------------------------------------------------ updates
     def update(self, batch: Iterable[Any]) -> BatchReport:
@@ -293,8 +390,6 @@ class DynamicSpectralSparsifier:
                            sparsifier_edges=h.num_edges, density=h.num_edges / max(g.num_nodes, 1),
                            seconds=time.perf_counter() - start)
 
-    partial_fit = update
-
     def stream(self, events: Iterable[Any], batch_size: int = 1000) -> Iterator[BatchReport]:
         """Apply an iterable of events in batches of ``batch_size``; yield one report each."""
         self._check_fitted()
@@ -313,7 +408,12 @@ class DynamicSpectralSparsifier:
         :class:`BatchError` naming the first bad event. Returns the events, deletions of absent
         edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
-        events = [EdgeEvent.coerce(e) for e in batch]
+        events = []
+        for i, e in enumerate(batch):
+            try:
+                events.append(EdgeEvent.coerce(e))
+            except ValueError as err:
+                raise BatchError(f"event {i}: {err}", i) from None
         n = self._graph.num_nodes
         if not events:
             return events
@@ -335,7 +435,7 @@ class DynamicSpectralSparsifier:
                 if self.on_missing == "error":
                     raise BatchError(
                         f"event {i}: deletes edge ({e.u}, {e.v}), which is not in the graph "
-                        "(pass on_missing='skip' to skip such deletions)", i)
+                        "(pass on_missing='skip' to skip such deletions)", i, reason="missing")
                 out.append(EdgeEvent("skip", e.u, e.v))
                 continue
             present[key] = e.op == "+"
@@ -405,11 +505,9 @@ class DynamicSpectralSparsifier:
 
     # ------------------------------------------------------------------ convenience
     def transform(self, graph: Any = None) -> SparseStructure:
+        """The current sparsifier H (of the graph as the stream has changed it)."""
         self._check_fitted()
         return self.sparsifier_
-
-    def fit_transform(self, graph: Any) -> SparseStructure:
-        return self.fit(graph).sparsifier_
 
 
 def _raise_for_event(i: int, e: EdgeEvent, n: int) -> None:

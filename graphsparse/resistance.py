@@ -7,6 +7,7 @@ SIAM J. Comput. 40(6), 2011.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,10 @@ from scipy.sparse.linalg import splu
 from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.static import spanning_tree_scores
 from graphsparse.trees import max_spanning_forest
-from sparsebox._validation import check_choice, check_int, exactly_one
-from sparsebox.select import resolve_budget
+from sparsebox._validation import Interval, Options, check_choice, check_int
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "EffectiveResistanceSampler"]
@@ -67,7 +70,7 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     return out
 
 
-class EffectiveResistanceSampler:
+class EffectiveResistanceSampler(Sparsifier):
     """Spielman-Srivastava sparsification: sample edges with probability ``p_e ~ w_e R_e``, with
     replacement, until ``budget`` distinct edges are drawn; optionally keep a spanning forest
     (so that H stays connected) and reweight each sampled edge to ``w_e c_e / (q p_e)`` (``c_e``
@@ -75,10 +78,11 @@ class EffectiveResistanceSampler:
 
     Parameters
     ----------
-    keep_ratio, budget, density : exactly one
+    keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
         The size of H: a fraction of G's edges, an edge count, or ``|E_H| / |V|``.
     keep_tree : bool
-        Keep a maximum spanning forest (feGRASS effective weights); it counts toward the budget.
+        Keep a maximum spanning forest (feGRASS effective weights); it counts toward the size,
+        which therefore cannot be below it.
     reweight : bool
         Reweight sampled edges (H is then not a subgraph with G's weights).
     num_vectors, solver, seed
@@ -87,9 +91,32 @@ class EffectiveResistanceSampler:
     Attributes
     ----------
     resistances_ : ndarray
+    scores_ : ndarray
+        ``w_e R_e`` per item (the sampling weight; ``inf`` on the kept forest).
     mask_ : ndarray of bool
     sparsifier_ : SparseStructure
+
+    References
+    ----------
+    Spielman, Srivastava. Graph Sparsification by Effective Resistances. SIAM J. Comput. 2011.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    >>> er = EffectiveResistanceSampler(budget=40, solver="direct").fit(g)
+    >>> int(er.mask_.sum()), er.sparsifier_.connected_components()[0]
+    (40, 1)
     """
+
+    item = "edge"
+    sizing = ("keep_ratio", "budget", "density")
+    default_size = ("keep_ratio", 0.5)
+    _parameter_constraints = {
+        "keep_tree": [bool], "reweight": [bool],
+        "num_vectors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "solver": [Options(("amg", "direct"))], "seed": [int],
+    }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  density: float | None = None, keep_tree: bool = True, reweight: bool = True,
@@ -98,29 +125,20 @@ class EffectiveResistanceSampler:
         self.keep_tree, self.reweight = keep_tree, reweight
         self.num_vectors, self.solver, self.seed = num_vectors, solver, seed
 
-    def _budget(self, g: SparseStructure) -> int:
-        kind, value = exactly_one(keep_ratio=self.keep_ratio, budget=self.budget,
-                                  density=self.density)
-        if kind == "density":
-            return min(g.num_items, math.floor(float(value) * g.num_nodes + 0.5))
-        if kind == "budget":
-            check_int("budget", value, minimum=1)
-        return resolve_budget(g.num_items, **{kind: value})
-
     def fit(self, graph: Any) -> EffectiveResistanceSampler:
+        self._validate_params()
         g = as_structure(graph)
         if not g.is_undirected:
-            raise ValueError("EffectiveResistanceSampler needs an undirected graph")
-        budget = self._budget(g)
+            raise InvalidParameterError("EffectiveResistanceSampler needs an undirected graph")
+        budget = self._size(g.num_items, num_nodes=g.num_nodes)
         r = effective_resistances(g, num_vectors=self.num_vectors, solver=self.solver,
                                   seed=self.seed)
         p = g.weights * r
         p /= p.sum()
         mask = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
             np.zeros(g.num_items, dtype=bool)
-        if mask.sum() > budget:
-            raise ValueError(f"budget {budget} is below the spanning forest's {int(mask.sum())} "
-                             "edges; pass keep_tree=False or a larger budget")
+        check_size_floor(budget, int(mask.sum()), g.num_items, num_nodes=g.num_nodes,
+                         what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
         rng = np.random.default_rng(self.seed)
         counts = np.zeros(g.num_items, dtype=np.int64)
         draws = 0
@@ -145,9 +163,14 @@ class EffectiveResistanceSampler:
         if self.reweight:
             h = h.reweight_items(g.ids[mask], weights[mask])
         self.resistances_ = r
+        self.scores_ = np.where(mask & ~sampled, np.inf, g.weights * r)
         self.mask_ = mask
         self.sparsifier_ = h
         return self
 
-    def fit_transform(self, graph: Any) -> SparseStructure:
-        return self.fit(graph).sparsifier_
+    def transform(self, graph: Any) -> SparseStructure:
+        """H (reweighted when ``reweight``); ``graph`` must be the fitted graph."""
+        self._check_fitted()
+        if as_structure(graph).num_items != self.mask_.shape[0]:
+            raise InvalidParameterError("transform needs the graph that was fitted")
+        return self.sparsifier_

@@ -8,6 +8,7 @@ Scalable Spectral Perturbation Analysis", IEEE TCAD 2020.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,13 @@ from scipy.sparse.linalg import splu
 
 from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest
-from sparsebox._validation import check_fraction, check_int
+from sparsebox._validation import Interval
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["FeGrassSparsifier", "spanning_tree_scores", "recover_off_tree"]
+__all__ = ["FeGrassSparsifier", "spanning_tree_scores", "recover_off_tree", "recover_reference"]
 
 
 def spanning_tree_scores(graph: SparseStructure) -> np.ndarray:
@@ -63,6 +67,43 @@ def _recover(order, rows, cols, indptr, indices, budget, num_nodes, hops):
         if not progress:
             break
     return taken
+
+
+def recover_reference(order: np.ndarray, rows: np.ndarray, cols: np.ndarray, indptr: np.ndarray,
+                      indices: np.ndarray, budget: int, num_nodes: int, hops: int) -> np.ndarray:
+    """The specification of the numba kernel ``_recover``, in plain Python (slow; for tests).
+
+    Passes over ``order`` take an item unless an endpoint is marked; a taken item marks both
+    endpoints and, with ``hops`` 1, their neighbours in the kept subgraph (CSR ``indptr`` /
+    ``indices``). A pass that ends short of ``budget`` clears the marks and the next pass goes
+    over what is left; a pass that takes nothing ends the search.
+
+    Examples
+    --------
+    >>> path = np.array([0, 1, 2]), np.array([1, 2, 3])  # items 0-1, 1-2, 2-3
+    >>> recover_reference(np.arange(3), *path, np.zeros(5, np.int64), np.zeros(0, np.int64),
+    ...                   budget=2, num_nodes=4, hops=0).tolist()
+    [True, False, True]
+    """
+    taken = [False] * len(order)
+    count = 0
+    while count < budget:
+        marked: set[int] = set()
+        progressed = False
+        for i, item in enumerate(order):
+            if count >= budget:
+                break
+            p, q = int(rows[item]), int(cols[item])
+            if taken[i] or p in marked or q in marked:
+                continue
+            taken[i], count, progressed = True, count + 1, True
+            for end in (p, q):
+                marked.add(end)
+                if hops >= 1:
+                    marked.update(int(x) for x in indices[indptr[end]:indptr[end + 1]])
+        if not progressed:
+            break
+    return np.array(taken, dtype=bool)
 
 
 def recover_off_tree(graph: SparseStructure, tree_mask: np.ndarray, scores: np.ndarray,
@@ -124,7 +165,7 @@ def refine_by_heat(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarr
     return mask, rounds
 
 
-class FeGrassSparsifier:
+class FeGrassSparsifier(Sparsifier):
     """Spectral sparsifier: a maximum spanning forest under feGRASS effective weights, plus the
     off-tree edges of largest stretch ``w * R_T`` (tree resistance through the LCA), recovered
     with 1-hop tree-neighbourhood marking so that they spread over the graph; then, by default,
@@ -132,10 +173,10 @@ class FeGrassSparsifier:
 
     Parameters
     ----------
-    density : float
-        Target ``|E_H| / |V|`` (default 1.10). Ignored when ``budget`` is given.
-    budget : int, optional
-        Exact edge count of H (at least the forest's ``|V| - components`` edges).
+    keep_ratio, budget, density : float, int, float (at most one; default density 1.10)
+        The size of H: the fraction of G's edges kept, their exact count, or ``|E_H| / |V|``. It
+        cannot be below the spanning forest (``|V| - components`` edges): the error says so in
+        the unit given.
     hops : int
         Marking radius (0 or 1).
     refine_rounds : int
@@ -155,7 +196,12 @@ class FeGrassSparsifier:
         H, a subgraph of G with G's weights and ids.
     tree_mask_ : ndarray of bool
     scores_ : ndarray of float
-        Off-tree stretch ``w * R_T`` per item (0 on the tree).
+        Off-tree stretch ``w * R_T`` per item, ``inf`` on the spanning forest (always kept).
+
+    References
+    ----------
+    Liu, Yu, Feng. feGRASS: Fast and Effective Graph Spectral Sparsification for Scalable Power
+    Grid Analysis. IEEE TCAD 2022. Feng. GRASS. IEEE TCAD 2020.
 
     Examples
     --------
@@ -167,52 +213,60 @@ class FeGrassSparsifier:
     (110, 1)
     """
 
-    def __init__(self, density: float = 1.10, *, budget: int | None = None, hops: int = 1,
-                 refine_rounds: int = 16, refine_fraction: float = 0.5, seed: int = 0):
-        self.density = density
+    item = "edge"
+    sizing = ("keep_ratio", "budget", "density")
+    default_size = ("density", 1.10)
+    _parameter_constraints = {
+        "hops": [Interval(numbers.Integral, 0, 1, closed="both")],
+        "refine_rounds": [Interval(numbers.Integral, 0, None, closed="left")],
+        "refine_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "seed": [int],
+    }
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 density: float | None = None, hops: int = 1, refine_rounds: int = 16,
+                 refine_fraction: float = 0.5, seed: int = 0):
+        self.keep_ratio = keep_ratio
         self.budget = budget
+        self.density = density
         self.hops = hops
         self.refine_rounds = refine_rounds
         self.refine_fraction = refine_fraction
         self.seed = seed
 
     def fit(self, graph: Any) -> FeGrassSparsifier:
+        self._validate_params()
         g = as_structure(graph)
         if not g.is_undirected:
-            raise ValueError("FeGrassSparsifier needs an undirected graph")
-        hops = check_int("hops", self.hops, minimum=0, maximum=1)
+            raise InvalidParameterError("FeGrassSparsifier needs an undirected graph")
         tree_mask = max_spanning_forest(g, spanning_tree_scores(g))
         num_tree = int(tree_mask.sum())
-        if self.budget is not None:
-            budget = check_int("budget", self.budget, minimum=num_tree, maximum=g.num_items)
-        else:
-            if not (isinstance(self.density, (int, float)) and self.density > 0):
-                raise ValueError(f"density must be a positive number, got {self.density!r}")
-            budget = min(g.num_items, max(num_tree, math.floor(self.density * g.num_nodes + 0.5)))
+        budget = self._size(g.num_items, num_nodes=g.num_nodes)
+        check_size_floor(budget, num_tree, g.num_items, what="the spanning forest",
+                         num_nodes=g.num_nodes, **self._sizing_in_use())
         tree = g.subgraph(tree_mask)
         off = ~tree_mask & (g.rows != g.cols)
-        scores = np.zeros(g.num_items)
-        scores[off] = g.weights[off] * TreeResistance(tree).resistance(g.rows[off], g.cols[off])
+        stretch = np.zeros(g.num_items)
+        stretch[off] = g.weights[off] * TreeResistance(tree).resistance(g.rows[off], g.cols[off])
         self.tree_mask_ = tree_mask
-        self.scores_ = scores
-        rounds = check_int("refine_rounds", self.refine_rounds, minimum=0)
+        rounds = self.refine_rounds
         extra = budget - num_tree
-        refined = 0
-        if rounds:
-            refined = math.floor(check_fraction("refine_fraction", self.refine_fraction,
-                                                low_open=False) * extra)
-        mask = recover_off_tree(g, tree_mask, scores, extra - refined, hops=hops)
+        refined = math.floor(self.refine_fraction * extra) if rounds else 0
+        mask = recover_off_tree(g, tree_mask, stretch, extra - refined, hops=self.hops)
         self.refine_rounds_done_ = 0
         if refined:
             mask, self.refine_rounds_done_ = refine_by_heat(
-                g, mask, tree_mask, budget - int(mask.sum()), rounds=rounds,
-                seed=check_int("seed", self.seed))
+                g, mask, tree_mask, budget - int(mask.sum()), rounds=rounds, seed=self.seed)
             left = budget - int(mask.sum())
             if left > 0:  # refinement stopped early: spend the rest on tree stretch
-                mask = recover_off_tree(g, mask, scores, left, hops=hops)
+                mask = recover_off_tree(g, mask, stretch, left, hops=self.hops)
+        self.scores_ = np.where(tree_mask, np.inf, stretch)
         self.mask_ = mask
         self.sparsifier_ = g.subgraph(self.mask_)
         return self
 
-    def fit_transform(self, graph: Any) -> SparseStructure:
-        return self.fit(graph).sparsifier_
+    def _apply(self, graph: Any) -> SparseStructure:
+        return as_structure(graph).subgraph(self.mask_)
+
+    def _num_items(self, graph: Any) -> int:
+        return as_structure(graph).num_items

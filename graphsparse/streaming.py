@@ -23,15 +23,16 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
-from sparsebox.structure import SparseStructure
 
 __all__ = ["EventParseError", "parse_events", "StreamState"]
 
 CHECKPOINT = "checkpoint.npz"
 LOG = "log.jsonl"
 METRICS = "metrics.jsonl"
-PARAMS = ("density", "distortion", "calibration_quantile", "num_walkers", "max_steps",
-          "on_missing", "seed")
+#: The parameters that define a stream: resuming with other values is refused. The others
+#: (``on_missing``, ``backend``) are how this run treats events and may change between runs.
+IDENTITY = ("keep_ratio", "budget", "density", "distortion", "calibration_quantile",
+            "num_walkers", "max_steps", "seed")
 
 
 class EventParseError(ValueError):
@@ -39,7 +40,7 @@ class EventParseError(ValueError):
 
     def __init__(self, source: str, lineno: int, message: str) -> None:
         super().__init__(f"{source}: line {lineno}: {message}")
-        self.lineno = lineno
+        self.source, self.lineno, self.detail = source, lineno, message
 
 
 def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEvent | None:
@@ -70,9 +71,17 @@ def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEven
     return event
 
 
-def parse_events(lines: Iterable[str], source: str = "events") -> Iterator[tuple[int, EdgeEvent]]:
-    """``(line number, event)`` for every event line."""
+def parse_events(lines: Iterable[str | bytes],
+                 source: str = "events") -> Iterator[tuple[int, EdgeEvent]]:
+    """``(line number, event)`` for every event line; lines may be ``str`` or UTF-8 ``bytes``
+    (a line that is not UTF-8 is an :class:`EventParseError` naming it)."""
     for lineno, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise EventParseError(source, lineno, f"not UTF-8 text (byte "
+                                      f"{line[err.start]:#04x} at column {err.start + 1})") from None
         event = parse_event_line(line, lineno, source)
         if event is not None:
             yield lineno, event
@@ -82,18 +91,6 @@ def parse_events(lines: Iterable[str], source: str = "events") -> Iterator[tuple
 class Resumed:
     events_applied: int
     replayed_batches: int
-
-
-def _structure_arrays(prefix: str, s: SparseStructure) -> dict[str, np.ndarray]:
-    return {f"{prefix}_rows": s.rows, f"{prefix}_cols": s.cols, f"{prefix}_weights": s.weights,
-            f"{prefix}_ids": s.ids, f"{prefix}_meta": np.array([s.num_nodes, s.is_weighted])}
-
-
-def _structure_from(prefix: str, data: Any) -> SparseStructure:
-    num_nodes, weighted = (int(x) for x in data[f"{prefix}_meta"])
-    return SparseStructure(data[f"{prefix}_rows"], data[f"{prefix}_cols"],
-                           data[f"{prefix}_weights"], data[f"{prefix}_ids"],
-                           num_nodes=num_nodes, undirected=True, weighted=bool(weighted))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -125,16 +122,16 @@ class StreamState:
              params: dict[str, Any]) -> tuple[StreamState, Resumed]:
         """Resume the state in ``folder``, or fit a new one on ``load_graph()``.
 
-        ``graph_source`` names the graph; resuming with another graph or other parameters is an
-        error that names both.
+        ``graph_source`` names the graph (a resolved path or a dataset name); resuming with
+        another graph or other :data:`IDENTITY` parameters is an error that names both.
         """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         ckpt = folder / CHECKPOINT
         if ckpt.exists():
             state = cls._from_checkpoint(folder, graph_source, params)
         else:
             model = DynamicSpectralSparsifier(**params).fit(load_graph())
+            folder.mkdir(parents=True, exist_ok=True)
             state = cls(folder, model, graph_source, 0)
             state.checkpoint()
         replayed = state._replay_log()
@@ -143,23 +140,28 @@ class StreamState:
     @classmethod
     def _from_checkpoint(cls, folder: Path, graph_source: str | None = None,
                          params: dict[str, Any] | None = None):
-        """The state of a checkpoint; ``graph_source`` and ``params``, when given, must match
-        the stored ones (``None``: take what is stored)."""
-        with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            graph_source = meta["source"] if graph_source is None else graph_source
-            params = meta["params"] if params is None else params
-            if meta["source"] != graph_source or meta["params"] != params:
-                raise ValueError(
-                    f"{folder} holds a stream of graph {meta['source']!r} with parameters "
-                    f"{meta['params']}, not of {graph_source!r} with {params}; use another --state"
-                )
-            model = DynamicSpectralSparsifier(**params)
-            model.graph_ = _structure_from("g", data)
-            model.sparsifier_ = _structure_from("h", data)
-            model.distortion_ = float(meta["distortion_"])
-            model.next_id_ = int(meta["next_id_"])
-            model.batches_ = int(meta["batches_"])
+        """The state of a checkpoint; ``graph_source`` and the :data:`IDENTITY` part of
+        ``params``, when given, must match the stored ones (``None``: take what is stored)."""
+        try:
+            with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {k: data[k] for k in data.files if k != "meta"}
+        except (OSError, ValueError, KeyError) as err:
+            raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint "
+                             f"({err})") from None
+        stored = meta["params"]
+        graph_source = meta["source"] if graph_source is None else graph_source
+        params = stored if params is None else params
+        differs = {k: (stored.get(k), params.get(k)) for k in IDENTITY
+                   if stored.get(k) != params.get(k)}
+        if meta["source"] != graph_source:
+            raise ValueError(f"{folder} holds a stream of graph {meta['source']!r}, not of "
+                             f"{graph_source!r}; use another --state")
+        if differs:
+            shown = ", ".join(f"{k} {a!r} (now {b!r})" for k, (a, b) in differs.items())
+            raise ValueError(f"{folder} holds a stream made with {shown}; resume with the same "
+                             "settings or use another --state")
+        model = DynamicSpectralSparsifier(**params).load_state_dict(arrays)
         return cls(folder, model, graph_source, int(meta["events_applied"]))
 
     def _replay_log(self, repair: bool = True) -> int:
@@ -181,7 +183,13 @@ class StreamState:
             if record["batch"] != self.model.batches_ + 1:
                 raise RuntimeError(f"{path}: batch {record['batch']} follows "
                                    f"{self.model.batches_}; the log is out of order")
-            report = self.model.update([EdgeEvent(*e) for e in record["events"]])
+            # a batch replays under the on_missing it was applied with
+            run_setting = self.model.on_missing
+            self.model.on_missing = record.get("on_missing", run_setting)
+            try:
+                report = self.model.update([EdgeEvent(*e) for e in record["events"]])
+            finally:
+                self.model.on_missing = run_setting
             self.events_applied = record["first_event"] + len(record["events"])
             self._write_metrics(report, replayed=True)
             replayed += 1
@@ -198,6 +206,7 @@ class StreamState:
         applied (:class:`~graphsparse.dynamic.BatchError`)."""
         self.model.validate(events)
         record = {"batch": self.model.batches_ + 1, "first_event": self.events_applied,
+                  "on_missing": self.model.on_missing,
                   "events": [[e.op, e.u, e.v, e.weight] for e in events]}
         if self._log is None:
             self._log = open(self.folder / LOG, "a")
@@ -222,13 +231,11 @@ class StreamState:
     def checkpoint(self) -> None:
         """Write the state atomically (temporary file, fsync, rename, fsync the folder)."""
         m = self.model
-        meta = {"source": self.source, "params": {k: getattr(m, k) for k in PARAMS},
-                "distortion_": m.distortion_, "next_id_": m.next_id_, "batches_": m.batches_,
+        meta = {"source": self.source, "params": m.get_params(),
                 "events_applied": self.events_applied}
         tmp = self.folder / (CHECKPOINT + ".tmp")
         with open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)),
-                     **_structure_arrays("g", m.graph_), **_structure_arrays("h", m.sparsifier_))
+            np.savez(fh, meta=np.array(json.dumps(meta)), **m.state_dict())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.folder / CHECKPOINT)

@@ -9,15 +9,18 @@ hubs would dominate anyway go first. Self-loops are never pruned.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from sparsebox._validation import check_fraction
-from sparsebox.select import budget_from_keep_ratio, select
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import select
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["teddy_node_terms", "teddy_edge_scores", "TeddyPruner", "TeddyTransform"]
+__all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner"]
 
 
 def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
@@ -52,81 +55,90 @@ def teddy_edge_scores(graph: Any, *, add_self_loops: bool = False) -> np.ndarray
     return scores
 
 
-def _keep_count(num_prunable: int, edge_sparsity: float) -> int:
-    keep_ratio = 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False,
-                                      high_open=True)
-    return budget_from_keep_ratio(keep_ratio, num_prunable)
+def level_keep_ratios(level: int) -> tuple[float, float]:
+    """TEDDY's level schedule: ``(edge keep ratio 0.95^i, weight keep ratio 0.9^i)``.
+
+    Examples
+    --------
+    >>> [round(r, 4) for r in level_keep_ratios(20)]
+    [0.3585, 0.1216]
+    """
+    return 0.95**level, 0.9**level
 
 
-class TeddyPruner:
-    """Remove the lowest-scoring edges so that exactly ``round((1 - edge_sparsity) * E)`` of the
-    ``E`` non-loop edges remain (an undirected edge, both directions, counts once); self-loops
-    stay.
+def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | None,
+                               owner: str) -> float | None:
+    """The keep ratio an old ``edge_sparsity`` argument means (with a deprecation warning)."""
+    if edge_sparsity is None:
+        return keep_ratio
+    warnings.warn(f"{owner}(edge_sparsity=s) is deprecated and will be removed; pass "
+                  "keep_ratio=1 - s (the fraction of edges kept)", DeprecationWarning,
+                  stacklevel=3)
+    if keep_ratio is not None:
+        raise InvalidParameterError("give keep_ratio, not both keep_ratio and edge_sparsity")
+    return 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
+
+
+class TeddyPruner(Sparsifier):
+    """TEDDY's one-shot edge pruning: keep the highest-scoring edges (``t_u t_v``, see
+    :func:`teddy_edge_scores`) to an exact count of the non-loop edges; self-loops always stay
+    and are not counted. An undirected edge (both directions) is one item.
+
+    Parameters
+    ----------
+    keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
+        Fraction of the non-loop edges kept, their exact count, or kept edges per node.
+    add_self_loops : bool
+        Count a self-loop on every node in the degrees (what a GAT layer adds).
+    edge_sparsity : float, optional
+        Deprecated: the fraction removed, ``1 - keep_ratio``.
 
     Attributes
     ----------
-    scores_, mask_ : ndarray (one per item of the fitted graph)
+    scores_ : ndarray of float
+        TEDDY's score per item of the fitted graph (``inf`` on self-loops).
+    mask_ : ndarray of bool
+
+    References
+    ----------
+    Seo, Yun, Yang. TEDDY: Trimming Edges with Degree-based Discrimination strategY. ICLR 2024.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sparsebox import as_structure
+    >>> g = as_structure(nx.karate_club_graph())
+    >>> TeddyPruner(keep_ratio=0.5).fit_transform(g).num_edges
+    39
     """
 
-    def __init__(self, edge_sparsity: float, *, add_self_loops: bool = False) -> None:
-        self.edge_sparsity = edge_sparsity
+    item = "edge"
+    sizing = ("keep_ratio", "budget", "density")
+    default_size = ("keep_ratio", 0.5)
+    _parameter_constraints = {"add_self_loops": [bool]}
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 density: float | None = None, add_self_loops: bool = False,
+                 edge_sparsity: float | None = None) -> None:
+        self.keep_ratio = keep_ratio
+        self.budget = budget
+        self.density = density
         self.add_self_loops = add_self_loops
+        self.edge_sparsity = edge_sparsity
 
     def fit(self, graph: Any) -> TeddyPruner:
+        sizes = {"keep_ratio": sizing_from_edge_sparsity(self.keep_ratio, self.edge_sparsity,
+                                                          type(self).__name__)}
+        self._validate_params(sizes)
         g = as_structure(graph)
         self.scores_ = teddy_edge_scores(g, add_self_loops=self.add_self_loops)
         loops = g.rows == g.cols
-        keep = _keep_count(int((~loops).sum()), self.edge_sparsity)
+        keep = self._size(int((~loops).sum()), num_nodes=g.num_nodes, overrides=sizes)
         self.mask_ = select(self.scores_, budget=keep + int(loops.sum()), protected=loops)
         return self
 
-    def transform(self, graph: Any) -> SparseStructure:
-        if not hasattr(self, "mask_"):
-            raise RuntimeError("call fit(graph) before transform()")
+    def _apply(self, graph: Any) -> SparseStructure:
         return as_structure(graph).subgraph(self.mask_)
 
-    def fit_transform(self, graph: Any) -> SparseStructure:
-        return self.fit(graph).transform(graph)
-
-
-def _base_transform():
-    from torch_geometric.transforms import BaseTransform
-
-    return BaseTransform
-
-
-class TeddyTransform(_base_transform()):
-    """PyG transform: drop the lowest-scoring edges of ``data.edge_index`` (both directions of an
-    undirected pair together, self-loops kept) and every per-edge attribute with them, in the
-    original column order; ``data.edge_mask`` says which columns stayed."""
-
-    def __init__(self, edge_sparsity: float, *, add_self_loops: bool = False) -> None:
-        self.edge_sparsity = edge_sparsity
-        self.add_self_loops = add_self_loops
-
-    def forward(self, data: Any) -> Any:
-        import torch
-
-        ei = data.edge_index.cpu().numpy()
-        n = int(data.num_nodes)
-        row, col = ei[0], ei[1]
-        t = teddy_node_terms(row, col, n, add_self_loops=self.add_self_loops)
-        scores = t[row] * t[col]
-        loops = row == col
-        scores[loops] = np.inf
-        pair = np.minimum(row, col) * n + np.maximum(row, col)
-        num_pairs = np.unique(pair[~loops]).size
-        keep_pairs = _keep_count(num_pairs, self.edge_sparsity)
-        budget = keep_pairs + np.unique(pair[loops]).size
-        mask = select(scores, budget=budget, groups=pair, protected=loops)
-        out = data.clone()
-        keep = torch.from_numpy(mask)
-        num_cols = ei.shape[1]
-        for key, value in data.items():
-            if key == "edge_index":
-                out.edge_index = data.edge_index[:, keep]
-            elif torch.is_tensor(value) and data.is_edge_attr(key) and \
-                    value.shape[0] == num_cols:
-                out[key] = value[keep]
-        out.edge_mask = keep
-        return out
+    def _num_items(self, graph: Any) -> int:
+        return as_structure(graph).num_items

@@ -9,7 +9,8 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from sparsebox.structure import SparseStructure
 
-__all__ = ["bfs_levels", "max_spanning_forest", "TreeResistance"]
+__all__ = ["bfs_levels", "max_spanning_forest", "TreeResistance", "bfs_reference",
+           "lca_reference", "accumulate_reference"]
 
 
 @njit(cache=True)
@@ -154,4 +155,79 @@ def _accumulate(order, parent, step):
     for v in order:
         if parent[v] >= 0:
             dist[v] = dist[parent[v]] + step[v]
+    return dist
+
+
+# ------------------------------------------------------------------ references (the specification)
+def bfs_reference(indptr: np.ndarray, indices: np.ndarray, roots: np.ndarray,
+                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What ``_multi_source_bfs`` computes, in plain Python: ``(level, parent, parent_entry,
+    order)``, -1 where a node is not reached; neighbours in CSR order, roots in the given order.
+
+    Examples
+    --------
+    >>> level, parent, _, order = bfs_reference(np.array([0, 1, 3, 4]), np.array([1, 0, 2, 1]),
+    ...                                          np.array([0]), 3)
+    >>> level.tolist(), parent.tolist(), order.tolist()
+    ([0, 1, 2], [-1, 0, 1], [0, 1, 2])
+    """
+    from collections import deque
+
+    level = [-1] * n
+    parent = [-1] * n
+    parent_entry = [-1] * n
+    order = []
+    queue = deque()
+    for r in roots:
+        level[int(r)] = 0
+        queue.append(int(r))
+    while queue:
+        u = queue.popleft()
+        order.append(u)
+        for k in range(int(indptr[u]), int(indptr[u + 1])):
+            v = int(indices[k])
+            if level[v] < 0:
+                level[v], parent[v], parent_entry[v] = level[u] + 1, u, k
+                queue.append(v)
+    as_array = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
+    return as_array(level), as_array(parent), as_array(parent_entry), as_array(order)
+
+
+def lca_reference(parent: np.ndarray, depth: np.ndarray, a: np.ndarray,
+                  b: np.ndarray) -> np.ndarray:
+    """Lowest common ancestors by climbing parent links one step at a time (what binary lifting
+    computes in ``O(log n)``).
+
+    Examples
+    --------
+    >>> parent, depth = np.array([-1, 0, 0, 1]), np.array([0, 1, 1, 2])
+    >>> lca_reference(parent, depth, np.array([3, 3]), np.array([2, 1])).tolist()
+    [0, 1]
+    """
+    out = np.empty(len(a), dtype=np.int64)
+    for i, (u, v) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        while depth[u] > depth[v]:
+            u = parent[u]
+        while depth[v] > depth[u]:
+            v = parent[v]
+        while u != v:
+            u, v = parent[u], parent[v]
+        out[i] = u
+    return out
+
+
+def accumulate_reference(parent: np.ndarray, depth: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``dist[v] = dist[parent[v]] + step[v]`` (0 at roots), one tree level at a time with
+    numpy.
+
+    Examples
+    --------
+    >>> accumulate_reference(np.array([-1, 0, 1]), np.array([0, 1, 2]),
+    ...                      np.array([0.0, 0.5, 2.0])).tolist()
+    [0.0, 0.5, 2.5]
+    """
+    dist = np.zeros(parent.shape[0])
+    for d in range(1, int(depth.max(initial=0)) + 1):
+        at = np.flatnonzero(depth == d)
+        dist[at] = dist[parent[at]] + step[at]
     return dist

@@ -16,6 +16,7 @@ UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,24 +26,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sparsebox._validation import check_int
+from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
+from graphsparse.gnn.training import accuracy, train_node_classifier
+from graphsparse.teddy import level_keep_ratios
+from sparsebox._validation import Interval, Options, check_int
+from sparsebox.base import Sparsifier
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
+from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["pair_keys", "edge_pairs", "ugs_mask_search", "ugs_levels"]
-
-
-def pair_keys(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
-    """``min(u, v) * num_nodes + max(u, v)`` for every directed edge ``(u, v)``: one key per
-    undirected pair, shared by both directions.
-
-    Examples
-    --------
-    >>> pair_keys(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3).tolist()
-    [1, 1, 5, 5]
-    """
-    ei = edge_index.numpy().astype(np.int64)
-    return np.minimum(ei[0], ei[1]) * num_nodes + np.maximum(ei[0], ei[1])
+__all__ = ["edge_pairs", "ugs_mask_search", "ugs_rounds", "ugs_levels", "UgsPruner"]
 
 
 def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, int]:
@@ -54,7 +47,8 @@ def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, in
     >>> pair.tolist(), n
     ([0, 0, 1, 1], 2)
     """
-    _, pair = np.unique(pair_keys(edge_index, num_nodes), return_inverse=True)
+    ei = edge_index.cpu().numpy()
+    _, pair = np.unique(undirected_pair_keys(ei[0], ei[1], num_nodes), return_inverse=True)
     return pair.reshape(-1), int(pair.max()) + 1 if pair.size else 0
 
 
@@ -72,7 +66,6 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     Examples
     --------
     >>> from torch_geometric.datasets import KarateClub
-    >>> from graphsparse.gnn import make_model, prunable_weights
     >>> g = KarateClub()[0]  # 34 nodes, 78 undirected edges, 4 labelled nodes
     >>> g.val_mask = g.test_mask = ~g.train_mask
     >>> model = make_model("gcn", 34, 4, hidden=8)
@@ -83,8 +76,6 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     """
     from torch.func import functional_call
     from torch_geometric.explain.algorithm.utils import clear_masks, set_masks
-
-    from graphsparse.gnn import accuracy, model_inputs
 
     score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
@@ -133,15 +124,49 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
                         [(wmask[n] * fixed[n]).detach().abs() for n in names])
     finally:
         clear_masks(model)
-    assert best is not None
-    return best[0].numpy(), best[1]
+    return best[0].numpy(), best[1]  # epochs >= 1, so some epoch was the best
+
+
+def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
+               counts: list[tuple[int, int]], *, epochs: int = 200, graph_l1: float = 1e-4,
+               weight_l1: float = 1e-4, score: Any = None
+               ) -> Iterator[tuple[np.ndarray, list[torch.Tensor], Any, np.ndarray]]:
+    """UGS's pruning rounds: round ``r`` searches masks on the graph left by round ``r - 1``
+    (from the same initialization) and keeps the ``counts[r][0]`` best undirected edges and the
+    ``counts[r][1]`` best weights (never one pruned before). Yields, per round, ``(pair_kept,
+    weight_masks, graph, scores)``: the kept pairs (in :func:`edge_pairs` order), the weight masks,
+    the pruned PyG graph, and this round's mask scores of the pairs it saw."""
+    pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+    pair_kept = np.ones(num_pairs, dtype=bool)
+    torch.manual_seed(seed)
+    weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
+    generator = torch.Generator().manual_seed(seed)
+    current = data
+    for edge_count, weight_count in counts:
+        torch.manual_seed(seed)  # rewind: every round starts from the same initialization
+        edge_scores, weight_scores = ugs_mask_search(
+            factory(), current, weight_masks, epochs=epochs, graph_l1=graph_l1,
+            weight_l1=weight_l1, generator=generator, score=score)
+        # Scores of the pairs still in the graph, in the order of edge_pairs(current).
+        live = np.flatnonzero(pair_kept)
+        keep_live = select(edge_scores, budget=min(edge_count, live.size))
+        pair_kept[live[~keep_live]] = False
+        current = data.clone()
+        current.edge_index = data.edge_index[:, torch.from_numpy(pair_kept[pair])]
+        k = min(weight_count, sum(int(m.sum()) for m in weight_masks))
+        ranked = l0_project_([s.clone() for s in weight_scores], k=k)
+        weight_masks = [new & old for new, old in zip(ranked, weight_masks, strict=True)]
+        seen = np.full(num_pairs, np.nan)
+        seen[live] = edge_scores
+        yield pair_kept.copy(), weight_masks, current, seen
 
 
 def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], seed: int, *,
                epochs: int = 200, graph_l1: float = 1e-4, weight_l1: float = 1e-4,
                progress: Callable[[dict], None] | None = None,
                score: Any = None) -> Iterator[dict]:
-    """Run UGS rounds ``1 .. max(levels)``; yield a record per requested level.
+    """Run UGS rounds ``1 .. max(levels)`` to TEDDY's level counts; yield a record per requested
+    level, its ticket retrained from the initialization with the pruned graph and weight masks.
 
     A record's ``seconds`` is the time since the previous record (mask searches of skipped rounds
     included), so the sum over records is UGS's wall time to reach the last level.
@@ -149,7 +174,6 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     Examples
     --------
     >>> from torch_geometric.datasets import KarateClub
-    >>> from graphsparse.gnn import make_model
     >>> g = KarateClub()[0]
     >>> g.val_mask = g.test_mask = ~g.train_mask
     >>> records = ugs_levels(g, lambda: make_model("gcn", 34, 4, hidden=8), [2, 4], seed=0,
@@ -157,33 +181,16 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     >>> [(r["level"], round(r["edge_keep"], 2), round(r["weight_keep"], 2)) for r in records]
     [(2, 0.9, 0.81), (4, 0.82, 0.65)]
     """
-    from graphsparse.gnn import level_keep_ratios, prunable_weights, train_node_classifier
-
     levels = sorted(set(levels))
-    pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
-    pair_kept = np.ones(num_pairs, dtype=bool)
-    torch.manual_seed(seed)
-    weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
-    total_weights = sum(int(m.numel()) for m in weight_masks)
-    generator = torch.Generator().manual_seed(seed)
-    current = data
+    _, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+    total_weights = sum(int(w.numel()) for w in prunable_weights(factory()))
+    counts = [(budget_from_keep_ratio(level_keep_ratios(level)[0], num_pairs),
+               budget_from_keep_ratio(level_keep_ratios(level)[1], total_weights))
+              for level in range(1, levels[-1] + 1)]
     start = time.perf_counter()
-    for level in range(1, levels[-1] + 1):
-        torch.manual_seed(seed)  # rewind: every round starts from the same initialization
-        edge_scores, weight_scores = ugs_mask_search(
-            factory(), current, weight_masks, epochs=epochs, graph_l1=graph_l1,
-            weight_l1=weight_l1, generator=generator, score=score)
-        edge_keep, weight_keep = level_keep_ratios(level)
-        # Scores of the pairs still in the graph, in the order of edge_pairs(current).
-        live = np.flatnonzero(pair_kept)
-        keep_live = select(edge_scores, budget=budget_from_keep_ratio(edge_keep, num_pairs))
-        pair_kept[live[~keep_live]] = False
-        current = data.clone()
-        current.edge_index = data.edge_index[:, torch.from_numpy(pair_kept[pair])]
-        k = min(budget_from_keep_ratio(weight_keep, total_weights),
-                sum(int(m.sum()) for m in weight_masks))
-        ranked = l0_project_([s.clone() for s in weight_scores], k=k)
-        weight_masks = [new & old for new, old in zip(ranked, weight_masks, strict=True)]
+    rounds = ugs_rounds(data, factory, seed, counts, epochs=epochs, graph_l1=graph_l1,
+                        weight_l1=weight_l1, score=score)
+    for level, (pair_kept, weight_masks, current, _) in enumerate(rounds, start=1):
         if level not in levels:
             continue
         torch.manual_seed(seed)
@@ -196,3 +203,118 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
         if progress:
             progress(rec)
         yield rec
+
+
+class UgsPruner(Sparsifier):
+    """UGS as an estimator: a graph's edges pruned in rounds by learned masks (Chen et al., "A
+    Unified Lottery Ticket Hypothesis for Graph Neural Networks", ICML 2021).
+
+    Each round trains ``model`` on the node-classification task from the same initialization,
+    with an L1-penalized score per undirected edge (multiplied into every layer's messages) and
+    per weight, and keeps the best-scoring ``1 - round_fraction`` of the edges still there (5%
+    removed per round, as in UGS), the last round landing on the exact size. Weights are pruned
+    alongside to ``weight_keep_ratio`` when it is given (``weight_masks_``).
+
+    Parameters
+    ----------
+    keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
+        Fraction of the undirected edges kept, their exact count, or kept edges per node.
+    model : {"gcn", "gat", "gin"}
+    epochs : int
+        Training epochs of each round's mask search.
+    round_fraction : float in (0, 1)
+        Share of the remaining edges each round removes.
+    weight_keep_ratio : float in (0, 1], optional
+        Prune the weights to this fraction over the same rounds.
+    graph_l1, weight_l1 : float
+        The masks' L1 penalties.
+    seed : int
+
+    Attributes
+    ----------
+    scores_ : ndarray of float
+        Per undirected edge (in :func:`edge_pairs` order): the rounds it survived plus its rank in
+        the last round that scored it, scaled into [0, 1); ``select(scores_, budget=...)``
+        gives ``mask_``.
+    mask_ : ndarray of bool
+    weight_masks_ : list of Tensor or None
+    rounds_ : int
+
+    Examples
+    --------
+    >>> from torch_geometric.datasets import KarateClub
+    >>> g = KarateClub()[0]
+    >>> g.val_mask = g.test_mask = ~g.train_mask
+    >>> ugs = UgsPruner(keep_ratio=0.8, epochs=5).fit(g)
+    >>> int(ugs.mask_.sum()), ugs.rounds_, ugs.transform(g).edge_index.shape[1]
+    (62, 5, 124)
+    """
+
+    item = "edge"
+    sizing = ("keep_ratio", "budget", "density")
+    default_size = ("keep_ratio", 0.5)
+    _parameter_constraints = {
+        "model": [Options(("gcn", "gat", "gin"))],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "round_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "weight_keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None],
+        "graph_l1": [Interval(numbers.Real, 0, None, closed="left")],
+        "weight_l1": [Interval(numbers.Real, 0, None, closed="left")],
+        "seed": [int],
+    }
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 density: float | None = None, model: str = "gcn", epochs: int = 200,
+                 round_fraction: float = 0.05, weight_keep_ratio: float | None = None,
+                 graph_l1: float = 1e-4, weight_l1: float = 1e-4, seed: int = 0) -> None:
+        self.keep_ratio = keep_ratio
+        self.budget = budget
+        self.density = density
+        self.model = model
+        self.epochs = epochs
+        self.round_fraction = round_fraction
+        self.weight_keep_ratio = weight_keep_ratio
+        self.graph_l1 = graph_l1
+        self.weight_l1 = weight_l1
+        self.seed = seed
+
+    def fit(self, data: Any) -> UgsPruner:
+        self._validate_params()
+        _, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+        target = self._size(num_pairs, num_nodes=int(data.num_nodes))
+        edge_counts, count = [], num_pairs
+        while count > target:
+            count = max(target, budget_from_keep_ratio(1.0 - self.round_fraction, count)
+                        if count > 1 else 0)
+            edge_counts.append(count)
+        factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
+                                     int(data.y.max()) + 1)
+        total_weights = sum(int(w.numel()) for w in prunable_weights(factory()))
+        weight_keep = self.weight_keep_ratio or 1.0
+        counts = [(c, budget_from_keep_ratio(weight_keep ** ((r + 1) / len(edge_counts)),
+                                             total_weights)) for r, c in enumerate(edge_counts)]
+        scores = np.zeros(num_pairs)
+        last: tuple[np.ndarray, Any] = (np.ones(num_pairs, dtype=bool), None)
+        for r, (kept, weight_masks, _, seen) in enumerate(ugs_rounds(
+                data, factory, self.seed, counts, epochs=self.epochs, graph_l1=self.graph_l1,
+                weight_l1=self.weight_l1)):
+            last = (kept, weight_masks)
+            live = ~np.isnan(seen)
+            rank = np.empty(int(live.sum()))
+            rank[np.argsort(seen[live], kind="stable")] = np.arange(rank.size) / max(rank.size, 1)
+            scores[live] = r + rank  # pairs dropped later, or never, score higher
+        kept, weight_masks = last
+        scores[kept] += 1.0  # above every pair dropped, the last round's included
+        self.scores_, self.mask_ = scores, kept
+        self.weight_masks_ = weight_masks if self.weight_keep_ratio is not None else None
+        self.rounds_ = len(counts)
+        return self
+
+    def _num_items(self, data: Any) -> int:
+        return edge_pairs(data.edge_index, data.num_nodes)[1]
+
+    def _apply(self, data: Any) -> Any:
+        pair, _ = edge_pairs(data.edge_index, data.num_nodes)
+        out = data.clone()
+        out.edge_index = data.edge_index[:, torch.from_numpy(self.mask_[pair])]
+        return out

@@ -1,28 +1,21 @@
-"""scenesparse: pruning for Gaussian splats and point clouds, built on the sparsebox core."""
+"""scenesparse: pruning for Gaussian splats and point clouds, built on the sparsebox core.
 
-from scenesparse.cameras import Camera, cameras_from_transforms, orbit_cameras
-from scenesparse.gaussians import GaussianScene, read_ply, write_ply
-from scenesparse.importance import GaussianPruner, importance_scores, render_statistics
-from scenesparse.pointio import PointCloud, read_points, write_points
-from scenesparse.render import render, render_fast, render_gsplat
-from scenesparse.strategy import PruneStrategy, prune_
+Names are imported on first use.
+"""
 
-__all__ = [
-    "Camera",
-    "GaussianPruner",
-    "GaussianScene",
-    "PointCloud",
-    "PruneStrategy",
-    "cameras_from_transforms",
-    "importance_scores",
-    "orbit_cameras",
-    "prune_",
-    "read_ply",
-    "read_points",
-    "render",
-    "render_fast",
-    "render_gsplat",
-    "render_statistics",
-    "write_ply",
-    "write_points",
-]
+from sparsebox._lazy import lazy_exports
+
+_EXPORTS = {
+    "Camera": ".cameras", "cameras_from_transforms": ".cameras", "orbit_cameras": ".cameras",
+    "GaussianScene": ".gaussians", "read_ply": ".gaussians", "write_ply": ".gaussians",
+    "GaussianPruner": ".importance", "importance_scores": ".importance",
+    "render_statistics": ".importance",
+    "PointCloud": ".pointio", "read_points": ".pointio", "write_points": ".pointio",
+    "GraphResampler": ".points", "VoxelDownsampler": ".points", "UniformDownsampler": ".points",
+    "FarthestPointSampler": ".points", "StatisticalOutlierRemover": ".points",
+    "RadiusOutlierRemover": ".points",
+    "render": ".render",
+    "PruneStrategy": ".strategy", "PruneState": ".strategy", "prune_": ".strategy",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,5 @@
-"""Per-point kernels for :mod:`scenesparse.points` (parallel over points)."""
+"""Per-point kernels for :mod:`scenesparse.points` (parallel over points); the numpy
+specification is :func:`scenesparse.points.geometry_reference`."""
 
 from __future__ import annotations
 
@@ -102,87 +103,3 @@ def geometry(points, indptr, indices, weight, squared_dist_mean):
         hz = cz - mz / wsum
         score[i] = abs(hx * nx + hy * ny + hz * nz) / max(squared_dist_mean[i], 1e-300)
     return score, normals, variation
-
-
-@njit(cache=True, parallel=True)
-def grid_knn(points, k, lo, h, dims, cell_start, order, max_ring):
-    """Exact k nearest other points by a uniform grid: cells of edge ``h`` searched in growing
-    cubes around each point's cell, until the k-th distance is at most the searched radius
-    ``r h`` (every point that close lies inside the cube, so nothing nearer was missed).
-
-    ``cell_start`` (one entry per cell of the dense grid, plus one) indexes ``order``, the points
-    sorted by cell key. Points not settled within ``max_ring`` rings (isolated points) are
-    flagged in ``unsettled`` for the caller to finish another way."""
-    n = points.shape[0]
-    unsettled = np.zeros(n, dtype=np.bool_)
-    out_d = np.empty((n, k))
-    out_i = np.empty((n, k), dtype=np.int64)
-    for i in prange(n):
-        px, py, pz = points[i, 0], points[i, 1], points[i, 2]
-        cx = min(int((px - lo[0]) / h), dims[0] - 1)
-        cy = min(int((py - lo[1]) / h), dims[1] - 1)
-        cz = min(int((pz - lo[2]) / h), dims[2] - 1)
-        best_d = np.full(k, np.inf)
-        best_i = np.full(k, -1, dtype=np.int64)
-        r = 0
-        while True:
-            for ax in range(cx - r, cx + r + 1):
-                if ax < 0 or ax >= dims[0]:
-                    continue
-                for ay in range(cy - r, cy + r + 1):
-                    if ay < 0 or ay >= dims[1]:
-                        continue
-                    for az in range(cz - r, cz + r + 1):
-                        if az < 0 or az >= dims[2]:
-                            continue
-                        # only the new shell of the cube
-                        if max(abs(ax - cx), abs(ay - cy), abs(az - cz)) != r:
-                            continue
-                        key = (ax * dims[1] + ay) * dims[2] + az
-                        for t in range(cell_start[key], cell_start[key + 1]):
-                            j = order[t]
-                            if j == i:
-                                continue
-                            dx = points[j, 0] - px
-                            dy = points[j, 1] - py
-                            dz = points[j, 2] - pz
-                            d = dx * dx + dy * dy + dz * dz
-                            if d < best_d[k - 1]:
-                                m = k - 1
-                                while m > 0 and best_d[m - 1] > d:
-                                    best_d[m] = best_d[m - 1]
-                                    best_i[m] = best_i[m - 1]
-                                    m -= 1
-                                best_d[m] = d
-                                best_i[m] = j
-            reach = r * h
-            if best_i[k - 1] >= 0 and best_d[k - 1] <= reach * reach:
-                break
-            if r >= max_ring:
-                unsettled[i] = True
-                break
-            r += 1
-        for m in range(k):
-            out_d[i, m] = np.sqrt(best_d[m])
-            out_i[i, m] = best_i[m]
-    return out_d, out_i, unsettled
-
-
-@njit(cache=True, parallel=True)
-def sort_rows(idx, dist):
-    """Each row of ``idx`` in increasing order, ``dist`` permuted alike (insertion sort: rows
-    are short)."""
-    n, k = idx.shape
-    out_i = idx.copy()
-    out_d = dist.copy()
-    for r in prange(n):
-        for a in range(1, k):
-            vi, vd = out_i[r, a], out_d[r, a]
-            b = a - 1
-            while b >= 0 and out_i[r, b] > vi:
-                out_i[r, b + 1] = out_i[r, b]
-                out_d[r, b + 1] = out_d[r, b]
-                b -= 1
-            out_i[r, b + 1] = vi
-            out_d[r, b + 1] = vd
-    return out_i, out_d

@@ -1,107 +1,181 @@
-"""`sparsebox scene ...` commands."""
+"""`sparsebox scene ...` commands.
+
+Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns each into one
+``error:`` line. Outputs are checked before any work and written whole or not at all
+(:mod:`sparsebox.outputs`). Inputs are files or dataset names from the catalogue (``bunny``,
+``donut``).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
-scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True)
+from sparsebox.outputs import StagedOutputs, check_output_file
+
+scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True,
+                        rich_markup_mode=None)
+
+#: The options of `prune-points` that configure a method, by estimator parameter.
+_POINT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget",
+                  "voxel_size": "--voxel-size", "k": "--k", "uniform_share": "--uniform-share",
+                  "nb_neighbors": "--nb-neighbors", "std_ratio": "--std-ratio",
+                  "radius": "--radius", "min_points": "--min-points", "seed": "--seed"}
 
 
-class PointMethod(str, Enum):
-    graph = "graph"
-    voxel = "voxel"
-    fps = "fps"
-    uniform = "uniform"
-    statistical = "statistical"
-    radius = "radius"
+def _input_path(source: str, argument: str = "SOURCE") -> Path:
+    """A file given on the command line, or the file of a catalogue dataset (fetched when missing
+    and the network is there)."""
+    path = Path(source)
+    if path.exists():
+        if path.is_dir():
+            raise typer.BadParameter(f"{path} is a folder, not a file", param_hint=argument)
+        return path
+    from sparsebox.data.sources import catalogue, fetch
+
+    if source.lower() in catalogue():
+        return fetch(source.lower())[0]
+    raise FileNotFoundError(f"{source}: no such file, and not a dataset name (see `sparsebox "
+                            "data list`)")
+
+
+def _finite_positions(cloud: Any, path: Path) -> None:
+    import numpy as np
+
+    for name in ("x", "y", "z"):
+        column = cloud.data[name]
+        bad = ~np.isfinite(column)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{path}: property {name!r} is {column[i]} at vertex {i}; "
+                             "remove non-finite points first")
+
+
+def _point_method_names() -> list[str]:
+    from sparsebox.registry import methods
+
+    return [e.name for e in methods(item="point")]
 
 
 @scene_app.command("prune-points")
 def prune_points(
-    source: Path = typer.Argument(..., help="Input cloud (.ply, .pcd, .xyz)."),
-    target: Path = typer.Argument(..., help="Output cloud; every attribute is kept."),
-    method: PointMethod = typer.Option(PointMethod.graph, help="How to choose the points."),
-    keep_ratio: float = typer.Option(None, help="Fraction of points to keep (graph, voxel, "
-                                     "fps, uniform)."),
-    voxel_size: float = typer.Option(None, help="voxel: edge length instead of a keep ratio."),
-    k: int = typer.Option(10, help="graph: neighbours in the kNN graph."),
-    uniform_share: float = typer.Option(0.5, help="graph: share of uniform sampling."),
-    nb_neighbors: int = typer.Option(20, help="statistical: neighbours."),
-    std_ratio: float = typer.Option(2.0, help="statistical: standard deviations."),
-    radius: float = typer.Option(None, help="radius: search radius."),
-    min_points: int = typer.Option(16, help="radius: neighbours needed within the radius."),
-    seed: int = typer.Option(0),
+    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz), or a dataset "
+                                 "name (bunny)."),
+    target: Path = typer.Argument(..., help="Output cloud; every attribute is kept, and a mesh's "
+                                  "faces whose vertices all stay (PLY only)."),
+    method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
+                               "--item point`): graph, voxel, fps, uniform, statistical, radius."),
+    keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers)."),
+    budget: int = typer.Option(None, help="Exact number of points kept (samplers)."),
+    voxel_size: float = typer.Option(None, help="voxel: edge length instead of a size."),
+    k: int = typer.Option(None, help="graph: neighbours in the kNN graph (10)."),
+    uniform_share: float = typer.Option(None, help="graph: share of uniform sampling (0.5)."),
+    nb_neighbors: int = typer.Option(None, help="statistical: neighbours (20)."),
+    std_ratio: float = typer.Option(None, help="statistical: standard deviations (2.0)."),
+    radius: float = typer.Option(None, help="radius: search radius (default: three times the "
+                                 "median nearest-neighbour distance)."),
+    min_points: int = typer.Option(None, help="radius: neighbours needed within the radius (16)."),
+    seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
     ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII instead of binary."),
     report: Path = typer.Option(None, help="JSON report: total, kept, chamfer, hausdorff, "
                                 "seconds."),
 ) -> None:
     """Down-sample or clean a point cloud; writes the kept points with all their attributes."""
-    from scenesparse import points as P
     from scenesparse.pointio import read_points, write_points
+    from sparsebox.registry import get_method
 
-    cloud = read_points(source)
+    names = _point_method_names()
+    if method not in names:
+        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
+                                 param_hint="--method")
+    entry = get_method(method, item="point")
+    accepted = entry.load()._get_param_names()
+    given = {name: value for name, value in {
+        "keep_ratio": keep_ratio, "budget": budget, "voxel_size": voxel_size, "k": k,
+        "uniform_share": uniform_share, "nb_neighbors": nb_neighbors, "std_ratio": std_ratio,
+        "radius": radius, "min_points": min_points, "seed": seed}.items() if value is not None}
+    for name in given:
+        if name not in accepted:
+            what = ("keeps the points that pass its test and takes no size"
+                    if name in ("keep_ratio", "budget") else "does not take it")
+            raise typer.BadParameter(f"does not apply to --method {method}, which {what}",
+                                     param_hint=_POINT_OPTIONS[name])
+    estimator = entry.create(**given)
+    estimator._validate_params()  # bad values fail before any file is read
+    path = _input_path(source)
+    target = check_output_file(target, option="TARGET", inputs=[path])
+    if report is not None:
+        report = check_output_file(report, option="--report", inputs=[path])
+    cloud = read_points(path)
+    if cloud.faces is not None and target.suffix.lower() != ".ply":
+        raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
+                                 f"{target.suffix} file cannot hold them: write .ply",
+                                 param_hint="TARGET")
+    _finite_positions(cloud, path)
     xyz = cloud.points
     start = time.perf_counter()
-    needs_ratio = method in (PointMethod.graph, PointMethod.fps, PointMethod.uniform)
-    if needs_ratio and keep_ratio is None:
-        raise typer.BadParameter(f"--keep-ratio is needed for --method {method.value}")
-    if method is PointMethod.graph:
-        mask = P.graph_resample_mask(xyz, keep_ratio=keep_ratio, k=k, uniform_share=uniform_share,
-                                     seed=seed)
-    elif method is PointMethod.voxel:
-        if (keep_ratio is None) == (voxel_size is None):
-            raise typer.BadParameter("--method voxel takes --keep-ratio or --voxel-size")
-        mask = P.voxel_mask(xyz, voxel_size=voxel_size, keep_ratio=keep_ratio)
-    elif method is PointMethod.fps:
-        mask = P.farthest_point_mask(xyz, keep_ratio=keep_ratio)
-    elif method is PointMethod.uniform:
-        mask = P.uniform_mask(xyz, keep_ratio=keep_ratio)
-    elif method is PointMethod.statistical:
-        mask = P.statistical_outlier_mask(xyz, nb_neighbors=nb_neighbors, std_ratio=std_ratio)
-    else:
-        if radius is None:
-            raise typer.BadParameter("--method radius needs --radius")
-        mask = P.radius_outlier_mask(xyz, radius=radius, min_points=min_points)
+    mask = estimator.fit(xyz).mask_
     seconds = time.perf_counter() - start
+    if not mask.any():
+        raise ValueError(f"--method {method} keeps none of the {len(cloud)} points of {path}")
     kept = cloud.subset(mask)
-    write_points(target, kept, binary=not ascii_out)
-    _report(report, source, target, len(cloud), kept.points, xyz, seconds, method.value)
+    summary = _summary(path, target, len(cloud), kept.points, xyz, seconds, method)
+    if kept.faces is not None:
+        summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
+    with StagedOutputs(target=target, report=report) as staged:
+        write_points(staged["target"], kept, binary=not ascii_out)
+        if report is not None:
+            staged["report"].write_text(json.dumps(summary, indent=2))
+    typer.echo(json.dumps(summary))
 
 
 @scene_app.command("prune-splats")
 def prune_splats(
-    source: Path = typer.Argument(..., help="A Gaussian-splat PLY (INRIA layout)."),
+    source: str = typer.Argument(..., help="A Gaussian-splat PLY (INRIA layout), or a dataset "
+                                 "name (donut)."),
     target: Path = typer.Argument(..., help="The pruned PLY (same layout)."),
-    keep_ratio: float = typer.Option(0.34, help="Fraction of Gaussians kept."),
-    score: str = typer.Option("radsplat", help="radsplat | lightgaussian | minisplatting | "
-                              "opacity | volume"),
+    keep_ratio: float = typer.Option(None, help="Fraction of Gaussians kept (default 0.34)."),
+    budget: int = typer.Option(None, help="Exact number of Gaussians kept."),
+    score: str = typer.Option("radsplat", help="A registered Gaussian score (`sparsebox methods "
+                              "--item gaussian`): radsplat, lightgaussian, minisplatting, "
+                              "opacity, volume."),
     rounds: int = typer.Option(3, min=1, help="Prune in rounds, re-scoring what is left."),
     views: int = typer.Option(32, min=1, help="Orbit views used for scoring."),
     resolution: int = typer.Option(256, min=16, help="Render size (square) for scoring."),
     eval_views: int = typer.Option(8, min=1, help="Held-out views for PSNR and SSIM."),
+    backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
+                                "GPU)."),
     report: Path = typer.Option(None, help="JSON report (total, kept, bytes_in, bytes_out, psnr, "
                                 "ssim, seconds)."),
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
 ) -> None:
-    """Prune a trained splat scene on the CPU, without the training checkpoint."""
+    """Prune a trained splat scene without the training checkpoint."""
     from scenesparse.splatjob import prune_splat_file
+    from sparsebox.registry import methods
 
-    summary = prune_splat_file(source, target, keep_ratio=keep_ratio, score=score,
-                               rounds=rounds, views=views, resolution=resolution,
-                               eval_views=eval_views, image=image, progress=True)
-    if report is not None:
-        report.write_text(json.dumps(summary, indent=2))
+    names = [e.name for e in methods(item="gaussian")]
+    if score not in names:
+        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {score!r}",
+                                 param_hint="--score")
+    if keep_ratio is not None and budget is not None:
+        raise typer.BadParameter("give one of --keep-ratio, --budget", param_hint="--budget")
+    if keep_ratio is None and budget is None:
+        keep_ratio = 0.34
+    summary = prune_splat_file(_input_path(source), target, keep_ratio=keep_ratio, budget=budget,
+                               score=score, rounds=rounds, views=views, resolution=resolution,
+                               eval_views=eval_views, image=image, report=report,
+                               backend=backend, progress=True)
     typer.echo(json.dumps(summary))
 
 
 @scene_app.command("remove-floaters")
 def remove_floaters(
-    source: Path = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud)."),
+    source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud), or a "
+                                 "dataset name."),
     target: Path = typer.Argument(..., help="Output with the floaters removed."),
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
@@ -110,24 +184,32 @@ def remove_floaters(
     """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
     splat property is written back unchanged."""
     from scenesparse.pointio import read_points, write_points
-    from scenesparse.points import floater_mask
+    from scenesparse.points import StatisticalOutlierRemover
 
-    cloud = read_points(source)
+    remover = StatisticalOutlierRemover(nb_neighbors=nb_neighbors, std_ratio=std_ratio)
+    remover._validate_params()
+    path = _input_path(source)
+    target = check_output_file(target, option="TARGET", inputs=[path])
+    if report is not None:
+        report = check_output_file(report, option="--report", inputs=[path])
+    cloud = read_points(path)
+    _finite_positions(cloud, path)
     start = time.perf_counter()
-    mask = floater_mask(cloud.points, nb_neighbors=nb_neighbors, std_ratio=std_ratio)
+    mask = remover.fit(cloud.points).mask_
     seconds = time.perf_counter() - start
     kept = cloud.subset(mask)
-    write_points(target, kept)
-    _report(report, source, target, len(cloud), kept.points, cloud.points, seconds, "floaters")
+    summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds, "floaters")
+    with StagedOutputs(target=target, report=report) as staged:
+        write_points(staged["target"], kept)
+        if report is not None:
+            staged["report"].write_text(json.dumps(summary, indent=2))
+    typer.echo(json.dumps(summary))
 
 
-def _report(path, source, target, total, kept_xyz, all_xyz, seconds, method) -> None:
+def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
     from scenesparse.points import chamfer_hausdorff
 
     chamfer, hausdorff = chamfer_hausdorff(kept_xyz, all_xyz)
-    summary = {"method": method, "input": str(source), "output": str(target), "total": total,
-               "kept": len(kept_xyz), "chamfer": chamfer, "hausdorff": hausdorff,
-               "seconds": seconds}
-    if path is not None:
-        Path(path).write_text(json.dumps(summary, indent=2))
-    typer.echo(json.dumps(summary))
+    return {"method": method, "input": str(source), "output": str(target), "total": total,
+            "kept": len(kept_xyz), "chamfer": chamfer, "hausdorff": hausdorff,
+            "seconds": seconds}

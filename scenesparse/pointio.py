@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
+from sparsebox.exceptions import InputFileError
+
 __all__ = ["PointCloud", "read_points", "write_points", "open_ply", "PointFileError"]
 
 
-class PointFileError(ValueError):
+class PointFileError(InputFileError):
     """A point file is malformed; the message names the file and what is wrong."""
 
 
@@ -32,10 +34,14 @@ class PointCloud:
         One record per point; fields ``x``, ``y``, ``z`` and any others.
     comments : list of str
         Header comments to write back (PLY, PCD).
+    faces : ndarray (structured) or None
+        A mesh's PLY ``face`` element as read (its first property lists each face's vertex
+        indices); :meth:`subset` remaps them and drops the faces that lose a vertex.
     """
 
     data: np.ndarray
     comments: list[str] = field(default_factory=list)
+    faces: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         names = self.data.dtype.names or ()
@@ -79,31 +85,74 @@ class PointCloud:
 
     def subset(self, mask: Any) -> PointCloud:
         """The points where ``mask`` is true (boolean, one per point) or at the given indices,
-        with every attribute."""
+        with every attribute; a mesh keeps the faces whose vertices all stay, renumbered.
+
+        Examples
+        --------
+        >>> cloud = PointCloud.from_xyz(np.eye(3))
+        >>> len(cloud.subset(np.array([True, False, True])))
+        2
+        """
         mask = np.asarray(mask)
         if mask.dtype == bool and mask.shape != (len(self),):
             raise ValueError(f"mask must have shape ({len(self)},), got {mask.shape}")
-        return PointCloud(self.data[mask].copy(), list(self.comments))
+        kept = np.flatnonzero(mask) if mask.dtype == bool else mask.astype(np.int64)
+        faces = None
+        if self.faces is not None:
+            new_index = np.full(len(self), -1, dtype=np.int64)
+            new_index[kept] = np.arange(kept.size)
+            prop = self.faces.dtype.names[0]
+            lists = [new_index[np.asarray(f, dtype=np.int64)] for f in self.faces[prop]]
+            whole = np.array([bool(np.all(f >= 0)) for f in lists], dtype=bool)
+            faces = self.faces[whole].copy()
+            remapped = np.empty(int(whole.sum()), dtype=object)
+            remapped[:] = [f.astype(self.faces[prop][0].dtype if len(self.faces) else np.int32)
+                           for f, w in zip(lists, whole, strict=True) if w]
+            faces[prop] = remapped
+        return PointCloud(self.data[kept].copy(), list(self.comments), faces)
 
 
 # ----------------------------------------------------------------------------------- PLY
 def open_ply(path: str | os.PathLike[str], elements: tuple[str, ...] = ("vertex",)) -> Any:
-    """A ``plyfile.PlyData`` with the given elements read; a missing element, a bad header or
-    short data is a :class:`PointFileError` that names the file."""
+    """A ``plyfile.PlyData`` with the given elements read; a missing element, a bad header, short
+    data, or more data than the header declares (a miscounted header would otherwise be read
+    silently truncated) is a :class:`PointFileError` that names the file."""
     from plyfile import PlyData
 
     path = Path(path)
     try:
-        ply = PlyData.read(str(path))
+        with open(path, "rb") as fh:
+            header = fh.read(1 << 16)
+        text = b"format ascii" in header.split(b"end_header", 1)[0]
+        if text:
+            ply = PlyData.read(str(path))
+            extra = _extra_ascii_rows(path, ply)
+        else:
+            with open(path, "rb") as fh:
+                ply = PlyData.read(fh, mmap=False)
+                extra = path.stat().st_size - fh.tell()
         for name in elements:
             if name not in ply:
                 raise PointFileError(f"{path}: no {name!r} element")
-            ply[name].data  # noqa: B018  (binary data is mapped lazily: touch it here)
     except PointFileError:
         raise
     except Exception as err:  # plyfile raises several types for bad headers and short data
         raise PointFileError(f"{path}: not a readable PLY file ({err})") from err
+    if extra > 0:
+        last = ply.elements[-1]
+        unit = "rows" if text else "bytes"
+        raise PointFileError(f"{path}: more data than the header declares ({extra} {unit} after "
+                             f"the {len(last.data)} declared {last.name!r} rows); the element "
+                             "counts in the header are wrong")
     return ply
+
+
+def _extra_ascii_rows(path: Path, ply: Any) -> int:
+    """Non-empty lines after the header beyond the rows the header declares."""
+    raw = path.read_bytes()
+    body = raw[raw.index(b"end_header") + len(b"end_header"):]
+    rows = sum(1 for line in body.splitlines() if line.strip())
+    return rows - sum(len(el.data) for el in ply.elements)
 
 
 def _read_ply(path: Path) -> PointCloud:
@@ -112,7 +161,15 @@ def _read_ply(path: Path) -> PointCloud:
     for c in "xyz":
         if c not in (data.dtype.names or ()):
             raise PointFileError(f"{path}: vertex element has no property {c!r}")
-    return PointCloud(np.array(data), list(ply.comments))
+    faces = None
+    if "face" in ply and len(ply["face"].data):
+        faces = np.array(ply["face"].data)
+        prop = faces.dtype.names[0]
+        top = max((int(np.max(f)) for f in faces[prop] if len(f)), default=-1)
+        low = min((int(np.min(f)) for f in faces[prop] if len(f)), default=0)
+        if low < 0 or top >= len(data):
+            raise PointFileError(f"{path}: a face names a vertex outside 0..{len(data) - 1}")
+    return PointCloud(np.array(data), list(ply.comments), faces)
 
 
 def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
@@ -128,8 +185,12 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
-    element = PlyElement.describe(data, "vertex")
-    PlyData([element], text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
+    elements = [PlyElement.describe(data, "vertex")]
+    if cloud.faces is not None:
+        prop = cloud.faces.dtype.names[0]
+        elements.append(PlyElement.describe(cloud.faces, "face",
+                                            len_types={prop: "u1"}, val_types={prop: "i4"}))
+    PlyData(elements, text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
 
 
 # ----------------------------------------------------------------------------------- PCD
@@ -157,7 +218,12 @@ def _read_pcd(path: Path) -> PointCloud:
         if key not in header:
             raise PointFileError(f"{path}: PCD header has no {key} line")
     names = header["FIELDS"]
-    counts = [int(c) for c in header.get("COUNT", ["1"] * len(names))]
+    if not (len(names) == len(header["SIZE"]) == len(header["TYPE"])):
+        raise PointFileError(f"{path}: FIELDS, SIZE and TYPE lines differ in length")
+    try:
+        counts = [int(c) for c in header.get("COUNT", ["1"] * len(names))]
+    except ValueError:
+        raise PointFileError(f"{path}: bad COUNT line in the PCD header") from None
     try:
         dtypes = [_PCD_TYPES[(t, int(s))] for t, s in zip(header["TYPE"], header["SIZE"],
                                                           strict=True)]
@@ -169,14 +235,21 @@ def _read_pcd(path: Path) -> PointCloud:
             name = f"_pad{len(fields)}"
         fields += [(name, dt)] if count == 1 else [(f"{name}_{i}", dt) for i in range(count)]
     dtype = np.dtype(fields)
-    n = int(header["POINTS"][0])
-    mode = header["DATA"][0].lower()
+    try:
+        n = int(header["POINTS"][0])
+        mode = header["DATA"][0].lower()
+    except (ValueError, IndexError):
+        raise PointFileError(f"{path}: bad POINTS or DATA line in the PCD header") from None
     if mode == "ascii":
-        text = raw[offset:].decode("ascii").split()
+        try:
+            text = raw[offset:].decode("ascii").split()
+            table = np.array(text, dtype=np.float64)
+        except (UnicodeDecodeError, ValueError) as err:
+            raise PointFileError(f"{path}: the ascii data are not all numbers ({err})") from None
         if len(text) != n * len(fields):
             raise PointFileError(f"{path}: header says {n} points of {len(fields)} values, "
                                  f"found {len(text)} values")
-        table = np.array(text, dtype=np.float64).reshape(n, len(fields))
+        table = table.reshape(n, len(fields))
         data = np.empty(n, dtype=dtype)
         for i, (name, _) in enumerate(fields):
             data[name] = table[:, i]
@@ -185,6 +258,9 @@ def _read_pcd(path: Path) -> PointCloud:
         if len(raw) - offset < need:
             raise PointFileError(f"{path}: truncated: {n} points need {need} bytes after the "
                                  f"header, found {len(raw) - offset}")
+        if len(raw) - offset > need:
+            raise PointFileError(f"{path}: more data than the header declares ({n} points of "
+                                 f"{dtype.itemsize} bytes, {len(raw) - offset - need} bytes more)")
         data = np.frombuffer(raw, dtype=dtype, count=n, offset=offset).copy()
     else:
         raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
@@ -266,6 +342,9 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
     """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if cloud.faces is not None and suffix != ".ply":
+        raise PointFileError(f"{path}: a {suffix} file cannot hold the mesh's "
+                             f"{len(cloud.faces)} faces; write .ply")
     if suffix == ".ply":
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":

@@ -1,6 +1,7 @@
 """Point-cloud pruning: graph-based resampling, open3d's down-sampling and outlier removal, and
-floater removal for Gaussian splats. Every method returns a keep-mask over the input points, so
-all attributes survive (apply it with :meth:`PointCloud.subset`).
+floater removal for Gaussian splats. Every method is an estimator (:class:`sparsebox.base.Sparsifier`)
+whose ``fit(points)`` sets a keep-mask over the input points, so all attributes survive (apply it
+with ``transform`` or :meth:`PointCloud.subset`).
 
 Reference for the graph method: S. Chen, D. Tian, C. Feng, A. Vetro, J. Kovacevic, "Fast
 Resampling of Three-Dimensional Point Clouds via Graphs", IEEE Trans. Signal Processing 66(3),
@@ -9,15 +10,17 @@ Resampling of Three-Dimensional Point Clouds via Graphs", IEEE Trans. Signal Pro
 
 from __future__ import annotations
 
+import numbers
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sparsebox._validation import check_fraction, check_int
-from sparsebox.select import resolve_budget, select
+from sparsebox._validation import Interval, check_int
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import select
 from sparsebox.structure import SparseStructure
 
 __all__ = [
@@ -25,63 +28,51 @@ __all__ = [
     "knn_graph",
     "local_pca",
     "curvature_scores",
-    "graph_resample_mask",
-    "voxel_mask",
-    "uniform_mask",
-    "farthest_point_mask",
-    "statistical_outlier_mask",
-    "radius_outlier_mask",
-    "floater_mask",
+    "geometry_reference",
+    "GraphResampler",
+    "VoxelDownsampler",
+    "UniformDownsampler",
+    "FarthestPointSampler",
+    "StatisticalOutlierRemover",
+    "RadiusOutlierRemover",
     "chamfer_hausdorff",
-    "PruneResult",
 ]
 
 
 # ------------------------------------------------------------------------------ neighbours
 def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Distances and indices of each point's ``k`` nearest other points, ``(N, k)`` each, in
-    increasing distance. Exact: a uniform grid searched in growing cubes (numba, all cores),
-    with cells sized from the k-th neighbour distance of a subsample."""
+    increasing distance (scipy's ``cKDTree``, all cores). A point's duplicates count as
+    neighbours at distance 0; the point itself does not.
+
+    Examples
+    --------
+    >>> d, i = knn(np.array([[0.0, 0, 0], [1.0, 0, 0], [3.0, 0, 0]]), 1)
+    >>> d.ravel().tolist(), i.ravel().tolist()
+    ([1.0, 1.0, 2.0], [1, 0, 1])
+    """
     k = check_int("k", k, minimum=1)
-    pts = np.ascontiguousarray(points, dtype=np.float64)
+    pts = _check_points(points)
     n = pts.shape[0]
     if n <= k:
-        raise ValueError(f"k = {k} needs more than {k} points, got {n}")
-    if not np.all(np.isfinite(pts)):
-        raise ValueError("points must be finite")
-    lo = pts.min(axis=0)
-    extent = np.maximum(pts.max(axis=0) - lo, 1e-12)
-    # cell edge ~ the k-th neighbour distance: estimated on a subsample, scaled to the full
-    # density as for points on a surface (spacing ~ N^(-1/2))
-    m = min(n, 20_000)
-    sample = pts[np.random.default_rng(0).choice(n, m, replace=False)] if m < n else pts
-    d_sample = cKDTree(sample).query(sample, min(k + 1, m))[0][:, -1]
-    # cells a little wider than most k-th neighbour distances: one ring of cells settles most
-    # points (measured on 1 M bunny points: 1.3 x the 90th percentile was fastest)
-    h = 1.3 * float(np.quantile(d_sample, 0.9)) * np.sqrt(m / n)
-    h = max(h, float(extent.max()) * 1e-6)
-    dims = (extent / h).astype(np.int64) + 1
-    while int(np.prod(dims)) > 2**24:  # keep the dense cell table small: coarser cells
-        h *= 1.26
-        dims = (extent / h).astype(np.int64) + 1
-    cell = np.minimum(((pts - lo) / h).astype(np.int64), dims - 1)
-    keys = (cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2]
-    order = np.argsort(keys, kind="stable")
-    cell_start = np.zeros(int(np.prod(dims)) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=int(np.prod(dims))), out=cell_start[1:])
-    from scenesparse._points_numba import grid_knn
+        raise InvalidParameterError(f"k = {k} neighbours need more than {k} points, got {n}")
+    dist, idx = cKDTree(pts).query(pts, k + 1, workers=-1)
+    # drop the point itself (at distance 0; with duplicates it may not come first)
+    itself = idx == np.arange(n)[:, None]
+    keep = ~itself
+    keep[~itself.any(axis=1), -1] = False
+    return dist[keep].reshape(n, k), idx[keep].reshape(n, k)
 
-    dist, idx, unsettled = grid_knn(pts, k, lo, h, dims, cell_start, order, 4)
-    if unsettled.any():  # isolated points: a tree is cheaper than ever wider grid cubes
-        far = np.flatnonzero(unsettled)
-        d, i = cKDTree(pts).query(pts[far], k + 1, workers=-1)
-        # drop the point itself (at distance 0; with duplicates it may not come first)
-        self_first = i == far[:, None]
-        keep = ~self_first
-        keep[~self_first.any(axis=1), -1] = False
-        dist[far] = d[keep].reshape(-1, k)
-        idx[far] = i[keep].reshape(-1, k)
-    return dist, idx
+
+def _check_points(points: Any) -> np.ndarray:
+    """Positions as a C-contiguous float64 ``(N, 3)`` array of finite numbers."""
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise InvalidParameterError(f"points must have shape (N, 3), got {pts.shape}")
+    if not np.all(np.isfinite(pts)):
+        i = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
+        raise InvalidParameterError(f"points must be finite, got {pts[i].tolist()} at point {i}")
+    return pts
 
 
 def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None,
@@ -90,10 +81,10 @@ def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None
     ``exp(-d^2 / sigma^2)``, ``sigma^2`` the mean squared neighbour distance. ``O(N k)``."""
     if dist is None or idx is None:
         dist, idx = knn(points, k)
-    from scenesparse._points_numba import sort_rows
-
     n, k = idx.shape
-    cols, d = sort_rows(np.ascontiguousarray(idx, dtype=np.int64), np.ascontiguousarray(dist))
+    order = np.argsort(idx, axis=1, kind="stable")  # CSR rows in increasing neighbour order
+    cols = np.take_along_axis(idx, order, axis=1).astype(np.int64)
+    d = np.take_along_axis(dist, order, axis=1)
     sigma2 = max(float(np.mean(d**2)), np.finfo(float).tiny)
     w = np.maximum(np.exp(-(d**2) / sigma2), np.finfo(float).tiny)
     # rows sorted and free of duplicates by construction (a point's k distinct neighbours)
@@ -137,31 +128,30 @@ def _geometry(*args):
     return geometry(*args)
 
 
-def graph_resample_mask(points: np.ndarray, *, keep_ratio: float | None = None,
-                        budget: int | None = None, k: int = 10, uniform_share: float = 0.5,
-                        seed: int = 0) -> np.ndarray:
-    """Graph-based resampling at an exact count: points are drawn without replacement with
-    probability ``pi_i ~ uniform_share + (1 - uniform_share) * s_i / mean(s)``, ``s`` from
-    :func:`curvature_scores`. Detail is kept at a higher rate than flat parts while the uniform
-    share keeps every region covered (``uniform_share=1`` is uniform random sampling).
+def geometry_reference(points: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                       weight: np.ndarray, squared_dist_mean: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The specification of the numba kernel behind :func:`curvature_scores` and
+    :func:`local_pca`, in numpy (one ``eigh`` per point; slow): per point the normal component
+    of ``x_i - sum_j a_ij x_j`` (weights normalised per row) over ``squared_dist_mean[i]``, the
+    unit normal (smallest principal axis of the point and its CSR neighbours) and the surface
+    variation ``l0 / (l0 + l1 + l2)``. Normals are defined up to sign."""
+    n = points.shape[0]
+    score, normals, variation = np.empty(n), np.empty((n, 3)), np.empty(n)
+    for i in range(n):
+        nbrs = indices[indptr[i]:indptr[i + 1]]
+        w = weight[indptr[i]:indptr[i + 1]]
+        hood = np.vstack([points[i], points[nbrs]])
+        centred = hood - hood.mean(axis=0)
+        values, vectors = np.linalg.eigh(centred.T @ centred / hood.shape[0])
+        normals[i] = vectors[:, 0]
+        total = values.sum()
+        variation[i] = max(values[0], 0.0) / total if total > 0 else 0.0
+        high_pass = points[i] - (w[:, None] * points[nbrs]).sum(axis=0) / w.sum()
+        score[i] = abs(high_pass @ normals[i]) / max(squared_dist_mean[i], 1e-300)
+    return score, normals, variation
 
-    The draw uses exponential keys ``log(u_i) / pi_i`` (Efraimidis-Spirakis) and the core's
-    selector for the exact budget.
-    """
-    pts = np.asarray(points, dtype=np.float64)
-    n = pts.shape[0]
-    count = resolve_budget(n, keep_ratio=keep_ratio, budget=budget)
-    share = check_fraction("uniform_share", uniform_share, low_open=False)
-    scores = curvature_scores(pts, k)
-    pi = share + (1.0 - share) * scores / max(float(scores.mean()), np.finfo(float).tiny)
-    # a stream of its own: the same seed elsewhere (say, the one that sampled the points) must
-    # not correlate the draw with the positions
-    u = np.random.default_rng(np.random.SeedSequence([seed, 0x6E5A])).random(n)
-    keys = np.log(np.maximum(u, np.finfo(float).tiny)) / np.maximum(pi, 1e-12)
-    return select(keys, budget=count)
 
-
-# ------------------------------------------------------------------------------ open3d
 def _open3d() -> Any:
     # numba's default threading layer clashes with the OpenMP runtime open3d loads
     os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
@@ -187,101 +177,359 @@ def _mask_from(indices: Any, n: int) -> np.ndarray:
     return mask
 
 
-def voxel_mask(points: np.ndarray, *, voxel_size: float | None = None,
-               keep_ratio: float | None = None, budget: int | None = None) -> np.ndarray:
+class _PointMethod(Sparsifier):
+    """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array or
+    a :class:`~scenesparse.pointio.PointCloud`, ``transform`` returns the kept rows of it."""
+
+    item = "point"
+
+    @staticmethod
+    def _positions(points: Any) -> np.ndarray:
+        return _check_points(points.points if hasattr(points, "points") else points)
+
+    def _num_items(self, points: Any) -> int:
+        return len(points)
+
+    def _apply(self, points: Any) -> Any:
+        if hasattr(points, "subset"):
+            return points.subset(self.mask_)
+        return np.asarray(points)[self.mask_]
+
+
+class GraphResampler(_PointMethod):
+    """Graph-based resampling at an exact count (Chen et al., IEEE TSP 2018).
+
+    Points are drawn without replacement with probability ``pi_i ~ uniform_share + (1 -
+    uniform_share) * s_i / mean(s)``, ``s`` from :func:`curvature_scores`: detail is kept at a
+    higher rate than flat parts while the uniform share keeps every region covered
+    (``uniform_share=1`` is uniform random sampling). The draw uses exponential keys
+    ``log(u_i) / pi_i`` (Efraimidis-Spirakis) and the core's selector for the exact budget.
+
+    Parameters
+    ----------
+    keep_ratio, budget : float, int (at most one; default keep_ratio 0.1)
+    k : int
+        Neighbours in the kNN graph.
+    uniform_share : float in [0, 1]
+    seed : int
+
+    Attributes
+    ----------
+    scores_ : ndarray
+        The draw keys (the kept points have the highest).
+    curvature_ : ndarray
+        :func:`curvature_scores` of the points.
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> pts = np.random.default_rng(0).random((500, 3))
+    >>> int(GraphResampler(budget=50).fit(pts).mask_.sum())
+    50
+    """
+
+    sizing = ("keep_ratio", "budget")
+    default_size = ("keep_ratio", 0.1)
+    _parameter_constraints = {"k": [Interval(numbers.Integral, 1, None, closed="left")],
+                              "uniform_share": [Interval(numbers.Real, 0, 1, closed="both")],
+                              "seed": [int]}
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 k: int = 10, uniform_share: float = 0.5, seed: int = 0) -> None:
+        self.keep_ratio, self.budget = keep_ratio, budget
+        self.k, self.uniform_share, self.seed = k, uniform_share, seed
+
+    def fit(self, points: Any) -> GraphResampler:
+        self._validate_params()
+        pts = self._positions(points)
+        n = pts.shape[0]
+        if n <= self.k:
+            raise InvalidParameterError(f"graph resampling with k = {self.k} neighbours needs "
+                                        f"more than {self.k} points, got {n}")
+        count = self._size(n)
+        scores = curvature_scores(pts, self.k)
+        share = self.uniform_share
+        pi = share + (1.0 - share) * scores / max(float(scores.mean()), np.finfo(float).tiny)
+        # a stream of its own: the same seed elsewhere (say, the one that sampled the points)
+        # must not correlate the draw with the positions
+        u = np.random.default_rng(np.random.SeedSequence([self.seed, 0x6E5A])).random(n)
+        self.scores_ = np.log(np.maximum(u, np.finfo(float).tiny)) / np.maximum(pi, 1e-12)
+        self.curvature_ = scores
+        self.mask_ = select(self.scores_, budget=count)
+        return self
+
+
+class VoxelDownsampler(_PointMethod):
     """open3d voxel down-sampling as a subset: one point per occupied voxel, the one nearest the
-    voxel's mean. With ``keep_ratio``/``budget`` the voxel size is found by bisection so that the
-    count is as close as a voxel grid allows (exact counts are not always reachable)."""
-    pts = np.asarray(points, dtype=np.float64)
-    cloud = _o3d_cloud(pts)
-    if voxel_size is None:
-        if (keep_ratio is None) == (budget is None):
-            raise ValueError("give exactly one of voxel_size, keep_ratio, budget")
-        target = resolve_budget(len(pts), keep_ratio=keep_ratio, budget=budget)
-        voxel_size = _voxel_size_for(cloud, target)
-    if not voxel_size > 0:
-        raise ValueError(f"voxel_size must be positive, got {voxel_size}")
-    lo, hi = cloud.get_min_bound(), cloud.get_max_bound()
-    down, _, groups = cloud.voxel_down_sample_and_trace(voxel_size, lo, hi, False)
-    means = np.asarray(down.points)
-    keep = np.empty(len(groups), dtype=np.int64)
-    for i, members in enumerate(groups):
-        members = np.asarray(members)
-        keep[i] = members[np.argmin(((pts[members] - means[i]) ** 2).sum(axis=1))]
-    return _mask_from(keep, len(pts))
+    voxel's mean.
+
+    With ``voxel_size`` every occupied voxel keeps one point. With ``keep_ratio`` / ``budget``
+    (default keep_ratio 0.1) the voxel size is the largest, found by bisection, whose grid has
+    at least that many occupied voxels, and the count is met exactly by keeping the points of the
+    most populated voxels (ties to the lower voxel index).
+
+    Parameters
+    ----------
+    keep_ratio, budget : float, int (at most one)
+    voxel_size : float, optional
+        An edge length instead of a size.
+
+    Attributes
+    ----------
+    scores_ : ndarray
+        Per point: the population of its voxel if it represents it, else minus its squared
+        distance to the voxel's mean (a representative always outranks the rest).
+    voxel_size_ : float
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> pts = np.random.default_rng(0).random((2000, 3))
+    >>> int(VoxelDownsampler(budget=100).fit(pts).mask_.sum())
+    100
+    """
+
+    sizing = ("keep_ratio", "budget")
+    default_size = ("keep_ratio", 0.1)
+    _parameter_constraints = {"voxel_size": [Interval(numbers.Real, 0, None, closed="neither"),
+                                             None]}
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
+                 voxel_size: float | None = None) -> None:
+        self.keep_ratio, self.budget, self.voxel_size = keep_ratio, budget, voxel_size
+
+    def fit(self, points: Any) -> VoxelDownsampler:
+        self._validate_params()
+        if self.voxel_size is not None and (self.keep_ratio, self.budget) != (None, None):
+            raise InvalidParameterError("give voxel_size or a size (keep_ratio, budget), not both")
+        pts = self._positions(points)
+        cloud = _o3d_cloud(pts)
+        target = None
+        size = self.voxel_size
+        if size is None:
+            target = self._size(len(pts))
+            size = _voxel_size_for(pts, target)
+        lo, hi = cloud.get_min_bound(), cloud.get_max_bound()
+        down, _, groups = cloud.voxel_down_sample_and_trace(size, lo, hi, False)
+        means = np.asarray(down.points)
+        scores = np.empty(len(pts))
+        reps = np.empty(len(groups), dtype=np.int64)
+        population = np.empty(len(groups))
+        for i, members in enumerate(groups):
+            members = np.asarray(members)
+            d2 = ((pts[members] - means[i]) ** 2).sum(axis=1)
+            scores[members] = -d2
+            reps[i] = members[np.argmin(d2)]
+            population[i] = members.size
+        scores[reps] = population
+        keep = reps if target is None else reps[select(population, budget=min(target, reps.size))]
+        self.scores_, self.voxel_size_ = scores, float(size)
+        self.mask_ = _mask_from(keep, len(pts))
+        return self
 
 
-def _voxel_size_for(cloud: Any, target: int) -> float:
-    extent = float(np.max(cloud.get_max_bound() - cloud.get_min_bound()))
-    lo, hi = extent * 1e-6, extent
-    for _ in range(40):
-        mid = np.sqrt(lo * hi)
-        count = len(cloud.voxel_down_sample(mid).points)
+def _occupied_voxels(pts: np.ndarray, lo: np.ndarray, size: float) -> int:
+    """Occupied voxels of the grid anchored at ``lo`` (the grid open3d's
+    ``voxel_down_sample_and_trace`` uses with that minimum bound)."""
+    cell = np.floor((pts - lo) / size).astype(np.int64)
+    dims = cell.max(axis=0) + 1
+    return int(np.unique((cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2]).size)
+
+
+def _voxel_size_for(pts: np.ndarray, target: int) -> float:
+    """The largest voxel size (to a relative 1e-6) whose grid has at least ``target`` occupied
+    voxels."""
+    lo = pts.min(axis=0)
+    extent = float(np.max(pts.max(axis=0) - lo))
+    small, large = extent * 1e-6, extent  # small: about every point alone; large: few voxels
+    if _occupied_voxels(pts, lo, large) >= target:
+        return large
+    for _ in range(60):
+        mid = np.sqrt(small * large)
+        count = _occupied_voxels(pts, lo, mid)
         if count == target:
             return mid
-        lo, hi = (mid, hi) if count > target else (lo, mid)
-        if hi / lo < 1 + 1e-6:
+        small, large = (mid, large) if count > target else (small, mid)
+        if large / small < 1 + 1e-6:
             break
-    return hi
+    return small
 
 
-def uniform_mask(points: np.ndarray, *, every_k: int | None = None,
-                 keep_ratio: float | None = None) -> np.ndarray:
-    """open3d ``uniform_down_sample``: every k-th point in file order (``k = round(1 /
-    keep_ratio)``)."""
-    if (every_k is None) == (keep_ratio is None):
-        raise ValueError("give exactly one of every_k, keep_ratio")
-    if every_k is None:
-        every_k = max(1, round(1.0 / check_fraction("keep_ratio", keep_ratio)))
-    every_k = check_int("every_k", every_k, minimum=1)
-    pts = np.asarray(points, dtype=np.float64)
-    down = _o3d_cloud(pts).uniform_down_sample(every_k)
-    keep = np.arange(0, len(pts), every_k)
-    if len(down.points) != keep.size:  # open3d's contract; fail loudly if it ever changes
-        raise RuntimeError("open3d uniform_down_sample returned an unexpected count")
-    return _mask_from(keep, len(pts))
+class UniformDownsampler(_PointMethod):
+    """Points evenly spaced in file order: positions ``floor(i * N / count)`` (open3d's
+    ``uniform_down_sample`` takes every k-th point, the same when ``N / count`` is an integer;
+    this one meets any count exactly).
+
+    Parameters
+    ----------
+    keep_ratio, budget : float, int (at most one; default keep_ratio 0.1)
+
+    Attributes
+    ----------
+    scores_ : ndarray
+        1 at the kept positions, 0 elsewhere.
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> UniformDownsampler(keep_ratio=0.25).fit(np.zeros((8, 3))).mask_.nonzero()[0].tolist()
+    [0, 4]
+    """
+
+    sizing = ("keep_ratio", "budget")
+    default_size = ("keep_ratio", 0.1)
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None) -> None:
+        self.keep_ratio, self.budget = keep_ratio, budget
+
+    def fit(self, points: Any) -> UniformDownsampler:
+        self._validate_params()
+        n = len(self._positions(points))
+        count = self._size(n)
+        keep = (np.arange(count, dtype=np.int64) * n) // max(count, 1)
+        self.mask_ = _mask_from(keep, n)
+        self.scores_ = self.mask_.astype(np.float64)
+        return self
 
 
-def farthest_point_mask(points: np.ndarray, *, keep_ratio: float | None = None,
-                        budget: int | None = None) -> np.ndarray:
-    """open3d farthest-point down-sampling, mapped back to the input points."""
-    pts = np.asarray(points, dtype=np.float64)
-    if budget is not None:
-        check_int("budget", budget, minimum=1)
-    count = resolve_budget(len(pts), keep_ratio=keep_ratio, budget=budget)
-    down = np.asarray(_o3d_cloud(pts).farthest_point_down_sample(count).points)
-    _, idx = cKDTree(pts).query(down, 1, workers=-1)
-    return _mask_from(idx, len(pts))
+class FarthestPointSampler(_PointMethod):
+    """open3d farthest-point down-sampling, mapped back to the input points (each sample to a
+    distinct input point, duplicates included).
+
+    Parameters
+    ----------
+    keep_ratio, budget : float, int (at most one; default keep_ratio 0.1)
+
+    Attributes
+    ----------
+    scores_ : ndarray
+        ``count - order`` for the chosen points (the first chosen scores highest), 0 elsewhere.
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> pts = np.random.default_rng(0).random((300, 3))
+    >>> int(FarthestPointSampler(budget=30).fit(pts).mask_.sum())
+    30
+    """
+
+    sizing = ("keep_ratio", "budget")
+    default_size = ("keep_ratio", 0.1)
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None) -> None:
+        self.keep_ratio, self.budget = keep_ratio, budget
+
+    def fit(self, points: Any) -> FarthestPointSampler:
+        self._validate_params()
+        pts = self._positions(points)
+        count = self._size(len(pts))
+        scores = np.zeros(len(pts))
+        if count:
+            down = np.asarray(_o3d_cloud(pts).farthest_point_down_sample(count).points)
+            reach = min(len(pts), 8)
+            _, near = cKDTree(pts).query(down, reach, workers=-1)
+            near = near.reshape(len(down), reach)
+            taken = np.zeros(len(pts), dtype=bool)
+            for order, candidates in enumerate(near):
+                pick = next((c for c in candidates if not taken[c]), None)
+                if pick is None:  # every nearby point taken (many duplicates): the first free
+                    pick = int(np.flatnonzero(~taken)[0])
+                taken[pick] = True
+                scores[pick] = count - order
+        self.scores_ = scores
+        self.mask_ = scores > 0
+        return self
 
 
-def statistical_outlier_mask(points: np.ndarray, *, nb_neighbors: int = 20,
-                             std_ratio: float = 2.0) -> np.ndarray:
-    """open3d ``remove_statistical_outlier``: keep points whose mean distance to their
-    ``nb_neighbors`` nearest neighbours is at most ``mean + std_ratio * std`` of that figure."""
-    check_int("nb_neighbors", nb_neighbors, minimum=1)
-    if not std_ratio > 0:
-        raise ValueError(f"std_ratio must be positive, got {std_ratio}")
-    pts = np.asarray(points, dtype=np.float64)
-    _, ind = _o3d_cloud(pts).remove_statistical_outlier(nb_neighbors, float(std_ratio))
-    return _mask_from(ind, len(pts))
+class StatisticalOutlierRemover(_PointMethod):
+    """open3d ``remove_statistical_outlier``: keep the points whose mean distance to their
+    ``nb_neighbors`` nearest neighbours is at most ``mean + std_ratio * std`` of that figure.
+    A filter, not a sampler: it takes no size.
+
+    Attributes
+    ----------
+    scores_ : ndarray
+        Minus each point's mean distance to its neighbours.
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> pts = np.vstack([np.random.default_rng(0).random((200, 3)), [[9.0, 9.0, 9.0]]])
+    >>> bool(StatisticalOutlierRemover().fit(pts).mask_[-1])
+    False
+    """
+
+    _parameter_constraints = {
+        "nb_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "std_ratio": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, *, nb_neighbors: int = 20, std_ratio: float = 2.0) -> None:
+        self.nb_neighbors, self.std_ratio = nb_neighbors, std_ratio
+
+    def fit(self, points: Any) -> StatisticalOutlierRemover:
+        self._validate_params()
+        pts = self._positions(points)
+        if len(pts) <= self.nb_neighbors:
+            raise InvalidParameterError(f"the statistical test with nb_neighbors = "
+                                        f"{self.nb_neighbors} needs more than "
+                                        f"{self.nb_neighbors} points, got {len(pts)}")
+        _, ind = _o3d_cloud(pts).remove_statistical_outlier(self.nb_neighbors,
+                                                            float(self.std_ratio))
+        dist, _ = knn(pts, self.nb_neighbors)
+        self.scores_ = -dist.mean(axis=1)
+        self.mask_ = _mask_from(ind, len(pts))
+        return self
 
 
-def radius_outlier_mask(points: np.ndarray, *, radius: float, min_points: int = 16) -> np.ndarray:
-    """open3d ``remove_radius_outlier``: keep points with at least ``min_points`` neighbours
-    within ``radius``."""
-    check_int("min_points", min_points, minimum=1)
-    if not radius > 0:
-        raise ValueError(f"radius must be positive, got {radius}")
-    pts = np.asarray(points, dtype=np.float64)
-    _, ind = _o3d_cloud(pts).remove_radius_outlier(min_points, float(radius))
-    return _mask_from(ind, len(pts))
+class RadiusOutlierRemover(_PointMethod):
+    """open3d ``remove_radius_outlier``: keep the points with at least ``min_points``
+    neighbours within ``radius``. A filter: it takes no size.
 
+    Parameters
+    ----------
+    radius : float, optional
+        None: three times the median distance from a point to its nearest neighbour.
+    min_points : int
 
-def floater_mask(centres: np.ndarray, *, nb_neighbors: int = 20,
-                 std_ratio: float = 2.0) -> np.ndarray:
-    """Floater removal for Gaussian splats: the statistical outlier test on the splat centres
-    (isolated Gaussians far from the surface are the floaters left after training)."""
-    return statistical_outlier_mask(centres, nb_neighbors=nb_neighbors, std_ratio=std_ratio)
+    Attributes
+    ----------
+    scores_ : ndarray
+        Each point's neighbour count within the radius.
+    radius_ : float
+    mask_ : ndarray of bool
+
+    Examples
+    --------
+    >>> pts = np.vstack([np.random.default_rng(0).random((500, 3)), [[9.0, 9.0, 9.0]]])
+    >>> bool(RadiusOutlierRemover(min_points=2).fit(pts).mask_[-1])
+    False
+    """
+
+    _parameter_constraints = {
+        "radius": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "min_points": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, *, radius: float | None = None, min_points: int = 16) -> None:
+        self.radius, self.min_points = radius, min_points
+
+    def fit(self, points: Any) -> RadiusOutlierRemover:
+        self._validate_params()
+        pts = self._positions(points)
+        if len(pts) < 2:
+            raise InvalidParameterError(f"radius outlier removal needs at least 2 points, got "
+                                        f"{len(pts)}")
+        radius = self.radius
+        if radius is None:
+            radius = 3.0 * float(np.median(knn(pts, 1)[0]))
+        _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
+        tree = cKDTree(pts)
+        self.scores_ = tree.query_ball_point(pts, radius, return_length=True,
+                                             workers=-1).astype(np.float64) - 1.0
+        self.radius_ = float(radius)
+        self.mask_ = _mask_from(ind, len(pts))
+        return self
 
 
 # ------------------------------------------------------------------------------ quality
@@ -295,10 +543,3 @@ def chamfer_hausdorff(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     d_ab, _ = cKDTree(b).query(a, 1, workers=-1)
     d_ba, _ = cKDTree(a).query(b, 1, workers=-1)
     return float(d_ab.mean() + d_ba.mean()), float(max(d_ab.max(), d_ba.max()))
-
-
-@dataclass
-class PruneResult:
-    mask: np.ndarray
-    method: str
-    seconds: float

@@ -1,11 +1,18 @@
-"""A CPU Gaussian-splat renderer: EWA projection, spherical harmonics, per-tile depth-sorted
-alpha compositing, with per-Gaussian importance scores from the same pass.
+"""A Gaussian-splat renderer with three backends: EWA projection, spherical harmonics, per-tile
+depth-sorted alpha compositing, with per-Gaussian importance statistics from the same pass.
 
 Compositing follows 3DGS: ``alpha = min(0.99, o * exp(-0.5 d' Sigma^-1 d))``, Gaussians with
 ``alpha < 1/255`` are skipped, and a pixel stops once its transmittance would fall below 1e-4
-(the Gaussian that would take it there is not blended). Two compositors share the projection and
-the tile lists: :func:`render` in PyTorch (differentiable, the reference) and a numba kernel for
-forward rendering and scoring (:func:`render_fast`), checked against each other by tests.
+(the Gaussian that would take it there is not blended). :func:`render` takes ``backend``:
+
+* ``"torch"``: PyTorch, differentiable, the reference (the specification of the others);
+* ``"numba"``: the same projection and tile lists, composited by a parallel numba kernel
+  (forward only; the CPU's fast path, held to the reference by tests);
+* ``"gsplat"``: ``gsplat.rasterization`` on a CUDA GPU, with the statistics gathered through
+  gsplat's ``rasterize_to_indices_in_range``.
+
+Every backend returns the image, the accumulated alpha and, with ``scores=True``, the same four
+statistics per Gaussian (see :class:`RenderResult`).
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import SH_C0, GaussianScene
+from sparsebox._validation import check_choice
 
-__all__ = ["Projected", "project", "render", "render_fast", "RenderResult", "TILE"]
+__all__ = ["Projected", "project", "render", "RenderResult", "TILE", "BACKENDS"]
+
+BACKENDS = ("torch", "numba", "gsplat")
 
 TILE = 16
 ALPHA_MIN = 1.0 / 255.0
@@ -172,10 +182,71 @@ def _pixel_grid(tile: int, tiles_x: int, camera: Camera) -> tuple[torch.Tensor, 
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1), ys, xs
 
 
-def render(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0.0),
-           scores: bool = False) -> RenderResult:
-    """Render one view in PyTorch (differentiable in the scene's tensors); with ``scores`` also
-    the per-Gaussian importance sums of this view."""
+def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
+           background=(0.0, 0.0, 0.0), scores: bool = False) -> RenderResult:
+    """Render one view; with ``scores`` also the per-Gaussian statistics of this view.
+
+    Parameters
+    ----------
+    scene : GaussianScene
+    camera : Camera
+    backend : {"auto", "torch", "numba", "gsplat"}
+        ``"auto"``: gsplat when the scene's tensors are on a CUDA device, else torch when one of
+        them requires a gradient, else numba.
+    background : sequence of 3 floats
+    scores : bool
+        Also return ``significance``, ``max_weight``, ``sum_weight`` and ``hits`` per Gaussian.
+
+    Returns
+    -------
+    RenderResult
+        Tensors on the scene's device (the numba backend works on CPU copies).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from scenesparse.cameras import Camera
+    >>> one = GaussianScene(means=torch.tensor([[0.0, 0.0, 1.0]]),
+    ...                     quats=torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
+    ...                     log_scales=torch.full((1, 3), -3.0), opacity_logits=torch.tensor([2.0]),
+    ...                     sh_dc=torch.zeros(1, 3), sh_rest=torch.zeros(1, 0, 3))
+    >>> cam = Camera(torch.eye(4), 32.0, 32.0, 16.0, 16.0, 32, 32)
+    >>> a, b = (render(one, cam, backend=k, scores=True) for k in ("torch", "numba"))
+    >>> bool(torch.allclose(a.image, b.image, atol=1e-6)), int(a.hits[0]) == int(b.hits[0])
+    (True, True)
+    """
+    backend = resolve_render_backend(backend, scene)
+    if backend == "numba":
+        return _render_numba(scene, camera, background=background, scores=scores)
+    if backend == "gsplat":
+        return _render_gsplat(scene, camera, background=background, scores=scores)
+    return _render_torch(scene, camera, background=background, scores=scores)
+
+
+def resolve_render_backend(backend: str, scene: GaussianScene) -> str:
+    """The backend ``render`` uses for ``scene`` (see :func:`render`); asking for gsplat without
+    gsplat or CUDA is a clear error."""
+    check_choice("backend", backend, ("auto", *BACKENDS))
+    if backend == "auto":
+        if scene.means.is_cuda:
+            return "gsplat"
+        tensors = (scene.means, scene.quats, scene.log_scales, scene.opacity_logits, scene.sh_dc,
+                   scene.sh_rest)
+        return "torch" if any(t.requires_grad for t in tensors) else "numba"
+    if backend == "gsplat":
+        try:
+            import gsplat  # noqa: F401
+        except ImportError as err:
+            raise ImportError("backend='gsplat' needs gsplat: pip install "
+                              "'sparsebox[splat-gpu]'") from err
+        if not torch.cuda.is_available():
+            raise RuntimeError("backend='gsplat' needs a CUDA GPU; use backend='numba' or "
+                               "'torch' on the CPU")
+    return backend
+
+
+def _render_torch(scene: GaussianScene, camera: Camera, *, background, scores: bool) -> RenderResult:
+    """The PyTorch reference (differentiable in every scene tensor)."""
     proj = project(scene, camera)
     starts, gauss = tile_lists(proj, camera)
     tiles_x = math.ceil(camera.width / TILE)
@@ -231,10 +302,10 @@ def render(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0.0),
     return result
 
 
-def render_fast(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0.0),
-                scores: bool = True) -> RenderResult:
-    """The same image and scores as :func:`render`, composited by a numba kernel that runs the
-    tiles in parallel (forward only, no gradients)."""
+def _render_numba(scene: GaussianScene, camera: Camera, *, background,
+                  scores: bool) -> RenderResult:
+    """The same image and statistics as the reference, composited by a numba kernel that runs
+    the tiles in parallel (forward only, no gradients; CPU copies of CUDA tensors)."""
     import numba
 
     from scenesparse._raster_numba import composite
@@ -245,7 +316,7 @@ def render_fast(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0
     torch.set_num_threads(1)
     try:
         with torch.no_grad():
-            proj = project(scene, camera)
+            proj = project(_on_cpu(scene), camera)
     finally:
         torch.set_num_threads(threads_before)
     starts, gauss = tile_lists(proj, camera)
@@ -271,24 +342,104 @@ def render_fast(scene: GaussianScene, camera: Camera, *, background=(0.0, 0.0, 0
     return result
 
 
-def render_gsplat(scene: GaussianScene, camera: Camera, *,
-                  background=(0.0, 0.0, 0.0)) -> RenderResult:
+def _on_cpu(scene: GaussianScene) -> GaussianScene:
+    if not scene.means.is_cuda:
+        return scene
+    from dataclasses import replace
+
+    return replace(scene, means=scene.means.cpu(), quats=scene.quats.cpu(),
+                   log_scales=scene.log_scales.cpu(), opacity_logits=scene.opacity_logits.cpu(),
+                   sh_dc=scene.sh_dc.cpu(), sh_rest=scene.sh_rest.cpu())
+
+
+def _render_gsplat(scene: GaussianScene, camera: Camera, *, background,
+                   scores: bool) -> RenderResult:
     """The same camera model through ``gsplat.rasterization`` on a CUDA GPU (classic mode,
-    0.3 px dilation, SH as in the scene). Raises a clear error without gsplat or CUDA."""
-    try:
-        import gsplat
-    except ImportError as err:
-        raise ImportError("render_gsplat needs gsplat: pip install 'sparsebox[splat-gpu]'") from err
-    if not torch.cuda.is_available():
-        raise RuntimeError("render_gsplat needs a CUDA GPU; use render_fast on the CPU")
+    0.3 px dilation, SH as in the scene); the statistics come from gsplat's intersection lists
+    (``rasterize_to_indices_in_range``), composited front to back with the reference's rules."""
+    import gsplat
+
     dev = torch.device("cuda")
+    means = scene.means.to(dev)
     coeffs = torch.cat([scene.sh_dc[:, None, :], scene.sh_rest], dim=1).to(dev)
     k = torch.tensor([[camera.fx, 0.0, camera.cx], [0.0, camera.fy, camera.cy],
                       [0.0, 0.0, 1.0]], device=dev)
-    colors, alphas, _ = gsplat.rasterization(
-        scene.means.to(dev), scene.quats.to(dev), torch.exp(scene.log_scales).to(dev),
-        torch.sigmoid(scene.opacity_logits).to(dev), coeffs, camera.world_to_cam[None].to(dev),
-        k[None], camera.width, camera.height, sh_degree=scene.sh_degree,
-        near_plane=camera.near, eps2d=0.3, rasterize_mode="classic",
+    opacities = torch.sigmoid(scene.opacity_logits).to(dev)
+    colors, alphas, meta = gsplat.rasterization(
+        means, scene.quats.to(dev), torch.exp(scene.log_scales).to(dev), opacities, coeffs,
+        camera.world_to_cam[None].to(dev), k[None], camera.width, camera.height,
+        sh_degree=scene.sh_degree, near_plane=camera.near, eps2d=0.3, rasterize_mode="classic",
+        packed=False, tile_size=TILE,
         backgrounds=torch.tensor([background], dtype=torch.float32, device=dev))
-    return RenderResult(colors[0].cpu(), alphas[0, ..., 0].cpu())
+    result = RenderResult(colors[0], alphas[0, ..., 0])
+    if scores:
+        stats = _gsplat_statistics(meta, len(scene), camera.width, camera.height)
+        result.significance, result.max_weight, result.sum_weight, result.hits = stats
+    return result
+
+
+@torch.no_grad()
+def _gsplat_statistics(meta: dict, n: int, width: int, height: int,
+                       batch_per_iter: int = 100) -> tuple[torch.Tensor, ...]:
+    """Per-Gaussian ``(significance, max_weight, sum_weight, hits)`` of one gsplat view.
+
+    gsplat hands back, batch by batch of depth-sorted Gaussians per tile, the (Gaussian, pixel)
+    pairs a pixel still sees; each batch is composited here in depth order with the reference's
+    rules (alpha capped at 0.99, skipped below 1/255, a pixel stops where T would fall below
+    1e-4), and the pixels' transmittance carried to the next batch."""
+    from gsplat import rasterize_to_indices_in_range
+
+    dev = meta["means2d"].device
+    means2d, conics = meta["means2d"][0], meta["conics"][0]
+    opac, depths = meta["opacities"][0], meta["depths"][0]
+    offsets, flatten_ids = meta["isect_offsets"], meta["flatten_ids"]
+    trans = torch.ones(height * width, device=dev)
+    out = [torch.zeros(n, device=dev) for _ in range(4)]
+    significance, max_weight, sum_weight, hits = out
+    n_isects = flatten_ids.numel()
+    bounds = torch.cat([offsets.flatten(), torch.tensor([n_isects], device=dev)])
+    block = TILE * TILE
+    num_batches = (int((bounds[1:] - bounds[:-1]).max()) + block - 1) // block
+    for step in range(0, num_batches, batch_per_iter):
+        gs, pix, _ = rasterize_to_indices_in_range(
+            step, step + batch_per_iter, trans.view(1, height, width), meta["means2d"],
+            meta["conics"], meta["opacities"], width, height, TILE, offsets, flatten_ids)
+        if gs.numel() == 0:
+            break
+        order = torch.argsort(depths[gs], stable=True)
+        order = order[torch.argsort(pix[order], stable=True)]  # by pixel, then depth
+        gs, pix = gs[order].long(), pix[order].long()
+        px = (pix % width).float() + 0.5
+        py = torch.div(pix, width, rounding_mode="floor").float() + 0.5
+        dx, dy = px - means2d[gs, 0], py - means2d[gs, 1]
+        c = conics[gs]
+        power = -0.5 * (c[:, 0] * dx * dx + c[:, 2] * dy * dy) - c[:, 1] * dx * dy
+        alpha = (opac[gs] * torch.exp(power)).clamp_max(ALPHA_MAX)
+        alpha = torch.where((power > 0) | (alpha < ALPHA_MIN), torch.zeros_like(alpha), alpha)
+        # transmittance before each pair: the pixel's carried T times the product of (1 - alpha)
+        # of the earlier pairs of the same pixel in this batch (a segmented exclusive product)
+        log_keep = torch.log1p(-alpha)
+        cum = torch.cumsum(log_keep, 0)
+        first = torch.ones_like(pix, dtype=torch.bool)
+        first[1:] = pix[1:] != pix[:-1]
+        seg_start = torch.cummax(torch.where(first, torch.arange(pix.numel(), device=dev),
+                                             torch.zeros_like(pix)), 0).values
+        before = cum - log_keep - (cum[seg_start] - log_keep[seg_start])
+        t_before = trans[pix] * torch.exp(before)
+        stop = (t_before * (1.0 - alpha) < T_MIN) & (alpha > 0)
+        stops = torch.cumsum(stop.to(torch.int64), 0)
+        alive = (stops - (stops[seg_start] - stop[seg_start].to(torch.int64))) == 0
+        hit = (alpha > 0) & alive
+        weight = alpha * t_before * hit
+        significance.index_add_(0, gs, opac[gs] * t_before * hit)
+        sum_weight.index_add_(0, gs, weight)
+        hits.index_add_(0, gs, hit.float())
+        max_weight.scatter_reduce_(0, gs, weight, reduce="amax")
+        # carry each pixel's transmittance to the next batch; a stopped pixel is done
+        new_t = trans.clone()
+        new_t.index_reduce_(0, pix, torch.where(hit, 1.0 - alpha, torch.ones_like(alpha)),
+                            reduce="prod")
+        done = torch.zeros_like(trans, dtype=torch.bool)
+        done[pix[stop]] = True
+        trans = torch.where(done, torch.zeros_like(new_t), new_t)
+    return significance, max_weight, sum_weight, hits

@@ -1,5 +1,9 @@
 """Pruning inside a training loop: slice parameters, optimizer state and strategy state together,
-and a strategy (hyper-parameters + explicit state + hooks) in the style of gsplat's ``Strategy``.
+and a strategy that drops into a gsplat training loop (gsplat's ``Strategy`` hooks and call
+signatures, typed state).
+
+Masks are named by what they mean: :func:`prune_` takes ``keep`` (True: the Gaussian stays), where
+gsplat's ``ops.remove`` takes a mask of the Gaussians to remove.
 """
 
 from __future__ import annotations
@@ -13,25 +17,44 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
-from scenesparse.importance import GaussianPruner
+from scenesparse.importance import SCORES, GaussianPruner
+from sparsebox.base import Strategy, StrategyState
+from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["prune_", "PruneStrategy", "scene_from_params"]
+__all__ = ["prune_", "PruneStrategy", "PruneState", "scene_from_params"]
+
+#: The parameter names a splat training loop holds (gsplat's simple_trainer): ``shN`` optional.
+SPLAT_PARAMS = ("means", "quats", "scales", "opacities", "sh0")
 
 
 @torch.no_grad()
 def prune_(params: MutableMapping[str, torch.nn.Parameter],
            optimizers: Mapping[str, torch.optim.Optimizer] | Iterable[torch.optim.Optimizer],
-           state: MutableMapping[str, Any], mask: Any) -> int:
-    """Keep the rows where ``mask`` is true, in place, everywhere they live: each parameter
+           state: MutableMapping[str, Any], *, keep: Any) -> int:
+    """Keep the rows where ``keep`` is true, in place, everywhere they live: each parameter
     (replaced by a new ``Parameter`` of the kept rows), every optimizer state tensor of that
     parameter with the same leading size (Adam's ``exp_avg`` and ``exp_avg_sq``), and every
-    tensor in ``state`` with that leading size. Returns how many rows were removed."""
+    tensor in ``state`` with that leading size. Returns how many rows were removed.
+
+    ``keep`` is a keep-mask (True stays); gsplat's ``ops.remove(params, optimizers, state,
+    mask)`` takes the opposite, a mask of rows to remove.
+
+    Examples
+    --------
+    >>> params = {"means": torch.nn.Parameter(torch.arange(6.0).reshape(3, 2))}
+    >>> opt = {"means": torch.optim.Adam([params["means"]])}
+    >>> prune_(params, opt, {}, keep=torch.tensor([True, False, True]))
+    1
+    >>> params["means"].tolist()
+    [[0.0, 1.0], [4.0, 5.0]]
+    """
     if not params:
-        raise ValueError("params is empty")
+        raise InvalidParameterError("params is empty")
     n = next(iter(params.values())).shape[0]
-    keep = torch.as_tensor(np.asarray(mask))
+    keep = torch.as_tensor(keep.cpu() if torch.is_tensor(keep) else np.asarray(keep))
     if keep.dtype != torch.bool or keep.shape != (n,):
-        raise ValueError(f"mask must be a boolean array of shape ({n},), got {tuple(keep.shape)}")
+        raise InvalidParameterError(f"keep must be a boolean mask of shape ({n},), got "
+                                    f"{tuple(keep.shape)} {keep.dtype}")
     for name, p in params.items():
         if p.shape[0] != n:
             raise ValueError(f"parameter {name!r} has {p.shape[0]} rows, the others {n}")
@@ -61,7 +84,7 @@ def scene_from_params(params: Mapping[str, torch.Tensor]) -> GaussianScene:
     sh0 = params["sh0"].detach().reshape(-1, 3)
     shn = params.get("shN")
     rest = (shn.detach() if shn is not None
-            else torch.zeros((sh0.shape[0], 0, 3), dtype=sh0.dtype))
+            else torch.zeros((sh0.shape[0], 0, 3), dtype=sh0.dtype, device=sh0.device))
     return GaussianScene(means=params["means"].detach(), quats=params["quats"].detach(),
                          log_scales=params["scales"].detach(),
                          opacity_logits=params["opacities"].detach().reshape(-1),
@@ -69,12 +92,24 @@ def scene_from_params(params: Mapping[str, torch.Tensor]) -> GaussianScene:
 
 
 @dataclass
-class PruneStrategy:
-    """Prune at chosen steps of a user's training loop.
+class PruneState(StrategyState):
+    """What a :class:`PruneStrategy` changes: Gaussians removed so far and one history entry
+    per prune step (``{step, removed, left}``)."""
 
-    Hyper-parameters live in the dataclass; everything that changes lives in the ``state`` dict
-    that :meth:`initialize_state` returns (checkpoint it with the model). Call
-    :meth:`step_post_backward` after ``optimizer.step()`` each step.
+    pruned: int = 0
+    history: list = field(default_factory=list)
+
+
+@dataclass
+class PruneStrategy(Strategy):
+    """Prune at chosen steps of a user's training loop, gsplat's way.
+
+    A drop-in for a gsplat ``Strategy``: the loop calls ``check_sanity(params, optimizers)``,
+    ``state = initialize_state(scene_scale)``, ``step_pre_backward(params, optimizers, state,
+    step, info)`` before ``loss.backward()`` and ``step_post_backward(params, optimizers, state,
+    step, info, packed)`` after it. ``params`` and ``optimizers`` are dicts keyed by gsplat's
+    names (``means``, ``quats``, ``scales``, ``opacities``, ``sh0``, ``shN``); the tensors may live
+    on a GPU (scoring then renders with gsplat).
 
     Parameters
     ----------
@@ -84,8 +119,19 @@ class PruneStrategy:
         Fraction of the current Gaussians kept at each prune step.
     score : str
         A :data:`scenesparse.importance.SCORES` name.
+    rounds : int
+        Scoring rounds per prune step (see :class:`GaussianPruner`).
     cameras : list of Camera
         Views for render-based scores (the training views, typically).
+    backend : str
+        Renderer for the scores (see :func:`scenesparse.render.render`).
+
+    Examples
+    --------
+    >>> strategy = PruneStrategy(prune_steps=(100,), keep_ratio=0.5, score="opacity")
+    >>> state = strategy.initialize_state(scene_scale=1.0)
+    >>> state.pruned, state.state_dict()
+    (0, {'pruned': 0, 'history': []})
     """
 
     prune_steps: tuple[int, ...] = (15_000,)
@@ -93,22 +139,40 @@ class PruneStrategy:
     score: str = "radsplat"
     rounds: int = 1
     cameras: list[Camera] | None = field(default=None, repr=False)
+    backend: str = "auto"
 
-    def initialize_state(self) -> dict[str, Any]:
-        return {"pruned": 0, "history": []}
+    def initialize_state(self, scene_scale: float = 1.0) -> PruneState:
+        """A fresh state (``scene_scale`` is accepted for gsplat's call and not needed)."""
+        if self.score not in SCORES:
+            raise InvalidParameterError(f"score must be one of {SCORES}, got {self.score!r}")
+        return PruneState()
 
-    def step_pre_backward(self, params, optimizers, state, step: int) -> None:
-        """Nothing to do before backward; kept for the gsplat-style hook protocol."""
+    def check_sanity(self, params: Mapping[str, Any], optimizers: Mapping[str, Any]) -> None:
+        """gsplat's check (one optimizer with one group per trainable parameter), and the
+        parameters a splat scene needs are there."""
+        super().check_sanity(params, optimizers)
+        missing = [name for name in SPLAT_PARAMS if name not in params]
+        if missing:
+            raise InvalidParameterError(f"params lacks {missing}; a splat loop holds "
+                                        f"{', '.join(SPLAT_PARAMS)} (and shN)")
 
-    def step_post_backward(self, params: MutableMapping[str, torch.nn.Parameter], optimizers,
-                           state: MutableMapping[str, Any], step: int) -> int:
-        """Prune if ``step`` is a prune step; returns how many Gaussians were removed."""
+    def step_pre_backward(self, params: Mapping[str, Any], optimizers: Mapping[str, Any],
+                          state: PruneState, step: int, info: Mapping[str, Any]) -> None:
+        """Nothing to keep before backward: the scores come from renders at prune steps."""
+
+    def step_post_backward(self, params: MutableMapping[str, torch.nn.Parameter],
+                           optimizers: Mapping[str, torch.optim.Optimizer], state: PruneState,
+                           step: int, info: Mapping[str, Any] | None = None,
+                           packed: bool = False) -> int:
+        """Prune if ``step`` is a prune step (after the optimizer stepped or before, as the loop
+        likes); returns how many Gaussians were removed."""
         if step not in self.prune_steps:
             return 0
         scene = scene_from_params(params)
-        pruner = GaussianPruner(self.score, keep_ratio=self.keep_ratio, rounds=self.rounds)
-        mask = pruner.fit(scene, self.cameras).mask_
-        removed = prune_(params, optimizers, state, mask)
-        state["pruned"] += removed
-        state["history"].append({"step": step, "removed": removed, "left": int(mask.sum())})
+        pruner = GaussianPruner(self.score, keep_ratio=self.keep_ratio, rounds=self.rounds,
+                                backend=self.backend)
+        keep = pruner.fit(scene, self.cameras).mask_
+        removed = prune_(params, optimizers, state, keep=keep)
+        state.pruned += removed
+        state.history.append({"step": step, "removed": removed, "left": int(keep.sum())})
         return removed

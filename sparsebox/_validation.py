@@ -1,42 +1,189 @@
-"""Checks at the public boundary. Every message names the argument, what was expected, what came."""
+"""Checks at the public boundary. Every message names the argument, what was expected, what came.
+
+Two layers: the ``check_*`` functions for plain function arguments, and declarative constraints
+(:class:`Interval`, :class:`Options`, a type, ``None``) that an estimator lists once per class in
+``_parameter_constraints`` and checks in ``fit`` with :func:`validate_params`. Both raise
+:class:`~sparsebox.exceptions.InvalidParameterError` with one message format:
+``"<name> must be <what>, got <value>"``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
+           "check_int", "check_finite_positive", "check_1d", "exactly_one"]
+
+
+def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
+    return InvalidParameterError(f"{name} must be {what}, got {value!r}")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+class Interval:
+    """Numbers of one kind (``numbers.Integral`` or ``numbers.Real``) between two bounds.
+
+    ``closed`` says which bounds belong to the interval: ``"both"``, ``"left"``, ``"right"`` or
+    ``"neither"``; a missing bound (None) is open. NaN and infinities never satisfy it.
+
+    Examples
+    --------
+    >>> str(Interval(numbers.Real, 0, 1, closed="right"))
+    'in (0, 1]'
+    >>> Interval(numbers.Integral, 1, None, closed="left").is_satisfied_by(0)
+    False
+    """
+
+    def __init__(self, kind: type, low: float | None, high: float | None, *,
+                 closed: str = "both") -> None:
+        if kind not in (numbers.Integral, numbers.Real):
+            raise ValueError(f"kind must be numbers.Integral or numbers.Real, got {kind!r}")
+        check_choice("closed", closed, ("both", "left", "right", "neither"))
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if not (_is_integer(value) if self.kind is numbers.Integral else _is_real(value)):
+            return False
+        x = float(value)
+        if not math.isfinite(x):
+            return False
+        if self.low is not None:
+            if x < self.low or (x == self.low and self.closed in ("right", "neither")):
+                return False
+        if self.high is not None:
+            if x > self.high or (x == self.high and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        noun = "an integer" if self.kind is numbers.Integral else "a number"
+        low_in = self.closed in ("both", "left")
+        high_in = self.closed in ("both", "right")
+        if self.low is not None and self.high is not None:
+            left, right = "[" if low_in else "(", "]" if high_in else ")"
+            interval = f"in {left}{self.low:g}, {self.high:g}{right}"
+            return interval if self.kind is numbers.Real else f"{noun} {interval}"
+        if self.low is not None:
+            return f"{noun} {'>=' if low_in else '>'} {self.low:g}"
+        if self.high is not None:
+            return f"{noun} {'<=' if high_in else '<'} {self.high:g}"
+        return f"{noun} (finite)"
+
+
+class Options:
+    """One of a fixed set of values.
+
+    Examples
+    --------
+    >>> str(Options(["amg", "direct"]))
+    "one of 'amg', 'direct'"
+    """
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.values = tuple(values)
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return any(value == v and type(value) is type(v) for v in self.values)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def _satisfies(constraint: Any, value: Any) -> bool:
+    if constraint is None:
+        return value is None
+    if isinstance(constraint, type):
+        if constraint is bool:
+            return isinstance(value, (bool, np.bool_))
+        if constraint in (int, numbers.Integral):
+            return _is_integer(value)
+        if constraint in (float, numbers.Real):
+            return _is_real(value)
+        return isinstance(value, constraint)
+    if callable(constraint) and not hasattr(constraint, "is_satisfied_by"):
+        return bool(constraint(value))
+    return constraint.is_satisfied_by(value)
+
+
+def _describe(constraint: Any) -> str:
+    if isinstance(constraint, type):
+        return {bool: "a boolean", int: "an integer", numbers.Integral: "an integer",
+                float: "a number", numbers.Real: "a number", str: "a string"}.get(
+            constraint, f"a {constraint.__name__}")
+    if callable(constraint) and not hasattr(constraint, "is_satisfied_by"):
+        return getattr(constraint, "description", constraint.__name__)
+    return str(constraint)
+
+
+def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list]) -> None:
+    """Check every parameter that has constraints; raise for the first that meets none.
+
+    ``constraints`` maps a name to a list of alternatives (an :class:`Interval`, an
+    :class:`Options`, a type, a predicate with a ``description`` attribute, or None); a value
+    passes when it satisfies one of them. ``None`` is left out of the message: it is the "not
+    given" of an optional parameter.
+
+    Examples
+    --------
+    >>> validate_params({"keep_ratio": 1.5},
+    ...                 {"keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None]})
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: keep_ratio must be in (0, 1], got 1.5
+    """
+    for name, alternatives in constraints.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if any(_satisfies(c, value) for c in alternatives):
+            continue
+        shown = [_describe(c) for c in alternatives if c is not None] or ["None"]
+        raise _bad(name, " or ".join(shown), value)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
 def check_fraction(name: str, value: Any, *, low_open: bool = True, high_open: bool = False) -> float:
     """A float in (0, 1] by default; the brackets are part of the message."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+    if not _is_real(value):
+        raise _bad(name, f"a number in {interval}", value)
+    x = float(value)
     low_ok = x > 0 if low_open else x >= 0
     high_ok = x < 1 if high_open else x <= 1
-    if not (np.isfinite(x) and low_ok and high_ok):
-        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    if not (math.isfinite(x) and low_ok and high_ok):
+        raise _bad(name, f"in {interval}", value)
     return x
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not _is_integer(value):
+        raise _bad(name, "an integer", value)
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise _bad(name, f">= {minimum}", value)
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise _bad(name, f"<= {maximum}", value)
     return value
 
 
@@ -45,19 +192,22 @@ def check_finite_positive(name: str, values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be finite, got {values[i]!r} at position {i}")
+        raise InvalidParameterError(f"{name} must be finite, got {values[i]!r} at position {i}")
     bad = values <= 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be positive, got {values[i]!r} at position {i}")
+        raise InvalidParameterError(f"{name} must be positive, got {values[i]!r} at position {i}")
 
 
 def check_1d(name: str, values: Any, length: int | None = None, dtype: Any = None) -> np.ndarray:
-    arr = np.asarray(values, dtype=dtype)
+    try:
+        arr = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(f"{name} must be a one-dimensional array ({err})") from None
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        raise InvalidParameterError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:
-        raise ValueError(f"{name} must have length {length}, got {arr.shape[0]}")
+        raise InvalidParameterError(f"{name} must have length {length}, got {arr.shape[0]}")
     return arr
 
 
@@ -67,5 +217,5 @@ def exactly_one(**options: Any) -> tuple[str, Any]:
     if len(given) != 1:
         names = ", ".join(options)
         got = ", ".join(given) or "none"
-        raise ValueError(f"give exactly one of {names}; got {got}")
+        raise InvalidParameterError(f"give exactly one of {names}; got {got}")
     return next(iter(given.items()))

@@ -1,40 +1,76 @@
-"""The `sparsebox` command line: `sparsebox data|graph|scene|stream|demo ...`.
+"""The `sparsebox` command line: `sparsebox data|methods|graph|scene|stream|demo ...`.
 
-The face of the project: it assembles each domain's own typer sub-app (``graphsparse/cli.py``,
-``scenesparse/cli.py``) so that commands live beside the code they drive.
+The face of the project and the only code that knows both domains. Each domain keeps its commands
+beside the code they drive (``graphsparse/cli.py``, ``scenesparse/cli.py``); this module loads a
+domain's sub-app only when one of its commands runs, so ``sparsebox --help`` imports neither torch
+nor numba.
+
+Every error a user can cause ends as one line ``error: ...`` on stderr, exit code 2; anything
+else as one line and exit code 1. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+import typer.core
 
-from graphsparse.cli import graph_app, stream_app
-from scenesparse.cli import scene_app
-from sparsebox.data import catalogue, data_root
+from sparsebox import __version__
+
+#: The domains' sub-apps, loaded when one of their commands runs: name -> (target, help).
+DOMAIN_APPS = {
+    "graph": ("graphsparse.cli:graph_app",
+              "Graph sparsification (TEDDY, feGRASS, UGS, ...) and graph facts."),
+    "stream": ("graphsparse.cli:stream_app",
+               "Streaming spectral sparsification (dyGRASS) of edge updates, durable."),
+    "scene": ("scenesparse.cli:scene_app",
+              "Pruning for Gaussian splats and point clouds."),
+}
 
 app = typer.Typer(
     help="Make graphs and 3D scenes sparse while keeping what matters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
 )
-data_app = typer.Typer(help="The dataset catalogue and the data root.", no_args_is_help=True)
+data_app = typer.Typer(help="The dataset catalogue and the data root.", no_args_is_help=True,
+                       rich_markup_mode=None)
 app.add_typer(data_app, name="data")
-app.add_typer(graph_app, name="graph")
-app.add_typer(scene_app, name="scene")
-app.add_typer(stream_app, name="stream")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"sparsebox {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+) -> None:
+    """Make graphs and 3D scenes sparse while keeping what matters."""
 
 
 @data_app.command("list")
 def data_list(
-    root: Path = typer.Option(None, help="Data root (default: $SPARSEBOX_DATA or datasets/)."),
+    root: Path = typer.Option(None, help="Data root (default: $SPARSEBOX_DATA, else the "
+                              "repository's datasets/ or ~/sparsebox_data)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Every dataset in the catalogue, and whether its files are under the data root."""
+    from sparsebox.data.root import data_root
+    from sparsebox.data.sources import catalogue
+
     rows = [
         {"name": d.name, "kind": d.kind, "present": d.present(root), "files": len(d.files),
          "licence": d.licence, "description": d.description}
@@ -43,28 +79,150 @@ def data_list(
     if as_json:
         typer.echo(json.dumps({"root": str(data_root(root)), "datasets": rows}, indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"datasets (data root: {data_root(root)})")
     for col in ("name", "kind", "present", "files", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r["name"], r["kind"], "yes" if r["present"] else "no", str(r["files"]),
                       r["description"])
-    Console().print(table)
+    Console(markup=False, highlight=False).print(table)
+
+
+@app.command("methods")
+def methods_command(
+    item: str = typer.Option(None, help="Only methods that prune this kind of item."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the README's Markdown table."),
+) -> None:
+    """Every registered method: its name, what it prunes and its class."""
+    from sparsebox.registry import ITEM_KINDS, methods, methods_markdown
+
+    if item is not None and item not in ITEM_KINDS:
+        raise typer.BadParameter(f"must be one of {', '.join(ITEM_KINDS)}, got {item!r}",
+                                 param_hint="--item")
+    entries = methods(item=item)
+    if markdown:
+        typer.echo(methods_markdown(), nl=False)
+        return
+    rows = [{"name": e.name, "item": e.item, "class": e.target, "params": dict(e.params),
+             "data": e.data, "summary": e.summary} for e in entries]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="methods")
+    for col in ("name", "item", "data", "summary"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["item"], r["data"], r["summary"])
+    Console(markup=False, highlight=False).print(table)
 
 
 @app.command("demo")
 def demo(
     out: Path = typer.Option(Path("out/demo"), help="Folder for the demo's files."),
 ) -> None:
-    """The main job: every method on a default dataset, a table here and files in OUT."""
+    """The main job: every registered method on a default dataset, a table here and files in
+    OUT."""
     from sparsebox.demo import run_demo
+    from sparsebox.outputs import check_output_folder
 
-    run_demo(out)
+    run_demo(check_output_folder(out, option="--out"))
 
 
-def main() -> None:
-    app()
+class _LazyGroup(typer.core.TyperGroup):
+    """A domain's command group, imported when one of its commands is parsed; until then it
+    only knows its name and one line of help (what the root's ``--help`` shows)."""
+
+    def __init__(self, name: str, target: str, help_line: str) -> None:
+        super().__init__(name=name, help=help_line, short_help=help_line, rich_markup_mode=None)
+        self._target = target
+        self._real: Any = None
+
+    def _load(self) -> Any:
+        if self._real is None:
+            module, _, attr = self._target.partition(":")
+            typer_app = getattr(importlib.import_module(module), attr)
+            self._real = typer.main.get_command(typer_app)
+            self._real.name = self.name
+        return self._real
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        return self._load().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        return self._load().invoke(ctx)
+
+
+def command() -> typer.core.TyperGroup:
+    """The whole command line as one command group (domains attached lazily)."""
+    root = typer.main.get_command(app)
+    for name, (target, help_line) in DOMAIN_APPS.items():
+        root.add_command(_LazyGroup(name, target, help_line), name)
+    return root
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, typer.TyperException):
+        text = err.format_message()
+    elif isinstance(err, OSError) and err.filename and err.strerror:
+        text = f"{err.filename}: {err.strerror}"
+    elif isinstance(err, KeyError) and err.args:
+        text = str(err.args[0])
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())  # one line
+
+
+def _user_error(err: BaseException) -> bool:
+    """Errors the user's input or command line caused (exit code 2): usage errors (bad options),
+    bad values and files (``ValueError`` and its kin: sparsebox's ``InvalidParameterError``,
+    ``InputFileError``...), missing or unreadable files (``OSError``)."""
+    if isinstance(err, typer.TyperException):
+        return getattr(err, "exit_code", 1) == 2
+    return isinstance(err, (ValueError, OSError, KeyError))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    cut = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:cut]
+    if debug:
+        args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
+    try:
+        result = command().main(args=args, prog_name="sparsebox", standalone_mode=False)
+    except typer.TyperException as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # a group run with nothing: its help
+            typer.echo(err.format_message())
+            return 0
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_message(err)}", file=sys.stderr)
+        return 2 if _user_error(err) else 1
+    except (typer.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # every error ends here: one line, or the traceback with --debug
+        if debug:
+            traceback.print_exc()
+        if _user_error(err):
+            print(f"error: {_message(err)}", file=sys.stderr)
+            return 2
+        if isinstance(err, ImportError):
+            print(f"error: {_message(err)}", file=sys.stderr)
+            return 1
+        print(f"error: internal error, {type(err).__name__}: {_message(err)} "
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from sparsebox._validation import check_1d, check_fraction, check_int, exactly_one
+from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["select", "budget_from_keep_ratio", "resolve_budget"]
+__all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor"]
 
 
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
@@ -24,18 +25,59 @@ def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
 
 
 def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
-                   budget: int | None = None) -> int:
-    """The exact count that ``keep_ratio`` or ``budget`` (exactly one) means for ``num_items``.
+                   budget: int | None = None, density: float | None = None,
+                   num_nodes: int | None = None) -> int:
+    """The exact count that one sizing option means for ``num_items`` items.
+
+    The one vocabulary of sparsebox: ``keep_ratio`` (the fraction kept, in (0, 1]), ``budget``
+    (an exact count) or ``density`` (graphs only: kept edges per node, ``|E_H| / |V|``, which
+    needs ``num_nodes``; capped at ``num_items``). Exactly one must be given.
 
     Examples
     --------
     >>> resolve_budget(10, keep_ratio=0.25), resolve_budget(10, budget=4)
     (3, 4)
+    >>> resolve_budget(30, density=1.1, num_nodes=20)
+    22
     """
-    kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget)
+    kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, density=density)
     if kind == "keep_ratio":
         return budget_from_keep_ratio(value, num_items)
-    return check_int("budget", value, minimum=0, maximum=num_items)
+    if kind == "budget":
+        return check_int("budget", value, minimum=0, maximum=num_items)
+    if num_nodes is None:
+        raise InvalidParameterError("density is kept edges per node: it needs num_nodes")
+    if not (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and math.isfinite(value) and value > 0):
+        raise InvalidParameterError(f"density must be a number > 0, got {value!r}")
+    return min(num_items, math.floor(float(value) * num_nodes + 0.5))
+
+
+def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
+                     keep_ratio: float | None = None, budget: int | None = None,
+                     density: float | None = None, num_nodes: int | None = None) -> None:
+    """Refuse a size below what a method always keeps (``floor`` items, ``what`` they are), in
+    the words the caller used: ``"keep_ratio 0.1 is below the spanning forest, 0.340 of the
+    edges"``, ``"budget 10 is below ..., 33 edges"``, ``"density 0.5 is below ..., 0.970 edges
+    per node"``.
+
+    Examples
+    --------
+    >>> check_size_floor(3, 5, 10, what="the tree", keep_ratio=0.3)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: keep_ratio 0.3 is below the tree, 0.500 of the edges
+    """
+    if count >= floor:
+        return
+    if keep_ratio is not None:
+        raise InvalidParameterError(
+            f"keep_ratio {keep_ratio:g} is below {what}, {floor / max(num_items, 1):.3f} of the edges")
+    if density is not None:
+        raise InvalidParameterError(
+            f"density {density:g} is below {what}, {floor / max(num_nodes or 1, 1):.3f} edges per node")
+    raise InvalidParameterError(f"budget {budget if budget is not None else count} is below {what}, "
+                                f"{floor} edges")
 
 
 def select(
@@ -89,11 +131,12 @@ def select(
     scores = check_1d("scores", scores, dtype=np.float64)
     n = scores.shape[0]
     if np.isnan(scores).any():
-        raise ValueError(f"scores must not contain NaN (position {int(np.flatnonzero(np.isnan(scores))[0])})")
+        first = int(np.flatnonzero(np.isnan(scores))[0])
+        raise InvalidParameterError(f"scores must not contain NaN (position {first})")
     if protected is not None:
         protected = check_1d("protected", protected, length=n)
         if protected.dtype != bool:
-            raise TypeError(f"protected must be a boolean array, got dtype {protected.dtype}")
+            raise InvalidParameterError(f"protected must be a boolean array, got dtype {protected.dtype}")
 
     if groups is not None:
         groups = check_1d("groups", groups, length=n)
@@ -131,7 +174,7 @@ def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarr
     if protected is not None:
         num_protected = int(protected.sum())
         if num_protected > k:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"budget {k} is smaller than the {num_protected} protected items, which are "
                 "always kept"
             )

@@ -58,3 +58,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+class CliResult:
+    """What one run of the command line did: exit code, standard output and error."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.exit_code, self.stdout, self.stderr = code, out, err
+        self.output = out + err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``sparsebox ARGS...`` in this process through the real entry point (the one that turns
+    errors into ``error:`` lines); returns a :class:`CliResult`."""
+    from sparsebox.cli import main
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

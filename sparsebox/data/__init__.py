@@ -1,32 +1,14 @@
-"""Data root, dataset catalogue and loaders."""
+"""Data root, dataset catalogue and graph readers (imported on first use)."""
 
-from sparsebox.data.graphs import (
-    GraphFileError,
-    load_graph,
-    read_edge_list,
-    read_matrix_market,
-    read_metis,
-)
-from sparsebox.data.registry import (
-    DatasetInfo,
-    DatasetNotFoundError,
-    catalogue,
-    fetch,
-    get_dataset,
-)
-from sparsebox.data.root import cache_root, data_root
+from sparsebox._lazy import lazy_exports
 
-__all__ = [
-    "DatasetInfo",
-    "DatasetNotFoundError",
-    "GraphFileError",
-    "cache_root",
-    "catalogue",
-    "data_root",
-    "fetch",
-    "get_dataset",
-    "load_graph",
-    "read_edge_list",
-    "read_matrix_market",
-    "read_metis",
-]
+_EXPORTS = {
+    "GraphFileError": ".graphs", "load_graph": ".graphs", "read_edge_list": ".graphs",
+    "read_matrix_market": ".graphs", "read_metis": ".graphs", "read_planetoid_graph": ".graphs",
+    "write_graph": ".graphs",
+    "DatasetInfo": ".sources", "DatasetNotFoundError": ".sources", "catalogue": ".sources",
+    "fetch": ".sources", "get_dataset": ".sources",
+    "cache_root": ".root", "data_root": ".root",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import bz2
 import gzip
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from sparsebox.data.registry import catalogue, fetch
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.data.sources import catalogue, fetch
+from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.structure import SparseStructure
 
-__all__ = ["read_metis", "read_matrix_market", "read_edge_list", "load_graph", "write_graph",
-           "GraphFileError"]
+__all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
+           "load_graph", "write_graph", "GraphFileError"]
 
 
-class GraphFileError(ValueError):
+class GraphFileError(InputFileError):
     """A graph file is malformed; the message names the file and the line."""
 
 
@@ -62,7 +64,13 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     if len(body) != n:
         raise GraphFileError(f"{path}: header says {n} vertices but {len(body)} vertex lines follow")
     tokens_per_line = np.fromiter((len(ln.split()) for ln in body), dtype=np.int64, count=n)
-    values = np.array(" ".join(body).split(), dtype=np.float64 if has_eweight else np.int64)
+    try:
+        values = np.array(" ".join(body).split(), dtype=np.float64 if has_eweight else np.int64)
+    except ValueError:
+        bad = next(i for i, ln in enumerate(body) for tok in ln.split()
+                   if not _is_number(tok, float if has_eweight else int))
+        raise GraphFileError(f"{path}: line {bad + 2} (vertex {bad + 1}) holds a token that is "
+                             "not a number") from None
     stride = 2 if has_eweight else 1
     nbr_tokens = tokens_per_line - lead
     bad = np.flatnonzero((nbr_tokens < 0) | (nbr_tokens % stride != 0))
@@ -100,6 +108,14 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: {err}") from err
 
 
+def _is_number(token: str, kind: type) -> bool:
+    try:
+        kind(token)
+    except ValueError:
+        return False
+    return True
+
+
 def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     """Read a Matrix Market file as the undirected graph of ``|A|`` (symmetric files) or
     ``|A| + |A|^T`` (general, e.g. circuit matrices), without the diagonal."""
@@ -112,12 +128,20 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     if a.shape[0] != a.shape[1]:
         raise GraphFileError(f"{path}: matrix is {a.shape[0]} x {a.shape[1]}, not square")
     symmetry = info[5]
+    if info[4] != "pattern" and not np.all(np.isfinite(a.data)):
+        i = int(np.flatnonzero(~np.isfinite(a.data))[0])
+        raise GraphFileError(f"{path}: entry ({a.row[i] + 1}, {a.col[i] + 1}) has the value "
+                             f"{a.data[i]}; weights must be finite")
     off = (a.row != a.col) & (a.data != 0)
     row, col, w = a.row[off], a.col[off], np.abs(a.data[off]).astype(np.float64)
     weight = None if info[4] == "pattern" else w
-    if symmetry == "general":
-        return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], symmetrize="sum")
-    return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], undirected=True)
+    try:
+        if symmetry == "general":
+            return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0],
+                                              symmetrize="sum")
+        return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], undirected=True)
+    except ValueError as err:
+        raise GraphFileError(f"{path}: {err}") from None
 
 
 def read_edge_list(
@@ -158,6 +182,37 @@ def read_edge_list(
         raise GraphFileError(f"{path}: {err}") from err
 
 
+class _PlanetoidUnpickler(pickle.Unpickler):
+    """Reads Planetoid's pickled adjacency dict and nothing else (no arbitrary classes)."""
+
+    _ALLOWED = {("collections", "defaultdict"), ("builtins", "list"), ("builtins", "dict"),
+                ("builtins", "int"), ("__builtin__", "list"), ("__builtin__", "dict")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
+        return super().find_class("builtins" if module == "__builtin__" else module, name)
+
+
+def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
+    """The graph of a Planetoid ``ind.<name>.graph`` file (a pickled ``{node: [neighbours]}``
+    dict) as an undirected structure without self-loops, as PyG's ``Planetoid`` builds it."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            adjacency = _PlanetoidUnpickler(fh, encoding="latin1").load()
+        rows = np.fromiter((u for u, nbrs in adjacency.items() for _ in nbrs), dtype=np.int64)
+        cols = np.fromiter((v for nbrs in adjacency.values() for v in nbrs), dtype=np.int64)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as err:
+        raise GraphFileError(f"{path}: not a Planetoid graph file ({err})") from None
+    n = max(len(adjacency), int(max(rows.max(initial=-1), cols.max(initial=-1))) + 1)
+    try:
+        return SparseStructure.from_edges(rows, cols, num_nodes=n, symmetrize="max",
+                                          self_loops="drop")
+    except ValueError as err:
+        raise GraphFileError(f"{path}: {err}") from None
+
+
 def _read_csv(path: Path) -> SparseStructure:
     return read_edge_list(path, delimiter=",")
 
@@ -182,23 +237,28 @@ def load_graph(
             (path,) = fetch(key, root, download=download)
             return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
         if info.kind == "planetoid":
-            from sparsebox.data.pyg import load_planetoid
-
-            data = load_planetoid(key, root, download=download)
-            return as_structure(data.edge_index.numpy(), num_nodes=data.num_nodes)
-        raise ValueError(f"dataset {key!r} is a {info.kind}, not a graph")
+            paths = fetch(key, root, download=download)
+            (graph_file,) = [p for p in paths if p.name.endswith(".graph")]
+            return read_planetoid_graph(graph_file)
+        raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
     path = Path(name_or_path)
     if not path.exists():
         raise FileNotFoundError(
-            f"{key!r} is neither a file nor a dataset name (see `sparsebox data list`)"
+            f"{key}: no such file, and not a dataset name (see `sparsebox data list`)"
         )
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a graph file")
     suffixes = [s for s in path.suffixes if s not in (".bz2", ".gz")]
     reader = _READERS.get(suffixes[-1] if suffixes else "")
     if reader is None:
-        raise ValueError(
+        raise InputFileError(
             f"{path}: unknown graph format {path.suffix!r}; known: {', '.join(sorted(_READERS))}"
         )
-    return reader(path)
+    try:
+        return reader(path)
+    except UnicodeDecodeError as err:
+        raise GraphFileError(f"{path}: not a text graph file ({err.reason} at byte "
+                             f"{err.start})") from None
 
 
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str]) -> None:

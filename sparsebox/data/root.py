@@ -5,23 +5,32 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_root", "cache_root", "writable_mirror", "REPO_DATASETS"]
+__all__ = ["data_root", "cache_root", "writable_mirror", "default_data_root"]
 
 ENV_DATA = "SPARSEBOX_DATA"
 ENV_CACHE = "SPARSEBOX_CACHE"
-# The repository's datasets/ folder: the catalogue and the default data root.
-REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+# In a checkout of the repository, its datasets/ folder (git-ignored downloads land there).
+_CHECKOUT_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+
+
+def default_data_root() -> Path:
+    """Where data lives when neither an argument nor ``$SPARSEBOX_DATA`` says: the repository's
+    ``datasets/`` folder in a checkout, else ``~/sparsebox_data`` (an installed package has no
+    repository beside it)."""
+    if (_CHECKOUT_DATASETS / "README.md").is_file():
+        return _CHECKOUT_DATASETS
+    return Path.home() / "sparsebox_data"
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$SPARSEBOX_DATA``, else the repository's
-    ``datasets/`` folder."""
+    """The data root: ``root`` if given, else ``$SPARSEBOX_DATA``, else
+    :func:`default_data_root`."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get(ENV_DATA)
     if env:
         return Path(env).expanduser()
-    return REPO_DATASETS
+    return default_data_root()
 
 
 def cache_root() -> Path:

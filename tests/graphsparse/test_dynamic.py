@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from graphsparse.dynamic import BatchError, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox import as_structure
 from sparsebox.data import load_graph
+from sparsebox.exceptions import NotFittedError
 
 
 def check_invariants(d, edges: dict):
@@ -154,7 +155,7 @@ def test_deterministic_under_a_seed_and_update_before_fit_errors():
         d.update(batch)
         hs.append(d.sparsifier_)
     assert hs[0].equals(hs[1])
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match=r"call fit\(graph\)"):
         DynamicSpectralSparsifier().update(batch)
 
 

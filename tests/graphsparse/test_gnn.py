@@ -5,18 +5,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from typer.testing import CliRunner
 
-from graphsparse.gnn import (
-    distillation_loss,
-    make_model,
-    prunable_weights,
-    prune_edges_random,
-    run_levels,
-    train_node_classifier,
-)
-from sparsebox.cli import app
-from sparsebox.data.pyg import load_planetoid
+from graphsparse.datasets import load_planetoid
+from graphsparse.gnn import distillation_loss, make_model, prunable_weights, train_node_classifier
+from graphsparse.levels import run_levels
+from graphsparse.random_edges import prune_edges_random
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +52,10 @@ def test_random_edge_pruning_keeps_pairs(cora):
 def test_random_edge_pruning_reads_the_seed_stream_at_pair_keys(cora):
     """The jumped generator gives the numbers a full draw of the stream would, without n**2
     memory: Cora picks the pairs of the dense draw, and a 3 M-node graph needs no 9e12 draws."""
-    from graphsparse.ugs import pair_keys
     from sparsebox.select import select
+    from sparsebox.structure import undirected_pair_keys
 
-    pair = pair_keys(cora.edge_index, cora.num_nodes)
+    pair = undirected_pair_keys(*cora.edge_index.numpy(), cora.num_nodes)
     dense = np.random.default_rng(7).random(pair.max() + 1)[pair]
     expected = cora.edge_index[:, torch.from_numpy(select(dense, budget=1000, groups=pair))]
     assert torch.equal(prune_edges_random(cora.edge_index, cora.num_nodes, 1000, seed=7),
@@ -81,9 +74,9 @@ def test_short_cora_run_beats_random_at_high_sparsity(cora):
     assert acc["teddy"] > acc["random"]
 
 
-def test_teddy_cli_writes_results(tmp_path, data_dir):
+def test_teddy_cli_writes_results(tmp_path, data_dir, cli):
     out = tmp_path / "teddy"
-    result = CliRunner().invoke(app, ["graph", "teddy", "--dataset", "cora", "--levels", "2",
+    result = cli(*["graph", "teddy", "--dataset", "cora", "--levels", "2",
                                       "--seeds", "1", "--epochs", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     records = json.loads((out / "results.json").read_text())
@@ -97,37 +90,35 @@ def test_teddy_cli_writes_results(tmp_path, data_dir):
     report = (out / "results.md").read_text()
     assert "| ugs | 2 |" in report and "TEDDY / UGS wall time" in report
     (out / "results.md").unlink()
-    again = CliRunner().invoke(app, ["graph", "teddy-report", str(out), "--title", "again"])
+    again = cli(*["graph", "teddy-report", str(out), "--title", "again"])
     assert again.exit_code == 0, again.output
     assert (out / "results.md").read_text().replace("# again", "# cora / gcn") == report
-    missing = CliRunner().invoke(app, ["graph", "teddy-report", str(tmp_path / "nothing")],
-                                 env={"COLUMNS": "300"})
+    missing = cli(*["graph", "teddy-report", str(tmp_path / "nothing")])
     assert missing.exit_code != 0 and "nothing/results.json does not exist" in missing.output
 
 
-def test_teddy_cli_resumes_a_stopped_run(tmp_path, data_dir):
+def test_teddy_cli_resumes_a_stopped_run(tmp_path, data_dir, cli):
     """--resume keeps the complete seeds as they are and re-runs a partial one from its start."""
     out = tmp_path / "teddy"
     args = ["graph", "teddy", "--dataset", "cora", "--levels", "2", "--epochs", "2",
             "--methods", "dense,teddy", "--out", str(out)]
-    first = CliRunner().invoke(app, [*args, "--seeds", "1"])
+    first = cli(*[*args, "--seeds", "1"])
     assert first.exit_code == 0, first.output
     done = json.loads((out / "results.json").read_text())
     partial = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0, "seed": 1,
                "test_acc": -1.0, "seconds": 0.0}
     (out / "results.json").write_text(json.dumps([*done, partial]))
-    again = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume"])
+    again = cli(*[*args, "--seeds", "2", "--resume"])
     assert again.exit_code == 0, again.output
     records = json.loads((out / "results.json").read_text())
     assert records[:len(done)] == done  # seed 0 kept, seconds and all
     assert [(r["method"], r["level"]) for r in records if r["seed"] == 1] == [
         ("dense", 0), ("teddy", 1), ("teddy", 2)]
     assert partial not in records
-    other = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume", "--model", "gat"],
-                               env={"COLUMNS": "300"})
+    other = cli(*[*args, "--seeds", "2", "--resume", "--model", "gat"])
     assert other.exit_code != 0 and "'model': 'gcn'" in other.output
     (out / "run.json").write_text("{")
-    broken = CliRunner().invoke(app, [*args, "--seeds", "2", "--resume"], env={"COLUMNS": "300"})
+    broken = cli(*[*args, "--seeds", "2", "--resume"])
     assert broken.exit_code != 0 and "run.json is not JSON" in broken.output
 
 
@@ -179,7 +170,7 @@ def test_linear_first_gin_is_pyg_gin(cora):
     """Summing W x over neighbours instead of x, then W, is the same GIN layer."""
     from torch_geometric.nn import GINConv
 
-    from graphsparse.gnn import _LinearFirstGINConv
+    from graphsparse.gnn.models import _LinearFirstGINConv
 
     torch.manual_seed(0)
     mlp = torch.nn.Sequential(torch.nn.Linear(cora.num_features, 16), torch.nn.ReLU(),
@@ -207,7 +198,7 @@ def test_sparse_linear_matches_f_linear_forward_and_backward(cora):
     assert torch.equal(sparse_linear(cora.x, w, b), ref)
 
 
-def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir):
+def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir, cli):
     """--jobs 2 trains the seeds in two processes and writes the records one process would."""
     base = ["graph", "teddy", "--dataset", "cora", "--levels", "1", "--epochs", "2",
             "--seeds", "2", "--methods", "dense,teddy,random"]
@@ -215,10 +206,10 @@ def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the workers' share of this machine's threads
     try:
-        first = CliRunner().invoke(app, [*base, "--out", str(one)])
+        first = cli(*[*base, "--out", str(one)])
     finally:
         torch.set_num_threads(threads)
-    second = CliRunner().invoke(app, [*base, "--out", str(two), "--jobs", "2"])
+    second = cli(*[*base, "--out", str(two), "--jobs", "2"])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
 
     def key(r):

@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from graphsparse.gnn import accuracy, make_model, ogb_node_scorer, run_levels, train_node_classifier
-from sparsebox.cli import app
+from graphsparse.datasets import load_node_dataset, load_ogbn
+from graphsparse.gnn import accuracy, make_model, ogb_node_scorer, train_node_classifier
+from graphsparse.levels import run_levels
 from sparsebox.data import DatasetNotFoundError
-from sparsebox.data.pyg import load_node_dataset, load_ogbn
 
 
 def _write_csv_gz(path: Path, rows: np.ndarray, fmt: str = "%d") -> None:
@@ -92,10 +91,10 @@ def test_level_protocol_runs_on_ogbn(tiny_root):
         ("teddy", 1), ("teddy", 2), ("ugs", 1), ("ugs", 2)]
 
 
-def test_teddy_cli_on_ogbn_arxiv(tiny_root, tmp_path, monkeypatch):
+def test_teddy_cli_on_ogbn_arxiv(tiny_root, tmp_path, monkeypatch, cli):
     monkeypatch.setenv("SPARSEBOX_DATA", str(tiny_root))
     out = tmp_path / "arxiv"
-    result = CliRunner().invoke(app, ["graph", "teddy", "--dataset", "ogbn-arxiv", "--levels",
+    result = cli(*["graph", "teddy", "--dataset", "ogbn-arxiv", "--levels",
                                       "1", "--seeds", "1", "--epochs", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {r["method"] for r in json.loads((out / "results.json").read_text())} == {

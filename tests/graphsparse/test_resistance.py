@@ -41,8 +41,10 @@ def test_sampler_budget_tree_and_reweighting():
 
 def test_sampler_argument_errors():
     g = load_graph("karate")
-    with pytest.raises(ValueError, match="give exactly one of"):
-        EffectiveResistanceSampler().fit(g)
+    with pytest.raises(ValueError, match="give one of keep_ratio, budget, density, not several"):
+        EffectiveResistanceSampler(keep_ratio=0.5, density=1.2).fit(g)
+    with pytest.raises(ValueError, match=r"keep_ratio 0.1 is below the spanning forest"):
+        EffectiveResistanceSampler(keep_ratio=0.1).fit(g)
     with pytest.raises(ValueError, match="below the spanning forest"):
         EffectiveResistanceSampler(budget=5).fit(g)
     with pytest.raises(ValueError, match="solver must be one of"):

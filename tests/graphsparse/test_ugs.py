@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from graphsparse.gnn import make_model, prunable_weights, run_levels, train_node_classifier
+from graphsparse.datasets import load_planetoid
+from graphsparse.gnn import make_model, prunable_weights, train_node_classifier
+from graphsparse.levels import run_levels
 from graphsparse.ugs import edge_pairs, ugs_levels, ugs_mask_search
-from sparsebox.data.pyg import load_planetoid
 
 
 @pytest.fixture(scope="module")

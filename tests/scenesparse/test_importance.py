@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 from plyfile import PlyData
-from typer.testing import CliRunner
 
 from scenesparse.gaussians import read_ply
 from scenesparse.imagemetrics import psnr, ssim
@@ -14,9 +13,9 @@ from scenesparse.importance import (
     importance_scores,
     render_statistics,
 )
-from scenesparse.render import render_fast
+from scenesparse.render import render
 from scenesparse.strategy import PruneStrategy, prune_, scene_from_params
-from sparsebox.cli import app
+from sparsebox.select import select
 
 DONUT = "3d/gaussians/gshairlod_donut_fused_sh0.ply"
 
@@ -49,18 +48,22 @@ def test_pruner_budgets_and_rounds(donut):
     assert np.array_equal(t.mask_, donut.opacities.numpy() >= 0.5)
     with pytest.raises(ValueError, match="score must be one of"):
         GaussianPruner("random", keep_ratio=0.5).fit(donut)
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(ValueError, match="not fitted yet"):
         GaussianPruner().transform(donut)
+    with pytest.raises(ValueError, match="threshold or a size"):
+        GaussianPruner("opacity", threshold=0.5, budget=10).fit(donut)
+    # scores_ rank what was kept above what earlier rounds removed
+    assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
 
 
 def test_pruning_targets_on_the_donut(donut):
     """Removing 66% keeps >= 30 dB against the unpruned render on held-out views, and render
     importance beats opacity-only pruning at the same keep ratio."""
     held_out = default_cameras(donut, 8, 256, phase=0.5)
-    refs = [render_fast(donut, c, scores=False).image.clamp(0, 1).numpy() for c in held_out]
+    refs = [render(donut, c).image.clamp(0, 1).numpy() for c in held_out]
 
     def quality(scene):
-        imgs = [render_fast(scene, c, scores=False).image.clamp(0, 1).numpy() for c in held_out]
+        imgs = [render(scene, c).image.clamp(0, 1).numpy() for c in held_out]
         return np.mean([psnr(a, b) for a, b in zip(imgs, refs, strict=True)])
 
     ours = quality(GaussianPruner("radsplat", keep_ratio=0.34).fit_transform(donut))
@@ -106,7 +109,7 @@ def test_prune_slices_parameters_adam_moments_and_state_together():
     _train_step(params, optimizers)
     before = {k: optimizers[k].state[p]["exp_avg"].clone() for k, p in params.items()}
     mask = np.arange(50) % 5 != 0
-    assert prune_(params, optimizers, state, mask) == 10
+    assert prune_(params, optimizers, state, keep=mask) == 10
     for k, p in params.items():
         assert p.shape[0] == 40 and isinstance(p, torch.nn.Parameter)
         assert optimizers[k].param_groups[0]["params"][0] is p
@@ -115,26 +118,65 @@ def test_prune_slices_parameters_adam_moments_and_state_together():
     assert state["grad_accum"].tolist() == [float(i) for i in range(50) if i % 5] and \
         state["step"] == 3
     _train_step(params, optimizers)  # training goes on with the smaller model
-    with pytest.raises(ValueError, match="boolean array of shape"):
-        prune_(params, optimizers, state, np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="boolean mask of shape"):
+        prune_(params, optimizers, state, keep=np.ones(3, dtype=bool))
 
 
-def test_strategy_prunes_at_its_steps_inside_a_loop():
-    params = _params(200)
+def test_prune_is_gsplats_remove_with_the_opposite_mask():
+    """Our keep-mask op and gsplat's own remove-mask op leave the same parameters and Adam
+    moments."""
+    from gsplat.strategy import ops
+
+    ours, theirs = _params(), _params()
+    opt_ours = {k: torch.optim.Adam([p], lr=0.01) for k, p in ours.items()}
+    opt_theirs = {k: torch.optim.Adam([p], lr=0.01) for k, p in theirs.items()}
+    _train_step(ours, opt_ours)
+    _train_step(theirs, opt_theirs)
+    keep = torch.arange(50) % 3 != 0
+    prune_(ours, opt_ours, {}, keep=keep)
+    ops.remove(theirs, opt_theirs, {}, ~keep)
+    for k in ours:
+        assert torch.equal(ours[k], theirs[k])
+        for moment in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(opt_ours[k].state[ours[k]][moment],
+                               opt_theirs[k].state[theirs[k]][moment])
+
+
+def test_strategy_drops_into_a_gsplat_training_loop():
+    """Driven with gsplat's own call signatures (as its simple_trainer calls a strategy), on a
+    ParameterDict with one optimizer per parameter; gsplat's ops accept the typed state."""
+    from gsplat.strategy import ops
+    from gsplat.strategy.base import Strategy as GsplatStrategy
+
+    params = torch.nn.ParameterDict(_params(200))
     optimizers = {k: torch.optim.Adam([p], lr=0.01) for k, p in params.items()}
     cams = default_cameras(scene_from_params(params), 4, 32)
     strategy = PruneStrategy(prune_steps=(2, 4), keep_ratio=0.5, score="radsplat", cameras=cams)
-    state = strategy.initialize_state()
+    GsplatStrategy.check_sanity(strategy, params, optimizers)  # gsplat's own check passes too
+    strategy.check_sanity(params, optimizers)
+    state = strategy.initialize_state(scene_scale=1.0)
     for step in range(6):
-        _train_step(params, optimizers)
-        strategy.step_post_backward(params, optimizers, state, step)
+        loss = sum((p**2).sum() for p in params.values())
+        info = {"width": 32, "height": 32, "n_cameras": 1}
+        strategy.step_pre_backward(params, optimizers, state, step, info)
+        loss.backward()
+        strategy.step_post_backward(params, optimizers, state, step, info, packed=False)
+        for opt in optimizers.values():
+            opt.step()
+            opt.zero_grad()
     assert params["means"].shape[0] == 50
     assert [h["left"] for h in state["history"]] == [100, 50] and state["pruned"] == 150
+    assert state.state_dict() == {"pruned": 150, "history": state["history"]}
+    ops.remove(params, optimizers, state, torch.zeros(50, dtype=torch.bool))  # no error
+    with pytest.raises(ValueError, match="same trainable keys"):
+        strategy.check_sanity(params, {"means": optimizers["means"]})
+    with pytest.raises(ValueError, match="params lacks"):
+        strategy.check_sanity({"means": params["means"]}, {"means": optimizers["means"]})
 
 
-def test_prune_splats_cli(tmp_path, data_dir):
+def test_prune_splats_cli(tmp_path, data_dir, cli):
     out, report = tmp_path / "pruned.ply", tmp_path / "report.json"
-    result = CliRunner().invoke(app, [
+    result = cli(*[
         "scene", "prune-splats", str(data_dir / DONUT), str(out), "--keep-ratio", "0.34",
         "--views", "6", "--resolution", "64", "--eval-views", "2", "--rounds", "1",
         "--report", str(report)])

@@ -2,12 +2,10 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from scenesparse import points as P
 from scenesparse.pointio import PointCloud, read_points, write_points
 from scenesparse.surface import read_mesh, sample_surface
-from sparsebox.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +42,33 @@ def test_curvature_score_is_geometric():
 
 
 def test_graph_resampling_exact_count_and_keeps_detail(bunny):
-    mask = P.graph_resample_mask(bunny, keep_ratio=0.1, seed=0)
+    mask = P.GraphResampler(keep_ratio=0.1, seed=0).fit(bunny).mask_
     assert mask.sum() == 6000
     _, idx = P.knn(bunny, 10)
     _, variation = P.local_pca(bunny, idx)
     top = variation >= np.quantile(variation, 0.9)
     kept_top = mask[top].mean()
-    uniform = P.graph_resample_mask(bunny, keep_ratio=0.1, uniform_share=1.0, seed=0)
+    uniform = P.GraphResampler(keep_ratio=0.1, uniform_share=1.0, seed=0).fit(bunny).mask_
     assert abs(uniform[top].mean() - 0.1) < 0.03
     assert kept_top > 0.15  # well above the uniform rate of 0.10
 
 
 def test_open3d_methods_return_masks(bunny):
-    assert P.uniform_mask(bunny, keep_ratio=0.1).sum() == 6000
-    assert P.farthest_point_mask(bunny[:5000], budget=500).sum() == 500
-    voxel = P.voxel_mask(bunny, keep_ratio=0.1)
-    assert abs(voxel.sum() - 6000) < 300
+    assert P.UniformDownsampler(keep_ratio=0.1).fit(bunny).mask_.sum() == 6000
+    every_tenth = P.UniformDownsampler(keep_ratio=0.1).fit(bunny).mask_
+    assert np.array_equal(np.flatnonzero(every_tenth), np.arange(0, 60_000, 10))  # open3d's k=10
+    assert P.FarthestPointSampler(budget=500).fit(bunny[:5000]).mask_.sum() == 500
+    voxel = P.VoxelDownsampler(keep_ratio=0.1).fit(bunny)
+    assert voxel.mask_.sum() == 6000  # exact, from the most populated voxels
+    free = P.VoxelDownsampler(voxel_size=voxel.voxel_size_).fit(bunny).mask_
+    assert free.sum() >= 6000 and not (voxel.mask_ & ~free).any()
     noisy = np.concatenate([bunny, bunny.mean(0) + np.random.default_rng(0).normal(0, 1, (50, 3))])
-    stat = P.statistical_outlier_mask(noisy)
+    stat = P.StatisticalOutlierRemover().fit(noisy).mask_
     assert stat[-50:].sum() <= 2 and stat[:-50].mean() > 0.95
-    rad = P.radius_outlier_mask(noisy, radius=0.005, min_points=4)
+    rad = P.RadiusOutlierRemover(radius=0.005, min_points=4).fit(noisy).mask_
     assert rad[-50:].sum() == 0
+    auto = P.RadiusOutlierRemover(min_points=4).fit(noisy)
+    assert auto.mask_[-50:].sum() == 0 and auto.radius_ > 0
 
 
 def test_chamfer_and_hausdorff_by_hand():
@@ -74,7 +78,7 @@ def test_chamfer_and_hausdorff_by_hand():
     assert chamfer == pytest.approx(0.5) and hausdorff == pytest.approx(1.0)
 
 
-def test_floaters_removed_from_the_splat_scene(tmp_path, data_dir):
+def test_floaters_removed_from_the_splat_scene(tmp_path, data_dir, cli):
     src = data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply"
     cloud = read_points(src)
     far = cloud.subset(np.arange(3))
@@ -83,7 +87,7 @@ def test_floaters_removed_from_the_splat_scene(tmp_path, data_dir):
     path = tmp_path / "with_floaters.ply"
     write_points(path, both)
     out = tmp_path / "clean.ply"
-    result = CliRunner().invoke(app, ["scene", "remove-floaters", str(path), str(out)])
+    result = cli(*["scene", "remove-floaters", str(path), str(out)])
     assert result.exit_code == 0, result.output
     clean = read_points(out)
     assert clean.fields == cloud.fields
@@ -96,12 +100,12 @@ def test_floaters_removed_from_the_splat_scene(tmp_path, data_dir):
                                            ("uniform", ["--keep-ratio", "0.2"]),
                                            ("statistical", []),
                                            ("radius", ["--radius", "0.01", "--min-points", "2"])])
-def test_prune_points_cli_writes_cloud_and_report(tmp_path, bunny, method, extra):
+def test_prune_points_cli_writes_cloud_and_report(tmp_path, bunny, method, extra, cli):
     src = tmp_path / "bunny.pcd"
     rgb = (np.arange(20_000) % 255).astype(np.uint8)
     write_points(src, PointCloud.from_xyz(bunny[:20_000], red=rgb))
     out, report = tmp_path / "out.ply", tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["scene", "prune-points", str(src), str(out), "--method",
+    result = cli(*["scene", "prune-points", str(src), str(out), "--method",
                                       method, *extra, "--report", str(report)])
     assert result.exit_code == 0, result.output
     r = json.loads(report.read_text())
@@ -112,12 +116,32 @@ def test_prune_points_cli_writes_cloud_and_report(tmp_path, bunny, method, extra
         assert r["kept"] == 4000
 
 
-def test_prune_points_cli_errors(tmp_path, bunny):
+def test_prune_points_cli_errors(tmp_path, bunny, cli):
     src = tmp_path / "b.xyz"
     write_points(src, PointCloud.from_xyz(bunny[:1000]))
-    result = CliRunner().invoke(app, ["scene", "prune-points", str(src), str(tmp_path / "o.ply"),
-                                      "--method", "graph"])
-    assert result.exit_code != 0 and "--keep-ratio" in result.output
+    result = cli("scene", "prune-points", src, tmp_path / "o.ply", "--method", "statistical",
+                 "--keep-ratio", "0.5")
+    assert result.exit_code == 2 and "--keep-ratio" in result.stderr
+    assert "takes no size" in result.stderr and not (tmp_path / "o.ply").exists()
+    default = cli("scene", "prune-points", src, tmp_path / "o.ply", "--method", "graph")
+    assert default.exit_code == 0 and json.loads(default.stdout)["kept"] == 100  # keep 0.1
+
+
+def test_a_mesh_keeps_its_faces(tmp_path, data_dir, cli):
+    """Faces of a mesh given to prune-points are renumbered, and those that lose a vertex go."""
+    mesh = read_points(data_dir / "3d/meshes/bunny_trimesh_res2.ply")
+    out = tmp_path / "half.ply"
+    result = cli("scene", "prune-points", "bunny", out, "--method", "uniform", "--keep-ratio", "0.5")
+    assert result.exit_code == 0, result.output
+    kept = read_points(out)
+    mask = P.UniformDownsampler(keep_ratio=0.5).fit(mesh.points).mask_
+    old_to_new = np.cumsum(mask) - 1
+    expected = [old_to_new[f] for f in mesh.faces["vertex_indices"] if mask[f].all()]
+    assert len(kept.faces) == len(expected) == json.loads(result.stdout)["faces"]["kept"] > 0
+    assert all(np.array_equal(a, b) for a, b in zip(kept.faces["vertex_indices"], expected,
+                                                     strict=True))
+    refused = cli("scene", "prune-points", "bunny", tmp_path / "half.xyz", "--method", "uniform")
+    assert refused.exit_code == 2 and "cannot hold them" in refused.stderr
 
 
 def test_open3d_missing_gives_a_clear_error(monkeypatch):
@@ -132,22 +156,35 @@ def test_open3d_missing_gives_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_open3d)
     with pytest.raises(ImportError, match=r"pip install 'sparsebox\[points\]'"):
-        P.statistical_outlier_mask(np.random.default_rng(0).random((50, 3)))
+        P.StatisticalOutlierRemover().fit(np.random.default_rng(0).random((50, 3)))
     # graph resampling does not need open3d
-    assert P.graph_resample_mask(np.random.default_rng(0).random((500, 3)), budget=50).sum() == 50
+    assert P.GraphResampler(budget=50).fit(np.random.default_rng(0).random((500, 3))).mask_.sum() \
+        == 50
 
 
-@pytest.mark.parametrize("case", ["surface", "cube", "outliers", "line", "duplicates"])
-def test_grid_knn_is_exact(bunny, case):
-    from scipy.spatial import cKDTree
-
+@pytest.mark.parametrize("case", ["cube", "line", "duplicates"])
+def test_knn_excludes_the_point_itself_and_agrees_with_brute_force(case):
     rng = np.random.default_rng(0)
-    pts = {"surface": bunny[:20_000], "cube": rng.random((5000, 3)),
-           "outliers": np.concatenate([rng.random((3000, 3)), rng.random((40, 3)) * 100]),
+    pts = {"cube": rng.random((400, 3)),
            "line": np.arange(50)[:, None] * np.array([[1.0, 0.0, 0.0]]),
-           "duplicates": np.repeat(rng.random((300, 3)), 4, axis=0)}[case]
+           "duplicates": np.repeat(rng.random((100, 3)), 4, axis=0)}[case]
     dist, idx = P.knn(pts, 8)
-    ref, _ = cKDTree(pts).query(pts, 9)
-    assert np.allclose(dist, ref[:, 1:], atol=1e-12)
-    assert np.all(idx != np.arange(len(pts))[:, None]) or case == "duplicates"
+    full = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    np.fill_diagonal(full, np.inf)
+    assert np.allclose(dist, np.sort(full, axis=1)[:, :8], atol=1e-12)
+    assert np.all(idx != np.arange(len(pts))[:, None])
     assert np.allclose(np.linalg.norm(pts[idx] - pts[:, None], axis=2), dist)
+
+
+def test_geometry_kernel_matches_the_numpy_reference(bunny):
+    from scenesparse._points_numba import geometry
+
+    pts = np.ascontiguousarray(bunny[:3000])
+    dist, idx = P.knn(pts, 10)
+    g = P.knn_graph(pts, 10, dist=dist, idx=idx)
+    args = (pts, g.indptr, g.indices, g.weight, np.mean(dist**2, axis=1))
+    score, normals, variation = geometry(*args)
+    ref_score, ref_normals, ref_variation = P.geometry_reference(*args)
+    assert np.allclose(score, ref_score, rtol=1e-6, atol=1e-9 * ref_score.max())
+    assert np.allclose(variation, ref_variation, rtol=1e-6, atol=1e-12)
+    assert np.allclose(np.abs((normals * ref_normals).sum(1)), 1.0, atol=1e-6)  # up to sign

@@ -1,36 +1,98 @@
 import json
+import subprocess
+import sys
 
-from typer.testing import CliRunner
+import pytest
 
-from sparsebox.cli import app
-
-runner = CliRunner()
+from sparsebox import __version__
 
 
-def test_help_lists_the_groups():
-    result = runner.invoke(app, ["--help"])
+def test_help_lists_the_groups(cli):
+    result = cli("--help")
     assert result.exit_code == 0
-    for group in ("data", "graph", "scene", "stream"):
-        assert group in result.output
+    for group in ("data", "graph", "scene", "stream", "methods", "demo"):
+        assert group in result.stdout
 
 
-def test_data_list_json_marks_present_files(data_dir):
-    result = runner.invoke(app, ["data", "list", "--json"])
+def test_version_and_python_dash_m():
+    for argv in (["-m", "sparsebox", "--version"], ["-m", "sparsebox.cli", "--version"]):
+        done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == f"sparsebox {__version__}"
+
+
+def test_help_and_data_list_import_neither_torch_nor_numba():
+    """The face loads a domain only when one of its commands runs."""
+    code = ("import sys\nfrom sparsebox.cli import main\n"
+            "for argv in (['--help'], ['data', 'list', '--json'], ['graph', '--help'], "
+            "['scene', '--help'], ['stream', '--help'], ['methods']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "heavy = [m for m in ('torch', 'numba', 'scipy', 'open3d', 'torch_geometric') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_help_text_is_not_console_markup(cli):
+    """'[w]' in a help text is an optional weight, not a markup tag to swallow."""
+    result = cli("stream", "run", "--help")
+    assert result.exit_code == 0 and "'+ u v [w]'" in " ".join(result.stdout.split())
+
+
+def test_data_list_json_marks_present_files(data_dir, cli):
+    result = cli("data", "list", "--json")
     assert result.exit_code == 0, result.output
-    rows = {r["name"]: r for r in json.loads(result.output)["datasets"]}
+    rows = {r["name"]: r for r in json.loads(result.stdout)["datasets"]}
     assert rows["wave"]["present"] and rows["cora"]["present"]
     assert not rows["ogbn-arxiv"]["present"]
 
 
-def test_graph_info_json(data_dir):
-    result = runner.invoke(app, ["graph", "info", "fe_4elt2", "--json"])
+def test_graph_info_json(data_dir, cli):
+    result = cli("graph", "info", "fe_4elt2", "--json")
     assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
+    info = json.loads(result.stdout)
     assert info["num_nodes"] == 11143 and info["num_edges"] == 32818
     assert info["components"] == 1
 
 
-def test_graph_info_bad_name_is_an_error():
-    result = runner.invoke(app, ["graph", "info", "nope"])
-    assert result.exit_code != 0
-    assert "neither a file nor a dataset" in str(result.exception)
+def test_planetoid_graph_is_read_without_pyg_as_pyg_builds_it(data_dir):
+    """The core reads Planetoid's raw graph itself; PyG's loader gives the same edges."""
+    import numpy as np
+
+    from graphsparse.datasets import load_planetoid
+    from sparsebox import as_structure
+    from sparsebox.data import load_graph
+
+    for name in ("cora", "citeseer"):
+        ours = load_graph(name)
+        data = load_planetoid(name)
+        theirs = as_structure(data.edge_index.numpy(), num_nodes=data.num_nodes)
+        assert ours.num_nodes == theirs.num_nodes
+        assert np.array_equal(ours.rows, theirs.rows) and np.array_equal(ours.cols, theirs.cols)
+
+
+def test_methods_lists_the_registry(cli):
+    result = cli("methods", "--json")
+    rows = {(r["item"], r["name"]) for r in json.loads(result.stdout)}
+    assert {("edge", "teddy"), ("edge", "dygrass"), ("gaussian", "radsplat"),
+            ("point", "graph")} <= rows
+    assert cli("methods", "--item", "nope").exit_code == 2
+
+
+@pytest.mark.parametrize("argv, code", [(["graph", "info", "nope"], 2), (["nope"], 2),
+                                        (["graph", "info"], 2), (["data"], 0)])
+def test_errors_are_one_line(cli, argv, code):
+    result = cli(*argv)
+    assert result.exit_code == code
+    if code:
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(cli):
+    result = cli("--debug", "graph", "info", "nope")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith(
+        "error: nope: no such file")

@@ -63,7 +63,7 @@ def test_weighted_metis_keeps_weights(data_dir):
 
 
 def test_planetoid_and_ogb_load_from_a_read_only_root(data_dir):
-    from sparsebox.data.pyg import load_ogbg, load_planetoid
+    from graphsparse.datasets import load_ogbg, load_planetoid
 
     cora = load_planetoid("cora")
     assert cora.num_nodes == 2708 and int(cora.train_mask.sum()) == 140
@@ -101,7 +101,7 @@ def test_failed_download_gives_one_clear_error(tmp_path, monkeypatch):
 
 
 def test_planetoid_missing_offline(tmp_path):
-    from sparsebox.data.pyg import load_planetoid
+    from graphsparse.datasets import load_planetoid
 
     with pytest.raises(DatasetNotFoundError, match="ind.pubmed.x"):
         load_planetoid("pubmed", tmp_path, download=False)
@@ -156,5 +156,5 @@ def test_edge_list_csv_with_header_and_errors(tmp_path):
 
 
 def test_unknown_path_or_name():
-    with pytest.raises(FileNotFoundError, match="neither a file nor a dataset"):
+    with pytest.raises(FileNotFoundError, match="no such file, and not a dataset name"):
         load_graph("no-such-graph")

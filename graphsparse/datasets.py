@@ -1,4 +1,4 @@
-"""PyG-facing loaders: Planetoid citation graphs and OGB graph-property datasets.
+"""PyG-facing loaders: Planetoid citation graphs and OGB node- and graph-property datasets.
 
 Both libraries write ``processed/`` next to ``raw/``; when the data root is read-only (a shared
 folder) they work in a cache mirror whose entries link to the original files.
@@ -11,8 +11,9 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-from sparsebox.data.registry import DatasetNotFoundError, get_dataset
 from sparsebox.data.root import data_root, writable_mirror
+from sparsebox.data.sources import DatasetNotFoundError, get_dataset
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
            "register_pyg_safe_globals"]
@@ -31,7 +32,8 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
 
     key = name.lower()
     if key not in _PLANETOID_NAMES:
-        raise ValueError(f"name must be one of {sorted(_PLANETOID_NAMES)}, got {name!r}")
+        raise InvalidParameterError(f"dataset must be one of {sorted(_PLANETOID_NAMES)} or "
+                                    f"ogbn-*, got {name!r}")
     pyg_name = _PLANETOID_NAMES[key]
     base = data_root(root) / "planetoid"
     raw = base / pyg_name / "raw"
@@ -87,7 +89,7 @@ def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) 
 def _ogb_info(name: str, kind: str) -> Any:
     info = get_dataset(name)
     if info.kind != kind:
-        raise ValueError(f"{name!r} is a {info.kind} dataset, not an {kind} one")
+        raise InvalidParameterError(f"{name!r} is a {info.kind} dataset, not an {kind} one")
     return info
 
 
@@ -117,7 +119,7 @@ def load_ogbn(name: str, root: str | os.PathLike[str] | None = None, *,
     PyG ``Data`` in the Planetoid form: ``y`` flattened to one label per node, the official split
     as ``train_mask``/``val_mask``/``test_mask``, and the edges made undirected (ogbn-arxiv
     stores each citation once; GCN, GAT and GIN read it both ways, as in OGB's own baselines).
-    Score it with :func:`graphsparse.gnn.ogb_node_scorer`.
+    Score it with :func:`graphsparse.gnn.training.ogb_node_scorer`.
     """
     try:
         from ogb.nodeproppred import PygNodePropPredDataset

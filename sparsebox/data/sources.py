@@ -1,4 +1,5 @@
-"""The dataset catalogue (``datasets/catalogue.json``) and locating, checking and fetching files."""
+"""Where datasets come from: the catalogue (``catalogue.json``, package data beside this
+module), and locating, checking and fetching its files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sparsebox.data.root import REPO_DATASETS, data_root
+from sparsebox.data.root import data_root
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch"]
 
@@ -54,10 +56,7 @@ class DatasetInfo:
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, DatasetInfo]:
     """Every dataset sparsebox knows, by name."""
-    path = REPO_DATASETS / "catalogue.json"
-    if not path.exists():
-        raise FileNotFoundError(f"dataset catalogue not found at {path}")
-    raw = json.loads(path.read_text())
+    raw = json.loads((Path(__file__).with_name("catalogue.json")).read_text())
     out = {}
     for d in raw["datasets"]:
         files = tuple(DatasetFile(f["path"], f.get("sha256"), f.get("size"), f.get("url"))
@@ -71,7 +70,7 @@ def get_dataset(name: str) -> DatasetInfo:
     cat = catalogue()
     key = name.lower()
     if key not in cat:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(cat))}")
+        raise InvalidParameterError(f"unknown dataset {name!r}; known: {', '.join(sorted(cat))}")
     return cat[key]
 
 

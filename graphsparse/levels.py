@@ -1,0 +1,98 @@
+"""The TEDDY level protocol: dense, TEDDY, random pruning and UGS, level by level.
+
+* ``teddy``: at level ``i`` the graph keeps the ``0.95^i`` of its undirected edges that score
+  highest under TEDDY's degree score of the original graph (one-shot, as in the paper's code, so
+  the levels are nested; for GAT the self-loops count in the degrees); the student is trained
+  with its weights projected onto the l0 ball (``0.9^i`` of them kept, globally, after every
+  optimizer step) and distilled from a dense teacher: ``CE + lambda KL(teacher || student)`` over
+  all nodes.
+* ``random``: random undirected edges to the same count, the same weight projection, no
+  distillation.
+* ``ugs``: the UGS baseline (:mod:`graphsparse.ugs`): learned edge and weight masks, pruned
+  round by round to the same counts, each ticket retrained from the initialization.
+* ``dense``: the unpruned model (level 0).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from graphsparse.gnn.models import make_model
+from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
+from graphsparse.random_edges import prune_edges_random
+from graphsparse.teddy import level_keep_ratios
+from graphsparse.transforms import TeddyTransform
+from graphsparse.ugs import ugs_levels
+from sparsebox._validation import check_choice
+from sparsebox.select import budget_from_keep_ratio
+
+__all__ = ["METHODS", "level_keep_ratios", "run_levels"]
+
+METHODS = ("dense", "teddy", "random", "ugs")
+
+
+def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
+               methods: tuple[str, ...] = ("dense", "teddy", "random"), epochs: int = 200,
+               factory: Callable[..., nn.Module] | None = None,
+               progress: Callable[[dict], None] | None = None,
+               score: Scorer | None = None,
+               distill_lambda: float = DISTILL_LAMBDA) -> list[dict]:
+    """The level protocol; one record per (method, level, seed):
+    ``{method, level, edge_keep, weight_keep, seed, test_acc, val_acc, seconds}``. ``methods`` is
+    any of ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher,
+    and ``distill_lambda`` weighs TEDDY's distillation term."""
+    for method in methods:
+        check_choice("methods", method, METHODS)
+    factory = factory or (lambda: make_model(model_name, data.num_features,
+                                             int(data.y.max()) + 1))
+    num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
+    records = []
+    for seed in seeds:
+        dense = None
+        if "dense" in methods or "teddy" in methods:
+            torch.manual_seed(seed)
+            dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
+        if "dense" in methods:
+            rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
+                   "seed": seed, "test_acc": dense.test_acc, "val_acc": dense.val_acc,
+                   "seconds": dense.seconds}
+            records.append(rec)
+            progress and progress(rec)
+        for level in sorted(levels):
+            edge_keep, weight_keep = level_keep_ratios(level)
+            target = budget_from_keep_ratio(edge_keep, num_pairs)
+            if "teddy" in methods:
+                start = time.perf_counter()
+                pruned = TeddyTransform(budget=target, add_self_loops=model_name == "gat")(data)
+                torch.manual_seed(seed)
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
+                                            weight_keep_ratio=weight_keep,
+                                            teacher_logits=dense.logits, score=score,
+                                            distill_lambda=distill_lambda)
+                rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
+                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
+                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
+                records.append(rec)
+                progress and progress(rec)
+            if "random" in methods:
+                start = time.perf_counter()
+                pruned = data.clone()
+                pruned.edge_index = prune_edges_random(data.edge_index, data.num_nodes, target,
+                                                       seed * 1000 + level)
+                torch.manual_seed(seed)
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
+                                            weight_keep_ratio=weight_keep, score=score)
+                rec = {"method": "random", "level": level, "edge_keep": target / num_pairs,
+                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
+                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
+                records.append(rec)
+                progress and progress(rec)
+        if "ugs" in methods:
+            records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
+                                      progress=progress, score=score))
+    return records

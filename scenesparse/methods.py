@@ -1,0 +1,29 @@
+"""The scene methods, as the registry knows them (imported by the registry through the
+``sparsebox.methods`` entry point; nothing heavy is imported here)."""
+
+from sparsebox.registry import register
+
+_PRUNER = "scenesparse.importance:GaussianPruner"
+for name, summary, reference in (
+        ("radsplat", "max blending weight alpha T over all rays", "Niemeyer et al., 2024"),
+        ("lightgaussian", "global significance: sum of opacity T over the pixels hit, times "
+         "a volume factor", "Fan et al., NeurIPS 2024"),
+        ("minisplatting", "sum of blending weights alpha T", "Fang, Wang, ECCV 2024"),
+        ("opacity", "the opacity alone (no rendering)", ""),
+        ("volume", "the ellipsoid's volume alone (no rendering)", "")):
+    register(name, item="gaussian", target=_PRUNER, data="splats", params={"score": name},
+             summary=summary, reference=reference)
+
+register("graph", item="point", target="scenesparse.points:GraphResampler", data="points",
+         summary="graph-based resampling: curvature-weighted draw at an exact count",
+         reference="Chen et al., IEEE TSP 2018")
+register("voxel", item="point", target="scenesparse.points:VoxelDownsampler", data="points",
+         summary="open3d voxel down-sampling, one point per voxel, exact count")
+register("fps", item="point", target="scenesparse.points:FarthestPointSampler", data="points",
+         summary="open3d farthest-point sampling")
+register("uniform", item="point", target="scenesparse.points:UniformDownsampler", data="points",
+         summary="evenly spaced in file order")
+register("statistical", item="point", target="scenesparse.points:StatisticalOutlierRemover",
+         data="points", summary="open3d statistical outlier removal (a filter, no size)")
+register("radius", item="point", target="scenesparse.points:RadiusOutlierRemover",
+         data="points", summary="open3d radius outlier removal (a filter, no size)")

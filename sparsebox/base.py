@@ -1,0 +1,274 @@
+"""The contract every method keeps: estimators, streaming estimators and training-loop strategies.
+
+* :class:`Sparsifier` (scikit-learn's estimator contract): ``__init__`` stores hyper-parameters
+  and nothing else; :meth:`~Sparsifier.get_params` / :meth:`~Sparsifier.set_params` (so that
+  ``sklearn.base.clone`` works); constraints declared once per class in
+  ``_parameter_constraints`` and checked by ``fit`` with one message format; ``fit(data)``
+  returns the estimator and sets ``scores_`` (one per item of the input, higher is more worth
+  keeping) and ``mask_`` (the items kept); ``transform`` applies the mask; use before ``fit``
+  raises :class:`~sparsebox.exceptions.NotFittedError` naming the call to make.
+* :class:`StreamingSparsifier` adds ``update(batch)`` and ``state_dict`` /
+  ``load_state_dict``: everything a durable stream needs to stop and resume.
+* :class:`Strategy` (gsplat's training-loop strategy): a dataclass of hyper-parameters, hooks
+  the user's loop calls, and a typed :class:`StrategyState` that is checkpointed with
+  ``state_dict``.
+
+One sizing vocabulary: ``keep_ratio`` (the fraction kept), ``budget`` (an exact count) and, for
+graphs, ``density`` (kept edges per node), resolved by :func:`sparsebox.select.resolve_budget`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import numbers
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sparsebox._validation import Interval, validate_params
+from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.select import resolve_budget
+
+__all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS"]
+
+#: The constraints of the three sizing parameters, shared by every estimator that takes them.
+SIZING_CONSTRAINTS: dict[str, list] = {
+    "keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None],
+    "budget": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "density": [Interval(numbers.Real, 0, None, closed="neither"), None],
+}
+
+
+class Sparsifier:
+    """Base class of every method that scores items and keeps some of them.
+
+    Subclasses set the class attributes, list their hyper-parameters as keyword arguments of
+    ``__init__`` (stored under the same names, unchanged), and implement ``fit(data)``, which
+    starts with ``self._validate_params()`` and ends by setting ``scores_`` and ``mask_``.
+
+    Class attributes
+    ----------------
+    item : str
+        What one entry of ``mask_`` stands for (``"edge"``, ``"gaussian"``, ``"point"``...).
+    sizing : tuple of str
+        The sizing parameters the estimator takes, among ``keep_ratio``, ``budget`` and
+        ``density``; at most one may be given (none: ``default_size`` applies).
+    default_size : tuple (name, value) or None
+        The size used when no sizing parameter is given; None makes one required.
+    """
+
+    item: ClassVar[str] = "item"
+    sizing: ClassVar[tuple[str, ...]] = ()
+    default_size: ClassVar[tuple[str, float] | None] = None
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        params = inspect.signature(init).parameters.values()
+        for p in params:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+        return sorted(p.name for p in params if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters, by name (``deep`` is accepted for scikit-learn and ignored:
+        no parameter is itself an estimator)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Sparsifier:
+        """Set hyper-parameters by name; an unknown name is an error that lists the valid ones."""
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise InvalidParameterError(
+                    f"{type(self).__name__} has no parameter {name!r}; valid: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters
+                    .values() if p.name != "self"}
+        shown = [f"{k}={v!r}" for k, v in self.get_params().items()
+                 if not _same(v, defaults.get(k, inspect.Parameter.empty))]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _validate_params(self, overrides: Mapping[str, Any] | None = None) -> None:
+        """Check the declared constraints (the sizing ones included) and that at most one sizing
+        parameter is given; the message names the parameter. ``overrides`` replace parameter
+        values for the check (a deprecated alias resolved to its new name)."""
+        params = {**self.get_params(), **(overrides or {})}
+        constraints = {**{k: v for k, v in SIZING_CONSTRAINTS.items() if k in self.sizing},
+                       **self._parameter_constraints}
+        validate_params(params, constraints)
+        given = [name for name in self.sizing if params.get(name) is not None]
+        if len(given) > 1:
+            raise InvalidParameterError(
+                f"give one of {', '.join(self.sizing)}, not several; got {', '.join(given)}")
+        if not given and self.default_size is None and self.sizing:
+            raise InvalidParameterError(f"give one of {', '.join(self.sizing)}")
+
+    def _sizing_in_use(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``{name: value}`` of the sizing parameter that applies (the given one, or the
+        default)."""
+        params = {**self.get_params(), **(overrides or {})}
+        sizes = {name: params[name] for name in self.sizing if params[name] is not None}
+        if not sizes and self.default_size is not None:
+            sizes = dict([self.default_size])
+        return sizes
+
+    def _size(self, num_items: int, *, num_nodes: int | None = None,
+              overrides: Mapping[str, Any] | None = None) -> int:
+        """The exact number of items to keep, from the one sizing parameter given (or the
+        class's default). A keep ratio that rounds to nothing of a non-empty input is refused."""
+        sizes = self._sizing_in_use(overrides)
+        count = resolve_budget(num_items, num_nodes=num_nodes, **sizes)
+        (name, value), = sizes.items()
+        if count == 0 and num_items > 0 and name != "budget":
+            raise InvalidParameterError(
+                f"{name} {value:g} keeps none of the {num_items} {self.item}s; give a larger one")
+        return count
+
+    # ------------------------------------------------------------------ fitted state
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mask_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call "
+                                 f"fit(...) before using it")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "mask_")
+
+    def fit(self, data: Any, *args: Any, **kwargs: Any) -> Sparsifier:  # pragma: no cover
+        raise NotImplementedError
+
+    def _apply(self, data: Any) -> Any:
+        """``data`` without the items ``mask_`` drops; by default ``data.subset(mask_)`` (scenes,
+        point clouds) or ``data.subgraph(mask_)`` (structures)."""
+        for name in ("subgraph", "subset"):
+            if hasattr(data, name):
+                return getattr(data, name)(self.mask_)
+        return np.asarray(data)[self.mask_]
+
+    def _num_items(self, data: Any) -> int:
+        return len(data)
+
+    def transform(self, data: Any) -> Any:
+        """The kept part of ``data``, which must have the items ``fit`` saw."""
+        self._check_fitted()
+        n = self._num_items(data)
+        if n != self.mask_.shape[0]:
+            raise InvalidParameterError(
+                f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
+                f"{self.mask_.shape[0]}")
+        return self._apply(data)
+
+    def fit_transform(self, data: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.fit(data, *args, **kwargs).transform(data)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+class StreamingSparsifier(Sparsifier):
+    """A sparsifier kept up to date under updates (networkit's ``DynAlgorithm.updateBatch``).
+
+    Subclasses implement ``update(batch)`` (one atomic batch: all of it or nothing) and
+    ``state_dict()`` / ``load_state_dict(state)``: a fresh estimator with the same parameters
+    that loads a state continues exactly as the one that saved it.
+    """
+
+    def update(self, batch: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def partial_fit(self, batch: Any) -> StreamingSparsifier:
+        """``update(batch)``, returning the estimator (scikit-learn's incremental name)."""
+        self.update(batch)
+        return self
+
+    def state_dict(self) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> StreamingSparsifier:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class StrategyState(MutableMapping):
+    """The changing part of a :class:`Strategy`: typed fields, and a mapping over them.
+
+    Being a mapping lets gsplat's own ``ops`` (which slice every tensor in ``state`` when they
+    remove or split Gaussians) work on it unchanged; :meth:`state_dict` is what a checkpoint
+    holds.
+    """
+
+    def _names(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self)]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._names():
+            raise KeyError(f"{type(self).__name__} has no field {key!r}")
+        setattr(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(f"{type(self).__name__} fields cannot be deleted")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def state_dict(self) -> dict[str, Any]:
+        """A plain dict of the fields (tensors as they are; save it with ``torch.save``)."""
+        return {name: getattr(self, name) for name in self._names()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        missing = set(self._names()) - set(state)
+        if missing:
+            raise InvalidParameterError(f"state lacks {sorted(missing)}")
+        for name in self._names():
+            setattr(self, name, state[name])
+
+
+@dataclasses.dataclass
+class Strategy:
+    """Base of the training-loop pruners: hyper-parameters are the dataclass's fields, what
+    changes lives in the state :meth:`initialize_state` returns, and the user's loop calls the
+    hooks (gsplat's ``Strategy`` protocol, so a splat strategy drops into a gsplat loop).
+    """
+
+    def check_sanity(self, params: Mapping[str, Any], optimizers: Mapping[str, Any]) -> None:
+        """Every trainable parameter has its own optimizer with one parameter group (what
+        removing rows from a parameter and its optimizer state together needs)."""
+        trainable = {name for name, p in params.items() if getattr(p, "requires_grad", False)}
+        if trainable != set(optimizers):
+            raise InvalidParameterError(
+                f"params and optimizers must have the same trainable keys, got {sorted(trainable)} "
+                f"and {sorted(optimizers)}")
+        for name, opt in optimizers.items():
+            if len(opt.param_groups) != 1:
+                raise InvalidParameterError(f"optimizer {name!r} must have exactly one parameter "
+                                            f"group, got {len(opt.param_groups)}")
+
+    def initialize_state(self, *args: Any, **kwargs: Any) -> StrategyState:  # pragma: no cover
+        raise NotImplementedError
+
+    def step_pre_backward(self, *args: Any, **kwargs: Any) -> None:
+        """Called before ``loss.backward()``."""
+
+    def step_post_backward(self, *args: Any, **kwargs: Any) -> Any:
+        """Called after ``loss.backward()``."""

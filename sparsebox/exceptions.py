@@ -1,0 +1,24 @@
+"""The errors sparsebox raises for a caller's mistakes.
+
+Each one is a subclass of the built-in exception a Python user would catch for it, so that
+``except ValueError`` keeps working; the command line turns every one of them into a single
+``error:`` line with exit code 2 (see :mod:`sparsebox.cli`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvalidParameterError", "NotFittedError", "InputFileError"]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a value or type it cannot take; the message names the parameter, what it
+    must be and what it was (``"keep_ratio must be in (0, 1], got 1.5"``)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before ``fit``; the message names the method to call."""
+
+
+class InputFileError(ValueError):
+    """A file the caller gave is malformed; the message names the file and, where there is one,
+    the line or property."""

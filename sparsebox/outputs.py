@@ -1,0 +1,99 @@
+"""Outputs that appear whole or not at all, checked before any work starts.
+
+A command names its output files first (:func:`check_output_file`: the folder exists and is
+writable, the name is not a folder and not one of the inputs), then writes each one under a
+temporary name beside its final place and moves them all into place only when the whole command
+has succeeded (:class:`StagedOutputs`). A failure, or an interrupt, leaves no half-written file
+and never touches an input.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> with StagedOutputs(out=folder / "a.txt") as paths:
+...     _ = paths["out"].write_text("done")
+>>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+('done', ['a.txt'])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["check_output_file", "check_output_folder", "StagedOutputs"]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_file(path: str | os.PathLike[str], *, option: str,
+                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """``path`` as a :class:`Path` once it is a place a file can be written to: its folder exists
+    and is writable, it is not a folder, and it is none of ``inputs``. The error names
+    ``option`` (the command-line option or argument that gave the path)."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise InvalidParameterError(f"{option}: {path} is a folder; give a file name")
+    if not folder.is_dir():
+        raise InvalidParameterError(f"{option}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InvalidParameterError(f"{option}: the folder {folder} is not writable")
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise InvalidParameterError(f"{option}: {path} is the input file; write to another "
+                                        "name (inputs are never overwritten)")
+    return path
+
+
+def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
+    """``path`` as a folder to write into: made (with its parents) if it does not exist; an
+    error naming ``option`` when it is a file or not writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidParameterError(f"{option}: cannot make the folder {path} ({err.strerror})") \
+            from None
+    if not os.access(path, os.W_OK):
+        raise InvalidParameterError(f"{option}: the folder {path} is not writable")
+    return path
+
+
+class StagedOutputs:
+    """Temporary names for output files, moved into place together on success.
+
+    Use as a context manager over ``name=final_path`` pairs (None values are skipped); it yields
+    ``{name: temporary_path}``. Temporary names keep the final suffix (writers choose the format
+    by it) and sit in the same folder (the move is an atomic rename).
+    """
+
+    def __init__(self, **finals: str | os.PathLike[str] | None) -> None:
+        self.finals = {k: Path(v) for k, v in finals.items() if v is not None}
+        tag = f"partial-{os.getpid()}"
+        self.temps = {k: p.with_name(f".{p.stem}.{tag}{p.suffix}") for k, p in self.finals.items()}
+
+    def __enter__(self) -> dict[str, Path]:
+        return dict(self.temps)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            for key, temp in self.temps.items():
+                if not temp.exists():
+                    raise RuntimeError(f"output {self.finals[key]} was not written")
+            for key, temp in self.temps.items():
+                os.replace(temp, self.finals[key])
+            return
+        for temp in self.temps.values():
+            temp.unlink(missing_ok=True)

@@ -1,0 +1,50 @@
+"""Progress bars (rich, on standard error) for every step that can take more than two seconds.
+
+Examples
+--------
+>>> sum(progress_bar(range(3), "adding", enabled=False))
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["progress_bar", "make_progress"]
+
+T = TypeVar("T")
+
+
+def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:
+    """A ``rich.progress.Progress`` on standard error that never interprets text as markup:
+    a bar, done/total, elapsed and remaining time."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True, markup=False, highlight=False)
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, transient=transient, disable=not enabled)
+
+
+def progress_bar(items: Iterable[T], description: str, *, enabled: bool = True,
+                 total: int | None = None) -> Iterator[T]:
+    """Yield ``items`` while a bar counts them (nothing is drawn when ``enabled`` is false)."""
+    if not enabled:
+        yield from items
+        return
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with make_progress(transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        for item in items:
+            yield item
+            progress.advance(task)

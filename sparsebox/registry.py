@@ -1,0 +1,151 @@
+"""Every method by name and by the kind of item it prunes.
+
+A domain package declares its methods in one light module (no heavy imports) that calls
+:func:`register` with the class's import path; the module is named in the package's entry points
+(group ``sparsebox.methods`` in ``pyproject.toml``), so the core finds every method without
+importing a domain, and a class is imported only when a method is used. The command line's
+``--method`` / ``--score`` choices, the demo, the README's table of methods and the common contract
+test are all built from here.
+
+Examples
+--------
+>>> entry = get_method("teddy", item="edge")
+>>> entry.item, entry.target
+('edge', 'graphsparse.teddy:TeddyPruner')
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["ITEM_KINDS", "DATA_KINDS", "MethodEntry", "register", "methods", "get_method",
+           "methods_markdown"]
+
+ENTRY_POINT_GROUP = "sparsebox.methods"
+
+#: What a method can prune, one entry of its mask each.
+ITEM_KINDS = ("edge", "weight", "gaussian", "point", "token", "head", "layer", "hash cell",
+              "residual")
+
+#: What ``fit`` takes, by data kind (the contract test builds a small one of each).
+DATA_KINDS = {
+    "graph": "a graph (anything sparsebox.as_structure takes)",
+    "node-graph": "a PyG Data with node features, labels and train/val/test masks",
+    "edge-stream": "a graph, then batches of edge insertions and deletions",
+    "splats": "a Gaussian-splat scene (scenesparse.GaussianScene) and cameras",
+    "points": "an (N, 3) array of point positions",
+}
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One registered method.
+
+    Attributes
+    ----------
+    name : str
+        Unique among the methods of its item kind.
+    item : str
+        One of :data:`ITEM_KINDS`.
+    target : str
+        ``"package.module:Class"``; the class follows :class:`sparsebox.base.Sparsifier`.
+    summary : str
+        One line for tables and ``--help``.
+    data : str
+        One of :data:`DATA_KINDS`: what ``fit`` takes.
+    params : mapping
+        Hyper-parameters that make this method out of the class (for instance one class, several
+        scores).
+    streaming : bool
+        The class is a :class:`sparsebox.base.StreamingSparsifier`.
+    reference : str
+        The paper or tool it follows.
+    """
+
+    name: str
+    item: str
+    target: str
+    summary: str
+    data: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    streaming: bool = False
+    reference: str = ""
+
+    def load(self) -> type:
+        """The class (imported now)."""
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def create(self, **params: Any) -> Any:
+        """An instance: this entry's parameters, then ``params``."""
+        return self.load()(**{**self.params, **params})
+
+
+_REGISTRY: dict[tuple[str, str], MethodEntry] = {}
+_LOADED = False
+
+
+def register(name: str, *, item: str, target: str, summary: str, data: str,
+             params: Mapping[str, Any] | None = None, streaming: bool = False,
+             reference: str = "") -> MethodEntry:
+    """Add a method; a second method of the same name and item kind is an error."""
+    if item not in ITEM_KINDS:
+        raise InvalidParameterError(f"item must be one of {ITEM_KINDS}, got {item!r}")
+    if data not in DATA_KINDS:
+        raise InvalidParameterError(f"data must be one of {tuple(DATA_KINDS)}, got {data!r}")
+    if ":" not in target:
+        raise InvalidParameterError(f"target must be 'module:Class', got {target!r}")
+    key = (item, name)
+    entry = MethodEntry(name, item, target, summary, data, dict(params or {}), streaming, reference)
+    if key in _REGISTRY and _REGISTRY[key] != entry:
+        raise InvalidParameterError(f"a {item} method named {name!r} is registered already")
+    _REGISTRY[key] = entry
+    return entry
+
+
+def _load_entry_points() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        ep.load()  # the module registers its methods when imported
+    _LOADED = True
+
+
+def methods(*, item: str | None = None, data: str | None = None) -> list[MethodEntry]:
+    """The registered methods (of one item kind or data kind), in registration order."""
+    _load_entry_points()
+    return [e for e in _REGISTRY.values()
+            if (item is None or e.item == item) and (data is None or e.data == data)]
+
+
+def get_method(name: str, *, item: str | None = None) -> MethodEntry:
+    """The method of that name (and item kind, where names repeat across kinds)."""
+    found = [e for e in methods(item=item) if e.name == name]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        known = sorted({e.name for e in methods(item=item)})
+        what = f"{item} method" if item else "method"
+        raise InvalidParameterError(f"unknown {what} {name!r}; known: {', '.join(known)}")
+    kinds = ", ".join(e.item for e in found)
+    raise InvalidParameterError(f"method {name!r} exists for several item kinds ({kinds}); "
+                                "pass item=")
+
+
+def methods_markdown() -> str:
+    """The README's table of methods."""
+    rows = ["| method | prunes | class | what |", "|---|---|---|---|"]
+    for e in sorted(methods(), key=lambda e: (ITEM_KINDS.index(e.item), e.name)):
+        cls = e.target.replace(":", ".")
+        params = ", ".join(f"{k}={v!r}" for k, v in e.params.items())
+        call = f"`{cls}({params})`"
+        rows.append(f"| `{e.name}` | {e.item} | {call} | {e.summary} |")
+    return "\n".join(rows) + "\n"
