@@ -15,7 +15,9 @@ G is read after the last batch), (b) a baseline that only follows the events: ke
 deleting from H without recovering paths, (c) networkit's LocalDegree and ForestFire sparsifiers
 and (d) effective-resistance sampling at dyGRASS's final edge count (reweighted, so its kappa
 needs an LU of L_G: only on the graphs small enough for kappa after every batch). Writes
-benchmarks/results/dygrass.{json,md,png}.
+dygrass.{json,md,png} into --out (default out/benchmarks in the repository; `--out
+benchmarks/results` updates the committed record, with --update keeping the other graphs' runs of
+the dygrass.json there). Needs networkit: pip install 'sparsebox[bench]'.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numba
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import add_out_option, check_startup, command_line, fail  # noqa: E402
 from _graphs import delaunay_graph  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
@@ -50,6 +53,11 @@ GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave
 KAPPA_EVERY_BATCH_MAX_NODES = 35_000  # kappa after every batch below this; at the end below
 KAPPA_AT_END_MAX_NODES = 160_000  # ... this (the LU of L_G dominates); never above
 REBUILD_SAMPLES_LARGE = 2  # rebuilds timed per protocol on graphs past the first limit
+
+
+def generated(name: str) -> bool:
+    """A graph name that stands for the generated Delaunay graph (not a dataset)."""
+    return name.startswith("delaunay_") and name != "delaunay_n15"
 
 
 def kappa(g: SparseStructure, h: SparseStructure) -> float:
@@ -202,19 +210,33 @@ def main(argv=None) -> int:
     ap.add_argument("--big-points", type=int, default=3_400_000,
                     help="points of a generated Delaunay graph (~3 edges each; 0: none)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    add_out_option(ap, "dygrass.json, dygrass.md and dygrass.png")
     ap.add_argument("--update", action="store_true",
-                    help="keep the other graphs' runs from the existing dygrass.json")
+                    help="keep the other graphs' runs from the dygrass.json in --out")
     args = ap.parse_args(argv)
-    run_info = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
+    args.out = check_startup(args.out, packages=["networkit"],
+                             datasets=[n for n in names if not generated(n)])
+    path = args.out / "dygrass.json"
+    previous = None
+    if args.update:
+        if path.exists():
+            try:
+                previous = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                fail(f"--update: cannot read {path} ({err})")
+            if not (isinstance(previous, dict) and isinstance(previous.get("runs"), list)
+                    and "meta" in previous):
+                fail(f"--update: {path} holds no dygrass runs (no 'runs' and 'meta')")
+        else:
+            print(f"note: no {path} yet, --update has no other runs to keep", file=sys.stderr)
+    run_info = {"command": command_line(argv),
                 "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
                 "numba_threads": numba.config.NUMBA_NUM_THREADS}
     console = Console()
     results = []
-    names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
     for name in names:
-        g = (delaunay_graph(args.big_points, spatial_order=True) if name.startswith("delaunay_")
-             and name != "delaunay_n15" else load_graph(name))
+        g = delaunay_graph(args.big_points, spatial_order=True) if generated(name) else load_graph(name)
         for mode in ("insert", "delete"):
             r = run_protocol(name, g, mode, args, console)
             r["run"] = run_info
@@ -227,10 +249,7 @@ def main(argv=None) -> int:
                 f"{last.get('kappa') or float('nan'):.1f}, update {r['update_seconds_mean']:.3f} s"
                 f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
                 f"({r['speedup_vs_rebuild']:.0f}x)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "dygrass.json"
-    if args.update and path.exists():
-        previous = json.loads(path.read_text())
+    if previous is not None:
         done = {(r["graph"], r["mode"]) for r in results}
         kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]
                 if (r["graph"], r["mode"]) not in done]

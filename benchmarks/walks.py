@@ -3,7 +3,8 @@
     python benchmarks/walks.py                      # wave + a generated ~10 M-edge Delaunay graph
     python benchmarks/walks.py --big-points 200000  # a smaller generated graph
 
-Writes benchmarks/results/walks.json and walks.md. Each backend runs the same kind of queries
+Writes walks.json and walks.md into --out (default out/benchmarks in the repository;
+`--out benchmarks/results` updates the committed record). Each backend runs the same kind of queries
 (random sources and targets, non-backtracking, 32 walkers, 100 steps) on the same graph in one
 process; the reference gets fewer queries because it is slow, and throughput is steps / second.
 """
@@ -13,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
+from _common import add_out_option, check_startup, command_line
 from _graphs import delaunay_graph
 from rich.console import Console
 from rich.table import Table
@@ -69,8 +69,9 @@ def main(argv=None) -> int:
                     help="points of the generated Delaunay graph (about 3 edges per point)")
     ap.add_argument("--ref-queries", type=int, default=30)
     ap.add_argument("--queries", type=int, default=20_000)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
+    args.out = check_startup(args.out, datasets=["wave"])
     console = Console()
     bandwidth = memory_bandwidth_gbs()
     graphs = {"wave": load_graph("wave")}
@@ -97,11 +98,10 @@ def main(argv=None) -> int:
             console.print(f"  {r['backend']:6} threads={r['threads']}: {r['steps_per_s']:.3g} "
                           f"steps/s ({r['vs_reference']:.0f}x the reference)")
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    meta = {"command": command_line(argv),
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "cpu_count": numba.config.NUMBA_NUM_THREADS, "read_bandwidth_gbs": bandwidth,
             "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP}
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "walks.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
     table = Table(title=f"walk steps/s (read bandwidth {bandwidth:.1f} GB/s)")
     cols = ["graph", "backend", "threads", "steps_per_s", "vs_reference", "per_core_vs_reference",

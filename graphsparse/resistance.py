@@ -78,8 +78,10 @@ class EffectiveResistanceSampler(Sparsifier):
 
     Parameters
     ----------
-    keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
-        The size of H: a fraction of G's edges, an edge count, or ``|E_H| / |V|``.
+    keep_ratio, budget, density : float, int, float (at most one; default density 1.5)
+        The size of H: a fraction of G's edges, an edge count, or ``|E_H| / |V|``. The default
+        is above any spanning forest (``< |V|`` edges); sampling needs far more edges than a
+        tree to approximate the spectrum.
     keep_tree : bool
         Keep a maximum spanning forest (feGRASS effective weights); it counts toward the size,
         which therefore cannot be below it.
@@ -111,7 +113,7 @@ class EffectiveResistanceSampler(Sparsifier):
 
     item = "edge"
     sizing = ("keep_ratio", "budget", "density")
-    default_size = ("keep_ratio", 0.5)
+    default_size = ("density", 1.5)
     _parameter_constraints = {
         "keep_tree": [bool], "reweight": [bool],
         "num_vectors": [Interval(numbers.Integral, 1, None, closed="left")],

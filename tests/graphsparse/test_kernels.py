@@ -1,0 +1,74 @@
+"""The numba kernels of the graph methods against their plain-Python specifications."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphsparse.static import _recover, recover_reference, spanning_tree_scores
+from graphsparse.trees import (
+    _accumulate,
+    _lca_many,
+    _lift_tables,
+    _multi_source_bfs,
+    accumulate_reference,
+    bfs_reference,
+    component_roots,
+    lca_reference,
+    max_spanning_forest,
+)
+from sparsebox import as_structure
+
+
+def _graphs():
+    yield as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(9, 7)))
+    yield as_structure(nx.gnm_random_graph(300, 900, seed=1))  # several components
+    g = nx.random_labeled_tree(200, seed=2)
+    yield as_structure(nx.convert_node_labels_to_integers(g))
+    rng = np.random.default_rng(3)
+    w = nx.gnm_random_graph(150, 600, seed=3)
+    for u, v in w.edges:
+        w[u][v]["weight"] = float(rng.uniform(0.1, 5.0))
+    yield as_structure(w)
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+def test_bfs_matches_the_reference(g):
+    roots = component_roots(g)
+    got = _multi_source_bfs(g.indptr, g.indices, roots, g.num_nodes)
+    want = bfs_reference(g.indptr, g.indices, roots, g.num_nodes)
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+def test_lca_and_tree_distances_match_the_references(g):
+    tree = g.subgraph(max_spanning_forest(g, spanning_tree_scores(g)))
+    roots = component_roots(tree)
+    depth, parent, parent_entry, order = _multi_source_bfs(tree.indptr, tree.indices, roots,
+                                                           tree.num_nodes)
+    up = _lift_tables(parent, order, max(1, int(depth.max()).bit_length()))
+    rng = np.random.default_rng(0)
+    _, labels = tree.connected_components()
+    a = rng.integers(0, tree.num_nodes, 500)
+    b = np.array([rng.choice(np.flatnonzero(labels == labels[x])) for x in a])  # same tree
+    assert np.array_equal(_lca_many(up, depth, a, b), lca_reference(parent, depth, a, b))
+    step = np.zeros(tree.num_nodes)
+    has = parent_entry >= 0
+    step[has] = 1.0 / tree.weight[parent_entry[has]]
+    assert np.allclose(_accumulate(order, parent, step), accumulate_reference(parent, depth, step),
+                       rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+@pytest.mark.parametrize("hops", [0, 1])
+def test_off_tree_recovery_matches_the_reference(g, hops):
+    tree_mask = max_spanning_forest(g, spanning_tree_scores(g))
+    tree = g.subgraph(tree_mask)
+    candidates = np.flatnonzero(~tree_mask)
+    order = candidates[np.random.default_rng(5).permutation(candidates.size)]
+    for budget in (0, 3, candidates.size // 3, candidates.size):
+        got = _recover(order, g.rows, g.cols, tree.indptr, tree.indices, budget, g.num_nodes, hops)
+        want = recover_reference(order, g.rows, g.cols, tree.indptr, tree.indices, budget,
+                                 g.num_nodes, hops)
+        assert np.array_equal(got, want)
+        assert got.sum() == min(budget, candidates.size)

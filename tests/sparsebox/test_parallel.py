@@ -1,0 +1,62 @@
+import textwrap
+
+import pytest
+
+from sparsebox.parallel import LocalExecutor, TaskError, _square_and_report
+
+TASKS = textwrap.dedent('''
+    import os
+    import time
+
+
+    def report_threads(task, emit):
+        for i in range(3):
+            emit({"task": task, "i": i})
+        time.sleep(0.05 * task)
+        return task, os.environ.get("OMP_NUM_THREADS")
+
+
+    def fail_on_two(task, emit):
+        emit({"task": task, "before": True})
+        if task == 2:
+            raise ValueError("task two is broken")
+        return task
+''')
+
+
+@pytest.fixture
+def tasks_module(tmp_path, monkeypatch):
+    """A module the spawned workers can import (they inherit sys.path)."""
+    (tmp_path / "executor_tasks.py").write_text(TASKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    return importlib.import_module("executor_tasks")
+
+
+def test_one_job_runs_in_this_process():
+    seen = []
+    assert LocalExecutor(1).run(_square_and_report, [3, 4], on_record=seen.append) == [9, 16]
+    assert seen == [{"task": 3}, {"task": 4}]
+
+
+def test_processes_stream_records_return_results_in_order_and_share_threads(tasks_module):
+    seen = []
+    results = LocalExecutor(2, threads=1).run(tasks_module.report_threads, [3, 1, 2],
+                                              on_record=seen.append)
+    assert results == [(3, "1"), (1, "1"), (2, "1")]  # task order, one thread each
+    assert sorted((r["task"], r["i"]) for r in seen) == [(t, i) for t in (1, 2, 3)
+                                                         for i in range(3)]
+
+
+def test_a_failed_task_is_named_and_its_records_are_kept(tasks_module):
+    seen = []
+    with pytest.raises(TaskError, match="task 2 failed: task two is broken") as info:
+        LocalExecutor(2).run(tasks_module.fail_on_two, [1, 2, 3], on_record=seen.append)
+    assert info.value.task == 2
+    assert {"task": 2, "before": True} in seen
+
+
+def test_jobs_must_be_positive():
+    with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
+        LocalExecutor(0)

@@ -1,0 +1,371 @@
+"""A catalogue of bad inputs to the command line, and what each must do.
+
+Every case ends with exit code 2 and exactly one line on stderr, ``error: ...``, that names the
+option or the file (and the line or property where there is one); no traceback; the input files
+keep their bytes; no output file, and no temporary ``.<stem>.partial-<pid><suffix>`` beside one,
+is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+DONUT = Path("3d/gaussians/gshairlod_donut_fused_sh0.ply")
+
+
+# ----------------------------------------------------------------------------------- helpers
+class Case(NamedTuple):
+    """A command line and what its error line must contain; ``inputs`` keep their bytes."""
+
+    argv: list
+    names: list[str]
+    inputs: list[Path] = []
+
+
+def _snapshot(paths) -> dict[Path, bytes]:
+    return {Path(p): Path(p).read_bytes() for p in paths if Path(p).is_file()}
+
+
+def _listing(folder: Path, ignore: tuple[str, ...] = ()) -> list[str]:
+    names = (str(p.relative_to(folder)) for p in folder.rglob("*"))
+    return sorted(n for n in names if n.split("/")[0] not in ignore)
+
+
+def error_line(result) -> str:
+    """The one ``error:`` line of a failed run (and the checks every failure must pass)."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def run_bad(cli, case: Case, out: Path, ignore: tuple[str, ...] = ()) -> str:
+    """Run ``case``; check the error contract, the inputs' bytes and that nothing appeared in
+    ``out`` (but in its subfolders ``ignore``); return the error line."""
+    before = _snapshot(case.inputs)
+    listing = _listing(out, ignore)
+    line = error_line(cli(*case.argv))
+    for name in case.names:
+        assert name in line, (name, line)
+    assert _snapshot(case.inputs) == before, "an input file changed"
+    assert _listing(out, ignore) == listing, f"left behind in {out}: {_listing(out, ignore)}"
+    return line
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        path.write_text(text)
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def donut_bytes(data_dir: Path) -> tuple[bytes, bytes, int]:
+    """The donut splat PLY as (header up to end_header, vertex data, bytes per vertex)."""
+    raw = (data_dir / DONUT).read_bytes()
+    end = raw.index(b"end_header\n") + len(b"end_header\n")
+    header = raw[:end]
+    count = int(re.search(rb"element vertex (\d+)", header).group(1))
+    return header, raw[end:], (len(raw) - end) // count
+
+
+def small_splats(data_dir: Path, path: Path, n: int = 300, *, declared: int | None = None,
+                 nan_at: int | None = None) -> Path:
+    """The first ``n`` splats of the donut as a binary PLY whose header says ``declared``
+    vertices (default ``n``); ``nan_at``: that vertex's x is NaN."""
+    header, body, row = donut_bytes(data_dir)
+    header = re.sub(rb"element vertex \d+", b"element vertex %d" % (declared or n), header)
+    data = bytearray(body[:n * row])
+    if nan_at is not None:
+        data[nan_at * row:nan_at * row + 4] = np.array([np.nan], dtype="<f4").tobytes()
+    return write(path, header + bytes(data))
+
+
+# ----------------------------------------------------------------------------------- graph info
+MTX = "%%MatrixMarket matrix coordinate real "
+
+
+def _graph_info_cases() -> dict[str, Callable]:
+    def non_square(tmp):
+        p = write(tmp / "wide.mtx", MTX + "general\n3 4 2\n1 2 1.0\n2 4 1.0\n")
+        return Case(["graph", "info", p], [str(p), "3 x 4", "not square"], [p])
+
+    def nan_weight(tmp):
+        p = write(tmp / "nan.mtx", MTX + "symmetric\n3 3 2\n2 1 nan\n3 2 1.0\n")
+        return Case(["graph", "info", p], [str(p), "(2, 1)", "nan"], [p])
+
+    def mtx_index_out_of_range(tmp):
+        p = write(tmp / "range.mtx", MTX + "symmetric\n3 3 2\n2 1 1.0\n7 2 1.0\n")
+        return Case(["graph", "info", p], [str(p), "Line 4", "out of bounds"], [p])
+
+    def metis_wrong_edge_count(tmp):
+        p = write(tmp / "edges.graph", "4 5\n2\n1 3\n2 4\n3\n")
+        return Case(["graph", "info", p], [str(p), "header says 5 edges"], [p])
+
+    def metis_wrong_vertex_count(tmp):
+        p = write(tmp / "vertices.graph", "5 3\n2\n1 3\n2 4\n3\n")
+        return Case(["graph", "info", p], [str(p), "header says 5 vertices"], [p])
+
+    def metis_vertex_out_of_range(tmp):
+        p = write(tmp / "range.graph", "4 3\n2\n1 7\n2 4\n3\n")
+        return Case(["graph", "info", p], [str(p), "line 3", "vertex 7"], [p])
+
+    def missing_file(tmp):
+        p = tmp / "absent.mtx"
+        return Case(["graph", "info", p], [str(p), "no such file"])
+
+    def unknown_dataset(tmp):
+        return Case(["graph", "info", "no_such_dataset"], ["no_such_dataset", "dataset name"])
+
+    return {f.__name__: f for f in (non_square, nan_weight, mtx_index_out_of_range,
+                                    metis_wrong_edge_count, metis_wrong_vertex_count,
+                                    metis_vertex_out_of_range, missing_file, unknown_dataset)}
+
+
+GRAPH_INFO = _graph_info_cases()
+
+
+@pytest.mark.parametrize("name", GRAPH_INFO)
+def test_graph_info_refuses(cli, tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, GRAPH_INFO[name](tmp_path), out)
+
+
+# ----------------------------------------------------------------------------------- graph sparsify
+def _sparsify(out: Path, *options) -> list:
+    return ["graph", "sparsify", "fe_4elt2", "-o", out / "h.mtx", *options]
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-1"])
+def test_sparsify_keep_ratio_out_of_range(cli, data_dir, tmp_path, value):
+    line = run_bad(cli, Case(_sparsify(tmp_path, "--keep-ratio", value),
+                             ["--keep-ratio", f"keep_ratio must be in (0, 1], got {float(value)}"]),
+                   tmp_path)
+    assert line
+
+
+def test_sparsify_below_the_spanning_forest_in_the_users_words(cli, data_dir, tmp_path):
+    argv = _sparsify(tmp_path, "--method", "fegrass", "--keep-ratio", "0.1")
+    line = run_bad(cli, Case(argv, ["keep_ratio 0.1 is below the spanning forest, 0.340 of the "
+                                    "edges"]), tmp_path)
+    assert "--keep-ratio" in line
+    # the numbers are those of fe_4elt2: a spanning tree of 11143 nodes, 32818 edges
+    assert f"{11142 / 32818:.3f}" == "0.340"
+
+
+def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
+    import sparsebox.data.graphs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the graph was loaded before the output was checked")
+
+    monkeypatch.setattr(sparsebox.data.graphs, "load_graph", refuse)
+    bad = write(tmp_path / "wide.mtx", MTX + "general\n3 4 2\n1 2 1.0\n2 4 1.0\n")
+    target = tmp_path / "missing_dir" / "h.mtx"
+    run_bad(cli, Case(["graph", "sparsify", bad, "-o", target], ["--output", "missing_dir"],
+                      [bad]), tmp_path)
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("options, names", [
+    (["--method", "nope"], ["--method", "'nope'"]),
+    (["--keep-ratio", "0.5", "--budget", "10"], ["--keep-ratio", "--budget"]),
+])
+def test_sparsify_bad_options(cli, tmp_path, options, names):
+    run_bad(cli, Case(_sparsify(tmp_path, *options), names), tmp_path)
+
+
+# ----------------------------------------------------------------------------------- scene
+def _bad_ply(kind: str, data_dir: Path, tmp: Path) -> tuple[Path, list[str]]:
+    """A broken splat PLY and what its error must name besides the file."""
+    if kind == "truncated":
+        raw = (data_dir / DONUT).read_bytes()
+        return write(tmp / "cut.ply", raw[:len(raw) // 2]), []
+    if kind == "declares_fewer":
+        return small_splats(data_dir, tmp / "fewer.ply", 300, declared=200), ["more data"]
+    if kind == "declares_more":
+        return small_splats(data_dir, tmp / "more.ply", 300, declared=400), []
+    if kind == "nan":
+        return small_splats(data_dir, tmp / "nan.ply", 300, nan_at=7), ["'x'", "vertex 7"]
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("command", ["prune-points", "prune-splats", "remove-floaters"])
+@pytest.mark.parametrize("kind", ["truncated", "declares_fewer", "declares_more", "nan"])
+def test_scene_refuses_broken_ply(cli, data_dir, tmp_path, command, kind):
+    source, names = _bad_ply(kind, data_dir, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", command, source, out / "kept.ply"], [str(source), *names],
+                      [source]), out)
+
+
+@pytest.mark.parametrize("command", ["prune-points", "prune-splats"])
+@pytest.mark.parametrize("value", ["0", "1.5", "-1"])
+def test_scene_keep_ratio_out_of_range(cli, data_dir, tmp_path, command, value):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", command, source, out / "kept.ply", "--keep-ratio", value],
+                      ["--keep-ratio", f"keep_ratio must be in (0, 1], got {float(value)}"],
+                      [source]), out)
+
+
+def test_prune_points_keep_ratio_does_not_apply_to_statistical(cli, data_dir, tmp_path):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "prune-points", source, out / "kept.ply", "--method",
+                       "statistical", "--keep-ratio", "0.5"],
+                      ["--keep-ratio", "does not apply", "statistical"], [source]), out)
+
+
+def test_prune_points_graph_method_on_two_points(cli, data_dir, tmp_path):
+    source = small_splats(data_dir, tmp_path / "two.ply", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "prune-points", source, out / "kept.ply", "--method", "graph"],
+                      [str(source), "2 points"], [source]), out)
+
+
+def test_prune_splats_missing_image_folder_fails_fast(cli, data_dir, tmp_path):
+    import scenesparse.splatjob  # noqa: F401  (imports are not what is timed)
+
+    source = data_dir / DONUT
+    out = tmp_path / "out"
+    out.mkdir()
+    start = time.perf_counter()
+    run_bad(cli, Case(["scene", "prune-splats", source, out / "kept.ply", "--image",
+                       tmp_path / "missing_dir" / "x.png"], ["--image", "missing_dir"],
+                      [source]), out)
+    assert time.perf_counter() - start < 2.0
+
+
+# ----------------------------------------------------------------------------------- stream
+@pytest.fixture
+def grid(tmp_path) -> Path:
+    """A 6 x 6 grid graph as ``tmp_path/g0.mtx`` (0-based node ids 0..35)."""
+    import networkx as nx
+
+    from sparsebox import as_structure
+    from sparsebox.data.graphs import write_graph
+
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    path = tmp_path / "g0.mtx"
+    write_graph(as_structure(g), path)
+    return path
+
+
+def _leftovers(state: Path) -> list[str]:
+    return [p.name for p in state.glob("*") if p.name.endswith(".tmp") or ".partial-" in p.name]
+
+
+def _events(tmp: Path, content: str | bytes, name: str = "events.txt") -> Path:
+    return write(tmp / name, content)
+
+
+STREAM_CASES = {
+    "not_utf8": (b"+ 0 7\n+ 1 \xff\xfe 2\n", ["line 2", "UTF-8"]),
+    "markup_brackets": ("+ 0 7\n+ 1 [/] 2\n", ["line 2", "[/]"]),
+    "json_float_node": ('{"op": "+", "u": 0, "v": 7}\n{"op": "+", "u": 1.7, "v": 2}\n',
+                        ["line 2", "1.7"]),
+    "json_bool_node": ('{"op": "+", "u": true, "v": 2}\n', ["line 1", "True"]),
+    "absent_edge": ("+ 0 7\n- 0 35\n", ["line 2", "--skip-missing"]),
+}
+
+
+@pytest.mark.parametrize("name", STREAM_CASES)
+def test_stream_refuses_bad_events(cli, grid, tmp_path, name):
+    content, names = STREAM_CASES[name]
+    events = _events(tmp_path, content)
+    state = tmp_path / "state"
+    line = run_bad(cli, Case(["stream", grid, "--events", events, "--state", state],
+                             [str(events), *names], [grid, events]), tmp_path, ("state",))
+    assert "on_missing" not in line
+    assert not state.exists() or not _leftovers(state)
+
+
+def test_stream_absent_edge_then_skip_missing_succeeds(cli, grid, tmp_path):
+    events = _events(tmp_path, "+ 0 7\n- 0 35\n+ 1 8\n")
+    state = tmp_path / "state"
+    argv = ["stream", grid, "--events", events, "--state", state]
+    line = error_line(cli(*argv))
+    assert "--skip-missing" in line and "on_missing" not in line and "line 2" in line
+    result = cli(*argv, "--skip-missing")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["events_applied"] == 3
+
+
+def test_stream_resumes_the_same_graph_spelled_differently(cli, grid, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _events(tmp_path, "+ 0 7\n")
+    result = cli("stream", "g0.mtx", "--events", "events.txt", "--state", "state")
+    assert result.exit_code == 0, result.output
+    _events(tmp_path, "+ 0 7\n+ 1 8\n")
+    result = cli("stream", "./g0.mtx", "--events", "events.txt", "--state", "state")
+    assert result.exit_code == 0, result.output
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    _events(tmp_path, "+ 0 7\n+ 1 8\n+ 2 9\n")
+    result = cli("stream", "../g0.mtx", "--events", "../events.txt", "--state", "../state")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stderr.strip().splitlines()[-1])["events_applied"] == 3
+
+
+def test_stream_empty_events_on_a_resumed_state_says_so(cli, grid, tmp_path):
+    state = tmp_path / "state"
+    first = _events(tmp_path, "+ 0 7\n", "first.txt")
+    assert cli("stream", grid, "--events", first, "--state", state).exit_code == 0
+    empty = _events(tmp_path, "", "empty.txt")
+    result = cli("stream", grid, "--events", empty, "--state", state)
+    assert result.exit_code == 0, result.output
+    assert "no new events" in result.stderr and str(empty) in result.stderr
+
+
+def test_stream_export_of_a_folder_that_is_not_a_state(cli, tmp_path):
+    folder = tmp_path / "NOT_A_STATE"
+    folder.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["stream", "export", folder, "-o", out / "x.mtx"],
+                      [str(folder), "checkpoint"]), out)
+
+
+def test_stream_export_of_a_missing_folder(cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["stream", "export", tmp_path / "NOT_A_STATE", "-o", out / "x.mtx"],
+                      ["NOT_A_STATE"]), out)
+
+
+# ----------------------------------------------------------------------------------- graph teddy
+@pytest.mark.parametrize("with_results", [True, False])
+def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results):
+    out = tmp_path / "teddy"
+    out.mkdir()
+    run_json = write(out / "run.json", '{"dataset": "cora", "model":')
+    inputs = [run_json]
+    if with_results:
+        inputs.append(write(out / "results.json", "[]"))
+    run_bad(cli, Case(["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds",
+                       "1", "--epochs", "1"], [str(run_json), "--resume"], inputs), out)
+
+
+def test_teddy_unknown_methods(cli, tmp_path):
+    out = tmp_path / "teddy"
+    run_bad(cli, Case(["graph", "teddy", "--methods", "nope", "--out", out],
+                      ["--methods", "nope"]), tmp_path)
+    assert not out.exists()

@@ -1,0 +1,165 @@
+"""The common contract, checked for every registered method (the registry is the list).
+
+Each data kind a method may take has a small input here; adding a method of a known kind needs no
+edit to this file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sparsebox import as_structure
+from sparsebox.base import StreamingSparsifier
+from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.registry import DATA_KINDS, methods
+
+ENTRIES = methods()
+
+
+def _grid():
+    return as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 8)))  # 112 edges
+
+
+def _node_graph():
+    from torch_geometric.datasets import KarateClub
+
+    data = KarateClub()[0]  # 34 nodes, 78 undirected edges, shipped with PyG
+    data.val_mask = data.test_mask = ~data.train_mask
+    return data
+
+
+def _splats():
+    from scenesparse.gaussians import GaussianScene
+    from scenesparse.importance import default_cameras
+
+    g = torch.Generator().manual_seed(0)
+    n = 300
+    scene = GaussianScene(means=torch.rand(n, 3, generator=g) * 0.2,
+                          quats=torch.randn(n, 4, generator=g),
+                          log_scales=torch.full((n, 3), -4.0),
+                          opacity_logits=torch.randn(n, generator=g),
+                          sh_dc=torch.randn(n, 3, generator=g), sh_rest=torch.zeros(n, 0, 3))
+    return scene, default_cameras(scene, 3, 32)
+
+
+def _points():
+    x = np.random.default_rng(0).normal(size=(400, 3))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+#: Per data kind: (make the input, number of items, extra fit arguments, fast parameters).
+INPUTS = {
+    "graph": (_grid, lambda g: as_structure(g).num_items, lambda data: (), {}),
+    "edge-stream": (_grid, lambda g: as_structure(g).num_items, lambda data: (), {}),
+    "node-graph": (_node_graph, lambda d: int((d.edge_index[0] < d.edge_index[1]).sum()),
+                   lambda data: (), {"epochs": 3}),
+    "splats": (lambda: _splats()[0], len, lambda data: (_splats()[1],),
+               {"rounds": 1, "views": 3, "resolution": 32}),
+    "points": (_points, len, lambda data: (), {}),
+}
+
+
+def test_every_data_kind_has_an_input():
+    assert set(INPUTS) == set(DATA_KINDS)
+
+
+def _make(entry, **params):
+    cls = entry.load()
+    fast = {k: v for k, v in INPUTS[entry.data][3].items() if k in cls._get_param_names()}
+    return entry.create(**{**fast, **params})
+
+
+def _fit(entry, estimator):
+    make, _, extra, _ = INPUTS[entry.data]
+    data = make()
+    return estimator.fit(data, *extra(data)), data
+
+
+ids = [f"{e.item}:{e.name}" for e in ENTRIES]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_constructs_with_defaults_and_documents_itself(entry):
+    cls = entry.load()
+    est = entry.create()
+    assert set(est.get_params()) == set(cls._get_param_names())
+    assert repr(est).startswith(cls.__name__ + "(")
+    doc = cls.__doc__ or ""
+    assert "Examples" in doc and ">>>" in doc, f"{cls.__name__} needs a runnable example"
+    assert entry.summary and entry.item in ("edge", "weight", "gaussian", "point", "token",
+                                            "head", "layer", "hash cell", "residual")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_clone_round_trip_and_set_params(entry):
+    est = _make(entry)
+    twin = clone(est)
+    assert twin is not est and type(twin) is type(est)
+    assert twin.get_params() == est.get_params()
+    name = sorted(est.get_params())[0]
+    assert twin.set_params(**{name: est.get_params()[name]}) is twin
+    with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'"):
+        twin.set_params(no_such_parameter=1)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_use_before_fit_names_fit(entry):
+    make = INPUTS[entry.data][0]
+    with pytest.raises(NotFittedError, match=r"fit"):
+        _make(entry).transform(make())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_fit_sets_scores_and_mask_aligned_with_the_items(entry):
+    est, data = _fit(entry, _make(entry))
+    n = INPUTS[entry.data][1](data)
+    assert est.mask_.dtype == bool and est.mask_.shape == (n,)
+    scores = np.asarray(est.scores_)
+    assert scores.shape == (n,) and np.issubdtype(scores.dtype, np.floating)
+    assert not np.isnan(scores).any()
+    assert est.transform(data) is not None
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if "keep_ratio" in e.load().sizing])
+@pytest.mark.parametrize("bad", [0, 1.5, -1, math.nan, "half"])
+def test_bad_keep_ratio_gives_the_standard_message(entry, bad):
+    with pytest.raises(InvalidParameterError, match=r"keep_ratio must be in \(0, 1\], got "):
+        _fit(entry, _make(entry, keep_ratio=bad))
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "budget" in e.load().sizing],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if "budget" in e.load().sizing])
+def test_budgets_are_met_exactly(entry):
+    make, count, _, _ = INPUTS[entry.data]
+    n = count(make())
+    for budget in (int(0.9 * n), int(0.7 * n)):
+        est, data = _fit(entry, _make(entry, budget=budget))
+        assert int(est.mask_.sum()) == budget
+    with pytest.raises(InvalidParameterError, match=r"budget must be an integer >= 0, got -3"):
+        _fit(entry, _make(entry, budget=-3))
+    with pytest.raises(InvalidParameterError, match="give one of"):
+        _fit(entry, _make(entry, budget=budget, keep_ratio=0.5))
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.streaming],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True) if e.streaming])
+def test_streaming_state_round_trip(entry):
+    """A fresh estimator that loads a state goes on exactly as the one that saved it."""
+    est, data = _fit(entry, _make(entry, seed=3))
+    assert isinstance(est, StreamingSparsifier)
+    est.update([("+", 0, 63, 2.0), ("-", 0, 1)])
+    saved = est.state_dict()
+    twin = clone(est).load_state_dict(saved)
+    batch = [("+", 5, 40, 1.0), ("-", 9, 10), ("+", 2, 61, 1.0)]
+    a, b = est.update(batch), twin.update(batch)
+    assert a.to_dict() | {"seconds": 0} == b.to_dict() | {"seconds": 0}
+    assert est.graph_.equals(twin.graph_) and est.sparsifier_.equals(twin.sparsifier_)
