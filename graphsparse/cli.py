@@ -87,6 +87,7 @@ def sparsify(
     """Sparsify a graph with a registered method; give at most one of --keep-ratio, --budget,
     --density (none: the method's default size)."""
     from sparsebox.data.graphs import load_graph, write_graph
+    from sparsebox.options import parameter_errors
     from sparsebox.registry import get_method
 
     names = _graph_methods()
@@ -105,9 +106,11 @@ def sparsify(
                                  ".graph, .csv, .txt)", param_hint="--output")
     entry = get_method(method, item="edge")
     params = {**sizes, **({"seed": seed} if "seed" in entry.load()._get_param_names() else {})}
-    estimator = entry.create(**params)
-    g = load_graph(graph)
-    h = estimator.fit(g).transform(g)
+    options = {name: "--" + name.replace("_", "-") for name in params}
+    with parameter_errors(options):
+        estimator = entry.create(**params)
+        g = load_graph(graph)
+        h = estimator.fit(g).transform(g)
     with StagedOutputs(output=output) as staged:
         write_graph(h, staged["output"])
     summary = {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
@@ -197,14 +200,16 @@ def _teddy_seed(task: dict, emit: Any) -> None:
 def _resumable_records(out: Path, run: dict) -> list[dict]:
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
     path, run_path = out / "results.json", out / "run.json"
-    if not path.is_file():
-        return []
-    if run_path.is_file():
+    if run_path.is_file():  # checked even without results: a run would overwrite it
         before = _read_json(run_path, "--resume")
+        if not isinstance(before, dict):
+            raise typer.BadParameter(f"{run_path} is not a JSON object", param_hint="--resume")
         differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
         if differs:
             raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
                                      "settings or choose another --out", param_hint="--resume")
+    if not path.is_file():
+        return []
     return _read_json(path, "--resume")
 
 
@@ -286,7 +291,7 @@ def stream_run(
     seen = 0
     progress = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("lines"), TimeElapsedColumn(), console=console,
-                        disable=as_json)
+                        disable=as_json, transient=True)
     try:
         with progress:
             task = progress.add_task("stream", total=total)

@@ -93,6 +93,25 @@ def _ogb_info(name: str, kind: str) -> Any:
     return info
 
 
+def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
+                 root: str | os.PathLike[str] | None, download: bool) -> Any:
+    """``ogb.<module>.<cls_name>`` of the dataset ``name`` (of catalogue kind ``kind``), read
+    from the data root's ``ogb/`` folder or a writable mirror of it."""
+    import importlib
+
+    try:
+        dataset_cls = getattr(importlib.import_module(f"ogb.{module}"), cls_name)
+    except ImportError as err:
+        raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
+    info = _ogb_info(name, kind)
+    work = _ogb_folder(info, root, download)
+    register_pyg_safe_globals()
+    try:
+        return dataset_cls(name=info.name, root=str(work))
+    except (urllib.error.URLError, OSError) as err:
+        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+
+
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,
               download: bool = True) -> Any:
     """An OGB graph-property dataset (``PygGraphPropPredDataset``) from ``<root>/ogb/<name_>``.
@@ -100,17 +119,7 @@ def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,
     The folder must hold ``RELEASE_v1.txt`` or ogb stops to ask whether to re-download; where the
     files are missing and ``download`` is false, a :class:`DatasetNotFoundError` says so.
     """
-    try:
-        from ogb.graphproppred import PygGraphPropPredDataset
-    except ImportError as err:
-        raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
-    info = _ogb_info(name, "ogbg")
-    work = _ogb_folder(info, root, download)
-    register_pyg_safe_globals()
-    try:
-        return PygGraphPropPredDataset(name=info.name, root=str(work))
-    except (urllib.error.URLError, OSError) as err:
-        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+    return _ogb_dataset("graphproppred", "PygGraphPropPredDataset", name, "ogbg", root, download)
 
 
 def load_ogbn(name: str, root: str | os.PathLike[str] | None = None, *,
@@ -121,20 +130,10 @@ def load_ogbn(name: str, root: str | os.PathLike[str] | None = None, *,
     stores each citation once; GCN, GAT and GIN read it both ways, as in OGB's own baselines).
     Score it with :func:`graphsparse.gnn.training.ogb_node_scorer`.
     """
-    try:
-        from ogb.nodeproppred import PygNodePropPredDataset
-    except ImportError as err:
-        raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
     import torch
     from torch_geometric.utils import to_undirected
 
-    info = _ogb_info(name, "ogbn")
-    work = _ogb_folder(info, root, download)
-    register_pyg_safe_globals()
-    try:
-        dataset = PygNodePropPredDataset(name=info.name, root=str(work))
-    except (urllib.error.URLError, OSError) as err:
-        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+    dataset = _ogb_dataset("nodeproppred", "PygNodePropPredDataset", name, "ogbn", root, download)
     data = dataset[0]
     data.y = data.y.view(-1)
     data.edge_index = to_undirected(data.edge_index, num_nodes=data.num_nodes)

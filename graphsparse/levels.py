@@ -51,18 +51,21 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
     factory = factory or (lambda: make_model(model_name, data.num_features,
                                              int(data.y.max()) + 1))
     num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
-    records = []
+    records: list[dict] = []
+
+    def emit(record: dict) -> None:
+        records.append(record)
+        if progress:
+            progress(record)
     for seed in seeds:
         dense = None
         if "dense" in methods or "teddy" in methods:
             torch.manual_seed(seed)
             dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
         if "dense" in methods:
-            rec = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
-                   "seed": seed, "test_acc": dense.test_acc, "val_acc": dense.val_acc,
-                   "seconds": dense.seconds}
-            records.append(rec)
-            progress and progress(rec)
+            emit({"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
+                  "seed": seed, "test_acc": dense.test_acc, "val_acc": dense.val_acc,
+                  "seconds": dense.seconds})
         for level in sorted(levels):
             edge_keep, weight_keep = level_keep_ratios(level)
             target = budget_from_keep_ratio(edge_keep, num_pairs)
@@ -74,11 +77,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                                             weight_keep_ratio=weight_keep,
                                             teacher_logits=dense.logits, score=score,
                                             distill_lambda=distill_lambda)
-                rec = {"method": "teddy", "level": level, "edge_keep": target / num_pairs,
-                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
-                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
-                records.append(rec)
-                progress and progress(rec)
+                emit(_record("teddy", level, target / num_pairs, seed, res, start))
             if "random" in methods:
                 start = time.perf_counter()
                 pruned = data.clone()
@@ -87,12 +86,16 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                 torch.manual_seed(seed)
                 res = train_node_classifier(factory(), pruned, epochs=epochs,
                                             weight_keep_ratio=weight_keep, score=score)
-                rec = {"method": "random", "level": level, "edge_keep": target / num_pairs,
-                       "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
-                       "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
-                records.append(rec)
-                progress and progress(rec)
+                emit(_record("random", level, target / num_pairs, seed, res, start))
         if "ugs" in methods:
             records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
                                       progress=progress, score=score))
     return records
+
+
+def _record(method: str, level: int, edge_keep: float, seed: int, result: Any,
+            start: float) -> dict:
+    """One record of the protocol (``seconds``: since ``start``)."""
+    return {"method": method, "level": level, "edge_keep": edge_keep,
+            "weight_keep": result.weight_keep, "seed": seed, "test_acc": result.test_acc,
+            "val_acc": result.val_acc, "seconds": time.perf_counter() - start}

@@ -86,6 +86,7 @@ def prune_points(
 ) -> None:
     """Down-sample or clean a point cloud; writes the kept points with all their attributes."""
     from scenesparse.pointio import read_points, write_points
+    from sparsebox.options import parameter_errors
     from sparsebox.registry import get_method
 
     names = _point_method_names()
@@ -104,8 +105,9 @@ def prune_points(
                     if name in ("keep_ratio", "budget") else "does not take it")
             raise typer.BadParameter(f"does not apply to --method {method}, which {what}",
                                      param_hint=_POINT_OPTIONS[name])
-    estimator = entry.create(**given)
-    estimator._validate_params()  # bad values fail before any file is read
+    with parameter_errors(_POINT_OPTIONS):
+        estimator = entry.create(**given)
+        estimator._validate_params()  # bad values fail before any file is read
     path = _input_path(source)
     target = check_output_file(target, option="TARGET", inputs=[path])
     if report is not None:
@@ -118,7 +120,8 @@ def prune_points(
     _finite_positions(cloud, path)
     xyz = cloud.points
     start = time.perf_counter()
-    mask = estimator.fit(xyz).mask_
+    with parameter_errors(_POINT_OPTIONS, source=path):
+        mask = estimator.fit(xyz).mask_
     seconds = time.perf_counter() - start
     if not mask.any():
         raise ValueError(f"--method {method} keeps none of the {len(cloud)} points of {path}")
@@ -155,6 +158,7 @@ def prune_splats(
 ) -> None:
     """Prune a trained splat scene without the training checkpoint."""
     from scenesparse.splatjob import prune_splat_file
+    from sparsebox.options import parameter_errors
     from sparsebox.registry import methods
 
     names = [e.name for e in methods(item="gaussian")]
@@ -165,10 +169,13 @@ def prune_splats(
         raise typer.BadParameter("give one of --keep-ratio, --budget", param_hint="--budget")
     if keep_ratio is None and budget is None:
         keep_ratio = 0.34
-    summary = prune_splat_file(_input_path(source), target, keep_ratio=keep_ratio, budget=budget,
-                               score=score, rounds=rounds, views=views, resolution=resolution,
-                               eval_views=eval_views, image=image, report=report,
-                               backend=backend, progress=True)
+    options = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
+               "views": "--views", "resolution": "--resolution", "backend": "--backend"}
+    with parameter_errors(options):
+        summary = prune_splat_file(_input_path(source), target, keep_ratio=keep_ratio,
+                                   budget=budget, score=score, rounds=rounds, views=views,
+                                   resolution=resolution, eval_views=eval_views, image=image,
+                                   report=report, backend=backend, progress=True)
     typer.echo(json.dumps(summary))
 
 
@@ -185,9 +192,12 @@ def remove_floaters(
     splat property is written back unchanged."""
     from scenesparse.pointio import read_points, write_points
     from scenesparse.points import StatisticalOutlierRemover
+    from sparsebox.options import parameter_errors
 
     remover = StatisticalOutlierRemover(nb_neighbors=nb_neighbors, std_ratio=std_ratio)
-    remover._validate_params()
+    options = {"nb_neighbors": "--nb-neighbors", "std_ratio": "--std-ratio"}
+    with parameter_errors(options):
+        remover._validate_params()
     path = _input_path(source)
     target = check_output_file(target, option="TARGET", inputs=[path])
     if report is not None:
@@ -195,7 +205,8 @@ def remove_floaters(
     cloud = read_points(path)
     _finite_positions(cloud, path)
     start = time.perf_counter()
-    mask = remover.fit(cloud.points).mask_
+    with parameter_errors(options, source=path):
+        mask = remover.fit(cloud.points).mask_
     seconds = time.perf_counter() - start
     kept = cloud.subset(mask)
     summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds, "floaters")

@@ -196,7 +196,18 @@ class _PointMethod(Sparsifier):
         return np.asarray(points)[self.mask_]
 
 
-class GraphResampler(_PointMethod):
+class _PointSampler(_PointMethod):
+    """A method that keeps a given number of points: ``keep_ratio`` or ``budget`` (at most one;
+    default keep ratio 0.1)."""
+
+    sizing = ("keep_ratio", "budget")
+    default_size = ("keep_ratio", 0.1)
+
+    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None) -> None:
+        self.keep_ratio, self.budget = keep_ratio, budget
+
+
+class GraphResampler(_PointSampler):
     """Graph-based resampling at an exact count (Chen et al., IEEE TSP 2018).
 
     Points are drawn without replacement with probability ``pi_i ~ uniform_share + (1 -
@@ -228,8 +239,6 @@ class GraphResampler(_PointMethod):
     50
     """
 
-    sizing = ("keep_ratio", "budget")
-    default_size = ("keep_ratio", 0.1)
     _parameter_constraints = {"k": [Interval(numbers.Integral, 1, None, closed="left")],
                               "uniform_share": [Interval(numbers.Real, 0, 1, closed="both")],
                               "seed": [int]}
@@ -259,7 +268,7 @@ class GraphResampler(_PointMethod):
         return self
 
 
-class VoxelDownsampler(_PointMethod):
+class VoxelDownsampler(_PointSampler):
     """open3d voxel down-sampling as a subset: one point per occupied voxel, the one nearest the
     voxel's mean.
 
@@ -289,8 +298,6 @@ class VoxelDownsampler(_PointMethod):
     100
     """
 
-    sizing = ("keep_ratio", "budget")
-    default_size = ("keep_ratio", 0.1)
     _parameter_constraints = {"voxel_size": [Interval(numbers.Real, 0, None, closed="neither"),
                                              None]}
 
@@ -355,7 +362,7 @@ def _voxel_size_for(pts: np.ndarray, target: int) -> float:
     return small
 
 
-class UniformDownsampler(_PointMethod):
+class UniformDownsampler(_PointSampler):
     """Points evenly spaced in file order: positions ``floor(i * N / count)`` (open3d's
     ``uniform_down_sample`` takes every k-th point, the same when ``N / count`` is an integer;
     this one meets any count exactly).
@@ -376,12 +383,6 @@ class UniformDownsampler(_PointMethod):
     [0, 4]
     """
 
-    sizing = ("keep_ratio", "budget")
-    default_size = ("keep_ratio", 0.1)
-
-    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None) -> None:
-        self.keep_ratio, self.budget = keep_ratio, budget
-
     def fit(self, points: Any) -> UniformDownsampler:
         self._validate_params()
         n = len(self._positions(points))
@@ -392,7 +393,7 @@ class UniformDownsampler(_PointMethod):
         return self
 
 
-class FarthestPointSampler(_PointMethod):
+class FarthestPointSampler(_PointSampler):
     """open3d farthest-point down-sampling, mapped back to the input points (each sample to a
     distinct input point, duplicates included).
 
@@ -412,12 +413,6 @@ class FarthestPointSampler(_PointMethod):
     >>> int(FarthestPointSampler(budget=30).fit(pts).mask_.sum())
     30
     """
-
-    sizing = ("keep_ratio", "budget")
-    default_size = ("keep_ratio", 0.1)
-
-    def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None) -> None:
-        self.keep_ratio, self.budget = keep_ratio, budget
 
     def fit(self, points: Any) -> FarthestPointSampler:
         self._validate_params()

@@ -160,8 +160,13 @@ def test_sparsify_below_the_spanning_forest_in_the_users_words(cli, data_dir, tm
     line = run_bad(cli, Case(argv, ["keep_ratio 0.1 is below the spanning forest, 0.340 of the "
                                     "edges"]), tmp_path)
     assert "--keep-ratio" in line
-    # the numbers are those of fe_4elt2: a spanning tree of 11143 nodes, 32818 edges
-    assert f"{11142 / 32818:.3f}" == "0.340"
+    # 0.340 is fe_4elt2's spanning forest, |V| - components edges, as a share of its edges
+    from graphsparse.stats import graph_summary
+    from sparsebox.data.graphs import load_graph
+
+    facts = graph_summary(load_graph("fe_4elt2"))
+    forest = (facts["num_nodes"] - facts["components"]) / facts["num_edges"]
+    assert f"{forest:.3f}" == "0.340"
 
 
 def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
@@ -236,7 +241,7 @@ def test_prune_points_graph_method_on_two_points(cli, data_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     run_bad(cli, Case(["scene", "prune-points", source, out / "kept.ply", "--method", "graph"],
-                      [str(source), "2 points"], [source]), out)
+                      [str(source), "got 2"], [source]), out)
 
 
 def test_prune_splats_missing_image_folder_fails_fast(cli, data_dir, tmp_path):
@@ -249,7 +254,7 @@ def test_prune_splats_missing_image_folder_fails_fast(cli, data_dir, tmp_path):
     run_bad(cli, Case(["scene", "prune-splats", source, out / "kept.ply", "--image",
                        tmp_path / "missing_dir" / "x.png"], ["--image", "missing_dir"],
                       [source]), out)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 3.0  # scoring alone takes far longer
 
 
 # ----------------------------------------------------------------------------------- stream
@@ -275,6 +280,11 @@ def _events(tmp: Path, content: str | bytes, name: str = "events.txt") -> Path:
     return write(tmp / name, content)
 
 
+def _summary(result) -> dict:
+    """The summary of a `stream ... --json` run."""
+    return json.loads(result.stdout.strip().splitlines()[-1])["summary"]
+
+
 STREAM_CASES = {
     "not_utf8": (b"+ 0 7\n+ 1 \xff\xfe 2\n", ["line 2", "UTF-8"]),
     "markup_brackets": ("+ 0 7\n+ 1 [/] 2\n", ["line 2", "[/]"]),
@@ -293,7 +303,10 @@ def test_stream_refuses_bad_events(cli, grid, tmp_path, name):
     line = run_bad(cli, Case(["stream", grid, "--events", events, "--state", state],
                              [str(events), *names], [grid, events]), tmp_path, ("state",))
     assert "on_missing" not in line
-    assert not state.exists() or not _leftovers(state)
+    if state.exists():  # the fitted start may be kept; nothing of the failed batch is in it
+        from graphsparse.streaming import load_state
+
+        assert not _leftovers(state) and load_state(state).batches_ == 0
 
 
 def test_stream_absent_edge_then_skip_missing_succeeds(cli, grid, tmp_path):
@@ -302,10 +315,9 @@ def test_stream_absent_edge_then_skip_missing_succeeds(cli, grid, tmp_path):
     argv = ["stream", grid, "--events", events, "--state", state]
     line = error_line(cli(*argv))
     assert "--skip-missing" in line and "on_missing" not in line and "line 2" in line
-    result = cli(*argv, "--skip-missing")
+    result = cli(*argv, "--skip-missing", "--json")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stderr.strip().splitlines()[-1])
-    assert summary["events_applied"] == 3
+    assert _summary(result)["events_applied"] == 3
 
 
 def test_stream_resumes_the_same_graph_spelled_differently(cli, grid, tmp_path, monkeypatch):
@@ -320,9 +332,10 @@ def test_stream_resumes_the_same_graph_spelled_differently(cli, grid, tmp_path, 
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     _events(tmp_path, "+ 0 7\n+ 1 8\n+ 2 9\n")
-    result = cli("stream", "../g0.mtx", "--events", "../events.txt", "--state", "../state")
+    result = cli("stream", "../g0.mtx", "--events", "../events.txt", "--state", "../state",
+                 "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stderr.strip().splitlines()[-1])["events_applied"] == 3
+    assert _summary(result)["events_applied"] == 3
 
 
 def test_stream_empty_events_on_a_resumed_state_says_so(cli, grid, tmp_path):
@@ -353,10 +366,12 @@ def test_stream_export_of_a_missing_folder(cli, tmp_path):
 
 # ----------------------------------------------------------------------------------- graph teddy
 @pytest.mark.parametrize("with_results", [True, False])
-def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results):
+@pytest.mark.parametrize("content", ['{"dataset": "cora", "model":', "[1]", b"\xff\xfe{}"],
+                         ids=["cut", "not_an_object", "not_utf8"])
+def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results, content):
     out = tmp_path / "teddy"
     out.mkdir()
-    run_json = write(out / "run.json", '{"dataset": "cora", "model":')
+    run_json = write(out / "run.json", content)
     inputs = [run_json]
     if with_results:
         inputs.append(write(out / "results.json", "[]"))
