@@ -60,15 +60,19 @@ $(VENV)/.bench: $(VENV)/.test
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[test,bench]"
 	touch $@
 
+# Benchmarks write into BENCH_OUT (out/benchmarks by default); `make bench BENCH_OUT=benchmarks/results`
+# records, overwriting the committed results.
+BENCH_OUT ?= out/benchmarks
 bench: $(VENV)/.bench
-	$(BIN)/python benchmarks/walks.py
-	$(BIN)/python benchmarks/dygrass.py
-	$(BIN)/python benchmarks/points.py
-	$(BIN)/python benchmarks/splats.py
+	$(BIN)/python benchmarks/walks.py --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/dygrass.py --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/points.py --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/splats.py --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/startup.py --out $(BENCH_OUT)
 
 # TEDDY, random pruning and UGS, 20 levels x 3 seeds per dataset:model:distillation weight (10 for
 # GCN, chosen on Cora-GCN's validation accuracy by benchmarks/teddy_lambda.py), seeds side by side on
-# TEDDY_JOBS processes: hours on 2 cores.
+# TEDDY_JOBS processes: hours on 2 cores. One run folder each in $(BENCH_OUT)/teddy, summarised there.
 TEDDY_RUNS ?= cora:gcn:10 cora:gat:0.1 cora:gin:0.1 citeseer:gcn:10 citeseer:gat:0.1 citeseer:gin:0.1
 TEDDY_JOBS ?= 2
 bench-teddy: $(VENV)/.bench
@@ -76,9 +80,9 @@ bench-teddy: $(VENV)/.bench
 	  data=$${run%%:*}; rest=$${run#*:}; model=$${rest%%:*}; lambda=$${rest#*:}; \
 	  $(BIN)/sparsebox graph teddy --dataset $$data --model $$model --distill-lambda $$lambda \
 	    --levels 20 --seeds 3 --jobs $(TEDDY_JOBS) --resume \
-	    --out benchmarks/results/teddy/$${data}_$${model} || exit 1; \
+	    --out $(BENCH_OUT)/teddy/$${data}_$${model} || exit 1; \
 	done
-	$(BIN)/python benchmarks/teddy_summary.py
+	$(BIN)/python benchmarks/teddy_summary.py --out $(BENCH_OUT)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -6,8 +6,12 @@
 Points are sampled uniformly on ../shared/data/3d/meshes/bunny_trimesh_res2.ply (seed 0). For each
 method: seconds, points kept, Chamfer and Hausdorff distance to the input, and the fraction of the
 top-decile high-curvature points kept (local-PCA surface variation over 10 neighbours; uniform
-sampling keeps about the keep ratio of them). open3d's remove_statistical_outlier(20, 2.0) is
-timed on the same cloud as the kNN-bound reference. Writes benchmarks/results/points.{json,md,png}.
+sampling keeps about the keep ratio of them). "uniform" takes the evenly spaced positions
+floor(i * N / count), open3d's uniform_down_sample (every k-th point) when N / count is an integer;
+the voxel grid meets the count exactly. open3d's remove_statistical_outlier(20, 2.0) is timed on
+the same cloud as the kNN-bound reference. Writes points.{json,md,png} into --out (default
+out/benchmarks in the repository; `--out benchmarks/results` updates the committed record). Needs
+open3d: pip install 'sparsebox[points]'.
 """
 
 from __future__ import annotations
@@ -16,9 +20,7 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
 
@@ -27,9 +29,17 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import add_out_option, check_startup, command_line  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from scenesparse import points as P  # noqa: E402
+from scenesparse.points import (  # noqa: E402
+    FarthestPointSampler,
+    GraphResampler,
+    StatisticalOutlierRemover,
+    UniformDownsampler,
+    VoxelDownsampler,
+)
 from scenesparse.surface import read_mesh, sample_surface  # noqa: E402
 from sparsebox.data import fetch  # noqa: E402
 
@@ -45,8 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--keep-ratio", type=float, default=0.1)
     ap.add_argument("--with-fps", action="store_true")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    add_out_option(ap, "points.json, points.md and points.png")
     args = ap.parse_args(argv)
+    args.out = check_startup(args.out, packages=["open3d"], datasets=["bunny"], download=False)
     console = Console()
     (mesh_path,) = fetch("bunny", download=False)
     v, f = read_mesh(mesh_path)
@@ -57,21 +68,24 @@ def main(argv=None) -> int:
         top = variation >= np.quantile(variation, 0.9)
         del idx
     budget = round(args.keep_ratio * len(pts))
-    P.graph_resample_mask(pts[:2000], budget=200)  # load or compile the numba kernels once
+    GraphResampler(budget=200).fit(pts[:2000])  # load or compile the numba kernels once
     rng = np.random.default_rng(1)  # not 0: that stream placed the points
     methods = {
-        "graph (ours)": lambda: P.graph_resample_mask(pts, budget=budget, seed=0),
-        "graph, uniform_share=0.2": lambda: P.graph_resample_mask(pts, budget=budget, seed=0,
-                                                                  uniform_share=0.2),
+        "graph (ours)": lambda: GraphResampler(budget=budget, seed=0).fit(pts).mask_,
+        "graph, uniform_share=0.2": lambda: GraphResampler(budget=budget, seed=0,
+                                                           uniform_share=0.2).fit(pts).mask_,
         "random": lambda: np.isin(np.arange(len(pts)), rng.choice(len(pts), budget,
                                                                   replace=False)),
-        "open3d uniform_down_sample": lambda: P.uniform_mask(pts, keep_ratio=args.keep_ratio),
-        "open3d voxel (same count)": lambda: P.voxel_mask(pts, budget=budget),
+        "uniform (evenly spaced)": lambda: UniformDownsampler(
+            keep_ratio=args.keep_ratio).fit(pts).mask_,
+        "open3d voxel (same count)": lambda: VoxelDownsampler(budget=budget).fit(pts).mask_,
     }
     if args.with_fps:
-        methods["open3d farthest_point"] = lambda: P.farthest_point_mask(pts, budget=budget)
+        methods["open3d farthest_point"] = lambda: FarthestPointSampler(
+            budget=budget).fit(pts).mask_
     rows = []
-    _, stat_seconds = timed(P.statistical_outlier_mask, pts, nb_neighbors=20, std_ratio=2.0)
+    _, stat_seconds = timed(lambda: StatisticalOutlierRemover(nb_neighbors=20, std_ratio=2.0)
+                            .fit(pts).mask_)
     console.print(f"open3d remove_statistical_outlier(20, 2.0): {stat_seconds:.2f} s")
     for name, fn in methods.items():
         with console.status(name):
@@ -83,11 +97,10 @@ def main(argv=None) -> int:
         rows.append(row)
         console.print(f"{name:28} {seconds:7.2f} s  kept {row['kept']:7d}  chamfer {chamfer:.3g}"
                       f"  hausdorff {hausdorff:.3g}  top-decile kept {row['top_decile_kept']:.3f}")
-    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    meta = {"command": command_line(argv),
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "points": len(pts), "keep_ratio": args.keep_ratio,
             "statistical_outlier_seconds": stat_seconds}
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "points.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
     md = [f"Command: `{meta['command']}` ({meta['date']}; {len(pts):,} points on the bunny, keep "
           f"ratio {args.keep_ratio}; open3d remove_statistical_outlier(20, 2.0) took "

@@ -1,12 +1,15 @@
 """Gaussian-splat pruning: scoring time and quality per score, CPU renderer vs gsplat on a GPU.
 
     python benchmarks/splats.py
+    python benchmarks/splats.py --views 4 --resolution 64   # a quick look
 
 On ../shared/data/3d/gaussians/gshairlod_donut_fused_sh0.ply: time to score 32 orbit views at
 256x256 on this machine (best of 2 after a warm-up), then for every score and 1 or 3 rounds the
 PSNR / SSIM of the pruned scene (keep ratio 0.34) against the unpruned one on 8 held-out views.
-Where CUDA and gsplat are present, the same views through gsplat.rasterization: time and PSNR
-against the CPU renderer. Writes benchmarks/results/splats.{json,md,png}.
+On a machine with CUDA, the same views through gsplat.rasterization: time and PSNR against the
+CPU renderer; gsplat is then required (pip install 'sparsebox[splat-gpu]', checked at start-up
+with one warm-up render) unless --no-gsplat. Writes splats.{json,md,png} into --out (default
+out/benchmarks in the repository; `--out benchmarks/results` updates the committed record).
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -24,11 +25,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import add_out_option, check_startup, command_line, fail, require  # noqa: E402
 
 from scenesparse.gaussians import read_ply  # noqa: E402
 from scenesparse.imagemetrics import psnr, ssim  # noqa: E402
 from scenesparse.importance import GaussianPruner, default_cameras, render_statistics  # noqa: E402
-from scenesparse.render import render_fast, render_gsplat  # noqa: E402
+from scenesparse.render import render  # noqa: E402
 from sparsebox.data import fetch  # noqa: E402
 
 SCORES = ("radsplat", "minisplatting", "lightgaussian", "opacity", "volume")
@@ -39,11 +41,24 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-ratio", type=float, default=0.34)
     ap.add_argument("--views", type=int, default=32)
     ap.add_argument("--resolution", type=int, default=256)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument("--no-gsplat", action="store_true",
+                    help="skip the gsplat comparison on a CUDA machine (then gsplat is not needed)")
+    add_out_option(ap, "splats.json, splats.md and splats.png")
     args = ap.parse_args(argv)
+    args.out = check_startup(args.out, datasets=["donut"], download=False)
+    use_gsplat = torch.cuda.is_available() and not args.no_gsplat
+    if use_gsplat:
+        require("gsplat", " on a CUDA machine (or pass --no-gsplat)")
     (path,) = fetch("donut", download=False)
     scene = read_ply(path)
     cams = default_cameras(scene, args.views, args.resolution)
+    if use_gsplat:
+        try:  # the warm-up (and any compilation) before the work, so a failure comes first
+            render(scene, cams[0], backend="gsplat")
+            torch.cuda.synchronize()
+        except Exception as err:
+            fail(f"gsplat fails on this machine ({type(err).__name__}: {err}); "
+                 "pass --no-gsplat to run without it")
     render_statistics(scene, cams[:1])  # compile the kernel
     times = []
     for _ in range(2):
@@ -53,7 +68,7 @@ def main(argv=None) -> int:
     scoring = min(times)
     print(f"scoring {args.views} views at {args.resolution}^2: {scoring:.2f} s")
     held = default_cameras(scene, 8, args.resolution, phase=0.5)
-    refs = [render_fast(scene, c, scores=False).image.clamp(0, 1).numpy() for c in held]
+    refs = [render(scene, c, backend="numba").image.clamp(0, 1).numpy() for c in held]
     rows = []
     for score in SCORES:
         for rounds in (1, 3):
@@ -64,7 +79,7 @@ def main(argv=None) -> int:
                                     views=args.views, resolution=args.resolution
                                     ).fit_transform(scene)
             seconds = time.perf_counter() - start
-            imgs = [render_fast(pruned, c, scores=False).image.clamp(0, 1).numpy() for c in held]
+            imgs = [render(pruned, c, backend="numba").image.clamp(0, 1).numpy() for c in held]
             p = [psnr(a, b) for a, b in zip(imgs, refs, strict=True)]
             s = [ssim(a, b) for a, b in zip(imgs, refs, strict=True)]
             rows.append({"score": score, "rounds": rounds, "kept": len(pruned),
@@ -72,27 +87,23 @@ def main(argv=None) -> int:
                          "ssim": float(np.mean(s)), "seconds": seconds})
             print(f"{score:14} rounds {rounds}: {np.mean(p):.2f} dB (min {np.min(p):.2f}), "
                   f"SSIM {np.mean(s):.4f}, {seconds:.1f} s")
-    gpu = {"ran": False, "why": "no CUDA GPU on this machine"}
-    if torch.cuda.is_available():
-        try:
-            render_gsplat(scene, cams[0])
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-            out = [render_gsplat(scene, c).image for c in cams]
-            torch.cuda.synchronize()
-            gs_time = time.perf_counter() - start
-            cpu = [render_fast(scene, c, scores=False).image for c in cams]
-            gpu = {"ran": True, "gsplat_seconds": gs_time, "psnr_vs_cpu": float(np.mean(
-                [psnr(a.clamp(0, 1).numpy(), b.clamp(0, 1).numpy()) for a, b in
-                 zip(out, cpu, strict=True)]))}
-        except ImportError as err:
-            gpu = {"ran": False, "why": str(err)}
-    meta = {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    gpu = {"ran": False, "why": ("skipped (--no-gsplat)" if torch.cuda.is_available()
+                                 else "no CUDA GPU on this machine")}
+    if use_gsplat:
+        start = time.perf_counter()
+        # the timing includes bringing each image back to the CPU, where it is compared
+        out = [render(scene, c, backend="gsplat").image.cpu() for c in cams]
+        torch.cuda.synchronize()
+        gs_time = time.perf_counter() - start
+        cpu = [render(scene, c, backend="numba").image for c in cams]
+        gpu = {"ran": True, "gsplat_seconds": gs_time, "psnr_vs_cpu": float(np.mean(
+            [psnr(a.clamp(0, 1).numpy(), b.clamp(0, 1).numpy()) for a, b in
+             zip(out, cpu, strict=True)]))}
+    meta = {"command": command_line(argv),
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "threads": torch.get_num_threads(), "gaussians": len(scene),
             "scoring_seconds": scoring, "views": args.views, "resolution": args.resolution,
             "keep_ratio": args.keep_ratio, "gpu": gpu}
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "splats.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
     md = [f"Command: `{meta['command']}` ({meta['date']}; {len(scene):,} Gaussians; scoring "
           f"{args.views} views at {args.resolution}x{args.resolution}: {scoring:.2f} s; keep "

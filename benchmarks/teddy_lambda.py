@@ -4,9 +4,10 @@
         --levels 5,10,15,20 --seeds 1
 
 trains the dense teacher and TEDDY's students at the given levels for every lambda (the loss is
-CE + lambda KL(teacher || student)) and writes benchmarks/results/teddy_lambda_<dataset>_<model>
-.json and .md: mean validation and test accuracy per lambda over the levels and seeds. The
-chosen lambda is the one of highest mean validation accuracy; the test column is printed for the
+CE + lambda KL(teacher || student)) and writes teddy_lambda_<dataset>_<model>.json and .md into
+--out (default out/benchmarks in the repository; `--out benchmarks/results` updates the committed
+record): mean validation and test accuracy per lambda over the levels and seeds. The chosen
+lambda is the one of highest mean validation accuracy; the test column is printed for the
 record only. The full protocol then runs with it:
     sparsebox graph teddy --dataset cora --model gcn --distill-lambda LAMBDA ...
 """
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
-from sparsebox.data.pyg import load_node_dataset
+from _common import add_out_option, check_startup, fail, require
 
-from graphsparse.gnn import run_levels
+from graphsparse.datasets import load_node_dataset
+from graphsparse.levels import run_levels
 
 
 def _floats(text: str) -> list[float]:
@@ -32,11 +33,11 @@ def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
-def sweep(dataset: str, model: str, lambdas: list[float], levels: list[int], seeds: int,
+def sweep(data, model: str, lambdas: list[float], levels: list[int], seeds: int,
           epochs: int) -> list[dict]:
-    """TEDDY's records (with ``distill_lambda``) for every lambda; the dense teacher is the same
-    for every lambda, since it is trained from the same seed before any student."""
-    data = load_node_dataset(dataset)
+    """TEDDY's records (with ``distill_lambda``) for every lambda on the node dataset ``data``;
+    the dense teacher is the same for every lambda, since it is trained from the same seed before
+    any student."""
     records = []
     for lam in lambdas:
         for rec in run_levels(data, model, levels, list(range(seeds)), methods=("teddy",),
@@ -70,18 +71,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20])
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    add_out_option(ap, "teddy_lambda_<dataset>_<model>.json and .md")
     args = ap.parse_args(argv)
     if not args.lambdas or min(args.lambdas) < 0:
         ap.error(f"--lambdas must be non-negative numbers, got {args.lambdas}")
+    args.out = check_startup(args.out)
+    if args.dataset.lower().startswith("ogbn-"):
+        require("ogb", f" for {args.dataset}")
+    try:
+        data = load_node_dataset(args.dataset)
+    except (OSError, ValueError) as err:
+        fail(str(err))
     torch.set_num_threads(1)
-    records = sweep(args.dataset, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
+    records = sweep(data, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
     rows, best = table(records)
     stem = args.out / f"teddy_lambda_{args.dataset}_{args.model}"
     stem.with_suffix(".json").write_text(json.dumps(records, indent=2))
     command = (f"python benchmarks/teddy_lambda.py --dataset {args.dataset} --model {args.model} "
                f"--lambdas {','.join(f'{v:g}' for v in args.lambdas)} "
-               f"--levels {','.join(map(str, args.levels))} --seeds {args.seeds}")
+               f"--levels {','.join(map(str, args.levels))} --seeds {args.seeds}"
+               + (f" --epochs {args.epochs}" if args.epochs != 200 else ""))
     text = [f"# TEDDY's distillation weight on {args.dataset} / {args.model}", "",
             f"`{command}` (levels {args.levels}, {args.seeds} seed(s), {args.epochs} epochs). "
             "Chosen by validation accuracy; the test column is for the record.", "", *rows, "",

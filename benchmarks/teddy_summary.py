@@ -1,10 +1,14 @@
-"""One table over every `sparsebox graph teddy` run in benchmarks/results/teddy/<dataset>_<model>/.
+"""One table over every `sparsebox graph teddy` run in <out>/teddy/<dataset>_<model>/.
 
-    python benchmarks/teddy_summary.py    # writes benchmarks/results/teddy/README.md
+    python benchmarks/teddy_summary.py                         # out/benchmarks/teddy/README.md
+    python benchmarks/teddy_summary.py --out benchmarks/results  # the committed runs and table
 
-Each run folder is made by `make bench-teddy` (all six), or one at a time:
+reads the run folders under <out>/teddy (--out: default out/benchmarks in the repository, as for
+every benchmark; --folder names the folder of run folders directly) and writes README.md there.
+Each run folder is made by `make bench-teddy` (all six, under $(BENCH_OUT)/teddy), or one at a
+time:
     sparsebox graph teddy --dataset cora --model gcn --distill-lambda 10 --levels 20 \\
-        --seeds 3 --jobs 2 --out benchmarks/results/teddy/cora_gcn
+        --seeds 3 --jobs 2 --out out/benchmarks/teddy/cora_gcn
 and holds its own results.md (every level) and accuracy.png. A run stopped early keeps the
 records it finished (the table says how many seeds each level has), and the same command with
 --resume runs the seeds it lacks.
@@ -16,6 +20,8 @@ import argparse
 import json
 from pathlib import Path
 
+from _common import DEFAULT_OUT, command_line, fail, output_folder
+
 from graphsparse.gnn import DISTILL_LAMBDA
 from graphsparse.teddy_report import compare_teddy, summarize_levels
 
@@ -25,12 +31,17 @@ def _acc(summary: dict, method: str, level: int) -> str:
     return "-" if v is None else f"{v['mean']:.3f} +- {v['std']:.3f} ({v['seeds']})"
 
 
+def run_folders(folder: Path) -> list[Path]:
+    """The run folders (those with a results.json) in ``folder``, by name."""
+    return sorted(p for p in folder.iterdir() if (p / "results.json").is_file())
+
+
 def summary_rows(folder: Path) -> list[str]:
     rows = ["| run | TEDDY lambda | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 "
             "| random L20 | UGS L20 | largest TEDDY drop below dense (points) "
             "| levels TEDDY not above random | TEDDY / UGS wall time "
             "| TEDDY / UGS time to one ticket |", "|" + "---|" * 13]
-    for run in sorted(p for p in folder.iterdir() if (p / "results.json").is_file()):
+    for run in run_folders(folder):
         s = summarize_levels(json.loads((run / "results.json").read_text()))
         c = compare_teddy(s)
         drop = "-" if c["drop"] is None else f"{c['drop']:.1f}"
@@ -53,14 +64,25 @@ def summary_rows(folder: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--folder", type=Path, default=Path(__file__).parent / "results" / "teddy")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                    help=f"benchmark folder whose teddy/ holds the runs (default: {DEFAULT_OUT}); "
+                         "--out benchmarks/results rewrites the committed table")
+    ap.add_argument("--folder", type=Path, default=None,
+                    help="the folder of run folders itself, read and written (default: <out>/teddy)")
     args = ap.parse_args(argv)
+    folder = args.folder if args.folder is not None else args.out / "teddy"
+    option = "--folder" if args.folder is not None else "--out"
+    if not folder.is_dir() or not run_folders(folder):
+        fail(f"{option}: no TEDDY runs (folders with a results.json) in {folder}; make them with "
+             "`make bench-teddy` or `sparsebox graph teddy --out ...`, or summarise the committed "
+             "ones with --out benchmarks/results")
+    output_folder(folder, option)
     text = ["# TEDDY against random pruning and UGS", "",
-            "Written by `python benchmarks/teddy_summary.py` from the `results.json` of each run "
+            f"Written by `{command_line(argv)}` from the `results.json` of each run "
             "folder (commands in the script's docstring). Test accuracy mean +- std over seeds "
             "(seed count in brackets); level i keeps 0.95^i of the edges and 0.9^i of the "
-            "weights.", "", *summary_rows(args.folder)]
-    (args.folder / "README.md").write_text("\n".join(text) + "\n")
+            "weights.", "", *summary_rows(folder)]
+    (folder / "README.md").write_text("\n".join(text) + "\n")
     print("\n".join(text))
     return 0
 

@@ -56,8 +56,11 @@ def info(
     """Nodes, edges, components and degree statistics of a graph."""
     from graphsparse.stats import graph_summary
     from sparsebox.data.graphs import load_graph
+    from sparsebox.progress import progress_steps
 
-    summary = {"graph": graph, **graph_summary(load_graph(graph))}
+    with progress_steps([f"loading {graph}"]) as step:
+        summary = {"graph": graph, **graph_summary(load_graph(graph))}
+        step()
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -88,6 +91,7 @@ def sparsify(
     --density (none: the method's default size)."""
     from sparsebox.data.graphs import load_graph, write_graph
     from sparsebox.options import parameter_errors
+    from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
     names = _graph_methods()
@@ -107,12 +111,15 @@ def sparsify(
     entry = get_method(method, item="edge")
     params = {**sizes, **({"seed": seed} if "seed" in entry.load()._get_param_names() else {})}
     options = {name: "--" + name.replace("_", "-") for name in params}
-    with parameter_errors(options):
+    with parameter_errors(options), \
+            progress_steps(["loading the graph", f"{method}: fitting", "writing"]) as step:
         estimator = entry.create(**params)
         g = load_graph(graph)
+        step()
         h = estimator.fit(g).transform(g)
-    with StagedOutputs(output=output) as staged:
-        write_graph(h, staged["output"])
+        step()
+        with StagedOutputs(output=output) as staged:
+            write_graph(h, staged["output"])
     summary = {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
                "edges_out": h.num_edges, "keep_ratio": h.num_edges / max(g.num_edges, 1)}
     typer.echo(json.dumps(summary) if as_json else

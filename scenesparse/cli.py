@@ -87,6 +87,7 @@ def prune_points(
     """Down-sample or clean a point cloud; writes the kept points with all their attributes."""
     from scenesparse.pointio import read_points, write_points
     from sparsebox.options import parameter_errors
+    from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
     names = _point_method_names()
@@ -112,27 +113,30 @@ def prune_points(
     target = check_output_file(target, option="TARGET", inputs=[path])
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path])
-    cloud = read_points(path)
-    if cloud.faces is not None and target.suffix.lower() != ".ply":
-        raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
-                                 f"{target.suffix} file cannot hold them: write .ply",
-                                 param_hint="TARGET")
-    _finite_positions(cloud, path)
-    xyz = cloud.points
-    start = time.perf_counter()
-    with parameter_errors(_POINT_OPTIONS, source=path):
-        mask = estimator.fit(xyz).mask_
-    seconds = time.perf_counter() - start
-    if not mask.any():
-        raise ValueError(f"--method {method} keeps none of the {len(cloud)} points of {path}")
-    kept = cloud.subset(mask)
-    summary = _summary(path, target, len(cloud), kept.points, xyz, seconds, method)
-    if kept.faces is not None:
-        summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
-    with StagedOutputs(target=target, report=report) as staged:
-        write_points(staged["target"], kept, binary=not ascii_out)
-        if report is not None:
-            staged["report"].write_text(json.dumps(summary, indent=2))
+    with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"]) as step:
+        cloud = read_points(path)
+        if cloud.faces is not None and target.suffix.lower() != ".ply":
+            raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
+                                     f"{target.suffix} file cannot hold them: write .ply",
+                                     param_hint="TARGET")
+        _finite_positions(cloud, path)
+        xyz = cloud.points
+        step()
+        start = time.perf_counter()
+        with parameter_errors(_POINT_OPTIONS, source=path):
+            mask = estimator.fit(xyz).mask_
+        seconds = time.perf_counter() - start
+        step()
+        if not mask.any():
+            raise ValueError(f"--method {method} keeps none of the {len(cloud)} points of {path}")
+        kept = cloud.subset(mask)
+        summary = _summary(path, target, len(cloud), kept.points, xyz, seconds, method)
+        if kept.faces is not None:
+            summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
+        with StagedOutputs(target=target, report=report) as staged:
+            write_points(staged["target"], kept, binary=not ascii_out)
+            if report is not None:
+                staged["report"].write_text(json.dumps(summary, indent=2))
     typer.echo(json.dumps(summary))
 
 
@@ -193,6 +197,7 @@ def remove_floaters(
     from scenesparse.pointio import read_points, write_points
     from scenesparse.points import StatisticalOutlierRemover
     from sparsebox.options import parameter_errors
+    from sparsebox.progress import progress_steps
 
     remover = StatisticalOutlierRemover(nb_neighbors=nb_neighbors, std_ratio=std_ratio)
     options = {"nb_neighbors": "--nb-neighbors", "std_ratio": "--std-ratio"}
@@ -202,18 +207,22 @@ def remove_floaters(
     target = check_output_file(target, option="TARGET", inputs=[path])
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path])
-    cloud = read_points(path)
-    _finite_positions(cloud, path)
-    start = time.perf_counter()
-    with parameter_errors(options, source=path):
-        mask = remover.fit(cloud.points).mask_
-    seconds = time.perf_counter() - start
-    kept = cloud.subset(mask)
-    summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds, "floaters")
-    with StagedOutputs(target=target, report=report) as staged:
-        write_points(staged["target"], kept)
-        if report is not None:
-            staged["report"].write_text(json.dumps(summary, indent=2))
+    with progress_steps([f"reading {path.name}", "floaters: testing", "writing"]) as step:
+        cloud = read_points(path)
+        _finite_positions(cloud, path)
+        step()
+        start = time.perf_counter()
+        with parameter_errors(options, source=path):
+            mask = remover.fit(cloud.points).mask_
+        seconds = time.perf_counter() - start
+        step()
+        kept = cloud.subset(mask)
+        summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
+                           "floaters")
+        with StagedOutputs(target=target, report=report) as staged:
+            write_points(staged["target"], kept)
+            if report is not None:
+                staged["report"].write_text(json.dumps(summary, indent=2))
     typer.echo(json.dumps(summary))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["progress_bar", "make_progress"]
+__all__ = ["progress_bar", "make_progress", "progress_steps"]
 
 T = TypeVar("T")
 
@@ -48,3 +48,35 @@ def progress_bar(items: Iterable[T], description: str, *, enabled: bool = True,
         for item in items:
             yield item
             progress.advance(task)
+
+
+class progress_steps:
+    """A bar over the named steps of one command (load, fit, write...): call the object to move
+    to the next step; each step's name is shown while it runs.
+
+    Examples
+    --------
+    >>> with progress_steps(["load", "fit"], enabled=False) as step:
+    ...     step()
+    ...     step()
+    """
+
+    def __init__(self, names: list[str], *, enabled: bool = True) -> None:
+        self.names = list(names)
+        self.enabled = enabled
+        self._done = 0
+
+    def __enter__(self) -> progress_steps:
+        self._progress = make_progress(transient=True, enabled=self.enabled)
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.names[0] if self.names else "",
+                                             total=len(self.names))
+        return self
+
+    def __call__(self) -> None:
+        self._done += 1
+        label = self.names[self._done] if self._done < len(self.names) else "done"
+        self._progress.update(self._task, advance=1, description=label)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._progress.__exit__(*exc)
