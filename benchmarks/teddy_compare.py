@@ -1,0 +1,68 @@
+"""Does a new TEDDY level run reproduce a recorded one? Record by record, bit for bit.
+
+    sparsebox graph teddy --dataset cora --model gcn --distill-lambda 10 --levels 2 --seeds 1 \\
+        --out out/teddy_check
+    python benchmarks/teddy_compare.py out/teddy_check benchmarks/results/teddy/cora_gcn
+
+Every record of the new run (method, level, seed) is looked up in the recorded ``results.json``;
+``test_acc``, ``val_acc``, ``edge_keep`` and ``weight_keep`` must be equal (training is seeded, so
+on the same machine and thread count they are identical). Prints one line per record and exits 1
+if any differs or is missing. With ``--out DIR`` it also writes ``DIR/teddy_compare.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+FIELDS = ("test_acc", "val_acc", "edge_keep", "weight_keep")
+
+
+def _records(folder: Path) -> list[dict]:
+    path = folder / "results.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"error: {path}: cannot read the records ({err})", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("new", type=Path, help="Folder of the new run.")
+    ap.add_argument("recorded", type=Path, help="Folder of the recorded run.")
+    ap.add_argument("--out", type=Path, help="Also write teddy_compare.md here.")
+    args = ap.parse_args()
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
+    lines, bad = [], 0
+    for r in _records(args.new):
+        key = (r["method"], r["level"], r["seed"])
+        old = recorded.get(key)
+        if old is None:
+            verdict = "missing in the recorded run"
+        else:
+            differs = [f for f in FIELDS if r[f] != old[f]]
+            verdict = "identical" if not differs else "differs in " + ", ".join(differs)
+        bad += verdict != "identical"
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {r['test_acc']:.4f} | {verdict} |")
+    table = ["| method | level | seed | test acc | against the record |", "|---|---|---|---|---|",
+             *lines]
+    print("\n".join(table))
+    if args.out is not None:
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        run = args.new / "run.json"
+        settings = f" (new run: {json.dumps(json.loads(run.read_text()))})" if run.is_file() else ""
+        (args.out / "teddy_compare.md").write_text(
+            f"`python benchmarks/teddy_compare.py {args.new} {args.recorded}` ({when}): "
+            f"{len(lines) - bad} of {len(lines)} records identical{settings}.\n\n"
+            + "\n".join(table) + "\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
