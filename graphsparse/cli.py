@@ -73,10 +73,14 @@ def info(
     Console(markup=False, highlight=False).print(table)
 
 
+_GRAPH_SUFFIXES = (".mtx", ".graph", ".graph.bz2", ".graph.gz", ".csv", ".txt", ".edges", ".el")
+
+
 @graph_app.command("sparsify")
 def sparsify(
-    graph: str = typer.Argument(..., help="A dataset name or graph file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output graph (.mtx, .graph, .csv, "
+    graph: str = typer.Argument(..., help="A dataset name or graph file, or a folder or glob of "
+                                "graph files (with --out)."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph, .csv, "
                                 ".txt)."),
     method: str = typer.Option("teddy", help="A registered edge method (`sparsebox methods "
                                "--item edge`): teddy, fegrass, effective-resistance, random."),
@@ -86,13 +90,17 @@ def sparsify(
     density: float = typer.Option(None, help="Kept edges per node, |E_H| / |V|."),
     seed: int = typer.Option(0, help="Seed of the methods that draw random numbers."),
     as_json: bool = typer.Option(False, "--json"),
+    out: Path = typer.Option(None, help="Output folder of a batch: OUT/<name>.mtx per file."),
+    executor: str = typer.Option("local", help="Where a batch's files run: local (processes on "
+                                 "this machine) or ray (a Ray cluster)."),
+    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
-    """Sparsify a graph with a registered method; give at most one of --keep-ratio, --budget,
-    --density (none: the method's default size)."""
-    from sparsebox.data.graphs import load_graph, write_graph
-    from sparsebox.options import parameter_errors
-    from sparsebox.progress import progress_steps
-    from sparsebox.registry import get_method
+    """Sparsify a graph (or a batch of graph files) with a registered method; give at most one
+    of --keep-ratio, --budget, --density (none: the method's default size)."""
+    from sparsebox.batch import batch_sources, run_batch
+    from sparsebox.options import executor_from_options
+    from sparsebox.outputs import check_output_folder
 
     names = _graph_methods()
     if method not in names:
@@ -103,16 +111,60 @@ def sparsify(
     if len(sizes) > 1:
         raise typer.BadParameter("give one of --keep-ratio, --budget, --density",
                                  param_hint="--" + "/--".join(k.replace("_", "-") for k in sizes))
-    output = check_output_file(output, option="--output",
+    task = {"method": method, "sizes": sizes, "seed": seed}
+    files = batch_sources(graph, suffixes=_GRAPH_SUFFIXES, option="GRAPH")
+    if files is None:
+        if output is None:
+            raise typer.BadParameter("give -o/--output for one graph (or a folder or glob of "
+                                     "graphs with --out FOLDER)", param_hint="--output")
+        summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
+        typer.echo(json.dumps(summary) if as_json else
+                   f"{method}: kept {summary['edges_out']} of {summary['edges_in']} edges -> "
+                   f"{output}")
+        return
+    if output is not None or out is None:
+        raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
+                                 "(and no -o)", param_hint="--out")
+    check_output_folder(out, option="--out")
+    tasks = [{**task, "source": str(f), "graph": str(f),
+              "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
+    run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks)
+
+
+def _graph_stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(_GRAPH_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _sparsify_task(task: dict, emit: Any) -> dict:
+    """One file of a `graph sparsify` batch (an executor task)."""
+    summary = _sparsify_file(task, progress=False)
+    emit(summary)
+    return summary
+
+
+def _sparsify_file(task: dict, *, progress: bool) -> dict:
+    """Sparsify one graph with one method and write it; the summary of what was done."""
+    from sparsebox.data.graphs import load_graph, write_graph
+    from sparsebox.options import parameter_errors
+    from sparsebox.progress import progress_steps
+    from sparsebox.registry import get_method
+
+    graph, method = task["graph"], task["method"]
+    output = check_output_file(task["output"], option="--output",
                                inputs=[graph] if Path(graph).exists() else [])
     if output.suffix.lower() not in (".mtx", ".graph", ".csv", ".txt", ".edges", ".el"):
         raise typer.BadParameter(f"unknown graph format {output.suffix!r} of {output} (.mtx, "
                                  ".graph, .csv, .txt)", param_hint="--output")
     entry = get_method(method, item="edge")
-    params = {**sizes, **({"seed": seed} if "seed" in entry.load()._get_param_names() else {})}
+    params = {**task["sizes"],
+              **({"seed": task["seed"]} if "seed" in entry.load()._get_param_names() else {})}
     options = {name: "--" + name.replace("_", "-") for name in params}
-    with parameter_errors(options), \
-            progress_steps(["loading the graph", f"{method}: fitting", "writing"]) as step:
+    with parameter_errors(options), progress_steps(
+            ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         estimator = entry.create(**params)
         g = load_graph(graph)
         step()
@@ -120,10 +172,8 @@ def sparsify(
         step()
         with StagedOutputs(output=output) as staged:
             write_graph(h, staged["output"])
-    summary = {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
-               "edges_out": h.num_edges, "keep_ratio": h.num_edges / max(g.num_edges, 1)}
-    typer.echo(json.dumps(summary) if as_json else
-               f"{method}: kept {h.num_edges} of {g.num_edges} edges -> {output}")
+    return {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
+            "edges_out": h.num_edges, "keep_ratio": h.num_edges / max(g.num_edges, 1)}
 
 
 @graph_app.command("teddy")
@@ -141,7 +191,11 @@ def teddy(
     distill_lambda: float = typer.Option(0.1, min=0.0, help="Weight of TEDDY's distillation "
                                          "term, CE + lambda KL(teacher || student)."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
-                             "process with an equal share of the CPU threads."),
+                             "process with an equal share of the CPU threads (with --executor "
+                             "ray and no address: the local cluster's CPUs)."),
+    executor: str = typer.Option("local", help="local (processes on this machine) or ray (a "
+                                 "Ray cluster: --address, $RAY_ADDRESS, or a new local one)."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
     """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
     level by level. results.json is rewritten after every run, so a stopped job keeps its
@@ -149,8 +203,11 @@ def teddy(
     that a resumed run must share)."""
     from graphsparse.levels import METHODS
     from graphsparse.teddy_report import seeds_to_run, write_teddy_report
-    from sparsebox.parallel import LocalExecutor
+    from sparsebox.options import executor_from_options
+    from sparsebox.outputs import write_text_atomic
+    from sparsebox.parallel import TaskError
 
+    runner = executor_from_options(executor, jobs, address)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = sorted(set(wanted) - set(METHODS))
     if unknown or not wanted:
@@ -175,13 +232,21 @@ def teddy(
 
         def on_record(rec: dict) -> None:
             records.append(rec)
-            (out / "results.json").write_text(json.dumps(records, indent=2))
+            write_text_atomic(out / "results.json", json.dumps(records, indent=2))
             progress.advance(task)
 
         options = {"dataset": dataset, "model": model, "levels": level_list, "methods": wanted,
                    "epochs": epochs, "distill_lambda": distill_lambda}
-        LocalExecutor(jobs).run(_teddy_seed, [{**options, "seed": s} for s in todo],
-                                on_record=on_record)
+        try:
+            runner.run(_teddy_seed, [{**options, "seed": s} for s in todo], on_record=on_record)
+        except TaskError as err:
+            failed = sorted(task["seed"] for task, _ in err.failures)
+            reasons = "; ".join(f"seed {task['seed']}: {why}" for task, why in err.failures)
+            if records:
+                write_teddy_report(records, out, title=f"{dataset} / {model}")
+            raise TaskError(err.failures, err.results).with_message(
+                f"seeds {failed} failed ({reasons}); the others' records are in "
+                f"{out / 'results.json'}: run again with --resume to finish") from None
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 

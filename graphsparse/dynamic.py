@@ -216,6 +216,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         Deleting an edge that is not in G.
     backend : str
         Random-walk backend (see :func:`sparsebox.walks.random_walks`).
+    executor : sparsebox.parallel.Executor, optional
+        Spread each batch's walks over an executor's workers (a Ray cluster); the results are
+        bit for bit those of one process, so the state does not depend on it.
     seed : int
         All randomness derives from ``(seed, batch number)``: equal inputs give equal states.
 
@@ -273,7 +276,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  density: float | None = None, distortion: float | None = None,
                  calibration_quantile: float = 0.9, num_walkers: int = 64, max_steps: int = 100,
-                 on_missing: str = "error", backend: str = "auto", seed: int = 0) -> None:
+                 on_missing: str = "error", backend: str = "auto", executor: Any = None,
+                 seed: int = 0) -> None:
         self.keep_ratio = keep_ratio
         self.budget = budget
         self.density = density
@@ -283,6 +287,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         self.max_steps = max_steps
         self.on_missing = on_missing
         self.backend = backend
+        self.executor = executor
         self.seed = seed
 
     @property
@@ -350,7 +355,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         rng = np.random.default_rng([self.seed, 0x6B])
         pos = np.sort(rng.choice(pos, size=min(sample, pos.size), replace=False))
         res = random_walks(h, g.rows[pos], g.cols[pos], num_walkers=self.num_walkers,
-                           max_steps=self.max_steps, seed=self.seed, backend=self.backend)
+                           max_steps=self.max_steps, seed=self.seed, backend=self.backend,
+                           executor=self.executor)
         distortion = g.weights[pos] * res.resistance
         finite = distortion[np.isfinite(distortion)]
         if finite.size == 0:
@@ -460,7 +466,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         test = ~in_h
         res = random_walks(h, u[test], v[test], num_walkers=self.num_walkers,
                            max_steps=self.max_steps, seed=seed, scale=added[test],
-                           stop_resistance=self.distortion_, backend=self.backend)
+                           stop_resistance=self.distortion_, backend=self.backend,
+                           executor=self.executor)
         into_h = np.zeros(key.shape[0], dtype=bool)
         into_h[np.flatnonzero(test)[~res.reached]] = True
         counts["inserted_into_sparsifier"] += int(into_h.sum())
@@ -486,13 +493,15 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         # a replacement path with distortion w R >= K would not approximate the edge either
         res = random_walks(g, p, q, num_walkers=self.num_walkers, max_steps=self.max_steps,
                            seed=seed, return_paths=True, scale=weights[in_h],
-                           stop_resistance=self.distortion_, backend=self.backend)
+                           stop_resistance=self.distortion_, backend=self.backend,
+                           executor=self.executor)
         path_ids = [res.paths[i] for i in np.flatnonzero(res.reached)]
         lost = np.flatnonzero(~res.reached)
         if lost.size:
             ends = np.concatenate([p[lost], q[lost]])
             short = random_walks(g, ends, num_walkers=1, max_steps=2, seed=seed + 1,
-                                 return_paths=True, backend=self.backend)
+                                 return_paths=True, backend=self.backend,
+                                 executor=self.executor)
             path_ids += short.paths
         h, added = _add_from(g, h, path_ids)
         counts["recovered_edges"] += added

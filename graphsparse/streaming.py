@@ -33,6 +33,8 @@ METRICS = "metrics.jsonl"
 #: (``on_missing``, ``backend``) are how this run treats events and may change between runs.
 IDENTITY = ("keep_ratio", "budget", "density", "distortion", "calibration_quantile",
             "num_walkers", "max_steps", "seed")
+#: Where this run does its work: never stored, free to change between runs.
+RUN_OPTIONS = ("executor",)
 
 
 class EventParseError(ValueError):
@@ -161,7 +163,7 @@ class StreamState:
             shown = ", ".join(f"{k} {a!r} (now {b!r})" for k, (a, b) in differs.items())
             raise ValueError(f"{folder} holds a stream made with {shown}; resume with the same "
                              "settings or use another --state")
-        model = DynamicSpectralSparsifier(**params).load_state_dict(arrays)
+        model = DynamicSpectralSparsifier(**{**stored, **params}).load_state_dict(arrays)
         return cls(folder, model, graph_source, int(meta["events_applied"]))
 
     def _replay_log(self, repair: bool = True) -> int:
@@ -231,7 +233,8 @@ class StreamState:
     def checkpoint(self) -> None:
         """Write the state atomically (temporary file, fsync, rename, fsync the folder)."""
         m = self.model
-        meta = {"source": self.source, "params": m.get_params(),
+        params = {k: v for k, v in m.get_params().items() if k not in RUN_OPTIONS}
+        meta = {"source": self.source, "params": params,
                 "events_applied": self.events_applied}
         tmp = self.folder / (CHECKPOINT + ".tmp")
         with open(tmp, "wb") as fh:

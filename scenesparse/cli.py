@@ -61,11 +61,39 @@ def _point_method_names() -> list[str]:
     return [e.name for e in methods(item="point")]
 
 
+_EXECUTOR_HELP = ("Where a batch's files run: local (processes on this machine) or ray (a Ray "
+                  "cluster: --address, $RAY_ADDRESS, or a new local one).")
+_POINT_SUFFIXES = (".ply", ".pcd", ".xyz", ".txt", ".pts")
+
+
+def _one_or_batch(source: str, target: Path | None, out: Path | None,
+                  suffixes: tuple[str, ...]) -> list[Path] | None:
+    """The files of a batch (SOURCE a folder or a glob, with --out), or None for one file (with
+    TARGET); the wrong combination is a usage error naming the options."""
+    from sparsebox.batch import batch_sources
+    from sparsebox.outputs import check_output_folder
+
+    files = batch_sources(source, suffixes=suffixes)
+    if files is None:
+        if target is None:
+            raise typer.BadParameter("give TARGET for one file (or a folder or glob as SOURCE "
+                                     "with --out FOLDER)", param_hint="TARGET")
+        if out is not None:
+            raise typer.BadParameter("--out is for a folder or glob of inputs; give TARGET for "
+                                     "one file", param_hint="--out")
+        return None
+    if target is not None or out is None:
+        raise typer.BadParameter(f"{source} names {len(files)} files: give --out FOLDER (and no "
+                                 "TARGET)", param_hint="--out")
+    check_output_folder(out, option="--out")
+    return files
+
+
 @scene_app.command("prune-points")
 def prune_points(
-    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz), or a dataset "
-                                 "name (bunny)."),
-    target: Path = typer.Argument(..., help="Output cloud; every attribute is kept, and a mesh's "
+    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz), a dataset "
+                                 "name (bunny), or a folder or glob of them (with --out)."),
+    target: Path = typer.Argument(None, help="Output cloud; every attribute is kept, and a mesh's "
                                   "faces whose vertices all stay (PLY only)."),
     method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
                                "--item point`): graph, voxel, fps, uniform, statistical, radius."),
@@ -82,12 +110,15 @@ def prune_points(
     seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
     ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII instead of binary."),
     report: Path = typer.Option(None, help="JSON report: total, kept, chamfer, hausdorff, "
-                                "seconds."),
+                                "seconds (a batch writes OUT/<name>_report.json per file)."),
+    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
+    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
+    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
-    """Down-sample or clean a point cloud; writes the kept points with all their attributes."""
-    from scenesparse.pointio import read_points, write_points
-    from sparsebox.options import parameter_errors
-    from sparsebox.progress import progress_steps
+    """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
+    their attributes."""
+    from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.registry import get_method
 
     names = _point_method_names()
@@ -107,13 +138,45 @@ def prune_points(
             raise typer.BadParameter(f"does not apply to --method {method}, which {what}",
                                      param_hint=_POINT_OPTIONS[name])
     with parameter_errors(_POINT_OPTIONS):
-        estimator = entry.create(**given)
-        estimator._validate_params()  # bad values fail before any file is read
-    path = _input_path(source)
-    target = check_output_file(target, option="TARGET", inputs=[path])
+        entry.create(**given)._validate_params()  # bad values fail before any file is read
+    files = _one_or_batch(source, target, out, _POINT_SUFFIXES)
+    task = {"method": method, "params": given, "ascii": ascii_out}
+    if files is None:
+        summary = _prune_points_file({**task, "source": source, "target": str(target),
+                                      "report": None if report is None else str(report)},
+                                     progress=True)
+        typer.echo(json.dumps(summary))
+        return
+    from sparsebox.batch import run_batch
+
+    tasks = [{**task, "source": str(f), "target": str(out / f.name),
+              "report": str(out / f"{f.stem}_report.json")} for f in files]
+    run_batch(executor_from_options(executor, jobs, address), _prune_points_task, tasks)
+
+
+def _prune_points_task(task: dict, emit: Any) -> dict:
+    """One file of a `prune-points` batch (an executor task)."""
+    summary = _prune_points_file(task, progress=False)
+    emit(summary)
+    return summary
+
+
+def _prune_points_file(task: dict, *, progress: bool) -> dict:
+    """Prune one cloud: read, check, fit the method, write the kept points (and the report)."""
+    from scenesparse.pointio import read_points, write_points
+    from sparsebox.options import parameter_errors
+    from sparsebox.progress import progress_steps
+    from sparsebox.registry import get_method
+
+    method = task["method"]
+    estimator = get_method(method, item="point").create(**task["params"])
+    path = _input_path(task["source"])
+    target = check_output_file(task["target"], option="TARGET", inputs=[path])
+    report = task["report"]
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path])
-    with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"]) as step:
+    with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"],
+                        enabled=progress) as step:
         cloud = read_points(path)
         if cloud.faces is not None and target.suffix.lower() != ".ply":
             raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
@@ -134,17 +197,17 @@ def prune_points(
         if kept.faces is not None:
             summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
         with StagedOutputs(target=target, report=report) as staged:
-            write_points(staged["target"], kept, binary=not ascii_out)
+            write_points(staged["target"], kept, binary=not task["ascii"])
             if report is not None:
                 staged["report"].write_text(json.dumps(summary, indent=2))
-    typer.echo(json.dumps(summary))
+    return summary
 
 
 @scene_app.command("prune-splats")
 def prune_splats(
-    source: str = typer.Argument(..., help="A Gaussian-splat PLY (INRIA layout), or a dataset "
-                                 "name (donut)."),
-    target: Path = typer.Argument(..., help="The pruned PLY (same layout)."),
+    source: str = typer.Argument(..., help="A Gaussian-splat PLY (INRIA layout), a dataset "
+                                 "name (donut), or a folder or glob of them (with --out)."),
+    target: Path = typer.Argument(None, help="The pruned PLY (same layout)."),
     keep_ratio: float = typer.Option(None, help="Fraction of Gaussians kept (default 0.34)."),
     budget: int = typer.Option(None, help="Exact number of Gaussians kept."),
     score: str = typer.Option("radsplat", help="A registered Gaussian score (`sparsebox methods "
@@ -157,12 +220,17 @@ def prune_splats(
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
     report: Path = typer.Option(None, help="JSON report (total, kept, bytes_in, bytes_out, psnr, "
-                                "ssim, seconds)."),
+                                "ssim, seconds; a batch writes OUT/<name>_report.json per file)."),
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
+    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
+    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
+    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
+    gpus_per_file: float = typer.Option(0.0, min=0.0, help="--executor ray: the share of a GPU "
+                                        "each file reserves (0.25: four files per device)."),
 ) -> None:
-    """Prune a trained splat scene without the training checkpoint."""
-    from scenesparse.splatjob import prune_splat_file
-    from sparsebox.options import parameter_errors
+    """Prune a trained splat scene (or a batch of them) without the training checkpoint."""
+    from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.registry import methods
 
     names = [e.name for e in methods(item="gaussian")]
@@ -173,14 +241,47 @@ def prune_splats(
         raise typer.BadParameter("give one of --keep-ratio, --budget", param_hint="--budget")
     if keep_ratio is None and budget is None:
         keep_ratio = 0.34
-    options = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
-               "views": "--views", "resolution": "--resolution", "backend": "--backend"}
-    with parameter_errors(options):
-        summary = prune_splat_file(_input_path(source), target, keep_ratio=keep_ratio,
-                                   budget=budget, score=score, rounds=rounds, views=views,
-                                   resolution=resolution, eval_views=eval_views, image=image,
-                                   report=report, backend=backend, progress=True)
-    typer.echo(json.dumps(summary))
+    settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
+                "views": views, "resolution": resolution, "eval_views": eval_views,
+                "backend": backend}
+    files = _one_or_batch(source, target, out, (".ply",))
+    if files is None:
+        with parameter_errors(_SPLAT_OPTIONS):
+            summary = _prune_splats_file({**settings, "source": source, "target": str(target),
+                                          "image": image, "report": report}, progress=True)
+        typer.echo(json.dumps(summary))
+        return
+    if image is not None or report is not None:
+        raise typer.BadParameter("a batch writes OUT/<name>_side_by_side.png and "
+                                 "OUT/<name>_report.json per file", param_hint="--image/--report")
+    from sparsebox.batch import run_batch
+
+    runner = executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
+    tasks = [{**settings, "source": str(f), "target": str(out / f.name),
+              "image": str(out / f"{f.stem}_side_by_side.png"),
+              "report": str(out / f"{f.stem}_report.json")} for f in files]
+    with parameter_errors(_SPLAT_OPTIONS):
+        run_batch(runner, _prune_splats_task, tasks)
+
+
+_SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
+                  "views": "--views", "resolution": "--resolution", "backend": "--backend"}
+
+
+def _prune_splats_file(task: dict, *, progress: bool) -> dict:
+    from scenesparse.splatjob import prune_splat_file
+
+    settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "views",
+                                     "resolution", "eval_views", "backend")}
+    return prune_splat_file(_input_path(task["source"]), task["target"], image=task["image"],
+                            report=task["report"], progress=progress, **settings)
+
+
+def _prune_splats_task(task: dict, emit: Any) -> dict:
+    """One file of a `prune-splats` batch (an executor task)."""
+    summary = _prune_splats_file(task, progress=False)
+    emit(summary)
+    return summary
 
 
 @scene_app.command("remove-floaters")

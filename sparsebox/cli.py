@@ -215,7 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _user_error(err):
             print(f"error: {_message(err)}", file=sys.stderr)
             return 2
-        if isinstance(err, ImportError):
+        from sparsebox.parallel import TaskError
+
+        if isinstance(err, (ImportError, TaskError)):  # a missing extra; tasks that failed
             print(f"error: {_message(err)}", file=sys.stderr)
             return 1
         print(f"error: internal error, {type(err).__name__}: {_message(err)} "

@@ -1,16 +1,18 @@
 """What the domains' command modules share beyond outputs: a method's parameter errors in the
-command line's words (the face, :mod:`sparsebox.cli`, prints them as one ``error:`` line)."""
+command line's words (the face, :mod:`sparsebox.cli`, prints them as one ``error:`` line), and the
+executor that ``--executor`` / ``--jobs`` / ``--address`` ask for."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import typer
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["parameter_errors"]
+__all__ = ["parameter_errors", "executor_from_options"]
 
 
 @contextlib.contextmanager
@@ -39,3 +41,26 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         if source is not None:
             raise InvalidParameterError(f"{source}: {text}") from None
         raise
+
+
+def executor_from_options(kind: str, jobs: int, address: str | None,
+                          gpus_per_task: float = 0.0) -> Any:
+    """The executor of ``--executor local|ray``, ``--jobs N`` and ``--address ADDR``: local
+    processes, or a Ray cluster (the address, else ``$RAY_ADDRESS``, else a new local cluster of
+    ``jobs`` CPUs; each task reserves ``gpus_per_task`` of a GPU). Ray missing is a clear error
+    naming the extra.
+
+    Examples
+    --------
+    >>> executor_from_options("local", 2, None).jobs
+    2
+    """
+    from sparsebox.parallel import make_executor
+
+    if kind not in ("local", "ray"):
+        raise typer.BadParameter(f"must be local or ray, got {kind!r}", param_hint="--executor")
+    if address is not None and kind != "ray":
+        raise typer.BadParameter("an address is for --executor ray", param_hint="--address")
+    if gpus_per_task and kind != "ray":
+        raise typer.BadParameter("a GPU share is for --executor ray", param_hint="--executor")
+    return make_executor(kind, jobs=jobs, address=address, gpus_per_task=gpus_per_task)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["check_output_file", "check_output_folder", "StagedOutputs"]
+__all__ = ["check_output_file", "check_output_folder", "StagedOutputs", "write_text_atomic"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -97,3 +97,24 @@ class StagedOutputs:
             return
         for temp in self.temps.values():
             temp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace the file ``path`` with ``text`` in one step (a temporary file beside it, then a
+    rename): a reader, or a run stopped at any moment, sees the old file or the new one, never a
+    half-written one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "records.json"
+    >>> write_text_atomic(target, "[]"); target.read_text()
+    '[]'
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_text(text)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

@@ -1,9 +1,14 @@
 """Executors: run independent tasks side by side, and stream what they produce back as it comes.
 
-A task function is a module-level ``fn(task, emit)``: it may call ``emit(record)`` any number of
-times (a record reaches the caller's ``on_record`` while the task still runs) and its return value
-is the task's result. The same function runs inline, in local processes, or (by the executor the
-scale-out issue adds) on a cluster.
+A task function is a module-level ``fn(task, emit)`` (``fn(task, emit, shared)`` when the run
+passes ``shared`` data): it may call ``emit(record)`` any number of times (a record reaches the
+caller's ``on_record`` while the task still runs) and its return value is the task's result. The
+same function runs inline, in local processes (:class:`LocalExecutor`) or on a Ray cluster
+(:class:`RayExecutor`); results come back in task order.
+
+A task that fails does not stop the others: when all have ended, one :class:`TaskError` names every
+failed task (``failures``) and carries the results of the others (``results``, None where a task
+failed). Records a task emitted before it failed have been passed on.
 
 Examples
 --------
@@ -15,29 +20,50 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sparsebox._validation import check_int
+from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["Executor", "LocalExecutor", "TaskError"]
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "TaskError", "make_executor",
+           "pin_threads"]
 
-TaskFn = Callable[[Any, Callable[[Any], None]], Any]
+TaskFn = Callable[..., Any]
+_NO_SHARED = object()
 
 
 class TaskError(RuntimeError):
-    """A task failed; ``task`` is the one that did, and the worker's error is the cause."""
+    """Tasks failed: ``failures`` lists ``(task, error message)`` for each, ``results`` holds
+    every task's result (None for the failed ones), ``task`` is the first failed task."""
 
-    def __init__(self, task: Any, message: str) -> None:
-        super().__init__(f"task {task!r} failed: {message}")
-        self.task = task
+    def __init__(self, failures: Sequence[tuple[Any, str]], results: list[Any] | None = None
+                 ) -> None:
+        shown = "; ".join(f"task {task!r} failed: {message}" for task, message in failures)
+        super().__init__(shown if len(failures) == 1 else
+                         f"{len(failures)} tasks failed: {shown}")
+        self.failures = list(failures)
+        self.results = results
+        self.task = failures[0][0]
+
+    def with_message(self, message: str) -> TaskError:
+        """The same failures, told in the caller's words."""
+        self.args = (message,)
+        return self
 
 
 class Executor:
     """Runs ``fn(task, emit)`` for every task; results come back in task order."""
 
     def run(self, fn: TaskFn, tasks: Iterable[Any], *,
-            on_record: Callable[[Any], None] | None = None) -> list[Any]:  # pragma: no cover
+            on_record: Callable[[Any], None] | None = None,
+            shared: Any = _NO_SHARED) -> list[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def workers(self) -> int:  # pragma: no cover
+        """How many tasks run side by side."""
         raise NotImplementedError
 
 
@@ -47,24 +73,49 @@ def _square_and_report(task: int, emit: Callable[[Any], None]) -> int:
     return task * task
 
 
+def _call(fn: TaskFn, task: Any, emit: Callable[[Any], None], shared: Any) -> Any:
+    return fn(task, emit) if shared is _NO_SHARED else fn(task, emit, shared)
+
+
+def _finish(results: list[Any], failures: list[tuple[int, Any, str]]) -> list[Any]:
+    if failures:
+        failures.sort(key=lambda f: f[0])
+        raise TaskError([(task, message) for _, task, message in failures], results)
+    return results
+
+
 def pin_threads(threads: int) -> None:
     """Give this process ``threads`` CPU threads in every pool it may start (OpenMP, BLAS,
-    numba, torch): set before those libraries load, applied to torch if it already has."""
+    numba, torch): set before those libraries load, applied to torch and numba if they already
+    have.
+
+    Examples
+    --------
+    >>> pin_threads(1); os.environ["OMP_NUM_THREADS"]
+    '1'
+    """
+    threads = check_int("threads", threads, minimum=1)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
-    import sys
-
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    if "numba" in sys.modules:
+        numba = sys.modules["numba"]
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
+# ---------------------------------------------------------------------- local processes
 _emit_queue: Any = None  # a worker process's queue back to the parent
+_shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
 
 
-def _init_worker(queue: Any, threads: int) -> None:
-    global _emit_queue
+def _init_worker(queue: Any, threads: int, shared: tuple) -> None:
+    """``shared``: ``()`` when the run has no shared data, else ``(data,)`` (the sentinel that
+    marks "none" is not the same object once pickled into a worker)."""
+    global _emit_queue, _shared_data
     _emit_queue = queue
+    _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
 
 
@@ -76,8 +127,16 @@ def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
         _emit_queue.put((index, record))
         sent += 1
 
-    result = fn(task, emit)
+    try:
+        result = _call(fn, task, emit, _shared_data)
+    except Exception as err:  # the parent reports it with the task; the count of records
+        return index, sent, _Failed(f"{type(err).__name__}: {err}")  # sent so far goes along
     return index, sent, result
+
+
+class _Failed:
+    def __init__(self, message: str) -> None:
+        self.message = message
 
 
 class LocalExecutor(Executor):
@@ -86,8 +145,7 @@ class LocalExecutor(Executor):
     Each worker gets an equal share of the CPU threads (``threads``, by default the machine's
     CPUs divided by ``jobs``), set before it imports torch or numba, so that ``jobs`` workers do
     not oversubscribe the cores. Workers are spawned, not forked: no OpenMP or CUDA state is
-    inherited. A worker's error is raised here as a :class:`TaskError` naming the task, after the
-    records it emitted before failing have been passed on.
+    inherited. ``shared`` data goes to each worker once (not once per task).
 
     Parameters
     ----------
@@ -101,16 +159,28 @@ class LocalExecutor(Executor):
         self.jobs = check_int("jobs", jobs, minimum=1)
         self.threads = threads
 
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
     def run(self, fn: TaskFn, tasks: Iterable[Any], *,
-            on_record: Callable[[Any], None] | None = None) -> list[Any]:
+            on_record: Callable[[Any], None] | None = None,
+            shared: Any = _NO_SHARED) -> list[Any]:
         tasks = list(tasks)
         emit = on_record or (lambda record: None)
         if self.jobs == 1 or len(tasks) <= 1:
-            return [fn(task, emit) for task in tasks]
-        return self._run_processes(fn, tasks, emit)
+            results, failures = [], []
+            for i, task in enumerate(tasks):
+                try:
+                    results.append(_call(fn, task, emit, shared))
+                except Exception as err:
+                    results.append(None)
+                    failures.append((i, task, f"{type(err).__name__}: {err}"))
+            return _finish(results, failures)
+        return self._run_processes(fn, tasks, emit, shared)
 
-    def _run_processes(self, fn: TaskFn, tasks: Sequence[Any],
-                       emit: Callable[[Any], None]) -> list[Any]:
+    def _run_processes(self, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
+                       shared: Any) -> list[Any]:
         import multiprocessing as mp
         import queue as queue_module
         from concurrent.futures import ProcessPoolExecutor
@@ -119,9 +189,10 @@ class LocalExecutor(Executor):
         records = ctx.Queue()
         jobs = min(self.jobs, len(tasks))
         threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
-        results: dict[int, Any] = {}
+        results: list[Any] = [None] * len(tasks)
+        failures: list[tuple[int, Any, str]] = []
         received = [0] * len(tasks)
-        sent: dict[int, int] = {}  # records each finished task emitted
+        sent: dict[int, int] = {}  # records each ended task emitted
 
         def receive(timeout: float) -> bool:
             try:
@@ -133,7 +204,8 @@ class LocalExecutor(Executor):
             return True
 
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(records, threads)) as pool:
+                                 initargs=(records, threads,
+                                           () if shared is _NO_SHARED else (shared,))) as pool:
             futures = {pool.submit(_run_in_worker, fn, i, t): i for i, t in enumerate(tasks)}
             pending = set(futures)
             while pending:
@@ -141,14 +213,176 @@ class LocalExecutor(Executor):
                     continue
                 for future in [f for f in pending if f.done()]:
                     pending.discard(future)
-                    error = future.exception()
+                    index = futures[future]
+                    error = future.exception()  # the worker process itself died
                     if error is not None:
-                        while receive(0.2):  # what the task emitted before it failed
-                            pass
-                        raise TaskError(tasks[futures[future]], str(error)) from error
+                        failures.append((index, tasks[index], f"{type(error).__name__}: {error}"))
+                        continue
                     index, count, result = future.result()
-                    results[index], sent[index] = result, count
-            # every record a task emitted was put before it returned: wait for the stragglers
+                    sent[index] = count
+                    if isinstance(result, _Failed):
+                        failures.append((index, tasks[index], result.message))
+                    else:
+                        results[index] = result
+            # every record a task emitted was put before it ended: wait for the stragglers
             while any(received[i] < sent[i] for i in sent):
                 receive(1.0)
-        return [results[i] for i in range(len(tasks))]
+        return _finish(results, failures)
+
+
+# ---------------------------------------------------------------------- Ray
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError("--executor ray needs Ray: pip install 'sparsebox[ray]'") from err
+    return ray
+
+
+_RESULT = "__sparsebox_result__"
+
+
+def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
+    """The body of a Ray task: runs ``fn`` in a thread and yields each record as it is
+    emitted, then ``(_RESULT, result)``. A retried task replays the same records (tasks are
+    seeded), which Ray's streaming generators skip, so a record reaches the caller once."""
+    import queue as queue_module
+    import threading
+
+    pin_threads(threads)
+    records: queue_module.Queue = queue_module.Queue()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = _call(fn, task, records.put, shared[0] if shared else _NO_SHARED)
+        except BaseException as err:  # re-raised below, in the task's own thread
+            outcome["error"] = err
+        records.put(_RESULT)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while True:
+        item = records.get()
+        if item is _RESULT:
+            break
+        yield item
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    yield (_RESULT, outcome["result"])
+
+
+class RayExecutor(Executor):
+    """Tasks on a Ray cluster, one Ray task each; records stream back as they are emitted
+    (Ray's streaming generators).
+
+    Connects to ``address`` (else ``$RAY_ADDRESS``, else a new local cluster of ``num_cpus``
+    CPUs) on first use. ``shared`` data is put into Ray's object store once; tasks on a node read
+    it there without a copy (numpy arrays are read-only views). A task whose worker dies is run
+    again up to ``max_retries`` times; a task that raises is not (a bug does not go away).
+
+    Parameters
+    ----------
+    address : str, optional
+        A running cluster (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``).
+    num_cpus : int, optional
+        CPUs of a new local cluster (ignored when connecting to one).
+    cpus_per_task : float
+        CPUs each task reserves; torch, numba and BLAS in the task get that many threads.
+    gpus_per_task : float
+        GPUs each task reserves (a fraction shares a device between tasks).
+    max_retries : int
+        Re-runs of a task whose worker died.
+    """
+
+    def __init__(self, *, address: str | None = None, num_cpus: int | None = None,
+                 cpus_per_task: float = 1, gpus_per_task: float = 0,
+                 max_retries: int = 3) -> None:
+        if not cpus_per_task > 0:
+            raise InvalidParameterError(f"cpus_per_task must be > 0, got {cpus_per_task!r}")
+        if not gpus_per_task >= 0:
+            raise InvalidParameterError(f"gpus_per_task must be >= 0, got {gpus_per_task!r}")
+        self.address = address
+        self.num_cpus = num_cpus
+        self.cpus_per_task = cpus_per_task
+        self.gpus_per_task = gpus_per_task
+        self.max_retries = check_int("max_retries", max_retries, minimum=0)
+
+    def connect(self) -> Any:
+        """The ``ray`` module, initialised (once per process)."""
+        ray = _ray()
+        if not ray.is_initialized():
+            address = self.address or os.environ.get("RAY_ADDRESS")
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+        return ray
+
+    @property
+    def workers(self) -> int:
+        ray = self.connect()
+        return max(1, int(ray.cluster_resources().get("CPU", 1) // self.cpus_per_task))
+
+    def run(self, fn: TaskFn, tasks: Iterable[Any], *,
+            on_record: Callable[[Any], None] | None = None,
+            shared: Any = _NO_SHARED) -> list[Any]:
+        ray = self.connect()
+        tasks = list(tasks)
+        emit = on_record or (lambda record: None)
+        remote = ray.remote(_ray_generator).options(
+            num_cpus=self.cpus_per_task, num_gpus=self.gpus_per_task,
+            max_retries=self.max_retries, retry_exceptions=False)
+        shared_ref = () if shared is _NO_SHARED else (ray.put(shared),)
+        threads = max(1, int(self.cpus_per_task))
+        generators = {remote.remote(fn, task, threads, *shared_ref): i
+                      for i, task in enumerate(tasks)}
+        results: list[Any] = [None] * len(tasks)
+        failures: list[tuple[int, Any, str]] = []
+        pending = list(generators)
+        while pending:
+            ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
+            for gen in ready:
+                index = generators[gen]
+                try:
+                    item = ray.get(next(gen))
+                except StopIteration:
+                    pending.remove(gen)
+                    continue
+                except Exception as err:  # the task raised, or ran out of retries
+                    pending.remove(gen)
+                    failures.append((index, tasks[index], _ray_error(err)))
+                    continue
+                if isinstance(item, tuple) and len(item) == 2 and item[0] == _RESULT:
+                    results[index] = item[1]
+                else:
+                    emit(item)
+        return _finish(results, failures)
+
+
+def _ray_error(err: Exception) -> str:
+    cause = getattr(err, "cause", None)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    first = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {first[0] if first else ''}"
+
+
+def make_executor(kind: str = "local", *, jobs: int = 1, address: str | None = None,
+                  gpus_per_task: float = 0) -> Executor:
+    """The executor a command line asks for: ``"local"`` (``jobs`` processes) or ``"ray"``
+    (``address``, else ``$RAY_ADDRESS``, else a local cluster of ``jobs`` CPUs).
+
+    Examples
+    --------
+    >>> make_executor("local", jobs=2).jobs
+    2
+    """
+    if kind == "local":
+        return LocalExecutor(jobs)
+    if kind == "ray":
+        _ray()  # a clear error now when Ray is missing
+        return RayExecutor(address=address, num_cpus=None if address else jobs,
+                           gpus_per_task=gpus_per_task)
+    raise InvalidParameterError(f"executor must be 'local' or 'ray', got {kind!r}")

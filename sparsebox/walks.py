@@ -68,6 +68,7 @@ class _WalkParams:
     non_backtracking: bool
     scale: float
     stop_resistance: float  # 0 means no threshold
+    walker_offset: int = 0  # the first walker's index in the whole run (its random stream)
 
 
 def walk_arrays(structure: SparseStructure) -> tuple[np.ndarray, ...]:
@@ -105,6 +106,8 @@ def random_walks(
     stop_resistance: float | None = None,
     return_paths: bool = False,
     backend: str = "auto",
+    executor: Any = None,
+    chunk_queries: int | None = None,
 ) -> WalkResult:
     """Run ``num_walkers`` random walks for each ``(source, target)`` query.
 
@@ -136,6 +139,12 @@ def random_walks(
         Also return the best walker's path per query (regenerated from its random stream).
     backend : {"auto", "numpy", "numba", "cuda"}
         ``"auto"``: cuda for CuPy inputs, else numba when installed, else the numpy reference.
+    executor : sparsebox.parallel.Executor, optional
+        Spread the queries over an executor's workers (a Ray cluster, local processes): the CSR
+        arrays are shared once, each task walks ``chunk_queries`` queries with the same backend,
+        and the results, gathered in query order, are bit for bit those of one process.
+    chunk_queries : int, optional
+        Queries per task (default: about 50,000 walks per task).
 
     Returns
     -------
@@ -207,9 +216,12 @@ def random_walks(
     if return_paths:
         paths = [np.zeros(0, dtype=np.int64)] * q
         path_nodes = [np.zeros(0, dtype=np.int64)] * q
-    for rows, s in groups:
+    per_group = (_walk_groups_on(executor, backend, groups, src64, tgt64, common,
+                                 chunk_queries or max(1, 50_000 // num_walkers))
+                 if executor is not None and q else None)
+    for k, (rows, s) in enumerate(groups):
         p = _WalkParams(sources=src64[rows], targets=tgt64[rows], scale=s, **common)
-        w_reached, w_res, w_steps = impl.run_walkers(p)
+        w_reached, w_res, w_steps = per_group[k] if per_group else impl.run_walkers(p)
         num_steps += int(w_steps.sum())
         w_res = w_res.reshape(rows.shape[0], num_walkers)
         hits[rows] = w_reached.reshape(rows.shape[0], num_walkers).sum(axis=1)
@@ -227,6 +239,39 @@ def random_walks(
                 paths[i] = entry_ids[e]
                 path_nodes[i] = np.concatenate([[src64[i]], indices[e].astype(np.int64)])
     return WalkResult(reached, resistance, hits, num_steps, paths, path_nodes, backend)
+
+
+def _walk_chunk(task: dict, emit: Any, shared: tuple) -> tuple[np.ndarray, ...]:
+    """An executor task: the walkers of a slice of one scale group's queries, with the stream
+    offset of its first walker."""
+    indptr, indices, weight, entry_ids = shared
+    p = _WalkParams(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
+                    **task["params"])
+    return _backend_module(task["backend"]).run_walkers(p)
+
+
+def _walk_groups_on(executor: Any, backend: str, groups: list, src: np.ndarray,
+                    tgt: np.ndarray, common: dict, chunk: int) -> list[tuple[np.ndarray, ...]]:
+    """Per scale group, the per-walker ``(reached, resistance, steps)`` of all its queries,
+    computed in tasks of ``chunk`` queries on ``executor`` and put back in order."""
+    chunk = check_int("chunk_queries", chunk, minimum=1)
+    shared = tuple(common[k] for k in ("indptr", "indices", "weight", "entry_ids"))
+    rest = {k: v for k, v in common.items() if k not in ("indptr", "indices", "weight",
+                                                            "entry_ids")}
+    tasks, owner = [], []
+    for k, (rows, s) in enumerate(groups):
+        for start in range(0, rows.shape[0], chunk):
+            part = rows[start:start + chunk]
+            tasks.append({"backend": backend, "params": {
+                **rest, "sources": src[part], "targets": tgt[part], "scale": s,
+                "walker_offset": start * common["num_walkers"]}})
+            owner.append(k)
+    results = executor.run(_walk_chunk, tasks, shared=shared)
+    out = []
+    for k in range(len(groups)):
+        mine = [r for r, o in zip(results, owner, strict=True) if o == k]
+        out.append(tuple(np.concatenate([r[i] for r in mine]) for i in range(3)))
+    return out
 
 
 def _to_host(x: Any) -> Any:

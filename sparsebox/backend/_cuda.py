@@ -20,7 +20,7 @@ extern "C" __global__ void random_walks(
     const long long* __restrict__ sources, const long long* __restrict__ targets,
     const long long num_queries, const int num_walkers, const unsigned long long seed,
     const int max_steps, const int weighted, const int non_backtracking, const int undirected,
-    const double scale, const double stop_resistance,
+    const double scale, const double stop_resistance, const long long walker_offset,
     bool* __restrict__ reached, double* __restrict__ resistance, long long* __restrict__ steps)
 {
     const long long q = blockIdx.x;
@@ -29,7 +29,8 @@ extern "C" __global__ void random_walks(
     const long long tgt = targets[q];
     for (int w = threadIdx.x; w < num_walkers; w += blockDim.x) {
         const long long g = q * num_walkers + w;
-        unsigned long long state = seed ^ ((unsigned long long)(g + 1) * GOLDEN_WALKER_MULT);
+        unsigned long long state =
+            seed ^ ((unsigned long long)(g + walker_offset + 1) * GOLDEN_WALKER_MULT);
         long long cur = src, prev = -1;
         double r = 0.0;
         int s = 0;
@@ -124,6 +125,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
              np.int32(p.num_walkers), np.uint64(p.seed & _rng.MASK64), np.int32(p.max_steps),
              np.int32(p.weighted), np.int32(p.non_backtracking), np.int32(p.undirected),
              np.float64(p.scale),
-             np.float64(p.stop_resistance), reached, resistance, steps),
+             np.float64(p.stop_resistance), np.int64(p.walker_offset), reached, resistance,
+             steps),
         )
     return cupy.asnumpy(reached), cupy.asnumpy(resistance), cupy.asnumpy(steps)

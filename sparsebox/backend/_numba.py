@@ -98,8 +98,8 @@ def _walk(g, src, tgt, seed, indptr, indices, weight, max_steps, weighted, non_b
 
 @njit(cache=True, parallel=True, nogil=True)
 def _run(sources, targets, num_walkers, seed, indptr, indices, weight, max_steps, weighted,
-         non_backtracking, undirected, unit_weights, scale, stop_resistance, reached, resistance,
-         steps):
+         non_backtracking, undirected, unit_weights, scale, stop_resistance, walker_offset,
+         reached, resistance, steps):
     total = sources.shape[0] * num_walkers
     num_chunks = (total + LANES - 1) // LANES
     for c in prange(num_chunks):
@@ -115,7 +115,7 @@ def _run(sources, targets, num_walkers, seed, indptr, indices, weight, max_steps
         for b in range(m):
             g = g0 + b
             q = g // num_walkers
-            state[b] = seed ^ (np.uint64(g + 1) * _WALKER_MULT)
+            state[b] = seed ^ (np.uint64(g + walker_offset + 1) * _WALKER_MULT)
             cur[b] = sources[q]
             tgt[b] = targets[q]
             live[b] = True
@@ -161,7 +161,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     resistance = np.empty(total, dtype=np.float64)
     steps = np.zeros(total, dtype=np.int64)
     _run(p.sources, p.targets, p.num_walkers, np.uint64(p.seed & _rng.MASK64), *_args(p),
-         reached, resistance, steps)
+         np.int64(p.walker_offset), reached, resistance, steps)
     return reached, resistance, steps
 
 

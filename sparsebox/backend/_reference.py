@@ -65,7 +65,8 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     steps = np.zeros(total, dtype=np.int64)
     for g in range(total):
         q = g // p.num_walkers
-        ok, r, s, _ = walk_one(g, int(p.sources[q]), int(p.targets[q]), p.seed, p)
+        ok, r, s, _ = walk_one(g + p.walker_offset, int(p.sources[q]), int(p.targets[q]),
+                               p.seed, p)
         reached[g], steps[g] = ok, s
         resistance[g] = r if ok else np.inf
     return reached, resistance, steps

@@ -21,6 +21,10 @@ TASKS = textwrap.dedent('''
         if task == 2:
             raise ValueError("task two is broken")
         return task
+
+
+    def read_shared(task, emit, shared):
+        return float(shared[task].sum()), shared.flags.writeable
 ''')
 
 
@@ -49,12 +53,23 @@ def test_processes_stream_records_return_results_in_order_and_share_threads(task
                                                          for i in range(3)]
 
 
-def test_a_failed_task_is_named_and_its_records_are_kept(tasks_module):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_task_is_named_the_others_finish_and_records_are_kept(tasks_module, jobs):
     seen = []
-    with pytest.raises(TaskError, match="task 2 failed: task two is broken") as info:
-        LocalExecutor(2).run(tasks_module.fail_on_two, [1, 2, 3], on_record=seen.append)
-    assert info.value.task == 2
-    assert {"task": 2, "before": True} in seen
+    with pytest.raises(TaskError, match="task 2 failed: ValueError: task two is broken") as info:
+        LocalExecutor(jobs).run(tasks_module.fail_on_two, [1, 2, 3], on_record=seen.append)
+    assert info.value.task == 2 and info.value.failures == [(2, "ValueError: task two is broken")]
+    assert info.value.results == [1, None, 3]  # the others finished
+    assert sorted(r["task"] for r in seen) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_shared_data_reaches_every_task(tasks_module, jobs):
+    import numpy as np
+
+    shared = np.arange(12.0).reshape(3, 4)
+    results = LocalExecutor(jobs).run(tasks_module.read_shared, [0, 2], shared=shared)
+    assert [r[0] for r in results] == [6.0, 38.0]
 
 
 def test_jobs_must_be_positive():

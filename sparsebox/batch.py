@@ -1,0 +1,82 @@
+"""Batches of files: one command over a folder or a glob, one task per file on an executor.
+
+A command that takes one input file also takes a folder or a glob (``scenes/``, ``'scans/*.ply'``)
+with ``--out FOLDER``; each file is one task (:mod:`sparsebox.parallel`), a failed file is
+reported with its name while the others finish, and each file's outputs appear whole (the task
+writes them through :class:`sparsebox.outputs.StagedOutputs`).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> for name in ("b.ply", "a.ply", ".hidden.ply", "notes.txt"):
+...     _ = (folder / name).write_text("")
+>>> [p.name for p in batch_sources(str(folder), suffixes=(".ply",))]
+['a.ply', 'b.ply']
+>>> batch_sources(str(folder / "a.ply"), suffixes=(".ply",)) is None
+True
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["batch_sources", "run_batch"]
+
+
+def batch_sources(source: str, *, suffixes: Sequence[str],
+                  option: str = "SOURCE") -> list[Path] | None:
+    """The files a folder or a glob names (sorted; hidden files and other suffixes left out), or
+    None when ``source`` is one file or not a path at all (a dataset name). A folder or glob that
+    names no file is an error naming ``option``."""
+    path = Path(source)
+    wanted = tuple(s.lower() for s in suffixes)
+
+    def ours(p: Path) -> bool:
+        name = p.name.lower()
+        return p.is_file() and not p.name.startswith(".") and name.endswith(wanted)
+
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if ours(p))
+        where = f"the folder {path}"
+    elif glob.has_magic(source):
+        files = sorted(Path(p) for p in glob.glob(source) if ours(Path(p)))
+        where = f"the pattern {source!r}"
+    else:
+        return None
+    if not files:
+        raise InvalidParameterError(f"{option}: {where} holds no {' / '.join(suffixes)} file")
+    return files
+
+
+def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
+              label: str = "files") -> list[Any]:
+    """Run one task per file on ``executor`` with a progress bar; print each file's summary as a
+    JSON line as it finishes. Returns the summaries; when files failed, the others finish first
+    and one ``InvalidParameterError`` names every failed file and why (exit code 2 on the
+    command line)."""
+    import typer
+
+    from sparsebox.parallel import TaskError
+    from sparsebox.progress import make_progress
+
+    with make_progress(transient=True) as progress:
+        bar = progress.add_task(label, total=len(tasks))
+
+        def on_record(summary: Any) -> None:
+            typer.echo(json.dumps(summary))
+            progress.advance(bar)
+
+        try:
+            return executor.run(fn, tasks, on_record=on_record)
+        except TaskError as err:
+            reasons = "; ".join(f"{task['source']}: {why}" for task, why in err.failures)
+            raise InvalidParameterError(
+                f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); the other files "
+                "were written") from None

@@ -1,0 +1,74 @@
+"""Batches of files: a folder or a glob in, one output per file in --out, a broken file named while
+the others finish."""
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+
+from scenesparse.gaussians import GaussianScene, read_ply, write_ply
+from sparsebox import as_structure
+from sparsebox.data.graphs import load_graph, write_graph
+
+
+@pytest.fixture
+def graphs(tmp_path):
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    write_graph(as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))),
+                folder / "grid.mtx")
+    write_graph(as_structure(nx.cycle_graph(30)), folder / "ring.graph")
+    (folder / "broken.mtx").write_text("%%MatrixMarket matrix coordinate real general\n3 4 1\n")
+    return folder
+
+
+def test_sparsify_a_folder(graphs, tmp_path, cli):
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", graphs, "--out", out, "--method", "fegrass",
+                 "--density", "1.2", "--jobs", "2")
+    assert result.exit_code == 2
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert line.startswith("error: 1 of 3 files failed") and "broken.mtx" in line
+    assert sorted(p.name for p in out.iterdir()) == ["grid.mtx", "ring.mtx"]
+    summaries = [json.loads(ln) for ln in result.stdout.splitlines()]
+    assert {s["graph"].rsplit("/", 1)[-1]: s["edges_out"] for s in summaries} == {
+        "grid.mtx": 43, "ring.graph": 30}
+    assert load_graph(out / "grid.mtx").num_edges == 43
+
+
+def test_sparsify_a_glob_and_the_usage_errors(graphs, tmp_path, cli):
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", str(graphs / "g*.mtx"), "--out", out, "--method", "teddy")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["grid.mtx"]
+    for args, hint in ([[graphs], "--out"], [[graphs, "-o", tmp_path / "x.mtx"], "--out"],
+                       [[graphs / "grid.mtx", "--out", out], "--output"],
+                       [[str(graphs / "nothing*.mtx"), "--out", out], "GRAPH"]):
+        bad = cli("graph", "sparsify", *args)
+        assert bad.exit_code == 2 and hint in bad.stderr, bad.stderr
+
+
+def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    for name, seed in (("one.ply", 0), ("two.ply", 1)):
+        g = torch.Generator().manual_seed(seed)
+        n = 400
+        write_ply(folder / name, GaussianScene(
+            means=torch.rand(n, 3, generator=g) * 0.2, quats=torch.randn(n, 4, generator=g),
+            log_scales=torch.full((n, 3), -4.0), opacity_logits=torch.randn(n, generator=g),
+            sh_dc=torch.randn(n, 3, generator=g), sh_rest=torch.zeros(n, 0, 3)))
+    out = tmp_path / "pruned"
+    result = cli("scene", "prune-splats", folder, "--out", out, "--budget", "100", "--views", "3",
+                 "--resolution", "32", "--eval-views", "1", "--rounds", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "one.ply", "one_report.json", "one_side_by_side.png", "two.ply", "two_report.json",
+        "two_side_by_side.png"]
+    assert len(read_ply(out / "two.ply")) == 100
+    assert json.loads((out / "one_report.json").read_text())["kept"] == 100
+    image = cli("scene", "prune-splats", folder, "--out", out, "--image", tmp_path / "x.png")
+    assert image.exit_code == 2 and "--image" in image.stderr
+    assert np.all([json.loads(ln)["kept"] == 100 for ln in result.stdout.splitlines()])

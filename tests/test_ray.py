@@ -1,0 +1,211 @@
+"""Scale-out on a real local Ray cluster: the same sweep, batch and walks as one machine gives, and
+a worker killed mid-sweep loses no finished record."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="the ray extra is part of the test extras")
+
+from graphsparse.dynamic import DynamicSpectralSparsifier  # noqa: E402
+from sparsebox import as_structure  # noqa: E402
+from sparsebox.data import load_graph  # noqa: E402
+from sparsebox.parallel import LocalExecutor, RayExecutor, TaskError  # noqa: E402
+from sparsebox.walks import random_walks  # noqa: E402
+
+SWEEP = ["graph", "teddy", "--dataset", "cora", "--levels", "2", "--seeds", "2", "--epochs", "2",
+         "--methods", "dense,teddy,random"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real local Ray cluster of two CPUs for the whole module, shut down at the end."""
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _records(path):
+    return sorted(json.loads(path.read_text()), key=lambda r: (r["seed"], r["method"], r["level"]))
+
+
+def _same_records(a, b):
+    assert [(r["seed"], r["method"], r["level"]) for r in a] == \
+        [(r["seed"], r["method"], r["level"]) for r in b]
+    assert [r["test_acc"] for r in a] == pytest.approx([r["test_acc"] for r in b], abs=0.01)
+
+
+def _ray_task_pids():
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if any("ray::_ray_generator" in part for part in (p.info["cmdline"] or []))]
+
+
+def test_sweep_gives_the_local_records(cluster, data_dir, tmp_path, cli):
+    local = cli(*SWEEP, "--out", tmp_path / "local", "--jobs", "2")
+    on_ray = cli(*SWEEP, "--out", tmp_path / "ray", "--executor", "ray")
+    assert local.exit_code == 0 and on_ray.exit_code == 0, on_ray.output
+    _same_records(_records(tmp_path / "local" / "results.json"),
+                  _records(tmp_path / "ray" / "results.json"))
+
+
+def test_a_batch_of_files_finishes_the_good_ones_and_names_the_broken_one(cluster, data_dir,
+                                                                          tmp_path, cli):
+    from scenesparse.pointio import PointCloud, write_points
+
+    rng = np.random.default_rng(0)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.ply", "b.ply"):
+        write_points(inputs / name, PointCloud.from_xyz(rng.random((500, 3))))
+    (inputs / "broken.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nend_header\n")
+    outputs = {}
+    for kind in ("local", "ray"):
+        out = tmp_path / kind
+        result = cli("scene", "prune-points", inputs, "--out", out, "--method", "uniform",
+                     "--keep-ratio", "0.5", "--executor", kind, "--jobs", "2")
+        assert result.exit_code == 2
+        lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+        assert len(lines) == 1 and "1 of 3 files failed" in lines[0] and "broken.ply" in lines[0]
+        assert sorted(p.name for p in out.iterdir()) == ["a.ply", "a_report.json", "b.ply",
+                                                         "b_report.json"]
+        assert len(result.stdout.splitlines()) == 2  # one summary line per good file
+        outputs[kind] = {name: (out / name).read_bytes() for name in ("a.ply", "b.ply")}
+    assert outputs["local"] == outputs["ray"]
+
+
+def test_walks_on_ray_are_bit_identical_to_one_process(cluster, data_dir):
+    g = load_graph("fe_4elt2")
+    rng = np.random.default_rng(1)
+    src, tgt = rng.integers(0, g.num_nodes, 700), rng.integers(0, g.num_nodes, 700)
+    scale = rng.choice([0.5, 1.0, 2.0], 700)  # three scale groups, each split into tasks
+    kwargs = dict(num_walkers=16, max_steps=60, seed=9, scale=scale, stop_resistance=40.0,
+                  return_paths=True)
+    one = random_walks(g, src, tgt, **kwargs)
+    spread = random_walks(g, src, tgt, executor=RayExecutor(), chunk_queries=64, **kwargs)
+    local = random_walks(g, src, tgt, executor=LocalExecutor(2), chunk_queries=100, **kwargs)
+    for other in (spread, local):
+        assert np.array_equal(one.reached, other.reached) and np.array_equal(one.hits, other.hits)
+        assert np.array_equal(one.resistance, other.resistance)
+        assert one.num_steps == other.num_steps
+        assert all(np.array_equal(a, b) for a, b in zip(one.paths, other.paths, strict=True))
+
+
+def test_dygrass_batches_with_an_executor_reach_the_same_state(cluster):
+    import networkx as nx
+
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12)))
+    batch = [("+", 0, 143, 1.0), ("-", 0, 1), ("+", 5, 77, 2.0), ("-", 40, 41)]
+    plain = DynamicSpectralSparsifier(seed=2).fit(g)
+    spread = DynamicSpectralSparsifier(seed=2, executor=RayExecutor()).fit(g)
+    plain.update(batch)
+    spread.update(batch)
+    assert plain.sparsifier_.equals(spread.sparsifier_) and plain.graph_.equals(spread.graph_)
+
+
+def test_a_worker_killed_mid_sweep_loses_no_record(cluster, data_dir, tmp_path, cli, monkeypatch):
+    """kill -9 of a worker: Ray runs its task again, the records it had sent are not sent twice,
+    and the sweep gives the records a run without the kill gives."""
+    import sparsebox.outputs
+
+    write = sparsebox.outputs.write_text_atomic
+    killed = []
+
+    def write_and_kill(path, text):
+        write(path, text)
+        if not killed:
+            pids = _ray_task_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    monkeypatch.setattr(sparsebox.outputs, "write_text_atomic", write_and_kill)
+    result = cli(*SWEEP, "--epochs", "20", "--out", tmp_path / "killed", "--executor", "ray")
+    assert result.exit_code == 0, result.output
+    assert killed, "no Ray worker was running a task when the first record arrived"
+    monkeypatch.setattr(sparsebox.outputs, "write_text_atomic", write)
+    calm = cli(*SWEEP, "--epochs", "20", "--out", tmp_path / "calm", "--executor", "ray")
+    assert calm.exit_code == 0
+    _same_records(_records(tmp_path / "killed" / "results.json"),
+                  _records(tmp_path / "calm" / "results.json"))
+
+
+def test_without_retries_the_failed_seed_is_named_and_resume_finishes(cluster, data_dir,
+                                                                     tmp_path, cli, monkeypatch):
+    import sparsebox.outputs
+    import sparsebox.parallel
+
+    write = sparsebox.outputs.write_text_atomic
+    killed = []
+
+    def write_and_kill(path, text):
+        write(path, text)
+        if not killed:
+            pids = _ray_task_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    monkeypatch.setattr(sparsebox.outputs, "write_text_atomic", write_and_kill)
+    monkeypatch.setattr(sparsebox.parallel, "make_executor",
+                        lambda *a, **k: RayExecutor(max_retries=0))
+    out = tmp_path / "sweep"
+    failed = cli(*SWEEP, "--epochs", "20", "--out", out, "--executor", "ray")
+    assert killed and failed.exit_code == 1
+    line = failed.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: seeds [") and "--resume" in line
+    done = json.loads((out / "results.json").read_text())
+    assert done and len(done) < 10  # the finished records are kept, and only those
+    monkeypatch.undo()
+    resumed = cli(*SWEEP, "--epochs", "20", "--out", out, "--executor", "ray", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert len(json.loads((out / "results.json").read_text())) == 10
+
+
+def test_a_task_that_raises_is_reported_not_retried(cluster, tmp_path, monkeypatch):
+    module = tmp_path / "failing_tasks.py"
+    module.write_text(textwrap.dedent('''
+        def fail_on_two(task, emit):
+            emit({"task": task})
+            if task == 2:
+                raise ValueError("task two is broken")
+            return task
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    import ray.cloudpickle
+
+    tasks = importlib.import_module("failing_tasks")
+    ray.cloudpickle.register_pickle_by_value(tasks)  # the workers do not share our sys.path
+    seen = []
+    with pytest.raises(TaskError, match="task 2 failed: ValueError: task two is broken") as info:
+        RayExecutor().run(tasks.fail_on_two, [1, 2, 3], on_record=seen.append)
+    assert info.value.results == [1, None, 3]
+    assert sorted(r["task"] for r in seen) == [1, 2, 3]
+
+
+def test_ray_missing_is_a_clear_error(monkeypatch, cli):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    result = cli(*SWEEP, "--executor", "ray")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("error: --executor ray needs Ray: pip install "
+                                     "'sparsebox[ray]'")
