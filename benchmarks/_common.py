@@ -31,6 +31,7 @@ EXTRAS = {
     "open3d": ("points", "open3d-cpu needs the system library libusb-1.0-0"),
     "gsplat": ("splat-gpu", ""),
     "ogb": ("ogb", ""),
+    "ray": ("ray", ""),
 }
 
 

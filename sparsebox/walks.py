@@ -221,17 +221,17 @@ def random_walks(
                  if executor is not None and q else None)
     for k, (rows, s) in enumerate(groups):
         p = _WalkParams(sources=src64[rows], targets=tgt64[rows], scale=s, **common)
-        w_reached, w_res, w_steps = per_group[k] if per_group else impl.run_walkers(p)
-        num_steps += int(w_steps.sum())
-        w_res = w_res.reshape(rows.shape[0], num_walkers)
-        hits[rows] = w_reached.reshape(rows.shape[0], num_walkers).sum(axis=1)
-        reached[rows] = hits[rows] > 0
-        resistance[rows] = w_res.min(axis=1)
+        summary = per_group[k] if per_group else _per_query(impl.run_walkers(p), num_walkers)
+        g_hits, g_resistance, g_winner, g_steps = summary
+        num_steps += g_steps
+        hits[rows] = g_hits
+        reached[rows] = g_hits > 0
+        resistance[rows] = g_resistance
         if return_paths:
             # the winning walker of each query (first among equal minima; walker 0 for free
             # walks), regenerated from its stream
             local = np.flatnonzero(reached[rows] | (tgt64[rows] < 0))
-            winner = np.where(tgt64[rows[local]] < 0, 0, np.argmin(w_res[local], axis=1))
+            winner = np.where(tgt64[rows[local]] < 0, 0, g_winner[local])
             offsets, entries = _path_module(backend).walker_paths(
                 p, (local * num_walkers + winner).astype(np.int64))
             for j, i in enumerate(rows[local]):
@@ -241,18 +241,28 @@ def random_walks(
     return WalkResult(reached, resistance, hits, num_steps, paths, path_nodes, backend)
 
 
-def _walk_chunk(task: dict, emit: Any, shared: tuple) -> tuple[np.ndarray, ...]:
+def _per_query(walkers: tuple[np.ndarray, ...], num_walkers: int) -> tuple:
+    """Per query, from per-walker ``(reached, resistance, steps)``: ``(hits, smallest
+    resistance, the walker that has it, steps of all walkers)``."""
+    w_reached, w_res, w_steps = walkers
+    w_res = w_res.reshape(-1, num_walkers)
+    hits = w_reached.reshape(-1, num_walkers).sum(axis=1)
+    return hits, w_res.min(axis=1), np.argmin(w_res, axis=1), int(w_steps.sum())
+
+
+def _walk_chunk(task: dict, emit: Any, shared: tuple) -> tuple:
     """An executor task: the walkers of a slice of one scale group's queries, with the stream
-    offset of its first walker."""
+    offset of its first walker, summed up per query (a task sends back a few numbers per
+    query, not per walker)."""
     indptr, indices, weight, entry_ids = shared
     p = _WalkParams(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
                     **task["params"])
-    return _backend_module(task["backend"]).run_walkers(p)
+    return _per_query(_backend_module(task["backend"]).run_walkers(p), p.num_walkers)
 
 
 def _walk_groups_on(executor: Any, backend: str, groups: list, src: np.ndarray,
-                    tgt: np.ndarray, common: dict, chunk: int) -> list[tuple[np.ndarray, ...]]:
-    """Per scale group, the per-walker ``(reached, resistance, steps)`` of all its queries,
+                    tgt: np.ndarray, common: dict, chunk: int) -> list[tuple]:
+    """Per scale group, the per-query summary (see :func:`_per_query`) of all its queries,
     computed in tasks of ``chunk`` queries on ``executor`` and put back in order."""
     chunk = check_int("chunk_queries", chunk, minimum=1)
     shared = tuple(common[k] for k in ("indptr", "indices", "weight", "entry_ids"))
@@ -270,7 +280,8 @@ def _walk_groups_on(executor: Any, backend: str, groups: list, src: np.ndarray,
     out = []
     for k in range(len(groups)):
         mine = [r for r, o in zip(results, owner, strict=True) if o == k]
-        out.append(tuple(np.concatenate([r[i] for r in mine]) for i in range(3)))
+        out.append((*(np.concatenate([r[i] for r in mine]) for i in range(3)),
+                    sum(r[3] for r in mine)))
     return out
 
 
