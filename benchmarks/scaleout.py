@@ -84,7 +84,8 @@ def walks(args, console: Console, ray_executor: RayExecutor) -> dict:
     start = time.perf_counter()
     one = random_walks(g, src, tgt, **kwargs)
     single = time.perf_counter() - start
-    random_walks(g, src[:64], tgt[:64], executor=ray_executor, **kwargs)  # workers compile
+    random_walks(g, src[:256], tgt[:256], executor=ray_executor, chunk_queries=16,
+                 **kwargs)  # every worker loads the kernels
     start = time.perf_counter()
     spread = random_walks(g, src, tgt, executor=ray_executor, chunk_queries=args.chunk, **kwargs)
     on_ray = time.perf_counter() - start
@@ -126,6 +127,8 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--queries", type=int, default=20_000)
     ap.add_argument("--chunk", type=int, default=1_000, help="queries per Ray task (walks)")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the parts of an existing OUT/scaleout.json that this run skips")
     add_out_option(ap, "scaleout.json and scaleout.md")
     args = ap.parse_args(argv)
     datasets = (["cora"] if "sweep" in args.parts else []) + (
@@ -140,6 +143,15 @@ def main(argv=None) -> None:
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
                        "cpus": cpus, "python": platform.python_version(),
                        "ray_cluster_start_seconds": cluster_start}}
+    previous = out / "scaleout.json"
+    if args.update and previous.is_file():
+        kept = json.loads(previous.read_text())
+        for part in ("sweep", "walks", "costs"):
+            if part not in args.parts and part in kept:
+                result[part] = kept[part]
+                result["meta"][f"{part}_from"] = kept["meta"]["command"]
+                if part == "sweep":
+                    result["meta"]["sweep"] = kept["meta"]["sweep"]
     if "costs" in args.parts:
         result["costs"] = costs(ray_executor)
     if "walks" in args.parts:
@@ -151,6 +163,8 @@ def main(argv=None) -> None:
     (out / "scaleout.json").write_text(json.dumps(result, indent=2))
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, {cpus} CPUs; a "
           f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
+    md += [f"The {part} part is kept from `{result['meta'][f'{part}_from']}`.\n"
+           for part in ("sweep", "walks", "costs") if f"{part}_from" in result["meta"]]
     if "sweep" in result:
         s = result["meta"]["sweep"]
         md += [f"TEDDY sweep, Cora-GCN, dense + TEDDY + random, {s['levels']} levels x "
