@@ -41,13 +41,22 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                factory: Callable[..., nn.Module] | None = None,
                progress: Callable[[dict], None] | None = None,
                score: Scorer | None = None,
-               distill_lambda: float = DISTILL_LAMBDA) -> list[dict]:
+               distill_lambda: float = DISTILL_LAMBDA, executor: Any = None) -> list[dict]:
     """The level protocol; one record per (method, level, seed):
     ``{method, level, edge_keep, weight_keep, seed, test_acc, val_acc, seconds}``. ``methods`` is
     any of ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher,
-    and ``distill_lambda`` weighs TEDDY's distillation term."""
+    and ``distill_lambda`` weighs TEDDY's distillation term. With an ``executor``
+    (:mod:`sparsebox.parallel`) every seed is one task, the graph shared once, and ``progress``
+    sees each record as it arrives (``factory`` and ``score`` must then be picklable)."""
     for method in methods:
         check_choice("methods", method, METHODS)
+    if executor is not None:
+        options = {"model_name": model_name, "levels": list(levels), "methods": tuple(methods),
+                   "epochs": epochs, "factory": factory, "score": score,
+                   "distill_lambda": distill_lambda}
+        results = executor.run(_seed_task, [{**options, "seed": s} for s in seeds],
+                               on_record=progress, shared=data)
+        return [record for seed_records in results for record in seed_records]
     factory = factory or (lambda: make_model(model_name, data.num_features,
                                              int(data.y.max()) + 1))
     num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
@@ -99,3 +108,10 @@ def _record(method: str, level: int, edge_keep: float, seed: int, result: Any,
     return {"method": method, "level": level, "edge_keep": edge_keep,
             "weight_keep": result.weight_keep, "seed": seed, "test_acc": result.test_acc,
             "val_acc": result.val_acc, "seconds": time.perf_counter() - start}
+
+
+def _seed_task(task: dict, emit: Callable[[dict], None], data: Any) -> list[dict]:
+    """One seed of :func:`run_levels` as an executor task."""
+    options = {k: v for k, v in task.items() if k not in ("model_name", "levels", "seed")}
+    return run_levels(data, task["model_name"], task["levels"], [task["seed"]], progress=emit,
+                      **options)

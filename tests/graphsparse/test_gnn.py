@@ -225,3 +225,21 @@ def test_negative_distillation_weight_is_refused(cora):
     model = make_model("gcn", cora.num_features, 7, hidden=8)
     with pytest.raises(ValueError, match="distill_lambda must be >= 0, got -1"):
         train_node_classifier(model, cora, epochs=1, distill_lambda=-1.0)
+
+
+def test_run_levels_on_an_executor_gives_the_records_of_one_process(cora):
+    """Seeds as tasks (the graph shared once): the records one process makes."""
+    from sparsebox.parallel import LocalExecutor
+
+    kwargs = dict(methods=("dense", "teddy"), epochs=3)
+    inline = run_levels(cora, "gcn", [1], [0, 1], **kwargs)
+    seen = []
+    spread = run_levels(cora, "gcn", [1], [0, 1], executor=LocalExecutor(2, threads=1),
+                        progress=seen.append, **kwargs)
+
+    def key(r):
+        return r["seed"], r["method"], r["level"]
+
+    assert sorted(map(key, spread)) == sorted(map(key, inline)) == sorted(map(key, seen))
+    assert [r["test_acc"] for r in sorted(spread, key=key)] == pytest.approx(
+        [r["test_acc"] for r in sorted(inline, key=key)], abs=0.02)

@@ -26,7 +26,7 @@ def test_help_and_data_list_import_neither_torch_nor_numba():
             "for argv in (['--help'], ['data', 'list', '--json'], ['graph', '--help'], "
             "['scene', '--help'], ['stream', '--help'], ['methods']):\n"
             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "heavy = [m for m in ('torch', 'numba', 'scipy', 'open3d', 'torch_geometric') "
+            "heavy = [m for m in ('torch', 'numba', 'scipy', 'open3d', 'torch_geometric', 'ray') "
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
