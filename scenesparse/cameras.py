@@ -1,5 +1,6 @@
-"""Pinhole cameras (OpenCV convention: x right, y down, z forward): orbits and NeRF
-``transforms.json`` files."""
+"""Pinhole cameras (OpenCV convention: x right, y down, z forward): orbits, NeRF
+``transforms.json`` files, the ``cameras.json`` the INRIA 3DGS code writes, and COLMAP text
+models. Readers name the file and the entry that is wrong."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Camera", "orbit_cameras", "cameras_from_transforms", "look_at"]
+__all__ = ["Camera", "orbit_cameras", "cameras_from_transforms", "cameras_from_json",
+           "cameras_from_colmap", "look_at"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,141 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, w / 2, h / 2, w, h)
         cams.append(cam.resized(width or w, height or h))
     return cams
+
+
+def _camera_error(path: Path, what: str) -> ValueError:
+    from sparsebox.exceptions import InputFileError
+
+    return InputFileError(f"{path}: {what}")
+
+
+def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
+                      height: int | None = None) -> tuple[list[Camera], list[str]]:
+    """Cameras of the ``cameras.json`` written by the INRIA 3DGS code: per view ``width``,
+    ``height``, ``position`` (the camera centre), ``rotation`` (3 x 3, camera-to-world, OpenCV
+    axes), ``fx``, ``fy`` and ``img_name``. Returns ``(cameras, image names)``; ``width`` /
+    ``height`` rescale every view.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "cameras.json"
+    >>> _ = f.write_text(json.dumps([{"id": 0, "img_name": "a", "width": 40, "height": 30,
+    ...     "position": [0, 0, -2], "rotation": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+    ...     "fx": 50.0, "fy": 50.0}]))
+    >>> cams, names = cameras_from_json(f)
+    >>> cams[0].center.tolist(), names
+    ([0.0, 0.0, -2.0], ['a'])
+    """
+    path = Path(path)
+    try:
+        views = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _camera_error(path, f"not a cameras.json ({err})") from None
+    if not isinstance(views, list) or not views:
+        raise _camera_error(path, "expected a non-empty list of views")
+    cams, names = [], []
+    for i, v in enumerate(views):
+        try:
+            rot = np.asarray(v["rotation"], dtype=np.float64)
+            pos = np.asarray(v["position"], dtype=np.float64)
+            w, h = int(v["width"]), int(v["height"])
+            fx, fy = float(v["fx"]), float(v["fy"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
+        if rot.shape != (3, 3) or pos.shape != (3,) or min(w, h, fx, fy) <= 0:
+            raise _camera_error(path, f"view {i}: rotation must be 3 x 3, position 3 numbers, "
+                                      "sizes and focal lengths positive")
+        c2w = np.eye(4)
+        c2w[:3, :3], c2w[:3, 3] = rot, pos
+        cam = Camera(torch.tensor(np.linalg.inv(c2w), dtype=torch.float32), fx, fy, w / 2, h / 2,
+                     w, h)
+        cams.append(cam.resized(width or w, height or h))
+        names.append(str(v.get("img_name", i)))
+    return cams, names
+
+
+def _quat_to_rotation(qw: float, qx: float, qy: float, qz: float) -> np.ndarray:
+    q = np.array([qw, qx, qy, qz]) / np.linalg.norm([qw, qx, qy, qz])
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = None,
+                        height: int | None = None) -> tuple[list[Camera], list[str]]:
+    r"""Cameras of a COLMAP text model (``cameras.txt`` and ``images.txt`` in ``folder``):
+    pinhole models ``PINHOLE`` and ``SIMPLE_PINHOLE`` (and ``SIMPLE_RADIAL`` / ``RADIAL`` /
+    ``OPENCV`` when their distortion coefficients are zero: an image with distortion would need
+    undistorting first, as 3DGS's ``convert.py`` does). Returns ``(cameras, image names)`` in
+    ``images.txt`` order.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "cameras.txt").write_text("# c\n1 PINHOLE 40 30 50 50 20 15\n")
+    >>> _ = (d / "images.txt").write_text("# i\n1 1 0 0 0 0 0 2 1 a.png\n\n")
+    >>> cams, names = cameras_from_colmap(d)
+    >>> cams[0].center.tolist(), names
+    ([0.0, 0.0, -2.0], ['a.png'])
+    """
+    folder = Path(folder)
+    intrinsics = {}
+    cam_file, img_file = folder / "cameras.txt", folder / "images.txt"
+    for path in (cam_file, img_file):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file (a COLMAP text model has "
+                                    "cameras.txt and images.txt)")
+    for lineno, line in enumerate(cam_file.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        try:
+            cam_id, model, w, h = int(parts[0]), parts[1], int(parts[2]), int(parts[3])
+            p = [float(x) for x in parts[4:]]
+        except (IndexError, ValueError):
+            raise _camera_error(cam_file, f"line {lineno}: expected 'ID MODEL WIDTH HEIGHT "
+                                          "PARAMS...'") from None
+        if model == "PINHOLE" and len(p) == 4:
+            fx, fy, cx, cy = p
+        elif model == "SIMPLE_PINHOLE" and len(p) == 3:
+            fx = fy = p[0]
+            cx, cy = p[1], p[2]
+        elif model in ("SIMPLE_RADIAL", "RADIAL") and len(p) >= 4 and not any(p[3:]):
+            fx = fy = p[0]
+            cx, cy = p[1], p[2]
+        elif model == "OPENCV" and len(p) == 8 and not any(p[4:]):
+            fx, fy, cx, cy = p[:4]
+        else:
+            raise _camera_error(cam_file, f"line {lineno}: camera model {model} with "
+                                          f"{len(p)} parameters is not a pinhole camera; "
+                                          "undistort the images first")
+        intrinsics[cam_id] = (w, h, fx, fy, cx, cy)
+    cams, names = [], []
+    lines = img_file.read_text().splitlines()
+    data = [(i + 1, ln) for i, ln in enumerate(lines) if not ln.startswith("#")]
+    for lineno, line in data[0::2]:  # each image has a second line of 2D points (maybe blank)
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            qw, qx, qy, qz, tx, ty, tz = (float(x) for x in parts[1:8])
+            cam_id, name = int(parts[8]), parts[9]
+        except (IndexError, ValueError):
+            raise _camera_error(img_file, f"line {lineno}: expected 'ID QW QX QY QZ TX TY TZ "
+                                          "CAMERA_ID NAME'") from None
+        if cam_id not in intrinsics:
+            raise _camera_error(img_file, f"line {lineno}: camera {cam_id} is not in "
+                                          f"{cam_file.name}")
+        w, h, fx, fy, cx, cy = intrinsics[cam_id]
+        w2c = np.eye(4)
+        w2c[:3, :3] = _quat_to_rotation(qw, qx, qy, qz)
+        w2c[:3, 3] = [tx, ty, tz]
+        cam = Camera(torch.tensor(w2c, dtype=torch.float32), fx, fy, cx, cy, w, h)
+        cams.append(cam.resized(width or w, height or h))
+        names.append(name)
+    if not cams:
+        raise _camera_error(img_file, "lists no image")
+    return cams, names

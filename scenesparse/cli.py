@@ -214,8 +214,20 @@ def prune_splats(
                               "--item gaussian`): radsplat, lightgaussian, minisplatting, "
                               "opacity, volume."),
     rounds: int = typer.Option(3, min=1, help="Prune in rounds, re-scoring what is left."),
-    views: int = typer.Option(32, min=1, help="Orbit views used for scoring."),
-    resolution: int = typer.Option(256, min=16, help="Render size (square) for scoring."),
+    recover_steps: int = typer.Option(0, min=0, help="Training steps after each round (towards "
+                                      "the photos, else the unpruned model's renders)."),
+    images: Path = typer.Option(None, help="Your photos with their cameras: a folder with "
+                                "transforms_*.json, a COLMAP text model (sparse/0) or photos "
+                                "named in --cameras; scores, recovery and evaluation use them."),
+    cameras: Path = typer.Option(None, help="cameras.json as the INRIA 3DGS code writes it "
+                                 "(with --images: the photos it names)."),
+    sh_degree: int = typer.Option(None, min=0, help="Refit the colours at this lower SH degree "
+                                  "(LightGaussian's distillation)."),
+    sh_steps: int = typer.Option(500, min=1, help="Training steps of the SH refit."),
+    views: int = typer.Option(32, min=1, help="Orbit views used for scoring (without --images "
+                              "or --cameras)."),
+    resolution: int = typer.Option(256, min=16, help="Render size for scoring: the orbit's "
+                                   "square, or the width of your photos."),
     eval_views: int = typer.Option(8, min=1, help="Held-out views for PSNR and SSIM."),
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
@@ -241,9 +253,15 @@ def prune_splats(
         raise typer.BadParameter("give one of --keep-ratio, --budget", param_hint="--budget")
     if keep_ratio is None and budget is None:
         keep_ratio = 0.34
+    for path, hint in ((images, "--images"), (cameras, "--cameras")):
+        if path is not None and not path.exists():
+            raise typer.BadParameter(f"{path}: no such file or folder", param_hint=hint)
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
-                "views": views, "resolution": resolution, "eval_views": eval_views,
-                "backend": backend}
+                "recover_steps": recover_steps, "views": views, "resolution": resolution,
+                "eval_views": eval_views, "backend": backend,
+                "images": None if images is None else str(images),
+                "cameras_json": None if cameras is None else str(cameras),
+                "sh_degree": sh_degree, "sh_steps": sh_steps}
     files = _one_or_batch(source, target, out, (".ply",))
     if files is None:
         with parameter_errors(_SPLAT_OPTIONS):
@@ -265,14 +283,18 @@ def prune_splats(
 
 
 _SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
-                  "views": "--views", "resolution": "--resolution", "backend": "--backend"}
+                  "recover_steps": "--recover-steps", "views": "--views",
+                  "resolution": "--resolution", "backend": "--backend"}
 
 
 def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     from scenesparse.splatjob import prune_splat_file
 
-    settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "views",
-                                     "resolution", "eval_views", "backend")}
+    settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "recover_steps",
+                                     "views", "resolution", "eval_views", "backend",
+                                     "sh_degree", "sh_steps")}
+    settings["images"] = None if task["images"] is None else Path(task["images"])
+    settings["cameras_json"] = None if task["cameras_json"] is None else Path(task["cameras_json"])
     return prune_splat_file(_input_path(task["source"]), task["target"], image=task["image"],
                             report=task["report"], progress=progress, **settings)
 

@@ -11,7 +11,15 @@ backend; the statistics are the same):
   RadSplat, 2024).
 * ``"minisplatting"``: the sum of blending weights ``alpha * T`` (Fang and Wang,
   Mini-Splatting, ECCV 2024).
+* ``"pup"``: PUP 3D-GS's sensitivity (Hanson et al., 2024): the log-determinant of each
+  Gaussian's Fisher information for its mean and (log) scale, ``F = sum_views sum_pixels
+  sum_channels g g'`` with ``g`` the gradient of a pixel's colour with respect to those six
+  parameters (:func:`sensitivity_scores`).
 * ``"opacity"`` and ``"volume"``: no rendering.
+
+:class:`GaussianPruner` prunes in rounds and, with ``recover_steps``, fine-tunes what is left
+after each round (:class:`~scenesparse.training.SplatTrainer`) towards the photos or towards the
+unpruned model's renders, as LightGaussian and PUP 3D-GS do.
 """
 
 from __future__ import annotations
@@ -33,9 +41,9 @@ from sparsebox.progress import progress_bar
 from sparsebox.select import select
 
 __all__ = ["SCORES", "RenderStatistics", "render_statistics", "importance_scores",
-           "GaussianPruner", "default_cameras"]
+           "sensitivity_scores", "fisher_information", "GaussianPruner", "default_cameras"]
 
-SCORES = ("lightgaussian", "radsplat", "minisplatting", "opacity", "volume")
+SCORES = ("lightgaussian", "radsplat", "minisplatting", "pup", "opacity", "volume")
 
 
 @dataclass
@@ -76,10 +84,86 @@ def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
     return RenderStatistics(sig, mx, sw, hits, len(cameras))
 
 
+def sensitivity_scores(scene: GaussianScene, cameras: Sequence[Camera], *,
+                       progress: bool = False) -> np.ndarray:
+    """PUP 3D-GS's sensitivity per Gaussian: ``log det F`` with ``F`` (6 x 6, from
+    :func:`fisher_information`) the Fisher information of its mean and log-scale. A Gaussian no
+    view sees scores the log-determinant of ``1e-30 I``.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> one = GaussianScene(means=torch.zeros(2, 3), quats=torch.tensor([[1.0, 0, 0, 0]] * 2),
+    ...                     log_scales=torch.tensor([[-2.0] * 3, [-9.0] * 3]),
+    ...                     opacity_logits=torch.tensor([2.0, 2.0]), sh_dc=torch.ones(2, 3),
+    ...                     sh_rest=torch.zeros(2, 0, 3))
+    >>> s = sensitivity_scores(one, orbit_cameras((0, 0, 0), 1.0, 2, width=24, height=24))
+    >>> bool(s[0] > s[1])  # the big Gaussian matters more than the sub-pixel one
+    True
+    """
+    fisher = fisher_information(scene, cameras, progress=progress)
+    eye = torch.eye(6, dtype=torch.float64) * 1e-30
+    return torch.linalg.slogdet(fisher + eye).logabsdet.numpy()
+
+
+def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
+                       progress: bool = False) -> torch.Tensor:
+    """``(N, 6, 6)``: per Gaussian, ``sum_views sum_pixels sum_channels g g'`` with ``g`` the
+    gradient of a pixel's colour with respect to the Gaussian's mean (3) and log-scale (3).
+
+    Per view, the numba kernel sums ``h h'`` (5 x 5) with ``h`` the gradient of a pixel colour
+    with respect to the Gaussian's 2D mean and conic; the projection's Jacobian ``P`` (5 x 6,
+    from autograd) turns it into ``P' (sum h h') P``. Colours are taken as independent of the
+    position (exact for degree-0 SH).
+    """
+    from scenesparse._raster_numba import composite_fisher
+    from scenesparse.render import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
+
+    n = len(scene)
+    fisher = torch.zeros(n, 6, 6, dtype=torch.float64)
+    upper = torch.triu_indices(5, 5)
+    for cam in progress_bar(cameras, "sensitivity views", enabled=progress):
+        means = scene.means.detach().cpu().clone().requires_grad_(True)
+        log_scales = scene.log_scales.detach().cpu().clone().requires_grad_(True)
+        view = GaussianScene(means=means, quats=scene.quats.detach().cpu(),
+                             log_scales=log_scales,
+                             opacity_logits=scene.opacity_logits.detach().cpu(),
+                             sh_dc=scene.sh_dc.detach().cpu(),
+                             sh_rest=scene.sh_rest.detach().cpu())
+        proj = project(view, cam)
+        order, starts, gauss = composite_lists(proj, cam)
+        if gauss.size == 0:
+            continue
+        arrays = [np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+                  for t in (proj.means2d, proj.conics, proj.opacities, proj.colors)]
+        pair = composite_fisher(order, starts, gauss, *arrays, np.zeros(3, np.float32),
+                                cam.width, cam.height, TILE, ALPHA_MIN, ALPHA_MAX, T_MIN)
+        m_upper = np.stack([np.bincount(gauss, pair[:, c], n) for c in range(15)], axis=1)
+        m = torch.zeros(n, 5, 5, dtype=torch.float64)
+        m[:, upper[0], upper[1]] = torch.from_numpy(m_upper)
+        m = m + m.transpose(1, 2) - torch.diag_embed(torch.diagonal(m, dim1=1, dim2=2))
+        seen = torch.from_numpy(np.bincount(gauss, minlength=n) > 0)
+        # the projection's Jacobian, row by row: each Gaussian's outputs depend on its own inputs
+        outputs = torch.cat([proj.means2d, proj.conics], dim=1)  # (N, 5)
+        jac = torch.zeros(n, 5, 6, dtype=torch.float64)
+        for k in range(5):
+            gm, gs = torch.autograd.grad(outputs[:, k].sum(), (means, log_scales),
+                                         retain_graph=k < 4)
+            jac[:, k, :3], jac[:, k, 3:] = gm.double(), gs.double()
+        fisher[seen] += jac[seen].transpose(1, 2) @ m[seen] @ jac[seen]
+    return fisher
+
+
 def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
-                      statistics: RenderStatistics | None = None) -> np.ndarray:
-    """One score per Gaussian (higher: more worth keeping)."""
+                      statistics: RenderStatistics | None = None,
+                      cameras: Sequence[Camera] | None = None) -> np.ndarray:
+    """One score per Gaussian (higher: more worth keeping). Render scores need ``statistics``
+    (:func:`render_statistics`); ``"pup"`` needs ``cameras``."""
     check_choice("score", score, SCORES)
+    if score == "pup":
+        if cameras is None:
+            raise ValueError("score 'pup' needs the cameras of its views")
+        return sensitivity_scores(scene, cameras)
     if score == "opacity":
         return scene.opacities.detach().cpu().numpy().astype(np.float64)
     volume = torch.exp(scene.log_scales.detach().cpu().double().sum(dim=1)).numpy()
@@ -96,11 +180,12 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
 
 
 class GaussianPruner(Sparsifier):
-    """Choose the Gaussians to keep: a score, then the core's selector.
+    """Choose the Gaussians to keep: a score, then the core's selector; with ``recover_steps``,
+    fine-tune what is left after each round.
 
     Parameters
     ----------
-    score : {"radsplat", "lightgaussian", "minisplatting", "opacity", "volume"}
+    score : {"radsplat", "lightgaussian", "minisplatting", "pup", "opacity", "volume"}
     keep_ratio, budget : float, int (at most one; default keep_ratio 0.34)
         The fraction of the Gaussians kept, or their exact count.
     threshold : float, optional
@@ -110,10 +195,16 @@ class GaussianPruner(Sparsifier):
         geometrically to the target. Gaussians hidden behind removed ones then get their due:
         measured on the shared donut scene at keep ratio 0.34, RadSplat's score goes from 28.6 dB
         (1 round) to 30.8 dB (3 rounds) against the unpruned render on held-out views.
+    recover_steps : int
+        After each round, this many training steps of the Gaussians left (0: none), towards
+        ``targets`` (photos) when ``fit`` gets them, else towards the unpruned scene's renders
+        from the same cameras (LightGaussian's distillation setting).
     views, resolution : int
-        The default orbit for render-based scores (ignored when ``cameras`` is given to fit).
+        The default orbit for render-based scores and recovery (ignored when ``cameras`` is
+        given to fit).
     backend : {"auto", "torch", "numba", "gsplat"}
-        The renderer that gathers the statistics (:func:`~scenesparse.render.render`).
+        The renderer that gathers the statistics and trains
+        (:func:`~scenesparse.render.render`).
 
     Attributes
     ----------
@@ -125,6 +216,10 @@ class GaussianPruner(Sparsifier):
         ``select(scores_, budget=mask_.sum())`` gives ``mask_``).
     statistics_ : RenderStatistics or None
         The last round's render statistics.
+    scene_ : GaussianScene
+        The kept Gaussians, fine-tuned when ``recover_steps`` (what ``transform`` returns).
+    history_ : list of dict
+        Per round: kept count and, with recovery, the last training step's loss and PSNR.
 
     Examples
     --------
@@ -144,6 +239,7 @@ class GaussianPruner(Sparsifier):
         "score": [Options(SCORES)],
         "threshold": [Interval(numbers.Real, None, None), None],
         "rounds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "recover_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "views": [Interval(numbers.Integral, 1, None, closed="left")],
         "resolution": [Interval(numbers.Integral, 8, None, closed="left")],
         "backend": [Options(("auto", *BACKENDS))],
@@ -151,37 +247,56 @@ class GaussianPruner(Sparsifier):
 
     def __init__(self, score: str = "radsplat", *, keep_ratio: float | None = None,
                  budget: int | None = None, threshold: float | None = None, rounds: int = 3,
-                 views: int = 32, resolution: int = 256, backend: str = "auto") -> None:
+                 recover_steps: int = 0, views: int = 32, resolution: int = 256,
+                 backend: str = "auto") -> None:
         self.score = score
         self.keep_ratio, self.budget, self.threshold = keep_ratio, budget, threshold
         self.rounds = rounds
+        self.recover_steps = recover_steps
         self.views, self.resolution = views, resolution
         self.backend = backend
 
-    def fit(self, scene: GaussianScene, cameras: Sequence[Camera] | None = None, *,
+    def fit(self, scene: GaussianScene, cameras: Sequence[Camera] | None = None,
+            targets: Sequence[torch.Tensor] | None = None, *,
             progress: bool = False) -> GaussianPruner:
+        """Score and prune ``scene`` in rounds; ``cameras`` (default: an orbit) are the views of
+        the scores and of the recovery, ``targets`` the photos they saw (default: the unpruned
+        scene's renders)."""
         self._validate_params()
         if self.threshold is not None and (self.keep_ratio, self.budget) != (None, None):
             raise InvalidParameterError("give threshold or a size (keep_ratio, budget), not both")
-        rounds = self.rounds
+        if targets is not None and (cameras is None or len(targets) != len(cameras)):
+            raise InvalidParameterError("targets need their cameras: one target per camera")
+        rounds = 1 if self.threshold is not None else self.rounds
         n = len(scene)
+        needs_views = self.score not in ("opacity", "volume") or self.recover_steps
         cams = None
-        if self.score not in ("opacity", "volume"):
-            cams = cameras if cameras is not None else default_cameras(scene, self.views,
-                                                                       self.resolution)
-        if self.threshold is not None:
-            rounds = 1  # a threshold is not a count to shrink towards
-        else:
-            target = self._size(n)
+        if needs_views:
+            cams = list(cameras) if cameras is not None else default_cameras(
+                scene, self.views, self.resolution)
+        target = None if self.threshold is not None else self._size(n)
+        trainer = None
+        if self.recover_steps:
+            from scenesparse.training import SplatTrainer
+
+            if targets is None:
+                with torch.no_grad():
+                    targets = [render(scene, c, backend=self.backend).image.clamp(0, 1).cpu()
+                               for c in cams]
+            trainer = SplatTrainer(scene, cams, targets, backend=self.backend,
+                                   schedule_steps=self.recover_steps * rounds)
         alive = np.arange(n)
         scores = np.full(n, -np.inf)
         floor = 0.0
+        stats = None
+        self.history_ = []
         for r in range(rounds):
-            current = scene.subset(np.isin(np.arange(n), alive)) if r else scene
+            current = trainer.scene() if trainer is not None else (
+                scene.subset(np.isin(np.arange(n), alive)) if r else scene)
             stats = (render_statistics(current, cams, backend=self.backend, progress=progress)
-                     if cams else None)
-            round_scores = importance_scores(current, self.score, stats)
-            if self.threshold is not None:
+                     if cams and self.score not in ("opacity", "volume", "pup") else None)
+            round_scores = importance_scores(current, self.score, stats, cams)
+            if target is None:
                 keep = select(round_scores, threshold=self.threshold)
             else:
                 count = target if r == rounds - 1 else round(n * (target / max(n, 1)) ** (
@@ -192,7 +307,24 @@ class GaussianPruner(Sparsifier):
             scores[alive] = shifted
             floor = float(shifted.max(initial=floor)) + 1.0
             alive = alive[keep]
+            record = {"round": r + 1, "kept": int(alive.size)}
+            if trainer is not None:
+                trainer.prune(keep)
+                steps = trainer.train(self.recover_steps, progress=progress,
+                                      label=f"recovery, round {r + 1}")
+                record |= {"loss": steps[-1]["loss"], "psnr": steps[-1]["psnr"]}
+            self.history_.append(record)
         self.statistics_ = stats
         self.scores_ = scores
         self.mask_ = np.isin(np.arange(n), alive)
+        self.scene_ = scene.subset(self.mask_)
+        if trainer is not None:  # the fine-tuned values, with the kept rows' other properties
+            from scenesparse.training import scene_from_params
+
+            with torch.no_grad():
+                tuned = {k: v.detach().clone() for k, v in trainer.params.items()}
+            self.scene_ = scene_from_params(tuned, like=self.scene_)
         return self
+
+    def _apply(self, scene: GaussianScene) -> GaussianScene:
+        return self.scene_ if self.recover_steps else scene.subset(self.mask_)

@@ -9,6 +9,8 @@ for name, summary, reference in (
         ("lightgaussian", "global significance: sum of opacity T over the pixels hit, times "
          "a volume factor", "Fan et al., NeurIPS 2024"),
         ("minisplatting", "sum of blending weights alpha T", "Fang, Wang, ECCV 2024"),
+        ("pup", "PUP 3D-GS sensitivity: log det of the Fisher information of mean and scale",
+         "Hanson et al., 2024"),
         ("opacity", "the opacity alone (no rendering)", ""),
         ("volume", "the ellipsoid's volume alone (no rendering)", "")):
     register(name, item="gaussian", target=_PRUNER, data="splats", params={"score": name},

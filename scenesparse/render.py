@@ -6,8 +6,8 @@ Compositing follows 3DGS: ``alpha = min(0.99, o * exp(-0.5 d' Sigma^-1 d))``, Ga
 (the Gaussian that would take it there is not blended). :func:`render` takes ``backend``:
 
 * ``"torch"``: PyTorch, differentiable, the reference (the specification of the others);
-* ``"numba"``: the same projection and tile lists, composited by a parallel numba kernel
-  (forward only; the CPU's fast path, held to the reference by tests);
+* ``"numba"``: the same projection and tile lists, composited by parallel numba kernels, forward
+  and backward (the CPU's fast path, held to the reference by tests);
 * ``"gsplat"``: ``gsplat.rasterization`` on a CUDA GPU, with the statistics gathered through
   gsplat's ``rasterize_to_indices_in_range``.
 
@@ -191,8 +191,8 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
     scene : GaussianScene
     camera : Camera
     backend : {"auto", "torch", "numba", "gsplat"}
-        ``"auto"``: gsplat when the scene's tensors are on a CUDA device, else torch when one of
-        them requires a gradient, else numba.
+        ``"auto"``: gsplat when the scene's tensors are on a CUDA device, else numba. Every
+        backend is differentiable in the scene's tensors.
     background : sequence of 3 floats
     scores : bool
         Also return ``significance``, ``max_weight``, ``sum_weight`` and ``hits`` per Gaussian.
@@ -228,11 +228,7 @@ def resolve_render_backend(backend: str, scene: GaussianScene) -> str:
     gsplat or CUDA is a clear error."""
     check_choice("backend", backend, ("auto", *BACKENDS))
     if backend == "auto":
-        if scene.means.is_cuda:
-            return "gsplat"
-        tensors = (scene.means, scene.quats, scene.log_scales, scene.opacity_logits, scene.sh_dc,
-                   scene.sh_rest)
-        return "torch" if any(t.requires_grad for t in tensors) else "numba"
+        return "gsplat" if scene.means.is_cuda else "numba"
     if backend == "gsplat":
         try:
             import gsplat  # noqa: F401
@@ -305,33 +301,29 @@ def _render_torch(scene: GaussianScene, camera: Camera, *, background, scores: b
 def _render_numba(scene: GaussianScene, camera: Camera, *, background,
                   scores: bool) -> RenderResult:
     """The same image and statistics as the reference, composited by a numba kernel that runs
-    the tiles in parallel (forward only, no gradients; CPU copies of CUDA tensors)."""
-    import numba
-
-    from scenesparse._raster_numba import composite
-
+    the tiles in parallel; differentiable (the projection and the colours through torch's
+    autograd, the compositing through :func:`~scenesparse._raster_numba.composite_backward`).
+    CUDA tensors are rendered from CPU copies."""
+    scene = _on_cpu(scene)
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in _tensors(scene))
     # torch's and numba's OpenMP pools fight over the cores when both are busy (a projection
     # took 30x longer here): project on one torch thread, composite on numba's
     threads_before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with torch.no_grad():
-            proj = project(_on_cpu(scene), camera)
+        with torch.set_grad_enabled(grad):
+            proj = project(scene, camera)
     finally:
         torch.set_num_threads(threads_before)
-    starts, gauss = tile_lists(proj, camera)
-    # heaviest tiles first, dealt round-robin so that each thread's share costs about the same
-    threads = numba.get_num_threads()
-    by_cost = np.argsort(-np.diff(starts), kind="stable")
-    order = np.concatenate([by_cost[j::threads] for j in range(threads)])
-    image, alpha, pair = composite(
-        order, starts, gauss, proj.means2d.numpy().astype(np.float32),
-        proj.conics.numpy().astype(np.float32), proj.opacities.numpy().astype(np.float32),
-        proj.colors.numpy().astype(np.float32), np.asarray(background, dtype=np.float32),
-        camera.width, camera.height, TILE, ALPHA_MIN, ALPHA_MAX, T_MIN)
-    result = RenderResult(torch.from_numpy(image), torch.from_numpy(alpha))
+    lists = composite_lists(proj, camera)
+    image, alpha, pair = _NumbaComposite.apply(proj.means2d, proj.conics, proj.opacities,
+                                               proj.colors, lists, camera,
+                                               tuple(float(b) for b in background))
+    result = RenderResult(image, alpha)
     if scores:
         n = len(scene)
+        gauss = lists[2]
+        pair = pair.numpy()
         result.significance = torch.from_numpy(np.bincount(gauss, pair[:, 0], n).astype(
             np.float32))
         result.sum_weight = torch.from_numpy(np.bincount(gauss, pair[:, 1], n).astype(np.float32))
@@ -340,6 +332,62 @@ def _render_numba(scene: GaussianScene, camera: Camera, *, background,
         np.maximum.at(mx, gauss, pair[:, 2])
         result.max_weight = torch.from_numpy(mx)
     return result
+
+
+def _tensors(scene: GaussianScene) -> tuple[torch.Tensor, ...]:
+    return (scene.means, scene.quats, scene.log_scales, scene.opacity_logits, scene.sh_dc,
+            scene.sh_rest)
+
+
+def composite_lists(proj: Projected, camera: Camera) -> tuple[np.ndarray, ...]:
+    """``(order, starts, gauss)`` for the numba kernels: the tile lists of :func:`tile_lists`
+    and an order of the tiles, heaviest first, dealt round-robin to the threads so that each
+    thread's share costs about the same."""
+    import numba
+
+    starts, gauss = tile_lists(proj, camera)
+    threads = numba.get_num_threads()
+    by_cost = np.argsort(-np.diff(starts), kind="stable")
+    order = np.concatenate([by_cost[j::threads] for j in range(threads)])
+    return order, starts, gauss
+
+
+def _as32(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+
+
+class _NumbaComposite(torch.autograd.Function):
+    """The numba compositor as an autograd function of the projected Gaussians."""
+
+    @staticmethod
+    def forward(ctx, means2d, conics, opacities, colors, lists, camera, background):
+        from scenesparse._raster_numba import composite
+
+        order, starts, gauss = lists
+        arrays = tuple(_as32(t) for t in (means2d, conics, opacities, colors))
+        bg = np.asarray(background, dtype=np.float32)
+        image, alpha, pair = composite(order, starts, gauss, *arrays, bg, camera.width,
+                                       camera.height, TILE, ALPHA_MIN, ALPHA_MAX, T_MIN)
+        ctx.state = (lists, arrays, bg, camera, means2d.shape[0])
+        pair_t = torch.from_numpy(pair)
+        ctx.mark_non_differentiable(pair_t)
+        return torch.from_numpy(image), torch.from_numpy(alpha), pair_t
+
+    @staticmethod
+    def backward(ctx, grad_image, grad_alpha, _grad_pair):
+        from scenesparse._raster_numba import composite_backward
+
+        (order, starts, gauss), arrays, bg, camera, n = ctx.state
+        h, w = camera.height, camera.width
+        gi = (np.zeros((h, w, 3), np.float32) if grad_image is None
+              else np.ascontiguousarray(grad_image.numpy(), dtype=np.float32))
+        ga = (np.zeros((h, w), np.float32) if grad_alpha is None
+              else np.ascontiguousarray(grad_alpha.numpy(), dtype=np.float32))
+        pair = composite_backward(order, starts, gauss, *arrays, bg, w, h, TILE, ALPHA_MIN,
+                                  ALPHA_MAX, T_MIN, gi, ga)
+        per = np.stack([np.bincount(gauss, pair[:, c], n) for c in range(9)], axis=1)
+        per = torch.from_numpy(per.astype(np.float32))
+        return per[:, 0:2], per[:, 2:5], per[:, 5], per[:, 6:9], None, None, None
 
 
 def _on_cpu(scene: GaussianScene) -> GaussianScene:

@@ -1,4 +1,5 @@
-"""Prune a splat file end to end: score, select, write, compare renders, draw a side-by-side."""
+"""Prune a splat file end to end: score, select, recover, write, compare renders, draw a
+side-by-side."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from scenesparse.gaussians import read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
@@ -15,20 +17,75 @@ from scenesparse.importance import GaussianPruner, default_cameras
 from scenesparse.render import render
 from sparsebox.outputs import StagedOutputs, check_output_file
 
-__all__ = ["prune_splat_file"]
+__all__ = ["prune_splat_file", "lpips_distance"]
+
+
+def lpips_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+    """Mean LPIPS (VGG) of image pairs where the ``lpips`` package is installed, else None."""
+    try:
+        import lpips
+    except ImportError:
+        return None
+    model = lpips.LPIPS(net="vgg", verbose=False)
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() * 2 - 1
+
+    with torch.no_grad():
+        return float(np.mean([float(model(tensor(x), tensor(y))) for x, y in
+                              zip(a, b, strict=True)]))
+
+
+def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path | None,
+           cameras_json: Path | None) -> dict[str, Any]:
+    """The cameras to score and recover with, their photos (or None), and the held-out views to
+    evaluate on, with a description of where they came from."""
+    if images is not None:
+        from scenesparse.photos import photo_views
+
+        found = photo_views(images, cameras_json=cameras_json, resolution=resolution)
+        if not found.test_cameras:
+            raise ValueError(f"{images}: no held-out view to evaluate on")
+        return {"cameras": found.train_cameras, "targets": found.train_images,
+                "held_out": found.test_cameras, "photos": found.test_images,
+                "description": found.description}
+    if cameras_json is not None:
+        from scenesparse.cameras import cameras_from_json
+
+        cams, _ = cameras_from_json(cameras_json)
+        cams = [c.resized(resolution, max(1, round(c.height * resolution / c.width)))
+                for c in cams]
+        held = cams[::8]
+        train = [c for i, c in enumerate(cams) if i % 8] or cams
+        return {"cameras": train, "targets": None, "held_out": held, "photos": None,
+                "description": f"{Path(cameras_json).name} ({len(cams)} views, every 8th held "
+                               "out), no photos: against the unpruned model's renders"}
+    return {"cameras": default_cameras(scene, views, resolution), "targets": None,
+            "held_out": default_cameras(scene, eval_views, resolution, phase=0.5),
+            "photos": None,
+            "description": f"orbit ({views} views at {resolution} px, {eval_views} held out "
+                           "between them), against the unpruned model's renders"}
 
 
 def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
                      budget: int | None = None, score: str = "radsplat", rounds: int = 3,
-                     views: int = 32, resolution: int = 256, eval_views: int = 8,
-                     image: Path | None = None, report: Path | None = None,
-                     backend: str = "auto", progress: bool = False) -> dict[str, Any]:
+                     recover_steps: int = 0, views: int = 32, resolution: int = 256,
+                     eval_views: int = 8, image: Path | None = None, report: Path | None = None,
+                     backend: str = "auto", images: Path | None = None,
+                     cameras_json: Path | None = None, sh_degree: int | None = None,
+                     sh_steps: int = 500, progress: bool = False) -> dict[str, Any]:
     """Prune the scene in ``source`` with :class:`GaussianPruner` and write it to ``target``,
     a side-by-side PNG (``image``, by default ``<target stem>_side_by_side.png``) and, when
     given, the JSON ``report``; return the report: ``total``, ``kept``, ``bytes_in``,
-    ``bytes_out``, ``psnr`` and ``ssim`` (means over ``eval_views`` held-out orbit views, pruned
-    against unpruned), ``psnr_min``, ``seconds`` (of the scoring and selection) and the settings.
+    ``bytes_out``, ``psnr`` and ``ssim`` (means over the held-out views, pruned against
+    unpruned), ``psnr_min``, ``seconds`` (scoring, selection and recovery), ``cameras`` (which
+    views were used) and, with photos, ``photos``: PSNR / SSIM (and LPIPS where the ``lpips``
+    package is installed) of the unpruned and of the pruned scene against the held-out photos.
 
+    ``images`` (a folder of photos with their cameras, see :func:`scenesparse.photos.photo_views`)
+    or ``cameras_json`` (INRIA ``cameras.json``) replace the default orbit; ``recover_steps``
+    fine-tunes after each round towards the photos, else towards the unpruned renders;
+    ``sh_degree`` refits the colours at a lower SH degree (``sh_steps`` steps) before writing.
     Every output is checked before the work starts and appears only when all of it succeeded.
     """
     import matplotlib
@@ -44,29 +101,52 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[source])
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
-                            views=views, resolution=resolution, backend=backend)
+                            recover_steps=recover_steps, views=views, resolution=resolution,
+                            backend=backend)
     pruner._validate_params()  # a bad option fails before the file is read
     scene = read_ply(source)
+    if sh_degree is not None and not 0 <= sh_degree <= scene.sh_degree:
+        raise ValueError(f"--sh-degree must be in 0..{scene.sh_degree} (the degree of {source}), "
+                         f"got {sh_degree}")
+    setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
+                   images=images, cameras_json=cameras_json)
     start = time.perf_counter()
-    pruner.fit(scene, progress=progress)
+    pruner.fit(scene, setup["cameras"], setup["targets"], progress=progress)
+    pruned = pruner.transform(scene)
+    if sh_degree is not None and sh_degree < scene.sh_degree:
+        from scenesparse.training import distill_sh
+
+        pruned = distill_sh(pruned, setup["cameras"], sh_degree, steps=sh_steps,
+                            backend=backend, progress=progress)
     seconds = time.perf_counter() - start
-    pruned = scene.subset(pruner.mask_)
-    held_out = default_cameras(scene, eval_views, resolution, phase=0.5)
-    before = [render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held_out]
-    after = [render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held_out]
+    held = setup["held_out"]
+    with torch.no_grad():
+        before = [render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held]
+        after = [render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held]
     psnrs = [psnr(a, b) for a, b in zip(after, before, strict=True)]
     summary = {
         "input": str(source), "output": str(target), "score": score, "rounds": rounds,
-        "total": len(scene), "kept": len(pruned), "bytes_in": source.stat().st_size,
+        "recover_steps": recover_steps, "total": len(scene), "kept": len(pruned),
+        "sh_degree": pruned.sh_degree, "bytes_in": source.stat().st_size,
         "psnr": float(np.mean(psnrs)),
         "ssim": float(np.mean([ssim(a, b) for a, b in zip(after, before, strict=True)])),
-        "psnr_min": float(np.min(psnrs)), "seconds": seconds, "views": views,
-        "resolution": resolution, "eval_views": eval_views, "image": str(image),
+        "psnr_min": float(np.min(psnrs)), "seconds": seconds, "views": len(setup["cameras"]),
+        "resolution": resolution, "eval_views": len(held), "cameras": setup["description"],
+        "image": str(image), "history": pruner.history_,
     }
+    if setup["photos"] is not None:
+        photos = [p.numpy() for p in setup["photos"]]
+        summary["photos"] = {
+            name: {"psnr": float(np.mean([psnr(x, p) for x, p in zip(imgs, photos,
+                                                                      strict=True)])),
+                   "ssim": float(np.mean([ssim(x, p) for x, p in zip(imgs, photos,
+                                                                      strict=True)])),
+                   "lpips": lpips_distance(imgs, photos)}
+            for name, imgs in (("unpruned", before), ("pruned", after))}
     with StagedOutputs(target=target, image=image, report=report) as staged:
         write_ply(staged["target"], pruned)
         summary["bytes_out"] = staged["target"].stat().st_size
-        shown = min(3, eval_views)
+        shown = min(3, len(held))
         fig, axes = plt.subplots(shown, 2, figsize=(6, 3 * shown), squeeze=False)
         for i in range(shown):
             axes[i, 0].imshow(before[i])

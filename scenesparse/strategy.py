@@ -79,16 +79,11 @@ def prune_(params: MutableMapping[str, torch.nn.Parameter],
 
 
 def scene_from_params(params: Mapping[str, torch.Tensor]) -> GaussianScene:
-    """A detached scene from gsplat-named parameters: ``means``, ``quats``, ``scales`` (log),
-    ``opacities`` (logit), ``sh0`` ``(N, 1, 3)`` and ``shN`` ``(N, K, 3)``."""
-    sh0 = params["sh0"].detach().reshape(-1, 3)
-    shn = params.get("shN")
-    rest = (shn.detach() if shn is not None
-            else torch.zeros((sh0.shape[0], 0, 3), dtype=sh0.dtype, device=sh0.device))
-    return GaussianScene(means=params["means"].detach(), quats=params["quats"].detach(),
-                         log_scales=params["scales"].detach(),
-                         opacity_logits=params["opacities"].detach().reshape(-1),
-                         sh_dc=sh0, sh_rest=rest)
+    """A detached scene from gsplat-named parameters (see
+    :func:`scenesparse.training.scene_from_params`)."""
+    from scenesparse.training import scene_from_params as live_scene
+
+    return live_scene({k: v.detach() for k, v in params.items()})
 
 
 @dataclass

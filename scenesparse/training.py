@@ -1,0 +1,342 @@
+"""Training Gaussian splats to images: the loss, the optimizers and the loop a strategy plugs into.
+
+:class:`SplatTrainer` optimises a :class:`~scenesparse.gaussians.GaussianScene` so that its renders
+from ``cameras`` match ``targets`` (photos, or renders of another model when distilling): 3DGS's
+loss ``0.8 L1 + 0.2 (1 - SSIM)``, one Adam per attribute with 3DGS's learning rates (positions
+scaled by the scene's extent and decaying exponentially), gradients for every attribute through
+any renderer backend (numba or torch on a CPU, gsplat on a GPU), and a
+:class:`~sparsebox.base.Strategy` whose hooks get gsplat's arguments. The parameters are gsplat's
+(``means``, ``quats``, ``scales``, ``opacities``, ``sh0``, ``shN``), so gsplat's strategies and
+:func:`scenesparse.strategy.prune_` work on them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from scenesparse.cameras import Camera
+from scenesparse.gaussians import GaussianScene
+from scenesparse.imagemetrics import splat_loss
+from scenesparse.render import render
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
+           "distill_sh", "scene_from_views"]
+
+#: 3DGS's learning rates (``means`` is multiplied by the scene's extent and decays to 1/100 of
+#: itself over the steps of the schedule).
+LEARNING_RATES = {"means": 1.6e-4, "scales": 5e-3, "quats": 1e-3, "opacities": 5e-2,
+                  "sh0": 2.5e-3, "shN": 2.5e-3 / 20}
+
+
+def params_from_scene(scene: GaussianScene) -> torch.nn.ParameterDict:
+    """gsplat-named trainable parameters of a scene (copies): ``means``, ``quats``, ``scales``
+    (log), ``opacities`` (logits), ``sh0`` ``(N, 1, 3)`` and ``shN`` ``(N, K, 3)``."""
+    return torch.nn.ParameterDict({
+        "means": torch.nn.Parameter(scene.means.detach().clone()),
+        "quats": torch.nn.Parameter(scene.quats.detach().clone()),
+        "scales": torch.nn.Parameter(scene.log_scales.detach().clone()),
+        "opacities": torch.nn.Parameter(scene.opacity_logits.detach().clone()),
+        "sh0": torch.nn.Parameter(scene.sh_dc.detach().clone()[:, None, :]),
+        "shN": torch.nn.Parameter(scene.sh_rest.detach().clone()),
+    })
+
+
+def scene_from_params(params: Mapping[str, torch.Tensor], like: GaussianScene | None = None
+                      ) -> GaussianScene:
+    """The scene of gsplat-named parameters (the tensors themselves, so gradients flow);
+    ``like`` lends its normals, extra properties and PLY layout (subset to the same rows only
+    when the row counts agree)."""
+    sh0 = params["sh0"].reshape(-1, 3)
+    shn = params.get("shN")
+    rest = shn if shn is not None else torch.zeros((sh0.shape[0], 0, 3), dtype=sh0.dtype,
+                                                   device=sh0.device)
+    fields = dict(means=params["means"], quats=params["quats"], log_scales=params["scales"],
+                  opacity_logits=params["opacities"].reshape(-1), sh_dc=sh0, sh_rest=rest)
+    if like is None:
+        return GaussianScene(**fields)
+    same = len(like) == sh0.shape[0]
+    return replace(like, **fields, normals=like.normals if same else None,
+                   extra=like.extra if same else {})
+
+
+class SplatTrainer:
+    """Optimise a scene so that its renders from ``cameras`` match ``targets``.
+
+    Parameters
+    ----------
+    scene : GaussianScene
+        The starting point (copied: the scene given is not modified).
+    cameras : sequence of Camera
+    targets : sequence of Tensor ``(H, W, 3)`` in [0, 1], one per camera
+        Photos, or the renders of a model to distil.
+    backend : {"auto", "torch", "numba", "gsplat"}
+        Renderer (see :func:`scenesparse.render.render`).
+    schedule_steps : int
+        Steps over which the position learning rate decays to 1/100 of its start.
+    background : sequence of 3 floats
+    strategy : sparsebox.base.Strategy, optional
+        Its ``step_pre_backward`` / ``step_post_backward`` hooks run every step with gsplat's
+        arguments (``params, optimizers, state, step, info``).
+    learning_rates : mapping, optional
+        Overrides of :data:`LEARNING_RATES` by parameter name (0 freezes one).
+    seed : int
+        The order of the cameras.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> g = torch.Generator().manual_seed(0)
+    >>> scene = GaussianScene(means=torch.rand(30, 3, generator=g) * 0.3,
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]] * 30),
+    ...                       log_scales=torch.full((30, 3), -3.0),
+    ...                       opacity_logits=torch.zeros(30), sh_dc=torch.zeros(30, 3),
+    ...                       sh_rest=torch.zeros(30, 0, 3))
+    >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 2, width=16, height=16)
+    >>> targets = [torch.full((16, 16, 3), 0.2) for _ in cams]
+    >>> trainer = SplatTrainer(scene, cams, targets)
+    >>> first = trainer.step()["loss"]; last = trainer.train(20)[-1]["loss"]
+    >>> last < first
+    True
+    """
+
+    def __init__(self, scene: GaussianScene, cameras: Sequence[Camera],
+                 targets: Sequence[torch.Tensor], *, backend: str = "auto",
+                 schedule_steps: int = 30_000, background=(0.0, 0.0, 0.0),
+                 strategy: Any = None, learning_rates: Mapping[str, float] | None = None,
+                 seed: int = 0) -> None:
+        if len(cameras) != len(targets) or not cameras:
+            raise InvalidParameterError(f"give one target per camera, got {len(cameras)} cameras "
+                                        f"and {len(targets)} targets")
+        for cam, target in zip(cameras, targets, strict=True):
+            if tuple(target.shape) != (cam.height, cam.width, 3):
+                raise InvalidParameterError(f"a target must be (height, width, 3) = "
+                                            f"({cam.height}, {cam.width}, 3), got "
+                                            f"{tuple(target.shape)}")
+        unknown = set(learning_rates or {}) - set(LEARNING_RATES)
+        if unknown:
+            raise InvalidParameterError(f"learning_rates has unknown names {sorted(unknown)}; "
+                                        f"known: {', '.join(LEARNING_RATES)}")
+        self.template = scene
+        self.cameras = list(cameras)
+        self.targets = [t.detach().float() for t in targets]
+        self.backend = backend
+        self.schedule_steps = max(1, int(schedule_steps))
+        self.background = tuple(float(b) for b in background)
+        self.strategy = strategy
+        self.params = params_from_scene(scene)
+        pts = scene.means.detach().cpu().numpy()
+        extent = float(np.linalg.norm(np.percentile(pts, 99, 0) - np.percentile(pts, 1, 0)))
+        self.extent = max(extent, 1e-6)
+        rates = {**LEARNING_RATES, **(learning_rates or {})}
+        self.base_lr = {k: v * (self.extent if k == "means" else 1.0) for k, v in rates.items()}
+        for name, p in self.params.items():
+            p.requires_grad_(self.base_lr[name] > 0)
+        self.optimizers = {name: torch.optim.Adam([p], lr=self.base_lr[name], eps=1e-15)
+                           for name, p in self.params.items() if p.requires_grad}
+        self.strategy_state = strategy.initialize_state(scene_scale=self.extent) if strategy \
+            else None
+        if strategy is not None:
+            strategy.check_sanity(self.params, self.optimizers)
+        self.step_count = 0
+        self._rng = np.random.default_rng(seed)
+        self._order: list[int] = []
+
+    # ------------------------------------------------------------------ training
+    def scene(self) -> GaussianScene:
+        """The current scene, detached (the template's extra PLY properties ride along while no
+        Gaussian has been removed)."""
+        with torch.no_grad():
+            params = {k: v.detach().clone() for k, v in self.params.items()}
+        return scene_from_params(params, self.template)
+
+    def _position_lr(self) -> float:
+        t = min(self.step_count / self.schedule_steps, 1.0)
+        return self.base_lr["means"] * math.exp(t * math.log(0.01))
+
+    def step(self) -> dict[str, float]:
+        """One optimisation step on the next camera (a new random order every epoch)."""
+        if not self._order:
+            self._order = list(self._rng.permutation(len(self.cameras)))
+        index = int(self._order.pop())
+        cam, target = self.cameras[index], self.targets[index]
+        if "means" in self.optimizers:
+            for group in self.optimizers["means"].param_groups:
+                group["lr"] = self._position_lr()
+        scene = scene_from_params(self.params, self.template)
+        out = render(scene, cam, backend=self.backend, background=self.background)
+        image = out.image.to(target.device)
+        loss = splat_loss(image, target)
+        info = {"width": cam.width, "height": cam.height, "n_cameras": 1, "camera": index}
+        if self.strategy is not None:
+            self.strategy.step_pre_backward(self.params, self.optimizers, self.strategy_state,
+                                            self.step_count, info)
+        loss.backward()
+        for opt in self.optimizers.values():
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        if self.strategy is not None:
+            self.strategy.step_post_backward(self.params, self.optimizers, self.strategy_state,
+                                             self.step_count, info, packed=False)
+        self.step_count += 1
+        with torch.no_grad():
+            mse = float(((image.detach().clamp(0, 1) - target) ** 2).mean())
+        return {"step": self.step_count, "loss": float(loss.detach()),
+                "psnr": 10 * math.log10(1 / max(mse, 1e-12)), "gaussians": len(self)}
+
+    def train(self, steps: int, *, progress: bool = False, label: str = "training"
+              ) -> list[dict[str, float]]:
+        """``steps`` steps; one record each. With ``progress``, a bar shows the loss and PSNR."""
+        from sparsebox.progress import make_progress
+
+        history = []
+        with make_progress(transient=True, enabled=progress) as bar:
+            task = bar.add_task(label, total=steps)
+            for _ in range(steps):
+                record = self.step()
+                history.append(record)
+                bar.update(task, advance=1, description=f"{label}: loss {record['loss']:.4f}, "
+                                                       f"PSNR {record['psnr']:.2f} dB")
+        return history
+
+    def __len__(self) -> int:
+        return int(self.params["means"].shape[0])
+
+    def prune(self, keep: Any) -> int:
+        """Remove the Gaussians ``keep`` is false for, parameters and Adam moments together."""
+        from scenesparse.strategy import prune_
+
+        return prune_(self.params, self.optimizers, self.strategy_state or {}, keep=keep)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue: parameters, optimizer states, the step, the camera
+        order and the strategy's state."""
+        return {"params": {k: v.detach().clone() for k, v in self.params.items()},
+                "optimizers": {k: copy.deepcopy(opt.state_dict())
+                               for k, opt in self.optimizers.items()},
+                "step": self.step_count, "order": list(self._order),
+                "rng": self._rng.bit_generator.state,
+                "strategy": None if self.strategy_state is None
+                else copy.deepcopy(self.strategy_state.state_dict())}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> SplatTrainer:
+        """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras)."""
+        for name, value in state["params"].items():
+            self.params[name] = torch.nn.Parameter(value.clone(),
+                                                   requires_grad=self.base_lr[name] > 0)
+        self.optimizers = {name: torch.optim.Adam([p], lr=self.base_lr[name], eps=1e-15)
+                           for name, p in self.params.items() if p.requires_grad}
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.step_count = int(state["step"])
+        self._order = list(state["order"])
+        self._rng.bit_generator.state = state["rng"]
+        if self.strategy_state is not None and state.get("strategy") is not None:
+            self.strategy_state.load_state_dict(state["strategy"])
+        return self
+
+
+def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, steps: int,
+               backend: str = "auto", progress: bool = False) -> GaussianScene:
+    """The scene with its colours refitted at a lower spherical-harmonics degree (LightGaussian's
+    distillation): the coefficients above ``degree`` are dropped and the rest trained for
+    ``steps`` steps towards the full scene's renders from ``cameras``; positions, shapes and
+    opacities stay as they are.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> g = torch.Generator().manual_seed(0)
+    >>> scene = GaussianScene(means=torch.rand(20, 3, generator=g) * 0.3,
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
+    ...                       log_scales=torch.full((20, 3), -3.0),
+    ...                       opacity_logits=torch.zeros(20), sh_dc=torch.zeros(20, 3),
+    ...                       sh_rest=torch.randn(20, 15, 3, generator=g) * 0.1)
+    >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 4, width=16, height=16)
+    >>> distill_sh(scene, cams, 1, steps=2).sh_degree
+    1
+    """
+    if not 0 <= degree <= scene.sh_degree:
+        raise InvalidParameterError(f"degree must be in 0..{scene.sh_degree} (the scene's), got "
+                                    f"{degree!r}")
+    with torch.no_grad():
+        targets = [render(scene, c, backend=backend).image.clamp(0, 1).cpu() for c in cameras]
+    student = replace(scene, sh_rest=scene.sh_rest[:, :(degree + 1) ** 2 - 1].clone(),
+                      layout=None)
+    # only colours move; the higher coefficients at sh0's rate (3DGS's shN rate, 1/20 of it, is
+    # tuned for a whole training, not for a refit)
+    rates = {"means": 0.0, "quats": 0.0, "scales": 0.0, "opacities": 0.0,
+             "shN": LEARNING_RATES["sh0"]}
+    trainer = SplatTrainer(student, cameras, targets, backend=backend, learning_rates=rates)
+    if steps:
+        trainer.train(steps, progress=progress, label=f"SH degree {degree}")
+    return trainer.scene()
+
+
+def scene_from_views(cameras: Sequence[Camera], masks: Sequence[torch.Tensor],
+                     images: Sequence[torch.Tensor], count: int, *, sh_degree: int = 0,
+                     seed: int = 0, bounds: float = 1.5) -> GaussianScene:
+    """A starting scene for training from photos with object masks (NeRF-synthetic's alpha):
+    ``count`` Gaussians at random points of the visual hull (inside every view's mask), coloured
+    by the mean of the pixels they project to, sized by the distance to their three nearest
+    neighbours (3DGS's initialisation), opacity 0.1, no rotation.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> cams = orbit_cameras((0, 0, 0), 3.0, 3, width=16, height=16)
+    >>> masks = [torch.ones(16, 16) for _ in cams]
+    >>> images = [torch.full((16, 16, 3), 0.5) for _ in cams]
+    >>> len(scene_from_views(cams, masks, images, 100, bounds=0.5))
+    100
+    """
+    from scipy.spatial import cKDTree
+
+    from scenesparse.gaussians import SH_C0
+
+    rng = np.random.default_rng(seed)
+    found, colours = [], []
+    total = 0
+    for _ in range(200):
+        pts = rng.uniform(-bounds, bounds, size=(max(4 * count, 10_000), 3))
+        inside = np.ones(len(pts), dtype=bool)
+        colour = np.zeros((len(pts), 3))
+        for cam, mask, image in zip(cameras, masks, images, strict=True):
+            w2c = cam.world_to_cam.double().numpy()
+            p = pts @ w2c[:3, :3].T + w2c[:3, 3]
+            z = np.maximum(p[:, 2], 1e-9)
+            u = np.floor(cam.fx * p[:, 0] / z + cam.cx).astype(np.int64)
+            v = np.floor(cam.fy * p[:, 1] / z + cam.cy).astype(np.int64)
+            ok = (p[:, 2] > 0) & (u >= 0) & (u < cam.width) & (v >= 0) & (v < cam.height)
+            hit = np.zeros(len(pts), dtype=bool)
+            hit[ok] = mask.numpy()[v[ok], u[ok]] > 0.5
+            inside &= hit
+            colour[ok] += image.numpy()[v[ok], u[ok]]
+        found.append(pts[inside])
+        colours.append(colour[inside] / len(cameras))
+        total += int(inside.sum())
+        if total >= count:
+            break
+    if total < count:
+        raise InvalidParameterError(f"the views' masks leave room for {total} of the {count} "
+                                    "points asked for")
+    pts = np.concatenate(found)[:count]
+    rgb = np.concatenate(colours)[:count]
+    dist, _ = cKDTree(pts).query(pts, 4)
+    scale = np.sqrt(np.maximum((dist[:, 1:] ** 2).mean(axis=1), 1e-12))
+    k = (sh_degree + 1) ** 2 - 1
+    return GaussianScene(
+        means=torch.tensor(pts, dtype=torch.float32),
+        quats=torch.tensor([[1.0, 0.0, 0.0, 0.0]]).repeat(count, 1),
+        log_scales=torch.tensor(np.log(scale), dtype=torch.float32)[:, None].repeat(1, 3),
+        opacity_logits=torch.full((count,), math.log(0.1 / 0.9)),
+        sh_dc=torch.tensor((rgb - 0.5) / SH_C0, dtype=torch.float32),
+        sh_rest=torch.zeros(count, k, 3))

@@ -1,0 +1,197 @@
+"""Splat training on the CPU: the numba backward pass against the PyTorch reference and finite
+differences, the trainer, pruning that recovers, PUP's Fisher, SH distillation, a user's photos."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from scenesparse.cameras import Camera, cameras_from_json, orbit_cameras
+from scenesparse.gaussians import GaussianScene, read_ply
+from scenesparse.importance import GaussianPruner, default_cameras, fisher_information
+from scenesparse.photos import photo_views
+from scenesparse.render import render
+from scenesparse.training import SplatTrainer, distill_sh
+
+DONUT = "3d/gaussians/gshairlod_donut_fused_sh0.ply"
+LEGO = "3d/nerf_synthetic_lego_subset"
+
+
+def _scene(n=150, degree=1, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    k = (degree + 1) ** 2 - 1
+    return GaussianScene(
+        means=(torch.rand(n, 3, generator=g) * 0.4 - 0.2).to(dtype),
+        quats=torch.randn(n, 4, generator=g).to(dtype),
+        log_scales=(torch.rand(n, 3, generator=g) * 1.5 - 4.5).to(dtype),
+        opacity_logits=torch.randn(n, generator=g).to(dtype),
+        sh_dc=torch.randn(n, 3, generator=g).to(dtype),
+        sh_rest=(torch.randn(n, k, 3, generator=g) * 0.2).to(dtype))
+
+
+def _cams(size=40, n=2):
+    return orbit_cameras((0.0, 0.0, 0.0), 1.0, n, width=size, height=size)
+
+
+def _grads(scene, cam, backend, weights, bg=(0.1, 0.2, 0.3)):
+    tensors = [t.detach().clone().requires_grad_(True) for t in
+               (scene.means, scene.quats, scene.log_scales, scene.opacity_logits, scene.sh_dc,
+                scene.sh_rest)]
+    s = GaussianScene(*tensors)
+    out = render(s, cam, backend=backend, background=bg)
+    ((out.image * weights).sum() + (out.alpha * weights[..., 0]).sum()).backward()
+    return out, [t.grad for t in tensors]
+
+
+@pytest.mark.parametrize("view", [0, 1])
+def test_numba_backward_matches_the_torch_reference(view):
+    """Every attribute's gradient, SH of degree 1 included, through image and alpha."""
+    scene, cam = _scene(), _cams()[view]
+    weights = torch.rand(cam.height, cam.width, 3, generator=torch.Generator().manual_seed(1))
+    ref, ref_grads = _grads(scene, cam, "torch", weights)
+    fast, fast_grads = _grads(scene, cam, "numba", weights)
+    assert torch.allclose(ref.image, fast.image, atol=2e-5)
+    names = ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
+    for name, a, b in zip(names, ref_grads, fast_grads, strict=True):
+        scale = float(a.abs().max())
+        assert scale > 0, name
+        assert torch.allclose(a, b, rtol=1e-3, atol=2e-4 * scale), name
+
+
+def test_reference_gradients_match_finite_differences():
+    """The reference renderer's autograd against central differences, in double precision."""
+    scene = _scene(n=6, degree=1, seed=3, dtype=torch.float64)
+    cam = Camera(orbit_cameras((0, 0, 0), 1.0, 1)[0].world_to_cam.double(), 20.0, 20.0, 8.0, 8.0,
+                 16, 16)
+
+    def image_of(means, log_scales, opacity_logits, sh_dc):
+        s = GaussianScene(means, scene.quats, log_scales, opacity_logits, sh_dc, scene.sh_rest)
+        return render(s, cam, backend="torch", background=(0.2, 0.2, 0.2)).image
+
+    inputs = tuple(t.clone().requires_grad_(True) for t in
+                   (scene.means, scene.log_scales, scene.opacity_logits, scene.sh_dc))
+    assert torch.autograd.gradcheck(image_of, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+def test_trainer_fits_and_its_checkpoint_continues_exactly(data_dir):
+    """A perturbed copy of part of the donut trains back towards the original's renders; a
+    trainer restored from a checkpoint takes the same next steps as the one that wrote it."""
+    donut = read_ply(data_dir / DONUT)
+    part = donut.subset(np.arange(len(donut)) % 8 == 0)
+    cams = default_cameras(part, 6, 48)
+    with torch.no_grad():
+        targets = [render(part, c).image.clamp(0, 1) for c in cams]
+    noisy = GaussianScene(part.means + 0.002 * torch.randn_like(part.means), part.quats,
+                          part.log_scales, part.opacity_logits - 0.5, part.sh_dc + 0.3,
+                          part.sh_rest)
+    trainer = SplatTrainer(noisy, cams, targets, seed=1)
+    history = trainer.train(40)
+    assert np.mean([h["psnr"] for h in history[-6:]]) > np.mean([h["psnr"] for h in
+                                                                  history[:6]]) + 3.0
+    saved = trainer.state_dict()
+    ahead = [trainer.step()["loss"] for _ in range(3)]
+    again = SplatTrainer(noisy, cams, targets, seed=1).load_state_dict(saved)
+    assert [again.step()["loss"] for _ in range(3)] == pytest.approx(ahead, rel=1e-5)
+
+
+def test_pruning_that_recovers_beats_pruning_alone(data_dir):
+    donut = read_ply(data_dir / DONUT)
+    part = donut.subset(np.arange(len(donut)) % 4 == 0)
+    cams = default_cameras(part, 8, 64)
+    held = default_cameras(part, 4, 64, phase=0.5)
+
+    def quality(scene):
+        with torch.no_grad():
+            return np.mean([float(-10 * torch.log10(((render(scene, c).image.clamp(0, 1)
+                                                      - render(part, c).image.clamp(0, 1))
+                                                     ** 2).mean())) for c in held])
+
+    plain = GaussianPruner("radsplat", keep_ratio=0.2, rounds=2).fit(part, cams)
+    recovered = GaussianPruner("radsplat", keep_ratio=0.2, rounds=2, recover_steps=30).fit(
+        part, cams)
+    assert np.array_equal(plain.mask_.sum(), recovered.mask_.sum())
+    assert len(recovered.transform(part)) == int(recovered.mask_.sum())
+    assert [h["kept"] for h in recovered.history_][-1] == recovered.mask_.sum()
+    assert quality(recovered.transform(part)) > quality(plain.transform(part)) + 1.0
+
+
+def test_fisher_kernel_matches_autograd_per_pixel():
+    """PUP's Fisher from the kernel equals the sum over pixels and channels of the outer
+    products of autograd gradients (what PUP's own Python path computes)."""
+    scene = _scene(n=5, degree=0, seed=4)
+    cam = Camera(orbit_cameras((0, 0, 0), 1.0, 1)[0].world_to_cam, 12.0, 12.0, 5.0, 5.0, 10, 10)
+    fisher = fisher_information(scene, [cam]).float()
+    means = scene.means.clone().requires_grad_(True)
+    log_scales = scene.log_scales.clone().requires_grad_(True)
+    s = GaussianScene(means, scene.quats, log_scales, scene.opacity_logits, scene.sh_dc,
+                      scene.sh_rest)
+    image = render(s, cam, backend="torch").image
+    expected = torch.zeros(5, 6, 6)
+    for y in range(10):
+        for x in range(10):
+            for c in range(3):
+                gm, gs = torch.autograd.grad(image[y, x, c], (means, log_scales),
+                                             retain_graph=True)
+                g = torch.cat([gm, gs], dim=1)
+                expected += g[:, :, None] * g[:, None, :]
+    scale = float(expected.abs().max())
+    assert scale > 0
+    assert torch.allclose(fisher, expected, rtol=1e-3, atol=1e-4 * scale)
+
+
+def test_sh_distillation_keeps_the_look_with_fewer_coefficients():
+    scene = _scene(n=200, degree=3, seed=5)
+    cams = _cams(size=32, n=8)
+    low = distill_sh(scene, cams, 1, steps=60)
+    assert low.sh_degree == 1 and low.sh_rest.shape[1] == 3
+    assert torch.equal(low.means, scene.means) and torch.equal(low.log_scales,
+                                                                scene.log_scales)
+    cut = GaussianScene(scene.means, scene.quats, scene.log_scales, scene.opacity_logits,
+                        scene.sh_dc, scene.sh_rest[:, :3])
+
+    def error(s):
+        with torch.no_grad():
+            return np.mean([float(((render(s, c).image - render(scene, c).image) ** 2).mean())
+                            for c in cams])
+
+    assert error(low) < 0.85 * error(cut)  # refitting beats dropping the coefficients
+
+
+def test_cameras_json_and_lego_photos(data_dir, tmp_path):
+    views = photo_views(data_dir / LEGO, resolution=40)
+    assert len(views.train_cameras) == 50 and len(views.test_cameras) == 10
+    assert views.train_images[0].shape == (40, 40, 3) and "transforms_test.json" in \
+        views.description
+    for cam in views.test_cameras:
+        assert float(torch.linalg.norm(cam.center)) == pytest.approx(4.03, abs=0.1)
+    # the same cameras written the INRIA way read back to the same views
+    entries = []
+    for i, cam in enumerate(views.train_cameras[:3]):
+        c2w = torch.linalg.inv(cam.world_to_cam.double())
+        entries.append({"id": i, "img_name": f"v{i}", "width": cam.width, "height": cam.height,
+                        "position": c2w[:3, 3].tolist(), "rotation": c2w[:3, :3].tolist(),
+                        "fx": cam.fx, "fy": cam.fy})
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    back, names = cameras_from_json(tmp_path / "cameras.json")
+    assert names == ["v0", "v1", "v2"]
+    for a, b in zip(back, views.train_cameras[:3], strict=True):
+        assert torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5) and a.fx == b.fx
+
+
+def test_prune_splats_with_photos_recovery_and_sh(data_dir, tmp_path, cli):
+    """The command line with a user's photos: the report says which cameras were used and
+    scores the unpruned and the pruned scene against the held-out photos."""
+    out, report = tmp_path / "pruned.ply", tmp_path / "report.json"
+    result = cli("scene", "prune-splats", "donut", out, "--images", data_dir / LEGO,
+                 "--resolution", "24", "--keep-ratio", "0.5", "--rounds", "1",
+                 "--recover-steps", "2", "--report", report)
+    assert result.exit_code == 0, result.output
+    r = json.loads(report.read_text())
+    assert "transforms_train.json (50 views)" in r["cameras"] and r["eval_views"] == 10
+    assert set(r["photos"]) == {"unpruned", "pruned"} and math.isfinite(
+        r["photos"]["pruned"]["psnr"])
+    assert r["kept"] == round(0.5 * 45624) and len(read_ply(out)) == r["kept"]
+    bad = cli("scene", "prune-splats", "donut", tmp_path / "x.ply", "--sh-degree", "2")
+    assert bad.exit_code == 2 and "--sh-degree must be in 0..0" in bad.stderr
