@@ -66,13 +66,30 @@ def test_reference_gradients_match_finite_differences():
     cam = Camera(orbit_cameras((0, 0, 0), 1.0, 1)[0].world_to_cam.double(), 20.0, 20.0, 8.0, 8.0,
                  16, 16)
 
-    def image_of(means, log_scales, opacity_logits, sh_dc):
-        s = GaussianScene(means, scene.quats, log_scales, opacity_logits, sh_dc, scene.sh_rest)
+    def image_of(means, quats, log_scales, opacity_logits, sh_dc, sh_rest):
+        s = GaussianScene(means, quats, log_scales, opacity_logits, sh_dc, sh_rest)
         return render(s, cam, backend="torch", background=(0.2, 0.2, 0.2)).image
 
     inputs = tuple(t.clone().requires_grad_(True) for t in
-                   (scene.means, scene.log_scales, scene.opacity_logits, scene.sh_dc))
+                   (scene.means, scene.quats, scene.log_scales, scene.opacity_logits,
+                    scene.sh_dc, scene.sh_rest))
     assert torch.autograd.gradcheck(image_of, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.gpu
+def test_gsplat_gradients_agree_with_the_cpu_backend(data_dir):
+    """On a GPU: gsplat's gradients of every attribute against the numba backend's."""
+    donut = read_ply(data_dir / DONUT)
+    part = donut.subset(np.arange(len(donut)) % 16 == 0)
+    cam = default_cameras(part, 2, 96)[0]
+    weights = torch.rand(96, 96, 3, generator=torch.Generator().manual_seed(2))
+    _, cpu = _grads(part, cam, "numba", weights)
+    cuda = GaussianScene(*(t.cuda() for t in (part.means, part.quats, part.log_scales,
+                                              part.opacity_logits, part.sh_dc, part.sh_rest)))
+    _, gpu = _grads(cuda, cam, "gsplat", weights.cuda())
+    for a, b in zip(cpu, gpu, strict=True):
+        b = b.cpu()
+        assert float((a - b).norm() / a.norm()) < 0.05
 
 
 def test_trainer_fits_and_its_checkpoint_continues_exactly(data_dir):
