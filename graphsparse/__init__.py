@@ -16,6 +16,7 @@ _EXPORTS = {
     "TeddyPruner": ".teddy", "TeddyTransform": ".transforms", "teddy_edge_scores": ".teddy",
     "RandomEdgePruner": ".random_edges",
     "UgsPruner": ".ugs",
+    "GTSPModel": ".gtsp", "GTSPStrategy": ".gtsp", "GtspTokenPruner": ".gtsp",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

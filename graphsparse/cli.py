@@ -308,6 +308,41 @@ def teddy_report(
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 
 
+@graph_app.command("gtsp")
+def gtsp(
+    dataset: str = typer.Option("ogbg-molbace", help="An ogb molecule dataset: ogbg-molbace, "
+                                "ogbg-molbbbp, ogbg-molesol, ogbg-molhiv, ogbg-molpcba..."),
+    axes: str = typer.Option("tokens,heads,layers,weights", help="Comma-separated axes; each "
+                             "runs alone, and all of them together when there are several."),
+    keep: str = typer.Option("0.5", help="Keep ratio (fraction kept) of every axis, in (0, 1]; "
+                             "a comma-separated list runs each."),
+    seeds: int = typer.Option(3, min=1),
+    epochs: int = typer.Option(30, min=1),
+    out: Path = typer.Option(Path("out/gtsp"), help="Folder for results.json, results.md, "
+                             "pareto.png (new or empty, unless --resume)."),
+    resume: bool = typer.Option(False, help="Keep the runs OUT/results.json already has and "
+                                "run only the missing ones."),
+    baselines: str = typer.Option("", help="Also run baselines at each keep ratio: "
+                                  "random-tokens, magnitude (comma-separated)."),
+    max_graphs: int = typer.Option(None, help="Use about this many graphs, evenly spaced "
+                                   "through each part of the split in proportion (quick runs)."),
+    batch_size: int = typer.Option(128, min=1),
+    lr: float = typer.Option(1e-3, min=0.0),
+    jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, one process and one "
+                             "torch thread each."),
+    executor: str = typer.Option("local", help="local (processes on this machine) or ray."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
+) -> None:
+    """GTSP: a GPS graph transformer pruned on four axes (tokens, heads, layers, weights), each
+    alone and combined, against the dense model trained in every invocation; FLOPs counted and
+    inference timed on the exported model."""
+    from graphsparse.gtsp.command import run_gtsp_command
+
+    run_gtsp_command(dataset=dataset, axes=axes, keep=keep, seeds=seeds, epochs=epochs, out=out,
+                     resume=resume, jobs=jobs, executor=executor, address=address,
+                     baselines=baselines, max_graphs=max_graphs, batch_size=batch_size, lr=lr)
+
+
 def _graph_source(graph: str) -> str:
     """How a stream names its graph: a file by its resolved path (so `./g.mtx`, `g.mtx` and the
     same file from another folder agree), a dataset by its catalogue name."""

@@ -19,6 +19,11 @@ register("random", item="edge", target="graphsparse.random_edges:RandomEdgePrune
 register("ugs", item="edge", target="graphsparse.ugs:UgsPruner", data="node-graph",
          summary="UGS: edge masks learned with a GNN, pruned 5% per round",
          reference="Chen et al., ICML 2021")
+register("gtsp", item="token", target="graphsparse.gtsp.estimator:GtspTokenPruner",
+         data="molecules",
+         summary="GTSP's learned token selection: a graph transformer's Gumbel top-k scorer "
+                 "keeps ceil(r n) atoms of each molecule in its attention",
+         reference="Liu et al., Neural Networks 2024")
 register("dygrass", item="edge", target="graphsparse.dynamic:DynamicSpectralSparsifier",
          data="edge-stream", streaming=True,
          summary="dyGRASS: a spectral sparsifier kept up to date by random walks under edge "

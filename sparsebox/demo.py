@@ -20,6 +20,7 @@ RUNNERS = {
     "edge-stream": "graphsparse.demo:stream_method",
     "splats": "scenesparse.demo:splat_method",
     "points": "scenesparse.demo:point_method",
+    "molecules": "graphsparse.demo:molecule_method",
 }
 #: Runs beyond one-method-at-a-time: a method in its full protocol, with files written to OUT.
 EXTRAS = ("graphsparse.demo:teddy_short", "scenesparse.demo:prune_splats")

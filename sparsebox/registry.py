@@ -39,6 +39,7 @@ DATA_KINDS = {
     "edge-stream": "a graph, then batches of edge insertions and deletions",
     "splats": "a Gaussian-splat scene (scenesparse.GaussianScene) and cameras",
     "points": "an (N, 3) array of point positions",
+    "molecules": "a list of PyG Data molecules with ogb atom and bond features and labels",
 }
 
 

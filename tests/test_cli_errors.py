@@ -384,3 +384,58 @@ def test_teddy_unknown_methods(cli, tmp_path):
     run_bad(cli, Case(["graph", "teddy", "--methods", "nope", "--out", out],
                       ["--methods", "nope"]), tmp_path)
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------------------- graph gtsp
+def _gtsp(out: Path, *options) -> list:
+    return ["graph", "gtsp", "--seeds", "1", "--epochs", "1", "--max-graphs", "64", "--out", out,
+            *options]
+
+
+@pytest.mark.parametrize("options,names", [
+    (["--dataset", "ogbg-nope"], ["--dataset", "ogbg-nope"]),
+    (["--dataset", "cora"], ["--dataset", "cora"]),
+    (["--axes", "tokens,nodes"], ["--axes", "nodes"]),
+    (["--axes", "heads,heads"], ["--axes", "repeat"]),
+    (["--keep", "0"], ["--keep", "(0, 1]", "0"]),
+    (["--keep", "1.5"], ["--keep", "(0, 1]", "1.5"]),
+    (["--keep", "0.5,-1"], ["--keep", "-1"]),
+    (["--keep", "half"], ["--keep", "half"]),
+    (["--baselines", "dropout"], ["--baselines", "dropout"]),
+    (["--max-graphs", "2"], ["--max-graphs", "2"]),
+], ids=["unknown_dataset", "node_dataset", "unknown_axis", "repeated_axis", "keep_zero",
+        "keep_above_one", "keep_negative", "keep_not_a_number", "unknown_baseline",
+        "too_few_graphs"])
+def test_gtsp_bad_options(cli, tmp_path, options, names):
+    out = tmp_path / "gtsp"
+    run_bad(cli, Case(_gtsp(out, *options), names), tmp_path)
+    assert not out.exists()
+
+
+def test_gtsp_existing_results_without_resume(cli, tmp_path):
+    out = tmp_path / "gtsp"
+    out.mkdir()
+    results = write(out / "results.json", "[]")
+    run_bad(cli, Case(_gtsp(out), ["--out", str(out), "--resume"], [results]), out)
+
+
+def test_gtsp_resume_with_results_that_are_not_records(cli, tmp_path):
+    out = tmp_path / "gtsp"
+    out.mkdir()
+    results = write(out / "results.json", '[{"dataset": "ogbg-molbace"}]')
+    run_bad(cli, Case(_gtsp(out, "--resume"), [str(out / "results.json"), "--resume"],
+                      [results]), out)
+
+
+def test_gtsp_dataset_missing_offline_names_the_folder(cli, tmp_path, monkeypatch):
+    """ogbg-molhiv is not in the data root and the network is not there: one error naming the
+    dataset and the folder searched, nothing written."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("SPARSEBOX_DATA", str(root))
+    out = tmp_path / "gtsp"
+    run_bad(cli, Case(_gtsp(out, "--dataset", "ogbg-molhiv"),
+                      ["ogbg-molhiv", str(root / "ogb"), "download failed"]), tmp_path,
+            ignore=("data",))
+    assert not out.exists()
+

@@ -48,6 +48,21 @@ def _splats():
     return scene, default_cameras(scene, 3, 32)
 
 
+def _molecules():
+    """Twelve small labelled molecules (rings with ogb-style integer atom and bond features)."""
+    from torch_geometric.data import Data
+
+    g = torch.Generator().manual_seed(0)
+    graphs = []
+    for i, n in enumerate((4, 5, 6, 7, 8, 9) * 2):
+        ring = torch.arange(n)
+        edges = torch.stack([torch.cat([ring, (ring + 1) % n]), torch.cat([(ring + 1) % n, ring])])
+        graphs.append(Data(x=torch.randint(0, 2, (n, 9), generator=g), edge_index=edges,
+                           edge_attr=torch.randint(0, 2, (2 * n, 3), generator=g),
+                           y=torch.tensor([[float(i % 2)]])))
+    return graphs
+
+
 def _points():
     x = np.random.default_rng(0).normal(size=(400, 3))
     return x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -62,6 +77,8 @@ INPUTS = {
     "splats": (lambda: _splats()[0], len, lambda data: (_splats()[1],),
                {"rounds": 1, "views": 3, "resolution": 32}),
     "points": (_points, len, lambda data: (), {}),
+    "molecules": (_molecules, lambda gs: sum(g.num_nodes for g in gs), lambda data: (),
+                  {"epochs": 1, "hidden": 8, "num_layers": 1, "heads": 2}),
 }
 
 

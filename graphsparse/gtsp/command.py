@@ -1,0 +1,126 @@
+"""The body of `sparsebox graph gtsp` (the option parsing lives in :mod:`graphsparse.cli`).
+
+Mistakes raise ``typer.BadParameter`` naming the option; the face turns them into one ``error:``
+line. Records are written to ``OUT/results.json`` as they arrive, so a stopped run keeps them
+and ``--resume`` runs only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["run_gtsp_command"]
+
+
+def _parsed(parse: Any, text: str, option: str) -> Any:
+    """``parse(text)``, its error told as a usage error of ``option``."""
+    try:
+        return parse(text)
+    except InvalidParameterError as err:
+        raise typer.BadParameter(str(err), param_hint=option) from None
+
+
+def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
+    from graphsparse.gtsp.data import molecule_datasets
+    from graphsparse.gtsp.protocol import BASELINES, parse_axes, parse_keeps
+
+    known = molecule_datasets()
+    if dataset.lower() not in known:
+        raise typer.BadParameter(f"must be an ogb graph-property dataset ({', '.join(known)}), "
+                                 f"got {dataset!r}", param_hint="--dataset")
+    axis_list = _parsed(parse_axes, axes, "--axes")
+    keeps = _parsed(parse_keeps, keep, "--keep")
+    wanted = tuple(b.strip() for b in baselines.split(",") if b.strip())
+    unknown = [b for b in wanted if b not in BASELINES]
+    if unknown:
+        raise typer.BadParameter(f"unknown baselines {unknown}; choose from "
+                                 f"{', '.join(BASELINES)}", param_hint="--baselines")
+    return dataset.lower(), axis_list, keeps, wanted
+
+
+def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
+    """The records to keep: none for a new folder; with ``--resume`` those of
+    ``OUT/results.json`` (checked against ``OUT/run.json``)."""
+    from graphsparse.cli import _resumable_records
+
+    if not resume:
+        if out.is_dir() and any(out.iterdir()):
+            raise typer.BadParameter(f"{out} exists and is not empty; pass --resume to go on "
+                                     "with its runs, or choose another folder",
+                                     param_hint="--out")
+        return []
+    records = _resumable_records(out, run)
+    path = out / "results.json"
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and {"seed", "axes", "keep"} <= set(r) for r in records):
+        raise typer.BadParameter(f"{path} is not a list of GTSP records", param_hint="--resume")
+    return records
+
+
+def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: int, out: Path,
+                     resume: bool, jobs: int, executor: str, address: str | None,
+                     baselines: str, max_graphs: int | None, batch_size: int, lr: float) -> None:
+    """Validate, plan, run (one executor task per seed) and report."""
+    from graphsparse.gtsp.protocol import plan_runs, runs_to_do, spec_dicts
+    from graphsparse.gtsp.report import write_gtsp_report
+    from sparsebox.options import executor_from_options
+    from sparsebox.outputs import check_output_folder, write_text_atomic
+    from sparsebox.parallel import TaskError
+    from sparsebox.progress import make_progress
+
+    dataset, axis_list, keeps, wanted = _options(dataset, axes, keep, baselines)
+    if max_graphs is not None and max_graphs < 3:
+        raise typer.BadParameter(f"must be >= 3, got {max_graphs}", param_hint="--max-graphs")
+    runner = executor_from_options(executor, jobs, address)
+    run = {"dataset": dataset, "epochs": epochs, "max_graphs": max_graphs,
+           "batch_size": batch_size, "lr": lr}
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
+    records = _previous_records(out, run, resume)
+    specs = plan_runs(axis_list, keeps, baselines=wanted)
+    records, todo = runs_to_do(records, specs, list(range(seeds)))
+    _check_dataset(dataset)  # a missing dataset fails here, before any output is written
+    out = check_output_folder(out, option="--out")
+    (out / "run.json").write_text(json.dumps(run, indent=2))
+    title = f"GTSP on {dataset}"
+    total = sum(len(v) for v in todo.values())
+    with make_progress() as progress:
+        task = progress.add_task(f"gtsp {dataset}", total=total)
+
+        def on_record(rec: dict) -> None:
+            records.append(rec)
+            write_text_atomic(out / "results.json", json.dumps(records, indent=2))
+            progress.advance(task)
+
+        tasks = [{"dataset": dataset, "seed": seed, "specs": spec_dicts(todo[seed]),
+                  "epochs": epochs, "max_graphs": max_graphs, "batch_size": batch_size,
+                  "lr": lr} for seed in sorted(todo)]
+        from graphsparse.gtsp.protocol import gtsp_seed_task
+
+        try:
+            runner.run(gtsp_seed_task, tasks, on_record=on_record)
+        except TaskError as err:
+            failed = sorted(t["seed"] for t, _ in err.failures)
+            reasons = "; ".join(f"seed {t['seed']}: {why}" for t, why in err.failures)
+            if records:
+                write_gtsp_report(records, out, title=title)
+            raise TaskError(err.failures, err.results).with_message(
+                f"seeds {failed} failed ({reasons}); the others' records are in "
+                f"{out / 'results.json'}: run again with --resume to finish") from None
+    if not (out / "results.json").exists():
+        write_text_atomic(out / "results.json", json.dumps(records, indent=2))
+    write_gtsp_report(records, out, title=title)
+    typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")
+
+
+def _check_dataset(dataset: str) -> Any:
+    """Load (and on first use process) the dataset once in this process."""
+    from graphsparse.datasets import load_ogbg
+
+    return load_ogbg(dataset)

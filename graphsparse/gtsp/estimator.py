@@ -1,0 +1,143 @@
+"""GTSP's token axis as an estimator (the method contract): which atoms of each molecule the
+trained graph transformer lets into its attention."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from sparsebox._validation import Interval, Options
+from sparsebox.base import Sparsifier
+
+__all__ = ["GtspTokenPruner"]
+
+
+class GtspTokenPruner(Sparsifier):
+    """Learned token selection of GTSP (Liu et al., "Exploring Sparsity in Graph Transformers",
+    Neural Networks 2024) on a list of molecules.
+
+    ``fit`` trains a :class:`~graphsparse.gtsp.model.GTSPModel` with the token axis at
+    ``keep_ratio`` on the graphs' labels (AdamW, ``epochs`` passes, batches of ``batch_size``);
+    the first layer's scorer then rates every atom, and each molecule keeps its
+    ``ceil(keep_ratio n_g)`` best. The items are the nodes of all graphs, in order; ``transform``
+    returns each graph restricted to its kept tokens. For the full protocol (heads, layers,
+    weights, FLOPs, timing) use :mod:`graphsparse.gtsp.protocol` or `sparsebox graph gtsp`.
+
+    Parameters
+    ----------
+    keep_ratio : float in (0, 1], default 0.5
+        Fraction of each graph's tokens kept.
+    task_type : {"binary classification", "regression"}
+        How ``y`` is learned (binary cross-entropy or squared error; NaN labels are skipped).
+    epochs, batch_size : int
+    lr : float
+    hidden, num_layers, heads : int
+        The transformer's size.
+    seed : int
+
+    Attributes
+    ----------
+    scores_ : ndarray of float
+        The first layer's token score of every node.
+    mask_ : ndarray of bool
+        The tokens kept (exactly ``ceil(keep_ratio n_g)`` per graph).
+    model_ : GTSPModel
+        The trained model (all its layers select their own tokens).
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> def molecule(n, label):
+    ...     ring = torch.arange(n)
+    ...     edges = torch.stack([torch.cat([ring, (ring + 1) % n]), torch.cat([(ring + 1) % n, ring])])
+    ...     return Data(x=torch.zeros(n, 9, dtype=torch.long), edge_index=edges,
+    ...                 edge_attr=torch.zeros(2 * n, 3, dtype=torch.long), y=torch.tensor([[label]]))
+    >>> graphs = [molecule(n, n % 2) for n in (4, 5, 6, 7)]
+    >>> pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    >>> int(pruner.fit(graphs).mask_.sum()), [g.num_nodes for g in pruner.transform(graphs)]
+    (12, [2, 3, 3, 4])
+    """
+
+    item = "token"
+    sizing = ("keep_ratio",)
+    default_size = ("keep_ratio", 0.5)
+    _parameter_constraints = {
+        "task_type": [Options(("binary classification", "regression"))],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "hidden": [Interval(numbers.Integral, 1, None, closed="left")],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "seed": [int],
+    }
+
+    def __init__(self, *, keep_ratio: float | None = None,
+                 task_type: str = "binary classification", epochs: int = 10,
+                 batch_size: int = 128, lr: float = 1e-3, hidden: int = 64, num_layers: int = 4,
+                 heads: int = 4, seed: int = 0) -> None:
+        self.keep_ratio = keep_ratio
+        self.task_type = task_type
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.hidden = hidden
+        self.num_layers = num_layers
+        self.heads = heads
+        self.seed = seed
+
+    def fit(self, graphs: Sequence[Any]) -> GtspTokenPruner:
+        from torch_geometric.data import Batch
+        from torch_geometric.loader import DataLoader
+
+        from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe
+        from graphsparse.gtsp.model import GTSPModel
+        from graphsparse.gtsp.tokens import top_k_per_graph
+        from graphsparse.gtsp.train import torch_threads
+
+        self._validate_params()
+        (_, keep_ratio), = self._sizing_in_use().items()
+        graphs = list(graphs)
+        if not graphs:
+            raise ValueError("fit needs at least one graph")
+        prepared = _with_random_walk_pe(graphs, 16)
+        num_tasks = int(prepared[0].y.numel())
+        task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")
+        torch.manual_seed(self.seed)
+        model = GTSPModel(num_tasks, hidden=self.hidden, num_layers=self.num_layers,
+                          heads=self.heads, token_keep_ratio=keep_ratio)
+        optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
+        loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
+                            generator=torch.Generator().manual_seed(self.seed))
+        model.train()
+        with torch_threads(1):
+            for _ in range(self.epochs):
+                for batch in loader:
+                    optimizer.zero_grad(set_to_none=True)
+                    task.loss(model(batch), batch.y).backward()
+                    optimizer.step()
+        model.eval()
+        batch = Batch.from_data_list(prepared)
+        with torch.no_grad():
+            x, _ = model.encode(batch)
+            scores = model.layers[0].scorer(x).squeeze(-1)
+            keep = top_k_per_graph(scores, batch.batch, batch.num_graphs, keep_ratio)
+        self.model_ = model
+        self.scores_ = scores.numpy().astype(np.float64)
+        self.mask_ = keep.numpy()
+        return self
+
+    def _num_items(self, graphs: Sequence[Any]) -> int:
+        return sum(int(g.num_nodes) for g in graphs)
+
+    def _apply(self, graphs: Sequence[Any]) -> list:
+        out, start = [], 0
+        for g in graphs:
+            keep = torch.from_numpy(self.mask_[start:start + g.num_nodes])
+            out.append(g.subgraph(keep))
+            start += g.num_nodes
+        return out

@@ -1,0 +1,587 @@
+"""GTSP: token selection, attention over the selected tokens, head / layer / weight pruning,
+the exported model, the FLOPs count against FlopCounterMode, the ogb loaders and the command."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch_geometric.data import Batch, Data
+
+from graphsparse.gtsp.attention import TokenAttention
+from graphsparse.gtsp.data import load_molecules
+from graphsparse.gtsp.flops import count_flops, counted_flops
+from graphsparse.gtsp.model import GTSPModel, prunable_weights
+from graphsparse.gtsp.protocol import (
+    RunSpec,
+    build_run,
+    parse_axes,
+    parse_keeps,
+    plan_runs,
+    run_seed,
+    runs_to_do,
+)
+from graphsparse.gtsp.report import compare_to_dense, summarize_runs
+from graphsparse.gtsp.strategy import GTSPStrategy, cubic_keep_ratio
+from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, tokens_per_graph, top_k_per_graph
+from graphsparse.gtsp.train import inference_seconds, steps_per_epoch, torch_threads, train_gtsp
+from sparsebox.data import DatasetNotFoundError
+from sparsebox.exceptions import InvalidParameterError
+
+RECORD_KEYS = {"dataset", "axes", "keep", "seed", "metric_name", "metric", "flops",
+               "flops_sparse_kernel", "inference_seconds", "epochs"}
+
+
+# ----------------------------------------------------------------------------------- helpers
+def molecule(n: int, seed: int, *, walk: int = 16, label: float = 0.0, chords: int = 0) -> Data:
+    """A ring of ``n`` atoms (plus ``chords`` random bonds) with ogb-style integer features and
+    a random-walk encoding."""
+    g = torch.Generator().manual_seed(seed)
+    ring = torch.arange(n)
+    src, dst = [ring], [(ring + 1) % n]
+    if chords:
+        src.append(torch.randint(0, n, (chords,), generator=g))
+        dst.append(torch.randint(0, n, (chords,), generator=g))
+    a, b = torch.cat(src), torch.cat(dst)
+    keep = a != b
+    edges = torch.stack([torch.cat([a[keep], b[keep]]), torch.cat([b[keep], a[keep]])])
+    return Data(x=torch.randint(0, 2, (n, 9), generator=g), edge_index=edges,
+                edge_attr=torch.randint(0, 2, (edges.shape[1], 3), generator=g),
+                random_walk_pe=torch.rand(n, walk, generator=g), y=torch.tensor([[label]]))
+
+
+def batch_of(sizes, seed: int = 0) -> Batch:
+    return Batch.from_data_list([molecule(n, seed + i, chords=2) for i, n in enumerate(sizes)])
+
+
+def tiny_model(**options) -> GTSPModel:
+    torch.manual_seed(0)
+    return GTSPModel(2, hidden=16, num_layers=3, heads=4, **options)
+
+
+def _write_csv_gz(path: Path, rows, fmt: str = "%d") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as f:
+        np.savetxt(f, np.asarray(rows), fmt=fmt, delimiter=",")
+
+
+def write_tiny_ogbg(root: Path, name: str = "ogbg-molhiv", num_graphs: int = 40,
+                    num_tasks: int = 1, seed: int = 0) -> Path:
+    """``num_graphs`` small molecules in the ogb package's on-disk layout of ``name`` (bonds
+    stored once, ogb adds the reverse edges), labels that follow the atoms (some missing when
+    there are several tasks), a scaffold split of 60/20/20%."""
+    rng = np.random.default_rng(seed)
+    folder = root / "ogb" / name.replace("-", "_")
+    sizes = rng.integers(5, 16, num_graphs)
+    edges, edge_feat, node_feat, labels, edge_counts = [], [], [], [], []
+    for n in sizes:
+        ring = np.stack([np.arange(n), (np.arange(n) + 1) % n], 1)
+        edges.append(ring)
+        edge_counts.append(len(ring))
+        edge_feat.append(rng.integers(0, 2, (len(ring), 3)))
+        atoms = rng.integers(0, 2, (n, 9))
+        node_feat.append(atoms)
+        label = float(atoms[:, 0].mean() > 0.5)
+        row = np.full(num_tasks, label)
+        if num_tasks > 1:
+            row[rng.random(num_tasks) < 0.3] = np.nan
+            row[:2] = [0.0, 1.0] if label else [1.0, 0.0]
+        labels.append(row)
+    labels = np.array(labels)
+    labels[:2, 0] = [0.0, 1.0]  # both classes in every part of the split
+    raw = folder / "raw"
+    _write_csv_gz(raw / "edge.csv.gz", np.concatenate(edges))
+    _write_csv_gz(raw / "edge-feat.csv.gz", np.concatenate(edge_feat))
+    _write_csv_gz(raw / "node-feat.csv.gz", np.concatenate(node_feat))
+    _write_csv_gz(raw / "num-node-list.csv.gz", sizes.reshape(-1, 1))
+    _write_csv_gz(raw / "num-edge-list.csv.gz", np.array(edge_counts).reshape(-1, 1))
+    with gzip.open(raw / "graph-label.csv.gz", "wt") as f:
+        for row in labels:
+            f.write(",".join("" if np.isnan(v) else str(int(v)) for v in row) + "\n")
+    order = np.arange(num_graphs)
+    parts = np.split(order, [int(0.6 * num_graphs), int(0.8 * num_graphs)])
+    for part, idx in zip(("train", "valid", "test"), parts, strict=True):
+        idx = np.sort(np.concatenate([idx, [0, 1]])) if part != "train" else idx
+        _write_csv_gz(folder / "split" / "scaffold" / f"{part}.csv.gz", idx.reshape(-1, 1))
+    (folder / "RELEASE_v1.txt").write_text("tiny test copy in the ogb layout\n")
+    return folder
+
+
+# ----------------------------------------------------------------------------------- tokens
+def test_tokens_per_graph_is_a_ceiling_of_the_graphs_own_size():
+    counts = torch.tensor([1, 2, 3, 24, 30, 97, 0])
+    assert tokens_per_graph(counts, 0.5).tolist() == [1, 1, 2, 12, 15, 49, 0]
+    assert tokens_per_graph(counts, 0.1).tolist() == [1, 1, 1, 3, 3, 10, 0]
+    assert tokens_per_graph(counts, 1.0).tolist() == counts.tolist()
+    with pytest.raises(InvalidParameterError, match=r"keep_ratio must be in \(0, 1\], got 0"):
+        tokens_per_graph(counts, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.floats(0.05, 1.0),
+       st.integers(0, 2**16))
+def test_every_graph_keeps_exactly_its_k_tokens(sizes, ratio, seed):
+    batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(batch.numel(), generator=g).requires_grad_(True)
+    expected = [math.ceil(ratio * n - 1e-9) for n in sizes]
+    keep, weight = gumbel_top_k_per_graph(scores, batch, len(sizes), ratio, generator=g)
+    assert torch.bincount(batch[keep], minlength=len(sizes)).tolist() == expected
+    assert torch.equal(weight.detach(), keep.float())  # the forward value is the hard mask
+    deterministic = top_k_per_graph(scores.detach(), batch, len(sizes), ratio)
+    assert torch.bincount(batch[deterministic], minlength=len(sizes)).tolist() == expected
+    for i in range(len(sizes)):  # the top-k of each graph, exactly
+        own = scores.detach()[batch == i]
+        kept = own[deterministic[batch == i]]
+        if expected[i] < sizes[i]:
+            assert kept.min() >= own[~deterministic[batch == i]].max()
+
+
+def test_the_straight_through_weight_carries_a_gradient_to_the_scores():
+    batch = torch.tensor([0] * 6 + [1] * 4)
+    scores = torch.randn(10, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    _, weight = gumbel_top_k_per_graph(scores, batch, 2, 0.5,
+                                       generator=torch.Generator().manual_seed(2))
+    (weight * torch.arange(1.0, 11.0)).sum().backward()
+    assert scores.grad is not None and bool((scores.grad != 0).all())
+
+
+# ----------------------------------------------------------------------------------- attention
+def _reference_attention(attn: TokenAttention, x: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """Each graph on its own, with torch's multi-head attention (same weights)."""
+    mha = torch.nn.MultiheadAttention(attn.channels, attn.heads, batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(attn.qkv.weight)
+        mha.in_proj_bias.copy_(attn.qkv.bias)
+        mha.out_proj.weight.copy_(attn.out.weight)
+        mha.out_proj.bias.copy_(attn.out.bias)
+    mha.eval()
+    out = torch.empty_like(x)
+    for g in batch.unique():
+        rows = batch == g
+        out[rows] = mha(x[rows][None], x[rows][None], x[rows][None], need_weights=False)[0][0]
+    return out
+
+
+def test_attention_is_multi_head_attention_within_each_graph_whatever_the_grouping():
+    torch.manual_seed(0)
+    attn = TokenAttention(16, 4).eval()
+    sizes = torch.randint(1, 12, (70,), generator=torch.Generator().manual_seed(3))
+    batch = torch.repeat_interleave(torch.arange(70), sizes)
+    x = torch.randn(batch.numel(), 16)
+    reference = _reference_attention(attn, x, batch)
+    with torch.no_grad():
+        for chunk in (1000, 32, 5):  # one padded call, and graphs grouped by size
+            attn.chunk_graphs = chunk
+            assert torch.allclose(attn(x, batch, 70), reference, atol=1e-5)
+
+
+def test_pruned_heads_are_removed_not_zeroed():
+    torch.manual_seed(0)
+    attn = TokenAttention(16, 4)
+    attn.head_mask.copy_(torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    small = attn.pruned()
+    assert small.heads == 2
+    assert small.qkv.weight.shape == (3 * 2 * 4, 16) and small.out.weight.shape == (16, 8)
+    x, batch = torch.randn(9, 16), torch.tensor([0] * 5 + [1] * 4)
+    with torch.no_grad():
+        assert torch.allclose(small.eval()(x, batch, 2), attn.eval()(x, batch, 2), atol=1e-6)
+
+
+def test_head_importance_is_the_gradient_of_the_heads_scale():
+    """``|sum grad * head output|`` taken before the output projection: the derivative of the
+    loss with respect to each head's multiplier (checked by finite differences)."""
+    torch.manual_seed(0)
+    attn = TokenAttention(8, 4).double().train()
+    attn.record_head_importance = True
+    x, batch = torch.randn(7, 8, dtype=torch.float64), torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    attn(x, batch, 2).pow(2).sum().backward()
+    grad = attn.head_probe.grad.clone()
+    attn.record_head_importance = False
+    for h in range(4):
+        eps = 1e-6
+        with torch.no_grad():
+            attn.head_mask[h] = 1.0 + eps
+            up = attn(x, batch, 2).pow(2).sum()
+            attn.head_mask[h] = 1.0 - eps
+            down = attn(x, batch, 2).pow(2).sum()
+            attn.head_mask[h] = 1.0
+        assert float(grad[h]) == pytest.approx(float((up - down) / (2 * eps)), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------------- model
+def test_dropped_tokens_leave_the_attention_but_keep_the_mpnn_path():
+    model = tiny_model(token_keep_ratio=0.5).eval()
+    b = batch_of([6, 8, 10])
+    layer = model.layers[0]
+    with torch.no_grad():
+        x, e = model.encode(b)
+        index, _ = layer.select_tokens(x, b.batch, 3, 0.5, "learned", 1.0, None)
+        assert torch.bincount(b.batch[index], minlength=3).tolist() == [3, 4, 5]
+        seen = {}
+        layer.attn.register_forward_hook(lambda m, args, out: seen.update(rows=args[0].shape[0]))
+        out = layer(x, b.edge_index, e, b.batch, 3, keep_ratio=0.5)
+    assert seen["rows"] == 12  # only the kept tokens entered the attention
+    assert torch.isfinite(out).all() and out.shape == x.shape
+
+
+@pytest.mark.parametrize("options", [{}, {"token_keep_ratio": 0.5}, {"layer_keep_ratio": 0.5},
+                                     {"token_keep_ratio": 0.34, "layer_keep_ratio": 0.6}],
+                         ids=["dense", "tokens", "layers", "tokens+layers"])
+def test_export_pruned_computes_the_same_function_with_less(options):
+    model = tiny_model(**options)
+    model.layers[1].attn.head_mask.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0]))
+    if model.layer_gate is not None:
+        with torch.no_grad():
+            model.layer_gate.log_alpha.copy_(torch.tensor([3.0, 2.0, -3.0]))  # the last shut
+    b = batch_of([5, 7, 9, 11])
+    model.eval()
+    small = model.export_pruned()
+    with torch.no_grad():
+        assert torch.allclose(small(b), model(b), atol=1e-5)
+    heads = small.heads_per_layer()
+    assert heads[1] == 2 and small.layers[1].attn.qkv.weight.shape[0] == 3 * 2 * 4
+    if model.layer_gate is not None:
+        assert heads[2] == 0 and small.layers[2].attn is None  # a closed block is gone
+        assert sum(h > 0 for h in heads) <= model.layer_budget
+        assert sum(p.numel() for p in small.parameters()) < sum(
+            p.numel() for p in model.network_parameters())
+
+
+def test_layer_gates_open_at_most_the_budget_at_inference():
+    model = tiny_model(layer_keep_ratio=0.34)  # ceil(0.34 * 3) = 2
+    with torch.no_grad():
+        model.layer_gate.log_alpha.copy_(torch.tensor([5.0, 4.0, 6.0]))  # all would be open
+    scales = model.inference_layer_scales()
+    assert int((scales > 0).sum()) == 2 and float(scales[1]) == 0.0
+    with torch.no_grad():
+        model.layer_gate.log_alpha.fill_(-30.0)  # all closed by the gates themselves
+    assert int((model.inference_layer_scales() > 0).sum()) == 0
+    assert model.export_pruned().heads_per_layer() == [0, 0, 0]
+
+
+# ----------------------------------------------------------------------------------- FLOPs
+@pytest.mark.parametrize("options,heads,gates", [
+    ({}, None, None),
+    ({"token_keep_ratio": 0.5}, None, None),
+    ({"token_keep_ratio": 0.25, "token_selection": "random"}, None, None),
+    ({}, [1.0, 0.0, 1.0, 0.0], None),
+    ({"layer_keep_ratio": 0.5}, None, [4.0, -4.0, 3.0]),
+    ({"token_keep_ratio": 0.5, "layer_keep_ratio": 0.5}, [0.0, 0.0, 1.0, 1.0], [4.0, 3.0, -1.0]),
+], ids=["dense", "tokens", "random-tokens", "heads", "layers", "combined"])
+def test_analytic_flops_match_the_flop_counter(options, heads, gates):
+    """Graphs of one size (no padding): every matrix product the analytic count has is the one
+    ``FlopCounterMode`` sees in the exported model, to the FLOP."""
+    model = tiny_model(**options)
+    model.generator = torch.Generator().manual_seed(0)
+    if heads is not None:
+        model.layers[0].attn.head_mask.copy_(torch.tensor(heads))
+    if gates is not None:
+        with torch.no_grad():
+            model.layer_gate.log_alpha.copy_(torch.tensor(gates))
+    b = batch_of([8, 8, 8, 8])
+    report = count_flops(model, b)
+    assert report.matmul == counted_flops(model.export_pruned(), b)
+    dense = count_flops(tiny_model(), b)
+    n, e, c = 32, int(b.edge_index.shape[1]), 16
+    assert dense.dense["mpnn_messages"] == 3 * 2 * e * c
+    assert dense.dense["qkv"] == 3 * 6 * n * c * c and dense.dense["ffn"] == 3 * 8 * n * c * c
+    assert dense.dense["attention"] == 3 * 4 * 4 * 8**2 * c
+    if options or heads:
+        assert report.total < dense.total
+
+
+def test_weight_sparsity_lowers_only_the_sparse_kernel_count():
+    model = tiny_model()
+    b = batch_of([6, 9])
+    before = count_flops(model, b)
+    l0_weights = [w for _, w in prunable_weights(model)]
+    from sparsebox.masks import l0_project_
+
+    l0_project_(l0_weights, keep_ratio=0.25)
+    after = count_flops(model, b)
+    assert after.total == before.total  # dense kernels run the zeros
+    assert after.total_sparse_kernel < 0.5 * before.total_sparse_kernel
+    assert counted_flops(model, b) == counted_flops(tiny_model(), b)
+
+
+def test_tokens_at_half_cut_attention_flops_by_70_percent_on_molbace(data_dir):
+    """The issue's bar, on the real graphs: scores and A V fall with k_g^2."""
+    task = load_molecules("ogbg-molbace", max_graphs=300)
+    dense = count_flops(GTSPModel(1), task.test)
+    half = count_flops(GTSPModel(1, token_keep_ratio=0.5), task.test)
+    assert 1 - half.dense["attention"] / dense.dense["attention"] >= 0.70
+    assert half.attention_block() < dense.attention_block()
+
+
+# ----------------------------------------------------------------------------------- strategy
+def test_cubic_schedule_runs_from_one_to_the_final_keep_ratio():
+    ratios = [cubic_keep_ratio(t, 10, 80, 0.25) for t in range(0, 101)]
+    assert ratios[:11] == [1.0] * 11 and ratios[80:] == [0.25] * 21
+    assert all(a >= b for a, b in zip(ratios, ratios[1:], strict=False))
+
+
+def test_strategy_schedule_and_validation():
+    s = GTSPStrategy(total_steps=1000, head_keep_ratio=0.5, weight_keep_ratio=0.3)
+    assert s.freeze_step == 800 and s.head_update_steps() == [200, 400, 600, 800]
+    steps = s.weight_update_steps()
+    assert steps[0] > 100 and steps[-1] == 800 and len(steps) >= 10
+    with pytest.raises(InvalidParameterError, match="head_keep_ratio"):
+        GTSPStrategy(total_steps=10, head_keep_ratio=1.5)
+    with pytest.raises(InvalidParameterError, match="total_steps"):
+        GTSPStrategy(total_steps=0)
+
+
+def test_heads_regrow_when_their_gradient_ranks_them_back_in():
+    model = tiny_model()
+    s = GTSPStrategy(total_steps=10, head_keep_ratio=0.5)
+    state = s.initialize_state(model)
+    model.layers[0].attn.head_mask.copy_(torch.tensor([1.0, 1.0, 0.0, 0.0]))
+    state.head_importance[0] = torch.tensor([0.1, 0.2, 5.0, 0.3])
+    s._update_heads(model, state)
+    assert model.layers[0].attn.head_mask.tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert float(state.head_importance.abs().sum()) == 0.0
+
+
+def test_weight_regrowth_takes_the_pruned_entries_of_largest_gradient():
+    model = tiny_model()
+    s = GTSPStrategy(total_steps=100, weight_keep_ratio=0.5, regrow_fraction=0.2)
+    state = s.initialize_state(model)
+    weights = [w for _, w in prunable_weights(model)]
+    total = sum(w.numel() for w in weights)
+    for w in weights:
+        w.grad = torch.rand_like(w)
+    state.steps = s.weight_update_steps()[0]
+    keep_ratio = s._update_weights(model, state)
+    masks = list(state.weight_masks.values())
+    kept = sum(int(m.sum()) for m in masks)
+    assert kept == math.floor(keep_ratio * total + 0.5)
+    magnitude = [(w.abs(), m) for w, m in zip(weights, masks, strict=True)]
+    regrown = sum(int((m & (w == 0)).sum()) for w, m in magnitude)  # never kept by magnitude
+    assert regrown == int(0.2 * kept)
+    pruned_grad = torch.cat([w.grad[~m] for w, m in zip(weights, masks, strict=True)])
+    grown_grad = torch.cat([w.grad[m & (w.detach().abs() == 0)] for w, m in
+                            zip(weights, masks, strict=True)])
+    assert grown_grad.min() >= pruned_grad.max()
+
+
+def _tiny_task(num_graphs: int = 40, tasks: int = 1):
+    from graphsparse.gtsp.data import MoleculeTask
+
+    graphs = [molecule(5 + i % 7, i, label=float((i * 7) % 3 == 0), chords=1)
+              for i in range(num_graphs)]
+    for g in graphs:
+        g.y = g.y.repeat(1, tasks)
+    return MoleculeTask("ogbg-molbace", graphs[:24], graphs[24:32], graphs[32:], tasks,
+                        "binary classification", "rocauc")
+
+
+@pytest.mark.parametrize("axes", [("heads",), ("layers",), ("weights",),
+                                  ("tokens", "heads", "layers", "weights")],
+                         ids=lambda a: "+".join(a))
+def test_training_with_the_strategy_ends_at_the_budgets(axes):
+    task = _tiny_task()
+    epochs = 4
+    total = epochs * steps_per_epoch(len(task.train), 8)
+    model, strategy = build_run(RunSpec(axes, 0.5), 1, total, seed=0,
+                                model_options={"hidden": 16, "num_layers": 3})
+    result = train_gtsp(model, task, epochs=epochs, strategy=strategy, batch_size=8)
+    assert result.best_epoch >= math.ceil(0.8 * epochs)  # only after the freeze
+    small = result.model.export_pruned()
+    if "heads" in axes:
+        assert all(h in (0, 2) for h in small.heads_per_layer())
+    if "layers" in axes:
+        assert sum(h > 0 for h in small.heads_per_layer()) <= 2
+    if "weights" in axes:
+        weights = [w for _, w in prunable_weights(result.model)]
+        nonzero = sum(int(torch.count_nonzero(w)) for w in weights)
+        assert nonzero <= math.floor(0.5 * sum(w.numel() for w in weights) + 0.5)
+    assert count_flops(result.model, task.test).total < count_flops(
+        GTSPModel(1, hidden=16, num_layers=3), task.test).total or axes == ("weights",)
+
+
+def test_optimizer_must_leave_the_gates_to_the_strategy():
+    model = tiny_model(layer_keep_ratio=0.5)
+    s = GTSPStrategy(total_steps=10)
+    with pytest.raises(InvalidParameterError, match="network_parameters"):
+        s.check_sanity(model, torch.optim.AdamW(model.parameters()))
+    s.check_sanity(model, torch.optim.AdamW(model.network_parameters()))
+
+
+def test_a_checkpoint_continues_exactly():
+    """Model, optimizer, strategy state and RNG saved mid-training: the resumed run ends with the
+    same weights, masks and gates as the one that went on."""
+    task = _tiny_task()
+    b = Batch.from_data_list(task.train[:16])
+    model = tiny_model(token_keep_ratio=0.5, layer_keep_ratio=0.5)
+    s = GTSPStrategy(total_steps=12, head_keep_ratio=0.5, weight_keep_ratio=0.5,
+                     head_update_every=3)
+    opt = torch.optim.AdamW(model.network_parameters(), lr=1e-2)
+    state = s.initialize_state(model)
+
+    def steps(model, opt, state, start, stop):
+        with torch_threads(1):
+            for step in range(start, stop):
+                opt.zero_grad()
+                loss = model(b).pow(2).mean() + s.step_pre_backward(model, opt, state, step)
+                loss.backward()
+                opt.step()
+                s.step_post_backward(model, opt, state, step)
+
+    torch.manual_seed(5)
+    steps(model, opt, state, 0, 5)
+    saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
+             copy.deepcopy(state.state_dict()), torch.get_rng_state())
+    steps(model, opt, state, 5, 12)
+    twin = tiny_model(token_keep_ratio=0.5, layer_keep_ratio=0.5)
+    twin.load_state_dict(saved[0])
+    twin_opt = torch.optim.AdamW(twin.network_parameters(), lr=1e-2)
+    twin_opt.load_state_dict(saved[1])
+    twin_state = s.initialize_state(twin)
+    twin_state.load_state_dict(saved[2])
+    torch.set_rng_state(saved[3])
+    steps(twin, twin_opt, twin_state, 5, 12)
+    for (name, a), (_, b_) in zip(model.state_dict().items(), twin.state_dict().items(),
+                                  strict=True):
+        assert torch.equal(a, b_), name
+    assert state.frozen and twin_state.frozen
+
+
+# ----------------------------------------------------------------------------------- data
+def test_a_tiny_molhiv_in_the_ogb_layout_loads_and_trains(tmp_path):
+    write_tiny_ogbg(tmp_path, "ogbg-molhiv")
+    task = load_molecules("ogbg-molhiv", tmp_path, download=False)
+    assert (len(task.train), len(task.valid), len(task.test)) == (24, 10, 10)
+    assert task.metric_name == "rocauc" and task.num_tasks == 1
+    g = task.train[0]
+    assert g.random_walk_pe.shape == (g.num_nodes, 16)
+    assert g.edge_index.shape[1] == 2 * g.num_nodes  # ogb added the reverse bonds
+    records = run_seed(task, plan_runs(["tokens"], [0.5]), 0, epochs=1, batch_size=8)
+    assert [r["axes"] for r in records] == ["dense", "tokens"]
+    assert all(RECORD_KEYS <= set(r) for r in records)
+
+
+def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
+    write_tiny_ogbg(tmp_path, "ogbg-molpcba", num_tasks=128)
+    task = load_molecules("ogbg-molpcba", tmp_path, download=False)
+    assert task.metric_name == "ap" and task.num_tasks == 128
+    assert any(torch.isnan(g.y).any() for g in task.train)
+    model, _ = build_run(RunSpec(), 128, 3, seed=0, model_options={"hidden": 16})
+    result = train_gtsp(model, task, epochs=1, batch_size=8)
+    assert 0.0 <= result.test <= 1.0
+
+
+def test_missing_ogbg_files_name_the_folder_offline(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="ogbg_molhiv"):
+        load_molecules("ogbg-molhiv", tmp_path, download=False)
+    with pytest.raises(DatasetNotFoundError, match="ogbg-molhiv: not in .* download failed"):
+        load_molecules("ogbg-molhiv", tmp_path)  # the tests refuse the network
+    folder = write_tiny_ogbg(tmp_path, "ogbg-molhiv")
+    (folder / "RELEASE_v1.txt").unlink()
+    with pytest.raises(DatasetNotFoundError, match="RELEASE_v1.txt"):
+        load_molecules("ogbg-molhiv", tmp_path, download=False)
+
+
+# ----------------------------------------------------------------------------------- protocol
+def test_plan_and_parse():
+    specs = plan_runs(["tokens", "heads", "layers", "weights"], [0.75, 0.5, 0.25],
+                      baselines=["random-tokens", "magnitude"])
+    labels = [s.label for s in specs]
+    assert labels.count("dense") == 1 and labels.count("tokens+heads+layers+weights") == 3
+    assert len(specs) == 1 + 12 + 3 + 6
+    assert parse_axes("weights,tokens") == ("tokens", "weights")
+    for bad in ("tokens,nodes", "", "heads,heads"):
+        with pytest.raises(InvalidParameterError, match="axes"):
+            parse_axes(bad)
+    for bad in ("0", "1.5", "-0.5", "half", "0.5,0.5"):
+        with pytest.raises(InvalidParameterError, match="keep ratio"):
+            parse_keeps(bad)
+
+
+def test_resume_runs_only_what_is_missing():
+    specs = plan_runs(["tokens"], [0.5, 0.25])
+    done = [{"axes": "dense", "keep": 1.0, "seed": 0}, {"axes": "tokens", "keep": 0.5, "seed": 0}]
+    kept, todo = runs_to_do(done, specs, [0, 1])
+    assert kept == done
+    assert [s.key for s in todo[0]] == [("tokens", 0.25)] and len(todo[1]) == 3
+
+
+def test_report_compares_each_run_with_dense():
+    def rec(axes, keep, seed, metric, flops, attention):
+        return {"dataset": "d", "axes": axes, "keep": keep, "seed": seed,
+                "metric_name": "rocauc", "metric": metric, "flops": flops,
+                "flops_sparse_kernel": flops, "inference_seconds": flops / 100, "epochs": 2,
+                "attention_flops": attention, "attention_block_flops": 2 * attention}
+    records = [rec("dense", 1.0, s, 0.80 + 0.01 * s, 100.0, 40.0) for s in (0, 1)]
+    records += [rec("tokens", 0.25, s, 0.79 + 0.01 * s, 60.0, 4.0) for s in (0, 1)]
+    records += [rec("random-tokens", 0.25, s, 0.75, 60.0, 4.0) for s in (0, 1)]
+    table = summarize_runs(records)["d"]
+    compared = compare_to_dense(table)
+    row = compared["rows"][("tokens", 0.25)]
+    assert row["flops_cut"] == pytest.approx(0.4) and row["delta"] == pytest.approx(-1.0)
+    assert row["wall_ratio"] == pytest.approx(0.6)
+    assert compared["attention_cut"][0.25]["scores"] == pytest.approx(0.9)
+    assert compared["baselines"][0]["margin"] == pytest.approx(4.5)
+    assert row["baselines_at_flops"]["random-tokens"] == pytest.approx(4.5)  # same FLOPs
+    records += [rec("magnitude", 0.25, 0, 0.85, 100.0, 40.0)]  # costs more: not comparable
+    row = compare_to_dense(summarize_runs(records)["d"])["rows"][("tokens", 0.25)]
+    assert row["baselines_at_flops"]["magnitude"] is None
+
+
+def test_inference_time_is_measured_on_the_exported_model():
+    task = _tiny_task()
+    model = tiny_model()
+    assert inference_seconds(model, task.test, repeats=1) > 0
+
+
+# ----------------------------------------------------------------------------------- command
+def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path):
+    """2 epochs, 256 graphs of ogbg-molbace, every axis alone and combined, one seed."""
+    out = tmp_path / "gtsp"
+    result = cli("graph", "gtsp", "--dataset", "ogbg-molbace", "--axes",
+                 "tokens,heads,layers,weights", "--keep", "0.5", "--seeds", "1", "--epochs", "2",
+                 "--max-graphs", "256", "--out", out)
+    assert result.exit_code == 0, result.output
+    records = json.loads((out / "results.json").read_text())
+    assert all(RECORD_KEYS <= set(r) for r in records)
+    by = {r["axes"]: r for r in records}
+    assert set(by) == {"dense", "tokens", "heads", "layers", "weights",
+                       "tokens+heads+layers+weights"}
+    dense = by["dense"]
+    assert dense["keep"] == 1.0 and dense["epochs"] == 2 and dense["metric_name"] == "rocauc"
+    for axis in ("tokens", "heads", "layers"):
+        assert by[axis]["flops"] < dense["flops"], axis
+    assert by["weights"]["flops"] == pytest.approx(dense["flops"])
+    assert by["weights"]["flops_sparse_kernel"] < 0.7 * dense["flops_sparse_kernel"]
+    assert by["tokens"]["attention_flops"] <= 0.3 * dense["attention_flops"]
+    assert by["heads"]["heads"] == [2, 2, 2, 2] and by["layers"]["open_layers"] <= 2
+    combined = by["tokens+heads+layers+weights"]
+    assert combined["flops"] < min(by[a]["flops"] for a in ("tokens", "heads", "layers"))
+    assert all(r["inference_seconds"] > 0 and 0 <= r["metric"] <= 1 for r in records)
+    text = (out / "results.md").read_text()
+    assert "| tokens | 0.5 |" in text and "rocauc" in text
+    assert (out / "pareto.png").stat().st_size > 0
+    assert "gtsp" in result.stderr  # the progress bar
+
+
+def test_resume_adds_seeds_and_keeps_records(cli, tmp_path, monkeypatch):
+    write_tiny_ogbg(tmp_path / "data", "ogbg-molhiv")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    out = tmp_path / "hiv"
+    args = ["graph", "gtsp", "--dataset", "ogbg-molhiv", "--axes", "tokens", "--keep",
+            "0.5,0.25", "--epochs", "1", "--batch-size", "8", "--out", out]
+    assert cli(*args, "--seeds", "1").exit_code == 0
+    first = json.loads((out / "results.json").read_text())
+    assert len(first) == 3
+    result = cli(*args, "--seeds", "2", "--resume")
+    assert result.exit_code == 0, result.output
+    records = json.loads((out / "results.json").read_text())
+    assert records[:3] == first and sorted(r["seed"] for r in records[3:]) == [1, 1, 1]
