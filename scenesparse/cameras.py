@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Camera", "orbit_cameras", "cameras_from_transforms", "cameras_from_json",
+__all__ = ["Camera", "orbit_cameras", "cameras_from_transforms", "transforms_json", "cameras_from_json",
            "cameras_from_colmap", "look_at"]
 
 
@@ -108,6 +108,36 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, w / 2, h / 2, w, h)
         cams.append(cam.resized(width or w, height or h))
     return cams
+
+
+def transforms_json(cameras: list[Camera], file_paths: list[str]) -> dict:
+    """The NeRF-synthetic ``transforms.json`` content of ``cameras`` (one shared horizontal field
+    of view, camera-to-world matrices in the OpenGL convention), the inverse of
+    :func:`cameras_from_transforms`.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> cams = orbit_cameras((0, 0, 0), 2.0, 2, width=32, height=24)
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "transforms.json"
+    >>> _ = f.write_text(json.dumps(transforms_json(cams, ["a", "b"])))
+    >>> back = cameras_from_transforms(f)
+    >>> bool(torch.allclose(back[1].world_to_cam, cams[1].world_to_cam, atol=1e-5))
+    True
+    """
+    if len(cameras) != len(file_paths) or not cameras:
+        raise ValueError("give one file path per camera")
+    first = cameras[0]
+    if any(c.fx != c.fy or c.fx != first.fx or (c.width, c.height) != (first.width, first.height)
+           or c.cx != c.width / 2 or c.cy != c.height / 2 for c in cameras):
+        raise ValueError("transforms.json holds one centred pinhole with square pixels; these "
+                         "cameras differ")
+    flip = np.diag([1.0, -1.0, -1.0, 1.0])
+    frames = [{"file_path": name,
+               "transform_matrix": (np.linalg.inv(c.world_to_cam.double().numpy()) @ flip).tolist()}
+              for c, name in zip(cameras, file_paths, strict=True)]
+    return {"camera_angle_x": 2.0 * math.atan(0.5 * first.width / first.fx), "w": first.width,
+            "h": first.height, "frames": frames}
 
 
 def _camera_error(path: Path, what: str) -> ValueError:

@@ -15,10 +15,12 @@ from typing import Any
 
 import typer
 
+from scenesparse.queen.cli import queen_app
 from sparsebox.outputs import StagedOutputs, check_output_file
 
 scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True,
                         rich_markup_mode=None)
+scene_app.add_typer(queen_app, name="queen")
 
 #: The options of `prune-points` that configure a method, by estimator parameter.
 _POINT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget",
@@ -212,7 +214,7 @@ def prune_splats(
     budget: int = typer.Option(None, help="Exact number of Gaussians kept."),
     score: str = typer.Option("radsplat", help="A registered Gaussian score (`sparsebox methods "
                               "--item gaussian`): radsplat, lightgaussian, minisplatting, "
-                              "opacity, volume."),
+                              "pup, opacity, volume."),
     rounds: int = typer.Option(3, min=1, help="Prune in rounds, re-scoring what is left."),
     recover_steps: int = typer.Option(0, min=0, help="Training steps after each round (towards "
                                       "the photos, else the unpruned model's renders)."),

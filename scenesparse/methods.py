@@ -29,3 +29,7 @@ register("statistical", item="point", target="scenesparse.points:StatisticalOutl
          data="points", summary="open3d statistical outlier removal (a filter, no size)")
 register("radius", item="point", target="scenesparse.points:RadiusOutlierRemover",
          data="points", summary="open3d radius outlier removal (a filter, no size)")
+register("queen", item="residual", target="scenesparse.queen.encoder:QueenResiduals",
+         data="splat-frames", summary="QUEEN's gated position residuals from one frame to the "
+         "next (hard-concrete L0 gates, quantised latent residuals)",
+         reference="Girish et al., NeurIPS 2024")

@@ -20,7 +20,7 @@ import torch
 from scenesparse.cameras import Camera, cameras_from_colmap, cameras_from_json, cameras_from_transforms
 from sparsebox.exceptions import InputFileError
 
-__all__ = ["PhotoViews", "photo_views", "load_image"]
+__all__ = ["PhotoViews", "photo_views", "load_image", "transforms_views"]
 
 _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
@@ -105,9 +105,9 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     elif (folder / "transforms_train.json").is_file():
         train_json = folder / "transforms_train.json"
         test_json = folder / "transforms_test.json"
-        train, train_paths = _nerf(train_json)
+        train, train_paths = transforms_views(train_json)
         if test_json.is_file():
-            test, test_paths = _nerf(test_json)
+            test, test_paths = transforms_views(test_json)
             train, test = _scaled(train, resolution), _scaled(test, resolution)
             train_images, train_masks = _load(train, train_paths, background)
             return PhotoViews(train, train_images, test, _load(test, test_paths, background)[0],
@@ -136,9 +136,12 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                       [masks[i] for i in train])
 
 
-def _nerf(path: Path) -> tuple[list[Camera], list[Path]]:
+def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:
+    """The cameras of a NeRF ``transforms*.json`` and the photos its frames name (the first photo
+    sets the image size)."""
     import json
 
+    path = Path(path)
     meta = json.loads(path.read_text())
     first = meta.get("frames", [{}])[0].get("file_path", "")
     probe = _find_photo(path.parent, first) if first else None

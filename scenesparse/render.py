@@ -65,6 +65,8 @@ class RenderResult:
     max_weight: torch.Tensor | None = None  # max over pixels of alpha * T
     sum_weight: torch.Tensor | None = None  # sum over pixels of alpha * T
     hits: torch.Tensor | None = None  # pixels where the Gaussian was blended
+    means2d: torch.Tensor | None = None  # screen positions as the compositor used them, in the
+    #   autograd graph: ``retain_grad()`` it for view-space gradients ((N, 2); gsplat's (1, N, 2))
 
 
 def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
@@ -291,7 +293,7 @@ def _render_torch(scene: GaussianScene, camera: Camera, *, background, scores: b
         rows.append(torch.cat(row_tiles, dim=1))
         alpha_rows.append(torch.cat(row_alpha, dim=1))
     image = torch.cat(rows, dim=0)
-    result = RenderResult(image, torch.cat(alpha_rows, dim=0))
+    result = RenderResult(image, torch.cat(alpha_rows, dim=0), means2d=proj.means2d)
     if scores:
         result.significance, result.max_weight = acc["significance"], acc["max_weight"]
         result.sum_weight, result.hits = acc["sum_weight"], acc["hits"]
@@ -319,7 +321,7 @@ def _render_numba(scene: GaussianScene, camera: Camera, *, background,
     image, alpha, pair = _NumbaComposite.apply(proj.means2d, proj.conics, proj.opacities,
                                                proj.colors, lists, camera,
                                                tuple(float(b) for b in background))
-    result = RenderResult(image, alpha)
+    result = RenderResult(image, alpha, means2d=proj.means2d)
     if scores:
         n = len(scene)
         gauss = lists[2]
@@ -419,7 +421,7 @@ def _render_gsplat(scene: GaussianScene, camera: Camera, *, background,
         sh_degree=scene.sh_degree, near_plane=camera.near, eps2d=0.3, rasterize_mode="classic",
         packed=False, tile_size=TILE,
         backgrounds=torch.tensor([background], dtype=torch.float32, device=dev))
-    result = RenderResult(colors[0], alphas[0, ..., 0])
+    result = RenderResult(colors[0], alphas[0, ..., 0], means2d=meta["means2d"])
     if scores:
         stats = _gsplat_statistics(meta, len(scene), camera.width, camera.height)
         result.significance, result.max_weight, result.sum_weight, result.hits = stats

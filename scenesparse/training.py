@@ -170,10 +170,10 @@ class SplatTrainer:
         if "means" in self.optimizers:
             for group in self.optimizers["means"].param_groups:
                 group["lr"] = self._position_lr()
-        scene = scene_from_params(self.params, self.template)
+        scene = scene_from_params(self.render_params(), self.template)
         out = render(scene, cam, backend=self.backend, background=self.background)
         image = out.image.to(target.device)
-        loss = splat_loss(image, target)
+        loss = self.photometric_loss(image, target, index) + self.extra_loss()
         info = {"width": cam.width, "height": cam.height, "n_cameras": 1, "camera": index}
         if self.strategy is not None:
             self.strategy.step_pre_backward(self.params, self.optimizers, self.strategy_state,
@@ -185,11 +185,30 @@ class SplatTrainer:
         if self.strategy is not None:
             self.strategy.step_post_backward(self.params, self.optimizers, self.strategy_state,
                                              self.step_count, info, packed=False)
+        self.after_step()
         self.step_count += 1
         with torch.no_grad():
             mse = float(((image.detach().clamp(0, 1) - target) ** 2).mean())
         return {"step": self.step_count, "loss": float(loss.detach()),
                 "psnr": 10 * math.log10(1 / max(mse, 1e-12)), "gaussians": len(self)}
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def render_params(self) -> Mapping[str, torch.Tensor]:
+        """The gsplat-named tensors rendered at each step (``params`` itself here; a subclass that
+        trains another parameterisation, such as QUEEN's residuals, composes them)."""
+        return self.params
+
+    def photometric_loss(self, image: torch.Tensor, target: torch.Tensor, index: int
+                         ) -> torch.Tensor:
+        """The loss of one view (3DGS's ``0.8 L1 + 0.2 (1 - SSIM)``)."""
+        return splat_loss(image, target)
+
+    def extra_loss(self) -> torch.Tensor | float:
+        """A regulariser added to every step's loss (none here)."""
+        return 0.0
+
+    def after_step(self) -> None:
+        """Runs after each optimizer step (nothing here)."""
 
     def train(self, steps: int, *, progress: bool = False, label: str = "training"
               ) -> list[dict[str, float]]:

@@ -38,6 +38,8 @@ DATA_KINDS = {
     "node-graph": "a PyG Data with node features, labels and train/val/test masks",
     "edge-stream": "a graph, then batches of edge insertions and deletions",
     "splats": "a Gaussian-splat scene (scenesparse.GaussianScene) and cameras",
+    "splat-frames": "a Gaussian-splat scene (frame t-1), cameras, and the photos of frames t "
+                    "and t-1 from them",
     "points": "an (N, 3) array of point positions",
     "molecules": "a list of PyG Data molecules with ogb atom and bond features and labels",
 }

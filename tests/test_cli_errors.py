@@ -439,3 +439,66 @@ def test_gtsp_dataset_missing_offline_names_the_folder(cli, tmp_path, monkeypatc
             ignore=("data",))
     assert not out.exists()
 
+
+# ----------------------------------------------------------------------------------- scene queen
+@pytest.fixture(scope="module")
+def tiny_video(tmp_path_factory) -> Path:
+    """Two frames of 60 Gaussians from two cameras at 16 px, and a stream of them."""
+    import torch
+
+    from scenesparse.gaussians import GaussianScene
+    from scenesparse.queen.residuals import QueenConfig
+    from scenesparse.queen.video import encode_video, make_moving_video
+
+    g = torch.Generator().manual_seed(0)
+    scene = GaussianScene(means=torch.rand(60, 3, generator=g) * 0.4,
+                          quats=torch.tensor([[1.0, 0, 0, 0]] * 60),
+                          log_scales=torch.full((60, 3), -3.0),
+                          opacity_logits=torch.zeros(60), sh_dc=torch.rand(60, 3, generator=g),
+                          sh_rest=torch.zeros(60, 0, 3))
+    root = tmp_path_factory.mktemp("queen")
+    make_moving_video(scene, root / "frames", frames=2, cameras=2, resolution=16)
+    encode_video(root / "frames", root / "video.qsv", config=QueenConfig(epochs=1))
+    return root
+
+
+def _frame_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "frames").rglob("*") if p.is_file())
+
+
+def test_queen_encode_bad_inputs(cli, tiny_video, tmp_path):
+    frames = tiny_video / "frames"
+    inputs = _frame_files(tiny_video)
+    out = tmp_path / "v.qsv"
+    for options, names in (
+        (["--test-camera", "5"], ["--test-camera", "0..1", "5"]),
+        (["--backend", "vulkan"], ["--backend", "vulkan"]),
+        (["--epochs", "0"], ["--epochs"]),
+    ):
+        run_bad(cli, Case(["scene", "queen", "encode", frames, "-o", out, *options], names,
+                          inputs), tmp_path)
+    run_bad(cli, Case(["scene", "queen", "encode", tmp_path / "nope", "-o", out],
+                      [str(tmp_path / "nope")]), tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run_bad(cli, Case(["scene", "queen", "encode", empty, "-o", out],
+                      [str(empty), "frame_NNNN"]), tmp_path)
+    nowhere = tmp_path / "missing" / "v.qsv"
+    run_bad(cli, Case(["scene", "queen", "encode", frames, "-o", nowhere],
+                      ["--output", str(nowhere.parent)], inputs), tmp_path)
+
+
+def test_queen_decode_and_info_refuse_damaged_streams(cli, tiny_video, tmp_path):
+    data = (tiny_video / "video.qsv").read_bytes()
+    truncated = write(tmp_path / "cut.qsv", data[:-10])
+    for argv in (["scene", "queen", "info", truncated],
+                 ["scene", "queen", "decode", truncated, "--frame", "1", "-o",
+                  tmp_path / "f.ply"]):
+        line = run_bad(cli, Case(argv, [str(truncated), "record 1"], [truncated]), tmp_path)
+        assert "frames 0..0 decode" in line or "truncated" in line
+    junk = write(tmp_path / "junk.qsv", b"not a stream at all")
+    run_bad(cli, Case(["scene", "queen", "info", junk], [str(junk), "not a QUEEN stream"],
+                      [junk]), tmp_path)
+    good = tiny_video / "video.qsv"
+    run_bad(cli, Case(["scene", "queen", "decode", good, "--frame", "7", "-o",
+                       tmp_path / "f.ply"], ["--frame", "0..1", "7"], [good]), tmp_path)

@@ -63,6 +63,23 @@ def _molecules():
     return graphs
 
 
+def _splat_frames():
+    """Frame t-1 (the small scene), its cameras, the photos of frame t (one Gaussian in five
+    moved) and of frame t-1."""
+    from scenesparse.render import render
+
+    scene, cams = _splats()
+    moved = scene.means.clone()
+    moved[::5] += 0.02
+    after = type(scene)(means=moved, quats=scene.quats, log_scales=scene.log_scales,
+                        opacity_logits=scene.opacity_logits, sh_dc=scene.sh_dc,
+                        sh_rest=scene.sh_rest)
+    with torch.no_grad():
+        now = [render(after, c).image for c in cams]
+        before = [render(scene, c).image for c in cams]
+    return scene, (cams, now, before)
+
+
 def _points():
     x = np.random.default_rng(0).normal(size=(400, 3))
     return x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -76,6 +93,8 @@ INPUTS = {
                    lambda data: (), {"epochs": 3}),
     "splats": (lambda: _splats()[0], len, lambda data: (_splats()[1],),
                {"rounds": 1, "views": 3, "resolution": 32}),
+    "splat-frames": (lambda: _splat_frames()[0], len, lambda data: _splat_frames()[1],
+                     {"epochs": 1}),
     "points": (_points, len, lambda data: (), {}),
     "molecules": (_molecules, lambda gs: sum(g.num_nodes for g in gs), lambda data: (),
                   {"epochs": 1, "hidden": 8, "num_layers": 1, "heads": 2}),

@@ -1,0 +1,128 @@
+"""`sparsebox scene queen ...`: encode a multi-view video of Gaussians into a stream, decode any
+frame, describe a stream. Errors are raised; the face turns each into one ``error:`` line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+queen_app = typer.Typer(help="QUEEN: streaming free-viewpoint video of Gaussians (encode, "
+                        "decode, info).", no_args_is_help=True, rich_markup_mode=None)
+
+
+def _report_paths(output: Path) -> tuple[Path, Path]:
+    stem = output.with_suffix("")
+    return stem.with_name(stem.name + ".report.json"), stem.with_name(stem.name + ".report.png")
+
+
+@queen_app.command("encode")
+def encode(
+    frames_dir: Path = typer.Argument(..., help="Folder of frame_0000/, frame_0001/, ... each "
+                                      "with transforms.json and its photos; frame_0000/ also "
+                                      "holds point_cloud.ply, the trained first frame."),
+    output: Path = typer.Option(..., "-o", "--output", help="The stream to write (.qsv); its "
+                                "report goes beside it (NAME.report.json and NAME.report.png)."),
+    test_camera: int = typer.Option(None, help="Hold this camera (its index in transforms.json) "
+                                    "out of training; the report's PSNR is measured on it."),
+    epochs: int = typer.Option(10, min=1, help="Training steps per frame = EPOCHS x training "
+                               "cameras."),
+    backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
+                                "GPU)."),
+    seed: int = typer.Option(0, help="Camera order and the decoders' first weights."),
+) -> None:
+    """Encode a multi-view video: frame 0 as it is, every later frame as coded residuals."""
+    from scenesparse.queen.residuals import QueenConfig
+    from scenesparse.queen.video import encode_video, read_video
+    from scenesparse.render import BACKENDS
+    from sparsebox.outputs import StagedOutputs, check_output_file
+
+    if backend not in ("auto", *BACKENDS):
+        raise typer.BadParameter(f"must be one of auto, {', '.join(BACKENDS)}, got {backend!r}",
+                                 param_hint="--backend")
+    if not frames_dir.is_dir():
+        raise typer.BadParameter(f"{frames_dir}: no such folder", param_hint="FRAMES_DIR")
+    read_video(frames_dir)  # the layout, checked before any work
+    report_json, report_png = _report_paths(output)
+    for path, hint in ((output, "--output"), (report_json, "--output"),
+                       (report_png, "--output")):
+        check_output_file(path, option=hint)
+    with StagedOutputs(stream=output, report=report_json, plot=report_png) as staged:
+        report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,
+                              config=QueenConfig(epochs=epochs), backend=backend, seed=seed,
+                              progress=True)
+        report["output"] = str(output)
+        staged["report"].write_text(json.dumps(report, indent=2))
+        _plot(report, staged["plot"])
+    typer.echo(json.dumps({k: report[k] for k in ("output", "file_bytes", "mean_bytes_per_frame",
+                                                  "ply_bytes", "mean_psnr",
+                                                  "seconds_per_frame")}))
+
+
+def _plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["frames"]
+    t = [r["index"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.bar(t, [r["bytes"] / 1024 for r in rows])
+    a.set(xlabel="frame", ylabel="KiB", title="bytes per frame in the stream", yscale="log")
+    b.plot(t, [r["psnr"] for r in rows], "o-")
+    where = "held-out camera" if report["test_camera"] is not None else "training cameras"
+    b.set(xlabel="frame", ylabel="PSNR (dB)", title=f"decoded frames, {where}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@queen_app.command("decode")
+def decode(
+    stream: Path = typer.Argument(..., help="A stream written by `sparsebox scene queen encode`."),
+    frame: int = typer.Option(..., help="The frame to decode (0 is the first)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The frame as a PLY (INRIA layout)."),
+) -> None:
+    """Decode one frame of a stream to a PLY."""
+    from scenesparse.gaussians import write_ply
+    from scenesparse.queen.stream import QueenStream
+    from sparsebox.outputs import StagedOutputs, check_output_file
+
+    check_output_file(output, option="--output", inputs=[stream])
+    reader = QueenStream(stream)
+    if not 0 <= frame < len(reader):
+        raise typer.BadParameter(f"must be in 0..{len(reader) - 1} ({stream} holds "
+                                 f"{len(reader)} frames), got {frame}", param_hint="--frame")
+    scene = reader.frame(frame)
+    with StagedOutputs(ply=output) as staged:
+        write_ply(staged["ply"], scene)
+    typer.echo(json.dumps({"stream": str(stream), "frame": frame, "gaussians": len(scene),
+                           "output": str(output)}))
+
+
+@queen_app.command("info")
+def info(
+    stream: Path = typer.Argument(..., help="A stream written by `sparsebox scene queen encode`."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable: {header_bytes, frames: "
+                                 "[{index, bytes}]}, the byte counts adding up to the file."),
+) -> None:
+    """Describe a stream: its header and every record's size (each record checked)."""
+    from scenesparse.queen.stream import QueenStream
+
+    reader = QueenStream(stream)
+    layout = reader.info()
+    if as_json:
+        typer.echo(json.dumps(layout))
+        return
+    h = reader.header
+    sizes = [f["bytes"] for f in layout["frames"]]
+    typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {len(reader)} frames of "
+               f"{h['gaussians']:,} Gaussians (SH degree {h['sh_degree']})")
+    typer.echo(f"  header {layout['header_bytes']:,} bytes, frame 0 {sizes[0]:,} bytes")
+    if len(sizes) > 1:
+        rest = sizes[1:]
+        typer.echo(f"  frames 1..{len(sizes) - 1}: mean {sum(rest) / len(rest):,.0f} bytes "
+                   f"(min {min(rest):,}, max {max(rest):,})")
+    typer.echo(f"  total {layout['header_bytes'] + sum(sizes):,} bytes")

@@ -1,0 +1,324 @@
+"""QUEEN's encoder: each frame trained as residuals of the previous one, then stored.
+
+Per frame (following NVlabs/queen's ``train.py``):
+
+1. **Gate initialisation.** Render the previous frame's Gaussians from every training camera,
+   take the loss ``MSE(render, frame t) - MSE(render, frame t-1)`` and sum, over the cameras, the
+   norm of its gradient with respect to each Gaussian's 2D mean: ``g``. The gates start open with
+   probability ``g / (g + median(g))``. QUEEN takes the median over every Gaussian; here it is
+   the median of the non-zero ``g``: frames rendered without noise leave most Gaussians with
+   ``g = 0`` exactly, which would make the median 0 and every touched gate certain.
+2. **Where to look first.** For the first ``masked_fraction`` of the steps the loss only sees
+   the dilated footprint (alpha > 0.5) of the Gaussians whose gate starts at least half open.
+3. **Training.** ``epochs`` x cameras steps of :class:`~scenesparse.training.SplatTrainer`'s loop
+   (3DGS's loss) on the residuals of :class:`~scenesparse.queen.residuals.FrameResiduals`,
+   plus the gate's L0 penalty.
+4. **Storing.** The frame's record, and the frame a reader will decode from it, which the next
+   frame starts from.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from scenesparse.cameras import Camera
+from scenesparse.gaussians import GaussianScene
+from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
+from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
+from scenesparse.render import render
+from scenesparse.training import SplatTrainer, params_from_scene, scene_from_params
+from sparsebox._validation import Interval, Options
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError, NotFittedError
+
+__all__ = ["QueenEncoder", "QueenResiduals", "FrameState", "gate_probabilities",
+           "footprint_masks"]
+
+
+def _scene(params: dict[str, torch.Tensor]) -> GaussianScene:
+    return scene_from_params(params)
+
+
+def gate_probabilities(scene: GaussianScene, cameras: Sequence[Camera],
+                       targets: Sequence[torch.Tensor], previous: Sequence[torch.Tensor], *,
+                       backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(g, p)``: the view-space gradient difference per Gaussian and the initial gate
+    probabilities ``g / (g + median of the non-zero g)`` (see the module docstring)."""
+    means = scene.means.detach().clone().requires_grad_(True)
+    probe = GaussianScene(means=means, quats=scene.quats.detach(),
+                          log_scales=scene.log_scales.detach(),
+                          opacity_logits=scene.opacity_logits.detach(),
+                          sh_dc=scene.sh_dc.detach(), sh_rest=scene.sh_rest.detach())
+    g = torch.zeros(len(scene))
+    for cam, now, before in zip(cameras, targets, previous, strict=True):
+        out = render(probe, cam, backend=backend)
+        out.means2d.retain_grad()
+        loss = ((out.image - now) ** 2).mean() - ((out.image - before) ** 2).mean()
+        loss.backward()
+        grad = out.means2d.grad.reshape(-1, 2).cpu()
+        g += torch.nan_to_num(grad.norm(dim=1))
+        means.grad = None
+    positive = g[g > 0]
+    if positive.numel() == 0:
+        return g, torch.zeros_like(g)
+    return g, g / (g + positive.median())
+
+
+@torch.no_grad()
+def footprint_masks(scene: GaussianScene, moving: torch.Tensor, cameras: Sequence[Camera], *,
+                    dilation: float, backend: str = "auto") -> list[torch.Tensor]:
+    """Per camera, the pixels where the ``moving`` Gaussians alone reach alpha > 0.5, dilated by
+    ``dilation`` x the image width (a square window); all pixels when none moves."""
+    if not bool(moving.any()):
+        return [torch.ones(c.height, c.width, dtype=torch.bool) for c in cameras]
+    part = scene.subset(moving.numpy())
+    masks = []
+    for cam in cameras:
+        alpha = render(part, cam, backend=backend).alpha.cpu()
+        r = max(1, round(dilation * cam.width))
+        grown = torch.nn.functional.max_pool2d((alpha > 0.5).float()[None, None],
+                                               2 * r + 1, stride=1, padding=r)
+        masks.append(grown[0, 0] > 0)
+    return masks
+
+
+class _ResidualTrainer(SplatTrainer):
+    """The splat trainer's loop on a frame's residuals (positions, gates, latents, decoders)."""
+
+    def __init__(self, residuals: FrameResiduals, template: GaussianScene,
+                 cameras: Sequence[Camera], targets: Sequence[torch.Tensor], *,
+                 masks: Sequence[torch.Tensor], masked_steps: int, backend: str,
+                 seed: int) -> None:
+        frozen = dict.fromkeys(("means", "quats", "scales", "opacities", "sh0", "shN"), 0.0)
+        super().__init__(template, cameras, targets, backend=backend, learning_rates=frozen,
+                         seed=seed)
+        self.residuals = residuals
+        self.optimizers = residuals.optimizers(self.extent)
+        self.masks = list(masks)
+        self.masked_steps = masked_steps
+
+    def render_params(self) -> dict[str, torch.Tensor]:
+        return self.residuals.render_params()
+
+    def photometric_loss(self, image: torch.Tensor, target: torch.Tensor, index: int
+                         ) -> torch.Tensor:
+        if self.step_count < self.masked_steps:
+            keep = self.masks[index].to(image.device)[..., None]
+            image = torch.where(keep, image, target)
+        return super().photometric_loss(image, target, index)
+
+    def extra_loss(self) -> torch.Tensor:
+        return self.residuals.regularizer()
+
+    def after_step(self) -> None:
+        self.residuals.after_step()
+
+
+@dataclass
+class FrameState:
+    """What encoding one frame did (typed, one per frame)."""
+
+    index: int
+    steps: int
+    seconds: float
+    gate_init: np.ndarray  # initial open probability per Gaussian
+    gate_final: np.ndarray  # the gate's value at the end (0: closed)
+    gated: np.ndarray  # indices of the Gaussians whose position is stored
+    estimate_bits: dict[str, float]  # training-time rate estimate, by payload
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class QueenEncoder:
+    """Encode a multi-view video of Gaussians frame by frame (a gsplat-style strategy: the caller
+    owns the loop and hands each frame's views in).
+
+    Parameters
+    ----------
+    config : QueenConfig, optional
+        Hyper-parameters (QUEEN's by default).
+    backend : {"auto", "torch", "numba", "gsplat"}
+    seed : int
+        Camera order and the decoders' initial weights.
+
+    Attributes
+    ----------
+    state_ : StreamState
+        The last frame as a reader decodes it.
+    frames_ : list of FrameState
+        One per encoded frame after the first.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> from scenesparse.queen.residuals import QueenConfig
+    >>> g = torch.Generator().manual_seed(0)
+    >>> scene = GaussianScene(means=torch.rand(40, 3, generator=g) * 0.3,
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]] * 40),
+    ...                       log_scales=torch.full((40, 3), -3.0),
+    ...                       opacity_logits=torch.zeros(40), sh_dc=torch.zeros(40, 3),
+    ...                       sh_rest=torch.zeros(40, 0, 3))
+    >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 2, width=16, height=16)
+    >>> views = [render(scene, c).image for c in cams]
+    >>> enc = QueenEncoder(QueenConfig(epochs=1))
+    >>> _ = enc.start(scene, cams, views)
+    >>> record = enc.encode_frame(cams, [v * 0.9 for v in views])
+    >>> enc.state_.index, record.symbols["sh0"].shape
+    (1, (40, 8))
+    """
+
+    def __init__(self, config: QueenConfig | None = None, *, backend: str = "auto",
+                 seed: int = 0) -> None:
+        self.config = config or QueenConfig()
+        self.backend = backend
+        self.seed = seed
+
+    def start(self, scene: GaussianScene, cameras: Sequence[Camera],
+              images: Sequence[torch.Tensor]) -> StreamState:
+        """Frame 0: the trained scene and its views (the next frame's gates compare with
+        these)."""
+        if len(cameras) != len(images) or not cameras:
+            raise InvalidParameterError("give one image per camera")
+        params = params_from_scene(scene)
+        self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
+        self._rest_latent = self.state_.rest_latent.float()
+        self._previous = [t.detach().float().cpu() for t in images]
+        self._generator = torch.Generator().manual_seed(self.seed)
+        self.frames_: list[FrameState] = []
+        return self.state_
+
+    def _check_started(self) -> None:
+        if not hasattr(self, "state_"):
+            raise NotFittedError("this QueenEncoder has not started: call start(scene, cameras, "
+                                 "images) with frame 0 first")
+
+    def encode_frame(self, cameras: Sequence[Camera], images: Sequence[torch.Tensor], *,
+                     progress: bool = False) -> FrameRecord:
+        """Train the next frame's residuals on ``images`` (one per camera, the same cameras as
+        the previous frame) and return its record; :attr:`state_` becomes the decoded frame."""
+        self._check_started()
+        if len(cameras) != len(self._previous) or len(images) != len(cameras):
+            raise InvalidParameterError(f"give the {len(self._previous)} cameras of the previous "
+                                        f"frame, one image each")
+        started = time.perf_counter()
+        cfg = self.config
+        images = [t.detach().float().cpu() for t in images]
+        prev_scene = _scene(self.state_.params)
+        g, p = gate_probabilities(prev_scene, cameras, images, self._previous,
+                                  backend=self.backend)
+        masks = footprint_masks(prev_scene, p >= 0.5, cameras, dilation=cfg.dilation,
+                                backend=self.backend)
+        residuals = FrameResiduals(self.state_, p, cfg, rest_latent=self._rest_latent,
+                                   generator=self._generator)
+        steps = cfg.epochs * len(cameras)
+        trainer = _ResidualTrainer(residuals, prev_scene, cameras, images, masks=masks,
+                                   masked_steps=math.ceil(cfg.masked_fraction * steps),
+                                   backend=self.backend, seed=self.seed + self.state_.index)
+        history = trainer.train(steps, progress=progress,
+                                label=f"frame {self.state_.index + 1}")
+        record = residuals.record()
+        estimate = {f"latent.{k}": entropy_bits(v) for k, v in record.symbols.items()}
+        estimate["gated"] = binary_entropy_bits(len(record.gated), len(self.state_))
+        self._rest_latent = residuals.rest_latent.detach().clone()
+        self.state_ = apply_record(self.state_, record)
+        self._previous = images
+        self.frames_.append(FrameState(self.state_.index, steps, time.perf_counter() - started,
+                                       p.numpy(), residuals.gate_values().numpy(),
+                                       np.asarray(record.gated), estimate, history))
+        return record
+
+    def scene(self) -> GaussianScene:
+        """The last frame, as a reader decodes it."""
+        self._check_started()
+        return _scene(self.state_.params)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to go on encoding from the last frame."""
+        self._check_started()
+        return {"state": copy.deepcopy(self.state_), "rest_latent": self._rest_latent.clone(),
+                "previous": [t.clone() for t in self._previous],
+                "generator": self._generator.get_state(), "frames": copy.deepcopy(self.frames_)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> QueenEncoder:
+        self.state_ = copy.deepcopy(state["state"])
+        self._rest_latent = state["rest_latent"].clone()
+        self._previous = [t.clone() for t in state["previous"]]
+        self._generator = torch.Generator()
+        self._generator.set_state(state["generator"])
+        self.frames_ = copy.deepcopy(state["frames"])
+        return self
+
+
+class QueenResiduals(Sparsifier):
+    """QUEEN's gated position residuals of one frame, as an estimator: which Gaussians must move
+    to go from one frame to the next (``mask_``), how open each gate ended (``scores_``), and the
+    next frame itself (``transform``: the previous frame plus the kept residuals, as a reader
+    decodes it).
+
+    ``fit(scene, cameras, images, previous_images)``: ``scene`` is frame t-1, ``images`` the
+    photos of frame t from ``cameras`` and ``previous_images`` those of frame t-1.
+
+    Parameters
+    ----------
+    epochs : int
+        Steps = epochs x cameras.
+    lambda_l0 : float
+        Weight of the gates' L0 penalty.
+    backend : {"auto", "torch", "numba", "gsplat"}
+    seed : int
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> g = torch.Generator().manual_seed(0)
+    >>> scene = GaussianScene(means=torch.rand(40, 3, generator=g) * 0.3,
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]] * 40),
+    ...                       log_scales=torch.full((40, 3), -3.0),
+    ...                       opacity_logits=torch.zeros(40), sh_dc=torch.zeros(40, 3),
+    ...                       sh_rest=torch.zeros(40, 0, 3))
+    >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 2, width=16, height=16)
+    >>> before = [render(scene, c).image for c in cams]
+    >>> est = QueenResiduals(epochs=1).fit(scene, cams, [b * 0.9 for b in before], before)
+    >>> est.mask_.shape, len(est.transform(scene))
+    ((40,), 40)
+    """
+
+    item = "residual"
+    _parameter_constraints = {"epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+                              "lambda_l0": [Interval(numbers.Real, 0, None, closed="left")],
+                              "backend": [Options(["auto", "torch", "numba", "gsplat"])],
+                              "seed": [Interval(numbers.Integral, 0, None, closed="left")]}
+
+    def __init__(self, *, epochs: int = 10, lambda_l0: float = 0.1, backend: str = "auto",
+                 seed: int = 0) -> None:
+        self.epochs = epochs
+        self.lambda_l0 = lambda_l0
+        self.backend = backend
+        self.seed = seed
+
+    def fit(self, scene: GaussianScene, cameras: Sequence[Camera],
+            images: Sequence[torch.Tensor], previous_images: Sequence[torch.Tensor]
+            ) -> QueenResiduals:
+        self._validate_params()
+        config = QueenConfig(epochs=self.epochs, lambda_l0=self.lambda_l0)
+        encoder = QueenEncoder(config, backend=self.backend, seed=self.seed)
+        encoder.start(scene, cameras, previous_images)
+        self.record_ = encoder.encode_frame(cameras, images)
+        self.frame_ = encoder.scene()
+        self.gate_init_ = encoder.frames_[-1].gate_init
+        mask = np.zeros(len(scene), dtype=bool)
+        mask[self.record_.gated] = True
+        self.scores_ = encoder.frames_[-1].gate_final.astype(np.float64)
+        self.mask_ = mask
+        return self
+
+    def _apply(self, data: GaussianScene) -> GaussianScene:
+        return self.frame_

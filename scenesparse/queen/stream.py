@@ -1,0 +1,285 @@
+"""The QUEEN stream file (``.qsv``): a header, frame 0, then one record per frame.
+
+Layout (little-endian)::
+
+    b"QSV1"                       4 bytes, the magic
+    header length  u32            4 bytes
+    header         JSON, UTF-8    format_version, frames, gaussians, sh_degree, attributes
+                                  (name -> values per Gaussian), latent_dims, coders
+    header CRC-32  u32            of the JSON bytes
+    record 0..frames-1:
+        payload length  u32
+        payload         u16 chunk count, then per chunk: u8 name length, the name (ASCII),
+                        u32 size, the bytes
+        payload CRC-32  u32
+
+Record 0 is frame 0: every attribute as float32 (``pack_floats``: byte planes, deflated), so
+frame 0 decodes exactly to the scene it was made from. Record t > 0 holds the residuals of
+:class:`~scenesparse.queen.residuals.FrameRecord`: ``gated`` (the gated-on Gaussians,
+:func:`~scenesparse.queen.coding.encode_indices`), ``deltas`` (their position residuals in
+float16, deflated byte planes), ``latent.NAME`` (integer latents, :func:`encode_ints`) and
+``decoder.NAME`` (float32 ``(d, k)`` weights). The header bytes and the records' bytes add up to
+the file's size; :meth:`QueenStream.info` lists them.
+
+A record whose length runs past the end of the file or whose CRC does not match is refused with
+its number (:class:`CorruptStreamError`); every frame before it still decodes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from scenesparse.gaussians import GaussianScene
+from scenesparse.queen.coding import (
+    decode_indices,
+    decode_ints,
+    encode_indices,
+    encode_ints,
+    pack_floats,
+    unpack_floats,
+)
+from scenesparse.queen.residuals import (
+    ATTRIBUTES,
+    RESIDUAL_ATTRIBUTES,
+    FrameRecord,
+    StreamState,
+    apply_record,
+)
+from sparsebox.exceptions import InputFileError
+
+__all__ = ["MAGIC", "FORMAT_VERSION", "CorruptStreamError", "QueenStreamWriter", "QueenStream",
+           "scene_of_state"]
+
+MAGIC = b"QSV1"
+FORMAT_VERSION = 1
+_U32 = struct.Struct("<I")
+
+
+class CorruptStreamError(InputFileError):
+    """A record of a stream is truncated or fails its checksum."""
+
+
+# ---------------------------------------------------------------------------- payloads
+def _pack_chunks(chunks: Mapping[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    out.write(struct.pack("<H", len(chunks)))
+    for name, data in chunks.items():
+        raw = name.encode("ascii")
+        out.write(struct.pack("<B", len(raw)) + raw + _U32.pack(len(data)))
+        out.write(data)
+    return out.getvalue()
+
+
+def _unpack_chunks(payload: bytes) -> dict[str, bytes]:
+    (count,), pos = struct.unpack_from("<H", payload, 0), 2
+    chunks = {}
+    for _ in range(count):
+        (length,) = struct.unpack_from("<B", payload, pos)
+        name = payload[pos + 1:pos + 1 + length].decode("ascii")
+        pos += 1 + length
+        (size,) = _U32.unpack_from(payload, pos)
+        pos += 4
+        chunks[name] = payload[pos:pos + size]
+        pos += size
+    return chunks
+
+
+def frame0_chunks(params: Mapping[str, torch.Tensor]) -> dict[str, bytes]:
+    return {name: pack_floats(params[name].detach().cpu().numpy()) for name in ATTRIBUTES}
+
+
+def record_chunks(record: FrameRecord, num_gaussians: int) -> dict[str, bytes]:
+    chunks = {"gated": encode_indices(record.gated, num_gaussians),
+              "deltas": pack_floats(record.deltas, "<f2")}
+    for name, sym in record.symbols.items():
+        chunks[f"latent.{name}"] = encode_ints(sym)
+    for name, weight in record.decoders.items():
+        chunks[f"decoder.{name}"] = np.ascontiguousarray(weight, dtype="<f4").tobytes()
+    return chunks
+
+
+def _record_from_chunks(chunks: Mapping[str, bytes], header: Mapping[str, Any]) -> FrameRecord:
+    n = int(header["gaussians"])
+    dims = header["latent_dims"]
+    widths = header["attributes"]
+    gated = decode_indices(chunks["gated"], n)
+    deltas = unpack_floats(chunks["deltas"], "<f2").reshape(-1, 3)
+    names = list(RESIDUAL_ATTRIBUTES) + (["shN"] if widths["shN"] else [])
+    symbols = {name: decode_ints(chunks[f"latent.{name}"]).reshape(n, dims[name])
+               for name in names}
+    decoders = {name: np.frombuffer(chunks[f"decoder.{name}"], dtype="<f4")
+                .reshape(dims[name], widths[name]).copy() for name in names}
+    return FrameRecord(gated, deltas, symbols, decoders)
+
+
+def _state_from_frame0(chunks: Mapping[str, bytes], header: Mapping[str, Any]) -> StreamState:
+    n = int(header["gaussians"])
+    widths = header["attributes"]
+    shapes = {"means": (n, 3), "quats": (n, 4), "scales": (n, 3), "opacities": (n,),
+              "sh0": (n, 1, 3), "shN": (n, widths["shN"] // 3, 3)}
+    params = {name: torch.from_numpy(unpack_floats(chunks[name]).reshape(shapes[name]).copy())
+              for name in ATTRIBUTES}
+    return StreamState.from_params(params, int(header["latent_dims"]["shN"]))
+
+
+def scene_of_state(state: StreamState) -> GaussianScene:
+    """The Gaussian scene of a decoded frame."""
+    from scenesparse.training import scene_from_params
+
+    return scene_from_params({k: v.clone() for k, v in state.params.items()})
+
+
+def stream_header(state: StreamState, latent_dims: Mapping[str, int]) -> dict[str, Any]:
+    return {"format_version": FORMAT_VERSION, "frames": 0, "gaussians": len(state),
+            "sh_degree": int(round((state.params["shN"].shape[1] + 1) ** 0.5)) - 1,
+            "attributes": {k: int(state.params[k][0].numel()) for k in ATTRIBUTES},
+            "latent_dims": {k: int(v) for k, v in latent_dims.items()},
+            "coders": {"integers": "constriction range coder, per-tensor frequency table",
+                       "indices": "gaps, range-coded under a geometric model",
+                       "floats": "byte planes, zlib level 9"}}
+
+
+# ---------------------------------------------------------------------------- writing
+class QueenStreamWriter:
+    """Writes a stream to ``path`` when closed (records are spooled until then, so the header
+    can carry the frame count); use as a context manager. Nothing is written if the block
+    raises."""
+
+    def __init__(self, path: str | os.PathLike[str], header: Mapping[str, Any]) -> None:
+        self.path = Path(path)
+        self.header = dict(header)
+        self._records = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+        self.frames = 0
+        self.record_bytes: list[int] = []
+
+    def write(self, chunks: Mapping[str, bytes]) -> int:
+        """Append one record; returns its size in the file (length, payload and CRC)."""
+        payload = _pack_chunks(chunks)
+        self._records.write(_U32.pack(len(payload)) + payload
+                            + _U32.pack(zlib.crc32(payload)))
+        self.frames += 1
+        self.record_bytes.append(len(payload) + 8)
+        return len(payload) + 8
+
+    def header_bytes(self) -> bytes:
+        body = json.dumps({**self.header, "frames": self.frames}, sort_keys=True).encode()
+        return MAGIC + _U32.pack(len(body)) + body + _U32.pack(zlib.crc32(body))
+
+    def close(self) -> None:
+        with open(self.path, "wb") as out:
+            out.write(self.header_bytes())
+            self._records.seek(0)
+            while block := self._records.read(1 << 20):
+                out.write(block)
+        self._records.close()
+
+    def __enter__(self) -> QueenStreamWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._records.close()
+
+
+# ---------------------------------------------------------------------------- reading
+class QueenStream:
+    """Read a ``.qsv`` stream: any frame (by replaying records), or every frame in order.
+
+    Examples
+    --------
+    >>> stream = QueenStream("video.qsv")                        # doctest: +SKIP
+    >>> len(stream), stream.frame(5)                             # doctest: +SKIP
+    >>> for t, scene in enumerate(stream): ...                   # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._data = self.path.read_bytes()
+        except OSError as err:
+            raise InputFileError(f"{self.path}: cannot read ({err.strerror})") from None
+        data = self._data
+        if len(data) < 12 or data[:4] != MAGIC:
+            raise InputFileError(f"{self.path}: not a QUEEN stream (no QSV1 magic)")
+        (length,) = _U32.unpack_from(data, 4)
+        body = data[8:8 + length]
+        if len(body) < length or len(data) < 12 + length \
+                or _U32.unpack_from(data, 8 + length)[0] != zlib.crc32(body):
+            raise CorruptStreamError(f"{self.path}: the header fails its checksum")
+        self.header: dict[str, Any] = json.loads(body)
+        if self.header.get("format_version") != FORMAT_VERSION:
+            raise InputFileError(f"{self.path}: format version {self.header.get('format_version')}"
+                                 f" is not {FORMAT_VERSION}")
+        self.header_size = 12 + length
+        self._offsets: list[tuple[int, int]] = []  # (payload start, payload length) per record
+        self._state: StreamState | None = None
+
+    def __len__(self) -> int:
+        return int(self.header["frames"])
+
+    def _payload(self, index: int) -> bytes:
+        """Record ``index``'s payload, checked (records before it are located on the way)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} is not in 0..{len(self) - 1}")
+        data = self._data
+        while len(self._offsets) <= index:
+            k = len(self._offsets)
+            pos = self.header_size if not k else sum(self._offsets[-1]) + 4
+            if pos + 4 > len(data):
+                raise CorruptStreamError(f"{self.path}: record {k} is missing (the stream is "
+                                         f"truncated after {k} of {len(self)} records)")
+            (length,) = _U32.unpack_from(data, pos)
+            end = pos + 4 + length + 4
+            if end > len(data) or _U32.unpack_from(data, end - 4)[0] != \
+                    zlib.crc32(data[pos + 4:end - 4]):
+                raise CorruptStreamError(f"{self.path}: record {k} fails its checksum (frames "
+                                         f"0..{k - 1} decode)" if k else
+                                         f"{self.path}: record 0 fails its checksum")
+            self._offsets.append((pos + 4, length))
+        start, length = self._offsets[index]
+        return data[start:start + length]
+
+    def state(self, index: int) -> StreamState:
+        """The decoded state after frame ``index`` (replaying from the last decoded frame when
+        it is earlier, else from frame 0)."""
+        if self._state is None or self._state.index > index:
+            self._state = _state_from_frame0(_unpack_chunks(self._payload(0)), self.header)
+        while self._state.index < index:
+            t = self._state.index + 1
+            record = _record_from_chunks(_unpack_chunks(self._payload(t)), self.header)
+            self._state = apply_record(self._state, record)
+        return self._state
+
+    def frame(self, index: int) -> GaussianScene:
+        """Frame ``index`` as a scene."""
+        return scene_of_state(self.state(index))
+
+    def __iter__(self) -> Iterator[GaussianScene]:
+        for t in range(len(self)):
+            yield self.frame(t)
+
+    def info(self) -> dict[str, Any]:
+        """``{"header_bytes": n, "frames": [{"index": t, "bytes": n}, ...]}`` (every record
+        checked); the byte counts add up to the file's size."""
+        for t in range(len(self)):
+            self._payload(t)
+        end = sum(self._offsets[-1]) + 4 if self._offsets else self.header_size
+        if end != len(self._data):
+            raise CorruptStreamError(f"{self.path}: {len(self._data) - end} bytes after the last "
+                                     f"record (record {len(self)} is not in the header)")
+        return {"header_bytes": self.header_size,
+                "frames": [{"index": t, "bytes": length + 8}
+                           for t, (_, length) in enumerate(self._offsets)]}
