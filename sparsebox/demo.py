@@ -19,6 +19,7 @@ RUNNERS = {
     "node-graph": "graphsparse.demo:node_graph_method",
     "edge-stream": "graphsparse.demo:stream_method",
     "splats": "scenesparse.demo:splat_method",
+    "splat-frames": "scenesparse.demo:splat_frames_method",
     "points": "scenesparse.demo:point_method",
     "molecules": "graphsparse.demo:molecule_method",
 }
