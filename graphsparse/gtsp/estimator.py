@@ -107,19 +107,22 @@ class GtspTokenPruner(Sparsifier):
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")
-        torch.manual_seed(self.seed)
-        model = GTSPModel(num_tasks, hidden=self.hidden, num_layers=self.num_layers,
-                          heads=self.heads, token_keep_ratio=keep_ratio)
-        optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
-        loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
-                            generator=torch.Generator().manual_seed(self.seed))
-        model.train()
-        with torch_threads(1):
-            for _ in range(self.epochs):
-                for batch in loader:
-                    optimizer.zero_grad(set_to_none=True)
-                    task.loss(model(batch), batch.y).backward()
-                    optimizer.step()
+        # the model's initial weights and the Gumbel noise come from the seed; the caller's
+        # global random state is left as it was
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = GTSPModel(num_tasks, hidden=self.hidden, num_layers=self.num_layers,
+                              heads=self.heads, token_keep_ratio=keep_ratio)
+            optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
+            loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
+                                generator=torch.Generator().manual_seed(self.seed))
+            model.train()
+            with torch_threads(1):
+                for _ in range(self.epochs):
+                    for batch in loader:
+                        optimizer.zero_grad(set_to_none=True)
+                        task.loss(model(batch), batch.y).backward()
+                        optimizer.step()
         model.eval()
         batch = Batch.from_data_list(prepared)
         with torch.no_grad():

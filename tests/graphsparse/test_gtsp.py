@@ -536,10 +536,24 @@ def test_report_compares_each_run_with_dense():
     assert row["baselines_at_flops"]["magnitude"] is None
 
 
-def test_inference_time_is_measured_on_the_exported_model():
+def test_inference_time_is_measured_on_the_exported_model(monkeypatch):
+    """Every timed pass (and the warm-up) runs the exported model on every batch, never the
+    training model."""
     task = _tiny_task()
-    model = tiny_model()
-    assert inference_seconds(model, task.test, repeats=1) > 0
+    model = tiny_model(token_keep_ratio=0.5)
+    ran, exported = [], []
+    model.register_forward_hook(lambda module, inputs, output: ran.append(module))
+    export = model.export_pruned
+
+    def export_and_watch():
+        exported.append(export())  # a copy: it carries the hook above
+        return exported[-1]
+
+    monkeypatch.setattr(model, "export_pruned", export_and_watch)
+    assert inference_seconds(model, task.test, batch_size=4, repeats=2) > 0
+    assert len(exported) == 1 and exported[0] is not model
+    assert len(ran) == 3 * math.ceil(len(task.test) / 4)
+    assert all(m is exported[0] for m in ran)
 
 
 # ----------------------------------------------------------------------------------- command
@@ -585,3 +599,15 @@ def test_resume_adds_seeds_and_keeps_records(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     records = json.loads((out / "results.json").read_text())
     assert records[:3] == first and sorted(r["seed"] for r in records[3:]) == [1, 1, 1]
+
+
+def test_the_token_pruner_is_seeded_and_leaves_the_global_random_state_alone(data_dir):
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = load_molecules("ogbg-molbace", max_graphs=40).train
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
+    assert torch.equal(torch.get_rng_state(), before)
+    b = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
+    np.testing.assert_array_equal(a.scores_, b.scores_)
