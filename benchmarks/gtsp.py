@@ -56,12 +56,18 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     path = folder / "results.json"
     if path.is_file() and not args.resume:
         fail(f"{path} exists: pass --resume to go on with it, or choose another --out")
+    run = {"dataset": dataset, "epochs": args.epochs, "max_graphs": args.max_graphs,
+           "batch_size": 128, "lr": 1e-3}
+    run_path = folder / "run.json"
+    if args.resume and run_path.is_file():
+        before = json.loads(run_path.read_text())
+        differs = {k: before.get(k) for k in run if before.get(k) != run[k]}
+        if differs:
+            fail(f"{run_path} was run with {differs}: resume with the same settings")
     records = json.loads(path.read_text()) if path.is_file() else []
     specs = plan_runs(AXES, args.keeps, baselines=args.baselines)
     records, todo = runs_to_do(records, specs, list(range(args.seeds)))
-    run = {"dataset": dataset, "epochs": args.epochs, "max_graphs": args.max_graphs,
-           "batch_size": 128, "lr": 1e-3}
-    (folder / "run.json").write_text(json.dumps(run, indent=2))
+    run_path.write_text(json.dumps(run, indent=2))
     total = sum(len(v) for v in todo.values())
     print(f"{dataset}: {total} runs to do ({len(records)} recorded)", flush=True)
     start = time.perf_counter()
