@@ -1,0 +1,189 @@
+"""GPU timings of the scene and graph-transformer paths, each beside the CPU backend's.
+
+    python benchmarks/gpu_timings.py --out OUT                 # on a machine with a CUDA GPU
+    python benchmarks/gpu_timings.py --out OUT --device cpu    # a dry run of the same code here
+
+Every part is guarded: a failure is recorded with its message and the next part runs. Writes
+gpu_timings.json into --out. Parts:
+
+* splat-scores: one scoring pass (render statistics) of the 45,624-Gaussian donut from 32 views at
+  256 px, gsplat on the GPU against numba on the CPU;
+* splat-step: one training step (render, 0.8 L1 + 0.2 D-SSIM, backward, Adam) at 256 px, median of
+  10, same pair;
+* queen-frame: one QUEEN frame (12 cameras at 128 px, 10 epochs) of a two-frame donut video;
+* gtsp-step: one training step of the GTSP model (all four axes at keep 0.5) on a batch of 128
+  ogbg-molbace molecules, on the device against one CPU thread.
+
+`benchmarks/gpu_check.sh` runs this after the gpu-marked tests and the walk benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import traceback
+from pathlib import Path
+
+import torch
+from _common import add_out_option, check_startup, command_line
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _scene_on(scene, device: str):
+    from scenesparse.gaussians import GaussianScene
+
+    return GaussianScene(*(t.to(device) for t in (scene.means, scene.quats, scene.log_scales,
+                                                   scene.opacity_logits, scene.sh_dc,
+                                                   scene.sh_rest)))
+
+
+def _backend(device: str) -> str:
+    return "gsplat" if device == "cuda" else "numba"
+
+
+def splat_scores(device: str) -> dict:
+    from scenesparse.gaussians import read_ply
+    from scenesparse.importance import default_cameras, render_statistics
+    from sparsebox.data import fetch
+
+    donut = read_ply(fetch("donut", download=False)[0])
+    cams = default_cameras(donut, 32, 256)
+    out = {}
+    for scene, backend in ((donut, "numba"), (_scene_on(donut, device), _backend(device))):
+        render_statistics(scene, cams[:2], backend=backend)  # compile / warm up
+        _synchronize(device)
+        start = time.perf_counter()
+        stats = render_statistics(scene, cams, backend=backend)
+        _synchronize(device)
+        out[backend] = {"seconds": time.perf_counter() - start,
+                        "max_weight_sum": float(stats.max_weight.sum())}
+    return out
+
+
+def splat_step(device: str) -> dict:
+    from scenesparse.gaussians import read_ply
+    from scenesparse.importance import default_cameras
+    from scenesparse.render import render
+    from scenesparse.training import SplatTrainer
+    from sparsebox.data import fetch
+
+    donut = read_ply(fetch("donut", download=False)[0])
+    cams = default_cameras(donut, 8, 256)
+    with torch.no_grad():
+        targets = [render(donut, c).image.clamp(0, 1) for c in cams]
+    out = {}
+    for where, backend in (("cpu", "numba"), (device, _backend(device))):
+        trainer = SplatTrainer(_scene_on(donut, where), cams, [t.to(where) for t in targets],
+                               backend=backend)
+        trainer.train(2)
+        times = []
+        for _ in range(10):
+            _synchronize(where)
+            start = time.perf_counter()
+            trainer.step()
+            _synchronize(where)
+            times.append(time.perf_counter() - start)
+        out[backend] = {"median_seconds": statistics.median(times), "steps": len(times)}
+    return out
+
+
+def queen_frame(device: str, work: Path) -> dict:
+    from scenesparse.gaussians import read_ply
+    from scenesparse.queen.encoder import QueenEncoder
+    from scenesparse.queen.residuals import QueenConfig
+    from scenesparse.queen.video import make_moving_video, read_video
+    from sparsebox.data import fetch
+
+    donut = read_ply(fetch("donut", download=False)[0])
+    make_moving_video(donut, work, frames=2, cameras=12, resolution=128)
+    first, second = read_video(work)
+    out = {}
+    for where, backend in (("cpu", "numba"), (device, _backend(device))):
+        encoder = QueenEncoder(QueenConfig(), backend=backend)
+        encoder.start(_scene_on(donut, where), first.cameras,
+                      [t.to(where) for t in first.images()])
+        _synchronize(where)
+        start = time.perf_counter()
+        record = encoder.encode_frame(first.cameras, [t.to(where) for t in second.images()])
+        _synchronize(where)
+        out[backend] = {"seconds": time.perf_counter() - start, "gated": int(len(record.gated)),
+                        "steps": encoder.frames_[-1].steps}
+    return out
+
+
+def gtsp_step(device: str) -> dict:
+    from torch_geometric.data import Batch
+
+    from graphsparse.gtsp.data import load_molecules
+    from graphsparse.gtsp.protocol import RunSpec, build_run
+
+    task = load_molecules("ogbg-molbace", max_graphs=400)
+    out = {}
+    for where in ("cpu", device):
+        torch.set_num_threads(1) if where == "cpu" else None
+        model, strategy = build_run(RunSpec(("tokens", "heads", "layers", "weights"), 0.5),
+                                    task.num_tasks, 100, seed=0)
+        model = model.to(where)
+        optimizer = torch.optim.AdamW(model.network_parameters(), lr=1e-3)
+        state = strategy.initialize_state(model)
+        batch = Batch.from_data_list(task.train[:128]).to(where)
+        times = []
+        for step in range(6):
+            _synchronize(where)
+            start = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            loss = task.loss(model(batch), batch.y) + strategy.step_pre_backward(
+                model, optimizer, state, step).to(where)
+            loss.backward()
+            optimizer.step()
+            strategy.step_post_backward(model, optimizer, state, step)
+            _synchronize(where)
+            times.append(time.perf_counter() - start)
+        out[where] = {"median_seconds": statistics.median(times[1:]), "graphs": 128}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--parts", nargs="*",
+                    default=["splat-scores", "splat-step", "queen-frame", "gtsp-step"])
+    add_out_option(ap, "gpu_timings.json")
+    args = ap.parse_args(argv)
+    out = check_startup(args.out, datasets=["donut"])
+    device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device: run with --device cpu for a dry run", flush=True)
+        return 2
+    result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d %H:%M"),
+                       "python": platform.python_version(), "torch": torch.__version__,
+                       "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu"},
+              "parts": {}}
+    runs = {"splat-scores": lambda: splat_scores(device),
+            "splat-step": lambda: splat_step(device),
+            "queen-frame": lambda: queen_frame(device, out / "queen_video"),
+            "gtsp-step": lambda: gtsp_step(device)}
+    for name in args.parts:
+        start = time.perf_counter()
+        try:
+            value = {"ok": True, **runs[name]()}
+        except Exception as err:  # a failed part is recorded; the others still run
+            value = {"ok": False, "error": f"{type(err).__name__}: {err}",
+                     "traceback": traceback.format_exc(limit=8)}
+        value["wall_seconds"] = time.perf_counter() - start
+        result["parts"][name] = value
+        print(json.dumps({name: {k: v for k, v in value.items() if k != "traceback"}}),
+              flush=True)
+        (out / "gpu_timings.json").write_text(json.dumps(result, indent=2))
+    return 0 if all(p["ok"] for p in result["parts"].values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
