@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from graphsparse.resume import read_json, resumable_records
 from sparsebox.outputs import StagedOutputs, check_output_file, check_output_folder
 
 
@@ -217,7 +218,7 @@ def teddy(
         raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")
     run = {"dataset": dataset, "model": model, "epochs": epochs, "distill_lambda": distill_lambda}
     level_list = list(range(1, levels + 1))
-    records: list[dict] = _resumable_records(out, run) if resume else []
+    records: list[dict] = resumable_records(out, run) if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     out = check_output_folder(out, option="--out")
     _load_node_dataset(dataset)  # a missing dataset fails here, before any output is written
@@ -269,29 +270,6 @@ def _teddy_seed(task: dict, emit: Any) -> None:
                distill_lambda=task["distill_lambda"], progress=emit, score=score)
 
 
-def _resumable_records(out: Path, run: dict) -> list[dict]:
-    """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
-    path, run_path = out / "results.json", out / "run.json"
-    if run_path.is_file():  # checked even without results: a run would overwrite it
-        before = _read_json(run_path, "--resume")
-        if not isinstance(before, dict):
-            raise typer.BadParameter(f"{run_path} is not a JSON object", param_hint="--resume")
-        differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
-        if differs:
-            raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
-                                     "settings or choose another --out", param_hint="--resume")
-    if not path.is_file():
-        return []
-    return _read_json(path, "--resume")
-
-
-def _read_json(path: Path, param_hint: str) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from None
-
-
 @graph_app.command("teddy-report")
 def teddy_report(
     folder: Path = typer.Argument(..., help="A folder with the results.json of `graph teddy`."),
@@ -303,7 +281,7 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    records = _read_json(path, "FOLDER")
+    records = read_json(path, "FOLDER")
     write_teddy_report(records, folder, title=title or folder.name)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 

@@ -15,7 +15,7 @@ _EXPORTS = {
     "FarthestPointSampler": ".points", "StatisticalOutlierRemover": ".points",
     "RadiusOutlierRemover": ".points",
     "render": ".render",
-    "PruneStrategy": ".strategy", "PruneState": ".strategy", "prune_": ".strategy",
+    "PruneStrategy": ".strategy", "PruneState": ".strategy", "prune_": ".training",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

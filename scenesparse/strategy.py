@@ -1,81 +1,29 @@
-"""Pruning inside a training loop: slice parameters, optimizer state and strategy state together,
-and a strategy that drops into a gsplat training loop (gsplat's ``Strategy`` hooks and call
-signatures, typed state).
+"""Pruning inside a training loop: a strategy that drops into a gsplat training loop (gsplat's
+``Strategy`` hooks and call signatures, typed state).
 
-Masks are named by what they mean: :func:`prune_` takes ``keep`` (True: the Gaussian stays), where
-gsplat's ``ops.remove`` takes a mask of the Gaussians to remove.
+Masks are named by what they mean: :func:`~scenesparse.training.prune_` takes ``keep`` (True: the
+Gaussian stays), where gsplat's ``ops.remove`` takes a mask of the Gaussians to remove.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.importance import SCORES, GaussianPruner
+from scenesparse.training import prune_
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["prune_", "PruneStrategy", "PruneState", "scene_from_params"]
+__all__ = ["PruneStrategy", "PruneState", "scene_from_params"]
 
 #: The parameter names a splat training loop holds (gsplat's simple_trainer): ``shN`` optional.
 SPLAT_PARAMS = ("means", "quats", "scales", "opacities", "sh0")
-
-
-@torch.no_grad()
-def prune_(params: MutableMapping[str, torch.nn.Parameter],
-           optimizers: Mapping[str, torch.optim.Optimizer] | Iterable[torch.optim.Optimizer],
-           state: MutableMapping[str, Any], *, keep: Any) -> int:
-    """Keep the rows where ``keep`` is true, in place, everywhere they live: each parameter
-    (replaced by a new ``Parameter`` of the kept rows), every optimizer state tensor of that
-    parameter with the same leading size (Adam's ``exp_avg`` and ``exp_avg_sq``), and every
-    tensor in ``state`` with that leading size. Returns how many rows were removed.
-
-    ``keep`` is a keep-mask (True stays); gsplat's ``ops.remove(params, optimizers, state,
-    mask)`` takes the opposite, a mask of rows to remove.
-
-    Examples
-    --------
-    >>> params = {"means": torch.nn.Parameter(torch.arange(6.0).reshape(3, 2))}
-    >>> opt = {"means": torch.optim.Adam([params["means"]])}
-    >>> prune_(params, opt, {}, keep=torch.tensor([True, False, True]))
-    1
-    >>> params["means"].tolist()
-    [[0.0, 1.0], [4.0, 5.0]]
-    """
-    if not params:
-        raise InvalidParameterError("params is empty")
-    n = next(iter(params.values())).shape[0]
-    keep = torch.as_tensor(keep.cpu() if torch.is_tensor(keep) else np.asarray(keep))
-    if keep.dtype != torch.bool or keep.shape != (n,):
-        raise InvalidParameterError(f"keep must be a boolean mask of shape ({n},), got "
-                                    f"{tuple(keep.shape)} {keep.dtype}")
-    for name, p in params.items():
-        if p.shape[0] != n:
-            raise ValueError(f"parameter {name!r} has {p.shape[0]} rows, the others {n}")
-    opts = list(optimizers.values()) if isinstance(optimizers, Mapping) else list(optimizers)
-    for name, old in list(params.items()):
-        new = torch.nn.Parameter(old.data[keep.to(old.device)], requires_grad=old.requires_grad)
-        for opt in opts:
-            for group in opt.param_groups:
-                for i, p in enumerate(group["params"]):
-                    if p is old:
-                        group["params"][i] = new
-                        if old in opt.state:
-                            slot = opt.state.pop(old)
-                            opt.state[new] = {
-                                k: (v[keep.to(v.device)] if torch.is_tensor(v) and v.dim() > 0
-                                    and v.shape[0] == n else v) for k, v in slot.items()}
-        params[name] = new
-    for key, value in list(state.items()):
-        if torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == n:
-            state[key] = value[keep.to(value.device)]
-    return int(n - keep.sum())
 
 
 def scene_from_params(params: Mapping[str, torch.Tensor]) -> GaussianScene:

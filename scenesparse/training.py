@@ -7,14 +7,14 @@ scaled by the scene's extent and decaying exponentially), gradients for every at
 any renderer backend (numba or torch on a CPU, gsplat on a GPU), and a
 :class:`~sparsebox.base.Strategy` whose hooks get gsplat's arguments. The parameters are gsplat's
 (``means``, ``quats``, ``scales``, ``opacities``, ``sh0``, ``shN``), so gsplat's strategies and
-:func:`scenesparse.strategy.prune_` work on them.
+:func:`prune_` work on them.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +28,7 @@ from scenesparse.render import render
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
-           "distill_sh", "scene_from_views"]
+           "distill_sh", "scene_from_views", "prune_"]
 
 #: 3DGS's learning rates (``means`` is multiplied by the scene's extent and decays to 1/100 of
 #: itself over the steps of the schedule).
@@ -230,8 +230,6 @@ class SplatTrainer:
 
     def prune(self, keep: Any) -> int:
         """Remove the Gaussians ``keep`` is false for, parameters and Adam moments together."""
-        from scenesparse.strategy import prune_
-
         return prune_(self.params, self.optimizers, self.strategy_state or {}, keep=keep)
 
     # ------------------------------------------------------------------ checkpoints
@@ -359,3 +357,54 @@ def scene_from_views(cameras: Sequence[Camera], masks: Sequence[torch.Tensor],
         opacity_logits=torch.full((count,), math.log(0.1 / 0.9)),
         sh_dc=torch.tensor((rgb - 0.5) / SH_C0, dtype=torch.float32),
         sh_rest=torch.zeros(count, k, 3))
+
+
+@torch.no_grad()
+def prune_(params: MutableMapping[str, torch.nn.Parameter],
+           optimizers: Mapping[str, torch.optim.Optimizer] | Iterable[torch.optim.Optimizer],
+           state: MutableMapping[str, Any], *, keep: Any) -> int:
+    """Keep the rows where ``keep`` is true, in place, everywhere they live: each parameter
+    (replaced by a new ``Parameter`` of the kept rows), every optimizer state tensor of that
+    parameter with the same leading size (Adam's ``exp_avg`` and ``exp_avg_sq``), and every
+    tensor in ``state`` with that leading size. Returns how many rows were removed.
+
+    ``keep`` is a keep-mask (True stays); gsplat's ``ops.remove(params, optimizers, state,
+    mask)`` takes the opposite, a mask of rows to remove.
+
+    Examples
+    --------
+    >>> params = {"means": torch.nn.Parameter(torch.arange(6.0).reshape(3, 2))}
+    >>> opt = {"means": torch.optim.Adam([params["means"]])}
+    >>> prune_(params, opt, {}, keep=torch.tensor([True, False, True]))
+    1
+    >>> params["means"].tolist()
+    [[0.0, 1.0], [4.0, 5.0]]
+    """
+    if not params:
+        raise InvalidParameterError("params is empty")
+    n = next(iter(params.values())).shape[0]
+    keep = torch.as_tensor(keep.cpu() if torch.is_tensor(keep) else np.asarray(keep))
+    if keep.dtype != torch.bool or keep.shape != (n,):
+        raise InvalidParameterError(f"keep must be a boolean mask of shape ({n},), got "
+                                    f"{tuple(keep.shape)} {keep.dtype}")
+    for name, p in params.items():
+        if p.shape[0] != n:
+            raise ValueError(f"parameter {name!r} has {p.shape[0]} rows, the others {n}")
+    opts = list(optimizers.values()) if isinstance(optimizers, Mapping) else list(optimizers)
+    for name, old in list(params.items()):
+        new = torch.nn.Parameter(old.data[keep.to(old.device)], requires_grad=old.requires_grad)
+        for opt in opts:
+            for group in opt.param_groups:
+                for i, p in enumerate(group["params"]):
+                    if p is old:
+                        group["params"][i] = new
+                        if old in opt.state:
+                            slot = opt.state.pop(old)
+                            opt.state[new] = {
+                                k: (v[keep.to(v.device)] if torch.is_tensor(v) and v.dim() > 0
+                                    and v.shape[0] == n else v) for k, v in slot.items()}
+        params[name] = new
+    for key, value in list(state.items()):
+        if torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == n:
+            state[key] = value[keep.to(value.device)]
+    return int(n - keep.sum())

@@ -47,7 +47,7 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
 def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     """The records to keep: none for a new folder; with ``--resume`` those of
     ``OUT/results.json`` (checked against ``OUT/run.json``)."""
-    from graphsparse.cli import _resumable_records
+    from graphsparse.resume import resumable_records
 
     if not resume:
         if out.is_dir() and any(out.iterdir()):
@@ -55,7 +55,7 @@ def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
                                      "with its runs, or choose another folder",
                                      param_hint="--out")
         return []
-    records = _resumable_records(out, run)
+    records = resumable_records(out, run)
     path = out / "results.json"
     if not isinstance(records, list) or not all(
             isinstance(r, dict) and {"seed", "axes", "keep"} <= set(r) for r in records):

@@ -14,7 +14,8 @@ from scenesparse.importance import (
     render_statistics,
 )
 from scenesparse.render import render
-from scenesparse.strategy import PruneStrategy, prune_, scene_from_params
+from scenesparse.strategy import PruneStrategy, scene_from_params
+from scenesparse.training import prune_
 from sparsebox.select import select
 
 DONUT = "3d/gaussians/gshairlod_donut_fused_sh0.ply"

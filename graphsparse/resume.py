@@ -1,0 +1,35 @@
+"""Resuming a protocol run in an output folder: the records already there, checked against the
+settings the folder was run with. Shared by the commands that write ``results.json`` and
+``run.json`` (`graph teddy`, `graph gtsp`); errors name the option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def resumable_records(out: Path, run: dict) -> list[dict]:
+    """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
+    path, run_path = out / "results.json", out / "run.json"
+    if run_path.is_file():  # checked even without results: a run would overwrite it
+        before = read_json(run_path, "--resume")
+        if not isinstance(before, dict):
+            raise typer.BadParameter(f"{run_path} is not a JSON object", param_hint="--resume")
+        differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
+        if differs:
+            raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
+                                     "settings or choose another --out", param_hint="--resume")
+    if not path.is_file():
+        return []
+    return read_json(path, "--resume")
+
+
+def read_json(path: Path, param_hint: str) -> Any:
+    """``path``'s JSON; an error naming ``param_hint`` when it is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from None
