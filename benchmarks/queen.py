@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -50,10 +51,13 @@ def video(args, console) -> tuple[Path, dict]:
               "angle_deg": args.angle, "shift": args.shift}
     if truth_file.is_file():
         truth = json.loads(truth_file.read_text())
-        if all(truth.get(k) == v for k, v in wanted.items()):
+        if all(truth.get(k) == v for k, v in wanted.items()) and \
+                len(list(folder.glob("frame_*"))) == args.frames:
             console.print(f"video: reusing {folder}")
             return folder, truth
     console.print(f"video: rendering {args.frames} frames x {args.cameras} cameras into {folder}")
+    if folder.is_dir():  # this script's own cache, of another video
+        shutil.rmtree(folder)
     donut = read_ply(fetch("donut")[0])
     truth = make_moving_video(donut, folder, frames=args.frames, cameras=args.cameras,
                               resolution=args.resolution, angle_deg=args.angle, shift=args.shift,

@@ -118,6 +118,10 @@ def make_moving_video(scene: GaussianScene, frames_dir: str | os.PathLike[str], 
 
     root = Path(frames_dir)
     root.mkdir(parents=True, exist_ok=True)
+    if any(d.name.startswith("frame_") for d in root.iterdir()):
+        # a reader takes every frame_NNNN folder: frames of another video would join this one
+        raise InvalidParameterError(f"{root} already holds frame_NNNN folders; write the video "
+                                    "into a new or empty folder")
     rng = np.random.default_rng(seed)
     pts = scene.means.detach().numpy()
     lo, hi = np.percentile(pts, 1, 0), np.percentile(pts, 99, 0)

@@ -255,3 +255,12 @@ def test_encode_decode_info_on_the_command_line(video, cli, tmp_path):
         out.stat().st_size
     text = cli("scene", "queen", "info", out).stdout
     assert "3 frames of 300 Gaussians" in text and f"total {out.stat().st_size:,} bytes" in text
+
+
+def test_a_video_is_never_written_over_another(video):
+    """A reader takes every frame_NNNN folder, so a shorter video written into the folder of a
+    longer one would take on its last frames: refused."""
+    folder, _ = video
+    with pytest.raises(ValueError, match="already holds frame_NNNN folders"):
+        make_moving_video(_scene(), folder, frames=2, cameras=2, resolution=16)
+    assert len(read_video(folder)) == 3
