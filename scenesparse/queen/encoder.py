@@ -44,10 +44,6 @@ __all__ = ["QueenEncoder", "QueenResiduals", "FrameState", "gate_probabilities",
            "footprint_masks"]
 
 
-def _scene(params: dict[str, torch.Tensor]) -> GaussianScene:
-    return scene_from_params(params)
-
-
 def gate_probabilities(scene: GaussianScene, cameras: Sequence[Camera],
                        targets: Sequence[torch.Tensor], previous: Sequence[torch.Tensor], *,
                        backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,7 +207,7 @@ class QueenEncoder:
         started = time.perf_counter()
         cfg = self.config
         images = [t.detach().float().cpu() for t in images]
-        prev_scene = _scene(self.state_.params)
+        prev_scene = scene_from_params(self.state_.params)
         g, p = gate_probabilities(prev_scene, cameras, images, self._previous,
                                   backend=self.backend)
         masks = footprint_masks(prev_scene, p >= 0.5, cameras, dilation=cfg.dilation,
@@ -238,7 +234,7 @@ class QueenEncoder:
     def scene(self) -> GaussianScene:
         """The last frame, as a reader decodes it."""
         self._check_started()
-        return _scene(self.state_.params)
+        return scene_from_params(self.state_.params)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to go on encoding from the last frame."""

@@ -39,10 +39,6 @@ ATTRIBUTES = ("means", "quats", "scales", "opacities", "sh0", "shN")
 RESIDUAL_ATTRIBUTES = ("sh0", "quats", "opacities", "scales")
 
 
-def _qdict(**values: float | int) -> dict:
-    return dict(values)
-
-
 @dataclass(frozen=True)
 class QueenConfig:
     """QUEEN's hyper-parameters: NVlabs/queen ``configs/dynerf.yaml`` where it works here, and
@@ -86,16 +82,16 @@ class QueenConfig:
     dilation: float = 0.035
     #: position residual learning rate, times the scene's extent
     position_lr: float = 0.0005
-    latent_dims: Mapping[str, int] = field(default_factory=lambda: _qdict(
+    latent_dims: Mapping[str, int] = field(default_factory=lambda: dict(
         sh0=8, quats=6, opacities=3, scales=8, shN=4))
     #: latent learning rates (QUEEN: the attribute's rate times its latent scaling; sh0 0.0125)
-    latent_lr: Mapping[str, float] = field(default_factory=lambda: _qdict(
+    latent_lr: Mapping[str, float] = field(default_factory=lambda: dict(
         sh0=0.05, quats=0.05 * 0.5, opacities=0.05, scales=0.01, shN=0.0025 / 20 * 5))
-    decoder_lr: Mapping[str, float] = field(default_factory=lambda: _qdict(
+    decoder_lr: Mapping[str, float] = field(default_factory=lambda: dict(
         sh0=1e-3, quats=1e-3, opacities=1e-4, scales=1e-4, shN=1e-3))
     #: standard deviation of the decoders' initial weights (QUEEN: sh0 1e-4, quats 1e-2,
     #: opacities 1e-4, scales 1e-3, shN 1e-1)
-    decoder_std: Mapping[str, float] = field(default_factory=lambda: _qdict(
+    decoder_std: Mapping[str, float] = field(default_factory=lambda: dict(
         sh0=0.02, quats=0.005, opacities=0.02, scales=0.01, shN=1e-1))
 
     def __post_init__(self) -> None:
