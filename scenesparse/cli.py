@@ -358,3 +358,67 @@ def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
     return {"method": method, "input": str(source), "output": str(target), "total": total,
             "kept": len(kept_xyz), "chamfer": chamfer, "hausdorff": hausdorff,
             "seconds": seconds}
+
+
+_NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--budget", "table_size": "--table-size",
+                 "levels": "--levels", "finest_resolution": "--finest-resolution",
+                 "batch_rays": "--batch-rays", "keep_mass": "--keep-mass", "seed": "--seed"}
+
+
+@scene_app.command("hollownerf")
+def hollownerf(
+    data: str = typer.Option(..., help="Posed photos: a dataset name (lego) or a folder with "
+                             "transforms_train.json (and transforms_test.json for held-out "
+                             "views), a COLMAP text model or photos named in --cameras."),
+    out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
+                             "curve.png and checkpoint.pt (run again to resume from it)."),
+    resolution: int = typer.Option(128, min=8, help="Width the photos are resized to."),
+    steps: int = typer.Option(2000, min=1, help="Training steps."),
+    budget: float = typer.Option(0.04, help="Saliency budget C: the mean saliency of the grid "
+                                 "is held <= C (HollowNeRF's 0.04)."),
+    table_size: int = typer.Option(2**19, min=1, help="Rows of each hashed level's table."),
+    levels: int = typer.Option(16, min=1, help="Levels of the hash encoding."),
+    finest_resolution: int = typer.Option(256, min=1, help="Resolution of the finest level."),
+    batch_rays: int = typer.Option(1024, min=1, help="Rays per training step."),
+    keep_mass: float = typer.Option(0.99, help="Keep the fewest hash entries that carry this "
+                                    "fraction of the salient light of the training rays."),
+    seed: int = typer.Option(0, min=0, help="Initial weights and the rays drawn."),
+) -> None:
+    """Train HollowNeRF (a hash-grid NeRF with a saliency grid under a budget), prune its hash
+    table and report quality, parameters and bytes before and after."""
+    from scenesparse.nerf.command import OUTPUTS, run_hollownerf
+    from scenesparse.nerf.estimator import HollowNeRF
+    from scenesparse.photos import photo_views
+    from sparsebox.options import parameter_errors
+    from sparsebox.outputs import check_output_folder
+
+    if not 0 < budget < 1:
+        raise typer.BadParameter(f"must be in (0, 1), got {budget}", param_hint="--budget")
+    estimator = HollowNeRF(steps=steps, saliency_budget=budget, table_size=table_size,
+                           levels=levels, finest_resolution=finest_resolution,
+                           batch_rays=batch_rays, keep_mass=keep_mass, seed=seed)
+    with parameter_errors(_NERF_OPTIONS):
+        estimator._validate_params()
+    folder = _photo_folder(data)
+    check_output_folder(out, option="--out")
+    for name in OUTPUTS.values():
+        check_output_file(out / name, option="--out")
+    views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
+    with parameter_errors(_NERF_OPTIONS):
+        report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
+    typer.echo(json.dumps({k: report[k] for k in ("psnr", "ssim", "psnr_before",
+                                                  "params_before", "params_after",
+                                                  "bytes_before", "bytes_after")}))
+
+
+def _photo_folder(data: str) -> Path:
+    """The folder of ``--data``: a folder as given, or a catalogued scene's."""
+    path = Path(data)
+    if path.is_dir():
+        return path
+    from sparsebox.data.sources import catalogue, fetch
+
+    if data not in catalogue():
+        raise typer.BadParameter(f"{data}: neither a folder nor a dataset name (for instance "
+                                 "lego)", param_hint="--data")
+    return fetch(data)[0].parent

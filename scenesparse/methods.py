@@ -33,3 +33,7 @@ register("queen", item="residual", target="scenesparse.queen.encoder:QueenResidu
          data="splat-frames", summary="QUEEN's gated position residuals from one frame to the "
          "next (hard-concrete L0 gates, quantised latent residuals)",
          reference="Girish et al., NeurIPS 2024")
+register("hollownerf", item="hash cell", target="scenesparse.nerf.estimator:HollowNeRF",
+         data="nerf-views", summary="hash-grid NeRF whose table entries are pruned by a "
+         "trainable saliency grid held to a budget (augmented Lagrangian)",
+         reference="Xie et al., ICCV 2023")

@@ -56,12 +56,16 @@ class Sparsifier:
         The sizing parameters the estimator takes, among ``keep_ratio``, ``budget`` and
         ``density``; at most one may be given (none: ``default_size`` applies).
     default_size : tuple (name, value) or None
-        The size used when no sizing parameter is given; None makes one required.
+        The size used when no sizing parameter is given; None makes one required, unless
+        ``size_optional``.
+    size_optional : bool
+        With no sizing parameter the method sizes itself (HollowNeRF: a saliency threshold).
     """
 
     item: ClassVar[str] = "item"
     sizing: ClassVar[tuple[str, ...]] = ()
     default_size: ClassVar[tuple[str, float] | None] = None
+    size_optional: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     # ------------------------------------------------------------------ parameters
@@ -110,7 +114,7 @@ class Sparsifier:
         if len(given) > 1:
             raise InvalidParameterError(
                 f"give one of {', '.join(self.sizing)}, not several; got {', '.join(given)}")
-        if not given and self.default_size is None and self.sizing:
+        if not given and self.default_size is None and self.sizing and not self.size_optional:
             raise InvalidParameterError(f"give one of {', '.join(self.sizing)}")
 
     def _sizing_in_use(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

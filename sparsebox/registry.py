@@ -42,6 +42,7 @@ DATA_KINDS = {
                     "and t-1 from them",
     "points": "an (N, 3) array of point positions",
     "molecules": "a list of PyG Data molecules with ogb atom and bond features and labels",
+    "nerf-views": "posed photos of a scene (scenesparse.photos.PhotoViews)",
 }
 
 

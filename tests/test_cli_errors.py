@@ -502,3 +502,35 @@ def test_queen_decode_and_info_refuse_damaged_streams(cli, tiny_video, tmp_path)
     good = tiny_video / "video.qsv"
     run_bad(cli, Case(["scene", "queen", "decode", good, "--frame", "7", "-o",
                        tmp_path / "f.ply"], ["--frame", "0..1", "7"], [good]), tmp_path)
+
+
+# ----------------------------------------------------------------------------------- scene hollownerf
+_NERF_TINY = ["--resolution", "16", "--steps", "4", "--table-size", "256", "--levels", "2",
+              "--finest-resolution", "16", "--batch-rays", "16"]
+
+
+@pytest.mark.parametrize("options, names", [
+    (["--budget", "0"], ["--budget", "(0, 1)", "0"]),
+    (["--budget", "1.5"], ["--budget", "1.5"]),
+    (["--keep-mass", "2"], ["--keep-mass", "2"]),
+    (["--data", "no_such_scene"], ["--data", "no_such_scene"]),
+], ids=["budget_zero", "budget_above_one", "keep_mass_above_one", "unknown_data"])
+def test_hollownerf_bad_options(cli, data_dir, tmp_path, options, names):
+    out = tmp_path / "nerf"
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       *options], names), tmp_path)
+    assert not out.exists()
+
+
+def test_hollownerf_out_is_a_file(cli, data_dir, tmp_path):
+    out = write(tmp_path / "nerf", "keep me")
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY],
+                      ["--out", str(out), "is a file"], [out]), tmp_path)
+
+
+def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):
+    out = tmp_path / "nerf"
+    assert cli("scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY).exit_code == 0
+    checkpoint = out / "checkpoint.pt"
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       "--seed", "1"], [str(checkpoint), "'seed': 0"], [checkpoint]), out)

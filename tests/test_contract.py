@@ -85,6 +85,35 @@ def _points():
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+_NERF_FAST = {"levels": 2, "table_size": 256, "finest_resolution": 32, "steps": 3,
+              "batch_rays": 32, "saliency_resolution": 4, "occupancy_resolution": 8}
+
+
+def _nerf_views():
+    """Three 8x8 views of a red ball of radius 0.5 at the origin on white."""
+    from scenesparse.cameras import orbit_cameras
+    from scenesparse.nerf.volume import camera_rays
+    from scenesparse.photos import PhotoViews
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 3, width=8, height=8)
+    images = []
+    for cam in cams:
+        origins, dirs = camera_rays(cam)
+        along = -(origins * dirs).sum(1)
+        miss = (origins + along[:, None] * dirs).norm(dim=1) > 0.5
+        image = torch.tensor([1.0, 0.1, 0.1]).repeat(len(dirs), 1)
+        image[miss] = 1.0
+        images.append(image.reshape(8, 8, 3))
+    return PhotoViews(cams, images, cams, images, "a red ball")
+
+
+def _hash_entries(views):
+    from scenesparse.nerf.hashgrid import HashGrid
+
+    keys = ("levels", "table_size", "finest_resolution")
+    return HashGrid(**{k: _NERF_FAST[k] for k in keys}).num_entries
+
+
 #: Per data kind: (make the input, number of items, extra fit arguments, fast parameters).
 INPUTS = {
     "graph": (_grid, lambda g: as_structure(g).num_items, lambda data: (), {}),
@@ -98,6 +127,7 @@ INPUTS = {
     "points": (_points, len, lambda data: (), {}),
     "molecules": (_molecules, lambda gs: sum(g.num_nodes for g in gs), lambda data: (),
                   {"epochs": 1, "hidden": 8, "num_layers": 1, "heads": 2}),
+    "nerf-views": (_nerf_views, _hash_entries, lambda data: (), _NERF_FAST),
 }
 
 

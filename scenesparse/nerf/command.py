@@ -1,0 +1,122 @@
+"""`sparsebox scene hollownerf`: train HollowNeRF on posed photos, prune, and report.
+
+The output folder receives ``report.json`` (PSNR / SSIM on the held-out views before and after
+pruning, parameters and bytes on disk before and after, entries kept per level), ``model.pt``
+(the pruned model, :meth:`HollowNeRF.load` reads it), ``renders.png`` (ground truth, the model
+before pruning, after pruning) and ``curve.png`` (training PSNR and mean saliency), each written
+whole or not at all, and ``checkpoint.pt``, the training state every few hundred steps: the same
+command run again goes on from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sparsebox.outputs import StagedOutputs
+
+__all__ = ["run_hollownerf", "OUTPUTS"]
+
+#: The files a run writes into its folder (besides checkpoint.pt).
+OUTPUTS = {"report": "report.json", "model": "model.pt", "renders": "renders.png",
+           "curve": "curve.png"}
+
+
+def _bytes_on_disk(model: Any, folder: Path) -> int:
+    fd, name = tempfile.mkstemp(suffix=".pt", dir=folder)
+    os.close(fd)
+    try:
+        return model.save(name)
+    finally:
+        os.unlink(name)
+
+
+def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resolution: int,
+                   progress: bool = True) -> dict:
+    """Fit ``estimator`` (a :class:`~scenesparse.nerf.estimator.HollowNeRF`) on ``views``,
+    prune it and write the run's files into ``out``; returns the report."""
+    start = time.perf_counter()
+    estimator.fit(views, progress=progress, checkpoint=out / "checkpoint.pt")
+    test_cams, test_images = views.test_cameras, views.test_images
+    before = estimator.evaluate(test_cams, test_images)
+    shown = min(3, len(test_cams))
+    renders_before = [estimator.render(c) for c in test_cams[:shown]]
+    bytes_before = _bytes_on_disk(estimator, out)
+    params_before = estimator.num_parameters()
+    estimator.prune()
+    after = estimator.evaluate(test_cams, test_images)
+    history = estimator.trainer_.history
+    report = {
+        "psnr": after["psnr"], "ssim": after["ssim"],
+        "psnr_before": before["psnr"], "ssim_before": before["ssim"],
+        "params_before": params_before, "params_after": estimator.num_parameters(),
+        "bytes_before": bytes_before, "bytes_after": None,
+        "steps": estimator.steps, "resolution": resolution, "data": data,
+        "views": views.description, "saliency_budget": estimator.saliency_budget,
+        "mean_saliency": history[-1].get("saliency_mean") if history else None,
+        "levels": estimator.pruning_["levels"],
+        "seconds": time.perf_counter() - start,
+        "note": ("held-out views of the subset, not the published test split: not comparable "
+                 "with published test-split figures"),
+    }
+    with StagedOutputs(**{k: out / v for k, v in OUTPUTS.items()}) as staged:
+        report["bytes_after"] = estimator.save(staged["model"])
+        staged["report"].write_text(json.dumps(report, indent=2))
+        _side_by_side(test_images[:shown], renders_before,
+                      [estimator.render(c) for c in test_cams[:shown]], report, staged["renders"])
+        _curve(history, staged["curve"])
+    return report
+
+
+def _side_by_side(truth: list, before: list, after: list, report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = len(truth)
+    fig, axes = plt.subplots(rows, 3, figsize=(9, 3 * rows), squeeze=False)
+    titles = ("ground truth",
+              f"unpruned: {report['params_before'] / 1e6:.2f} M params, "
+              f"{report['psnr_before']:.2f} dB",
+              f"HollowNeRF pruned: {report['params_after'] / 1e6:.2f} M, {report['psnr']:.2f} dB")
+    for r in range(rows):
+        for c, image in enumerate((truth[r], before[r], after[r])):
+            ax = axes[r, c]
+            ax.imshow(image.clamp(0, 1).numpy())
+            ax.set_axis_off()
+            if r == 0:
+                ax.set_title(titles[c], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _curve(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    steps = np.array([h["step"] for h in history])
+    psnr = np.array([h["psnr"] for h in history])
+    window = max(1, len(psnr) // 50)
+    smooth = np.convolve(psnr, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps[window - 1:], smooth, label=f"training PSNR (mean of {window} steps)")
+    ax.set(xlabel="step", ylabel="PSNR (dB)", title="training")
+    if history and "saliency_mean" in history[0]:
+        twin = ax.twinx()
+        twin.plot(steps, [h["saliency_mean"] for h in history], color="tab:orange",
+                  label="mean saliency")
+        twin.set_ylabel("mean saliency")
+        twin.legend(loc="center right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

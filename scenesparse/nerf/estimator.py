@@ -1,0 +1,345 @@
+"""HollowNeRF as an estimator: train a hash-grid NeRF whose saliency grid is held to a budget,
+score every hash-table entry by the saliency of the samples that read it, prune, compact, save.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from scenesparse.cameras import Camera
+from scenesparse.nerf.field import NerfField
+from scenesparse.nerf.hashgrid import HashGrid
+from scenesparse.nerf.occupancy import OccupancyGrid
+from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
+from scenesparse.nerf.saliency import SaliencyGrid
+from scenesparse.nerf.trainer import NerfTrainer, render_image
+from sparsebox._validation import Interval
+from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.select import select
+
+__all__ = ["HollowNeRF", "FORMAT"]
+
+#: The ``format`` tag of a file written by :meth:`HollowNeRF.save`.
+FORMAT = "sparsebox-hollownerf/1"
+
+
+class HollowNeRF(Sparsifier):
+    """A hash-grid NeRF (Instant-NGP's encoding) pruned by HollowNeRF's trainable saliency grid.
+
+    ``fit(views)`` trains on a :class:`~scenesparse.photos.PhotoViews`' training photos under the
+    constraint ``mean(sigmoid(G)) <= saliency_budget`` (the core's augmented Lagrangian), then
+    gives every hash-table entry a score, the salient light that flows through it when the
+    training rays are rendered (:func:`~scenesparse.nerf.pruning.contribution_scores`: rendering
+    weight x saliency x trilinear weight, summed over the samples; 0 for an entry no salient,
+    visible sample reads), and a keep-mask: the fewest entries that carry ``keep_mass`` of the
+    total, or exactly ``keep_ratio`` / ``budget`` of them.
+    :meth:`prune` then compacts the table (the dropped entries read as zeros through a remap, so
+    the parameters on disk really fall) and reports the entries kept per level.
+
+    Parameters
+    ----------
+    levels, features, table_size, base_resolution, finest_resolution : int
+        The hash encoding (Instant-NGP: 16 levels of 2 features, base resolution 16).
+    saliency_budget : float or None
+        ``C`` of the constraint (0.04 in the paper); None trains a plain Instant-NGP grid (no
+        saliency grid; pruning then drops only the entries no render reads).
+    saliency_resolution : int
+        Vertices per axis of the saliency grid (64 in the paper).
+    rho : float
+        Penalty weight of the augmented Lagrangian (also its dual-ascent step). The saliency
+        logits start at ``logit(saliency_budget)``, on the constraint: started higher, the
+        multiplier overshoots while the mean falls and the saliency ends far below the budget
+        (measured on lego: mean 0.018 for a budget of 0.1, and the photometric loss stalls).
+    steps : int
+        Optimisation steps.
+    batch_rays : int
+        Rays per step.
+    learning_rate : float
+        Adam's step for the table and the MLPs (decays to a tenth over the steps).
+    sparse_gradients : bool
+        Sparse table gradients with :class:`torch.optim.SparseAdam` (only the rows a batch
+        touched are updated); False: a dense Adam step over the whole table.
+    occupancy_resolution : int
+        Cells per axis of the occupancy grid.
+    march_steps : int
+        Samples along the box's diagonal.
+    keep_mass : float in (0, 1]
+        When neither ``keep_ratio`` nor ``budget`` is given: keep the fewest entries that carry
+        this fraction of the scored light.
+    score_rays : int
+        Training rays (drawn at random, from ``seed``) rendered to score the entries.
+    keep_ratio : float in (0, 1], optional
+        Fraction of the table's entries kept.
+    budget : int, optional
+        Exact number of entries kept.
+    seed : int
+
+    Attributes
+    ----------
+    field_ : NerfField
+        The trained field (compacted after :meth:`prune`).
+    trainer_ : NerfTrainer
+        Its trainer (optimizers, history); not kept by :meth:`save`.
+    occupancy_ : OccupancyGrid
+        Where rendering samples the field.
+    step_length_ : float
+        The marching step.
+    scores_ : ndarray of float, shape (entries,)
+    mask_ : ndarray of bool, shape (entries,)
+    pruning_ : dict
+        After :meth:`prune`: ``levels`` (entries and kept per level), ``params_before``,
+        ``params_after``.
+
+    Notes
+    -----
+    A step costs O(batch_rays x samples per ray x levels); with sparse gradients the table's
+    update touches only the rows read. Scoring costs O(sum over levels of the lattice vertices
+    inside occupied cells).
+
+    References
+    ----------
+    Y. Xie et al. HollowNeRF: Pruning Hashgrid-Based NeRFs with Trainable Collision Mitigation.
+    ICCV 2023. T. Mueller et al. Instant Neural Graphics Primitives. SIGGRAPH 2022.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> from scenesparse.photos import PhotoViews
+    >>> cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=8, height=8)
+    >>> images = [torch.full((8, 8, 3), 0.5) for _ in cams]
+    >>> views = PhotoViews(cams, images, cams, images, "two grey views")
+    >>> model = HollowNeRF(levels=2, table_size=2**8, finest_resolution=16, steps=2,
+    ...                    batch_rays=16, saliency_resolution=4, occupancy_resolution=8)
+    >>> model = model.fit(views).prune()
+    >>> model.mask_.shape == (model.field_.grid.num_entries,), model.render(cams[0]).shape
+    (True, torch.Size([8, 8, 3]))
+    """
+
+    item = "hash cell"
+    sizing = ("keep_ratio", "budget")
+    size_optional = True
+    _parameter_constraints = {
+        **{name: [Interval(numbers.Integral, 1, None, closed="left")]
+           for name in ("levels", "features", "table_size", "base_resolution",
+                        "finest_resolution", "steps", "batch_rays", "march_steps")},
+        "saliency_budget": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "saliency_resolution": [Interval(numbers.Integral, 2, None, closed="left")],
+        "occupancy_resolution": [Interval(numbers.Integral, 1, None, closed="left")],
+        "rho": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "sparse_gradients": [bool],
+        "keep_mass": [Interval(numbers.Real, 0, 1, closed="right")],
+        "score_rays": [Interval(numbers.Integral, 1, None, closed="left")],
+        "seed": [Interval(numbers.Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, levels: int = 16, features: int = 2, table_size: int = 2**19,
+                 base_resolution: int = 16, finest_resolution: int = 256,
+                 saliency_budget: float | None = 0.04, saliency_resolution: int = 64,
+                 rho: float = 0.05, steps: int = 2000, batch_rays: int = 1024,
+                 learning_rate: float = 1e-2, sparse_gradients: bool = True,
+                 occupancy_resolution: int = 64, march_steps: int = 256,
+                 keep_mass: float = 0.99, score_rays: int = 2**18, keep_ratio: float | None = None,
+                 budget: int | None = None, seed: int = 0) -> None:
+        self.levels, self.features, self.table_size = levels, features, table_size
+        self.base_resolution, self.finest_resolution = base_resolution, finest_resolution
+        self.saliency_budget, self.saliency_resolution = saliency_budget, saliency_resolution
+        self.rho, self.steps, self.batch_rays = rho, steps, batch_rays
+        self.learning_rate, self.sparse_gradients = learning_rate, sparse_gradients
+        self.occupancy_resolution, self.march_steps = occupancy_resolution, march_steps
+        self.keep_mass, self.score_rays = keep_mass, score_rays
+        self.keep_ratio, self.budget = keep_ratio, budget
+        self.seed = seed
+
+    # ------------------------------------------------------------------ building
+    def _build_field(self) -> NerfField:
+        if self.finest_resolution < self.base_resolution:
+            raise InvalidParameterError(f"finest_resolution must be >= base_resolution "
+                                        f"({self.base_resolution}), got {self.finest_resolution}")
+        grid = HashGrid(levels=self.levels, features=self.features, table_size=self.table_size,
+                        base_resolution=self.base_resolution,
+                        finest_resolution=self.finest_resolution, sparse=self.sparse_gradients,
+                        seed=self.seed)
+        saliency = None
+        if self.saliency_budget is not None:  # starts at the budget: nothing to violate
+            c = self.saliency_budget
+            saliency = SaliencyGrid(self.saliency_resolution, init=math.log(c / (1.0 - c)))
+        return NerfField(grid, saliency, seed=self.seed)
+
+    def _build_trainer(self, field: NerfField, views: Any) -> NerfTrainer:
+        masks = getattr(views, "train_masks", None) or None
+        return NerfTrainer(field, views.train_cameras, views.train_images, alphas=masks,
+                           steps=self.steps, batch_rays=self.batch_rays,
+                           learning_rate=self.learning_rate, saliency_budget=self.saliency_budget,
+                           rho=self.rho, march_steps=self.march_steps,
+                           occupancy_resolution=self.occupancy_resolution, seed=self.seed)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, views: Any, *, progress: bool = False, checkpoint: str | os.PathLike[str]
+            | None = None, checkpoint_every: int = 250,
+            callback: Callable[[NerfTrainer], None] | None = None) -> HollowNeRF:
+        """Train on ``views`` (a :class:`~scenesparse.photos.PhotoViews`: ``train_cameras``,
+        ``train_images`` and, for photos with alpha, ``train_masks``), then score and select the
+        table's entries.
+
+        With ``checkpoint``, the trainer's state is written there every ``checkpoint_every``
+        steps (atomically), and a run finding one there goes on from it: stopping and starting
+        again gives the same model as one uninterrupted run.
+        """
+        self._validate_params()
+        for name in ("train_cameras", "train_images"):
+            if not hasattr(views, name):
+                raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
+                                            f"and train_images), got {type(views).__name__}")
+        self.field_ = self._build_field()
+        self.trainer_ = self._build_trainer(self.field_, views)
+        self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
+        path = None if checkpoint is None else Path(checkpoint)
+        if path is not None and path.is_file():
+            self._resume(path)
+        left = self.steps - self.trainer_.step_count
+        every = max(1, int(checkpoint_every))
+
+        def after_step(trainer: NerfTrainer) -> None:
+            if path is not None and (trainer.step_count % every == 0
+                                     or trainer.step_count == self.steps):
+                self._checkpoint(path)
+            if callback is not None:
+                callback(trainer)
+
+        if left > 0:
+            self.trainer_.train(left, progress=progress, label="HollowNeRF"
+                                if self.saliency_budget is not None else "hash grid",
+                                callback=after_step)
+        self.scores_ = self._score()
+        if self.keep_ratio is None and self.budget is None:
+            count = mass_budget(self.scores_, self.keep_mass)
+        else:
+            count = self._size(len(self.scores_))
+        self.mask_ = select(self.scores_, budget=count)
+        return self
+
+    def _score(self) -> np.ndarray:
+        trainer = self.trainer_
+        g = torch.Generator().manual_seed(int(self.seed))
+        pick = torch.randperm(len(trainer.origins), generator=g)[:self.score_rays]
+        return contribution_scores(self.field_, self.occupancy_, trainer.origins[pick],
+                                   trainer.dirs[pick], step=self.step_length_,
+                                   near=trainer.near).numpy()
+
+    def _checkpoint(self, path: Path) -> None:
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save({"format": FORMAT + "-checkpoint", "params": self.get_params(),
+                        "trainer": self.trainer_.state_dict()}, temp)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _resume(self, path: Path) -> None:
+        state = _read(path, FORMAT + "-checkpoint")
+        differs = {k: v for k, v in state["params"].items() if self.get_params().get(k) != v}
+        if differs:
+            raise InvalidParameterError(f"{path} is a checkpoint of a run with {differs}; "
+                                        "resume with the same settings or start elsewhere")
+        self.trainer_.load_state_dict(state["trainer"])
+
+    # ------------------------------------------------------------------ pruning
+    def prune(self) -> HollowNeRF:
+        """Compact the table to the entries of ``mask_`` (in place; once) and report them in
+        ``pruning_``; returns the estimator."""
+        self._check_fitted()
+        if getattr(self, "pruning_", None) is not None:
+            return self
+        before = self.field_.num_parameters()
+        keep = torch.from_numpy(self.mask_)
+        levels = level_report(self.field_, keep)
+        self.field_.grid.compact_(keep)
+        self.pruning_ = {"levels": levels, "params_before": before,
+                         "params_after": self.field_.num_parameters()}
+        return self
+
+    def transform(self, views: Any = None) -> HollowNeRF:
+        """A pruned copy of the fitted model (``views`` is accepted for the estimator API and
+        not used)."""
+        self._check_fitted()
+        return copy.deepcopy(self).prune()
+
+    # ------------------------------------------------------------------ using
+    def num_parameters(self) -> int:
+        """Numbers a render needs: kept table rows, MLPs and the saliency grid."""
+        self._check_fitted()
+        return self.field_.num_parameters()
+
+    def render(self, camera: Camera, *, background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+               ) -> Tensor:
+        """The scene from ``camera``: ``(H, W, 3)`` in [0, 1]."""
+        self._check_fitted()
+        return render_image(self.field_, self.occupancy_, camera, step=self.step_length_,
+                            background=background)
+
+    def evaluate(self, cameras: list[Camera], images: list[Tensor]) -> dict[str, float]:
+        """Mean PSNR and SSIM of the renders from ``cameras`` against ``images``."""
+        from scenesparse.imagemetrics import psnr, ssim
+
+        renders = [self.render(c).numpy() for c in cameras]
+        return {"psnr": float(np.mean([psnr(r, i.numpy()) for r, i in zip(renders, images,
+                                                                          strict=True)])),
+                "ssim": float(np.mean([ssim(r, i.numpy()) for r, i in zip(renders, images,
+                                                                          strict=True)]))}
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike[str]) -> int:
+        """Write what rendering needs (kept table rows, the keep-mask as bits, MLPs, saliency
+        grid, occupancy bits, settings) with :func:`torch.save`; returns the file's bytes."""
+        self._check_fitted()
+        field = self.field_
+        mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
+        state = {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
+                 "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
+                 "step_length": self.step_length_, "gate_alpha": field.gate_alpha}
+        path = Path(path)
+        torch.save(state, path)
+        return path.stat().st_size
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
+        """A model written by :meth:`save`, ready to render (``mask_``: the kept entries;
+        ``scores_`` are not stored)."""
+        state = _read(Path(path), FORMAT)
+        model = cls(**state["params"])
+        field = model._build_field()
+        field.grid.load_export(state["grid"])
+        field.load_state_dict({**state["mlp_and_saliency"],
+                               "grid.table": field.grid.table.detach()}, strict=True)
+        field.gate_alpha = float(state["gate_alpha"])
+        model.field_ = field
+        model.occupancy_ = OccupancyGrid(model.occupancy_resolution)
+        model.occupancy_.load_packed(state["occupancy"])
+        model.step_length_ = float(state["step_length"])
+        keep = field.grid.keep
+        model.mask_ = (np.ones(field.grid.num_entries, dtype=bool) if keep is None
+                       else keep.numpy().copy())
+        model.pruning_ = None if keep is None else {"levels": level_report(field, keep)}
+        return model
+
+
+def _read(path: Path, fmt: str) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many kinds for a file that is not its own
+        raise InputFileError(f"{path}: not a file written by HollowNeRF ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise InputFileError(f"{path}: not a {fmt} file")
+    return state

@@ -1,0 +1,136 @@
+"""The radiance field: a hash encoding, a density MLP and a colour MLP with view directions
+(Instant-NGP's layout), optionally behind HollowNeRF's saliency grid and soft zero-skipping gate.
+
+Without saliency, ``sigma = exp(h_0)`` with ``h = density_net(f(x))``; with it, the features are
+scaled first, ``v = p(x) * f(x)``, and the density is gated, ``sigma = exp(h_0) * tanh(alpha
+||v||)``, so a point whose features are all zero (unsalient, or pruned) is empty whatever the
+MLP's biases say. The colour MLP takes the other outputs of the density MLP and the view
+direction in spherical harmonics up to degree 3 (16 values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from scenesparse.gaussians import SH_C0
+from scenesparse.nerf.hashgrid import HashGrid
+from scenesparse.nerf.saliency import SaliencyGrid
+from scenesparse.render import _C1, _C2, _C3
+from sparsebox.exceptions import InvalidParameterError
+
+__all__ = ["NerfField", "sh_basis", "DEFAULT_AABB"]
+
+#: The box of the NeRF-synthetic scenes (Instant-NGP's ``aabb_scale`` 1 around them).
+DEFAULT_AABB = (-1.5, -1.5, -1.5, 1.5, 1.5, 1.5)
+_SH_DIM = 16
+
+
+def sh_basis(dirs: Tensor) -> Tensor:
+    """Real spherical harmonics up to degree 3 of unit directions ``(n, 3)``: ``(n, 16)``, in the
+    order and with the constants of :func:`scenesparse.render.eval_sh` (so a colour from 3DGS
+    coefficients is ``basis @ coefficients``).
+
+    Examples
+    --------
+    >>> basis = sh_basis(torch.tensor([[0.0, 0.0, 1.0]]))
+    >>> basis.shape, round(float(basis[0, 0]), 4)
+    (torch.Size([1, 16]), 0.2821)
+    """
+    x, y, z = dirs.unbind(1)
+    xx, yy, zz, xy, yz, xz = x * x, y * y, z * z, x * y, y * z, x * z
+    bands = [torch.full_like(x, SH_C0), -_C1 * y, _C1 * z, -_C1 * x]
+    bands += [c * b for c, b in zip(_C2, (xy, yz, 2 * zz - xx - yy, xz, xx - yy), strict=True)]
+    third = (y * (3 * xx - yy), xy * z, y * (4 * zz - xx - yy), z * (2 * zz - 3 * xx - 3 * yy),
+             x * (4 * zz - xx - yy), z * (xx - yy), x * (xx - 3 * yy))
+    bands += [c * b for c, b in zip(_C3, third, strict=True)]
+    return torch.stack(bands, 1)
+
+
+class NerfField(nn.Module):
+    """Density and colour at points in the box ``aabb`` (``xmin, ymin, zmin, xmax, ymax, zmax``).
+
+    Parameters
+    ----------
+    grid : HashGrid
+    saliency : SaliencyGrid or None
+        HollowNeRF's saliency grid (None: a plain Instant-NGP field).
+    hidden : int
+        Width of the MLPs (one hidden layer for density, two for colour).
+    geo_features : int
+        Outputs of the density MLP besides the density, passed to the colour MLP.
+    aabb : sequence of 6 floats
+    gate_alpha : float
+        Sharpness ``alpha`` of the zero-skipping gate (with saliency only; a trainer changes it).
+    seed : int
+        Seed of the MLPs' initial weights.
+
+    Examples
+    --------
+    >>> field = NerfField(HashGrid(levels=2, table_size=2**10, finest_resolution=32))
+    >>> sigma, rgb = field(torch.zeros(3, 3), torch.tensor([[0.0, 0.0, 1.0]] * 3))
+    >>> sigma.shape, rgb.shape
+    (torch.Size([3]), torch.Size([3, 3]))
+    """
+
+    def __init__(self, grid: HashGrid, saliency: SaliencyGrid | None = None, *, hidden: int = 64,
+                 geo_features: int = 15, aabb: Sequence[float] = DEFAULT_AABB,
+                 gate_alpha: float = 1e4, seed: int = 0) -> None:
+        super().__init__()
+        aabb_t = torch.as_tensor(tuple(aabb), dtype=torch.float32)
+        if aabb_t.shape != (6,) or not bool((aabb_t[3:] > aabb_t[:3]).all()):
+            raise InvalidParameterError(f"aabb must be 6 numbers (xmin, ymin, zmin, xmax, ymax, "
+                                        f"zmax) with max > min, got {tuple(aabb)}")
+        self.grid, self.saliency = grid, saliency
+        self.register_buffer("aabb", aabb_t)
+        self.gate_alpha = float(gate_alpha)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            self.density_net = nn.Sequential(nn.Linear(grid.output_dim, hidden), nn.ReLU(),
+                                             nn.Linear(hidden, 1 + geo_features))
+            self.color_net = nn.Sequential(nn.Linear(geo_features + _SH_DIM, hidden), nn.ReLU(),
+                                           nn.Linear(hidden, hidden), nn.ReLU(),
+                                           nn.Linear(hidden, 3))
+
+    def mlp_parameters(self) -> list[nn.Parameter]:
+        return [*self.density_net.parameters(), *self.color_net.parameters()]
+
+    def num_parameters(self) -> int:
+        """Every trainable number a render needs: the hash table (its kept rows once compact),
+        the MLPs and, with saliency, the saliency grid."""
+        mlp = sum(p.numel() for p in self.mlp_parameters())
+        return self.grid.num_parameters() + mlp + (
+            self.saliency.num_parameters() if self.saliency is not None else 0)
+
+    def to_unit(self, x: Tensor) -> Tensor:
+        """World points to the unit cube of the box."""
+        lo, hi = self.aabb[:3], self.aabb[3:]
+        return (x - lo) / (hi - lo)
+
+    def encode(self, unit: Tensor) -> tuple[Tensor, Tensor]:
+        """``(v, f)``: the hash features ``f`` at unit-cube points and ``v``, the same scaled by
+        the saliency when there is one (else ``f`` itself)."""
+        feats = self.grid(unit)
+        if self.saliency is None:
+            return feats, feats
+        return feats * self.saliency(unit)[:, None], feats
+
+    def _density(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        v, _ = self.encode(self.to_unit(x))
+        h = self.density_net(v)
+        sigma = torch.exp(h[:, 0].clamp(max=15.0))
+        if self.saliency is not None:
+            sigma = sigma * torch.tanh(self.gate_alpha * v.norm(dim=1))
+        return sigma, h[:, 1:]
+
+    def density(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(sigma (n,), geometry features (n, geo_features))`` at world points ``x``."""
+        return self._density(x)
+
+    def forward(self, x: Tensor, dirs: Tensor) -> tuple[Tensor, Tensor]:
+        """``(sigma (n,), rgb (n, 3))`` at world points ``x`` seen along unit ``dirs``."""
+        sigma, geo = self._density(x)
+        rgb = torch.sigmoid(self.color_net(torch.cat([geo, sh_basis(dirs)], 1)))
+        return sigma, rgb

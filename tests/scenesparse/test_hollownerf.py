@@ -1,0 +1,220 @@
+"""HollowNeRF: the hash encoding, the saliency grid's bounds, scores that prune without changing
+a pixel, compaction, training under the budget on the real lego photos, checkpoints and files."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from scenesparse.cameras import orbit_cameras
+from scenesparse.nerf.estimator import HollowNeRF
+from scenesparse.nerf.field import NerfField
+from scenesparse.nerf.hashgrid import PRIMES, HashGrid
+from scenesparse.nerf.occupancy import OccupancyGrid
+from scenesparse.nerf.pruning import cell_saliency_bounds, entry_scores, mass_budget
+from scenesparse.nerf.saliency import SaliencyGrid
+from scenesparse.nerf.trainer import render_image
+from sparsebox.exceptions import InputFileError, InvalidParameterError
+
+SMALL = {"levels": 4, "table_size": 2**12, "base_resolution": 4, "finest_resolution": 64,
+         "saliency_resolution": 16, "occupancy_resolution": 16}
+
+
+def _random_field(seed: int = 0) -> tuple[NerfField, OccupancyGrid]:
+    """A field with random features and saliency, and a sparse random occupancy grid."""
+    g = torch.Generator().manual_seed(seed)
+    grid = HashGrid(levels=4, table_size=2**12, base_resolution=4, finest_resolution=64)
+    saliency = SaliencyGrid(16)
+    with torch.no_grad():
+        grid.table.normal_(0.0, 0.05, generator=g)
+        saliency.logits.normal_(0.0, 3.0, generator=g)
+    occupancy = OccupancyGrid(16)
+    occupancy.occupied = torch.rand(16**3, generator=g) < 0.15
+    return NerfField(grid, saliency, gate_alpha=10.0), occupancy
+
+
+def test_hash_matches_instant_ngp_formula():
+    grid = HashGrid(levels=2, table_size=2**10, base_resolution=4, finest_resolution=32)
+    assert grid.dense == [True, False]
+    v = torch.tensor([[3, 7, 11], [31, 0, 5]])
+    rows = grid.vertex_rows(1, v)
+    for (x, y, z), row in zip(v.tolist(), rows.tolist(), strict=True):
+        h = ((x * PRIMES[0]) ^ (y * PRIMES[1]) ^ (z * PRIMES[2])) & 0xFFFFFFFF
+        assert row == grid.offsets[1] + h % 2**10
+    # a dense level indexes x + (N+1) y + (N+1)^2 z
+    assert grid.vertex_rows(0, torch.tensor([[1, 2, 3]])).item() == 1 + 5 * 2 + 25 * 3
+
+
+def test_encoding_at_a_vertex_is_its_features_and_sparse_gradients_match_dense():
+    grid = HashGrid(levels=2, table_size=2**10, base_resolution=4, finest_resolution=32)
+    with torch.no_grad():
+        grid.table.normal_()
+    vertex = torch.tensor([[0.25, 0.5, 0.75]])  # a vertex of both levels (4 and 32 cells)
+    out = grid(vertex)
+    for level, n in enumerate(grid.resolutions):
+        row = grid.vertex_rows(level, (vertex * n).round().long())
+        assert torch.allclose(out[0, 2 * level:2 * level + 2], grid.table[row[0]], atol=1e-5)
+    x = torch.rand(50, 3, generator=torch.Generator().manual_seed(1))
+    dense = copy.deepcopy(grid)
+    dense.sparse = False
+    grid(x).square().sum().backward()
+    dense(x).square().sum().backward()
+    assert grid.table.grad.is_sparse
+    assert torch.allclose(grid.table.grad.to_dense(), dense.table.grad, atol=1e-6)
+
+
+def test_saliency_cell_bounds_hold_for_every_point():
+    field, _ = _random_field()
+    bounds = cell_saliency_bounds(field, 16)  # [z, y, x]
+    x = torch.rand(4000, 3, generator=torch.Generator().manual_seed(2))
+    cell = (x * 16).long().clamp(0, 15)
+    p = field.saliency(x).detach()
+    assert bool((p <= bounds[cell[:, 2], cell[:, 1], cell[:, 0]] + 1e-6).all())
+
+
+def test_dropping_entries_no_sample_reads_leaves_every_pixel_and_compaction_equals_zeroing():
+    field, occupancy = _random_field()
+    cam = orbit_cameras((0.0, 0.0, 0.0), 3.0, 1, width=24, height=24)[0]
+    before = render_image(field, occupancy, cam, step=0.02)
+    scores = entry_scores(field, occupancy)
+    read = scores > 0
+    assert 0.05 < float(read.float().mean()) < 1.0  # some entries are never read
+    compact = copy.deepcopy(field)
+    compact.grid.compact_(read)
+    assert torch.equal(render_image(compact, occupancy, cam, step=0.02), before)
+    # a real prune changes the render, and compaction renders what zeroed rows render
+    keep = scores >= scores[read].median()  # drops half of the entries renders read
+    zeroed = copy.deepcopy(field)
+    with torch.no_grad():
+        zeroed.grid.table[~keep] = 0.0
+    compact = copy.deepcopy(field)
+    compact.grid.compact_(keep)
+    pruned = render_image(compact, occupancy, cam, step=0.02)
+    assert compact.grid.num_parameters() == int(keep.sum()) * 2
+    assert torch.allclose(pruned, render_image(zeroed, occupancy, cam, step=0.02), atol=1e-6)
+    assert float((pruned - before).abs().max()) > 1e-3
+
+
+@pytest.fixture(scope="module")
+def lego_views():
+    from scenesparse.photos import photo_views
+    from sparsebox.data.sources import fetch
+
+    folder = fetch("lego", download=False)[0].parent
+    return photo_views(folder, resolution=32, background=(1.0, 1.0, 1.0))
+
+
+@pytest.fixture(scope="module")
+def trained(lego_views):
+    model = HollowNeRF(**SMALL, steps=300, batch_rays=256, saliency_budget=0.1)
+    return model.fit(lego_views)
+
+
+def test_training_on_lego_raises_psnr_and_meets_the_budget(trained, lego_views):
+    history = trained.trainer_.history
+    first = np.mean([h["psnr"] for h in history[:20]])
+    last = np.mean([h["psnr"] for h in history[-20:]])
+    assert last > first + 3.0
+    assert history[-1]["saliency_mean"] <= 0.1 * 1.1  # the constraint, within 10%
+    held_out = trained.evaluate(lego_views.test_cameras[:2], lego_views.test_images[:2])
+    assert held_out["psnr"] > 13.0
+
+
+def test_prune_reports_levels_compacts_and_renders_as_zeroed_rows(trained, lego_views):
+    cam = lego_views.test_cameras[0]
+    zeroed = copy.deepcopy(trained)
+    with torch.no_grad():
+        zeroed.field_.grid.table[torch.from_numpy(~trained.mask_)] = 0.0
+    pruned = trained.transform()
+    assert pruned is not trained and trained.field_.grid.keep is None
+    report = pruned.pruning_
+    assert report["params_after"] < report["params_before"]
+    assert sum(level["kept"] for level in report["levels"]) == int(trained.mask_.sum())
+    assert [level["entries"] for level in report["levels"]] == trained.field_.grid.sizes
+    assert torch.allclose(pruned.render(cam), zeroed.render(cam), atol=1e-5)
+
+
+def test_keep_mass_keeps_the_fewest_entries_carrying_that_share_of_the_light(trained):
+    scores, keep = trained.scores_, trained.mask_
+    assert trained.keep_mass == 0.99 and scores.sum() > 0
+    assert scores[keep].sum() >= 0.99 * scores.sum()
+    assert scores[keep].min() >= scores[~keep].max()  # the largest ones
+    smaller = np.sort(scores[keep])[1:]  # one entry fewer no longer carries 99%
+    assert smaller.sum() < 0.99 * scores.sum()
+    assert mass_budget(np.array([5.0, 3.0, 1.0, 1.0]), 1.0) == 4
+    assert mass_budget(np.zeros(3), 0.5) == 0
+
+
+def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
+    cam = lego_views.test_cameras[1]
+    full = trained.save(tmp_path / "full.pt")
+    pruned = trained.transform()
+    small = pruned.save(tmp_path / "pruned.pt")
+    assert small < full
+    loaded = HollowNeRF.load(tmp_path / "pruned.pt")
+    assert torch.equal(loaded.render(cam), pruned.render(cam))
+    assert loaded.num_parameters() == pruned.num_parameters()
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(InputFileError, match="junk.pt"):
+        HollowNeRF.load(tmp_path / "junk.pt")
+
+
+def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
+    settings = {**SMALL, "steps": 24, "batch_rays": 64}
+    whole = HollowNeRF(**settings).fit(lego_views)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_10(trainer):
+        if trainer.step_count == 10:
+            raise Stop
+
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(Stop):
+        HollowNeRF(**settings).fit(lego_views, checkpoint=path, checkpoint_every=5,
+                                   callback=stop_at_10)
+    resumed = HollowNeRF(**settings).fit(lego_views, checkpoint=path, checkpoint_every=5)
+    assert resumed.trainer_.step_count == 24
+    for (name, a), b in zip(whole.field_.state_dict().items(),
+                            resumed.field_.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(InvalidParameterError, match="checkpoint of a run with"):
+        HollowNeRF(**{**settings, "seed": 1}).fit(lego_views, checkpoint=path)
+
+
+def test_bad_inputs_name_the_parameter():
+    with pytest.raises(InvalidParameterError, match="views must be a PhotoViews"):
+        HollowNeRF(**SMALL).fit([1, 2, 3])
+    with pytest.raises(InvalidParameterError, match="saliency_budget"):
+        HollowNeRF(saliency_budget=1.5).fit(None)
+
+
+def test_command_writes_report_model_and_figures_and_resumes(cli, data_dir, tmp_path):
+    import json
+
+    out = tmp_path / "nerf"
+    argv = ["scene", "hollownerf", "--data", str(data_dir / "3d/nerf_synthetic_lego_subset"),
+            "--out", out, "--resolution", "16", "--steps", "12", "--table-size", "512",
+            "--levels", "3", "--finest-resolution", "32", "--batch-rays", "32"]
+    result = cli(*argv)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    for key in ("psnr", "ssim", "params_before", "params_after", "bytes_before", "bytes_after",
+                "steps", "resolution"):
+        assert key in report
+    assert report["steps"] == 12 and report["resolution"] == 16
+    assert report["params_after"] <= report["params_before"]
+    assert report["bytes_after"] == (out / "model.pt").stat().st_size
+    assert sum(level["entries"] for level in report["levels"]) > 0
+    for name in ("renders.png", "curve.png", "checkpoint.pt"):
+        assert (out / name).stat().st_size > 0
+    model = HollowNeRF.load(out / "model.pt")
+    assert model.num_parameters() == report["params_after"]
+    # run again: the checkpoint holds all 12 steps, so nothing is trained and the figures repeat
+    again = cli(*argv)
+    assert again.exit_code == 0, again.stderr
+    assert json.loads((out / "report.json").read_text())["psnr"] == report["psnr"]
