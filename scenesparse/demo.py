@@ -58,6 +58,26 @@ def splat_frames_method(entry: Any, out: Path) -> dict[str, object]:
                       f"{hits:,} of the {len(truth['moving']):,} that moved"}
 
 
+def nerf_views_method(entry: Any, out: Path) -> dict[str, object]:
+    """A registered hash-cell method on the lego photos at 32 px (a small grid, 300 steps):
+    entries kept and PSNR on two held-out views after pruning."""
+    from scenesparse.photos import photo_views
+    from sparsebox.data.sources import fetch
+
+    views = photo_views(fetch("lego", download=False)[0].parent, resolution=32,
+                        background=(1.0, 1.0, 1.0))
+    est = entry.create(levels=4, table_size=2**12, base_resolution=4, finest_resolution=64,
+                       saliency_resolution=16, occupancy_resolution=16, steps=300,
+                       batch_rays=256, saliency_budget=0.1)
+    start = time.perf_counter()
+    est.fit(views).prune()
+    seconds = time.perf_counter() - start
+    quality = est.evaluate(views.test_cameras[:2], views.test_images[:2])
+    return {"method": entry.name, "data": "lego at 32 px", "seconds": seconds,
+            "result": f"kept {int(est.mask_.sum()):,} of {est.mask_.size:,} hash entries, "
+                      f"{quality['psnr']:.1f} dB"}
+
+
 def point_method(entry: Any, out: Path) -> dict[str, object]:
     """A registered point method on the bunny mesh's vertices (samplers at keep ratio 0.25):
     kept points and the Chamfer distance to the mesh's vertices."""

@@ -22,6 +22,7 @@ RUNNERS = {
     "splat-frames": "scenesparse.demo:splat_frames_method",
     "points": "scenesparse.demo:point_method",
     "molecules": "graphsparse.demo:molecule_method",
+    "nerf-views": "scenesparse.demo:nerf_views_method",
 }
 #: Runs beyond one-method-at-a-time: a method in its full protocol, with files written to OUT.
 EXTRAS = ("graphsparse.demo:teddy_short", "scenesparse.demo:prune_splats")

@@ -42,13 +42,13 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
     start = time.perf_counter()
     estimator.fit(views, progress=progress, checkpoint=out / "checkpoint.pt")
     test_cams, test_images = views.test_cameras, views.test_images
-    before = estimator.evaluate(test_cams, test_images)
+    before = estimator.evaluate(test_cams, test_images, progress=progress)
     shown = min(3, len(test_cams))
     renders_before = [estimator.render(c) for c in test_cams[:shown]]
     bytes_before = _bytes_on_disk(estimator, out)
     params_before = estimator.num_parameters()
     estimator.prune()
-    after = estimator.evaluate(test_cams, test_images)
+    after = estimator.evaluate(test_cams, test_images, progress=progress)
     history = estimator.trainer_.history
     report = {
         "psnr": after["psnr"], "ssim": after["ssim"],

@@ -222,7 +222,7 @@ class HollowNeRF(Sparsifier):
             self.trainer_.train(left, progress=progress, label="HollowNeRF"
                                 if self.saliency_budget is not None else "hash grid",
                                 callback=after_step)
-        self.scores_ = self._score()
+        self.scores_ = self._score(progress)
         if self.keep_ratio is None and self.budget is None:
             count = mass_budget(self.scores_, self.keep_mass)
         else:
@@ -230,13 +230,13 @@ class HollowNeRF(Sparsifier):
         self.mask_ = select(self.scores_, budget=count)
         return self
 
-    def _score(self) -> np.ndarray:
+    def _score(self, progress: bool) -> np.ndarray:
         trainer = self.trainer_
         g = torch.Generator().manual_seed(int(self.seed))
         pick = torch.randperm(len(trainer.origins), generator=g)[:self.score_rays]
         return contribution_scores(self.field_, self.occupancy_, trainer.origins[pick],
                                    trainer.dirs[pick], step=self.step_length_,
-                                   near=trainer.near).numpy()
+                                   near=trainer.near, progress=progress).numpy()
 
     def _checkpoint(self, path: Path) -> None:
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -289,11 +289,15 @@ class HollowNeRF(Sparsifier):
         return render_image(self.field_, self.occupancy_, camera, step=self.step_length_,
                             background=background)
 
-    def evaluate(self, cameras: list[Camera], images: list[Tensor]) -> dict[str, float]:
+    def evaluate(self, cameras: list[Camera], images: list[Tensor], *, progress: bool = False
+                 ) -> dict[str, float]:
         """Mean PSNR and SSIM of the renders from ``cameras`` against ``images``."""
         from scenesparse.imagemetrics import psnr, ssim
+        from sparsebox.progress import progress_bar
 
-        renders = [self.render(c).numpy() for c in cameras]
+        renders = [self.render(c).numpy()
+                   for c in progress_bar(cameras, "rendering the held-out views",
+                                         enabled=progress)]
         return {"psnr": float(np.mean([psnr(r, i.numpy()) for r, i in zip(renders, images,
                                                                           strict=True)])),
                 "ssim": float(np.mean([ssim(r, i.numpy()) for r, i in zip(renders, images,

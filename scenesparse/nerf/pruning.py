@@ -125,7 +125,7 @@ def level_report(field: NerfField, keep: Tensor) -> list[dict[str, int]]:
 @torch.no_grad()
 def contribution_scores(field: NerfField, occupancy: OccupancyGrid, origins: Tensor,
                         dirs: Tensor, *, step: float, near: float = 0.0,
-                        chunk: int = 4096) -> Tensor:
+                        chunk: int = 4096, progress: bool = False) -> Tensor:
     """For every table entry, how much of the rendered light of the rays ``(origins, dirs)``
     flows through it: the sum over the rays' samples of the rendering weight
     ``T_i (1 - exp(-sigma_i dt))`` times the saliency ``p(x_i)`` times the entry's trilinear
@@ -146,8 +146,11 @@ def contribution_scores(field: NerfField, occupancy: OccupancyGrid, origins: Ten
         flow = trilinear * weights[None, :, None, None, None]
         scores.index_add_(0, rows.reshape(-1), flow.reshape(-1).double())
 
+    from sparsebox.progress import progress_bar
+
     white = torch.ones(3)
-    for i in range(0, len(origins), chunk):
+    for i in progress_bar(range(0, len(origins), chunk), "scoring the hash entries",
+                          enabled=progress):
         render_rays(field, occupancy, origins[i:i + chunk], dirs[i:i + chunk], step=step,
                     background=white, near=near, on_samples=add)
     return scores
