@@ -109,16 +109,16 @@ class NerfField(nn.Module):
         lo, hi = self.aabb[:3], self.aabb[3:]
         return (x - lo) / (hi - lo)
 
-    def encode(self, unit: Tensor) -> tuple[Tensor, Tensor]:
-        """``(v, f)``: the hash features ``f`` at unit-cube points and ``v``, the same scaled by
-        the saliency when there is one (else ``f`` itself)."""
+    def encode(self, unit: Tensor) -> Tensor:
+        """``v``: the hash features at unit-cube points, scaled by the saliency when there is
+        one."""
         feats = self.grid(unit)
         if self.saliency is None:
-            return feats, feats
-        return feats * self.saliency(unit)[:, None], feats
+            return feats
+        return feats * self.saliency(unit)[:, None]
 
     def _density(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        v, _ = self.encode(self.to_unit(x))
+        v = self.encode(self.to_unit(x))
         h = self.density_net(v)
         sigma = torch.exp(h[:, 0].clamp(max=15.0))
         if self.saliency is not None:
