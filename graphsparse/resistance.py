@@ -6,68 +6,132 @@ SIAM J. Comput. 40(6), 2011.
 
 from __future__ import annotations
 
-import math
+import importlib.util
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 from scipy.sparse.linalg import splu
 
 from graphsparse.metrics import grounded_laplacian_nodes
-from graphsparse.static import spanning_tree_scores
-from graphsparse.trees import max_spanning_forest
+from graphsparse.trees import max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["effective_resistances", "EffectiveResistanceSampler"]
+__all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
+           "laplacian_solver", "LaplacianSolver", "EffectiveResistanceSampler"]
 
 
-def _solver(lap: sp.csr_array, method: str, tol: float):
-    if method == "direct":
-        lu = splu(lap.tocsc())
-        return lu.solve
+@dataclass(frozen=True)
+class LaplacianSolver:
+    """Solves ``lap x = b`` (``b`` one vector or a block of columns) by ``method``."""
+
+    method: str  # "direct" (sparse LU) or "amg"
+    solve: Callable[[np.ndarray], np.ndarray]
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        return self.solve(b)
+
+
+def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1e-8,
+                     max_fill: float = 10.0, small_factor: int = 2_000_000) -> LaplacianSolver:
+    """A solver of ``lap x = b`` for a grounded, positive definite Laplacian.
+
+    ``"direct"``: a sparse LU. ``"amg"``: pyamg smoothed aggregation as a preconditioner of CG,
+    to relative residual ``tol``. ``"auto"``: the LU, unless its factors hold more than
+    ``max_fill`` times the nonzeros of ``lap`` (3D meshes and dense subgraphs fill in fast) and
+    more than ``small_factor`` entries (below that, solving with the factors is cheaper than a
+    few AMG cycles) and pyamg is installed; then AMG.
+    """
+    check_choice("solver", method, ("auto", "direct", "amg"))
+    if method != "amg":
+        lu = splu(sp.csc_matrix(lap))
+        fill = lu.L.nnz + lu.U.nnz
+        if method == "direct" or fill <= max(max_fill * lap.nnz, small_factor) \
+                or importlib.util.find_spec("pyamg") is None:
+            return LaplacianSolver("direct", lu.solve)
     try:
         import pyamg
     except ImportError as err:
         raise ImportError("solver='amg' needs pyamg: pip install 'sparsebox[amg]'") from err
-    ml = pyamg.smoothed_aggregation_solver(lap.tocsr())
-    return lambda b: np.column_stack([ml.solve(b[:, i], tol=tol, accel="cg")
-                                      for i in range(b.shape[1])])
+    ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(lap))
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        if b.ndim == 1:
+            return ml.solve(b, tol=tol, accel="cg")
+        return np.column_stack([ml.solve(b[:, i], tol=tol, accel="cg")
+                                for i in range(b.shape[1])])
+
+    return LaplacianSolver("amg", solve)
 
 
-def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
-                          tol: float = 1e-8, seed: int = 0) -> np.ndarray:
-    """Approximate effective resistance of every item (edge), by the Johnson-Lindenstrauss
-    projection of Spielman and Srivastava: ``R(u, v) ~ ||Z e_u - Z e_v||^2`` with
-    ``Z = Q W^{1/2} B L^+`` and ``Q`` a random ``num_vectors x m`` sign matrix.
+@njit(cache=True)
+def _squared_distances(z, rows, cols, out):
+    for e in range(rows.shape[0]):
+        p, q = rows[e], cols[e]
+        total = 0.0
+        for k in range(z.shape[1]):
+            d = z[p, k] - z[q, k]
+            total += d * d
+        out[e] = total
+    return out
 
-    Each of the ``num_vectors`` rows costs one Laplacian solve (``solver="amg"``: pyamg smoothed
-    aggregation with CG; ``"direct"``: a sparse LU of the grounded Laplacian). The relative error
-    shrinks like ``1 / sqrt(num_vectors)``. Self-loops get resistance 0.
+
+def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``||z_p - z_q||^2`` for each pair of the coordinates of :func:`resistance_embedding`
+    (without the ``pairs x columns`` temporaries of doing it in numpy)."""
+    return _squared_distances(np.ascontiguousarray(z, dtype=np.float64), rows, cols,
+                              np.empty(rows.shape[0]))
+
+
+def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
+                         tol: float = 1e-8, seed: int = 0, return_solver: bool = False):
+    """Node coordinates ``Z`` (``num_nodes x num_vectors``) with ``R(u, v) ~ ||Z_u - Z_v||^2``
+    for any two nodes of one component: the Johnson-Lindenstrauss projection of Spielman and
+    Srivastava, ``Z = L^+ B' W^{1/2} Q'`` with ``Q`` a random ``num_vectors x m`` sign matrix.
+
+    Each column costs one Laplacian solve (see :func:`laplacian_solver` for ``solver``); the
+    relative error of a resistance shrinks like ``1 / sqrt(num_vectors)``. With
+    ``return_solver``, also the solver of the grounded Laplacian (nodes
+    :func:`~graphsparse.metrics.grounded_laplacian_nodes`), for more solves with it.
     """
     g = as_structure(graph)
-    check_choice("solver", solver, ("amg", "direct"))
     k = check_int("num_vectors", num_vectors, minimum=1)
     rng = np.random.default_rng(seed)
     off = g.rows != g.cols
     rows, cols = g.rows[off], g.cols[off]
-    sqrt_w = np.sqrt(g.weights[off])
-    signs = rng.choice([-1.0, 1.0], size=(off.sum(), k)) / math.sqrt(k)
-    # Y = Q W^{1/2} B, built column block by column block: node contributions of each edge
-    y = np.zeros((g.num_nodes, k))
-    np.add.at(y, rows, signs * sqrt_w[:, None])
-    np.add.at(y, cols, -signs * sqrt_w[:, None])
+    signs = rng.choice([-1.0, 1.0], size=(off.sum(), k)) * np.sqrt(g.weights[off] / k)[:, None]
+    m = rows.shape[0]
+    incidence = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[rows, cols],
+                               np.r_[np.arange(m), np.arange(m)])), shape=(g.num_nodes, m))
+    y = incidence @ signs  # B' W^{1/2} Q'
     keep = grounded_laplacian_nodes(g)
     lap = g.laplacian().tocsr()[keep][:, keep]
     z = np.zeros((g.num_nodes, k))
-    z[keep] = _solver(lap, solver, tol)(y[keep])
-    out = np.zeros(g.num_items)
-    out[off] = ((z[rows] - z[cols]) ** 2).sum(axis=1)
-    return out
+    solve = laplacian_solver(lap, solver, tol=tol)
+    z[keep] = solve(y[keep])
+    return (z, solve) if return_solver else z
+
+
+def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
+                          tol: float = 1e-8, seed: int = 0) -> np.ndarray:
+    """Approximate effective resistance of every item (edge), from
+    :func:`resistance_embedding` (self-loops get 0).
+
+    ``solver``: ``"amg"`` (pyamg smoothed aggregation with CG), ``"direct"`` (a sparse LU of
+    the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
+    """
+    g = as_structure(graph)
+    check_choice("solver", solver, ("auto", "amg", "direct"))
+    z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
+    return pair_resistances(z, g.rows, g.cols)
 
 
 class EffectiveResistanceSampler(Sparsifier):
@@ -117,7 +181,7 @@ class EffectiveResistanceSampler(Sparsifier):
     _parameter_constraints = {
         "keep_tree": [bool], "reweight": [bool],
         "num_vectors": [Interval(numbers.Integral, 1, None, closed="left")],
-        "solver": [Options(("amg", "direct"))], "seed": [int],
+        "solver": [Options(("auto", "amg", "direct"))], "seed": [int],
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,

@@ -9,7 +9,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from sparsebox.structure import SparseStructure
 
-__all__ = ["bfs_levels", "max_spanning_forest", "TreeResistance", "bfs_reference",
+__all__ = ["bfs_levels", "max_spanning_forest", "spanning_tree_scores", "TreeResistance", "bfs_reference",
            "lca_reference", "accumulate_reference"]
 
 
@@ -52,6 +52,17 @@ def bfs_levels(graph: SparseStructure) -> np.ndarray:
     level, _, _, _ = _multi_source_bfs(graph.indptr, graph.indices, component_roots(graph),
                                        graph.num_nodes)
     return level
+
+
+def spanning_tree_scores(graph: SparseStructure) -> np.ndarray:
+    """feGRASS effective weights ``w * log(max(deg_i, deg_j)) / (level_i + level_j)``, with BFS
+    levels from the highest-degree node of each component. A spanning tree that maximises them
+    favours heavy edges near hubs and near the root, which keeps tree paths short."""
+    deg = graph.degree()
+    level = bfs_levels(graph).astype(np.float64)
+    r, c = graph.rows, graph.cols
+    depth = np.maximum(level[r] + level[c], 1.0)
+    return graph.weights * np.log(np.maximum(deg[r], deg[c])) / depth
 
 
 def max_spanning_forest(graph: SparseStructure, score: np.ndarray) -> np.ndarray:

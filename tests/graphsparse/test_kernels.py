@@ -4,7 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphsparse.static import _recover, recover_reference, spanning_tree_scores
+from graphsparse.static import _recover, recover_reference
 from graphsparse.trees import (
     _accumulate,
     _lca_many,
@@ -15,6 +15,7 @@ from graphsparse.trees import (
     component_roots,
     lca_reference,
     max_spanning_forest,
+    spanning_tree_scores,
 )
 from sparsebox import as_structure
 

@@ -2,8 +2,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphsparse.metrics import relative_condition_number
-from graphsparse.resistance import EffectiveResistanceSampler, effective_resistances
+from graphsparse.metrics import grounded_laplacian_nodes, relative_condition_number
+from graphsparse.resistance import (
+    EffectiveResistanceSampler,
+    effective_resistances,
+    laplacian_solver,
+)
 from sparsebox import as_structure
 from sparsebox.data import load_graph
 
@@ -14,7 +18,7 @@ def exact_resistances(g):
     return lp[r, r] + lp[c, c] - 2 * lp[r, c]
 
 
-@pytest.mark.parametrize("solver", ["amg", "direct"])
+@pytest.mark.parametrize("solver", ["amg", "direct", "auto"])
 def test_projected_resistances_approach_exact_ones(solver):
     g = as_structure(nx.connected_watts_strogatz_graph(80, 6, 0.3, seed=0))
     exact = exact_resistances(g)
@@ -23,6 +27,20 @@ def test_projected_resistances_approach_exact_ones(solver):
     # Foster's theorem: sum of w_e R_e = n - 1
     assert exact.sum() == pytest.approx(g.num_nodes - 1)
     assert approx.sum() == pytest.approx(g.num_nodes - 1, rel=0.1)
+
+
+def test_auto_solver_factorizes_unless_the_factor_fills_in():
+    g = load_graph("airfoil1")
+    keep = grounded_laplacian_nodes(g)
+    lap = g.laplacian().tocsr()[keep][:, keep]
+    b = np.random.default_rng(0).standard_normal((lap.shape[0], 2))
+    exact = laplacian_solver(lap, "direct")(b)
+    lu = laplacian_solver(lap, "auto")
+    assert lu.method == "direct"
+    assert np.allclose(lu(b), exact)
+    amg = laplacian_solver(lap, "auto", max_fill=1.0, small_factor=0, tol=1e-10)
+    assert amg.method == "amg"
+    assert np.allclose(amg(b), exact, atol=1e-6 * np.abs(exact).max())
 
 
 def test_sampler_budget_tree_and_reweighting():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from graphsparse.metrics import relative_condition_number
-from graphsparse.static import FeGrassSparsifier, spanning_tree_scores
-from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest
+from graphsparse.static import FeGrassSparsifier
+from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest, spanning_tree_scores
 from sparsebox import as_structure
 from sparsebox.data import load_graph
 
@@ -75,6 +75,16 @@ def test_fegrass_beats_a_random_subgraph_of_the_same_size():
     assert k_fe < k_random / 5
 
 
+def test_refinement_needs_both_stretch_and_its_powered_form():
+    # the power grid: stretch alone in H reaches kappa 17.3 here, GRASS's heat 10.2
+    g = load_graph("power")
+    h = FeGrassSparsifier(density=1.10).fit_transform(g)
+    assert relative_condition_number(g, h, method="ground") < 14
+    g = load_graph("fe_4elt2")  # heat alone reaches 266 here, stretch alone 120
+    h = FeGrassSparsifier(density=1.10).fit_transform(g)
+    assert relative_condition_number(g, h, method="ground") < 120
+
+
 def test_refinement_helps_and_bad_arguments():
     g = load_graph("4elt")
     plain = FeGrassSparsifier(refine_rounds=0).fit_transform(g)
@@ -86,3 +96,5 @@ def test_refinement_helps_and_bad_arguments():
         FeGrassSparsifier(budget=10).fit(g)
     with pytest.raises(ValueError, match=r"hops must be an integer in \[0, 1\], got 2"):
         FeGrassSparsifier(hops=2).fit(g)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        FeGrassSparsifier(solver="cholmod").fit(g)
