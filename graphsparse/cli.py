@@ -336,6 +336,8 @@ def stream_run(
     state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
     density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
+    max_density: float = typer.Option(None, "--max-density", help="Cap on |E_H| / |V| that "
+                                      "every batch honours (default: none)."),
     distortion: float = typer.Option(None, help="Threshold K (default: calibrated)."),
     num_walkers: int = typer.Option(64, min=1),
     max_steps: int = typer.Option(100, min=1),
@@ -355,11 +357,18 @@ def stream_run(
         raise typer.BadParameter(f"{events}: no such file", param_hint="--events")
     if state.exists() and not state.is_dir():
         raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
-    params = {"density": density, "distortion": distortion, "calibration_quantile": 0.9,
+    params = {"density": density, "max_density": max_density, "distortion": distortion,
+              "calibration_quantile": 0.9,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
+    from sparsebox.options import parameter_errors
+
     console = _console()
-    st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph), params)
+    options = {"density": "--density", "max_density": "--max-density",
+               "distortion": "--distortion"}
+    with parameter_errors(options):
+        st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
+                                       params)
     if resumed.events_applied:
         console.print(f"resumed {state}: {resumed.events_applied} events already applied "
                       f"({resumed.replayed_batches} batches replayed from the log)")

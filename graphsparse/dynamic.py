@@ -7,6 +7,7 @@ sparsifier, no external GRASS binary), runs on CPU and GPU, and its updates are 
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -112,6 +113,7 @@ class BatchReport:
     density: float
     seconds: float
     kappa: float | None = None
+    held_back: int = 0  # edges kept out of H by max_density (insertions and recovery paths)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -206,6 +208,15 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     ----------
     keep_ratio, budget, density : float, int, float (at most one; default density 1.10)
         The size of the initial sparsifier (:class:`~graphsparse.static.FeGrassSparsifier`).
+    max_density : float, optional
+        A cap on ``|E_H| / |V|`` that every batch honours exactly (``|E_H| <= floor(max_density
+        * |V|)``); at least the initial sparsifier's density. Once H is full, the inserted
+        edges H does not approximate compete for the room left: those of largest distortion
+        ``w * R`` (R of the best walk in H, unthresholded; never reached counts as infinite,
+        heavier first) get in, the others go into G only. A deletion frees its slot; recovery
+        paths join H while they fit, and H is reconnected where G is (a deletion splits H at
+        most once per H edge deleted, so that always fits, and is done first). ``held_back`` in the
+        report counts what was left out.
     distortion : float, optional
         The threshold K. By default it is calibrated on the initial sparsifier (see Notes).
     calibration_quantile : float
@@ -265,6 +276,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     default_size = ("density", 1.10)
     _parameter_constraints = {
         "distortion": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "max_density": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "calibration_quantile": [Interval(numbers.Real, 0, 1, closed="right")],
         "num_walkers": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -274,13 +286,15 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
-                 density: float | None = None, distortion: float | None = None,
-                 calibration_quantile: float = 0.9, num_walkers: int = 64, max_steps: int = 100,
+                 density: float | None = None, max_density: float | None = None,
+                 distortion: float | None = None, calibration_quantile: float = 0.9,
+                 num_walkers: int = 64, max_steps: int = 100,
                  on_missing: str = "error", backend: str = "auto", executor: Any = None,
                  seed: int = 0) -> None:
         self.keep_ratio = keep_ratio
         self.budget = budget
         self.density = density
+        self.max_density = max_density
         self.distortion = distortion
         self.calibration_quantile = calibration_quantile
         self.num_walkers = num_walkers
@@ -312,6 +326,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         if not g.is_undirected:
             raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
         static = FeGrassSparsifier(seed=self.seed, **self._sizing_in_use()).fit(g)
+        if self.max_density is not None and static.sparsifier_.num_edges > self._cap(g.num_nodes):
+            raise InvalidParameterError(
+                f"max_density {self.max_density} is below the initial sparsifier's density "
+                f"{static.sparsifier_.num_edges / g.num_nodes:.4f}")
         self.graph_ = g
         self.sparsifier_ = static.sparsifier_
         self.scores_ = static.scores_
@@ -363,6 +381,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             return float(self.max_steps)
         return float(np.quantile(finite, self.calibration_quantile))
 
+    def _cap(self, num_nodes: int) -> float:
+        """Most edges H may hold (``inf`` without ``max_density``)."""
+        if self.max_density is None:
+            return math.inf
+        return math.floor(self.max_density * num_nodes + 1e-9)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "_graph"):
             raise NotFittedError("this DynamicSpectralSparsifier is not fitted yet: call "
@@ -376,7 +400,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         events = self.validate(batch)
         g, h = self._graph, self.sparsifier_
         counts = dict(insertions=0, deletions=0, skipped=0, inserted_into_sparsifier=0,
-                      approximated=0, recovered_edges=0, reconnected_edges=0)
+                      approximated=0, recovered_edges=0, reconnected_edges=0, held_back=0)
         next_id = self.next_id_
         run_seed = 0
         for op, run in _runs(events):
@@ -470,6 +494,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                            executor=self.executor)
         into_h = np.zeros(key.shape[0], dtype=bool)
         into_h[np.flatnonzero(test)[~res.reached]] = True
+        room = self._cap(n) - h.num_edges
+        if into_h.sum() > room:
+            into_h = self._fittest(h, u, v, added, into_h, int(room), seed)
+        counts["held_back"] += int((~res.reached).sum()) - int(into_h.sum())
         counts["inserted_into_sparsifier"] += int(into_h.sum())
         counts["approximated"] += int(res.reached.sum())
         g = g.with_edges(u, v, new_w, ids, in_base)
@@ -478,6 +506,19 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         if into_h.any():
             h = h.add_items(u[into_h], v[into_h], new_w[into_h], ids[into_h])
         return g, h, next_id
+
+    def _fittest(self, h, u, v, w, into_h, room, seed):
+        """The ``room`` candidates of ``into_h`` that H approximates worst: largest ``w * R``
+        of the best of unthresholded walks in H (never reached: infinite; heavier first)."""
+        cand = np.flatnonzero(into_h)
+        res = random_walks(h, u[cand], v[cand], num_walkers=self.num_walkers,
+                           max_steps=self.max_steps, seed=seed + 2, backend=self.backend,
+                           executor=self.executor)
+        distortion = np.where(res.reached, w[cand] * res.resistance, np.inf)
+        order = np.lexsort((np.arange(cand.size), -w[cand], -distortion))
+        out = np.zeros_like(into_h)
+        out[cand[order[:max(room, 0)]]] = True
+        return out
 
     def _delete(self, g, h, run, seed, counts):
         u, v = _endpoints(run)
@@ -503,13 +544,24 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                  return_paths=True, backend=self.backend,
                                  executor=self.executor)
             path_ids += short.paths
-        h, added = _add_from(g, h, path_ids)
+        room = self._cap(g.num_nodes) - h.num_edges
+        if self.max_density is not None:  # spanning first: what is left of the room after
+            h, added = _reconnect_split(g, h, p, q)
+            counts["reconnected_edges"] += added
+            room -= added
+        fitting = []
+        for ids in path_ids:  # whole paths, in order, while they fit
+            new = np.setdiff1d(np.asarray(ids, dtype=np.int64), h.ids)
+            if new.size > room:
+                counts["held_back"] += int(new.size)
+                continue
+            fitting.append(new)
+            room -= new.size
+        h, added = _add_from(g, h, fitting)
         counts["recovered_edges"] += added
         if lost.size:
-            _, labels = h.connected_components()
-            if np.any(labels[p[lost]] != labels[q[lost]]):  # H split; maybe G did too
-                h, added = _reconnect(g, h)
-                counts["reconnected_edges"] += added
+            h, added = _reconnect_split(g, h, p[lost], q[lost])
+            counts["reconnected_edges"] += added
         return g, h
 
     # ------------------------------------------------------------------ convenience
@@ -564,6 +616,15 @@ def _add_from(g: SparseStructure, h: SparseStructure, id_lists: list[np.ndarray]
         return h, 0
     pos = g.positions(ids)
     return h.add_items(g.rows[pos], g.cols[pos], g.weights[pos], ids), int(ids.size)
+
+
+def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: np.ndarray):
+    """:func:`_reconnect` when some pair ``(p, q)`` (the ends of deleted H edges) lies in two
+    components of H: H split, and maybe G did too."""
+    _, labels = h.connected_components()
+    if np.any(labels[p] != labels[q]):
+        return _reconnect(g, h)
+    return h, 0
 
 
 def _reconnect(g: SparseStructure, h: SparseStructure):

@@ -320,6 +320,20 @@ def test_stream_absent_edge_then_skip_missing_succeeds(cli, grid, tmp_path):
     assert _summary(result)["events_applied"] == 3
 
 
+def test_stream_max_density_below_the_start_is_refused_and_otherwise_honoured(cli, grid,
+                                                                            tmp_path):
+    events = _events(tmp_path, "".join(f"+ {i} {35 - i}\n" for i in range(12)))
+    state = tmp_path / "state"
+    argv = ["stream", grid, "--events", events, "--state", state]
+    line = error_line(cli(*argv, "--max-density", "0.9"))
+    assert "--max-density" in line and "below the initial sparsifier" in line
+    assert not state.exists()
+    result = cli(*argv, "--max-density", "1.12", "--json")
+    assert result.exit_code == 0, result.output
+    summary = _summary(result)
+    assert summary["events_applied"] == 12 and summary["density"] <= 1.12
+
+
 def test_stream_resumes_the_same_graph_spelled_differently(cli, grid, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _events(tmp_path, "+ 0 7\n")

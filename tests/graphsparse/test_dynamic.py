@@ -223,3 +223,54 @@ def test_deferred_insertions_give_the_same_state_whether_or_not_g_is_read():
     check_invariants(lazy, edges)
     for a, b in ((eager.graph_, lazy.graph_), (eager.sparsifier_, lazy.sparsifier_)):
         assert np.array_equal(a.ids, b.ids) and np.array_equal(a.weights, b.weights)
+
+
+def test_max_density_is_honoured_exactly_by_every_batch():
+    g = grid(16)
+    cap = 1.20
+    d = DynamicSpectralSparsifier(seed=0, max_density=cap, distortion=3.0).fit(g)
+    free = DynamicSpectralSparsifier(seed=0, distortion=3.0).fit(g)
+    edges = edge_dict(g)
+    rng = np.random.default_rng(3)
+    limit = int(np.floor(cap * g.num_nodes + 1e-9))
+    held = 0
+    for _ in range(8):
+        batch = []
+        for _ in range(25):  # far-away insertions, which H does not approximate
+            u, v = (int(x) for x in rng.integers(0, g.num_nodes, 2))
+            if u != v:
+                batch.append(("+", u, v, 1.0))
+        current = sorted(edges)
+        for i in rng.choice(len(current), 5, replace=False):  # and some deletions
+            u, v = current[i]
+            if all(b[1:3] != (u, v) and b[1:3] != (v, u) for b in batch):
+                batch.append(("-", u, v))
+        report = d.update(batch)
+        free.update(batch)
+        apply_to_dict(edges, batch)
+        check_invariants(d, edges)
+        assert d.sparsifier_.num_edges <= limit
+        held += report.held_back
+    assert free.sparsifier_.num_edges > limit  # without the cap H would have grown past it
+    assert d.sparsifier_.num_edges >= limit - 5  # and the room was used
+    assert held > 0
+
+
+def test_max_density_admits_the_worst_approximated_insertions_first():
+    g = grid(20)
+    full = DynamicSpectralSparsifier(seed=0, distortion=1.0).fit(g)
+    room = int(np.floor(1.0 * full.sparsifier_.num_edges + 3)) / g.num_nodes
+    d = DynamicSpectralSparsifier(seed=0, distortion=1.0, max_density=room).fit(g)
+    # two long chords across the grid and many edges H nearly has (2 hops apart)
+    batch = [("+", 0, 399, 1.0), ("+", 19, 380, 1.0)]
+    batch += [("+", 20 * i, 20 * i + 2, 1.0) for i in range(0, 20, 2)]
+    report = d.update(batch)
+    assert report.inserted_into_sparsifier == 3 and report.held_back == len(batch) - 3
+    h = d.sparsifier_
+    assert np.all(h.find_items([0, 19], [399, 380]) >= 0)  # the chords got in
+
+
+def test_max_density_below_the_initial_density_is_refused():
+    with pytest.raises(ValueError, match=r"max_density 1.05 is below the initial sparsifier's "
+                                         r"density 1.10"):
+        DynamicSpectralSparsifier(max_density=1.05).fit(grid(20))
