@@ -12,7 +12,7 @@ batches. Per batch: update time, density |E_H|/|V| and the relative condition nu
 (a) rebuilding the static sparsifier from scratch on the current graph at dyGRASS's current
 edge count (an update's time includes merging the insertions G defers whenever G is read, and
 G is read after the last batch), (b) a baseline that only follows the events: keeping every inserted edge, or
-deleting from H without recovering paths, (c) networkit's LocalDegree and ForestFire sparsifiers
+deleting from H without recovering paths, (c) networkit's LocalDegree, ForestFire and Random sparsifiers
 and (d) effective-resistance sampling at dyGRASS's final edge count (reweighted, so its kappa
 needs an LU of L_G: only on the graphs small enough for kappa after every batch). Writes
 dygrass.{json,md,png} into --out (default out/benchmarks in the repository; `--out
@@ -49,7 +49,9 @@ from graphsparse import (  # noqa: E402
 from sparsebox import SparseStructure  # noqa: E402
 from sparsebox.data import load_graph  # noqa: E402
 
-GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave"]
+GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave",
+          "hep-th", "astro-ph", "PGPgiantcompo", "polblogs"]  # the last four: social graphs
+NETWORKIT_PEERS = ("LocalDegree", "ForestFire", "Random")
 KAPPA_EVERY_BATCH_MAX_NODES = 35_000  # kappa after every batch below this; at the end below
 KAPPA_AT_END_MAX_NODES = 160_000  # ... this (the LU of L_G dominates); never above
 REBUILD_SAMPLES_LARGE = 2  # rebuilds timed per protocol on graphs past the first limit
@@ -64,6 +66,11 @@ def kappa(g: SparseStructure, h: SparseStructure) -> float:
     return relative_condition_number(g, h, method="ground")
 
 
+def cap_label(run: dict) -> str:
+    """`` (1.30)`` for a run under a density cap, else nothing."""
+    return f" ({run['max_density']:.2f})" if run.get("max_density") else ""
+
+
 def networkit_sparsifier(g: SparseStructure, edges: int, kind: str) -> SparseStructure:
     import networkit as nk
 
@@ -71,11 +78,10 @@ def networkit_sparsifier(g: SparseStructure, edges: int, kind: str) -> SparseStr
     ng.addEdges((g.weights, (g.rows, g.cols)))
     ng.indexEdges()
     ratio = edges / g.num_edges
-    if kind == "LocalDegree":
-        sparse = nk.sparsification.LocalDegreeSparsifier().getSparsifiedGraphOfSize(ng, ratio)
-    else:
-        sparse = nk.sparsification.ForestFireSparsifier(0.6, 5.0).getSparsifiedGraphOfSize(
-            ng, ratio)
+    algorithm = {"LocalDegree": nk.sparsification.LocalDegreeSparsifier,
+                 "ForestFire": lambda: nk.sparsification.ForestFireSparsifier(0.6, 5.0),
+                 "Random": nk.sparsification.RandomEdgeSparsifier}[kind]()
+    sparse = algorithm.getSparsifiedGraphOfSize(ng, ratio)
     u, v = zip(*sparse.iterEdges(), strict=True) if sparse.numberOfEdges() else ((), ())
     mask = np.zeros(g.num_items, dtype=bool)
     mask[g.find_items(np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))] = True
@@ -99,7 +105,8 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
     end_kappa = g.num_nodes <= KAPPA_AT_END_MAX_NODES
 
     t = time.perf_counter()
-    model = DynamicSpectralSparsifier(seed=args.seed).fit(start_graph)
+    model = DynamicSpectralSparsifier(seed=args.seed, max_density=args.max_density).fit(
+        start_graph)
     fit_seconds = time.perf_counter() - t
     baseline = model.sparsifier_
     baseline_name = "keep every insert" if mode == "insert" else "delete, no recovery"
@@ -147,8 +154,10 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
             row["baseline_kappa"] = kappa(graph, baseline)
         rows.append(row)
     update_mean = float(np.mean([r["seconds"] for r in rows[1:]]))
-    out = {"graph": name, "mode": mode, "baseline": baseline_name, "num_nodes": g.num_nodes,
+    out = {"graph": name, "mode": mode, "max_density": args.max_density,
+           "baseline": baseline_name, "num_nodes": g.num_nodes,
            "num_edges": g.num_edges,
+           "num_components": int(model.graph_.connected_components()[0]),
            "events": len(events), "fit_seconds": fit_seconds, "distortion": model.distortion_,
            "update_seconds_mean": update_mean,
            "rebuild_seconds_mean": float(np.mean(rebuild_times)),
@@ -156,7 +165,7 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
     final_edges = model.sparsifier_.num_edges
     if end_kappa:
         peers = {}
-        for kind in ("LocalDegree", "ForestFire"):
+        for kind in NETWORKIT_PEERS:
             h = networkit_sparsifier(model.graph_, final_edges, kind)
             peers[f"networkit_{kind}"] = {"edges": h.num_edges,
                                           "components": int(h.connected_components()[0]),
@@ -210,6 +219,8 @@ def main(argv=None) -> int:
     ap.add_argument("--big-points", type=int, default=3_400_000,
                     help="points of a generated Delaunay graph (~3 edges each; 0: none)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-density", type=float, default=None,
+                    help="cap on |E_H| / |V| for dyGRASS (a run of its own in the table)")
     add_out_option(ap, "dygrass.json, dygrass.md and dygrass.png")
     ap.add_argument("--update", action="store_true",
                     help="keep the other graphs' runs from the dygrass.json in --out")
@@ -243,19 +254,23 @@ def main(argv=None) -> int:
             results.append(r)
             last = r["batches"][-1]
             console.print(
-                f"{name:>16} {mode:6}: density {r['batches'][0]['density']:.3f} -> "
+                f"{name:>16} {mode:6}{cap_label(r)}: density {r['batches'][0]['density']:.3f} -> "
                 f"{last['density']:.3f} ({r['baseline']} {last['baseline_density']:.3f}), kappa "
                 f"{r['batches'][0]['kappa'] or float('nan'):.1f} -> "
                 f"{last.get('kappa') or float('nan'):.1f}, update {r['update_seconds_mean']:.3f} s"
                 f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
                 f"({r['speedup_vs_rebuild']:.0f}x)")
     if previous is not None:
-        done = {(r["graph"], r["mode"]) for r in results}
+        def key(r):
+            return r["graph"], r["mode"], r.get("max_density")
+
+        done = {key(r) for r in results}
         kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]
-                if (r["graph"], r["mode"]) not in done]
+                if key(r) not in done]
         order = {name: i for i, name in enumerate(GRAPHS)}
         results = sorted(kept + results, key=lambda r: (order.get(r["graph"], len(order)),
-                                                        r["mode"] != "insert"))
+                                                        r["mode"] != "insert",
+                                                        r.get("max_density") or 0))
     path.write_text(json.dumps({"meta": run_info, "runs": results}, indent=1))
     plot(results, args.out / "dygrass.png")
     runs = list({json.dumps(r["run"], sort_keys=True): r["run"] for r in results}.values())
@@ -263,25 +278,32 @@ def main(argv=None) -> int:
             for r in runs), "",
           "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
           "networkit and ER sampling run at dyGRASS's final edge count.", "",
-          "| graph | mode | edges | K | density start -> end (baseline) | kappa start -> end "
-          "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | LocalDegree / "
-          "ForestFire / ER sampling kappa | threads |", "|" + "---|" * 12]
+          "| graph | mode (max density) | edges | K | density start -> end (baseline) | kappa start -> end "
+          "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | networkit "
+          "LocalDegree / ForestFire / Random kappa (components past G's) | ER sampling kappa "
+          "| threads |", "|" + "---|" * 13]
+    def k(x):
+        return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
+
+    def peer(p, r):
+        if p is None:
+            return "-"
+        extra = p["components"] - r.get("num_components", p["components"])
+        return k(p["kappa"]) + (f" ({extra:+d})" if extra else "")
+
     for r in results:
         first, last = r["batches"][0], r["batches"][-1]
         peers = r.get("peers_at_final_size", {})
 
-        def k(x):
-            return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
-
         md.append(
-            f"| {r['graph']} | {r['mode']} | {r['num_edges']:,} | {r['distortion']:.1f} | "
+            f"| {r['graph']} | {r['mode']}{cap_label(r)} | {r['num_edges']:,} | {r['distortion']:.1f} | "
             f"{first['density']:.3f} -> {last['density']:.3f} ({last['baseline_density']:.3f}) | "
             f"{k(first.get('kappa'))} -> {k(last.get('kappa'))} ({k(last.get('baseline_kappa'))}) "
             f"| {k(last.get('rebuild_kappa'))} "
             f"| {r['update_seconds_mean']:.4f} | {r['rebuild_seconds_mean']:.2f} | "
             f"{r['speedup_vs_rebuild']:.0f}x | "
-            + " / ".join(k(peers.get(p, {}).get("kappa")) for p in
-                         ("networkit_LocalDegree", "networkit_ForestFire", "effective_resistance"))
+            + " / ".join(peer(peers.get(f"networkit_{p}"), r) for p in NETWORKIT_PEERS)
+            + f" | {k(peers.get('effective_resistance', {}).get('kappa'))}"
             + f" | {r['run']['numba_threads']} |")
     (args.out / "dygrass.md").write_text("\n".join(md) + "\n")
     console.print("\n".join(md))

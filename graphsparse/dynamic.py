@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier
+from graphsparse.trees import TreeResistance, max_spanning_forest
 from sparsebox._validation import Interval, Options, check_int
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
@@ -114,6 +115,7 @@ class BatchReport:
     seconds: float
     kappa: float | None = None
     held_back: int = 0  # edges kept out of H by max_density (insertions and recovery paths)
+    evicted: int = 0  # H edges that left to make room for ones joining H's components
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,9 +213,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     max_density : float, optional
         A cap on ``|E_H| / |V|`` that every batch honours exactly (``|E_H| <= floor(max_density
         * |V|)``); at least the initial sparsifier's density. Once H is full, the inserted
-        edges H does not approximate compete for the room left: those of largest distortion
-        ``w * R`` (R of the best walk in H, unthresholded; never reached counts as infinite,
-        heavier first) get in, the others go into G only. A deletion frees its slot; recovery
+        edges H does not approximate compete for the room left: those that join two of H's
+        components first (H must span G; if they alone overflow, H edges off its maximum
+        spanning forest, least stretched first, leave for them), then those of largest
+        distortion ``w * R`` (R of the best walk in H, unthresholded; never reached counts as
+        infinite, heavier first); the others go into G only. At least 1 (a spanning forest
+        of G can need ``|V| - 1`` edges). A deletion frees its slot; recovery
         paths join H while they fit, and H is reconnected where G is (a deletion splits H at
         most once per H edge deleted, so that always fits, and is done first). ``held_back`` in the
         report counts what was left out.
@@ -276,7 +281,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     default_size = ("density", 1.10)
     _parameter_constraints = {
         "distortion": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "max_density": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "max_density": [Interval(numbers.Real, 1, None, closed="left"), None],
         "calibration_quantile": [Interval(numbers.Real, 0, 1, closed="right")],
         "num_walkers": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -400,7 +405,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         events = self.validate(batch)
         g, h = self._graph, self.sparsifier_
         counts = dict(insertions=0, deletions=0, skipped=0, inserted_into_sparsifier=0,
-                      approximated=0, recovered_edges=0, reconnected_edges=0, held_back=0)
+                      approximated=0, recovered_edges=0, reconnected_edges=0, held_back=0,
+                      evicted=0)
         next_id = self.next_id_
         run_seed = 0
         for op, run in _runs(events):
@@ -496,7 +502,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         into_h[np.flatnonzero(test)[~res.reached]] = True
         room = self._cap(n) - h.num_edges
         if into_h.sum() > room:
-            into_h = self._fittest(h, u, v, added, into_h, int(room), seed)
+            into_h, evict = self._fit_to_cap(h, u, v, added, into_h, int(room), seed,
+                                             keep=ids[in_h])
+            h = h.remove_items(evict)
+            counts["evicted"] += int(evict.size)
         counts["held_back"] += int((~res.reached).sum()) - int(into_h.sum())
         counts["inserted_into_sparsifier"] += int(into_h.sum())
         counts["approximated"] += int(res.reached.sum())
@@ -507,18 +516,51 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             h = h.add_items(u[into_h], v[into_h], new_w[into_h], ids[into_h])
         return g, h, next_id
 
-    def _fittest(self, h, u, v, w, into_h, room, seed):
-        """The ``room`` candidates of ``into_h`` that H approximates worst: largest ``w * R``
-        of the best of unthresholded walks in H (never reached: infinite; heavier first)."""
+    def _fit_to_cap(self, h, u, v, w, into_h, room, seed, keep):
+        """Which candidates of ``into_h`` enter a full H, and which H items leave for them.
+
+        Candidates that join two components of H always enter (H must span G): the heaviest
+        first, as a maximum spanning forest over H's components. The room left goes to the
+        candidates H approximates worst: largest ``w * R`` of the best of unthresholded walks
+        in H (never reached: infinite; heavier first). When the joining ones alone overflow,
+        the H items off a maximum spanning forest of H with the least stretch over that
+        forest leave (H keeps its components; with ``max_density >= 1`` there are enough),
+        never one of the ids ``keep`` (items this batch reweights).
+        """
         cand = np.flatnonzero(into_h)
-        res = random_walks(h, u[cand], v[cand], num_walkers=self.num_walkers,
-                           max_steps=self.max_steps, seed=seed + 2, backend=self.backend,
-                           executor=self.executor)
-        distortion = np.where(res.reached, w[cand] * res.resistance, np.inf)
-        order = np.lexsort((np.arange(cand.size), -w[cand], -distortion))
+        _, labels = h.connected_components()
+        parent = {}
+
+        def find(x):
+            while parent.get(x, x) != x:
+                x = parent[x]
+            return x
+
+        joins = np.zeros(cand.size, dtype=bool)
+        for i in np.lexsort((np.arange(cand.size), -w[cand])):
+            a, b = find(int(labels[u[cand[i]]])), find(int(labels[v[cand[i]]]))
+            if a != b:
+                parent[a] = b
+                joins[i] = True
         out = np.zeros_like(into_h)
-        out[cand[order[:max(room, 0)]]] = True
-        return out
+        out[cand[joins]] = True
+        left = room - int(joins.sum())
+        rest = cand[~joins]
+        if left > 0 and rest.size:
+            res = random_walks(h, u[rest], v[rest], num_walkers=self.num_walkers,
+                               max_steps=self.max_steps, seed=seed + 2, backend=self.backend,
+                               executor=self.executor)
+            distortion = np.where(res.reached, w[rest] * res.resistance, np.inf)
+            order = np.lexsort((np.arange(rest.size), -w[rest], -distortion))
+            out[rest[order[:left]]] = True
+        evict = np.zeros(0, dtype=np.int64)
+        if left < 0:
+            forest = max_spanning_forest(h, h.weights)
+            off = np.flatnonzero(~forest & ~np.isin(h.ids, keep))
+            stretch = h.weights[off] * TreeResistance(h.subgraph(forest)).resistance(
+                h.rows[off], h.cols[off])
+            evict = h.ids[off[np.lexsort((off, stretch))[:-left]]]
+        return out, evict
 
     def _delete(self, g, h, run, seed, counts):
         u, v = _endpoints(run)

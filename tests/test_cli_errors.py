@@ -325,7 +325,7 @@ def test_stream_max_density_below_the_start_is_refused_and_otherwise_honoured(cl
     events = _events(tmp_path, "".join(f"+ {i} {35 - i}\n" for i in range(12)))
     state = tmp_path / "state"
     argv = ["stream", grid, "--events", events, "--state", state]
-    line = error_line(cli(*argv, "--max-density", "0.9"))
+    line = error_line(cli(*argv, "--max-density", "1.05"))
     assert "--max-density" in line and "below the initial sparsifier" in line
     assert not state.exists()
     result = cli(*argv, "--max-density", "1.12", "--json")

@@ -274,3 +274,23 @@ def test_max_density_below_the_initial_density_is_refused():
     with pytest.raises(ValueError, match=r"max_density 1.05 is below the initial sparsifier's "
                                          r"density 1.10"):
         DynamicSpectralSparsifier(max_density=1.05).fit(grid(20))
+
+
+def test_max_density_admits_edges_that_join_components_and_evicts_for_them():
+    # a grid plus 30 isolated nodes; H is full, then edges reach the isolated nodes
+    grid_graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12))
+    grid_graph.add_nodes_from(range(144, 174))
+    g = as_structure(grid_graph)
+    d = DynamicSpectralSparsifier(seed=0, distortion=50.0, density=1.0, max_density=1.0).fit(g)
+    limit = g.num_nodes
+    start = d.sparsifier_.num_edges
+    batch = [("+", i, i - 144, 1.0) for i in range(144, 174)]  # each joins two components
+    edges = edge_dict(g)
+    report = d.update(batch)
+    apply_to_dict(edges, batch)
+    check_invariants(d, edges)  # H spans G again
+    assert d.sparsifier_.num_edges <= limit
+    assert report.inserted_into_sparsifier == 30
+    assert report.evicted == start + 30 - limit > 0
+    with pytest.raises(ValueError, match="max_density"):
+        DynamicSpectralSparsifier(max_density=0.9).fit(g)
