@@ -220,7 +220,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         infinite, heavier first); the others go into G only. At least 1 (a spanning forest
         of G can need ``|V| - 1`` edges). A deletion frees its slot; recovery
         paths join H while they fit, and H is reconnected where G is (a deletion splits H at
-        most once per H edge deleted, so that always fits, and is done first). ``held_back`` in the
+        most once per H edge deleted: a slot stays reserved for that). ``held_back`` in the
         report counts what was left out.
     distortion : float, optional
         The threshold K. By default it is calibrated on the initial sparsifier (see Notes).
@@ -586,23 +586,13 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                  return_paths=True, backend=self.backend,
                                  executor=self.executor)
             path_ids += short.paths
-        room = self._cap(g.num_nodes) - h.num_edges
-        if self.max_density is not None:  # spanning first: what is left of the room after
-            h, added = _reconnect_split(g, h, p, q)
-            counts["reconnected_edges"] += added
-            room -= added
-        fitting = []
-        for ids in path_ids:  # whole paths, in order, while they fit
-            new = np.setdiff1d(np.asarray(ids, dtype=np.int64), h.ids)
-            if new.size > room:
-                counts["held_back"] += int(new.size)
-                continue
-            fitting.append(new)
-            room -= new.size
+        fitting, skipped = _fit_paths(path_ids, int(res.reached.sum()), int(lost.size),
+                                      h.ids, self._cap(g.num_nodes) - h.num_edges)
+        counts["held_back"] += sum(len(np.setdiff1d(x, h.ids)) for x in skipped)
         h, added = _add_from(g, h, fitting)
         counts["recovered_edges"] += added
-        if lost.size:
-            h, added = _reconnect_split(g, h, p[lost], q[lost])
+        if lost.size or skipped:
+            h, added = _reconnect_split(g, h, p, q)
             counts["reconnected_edges"] += added
         return g, h
 
@@ -658,6 +648,32 @@ def _add_from(g: SparseStructure, h: SparseStructure, id_lists: list[np.ndarray]
         return h, 0
     pos = g.positions(ids)
     return h.add_items(g.rows[pos], g.cols[pos], g.weights[pos], ids), int(ids.size)
+
+
+def _fit_paths(paths: list[np.ndarray], num_pairs: int, num_lost: int, h_ids: np.ndarray,
+               room: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Recovery paths that fit in ``room`` more H edges (whole paths, in order), and those that
+    do not. The first ``num_pairs`` paths each join the ends of a deleted H edge; the rest are
+    short walks from the ends of ``num_lost`` deleted edges no walker joined. A slot stays
+    reserved for every pair not yet joined (a reconnecting edge, if its path does not fit), so
+    reconnecting H afterwards always fits too."""
+    if not np.isfinite(room):
+        return paths, []
+    known = set(h_ids[np.isin(h_ids, np.concatenate(paths))].tolist()) if paths else set()
+    need = num_pairs + num_lost
+    fitting, skipped = [], []
+    for i, ids in enumerate(paths):
+        new = {int(x) for x in ids} - known
+        if i < num_pairs:
+            need -= 1
+        if len(new) <= room - need:
+            fitting.append(np.asarray(ids, dtype=np.int64))
+            known |= new
+            room -= len(new)
+        else:
+            skipped.append(np.asarray(ids, dtype=np.int64))
+            need += i < num_pairs
+    return fitting, skipped
 
 
 def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: np.ndarray):
