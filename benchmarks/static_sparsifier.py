@@ -1,0 +1,101 @@
+"""The static spectral sparsifier beside networkit's, at equal edge counts.
+
+    python benchmarks/static_sparsifier.py                        # every graph, density 1.10 and 1.20
+    python benchmarks/static_sparsifier.py --graphs wave --densities 1.10
+
+For each graph and density: FeGrassSparsifier's fit time, its grounded kappa(L_G, L_H) and
+components; then networkit's LocalDegree, ForestFire and Random sparsifiers at the same edge
+count, with their kappa (infinite when they leave more components than G has: "connected" here
+means spanning every component of G). Writes static_sparsifier.{json,md} into --out (default
+out/benchmarks in the repository; `--out benchmarks/results` updates the committed record).
+Needs networkit: pip install 'sparsebox[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+from _common import add_out_option, check_startup, command_line
+from dygrass import NETWORKIT_PEERS, networkit_sparsifier
+from rich.console import Console
+from rich.progress import track
+
+from graphsparse import FeGrassSparsifier, relative_condition_number
+from sparsebox.data import load_graph
+
+GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave",
+          "hep-th", "astro-ph", "PGPgiantcompo", "polblogs"]
+
+
+def measure(name: str, density: float, seed: int) -> dict:
+    g = load_graph(name)
+    components = int(g.connected_components()[0])
+    start = time.perf_counter()
+    h = FeGrassSparsifier(density=density, seed=seed).fit_transform(g)
+    seconds = time.perf_counter() - start
+    row = {"graph": name, "num_nodes": g.num_nodes, "num_edges": g.num_edges,
+           "components": components, "density": density, "edges": h.num_edges,
+           "fit_seconds": seconds,
+           "kappa": relative_condition_number(g, h, method="ground"),
+           "extra_components": int(h.connected_components()[0]) - components}
+    for kind in NETWORKIT_PEERS:
+        peer = networkit_sparsifier(g, h.num_edges, kind)
+        row[kind] = {"edges": peer.num_edges,
+                     "extra_components": int(peer.connected_components()[0]) - components,
+                     "kappa": relative_condition_number(g, peer, method="ground")}
+    return row
+
+
+def table(rows: list[dict], run: dict) -> str:
+    def k(x):
+        return "inf" if x == float("inf") else f"{x:.1f}"
+
+    def peer(p):
+        extra = p["extra_components"]
+        return k(p["kappa"]) + (f" ({extra:+d})" if extra else "")
+
+    lines = [f"Command: `{run['command']}` ({run['date']}, {run['machine']})", "",
+             "Kappa is grounded kappa(L_G, L_H); networkit's sparsifiers run at feGRASS's edge "
+             "count; (+n): components past G's (kappa then infinite).", "",
+             "| graph | nodes | edges | density | feGRASS kappa | fit s | networkit "
+             + " / ".join(NETWORKIT_PEERS) + " kappa |", "|" + "---|" * 7]
+    for r in rows:
+        lines.append(f"| {r['graph']} | {r['num_nodes']:,} | {r['num_edges']:,} | "
+                     f"{r['density']:.2f} | {k(r['kappa'])} | {r['fit_seconds']:.1f} | "
+                     + " / ".join(peer(r[p]) for p in NETWORKIT_PEERS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--graphs", nargs="*", default=GRAPHS)
+    ap.add_argument("--densities", nargs="*", type=float, default=[1.10, 1.20])
+    ap.add_argument("--seed", type=int, default=0)
+    add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
+    args = ap.parse_args(argv)
+    out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
+    run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
+           "machine": platform.machine()}
+    console = Console()
+    rows = []
+    pairs = [(name, density) for name in args.graphs for density in args.densities]
+    for name, density in track(pairs, description="static", console=console,
+                               disable=not console.is_terminal):
+        row = measure(name, density, args.seed)
+        rows.append(row)
+        console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
+                      f"{row['fit_seconds']:.1f} s; networkit "
+                      + ", ".join(f"{p} {row[p]['kappa']:.1f}" for p in NETWORKIT_PEERS))
+    (out / "static_sparsifier.json").write_text(json.dumps({"meta": run, "rows": rows},
+                                                           indent=1))
+    md = table(rows, run)
+    (out / "static_sparsifier.md").write_text(md)
+    console.print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
