@@ -3,6 +3,7 @@ shared scenes, and a full `prune-splats` run with its side-by-side picture."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,15 @@ def splat_frames_method(entry: Any, out: Path) -> dict[str, object]:
     from sparsebox.data.sources import fetch
 
     scene = read_ply(fetch("donut", download=False)[0])
-    truth = make_moving_video(scene, out / "queen_video", frames=2, cameras=4, resolution=64,
-                              angle_deg=20, shift=0.1)
-    before, after = read_video(out / "queen_video")
-    est = entry.create(epochs=2)
-    start = time.perf_counter()
-    est.fit(scene, before.cameras, after.images(), before.images())
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="queen_video_", dir=out) as video:
+        # an input made for this run only, so that the demo can run again into the same --out
+        truth = make_moving_video(scene, Path(video), frames=2, cameras=4, resolution=64,
+                                  angle_deg=20, shift=0.1)
+        before, after = read_video(Path(video))
+        est = entry.create(epochs=2)
+        start = time.perf_counter()
+        est.fit(scene, before.cameras, after.images(), before.images())
+        seconds = time.perf_counter() - start
     hits = int(est.mask_[truth["moving"]].sum())
     return {"method": entry.name, "data": "donut video", "seconds": seconds,
             "result": f"gated {int(est.mask_.sum()):,} of {len(scene):,} Gaussians, "

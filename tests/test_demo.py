@@ -18,3 +18,13 @@ def test_demo_runs_every_registered_method(tmp_path, data_dir, cli):
     assert (tmp_path / "teddy_cora_level20.json").exists()
     assert str(tmp_path) in result.stdout.replace("\n", "")
     assert "demo" in result.stderr  # the progress bar
+
+
+def test_the_video_runner_runs_again_into_the_same_folder(tmp_path, data_dir):
+    from scenesparse.demo import splat_frames_method
+
+    entry = next(e for e in methods() if e.data == "splat-frames")
+    first = splat_frames_method(entry, tmp_path)
+    second = splat_frames_method(entry, tmp_path)  # refused before: the folder held a video
+    assert first["result"] == second["result"]
+    assert not any(tmp_path.iterdir())  # the video was an input for that run only
