@@ -529,19 +529,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """
         cand = np.flatnonzero(into_h)
         _, labels = h.connected_components()
-        parent = {}
-
-        def find(x):
-            while parent.get(x, x) != x:
-                x = parent[x]
-            return x
-
         joins = np.zeros(cand.size, dtype=bool)
-        for i in np.lexsort((np.arange(cand.size), -w[cand])):
-            a, b = find(int(labels[u[cand[i]]])), find(int(labels[v[cand[i]]]))
-            if a != b:
-                parent[a] = b
-                joins[i] = True
+        joins[_forest_across(labels, u[cand], v[cand], w[cand])] = True
         out = np.zeros_like(into_h)
         out[cand[joins]] = True
         left = room - int(joins.sum())
@@ -586,12 +575,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                  return_paths=True, backend=self.backend,
                                  executor=self.executor)
             path_ids += short.paths
-        fitting, skipped = _fit_paths(path_ids, int(res.reached.sum()), int(lost.size),
-                                      h.ids, self._cap(g.num_nodes) - h.num_edges)
-        counts["held_back"] += sum(len(np.setdiff1d(x, h.ids)) for x in skipped)
+        fitting, held = _fit_paths(path_ids, int(res.reached.sum()), int(lost.size), h.ids,
+                                   self._cap(g.num_nodes) - h.num_edges)
+        counts["held_back"] += held
         h, added = _add_from(g, h, fitting)
         counts["recovered_edges"] += added
-        if lost.size or skipped:
+        if lost.size or len(fitting) < len(path_ids):
             h, added = _reconnect_split(g, h, p, q)
             counts["reconnected_edges"] += added
         return g, h
@@ -651,17 +640,17 @@ def _add_from(g: SparseStructure, h: SparseStructure, id_lists: list[np.ndarray]
 
 
 def _fit_paths(paths: list[np.ndarray], num_pairs: int, num_lost: int, h_ids: np.ndarray,
-               room: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Recovery paths that fit in ``room`` more H edges (whole paths, in order), and those that
-    do not. The first ``num_pairs`` paths each join the ends of a deleted H edge; the rest are
-    short walks from the ends of ``num_lost`` deleted edges no walker joined. A slot stays
-    reserved for every pair not yet joined (a reconnecting edge, if its path does not fit), so
-    reconnecting H afterwards always fits too."""
+               room: float) -> tuple[list[np.ndarray], int]:
+    """Recovery paths that fit in ``room`` more H edges (whole paths, in order), and how many
+    new edges the others would have added. The first ``num_pairs`` paths each join the ends of
+    a deleted H edge; the rest are short walks from the ends of ``num_lost`` deleted edges no
+    walker joined. A slot stays reserved for every pair not yet joined (a reconnecting edge, if
+    its path does not fit), so reconnecting H afterwards always fits too."""
     if not np.isfinite(room):
-        return paths, []
+        return paths, 0
     known = set(h_ids[np.isin(h_ids, np.concatenate(paths))].tolist()) if paths else set()
     need = num_pairs + num_lost
-    fitting, skipped = [], []
+    fitting, held = [], 0
     for i, ids in enumerate(paths):
         new = {int(x) for x in ids} - known
         if i < num_pairs:
@@ -671,9 +660,9 @@ def _fit_paths(paths: list[np.ndarray], num_pairs: int, num_lost: int, h_ids: np
             known |= new
             room -= len(new)
         else:
-            skipped.append(np.asarray(ids, dtype=np.int64))
+            held += len(new)
             need += i < num_pairs
-    return fitting, skipped
+    return fitting, held
 
 
 def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: np.ndarray):
@@ -685,6 +674,29 @@ def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: n
     return h, 0
 
 
+def _forest_across(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                   weights: np.ndarray) -> np.ndarray:
+    """Positions of the edges ``(rows, cols, weights)`` that join the components ``labels``
+    (one per node) as a maximum spanning forest over them: the heaviest edge per pair of
+    components, then Kruskal on those."""
+    a, b = labels[rows], labels[cols]
+    cross = np.flatnonzero(a != b)
+    if cross.size == 0:
+        return cross
+    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+    order = np.lexsort((-weights[cross], hi, lo))  # heaviest edge per pair of components
+    lo, hi, cross = lo[order], hi[order], cross[order]
+    first = np.concatenate([[True], (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])])
+    lo, hi, cross = lo[first], hi[first], cross[first]
+    w = weights[cross]
+    size = int(labels.max()) + 1
+    cost = sp.csr_array(((w.max() + 1.0) - w, (lo, hi)), shape=(size, size))
+    forest = minimum_spanning_tree(cost).tocoo()
+    pick = {(int(x), int(y)) for x, y in zip(forest.row, forest.col, strict=True)}
+    return np.array([i for i, x, y in zip(cross, lo, hi, strict=True)
+                     if (int(x), int(y)) in pick or (int(y), int(x)) in pick], dtype=np.int64)
+
+
 def _reconnect(g: SparseStructure, h: SparseStructure):
     """Add the heaviest G edges between H's components, as a maximum spanning forest over the
     components, so that H spans every component of G."""
@@ -692,18 +704,5 @@ def _reconnect(g: SparseStructure, h: SparseStructure):
     num_g, _ = g.connected_components()
     if num_h == num_g:
         return h, 0
-    a, b = labels[g.rows], labels[g.cols]
-    cross = np.flatnonzero(a != b)
-    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-    # heaviest G edge per pair of H components
-    order = np.lexsort((-g.weights[cross], hi, lo))
-    lo, hi, cross = lo[order], hi[order], cross[order]
-    first = np.concatenate([[True], (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])])
-    lo, hi, cross = lo[first], hi[first], cross[first]
-    w = g.weights[cross]
-    cost = sp.csr_array(((w.max() + 1.0) - w, (lo, hi)), shape=(num_h, num_h))
-    forest = minimum_spanning_tree(cost).tocoo()
-    pick = {(int(x), int(y)) for x, y in zip(forest.row, forest.col, strict=True)}
-    chosen = [i for i, x, y in zip(cross, lo, hi, strict=True)
-              if (int(x), int(y)) in pick or (int(y), int(x)) in pick]
-    return _add_from(g, h, [g.ids[np.array(chosen, dtype=np.int64)]])
+    chosen = _forest_across(labels, g.rows, g.cols, g.weights)
+    return _add_from(g, h, [g.ids[chosen]])

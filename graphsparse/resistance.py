@@ -129,7 +129,6 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
     """
     g = as_structure(graph)
-    check_choice("solver", solver, ("auto", "amg", "direct"))
     z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
     return pair_resistances(z, g.rows, g.cols)
 

@@ -177,7 +177,7 @@ class FeGrassSparsifier(Sparsifier):
     solver : {"auto", "direct", "amg"}
         How refinement solves with ``L_H`` (see :func:`~graphsparse.resistance.laplacian_solver`:
         ``"auto"`` factorizes, and switches to pyamg where the factor fills in past 10 times
-        ``L_H``'s nonzeros).
+        ``L_H``'s nonzeros and 2 million entries).
     seed : int
         Seed of the refinement's random vectors.
 
