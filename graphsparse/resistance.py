@@ -31,7 +31,8 @@ __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
 
 @dataclass(frozen=True)
 class LaplacianSolver:
-    """Solves ``lap x = b`` (``b`` one vector or a block of columns) by ``method``."""
+    """Solves ``lap x = b`` (``b`` one vector or a block of columns) by ``method``; made by
+    :func:`laplacian_solver`, whose example shows it."""
 
     method: str  # "direct" (sparse LU) or "amg"
     solve: Callable[[np.ndarray], np.ndarray]
@@ -49,6 +50,14 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     ``max_fill`` times the nonzeros of ``lap`` (3D meshes and dense subgraphs fill in fast) and
     more than ``small_factor`` entries (below that, solving with the factors is cheaper than a
     few AMG cycles) and pyamg is installed; then AMG.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> lap = sp.csr_matrix([[2.0, -1.0], [-1.0, 1.0]])  # path 0-1-2, grounded at node 0
+    >>> solve = laplacian_solver(lap, "auto")
+    >>> solve.method, solve(np.array([1.0, 0.0])).round(6).tolist()
+    ('direct', [1.0, 1.0])
     """
     check_choice("solver", method, ("auto", "direct", "amg"))
     if method != "amg":
@@ -86,7 +95,14 @@ def _squared_distances(z, rows, cols, out):
 
 def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``||z_p - z_q||^2`` for each pair of the coordinates of :func:`resistance_embedding`
-    (without the ``pairs x columns`` temporaries of doing it in numpy)."""
+    (without the ``pairs x columns`` temporaries of doing it in numpy).
+
+    Examples
+    --------
+    >>> z = np.array([[0.0, 0.0], [3.0, 4.0]])
+    >>> pair_resistances(z, np.array([0]), np.array([1])).tolist()
+    [25.0]
+    """
     return _squared_distances(np.ascontiguousarray(z, dtype=np.float64), rows, cols,
                               np.empty(rows.shape[0]))
 
@@ -101,6 +117,14 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     relative error of a resistance shrinks like ``1 / sqrt(num_vectors)``. With
     ``return_solver``, also the solver of the grounded Laplacian (nodes
     :func:`~graphsparse.metrics.grounded_laplacian_nodes`), for more solves with it.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> path = nx.path_graph(3)  # unit resistors: R(0, 2) = 2
+    >>> z = resistance_embedding(path, num_vectors=2000, solver="direct", seed=0)
+    >>> bool(abs(pair_resistances(z, np.array([0]), np.array([2]))[0] - 2.0) < 0.3)
+    True
     """
     g = as_structure(graph)
     k = check_int("num_vectors", num_vectors, minimum=1)

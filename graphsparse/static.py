@@ -129,6 +129,17 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     Johnson-Lindenstrauss sketch of H (:func:`~graphsparse.resistance.resistance_embedding`)
     and ``power_steps`` more block solves, with a factorization of ``L_H`` per round or AMG
     where it fills in (``solver``).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sparsebox import as_structure
+    >>> from graphsparse.trees import max_spanning_forest, spanning_tree_scores
+    >>> g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(10, 10)))
+    >>> tree = max_spanning_forest(g, spanning_tree_scores(g))
+    >>> mask = refine_by_stretch(g, tree, tree, 10, rounds=2)
+    >>> int(tree.sum()), int(mask.sum()), bool(mask[tree].all())
+    (99, 109, True)
     """
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
