@@ -95,14 +95,18 @@ def pin_threads(threads: int) -> None:
     '1'
     """
     threads = check_int("threads", threads, minimum=1)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     if "numba" in sys.modules:
+        # numba read NUMBA_NUM_THREADS when it loaded; changing it now would make every later
+        # compilation in this process fail ("Cannot set NUMBA_NUM_THREADS ..."), so only the
+        # number of threads in use changes
         numba = sys.modules["numba"]
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
 # ---------------------------------------------------------------------- local processes

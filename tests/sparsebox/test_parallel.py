@@ -75,3 +75,27 @@ def test_shared_data_reaches_every_task(tasks_module, jobs):
 def test_jobs_must_be_positive():
     with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
         LocalExecutor(0)
+
+
+def test_pin_threads_leaves_a_loaded_numba_able_to_compile(monkeypatch):
+    import os
+
+    import numba
+
+    from sparsebox.parallel import pin_threads
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, ""))  # restored after the test
+    before_env, before_threads = os.environ.get("NUMBA_NUM_THREADS"), numba.get_num_threads()
+    try:
+        pin_threads(1)
+        assert numba.get_num_threads() == 1
+        assert os.environ.get("NUMBA_NUM_THREADS") == before_env
+
+        @numba.njit
+        def add_one(x):
+            return x + 1
+
+        assert add_one(1) == 2  # a compilation after pinning (it used to raise RuntimeError)
+    finally:
+        numba.set_num_threads(before_threads)
