@@ -99,6 +99,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
             progress.advance(task)
 
         tasks = [{"dataset": dataset, "seed": seed, "specs": spec_dicts(todo[seed]),
+                  "done": [r for r in records if r["seed"] == seed],
                   "epochs": epochs, "max_graphs": max_graphs, "batch_size": batch_size,
                   "lr": lr} for seed in sorted(todo)]
         from graphsparse.gtsp.protocol import gtsp_seed_task

@@ -12,12 +12,18 @@ mean over the test split; ``inference_seconds`` is the measured wall time per 1,
 Baselines: ``random-tokens`` (tokens dropped uniformly at random, at the same ``k_g``, in training
 and at inference) and ``magnitude`` (the seed's trained dense model pruned once by weight
 magnitude, :func:`sparsebox.masks.l0_project_`, and fine-tuned with the mask fixed for a fifth of
-the epochs, as long as the GTSP runs train after their freeze).
+the epochs, as long as the GTSP runs train after their freeze). Each runs at every keep ratio of
+the plan and once more at the FLOPs of each combined run (``at_flops_of``): random tokens at the
+largest keep ratio (on a 0.01 grid) whose dense-kernel FLOPs are no more than the combined run's
+of the same seed, magnitude pruning at the largest weight keep ratio whose sparse-kernel FLOPs
+are no more than its sparse-kernel FLOPs (all that magnitude pruning cuts). Those records carry
+``at_flops_of: {"axes", "keep"}`` and their own keep ratio.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,8 +33,9 @@ import torch
 from sparsebox._validation import check_fraction
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["AXES", "BASELINES", "RunSpec", "plan_runs", "parse_axes", "parse_keeps",
-           "build_run", "run_seed", "gtsp_seed_task", "runs_to_do", "finetune_epochs"]
+__all__ = ["AXES", "BASELINES", "RunSpec", "record_key", "plan_runs", "parse_axes", "parse_keeps",
+           "build_run", "largest_keep_within", "run_seed", "gtsp_seed_task", "runs_to_do",
+           "finetune_epochs"]
 
 AXES = ("tokens", "heads", "layers", "weights")
 BASELINES = ("random-tokens", "magnitude")
@@ -41,6 +48,9 @@ class RunSpec:
     axes: tuple[str, ...] = ()
     keep: float = 1.0
     baseline: str | None = None
+    #: a baseline run at the FLOPs of the run of this label at ``keep`` (its own keep ratio is
+    #: chosen when that run's FLOPs are known)
+    at_flops_of: str | None = None
 
     @property
     def label(self) -> str:
@@ -50,8 +60,20 @@ class RunSpec:
         return "+".join(self.axes) if self.axes else "dense"
 
     @property
-    def key(self) -> tuple[str, float]:
+    def key(self) -> tuple:
+        """What identifies the run in a seed's records (:func:`record_key`)."""
+        if self.at_flops_of:
+            return self.label, "at_flops_of", self.at_flops_of, round(self.keep, 6)
         return self.label, round(self.keep, 6)
+
+
+def record_key(record: dict) -> tuple:
+    """The :attr:`RunSpec.key` of the run that made ``record``."""
+    matched = record.get("at_flops_of")
+    if matched:
+        return (record["axes"], "at_flops_of", matched["axes"],
+                round(float(matched["keep"]), 6))
+    return record["axes"], round(float(record["keep"]), 6)
 
 
 def parse_axes(text: str) -> tuple[str, ...]:
@@ -95,12 +117,14 @@ def parse_keeps(text: str) -> tuple[float, ...]:
 def plan_runs(axes: Sequence[str], keeps: Sequence[float], *, baselines: Sequence[str] = (),
               combined: bool = True) -> list[RunSpec]:
     """Dense; every axis alone at every keep ratio; all of ``axes`` together at every keep
-    ratio (when there are several and ``combined``); the baselines at every keep ratio.
+    ratio (when there are several and ``combined``); the baselines at every keep ratio, and at
+    the FLOPs of every combined run.
 
     Examples
     --------
-    >>> [s.label for s in plan_runs(["tokens", "heads"], [0.5], baselines=["random-tokens"])]
-    ['dense', 'tokens', 'heads', 'tokens+heads', 'random-tokens']
+    >>> specs = plan_runs(["tokens", "heads"], [0.5], baselines=["random-tokens"])
+    >>> [(s.label, s.at_flops_of) for s in specs][3:]
+    [('tokens+heads', None), ('random-tokens', None), ('random-tokens', 'tokens+heads')]
     """
     for b in baselines:
         if b not in BASELINES:
@@ -108,9 +132,13 @@ def plan_runs(axes: Sequence[str], keeps: Sequence[float], *, baselines: Sequenc
                                         f"got {b!r}")
     specs = [RunSpec()]
     specs += [RunSpec((axis,), keep) for keep in keeps for axis in axes]
-    if combined and len(axes) > 1:
+    together = combined and len(axes) > 1
+    if together:
         specs += [RunSpec(tuple(axes), keep) for keep in keeps]
     specs += [RunSpec((), keep, b) for b in baselines for keep in keeps]
+    if together:
+        label = "+".join(axes)
+        specs += [RunSpec((), keep, b, at_flops_of=label) for b in baselines for keep in keeps]
     return specs
 
 
@@ -170,17 +198,44 @@ def _record(spec: RunSpec, task: Any, seed: int, result: Any, epochs: int) -> di
     }
 
 
+def largest_keep_within(cost: Callable[[float], float], limit: float, *,
+                        upto: float = 1.0, grid: int = 100) -> float:
+    """The largest keep ratio ``i / grid`` (at most ``upto``) whose ``cost`` is no more than
+    ``limit``, for a ``cost`` that does not fall as the keep ratio grows; the smallest,
+    ``1 / grid``, when none is that cheap.
+
+    Examples
+    --------
+    >>> largest_keep_within(lambda k: 10 * k, 3.14)
+    0.31
+    >>> largest_keep_within(lambda k: 1 + k, 0.5)
+    0.01
+    """
+    lo, hi = 1, max(1, int(math.floor(upto * grid + 1e-9)))
+    if cost(hi / grid) <= limit:
+        return hi / grid
+    while hi - lo > 1:  # cost(lo) may be over the limit only when nothing is within it
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if cost(mid / grid) <= limit else (lo, mid)
+    return lo / grid
+
+
 def run_seed(task: Any, specs: Sequence[RunSpec], seed: int, *, epochs: int,
              batch_size: int = 128, lr: float = 1e-3, model_options: dict | None = None,
-             emit: Callable[[dict], None] | None = None) -> list[dict]:
+             emit: Callable[[dict], None] | None = None,
+             done: Sequence[dict] = ()) -> list[dict]:
     """Every run of ``specs`` for one seed on a loaded :class:`~graphsparse.gtsp.data.
-    MoleculeTask`; each record goes to ``emit`` as soon as it is made."""
-    from graphsparse.gtsp.model import prunable_weights
+    MoleculeTask`; each record goes to ``emit`` as soon as it is made. ``done``: this seed's
+    records of earlier invocations (a baseline at a combined run's FLOPs reads that run's
+    record from there, or from this invocation's records)."""
+    from graphsparse.gtsp.flops import count_flops
+    from graphsparse.gtsp.model import GTSPModel, prunable_weights
     from graphsparse.gtsp.train import steps_per_epoch, train_gtsp
     from sparsebox.masks import l0_project_
 
     total = epochs * steps_per_epoch(len(task.train), batch_size)
     train = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    options = dict(model_options or {})
     records: list[dict] = []
     dense = None
 
@@ -193,24 +248,56 @@ def run_seed(task: Any, specs: Sequence[RunSpec], seed: int, *, epochs: int,
         nonlocal dense
         if dense is None:
             model, _ = build_run(RunSpec(), task.num_tasks, total, seed=seed,
-                                 model_options=model_options)
+                                 model_options=options)
             dense = train_gtsp(model, task, **train)
         return dense
+
+    def magnitude_pruned(keep: float) -> tuple[Any, list]:
+        model = copy.deepcopy(dense_model().model)
+        return model, l0_project_([w for _, w in prunable_weights(model)], keep_ratio=keep)
+
+    def run(spec: RunSpec) -> dict:
+        if spec.baseline == "magnitude":
+            model, masks = magnitude_pruned(spec.keep)
+            tune = finetune_epochs(epochs)
+            result = train_gtsp(model, task, weight_masks=masks, **{**train, "epochs": tune})
+            return _record(spec, task, seed, result, epochs + tune)
+        model, strategy = build_run(spec, task.num_tasks, total, seed=seed, model_options=options)
+        return _record(spec, task, seed, train_gtsp(model, task, strategy=strategy, **train),
+                       epochs)
+
+    def at_flops(spec: RunSpec) -> RunSpec:
+        """The baseline run whose FLOPs come closest to (and do not pass) the matched run's."""
+        target = next((r for r in (*done, *records)
+                       if record_key(r) == (spec.at_flops_of, round(spec.keep, 6))), None)
+        if target is None:
+            raise InvalidParameterError(f"{spec.label} at the FLOPs of {spec.at_flops_of} at "
+                                        f"keep {spec.keep:g} needs that run of seed {seed} first")
+        if spec.baseline == "random-tokens":
+            def cost(k: float) -> float:
+                model = GTSPModel(task.num_tasks, token_keep_ratio=k, token_selection="random",
+                                  **options)
+                return count_flops(model, task.test).per_graph()
+            keep = largest_keep_within(cost, target["flops"])
+        else:
+            keep = largest_keep_within(
+                lambda w: count_flops(magnitude_pruned(w)[0], task.test).per_graph(
+                    sparse_kernel=True), target["flops_sparse_kernel"])
+        return RunSpec((), keep, spec.baseline)
 
     for spec in specs:
         if spec.label == "dense":
             out(_record(spec, task, seed, dense_model(), epochs))
-        elif spec.baseline == "magnitude":
-            model = copy.deepcopy(dense_model().model)
-            masks = l0_project_([w for _, w in prunable_weights(model)], keep_ratio=spec.keep)
-            tune = finetune_epochs(epochs)
-            result = train_gtsp(model, task, weight_masks=masks, **{**train, "epochs": tune})
-            out(_record(spec, task, seed, result, epochs + tune))
+        elif spec.at_flops_of:
+            same = at_flops(spec)
+            twin = next((r for r in (*done, *records)
+                         if r["seed"] == seed and not r.get("at_flops_of")
+                         and record_key(r) == same.key), None)
+            record = dict(twin) if twin is not None else run(same)
+            record["at_flops_of"] = {"axes": spec.at_flops_of, "keep": spec.keep}
+            out(record)
         else:
-            model, strategy = build_run(spec, task.num_tasks, total, seed=seed,
-                                        model_options=model_options)
-            out(_record(spec, task, seed, train_gtsp(model, task, strategy=strategy, **train),
-                        epochs))
+            out(run(spec))
     return records
 
 
@@ -223,10 +310,11 @@ def gtsp_seed_task(task: dict, emit: Callable[[dict], None]) -> int:
     with torch_threads(1):
         data = load_molecules(task["dataset"], walk_length=task.get("walk_length", 16),
                               max_graphs=task.get("max_graphs"))
-        specs = [RunSpec(tuple(s["axes"]), s["keep"], s["baseline"]) for s in task["specs"]]
+        specs = [RunSpec(tuple(s["axes"]), s["keep"], s["baseline"], s.get("at_flops_of"))
+                 for s in task["specs"]]
         return len(run_seed(data, specs, task["seed"], epochs=task["epochs"],
                             batch_size=task.get("batch_size", 128), lr=task.get("lr", 1e-3),
-                            emit=emit))
+                            emit=emit, done=task.get("done", ())))
 
 
 def spec_dicts(specs: Iterable[RunSpec]) -> list[dict]:
@@ -247,7 +335,7 @@ def runs_to_do(records: list[dict], specs: Sequence[RunSpec], seeds: Sequence[in
     >>> [s.label for s in todo[0]], [s.label for s in todo[1]]
     (['tokens'], ['dense', 'tokens'])
     """
-    have = {(r["seed"], r["axes"], round(float(r["keep"]), 6)) for r in records}
+    have = {(r["seed"], *record_key(r)) for r in records}
     todo = {}
     for seed in seeds:
         missing = [s for s in specs if (seed, *s.key) not in have]

@@ -469,6 +469,38 @@ def test_a_tiny_molhiv_in_the_ogb_layout_loads_and_trains(tmp_path):
     assert all(RECORD_KEYS <= set(r) for r in records)
 
 
+def test_baselines_run_at_the_combined_runs_flops(tmp_path):
+    write_tiny_ogbg(tmp_path, "ogbg-molhiv")
+    task = load_molecules("ogbg-molhiv", tmp_path, download=False)
+    specs = plan_runs(["tokens", "weights"], [0.5], baselines=["random-tokens", "magnitude"])
+    options = {"hidden": 16, "num_layers": 2, "heads": 2}
+    records = run_seed(task, specs, 0, epochs=1, batch_size=8, model_options=options)
+    combined = next(r for r in records if r["axes"] == "tokens+weights")
+    matched = {r["axes"]: r for r in records if r.get("at_flops_of")}
+    assert set(matched) == {"random-tokens", "magnitude"}
+    assert all(r["at_flops_of"] == {"axes": "tokens+weights", "keep": 0.5}
+               for r in matched.values())
+    tokens = matched["random-tokens"]
+    assert tokens["flops"] <= combined["flops"]
+    if tokens["keep"] == 0.5:  # the planned run at keep 0.5 serves, not trained twice
+        plain = next(r for r in records if r["axes"] == "random-tokens" and "at_flops_of" not in r)
+        assert {**plain, "at_flops_of": tokens["at_flops_of"]} == tokens
+    dearer = GTSPModel(1, token_keep_ratio=tokens["keep"] + 0.01, token_selection="random",
+                       **options)
+    assert count_flops(dearer, task.test).per_graph() > combined["flops"]
+    weights = matched["magnitude"]
+    assert weights["flops_sparse_kernel"] <= combined["flops_sparse_kernel"]
+    assert weights["weight_keep"] < 0.5  # the attention's sparse kernels cost it
+    assert runs_to_do(records, specs, [0])[1] == {}
+    # resumed with the combined run done earlier: the same keep ratios
+    again = run_seed(task, [s for s in specs if s.at_flops_of], 0, epochs=1, batch_size=8,
+                     model_options=options, done=[combined])
+    assert [r["keep"] for r in again] == [tokens["keep"], weights["keep"]]
+    with pytest.raises(InvalidParameterError, match="needs that run of seed 0 first"):
+        run_seed(task, [s for s in specs if s.at_flops_of], 0, epochs=1, batch_size=8,
+                 model_options=options)
+
+
 def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
     write_tiny_ogbg(tmp_path, "ogbg-molpcba", num_tasks=128)
     task = load_molecules("ogbg-molpcba", tmp_path, download=False)
@@ -496,7 +528,7 @@ def test_plan_and_parse():
                       baselines=["random-tokens", "magnitude"])
     labels = [s.label for s in specs]
     assert labels.count("dense") == 1 and labels.count("tokens+heads+layers+weights") == 3
-    assert len(specs) == 1 + 12 + 3 + 6
+    assert len(specs) == 1 + 12 + 3 + 6 + 6
     assert parse_axes("weights,tokens") == ("tokens", "weights")
     for bad in ("tokens,nodes", "", "heads,heads"):
         with pytest.raises(InvalidParameterError, match="axes"):
@@ -531,9 +563,15 @@ def test_report_compares_each_run_with_dense():
     assert compared["attention_cut"][0.25]["scores"] == pytest.approx(0.9)
     assert compared["baselines"][0]["margin"] == pytest.approx(4.5)
     assert row["baselines_at_flops"]["random-tokens"] == pytest.approx(4.5)  # same FLOPs
-    records += [rec("magnitude", 0.25, 0, 0.85, 100.0, 40.0)]  # costs more: not comparable
+    records += [rec("magnitude", 0.25, 0, 0.85, 100.0, 40.0)]  # costs more, but is all there is
     row = compare_to_dense(summarize_runs(records)["d"])["rows"][("tokens", 0.25)]
-    assert row["baselines_at_flops"]["magnitude"] is None
+    assert row["baselines_at_flops"]["magnitude"] == pytest.approx(-5.5)
+    records += [rec("magnitude", 0.1, 0, 0.70, 50.0, 40.0)]  # no dearer than tokens: it counts
+    row = compare_to_dense(summarize_runs(records)["d"])["rows"][("tokens", 0.25)]
+    assert row["baselines_at_flops"]["magnitude"] == pytest.approx(9.5)
+    # a record repeated for a seed (a baseline at a combined run's FLOPs) counts once
+    twice = summarize_runs([*records, {**records[-1], "at_flops_of": {}}])["d"]
+    assert twice[("magnitude", 0.1)]["seeds"] == 1
 
 
 def test_inference_time_is_measured_on_the_exported_model(monkeypatch):
