@@ -199,22 +199,24 @@ def _record(spec: RunSpec, task: Any, seed: int, result: Any, epochs: int) -> di
 
 
 def largest_keep_within(cost: Callable[[float], float], limit: float, *,
-                        upto: float = 1.0, grid: int = 100) -> float:
+                        upto: float = 1.0, grid: int = 100) -> float | None:
     """The largest keep ratio ``i / grid`` (at most ``upto``) whose ``cost`` is no more than
-    ``limit``, for a ``cost`` that does not fall as the keep ratio grows; the smallest,
-    ``1 / grid``, when none is that cheap.
+    ``limit``, for a ``cost`` that does not fall as the keep ratio grows; None when not even
+    ``1 / grid`` is that cheap.
 
     Examples
     --------
     >>> largest_keep_within(lambda k: 10 * k, 3.14)
     0.31
-    >>> largest_keep_within(lambda k: 1 + k, 0.5)
-    0.01
+    >>> largest_keep_within(lambda k: 1 + k, 0.5) is None
+    True
     """
     lo, hi = 1, max(1, int(math.floor(upto * grid + 1e-9)))
     if cost(hi / grid) <= limit:
         return hi / grid
-    while hi - lo > 1:  # cost(lo) may be over the limit only when nothing is within it
+    if cost(lo / grid) > limit:
+        return None
+    while hi - lo > 1:  # cost(lo) is within the limit, cost(hi) is not
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if cost(mid / grid) <= limit else (lo, mid)
     return lo / grid
@@ -266,10 +268,11 @@ def run_seed(task: Any, specs: Sequence[RunSpec], seed: int, *, epochs: int,
         return _record(spec, task, seed, train_gtsp(model, task, strategy=strategy, **train),
                        epochs)
 
-    def at_flops(spec: RunSpec) -> RunSpec:
-        """The baseline run whose FLOPs come closest to (and do not pass) the matched run's."""
-        target = next((r for r in (*done, *records)
-                       if record_key(r) == (spec.at_flops_of, round(spec.keep, 6))), None)
+    def at_flops(spec: RunSpec) -> RunSpec | None:
+        """The baseline run whose FLOPs come closest to (and do not pass) the matched run's;
+        None when its cheapest run costs more."""
+        target = next((r for r in (*done, *records) if r["seed"] == seed
+                       and record_key(r) == (spec.at_flops_of, round(spec.keep, 6))), None)
         if target is None:
             raise InvalidParameterError(f"{spec.label} at the FLOPs of {spec.at_flops_of} at "
                                         f"keep {spec.keep:g} needs that run of seed {seed} first")
@@ -283,17 +286,19 @@ def run_seed(task: Any, specs: Sequence[RunSpec], seed: int, *, epochs: int,
             keep = largest_keep_within(
                 lambda w: count_flops(magnitude_pruned(w)[0], task.test).per_graph(
                     sparse_kernel=True), target["flops_sparse_kernel"])
-        return RunSpec((), keep, spec.baseline)
+        return None if keep is None else RunSpec((), keep, spec.baseline)
 
     for spec in specs:
         if spec.label == "dense":
             out(_record(spec, task, seed, dense_model(), epochs))
         elif spec.at_flops_of:
             same = at_flops(spec)
-            twin = next((r for r in (*done, *records)
-                         if r["seed"] == seed and not r.get("at_flops_of")
-                         and record_key(r) == same.key), None)
-            record = dict(twin) if twin is not None else run(same)
+            if same is None:  # nothing to match: the report compares with the cheapest run
+                continue
+            twin = next((r for r in (*done, *records) if r["seed"] == seed
+                         and (r["axes"], round(float(r["keep"]), 6)) == same.key), None)
+            record = {k: v for k, v in twin.items() if k != "at_flops_of"} \
+                if twin is not None else run(same)
             record["at_flops_of"] = {"axes": spec.at_flops_of, "keep": spec.keep}
             out(record)
         else:
@@ -325,7 +330,7 @@ def spec_dicts(specs: Iterable[RunSpec]) -> list[dict]:
 def runs_to_do(records: list[dict], specs: Sequence[RunSpec], seeds: Sequence[int]
                ) -> tuple[list[dict], dict[int, list[RunSpec]]]:
     """Resume: ``(records to keep, {seed: specs still to run})``. A run is done when a record
-    of its seed, label and keep ratio exists; records of runs no longer planned are kept.
+    of its seed and :func:`record_key` exists; records of runs no longer planned are kept.
 
     Examples
     --------

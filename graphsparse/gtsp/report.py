@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["summarize_runs", "compare_to_dense", "write_gtsp_report", "FLOPS_CUT_TARGET"]
+__all__ = ["summarize_runs", "compare_to_dense", "write_gtsp_report", "baseline_phrase",
+           "FLOPS_CUT_TARGET"]
 
 #: The issue's bar for "fewer inference FLOPs": a cut of at least 30% (dense-kernel count).
 FLOPS_CUT_TARGET = 0.30
@@ -29,20 +31,33 @@ def summarize_runs(records: list[dict]) -> dict[str, dict[tuple[str, float], dic
     for dataset in dict.fromkeys(r["dataset"] for r in records):
         mine = [r for r in records if r["dataset"] == dataset]
         table: dict[tuple[str, float], dict] = {}
-        for key in dict.fromkeys((r["axes"], float(r["keep"])) for r in mine):
-            # a baseline run at a combined run's FLOPs may repeat a planned run (same seed,
-            # keep ratio): count it once
-            at = list({r["seed"]: r for r in reversed(mine)
-                       if (r["axes"], float(r["keep"])) == key}.values())[::-1]
+        keys = dict.fromkeys((r["axes"], float(r["keep"])) for r in mine)
+        for key in sorted(keys, key=lambda k: k != ("dense", 1.0)):  # dense first
+            at = _once([r for r in mine if (r["axes"], float(r["keep"])) == key])
             metric = np.array([r["metric"] for r in at], dtype=float)
             row = {"metric": float(metric.mean()), "std": float(metric.std()), "seeds": len(at),
-                   "metric_name": at[0]["metric_name"], "epochs": at[0]["epochs"]}
+                   "metric_name": at[0]["metric_name"], "epochs": at[0]["epochs"],
+                   "at_flops_of": sorted({f"{m['axes']} at keep {m['keep']:g}" for r in mine
+                                          if (r["axes"], float(r["keep"])) == key
+                                          and (m := r.get("at_flops_of"))})}
             for field in ("flops", "flops_sparse_kernel", "inference_seconds", "attention_flops",
                           "attention_block_flops", "weight_keep", "open_layers"):
                 values = [r[field] for r in at if field in r]
                 row[field] = float(np.mean(values)) if values else math.nan
             table[key] = row
         out[dataset] = table
+    return out
+
+
+def _once(records: list[dict]) -> list[dict]:
+    """``records`` without the copies a baseline run at a combined run's FLOPs makes of a run
+    that was planned anyway (the same record but for ``at_flops_of``)."""
+    seen, out = set(), []
+    for r in records:
+        key = json.dumps({k: v for k, v in r.items() if k != "at_flops_of"}, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
     return out
 
 
@@ -110,10 +125,11 @@ BASELINE_LABELS = ("random-tokens", "magnitude")
 
 
 def _baselines_at_flops(table: dict, key: tuple[str, float], name: str, sign: float) -> dict:
-    """For each baseline, the margin of run ``key`` over the baseline's best run that costs no
-    more (random tokens: dense-kernel FLOPs; magnitude pruning: sparse-kernel FLOPs, since that
-    is all it cuts); when no run of the baseline is that cheap, over its cheapest run (which
-    costs more). 0.5% of slack absorbs the ceilings of ``k_g``."""
+    """For each baseline, ``{"margin", "as_cheap", "flops"}``: the margin of run ``key`` over the
+    baseline's best run that costs no more (random tokens: dense-kernel FLOPs; magnitude
+    pruning: sparse-kernel FLOPs, since that is all it cuts), or, when no run of the baseline is
+    that cheap, over its cheapest run (``as_cheap`` False); ``flops`` is what that run costs.
+    0.5% of slack absorbs the ceilings of ``k_g``."""
     row = table[key]
     out: dict = {}
     for baseline, field in (("random-tokens", "flops"), ("magnitude", "flops_sparse_kernel")):
@@ -121,10 +137,18 @@ def _baselines_at_flops(table: dict, key: tuple[str, float], name: str, sign: fl
         if not mine:
             continue
         runs = [r for r in mine if r[field] <= 1.005 * row[field]]
-        if not runs:
-            runs = [min(mine, key=lambda r: r[field])]
-        out[baseline] = _points(name, sign * row["metric"] - max(sign * r["metric"] for r in runs))
+        as_cheap = bool(runs)
+        best = max(runs, key=lambda r: sign * r["metric"]) if runs else \
+            min(mine, key=lambda r: r[field])
+        out[baseline] = {"margin": _points(name, sign * (row["metric"] - best["metric"])),
+                         "as_cheap": as_cheap, "flops": best[field]}
     return out
+
+
+def baseline_phrase(baseline: str, found: dict) -> str:
+    """``vs random-tokens at no more FLOPs (7.59 M): +3.79`` (or its cheapest run, dearer)."""
+    where = "at no more FLOPs" if found["as_cheap"] else "at its fewest FLOPs, more"
+    return f"vs {baseline} {where} ({_fmt_flops(found['flops'])}): {found['margin']:+.2f}"
 
 
 def _fmt_flops(value: float) -> str:
@@ -147,6 +171,10 @@ def _dataset_lines(dataset: str, table: dict, compared: dict) -> list[str]:
                      f"{_fmt_flops(row['flops_sparse_kernel'])} | "
                      f"{_fmt_flops(row['attention_flops'])} | "
                      f"{row['inference_seconds']:.3f} | {wall} |")
+    matched = [f"{label} at keep {keep:g}: at the FLOPs of {', '.join(row['at_flops_of'])}"
+               for (label, keep), row in table.items() if row.get("at_flops_of")]
+    if matched:
+        lines += ["", "Baseline runs at the FLOPs of a combined run: " + "; ".join(matched) + "."]
     if dense is None:
         return [*lines, "", "No dense run: no comparison."]
     unit = "points" if metric in ("rocauc", "ap", "acc") else metric
@@ -156,9 +184,8 @@ def _dataset_lines(dataset: str, table: dict, compared: dict) -> list[str]:
     cut_rows = [(k, c) for k, c in compared["rows"].items()
                 if c["flops_cut"] >= FLOPS_CUT_TARGET]
     for (label, keep), c in cut_rows:
-        against = "; ".join(
-            f"vs the best {b} run of no more FLOPs (or its cheapest): {m:+.2f}"
-            for b, m in c.get("baselines_at_flops", {}).items())
+        against = "; ".join(baseline_phrase(b, found)
+                            for b, found in c.get("baselines_at_flops", {}).items())
         lines.append(f"- {label} at keep {keep:g}: {100 * c['flops_cut']:.1f}% fewer FLOPs, "
                      f"{c['delta']:+.2f} {unit}, wall time x{c['wall_ratio']:.2f}"
                      + (f"; {against}" if against else ""))

@@ -29,7 +29,7 @@ from graphsparse.gtsp.protocol import (
     run_seed,
     runs_to_do,
 )
-from graphsparse.gtsp.report import compare_to_dense, summarize_runs
+from graphsparse.gtsp.report import baseline_phrase, compare_to_dense, summarize_runs
 from graphsparse.gtsp.strategy import GTSPStrategy, cubic_keep_ratio
 from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, tokens_per_graph, top_k_per_graph
 from graphsparse.gtsp.train import inference_seconds, steps_per_epoch, torch_threads, train_gtsp
@@ -501,6 +501,38 @@ def test_baselines_run_at_the_combined_runs_flops(tmp_path):
                  model_options=options)
 
 
+def test_retimed_architectures_have_each_runs_flops(tmp_path, monkeypatch):
+    from graphsparse.gtsp.timing import architecture, retime_records
+
+    write_tiny_ogbg(tmp_path, "ogbg-molhiv")
+    task = load_molecules("ogbg-molhiv", tmp_path, download=False)
+    options = {"hidden": 16, "num_layers": 2, "heads": 2}
+    specs = plan_runs(["tokens", "heads", "layers"], [0.5], baselines=["random-tokens"])
+    records = run_seed(task, specs, 0, epochs=1, batch_size=8, model_options=options)
+    assert {tuple(r["heads"]) for r in records} >= {(2, 2), (1, 1)}
+    assert any(0 in r["heads"] for r in records)  # a skipped block
+    for r in records:
+        model = architecture(r, task.num_tasks, **options)
+        assert model.export_pruned().heads_per_layer() == r["heads"], r["axes"]
+        assert count_flops(model, task.test).per_graph() == pytest.approx(r["flops"]), r["axes"]
+    import graphsparse.gtsp.timing as timing
+
+    calls = []
+    real = timing.inference_seconds
+    monkeypatch.setattr(timing, "inference_seconds",
+                        lambda model, graphs, **kw: calls.append(model) or real(model, graphs, **kw))
+    twice = [*records, {**records[0]}]  # the same architecture twice: timed once per round
+    seconds = retime_records(twice, task.test, task.num_tasks, rounds=2, **options)
+    assert len(seconds) == len(twice) and all(s > 0 for s in seconds)
+    assert seconds[0] == seconds[-1]
+    def shape(r):
+        tokens = r["axes"] == "random-tokens" or "tokens" in r["axes"].split("+")
+        return r["axes"] == "random-tokens", r["keep"] if tokens else None, tuple(r["heads"])
+
+    shapes = {shape(r) for r in records}
+    assert len(calls) == 2 * len(shapes)
+
+
 def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
     write_tiny_ogbg(tmp_path, "ogbg-molpcba", num_tasks=128)
     task = load_molecules("ogbg-molpcba", tmp_path, download=False)
@@ -562,16 +594,23 @@ def test_report_compares_each_run_with_dense():
     assert row["wall_ratio"] == pytest.approx(0.6)
     assert compared["attention_cut"][0.25]["scores"] == pytest.approx(0.9)
     assert compared["baselines"][0]["margin"] == pytest.approx(4.5)
-    assert row["baselines_at_flops"]["random-tokens"] == pytest.approx(4.5)  # same FLOPs
+    found = row["baselines_at_flops"]["random-tokens"]  # same FLOPs
+    assert found["margin"] == pytest.approx(4.5) and found["as_cheap"]
     records += [rec("magnitude", 0.25, 0, 0.85, 100.0, 40.0)]  # costs more, but is all there is
     row = compare_to_dense(summarize_runs(records)["d"])["rows"][("tokens", 0.25)]
-    assert row["baselines_at_flops"]["magnitude"] == pytest.approx(-5.5)
+    found = row["baselines_at_flops"]["magnitude"]
+    assert found["margin"] == pytest.approx(-5.5) and not found["as_cheap"]
+    assert "magnitude at its fewest FLOPs, more (0.00 M): -5.50" in baseline_phrase("magnitude", found)
     records += [rec("magnitude", 0.1, 0, 0.70, 50.0, 40.0)]  # no dearer than tokens: it counts
     row = compare_to_dense(summarize_runs(records)["d"])["rows"][("tokens", 0.25)]
-    assert row["baselines_at_flops"]["magnitude"] == pytest.approx(9.5)
-    # a record repeated for a seed (a baseline at a combined run's FLOPs) counts once
-    twice = summarize_runs([*records, {**records[-1], "at_flops_of": {}}])["d"]
-    assert twice[("magnitude", 0.1)]["seeds"] == 1
+    found = row["baselines_at_flops"]["magnitude"]
+    assert found["margin"] == pytest.approx(9.5) and found["as_cheap"] and found["flops"] == 50.0
+    # a copy of a record for a baseline at a combined run's FLOPs counts once; another run of
+    # the same seed and keep ratio still counts
+    copied = summarize_runs([*records, {**records[-1], "at_flops_of": {"axes": "t", "keep": 1}}])
+    assert copied["d"][("magnitude", 0.1)]["seeds"] == 1
+    other = summarize_runs([*records, {**records[-1], "metric": 0.5}])
+    assert other["d"][("magnitude", 0.1)]["seeds"] == 2
 
 
 def test_inference_time_is_measured_on_the_exported_model(monkeypatch):
