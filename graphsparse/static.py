@@ -181,8 +181,11 @@ class FeGrassSparsifier(Sparsifier):
         the unit given.
     hops : int
         Marking radius (0 or 1).
-    refine_rounds : int
-        Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`.
+    refine_rounds : int or "auto"
+        Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`. ``"auto"``: 64
+        rounds, or more where refinement adds more than 4,096 edges, so that no round adds more
+        than 64 (finer rounds place the edges better: on the 3D mesh ``wave`` at density 1.10,
+        14,000 edges added in 64 / 128 / 256 rounds give grounded kappa 483 / 409 / 342).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
@@ -222,14 +225,14 @@ class FeGrassSparsifier(Sparsifier):
     default_size = ("density", 1.10)
     _parameter_constraints = {
         "hops": [Interval(numbers.Integral, 0, 1, closed="both")],
-        "refine_rounds": [Interval(numbers.Integral, 0, None, closed="left")],
+        "refine_rounds": [Interval(numbers.Integral, 0, None, closed="left"), Options(["auto"])],
         "refine_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "solver": [Options(("auto", "direct", "amg"))],
         "seed": [int],
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
-                 density: float | None = None, hops: int = 1, refine_rounds: int = 64,
+                 density: float | None = None, hops: int = 1, refine_rounds: int | str = "auto",
                  refine_fraction: float = 0.9, solver: str = "auto", seed: int = 0):
         self.keep_ratio = keep_ratio
         self.budget = budget
@@ -259,9 +262,11 @@ class FeGrassSparsifier(Sparsifier):
         refined = math.floor(self.refine_fraction * extra) if self.refine_rounds else 0
         mask = recover_off_tree(g, tree_mask, stretch, extra - refined, hops=self.hops)
         if refined:
+            rounds = self.refine_rounds
+            if rounds == "auto":
+                rounds = max(64, math.ceil(refined / 64))
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
-                                     rounds=self.refine_rounds, solver=self.solver,
-                                     seed=self.seed)
+                                     rounds=rounds, solver=self.solver, seed=self.seed)
         self.scores_ = np.where(tree_mask, np.inf, stretch)
         self.mask_ = mask
         self.sparsifier_ = g.subgraph(self.mask_)
