@@ -17,7 +17,7 @@ import torch
 from graphsparse.gtsp.model import GTSPModel
 from graphsparse.gtsp.train import inference_seconds
 
-__all__ = ["architecture", "retime_records"]
+__all__ = ["architecture", "retime_records", "retime_in_place"]
 
 
 def _tokens(record: dict) -> tuple[float | None, str]:
@@ -67,3 +67,17 @@ def retime_records(records: Sequence[dict], graphs: Sequence, num_tasks: int, *,
         for k, model in models.items():
             best[k] = min(best[k], inference_seconds(model, graphs, repeats=3))
     return [best[k] for k in key]
+
+
+def retime_in_place(records: list[dict], dataset: str, *, max_graphs: int | None = None,
+                    root=None) -> None:
+    """:func:`retime_records` on the test split of ``dataset`` (as the runs loaded it), written
+    into the records' ``inference_seconds``; the time each run took beside the training stays
+    as ``inference_seconds_beside_training``."""
+    from graphsparse.gtsp.data import load_molecules
+
+    task = load_molecules(dataset, root, max_graphs=max_graphs)
+    for record, value in zip(records, retime_records(records, task.test, task.num_tasks),
+                             strict=True):
+        record.setdefault("inference_seconds_beside_training", record["inference_seconds"])
+        record["inference_seconds"] = value

@@ -657,6 +657,7 @@ def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path):
     combined = by["tokens+heads+layers+weights"]
     assert combined["flops"] < min(by[a]["flops"] for a in ("tokens", "heads", "layers"))
     assert all(r["inference_seconds"] > 0 and 0 <= r["metric"] <= 1 for r in records)
+    assert all(r["inference_seconds_beside_training"] > 0 for r in records)  # and re-timed
     text = (out / "results.md").read_text()
     assert "| tokens | 0.5 |" in text and "rocauc" in text
     assert (out / "pareto.png").stat().st_size > 0
@@ -675,7 +676,15 @@ def test_resume_adds_seeds_and_keeps_records(cli, tmp_path, monkeypatch):
     result = cli(*args, "--seeds", "2", "--resume")
     assert result.exit_code == 0, result.output
     records = json.loads((out / "results.json").read_text())
-    assert records[:3] == first and sorted(r["seed"] for r in records[3:]) == [1, 1, 1]
+    timed = ("inference_seconds", "inference_seconds_beside_training")
+
+    def untimed(rs):
+        return [{k: v for k, v in r.items() if k not in timed} for r in rs]
+
+    assert untimed(records[:3]) == untimed(first)  # every run's time is measured again
+    assert sorted(r["seed"] for r in records[3:]) == [1, 1, 1]
+    assert [r["inference_seconds_beside_training"] for r in records[:3]] == \
+        [r["inference_seconds_beside_training"] for r in first]
 
 
 def test_the_token_pruner_is_seeded_and_leaves_the_global_random_state_alone(data_dir):
