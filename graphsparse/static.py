@@ -183,9 +183,10 @@ class FeGrassSparsifier(Sparsifier):
         Marking radius (0 or 1).
     refine_rounds : int or "auto"
         Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`. ``"auto"``: 64
-        rounds, or more where refinement adds more than 4,096 edges, so that no round adds more
-        than 64 (finer rounds place the edges better: on the 3D mesh ``wave`` at density 1.10,
-        14,000 edges added in 64 / 128 / 256 rounds give grounded kappa 483 / 409 / 342).
+        rounds, or more where refinement adds more than 8,192 edges, so that no round adds more
+        than 128 (finer rounds place the edges better but each costs a factorization: on the 3D
+        mesh ``wave`` at density 1.10, 14,000 edges added in 64 / 128 / 256 rounds give
+        grounded kappa 483 / 409 / 342, the last in 365 s on this project's 2-core machine).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
@@ -264,7 +265,7 @@ class FeGrassSparsifier(Sparsifier):
         if refined:
             rounds = self.refine_rounds
             if rounds == "auto":
-                rounds = max(64, math.ceil(refined / 64))
+                rounds = max(64, math.ceil(refined / 128))
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
                                      rounds=rounds, solver=self.solver, seed=self.seed)
         self.scores_ = np.where(tree_mask, np.inf, stretch)
