@@ -302,8 +302,14 @@ class GaussianPruner(Sparsifier):
                 count = target if r == rounds - 1 else round(n * (target / max(n, 1)) ** (
                     (r + 1) / rounds))
                 keep = select(round_scores, budget=max(count, target))
-            # this round's scores, shifted above those of every Gaussian removed before
-            shifted = round_scores - round_scores.min(initial=0.0) + floor
+            # this round's scores, shifted above those of every Gaussian removed before (an
+            # infinite or undefined score, such as the log-determinant of a degenerate Fisher
+            # block, goes just past the round's finite ones, so the shift stays defined)
+            finite = round_scores[np.isfinite(round_scores)]
+            low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+            clean = np.nan_to_num(round_scores, nan=low - 1.0, neginf=low - 1.0,
+                                  posinf=high + 1.0)
+            shifted = clean - clean.min(initial=0.0) + floor
             scores[alive] = shifted
             floor = float(shifted.max(initial=floor)) + 1.0
             alive = alive[keep]

@@ -57,6 +57,24 @@ def test_pruner_budgets_and_rounds(donut):
     assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_rounds_rank_gaussians_with_infinite_scores(donut, monkeypatch):
+    import scenesparse.importance as importance
+
+    real = importance.importance_scores
+
+    def with_infinities(scene, score, *args, **kw):  # a degenerate Gaussian scores -inf
+        out = np.asarray(real(scene, score, *args, **kw), dtype=float).copy()
+        out[:6] = -np.inf
+        return out
+
+    monkeypatch.setattr(importance, "importance_scores", with_infinities)
+    p = GaussianPruner("opacity", keep_ratio=0.5, rounds=2).fit(donut)
+    assert np.isfinite(p.scores_).all()
+    assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
+    assert not p.mask_[:6].any()
+
+
 def test_pruning_targets_on_the_donut(donut):
     """Removing 66% keeps >= 30 dB against the unpruned render on held-out views, and render
     importance beats opacity-only pruning at the same keep ratio."""
