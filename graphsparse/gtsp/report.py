@@ -33,13 +33,13 @@ def summarize_runs(records: list[dict]) -> dict[str, dict[tuple[str, float], dic
         table: dict[tuple[str, float], dict] = {}
         keys = dict.fromkeys((r["axes"], float(r["keep"])) for r in mine)
         for key in sorted(keys, key=lambda k: k != ("dense", 1.0)):  # dense first
-            at = _once([r for r in mine if (r["axes"], float(r["keep"])) == key])
+            group = [r for r in mine if (r["axes"], float(r["keep"])) == key]
+            at = _once(group)
             metric = np.array([r["metric"] for r in at], dtype=float)
             row = {"metric": float(metric.mean()), "std": float(metric.std()), "seeds": len(at),
                    "metric_name": at[0]["metric_name"], "epochs": at[0]["epochs"],
-                   "at_flops_of": sorted({f"{m['axes']} at keep {m['keep']:g}" for r in mine
-                                          if (r["axes"], float(r["keep"])) == key
-                                          and (m := r.get("at_flops_of"))})}
+                   "at_flops_of": sorted({f"{m['axes']} at keep {m['keep']:g}" for r in group
+                                          if (m := r.get("at_flops_of"))})}
             for field in ("flops", "flops_sparse_kernel", "inference_seconds", "attention_flops",
                           "attention_block_flops", "weight_keep", "open_layers"):
                 values = [r[field] for r in at if field in r]
