@@ -68,7 +68,17 @@ class RunSpec:
 
 
 def record_key(record: dict) -> tuple:
-    """The :attr:`RunSpec.key` of the run that made ``record``."""
+    """The :attr:`RunSpec.key` of the run that made ``record``.
+
+    Examples
+    --------
+    >>> record_key({"axes": "tokens", "keep": 0.5})
+    ('tokens', 0.5)
+    >>> spec = RunSpec((), 0.5, "magnitude", at_flops_of="tokens+weights")
+    >>> record_key({"axes": "magnitude", "keep": 0.21,
+    ...             "at_flops_of": {"axes": "tokens+weights", "keep": 0.5}}) == spec.key
+    True
+    """
     matched = record.get("at_flops_of")
     if matched:
         return (record["axes"], "at_flops_of", matched["axes"],

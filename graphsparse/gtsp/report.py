@@ -146,7 +146,15 @@ def _baselines_at_flops(table: dict, key: tuple[str, float], name: str, sign: fl
 
 
 def baseline_phrase(baseline: str, found: dict) -> str:
-    """``vs random-tokens at no more FLOPs (7.59 M): +3.79`` (or its cheapest run, dearer)."""
+    """One baseline comparison of :func:`compare_to_dense`'s ``baselines_at_flops``, in words.
+
+    Examples
+    --------
+    >>> baseline_phrase("random-tokens", {"margin": 3.79, "as_cheap": True, "flops": 7.59e6})
+    'vs random-tokens at no more FLOPs (7.59 M): +3.79'
+    >>> baseline_phrase("random-tokens", {"margin": 1.46, "as_cheap": False, "flops": 5.64e6})
+    'vs random-tokens at its fewest FLOPs, more (5.64 M): +1.46'
+    """
     where = "at no more FLOPs" if found["as_cheap"] else "at its fewest FLOPs, more"
     return f"vs {baseline} {where} ({_fmt_flops(found['flops'])}): {found['margin']:+.2f}"
 

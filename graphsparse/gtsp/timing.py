@@ -16,6 +16,7 @@ import torch
 
 from graphsparse.gtsp.model import GTSPModel
 from graphsparse.gtsp.train import inference_seconds
+from sparsebox._validation import check_int
 
 __all__ = ["architecture", "retime_records", "retime_in_place"]
 
@@ -59,7 +60,20 @@ def retime_records(records: Sequence[dict], graphs: Sequence, num_tasks: int, *,
     """Inference seconds per 1,000 ``graphs`` for each record (:func:`~graphsparse.gtsp.train.
     inference_seconds` on one thread): each distinct architecture is timed once per round, the
     rounds interleaving them so that a slow spell of the machine hits them all, and its fastest
-    round is kept."""
+    round is kept.
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> g = Data(x=torch.zeros(6, 9, dtype=torch.long), edge_attr=torch.zeros(2, 3, dtype=torch.long),
+    ...          edge_index=torch.tensor([[0, 1], [1, 0]]), random_walk_pe=torch.zeros(6, 16))
+    >>> runs = [{"axes": "dense", "keep": 1.0, "heads": [4, 4, 4, 4]},
+    ...         {"axes": "layers", "keep": 0.5, "heads": [4, 0, 4, 0]}]
+    >>> seconds = retime_records(runs, [g] * 8, 1, rounds=2)
+    >>> len(seconds), all(s > 0 for s in seconds)
+    (2, True)
+    """
+    check_int("rounds", rounds, minimum=1)
     key = [(_tokens(r), tuple(r["heads"])) for r in records]
     models = {k: architecture(r, num_tasks, **options) for k, r in zip(key, records, strict=True)}
     best = dict.fromkeys(models, float("inf"))
@@ -73,7 +87,14 @@ def retime_in_place(records: list[dict], dataset: str, *, max_graphs: int | None
                     root=None) -> None:
     """:func:`retime_records` on the test split of ``dataset`` (as the runs loaded it), written
     into the records' ``inference_seconds``; the time each run took beside the training stays
-    as ``inference_seconds_beside_training``."""
+    as ``inference_seconds_beside_training``.
+
+    Examples
+    --------
+    >>> import json, pathlib
+    >>> records = json.loads(pathlib.Path("out/gtsp/results.json").read_text())  # doctest: +SKIP
+    >>> retime_in_place(records, "ogbg-molbace")                                  # doctest: +SKIP
+    """
     from graphsparse.gtsp.data import load_molecules
 
     task = load_molecules(dataset, root, max_graphs=max_graphs)

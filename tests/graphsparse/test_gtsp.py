@@ -531,6 +531,8 @@ def test_retimed_architectures_have_each_runs_flops(tmp_path, monkeypatch):
 
     shapes = {shape(r) for r in records}
     assert len(calls) == 2 * len(shapes)
+    with pytest.raises(InvalidParameterError, match="rounds"):
+        retime_records(records, task.test, task.num_tasks, rounds=0, **options)
 
 
 def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
