@@ -56,11 +56,12 @@ class HollowNeRF(Sparsifier):
         saliency grid; pruning then drops only the entries no render reads).
     saliency_resolution : int
         Vertices per axis of the saliency grid (64 in the paper).
+    saliency_init : float in (0, 1)
+        The saliency every vertex starts at. The budget then falls from 1 to
+        ``saliency_budget`` over the first 30% of the steps (the trainer's ``saliency_anneal``),
+        so the saliency shrinks onto the scene instead of starting small everywhere.
     rho : float
-        Penalty weight of the augmented Lagrangian (also its dual-ascent step). The saliency
-        logits start at ``logit(saliency_budget)``, on the constraint: started higher, the
-        multiplier overshoots while the mean falls and the saliency ends far below the budget
-        (measured on lego: mean 0.018 for a budget of 0.1, and the photometric loss stalls).
+        Penalty weight of the augmented Lagrangian (also its dual-ascent step).
     steps : int
         Optimisation steps.
     batch_rays : int
@@ -135,6 +136,7 @@ class HollowNeRF(Sparsifier):
                         "finest_resolution", "steps", "batch_rays", "march_steps")},
         "saliency_budget": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "saliency_resolution": [Interval(numbers.Integral, 2, None, closed="left")],
+        "saliency_init": [Interval(numbers.Real, 0, 1, closed="neither")],
         "occupancy_resolution": [Interval(numbers.Integral, 1, None, closed="left")],
         "rho": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -147,7 +149,7 @@ class HollowNeRF(Sparsifier):
     def __init__(self, *, levels: int = 16, features: int = 2, table_size: int = 2**19,
                  base_resolution: int = 16, finest_resolution: int = 256,
                  saliency_budget: float | None = 0.04, saliency_resolution: int = 64,
-                 rho: float = 0.05, steps: int = 2000, batch_rays: int = 1024,
+                 saliency_init: float = 0.9, rho: float = 0.05, steps: int = 2000, batch_rays: int = 1024,
                  learning_rate: float = 1e-2, sparse_gradients: bool = True,
                  occupancy_resolution: int = 64, march_steps: int = 256,
                  keep_mass: float = 0.99, score_rays: int = 2**18, keep_ratio: float | None = None,
@@ -155,6 +157,7 @@ class HollowNeRF(Sparsifier):
         self.levels, self.features, self.table_size = levels, features, table_size
         self.base_resolution, self.finest_resolution = base_resolution, finest_resolution
         self.saliency_budget, self.saliency_resolution = saliency_budget, saliency_resolution
+        self.saliency_init = saliency_init
         self.rho, self.steps, self.batch_rays = rho, steps, batch_rays
         self.learning_rate, self.sparse_gradients = learning_rate, sparse_gradients
         self.occupancy_resolution, self.march_steps = occupancy_resolution, march_steps
@@ -172,9 +175,9 @@ class HollowNeRF(Sparsifier):
                         finest_resolution=self.finest_resolution, sparse=self.sparse_gradients,
                         seed=self.seed)
         saliency = None
-        if self.saliency_budget is not None:  # starts at the budget: nothing to violate
-            c = self.saliency_budget
-            saliency = SaliencyGrid(self.saliency_resolution, init=math.log(c / (1.0 - c)))
+        if self.saliency_budget is not None:
+            p = self.saliency_init
+            saliency = SaliencyGrid(self.saliency_resolution, init=math.log(p / (1.0 - p)))
         return NerfField(grid, saliency, seed=self.seed)
 
     def _build_trainer(self, field: NerfField, views: Any) -> NerfTrainer:

@@ -4,8 +4,12 @@
 Without saliency, ``sigma = exp(h_0)`` with ``h = density_net(f(x))``; with it, the features are
 scaled first, ``v = p(x) * f(x)``, and the density is gated, ``sigma = exp(h_0) * tanh(alpha
 ||v||)``, so a point whose features are all zero (unsalient, or pruned) is empty whatever the
-MLP's biases say. The colour MLP takes the other outputs of the density MLP and the view
-direction in spherical harmonics up to degree 3 (16 values).
+MLP's biases say. The gate only masks: its gradient does not reach the features. (Through
+it, with ``alpha`` from 1e4 to 1e5, growing ``||v||`` was the cheapest way to add density: a
+grid behind a saliency of 0.98 everywhere lost 1.1 dB on lego at 64 px and 600 steps, 26.61
+against 27.70 without the gate; with the gate detached, 27.89.) The colour MLP takes the other
+outputs of the density MLP and the view direction in spherical harmonics up to degree 3 (16
+values).
 """
 
 from __future__ import annotations
@@ -121,8 +125,8 @@ class NerfField(nn.Module):
         v = self.encode(self.to_unit(x))
         h = self.density_net(v)
         sigma = torch.exp(h[:, 0].clamp(max=15.0))
-        if self.saliency is not None:
-            sigma = sigma * torch.tanh(self.gate_alpha * v.norm(dim=1))
+        if self.saliency is not None:  # a mask: no gradient flows through it to the features
+            sigma = sigma * torch.tanh(self.gate_alpha * v.detach().norm(dim=1))
         return sigma, h[:, 1:]
 
     def density(self, x: Tensor) -> tuple[Tensor, Tensor]:

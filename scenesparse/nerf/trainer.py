@@ -6,7 +6,8 @@ empty) and takes one Adam step on the MSE: ``SparseAdam`` for the hash table whe
 are sparse, Adam for the MLPs and the saliency grid. With a saliency grid, the constraint
 ``mean(sigmoid(G)) <= budget`` enters the loss through the core's
 :class:`~sparsebox.masks.AugmentedLagrangianBudget`, with a dual-ascent step after every
-optimizer step, and the gate's ``alpha`` rises from ``gate_alpha[0]`` to ``gate_alpha[1]`` a third
+optimizer step; the budget falls from 1 to ``C`` over the first part of the schedule (see
+``saliency_anneal``), and the gate's ``alpha`` rises from ``gate_alpha[0]`` to ``gate_alpha[1]`` a third
 of the way through. The occupancy grid is refreshed every 16 steps (every cell for the first 256
 steps, a quarter of them after). :meth:`NerfTrainer.state_dict` holds everything needed to stop
 and go on exactly where the run was.
@@ -71,6 +72,13 @@ class NerfTrainer:
     saliency_warmup : float
         Fraction of the schedule trained before the constraint applies (the field first learns
         where the scene is; the saliency then shrinks onto it).
+    saliency_anneal : float
+        Fraction of the schedule by which the budget reaches ``C``: from ``saliency_warmup`` on,
+        it falls linearly from 1, so the saliency shrinks onto the scene gradually. (With ``C``
+        from the first constrained step, the mean saliency of lego fell far below ``C``, 0.018
+        for 0.1, and the photometric loss stalled; annealed, a saliency started at 0.9 gave
+        25.5 dB on the held-out views at 64 px and 600 steps for ``C`` = 0.04, against 20.1 dB
+        for a saliency started at ``C`` with the full constraint.)
     gate_alpha : (float, float)
         The gate's ``alpha`` before and after a third of the schedule.
     march_steps : int
@@ -87,7 +95,7 @@ class NerfTrainer:
                  alphas: Sequence[Tensor] | None = None, steps: int = 2000,
                  batch_rays: int = 1024, learning_rate: float = 1e-2,
                  saliency_budget: float | None = None, saliency_lr: float = 0.05,
-                 rho: float = 1.0, saliency_warmup: float = 0.1,
+                 rho: float = 1.0, saliency_warmup: float = 0.1, saliency_anneal: float = 0.3,
                  gate_alpha: tuple[float, float] = (1e4, 1e5),
                  march_steps: int = 256, occupancy_resolution: int = 64,
                  background: Sequence[float] = (1.0, 1.0, 1.0), seed: int = 0) -> None:
@@ -123,6 +131,8 @@ class NerfTrainer:
                                        threshold=_occupancy_threshold(self.step_length))
         self.generator = torch.Generator().manual_seed(int(seed))
         self.saliency_warmup = float(saliency_warmup)
+        self.saliency_anneal = max(float(saliency_anneal), self.saliency_warmup)
+        self.saliency_budget = None if saliency_budget is None else float(saliency_budget)
         self.budget = None if saliency_budget is None else AugmentedLagrangianBudget(
             float(saliency_budget), rho=rho)
         grid = field.grid
@@ -147,6 +157,14 @@ class NerfTrainer:
         if self.field.saliency is not None:
             third = self.step_count >= self.schedule_steps / 3
             self.field.gate_alpha = self.gate_alpha[1] if third else self.gate_alpha[0]
+
+    def _annealed_budget(self) -> float:
+        """The budget now: 1 at ``saliency_warmup``, falling linearly to ``C`` at
+        ``saliency_anneal`` (fractions of the schedule), ``C`` after."""
+        start = self.saliency_warmup * self.schedule_steps
+        span = self.saliency_anneal * self.schedule_steps - start
+        done = 1.0 if span <= 0 else min(max((self.step_count - start) / span, 0.0), 1.0)
+        return 1.0 - (1.0 - self.saliency_budget) * done
 
     def _update_occupancy(self) -> None:
         if self.step_count % OCCUPANCY_EVERY:
@@ -182,6 +200,7 @@ class NerfTrainer:
         constrained = self.budget is not None and (
             self.step_count >= self.saliency_warmup * self.schedule_steps)
         if constrained:
+            self.budget.budget = self._annealed_budget()
             mean = self.field.saliency.mean_saliency()
             loss = loss + self.budget.penalty(mean)
         for opt in self.optimizers.values():

@@ -16,7 +16,7 @@ from scenesparse.nerf.hashgrid import PRIMES, HashGrid
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import cell_saliency_bounds, entry_scores, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
-from scenesparse.nerf.trainer import render_image
+from scenesparse.nerf.trainer import NerfTrainer, render_image
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 SMALL = {"levels": 4, "table_size": 2**12, "base_resolution": 4, "finest_resolution": 64,
@@ -73,6 +73,38 @@ def test_saliency_cell_bounds_hold_for_every_point():
     cell = (x * 16).long().clamp(0, 15)
     p = field.saliency(x).detach()
     assert bool((p <= bounds[cell[:, 2], cell[:, 1], cell[:, 0]] + 1e-6).all())
+
+
+def test_gate_masks_the_density_but_passes_no_gradient_to_the_features():
+    grid = HashGrid(levels=2, table_size=2**10, finest_resolution=16, sparse=False)
+    field = NerfField(grid, SaliencyGrid(4, init=0.0), gate_alpha=3e3)
+    x = torch.rand(64, 3) * 2.0 - 1.0
+    (got,) = torch.autograd.grad(field.density(x)[0].sum(), grid.table)
+    v = field.encode(field.to_unit(x))
+    base = torch.exp(field.density_net(v)[:, 0].clamp(max=15.0))
+    gate = torch.tanh(field.gate_alpha * v.norm(dim=1))
+    (masked,) = torch.autograd.grad((base * gate.detach()).sum(), grid.table, retain_graph=True)
+    (through,) = torch.autograd.grad((base * gate).sum(), grid.table)
+    assert torch.allclose(got, masked)
+    assert not torch.allclose(got, through)  # the gate's own gradient would differ
+    with torch.no_grad():
+        grid.table.zero_()
+    assert float(field.density(x)[0].abs().max()) == 0.0  # zero features: empty space
+
+
+def test_budget_anneals_from_one_to_the_target_between_warmup_and_anneal():
+    field = NerfField(HashGrid(levels=2, table_size=2**10, finest_resolution=16),
+                      SaliencyGrid(4, init=2.0))
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 1, width=4, height=4)
+    trainer = NerfTrainer(field, cams, [torch.zeros(4, 4, 3)], steps=100, saliency_budget=0.04,
+                          saliency_warmup=0.1, saliency_anneal=0.3)
+    at = {}
+    for step in (0, 10, 20, 30, 90):
+        trainer.step_count = step
+        at[step] = trainer._annealed_budget()
+    assert at[0] == at[10] == 1.0
+    assert at[20] == pytest.approx(0.52)
+    assert at[30] == at[90] == pytest.approx(0.04)
 
 
 def test_dropping_entries_no_sample_reads_leaves_every_pixel_and_compaction_equals_zeroing():
