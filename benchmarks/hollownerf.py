@@ -17,7 +17,7 @@ cannot keep every occupied cell salient.
 
 PSNR / SSIM on the subset's 10 held-out views (held out from the source's train split: not
 comparable with published test-split figures). Also the hash grid's training throughput on this
-CPU (samples per second) with sparse table gradients (SparseAdam) and with a dense Adam step over
+CPU (samples per second) with sparse table gradients (RowAdam) and with a dense Adam step over
 the whole table, side by side in this process.
 
 Writes hollownerf.json, hollownerf.md and hollownerf.png into --out.
@@ -218,7 +218,7 @@ def _markdown(result: dict) -> str:
            "the occupancy warm-up, side by side in one process):", "",
            "| table gradients | samples / s | s / step |", "|---|---|---|"]
     for t in result["throughput"]:
-        kind = "sparse (SparseAdam)" if t["sparse_gradients"] else "dense (Adam over the table)"
+        kind = "sparse (RowAdam, the rows read)" if t["sparse_gradients"] else "dense (Adam over the table)"
         md.append(f"| {kind} | {t['samples_per_second']:,.0f} | {t['seconds_per_step']:.3f} |")
     md += ["", f"The plain grid's occupancy grid keeps {result['occupied_fraction']:.1%} of its "
            "cells occupied (a budget C below that cannot keep all of them salient)."]

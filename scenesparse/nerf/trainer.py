@@ -2,8 +2,9 @@
 
 Every step draws ``batch_rays`` pixels at random from all training photos, renders them (on a
 random background colour when the photos have alpha, so that empty space must be learnt as
-empty) and takes one Adam step on the MSE: ``SparseAdam`` for the hash table when its gradients
-are sparse, Adam for the MLPs and the saliency grid. With a saliency grid, the constraint
+empty) and takes one Adam step on the MSE: :class:`~scenesparse.nerf.optim.RowAdam` (Adam on
+the rows a batch read) for the hash table when its gradients are sparse, Adam for the MLPs and
+the saliency grid. With a saliency grid, the constraint
 ``mean(sigmoid(G)) <= budget`` enters the loss through the core's
 :class:`~sparsebox.masks.AugmentedLagrangianBudget`, with a dual-ascent step after every
 optimizer step; the budget falls from 1 to ``C`` over the first part of the schedule (see
@@ -27,6 +28,7 @@ from torch import Tensor
 from scenesparse.cameras import Camera
 from scenesparse.nerf.field import NerfField
 from scenesparse.nerf.occupancy import OccupancyGrid
+from scenesparse.nerf.optim import RowAdam
 from scenesparse.nerf.volume import camera_rays, render_rays, step_size
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget
@@ -138,7 +140,7 @@ class NerfTrainer:
         self.budget = None if saliency_budget is None else AugmentedLagrangianBudget(
             float(saliency_budget), rho=rho)
         grid = field.grid
-        table_opt = torch.optim.SparseAdam if grid.sparse else torch.optim.Adam
+        table_opt = RowAdam if grid.sparse else torch.optim.Adam
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             "table": table_opt([grid.table], lr=self.learning_rate, betas=_BETAS, eps=_EPS),
             "mlp": torch.optim.Adam(field.mlp_parameters(), lr=self.learning_rate, betas=_BETAS,

@@ -250,3 +250,29 @@ def test_command_writes_report_model_and_figures_and_resumes(cli, data_dir, tmp_
     again = cli(*argv)
     assert again.exit_code == 0, again.stderr
     assert json.loads((out / "report.json").read_text())["psnr"] == report["psnr"]
+
+
+def test_row_adam_makes_sparse_adams_update_and_refuses_dense_gradients():
+    from scenesparse.nerf.optim import RowAdam
+
+    g = torch.Generator().manual_seed(0)
+    start = torch.randn(50, 2, generator=g)
+    ours, ref = nn_param(start), nn_param(start)
+    opt = RowAdam([ours], lr=0.01, betas=(0.9, 0.99), eps=1e-15)
+    opt_ref = torch.optim.SparseAdam([ref], lr=0.01, betas=(0.9, 0.99), eps=1e-15)
+    for _ in range(5):
+        rows = torch.randperm(50, generator=g)[:20].sort().values
+        values = torch.randn(20, 2, generator=g)
+        for p, o in ((ours, opt), (ref, opt_ref)):
+            p.grad = torch.sparse_coo_tensor(rows[None], values, (50, 2)).coalesce()
+            o.step()
+    assert torch.allclose(ours, ref, atol=1e-6)
+    untouched = ours.detach() == start
+    assert untouched.any() and not untouched.all()
+    ours.grad = torch.ones(50, 2)
+    with pytest.raises(InvalidParameterError, match="sparse gradients"):
+        opt.step()
+
+
+def nn_param(values: torch.Tensor) -> torch.nn.Parameter:
+    return torch.nn.Parameter(values.clone())
