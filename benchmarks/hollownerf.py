@@ -123,7 +123,7 @@ def _figure(views, models: list, rows: list[dict], path: Path) -> None:
     for ax in axes:
         ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # two-line titles stay whole
     plt.close(fig)
 
 
