@@ -132,7 +132,7 @@ def main(argv=None) -> None:
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--resolution", type=int, default=128)
     ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--budgets", type=float, nargs="+", default=[0.1, 0.04],
+    ap.add_argument("--budgets", type=float, nargs="+", default=[0.04, 0.1],
                     help="saliency budgets C; the first is the one compared with the "
                          "equal-parameter table")
     ap.add_argument("--table-size", type=int, default=2**19)
