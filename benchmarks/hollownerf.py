@@ -218,7 +218,8 @@ def _markdown(result: dict) -> str:
            "the occupancy warm-up, side by side in one process):", "",
            "| table gradients | samples / s | s / step |", "|---|---|---|"]
     for t in result["throughput"]:
-        kind = "sparse (RowAdam, the rows read)" if t["sparse_gradients"] else "dense (Adam over the table)"
+        kind = ("sparse (RowAdam, the rows read)" if t["sparse_gradients"]
+                else "dense (Adam over the table)")
         md.append(f"| {kind} | {t['samples_per_second']:,.0f} | {t['seconds_per_step']:.3f} |")
     md += ["", f"The plain grid's occupancy grid keeps {result['occupied_fraction']:.1%} of its "
            "cells occupied (a budget C below that cannot keep all of them salient)."]

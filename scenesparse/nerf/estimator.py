@@ -69,8 +69,8 @@ class HollowNeRF(Sparsifier):
     learning_rate : float
         Adam's step for the table and the MLPs (decays to a tenth over the steps).
     sparse_gradients : bool
-        Sparse table gradients with :class:`~scenesparse.nerf.optim.RowAdam` (only the rows a batch
-        touched are updated); False: a dense Adam step over the whole table.
+        Sparse table gradients with :class:`~scenesparse.nerf.optim.RowAdam` (only the rows a
+        batch touched are updated); False: a dense Adam step over the whole table.
     occupancy_resolution : int
         Cells per axis of the occupancy grid.
     march_steps : int

@@ -8,8 +8,8 @@ trilinear interpolation of its cell's 8 corners at every level, concatenated (``
 
 One table holds every level (level ``l`` owns rows ``offsets[l]:offsets[l] + sizes[l]``), so a
 point's ``8 L`` look-ups are one gather. With ``sparse=True`` the gather's gradient is a sparse
-tensor (the rows touched only), for :class:`~scenesparse.nerf.optim.RowAdam`; otherwise the gradient is a
-dense table-sized tensor and Adam updates every row each step.
+tensor (the rows touched only), for :class:`~scenesparse.nerf.optim.RowAdam`; otherwise the
+gradient is a dense table-sized tensor and Adam updates every row each step.
 
 After pruning, :meth:`HashGrid.compact_` keeps only the rows of a keep-mask and looks the others
 up as zeros through a remap, so the table (and the file :meth:`HashGrid.export` writes) shrinks.
@@ -63,8 +63,8 @@ class _Gather(torch.autograd.Function):
     """``out[l, i] = sum_k w[l, i, k] table[rows[l, i, k]]``, with the table's gradient
     accumulated by one flat ``scatter_add_`` (about 20x faster on a CPU than the row-wise
     ``index_add_`` behind ``embedding``'s backward) and returned either dense or as a coalesced
-    sparse tensor of the rows touched (for :class:`~scenesparse.nerf.optim.RowAdam`). No gradient flows
-    to the weights (the sample positions are not trained)."""
+    sparse tensor of the rows touched (for :class:`~scenesparse.nerf.optim.RowAdam`). No
+    gradient flows to the weights (the sample positions are not trained)."""
 
     @staticmethod
     def forward(ctx: Any, table: Tensor, rows: Tensor, weights: Tensor, sparse: bool) -> Tensor:

@@ -13,11 +13,13 @@ index; the row step wins where a batch touches a small share of a large table.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor
 
+from sparsebox._validation import Interval, check_fraction, validate_params
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["RowAdam"]
@@ -48,11 +50,12 @@ class RowAdam(torch.optim.Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-        if not lr > 0:
-            raise InvalidParameterError(f"lr must be positive, got {lr!r}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise InvalidParameterError(f"betas must be in [0, 1), got {betas!r}")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
+        validate_params({"lr": lr, "eps": eps},
+                        {"lr": [Interval(numbers.Real, 0, None, closed="neither")],
+                         "eps": [Interval(numbers.Real, 0, None, closed="left")]})
+        beta1, beta2 = (check_fraction(f"betas[{i}]", b, low_open=False, high_open=True)
+                        for i, b in enumerate(betas))
+        super().__init__(params, {"lr": lr, "betas": (beta1, beta2), "eps": eps})
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

@@ -4,14 +4,14 @@ Every step draws ``batch_rays`` pixels at random from all training photos, rende
 random background colour when the photos have alpha, so that empty space must be learnt as
 empty) and takes one Adam step on the MSE: :class:`~scenesparse.nerf.optim.RowAdam` (Adam on
 the rows a batch read) for the hash table when its gradients are sparse, Adam for the MLPs and
-the saliency grid. With a saliency grid, the constraint
-``mean(sigmoid(G)) <= budget`` enters the loss through the core's
-:class:`~sparsebox.masks.AugmentedLagrangianBudget`, with a dual-ascent step after every
-optimizer step; the budget falls from 1 to ``C`` over the first part of the schedule (see
-``saliency_anneal``), and the gate's ``alpha`` rises from ``gate_alpha[0]`` to ``gate_alpha[1]`` a third
-of the way through. The occupancy grid is refreshed every 16 steps (every cell for the first 256
-steps, a quarter of them after). :meth:`NerfTrainer.state_dict` holds everything needed to stop
-and go on exactly where the run was.
+the saliency grid. With a saliency grid, the constraint ``mean(sigmoid(G)) <= budget`` enters
+the loss through the core's :class:`~sparsebox.masks.AugmentedLagrangianBudget`, with a
+dual-ascent step after every optimizer step; the budget falls from 1 to ``C`` over the first
+part of the schedule (see ``saliency_anneal``), and the gate's ``alpha`` rises from
+``gate_alpha[0]`` to ``gate_alpha[1]`` a third of the way through. The occupancy grid is
+refreshed every 16 steps (every cell for the first 256 steps, a quarter of them after).
+:meth:`NerfTrainer.state_dict` holds everything needed to stop and go on exactly where the run
+was.
 """
 
 from __future__ import annotations
@@ -135,10 +135,10 @@ class NerfTrainer:
                                        threshold=_occupancy_threshold(self.step_length))
         self.generator = torch.Generator().manual_seed(int(seed))
         self.saliency_warmup = float(saliency_warmup)
-        self.saliency_anneal = max(float(saliency_anneal), self.saliency_warmup)
+        self.saliency_anneal = float(saliency_anneal)
         self.saliency_budget = None if saliency_budget is None else float(saliency_budget)
         self.budget = None if saliency_budget is None else AugmentedLagrangianBudget(
-            float(saliency_budget), rho=rho)
+            self.saliency_budget, rho=rho)
         grid = field.grid
         table_opt = RowAdam if grid.sparse else torch.optim.Adam
         self.optimizers: dict[str, torch.optim.Optimizer] = {
@@ -164,7 +164,8 @@ class NerfTrainer:
 
     def _annealed_budget(self) -> float:
         """The budget now: 1 at ``saliency_warmup``, falling linearly to ``C`` at
-        ``saliency_anneal`` (fractions of the schedule), ``C`` after."""
+        ``saliency_anneal`` (fractions of the schedule), ``C`` after (at once when
+        ``saliency_anneal <= saliency_warmup``)."""
         start = self.saliency_warmup * self.schedule_steps
         span = self.saliency_anneal * self.schedule_steps - start
         done = 1.0 if span <= 0 else min(max((self.step_count - start) / span, 0.0), 1.0)

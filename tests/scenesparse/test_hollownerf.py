@@ -272,6 +272,12 @@ def test_row_adam_makes_sparse_adams_update_and_refuses_dense_gradients():
     ours.grad = torch.ones(50, 2)
     with pytest.raises(InvalidParameterError, match="sparse gradients"):
         opt.step()
+    with pytest.raises(InvalidParameterError, match="lr must be"):
+        RowAdam([ours], lr=0.0)
+    with pytest.raises(InvalidParameterError, match=r"betas\[1\] must be in \[0, 1\)"):
+        RowAdam([ours], betas=(0.9, 1.0))
+    with pytest.raises(InvalidParameterError, match="eps must be"):
+        RowAdam([ours], eps=-1.0)
 
 
 def nn_param(values: torch.Tensor) -> torch.nn.Parameter:
