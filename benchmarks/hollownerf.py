@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -89,7 +88,7 @@ def _fit_task(task: dict, emit) -> dict:
     seconds = time.perf_counter() - start
     row = {"model": label, "seed": model.seed, "table_size": model.table_size,
            "saliency_budget": model.saliency_budget, "train_seconds": seconds,
-           "params": model.num_parameters(), "bytes": _bytes(model),
+           "params": model.num_parameters(), "bytes": model.saved_bytes(),
            **model.evaluate(views.test_cameras, views.test_images)}
     out = {"rows": [row], "images": [], "occupied_fraction": model.occupancy_.occupied_fraction()}
     if model.saliency_budget is not None:
@@ -115,18 +114,12 @@ def _prune_into(row: dict, model, views) -> None:
     model.prune()
     row.update(model.evaluate(views.test_cameras, views.test_images))
     row["params"] = model.num_parameters()
-    row["bytes"] = _bytes(model)
+    row["bytes"] = model.saved_bytes()
     row["levels"] = model.pruning_["levels"]
 
 
 def _first_view(model, views):
     return model.render(views.test_cameras[0]).numpy()
-
-
-def _bytes(model) -> int:
-    """The size of the model's file (written to a temporary folder)."""
-    with tempfile.TemporaryDirectory() as folder:
-        return model.save(Path(folder) / "model.pt")
 
 
 def _run_tasks(tasks: list[dict], jobs: int) -> list[dict]:

@@ -11,8 +11,6 @@ command run again goes on from it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,15 +24,6 @@ OUTPUTS = {"report": "report.json", "model": "model.pt", "renders": "renders.png
            "curve": "curve.png"}
 
 
-def _bytes_on_disk(model: Any, folder: Path) -> int:
-    fd, name = tempfile.mkstemp(suffix=".pt", dir=folder)
-    os.close(fd)
-    try:
-        return model.save(name)
-    finally:
-        os.unlink(name)
-
-
 def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resolution: int,
                    progress: bool = True) -> dict:
     """Fit ``estimator`` (a :class:`~scenesparse.nerf.estimator.HollowNeRF`) on ``views``,
@@ -45,7 +34,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
     before = estimator.evaluate(test_cams, test_images, progress=progress)
     shown = min(3, len(test_cams))
     renders_before = [estimator.render(c) for c in test_cams[:shown]]
-    bytes_before = _bytes_on_disk(estimator, out)
+    bytes_before = estimator.saved_bytes()
     params_before = estimator.num_parameters()
     estimator.prune()
     after = estimator.evaluate(test_cams, test_images, progress=progress)

@@ -8,6 +8,7 @@ import copy
 import math
 import numbers
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -319,6 +320,11 @@ class HollowNeRF(Sparsifier):
         path = Path(path)
         torch.save(state, path)
         return path.stat().st_size
+
+    def saved_bytes(self) -> int:
+        """The bytes :meth:`save` would write now (measured in a temporary folder)."""
+        with tempfile.TemporaryDirectory(prefix="hollownerf_") as folder:
+            return self.save(Path(folder) / "model.pt")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:

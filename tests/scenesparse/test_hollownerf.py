@@ -186,6 +186,7 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     pruned = trained.transform()
     small = pruned.save(tmp_path / "pruned.pt")
     assert small < full
+    assert pruned.saved_bytes() == pruned.save(tmp_path / "model.pt")  # the archive holds the name
     loaded = HollowNeRF.load(tmp_path / "pruned.pt")
     assert torch.equal(loaded.render(cam), pruned.render(cam))
     assert loaded.num_parameters() == pruned.num_parameters()
