@@ -198,9 +198,9 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=3,
                     help="seeds (from --seed on) for the first budget's HollowNeRF and its "
                          "equal-parameter table, the pair the target compares")
-    ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="models trained side by side, one torch thread each (default: the "
-                         "CPUs this process may use)")
+                         "machine's CPUs)")
     add_out_option(ap, "hollownerf.json, hollownerf.md and hollownerf.png")
     args = ap.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
