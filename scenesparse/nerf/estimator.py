@@ -126,6 +126,10 @@ class HollowNeRF(Sparsifier):
     >>> model = model.fit(views).prune()
     >>> model.mask_.shape == (model.field_.grid.num_entries,), model.render(cams[0]).shape
     (True, torch.Size([8, 8, 3]))
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     model.saved_bytes() == model.save(Path(folder) / "model.pt")
+    True
     """
 
     item = "hash cell"
@@ -322,7 +326,15 @@ class HollowNeRF(Sparsifier):
         return path.stat().st_size
 
     def saved_bytes(self) -> int:
-        """The bytes :meth:`save` would write now (measured in a temporary folder)."""
+        """The bytes :meth:`save` would write now, measured in a temporary folder that is
+        removed (under the file name ``model.pt``: torch's archive holds the name, so another
+        name changes the size by a few bytes).
+
+        Returns
+        -------
+        int
+            The file's size in bytes. The class example calls it.
+        """
         with tempfile.TemporaryDirectory(prefix="hollownerf_") as folder:
             return self.save(Path(folder) / "model.pt")
 
