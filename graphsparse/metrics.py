@@ -17,9 +17,12 @@ __all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_no
 def grounded_laplacian_nodes(graph: SparseStructure) -> np.ndarray:
     """All nodes but the first of each connected component: deleting those rows and columns
     (grounding) leaves a positive definite Laplacian with exactly the non-trivial spectrum."""
-    _, labels = graph.connected_components()
-    first = np.unique(labels, return_index=True)[1]
-    return np.setdiff1d(np.arange(graph.num_nodes), first)
+    count, labels = graph.connected_components()
+    first = np.full(count, graph.num_nodes)
+    np.minimum.at(first, labels, np.arange(graph.num_nodes))
+    keep = np.ones(graph.num_nodes, dtype=bool)
+    keep[first] = False
+    return np.flatnonzero(keep)
 
 
 def _pencil(graph: Any, sparsifier: Any, method: str, shift: float):

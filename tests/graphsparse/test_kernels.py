@@ -4,7 +4,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphsparse.static import _recover, recover_reference
+from graphsparse import static
+from graphsparse.metrics import grounded_laplacian_nodes
+from graphsparse.static import _recover, _spread_best, recover_reference
 from graphsparse.trees import (
     _accumulate,
     _lca_many,
@@ -68,8 +70,38 @@ def test_off_tree_recovery_matches_the_reference(g, hops):
     candidates = np.flatnonzero(~tree_mask)
     order = candidates[np.random.default_rng(5).permutation(candidates.size)]
     for budget in (0, 3, candidates.size // 3, candidates.size):
-        got = _recover(order, g.rows, g.cols, tree.indptr, tree.indices, budget, g.num_nodes, hops)
-        want = recover_reference(order, g.rows, g.cols, tree.indptr, tree.indices, budget,
-                                 g.num_nodes, hops)
-        assert np.array_equal(got, want)
+        got, passes = _recover(order, g.rows, g.cols, tree.indptr, tree.indices, budget,
+                               g.num_nodes, hops)
+        want, want_passes = recover_reference(order, g.rows, g.cols, tree.indptr, tree.indices,
+                                              budget, g.num_nodes, hops)
+        assert np.array_equal(got, want) and passes == want_passes
         assert got.sum() == min(budget, candidates.size)
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+@pytest.mark.parametrize("first_prefix", [1, 16])
+def test_spreading_the_best_sorts_a_prefix_but_takes_what_the_whole_order_gives(
+        g, first_prefix, monkeypatch):
+    # refinement's pick: _recover over every finite score in descending order, ties by position;
+    # _spread_best sorts only a prefix. Scores with many ties (rounded) and excluded items (-inf,
+    # nan, +inf), and budgets from one item to more than one pass can take. A first prefix of
+    # one item per item to take makes the prefix grow, and passes over it end short.
+    monkeypatch.setattr(static, "_FIRST_PREFIX", first_prefix)
+    tree = g.subgraph(max_spanning_forest(g, spanning_tree_scores(g)))
+    rng = np.random.default_rng(7)
+    score = np.round(rng.random(g.num_items), 1)
+    score[rng.random(g.num_items) < 0.2] = -np.inf
+    score[:3] = [np.nan, np.inf, -np.inf]
+    full = np.argsort(-score, kind="stable")
+    full = full[np.isfinite(score[full])]
+    for take in (0, 1, 5, g.num_items // 20, g.num_items // 4, g.num_items):
+        want, _ = _recover(full, g.rows, g.cols, tree.indptr, tree.indices, take, g.num_nodes, 1)
+        assert np.array_equal(np.sort(_spread_best(g, tree, score, take)),
+                              np.sort(full[want]))
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+def test_grounding_drops_the_first_node_of_each_component(g):
+    _, labels = g.connected_components()
+    first = np.unique(labels, return_index=True)[1]
+    assert np.array_equal(grounded_laplacian_nodes(g), np.setdiff1d(np.arange(g.num_nodes), first))
