@@ -29,6 +29,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 from _common import add_out_option, check_startup, command_line, fail
@@ -196,16 +197,18 @@ def main(argv=None) -> None:
         "queen_seconds_per_frame": report["seconds_per_frame"],
         "full_seconds_per_frame": float(np.mean([r["seconds"] for r in full])),
         "steps_per_frame": rows[1]["steps"], "queen_total_seconds": queen_seconds}
+    video_meta = truth | {"moving": None, "recoloured": None}
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
-                       "python": platform.python_version(), "video": truth | {"moving": None,
-                                                                              "recoloured": None},
+                       "python": platform.python_version(),
+                       "numba_threads": numba.config.NUMBA_NUM_THREADS, "video": video_meta,
                        "moving": int(moving.sum()), "moving_visible": int((moving & seen).sum()),
                        "test_camera": args.test_camera, "epochs": args.epochs},
               "summary": summary, "queen": report, "gates": gates, "full": full}
     (out / "queen.json").write_text(json.dumps(result, indent=2))
     plot(result, out / "queen.png")
     s = summary
-    md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']})", "",
+    md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, "
+          f"{result['meta']['numba_threads']} numba thread(s))", "",
           f"Donut video: {s['frames']} frames, {args.cameras} cameras at {args.resolution} px "
           f"(camera {args.test_camera} held out), {s['gaussians']:,} Gaussians, "
           f"{result['meta']['moving']:,} moving ({result['meta']['moving_visible']:,} of them "
