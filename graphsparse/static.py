@@ -61,7 +61,7 @@ def _recover(order, rows, cols, indptr, indices, budget, num_nodes, hops):
 
 
 def recover_reference(order: np.ndarray, rows: np.ndarray, cols: np.ndarray, indptr: np.ndarray,
-                      indices: np.ndarray, budget: int, num_nodes: int, hops: int) -> np.ndarray:
+                      indices: np.ndarray, budget: int, num_nodes: int, hops: int) -> tuple[np.ndarray, int]:
     """The specification of the numba kernel ``_recover``, in plain Python (slow; for tests).
 
     Passes over ``order`` take an item unless an endpoint is marked; a taken item marks both
@@ -174,8 +174,11 @@ _FIRST_PREFIX = 16
 def _spread_best(graph: SparseStructure, tree: SparseStructure, score: np.ndarray,
                  take: int) -> np.ndarray:
     """Items :func:`_recover` takes (1-hop marking in ``tree``) over the items of finite score in
-    descending order (ties by position), sorting only the best: a prefix of the order, grown
-    fourfold until one pass over it fills the budget, which the whole order then does alike."""
+    descending order (ties by position), sorting only the best.
+
+    The prefix is every item scoring at least the ``size``-th best, so it is the start of that
+    order. When one pass over it fills the budget, a pass over the whole order stops inside it
+    and takes the same items; otherwise the prefix grows fourfold (up to the whole order)."""
     candidates = np.flatnonzero(np.isfinite(score))
     if take <= 0 or candidates.size == 0:
         return candidates[:0]

@@ -19,7 +19,7 @@ from graphsparse.trees import (
     max_spanning_forest,
     spanning_tree_scores,
 )
-from sparsebox import as_structure
+from sparsebox import SparseStructure, as_structure
 
 
 def _graphs():
@@ -100,7 +100,10 @@ def test_spreading_the_best_sorts_a_prefix_but_takes_what_the_whole_order_gives(
                               np.sort(full[want]))
 
 
-@pytest.mark.parametrize("g", list(_graphs()))
+_ISOLATED = SparseStructure.from_edges([1, 3], [3, 5], num_nodes=7, symmetrize="sum")
+
+
+@pytest.mark.parametrize("g", [*_graphs(), _ISOLATED])  # the last: 4 isolated nodes
 def test_grounding_drops_the_first_node_of_each_component(g):
     _, labels = g.connected_components()
     first = np.unique(labels, return_index=True)[1]
