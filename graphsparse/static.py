@@ -61,7 +61,8 @@ def _recover(order, rows, cols, indptr, indices, budget, num_nodes, hops):
 
 
 def recover_reference(order: np.ndarray, rows: np.ndarray, cols: np.ndarray, indptr: np.ndarray,
-                      indices: np.ndarray, budget: int, num_nodes: int, hops: int) -> tuple[np.ndarray, int]:
+                      indices: np.ndarray, budget: int, num_nodes: int,
+                      hops: int) -> tuple[np.ndarray, int]:
     """The specification of the numba kernel ``_recover``, in plain Python (slow; for tests).
 
     Passes over ``order`` take an item unless an endpoint is marked; a taken item marks both
@@ -182,12 +183,13 @@ def _spread_best(graph: SparseStructure, tree: SparseStructure, score: np.ndarra
     candidates = np.flatnonzero(np.isfinite(score))
     if take <= 0 or candidates.size == 0:
         return candidates[:0]
+    scores = score[candidates]
     size = min(candidates.size, _FIRST_PREFIX * take)
     while True:
         prefix = candidates
         if size < candidates.size:
-            kth = np.partition(score[candidates], candidates.size - size)[candidates.size - size]
-            prefix = candidates[score[candidates] >= kth]  # ties at the cut stay in
+            kth = np.partition(scores, candidates.size - size)[candidates.size - size]
+            prefix = candidates[scores >= kth]  # ties at the cut stay in
         order = prefix[np.argsort(-score[prefix], kind="stable")]
         taken, passes = _recover(order, graph.rows, graph.cols, tree.indptr, tree.indices, take,
                                  graph.num_nodes, 1)
