@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
-from scipy.sparse.linalg import splu
 
+from graphsparse.elimination import EliminationFactor
 from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.trees import max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options, check_choice, check_int
@@ -45,8 +45,10 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
                      max_fill: float = 10.0, small_factor: int = 2_000_000) -> LaplacianSolver:
     """A solver of ``lap x = b`` for a grounded, positive definite Laplacian.
 
-    ``"direct"``: a sparse LU. ``"amg"``: pyamg smoothed aggregation as a preconditioner of CG,
-    to relative residual ``tol``. ``"auto"``: the LU, unless its factors hold more than
+    ``"direct"``: exact, by :class:`~graphsparse.elimination.EliminationFactor` (nodes of degree
+    at most 2 eliminated first, a sparse LU for the rest). ``"amg"``: pyamg smoothed
+    aggregation as a preconditioner of CG, to relative residual ``tol``. ``"auto"``: the
+    direct factorization, unless its factors hold more than
     ``max_fill`` times the nonzeros of ``lap`` (3D meshes and dense subgraphs fill in fast) and
     more than ``small_factor`` entries (below that, solving with the factors is cheaper than a
     few AMG cycles) and pyamg is installed; then AMG.
@@ -61,11 +63,10 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     """
     check_choice("solver", method, ("auto", "direct", "amg"))
     if method != "amg":
-        lu = splu(sp.csc_matrix(lap))
-        fill = lu.L.nnz + lu.U.nnz
-        if method == "direct" or fill <= max(max_fill * lap.nnz, small_factor) \
+        factor = EliminationFactor(lap)
+        if method == "direct" or factor.nnz <= max(max_fill * lap.nnz, small_factor) \
                 or importlib.util.find_spec("pyamg") is None:
-            return LaplacianSolver("direct", lu.solve)
+            return LaplacianSolver("direct", factor.solve)
     try:
         import pyamg
     except ImportError as err:

@@ -1,0 +1,193 @@
+"""Exact solves with a grounded Laplacian that is nearly a forest (a sparsifier: a spanning tree
+and a few more edges): eliminate the nodes of degree at most 2 first, then factorize what is left.
+
+Eliminating a node of degree 1 removes a leaf; one of degree 2 joins its two neighbours by one
+edge (resistors in series), so the pattern never grows. On the 3D mesh ``wave`` (156,317 nodes)
+a sparsifier at density 1.10 leaves a core of about 13,000 nodes for the sparse LU, instead of
+every node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+from scipy.sparse.linalg import splu
+
+__all__ = ["EliminationFactor"]
+
+
+@njit(cache=True)
+def _eliminate(indptr, indices, data, diag, max_degree):
+    """Greedy elimination of the nodes of (current) degree ``<= max_degree`` of the symmetric
+    matrix with off-diagonal CSR ``(indptr, indices, data)`` (modified in place: a row keeps
+    its live entries first, ``count`` of them) and diagonal ``diag`` (the Schur complement's on
+    return). Returns the elimination order, pivots, each step's neighbours and their entries,
+    the live counts and the status (0, or 1 + the node whose pivot was not positive)."""
+    n = diag.shape[0]
+    count = (indptr[1:] - indptr[:-1]).astype(np.int64)
+    gone = np.zeros(n, dtype=np.bool_)
+    queued = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    for v in range(n):
+        if count[v] <= max_degree:
+            stack[top] = v
+            top += 1
+            queued[v] = True
+    order = np.empty(n, dtype=np.int64)
+    pivots = np.empty(n)
+    nbrs = np.full((n, max_degree), -1, dtype=np.int64)
+    values = np.zeros((n, max_degree))
+    steps = 0
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        queued[v] = False
+        d = diag[v]
+        if not d > 0.0:
+            return order[:steps], pivots[:steps], nbrs[:steps], values[:steps], count, v + 1
+        deg = count[v]
+        for i in range(deg):
+            nbrs[steps, i] = indices[indptr[v] + i]
+            values[steps, i] = data[indptr[v] + i]
+        order[steps] = v
+        pivots[steps] = d
+        for i in range(deg):
+            a = nbrs[steps, i]
+            m = values[steps, i]
+            diag[a] -= m * m / d
+            for p in range(indptr[a], indptr[a] + count[a]):  # drop v from a's row
+                if indices[p] == v:
+                    last = indptr[a] + count[a] - 1
+                    indices[p], data[p] = indices[last], data[last]
+                    count[a] -= 1
+                    break
+        for i in range(deg):  # fill between each pair of neighbours (at most one pair)
+            a = nbrs[steps, i]
+            for j in range(deg):
+                if j == i:
+                    continue
+                b = nbrs[steps, j]
+                fill = -values[steps, i] * values[steps, j] / d
+                found = False
+                for p in range(indptr[a], indptr[a] + count[a]):
+                    if indices[p] == b:
+                        data[p] += fill
+                        found = True
+                        break
+                if not found:  # a just lost v, so its row has a free slot
+                    p = indptr[a] + count[a]
+                    indices[p] = b
+                    data[p] = fill
+                    count[a] += 1
+        count[v] = 0
+        gone[v] = True
+        steps += 1
+        for i in range(deg):
+            a = nbrs[steps - 1, i]
+            if not gone[a] and not queued[a] and count[a] <= max_degree:
+                stack[top] = a
+                top += 1
+                queued[a] = True
+    return order[:steps], pivots[:steps], nbrs[:steps], values[:steps], count, 0
+
+
+@njit(cache=True)
+def _forward(x, order, pivots, nbrs, values):
+    for s in range(order.shape[0]):
+        v = order[s]
+        for i in range(nbrs.shape[1]):
+            a = nbrs[s, i]
+            if a < 0:
+                break
+            f = values[s, i] / pivots[s]
+            for c in range(x.shape[1]):
+                x[a, c] -= f * x[v, c]
+
+
+@njit(cache=True)
+def _backward(x, order, pivots, nbrs, values):
+    for s in range(order.shape[0] - 1, -1, -1):
+        v = order[s]
+        for i in range(nbrs.shape[1]):
+            a = nbrs[s, i]
+            if a < 0:
+                break
+            m = values[s, i]
+            for c in range(x.shape[1]):
+                x[v, c] -= m * x[a, c]
+        for c in range(x.shape[1]):
+            x[v, c] /= pivots[s]
+
+
+class EliminationFactor:
+    """An exact factorization of a symmetric positive definite matrix with nonpositive
+    off-diagonal entries (a grounded Laplacian): nodes of degree at most ``max_degree`` are
+    eliminated greedily (their Schur complement keeps the pattern), the rest, the core, goes to
+    a sparse LU.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Symmetric, positive definite, off-diagonal entries ``<= 0``.
+    max_degree : int
+        Eliminate nodes of degree up to this (1 or 2; 0 sends everything to the LU).
+
+    Attributes
+    ----------
+    core_size : int
+        Nodes left for the LU.
+    nnz : int
+        Entries of the factors (2 per neighbour of an eliminated node and pivot, plus the LU's).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> lap = sp.csr_matrix([[2.0, -1.0], [-1.0, 1.0]])  # path 0-1-2, grounded at node 0
+    >>> factor = EliminationFactor(lap)
+    >>> factor.core_size, factor.solve(np.array([1.0, 0.0])).round(6).tolist()
+    (0, [1.0, 1.0])
+    """
+
+    def __init__(self, matrix: Any, max_degree: int = 2) -> None:
+        a = sp.csr_matrix(matrix, dtype=np.float64)
+        a.sum_duplicates()
+        diag = a.diagonal().copy()
+        off = sp.csr_matrix(a - sp.diags(diag))
+        off.eliminate_zeros()
+        off.sort_indices()
+        n = a.shape[0]
+        indices, data = off.indices.astype(np.int64), off.data.copy()
+        order, pivots, nbrs, values, count, status = _eliminate(
+            off.indptr.astype(np.int64), indices, data, diag, max_degree)
+        if status:
+            raise ValueError(f"the matrix is not positive definite (pivot of row {status - 1})")
+        self._order, self._pivots, self._nbrs, self._values = order, pivots, nbrs, values
+        core = np.ones(n, dtype=bool)
+        core[order] = False
+        self._core = np.flatnonzero(core)
+        self.core_size = int(self._core.size)
+        self._lu = None
+        self.nnz = int(2 * (nbrs >= 0).sum() + order.size)
+        if self.core_size:
+            rows = np.repeat(np.arange(n), count)
+            starts = np.repeat(off.indptr[:-1], count)
+            pos = starts + np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count)
+            schur = sp.coo_matrix((data[pos], (rows, indices[pos])), shape=(n, n)).tocsr()
+            schur = schur[self._core][:, self._core] + sp.diags(diag[self._core])
+            self._lu = splu(sp.csc_matrix(schur), permc_spec="MMD_AT_PLUS_A",
+                            options={"SymmetricMode": True})
+            self.nnz += int(self._lu.L.nnz + self._lu.U.nnz)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """``x`` with ``matrix @ x = b``; ``b`` one vector or a block of columns."""
+        b = np.asarray(b, dtype=np.float64)
+        x = np.array(b.reshape(b.shape[0], -1), order="C")
+        _forward(x, self._order, self._pivots, self._nbrs, self._values)
+        if self._lu is not None:
+            x[self._core] = self._lu.solve(np.ascontiguousarray(x[self._core]))
+        _backward(x, self._order, self._pivots, self._nbrs, self._values)
+        return x.reshape(b.shape)

@@ -1,0 +1,66 @@
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from graphsparse.elimination import EliminationFactor
+from graphsparse.metrics import grounded_laplacian_nodes
+from sparsebox import as_structure
+
+
+def grounded(graph, seed=0):
+    rng = np.random.default_rng(seed)
+    g = nx.convert_node_labels_to_integers(graph)
+    for u, v in g.edges:
+        g[u][v]["weight"] = float(rng.choice([1e-3, 1.0, 7.0, 1e3]))
+    s = as_structure(g)
+    keep = grounded_laplacian_nodes(s)
+    return s.laplacian().tocsr()[keep][:, keep]
+
+
+GRAPHS = {
+    "tree": nx.random_labeled_tree(200, seed=1),
+    "tree plus edges": nx.compose(nx.random_labeled_tree(200, seed=2),
+                                  nx.gnm_random_graph(200, 25, seed=3)),
+    "grid": nx.grid_2d_graph(9, 9),
+    "two components": nx.disjoint_union(nx.cycle_graph(12), nx.petersen_graph()),
+    "star": nx.star_graph(30),
+    "complete": nx.complete_graph(12),
+}
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("max_degree", [0, 1, 2])
+def test_solves_equal_a_sparse_lu(name, max_degree):
+    lap = grounded(GRAPHS[name])
+    b = np.random.default_rng(4).standard_normal((lap.shape[0], 3))
+    factor = EliminationFactor(lap, max_degree=max_degree)
+    exact = spsolve(sp.csc_matrix(lap), b)
+    assert np.allclose(factor.solve(b), exact, rtol=1e-8, atol=1e-10 * np.abs(exact).max())
+    assert np.allclose(factor.solve(b[:, 1]), exact[:, 1], rtol=1e-8,
+                       atol=1e-10 * np.abs(exact).max())
+    if max_degree == 0:  # only nodes already isolated from the rest are eliminated
+        off = sp.csr_matrix(lap - sp.diags(lap.diagonal()))
+        off.eliminate_zeros()
+        assert factor.core_size == int((np.diff(off.indptr) > 0).sum())
+
+
+def test_the_core_is_what_low_degree_elimination_leaves():
+    # a forest leaves nothing; a cycle with trees hanging off it collapses too (degree 2 joins
+    # its neighbours); the 2-core of a tree plus edges, with paths contracted, is left
+    assert EliminationFactor(grounded(GRAPHS["tree"])).core_size == 0
+    lollipop = nx.lollipop_graph(4, 20)
+    assert EliminationFactor(grounded(lollipop)).core_size == 0
+    g = nx.convert_node_labels_to_integers(GRAPHS["tree plus edges"])
+    core = nx.k_core(g, 2)
+    branch_nodes = sum(1 for _, d in core.degree() if d >= 3)
+    factor = EliminationFactor(grounded(g))
+    assert 0 < factor.core_size <= branch_nodes
+    assert factor.nnz < 3 * g.number_of_nodes() + factor.core_size ** 2
+
+
+def test_a_singular_matrix_is_refused():
+    lap = nx.laplacian_matrix(nx.path_graph(5)).astype(float)  # not grounded
+    with pytest.raises(ValueError, match="not positive definite"):
+        EliminationFactor(lap)
