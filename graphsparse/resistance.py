@@ -34,10 +34,13 @@ class LaplacianSolver:
     """Solves ``lap x = b`` (``b`` one vector or a block of columns) by ``method``; made by
     :func:`laplacian_solver`, whose example shows it."""
 
-    method: str  # "direct" (sparse LU) or "amg"
-    solve: Callable[[np.ndarray], np.ndarray]
+    method: str  # "direct" (elimination and sparse LU) or "amg"
+    solve: Callable[..., np.ndarray]
 
-    def __call__(self, b: np.ndarray) -> np.ndarray:
+    def __call__(self, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
+        """``x`` with ``lap @ x = b``; ``overwrite_b``: ``b`` may be overwritten (and returned)."""
+        if self.method == "direct":
+            return self.solve(b, overwrite_b=overwrite_b)
         return self.solve(b)
 
 
@@ -141,7 +144,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     lap = g.laplacian().tocsr()[keep][:, keep]
     z = np.zeros((g.num_nodes, k))
     solve = laplacian_solver(lap, solver, tol=tol)
-    z[keep] = solve(y[keep])
+    z[keep] = solve(y[keep], overwrite_b=True)
     return (z, solve) if return_solver else z
 
 

@@ -12,10 +12,11 @@ import numbers
 from typing import Any
 
 import numpy as np
-from numba import njit
+import scipy.sparse as sp
+from numba import njit, prange
 
 from graphsparse.metrics import grounded_laplacian_nodes
-from graphsparse.resistance import pair_resistances, resistance_embedding
+from graphsparse.resistance import laplacian_solver
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier
@@ -131,9 +132,11 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     and misses the global ones; heat alone does the opposite. Grounded kappa at density 1.10
     (stretch alone / heat alone, GRASS's 2 steps / this product): power grid 17.3 / 10.2 / 11.1,
     fe_4elt2 120 / 266 / 103, airfoil1 72 / 103 / 59. Both come from one ``num_vectors``-column
-    Johnson-Lindenstrauss sketch of H (:func:`~graphsparse.resistance.resistance_embedding`)
-    and ``power_steps`` more block solves, with a factorization of ``L_H`` per round or AMG
-    where it fills in (``solver``).
+    Johnson-Lindenstrauss sketch of H (as :func:`~graphsparse.resistance.resistance_embedding`,
+    fresh signs each round; ``L_H`` and the sketch's right-hand sides grow with H instead of
+    being rebuilt) and ``power_steps`` more block solves, with a factorization of ``L_H`` per
+    round (:func:`~graphsparse.resistance.laplacian_solver`: H is nearly a tree, so eliminating
+    its nodes of degree at most 2 leaves a small core) or AMG where it fills in (``solver``).
 
     Examples
     --------
@@ -148,24 +151,96 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     """
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
-    keep = grounded_laplacian_nodes(graph)
+    keep = grounded_laplacian_nodes(graph)  # H spans G: the same nodes ground L_H
     lg = graph.laplacian().tocsr()[keep][:, keep]
+    index = np.full(graph.num_nodes, -1, dtype=np.int64)
+    index[keep] = np.arange(keep.size)
     mask = mask.copy()
+    sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
+    rng = np.random.default_rng(seed)
+    sketch.add(np.flatnonzero(mask & ~loops))
     for r in range(rounds):
         take = extra // rounds + (1 if r < extra % rounds else 0)
         if take == 0:
             continue
-        z, solve = resistance_embedding(graph.subgraph(mask), num_vectors=num_vectors,
-                                        solver=solver, tol=1e-3, seed=seed + r,
-                                        return_solver=True)
-        powered = z.copy()
+        solve = laplacian_solver(sketch.laplacian, solver, tol=1e-3)
+        z = solve(sketch.rhs(rng), overwrite_b=True)
+        powered = z  # lg @ powered is a new array: z stays
         for _ in range(power_steps):
-            powered[keep] = solve(lg @ powered[keep])
-        score = graph.weights ** 2 * pair_resistances(z, graph.rows, graph.cols) \
-            * pair_resistances(powered, graph.rows, graph.cols)
-        score[mask | loops] = -np.inf
-        mask[_spread_best(graph, tree, score, take)] = True
+            powered = solve(lg @ powered, overwrite_b=True)
+        score = _stretch_times_heat(z, powered, index, graph.rows, graph.cols, graph.weights,
+                                    mask | loops, np.empty(graph.num_items))
+        best = _spread_best(graph, tree, score, take)
+        mask[best] = True
+        sketch.add(best)
     return mask
+
+
+class _GrowingSketch:
+    """H's grounded Laplacian, kept up to date as edges join H, and the right-hand sides
+    ``B' W^(1/2) Q'`` of its Johnson-Lindenstrauss resistance sketch (as in
+    :func:`~graphsparse.resistance.resistance_embedding`), with fresh signs ``Q`` at each
+    call: a round rebuilds neither from all of H."""
+
+    def __init__(self, graph: SparseStructure, index: np.ndarray, size: int,
+                 num_vectors: int) -> None:
+        self.graph, self.index, self.num_vectors = graph, index, num_vectors
+        self.laplacian = sp.csr_matrix((size, size))
+        self._p, self._q, self._w = (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
+
+    def add(self, items: np.ndarray) -> None:
+        """Edges (item positions of G, no self-loops) that join H."""
+        g = self.graph
+        p, q, w = self.index[g.rows[items]], self.index[g.cols[items]], g.weights[items]
+        rows, cols, vals = np.r_[p, q, p, q], np.r_[p, q, q, p], np.r_[w, w, -w, -w]
+        live = (rows >= 0) & (cols >= 0)  # the grounded nodes' rows and columns are gone
+        self.laplacian = (self.laplacian + sp.csr_matrix(
+            (vals[live], (rows[live], cols[live])), shape=self.laplacian.shape)).tocsr()
+        self._p, self._q, self._w = np.r_[self._p, p], np.r_[self._q, q], np.r_[self._w, w]
+
+    def rhs(self, rng: np.random.Generator) -> np.ndarray:
+        """The right-hand sides with signs drawn from ``rng``."""
+        m, k = self._p.size, self.num_vectors
+        bits = np.unpackbits(np.frombuffer(rng.bytes((m * k + 7) // 8), dtype=np.uint8))
+        return _signed_incidence(self._p, self._q, np.sqrt(self._w / k), bits[:m * k].reshape(m, k),
+                                 np.zeros((self.laplacian.shape[0], k)))
+
+
+@njit(cache=True)
+def _signed_incidence(p, q, scale, bits, out):
+    """``out += B' diag(scale) Q'`` with signs ``Q = 2 bits - 1`` (rows of ``out`` at ``p`` and
+    ``q``; index -1, a grounded node, is skipped)."""
+    for e in range(p.shape[0]):
+        for c in range(bits.shape[1]):
+            s = scale[e] if bits[e, c] else -scale[e]
+            if p[e] >= 0:
+                out[p[e], c] += s
+            if q[e] >= 0:
+                out[q[e], c] -= s
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _stretch_times_heat(z, powered, index, rows, cols, weights, skip, out):
+    """``w_e^2 ||z_p - z_q||^2 ||P_p - P_q||^2`` per edge (``-inf`` where ``skip``), with the
+    rows of ``z`` and ``P`` at ``index[node]`` (a grounded node, index -1, sits at 0): the
+    score of :func:`refine_by_stretch` in one pass over the edges."""
+    for e in prange(rows.shape[0]):
+        if skip[e]:
+            out[e] = -np.inf
+            continue
+        p, q = index[rows[e]], index[cols[e]]
+        stretch = 0.0
+        heat = 0.0
+        for k in range(z.shape[1]):
+            zp = z[p, k] if p >= 0 else 0.0
+            zq = z[q, k] if q >= 0 else 0.0
+            pp = powered[p, k] if p >= 0 else 0.0
+            pq = powered[q, k] if q >= 0 else 0.0
+            stretch += (zp - zq) * (zp - zq)
+            heat += (pp - pq) * (pp - pq)
+        out[e] = weights[e] * weights[e] * stretch * heat
+    return out
 
 
 #: the first prefix :func:`_spread_best` sorts, in items per item to take
@@ -214,10 +289,10 @@ class FeGrassSparsifier(Sparsifier):
         Marking radius (0 or 1).
     refine_rounds : int or "auto"
         Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`. ``"auto"``: 64
-        rounds, or more where refinement adds more than 8,192 edges, so that no round adds more
-        than 128 (finer rounds place the edges better but each costs a factorization: on the 3D
-        mesh ``wave`` at density 1.10, 14,000 edges added in 64 / 128 / 256 rounds give
-        grounded kappa 483 / 409 / 342, the last in 365 s on this project's 2-core machine).
+        rounds, or more where refinement adds more than 1,280 edges, so that no round adds more
+        than 20 (finer rounds place the edges better but each costs a factorization: on the 3D
+        mesh ``wave`` at density 1.10, 14,069 edges added in 128 / 512 / 640 rounds give
+        grounded kappa 409 / 300 / 287, the last in 235 s on this project's 2-core machine).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
@@ -296,7 +371,7 @@ class FeGrassSparsifier(Sparsifier):
         if refined:
             rounds = self.refine_rounds
             if rounds == "auto":
-                rounds = max(64, math.ceil(refined / 128))
+                rounds = max(64, math.ceil(refined / 20))
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
                                      rounds=rounds, solver=self.solver, seed=self.seed)
         self.scores_ = np.where(tree_mask, np.inf, stretch)

@@ -64,3 +64,17 @@ def test_a_singular_matrix_is_refused():
     lap = nx.laplacian_matrix(nx.path_graph(5)).astype(float)  # not grounded
     with pytest.raises(ValueError, match="not positive definite"):
         EliminationFactor(lap)
+
+
+def test_overwrite_b_solves_in_place_and_only_when_asked():
+    lap = grounded(GRAPHS["tree plus edges"])
+    b = np.random.default_rng(5).standard_normal((lap.shape[0], 4))
+    factor = EliminationFactor(lap)
+    kept = b.copy()
+    x = factor.solve(b)
+    assert np.array_equal(b, kept)  # untouched by default
+    y = factor.solve(b, overwrite_b=True)
+    assert np.shares_memory(y, b) and np.array_equal(y, x)
+    strided = np.asfortranarray(kept)  # not C-contiguous: copied even when allowed
+    assert np.array_equal(factor.solve(strided, overwrite_b=True), x)
+    assert np.array_equal(strided, kept)

@@ -108,3 +108,53 @@ def test_grounding_drops_the_first_node_of_each_component(g):
     _, labels = g.connected_components()
     first = np.unique(labels, return_index=True)[1]
     assert np.array_equal(grounded_laplacian_nodes(g), np.setdiff1d(np.arange(g.num_nodes), first))
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+def test_the_growing_sketch_is_h_grounded_and_sketches_its_resistances(g):
+    # refinement's L_H and JL right-hand sides, grown edge by edge, against H built at once
+    from graphsparse.resistance import laplacian_solver, pair_resistances
+
+    forest = max_spanning_forest(g, spanning_tree_scores(g))
+    rng = np.random.default_rng(4)
+    extra = np.flatnonzero(~forest & (g.rows != g.cols))
+    extra = rng.choice(extra, size=min(40, extra.size), replace=False)
+    keep = grounded_laplacian_nodes(g)
+    index = np.full(g.num_nodes, -1)
+    index[keep] = np.arange(keep.size)
+    sketch = static._GrowingSketch(g, index, keep.size, num_vectors=4000)
+    sketch.add(np.flatnonzero(forest))
+    sketch.add(extra[:20])
+    sketch.add(extra[20:])
+    mask = forest.copy()
+    mask[extra] = True
+    h = g.subgraph(mask)
+    assert np.allclose(sketch.laplacian.toarray(),
+                       h.laplacian().toarray()[np.ix_(keep, keep)])
+    z = np.zeros((g.num_nodes, 4000))
+    z[keep] = laplacian_solver(sketch.laplacian, "direct")(sketch.rhs(rng))
+    estimate = pair_resistances(z, h.rows, h.cols)
+    exact_pinv = np.linalg.pinv(h.laplacian().toarray())
+    exact = (exact_pinv[h.rows, h.rows] + exact_pinv[h.cols, h.cols]
+             - 2 * exact_pinv[h.rows, h.cols])
+    assert np.median(np.abs(estimate / exact - 1)) < 0.05
+
+
+def test_the_fused_score_is_stretch_times_heat():
+    from graphsparse.resistance import pair_resistances
+
+    g = next(_graphs())
+    rng = np.random.default_rng(5)
+    keep = grounded_laplacian_nodes(g)
+    index = np.full(g.num_nodes, -1)
+    index[keep] = np.arange(keep.size)
+    z, powered = rng.standard_normal((2, keep.size, 3))
+    full_z, full_p = np.zeros((2, g.num_nodes, 3))
+    full_z[keep], full_p[keep] = z, powered
+    skip = rng.random(g.num_items) < 0.3
+    score = static._stretch_times_heat(z, powered, index, g.rows, g.cols, g.weights, skip,
+                                       np.empty(g.num_items))
+    expected = (g.weights ** 2 * pair_resistances(full_z, g.rows, g.cols)
+                * pair_resistances(full_p, g.rows, g.cols))
+    assert np.allclose(score[~skip], expected[~skip])
+    assert np.all(score[skip] == -np.inf)
