@@ -16,17 +16,20 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.linalg import splu
 
+from sparsebox._validation import check_int
+
 __all__ = ["EliminationFactor"]
 
 
 @njit(cache=True)
-def _eliminate(indptr, indices, data, diag, max_degree):
+def _eliminate(indptr, indices, data, diag, max_degree, tiny):
     """Greedy elimination of the nodes of (current) degree ``<= max_degree`` of the symmetric
     matrix with off-diagonal CSR ``(indptr, indices, data)`` (modified in place: a row keeps
     its live entries first, ``count`` of them) and diagonal ``diag`` (the Schur complement's on
     return). Returns the elimination order, pivots, each step's neighbours and their entries,
     the live counts and the status (0, or 1 + the node whose pivot was not positive)."""
     n = diag.shape[0]
+    floor = tiny * np.abs(diag)
     count = (indptr[1:] - indptr[:-1]).astype(np.int64)
     gone = np.zeros(n, dtype=np.bool_)
     queued = np.zeros(n, dtype=np.bool_)
@@ -47,7 +50,7 @@ def _eliminate(indptr, indices, data, diag, max_degree):
         v = stack[top]
         queued[v] = False
         d = diag[v]
-        if not d > 0.0:
+        if not d > floor[v]:
             return order[:steps], pivots[:steps], nbrs[:steps], values[:steps], count, v + 1
         deg = count[v]
         for i in range(deg):
@@ -65,7 +68,7 @@ def _eliminate(indptr, indices, data, diag, max_degree):
                     indices[p], data[p] = indices[last], data[last]
                     count[a] -= 1
                     break
-        for i in range(deg):  # fill between each pair of neighbours (at most one pair)
+        for i in range(deg):  # fill between the two neighbours (max_degree <= 2)
             a = nbrs[steps, i]
             for j in range(deg):
                 if j == i:
@@ -97,6 +100,7 @@ def _eliminate(indptr, indices, data, diag, max_degree):
 
 @njit(cache=True)
 def _forward(x, order, pivots, nbrs, values):
+    """The unit lower-triangular solve of the eliminated steps, in place on ``x``."""
     for s in range(order.shape[0]):
         v = order[s]
         for i in range(nbrs.shape[1]):
@@ -110,6 +114,7 @@ def _forward(x, order, pivots, nbrs, values):
 
 @njit(cache=True)
 def _backward(x, order, pivots, nbrs, values):
+    """The upper-triangular (pivot-scaled) solve of the eliminated steps, in reverse order."""
     for s in range(order.shape[0] - 1, -1, -1):
         v = order[s]
         for i in range(nbrs.shape[1]):
@@ -133,8 +138,8 @@ class EliminationFactor:
     ----------
     matrix : scipy.sparse matrix
         Symmetric, positive definite, off-diagonal entries ``<= 0``.
-    max_degree : int
-        Eliminate nodes of degree up to this (1 or 2; 0 sends everything to the LU).
+    max_degree : {0, 1, 2}
+        Eliminate nodes of degree up to this first (0: only nodes without neighbours).
 
     Attributes
     ----------
@@ -143,8 +148,15 @@ class EliminationFactor:
     nnz : int
         Entries of the factors (2 per neighbour of an eliminated node and pivot, plus the LU's).
 
+    Raises
+    ------
+    ValueError
+        If the matrix is not symmetric or not positive definite (a pivot cancels to rounding
+        error, or the LU of the core is singular).
+
     Examples
     --------
+    >>> import numpy as np
     >>> import scipy.sparse as sp
     >>> lap = sp.csr_matrix([[2.0, -1.0], [-1.0, 1.0]])  # path 0-1-2, grounded at node 0
     >>> factor = EliminationFactor(lap)
@@ -153,16 +165,22 @@ class EliminationFactor:
     """
 
     def __init__(self, matrix: Any, max_degree: int = 2) -> None:
-        a = sp.csr_matrix(matrix, dtype=np.float64)
+        # an eliminated node frees one slot in each neighbour's row: room for the fill of 2
+        max_degree = check_int("max_degree", max_degree, minimum=0, maximum=2)
+        a = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
         a.sum_duplicates()
-        diag = a.diagonal().copy()
+        diag = a.diagonal()
         off = sp.csr_matrix(a - sp.diags(diag))
         off.eliminate_zeros()
         off.sort_indices()
+        asymmetry = abs(off - off.T)
+        if asymmetry.nnz and asymmetry.max() > 1e-12 * abs(off).max():
+            raise ValueError("the matrix is not symmetric")
         n = a.shape[0]
         indices, data = off.indices.astype(np.int64), off.data.copy()
+        tiny = 64 * np.finfo(np.float64).eps
         order, pivots, nbrs, values, count, status = _eliminate(
-            off.indptr.astype(np.int64), indices, data, diag, max_degree)
+            off.indptr.astype(np.int64), indices, data, diag, max_degree, tiny)
         if status:
             raise ValueError(f"the matrix is not positive definite (pivot of row {status - 1})")
         self._order, self._pivots, self._nbrs, self._values = order, pivots, nbrs, values
@@ -174,21 +192,40 @@ class EliminationFactor:
         self.nnz = int(2 * (nbrs >= 0).sum() + order.size)
         if self.core_size:
             rows = np.repeat(np.arange(n), count)
-            starts = np.repeat(off.indptr[:-1], count)
+            starts = np.repeat(off.indptr[:-1], count)  # live entries lead each row
             pos = starts + np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count)
             schur = sp.coo_matrix((data[pos], (rows, indices[pos])), shape=(n, n)).tocsr()
             schur = schur[self._core][:, self._core] + sp.diags(diag[self._core])
-            self._lu = splu(sp.csc_matrix(schur), permc_spec="MMD_AT_PLUS_A",
-                            options={"SymmetricMode": True})
+            try:
+                self._lu = splu(sp.csc_matrix(schur), permc_spec="MMD_AT_PLUS_A",
+                                diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
+                raise ValueError(f"the matrix is not positive definite ({err})") from None
+            pivots = np.abs(self._lu.U.diagonal())
+            if pivots.min() <= tiny * diag[self._core].max():  # singular up to rounding
+                raise ValueError("the matrix is not positive definite (a pivot of its core "
+                                 "cancels to rounding error)")
             self.nnz += int(self._lu.L.nnz + self._lu.U.nnz)
 
     def solve(self, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
-        """``x`` with ``matrix @ x = b``; ``b`` one vector or a block of columns. With
-        ``overwrite_b``, a C-contiguous float64 ``b`` becomes ``x`` (no copy: on wave's 156,317
-        nodes a fresh 16-column block costs as much as the elimination's passes)."""
+        """Solve ``matrix @ x = b``.
+
+        Parameters
+        ----------
+        b : ndarray, shape (n,) or (n, k)
+            One right-hand side or a block of them.
+        overwrite_b : bool
+            Let a writeable, C-contiguous float64 ``b`` become ``x`` (no copy: on wave's 156,317
+            nodes a fresh 16-column block costs about as much as the elimination's passes).
+
+        Returns
+        -------
+        ndarray, the shape of ``b``
+        """
         b = np.asarray(b, dtype=np.float64)
-        x = b if overwrite_b and b.flags.c_contiguous else np.array(b, order="C")
-        x = x.reshape(b.shape[0], -1)  # a view: x is C-contiguous
+        reuse = overwrite_b and b.flags.c_contiguous and b.flags.writeable
+        x = b if reuse else np.array(b, order="C")
+        x = x[:, None] if x.ndim == 1 else x  # views: x is C-contiguous
         _forward(x, self._order, self._pivots, self._nbrs, self._values)
         if self._lu is not None:
             x[self._core] = self._lu.solve(np.ascontiguousarray(x[self._core]))

@@ -26,7 +26,8 @@ from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
-           "laplacian_solver", "LaplacianSolver", "EffectiveResistanceSampler"]
+           "sketch_right_hand_sides", "laplacian_solver", "LaplacianSolver",
+           "EffectiveResistanceSampler"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,9 @@ class LaplacianSolver:
     solve: Callable[..., np.ndarray]
 
     def __call__(self, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
-        """``x`` with ``lap @ x = b``; ``overwrite_b``: ``b`` may be overwritten (and returned)."""
-        if self.method == "direct":
-            return self.solve(b, overwrite_b=overwrite_b)
-        return self.solve(b)
+        """``x`` with ``lap @ x = b``; with ``overwrite_b`` the direct solver may overwrite
+        ``b`` and return it (AMG never does)."""
+        return self.solve(b, overwrite_b=overwrite_b)
 
 
 def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1e-8,
@@ -76,7 +76,7 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
         raise ImportError("solver='amg' needs pyamg: pip install 'sparsebox[amg]'") from err
     ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(lap))
 
-    def solve(b: np.ndarray) -> np.ndarray:
+    def solve(b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
         if b.ndim == 1:
             return ml.solve(b, tol=tol, accel="cg")
         return np.column_stack([ml.solve(b[:, i], tol=tol, accel="cg")
@@ -132,20 +132,51 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     """
     g = as_structure(graph)
     k = check_int("num_vectors", num_vectors, minimum=1)
-    rng = np.random.default_rng(seed)
-    off = g.rows != g.cols
-    rows, cols = g.rows[off], g.cols[off]
-    signs = rng.choice([-1.0, 1.0], size=(off.sum(), k)) * np.sqrt(g.weights[off] / k)[:, None]
-    m = rows.shape[0]
-    incidence = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[rows, cols],
-                               np.r_[np.arange(m), np.arange(m)])), shape=(g.num_nodes, m))
-    y = incidence @ signs  # B' W^{1/2} Q'
     keep = grounded_laplacian_nodes(g)
+    index = np.full(g.num_nodes, -1, dtype=np.int64)
+    index[keep] = np.arange(keep.size)
+    off = g.rows != g.cols
+    rhs = sketch_right_hand_sides(index[g.rows[off]], index[g.cols[off]], g.weights[off],
+                                  keep.size, k, np.random.default_rng(seed))
     lap = g.laplacian().tocsr()[keep][:, keep]
     z = np.zeros((g.num_nodes, k))
     solve = laplacian_solver(lap, solver, tol=tol)
-    z[keep] = solve(y[keep], overwrite_b=True)
+    z[keep] = solve(rhs, overwrite_b=True)
     return (z, solve) if return_solver else z
+
+
+def sketch_right_hand_sides(p: np.ndarray, q: np.ndarray, weights: np.ndarray, size: int,
+                            num_vectors: int, rng: np.random.Generator) -> np.ndarray:
+    """``B' W^{1/2} Q'`` for the edges ``(p, q)`` of a grounded Laplacian (rows ``0..size-1``;
+    an endpoint -1 is a grounded node, whose row is gone), ``Q`` random signs scaled by
+    ``1 / sqrt(num_vectors)``: solving with these gives :func:`resistance_embedding`.
+
+    Examples
+    --------
+    >>> y = sketch_right_hand_sides(np.array([0]), np.array([-1]), np.array([4.0]), 1, 1,
+    ...                             np.random.default_rng(0))
+    >>> float(abs(y[0, 0]))  # sqrt(4 / 1)
+    2.0
+    """
+    m = p.shape[0]
+    bits = np.unpackbits(np.frombuffer(rng.bytes((m * num_vectors + 7) // 8), dtype=np.uint8))
+    return _signed_incidence(p, q, np.sqrt(weights / num_vectors),
+                             bits[:m * num_vectors].reshape(m, num_vectors),
+                             np.zeros((size, num_vectors)))
+
+
+@njit(cache=True)
+def _signed_incidence(p, q, scale, bits, out):
+    """``out += B' diag(scale) Q'`` with signs ``Q = 2 bits - 1`` (rows of ``out`` at ``p`` and
+    ``q``; index -1 is skipped)."""
+    for e in range(p.shape[0]):
+        for c in range(bits.shape[1]):
+            s = scale[e] if bits[e, c] else -scale[e]
+            if p[e] >= 0:
+                out[p[e], c] += s
+            if q[e] >= 0:
+                out[q[e], c] -= s
+    return out
 
 
 def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "amg",

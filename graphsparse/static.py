@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from graphsparse.metrics import grounded_laplacian_nodes
-from graphsparse.resistance import laplacian_solver
+from graphsparse.resistance import laplacian_solver, sketch_right_hand_sides
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier
@@ -149,6 +149,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     >>> int(tree.sum()), int(mask.sum()), bool(mask[tree].all())
     (99, 109, True)
     """
+    if not mask[tree_mask].all():
+        raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
     keep = grounded_laplacian_nodes(graph)  # H spans G: the same nodes ground L_H
@@ -178,15 +180,17 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
 
 class _GrowingSketch:
     """H's grounded Laplacian, kept up to date as edges join H, and the right-hand sides
-    ``B' W^(1/2) Q'`` of its Johnson-Lindenstrauss resistance sketch (as in
-    :func:`~graphsparse.resistance.resistance_embedding`), with fresh signs ``Q`` at each
+    ``B' W^{1/2} Q'`` of its Johnson-Lindenstrauss resistance sketch
+    (:func:`~graphsparse.resistance.sketch_right_hand_sides`), with fresh signs ``Q`` at each
     call: a round rebuilds neither from all of H."""
 
     def __init__(self, graph: SparseStructure, index: np.ndarray, size: int,
                  num_vectors: int) -> None:
         self.graph, self.index, self.num_vectors = graph, index, num_vectors
         self.laplacian = sp.csr_matrix((size, size))
-        self._p, self._q, self._w = (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
+        self._p = np.zeros(0, dtype=np.int64)
+        self._q = np.zeros(0, dtype=np.int64)
+        self._w = np.zeros(0)
 
     def add(self, items: np.ndarray) -> None:
         """Edges (item positions of G, no self-loops) that join H."""
@@ -200,31 +204,16 @@ class _GrowingSketch:
 
     def rhs(self, rng: np.random.Generator) -> np.ndarray:
         """The right-hand sides with signs drawn from ``rng``."""
-        m, k = self._p.size, self.num_vectors
-        bits = np.unpackbits(np.frombuffer(rng.bytes((m * k + 7) // 8), dtype=np.uint8))
-        return _signed_incidence(self._p, self._q, np.sqrt(self._w / k), bits[:m * k].reshape(m, k),
-                                 np.zeros((self.laplacian.shape[0], k)))
-
-
-@njit(cache=True)
-def _signed_incidence(p, q, scale, bits, out):
-    """``out += B' diag(scale) Q'`` with signs ``Q = 2 bits - 1`` (rows of ``out`` at ``p`` and
-    ``q``; index -1, a grounded node, is skipped)."""
-    for e in range(p.shape[0]):
-        for c in range(bits.shape[1]):
-            s = scale[e] if bits[e, c] else -scale[e]
-            if p[e] >= 0:
-                out[p[e], c] += s
-            if q[e] >= 0:
-                out[q[e], c] -= s
-    return out
+        return sketch_right_hand_sides(self._p, self._q, self._w, self.laplacian.shape[0],
+                                       self.num_vectors, rng)
 
 
 @njit(cache=True, parallel=True)
 def _stretch_times_heat(z, powered, index, rows, cols, weights, skip, out):
     """``w_e^2 ||z_p - z_q||^2 ||P_p - P_q||^2`` per edge (``-inf`` where ``skip``), with the
-    rows of ``z`` and ``P`` at ``index[node]`` (a grounded node, index -1, sits at 0): the
-    score of :func:`refine_by_stretch` in one pass over the edges."""
+    rows of ``z`` and ``P`` at ``index[node]`` (a grounded node, index -1, has coordinates 0):
+    the score of :func:`refine_by_stretch` in one pass over the edges, two
+    :func:`~graphsparse.resistance.pair_resistances` fused."""
     for e in prange(rows.shape[0]):
         if skip[e]:
             out[e] = -np.inf
@@ -290,7 +279,8 @@ class FeGrassSparsifier(Sparsifier):
     refine_rounds : int or "auto"
         Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`. ``"auto"``: 64
         rounds, or more where refinement adds more than 1,280 edges, so that no round adds more
-        than 20 (finer rounds place the edges better but each costs a factorization: on the 3D
+        than 20, up to 1,024 rounds (finer rounds place the edges better but each costs a
+        factorization and a pass over G's edges: on the 3D
         mesh ``wave`` at density 1.10, 14,069 edges added in 128 / 512 / 640 rounds give
         grounded kappa 409 / 300 / 287, the last in 235 s on this project's 2-core machine).
     refine_fraction : float
@@ -371,7 +361,7 @@ class FeGrassSparsifier(Sparsifier):
         if refined:
             rounds = self.refine_rounds
             if rounds == "auto":
-                rounds = max(64, math.ceil(refined / 20))
+                rounds = min(max(64, math.ceil(refined / 20)), 1024)
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
                                      rounds=rounds, solver=self.solver, seed=self.seed)
         self.scores_ = np.where(tree_mask, np.inf, stretch)

@@ -27,6 +27,8 @@ GRAPHS = {
     "two components": nx.disjoint_union(nx.cycle_graph(12), nx.petersen_graph()),
     "star": nx.star_graph(30),
     "complete": nx.complete_graph(12),
+    "lollipop": nx.lollipop_graph(4, 20),  # degree-2 nodes whose neighbours are adjacent
+    "wheel": nx.wheel_graph(15),
 }
 
 
@@ -47,8 +49,8 @@ def test_solves_equal_a_sparse_lu(name, max_degree):
 
 
 def test_the_core_is_what_low_degree_elimination_leaves():
-    # a forest leaves nothing; a cycle with trees hanging off it collapses too (degree 2 joins
-    # its neighbours); the 2-core of a tree plus edges, with paths contracted, is left
+    # a forest leaves nothing; so does a lollipop (grounding at node 0 leaves a triangle, which
+    # degree-2 steps collapse); the 2-core of a tree plus edges, with paths contracted, is left
     assert EliminationFactor(grounded(GRAPHS["tree"])).core_size == 0
     lollipop = nx.lollipop_graph(4, 20)
     assert EliminationFactor(grounded(lollipop)).core_size == 0
@@ -60,10 +62,24 @@ def test_the_core_is_what_low_degree_elimination_leaves():
     assert factor.nnz < 3 * g.number_of_nodes() + factor.core_size ** 2
 
 
-def test_a_singular_matrix_is_refused():
-    lap = nx.laplacian_matrix(nx.path_graph(5)).astype(float)  # not grounded
+@pytest.mark.parametrize("graph", [nx.path_graph(6), nx.cycle_graph(7), nx.complete_graph(6)])
+@pytest.mark.parametrize("seed", range(5))
+def test_a_singular_matrix_is_refused(graph, seed):
+    # not grounded: the last pivot (or the core's LU) cancels to rounding error, not to 0
+    rng = np.random.default_rng(seed)
+    for u, v in graph.edges:
+        graph[u][v]["weight"] = float(rng.choice([0.1, 0.3, 7.0]))
+    lap = nx.laplacian_matrix(graph, weight="weight").astype(float)
     with pytest.raises(ValueError, match="not positive definite"):
         EliminationFactor(lap)
+
+
+def test_bad_arguments():
+    lap = grounded(GRAPHS["grid"])
+    with pytest.raises(ValueError, match="max_degree"):
+        EliminationFactor(lap, max_degree=3)
+    with pytest.raises(ValueError, match="not symmetric"):
+        EliminationFactor(sp.triu(lap).tocsr())
 
 
 def test_overwrite_b_solves_in_place_and_only_when_asked():

@@ -143,7 +143,7 @@ def test_the_growing_sketch_is_h_grounded_and_sketches_its_resistances(g):
 def test_the_fused_score_is_stretch_times_heat():
     from graphsparse.resistance import pair_resistances
 
-    g = next(_graphs())
+    g = list(_graphs())[1]  # several components: several grounded nodes
     rng = np.random.default_rng(5)
     keep = grounded_laplacian_nodes(g)
     index = np.full(g.num_nodes, -1)
@@ -158,3 +158,5 @@ def test_the_fused_score_is_stretch_times_heat():
                 * pair_resistances(full_p, g.rows, g.cols))
     assert np.allclose(score[~skip], expected[~skip])
     assert np.all(score[skip] == -np.inf)
+    grounded_ends = (index[g.rows] < 0) | (index[g.cols] < 0)
+    assert (grounded_ends & ~skip).sum() >= 2  # the -1 rows were exercised

@@ -101,7 +101,7 @@ def test_refinement_helps_and_bad_arguments():
         FeGrassSparsifier(solver="cholmod").fit(g)
 
 
-def test_auto_rounds_keep_each_round_to_20_edges(monkeypatch):
+def test_auto_rounds_keep_each_round_to_20_edges_up_to_1024_rounds(monkeypatch):
     import graphsparse.static as static
 
     g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(100, 100)))
@@ -115,6 +115,8 @@ def test_auto_rounds_keep_each_round_to_20_edges(monkeypatch):
     FeGrassSparsifier(density=1.95).fit(g)  # 9,501 off-tree edges, 90% to refinement
     FeGrassSparsifier(density=1.1).fit(g)  # 999 off-tree edges: 899 in 64 rounds
     FeGrassSparsifier(density=1.5, refine_rounds=10).fit(g)
-    assert [r for _, r in seen] == [math.ceil(8550 / 20), 64, 10]
+    big = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(250, 250)))
+    FeGrassSparsifier(density=1.5).fit(big)  # 31,251 off-tree edges, 90% to refinement
+    assert [r for _, r in seen] == [math.ceil(8550 / 20), 64, 10, 1024]
     with pytest.raises(InvalidParameterError, match="refine_rounds"):
         FeGrassSparsifier(refine_rounds="fast").fit(g)
