@@ -280,9 +280,9 @@ class FeGrassSparsifier(Sparsifier):
         Refinement rounds (0: plain feGRASS): see :func:`refine_by_stretch`. ``"auto"``: 64
         rounds, or more where refinement adds more than 1,280 edges, so that no round adds more
         than 20, up to 1,024 rounds (finer rounds place the edges better but each costs a
-        factorization and a pass over G's edges: on the 3D
-        mesh ``wave`` at density 1.10, 14,069 edges added in 128 / 512 / 640 rounds give
-        grounded kappa 409 / 300 / 287, the last in 235 s on this project's 2-core machine).
+        factorization and a pass over G's edges: on the 3D mesh ``wave`` at density 1.10,
+        14,069 edges added in 128 / 512 / 704 rounds give grounded kappa 409 / 300 / 289, the
+        last in 260 s on this project's 2-core machine).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}

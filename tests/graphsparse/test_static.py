@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphsparse.metrics import relative_condition_number
-from graphsparse.static import FeGrassSparsifier
+from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, bfs_levels, max_spanning_forest, spanning_tree_scores
 from sparsebox import as_structure
 from sparsebox.data import load_graph
@@ -99,6 +99,11 @@ def test_refinement_helps_and_bad_arguments():
         FeGrassSparsifier(hops=2).fit(g)
     with pytest.raises(ValueError, match="solver must be one of"):
         FeGrassSparsifier(solver="cholmod").fit(g)
+    tree = max_spanning_forest(g, spanning_tree_scores(g))
+    partial = tree.copy()
+    partial[np.flatnonzero(tree)[0]] = False
+    with pytest.raises(ValueError, match="mask must hold tree_mask"):
+        refine_by_stretch(g, partial, tree, 10, rounds=1)
 
 
 def test_auto_rounds_keep_each_round_to_20_edges_up_to_1024_rounds(monkeypatch):
