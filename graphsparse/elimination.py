@@ -27,7 +27,8 @@ def _eliminate(indptr, indices, data, diag, max_degree, tiny):
     matrix with off-diagonal CSR ``(indptr, indices, data)`` (modified in place: a row keeps
     its live entries first, ``count`` of them) and diagonal ``diag`` (the Schur complement's on
     return). Returns the elimination order, pivots, each step's neighbours and their entries,
-    the live counts and the status (0, or 1 + the node whose pivot was not positive)."""
+    the live counts and the status (0, or 1 + the node whose pivot was not above ``tiny`` times
+    its original diagonal: a singular matrix cancels to rounding error there)."""
     n = diag.shape[0]
     floor = tiny * np.abs(diag)
     count = (indptr[1:] - indptr[:-1]).astype(np.int64)
@@ -201,8 +202,8 @@ class EliminationFactor:
                                 diag_pivot_thresh=0.0, options={"SymmetricMode": True})
             except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
                 raise ValueError(f"the matrix is not positive definite ({err})") from None
-            pivots = np.abs(self._lu.U.diagonal())
-            if pivots.min() <= tiny * diag[self._core].max():  # singular up to rounding
+            core_pivots = np.abs(self._lu.U.diagonal())
+            if core_pivots.min() <= tiny * diag[self._core].max():  # singular up to rounding
                 raise ValueError("the matrix is not positive definite (a pivot of its core "
                                  "cancels to rounding error)")
             self.nnz += int(self._lu.L.nnz + self._lu.U.nnz)

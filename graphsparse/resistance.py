@@ -26,7 +26,7 @@ from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
-           "sketch_right_hand_sides", "laplacian_solver", "LaplacianSolver",
+           "grounded_rows", "sketch_right_hand_sides", "laplacian_solver", "LaplacianSolver",
            "EffectiveResistanceSampler"]
 
 
@@ -132,9 +132,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     """
     g = as_structure(graph)
     k = check_int("num_vectors", num_vectors, minimum=1)
-    keep = grounded_laplacian_nodes(g)
-    index = np.full(g.num_nodes, -1, dtype=np.int64)
-    index[keep] = np.arange(keep.size)
+    keep, index = grounded_rows(g)
     off = g.rows != g.cols
     rhs = sketch_right_hand_sides(index[g.rows[off]], index[g.cols[off]], g.weights[off],
                                   keep.size, k, np.random.default_rng(seed))
@@ -143,6 +141,23 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     solve = laplacian_solver(lap, solver, tol=tol)
     z[keep] = solve(rhs, overwrite_b=True)
     return (z, solve) if return_solver else z
+
+
+def grounded_rows(graph: SparseStructure) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes of the grounded Laplacian (:func:`~graphsparse.metrics.grounded_laplacian_nodes`)
+    and, for every node, its row there (-1 for a grounded node).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> keep, index = grounded_rows(as_structure(nx.path_graph(3)))
+    >>> keep.tolist(), index.tolist()
+    ([1, 2], [-1, 0, 1])
+    """
+    keep = grounded_laplacian_nodes(graph)
+    index = np.full(graph.num_nodes, -1, dtype=np.int64)
+    index[keep] = np.arange(keep.size)
+    return keep, index
 
 
 def sketch_right_hand_sides(p: np.ndarray, q: np.ndarray, weights: np.ndarray, size: int,

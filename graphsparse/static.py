@@ -15,8 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
-from graphsparse.metrics import grounded_laplacian_nodes
-from graphsparse.resistance import laplacian_solver, sketch_right_hand_sides
+from graphsparse.resistance import grounded_rows, laplacian_solver, sketch_right_hand_sides
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier
@@ -153,10 +152,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
-    keep = grounded_laplacian_nodes(graph)  # H spans G: the same nodes ground L_H
+    keep, index = grounded_rows(graph)  # H spans G: the same nodes ground L_H
     lg = graph.laplacian().tocsr()[keep][:, keep]
-    index = np.full(graph.num_nodes, -1, dtype=np.int64)
-    index[keep] = np.arange(keep.size)
     mask = mask.copy()
     sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
     rng = np.random.default_rng(seed)

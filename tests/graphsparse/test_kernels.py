@@ -6,6 +6,7 @@ import pytest
 
 from graphsparse import static
 from graphsparse.metrics import grounded_laplacian_nodes
+from graphsparse.resistance import grounded_rows
 from graphsparse.static import _recover, _spread_best, recover_reference
 from graphsparse.trees import (
     _accumulate,
@@ -119,9 +120,7 @@ def test_the_growing_sketch_is_h_grounded_and_sketches_its_resistances(g):
     rng = np.random.default_rng(4)
     extra = np.flatnonzero(~forest & (g.rows != g.cols))
     extra = rng.choice(extra, size=min(40, extra.size), replace=False)
-    keep = grounded_laplacian_nodes(g)
-    index = np.full(g.num_nodes, -1)
-    index[keep] = np.arange(keep.size)
+    keep, index = grounded_rows(g)
     sketch = static._GrowingSketch(g, index, keep.size, num_vectors=4000)
     sketch.add(np.flatnonzero(forest))
     sketch.add(extra[:20])
@@ -145,9 +144,7 @@ def test_the_fused_score_is_stretch_times_heat():
 
     g = list(_graphs())[1]  # several components: several grounded nodes
     rng = np.random.default_rng(5)
-    keep = grounded_laplacian_nodes(g)
-    index = np.full(g.num_nodes, -1)
-    index[keep] = np.arange(keep.size)
+    keep, index = grounded_rows(g)
     z, powered = rng.standard_normal((2, keep.size, 3))
     full_z, full_p = np.zeros((2, g.num_nodes, 3))
     full_z[keep], full_p[keep] = z, powered

@@ -6,6 +6,7 @@ from graphsparse.metrics import grounded_laplacian_nodes, relative_condition_num
 from graphsparse.resistance import (
     EffectiveResistanceSampler,
     effective_resistances,
+    grounded_rows,
     laplacian_solver,
 )
 from sparsebox import as_structure
@@ -67,3 +68,11 @@ def test_sampler_argument_errors():
         EffectiveResistanceSampler(budget=5).fit(g)
     with pytest.raises(ValueError, match="solver must be one of"):
         effective_resistances(g, solver="cholmod")
+
+
+def test_grounded_rows_number_the_kept_nodes_and_mark_the_grounded_ones():
+    g = as_structure(nx.disjoint_union(nx.path_graph(4), nx.cycle_graph(5)))
+    keep, index = grounded_rows(g)
+    assert np.array_equal(keep, grounded_laplacian_nodes(g))
+    assert np.array_equal(index[keep], np.arange(keep.size))
+    assert sorted(np.flatnonzero(index < 0).tolist()) == [0, 4]  # one per component
