@@ -12,7 +12,7 @@ batches. Per batch: update time, density |E_H|/|V| and the relative condition nu
 (a) rebuilding the static sparsifier from scratch on the current graph at dyGRASS's current
 edge count (an update's time includes merging the insertions G defers whenever G is read, and
 G is read after the last batch), (b) a baseline that only follows the events: keeping every inserted edge, or
-deleting from H without recovering paths, (c) networkit's LocalDegree, ForestFire and Random sparsifiers
+deleting from H without recovery, (c) networkit's LocalDegree, ForestFire and Random sparsifiers
 and (d) effective-resistance sampling at dyGRASS's final edge count (reweighted, so its kappa
 needs an LU of L_G: only on the graphs small enough for kappa after every batch). Writes
 dygrass.{json,md,png} into --out (default out/benchmarks in the repository; `--out

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from graphsparse.static import FeGrassSparsifier
+from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, max_spanning_forest
 from sparsebox._validation import Interval, Options, check_int
 from sparsebox.base import StreamingSparsifier
@@ -27,6 +27,13 @@ from sparsebox.structure import SparseStructure, as_structure, sorted_positions
 from sparsebox.walks import random_walks
 
 __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"]
+
+#: refinement after a deletion batch: this many rounds, more where they would add more than
+#: ``_DELETION_ROUND_EDGES`` edges each, and lighter ones than the static sparsifier's (a rebuild
+#: of a small graph takes 64 rounds; a batch should cost a twentieth of that at most)
+_DELETION_ROUNDS = 4
+_DELETION_ROUND_EDGES = 100
+_DELETION_ROUND_WEIGHT = {"num_vectors": 8, "power_steps": 2}
 
 
 class BatchError(ValueError):
@@ -114,7 +121,7 @@ class BatchReport:
     density: float
     seconds: float
     kappa: float | None = None
-    held_back: int = 0  # edges kept out of H by max_density (insertions and recovery paths)
+    held_back: int = 0  # edges kept out of H by max_density (insertions and refinement)
     evicted: int = 0  # H edges that left to make room for ones joining H's components
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,14 +204,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     * insertion ``(p, q, w)``: walkers from p in H (non-backtracking, path resistance R, stop at
       q, at a dead end, once ``w * R >= K``, or after ``max_steps``). If one reaches q, H already
       approximates the edge and it goes into G only; otherwise into G and H.
-    * deletion ``(p, q, w)``: the edge leaves G and, if there, H; then walkers in G from p to q
-      (stopping, as for insertions, once ``w * R >= K``) and the best path's edges join H (G's
-      weights). If no walker arrives, the edges of short walks
-      from p and from q join H, and if H then splits where G does not, the heaviest G edges
-      between H's pieces reconnect it. H always spans every component of G.
+    * deletion ``(p, q, w)``: the edge leaves G and, if there, H. Where H splits and G does not,
+      the heaviest G edges between H's pieces reconnect it (H always spans every component of
+      G). Then ``recovery`` edges per H edge deleted join H by the static sparsifier's
+      refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
+      approximates worst, over all of G, in at least 4 rounds of at most 100 edges). dyGRASS
+      adds one walk's path per deleted edge instead; after 10% of the edges are deleted that
+      left kappa 2-3x a rebuild's at the same edge count on meshes, where refinement stays
+      within 1.5x (`benchmarks/results/dygrass.md`).
     * batches apply in order; consecutive insertions share one round of walks (on H as it was
-      before them), as do consecutive deletions. A batch is validated as a whole first: a bad
-      batch raises :class:`BatchError` and changes nothing.
+      before them), consecutive deletions one refinement. A batch is validated as a whole
+      first: a bad batch raises :class:`BatchError` and changes nothing.
 
     Parameters
     ----------
@@ -218,14 +228,18 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         spanning forest, least stretched first, leave for them), then those of largest
         distortion ``w * R`` (R of the best walk in H, unthresholded; never reached counts as
         infinite, heavier first); the others go into G only. At least 1 (a spanning forest
-        of G can need ``|V| - 1`` edges). A deletion frees its slot; recovery
-        paths join H while they fit, and H is reconnected where G is (a deletion splits H at
-        most once per H edge deleted: a slot stays reserved for that). ``held_back`` in the
-        report counts what was left out.
+        of G can need ``|V| - 1`` edges). A deletion frees its slot; H is
+        reconnected where G is (a deletion splits H at most once per H edge deleted, so that
+        always fits), and refinement adds what fits after that. ``held_back`` in the report
+        counts what was left out.
     distortion : float, optional
         The threshold K. By default it is calibrated on the initial sparsifier (see Notes).
     calibration_quantile : float
         Quantile used for the default K.
+    recovery : float
+        Edges that refinement adds to H per H edge a deletion batch removes (less those that
+        reconnect H): 1.5 lets H grow from density 1.10 to about 1.16 while 10% of G's edges
+        are deleted; 1 keeps its size; 0 only reconnects.
     num_walkers, max_steps : int
         Walkers per update and the longest walk (dyGRASS: up to 1024 walkers, 100 steps).
     on_missing : {"error", "skip"}
@@ -283,6 +297,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         "distortion": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "max_density": [Interval(numbers.Real, 1, None, closed="left"), None],
         "calibration_quantile": [Interval(numbers.Real, 0, 1, closed="right")],
+        "recovery": [Interval(numbers.Real, 0, None, closed="left")],
         "num_walkers": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "on_missing": [Options(("error", "skip"))],
@@ -293,7 +308,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  density: float | None = None, max_density: float | None = None,
                  distortion: float | None = None, calibration_quantile: float = 0.9,
-                 num_walkers: int = 64, max_steps: int = 100,
+                 recovery: float = 1.5, num_walkers: int = 64, max_steps: int = 100,
                  on_missing: str = "error", backend: str = "auto", executor: Any = None,
                  seed: int = 0) -> None:
         self.keep_ratio = keep_ratio
@@ -302,6 +317,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         self.max_density = max_density
         self.distortion = distortion
         self.calibration_quantile = calibration_quantile
+        self.recovery = recovery
         self.num_walkers = num_walkers
         self.max_steps = max_steps
         self.on_missing = on_missing
@@ -555,34 +571,29 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         u, v = _endpoints(run)
         counts["deletions"] += len(run)
         pos = g.find_items(u, v)
-        ids, weights = g.ids[pos], g.weights[pos]
+        ids = g.ids[pos]
         in_h = h.find_items(u, v) >= 0
         g = g.remove_items(ids)
         h = h.remove_items(ids[in_h])
         if not in_h.any():
             return g, h
-        p, q = u[in_h], v[in_h]
-        # a replacement path with distortion w R >= K would not approximate the edge either
-        res = random_walks(g, p, q, num_walkers=self.num_walkers, max_steps=self.max_steps,
-                           seed=seed, return_paths=True, scale=weights[in_h],
-                           stop_resistance=self.distortion_, backend=self.backend,
-                           executor=self.executor)
-        path_ids = [res.paths[i] for i in np.flatnonzero(res.reached)]
-        lost = np.flatnonzero(~res.reached)
-        if lost.size:
-            ends = np.concatenate([p[lost], q[lost]])
-            short = random_walks(g, ends, num_walkers=1, max_steps=2, seed=seed + 1,
-                                 return_paths=True, backend=self.backend,
-                                 executor=self.executor)
-            path_ids += short.paths
-        fitting, held = _fit_paths(path_ids, int(res.reached.sum()), int(lost.size), h.ids,
-                                   self._cap(g.num_nodes) - h.num_edges)
-        counts["held_back"] += held
-        h, added = _add_from(g, h, fitting)
-        counts["recovered_edges"] += added
-        if lost.size or len(fitting) < len(path_ids):
-            h, added = _reconnect_split(g, h, p, q)
-            counts["reconnected_edges"] += added
+        h, added = _reconnect_split(g, h, u[in_h], v[in_h])
+        counts["reconnected_edges"] += added
+        # a deletion frees its slot and reconnecting takes at most one per H edge deleted
+        want = math.ceil(self.recovery * int(in_h.sum())) - added
+        room = self._cap(g.num_nodes) - h.num_edges
+        take = int(max(0, min(want, room)))
+        counts["held_back"] += max(0, want) - take
+        if take:
+            mask = np.zeros(g.num_items, dtype=bool)
+            mask[g.positions(h.ids)] = True
+            forest = np.zeros(g.num_items, dtype=bool)
+            forest[g.positions(h.ids[max_spanning_forest(h, h.weights)])] = True
+            rounds = max(_DELETION_ROUNDS, math.ceil(take / _DELETION_ROUND_EDGES))
+            mask = refine_by_stretch(g, mask, forest, take, rounds=rounds, seed=seed,
+                                     **_DELETION_ROUND_WEIGHT)
+            counts["recovered_edges"] += int(mask.sum()) - h.num_edges
+            h = g.subgraph(mask)
         return g, h
 
     # ------------------------------------------------------------------ convenience
@@ -639,38 +650,12 @@ def _add_from(g: SparseStructure, h: SparseStructure, id_lists: list[np.ndarray]
     return h.add_items(g.rows[pos], g.cols[pos], g.weights[pos], ids), int(ids.size)
 
 
-def _fit_paths(paths: list[np.ndarray], num_pairs: int, num_lost: int, h_ids: np.ndarray,
-               room: float) -> tuple[list[np.ndarray], int]:
-    """Recovery paths that fit in ``room`` more H edges (whole paths, in order), and how many
-    new edges the others would have added. The first ``num_pairs`` paths each join the ends of
-    a deleted H edge; the rest are short walks from the ends of ``num_lost`` deleted edges no
-    walker joined. A slot stays reserved for every pair not yet joined (a reconnecting edge, if
-    its path does not fit), so reconnecting H afterwards always fits too."""
-    if not np.isfinite(room):
-        return paths, 0
-    known = set(h_ids[np.isin(h_ids, np.concatenate(paths))].tolist()) if paths else set()
-    need = num_pairs + num_lost
-    fitting, held = [], 0
-    for i, ids in enumerate(paths):
-        new = {int(x) for x in ids} - known
-        if i < num_pairs:
-            need -= 1
-        if len(new) <= room - need:
-            fitting.append(np.asarray(ids, dtype=np.int64))
-            known |= new
-            room -= len(new)
-        else:
-            held += len(new)
-            need += i < num_pairs
-    return fitting, held
-
-
 def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: np.ndarray):
     """:func:`_reconnect` when some pair ``(p, q)`` (the ends of deleted H edges) lies in two
     components of H: H split, and maybe G did too."""
-    _, labels = h.connected_components()
-    if np.any(labels[p] != labels[q]):
-        return _reconnect(g, h)
+    components = h.connected_components()
+    if np.any(components[1][p] != components[1][q]):
+        return _reconnect(g, h, components)
     return h, 0
 
 
@@ -697,10 +682,12 @@ def _forest_across(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                      if (int(x), int(y)) in pick or (int(y), int(x)) in pick], dtype=np.int64)
 
 
-def _reconnect(g: SparseStructure, h: SparseStructure):
-    """Add the heaviest G edges between H's components, as a maximum spanning forest over the
-    components, so that H spans every component of G."""
-    num_h, labels = h.connected_components()
+def _reconnect(g: SparseStructure, h: SparseStructure,
+               components: tuple[int, np.ndarray] | None = None):
+    """Add the heaviest G edges between H's components (``h.connected_components()``, passed
+    when known), as a maximum spanning forest over the components, so that H spans every
+    component of G."""
+    num_h, labels = components or h.connected_components()
     num_g, _ = g.connected_components()
     if num_h == num_g:
         return h, 0

@@ -153,7 +153,9 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
     keep, index = grounded_rows(graph)  # H spans G: the same nodes ground L_H
-    lg = graph.laplacian().tocsr()[keep][:, keep]
+    edges = ~loops
+    lg = _grounded_laplacian(index[graph.rows[edges]], index[graph.cols[edges]],
+                             graph.weights[edges], keep.size)
     mask = mask.copy()
     sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
     rng = np.random.default_rng(seed)
@@ -193,16 +195,24 @@ class _GrowingSketch:
         """Edges (item positions of G, no self-loops) that join H."""
         g = self.graph
         p, q, w = self.index[g.rows[items]], self.index[g.cols[items]], g.weights[items]
-        rows, cols, vals = np.r_[p, q, p, q], np.r_[p, q, q, p], np.r_[w, w, -w, -w]
-        live = (rows >= 0) & (cols >= 0)  # the grounded nodes' rows and columns are gone
-        self.laplacian = (self.laplacian + sp.csr_matrix(
-            (vals[live], (rows[live], cols[live])), shape=self.laplacian.shape)).tocsr()
+        self.laplacian = (self.laplacian + _grounded_laplacian(
+            p, q, w, self.laplacian.shape[0])).tocsr()
         self._p, self._q, self._w = np.r_[self._p, p], np.r_[self._q, q], np.r_[self._w, w]
 
     def rhs(self, rng: np.random.Generator) -> np.ndarray:
         """The right-hand sides with signs drawn from ``rng``."""
         return sketch_right_hand_sides(self._p, self._q, self._w, self.laplacian.shape[0],
                                        self.num_vectors, rng)
+
+
+def _grounded_laplacian(p: np.ndarray, q: np.ndarray, weights: np.ndarray,
+                        size: int) -> sp.csr_matrix:
+    """The grounded Laplacian of the edges ``(p, q)`` given by their rows (-1: a grounded node,
+    whose row and column are gone)."""
+    rows, cols = np.r_[p, q, p, q], np.r_[p, q, q, p]
+    vals = np.r_[weights, weights, -weights, -weights]
+    live = (rows >= 0) & (cols >= 0)
+    return sp.csr_matrix((vals[live], (rows[live], cols[live])), shape=(size, size))
 
 
 @njit(cache=True, parallel=True)
