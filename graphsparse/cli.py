@@ -339,6 +339,8 @@ def stream_run(
     max_density: float = typer.Option(None, "--max-density", help="Cap on |E_H| / |V| that "
                                       "every batch honours (default: none)."),
     distortion: float = typer.Option(None, help="Threshold K (default: calibrated)."),
+    recovery: float = typer.Option(1.5, help="Edges refinement adds to H per H edge a deletion "
+                                   "batch removes."),
     num_walkers: int = typer.Option(64, min=1),
     max_steps: int = typer.Option(100, min=1),
     seed: int = typer.Option(0),
@@ -358,14 +360,14 @@ def stream_run(
     if state.exists() and not state.is_dir():
         raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
     params = {"density": density, "max_density": max_density, "distortion": distortion,
-              "calibration_quantile": 0.9,
+              "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
     from sparsebox.options import parameter_errors
 
     console = _console()
     options = {"density": "--density", "max_density": "--max-density",
-               "distortion": "--distortion"}
+               "distortion": "--distortion", "recovery": "--recovery"}
     with parameter_errors(options):
         st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
                                        params)

@@ -1,8 +1,9 @@
-"""dyGRASS: streaming spectral sparsification by localized random walks.
+"""dyGRASS: streaming spectral sparsification, insertions tested by localized random walks.
 
 Reference: Yuan, Aghdaei, Feng, "dyGRASS: Dynamic Spectral Graph Sparsification via Localized
 Random Walks on GPUs" (2025). Unlike the reference code this is self-contained (our own initial
-sparsifier, no external GRASS binary), runs on CPU and GPU, and its updates are atomic batches.
+sparsifier, no external GRASS binary), runs on CPU and GPU, and its updates are atomic batches;
+deletions are followed by the static sparsifier's refinement instead of walk paths.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 #: of a small graph takes 64 rounds; a batch should cost a twentieth of that at most)
 _DELETION_ROUNDS = 4
 _DELETION_ROUND_EDGES = 100
-_DELETION_ROUND_WEIGHT = {"num_vectors": 8, "power_steps": 2}
+_DELETION_REFINE_OPTIONS = {"num_vectors": 8, "power_steps": 2}
 
 
 class BatchError(ValueError):
@@ -204,7 +205,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     * insertion ``(p, q, w)``: walkers from p in H (non-backtracking, path resistance R, stop at
       q, at a dead end, once ``w * R >= K``, or after ``max_steps``). If one reaches q, H already
       approximates the edge and it goes into G only; otherwise into G and H.
-    * deletion ``(p, q, w)``: the edge leaves G and, if there, H. Where H splits and G does not,
+    * deletion ``(p, q)``: the edge leaves G and, if there, H. Where H splits and G does not,
       the heaviest G edges between H's pieces reconnect it (H always spans every component of
       G). Then ``recovery`` edges per H edge deleted join H by the static sparsifier's
       refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
@@ -241,7 +242,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         reconnect H): 1.5 lets H grow from density 1.10 to about 1.16 while 10% of G's edges
         are deleted; 1 keeps its size; 0 only reconnects.
     num_walkers, max_steps : int
-        Walkers per update and the longest walk (dyGRASS: up to 1024 walkers, 100 steps).
+        Walkers per insertion (and per edge calibrating K) and the longest walk (dyGRASS: up
+        to 1024 walkers, 100 steps).
     on_missing : {"error", "skip"}
         Deleting an edge that is not in G.
     backend : str
@@ -580,7 +582,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         h, added = _reconnect_split(g, h, u[in_h], v[in_h])
         counts["reconnected_edges"] += added
         # a deletion frees its slot and reconnecting takes at most one per H edge deleted
-        want = math.ceil(self.recovery * int(in_h.sum())) - added
+        want = math.ceil(self.recovery * int(in_h.sum()) - 1e-9) - added  # 1.1 * 10 is 11
         room = self._cap(g.num_nodes) - h.num_edges
         take = int(max(0, min(want, room)))
         counts["held_back"] += max(0, want) - take
@@ -591,7 +593,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             forest[g.positions(h.ids[max_spanning_forest(h, h.weights)])] = True
             rounds = max(_DELETION_ROUNDS, math.ceil(take / _DELETION_ROUND_EDGES))
             mask = refine_by_stretch(g, mask, forest, take, rounds=rounds, seed=seed,
-                                     **_DELETION_ROUND_WEIGHT)
+                                     **_DELETION_REFINE_OPTIONS)
             counts["recovered_edges"] += int(mask.sum()) - h.num_edges
             h = g.subgraph(mask)
         return g, h
@@ -638,11 +640,9 @@ def _derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def _add_from(g: SparseStructure, h: SparseStructure, id_lists: list[np.ndarray]):
+def _add_from(g: SparseStructure, h: SparseStructure, ids: np.ndarray):
     """Add to H the items of G with these ids that H lacks (G's weights)."""
-    if not id_lists:
-        return h, 0
-    ids = np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in id_lists]))
+    ids = np.unique(ids)
     ids = ids[~np.isin(ids, h.ids)]
     if ids.size == 0:
         return h, 0
@@ -692,4 +692,4 @@ def _reconnect(g: SparseStructure, h: SparseStructure,
     if num_h == num_g:
         return h, 0
     chosen = _forest_across(labels, g.rows, g.cols, g.weights)
-    return _add_from(g, h, [g.ids[chosen]])
+    return _add_from(g, h, g.ids[chosen])

@@ -26,6 +26,6 @@ register("gtsp", item="token", target="graphsparse.gtsp.estimator:GtspTokenPrune
          reference="Liu et al., Neural Networks 2024")
 register("dygrass", item="edge", target="graphsparse.dynamic:DynamicSpectralSparsifier",
          data="edge-stream", streaming=True,
-         summary="dyGRASS: a spectral sparsifier kept up to date by random walks under edge "
-                 "insertions and deletions",
+         summary="dyGRASS: a spectral sparsifier kept up to date under edge insertions "
+                 "(random walks) and deletions (refinement)",
          reference="Yuan, Aghdaei, Feng, 2025")

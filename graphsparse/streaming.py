@@ -32,7 +32,7 @@ METRICS = "metrics.jsonl"
 #: The parameters that define a stream: resuming with other values is refused. The others
 #: (``on_missing``, ``backend``) are how this run treats events and may change between runs.
 IDENTITY = ("keep_ratio", "budget", "density", "max_density", "distortion",
-            "calibration_quantile", "num_walkers", "max_steps", "seed")
+            "calibration_quantile", "recovery", "num_walkers", "max_steps", "seed")
 #: Where this run does its work: never stored, free to change between runs.
 RUN_OPTIONS = ("executor",)
 

@@ -99,7 +99,7 @@ def test_inserting_an_existing_edge_adds_weight_in_g_and_h():
     assert d.sparsifier_.weights[d.sparsifier_.find_items([u], [v])[0]] == 3.5
 
 
-def test_deletions_that_disconnect_g_and_recovery_paths():
+def test_deletions_that_disconnect_g_and_reconnecting_h():
     g = as_structure(nx.barbell_graph(6, 2))  # two cliques joined by a path
     d = DynamicSpectralSparsifier(seed=0).fit(g)
     edges = edge_dict(g)
@@ -127,13 +127,12 @@ def test_deletions_refine_h_to_near_a_rebuild_and_recovery_sets_how_many_edges_j
     events = [("-", int(g.rows[i]), int(g.cols[i])) for i in picked]
     models = {r: DynamicSpectralSparsifier(seed=0, recovery=r).fit(g) for r in (0.0, 1.5)}
     for r, d in models.items():
+        edges = edge_dict(g)
         for batch in np.array_split(np.arange(len(events)), 10):
-            h = d.sparsifier_
-            deleted_h = int(np.isin(g.ids[picked[batch]], h.ids).sum())
+            deleted_h = int(np.isin(g.ids[picked[batch]], d.sparsifier_.ids).sum())
             report = d.update([events[i] for i in batch])
-            assert report.sparsifier_edges == (h.num_edges - deleted_h
-                                               + report.reconnected_edges
-                                               + report.recovered_edges)
+            apply_to_dict(edges, [events[i] for i in batch])
+            check_invariants(d, edges)
             assert report.recovered_edges == (0 if r == 0 else
                                               math.ceil(r * deleted_h) - report.reconnected_edges)
     g2 = models[1.5].graph_
@@ -143,6 +142,25 @@ def test_deletions_refine_h_to_near_a_rebuild_and_recovery_sets_how_many_edges_j
     # measured 29.3 against a rebuild's 25.0; only reconnecting H leaves 3,127
     assert kappa <= 1.5 * relative_condition_number(g2, rebuilt, method="ground")
     assert relative_condition_number(g2, models[0.0].sparsifier_, method="ground") > 10 * kappa
+
+
+def test_recovery_sets_the_size_of_h_after_deletions_and_the_cap_holds_it_back():
+    g = grid(16)
+    for recovery, grows in ((1.0, 0), (1.1, 1), (1.5, 5)):
+        d = DynamicSpectralSparsifier(seed=0, recovery=recovery).fit(g)
+        h = d.sparsifier_
+        batch = [("-", int(u), int(v)) for u, v in zip(h.rows[:10], h.cols[:10], strict=True)]
+        d.update(batch)
+        assert d.sparsifier_.num_edges == h.num_edges + grows  # 1.1 * 10 rounds up to 11
+    full = DynamicSpectralSparsifier(seed=0).fit(g)
+    capped = DynamicSpectralSparsifier(seed=0, max_density=full.sparsifier_.density).fit(g)
+    h = capped.sparsifier_
+    batch = [("-", int(u), int(v)) for u, v in zip(h.rows[:10], h.cols[:10], strict=True)]
+    report = capped.update(batch)
+    assert capped.sparsifier_.num_edges == h.num_edges  # the freed slots, no more
+    assert report.held_back == 5 and report.reconnected_edges + report.recovered_edges == 10
+    with pytest.raises(ValueError, match="recovery"):
+        DynamicSpectralSparsifier(recovery=-1.0).fit(g)
 
 
 def test_a_bad_batch_changes_nothing():

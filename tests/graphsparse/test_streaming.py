@@ -82,6 +82,10 @@ def test_stream_cli_runs_resumes_and_exports(tmp_path, data_dir):
     # another graph in the same state folder is refused
     res = run(["stream", "power", "--events", str(events), "--state", str(state)])
     assert res.returncode != 0 and "holds a stream of graph 'airfoil1'" in res.stderr
+    # so is another deletion recovery, which would change what the log replays to
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--recovery", "1.0"])
+    assert res.returncode != 0 and "recovery 1.5 (now 1.0)" in res.stderr
 
 
 def test_malformed_line_is_reported_and_its_batch_not_applied(tmp_path, data_dir):
