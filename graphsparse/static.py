@@ -148,6 +148,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     >>> int(tree.sum()), int(mask.sum()), bool(mask[tree].all())
     (99, 109, True)
     """
+    if not graph.is_undirected:
+        raise ValueError("refine_by_stretch needs an undirected graph")
     if not mask[tree_mask].all():
         raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
     tree = graph.subgraph(tree_mask)

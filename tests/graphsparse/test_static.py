@@ -3,6 +3,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from graphsparse.metrics import relative_condition_number
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
@@ -104,6 +105,9 @@ def test_refinement_helps_and_bad_arguments():
     partial[np.flatnonzero(tree)[0]] = False
     with pytest.raises(ValueError, match="mask must hold tree_mask"):
         refine_by_stretch(g, partial, tree, 10, rounds=1)
+    directed = as_structure(sp.csr_array(([1.0, 1.0], ([0, 1], [1, 2])), shape=(3, 3)))
+    with pytest.raises(ValueError, match="needs an undirected graph"):
+        refine_by_stretch(directed, np.ones(2, bool), np.ones(2, bool), 0, rounds=1)
 
 
 def test_auto_rounds_keep_each_round_to_20_edges_up_to_1024_rounds(monkeypatch):
