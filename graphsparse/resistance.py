@@ -26,8 +26,8 @@ from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
-           "grounded_rows", "sketch_right_hand_sides", "laplacian_solver", "LaplacianSolver",
-           "EffectiveResistanceSampler"]
+           "grounded_rows", "grounded_laplacian", "sketch_right_hand_sides", "laplacian_solver",
+           "LaplacianSolver", "EffectiveResistanceSampler"]
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     off = g.rows != g.cols
     rhs = sketch_right_hand_sides(index[g.rows[off]], index[g.cols[off]], g.weights[off],
                                   keep.size, k, np.random.default_rng(seed))
-    lap = g.laplacian().tocsr()[keep][:, keep]
+    lap = grounded_laplacian(index[g.rows[off]], index[g.cols[off]], g.weights[off], keep.size)
     z = np.zeros((g.num_nodes, k))
     solve = laplacian_solver(lap, solver, tol=tol)
     z[keep] = solve(rhs, overwrite_b=True)
@@ -158,6 +158,23 @@ def grounded_rows(graph: SparseStructure) -> tuple[np.ndarray, np.ndarray]:
     index = np.full(graph.num_nodes, -1, dtype=np.int64)
     index[keep] = np.arange(keep.size)
     return keep, index
+
+
+def grounded_laplacian(p: np.ndarray, q: np.ndarray, weights: np.ndarray,
+                       size: int) -> sp.csr_matrix:
+    """The grounded Laplacian of the edges ``(p, q)`` (no self-loops), given by their rows
+    there (:func:`grounded_rows`; -1 is a grounded node, whose row and column are gone).
+
+    Examples
+    --------
+    >>> lap = grounded_laplacian(np.array([-1, 0]), np.array([0, 1]), np.array([1.0, 2.0]), 2)
+    >>> lap.toarray().tolist()  # path 0-1-2 grounded at node 0, weights 1 and 2
+    [[3.0, -2.0], [-2.0, 2.0]]
+    """
+    rows, cols = np.r_[p, q, p, q], np.r_[p, q, q, p]
+    vals = np.r_[weights, weights, -weights, -weights]
+    live = (rows >= 0) & (cols >= 0)
+    return sp.csr_matrix((vals[live], (rows[live], cols[live])), shape=(size, size))
 
 
 def sketch_right_hand_sides(p: np.ndarray, q: np.ndarray, weights: np.ndarray, size: int,

@@ -15,7 +15,12 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
-from graphsparse.resistance import grounded_rows, laplacian_solver, sketch_right_hand_sides
+from graphsparse.resistance import (
+    grounded_laplacian,
+    grounded_rows,
+    laplacian_solver,
+    sketch_right_hand_sides,
+)
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier
@@ -156,7 +161,7 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     loops = graph.rows == graph.cols
     keep, index = grounded_rows(graph)  # H spans G: the same nodes ground L_H
     edges = ~loops
-    lg = _grounded_laplacian(index[graph.rows[edges]], index[graph.cols[edges]],
+    lg = grounded_laplacian(index[graph.rows[edges]], index[graph.cols[edges]],
                              graph.weights[edges], keep.size)
     mask = mask.copy()
     sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
@@ -197,7 +202,7 @@ class _GrowingSketch:
         """Edges (item positions of G, no self-loops) that join H."""
         g = self.graph
         p, q, w = self.index[g.rows[items]], self.index[g.cols[items]], g.weights[items]
-        self.laplacian = (self.laplacian + _grounded_laplacian(
+        self.laplacian = (self.laplacian + grounded_laplacian(
             p, q, w, self.laplacian.shape[0])).tocsr()
         self._p, self._q, self._w = np.r_[self._p, p], np.r_[self._q, q], np.r_[self._w, w]
 
@@ -205,16 +210,6 @@ class _GrowingSketch:
         """The right-hand sides with signs drawn from ``rng``."""
         return sketch_right_hand_sides(self._p, self._q, self._w, self.laplacian.shape[0],
                                        self.num_vectors, rng)
-
-
-def _grounded_laplacian(p: np.ndarray, q: np.ndarray, weights: np.ndarray,
-                        size: int) -> sp.csr_matrix:
-    """The grounded Laplacian of the edges ``(p, q)`` given by their rows (-1: a grounded node,
-    whose row and column are gone)."""
-    rows, cols = np.r_[p, q, p, q], np.r_[p, q, q, p]
-    vals = np.r_[weights, weights, -weights, -weights]
-    live = (rows >= 0) & (cols >= 0)
-    return sp.csr_matrix((vals[live], (rows[live], cols[live])), shape=(size, size))
 
 
 @njit(cache=True, parallel=True)

@@ -6,6 +6,7 @@ from graphsparse.metrics import grounded_laplacian_nodes, relative_condition_num
 from graphsparse.resistance import (
     EffectiveResistanceSampler,
     effective_resistances,
+    grounded_laplacian,
     grounded_rows,
     laplacian_solver,
 )
@@ -76,3 +77,13 @@ def test_grounded_rows_number_the_kept_nodes_and_mark_the_grounded_ones():
     assert np.array_equal(keep, grounded_laplacian_nodes(g))
     assert np.array_equal(index[keep], np.arange(keep.size))
     assert sorted(np.flatnonzero(index < 0).tolist()) == [0, 4]  # one per component
+
+
+def test_grounded_laplacian_is_the_laplacian_without_the_grounded_rows():
+    g = load_graph("power")
+    g = g.reweight_items(g.ids, np.random.default_rng(0).uniform(0.5, 2.0, g.num_items))
+    keep, index = grounded_rows(g)
+    off = g.rows != g.cols
+    lap = grounded_laplacian(index[g.rows[off]], index[g.cols[off]], g.weights[off], keep.size)
+    expected = g.laplacian().tocsr()[keep][:, keep]
+    assert abs(lap - expected).max() < 1e-12
