@@ -129,6 +129,20 @@ def _backward(x, order, pivots, nbrs, values):
             x[v, c] /= pivots[s]
 
 
+def _check_symmetric(off: sp.csr_matrix) -> None:
+    """Refuse an off-diagonal part (canonical CSR) that differs from its transpose by more than
+    ``1e-12`` of its largest entry (same pattern: the values are compared in place)."""
+    flipped = off.T.tocsr()
+    flipped.sort_indices()
+    if np.array_equal(flipped.indptr, off.indptr) and np.array_equal(flipped.indices,
+                                                                      off.indices):
+        gap = np.abs(flipped.data - off.data)
+    else:
+        gap = abs(off - flipped).data
+    if gap.size and gap.max() > 1e-12 * np.abs(off.data).max():
+        raise ValueError("the matrix is not symmetric")
+
+
 class EliminationFactor:
     """An exact factorization of a symmetric positive definite matrix with nonpositive
     off-diagonal entries (a grounded Laplacian): nodes of degree at most ``max_degree`` are
@@ -168,20 +182,23 @@ class EliminationFactor:
     def __init__(self, matrix: Any, max_degree: int = 2) -> None:
         # an eliminated node frees one slot in each neighbour's row: room for the fill of 2
         max_degree = check_int("max_degree", max_degree, minimum=0, maximum=2)
-        a = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
-        a.sum_duplicates()
-        diag = a.diagonal()
-        off = sp.csr_matrix(a - sp.diags(diag))
-        off.eliminate_zeros()
-        off.sort_indices()
-        asymmetry = abs(off - off.T)
-        if asymmetry.nnz and asymmetry.max() > 1e-12 * abs(off).max():
-            raise ValueError("the matrix is not symmetric")
+        a = sp.csr_matrix(matrix, dtype=np.float64)
+        if not a.has_canonical_format:  # sorted, no duplicates (on a copy: the input stays)
+            a = a.copy()
+            a.sum_duplicates()
         n = a.shape[0]
-        indices, data = off.indices.astype(np.int64), off.data.copy()
+        row = np.repeat(np.arange(n), np.diff(a.indptr))
+        on_diag = a.indices == row
+        diag = np.zeros(n)
+        diag[row[on_diag]] = a.data[on_diag]
+        live = ~on_diag & (a.data != 0)
+        indices, data = a.indices[live].astype(np.int64), a.data[live]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row[live], minlength=n), out=indptr[1:])
+        _check_symmetric(sp.csr_matrix((data, indices, indptr), shape=(n, n)))
         tiny = 64 * np.finfo(np.float64).eps
         order, pivots, nbrs, values, count, status = _eliminate(
-            off.indptr.astype(np.int64), indices, data, diag, max_degree, tiny)
+            indptr, indices, data, diag, max_degree, tiny)
         if status:
             raise ValueError(f"the matrix is not positive definite (pivot of row {status - 1})")
         self._order, self._pivots, self._nbrs, self._values = order, pivots, nbrs, values
@@ -192,13 +209,19 @@ class EliminationFactor:
         self._lu = None
         self.nnz = int(2 * (nbrs >= 0).sum() + order.size)
         if self.core_size:
+            # the live entries lead each row, and join core nodes only: relabel them in the core
+            k = self.core_size
+            at = np.full(n, -1, dtype=np.int64)
+            at[self._core] = np.arange(k)
             rows = np.repeat(np.arange(n), count)
-            starts = np.repeat(off.indptr[:-1], count)  # live entries lead each row
+            starts = np.repeat(indptr[:-1], count)
             pos = starts + np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count)
-            schur = sp.coo_matrix((data[pos], (rows, indices[pos])), shape=(n, n)).tocsr()
-            schur = schur[self._core][:, self._core] + sp.diags(diag[self._core])
+            ends = np.arange(k)
+            schur = sp.csc_matrix((np.r_[data[pos], diag[self._core]],
+                                   (np.r_[at[rows], ends], np.r_[at[indices[pos]], ends])),
+                                  shape=(k, k))
             try:
-                self._lu = splu(sp.csc_matrix(schur), permc_spec="MMD_AT_PLUS_A",
+                self._lu = splu(schur, permc_spec="MMD_AT_PLUS_A",
                                 diag_pivot_thresh=0.0, options={"SymmetricMode": True})
             except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
                 raise ValueError(f"the matrix is not positive definite ({err})") from None

@@ -80,6 +80,24 @@ def test_bad_arguments():
         EliminationFactor(lap, max_degree=3)
     with pytest.raises(ValueError, match="not symmetric"):
         EliminationFactor(sp.triu(lap).tocsr())
+    skewed = lap.copy()  # the same pattern, one value off
+    skewed.data[np.flatnonzero(skewed.indices != np.repeat(np.arange(lap.shape[0]),
+                                                            np.diff(lap.indptr)))[0]] *= 1.01
+    with pytest.raises(ValueError, match="not symmetric"):
+        EliminationFactor(skewed)
+
+
+def test_duplicates_are_summed_and_the_input_stays():
+    lap = grounded(GRAPHS["tree plus edges"])
+    twice = np.repeat(np.arange(lap.nnz), 2)  # every entry twice, halved: not canonical
+    halves = sp.csr_matrix((lap.data[twice] / 2, lap.indices[twice], 2 * lap.indptr),
+                           shape=lap.shape)
+    assert not halves.has_canonical_format
+    data, indices = halves.data.copy(), halves.indices.copy()
+    b = np.random.default_rng(6).standard_normal(lap.shape[0])
+    x = EliminationFactor(halves).solve(b)
+    assert np.allclose(x, spsolve(sp.csc_matrix(lap), b))
+    assert np.array_equal(halves.data, data) and np.array_equal(halves.indices, indices)
 
 
 def test_overwrite_b_solves_in_place_and_only_when_asked():
