@@ -162,7 +162,7 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     keep, index = grounded_rows(graph)  # H spans G: the same nodes ground L_H
     edges = ~loops
     lg = grounded_laplacian(index[graph.rows[edges]], index[graph.cols[edges]],
-                             graph.weights[edges], keep.size)
+                            graph.weights[edges], keep.size)
     mask = mask.copy()
     sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
     rng = np.random.default_rng(seed)
