@@ -279,12 +279,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     With unit weights a walk's distortion is a path length, so the default K is a whole number;
     where the share of sampled edges at or below one length is close to nine in ten, the seed
-    decides between that length and the next. On hep-th (``benchmarks/dygrass.py --graphs hep-th
-    --big-points 0 --seed S``; ``benchmarks/results/dygrass.md`` for S = 0,
-    ``benchmarks/results/dygrass_seeds`` for S = 1, 2, 3; each seed draws its own stream and
-    sparsifier), K came out 4, 3, 4, 4 and the insert stream ended at grounded kappa 9.9, 7.1,
-    9.3, 10.0 (density 1.16, 1.19, 1.16, 1.16). Pass ``distortion`` where the stream must not
-    depend on that draw.
+    decides between that length and the next (hep-th's K is 3 or 4 by seed, and the kappa its
+    insert stream ends at follows K: ``benchmarks/results/dygrass_seeds`` and the README). Pass
+    ``distortion`` where the stream must not depend on that draw.
 
     Inserting an edge that exists adds ``weight`` to it (as ``L_G`` gains ``w b b^T``); when the
     edge is in H, H's copy takes G's new weight. Self-loops are rejected.
