@@ -149,17 +149,15 @@ def _sparsify_task(task: dict, emit: Any) -> dict:
 
 def _sparsify_file(task: dict, *, progress: bool) -> dict:
     """Sparsify one graph with one method and write it; the summary of what was done."""
-    from sparsebox.data.graphs import load_graph, write_graph
+    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, load_graph, write_graph
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
     graph, method = task["graph"], task["method"]
     output = check_output_file(task["output"], option="--output",
-                               inputs=[graph] if Path(graph).exists() else [])
-    if output.suffix.lower() not in (".mtx", ".graph", ".csv", ".txt", ".edges", ".el"):
-        raise typer.BadParameter(f"unknown graph format {output.suffix!r} of {output} (.mtx, "
-                                 ".graph, .csv, .txt)", param_hint="--output")
+                               inputs=[graph] if Path(graph).exists() else [],
+                               suffixes=WRITABLE_GRAPH_SUFFIXES)
     entry = get_method(method, item="edge")
     params = {**task["sizes"],
               **({"seed": task["seed"]} if "seed" in entry.load()._get_param_names() else {})}
@@ -454,20 +452,19 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
 @stream_app.command("export")
 def stream_export(
     state: Path = typer.Argument(..., help="A state folder of `sparsebox stream`."),
-    output: Path = typer.Option(..., "-o", "--output", help="Matrix Market file to write."),
+    output: Path = typer.Option(..., "-o", "--output", help="The graph file to write; the "
+                                "format follows the suffix, as for `graph sparsify` (.mtx: "
+                                "symmetric Matrix Market)."),
     graph: bool = typer.Option(False, "--graph", help="Write G instead of the sparsifier H."),
 ) -> None:
-    """Write the current sparsifier (or graph) of a stream as a symmetric Matrix Market file."""
-    import scipy.io
-    import scipy.sparse as sp
-
+    """Write the current sparsifier (or graph) of a stream as a graph file."""
     from graphsparse.streaming import load_state
+    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, write_graph
 
-    output = check_output_file(output, option="--output")
+    output = check_output_file(output, option="--output", suffixes=WRITABLE_GRAPH_SUFFIXES)
     model = load_state(state)
     s = model.graph_ if graph else model.sparsifier_
-    lower = sp.coo_array((s.weights, (s.cols, s.rows)), shape=(s.num_nodes, s.num_nodes))
     with StagedOutputs(output=output) as staged:
-        scipy.io.mmwrite(staged["output"], lower, symmetry="symmetric",
-                         comment=f"sparsebox stream export of {state} after batch {model.batches_}")
+        write_graph(s, staged["output"],
+                    comment=f"sparsebox stream export of {state} after batch {model.batches_}")
     typer.echo(f"wrote {output}: {s.num_nodes} nodes, {s.num_edges} edges")

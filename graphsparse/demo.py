@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from graphsparse.stats import graph_summary  # noqa: E402
-from sparsebox.data.graphs import load_graph  # noqa: E402
+from sparsebox.data.graphs import load_graph, write_graph  # noqa: E402
 
 DEMO_GRAPHS = ("fe_4elt2", "cora")
 #: The size every graph method is run at in the demo: kept edges per node.
@@ -95,9 +95,6 @@ def dygrass_stream(out: Path, graph_name: str = "fe_4elt2", seed: int = 0,
                    cls: Any = None) -> dict[str, object]:
     """Remove 10% of a FEM graph's edges, sparsify the rest, stream them back in 10 batches;
     plot kappa and density per batch and write the final sparsifier."""
-    import scipy.io
-    import scipy.sparse as sp
-
     from graphsparse.dynamic import DynamicSpectralSparsifier
     from graphsparse.metrics import relative_condition_number
 
@@ -125,9 +122,7 @@ def dygrass_stream(out: Path, graph_name: str = "fe_4elt2", seed: int = 0,
     fig.savefig(out / "dygrass_stream.png", dpi=120)
     plt.close(fig)
     h = model.sparsifier_
-    scipy.io.mmwrite(out / f"{graph_name}_sparsifier.mtx",
-                     sp.coo_array((h.weights, (h.cols, h.rows)), shape=(h.num_nodes, h.num_nodes)),
-                     symmetry="symmetric")
+    write_graph(h, out / f"{graph_name}_sparsifier.mtx")
     return {"method": "dyGRASS stream", "data": graph_name, "events": len(events),
             "result": f"kappa {kappas[0]:.0f} -> {kappas[-1]:.0f}, density {densities[0]:.3f} -> "
                       f"{densities[-1]:.3f}", "seconds": seconds}

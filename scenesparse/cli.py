@@ -165,7 +165,7 @@ def _prune_points_task(task: dict, emit: Any) -> dict:
 
 def _prune_points_file(task: dict, *, progress: bool) -> dict:
     """Prune one cloud: read, check, fit the method, write the kept points (and the report)."""
-    from scenesparse.pointio import read_points, write_points
+    from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
@@ -173,10 +173,12 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     method = task["method"]
     estimator = get_method(method, item="point").create(**task["params"])
     path = _input_path(task["source"])
-    target = check_output_file(task["target"], option="TARGET", inputs=[path])
+    target = check_output_file(task["target"], option="TARGET", inputs=[path],
+                               suffixes=POINT_SUFFIXES)
     report = task["report"]
     if report is not None:
-        report = check_output_file(report, option="--report", inputs=[path])
+        report = check_output_file(report, option="--report", inputs=[path],
+                                   outputs={"TARGET": target})
     with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)
@@ -319,7 +321,7 @@ def remove_floaters(
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
     splat property is written back unchanged."""
-    from scenesparse.pointio import read_points, write_points
+    from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from scenesparse.points import StatisticalOutlierRemover
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
@@ -329,9 +331,10 @@ def remove_floaters(
     with parameter_errors(options):
         remover._validate_params()
     path = _input_path(source)
-    target = check_output_file(target, option="TARGET", inputs=[path])
+    target = check_output_file(target, option="TARGET", inputs=[path], suffixes=POINT_SUFFIXES)
     if report is not None:
-        report = check_output_file(report, option="--report", inputs=[path])
+        report = check_output_file(report, option="--report", inputs=[path],
+                                   outputs={"TARGET": target})
     with progress_steps([f"reading {path.name}", "floaters: testing", "writing"]) as step:
         cloud = read_points(path)
         _finite_positions(cloud, path)

@@ -338,6 +338,10 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
     raise PointFileError(f"{path}: unknown point format {suffix!r} (.ply, .pcd, .xyz)")
 
 
+#: the suffixes :func:`read_points` and :func:`write_points` know (the format follows the name)
+POINT_SUFFIXES = (".ply", ".pcd", ".xyz", ".txt", ".pts")
+
+
 def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
     """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`)."""
     path = Path(path)

@@ -92,14 +92,18 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
 
     source = Path(source)
-    target = check_output_file(target, option="TARGET", inputs=[source])
+    target = check_output_file(target, option="TARGET", inputs=[source], suffixes=[".ply"])
     image = Path(image) if image is not None else target.with_name(
         target.stem + "_side_by_side.png")
-    image = check_output_file(image, option="--image", inputs=[source])
+    image_formats = ["." + name for name in FigureCanvasBase.get_supported_filetypes()]
+    image = check_output_file(image, option="--image", inputs=[source],
+                              outputs={"TARGET": target}, suffixes=image_formats)
     if report is not None:
-        report = check_output_file(report, option="--report", inputs=[source])
+        report = check_output_file(report, option="--report", inputs=[source],
+                                   outputs={"TARGET": target, "--image": image})
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
                             recover_steps=recover_steps, views=views, resolution=resolution,
                             backend=backend)

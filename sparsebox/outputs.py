@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,33 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output_file(path: str | os.PathLike[str], *, option: str,
-                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+                      inputs: Iterable[str | os.PathLike[str]] = (),
+                      outputs: Mapping[str, str | os.PathLike[str] | None] | None = None,
+                      suffixes: Iterable[str] | None = None) -> Path:
     """``path`` as a :class:`Path` once it is a place a file can be written to: its folder exists
-    and is writable, it is not a folder, and it is none of ``inputs``. The error names
-    ``option`` (the command-line option or argument that gave the path)."""
+    and is writable, it is not a folder, it is none of ``inputs`` and none of the command's other
+    ``outputs`` (``{option: path}``, None skipped), and its suffix is one of ``suffixes`` (any
+    case) when they are given. The error names ``option`` (the command-line option or argument
+    that gave the path).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_output_file("out.ply", option="--report", outputs={"TARGET": "out.ply"})
+    ... except InvalidParameterError as err:
+    ...     print(err)
+    --report: out.ply is also TARGET; give each output its own name
+    """
     path = Path(path)
+    for other_option, other in (outputs or {}).items():
+        if other is not None and _same_place(path, Path(other)):
+            raise InvalidParameterError(f"{option}: {path} is also {other_option}; give each "
+                                        "output its own name")
+    if suffixes is not None:
+        suffixes = sorted(suffixes)
+        if path.suffix.lower() not in suffixes:
+            raise InvalidParameterError(f"{option}: {path} must end in one of "
+                                        f"{', '.join(suffixes)} (the format follows the name)")
     folder = path.parent
     if path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a folder; give a file name")
@@ -53,6 +75,11 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
             raise InvalidParameterError(f"{option}: {path} is the input file; write to another "
                                         "name (inputs are never overwritten)")
     return path
+
+
+def _same_place(a: Path, b: Path) -> bool:
+    """Whether two paths, which need not exist yet, name one file."""
+    return _same_file(a, b) or a.resolve() == b.resolve()
 
 
 def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
@@ -81,6 +108,9 @@ class StagedOutputs:
 
     def __init__(self, **finals: str | os.PathLike[str] | None) -> None:
         self.finals = {k: Path(v) for k, v in finals.items() if v is not None}
+        places = [p.resolve() for p in self.finals.values()]
+        if len(set(places)) < len(places):
+            raise ValueError(f"two outputs share a name: {sorted(map(str, self.finals.values()))}")
         tag = f"partial-{os.getpid()}"
         self.temps = {k: p.with_name(f".{p.stem}.{tag}{p.suffix}") for k, p in self.finals.items()}
 

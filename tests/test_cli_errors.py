@@ -257,6 +257,44 @@ def test_prune_splats_missing_image_folder_fails_fast(cli, data_dir, tmp_path):
     assert time.perf_counter() - start < 3.0  # scoring alone takes far longer
 
 
+@pytest.mark.parametrize("command", ["prune-points", "prune-splats", "remove-floaters"])
+def test_scene_report_on_the_target_is_refused_before_any_work(cli, data_dir, tmp_path,
+                                                                command):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    precious = write(out / "keep.ply", "a file of the user's")
+    run_bad(cli, Case(["scene", command, source, precious, "--report", precious],
+                      ["--report", str(precious), "TARGET"], [source, precious]), out)
+
+
+@pytest.mark.parametrize("options, names", [
+    (["kept.xyz"], ["TARGET", "kept.xyz", ".ply"]),
+    (["kept.ply", "--image", "side.txt"], ["--image", "side.txt", ".png"]),
+    (["kept.ply", "--image", "kept.ply"], ["--image", "TARGET"]),
+])
+def test_prune_splats_output_names_are_checked_before_any_work(cli, data_dir, tmp_path,
+                                                               options, names):
+    import scenesparse.splatjob  # noqa: F401  (imports are not what is timed)
+
+    source = data_dir / DONUT
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["scene", "prune-splats", source, *[out / o if o.endswith(("ply", "xyz", "txt"))
+                                               else o for o in options]]
+    start = time.perf_counter()
+    run_bad(cli, Case(argv, names, [source]), out)
+    assert time.perf_counter() - start < 3.0  # scoring alone takes far longer
+
+
+def test_prune_points_unknown_target_format_is_refused_before_any_work(cli, data_dir, tmp_path):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "prune-points", source, out / "kept.abc"],
+                      ["TARGET", "kept.abc", ".pcd"], [source]), out)
+
+
 # ----------------------------------------------------------------------------------- stream
 @pytest.fixture
 def grid(tmp_path) -> Path:
@@ -369,6 +407,25 @@ def test_stream_export_of_a_folder_that_is_not_a_state(cli, tmp_path):
     out.mkdir()
     run_bad(cli, Case(["stream", "export", folder, "-o", out / "x.mtx"],
                       [str(folder), "checkpoint"]), out)
+
+
+def test_stream_export_unknown_format_is_refused_and_known_ones_written(cli, grid, tmp_path):
+    from sparsebox.data import load_graph
+
+    state = tmp_path / "state"
+    events = _events(tmp_path, "+ 0 7\n")
+    assert cli("stream", grid, "--events", events, "--state", state).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["stream", "export", state, "-o", out / "h.mm"],
+                      ["--output", "h.mm", ".mtx"]), out)
+    for name in ("h.mtx", "h.csv"):
+        result = cli("stream", "export", state, "-o", out / name, "--graph")
+        assert result.exit_code == 0, result.output
+        g = load_graph(out / name)
+        assert g.num_edges == load_graph(grid).num_edges + 1
+    assert sorted(p.name for p in out.iterdir()) == ["h.csv", "h.mtx"]
+    assert not load_graph(out / "h.mtx").is_weighted  # unit weights stay unweighted
 
 
 def test_stream_export_of_a_missing_folder(cli, tmp_path):

@@ -90,7 +90,7 @@ def decode(
     from scenesparse.queen.stream import QueenStream
     from sparsebox.outputs import StagedOutputs, check_output_file
 
-    check_output_file(output, option="--output", inputs=[stream])
+    check_output_file(output, option="--output", inputs=[stream], suffixes=[".ply"])
     reader = QueenStream(stream)
     if not 0 <= frame < len(reader):
         raise typer.BadParameter(f"must be in 0..{len(reader) - 1} ({stream} holds "

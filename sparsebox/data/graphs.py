@@ -261,10 +261,26 @@ def load_graph(
                              f"{err.start})") from None
 
 
-def write_graph(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
-    """Write an undirected graph by suffix: ``.mtx`` (symmetric Matrix Market, lower triangle),
-    ``.graph`` (METIS, with edge weights when the graph is weighted; no self-loops), or
-    ``.csv``/``.txt``/``.edges`` (``u v w`` lines, 0-based)."""
+#: the suffixes :func:`write_graph` writes (the format follows the name)
+WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", ".csv", ".txt", ".edges", ".el")
+
+
+def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
+                comment: str = "") -> None:
+    """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
+    (symmetric Matrix Market, lower triangle; ``pattern`` when the graph is unweighted, so that
+    it reads back unweighted; ``comment`` in its header), ``.graph`` (METIS, with edge weights
+    when the graph is weighted; no self-loops), or ``.csv``/``.txt``/``.edges``/``.el``
+    (``u v w`` lines, 0-based).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "path.mtx"
+    >>> write_graph(SparseStructure.from_edges([0, 1], [1, 2], symmetrize="max"), path)
+    >>> path.read_text().splitlines()[0], load_graph(path).is_weighted
+    ('%%MatrixMarket matrix coordinate pattern symmetric', False)
+    """
     path = Path(path)
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
@@ -272,7 +288,9 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
     if suffix == ".mtx":
         lower = sp.coo_array((graph.weights, (graph.cols, graph.rows)),
                              shape=(graph.num_nodes, graph.num_nodes))
-        scipy.io.mmwrite(path, lower, symmetry="symmetric")
+        with path.open("wb") as f:  # a name is given a .mtx suffix by mmwrite; a file is not
+            scipy.io.mmwrite(f, lower, comment=comment, symmetry="symmetric",
+                             field="real" if graph.is_weighted else "pattern")
     elif suffix == ".graph":
         if np.any(graph.rows == graph.cols):
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
@@ -293,4 +311,5 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
         np.savetxt(path, np.column_stack([graph.rows, graph.cols, graph.weights]),
                    fmt=["%d", "%d", "%.17g"], delimiter=sep)
     else:
-        raise ValueError(f"{path}: unknown graph format {suffix!r} (.mtx, .graph, .csv, .txt)")
+        raise ValueError(f"{path}: unknown graph format {suffix!r} "
+                         f"({', '.join(WRITABLE_GRAPH_SUFFIXES)})")

@@ -96,3 +96,10 @@ def test_debug_shows_the_traceback(cli):
     assert result.exit_code == 2
     assert "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith(
         "error: nope: no such file")
+
+
+def test_staged_outputs_refuse_two_outputs_on_one_file(tmp_path):
+    from sparsebox.outputs import StagedOutputs
+
+    with pytest.raises(ValueError, match="share a name"):
+        StagedOutputs(target=tmp_path / "a.ply", report=tmp_path / "sub" / ".." / "a.ply")

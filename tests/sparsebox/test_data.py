@@ -16,6 +16,7 @@ from sparsebox.data import (
     read_edge_list,
     read_metis,
 )
+from sparsebox.structure import SparseStructure
 
 
 def _metis_header(path: Path) -> tuple[int, int]:
@@ -158,3 +159,20 @@ def test_edge_list_csv_with_header_and_errors(tmp_path):
 def test_unknown_path_or_name():
     with pytest.raises(FileNotFoundError, match="no such file, and not a dataset name"):
         load_graph("no-such-graph")
+
+
+@pytest.mark.parametrize("suffix", [".mtx", ".graph", ".csv", ".txt"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_write_graph_reads_back_the_same_graph(tmp_path, suffix, weighted):
+    from sparsebox.data.graphs import write_graph
+
+    weights = [2.0, 3.0, 5.0] if weighted else None
+    g = SparseStructure.from_edges([0, 1, 2], [1, 2, 3], weights, symmetrize="max")
+    path = tmp_path / f"g{suffix}"
+    write_graph(g, path)
+    back = load_graph(path)
+    assert sorted(zip(back.rows.tolist(), back.cols.tolist(), back.weights.tolist(),
+                      strict=True)) == sorted(zip(g.rows.tolist(), g.cols.tolist(),
+                                                  g.weights.tolist(), strict=True))
+    if suffix in (".mtx", ".graph"):  # formats that say whether there are weights
+        assert back.is_weighted == weighted
