@@ -379,16 +379,14 @@ def stream_run(
         with open(events, "rb") as counting:
             total = sum(1 for _ in counting)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sparsebox.progress import make_progress
 
     skip = st.events_applied
     seen = 0
-    progress = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("lines"), TimeElapsedColumn(), console=console,
-                        disable=as_json, transient=True)
+    progress = make_progress(transient=True, enabled=not as_json)
     try:
         with progress:
-            task = progress.add_task("stream", total=total)
+            task = progress.add_task("stream: lines", total=total)
             batch: list[tuple[int, Any]] = []
             for lineno, event in parse_events(handle, source):
                 progress.update(task, completed=lineno)
