@@ -99,9 +99,8 @@ def sparsify(
 ) -> None:
     """Sparsify a graph (or a batch of graph files) with a registered method; give at most one
     of --keep-ratio, --budget, --density (none: the method's default size)."""
-    from sparsebox.batch import batch_sources, run_batch
+    from sparsebox.batch import batch_sources, check_batch_folder, run_batch
     from sparsebox.options import executor_from_options
-    from sparsebox.outputs import check_output_folder
 
     names = _graph_methods()
     if method not in names:
@@ -126,7 +125,7 @@ def sparsify(
     if output is not None or out is None:
         raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
                                  "(and no -o)", param_hint="--out")
-    check_output_folder(out, option="--out")
+    check_batch_folder(out, files, option="--out")
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
     run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks)
@@ -202,7 +201,7 @@ def teddy(
     that a resumed run must share)."""
     from graphsparse.levels import METHODS
     from graphsparse.teddy_report import seeds_to_run, write_teddy_report
-    from sparsebox.options import executor_from_options
+    from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.outputs import write_text_atomic
     from sparsebox.parallel import TaskError
 
@@ -218,8 +217,9 @@ def teddy(
     level_list = list(range(1, levels + 1))
     records: list[dict] = resumable_records(out, run) if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
+    with parameter_errors({"dataset": "--dataset"}):
+        _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
     out = check_output_folder(out, option="--out")
-    _load_node_dataset(dataset)  # a missing dataset fails here, before any output is written
     (out / "run.json").write_text(json.dumps(run, indent=2))
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -354,7 +354,8 @@ def stream_run(
     from sparsebox.data.graphs import load_graph
 
     if events != "-" and not Path(events).is_file():
-        raise typer.BadParameter(f"{events}: no such file", param_hint="--events")
+        why = "is a folder, not a file of events" if Path(events).is_dir() else "no such file"
+        raise typer.BadParameter(f"{events}: {why}", param_hint="--events")
     if state.exists() and not state.is_dir():
         raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
     params = {"density": density, "max_density": max_density, "distortion": distortion,

@@ -65,15 +65,13 @@ def _point_method_names() -> list[str]:
 
 _EXECUTOR_HELP = ("Where a batch's files run: local (processes on this machine) or ray (a Ray "
                   "cluster: --address, $RAY_ADDRESS, or a new local one).")
-_POINT_SUFFIXES = (".ply", ".pcd", ".xyz", ".txt", ".pts")
 
 
 def _one_or_batch(source: str, target: Path | None, out: Path | None,
                   suffixes: tuple[str, ...]) -> list[Path] | None:
     """The files of a batch (SOURCE a folder or a glob, with --out), or None for one file (with
     TARGET); the wrong combination is a usage error naming the options."""
-    from sparsebox.batch import batch_sources
-    from sparsebox.outputs import check_output_folder
+    from sparsebox.batch import batch_sources, check_batch_folder
 
     files = batch_sources(source, suffixes=suffixes)
     if files is None:
@@ -87,7 +85,7 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
     if target is not None or out is None:
         raise typer.BadParameter(f"{source} names {len(files)} files: give --out FOLDER (and no "
                                  "TARGET)", param_hint="--out")
-    check_output_folder(out, option="--out")
+    check_batch_folder(out, files, option="--out")
     return files
 
 
@@ -141,7 +139,9 @@ def prune_points(
                                      param_hint=_POINT_OPTIONS[name])
     with parameter_errors(_POINT_OPTIONS):
         entry.create(**given)._validate_params()  # bad values fail before any file is read
-    files = _one_or_batch(source, target, out, _POINT_SUFFIXES)
+    from scenesparse.pointio import POINT_SUFFIXES
+
+    files = _one_or_batch(source, target, out, POINT_SUFFIXES)
     task = {"method": method, "params": given, "ascii": ascii_out}
     if files is None:
         summary = _prune_points_file({**task, "source": source, "target": str(target),

@@ -27,7 +27,7 @@ from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["batch_sources", "run_batch"]
+__all__ = ["batch_sources", "check_batch_folder", "run_batch"]
 
 
 def batch_sources(source: str, *, suffixes: Sequence[str],
@@ -55,6 +55,30 @@ def batch_sources(source: str, *, suffixes: Sequence[str],
     return files
 
 
+def check_batch_folder(out: Path, files: Sequence[Path], *, option: str = "--out") -> Path:
+    """``out`` as the folder a batch writes into (made if need be: see
+    :func:`~sparsebox.outputs.check_output_folder`), refused when it holds any of the batch's
+    input ``files``: outputs take their inputs' names, and inputs are never overwritten.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> try:
+    ...     check_batch_folder(folder, [folder / "a.ply"])
+    ... except InvalidParameterError as err:
+    ...     print(str(err).split(":")[0])
+    --out
+    """
+    from sparsebox.outputs import check_output_folder
+
+    out = check_output_folder(out, option=option)
+    if any(Path(f).parent.resolve() == out.resolve() for f in files):
+        raise InvalidParameterError(f"{option}: {out} is the folder of the input files; write "
+                                    "to another folder (inputs are never overwritten)")
+    return out
+
+
 def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
               label: str = "files") -> list[Any]:
     """Run one task per file on ``executor`` with a progress bar; print each file's summary as a
@@ -77,6 +101,7 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             return executor.run(fn, tasks, on_record=on_record)
         except TaskError as err:
             reasons = "; ".join(f"{task['source']}: {why}" for task, why in err.failures)
+            rest = ("the other files were written" if len(err.failures) < len(tasks) else
+                    "no file was written")
             raise InvalidParameterError(
-                f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); the other files "
-                "were written") from None
+                f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); {rest}") from None

@@ -71,6 +71,8 @@ def data_list(
     from sparsebox.data.root import data_root
     from sparsebox.data.sources import catalogue
 
+    if root is not None and not root.is_dir():
+        raise typer.BadParameter(f"{root}: no such folder", param_hint="--root")
     rows = [
         {"name": d.name, "kind": d.kind, "present": d.present(root), "files": len(d.files),
          "licence": d.licence, "description": d.description}

@@ -50,6 +50,30 @@ def test_sparsify_a_glob_and_the_usage_errors(graphs, tmp_path, cli):
         assert bad.exit_code == 2 and hint in bad.stderr, bad.stderr
 
 
+@pytest.mark.parametrize("argv", [
+    ["graph", "sparsify", "{graphs}", "--out", "{graphs}", "--keep-ratio", "0.5"],
+    ["scene", "prune-points", "{graphs}", "--out", "{graphs}"],
+])
+def test_a_batch_into_its_own_input_folder_is_refused_before_any_work(graphs, cli, argv):
+    (graphs / "cloud.xyz").write_text("0 0 0\n1 0 0\n0 1 0\n")
+    before = {p.name: p.read_bytes() for p in graphs.iterdir()}
+    result = cli(*[a.format(graphs=graphs) for a in argv])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: --out:") and "folder of the input files" in line, line
+    assert {p.name: p.read_bytes() for p in graphs.iterdir()} == before
+    assert result.stdout == ""  # no file was even tried
+
+
+def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "a.mtx").write_text("%%MatrixMarket matrix coordinate real general\n3 4 1\n")
+    result = cli("graph", "sparsify", folder, "--out", tmp_path / "out", "--keep-ratio", "0.5")
+    assert result.exit_code == 2
+    assert result.stderr.rstrip().endswith("no file was written"), result.stderr
+
+
 def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
     folder = tmp_path / "scenes"
     folder.mkdir()

@@ -428,6 +428,19 @@ def test_stream_export_unknown_format_is_refused_and_known_ones_written(cli, gri
     assert not load_graph(out / "h.mtx").is_weighted  # unit weights stay unweighted
 
 
+def test_stream_events_that_are_a_folder_are_called_a_folder(cli, grid, tmp_path):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    line = run_bad(cli, Case(["stream", grid, "--events", folder, "--state", tmp_path / "st"],
+                             ["--events", str(folder), "is a folder"]), tmp_path)
+    assert "no such file" not in line
+
+
+def test_data_list_with_a_root_that_does_not_exist(cli, tmp_path):
+    run_bad(cli, Case(["data", "list", "--root", tmp_path / "nowhere"],
+                      ["--root", "nowhere", "no such folder"]), tmp_path)
+
+
 def test_stream_export_of_a_missing_folder(cli, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -448,6 +461,13 @@ def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results, conten
         inputs.append(write(out / "results.json", "[]"))
     run_bad(cli, Case(["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds",
                        "1", "--epochs", "1"], [str(run_json), "--resume"], inputs), out)
+
+
+def test_teddy_unknown_dataset_names_the_option_and_makes_no_folder(cli, tmp_path):
+    out = tmp_path / "teddy"
+    run_bad(cli, Case(["graph", "teddy", "--dataset", "nosuch", "--out", out],
+                      ["--dataset", "nosuch"]), tmp_path)
+    assert not out.exists()
 
 
 def test_teddy_unknown_methods(cli, tmp_path):
