@@ -305,10 +305,13 @@ class VoxelDownsampler(_PointSampler):
                  voxel_size: float | None = None) -> None:
         self.keep_ratio, self.budget, self.voxel_size = keep_ratio, budget, voxel_size
 
-    def fit(self, points: Any) -> VoxelDownsampler:
-        self._validate_params()
+    def _validate_params(self, overrides: Any = None) -> None:
+        super()._validate_params(overrides)
         if self.voxel_size is not None and (self.keep_ratio, self.budget) != (None, None):
             raise InvalidParameterError("give voxel_size or a size (keep_ratio, budget), not both")
+
+    def fit(self, points: Any) -> VoxelDownsampler:
+        self._validate_params()
         pts = self._positions(points)
         cloud = _o3d_cloud(pts)
         target = None

@@ -227,6 +227,21 @@ def test_scene_keep_ratio_out_of_range(cli, data_dir, tmp_path, command, value):
                       [source]), out)
 
 
+@pytest.mark.parametrize("options, names", [
+    (["--keep-ratio", "0.5", "--budget", "10"], ["--keep-ratio", "--budget", "not several"]),
+    (["--method", "voxel", "--keep-ratio", "0.5", "--voxel-size", "0.01"],
+     ["--voxel-size", "--keep-ratio", "not both"]),
+])
+def test_prune_points_sizes_that_clash_are_named_as_options(cli, data_dir, tmp_path, options,
+                                                            names):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    line = run_bad(cli, Case(["scene", "prune-points", source, out / "kept.ply", *options],
+                             names, [source]), out)
+    assert "keep_ratio" not in line and str(source) not in line
+
+
 def test_prune_points_keep_ratio_does_not_apply_to_statistical(cli, data_dir, tmp_path):
     source = small_splats(data_dir, tmp_path / "s.ply")
     out = tmp_path / "out"
@@ -624,4 +639,4 @@ def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):
     assert cli("scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY).exit_code == 0
     checkpoint = out / "checkpoint.pt"
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
-                       "--seed", "1"], [str(checkpoint), "'seed': 0"], [checkpoint]), out)
+                       "--seed", "1"], [str(checkpoint), "--seed=0"], [checkpoint]), out)

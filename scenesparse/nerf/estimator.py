@@ -259,7 +259,8 @@ class HollowNeRF(Sparsifier):
         state = _read(path, FORMAT + "-checkpoint")
         differs = {k: v for k, v in state["params"].items() if self.get_params().get(k) != v}
         if differs:
-            raise InvalidParameterError(f"{path} is a checkpoint of a run with {differs}; "
+            settings = ", ".join(f"{k}={v!r}" for k, v in differs.items())
+            raise InvalidParameterError(f"{path} is a checkpoint of a run with {settings}; "
                                         "resume with the same settings or start elsewhere")
         self.trainer_.load_state_dict(state["trainer"])
 
