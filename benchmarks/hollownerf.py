@@ -185,7 +185,7 @@ def main(argv=None) -> None:
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--resolution", type=int, default=128)
     ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--budgets", type=float, nargs="+", default=[0.04, 0.1],
+    ap.add_argument("--saliency-budgets", type=float, nargs="+", default=[0.04, 0.1],
                     help="saliency budgets C; the first is the one compared with the "
                          "equal-parameter table")
     ap.add_argument("--table-size", type=int, default=2**19)
@@ -205,8 +205,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
         ap.error("--seeds and --jobs must be at least 1")
-    if len({f"{b:g}" for b in args.budgets}) < len(args.budgets):
-        ap.error("--budgets must differ from one another")
+    if len({f"{b:g}" for b in args.saliency_budgets}) < len(args.saliency_budgets):
+        ap.error("--saliency-budgets must differ from one another")
     out = check_startup(args.out, datasets=["lego"])
     import torch
 
@@ -228,9 +228,9 @@ def main(argv=None) -> None:
 
     grid = task(f"hash grid, T = 2^{args.table_size.bit_length() - 1}", flow_pruned=True,
                 saliency_budget=None)
-    first = [task(f"HollowNeRF, C = {args.budgets[0]:g}", seed, saliency_budget=args.budgets[0])
-             for seed in seeds]
-    others = [task(f"HollowNeRF, C = {b:g}", saliency_budget=b) for b in args.budgets[1:]]
+    c = args.saliency_budgets[0]
+    first = [task(f"HollowNeRF, C = {c:g}", seed, saliency_budget=c) for seed in seeds]
+    others = [task(f"HollowNeRF, C = {b:g}", saliency_budget=b) for b in args.saliency_budgets[1:]]
     done = _run_tasks([grid, *first, *others], args.jobs)
     grid_out, first_out, others_out = done[0], done[1:1 + len(first)], done[1 + len(first):]
     # each seed's table holds (just under) the parameters of that seed's pruned HollowNeRF

@@ -363,7 +363,7 @@ def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
             "seconds": seconds}
 
 
-_NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--budget", "table_size": "--table-size",
+_NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "table_size": "--table-size",
                  "levels": "--levels", "finest_resolution": "--finest-resolution",
                  "batch_rays": "--batch-rays", "keep_mass": "--keep-mass", "seed": "--seed"}
 
@@ -377,8 +377,9 @@ def hollownerf(
                              "curve.png and checkpoint.pt (run again to resume from it)."),
     resolution: int = typer.Option(128, min=8, help="Width the photos are resized to."),
     steps: int = typer.Option(2000, min=1, help="Training steps."),
-    budget: float = typer.Option(0.04, help="Saliency budget C: the mean saliency of the grid "
-                                 "is held <= C (HollowNeRF's 0.04)."),
+    saliency_budget: float = typer.Option(0.04, help="C: the mean saliency of the grid is "
+                                          "held <= C (HollowNeRF's 0.04); not a count of "
+                                          "entries (that is --budget elsewhere)."),
     table_size: int = typer.Option(2**19, min=1, help="Rows of each hashed level's table."),
     levels: int = typer.Option(16, min=1, help="Levels of the hash encoding."),
     finest_resolution: int = typer.Option(256, min=1, help="Resolution of the finest level."),
@@ -395,9 +396,10 @@ def hollownerf(
     from sparsebox.options import parameter_errors
     from sparsebox.outputs import check_output_folder
 
-    if not 0 < budget < 1:
-        raise typer.BadParameter(f"must be in (0, 1), got {budget}", param_hint="--budget")
-    estimator = HollowNeRF(steps=steps, saliency_budget=budget, table_size=table_size,
+    if not 0 < saliency_budget < 1:
+        raise typer.BadParameter(f"must be in (0, 1), got {saliency_budget}",
+                                 param_hint="--saliency-budget")
+    estimator = HollowNeRF(steps=steps, saliency_budget=saliency_budget, table_size=table_size,
                            levels=levels, finest_resolution=finest_resolution,
                            batch_rays=batch_rays, keep_mass=keep_mass, seed=seed)
     with parameter_errors(_NERF_OPTIONS):

@@ -616,8 +616,8 @@ _NERF_TINY = ["--resolution", "16", "--steps", "4", "--table-size", "256", "--le
 
 
 @pytest.mark.parametrize("options, names", [
-    (["--budget", "0"], ["--budget", "(0, 1)", "0"]),
-    (["--budget", "1.5"], ["--budget", "1.5"]),
+    (["--saliency-budget", "0"], ["--saliency-budget", "(0, 1)", "0"]),
+    (["--saliency-budget", "1.5"], ["--saliency-budget", "1.5"]),
     (["--keep-mass", "2"], ["--keep-mass", "2"]),
     (["--data", "no_such_scene"], ["--data", "no_such_scene"]),
 ], ids=["budget_zero", "budget_above_one", "keep_mass_above_one", "unknown_data"])
