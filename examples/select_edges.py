@@ -1,4 +1,6 @@
-"""Score, select, apply: keep the 30% heaviest-degree edges of a FEM mesh, stay connected.
+"""Score, select, apply: keep 45% of a FEM mesh's edges and stay connected: a spanning tree
+(about a third of the edges) is protected, the rest of the budget goes to the edges of heaviest
+degree.
 
 Run: python examples/select_edges.py
 """

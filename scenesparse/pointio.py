@@ -8,6 +8,7 @@ and writing never drop an attribute, and PLY files keep their field order and dt
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,7 +303,14 @@ def _read_xyz(path: Path) -> PointCloud:
     try:
         table = np.loadtxt(path, comments="#", ndmin=2)
     except ValueError as err:
-        raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") from None
+        where = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)",
+                          str(err))
+        if where is None:
+            raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") \
+                from None
+        line = _data_line(path, int(where.group(2)))
+        raise PointFileError(f"{path}: line {line}, column {where.group(3)}: "
+                             f"{where.group(1)} is not a number") from None
     if table.shape[1] < 3:
         raise PointFileError(f"{path}: need at least 3 columns (x y z), found {table.shape[1]}")
     with open(path) as fh:
@@ -314,6 +322,18 @@ def _read_xyz(path: Path) -> PointCloud:
     for i, name in enumerate(names):
         data[name] = table[:, i]
     return PointCloud(data)
+
+
+def _data_line(path: Path, row: int) -> int:
+    """The 1-based line of ``path`` that holds data row ``row`` (0-based; numpy's count, which
+    skips comment and blank lines)."""
+    with open(path) as fh:
+        for number, text in enumerate(fh, start=1):
+            if text.split("#", 1)[0].strip():
+                if row == 0:
+                    return number
+                row -= 1
+    return number
 
 
 def _write_xyz(path: Path, cloud: PointCloud) -> None:

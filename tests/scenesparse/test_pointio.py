@@ -52,6 +52,8 @@ def test_ascii_mesh_ply_reads(data_dir):
      "truncated"),
     ("nohdr.pcd", b"FIELDS x y z\nDATA ascii\n1 2 3\n", "no SIZE line"),
     ("two.xyz", b"1 2\n3 4\n", "at least 3 columns"),
+    ("word.xyz", b"# x y z\n0 0 0\n\n1 1 1 # ok\nfoo bar baz\n",
+     r"line 5, column 1: 'foo' is not a number"),
     ("file.obj", b"", "unknown point format"),
 ])
 def test_bad_files_name_the_file(tmp_path, name, text, message):
