@@ -164,6 +164,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     with parameter_errors(options), progress_steps(
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         estimator = entry.create(**params)
+        estimator._validate_params()  # a bad size fails before a large graph is read
         g = load_graph(graph)
         step()
         h = estimator.fit(g).transform(g)

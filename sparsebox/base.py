@@ -36,7 +36,7 @@ __all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SI
 #: The constraints of the three sizing parameters, shared by every estimator that takes them.
 SIZING_CONSTRAINTS: dict[str, list] = {
     "keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None],
-    "budget": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "budget": [Interval(numbers.Integral, 1, None, closed="left"), None],  # as keep_ratio > 0
     "density": [Interval(numbers.Real, 0, None, closed="neither"), None],
 }
 

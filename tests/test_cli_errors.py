@@ -155,6 +155,20 @@ def test_sparsify_keep_ratio_out_of_range(cli, data_dir, tmp_path, value):
     assert line
 
 
+@pytest.mark.parametrize("options, names", [
+    (["--keep-ratio", "1.5"], ["--keep-ratio", "got 1.5"]),
+    (["--budget", "0"], ["--budget", ">= 1, got 0"]),
+])
+def test_sparsify_bad_size_fails_before_loading(cli, tmp_path, monkeypatch, options, names):
+    import sparsebox.data.graphs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the graph was loaded before its size was checked")
+
+    monkeypatch.setattr(sparsebox.data.graphs, "load_graph", refuse)
+    run_bad(cli, Case(_sparsify(tmp_path, *options), names), tmp_path)
+
+
 def test_sparsify_below_the_spanning_forest_in_the_users_words(cli, data_dir, tmp_path):
     argv = _sparsify(tmp_path, "--method", "fegrass", "--keep-ratio", "0.1")
     line = run_bad(cli, Case(argv, ["keep_ratio 0.1 is below the spanning forest, 0.340 of the "

@@ -210,8 +210,9 @@ def test_budgets_are_met_exactly(entry):
     for budget in (int(0.9 * n), int(0.7 * n)):
         est, data = _fit(entry, _make(entry, budget=budget))
         assert int(est.mask_.sum()) == budget
-    with pytest.raises(InvalidParameterError, match=r"budget must be an integer >= 0, got -3"):
-        _fit(entry, _make(entry, budget=-3))
+    for bad in (-3, 0):  # nothing kept is no sparsifier, as keep_ratio 0 is refused
+        with pytest.raises(InvalidParameterError, match=rf"budget must be an integer >= 1, got {bad}"):
+            _fit(entry, _make(entry, budget=bad))
     with pytest.raises(InvalidParameterError, match="give one of"):
         _fit(entry, _make(entry, budget=budget, keep_ratio=0.5))
 
