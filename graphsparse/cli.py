@@ -111,6 +111,11 @@ def sparsify(
     if len(sizes) > 1:
         raise typer.BadParameter("give one of --keep-ratio, --budget, --density",
                                  param_hint="--" + "/--".join(k.replace("_", "-") for k in sizes))
+    from sparsebox.options import parameter_errors
+    from sparsebox.registry import get_method
+
+    with parameter_errors({k: "--" + k.replace("_", "-") for k in sizes}):
+        get_method(method, item="edge").create(**sizes)._validate_params()  # before any file
     task = {"method": method, "sizes": sizes, "seed": seed}
     files = batch_sources(graph, suffixes=_GRAPH_SUFFIXES, option="GRAPH")
     if files is None:
@@ -125,7 +130,7 @@ def sparsify(
     if output is not None or out is None:
         raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
                                  "(and no -o)", param_hint="--out")
-    check_batch_folder(out, files, option="--out")
+    check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
     run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks)

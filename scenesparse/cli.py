@@ -396,9 +396,6 @@ def hollownerf(
     from sparsebox.options import parameter_errors
     from sparsebox.outputs import check_output_folder
 
-    if not 0 < saliency_budget < 1:
-        raise typer.BadParameter(f"must be in (0, 1), got {saliency_budget}",
-                                 param_hint="--saliency-budget")
     estimator = HollowNeRF(steps=steps, saliency_budget=saliency_budget, table_size=table_size,
                            levels=levels, finest_resolution=finest_resolution,
                            batch_rays=batch_rays, keep_mass=keep_mass, seed=seed)

@@ -303,14 +303,21 @@ def _read_xyz(path: Path) -> PointCloud:
     try:
         table = np.loadtxt(path, comments="#", ndmin=2)
     except ValueError as err:
-        where = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)",
-                          str(err))
-        if where is None:
-            raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") \
-                from None
-        line = _data_line(path, int(where.group(2)))
-        raise PointFileError(f"{path}: line {line}, column {where.group(3)}: "
-                             f"{where.group(1)} is not a number") from None
+        # numpy counts data rows (comments and blank lines skipped): from 0 in the first
+        # message, from 1 in the second
+        text = str(err)
+        cell = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)", text)
+        ragged = re.search(r"number of columns changed from (\d+) to (\d+) at row (\d+)", text)
+        if cell is not None:
+            line = _data_line(path, int(cell.group(2)))
+            raise PointFileError(f"{path}: line {line}, column {cell.group(3)}: "
+                                 f"{cell.group(1)} is not a number") from None
+        if ragged is not None:
+            line = _data_line(path, int(ragged.group(3)) - 1)
+            raise PointFileError(f"{path}: line {line} has {ragged.group(2)} columns, the lines "
+                                 f"before it {ragged.group(1)}") from None
+        raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") \
+            from None
     if table.shape[1] < 3:
         raise PointFileError(f"{path}: need at least 3 columns (x y z), found {table.shape[1]}")
     with open(path) as fh:
@@ -342,6 +349,11 @@ def _write_xyz(path: Path, cloud: PointCloud) -> None:
 
 
 # ----------------------------------------------------------------------------------- public
+_XYZ_SUFFIXES = (".xyz", ".txt", ".pts")
+#: the suffixes :func:`read_points` and :func:`write_points` know (the format follows the name)
+POINT_SUFFIXES = (".ply", ".pcd", *_XYZ_SUFFIXES)
+
+
 def read_points(path: str | os.PathLike[str]) -> PointCloud:
     """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary) or ``.xyz``/``.txt``
     (``x y z [more columns]``), keeping every per-point field."""
@@ -353,13 +365,10 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
         return _read_ply(path)
     if suffix == ".pcd":
         return _read_pcd(path)
-    if suffix in (".xyz", ".txt", ".pts"):
+    if suffix in _XYZ_SUFFIXES:
         return _read_xyz(path)
-    raise PointFileError(f"{path}: unknown point format {suffix!r} (.ply, .pcd, .xyz)")
-
-
-#: the suffixes :func:`read_points` and :func:`write_points` know (the format follows the name)
-POINT_SUFFIXES = (".ply", ".pcd", ".xyz", ".txt", ".pts")
+    raise PointFileError(f"{path}: unknown point format {suffix!r} "
+                         f"({', '.join(POINT_SUFFIXES)})")
 
 
 def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
@@ -373,7 +382,8 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":
         _write_pcd(path, cloud, binary)
-    elif suffix in (".xyz", ".txt", ".pts"):
+    elif suffix in _XYZ_SUFFIXES:
         _write_xyz(path, cloud)
     else:
-        raise PointFileError(f"{path}: unknown point format {suffix!r} (.ply, .pcd, .xyz)")
+        raise PointFileError(f"{path}: unknown point format {suffix!r} "
+                         f"({', '.join(POINT_SUFFIXES)})")

@@ -307,8 +307,11 @@ class VoxelDownsampler(_PointSampler):
 
     def _validate_params(self, overrides: Any = None) -> None:
         super()._validate_params(overrides)
-        if self.voxel_size is not None and (self.keep_ratio, self.budget) != (None, None):
-            raise InvalidParameterError("give voxel_size or a size (keep_ratio, budget), not both")
+        params = {**self.get_params(), **(overrides or {})}
+        sizes = tuple(k for k in ("keep_ratio", "budget") if params[k] is not None)
+        if params["voxel_size"] is not None and sizes:
+            raise InvalidParameterError("give voxel_size or a size (keep_ratio, budget), not both",
+                                        params=("voxel_size", *sizes))
 
     def fit(self, points: Any) -> VoxelDownsampler:
         self._validate_params()

@@ -113,7 +113,8 @@ class Sparsifier:
         given = [name for name in self.sizing if params.get(name) is not None]
         if len(given) > 1:
             raise InvalidParameterError(
-                f"give one of {', '.join(self.sizing)}, not several; got {', '.join(given)}")
+                f"give one of {', '.join(self.sizing)}, not several; got {', '.join(given)}",
+                params=tuple(given))
         if not given and self.default_size is None and self.sizing and not self.size_optional:
             raise InvalidParameterError(f"give one of {', '.join(self.sizing)}")
 

@@ -55,23 +55,34 @@ def batch_sources(source: str, *, suffixes: Sequence[str],
     return files
 
 
-def check_batch_folder(out: Path, files: Sequence[Path], *, option: str = "--out") -> Path:
+def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str] | None = None,
+                       option: str = "--out") -> Path:
     """``out`` as the folder a batch writes into (made if need be: see
     :func:`~sparsebox.outputs.check_output_folder`), refused when it holds any of the batch's
-    input ``files``: outputs take their inputs' names, and inputs are never overwritten.
+    input ``files`` (outputs take their inputs' names, and inputs are never overwritten) or when
+    two inputs share a stem (``stems``, one per file; default ``Path.stem``), whose outputs
+    would overwrite each other.
 
     Examples
     --------
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> try:
-    ...     check_batch_folder(folder, [folder / "a.ply"])
+    ...     check_batch_folder(folder / "out", [folder / "a.ply", folder / "a.xyz"])
     ... except InvalidParameterError as err:
-    ...     print(str(err).split(":")[0])
-    --out
+    ...     print(str(err).split(";")[0])
+    --out: a.ply and a.xyz would write the same outputs
     """
     from sparsebox.outputs import check_output_folder
 
+    stems = [Path(f).stem for f in files] if stems is None else list(stems)
+    first: dict[str, Path] = {}
+    for f, stem in zip(files, stems, strict=True):
+        if stem in first:
+            raise InvalidParameterError(
+                f"{option}: {Path(first[stem]).name} and {Path(f).name} would write the same "
+                f"outputs; outputs are named after the input ({stem}), so rename one")
+        first[stem] = f
     out = check_output_folder(out, option=option)
     if any(Path(f).parent.resolve() == out.resolve() for f in files):
         raise InvalidParameterError(f"{option}: {out} is the folder of the input files; write "

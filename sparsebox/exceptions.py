@@ -12,7 +12,18 @@ __all__ = ["InvalidParameterError", "NotFittedError", "InputFileError"]
 
 class InvalidParameterError(ValueError, TypeError):
     """A parameter has a value or type it cannot take; the message names the parameter, what it
-    must be and what it was (``"keep_ratio must be in (0, 1], got 1.5"``)."""
+    must be and what it was (``"keep_ratio must be in (0, 1], got 1.5"``). An error about
+    several parameters at once lists them in ``params`` (the command line names their options).
+
+    Examples
+    --------
+    >>> InvalidParameterError("give one of keep_ratio, budget", params=("keep_ratio", "budget")).params
+    ('keep_ratio', 'budget')
+    """
+
+    def __init__(self, message: str = "", *, params: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.params = tuple(params)
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -20,10 +20,10 @@ __all__ = ["parameter_errors", "executor_from_options"]
 def parameter_errors(options: Mapping[str, str], source: object = None) -> Iterator[None]:
     """A method's parameter errors in the command line's words: an ``InvalidParameterError``
     whose message starts with a parameter of ``options`` (``"keep_ratio must be in (0, 1], got
-    1.5"``) becomes a usage error that names its option (``--keep-ratio``); one that mentions
-    parameters elsewhere (``"give one of keep_ratio, budget, not several"``) a usage error with
-    each of them spelled as its option; any other one names ``source`` (the input file), when
-    given.
+    1.5"``) becomes a usage error that names its option (``--keep-ratio``); one about several
+    parameters (its ``params``: ``"give one of keep_ratio, budget, not several"``) a usage error
+    with each of them spelled as its option; any other one names ``source`` (the input file),
+    when given.
 
     Examples
     --------
@@ -35,7 +35,8 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     --keep-ratio
     >>> try:
     ...     with parameter_errors({"keep_ratio": "--keep-ratio", "budget": "--budget"}):
-    ...         raise InvalidParameterError("give one of keep_ratio, budget, not several")
+    ...         raise InvalidParameterError("give one of keep_ratio, budget, not several",
+    ...                                     params=("keep_ratio", "budget"))
     ... except typer.BadParameter as err:
     ...     print(err.param_hint, "|", err.message)
     --keep-ratio/--budget | give one of --keep-ratio, --budget, not several
@@ -47,12 +48,10 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         name = text.split(" ", 1)[0]
         if name in options:
             raise typer.BadParameter(text, param_hint=options[name]) from None
-        words = {n: re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w-])") for n in options
-                 if len(n) > 1}
-        named = [n for n, word in words.items() if word.search(text)]
+        named = [n for n in err.params if n in options]
         if named:
-            for n in named:
-                text = words[n].sub(options[n], text)
+            for n in named:  # the names as the message lists them: between spaces or commas
+                text = re.sub(rf"(?<=[\s(,]){re.escape(n)}(?=[\s),;]|$)", options[n], text)
             raise typer.BadParameter(text, param_hint="/".join(options[n] for n in named)) \
                 from None
         if source is not None:

@@ -54,6 +54,9 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     --report: out.ply is also TARGET; give each output its own name
     """
     path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise InvalidParameterError(f"{option}: {path} is a folder; give a file name")
     for other_option, other in (outputs or {}).items():
         if other is not None and _same_place(path, Path(other)):
             raise InvalidParameterError(f"{option}: {path} is also {other_option}; give each "
@@ -63,9 +66,6 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
         if path.suffix.lower() not in suffixes:
             raise InvalidParameterError(f"{option}: {path} must end in one of "
                                         f"{', '.join(suffixes)} (the format follows the name)")
-    folder = path.parent
-    if path.is_dir():
-        raise InvalidParameterError(f"{option}: {path} is a folder; give a file name")
     if not folder.is_dir():
         raise InvalidParameterError(f"{option}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):

@@ -19,7 +19,7 @@ T = TypeVar("T")
 def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:
     """A ``rich.progress.Progress`` on standard error that never interprets text as markup:
     a bar, done/total, elapsed and remaining time. A ``transient`` bar is drawn only on a
-    terminal: elsewhere (a log, a pipe) it would show nothing but leave a blank line, and an
+    terminal or in Jupyter: elsewhere (a log, a pipe) it would show nothing but leave a blank line, and an
     error that follows must be the only line."""
     from rich.console import Console
     from rich.progress import (
@@ -35,7 +35,8 @@ def make_progress(label: str = "", *, transient: bool = False, enabled: bool = T
     return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                     console=console, transient=transient,
-                    disable=not enabled or (transient and not console.is_terminal))
+                    disable=not enabled or (transient and not (console.is_terminal
+                                                               or console.is_jupyter)))
 
 
 def progress_bar(items: Iterable[T], description: str, *, enabled: bool = True,

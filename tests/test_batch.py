@@ -65,6 +65,25 @@ def test_a_batch_into_its_own_input_folder_is_refused_before_any_work(graphs, cl
     assert result.stdout == ""  # no file was even tried
 
 
+def test_a_batch_whose_inputs_share_a_stem_is_refused_before_any_work(graphs, tmp_path, cli):
+    write_graph(as_structure(nx.cycle_graph(12)), graphs / "grid.graph")  # beside grid.mtx
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", graphs, "--out", out, "--keep-ratio", "0.5")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert "grid.graph and grid.mtx would write the same outputs" in line, line
+    assert not out.exists() and result.stdout == ""
+
+
+def test_a_batch_with_a_bad_size_fails_before_any_file(graphs, tmp_path, cli):
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", graphs, "--out", out, "--budget", "0")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: Invalid value for --budget") and "got 0" in line, line
+    assert not out.exists() and result.stdout == ""
+
+
 def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
     folder = tmp_path / "broken"
     folder.mkdir()

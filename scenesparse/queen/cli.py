@@ -45,9 +45,9 @@ def encode(
         raise typer.BadParameter(f"{frames_dir}: no such folder", param_hint="FRAMES_DIR")
     read_video(frames_dir)  # the layout, checked before any work
     report_json, report_png = _report_paths(output)
-    for path, hint in ((output, "--output"), (report_json, "--output"),
-                       (report_png, "--output")):
-        check_output_file(path, option=hint)
+    check_output_file(output, option="--output", suffixes=[".qsv"])
+    for path in (report_json, report_png):
+        check_output_file(path, option="--output")
     with StagedOutputs(stream=output, report=report_json, plot=report_png) as staged:
         report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,
                               config=QueenConfig(epochs=epochs), backend=backend, seed=seed,

@@ -25,9 +25,9 @@ class GraphFileError(InputFileError):
 
 
 def _open_text(path: Path):
-    if path.suffix == ".bz2":
+    if path.suffix.lower() == ".bz2":
         return bz2.open(path, "rt")
-    if path.suffix == ".gz":
+    if path.suffix.lower() == ".gz":
         return gzip.open(path, "rt")
     return open(path)
 
@@ -248,7 +248,7 @@ def load_graph(
         )
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")
-    suffixes = [s for s in path.suffixes if s not in (".bz2", ".gz")]
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".bz2", ".gz")]
     reader = _READERS.get(suffixes[-1] if suffixes else "")
     if reader is None:
         raise InputFileError(
@@ -261,17 +261,18 @@ def load_graph(
                              f"{err.start})") from None
 
 
+_EDGE_LIST_SUFFIXES = (".csv", ".txt", ".edges", ".el")
 #: the suffixes :func:`write_graph` writes (the format follows the name)
-WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", ".csv", ".txt", ".edges", ".el")
+WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", *_EDGE_LIST_SUFFIXES)
 
 
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
                 comment: str = "") -> None:
     """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
-    (symmetric Matrix Market, lower triangle; ``pattern`` when the graph is unweighted, so that
-    it reads back unweighted; ``comment`` in its header), ``.graph`` (METIS, with edge weights
-    when the graph is weighted; no self-loops), or ``.csv``/``.txt``/``.edges``/``.el``
-    (``u v w`` lines, 0-based).
+    (symmetric Matrix Market, lower triangle; ``comment`` in its header), ``.graph`` (METIS; no
+    self-loops), or ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph
+    whose weights are all 1 and that says it is unweighted is written without weights
+    (``pattern`` Matrix Market, ``u v`` lines), so that it reads back unweighted.
 
     Examples
     --------
@@ -285,16 +286,18 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
     suffix = path.suffix.lower()
+    # weights other than 1 are kept even where the graph says it is unweighted (summed parallel
+    # entries of a pattern file are 2)
+    weighted = graph.is_weighted or bool(np.any(graph.weights != 1))
     if suffix == ".mtx":
         lower = sp.coo_array((graph.weights, (graph.cols, graph.rows)),
                              shape=(graph.num_nodes, graph.num_nodes))
         with path.open("wb") as f:  # a name is given a .mtx suffix by mmwrite; a file is not
             scipy.io.mmwrite(f, lower, comment=comment, symmetry="symmetric",
-                             field="real" if graph.is_weighted else "pattern")
+                             field="real" if weighted else "pattern")
     elif suffix == ".graph":
         if np.any(graph.rows == graph.cols):
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
-        weighted = graph.is_weighted
         if weighted and np.any(graph.weights != np.round(graph.weights)):
             raise ValueError(f"{path}: METIS edge weights must be integers")
         lines = [f"{graph.num_nodes} {graph.num_edges}{' 001' if weighted else ''}"]
@@ -306,10 +309,11 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
             else:
                 lines.append(" ".join(map(str, nbrs)))
         path.write_text("\n".join(lines) + "\n")
-    elif suffix in (".csv", ".txt", ".edges", ".el"):
+    elif suffix in _EDGE_LIST_SUFFIXES:
         sep = "," if suffix == ".csv" else " "
-        np.savetxt(path, np.column_stack([graph.rows, graph.cols, graph.weights]),
-                   fmt=["%d", "%d", "%.17g"], delimiter=sep)
+        columns = [graph.rows, graph.cols, *([graph.weights] if weighted else [])]
+        np.savetxt(path, np.column_stack(columns), fmt=["%d", "%d", "%.17g"][:len(columns)],
+                   delimiter=sep)
     else:
         raise ValueError(f"{path}: unknown graph format {suffix!r} "
                          f"({', '.join(WRITABLE_GRAPH_SUFFIXES)})")

@@ -54,6 +54,7 @@ def test_ascii_mesh_ply_reads(data_dir):
     ("two.xyz", b"1 2\n3 4\n", "at least 3 columns"),
     ("word.xyz", b"# x y z\n0 0 0\n\n1 1 1 # ok\nfoo bar baz\n",
      r"line 5, column 1: 'foo' is not a number"),
+    ("ragged.xyz", b"0 0 0\n# a comment\n1 1 1\n2 2\n", "line 4 has 2 columns, the lines before it 3"),
     ("file.obj", b"", "unknown point format"),
 ])
 def test_bad_files_name_the_file(tmp_path, name, text, message):

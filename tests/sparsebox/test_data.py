@@ -176,3 +176,24 @@ def test_write_graph_reads_back_the_same_graph(tmp_path, suffix, weighted):
                                                   g.weights.tolist(), strict=True))
     if suffix in (".mtx", ".graph"):  # formats that say whether there are weights
         assert back.is_weighted == weighted
+
+
+def test_write_graph_keeps_weights_an_unweighted_graph_summed_up(tmp_path):
+    from sparsebox.data.graphs import write_graph
+
+    # a pattern file's parallel entries add up to 2: the graph says unweighted, its weights do not
+    g = SparseStructure.from_edges([0, 0, 1], [1, 1, 2], None, symmetrize="sum",
+                                   duplicates="sum")
+    assert not g.is_weighted and sorted(g.weights.tolist()) == [1.0, 2.0]
+    for suffix in (".mtx", ".txt"):
+        write_graph(g, tmp_path / f"g{suffix}")
+        back = load_graph(tmp_path / f"g{suffix}")
+        assert sorted(back.weights.tolist()) == [1.0, 2.0]
+
+
+def test_load_graph_reads_upper_case_suffixes(tmp_path):
+    from sparsebox.data.graphs import write_graph
+
+    g = SparseStructure.from_edges([0, 1], [1, 2], None, symmetrize="max")
+    write_graph(g, tmp_path / "H.MTX")
+    assert load_graph(tmp_path / "H.MTX").num_edges == 2
