@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from graphsparse.resume import read_json, resumable_records
+from graphsparse.resume import check_new_folder, read_json, resumable_records
 from sparsebox.outputs import StagedOutputs, check_output_file, check_output_folder
 
 
@@ -221,6 +221,8 @@ def teddy(
         raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")
     run = {"dataset": dataset, "model": model, "epochs": epochs, "distill_lambda": distill_lambda}
     level_list = list(range(1, levels + 1))
+    if not resume:
+        check_new_folder(out)
     records: list[dict] = resumable_records(out, run) if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     with parameter_errors({"dataset": "--dataset"}):

@@ -11,6 +11,14 @@ from typing import Any
 import typer
 
 
+def check_new_folder(out: Path) -> None:
+    """Refuse to start a run over the results of another: ``out`` must be missing or empty
+    unless the command resumes (``--resume``)."""
+    if out.is_dir() and any(out.iterdir()):
+        raise typer.BadParameter(f"{out} exists and is not empty; pass --resume to go on with "
+                                 "its runs, or choose another folder", param_hint="--out")
+
+
 def resumable_records(out: Path, run: dict) -> list[dict]:
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
     path, run_path = out / "results.json", out / "run.json"

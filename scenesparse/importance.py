@@ -263,8 +263,12 @@ class GaussianPruner(Sparsifier):
         the scores and of the recovery, ``targets`` the photos they saw (default: the unpruned
         scene's renders)."""
         self._validate_params()
+        if not isinstance(scene, GaussianScene):
+            raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
+                                        f"from a PLY), got {type(scene).__name__}")
         if self.threshold is not None and (self.keep_ratio, self.budget) != (None, None):
-            raise InvalidParameterError("give threshold or a size (keep_ratio, budget), not both")
+            raise InvalidParameterError("give threshold or a size (keep_ratio, budget), not both",
+                                        params=("threshold", "keep_ratio", "budget"))
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds

@@ -178,8 +178,9 @@ def _mask_from(indices: Any, n: int) -> np.ndarray:
 
 
 class _PointMethod(Sparsifier):
-    """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array or
-    a :class:`~scenesparse.pointio.PointCloud`, ``transform`` returns the kept rows of it."""
+    """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array, a
+    :class:`~scenesparse.pointio.PointCloud` or an open3d ``PointCloud``, ``transform`` returns
+    the kept rows of it (of the same kind; open3d's with their colours and normals)."""
 
     item = "point"
 
@@ -188,11 +189,13 @@ class _PointMethod(Sparsifier):
         return _check_points(points.points if hasattr(points, "points") else points)
 
     def _num_items(self, points: Any) -> int:
-        return len(points)
+        return len(points.points) if hasattr(points, "points") else len(points)
 
     def _apply(self, points: Any) -> Any:
         if hasattr(points, "subset"):
             return points.subset(self.mask_)
+        if hasattr(points, "select_by_index"):  # open3d
+            return points.select_by_index(np.flatnonzero(self.mask_).tolist())
         return np.asarray(points)[self.mask_]
 
 

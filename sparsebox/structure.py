@@ -652,9 +652,10 @@ def as_structure(
 ) -> SparseStructure:
     """Turn a graph in any common form into a :class:`SparseStructure`.
 
-    Accepts a ``[2, E]`` integer edge_index (numpy or torch), any scipy sparse matrix or array, a
-    networkx graph, a torch sparse tensor, a dense square adjacency (numpy or torch), or a
-    :class:`SparseStructure` (returned as is). The input is never modified.
+    Accepts a ``[2, E]`` integer edge_index (numpy or torch), a PyG ``Data`` (its
+    ``edge_index``, ``num_nodes`` and ``edge_weight`` when it has one), any scipy sparse matrix
+    or array, a networkx graph, a torch sparse tensor, a dense square adjacency (numpy or
+    torch), or a :class:`SparseStructure` (returned as is). The input is never modified.
 
     Parameters
     ----------
@@ -680,6 +681,11 @@ def as_structure(
         return x
     if type(x).__module__.startswith("networkx"):
         return _from_networkx(x, undirected=undirected, **opts)
+    if type(x).__module__.startswith("torch_geometric") and hasattr(x, "edge_index"):
+        weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
+        return as_structure(x.edge_index, undirected=undirected,
+                            edge_weight=edge_weight if edge_weight is not None else weight,
+                            num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     x = _from_torch(x)
     if edge_weight is not None:
         edge_weight = _from_torch(edge_weight)
@@ -718,6 +724,8 @@ def _from_torch(x: Any) -> Any:
         return x
     import torch
 
+    if not isinstance(x, torch.Tensor):
+        return x
     if x.layout == torch.strided:
         return x.detach().cpu().numpy()
     coo = x.detach().cpu().to_sparse_coo().coalesce()

@@ -499,6 +499,14 @@ def test_teddy_unknown_dataset_names_the_option_and_makes_no_folder(cli, tmp_pat
     assert not out.exists()
 
 
+def test_teddy_over_earlier_results_without_resume_is_refused(cli, tmp_path):
+    out = tmp_path / "teddy"
+    out.mkdir()
+    results = write(out / "results.json", "[]")
+    run_bad(cli, Case(["graph", "teddy", "--out", out, "--levels", "1", "--seeds", "1",
+                       "--epochs", "1"], ["--out", "not empty", "--resume"], [results]), out)
+
+
 def test_teddy_unknown_methods(cli, tmp_path):
     out = tmp_path / "teddy"
     run_bad(cli, Case(["graph", "teddy", "--methods", "nope", "--out", out],
@@ -606,6 +614,12 @@ def test_queen_encode_bad_inputs(cli, tiny_video, tmp_path):
     nowhere = tmp_path / "missing" / "v.qsv"
     run_bad(cli, Case(["scene", "queen", "encode", frames, "-o", nowhere],
                       ["--output", str(nowhere.parent)], inputs), tmp_path)
+    for inside, names in ((frames / "frame_0000" / "point_cloud.ply", [".qsv"]),
+                          (frames / "frame_0000" / "v.qsv", ["inside FRAMES_DIR"])):
+        run_bad(cli, Case(["scene", "queen", "encode", frames, "-o", inside],
+                          ["--output", str(inside), *names], inputs), tmp_path)
+    assert sorted(p.name for p in (frames / "frame_0000").iterdir()) == sorted(
+        p.name for p in inputs if p.parent.name == "frame_0000")
 
 
 def test_queen_decode_and_info_refuse_damaged_streams(cli, tiny_video, tmp_path):

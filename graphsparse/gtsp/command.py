@@ -47,13 +47,10 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
 def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     """The records to keep: none for a new folder; with ``--resume`` those of
     ``OUT/results.json`` (checked against ``OUT/run.json``)."""
-    from graphsparse.resume import resumable_records
+    from graphsparse.resume import check_new_folder, resumable_records
 
     if not resume:
-        if out.is_dir() and any(out.iterdir()):
-            raise typer.BadParameter(f"{out} exists and is not empty; pass --resume to go on "
-                                     "with its runs, or choose another folder",
-                                     param_hint="--out")
+        check_new_folder(out)
         return []
     records = resumable_records(out, run)
     path = out / "results.json"

@@ -46,6 +46,9 @@ def encode(
     read_video(frames_dir)  # the layout, checked before any work
     report_json, report_png = _report_paths(output)
     check_output_file(output, option="--output", suffixes=[".qsv"])
+    if output.resolve().is_relative_to(frames_dir.resolve()):
+        raise typer.BadParameter(f"{output} is inside FRAMES_DIR {frames_dir}; write the stream "
+                                 "elsewhere (inputs are never overwritten)", param_hint="--output")
     for path in (report_json, report_png):
         check_output_file(path, option="--output")
     with StagedOutputs(stream=output, report=report_json, plot=report_png) as staged:

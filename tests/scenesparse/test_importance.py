@@ -53,6 +53,8 @@ def test_pruner_budgets_and_rounds(donut):
         GaussianPruner().transform(donut)
     with pytest.raises(ValueError, match="threshold or a size"):
         GaussianPruner("opacity", threshold=0.5, budget=10).fit(donut)
+    with pytest.raises(ValueError, match="scene must be a GaussianScene .* got ndarray"):
+        GaussianPruner("opacity", keep_ratio=0.5).fit(np.random.default_rng(0).random((50, 3)))
     # scores_ rank what was kept above what earlier rounds removed
     assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
 

@@ -188,3 +188,17 @@ def test_geometry_kernel_matches_the_numpy_reference(bunny):
     assert np.allclose(score, ref_score, rtol=1e-6, atol=1e-9 * ref_score.max())
     assert np.allclose(variation, ref_variation, rtol=1e-6, atol=1e-12)
     assert np.allclose(np.abs((normals * ref_normals).sum(1)), 1.0, atol=1e-6)  # up to sign
+
+
+def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
+    import open3d as o3d
+
+    rng = np.random.default_rng(0)
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rng.random((200, 3))))
+    cloud.colors = o3d.utility.Vector3dVector(rng.random((200, 3)))
+    sampler = P.FarthestPointSampler(budget=50).fit(cloud)
+    kept = sampler.transform(cloud)
+    assert isinstance(kept, o3d.geometry.PointCloud)
+    mask = sampler.mask_
+    np.testing.assert_array_equal(np.asarray(kept.points), np.asarray(cloud.points)[mask])
+    np.testing.assert_array_equal(np.asarray(kept.colors), np.asarray(cloud.colors)[mask])

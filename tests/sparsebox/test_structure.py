@@ -270,3 +270,15 @@ def test_from_csr_matches_from_edges_and_checks_rows():
         SparseStructure.from_csr([0, 2, 2], [1, 1])
     with pytest.raises(ValueError, match="out of range"):
         SparseStructure.from_csr([0, 1], [5])
+
+
+def test_a_pyg_data_object_is_its_edge_index_nodes_and_weights():
+    from torch_geometric.data import Data
+
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    plain = as_structure(Data(edge_index=edge_index, num_nodes=5))
+    assert (plain.num_nodes, plain.num_edges, plain.is_undirected) == (5, 2, True)
+    assert not plain.is_weighted
+    weighted = as_structure(Data(edge_index=edge_index, edge_weight=torch.tensor([2., 2., 3., 3.]),
+                                 num_nodes=3))
+    assert weighted.weights.tolist() == [2.0, 3.0]
