@@ -31,6 +31,7 @@ from graphsparse.gnn.training import accuracy, train_node_classifier
 from graphsparse.teddy import level_keep_ratios
 from sparsebox._validation import Interval, Options, check_int
 from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
@@ -280,6 +281,12 @@ class UgsPruner(Sparsifier):
 
     def fit(self, data: Any) -> UgsPruner:
         self._validate_params()
+        missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
+                   if getattr(data, k, None) is None]
+        if missing:
+            raise InvalidParameterError(
+                f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
+                f"train_mask, val_mask); a {type(data).__name__} lacks {', '.join(missing)}")
         _, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
         target = self._size(num_pairs, num_nodes=int(data.num_nodes))
         edge_counts, count = [], num_pairs

@@ -4,7 +4,7 @@ trained graph transformer lets into its attention."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ import torch
 
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GtspTokenPruner"]
 
@@ -101,9 +102,11 @@ class GtspTokenPruner(Sparsifier):
 
         self._validate_params()
         (_, keep_ratio), = self._sizing_in_use().items()
-        graphs = list(graphs)
-        if not graphs:
-            raise ValueError("fit needs at least one graph")
+        graphs = list(graphs) if isinstance(graphs, Iterable) else []
+        if not graphs or not all(getattr(g, "edge_index", None) is not None
+                                 and getattr(g, "y", None) is not None for g in graphs):
+            raise InvalidParameterError("graphs must be a non-empty sequence of PyG Data "
+                                        "graphs with edge_index, x and y (a graph-level task)")
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")

@@ -81,3 +81,17 @@ def test_fixed_weight_masks_hold_through_training(cora):
 def test_run_levels_rejects_unknown_methods(cora):
     with pytest.raises(ValueError, match="methods"):
         run_levels(cora, "gcn", [1], [0], methods=("teddy", "lottery"), epochs=1)
+
+
+@pytest.mark.parametrize("name, data", [
+    ("ugs", "a networkx graph"), ("gtsp", "an array"), ("gtsp", "an empty list")])
+def test_fit_on_the_wrong_kind_of_data_names_what_it_needs(name, data):
+    import networkx as nx
+
+    from sparsebox.exceptions import InvalidParameterError
+    from sparsebox.registry import get_method
+
+    x = {"a networkx graph": nx.karate_club_graph(), "an array": np.zeros((5, 3)),
+         "an empty list": []}[data]
+    with pytest.raises(InvalidParameterError, match="PyG Data"):
+        get_method(name).create().fit(x)
