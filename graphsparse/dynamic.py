@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, max_spanning_forest
-from sparsebox._validation import Interval, Options, check_int
+from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.structure import SparseStructure, as_structure, sorted_positions
@@ -311,7 +311,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "on_missing": [Options(("error", "skip"))],
         "backend": [Options(("auto", "numpy", "numba", "cuda"))],
-        "seed": [int],
+        "seed": SEED,
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from sparsebox._validation import SEED
 from sparsebox.base import Sparsifier
 from sparsebox.select import select
 from sparsebox.structure import SparseStructure, as_structure, undirected_pair_keys
@@ -45,7 +46,7 @@ class RandomEdgePruner(Sparsifier):
     item = "edge"
     sizing = ("keep_ratio", "budget", "density")
     default_size = ("keep_ratio", 0.5)
-    _parameter_constraints = {"seed": [int]}
+    _parameter_constraints = {"seed": SEED}
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  density: float | None = None, seed: int = 0) -> None:

@@ -19,7 +19,7 @@ from numba import njit
 from graphsparse.elimination import EliminationFactor
 from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.trees import max_spanning_forest, spanning_tree_scores
-from sparsebox._validation import Interval, Options, check_choice, check_int
+from sparsebox._validation import SEED, Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
@@ -271,7 +271,7 @@ class EffectiveResistanceSampler(Sparsifier):
     _parameter_constraints = {
         "keep_tree": [bool], "reweight": [bool],
         "num_vectors": [Interval(numbers.Integral, 1, None, closed="left")],
-        "solver": [Options(("auto", "amg", "direct"))], "seed": [int],
+        "solver": [Options(("auto", "amg", "direct"))], "seed": SEED,
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,

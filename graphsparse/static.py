@@ -22,7 +22,7 @@ from graphsparse.resistance import (
     sketch_right_hand_sides,
 )
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
-from sparsebox._validation import Interval, Options
+from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
@@ -329,7 +329,7 @@ class FeGrassSparsifier(Sparsifier):
         "refine_rounds": [Interval(numbers.Integral, 0, None, closed="left"), Options(["auto"])],
         "refine_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "solver": [Options(("auto", "direct", "amg"))],
-        "seed": [int],
+        "seed": SEED,
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,

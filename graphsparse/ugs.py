@@ -29,7 +29,7 @@ from torch import nn
 from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
 from graphsparse.gnn.training import accuracy, train_node_classifier
 from graphsparse.teddy import level_keep_ratios
-from sparsebox._validation import Interval, Options, check_int
+from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
@@ -261,7 +261,7 @@ class UgsPruner(Sparsifier):
         "weight_keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None],
         "graph_l1": [Interval(numbers.Real, 0, None, closed="left")],
         "weight_l1": [Interval(numbers.Real, 0, None, closed="left")],
-        "seed": [int],
+        "seed": SEED,
     }
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sparsebox._validation import Interval, check_int
+from sparsebox._validation import SEED, Interval, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
@@ -244,7 +244,7 @@ class GraphResampler(_PointSampler):
 
     _parameter_constraints = {"k": [Interval(numbers.Integral, 1, None, closed="left")],
                               "uniform_share": [Interval(numbers.Real, 0, 1, closed="both")],
-                              "seed": [int]}
+                              "seed": SEED}
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  k: int = 10, uniform_share: float = 0.5, seed: int = 0) -> None:

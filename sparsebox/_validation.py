@@ -219,3 +219,7 @@ def exactly_one(**options: Any) -> tuple[str, Any]:
         got = ", ".join(given) or "none"
         raise InvalidParameterError(f"give exactly one of {names}; got {got}")
     return next(iter(given.items()))
+
+
+#: the constraint of every ``seed`` parameter: numpy's generators take integers >= 0
+SEED = [Interval(numbers.Integral, 0, None, closed="left")]

@@ -105,6 +105,8 @@ def methods_command(
     if item is not None and item not in ITEM_KINDS:
         raise typer.BadParameter(f"must be one of {', '.join(ITEM_KINDS)}, got {item!r}",
                                  param_hint="--item")
+    if markdown and as_json:
+        raise typer.BadParameter("give one of --json, --markdown", param_hint="--json/--markdown")
     entries = methods(item=item)
     if markdown:
         typer.echo(methods_markdown(), nl=False)

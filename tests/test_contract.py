@@ -230,3 +230,18 @@ def test_streaming_state_round_trip(entry):
     a, b = est.update(batch), twin.update(batch)
     assert a.to_dict() | {"seconds": 0} == b.to_dict() | {"seconds": 0}
     assert est.graph_.equals(twin.graph_) and est.sparsifier_.equals(twin.sparsifier_)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "seed" in e.load()._get_param_names()],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if "seed" in e.load()._get_param_names()])
+def test_a_negative_seed_is_refused_by_name(entry):
+    with pytest.raises(InvalidParameterError, match=r"seed must be an integer >= 0, got -1"):
+        _make(entry, seed=-1)._validate_params()
+
+
+def test_an_unknown_item_kind_is_refused():
+    from sparsebox.registry import get_method
+
+    with pytest.raises(InvalidParameterError, match="item must be one of .* got 'bogus'"):
+        get_method("teddy", item="bogus")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sparsebox._validation import Interval, Options
+from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 
@@ -74,7 +74,7 @@ class GtspTokenPruner(Sparsifier):
         "hidden": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "heads": [Interval(numbers.Integral, 1, None, closed="left")],
-        "seed": [int],
+        "seed": SEED,
     }
 
     def __init__(self, *, keep_ratio: float | None = None,

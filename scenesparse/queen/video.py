@@ -57,10 +57,15 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
     root = Path(frames_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder of frames")
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and d.name.startswith("frame_"))
-    if len(folders) < 2:
+    named = {d.name: d for d in root.iterdir() if d.is_dir() and d.name.startswith("frame_")}
+    if len(named) < 2:
         raise InputFileError(f"{root}: needs at least two frame_NNNN folders, found "
-                             f"{len(folders)}")
+                             f"{len(named)}")
+    folders = [named.get(f"frame_{t:04d}") for t in range(len(named))]
+    if None in folders:  # frames are numbered from 0 without gaps, four digits: frame_0000...
+        t = folders.index(None)
+        raise InputFileError(f"{root}: frame_{t:04d} is missing; frames are frame_0000, "
+                             f"frame_0001, ... without gaps (found {', '.join(sorted(named))})")
     if not (folders[0] / "point_cloud.ply").is_file():
         raise InputFileError(f"{folders[0]}: no point_cloud.ply (the trained first frame)")
     frames = []

@@ -264,3 +264,14 @@ def test_a_video_is_never_written_over_another(video):
     with pytest.raises(ValueError, match="already holds frame_NNNN folders"):
         make_moving_video(_scene(), folder, frames=2, cameras=2, resolution=16)
     assert len(read_video(folder)) == 3
+
+
+def test_frames_must_be_numbered_from_zero_without_gaps(video, tmp_path):
+    import shutil
+
+    folder, _ = video
+    copy = tmp_path / "frames"
+    shutil.copytree(folder, copy)
+    (copy / "frame_0002").rename(copy / "frame_0005")
+    with pytest.raises(ValueError, match="frame_0002 is missing"):
+        read_video(copy)

@@ -78,6 +78,8 @@ def test_methods_lists_the_registry(cli):
     assert {("edge", "teddy"), ("edge", "dygrass"), ("gaussian", "radsplat"),
             ("point", "graph")} <= rows
     assert cli("methods", "--item", "nope").exit_code == 2
+    both = cli("methods", "--json", "--markdown")
+    assert both.exit_code == 2 and "--json/--markdown" in both.stderr
 
 
 @pytest.mark.parametrize("argv, code", [(["graph", "info", "nope"], 2), (["nope"], 2),
