@@ -319,6 +319,10 @@ class VoxelDownsampler(_PointSampler):
     def fit(self, points: Any) -> VoxelDownsampler:
         self._validate_params()
         pts = self._positions(points)
+        if len(pts) == 0:  # nothing to keep, as the other samplers
+            self.scores_, self.voxel_size_ = np.zeros(0), float(self.voxel_size or 0.0)
+            self.mask_ = np.zeros(0, dtype=bool)
+            return self
         cloud = _o3d_cloud(pts)
         target = None
         size = self.voxel_size
@@ -357,6 +361,8 @@ def _voxel_size_for(pts: np.ndarray, target: int) -> float:
     voxels."""
     lo = pts.min(axis=0)
     extent = float(np.max(pts.max(axis=0) - lo))
+    if extent == 0.0:  # every point at one place: one voxel of any size
+        return 1.0
     small, large = extent * 1e-6, extent  # small: about every point alone; large: few voxels
     if _occupied_voxels(pts, lo, large) >= target:
         return large

@@ -202,3 +202,11 @@ def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
     mask = sampler.mask_
     np.testing.assert_array_equal(np.asarray(kept.points), np.asarray(cloud.points)[mask])
     np.testing.assert_array_equal(np.asarray(kept.colors), np.asarray(cloud.colors)[mask])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_voxel_on_no_points_and_on_points_at_one_place():
+    assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((0, 3))).mask_.shape == (0,)
+    # one occupied voxel holds one representative, whatever the size asked
+    assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((5, 3))).mask_.tolist() == [
+        True, False, False, False, False]
