@@ -51,6 +51,7 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
     try:
         return Planetoid(str(work), pyg_name, split="public")[0]
     except (urllib.error.URLError, OSError) as err:
+        _remove_empty_folders(base / pyg_name)
         raise DatasetNotFoundError(
             f"Planetoid {pyg_name}: raw files missing in {raw} and the download failed ({err})"
         ) from err
@@ -66,12 +67,21 @@ def register_pyg_safe_globals() -> None:
     torch.serialization.add_safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage])
 
 
+def _remove_empty_folders(folder: Path) -> None:
+    """Remove ``folder`` and the folders in it when none holds a file: what a failed download
+    made, so that the next run sees the dataset as missing rather than broken."""
+    if folder.is_dir() and not any(p.is_file() for p in folder.rglob("*")):
+        for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            sub.rmdir()
+        folder.rmdir()
+
+
 def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) -> Path:
     """The folder to hand to an ogb dataset class as ``root``: the data root's ``ogb/`` (or a
     writable mirror of it) when ``<root>/ogb/<name_>/raw`` is there, else ``ogb/`` to download
     into; errors name the folder and the missing piece."""
     folder = data_root(root) / "ogb" / info.name.replace("-", "_")
-    if not (folder / "raw").exists():
+    if not (folder / "raw").is_dir() or not any((folder / "raw").iterdir()):
         if not download:
             raise DatasetNotFoundError(
                 f"OGB {info.name}: no raw/ folder in {folder}; allow download=True or place it there"
@@ -109,6 +119,7 @@ def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
     try:
         return dataset_cls(name=info.name, root=str(work))
     except (urllib.error.URLError, OSError) as err:
+        _remove_empty_folders(work / info.name.replace("-", "_"))
         raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
 
 

@@ -106,6 +106,9 @@ def test_planetoid_missing_offline(tmp_path):
 
     with pytest.raises(DatasetNotFoundError, match="ind.pubmed.x"):
         load_planetoid("pubmed", tmp_path, download=False)
+    with pytest.raises(DatasetNotFoundError, match="download failed"):  # this machine is offline
+        load_planetoid("pubmed", tmp_path, download=True)
+    assert not (tmp_path / "planetoid" / "PubMed").exists()  # no empty raw/ left behind
 
 
 def test_fetch_verifies_checksums(data_dir):
