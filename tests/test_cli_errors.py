@@ -531,9 +531,10 @@ def _gtsp(out: Path, *options) -> list:
     (["--keep", "half"], ["--keep", "half"]),
     (["--baselines", "dropout"], ["--baselines", "dropout"]),
     (["--max-graphs", "2"], ["--max-graphs", "2"]),
+    (["--max-graphs", "10"], ["--max-graphs", "valid split", "both labels"]),
 ], ids=["unknown_dataset", "node_dataset", "unknown_axis", "repeated_axis", "keep_zero",
         "keep_above_one", "keep_negative", "keep_not_a_number", "unknown_baseline",
-        "too_few_graphs"])
+        "too_few_graphs", "splits_without_both_labels"])
 def test_gtsp_bad_options(cli, tmp_path, options, names):
     out = tmp_path / "gtsp"
     run_bad(cli, Case(_gtsp(out, *options), names), tmp_path)

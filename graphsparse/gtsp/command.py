@@ -82,7 +82,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     records = _previous_records(out, run, resume)
     specs = plan_runs(axis_list, keeps, baselines=wanted)
     records, todo = runs_to_do(records, specs, list(range(seeds)))
-    _check_dataset(dataset)  # a missing dataset fails here, before any output is written
+    _check_dataset(dataset, max_graphs)  # a missing dataset, or too few graphs, fail here
     out = check_output_folder(out, option="--out")
     (out / "run.json").write_text(json.dumps(run, indent=2))
     title = f"GTSP on {dataset}"
@@ -120,8 +120,16 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")
 
 
-def _check_dataset(dataset: str) -> Any:
-    """Load (and on first use process) the dataset once in this process."""
+def _check_dataset(dataset: str, max_graphs: int | None) -> None:
+    """Load (and on first use process) the dataset once in this process before any output is
+    written; with ``max_graphs``, take the subset the runs will take (a quick run's splits must
+    keep both labels of some task)."""
     from graphsparse.datasets import load_ogbg
+    from graphsparse.gtsp.data import load_molecules
+    from sparsebox.options import parameter_errors
 
-    return load_ogbg(dataset)
+    if max_graphs is None:
+        load_ogbg(dataset)
+        return
+    with parameter_errors({"max_graphs": "--max-graphs"}):
+        load_molecules(dataset, max_graphs=max_graphs)

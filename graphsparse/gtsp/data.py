@@ -99,6 +99,15 @@ def _take(idx: Any, share: int) -> np.ndarray:
     return idx[np.unique(np.linspace(0, idx.size - 1, share).round().astype(np.int64))]
 
 
+def _has_both_labels(graphs: list[Any]) -> bool:
+    """Whether some task (column of ``y``) has a 0 and a 1 among the labelled graphs."""
+    import torch
+
+    y = torch.cat([g.y.reshape(1, -1) for g in graphs]).float()
+    labelled = ~torch.isnan(y)
+    return bool(((y == 1) & labelled).any(0).logical_and(((y == 0) & labelled).any(0)).any())
+
+
 def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
                    walk_length: int = 16, max_graphs: int | None = None,
                    download: bool = True) -> MoleculeTask:
@@ -122,5 +131,11 @@ def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
         parts = {k: _take(v, max(1, round(max_graphs * len(v) / total))) for k, v in parts.items()}
     graphs = {k: _with_random_walk_pe((dataset[int(i)] for i in v), walk_length)
               for k, v in parts.items()}
+    if str(dataset.eval_metric) == "rocauc":
+        for part in ("valid", "test"):
+            if not _has_both_labels(graphs[part]):
+                raise InvalidParameterError(
+                    f"max_graphs {max_graphs} leaves the {part} split of {dataset.name} without "
+                    "a task that has both labels, which ROC-AUC needs; use more graphs")
     return MoleculeTask(dataset.name, graphs["train"], graphs["valid"], graphs["test"],
                         int(dataset.num_tasks), str(dataset.task_type), str(dataset.eval_metric))
