@@ -32,6 +32,10 @@ def resumable_records(out: Path, run: dict) -> list[dict]:
                                      "settings or choose another --out", param_hint="--resume")
     if not path.is_file():
         return []
+    if not run_path.is_file():
+        raise typer.BadParameter(f"{path} has no {run_path.name} beside it, so its settings "
+                                 "cannot be checked; resume in the folder a run made, or choose "
+                                 "another --out", param_hint="--resume")
     return read_json(path, "--resume")
 
 

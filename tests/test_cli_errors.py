@@ -552,8 +552,18 @@ def test_gtsp_resume_with_results_that_are_not_records(cli, tmp_path):
     out = tmp_path / "gtsp"
     out.mkdir()
     results = write(out / "results.json", '[{"dataset": "ogbg-molbace"}]')
-    run_bad(cli, Case(_gtsp(out, "--resume"), [str(out / "results.json"), "--resume"],
-                      [results]), out)
+    run_json = write(out / "run.json", "{}")
+    line = run_bad(cli, Case(_gtsp(out, "--resume"), [str(out / "results.json"), "--resume"],
+                             [results, run_json]), out)
+    assert "not a list of GTSP records" in line
+
+
+def test_teddy_resume_of_results_without_their_run_json(cli, tmp_path):
+    out = tmp_path / "teddy"
+    out.mkdir()
+    results = write(out / "results.json", "[]")
+    run_bad(cli, Case(["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds",
+                       "1", "--epochs", "1"], ["--resume", "no run.json"], [results]), out)
 
 
 def test_gtsp_dataset_missing_offline_names_the_folder(cli, tmp_path, monkeypatch):
