@@ -9,7 +9,8 @@ import numpy as np
 from torch_geometric.transforms import BaseTransform
 
 from graphsparse.teddy import sizing_from_edge_sparsity, teddy_node_terms
-from sparsebox._validation import exactly_one
+from sparsebox._validation import exactly_one, validate_params
+from sparsebox.base import SIZING_CONSTRAINTS
 from sparsebox.select import resolve_budget, select
 from sparsebox.structure import undirected_pair_keys
 
@@ -41,6 +42,7 @@ class TeddyTransform(BaseTransform):
         if self.keep_ratio is None and budget is None:
             self.keep_ratio = 0.5
         exactly_one(keep_ratio=self.keep_ratio, budget=budget)
+        validate_params({"keep_ratio": self.keep_ratio, "budget": budget}, SIZING_CONSTRAINTS)
 
     def forward(self, data: Any) -> Any:
         import torch

@@ -216,8 +216,10 @@ class QueenStream:
             raise InputFileError(f"{self.path}: not a QUEEN stream (no QSV1 magic)")
         (length,) = _U32.unpack_from(data, 4)
         body = data[8:8 + length]
-        if len(body) < length or len(data) < 12 + length \
-                or _U32.unpack_from(data, 8 + length)[0] != zlib.crc32(body):
+        if len(data) < 12 + length:
+            raise CorruptStreamError(f"{self.path}: truncated inside its header ({len(data)} "
+                                     f"bytes; the header alone takes {12 + length})")
+        if _U32.unpack_from(data, 8 + length)[0] != zlib.crc32(body):
             raise CorruptStreamError(f"{self.path}: the header fails its checksum")
         self.header: dict[str, Any] = json.loads(body)
         if self.header.get("format_version") != FORMAT_VERSION:

@@ -102,3 +102,12 @@ def test_sparsify_cli_writes_a_graph_that_loads(tmp_path, data_dir, method, suff
     r = json.loads(result.output)
     assert r["edges_out"] == budget_from_keep_ratio(0.5, 12289) == 6145  # half rounds up
     assert load_graph(out).num_edges == r["edges_out"]
+
+
+@pytest.mark.parametrize("size, message", [({"budget": 0}, "budget must be an integer >= 1"),
+                                           ({"keep_ratio": 1.5}, r"keep_ratio must be in \(0, 1\]")])
+def test_the_transform_speaks_the_sizing_vocabulary(size, message):
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=message):
+        TeddyTransform(**size)

@@ -223,6 +223,14 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
     (tmp_path / "not.qsv").write_bytes(b"PK\x03\x04" + bytes(20))
     with pytest.raises(Exception, match="not a QUEEN stream"):
         QueenStream(tmp_path / "not.qsv")
+    (tmp_path / "cut_header.qsv").write_bytes(data[:layout["header_bytes"] - 5])
+    with pytest.raises(CorruptStreamError, match="truncated inside its header"):
+        QueenStream(tmp_path / "cut_header.qsv")
+    damaged_header = bytearray(data)
+    damaged_header[10] ^= 0xFF
+    (tmp_path / "bad_header.qsv").write_bytes(bytes(damaged_header))
+    with pytest.raises(CorruptStreamError, match="header fails its checksum"):
+        QueenStream(tmp_path / "bad_header.qsv")
 
 
 def test_scene_of_state_renders(encoded):
