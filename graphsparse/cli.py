@@ -108,15 +108,8 @@ def sparsify(
                                  param_hint="--method")
     sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
                                "density": density}.items() if v is not None}
-    if len(sizes) > 1:
-        raise typer.BadParameter("give one of --keep-ratio, --budget, --density",
-                                 param_hint="--" + "/--".join(k.replace("_", "-") for k in sizes))
-    from sparsebox.options import parameter_errors
-    from sparsebox.registry import get_method
-
-    with parameter_errors({k: "--" + k.replace("_", "-") for k in sizes}):
-        get_method(method, item="edge").create(**sizes)._validate_params()  # before any file
     task = {"method": method, "sizes": sizes, "seed": seed}
+    _edge_estimator(task)  # bad options fail before any file is read
     files = batch_sources(graph, suffixes=_GRAPH_SUFFIXES, option="GRAPH")
     if files is None:
         if output is None:
@@ -151,25 +144,36 @@ def _sparsify_task(task: dict, emit: Any) -> dict:
     return summary
 
 
+def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
+    """The edge method of a `graph sparsify` task, made and checked before any graph is read
+    (a bad option is a usage error naming it), and the options its parameters came from."""
+    from sparsebox.options import parameter_errors
+    from sparsebox.registry import get_method
+
+    entry = get_method(task["method"], item="edge")
+    params = {**task["sizes"],
+              **({"seed": task["seed"]} if "seed" in entry.load()._get_param_names() else {})}
+    options = {name: "--" + name.replace("_", "-")
+               for name in ("keep_ratio", "budget", "density", "seed")}
+    with parameter_errors(options):
+        estimator = entry.create(**params)
+        estimator._validate_params()
+    return estimator, options
+
+
 def _sparsify_file(task: dict, *, progress: bool) -> dict:
     """Sparsify one graph with one method and write it; the summary of what was done."""
     from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, load_graph, write_graph
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
-    from sparsebox.registry import get_method
 
     graph, method = task["graph"], task["method"]
     output = check_output_file(task["output"], option="--output",
                                inputs=[graph] if Path(graph).exists() else [],
                                suffixes=WRITABLE_GRAPH_SUFFIXES)
-    entry = get_method(method, item="edge")
-    params = {**task["sizes"],
-              **({"seed": task["seed"]} if "seed" in entry.load()._get_param_names() else {})}
-    options = {name: "--" + name.replace("_", "-") for name in params}
+    estimator, options = _edge_estimator(task)
     with parameter_errors(options), progress_steps(
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
-        estimator = entry.create(**params)
-        estimator._validate_params()  # a bad size fails before a large graph is read
         g = load_graph(graph)
         step()
         h = estimator.fit(g).transform(g)

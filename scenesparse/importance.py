@@ -235,6 +235,7 @@ class GaussianPruner(Sparsifier):
     item = "gaussian"
     sizing = ("keep_ratio", "budget")
     default_size = ("keep_ratio", 0.34)
+    size_alternatives = ("threshold",)
     _parameter_constraints = {
         "score": [Options(SCORES)],
         "threshold": [Interval(numbers.Real, None, None), None],
@@ -266,9 +267,6 @@ class GaussianPruner(Sparsifier):
         if not isinstance(scene, GaussianScene):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
                                         f"from a PLY), got {type(scene).__name__}")
-        if self.threshold is not None and (self.keep_ratio, self.budget) != (None, None):
-            raise InvalidParameterError("give threshold or a size (keep_ratio, budget), not both",
-                                        params=("threshold", "keep_ratio", "budget"))
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds

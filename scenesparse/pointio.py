@@ -386,4 +386,4 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
         _write_xyz(path, cloud)
     else:
         raise PointFileError(f"{path}: unknown point format {suffix!r} "
-                         f"({', '.join(POINT_SUFFIXES)})")
+                             f"({', '.join(POINT_SUFFIXES)})")

@@ -301,20 +301,13 @@ class VoxelDownsampler(_PointSampler):
     100
     """
 
+    size_alternatives = ("voxel_size",)
     _parameter_constraints = {"voxel_size": [Interval(numbers.Real, 0, None, closed="neither"),
                                              None]}
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  voxel_size: float | None = None) -> None:
         self.keep_ratio, self.budget, self.voxel_size = keep_ratio, budget, voxel_size
-
-    def _validate_params(self, overrides: Any = None) -> None:
-        super()._validate_params(overrides)
-        params = {**self.get_params(), **(overrides or {})}
-        sizes = tuple(k for k in ("keep_ratio", "budget") if params[k] is not None)
-        if params["voxel_size"] is not None and sizes:
-            raise InvalidParameterError("give voxel_size or a size (keep_ratio, budget), not both",
-                                        params=("voxel_size", *sizes))
 
     def fit(self, points: Any) -> VoxelDownsampler:
         self._validate_params()

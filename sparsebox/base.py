@@ -60,12 +60,16 @@ class Sparsifier:
         ``size_optional``.
     size_optional : bool
         With no sizing parameter the method sizes itself (HollowNeRF: a saliency threshold).
+    size_alternatives : tuple of str
+        Parameters that size the result another way (a score threshold, a voxel edge): given
+        together with a sizing parameter, they are an error naming both.
     """
 
     item: ClassVar[str] = "item"
     sizing: ClassVar[tuple[str, ...]] = ()
     default_size: ClassVar[tuple[str, float] | None] = None
     size_optional: ClassVar[bool] = False
+    size_alternatives: ClassVar[tuple[str, ...]] = ()
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     # ------------------------------------------------------------------ parameters
@@ -117,6 +121,11 @@ class Sparsifier:
                 params=tuple(given))
         if not given and self.default_size is None and self.sizing and not self.size_optional:
             raise InvalidParameterError(f"give one of {', '.join(self.sizing)}")
+        for other in self.size_alternatives:
+            if params.get(other) is not None and given:
+                raise InvalidParameterError(
+                    f"give {other} or a size ({', '.join(self.sizing)}), not both",
+                    params=(other, *given))
 
     def _sizing_in_use(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``{name: value}`` of the sizing parameter that applies (the given one, or the

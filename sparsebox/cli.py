@@ -100,14 +100,13 @@ def methods_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the README's Markdown table."),
 ) -> None:
     """Every registered method: its name, what it prunes and its class."""
-    from sparsebox.registry import ITEM_KINDS, methods, methods_markdown
+    from sparsebox.options import parameter_errors
+    from sparsebox.registry import methods, methods_markdown
 
-    if item is not None and item not in ITEM_KINDS:
-        raise typer.BadParameter(f"must be one of {', '.join(ITEM_KINDS)}, got {item!r}",
-                                 param_hint="--item")
     if markdown and as_json:
         raise typer.BadParameter("give one of --json, --markdown", param_hint="--json/--markdown")
-    entries = methods(item=item)
+    with parameter_errors({"item": "--item"}):
+        entries = methods(item=item)
     if markdown:
         typer.echo(methods_markdown(), nl=False)
         return

@@ -22,8 +22,8 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     whose message starts with a parameter of ``options`` (``"keep_ratio must be in (0, 1], got
     1.5"``) becomes a usage error that names its option (``--keep-ratio``); one about several
     parameters (its ``params``: ``"give one of keep_ratio, budget, not several"``) a usage error
-    with each of them spelled as its option; any other one names ``source`` (the input file),
-    when given.
+    naming their options, with every parameter it lists spelled as its option; any other one
+    names ``source`` (the input file), when given.
 
     Examples
     --------
@@ -50,7 +50,7 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
             raise typer.BadParameter(text, param_hint=options[name]) from None
         named = [n for n in err.params if n in options]
         if named:
-            for n in named:  # the names as the message lists them: between spaces or commas
+            for n in options:  # the names as the message lists them: between spaces or commas
                 text = re.sub(rf"(?<=[\s(,]){re.escape(n)}(?=[\s),;]|$)", options[n], text)
             raise typer.BadParameter(text, param_hint="/".join(options[n] for n in named)) \
                 from None

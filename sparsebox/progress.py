@@ -19,8 +19,8 @@ T = TypeVar("T")
 def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:
     """A ``rich.progress.Progress`` on standard error that never interprets text as markup:
     a bar, done/total, elapsed and remaining time. A ``transient`` bar is drawn only on a
-    terminal or in Jupyter: elsewhere (a log, a pipe) it would show nothing but leave a blank line, and an
-    error that follows must be the only line."""
+    terminal or in Jupyter: elsewhere (a log, a pipe) it would show nothing but leave a blank
+    line, and an error that follows must be the only line."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
