@@ -234,12 +234,11 @@ def teddy(
     out = check_output_folder(out, option="--out")
     (out / "run.json").write_text(json.dumps(run, indent=2))
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sparsebox.progress import make_progress
 
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
-    with Progress(TextColumn("teddy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_console()) as progress:
-        task = progress.add_task("runs", total=total)
+    with make_progress() as progress:
+        task = progress.add_task("teddy runs", total=total)
 
         def on_record(rec: dict) -> None:
             records.append(rec)
