@@ -241,16 +241,21 @@ def _read_pcd(path: Path) -> PointCloud:
         mode = header["DATA"][0].lower()
     except (ValueError, IndexError):
         raise PointFileError(f"{path}: bad POINTS or DATA line in the PCD header") from None
-    if mode == "ascii":
+    if mode == "ascii":  # one point per line
         try:
-            text = raw[offset:].decode("ascii").split()
-            table = np.array(text, dtype=np.float64)
-        except (UnicodeDecodeError, ValueError) as err:
-            raise PointFileError(f"{path}: the ascii data are not all numbers ({err})") from None
-        if len(text) != n * len(fields):
-            raise PointFileError(f"{path}: header says {n} points of {len(fields)} values, "
-                                 f"found {len(text)} values")
-        table = table.reshape(n, len(fields))
+            rows = [cells for cells in (line.split() for line in
+                                        raw[offset:].decode("ascii").splitlines()) if cells]
+        except UnicodeDecodeError as err:
+            raise PointFileError(f"{path}: the ascii data are not text ({err})") from None
+        if any(len(cells) != len(fields) for cells in rows):
+            raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields)))
+        if len(rows) != n:
+            raise PointFileError(f"{path}: header says {n} points, found {len(rows)} lines "
+                                 f"of data")
+        try:
+            table = np.array(rows, dtype=np.float64).reshape(n, len(fields))
+        except ValueError:
+            raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields))) from None
         data = np.empty(n, dtype=dtype)
         for i, (name, _) in enumerate(fields):
             data[name] = table[:, i]
@@ -267,6 +272,23 @@ def _read_pcd(path: Path) -> PointCloud:
         raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
     data = repack_fields(data[[f for f, _ in fields if not f.startswith("_pad")]])
     return PointCloud(np.ascontiguousarray(data), comments)
+
+
+def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
+    """What is wrong with the first bad ascii data line of a PCD file: a cell that is not a
+    number (1-based line and column in the file) or a line that is not ``width`` values."""
+    first = raw[:offset].count(b"\n") + 1
+    for number, line in enumerate(raw[offset:].decode("ascii").splitlines(), start=first):
+        cells = line.split()
+        for column, cell in enumerate(cells, start=1):
+            try:
+                float(cell)
+            except ValueError:
+                return f"{path}: line {number}, column {column}: {cell!r} is not a number"
+        if cells and len(cells) != width:
+            return (f"{path}: line {number} has {len(cells)} values, a point has {width} "
+                    f"(the FIELDS and COUNT lines)")
+    return f"{path}: the ascii data are not {width} numbers per line"
 
 
 def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
