@@ -41,6 +41,44 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def count(minimum: int = 1):
+    """An argparse ``type``: an integer >= ``minimum``. argparse refuses a bad value with an
+    ``error:`` line and exit code 2 while it parses, before any work."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def at_least(minimum: float, *, above: bool = False):
+    """An argparse ``type``: a number >= ``minimum`` (> ``minimum`` when ``above``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (value > minimum if above else value >= minimum):
+            raise argparse.ArgumentTypeError(f"must be {'>' if above else '>='} {minimum}, "
+                                             f"got {value}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def keep_ratio(text: str) -> float:
+    """An argparse ``type``: a keep ratio (fraction kept) in (0, 1]."""
+    value = at_least(0.0, above=True)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"a keep ratio is in (0, 1], got {value}")
+    return value
+
+
 def script_name() -> str:
     return Path(sys.argv[0]).name or "this benchmark"
 

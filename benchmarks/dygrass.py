@@ -35,7 +35,7 @@ import numba
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import add_out_option, check_startup, command_line, fail  # noqa: E402
+from _common import add_out_option, at_least, check_startup, command_line, count, fail  # noqa: E402
 from _graphs import delaunay_graph  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
@@ -216,15 +216,17 @@ def plot(results: list[dict], path: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graphs", nargs="*", default=GRAPHS)
-    ap.add_argument("--big-points", type=int, default=3_400_000,
+    ap.add_argument("--big-points", type=count(0), default=3_400_000,
                     help="points of a generated Delaunay graph (~3 edges each; 0: none)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--max-density", type=float, default=None,
+    ap.add_argument("--seed", type=count(0), default=0)
+    ap.add_argument("--max-density", type=at_least(1.0), default=None,
                     help="cap on |E_H| / |V| for dyGRASS (a run of its own in the table)")
     add_out_option(ap, "dygrass.json, dygrass.md and dygrass.png")
     ap.add_argument("--update", action="store_true",
                     help="keep the other graphs' runs from the dygrass.json in --out")
     args = ap.parse_args(argv)
+    if 0 < args.big_points < 10:
+        fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
     names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])

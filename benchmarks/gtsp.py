@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import add_out_option, check_startup, command_line, fail
+from _common import add_out_option, check_startup, command_line, count, fail
 
 #: The issue's protocol; a run that differs says how in gtsp.md.
 FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25], "seeds": 3,
@@ -153,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", type=_list, default=FULL["datasets"])
     ap.add_argument("--keeps", type=lambda t: [float(v) for v in _list(t)],
                     default=FULL["keeps"])
-    ap.add_argument("--seeds", type=int, default=FULL["seeds"])
-    ap.add_argument("--epochs", type=int, default=FULL["epochs"])
+    ap.add_argument("--seeds", type=count(1), default=FULL["seeds"])
+    ap.add_argument("--epochs", type=count(1), default=FULL["epochs"])
     ap.add_argument("--baselines", type=_list, default=FULL["baselines"])
-    ap.add_argument("--max-graphs", type=int, default=None)
-    ap.add_argument("--jobs", type=int, default=1, help="Seeds side by side (one thread each).")
+    ap.add_argument("--max-graphs", type=count(1), default=None)
+    ap.add_argument("--jobs", type=count(1), default=1, help="Seeds side by side (one thread each).")
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")
     args = ap.parse_args(argv)

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, at_least, check_startup, command_line, count
 
 
 def _views(resolution: int):
@@ -183,22 +183,22 @@ def _figure(views, images: list, rows: list[dict], path: Path) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--resolution", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--saliency-budgets", type=float, nargs="+", default=[0.04, 0.1],
+    ap.add_argument("--resolution", type=count(1), default=128)
+    ap.add_argument("--steps", type=count(1), default=2000)
+    ap.add_argument("--saliency-budgets", type=at_least(0.0, above=True), nargs="+", default=[0.04, 0.1],
                     help="saliency budgets C; the first is the one compared with the "
                          "equal-parameter table")
-    ap.add_argument("--table-size", type=int, default=2**19)
-    ap.add_argument("--levels", type=int, default=16)
-    ap.add_argument("--finest-resolution", type=int, default=256)
-    ap.add_argument("--batch-rays", type=int, default=1024)
-    ap.add_argument("--warmup-steps", type=int, default=80)
-    ap.add_argument("--throughput-steps", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", type=int, default=3,
+    ap.add_argument("--table-size", type=count(1), default=2**19)
+    ap.add_argument("--levels", type=count(1), default=16)
+    ap.add_argument("--finest-resolution", type=count(1), default=256)
+    ap.add_argument("--batch-rays", type=count(1), default=1024)
+    ap.add_argument("--warmup-steps", type=count(0), default=80)
+    ap.add_argument("--throughput-steps", type=count(1), default=40)
+    ap.add_argument("--seed", type=count(0), default=0)
+    ap.add_argument("--seeds", type=count(1), default=3,
                     help="seeds (from --seed on) for the first budget's HollowNeRF and its "
                          "equal-parameter table, the pair the target compares")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    ap.add_argument("--jobs", type=count(1), default=os.cpu_count() or 1,
                     help="models trained side by side, one torch thread each (default: the "
                          "machine's CPUs)")
     add_out_option(ap, "hollownerf.json, hollownerf.md and hollownerf.png")

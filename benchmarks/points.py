@@ -29,7 +29,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import add_out_option, check_startup, command_line  # noqa: E402
+from _common import add_out_option, check_startup, command_line, count, keep_ratio  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from scenesparse import points as P  # noqa: E402
@@ -52,8 +52,8 @@ def timed(fn, *args, **kwargs):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--points", type=int, default=1_000_000)
-    ap.add_argument("--keep-ratio", type=float, default=0.1)
+    ap.add_argument("--points", type=count(1), default=1_000_000)
+    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.1)
     ap.add_argument("--with-fps", action="store_true")
     add_out_option(ap, "points.json, points.md and points.png")
     args = ap.parse_args(argv)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, command_line, fail
+from _common import add_out_option, check_startup, command_line, count, fail, output_folder
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply
@@ -57,7 +57,7 @@ def video(args, console) -> tuple[Path, dict]:
             console.print(f"video: reusing {folder}")
             return folder, truth
     console.print(f"video: rendering {args.frames} frames x {args.cameras} cameras into {folder}")
-    if folder.is_dir():  # this script's own cache, of another video
+    if folder.is_dir() and any(folder.iterdir()):  # checked in main: this script's own cache
         shutil.rmtree(folder)
     donut = read_ply(fetch("donut")[0])
     truth = make_moving_video(donut, folder, frames=args.frames, cameras=args.cameras,
@@ -121,23 +121,29 @@ def plot(result, path: Path) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--frames", type=int, default=30)
-    ap.add_argument("--cameras", type=int, default=12)
-    ap.add_argument("--resolution", type=int, default=128)
+    ap.add_argument("--frames", type=count(2), default=30)
+    ap.add_argument("--cameras", type=count(2), default=12)
+    ap.add_argument("--resolution", type=count(1), default=128)
     ap.add_argument("--angle", type=float, default=45.0)
     ap.add_argument("--shift", type=float, default=0.25)
-    ap.add_argument("--test-camera", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=QueenConfig().epochs)
+    ap.add_argument("--test-camera", type=count(0), default=0)
+    ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
     ap.add_argument("--work", type=Path, default=None,
                     help="folder of the video (default: queen_video beside --out's default)")
     add_out_option(ap, "queen.json, queen.md, queen.png and video.qsv")
     args = ap.parse_args(argv)
-    if args.frames < 2 or args.cameras < 2:
-        fail("--frames and --cameras must be at least 2")
+    if args.test_camera >= args.cameras:
+        fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
     out = check_startup(args.out, datasets=["donut"])
     from _common import DEFAULT_OUT
 
     args.work = args.work or DEFAULT_OUT / "queen_video"
+    if args.work.is_dir() and any(args.work.iterdir()) and \
+            not (args.work / "ground_truth.json").is_file():
+        # the video is rendered afresh into --work: only this script's own cache is replaced
+        fail(f"--work: {args.work} holds files but no ground_truth.json (it is not a video this "
+             "script made); name a new or empty folder")
+    args.work = output_folder(args.work, option="--work")
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)
     folder, truth = video(args, console)

@@ -27,7 +27,7 @@ import platform
 import time
 
 import numpy as np
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, check_startup, command_line, count
 from rich.console import Console
 
 from graphsparse.cli import _teddy_seed
@@ -122,11 +122,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="*", default=["sweep", "walks", "costs"],
                     choices=["sweep", "walks", "costs"])
-    ap.add_argument("--levels", type=int, default=5)
-    ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--queries", type=int, default=20_000)
-    ap.add_argument("--chunk", type=int, default=1_000, help="queries per Ray task (walks)")
+    ap.add_argument("--levels", type=count(1), default=5)
+    ap.add_argument("--seeds", type=count(1), default=4)
+    ap.add_argument("--epochs", type=count(1), default=200)
+    ap.add_argument("--queries", type=count(1), default=20_000)
+    ap.add_argument("--chunk", type=count(1), default=1_000, help="queries per Ray task (walks)")
     ap.add_argument("--update", action="store_true",
                     help="keep the parts of an existing OUT/scaleout.json that this run skips")
     add_out_option(ap, "scaleout.json and scaleout.md")

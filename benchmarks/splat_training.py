@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, check_startup, command_line, count
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply, write_ply
@@ -134,14 +134,14 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="*", default=["step", "donut", "lego"],
                     choices=["step", "donut", "lego"])
-    ap.add_argument("--step-repeats", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--recover-steps", type=int, default=300)
-    ap.add_argument("--lego-resolution", type=int, default=200)
-    ap.add_argument("--lego-gaussians", type=int, default=60_000)
-    ap.add_argument("--lego-steps", type=int, default=3000)
-    ap.add_argument("--lego-recover-steps", type=int, default=500)
-    ap.add_argument("--sh-steps", type=int, default=1000)
+    ap.add_argument("--step-repeats", type=count(1), default=10)
+    ap.add_argument("--rounds", type=count(1), default=3)
+    ap.add_argument("--recover-steps", type=count(0), default=300)
+    ap.add_argument("--lego-resolution", type=count(1), default=200)
+    ap.add_argument("--lego-gaussians", type=count(1), default=60_000)
+    ap.add_argument("--lego-steps", type=count(1), default=3000)
+    ap.add_argument("--lego-recover-steps", type=count(0), default=500)
+    ap.add_argument("--sh-steps", type=count(1), default=1000)
     add_out_option(ap, "splat_training.json and splat_training.md")
     args = ap.parse_args(argv)
     datasets = ["donut"] + (["lego"] if "lego" in args.parts else [])

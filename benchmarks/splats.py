@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _common import add_out_option, check_startup, command_line, fail, require  # noqa: E402
+from _common import add_out_option, check_startup, command_line, count, fail, keep_ratio, require  # noqa: E402
 
 from scenesparse.gaussians import read_ply  # noqa: E402
 from scenesparse.imagemetrics import psnr, ssim  # noqa: E402
@@ -38,9 +38,9 @@ SCORES = ("radsplat", "minisplatting", "lightgaussian", "opacity", "volume")
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--keep-ratio", type=float, default=0.34)
-    ap.add_argument("--views", type=int, default=32)
-    ap.add_argument("--resolution", type=int, default=256)
+    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.34)
+    ap.add_argument("--views", type=count(1), default=32)
+    ap.add_argument("--resolution", type=count(1), default=256)
     ap.add_argument("--no-gsplat", action="store_true",
                     help="skip the gsplat comparison on a CUDA machine (then gsplat is not needed)")
     add_out_option(ap, "splats.json, splats.md and splats.png")

@@ -18,7 +18,7 @@ import json
 import platform
 import time
 
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, at_least, check_startup, command_line, count
 from dygrass import NETWORKIT_PEERS, networkit_sparsifier
 from rich.console import Console
 from rich.progress import track
@@ -72,8 +72,8 @@ def table(rows: list[dict], run: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graphs", nargs="*", default=GRAPHS)
-    ap.add_argument("--densities", nargs="*", type=float, default=[1.10, 1.20])
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--densities", nargs="*", type=at_least(1.0), default=[1.10, 1.20])
+    ap.add_argument("--seed", type=count(0), default=0)
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
     args = ap.parse_args(argv)
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)

@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, fail, require
+from _common import add_out_option, check_startup, count, fail, require
 
 from graphsparse.datasets import load_node_dataset
 from graphsparse.levels import run_levels
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="gcn")
     ap.add_argument("--lambdas", type=_floats, default=[0.1, 1.0, 10.0])
     ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20])
-    ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--seeds", type=count(1), default=1)
+    ap.add_argument("--epochs", type=count(1), default=200)
     add_out_option(ap, "teddy_lambda_<dataset>_<model>.json and .md")
     args = ap.parse_args(argv)
     if not args.lambdas or min(args.lambdas) < 0:

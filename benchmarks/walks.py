@@ -18,7 +18,7 @@ import time
 
 import numba
 import numpy as np
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, check_startup, command_line, count
 from _graphs import delaunay_graph
 from rich.console import Console
 from rich.table import Table
@@ -65,10 +65,10 @@ def time_walks(graph, backend, queries, threads=None, repeats=2):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--big-points", type=int, default=3_400_000,
+    ap.add_argument("--big-points", type=count(10), default=3_400_000,
                     help="points of the generated Delaunay graph (about 3 edges per point)")
-    ap.add_argument("--ref-queries", type=int, default=30)
-    ap.add_argument("--queries", type=int, default=20_000)
+    ap.add_argument("--ref-queries", type=count(1), default=30)
+    ap.add_argument("--queries", type=count(1), default=20_000)
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
     args.out = check_startup(args.out, datasets=["wave"])

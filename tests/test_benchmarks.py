@@ -1,0 +1,50 @@
+"""The benchmark scripts refuse a user's mistake at once: one ``error:`` line, exit code 2, before
+any work, and never delete a folder they did not make."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args,
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("queen.py", ["--frames", "1"], "argument --frames: must be >= 2, got 1"),
+    ("queen.py", ["--cameras", "4", "--test-camera", "4"], "--test-camera must be in 0..3"),
+    ("splats.py", ["--keep-ratio", "1.5"], "argument --keep-ratio: a keep ratio is in (0, 1]"),
+    ("points.py", ["--points", "-5"], "argument --points: must be >= 1, got -5"),
+    ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
+    ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
+    ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
+    ("dygrass.py", ["--big-points", "3"], "--big-points must be 0 (no generated graph) or at "
+                                          "least 10, got 3"),
+])
+def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
+    result = run(script, *args, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_queen_keeps_a_work_folder_it_did_not_make(tmp_path):
+    work = tmp_path / "precious"
+    (work / "sub").mkdir(parents=True)
+    (work / "IMPORTANT.txt").write_text("keep me")
+    result = run("queen.py", "--work", str(work), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --work: {work} holds files but no ground_truth.json (it is not a video this "
+        "script made); name a new or empty folder"]
+    assert (work / "IMPORTANT.txt").read_text() == "keep me" and (work / "sub").is_dir()
