@@ -28,7 +28,7 @@ import traceback
 from pathlib import Path
 
 import torch
-from _common import add_out_option, check_startup, command_line
+from _common import add_out_option, check_startup, command_line, fail
 
 
 def _synchronize(device: str) -> None:
@@ -153,15 +153,14 @@ def gtsp_step(device: str) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
-    ap.add_argument("--parts", nargs="*",
-                    default=["splat-scores", "splat-step", "queen-frame", "gtsp-step"])
+    parts = ["splat-scores", "splat-step", "queen-frame", "gtsp-step"]
+    ap.add_argument("--parts", nargs="+", default=parts, choices=parts)
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
     out = check_startup(args.out, datasets=["donut"])
     device = args.device
     if device == "cuda" and not torch.cuda.is_available():
-        print("no CUDA device: run with --device cpu for a dry run", flush=True)
-        return 2
+        fail("no CUDA device: run with --device cpu for a dry run")
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d %H:%M"),
                        "python": platform.python_version(), "torch": torch.__version__,
                        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu"},

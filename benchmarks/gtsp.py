@@ -35,7 +35,10 @@ FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25]
 
 
 def _list(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("needs at least one name")
+    return values
 
 
 def differences(args: argparse.Namespace) -> list[str]:

@@ -120,7 +120,7 @@ def costs(ray_executor: RayExecutor) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--parts", nargs="*", default=["sweep", "walks", "costs"],
+    ap.add_argument("--parts", nargs="+", default=["sweep", "walks", "costs"],
                     choices=["sweep", "walks", "costs"])
     ap.add_argument("--levels", type=count(1), default=5)
     ap.add_argument("--seeds", type=count(1), default=4)

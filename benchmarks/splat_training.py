@@ -132,7 +132,7 @@ def lego(args, console, out: Path) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--parts", nargs="*", default=["step", "donut", "lego"],
+    ap.add_argument("--parts", nargs="+", default=["step", "donut", "lego"],
                     choices=["step", "donut", "lego"])
     ap.add_argument("--step-repeats", type=count(1), default=10)
     ap.add_argument("--rounds", type=count(1), default=3)

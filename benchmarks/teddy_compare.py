@@ -18,16 +18,25 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import output_folder
+
 FIELDS = ("test_acc", "val_acc", "edge_keep", "weight_keep")
 
 
 def _records(folder: Path) -> list[dict]:
     path = folder / "results.json"
     try:
-        return json.loads(path.read_text())
+        records = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         print(f"error: {path}: cannot read the records ({err})", file=sys.stderr)
         raise SystemExit(2) from None
+    keys = ("method", "level", "seed", *FIELDS)
+    if not isinstance(records, list) or not all(isinstance(r, dict) and all(k in r for k in keys)
+                                                for r in records):
+        print(f"error: {path}: not a list of TEDDY records (each with {', '.join(keys)})",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return records
 
 
 def main() -> int:
@@ -37,7 +46,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="Also write teddy_compare.md here.")
     args = ap.parse_args()
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+        args.out = output_folder(args.out)
     recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
     lines, bad = [], 0
     for r in _records(args.new):

@@ -26,6 +26,9 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
     ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
+    ("gtsp.py", ["--datasets", ","], "argument --datasets: needs at least one name"),
+    ("splat_training.py", ["--parts"], "argument --parts: expected at least one argument"),
+    ("gpu_timings.py", ["--parts", "foo"], "argument --parts: invalid choice: 'foo'"),
     ("dygrass.py", ["--big-points", "3"], "--big-points must be 0 (no generated graph) or at "
                                           "least 10, got 3"),
 ])
@@ -48,3 +51,21 @@ def test_queen_keeps_a_work_folder_it_did_not_make(tmp_path):
         f"error: --work: {work} holds files but no ground_truth.json (it is not a video this "
         "script made); name a new or empty folder"]
     assert (work / "IMPORTANT.txt").read_text() == "keep me" and (work / "sub").is_dir()
+
+
+def test_teddy_compare_checks_its_out_and_records(tmp_path):
+    new, recorded = tmp_path / "new", tmp_path / "recorded"
+    for folder in (new, recorded):
+        folder.mkdir()
+        (folder / "results.json").write_text('{"not": "a list"}')
+    (tmp_path / "afile").write_text("")
+    script = str(BENCHMARKS / "teddy_compare.py")
+    result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                             str(tmp_path / "afile")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: --out: {tmp_path / 'afile'} is a file, not a folder"
+    result = subprocess.run([sys.executable, script, str(new), str(recorded)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"error: {recorded / 'results.json'}: not a list of "
+                                            "TEDDY records")
