@@ -51,14 +51,10 @@ def differences(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[dict]:
-    """The protocol on one dataset into ``folder`` (resumable); its records."""
-    from graphsparse.gtsp.protocol import AXES, gtsp_seed_task, plan_runs, runs_to_do, spec_dicts
-    from graphsparse.gtsp.report import write_gtsp_report
-    from sparsebox.outputs import write_text_atomic
-    from sparsebox.parallel import LocalExecutor
-
-    folder.mkdir(parents=True, exist_ok=True)
+def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -> dict:
+    """This run's settings for ``dataset``, after checking that ``folder`` may take them: its
+    records are continued only with --resume and the same settings. ``main`` calls it for every
+    dataset before any training, so a conflict in the last one does not wait for the first."""
     path = folder / "results.json"
     if path.is_file() and not args.resume:
         fail(f"{path} exists: pass --resume to go on with it, or choose another --out")
@@ -66,10 +62,26 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
            "batch_size": 128, "lr": 1e-3}
     run_path = folder / "run.json"
     if args.resume and run_path.is_file():
-        before = json.loads(run_path.read_text())
+        try:
+            before = json.loads(run_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            fail(f"{run_path}: cannot read the settings of the run to resume ({err})")
         differs = {k: before.get(k) for k in run if before.get(k) != run[k]}
         if differs:
             fail(f"{run_path} was run with {differs}: resume with the same settings")
+    return run
+
+
+def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[dict]:
+    """The protocol on one dataset into ``folder`` (resumable); its records."""
+    from graphsparse.gtsp.protocol import AXES, gtsp_seed_task, plan_runs, runs_to_do, spec_dicts
+    from graphsparse.gtsp.report import write_gtsp_report
+    from sparsebox.outputs import write_text_atomic
+    from sparsebox.parallel import LocalExecutor
+
+    run = check_dataset_folder(dataset, args, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path, run_path = folder / "results.json", folder / "run.json"
     records = json.loads(path.read_text()) if path.is_file() else []
     specs = plan_runs(AXES, args.keeps, baselines=args.baselines)
     records, todo = runs_to_do(records, specs, list(range(args.seeds)))
@@ -169,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keeps or not all(0 < k <= 1 for k in args.keeps):
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
     args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)
+    for dataset in args.datasets:
+        check_dataset_folder(dataset, args, args.out / "gtsp" / dataset)
     start = time.perf_counter()
     records = []
     for dataset in args.datasets:

@@ -69,3 +69,15 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {recorded / 'results.json'}: not a list of "
                                             "TEDDY records")
+
+
+def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
+    folder = tmp_path / "out" / "gtsp" / "ogbg-molbbbp"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text("[]")
+    result = run("gtsp.py", "--datasets", "ogbg-molbace,ogbg-molbbbp", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {folder / 'results.json'} exists: pass --resume to go on with it, or choose "
+        "another --out"]
+    assert not (tmp_path / "out" / "gtsp" / "ogbg-molbace").exists()
