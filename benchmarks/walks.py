@@ -18,7 +18,7 @@ import time
 
 import numba
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count
+from _common import add_out_option, check_startup, command_line, count, require
 from _graphs import delaunay_graph
 from rich.console import Console
 from rich.table import Table
@@ -72,6 +72,10 @@ def main(argv=None) -> int:
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
     args.out = check_startup(args.out, datasets=["wave"])
+    import torch
+
+    if torch.cuda.is_available():  # a GPU machine without CuPy would leave its row out
+        require("cupy", " to time the CUDA walks on this machine's GPU")
     console = Console()
     bandwidth = memory_bandwidth_gbs()
     graphs = {"wave": load_graph("wave")}
