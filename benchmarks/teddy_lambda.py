@@ -22,6 +22,7 @@ import torch
 from _common import add_out_option, check_startup, count, fail, require
 
 from graphsparse.datasets import load_node_dataset
+from graphsparse.gnn.models import MODELS
 from graphsparse.levels import run_levels
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--dataset", default="cora")
-    ap.add_argument("--model", default="gcn")
+    ap.add_argument("--model", default="gcn", choices=MODELS)
     ap.add_argument("--lambdas", type=_floats, default=[0.1, 1.0, 10.0])
     ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20])
     ap.add_argument("--seeds", type=count(1), default=1)
@@ -75,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.lambdas or min(args.lambdas) < 0:
         ap.error(f"--lambdas must be non-negative numbers, got {args.lambdas}")
+    for option, values in (("--lambdas", args.lambdas), ("--levels", args.levels)):
+        if len(set(values)) != len(values):
+            ap.error(f"{option} names a value twice: {values}")
+    if not args.levels or min(args.levels) < 1:
+        ap.error(f"--levels must be levels >= 1, got {args.levels}")
     args.out = check_startup(args.out)
     if args.dataset.lower().startswith("ogbn-"):
         require("ogb", f" for {args.dataset}")

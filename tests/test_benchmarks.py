@@ -29,6 +29,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("gtsp.py", ["--datasets", ","], "argument --datasets: needs at least one name"),
     ("splat_training.py", ["--parts"], "argument --parts: expected at least one argument"),
     ("gpu_timings.py", ["--parts", "foo"], "argument --parts: invalid choice: 'foo'"),
+    ("teddy_lambda.py", ["--lambdas", "1,1"], "--lambdas names a value twice: [1.0, 1.0]"),
+    ("teddy_lambda.py", ["--model", "foo"], "argument --model: invalid choice: 'foo'"),
     ("dygrass.py", ["--big-points", "3"], "--big-points must be 0 (no generated graph) or at "
                                           "least 10, got 3"),
 ])
