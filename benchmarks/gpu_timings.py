@@ -157,10 +157,13 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", default=parts, choices=parts)
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
-    out = check_startup(args.out, datasets=["donut"])
     device = args.device
     if device == "cuda" and not torch.cuda.is_available():
         fail("no CUDA device: run with --device cpu for a dry run")
+    splats = device == "cuda" and any(p != "gtsp-step" for p in args.parts)
+    gtsp = "gtsp-step" in args.parts
+    out = check_startup(args.out, packages=["gsplat"] * splats + ["ogb"] * gtsp,
+                        datasets=["donut"] + ["ogbg-molbace"] * gtsp)
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d %H:%M"),
                        "python": platform.python_version(), "torch": torch.__version__,
                        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu"},
