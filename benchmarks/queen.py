@@ -6,6 +6,8 @@
 The video (made once into --work, default out/benchmarks/queen_video): a ball of 5% of the
 donut's Gaussians turns by 45 degrees about its centre and slides by a quarter of the scene's
 extent over the frames; another 5% turns red. Camera --test-camera is held out of training.
+A --work folder is reused when it holds this video, made afresh when it holds another video
+this script made (its ground_truth.json), and refused when it holds anything else.
 
 Side by side, from the same frame 0 and for the same steps per frame (epochs x training cameras):
 
