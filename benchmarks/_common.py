@@ -32,7 +32,7 @@ EXTRAS = {
     "gsplat": ("splat-gpu", ""),
     "ogb": ("ogb", ""),
     "ray": ("ray", ""),
-    "cupy": ("gpu", "the CUDA 12 build"),
+    "cupy": ("gpu", ""),
 }
 
 

@@ -35,10 +35,7 @@ FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25]
 
 
 def _list(text: str) -> list[str]:
-    values = [v.strip() for v in text.split(",") if v.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError("needs at least one name")
-    return values
+    return [v.strip() for v in text.split(",") if v.strip()]
 
 
 def differences(args: argparse.Namespace) -> list[str]:
@@ -176,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")
     args = ap.parse_args(argv)
-    if args.seeds < 1 or args.epochs < 1 or args.jobs < 1:
-        ap.error("--seeds, --epochs and --jobs must be >= 1")
+    if not args.datasets or len(set(args.datasets)) != len(args.datasets):
+        ap.error(f"--datasets must name one or more different datasets, got {args.datasets}")
     if not args.keeps or not all(0 < k <= 1 for k in args.keeps):
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
     args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)

@@ -203,8 +203,6 @@ def main(argv=None) -> None:
                          "machine's CPUs)")
     add_out_option(ap, "hollownerf.json, hollownerf.md and hollownerf.png")
     args = ap.parse_args(argv)
-    if args.seeds < 1 or args.jobs < 1:
-        ap.error("--seeds and --jobs must be at least 1")
     if len({f"{b:g}" for b in args.saliency_budgets}) < len(args.saliency_budgets):
         ap.error("--saliency-budgets must differ from one another")
     out = check_startup(args.out, datasets=["lego"])

@@ -47,6 +47,19 @@ from scenesparse.training import SplatTrainer
 from sparsebox.data import fetch
 
 
+def own_video(folder: Path) -> bool:
+    """Whether ``folder`` holds only a video of ``make_moving_video`` (its ground truth and its
+    frame folders), which this script may replace."""
+    try:
+        truth = json.loads((folder / "ground_truth.json").read_text())
+    except (OSError, ValueError):
+        return False
+    keys = {"frames", "gaussians", "moving", "recoloured", "angle_deg", "shift"}
+    return isinstance(truth, dict) and keys <= truth.keys() and all(
+        p.name == "ground_truth.json" or (p.is_dir() and p.name.startswith("frame_"))
+        for p in folder.iterdir())
+
+
 def video(args, console) -> tuple[Path, dict]:
     folder = args.work
     truth_file = folder / "ground_truth.json"
@@ -59,7 +72,7 @@ def video(args, console) -> tuple[Path, dict]:
             console.print(f"video: reusing {folder}")
             return folder, truth
     console.print(f"video: rendering {args.frames} frames x {args.cameras} cameras into {folder}")
-    if folder.is_dir() and any(folder.iterdir()):  # checked in main: this script's own cache
+    if folder.is_dir() and any(folder.iterdir()):  # main checked: own_video(folder)
         shutil.rmtree(folder)
     donut = read_ply(fetch("donut")[0])
     truth = make_moving_video(donut, folder, frames=args.frames, cameras=args.cameras,
@@ -140,11 +153,14 @@ def main(argv=None) -> None:
     from _common import DEFAULT_OUT
 
     args.work = args.work or DEFAULT_OUT / "queen_video"
-    if args.work.is_dir() and any(args.work.iterdir()) and \
-            not (args.work / "ground_truth.json").is_file():
+    work, where = args.work.resolve(), out.resolve()
+    if work == where or work in where.parents or where in work.parents:
+        fail(f"--work {args.work} and --out {args.out} must not hold one another (the video is "
+             "replaced when its settings change)")
+    if args.work.is_dir() and any(args.work.iterdir()) and not own_video(args.work):
         # the video is rendered afresh into --work: only this script's own cache is replaced
-        fail(f"--work: {args.work} holds files but no ground_truth.json (it is not a video this "
-             "script made); name a new or empty folder")
+        fail(f"--work: {args.work} holds files but no video this script made; name a new or "
+             "empty folder")
     args.work = output_folder(args.work, option="--work")
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)

@@ -71,8 +71,8 @@ def table(rows: list[dict], run: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--graphs", nargs="*", default=GRAPHS)
-    ap.add_argument("--densities", nargs="*", type=at_least(1.0), default=[1.10, 1.20])
+    ap.add_argument("--graphs", nargs="+", default=GRAPHS)
+    ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20])
     ap.add_argument("--seed", type=count(0), default=0)
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
     args = ap.parse_args(argv)

@@ -69,12 +69,14 @@ def main(argv=None) -> int:
                     help="points of the generated Delaunay graph (about 3 edges per point)")
     ap.add_argument("--ref-queries", type=count(1), default=30)
     ap.add_argument("--queries", type=count(1), default=20_000)
+    ap.add_argument("--no-cuda", action="store_true",
+                    help="leave out the CUDA row even where a GPU is present")
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
     args.out = check_startup(args.out, datasets=["wave"])
     import torch
 
-    if torch.cuda.is_available():  # a GPU machine without CuPy would leave its row out
+    if torch.cuda.is_available() and not args.no_cuda:  # else its row would be left out
         require("cupy", " to time the CUDA walks on this machine's GPU")
     console = Console()
     bandwidth = memory_bandwidth_gbs()
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
         runs = [time_walks(g, "numpy", args.ref_queries, repeats=1),
                 time_walks(g, "numba", args.queries, threads=1),
                 time_walks(g, "numba", args.queries, threads=2)]
-        if has_cuda():
+        if has_cuda() and not args.no_cuda:
             runs.append(time_walks(g, "cuda", args.queries * 10))
         ref = runs[0]["steps_per_s"]
         for r in runs:

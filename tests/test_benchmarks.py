@@ -26,7 +26,9 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
     ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
-    ("gtsp.py", ["--datasets", ","], "argument --datasets: needs at least one name"),
+    ("gtsp.py", ["--datasets", ","], "--datasets must name one or more different datasets"),
+    ("gtsp.py", ["--datasets", "ogbg-molbace,ogbg-molbace"], "--datasets must name one or more "
+                                                             "different datasets"),
     ("splat_training.py", ["--parts"], "argument --parts: expected at least one argument"),
     ("gpu_timings.py", ["--parts", "foo"], "argument --parts: invalid choice: 'foo'"),
     ("teddy_lambda.py", ["--lambdas", "1,1"], "--lambdas names a value twice: [1.0, 1.0]"),
@@ -50,9 +52,14 @@ def test_queen_keeps_a_work_folder_it_did_not_make(tmp_path):
     result = run("queen.py", "--work", str(work), tmp_path=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: --work: {work} holds files but no ground_truth.json (it is not a video this "
-        "script made); name a new or empty folder"]
+        f"error: --work: {work} holds files but no video this script made; name a new or "
+        "empty folder"]
     assert (work / "IMPORTANT.txt").read_text() == "keep me" and (work / "sub").is_dir()
+    (work / "ground_truth.json").write_text('{"frames": 2}')  # a file of the same name is not enough
+    assert run("queen.py", "--work", str(work), tmp_path=tmp_path).returncode == 2
+    assert (work / "IMPORTANT.txt").is_file()
+    result = run("queen.py", "--work", str(tmp_path / "out" / "video"), tmp_path=tmp_path)
+    assert result.returncode == 2 and "must not hold one another" in result.stderr
 
 
 def test_teddy_compare_checks_its_out_and_records(tmp_path):
@@ -69,8 +76,12 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
     result = subprocess.run([sys.executable, script, str(new), str(recorded)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().startswith(f"error: {recorded / 'results.json'}: not a list of "
-                                            "TEDDY records")
+    assert result.stderr.strip() == f"error: {recorded / 'results.json'}: not a list of TEDDY records"
+    (recorded / "results.json").write_text('[{"method": "teddy", "level": 1, "seed": 0}]')
+    result = subprocess.run([sys.executable, script, str(new), str(recorded)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {recorded / 'results.json'}: record 1 has no test_acc"
 
 
 def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
