@@ -34,7 +34,15 @@ from pathlib import Path
 import numba
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, command_line, count, fail, output_folder
+from _common import (
+    DEFAULT_OUT,
+    add_out_option,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    output_folder,
+)
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply
@@ -60,6 +68,37 @@ def own_video(folder: Path) -> bool:
         for p in folder.iterdir())
 
 
+def add_video_options(ap: argparse.ArgumentParser) -> None:
+    """The video's options (shared with ``queen_gates.py``)."""
+    ap.add_argument("--frames", type=count(2), default=30)
+    ap.add_argument("--cameras", type=count(2), default=12)
+    ap.add_argument("--resolution", type=count(1), default=128)
+    ap.add_argument("--angle", type=float, default=45.0)
+    ap.add_argument("--shift", type=float, default=0.25)
+    ap.add_argument("--test-camera", type=count(0), default=0)
+    ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
+    ap.add_argument("--work", type=Path, default=None,
+                    help="folder of the video (default: queen_video beside --out's default)")
+
+
+def check_video_options(args) -> Path:
+    """Check the video's options and --out before any work; returns --out, made."""
+    if args.test_camera >= args.cameras:
+        fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
+    out = check_startup(args.out, datasets=["donut"])
+    args.work = args.work or DEFAULT_OUT / "queen_video"
+    work, where = args.work.resolve(), out.resolve()
+    if work == where or work in where.parents or where in work.parents:
+        fail(f"--work {args.work} and --out {args.out} must not hold one another (the video is "
+             "replaced when its settings change)")
+    if args.work.is_dir() and any(args.work.iterdir()) and not own_video(args.work):
+        # the video is rendered afresh into --work: only this script's own cache is replaced
+        fail(f"--work: {args.work} holds files but no video this script made; name a new or "
+             "empty folder")
+    args.work = output_folder(args.work, option="--work")
+    return out
+
+
 def video(args, console) -> tuple[Path, dict]:
     folder = args.work
     truth_file = folder / "ground_truth.json"
@@ -67,7 +106,7 @@ def video(args, console) -> tuple[Path, dict]:
               "angle_deg": args.angle, "shift": args.shift}
     if truth_file.is_file():
         truth = json.loads(truth_file.read_text())
-        if all(truth.get(k) == v for k, v in wanted.items()) and \
+        if all(truth.get(k) == v for k, v in wanted.items()) and "axis" in truth and \
                 len(list(folder.glob("frame_*"))) == args.frames:
             console.print(f"video: reusing {folder}")
             return folder, truth
@@ -136,32 +175,10 @@ def plot(result, path: Path) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--frames", type=count(2), default=30)
-    ap.add_argument("--cameras", type=count(2), default=12)
-    ap.add_argument("--resolution", type=count(1), default=128)
-    ap.add_argument("--angle", type=float, default=45.0)
-    ap.add_argument("--shift", type=float, default=0.25)
-    ap.add_argument("--test-camera", type=count(0), default=0)
-    ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
-    ap.add_argument("--work", type=Path, default=None,
-                    help="folder of the video (default: queen_video beside --out's default)")
+    add_video_options(ap)
     add_out_option(ap, "queen.json, queen.md, queen.png and video.qsv")
     args = ap.parse_args(argv)
-    if args.test_camera >= args.cameras:
-        fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
-    out = check_startup(args.out, datasets=["donut"])
-    from _common import DEFAULT_OUT
-
-    args.work = args.work or DEFAULT_OUT / "queen_video"
-    work, where = args.work.resolve(), out.resolve()
-    if work == where or work in where.parents or where in work.parents:
-        fail(f"--work {args.work} and --out {args.out} must not hold one another (the video is "
-             "replaced when its settings change)")
-    if args.work.is_dir() and any(args.work.iterdir()) and not own_video(args.work):
-        # the video is rendered afresh into --work: only this script's own cache is replaced
-        fail(f"--work: {args.work} holds files but no video this script made; name a new or "
-             "empty folder")
-    args.work = output_folder(args.work, option="--work")
+    out = check_video_options(args)
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)
     folder, truth = video(args, console)

@@ -21,6 +21,11 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("script, args, message", [
     ("queen.py", ["--frames", "1"], "argument --frames: must be >= 2, got 1"),
     ("queen.py", ["--cameras", "4", "--test-camera", "4"], "--test-camera must be in 0..3"),
+    ("queen_gates.py", ["--frames", "3", "--encode", "3"], "--encode must be at most 2 "
+                                                           "(--frames 3)"),
+    ("queen_gates.py", ["--lambdas", "0.1", "0.1"], "--lambdas names a value twice: [0.1, 0.1]"),
+    ("queen_gates.py", ["--lambdas", "0"], "argument --lambdas: must be > 0.0, got 0.0"),
+    ("queen_gates.py", ["--cameras", "4", "--test-camera", "4"], "--test-camera must be in 0..3"),
     ("splats.py", ["--keep-ratio", "1.5"], "argument --keep-ratio: a keep ratio is in (0, 1]"),
     ("points.py", ["--points", "-5"], "argument --points: must be >= 1, got -5"),
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),

@@ -196,6 +196,12 @@ class QueenEncoder:
             raise NotFittedError("this QueenEncoder has not started: call start(scene, cameras, "
                                  "images) with frame 0 first")
 
+    def make_residuals(self, gate_init: torch.Tensor) -> FrameResiduals:
+        """The trainable residuals of the next frame, on top of :attr:`state_`, with gates
+        opening at ``gate_init`` (the hook to override for another kind of residual)."""
+        return FrameResiduals(self.state_, gate_init, self.config,
+                              rest_latent=self._rest_latent, generator=self._generator)
+
     def encode_frame(self, cameras: Sequence[Camera], images: Sequence[torch.Tensor], *,
                      progress: bool = False) -> FrameRecord:
         """Train the next frame's residuals on ``images`` (one per camera, the same cameras as
@@ -212,8 +218,7 @@ class QueenEncoder:
                                   backend=self.backend)
         masks = footprint_masks(prev_scene, p >= 0.5, cameras, dilation=cfg.dilation,
                                 backend=self.backend)
-        residuals = FrameResiduals(self.state_, p, cfg, rest_latent=self._rest_latent,
-                                   generator=self._generator)
+        residuals = self.make_residuals(p)
         steps = cfg.epochs * len(cameras)
         trainer = _ResidualTrainer(residuals, prev_scene, cameras, images, masks=masks,
                                    masked_steps=math.ceil(cfg.masked_fraction * steps),

@@ -33,7 +33,8 @@ from scenesparse.imagemetrics import psnr
 from scenesparse.render import render
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
-__all__ = ["VideoFrame", "read_video", "make_moving_video", "encode_video"]
+__all__ = ["VideoFrame", "read_video", "make_moving_video", "moved_gaussians",
+           "encode_video"]
 
 
 @dataclass
@@ -143,21 +144,17 @@ def make_moving_video(scene: GaussianScene, frames_dir: str | os.PathLike[str], 
     cams = orbit_cameras((lo + hi) / 2, 1.1 * extent, cameras, width=resolution,
                          height=resolution)
     names = [f"r_{i:03d}.png" for i in range(cameras)]
+    truth = {"frames": frames, "gaussians": n, "moving": moving.tolist(),
+             "recoloured": recoloured.tolist(), "angle_deg": angle_deg, "shift": shift,
+             "extent": extent, "centre": centre.tolist(), "axis": axis.tolist(),
+             "direction": direction.tolist(), "resolution": resolution, "cameras": cameras,
+             "seed": seed}
     with make_progress(enabled=progress, transient=True) as bar:
         task = bar.add_task("rendering the video", total=frames)
         for t in range(frames):
             s = t / max(frames - 1, 1)
-            half = math.radians(angle_deg * s) / 2
-            q = torch.tensor([math.cos(half), *(math.sin(half) * axis)], dtype=torch.float32)
-            rot = _quat_to_matrix(q)
-            means = scene.means.detach().clone()
-            quats = scene.quats.detach().clone()
+            means, quats = moved_gaussians(truth, scene.means.detach(), scene.quats.detach(), t)
             sh_dc = scene.sh_dc.detach().clone()
-            m = torch.from_numpy(moving)
-            c = torch.tensor(centre, dtype=torch.float32)
-            means[m] = (means[m] - c) @ rot.T + c + torch.tensor(
-                shift * extent * s * direction, dtype=torch.float32)
-            quats[m] = _quat_multiply(q.expand(len(moving), 4), quats[m])
             r = torch.from_numpy(recoloured)
             sh_dc[r] = sh_dc[r] + s * torch.tensor([1.2, -0.6, -0.6])
             frame = GaussianScene(means=means, quats=quats, log_scales=scene.log_scales.detach(),
@@ -174,11 +171,28 @@ def make_moving_video(scene: GaussianScene, frames_dir: str | os.PathLike[str], 
             if t == 0:
                 write_ply(folder / "point_cloud.ply", frame)
             bar.update(task, advance=1)
-    truth = {"frames": frames, "gaussians": n, "moving": moving.tolist(),
-             "recoloured": recoloured.tolist(), "angle_deg": angle_deg, "shift": shift,
-             "extent": extent, "resolution": resolution, "cameras": cameras, "seed": seed}
     (root / "ground_truth.json").write_text(json.dumps(truth))
     return truth
+
+
+def moved_gaussians(truth: dict[str, Any], means: torch.Tensor, quats: torch.Tensor,
+                    t: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frame ``t``'s means and quaternions in a video of :func:`make_moving_video`, from frame
+    0's and the video's ``ground_truth.json``: the moving ball turns by ``t / (frames - 1)`` x
+    ``angle_deg`` about ``axis`` through ``centre`` and slides by as much of ``shift`` x
+    ``extent`` along ``direction``."""
+    s = t / max(truth["frames"] - 1, 1)
+    half = math.radians(truth["angle_deg"] * s) / 2
+    axis = torch.tensor(truth["axis"], dtype=torch.float32)
+    q = torch.cat([torch.tensor([math.cos(half)]), math.sin(half) * axis])
+    m = torch.tensor(truth["moving"], dtype=torch.int64)
+    c = torch.tensor(truth["centre"], dtype=torch.float32)
+    slide = truth["shift"] * truth["extent"] * s * torch.tensor(truth["direction"],
+                                                                 dtype=torch.float32)
+    means, quats = means.clone(), quats.clone()
+    means[m] = (means[m] - c) @ _quat_to_matrix(q).T + c + slide
+    quats[m] = _quat_multiply(q.expand(len(m), 4), quats[m])
+    return means, quats
 
 
 def _quat_to_matrix(q: torch.Tensor) -> torch.Tensor:

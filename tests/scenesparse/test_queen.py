@@ -24,7 +24,7 @@ from scenesparse.queen.coding import (
 from scenesparse.queen.encoder import QueenEncoder, gate_probabilities
 from scenesparse.queen.residuals import FrameResiduals, QueenConfig, StreamState
 from scenesparse.queen.stream import CorruptStreamError, QueenStream, scene_of_state
-from scenesparse.queen.video import encode_video, make_moving_video, read_video
+from scenesparse.queen.video import encode_video, make_moving_video, moved_gaussians, read_video
 from scenesparse.render import render
 from scenesparse.training import params_from_scene
 from sparsebox.masks import HardConcreteGate
@@ -176,6 +176,64 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
     np.testing.assert_array_equal(a.gated, b.gated)
     for name in a.symbols:
         np.testing.assert_array_equal(a.symbols[name], b.symbols[name])
+
+
+
+def test_moved_gaussians_is_the_motion_of_the_video(video):
+    """Frame t's Gaussians from frame 0's and the ground truth render the video's photos of frame
+    t; the ball moves rigidly and nothing else moves."""
+    folder, truth = video
+    frames = read_video(folder)
+    first = read_ply(frames[0].folder / "point_cloud.ply")
+    moving = np.zeros(len(first), dtype=bool)
+    moving[truth["moving"]] = True
+    same, _ = moved_gaussians(truth, first.means, first.quats, 0)
+    torch.testing.assert_close(same, first.means)
+    means, quats = moved_gaussians(truth, first.means, first.quats, 2)  # the last frame
+    assert torch.equal(means[~moving], first.means[~moving])
+    ball, before = means[moving], first.means[moving]
+    def distances(x):
+        return (x[:, None] - x[None]).norm(dim=-1)
+
+    torch.testing.assert_close(distances(ball), distances(before), atol=1e-5, rtol=0)
+    slide = truth["shift"] * truth["extent"] * torch.tensor(truth["direction"])
+    torch.testing.assert_close(ball.mean(0), before.mean(0) + slide.float(), atol=1e-5, rtol=0)
+    assert float((means[moving] - first.means[moving]).norm(dim=1).min()) > 0
+    sh_dc = first.sh_dc.clone()
+    sh_dc[truth["recoloured"]] += torch.tensor([1.2, -0.6, -0.6])
+    last = GaussianScene(means=means, quats=quats, log_scales=first.log_scales,
+                         opacity_logits=first.opacity_logits, sh_dc=sh_dc, sh_rest=first.sh_rest)
+    for cam, photo in zip(frames[2].cameras, frames[2].images(), strict=True):
+        image = render(last, cam, backend="numba").image.clamp(0, 1)
+        assert float((image - photo).abs().max()) <= 1 / 255 + 1e-4
+
+
+def test_make_residuals_is_the_encoders_hook_for_other_residuals(video):
+    """An encoder whose residuals are fixed to the true displacement stores exactly those
+    (times the gate) for the Gaussians it gates: zero for the static ones."""
+    folder, truth = video
+    frames = read_video(folder)
+    first = read_ply(frames[0].folder / "point_cloud.ply")
+    true_means, _ = moved_gaussians(truth, first.means, first.quats, 1)
+
+    class TrueResiduals(QueenEncoder):
+        def make_residuals(self, gate_init):
+            residuals = super().make_residuals(gate_init)
+            with torch.no_grad():
+                residuals.delta.copy_(true_means - self.state_.params["means"])
+            residuals.delta.requires_grad_(False)
+            self.residuals = residuals
+            return residuals
+
+    enc = TrueResiduals(QueenConfig(epochs=2, lambda_l0=0.01), backend="numba")
+    enc.start(first, frames[0].cameras, frames[0].images())
+    record = enc.encode_frame(frames[1].cameras, frames[1].images())
+    gate = enc.residuals.gate_values()[record.gated]
+    expected = (true_means - first.means)[record.gated] * gate[:, None]
+    np.testing.assert_allclose(record.deltas.astype(np.float32), expected.numpy(), atol=1e-3)
+    moved = np.isin(record.gated, truth["moving"])
+    assert moved.any() and (record.deltas[~moved] == 0).all()
+    assert (np.abs(record.deltas[moved]).sum(axis=1) > 0).all()
 
 
 # ----------------------------------------------------------------------------------- stream
