@@ -182,11 +182,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)
-        if cloud.faces is not None and target.suffix.lower() != ".ply":
-            raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
-                                     f"{target.suffix} file cannot hold them: write .ply",
-                                     param_hint="TARGET")
-        _finite_positions(cloud, path)
+        _check_cloud(cloud, path, target)
         xyz = cloud.points
         step()
         start = time.perf_counter()
@@ -315,7 +311,8 @@ def remove_floaters(
     source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud), or a "
                                  "dataset name."),
     target: Path = typer.Argument(..., help="Output with the floaters removed."),
-    nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre."),
+    nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
+                                     "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
     report: Path = typer.Option(None, help="JSON report."),
 ) -> None:
@@ -337,13 +334,16 @@ def remove_floaters(
                                    outputs={"TARGET": target})
     with progress_steps([f"reading {path.name}", "floaters: testing", "writing"]) as step:
         cloud = read_points(path)
-        _finite_positions(cloud, path)
+        _check_cloud(cloud, path, target)
         step()
         start = time.perf_counter()
         with parameter_errors(options, source=path):
             mask = remover.fit(cloud.points).mask_
         seconds = time.perf_counter() - start
         step()
+        if not mask.any():
+            raise ValueError(f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g}) "
+                             f"keeps none of the {len(cloud)} points of {path}")
         kept = cloud.subset(mask)
         summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
                            "floaters")
@@ -352,6 +352,16 @@ def remove_floaters(
             if report is not None:
                 staged["report"].write_text(json.dumps(summary, indent=2))
     typer.echo(json.dumps(summary))
+
+
+def _check_cloud(cloud, path: Path, target: Path) -> None:
+    """Refuse, before any work, a mesh that TARGET's format cannot hold and positions that are
+    not finite."""
+    if cloud.faces is not None and target.suffix.lower() != ".ply":
+        raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
+                                 f"{target.suffix} file cannot hold them: write .ply",
+                                 param_hint="TARGET")
+    _finite_positions(cloud, path)
 
 
 def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
@@ -372,7 +382,7 @@ _NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "ta
 def hollownerf(
     data: str = typer.Option(..., help="Posed photos: a dataset name (lego) or a folder with "
                              "transforms_train.json (and transforms_test.json for held-out "
-                             "views), a COLMAP text model or photos named in --cameras."),
+                             "views) or a COLMAP text model."),
     out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
                              "curve.png and checkpoint.pt (run again to resume from it)."),
     resolution: int = typer.Option(128, min=8, help="Width the photos are resized to."),
@@ -402,12 +412,20 @@ def hollownerf(
     with parameter_errors(_NERF_OPTIONS):
         estimator._validate_params()
     folder = _photo_folder(data)
+    made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
     check_output_folder(out, option="--out")
-    for name in OUTPUTS.values():
-        check_output_file(out / name, option="--out")
-    views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
-    with parameter_errors(_NERF_OPTIONS):
-        report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
+    try:
+        for name in OUTPUTS.values():
+            check_output_file(out / name, option="--out")
+        views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
+        with parameter_errors(_NERF_OPTIONS):
+            report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
+    except BaseException:
+        for folder in made:  # no checkpoint to resume from: leave no trace
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
+        raise
     typer.echo(json.dumps({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",
                                                   "bytes_before", "bytes_after")}))

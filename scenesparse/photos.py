@@ -120,7 +120,7 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
         if model is None:
             raise FileNotFoundError(
                 f"{folder}: no transforms_train.json, no COLMAP text model (sparse/0/cameras.txt "
-                "and images.txt) and no --cameras file: cannot tell where the photos were taken")
+                "and images.txt) and no cameras.json given: cannot tell where the photos were taken")
         cams, names = cameras_from_colmap(model)
         photos = folder / "images" if (folder / "images").is_dir() else folder
         paths = [_find_photo(photos, n) for n in names]

@@ -449,10 +449,13 @@ class StatisticalOutlierRemover(_PointMethod):
     ``nb_neighbors`` nearest neighbours is at most ``mean + std_ratio * std`` of that figure.
     A filter, not a sampler: it takes no size.
 
+    As in open3d, the point itself is one of its ``nb_neighbors`` (at distance 0), so at least
+    2 are needed, and a point with every neighbour at distance 0 (duplicates) is dropped.
+
     Attributes
     ----------
     scores_ : ndarray
-        Minus each point's mean distance to its neighbours.
+        Minus each point's mean distance to its neighbours (the figure open3d tests).
     mask_ : ndarray of bool
 
     Examples
@@ -463,7 +466,7 @@ class StatisticalOutlierRemover(_PointMethod):
     """
 
     _parameter_constraints = {
-        "nb_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "nb_neighbors": [Interval(numbers.Integral, 2, None, closed="left")],
         "std_ratio": [Interval(numbers.Real, 0, None, closed="neither")],
     }
 
@@ -479,8 +482,8 @@ class StatisticalOutlierRemover(_PointMethod):
                                         f"{self.nb_neighbors} points, got {len(pts)}")
         _, ind = _o3d_cloud(pts).remove_statistical_outlier(self.nb_neighbors,
                                                             float(self.std_ratio))
-        dist, _ = knn(pts, self.nb_neighbors)
-        self.scores_ = -dist.mean(axis=1)
+        dist, _ = knn(pts, self.nb_neighbors - 1)  # the other neighbours; the point is at 0
+        self.scores_ = -dist.sum(axis=1) / self.nb_neighbors
         self.mask_ = _mask_from(ind, len(pts))
         return self
 

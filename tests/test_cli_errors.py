@@ -324,6 +324,26 @@ def test_prune_points_unknown_target_format_is_refused_before_any_work(cli, data
                       ["TARGET", "kept.abc", ".pcd"], [source]), out)
 
 
+
+def test_remove_floaters_of_a_mesh_into_xyz_names_target_before_any_work(cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "remove-floaters", "bunny", out / "kept.xyz"],
+                      ["TARGET", "faces", "write .ply"], []), out)
+
+
+def test_remove_floaters_counts_the_point_itself_and_never_keeps_none(cli, data_dir, tmp_path):
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "remove-floaters", source, out / "kept.ply", "--nb-neighbors",
+                       "1"], ["--nb-neighbors", "1", ">= 2"], [source]), out)
+    twice = np.repeat(np.random.default_rng(0).random((20, 3)), 2, axis=0)
+    pairs = write(tmp_path / "pairs.xyz", "\n".join(" ".join(map(str, p)) for p in twice))
+    run_bad(cli, Case(["scene", "remove-floaters", pairs, out / "kept.xyz", "--nb-neighbors",
+                       "2"], ["keeps none of the 40 points", str(pairs)], [pairs]), out)
+
+
 # ----------------------------------------------------------------------------------- stream
 @pytest.fixture
 def grid(tmp_path) -> Path:
@@ -681,3 +701,16 @@ def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):
     checkpoint = out / "checkpoint.pt"
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
                        "--seed", "1"], [str(checkpoint), "seed=0"], [checkpoint]), out)
+    # the same settings on other views (here the photos at another width) are refused too
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       "--resolution", "24"], [str(checkpoint), "other views"], [checkpoint]), out)
+
+
+def test_hollownerf_without_cameras_leaves_no_folder(cli, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write(photos / "r_0.png", b"not read")
+    out = tmp_path / "new" / "nerf"
+    run_bad(cli, Case(["scene", "hollownerf", "--data", photos, "--out", out, *_NERF_TINY],
+                      [str(photos), "cannot tell where the photos were taken"], []), tmp_path)
+    assert not (tmp_path / "new").exists()

@@ -5,6 +5,7 @@ score every hash-table entry by the saliency of the samples that read it, prune,
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import numbers
 import os
@@ -214,6 +215,7 @@ class HollowNeRF(Sparsifier):
         self.trainer_ = self._build_trainer(self.field_, views)
         self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
         path = None if checkpoint is None else Path(checkpoint)
+        self._views_key = _views_key(views)
         if path is not None and path.is_file():
             self._resume(path)
         left = self.steps - self.trainer_.step_count
@@ -250,7 +252,7 @@ class HollowNeRF(Sparsifier):
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             torch.save({"format": FORMAT + "-checkpoint", "params": self.get_params(),
-                        "trainer": self.trainer_.state_dict()}, temp)
+                        "views": self._views_key, "trainer": self.trainer_.state_dict()}, temp)
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
@@ -262,6 +264,10 @@ class HollowNeRF(Sparsifier):
             settings = ", ".join(f"{k}={v!r}" for k, v in differs.items())
             raise InvalidParameterError(f"{path} is a checkpoint of a run with {settings}; "
                                         "resume with the same settings or start elsewhere")
+        if state.get("views") != self._views_key:
+            raise InvalidParameterError(f"{path} is a checkpoint of a run on other views (other "
+                                        "photos, cameras or resolution); resume on the same "
+                                        "views or start elsewhere")
         self.trainer_.load_state_dict(state["trainer"])
 
     # ------------------------------------------------------------------ pruning
@@ -369,3 +375,14 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != fmt:
         raise InputFileError(f"{path}: not a {fmt} file")
     return state
+
+
+def _views_key(views: Any) -> str:
+    """A digest of the training views (photos, cameras, sizes): a checkpoint resumes only on
+    the views it was trained on."""
+    digest = hashlib.sha256()
+    for cam, image in zip(views.train_cameras, views.train_images, strict=True):
+        digest.update(repr((cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy)).encode())
+        digest.update(cam.world_to_cam.detach().cpu().numpy().astype(np.float32).tobytes())
+        digest.update(image.detach().cpu().numpy().astype(np.float32).tobytes())
+    return digest.hexdigest()
