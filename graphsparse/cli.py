@@ -100,7 +100,7 @@ def sparsify(
     """Sparsify a graph (or a batch of graph files) with a registered method; give at most one
     of --keep-ratio, --budget, --density (none: the method's default size)."""
     from sparsebox.batch import batch_sources, check_batch_folder, run_batch
-    from sparsebox.options import executor_from_options
+    from sparsebox.options import executor_from_options, refuse_batch_options
 
     names = _graph_methods()
     if method not in names:
@@ -115,6 +115,7 @@ def sparsify(
         if output is None:
             raise typer.BadParameter("give -o/--output for one graph (or a folder or glob of "
                                      "graphs with --out FOLDER)", param_hint="--output")
+        refuse_batch_options(executor, jobs, address)
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
         typer.echo(json.dumps(summary) if as_json else
                    f"{method}: kept {summary['edges_out']} of {summary['edges_in']} edges -> "

@@ -118,7 +118,7 @@ def prune_points(
 ) -> None:
     """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
     their attributes."""
-    from sparsebox.options import executor_from_options, parameter_errors
+    from sparsebox.options import executor_from_options, parameter_errors, refuse_batch_options
     from sparsebox.registry import get_method
 
     names = _point_method_names()
@@ -144,11 +144,15 @@ def prune_points(
     files = _one_or_batch(source, target, out, POINT_SUFFIXES)
     task = {"method": method, "params": given, "ascii": ascii_out}
     if files is None:
+        refuse_batch_options(executor, jobs, address)
         summary = _prune_points_file({**task, "source": source, "target": str(target),
                                       "report": None if report is None else str(report)},
                                      progress=True)
         typer.echo(json.dumps(summary))
         return
+    if report is not None:
+        raise typer.BadParameter("a batch writes OUT/<name>_report.json per file",
+                                 param_hint="--report")
     from sparsebox.batch import run_batch
 
     tasks = [{**task, "source": str(f), "target": str(out / f.name),
@@ -242,7 +246,7 @@ def prune_splats(
                                         "each file reserves (0.25: four files per device)."),
 ) -> None:
     """Prune a trained splat scene (or a batch of them) without the training checkpoint."""
-    from sparsebox.options import executor_from_options, parameter_errors
+    from sparsebox.options import executor_from_options, parameter_errors, refuse_batch_options
     from sparsebox.registry import methods
 
     names = [e.name for e in methods(item="gaussian")]
@@ -264,6 +268,7 @@ def prune_splats(
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
     files = _one_or_batch(source, target, out, (".ply",))
     if files is None:
+        refuse_batch_options(executor, jobs, address)
         with parameter_errors(_SPLAT_OPTIONS):
             summary = _prune_splats_file({**settings, "source": source, "target": str(target),
                                           "image": image, "report": report}, progress=True)

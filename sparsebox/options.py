@@ -59,6 +59,17 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         raise
 
 
+def refuse_batch_options(executor: str, jobs: int, address: str | None) -> None:
+    """For one file: ``--executor``, ``--jobs`` and ``--address`` run the files of a batch, so
+    any of them given (other than its default) is a usage error naming it."""
+    given = [name for name, value, default in (("--executor", executor, "local"),
+                                                ("--jobs", jobs, 1), ("--address", address, None))
+             if value != default]
+    if given:
+        raise typer.BadParameter("runs the files of a batch (a folder or glob with --out); one "
+                                 "file takes none", param_hint="/".join(given))
+
+
 def executor_from_options(kind: str, jobs: int, address: str | None,
                           gpus_per_task: float = 0.0) -> Any:
     """The executor of ``--executor local|ray``, ``--jobs N`` and ``--address ADDR``: local

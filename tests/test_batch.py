@@ -115,3 +115,29 @@ def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
     image = cli("scene", "prune-splats", folder, "--out", out, "--image", tmp_path / "x.png")
     assert image.exit_code == 2 and "--image" in image.stderr
     assert np.all([json.loads(ln)["kept"] == 100 for ln in result.stdout.splitlines()])
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["graph", "sparsify", "{grid}", "-o", "{out}/g.mtx", "--jobs", "2"], "--jobs"),
+    (["scene", "prune-points", "{cloud}", "{out}/c.xyz", "--executor", "ray", "--address",
+      "1.2.3.4"], "--executor/--address"),
+    (["scene", "prune-splats", "{splats}", "{out}/s.ply", "--jobs", "3"], "--jobs"),
+    (["scene", "prune-points", "{graphs}", "--out", "{out}", "--report", "{out}/r.json"],
+     "--report"),
+])
+def test_options_of_a_batch_with_one_file_and_of_one_file_with_a_batch_are_refused(
+        graphs, tmp_path, cli, argv, hint):
+    (graphs / "cloud.xyz").write_text("0 0 0\n1 0 0\n0 1 0\n")
+    g = torch.Generator().manual_seed(0)
+    write_ply(tmp_path / "s.ply", GaussianScene(
+        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
+        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
+        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    out = tmp_path / "out"
+    names = {"grid": graphs / "grid.mtx", "cloud": graphs / "cloud.xyz", "graphs": graphs,
+             "splats": tmp_path / "s.ply", "out": out}
+    result = cli(*[a.format(**names) for a in argv])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error:") and hint in line, line
+    assert not out.exists() or not any(out.iterdir())
