@@ -53,8 +53,11 @@ class PointCloud:
     @classmethod
     def from_xyz(cls, points: np.ndarray, **attributes: np.ndarray) -> PointCloud:
         """From an ``(N, 3)`` array plus named per-point arrays (1-D, or 2-D: one field per
-        column, named ``name_0``, ``name_1``...)."""
-        pts = np.asarray(points, dtype=np.float32)
+        column, named ``name_0``, ``name_1``...). Positions keep their float precision (other
+        numbers become float64)."""
+        pts = np.asarray(points)
+        if pts.dtype not in (np.float32, np.float64):
+            pts = pts.astype(np.float64)
         if pts.ndim != 2 or pts.shape[1] != 3:
             raise ValueError(f"points must have shape (N, 3), got {pts.shape}")
         fields = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
@@ -176,7 +179,7 @@ def _read_ply(path: Path) -> PointCloud:
 def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
     from plyfile import PlyData, PlyElement
 
-    # PLY has no 64-bit or boolean types: narrow what it cannot store, keep everything else
+    # PLY has no 64-bit integer or boolean types: narrow what fits, refuse what does not
     dtype = []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
@@ -184,6 +187,11 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
             t = np.dtype(np.uint8)
         elif t.kind in "iu" and t.itemsize == 8:
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
+            values = cloud.data[name]
+            info = np.iinfo(t)
+            if len(values) and (values.min() < info.min or values.max() > info.max):
+                raise ValueError(f"property {name!r} holds {values.dtype} values beyond "
+                                 f"{t} (PLY has no 64-bit integers); write .pcd")
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
     elements = [PlyElement.describe(data, "vertex")]
@@ -252,13 +260,16 @@ def _read_pcd(path: Path) -> PointCloud:
         if len(rows) != n:
             raise PointFileError(f"{path}: header says {n} points, found {len(rows)} lines "
                                  f"of data")
+        cells = np.array(rows, dtype=str).reshape(n, len(fields))
+        data = np.empty(n, dtype=dtype)
         try:
-            table = np.array(rows, dtype=np.float64).reshape(n, len(fields))
+            for i, (name, _) in enumerate(fields):  # each column read as its type: exact
+                try:
+                    data[name] = cells[:, i].astype(dtype[name])
+                except ValueError:  # an integer field written as 255.0, say
+                    data[name] = cells[:, i].astype(np.float64)
         except ValueError:
             raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields))) from None
-        data = np.empty(n, dtype=dtype)
-        for i, (name, _) in enumerate(fields):
-            data[name] = table[:, i]
     elif mode == "binary":
         need = n * dtype.itemsize
         if len(raw) - offset < need:
@@ -315,7 +326,7 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
         if binary:
             fh.write(data.tobytes())
         else:
-            np.savetxt(fh, np.column_stack([data[n] for n in names]), fmt="%.9g")
+            _write_ascii_rows(fh, data, names)
 
 
 # ----------------------------------------------------------------------------------- XYZ
@@ -366,8 +377,23 @@ def _data_line(path: Path, row: int) -> int:
 
 
 def _write_xyz(path: Path, cloud: PointCloud) -> None:
-    np.savetxt(path, np.column_stack([cloud.data[n] for n in cloud.fields]), fmt="%.9g",
-               header=" ".join(cloud.fields), comments="#")
+    with open(path, "wb") as fh:
+        fh.write(("# " + " ".join(cloud.fields) + "\n").encode("ascii"))
+        _write_ascii_rows(fh, cloud.data, cloud.fields)
+
+
+def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
+    """One line per point, every value at the precision its type round-trips with: integers
+    whole, float32 to 9 significant digits, float64 to 17."""
+    formats = {"f": {4: "%.9g", 2: "%.5g"}, "i": "%d", "u": "%d", "b": "%d"}
+    columns = np.empty((len(data), len(names)), dtype=object)
+    fmt = []
+    for i, name in enumerate(names):
+        t = data.dtype[name]
+        kind = formats[t.kind]
+        fmt.append(kind.get(t.itemsize, "%.17g") if isinstance(kind, dict) else kind)
+        columns[:, i] = data[name].astype(np.int64 if t.kind == "b" else t).tolist()
+    np.savetxt(fh, columns, fmt=fmt)
 
 
 # ----------------------------------------------------------------------------------- public

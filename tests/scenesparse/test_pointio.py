@@ -25,6 +25,35 @@ def test_round_trip_keeps_every_attribute(tmp_path, suffix, binary):
                            rtol=1e-6), name
 
 
+
+@pytest.mark.parametrize("suffix, binary", [(".pcd", True), (".pcd", False), (".xyz", False)])
+def test_round_trip_keeps_every_digit(tmp_path, suffix, binary):
+    """Survey coordinates in float64, a packed 32-bit colour and a 64-bit time stamp come back
+    exactly (the XYZ format reads every column as float64, so the stamp is left out there)."""
+    utm = np.array([[512345.123456, 4512345.678901, 12.345678], [512346.5, 4512346.25, 13.0]])
+    extra = {"rgba": np.array([4278190335, 16777215], dtype=np.uint32),
+             "level": np.array([0.1, 1e-30], dtype=np.float32)}
+    if suffix == ".pcd":
+        extra["stamp"] = np.array([1733300000123456789, 1], dtype=np.uint64)
+    cloud = PointCloud.from_xyz(utm, **extra)
+    assert cloud.data["y"].dtype == np.float64
+    path = tmp_path / f"c{suffix}"
+    write_points(path, cloud, binary=binary)
+    back = read_points(path)
+    for name in cloud.fields:
+        assert back.data[name].astype(cloud.data[name].dtype).tolist() == \
+            cloud.data[name].tolist(), name
+
+
+def test_ply_refuses_64_bit_integers_it_cannot_hold(tmp_path):
+    fits = PointCloud.from_xyz(np.zeros((2, 3)), t=np.array([5, -7], dtype=np.int64))
+    write_points(tmp_path / "fits.ply", fits)
+    assert read_points(tmp_path / "fits.ply").data["t"].tolist() == [5, -7]
+    big = PointCloud.from_xyz(np.zeros((2, 3)), t=np.array([5_000_000_000, 1], dtype=np.int64))
+    with pytest.raises(ValueError, match="'t' holds int64 values beyond int32"):
+        write_points(tmp_path / "big.ply", big)
+
+
 def test_gaussian_splat_ply_round_trip_is_byte_identical(tmp_path, data_dir):
     src = data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply"
     cloud = read_points(src)
