@@ -278,7 +278,9 @@ class VoxelDownsampler(_PointSampler):
     With ``voxel_size`` every occupied voxel keeps one point. With ``keep_ratio`` / ``budget``
     (default keep_ratio 0.1) the voxel size is the largest, found by bisection, whose grid has
     at least that many occupied voxels, and the count is met exactly by keeping the points of the
-    most populated voxels (ties to the lower voxel index).
+    most populated voxels (ties to the lower voxel index); where there are fewer distinct places
+    than the count (duplicate points), every voxel's point and then the others nearest to their
+    voxel's mean.
 
     Parameters
     ----------
@@ -335,9 +337,14 @@ class VoxelDownsampler(_PointSampler):
             reps[i] = members[np.argmin(d2)]
             population[i] = members.size
         scores[reps] = population
-        keep = reps if target is None else reps[select(population, budget=min(target, reps.size))]
+        if target is None:
+            mask = _mask_from(reps, len(pts))
+        elif target <= reps.size:
+            mask = _mask_from(reps[select(population, budget=target)], len(pts))
+        else:  # fewer distinct places than the count (duplicates): the nearest to their means
+            mask = select(scores, budget=target)
         self.scores_, self.voxel_size_ = scores, float(size)
-        self.mask_ = _mask_from(keep, len(pts))
+        self.mask_ = mask
         return self
 
 
@@ -403,7 +410,8 @@ class UniformDownsampler(_PointSampler):
 
 class FarthestPointSampler(_PointSampler):
     """open3d farthest-point down-sampling, mapped back to the input points (each sample to a
-    distinct input point, duplicates included).
+    distinct input point, duplicates included). Where there are fewer distinct places than the
+    count, the duplicates left complete it in input order.
 
     Parameters
     ----------
@@ -439,6 +447,9 @@ class FarthestPointSampler(_PointSampler):
                     pick = int(np.flatnonzero(~taken)[0])
                 taken[pick] = True
                 scores[pick] = count - order
+            # open3d stops at the distinct places (every distance left is 0): duplicates, in order
+            rest = np.flatnonzero(~taken)[:count - len(down)]
+            scores[rest] = count - len(down) - np.arange(len(rest))
         self.scores_ = scores
         self.mask_ = scores > 0
         return self

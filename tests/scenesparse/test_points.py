@@ -165,6 +165,20 @@ def test_open3d_missing_gives_a_clear_error(monkeypatch):
         == 50
 
 
+@pytest.mark.parametrize("sampler", ["VoxelDownsampler", "FarthestPointSampler"])
+@pytest.mark.parametrize("size", [{"budget": 205}, {"budget": 210}, {"keep_ratio": 0.98},
+                                  {"budget": 150}])
+def test_samplers_meet_the_count_on_clouds_with_duplicates(sampler, size):
+    rng = np.random.default_rng(0)
+    unique = rng.random((200, 3))
+    pts = np.vstack([unique, unique[:10]])  # 210 points in 200 places
+    mask = getattr(P, sampler)(**size).fit(pts).mask_
+    expected = size.get("budget") or round(size["keep_ratio"] * len(pts))
+    assert mask.sum() == expected
+    if expected <= 200:  # every place at most once while there are places enough
+        assert len(np.unique(pts[mask], axis=0)) == expected
+
+
 @pytest.mark.parametrize("case", ["cube", "line", "duplicates"])
 def test_knn_excludes_the_point_itself_and_agrees_with_brute_force(case):
     rng = np.random.default_rng(0)
@@ -210,6 +224,7 @@ def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_voxel_on_no_points_and_on_points_at_one_place():
     assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((0, 3))).mask_.shape == (0,)
-    # one occupied voxel holds one representative, whatever the size asked
-    assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((5, 3))).mask_.tolist() == [
+    # one occupied voxel: its representative, then the other points to meet the count
+    assert P.VoxelDownsampler(budget=1).fit(np.zeros((5, 3))).mask_.tolist() == [
         True, False, False, False, False]
+    assert P.VoxelDownsampler(budget=3).fit(np.zeros((5, 3))).mask_.sum() == 3
