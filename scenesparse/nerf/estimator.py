@@ -212,6 +212,8 @@ class HollowNeRF(Sparsifier):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
         self.field_ = self._build_field()
+        if self.keep_ratio is not None or self.budget is not None:
+            self._size(self.field_.grid.num_entries)  # a size too large fails before training
         self.trainer_ = self._build_trainer(self.field_, views)
         self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
         path = None if checkpoint is None else Path(checkpoint)

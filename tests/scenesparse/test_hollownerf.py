@@ -219,9 +219,13 @@ def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
         HollowNeRF(**{**settings, "seed": 1}).fit(lego_views, checkpoint=path)
 
 
-def test_bad_inputs_name_the_parameter():
+def test_bad_inputs_name_the_parameter(lego_views):
     with pytest.raises(InvalidParameterError, match="views must be a PhotoViews"):
         HollowNeRF(**SMALL).fit([1, 2, 3])
+    trained = []  # a budget above the table's entries fails before the first step
+    with pytest.raises(InvalidParameterError, match="budget"):
+        HollowNeRF(**SMALL, budget=10**9, steps=5).fit(lego_views, callback=trained.append)
+    assert trained == []
     with pytest.raises(InvalidParameterError, match="saliency_budget"):
         HollowNeRF(saliency_budget=1.5).fit(None)
 
