@@ -115,6 +115,9 @@ def sparsify(
         if output is None:
             raise typer.BadParameter("give -o/--output for one graph (or a folder or glob of "
                                      "graphs with --out FOLDER)", param_hint="--output")
+        if out is not None:
+            raise typer.BadParameter("--out is for a folder or glob of graphs; give -o for one "
+                                     "graph", param_hint="--out")
         refuse_batch_options(executor, jobs, address)
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
         typer.echo(json.dumps(summary) if as_json else

@@ -102,7 +102,8 @@ def prune_points(
     voxel_size: float = typer.Option(None, help="voxel: edge length instead of a size."),
     k: int = typer.Option(None, help="graph: neighbours in the kNN graph (10)."),
     uniform_share: float = typer.Option(None, help="graph: share of uniform sampling (0.5)."),
-    nb_neighbors: int = typer.Option(None, help="statistical: neighbours (20)."),
+    nb_neighbors: int = typer.Option(None, help="statistical: neighbours, the point itself "
+                                     "included (20; at least 2)."),
     std_ratio: float = typer.Option(None, help="statistical: standard deviations (2.0)."),
     radius: float = typer.Option(None, help="radius: search radius (default: three times the "
                                  "median nearest-neighbour distance)."),
@@ -194,8 +195,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
             mask = estimator.fit(xyz).mask_
         seconds = time.perf_counter() - start
         step()
-        if not mask.any():
-            raise ValueError(f"--method {method} keeps none of the {len(cloud)} points of {path}")
+        _check_kept(mask, f"--method {method}", path)
         kept = cloud.subset(mask)
         summary = _summary(path, target, len(cloud), kept.points, xyz, seconds, method)
         if kept.faces is not None:
@@ -268,7 +268,7 @@ def prune_splats(
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
     files = _one_or_batch(source, target, out, (".ply",))
     if files is None:
-        refuse_batch_options(executor, jobs, address)
+        refuse_batch_options(executor, jobs, address, gpus_per_file)
         with parameter_errors(_SPLAT_OPTIONS):
             summary = _prune_splats_file({**settings, "source": source, "target": str(target),
                                           "image": image, "report": report}, progress=True)
@@ -346,9 +346,8 @@ def remove_floaters(
             mask = remover.fit(cloud.points).mask_
         seconds = time.perf_counter() - start
         step()
-        if not mask.any():
-            raise ValueError(f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g}) "
-                             f"keeps none of the {len(cloud)} points of {path}")
+        _check_kept(mask, f"the test (--nb-neighbors {nb_neighbors}, --std-ratio "
+                          f"{std_ratio:g})", path)
         kept = cloud.subset(mask)
         summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
                            "floaters")
@@ -357,6 +356,12 @@ def remove_floaters(
             if report is not None:
                 staged["report"].write_text(json.dumps(summary, indent=2))
     typer.echo(json.dumps(summary))
+
+
+def _check_kept(mask: Any, what: str, path: Path) -> None:
+    """Refuse to write a cloud with no point left."""
+    if not mask.any():
+        raise ValueError(f"{what} keeps none of the {len(mask)} points of {path}")
 
 
 def _check_cloud(cloud, path: Path, target: Path) -> None:

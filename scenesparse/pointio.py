@@ -179,12 +179,15 @@ def _read_ply(path: Path) -> PointCloud:
 def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
     from plyfile import PlyData, PlyElement
 
-    # PLY has no 64-bit integer or boolean types: narrow what fits, refuse what does not
+    # PLY has no 64-bit integer, half float or boolean types: narrow what fits, refuse what
+    # does not
     dtype = []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
         if t.kind == "b":
             t = np.dtype(np.uint8)
+        elif t.kind == "f" and t.itemsize == 2:  # no half floats in PLY: widened, exact
+            t = np.dtype(np.float32)
         elif t.kind in "iu" and t.itemsize == 8:
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
             values = cloud.data[name]
@@ -262,14 +265,17 @@ def _read_pcd(path: Path) -> PointCloud:
                                  f"of data")
         cells = np.array(rows, dtype=str).reshape(n, len(fields))
         data = np.empty(n, dtype=dtype)
-        try:
-            for i, (name, _) in enumerate(fields):  # each column read as its type: exact
+        for i, (name, _) in enumerate(fields):  # each column read as its type: exact
+            try:
                 try:
                     data[name] = cells[:, i].astype(dtype[name])
                 except ValueError:  # an integer field written as 255.0, say
                     data[name] = cells[:, i].astype(np.float64)
-        except ValueError:
-            raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields))) from None
+            except ValueError:
+                raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields))) from None
+            except OverflowError:
+                raise PointFileError(f"{path}: field {name!r} holds a value outside its type "
+                                     f"({dtype[name]})") from None
     elif mode == "binary":
         need = n * dtype.itemsize
         if len(raw) - offset < need:
@@ -310,6 +316,7 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
         if t.kind not in kinds:
             raise ValueError(f"field {name!r} of dtype {t} cannot be written to PCD")
         t = np.dtype(np.uint8) if t.kind == "b" else t
+        t = np.dtype(np.float32) if t.kind == "f" and t.itemsize == 2 else t  # PCD has no F2
         names.append(name)
         sizes.append(str(t.itemsize))
         types.append(kinds[t.kind])

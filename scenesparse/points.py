@@ -487,9 +487,9 @@ class StatisticalOutlierRemover(_PointMethod):
     def fit(self, points: Any) -> StatisticalOutlierRemover:
         self._validate_params()
         pts = self._positions(points)
-        if len(pts) <= self.nb_neighbors:
+        if len(pts) < self.nb_neighbors:
             raise InvalidParameterError(f"the statistical test with nb_neighbors = "
-                                        f"{self.nb_neighbors} needs more than "
+                                        f"{self.nb_neighbors} needs at least "
                                         f"{self.nb_neighbors} points, got {len(pts)}")
         _, ind = _o3d_cloud(pts).remove_statistical_outlier(self.nb_neighbors,
                                                             float(self.std_ratio))

@@ -59,11 +59,13 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         raise
 
 
-def refuse_batch_options(executor: str, jobs: int, address: str | None) -> None:
-    """For one file: ``--executor``, ``--jobs`` and ``--address`` run the files of a batch, so
-    any of them given (other than its default) is a usage error naming it."""
+def refuse_batch_options(executor: str, jobs: int, address: str | None,
+                         gpus_per_file: float = 0.0) -> None:
+    """For one file: ``--executor``, ``--jobs``, ``--address`` and ``--gpus-per-file`` run the
+    files of a batch, so any of them set to other than its default is a usage error naming it."""
     given = [name for name, value, default in (("--executor", executor, "local"),
-                                                ("--jobs", jobs, 1), ("--address", address, None))
+                                                ("--jobs", jobs, 1), ("--address", address, None),
+                                                ("--gpus-per-file", gpus_per_file, 0.0))
              if value != default]
     if given:
         raise typer.BadParameter("runs the files of a batch (a folder or glob with --out); one "

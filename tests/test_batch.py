@@ -122,6 +122,9 @@ def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
     (["scene", "prune-points", "{cloud}", "{out}/c.xyz", "--executor", "ray", "--address",
       "1.2.3.4"], "--executor/--address"),
     (["scene", "prune-splats", "{splats}", "{out}/s.ply", "--jobs", "3"], "--jobs"),
+    (["scene", "prune-splats", "{splats}", "{out}/s.ply", "--gpus-per-file", "0.5"],
+     "--gpus-per-file"),
+    (["graph", "sparsify", "{grid}", "-o", "{out}/g.mtx", "--out", "{out}"], "--out"),
     (["scene", "prune-points", "{graphs}", "--out", "{out}", "--report", "{out}/r.json"],
      "--report"),
 ])

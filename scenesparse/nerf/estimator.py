@@ -10,6 +10,7 @@ import math
 import numbers
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,10 @@ class HollowNeRF(Sparsifier):
             settings = ", ".join(f"{k}={v!r}" for k, v in differs.items())
             raise InvalidParameterError(f"{path} is a checkpoint of a run with {settings}; "
                                         "resume with the same settings or start elsewhere")
-        if state.get("views") != self._views_key:
+        if "views" not in state:  # written before checkpoints recorded their views
+            warnings.warn(f"{path} does not record the views it was trained on (an earlier "
+                          "version wrote it); resuming on these", stacklevel=2)
+        elif state["views"] != self._views_key:
             raise InvalidParameterError(f"{path} is a checkpoint of a run on other views (other "
                                         "photos, cameras or resolution); resume on the same "
                                         "views or start elsewhere")

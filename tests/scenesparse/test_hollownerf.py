@@ -217,6 +217,13 @@ def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
         assert torch.equal(a, b), name
     with pytest.raises(InvalidParameterError, match="checkpoint of a run with"):
         HollowNeRF(**{**settings, "seed": 1}).fit(lego_views, checkpoint=path)
+    # a checkpoint of an earlier version (no record of its views) still resumes, with a warning
+    state = torch.load(path, weights_only=False)
+    del state["views"]
+    torch.save(state, path)
+    with pytest.warns(UserWarning, match="does not record the views"):
+        old = HollowNeRF(**settings).fit(lego_views, checkpoint=path)
+    assert old.trainer_.step_count == 24
 
 
 def test_bad_inputs_name_the_parameter(lego_views):

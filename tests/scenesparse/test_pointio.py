@@ -45,6 +45,21 @@ def test_round_trip_keeps_every_digit(tmp_path, suffix, binary):
             cloud.data[name].tolist(), name
 
 
+def test_ascii_pcd_value_outside_its_type_is_named(tmp_path):
+    path = tmp_path / "a.pcd"
+    path.write_text("VERSION 0.7\nFIELDS x y z red\nSIZE 4 4 4 1\nTYPE F F F U\n"
+                    "COUNT 1 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA ascii\n0 0 0 300\n")
+    with pytest.raises(PointFileError, match="field 'red' holds a value outside its type"):
+        read_points(path)
+
+
+def test_float16_fields_are_written_so_they_read_back(tmp_path):
+    cloud = PointCloud.from_xyz(np.zeros((2, 3)), w=np.array([0.5, 1.25], dtype=np.float16))
+    for suffix, binary in ((".pcd", True), (".pcd", False), (".ply", True)):
+        write_points(tmp_path / f"w{suffix}", cloud, binary=binary)
+        assert read_points(tmp_path / f"w{suffix}").data["w"].tolist() == [0.5, 1.25]
+
+
 def test_ply_refuses_64_bit_integers_it_cannot_hold(tmp_path):
     fits = PointCloud.from_xyz(np.zeros((2, 3)), t=np.array([5, -7], dtype=np.int64))
     write_points(tmp_path / "fits.ply", fits)

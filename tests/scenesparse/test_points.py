@@ -6,6 +6,7 @@ import pytest
 from scenesparse import points as P
 from scenesparse.pointio import PointCloud, read_points, write_points
 from scenesparse.surface import read_mesh, sample_surface
+from sparsebox.exceptions import InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +229,10 @@ def test_voxel_on_no_points_and_on_points_at_one_place():
     assert P.VoxelDownsampler(budget=1).fit(np.zeros((5, 3))).mask_.tolist() == [
         True, False, False, False, False]
     assert P.VoxelDownsampler(budget=3).fit(np.zeros((5, 3))).mask_.sum() == 3
+
+
+def test_statistical_test_takes_as_many_points_as_neighbours_like_open3d():
+    pts = np.random.default_rng(0).random((5, 3))
+    assert P.StatisticalOutlierRemover(nb_neighbors=5).fit(pts).mask_.shape == (5,)
+    with pytest.raises(InvalidParameterError, match="needs at least 5 points, got 4"):
+        P.StatisticalOutlierRemover(nb_neighbors=5).fit(pts[:4])
