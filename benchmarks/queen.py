@@ -128,6 +128,18 @@ def visible(scene, cameras, threshold=0.05) -> np.ndarray:
     return (weight >= threshold).numpy()
 
 
+def gate_scores(gated_indices, moving: np.ndarray, seen: np.ndarray) -> dict:
+    """Gaussians gated, and the gates' precision and recall against the ``moving`` ones (all,
+    and those ``seen``)."""
+    gated = np.zeros(len(moving), dtype=bool)
+    gated[gated_indices] = True
+    hit = int((gated & moving).sum())
+    return {"gated": int(gated.sum()), "precision": hit / max(int(gated.sum()), 1),
+            "recall": hit / int(moving.sum()),
+            "recall_visible": int((gated & moving & seen).sum())
+            / max(int((moving & seen).sum()), 1)}
+
+
 def full_training(folder: Path, test_camera: int, epochs: int, console) -> list[dict]:
     frames = read_video(folder)
     cams = frames[0].cameras
@@ -191,14 +203,7 @@ def main(argv=None) -> None:
     gates = []
 
     def on_frame(row, encoder):
-        gated = np.zeros(len(scene0), dtype=bool)
-        gated[encoder.frames_[-1].gated] = True
-        hit = int((gated & moving).sum())
-        g = {"index": row["index"], "gated": int(gated.sum()),
-             "precision": hit / max(int(gated.sum()), 1),
-             "recall": hit / int(moving.sum()),
-             "recall_visible": int((gated & moving & seen).sum()) / max(int((moving & seen)
-                                                                              .sum()), 1)}
+        g = {"index": row["index"], **gate_scores(encoder.frames_[-1].gated, moving, seen)}
         gates.append(g)
         console.print(f"QUEEN {row['index']}: {row['bytes']:,} B, PSNR {row['psnr']:.2f} dB, "
                       f"gated {g['gated']}, precision {g['precision']:.2f}, recall "

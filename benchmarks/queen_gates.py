@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 from _common import add_out_option, at_least, command_line, count, fail
-from queen import add_video_options, check_video_options, video, visible
+from queen import add_video_options, check_video_options, gate_scores, video, visible
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply
@@ -67,16 +67,9 @@ def run(encoder: QueenEncoder, frames, scene0, train, test_camera, moving, seen,
         images = frames[t].images()
         started = time.perf_counter()
         encoder.encode_frame([cams[i] for i in train], [images[i] for i in train])
-        gated = np.zeros(len(scene0), dtype=bool)
-        gated[encoder.frames_[-1].gated] = True
         with torch.no_grad():
             image = render(encoder.scene(), cams[test_camera]).image.clamp(0, 1).numpy()
-        hit = int((gated & moving).sum())
-        rows.append({"index": t, "gated": int(gated.sum()),
-                     "precision": hit / max(int(gated.sum()), 1),
-                     "recall": hit / int(moving.sum()),
-                     "recall_visible": int((gated & moving & seen).sum())
-                     / max(int((moving & seen).sum()), 1),
+        rows.append({"index": t, **gate_scores(encoder.frames_[-1].gated, moving, seen),
                      "psnr": psnr(image, images[test_camera].numpy()),
                      "seconds": time.perf_counter() - started})
         r = rows[-1]
