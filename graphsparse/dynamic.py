@@ -484,14 +484,13 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         if bad.any():
             i = int(np.argmax(bad))
             _raise_for_event(i, events[i], n)
-        if not (ops == "-").any():
-            return events  # insertions cannot refer to a missing edge
         u, v = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-        present = dict(zip(zip(u.tolist(), v.tolist(), strict=True),
-                           self._graph.lookup(u, v)[0].tolist(), strict=True))
+        exists, weight = self._graph.lookup(u, v)[:2]
+        keys = list(zip(u.tolist(), v.tolist(), strict=True))
+        present = dict(zip(keys, exists.tolist(), strict=True))
+        total = dict(zip(keys, weight.tolist(), strict=True))  # each edge's weight as it goes
         out = []
-        for i, e in enumerate(events):
-            key = (min(e.u, e.v), max(e.u, e.v))
+        for i, (e, key) in enumerate(zip(events, keys, strict=True)):
             if e.op == "-" and not present[key]:
                 if self.on_missing == "error":
                     raise BatchError(
@@ -499,6 +498,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                         "(pass on_missing='skip' to skip such deletions)", i, reason="missing")
                 out.append(EdgeEvent("skip", e.u, e.v))
                 continue
+            if e.op == "+":  # repeated insertions add up: the sum must stay finite too
+                total[key] = (total[key] if present[key] else 0.0) + e.weight
+                if not math.isfinite(total[key]):
+                    raise BatchError(f"event {i}: the weight of edge ({e.u}, {e.v}) would "
+                                     f"become {total[key]} (insertions add up)", i)
             present[key] = e.op == "+"
             out.append(e)
         return out

@@ -174,6 +174,9 @@ def test_a_bad_batch_changes_nothing():
         ([("+", 0, 20, -1.0)], "weight must be positive"),
         ([("*", 0, 1)], "op must be"),
         ([("-", 0, 1), ("-", 0, 1)], "event 1: deletes edge"),
+        ([("+", 0, 20, 1e308), ("+", 0, 20, 1e308)], "event 1: the weight of edge \\(0, 20\\) "
+                                                     "would become inf"),
+        ([("+", 0, 1, 1.7e308), ("+", 0, 1, 1.7e308)], "event 1: the weight of edge \\(0, 1\\)"),
     ]
     for batch, message in bad_batches:
         with pytest.raises(BatchError, match=message):

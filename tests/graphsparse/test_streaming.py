@@ -101,6 +101,13 @@ def test_malformed_line_is_reported_and_its_batch_not_applied(tmp_path, data_dir
     events.write_text("+ 0 5\n- 0 4000\n")
     res = run(["stream", "airfoil1", "--events", str(events), "--state", str(tmp_path / "s2")])
     assert res.returncode == 2 and "line 2" in res.stderr and "not in the graph" in res.stderr
+    # weights that only overflow once added up are refused before the log, and the state goes on
+    events.write_text("+ 0 5 1\n+ 0 6 1e308\n+ 0 6 1e308\n")
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(tmp_path / "s3")])
+    assert res.returncode == 2 and "line 3" in res.stderr and "would become inf" in res.stderr
+    events.write_text("+ 0 5 1\n")
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(tmp_path / "s3")])
+    assert res.returncode == 0, res.stderr
 
 
 def test_standard_input(tmp_path, data_dir):
