@@ -167,7 +167,12 @@ def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
 
 def _sparsify_file(task: dict, *, progress: bool) -> dict:
     """Sparsify one graph with one method and write it; the summary of what was done."""
-    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, load_graph, write_graph
+    from sparsebox.data.graphs import (
+        WRITABLE_GRAPH_SUFFIXES,
+        check_graph_writable,
+        load_graph,
+        write_graph,
+    )
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
 
@@ -182,6 +187,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
         step()
         h = estimator.fit(g).transform(g)
         step()
+        check_graph_writable(h, output)
         with StagedOutputs(output=output) as staged:
             write_graph(h, staged["output"])
     return {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
@@ -473,11 +479,12 @@ def stream_export(
 ) -> None:
     """Write the current sparsifier (or graph) of a stream as a graph file."""
     from graphsparse.streaming import load_state
-    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, write_graph
+    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, check_graph_writable, write_graph
 
     output = check_output_file(output, option="--output", suffixes=WRITABLE_GRAPH_SUFFIXES)
     model = load_state(state)
     s = model.graph_ if graph else model.sparsifier_
+    check_graph_writable(s, output)
     with StagedOutputs(output=output) as staged:
         write_graph(s, staged["output"],
                     comment=f"sparsebox stream export of {state} after batch {model.batches_}")

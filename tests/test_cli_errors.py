@@ -477,6 +477,21 @@ def test_stream_export_unknown_format_is_refused_and_known_ones_written(cli, gri
     assert not load_graph(out / "h.mtx").is_weighted  # unit weights stay unweighted
 
 
+
+def test_stream_export_a_format_cannot_hold_is_named_by_its_own_name(cli, grid, tmp_path):
+    state = tmp_path / "state"
+    # a fractional weight (METIS holds integers) and node 35 left without edges (an edge list
+    # ends at its largest node id)
+    events = _events(tmp_path, "+ 0 7 0.5\n- 34 35\n- 29 35\n")
+    assert cli("stream", grid, "--events", events, "--state", state).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["stream", "export", state, "-o", out / "h.graph", "--graph"],
+                      [str(out / "h.graph"), "METIS edge weights must be integers"]), out)
+    run_bad(cli, Case(["stream", "export", state, "-o", out / "h.txt", "--graph"],
+                      [str(out / "h.txt"), "the 1 nodes after node 34"]), out)
+
+
 def test_stream_events_that_are_a_folder_are_called_a_folder(cli, grid, tmp_path):
     folder = tmp_path / "events"
     folder.mkdir()

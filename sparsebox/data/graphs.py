@@ -17,7 +17,7 @@ from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.structure import SparseStructure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
-           "load_graph", "write_graph", "GraphFileError"]
+           "load_graph", "write_graph", "check_graph_writable", "GraphFileError"]
 
 
 class GraphFileError(InputFileError):
@@ -283,12 +283,9 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
     ('%%MatrixMarket matrix coordinate pattern symmetric', False)
     """
     path = Path(path)
-    if not graph.is_undirected:
-        raise ValueError("write_graph writes undirected graphs")
+    check_graph_writable(graph, path)
     suffix = path.suffix.lower()
-    # weights other than 1 are kept even where the graph says it is unweighted (summed parallel
-    # entries of a pattern file are 2)
-    weighted = graph.is_weighted or bool(np.any(graph.weights != 1))
+    weighted = _written_weighted(graph)
     if suffix == ".mtx":
         lower = sp.coo_array((graph.weights, (graph.cols, graph.rows)),
                              shape=(graph.num_nodes, graph.num_nodes))
@@ -296,10 +293,6 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
             scipy.io.mmwrite(f, lower, comment=comment, symmetry="symmetric",
                              field="real" if weighted else "pattern")
     elif suffix == ".graph":
-        if np.any(graph.rows == graph.cols):
-            raise ValueError(f"{path}: METIS files cannot hold self-loops")
-        if weighted and np.any(graph.weights != np.round(graph.weights)):
-            raise ValueError(f"{path}: METIS edge weights must be integers")
         lines = [f"{graph.num_nodes} {graph.num_edges}{' 001' if weighted else ''}"]
         for v in range(graph.num_nodes):
             nbrs = graph.indices[graph.indptr[v]:graph.indptr[v + 1]] + 1
@@ -309,11 +302,36 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
             else:
                 lines.append(" ".join(map(str, nbrs)))
         path.write_text("\n".join(lines) + "\n")
-    elif suffix in _EDGE_LIST_SUFFIXES:
+    else:
         sep = "," if suffix == ".csv" else " "
         columns = [graph.rows, graph.cols, *([graph.weights] if weighted else [])]
         np.savetxt(path, np.column_stack(columns), fmt=["%d", "%d", "%.17g"][:len(columns)],
                    delimiter=sep)
-    else:
+
+
+def _written_weighted(graph: SparseStructure) -> bool:
+    # weights other than 1 are kept even where the graph says it is unweighted (summed parallel
+    # entries of a pattern file are 2)
+    return graph.is_weighted or bool(np.any(graph.weights != 1))
+
+
+def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
+    """Raise ``ValueError`` naming ``path`` when :func:`write_graph` cannot write ``graph`` there
+    so that it reads back the same: call it with the final name before writing under another."""
+    suffix = Path(path).suffix.lower()
+    if not graph.is_undirected:
+        raise ValueError("write_graph writes undirected graphs")
+    if suffix == ".graph":
+        if np.any(graph.rows == graph.cols):
+            raise ValueError(f"{path}: METIS files cannot hold self-loops")
+        if _written_weighted(graph) and np.any(graph.weights != np.round(graph.weights)):
+            raise ValueError(f"{path}: METIS edge weights must be integers; write .mtx")
+    elif suffix in _EDGE_LIST_SUFFIXES:
+        last = int(max(graph.rows.max(), graph.cols.max())) if graph.num_edges else -1
+        if last + 1 < graph.num_nodes:  # an edge list's node count is its largest node id + 1
+            raise ValueError(f"{path}: an edge list cannot hold the {graph.num_nodes - last - 1} "
+                             f"nodes after node {last}, which have no edges; write .mtx or "
+                             ".graph")
+    elif suffix != ".mtx":
         raise ValueError(f"{path}: unknown graph format {suffix!r} "
                          f"({', '.join(WRITABLE_GRAPH_SUFFIXES)})")

@@ -181,6 +181,17 @@ def test_write_graph_reads_back_the_same_graph(tmp_path, suffix, weighted):
         assert back.is_weighted == weighted
 
 
+def test_write_graph_refuses_what_its_format_cannot_hold(tmp_path):
+    from sparsebox.data.graphs import write_graph
+
+    lonely = SparseStructure.from_edges([0, 1], [1, 2], None, symmetrize="max", num_nodes=5)
+    with pytest.raises(ValueError, match="the 2 nodes after node 2"):
+        write_graph(lonely, tmp_path / "g.txt")
+    write_graph(lonely, tmp_path / "g.mtx")
+    assert load_graph(tmp_path / "g.mtx").num_nodes == 5
+    assert not (tmp_path / "g.txt").exists()
+
+
 def test_write_graph_keeps_weights_an_unweighted_graph_summed_up(tmp_path):
     from sparsebox.data.graphs import write_graph
 
