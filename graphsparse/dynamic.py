@@ -355,7 +355,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         g = as_structure(graph, self_loops="drop")
         if not g.is_undirected:
             raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
-        static = FeGrassSparsifier(seed=self.seed, **self._sizing_in_use()).fit(g)
+        sizing = self._sizing_in_use()
+        static = FeGrassSparsifier(seed=self.seed, **sizing).fit(g)
+        if (self.max_density is not None and static.sparsifier_.num_edges > self._cap(g.num_nodes)
+                and sizing.get("density", math.inf) <= self.max_density):
+            # the density asked for rounds to one edge more than the cap allows: the cap wins
+            static = FeGrassSparsifier(seed=self.seed, budget=self._cap(g.num_nodes)).fit(g)
         if self.max_density is not None and static.sparsifier_.num_edges > self._cap(g.num_nodes):
             raise InvalidParameterError(
                 f"max_density {self.max_density} is below the initial sparsifier's density "

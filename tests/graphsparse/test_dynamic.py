@@ -10,7 +10,7 @@ from graphsparse import FeGrassSparsifier, relative_condition_number
 from graphsparse.dynamic import BatchError, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox import as_structure
 from sparsebox.data import load_graph
-from sparsebox.exceptions import NotFittedError
+from sparsebox.exceptions import InvalidParameterError, NotFittedError
 
 
 def check_invariants(d, edges: dict):
@@ -342,3 +342,11 @@ def test_max_density_admits_edges_that_join_components_and_evicts_for_them():
     assert report.evicted == start + 30 - limit > 0
     with pytest.raises(ValueError, match="max_density"):
         DynamicSpectralSparsifier(max_density=0.9).fit(g)
+
+
+def test_the_same_value_for_density_and_max_density_is_taken():
+    # 1.125 x 36 nodes = 40.5 edges: the density rounds up to 41, the cap allows 40
+    d = DynamicSpectralSparsifier(density=1.125, max_density=1.125, seed=0).fit(grid(6))
+    assert d.sparsifier_.num_edges == 40
+    with pytest.raises(InvalidParameterError, match="below the initial sparsifier's density"):
+        DynamicSpectralSparsifier(density=1.2, max_density=1.125, seed=0).fit(grid(6))
