@@ -8,6 +8,7 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -371,7 +372,7 @@ def stream_run(
 ) -> None:
     """Apply edge updates in batches, durably: a killed run restarted with the same command
     loses nothing and ends in the state an uninterrupted run reaches."""
-    from graphsparse.streaming import EventParseError, StreamState, parse_events
+    from graphsparse.streaming import StreamState
     from sparsebox.data.graphs import load_graph
 
     if events != "-" and not Path(events).is_file():
@@ -385,12 +386,27 @@ def stream_run(
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
     from sparsebox.options import parameter_errors
 
-    console = _console()
     options = {"density": "--density", "max_density": "--max-density",
                "distortion": "--distortion", "recovery": "--recovery"}
+    made = not state.exists()
     with parameter_errors(options):
         st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
                                        params)
+    try:
+        _stream_events(st, state, events, resumed, batch_size, kappa_every, checkpoint_every,
+                       as_json)
+    except BaseException:
+        if made and st.model.batches_ == 0:  # a new state that took no batch: leave no trace
+            shutil.rmtree(state, ignore_errors=True)
+        raise
+
+
+def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: int,
+                   kappa_every: int, checkpoint_every: int, as_json: bool) -> None:
+    """Apply the events of ``events`` to the opened state ``st`` in batches and report."""
+    from graphsparse.streaming import EventParseError, parse_events
+
+    console = _console()
     if resumed.events_applied:
         console.print(f"resumed {state}: {resumed.events_applied} events already applied "
                       f"({resumed.replayed_batches} batches replayed from the log)")

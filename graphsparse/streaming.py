@@ -23,6 +23,7 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
+from sparsebox.exceptions import InputFileError
 
 __all__ = ["EventParseError", "parse_events", "StreamState"]
 
@@ -172,7 +173,7 @@ class StreamState:
             return 0
         raw = path.read_bytes()
         good_end, replayed = 0, 0
-        for line in raw.splitlines(keepends=True):
+        for number, line in enumerate(raw.splitlines(keepends=True), start=1):
             if not line.endswith(b"\n"):
                 break  # torn write: this batch was never applied
             try:
@@ -180,11 +181,16 @@ class StreamState:
             except ValueError:
                 break
             good_end += len(line)
+            if not (isinstance(record, dict) and isinstance(record.get("batch"), int)
+                    and isinstance(record.get("events"), list)
+                    and isinstance(record.get("first_event"), int)):
+                raise InputFileError(f"{path}: line {number} is not a batch record (batch, "
+                                     "first_event and events)")
             if record["batch"] <= self.model.batches_:
                 continue  # already in the checkpoint
             if record["batch"] != self.model.batches_ + 1:
-                raise RuntimeError(f"{path}: batch {record['batch']} follows "
-                                   f"{self.model.batches_}; the log is out of order")
+                raise InputFileError(f"{path}: line {number}: batch {record['batch']} follows "
+                                     f"{self.model.batches_}; the log is out of order")
             # a batch replays under the on_missing it was applied with
             run_setting = self.model.on_missing
             self.model.on_missing = record.get("on_missing", run_setting)

@@ -164,3 +164,33 @@ def test_kill_minus_nine_at_any_moment_loses_nothing(tmp_path, data_dir):
     assert np.array_equal(exported(crashed, tmp_path), exported(reference, tmp_path))
     assert np.array_equal(exported(crashed, tmp_path, True), exported(reference, tmp_path, True))
     assert load_state(crashed).batches_ == load_state(reference).batches_ == 250
+
+
+def test_a_new_state_whose_first_batch_fails_is_not_left_behind(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 5\n+ 0 999999\n")
+    state = tmp_path / "deep" / "state"
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state)])
+    assert res.returncode == 2 and "line 2" in res.stderr
+    assert not state.exists()
+    events.write_text("+ 0 5\n")  # so other settings are free to start it afresh
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--density", "1.2"])
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_damaged_log_is_named_by_its_line(tmp_path, data_dir):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 5\n+ 0 6\n")
+    state = tmp_path / "state"
+    res = run(["stream", "airfoil1", "--events", str(events), "--state", str(state),
+               "--batch-size", "1"])
+    assert res.returncode == 0, res.stderr
+    log = state / "log.jsonl"
+    record = json.loads(log.read_text().splitlines()[-1])  # batch 2, in the checkpoint
+    for text, message in ((json.dumps({**record, "batch": 5}),
+                           "line 2: batch 5 follows 2; the log is out of order"),
+                          ('{"events": []}', "line 2 is not a batch record")):
+        log.write_text(json.dumps(record) + "\n" + text + "\n")
+        res = run(["stream", "export", str(state), "-o", str(tmp_path / "h.mtx")])
+        assert res.returncode == 2 and message in res.stderr, res.stderr
