@@ -192,11 +192,13 @@ def check_finite_positive(name: str, values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InvalidParameterError(f"{name} must be finite, got {values[i]!r} at position {i}")
+        raise InvalidParameterError(f"{name} must be finite, got {float(values[i])} at position "
+                                    f"{i}")
     bad = values <= 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InvalidParameterError(f"{name} must be positive, got {values[i]!r} at position {i}")
+        raise InvalidParameterError(f"{name} must be positive, got {float(values[i])} at position "
+                                    f"{i}")
 
 
 def check_1d(name: str, values: Any, length: int | None = None, dtype: Any = None) -> np.ndarray:

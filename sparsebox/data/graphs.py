@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import math
 import os
 import pickle
 from pathlib import Path
@@ -171,6 +172,9 @@ def read_edge_list(
             parsed.append([float(p) for p in parts])
         except ValueError:
             raise GraphFileError(f"{path}: line {lineno}: not numbers: {ln!r}") from None
+        if width == 3 and not (math.isfinite(parsed[-1][2]) and parsed[-1][2] > 0):
+            raise GraphFileError(f"{path}: line {lineno}: a weight must be positive and finite, "
+                                 f"got {parts[2]}")
     arr = np.array(parsed, dtype=np.float64).reshape(-1, width or 2)
     weight = arr[:, 2] if width == 3 else None
     try:

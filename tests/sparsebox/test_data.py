@@ -157,6 +157,10 @@ def test_edge_list_csv_with_header_and_errors(tmp_path):
     bad.write_text("0 1\n1 2 3 4\n")
     with pytest.raises(GraphFileError, match="line 2"):
         read_edge_list(bad)
+    bad.write_text("# weights\n0 1 1\n1 2 -2\n")
+    with pytest.raises(GraphFileError, match="line 3: a weight must be positive and finite, "
+                                             "got -2$"):
+        read_edge_list(bad)
 
 
 def test_unknown_path_or_name():
