@@ -355,13 +355,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         g = as_structure(graph, self_loops="drop")
         if not g.is_undirected:
             raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
-        sizing = self._sizing_in_use()
+        sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
+        if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
+                and self._size(g.num_edges, num_nodes=g.num_nodes) > cap):
+            sizing = {"budget": cap}  # the density asked for rounds to one edge above the cap
         static = FeGrassSparsifier(seed=self.seed, **sizing).fit(g)
-        if (self.max_density is not None and static.sparsifier_.num_edges > self._cap(g.num_nodes)
-                and sizing.get("density", math.inf) <= self.max_density):
-            # the density asked for rounds to one edge more than the cap allows: the cap wins
-            static = FeGrassSparsifier(seed=self.seed, budget=self._cap(g.num_nodes)).fit(g)
-        if self.max_density is not None and static.sparsifier_.num_edges > self._cap(g.num_nodes):
+        if static.sparsifier_.num_edges > cap:
             raise InvalidParameterError(
                 f"max_density {self.max_density} is below the initial sparsifier's density "
                 f"{static.sparsifier_.num_edges / g.num_nodes:.4f}")

@@ -431,10 +431,10 @@ def hollownerf(
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
     except BaseException:
-        for folder in made:  # no checkpoint to resume from: leave no trace
-            if any(folder.iterdir()):
+        for new_folder in made:  # no checkpoint to resume from: leave no trace
+            if any(new_folder.iterdir()):
                 break
-            folder.rmdir()
+            new_folder.rmdir()
         raise
     typer.echo(json.dumps({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",

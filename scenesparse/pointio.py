@@ -392,13 +392,11 @@ def _write_xyz(path: Path, cloud: PointCloud) -> None:
 def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
     """One line per point, every value at the precision its type round-trips with: integers
     whole, float32 to 9 significant digits, float64 to 17."""
-    formats = {"f": {4: "%.9g", 2: "%.5g"}, "i": "%d", "u": "%d", "b": "%d"}
     columns = np.empty((len(data), len(names)), dtype=object)
     fmt = []
     for i, name in enumerate(names):
         t = data.dtype[name]
-        kind = formats[t.kind]
-        fmt.append(kind.get(t.itemsize, "%.17g") if isinstance(kind, dict) else kind)
+        fmt.append({2: "%.5g", 4: "%.9g"}.get(t.itemsize, "%.17g") if t.kind == "f" else "%d")
         columns[:, i] = data[name].astype(np.int64 if t.kind == "b" else t).tolist()
     np.savetxt(fh, columns, fmt=fmt)
 

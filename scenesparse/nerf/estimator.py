@@ -213,12 +213,13 @@ class HollowNeRF(Sparsifier):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
         self.field_ = self._build_field()
-        if self.keep_ratio is not None or self.budget is not None:
-            self._size(self.field_.grid.num_entries)  # a size too large fails before training
+        # a size too large fails before training, not after
+        count = (None if self.keep_ratio is None and self.budget is None
+                 else self._size(self.field_.grid.num_entries))
         self.trainer_ = self._build_trainer(self.field_, views)
         self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
         path = None if checkpoint is None else Path(checkpoint)
-        self._views_key = _views_key(views)
+        self._views_key = None if path is None else _views_key(views)
         if path is not None and path.is_file():
             self._resume(path)
         left = self.steps - self.trainer_.step_count
@@ -236,10 +237,8 @@ class HollowNeRF(Sparsifier):
                                 if self.saliency_budget is not None else "hash grid",
                                 callback=after_step)
         self.scores_ = self._score(progress)
-        if self.keep_ratio is None and self.budget is None:
+        if count is None:
             count = mass_budget(self.scores_, self.keep_mass)
-        else:
-            count = self._size(len(self.scores_))
         self.mask_ = select(self.scores_, budget=count)
         return self
 
