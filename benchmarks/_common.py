@@ -42,6 +42,13 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def refuse_repeats(option: str, values: Sequence) -> None:
+    """Fail (``error:`` line, exit code 2) when ``values``, the values of ``option``, name one
+    value twice."""
+    if len(set(values)) != len(values):
+        fail(f"{option} names a value twice: {list(values)}")
+
+
 def count(minimum: int = 1):
     """An argparse ``type``: an integer >= ``minimum``. argparse refuses a bad value with an
     ``error:`` line and exit code 2 while it parses, before any work."""

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 import torch
-from _common import add_out_option, at_least, command_line, count, fail
+from _common import add_out_option, at_least, command_line, count, fail, refuse_repeats
 from queen import add_video_options, check_video_options, gate_scores, video, visible
 from rich.console import Console
 
@@ -90,8 +90,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.encode >= args.frames:
         fail(f"--encode must be at most {args.frames - 1} (--frames {args.frames})")
-    if len(set(args.lambdas)) != len(args.lambdas):
-        fail(f"--lambdas names a value twice: {args.lambdas}")
+    refuse_repeats("--lambdas", args.lambdas)
     out = check_video_options(args)
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)

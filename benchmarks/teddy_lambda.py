@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, count, fail, require
+from _common import add_out_option, check_startup, count, fail, refuse_repeats, require
 
 from graphsparse.datasets import load_node_dataset
 from graphsparse.gnn.models import MODELS
@@ -76,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.lambdas or min(args.lambdas) < 0:
         ap.error(f"--lambdas must be non-negative numbers, got {args.lambdas}")
-    for option, values in (("--lambdas", args.lambdas), ("--levels", args.levels)):
-        if len(set(values)) != len(values):
-            ap.error(f"{option} names a value twice: {values}")
+    refuse_repeats("--lambdas", args.lambdas)
+    refuse_repeats("--levels", args.levels)
     if not args.levels or min(args.levels) < 1:
         ap.error(f"--levels must be levels >= 1, got {args.levels}")
     args.out = check_startup(args.out)
