@@ -62,7 +62,17 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
 def refuse_batch_options(executor: str, jobs: int, address: str | None,
                          gpus_per_file: float = 0.0) -> None:
     """For one file: ``--executor``, ``--jobs``, ``--address`` and ``--gpus-per-file`` run the
-    files of a batch, so any of them set to other than its default is a usage error naming it."""
+    files of a batch, so any of them set to other than its default is a usage error naming it.
+
+    Examples
+    --------
+    >>> refuse_batch_options("local", 1, None)  # the defaults: nothing to refuse
+    >>> try:
+    ...     refuse_batch_options("local", 4, None)
+    ... except typer.BadParameter as err:
+    ...     print(err.param_hint)
+    --jobs
+    """
     given = [name for name, value, default in (("--executor", executor, "local"),
                                                 ("--jobs", jobs, 1), ("--address", address, None),
                                                 ("--gpus-per-file", gpus_per_file, 0.0))

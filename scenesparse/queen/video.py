@@ -180,7 +180,16 @@ def moved_gaussians(truth: dict[str, Any], means: torch.Tensor, quats: torch.Ten
     """Frame ``t``'s means and quaternions in a video of :func:`make_moving_video`, from frame
     0's and the video's ``ground_truth.json``: the moving ball turns by ``t / (frames - 1)`` x
     ``angle_deg`` about ``axis`` through ``centre`` and slides by as much of ``shift`` x
-    ``extent`` along ``direction``."""
+    ``extent`` along ``direction``.
+
+    Examples
+    --------
+    >>> truth = {"frames": 3, "moving": [1], "angle_deg": 0.0, "axis": [0, 0, 1],
+    ...          "centre": [0, 0, 0], "shift": 0.5, "extent": 2.0, "direction": [1, 0, 0]}
+    >>> means, _ = moved_gaussians(truth, torch.zeros(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2), 2)
+    >>> means.tolist()
+    [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+    """
     s = t / max(truth["frames"] - 1, 1)
     half = math.radians(truth["angle_deg"] * s) / 2
     axis = torch.tensor(truth["axis"], dtype=torch.float32)

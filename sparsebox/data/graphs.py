@@ -321,7 +321,18 @@ def _written_weighted(graph: SparseStructure) -> bool:
 
 def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -> None:
     """Raise ``ValueError`` naming ``path`` when :func:`write_graph` cannot write ``graph`` there
-    so that it reads back the same: call it with the final name before writing under another."""
+    so that it reads back the same: call it with the final name before writing under another.
+
+    Examples
+    --------
+    >>> lonely = SparseStructure.from_edges([0], [1], None, symmetrize="max", num_nodes=3)
+    >>> check_graph_writable(lonely, "g.mtx")  # Matrix Market holds the node count
+    >>> try:
+    ...     check_graph_writable(lonely, "g.txt")
+    ... except ValueError as err:
+    ...     print(str(err).split(";")[0])
+    g.txt: an edge list cannot hold the 1 nodes after node 1, which have no edges
+    """
     suffix = Path(path).suffix.lower()
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
