@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, max_spanning_forest
@@ -30,10 +30,12 @@ from sparsebox.walks import random_walks
 __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"]
 
 #: refinement after a deletion batch: this many rounds, more where they would add more than
-#: ``_DELETION_ROUND_EDGES`` edges each, and lighter ones than the static sparsifier's. Fewer
-#: rounds cost quality (fe_4elt2 after 10% deleted: 1.63x a rebuild's kappa with 2, 1.38x with
-#: 4), and a rebuild of a small graph is 64 rounds, so a batch costs 1/12-1/38 of a rebuild.
-_DELETION_ROUNDS = 4
+#: ``_DELETION_ROUND_EDGES`` edges each, and lighter ones than the static sparsifier's. Each
+#: round factorizes L_H, as each of a rebuild's 64 or more does, so the rounds set the speed-up;
+#: fewer cost quality (kappa after 10% deleted, against a rebuild's at the same edge count,
+#: 3 rounds over seeds 0-2: 1.36-1.39x on fe_4elt2, 1.31-1.43x on airfoil1; 2 rounds: 1.63x on
+#: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0).
+_DELETION_MIN_ROUNDS = 3
 _DELETION_ROUND_EDGES = 100
 _DELETION_REFINE_OPTIONS = {"num_vectors": 8, "power_steps": 2}
 
@@ -210,7 +212,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       the heaviest G edges between H's pieces reconnect it (H always spans every component of
       G). Then ``recovery`` edges per H edge deleted join H by the static sparsifier's
       refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
-      approximates worst, over all of G, in at least 4 rounds of at most 100 edges). dyGRASS
+      approximates worst, over all of G, in at least 3 rounds of at most 100 edges). dyGRASS
       adds one walk's path per deleted edge instead; after 10% of the edges are deleted that
       left kappa 2-3x a rebuild's at the same edge count on meshes, where refinement stays
       within 1.5x (`benchmarks/results/dygrass.md`).
@@ -587,30 +589,34 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def _delete(self, g, h, run, seed, counts):
         u, v = _endpoints(run)
         counts["deletions"] += len(run)
-        pos = g.find_items(u, v)
-        ids = g.ids[pos]
         in_h = h.find_items(u, v) >= 0
-        g = g.remove_items(ids)
-        h = h.remove_items(ids[in_h])
+        g = _without(g, g.find_items(u, v))
+        h = _without(h, h.find_items(u[in_h], v[in_h]))
         if not in_h.any():
             return g, h
-        h, added = _reconnect_split(g, h, u[in_h], v[in_h])
-        counts["reconnected_edges"] += added
+        joins, components = _joining_edges(g, h.connected_components(), u[in_h], v[in_h])
+        counts["reconnected_edges"] += joins.size
         # a deletion frees its slot and reconnecting takes at most one per H edge deleted
-        want = math.ceil(self.recovery * int(in_h.sum()) - 1e-9) - added  # 1.1 * 10 is 11
-        room = self._cap(g.num_nodes) - h.num_edges
+        want = math.ceil(self.recovery * int(in_h.sum()) - 1e-9) - joins.size  # 1.1 * 10 is 11
+        room = self._cap(g.num_nodes) - h.num_edges - joins.size
         take = int(max(0, min(want, room)))
         counts["held_back"] += max(0, want) - take
+        add = joins
         if take:
+            # H with the joining edges, and a maximum spanning forest of it: one of H's, plus
+            # the joining edges (each joins two of H's components)
+            in_g = g.find_items(h.rows, h.cols)
             mask = np.zeros(g.num_items, dtype=bool)
-            mask[g.positions(h.ids)] = True
+            mask[in_g] = mask[joins] = True
             forest = np.zeros(g.num_items, dtype=bool)
-            forest[g.positions(h.ids[max_spanning_forest(h, h.weights)])] = True
-            rounds = max(_DELETION_ROUNDS, math.ceil(take / _DELETION_ROUND_EDGES))
-            mask = refine_by_stretch(g, mask, forest, take, rounds=rounds, seed=seed,
-                                     **_DELETION_REFINE_OPTIONS)
-            counts["recovered_edges"] += int(mask.sum()) - h.num_edges
-            h = g.subgraph(mask)
+            forest[in_g[max_spanning_forest(h, h.weights)]] = forest[joins] = True
+            rounds = max(_DELETION_MIN_ROUNDS, math.ceil(take / _DELETION_ROUND_EDGES))
+            new = refine_by_stretch(g, mask, forest, take, rounds=rounds, seed=seed,
+                                    components=components, **_DELETION_REFINE_OPTIONS) & ~mask
+            counts["recovered_edges"] += int(new.sum())
+            add = np.concatenate([joins, np.flatnonzero(new)])
+        if add.size:
+            h = h.add_items(g.rows[add], g.cols[add], g.weights[add], g.ids[add])
         return g, h
 
     # ------------------------------------------------------------------ convenience
@@ -655,23 +661,43 @@ def _derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def _add_from(g: SparseStructure, h: SparseStructure, ids: np.ndarray):
-    """Add to H the items of G with these ids that H lacks (G's weights)."""
-    ids = np.unique(ids)
-    ids = ids[~np.isin(ids, h.ids)]
-    if ids.size == 0:
-        return h, 0
-    pos = g.positions(ids)
-    return h.add_items(g.rows[pos], g.cols[pos], g.weights[pos], ids), int(ids.size)
+def _without(s: SparseStructure, positions: np.ndarray) -> SparseStructure:
+    """``s`` without the items at ``positions`` (``remove_items`` by position: no id lookup)."""
+    keep = np.ones(s.num_items, dtype=bool)
+    keep[positions] = False
+    return s.subgraph(keep)
 
 
-def _reconnect_split(g: SparseStructure, h: SparseStructure, p: np.ndarray, q: np.ndarray):
-    """:func:`_reconnect` when some pair ``(p, q)`` (the ends of deleted H edges) lies in two
-    components of H: H split, and maybe G did too."""
-    components = h.connected_components()
-    if np.any(components[1][p] != components[1][q]):
-        return _reconnect(g, h, components)
-    return h, 0
+def _joining_edges(g: SparseStructure, components: tuple[int, np.ndarray], p: np.ndarray,
+                   q: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray]]:
+    """Where deleting H's edges ``(p, q)`` split a component of H (``components``: H's
+    ``connected_components()``) that G still joins: the positions in G of the heaviest G
+    edges between the pieces, as a maximum spanning forest over them, and the components of
+    H with them.
+
+    Only the G edges of the pieces' nodes are read, and not those of the largest piece: every
+    other component of H spans a whole component of G (H did before the batch), so each G
+    edge between two pieces has an end in a piece other than the largest."""
+    count, labels = components
+    split = labels[p] != labels[q]
+    if not split.any():
+        return np.zeros(0, dtype=np.int64), components
+    pieces = np.unique(np.concatenate([labels[p[split]], labels[q[split]]]))
+    pieces = pieces[pieces != pieces[np.argmax(np.bincount(labels, minlength=count)[pieces])]]
+    items = np.unique(g.entry_item[_entries_of(g, np.flatnonzero(np.isin(labels, pieces)))])
+    chosen = items[_forest_across(labels, g.rows[items], g.cols[items], g.weights[items])]
+    if chosen.size == 0:  # G split there too
+        return chosen, components
+    joined = sp.csr_array((np.ones(chosen.size), (labels[g.rows[chosen]], labels[g.cols[chosen]])),
+                          shape=(count, count))
+    count, merged = connected_components(joined, directed=False)
+    return chosen, (count, merged[labels])
+
+
+def _entries_of(g: SparseStructure, nodes: np.ndarray) -> np.ndarray:
+    """Positions of the CSR entries in the rows ``nodes`` of ``g``."""
+    starts, lengths = g.indptr[nodes], g.indptr[nodes + 1] - g.indptr[nodes]
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
 def _forest_across(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray,
@@ -695,16 +721,3 @@ def _forest_across(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     pick = {(int(x), int(y)) for x, y in zip(forest.row, forest.col, strict=True)}
     return np.array([i for i, x, y in zip(cross, lo, hi, strict=True)
                      if (int(x), int(y)) in pick or (int(y), int(x)) in pick], dtype=np.int64)
-
-
-def _reconnect(g: SparseStructure, h: SparseStructure,
-               components: tuple[int, np.ndarray] | None = None):
-    """Add the heaviest G edges between H's components (``h.connected_components()``, passed
-    when known), as a maximum spanning forest over the components, so that H spans every
-    component of G."""
-    num_h, labels = components or h.connected_components()
-    num_g, _ = g.connected_components()
-    if num_h == num_g:
-        return h, 0
-    chosen = _forest_across(labels, g.rows, g.cols, g.weights)
-    return _add_from(g, h, g.ids[chosen])

@@ -129,18 +129,77 @@ def _backward(x, order, pivots, nbrs, values):
             x[v, c] /= pivots[s]
 
 
-def _check_symmetric(off: sp.csr_matrix) -> None:
-    """Refuse an off-diagonal part (canonical CSR) that differs from its transpose by more than
-    ``1e-12`` of its largest entry (same pattern: the values are compared in place)."""
-    flipped = off.T.tocsr()
-    flipped.sort_indices()
-    if np.array_equal(flipped.indptr, off.indptr) and np.array_equal(flipped.indices,
-                                                                      off.indices):
-        gap = np.abs(flipped.data - off.data)
-    else:
-        gap = abs(off - flipped).data
-    if gap.size and gap.max() > 1e-12 * np.abs(off.data).max():
+@njit(cache=True)
+def _split_diagonal(indptr, indices, data):
+    """The diagonal and the nonzero off-diagonal entries (CSR, int64) of a CSR matrix."""
+    n = indptr.shape[0] - 1
+    diag = np.zeros(n)
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        live = 0
+        for k in range(indptr[i], indptr[i + 1]):
+            if indices[k] == i:
+                diag[i] = data[k]
+            elif data[k] != 0:
+                live += 1
+        out_ptr[i + 1] = out_ptr[i] + live
+    out_idx = np.empty(out_ptr[n], dtype=np.int64)
+    out_val = np.empty(out_ptr[n])
+    pos = 0
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            if indices[k] != i and data[k] != 0:
+                out_idx[pos], out_val[pos] = indices[k], data[k]
+                pos += 1
+    return diag, out_ptr, out_idx, out_val
+
+
+@njit(cache=True)
+def _schur_complement(indptr, indices, data, count, diag, core):
+    """``(data, indices, indptr)`` of what :func:`_eliminate` leaves, on the nodes ``core``
+    (renumbered in order): each row's diagonal, then its ``count`` live entries, which lead the
+    row and join core nodes only. The matrix is symmetric, so these rows are its columns too."""
+    at = np.full(diag.shape[0], -1, dtype=np.int64)
+    for r in range(core.shape[0]):
+        at[core[r]] = r
+    ptr = np.zeros(core.shape[0] + 1, dtype=np.int64)
+    for r in range(core.shape[0]):
+        ptr[r + 1] = ptr[r] + count[core[r]] + 1
+    idx = np.empty(ptr[-1], dtype=np.int64)
+    val = np.empty(ptr[-1])
+    for r in range(core.shape[0]):
+        v, p = core[r], ptr[r]
+        idx[p], val[p] = r, diag[v]
+        for t in range(count[v]):
+            idx[p + 1 + t], val[p + 1 + t] = at[indices[indptr[v] + t]], data[indptr[v] + t]
+    return val, idx, ptr
+
+
+def _check_symmetric(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
+    """Refuse an off-diagonal part (CSR rows with sorted columns, no duplicates) that differs
+    from its transpose by more than ``1e-12`` of its largest entry (a missing mirror counts as
+    0)."""
+    if data.size and _asymmetry(indptr, indices, data) > 1e-12 * np.abs(data).max():
         raise ValueError("the matrix is not symmetric")
+
+
+@njit(cache=True)
+def _asymmetry(indptr, indices, data):
+    """``max |a_ij - a_ji|`` over the entries, each mirror found by bisection in its row."""
+    gap = 0.0
+    for i in range(indptr.shape[0] - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            lo, hi = indptr[j], indptr[j + 1]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if indices[mid] < i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            mirror = data[lo] if lo < indptr[j + 1] and indices[lo] == i else 0.0
+            gap = max(gap, abs(data[k] - mirror))
+    return gap
 
 
 class EliminationFactor:
@@ -187,15 +246,8 @@ class EliminationFactor:
             a = a.copy()
             a.sum_duplicates()
         n = a.shape[0]
-        row = np.repeat(np.arange(n), np.diff(a.indptr))
-        on_diag = a.indices == row
-        diag = np.zeros(n)
-        diag[row[on_diag]] = a.data[on_diag]
-        live = ~on_diag & (a.data != 0)
-        indices, data = a.indices[live].astype(np.int64), a.data[live]
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row[live], minlength=n), out=indptr[1:])
-        _check_symmetric(sp.csr_matrix((data, indices, indptr), shape=(n, n)))
+        diag, indptr, indices, data = _split_diagonal(a.indptr, a.indices, a.data)
+        _check_symmetric(indptr, indices, data)
         tiny = 64 * np.finfo(np.float64).eps
         order, pivots, nbrs, values, count, status = _eliminate(
             indptr, indices, data, diag, max_degree, tiny)
@@ -209,17 +261,9 @@ class EliminationFactor:
         self._lu = None
         self.nnz = int(2 * (nbrs >= 0).sum() + order.size)
         if self.core_size:
-            # the live entries lead each row, and join core nodes only: relabel them in the core
             k = self.core_size
-            at = np.full(n, -1, dtype=np.int64)
-            at[self._core] = np.arange(k)
-            rows = np.repeat(np.arange(n), count)
-            starts = np.repeat(indptr[:-1], count)
-            pos = starts + np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count)
-            ends = np.arange(k)
-            schur = sp.csc_matrix((np.r_[data[pos], diag[self._core]],
-                                   (np.r_[at[rows], ends], np.r_[at[indices[pos]], ends])),
-                                  shape=(k, k))
+            schur = sp.csc_matrix(_schur_complement(indptr, indices, data, count, diag,
+                                                    self._core), shape=(k, k))
             try:
                 self._lu = splu(schur, permc_spec="MMD_AT_PLUS_A",
                                 diag_pivot_thresh=0.0, options={"SymmetricMode": True})

@@ -14,10 +14,12 @@ from sparsebox.structure import SparseStructure, as_structure
 __all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_nodes"]
 
 
-def grounded_laplacian_nodes(graph: SparseStructure) -> np.ndarray:
+def grounded_laplacian_nodes(graph: SparseStructure,
+                             components: tuple[int, np.ndarray] | None = None) -> np.ndarray:
     """All nodes but the first of each connected component: deleting those rows and columns
-    (grounding) leaves a positive definite Laplacian with exactly the non-trivial spectrum."""
-    count, labels = graph.connected_components()
+    (grounding) leaves a positive definite Laplacian with exactly the non-trivial spectrum.
+    ``components`` is ``graph.connected_components()`` (or a spanning subgraph's), when known."""
+    count, labels = components or graph.connected_components()
     first = np.full(count, graph.num_nodes)
     np.minimum.at(first, labels, np.arange(graph.num_nodes))
     keep = np.ones(graph.num_nodes, dtype=bool)

@@ -26,7 +26,8 @@ from sparsebox.select import check_size_floor
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
-           "grounded_rows", "grounded_laplacian", "sketch_right_hand_sides", "laplacian_solver",
+           "grounded_rows", "grounded_laplacian", "graph_grounded_laplacian",
+           "sketch_right_hand_sides", "laplacian_solver",
            "LaplacianSolver", "EffectiveResistanceSampler"]
 
 
@@ -136,16 +137,18 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     off = g.rows != g.cols
     rhs = sketch_right_hand_sides(index[g.rows[off]], index[g.cols[off]], g.weights[off],
                                   keep.size, k, np.random.default_rng(seed))
-    lap = grounded_laplacian(index[g.rows[off]], index[g.cols[off]], g.weights[off], keep.size)
+    lap = graph_grounded_laplacian(g, index, keep.size)
     z = np.zeros((g.num_nodes, k))
     solve = laplacian_solver(lap, solver, tol=tol)
     z[keep] = solve(rhs, overwrite_b=True)
     return (z, solve) if return_solver else z
 
 
-def grounded_rows(graph: SparseStructure) -> tuple[np.ndarray, np.ndarray]:
-    """The nodes of the grounded Laplacian (:func:`~graphsparse.metrics.grounded_laplacian_nodes`)
-    and, for every node, its row there (-1 for a grounded node).
+def grounded_rows(graph: SparseStructure, components: tuple[int, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes of the grounded Laplacian (:func:`~graphsparse.metrics.grounded_laplacian_nodes`,
+    which takes ``components`` when known) and, for every node, its row there (-1 for a grounded
+    node).
 
     Examples
     --------
@@ -154,7 +157,7 @@ def grounded_rows(graph: SparseStructure) -> tuple[np.ndarray, np.ndarray]:
     >>> keep.tolist(), index.tolist()
     ([1, 2], [-1, 0, 1])
     """
-    keep = grounded_laplacian_nodes(graph)
+    keep = grounded_laplacian_nodes(graph, components)
     index = np.full(graph.num_nodes, -1, dtype=np.int64)
     index[keep] = np.arange(keep.size)
     return keep, index
@@ -171,10 +174,127 @@ def grounded_laplacian(p: np.ndarray, q: np.ndarray, weights: np.ndarray,
     >>> lap.toarray().tolist()  # path 0-1-2 grounded at node 0, weights 1 and 2
     [[3.0, -2.0], [-2.0, 2.0]]
     """
-    rows, cols = np.r_[p, q, p, q], np.r_[p, q, q, p]
-    vals = np.r_[weights, weights, -weights, -weights]
-    live = (rows >= 0) & (cols >= 0)
-    return sp.csr_matrix((vals[live], (rows[live], cols[live])), shape=(size, size))
+    indptr, indices, data = _edge_list_csr(np.asarray(p, dtype=np.int64),
+                                           np.asarray(q, dtype=np.int64),
+                                           np.asarray(weights, dtype=np.float64), size)
+    return sp.csr_matrix((data, indices, indptr), shape=(size, size))
+
+
+@njit(cache=True)
+def _edge_list_csr(p, q, weights, size):
+    """Canonical CSR arrays (sorted columns, repeated edges summed) of :func:`grounded_laplacian`:
+    the entries go to their rows in one pass, then each row is sorted and merged."""
+    count = np.ones(size, dtype=np.int64)  # the diagonal
+    for e in range(p.shape[0]):
+        if p[e] >= 0 and q[e] >= 0 and p[e] != q[e]:
+            count[p[e]] += 1
+            count[q[e]] += 1
+    start = np.zeros(size + 1, dtype=np.int64)
+    start[1:] = np.cumsum(count)
+    cols = np.empty(start[-1], dtype=np.int64)
+    vals = np.empty(start[-1])
+    fill = start[:-1].copy()
+    for r in range(size):
+        cols[fill[r]] = r
+        vals[fill[r]] = 0.0
+        fill[r] += 1
+    for e in range(p.shape[0]):
+        a, b, w = p[e], q[e], weights[e]
+        if a == b:
+            continue
+        if a >= 0:
+            vals[start[a]] += w
+        if b >= 0:
+            vals[start[b]] += w
+        if a >= 0 and b >= 0:
+            cols[fill[a]], vals[fill[a]] = b, -w
+            fill[a] += 1
+            cols[fill[b]], vals[fill[b]] = a, -w
+            fill[b] += 1
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    out = 0
+    for r in range(size):
+        lo, hi = start[r], start[r + 1]
+        if hi - lo > 32:  # a long row (a hub): sort by argsort
+            order = np.argsort(cols[lo:hi], kind="mergesort") + lo
+            cols[lo:hi], vals[lo:hi] = cols[order], vals[order]
+        else:  # insertion sort in place
+            for k in range(lo + 1, hi):
+                c, v = cols[k], vals[k]
+                j = k - 1
+                while j >= lo and cols[j] > c:
+                    cols[j + 1], vals[j + 1] = cols[j], vals[j]
+                    j -= 1
+                cols[j + 1], vals[j + 1] = c, v
+        first = out  # merge repeated columns, moving the row down to ``out``
+        for k in range(lo, hi):
+            if out > first and cols[out - 1] == cols[k]:
+                vals[out - 1] += vals[k]
+            else:
+                cols[out], vals[out] = cols[k], vals[k]
+                out += 1
+        indptr[r + 1] = out
+    return indptr, cols[:out].copy(), vals[:out].copy()
+
+
+def graph_grounded_laplacian(graph: SparseStructure, index: np.ndarray,
+                             size: int) -> sp.csr_matrix:
+    """:func:`grounded_laplacian` of all of ``graph``'s edges (self-loops ignored), read off
+    its CSR arrays in one pass: no coordinate list to sort. ``index`` is :func:`grounded_rows`'s
+    (increasing over the nodes kept).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> path = as_structure(nx.path_graph(3))
+    >>> keep, index = grounded_rows(path)
+    >>> graph_grounded_laplacian(path, index, keep.size).toarray().tolist()
+    [[2.0, -1.0], [-1.0, 1.0]]
+    """
+    indptr, indices, data = _grounded_csr(graph.indptr, graph.indices, graph.weight, index, size)
+    return sp.csr_matrix((data, indices, indptr), shape=(size, size))
+
+
+@njit(cache=True)
+def _grounded_csr(indptr, indices, weight, index, size):
+    """CSR arrays of the grounded Laplacian: row ``index[x]`` holds ``x``'s weighted degree on
+    the diagonal and ``-w`` for each kept neighbour, columns in order (CSR rows are sorted)."""
+    out_ptr = np.zeros(size + 1, dtype=np.int64)
+    for x in range(indptr.shape[0] - 1):
+        if index[x] >= 0:
+            count = 1
+            for k in range(indptr[x], indptr[x + 1]):
+                if indices[k] != x and index[indices[k]] >= 0:
+                    count += 1
+            out_ptr[index[x] + 1] = count
+    out_ptr = np.cumsum(out_ptr)
+    out_idx = np.empty(out_ptr[-1], dtype=np.int64)
+    out_val = np.empty(out_ptr[-1])
+    for x in range(indptr.shape[0] - 1):
+        r = index[x]
+        if r < 0:
+            continue
+        pos = out_ptr[r]
+        diag = -1
+        degree = 0.0
+        for k in range(indptr[x], indptr[x + 1]):
+            y = indices[k]
+            if y == x:
+                continue
+            degree += weight[k]
+            if index[y] < 0:
+                continue
+            if diag < 0 and index[y] > r:
+                diag = pos
+                pos += 1
+            out_idx[pos] = index[y]
+            out_val[pos] = -weight[k]
+            pos += 1
+        if diag < 0:
+            diag = pos
+        out_idx[diag] = r
+        out_val[diag] = degree
+    return out_ptr, out_idx, out_val
 
 
 def sketch_right_hand_sides(p: np.ndarray, q: np.ndarray, weights: np.ndarray, size: int,

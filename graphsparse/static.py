@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from graphsparse.resistance import (
+    graph_grounded_laplacian,
     grounded_laplacian,
     grounded_rows,
     laplacian_solver,
@@ -122,7 +123,8 @@ def recover_off_tree(graph: SparseStructure, tree_mask: np.ndarray, scores: np.n
 
 def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.ndarray,
                       extra: int, *, rounds: int, power_steps: int = 3, num_vectors: int = 16,
-                      solver: str = "auto", seed: int = 0) -> np.ndarray:
+                      solver: str = "auto", seed: int = 0,
+                      components: tuple[int, np.ndarray] | None = None) -> np.ndarray:
     """GRASS-style refinement: in each round, add the edges of G that the current H
     approximates worst, spread out like feGRASS recovery (by marking the spanning tree's
     neighbourhoods); ``extra`` edges in all, spread evenly over the rounds. Returns the new mask.
@@ -141,6 +143,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     being rebuilt) and ``power_steps`` more block solves, with a factorization of ``L_H`` per
     round (:func:`~graphsparse.resistance.laplacian_solver`: H is nearly a tree, so eliminating
     its nodes of degree at most 2 leaves a small core) or AMG where it fills in (``solver``).
+    ``components`` is ``graph.connected_components()`` when the caller knows it (H's, which
+    spans G, are the same).
 
     Examples
     --------
@@ -159,10 +163,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
-    keep, index = grounded_rows(graph)  # H spans G: the same nodes ground L_H
-    edges = ~loops
-    lg = grounded_laplacian(index[graph.rows[edges]], index[graph.cols[edges]],
-                            graph.weights[edges], keep.size)
+    keep, index = grounded_rows(graph, components)  # H spans G: the same nodes ground L_H
+    lg = graph_grounded_laplacian(graph, index, keep.size)
     mask = mask.copy()
     sketch = _GrowingSketch(graph, index, keep.size, num_vectors)
     rng = np.random.default_rng(seed)
@@ -185,15 +187,15 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
 
 
 class _GrowingSketch:
-    """H's grounded Laplacian, kept up to date as edges join H, and the right-hand sides
+    """H's edges, kept up to date as edges join H: its grounded Laplacian (built from them in
+    one pass, :func:`~graphsparse.resistance.grounded_laplacian`) and the right-hand sides
     ``B' W^{1/2} Q'`` of its Johnson-Lindenstrauss resistance sketch
     (:func:`~graphsparse.resistance.sketch_right_hand_sides`), with fresh signs ``Q`` at each
-    call: a round rebuilds neither from all of H."""
+    call."""
 
     def __init__(self, graph: SparseStructure, index: np.ndarray, size: int,
                  num_vectors: int) -> None:
-        self.graph, self.index, self.num_vectors = graph, index, num_vectors
-        self.laplacian = sp.csr_matrix((size, size))
+        self.graph, self.index, self.num_vectors, self.size = graph, index, num_vectors, size
         self._p = np.zeros(0, dtype=np.int64)
         self._q = np.zeros(0, dtype=np.int64)
         self._w = np.zeros(0)
@@ -202,14 +204,16 @@ class _GrowingSketch:
         """Edges (item positions of G, no self-loops) that join H."""
         g = self.graph
         p, q, w = self.index[g.rows[items]], self.index[g.cols[items]], g.weights[items]
-        self.laplacian = (self.laplacian + grounded_laplacian(
-            p, q, w, self.laplacian.shape[0])).tocsr()
         self._p, self._q, self._w = np.r_[self._p, p], np.r_[self._q, q], np.r_[self._w, w]
+
+    @property
+    def laplacian(self) -> sp.csr_matrix:
+        return grounded_laplacian(self._p, self._q, self._w, self.size)
 
     def rhs(self, rng: np.random.Generator) -> np.ndarray:
         """The right-hand sides with signs drawn from ``rng``."""
-        return sketch_right_hand_sides(self._p, self._q, self._w, self.laplacian.shape[0],
-                                       self.num_vectors, rng)
+        return sketch_right_hand_sides(self._p, self._q, self._w, self.size, self.num_vectors,
+                                       rng)
 
 
 @njit(cache=True, parallel=True)

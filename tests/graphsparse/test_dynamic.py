@@ -350,3 +350,25 @@ def test_the_same_value_for_density_and_max_density_is_taken():
     assert d.sparsifier_.num_edges == 40
     with pytest.raises(InvalidParameterError, match="below the initial sparsifier's density"):
         DynamicSpectralSparsifier(density=1.2, max_density=1.125, seed=0).fit(grid(6))
+
+
+def test_reconnecting_reads_only_the_pieces_and_picks_the_forest_over_all_of_g():
+    # the joining edges come from the G edges of the pieces H split into (not the largest),
+    # and are the maximum spanning forest that all of G's edges between H's components give
+    from graphsparse.dynamic import _forest_across, _joining_edges
+
+    g = load_graph("power")
+    g = g.reweight_items(g.ids, np.random.default_rng(0).uniform(0.5, 2.0, g.num_items))
+    h = DynamicSpectralSparsifier(seed=0).fit(g).sparsifier_
+    cut = np.random.default_rng(1).choice(h.num_items, 60, replace=False)
+    p, q = h.rows[cut], h.cols[cut]
+    g2, h2 = g.remove_items(h.ids[cut]), h.remove_items(h.ids[cut])
+    components = h2.connected_components()
+    assert components[0] > g2.connected_components()[0]  # H split where G did not
+    joins, after = _joining_edges(g2, components, p, q)
+    every = _forest_across(components[1], g2.rows, g2.cols, g2.weights)
+    assert sorted(g2.ids[joins].tolist()) == sorted(g2.ids[every].tolist())
+    joined = h2.add_items(g2.rows[joins], g2.cols[joins], g2.weights[joins], g2.ids[joins])
+    count, labels = joined.connected_components()
+    assert after[0] == count == g2.connected_components()[0]
+    assert len(set(zip(after[1].tolist(), labels.tolist(), strict=True))) == count

@@ -85,6 +85,11 @@ def test_bad_arguments():
                                                             np.diff(lap.indptr)))[0]] *= 1.01
     with pytest.raises(ValueError, match="not symmetric"):
         EliminationFactor(skewed)
+    lower = sp.tril(lap, k=-1).tocsr()  # one mirror missing: its entry is compared with 0
+    lower.data[:] = 0.0
+    lower.data[0] = lap.data.min()
+    with pytest.raises(ValueError, match="not symmetric"):
+        EliminationFactor(lap + lower)
 
 
 def test_duplicates_are_summed_and_the_input_stays():

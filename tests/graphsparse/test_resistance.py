@@ -1,11 +1,13 @@
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from graphsparse.metrics import grounded_laplacian_nodes, relative_condition_number
 from graphsparse.resistance import (
     EffectiveResistanceSampler,
     effective_resistances,
+    graph_grounded_laplacian,
     grounded_laplacian,
     grounded_rows,
     laplacian_solver,
@@ -87,3 +89,30 @@ def test_grounded_laplacian_is_the_laplacian_without_the_grounded_rows():
     lap = grounded_laplacian(index[g.rows[off]], index[g.cols[off]], g.weights[off], keep.size)
     expected = g.laplacian().tocsr()[keep][:, keep]
     assert abs(lap - expected).max() < 1e-12
+    assert lap.has_canonical_format
+    from_csr = graph_grounded_laplacian(g, index, keep.size)
+    assert from_csr.has_canonical_format and abs(from_csr - expected).max() < 1e-12
+
+
+def test_grounded_laplacian_sums_repeated_edges_and_sorts_long_rows():
+    # a hub with 80 neighbours (rows past the insertion sort), repeated edges in both
+    # orientations, self-loops (ignored) and grounded ends (-1), against scipy's COO sum
+    rng = np.random.default_rng(3)
+    p = np.r_[np.zeros(120, dtype=np.int64), rng.integers(-1, 90, 300)]
+    q = np.r_[rng.integers(1, 81, 120), rng.integers(-1, 90, 300)]
+    w = rng.uniform(0.5, 2.0, p.size)
+    lap = grounded_laplacian(p, q, w, 90)
+    live = p != q
+    rows, cols = np.r_[p, q, p, q][np.tile(live, 4)], np.r_[p, q, q, p][np.tile(live, 4)]
+    vals = np.r_[w, w, -w, -w][np.tile(live, 4)]
+    inside = (rows >= 0) & (cols >= 0)
+    expected = sp.csr_matrix((vals[inside], (rows[inside], cols[inside])), shape=(90, 90))
+    assert lap.has_canonical_format and abs(lap - expected).max() < 1e-12
+
+
+def test_graph_grounded_laplacian_ignores_self_loops():
+    g = as_structure(nx.Graph([(0, 1, {"weight": 2.0}), (1, 1, {"weight": 5.0}),
+                               (2, 2, {"weight": 7.0}), (0, 2, {"weight": 3.0})]))
+    keep, index = grounded_rows(g)
+    lap = graph_grounded_laplacian(g, index, keep.size)
+    assert lap.toarray().tolist() == [[2.0, 0.0], [0.0, 3.0]]  # nodes 1 and 2, grounded at 0
