@@ -34,9 +34,11 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 #: round factorizes L_H, as each of a rebuild's 64 or more does, so the rounds set the speed-up;
 #: fewer cost quality (kappa after 10% deleted, against a rebuild's at the same edge count,
 #: 3 rounds over seeds 0-2: 1.36-1.39x on fe_4elt2, 1.31-1.43x on airfoil1; 2 rounds: 1.63x on
-#: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0).
+#: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0;
+#: 4elt, about 190 edges a batch, seeds 0 and 1: 1.26x and 1.34x in rounds of at most 64 edges,
+#: 1.50x and 1.49x in rounds of at most 100).
 _DELETION_MIN_ROUNDS = 3
-_DELETION_ROUND_EDGES = 100
+_DELETION_ROUND_EDGES = 64
 _DELETION_REFINE_OPTIONS = {"num_vectors": 8, "power_steps": 2}
 
 
@@ -212,7 +214,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       the heaviest G edges between H's pieces reconnect it (H always spans every component of
       G). Then ``recovery`` edges per H edge deleted join H by the static sparsifier's
       refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
-      approximates worst, over all of G, in at least 3 rounds of at most 100 edges). dyGRASS
+      approximates worst, over all of G, in at least 3 rounds of at most 64 edges). dyGRASS
       adds one walk's path per deleted edge instead; after 10% of the edges are deleted that
       left kappa 2-3x a rebuild's at the same edge count on meshes, where refinement stays
       within 1.5x (`benchmarks/results/dygrass.md`).
