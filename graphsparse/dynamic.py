@@ -35,8 +35,8 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 #: fewer cost quality (kappa after 10% deleted, against a rebuild's at the same edge count,
 #: 3 rounds over seeds 0-2: 1.36-1.39x on fe_4elt2, 1.31-1.43x on airfoil1; 2 rounds: 1.63x on
 #: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0;
-#: 4elt, about 190 edges a batch, seeds 0 and 1: 1.26x and 1.34x in rounds of at most 64 edges,
-#: 1.50x and 1.49x in rounds of at most 100).
+#: 4elt, about 270 edges a batch, seeds 0 and 1: 1.26x and 1.34x in 5 rounds of at most 64
+#: edges, 1.50x and 1.49x in 3 of at most 100).
 _DELETION_MIN_ROUNDS = 3
 _DELETION_ROUND_EDGES = 64
 _DELETION_REFINE_OPTIONS = {"num_vectors": 8, "power_steps": 2}
@@ -608,6 +608,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             # H with the joining edges, and a maximum spanning forest of it: one of H's, plus
             # the joining edges (each joins two of H's components)
             in_g = g.find_items(h.rows, h.cols)
+            if in_g.min(initial=0) < 0:
+                raise RuntimeError("internal error: H holds an edge that G does not")
             mask = np.zeros(g.num_items, dtype=bool)
             mask[in_g] = mask[joins] = True
             forest = np.zeros(g.num_items, dtype=bool)

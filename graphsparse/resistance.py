@@ -174,9 +174,15 @@ def grounded_laplacian(p: np.ndarray, q: np.ndarray, weights: np.ndarray,
     >>> lap.toarray().tolist()  # path 0-1-2 grounded at node 0, weights 1 and 2
     [[3.0, -2.0], [-2.0, 2.0]]
     """
-    indptr, indices, data = _edge_list_csr(np.asarray(p, dtype=np.int64),
-                                           np.asarray(q, dtype=np.int64),
-                                           np.asarray(weights, dtype=np.float64), size)
+    p, q = np.asarray(p, dtype=np.int64), np.asarray(q, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if not p.shape == q.shape == weights.shape or p.ndim != 1:
+        raise ValueError(f"p, q and weights must be 1-D of one length, got shapes {p.shape}, "
+                         f"{q.shape} and {weights.shape}")
+    ends = np.concatenate([p, q])
+    if ends.size and not (ends.min() >= -1 and ends.max() < size):
+        raise ValueError(f"rows must lie in -1..{size - 1}, got {ends.min()}..{ends.max()}")
+    indptr, indices, data = _edge_list_csr(p, q, weights, size)
     return sp.csr_matrix((data, indices, indptr), shape=(size, size))
 
 
@@ -241,7 +247,9 @@ def graph_grounded_laplacian(graph: SparseStructure, index: np.ndarray,
                              size: int) -> sp.csr_matrix:
     """:func:`grounded_laplacian` of all of ``graph``'s edges (self-loops ignored), read off
     its CSR arrays in one pass: no coordinate list to sort. ``index`` is :func:`grounded_rows`'s
-    (increasing over the nodes kept).
+    (``0 .. size - 1`` in node order over the nodes kept). A directed structure's items count as
+    undirected edges, as in :func:`grounded_laplacian` (its CSR holds one direction only, so
+    that path is taken).
 
     Examples
     --------
@@ -251,6 +259,15 @@ def graph_grounded_laplacian(graph: SparseStructure, index: np.ndarray,
     >>> graph_grounded_laplacian(path, index, keep.size).toarray().tolist()
     [[2.0, -1.0], [-1.0, 1.0]]
     """
+    index = np.asarray(index, dtype=np.int64)
+    kept = index[index >= 0]
+    if index.shape != (graph.num_nodes,) or not np.array_equal(kept, np.arange(size)):
+        raise ValueError(f"index must give the {graph.num_nodes} nodes rows 0..{size - 1} in "
+                         "node order, -1 for a grounded node (as grounded_rows does)")
+    if not graph.is_undirected:
+        off = graph.rows != graph.cols
+        return grounded_laplacian(index[graph.rows[off]], index[graph.cols[off]],
+                                  graph.weights[off], size)
     indptr, indices, data = _grounded_csr(graph.indptr, graph.indices, graph.weight, index, size)
     return sp.csr_matrix((data, indices, indptr), shape=(size, size))
 

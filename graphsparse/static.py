@@ -139,8 +139,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
     (stretch alone / heat alone, GRASS's 2 steps / this product): power grid 17.3 / 10.2 / 11.1,
     fe_4elt2 120 / 266 / 103, airfoil1 72 / 103 / 59. Both come from one ``num_vectors``-column
     Johnson-Lindenstrauss sketch of H (as :func:`~graphsparse.resistance.resistance_embedding`,
-    fresh signs each round; ``L_H`` and the sketch's right-hand sides grow with H instead of
-    being rebuilt) and ``power_steps`` more block solves, with a factorization of ``L_H`` per
+    fresh signs each round; H's edge list grows with H, and ``L_H`` is assembled from it in one
+    pass) and ``power_steps`` more block solves, with a factorization of ``L_H`` per
     round (:func:`~graphsparse.resistance.laplacian_solver`: H is nearly a tree, so eliminating
     its nodes of degree at most 2 leaves a small core) or AMG where it fills in (``solver``).
     ``components`` is ``graph.connected_components()`` when the caller knows it (H's, which

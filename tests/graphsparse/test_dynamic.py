@@ -352,7 +352,7 @@ def test_the_same_value_for_density_and_max_density_is_taken():
         DynamicSpectralSparsifier(density=1.2, max_density=1.125, seed=0).fit(grid(6))
 
 
-def test_reconnecting_reads_only_the_pieces_and_picks_the_forest_over_all_of_g():
+def test_reconnecting_after_deletions_picks_the_forest_that_all_of_g_gives():
     # the joining edges come from the G edges of the pieces H split into (not the largest),
     # and are the maximum spanning forest that all of G's edges between H's components give
     from graphsparse.dynamic import _forest_across, _joining_edges

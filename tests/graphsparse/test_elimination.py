@@ -85,11 +85,13 @@ def test_bad_arguments():
                                                             np.diff(lap.indptr)))[0]] *= 1.01
     with pytest.raises(ValueError, match="not symmetric"):
         EliminationFactor(skewed)
-    lower = sp.tril(lap, k=-1).tocsr()  # one mirror missing: its entry is compared with 0
-    lower.data[:] = 0.0
-    lower.data[0] = lap.data.min()
+    # an entry whose mirror is absent (not merely different): it is compared with 0
+    n = lap.shape[0]
+    far = next((i, j) for i in range(n) for j in range(n) if i != j and lap[i, j] == 0)
+    one_sided = (lap + sp.csr_matrix(([-0.5], ([far[0]], [far[1]])), shape=lap.shape)).tocsr()
+    assert one_sided[far[1], far[0]] == 0 and one_sided[far] == -0.5
     with pytest.raises(ValueError, match="not symmetric"):
-        EliminationFactor(lap + lower)
+        EliminationFactor(one_sided)
 
 
 def test_duplicates_are_summed_and_the_input_stays():

@@ -11,6 +11,8 @@ from graphsparse.resistance import (
     grounded_laplacian,
     grounded_rows,
     laplacian_solver,
+    pair_resistances,
+    resistance_embedding,
 )
 from sparsebox import as_structure
 from sparsebox.data import load_graph
@@ -108,6 +110,23 @@ def test_grounded_laplacian_sums_repeated_edges_and_sorts_long_rows():
     inside = (rows >= 0) & (cols >= 0)
     expected = sp.csr_matrix((vals[inside], (rows[inside], cols[inside])), shape=(90, 90))
     assert lap.has_canonical_format and abs(lap - expected).max() < 1e-12
+
+
+def test_grounded_laplacians_refuse_rows_out_of_range_and_read_directed_items_as_edges():
+    with pytest.raises(ValueError, match="rows must lie in -1..1"):
+        grounded_laplacian(np.array([0, 1]), np.array([3, 0]), np.ones(2), 2)
+    with pytest.raises(ValueError, match="one length"):
+        grounded_laplacian(np.array([0, 1]), np.array([1]), np.ones(2), 2)
+    path = as_structure(nx.path_graph(4))
+    keep, index = grounded_rows(path)
+    with pytest.raises(ValueError, match="index must give"):
+        graph_grounded_laplacian(path, index, 2)
+    directed = as_structure(nx.DiGraph([(0, 1), (1, 2), (2, 3)]))
+    expected = grounded_laplacian(index[path.rows], index[path.cols], path.weights, keep.size)
+    lap = graph_grounded_laplacian(directed, index, keep.size)
+    assert abs(lap - expected).max() == 0
+    z = resistance_embedding(directed, num_vectors=2000, solver="direct", seed=0)
+    assert abs(pair_resistances(z, np.array([0]), np.array([3]))[0] - 3.0) < 0.5
 
 
 def test_graph_grounded_laplacian_ignores_self_loops():
