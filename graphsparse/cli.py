@@ -171,6 +171,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     from sparsebox.data.graphs import (
         WRITABLE_GRAPH_SUFFIXES,
         check_graph_writable,
+        graph_files,
         load_graph,
         write_graph,
     )
@@ -178,8 +179,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     from sparsebox.progress import progress_steps
 
     graph, method = task["graph"], task["method"]
-    output = check_output_file(task["output"], option="--output",
-                               inputs=[graph] if Path(graph).exists() else [],
+    output = check_output_file(task["output"], option="--output", inputs=graph_files(graph),
                                suffixes=WRITABLE_GRAPH_SUFFIXES)
     estimator, options = _edge_estimator(task)
     with parameter_errors(options), progress_steps(

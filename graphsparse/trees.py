@@ -43,7 +43,7 @@ def component_roots(graph: SparseStructure) -> np.ndarray:
     _, labels = graph.connected_components()
     deg = graph.degree()
     order = np.lexsort((np.arange(graph.num_nodes), -deg, labels))
-    first = np.concatenate([[True], labels[order][1:] != labels[order][:-1]])
+    first = np.concatenate([[True], labels[order][1:] != labels[order][:-1]])[:order.size]
     return order[first]
 
 

@@ -197,6 +197,20 @@ def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monk
     assert not target.parent.exists()
 
 
+def test_sparsify_refuses_to_write_over_a_datasets_own_file(cli, data_dir, tmp_path,
+                                                              monkeypatch):
+    # a catalogue name is read from its file under the data root: -o must not name that file
+    source = data_dir / "graphs" / "networkit" / "karate.graph"
+    root = tmp_path / "root"
+    (root / "graphs" / "networkit").mkdir(parents=True)
+    own = root / "graphs" / "networkit" / "karate.graph"
+    own.write_bytes(source.read_bytes())
+    monkeypatch.setenv("SPARSEBOX_DATA", str(root))
+    line = run_bad(cli, Case(["graph", "sparsify", "karate", "-o", own], ["--output", "input"],
+                             [own]), root)
+    assert str(own) in line
+
+
 @pytest.mark.parametrize("options, names", [
     (["--method", "nope"], ["--method", "'nope'"]),
     (["--keep-ratio", "0.5", "--budget", "10"], ["--keep-ratio", "--budget"]),

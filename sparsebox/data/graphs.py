@@ -242,8 +242,12 @@ def load_graph(
             return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
         if info.kind == "planetoid":
             paths = fetch(key, root, download=download)
-            (graph_file,) = [p for p in paths if p.name.endswith(".graph")]
-            return read_planetoid_graph(graph_file)
+            graph_files = [p for p in paths if p.name.endswith(".graph")]
+            if len(graph_files) != 1:  # the catalogue lists no graph file for this dataset
+                raise InvalidParameterError(
+                    f"dataset {key!r}: its files ({', '.join(p.name for p in paths) or 'none'}) "
+                    "hold no '.graph' file to read the graph from")
+            return read_planetoid_graph(graph_files[0])
         raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
     path = Path(name_or_path)
     if not path.exists():
@@ -268,6 +272,26 @@ def load_graph(
 _EDGE_LIST_SUFFIXES = (".csv", ".txt", ".edges", ".el")
 #: the suffixes :func:`write_graph` writes (the format follows the name)
 WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", *_EDGE_LIST_SUFFIXES)
+
+
+def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
+    """The files :func:`load_graph` would read for ``name_or_path`` that exist now (a path, or
+    a catalogue dataset's files under the data root): what an output must not overwrite.
+
+    Examples
+    --------
+    >>> graph_files("no/such/file.mtx")
+    []
+    """
+    key = str(name_or_path)
+    if Path(key).exists():
+        return [Path(key)]
+    if key.lower() in catalogue():
+        try:
+            return fetch(key, root, download=False)
+        except Exception:  # noqa: BLE001 - a dataset not on disk has no file to protect
+            return []
+    return []
 
 
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,

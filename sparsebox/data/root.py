@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 __all__ = ["data_root", "cache_root", "writable_mirror", "default_data_root"]
@@ -45,8 +46,8 @@ def writable_mirror(folder: Path, name: str) -> Path:
     """``folder`` itself when it is writable; otherwise a folder in the cache whose entries are
     symbolic links to ``folder``'s, so that libraries which write ``processed/`` beside ``raw/``
     (PyG, ogb) can work on a read-only data root without copying or touching it."""
-    if os.access(folder, os.W_OK):
-        return folder
+    if os.access(folder, os.W_OK) and folder.stat().st_mode & stat.S_IWUSR:
+        return folder  # (root may write anywhere: a folder without write bits counts as read-only)
     mirror = cache_root() / "mirrors" / name
     mirror.mkdir(parents=True, exist_ok=True)
     for entry in folder.iterdir():

@@ -372,3 +372,15 @@ def test_reconnecting_after_deletions_picks_the_forest_that_all_of_g_gives():
     count, labels = joined.connected_components()
     assert after[0] == count == g2.connected_components()[0]
     assert len(set(zip(after[1].tolist(), labels.tolist(), strict=True))) == count
+
+
+def test_an_empty_graph_and_a_graph_without_edges_are_sparsified_and_streamed():
+    from graphsparse import EffectiveResistanceSampler
+
+    for estimator in (FeGrassSparsifier(keep_ratio=0.5), EffectiveResistanceSampler(keep_ratio=0.5),
+                      DynamicSpectralSparsifier(keep_ratio=0.5)):
+        h = estimator.fit(nx.Graph()).transform(nx.Graph())
+        assert (h.num_nodes, h.num_edges) == (0, 0)
+    d = DynamicSpectralSparsifier(seed=0).fit(as_structure(nx.empty_graph(3)))
+    report = d.update([("+", 0, 1, 2.0)])  # nothing to look the edge up in
+    assert report.inserted_into_sparsifier == 1 and d.graph_.num_edges == 1
