@@ -371,7 +371,9 @@ def stream_run(
     as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout."),
 ) -> None:
     """Apply edge updates in batches, durably: a killed run restarted with the same command
-    loses nothing and ends in the state an uninterrupted run reaches."""
+    loses nothing and ends in the state an uninterrupted run reaches. A run on an existing
+    --state reads the events from the first again: those the state applied are skipped (and
+    must be the same events), the rest are applied."""
     from graphsparse.streaming import StreamState
     from sparsebox.data.graphs import load_graph
 
@@ -401,15 +403,33 @@ def stream_run(
         raise
 
 
+def _check_repeated(event: Any, logged: Any, lineno: int, seen: int, source: str,
+                    state: Path) -> None:
+    """A resumed stream skips the events its state applied: refuse one that is not the event
+    applied there (other events were given: skipping them would drop them unseen)."""
+    if logged is None or tuple(event) == tuple(logged):
+        return
+    from sparsebox.exceptions import InputFileError
+
+    raise InputFileError(
+        f"{source}: line {lineno}: event {seen} is {' '.join(map(str, event))}, but event "
+        f"{seen} of {state} was {' '.join(map(str, logged))}; a resumed stream gives all its "
+        "events again from the first (those applied are skipped): give the same events "
+        "followed by the new ones, or use a new --state")
+
+
 def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: int,
                    kappa_every: int, checkpoint_every: int, as_json: bool) -> None:
     """Apply the events of ``events`` to the opened state ``st`` in batches and report."""
     from graphsparse.streaming import EventParseError, parse_events
 
     console = _console()
-    if resumed.events_applied:
-        console.print(f"resumed {state}: {resumed.events_applied} events already applied "
-                      f"({resumed.replayed_batches} batches replayed from the log)")
+
+    def announce() -> None:  # once the skipped events are known to be the applied ones
+        if resumed.events_applied:
+            console.print(f"resumed {state}: {resumed.events_applied} events already applied "
+                          f"({resumed.replayed_batches} batches replayed from the log)")
+
     source = "standard input" if events == "-" else events
     handle = sys.stdin.buffer if events == "-" else open(events, "rb")
     total = None
@@ -420,6 +440,7 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     from sparsebox.progress import make_progress
 
     skip = st.events_applied
+    applied = st.logged_events()  # what the skipped events must repeat
     seen = 0
     progress = make_progress(transient=True, enabled=not as_json)
     try:
@@ -430,6 +451,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                 progress.update(task, completed=lineno)
                 seen += 1
                 if seen <= skip:
+                    _check_repeated(event, next(applied, None), lineno, seen, source, state)
+                    if seen == skip:
+                        announce()
                     continue
                 batch.append((lineno, event))
                 if len(batch) == batch_size:
@@ -446,6 +470,8 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
         st.close()
         if handle is not sys.stdin.buffer:
             handle.close()
+    if seen < skip:
+        announce()
     if seen <= skip:
         console.print(f"no new events in {source}: its {seen} events were applied by earlier "
                       f"runs of {state} ({st.events_applied} in all)")

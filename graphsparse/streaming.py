@@ -167,6 +167,18 @@ class StreamState:
         model = DynamicSpectralSparsifier(**{**stored, **params}).load_state_dict(arrays)
         return cls(folder, model, graph_source, int(meta["events_applied"]))
 
+    def logged_events(self) -> Iterator[EdgeEvent]:
+        """The events applied so far, in order, as the log holds them (read when called)."""
+        path = self.folder / LOG
+        if not path.exists():
+            return
+        with open(path, "rb") as fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    return  # a torn last line was never applied
+                for event in json.loads(line)["events"]:
+                    yield EdgeEvent(*event)
+
     def _replay_log(self, repair: bool = True) -> int:
         path = self.folder / LOG
         if not path.exists():

@@ -463,6 +463,21 @@ def test_stream_empty_events_on_a_resumed_state_says_so(cli, grid, tmp_path):
     assert "no new events" in result.stderr and str(empty) in result.stderr
 
 
+def test_stream_resumed_with_other_events_is_refused_not_skipped(cli, grid, tmp_path):
+    # a resumed stream skips as many events as its state applied: they must be those events
+    result = cli("stream", grid, "--events", _events(tmp_path, "+ 0 20\n"), "--state",
+                 tmp_path / "state", "--json")
+    assert result.exit_code == 0, result.output
+    state_files = _snapshot((tmp_path / "state").iterdir())
+    new = _events(tmp_path, "+ 3 30\n+ 1 25\n", "new.txt")
+    line = run_bad(cli, Case(["stream", grid, "--events", new, "--state", tmp_path / "state"],
+                             ["new.txt", "line 1", "+ 3 30", "+ 0 20"], [new]), tmp_path / "state")
+    assert _snapshot((tmp_path / "state").iterdir()) == state_files, line
+    both = _events(tmp_path, "+ 0 20\n+ 3 30\n", "both.txt")  # the same first, then new ones
+    result = cli("stream", grid, "--events", both, "--state", tmp_path / "state", "--json")
+    assert result.exit_code == 0 and _summary(result)["events_applied"] == 2, result.output
+
+
 def test_stream_export_of_a_folder_that_is_not_a_state(cli, tmp_path):
     folder = tmp_path / "NOT_A_STATE"
     folder.mkdir()
