@@ -17,7 +17,12 @@ import typer
 from typer.core import TyperGroup
 
 from graphsparse.resume import check_new_folder, read_json, resumable_records
-from sparsebox.outputs import StagedOutputs, check_output_file, check_output_folder
+from sparsebox.outputs import (
+    StagedOutputs,
+    check_output_file,
+    check_output_folder,
+    folders_to_make,
+)
 
 
 class _RunByDefault(TyperGroup):
@@ -128,10 +133,11 @@ def sparsify(
     if output is not None or out is None:
         raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
                                  "(and no -o)", param_hint="--out")
+    made = folders_to_make(out)
     check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
-    run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks)
+    run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks, made=made)
 
 
 def _graph_stem(path: Path) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from scenesparse.queen.cli import queen_app
-from sparsebox.outputs import StagedOutputs, check_output_file
+from sparsebox.outputs import StagedOutputs, check_output_file, folders_to_make, remove_if_empty
 
 scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -142,6 +142,7 @@ def prune_points(
         entry.create(**given)._validate_params()  # bad values fail before any file is read
     from scenesparse.pointio import POINT_SUFFIXES
 
+    made = folders_to_make(out) if out is not None else []
     files = _one_or_batch(source, target, out, POINT_SUFFIXES)
     task = {"method": method, "params": given, "ascii": ascii_out}
     if files is None:
@@ -158,7 +159,8 @@ def prune_points(
 
     tasks = [{**task, "source": str(f), "target": str(out / f.name),
               "report": str(out / f"{f.stem}_report.json")} for f in files]
-    run_batch(executor_from_options(executor, jobs, address), _prune_points_task, tasks)
+    run_batch(executor_from_options(executor, jobs, address), _prune_points_task, tasks,
+              made=made)
 
 
 def _prune_points_task(task: dict, emit: Any) -> dict:
@@ -266,6 +268,7 @@ def prune_splats(
                 "images": None if images is None else str(images),
                 "cameras_json": None if cameras is None else str(cameras),
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
+    made = folders_to_make(out) if out is not None else []
     files = _one_or_batch(source, target, out, (".ply",))
     if files is None:
         refuse_batch_options(executor, jobs, address, gpus_per_file)
@@ -284,7 +287,7 @@ def prune_splats(
               "image": str(out / f"{f.stem}_side_by_side.png"),
               "report": str(out / f"{f.stem}_report.json")} for f in files]
     with parameter_errors(_SPLAT_OPTIONS):
-        run_batch(runner, _prune_splats_task, tasks)
+        run_batch(runner, _prune_splats_task, tasks, made=made)
 
 
 _SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
@@ -422,7 +425,7 @@ def hollownerf(
     with parameter_errors(_NERF_OPTIONS):
         estimator._validate_params()
     folder = _photo_folder(data)
-    made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
+    made = folders_to_make(out)
     check_output_folder(out, option="--out")
     try:
         for name in OUTPUTS.values():
@@ -431,10 +434,7 @@ def hollownerf(
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
     except BaseException:
-        for new_folder in made:  # no checkpoint to resume from: leave no trace
-            if any(new_folder.iterdir()):
-                break
-            new_folder.rmdir()
+        remove_if_empty(made)  # no checkpoint to resume from: leave no trace
         raise
     typer.echo(json.dumps({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",

@@ -91,11 +91,12 @@ def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str]
 
 
 def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
-              label: str = "files") -> list[Any]:
+              label: str = "files", made: Sequence[Path] = ()) -> list[Any]:
     """Run one task per file on ``executor`` with a progress bar; print each file's summary as a
     JSON line as it finishes. Returns the summaries; when files failed, the others finish first
     and one ``InvalidParameterError`` names every failed file and why (exit code 2 on the
-    command line)."""
+    command line). ``made``: the folders the command made for the batch
+    (:func:`~sparsebox.outputs.folders_to_make`), removed again when no file was written."""
     import typer
 
     from sparsebox.parallel import TaskError
@@ -114,5 +115,9 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             reasons = "; ".join(f"{task['source']}: {why}" for task, why in err.failures)
             rest = ("the other files were written" if len(err.failures) < len(tasks) else
                     "no file was written")
+            if len(err.failures) == len(tasks):
+                from sparsebox.outputs import remove_if_empty
+
+                remove_if_empty(made)
             raise InvalidParameterError(
                 f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); {rest}") from None

@@ -25,7 +25,8 @@ from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["check_output_file", "check_output_folder", "StagedOutputs", "write_text_atomic"]
+__all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
+           "StagedOutputs", "write_text_atomic"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -80,6 +81,30 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
 def _same_place(a: Path, b: Path) -> bool:
     """Whether two paths, which need not exist yet, name one file."""
     return _same_file(a, b) or a.resolve() == b.resolve()
+
+
+def folders_to_make(path: str | os.PathLike[str]) -> list[Path]:
+    """The folders that making ``path`` would create (it and its missing parents), deepest
+    first: what :func:`remove_if_empty` takes away again after a run that wrote nothing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.relative_to(base).as_posix() for p in folders_to_make(base / "a" / "b")]
+    ['a/b', 'a']
+    """
+    path = Path(path)
+    return [d for d in (path, *path.parents) if not d.exists()]
+
+
+def remove_if_empty(made: Iterable[Path]) -> None:
+    """Remove the folders ``made`` (deepest first, from :func:`folders_to_make`) while they are
+    empty: a failed run leaves no folder it made."""
+    for folder in made:
+        if not folder.is_dir() or any(folder.iterdir()):
+            return
+        folder.rmdir()
 
 
 def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:

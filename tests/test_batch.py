@@ -88,9 +88,15 @@ def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "a.mtx").write_text("%%MatrixMarket matrix coordinate real general\n3 4 1\n")
-    result = cli("graph", "sparsify", folder, "--out", tmp_path / "out", "--keep-ratio", "0.5")
+    result = cli("graph", "sparsify", folder, "--out", tmp_path / "out" / "new", "--keep-ratio",
+                 "0.5")
     assert result.exit_code == 2
     assert result.stderr.rstrip().endswith("no file was written"), result.stderr
+    assert not (tmp_path / "out").exists()  # the folders it made are gone again
+    kept = tmp_path / "kept"  # a folder the user made stays
+    kept.mkdir()
+    assert cli("graph", "sparsify", folder, "--out", kept, "--keep-ratio", "0.5").exit_code == 2
+    assert kept.is_dir()
 
 
 def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
