@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from graphsparse.resume import check_new_folder, read_json, resumable_records
+from graphsparse.resume import check_new_folder, check_records, read_json, resumable_records
 from sparsebox.outputs import (
     StagedOutputs,
     check_output_file,
@@ -80,6 +80,8 @@ def info(
     Console(markup=False, highlight=False).print(table)
 
 
+#: what a TEDDY record (``graphsparse/levels.py``) holds for the report and for resuming
+TEDDY_RECORD_KEYS = ("method", "level", "edge_keep", "weight_keep", "seed", "test_acc", "seconds")
 _GRAPH_SUFFIXES = (".mtx", ".graph", ".graph.bz2", ".graph.gz", ".csv", ".txt", ".edges", ".el")
 
 
@@ -244,7 +246,7 @@ def teddy(
     level_list = list(range(1, levels + 1))
     if not resume:
         check_new_folder(out)
-    records: list[dict] = resumable_records(out, run) if resume else []
+    records: list[dict] = resumable_records(out, run, TEDDY_RECORD_KEYS, "TEDDY") if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     with parameter_errors({"dataset": "--dataset"}):
         _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
@@ -307,7 +309,9 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    records = read_json(path, "FOLDER")
+    records = check_records(read_json(path, "FOLDER"), path, TEDDY_RECORD_KEYS, "TEDDY", "FOLDER")
+    if not records:
+        raise typer.BadParameter(f"{path} holds no records to report", param_hint="FOLDER")
     write_teddy_report(records, folder, title=title or folder.name)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 

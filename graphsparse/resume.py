@@ -5,6 +5,7 @@ settings the folder was run with. Shared by the commands that write ``results.js
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ def check_new_folder(out: Path) -> None:
                                  "its runs, or choose another folder", param_hint="--out")
 
 
-def resumable_records(out: Path, run: dict) -> list[dict]:
-    """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``."""
+def resumable_records(out: Path, run: dict, keys: Iterable[str], what: str) -> list[dict]:
+    """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``
+    and by :func:`check_records`."""
     path, run_path = out / "results.json", out / "run.json"
     if run_path.is_file():  # checked even without results: a run would overwrite it
         before = read_json(run_path, "--resume")
@@ -36,7 +38,19 @@ def resumable_records(out: Path, run: dict) -> list[dict]:
         raise typer.BadParameter(f"{path} has no {run_path.name} beside it, so its settings "
                                  "cannot be checked; resume in the folder a run made, or choose "
                                  "another --out", param_hint="--resume")
-    return read_json(path, "--resume")
+    return check_records(read_json(path, "--resume"), path, keys, what, "--resume")
+
+
+def check_records(records: Any, path: Path, keys: Iterable[str], what: str,
+                  param_hint: str) -> list[dict]:
+    """``records`` (read from ``path``) when they are a list of objects that hold ``keys``;
+    otherwise an error naming ``param_hint`` that calls them not a list of ``what`` records."""
+    keys = set(keys)
+    if not isinstance(records, list) or not all(isinstance(r, dict) and keys <= set(r)
+                                                for r in records):
+        raise typer.BadParameter(f"{path} is not a list of {what} records (objects with "
+                                 f"{', '.join(sorted(keys))})", param_hint=param_hint)
+    return records
 
 
 def read_json(path: Path, param_hint: str) -> Any:

@@ -556,6 +556,27 @@ def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results, conten
                        "1", "--epochs", "1"], [str(run_json), "--resume"], inputs), out)
 
 
+@pytest.mark.parametrize("content", ['{"a": 1}', '[{"method": "random"}]', "[]"],
+                         ids=["an_object", "records_without_fields", "no_records"])
+def test_teddy_report_of_results_that_are_not_records(cli, tmp_path, content):
+    out = tmp_path / "teddy"
+    out.mkdir()
+    results = write(out / "results.json", content)
+    line = run_bad(cli, Case(["graph", "teddy-report", out], [str(results), "FOLDER"], [results]),
+                   out)
+    assert "records" in line
+
+
+def test_teddy_resume_of_results_that_are_not_records(cli, tmp_path):
+    out = tmp_path / "teddy"
+    out.mkdir()
+    run = write(out / "run.json", "{}")
+    results = write(out / "results.json", '{"a": 1}')
+    run_bad(cli, Case(["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds", "1",
+                       "--epochs", "1"], [str(results), "--resume", "TEDDY records"],
+                      [run, results]), out)
+
+
 def test_teddy_unknown_dataset_names_the_option_and_makes_no_folder(cli, tmp_path):
     out = tmp_path / "teddy"
     run_bad(cli, Case(["graph", "teddy", "--dataset", "nosuch", "--out", out],

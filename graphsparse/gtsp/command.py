@@ -52,12 +52,7 @@ def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     if not resume:
         check_new_folder(out)
         return []
-    records = resumable_records(out, run)
-    path = out / "results.json"
-    if not isinstance(records, list) or not all(
-            isinstance(r, dict) and {"seed", "axes", "keep"} <= set(r) for r in records):
-        raise typer.BadParameter(f"{path} is not a list of GTSP records", param_hint="--resume")
-    return records
+    return resumable_records(out, run, ("seed", "axes", "keep"), "GTSP")
 
 
 def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: int, out: Path,
