@@ -91,8 +91,10 @@ def sparsify(
                                 "graph files (with --out)."),
     output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph, .csv, "
                                 ".txt)."),
-    method: str = typer.Option("teddy", help="A registered edge method (`sparsebox methods "
-                               "--item edge`): teddy, fegrass, effective-resistance, random."),
+    method: str = typer.Option("teddy", help="A registered edge method that takes a graph: "
+                               "teddy, fegrass, effective-resistance, random (`sparsebox methods "
+                               "--item edge` also lists ugs, which trains a GNN, and dygrass, "
+                               "which runs as `sparsebox stream`)."),
     keep_ratio: float = typer.Option(None, help="Fraction of the edges kept (TEDDY: of the "
                                      "non-loop edges; loops always stay)."),
     budget: int = typer.Option(None, help="Exact number of edges kept."),

@@ -75,7 +75,14 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
         import pyamg
     except ImportError as err:
         raise ImportError("solver='amg' needs pyamg: pip install 'sparsebox[amg]'") from err
-    ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(lap))
+    # pyamg estimates spectral radii from numpy's global random stream: seed it for this call
+    # only, so that a solver (and what it solves) is the same in every run
+    outside = np.random.get_state()  # noqa: NPY002 - the stream pyamg draws from
+    np.random.seed(0)  # noqa: NPY002 - the stream pyamg draws from
+    try:
+        ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(lap))
+    finally:
+        np.random.set_state(outside)  # noqa: NPY002 - the stream pyamg draws from
 
     def solve(b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
         if b.ndim == 1:
