@@ -153,13 +153,16 @@ def read_edge_list(
     num_nodes: int | None = None,
 ) -> SparseStructure:
     """Read ``u v [w]`` lines (whitespace or ``delimiter`` separated, ``#`` comments, 0-based ids;
-    a first line that is not numeric is taken as a header). Undirected edge lists may list each
-    edge once or in both directions."""
+    a first line whose first field is not a number is taken as a header, and must be followed
+    by edges). Undirected edge lists may list each edge once or in both directions."""
     path = Path(path)
     with _open_text(path) as fh:
         lines = [ln.split("#", 1)[0].strip() for ln in fh]
     rows = [(i + 1, ln) for i, ln in enumerate(lines) if ln]
-    if rows and not rows[0][1].replace(delimiter or " ", " ").split()[0].lstrip("-").isdigit():
+    if rows and not _is_number(rows[0][1].replace(delimiter or " ", " ").split()[0], float):
+        if len(rows) == 1:
+            raise GraphFileError(f"{path}: line {rows[0][0]} is not 'u v [w]' and no edge "
+                                 f"follows it: not an edge list ({rows[0][1][:40]!r})")
         rows = rows[1:]
     parsed = []
     width = None
@@ -172,6 +175,10 @@ def read_edge_list(
             parsed.append([float(p) for p in parts])
         except ValueError:
             raise GraphFileError(f"{path}: line {lineno}: not numbers: {ln!r}") from None
+        for node, text in zip(parsed[-1][:2], parts, strict=False):
+            if not (math.isfinite(node) and node >= 0 and node == int(node)):
+                raise GraphFileError(f"{path}: line {lineno}: a node id must be a non-negative "
+                                     f"integer, got {text}")
         if width == 3 and not (math.isfinite(parsed[-1][2]) and parsed[-1][2] > 0):
             raise GraphFileError(f"{path}: line {lineno}: a weight must be positive and finite, "
                                  f"got {parts[2]}")
@@ -179,7 +186,7 @@ def read_edge_list(
     weight = arr[:, 2] if width == 3 else None
     try:
         return SparseStructure.from_edges(
-            arr[:, 0], arr[:, 1], weight, num_nodes=num_nodes,
+            arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), weight, num_nodes=num_nodes,
             undirected=undirected, symmetrize="max" if undirected else None,
         )
     except (ValueError, TypeError) as err:

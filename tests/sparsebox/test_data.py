@@ -163,6 +163,23 @@ def test_edge_list_csv_with_header_and_errors(tmp_path):
         read_edge_list(bad)
 
 
+def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_checked(tmp_path):
+    path = tmp_path / "e.txt"
+    path.write_text("1e0 2\n0 1\n2 3\n")  # a number, though not written as an integer
+    assert read_edge_list(path).num_edges == 3
+    path.write_text("+1 2\n0 3\n")
+    assert read_edge_list(path).num_edges == 2
+    for text, line, shown in (("0 1\n1.5 2\n", 2, "1.5"), ("0 1\n2 -1\n", 2, "-1"),
+                              ("0.5 1\n", 1, "0.5"), ("0 inf\n", 1, "inf")):
+        path.write_text(text)
+        with pytest.raises(GraphFileError, match=f"line {line}: a node id must be a non-negative "
+                                                 f"integer, got {shown}$"):
+            read_edge_list(path)
+    path.write_text("0;1\n")  # a header and nothing else: another format
+    with pytest.raises(GraphFileError, match="line 1 is not 'u v \\[w\\]' and no edge follows"):
+        read_edge_list(path)
+
+
 def test_unknown_path_or_name():
     with pytest.raises(FileNotFoundError, match="no such file, and not a dataset name"):
         load_graph("no-such-graph")
