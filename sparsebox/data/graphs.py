@@ -102,6 +102,15 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
             f"{col.shape[0]} entries"
         )
     row = np.repeat(np.arange(n, dtype=np.int64), degree)
+    from sparsebox.structure import _mirror_mismatch
+
+    i = _mirror_mismatch(row, col, weight if weight is not None else np.ones(row.size), None, n)
+    if i is not None:  # in the file's 1-based vertex numbers, with the line that lists it
+        u, v = int(row[i]) + 1, int(col[i]) + 1
+        raise GraphFileError(f"{path}: line {u + 1} (vertex {u}) lists vertex {v}, but vertex "
+                             f"{v} (line {v + 1}) does not list {u}"
+                             f"{' with the same weight' if weight is not None else ''}; METIS "
+                             "lists each edge at both ends")
     try:
         return SparseStructure.from_edges(row, col, weight, num_nodes=n, undirected=True,
                                           duplicates="error")

@@ -126,7 +126,9 @@ def test_fetch_verifies_checksums(data_dir):
         ("x y\n", "bad METIS header"),
         ("3 2 011\n5 2 1\n1 1 1 3 2\n1 2 2\n", None),
         ("3 2 001\n2 1\n1 1 3\n2 1\n", "malformed token count"),
-        ("2 1\n2\n2\n", "not symmetric"),
+        ("2 1\n2\n2\n", r"line 2 \(vertex 1\) lists vertex 2, but vertex 2 \(line 3\) does "
+                          "not list 1; METIS lists each edge at both ends"),
+        ("3 2 1\n2 5 3 1\n1 5\n1 2\n", "vertex 3 .line 4. does not list 1 with the same weight"),
     ],
 )
 def test_metis_parser_cases(tmp_path, text, message):
