@@ -16,7 +16,14 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from graphsparse.resume import check_new_folder, check_records, read_json, resumable_records
+from graphsparse.resume import (
+    check_new_folder,
+    check_records,
+    is_int,
+    is_number,
+    read_json,
+    resumable_records,
+)
 from sparsebox.outputs import (
     StagedOutputs,
     check_output_file,
@@ -81,7 +88,9 @@ def info(
 
 
 #: what a TEDDY record (``graphsparse/levels.py``) holds for the report and for resuming
-TEDDY_RECORD_KEYS = ("method", "level", "edge_keep", "weight_keep", "seed", "test_acc", "seconds")
+TEDDY_RECORD_KEYS = {"method": lambda v: isinstance(v, str), "level": is_int, "seed": is_int,
+                     **dict.fromkeys(("edge_keep", "weight_keep", "test_acc", "seconds"),
+                                     is_number)}
 _GRAPH_SUFFIXES = (".mtx", ".graph", ".graph.bz2", ".graph.gz", ".csv", ".txt", ".edges", ".el")
 
 
@@ -421,15 +430,24 @@ def _check_repeated(event: Any, logged: Any, lineno: int, seen: int, source: str
                     state: Path) -> None:
     """A resumed stream skips the events its state applied: refuse one that is not the event
     applied there (other events were given: skipping them would drop them unseen)."""
-    if logged is None or tuple(event) == tuple(logged):
+    if logged is None or _same_event(event) == _same_event(logged):
         return
     from sparsebox.exceptions import InputFileError
 
     raise InputFileError(
-        f"{source}: line {lineno}: event {seen} is {' '.join(map(str, event))}, but event "
-        f"{seen} of {state} was {' '.join(map(str, logged))}; a resumed stream gives all its "
+        f"{source}: line {lineno}: event {seen} is {_shown(event)}, but event {seen} of "
+        f"{state} was {_shown(logged)}; a resumed stream gives all its "
         "events again from the first (those applied are skipped): give the same events "
         "followed by the new ones, or use a new --state")
+
+
+def _same_event(e: Any) -> tuple:
+    """What an event does: edges are undirected, and a deletion's weight is not used."""
+    return (e.op, min(e.u, e.v), max(e.u, e.v), e.weight if e.op == "+" else None)
+
+
+def _shown(e: Any) -> str:
+    return f"{e.op} {e.u} {e.v}" + (f" {e.weight:g}" if e.op == "+" else "")
 
 
 def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: int,

@@ -5,7 +5,8 @@ settings the folder was run with. Shared by the commands that write ``results.js
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ def check_new_folder(out: Path) -> None:
                                  "its runs, or choose another folder", param_hint="--out")
 
 
-def resumable_records(out: Path, run: dict, keys: Iterable[str], what: str) -> list[dict]:
+def resumable_records(out: Path, run: dict, keys: Iterable[str] | Mapping[str, Any],
+                      what: str) -> list[dict]:
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``
     and by :func:`check_records`."""
     path, run_path = out / "results.json", out / "run.json"
@@ -41,16 +43,28 @@ def resumable_records(out: Path, run: dict, keys: Iterable[str], what: str) -> l
     return check_records(read_json(path, "--resume"), path, keys, what, "--resume")
 
 
-def check_records(records: Any, path: Path, keys: Iterable[str], what: str,
+def check_records(records: Any, path: Path, keys: Iterable[str] | Mapping[str, Any], what: str,
                   param_hint: str) -> list[dict]:
-    """``records`` (read from ``path``) when they are a list of objects that hold ``keys``;
-    otherwise an error naming ``param_hint`` that calls them not a list of ``what`` records."""
-    keys = set(keys)
-    if not isinstance(records, list) or not all(isinstance(r, dict) and keys <= set(r)
-                                                for r in records):
+    """``records`` (read from ``path``) when they are a list of objects that hold ``keys``
+    (with a mapping, ``{key: check}``, each value passing its ``check``); otherwise an error
+    naming ``param_hint`` that calls them not a list of ``what`` records."""
+    checks = dict(keys) if isinstance(keys, Mapping) else dict.fromkeys(keys)
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and set(checks) <= set(r)
+            and all(ok is None or ok(r[k]) for k, ok in checks.items()) for r in records):
         raise typer.BadParameter(f"{path} is not a list of {what} records (objects with "
-                                 f"{', '.join(sorted(keys))})", param_hint=param_hint)
+                                 f"{', '.join(sorted(checks))})", param_hint=param_hint)
     return records
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number (not a boolean, not NaN or infinite)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_json(path: Path, param_hint: str) -> Any:

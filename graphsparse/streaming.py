@@ -173,11 +173,15 @@ class StreamState:
         if not path.exists():
             return
         with open(path, "rb") as fh:
-            for line in fh:
+            for number, line in enumerate(fh, start=1):
                 if not line.endswith(b"\n"):
                     return  # a torn last line was never applied
-                for event in json.loads(line)["events"]:
-                    yield EdgeEvent(*event)
+                try:
+                    events = [EdgeEvent.coerce(e) for e in json.loads(line)["events"]]
+                except (ValueError, TypeError, KeyError):
+                    raise InputFileError(f"{path}: line {number} is not a batch record with "
+                                         "events (op, u, v, weight)") from None
+                yield from events
 
     def _replay_log(self, repair: bool = True) -> int:
         path = self.folder / LOG

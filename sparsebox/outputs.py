@@ -71,8 +71,8 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
         raise InvalidParameterError(f"{option}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise InvalidParameterError(f"{option}: the folder {folder} is not writable")
-    for source in inputs:
-        if _same_file(path, Path(source)):
+    for source in inputs:  # an input may not exist yet (a dataset about to be downloaded)
+        if _same_place(path, Path(source)):
             raise InvalidParameterError(f"{option}: {path} is the input file; write to another "
                                         "name (inputs are never overwritten)")
     return path

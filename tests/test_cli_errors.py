@@ -197,6 +197,18 @@ def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monk
     assert not target.parent.exists()
 
 
+def test_sparsify_refuses_the_file_a_dataset_would_be_downloaded_to(cli, tmp_path, monkeypatch):
+    # not on disk yet, and a file of the same name in the working folder does not hide it
+    root = tmp_path / "root"
+    monkeypatch.setenv("SPARSEBOX_DATA", str(root))
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "karate", "0 1\n")
+    own = root / "graphs" / "networkit" / "karate.graph"
+    own.parent.mkdir(parents=True)
+    run_bad(cli, Case(["graph", "sparsify", "karate", "-o", own], ["--output", "input"]), root)
+    assert not own.exists()
+
+
 def test_sparsify_refuses_to_write_over_a_datasets_own_file(cli, data_dir, tmp_path,
                                                               monkeypatch):
     # a catalogue name is read from its file under the data root: -o must not name that file
@@ -473,9 +485,22 @@ def test_stream_resumed_with_other_events_is_refused_not_skipped(cli, grid, tmp_
     line = run_bad(cli, Case(["stream", grid, "--events", new, "--state", tmp_path / "state"],
                              ["new.txt", "line 1", "+ 3 30", "+ 0 20"], [new]), tmp_path / "state")
     assert _snapshot((tmp_path / "state").iterdir()) == state_files, line
-    both = _events(tmp_path, "+ 0 20\n+ 3 30\n", "both.txt")  # the same first, then new ones
+    both = _events(tmp_path, "+ 20 0\n+ 3 30\n", "both.txt")  # the same first (either way
+    # round: edges are undirected), then new ones
     result = cli("stream", grid, "--events", both, "--state", tmp_path / "state", "--json")
     assert result.exit_code == 0 and _summary(result)["events_applied"] == 2, result.output
+
+
+def test_stream_resumed_over_a_damaged_log_line_names_it(cli, grid, tmp_path):
+    events = _events(tmp_path, "+ 0 20\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid, "--events", events, "--state", state).exit_code == 0
+    log = state / "log.jsonl"
+    record = json.loads(log.read_text())
+    record["events"] = [["+", 0]]  # the checkpoint covers it, so only the resume check reads it
+    log.write_text(json.dumps(record) + "\n")
+    run_bad(cli, Case(["stream", grid, "--events", events, "--state", state],
+                      [str(log), "line 1"], [log]), state)
 
 
 def test_stream_export_of_a_folder_that_is_not_a_state(cli, tmp_path):
@@ -565,6 +590,20 @@ def test_teddy_report_of_results_that_are_not_records(cli, tmp_path, content):
     line = run_bad(cli, Case(["graph", "teddy-report", out], [str(results), "FOLDER"], [results]),
                    out)
     assert "records" in line
+
+
+@pytest.mark.parametrize("bad", ['"method": ["teddy"]', '"test_acc": null', '"level": true'])
+def test_teddy_report_of_records_with_wrong_types(cli, tmp_path, bad):
+    fields = {"method": '"teddy"', "level": "1", "edge_keep": "0.8", "weight_keep": "0.7",
+              "seed": "0", "test_acc": "0.5", "seconds": "1"}
+    key = bad.split(":")[0].strip('"')
+    fields[key] = bad.split(": ", 1)[1]
+    out = tmp_path / "teddy"
+    out.mkdir()
+    results = write(out / "results.json",
+                    "[{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}]")
+    run_bad(cli, Case(["graph", "teddy-report", out], [str(results), "TEDDY records"],
+                      [results]), out)
 
 
 def test_teddy_resume_of_results_that_are_not_records(cli, tmp_path):

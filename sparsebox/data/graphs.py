@@ -13,7 +13,8 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from sparsebox.data.sources import catalogue, fetch
+from sparsebox.data.root import data_root
+from sparsebox.data.sources import catalogue, fetch, get_dataset
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.structure import SparseStructure
 
@@ -26,11 +27,12 @@ class GraphFileError(InputFileError):
 
 
 def _open_text(path: Path):
+    """A text file, plain or compressed, as UTF-8 (a byte-order mark is dropped)."""
     if path.suffix.lower() == ".bz2":
-        return bz2.open(path, "rt")
+        return bz2.open(path, "rt", encoding="utf-8-sig")
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rt")
-    return open(path)
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
@@ -43,7 +45,10 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     """
     path = Path(path)
     with _open_text(path) as fh:
-        lines = [ln for ln in fh.read().splitlines() if not ln.startswith("%")]
+        numbered = [(k, ln) for k, ln in enumerate(fh.read().splitlines(), start=1)
+                    if not ln.startswith("%")]
+    lines = [ln for _, ln in numbered]
+    line_of = [k for k, _ in numbered[1:]]  # the file's line number of each vertex's line
     if not lines:
         raise GraphFileError(f"{path}: empty METIS file (no header line)")
     header = lines[0].split()
@@ -70,14 +75,15 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     except ValueError:
         bad = next(i for i, ln in enumerate(body) for tok in ln.split()
                    if not _is_number(tok, float if has_eweight else int))
-        raise GraphFileError(f"{path}: line {bad + 2} (vertex {bad + 1}) holds a token that is "
+        raise GraphFileError(f"{path}: line {line_of[bad]} (vertex {bad + 1}) holds a token that is "
                              "not a number") from None
     stride = 2 if has_eweight else 1
     nbr_tokens = tokens_per_line - lead
     bad = np.flatnonzero((nbr_tokens < 0) | (nbr_tokens % stride != 0))
     if bad.size:
         i = int(bad[0])
-        raise GraphFileError(f"{path}: line {i + 2} (vertex {i + 1}) has a malformed token count")
+        raise GraphFileError(f"{path}: line {line_of[i]} (vertex {i + 1}) has a malformed token "
+                             "count")
     starts = np.concatenate([[0], np.cumsum(tokens_per_line)[:-1]])
     keep = np.ones(values.shape[0], dtype=bool)
     if lead:
@@ -94,7 +100,7 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         i = int(np.flatnonzero((col < 0) | (col >= n))[0])
         row_of = int(np.searchsorted(np.cumsum(degree), i, side="right"))
         raise GraphFileError(
-            f"{path}: line {row_of + 2} names vertex {col[i] + 1}, outside 1..{n}"
+            f"{path}: line {line_of[row_of]} names vertex {col[i] + 1}, outside 1..{n}"
         )
     if col.shape[0] != 2 * m:
         raise GraphFileError(
@@ -102,13 +108,20 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
             f"{col.shape[0]} entries"
         )
     row = np.repeat(np.arange(n, dtype=np.int64), degree)
+    key = row * n + col
+    order = np.argsort(key, kind="stable")
+    twice = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if twice.size:  # in the file's 1-based vertex numbers, with the line that lists it
+        u, v = int(row[order[twice[0]]]) + 1, int(col[order[twice[0]]]) + 1
+        raise GraphFileError(f"{path}: line {line_of[u - 1]} (vertex {u}) lists vertex {v} "
+                             "twice; METIS lists each edge once at each end")
     from sparsebox.structure import _mirror_mismatch
 
     i = _mirror_mismatch(row, col, weight if weight is not None else np.ones(row.size), None, n)
-    if i is not None:  # in the file's 1-based vertex numbers, with the line that lists it
+    if i is not None:
         u, v = int(row[i]) + 1, int(col[i]) + 1
-        raise GraphFileError(f"{path}: line {u + 1} (vertex {u}) lists vertex {v}, but vertex "
-                             f"{v} (line {v + 1}) does not list {u}"
+        raise GraphFileError(f"{path}: line {line_of[u - 1]} (vertex {u}) lists vertex {v}, but "
+                             f"vertex {v} (line {line_of[v - 1]}) does not list {u}"
                              f"{' with the same weight' if weight is not None else ''}; METIS "
                              "lists each edge at both ends")
     try:
@@ -169,7 +182,8 @@ def read_edge_list(
         lines = [ln.split("#", 1)[0].strip() for ln in fh]
     rows = [(i + 1, ln) for i, ln in enumerate(lines) if ln]
     if rows and not _is_number(rows[0][1].replace(delimiter or " ", " ").split()[0], float):
-        if len(rows) == 1:
+        fields = rows[0][1].split(delimiter) if delimiter else rows[0][1].split()
+        if len(rows) == 1 and len(fields) not in (2, 3):  # a header alone has 2 or 3 names
             raise GraphFileError(f"{path}: line {rows[0][0]} is not 'u v [w]' and no edge "
                                  f"follows it: not an edge list ({rows[0][1][:40]!r})")
         rows = rows[1:]
@@ -185,7 +199,7 @@ def read_edge_list(
         except ValueError:
             raise GraphFileError(f"{path}: line {lineno}: not numbers: {ln!r}") from None
         for node, text in zip(parsed[-1][:2], parts, strict=False):
-            if not (math.isfinite(node) and node >= 0 and node == int(node)):
+            if not (math.isfinite(node) and 0 <= node < 2**63 and node == int(node)):
                 raise GraphFileError(f"{path}: line {lineno}: a node id must be a non-negative "
                                      f"integer, got {text}")
         if width == 3 and not (math.isfinite(parsed[-1][2]) and parsed[-1][2] > 0):
@@ -291,23 +305,19 @@ WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", *_EDGE_LIST_SUFFIXES)
 
 
 def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
-    """The files :func:`load_graph` would read for ``name_or_path`` that exist now (a path, or
-    a catalogue dataset's files under the data root): what an output must not overwrite.
+    """The files :func:`load_graph` reads (or downloads to) for ``name_or_path``, looked up as
+    it does (a catalogue name first, then a path): what an output must not overwrite.
 
     Examples
     --------
     >>> graph_files("no/such/file.mtx")
-    []
+    [PosixPath('no/such/file.mtx')]
     """
     key = str(name_or_path)
-    if Path(key).exists():
-        return [Path(key)]
     if key.lower() in catalogue():
-        try:
-            return fetch(key, root, download=False)
-        except Exception:  # noqa: BLE001 - a dataset not on disk has no file to protect
-            return []
-    return []
+        base = data_root(root)
+        return [base / f.path for f in get_dataset(key).files]
+    return [Path(key)]
 
 
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,

@@ -46,8 +46,11 @@ def writable_mirror(folder: Path, name: str) -> Path:
     """``folder`` itself when it is writable; otherwise a folder in the cache whose entries are
     symbolic links to ``folder``'s, so that libraries which write ``processed/`` beside ``raw/``
     (PyG, ogb) can work on a read-only data root without copying or touching it."""
-    if os.access(folder, os.W_OK) and folder.stat().st_mode & stat.S_IWUSR:
-        return folder  # (root may write anywhere: a folder without write bits counts as read-only)
+    writable = os.access(folder, os.W_OK)
+    if writable and os.geteuid() == 0:  # root may write anywhere: no write bit is read-only
+        writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    if writable:
+        return folder
     mirror = cache_root() / "mirrors" / name
     mirror.mkdir(parents=True, exist_ok=True)
     for entry in folder.iterdir():

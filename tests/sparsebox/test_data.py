@@ -129,6 +129,9 @@ def test_fetch_verifies_checksums(data_dir):
         ("2 1\n2\n2\n", r"line 2 \(vertex 1\) lists vertex 2, but vertex 2 \(line 3\) does "
                           "not list 1; METIS lists each edge at both ends"),
         ("3 2 1\n2 5 3 1\n1 5\n1 2\n", "vertex 3 .line 4. does not list 1 with the same weight"),
+        ("% c\n% c\n3 2\n2 3\n1 3\n\n", r"line 4 \(vertex 1\) lists vertex 3, but vertex 3 "
+                                       r"\(line 6\)"),
+        ("3 2 001\n2 5 2 3\n1 3 1 5\n\n", r"line 2 \(vertex 1\) lists vertex 2 twice"),
     ],
 )
 def test_metis_parser_cases(tmp_path, text, message):
@@ -177,9 +180,31 @@ def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_check
         with pytest.raises(GraphFileError, match=f"line {line}: a node id must be a non-negative "
                                                  f"integer, got {shown}$"):
             read_edge_list(path)
-    path.write_text("0;1\n")  # a header and nothing else: another format
+    path.write_text("0 1\n1 2\n2 9223372036854775808\n")  # past int64
+    with pytest.raises(GraphFileError, match="line 3: a node id must be a non-negative integer"):
+        read_edge_list(path)
+    path.write_bytes("\ufeff0,1\n1,2\n".encode())  # a byte-order mark is not a header
+    assert read_edge_list(path, delimiter=",").num_edges == 2
+    path.write_text("source,target\n")  # a header alone: an empty edge list
+    assert read_edge_list(path, delimiter=",").num_edges == 0
+    path.write_text("0;1\n")  # a lone line that is neither edges nor a header: another format
     with pytest.raises(GraphFileError, match="line 1 is not 'u v \\[w\\]' and no edge follows"):
         read_edge_list(path)
+
+
+def test_a_data_folder_without_write_bits_is_mirrored_even_for_root(tmp_path, monkeypatch):
+    from sparsebox.data.root import writable_mirror
+
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    assert writable_mirror(data, "ds") == data
+    data.chmod(0o555)
+    try:
+        mirror = writable_mirror(data, "ds")
+    finally:
+        data.chmod(0o755)
+    assert mirror != data and (mirror / "raw").resolve() == (data / "raw").resolve()
 
 
 def test_unknown_path_or_name():
