@@ -148,11 +148,12 @@ def sparsify(
     if output is not None or out is None:
         raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
                                  "(and no -o)", param_hint="--out")
+    runner = executor_from_options(executor, jobs, address)  # checked before --out is made
     made = folders_to_make(out)
     check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
-    run_batch(executor_from_options(executor, jobs, address), _sparsify_task, tasks, made=made)
+    run_batch(runner, _sparsify_task, tasks, made=made)
 
 
 def _graph_stem(path: Path) -> str:

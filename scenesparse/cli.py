@@ -142,6 +142,8 @@ def prune_points(
         entry.create(**given)._validate_params()  # bad values fail before any file is read
     from scenesparse.pointio import POINT_SUFFIXES
 
+    # a batch's executor options are checked before --out is made
+    runner = executor_from_options(executor, jobs, address) if out is not None else None
     made = folders_to_make(out) if out is not None else []
     files = _one_or_batch(source, target, out, POINT_SUFFIXES)
     task = {"method": method, "params": given, "ascii": ascii_out}
@@ -159,8 +161,7 @@ def prune_points(
 
     tasks = [{**task, "source": str(f), "target": str(out / f.name),
               "report": str(out / f"{f.stem}_report.json")} for f in files]
-    run_batch(executor_from_options(executor, jobs, address), _prune_points_task, tasks,
-              made=made)
+    run_batch(runner, _prune_points_task, tasks, made=made)
 
 
 def _prune_points_task(task: dict, emit: Any) -> dict:
@@ -268,6 +269,9 @@ def prune_splats(
                 "images": None if images is None else str(images),
                 "cameras_json": None if cameras is None else str(cameras),
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
+    # a batch's executor options are checked before --out is made
+    runner = (executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
+              if out is not None else None)
     made = folders_to_make(out) if out is not None else []
     files = _one_or_batch(source, target, out, (".ply",))
     if files is None:
@@ -282,7 +286,6 @@ def prune_splats(
                                  "OUT/<name>_report.json per file", param_hint="--image/--report")
     from sparsebox.batch import run_batch
 
-    runner = executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
     tasks = [{**settings, "source": str(f), "target": str(out / f.name),
               "image": str(out / f"{f.stem}_side_by_side.png"),
               "report": str(out / f"{f.stem}_report.json")} for f in files]

@@ -84,6 +84,25 @@ def test_a_batch_with_a_bad_size_fails_before_any_file(graphs, tmp_path, cli):
     assert not out.exists() and result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["graph", "sparsify"], ["scene", "prune-points"]])
+def test_a_batch_with_a_bad_executor_makes_no_output_folder(graphs, tmp_path, cli, command):
+    folder = graphs
+    if command[0] == "scene":  # two small clouds
+        import numpy as np
+
+        from scenesparse.pointio import PointCloud, write_points
+
+        folder = tmp_path / "clouds"
+        folder.mkdir()
+        for name in ("a.xyz", "b.xyz"):
+            write_points(folder / name,
+                         PointCloud.from_xyz(np.random.default_rng(0).random((50, 3))))
+    out = tmp_path / "out" / "new"
+    result = cli(*command, folder, "--out", out, "--executor", "bogus")
+    assert result.exit_code == 2 and "--executor" in result.stderr, result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
     folder = tmp_path / "broken"
     folder.mkdir()
