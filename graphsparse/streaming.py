@@ -172,16 +172,8 @@ class StreamState:
         path = self.folder / LOG
         if not path.exists():
             return
-        with open(path, "rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.endswith(b"\n"):
-                    return  # a torn last line was never applied
-                try:
-                    events = [EdgeEvent.coerce(e) for e in json.loads(line)["events"]]
-                except (ValueError, TypeError, KeyError):
-                    raise InputFileError(f"{path}: line {number} is not a batch record with "
-                                         "events (op, u, v, weight)") from None
-                yield from events
+        for number, _, record in _log_records(path, path.read_bytes()):
+            yield from _record_events(path, number, record)
 
     def _replay_log(self, repair: bool = True) -> int:
         path = self.folder / LOG
@@ -189,19 +181,8 @@ class StreamState:
             return 0
         raw = path.read_bytes()
         good_end, replayed = 0, 0
-        for number, line in enumerate(raw.splitlines(keepends=True), start=1):
-            if not line.endswith(b"\n"):
-                break  # torn write: this batch was never applied
-            try:
-                record = json.loads(line)
-            except ValueError:
-                break
-            good_end += len(line)
-            if not (isinstance(record, dict) and isinstance(record.get("batch"), int)
-                    and isinstance(record.get("events"), list)
-                    and isinstance(record.get("first_event"), int)):
-                raise InputFileError(f"{path}: line {number} is not a batch record (batch, "
-                                     "first_event and events)")
+        for number, end, record in _log_records(path, raw):
+            good_end = end
             if record["batch"] <= self.model.batches_:
                 continue  # already in the checkpoint
             if record["batch"] != self.model.batches_ + 1:
@@ -211,7 +192,7 @@ class StreamState:
             run_setting = self.model.on_missing
             self.model.on_missing = record.get("on_missing", run_setting)
             try:
-                report = self.model.update([EdgeEvent(*e) for e in record["events"]])
+                report = self.model.update(_record_events(path, number, record))
             finally:
                 self.model.on_missing = run_setting
             self.events_applied = record["first_event"] + len(record["events"])
@@ -283,3 +264,34 @@ def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
     state._replay_log(repair=False)
     state.close()
     return state.model
+
+
+def _log_records(path: Path, raw: bytes) -> Iterator[tuple[int, int, dict]]:
+    """``(line number, offset after it, record)`` of each whole record of the log ``raw`` (the
+    bytes of ``path``), in order; a torn or unreadable line ends the log (that batch was never
+    applied), and a record without its fields is a file error naming its line."""
+    end = 0
+    for number, line in enumerate(raw.splitlines(keepends=True), start=1):
+        if not line.endswith(b"\n"):
+            return  # torn write
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        end += len(line)
+        if not (isinstance(record, dict) and isinstance(record.get("batch"), int)
+                and isinstance(record.get("events"), list)
+                and isinstance(record.get("first_event"), int)):
+            raise InputFileError(f"{path}: line {number} is not a batch record (batch, "
+                                 "first_event and events)")
+        yield number, end, record
+
+
+def _record_events(path: Path, number: int, record: dict) -> list[EdgeEvent]:
+    """The events of the log record on line ``number``; one that is not an event is a file
+    error naming the line."""
+    try:
+        return [EdgeEvent.coerce(e) for e in record["events"]]
+    except ValueError:
+        raise InputFileError(f"{path}: line {number} holds an event that is not (op, u, v, "
+                             "weight)") from None

@@ -190,7 +190,9 @@ def test_a_damaged_log_is_named_by_its_line(tmp_path, data_dir):
     record = json.loads(log.read_text().splitlines()[-1])  # batch 2, in the checkpoint
     for text, message in ((json.dumps({**record, "batch": 5}),
                            "line 2: batch 5 follows 2; the log is out of order"),
-                          ('{"events": []}', "line 2 is not a batch record")):
+                          ('{"events": []}', "line 2 is not a batch record"),
+                          (json.dumps({**record, "batch": 3, "events": [["+", 0]]}),
+                           "line 2 holds an event that is not (op, u, v, weight)")):
         log.write_text(json.dumps(record) + "\n" + text + "\n")
         res = run(["stream", "export", str(state), "-o", str(tmp_path / "h.mtx")])
         assert res.returncode == 2 and message in res.stderr, res.stderr
