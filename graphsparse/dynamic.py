@@ -169,9 +169,8 @@ class _PendingGraph:
         ``in_base`` marks those already merged into ``base``."""
         pos_b = self.base.find_items(u, v)
         exists = in_base = pos_b >= 0
-        at = np.where(exists, pos_b, 0)  # where nothing exists, base may have no item 0
-        weight = np.where(exists, self.base.weights[at], 0.0) if exists.any() else np.zeros(u.size)
-        ids = np.where(exists, self.base.ids[at], -1) if exists.any() else np.full(u.size, -1)
+        weight, ids = np.zeros(u.size), np.full(u.size, -1)
+        weight[exists], ids[exists] = self.base.weights[pos_b[exists]], self.base.ids[pos_b[exists]]
         if self.keys.size:
             pos = sorted_positions(self.keys, u * self.num_nodes + v)
             hit = pos >= 0

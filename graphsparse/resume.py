@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,7 @@ def check_new_folder(out: Path) -> None:
                                  "its runs, or choose another folder", param_hint="--out")
 
 
-def resumable_records(out: Path, run: dict, keys: Iterable[str] | Mapping[str, Any],
-                      what: str) -> list[dict]:
+def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str) -> list[dict]:
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``
     and by :func:`check_records`."""
     path, run_path = out / "results.json", out / "run.json"
@@ -40,20 +39,19 @@ def resumable_records(out: Path, run: dict, keys: Iterable[str] | Mapping[str, A
         raise typer.BadParameter(f"{path} has no {run_path.name} beside it, so its settings "
                                  "cannot be checked; resume in the folder a run made, or choose "
                                  "another --out", param_hint="--resume")
-    return check_records(read_json(path, "--resume"), path, keys, what, "--resume")
+    return check_records(read_json(path, "--resume"), path, fields, what, "--resume")
 
 
-def check_records(records: Any, path: Path, keys: Iterable[str] | Mapping[str, Any], what: str,
+def check_records(records: Any, path: Path, fields: Mapping[str, Any], what: str,
                   param_hint: str) -> list[dict]:
-    """``records`` (read from ``path``) when they are a list of objects that hold ``keys``
-    (with a mapping, ``{key: check}``, each value passing its ``check``); otherwise an error
-    naming ``param_hint`` that calls them not a list of ``what`` records."""
-    checks = dict(keys) if isinstance(keys, Mapping) else dict.fromkeys(keys)
+    """``records`` (read from ``path``) when they are a list of objects that hold every key of
+    ``fields`` and whose values pass its check (``None``: any value); otherwise an error naming
+    ``param_hint`` that calls them not a list of ``what`` records."""
     if not isinstance(records, list) or not all(
-            isinstance(r, dict) and set(checks) <= set(r)
-            and all(ok is None or ok(r[k]) for k, ok in checks.items()) for r in records):
+            isinstance(r, dict) and set(fields) <= set(r)
+            and all(ok is None or ok(r[k]) for k, ok in fields.items()) for r in records):
         raise typer.BadParameter(f"{path} is not a list of {what} records (objects with "
-                                 f"{', '.join(sorted(checks))})", param_hint=param_hint)
+                                 f"{', '.join(sorted(fields))})", param_hint=param_hint)
     return records
 
 

@@ -350,7 +350,6 @@ def test_prune_points_unknown_target_format_is_refused_before_any_work(cli, data
                       ["TARGET", "kept.abc", ".pcd"], [source]), out)
 
 
-
 def test_remove_floaters_of_a_mesh_into_xyz_names_target_before_any_work(cli, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -529,7 +528,6 @@ def test_stream_export_unknown_format_is_refused_and_known_ones_written(cli, gri
         assert g.num_edges == load_graph(grid).num_edges + 1
     assert sorted(p.name for p in out.iterdir()) == ["h.csv", "h.mtx"]
     assert not load_graph(out / "h.mtx").is_weighted  # unit weights stay unweighted
-
 
 
 def test_stream_export_a_format_cannot_hold_is_named_by_its_own_name(cli, grid, tmp_path):

@@ -52,7 +52,7 @@ def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     if not resume:
         check_new_folder(out)
         return []
-    return resumable_records(out, run, ("seed", "axes", "keep"), "GTSP")
+    return resumable_records(out, run, dict.fromkeys(("seed", "axes", "keep")), "GTSP")
 
 
 def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: int, out: Path,

@@ -272,12 +272,12 @@ def load_graph(
             return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
         if info.kind == "planetoid":
             paths = fetch(key, root, download=download)
-            graph_files = [p for p in paths if p.name.endswith(".graph")]
-            if len(graph_files) != 1:  # the catalogue lists no graph file for this dataset
+            pickled = [p for p in paths if p.name.endswith(".graph")]
+            if len(pickled) != 1:  # the catalogue lists no graph file for this dataset
                 raise InvalidParameterError(
                     f"dataset {key!r}: its files ({', '.join(p.name for p in paths) or 'none'}) "
                     "hold no '.graph' file to read the graph from")
-            return read_planetoid_graph(graph_files[0])
+            return read_planetoid_graph(pickled[0])
         raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
     path = Path(name_or_path)
     if not path.exists():
