@@ -72,51 +72,57 @@ def relative_condition_number(
     Returns
     -------
     float
-        ``inf`` when H does not span G's components (``L_H`` singular where ``L_G`` is not).
+        ``inf`` when H does not span G's components (``L_H`` singular where ``L_G`` is not),
+        with either method.
 
     Notes
     -----
     ``lambda_max`` is found by ARPACK in generalized mode with a sparse LU of ``L_H``;
     ``lambda_min`` as ``1 / lambda_max`` of the reversed pencil (LU of ``L_G``, which dominates the
     cost on large graphs). When H is a subgraph of G with G's weights (what the sparsifiers here
-    produce), ``L_G - L_H`` is the Laplacian of the left-out edges, so every eigenvalue is at
+    produce; edges are matched by their ends, not ids), ``L_G - L_H`` is the Laplacian of the left-out edges, so every eigenvalue is at
     least 1, and 1 is attained by a vector constant on the components of those edges: then
     ``lambda_min = 1`` is used without factorizing G (checked against the full computation in
     the tests).
     """
     check_choice("method", method, ("shift", "ground"))
     g, h = as_structure(graph), as_structure(sparsifier)
-    if method == "ground":
-        if h.connected_components()[0] != g.connected_components()[0]:
-            return float("inf")
+    if h.connected_components()[0] != g.connected_components()[0]:
+        return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
     lg, lh = _pencil(g, h, method, shift)
     try:
         lam_max = _largest_generalized(lg, lh, tol)
     except RuntimeError:  # singular factor: H does not span G
         return float("inf")
-    if _is_weighted_subgraph(g, h) and _one_is_attained(g, h, method):
+    in_g = _positions_in(g, h)
+    if in_g is not None and _one_is_attained(g, in_g, method):
         lam_min = 1.0  # exact: see Notes
     else:
         lam_min = 1.0 / _largest_generalized(lh, lg, tol)
     return lam_max / lam_min
 
 
-def _is_weighted_subgraph(g: SparseStructure, h: SparseStructure) -> bool:
-    """Every edge of H is in G with the same weight."""
-    if h.num_edges > g.num_edges:
-        return False
+def _positions_in(g: SparseStructure, h: SparseStructure) -> np.ndarray | None:
+    """The positions in G of H's items when every edge of H is in G with the same weight
+    (matched by endpoints: H's ids need not be G's), else ``None``."""
+    if h.num_items > g.num_items:
+        return None
     pos = g.find_items(h.rows, h.cols)
-    return bool(np.all(pos >= 0) and np.array_equal(g.weights[pos], h.weights))
+    if np.all(pos >= 0) and np.array_equal(g.weights[pos], h.weights):
+        return pos
+    return None
 
 
-def _one_is_attained(g: SparseStructure, h: SparseStructure, method: str) -> bool:
+def _one_is_attained(g: SparseStructure, in_g: np.ndarray, method: str) -> bool:
     """With H inside G, ``L_G x = L_H x`` for x constant on each component of G minus H: the
     all-ones vector does it for the shifted pencil; grounded, it takes a component of G minus H
     that holds no grounded node, which exists when G minus H has more components than G."""
     if method == "shift":
         return True
-    rest = g.subgraph(~np.isin(g.ids, h.ids)) if h.num_edges else g
-    if rest.num_edges == g.num_edges and h.num_edges:
+    left_out = np.ones(g.num_items, dtype=bool)
+    left_out[in_g] = False
+    rest = g.subgraph(left_out)
+    if rest.num_items == g.num_items and in_g.size:
         return False
     return rest.connected_components()[0] > g.connected_components()[0]
 
