@@ -63,9 +63,10 @@ class EdgeEvent(NamedTuple):
 
     @classmethod
     def coerce(cls, event: Any) -> EdgeEvent:
-        """An event from an ``EdgeEvent``, a dict ``{op, u, v[, weight or w]}`` or a sequence
-        ``(op, u, v[, weight])``. Node ids must be integers (``1.7`` or ``True`` is refused, not
-        rounded) and the weight a number; a ``ValueError`` says which field is wrong.
+        """An event from a dict ``{op, u, v[, weight or w]}`` or a sequence ``(op, u, v[,
+        weight])``, an ``EdgeEvent`` included (its fields are checked the same way). Node ids
+        must be integers (``1.7`` or ``True`` is refused, not rounded) and the weight a number;
+        a ``ValueError`` says which field is wrong.
 
         Examples
         --------
@@ -76,8 +77,6 @@ class EdgeEvent(NamedTuple):
         ...
         ValueError: u must be an integer node id, got 1.7
         """
-        if isinstance(event, EdgeEvent):
-            return event
         if isinstance(event, dict):
             missing = [k for k in ("op", "u", "v") if k not in event]
             if missing:
@@ -391,16 +390,22 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def load_state_dict(self, state: Any) -> DynamicSpectralSparsifier:
         """Take the state :meth:`state_dict` returned (of an estimator with the same
         parameters); the estimator is then fitted and goes on from there."""
-        try:
-            self.graph_ = SparseStructure.from_arrays(
-                {k[len("graph_"):]: state[k] for k in state if k.startswith("graph_")})
-            self.sparsifier_ = SparseStructure.from_arrays(
-                {k[len("sparsifier_"):]: state[k] for k in state if k.startswith("sparsifier_")})
-            self.distortion_ = float(state["distortion_"])
-            self.next_id_ = int(state["next_id_"])
-            self.batches_ = int(state["batches_"])
+        def part(prefix: str) -> SparseStructure:
+            try:
+                return SparseStructure.from_arrays(
+                    {k[len(prefix):]: state[k] for k in state if k.startswith(prefix)})
+            except KeyError as err:
+                raise KeyError(f"{prefix}{err.args[0]}") from None
+
+        try:  # all read before any is set: a state that fails to load changes nothing
+            graph, sparsifier = part("graph_"), part("sparsifier_")
+            distortion = float(state["distortion_"])
+            next_id, batches = int(state["next_id_"]), int(state["batches_"])
         except KeyError as err:
-            raise InvalidParameterError(f"not a DynamicSpectralSparsifier state: no {err}") from None
+            raise InvalidParameterError(
+                f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
+        self.graph_, self.sparsifier_ = graph, sparsifier
+        self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
         return self
 
     def _calibrate(self, left_out: np.ndarray, sample: int = 2000) -> float:

@@ -177,6 +177,11 @@ def test_a_bad_batch_changes_nothing():
         ([("+", 0, 20, 1e308), ("+", 0, 20, 1e308)], "event 1: the weight of edge \\(0, 20\\) "
                                                      "would become inf"),
         ([("+", 0, 1, 1.7e308), ("+", 0, 1, 1.7e308)], "event 1: the weight of edge \\(0, 1\\)"),
+        # an EdgeEvent gets the same checks as a tuple: never rounded to another edge
+        ([("+", 0, 20, 1.0), EdgeEvent("-", 0.0, 1.9)], "event 1: u must be an integer"),
+        ([EdgeEvent("+", True, 33)], "event 0: u must be an integer"),
+        ([EdgeEvent("+", 0, 20, "2")], "event 0: weight must be a number"),
+        ([EdgeEvent("skip", 0, 1)], "event 0: op must be"),
     ]
     for batch, message in bad_batches:
         with pytest.raises(BatchError, match=message):
@@ -384,3 +389,16 @@ def test_an_empty_graph_and_a_graph_without_edges_are_sparsified_and_streamed():
     d = DynamicSpectralSparsifier(seed=0).fit(as_structure(nx.empty_graph(3)))
     report = d.update([("+", 0, 1, 2.0)])  # nothing to look the edge up in
     assert report.inserted_into_sparsifier == 1 and d.graph_.num_edges == 1
+
+
+def test_a_state_that_fails_to_load_changes_nothing():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    d.update([("+", 0, 20, 1.0)])
+    before = (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_)
+    other = DynamicSpectralSparsifier(seed=0).fit(grid(8)).state_dict()
+    del other["batches_"]
+    with pytest.raises(InvalidParameterError, match="no 'batches_'"):
+        d.load_state_dict(other)
+    assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
+    with pytest.raises(InvalidParameterError, match="no 'graph_meta'"):
+        d.load_state_dict({})
