@@ -287,7 +287,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     ``distortion`` where the stream must not depend on that draw.
 
     Inserting an edge that exists adds ``weight`` to it (as ``L_G`` gains ``w b b^T``); when the
-    edge is in H, H's copy takes G's new weight. Self-loops are rejected.
+    edge is in H, H's copy takes G's new weight. Self-loops are rejected, and those of the
+    fitted graph are dropped (they add nothing to ``L_G``): ``graph_``, ``mask_`` and
+    ``scores_`` hold the other edges, whatever form the graph came in.
 
     :meth:`state_dict` / :meth:`load_state_dict` carry G, H and the counters: a fresh estimator
     with the same parameters that loads a state goes on exactly as the one that saved it.

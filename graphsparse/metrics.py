@@ -80,10 +80,10 @@ def relative_condition_number(
     ``lambda_max`` is found by ARPACK in generalized mode with a sparse LU of ``L_H``;
     ``lambda_min`` as ``1 / lambda_max`` of the reversed pencil (LU of ``L_G``, which dominates the
     cost on large graphs). When H is a subgraph of G with G's weights (what the sparsifiers here
-    produce; edges are matched by their ends, not ids), ``L_G - L_H`` is the Laplacian of the left-out edges, so every eigenvalue is at
-    least 1, and 1 is attained by a vector constant on the components of those edges: then
-    ``lambda_min = 1`` is used without factorizing G (checked against the full computation in
-    the tests).
+    produce; edges are matched by their ends, not ids), ``L_G - L_H`` is the Laplacian of the
+    left-out edges, so every eigenvalue is at least 1, and 1 is attained by a vector constant on
+    the components of those edges: then ``lambda_min = 1`` is used without factorizing G
+    (checked against the full computation in the tests).
     """
     check_choice("method", method, ("shift", "ground"))
     g, h = as_structure(graph), as_structure(sparsifier)

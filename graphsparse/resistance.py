@@ -379,7 +379,8 @@ class EffectiveResistanceSampler(Sparsifier):
     keep_ratio, budget, density : float, int, float (at most one; default density 1.5)
         The size of H: a fraction of G's edges, an edge count, or ``|E_H| / |V|``. The default
         is above any spanning forest (``< |V|`` edges); sampling needs far more edges than a
-        tree to approximate the spectrum.
+        tree to approximate the spectrum. Self-loops add nothing to a Laplacian: they always
+        stay and the size counts the other edges.
     keep_tree : bool
         Keep a maximum spanning forest (feGRASS effective weights); it counts toward the size,
         which therefore cannot be below it.
@@ -430,32 +431,39 @@ class EffectiveResistanceSampler(Sparsifier):
         g = as_structure(graph)
         if not g.is_undirected:
             raise InvalidParameterError("EffectiveResistanceSampler needs an undirected graph")
-        budget = self._size(g.num_items, num_nodes=g.num_nodes)
+        loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
+        num_edges = g.num_items - int(loops.sum())
+        budget = self._size(num_edges, num_nodes=g.num_nodes)
         r = effective_resistances(g, num_vectors=self.num_vectors, solver=self.solver,
                                   seed=self.seed)
         p = g.weights * r
-        p /= p.sum()
+        if p.sum() > 0:
+            p /= p.sum()
         mask = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
             np.zeros(g.num_items, dtype=bool)
-        check_size_floor(budget, int(mask.sum()), g.num_items, num_nodes=g.num_nodes,
+        check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
                          what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
         rng = np.random.default_rng(self.seed)
         counts = np.zeros(g.num_items, dtype=np.int64)
         draws = 0
         sampled = np.zeros(g.num_items, dtype=bool)
         need = budget - int(mask.sum())
-        candidates = ~mask
-        while need > 0 and (candidates & (p > 0)).any():
+        open_ = ~mask & ~loops & (p > 0)  # edges a draw can still add
+        while need > 0 and open_.any():
             chunk = rng.choice(g.num_items, size=max(64, 2 * need), p=p)
             for e in chunk:  # in draw order, so the budget is met exactly
                 draws += 1
                 counts[e] += 1
-                if candidates[e] and not sampled[e]:
+                if open_[e]:
+                    open_[e] = False
                     sampled[e] = True
                     need -= 1
                     if need == 0:
                         break
         mask |= sampled
+        if need > 0:  # every edge of positive probability drawn: the rest, in item order
+            mask[np.flatnonzero(~mask & ~loops)[:need]] = True
+        mask |= loops
         weights = g.weights.copy()
         if self.reweight and draws:
             weights[sampled] = g.weights[sampled] * counts[sampled] / (draws * p[sampled])

@@ -281,7 +281,8 @@ class FeGrassSparsifier(Sparsifier):
     keep_ratio, budget, density : float, int, float (at most one; default density 1.10)
         The size of H: the fraction of G's edges kept, their exact count, or ``|E_H| / |V|``. It
         cannot be below the spanning forest (``|V| - components`` edges): the error says so in
-        the unit given.
+        the unit given. Self-loops add nothing to a Laplacian: they always stay and the size
+        counts the other edges (as :class:`~graphsparse.teddy.TeddyPruner`).
     hops : int
         Marking radius (0 or 1).
     refine_rounds : int or "auto"
@@ -308,7 +309,8 @@ class FeGrassSparsifier(Sparsifier):
         H, a subgraph of G with G's weights and ids.
     tree_mask_ : ndarray of bool
     scores_ : ndarray of float
-        Off-tree stretch ``w * R_T`` per item, ``inf`` on the spanning forest (always kept).
+        Off-tree stretch ``w * R_T`` per item, ``inf`` on the spanning forest and on self-loops
+        (always kept).
 
     References
     ----------
@@ -355,8 +357,10 @@ class FeGrassSparsifier(Sparsifier):
             raise InvalidParameterError("FeGrassSparsifier needs an undirected graph")
         tree_mask = max_spanning_forest(g, spanning_tree_scores(g))
         num_tree = int(tree_mask.sum())
-        budget = self._size(g.num_items, num_nodes=g.num_nodes)
-        check_size_floor(budget, num_tree, g.num_items, what="the spanning forest",
+        loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
+        num_edges = g.num_items - int(loops.sum())
+        budget = self._size(num_edges, num_nodes=g.num_nodes)
+        check_size_floor(budget, num_tree, num_edges, what="the spanning forest",
                          num_nodes=g.num_nodes, **self._sizing_in_use())
         tree = g.subgraph(tree_mask)
         off = ~tree_mask & (g.rows != g.cols)
@@ -372,8 +376,8 @@ class FeGrassSparsifier(Sparsifier):
                 rounds = min(max(64, math.ceil(refined / 20)), 1024)
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
                                      rounds=rounds, solver=self.solver, seed=self.seed)
-        self.scores_ = np.where(tree_mask, np.inf, stretch)
-        self.mask_ = mask
+        self.scores_ = np.where(tree_mask | loops, np.inf, stretch)
+        self.mask_ = mask | loops
         self.sparsifier_ = g.subgraph(self.mask_)
         return self
 

@@ -639,6 +639,18 @@ def _symmetrize(row, col, w, n, how):
 
 
 # --------------------------------------------------------------------- as_structure
+def _structure_self_loops(s: SparseStructure, self_loops: SelfLoops) -> SparseStructure:
+    """``s`` under the ``self_loops`` option of :meth:`SparseStructure.from_edges`."""
+    check_choice("self_loops", self_loops, ("keep", "drop", "error"))
+    loops = s.rows == s.cols
+    if self_loops == "keep" or not loops.any():
+        return s
+    if self_loops == "error":
+        i = int(np.flatnonzero(loops)[0])
+        raise ValueError(f"self_loops='error' but item {i} is a self-loop on node {int(s.rows[i])}")
+    return s.subgraph(~loops)
+
+
 def as_structure(
     x: Any,
     *,
@@ -655,7 +667,8 @@ def as_structure(
     Accepts a ``[2, E]`` integer edge_index (numpy or torch), a PyG ``Data`` (its
     ``edge_index``, ``num_nodes`` and ``edge_weight`` when it has one), any scipy sparse matrix
     or array, a networkx graph, a torch sparse tensor, a dense square adjacency (numpy or
-    torch), or a :class:`SparseStructure` (returned as is). The input is never modified.
+    torch), or a :class:`SparseStructure` (returned as is, less its self-loops under
+    ``self_loops="drop"``). The input is never modified.
 
     Parameters
     ----------
@@ -678,7 +691,7 @@ def as_structure(
     """
     opts = dict(ids=ids, symmetrize=symmetrize, duplicates=duplicates, self_loops=self_loops)
     if isinstance(x, SparseStructure):
-        return x
+        return _structure_self_loops(x, self_loops)
     if type(x).__module__.startswith("networkx"):
         return _from_networkx(x, undirected=undirected, **opts)
     if type(x).__module__.startswith("torch_geometric") and hasattr(x, "edge_index"):

@@ -402,3 +402,17 @@ def test_a_state_that_fails_to_load_changes_nothing():
     assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
     with pytest.raises(InvalidParameterError, match="no 'graph_meta'"):
         d.load_state_dict({})
+
+
+def test_self_loops_of_the_fitted_graph_are_dropped_whatever_its_form():
+    g = grid(6)
+    loops = np.array([0, 7, 20])
+    edge_index = np.c_[np.r_[g.rows, g.cols, loops], np.r_[g.cols, g.rows, loops]].T
+    fits = [DynamicSpectralSparsifier(seed=0).fit(x)
+            for x in (edge_index, as_structure(edge_index), g)]
+    def edges(s):
+        return s.rows.tolist(), s.cols.tolist(), s.weights.tolist()
+
+    for d in fits:
+        assert edges(d.graph_) == edges(g) and d.mask_.shape == d.scores_.shape == (g.num_items,)
+        assert edges(d.sparsifier_) == edges(fits[-1].sparsifier_)

@@ -148,3 +148,20 @@ def test_amg_results_do_not_depend_on_numpys_global_random_state():
     assert np.array_equal(first, second)
     kept = np.random.get_state()[1]  # noqa: NPY002 - the stream pyamg draws from
     assert np.array_equal(kept, state[1])  # the caller's stream is as it was
+
+
+def with_self_loops(graph, nodes):
+    """``graph`` with a self-loop on each of ``nodes`` (as PyG's add_self_loops makes)."""
+    g = as_structure(graph)
+    return as_structure(np.c_[np.r_[g.rows, g.cols, nodes], np.r_[g.cols, g.rows, nodes]].T)
+
+
+@pytest.mark.parametrize("size", [{"keep_ratio": 1.0}, {"budget": 20}, {"density": 1.5}])
+def test_sampler_keeps_self_loops_and_sizes_the_other_edges(size):
+    """A self-loop has resistance 0, so it is never drawn: sampling used to wait for it."""
+    ring = with_self_loops(nx.cycle_graph(20), np.arange(20))
+    er = EffectiveResistanceSampler(solver="direct", **size).fit(ring)
+    loops = ring.rows == ring.cols
+    expected = {"keep_ratio": 20, "budget": 20, "density": 30}.get(next(iter(size)), 0)
+    assert int(er.mask_[~loops].sum()) == min(expected, 20) and er.mask_[loops].all()
+    assert np.isfinite(er.sparsifier_.weights).all()

@@ -129,3 +129,15 @@ def test_auto_rounds_keep_each_round_to_20_edges_up_to_1024_rounds(monkeypatch):
     assert [r for _, r in seen] == [math.ceil(8550 / 20), 64, 10, 1024]
     with pytest.raises(InvalidParameterError, match="refine_rounds"):
         FeGrassSparsifier(refine_rounds="fast").fit(g)
+
+
+def test_self_loops_stay_and_the_size_counts_the_other_edges():
+    g = load_graph("karate")
+    loops = np.array([0, 5, 9])
+    with_loops = as_structure(np.c_[np.r_[g.rows, g.cols, loops], np.r_[g.cols, g.rows, loops]].T)
+    for size, edges in [({"budget": 70}, 70), ({"keep_ratio": 0.5}, 39), ({"density": 1.5}, 51)]:
+        est = FeGrassSparsifier(**size).fit(with_loops)
+        is_loop = with_loops.rows == with_loops.cols
+        assert int(est.mask_[~is_loop].sum()) == edges and est.mask_[is_loop].all()
+        assert np.isinf(est.scores_[is_loop]).all()
+        assert est.sparsifier_.num_items == edges + loops.size

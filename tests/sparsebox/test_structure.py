@@ -282,3 +282,12 @@ def test_a_pyg_data_object_is_its_edge_index_nodes_and_weights():
     weighted = as_structure(Data(edge_index=edge_index, edge_weight=torch.tensor([2., 2., 3., 3.]),
                                  num_nodes=3))
     assert weighted.weights.tolist() == [2.0, 3.0]
+
+
+def test_as_structure_applies_self_loops_to_a_structure_too():
+    s = SparseStructure.from_edges([0, 1, 1, 2], [1, 0, 1, 2])
+    assert as_structure(s) is s
+    dropped = as_structure(s, self_loops="drop")
+    assert dropped.num_items == 1 and (dropped.rows != dropped.cols).all()
+    with pytest.raises(ValueError, match="item 1 is a self-loop on node 1"):
+        as_structure(s, self_loops="error")
