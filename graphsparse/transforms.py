@@ -14,7 +14,23 @@ from sparsebox.base import SIZING_CONSTRAINTS
 from sparsebox.select import resolve_budget, select
 from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["TeddyTransform"]
+__all__ = ["TeddyTransform", "keep_edge_columns"]
+
+
+def keep_edge_columns(data: Any, keep: Any) -> Any:
+    """A copy of the PyG ``data`` with the columns ``keep`` (a bool tensor, one per column of
+    ``edge_index``) of ``edge_index`` and of every per-edge attribute (``edge_weight``,
+    ``edge_attr``, ...), in their order."""
+    import torch
+
+    out = data.clone()
+    num_cols = data.edge_index.shape[1]
+    for key, value in data.items():
+        if key == "edge_index":
+            out.edge_index = data.edge_index[:, keep]
+        elif torch.is_tensor(value) and data.is_edge_attr(key) and value.shape[0] == num_cols:
+            out[key] = value[keep]
+    return out
 
 
 class TeddyTransform(BaseTransform):
@@ -59,14 +75,7 @@ class TeddyTransform(BaseTransform):
         keep_pairs = resolve_budget(num_pairs, keep_ratio=self.keep_ratio, budget=self.budget)
         budget = keep_pairs + np.unique(pair[loops]).size
         mask = select(scores, budget=budget, groups=pair, protected=loops)
-        out = data.clone()
         keep = torch.from_numpy(mask)
-        num_cols = ei.shape[1]
-        for key, value in data.items():
-            if key == "edge_index":
-                out.edge_index = data.edge_index[:, keep]
-            elif torch.is_tensor(value) and data.is_edge_attr(key) and \
-                    value.shape[0] == num_cols:
-                out[key] = value[keep]
+        out = keep_edge_columns(data, keep)
         out.edge_mask = keep
         return out

@@ -29,6 +29,7 @@ from torch import nn
 from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
 from graphsparse.gnn.training import accuracy, train_node_classifier
 from graphsparse.teddy import level_keep_ratios
+from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
@@ -322,6 +323,4 @@ class UgsPruner(Sparsifier):
 
     def _apply(self, data: Any) -> Any:
         pair, _ = edge_pairs(data.edge_index, data.num_nodes)
-        out = data.clone()
-        out.edge_index = data.edge_index[:, torch.from_numpy(self.mask_[pair])]
-        return out
+        return keep_edge_columns(data, torch.from_numpy(self.mask_[pair]))

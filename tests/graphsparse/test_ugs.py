@@ -95,3 +95,19 @@ def test_fit_on_the_wrong_kind_of_data_names_what_it_needs(name, data):
          "an empty list": []}[data]
     with pytest.raises(InvalidParameterError, match="PyG Data"):
         get_method(name).create().fit(x)
+
+
+def test_transform_slices_every_per_edge_attribute_with_its_edges(cora):
+    from graphsparse.ugs import UgsPruner
+
+    data = cora.clone()
+    num_cols = data.edge_index.shape[1]
+    data.edge_weight = torch.arange(num_cols, dtype=torch.float32)
+    data.edge_attr = torch.arange(2 * num_cols, dtype=torch.float32).view(num_cols, 2)
+    out = UgsPruner(keep_ratio=0.8, epochs=2).fit(data).transform(data)
+    kept = out.edge_index.shape[1]
+    assert 0 < kept < num_cols and out.edge_weight.shape == (kept,)
+    assert out.edge_attr.shape == (kept, 2)
+    columns = out.edge_weight.long()  # each kept column's original position
+    assert torch.equal(data.edge_index[:, columns], out.edge_index)
+    assert torch.equal(data.edge_attr[columns], out.edge_attr)
