@@ -45,7 +45,9 @@ def cache_root() -> Path:
 def writable_mirror(folder: Path, name: str) -> Path:
     """``folder`` itself when it is writable; otherwise a folder in the cache whose entries are
     symbolic links to ``folder``'s, so that libraries which write ``processed/`` beside ``raw/``
-    (PyG, ogb) can work on a read-only data root without copying or touching it."""
+    (PyG, ogb) can work on a read-only data root without copying or touching it. Links to
+    entries that left ``folder`` since the mirror was made are removed (a library would find
+    them in its way)."""
     writable = os.access(folder, os.W_OK)
     if writable and os.geteuid() == 0:  # root may write anywhere: no write bit is read-only
         writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
@@ -53,8 +55,14 @@ def writable_mirror(folder: Path, name: str) -> Path:
         return folder
     mirror = cache_root() / "mirrors" / name
     mirror.mkdir(parents=True, exist_ok=True)
+    for link in mirror.iterdir():
+        if link.is_symlink() and not link.exists():  # what it named left the data folder
+            link.unlink(missing_ok=True)
     for entry in folder.iterdir():
         link = mirror / entry.name
         if not link.exists() and not link.is_symlink():
-            link.symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+            try:
+                link.symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+            except FileExistsError:  # another process made it meanwhile
+                pass
     return mirror

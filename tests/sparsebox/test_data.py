@@ -207,6 +207,29 @@ def test_a_data_folder_without_write_bits_is_mirrored_even_for_root(tmp_path, mo
     assert mirror != data and (mirror / "raw").resolve() == (data / "raw").resolve()
 
 
+def test_a_mirror_drops_links_to_what_left_the_data_folder(tmp_path, monkeypatch):
+    """Cora's processed/ left the read-only data root: its dangling link made PyG's
+    makedirs fail with FileExistsError."""
+    from sparsebox.data.root import writable_mirror
+
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "processed").mkdir()
+    data.chmod(0o555)
+    try:
+        mirror = writable_mirror(data, "ds")
+        assert (mirror / "processed").is_symlink()
+        data.chmod(0o755)
+        (data / "processed").rmdir()
+        data.chmod(0o555)
+        mirror = writable_mirror(data, "ds")
+    finally:
+        data.chmod(0o755)
+    assert not (mirror / "processed").is_symlink() and (mirror / "raw").exists()
+    (mirror / "processed").mkdir()  # what PyG does next
+
+
 def test_unknown_path_or_name():
     with pytest.raises(FileNotFoundError, match="no such file, and not a dataset name"):
         load_graph("no-such-graph")
