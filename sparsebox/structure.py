@@ -749,8 +749,9 @@ def _from_torch(x: Any) -> Any:
 def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) -> SparseStructure:
     if g.is_multigraph():
         raise ValueError("multigraphs are not supported; collapse parallel edges first")
-    nodes = list(g.nodes())
-    if nodes != list(range(len(nodes))):
+    nodes = list(g.nodes())  # any order: a node's label is its id
+    if not (all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+                for x in nodes) and set(nodes) == set(range(len(nodes)))):
         raise ValueError(
             "networkx graph nodes must be the integers 0..n-1; relabel with "
             "networkx.convert_node_labels_to_integers(g) first"

@@ -98,9 +98,15 @@ def test_torch_edge_index_with_weights():
 
 
 def test_networkx_relabel_needed():
-    g = nx.Graph([("a", "b")])
-    with pytest.raises(ValueError, match="convert_node_labels_to_integers"):
-        as_structure(g)
+    for g in (nx.Graph([("a", "b")]), nx.Graph([(1, 2), (2, 3)]), nx.Graph([(True, 0)])):
+        with pytest.raises(ValueError, match="convert_node_labels_to_integers"):
+            as_structure(g)
+
+
+def test_networkx_nodes_0_to_n_minus_1_in_any_order_keep_their_labels():
+    """Relabelling (as the error used to advise) would renumber 1 -> 0, 2 -> 1, 0 -> 2."""
+    s = as_structure(nx.Graph([(1, 2), (0, 1)]))
+    assert s.num_nodes == 3 and sorted(zip(s.rows.tolist(), s.cols.tolist())) == [(0, 1), (1, 2)]
 
 
 def test_positions_of_ids():
