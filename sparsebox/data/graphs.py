@@ -323,8 +323,8 @@ def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
                 comment: str = "") -> None:
     """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
-    (symmetric Matrix Market, lower triangle; ``comment`` in its header), ``.graph`` (METIS; no
-    self-loops), or ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph
+    (symmetric Matrix Market, lower triangle; ``comment`` in its header; no self-loops, as a
+    matrix's diagonal is not read as edges), ``.graph`` (METIS; no self-loops), or ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph
     whose weights are all 1 and that says it is unweighted is written without weights
     (``pattern`` Matrix Market, ``u v`` lines), so that it reads back unweighted.
 
@@ -386,8 +386,12 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     suffix = Path(path).suffix.lower()
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
+    loops = bool(np.any(graph.rows == graph.cols))
+    if suffix == ".mtx" and loops:
+        raise ValueError(f"{path}: Matrix Market files are read without their diagonal, so "
+                         "the self-loops would be lost; write an edge list (.txt or .csv)")
     if suffix == ".graph":
-        if np.any(graph.rows == graph.cols):
+        if loops:
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
         if _written_weighted(graph) and np.any(graph.weights != np.round(graph.weights)):
             raise ValueError(f"{path}: METIS edge weights must be integers; write .mtx")

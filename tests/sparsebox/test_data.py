@@ -261,6 +261,13 @@ def test_write_graph_refuses_what_its_format_cannot_hold(tmp_path):
     write_graph(lonely, tmp_path / "g.mtx")
     assert load_graph(tmp_path / "g.mtx").num_nodes == 5
     assert not (tmp_path / "g.txt").exists()
+    looped = SparseStructure.from_edges([0, 1, 2], [1, 2, 2], [1.0, 1.0, 4.0], symmetrize="max")
+    for suffix, message in [(".mtx", "read without their diagonal"), (".graph", "self-loops")]:
+        with pytest.raises(ValueError, match=message):
+            write_graph(looped, tmp_path / f"looped{suffix}")
+        assert not (tmp_path / f"looped{suffix}").exists()
+    write_graph(looped, tmp_path / "looped.txt")  # an edge list holds them
+    assert load_graph(tmp_path / "looped.txt").num_items == 3
 
 
 def test_write_graph_keeps_weights_an_unweighted_graph_summed_up(tmp_path):
