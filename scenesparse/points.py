@@ -506,7 +506,8 @@ class RadiusOutlierRemover(_PointMethod):
     Parameters
     ----------
     radius : float, optional
-        None: three times the median distance from a point to its nearest neighbour.
+        None: three times the median distance from a point to its nearest neighbour (over the
+        points whose nearest neighbour is not a duplicate of them).
     min_points : int
 
     Attributes
@@ -539,7 +540,12 @@ class RadiusOutlierRemover(_PointMethod):
                                         f"{len(pts)}")
         radius = self.radius
         if radius is None:
-            radius = 3.0 * float(np.median(knn(pts, 1)[0]))
+            gaps = knn(pts, 1)[0]
+            gaps = gaps[gaps > 0]  # a duplicate's nearest neighbour is its twin
+            if gaps.size == 0:
+                raise InvalidParameterError("radius: all the points coincide, so there is no "
+                                            "distance to take a radius from; give one")
+            radius = 3.0 * float(np.median(gaps))
         _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
         tree = cKDTree(pts)
         self.scores_ = tree.query_ball_point(pts, radius, return_length=True,

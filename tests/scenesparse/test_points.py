@@ -75,6 +75,17 @@ def test_open3d_methods_return_masks(bunny):
     assert auto.mask_[-50:].sum() == 0 and auto.radius_ > 0
 
 
+def test_radius_outlier_removal_takes_its_radius_past_duplicate_points():
+    """Most points duplicated: the median nearest-neighbour distance was 0, a radius open3d
+    refused with a raw RuntimeError."""
+    rng = np.random.default_rng(0)
+    pts = np.vstack([np.zeros((30, 3)), rng.random((10, 3))])
+    auto = P.RadiusOutlierRemover(min_points=2).fit(pts)
+    assert auto.radius_ > 0 and auto.mask_[:30].all()
+    with pytest.raises(InvalidParameterError, match="radius: all the points coincide"):
+        P.RadiusOutlierRemover().fit(np.zeros((5, 3)))
+
+
 def test_chamfer_and_hausdorff_by_hand():
     a = np.array([[0.0, 0, 0], [1.0, 0, 0]])
     b = np.array([[0.0, 0, 0]])
