@@ -127,6 +127,8 @@ def methods(*, item: str | None = None, data: str | None = None) -> list[MethodE
     """The registered methods (of one item kind or data kind), in registration order."""
     if item is not None and item not in ITEM_KINDS:
         raise InvalidParameterError(f"item must be one of {', '.join(ITEM_KINDS)}, got {item!r}")
+    if data is not None and data not in DATA_KINDS:
+        raise InvalidParameterError(f"data must be one of {', '.join(DATA_KINDS)}, got {data!r}")
     _load_entry_points()
     return [e for e in _REGISTRY.values()
             if (item is None or e.item == item) and (data is None or e.data == data)]

@@ -240,8 +240,10 @@ def test_a_negative_seed_is_refused_by_name(entry):
         _make(entry, seed=-1)._validate_params()
 
 
-def test_an_unknown_item_kind_is_refused():
+def test_an_unknown_item_or_data_kind_is_refused():
     from sparsebox.registry import get_method
 
     with pytest.raises(InvalidParameterError, match="item must be one of .* got 'bogus'"):
         get_method("teddy", item="bogus")
+    with pytest.raises(InvalidParameterError, match="data must be one of .* got 'bogus'"):
+        methods(data="bogus")

@@ -324,9 +324,10 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
                 comment: str = "") -> None:
     """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
     (symmetric Matrix Market, lower triangle; ``comment`` in its header; no self-loops, as a
-    matrix's diagonal is not read as edges), ``.graph`` (METIS; no self-loops), or ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph
-    whose weights are all 1 and that says it is unweighted is written without weights
-    (``pattern`` Matrix Market, ``u v`` lines), so that it reads back unweighted.
+    matrix's diagonal is not read as edges), ``.graph`` (METIS; no self-loops), or
+    ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph whose weights are
+    all 1 and that says it is unweighted is written without weights (``pattern`` Matrix
+    Market, ``u v`` lines), so that it reads back unweighted.
 
     Examples
     --------

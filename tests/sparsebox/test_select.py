@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsebox import as_structure, budget_from_keep_ratio, select
+from sparsebox.exceptions import InvalidParameterError
 
 scores_st = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
 
@@ -23,6 +24,10 @@ def test_threshold_and_quantile():
     s = np.array([0.1, 0.5, 0.9, 0.5])
     assert select(s, threshold=0.5).tolist() == [False, True, True, True]
     assert select(s, quantile=0.75).tolist() == [False, False, True, False]
+    assert select(s, threshold=np.float32(0.5)).sum() == 3
+    for bad in ("1", float("nan"), True):  # '1' kept both items, NaN none, silently
+        with pytest.raises(InvalidParameterError, match="threshold must be a number"):
+            select(s, threshold=bad)
 
 
 def test_groups_are_kept_together_with_mean_score():
