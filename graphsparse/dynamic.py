@@ -467,9 +467,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                            seconds=time.perf_counter() - start)
 
     def stream(self, events: Iterable[Any], batch_size: int = 1000) -> Iterator[BatchReport]:
-        """Apply an iterable of events in batches of ``batch_size``; yield one report each."""
+        """Apply an iterable of events in batches of ``batch_size``; yield one report each.
+        An unfitted estimator or a bad ``batch_size`` raises here, not at the first report."""
         self._check_fitted()
-        batch_size = check_int("batch_size", batch_size, minimum=1)
+        return self._stream(events, check_int("batch_size", batch_size, minimum=1))
+
+    def _stream(self, events: Iterable[Any], batch_size: int) -> Iterator[BatchReport]:
         batch: list[Any] = []
         for event in events:
             batch.append(event)

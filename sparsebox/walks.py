@@ -182,7 +182,7 @@ def random_walks(
     _check_nodes("targets", tgt, n, allow_free=True)
     num_walkers = check_int("num_walkers", num_walkers, minimum=1)
     max_steps = check_int("max_steps", max_steps, minimum=1)
-    seed = check_int("seed", seed)
+    seed = check_int("seed", seed, minimum=0)
     if stop_resistance is not None and not (np.isfinite(stop_resistance) and stop_resistance > 0):
         raise ValueError(f"stop_resistance must be positive and finite, got {stop_resistance!r}")
     scale_arr = np.asarray(_to_host(scale), dtype=np.float64)

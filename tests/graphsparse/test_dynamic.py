@@ -210,6 +210,11 @@ def test_deterministic_under_a_seed_and_update_before_fit_errors():
     assert hs[0].equals(hs[1])
     with pytest.raises(NotFittedError, match=r"call fit\(graph\)"):
         DynamicSpectralSparsifier().update(batch)
+    # stream checks when called, not at its first report
+    with pytest.raises(NotFittedError, match=r"call fit\(graph\)"):
+        DynamicSpectralSparsifier().stream(batch)
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        d.stream(batch, batch_size=0)
 
 
 def test_stream_batches_and_default_distortion_is_calibrated():

@@ -195,6 +195,7 @@ def test_statistical_parity_with_independent_seeds():
         (dict(scale=0.0), "scale must be positive"),
         (dict(backend="gpu"), "backend must be one of"),
         (dict(targets=[1, 2]), "targets must be integers of shape"),
+        (dict(seed=-1), "seed must be >= 0"),  # as every estimator's seed
     ],
 )
 def test_bad_input_gives_clear_errors(kwargs, message):
