@@ -157,6 +157,14 @@ class Sparsifier:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "mask_")
 
+    def __sklearn_tags__(self) -> Any:
+        """What scikit-learn (1.6 and later) asks of an estimator before ``check_is_fitted``
+        or its HTML repr: a transformer with no target that checks its own input."""
+        from sklearn.utils import Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(), no_validation=True)
+
     def fit(self, data: Any, *args: Any, **kwargs: Any) -> Sparsifier:  # pragma: no cover
         raise NotImplementedError
 

@@ -11,8 +11,10 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+import sklearn.exceptions
 import torch
 from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
 from sparsebox import as_structure
 from sparsebox.base import StreamingSparsifier
@@ -179,11 +181,14 @@ def test_use_before_fit_names_fit(entry):
     make = INPUTS[entry.data][0]
     with pytest.raises(NotFittedError, match=r"fit"):
         _make(entry).transform(make())
+    with pytest.raises(sklearn.exceptions.NotFittedError):  # scikit-learn's own check
+        check_is_fitted(_make(entry))
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
 def test_fit_sets_scores_and_mask_aligned_with_the_items(entry):
     est, data = _fit(entry, _make(entry))
+    check_is_fitted(est)
     n = INPUTS[entry.data][1](data)
     assert est.mask_.dtype == bool and est.mask_.shape == (n,)
     scores = np.asarray(est.scores_)
