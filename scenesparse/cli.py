@@ -295,7 +295,8 @@ def prune_splats(
 
 _SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",
                   "recover_steps": "--recover-steps", "views": "--views",
-                  "resolution": "--resolution", "backend": "--backend"}
+                  "resolution": "--resolution", "backend": "--backend",
+                  "gpus_per_task": "--gpus-per-file"}
 
 
 def _prune_splats_file(task: dict, *, progress: bool) -> dict:

@@ -99,6 +99,7 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
     (:func:`~sparsebox.outputs.folders_to_make`), removed again when no file was written."""
     import typer
 
+    from sparsebox.outputs import remove_if_empty
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
@@ -116,8 +117,9 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             rest = ("the other files were written" if len(err.failures) < len(tasks) else
                     "no file was written")
             if len(err.failures) == len(tasks):
-                from sparsebox.outputs import remove_if_empty
-
                 remove_if_empty(made)
             raise InvalidParameterError(
                 f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); {rest}") from None
+        except Exception:  # the executor refused the batch: nothing was written
+            remove_if_empty(made)
+            raise

@@ -324,6 +324,17 @@ class RayExecutor(Executor):
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
         return ray
 
+    def _check_resources(self, ray: Any) -> None:
+        """Refuse a task larger than the whole cluster: Ray would wait for it forever."""
+        have = ray.cluster_resources()
+        for name, need in (("cpus_per_task", self.cpus_per_task),
+                           ("gpus_per_task", self.gpus_per_task)):
+            kind = name[:3].upper()
+            if need > have.get(kind, 0.0):
+                raise InvalidParameterError(
+                    f"{name} {need:g} is more than the Ray cluster has ({have.get(kind, 0.0):g} "
+                    f"{kind}s in all), so no task could start")
+
     @property
     def workers(self) -> int:
         ray = self.connect()
@@ -333,6 +344,7 @@ class RayExecutor(Executor):
             on_record: Callable[[Any], None] | None = None,
             shared: Any = _NO_SHARED) -> list[Any]:
         ray = self.connect()
+        self._check_resources(ray)
         tasks = list(tasks)
         emit = on_record or (lambda record: None)
         remote = ray.remote(_ray_generator).options(

@@ -83,6 +83,24 @@ def test_a_batch_of_files_finishes_the_good_ones_and_names_the_broken_one(cluste
     assert outputs["local"] == outputs["ray"]
 
 
+def test_a_gpu_share_the_cluster_cannot_give_is_refused_at_once(cluster, tmp_path, cli):
+    """Ray waits forever for a task larger than the cluster: the batch is refused instead."""
+    from scenesparse.pointio import PointCloud, write_points
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_points(inputs / "a.ply", PointCloud.from_xyz(np.random.default_rng(0).random((50, 3))))
+    out = tmp_path / "out"
+    result = cli("scene", "prune-splats", inputs, "--out", out, "--executor", "ray",
+                 "--gpus-per-file", "0.25")
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "--gpus-per-file" in lines[0] and "0 GPUs" in lines[0], lines
+    assert not out.exists()
+    with pytest.raises(Exception, match="cpus_per_task 64 is more than the Ray cluster has"):
+        RayExecutor(cpus_per_task=64).run(abs, [1])
+
+
 def test_walks_on_ray_are_bit_identical_to_one_process(cluster, data_dir):
     g = load_graph("fe_4elt2")
     rng = np.random.default_rng(1)
