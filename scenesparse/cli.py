@@ -68,9 +68,12 @@ _EXECUTOR_HELP = ("Where a batch's files run: local (processes on this machine) 
 
 
 def _one_or_batch(source: str, target: Path | None, out: Path | None,
-                  suffixes: tuple[str, ...]) -> list[Path] | None:
+                  suffixes: tuple[str, ...], one_file_only: dict[str, Any] | None = None,
+                  per_file: str = "") -> list[Path] | None:
     """The files of a batch (SOURCE a folder or a glob, with --out), or None for one file (with
-    TARGET); the wrong combination is a usage error naming the options."""
+    TARGET); the wrong combination is a usage error naming the options, as is an option of
+    ``one_file_only`` (its name and value) given to a batch, which writes ``per_file`` instead
+    (both refused before the batch's folder is made)."""
     from sparsebox.batch import batch_sources, check_batch_folder
 
     files = batch_sources(source, suffixes=suffixes)
@@ -85,6 +88,10 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
     if target is not None or out is None:
         raise typer.BadParameter(f"{source} names {len(files)} files: give --out FOLDER (and no "
                                  "TARGET)", param_hint="--out")
+    given = [name for name, value in (one_file_only or {}).items() if value is not None]
+    if given:
+        raise typer.BadParameter(f"a batch writes {per_file} per file",
+                                 param_hint="/".join(given))
     check_batch_folder(out, files, option="--out")
     return files
 
@@ -145,7 +152,8 @@ def prune_points(
     # a batch's executor options are checked before --out is made
     runner = executor_from_options(executor, jobs, address) if out is not None else None
     made = folders_to_make(out) if out is not None else []
-    files = _one_or_batch(source, target, out, POINT_SUFFIXES)
+    files = _one_or_batch(source, target, out, POINT_SUFFIXES, {"--report": report},
+                          "OUT/<name>_report.json")
     task = {"method": method, "params": given, "ascii": ascii_out}
     if files is None:
         refuse_batch_options(executor, jobs, address)
@@ -154,9 +162,6 @@ def prune_points(
                                      progress=True)
         typer.echo(json.dumps(summary))
         return
-    if report is not None:
-        raise typer.BadParameter("a batch writes OUT/<name>_report.json per file",
-                                 param_hint="--report")
     from sparsebox.batch import run_batch
 
     tasks = [{**task, "source": str(f), "target": str(out / f.name),
@@ -273,7 +278,8 @@ def prune_splats(
     runner = (executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
               if out is not None else None)
     made = folders_to_make(out) if out is not None else []
-    files = _one_or_batch(source, target, out, (".ply",))
+    files = _one_or_batch(source, target, out, (".ply",), {"--image": image, "--report": report},
+                          "OUT/<name>_side_by_side.png and OUT/<name>_report.json")
     if files is None:
         refuse_batch_options(executor, jobs, address, gpus_per_file)
         with parameter_errors(_SPLAT_OPTIONS):
@@ -281,9 +287,6 @@ def prune_splats(
                                           "image": image, "report": report}, progress=True)
         typer.echo(json.dumps(summary))
         return
-    if image is not None or report is not None:
-        raise typer.BadParameter("a batch writes OUT/<name>_side_by_side.png and "
-                                 "OUT/<name>_report.json per file", param_hint="--image/--report")
     from sparsebox.batch import run_batch
 
     tasks = [{**settings, "source": str(f), "target": str(out / f.name),

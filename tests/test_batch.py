@@ -103,6 +103,25 @@ def test_a_batch_with_a_bad_executor_makes_no_output_folder(graphs, tmp_path, cl
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command, option", [
+    (["scene", "prune-points", "--method", "uniform"], "--report"),
+    (["scene", "prune-splats"], "--report"), (["scene", "prune-splats"], "--image")])
+def test_a_one_file_option_given_to_a_batch_makes_no_output_folder(tmp_path, cli, command,
+                                                                   option):
+    import numpy as np
+
+    from scenesparse.pointio import PointCloud, write_points
+
+    folder = tmp_path / "clouds"
+    folder.mkdir()
+    for name in ("a.ply", "b.ply"):
+        write_points(folder / name, PointCloud.from_xyz(np.random.default_rng(0).random((50, 3))))
+    out = tmp_path / "out"
+    result = cli(*command[:2], folder, *command[2:], "--out", out, option, tmp_path / "r.json")
+    assert result.exit_code == 2 and f"{option}: a batch writes" in result.stderr, result.output
+    assert not out.exists() and result.stdout == ""
+
+
 def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
     folder = tmp_path / "broken"
     folder.mkdir()
