@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Camera", "orbit_cameras", "cameras_from_transforms", "transforms_json", "cameras_from_json",
-           "cameras_from_colmap", "look_at"]
+__all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transforms",
+           "transforms_json", "cameras_from_json", "cameras_from_colmap", "look_at"]
 
 
 @dataclass(frozen=True)
@@ -86,15 +86,32 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
     return cams
 
 
+def read_transforms(path: str | os.PathLike[str]) -> dict:
+    """The content of a NeRF-synthetic ``transforms*.json``, checked: a JSON object with
+    ``camera_angle_x`` and a non-empty list of ``frames``; a ``ValueError`` names the file."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(meta, dict) or "camera_angle_x" not in meta or "frames" not in meta:
+        raise ValueError(f"{path}: needs 'camera_angle_x' and 'frames'")
+    frames = meta["frames"]
+    if not isinstance(frames, list) or not frames:
+        raise ValueError(f"{path}: no frames (its 'frames' list is empty)")
+    bad = next((i for i, f in enumerate(frames) if not isinstance(f, dict)), None)
+    if bad is not None:
+        raise ValueError(f"{path}: frame {bad} is not a JSON object")
+    return meta
+
+
 def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None = None,
                             height: int | None = None) -> list[Camera]:
     """Cameras of a NeRF-synthetic ``transforms_*.json`` (``camera_angle_x``, frames with
     camera-to-world ``transform_matrix`` in the OpenGL convention). Images are 800x800 unless
     ``width``/``height`` say otherwise."""
     path = Path(path)
-    meta = json.loads(path.read_text())
-    if "camera_angle_x" not in meta or "frames" not in meta:
-        raise ValueError(f"{path}: needs 'camera_angle_x' and 'frames'")
+    meta = read_transforms(path)
     w = int(meta.get("w", width or 800))
     h = int(meta.get("h", height or 800))
     focal = 0.5 * w / math.tan(0.5 * float(meta["camera_angle_x"]))

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from scenesparse.cameras import Camera, cameras_from_colmap, cameras_from_json, cameras_from_transforms
+from scenesparse.cameras import (
+    Camera,
+    cameras_from_colmap,
+    cameras_from_json,
+    cameras_from_transforms,
+    read_transforms,
+)
 from sparsebox.exceptions import InputFileError
 
 __all__ = ["PhotoViews", "photo_views", "load_image", "transforms_views"]
@@ -139,11 +145,9 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
 def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:
     """The cameras of a NeRF ``transforms*.json`` and the photos its frames name (the first photo
     sets the image size)."""
-    import json
-
     path = Path(path)
-    meta = json.loads(path.read_text())
-    first = meta.get("frames", [{}])[0].get("file_path", "")
+    meta = read_transforms(path)
+    first = meta["frames"][0].get("file_path", "")
     probe = _find_photo(path.parent, first) if first else None
     size = None
     if probe is not None:

@@ -816,3 +816,28 @@ def test_hollownerf_without_cameras_leaves_no_folder(cli, tmp_path):
     run_bad(cli, Case(["scene", "hollownerf", "--data", photos, "--out", out, *_NERF_TINY],
                       [str(photos), "cannot tell where the photos were taken"], []), tmp_path)
     assert not (tmp_path / "new").exists()
+
+
+def test_hollownerf_never_writes_into_the_folder_of_its_photos(cli, data_dir, tmp_path):
+    lego = data_dir / "3d" / "nerf_synthetic_lego_subset"
+    for data, out in (("lego", lego), ("lego", lego / "outputs"), (lego, lego)):
+        before = sorted(p.name for p in lego.iterdir())
+        run_bad(cli, Case(["scene", "hollownerf", "--data", data, "--out", out, *_NERF_TINY],
+                          ["--out", "the folder of the photos"]), tmp_path)
+        assert sorted(p.name for p in lego.iterdir()) == before
+
+
+@pytest.mark.parametrize("content, names", [
+    ('{"camera_angle_x": 0.7, "frames": []}', ["transforms_train.json", "no frames"]),
+    ("{camera_angle_x: 0.7}", ["transforms_train.json", "not valid JSON"]),
+], ids=["no_frames", "not_json"])
+def test_photos_whose_transforms_json_is_empty_or_broken_are_named(cli, tmp_path, content,
+                                                                   names):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write(photos / "transforms_train.json", content)
+    run_bad(cli, Case(["scene", "hollownerf", "--data", photos, "--out", tmp_path / "nerf",
+                       *_NERF_TINY], names, [photos / "transforms_train.json"]), tmp_path)
+    run_bad(cli, Case(["scene", "prune-splats", "donut", tmp_path / "out.ply", "--images", photos,
+                       "--resolution", "16", "--rounds", "1"], names,
+                      [photos / "transforms_train.json"]), tmp_path)

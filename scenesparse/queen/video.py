@@ -76,14 +76,21 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
             raise InputFileError(f"{folder}: no transforms.json")
         try:
             cams, photos = transforms_views(meta)
-        except (KeyError, TypeError, json.JSONDecodeError) as err:
+        except (KeyError, TypeError) as err:
             raise InputFileError(f"{meta}: not a NeRF transforms.json ({err})") from None
+        except ValueError as err:  # names the file already
+            raise InputFileError(str(err)) from None
         frames.append(VideoFrame(folder, cams, photos))
     first = frames[0].cameras
     for frame in frames[1:]:
         same = len(frame.cameras) == len(first) and all(
-            torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5) and a.width == b.width
+            torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5)
             for a, b in zip(frame.cameras, first, strict=True))
+        if same and (frame.cameras[0].width, frame.cameras[0].height) != (first[0].width,
+                                                                          first[0].height):
+            raise InputFileError(  # the first photo sets a frame's image size
+                f"{frame.photos[0]}: {frame.cameras[0].width}x{frame.cameras[0].height} pixels, "
+                f"where {frames[0].folder.name}'s photos are {first[0].width}x{first[0].height}")
         if not same:
             raise InputFileError(f"{frame.folder / 'transforms.json'}: its cameras differ from "
                                  f"{frames[0].folder.name}'s")

@@ -341,3 +341,29 @@ def test_frames_must_be_numbered_from_zero_without_gaps(video, tmp_path):
     (copy / "frame_0002").rename(copy / "frame_0005")
     with pytest.raises(ValueError, match="frame_0002 is missing"):
         read_video(copy)
+
+
+def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    folder, _ = video
+    for case in ("no frames", "not json", "photo size"):
+        copy = tmp_path / case.replace(" ", "_")
+        shutil.copytree(folder, copy)
+        meta = copy / "frame_0001" / "transforms.json"
+        if case == "no frames":
+            meta.write_text(json.dumps({**json.loads(meta.read_text()), "frames": []}))
+            message = "frame_0001/transforms.json: no frames"
+        elif case == "not json":
+            meta.write_text("{camera_angle_x: 1}")
+            message = "frame_0001/transforms.json: not valid JSON"
+        else:  # a frame's first photo sets its image size
+            first = json.loads(meta.read_text())["frames"][0]["file_path"]
+            photo = next((copy / "frame_0001").glob(first.rsplit("/", 1)[-1] + "*"))
+            with Image.open(photo) as im:
+                im.resize((20, 20)).save(photo)
+            message = f"{photo.name}: 20x20 pixels, where frame_0000's photos are 32x32"
+        with pytest.raises(ValueError, match=message):
+            read_video(copy)
