@@ -96,12 +96,15 @@ def _rest_names(k: int) -> list[str]:
     return [f"f_rest_{i}" for i in range(3 * k)]
 
 
-def read_ply(path: str | os.PathLike[str]) -> GaussianScene:
+def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> GaussianScene:
     """Read an INRIA-layout Gaussian-splat PLY; a clear error names the file and the property
-    for missing properties, truncated or corrupt files and NaN/inf values."""
+    for missing properties, truncated or corrupt files and NaN/inf values (and, without
+    ``allow_empty``, a file of no Gaussians)."""
     path = Path(path)
     ply = open_ply(path)
     data = ply["vertex"].data
+    if not allow_empty and len(data) == 0:
+        raise PointFileError(f"{path}: no Gaussians (its vertex element is empty)")
     names = list(data.dtype.names or ())
     for prop in _REQUIRED:
         if prop not in names:

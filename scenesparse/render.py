@@ -26,6 +26,7 @@ import torch
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import SH_C0, GaussianScene
 from sparsebox._validation import check_choice
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Projected", "project", "render", "RenderResult", "TILE", "BACKENDS"]
 
@@ -225,21 +226,27 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
     return _render_torch(scene, camera, background=background, scores=scores)
 
 
-def resolve_render_backend(backend: str, scene: GaussianScene) -> str:
-    """The backend ``render`` uses for ``scene`` (see :func:`render`); asking for gsplat without
-    gsplat or CUDA is a clear error."""
+def check_render_backend(backend: str) -> str:
+    """``backend`` when this machine can run it; otherwise an ``InvalidParameterError`` says
+    what is missing (gsplat needs its package and a CUDA GPU)."""
     check_choice("backend", backend, ("auto", *BACKENDS))
-    if backend == "auto":
-        return "gsplat" if scene.means.is_cuda else "numba"
     if backend == "gsplat":
         try:
             import gsplat  # noqa: F401
-        except ImportError as err:
-            raise ImportError("backend='gsplat' needs gsplat: pip install "
-                              "'sparsebox[splat-gpu]'") from err
+        except ImportError:
+            raise InvalidParameterError("backend 'gsplat' needs the gsplat package: pip install "
+                                        "'sparsebox[splat-gpu]'") from None
         if not torch.cuda.is_available():
-            raise RuntimeError("backend='gsplat' needs a CUDA GPU; use backend='numba' or "
-                               "'torch' on the CPU")
+            raise InvalidParameterError("backend 'gsplat' needs a CUDA GPU; use 'numba' or "
+                                        "'torch' on the CPU")
+    return backend
+
+
+def resolve_render_backend(backend: str, scene: GaussianScene) -> str:
+    """The backend ``render`` uses for ``scene`` (see :func:`render`); asking for one this
+    machine cannot run is a clear error (:func:`check_render_backend`)."""
+    if check_render_backend(backend) == "auto":
+        return "gsplat" if scene.means.is_cuda else "numba"
     return backend
 
 

@@ -14,7 +14,7 @@ import torch
 from scenesparse.gaussians import read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, default_cameras
-from scenesparse.render import render
+from scenesparse.render import check_render_backend, render
 from sparsebox.outputs import StagedOutputs, check_output_file
 
 __all__ = ["prune_splat_file", "lpips_distance"]
@@ -108,7 +108,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
                             recover_steps=recover_steps, views=views, resolution=resolution,
                             backend=backend)
     pruner._validate_params()  # a bad option fails before the file is read
-    scene = read_ply(source)
+    check_render_backend(backend)  # as does a renderer this machine cannot run
+    scene = read_ply(source, allow_empty=False)
     if sh_degree is not None and not 0 <= sh_degree <= scene.sh_degree:
         raise ValueError(f"--sh-degree must be in 0..{scene.sh_degree} (the degree of {source}), "
                          f"got {sh_degree}")

@@ -841,3 +841,24 @@ def test_photos_whose_transforms_json_is_empty_or_broken_are_named(cli, tmp_path
     run_bad(cli, Case(["scene", "prune-splats", "donut", tmp_path / "out.ply", "--images", photos,
                        "--resolution", "16", "--rounds", "1"], names,
                       [photos / "transforms_train.json"]), tmp_path)
+
+
+def test_a_splat_file_of_no_gaussians_is_named(cli, data_dir, tmp_path):
+    empty = small_splats(data_dir, tmp_path / "empty.ply", n=0)
+    run_bad(cli, Case(["scene", "prune-splats", empty, tmp_path / "out.ply", "--views", "2",
+                       "--resolution", "16", "--rounds", "1"], [str(empty), "no Gaussians"],
+                      [empty]), tmp_path)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_gsplat_without_a_gpu_and_a_negative_seed_name_their_options(cli, data_dir, tiny_video,
+                                                                     tmp_path):
+    splats = small_splats(data_dir, tmp_path / "in.ply")
+    run_bad(cli, Case(["scene", "prune-splats", splats, tmp_path / "out.ply", "--views", "2",
+                       "--resolution", "16", "--rounds", "1", "--backend", "gsplat"],
+                      ["--backend", "CUDA"], [splats]), tmp_path)
+    for option, value, names in (("--backend", "gsplat", ["--backend", "CUDA"]),
+                                 ("--seed", "-1", ["--seed", "greater than or equal to 0"])):
+        run_bad(cli, Case(["scene", "queen", "encode", tiny_video / "frames", "-o",
+                           tmp_path / "v.qsv", "--epochs", "1", option, value], names),
+                tmp_path)

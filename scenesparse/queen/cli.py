@@ -30,17 +30,17 @@ def encode(
                                "cameras."),
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
-    seed: int = typer.Option(0, help="Camera order and the decoders' first weights."),
+    seed: int = typer.Option(0, min=0, help="Camera order and the decoders' first weights."),
 ) -> None:
     """Encode a multi-view video: frame 0 as it is, every later frame as coded residuals."""
     from scenesparse.queen.residuals import QueenConfig
     from scenesparse.queen.video import encode_video, read_video
-    from scenesparse.render import BACKENDS
+    from scenesparse.render import check_render_backend
+    from sparsebox.options import parameter_errors
     from sparsebox.outputs import StagedOutputs, check_output_file
 
-    if backend not in ("auto", *BACKENDS):
-        raise typer.BadParameter(f"must be one of auto, {', '.join(BACKENDS)}, got {backend!r}",
-                                 param_hint="--backend")
+    with parameter_errors({"backend": "--backend"}):
+        check_render_backend(backend)  # one this machine can run, before any work
     if not frames_dir.is_dir():
         raise typer.BadParameter(f"{frames_dir}: no such folder", param_hint="FRAMES_DIR")
     read_video(frames_dir)  # the layout, checked before any work

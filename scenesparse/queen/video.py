@@ -247,7 +247,7 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     train = [i for i in range(count) if i != test_camera]
     config = config or QueenConfig()
     ply = frames[0].folder / "point_cloud.ply"
-    scene = read_ply(ply)
+    scene = read_ply(ply, allow_empty=False)
     encoder = QueenEncoder(config, backend=backend, seed=seed)
 
     def evaluate(state, images) -> float:
