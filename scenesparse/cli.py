@@ -104,7 +104,8 @@ def prune_points(
                                   "faces whose vertices all stay (PLY only)."),
     method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
                                "--item point`): graph, voxel, fps, uniform, statistical, radius."),
-    keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers)."),
+    keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers; default "
+                                     "0.1 when neither this nor --budget is given)."),
     budget: int = typer.Option(None, help="Exact number of points kept (samplers)."),
     voxel_size: float = typer.Option(None, help="voxel: edge length instead of a size."),
     k: int = typer.Option(None, help="graph: neighbours in the kNN graph (10)."),
@@ -240,7 +241,9 @@ def prune_splats(
                               "or --cameras)."),
     resolution: int = typer.Option(256, min=16, help="Render size for scoring: the orbit's "
                                    "square, or the width of your photos."),
-    eval_views: int = typer.Option(8, min=1, help="Held-out views for PSNR and SSIM."),
+    eval_views: int = typer.Option(8, min=1, help="Orbit views held out for PSNR and SSIM "
+                                   "(without --images or --cameras, which hold out their own: "
+                                   "transforms_test.json, else every 8th view)."),
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
     report: Path = typer.Option(None, help="JSON report (total, kept, bytes_in, bytes_out, psnr, "
