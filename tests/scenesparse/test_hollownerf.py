@@ -294,3 +294,30 @@ def test_row_adam_makes_sparse_adams_update_and_refuses_dense_gradients():
 
 def nn_param(values: torch.Tensor) -> torch.nn.Parameter:
     return torch.nn.Parameter(values.clone())
+
+
+def test_a_compact_grid_is_saved_the_smaller_way_and_loads_to_the_same_lookups():
+    """Few rows dropped: the keep-mask's bits cost more than the rows saved, and model.pt grew."""
+    import io
+
+    def saved(grid):
+        buffer = io.BytesIO()
+        torch.save(grid.export(), buffer)
+        return len(buffer.getvalue())
+
+    points = torch.rand(500, 3)
+    full = HashGrid(levels=2, features=2, table_size=4096, finest_resolution=32)
+    rows = full.num_entries
+    assert rows == 8192  # a keep-mask of 1,024 bytes
+    for dropped, stored in ((0, None), (200, "dropped_rows"), (rows // 2, "keep_bits")):
+        grid = copy.deepcopy(full)
+        keep = torch.ones(rows, dtype=torch.bool)
+        keep[torch.randperm(rows, generator=torch.Generator().manual_seed(0))[:dropped]] = False
+        grid.compact_(keep)
+        exported = grid.export()
+        assert set(exported) == {"table"} | ({stored} if stored else set())
+        assert saved(grid) < saved(full) if dropped else saved(grid) == saved(full)
+        back = HashGrid(levels=2, features=2, table_size=4096, finest_resolution=32)
+        back.load_export(exported)
+        assert torch.equal(back(points), grid(points))
+        assert back.num_parameters() == grid.num_parameters() == 2 * (rows - dropped)
