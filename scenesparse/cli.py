@@ -29,9 +29,14 @@ _POINT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget",
                   "radius": "--radius", "min_points": "--min-points", "seed": "--seed"}
 
 
-def _input_path(source: str, argument: str = "SOURCE") -> Path:
-    """A file given on the command line, or the file of a catalogue dataset (fetched when missing
-    and the network is there)."""
+#: the catalogue's kinds of dataset that are clouds of points (a splat file's are its centres)
+_CLOUD_KINDS = ("mesh-ply", "gaussian-ply")
+
+
+def _input_path(source: str, argument: str = "SOURCE",
+                kinds: tuple[str, ...] = _CLOUD_KINDS) -> Path:
+    """A file given on the command line, or the file of a catalogue dataset of one of ``kinds``
+    (fetched when missing and the network is there)."""
     path = Path(source)
     if path.exists():
         if path.is_dir():
@@ -39,7 +44,11 @@ def _input_path(source: str, argument: str = "SOURCE") -> Path:
         return path
     from sparsebox.data.sources import catalogue, fetch
 
-    if source.lower() in catalogue():
+    found = catalogue().get(source.lower())
+    if found is not None:
+        if found.kind not in kinds:
+            raise typer.BadParameter(f"{source} is a {found.kind} dataset; this takes "
+                                     f"{' or '.join(kinds)}", param_hint=argument)
         return fetch(source.lower())[0]
     raise FileNotFoundError(f"{source}: no such file, and not a dataset name (see `sparsebox "
                             "data list`)")
@@ -313,8 +322,9 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
                                      "sh_degree", "sh_steps")}
     settings["images"] = None if task["images"] is None else Path(task["images"])
     settings["cameras_json"] = None if task["cameras_json"] is None else Path(task["cameras_json"])
-    return prune_splat_file(_input_path(task["source"]), task["target"], image=task["image"],
-                            report=task["report"], progress=progress, **settings)
+    source = _input_path(task["source"], kinds=("gaussian-ply",))
+    return prune_splat_file(source, task["target"], image=task["image"], report=task["report"],
+                            progress=progress, **settings)
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:
@@ -466,4 +476,8 @@ def _photo_folder(data: str) -> Path:
     if data not in catalogue():
         raise typer.BadParameter(f"{data}: neither a folder nor a dataset name (for instance "
                                  "lego)", param_hint="--data")
+    if catalogue()[data].kind != "nerf-synthetic":
+        raise typer.BadParameter(f"{data} is a {catalogue()[data].kind} dataset; this takes "
+                                 "posed photos (nerf-synthetic, for instance lego)",
+                                 param_hint="--data")
     return fetch(data)[0].parent

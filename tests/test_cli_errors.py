@@ -862,3 +862,14 @@ def test_gsplat_without_a_gpu_and_a_negative_seed_name_their_options(cli, data_d
         run_bad(cli, Case(["scene", "queen", "encode", tiny_video / "frames", "-o",
                            tmp_path / "v.qsv", "--epochs", "1", option, value], names),
                 tmp_path)
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["scene", "prune-points", "lego", "{tmp}/out.ply"], ["SOURCE", "lego is a nerf-synthetic"]),
+    (["scene", "prune-splats", "bunny", "{tmp}/out.ply"], ["SOURCE", "bunny is a mesh-ply"]),
+    (["scene", "remove-floaters", "karate", "{tmp}/out.ply"], ["SOURCE", "karate is a metis"]),
+    (["scene", "hollownerf", "--data", "donut", "--out", "{tmp}/nerf"],
+     ["--data", "donut is a gaussian-ply"]),
+], ids=["points_lego", "splats_bunny", "floaters_karate", "nerf_donut"])
+def test_a_dataset_of_another_kind_is_named_as_such(cli, data_dir, tmp_path, argv, names):
+    run_bad(cli, Case([a.format(tmp=tmp_path) for a in argv], names), tmp_path)
