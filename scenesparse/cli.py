@@ -280,6 +280,9 @@ def prune_splats(
     for path, hint in ((images, "--images"), (cameras, "--cameras")):
         if path is not None and not path.exists():
             raise typer.BadParameter(f"{path}: no such file or folder", param_hint=hint)
+    if images is not None and not images.is_dir():
+        raise typer.BadParameter(f"{images} is a file, not a folder of photos",
+                                 param_hint="--images")
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
                 "recover_steps": recover_steps, "views": views, "resolution": resolution,
                 "eval_views": eval_views, "backend": backend,

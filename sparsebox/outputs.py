@@ -68,7 +68,8 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
             raise InvalidParameterError(f"{option}: {path} must end in one of "
                                         f"{', '.join(suffixes)} (the format follows the name)")
     if not folder.is_dir():
-        raise InvalidParameterError(f"{option}: the folder {folder} does not exist")
+        raise InvalidParameterError(f"{option}: {folder} is a file, not a folder" if folder.exists()
+                                    else f"{option}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise InvalidParameterError(f"{option}: the folder {folder} is not writable")
     for source in inputs:  # an input may not exist yet (a dataset about to be downloaded)

@@ -873,3 +873,13 @@ def test_gsplat_without_a_gpu_and_a_negative_seed_name_their_options(cli, data_d
 ], ids=["points_lego", "splats_bunny", "floaters_karate", "nerf_donut"])
 def test_a_dataset_of_another_kind_is_named_as_such(cli, data_dir, tmp_path, argv, names):
     run_bad(cli, Case([a.format(tmp=tmp_path) for a in argv], names), tmp_path)
+
+
+def test_a_file_where_a_folder_is_wanted_is_called_a_file(cli, data_dir, tmp_path):
+    source = small_splats(data_dir, tmp_path / "in.ply")
+    a_file = write(tmp_path / "text.ply", "not a folder")
+    run_bad(cli, Case(["scene", "prune-points", source, a_file / "x.ply"],
+                      ["TARGET", f"{a_file} is a file, not a folder"], [source, a_file]), tmp_path)
+    run_bad(cli, Case(["scene", "prune-splats", source, tmp_path / "out.ply", "--images", a_file],
+                      ["--images", f"{a_file} is a file, not a folder of photos"],
+                      [source, a_file]), tmp_path)
