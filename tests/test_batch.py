@@ -188,3 +188,17 @@ def test_options_of_a_batch_with_one_file_and_of_one_file_with_a_batch_are_refus
     (line,) = result.stderr.splitlines()
     assert line.startswith("error:") and hint in line, line
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_batch_keeps_the_self_loops_of_its_graphs(tmp_path, cli):
+    """Outputs are .mtx: their diagonal is marked as loops, which the methods keep."""
+    folder = tmp_path / "looped"
+    folder.mkdir()
+    edges = [(i, (i + 1) % 12) for i in range(12)] + [(i, i + 6) for i in range(6)] + [(2, 2)]
+    (folder / "ring.txt").write_text("".join(f"{u} {v}\n" for u, v in edges))
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", folder, "--out", out, "--method", "fegrass",
+                 "--keep-ratio", "0.8")
+    assert result.exit_code == 0, result.output
+    back = load_graph(out / "ring.mtx")
+    assert back.num_items == 15 and (back.rows == back.cols).sum() == 1  # 14 edges and the loop

@@ -139,9 +139,25 @@ def _is_number(token: str, kind: type) -> bool:
     return True
 
 
+#: a header comment line of the Matrix Market files whose diagonal holds self-loops (written
+#: by :func:`write_graph`); other files' diagonals are not edges
+MTX_LOOPS_MARKER = "sparsebox: the diagonal holds self-loops"
+
+
+def _has_loops_marker(path: Path) -> bool:
+    with _open_text(path) as f:
+        for line in f:
+            if not line.startswith("%"):
+                return False
+            if line.lstrip("%").strip() == MTX_LOOPS_MARKER:
+                return True
+    return False
+
+
 def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     """Read a Matrix Market file as the undirected graph of ``|A|`` (symmetric files) or
-    ``|A| + |A|^T`` (general, e.g. circuit matrices), without the diagonal."""
+    ``|A| + |A|^T`` (general, e.g. circuit matrices), without the diagonal (unless a symmetric
+    file's header holds :data:`MTX_LOOPS_MARKER`: then its diagonal entries are self-loops)."""
     path = Path(path)
     try:
         info = scipy.io.mminfo(path)
@@ -155,7 +171,8 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
         i = int(np.flatnonzero(~np.isfinite(a.data))[0])
         raise GraphFileError(f"{path}: entry ({a.row[i] + 1}, {a.col[i] + 1}) has the value "
                              f"{a.data[i]}; weights must be finite")
-    off = (a.row != a.col) & (a.data != 0)
+    loops = symmetry != "general" and _has_loops_marker(path)
+    off = ((a.row != a.col) | loops) & (a.data != 0)
     row, col, w = a.row[off], a.col[off], np.abs(a.data[off]).astype(np.float64)
     weight = None if info[4] == "pattern" else w
     try:
@@ -323,8 +340,9 @@ def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
 def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
                 comment: str = "") -> None:
     """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
-    (symmetric Matrix Market, lower triangle; ``comment`` in its header; no self-loops, as a
-    matrix's diagonal is not read as edges), ``.graph`` (METIS; no self-loops), or
+    (symmetric Matrix Market, lower triangle; ``comment`` in its header, and
+    :data:`MTX_LOOPS_MARKER` when the diagonal holds self-loops), ``.graph`` (METIS; no
+    self-loops), or
     ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph whose weights are
     all 1 and that says it is unweighted is written without weights (``pattern`` Matrix
     Market, ``u v`` lines), so that it reads back unweighted.
@@ -344,6 +362,8 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
     if suffix == ".mtx":
         lower = sp.coo_array((graph.weights, (graph.cols, graph.rows)),
                              shape=(graph.num_nodes, graph.num_nodes))
+        if np.any(graph.rows == graph.cols):  # else the diagonal is not read as edges
+            comment = f"{comment}\n{MTX_LOOPS_MARKER}" if comment else MTX_LOOPS_MARKER
         with path.open("wb") as f:  # a name is given a .mtx suffix by mmwrite; a file is not
             scipy.io.mmwrite(f, lower, comment=comment, symmetry="symmetric",
                              field="real" if weighted else "pattern")
@@ -387,12 +407,8 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     suffix = Path(path).suffix.lower()
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
-    loops = bool(np.any(graph.rows == graph.cols))
-    if suffix == ".mtx" and loops:
-        raise ValueError(f"{path}: Matrix Market files are read without their diagonal, so "
-                         "the self-loops would be lost; write an edge list (.txt or .csv)")
     if suffix == ".graph":
-        if loops:
+        if np.any(graph.rows == graph.cols):
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
         if _written_weighted(graph) and np.any(graph.weights != np.round(graph.weights)):
             raise ValueError(f"{path}: METIS edge weights must be integers; write .mtx")

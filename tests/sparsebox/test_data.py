@@ -262,12 +262,27 @@ def test_write_graph_refuses_what_its_format_cannot_hold(tmp_path):
     assert load_graph(tmp_path / "g.mtx").num_nodes == 5
     assert not (tmp_path / "g.txt").exists()
     looped = SparseStructure.from_edges([0, 1, 2], [1, 2, 2], [1.0, 1.0, 4.0], symmetrize="max")
-    for suffix, message in [(".mtx", "read without their diagonal"), (".graph", "self-loops")]:
-        with pytest.raises(ValueError, match=message):
-            write_graph(looped, tmp_path / f"looped{suffix}")
-        assert not (tmp_path / f"looped{suffix}").exists()
-    write_graph(looped, tmp_path / "looped.txt")  # an edge list holds them
-    assert load_graph(tmp_path / "looped.txt").num_items == 3
+    with pytest.raises(ValueError, match="METIS files cannot hold self-loops"):
+        write_graph(looped, tmp_path / "looped.graph")
+    assert not (tmp_path / "looped.graph").exists()
+
+
+@pytest.mark.parametrize("suffix", [".mtx", ".txt"])
+def test_self_loops_read_back_from_the_formats_that_hold_them(tmp_path, suffix):
+    """A Matrix Market diagonal is not edges, unless write_graph marked it as loops."""
+    from sparsebox.data.graphs import MTX_LOOPS_MARKER, write_graph
+
+    looped = SparseStructure.from_edges([0, 1, 2], [1, 2, 2], [1.0, 1.0, 4.0], symmetrize="max")
+    write_graph(looped, tmp_path / f"looped{suffix}", comment="mine")
+    back = load_graph(tmp_path / f"looped{suffix}")
+    assert sorted(zip(back.rows.tolist(), back.cols.tolist(), back.weights.tolist(),
+                      strict=True)) == [(0, 1, 1.0), (1, 2, 1.0), (2, 2, 4.0)]
+    if suffix == ".mtx":
+        text = (tmp_path / "looped.mtx").read_text()
+        assert "%mine" in text and MTX_LOOPS_MARKER in text
+        unmarked = tmp_path / "unmarked.mtx"
+        unmarked.write_text(text.replace(MTX_LOOPS_MARKER, "another comment"))
+        assert load_graph(unmarked).num_items == 2  # a matrix's diagonal
 
 
 def test_write_graph_keeps_weights_an_unweighted_graph_summed_up(tmp_path):
