@@ -87,9 +87,9 @@ def relative_condition_number(
     """
     check_choice("method", method, ("shift", "ground"))
     g, h = as_structure(graph), as_structure(sparsifier)
+    lg, lh = _pencil(g, h, method, shift)  # checks the inputs
     if h.connected_components()[0] != g.connected_components()[0]:
         return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
-    lg, lh = _pencil(g, h, method, shift)
     try:
         lam_max = _largest_generalized(lg, lh, tol)
     except RuntimeError:  # singular factor: H does not span G

@@ -448,11 +448,16 @@ def hollownerf(
     with parameter_errors(_NERF_OPTIONS):
         estimator._validate_params()
     folder = _photo_folder(data)
-    inside = folder.resolve() in (out.resolve(), *out.resolve().parents)
-    if out.resolve() == folder.resolve() or (inside and not Path(data).is_dir()):
-        raise typer.BadParameter(f"{out} is {'' if out.resolve() == folder.resolve() else 'in '}"
-                                 f"the folder of the photos ({folder}); write elsewhere",
+    from sparsebox.data.root import data_root
+
+    where = out.resolve()
+    if where == folder.resolve():
+        raise typer.BadParameter(f"{out} is the folder of the photos; write elsewhere",
                                  param_hint="--out")
+    root = data_root().resolve()
+    if root in (where, *where.parents):
+        raise typer.BadParameter(f"{out} is in the data folder {root} (SPARSEBOX_DATA); write "
+                                 "elsewhere", param_hint="--out")
     made = folders_to_make(out)
     check_output_folder(out, option="--out")
     try:

@@ -507,7 +507,7 @@ class RadiusOutlierRemover(_PointMethod):
     ----------
     radius : float, optional
         None: three times the median distance from a point to its nearest neighbour (over the
-        points whose nearest neighbour is not a duplicate of them).
+        distinct points: duplicates are counted once).
     min_points : int
 
     Attributes
@@ -540,12 +540,11 @@ class RadiusOutlierRemover(_PointMethod):
                                         f"{len(pts)}")
         radius = self.radius
         if radius is None:
-            gaps = knn(pts, 1)[0]
-            gaps = gaps[gaps > 0]  # a duplicate's nearest neighbour is its twin
-            if gaps.size == 0:
+            distinct = np.unique(pts, axis=0)  # a duplicate's nearest neighbour is its twin
+            if len(distinct) < 2:
                 raise InvalidParameterError("radius: all the points coincide, so there is no "
                                             "distance to take a radius from; give one")
-            radius = 3.0 * float(np.median(gaps))
+            radius = 3.0 * float(np.median(knn(distinct, 1)[0]))
         _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
         tree = cKDTree(pts)
         self.scores_ = tree.query_ball_point(pts, radius, return_length=True,

@@ -818,13 +818,26 @@ def test_hollownerf_without_cameras_leaves_no_folder(cli, tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_hollownerf_never_writes_into_the_folder_of_its_photos(cli, data_dir, tmp_path):
-    lego = data_dir / "3d" / "nerf_synthetic_lego_subset"
-    for data, out in (("lego", lego), ("lego", lego / "outputs"), (lego, lego)):
-        before = sorted(p.name for p in lego.iterdir())
+def test_hollownerf_never_writes_into_its_photos_or_the_data_folder(cli, data_dir, tmp_path,
+                                                                     monkeypatch):
+    """A trial wrote its outputs into ../shared/data (root may write in read-only folders); the
+    refusal comes first, and the test works on a copy of the data root."""
+    import shutil
+
+    root = tmp_path / "data"
+    lego = root / "3d" / "nerf_synthetic_lego_subset"
+    lego.mkdir(parents=True)
+    shutil.copy(data_dir / "3d" / "nerf_synthetic_lego_subset" / "transforms_train.json", lego)
+    monkeypatch.setenv("SPARSEBOX_DATA", str(root))
+    mine = tmp_path / "photos"
+    shutil.copytree(lego, mine)
+    for data, out, names in ((lego, lego / "run", ["--out", "in the data folder"]),
+                             (lego, root, ["--out", "in the data folder"]),
+                             (mine, mine, ["--out", "is the folder of the photos"])):
         run_bad(cli, Case(["scene", "hollownerf", "--data", data, "--out", out, *_NERF_TINY],
-                          ["--out", "the folder of the photos"]), tmp_path)
-        assert sorted(p.name for p in lego.iterdir()) == before
+                          names, [lego / "transforms_train.json"]), tmp_path)
+        assert sorted(p.name for p in lego.iterdir()) == ["transforms_train.json"]
+        assert sorted(p.name for p in mine.iterdir()) == ["transforms_train.json"]
 
 
 @pytest.mark.parametrize("content, names", [

@@ -43,6 +43,10 @@ def test_kappa_of_g_against_itself_is_one_and_disconnected_h_is_infinite():
     # with either method: shifted, L_H + shift I is definite and the value would be finite
     assert relative_condition_number(g, h, method="ground") == np.inf
     assert relative_condition_number(g, h, method="shift") == np.inf
+    fewer_nodes = as_structure(nx.path_graph(g.num_nodes - 1))  # inputs are checked first
+    for method in ("ground", "shift"):
+        with pytest.raises(ValueError, match="graph has 40 nodes but sparsifier has 39"):
+            relative_condition_number(g, fewer_nodes, method=method)
 
 
 def test_kappa_of_a_subgraph_built_apart_from_g_matches_dense_eigh():

@@ -82,6 +82,9 @@ def test_radius_outlier_removal_takes_its_radius_past_duplicate_points():
     pts = np.vstack([np.zeros((30, 3)), rng.random((10, 3))])
     auto = P.RadiusOutlierRemover(min_points=2).fit(pts)
     assert auto.radius_ > 0 and auto.mask_[:30].all()
+    cloud = rng.random((100, 3))  # every point twice, as merged scans give
+    twice = P.RadiusOutlierRemover(min_points=2).fit(np.vstack([cloud, cloud]))
+    assert twice.radius_ == pytest.approx(P.RadiusOutlierRemover().fit(cloud).radius_)
     with pytest.raises(InvalidParameterError, match="radius: all the points coincide"):
         P.RadiusOutlierRemover().fit(np.zeros((5, 3)))
 
