@@ -97,7 +97,9 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
     if not isinstance(meta, dict) or "camera_angle_x" not in meta or "frames" not in meta:
         raise ValueError(f"{path}: needs 'camera_angle_x' and 'frames'")
     frames = meta["frames"]
-    if not isinstance(frames, list) or not frames:
+    if not isinstance(frames, list):
+        raise ValueError(f"{path}: 'frames' is not a list")
+    if not frames:
         raise ValueError(f"{path}: no frames (its 'frames' list is empty)")
     bad = next((i for i, f in enumerate(frames) if not isinstance(f, dict)), None)
     if bad is not None:
@@ -112,16 +114,25 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     ``width``/``height`` say otherwise."""
     path = Path(path)
     meta = read_transforms(path)
-    w = int(meta.get("w", width or 800))
-    h = int(meta.get("h", height or 800))
-    focal = 0.5 * w / math.tan(0.5 * float(meta["camera_angle_x"]))
+    try:
+        w = int(meta.get("w", width or 800))
+        h = int(meta.get("h", height or 800))
+        focal = 0.5 * w / math.tan(0.5 * float(meta["camera_angle_x"]))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: camera_angle_x, w and h must be numbers ({err})") from None
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):
-        c2w = np.asarray(frame.get("transform_matrix"), dtype=np.float64)
-        if c2w.shape != (4, 4):
-            raise ValueError(f"{path}: frame {i} has no 4x4 transform_matrix")
-        w2c = np.linalg.inv(c2w @ flip)
+        try:
+            c2w = np.asarray(frame.get("transform_matrix"), dtype=np.float64)
+        except (TypeError, ValueError):
+            c2w = np.zeros(0)
+        if c2w.shape != (4, 4) or not np.all(np.isfinite(c2w)):
+            raise ValueError(f"{path}: frame {i} has no 4x4 transform_matrix of numbers")
+        try:
+            w2c = np.linalg.inv(c2w @ flip)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"{path}: frame {i}'s transform_matrix is singular") from None
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, w / 2, h / 2, w, h)
         cams.append(cam.resized(width or w, height or h))
     return cams

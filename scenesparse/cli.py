@@ -289,6 +289,11 @@ def prune_splats(
                 "images": None if images is None else str(images),
                 "cameras_json": None if cameras is None else str(cameras),
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
+    if executor == "local":  # on Ray the tasks may run where there is a GPU
+        from scenesparse.render import check_render_backend
+
+        with parameter_errors(_SPLAT_OPTIONS):
+            check_render_backend(backend)
     # a batch's executor options are checked before --out is made
     runner = (executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
               if out is not None else None)

@@ -325,7 +325,10 @@ class RayExecutor(Executor):
         return ray
 
     def _check_resources(self, ray: Any) -> None:
-        """Refuse a task larger than the whole cluster: Ray would wait for it forever."""
+        """On a local cluster, refuse a task larger than the whole cluster: Ray would wait for it
+        forever. A cluster at an address may autoscale, so its tasks wait for nodes."""
+        if self.address or os.environ.get("RAY_ADDRESS"):
+            return
         have = ray.cluster_resources()
         for name, need in (("cpus_per_task", self.cpus_per_task),
                            ("gpus_per_task", self.gpus_per_task)):

@@ -8,19 +8,11 @@ everywhere. Higher score means more worth keeping.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import (
-    Interval,
-    check_1d,
-    check_fraction,
-    check_int,
-    exactly_one,
-    validate_params,
-)
+from sparsebox._validation import _is_real, check_1d, check_fraction, check_int, exactly_one
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor"]
@@ -165,7 +157,8 @@ def select(
     if kind in ("keep_ratio", "budget"):
         keep = _top_k(unit_scores, resolve_budget(units, **{kind: value}), unit_protected)
     elif kind == "threshold":
-        validate_params({"threshold": value}, {"threshold": [Interval(numbers.Real, None, None)]})
+        if not _is_real(value) or math.isnan(value):  # +-inf are thresholds (always-kept: inf)
+            raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
         keep = unit_scores >= float(value)
         if unit_protected is not None:
             keep |= unit_protected

@@ -642,8 +642,10 @@ def _symmetrize(row, col, w, n, how):
 def _structure_self_loops(s: SparseStructure, self_loops: SelfLoops) -> SparseStructure:
     """``s`` under the ``self_loops`` option of :meth:`SparseStructure.from_edges`."""
     check_choice("self_loops", self_loops, ("keep", "drop", "error"))
+    if self_loops == "keep":
+        return s
     loops = s.rows == s.cols
-    if self_loops == "keep" or not loops.any():
+    if not loops.any():
         return s
     if self_loops == "error":
         i = int(np.flatnonzero(loops)[0])

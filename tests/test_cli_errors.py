@@ -870,6 +870,11 @@ def test_gsplat_without_a_gpu_and_a_negative_seed_name_their_options(cli, data_d
     run_bad(cli, Case(["scene", "prune-splats", splats, tmp_path / "out.ply", "--views", "2",
                        "--resolution", "16", "--rounds", "1", "--backend", "gsplat"],
                       ["--backend", "CUDA"], [splats]), tmp_path)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    small_splats(data_dir, batch / "a.ply")
+    run_bad(cli, Case(["scene", "prune-splats", batch, "--out", tmp_path / "out", "--backend",
+                       "gsplat"], ["--backend", "CUDA"], [batch / "a.ply"]), tmp_path)
     for option, value, names in (("--backend", "gsplat", ["--backend", "CUDA"]),
                                  ("--seed", "-1", ["--seed", "greater than or equal to 0"])):
         run_bad(cli, Case(["scene", "queen", "encode", tiny_video / "frames", "-o",

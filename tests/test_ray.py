@@ -25,10 +25,11 @@ SWEEP = ["graph", "teddy", "--dataset", "cora", "--levels", "2", "--seeds", "2",
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A real local Ray cluster of two CPUs for the whole module, shut down at the end."""
+    """A real local Ray cluster of two CPUs (and no GPU, on any machine) for the whole module,
+    shut down at the end."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

@@ -34,7 +34,12 @@ from sparsebox.select import select
 __all__ = ["HollowNeRF", "FORMAT"]
 
 #: The ``format`` tag of a file written by :meth:`HollowNeRF.save`.
-FORMAT = "sparsebox-hollownerf/1"
+#: the format of :meth:`HollowNeRF.save` (2: the rows kept may be stored as the positions of
+#: those dropped); version 1 files load too
+FORMAT = "sparsebox-hollownerf/2"
+_READABLE = (FORMAT, "sparsebox-hollownerf/1")
+#: the format of training checkpoints (unchanged by version 2 of saved models)
+_CHECKPOINT = "sparsebox-hollownerf/1-checkpoint"
 
 
 class HollowNeRF(Sparsifier):
@@ -253,14 +258,14 @@ class HollowNeRF(Sparsifier):
     def _checkpoint(self, path: Path) -> None:
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            torch.save({"format": FORMAT + "-checkpoint", "params": self.get_params(),
+            torch.save({"format": _CHECKPOINT, "params": self.get_params(),
                         "views": self._views_key, "trainer": self.trainer_.state_dict()}, temp)
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
 
     def _resume(self, path: Path) -> None:
-        state = _read(path, FORMAT + "-checkpoint")
+        state = _read(path, (_CHECKPOINT,))
         differs = {k: v for k, v in state["params"].items() if self.get_params().get(k) != v}
         if differs:
             settings = ", ".join(f"{k}={v!r}" for k, v in differs.items())
@@ -325,7 +330,7 @@ class HollowNeRF(Sparsifier):
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> int:
-        """Write what rendering needs (kept table rows, the keep-mask as bits, MLPs, saliency
+        """Write what rendering needs (kept table rows and which rows they are, MLPs, saliency
         grid, occupancy bits, settings) with :func:`torch.save`; returns the file's bytes."""
         self._check_fitted()
         field = self.field_
@@ -354,7 +359,7 @@ class HollowNeRF(Sparsifier):
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
         """A model written by :meth:`save`, ready to render (``mask_``: the kept entries;
         ``scores_`` are not stored)."""
-        state = _read(Path(path), FORMAT)
+        state = _read(Path(path), _READABLE)
         model = cls(**state["params"])
         field = model._build_field()
         field.grid.load_export(state["grid"])
@@ -372,13 +377,16 @@ class HollowNeRF(Sparsifier):
         return model
 
 
-def _read(path: Path, fmt: str) -> dict[str, Any]:
+def _read(path: Path, formats: tuple[str, ...]) -> dict[str, Any]:
+    """The state in ``path``, written in one of ``formats`` (the first is the current one)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds for a file that is not its own
         raise InputFileError(f"{path}: not a file written by HollowNeRF ({err})") from None
-    if not isinstance(state, dict) or state.get("format") != fmt:
-        raise InputFileError(f"{path}: not a {fmt} file")
+    if not isinstance(state, dict) or state.get("format") not in formats:
+        found = state.get("format") if isinstance(state, dict) else None
+        raise InputFileError(f"{path}: not a {formats[0]} file"
+                             + (f" (its format is {found})" if isinstance(found, str) else ""))
     return state
 
 

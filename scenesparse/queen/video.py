@@ -78,7 +78,7 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
             cams, photos = transforms_views(meta)
         except (KeyError, TypeError) as err:
             raise InputFileError(f"{meta}: not a NeRF transforms.json ({err})") from None
-        except ValueError as err:  # names the file already
+        except ValueError as err:  # read_transforms and cameras_from_transforms name the file
             raise InputFileError(str(err)) from None
         frames.append(VideoFrame(folder, cams, photos))
     first = frames[0].cameras

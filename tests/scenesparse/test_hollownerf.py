@@ -190,6 +190,14 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     loaded = HollowNeRF.load(tmp_path / "pruned.pt")
     assert torch.equal(loaded.render(cam), pruned.render(cam))
     assert loaded.num_parameters() == pruned.num_parameters()
+    # a file of the first version (the rows kept always as bits) loads too
+    state = torch.load(tmp_path / "pruned.pt", weights_only=True)
+    assert state["format"] == "sparsebox-hollownerf/2" and "keep_bits" in state["grid"]
+    torch.save({**state, "format": "sparsebox-hollownerf/1"}, tmp_path / "v1.pt")
+    assert torch.equal(HollowNeRF.load(tmp_path / "v1.pt").render(cam), pruned.render(cam))
+    torch.save({**state, "format": "sparsebox-hollownerf/3"}, tmp_path / "v3.pt")
+    with pytest.raises(InputFileError, match="its format is sparsebox-hollownerf/3"):
+        HollowNeRF.load(tmp_path / "v3.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(InputFileError, match="junk.pt"):
         HollowNeRF.load(tmp_path / "junk.pt")

@@ -349,7 +349,7 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
     from PIL import Image
 
     folder, _ = video
-    for case in ("no frames", "not json", "photo size"):
+    for case in ("no frames", "not json", "angle", "matrix", "photo size"):
         copy = tmp_path / case.replace(" ", "_")
         shutil.copytree(folder, copy)
         meta = copy / "frame_0001" / "transforms.json"
@@ -359,6 +359,14 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
         elif case == "not json":
             meta.write_text("{camera_angle_x: 1}")
             message = "frame_0001/transforms.json: not valid JSON"
+        elif case == "angle":
+            meta.write_text(json.dumps({**json.loads(meta.read_text()), "camera_angle_x": "abc"}))
+            message = "frame_0001/transforms.json: camera_angle_x, w and h must be numbers"
+        elif case == "matrix":
+            content = json.loads(meta.read_text())
+            content["frames"][0]["transform_matrix"] = [[1, 0], [0, 1, 0]]
+            meta.write_text(json.dumps(content))
+            message = "frame_0001/transforms.json: frame 0 has no 4x4 transform_matrix"
         else:  # a frame's first photo sets its image size
             first = json.loads(meta.read_text())["frames"][0]["file_path"]
             photo = next((copy / "frame_0001").glob(first.rsplit("/", 1)[-1] + "*"))

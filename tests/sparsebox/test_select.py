@@ -25,6 +25,7 @@ def test_threshold_and_quantile():
     assert select(s, threshold=0.5).tolist() == [False, True, True, True]
     assert select(s, quantile=0.75).tolist() == [False, False, True, False]
     assert select(s, threshold=np.float32(0.5)).sum() == 3
+    assert select(s, threshold=np.inf).sum() == 0 and select(s, threshold=-np.inf).all()
     for bad in ("1", float("nan"), True):  # '1' kept both items, NaN none, silently
         with pytest.raises(InvalidParameterError, match="threshold must be a number"):
             select(s, threshold=bad)
