@@ -291,7 +291,7 @@ class FeGrassSparsifier(Sparsifier):
         than 20, up to 1,024 rounds (finer rounds place the edges better but each costs a
         factorization and a pass over G's edges: on the 3D mesh ``wave`` at density 1.10,
         14,069 edges added in 128 / 512 / 704 rounds give grounded kappa 409 / 300 / 289, the
-        last in 260 s on this project's 2-core machine).
+        last in 172 s on this project's 2-core machine, 2026-12-04).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
