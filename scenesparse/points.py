@@ -314,7 +314,9 @@ class VoxelDownsampler(_PointSampler):
     def fit(self, points: Any) -> VoxelDownsampler:
         self._validate_params()
         pts = self._positions(points)
-        if len(pts) == 0:  # nothing to keep, as the other samplers
+        if len(pts) == 0:  # nothing to keep, as the other samplers (a budget above 0 is refused)
+            if self.voxel_size is None:
+                self._size(0)
             self.scores_, self.voxel_size_ = np.zeros(0), float(self.voxel_size or 0.0)
             self.mask_ = np.zeros(0, dtype=bool)
             return self

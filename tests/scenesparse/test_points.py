@@ -239,6 +239,9 @@ def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_voxel_on_no_points_and_on_points_at_one_place():
     assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((0, 3))).mask_.shape == (0,)
+    for sampler in (P.VoxelDownsampler, P.FarthestPointSampler):  # no point to meet a budget
+        with pytest.raises(InvalidParameterError, match="budget must be <= 0, got 1"):
+            sampler(budget=1).fit(np.zeros((0, 3)))
     # one occupied voxel: its representative, then the other points to meet the count
     assert P.VoxelDownsampler(budget=1).fit(np.zeros((5, 3))).mask_.tolist() == [
         True, False, False, False, False]
