@@ -11,7 +11,7 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-from sparsebox.data.root import data_root, writable_mirror
+from sparsebox.data.root import data_root, download_root, writable_mirror
 from sparsebox.data.sources import DatasetNotFoundError, get_dataset
 from sparsebox.exceptions import InvalidParameterError
 
@@ -26,7 +26,9 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
                    download: bool = True) -> Any:
     """A Planetoid dataset's graph (PyG ``Data``, public split) from ``<root>/planetoid/<Name>/raw``.
 
-    Missing raw files are downloaded by PyG when ``download`` is true and the network is there.
+    Missing raw files are downloaded by PyG when ``download`` is true and the network is there,
+    into the cache when the data root is read-only
+    (:func:`~sparsebox.data.root.download_root`), where later runs find them.
     """
     from torch_geometric.datasets import Planetoid
 
@@ -37,7 +39,15 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
     pyg_name = _PLANETOID_NAMES[key]
     base = data_root(root) / "planetoid"
     raw = base / pyg_name / "raw"
-    missing = [f"ind.{key}.{s}" for s in _PLANETOID_RAW if not (raw / f"ind.{key}.{s}").exists()]
+
+    def missing_in(folder: Path) -> list[str]:
+        return [f"ind.{key}.{s}" for s in _PLANETOID_RAW
+                if not (folder / pyg_name / "raw" / f"ind.{key}.{s}").exists()]
+
+    missing = missing_in(base)
+    if missing:  # a read-only data root's downloads are in the cache
+        base = download_root(data_root(root)) / "planetoid"
+        missing = missing_in(base)
     if missing and not download:
         raise DatasetNotFoundError(
             f"Planetoid {pyg_name}: missing {missing[0]} (and {len(missing) - 1} more) in {raw}; "
@@ -78,16 +88,24 @@ def _remove_empty_folders(folder: Path) -> None:
 
 def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) -> Path:
     """The folder to hand to an ogb dataset class as ``root``: the data root's ``ogb/`` (or a
-    writable mirror of it) when ``<root>/ogb/<name_>/raw`` is there, else ``ogb/`` to download
+    writable mirror of it) when ``<root>/ogb/<name_>/raw`` is there, else ``ogb/`` of
+    :func:`~sparsebox.data.root.download_root` (where an earlier download may be) to download
     into; errors name the folder and the missing piece."""
     folder = data_root(root) / "ogb" / info.name.replace("-", "_")
-    if not (folder / "raw").is_dir() or not any((folder / "raw").iterdir()):
+
+    def has_raw(folder: Path) -> bool:
+        return (folder / "raw").is_dir() and any((folder / "raw").iterdir())
+
+    if not has_raw(folder):  # a read-only data root's downloads are in the cache
+        downloads = download_root(data_root(root)) / "ogb"
+        if has_raw(downloads / folder.name):
+            return downloads
         if not download:
             raise DatasetNotFoundError(
                 f"OGB {info.name}: no raw/ folder in {folder}; allow download=True or place it there"
             )
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        return folder.parent
+        downloads.mkdir(parents=True, exist_ok=True)
+        return downloads
     if not (folder / "RELEASE_v1.txt").exists():
         raise DatasetNotFoundError(
             f"OGB {info.name}: {folder / 'RELEASE_v1.txt'} is missing; ogb would stop to ask "

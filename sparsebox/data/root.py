@@ -6,7 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["data_root", "cache_root", "writable_mirror", "default_data_root"]
+__all__ = ["data_root", "cache_root", "writable_mirror", "default_data_root", "is_writable",
+           "download_root"]
 
 ENV_DATA = "SPARSEBOX_DATA"
 ENV_CACHE = "SPARSEBOX_CACHE"
@@ -42,16 +43,33 @@ def cache_root() -> Path:
     return path
 
 
+def is_writable(folder: str | os.PathLike[str]) -> bool:
+    """Whether files may be written into ``folder`` (or, where it does not exist yet, into the
+    nearest folder above it that does). For root, who may write anywhere, a folder without any
+    write bit counts as read-only."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    writable = os.access(folder, os.W_OK)
+    if writable and os.geteuid() == 0:
+        writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return writable
+
+
+def download_root(root: str | os.PathLike[str]) -> Path:
+    """Where files missing from the data root ``root`` are downloaded, in the same layout: the
+    data root itself when it is writable, else the cache's ``downloads/`` (a read-only data root
+    is never written)."""
+    return Path(root) if is_writable(root) else cache_root() / "downloads"
+
+
 def writable_mirror(folder: Path, name: str) -> Path:
     """``folder`` itself when it is writable; otherwise a folder in the cache whose entries are
     symbolic links to ``folder``'s, so that libraries which write ``processed/`` beside ``raw/``
     (PyG, ogb) can work on a read-only data root without copying or touching it. Links to
     entries that left ``folder`` since the mirror was made are removed (a library would find
     them in its way)."""
-    writable = os.access(folder, os.W_OK)
-    if writable and os.geteuid() == 0:  # root may write anywhere: no write bit is read-only
-        writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    if writable:
+    if is_writable(folder):
         return folder
     mirror = cache_root() / "mirrors" / name
     mirror.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sparsebox.data.root import data_root
+from sparsebox.data.root import data_root, download_root
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch"]
@@ -101,17 +101,23 @@ def fetch(
     paths = []
     for f in info.files:
         path = base / f.path
-        if not path.exists():
-            _download(f, path, download=download, dataset=info.name)
+        if not path.exists():  # a read-only data root's downloads are in the cache
+            target = download_root(base) / f.path
+            if not target.exists():
+                _download(f, path, target, download=download, dataset=info.name)
+            path = target
         elif verify and f.sha256 and sha256_of(path) != f.sha256:
             raise ValueError(f"{path}: sha256 differs from the catalogue's {f.sha256}")
         paths.append(path)
     return paths
 
 
-def _download(f: DatasetFile, path: Path, *, download: bool, dataset: str) -> None:
+def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str) -> None:
+    """Download ``f``, missing at ``path`` under the data root, to ``target`` (``path`` itself,
+    or its place in the cache when the data root is read-only)."""
     where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} "
              f"(data root from the argument, $SPARSEBOX_DATA or datasets/)")
+    path = target
     if not download or not f.url:
         raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
     tmp = path.with_name(path.name + ".part")

@@ -304,3 +304,37 @@ def test_load_graph_reads_upper_case_suffixes(tmp_path):
     g = SparseStructure.from_edges([0, 1], [1, 2], None, symmetrize="max")
     write_graph(g, tmp_path / "H.MTX")
     assert load_graph(tmp_path / "H.MTX").num_edges == 2
+
+
+def test_a_read_only_data_root_is_never_written_and_its_downloads_go_to_the_cache(
+        tmp_path, monkeypatch):
+    """A missing dataset made its folders in the data root before the download (which the tests
+    refuse) failed; on a read-only root they go to the cache, where later runs find them."""
+    import os
+    import shutil
+
+    from graphsparse.datasets import load_planetoid
+    from graphsparse.gtsp.data import load_molecules
+    from sparsebox.data.sources import DatasetNotFoundError, fetch, get_dataset
+
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        for load in (lambda: load_planetoid("pubmed", root), lambda: fetch("karate", root),
+                     lambda: load_molecules("ogbg-molhiv", root)):
+            with pytest.raises(DatasetNotFoundError):
+                load()
+            assert list(root.iterdir()) == []
+    finally:
+        root.chmod(0o755)
+    karate = get_dataset("karate").files[0].path
+    cached = tmp_path / "cache" / "downloads" / karate
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(os.environ["SPARSEBOX_DATA"]) / karate, cached)
+    root.chmod(0o555)
+    try:
+        assert fetch("karate", root) == [cached]
+    finally:
+        root.chmod(0o755)
