@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import pickle
 import sys
 import traceback
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -189,7 +191,11 @@ def _user_error(err: BaseException) -> bool:
     ``InputFileError``...), missing or unreadable files (``OSError``)."""
     if isinstance(err, typer.TyperException):
         return getattr(err, "exit_code", 1) == 2
-    return isinstance(err, (ValueError, OSError, KeyError))
+    return isinstance(err, (ValueError, OSError, KeyError, *_CORRUPT_FILE))
+
+
+#: what a damaged input file raises where it is read (a checkpoint's zip, a dataset's pickle)
+_CORRUPT_FILE = (zipfile.BadZipFile, pickle.UnpicklingError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,14 +215,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {_message(err)}", file=sys.stderr)
         return 2 if _user_error(err) else 1
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as err:
+        if isinstance(err.__cause__, EOFError):  # click reads a file's early end as an abort
+            print(f"error: an input file ends early, truncated or corrupt ({_message(err.__cause__)})",
+                  file=sys.stderr)
+            return 2
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # every error ends here: one line, or the traceback with --debug
         if debug:
             traceback.print_exc()
         if _user_error(err):
-            print(f"error: {_message(err)}", file=sys.stderr)
+            what = (f"an input file is corrupt ({type(err).__name__}: {_message(err)})"
+                    if isinstance(err, _CORRUPT_FILE) else _message(err))
+            print(f"error: {what}", file=sys.stderr)
             return 2
         from sparsebox.parallel import TaskError
 

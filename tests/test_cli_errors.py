@@ -901,3 +901,23 @@ def test_a_file_where_a_folder_is_wanted_is_called_a_file(cli, data_dir, tmp_pat
     run_bad(cli, Case(["scene", "prune-splats", source, tmp_path / "out.ply", "--images", a_file],
                       ["--images", f"{a_file} is a file, not a folder of photos"],
                       [source, a_file]), tmp_path)
+
+
+def test_truncated_or_damaged_files_are_user_errors(cli, grid, tmp_path):
+    """click read a compressed file's early end (EOFError) as an abort: 'interrupted', 130; a
+    damaged checkpoint (BadZipFile) was an internal error."""
+    import bz2
+
+    packed = bz2.compress(b"3 2\n2\n1 3\n2\n")
+    truncated = write(tmp_path / "cut.graph.bz2", packed[:-8])
+    result = cli("graph", "info", truncated)
+    # click writes an empty line to stderr before it aborts on an EOFError (left as it is)
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert result.exit_code == 2 and len(lines) == 1 and "ends early" in lines[0], result.output
+    state = tmp_path / "state"
+    result = cli("stream", grid, "--events", _events(tmp_path, "+ 0 7\n"), "--state", state)
+    assert result.exit_code == 0, result.output
+    checkpoint = state / "checkpoint.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    run_bad(cli, Case(["stream", "export", state, "-o", tmp_path / "h.mtx"], ["BadZipFile"],
+                      [checkpoint]), tmp_path)
