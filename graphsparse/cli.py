@@ -24,6 +24,7 @@ from graphsparse.resume import (
     read_json,
     resumable_records,
 )
+from sparsebox.options import finite
 from sparsebox.outputs import (
     StagedOutputs,
     check_output_file,
@@ -232,7 +233,7 @@ def teddy(
                              "accuracy.png."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
-    distill_lambda: float = typer.Option(0.1, min=0.0, help="Weight of TEDDY's distillation "
+    distill_lambda: float = typer.Option(0.1, min=0.0, callback=finite, help="Weight of TEDDY's distillation "
                                          "term, CE + lambda KL(teacher || student)."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
                              "process with an equal share of the CPU threads (with --executor "
@@ -352,7 +353,7 @@ def gtsp(
     max_graphs: int = typer.Option(None, help="Use about this many graphs, evenly spaced "
                                    "through each part of the split in proportion (quick runs)."),
     batch_size: int = typer.Option(128, min=1),
-    lr: float = typer.Option(1e-3, min=0.0),
+    lr: float = typer.Option(1e-3, min=0.0, callback=finite),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, one process and one "
                              "torch thread each."),
     executor: str = typer.Option("local", help="local (processes on this machine) or ray."),

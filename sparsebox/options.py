@@ -5,6 +5,7 @@ executor that ``--executor`` / ``--jobs`` / ``--address`` ask for."""
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -57,6 +58,24 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         if source is not None:
             raise InvalidParameterError(f"{source}: {text}") from None
         raise
+
+
+def finite(value: float | None) -> float | None:
+    """A typer callback: a float option must be a finite number (typer takes ``inf`` and
+    ``nan``).
+
+    Examples
+    --------
+    >>> finite(0.5)
+    0.5
+    >>> finite(float("inf"))
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: must be a finite number, got inf
+    """
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def refuse_batch_options(executor: str, jobs: int, address: str | None,

@@ -921,3 +921,15 @@ def test_truncated_or_damaged_files_are_user_errors(cli, grid, tmp_path):
     checkpoint.write_bytes(checkpoint.read_bytes()[:100])
     run_bad(cli, Case(["stream", "export", state, "-o", tmp_path / "h.mtx"], ["BadZipFile"],
                       [checkpoint]), tmp_path)
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["graph", "teddy", "--levels", "1", "--seeds", "1", "--epochs", "1", "--distill-lambda",
+      "inf"], "--distill-lambda"),
+    (["graph", "gtsp", "--seeds", "1", "--epochs", "1", "--lr", "inf"], "--lr"),
+], ids=["distill_lambda", "lr"])
+def test_infinite_float_options_are_refused(cli, tmp_path, argv, option):
+    """--lr inf trained to NaN and left a folder no later run could use."""
+    out = tmp_path / "run"
+    run_bad(cli, Case([*argv, "--out", out], [option, "finite"]), tmp_path)
+    assert not out.exists()
