@@ -68,10 +68,11 @@ def finite(value: float | None) -> float | None:
     --------
     >>> finite(0.5)
     0.5
-    >>> finite(float("inf"))
-    Traceback (most recent call last):
-    ...
-    click.exceptions.BadParameter: must be a finite number, got inf
+    >>> try:
+    ...     finite(float("inf"))
+    ... except typer.BadParameter as err:
+    ...     print(err.message)
+    must be a finite number, got inf
     """
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"must be a finite number, got {value}")
