@@ -13,8 +13,10 @@ reaches. A torn last log line (the crash came mid-write) was never applied and i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +120,7 @@ class StreamState:
         self.events_applied = events_applied
         self._log: IO[str] | None = None
         self._metrics: IO[str] | None = None
+        self._lock: int | None = None  # the folder's lock (flock), held while open
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -130,14 +133,24 @@ class StreamState:
         """
         folder = Path(folder)
         ckpt = folder / CHECKPOINT
-        if ckpt.exists():
-            state = cls._from_checkpoint(folder, graph_source, params)
-        else:
-            model = DynamicSpectralSparsifier(**params).fit(load_graph())
-            folder.mkdir(parents=True, exist_ok=True)
-            state = cls(folder, model, graph_source, 0)
-            state.checkpoint()
-        replayed = state._replay_log()
+        lock = _lock(folder) if folder.is_dir() else None
+        try:
+            if ckpt.exists():
+                state = cls._from_checkpoint(folder, graph_source, params)
+            else:
+                if lock is not None:
+                    _check_no_state(folder)
+                model = DynamicSpectralSparsifier(**params).fit(load_graph())
+                folder.mkdir(parents=True, exist_ok=True)
+                lock = _lock(folder) if lock is None else lock
+                state = cls(folder, model, graph_source, 0)
+                state.checkpoint()
+            state._lock = lock
+            replayed = state._replay_log()
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
         return state, Resumed(state.events_applied, replayed)
 
     @classmethod
@@ -149,7 +162,7 @@ class StreamState:
             with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {k: data[k] for k in data.files if k != "meta"}
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint "
                              f"({err})") from None
         stored = meta["params"]
@@ -252,6 +265,35 @@ class StreamState:
             if fh is not None:
                 fh.close()
         self._log = self._metrics = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _lock(folder: Path) -> int:
+    """An exclusive lock on the state folder (``flock`` on it), or a ``ValueError`` when another
+    run holds it: two runs on one state would interleave their log records."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(f"{folder}: another run is streaming into this state; wait for it to "
+                         "end or use another --state") from None
+    return fd
+
+
+def _check_no_state(folder: Path) -> None:
+    """A folder without a checkpoint becomes a new state only when it holds nothing else: not
+    a log whose checkpoint is gone, nor a user's files."""
+    if (folder / LOG).exists():
+        raise ValueError(f"{folder} holds {LOG} but no {CHECKPOINT}, so it cannot be resumed; "
+                         "use another --state")
+    others = sorted(p.name for p in folder.iterdir() if not p.name.startswith(CHECKPOINT))
+    if others:
+        raise ValueError(f"{folder} is not empty ({', '.join(others[:3])}"
+                         f"{', ...' if len(others) > 3 else ''}) and holds no stream state; "
+                         "give a new or empty folder")
 
 
 def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:

@@ -919,8 +919,36 @@ def test_truncated_or_damaged_files_are_user_errors(cli, grid, tmp_path):
     assert result.exit_code == 0, result.output
     checkpoint = state / "checkpoint.npz"
     checkpoint.write_bytes(checkpoint.read_bytes()[:100])
-    run_bad(cli, Case(["stream", "export", state, "-o", tmp_path / "h.mtx"], ["BadZipFile"],
-                      [checkpoint]), tmp_path)
+    run_bad(cli, Case(["stream", "export", state, "-o", tmp_path / "h.mtx"],
+                      [str(checkpoint), "not a readable stream checkpoint"], [checkpoint]),
+            tmp_path)
+
+
+def test_a_state_is_used_by_one_run_and_only_a_state_or_empty_folder_becomes_one(cli, grid,
+                                                                                  tmp_path):
+    import os
+
+    from graphsparse.streaming import _lock
+
+    state = tmp_path / "state"
+    events = _events(tmp_path, "+ 0 7\n")
+    assert cli("stream", grid, "--events", events, "--state", state).exit_code == 0
+    held = _lock(state)  # as a run streaming into it holds it
+    try:  # two runs at once interleaved their log records
+        run_bad(cli, Case(["stream", grid, "--events", events, "--state", state],
+                          [str(state), "another run"], [state / "log.jsonl"]), tmp_path)
+    finally:
+        os.close(held)
+    assert cli("stream", grid, "--events", events, "--state", state).exit_code == 0
+    (state / "checkpoint.npz").unlink()  # a log without its checkpoint is not replayed anew
+    run_bad(cli, Case(["stream", grid, "--events", events, "--state", state],
+                      [str(state), "no checkpoint.npz"], [state / "log.jsonl"]), tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    notes = write(mine / "notes.txt", "important")
+    run_bad(cli, Case(["stream", grid, "--events", events, "--state", mine],
+                      [str(mine), "not empty (notes.txt)"], [notes]), tmp_path)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
 
 @pytest.mark.parametrize("argv, option", [
