@@ -233,8 +233,9 @@ def teddy(
                              "accuracy.png."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
-    distill_lambda: float = typer.Option(0.1, min=0.0, callback=finite, help="Weight of TEDDY's distillation "
-                                         "term, CE + lambda KL(teacher || student)."),
+    distill_lambda: float = typer.Option(0.1, min=0.0, callback=finite, help="Weight of "
+                                         "TEDDY's distillation term, CE + lambda "
+                                         "KL(teacher || student)."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
                              "process with an equal share of the CPU threads (with --executor "
                              "ray and no address: the local cluster's CPUs)."),

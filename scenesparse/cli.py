@@ -486,11 +486,12 @@ def _photo_folder(data: str) -> Path:
         return path
     from sparsebox.data.sources import catalogue, fetch
 
-    if data not in catalogue():
+    found = catalogue().get(data)
+    if found is None:
         raise typer.BadParameter(f"{data}: neither a folder nor a dataset name (for instance "
                                  "lego)", param_hint="--data")
-    if catalogue()[data].kind != "nerf-synthetic":
-        raise typer.BadParameter(f"{data} is a {catalogue()[data].kind} dataset; this takes "
+    if found.kind != "nerf-synthetic":
+        raise typer.BadParameter(f"{data} is a {found.kind} dataset; this takes "
                                  "posed photos (nerf-synthetic, for instance lego)",
                                  param_hint="--data")
     return fetch(data)[0].parent

@@ -116,8 +116,7 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             reasons = "; ".join(f"{task['source']}: {why}" for task, why in err.failures)
             rest = ("the other files were written" if len(err.failures) < len(tasks) else
                     "no file was written")
-            if len(err.failures) == len(tasks):
-                remove_if_empty(made)
+            remove_if_empty(made)  # only when no file was written: then it is empty
             raise InvalidParameterError(
                 f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); {rest}") from None
         except Exception:  # the executor refused the batch: nothing was written

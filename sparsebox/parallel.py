@@ -330,9 +330,8 @@ class RayExecutor(Executor):
         if self.address or os.environ.get("RAY_ADDRESS"):
             return
         have = ray.cluster_resources()
-        for name, need in (("cpus_per_task", self.cpus_per_task),
-                           ("gpus_per_task", self.gpus_per_task)):
-            kind = name[:3].upper()
+        for name, kind, need in (("cpus_per_task", "CPU", self.cpus_per_task),
+                                 ("gpus_per_task", "GPU", self.gpus_per_task)):
             if need > have.get(kind, 0.0):
                 raise InvalidParameterError(
                     f"{name} {need:g} is more than the Ray cluster has ({have.get(kind, 0.0):g} "

@@ -33,9 +33,8 @@ from sparsebox.select import select
 
 __all__ = ["HollowNeRF", "FORMAT"]
 
-#: The ``format`` tag of a file written by :meth:`HollowNeRF.save`.
-#: the format of :meth:`HollowNeRF.save` (2: the rows kept may be stored as the positions of
-#: those dropped); version 1 files load too
+#: The ``format`` tag of a file written by :meth:`HollowNeRF.save` (2: the rows kept may be
+#: stored as the positions of those dropped); version 1 files load too.
 FORMAT = "sparsebox-hollownerf/2"
 _READABLE = (FORMAT, "sparsebox-hollownerf/1")
 #: the format of training checkpoints (unchanged by version 2 of saved models)

@@ -28,7 +28,6 @@ from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["HashGrid", "PRIMES", "level_resolutions"]
 
-
 #: Instant-NGP's hash primes, one per axis.
 PRIMES = (1, 2654435761, 805459861)
 _MASK32 = 0xFFFFFFFF

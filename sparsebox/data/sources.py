@@ -117,12 +117,11 @@ def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, datas
     or its place in the cache when the data root is read-only)."""
     where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} "
              f"(data root from the argument, $SPARSEBOX_DATA or datasets/)")
-    path = target
     if not download or not f.url:
         raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
-    tmp = path.with_name(path.name + ".part")
+    tmp = target.with_name(target.name + ".part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 out.write(block)
@@ -132,4 +131,4 @@ def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, datas
     if f.sha256 and sha256_of(tmp) != f.sha256:
         tmp.unlink(missing_ok=True)
         raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
-    tmp.replace(path)
+    tmp.replace(target)
