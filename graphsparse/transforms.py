@@ -20,7 +20,18 @@ __all__ = ["TeddyTransform", "keep_edge_columns"]
 def keep_edge_columns(data: Any, keep: Any) -> Any:
     """A copy of the PyG ``data`` with the columns ``keep`` (a bool tensor, one per column of
     ``edge_index``) of ``edge_index`` and of every per-edge attribute (``edge_weight``,
-    ``edge_attr``, ...), in their order."""
+    ``edge_attr``, ...), in their order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric.data import Data
+    >>> data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]),
+    ...             edge_attr=torch.arange(4.0), num_nodes=3)
+    >>> kept = keep_edge_columns(data, torch.tensor([True, True, False, False]))
+    >>> kept.edge_index.tolist(), kept.edge_attr.tolist()
+    ([[0, 1], [1, 0]], [0.0, 1.0])
+    """
     import torch
 
     out = data.clone()

@@ -88,7 +88,19 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
 
 def read_transforms(path: str | os.PathLike[str]) -> dict:
     """The content of a NeRF-synthetic ``transforms*.json``, checked: a JSON object with
-    ``camera_angle_x`` and a non-empty list of ``frames``; a ``ValueError`` names the file."""
+    ``camera_angle_x`` and a non-empty list of ``frames``; a ``ValueError`` names the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "transforms_train.json"
+    >>> _ = path.write_text('{"camera_angle_x": 0.7, "frames": []}')
+    >>> try:
+    ...     read_transforms(path)
+    ... except ValueError as err:
+    ...     print(str(err).split(": ", 1)[1])
+    no frames (its 'frames' list is empty)
+    """
     path = Path(path)
     try:
         meta = json.loads(path.read_text())

@@ -228,7 +228,18 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
 
 def check_render_backend(backend: str) -> str:
     """``backend`` when this machine can run it; otherwise an ``InvalidParameterError`` says
-    what is missing (gsplat needs its package and a CUDA GPU)."""
+    what is missing (gsplat needs its package and a CUDA GPU).
+
+    Examples
+    --------
+    >>> check_render_backend("numba")
+    'numba'
+    >>> try:
+    ...     check_render_backend("opengl")
+    ... except ValueError as err:
+    ...     print(err)
+    backend must be one of ('auto', 'torch', 'numba', 'gsplat'), got 'opengl'
+    """
     check_choice("backend", backend, ("auto", *BACKENDS))
     if backend == "gsplat":
         try:

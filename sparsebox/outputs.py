@@ -101,7 +101,18 @@ def folders_to_make(path: str | os.PathLike[str]) -> list[Path]:
 
 def remove_if_empty(made: Iterable[Path]) -> None:
     """Remove the folders ``made`` (deepest first, from :func:`folders_to_make`) while they are
-    empty: a failed run leaves no folder it made."""
+    empty: a failed run leaves no folder it made.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> made = folders_to_make(base / "a" / "b")
+    >>> (base / "a" / "b").mkdir(parents=True)
+    >>> remove_if_empty(made)
+    >>> (base / "a").exists()
+    False
+    """
     for folder in made:
         if not folder.is_dir() or any(folder.iterdir()):
             return

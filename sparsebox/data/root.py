@@ -46,7 +46,19 @@ def cache_root() -> Path:
 def is_writable(folder: str | os.PathLike[str]) -> bool:
     """Whether files may be written into ``folder`` (or, where it does not exist yet, into the
     nearest folder above it that does). For root, who may write anywhere, a folder without any
-    write bit counts as read-only."""
+    write bit counts as read-only.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> is_writable(folder / "not" / "made" / "yet")
+    True
+    >>> folder.chmod(0o555)
+    >>> is_writable(folder)
+    False
+    >>> folder.chmod(0o755)
+    """
     folder = Path(folder)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -59,7 +71,19 @@ def is_writable(folder: str | os.PathLike[str]) -> bool:
 def download_root(root: str | os.PathLike[str]) -> Path:
     """Where files missing from the data root ``root`` are downloaded, in the same layout: the
     data root itself when it is writable, else the cache's ``downloads/`` (a read-only data root
-    is never written)."""
+    is never written).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> download_root(root) == root
+    True
+    >>> root.chmod(0o555)
+    >>> download_root(root) == cache_root() / "downloads"
+    True
+    >>> root.chmod(0o755)
+    """
     return Path(root) if is_writable(root) else cache_root() / "downloads"
 
 
