@@ -79,14 +79,17 @@ def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEven
 def parse_events(lines: Iterable[str | bytes],
                  source: str = "events") -> Iterator[tuple[int, EdgeEvent]]:
     """``(line number, event)`` for every event line; lines may be ``str`` or UTF-8 ``bytes``
-    (a line that is not UTF-8 is an :class:`EventParseError` naming it)."""
+    (a line that is not UTF-8 is an :class:`EventParseError` naming it); a byte-order mark
+    opening the first line (as some Windows editors write) is skipped."""
     for lineno, line in enumerate(lines, start=1):
         if isinstance(line, bytes):
             try:
-                line = line.decode("utf-8")
+                line = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as err:
                 raise EventParseError(source, lineno, f"not UTF-8 text (byte "
                                       f"{line[err.start]:#04x} at column {err.start + 1})") from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
         event = parse_event_line(line, lineno, source)
         if event is not None:
             yield lineno, event

@@ -189,7 +189,8 @@ class GaussianPruner(Sparsifier):
     keep_ratio, budget : float, int (at most one; default keep_ratio 0.34)
         The fraction of the Gaussians kept, or their exact count.
     threshold : float, optional
-        Instead of a size: keep every Gaussian scoring at least this (one round).
+        Instead of a size: keep every Gaussian scoring at least this (one round); one that
+        would keep none is refused.
     rounds : int
         Prune in this many rounds, re-scoring what is left each time, the kept count shrinking
         geometrically to the target. Gaussians hidden behind removed ones then get their due:
@@ -300,6 +301,10 @@ class GaussianPruner(Sparsifier):
             round_scores = importance_scores(current, self.score, stats, cams)
             if target is None:
                 keep = select(round_scores, threshold=self.threshold)
+                if not keep.any():
+                    raise InvalidParameterError(
+                        f"threshold={self.threshold} keeps no Gaussian: the {self.score} scores "
+                        f"reach at most {np.nanmax(round_scores, initial=-np.inf):.6g}")
             else:
                 count = target if r == rounds - 1 else round(n * (target / max(n, 1)) ** (
                     (r + 1) / rounds))

@@ -904,16 +904,24 @@ def test_a_file_where_a_folder_is_wanted_is_called_a_file(cli, data_dir, tmp_pat
 
 
 def test_truncated_or_damaged_files_are_user_errors(cli, grid, tmp_path):
-    """click read a compressed file's early end (EOFError) as an abort: 'interrupted', 130; a
-    damaged checkpoint (BadZipFile) was an internal error."""
+    """click read a compressed file's early end (EOFError) as an abort: 'interrupted', 130, then
+    an unnamed file after an empty line; a damaged gzip file (zlib.error) and a damaged
+    checkpoint (BadZipFile) were internal errors."""
     import bz2
+    import gzip
 
-    packed = bz2.compress(b"3 2\n2\n1 3\n2\n")
-    truncated = write(tmp_path / "cut.graph.bz2", packed[:-8])
-    result = cli("graph", "info", truncated)
-    # click writes an empty line to stderr before it aborts on an EOFError (left as it is)
-    lines = [line for line in result.stderr.splitlines() if line]
-    assert result.exit_code == 2 and len(lines) == 1 and "ends early" in lines[0], result.output
+    text = b"3 2\n2\n1 3\n2\n"
+    damaged = bytearray(gzip.compress(text * 50))
+    damaged[15] ^= 0xFF
+    damaged[20] ^= 0xFF
+    for name, data in (("cut.graph.bz2", bz2.compress(text)[:-8]),
+                       ("cut.graph.gz", gzip.compress(text)[:-8]),
+                       ("damaged.graph.gz", bytes(damaged)),
+                       ("plain.graph.gz", text)):
+        path = write(tmp_path / name, data)
+        run_bad(cli, Case(["graph", "info", path],
+                          [str(path), "the compressed file is truncated or damaged"], [path]),
+                tmp_path)
     state = tmp_path / "state"
     result = cli("stream", grid, "--events", _events(tmp_path, "+ 0 7\n"), "--state", state)
     assert result.exit_code == 0, result.output

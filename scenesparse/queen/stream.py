@@ -22,7 +22,8 @@ float16, deflated byte planes), ``latent.NAME`` (integer latents, :func:`encode_
 the file's size; :meth:`QueenStream.info` lists them.
 
 A record whose length runs past the end of the file or whose CRC does not match is refused with
-its number (:class:`CorruptStreamError`); every frame before it still decodes.
+its number (:class:`CorruptStreamError`), and so are bytes after the last record (when the last
+frame is read); every frame before it still decodes.
 """
 
 from __future__ import annotations
@@ -250,6 +251,10 @@ class QueenStream:
                 raise CorruptStreamError(f"{self.path}: record {k} fails its checksum (frames "
                                          f"0..{k - 1} decode)" if k else
                                          f"{self.path}: record 0 fails its checksum")
+            if k == len(self) - 1 and end != len(data):
+                raise CorruptStreamError(f"{self.path}: {len(data) - end} bytes after the last "
+                                         f"record (record {len(self)} is not in the header; "
+                                         f"frames 0..{k - 1} decode)")
             self._offsets.append((pos + 4, length))
         start, length = self._offsets[index]
         return data[start:start + length]
@@ -278,10 +283,6 @@ class QueenStream:
         checked); the byte counts add up to the file's size."""
         for t in range(len(self)):
             self._payload(t)
-        end = sum(self._offsets[-1]) + 4 if self._offsets else self.header_size
-        if end != len(self._data):
-            raise CorruptStreamError(f"{self.path}: {len(self._data) - end} bytes after the last "
-                                     f"record (record {len(self)} is not in the header)")
         return {"header_bytes": self.header_size,
                 "frames": [{"index": t, "bytes": length + 8}
                            for t, (_, length) in enumerate(self._offsets)]}

@@ -7,6 +7,7 @@ import gzip
 import math
 import os
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -304,6 +305,7 @@ def load_graph(
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".bz2", ".gz")]
+    compressed = path.suffix.lower() in (".bz2", ".gz")
     reader = _READERS.get(suffixes[-1] if suffixes else "")
     if reader is None:
         raise InputFileError(
@@ -314,6 +316,13 @@ def load_graph(
     except UnicodeDecodeError as err:
         raise GraphFileError(f"{path}: not a text graph file ({err.reason} at byte "
                              f"{err.start})") from None
+    except (EOFError, zlib.error, OSError) as err:
+        # bz2 and gzip: an early end (EOFError), damaged data (zlib.error, or an OSError that
+        # names no file, as bz2's "Invalid data stream" and gzip's "Not a gzipped file")
+        if isinstance(err, OSError) and (err.filename is not None or not compressed):
+            raise
+        raise GraphFileError(f"{path}: the compressed file is truncated or damaged "
+                             f"({err})") from None
 
 
 _EDGE_LIST_SUFFIXES = (".csv", ".txt", ".edges", ".el")

@@ -55,6 +55,11 @@ def test_parse_events_formats_and_errors():
     parsed = list(parse_events(lines))
     assert [n for n, _ in parsed] == [3, 4, 5, 6]
     assert parsed[1][1].weight == 2.5 and parsed[3][1].op == "-"
+    # a byte-order mark opening the file (bytes or text) is not part of the first event
+    for first in (b"\xef\xbb\xbf+ 1 2\n", "\ufeff+ 1 2\n"):
+        assert list(parse_events([first, "- 1 2"])) == [(1, ("+", 1, 2, 1.0)), (2, ("-", 1, 2, 1.0))]
+    with pytest.raises(EventParseError, match="line 2"):
+        list(parse_events(["+ 1 2", "\ufeff- 1 2"]))
     for bad, lineno in [(["+ 1"], 1), (["+ 1 2", "* 1 2"], 2), (["- 1 2 3"], 1),
                         (["+ a b"], 1), (['{"op": "+"}'], 1)]:
         with pytest.raises(EventParseError, match=f"line {lineno}"):

@@ -47,6 +47,9 @@ def test_pruner_budgets_and_rounds(donut):
     assert p.mask_.sum() == round(0.5 * len(donut))
     t = GaussianPruner("opacity", threshold=0.5).fit(donut)
     assert np.array_equal(t.mask_, donut.opacities.numpy() >= 0.5)
+    with pytest.raises(ValueError, match=r"threshold=1.5 keeps no Gaussian: the opacity scores "
+                                         r"reach at most 0\.9"):
+        GaussianPruner("opacity", threshold=1.5).fit(donut)
     with pytest.raises(ValueError, match="score must be one of"):
         GaussianPruner("random", keep_ratio=0.5).fit(donut)
     with pytest.raises(ValueError, match="not fitted yet"):

@@ -278,6 +278,14 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
         assert torch.equal(stream.frame(1).means, states[0]["means"])
         with pytest.raises(CorruptStreamError, match="record 2"):
             stream.frame(2)
+    # bytes after the last record: the last frame is refused, the frames before it decode
+    (tmp_path / "junk.qsv").write_bytes(data + b"junk")
+    stream = QueenStream(tmp_path / "junk.qsv")
+    last = len(stream) - 1
+    assert torch.equal(stream.frame(last - 1).means, states[last - 2]["means"])
+    for read in (lambda: stream.frame(last), stream.info):
+        with pytest.raises(CorruptStreamError, match="4 bytes after the last record"):
+            read()
     (tmp_path / "not.qsv").write_bytes(b"PK\x03\x04" + bytes(20))
     with pytest.raises(Exception, match="not a QUEEN stream"):
         QueenStream(tmp_path / "not.qsv")
