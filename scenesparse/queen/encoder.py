@@ -19,7 +19,6 @@ Per frame (following NVlabs/queen's ``train.py``):
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import time
@@ -132,6 +131,22 @@ class FrameState:
     estimate_bits: dict[str, float]  # training-time rate estimate, by payload
     history: list[dict[str, float]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """A copy with the arrays as tensors (what ``torch.load`` reads with
+        ``weights_only=True``); :meth:`from_dict` makes the frame's state again."""
+        return {"index": self.index, "steps": self.steps, "seconds": self.seconds,
+                "gate_init": torch.tensor(self.gate_init), "gate_final": torch.tensor(self.gate_final),
+                "gated": torch.tensor(self.gated), "estimate_bits": dict(self.estimate_bits),
+                "history": [dict(row) for row in self.history]}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> FrameState:
+        """The frame's state that :meth:`as_dict` described (a copy)."""
+        return cls(int(state["index"]), int(state["steps"]), float(state["seconds"]),
+                   state["gate_init"].numpy().copy(), state["gate_final"].numpy().copy(),
+                   state["gated"].numpy().copy(), dict(state["estimate_bits"]),
+                   [dict(row) for row in state["history"]])
+
 
 class QueenEncoder:
     """Encode a multi-view video of Gaussians frame by frame (a gsplat-style strategy: the caller
@@ -242,19 +257,24 @@ class QueenEncoder:
         return scene_from_params(self.state_.params)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to go on encoding from the last frame."""
+        """Everything needed to go on encoding from the last frame, as tensors, numbers,
+        strings, lists and dicts only, so ``torch.load`` reads it back with
+        ``weights_only=True``. The configuration is not part of it."""
         self._check_started()
-        return {"state": copy.deepcopy(self.state_), "rest_latent": self._rest_latent.clone(),
+        return {"state": self.state_.as_dict(), "rest_latent": self._rest_latent.clone(),
                 "previous": [t.clone() for t in self._previous],
-                "generator": self._generator.get_state(), "frames": copy.deepcopy(self.frames_)}
+                "generator": self._generator.get_state(),
+                "frames": [frame.as_dict() for frame in self.frames_]}
 
     def load_state_dict(self, state: dict[str, Any]) -> QueenEncoder:
-        self.state_ = copy.deepcopy(state["state"])
+        """Continue from :meth:`state_dict`'s state (in an encoder made with the same
+        configuration, backend and seed)."""
+        self.state_ = StreamState.from_dict(state["state"])
         self._rest_latent = state["rest_latent"].clone()
         self._previous = [t.clone() for t in state["previous"]]
         self._generator = torch.Generator()
         self._generator.set_state(state["generator"])
-        self.frames_ = copy.deepcopy(state["frames"])
+        self.frames_ = [FrameState.from_dict(frame) for frame in state["frames"]]
         return self
 
 

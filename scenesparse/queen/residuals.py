@@ -21,22 +21,59 @@ stores, so the frame it continues from is exactly the frame a reader decodes.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from sparsebox._validation import Interval, validate_params
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate
 
 __all__ = ["QueenConfig", "StreamState", "FrameRecord", "FrameResiduals", "apply_record",
-           "RESIDUAL_ATTRIBUTES", "ATTRIBUTES"]
+           "RESIDUAL_ATTRIBUTES", "LATENT_ATTRIBUTES", "ATTRIBUTES"]
 
 #: Every attribute of a frame, in the order records and files list them.
 ATTRIBUTES = ("means", "quats", "scales", "opacities", "sh0", "shN")
 #: The attributes coded as per-frame latent residuals (QUEEN's ``sq_res``).
 RESIDUAL_ATTRIBUTES = ("sh0", "quats", "opacities", "scales")
+#: The attributes with a latent, a decoder and an entry in each of QueenConfig's tables.
+LATENT_ATTRIBUTES = (*RESIDUAL_ATTRIBUTES, "shN")
+
+_NON_NEGATIVE = [Interval(numbers.Real, 0, None, closed="left")]
+_POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
+_CONFIG_CONSTRAINTS = {
+    "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "gate_temperature": _POSITIVE,
+    "gate_gamma": [Interval(numbers.Real, None, 0, closed="neither")],
+    "gate_zeta": [Interval(numbers.Real, 1, None, closed="neither")],
+    "gate_lr": _NON_NEGATIVE,
+    "lambda_l0": _NON_NEGATIVE,
+    "lambda_rate": _NON_NEGATIVE,
+    "masked_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+    "dilation": _NON_NEGATIVE,
+    "position_lr": _NON_NEGATIVE,
+    **dict.fromkeys(("latent_dims", "latent_lr", "decoder_lr", "decoder_std"), [Mapping]),
+}
+_CONFIG_TABLE_ENTRIES = {
+    "latent_dims": [Interval(numbers.Integral, 1, None, closed="left")],
+    "latent_lr": _NON_NEGATIVE,
+    "decoder_lr": _NON_NEGATIVE,
+    "decoder_std": _POSITIVE,
+}
+
+
+def _check_table(name: str, table: Mapping[str, Any], entry: list) -> None:
+    """Every latent attribute has an entry in ``table``, and each meets ``entry``."""
+    for attribute in LATENT_ATTRIBUTES:
+        if attribute not in table:
+            raise InvalidParameterError(f"{name} lacks an entry for {attribute!r}")
+    validate_params({f"{name}[{a!r}]": table[a] for a in LATENT_ATTRIBUTES},
+                    {f"{name}[{a!r}]": entry for a in LATENT_ATTRIBUTES})
 
 
 @dataclass(frozen=True)
@@ -64,6 +101,15 @@ class QueenConfig:
     ``sigmoid(log_alpha)`` stretched and clipped, where QUEEN divides ``log_alpha`` by the
     temperature first; both start from the same ``log_alpha`` for a given initial probability,
     and the core's gate opens fully at a larger ``log_alpha``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When made with a field out of its range (naming it): ``epochs`` and the ``latent_dims``
+        must be integers >= 1; ``gate_temperature`` and the ``decoder_std`` finite and > 0;
+        ``gate_gamma`` < 0 and ``gate_zeta`` > 1; ``masked_fraction`` in [0, 1]; every other
+        number finite and >= 0. Each table needs an entry for every attribute of
+        :data:`LATENT_ATTRIBUTES`.
     """
 
     #: steps per frame = ``epochs`` x the number of training cameras (QUEEN: 10)
@@ -95,17 +141,9 @@ class QueenConfig:
         sh0=0.02, quats=0.005, opacities=0.02, scales=0.01, shN=1e-1))
 
     def __post_init__(self) -> None:
-        from sparsebox.exceptions import InvalidParameterError
-
-        if self.epochs < 1:
-            raise InvalidParameterError(f"epochs must be >= 1, got {self.epochs}")
-        if not 0 <= self.masked_fraction <= 1:
-            raise InvalidParameterError(f"masked_fraction must be in [0, 1], got "
-                                        f"{self.masked_fraction}")
-        for name in (*RESIDUAL_ATTRIBUTES, "shN"):
-            for table in (self.latent_dims, self.latent_lr, self.decoder_lr, self.decoder_std):
-                if name not in table:
-                    raise InvalidParameterError(f"the configuration lacks {name!r}")
+        validate_params({f.name: getattr(self, f.name) for f in fields(self)}, _CONFIG_CONSTRAINTS)
+        for name, entry in _CONFIG_TABLE_ENTRIES.items():
+            _check_table(name, getattr(self, name), entry)
 
 
 @dataclass
@@ -127,6 +165,24 @@ class StreamState:
 
     def __len__(self) -> int:
         return int(self.params["means"].shape[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        """A copy as tensors, dicts and an int (what ``torch.load`` reads with
+        ``weights_only=True``); :meth:`from_dict` makes the state again."""
+        return {"params": _clone_tensors(self.params), "base_rest": self.base_rest.clone(),
+                "rest_latent": self.rest_latent.clone(), "decoders": _clone_tensors(self.decoders),
+                "index": self.index}
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> StreamState:
+        """The state that :meth:`as_dict` described (a copy)."""
+        return cls(_clone_tensors(state["params"]), state["base_rest"].clone(),
+                   state["rest_latent"].clone(), _clone_tensors(state["decoders"]),
+                   int(state["index"]))
+
+
+def _clone_tensors(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: value.detach().clone() for name, value in tensors.items()}
 
 
 @dataclass

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import operator
 import os
 import struct
 import tempfile
@@ -233,10 +234,18 @@ class QueenStream:
     def __len__(self) -> int:
         return int(self.header["frames"])
 
+    def _check_index(self, index: int) -> int:
+        """``index`` as an int, or IndexError when it is not a frame of the stream (negative
+        indices included: they do not count from the end)."""
+        index = operator.index(index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} is not in 0..{len(self) - 1}" if len(self) else
+                             f"frame {index}: the stream has no frames")
+        return index
+
     def _payload(self, index: int) -> bytes:
         """Record ``index``'s payload, checked (records before it are located on the way)."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"frame {index} is not in 0..{len(self) - 1}")
+        index = self._check_index(index)
         data = self._data
         while len(self._offsets) <= index:
             k = len(self._offsets)
@@ -261,7 +270,8 @@ class QueenStream:
 
     def state(self, index: int) -> StreamState:
         """The decoded state after frame ``index`` (replaying from the last decoded frame when
-        it is earlier, else from frame 0)."""
+        it is earlier, else from frame 0); IndexError outside ``0..len(self) - 1``."""
+        index = self._check_index(index)
         if self._state is None or self._state.index > index:
             self._state = _state_from_frame0(_unpack_chunks(self._payload(0)), self.header)
         while self._state.index < index:
@@ -271,7 +281,7 @@ class QueenStream:
         return self._state
 
     def frame(self, index: int) -> GaussianScene:
-        """Frame ``index`` as a scene."""
+        """Frame ``index`` as a scene; IndexError outside ``0..len(self) - 1``."""
         return scene_of_state(self.state(index))
 
     def __iter__(self) -> Iterator[GaussianScene]:

@@ -3,7 +3,9 @@ synthetic multi-view video (a few hundred Gaussians, 32 px) so every test runs i
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -21,12 +23,13 @@ from scenesparse.queen.coding import (
     pack_floats,
     unpack_floats,
 )
-from scenesparse.queen.encoder import QueenEncoder, gate_probabilities
+from scenesparse.queen.encoder import FrameState, QueenEncoder, gate_probabilities
 from scenesparse.queen.residuals import FrameResiduals, QueenConfig, StreamState
 from scenesparse.queen.stream import CorruptStreamError, QueenStream, scene_of_state
 from scenesparse.queen.video import encode_video, make_moving_video, moved_gaussians, read_video
 from scenesparse.render import render
 from scenesparse.training import params_from_scene
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate
 
 
@@ -139,6 +142,42 @@ def test_the_config_uses_queens_gate_constants_on_the_core_gate():
     assert (values[:5] > 0.5).all() and (values[5:] == 0).all()
 
 
+def _table(**changes):
+    return {"sh0": 8, "quats": 6, "opacities": 3, "scales": 8, "shN": 4, **changes}
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"epochs": 1.5}, "epochs must be an integer >= 1, got 1.5"),
+    ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+    ({"epochs": True}, "epochs must be an integer >= 1, got True"),
+    ({"epochs": "3"}, "epochs must be an integer >= 1, got '3'"),
+    ({"gate_temperature": 0.0}, "gate_temperature must be a number > 0, got 0.0"),
+    ({"gate_gamma": 0.1}, "gate_gamma must be a number < 0, got 0.1"),
+    ({"gate_zeta": 1.0}, "gate_zeta must be a number > 1, got 1.0"),
+    ({"gate_lr": -0.1}, "gate_lr must be a number >= 0, got -0.1"),
+    ({"lambda_l0": float("inf")}, "lambda_l0 must be a number >= 0, got inf"),
+    ({"lambda_rate": float("nan")}, "lambda_rate must be a number >= 0, got nan"),
+    ({"masked_fraction": 1.5}, "masked_fraction must be in [0, 1], got 1.5"),
+    ({"dilation": -1}, "dilation must be a number >= 0, got -1"),
+    ({"position_lr": None}, "position_lr must be a number >= 0, got None"),
+    ({"latent_dims": [8, 6]}, "latent_dims must be a Mapping, got [8, 6]"),
+    ({"latent_dims": _table(sh0=2.5)}, "latent_dims['sh0'] must be an integer >= 1, got 2.5"),
+    ({"latent_dims": _table(shN=0)}, "latent_dims['shN'] must be an integer >= 1, got 0"),
+    ({"latent_lr": {"sh0": 0.05}}, "latent_lr lacks an entry for 'quats'"),
+    ({"decoder_lr": _table(scales=-1e-4)}, "decoder_lr['scales'] must be a number >= 0, got -0.0001"),
+    ({"decoder_std": _table(opacities=0)}, "decoder_std['opacities'] must be a number > 0, got 0"),
+], ids=lambda v: next(iter(v)) if isinstance(v, dict) else None)
+def test_the_config_refuses_a_bad_field_when_made_and_names_it(fields, message):
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        QueenConfig(**fields)
+
+
+def test_the_config_takes_numpy_numbers():
+    cfg = QueenConfig(epochs=np.int64(3), lambda_l0=np.float32(0.05), masked_fraction=0,
+                      latent_dims=_table(sh0=np.int32(4)))
+    assert (cfg.epochs, cfg.latent_dims["sh0"]) == (3, 4)
+
+
 def test_gate_initialisation_finds_the_moving_gaussians(video):
     """p_init from the view-space gradient difference is higher on the Gaussians that moved
     (those visible in the views) than on the static ones."""
@@ -169,13 +208,26 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
     with pytest.raises(ValueError, match="3 cameras"):
         enc.encode_frame(cams[:2], frames[1].images()[:2])
     enc.encode_frame(cams, frames[1].images())
-    saved = enc.state_dict()
+    buffer = io.BytesIO()
+    torch.save(enc.state_dict(), buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)  # tensors, numbers, strings, lists, dicts
     a = enc.encode_frame(cams, frames[2].images())
     twin = QueenEncoder(QueenConfig(epochs=1), backend="numba").load_state_dict(saved)
+    restored = twin.frames_[0]
+    assert isinstance(restored, FrameState) and len(twin.frames_) == 1
+    for name in ("gate_init", "gate_final", "gated"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(enc.frames_[0], name))
+        assert getattr(restored, name).dtype == getattr(enc.frames_[0], name).dtype
+    assert restored.estimate_bits == enc.frames_[0].estimate_bits
     b = twin.encode_frame(cams, frames[2].images())
     np.testing.assert_array_equal(a.gated, b.gated)
     for name in a.symbols:
         np.testing.assert_array_equal(a.symbols[name], b.symbols[name])
+    for name, value in enc.state_.params.items():
+        assert torch.equal(twin.state_.params[name], value), name
+    assert twin.state_.index == enc.state_.index == 2
+
 
 
 
@@ -250,6 +302,19 @@ def test_the_stream_decodes_bit_for_bit_what_the_encoder_holds(encoded, video):
         for name, value in params.items():
             assert torch.equal(decoded[name], value), (t, name)
     assert [len(s) for s in stream] == [300] * 3
+
+
+def test_a_frame_outside_the_stream_is_an_index_error(encoded):
+    """Negative indices do not count from the end; a decoded state kept from an earlier read does
+    not answer for them either."""
+    out, _, _ = encoded
+    stream = QueenStream(out)
+    stream.state(2)
+    for read in (stream.frame, stream.state):
+        for index in (-1, -3, 3, 10):
+            with pytest.raises(IndexError, match=rf"frame {index} is not in 0\.\.2"):
+                read(index)
+    assert torch.equal(stream.frame(np.int64(1)).means, stream.frame(1).means)
 
 
 def test_info_bytes_add_up_to_the_file_and_the_report(encoded):
