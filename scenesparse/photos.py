@@ -24,6 +24,7 @@ from scenesparse.cameras import (
     cameras_from_transforms,
     read_transforms,
 )
+from sparsebox._validation import check_colour
 from sparsebox.exceptions import InputFileError
 
 __all__ = ["PhotoViews", "photo_views", "load_image", "transforms_views"]
@@ -64,7 +65,9 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
 
 @dataclass
 class PhotoViews:
-    """Training and held-out views: cameras with their photos, and where they came from."""
+    """Training and held-out views: cameras with their photos, and where they came from.
+    ``background`` is the colour photos with an alpha channel were composited over (their
+    alphas are ``train_masks``)."""
 
     train_cameras: list[Camera]
     train_images: list[torch.Tensor]
@@ -72,6 +75,7 @@ class PhotoViews:
     test_images: list[torch.Tensor]
     description: str
     train_masks: list[torch.Tensor] = field(default_factory=list)
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _find_photo(folder: Path, name: str) -> Path:
@@ -104,6 +108,7 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of photos")
+    colour = check_colour("background", background)
     if cameras_json is not None:
         cams, names = cameras_from_json(cameras_json)
         paths = [_find_photo(folder, n) for n in names]
@@ -115,10 +120,10 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
         if test_json.is_file():
             test, test_paths = transforms_views(test_json)
             train, test = _scaled(train, resolution), _scaled(test, resolution)
-            train_images, train_masks = _load(train, train_paths, background)
-            return PhotoViews(train, train_images, test, _load(test, test_paths, background)[0],
+            train_images, train_masks = _load(train, train_paths, colour)
+            return PhotoViews(train, train_images, test, _load(test, test_paths, colour)[0],
                               f"photos: {train_json.name} ({len(train)} views), held out "
-                              f"{test_json.name} ({len(test)} views)", train_masks)
+                              f"{test_json.name} ({len(test)} views)", train_masks, colour)
         cams, paths, where = train, train_paths, f"{train_json.name} ({len(train)} views)"
     else:
         model = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
@@ -135,11 +140,11 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     test_idx = set(range(0, len(cams), hold_every)) if len(cams) > 1 else set()
     train = [i for i in range(len(cams)) if i not in test_idx]
     test = sorted(test_idx)
-    images, masks = _load(cams, paths, background)
+    images, masks = _load(cams, paths, colour)
     return PhotoViews([cams[i] for i in train], [images[i] for i in train],
                       [cams[i] for i in test], [images[i] for i in test],
                       f"photos: {where}, every {hold_every}th held out",
-                      [masks[i] for i in train])
+                      [masks[i] for i in train], colour)
 
 
 def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:

@@ -25,7 +25,7 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import SH_C0, GaussianScene
-from sparsebox._validation import check_choice
+from sparsebox._validation import check_choice, check_colour
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Projected", "project", "render", "RenderResult", "TILE", "BACKENDS"]
@@ -219,6 +219,7 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
     (True, True)
     """
     backend = resolve_render_backend(backend, scene)
+    background = check_colour("background", background)
     if backend == "numba":
         return _render_numba(scene, camera, background=background, scores=scores)
     if backend == "gsplat":

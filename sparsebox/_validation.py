@@ -19,7 +19,7 @@ import numpy as np
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
-           "check_int", "check_finite_positive", "check_1d", "exactly_one"]
+           "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one"]
 
 
 def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
@@ -185,6 +185,27 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     if maximum is not None and value > maximum:
         raise _bad(name, f"<= {maximum}", value)
     return value
+
+
+def check_colour(name: str, value: Any) -> tuple[float, float, float]:
+    """An RGB colour: three finite numbers (a sequence, array or tensor), as floats.
+
+    Examples
+    --------
+    >>> check_colour("background", [1, 1, 1])
+    (1.0, 1.0, 1.0)
+    >>> check_colour("background", 1.0)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: background must be three finite numbers (R, G, B), got 1.0
+    """
+    try:
+        rgb = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        rgb = ()
+    if len(rgb) != 3 or not all(math.isfinite(v) for v in rgb):
+        raise _bad(name, "three finite numbers (R, G, B)", value)
+    return rgb  # type: ignore[return-value]
 
 
 def check_finite_positive(name: str, values: np.ndarray) -> None:

@@ -26,7 +26,7 @@ from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.nerf.trainer import NerfTrainer, render_image
-from sparsebox._validation import Interval
+from sparsebox._validation import Interval, check_colour
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.select import select
@@ -39,6 +39,8 @@ FORMAT = "sparsebox-hollownerf/2"
 _READABLE = (FORMAT, "sparsebox-hollownerf/1")
 #: the format of training checkpoints (unchanged by version 2 of saved models)
 _CHECKPOINT = "sparsebox-hollownerf/1-checkpoint"
+#: the background of views that do not say theirs, and of files written before it was saved
+_WHITE = (1.0, 1.0, 1.0)
 
 
 class HollowNeRF(Sparsifier):
@@ -103,6 +105,10 @@ class HollowNeRF(Sparsifier):
         Where rendering samples the field.
     step_length_ : float
         The marching step.
+    background_ : tuple of 3 floats
+        What the training photos were composited over (``views.background``; white for views
+        that do not say): the trainer swaps it for random colours, and :meth:`render` draws
+        over it.
     scores_ : ndarray of float, shape (entries,)
     mask_ : ndarray of bool, shape (entries,)
     pruning_ : dict
@@ -194,6 +200,7 @@ class HollowNeRF(Sparsifier):
     def _build_trainer(self, field: NerfField, views: Any) -> NerfTrainer:
         masks = getattr(views, "train_masks", None) or None
         return NerfTrainer(field, views.train_cameras, views.train_images, alphas=masks,
+                           background=self.background_,
                            steps=self.steps, batch_rays=self.batch_rays,
                            learning_rate=self.learning_rate, saliency_budget=self.saliency_budget,
                            rho=self.rho, march_steps=self.march_steps,
@@ -216,6 +223,8 @@ class HollowNeRF(Sparsifier):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
+        self.background_ = check_colour("views.background",
+                                        getattr(views, "background", _WHITE))
         self.field_ = self._build_field()
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None
@@ -306,16 +315,19 @@ class HollowNeRF(Sparsifier):
         self._check_fitted()
         return self.field_.num_parameters()
 
-    def render(self, camera: Camera, *, background: tuple[float, float, float] = (1.0, 1.0, 1.0)
-               ) -> Tensor:
-        """The scene from ``camera``: ``(H, W, 3)`` in [0, 1]."""
+    def render(self, camera: Camera, *, background: Any = None) -> Tensor:
+        """The scene from ``camera``: ``(H, W, 3)`` in [0, 1], over ``background`` (default
+        ``background_``, the colour the training photos were composited over)."""
         self._check_fitted()
+        colour = self.background_ if background is None else check_colour("background",
+                                                                           background)
         return render_image(self.field_, self.occupancy_, camera, step=self.step_length_,
-                            background=background)
+                            background=colour)
 
     def evaluate(self, cameras: list[Camera], images: list[Tensor], *, progress: bool = False
                  ) -> dict[str, float]:
-        """Mean PSNR and SSIM of the renders from ``cameras`` against ``images``."""
+        """Mean PSNR and SSIM of the renders from ``cameras`` (over ``background_``, as the
+        photos of a :class:`~scenesparse.photos.PhotoViews` are) against ``images``."""
         from scenesparse.imagemetrics import psnr, ssim
         from sparsebox.progress import progress_bar
 
@@ -336,7 +348,8 @@ class HollowNeRF(Sparsifier):
         mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
         state = {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
                  "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
-                 "step_length": self.step_length_, "gate_alpha": field.gate_alpha}
+                 "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
+                 "background": list(self.background_)}
         path = Path(path)
         torch.save(state, path)
         return path.stat().st_size
@@ -369,6 +382,8 @@ class HollowNeRF(Sparsifier):
         model.occupancy_ = OccupancyGrid(model.occupancy_resolution)
         model.occupancy_.load_packed(state["occupancy"])
         model.step_length_ = float(state["step_length"])
+        # files written before the background was saved were trained over white
+        model.background_ = tuple(state.get("background", _WHITE))
         keep = field.grid.keep
         model.mask_ = (np.ones(field.grid.num_entries, dtype=bool) if keep is None
                        else keep.numpy().copy())

@@ -180,6 +180,28 @@ def test_keep_mass_keeps_the_fewest_entries_carrying_that_share_of_the_light(tra
     assert mass_budget(np.zeros(3), 0.5) == 0
 
 
+def test_photos_over_any_background_train_empty_space_as_empty(tmp_path):
+    """photo_views composites over black by default; the trainer took every photo to be over
+    white, so empty space was learnt as black fog."""
+    from scenesparse.photos import photo_views
+    from sparsebox.data.sources import fetch
+
+    views = photo_views(fetch("lego", download=False)[0].parent, resolution=32)
+    assert views.background == (0.0, 0.0, 0.0)
+    model = HollowNeRF(**SMALL, steps=60, batch_rays=512, march_steps=64,
+                       score_rays=4096).fit(views)
+    assert model.background_ == (0.0, 0.0, 0.0)
+    green = model.render(views.test_cameras[0], background=(0.0, 1.0, 0.0))
+    shows_green = (green[..., 1] > 0.5) & (green[..., 0] < 0.3)
+    assert float(shows_green.float().mean()) > 0.5  # the lego fills less than half the view
+    assert torch.equal(model.render(views.test_cameras[0]),
+                       model.render(views.test_cameras[0], background=(0, 0, 0)))
+    model.save(tmp_path / "m.pt")
+    assert HollowNeRF.load(tmp_path / "m.pt").background_ == (0.0, 0.0, 0.0)
+    with pytest.raises(InvalidParameterError, match="background must be three finite numbers"):
+        model.render(views.test_cameras[0], background=1.0)
+
+
 def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     cam = lego_views.test_cameras[1]
     full = trained.save(tmp_path / "full.pt")
@@ -193,6 +215,8 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     # a file of the first version (the rows kept always as bits) loads too
     state = torch.load(tmp_path / "pruned.pt", weights_only=True)
     assert state["format"] == "sparsebox-hollownerf/2" and "keep_bits" in state["grid"]
+    assert state["background"] == [1.0, 1.0, 1.0]
+    del state["background"]  # a file written before it was saved: trained over white
     torch.save({**state, "format": "sparsebox-hollownerf/1"}, tmp_path / "v1.pt")
     assert torch.equal(HollowNeRF.load(tmp_path / "v1.pt").render(cam), pruned.render(cam))
     torch.save({**state, "format": "sparsebox-hollownerf/3"}, tmp_path / "v3.pt")
