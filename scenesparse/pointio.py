@@ -206,6 +206,10 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
 
 
 # ----------------------------------------------------------------------------------- PCD
+#: the first line of every PCD header (PCL's and open3d's, and :func:`write_points`'): a
+#: format banner, not a comment of the cloud's
+_PCD_BANNER = ".PCD v0.7 - Point Cloud Data file format"
+_PCD_BANNER_PATTERN = re.compile(r"\.PCD v[\d.]+ - Point Cloud Data file format")
 _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2", ("I", 4): "<i4",
               ("I", 8): "<i8", ("U", 1): "u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}
 
@@ -288,7 +292,12 @@ def _read_pcd(path: Path) -> PointCloud:
     else:
         raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
     data = repack_fields(data[[f for f, _ in fields if not f.startswith("_pad")]])
-    return PointCloud(np.ascontiguousarray(data), comments)
+    return PointCloud(np.ascontiguousarray(data), _without_pcd_banner(comments))
+
+
+def _without_pcd_banner(comments: list[str]) -> list[str]:
+    """The comments of a PCD header less the format banner every writer puts first."""
+    return [c for c in comments if not _PCD_BANNER_PATTERN.fullmatch(c)]
 
 
 def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
@@ -322,8 +331,8 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
         types.append(kinds[t.kind])
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
-    header = ["# .PCD v0.7 - Point Cloud Data file format",
-              *(f"# {c}" for c in cloud.comments), "VERSION 0.7", f"FIELDS {' '.join(names)}",
+    header = [f"# {_PCD_BANNER}", *(f"# {c}" for c in _without_pcd_banner(cloud.comments)),
+              "VERSION 0.7", f"FIELDS {' '.join(names)}",
               f"SIZE {' '.join(sizes)}", f"TYPE {' '.join(types)}",
               f"COUNT {' '.join('1' for _ in names)}", f"WIDTH {len(data)}", "HEIGHT 1",
               "VIEWPOINT 0 0 0 1 0 0 0", f"POINTS {len(data)}",
@@ -337,32 +346,22 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
 
 
 # ----------------------------------------------------------------------------------- XYZ
-def _read_xyz(path: Path) -> PointCloud:
+def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     """Columns ``x y z`` and any more; a first ``# name name ...`` line (as written by
-    :func:`write_points`) names them, otherwise extra columns are ``field_3``, ``field_4``..."""
-    try:
-        table = np.loadtxt(path, comments="#", ndmin=2)
-    except ValueError as err:
-        # numpy counts data rows (comments and blank lines skipped): from 0 in the first
-        # message, from 1 in the second
-        text = str(err)
-        cell = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)", text)
-        ragged = re.search(r"number of columns changed from (\d+) to (\d+) at row (\d+)", text)
-        if cell is not None:
-            line = _data_line(path, int(cell.group(2)))
-            raise PointFileError(f"{path}: line {line}, column {cell.group(3)}: "
-                                 f"{cell.group(1)} is not a number") from None
-        if ragged is not None:
-            line = _data_line(path, int(ragged.group(3)) - 1)
-            raise PointFileError(f"{path}: line {line} has {ragged.group(2)} columns, the lines "
-                                 f"before it {ragged.group(1)}") from None
-        raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") \
-            from None
+    :func:`write_points`) names them, otherwise extra columns are ``field_3``, ``field_4``...
+    A file without data rows is an empty cloud. With ``count_line`` (``.pts``) a leading line of
+    one integer is the number of points, as open3d writes it, and must match the rows."""
+    lines = _text_lines(path)
+    if count_line:
+        lines = _without_count_line(path, lines)
+    header = lines[0][1:].split() if lines and lines[0].startswith("#") else []
+    if any(_data_cells(line) for line in lines):
+        table = _number_table(path, lines)
+    else:
+        table = np.empty((0, len(header) if header[:3] == ["x", "y", "z"] else 3))
     if table.shape[1] < 3:
         raise PointFileError(f"{path}: need at least 3 columns (x y z), found {table.shape[1]}")
-    with open(path) as fh:
-        first = fh.readline()
-    names = first[1:].split() if first.startswith("#") else []
+    names = header
     if len(names) != table.shape[1] or names[:3] != ["x", "y", "z"]:
         names = ["x", "y", "z", *(f"field_{i}" for i in range(3, table.shape[1]))]
     data = np.empty(table.shape[0], dtype=[(n, np.float64) for n in names])
@@ -371,16 +370,65 @@ def _read_xyz(path: Path) -> PointCloud:
     return PointCloud(data)
 
 
-def _data_line(path: Path, row: int) -> int:
-    """The 1-based line of ``path`` that holds data row ``row`` (0-based; numpy's count, which
-    skips comment and blank lines)."""
-    with open(path) as fh:
-        for number, text in enumerate(fh, start=1):
-            if text.split("#", 1)[0].strip():
-                if row == 0:
-                    return number
-                row -= 1
-    return number
+def _text_lines(path: Path) -> list[str]:
+    """The lines of a text file; one that is not text is a :class:`PointFileError`."""
+    try:
+        return path.read_text().split("\n")
+    except UnicodeDecodeError as err:
+        raise PointFileError(f"{path}: not a text file ({err})") from None
+
+
+def _data_cells(line: str) -> list[str]:
+    """The values on a line of a number table (a ``#`` starts a comment)."""
+    return line.split("#", 1)[0].split()
+
+
+def _without_count_line(path: Path, lines: list[str]) -> list[str]:
+    """``lines`` with a leading point-count line (one integer, before any data row) blanked,
+    once checked against the number of data rows after it."""
+    rows = [(number, cells) for number, line in enumerate(lines, start=1)
+            if (cells := _data_cells(line))]
+    if not rows or len(rows[0][1]) != 1 or not rows[0][1][0].isdecimal():
+        return lines
+    number, (count,) = rows[0]
+    if int(count) != len(rows) - 1:
+        raise PointFileError(f"{path}: line {number} gives the point count {count}, but "
+                             f"{len(rows) - 1} rows of data follow it")
+    return [*lines[:number - 1], "", *lines[number:]]
+
+
+def _number_table(path: Path, lines: list[str]) -> np.ndarray:
+    """The whitespace-separated numbers of ``lines`` as a 2-D float64 array; a cell that is not
+    a number or a row of another width is a :class:`PointFileError` naming its line."""
+    try:
+        return np.loadtxt(lines, comments="#", ndmin=2)
+    except ValueError as err:
+        # numpy counts data rows (comments and blank lines skipped): from 0 in the first
+        # message, from 1 in the second
+        text = str(err)
+        cell = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)", text)
+        ragged = re.search(r"number of columns changed from (\d+) to (\d+) at row (\d+)", text)
+        if cell is not None:
+            line = _data_line(lines, int(cell.group(2)))
+            raise PointFileError(f"{path}: line {line}, column {cell.group(3)}: "
+                                 f"{cell.group(1)} is not a number") from None
+        if ragged is not None:
+            line = _data_line(lines, int(ragged.group(3)) - 1)
+            raise PointFileError(f"{path}: line {line} has {ragged.group(2)} columns, the lines "
+                                 f"before it {ragged.group(1)}") from None
+        raise PointFileError(f"{path}: not a whitespace-separated number table ({err})") \
+            from None
+
+
+def _data_line(lines: list[str], row: int) -> int:
+    """The 1-based line that holds data row ``row`` (0-based; numpy's count, which skips
+    comment and blank lines)."""
+    for number, text in enumerate(lines, start=1):
+        if _data_cells(text):
+            if row == 0:
+                return number
+            row -= 1
+    return len(lines)
 
 
 def _write_xyz(path: Path, cloud: PointCloud) -> None:
@@ -408,8 +456,9 @@ POINT_SUFFIXES = (".ply", ".pcd", *_XYZ_SUFFIXES)
 
 
 def read_points(path: str | os.PathLike[str]) -> PointCloud:
-    """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary) or ``.xyz``/``.txt``
-    (``x y z [more columns]``), keeping every per-point field."""
+    """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary) or ``.xyz``/``.txt``/``.pts``
+    (``x y z [more columns]``; a ``.pts`` file may start with its point count, as open3d writes
+    it), keeping every per-point field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -419,7 +468,7 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
     if suffix == ".pcd":
         return _read_pcd(path)
     if suffix in _XYZ_SUFFIXES:
-        return _read_xyz(path)
+        return _read_xyz(path, count_line=suffix == ".pts")
     raise PointFileError(f"{path}: unknown point format {suffix!r} "
                          f"({', '.join(POINT_SUFFIXES)})")
 

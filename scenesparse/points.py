@@ -180,7 +180,10 @@ def _mask_from(indices: Any, n: int) -> np.ndarray:
 class _PointMethod(Sparsifier):
     """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array, a
     :class:`~scenesparse.pointio.PointCloud` or an open3d ``PointCloud``, ``transform`` returns
-    the kept rows of it (of the same kind; open3d's with their colours and normals)."""
+    the kept rows of it (of the same kind; open3d's with their colours and normals).
+
+    ``fit(points, y=None)`` and ``fit_transform(points, y=None)`` take scikit-learn's target
+    argument and ignore it, as its transformers do, so the methods work in a ``Pipeline``."""
 
     item = "point"
 
@@ -251,7 +254,7 @@ class GraphResampler(_PointSampler):
         self.keep_ratio, self.budget = keep_ratio, budget
         self.k, self.uniform_share, self.seed = k, uniform_share, seed
 
-    def fit(self, points: Any) -> GraphResampler:
+    def fit(self, points: Any, y: Any = None) -> GraphResampler:
         self._validate_params()
         pts = self._positions(points)
         n = pts.shape[0]
@@ -273,7 +276,9 @@ class GraphResampler(_PointSampler):
 
 class VoxelDownsampler(_PointSampler):
     """open3d voxel down-sampling as a subset: one point per occupied voxel, the one nearest the
-    voxel's mean.
+    voxel's mean. The grid is the one open3d's ``voxel_down_sample`` lays: it starts half a voxel
+    below the points' minimum bound, so a ``voxel_size`` keeps as many points as
+    ``voxel_down_sample(voxel_size)`` returns.
 
     With ``voxel_size`` every occupied voxel keeps one point. With ``keep_ratio`` / ``budget``
     (default keep_ratio 0.1) the voxel size is the largest, found by bisection, whose grid has
@@ -286,7 +291,8 @@ class VoxelDownsampler(_PointSampler):
     ----------
     keep_ratio, budget : float, int (at most one)
     voxel_size : float, optional
-        An edge length instead of a size.
+        An edge length instead of a size. One so small that the grid would number more voxels
+        along an axis than a 32-bit int holds is refused (open3d's limit).
 
     Attributes
     ----------
@@ -311,7 +317,7 @@ class VoxelDownsampler(_PointSampler):
                  voxel_size: float | None = None) -> None:
         self.keep_ratio, self.budget, self.voxel_size = keep_ratio, budget, voxel_size
 
-    def fit(self, points: Any) -> VoxelDownsampler:
+    def fit(self, points: Any, y: Any = None) -> VoxelDownsampler:
         self._validate_params()
         pts = self._positions(points)
         if len(pts) == 0:  # nothing to keep, as the other samplers (a budget above 0 is refused)
@@ -326,7 +332,9 @@ class VoxelDownsampler(_PointSampler):
         if size is None:
             target = self._size(len(pts))
             size = _voxel_size_for(pts, target)
-        lo, hi = cloud.get_min_bound(), cloud.get_max_bound()
+        else:
+            _check_voxel_size(pts, size)
+        lo, hi = _voxel_grid_bounds(pts, size)
         down, _, groups = cloud.voxel_down_sample_and_trace(size, lo, hi, False)
         means = np.asarray(down.points)
         scores = np.empty(len(pts))
@@ -350,27 +358,52 @@ class VoxelDownsampler(_PointSampler):
         return self
 
 
-def _occupied_voxels(pts: np.ndarray, lo: np.ndarray, size: float) -> int:
-    """Occupied voxels of the grid anchored at ``lo`` (the grid open3d's
-    ``voxel_down_sample_and_trace`` uses with that minimum bound)."""
+#: open3d numbers the voxels along an axis with a C ``int``
+_MAX_VOXELS_PER_AXIS = np.iinfo(np.int32).max
+
+
+def _voxel_grid_bounds(pts: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of the grid open3d's ``voxel_down_sample(size)`` lays over the points: their
+    bounding box grown by half a voxel on every side (computed as open3d does, so that the
+    points fall in the same voxels)."""
+    half = size * 0.5
+    return pts.min(axis=0) - half, pts.max(axis=0) + half
+
+
+def _check_voxel_size(pts: np.ndarray, size: float) -> None:
+    """Refuse a voxel edge too small for the points' extent: open3d's own test (which it fails
+    with a bare ``RuntimeError``), ``size * INT_MAX`` below the grid's longest side."""
+    lo, hi = _voxel_grid_bounds(pts, size)
+    if size * _MAX_VOXELS_PER_AXIS < float(np.max(hi - lo)):
+        extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
+        smallest = extent / (_MAX_VOXELS_PER_AXIS - 1)
+        raise InvalidParameterError(
+            f"voxel_size {size:g} is too small for points spanning {extent:g}: open3d numbers "
+            f"the voxels along an axis with a 32-bit int; the smallest it takes is about "
+            f"{smallest:.3g}")
+
+
+def _occupied_voxels(pts: np.ndarray, size: float) -> int:
+    """Occupied voxels of open3d's ``voxel_down_sample(size)`` grid (see
+    :func:`_voxel_grid_bounds`): the number of points it returns."""
+    lo, _ = _voxel_grid_bounds(pts, size)
     cell = np.floor((pts - lo) / size).astype(np.int64)
     dims = cell.max(axis=0) + 1
     return int(np.unique((cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2]).size)
 
 
 def _voxel_size_for(pts: np.ndarray, target: int) -> float:
-    """The largest voxel size (to a relative 1e-6) whose grid has at least ``target`` occupied
-    voxels."""
-    lo = pts.min(axis=0)
-    extent = float(np.max(pts.max(axis=0) - lo))
+    """The largest voxel size (to a relative 1e-6) whose grid (open3d's, see
+    :func:`_voxel_grid_bounds`) has at least ``target`` occupied voxels."""
+    extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
     if extent == 0.0:  # every point at one place: one voxel of any size
         return 1.0
     small, large = extent * 1e-6, extent  # small: about every point alone; large: few voxels
-    if _occupied_voxels(pts, lo, large) >= target:
+    if _occupied_voxels(pts, large) >= target:
         return large
     for _ in range(60):
         mid = np.sqrt(small * large)
-        count = _occupied_voxels(pts, lo, mid)
+        count = _occupied_voxels(pts, mid)
         if count == target:
             return mid
         small, large = (mid, large) if count > target else (small, mid)
@@ -400,7 +433,7 @@ class UniformDownsampler(_PointSampler):
     [0, 4]
     """
 
-    def fit(self, points: Any) -> UniformDownsampler:
+    def fit(self, points: Any, y: Any = None) -> UniformDownsampler:
         self._validate_params()
         n = len(self._positions(points))
         count = self._size(n)
@@ -432,7 +465,7 @@ class FarthestPointSampler(_PointSampler):
     30
     """
 
-    def fit(self, points: Any) -> FarthestPointSampler:
+    def fit(self, points: Any, y: Any = None) -> FarthestPointSampler:
         self._validate_params()
         pts = self._positions(points)
         count = self._size(len(pts))
@@ -486,7 +519,7 @@ class StatisticalOutlierRemover(_PointMethod):
     def __init__(self, *, nb_neighbors: int = 20, std_ratio: float = 2.0) -> None:
         self.nb_neighbors, self.std_ratio = nb_neighbors, std_ratio
 
-    def fit(self, points: Any) -> StatisticalOutlierRemover:
+    def fit(self, points: Any, y: Any = None) -> StatisticalOutlierRemover:
         self._validate_params()
         pts = self._positions(points)
         if len(pts) < self.nb_neighbors:
@@ -534,7 +567,7 @@ class RadiusOutlierRemover(_PointMethod):
     def __init__(self, *, radius: float | None = None, min_points: int = 16) -> None:
         self.radius, self.min_points = radius, min_points
 
-    def fit(self, points: Any) -> RadiusOutlierRemover:
+    def fit(self, points: Any, y: Any = None) -> RadiusOutlierRemover:
         self._validate_params()
         pts = self._positions(points)
         if len(pts) < 2:

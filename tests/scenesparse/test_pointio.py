@@ -127,3 +127,70 @@ def test_a_mesh_needs_faces(tmp_path):
     write_points(path, sample_cloud(10))
     with pytest.raises(PointFileError, match="cloud.ply: no 'face' element"):
         read_mesh(path)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_pcd_comments_do_not_grow_over_round_trips(tmp_path, binary):
+    """The format banner every PCD header starts with came back as a comment and was written
+    again on each round trip."""
+    cloud = sample_cloud(5)
+    cloud.comments = ["scan 7"]
+    path = tmp_path / "c.pcd"
+    for _ in range(3):
+        write_points(path, cloud, binary=binary)
+        cloud = read_points(path)
+        assert cloud.comments == ["scan 7"]
+    assert path.read_bytes().count(b"Point Cloud Data file format") == 1
+
+
+def test_pcd_banner_given_as_a_comment_is_written_once(tmp_path):
+    cloud = sample_cloud(5)
+    cloud.comments = [".PCD v0.7 - Point Cloud Data file format", "scan 7"]
+    write_points(tmp_path / "c.pcd", cloud)
+    assert (tmp_path / "c.pcd").read_bytes().count(b"Point Cloud Data file format") == 1
+    pcl = tmp_path / "pcl.pcd"  # PCL's older banner
+    pcl.write_text("# .PCD v.7 - Point Cloud Data file format\nVERSION .7\nFIELDS x y z\n"
+                   "SIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\n"
+                   "DATA ascii\n1 2 3\n")
+    assert read_points(pcl).comments == []
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("suffix", [".xyz", ".txt", ".pts"])
+def test_an_empty_cloud_reads_back_empty(tmp_path, suffix):
+    path = tmp_path / f"e{suffix}"
+    write_points(path, PointCloud.from_xyz(np.zeros((0, 3))))
+    back = read_points(path)
+    assert len(back) == 0 and back.fields == ("x", "y", "z")
+    write_points(path, PointCloud.from_xyz(np.zeros((0, 3)), red=np.zeros(0)))
+    assert read_points(path).fields == ("x", "y", "z", "red")
+    path.write_bytes(b"")
+    assert read_points(path).fields == ("x", "y", "z") and len(read_points(path)) == 0
+
+
+@pytest.mark.parametrize("colours", [False, True])
+def test_pts_written_by_open3d_reads(tmp_path, colours):
+    """open3d's .pts starts with the point count (then x y z, or x y z intensity r g b)."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(0)
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rng.random((40, 3))))
+    if colours:
+        cloud.colors = o3d.utility.Vector3dVector(rng.random((40, 3)))
+    path = tmp_path / "o.pts"
+    assert o3d.io.write_point_cloud(str(path), cloud)
+    back = read_points(path)
+    assert len(back) == 40 and len(back.fields) == (7 if colours else 3)
+    np.testing.assert_allclose(back.points, np.asarray(cloud.points), rtol=0, atol=1e-9)
+
+
+def test_pts_without_a_count_line_and_with_a_wrong_one(tmp_path):
+    cloud = sample_cloud(5)
+    write_points(tmp_path / "ours.pts", cloud)
+    assert read_points(tmp_path / "ours.pts").fields == cloud.fields
+    path = tmp_path / "n.pts"
+    path.write_text("# scan\n2\n0 0 0\n1 1 1\n")
+    assert read_points(path).points.tolist() == [[0, 0, 0], [1, 1, 1]]
+    path.write_text("# scan\n3\n0 0 0\n1 1 1\n")
+    with pytest.raises(PointFileError, match=r"n\.pts: line 2 gives the point count 3, but 2 rows"):
+        read_points(path)

@@ -253,3 +253,72 @@ def test_statistical_test_takes_as_many_points_as_neighbours_like_open3d():
     assert P.StatisticalOutlierRemover(nb_neighbors=5).fit(pts).mask_.shape == (5,)
     with pytest.raises(InvalidParameterError, match="needs at least 5 points, got 4"):
         P.StatisticalOutlierRemover(nb_neighbors=5).fit(pts[:4])
+
+
+def _open3d_voxel_count(pts, voxel_size):
+    import open3d as o3d
+
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
+    return len(cloud.voxel_down_sample(voxel_size).points)
+
+
+@pytest.mark.parametrize("voxel_size", [0.1, 0.25, 0.5, 0.033, 1.0])
+def test_voxel_size_keeps_one_point_per_voxel_of_open3ds_grid(voxel_size):
+    """open3d's voxel_down_sample starts its grid half a voxel below the minimum bound; the
+    grid used to start at the bound (629 / 64 / 8 points kept at 0.1 / 0.25 / 0.5, not 694 /
+    124 / 27)."""
+    pts = np.random.default_rng(0).random((1000, 3))
+    mask = P.VoxelDownsampler(voxel_size=voxel_size).fit(pts).mask_
+    assert mask.sum() == _open3d_voxel_count(pts, voxel_size)
+    voxel = np.floor((pts[mask] - (pts.min(0) - voxel_size / 2)) / voxel_size)
+    assert len(np.unique(voxel, axis=0)) == mask.sum()
+
+
+@pytest.mark.parametrize("budget", [27, 50, 124, 300, 694])
+def test_voxel_budget_search_uses_open3ds_grid(budget):
+    """The size the search finds gives exactly the budget in open3d's own down-sampling."""
+    pts = np.random.default_rng(0).random((1000, 3))
+    fitted = P.VoxelDownsampler(budget=budget).fit(pts)
+    assert _open3d_voxel_count(pts, fitted.voxel_size_) == budget
+    free = P.VoxelDownsampler(voxel_size=fitted.voxel_size_).fit(pts).mask_
+    np.testing.assert_array_equal(fitted.mask_, free)
+
+
+def test_occupied_voxels_counts_open3ds_voxels(bunny):
+    for voxel_size in np.geomspace(1e-4, 0.2, 25):
+        assert P._occupied_voxels(bunny, voxel_size) == _open3d_voxel_count(bunny, voxel_size)
+
+
+def test_voxel_size_too_small_for_the_extent_is_refused_where_open3d_refuses_it():
+    """open3d fails with a bare RuntimeError when its grid numbers more voxels along an axis
+    than an int holds."""
+    pts = np.random.default_rng(0).random((1000, 3))
+    with pytest.raises(InvalidParameterError, match=r"^voxel_size 1e-12 is too small"):
+        P.VoxelDownsampler(voxel_size=1e-12).fit(pts)
+    limit = float(np.max(pts.max(0) - pts.min(0))) / (np.iinfo(np.int32).max - 1)
+    for voxel_size in (np.nextafter(limit, 0), limit, np.nextafter(limit, 1)):
+        try:
+            expected = _open3d_voxel_count(pts, voxel_size)
+        except RuntimeError:
+            with pytest.raises(InvalidParameterError, match="voxel_size"):
+                P.VoxelDownsampler(voxel_size=voxel_size).fit(pts)
+        else:
+            assert P.VoxelDownsampler(voxel_size=voxel_size).fit(pts).mask_.sum() == expected
+    assert P.VoxelDownsampler(voxel_size=1e-12).fit(np.ones((4, 3))).mask_.sum() == 1
+
+
+@pytest.mark.parametrize("method", [P.GraphResampler(budget=20), P.VoxelDownsampler(budget=20),
+                                    P.UniformDownsampler(budget=20),
+                                    P.FarthestPointSampler(budget=20),
+                                    P.StatisticalOutlierRemover(),
+                                    P.RadiusOutlierRemover(min_points=2)],
+                         ids=lambda method: type(method).__name__)
+def test_point_methods_take_scikit_learns_y_and_ignore_it(method):
+    from sklearn.pipeline import make_pipeline
+
+    pts = np.random.default_rng(0).random((200, 3))
+    expected = method.fit(pts).transform(pts)
+    np.testing.assert_array_equal(method.fit(pts, None).transform(pts), expected)
+    np.testing.assert_array_equal(method.fit_transform(pts, None), expected)
+    np.testing.assert_array_equal(make_pipeline(method).fit_transform(pts), expected)
+    np.testing.assert_array_equal(make_pipeline(method).fit(pts).transform(pts), expected)
