@@ -70,7 +70,7 @@ def splat_scores(device: str) -> dict:
 def splat_step(device: str) -> dict:
     from scenesparse.gaussians import read_ply
     from scenesparse.importance import default_cameras
-    from scenesparse.render import render
+    from scenesparse.rendering import render
     from scenesparse.training import SplatTrainer
     from sparsebox.data import fetch
 

@@ -50,7 +50,7 @@ from scenesparse.imagemetrics import psnr
 from scenesparse.queen.residuals import QueenConfig
 from scenesparse.queen.stream import QueenStream
 from scenesparse.queen.video import encode_video, make_moving_video, read_video
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer
 from sparsebox.data import fetch
 

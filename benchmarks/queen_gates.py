@@ -36,7 +36,7 @@ from scenesparse.imagemetrics import psnr
 from scenesparse.queen.encoder import QueenEncoder
 from scenesparse.queen.residuals import FrameResiduals, QueenConfig
 from scenesparse.queen.video import moved_gaussians, read_video
-from scenesparse.render import render
+from scenesparse.rendering import render
 
 
 class TrueResidualEncoder(QueenEncoder):

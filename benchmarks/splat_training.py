@@ -35,7 +35,7 @@ from scenesparse.gaussians import read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, default_cameras
 from scenesparse.photos import photo_views
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh, scene_from_views
 from sparsebox.data import fetch
 

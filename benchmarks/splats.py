@@ -30,7 +30,7 @@ from _common import add_out_option, check_startup, command_line, count, fail, ke
 from scenesparse.gaussians import read_ply  # noqa: E402
 from scenesparse.imagemetrics import psnr, ssim  # noqa: E402
 from scenesparse.importance import GaussianPruner, default_cameras, render_statistics  # noqa: E402
-from scenesparse.render import render  # noqa: E402
+from scenesparse.rendering import render  # noqa: E402
 from sparsebox.data import fetch  # noqa: E402
 
 SCORES = ("radsplat", "minisplatting", "lightgaussian", "opacity", "volume")

@@ -14,7 +14,7 @@ _EXPORTS = {
     "GraphResampler": ".points", "VoxelDownsampler": ".points", "UniformDownsampler": ".points",
     "FarthestPointSampler": ".points", "StatisticalOutlierRemover": ".points",
     "RadiusOutlierRemover": ".points",
-    "render": ".render",
+    "render": ".rendering",
     "PruneStrategy": ".strategy", "PruneState": ".strategy", "prune_": ".training",
 }
 __all__ = sorted(_EXPORTS)

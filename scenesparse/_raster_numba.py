@@ -1,4 +1,4 @@
-"""The numba compositor of :func:`scenesparse.render.render` (backend ``"numba"``): tiles in
+"""The numba compositor of :func:`scenesparse.rendering.render` (backend ``"numba"``): tiles in
 parallel, each pixel front to back, per-(tile, Gaussian) sums so that threads never write the same
 slot. :func:`composite` renders; :func:`composite_backward` gives the gradients of a loss with
 respect to the 2D means, conics, opacities and colours; :func:`composite_fisher` gives, per

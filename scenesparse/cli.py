@@ -290,7 +290,7 @@ def prune_splats(
                 "cameras_json": None if cameras is None else str(cameras),
                 "sh_degree": sh_degree, "sh_steps": sh_steps}
     if executor == "local":  # on Ray the tasks may run where there is a GPU
-        from scenesparse.render import check_render_backend
+        from scenesparse.rendering import check_render_backend
 
         with parameter_errors(_SPLAT_OPTIONS):
             check_render_backend(backend)

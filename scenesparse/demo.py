@@ -20,7 +20,7 @@ def splat_method(entry: Any, out: Path) -> dict[str, object]:
     from scenesparse.gaussians import read_ply
     from scenesparse.imagemetrics import psnr
     from scenesparse.importance import default_cameras
-    from scenesparse.render import render
+    from scenesparse.rendering import render
     from sparsebox.data.sources import fetch
 
     scene = read_ply(fetch("donut", download=False)[0])

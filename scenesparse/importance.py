@@ -1,6 +1,6 @@
 """Per-Gaussian importance from renders, and pruning at an exact budget.
 
-All render-based scores come from the same pass of :func:`scenesparse.render.render` (any
+All render-based scores come from the same pass of :func:`scenesparse.rendering.render` (any
 backend; the statistics are the same):
 
 * ``"lightgaussian"``: global significance, the sum over the pixels a Gaussian is blended into of
@@ -33,7 +33,7 @@ import torch
 
 from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene
-from scenesparse.render import BACKENDS, render
+from scenesparse.rendering import BACKENDS, render
 from sparsebox._validation import Interval, Options, check_choice
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
@@ -48,7 +48,7 @@ SCORES = ("lightgaussian", "radsplat", "minisplatting", "pup", "opacity", "volum
 
 @dataclass
 class RenderStatistics:
-    """Sums over views of what :func:`~scenesparse.render.render` reports per Gaussian."""
+    """Sums over views of what :func:`~scenesparse.rendering.render` reports per Gaussian."""
 
     significance: np.ndarray
     max_weight: np.ndarray
@@ -70,7 +70,7 @@ def default_cameras(scene: GaussianScene, num_views: int, resolution: int, *,
 def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
                       backend: str = "auto", progress: bool = False) -> RenderStatistics:
     """Per-Gaussian statistics summed (``max_weight``: maximised) over ``cameras``, rendered
-    with ``backend`` (see :func:`~scenesparse.render.render`); a progress bar with
+    with ``backend`` (see :func:`~scenesparse.rendering.render`); a progress bar with
     ``progress``."""
     n = len(scene)
     sig, mx, sw, hits = (np.zeros(n, dtype=np.float64) for _ in range(4))
@@ -117,7 +117,7 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
     position (exact for degree-0 SH).
     """
     from scenesparse._raster_numba import composite_fisher
-    from scenesparse.render import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
+    from scenesparse.rendering import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
 
     n = len(scene)
     fisher = torch.zeros(n, 6, 6, dtype=torch.float64)
@@ -205,7 +205,7 @@ class GaussianPruner(Sparsifier):
         given to fit).
     backend : {"auto", "torch", "numba", "gsplat"}
         The renderer that gathers the statistics and trains
-        (:func:`~scenesparse.render.render`).
+        (:func:`~scenesparse.rendering.render`).
 
     Attributes
     ----------

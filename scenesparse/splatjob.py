@@ -14,7 +14,7 @@ import torch
 from scenesparse.gaussians import read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, default_cameras
-from scenesparse.render import check_render_backend, render
+from scenesparse.rendering import check_render_backend, render
 from sparsebox.outputs import StagedOutputs, check_output_file
 
 __all__ = ["prune_splat_file", "lpips_distance"]

@@ -67,7 +67,7 @@ class PruneStrategy(Strategy):
     cameras : list of Camera
         Views for render-based scores (the training views, typically).
     backend : str
-        Renderer for the scores (see :func:`scenesparse.render.render`).
+        Renderer for the scores (see :func:`scenesparse.rendering.render`).
 
     Examples
     --------

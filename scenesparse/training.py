@@ -24,7 +24,7 @@ import torch
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.imagemetrics import splat_loss
-from scenesparse.render import render
+from scenesparse.rendering import render
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
@@ -78,7 +78,7 @@ class SplatTrainer:
     targets : sequence of Tensor ``(H, W, 3)`` in [0, 1], one per camera
         Photos, or the renders of a model to distil.
     backend : {"auto", "torch", "numba", "gsplat"}
-        Renderer (see :func:`scenesparse.render.render`).
+        Renderer (see :func:`scenesparse.rendering.render`).
     schedule_steps : int
         Steps over which the position learning rate decays to 1/100 of its start.
     background : sequence of 3 floats

@@ -68,7 +68,7 @@ def _molecules():
 def _splat_frames():
     """Frame t-1 (the small scene), its cameras, the photos of frame t (one Gaussian in five
     moved) and of frame t-1."""
-    from scenesparse.render import render
+    from scenesparse.rendering import render
 
     scene, cams = _splats()
     moved = scene.means.clone()

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from scenesparse.gaussians import SH_C0
 from scenesparse.nerf.hashgrid import HashGrid
 from scenesparse.nerf.saliency import SaliencyGrid
-from scenesparse.render import _C1, _C2, _C3
+from scenesparse.rendering import _C1, _C2, _C3
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["NerfField", "sh_basis", "DEFAULT_AABB"]
@@ -34,7 +34,7 @@ _SH_DIM = 16
 
 def sh_basis(dirs: Tensor) -> Tensor:
     """Real spherical harmonics up to degree 3 of unit directions ``(n, 3)``: ``(n, 16)``, in the
-    order and with the constants of :func:`scenesparse.render.eval_sh` (so a colour from 3DGS
+    order and with the constants of :func:`scenesparse.rendering.eval_sh` (so a colour from 3DGS
     coefficients is ``basis @ coefficients``).
 
     Examples

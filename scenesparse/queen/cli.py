@@ -35,7 +35,7 @@ def encode(
     """Encode a multi-view video: frame 0 as it is, every later frame as coded residuals."""
     from scenesparse.queen.residuals import QueenConfig
     from scenesparse.queen.video import encode_video, read_video
-    from scenesparse.render import check_render_backend
+    from scenesparse.rendering import check_render_backend
     from sparsebox.options import parameter_errors
     from sparsebox.outputs import StagedOutputs, check_output_file
 

@@ -33,7 +33,7 @@ from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
 from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, params_from_scene, scene_from_params
 from sparsebox._validation import Interval, Options
 from sparsebox.base import Sparsifier

@@ -30,7 +30,7 @@ import torch
 from scenesparse.cameras import Camera, orbit_cameras, transforms_json
 from scenesparse.gaussians import GaussianScene, read_ply, write_ply
 from scenesparse.imagemetrics import psnr
-from scenesparse.render import render
+from scenesparse.rendering import render
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["VideoFrame", "read_video", "make_moving_video", "moved_gaussians",
@@ -212,7 +212,7 @@ def moved_gaussians(truth: dict[str, Any], means: torch.Tensor, quats: torch.Ten
 
 
 def _quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
-    from scenesparse.render import quat_to_rotmat
+    from scenesparse.rendering import quat_to_rotmat
 
     return quat_to_rotmat(q[None])[0]
 

@@ -13,7 +13,7 @@ from scenesparse.importance import (
     importance_scores,
     render_statistics,
 )
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.strategy import PruneStrategy, scene_from_params
 from scenesparse.training import prune_
 from sparsebox.select import select

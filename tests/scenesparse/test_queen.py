@@ -27,7 +27,7 @@ from scenesparse.queen.encoder import FrameState, QueenEncoder, gate_probabiliti
 from scenesparse.queen.residuals import FrameResiduals, QueenConfig, StreamState
 from scenesparse.queen.stream import CorruptStreamError, QueenStream, scene_of_state
 from scenesparse.queen.video import encode_video, make_moving_video, moved_gaussians, read_video
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.training import params_from_scene
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate

@@ -7,7 +7,7 @@ import torch
 from scenesparse.cameras import Camera, cameras_from_transforms, look_at, orbit_cameras
 from scenesparse.gaussians import SH_C0, GaussianScene, read_ply
 from scenesparse.importance import default_cameras
-from scenesparse.render import render
+from scenesparse.rendering import render
 from sparsebox.exceptions import InvalidParameterError
 
 

@@ -12,7 +12,7 @@ from scenesparse.cameras import Camera, cameras_from_json, orbit_cameras
 from scenesparse.gaussians import GaussianScene, read_ply
 from scenesparse.importance import GaussianPruner, default_cameras, fisher_information
 from scenesparse.photos import photo_views
-from scenesparse.render import render
+from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh
 
 DONUT = "3d/gaussians/gshairlod_donut_fused_sh0.ply"
