@@ -355,7 +355,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def mask_(self) -> np.ndarray:
         return np.isin(self.graph_.ids, self.sparsifier_.ids)
 
-    def fit(self, graph: Any) -> DynamicSpectralSparsifier:
+    def fit(self, graph: Any, y: Any = None) -> DynamicSpectralSparsifier:
         self._validate_params()
         g = as_structure(graph, self_loops="drop")
         if not g.is_undirected:

@@ -55,7 +55,7 @@ class RandomEdgePruner(Sparsifier):
         self.density = density
         self.seed = seed
 
-    def fit(self, graph: Any) -> RandomEdgePruner:
+    def fit(self, graph: Any, y: Any = None) -> RandomEdgePruner:
         self._validate_params()
         g = as_structure(graph)
         keep = self._size(g.num_items, num_nodes=g.num_nodes)

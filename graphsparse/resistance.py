@@ -426,7 +426,7 @@ class EffectiveResistanceSampler(Sparsifier):
         self.keep_tree, self.reweight = keep_tree, reweight
         self.num_vectors, self.solver, self.seed = num_vectors, solver, seed
 
-    def fit(self, graph: Any) -> EffectiveResistanceSampler:
+    def fit(self, graph: Any, y: Any = None) -> EffectiveResistanceSampler:
         self._validate_params()
         g = as_structure(graph)
         if not g.is_undirected:

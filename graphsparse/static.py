@@ -350,7 +350,7 @@ class FeGrassSparsifier(Sparsifier):
         self.solver = solver
         self.seed = seed
 
-    def fit(self, graph: Any) -> FeGrassSparsifier:
+    def fit(self, graph: Any, y: Any = None) -> FeGrassSparsifier:
         self._validate_params()
         g = as_structure(graph)
         if not g.is_undirected:

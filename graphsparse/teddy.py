@@ -126,7 +126,7 @@ class TeddyPruner(Sparsifier):
         self.add_self_loops = add_self_loops
         self.edge_sparsity = edge_sparsity
 
-    def fit(self, graph: Any) -> TeddyPruner:
+    def fit(self, graph: Any, y: Any = None) -> TeddyPruner:
         sizes = {"keep_ratio": sizing_from_edge_sparsity(self.keep_ratio, self.edge_sparsity,
                                                           type(self).__name__)}
         self._validate_params(sizes)

@@ -280,7 +280,7 @@ class UgsPruner(Sparsifier):
         self.weight_l1 = weight_l1
         self.seed = seed
 
-    def fit(self, data: Any) -> UgsPruner:
+    def fit(self, data: Any, y: Any = None) -> UgsPruner:
         self._validate_params()
         missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
                    if getattr(data, k, None) is None]

@@ -46,7 +46,9 @@ class Sparsifier:
 
     Subclasses set the class attributes, list their hyper-parameters as keyword arguments of
     ``__init__`` (stored under the same names, unchanged), and implement ``fit(data)``, which
-    starts with ``self._validate_params()`` and ends by setting ``scores_`` and ``mask_``.
+    starts with ``self._validate_params()`` and ends by setting ``scores_`` and ``mask_``. A
+    method whose ``fit`` takes only its data also takes scikit-learn's ``y=None`` second (and
+    ignores it), as a pipeline passes it.
 
     Class attributes
     ----------------

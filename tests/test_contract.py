@@ -197,6 +197,18 @@ def test_fit_sets_scores_and_mask_aligned_with_the_items(entry):
     assert est.transform(data) is not None
 
 
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.data not in ("splats", "splat-frames")],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if e.data not in ("splats", "splat-frames")])
+def test_fit_takes_scikit_learns_y_none(entry):
+    """A pipeline calls ``fit_transform(X, y)`` with ``y=None``; splat methods take cameras
+    second instead."""
+    make = INPUTS[entry.data][0]
+    data = make()
+    est = _make(entry).fit(data, None)
+    assert est.mask_.shape == (INPUTS[entry.data][1](data),)
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
                          ids=[i for e, i in zip(ENTRIES, ids, strict=True)
                               if "keep_ratio" in e.load().sizing])

@@ -91,7 +91,7 @@ class GtspTokenPruner(Sparsifier):
         self.heads = heads
         self.seed = seed
 
-    def fit(self, graphs: Sequence[Any]) -> GtspTokenPruner:
+    def fit(self, graphs: Sequence[Any], y: Any = None) -> GtspTokenPruner:
         from torch_geometric.data import Batch
         from torch_geometric.loader import DataLoader
 

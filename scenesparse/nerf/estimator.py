@@ -207,7 +207,7 @@ class HollowNeRF(Sparsifier):
                            occupancy_resolution=self.occupancy_resolution, seed=self.seed)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, views: Any, *, progress: bool = False, checkpoint: str | os.PathLike[str]
+    def fit(self, views: Any, y: Any = None, *, progress: bool = False, checkpoint: str | os.PathLike[str]
             | None = None, checkpoint_every: int = 250,
             callback: Callable[[NerfTrainer], None] | None = None) -> HollowNeRF:
         """Train on ``views`` (a :class:`~scenesparse.photos.PhotoViews`: ``train_cameras``,
