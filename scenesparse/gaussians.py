@@ -5,7 +5,9 @@ Layout (binary little-endian float32, one ``vertex`` element): ``x y z``, option
 green, then blue; ``K = (degree + 1)^2 - 1``), ``opacity`` (logit), ``scale_0..2`` (log),
 ``rot_0..3`` (quaternion, w first, not necessarily normalised). Any other property is carried
 through untouched, and the file's property order is remembered: reading and writing an unmodified
-scene gives a byte-identical file.
+float32 little-endian scene gives a byte-identical file. Not kept: elements other than ``vertex``,
+``obj_info`` lines, a big-endian byte order (files are written little-endian) and the precision
+of core properties stored as float64 (they are read as float32 and written back in their type).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 
 from scenesparse.pointio import PointFileError, open_ply
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GaussianScene", "read_ply", "write_ply", "SH_C0"]
 
@@ -26,6 +29,8 @@ SH_C0 = 0.28209479177387814
 _REQUIRED = ("x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1",
              "scale_2", "rot_0", "rot_1", "rot_2", "rot_3")
 _KNOWN = set(_REQUIRED) | {"nx", "ny", "nz"}
+#: the number of higher-order SH coefficients per channel of degrees 0 to 3
+_SH_REST_COUNTS = (0, 3, 8, 15)
 
 
 @dataclass
@@ -57,6 +62,27 @@ class GaussianScene:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     layout: list[tuple[str, str]] | None = None  # the PLY property order and dtypes
     comments: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = self.means.shape[0] if self.means.dim() == 2 else -1
+        shapes = {"means": (n, 3), "quats": (n, 4), "log_scales": (n, 3), "opacity_logits": (n,),
+                  "sh_dc": (n, 3)}
+        if self.normals is not None:
+            shapes["normals"] = (n, 3)
+        for name, shape in shapes.items():
+            if tuple(getattr(self, name).shape) != shape or n < 0:
+                raise InvalidParameterError(
+                    f"GaussianScene: {name} must have shape {_shape(shape)}, got "
+                    f"{tuple(getattr(self, name).shape)}")
+        k = self.sh_rest.shape[1] if self.sh_rest.dim() == 3 else -1
+        if tuple(self.sh_rest.shape) != (n, k, 3) or k not in _SH_REST_COUNTS:
+            raise InvalidParameterError(
+                f"GaussianScene: sh_rest must have shape (N, K, 3) with K in "
+                f"{_SH_REST_COUNTS} (SH degree 0-3) and N = {n}, got {tuple(self.sh_rest.shape)}")
+        for name, values in self.extra.items():
+            if np.shape(values)[:1] != (n,) or np.ndim(values) != 1:
+                raise InvalidParameterError(f"GaussianScene: extra[{name!r}] must have shape "
+                                            f"({n},), got {np.shape(values)}")
 
     def __len__(self) -> int:
         return int(self.means.shape[0])
@@ -90,6 +116,30 @@ class GaussianScene:
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         pts = self.means.detach().numpy()
         return pts.min(axis=0), pts.max(axis=0)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join("N" if i == 0 else str(d) for i, d in enumerate(shape)) + (
+        ",)" if len(shape) == 1 else ")")
+
+
+def _ply_type(name: str, values: np.ndarray) -> str:
+    """The PLY type an extra property is written as: its own where PLY has it, 32-bit for
+    64-bit integers whose values fit (PLY has no 64-bit integers), else an error."""
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if kind == "b":
+        return "u1"
+    if kind == "f" and size in (4, 8) or kind in "iu" and size <= 4:
+        return values.dtype.newbyteorder("<").str
+    if kind in "iu" and size == 8:
+        small = np.dtype(f"<{kind}4")
+        info = np.iinfo(small)
+        if values.size == 0 or (values.min() >= info.min and values.max() <= info.max):
+            return small.str
+        raise InvalidParameterError(f"extra property {name!r} holds 64-bit integers beyond "
+                                    "32 bits, which PLY cannot store")
+    raise InvalidParameterError(f"extra property {name!r} has type {values.dtype}, which PLY "
+                                "cannot store (numbers of at most 32 bits, or float64)")
 
 
 def _rest_names(k: int) -> list[str]:
@@ -161,7 +211,8 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene) -> None:
     put(["scale_0", "scale_1", "scale_2"], scene.log_scales)
     put(["rot_0", "rot_1", "rot_2", "rot_3"], scene.quats)
     values.update(scene.extra)
-    default = [(name, "<f4") for name in values]
+    default = [(name, _ply_type(name, np.asarray(scene.extra[name])) if name in scene.extra
+                else "<f4") for name in values]
     layout = [(nm, dt) for nm, dt in (scene.layout or default) if nm in values]
     layout += [(nm, dt) for nm, dt in default if nm not in dict(layout)]
     data = np.empty(n, dtype=layout)

@@ -46,6 +46,44 @@ def test_sh_rest_is_channel_major_and_round_trips(tmp_path, degree):
     assert np.array_equal(back.extra["segment"], scene.extra["segment"])
 
 
+def test_extra_properties_keep_their_types_in_a_new_scene(tmp_path):
+    """With no layout read from a file, extras were written as float32: the id 16777217
+    came back as 16777216."""
+    scene = synthetic(n=3)
+    scene.extra = {"id": np.array([16777217, 2, 3]), "w": np.array([0.1, 0.2, 0.3]),
+                   "flag": np.array([True, False, True]), "label": np.array([1, 2, 3], np.uint8)}
+    write_ply(tmp_path / "ids.ply", scene)
+    back = read_ply(tmp_path / "ids.ply").extra
+    assert back["id"].tolist() == [16777217, 2, 3] and back["id"].dtype == np.int32
+    assert back["w"].tolist() == [0.1, 0.2, 0.3] and back["w"].dtype == np.float64
+    assert back["flag"].tolist() == [1, 0, 1] and back["label"].dtype == np.uint8
+    scene.extra = {"id": np.array([2**40, 0, 1])}
+    with pytest.raises(ValueError, match="'id' holds 64-bit integers beyond 32 bits"):
+        write_ply(tmp_path / "big.ply", scene)
+    scene.extra = {"name": np.array(["a", "b", "c"])}
+    with pytest.raises(ValueError, match="'name' has type <U1, which PLY cannot store"):
+        write_ply(tmp_path / "text.ply", scene)
+    assert not (tmp_path / "big.ply").exists() and not (tmp_path / "text.ply").exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("sh_rest", torch.zeros(4, 4, 3), r"sh_rest must have shape \(N, K, 3\) with K in \(0, 3, 8, 15\)"),
+    ("opacity_logits", torch.zeros(8), r"opacity_logits must have shape \(N,\), got \(8,\)"),
+    ("sh_dc", torch.zeros(4, 1, 3), r"sh_dc must have shape \(N, 3\), got \(4, 1, 3\)"),
+    ("means", torch.zeros(4), r"means must have shape \(N, 3\), got \(4,\)"),
+    ("normals", torch.zeros(4, 2), r"normals must have shape \(N, 3\)"),
+    ("extra", {"id": np.zeros(5)}, r"extra\['id'\] must have shape \(4,\), got \(5,\)"),
+])
+def test_a_scene_of_mismatched_shapes_is_refused_by_name(field, value, message):
+    """A wrong sh_rest count was written as an unreadable file, a wrong opacity length as its
+    first column, and gsplat's (N, 1, 3) sh_dc failed inside the renderers."""
+    fields = {name: getattr(synthetic(n=4, degree=1), name)
+              for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest",
+                           "normals", "extra")}
+    with pytest.raises(ValueError, match=message):
+        GaussianScene(**{**fields, field: value})
+
+
 def test_subset_keeps_every_property():
     scene = synthetic()
     sub = scene.subset(np.arange(len(scene)) % 2 == 0)
