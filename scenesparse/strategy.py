@@ -7,7 +7,8 @@ Gaussian stays), where gsplat's ``ops.remove`` takes a mask of the Gaussians to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+import numbers
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
-from scenesparse.importance import SCORES, GaussianPruner
+from scenesparse.importance import GaussianPruner
 from scenesparse.training import prune_
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
@@ -85,14 +86,15 @@ class PruneStrategy(Strategy):
     backend: str = "auto"
 
     def initialize_state(self, scene_scale: float = 1.0) -> PruneState:
-        """A fresh state (``scene_scale`` is accepted for gsplat's call and not needed)."""
-        if self.score not in SCORES:
-            raise InvalidParameterError(f"score must be one of {SCORES}, got {self.score!r}")
+        """A fresh state (``scene_scale`` is accepted for gsplat's call and not needed), once
+        the settings are checked: a bad one fails here, not at the first prune step."""
+        self._check_settings()
         return PruneState()
 
     def check_sanity(self, params: Mapping[str, Any], optimizers: Mapping[str, Any]) -> None:
-        """gsplat's check (one optimizer with one group per trainable parameter), and the
-        parameters a splat scene needs are there."""
+        """The settings, gsplat's check (one optimizer with one group per trainable
+        parameter), and the parameters a splat scene needs are there."""
+        self._check_settings()
         super().check_sanity(params, optimizers)
         missing = [name for name in SPLAT_PARAMS if name not in params]
         if missing:
@@ -111,11 +113,23 @@ class PruneStrategy(Strategy):
         likes); returns how many Gaussians were removed."""
         if step not in self.prune_steps:
             return 0
-        scene = scene_from_params(params)
-        pruner = GaussianPruner(self.score, keep_ratio=self.keep_ratio, rounds=self.rounds,
-                                backend=self.backend)
-        keep = pruner.fit(scene, self.cameras).mask_
+        keep = self._pruner().fit(scene_from_params(params), self.cameras).mask_
         removed = prune_(params, optimizers, state, keep=keep)
         state.pruned += removed
         state.history.append({"step": step, "removed": removed, "left": int(keep.sum())})
         return removed
+
+    def _pruner(self) -> GaussianPruner:
+        return GaussianPruner(self.score, keep_ratio=self.keep_ratio, rounds=self.rounds,
+                              backend=self.backend)
+
+    def _check_settings(self) -> None:
+        """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds`` and ``backend``,
+        and ``prune_steps`` a sequence of steps (integers >= 0)."""
+        self._pruner()._validate_params()
+        steps = self.prune_steps
+        if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not all(
+                isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0
+                for t in steps):
+            raise InvalidParameterError(f"prune_steps must be a sequence of steps (integers "
+                                        f">= 0), got {steps!r}")

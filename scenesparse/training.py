@@ -25,6 +25,7 @@ from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.imagemetrics import splat_loss
 from scenesparse.rendering import render
+from sparsebox._validation import check_colour, check_int
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
@@ -65,6 +66,19 @@ def scene_from_params(params: Mapping[str, torch.Tensor], like: GaussianScene | 
     same = len(like) == sh0.shape[0]
     return replace(like, **fields, normals=like.normals if same else None,
                    extra=like.extra if same else {})
+
+
+def _check_target(target: torch.Tensor) -> None:
+    """A target image is floating point, finite and in [0, 1]."""
+    if not torch.is_tensor(target) or not target.is_floating_point():
+        raise InvalidParameterError(
+            f"a target must be a float tensor in [0, 1], got {getattr(target, 'dtype', type(target))}"
+            " (divide 8-bit photos by 255)")
+    if not bool(torch.isfinite(target).all()):
+        raise InvalidParameterError("a target holds NaN or infinite values")
+    low, high = float(target.min()), float(target.max())
+    if low < 0.0 or high > 1.0:
+        raise InvalidParameterError(f"a target must lie in [0, 1], got values in [{low:g}, {high:g}]")
 
 
 class SplatTrainer:
@@ -120,6 +134,7 @@ class SplatTrainer:
                 raise InvalidParameterError(f"a target must be (height, width, 3) = "
                                             f"({cam.height}, {cam.width}, 3), got "
                                             f"{tuple(target.shape)}")
+            _check_target(target)
         unknown = set(learning_rates or {}) - set(LEARNING_RATES)
         if unknown:
             raise InvalidParameterError(f"learning_rates has unknown names {sorted(unknown)}; "
@@ -129,7 +144,7 @@ class SplatTrainer:
         self.targets = [t.detach().float() for t in targets]
         self.backend = backend
         self.schedule_steps = max(1, int(schedule_steps))
-        self.background = tuple(float(b) for b in background)
+        self.background = check_colour("background", background)
         self.strategy = strategy
         self.params = params_from_scene(scene)
         pts = scene.means.detach().cpu().numpy()
@@ -281,9 +296,8 @@ def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, 
     >>> distill_sh(scene, cams, 1, steps=2).sh_degree
     1
     """
-    if not 0 <= degree <= scene.sh_degree:
-        raise InvalidParameterError(f"degree must be in 0..{scene.sh_degree} (the scene's), got "
-                                    f"{degree!r}")
+    check_int("degree (at most the scene's SH degree)", degree, minimum=0,
+              maximum=scene.sh_degree)
     with torch.no_grad():
         targets = [render(scene, c, backend=backend).image.clamp(0, 1).cpu() for c in cameras]
     student = replace(scene, sh_rest=scene.sh_rest[:, :(degree + 1) ** 2 - 1].clone(),

@@ -176,6 +176,25 @@ def test_sh_distillation_keeps_the_look_with_fewer_coefficients():
     assert error(low) < 0.85 * error(cut)  # refitting beats dropping the coefficients
 
 
+def test_targets_degree_and_background_are_checked_before_training():
+    """8-bit targets trained to -40 dB and NaN targets filled the parameters with NaN,
+    silently; a fractional degree failed inside slicing."""
+    scene, cams = _scene(n=20), _cams(size=16, n=2)
+    grey = torch.full((16, 16, 3), 0.5)
+    for targets, message in (([torch.full((16, 16, 3), 128, dtype=torch.uint8)] * 2,
+                              r"float tensor in \[0, 1\], got torch.uint8 \(divide 8-bit"),
+                             ([torch.full((16, 16, 3), float("nan"))] * 2, "NaN or infinite"),
+                             ([grey * 255] * 2, r"lie in \[0, 1\], got values in \[127.5, 127.5\]")):
+        with pytest.raises(ValueError, match=message):
+            SplatTrainer(scene, cams, targets)
+    with pytest.raises(ValueError, match="background must be three finite numbers"):
+        SplatTrainer(scene, cams, [grey] * 2, background=(0, 0, 0, 1))
+    with pytest.raises(ValueError, match=r"degree \(at most the scene's SH degree\) must be an integer"):
+        distill_sh(scene, cams, 0.5, steps=1)
+    with pytest.raises(ValueError, match=r"must be <= 1, got 2"):
+        distill_sh(scene, cams, 2, steps=1)
+
+
 def test_cameras_json_and_lego_photos(data_dir, tmp_path):
     views = photo_views(data_dir / LEGO, resolution=40)
     assert len(views.train_cameras) == 50 and len(views.test_cameras) == 10
