@@ -212,13 +212,17 @@ class GaussianPruner(Sparsifier):
     mask_ : ndarray of bool
         The Gaussians kept.
     scores_ : ndarray of float
-        One per Gaussian of the fitted scene: the last round's score where that round saw the
-        Gaussian, below every such score for the Gaussians earlier rounds removed (so that
-        ``select(scores_, budget=mask_.sum())`` gives ``mask_``).
+        One per Gaussian of the fitted scene, for ranking: the score of the last round that saw
+        the Gaussian, shifted (by one constant per round) above every score of the Gaussians
+        earlier rounds removed, so that ``select(scores_, budget=mask_.sum())`` gives
+        ``mask_``. So not the raw scores where a round's go below 0 (PUP's log-determinants,
+        shifted to start at 0) or after the first round; a ``threshold`` applies to the raw
+        ones, which :func:`importance_scores` gives.
     statistics_ : RenderStatistics or None
         The last round's render statistics.
     scene_ : GaussianScene
-        The kept Gaussians, fine-tuned when ``recover_steps`` (what ``transform`` returns).
+        The kept Gaussians, fine-tuned when ``recover_steps`` (then what ``transform`` returns,
+        which takes only the fitted scene).
     history_ : list of dict
         Per round: kept count and, with recovery, the last training step's loss and PSNR.
 
@@ -272,6 +276,12 @@ class GaussianPruner(Sparsifier):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds
         n = len(scene)
+        self._fitted_scene = scene
+        if n == 0:  # nothing to frame, score or train
+            self._size(0)
+            self.statistics_, self.history_, self.scene_ = None, [], scene
+            self.scores_, self.mask_ = np.zeros(0), np.zeros(0, dtype=bool)
+            return self
         needs_views = self.score not in ("opacity", "volume") or self.recover_steps
         cams = None
         if needs_views:
@@ -340,4 +350,17 @@ class GaussianPruner(Sparsifier):
         return self
 
     def _apply(self, scene: GaussianScene) -> GaussianScene:
-        return self.scene_ if self.recover_steps else scene.subset(self.mask_)
+        if not self.recover_steps:
+            return scene.subset(self.mask_)
+        if scene is not self._fitted_scene and not _same_gaussians(scene, self._fitted_scene):
+            raise InvalidParameterError(
+                "with recover_steps, transform returns the fine-tuned Gaussians of the fitted "
+                "scene (scene_): it takes that scene only; fit this one, or prune it with "
+                "recover_steps=0")
+        return self.scene_
+
+
+def _same_gaussians(a: GaussianScene, b: GaussianScene) -> bool:
+    names = ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
+    return all(torch.equal(getattr(a, k).detach().cpu(), getattr(b, k).detach().cpu())
+               for k in names)

@@ -52,6 +52,10 @@ def test_pruner_budgets_and_rounds(donut):
         GaussianPruner("opacity", threshold=1.5).fit(donut)
     with pytest.raises(ValueError, match="score must be one of"):
         GaussianPruner("random", keep_ratio=0.5).fit(donut)
+    empty = donut.subset(np.zeros(len(donut), dtype=bool))
+    for score in ("radsplat", "pup", "opacity"):  # the render-based ones failed framing it
+        nothing = GaussianPruner(score, rounds=1, views=2, resolution=16).fit(empty)
+        assert nothing.mask_.shape == (0,) and len(nothing.transform(empty)) == 0
     with pytest.raises(ValueError, match="not fitted yet"):
         GaussianPruner().transform(donut)
     with pytest.raises(ValueError, match="threshold or a size"):

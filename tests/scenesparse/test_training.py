@@ -132,6 +132,13 @@ def test_pruning_that_recovers_beats_pruning_alone(data_dir):
     assert len(recovered.transform(part)) == int(recovered.mask_.sum())
     assert [h["kept"] for h in recovered.history_][-1] == recovered.mask_.sum()
     assert quality(recovered.transform(part)) > quality(plain.transform(part)) + 1.0
+    # the fine-tuned Gaussians belong to the fitted scene: another scene of its size is refused
+    moved = GaussianScene(part.means + 1.0, part.quats, part.log_scales, part.opacity_logits,
+                          part.sh_dc, part.sh_rest)
+    with pytest.raises(ValueError, match="takes that scene only"):
+        recovered.transform(moved)
+    assert len(recovered.transform(read_ply(data_dir / DONUT).subset(
+        np.arange(len(donut)) % 4 == 0))) == int(recovered.mask_.sum())  # an equal copy is fine
 
 
 def test_fisher_kernel_matches_autograd_per_pixel():
