@@ -30,6 +30,20 @@ class Camera:
     height: int
     near: float = 0.01
 
+    def __eq__(self, other: object) -> bool:
+        """Equal pose (element by element) and intrinsics; comparing the pose tensors with
+        ``==`` (the dataclass's own equality) raised "Boolean value of Tensor ... ambiguous"."""
+        if not isinstance(other, Camera):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        pose = tuple(self.world_to_cam.detach().cpu().reshape(-1).tolist())
+        return (pose, self.fx, self.fy, self.cx, self.cy, self.width, self.height, self.near)
+
     @property
     def center(self) -> torch.Tensor:
         """The camera centre in world coordinates."""
@@ -88,7 +102,8 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
 
 def read_transforms(path: str | os.PathLike[str]) -> dict:
     """The content of a NeRF-synthetic ``transforms*.json``, checked: a JSON object with
-    ``camera_angle_x`` and a non-empty list of ``frames``; a ``ValueError`` names the file.
+    ``camera_angle_x`` (or instant-ngp's ``fl_x``) and a non-empty list of ``frames``; a
+    ``ValueError`` names the file.
 
     Examples
     --------
@@ -106,8 +121,9 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
         meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or "camera_angle_x" not in meta or "frames" not in meta:
-        raise ValueError(f"{path}: needs 'camera_angle_x' and 'frames'")
+    if not isinstance(meta, dict) or "frames" not in meta or not (
+            "camera_angle_x" in meta or "fl_x" in meta):
+        raise ValueError(f"{path}: needs 'frames' and 'camera_angle_x' (or 'fl_x')")
     frames = meta["frames"]
     if not isinstance(frames, list):
         raise ValueError(f"{path}: 'frames' is not a list")
@@ -121,20 +137,23 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
 
 def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None = None,
                             height: int | None = None) -> list[Camera]:
-    """Cameras of a NeRF-synthetic ``transforms_*.json`` (``camera_angle_x``, frames with
-    camera-to-world ``transform_matrix`` in the OpenGL convention). Images are 800x800 unless
-    ``width``/``height`` say otherwise."""
+    """Cameras of a NeRF-synthetic ``transforms_*.json`` (frames with a camera-to-world
+    ``transform_matrix`` in the OpenGL convention), resized to ``width`` x ``height`` where
+    given.
+
+    Intrinsics, each given at the top level or per frame (per frame wins, as instant-ngp and
+    nerfstudio write them): the image size ``w`` and ``h`` (default ``width`` and ``height``,
+    else 800); the focal lengths ``fl_x`` and ``fl_y`` in pixels, or the fields of view
+    ``camera_angle_x`` and ``camera_angle_y`` (``fy = fx`` where neither is given); the
+    principal point ``cx`` and ``cy`` (default the image centre). Lens distortion (``k1``,
+    ``k2``, ``k3``, ``k4``, ``p1``, ``p2`` not zero) is refused: the renderers are pinhole
+    cameras, so undistort the photos first."""
     path = Path(path)
     meta = read_transforms(path)
-    try:
-        w = int(meta.get("w", width or 800))
-        h = int(meta.get("h", height or 800))
-        focal = 0.5 * w / math.tan(0.5 * float(meta["camera_angle_x"]))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: camera_angle_x, w and h must be numbers ({err})") from None
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):
+        w, h, fx, fy, cx, cy = _intrinsics(path, i, {**meta, **frame}, width, height)
         try:
             c2w = np.asarray(frame.get("transform_matrix"), dtype=np.float64)
         except (TypeError, ValueError):
@@ -145,9 +164,38 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
             w2c = np.linalg.inv(c2w @ flip)
         except np.linalg.LinAlgError:
             raise ValueError(f"{path}: frame {i}'s transform_matrix is singular") from None
-        cam = Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, w / 2, h / 2, w, h)
+        cam = Camera(torch.tensor(w2c, dtype=torch.float32), fx, fy, cx, cy, w, h)
         cams.append(cam.resized(width or w, height or h))
     return cams
+
+
+_DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
+
+
+def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height: int | None
+                ) -> tuple[int, int, float, float, float, float]:
+    """``(w, h, fx, fy, cx, cy)`` of frame ``index`` from its fields and the file's."""
+    try:
+        w = int(fields.get("w", width or 800))
+        h = int(fields.get("h", height or 800))
+        fx = (float(fields["fl_x"]) if "fl_x" in fields
+              else 0.5 * w / math.tan(0.5 * float(fields["camera_angle_x"])))
+        fy = (float(fields["fl_y"]) if "fl_y" in fields
+              else 0.5 * h / math.tan(0.5 * float(fields["camera_angle_y"]))
+              if "camera_angle_y" in fields else fx)
+        cx, cy = float(fields.get("cx", w / 2)), float(fields.get("cy", h / 2))
+        distorted = [k for k in _DISTORTION if float(fields.get(k, 0.0)) != 0.0]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: frame {index}'s intrinsics (w, h, fl_x, fl_y, cx, cy, "
+                         f"camera_angle_x/y) must be numbers ({err})") from None
+    if not (w > 0 and h > 0 and all(math.isfinite(v) for v in (fx, fy, cx, cy))
+            and fx > 0 and fy > 0):
+        raise ValueError(f"{path}: frame {index}'s intrinsics are out of range (w {w}, h {h}, "
+                         f"fx {fx:g}, fy {fy:g}, cx {cx:g}, cy {cy:g})")
+    if distorted:
+        raise ValueError(f"{path}: lens distortion ({', '.join(distorted)}) is not supported: "
+                         "undistort the photos first (the renderers are pinhole cameras)")
+    return w, h, fx, fy, cx, cy
 
 
 def transforms_json(cameras: list[Camera], file_paths: list[str]) -> dict:

@@ -91,6 +91,35 @@ def test_nerf_transforms_cameras(data_dir):
         assert origin[2] > 3.5 and abs(origin[0] / origin[2]) < 0.05
 
 
+def test_transforms_intrinsics_of_instant_ngp_and_nerfstudio_are_used(tmp_path):
+    """fl_x, fl_y, cx and cy were ignored: fx came from camera_angle_x, the principal point was
+    the image centre."""
+    import json
+    import math
+
+    pose = np.eye(4).tolist()
+    path = tmp_path / "transforms.json"
+    path.write_text(json.dumps({"camera_angle_x": 1.0, "fl_x": 500.0, "fl_y": 520.0, "cx": 300.0,
+                                "cy": 200.0, "w": 640, "h": 480,
+                                "frames": [{"transform_matrix": pose},
+                                           {"transform_matrix": pose, "fl_x": 400.0}]}))
+    first, second = cameras_from_transforms(path)
+    assert (first.fx, first.fy, first.cx, first.cy, first.width, first.height) == (
+        500.0, 520.0, 300.0, 200.0, 640, 480)
+    assert second.fx == 400.0 and second.fy == 520.0  # a frame's own fields win
+    half = cameras_from_transforms(path, width=320, height=240)[0]
+    assert (half.fx, half.cx, half.cy) == (250.0, 150.0, 100.0)
+    path.write_text(json.dumps({"camera_angle_x": 1.0, "frames": [{"transform_matrix": pose}]}))
+    (plain,) = cameras_from_transforms(path)  # NeRF-synthetic: 800 px, fy = fx, centred
+    assert plain.fx == plain.fy == pytest.approx(400 / math.tan(0.5)) and plain.cx == 400.0
+    for fields, message in (({"fl_x": 500.0, "k1": 0.1}, r"lens distortion \(k1\)"),
+                            ({"fl_x": -5.0}, "intrinsics are out of range"),
+                            ({"w": 640}, r"needs 'frames' and 'camera_angle_x' \(or 'fl_x'\)")):
+        path.write_text(json.dumps({**fields, "frames": [{"transform_matrix": pose}]}))
+        with pytest.raises(ValueError, match=message):
+            cameras_from_transforms(path)
+
+
 def test_gsplat_without_a_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -112,3 +141,13 @@ def test_gsplat_matches_the_cpu_renderer(data_dir):
     for name in ("significance", "sum_weight", "max_weight", "hits"):
         a, b = getattr(cpu, name), getattr(gpu, name).cpu()
         assert float((a - b).abs().sum() / a.abs().sum()) < 0.02, name
+
+
+def test_cameras_compare_by_value_and_hash_alike():
+    """The dataclass's equality compared the pose tensors with ``==`` and raised."""
+    from scenesparse.cameras import orbit_cameras
+
+    first, again = orbit_cameras((0, 0, 0), 3.0, 3), orbit_cameras((0, 0, 0), 3.0, 3)
+    assert first[0] == again[0] and first[0] != first[1] and first[2] not in first[:2]
+    assert len({*first, *again}) == 3 and first[0] != "a camera"
+    assert first[0].resized(64, 64) != first[0]
