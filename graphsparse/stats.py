@@ -12,7 +12,18 @@ __all__ = ["graph_summary"]
 
 
 def graph_summary(graph: SparseStructure) -> dict[str, Any]:
-    """Nodes, edges, density, components and degree statistics, as plain Python values."""
+    """Nodes, edges, density, components and degree statistics, as plain Python values.
+
+    ``weighted`` is a fact about the weights: true when the graph says it is weighted or any
+    weight is not 1 (as where parallel entries were summed), the rule by which
+    :func:`sparsebox.data.graphs.write_graph` writes weights.
+
+    Examples
+    --------
+    >>> summed = SparseStructure.from_edges([0, 0], [1, 1], None, symmetrize="sum")
+    >>> summed.is_weighted, graph_summary(summed)["weighted"]
+    (False, True)
+    """
     deg = graph.degree()
     if deg.size == 0:
         deg = np.zeros(1)
@@ -22,7 +33,7 @@ def graph_summary(graph: SparseStructure) -> dict[str, Any]:
         "num_nodes": graph.num_nodes,
         "num_edges": graph.num_edges,
         "undirected": graph.is_undirected,
-        "weighted": graph.is_weighted,
+        "weighted": graph.is_weighted or bool(np.any(graph.weights != 1.0)),
         "self_loops": int(np.count_nonzero(graph.rows == graph.cols)),
         "density": graph.density,
         "components": int(num_components),

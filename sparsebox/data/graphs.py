@@ -7,20 +7,23 @@ import gzip
 import math
 import os
 import pickle
+import re
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
 from sparsebox.data.root import data_root
-from sparsebox.data.sources import catalogue, fetch, get_dataset
+from sparsebox.data.sources import DatasetInfo, catalogue, fetch, find_unshipped, get_dataset
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.structure import SparseStructure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
-           "load_graph", "write_graph", "check_graph_writable", "GraphFileError"]
+           "load_graph", "write_graph", "check_graph_writable", "GraphFileError", "node_count_limit",
+           "EDGE_LIST_COLUMNS"]
 
 
 class GraphFileError(InputFileError):
@@ -61,6 +64,8 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: bad METIS header {lines[0]!r} (want 'n m [fmt [ncon]]')") from None
     if len(fmt) > 3 or any(ch not in "01" for ch in fmt):
         raise GraphFileError(f"{path}: bad METIS fmt code {fmt!r} in the header")
+    if n == 0:
+        raise GraphFileError(f"{path}: no edges (the header declares 0 vertices)")
     fmt = fmt.zfill(3)
     has_size, has_vweight, has_eweight = fmt[0] == "1", fmt[1] == "1", fmt[2] == "1"
     lead = int(has_size) + (ncon if has_vweight else 0)
@@ -96,10 +101,12 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         col, weight = nbr[0::2], nbr[1::2]
     else:
         col, weight = nbr, None
+    if has_eweight:
+        _check_metis_entries(path, body, line_of, degree, lead, col, weight)
     col = np.asarray(col, dtype=np.int64) - 1
     if col.size and (col.min() < 0 or col.max() >= n):
         i = int(np.flatnonzero((col < 0) | (col >= n))[0])
-        row_of = int(np.searchsorted(np.cumsum(degree), i, side="right"))
+        row_of = _metis_vertex_of(degree, i)
         raise GraphFileError(
             f"{path}: line {line_of[row_of]} names vertex {col[i] + 1}, outside 1..{n}"
         )
@@ -132,6 +139,30 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: {err}") from err
 
 
+def _metis_vertex_of(degree: np.ndarray, entry: int) -> int:
+    """The 0-based vertex whose line holds adjacency entry ``entry`` (lines hold ``degree``)."""
+    return int(np.searchsorted(np.cumsum(degree), entry, side="right"))
+
+
+def _check_metis_entries(path: Path, body: list[str], line_of: list[int], degree: np.ndarray,
+                         lead: int, col: np.ndarray, weight: np.ndarray) -> None:
+    """Raise a :class:`GraphFileError` naming the line, the vertex and the token of the first
+    neighbour that is not a whole number or edge weight that is not positive and finite (the
+    tokens of a METIS file with edge weights are read as floats)."""
+    bad_col = ~np.isfinite(col) | (col != np.round(col))
+    bad_weight = ~(np.isfinite(weight) & (weight > 0))
+    if not (bad_col.any() or bad_weight.any()):
+        return
+    entry = int(np.flatnonzero(bad_col | bad_weight)[0])
+    vertex = _metis_vertex_of(degree, entry)
+    first_entry = int(np.cumsum(degree)[vertex] - degree[vertex])
+    tokens = body[vertex].split()[lead + 2 * (entry - first_entry):]
+    where = f"{path}: line {line_of[vertex]} (vertex {vertex + 1})"
+    if bad_col[entry]:
+        raise GraphFileError(f"{where}: a neighbour must be a vertex number, got {tokens[0]}")
+    raise GraphFileError(f"{where}: weight must be positive and finite, got {tokens[1]}")
+
+
 def _is_number(token: str, kind: type) -> bool:
     try:
         kind(token)
@@ -155,34 +186,122 @@ def _has_loops_marker(path: Path) -> bool:
     return False
 
 
+#: the most nodes a graph file may declare per edge (or entry) it holds, past a floor of
+#: :data:`NODE_COUNT_FLOOR`: node ids must be ``0..n-1`` with few gaps, since every node up to
+#: the largest id takes memory
+NODES_PER_EDGE = 16
+NODE_COUNT_FLOOR = 1 << 20
+#: the pair keys ``u * n + v`` of :mod:`sparsebox.structure` must fit in int64
+_PAIR_KEY_NODE_LIMIT = math.isqrt(int(np.iinfo(np.int64).max))
+
+
+def node_count_limit(num_edges: int) -> int:
+    """The most nodes a graph file holding ``num_edges`` edges (or matrix entries) is read with:
+    :data:`NODES_PER_EDGE` per edge, at least :data:`NODE_COUNT_FLOOR`, at most what pair keys
+    hold. Larger node ids are refused before any memory is allocated for them.
+
+    Examples
+    --------
+    >>> node_count_limit(10) == NODE_COUNT_FLOOR, node_count_limit(10**6)
+    (True, 16000016)
+    """
+    return min(max(NODE_COUNT_FLOOR, NODES_PER_EDGE * (num_edges + 1)), _PAIR_KEY_NODE_LIMIT)
+
+
 def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
-    """Read a Matrix Market file as the undirected graph of ``|A|`` (symmetric files) or
-    ``|A| + |A|^T`` (general, e.g. circuit matrices), without the diagonal (unless a symmetric
-    file's header holds :data:`MTX_LOOPS_MARKER`: then its diagonal entries are self-loops)."""
+    """Read a Matrix Market file as an undirected graph.
+
+    A ``symmetric`` file gives the graph of ``|A|``; a ``general`` one (e.g. a circuit matrix)
+    that of ``|A| + |A|^T``, whose edge weights are the sums of their two entries. A ``pattern``
+    file gives an unweighted graph, every edge of weight 1, as ``scipy.io.mmread`` and networkx
+    read a pattern: an entry listed at both ends of a general file is one edge, not a weight of
+    2. The diagonal is not edges, unless a symmetric file's header holds
+    :data:`MTX_LOOPS_MARKER`: then its entries are self-loops.
+
+    Raises
+    ------
+    GraphFileError
+        The file is not Matrix Market, its matrix is not square, is 0 x 0 (no edges) or has far
+        more rows than entries (see :func:`node_count_limit`), or a weight is not finite.
+    """
     path = Path(path)
     try:
-        info = scipy.io.mminfo(path)
+        rows, cols, entries, _, field, symmetry = scipy.io.mminfo(path)
+    except (ValueError, OSError) as err:
+        raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
+    _check_matrix_size(path, rows, cols, entries)
+    try:
         a = sp.coo_array(scipy.io.mmread(path))
     except (ValueError, OSError) as err:
         raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
-    if a.shape[0] != a.shape[1]:
-        raise GraphFileError(f"{path}: matrix is {a.shape[0]} x {a.shape[1]}, not square")
-    symmetry = info[5]
-    if info[4] != "pattern" and not np.all(np.isfinite(a.data)):
+    if field != "pattern" and not np.all(np.isfinite(a.data)):
         i = int(np.flatnonzero(~np.isfinite(a.data))[0])
         raise GraphFileError(f"{path}: entry ({a.row[i] + 1}, {a.col[i] + 1}) has the value "
                              f"{a.data[i]}; weights must be finite")
     loops = symmetry != "general" and _has_loops_marker(path)
     off = ((a.row != a.col) | loops) & (a.data != 0)
-    row, col, w = a.row[off], a.col[off], np.abs(a.data[off]).astype(np.float64)
-    weight = None if info[4] == "pattern" else w
+    row, col, weight = a.row[off], a.col[off], np.abs(a.data[off]).astype(np.float64)
+    if field == "pattern":
+        (row, col), weight = _distinct_pairs(row, col), None
     try:
         if symmetry == "general":
-            return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0],
-                                              symmetrize="sum")
-        return SparseStructure.from_edges(row, col, weight, num_nodes=a.shape[0], undirected=True)
+            return SparseStructure.from_edges(row, col, weight, num_nodes=rows,
+                                              symmetrize="max" if weight is None else "sum")
+        return SparseStructure.from_edges(row, col, weight, num_nodes=rows, undirected=True)
     except ValueError as err:
         raise GraphFileError(f"{path}: {err}") from None
+
+
+def _check_matrix_size(path: Path, rows: int, cols: int, entries: int) -> None:
+    """Refuse, before reading its entries, a matrix that is not a graph file's: not square, 0 x
+    0, or with far more rows than entries."""
+    if rows != cols:
+        raise GraphFileError(f"{path}: matrix is {rows} x {cols}, not square")
+    if rows == 0:
+        raise GraphFileError(f"{path}: no edges (the header declares a 0 x 0 matrix)")
+    limit = node_count_limit(entries)
+    if rows > limit:
+        raise GraphFileError(
+            f"{path}: line {_size_line(path)}: the header declares a {rows} x {cols} matrix for "
+            f"{entries} entries; a graph file's rows are its nodes, at most {limit} for them: "
+            "drop the empty rows and columns (relabel the nodes 0..n-1) first")
+
+
+def _size_line(path: Path) -> int:
+    """The line number of a Matrix Market file's size line (the first after the comments)."""
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip() and not line.lstrip().startswith("%"):
+                return lineno
+    return 1
+
+
+def _distinct_pairs(row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``(row, col)`` pair once."""
+    pairs = np.unique(np.column_stack([row, col]).astype(np.int64), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+#: the header names of an edge list's columns, by role, compared in lower case
+EDGE_LIST_COLUMNS = {
+    "source": ("source", "src", "from", "u", "node1"),
+    "target": ("target", "dst", "to", "v", "node2"),
+    "weight": ("weight", "w"),
+}
+_ROLE_OF_NAME = {name: role for role, names in EDGE_LIST_COLUMNS.items() for name in names}
+#: the name of a leading index column, skipped: pandas writes it without a name, and reads it
+#: back as "Unnamed: 0"
+_INDEX_COLUMN = re.compile(r"|index|unnamed: ?\d+")
+
+
+class _Columns(NamedTuple):
+    """Where an edge's fields are on a line of ``width`` fields; ``layout`` says it in words."""
+
+    width: int
+    source: int
+    target: int
+    weight: int | None
+    layout: str
 
 
 def read_edge_list(
@@ -192,46 +311,135 @@ def read_edge_list(
     undirected: bool = True,
     num_nodes: int | None = None,
 ) -> SparseStructure:
-    """Read ``u v [w]`` lines (whitespace or ``delimiter`` separated, ``#`` comments, 0-based ids;
-    a first line whose first field is not a number is taken as a header, and must be followed
-    by edges). Undirected edge lists may list each edge once or in both directions."""
+    """Read an edge list: ``u v [w]`` lines, whitespace or ``delimiter`` separated, with ``#``
+    comments and 0-based node ids.
+
+    A first line whose first field is not a number is a header. A header that names its columns
+    (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally ``weight``, or their other
+    names, in any case and order) is followed, and a leading column without a name (the index
+    pandas writes) is skipped; a header of 2 or 3 other names is read as ``u v [w]``. Undirected
+    edge lists may list each edge once or in both directions; an edge listed twice without a
+    weight column is one edge of weight 1, as networkx reads it.
+
+    Raises
+    ------
+    GraphFileError
+        Naming the file and the line: a header naming columns it cannot place, a line that is
+        not an edge, a node id that is not a non-negative integer or is too large for the file
+        (ids must be ``0..n-1`` with few gaps, see :func:`node_count_limit`), a weight that is not
+        positive and finite; or no edges at all.
+    """
     path = Path(path)
     with _open_text(path) as fh:
-        lines = [ln.split("#", 1)[0].strip() for ln in fh]
-    rows = [(i + 1, ln) for i, ln in enumerate(lines) if ln]
-    if rows and not _is_number(rows[0][1].replace(delimiter or " ", " ").split()[0], float):
-        fields = rows[0][1].split(delimiter) if delimiter else rows[0][1].split()
-        if len(rows) == 1 and len(fields) not in (2, 3):  # a header alone has 2 or 3 names
-            raise GraphFileError(f"{path}: line {rows[0][0]} is not 'u v [w]' and no edge "
-                                 f"follows it: not an edge list ({rows[0][1][:40]!r})")
-        rows = rows[1:]
-    parsed = []
-    width = None
-    for lineno, ln in rows:
-        parts = ln.split(delimiter) if delimiter else ln.split()
-        if len(parts) not in (2, 3) or (width is not None and len(parts) != width):
-            raise GraphFileError(f"{path}: line {lineno}: expected 'u v [w]', got {ln!r}")
-        width = len(parts)
-        try:
-            parsed.append([float(p) for p in parts])
-        except ValueError:
-            raise GraphFileError(f"{path}: line {lineno}: not numbers: {ln!r}") from None
-        for node, text in zip(parsed[-1][:2], parts, strict=False):
-            if not (math.isfinite(node) and 0 <= node < 2**63 and node == int(node)):
-                raise GraphFileError(f"{path}: line {lineno}: a node id must be a non-negative "
-                                     f"integer, got {text}")
-        if width == 3 and not (math.isfinite(parsed[-1][2]) and parsed[-1][2] > 0):
-            raise GraphFileError(f"{path}: line {lineno}: a weight must be positive and finite, "
-                                 f"got {parts[2]}")
-    arr = np.array(parsed, dtype=np.float64).reshape(-1, width or 2)
-    weight = arr[:, 2] if width == 3 else None
+        rows = [(k, text) for k, ln in enumerate(fh, start=1) if (text := ln.split("#", 1)[0].strip())]
+    columns, rows = _edge_list_header(path, rows, delimiter)
+    if not rows:
+        raise GraphFileError(f"{path}: no edges")
+    lines, edges = _parse_edges(path, rows, delimiter, columns)
+    _check_node_ids(path, lines, edges, num_nodes)
+    u, v = edges[:, 0].astype(np.int64), edges[:, 1].astype(np.int64)
+    weight = edges[:, 2] if edges.shape[1] == 3 else None
+    if weight is None:
+        u, v = _distinct_pairs(u, v)
     try:
-        return SparseStructure.from_edges(
-            arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), weight, num_nodes=num_nodes,
-            undirected=undirected, symmetrize="max" if undirected else None,
-        )
+        return SparseStructure.from_edges(u, v, weight, num_nodes=num_nodes, undirected=undirected,
+                                          symmetrize="max" if undirected else None)
     except (ValueError, TypeError) as err:
         raise GraphFileError(f"{path}: {err}") from err
+
+
+def _fields(text: str, delimiter: str | None) -> list[str]:
+    return text.split(delimiter) if delimiter else text.split()
+
+
+def _edge_list_header(path: Path, rows: list[tuple[int, str]], delimiter: str | None
+                      ) -> tuple[_Columns | None, list[tuple[int, str]]]:
+    """The columns a header line names (``None`` without a header) and the lines after it."""
+    if not rows or _is_number(_fields(rows[0][1], delimiter)[0], float):
+        return None, rows
+    lineno, text = rows[0]
+    try:
+        return _named_columns([f.strip().strip("\"'").lower() for f in _fields(text, delimiter)]), rows[1:]
+    except ValueError as err:
+        if len(rows) == 1:
+            raise GraphFileError(f"{path}: line {lineno} is not 'u v [w]' and no edge follows it: "
+                                 f"not an edge list ({text[:40]!r})") from None
+        raise GraphFileError(f"{path}: line {lineno}: cannot read the header {text[:60]!r}: "
+                             f"{err}") from None
+
+
+def _named_columns(names: list[str]) -> _Columns:
+    """Where a header's ``names`` put an edge's fields; ``ValueError`` saying why not."""
+    skip = int(len(names) > 1 and _INDEX_COLUMN.fullmatch(names[0]) is not None)
+    roles = [_ROLE_OF_NAME.get(name) for name in names[skip:]]
+    if not any(roles):
+        if len(roles) in (2, 3) and all(names[skip:]):
+            return _Columns(len(names), skip, skip + 1, skip + 2 if len(roles) == 3 else None,
+                            f"{len(names)} fields, as the header has")
+        raise ValueError("name the columns source, target [, weight] (or give 2 or 3 other names, "
+                         "read as u v [w])")
+    for k, (name, role) in enumerate(zip(names[skip:], roles, strict=True), start=skip + 1):
+        if role is None:
+            raise ValueError(f"column {k} has no name" if not name else
+                             f"column {k}, {name!r}, is not one of {', '.join(_ROLE_OF_NAME)}")
+        if roles.count(role) > 1:
+            raise ValueError(f"it names {roles.count(role)} {role} columns")
+    missing = [role for role in ("source", "target") if role not in roles]
+    if missing:
+        raise ValueError(f"it names no {missing[0]} column")
+    at = {role: skip + k for k, role in enumerate(roles)}
+    return _Columns(len(names), at["source"], at["target"], at.get("weight"),
+                    f"{len(names)} fields, as the header has")
+
+
+def _parse_edges(path: Path, rows: list[tuple[int, str]], delimiter: str | None,
+                 columns: _Columns | None) -> tuple[np.ndarray, np.ndarray]:
+    """The line numbers and the ``[u, v(, w)]`` values of the edge lines (ids and weights
+    checked); without a header the first line's 2 or 3 fields set the layout."""
+    lines, edges = [], []
+    for lineno, text in rows:
+        parts = _fields(text, delimiter)
+        if columns is None and len(parts) in (2, 3):
+            columns = _Columns(len(parts), 0, 1, 2 if len(parts) == 3 else None, "'u v [w]'")
+        if columns is None or len(parts) != columns.width:
+            raise GraphFileError(f"{path}: line {lineno}: expected "
+                                 f"{columns.layout if columns else repr('u v [w]')}, got {text!r}")
+        picked = [parts[columns.source], parts[columns.target]]
+        if columns.weight is not None:
+            picked.append(parts[columns.weight])
+        edges.append(_edge_values(path, lineno, text, [p.strip() for p in picked]))
+        lines.append(lineno)
+    return np.array(lines), np.array(edges, dtype=np.float64)
+
+
+def _edge_values(path: Path, lineno: int, text: str, fields: list[str]) -> list[float]:
+    """``fields`` (``u v [w]``) as numbers: ids non-negative integers, a weight positive."""
+    try:
+        values = [float(f) for f in fields]
+    except ValueError:
+        raise GraphFileError(f"{path}: line {lineno}: not numbers: {text!r}") from None
+    for node, field in zip(values[:2], fields, strict=False):
+        if not (math.isfinite(node) and 0 <= node < 2**63 and node == int(node)):
+            raise GraphFileError(f"{path}: line {lineno}: a node id must be a non-negative "
+                                 f"integer, got {field}")
+    if len(values) == 3 and not (math.isfinite(values[2]) and values[2] > 0):
+        raise GraphFileError(f"{path}: line {lineno}: a weight must be positive and finite, "
+                             f"got {fields[2]}")
+    return values
+
+
+def _check_node_ids(path: Path, lines: np.ndarray, edges: np.ndarray,
+                    num_nodes: int | None) -> None:
+    """Refuse a node id too large for the file's edges (or past ``num_nodes``, when larger)."""
+    limit = max(node_count_limit(edges.shape[0]), num_nodes or 0)
+    largest = np.maximum(edges[:, 0], edges[:, 1])
+    if largest.max() < limit:
+        return
+    k = int(np.flatnonzero(largest >= limit)[0])
+    raise GraphFileError(
+        f"{path}: line {lines[k]}: node id {int(largest[k])} is too large: node ids are read as "
+        f"0..n-1, and a file of {edges.shape[0]} edges may have at most {limit} nodes; relabel "
+        "the nodes 0..n-1 (consecutive ids) first")
 
 
 class _PlanetoidUnpickler(pickle.Unpickler):
@@ -289,13 +497,7 @@ def load_graph(
             (path,) = fetch(key, root, download=download)
             return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
         if info.kind == "planetoid":
-            paths = fetch(key, root, download=download)
-            pickled = [p for p in paths if p.name.endswith(".graph")]
-            if len(pickled) != 1:  # the catalogue lists no graph file for this dataset
-                raise InvalidParameterError(
-                    f"dataset {key!r}: its files ({', '.join(p.name for p in paths) or 'none'}) "
-                    "hold no '.graph' file to read the graph from")
-            return read_planetoid_graph(pickled[0])
+            return read_planetoid_graph(_planetoid_graph_file(info, root, download))
         raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
     path = Path(name_or_path)
     if not path.exists():
@@ -323,6 +525,23 @@ def load_graph(
             raise
         raise GraphFileError(f"{path}: the compressed file is truncated or damaged "
                              f"({err})") from None
+
+
+def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None,
+                          download: bool) -> Path:
+    """The ``ind.<name>.graph`` file of a Planetoid dataset: one of its catalogue files, or,
+    where the catalogue ships none, the file that PyG's Planetoid (which ``graphsparse``'s
+    loader runs) downloads to ``planetoid/<Name>/raw``."""
+    if not info.files:
+        return find_unshipped(info.name, f"planetoid/*/raw/ind.{info.name}.graph", root,
+                              how="PyG's Planetoid downloads its raw files there, as `sparsebox "
+                                  f"graph teddy --dataset {info.name}` does, or place them there")
+    paths = fetch(info.name, root, download=download)
+    pickled = [p for p in paths if p.name.endswith(".graph")]
+    if len(pickled) != 1:
+        raise InvalidParameterError(f"dataset {info.name!r}: its files ({', '.join(p.name for p in paths)})"
+                                    " hold no '.graph' file to read the graph from")
+    return pickled[0]
 
 
 _EDGE_LIST_SUFFIXES = (".csv", ".txt", ".edges", ".el")

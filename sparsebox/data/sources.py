@@ -15,7 +15,11 @@ from pathlib import Path
 from sparsebox.data.root import data_root, download_root
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch"]
+__all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch",
+           "find_unshipped"]
+
+#: where the data root comes from, for the messages that name it
+_ROOT_ORIGIN = "data root from the argument, $SPARSEBOX_DATA or datasets/"
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -112,11 +116,40 @@ def fetch(
     return paths
 
 
+def find_unshipped(
+    name: str,
+    pattern: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    how: str,
+) -> Path:
+    """The file of dataset ``name`` that matches the glob ``pattern`` (relative to the data
+    root), for a dataset whose files the catalogue does not ship (its own loader downloads them):
+    looked for under the data root, then where downloads go when the root is read-only.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When no file matches: says that the dataset is not under the data root, where it was
+        looked for, and ``how`` to get it.
+    """
+    info = get_dataset(name)
+    base = data_root(root)
+    folders = list(dict.fromkeys([base, download_root(base)]))
+    for folder in folders:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    raise DatasetNotFoundError(
+        f"dataset {info.name!r} is not under the data root: no {pattern} in "
+        f"{' or '.join(map(str, folders))} ({_ROOT_ORIGIN}); the catalogue ships no files for it: "
+        f"{how}")
+
+
 def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str) -> None:
     """Download ``f``, missing at ``path`` under the data root, to ``target`` (``path`` itself,
     or its place in the cache when the data root is read-only)."""
-    where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} "
-             f"(data root from the argument, $SPARSEBOX_DATA or datasets/)")
+    where = f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} ({_ROOT_ORIGIN})"
     if not download or not f.url:
         raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
     tmp = target.with_name(target.name + ".part")

@@ -185,8 +185,9 @@ def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_check
         read_edge_list(path)
     path.write_bytes("\ufeff0,1\n1,2\n".encode())  # a byte-order mark is not a header
     assert read_edge_list(path, delimiter=",").num_edges == 2
-    path.write_text("source,target\n")  # a header alone: an empty edge list
-    assert read_edge_list(path, delimiter=",").num_edges == 0
+    path.write_text("source,target\n")  # a header alone holds no graph
+    with pytest.raises(GraphFileError, match="no edges$"):
+        read_edge_list(path, delimiter=",")
     path.write_text("0;1\n")  # a lone line that is neither edges nor a header: another format
     with pytest.raises(GraphFileError, match="line 1 is not 'u v \\[w\\]' and no edge follows"):
         read_edge_list(path)

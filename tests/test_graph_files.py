@@ -1,0 +1,269 @@
+"""Graph files a user trial found misread or refused badly: edge-list headers, huge node ids,
+files without edges, METIS weights, pattern Matrix Market weights, a dataset not downloaded.
+
+A user's mistake is one ``error: ...`` line naming the file (and the line), exit code 2, and no
+output written.
+"""
+
+from __future__ import annotations
+
+import pickle
+import resource
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from graphsparse.stats import graph_summary
+from sparsebox.data import DatasetNotFoundError, GraphFileError, load_graph, read_edge_list
+from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_metis
+from sparsebox.structure import SparseStructure
+
+
+def refused(result, *names: str) -> str:
+    """The one ``error:`` line of a run refused as a user's mistake, checked to name ``names``."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+    return lines[0]
+
+
+def edges_of(graph: SparseStructure) -> list[tuple[int, int, float]]:
+    return list(zip(graph.rows.tolist(), graph.cols.tolist(), graph.weights.tolist(), strict=True))
+
+
+def _address_space_in_use() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
+@pytest.fixture
+def capped_memory():
+    """This process may allocate at most 4 GiB more while the test runs: a reader that allocates
+    for a huge node id fails with ``MemoryError`` rather than exhausting the machine."""
+    try:
+        cap = _address_space_in_use() + (4 << 30)
+    except OSError:
+        pytest.skip("needs Linux's /proc/self/status")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard),
+                                            hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+# ------------------------------------------------------------------ 1. edge-list headers
+PANDAS_CSV = ",source,target\n0,0,1\n1,1,2\n2,2,3\n3,5,4\n"  # DataFrame.to_csv with its index
+
+
+def test_a_pandas_csv_is_read_by_its_column_names_without_the_index(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(PANDAS_CSV)
+    g = read_edge_list(path, delimiter=",")
+    assert edges_of(g) == [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (4, 5, 1.0)]
+    assert g.num_nodes == 6 and not g.is_weighted
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("weight,target,source\n2.5,1,0\n4,2,1\n", [(0, 1, 2.5), (1, 2, 4.0)]),
+    ("Unnamed: 0,Dst,Src\n7,1,0\n8,2,1\n", [(0, 1, 1.0), (1, 2, 1.0)]),
+    ("index,weight,to,from\n0,3,1,0\n", [(0, 1, 3.0)]),
+    ("a,b,c\n0,1,2\n1,2,3\n", [(0, 1, 2.0), (1, 2, 3.0)]),  # other names: u v w by position
+    (",a,b\n5,0,1\n", [(0, 1, 1.0)]),
+])
+def test_header_names_place_the_columns(tmp_path, text, expected):
+    path = tmp_path / "e.csv"
+    path.write_text(text)
+    assert edges_of(read_edge_list(path, delimiter=",")) == expected
+
+
+@pytest.mark.parametrize("header, why", [
+    ("source,target,timestamp", "column 3, 'timestamp', is not one of source"),
+    ("source,source", "it names 2 source columns"),
+    ("source,weight", "it names no target column"),
+    ("source,,target", "column 2 has no name"),
+    ("id", "name the columns source, target"),
+])
+def test_a_header_that_cannot_be_understood_is_refused_at_its_line(tmp_path, header, why):
+    path = tmp_path / "e.csv"
+    path.write_text(f"# made by hand\n{header}\n0,1,2\n")
+    with pytest.raises(GraphFileError, match=f"line 2: cannot read the header .*{why}") as err:
+        read_edge_list(path, delimiter=",")
+    assert str(path) in str(err.value)
+
+
+def test_edge_lines_must_have_the_header_s_fields(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("source,target\n0,1\n1,2,5\n")
+    with pytest.raises(GraphFileError, match="line 3: expected 2 fields, as the header has"):
+        read_edge_list(path, delimiter=",")
+
+
+def test_graph_info_reads_a_pandas_csv_and_names_a_bad_header(cli, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(PANDAS_CSV)
+    result = cli("graph", "info", path, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"self_loops": 0' in result.stdout and '"weighted": false' in result.stdout
+    path.write_text("source,target,time\n0,1,5\n")
+    refused(cli("graph", "info", path), str(path), "line 1", "'time'")
+
+
+# ------------------------------------------------------------------ 2. huge node ids
+@pytest.mark.parametrize("node", [3_000_000_000, 9_000_000_000_000_000_000])
+def test_a_node_id_far_beyond_the_edges_is_refused_with_its_line(tmp_path, capped_memory, node):
+    path = tmp_path / "big.txt"
+    path.write_text(f"0 1\n1 {node}\n")
+    with pytest.raises(GraphFileError, match=f"big.txt: line 2: node id {node} is too large.*"
+                                             "relabel the nodes 0..n-1"):
+        read_edge_list(path)
+
+
+def test_node_ids_with_gaps_are_isolated_nodes_up_to_the_limit(tmp_path):
+    path = tmp_path / "gaps.txt"
+    path.write_text(f"0 1\n1 {NODE_COUNT_FLOOR - 1}\n")
+    assert read_edge_list(path).num_nodes == NODE_COUNT_FLOOR
+    path.write_text(f"0 1\n1 {NODE_COUNT_FLOOR}\n")
+    with pytest.raises(GraphFileError, match="line 2: node id"):
+        read_edge_list(path)
+    assert read_edge_list(path, num_nodes=NODE_COUNT_FLOOR + 1).num_nodes == NODE_COUNT_FLOOR + 1
+
+
+def test_a_matrix_market_size_far_beyond_its_entries_is_refused(tmp_path, capped_memory):
+    path = tmp_path / "big.mtx"
+    path.write_text("%%MatrixMarket matrix coordinate pattern symmetric\n% a comment\n"
+                    "3000000000 3000000000 1\n2 1\n")
+    with pytest.raises(GraphFileError, match="big.mtx: line 3: the header declares a 3000000000 x "
+                                             "3000000000 matrix for 1 entries"):
+        read_matrix_market(path)
+
+
+def test_graph_info_refuses_a_huge_node_id(cli, tmp_path, capped_memory):
+    path = tmp_path / "big.txt"
+    path.write_text("0 1\n1 3000000000\n")
+    refused(cli("graph", "info", path), str(path), "line 2", "3000000000")
+
+
+# ------------------------------------------------------------------ 3. no edges
+@pytest.mark.parametrize("name, text", [
+    ("empty.txt", ""), ("comments.txt", "# nothing yet\n\n"), ("header.csv", "source,target\n"),
+    ("zero.graph", "0 0\n"), ("zero.mtx", "%%MatrixMarket matrix coordinate pattern symmetric\n0 0 0\n"),
+])
+def test_a_file_without_edges_is_refused(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(GraphFileError, match=f"{name}: no edges"):
+        load_graph(path)
+
+
+def test_sparsify_writes_nothing_for_a_header_only_csv(cli, tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("source,target\n")
+    output = tmp_path / "out.mtx"
+    assert refused(cli("graph", "sparsify", path, "-o", output)) == f"error: {path}: no edges"
+    assert not output.exists()
+
+
+# ------------------------------------------------------------------ 4. METIS edge weights
+@pytest.mark.parametrize("weight", ["-1", "0", "nan", "inf"])
+def test_a_bad_metis_weight_names_its_line_and_vertex(tmp_path, weight):
+    path = tmp_path / "w.graph"
+    path.write_text(f"% weights\n3 3 1\n2 1 3 1\n1 1 3 {weight}\n1 1 2 {weight}\n")
+    with pytest.raises(GraphFileError, match=rf"w.graph: line 4 \(vertex 2\): weight must be "
+                                             rf"positive and finite, got {weight}$"):
+        read_metis(path)
+
+
+def test_a_fractional_metis_neighbour_is_refused(tmp_path):
+    path = tmp_path / "f.graph"
+    path.write_text("3 2 001\n2.7 1\n1 1 3 1\n2 1\n")
+    with pytest.raises(GraphFileError, match=r"line 2 \(vertex 1\): a neighbour must be a vertex "
+                                             "number, got 2.7$"):
+        read_metis(path)
+
+
+def test_graph_info_names_the_line_of_a_negative_metis_weight(cli, tmp_path):
+    path = tmp_path / "negw.graph"
+    path.write_text("3 3 1\n2 -1 3 1\n1 -1 3 1\n1 1 2 1\n")
+    line = refused(cli("graph", "info", path), str(path))
+    assert line.endswith("line 2 (vertex 1): weight must be positive and finite, got -1")
+
+
+# ------------------------------------------------------------------ 5. weighted or not
+MTX_GENERAL = "%%MatrixMarket matrix coordinate {field} general\n3 3 4\n1 2{a}\n2 1{b}\n2 3{a}\n2 3{a}\n"
+
+
+def test_a_pattern_general_file_is_unweighted_as_scipy_and_networkx_read_it(tmp_path):
+    import networkx as nx
+
+    path = tmp_path / "p.mtx"
+    path.write_text(MTX_GENERAL.format(field="pattern", a="", b=""))  # (2, 3) listed twice
+    g = read_matrix_market(path)
+    reference = nx.from_scipy_sparse_array(scipy.io.mmread(path))
+    assert edges_of(g) == [(0, 1, 1.0), (1, 2, 1.0)] == [
+        (u, v, float(w)) for u, v, w in sorted(reference.edges(data="weight"))]
+    assert not g.is_weighted and not graph_summary(g)["weighted"]
+
+
+def test_a_real_general_file_sums_both_entries_of_an_edge(tmp_path):
+    path = tmp_path / "r.mtx"
+    path.write_text(MTX_GENERAL.format(field="real", a=" 1.5", b=" -2"))
+    g = read_matrix_market(path)
+    assert edges_of(g) == [(0, 1, 3.5), (1, 2, 3.0)] and g.is_weighted
+
+
+def test_rajat01_is_unweighted_and_sparsifies_to_a_pattern_file(cli, data_dir, tmp_path):
+    g = load_graph("rajat01")
+    assert np.all(g.weights == 1.0) and not graph_summary(g)["weighted"]
+    result = cli("graph", "info", "rajat01", "--json")
+    assert result.exit_code == 0 and '"weighted": false' in result.stdout
+    output = tmp_path / "h.mtx"
+    assert cli("graph", "sparsify", "rajat01", "-o", output).exit_code == 0
+    assert output.read_text().startswith("%%MatrixMarket matrix coordinate pattern symmetric")
+
+
+def test_the_summary_calls_weights_other_than_one_weighted():
+    summed = SparseStructure.from_edges([0, 0, 1], [1, 1, 2], None, symmetrize="sum")
+    assert not summed.is_weighted and graph_summary(summed)["weighted"]
+
+
+def test_an_unweighted_edge_listed_twice_is_one_edge_of_weight_one(tmp_path):
+    path = tmp_path / "twice.txt"
+    path.write_text("0 1\n0 1\n1 0\n1 2\n")
+    g = read_edge_list(path)
+    assert edges_of(g) == [(0, 1, 1.0), (1, 2, 1.0)] and not graph_summary(g)["weighted"]
+    assert edges_of(read_edge_list(path, undirected=False)) == [(0, 1, 1.0), (1, 0, 1.0),
+                                                                (1, 2, 1.0)]
+
+
+# ------------------------------------------------------------------ 6. a dataset not downloaded
+@pytest.fixture
+def empty_data_root(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("SPARSEBOX_DATA", str(root))
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+def test_a_dataset_missing_from_the_data_root_says_so_and_how_to_get_it(cli, empty_data_root):
+    with pytest.raises(DatasetNotFoundError, match="dataset 'pubmed' is not under the data root: "
+                                                   f"no planetoid/.*ind.pubmed.graph in {empty_data_root}"):
+        load_graph("pubmed")
+    refused(cli("graph", "info", "pubmed"), "'pubmed' is not under the data root", str(empty_data_root),
+            "sparsebox graph teddy --dataset pubmed")
+
+
+def test_a_dataset_downloaded_by_pyg_is_read_from_its_raw_folder(empty_data_root):
+    raw = empty_data_root / "planetoid" / "PubMed" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "ind.pubmed.graph").write_bytes(pickle.dumps({0: [1], 1: [0, 2], 2: [1]}))
+    assert edges_of(load_graph("pubmed")) == [(0, 1, 1.0), (1, 2, 1.0)]
