@@ -8,7 +8,6 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ from typer.core import TyperGroup
 
 from graphsparse.resume import (
     check_new_folder,
+    check_record_values,
     check_records,
+    check_unique_records,
     is_int,
     is_number,
     read_json,
@@ -57,12 +58,6 @@ def _graph_methods() -> list[str]:
     return [e.name for e in methods(item="edge", data="graph")]
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, markup=False, highlight=False)
-
-
 @graph_app.command("info")
 def info(
     graph: str = typer.Argument(..., help="A dataset name (see `sparsebox data list`) or a file."),
@@ -92,7 +87,16 @@ def info(
 TEDDY_RECORD_KEYS = {"method": lambda v: isinstance(v, str), "level": is_int, "seed": is_int,
                      **dict.fromkeys(("edge_keep", "weight_keep", "test_acc", "seconds"),
                                      is_number)}
-_GRAPH_SUFFIXES = (".mtx", ".graph", ".graph.bz2", ".graph.gz", ".csv", ".txt", ".edges", ".el")
+#: the compressions :func:`sparsebox.data.graphs.load_graph` reads each graph file format in
+_GRAPH_COMPRESSIONS = (".bz2", ".gz")
+
+
+def _graph_suffixes() -> tuple[str, ...]:
+    """The names `graph sparsify FILE` reads (:func:`sparsebox.data.graphs.load_graph`): each
+    format's suffix, plain or compressed; a batch takes the same files."""
+    from sparsebox.data.graphs import _READERS
+
+    return tuple(fmt + packed for fmt in _READERS for packed in ("", *_GRAPH_COMPRESSIONS))
 
 
 @graph_app.command("sparsify")
@@ -135,7 +139,8 @@ def sparsify(
                                "density": density}.items() if v is not None}
     task = {"method": method, "sizes": sizes, "seed": seed}
     _edge_estimator(task)  # bad options fail before any file is read
-    files = batch_sources(graph, suffixes=_GRAPH_SUFFIXES, option="GRAPH")
+    files = batch_sources(graph, suffixes=_graph_suffixes(), option="GRAPH",
+                          kind=_graph_files_kind())
     if files is None:
         if output is None:
             raise typer.BadParameter("give -o/--output for one graph (or a folder or glob of "
@@ -160,9 +165,19 @@ def sparsify(
     run_batch(runner, _sparsify_task, tasks, made=made)
 
 
+def _graph_files_kind() -> str:
+    """The graph files a batch takes, in words (``.graph / .metis / ... file, plain or .bz2 /
+    .gz``)."""
+    from sparsebox.data.graphs import _READERS
+
+    return f"{' / '.join(_READERS)} file, plain or {' / '.join(_GRAPH_COMPRESSIONS)}"
+
+
 def _graph_stem(path: Path) -> str:
+    """The name of a graph file without its format and compression suffixes (``a.mtx.gz``:
+    ``a``): the name of its output in a batch."""
     name = path.name
-    for suffix in sorted(_GRAPH_SUFFIXES, key=len, reverse=True):
+    for suffix in sorted(_graph_suffixes(), key=len, reverse=True):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
@@ -247,8 +262,7 @@ def teddy(
     level by level. results.json is rewritten after every run, so a stopped job keeps its
     results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
     that a resumed run must share)."""
-    from graphsparse.levels import METHODS
-    from graphsparse.teddy_report import seeds_to_run, write_teddy_report
+    from graphsparse.teddy_report import METHODS, seeds_to_run, write_teddy_report
     from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.outputs import write_text_atomic
     from sparsebox.parallel import TaskError
@@ -265,7 +279,8 @@ def teddy(
     level_list = list(range(1, levels + 1))
     if not resume:
         check_new_folder(out)
-    records: list[dict] = resumable_records(out, run, TEDDY_RECORD_KEYS, "TEDDY") if resume else []
+    records: list[dict] = _teddy_records(resumable_records(out, run, TEDDY_RECORD_KEYS, "TEDDY"),
+                                         out / "results.json", "--resume") if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     with parameter_errors({"dataset": "--dataset"}):
         _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
@@ -299,6 +314,16 @@ def teddy(
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 
 
+def _teddy_records(records: list[dict], path: Path, param_hint: str) -> list[dict]:
+    """``records`` of ``path`` once each holds values a TEDDY run writes and no run (method,
+    level, seed) is there twice; else an error naming ``param_hint`` and the records."""
+    from graphsparse.teddy_report import TEDDY_RUN_KEYS, teddy_record_rules
+
+    check_record_values(records, path, teddy_record_rules(), param_hint)
+    check_unique_records(records, path, TEDDY_RUN_KEYS, param_hint)
+    return records
+
+
 def _load_node_dataset(dataset: str) -> Any:
     from graphsparse.datasets import load_node_dataset
 
@@ -328,7 +353,8 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    records = check_records(read_json(path, "FOLDER"), path, TEDDY_RECORD_KEYS, "TEDDY", "FOLDER")
+    records = _teddy_records(check_records(read_json(path, "FOLDER"), path, TEDDY_RECORD_KEYS,
+                                           "TEDDY", "FOLDER"), path, "FOLDER")
     if not records:
         raise typer.BadParameter(f"{path} holds no records to report", param_hint="FOLDER")
     write_teddy_report(records, folder, title=title or folder.name)
@@ -403,33 +429,79 @@ def stream_run(
     loses nothing and ends in the state an uninterrupted run reaches. A run on an existing
     --state reads the events from the first again: those the state applied are skipped (and
     must be the same events), the rest are applied."""
-    from graphsparse.streaming import StreamState
-    from sparsebox.data.graphs import load_graph
+    from graphsparse.streaming import CHECKPOINT
 
     if events != "-" and not Path(events).is_file():
         why = "is a folder, not a file of events" if Path(events).is_dir() else "no such file"
         raise typer.BadParameter(f"{events}: {why}", param_hint="--events")
     if state.exists() and not state.is_dir():
         raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
+    if events != "-" and not (state / CHECKPOINT).exists():
+        _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,
               "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
-    from sparsebox.options import parameter_errors
-
-    options = {"density": "--density", "max_density": "--max-density",
-               "distortion": "--distortion", "recovery": "--recovery"}
-    made = not state.exists()
-    with parameter_errors(options):
-        st, resumed = StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
-                                       params)
+    st, resumed = _open_stream(state, graph, params)
     try:
         _stream_events(st, state, events, resumed, batch_size, kappa_every, checkpoint_every,
                        as_json)
     except BaseException:
-        if made and st.model.batches_ == 0:  # a new state that took no batch: leave no trace
-            shutil.rmtree(state, ignore_errors=True)
+        st.remove_if_unused()  # a new state that took no batch leaves no trace
         raise
+    finally:
+        st.close()
+    _report_stream(st, state, as_json)
+
+
+#: the options of `stream` that set a stream's parameters (those a resumed run must repeat)
+_STREAM_OPTIONS = {name: "--" + name.replace("_", "-")
+                   for name in ("density", "max_density", "distortion", "recovery",
+                                "num_walkers", "max_steps", "seed")}
+#: how a stream's parameter left unset reads
+_UNSET_SETTINGS = {"max_density": "no cap", "distortion": "calibrated"}
+
+
+def _open_stream(state: Path, graph: str, params: dict) -> tuple[Any, Any]:
+    """:meth:`StreamState.open` in the command line's words: a bad or changed parameter is
+    named by its option, and its values as the options read."""
+    from graphsparse.streaming import SettingsMismatchError, StreamState
+    from sparsebox.data.graphs import load_graph
+    from sparsebox.exceptions import InvalidParameterError
+    from sparsebox.options import parameter_errors
+
+    try:
+        with parameter_errors(_STREAM_OPTIONS):
+            return StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
+                                    params)
+    except SettingsMismatchError as err:
+        raise InvalidParameterError(err.explain(lambda name: _STREAM_OPTIONS.get(name, name),
+                                                _setting_shown)) from None
+
+
+def _setting_shown(name: str, value: Any) -> str:
+    """A stream parameter's value as its option reads (``no cap``, ``1.1``, ``64``)."""
+    return _UNSET_SETTINGS.get(name, "none") if value is None else str(value)
+
+
+def _no_events(source: str) -> Exception:
+    """The error of events that hold none (``source``: the file, or standard input)."""
+    from sparsebox.exceptions import InputFileError
+
+    return InputFileError(f"{source}: no events")
+
+
+def _refuse_a_file_without_events(events: str) -> None:
+    """A new stream needs an event: a file without one (empty, or only blank and comment lines)
+    is refused. A malformed line is left to the run, which reports it with its batch."""
+    from graphsparse.streaming import EventParseError, parse_events
+
+    with open(events, "rb") as handle:
+        try:
+            if next(parse_events(handle, events), None) is None:
+                raise _no_events(events)
+        except EventParseError:
+            return
 
 
 def _check_repeated(event: Any, logged: Any, lineno: int, seen: int, source: str,
@@ -460,8 +532,10 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                    kappa_every: int, checkpoint_every: int, as_json: bool) -> None:
     """Apply the events of ``events`` to the opened state ``st`` in batches and report."""
     from graphsparse.streaming import EventParseError, parse_events
+    from sparsebox.progress import make_progress
 
-    console = _console()
+    progress = make_progress(transient=True, enabled=not as_json)
+    console = progress.console  # messages above the bar, never wrapped
 
     def announce() -> None:  # once the skipped events are known to be the applied ones
         if resumed.events_applied:
@@ -475,12 +549,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
         with open(events, "rb") as counting:
             total = sum(1 for _ in counting)
 
-    from sparsebox.progress import make_progress
-
     skip = st.events_applied
     applied = st.logged_events()  # what the skipped events must repeat
     seen = 0
-    progress = make_progress(transient=True, enabled=not as_json)
     try:
         with progress:
             task = progress.add_task("stream: lines", total=total)
@@ -500,19 +571,34 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
             if batch:
                 _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
             progress.update(task, completed=total)
+        if not seen and not skip:
+            raise _no_events(source)
         st.checkpoint()
     except EventParseError as err:
         raise EventParseError(err.source, err.lineno,
                               f"{err.detail}; nothing of its batch was applied") from None
     finally:
-        st.close()
         if handle is not sys.stdin.buffer:
             handle.close()
     if seen < skip:
         announce()
     if seen <= skip:
-        console.print(f"no new events in {source}: its {seen} events were applied by earlier "
-                      f"runs of {state} ({st.events_applied} in all)")
+        console.print(_nothing_new(source, seen, skip, state))
+
+
+def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
+    """What a resumed run that applied no event says: ``source`` held ``seen`` events, all among
+    the ``applied`` ones of ``state``."""
+    if not seen:
+        return (f"no new events: {source} holds no events; {state} keeps the {applied} events "
+                "earlier runs applied")
+    return (f"no new events in {source}: its {seen} events were applied by earlier runs of "
+            f"{state} ({applied} in all)")
+
+
+def _report_stream(st: Any, state: Path, as_json: bool) -> None:
+    """The summary of a run: a JSON line on standard output with ``--json``, else one line
+    saying what the stream holds."""
     m = st.model
     summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
                "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
@@ -520,8 +606,11 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                "distortion": m.distortion_}
     if as_json:
         typer.echo(json.dumps({"summary": summary}))
-    else:
-        console.print(json.dumps(summary))
+        return
+    typer.echo(f"stream {state}: {summary['events_applied']} events applied in "
+               f"{summary['batches']} batches; H keeps {summary['sparsifier_edges']} of "
+               f"{summary['graph_edges']} edges (density {summary['density']:.3f}, distortion "
+               f"{summary['distortion']:.3g})")
 
 
 def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_json: bool,

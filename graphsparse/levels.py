@@ -26,14 +26,13 @@ from graphsparse.gnn.models import make_model
 from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
 from graphsparse.random_edges import prune_edges_random
 from graphsparse.teddy import level_keep_ratios
+from graphsparse.teddy_report import METHODS
 from graphsparse.transforms import TeddyTransform
 from graphsparse.ugs import ugs_levels
 from sparsebox._validation import check_choice
 from sparsebox.select import budget_from_keep_ratio
 
 __all__ = ["METHODS", "level_keep_ratios", "run_levels"]
-
-METHODS = ("dense", "teddy", "random", "ugs")
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +46,76 @@ def check_records(records: Any, path: Path, fields: Mapping[str, Any], what: str
                   param_hint: str) -> list[dict]:
     """``records`` (read from ``path``) when they are a list of objects that hold every key of
     ``fields`` and whose values pass its check (``None``: any value); otherwise an error naming
-    ``param_hint`` that calls them not a list of ``what`` records."""
-    if not isinstance(records, list) or not all(
-            isinstance(r, dict) and set(fields) <= set(r)
-            and all(ok is None or ok(r[k]) for k, ok in fields.items()) for r in records):
+    ``param_hint`` that calls them not a list of ``what`` records and says which record is not."""
+    problem = _records_problem(records, fields)
+    if problem is not None:
         raise typer.BadParameter(f"{path} is not a list of {what} records (objects with "
-                                 f"{', '.join(sorted(fields))})", param_hint=param_hint)
+                                 f"{', '.join(sorted(fields))}): {problem}", param_hint=param_hint)
     return records
+
+
+def _records_problem(records: Any, fields: Mapping[str, Any]) -> str | None:
+    """Why ``records`` are not a list of objects with the ``fields`` of :func:`check_records`
+    (the first record that is not, counted from 1), or None."""
+    if not isinstance(records, list):
+        return "it is not a list"
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            return f"record {number} is not an object"
+        missing = [k for k in fields if k not in record]
+        if missing:
+            return f"record {number} has no {', '.join(missing)}"
+        wrong = next((k for k, ok in fields.items() if ok is not None and not ok(record[k])), None)
+        if wrong is not None:
+            return f"record {number}: {wrong} is {json.dumps(record[wrong])}"
+    return None
+
+
+def check_record_values(records: list[dict], path: Path,
+                        rules: Mapping[str, tuple[Callable[[Any], bool], str]],
+                        param_hint: str) -> None:
+    """Refuse a value no run writes: each key of ``rules`` that a record holds must pass its
+    check, ``{key: (check, what the value must be)}``; the error names ``param_hint``, the record
+    (counted from 1), the key, what it must be and what it was.
+
+    Examples
+    --------
+    >>> rules = {"test_acc": (lambda v: 0 <= v <= 1, "must be in [0, 1]")}
+    >>> try:
+    ...     check_record_values([{"test_acc": 0.5}, {"test_acc": 2.5}], Path("r.json"), rules, "FOLDER")
+    ... except typer.BadParameter as err:
+    ...     print(err.message)
+    r.json: record 2: test_acc must be in [0, 1], got 2.5
+    """
+    for number, record in enumerate(records, start=1):
+        for key, (ok, must) in rules.items():
+            if key in record and not ok(record[key]):
+                raise typer.BadParameter(f"{path}: record {number}: {key} {must}, got "
+                                         f"{json.dumps(record[key])}", param_hint=param_hint)
+
+
+def check_unique_records(records: list[dict], path: Path, keys: Sequence[str],
+                         param_hint: str) -> None:
+    """Refuse a run recorded twice: no two records may share their values of ``keys`` (which
+    name a run); the error names ``param_hint`` and both records (counted from 1).
+
+    Examples
+    --------
+    >>> runs = [{"seed": 0, "acc": 0.5}, {"seed": 1, "acc": 0.5}, {"seed": 0, "acc": 0.6}]
+    >>> try:
+    ...     check_unique_records(runs, Path("r.json"), ["seed"], "FOLDER")
+    ... except typer.BadParameter as err:
+    ...     print(err.message)
+    r.json: records 1 and 3 are both seed 0; each run is recorded once
+    """
+    first: dict[tuple, int] = {}
+    for number, record in enumerate(records, start=1):
+        run = tuple(record[k] for k in keys)
+        if run in first:
+            same = ", ".join(f"{k} {v}" for k, v in zip(keys, run, strict=True))
+            raise typer.BadParameter(f"{path}: records {first[run]} and {number} are both "
+                                     f"{same}; each run is recorded once", param_hint=param_hint)
+        first[run] = number
 
 
 def is_number(value: Any) -> bool:

@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,8 +26,9 @@ import numpy as np
 
 from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox.exceptions import InputFileError
+from sparsebox.outputs import folders_to_make, remove_if_empty
 
-__all__ = ["EventParseError", "parse_events", "StreamState"]
+__all__ = ["EventParseError", "SettingsMismatchError", "parse_events", "StreamState"]
 
 CHECKPOINT = "checkpoint.npz"
 LOG = "log.jsonl"
@@ -38,6 +39,31 @@ IDENTITY = ("keep_ratio", "budget", "density", "max_density", "distortion",
             "calibration_quantile", "recovery", "num_walkers", "max_steps", "seed")
 #: Where this run does its work: never stored, free to change between runs.
 RUN_OPTIONS = ("executor",)
+
+
+class SettingsMismatchError(ValueError):
+    """A state resumed with other :data:`IDENTITY` parameters than it was made with; ``differs``
+    is ``{parameter: (stored value, value now)}``."""
+
+    def __init__(self, folder: Path, differs: dict[str, tuple[Any, Any]]) -> None:
+        self.folder, self.differs = folder, differs
+        super().__init__(self.explain())
+
+    def explain(self, name: Callable[[str], str] = str,
+                value: Callable[[str, Any], str] = lambda _, v: repr(v)) -> str:
+        """The message, with each parameter called ``name(parameter)`` and each value shown as
+        ``value(parameter, value)`` (a command line speaks of its options).
+
+        Examples
+        --------
+        >>> err = SettingsMismatchError(Path("run1"), {"max_density": (None, 2.0)})
+        >>> err.explain(lambda p: "--" + p.replace("_", "-"), lambda p, v: f"{v}").split(";")[0]
+        'run1 holds a stream made with --max-density None (now 2.0)'
+        """
+        shown = ", ".join(f"{name(k)} {value(k, a)} (now {value(k, b)})"
+                          for k, (a, b) in self.differs.items())
+        return (f"{self.folder} holds a stream made with {shown}; resume with the same settings "
+                "or use another --state")
 
 
 class EventParseError(ValueError):
@@ -116,11 +142,12 @@ class StreamState:
     """
 
     def __init__(self, folder: Path, model: DynamicSpectralSparsifier, source: str,
-                 events_applied: int) -> None:
+                 events_applied: int, made: list[Path] | None = None) -> None:
         self.folder = folder
         self.model = model
         self.source = source
         self.events_applied = events_applied
+        self._made = made  # a new state: the folders opening it made (None: resumed)
         self._log: IO[str] | None = None
         self._metrics: IO[str] | None = None
         self._lock: int | None = None  # the folder's lock (flock), held while open
@@ -135,10 +162,11 @@ class StreamState:
         another graph or other :data:`IDENTITY` parameters is an error that names both.
         """
         folder = Path(folder)
-        ckpt = folder / CHECKPOINT
+        made = folders_to_make(folder)
         lock = _lock(folder) if folder.is_dir() else None
+        state = None
         try:
-            if ckpt.exists():
+            if (folder / CHECKPOINT).exists():
                 state = cls._from_checkpoint(folder, graph_source, params)
             else:
                 if lock is not None:
@@ -146,11 +174,13 @@ class StreamState:
                 model = DynamicSpectralSparsifier(**params).fit(load_graph())
                 folder.mkdir(parents=True, exist_ok=True)
                 lock = _lock(folder) if lock is None else lock
-                state = cls(folder, model, graph_source, 0)
+                state = cls(folder, model, graph_source, 0, made=made)
                 state.checkpoint()
             state._lock = lock
             replayed = state._replay_log()
         except BaseException:
+            if state is not None:
+                state.remove_if_unused()
             if lock is not None:
                 os.close(lock)
             raise
@@ -177,9 +207,7 @@ class StreamState:
             raise ValueError(f"{folder} holds a stream of graph {meta['source']!r}, not of "
                              f"{graph_source!r}; use another --state")
         if differs:
-            shown = ", ".join(f"{k} {a!r} (now {b!r})" for k, (a, b) in differs.items())
-            raise ValueError(f"{folder} holds a stream made with {shown}; resume with the same "
-                             "settings or use another --state")
+            raise SettingsMismatchError(folder, differs)
         model = DynamicSpectralSparsifier(**{**stored, **params}).load_state_dict(arrays)
         return cls(folder, model, graph_source, int(meta["events_applied"]))
 
@@ -262,6 +290,16 @@ class StreamState:
             os.fsync(fh.fileno())
         os.replace(tmp, self.folder / CHECKPOINT)
         _fsync_dir(self.folder)
+
+    def remove_if_unused(self) -> None:
+        """Leave no trace of a new state that applied no batch (its run failed): remove the
+        files it wrote and the folders opening it made; a folder that was there stays, as empty
+        as it was. A resumed state, or one that applied a batch, is kept."""
+        if self._made is None or self.model.batches_:
+            return
+        for name in (CHECKPOINT, CHECKPOINT + ".tmp", LOG, METRICS):
+            (self.folder / name).unlink(missing_ok=True)
+        remove_if_empty(self._made)
 
     def close(self) -> None:
         for fh in (self._log, self._metrics):

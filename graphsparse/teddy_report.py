@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["summarize_levels", "compare_teddy", "write_teddy_report", "seeds_to_run"]
+__all__ = ["summarize_levels", "compare_teddy", "write_teddy_report", "seeds_to_run",
+           "TEDDY_RUN_KEYS", "teddy_record_rules", "METHODS"]
+
+#: the methods of the level protocol (:func:`graphsparse.levels.run_levels`), here where
+#: reading its records does not load torch
+METHODS = ("dense", "teddy", "random", "ugs")
+#: what names one run of the level protocol: two records of one run would count it twice
+TEDDY_RUN_KEYS = ("method", "level", "seed")
+
+
+def teddy_record_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """What each value of a record of :func:`graphsparse.levels.run_levels` can be, as
+    ``{key: (check, what it must be)}`` (the types are checked before: numbers are finite,
+    ``level`` and ``seed`` integers); ``val_acc``, which older records lack, when it is there."""
+    from graphsparse.resume import is_number
+
+    fraction = (lambda v: 0 <= v <= 1, "must be in [0, 1]")
+    count = (lambda v: v >= 0, "must be an integer >= 0")
+    return {"method": (lambda v: v in METHODS, f"must be one of {', '.join(METHODS)}"),
+            "level": count, "seed": count, "edge_keep": fraction, "weight_keep": fraction,
+            "test_acc": fraction,
+            "val_acc": (lambda v: is_number(v) and 0 <= v <= 1, "must be a number in [0, 1]"),
+            "seconds": (lambda v: v >= 0, "must be >= 0")}
 
 
 def summarize_levels(records: list[dict]) -> dict[str, dict[int, dict]]:

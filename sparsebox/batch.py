@@ -30,11 +30,12 @@ from sparsebox.exceptions import InvalidParameterError
 __all__ = ["batch_sources", "check_batch_folder", "run_batch"]
 
 
-def batch_sources(source: str, *, suffixes: Sequence[str],
-                  option: str = "SOURCE") -> list[Path] | None:
+def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE",
+                  kind: str | None = None) -> list[Path] | None:
     """The files a folder or a glob names (sorted; hidden files and other suffixes left out), or
     None when ``source`` is one file or not a path at all (a dataset name). A folder or glob that
-    names no file is an error naming ``option``."""
+    names no file is an error naming ``option`` and the files it looked for: ``kind`` (``".mtx
+    or .graph file"``), by default the suffixes."""
     path = Path(source)
     wanted = tuple(s.lower() for s in suffixes)
 
@@ -51,7 +52,8 @@ def batch_sources(source: str, *, suffixes: Sequence[str],
     else:
         return None
     if not files:
-        raise InvalidParameterError(f"{option}: {where} holds no {' / '.join(suffixes)} file")
+        raise InvalidParameterError(f"{option}: {where} holds no "
+                                    f"{kind or ' / '.join(suffixes) + ' file'}")
     return files
 
 

@@ -18,9 +18,11 @@ T = TypeVar("T")
 
 def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:
     """A ``rich.progress.Progress`` on standard error that never interprets text as markup:
-    a bar, done/total, elapsed and remaining time. A ``transient`` bar is drawn only on a
-    terminal or in Jupyter: elsewhere (a log, a pipe) it would show nothing but leave a blank
-    line, and an error that follows must be the only line."""
+    a bar, done/total, elapsed and remaining time. Messages printed through its ``console``
+    appear above the bar and are never wrapped (a path or a line of JSON stays whole, whatever
+    the width). A ``transient`` bar is drawn only on a terminal or in Jupyter: elsewhere (a log,
+    a pipe) it would show nothing but leave a blank line, and an error that follows must be the
+    only line."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -31,7 +33,7 @@ def make_progress(label: str = "", *, transient: bool = False, enabled: bool = T
         TimeRemainingColumn,
     )
 
-    console = Console(stderr=True, markup=False, highlight=False)
+    console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
     return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                     console=console, transient=transient,

@@ -202,3 +202,37 @@ def test_a_batch_keeps_the_self_loops_of_its_graphs(tmp_path, cli):
     assert result.exit_code == 0, result.output
     back = load_graph(out / "ring.mtx")
     assert back.num_items == 15 and (back.rows == back.cols).sum() == 1  # 14 edges and the loop
+
+
+def test_a_batch_takes_every_graph_file_one_file_takes(tmp_path, cli):
+    """A folder skipped compressed edge lists and Matrix Market files (and .metis) that
+    `graph sparsify FILE` reads; outputs are named without the compression suffix."""
+    import bz2
+    import gzip
+
+    from sparsebox.data.graphs import _READERS, WRITABLE_GRAPH_SUFFIXES
+
+    grid = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 4)))
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    compressors = {"": lambda raw: raw, ".gz": gzip.compress, ".bz2": bz2.compress}
+    stems = []
+    for suffix in _READERS:
+        plain = tmp_path / f"plain{suffix if suffix in WRITABLE_GRAPH_SUFFIXES else '.graph'}"
+        write_graph(grid, plain)
+        for compression, compress in compressors.items():
+            stem = f"{suffix[1:]}{compression.replace('.', '_')}"
+            name = folder / f"{stem}{suffix}{compression}"
+            name.write_bytes(compress(plain.read_bytes()))
+            assert load_graph(name).num_edges == grid.num_edges  # what one file reads
+            stems.append(stem)
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", folder, "--out", out, "--method", "random",
+                 "--keep-ratio", "0.5")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}.mtx" for s in stems)
+    assert len(result.stdout.splitlines()) == len(stems)
+    glob = cli("graph", "sparsify", str(folder / "mtx*.mtx.*"), "--out", tmp_path / "globbed",
+               "--method", "random", "--keep-ratio", "0.5")
+    assert glob.exit_code == 0, glob.output
+    assert sorted(p.name for p in (tmp_path / "globbed").iterdir()) == ["mtx_bz2.mtx", "mtx_gz.mtx"]

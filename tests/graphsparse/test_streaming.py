@@ -201,3 +201,114 @@ def test_a_damaged_log_is_named_by_its_line(tmp_path, data_dir):
         log.write_text(json.dumps(record) + "\n" + text + "\n")
         res = run(["stream", "export", str(state), "-o", str(tmp_path / "h.mtx")])
         assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+# ------------------------------------------------------------------ the command line's contract
+@pytest.fixture
+def grid_file(tmp_path) -> Path:
+    """A 6 x 6 grid graph as ``tmp_path/grid.mtx`` (0-based node ids 0..35)."""
+    import networkx as nx
+
+    from sparsebox import as_structure
+    from sparsebox.data.graphs import write_graph
+
+    path = tmp_path / "grid.mtx"
+    write_graph(as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))), path)
+    return path
+
+
+def only_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    return line
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["empty_folder", "new_folders"])
+def test_a_failed_first_run_leaves_the_state_folder_as_it_was(cli, grid_file, tmp_path, existing):
+    events = tmp_path / "badop.txt"
+    events.write_text("+ 0 33\n* 1 2\n")
+    state = tmp_path / "np3" / "a" / "b"
+    if existing:
+        state.mkdir(parents=True)
+    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state))
+    assert "line 2" in line and str(events) in line
+    if existing:
+        assert list(state.iterdir()) == []
+    else:
+        assert not (tmp_path / "np3").exists()
+    events.write_text("+ 0 33\n")  # the failed run fixed no setting
+    result = cli("stream", grid_file, "--events", events, "--state", state, "--density", "1.3")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n\n"], ids=["empty", "comments"])
+@pytest.mark.parametrize("existing", [True, False], ids=["empty_folder", "new_folder"])
+def test_events_without_any_event_are_refused_on_a_new_state(cli, grid_file, tmp_path, content,
+                                                            existing):
+    events = tmp_path / "empty.txt"
+    events.write_text(content)
+    state = tmp_path / "new" / "state"
+    if existing:
+        state.mkdir(parents=True)
+    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state))
+    assert line == f"error: {events}: no events"
+    assert (list(state.iterdir()) == []) if existing else not (tmp_path / "new").exists()
+    assert events.read_text() == content
+
+
+def test_no_events_on_standard_input_creates_no_state(tmp_path, grid_file):
+    state = tmp_path / "state"
+    res = run(["stream", str(grid_file), "--events", "-", "--state", str(state)], input="")
+    assert res.returncode == 2 and res.stderr == "error: standard input: no events\n", res.stderr
+    assert not state.exists()
+
+
+def test_an_empty_events_file_on_a_resumed_state_says_what_is_true(cli, grid_file, tmp_path):
+    state = tmp_path / "state"
+    first = tmp_path / "first.txt"
+    first.write_text("+ 0 7\n+ 1 8\n")
+    assert cli("stream", grid_file, "--events", first, "--state", state).exit_code == 0
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = cli("stream", grid_file, "--events", empty, "--state", state)
+    assert result.exit_code == 0, result.output
+    assert f"no new events: {empty} holds no events" in result.stderr
+    assert "its 0 events" not in result.stderr
+    result = cli("stream", grid_file, "--events", first, "--state", state)
+    assert result.exit_code == 0, result.output
+    assert f"its 2 events were applied by earlier runs of {state}" in result.stderr
+
+
+@pytest.mark.parametrize("option, shown", [
+    (["--max-density", "2"], "--max-density no cap (now 2.0)"),
+    (["--density", "1.3"], "--density 1.1 (now 1.3)"),
+    (["--distortion", "4"], "--distortion calibrated (now 4.0)"),
+    (["--num-walkers", "8"], "--num-walkers 64 (now 8)"),
+])
+def test_resuming_with_other_settings_names_the_options(cli, grid_file, tmp_path, option, shown):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state,
+                               *option))
+    assert f"{state} holds a stream made with {shown}" in line, line
+    assert "None" not in line and "_" not in line.replace(str(tmp_path), "")
+
+
+def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / ("a_state_folder_with_a_long_name_" * 3)
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    events.write_text("+ 0 7\n+ 1 8\n")
+    result = cli("stream", grid_file, "--events", events, "--state", state)
+    assert result.exit_code == 0, result.output
+    (resumed,) = result.stderr.splitlines()
+    assert resumed.startswith(f"resumed {state}: 1 events already applied")
+    (summary,) = result.stdout.splitlines()
+    assert summary.startswith(f"stream {state}: 2 events applied in 2 batches; H keeps ")
+    as_json = cli("stream", grid_file, "--events", events, "--state", state, "--json")
+    assert json.loads(as_json.stdout.splitlines()[-1])["summary"]["events_applied"] == 2

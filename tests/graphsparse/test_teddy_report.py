@@ -1,0 +1,78 @@
+"""`graph teddy-report` and `graph teddy --resume` refuse records no run could have written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+GOOD = {"method": "teddy", "level": 1, "edge_keep": 0.95, "weight_keep": 0.9, "seed": 0,
+        "test_acc": 0.8, "val_acc": 0.78, "seconds": 1.5}
+DENSE = {**GOOD, "method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0}
+
+
+def results_folder(tmp_path, records: list[dict]):
+    folder = tmp_path / "teddy"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(records))
+    return folder
+
+
+def refused(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    return line
+
+
+@pytest.mark.parametrize("key, value, need", [
+    ("test_acc", 2.5, "must be in [0, 1]"),
+    ("test_acc", -0.1, "must be in [0, 1]"),
+    ("val_acc", 1.5, "must be a number in [0, 1]"),
+    ("edge_keep", 7, "must be in [0, 1]"),
+    ("weight_keep", -1, "must be in [0, 1]"),
+    ("seconds", -1, "must be >= 0"),
+    ("level", -3, "must be an integer >= 0"),
+    ("seed", -1, "must be an integer >= 0"),
+    ("method", "foo", "must be one of dense, teddy, random, ugs"),
+])
+def test_teddy_report_refuses_impossible_values(cli, tmp_path, key, value, need):
+    folder = results_folder(tmp_path, [DENSE, {**GOOD, key: value}])
+    before = (folder / "results.json").read_bytes()
+    line = refused(cli("graph", "teddy-report", folder))
+    assert f"{folder / 'results.json'}: record 2: {key} {need}, got {json.dumps(value)}" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json"]
+    assert (folder / "results.json").read_bytes() == before
+
+
+def test_teddy_report_names_the_record_with_a_nan(cli, tmp_path):
+    folder = results_folder(tmp_path, [DENSE, GOOD])
+    (folder / "results.json").write_text(json.dumps([DENSE, {**GOOD, "test_acc": float("nan")}]))
+    line = refused(cli("graph", "teddy-report", folder))
+    assert "TEDDY records" in line and "record 2: test_acc is NaN" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json"]
+
+
+def test_teddy_report_refuses_a_run_recorded_twice(cli, tmp_path):
+    folder = results_folder(tmp_path, [DENSE, GOOD, {**GOOD, "seed": 1}, {**GOOD, "test_acc": 0.7}])
+    line = refused(cli("graph", "teddy-report", folder))
+    assert (f"{folder / 'results.json'}: records 2 and 4 are both method teddy, level 1, seed 0"
+            in line)
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json"]
+
+
+def test_teddy_report_of_good_records_counts_each_seed_once(cli, tmp_path):
+    folder = results_folder(tmp_path, [DENSE, GOOD, {**GOOD, "seed": 1, "test_acc": 0.7}])
+    result = cli("graph", "teddy-report", folder)
+    assert result.exit_code == 0, result.output
+    assert "| teddy | 1 | 0.950 | 0.900 | 0.750 +- 0.050 | 2 |" in (folder / "results.md").read_text()
+
+
+def test_teddy_resume_refuses_impossible_records_before_any_work(cli, tmp_path):
+    folder = results_folder(tmp_path, [DENSE, {**GOOD, "seconds": -1}])
+    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn", "epochs": 1}))
+    line = refused(cli("graph", "teddy", "--resume", "--out", folder, "--levels", "1",
+                       "--seeds", "1", "--epochs", "1"))
+    assert f"{folder / 'results.json'}: record 2: seconds must be >= 0, got -1" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json", "run.json"]
