@@ -87,16 +87,15 @@ def info(
 TEDDY_RECORD_KEYS = {"method": lambda v: isinstance(v, str), "level": is_int, "seed": is_int,
                      **dict.fromkeys(("edge_keep", "weight_keep", "test_acc", "seconds"),
                                      is_number)}
-#: the compressions :func:`sparsebox.data.graphs.load_graph` reads each graph file format in
-_GRAPH_COMPRESSIONS = (".bz2", ".gz")
 
 
 def _graph_suffixes() -> tuple[str, ...]:
     """The names `graph sparsify FILE` reads (:func:`sparsebox.data.graphs.load_graph`): each
     format's suffix, plain or compressed; a batch takes the same files."""
-    from sparsebox.data.graphs import _READERS
+    from sparsebox.data.graphs import COMPRESSION_SUFFIXES, READABLE_GRAPH_SUFFIXES
 
-    return tuple(fmt + packed for fmt in _READERS for packed in ("", *_GRAPH_COMPRESSIONS))
+    return tuple(fmt + packed for fmt in READABLE_GRAPH_SUFFIXES
+                 for packed in ("", *COMPRESSION_SUFFIXES))
 
 
 @graph_app.command("sparsify")
@@ -168,9 +167,10 @@ def sparsify(
 def _graph_files_kind() -> str:
     """The graph files a batch takes, in words (``.graph / .metis / ... file, plain or .bz2 /
     .gz``)."""
-    from sparsebox.data.graphs import _READERS
+    from sparsebox.data.graphs import COMPRESSION_SUFFIXES, READABLE_GRAPH_SUFFIXES
 
-    return f"{' / '.join(_READERS)} file, plain or {' / '.join(_GRAPH_COMPRESSIONS)}"
+    return (f"{' / '.join(READABLE_GRAPH_SUFFIXES)} file, plain or "
+            f"{' / '.join(COMPRESSION_SUFFIXES)}")
 
 
 def _graph_stem(path: Path) -> str:

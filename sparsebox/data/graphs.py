@@ -23,7 +23,7 @@ from sparsebox.structure import SparseStructure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
            "load_graph", "write_graph", "check_graph_writable", "GraphFileError", "node_count_limit",
-           "EDGE_LIST_COLUMNS"]
+           "EDGE_LIST_COLUMNS", "READABLE_GRAPH_SUFFIXES", "COMPRESSION_SUFFIXES"]
 
 
 class GraphFileError(InputFileError):
@@ -480,6 +480,10 @@ def _read_csv(path: Path) -> SparseStructure:
 _READERS = {".graph": read_metis, ".metis": read_metis, ".mtx": read_matrix_market,
             ".csv": _read_csv, ".txt": read_edge_list, ".edges": read_edge_list,
             ".el": read_edge_list}
+#: the graph file formats :func:`load_graph` reads, by suffix; each also compressed
+READABLE_GRAPH_SUFFIXES = tuple(_READERS)
+#: the compressions every graph file format is read in (:func:`_open_text`)
+COMPRESSION_SUFFIXES = (".bz2", ".gz")
 
 
 def load_graph(
@@ -506,8 +510,8 @@ def load_graph(
         )
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".bz2", ".gz")]
-    compressed = path.suffix.lower() in (".bz2", ".gz")
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in COMPRESSION_SUFFIXES]
+    compressed = path.suffix.lower() in COMPRESSION_SUFFIXES
     reader = _READERS.get(suffixes[-1] if suffixes else "")
     if reader is None:
         raise InputFileError(
