@@ -276,10 +276,10 @@ class GaussianPruner(Sparsifier):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds
         n = len(scene)
-        self._fitted_scene = scene
         if n == 0:  # nothing to frame, score or train
             self._size(0)
             self.statistics_, self.history_, self.scene_ = None, [], scene
+            self._fitted_scene = scene
             self.scores_, self.mask_ = np.zeros(0), np.zeros(0, dtype=bool)
             return self
         needs_views = self.score not in ("opacity", "volume") or self.recover_steps
@@ -302,7 +302,7 @@ class GaussianPruner(Sparsifier):
         scores = np.full(n, -np.inf)
         floor = 0.0
         stats = None
-        self.history_ = []
+        history = []
         for r in range(rounds):
             current = trainer.scene() if trainer is not None else (
                 scene.subset(np.isin(np.arange(n), alive)) if r else scene)
@@ -336,11 +336,12 @@ class GaussianPruner(Sparsifier):
                 steps = trainer.train(self.recover_steps, progress=progress,
                                       label=f"recovery, round {r + 1}")
                 record |= {"loss": steps[-1]["loss"], "psnr": steps[-1]["psnr"]}
-            self.history_.append(record)
-        self.statistics_ = stats
+            history.append(record)
+        self.statistics_, self.history_ = stats, history
         self.scores_ = scores
         self.mask_ = np.isin(np.arange(n), alive)
         self.scene_ = scene.subset(self.mask_)
+        self._fitted_scene = scene
         if trainer is not None:  # the fine-tuned values, with the kept rows' other properties
             from scenesparse.training import scene_from_params
 

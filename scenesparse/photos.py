@@ -67,7 +67,7 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
 class PhotoViews:
     """Training and held-out views: cameras with their photos, and where they came from.
     ``background`` is the colour photos with an alpha channel were composited over (their
-    alphas are ``train_masks``)."""
+    alphas are ``train_masks``); :func:`photo_views` sets it, None where unknown."""
 
     train_cameras: list[Camera]
     train_images: list[torch.Tensor]
@@ -75,7 +75,7 @@ class PhotoViews:
     test_images: list[torch.Tensor]
     description: str
     train_masks: list[torch.Tensor] = field(default_factory=list)
-    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    background: tuple[float, float, float] | None = None
 
 
 def _find_photo(folder: Path, name: str) -> Path:

@@ -106,8 +106,8 @@ class HollowNeRF(Sparsifier):
     step_length_ : float
         The marching step.
     background_ : tuple of 3 floats
-        What the training photos were composited over (``views.background``; white for views
-        that do not say): the trainer swaps it for random colours, and :meth:`render` draws
+        What the training photos were composited over (``views.background``; white where it
+        is None or missing): the trainer swaps it for random colours, and :meth:`render` draws
         over it.
     scores_ : ndarray of float, shape (entries,)
     mask_ : ndarray of bool, shape (entries,)
@@ -223,8 +223,8 @@ class HollowNeRF(Sparsifier):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
-        self.background_ = check_colour("views.background",
-                                        getattr(views, "background", _WHITE))
+        given = getattr(views, "background", None)
+        self.background_ = _WHITE if given is None else check_colour("views.background", given)
         self.field_ = self._build_field()
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None

@@ -314,10 +314,13 @@ def read_edge_list(
     """Read an edge list: ``u v [w]`` lines, whitespace or ``delimiter`` separated, with ``#``
     comments and 0-based node ids.
 
-    A first line whose first field is not a number is a header. A header that names its columns
-    (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally ``weight``, or their other
-    names, in any case and order) is followed, and a leading column without a name (the index
-    pandas writes) is skipped; a header of 2 or 3 other names is read as ``u v [w]``. Undirected
+    A first line whose first field is not a number is a header. A header that names every
+    column by its role (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally
+    ``weight``, or their other names, in any case and order) is followed; a header of 2 or 3
+    names that do not all name a role is read by position as ``u v [w]`` (``source,target,time``
+    weighs the edges by time). A leading column without a name (the index pandas writes, found
+    by its name or, where splitting lost the empty name, by rows one field wider than the
+    header) is skipped. Undirected
     edge lists may list each edge once or in both directions; an edge listed twice without a
     weight column is one edge of weight 1, as networkx reads it.
 
@@ -331,7 +334,8 @@ def read_edge_list(
     """
     path = Path(path)
     with _open_text(path) as fh:
-        rows = [(k, text) for k, ln in enumerate(fh, start=1) if (text := ln.split("#", 1)[0].strip())]
+        rows = [(k, text) for k, ln in enumerate(fh, start=1)
+                if (text := ln.split("#", 1)[0].strip())]
     columns, rows = _edge_list_header(path, rows, delimiter)
     if not rows:
         raise GraphFileError(f"{path}: no edges")
@@ -358,8 +362,11 @@ def _edge_list_header(path: Path, rows: list[tuple[int, str]], delimiter: str | 
     if not rows or _is_number(_fields(rows[0][1], delimiter)[0], float):
         return None, rows
     lineno, text = rows[0]
+    names = [f.strip().strip("\"'").lower() for f in _fields(text, delimiter)]
+    if len(rows) > 1 and len(_fields(rows[1][1], delimiter)) == len(names) + 1:
+        names.insert(0, "")  # an unnamed index column whose empty name the line's strip dropped
     try:
-        return _named_columns([f.strip().strip("\"'").lower() for f in _fields(text, delimiter)]), rows[1:]
+        return _named_columns(names), rows[1:]
     except ValueError as err:
         if len(rows) == 1:
             raise GraphFileError(f"{path}: line {lineno} is not 'u v [w]' and no edge follows it: "
@@ -372,16 +379,13 @@ def _named_columns(names: list[str]) -> _Columns:
     """Where a header's ``names`` put an edge's fields; ``ValueError`` saying why not."""
     skip = int(len(names) > 1 and _INDEX_COLUMN.fullmatch(names[0]) is not None)
     roles = [_ROLE_OF_NAME.get(name) for name in names[skip:]]
-    if not any(roles):
+    if not all(roles):  # not every column named by role: 2 or 3 named columns are u v [w]
         if len(roles) in (2, 3) and all(names[skip:]):
             return _Columns(len(names), skip, skip + 1, skip + 2 if len(roles) == 3 else None,
                             f"{len(names)} fields, as the header has")
         raise ValueError("name the columns source, target [, weight] (or give 2 or 3 other names, "
                          "read as u v [w])")
-    for k, (name, role) in enumerate(zip(names[skip:], roles, strict=True), start=skip + 1):
-        if role is None:
-            raise ValueError(f"column {k} has no name" if not name else
-                             f"column {k}, {name!r}, is not one of {', '.join(_ROLE_OF_NAME)}")
+    for role in roles:
         if roles.count(role) > 1:
             raise ValueError(f"it names {roles.count(role)} {role} columns")
     missing = [role for role in ("source", "target") if role not in roles]

@@ -183,7 +183,7 @@ def test_keep_mass_keeps_the_fewest_entries_carrying_that_share_of_the_light(tra
 def test_photos_over_any_background_train_empty_space_as_empty(tmp_path):
     """photo_views composites over black by default; the trainer took every photo to be over
     white, so empty space was learnt as black fog."""
-    from scenesparse.photos import photo_views
+    from scenesparse.photos import PhotoViews, photo_views
     from sparsebox.data.sources import fetch
 
     views = photo_views(fetch("lego", download=False)[0].parent, resolution=32)
@@ -200,6 +200,10 @@ def test_photos_over_any_background_train_empty_space_as_empty(tmp_path):
     assert HollowNeRF.load(tmp_path / "m.pt").background_ == (0.0, 0.0, 0.0)
     with pytest.raises(InvalidParameterError, match="background must be three finite numbers"):
         model.render(views.test_cameras[0], background=1.0)
+    # views built by hand do not say what their photos lie over: white, as before
+    by_hand = PhotoViews(views.train_cameras[:2], views.train_images[:2], [], [], "by hand")
+    quick = HollowNeRF(**SMALL, steps=1, batch_rays=64, march_steps=16, score_rays=64)
+    assert quick.fit(by_hand).background_ == (1.0, 1.0, 1.0)
 
 
 def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
