@@ -17,6 +17,12 @@ __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transform
            "transforms_json", "cameras_from_json", "cameras_from_colmap", "look_at"]
 
 
+#: lens distortion fields of instant-ngp / nerfstudio transforms (refused: pinhole renderers)
+_DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
+#: the fields that give a frame's horizontal focal length, preferred first
+_FOCAL_FIELDS = ("fl_x", "camera_angle_x")
+
+
 @dataclass(frozen=True)
 class Camera:
     """World-to-camera transform and intrinsics of one view."""
@@ -101,9 +107,9 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
 
 
 def read_transforms(path: str | os.PathLike[str]) -> dict:
-    """The content of a NeRF-synthetic ``transforms*.json``, checked: a JSON object with
-    ``camera_angle_x`` (or instant-ngp's ``fl_x``) and a non-empty list of ``frames``; a
-    ``ValueError`` names the file.
+    """The content of a NeRF-synthetic ``transforms*.json``, checked: a JSON object with a
+    non-empty list of ``frames`` and ``camera_angle_x`` (or instant-ngp's ``fl_x``), for the file
+    or in every frame; a ``ValueError`` names the file.
 
     Examples
     --------
@@ -121,8 +127,7 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
         meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or "frames" not in meta or not (
-            "camera_angle_x" in meta or "fl_x" in meta):
+    if not isinstance(meta, dict) or "frames" not in meta:
         raise ValueError(f"{path}: needs 'frames' and 'camera_angle_x' (or 'fl_x')")
     frames = meta["frames"]
     if not isinstance(frames, list):
@@ -132,6 +137,11 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
     bad = next((i for i, f in enumerate(frames) if not isinstance(f, dict)), None)
     if bad is not None:
         raise ValueError(f"{path}: frame {bad} is not a JSON object")
+    unfocused = next((i for i, f in enumerate(frames)
+                      if not any(k in f or k in meta for k in _FOCAL_FIELDS)), None)
+    if unfocused is not None:
+        raise ValueError(f"{path}: needs 'camera_angle_x' (or 'fl_x'), for the file or for each "
+                         f"frame (frame {unfocused} has neither)")
     return meta
 
 
@@ -153,7 +163,7 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):
-        w, h, fx, fy, cx, cy = _intrinsics(path, i, {**meta, **frame}, width, height)
+        w, h, fx, fy, cx, cy = _intrinsics(path, i, _frame_fields(meta, frame), width, height)
         try:
             c2w = np.asarray(frame.get("transform_matrix"), dtype=np.float64)
         except (TypeError, ValueError):
@@ -169,7 +179,18 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     return cams
 
 
-_DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
+
+
+
+def _frame_fields(meta: dict, frame: dict) -> dict:
+    """The file's fields with the frame's over them, where a focal length the frame gives in
+    either form (pixels or field of view) replaces the file's in both forms."""
+    fields = dict(meta)
+    for axis in ("x", "y"):
+        if f"fl_{axis}" in frame or f"camera_angle_{axis}" in frame:
+            fields.pop(f"fl_{axis}", None)
+            fields.pop(f"camera_angle_{axis}", None)
+    return {**fields, **frame}
 
 
 def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height: int | None

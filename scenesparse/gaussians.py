@@ -124,11 +124,14 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def _ply_type(name: str, values: np.ndarray) -> str:
-    """The PLY type an extra property is written as: its own where PLY has it, 32-bit for
-    64-bit integers whose values fit (PLY has no 64-bit integers), else an error."""
+    """The PLY type an extra property is written as: its own where PLY has it, float32 for
+    float16, 32-bit for 64-bit integers whose values fit (PLY has no 64-bit integers), else an
+    error."""
     kind, size = values.dtype.kind, values.dtype.itemsize
     if kind == "b":
         return "u1"
+    if kind == "f" and size == 2:  # PLY has no float16: widened, exactly
+        return "<f4"
     if kind == "f" and size in (4, 8) or kind in "iu" and size <= 4:
         return values.dtype.newbyteorder("<").str
     if kind in "iu" and size == 8:

@@ -393,8 +393,10 @@ def _occupied_voxels(pts: np.ndarray, size: float) -> int:
 
 
 def _voxel_size_for(pts: np.ndarray, target: int) -> float:
-    """The largest voxel size (to a relative 1e-6) whose grid (open3d's, see
-    :func:`_voxel_grid_bounds`) has at least ``target`` occupied voxels."""
+    """A voxel size whose grid (open3d's, see :func:`_voxel_grid_bounds`) has at least
+    ``target`` occupied voxels, by bisection: the first size tried with exactly ``target``, else
+    the largest (to a relative 1e-6) with more (the count is not monotone in the size, so
+    another size may also give ``target``)."""
     extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
     if extent == 0.0:  # every point at one place: one voxel of any size
         return 1.0

@@ -8,7 +8,7 @@ Gaussian stays), where gsplat's ``ops.remove`` takes a mask of the Gaussians to 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +57,8 @@ class PruneStrategy(Strategy):
 
     Parameters
     ----------
-    prune_steps : tuple of int
-        Steps at which to prune.
+    prune_steps : collection of int
+        Steps at which to prune (a tuple, list, set, range or array).
     keep_ratio : float
         Fraction of the current Gaussians kept at each prune step.
     score : str
@@ -125,11 +125,11 @@ class PruneStrategy(Strategy):
 
     def _check_settings(self) -> None:
         """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds`` and ``backend``,
-        and ``prune_steps`` a sequence of steps (integers >= 0)."""
+        and ``prune_steps`` a collection of steps (integers >= 0)."""
         self._pruner()._validate_params()
         steps = self.prune_steps
-        if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not all(
+        if isinstance(steps, (str, bytes)) or not isinstance(steps, Collection) or not all(
                 isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0
                 for t in steps):
-            raise InvalidParameterError(f"prune_steps must be a sequence of steps (integers "
-                                        f">= 0), got {steps!r}")
+            raise InvalidParameterError(f"prune_steps must be a collection of steps (integers "
+                                        f">= 0: a tuple, list, set or array), got {steps!r}")

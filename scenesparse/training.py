@@ -68,8 +68,12 @@ def scene_from_params(params: Mapping[str, torch.Tensor], like: GaussianScene | 
                    extra=like.extra if same else {})
 
 
+#: how far outside [0, 1] a target value may lie (rounding in a photo's conversion)
+_TARGET_SLACK = 1e-3
+
+
 def _check_target(target: torch.Tensor) -> None:
-    """A target image is floating point, finite and in [0, 1]."""
+    """A target image is floating point, finite and in [0, 1] (within ``_TARGET_SLACK``)."""
     if not torch.is_tensor(target) or not target.is_floating_point():
         raise InvalidParameterError(
             f"a target must be a float tensor in [0, 1], got {getattr(target, 'dtype', type(target))}"
@@ -77,8 +81,10 @@ def _check_target(target: torch.Tensor) -> None:
     if not bool(torch.isfinite(target).all()):
         raise InvalidParameterError("a target holds NaN or infinite values")
     low, high = float(target.min()), float(target.max())
-    if low < 0.0 or high > 1.0:
-        raise InvalidParameterError(f"a target must lie in [0, 1], got values in [{low:g}, {high:g}]")
+    if low < -_TARGET_SLACK or high > 1.0 + _TARGET_SLACK:
+        raise InvalidParameterError(f"a target must lie in [0, 1], got values in [{low:.6g}, "
+                                    f"{high:.6g}] (clamp renders used as targets: "
+                                    ".clamp(0, 1))")
 
 
 class SplatTrainer:

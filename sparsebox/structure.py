@@ -628,7 +628,7 @@ def _symmetrize(row, col, w, n, how):
     uniq, inv = np.unique(key, return_inverse=True)
     if how == "sum":
         # A + A^T: an off-diagonal entry appears in both halves; the diagonal doubles.
-        wsum = np.bincount(inv, weights=w, minlength=uniq.shape[0])
+        wsum = np.bincount(inv, weights=w, minlength=uniq.shape[0]).astype(np.float64)  # int if empty
         diag = uniq // n == uniq % n
         wsum[diag] *= 2.0
         out = wsum

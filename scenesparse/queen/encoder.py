@@ -178,7 +178,7 @@ class QueenEncoder:
     ...                       opacity_logits=torch.zeros(40), sh_dc=torch.zeros(40, 3),
     ...                       sh_rest=torch.zeros(40, 0, 3))
     >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 2, width=16, height=16)
-    >>> views = [render(scene, c).image for c in cams]
+    >>> views = [render(scene, c).image.clamp(0, 1) for c in cams]
     >>> enc = QueenEncoder(QueenConfig(epochs=1))
     >>> _ = enc.start(scene, cams, views)
     >>> record = enc.encode_frame(cams, [v * 0.9 for v in views])
@@ -306,7 +306,7 @@ class QueenResiduals(Sparsifier):
     ...                       opacity_logits=torch.zeros(40), sh_dc=torch.zeros(40, 3),
     ...                       sh_rest=torch.zeros(40, 0, 3))
     >>> cams = orbit_cameras((0.15, 0.15, 0.15), 1.0, 2, width=16, height=16)
-    >>> before = [render(scene, c).image for c in cams]
+    >>> before = [render(scene, c).image.clamp(0, 1) for c in cams]
     >>> est = QueenResiduals(epochs=1).fit(scene, cams, [b * 0.9 for b in before], before)
     >>> est.mask_.shape, len(est.transform(scene))
     ((40,), 40)

@@ -260,10 +260,8 @@ class QueenStream:
                 raise CorruptStreamError(f"{self.path}: record {k} fails its checksum (frames "
                                          f"0..{k - 1} decode)" if k else
                                          f"{self.path}: record 0 fails its checksum")
-            if k == len(self) - 1 and end != len(data):
-                raise CorruptStreamError(f"{self.path}: {len(data) - end} bytes after the last "
-                                         f"record (record {len(self)} is not in the header; "
-                                         f"frames 0..{k - 1} decode)")
+            if k == len(self) - 1:
+                self._check_end(end, f"frames 0..{k - 1} decode" if k else "no frame decodes")
             self._offsets.append((pos + 4, length))
         start, length = self._offsets[index]
         return data[start:start + length]
@@ -288,11 +286,20 @@ class QueenStream:
         for t in range(len(self)):
             yield self.frame(t)
 
+    def _check_end(self, end: int, decodes: str) -> None:
+        """Refuse bytes after ``end``, where the last record (or the header) ends."""
+        if end != len(self._data):
+            raise CorruptStreamError(f"{self.path}: {len(self._data) - end} bytes after the last "
+                                     f"record (record {len(self)} is not in the header; "
+                                     f"{decodes})")
+
     def info(self) -> dict[str, Any]:
         """``{"header_bytes": n, "frames": [{"index": t, "bytes": n}, ...]}`` (every record
         checked); the byte counts add up to the file's size."""
         for t in range(len(self)):
             self._payload(t)
+        if not len(self):
+            self._check_end(self.header_size, "it holds no frame")
         return {"header_bytes": self.header_size,
                 "frames": [{"index": t, "bytes": length + 8}
                            for t, (_, length) in enumerate(self._offsets)]}

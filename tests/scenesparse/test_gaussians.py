@@ -51,12 +51,15 @@ def test_extra_properties_keep_their_types_in_a_new_scene(tmp_path):
     came back as 16777216."""
     scene = synthetic(n=3)
     scene.extra = {"id": np.array([16777217, 2, 3]), "w": np.array([0.1, 0.2, 0.3]),
-                   "flag": np.array([True, False, True]), "label": np.array([1, 2, 3], np.uint8)}
+                   "flag": np.array([True, False, True]), "label": np.array([1, 2, 3], np.uint8),
+                   "half": np.array([0.1, 0.2, 0.3], np.float16)}
     write_ply(tmp_path / "ids.ply", scene)
     back = read_ply(tmp_path / "ids.ply").extra
     assert back["id"].tolist() == [16777217, 2, 3] and back["id"].dtype == np.int32
     assert back["w"].tolist() == [0.1, 0.2, 0.3] and back["w"].dtype == np.float64
     assert back["flag"].tolist() == [1, 0, 1] and back["label"].dtype == np.uint8
+    assert back["half"].dtype == np.float32 and back["half"].astype(np.float16).tolist() == \
+        scene.extra["half"].tolist()
     scene.extra = {"id": np.array([2**40, 0, 1])}
     with pytest.raises(ValueError, match="'id' holds 64-bit integers beyond 32 bits"):
         write_ply(tmp_path / "big.ply", scene)

@@ -200,12 +200,15 @@ def test_strategy_drops_into_a_gsplat_training_loop():
         strategy.check_sanity(params, {"means": optimizers["means"]})
     with pytest.raises(ValueError, match="params lacks"):
         strategy.check_sanity({"means": params["means"]}, {"means": optimizers["means"]})
+    for steps in (np.array([100, 200]), {100, 200}, range(100, 300, 100)):  # as loops build them
+        PruneStrategy(prune_steps=steps, score="opacity").initialize_state()
     # bad settings fail at set-up, not at the first prune step (15,000 steps in, by default)
     for bad, message in ((dict(keep_ratio=1.5), "keep_ratio must be in"),
                          (dict(rounds=0), "rounds must be an integer >= 1"),
                          (dict(backend="gpu"), "backend must be one of"),
                          (dict(score="random"), "score must be one of"),
-                         (dict(prune_steps=5), "prune_steps must be a sequence of steps")):
+                         (dict(prune_steps=5), "prune_steps must be a collection of steps"),
+                         (dict(prune_steps=[10, -1]), "prune_steps must be a collection")):
         wrong = PruneStrategy(**{"score": "opacity", **bad})
         with pytest.raises(ValueError, match=message):
             wrong.initialize_state()

@@ -351,6 +351,18 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
     for read in (lambda: stream.frame(last), stream.info):
         with pytest.raises(CorruptStreamError, match="4 bytes after the last record"):
             read()
+    # a stream of no frame (its header alone): junk after the header is refused too
+    import struct
+    import zlib
+
+    length = struct.unpack_from("<I", data, 4)[0]
+    body = json.dumps({**json.loads(data[8:8 + length]), "frames": 0}).encode()
+    header_only = data[:4] + struct.pack("<I", len(body)) + body + struct.pack("<I", zlib.crc32(body))
+    (tmp_path / "none.qsv").write_bytes(header_only)
+    assert QueenStream(tmp_path / "none.qsv").info()["frames"] == []
+    (tmp_path / "none.qsv").write_bytes(header_only + b"junk")
+    with pytest.raises(CorruptStreamError, match="4 bytes after the last record .*holds no frame"):
+        QueenStream(tmp_path / "none.qsv").info()
     (tmp_path / "not.qsv").write_bytes(b"PK\x03\x04" + bytes(20))
     with pytest.raises(Exception, match="not a QUEEN stream"):
         QueenStream(tmp_path / "not.qsv")

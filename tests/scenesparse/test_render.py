@@ -109,12 +109,20 @@ def test_transforms_intrinsics_of_instant_ngp_and_nerfstudio_are_used(tmp_path):
     assert second.fx == 400.0 and second.fy == 520.0  # a frame's own fields win
     half = cameras_from_transforms(path, width=320, height=240)[0]
     assert (half.fx, half.cx, half.cy) == (250.0, 150.0, 100.0)
+    path.write_text(json.dumps({"fl_x": 500.0, "w": 640, "h": 480, "frames": [
+        {"transform_matrix": pose, "camera_angle_x": 2 * math.atan(0.5)}]}))
+    assert cameras_from_transforms(path)[0].fx == pytest.approx(640.0)  # in either form
+    path.write_text(json.dumps({"w": 640, "h": 480, "frames": [  # nerfstudio: per frame only
+        {"transform_matrix": pose, "fl_x": 300.0, "fl_y": 310.0}]}))
+    assert (cameras_from_transforms(path)[0].fx, cameras_from_transforms(path)[0].fy) == (
+        300.0, 310.0)
     path.write_text(json.dumps({"camera_angle_x": 1.0, "frames": [{"transform_matrix": pose}]}))
     (plain,) = cameras_from_transforms(path)  # NeRF-synthetic: 800 px, fy = fx, centred
     assert plain.fx == plain.fy == pytest.approx(400 / math.tan(0.5)) and plain.cx == 400.0
     for fields, message in (({"fl_x": 500.0, "k1": 0.1}, r"lens distortion \(k1\)"),
                             ({"fl_x": -5.0}, "intrinsics are out of range"),
-                            ({"w": 640}, r"needs 'frames' and 'camera_angle_x' \(or 'fl_x'\)")):
+                            ({"w": 640}, r"needs 'camera_angle_x' \(or 'fl_x'\), for the file "
+                                         r"or for each frame \(frame 0 has neither\)")):
         path.write_text(json.dumps({**fields, "frames": [{"transform_matrix": pose}]}))
         with pytest.raises(ValueError, match=message):
             cameras_from_transforms(path)

@@ -65,6 +65,11 @@ def test_symmetrize_sum_and_max():
     a = sp.csr_array(np.array([[0, 1.0], [3.0, 0]]))
     assert as_structure(a, symmetrize="sum").weights.tolist() == [4.0]
     assert as_structure(a, symmetrize="max").weights.tolist() == [3.0]
+    # no entries left to sum (a general Matrix Market file of only its diagonal): no edges,
+    # where the sum's empty integer array failed to double the diagonal
+    empty = SparseStructure.from_edges(np.zeros(0, int), np.zeros(0, int), np.zeros(0),
+                                       num_nodes=3, symmetrize="sum")
+    assert empty.num_nodes == 3 and empty.num_edges == 0 and empty.weights.dtype == np.float64
 
 
 def test_duplicates_sum_or_error():
