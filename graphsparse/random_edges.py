@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from graphsparse.teddy import kept_part, unweighted_structure
 from sparsebox._validation import SEED
 from sparsebox.base import Sparsifier
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure, undirected_pair_keys
+from sparsebox.structure import SparseStructure, undirected_pair_keys
 
 __all__ = ["RandomEdgePruner", "prune_edges_random"]
 
@@ -22,6 +23,8 @@ class RandomEdgePruner(Sparsifier):
     stream ``np.random.default_rng(seed).random(...)``, and the highest scores are kept: a seed
     keeps the same edges however the graph lists them (:func:`prune_edges_random` does the same
     on a PyG ``edge_index``). Time and memory grow with the edges, not with ``num_nodes**2``.
+    Edge weights are never read: a PyG ``Data`` may carry any ``edge_weight`` (see
+    :func:`~graphsparse.teddy.unweighted_structure`).
 
     Parameters
     ----------
@@ -57,7 +60,7 @@ class RandomEdgePruner(Sparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> RandomEdgePruner:
         self._validate_params()
-        g = as_structure(graph)
+        g = unweighted_structure(graph)
         keep = self._size(g.num_items, num_nodes=g.num_nodes)
         keys = (undirected_pair_keys(g.rows, g.cols, g.num_nodes) if g.is_undirected
                 else g.rows * max(g.num_nodes, 1) + g.cols)
@@ -68,10 +71,10 @@ class RandomEdgePruner(Sparsifier):
         return self
 
     def _apply(self, graph: Any) -> SparseStructure:
-        return as_structure(graph).subgraph(self.mask_)
+        return kept_part(graph, self.mask_)
 
     def _num_items(self, graph: Any) -> int:
-        return as_structure(graph).num_items
+        return unweighted_structure(graph).num_items
 
 
 def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) -> Any:

@@ -1,10 +1,15 @@
 """TEDDY's degree-based one-shot edge scores and pruning.
 
 Reference: Seo, Yun, Yang, "TEDDY: Trimming Edges with Degree-based Discrimination strategY",
-ICLR 2024. With ``d = A 1`` the degrees, ``g_v = sum_{u in N(v)} d_u^(-1/2)`` (one sparse
-mat-vec) and ``t_v = g_v / d_v^2``, edge ``(u, v)`` scores ``t_u * t_v``: edges between
-low-degree nodes whose neighbours are also of low degree score high and are kept, edges that
-hubs would dominate anyway go first. Self-loops are never pruned.
+ICLR 2024. With ``d_v`` the in-degree of node ``v`` (the number of edges ``u -> v``: messages
+aggregate at the target, PyG's ``source_to_target`` flow, as the official code's row sums of
+``adj_t``), ``g_v = sum_{u -> v} d_u^(-1/2)`` (one sparse mat-vec) and ``t_v = g_v / d_v^2``,
+edge ``(u, v)`` scores ``t_u * t_v``: edges between low-degree nodes whose neighbours are also of
+low degree score high and are kept, edges that hubs would dominate anyway go first. On an
+undirected graph in- and out-degrees agree. Self-loops are never pruned.
+
+TEDDY reads no edge weights: its functions and :class:`TeddyPruner` take a graph's edges only
+(:func:`unweighted_structure`), so any ``edge_weight`` a PyG ``Data`` carries is accepted.
 """
 
 from __future__ import annotations
@@ -18,36 +23,129 @@ from sparsebox._validation import check_fraction
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, sorted_positions
 
-__all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner"]
+__all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
+           "unweighted_structure", "column_items"]
+
+
+def unweighted_structure(graph: Any) -> SparseStructure:
+    """The edges of ``graph`` as an unweighted :class:`~sparsebox.SparseStructure`, its weights
+    ignored: what a method that never reads weights (TEDDY, random pruning) works on.
+
+    A PyG ``Data`` gives its ``edge_index`` (repeated columns merged) and ``num_nodes`` only, so
+    an ``edge_weight`` of any sign, NaN or shape is accepted; a networkx graph loses its
+    ``weight`` attributes (other attributes, ``id`` among them, stay); a structure is returned
+    as it is; anything else goes through :func:`~sparsebox.as_structure`. Undirectedness is
+    detected on the edges alone.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric.data import Data
+    >>> data = Data(edge_index=torch.tensor([[0, 1, 0], [1, 0, 1]]),
+    ...             edge_weight=torch.tensor([0.0, -1.0, float("nan")]), num_nodes=3)
+    >>> unweighted_structure(data)
+    SparseStructure(num_nodes=3, num_edges=1, undirected, unweighted)
+    """
+    if isinstance(graph, SparseStructure):
+        return graph
+    module = type(graph).__module__
+    if module.startswith("torch_geometric") and getattr(graph, "edge_index", None) is not None:
+        return _distinct_edges(graph.edge_index.detach().cpu().numpy(), int(graph.num_nodes))
+    if module.startswith("networkx"):
+        return as_structure(_without_weights(graph))
+    return as_structure(graph)
+
+
+def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
+    """The unweighted structure of the distinct columns of an ``edge_index``, undirected when
+    every column has its mirror (no weights, so repeated columns cannot make a symmetric edge
+    set look directed); what ``as_structure`` builds from the distinct columns, in one sort."""
+    ei = np.asarray(edge_index, dtype=np.int64)
+    if ei.ndim != 2 or ei.shape[0] != 2 or (ei.size and (ei.min() < 0 or ei.max() >= num_nodes)):
+        return as_structure(ei, num_nodes=num_nodes)  # its error names what is wrong
+    n = max(num_nodes, 1)
+    keys = np.sort(ei[0] * n + ei[1])  # (row, col) order, as items are
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
+    rows, cols = np.divmod(keys, n)
+    undirected = bool(np.array_equal(np.sort(cols * n + rows), keys))
+    if undirected:
+        upper = rows <= cols
+        rows, cols = rows[upper], cols[upper]
+    return SparseStructure(rows, cols, np.ones(rows.shape[0]), np.arange(rows.shape[0]),
+                           num_nodes=num_nodes, undirected=undirected, weighted=False)
+
+
+def _without_weights(graph: Any) -> Any:
+    """A copy of the networkx ``graph`` without its ``weight`` edge attributes."""
+    plain = type(graph)()
+    plain.add_nodes_from(graph.nodes)
+    plain.add_edges_from((u, v, {k: x for k, x in attrs.items() if k != "weight"})
+                         for u, v, attrs in graph.edges(data=True))
+    return plain
+
+
+def column_items(graph: SparseStructure, row: Any, col: Any) -> np.ndarray:
+    """The position in ``graph``'s items of each entry ``(row[k], col[k])``, e.g. of each column
+    of the PyG ``edge_index`` it was built from (both directions of an undirected edge, and
+    repeated columns, find the same item). An entry that is no edge of ``graph`` is an error.
+
+    Examples
+    --------
+    >>> g = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
+    >>> column_items(g, [0, 1, 2, 1, 0], [1, 0, 1, 2, 1]).tolist()
+    [0, 0, 1, 1, 0]
+    """
+    row, col = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64)
+    if graph.is_undirected:
+        row, col = np.minimum(row, col), np.maximum(row, col)
+    n = max(graph.num_nodes, 1)
+    positions = sorted_positions(graph.rows * n + graph.cols, row * n + col)  # items are sorted
+    if (positions < 0).any():
+        k = int(np.flatnonzero(positions < 0)[0])
+        raise ValueError(f"entry {k}, ({int(row[k])}, {int(col[k])}), is not an edge of the graph")
+    return positions
 
 
 def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
                      add_self_loops: bool = False) -> np.ndarray:
-    """``t_v = g_v / d_v^2`` for the entries ``(row, col)`` of an adjacency matrix (each stored
-    direction an entry; self-loops count once in the degree, as in ``A 1``). With
-    ``add_self_loops`` every node without one gets a self-loop first (what a GAT layer adds)."""
+    """``t_v = g_v / d_v^2`` for the entries ``(row, col)`` of an adjacency matrix, read as
+    edges ``row -> col`` (PyG's ``edge_index``: source, target).
+
+    ``d_v`` is the in-degree of ``v`` (entries whose target is ``v``; a self-loop counts once,
+    a repeated entry each time) and ``g_v`` sums ``d_u^(-1/2)`` over the sources ``u`` of those
+    entries: messages aggregate at the target, as in the official code's ``adj_t`` row sums.
+    A node without in-edges has ``t_v = 0``. With ``add_self_loops`` every node without one gets
+    a self-loop first (what a GAT layer adds).
+
+    Examples
+    --------
+    >>> t = teddy_node_terms(np.array([1, 2, 2]), np.array([0, 0, 1]), 3)  # 1->0, 2->0, 2->1
+    >>> t.round(4).tolist()  # in-degrees d = (2, 1, 0), g = (1, 0, 0)
+    [0.25, 0.0, 0.0]
+    """
     if add_self_loops:
         missing = np.setdiff1d(np.arange(num_nodes), row[row == col])
         row, col = np.concatenate([row, missing]), np.concatenate([col, missing])
-    deg = np.bincount(row, minlength=num_nodes).astype(np.float64)
+    deg = np.bincount(col, minlength=num_nodes).astype(np.float64)
     inv_sqrt = np.zeros(num_nodes)
-    nz = deg > 0
-    inv_sqrt[nz] = deg[nz] ** -0.5
-    g = np.bincount(row, weights=inv_sqrt[col], minlength=num_nodes)
+    has_in_edges = deg > 0
+    inv_sqrt[has_in_edges] = deg[has_in_edges] ** -0.5
+    g = np.bincount(col, weights=inv_sqrt[row], minlength=num_nodes)
     t = np.zeros(num_nodes)
-    t[nz] = g[nz] / deg[nz] ** 2
+    t[has_in_edges] = g[has_in_edges] / deg[has_in_edges] ** 2
     return t
 
 
 def teddy_edge_scores(graph: Any, *, add_self_loops: bool = False) -> np.ndarray:
-    """TEDDY's score per item (edge) of ``graph``; self-loops score ``inf``.
+    """TEDDY's score per item (edge) of ``graph``; self-loops score ``inf``. Weights are ignored
+    (see :func:`unweighted_structure`); degrees are in-degrees (see :func:`teddy_node_terms`).
 
     ``add_self_loops=True`` counts a self-loop on every node in the degrees first (what a GAT
     layer adds before message passing).
     """
-    g = as_structure(graph)
+    g = unweighted_structure(graph)
     t = teddy_node_terms(g.entry_rows, np.asarray(g.indices), g.num_nodes,
                          add_self_loops=add_self_loops)
     scores = t[g.rows] * t[g.cols]
@@ -79,10 +177,51 @@ def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | N
     return 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
 
 
+def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
+    """Refuse a ``budget`` above the edges TEDDY sizes against (those that are not self-loops),
+    saying that self-loops are kept apart; a graph of self-loops only gets its own message.
+
+    Examples
+    --------
+    >>> check_budget_fits(1, 0, 3)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: budget 1 counts edges other than self-loops, and \
+the graph has none: only 3 self-loops, which TEDDY always keeps
+    """
+    if budget is None or budget <= num_prunable:
+        return
+    if num_prunable == 0:
+        has = (f"none: only {num_loops} self-loops, which TEDDY always keeps" if num_loops
+               else "no edges at all")
+        raise InvalidParameterError(
+            f"budget {budget} counts edges other than self-loops, and the graph has {has}")
+    raise InvalidParameterError(
+        f"budget {budget} is more than the {num_prunable} edges other than self-loops (the "
+        f"{num_loops} self-loops are always kept and not counted)")
+
+
+def kept_part(graph: Any, mask: np.ndarray) -> SparseStructure:
+    """The items ``mask`` keeps of :func:`unweighted_structure` ``(graph)``, with the graph's own
+    weights where it has valid ones on the same items (else unweighted)."""
+    edges = unweighted_structure(graph)
+    try:
+        weighted = as_structure(graph)
+    except ValueError:  # weights a weight-blind method accepts but a structure cannot hold
+        return edges.subgraph(mask)
+    same_items = (weighted.is_undirected == edges.is_undirected
+                  and np.array_equal(weighted.rows, edges.rows)
+                  and np.array_equal(weighted.cols, edges.cols))
+    return (weighted if same_items else edges).subgraph(mask)
+
+
 class TeddyPruner(Sparsifier):
     """TEDDY's one-shot edge pruning: keep the highest-scoring edges (``t_u t_v``, see
     :func:`teddy_edge_scores`) to an exact count of the non-loop edges; self-loops always stay
-    and are not counted. An undirected edge (both directions) is one item.
+    and are not counted. An undirected edge (both directions) is one item, a directed one (an
+    asymmetric ``edge_index``, degrees then counted at the target) one item per direction;
+    repeated columns of an ``edge_index`` are one edge, and edge weights are never read (any are
+    accepted). :class:`~graphsparse.transforms.TeddyTransform` keeps the same edges.
 
     Parameters
     ----------
@@ -130,15 +269,17 @@ class TeddyPruner(Sparsifier):
         sizes = {"keep_ratio": sizing_from_edge_sparsity(self.keep_ratio, self.edge_sparsity,
                                                           type(self).__name__)}
         self._validate_params(sizes)
-        g = as_structure(graph)
+        g = unweighted_structure(graph)
         self.scores_ = teddy_edge_scores(g, add_self_loops=self.add_self_loops)
         loops = g.rows == g.cols
-        keep = self._size(int((~loops).sum()), num_nodes=g.num_nodes, overrides=sizes)
-        self.mask_ = select(self.scores_, budget=keep + int(loops.sum()), protected=loops)
+        num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
+        check_budget_fits(self.budget, num_prunable, num_loops)
+        keep = self._size(num_prunable, num_nodes=g.num_nodes, overrides=sizes)
+        self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
         return self
 
     def _apply(self, graph: Any) -> SparseStructure:
-        return as_structure(graph).subgraph(self.mask_)
+        return kept_part(graph, self.mask_)
 
     def _num_items(self, graph: Any) -> int:
-        return as_structure(graph).num_items
+        return unweighted_structure(graph).num_items

@@ -1,56 +1,80 @@
-"""PyG transforms: the graph methods applied to a ``torch_geometric.data.Data``, every per-edge
-attribute sliced with its edges."""
+"""PyG transforms: the graph methods applied to a ``torch_geometric.data.Data``, every
+message-passing edge attribute sliced with its edges (supervision labels left alone)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import torch
 from torch_geometric.transforms import BaseTransform
 
-from graphsparse.teddy import sizing_from_edge_sparsity, teddy_node_terms
+from graphsparse.teddy import TeddyPruner, column_items, sizing_from_edge_sparsity, unweighted_structure
 from sparsebox._validation import exactly_one, validate_params
 from sparsebox.base import SIZING_CONSTRAINTS
-from sparsebox.select import resolve_budget, select
-from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["TeddyTransform", "keep_edge_columns"]
+__all__ = ["TeddyTransform", "keep_edge_columns", "is_column_attribute"]
+
+#: Keys holding this are link-prediction supervision (``edge_label``, ``edge_label_index``,
+#: ``pos_edge_label``, ... of ``RandomLinkSplit`` and the link loaders), never sliced.
+SUPERVISION_KEY_PART = "edge_label"
+
+
+def is_column_attribute(data: Any, key: str, num_columns: int) -> bool:
+    """Whether ``data[key]`` is a per-column attribute of ``data.edge_index`` that must be cut
+    with its columns (see :func:`keep_edge_columns` for the rule)."""
+    value = data[key]
+    return (key != "edge_index" and SUPERVISION_KEY_PART not in key
+            and torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == num_columns
+            and data.__cat_dim__(key, value) == 0 and data.is_edge_attr(key))
 
 
 def keep_edge_columns(data: Any, keep: Any) -> Any:
     """A copy of the PyG ``data`` with the columns ``keep`` (a bool tensor, one per column of
-    ``edge_index``) of ``edge_index`` and of every per-edge attribute (``edge_weight``,
-    ``edge_attr``, ...), in their order.
+    ``edge_index``) of ``edge_index`` and of every per-column attribute, in their order, and with
+    ``num_nodes`` stored (nodes left without edges stay).
+
+    The rule: besides ``edge_index`` a tensor attribute is cut when PyG's ``is_edge_attr``
+    reports it, it is stacked along its first dimension (``__cat_dim__`` 0: not an ``*_index``
+    such as ``edge_label_index``, whose columns are other edges), that dimension has one entry
+    per column of ``edge_index`` and its key does not contain ``"edge_label"``. So
+    ``edge_weight``, ``edge_attr``, ``edge_type``, ``edge_time`` and masks over the columns
+    (``edge_mask``, ``train_edge_mask``) are cut and stay aligned with ``edge_index``, while the
+    supervision of link prediction (``edge_label``, ``edge_label_index``, ``pos_edge_label``,
+    ...) and node attributes are left as they are, even when their size equals the number of
+    columns.
 
     Examples
     --------
     >>> import torch
     >>> from torch_geometric.data import Data
     >>> data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]),
-    ...             edge_attr=torch.arange(4.0), num_nodes=3)
+    ...             edge_attr=torch.arange(4.0), edge_label=torch.ones(4), num_nodes=3)
     >>> kept = keep_edge_columns(data, torch.tensor([True, True, False, False]))
-    >>> kept.edge_index.tolist(), kept.edge_attr.tolist()
-    ([[0, 1], [1, 0]], [0.0, 1.0])
+    >>> kept.edge_index.tolist(), kept.edge_attr.tolist(), kept.edge_label.shape[0]
+    ([[0, 1], [1, 0]], [0.0, 1.0], 4)
     """
-    import torch
-
     out = data.clone()
-    num_cols = data.edge_index.shape[1]
-    for key, value in data.items():
-        if key == "edge_index":
-            out.edge_index = data.edge_index[:, keep]
-        elif torch.is_tensor(value) and data.is_edge_attr(key) and value.shape[0] == num_cols:
-            out[key] = value[keep]
+    num_columns = data.edge_index.shape[1]
+    out.edge_index = data.edge_index[:, keep]
+    for key in list(data.keys()):
+        if is_column_attribute(data, key, num_columns):
+            out[key] = data[key][keep]
+    if data.num_nodes is not None:
+        out.num_nodes = int(data.num_nodes)
     return out
 
 
 class TeddyTransform(BaseTransform):
-    """PyG transform: drop the lowest-scoring edges of ``data.edge_index`` (both directions of an
-    undirected pair together, self-loops kept) and every per-edge attribute with them, in the
-    original column order; ``data.edge_mask`` says which columns stayed.
+    """PyG transform: drop the lowest-scoring edges of ``data.edge_index`` and every per-column
+    attribute with them (see :func:`keep_edge_columns`), in the original column order, keeping
+    ``num_nodes``; ``data.edge_mask`` says which columns of the input stayed.
 
-    Sized like :class:`TeddyPruner`: ``keep_ratio`` of the undirected non-loop pairs (default
-    0.5) or an exact ``budget`` of them; ``edge_sparsity`` is the deprecated ``1 - keep_ratio``.
+    It keeps exactly the edges :class:`~graphsparse.teddy.TeddyPruner` keeps on the same
+    ``edge_index`` (the same scores, sizing and messages): both directions of an undirected
+    pair and repeated columns leave together, self-loops stay, and ``edge_weight`` is never
+    read. Sized by ``keep_ratio`` of the non-loop edges (default 0.5) or an exact ``budget`` of
+    them; ``edge_sparsity`` is the deprecated ``1 - keep_ratio``. The repr shows the parameters,
+    so a PyG dataset built with another ``pre_transform`` is noticed.
 
     Examples
     --------
@@ -58,6 +82,8 @@ class TeddyTransform(BaseTransform):
     >>> data = TeddyTransform(budget=30)(KarateClub()[0])
     >>> data.edge_index.shape[1], int(data.edge_mask.sum())
     (60, 60)
+    >>> TeddyTransform(keep_ratio=0.25)
+    TeddyTransform(keep_ratio=0.25)
     """
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
@@ -71,22 +97,18 @@ class TeddyTransform(BaseTransform):
         exactly_one(keep_ratio=self.keep_ratio, budget=budget)
         validate_params({"keep_ratio": self.keep_ratio, "budget": budget}, SIZING_CONSTRAINTS)
 
-    def forward(self, data: Any) -> Any:
-        import torch
+    def __repr__(self) -> str:
+        size = (f"budget={self.budget!r}" if self.budget is not None
+                else f"keep_ratio={self.keep_ratio!r}")
+        loops = ", add_self_loops=True" if self.add_self_loops else ""
+        return f"{type(self).__name__}({size}{loops})"
 
+    def forward(self, data: Any) -> Any:
+        edges = unweighted_structure(data)
+        pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,
+                             add_self_loops=self.add_self_loops).fit(edges)
         ei = data.edge_index.cpu().numpy()
-        n = int(data.num_nodes)
-        row, col = ei[0], ei[1]
-        t = teddy_node_terms(row, col, n, add_self_loops=self.add_self_loops)
-        scores = t[row] * t[col]
-        loops = row == col
-        scores[loops] = np.inf
-        pair = undirected_pair_keys(row, col, n)
-        num_pairs = np.unique(pair[~loops]).size
-        keep_pairs = resolve_budget(num_pairs, keep_ratio=self.keep_ratio, budget=self.budget)
-        budget = keep_pairs + np.unique(pair[loops]).size
-        mask = select(scores, budget=budget, groups=pair, protected=loops)
-        keep = torch.from_numpy(mask)
+        keep = torch.from_numpy(pruner.mask_[column_items(edges, ei[0], ei[1])])
         out = keep_edge_columns(data, keep)
         out.edge_mask = keep
         return out

@@ -106,7 +106,7 @@ def test_teddy_cli_resumes_a_stopped_run(tmp_path, data_dir, cli):
     assert first.exit_code == 0, first.output
     done = json.loads((out / "results.json").read_text())
     partial = {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0, "seed": 1,
-               "test_acc": -1.0, "seconds": 0.0}
+               "test_acc": 0.123, "seconds": 0.0}
     (out / "results.json").write_text(json.dumps([*done, partial]))
     again = cli(*[*args, "--seeds", "2", "--resume"])
     assert again.exit_code == 0, again.output

@@ -111,3 +111,46 @@ def test_the_transform_speaks_the_sizing_vocabulary(size, message):
 
     with pytest.raises(InvalidParameterError, match=message):
         TeddyTransform(**size)
+
+
+def _official_teddy_scores(edge_index, num_nodes):
+    """The official formula (hyunjin72/TEDDY ``compute_edge_score``) on a dense ``adj_t``:
+    ``adj_t[target, source] = 1``, degrees its row sums, one score per stored entry."""
+    adj_t = torch.zeros(num_nodes, num_nodes)
+    adj_t[edge_index[1], edge_index[0]] = 1.0
+    deg = adj_t.sum(1)
+    deg_inv = torch.where(deg > 0, 1 / deg, torch.zeros_like(deg))
+    deg_inv_sqrt = torch.where(deg > 0, deg.rsqrt(), torch.zeros_like(deg))
+    norm = (adj_t @ deg_inv_sqrt) * deg_inv
+    target, source = adj_t.nonzero().t()
+    scores = norm[target] * deg_inv[target] * norm[source] * deg_inv[source]
+    return {(int(s), int(t)): float(x) for s, t, x in zip(source, target, scores, strict=True)}
+
+
+def test_directed_scores_count_in_degrees_at_the_target():
+    from torch_geometric.data import Data
+
+    # 0->1, 1->2, 2->0, 0->2, 3->0: in-degrees d = (2, 1, 2, 0)
+    ei = torch.tensor([[0, 1, 2, 0, 3], [1, 2, 0, 2, 0]])
+    r = 2 ** -0.5
+    t = np.array([r / 4, r, (1 + r) / 4, 0.0])  # g = (d2^-1/2, d0^-1/2, d1^-1/2 + d0^-1/2, 0)
+    g = as_structure(ei.numpy())
+    assert not g.is_undirected
+    scores = teddy_edge_scores(Data(edge_index=ei, num_nodes=4))
+    got = {(int(u), int(v)): s for u, v, s in zip(g.rows, g.cols, scores, strict=True)}
+    assert got == pytest.approx({(u, v): t[u] * t[v] for u, v in ei.t().tolist()})
+    assert got[(0, 1)] == pytest.approx(0.125) and got[(3, 0)] == 0.0
+    assert got == pytest.approx(_official_teddy_scores(ei, 4))
+
+
+def test_scores_match_the_official_formula_on_directed_and_undirected_graphs():
+    from torch_geometric.data import Data
+
+    sources_only = torch.tensor([[1, 2, 3, 1, 4], [0, 0, 0, 2, 3]])  # 1 and 4 have no in-edges
+    karate = _karate().edge_index
+    for ei, n in ((sources_only, 5), (karate, 34)):
+        g = as_structure(ei.numpy())
+        scores = teddy_edge_scores(Data(edge_index=ei, num_nodes=n))
+        official = _official_teddy_scores(ei, n)
+        assert scores == pytest.approx([official[(int(u), int(v))]
+                                        for u, v in zip(g.rows, g.cols, strict=True)])

@@ -1,0 +1,211 @@
+"""TEDDY, random pruning and the PyG transform on the ``Data`` a PyG user has: link-prediction
+splits, processed datasets, inferred node counts, arbitrary edge weights."""
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data, InMemoryDataset
+
+from graphsparse.random_edges import RandomEdgePruner
+from graphsparse.teddy import TeddyPruner, teddy_edge_scores, unweighted_structure
+from graphsparse.transforms import TeddyTransform, keep_edge_columns
+from sparsebox import as_structure
+from sparsebox.exceptions import InvalidParameterError
+
+PATH = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])  # 0-1-2-3, no num_nodes given
+
+
+def _karate():
+    from torch_geometric.datasets import KarateClub
+
+    return KarateClub()[0]
+
+
+def _edges(edge_index):
+    """The undirected edges ``(min, max)`` an edge_index holds."""
+    return {(min(a, b), max(a, b)) for a, b in edge_index.t().tolist()}
+
+
+def _pruner_edges(structure):
+    return {(int(a), int(b)) for a, b in zip(structure.rows, structure.cols, strict=True)}
+
+
+# ---------------------------------------------------------------- supervision is left alone
+def test_link_split_labels_survive_the_transform(data_dir):
+    import torch_geometric.transforms as T
+
+    from graphsparse.datasets import load_planetoid
+
+    torch.manual_seed(0)
+    train, _, _ = T.RandomLinkSplit(num_val=0.1, num_test=0.1, is_undirected=True)(
+        load_planetoid("cora"))
+    assert train.edge_label.shape[0] == train.edge_index.shape[1]  # the size that misled
+    out = TeddyTransform(keep_ratio=0.5)(train)
+    assert out.edge_index.shape[1] == train.edge_index.shape[1] // 2
+    assert torch.equal(out.edge_label, train.edge_label)
+    assert torch.equal(out.edge_label_index, train.edge_label_index)
+
+
+def test_keep_edge_columns_cuts_message_passing_attributes_only():
+    num = 6  # as many nodes as columns: PyG then tells edge from node attributes by name
+    keep = torch.tensor([True, False, True, False, True, False])
+    data = Data(edge_index=torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]]),
+                x=torch.arange(num * 2.0).view(num, 2), y=torch.arange(num),
+                edge_weight=torch.arange(6.0), edge_attr=torch.arange(18.0).view(6, 3),
+                edge_type=torch.arange(6), edge_mask=torch.ones(6, dtype=torch.bool),
+                edge_label=torch.arange(6.0), edge_label_index=torch.arange(12).view(2, 6),
+                pos_edge_label=torch.ones(6), pos_edge_label_index=torch.arange(12).view(2, 6))
+    out = keep_edge_columns(data, keep)
+    for key in ("edge_weight", "edge_attr", "edge_type", "edge_mask"):
+        assert torch.equal(out[key], data[key][keep]), key
+    for key in ("x", "y", "edge_label", "edge_label_index", "pos_edge_label",
+                "pos_edge_label_index"):
+        assert torch.equal(out[key], data[key]), key
+    assert torch.equal(out.edge_index, data.edge_index[:, keep])
+
+
+# ---------------------------------------------------------------- repr, as PyG compares it
+def test_repr_shows_the_parameters():
+    assert repr(TeddyTransform(keep_ratio=0.5)) == "TeddyTransform(keep_ratio=0.5)"
+    assert repr(TeddyTransform()) == "TeddyTransform(keep_ratio=0.5)"
+    assert repr(TeddyTransform(budget=30, add_self_loops=True)) == \
+        "TeddyTransform(budget=30, add_self_loops=True)"
+    assert repr(TeddyTransform(keep_ratio=0.25)) != repr(TeddyTransform(keep_ratio=0.5))
+
+
+class _KarateDataset(InMemoryDataset):
+    """KarateClub processed once under ``pre_transform`` (PyG warns if a later one differs)."""
+
+    def __init__(self, root, pre_transform):
+        super().__init__(str(root), pre_transform=pre_transform)
+        self.load(self.processed_paths[0])
+
+    @property
+    def raw_file_names(self):
+        return []
+
+    @property
+    def processed_file_names(self):
+        return ["data.pt"]
+
+    def download(self):
+        pass
+
+    def process(self):
+        self.save([self.pre_transform(_karate())], self.processed_paths[0])
+
+
+def test_a_dataset_processed_with_another_teddy_pre_transform_is_noticed(tmp_path):
+    assert _KarateDataset(tmp_path, TeddyTransform(keep_ratio=0.5))[0].edge_index.shape[1] == 78
+    with pytest.warns(UserWarning, match="pre_transform"):
+        _KarateDataset(tmp_path, TeddyTransform(keep_ratio=0.25))
+
+
+# ---------------------------------------------------------------- nodes are kept
+@pytest.mark.filterwarnings("ignore:Unable to accurately infer 'num_nodes'")  # PyG's, as meant
+def test_inferred_nodes_survive_pruning():
+    out = TeddyTransform(budget=1)(Data(edge_index=PATH))
+    assert out.edge_index.shape[1] == 2 and out.num_nodes == 4
+    kept = keep_edge_columns(Data(edge_index=PATH, x=torch.ones(5, 1)), torch.zeros(6, dtype=bool))
+    assert kept.num_nodes == 5 and kept.edge_index.shape[1] == 0
+
+
+# ---------------------------------------------------------------- weights are never read
+@pytest.mark.parametrize("weight", [torch.tensor([1.0, 1.0, 0.0, 0.0, 2.0, 2.0]),
+                                    torch.tensor([-1.0, -1.0, 3.0, 3.0, 2.0, 2.0]),
+                                    torch.tensor([float("nan")] * 6),
+                                    torch.ones(6, 1)],
+                         ids=["zeros", "negative", "nan", "column"])
+@pytest.mark.parametrize("method", [TeddyPruner, RandomEdgePruner])
+def test_weight_blind_methods_accept_any_edge_weight(method, weight):
+    plain = Data(edge_index=PATH, num_nodes=4)
+    weighted = Data(edge_index=PATH, edge_weight=weight, num_nodes=4)
+    est = method(budget=2).fit(weighted)
+    assert np.array_equal(est.mask_, method(budget=2).fit(plain).mask_)
+    assert est.transform(weighted).num_edges == 2
+
+
+@pytest.mark.parametrize("edge_index", [PATH, PATH[:, ::2], torch.cat([PATH, PATH[:, :3]], 1),
+                                        torch.tensor([[0, 1, 2, 2], [1, 0, 2, 0]]),
+                                        torch.zeros(2, 0, dtype=torch.long)],
+                         ids=["undirected", "directed", "repeated", "loop", "empty"])
+def test_the_edges_of_a_data_are_what_as_structure_sees_in_its_distinct_columns(edge_index):
+    data = Data(edge_index=edge_index, edge_weight=-torch.ones(edge_index.shape[1]), num_nodes=5)
+    distinct = np.unique(edge_index.numpy(), axis=1)
+    assert unweighted_structure(data).equals(as_structure(distinct, num_nodes=5))
+
+
+def test_edges_out_of_range_are_refused_by_name():
+    with pytest.raises(ValueError, match="node 3 appears but num_nodes is 2"):
+        unweighted_structure(Data(edge_index=PATH, num_nodes=2))
+    with pytest.raises(ValueError, match="must be non-negative"):
+        unweighted_structure(Data(edge_index=-PATH, num_nodes=4))
+
+
+def test_weight_blind_scores_and_transform_accept_any_edge_weight():
+    weighted = Data(edge_index=PATH, edge_weight=torch.tensor([1.0, 1.0, 0.0, 0.0, -2.0, 2.0]),
+                    num_nodes=4)
+    plain = Data(edge_index=PATH, num_nodes=4)
+    assert np.array_equal(teddy_edge_scores(weighted), teddy_edge_scores(plain))
+    out = TeddyTransform(budget=1)(weighted)
+    assert torch.equal(out.edge_weight, weighted.edge_weight[out.edge_mask])
+
+
+def test_networkx_weights_are_ignored_too():
+    import networkx as nx
+
+    graph = nx.path_graph(4)
+    nx.set_edge_attributes(graph, {(0, 1): 0.0, (1, 2): -1.0, (2, 3): float("nan")}, "weight")
+    plain = TeddyPruner(budget=2).fit(nx.path_graph(4))
+    assert np.array_equal(TeddyPruner(budget=2).fit(graph).mask_, plain.mask_)
+    assert not TeddyPruner(budget=2).fit_transform(graph).is_weighted
+
+
+def test_valid_weights_still_come_back_with_the_kept_edges():
+    data = Data(edge_index=PATH, edge_weight=torch.tensor([5.0, 5.0, 6.0, 6.0, 7.0, 7.0]),
+                num_nodes=4)
+    kept = TeddyPruner(budget=2).fit_transform(data)
+    assert kept.is_weighted and set(kept.weights.tolist()) <= {5.0, 6.0, 7.0}
+    asymmetric = Data(edge_index=PATH, edge_weight=torch.arange(1.0, 7.0), num_nodes=4)
+    kept = TeddyPruner(budget=2).fit_transform(asymmetric)  # weights on other items than TEDDY's
+    assert kept.num_edges == 2 and kept.is_undirected and not kept.is_weighted
+
+
+# ---------------------------------------------------------------- one rule for both
+def test_too_small_a_keep_ratio_is_refused_by_both():
+    message = "keep_ratio 0.001 keeps none of the 78 edges"
+    with pytest.raises(InvalidParameterError, match=message):
+        TeddyPruner(keep_ratio=0.001).fit(_karate())
+    with pytest.raises(InvalidParameterError, match=message):
+        TeddyTransform(keep_ratio=0.001)(_karate())
+
+
+def test_repeated_columns_are_one_edge_for_both():
+    data = Data(edge_index=torch.tensor([[0, 1, 0, 1, 1, 2], [1, 0, 1, 0, 2, 1]]), num_nodes=3)
+    out = TeddyTransform(budget=1)(data)
+    assert _edges(out.edge_index) == _pruner_edges(TeddyPruner(budget=1).fit_transform(data)) \
+        == {(0, 1)}
+    assert out.edge_index.shape[1] == 4  # both repeated columns of the kept edge stay
+
+
+@pytest.mark.parametrize("size", [{"keep_ratio": 0.5}, {"keep_ratio": 0.3}, {"budget": 7}])
+def test_transform_and_pruner_keep_the_same_edges(size):
+    gen = torch.Generator().manual_seed(0)
+    pairs = torch.randint(0, 12, (2, 30), generator=gen)
+    both = torch.cat([pairs, pairs.flip(0), pairs[:, :5]], dim=1)  # symmetric, some repeated
+    data = Data(edge_index=torch.cat([both, torch.tensor([[3, 4], [3, 4]])], dim=1), num_nodes=12)
+    out = TeddyTransform(**size)(data)
+    assert _edges(out.edge_index) == _pruner_edges(TeddyPruner(**size).fit_transform(data))
+
+
+def test_a_graph_of_self_loops_only_gets_a_clear_message():
+    loops = Data(edge_index=torch.tensor([[0, 1], [0, 1]]), num_nodes=2)
+    message = "budget 1 counts edges other than self-loops, and the graph has none: only 2 self-loops"
+    with pytest.raises(InvalidParameterError, match=message):
+        TeddyPruner(budget=1).fit(loops)
+    with pytest.raises(InvalidParameterError, match=message):
+        TeddyTransform(budget=1)(loops)
+    assert TeddyTransform(keep_ratio=0.5)(loops).edge_index.shape[1] == 2  # nothing to prune
+    with pytest.raises(InvalidParameterError, match="budget 9 is more than the 3 edges other "
+                                                    "than self-loops"):
+        TeddyPruner(budget=9).fit(Data(edge_index=torch.cat([PATH, loops.edge_index], 1), num_nodes=4))
