@@ -361,6 +361,24 @@ def teddy_report(
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
 
 
+def _finite_positive(value: float | None) -> float | None:
+    """A typer callback: :func:`~sparsebox.options.finite`, and above 0 (typer's ``min`` takes
+    0 itself, and an option whose 0 does nothing, as a learning rate, must refuse it).
+
+    Examples
+    --------
+    >>> try:
+    ...     _finite_positive(0.0)
+    ... except typer.BadParameter as err:
+    ...     print(err.message)
+    must be a finite number > 0, got 0.0
+    """
+    value = finite(value)
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
+
+
 @graph_app.command("gtsp")
 def gtsp(
     dataset: str = typer.Option("ogbg-molbace", help="An ogb molecule dataset: ogbg-molbace, "
@@ -380,7 +398,8 @@ def gtsp(
     max_graphs: int = typer.Option(None, help="Use about this many graphs, evenly spaced "
                                    "through each part of the split in proportion (quick runs)."),
     batch_size: int = typer.Option(128, min=1),
-    lr: float = typer.Option(1e-3, min=0.0, callback=finite),
+    lr: float = typer.Option(1e-3, callback=_finite_positive,
+                             help="Learning rate, a finite number > 0."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, one process and one "
                              "torch thread each."),
     executor: str = typer.Option("local", help="local (processes on this machine) or ray."),

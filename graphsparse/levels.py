@@ -11,6 +11,10 @@
 * ``ugs``: the UGS baseline (:mod:`graphsparse.ugs`): learned edge and weight masks, pruned
   round by round to the same counts, each ticket retrained from the initialization.
 * ``dense``: the unpruned model (level 0).
+
+Every method keeps the same number of undirected non-loop edges at a level and all the
+self-loops, as TEDDY does (loops never compete for the budget), and a record's ``edge_keep`` is
+the share of the graph's non-loop edges the method's pruned graph actually holds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -27,12 +32,13 @@ from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifi
 from graphsparse.random_edges import prune_edges_random
 from graphsparse.teddy import level_keep_ratios
 from graphsparse.teddy_report import METHODS
-from graphsparse.transforms import TeddyTransform
+from graphsparse.transforms import TeddyTransform, keep_edge_columns
 from graphsparse.ugs import ugs_levels
 from sparsebox._validation import check_choice
 from sparsebox.select import budget_from_keep_ratio
+from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["METHODS", "level_keep_ratios", "run_levels"]
+__all__ = ["METHODS", "level_keep_ratios", "run_levels", "count_edge_pairs", "random_pruned"]
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
@@ -58,7 +64,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
         return [record for seed_records in results for record in seed_records]
     factory = factory or (lambda: make_model(model_name, data.num_features,
                                              int(data.y.max()) + 1))
-    num_pairs = int((data.edge_index[0] < data.edge_index[1]).sum())
+    num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
     records: list[dict] = []
 
     def emit(record: dict) -> None:
@@ -85,20 +91,56 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                                             weight_keep_ratio=weight_keep,
                                             teacher_logits=dense.logits, score=score,
                                             distill_lambda=distill_lambda)
-                emit(_record("teddy", level, target / num_pairs, seed, res, start))
+                emit(_record("teddy", level, _edge_keep(pruned, num_pairs), seed, res, start))
             if "random" in methods:
                 start = time.perf_counter()
-                pruned = data.clone()
-                pruned.edge_index = prune_edges_random(data.edge_index, data.num_nodes, target,
-                                                       seed * 1000 + level)
+                pruned = random_pruned(data, target, seed * 1000 + level)
                 torch.manual_seed(seed)
                 res = train_node_classifier(factory(), pruned, epochs=epochs,
                                             weight_keep_ratio=weight_keep, score=score)
-                emit(_record("random", level, target / num_pairs, seed, res, start))
+                emit(_record("random", level, _edge_keep(pruned, num_pairs), seed, res, start))
         if "ugs" in methods:
             records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
                                       progress=progress, score=score))
     return records
+
+
+def count_edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> int:
+    """The undirected non-loop edges of ``edge_index`` (both directions of one count once).
+
+    Examples
+    --------
+    >>> count_edge_pairs(torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 1, 2]]), 3)
+    2
+    """
+    ei = edge_index.cpu().numpy()
+    non_loop = ei[0] != ei[1]
+    return int(np.unique(undirected_pair_keys(ei[0][non_loop], ei[1][non_loop], num_nodes)).size)
+
+
+def random_pruned(data: Any, keep: int, seed: int) -> Any:
+    """``data`` with ``keep`` of its undirected non-loop edges chosen at random
+    (:func:`~graphsparse.random_edges.prune_edges_random`) and all its self-loops, which do not
+    compete for the ``keep``; per-edge attributes are sliced with their columns, in order.
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> ei = torch.tensor([[0, 1, 1, 2, 0, 1], [1, 0, 2, 1, 0, 1]])  # a path and two loops
+    >>> random_pruned(Data(edge_index=ei, num_nodes=3), 1, seed=0).edge_index.shape
+    torch.Size([2, 4])
+    """
+    ei, n = data.edge_index, int(data.num_nodes)
+    loops = ei[0] == ei[1]
+    kept = prune_edges_random(ei[:, ~loops], n, keep, seed).cpu().numpy()
+    rows, cols = ei.cpu().numpy()
+    in_kept_pair = np.isin(undirected_pair_keys(rows, cols, n), undirected_pair_keys(*kept, n))
+    return keep_edge_columns(data, loops | torch.from_numpy(in_kept_pair).to(loops.device))
+
+
+def _edge_keep(pruned: Any, num_pairs: int) -> float:
+    """The share of the graph's ``num_pairs`` non-loop edges that ``pruned`` holds."""
+    return count_edge_pairs(pruned.edge_index, pruned.num_nodes) / max(num_pairs, 1)
 
 
 def _record(method: str, level: int, edge_keep: float, seed: int, result: Any,

@@ -6,13 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox.structure import SparseStructure
+from sparsebox.structure import as_structure
 
 __all__ = ["graph_summary"]
 
 
-def graph_summary(graph: SparseStructure) -> dict[str, Any]:
+def graph_summary(graph: Any) -> dict[str, Any]:
     """Nodes, edges, density, components and degree statistics, as plain Python values.
+
+    ``graph`` is anything :func:`sparsebox.as_structure` takes: a ``SparseStructure``, a PyG
+    ``Data``, a ``[2, E]`` edge_index, a scipy sparse matrix, a networkx graph...
 
     ``weighted`` is a fact about the weights: true when the graph says it is weighted or any
     weight is not 1 (as where parallel entries were summed), the rule by which
@@ -20,10 +23,15 @@ def graph_summary(graph: SparseStructure) -> dict[str, Any]:
 
     Examples
     --------
+    >>> from sparsebox.structure import SparseStructure
     >>> summed = SparseStructure.from_edges([0, 0], [1, 1], None, symmetrize="sum")
     >>> summed.is_weighted, graph_summary(summed)["weighted"]
     (False, True)
+    >>> import networkx as nx
+    >>> graph_summary(nx.path_graph(3))["num_edges"]
+    2
     """
+    graph = as_structure(graph)
     deg = graph.degree()
     if deg.size == 0:
         deg = np.zeros(1)

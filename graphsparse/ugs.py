@@ -9,6 +9,9 @@ round keeps the highest-scoring edges and weights down to the level's counts, an
 evaluated by retraining from the same initialization (rewinding) with the pruned graph and fixed
 weight masks.
 
+Self-loops are never pruned and not counted, as in TEDDY: their mask is fixed at 1, the sizes
+count the non-loop undirected edges, and every pruned graph keeps all the loops it had.
+
 The counts follow TEDDY's level schedule (``0.95^i`` of the edges, ``0.9^i`` of the weights), so
 every method is compared at the same sparsity: a round removes 5% of the remaining edges, as in
 UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
@@ -16,6 +19,7 @@ UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +41,8 @@ from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["edge_pairs", "ugs_mask_search", "ugs_rounds", "ugs_levels", "UgsPruner"]
+__all__ = ["edge_pairs", "loop_pairs", "ugs_round_counts", "ugs_mask_search", "ugs_rounds",
+           "ugs_levels", "UgsPruner"]
 
 
 def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, int]:
@@ -54,6 +59,98 @@ def edge_pairs(edge_index: torch.Tensor, num_nodes: int) -> tuple[np.ndarray, in
     return pair.reshape(-1), int(pair.max()) + 1 if pair.size else 0
 
 
+def loop_pairs(edge_index: torch.Tensor, pair: np.ndarray, num_pairs: int) -> np.ndarray:
+    """Which of the ``num_pairs`` undirected pairs (``pair``: :func:`edge_pairs` of
+    ``edge_index``) are self-loops, the pairs UGS never prunes.
+
+    Examples
+    --------
+    >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 1, 2]])
+    >>> loop_pairs(ei, *edge_pairs(ei, 3)).tolist()
+    [False, True, True]
+    """
+    ei = edge_index.cpu().numpy()
+    is_loop = np.zeros(num_pairs, dtype=bool)
+    is_loop[pair[ei[0] == ei[1]]] = True
+    return is_loop
+
+
+def ugs_round_counts(num_edges: int, target: int, round_fraction: float) -> list[int]:
+    """The edges left after each pruning round: every round removes ``round_fraction`` of the
+    edges still there (rounded to the nearest count) but at least one, and the last round lands
+    exactly on ``target``.
+
+    At least one per round, or a round of a small graph (``count <= 0.5 / round_fraction``) would
+    round back to the count it started from and the schedule never end.
+
+    Examples
+    --------
+    >>> ugs_round_counts(12, 9, 0.05)
+    [11, 10, 9]
+    >>> ugs_round_counts(100, 80, 0.05)
+    [95, 90, 86, 82, 80]
+    >>> ugs_round_counts(5, 5, 0.05)
+    []
+    """
+    if not 0 < round_fraction < 1:
+        raise InvalidParameterError(f"round_fraction must be in (0, 1), got {round_fraction}")
+    if not 0 <= target <= num_edges:
+        raise InvalidParameterError(f"target must be in [0, {num_edges}], got {target}")
+    counts, count = [], num_edges
+    while count > target:
+        fewer = budget_from_keep_ratio(1.0 - round_fraction, count)
+        count = max(target, min(count - 1, fewer))
+        counts.append(count)
+    return counts
+
+
+@contextlib.contextmanager
+def _seeded_torch(seed: int) -> Iterator[None]:
+    """Run the block with torch's global random state seeded by ``seed`` (models draw their
+    initialization and dropout from it), and give the caller's state back afterwards.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(1)
+    >>> with _seeded_torch(0):
+    ...     _ = torch.rand(1)
+    >>> after = torch.rand(1)
+    >>> _ = torch.manual_seed(1)
+    >>> torch.equal(after, torch.rand(1))
+    True
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _num_weights(factory: Callable[[], nn.Module]) -> int:
+    """The prunable weights of a model of ``factory``, built without touching the caller's random
+    state."""
+    with torch.random.fork_rng(devices=[]):
+        return sum(int(w.numel()) for w in prunable_weights(factory()))
+
+
+def _edge_mask_slots(edge_index: torch.Tensor, num_nodes: int
+                     ) -> tuple[np.ndarray, int, torch.Tensor]:
+    """``(learned, num_pairs, column_slot)``: the undirected pairs that get a learned mask (all
+    but the self-loops, in :func:`edge_pairs` order), the number of pairs, and per column of
+    ``edge_index`` the index of its pair's mask in ``learned`` order, ``-1`` for a self-loop
+    (the slot of a constant 1 appended after the learned masks).
+
+    Examples
+    --------
+    >>> learned, n, slot = _edge_mask_slots(torch.tensor([[0, 1, 1, 2], [1, 0, 1, 2]]), 3)
+    >>> learned.tolist(), n, slot.tolist()
+    ([0], 3, [0, 0, -1, -1])
+    """
+    pair, num_pairs = edge_pairs(edge_index, num_nodes)
+    learned = np.flatnonzero(~loop_pairs(edge_index, pair, num_pairs))
+    slot = np.full(num_pairs, -1)
+    slot[learned] = np.arange(learned.size)
+    return learned, num_pairs, torch.from_numpy(slot[pair])
+
+
 def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor], *,
                     epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4,
                     graph_l1: float = 1e-4, weight_l1: float = 1e-4,
@@ -63,7 +160,8 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     validation epoch as ``(score per undirected pair, score per weight)``.
 
     ``weight_masks`` (booleans, one per weight matrix) fixes the weights pruned in earlier
-    rounds at zero. Masks start at 1 with noise of 1e-3 to break ties, as in UGS.
+    rounds at zero. Masks start at 1 with noise of 1e-3 to break ties, as in UGS. Self-loops
+    are not masked (their messages pass whole) and score ``inf``: UGS never prunes them.
 
     Examples
     --------
@@ -85,14 +183,14 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     params = dict(model.named_parameters())
     if len(weight_masks) != len(names):
         raise ValueError(f"weight_masks must hold {len(names)} masks, got {len(weight_masks)}")
-    pair_np, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
-    pair = torch.from_numpy(pair_np)
+    learned, num_pairs, column_slot = _edge_mask_slots(data.edge_index, data.num_nodes)
 
     def noisy_ones(shape: torch.Size) -> nn.Parameter:
         noise = torch.rand(shape, generator=generator) * 2e-3 - 1e-3
         return nn.Parameter(1.0 + noise)
 
-    edge_mask = noisy_ones(torch.Size([num_pairs]))
+    edge_mask = noisy_ones(torch.Size([learned.size]))
+    unmasked = torch.ones(1)  # the slot of every self-loop column
     fixed = {n: m.to(params[n].dtype) for n, m in zip(names, weight_masks, strict=True)}
     wmask = {n: noisy_ones(params[n].shape) for n in names}
     opt = torch.optim.Adam([
@@ -102,7 +200,8 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     x, edge_index = model_inputs(model, data, sparse_adjacency=False)
 
     def forward() -> torch.Tensor:
-        set_masks(model, torch.relu(edge_mask)[pair], edge_index, apply_sigmoid=False)
+        column_mask = torch.cat([torch.relu(edge_mask), unmasked])[column_slot]
+        set_masks(model, column_mask, edge_index, apply_sigmoid=False)
         masked = {n: params[n] * wmask[n] * fixed[n] for n in names}
         return functional_call(model, masked, (x, edge_index))
 
@@ -126,7 +225,9 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
                         [(wmask[n] * fixed[n]).detach().abs() for n in names])
     finally:
         clear_masks(model)
-    return best[0].numpy(), best[1]  # epochs >= 1, so some epoch was the best
+    edge_scores = np.full(num_pairs, np.inf)
+    edge_scores[learned] = best[0].numpy()  # epochs >= 1, so some epoch was the best
+    return edge_scores, best[1]
 
 
 def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
@@ -134,33 +235,52 @@ def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
                weight_l1: float = 1e-4, score: Any = None
                ) -> Iterator[tuple[np.ndarray, list[torch.Tensor], Any, np.ndarray]]:
     """UGS's pruning rounds: round ``r`` searches masks on the graph left by round ``r - 1``
-    (from the same initialization) and keeps the ``counts[r][0]`` best undirected edges and the
-    ``counts[r][1]`` best weights (never one pruned before). Yields, per round, ``(pair_kept,
-    weight_masks, graph, scores)``: the kept pairs (in :func:`edge_pairs` order), the weight masks,
-    the pruned PyG graph, and this round's mask scores of the pairs it saw."""
+    (from the same initialization) and keeps the ``counts[r][0]`` best undirected non-loop edges
+    (and every self-loop) and the ``counts[r][1]`` best weights (never one pruned before). Yields,
+    per round, ``(pair_kept, weight_masks, graph, scores)``: the kept pairs (in :func:`edge_pairs`
+    order, self-loops included), the weight masks, the pruned PyG graph (every per-edge attribute
+    sliced with its edges), and this round's mask scores of the pairs it saw (NaN for the others,
+    ``inf`` for self-loops).
+
+    The models are built and trained with torch's global random state seeded by ``seed``; the
+    caller's random state is left as it was."""
     pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+    is_loop = loop_pairs(data.edge_index, pair, num_pairs)
     pair_kept = np.ones(num_pairs, dtype=bool)
-    torch.manual_seed(seed)
-    weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
+    with _seeded_torch(seed):
+        weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
     generator = torch.Generator().manual_seed(seed)
     current = data
     for edge_count, weight_count in counts:
-        torch.manual_seed(seed)  # rewind: every round starts from the same initialization
-        edge_scores, weight_scores = ugs_mask_search(
-            factory(), current, weight_masks, epochs=epochs, graph_l1=graph_l1,
-            weight_l1=weight_l1, generator=generator, score=score)
+        with _seeded_torch(seed):  # rewind: every round starts from the same initialization
+            edge_scores, weight_scores = ugs_mask_search(
+                factory(), current, weight_masks, epochs=epochs, graph_l1=graph_l1,
+                weight_l1=weight_l1, generator=generator, score=score)
         # Scores of the pairs still in the graph, in the order of edge_pairs(current).
         live = np.flatnonzero(pair_kept)
-        keep_live = select(edge_scores, budget=min(edge_count, live.size))
-        pair_kept[live[~keep_live]] = False
-        current = data.clone()
-        current.edge_index = data.edge_index[:, torch.from_numpy(pair_kept[pair])]
+        pair_kept[live] = _keep_best_pairs(edge_scores, is_loop[live], edge_count)
+        current = keep_edge_columns(data, torch.from_numpy(pair_kept[pair]))
         k = min(weight_count, sum(int(m.sum()) for m in weight_masks))
         ranked = l0_project_([s.clone() for s in weight_scores], k=k)
         weight_masks = [new & old for new, old in zip(ranked, weight_masks, strict=True)]
         seen = np.full(num_pairs, np.nan)
         seen[live] = edge_scores
         yield pair_kept.copy(), weight_masks, current, seen
+
+
+def _keep_best_pairs(scores: np.ndarray, is_loop: np.ndarray, count: int) -> np.ndarray:
+    """Keep-mask over pairs: every self-loop, and the ``count`` best-scoring other pairs (all of
+    them when there are fewer).
+
+    Examples
+    --------
+    >>> _keep_best_pairs(np.array([0.3, np.inf, 0.9, 0.5]), np.array([0, 1, 0, 0], bool), 1)
+    array([False,  True,  True, False])
+    """
+    keep = is_loop.copy()
+    candidates = np.flatnonzero(~is_loop)
+    keep[candidates[select(scores[candidates], budget=min(count, candidates.size))]] = True
+    return keep
 
 
 def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], seed: int, *,
@@ -170,8 +290,11 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     """Run UGS rounds ``1 .. max(levels)`` to TEDDY's level counts; yield a record per requested
     level, its ticket retrained from the initialization with the pruned graph and weight masks.
 
-    A record's ``seconds`` is the time since the previous record (mask searches of skipped rounds
-    included), so the sum over records is UGS's wall time to reach the last level.
+    The counts are of the undirected non-loop edges, as TEDDY's; self-loops always stay, and a
+    record's ``edge_keep`` is the share of the non-loop edges kept. A record's ``seconds`` is the
+    time since the previous record (mask searches of skipped rounds included), so the sum over
+    records is UGS's wall time to reach the last level. The caller's torch random state is left
+    as it was.
 
     Examples
     --------
@@ -184,9 +307,10 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     [(2, 0.9, 0.81), (4, 0.82, 0.65)]
     """
     levels = sorted(set(levels))
-    _, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
-    total_weights = sum(int(w.numel()) for w in prunable_weights(factory()))
-    counts = [(budget_from_keep_ratio(level_keep_ratios(level)[0], num_pairs),
+    pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+    is_loop = loop_pairs(data.edge_index, pair, num_pairs)
+    num_edges, total_weights = int((~is_loop).sum()), _num_weights(factory)
+    counts = [(budget_from_keep_ratio(level_keep_ratios(level)[0], num_edges),
                budget_from_keep_ratio(level_keep_ratios(level)[1], total_weights))
               for level in range(1, levels[-1] + 1)]
     start = time.perf_counter()
@@ -195,10 +319,11 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     for level, (pair_kept, weight_masks, current, _) in enumerate(rounds, start=1):
         if level not in levels:
             continue
-        torch.manual_seed(seed)
-        res = train_node_classifier(factory(), current, epochs=epochs, weight_masks=weight_masks,
-                                    score=score)
-        rec = {"method": "ugs", "level": level, "edge_keep": float(pair_kept.mean()),
+        with _seeded_torch(seed):
+            res = train_node_classifier(factory(), current, epochs=epochs,
+                                        weight_masks=weight_masks, score=score)
+        edge_keep = int(pair_kept[~is_loop].sum()) / max(num_edges, 1)
+        rec = {"method": "ugs", "level": level, "edge_keep": edge_keep,
                "weight_keep": res.weight_keep, "seed": seed, "test_acc": res.test_acc,
                "val_acc": res.val_acc, "seconds": time.perf_counter() - start}
         start = time.perf_counter()
@@ -214,18 +339,27 @@ class UgsPruner(Sparsifier):
     Each round trains ``model`` on the node-classification task from the same initialization,
     with an L1-penalized score per undirected edge (multiplied into every layer's messages) and
     per weight, and keeps the best-scoring ``1 - round_fraction`` of the edges still there (5%
-    removed per round, as in UGS), the last round landing on the exact size. Weights are pruned
-    alongside to ``weight_keep_ratio`` when it is given (``weight_masks_``).
+    removed per round, as in UGS; at least one edge, so small graphs get there too), the last
+    round landing on the exact size (:func:`ugs_round_counts`). Self-loops always stay and are
+    not counted, as in TEDDY. Weights are pruned alongside to ``weight_keep_ratio`` when it is
+    given (``weight_masks_``).
+
+    The models train on the unweighted graph (``x`` and ``edge_index``): a ``data.edge_weight``
+    other than all ones is refused rather than ignored. To prune a weighted graph by its
+    structure, fit on a copy without the weights; ``transform`` slices ``edge_weight`` and every
+    other per-edge attribute with the kept edges. ``fit`` seeds its models with ``seed`` and
+    leaves torch's global random state as it was.
 
     Parameters
     ----------
     keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
-        Fraction of the undirected edges kept, their exact count, or kept edges per node.
+        Fraction of the undirected non-loop edges kept, their exact count, or kept edges per
+        node.
     model : {"gcn", "gat", "gin"}
     epochs : int
         Training epochs of each round's mask search.
     round_fraction : float in (0, 1)
-        Share of the remaining edges each round removes.
+        Share of the remaining edges each round removes (at least one edge).
     weight_keep_ratio : float in (0, 1], optional
         Prune the weights to this fraction over the same rounds.
     graph_l1, weight_l1 : float
@@ -236,8 +370,8 @@ class UgsPruner(Sparsifier):
     ----------
     scores_ : ndarray of float
         Per undirected edge (in :func:`edge_pairs` order): the rounds it survived plus its rank in
-        the last round that scored it, scaled into [0, 1); ``select(scores_, budget=...)``
-        gives ``mask_``.
+        the last round that scored it, scaled into [0, 1); ``inf`` for self-loops.
+        ``select(scores_, budget=kept edges + self-loops)`` gives ``mask_``.
     mask_ : ndarray of bool
     weight_masks_ : list of Tensor or None
     rounds_ : int
@@ -282,25 +416,15 @@ class UgsPruner(Sparsifier):
 
     def fit(self, data: Any, y: Any = None) -> UgsPruner:
         self._validate_params()
-        missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
-                   if getattr(data, k, None) is None]
-        if missing:
-            raise InvalidParameterError(
-                f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
-                f"train_mask, val_mask); a {type(data).__name__} lacks {', '.join(missing)}")
-        _, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
-        target = self._size(num_pairs, num_nodes=int(data.num_nodes))
-        edge_counts, count = [], num_pairs
-        while count > target:
-            count = max(target, budget_from_keep_ratio(1.0 - self.round_fraction, count)
-                        if count > 1 else 0)
-            edge_counts.append(count)
+        _check_node_task(data)
+        pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
+        is_loop = loop_pairs(data.edge_index, pair, num_pairs)
+        num_edges = int((~is_loop).sum())
+        target = self._size(num_edges, num_nodes=int(data.num_nodes))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
-        total_weights = sum(int(w.numel()) for w in prunable_weights(factory()))
-        weight_keep = self.weight_keep_ratio or 1.0
-        counts = [(c, budget_from_keep_ratio(weight_keep ** ((r + 1) / len(edge_counts)),
-                                             total_weights)) for r, c in enumerate(edge_counts)]
+        counts = self._round_budgets(ugs_round_counts(num_edges, target, self.round_fraction),
+                                     _num_weights(factory))
         scores = np.zeros(num_pairs)
         last: tuple[np.ndarray, Any] = (np.ones(num_pairs, dtype=bool), None)
         for r, (kept, weight_masks, _, seen) in enumerate(ugs_rounds(
@@ -308,15 +432,21 @@ class UgsPruner(Sparsifier):
                 weight_l1=self.weight_l1)):
             last = (kept, weight_masks)
             live = ~np.isnan(seen)
-            rank = np.empty(int(live.sum()))
-            rank[np.argsort(seen[live], kind="stable")] = np.arange(rank.size) / max(rank.size, 1)
-            scores[live] = r + rank  # pairs dropped later, or never, score higher
+            scores[live] = r + _ranks(seen[live])  # pairs dropped later, or never, score higher
         kept, weight_masks = last
         scores[kept] += 1.0  # above every pair dropped, the last round's included
+        scores[is_loop] = np.inf
         self.scores_, self.mask_ = scores, kept
         self.weight_masks_ = weight_masks if self.weight_keep_ratio is not None else None
         self.rounds_ = len(counts)
         return self
+
+    def _round_budgets(self, edge_counts: list[int], total_weights: int) -> list[tuple[int, int]]:
+        """``(edges, weights)`` kept after each round: the weights go geometrically to
+        ``weight_keep_ratio`` (all of them without one) over the same rounds."""
+        weight_keep = self.weight_keep_ratio or 1.0
+        return [(c, budget_from_keep_ratio(weight_keep ** ((r + 1) / len(edge_counts)),
+                                           total_weights)) for r, c in enumerate(edge_counts)]
 
     def _num_items(self, data: Any) -> int:
         return edge_pairs(data.edge_index, data.num_nodes)[1]
@@ -324,3 +454,33 @@ class UgsPruner(Sparsifier):
     def _apply(self, data: Any) -> Any:
         pair, _ = edge_pairs(data.edge_index, data.num_nodes)
         return keep_edge_columns(data, torch.from_numpy(self.mask_[pair]))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among ``values`` (ties in order), scaled into [0, 1).
+
+    Examples
+    --------
+    >>> _ranks(np.array([0.5, 0.1, 0.9, 0.3])).tolist()
+    [0.5, 0.0, 0.75, 0.25]
+    """
+    rank = np.empty(values.size)
+    rank[np.argsort(values, kind="stable")] = np.arange(values.size) / max(values.size, 1)
+    return rank
+
+
+def _check_node_task(data: Any) -> None:
+    """Refuse what UGS cannot train on: anything but a PyG graph of a node-classification task,
+    and edge weights, which its unweighted models would ignore."""
+    missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
+               if getattr(data, k, None) is None]
+    if missing:
+        raise InvalidParameterError(
+            f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
+            f"train_mask, val_mask); a {type(data).__name__} lacks {', '.join(missing)}")
+    weight = getattr(data, "edge_weight", None)
+    if weight is not None and not bool((torch.as_tensor(weight) == 1).all()):
+        raise InvalidParameterError(
+            "data has an edge_weight, but UGS trains its GNN on the unweighted graph and would "
+            "ignore it; to prune by structure alone, fit on a copy without it (del "
+            "copy.edge_weight): transform keeps the weights of the kept edges")

@@ -654,9 +654,11 @@ def _gtsp(out: Path, *options) -> list:
     (["--baselines", "dropout"], ["--baselines", "dropout"]),
     (["--max-graphs", "2"], ["--max-graphs", "2"]),
     (["--max-graphs", "10"], ["--max-graphs", "valid split", "both labels"]),
+    (["--lr", "0"], ["Invalid value for '--lr'", "> 0", "0.0"]),  # accepted, and trained nothing
+    (["--lr", "-0.5"], ["Invalid value for '--lr'", "> 0", "-0.5"]),
 ], ids=["unknown_dataset", "node_dataset", "unknown_axis", "repeated_axis", "keep_zero",
         "keep_above_one", "keep_negative", "keep_not_a_number", "unknown_baseline",
-        "too_few_graphs", "splits_without_both_labels"])
+        "too_few_graphs", "splits_without_both_labels", "lr_zero", "lr_negative"])
 def test_gtsp_bad_options(cli, tmp_path, options, names):
     out = tmp_path / "gtsp"
     run_bad(cli, Case(_gtsp(out, *options), names), tmp_path)

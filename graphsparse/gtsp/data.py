@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["MoleculeTask", "load_molecules", "molecule_datasets"]
+__all__ = ["MoleculeTask", "check_molecules", "load_molecules", "molecule_datasets"]
 
 
 def molecule_datasets() -> list[str]:
@@ -88,6 +88,99 @@ def _with_random_walk_pe(graphs: Any, walk_length: int) -> list:
             g.y = g.y.to(torch.float32)
         out.append(g)
     return out
+
+
+def check_molecules(graphs: list[Any]) -> None:
+    """Refuse, naming the graph and the field, what the GTSP model cannot read: every graph must be
+    a PyG ``Data`` with an integer ``edge_index`` of shape ``[2, E]``, ogb's atom features ``x``
+    (integers, one column per :func:`ogb.utils.features.get_atom_feature_dims` entry, each within
+    its vocabulary), ogb's bond features ``edge_attr`` (likewise, one row per edge) and labels
+    ``y``, as many for every graph.
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> ring = torch.tensor([[0, 1, 2, 1, 2, 0], [1, 2, 0, 0, 1, 2]])
+    >>> good = Data(x=torch.zeros(3, 9, dtype=torch.long), edge_index=ring,
+    ...             edge_attr=torch.zeros(6, 3, dtype=torch.long), y=torch.tensor([[1.0]]))
+    >>> check_molecules([good, good])
+    >>> try:
+    ...     check_molecules([good, Data(x=good.x.float(), edge_index=ring, y=good.y)])
+    ... except InvalidParameterError as err:
+    ...     print(err)
+    graph 1: x must hold ogb's atom features as integers, got torch.float32
+    """
+    from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
+
+    if not graphs:
+        raise InvalidParameterError(_MOLECULES)
+    for i, g in enumerate(graphs):
+        if getattr(g, "edge_index", None) is None or not hasattr(g, "num_nodes"):
+            raise InvalidParameterError(f"{_MOLECULES}; graph {i} is a {type(g).__name__}")
+        _check_edge_index(i, g.edge_index)
+        _check_categorical(i, g, "x", "atom", get_atom_feature_dims(), int(g.num_nodes))
+        _check_edge_nodes(i, g.edge_index, int(g.num_nodes))
+        _check_categorical(i, g, "edge_attr", "bond", get_bond_feature_dims(),
+                           int(g.edge_index.shape[1]))
+        _check_labels(i, g, graphs[0])
+
+
+_MOLECULES = ("graphs must be a non-empty sequence of PyG Data graphs with edge_index, x "
+              "(ogb atom features), edge_attr (ogb bond features) and y (a graph-level task)")
+
+
+def _check_edge_index(i: int, edge_index: Any) -> None:
+    """``edge_index`` must be an integer tensor of shape ``[2, E]``."""
+    if (not torch.is_tensor(edge_index) or edge_index.is_floating_point()
+            or edge_index.dtype == torch.bool or edge_index.dim() != 2
+            or edge_index.shape[0] != 2):
+        shape = list(edge_index.shape) if hasattr(edge_index, "shape") else type(edge_index)
+        raise InvalidParameterError(f"graph {i}: edge_index must be an integer tensor of shape "
+                                    f"[2, E], got {shape}")
+
+
+def _check_edge_nodes(i: int, edge_index: Any, num_nodes: int) -> None:
+    """``edge_index`` must name nodes ``0 .. num_nodes - 1``."""
+    outside = (edge_index < 0) | (edge_index >= num_nodes)
+    if bool(outside.any()):
+        node = int(edge_index[outside][0])
+        raise InvalidParameterError(f"graph {i}: edge_index must name nodes 0 .. "
+                                    f"{num_nodes - 1}, got {node}")
+
+
+def _check_categorical(i: int, g: Any, name: str, kind: str, vocabulary: list[int],
+                       rows: int) -> None:
+    """``g[name]`` must be ``rows`` rows of ogb's ``kind`` features: integer codes, one column per
+    entry of ``vocabulary``, each below its entry."""
+    value = getattr(g, name, None)
+    needs = f"ogb's {kind} features, an integer tensor of shape [{rows}, {len(vocabulary)}]"
+    if value is None:
+        raise InvalidParameterError(f"graph {i} has no {name} ({needs})")
+    if not torch.is_tensor(value) or value.is_floating_point() or value.dtype == torch.bool:
+        raise InvalidParameterError(f"graph {i}: {name} must hold ogb's {kind} features as "
+                                    f"integers, got {getattr(value, 'dtype', type(value))}")
+    if tuple(value.shape) != (rows, len(vocabulary)):
+        raise InvalidParameterError(f"graph {i}: {name} must be {needs}, got shape "
+                                    f"{list(value.shape)}")
+    bad = (value < 0) | (value >= torch.tensor(vocabulary))
+    if bool(bad.any()):
+        row, col = (int(k) for k in bad.nonzero()[0])
+        raise InvalidParameterError(
+            f"graph {i}: {name}[{row}, {col}] is {int(value[row, col])}, outside ogb's {kind} "
+            f"feature {col} (0 .. {vocabulary[col] - 1})")
+
+
+def _check_labels(i: int, g: Any, first: Any) -> None:
+    """``g.y`` must be numbers, as many as the first graph's."""
+    y = getattr(g, "y", None)
+    if y is None:
+        raise InvalidParameterError(f"graph {i} has no y (its labels, a graph-level task)")
+    if not torch.is_tensor(y) or y.dtype == torch.bool or y.is_complex():
+        raise InvalidParameterError(f"graph {i}: y must be a tensor of numbers, got "
+                                    f"{getattr(y, 'dtype', type(y))}")
+    if y.numel() != first.y.numel():
+        raise InvalidParameterError(f"graph {i}: y has {y.numel()} labels, graph 0 has "
+                                    f"{first.y.numel()}; every graph needs the same tasks")
 
 
 def _take(idx: Any, share: int) -> np.ndarray:

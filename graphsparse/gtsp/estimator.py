@@ -12,7 +12,6 @@ import torch
 
 from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
-from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GtspTokenPruner"]
 
@@ -25,7 +24,10 @@ class GtspTokenPruner(Sparsifier):
     ``keep_ratio`` on the graphs' labels (AdamW, ``epochs`` passes, batches of ``batch_size``);
     the first layer's scorer then rates every atom, and each molecule keeps its
     ``ceil(keep_ratio n_g)`` best. The items are the nodes of all graphs, in order; ``transform``
-    returns each graph restricted to its kept tokens. For the full protocol (heads, layers,
+    returns each graph restricted to its kept tokens. Every graph needs ogb's integer atom
+    features ``x`` and bond features ``edge_attr``, an ``edge_index`` and labels ``y``
+    (:func:`~graphsparse.gtsp.data.check_molecules`; a missing or malformed field is an
+    ``InvalidParameterError`` naming the graph and the field). For the full protocol (heads, layers,
     weights, FLOPs, timing) use :mod:`graphsparse.gtsp.protocol` or `sparsebox graph gtsp`.
 
     Parameters
@@ -95,7 +97,7 @@ class GtspTokenPruner(Sparsifier):
         from torch_geometric.data import Batch
         from torch_geometric.loader import DataLoader
 
-        from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe
+        from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe, check_molecules
         from graphsparse.gtsp.model import GTSPModel
         from graphsparse.gtsp.tokens import top_k_per_graph
         from graphsparse.gtsp.train import torch_threads
@@ -103,10 +105,7 @@ class GtspTokenPruner(Sparsifier):
         self._validate_params()
         (_, keep_ratio), = self._sizing_in_use().items()
         graphs = list(graphs) if isinstance(graphs, Iterable) else []
-        if not graphs or not all(getattr(g, "edge_index", None) is not None
-                                 and getattr(g, "y", None) is not None for g in graphs):
-            raise InvalidParameterError("graphs must be a non-empty sequence of PyG Data "
-                                        "graphs with edge_index, x and y (a graph-level task)")
+        check_molecules(graphs)  # names the graph and the field the model could not read
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")

@@ -699,3 +699,50 @@ def test_the_token_pruner_is_seeded_and_leaves_the_global_random_state_alone(dat
     assert torch.equal(torch.get_rng_state(), before)
     b = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
     np.testing.assert_array_equal(a.scores_, b.scores_)
+
+
+def _spoiled(field: str) -> list[Data]:
+    """Four good molecules, the third with ``field`` spoiled as a PyG user might."""
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    bad = graphs[2]
+    if field == "no edge_attr":
+        del bad.edge_attr
+    elif field == "float x":
+        bad.x = torch.rand(bad.num_nodes, 9)
+    elif field == "x of too few columns":
+        bad.x = bad.x[:, :4]
+    elif field == "edge_attr out of the vocabulary":
+        bad.edge_attr[1, 0] = 99
+    elif field == "edge_index beyond the nodes":
+        bad.edge_index = bad.edge_index.clone()
+        bad.edge_index[0, 0] = bad.num_nodes + 3
+    elif field == "float edge_index":
+        bad.edge_index = bad.edge_index.float()
+    elif field == "no y":
+        del bad.y
+    elif field == "two labels":
+        bad.y = torch.tensor([[0.0, 1.0]])
+    return graphs
+
+
+@pytest.mark.parametrize("field, words", [
+    ("no edge_attr", ["graph 2", "no edge_attr", "bond"]),
+    ("float x", ["graph 2", "x must hold", "integers", "float32"]),
+    ("x of too few columns", ["graph 2", "x must be", "[6, 9]", "[6, 4]"]),
+    ("edge_attr out of the vocabulary", ["graph 2", "edge_attr[1, 0] is 99", "0 .. 4"]),
+    ("edge_index beyond the nodes", ["graph 2", "edge_index", "0 .. 5", "got 9"]),
+    ("float edge_index", ["graph 2", "edge_index must be an integer tensor"]),
+    ("no y", ["graph 2", "no y"]),
+    ("two labels", ["graph 2", "y has 2 labels", "graph 0 has 1"]),
+])
+def test_the_token_pruner_names_the_graph_and_the_field_it_cannot_read(field, words):
+    """A graph without edge_attr failed with "'NoneType' object has no attribute 'shape'", a
+    float x deep in an embedding."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError) as caught:
+        pruner.fit(_spoiled(field))
+    for word in words:
+        assert word in str(caught.value), (word, str(caught.value))
+    assert int(pruner.fit(_spoiled("nothing")).mask_.sum()) == 2 + 3 + 3 + 4

@@ -1,6 +1,8 @@
 """UGS baseline: learned edge and weight masks, pruned round by round to TEDDY's level counts."""
 
+import contextlib
 import math
+import signal
 
 import numpy as np
 import pytest
@@ -8,8 +10,17 @@ import torch
 
 from graphsparse.datasets import load_planetoid
 from graphsparse.gnn import make_model, prunable_weights, train_node_classifier
-from graphsparse.levels import run_levels
-from graphsparse.ugs import edge_pairs, ugs_levels, ugs_mask_search
+from graphsparse.levels import count_edge_pairs, random_pruned, run_levels
+from graphsparse.ugs import (
+    UgsPruner,
+    edge_pairs,
+    ugs_levels,
+    ugs_mask_search,
+    ugs_round_counts,
+    ugs_rounds,
+)
+from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import budget_from_keep_ratio
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +29,34 @@ def cora(data_dir):
 
 
 def small_gcn(data):
-    return lambda: make_model("gcn", data.num_features, 7, hidden=16)
+    return lambda: make_model("gcn", data.num_features, int(data.y.max()) + 1, hidden=16)
+
+
+def karate(self_loops: bool = False):
+    """Zachary's karate club (34 nodes, 78 undirected edges, 4 labelled nodes) as a node task,
+    with a self-loop on every node when asked."""
+    from torch_geometric.datasets import KarateClub
+    from torch_geometric.transforms import AddSelfLoops
+
+    data = KarateClub()[0]
+    data.val_mask = data.test_mask = ~data.train_mask
+    return AddSelfLoops()(data) if self_loops else data
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Fail the block, rather than hang the run, when it takes longer than ``seconds``."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_edge_pairs_number_each_undirected_edge_once():
@@ -104,10 +142,137 @@ def test_transform_slices_every_per_edge_attribute_with_its_edges(cora):
     num_cols = data.edge_index.shape[1]
     data.edge_weight = torch.arange(num_cols, dtype=torch.float32)
     data.edge_attr = torch.arange(2 * num_cols, dtype=torch.float32).view(num_cols, 2)
-    out = UgsPruner(keep_ratio=0.8, epochs=2).fit(data).transform(data)
+    unweighted = data.clone()
+    del unweighted.edge_weight  # UGS trains an unweighted GNN; the weights travel with transform
+    out = UgsPruner(keep_ratio=0.8, epochs=2).fit(unweighted).transform(data)
     kept = out.edge_index.shape[1]
     assert 0 < kept < num_cols and out.edge_weight.shape == (kept,)
     assert out.edge_attr.shape == (kept, 2)
     columns = out.edge_weight.long()  # each kept column's original position
     assert torch.equal(data.edge_index[:, columns], out.edge_index)
     assert torch.equal(data.edge_attr[columns], out.edge_attr)
+
+
+# ------------------------------------------------------------------------ the round schedule
+@pytest.mark.parametrize("num_edges, target, fraction", [
+    (78, 9, 0.05), (78, 8, 0.05), (78, 39, 0.01), (10, 1, 0.05), (1, 0, 0.05), (5000, 7, 0.3),
+    (10556, 10000, 0.05)])
+def test_round_schedule_removes_at_least_one_edge_a_round_and_ends_on_the_target(
+        num_edges, target, fraction):
+    """The schedule stuck where rounding gave the count back (count <= 0.5 / round_fraction)."""
+    counts = ugs_round_counts(num_edges, target, fraction)
+    assert counts[-1] == target
+    steps = np.diff([num_edges, *counts])
+    assert (steps <= -1).all()
+    assert len(counts) <= num_edges - target
+
+
+def test_round_schedule_keeps_the_five_percent_rounds_of_large_graphs():
+    counts = ugs_round_counts(10556, 8000, 0.05)
+    assert counts[:3] == [10028, 9527, 9051] and counts[-1] == 8000
+    assert ugs_round_counts(5, 5, 0.05) == []
+
+
+@pytest.mark.parametrize("size", [{"budget": 9}, {"keep_ratio": 0.1},
+                                  {"keep_ratio": 0.5, "round_fraction": 0.01}])
+def test_small_targets_and_small_round_fractions_finish_on_the_exact_size(size):
+    data = karate()
+    with deadline(120):
+        ugs = UgsPruner(epochs=1, **size).fit(data)
+    target = size.get("budget") or budget_from_keep_ratio(size["keep_ratio"], 78)
+    assert int(ugs.mask_.sum()) == target
+    assert ugs.rounds_ == len(ugs_round_counts(78, target, size.get("round_fraction", 0.05)))
+
+
+# ------------------------------------------------------------------------ random state
+def test_fit_leaves_the_callers_random_state_alone_and_is_reproducible_by_its_seed():
+    data = karate()
+    torch.manual_seed(123)
+    first = UgsPruner(keep_ratio=0.8, epochs=3, seed=5).fit(data)
+    after_fit = torch.rand(4)
+    torch.manual_seed(123)
+    assert torch.equal(after_fit, torch.rand(4))  # fit drew nothing from the caller's stream
+    torch.manual_seed(999)
+    again = UgsPruner(keep_ratio=0.8, epochs=3, seed=5).fit(data)
+    assert np.array_equal(first.scores_, again.scores_)
+
+
+def test_level_runs_leave_the_callers_random_state_alone():
+    data = karate()
+    torch.manual_seed(7)
+    list(ugs_levels(data, small_gcn(data), [1], seed=0, epochs=2))
+    after = torch.rand(4)
+    torch.manual_seed(7)
+    assert torch.equal(after, torch.rand(4))
+
+
+# ------------------------------------------------------------------------ edge weights
+def test_edge_weights_are_refused_not_ignored():
+    data = karate()
+    data.edge_weight = torch.linspace(0.5, 2.0, data.edge_index.shape[1])
+    with pytest.raises(InvalidParameterError, match="edge_weight.*unweighted"):
+        UgsPruner(keep_ratio=0.8, epochs=1).fit(data)
+    data.edge_weight = torch.ones(data.edge_index.shape[1])  # the unweighted graph, as weights
+    assert int(UgsPruner(keep_ratio=0.8, epochs=1).fit(data).mask_.sum()) == 62
+
+
+# ------------------------------------------------------------------------ self-loops
+def test_self_loops_are_never_masked_pruned_or_counted():
+    data = karate(self_loops=True)  # 78 undirected edges and 34 loops
+    loops = data.edge_index[0] == data.edge_index[1]
+    model = small_gcn(data)()
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(model)]
+    scores, _ = ugs_mask_search(model, data, masks, epochs=2)
+    pair, _ = edge_pairs(data.edge_index, data.num_nodes)
+    assert np.isinf(scores[pair[loops.numpy()]]).all() and np.isfinite(scores).sum() == 78
+    rounds = list(ugs_rounds(data, small_gcn(data), 0, [(70, 10**9), (60, 10**9)], epochs=1))
+    for (kept, _, graph, _), edges in zip(rounds, (70, 60), strict=True):
+        assert count_edge_pairs(graph.edge_index, graph.num_nodes) == edges
+        assert int((graph.edge_index[0] == graph.edge_index[1]).sum()) == 34
+        assert kept.sum() == edges + 34
+    ugs = UgsPruner(budget=70, epochs=1).fit(data)
+    assert int(ugs.mask_.sum()) == 70 + 34 and np.isinf(ugs.scores_[pair[loops.numpy()]]).all()
+    assert int((ugs.transform(data).edge_index[0] == ugs.transform(data).edge_index[1]).sum()) == 34
+
+
+def test_random_pruning_keeps_every_self_loop_outside_its_budget():
+    data = karate(self_loops=True)
+    data.edge_attr = torch.arange(data.edge_index.shape[1])
+    pruned = random_pruned(data, 40, seed=3)
+    assert count_edge_pairs(pruned.edge_index, 34) == 40
+    assert int((pruned.edge_index[0] == pruned.edge_index[1]).sum()) == 34
+    assert torch.equal(data.edge_index[:, pruned.edge_attr], pruned.edge_index)
+
+
+def test_random_pruning_of_a_loop_free_graph_is_unchanged(cora):
+    from graphsparse.random_edges import prune_edges_random
+
+    pruned = random_pruned(cora, 3000, seed=11)
+    assert torch.equal(pruned.edge_index, prune_edges_random(cora.edge_index, cora.num_nodes,
+                                                             3000, 11))
+
+
+def test_every_level_method_keeps_the_same_edges_and_every_self_loop(monkeypatch):
+    """On a graph with self-loops random pruning spent its budget on loops and UGS counted them
+    as edges, while every record claimed the same edge_keep."""
+    import graphsparse.levels
+    import graphsparse.ugs
+
+    data = karate(self_loops=True)
+    trained_on = []
+
+    def spy(train):
+        def record_and_train(model, graph, **kwargs):
+            loops = int((graph.edge_index[0] == graph.edge_index[1]).sum())
+            trained_on.append((count_edge_pairs(graph.edge_index, graph.num_nodes), loops))
+            return train(model, graph, **kwargs)
+        return record_and_train
+
+    for module in (graphsparse.levels, graphsparse.ugs):
+        monkeypatch.setattr(module, "train_node_classifier", spy(module.train_node_classifier))
+    records = run_levels(data, "gcn", [2], [0], methods=("teddy", "random", "ugs"), epochs=1,
+                         factory=small_gcn(data))
+    target = budget_from_keep_ratio(0.95**2, 78)
+    assert trained_on == [(78, 34)] + [(target, 34)] * 3  # the dense teacher, then each method
+    assert [r["method"] for r in records] == ["teddy", "random", "ugs"]
+    assert {r["edge_keep"] for r in records} == {target / 78}
