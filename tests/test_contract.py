@@ -77,8 +77,8 @@ def _splat_frames():
                         opacity_logits=scene.opacity_logits, sh_dc=scene.sh_dc,
                         sh_rest=scene.sh_rest)
     with torch.no_grad():
-        now = [render(after, c).image for c in cams]
-        before = [render(scene, c).image for c in cams]
+        now = [render(after, c).image.clamp(0, 1) for c in cams]
+        before = [render(scene, c).image.clamp(0, 1) for c in cams]
     return scene, (cams, now, before)
 
 
