@@ -67,6 +67,18 @@ class CliResult:
         self.exit_code, self.stdout, self.stderr = code, out, err
         self.output = out + err
 
+    def error_line(self, *names: str) -> str:
+        """The one ``error:`` line of a run refused as a user's mistake (exit code 2, no
+        traceback, nothing else on stderr, not even a blank line a progress bar left), checked
+        to name each of ``names``."""
+        assert self.exit_code == 2, (self.exit_code, self.output)
+        assert "Traceback" not in self.output, self.output
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), self.stderr
+        for name in names:
+            assert name in lines[0], (name, lines[0])
+        return lines[0]
+
 
 @pytest.fixture
 def cli(capsys):

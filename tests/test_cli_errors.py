@@ -39,22 +39,12 @@ def _listing(folder: Path, ignore: tuple[str, ...] = ()) -> list[str]:
     return sorted(n for n in names if n.split("/")[0] not in ignore)
 
 
-def error_line(result) -> str:
-    """The one ``error:`` line of a failed run (and the checks every failure must pass)."""
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    assert "Traceback" not in result.output, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr  # no blank line left by a progress bar either
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
-
-
 def run_bad(cli, case: Case, out: Path, ignore: tuple[str, ...] = ()) -> str:
     """Run ``case``; check the error contract, the inputs' bytes and that nothing appeared in
     ``out`` (but in its subfolders ``ignore``); return the error line."""
     before = _snapshot(case.inputs)
     listing = _listing(out, ignore)
-    line = error_line(cli(*case.argv))
+    line = cli(*case.argv).error_line()
     for name in case.names:
         assert name in line, (name, line)
     assert _snapshot(case.inputs) == before, "an input file changed"
@@ -425,7 +415,7 @@ def test_stream_absent_edge_then_skip_missing_succeeds(cli, grid, tmp_path):
     events = _events(tmp_path, "+ 0 7\n- 0 35\n+ 1 8\n")
     state = tmp_path / "state"
     argv = ["stream", grid, "--events", events, "--state", state]
-    line = error_line(cli(*argv))
+    line = cli(*argv).error_line()
     assert "--skip-missing" in line and "on_missing" not in line and "line 2" in line
     result = cli(*argv, "--skip-missing", "--json")
     assert result.exit_code == 0, result.output
@@ -437,7 +427,7 @@ def test_stream_max_density_below_the_start_is_refused_and_otherwise_honoured(cl
     events = _events(tmp_path, "".join(f"+ {i} {35 - i}\n" for i in range(12)))
     state = tmp_path / "state"
     argv = ["stream", grid, "--events", events, "--state", state]
-    line = error_line(cli(*argv, "--max-density", "1.05"))
+    line = cli(*argv, "--max-density", "1.05").error_line()
     assert "--max-density" in line and "below the initial sparsifier" in line
     assert not state.exists()
     result = cli(*argv, "--max-density", "1.12", "--json")

@@ -21,17 +21,6 @@ from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_met
 from sparsebox.structure import SparseStructure
 
 
-def refused(result, *names: str) -> str:
-    """The one ``error:`` line of a run refused as a user's mistake, checked to name ``names``."""
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    assert "Traceback" not in result.output, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for name in names:
-        assert name in lines[0], (name, lines[0])
-    return lines[0]
-
-
 def edges_of(graph: SparseStructure) -> list[tuple[int, int, float]]:
     return list(zip(graph.rows.tolist(), graph.cols.tolist(), graph.weights.tolist(), strict=True))
 
@@ -127,7 +116,7 @@ def test_graph_info_reads_a_pandas_csv_and_names_a_bad_header(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert '"self_loops": 0' in result.stdout and '"weighted": false' in result.stdout
     path.write_text("source,target,weight,time\n0,1,5,7\n")
-    refused(cli("graph", "info", path), str(path), "line 1", "name the columns source, target")
+    cli("graph", "info", path).error_line(str(path), "line 1", "name the columns source, target")
 
 
 # ------------------------------------------------------------------ 2. huge node ids
@@ -162,7 +151,7 @@ def test_a_matrix_market_size_far_beyond_its_entries_is_refused(tmp_path, capped
 def test_graph_info_refuses_a_huge_node_id(cli, tmp_path, capped_memory):
     path = tmp_path / "big.txt"
     path.write_text("0 1\n1 3000000000\n")
-    refused(cli("graph", "info", path), str(path), "line 2", "3000000000")
+    cli("graph", "info", path).error_line(str(path), "line 2", "3000000000")
 
 
 # ------------------------------------------------------------------ 3. no edges
@@ -181,7 +170,7 @@ def test_sparsify_writes_nothing_for_a_header_only_csv(cli, tmp_path):
     path = tmp_path / "h.csv"
     path.write_text("source,target\n")
     output = tmp_path / "out.mtx"
-    assert refused(cli("graph", "sparsify", path, "-o", output)) == f"error: {path}: no edges"
+    assert cli("graph", "sparsify", path, "-o", output).error_line() == f"error: {path}: no edges"
     assert not output.exists()
 
 
@@ -206,7 +195,7 @@ def test_a_fractional_metis_neighbour_is_refused(tmp_path):
 def test_graph_info_names_the_line_of_a_negative_metis_weight(cli, tmp_path):
     path = tmp_path / "negw.graph"
     path.write_text("3 3 1\n2 -1 3 1\n1 -1 3 1\n1 1 2 1\n")
-    line = refused(cli("graph", "info", path), str(path))
+    line = cli("graph", "info", path).error_line(str(path))
     assert line.endswith("line 2 (vertex 1): weight must be positive and finite, got -1")
 
 
@@ -271,8 +260,9 @@ def test_a_dataset_missing_from_the_data_root_says_so_and_how_to_get_it(cli, emp
     with pytest.raises(DatasetNotFoundError, match="dataset 'pubmed' is not under the data root: "
                                                    f"no planetoid/.*ind.pubmed.graph in {empty_data_root}"):
         load_graph("pubmed")
-    refused(cli("graph", "info", "pubmed"), "'pubmed' is not under the data root", str(empty_data_root),
-            "sparsebox graph teddy --dataset pubmed")
+    cli("graph", "info", "pubmed").error_line("'pubmed' is not under the data root",
+                                              str(empty_data_root),
+                                              "sparsebox graph teddy --dataset pubmed")
 
 
 def test_a_dataset_downloaded_by_pyg_is_read_from_its_raw_folder(empty_data_root):

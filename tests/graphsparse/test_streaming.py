@@ -217,14 +217,6 @@ def grid_file(tmp_path) -> Path:
     return path
 
 
-def only_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("error: ")
-    return line
-
-
 @pytest.mark.parametrize("existing", [True, False], ids=["empty_folder", "new_folders"])
 def test_a_failed_first_run_leaves_the_state_folder_as_it_was(cli, grid_file, tmp_path, existing):
     events = tmp_path / "badop.txt"
@@ -232,7 +224,7 @@ def test_a_failed_first_run_leaves_the_state_folder_as_it_was(cli, grid_file, tm
     state = tmp_path / "np3" / "a" / "b"
     if existing:
         state.mkdir(parents=True)
-    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state))
+    line = cli("stream", grid_file, "--events", events, "--state", state).error_line()
     assert "line 2" in line and str(events) in line
     if existing:
         assert list(state.iterdir()) == []
@@ -252,7 +244,7 @@ def test_events_without_any_event_are_refused_on_a_new_state(cli, grid_file, tmp
     state = tmp_path / "new" / "state"
     if existing:
         state.mkdir(parents=True)
-    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state))
+    line = cli("stream", grid_file, "--events", events, "--state", state).error_line()
     assert line == f"error: {events}: no events"
     assert (list(state.iterdir()) == []) if existing else not (tmp_path / "new").exists()
     assert events.read_text() == content
@@ -292,8 +284,8 @@ def test_resuming_with_other_settings_names_the_options(cli, grid_file, tmp_path
     events.write_text("+ 0 7\n")
     state = tmp_path / "state"
     assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
-    line = only_error_line(cli("stream", grid_file, "--events", events, "--state", state,
-                               *option))
+    line = cli("stream", grid_file, "--events", events, "--state", state,
+               *option).error_line()
     assert f"{state} holds a stream made with {shown}" in line, line
     assert "None" not in line and "_" not in line.replace(str(tmp_path), "")
 
