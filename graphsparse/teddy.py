@@ -23,10 +23,10 @@ from sparsebox._validation import check_fraction
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure, sorted_positions
+from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
-           "unweighted_structure", "column_items"]
+           "unweighted_structure"]
 
 
 def unweighted_structure(graph: Any) -> SparseStructure:
@@ -84,28 +84,6 @@ def _without_weights(graph: Any) -> Any:
     plain.add_edges_from((u, v, {k: x for k, x in attrs.items() if k != "weight"})
                          for u, v, attrs in graph.edges(data=True))
     return plain
-
-
-def column_items(graph: SparseStructure, row: Any, col: Any) -> np.ndarray:
-    """The position in ``graph``'s items of each entry ``(row[k], col[k])``, e.g. of each column
-    of the PyG ``edge_index`` it was built from (both directions of an undirected edge, and
-    repeated columns, find the same item). An entry that is no edge of ``graph`` is an error.
-
-    Examples
-    --------
-    >>> g = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
-    >>> column_items(g, [0, 1, 2, 1, 0], [1, 0, 1, 2, 1]).tolist()
-    [0, 0, 1, 1, 0]
-    """
-    row, col = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64)
-    if graph.is_undirected:
-        row, col = np.minimum(row, col), np.maximum(row, col)
-    n = max(graph.num_nodes, 1)
-    positions = sorted_positions(graph.rows * n + graph.cols, row * n + col)  # items are sorted
-    if (positions < 0).any():
-        k = int(np.flatnonzero(positions < 0)[0])
-        raise ValueError(f"entry {k}, ({int(row[k])}, {int(col[k])}), is not an edge of the graph")
-    return positions
 
 
 def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch_geometric.transforms import BaseTransform
 
-from graphsparse.teddy import TeddyPruner, column_items, sizing_from_edge_sparsity, unweighted_structure
+from graphsparse.teddy import TeddyPruner, sizing_from_edge_sparsity, unweighted_structure
 from sparsebox._validation import exactly_one, validate_params
 from sparsebox.base import SIZING_CONSTRAINTS
 
@@ -108,7 +108,7 @@ class TeddyTransform(BaseTransform):
         pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,
                              add_self_loops=self.add_self_loops).fit(edges)
         ei = data.edge_index.cpu().numpy()
-        keep = torch.from_numpy(pruner.mask_[column_items(edges, ei[0], ei[1])])
+        keep = torch.from_numpy(pruner.mask_[edges.find_items(ei[0], ei[1])])  # every column an item
         out = keep_edge_columns(data, keep)
         out.edge_mask = keep
         return out
