@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphsparse.teddy import kept_part, unweighted_structure
+from graphsparse.teddy import check_budget_fits, kept_part, unweighted_structure
 from sparsebox._validation import SEED
 from sparsebox.base import Sparsifier
 from sparsebox.select import select
@@ -17,7 +17,8 @@ __all__ = ["RandomEdgePruner", "prune_edges_random"]
 
 
 class RandomEdgePruner(Sparsifier):
-    """Keep edges uniformly at random, to an exact count.
+    """Keep edges uniformly at random, to an exact count of the non-loop edges; self-loops always
+    stay and are not counted, as in :class:`~graphsparse.teddy.TeddyPruner` and UGS.
 
     Edge ``{u, v}`` (``u <= v``) scores the number at position ``u * num_nodes + v`` of the
     stream ``np.random.default_rng(seed).random(...)``, and the highest scores are kept: a seed
@@ -29,7 +30,8 @@ class RandomEdgePruner(Sparsifier):
     Parameters
     ----------
     keep_ratio, budget, density : float, int, float (at most one; default keep_ratio 0.5)
-        The fraction of the edges kept, their exact count, or kept edges per node.
+        The fraction of the non-loop edges kept, their exact count, or kept non-loop edges per
+        node.
     seed : int
 
     Attributes
@@ -61,13 +63,16 @@ class RandomEdgePruner(Sparsifier):
     def fit(self, graph: Any, y: Any = None) -> RandomEdgePruner:
         self._validate_params()
         g = unweighted_structure(graph)
-        keep = self._size(g.num_items, num_nodes=g.num_nodes)
+        loops = g.rows == g.cols
+        num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
+        check_budget_fits(self.budget, num_prunable, num_loops)
+        keep = self._size(num_prunable, num_nodes=g.num_nodes)
         keys = (undirected_pair_keys(g.rows, g.cols, g.num_nodes) if g.is_undirected
                 else g.rows * max(g.num_nodes, 1) + g.cols)
         order = np.argsort(keys, kind="stable")
         self.scores_ = np.empty(g.num_items)
         self.scores_[order] = _stream_at(self.seed, keys[order])
-        self.mask_ = select(self.scores_, budget=keep)
+        self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
         return self
 
     def _apply(self, graph: Any) -> SparseStructure:

@@ -156,8 +156,9 @@ def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | N
 
 
 def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
-    """Refuse a ``budget`` above the edges TEDDY sizes against (those that are not self-loops),
-    saying that self-loops are kept apart; a graph of self-loops only gets its own message.
+    """Refuse a ``budget`` above the edges TEDDY (and random pruning) sizes against, those that
+    are not self-loops, saying that self-loops are kept apart; a graph of self-loops only gets its
+    own message.
 
     Examples
     --------
@@ -165,12 +166,12 @@ def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> 
     Traceback (most recent call last):
     ...
     sparsebox.exceptions.InvalidParameterError: budget 1 counts edges other than self-loops, and \
-the graph has none: only 3 self-loops, which TEDDY always keeps
+the graph has none: only 3 self-loops, which are always kept
     """
     if budget is None or budget <= num_prunable:
         return
     if num_prunable == 0:
-        has = (f"none: only {num_loops} self-loops, which TEDDY always keeps" if num_loops
+        has = (f"none: only {num_loops} self-loops, which are always kept" if num_loops
                else "no edges at all")
         raise InvalidParameterError(
             f"budget {budget} counts edges other than self-loops, and the graph has {has}")

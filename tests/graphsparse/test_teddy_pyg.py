@@ -209,3 +209,15 @@ def test_a_graph_of_self_loops_only_gets_a_clear_message():
     with pytest.raises(InvalidParameterError, match="budget 9 is more than the 3 edges other "
                                                     "than self-loops"):
         TeddyPruner(budget=9).fit(Data(edge_index=torch.cat([PATH, loops.edge_index], 1), num_nodes=4))
+
+
+@pytest.mark.parametrize("method", [TeddyPruner, RandomEdgePruner])
+def test_self_loops_always_stay_and_do_not_count_toward_the_size(method):
+    loops = torch.tensor([[0, 2], [0, 2]])
+    data = Data(edge_index=torch.cat([PATH, loops], 1), num_nodes=4)  # 3 edges, 2 self-loops
+    for size, non_loops in [(dict(budget=1), 1), (dict(keep_ratio=2 / 3), 2), (dict(density=0.75), 3)]:
+        est = method(**size).fit(data)
+        kept = est.transform(data)
+        assert (kept.rows == kept.cols).sum() == 2 and (kept.rows != kept.cols).sum() == non_loops
+    with pytest.raises(InvalidParameterError, match="budget 4 is more than the 3 edges other than"):
+        method(budget=4).fit(data)
