@@ -396,12 +396,18 @@ def _check_kept(mask: Any, what: str, path: Path) -> None:
 
 
 def _check_cloud(cloud, path: Path, target: Path) -> None:
-    """Refuse, before any work, a mesh that TARGET's format cannot hold and positions that are
-    not finite."""
+    """Refuse, before any work, a cloud that TARGET's format cannot hold (a mesh's faces outside
+    PLY, fields outside a .pts layout) and positions that are not finite."""
+    from scenesparse.pointio import PointFileError, check_format_holds
+
     if cloud.faces is not None and target.suffix.lower() != ".ply":
         raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
                                  f"{target.suffix} file cannot hold them: write .ply",
                                  param_hint="TARGET")
+    try:
+        check_format_holds(target, cloud)
+    except PointFileError as err:
+        raise typer.BadParameter(str(err), param_hint="TARGET") from None
     _finite_positions(cloud, path)
 
 

@@ -18,7 +18,8 @@ from numpy.lib.recfunctions import repack_fields
 
 from sparsebox.exceptions import InputFileError
 
-__all__ = ["PointCloud", "read_points", "write_points", "open_ply", "PointFileError"]
+__all__ = ["PointCloud", "read_points", "write_points", "check_format_holds", "open_ply",
+           "PointFileError"]
 
 
 class PointFileError(InputFileError):
@@ -350,7 +351,8 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     """Columns ``x y z`` and any more; a first ``# name name ...`` line (as written by
     :func:`write_points`) names them, otherwise extra columns are ``field_3``, ``field_4``...
     A file without data rows is an empty cloud. With ``count_line`` (``.pts``) a leading line of
-    one integer is the number of points, as open3d writes it, and must match the rows."""
+    one integer is the number of points, as open3d writes it, and must match the rows; unnamed
+    ``.pts`` columns follow the PTS layout (:data:`PTS_LAYOUTS`)."""
     lines = _text_lines(path)
     if count_line:
         lines = _without_count_line(path, lines)
@@ -364,7 +366,14 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     names = header
     if len(names) != table.shape[1] or names[:3] != ["x", "y", "z"]:
         names = ["x", "y", "z", *(f"field_{i}" for i in range(3, table.shape[1]))]
-    data = np.empty(table.shape[0], dtype=[(n, np.float64) for n in names])
+        if count_line and table.shape[1] in PTS_LAYOUTS:
+            names = list(PTS_LAYOUTS[table.shape[1]])
+    types = {n: np.float64 for n in names}
+    if count_line and not header and set(_COLOURS) <= set(names):
+        colours = table[:, [names.index(c) for c in _COLOURS]]
+        if np.all((colours >= 0) & (colours <= 255) & (colours == np.round(colours))):
+            types.update(dict.fromkeys(_COLOURS, np.uint8))
+    data = np.empty(table.shape[0], dtype=[(n, types[n]) for n in names])
     for i, name in enumerate(names):
         data[name] = table[:, i]
     return PointCloud(data)
@@ -437,6 +446,41 @@ def _write_xyz(path: Path, cloud: PointCloud) -> None:
         _write_ascii_rows(fh, cloud.data, cloud.fields)
 
 
+_COLOURS = ("red", "green", "blue")
+#: the column layouts of a ``.pts`` file (Leica's PTS, as open3d and CloudCompare read it), by
+#: the number of columns; colours are integers 0..255
+PTS_LAYOUTS = {3: ("x", "y", "z"), 4: ("x", "y", "z", "intensity"),
+               6: ("x", "y", "z", *_COLOURS), 7: ("x", "y", "z", "intensity", *_COLOURS)}
+
+
+def _check_pts(path: Path, cloud: PointCloud) -> tuple[str, ...]:
+    """The :data:`PTS_LAYOUTS` layout that holds ``cloud``; other fields, or colours that are not
+    integers 0..255, are a :class:`PointFileError`."""
+    layout = next((cols for cols in PTS_LAYOUTS.values() if sorted(cols) == sorted(cloud.fields)),
+                  None)
+    if layout is None:
+        other = [n for n in cloud.fields if n not in PTS_LAYOUTS[7]]
+        missing = [c for c in _COLOURS if c not in cloud.fields]
+        what = (f"the fields {', '.join(other)}" if other
+                else f"colours without {', '.join(missing)}")
+        raise PointFileError(f"{path}: a .pts file holds x y z [intensity] [red green blue], not "
+                             f"{what}; write .ply, .pcd or .xyz to keep them")
+    for colour in _COLOURS if "red" in layout else ():
+        values = cloud.data[colour]
+        if not np.all((values >= 0) & (values <= 255) & (values == np.round(values))):
+            raise PointFileError(f"{path}: a .pts file holds colours as integers 0..255, and "
+                                 f"{colour} is not; write .ply, .pcd or .xyz to keep it")
+    return layout
+
+
+def _write_pts(path: Path, cloud: PointCloud) -> None:
+    """The point count, then one row per point in its :data:`PTS_LAYOUTS` layout."""
+    layout = _check_pts(path, cloud)
+    with open(path, "wb") as fh:
+        fh.write(f"{len(cloud)}\n".encode("ascii"))
+        _write_ascii_rows(fh, cloud.data, list(layout))
+
+
 def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
     """One line per point, every value at the precision its type round-trips with: integers
     whole, float32 to 9 significant digits, float64 to 17."""
@@ -473,17 +517,31 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
                          f"({', '.join(POINT_SUFFIXES)})")
 
 
-def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
-    """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`)."""
+def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
+    """Refuse (:class:`PointFileError` naming ``path``) a cloud that the format of ``path`` cannot
+    hold: a mesh's faces outside PLY, fields outside a ``.pts`` layout. Writes nothing."""
     path = Path(path)
     suffix = path.suffix.lower()
     if cloud.faces is not None and suffix != ".ply":
         raise PointFileError(f"{path}: a {suffix} file cannot hold the mesh's "
                              f"{len(cloud.faces)} faces; write .ply")
+    if suffix == ".pts":
+        _check_pts(path, cloud)
+
+
+def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
+    """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`).
+    A ``.pts`` file is written as open3d and CloudCompare read it, and holds only
+    :data:`PTS_LAYOUTS`' fields: a cloud with others is refused (:func:`check_format_holds`)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    check_format_holds(path, cloud)
     if suffix == ".ply":
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":
         _write_pcd(path, cloud, binary)
+    elif suffix == ".pts":
+        _write_pts(path, cloud)
     elif suffix in _XYZ_SUFFIXES:
         _write_xyz(path, cloud)
     else:

@@ -162,6 +162,20 @@ def test_a_mesh_keeps_its_faces(tmp_path, data_dir, cli):
     assert refused.exit_code == 2 and "cannot hold them" in refused.stderr
 
 
+@pytest.mark.parametrize("command", ["prune-points", "remove-floaters"])
+def test_a_pts_target_is_refused_before_work_when_it_cannot_hold_the_fields(tmp_path, cli, command):
+    src = tmp_path / "c.ply"
+    write_points(src, PointCloud.from_xyz(np.random.default_rng(0).random((300, 3)),
+                                          confidence=np.ones(300)))
+    out = tmp_path / "o.pts"
+    refused = cli("scene", command, src, out)
+    assert refused.exit_code == 2, refused.output
+    assert refused.error_line("TARGET") == (f"error: Invalid value for TARGET: {out}: a .pts file holds "
+                                            "x y z [intensity] [red green blue], not the fields "
+                                            "confidence; write .ply, .pcd or .xyz to keep them")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ply"]
+
+
 def test_open3d_missing_gives_a_clear_error(monkeypatch):
     import builtins
 
