@@ -108,15 +108,12 @@ def sparsify(
                                "teddy, fegrass, effective-resistance, random (`sparsebox methods "
                                "--item edge` also lists ugs, which trains a GNN, and dygrass, "
                                "which runs as `sparsebox stream`)."),
-    keep_ratio: float = typer.Option(None, help="Fraction of the edges kept (TEDDY, feGRASS, "
-                                     "effective resistance: of the non-loop edges; loops always "
-                                     "stay)."),
-    budget: int = typer.Option(None, help="Exact number of edges kept (TEDDY, feGRASS, "
-                               "effective resistance: of the non-loop edges; loops always "
-                               "stay)."),
-    density: float = typer.Option(None, help="Kept edges per node, |E_H| / |V| (TEDDY, "
-                                  "feGRASS, effective resistance: of the non-loop edges; loops "
-                                  "always stay)."),
+    keep_ratio: float = typer.Option(None, help="Fraction of the non-loop edges kept (every "
+                                     "method keeps self-loops apart: they always stay)."),
+    budget: int = typer.Option(None, help="Exact number of non-loop edges kept (self-loops "
+                               "always stay)."),
+    density: float = typer.Option(None, help="Kept non-loop edges per node, |E_H| / |V| "
+                                  "(self-loops always stay)."),
     seed: int = typer.Option(0, help="Seed of the methods that draw random numbers."),
     as_json: bool = typer.Option(False, "--json"),
     out: Path = typer.Option(None, help="Output folder of a batch: OUT/<name>.mtx per file."),
