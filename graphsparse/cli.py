@@ -213,6 +213,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
         load_graph,
         write_graph,
     )
+    from sparsebox.exceptions import InputFileError, InvalidParameterError
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
 
@@ -224,7 +225,12 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         g = load_graph(graph)
         step()
-        h = estimator.fit(g).transform(g)
+        try:
+            h = estimator.fit(g).transform(g)
+        except ValueError as err:
+            if isinstance(err, (InvalidParameterError, InputFileError)):
+                raise
+            raise ValueError(f"{graph}: {method}: {err}") from None
         step()
         check_graph_writable(h, output)
         with StagedOutputs(output=output) as staged:

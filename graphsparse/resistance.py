@@ -45,6 +45,17 @@ class LaplacianSolver:
         return self.solve(b, overwrite_b=overwrite_b)
 
 
+def _unfactorable(lap: sp.spmatrix, err: ValueError) -> str:
+    """Why a grounded Laplacian (positive definite in exact arithmetic) failed to factor: in
+    float64, a pivot cancels to rounding when the edge weights span too many orders."""
+    coo = sp.coo_matrix(lap)
+    weights = -coo.data[(coo.row != coo.col) & (coo.data < 0)]
+    span = (f"its edge weights span {weights.min():.3g} to {weights.max():.3g}, more orders of "
+            "magnitude than float64 resolves: rescale or clip them" if weights.size
+            and weights.max() > 1e12 * weights.min() else "a pivot cancels to rounding")
+    return f"the graph's Laplacian cannot be factored in float64 ({err}); {span}"
+
+
 def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1e-8,
                      max_fill: float = 10.0, small_factor: int = 2_000_000) -> LaplacianSolver:
     """A solver of ``lap x = b`` for a grounded, positive definite Laplacian.
@@ -67,7 +78,10 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     """
     check_choice("solver", method, ("auto", "direct", "amg"))
     if method != "amg":
-        factor = EliminationFactor(lap)
+        try:
+            factor = EliminationFactor(lap)
+        except ValueError as err:
+            raise ValueError(_unfactorable(lap, err)) from None
         if method == "direct" or factor.nnz <= max(max_fill * lap.nnz, small_factor) \
                 or importlib.util.find_spec("pyamg") is None:
             return LaplacianSolver("direct", factor.solve)

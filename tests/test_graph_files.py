@@ -270,3 +270,20 @@ def test_a_dataset_downloaded_by_pyg_is_read_from_its_raw_folder(empty_data_root
     raw.mkdir(parents=True)
     (raw / "ind.pubmed.graph").write_bytes(pickle.dumps({0: [1], 1: [0, 2], 2: [1]}))
     assert edges_of(load_graph("pubmed")) == [(0, 1, 1.0), (1, 2, 1.0)]
+
+
+def test_weights_beyond_float64_s_range_are_named_not_a_failed_pivot(cli, tmp_path):
+    """feGRASS factors the Laplacian: weights 1e-15 .. 1e15 cancel its pivots to rounding, and
+    the error says so, naming the file and the method, with nothing written."""
+    rng = np.random.default_rng(0)
+    rows = [(5 * r + c, 5 * r + c + 1) for r in range(5) for c in range(4)]
+    rows += [(5 * r + c, 5 * r + c + 5) for r in range(4) for c in range(5)]  # a 5x5 grid
+    path = tmp_path / "g.txt"
+    path.write_text("".join(f"{u} {v} {10.0 ** rng.integers(-15, 16)}\n" for u, v in rows))
+    out = tmp_path / "o.txt"
+    line = cli("graph", "sparsify", path, "-o", out, "--method", "fegrass",
+               "--density", "1.2").error_line()
+    assert line.startswith(f"error: {path}: fegrass: the graph's Laplacian cannot be factored")
+    assert line.endswith("to 1e+15, more orders of magnitude than float64 resolves: rescale or "
+                         "clip them")
+    assert not out.exists()
