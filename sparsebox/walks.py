@@ -66,7 +66,7 @@ class _WalkParams:
     seed: int
     weighted: bool
     non_backtracking: bool
-    scale: float
+    scale: np.ndarray  # per query, float64
     stop_resistance: float  # 0 means no threshold
     walker_offset: int = 0  # the first walker's index in the whole run (its random stream)
 
@@ -124,7 +124,9 @@ def random_walks(
     max_steps : int
         Most hops per walker (>= 1).
     seed : int
-        Results depend only on the seed, never on the backend's thread or block count.
+        Walker ``g`` of query ``i`` draws from stream ``i * num_walkers + g`` of the seed: a
+        query's walks depend on the seed and its own position only, never on the other queries
+        or the backend's thread or block count.
     weighted : bool
         Choose the next hop with probability proportional to edge weight (else uniformly).
     non_backtracking : bool
@@ -200,44 +202,31 @@ def random_walks(
                   stop_resistance=float(stop_resistance or 0.0))
     impl = _backend_module(backend)
     src64, tgt64 = src.astype(np.int64), tgt.astype(np.int64)
-    if q == 0:
-        groups = []
-    elif scale_arr.ndim == 0 or np.all(scale_arr == scale_arr.flat[0]):
-        groups = [(np.arange(q), float(scale_arr.flat[0]))]
-    else:  # one run per distinct scale keeps the kernels' scale a scalar
-        uniq, inv = np.unique(scale_arr, return_inverse=True)
-        groups = [(np.flatnonzero(inv == i), float(s)) for i, s in enumerate(uniq)]
+    scale_arr = np.ascontiguousarray(np.broadcast_to(scale_arr, (q,)))
 
-    reached = np.zeros(q, dtype=bool)
-    resistance = np.full(q, np.inf)
-    hits = np.zeros(q, dtype=np.int64)
-    num_steps = 0
     paths = path_nodes = None
+    if executor is not None and q:
+        summary = _walk_chunks_on(executor, backend, src64, tgt64, scale_arr, common,
+                                  chunk_queries or max(1, 50_000 // num_walkers))
+    else:
+        p = _WalkParams(sources=src64, targets=tgt64, scale=scale_arr, **common)
+        summary = _per_query(impl.run_walkers(p), num_walkers)
+    hits, resistance, winner, num_steps = summary
+    reached = hits > 0
     if return_paths:
+        # the winning walker of each query (first among equal minima; walker 0 for free walks),
+        # regenerated from its stream
         paths = [np.zeros(0, dtype=np.int64)] * q
         path_nodes = [np.zeros(0, dtype=np.int64)] * q
-    per_group = (_walk_groups_on(executor, backend, groups, src64, tgt64, common,
-                                 chunk_queries or max(1, 50_000 // num_walkers))
-                 if executor is not None and q else None)
-    for k, (rows, s) in enumerate(groups):
-        p = _WalkParams(sources=src64[rows], targets=tgt64[rows], scale=s, **common)
-        summary = per_group[k] if per_group else _per_query(impl.run_walkers(p), num_walkers)
-        g_hits, g_resistance, g_winner, g_steps = summary
-        num_steps += g_steps
-        hits[rows] = g_hits
-        reached[rows] = g_hits > 0
-        resistance[rows] = g_resistance
-        if return_paths:
-            # the winning walker of each query (first among equal minima; walker 0 for free
-            # walks), regenerated from its stream
-            local = np.flatnonzero(reached[rows] | (tgt64[rows] < 0))
-            winner = np.where(tgt64[rows[local]] < 0, 0, g_winner[local])
-            offsets, entries = _path_module(backend).walker_paths(
-                p, (local * num_walkers + winner).astype(np.int64))
-            for j, i in enumerate(rows[local]):
-                e = entries[offsets[j]:offsets[j + 1]]
-                paths[i] = entry_ids[e]
-                path_nodes[i] = np.concatenate([[src64[i]], indices[e].astype(np.int64)])
+        p = _WalkParams(sources=src64, targets=tgt64, scale=scale_arr, **common)
+        local = np.flatnonzero(reached | (tgt64 < 0))
+        best = np.where(tgt64[local] < 0, 0, winner[local])
+        offsets, entries = _path_module(backend).walker_paths(
+            p, (local * num_walkers + best).astype(np.int64))
+        for j, i in enumerate(local):
+            e = entries[offsets[j]:offsets[j + 1]]
+            paths[i] = entry_ids[e]
+            path_nodes[i] = np.concatenate([[src64[i]], indices[e].astype(np.int64)])
     return WalkResult(reached, resistance, hits, num_steps, paths, path_nodes, backend)
 
 
@@ -251,38 +240,30 @@ def _per_query(walkers: tuple[np.ndarray, ...], num_walkers: int) -> tuple:
 
 
 def _walk_chunk(task: dict, emit: Any, shared: tuple) -> tuple:
-    """An executor task: the walkers of a slice of one scale group's queries, with the stream
-    offset of its first walker, summed up per query (a task sends back a few numbers per
-    query, not per walker)."""
+    """An executor task: the walkers of a slice of the queries, with the stream offset of its
+    first walker, summed up per query (a task sends back a few numbers per query, not per
+    walker)."""
     indptr, indices, weight, entry_ids = shared
     p = _WalkParams(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
                     **task["params"])
     return _per_query(_backend_module(task["backend"]).run_walkers(p), p.num_walkers)
 
 
-def _walk_groups_on(executor: Any, backend: str, groups: list, src: np.ndarray,
-                    tgt: np.ndarray, common: dict, chunk: int) -> list[tuple]:
-    """Per scale group, the per-query summary (see :func:`_per_query`) of all its queries,
-    computed in tasks of ``chunk`` queries on ``executor`` and put back in order."""
+def _walk_chunks_on(executor: Any, backend: str, src: np.ndarray, tgt: np.ndarray,
+                    scale: np.ndarray, common: dict, chunk: int) -> tuple:
+    """The per-query summary (see :func:`_per_query`) of all queries, computed in tasks of
+    ``chunk`` queries on ``executor`` and put back in order."""
     chunk = check_int("chunk_queries", chunk, minimum=1)
-    shared = tuple(common[k] for k in ("indptr", "indices", "weight", "entry_ids"))
-    rest = {k: v for k, v in common.items() if k not in ("indptr", "indices", "weight",
-                                                            "entry_ids")}
-    tasks, owner = [], []
-    for k, (rows, s) in enumerate(groups):
-        for start in range(0, rows.shape[0], chunk):
-            part = rows[start:start + chunk]
-            tasks.append({"backend": backend, "params": {
-                **rest, "sources": src[part], "targets": tgt[part], "scale": s,
-                "walker_offset": start * common["num_walkers"]}})
-            owner.append(k)
+    arrays = ("indptr", "indices", "weight", "entry_ids")
+    shared = tuple(common[k] for k in arrays)
+    rest = {k: v for k, v in common.items() if k not in arrays}
+    tasks = [{"backend": backend, "params": {
+        **rest, "sources": src[start:start + chunk], "targets": tgt[start:start + chunk],
+        "scale": scale[start:start + chunk], "walker_offset": start * common["num_walkers"]}}
+        for start in range(0, src.shape[0], chunk)]
     results = executor.run(_walk_chunk, tasks, shared=shared)
-    out = []
-    for k in range(len(groups)):
-        mine = [r for r, o in zip(results, owner, strict=True) if o == k]
-        out.append((*(np.concatenate([r[i] for r in mine]) for i in range(3)),
-                    sum(r[3] for r in mine)))
-    return out
+    return (*(np.concatenate([r[i] for r in results]) for i in range(3)),
+            sum(r[3] for r in results))
 
 
 def _to_host(x: Any) -> Any:

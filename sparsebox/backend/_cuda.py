@@ -20,13 +20,15 @@ extern "C" __global__ void random_walks(
     const long long* __restrict__ sources, const long long* __restrict__ targets,
     const long long num_queries, const int num_walkers, const unsigned long long seed,
     const int max_steps, const int weighted, const int non_backtracking, const int undirected,
-    const double scale, const double stop_resistance, const long long walker_offset,
+    const double* __restrict__ scale, const double stop_resistance,
+    const long long walker_offset,
     bool* __restrict__ reached, double* __restrict__ resistance, long long* __restrict__ steps)
 {
     const long long q = blockIdx.x;
     if (q >= num_queries) return;
     const long long src = sources[q];
     const long long tgt = targets[q];
+    const double query_scale = scale[q];
     for (int w = threadIdx.x; w < num_walkers; w += blockDim.x) {
         const long long g = q * num_walkers + w;
         unsigned long long state =
@@ -74,7 +76,7 @@ extern "C" __global__ void random_walks(
             ++s;
             prev = cur;
             cur = indices[k];
-            if (stop_resistance > 0.0 && scale * r >= stop_resistance) break;
+            if (stop_resistance > 0.0 && query_scale * r >= stop_resistance) break;
             if (cur == tgt) { ok = true; break; }
         }
         reached[g] = ok;
@@ -112,6 +114,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     indptr, indices, weight = (cupy.asarray(a) for a in (p.indptr, p.indices, p.weight))
     sources = cupy.asarray(p.sources, dtype=cupy.int64)
     targets = cupy.asarray(p.targets, dtype=cupy.int64)
+    scale = cupy.asarray(p.scale, dtype=cupy.float64)
     q = int(p.sources.shape[0])
     total = q * p.num_walkers
     reached = cupy.zeros(total, dtype=cupy.bool_)
@@ -124,8 +127,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             (indptr, indices, weight, sources, targets, np.int64(q),
              np.int32(p.num_walkers), np.uint64(p.seed & _rng.MASK64), np.int32(p.max_steps),
              np.int32(p.weighted), np.int32(p.non_backtracking), np.int32(p.undirected),
-             np.float64(p.scale),
-             np.float64(p.stop_resistance), np.int64(p.walker_offset), reached, resistance,
+             scale, np.float64(p.stop_resistance), np.int64(p.walker_offset), reached, resistance,
              steps),
         )
     return cupy.asnumpy(reached), cupy.asnumpy(resistance), cupy.asnumpy(steps)

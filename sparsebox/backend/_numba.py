@@ -112,12 +112,14 @@ def _run(sources, targets, num_walkers, seed, indptr, indices, weight, max_steps
         res = np.zeros(LANES, dtype=np.float64)
         nstep = np.zeros(LANES, dtype=np.int64)
         live = np.zeros(LANES, dtype=np.bool_)
+        lane_scale = np.empty(LANES, dtype=np.float64)
         for b in range(m):
             g = g0 + b
             q = g // num_walkers
             state[b] = seed ^ (np.uint64(g + walker_offset + 1) * _WALKER_MULT)
             cur[b] = sources[q]
             tgt[b] = targets[q]
+            lane_scale[b] = scale[q]
             live[b] = True
             reached[g] = False
         active = m
@@ -134,7 +136,7 @@ def _run(sources, targets, num_walkers, seed, indptr, indices, weight, max_steps
                     nstep[b] += 1
                     prev[b] = cur[b]
                     cur[b] = indices[k]
-                    if stop_resistance > 0.0 and scale * res[b] >= stop_resistance:
+                    if stop_resistance > 0.0 and lane_scale[b] * res[b] >= stop_resistance:
                         done = True
                     elif cur[b] == tgt[b]:
                         reached[g0 + b] = True
@@ -175,7 +177,7 @@ def _paths(gs, sources, targets, num_walkers, seed, indptr, indices, weight, max
         q = g // num_walkers
         start = offsets[j]
         _, _, steps = _walk(g, sources[q], targets[q], seed, indptr, indices, weight, max_steps,
-                            weighted, non_backtracking, undirected, unit_weights, scale,
+                            weighted, non_backtracking, undirected, unit_weights, scale[q],
                             stop_resistance, buffer[start:start + max_steps])
         offsets[j + 1] = start + steps
     return offsets, buffer[:offsets[-1]]

@@ -11,8 +11,9 @@ import numpy as np
 from sparsebox.backend._rng import initial_state, next_uniform
 
 
-def walk_one(g, src, tgt, seed, p) -> tuple[bool, float, int, list[int]]:
-    """Walk walker ``g`` from ``src``; return ``(reached, resistance, steps, entries)``.
+def walk_one(g, src, tgt, scale, seed, p) -> tuple[bool, float, int, list[int]]:
+    """Walk walker ``g`` from ``src``, its resistance tested times ``scale``; return
+    ``(reached, resistance, steps, entries)``.
 
     ``p`` holds the walk arrays and parameters (see :func:`sparsebox.walks.random_walks`).
     """
@@ -50,7 +51,7 @@ def walk_one(g, src, tgt, seed, p) -> tuple[bool, float, int, list[int]]:
         steps += 1
         prev, cur = cur, int(p.indices[k])
         entries.append(k)
-        if p.stop_resistance > 0 and p.scale * resistance >= p.stop_resistance:
+        if p.stop_resistance > 0 and scale * resistance >= p.stop_resistance:
             break
         if cur == tgt:
             return True, resistance, steps, entries
@@ -66,7 +67,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for g in range(total):
         q = g // p.num_walkers
         ok, r, s, _ = walk_one(g + p.walker_offset, int(p.sources[q]), int(p.targets[q]),
-                               p.seed, p)
+                               float(p.scale[q]), p.seed, p)
         reached[g], steps[g] = ok, s
         resistance[g] = r if ok else np.inf
     return reached, resistance, steps
@@ -77,7 +78,8 @@ def walker_paths(p, gs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     chunks = []
     for g in gs:
         q = int(g) // p.num_walkers
-        _, _, _, entries = walk_one(int(g), int(p.sources[q]), int(p.targets[q]), p.seed, p)
+        _, _, _, entries = walk_one(int(g), int(p.sources[q]), int(p.targets[q]),
+                                    float(p.scale[q]), p.seed, p)
         chunks.append(np.asarray(entries, dtype=np.int64))
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
     return offsets, (np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64))

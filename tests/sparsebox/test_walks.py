@@ -143,6 +143,21 @@ def test_seeded_determinism_and_seed_sensitivity():
     assert not np.array_equal(a.hits, c.hits)
 
 
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_a_query_walks_its_own_streams_whatever_the_other_queries_scales(backend):
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6)))
+    kw = dict(num_walkers=16, max_steps=40, seed=0, return_paths=True, backend=backend)
+    s, t = [0, 7, 14, 21], [35] * 4
+    plain = random_walks(g, s, t, **kw)
+    scaled = random_walks(g, s, t, scale=[1.0, 2.0, 3.0, 4.0], **kw)  # no threshold: no effect
+    assert np.array_equal(plain.hits, scaled.hits) and plain.num_steps == scaled.num_steps
+    same = random_walks(g, [0, 0], [35, 35], scale=[1.0, 2.0], **kw)  # one query, twice
+    assert not np.array_equal(same.path_nodes[0], same.path_nodes[1])  # two streams
+    alone = random_walks(g, s, t, scale=[1.0, 5.0, 1.0, 1.0], stop_resistance=12.0, **kw)
+    mixed = random_walks(g, s, t, scale=[1.0, 5.0, 2.0, 0.5], stop_resistance=12.0, **kw)
+    assert alone.hits[:2].tolist() == mixed.hits[:2].tolist()
+
+
 def _grid_queries():
     g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12)))
     w = np.random.default_rng(1).uniform(0.5, 2.0, g.num_edges)
@@ -157,7 +172,8 @@ def _grid_queries():
 def test_numba_matches_the_reference_exactly(weighted, non_backtracking):
     g, s, t = _grid_queries()
     kw = dict(num_walkers=24, max_steps=30, seed=7, weighted=weighted,
-              non_backtracking=non_backtracking, stop_resistance=25.0, return_paths=True)
+              non_backtracking=non_backtracking, stop_resistance=25.0, return_paths=True,
+              scale=np.random.default_rng(3).choice([0.5, 1.0, 2.0], s.size))
     ref = random_walks(g, s, t, backend="numpy", **kw)
     nb = random_walks(g, s, t, backend="numba", **kw)
     assert ref.num_steps == nb.num_steps
