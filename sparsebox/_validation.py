@@ -176,6 +176,29 @@ def check_fraction(name: str, value: Any, *, low_open: bool = True, high_open: b
     return x
 
 
+def check_real(name: str, value: Any, *, above: float | None = None,
+               below: float | None = None, minimum: float | None = None) -> float:
+    """A finite real number as a float, ``> above``, ``< below`` and ``>= minimum`` where given.
+
+    Examples
+    --------
+    >>> check_real("beta", float("nan"), above=0)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: beta must be a finite number > 0, got nan
+    """
+    bounds = [f"> {above:g}" if above is not None else "", f"< {below:g}" if below is not None
+              else "", f">= {minimum:g}" if minimum is not None else ""]
+    what = " ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip()
+    if not _is_real(value):
+        raise _bad(name, what, value)
+    x = float(value)
+    if not (math.isfinite(x) and (above is None or x > above) and (below is None or x < below)
+            and (minimum is None or x >= minimum)):
+        raise _bad(name, what, value)
+    return x
+
+
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     if not _is_integer(value):
         raise _bad(name, "an integer", value)

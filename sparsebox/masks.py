@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sparsebox._validation import check_fraction, check_int, exactly_one
+from sparsebox._validation import check_fraction, check_int, check_real, exactly_one
 
 __all__ = [
     "l0_project_",
@@ -65,6 +65,9 @@ def l0_project_(
         k = check_int("k", value, minimum=0, maximum=total)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     flat = torch.cat([t.detach().reshape(-1).abs().to(dtype) for t in tensors])
+    if flat.is_floating_point() and bool(torch.isnan(flat).any()):
+        raise ValueError("tensors hold NaN, which has no magnitude to rank: the k kept entries "
+                         "would not be defined")
     keep_flat = _top_k_mask(flat, k)
     masks, start = [], 0
     for t in tensors:
@@ -82,8 +85,9 @@ def _top_k_mask(values: Tensor, k: int) -> Tensor:
         return torch.zeros(n, dtype=torch.bool, device=values.device)
     if k == n:
         return torch.ones(n, dtype=torch.bool, device=values.device)
-    if values.device.type == "cpu":
-        threshold = float(np.partition(values.numpy(), n - k)[n - k])
+    if values.device.type == "cpu":  # numpy has no bfloat16; float32 holds each value exactly
+        exact = values.float() if values.dtype == torch.bfloat16 else values
+        threshold = float(np.partition(exact.numpy(), n - k)[n - k])
     else:
         threshold = float(torch.kthvalue(values, n - k + 1).values)
     keep = values > threshold
@@ -126,11 +130,9 @@ class HardConcreteGate(nn.Module):
     ) -> None:
         super().__init__()
         init_keep = check_fraction("init_keep", init_keep, high_open=True)
-        if not (gamma < 0.0 and zeta > 1.0):
-            raise ValueError(f"need gamma < 0 < 1 < zeta, got gamma={gamma}, zeta={zeta}")
-        if beta <= 0:
-            raise ValueError(f"beta must be positive, got {beta}")
-        self.beta, self.gamma, self.zeta = float(beta), float(gamma), float(zeta)
+        self.beta = check_real("beta", beta, above=0)
+        self.gamma = check_real("gamma", gamma, below=0)
+        self.zeta = check_real("zeta", zeta, above=1)
         shift = self.beta * math.log(-self.gamma / self.zeta)
         init = math.log(init_keep / (1.0 - init_keep)) + shift
         self.log_alpha = nn.Parameter(torch.full(_as_shape(shape), init))
@@ -153,7 +155,9 @@ class HardConcreteGate(nn.Module):
 
 
 def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
-    return (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(shape, (int, np.integer)):
+        return (check_int("shape", shape, minimum=0),)
+    return tuple(check_int("shape", size, minimum=0) for size in shape)
 
 
 def straight_through_mask(
@@ -166,7 +170,7 @@ def straight_through_mask(
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":
-        hard = (logits > float(value)).to(soft.dtype)
+        hard = (logits > check_real("threshold", value)).to(soft.dtype)
     else:
         k = check_int("k", value, minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)
@@ -195,13 +199,9 @@ class AugmentedLagrangianBudget:
     """
 
     def __init__(self, budget: float, *, rho: float = 1.0, lam: float = 0.0) -> None:
-        if budget < 0:
-            raise ValueError(f"budget must be >= 0, got {budget}")
-        if rho <= 0:
-            raise ValueError(f"rho must be positive, got {rho}")
-        if lam < 0:
-            raise ValueError(f"lam must be >= 0, got {lam}")
-        self.budget, self.rho, self.lam = float(budget), float(rho), float(lam)
+        self.budget = check_real("budget", budget, minimum=0)
+        self.rho = check_real("rho", rho, above=0)
+        self.lam = check_real("lam", lam, minimum=0)
 
     def violation(self, total: Tensor | float) -> Tensor | float:
         return total - self.budget
@@ -217,8 +217,9 @@ class AugmentedLagrangianBudget:
 
     @torch.no_grad()
     def step(self, total: Tensor | float) -> float:
-        """Dual ascent; returns the new multiplier."""
-        g = float(self.violation(total))
+        """Dual ascent; returns the new multiplier. A total that is not finite (a diverged
+        loss) is refused rather than resetting the multiplier."""
+        g = float(self.violation(check_real("total", float(total))))
         self.lam = max(0.0, self.lam + self.rho * g)
         return self.lam
 

@@ -62,8 +62,10 @@ def undirected_pair_keys(rows: Any, cols: Any, num_nodes: int) -> np.ndarray:
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
+    """A read-only view of ``a`` (``a``'s own flags, perhaps a caller's array, stay as they are)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 class SparseStructure:
@@ -77,7 +79,8 @@ class SparseStructure:
     num_nodes : int
     is_undirected : bool
     is_weighted : bool
-        False when no weights were given (all weights are then 1.0).
+        False when no weights were given: each weight is then 1.0, or the number of times a
+        repeated edge was listed when ``duplicates="sum"`` adds them up.
     rows, cols, weights, ids : ndarray
         One entry per item; for undirected structures ``rows <= cols``. Sorted by ``(row, col)``.
     indptr, indices, weight, entry_ids, entry_item : ndarray
@@ -238,7 +241,8 @@ class SparseStructure:
         (checked), without sorting again: ``O(nnz)``. Items are the entries, ids ``0..nnz-1``.
 
         ``check=False`` skips the checks for arrays that are valid by construction (int64
-        ``indptr``/``indices``, float64 positive weights); the arrays are then used as given."""
+        ``indptr``/``indices``, float64 positive weights); the arrays are then used as given,
+        not copied: change them afterwards and the structure changes."""
         if not check:
             indptr = np.asarray(indptr, dtype=np.int64)
             indices = np.asarray(indices, dtype=np.int64)
@@ -268,7 +272,7 @@ class SparseStructure:
             check_finite_positive("weight", w)
             weighted = True
         item = np.arange(indices.shape[0], dtype=np.int64)
-        return cls._assemble(rows, indices, w, item.copy(), indptr, indices.copy(), item,
+        return cls._assemble(rows, indices, w, item.copy(), indptr.copy(), indices.copy(), item,
                              num_nodes=n, undirected=False, weighted=weighted)
 
     # ----------------------------------------------------------------- sizes
@@ -379,15 +383,21 @@ class SparseStructure:
         )
 
     def find_items(self, rows: Any, cols: Any) -> np.ndarray:
-        """Positions in the item arrays of the edges ``(rows[i], cols[i])``, -1 where absent.
+        """Positions in the item arrays of the edges ``(rows[i], cols[i])``, -1 where absent
+        (a node outside ``0..num_nodes-1`` has no edge).
 
         For undirected structures the orientation does not matter.
         """
-        r = np.asarray(rows, dtype=np.int64)
-        c = np.asarray(cols, dtype=np.int64)
+        r, c = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
+        n = self.num_nodes
+        inside = (r >= 0) & (r < n) & (c >= 0) & (c < n)
+        if not inside.all():
+            out = np.full(r.shape, -1, dtype=np.int64)
+            out[inside] = self.find_items(r[inside], c[inside])
+            return out
         if self.is_undirected:
-            return sorted_positions(self._item_keys(), undirected_pair_keys(r, c, self.num_nodes))
-        return sorted_positions(self._item_keys(), r * max(self.num_nodes, 1) + c)
+            return sorted_positions(self._item_keys(), undirected_pair_keys(r, c, n))
+        return sorted_positions(self._item_keys(), r * max(n, 1) + c)
 
     def remove_items(self, ids: Any) -> SparseStructure:
         """A new structure without the items with these ids (``KeyError`` if one is absent).
@@ -397,8 +407,9 @@ class SparseStructure:
         return self._masked(keep)
 
     def reweight_items(self, ids: Any, weights: Any) -> SparseStructure:
-        """A new structure whose items ``ids`` carry new (positive, finite) ``weights``."""
-        w = check_1d("weights", weights, dtype=np.float64)
+        """A new structure whose items ``ids`` carry new (positive, finite) ``weights``, one per
+        id."""
+        w = check_1d("weights", weights, length=np.size(ids), dtype=np.float64)
         check_finite_positive("weights", w)
         new_w = np.array(self.weights)
         new_w[self.positions(ids)] = w
@@ -670,7 +681,10 @@ def as_structure(
     ``edge_index``, ``num_nodes`` and ``edge_weight`` when it has one), any scipy sparse matrix
     or array, a networkx graph, a torch sparse tensor, a dense square adjacency (numpy or
     torch), or a :class:`SparseStructure` (returned as is, less its self-loops under
-    ``self_loops="drop"``). The input is never modified.
+    ``self_loops="drop"``; the other options are refused for it). The input is never modified.
+
+    An integer array with two rows is always an edge_index, as in PyG, so a 2 x 2 integer
+    adjacency reads as two edges: give a 2-node adjacency as floats, bools or a scipy matrix.
 
     Parameters
     ----------
@@ -693,6 +707,14 @@ def as_structure(
     """
     opts = dict(ids=ids, symmetrize=symmetrize, duplicates=duplicates, self_loops=self_loops)
     if isinstance(x, SparseStructure):
+        given = {"undirected": undirected is not None and undirected != x.is_undirected,
+                 "edge_weight": edge_weight is not None,
+                 "num_nodes": num_nodes is not None and num_nodes != x.num_nodes,
+                 "ids": ids is not None, "symmetrize": symmetrize is not None}
+        if any(given.values()):
+            names = ", ".join(name for name, on in given.items() if on)
+            raise ValueError(f"as_structure takes a SparseStructure as it is: {names} would "
+                             "change it; build a new one with SparseStructure.from_edges")
         return _structure_self_loops(x, self_loops)
     if type(x).__module__.startswith("networkx"):
         return _from_networkx(x, undirected=undirected, **opts)

@@ -141,3 +141,35 @@ def test_l0_projection_agrees_with_topk_on_a_large_vector():
     expected = torch.zeros_like(w, dtype=torch.bool)
     expected[torch.topk(w.abs(), 12_345).indices] = True
     assert torch.equal(l0_project_([w.clone()], k=12_345)[0], expected)
+
+
+def test_l0_projection_refuses_nan_and_ranks_bfloat16():
+    t = torch.tensor([float("nan"), 1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="NaN"):
+        l0_project_([t], k=2)
+    assert torch.isnan(t[0]) and t[1:].tolist() == [1.0, 2.0, 3.0]  # untouched
+    b = torch.tensor([0.5, -4.0, 2.0, 1.0]).bfloat16()
+    assert l0_project_([b], k=2)[0].tolist() == [False, True, True, False]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: HardConcreteGate(3, beta=float("nan")), "beta must be a finite number > 0"),
+    (lambda: HardConcreteGate(3, beta=float("inf")), "beta must be a finite number > 0"),
+    (lambda: HardConcreteGate(3, gamma=-float("inf")), "gamma must be a finite number < 0"),
+    (lambda: HardConcreteGate(3, zeta=float("inf")), "zeta must be a finite number > 1"),
+    (lambda: HardConcreteGate(-1), "shape must be >= 0"),
+    (lambda: AugmentedLagrangianBudget(float("nan")), "budget must be a finite number >= 0"),
+    (lambda: AugmentedLagrangianBudget(1.0, rho=float("inf")), "rho must be a finite number > 0"),
+    (lambda: AugmentedLagrangianBudget(1.0, lam=-1.0), "lam must be a finite number >= 0"),
+    (lambda: AugmentedLagrangianBudget(5.0, lam=2.0).step(float("nan")), "total must be a finite"),
+    (lambda: straight_through_mask(torch.zeros(3), threshold=float("nan")), "threshold must be a "
+                                                                              "finite number"),
+])
+def test_gate_and_budget_settings_must_be_finite(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_gate_s_shape_may_be_a_numpy_integer():
+    assert HardConcreteGate(np.int64(3))().shape == (3,)
+    assert HardConcreteGate((np.int64(2), 3))().shape == (2, 3)

@@ -303,3 +303,45 @@ def test_as_structure_applies_self_loops_to_a_structure_too():
     assert dropped.num_items == 1 and (dropped.rows != dropped.cols).all()
     with pytest.raises(ValueError, match="item 1 is a self-loop on node 1"):
         as_structure(s, self_loops="error")
+
+
+def test_find_items_finds_no_edge_at_a_node_outside_the_graph():
+    g = as_structure(np.array([[0, 1, 1, 2, 2, 3, 3, 0], [1, 0, 2, 1, 3, 2, 0, 3]]))  # a 4-cycle
+    assert g.find_items([0, -1, 1, 4, 2], [6, 5, 2, 0, 1]).tolist() == [-1, -1, 2, -1, 2]
+    d = as_structure(np.array([[0, 1], [1, 2]]))  # directed: key u * n + v collides too
+    assert d.find_items([0, 1, 0], [4, 2, 1]).tolist() == [-1, 1, 0]
+
+
+def test_reweight_items_needs_one_weight_per_id():
+    g = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
+    with pytest.raises(ValueError, match="weights must have length 2, got 1"):
+        g.reweight_items([0, 1], [2.0])
+    assert g.reweight_items([0, 1], [2.0, 3.0]).weights.tolist() == [2.0, 3.0]
+
+
+def test_as_structure_refuses_options_that_would_change_a_structure():
+    d = as_structure(np.array([[0, 1], [1, 2]]))  # directed, 3 nodes
+    for options in (dict(undirected=True), dict(symmetrize="sum"), dict(edge_weight=[5.0, 6.0]),
+                    dict(num_nodes=10), dict(ids=[7, 8])):
+        with pytest.raises(ValueError, match=f"{next(iter(options))} would change it"):
+            as_structure(d, **options)
+    assert as_structure(d, undirected=False, num_nodes=3) is d  # what it is already
+
+
+def test_a_two_row_integer_array_is_an_edge_index_even_when_square():
+    assert as_structure(np.array([[0, 3], [3, 0]])).num_nodes == 4  # edges 0-3 and 3-0
+    assert as_structure(np.array([[0, 3], [3, 0]], dtype=float)).num_nodes == 2  # an adjacency
+
+
+def test_from_csr_leaves_the_caller_s_arrays_writable():
+    a = sp.random(30, 30, density=0.2, format="csr", random_state=0)
+    a.sort_indices()
+    ip, ix, w = a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data + 1.0
+    for check in (True, False):
+        s = SparseStructure.from_csr(ip, ix, w, check=check)
+        ip[0], ix[0], w[0] = ip[0], ix[0], w[0]  # still writable
+        with pytest.raises(ValueError):
+            s.indptr[0] = 1
+    s = SparseStructure.from_csr(ip, ix, w)  # checked: copies, so the caller's edits stay out
+    ip[1], w[0] = 0, 99.0
+    assert s.indptr[1] != 0 and s.weights[0] != 99.0
