@@ -287,3 +287,13 @@ def test_weights_beyond_float64_s_range_are_named_not_a_failed_pivot(cli, tmp_pa
     assert line.endswith("to 1e+15, more orders of magnitude than float64 resolves: rescale or "
                          "clip them")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("text", ["0 1 2.0\n0 1 2.0\n1 2 1\n", "0 1 2.0\n1 0 2.0\n1 2 1\n",
+                                  "0 1 1.5\n1 0 2.0\n0 1 0.5\n1 2 1\n"],
+                         ids=["same direction", "both directions", "different weights"])
+def test_an_edge_listed_more_than_once_is_one_edge_of_its_largest_weight(tmp_path, text):
+    path = tmp_path / "g.txt"
+    path.write_text(text)
+    g = read_edge_list(path)
+    assert g.is_undirected and g.weights.tolist() == [2.0, 1.0]

@@ -282,6 +282,16 @@ def _distinct_pairs(row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.nd
     return pairs[:, 0], pairs[:, 1]
 
 
+def _heaviest_of_pairs(row: np.ndarray, col: np.ndarray, weight: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each ``(row, col)`` pair once, with the largest of its weights."""
+    pairs, inverse = np.unique(np.column_stack([row, col]).astype(np.int64), axis=0,
+                               return_inverse=True)
+    heaviest = np.zeros(len(pairs))
+    np.maximum.at(heaviest, inverse.reshape(-1), weight)
+    return pairs[:, 0], pairs[:, 1], heaviest
+
+
 #: the header names of an edge list's columns, by role, compared in lower case
 EDGE_LIST_COLUMNS = {
     "source": ("source", "src", "from", "u", "node1"),
@@ -321,8 +331,9 @@ def read_edge_list(
     weighs the edges by time). A leading column without a name (the index pandas writes, found
     by its name or, where splitting lost the empty name, by rows one field wider than the
     header) is skipped. Undirected
-    edge lists may list each edge once or in both directions; an edge listed twice without a
-    weight column is one edge of weight 1, as networkx reads it.
+    edge lists may list each edge once or in both directions. An edge listed more than once (in
+    either direction) is one edge: of weight 1 without a weight column, as networkx reads it,
+    else of its largest weight (networkx keeps the last; they agree when the repeats agree).
 
     Raises
     ------
@@ -345,6 +356,8 @@ def read_edge_list(
     weight = edges[:, 2] if edges.shape[1] == 3 else None
     if weight is None:
         u, v = _distinct_pairs(u, v)
+    else:
+        u, v, weight = _heaviest_of_pairs(u, v, weight)
     try:
         return SparseStructure.from_edges(u, v, weight, num_nodes=num_nodes, undirected=undirected,
                                           symmetrize="max" if undirected else None)
