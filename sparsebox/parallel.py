@@ -161,7 +161,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, jobs: int = 1, *, threads: int | None = None) -> None:
         self.jobs = check_int("jobs", jobs, minimum=1)
-        self.threads = threads
+        self.threads = None if threads is None else check_int("threads", threads, minimum=1)
 
     @property
     def workers(self) -> int:

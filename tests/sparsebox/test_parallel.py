@@ -75,6 +75,9 @@ def test_shared_data_reaches_every_task(tasks_module, jobs):
 def test_jobs_must_be_positive():
     with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
         LocalExecutor(0)
+    for threads in (0, -1):  # checked at once, not inside every worker (or never, with 1 job)
+        with pytest.raises(ValueError, match=f"threads must be >= 1, got {threads}"):
+            LocalExecutor(2, threads=threads)
 
 
 def test_pin_threads_leaves_a_loaded_numba_able_to_compile(monkeypatch):
