@@ -246,6 +246,10 @@ def check_finite_positive(name: str, values: np.ndarray) -> None:
 
 
 def check_1d(name: str, values: Any, length: int | None = None, dtype: Any = None) -> np.ndarray:
+    """``values`` as a one-dimensional numpy array (a torch tensor detached and copied to the
+    CPU first), of ``length`` where given."""
+    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
+        values = values.detach().cpu()
     try:
         arr = np.asarray(values, dtype=dtype)
     except (TypeError, ValueError) as err:

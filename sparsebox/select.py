@@ -21,6 +21,7 @@ __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_flo
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
     """The exact number of items a keep ratio means: ``floor(keep_ratio * num_items + 0.5)``."""
     keep_ratio = check_fraction("keep_ratio", keep_ratio)
+    num_items = check_int("num_items", num_items, minimum=0)
     return min(num_items, math.floor(keep_ratio * num_items + 0.5))
 
 
@@ -41,12 +42,14 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     22
     """
     kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, density=density)
+    num_items = check_int("num_items", num_items, minimum=0)
     if kind == "keep_ratio":
         return budget_from_keep_ratio(value, num_items)
     if kind == "budget":
         return check_int("budget", value, minimum=0, maximum=num_items)
     if num_nodes is None:
         raise InvalidParameterError("density is kept edges per node: it needs num_nodes")
+    num_nodes = check_int("num_nodes", num_nodes, minimum=0)
     if not (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         raise InvalidParameterError(f"density must be a number > 0, got {value!r}")

@@ -14,6 +14,7 @@ import numpy as np
 
 from sparsebox._validation import check_int
 from sparsebox.backend import is_cupy_array, resolve_backend
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["random_walks", "WalkResult"]
@@ -185,6 +186,12 @@ def random_walks(
     num_walkers = check_int("num_walkers", num_walkers, minimum=1)
     max_steps = check_int("max_steps", max_steps, minimum=1)
     seed = check_int("seed", seed, minimum=0)
+    if chunk_queries is not None:
+        chunk_queries = check_int("chunk_queries", chunk_queries, minimum=1)
+    for name, flag in (("weighted", weighted), ("non_backtracking", non_backtracking),
+                       ("return_paths", return_paths)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InvalidParameterError(f"{name} must be True or False, got {flag!r}")
     if stop_resistance is not None and not (np.isfinite(stop_resistance) and stop_resistance > 0):
         raise ValueError(f"stop_resistance must be positive and finite, got {stop_resistance!r}")
     scale_arr = np.asarray(_to_host(scale), dtype=np.float64)

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparsebox import as_structure, budget_from_keep_ratio, select
+from sparsebox import as_structure, budget_from_keep_ratio, resolve_budget, select
 from sparsebox.exceptions import InvalidParameterError
 
 scores_st = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
@@ -124,3 +124,19 @@ def test_resolve_budget_counts_and_errors():
         resolve_budget(7)
     with pytest.raises(ValueError, match="budget must be <= 7"):
         resolve_budget(7, budget=8)
+
+
+def test_scores_that_carry_a_gradient_are_read_detached():
+    import torch
+
+    scores = torch.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    assert select(scores, budget=2).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: resolve_budget(10, density=1.0, num_nodes=-3), "num_nodes must be >= 0, got -3"),
+    (lambda: resolve_budget(-2, budget=1), "num_items must be >= 0, got -2"),
+    (lambda: budget_from_keep_ratio(0.5, -4), "num_items must be >= 0, got -4")])
+def test_negative_counts_are_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -208,6 +208,8 @@ def test_statistical_parity_with_independent_seeds():
         (dict(num_walkers=0), "num_walkers must be >= 1"),
         (dict(max_steps=0), "max_steps must be >= 1"),
         (dict(stop_resistance=-1.0), "stop_resistance must be positive"),
+        (dict(chunk_queries=0), "chunk_queries must be >= 1"),
+        (dict(weighted="no"), "weighted must be True or False, got 'no'"),
         (dict(scale=0.0), "scale must be positive"),
         (dict(backend="gpu"), "backend must be one of"),
         (dict(targets=[1, 2]), "targets must be integers of shape"),
