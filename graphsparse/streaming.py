@@ -173,7 +173,12 @@ class StreamState:
                     _check_no_state(folder)
                 model = DynamicSpectralSparsifier(**params).fit(load_graph())
                 folder.mkdir(parents=True, exist_ok=True)
-                lock = _lock(folder) if lock is None else lock
+                if lock is None:  # the folder is new: another run may have made it meanwhile
+                    lock = _lock(folder)
+                    if (folder / CHECKPOINT).exists():
+                        raise ValueError(f"{folder}: another run made a stream state here while "
+                                         "this one fitted its graph; run again to resume it")
+                    _check_no_state(folder)
                 state = cls(folder, model, graph_source, 0, made=made)
                 state.checkpoint()
             state._lock = lock

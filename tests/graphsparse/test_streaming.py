@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from graphsparse.dynamic import EdgeEvent
 from graphsparse.streaming import EventParseError, load_state, parse_events
 from sparsebox.data import load_graph
 
@@ -304,3 +305,23 @@ def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
     assert summary.startswith(f"stream {state}: 2 events applied in 2 batches; H keeps ")
     as_json = cli("stream", grid_file, "--events", events, "--state", state, "--json")
     assert json.loads(as_json.stdout.splitlines()[-1])["summary"]["events_applied"] == 2
+
+
+def test_a_state_another_run_made_while_this_one_fitted_is_left_alone(tmp_path, data_dir):
+    """Two first runs on one new --state: the one that finishes its fit second must not write
+    its fresh state over the other's (the folder lock is only taken once the folder exists)."""
+    from graphsparse.streaming import StreamState
+
+    folder = tmp_path / "new" / "state"
+    params = {"seed": 0}
+
+    def graph_while_another_run_streams():
+        other, _ = StreamState.open(folder, "airfoil1", lambda: load_graph("airfoil1"), params)
+        other.apply([EdgeEvent("+", 0, 5, 1.0)])
+        other.close()
+        return load_graph("airfoil1")
+
+    with pytest.raises(ValueError, match="another run made a stream state here while this one "
+                                         "fitted its graph; run again to resume it"):
+        StreamState.open(folder, "airfoil1", graph_while_another_run_streams, params)
+    assert load_state(folder).batches_ == 1  # the other run's batch is still there
