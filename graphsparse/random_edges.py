@@ -22,8 +22,10 @@ class RandomEdgePruner(Sparsifier):
 
     Edge ``{u, v}`` (``u <= v``) scores the number at position ``u * num_nodes + v`` of the
     stream ``np.random.default_rng(seed).random(...)``, and the highest scores are kept: a seed
-    keeps the same edges however the graph lists them (:func:`prune_edges_random` does the same
-    on a PyG ``edge_index``). Time and memory grow with the edges, not with ``num_nodes**2``.
+    keeps the same edges however the graph lists them (:func:`prune_edges_random` scores the
+    pairs of a PyG ``edge_index`` the same way, but counts every pair it is given: pass it the
+    non-loop columns, as :func:`~graphsparse.levels.random_pruned` does). Time and memory grow
+    with the edges, not with ``num_nodes**2``.
     Edge weights are never read: a PyG ``Data`` may carry any ``edge_weight`` (see
     :func:`~graphsparse.teddy.unweighted_structure`).
 

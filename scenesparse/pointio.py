@@ -363,13 +363,13 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
         table = np.empty((0, len(header) if header[:3] == ["x", "y", "z"] else 3))
     if table.shape[1] < 3:
         raise PointFileError(f"{path}: need at least 3 columns (x y z), found {table.shape[1]}")
-    names = header
+    names, from_layout = header, False
     if len(names) != table.shape[1] or names[:3] != ["x", "y", "z"]:
         names = ["x", "y", "z", *(f"field_{i}" for i in range(3, table.shape[1]))]
         if count_line and table.shape[1] in PTS_LAYOUTS:
-            names = list(PTS_LAYOUTS[table.shape[1]])
+            names, from_layout = list(PTS_LAYOUTS[table.shape[1]]), True
     types = {n: np.float64 for n in names}
-    if count_line and not header and set(_COLOURS) <= set(names):
+    if from_layout and set(_COLOURS) <= set(names):
         colours = table[:, [names.index(c) for c in _COLOURS]]
         if np.all((colours >= 0) & (colours <= 255) & (colours == np.round(colours))):
             types.update(dict.fromkeys(_COLOURS, np.uint8))

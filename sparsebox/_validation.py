@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -190,6 +191,8 @@ def check_real(name: str, value: Any, *, above: float | None = None,
     bounds = [f"> {above:g}" if above is not None else "", f"< {below:g}" if below is not None
               else "", f">= {minimum:g}" if minimum is not None else ""]
     what = " ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip()
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a 0-d array or tensor
+        value = value.item()
     if not _is_real(value):
         raise _bad(name, what, value)
     x = float(value)
@@ -248,8 +251,11 @@ def check_finite_positive(name: str, values: np.ndarray) -> None:
 def check_1d(name: str, values: Any, length: int | None = None, dtype: Any = None) -> np.ndarray:
     """``values`` as a one-dimensional numpy array (a torch tensor detached and copied to the
     CPU first), of ``length`` where given."""
-    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(values, torch.Tensor):
         values = values.detach().cpu()
+        if values.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+            values = values.float()
     try:
         arr = np.asarray(values, dtype=dtype)
     except (TypeError, ValueError) as err:

@@ -272,7 +272,7 @@ class SparseStructure:
             check_finite_positive("weight", w)
             weighted = True
         item = np.arange(indices.shape[0], dtype=np.int64)
-        return cls._assemble(rows, indices, w, item.copy(), indptr.copy(), indices.copy(), item,
+        return cls._assemble(rows, indices, w, item.copy(), indptr, indices, item,
                              num_nodes=n, undirected=False, weighted=weighted)
 
     # ----------------------------------------------------------------- sizes
@@ -681,7 +681,8 @@ def as_structure(
     ``edge_index``, ``num_nodes`` and ``edge_weight`` when it has one), any scipy sparse matrix
     or array, a networkx graph, a torch sparse tensor, a dense square adjacency (numpy or
     torch), or a :class:`SparseStructure` (returned as is, less its self-loops under
-    ``self_loops="drop"``; the other options are refused for it). The input is never modified.
+    ``self_loops="drop"``; an option that would change it is refused). The input is never
+    modified.
 
     An integer array with two rows is always an edge_index, as in PyG, so a 2 x 2 integer
     adjacency reads as two edges: give a 2-node adjacency as floats, bools or a scipy matrix.

@@ -209,7 +209,8 @@ def random_walks(
                   stop_resistance=float(stop_resistance or 0.0))
     impl = _backend_module(backend)
     src64, tgt64 = src.astype(np.int64), tgt.astype(np.int64)
-    scale_arr = np.ascontiguousarray(np.broadcast_to(scale_arr, (q,)))
+    scale_arr = np.array(np.broadcast_to(scale_arr, (q,)), dtype=np.float64)  # writable: one
+    # numba compilation for every call
 
     paths = path_nodes = None
     if executor is not None and q:

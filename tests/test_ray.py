@@ -106,7 +106,7 @@ def test_walks_on_ray_are_bit_identical_to_one_process(cluster, data_dir):
     g = load_graph("fe_4elt2")
     rng = np.random.default_rng(1)
     src, tgt = rng.integers(0, g.num_nodes, 700), rng.integers(0, g.num_nodes, 700)
-    scale = rng.choice([0.5, 1.0, 2.0], 700)  # three scale groups, each split into tasks
+    scale = rng.choice([0.5, 1.0, 2.0], 700)  # a scale per query, sliced with the tasks
     kwargs = dict(num_walkers=16, max_steps=60, seed=9, scale=scale, stop_resistance=40.0,
                   return_paths=True)
     one = random_walks(g, src, tgt, **kwargs)

@@ -234,3 +234,12 @@ def test_pts_without_a_count_line_and_with_a_wrong_one(tmp_path):
     path.write_text("# scan\n3\n0 0 0\n1 1 1\n")
     with pytest.raises(PointFileError, match=r"n\.pts: line 2 gives the point count 3, but 2 rows"):
         read_points(path)
+
+
+def test_pts_colours_are_bytes_whether_or_not_a_comment_leads(tmp_path):
+    for text in ("2\n0 0 0 255 0 0\n1 1 1 3 4 5\n", "# scan by X\n2\n0 0 0 255 0 0\n1 1 1 3 4 5\n"):
+        path = tmp_path / "c.pts"
+        path.write_text(text)
+        cloud = read_points(path)
+        assert cloud.fields == ("x", "y", "z", "red", "green", "blue")
+        assert cloud.data["red"].dtype == np.uint8 and cloud.data["red"].tolist() == [255, 3]

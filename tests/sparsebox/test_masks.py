@@ -173,3 +173,10 @@ def test_gate_and_budget_settings_must_be_finite(make, message):
 def test_a_gate_s_shape_may_be_a_numpy_integer():
     assert HardConcreteGate(np.int64(3))().shape == (3,)
     assert HardConcreteGate((np.int64(2), 3))().shape == (2, 3)
+
+
+def test_settings_may_be_zero_dimensional_tensors():
+    logits = torch.tensor([-1.0, 0.5, 2.0])
+    assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 0, 1]
+    assert AugmentedLagrangianBudget(torch.tensor(2.0)).budget == 2.0
+    assert AugmentedLagrangianBudget(np.array(2.0), rho=np.float32(0.5)).rho == 0.5

@@ -140,3 +140,9 @@ def test_scores_that_carry_a_gradient_are_read_detached():
 def test_negative_counts_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_bfloat16_scores_are_ranked():
+    import torch
+
+    assert select(torch.tensor([1.0, 3.0, 2.0]).bfloat16(), budget=2).tolist() == [False, True, True]
