@@ -7,7 +7,6 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from sparsebox.outputs import (
     check_output_file,
     check_output_folder,
     folders_to_make,
+    json_text,
 )
 
 
@@ -72,7 +72,7 @@ def info(
         summary = {"graph": graph, **graph_summary(load_graph(graph))}
         step()
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json_text(summary, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -146,7 +146,7 @@ def sparsify(
                                      "graph", param_hint="--out")
         refuse_batch_options(executor, jobs, address)
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
-        typer.echo(json.dumps(summary) if as_json else
+        typer.echo(json_text(summary) if as_json else
                    f"{method}: kept {summary['edges_out']} of {summary['edges_in']} edges -> "
                    f"{output}")
         return
@@ -288,7 +288,7 @@ def teddy(
     with parameter_errors({"dataset": "--dataset"}):
         _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
     out = check_output_folder(out, option="--out")
-    (out / "run.json").write_text(json.dumps(run, indent=2))
+    (out / "run.json").write_text(json_text(run, indent=2))
 
     from sparsebox.progress import make_progress
 
@@ -298,7 +298,7 @@ def teddy(
 
         def on_record(rec: dict) -> None:
             records.append(rec)
-            write_text_atomic(out / "results.json", json.dumps(records, indent=2))
+            write_text_atomic(out / "results.json", json_text(records, indent=2))
             progress.advance(task)
 
         options = {"dataset": dataset, "model": model, "levels": level_list, "methods": wanted,
@@ -627,7 +627,7 @@ def _report_stream(st: Any, state: Path, as_json: bool) -> None:
                "density": m.sparsifier_.num_edges / m.graph_.num_nodes,
                "distortion": m.distortion_}
     if as_json:
-        typer.echo(json.dumps({"summary": summary}))
+        typer.echo(json_text({"summary": summary}))
         return
     typer.echo(f"stream {state}: {summary['events_applied']} events applied in "
                f"{summary['batches']} batches; H keeps {summary['sparsifier_edges']} of "
@@ -655,7 +655,7 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
             message = f"{source}: line {lineno}: {detail}; nothing of its batch was applied"
         raise BatchError(message, err.index, err.reason) from None
     if as_json:
-        typer.echo(json.dumps(report.to_dict()))
+        typer.echo(json_text(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:
         st.checkpoint()
 

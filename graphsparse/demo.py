@@ -131,14 +131,13 @@ def dygrass_stream(out: Path, graph_name: str = "fe_4elt2", seed: int = 0,
 def teddy_short(out: Path, epochs: int = 60) -> dict[str, object]:
     """TEDDY vs random pruning on Cora at level 20 (35.8% of the edges, 12.2% of the weights
     kept), one seed: a short version of `sparsebox graph teddy`."""
-    import json
-
     from graphsparse.datasets import load_planetoid
     from graphsparse.levels import run_levels
+    from sparsebox.outputs import json_text
 
     data = load_planetoid("cora")
     records = run_levels(data, "gcn", [20], [0], epochs=epochs)
-    (out / "teddy_cora_level20.json").write_text(json.dumps(records, indent=2))
+    (out / "teddy_cora_level20.json").write_text(json_text(records, indent=2))
     acc = {r["method"]: r["test_acc"] for r in records}
     return {"method": "teddy (GCN, level 20)", "data": "cora",
             "result": f"test acc {acc['teddy']:.3f} vs random {acc['random']:.3f}, dense "

@@ -26,7 +26,7 @@ import numpy as np
 
 from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox.exceptions import InputFileError
-from sparsebox.outputs import folders_to_make, remove_if_empty
+from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 
 __all__ = ["EventParseError", "SettingsMismatchError", "parse_events", "StreamState"]
 
@@ -279,7 +279,7 @@ class StreamState:
     def _write_metrics(self, report: BatchReport, **extra: Any) -> None:
         if self._metrics is None:
             self._metrics = open(self.folder / METRICS, "a")
-        self._metrics.write(json.dumps({**report.to_dict(), **extra}) + "\n")
+        self._metrics.write(json_text({**report.to_dict(), **extra}) + "\n")
         self._metrics.flush()
 
     def checkpoint(self) -> None:

@@ -8,7 +8,6 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import typer
 
 from scenesparse.queen.cli import queen_app
-from sparsebox.outputs import StagedOutputs, check_output_file, folders_to_make, remove_if_empty
+from sparsebox.outputs import StagedOutputs, check_output_file, folders_to_make, json_text, remove_if_empty
 
 scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -170,7 +169,7 @@ def prune_points(
         summary = _prune_points_file({**task, "source": source, "target": str(target),
                                       "report": None if report is None else str(report)},
                                      progress=True)
-        typer.echo(json.dumps(summary))
+        typer.echo(json_text(summary))
         return
     from sparsebox.batch import run_batch
 
@@ -221,7 +220,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not task["ascii"])
             if report is not None:
-                staged["report"].write_text(json.dumps(summary, indent=2))
+                staged["report"].write_text(json_text(summary, indent=2))
     return summary
 
 
@@ -305,7 +304,7 @@ def prune_splats(
         with parameter_errors(_SPLAT_OPTIONS):
             summary = _prune_splats_file({**settings, "source": source, "target": str(target),
                                           "image": image, "report": report}, progress=True)
-        typer.echo(json.dumps(summary))
+        typer.echo(json_text(summary))
         return
     from sparsebox.batch import run_batch
 
@@ -385,8 +384,8 @@ def remove_floaters(
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept)
             if report is not None:
-                staged["report"].write_text(json.dumps(summary, indent=2))
-    typer.echo(json.dumps(summary))
+                staged["report"].write_text(json_text(summary, indent=2))
+    typer.echo(json_text(summary))
 
 
 def _check_kept(mask: Any, what: str, path: Path) -> None:
@@ -480,7 +479,7 @@ def hollownerf(
     except BaseException:
         remove_if_empty(made)  # no checkpoint to resume from: leave no trace
         raise
-    typer.echo(json.dumps({k: report[k] for k in ("psnr", "ssim", "psnr_before",
+    typer.echo(json_text({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",
                                                   "bytes_before", "bytes_after")}))
 

@@ -3,7 +3,6 @@ side-by-side."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from scenesparse.gaussians import read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, default_cameras
 from scenesparse.rendering import check_render_backend, render
-from sparsebox.outputs import StagedOutputs, check_output_file
+from sparsebox.outputs import StagedOutputs, check_output_file, json_text
 
 __all__ = ["prune_splat_file", "lpips_distance"]
 
@@ -164,5 +163,5 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
         fig.savefig(staged["image"], dpi=100)
         plt.close(fig)
         if report is not None:
-            staged["report"].write_text(json.dumps(summary, indent=2))
+            staged["report"].write_text(json_text(summary, indent=2))
     return summary

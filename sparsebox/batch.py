@@ -20,12 +20,12 @@ True
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.outputs import json_text
 
 __all__ = ["batch_sources", "check_batch_folder", "run_batch"]
 
@@ -109,7 +109,7 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
         bar = progress.add_task(label, total=len(tasks))
 
         def on_record(summary: Any) -> None:
-            typer.echo(json.dumps(summary))
+            typer.echo(json_text(summary))
             progress.advance(bar)
 
         try:

@@ -12,7 +12,6 @@ else as one line and exit code 1. ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
-import json
 import pickle
 import sys
 import traceback
@@ -25,6 +24,7 @@ import typer
 import typer.core
 
 from sparsebox import __version__
+from sparsebox.outputs import json_text
 
 #: The domains' sub-apps, loaded when one of their commands runs: name -> (target, help).
 DOMAIN_APPS = {
@@ -81,7 +81,7 @@ def data_list(
         for d in catalogue().values()
     ]
     if as_json:
-        typer.echo(json.dumps({"root": str(data_root(root)), "datasets": rows}, indent=2))
+        typer.echo(json_text({"root": str(data_root(root)), "datasets": rows}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -115,7 +115,7 @@ def methods_command(
     rows = [{"name": e.name, "item": e.item, "class": e.target, "params": dict(e.params),
              "data": e.data, "summary": e.summary} for e in entries]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json_text(rows, indent=2))
         return
     from rich.console import Console
     from rich.table import Table

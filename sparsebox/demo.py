@@ -8,10 +8,11 @@ registered method shows up here without an edit. A progress bar counts the steps
 from __future__ import annotations
 
 import importlib
-import json
 import time
 from pathlib import Path
 from typing import Any
+
+from sparsebox.outputs import json_text
 
 #: The demo runner of each data kind: ``"module:function"`` taking ``(entry, out)``.
 RUNNERS = {
@@ -71,7 +72,7 @@ def run_demo(out: Path) -> dict[str, Any]:
         runs.add_row(m["method"], m["data"], m["result"], f"{m['seconds']:.2f}")
     console.print(runs)
     summary = {"graphs": graphs, "methods": rows}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(json_text(summary, indent=2))
     console.print(f"demo finished in {time.perf_counter() - start:.1f} s; "
                   f"output in {out.resolve()}")
     return summary

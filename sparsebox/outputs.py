@@ -18,6 +18,8 @@ Examples
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
-           "StagedOutputs", "write_text_atomic"]
+           "StagedOutputs", "write_text_atomic", "json_text"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -185,3 +187,27 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as strict JSON, as reports and ``--json`` lines are written: a float that is not
+    finite (the PSNR of a render identical to its reference, the kappa of a sparsifier that
+    disconnects its graph) becomes ``null``. Python's ``json`` would write ``Infinity`` or
+    ``NaN``, which strict parsers (JavaScript, ``jq``, most languages) refuse or misread.
+
+    Examples
+    --------
+    >>> json_text({"psnr": float("inf"), "ssim": 1.0, "runs": [float("nan"), 2]})
+    '{"psnr": null, "ssim": 1.0, "runs": [null, 2]}'
+    """
+    return json.dumps(_finite_or_null(value), indent=indent, allow_nan=False)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value

@@ -7,13 +7,13 @@ and ``--resume`` runs only what is missing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.outputs import json_text
 
 __all__ = ["run_gtsp_command"]
 
@@ -79,7 +79,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     records, todo = runs_to_do(records, specs, list(range(seeds)))
     _check_dataset(dataset, max_graphs)  # a missing dataset, or too few graphs, fail here
     out = check_output_folder(out, option="--out")
-    (out / "run.json").write_text(json.dumps(run, indent=2))
+    (out / "run.json").write_text(json_text(run, indent=2))
     title = f"GTSP on {dataset}"
     total = sum(len(v) for v in todo.values())
     with make_progress() as progress:
@@ -87,7 +87,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
 
         def on_record(rec: dict) -> None:
             records.append(rec)
-            write_text_atomic(out / "results.json", json.dumps(records, indent=2))
+            write_text_atomic(out / "results.json", json_text(records, indent=2))
             progress.advance(task)
 
         tasks = [{"dataset": dataset, "seed": seed, "specs": spec_dicts(todo[seed]),
@@ -110,7 +110,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
         from graphsparse.gtsp.timing import retime_in_place
 
         retime_in_place(records, dataset, max_graphs=max_graphs)
-    write_text_atomic(out / "results.json", json.dumps(records, indent=2))
+    write_text_atomic(out / "results.json", json_text(records, indent=2))
     write_gtsp_report(records, out, title=title)
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")
 

@@ -10,12 +10,11 @@ command run again goes on from it.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-from sparsebox.outputs import StagedOutputs
+from sparsebox.outputs import StagedOutputs, json_text
 
 __all__ = ["run_hollownerf", "OUTPUTS"]
 
@@ -54,7 +53,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
     }
     with StagedOutputs(**{k: out / v for k, v in OUTPUTS.items()}) as staged:
         report["bytes_after"] = estimator.save(staged["model"])
-        staged["report"].write_text(json.dumps(report, indent=2))
+        staged["report"].write_text(json_text(report, indent=2))
         _side_by_side(test_images[:shown], renders_before,
                       [estimator.render(c) for c in test_cams[:shown]], report, staged["renders"])
         _curve(history, staged["curve"])

@@ -3,10 +3,11 @@ frame, describe a stream. Errors are raised; the face turns each into one ``erro
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+
+from sparsebox.outputs import json_text
 
 queen_app = typer.Typer(help="QUEEN: streaming free-viewpoint video of Gaussians (encode, "
                         "decode, info).", no_args_is_help=True, rich_markup_mode=None)
@@ -56,9 +57,9 @@ def encode(
                               config=QueenConfig(epochs=epochs), backend=backend, seed=seed,
                               progress=True)
         report["output"] = str(output)
-        staged["report"].write_text(json.dumps(report, indent=2))
+        staged["report"].write_text(json_text(report, indent=2))
         _plot(report, staged["plot"])
-    typer.echo(json.dumps({k: report[k] for k in ("output", "file_bytes", "mean_bytes_per_frame",
+    typer.echo(json_text({k: report[k] for k in ("output", "file_bytes", "mean_bytes_per_frame",
                                                   "ply_bytes", "mean_psnr",
                                                   "seconds_per_frame")}))
 
@@ -101,7 +102,7 @@ def decode(
     scene = reader.frame(frame)
     with StagedOutputs(ply=output) as staged:
         write_ply(staged["ply"], scene)
-    typer.echo(json.dumps({"stream": str(stream), "frame": frame, "gaussians": len(scene),
+    typer.echo(json_text({"stream": str(stream), "frame": frame, "gaussians": len(scene),
                            "output": str(output)}))
 
 
@@ -117,7 +118,7 @@ def info(
     reader = QueenStream(stream)
     layout = reader.info()
     if as_json:
-        typer.echo(json.dumps(layout))
+        typer.echo(json_text(layout))
         return
     h = reader.header
     sizes = [f["bytes"] for f in layout["frames"]]

@@ -260,3 +260,20 @@ def test_ssim_uses_the_11x11_gaussian_window_of_the_splatting_papers():
         c1, c2 = 0.01**2, 0.03**2
         values.append(((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
     assert ssim(a, b) == pytest.approx(float(np.mean(values)), rel=1e-10)
+
+
+def test_a_lossless_prune_reports_strict_json(tmp_path, data_dir, cli):
+    """Keeping every Gaussian renders exactly the reference: the infinite PSNR is written as
+    null, so strict JSON parsers (jq, JavaScript) read the report and the summary line."""
+    out, report = tmp_path / "all.ply", tmp_path / "report.json"
+    result = cli("scene", "prune-splats", str(data_dir / DONUT), str(out), "--keep-ratio", "1",
+                 "--score", "opacity", "--views", "2", "--resolution", "16", "--eval-views", "1",
+                 "--rounds", "1", "--report", str(report))
+    assert result.exit_code == 0, result.output
+
+    def strict(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    for text in (report.read_text(), result.stdout.strip().splitlines()[-1]):
+        r = json.loads(text, parse_constant=strict)
+        assert r["psnr"] is None and r["kept"] == r["total"]
