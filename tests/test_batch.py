@@ -168,6 +168,8 @@ def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
     (["scene", "prune-splats", "{splats}", "{out}/s.ply", "--jobs", "3"], "--jobs"),
     (["scene", "prune-splats", "{splats}", "{out}/s.ply", "--gpus-per-file", "0.5"],
      "--gpus-per-file"),
+    (["scene", "prune-splats", "{splats_folder}", "--out", "{out}", "--gpus-per-file", "0.5"],
+     "Invalid value for --gpus-per-file: a GPU share is for --executor ray"),
     (["graph", "sparsify", "{grid}", "-o", "{out}/g.mtx", "--out", "{out}"], "--out"),
     (["scene", "prune-points", "{graphs}", "--out", "{out}", "--report", "{out}/r.json"],
      "--report"),
@@ -182,7 +184,7 @@ def test_options_of_a_batch_with_one_file_and_of_one_file_with_a_batch_are_refus
         sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
     out = tmp_path / "out"
     names = {"grid": graphs / "grid.mtx", "cloud": graphs / "cloud.xyz", "graphs": graphs,
-             "splats": tmp_path / "s.ply", "out": out}
+             "splats": tmp_path / "s.ply", "splats_folder": tmp_path, "out": out}
     result = cli(*[a.format(**names) for a in argv])
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
