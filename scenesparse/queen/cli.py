@@ -43,7 +43,8 @@ def encode(
     with parameter_errors({"backend": "--backend"}):
         check_render_backend(backend)  # one this machine can run, before any work
     if not frames_dir.is_dir():
-        raise typer.BadParameter(f"{frames_dir}: no such folder", param_hint="FRAMES_DIR")
+        what = "is a file, not a folder of frames" if frames_dir.exists() else "no such folder"
+        raise typer.BadParameter(f"{frames_dir}: {what}", param_hint="FRAMES_DIR")
     read_video(frames_dir)  # the layout, checked before any work
     report_json, report_png = _report_paths(output)
     check_output_file(output, option="--output", suffixes=[".qsv"])

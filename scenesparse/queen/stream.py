@@ -214,8 +214,11 @@ class QueenStream:
         except OSError as err:
             raise InputFileError(f"{self.path}: cannot read ({err.strerror})") from None
         data = self._data
-        if len(data) < 12 or data[:4] != MAGIC:
+        if data[:4] != MAGIC[:len(data)] or not data:
             raise InputFileError(f"{self.path}: not a QUEEN stream (no QSV1 magic)")
+        if len(data) < 12:
+            raise CorruptStreamError(f"{self.path}: truncated inside its header ({len(data)} "
+                                     "bytes; a header takes at least 12)")
         (length,) = _U32.unpack_from(data, 4)
         body = data[8:8 + length]
         if len(data) < 12 + length:

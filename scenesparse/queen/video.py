@@ -57,6 +57,8 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
 
     root = Path(frames_dir)
     if not root.is_dir():
+        if root.exists():
+            raise NotADirectoryError(f"{root}: is a file, not a folder of frames")
         raise FileNotFoundError(f"{root}: no such folder of frames")
     named = {d.name: d for d in root.iterdir() if d.is_dir() and d.name.startswith("frame_")}
     if len(named) < 2:

@@ -366,9 +366,13 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
     (tmp_path / "not.qsv").write_bytes(b"PK\x03\x04" + bytes(20))
     with pytest.raises(Exception, match="not a QUEEN stream"):
         QueenStream(tmp_path / "not.qsv")
-    (tmp_path / "cut_header.qsv").write_bytes(data[:layout["header_bytes"] - 5])
-    with pytest.raises(CorruptStreamError, match="truncated inside its header"):
-        QueenStream(tmp_path / "cut_header.qsv")
+    for cut in (layout["header_bytes"] - 5, 10, 2):  # the magic or part of it is there
+        (tmp_path / "cut_header.qsv").write_bytes(data[:cut])
+        with pytest.raises(CorruptStreamError, match="truncated inside its header"):
+            QueenStream(tmp_path / "cut_header.qsv")
+    (tmp_path / "empty.qsv").write_bytes(b"")
+    with pytest.raises(Exception, match="not a QUEEN stream"):
+        QueenStream(tmp_path / "empty.qsv")
     damaged_header = bytearray(data)
     damaged_header[10] ^= 0xFF
     (tmp_path / "bad_header.qsv").write_bytes(bytes(damaged_header))
@@ -460,3 +464,13 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
             message = f"{photo.name}: 20x20 pixels, where frame_0000's photos are 32x32"
         with pytest.raises(ValueError, match=message):
             read_video(copy)
+
+
+def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
+    ply = tmp_path / "scene.ply"
+    ply.write_text("ply\n")
+    out = tmp_path / "v.qsv"
+    line = cli("scene", "queen", "encode", ply, "-o", out).error_line("FRAMES_DIR")
+    assert line.endswith(f"{ply}: is a file, not a folder of frames") and not out.exists()
+    missing = cli("scene", "queen", "encode", tmp_path / "nope", "-o", out).error_line()
+    assert missing.endswith("nope: no such folder")
