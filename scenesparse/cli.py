@@ -226,6 +226,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
 
 @scene_app.command("prune-splats")
 def prune_splats(
+    context: typer.Context,
     source: str = typer.Argument(..., help="A Gaussian-splat PLY (INRIA layout), a dataset "
                                  "name (donut), or a folder or glob of them (with --out)."),
     target: Path = typer.Argument(None, help="The pruned PLY (same layout)."),
@@ -282,6 +283,7 @@ def prune_splats(
     if images is not None and not images.is_dir():
         raise typer.BadParameter(f"{images} is a file, not a folder of photos",
                                  param_hint="--images")
+    _refuse_options_that_do_not_apply(context, sh_degree, images, cameras)
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
                 "recover_steps": recover_steps, "views": views, "resolution": resolution,
                 "eval_views": eval_views, "backend": backend,
@@ -313,6 +315,21 @@ def prune_splats(
               "report": str(out / f"{f.stem}_report.json")} for f in files]
     with parameter_errors(_SPLAT_OPTIONS):
         run_batch(runner, _prune_splats_task, tasks, made=made)
+
+
+def _refuse_options_that_do_not_apply(context: typer.Context, sh_degree: int | None,
+                                      images: Path | None, cameras: Path | None) -> None:
+    """prune-splats options given where they do nothing: --sh-steps without --sh-degree, the
+    orbit's --views and --eval-views with the user's own cameras."""
+    from sparsebox.options import given_options
+
+    if sh_degree is None and given_options(context, "sh_steps"):
+        raise typer.BadParameter("trains the SH refit of --sh-degree, which is not given",
+                                 param_hint="--sh-steps")
+    own = "--images" if images is not None else "--cameras" if cameras is not None else None
+    for name in given_options(context, "views", "eval_views") if own else ():
+        raise typer.BadParameter(f"counts orbit views, and {own} gives its own cameras",
+                                 param_hint="--" + name.replace("_", "-"))
 
 
 _SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": "--rounds",

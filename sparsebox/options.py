@@ -79,6 +79,13 @@ def finite(value: float | None) -> float | None:
     return value
 
 
+def given_options(context: typer.Context, *names: str) -> list[str]:
+    """Those of a command's parameters ``names`` that its command line gave (not left at their
+    defaults): an option that does not apply is refused only when the user gave it."""
+    return [n for n in names
+            if getattr(context.get_parameter_source(n), "name", None) == "COMMANDLINE"]
+
+
 def refuse_batch_options(executor: str, jobs: int, address: str | None,
                          gpus_per_file: float = 0.0) -> None:
     """For one file: ``--executor``, ``--jobs``, ``--address`` and ``--gpus-per-file`` run the

@@ -238,3 +238,23 @@ def test_a_batch_takes_every_graph_file_one_file_takes(tmp_path, cli):
                "--method", "random", "--keep-ratio", "0.5")
     assert glob.exit_code == 0, glob.output
     assert sorted(p.name for p in (tmp_path / "globbed").iterdir()) == ["mtx_bz2.mtx", "mtx_gz.mtx"]
+
+
+@pytest.mark.parametrize("options, hint, why", [
+    (["--sh-steps", "5"], "--sh-steps", "trains the SH refit of --sh-degree, which is not given"),
+    (["--images", "{photos}", "--views", "3"], "--views", "counts orbit views, and --images gives"),
+    (["--cameras", "{cameras}", "--eval-views", "2"], "--eval-views", "and --cameras gives its own"),
+])
+def test_prune_splats_refuses_options_that_would_do_nothing(tmp_path, cli, options, hint, why):
+    g = torch.Generator().manual_seed(0)
+    write_ply(tmp_path / "s.ply", GaussianScene(
+        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
+        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
+        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "cameras.json").write_text("[]")
+    names = {"photos": tmp_path / "photos", "cameras": tmp_path / "cameras.json"}
+    out = tmp_path / "out.ply"
+    result = cli("scene", "prune-splats", tmp_path / "s.ply", out,
+                 *[a.format(**names) for a in options])
+    assert why in result.error_line(hint) and not out.exists()
