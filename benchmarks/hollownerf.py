@@ -224,8 +224,9 @@ def main(argv=None) -> None:
         return {"label": label, "settings": _settings(args, seed=seed, **over),
                 "resolution": args.resolution, "flow_pruned": flow_pruned}
 
-    grid = task(f"hash grid, T = 2^{args.table_size.bit_length() - 1}", flow_pruned=True,
-                saliency_budget=None)
+    t = args.table_size
+    size = f"2^{t.bit_length() - 1}" if t & (t - 1) == 0 else f"{t:,}"
+    grid = task(f"hash grid, T = {size}", flow_pruned=True, saliency_budget=None)
     c = args.saliency_budgets[0]
     first = [task(f"HollowNeRF, C = {c:g}", seed, saliency_budget=c) for seed in seeds]
     others = [task(f"HollowNeRF, C = {b:g}", saliency_budget=b) for b in args.saliency_budgets[1:]]

@@ -99,3 +99,20 @@ def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
         f"error: {folder / 'results.json'} exists: pass --resume to go on with it, or choose "
         "another --out"]
     assert not (tmp_path / "out" / "gtsp" / "ogbg-molbace").exists()
+
+
+def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
+    """The whole script, every model and the throughput part, at 16 px and 2 steps: a script
+    that only fails after its first model is trained is caught here, not by its next user."""
+    import json
+
+    result = run("hollownerf.py", "--resolution", "16", "--steps", "2", "--table-size", "300",
+                 "--levels", "2", "--finest-resolution", "16", "--batch-rays", "64",
+                 "--warmup-steps", "1", "--throughput-steps", "1", "--seeds", "1", "--jobs", "1",
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    assert {p.name for p in out.iterdir()} >= {"hollownerf.json", "hollownerf.md", "hollownerf.png"}
+    text = (out / "hollownerf.md").read_text()
+    assert "hash grid, T = 300" in text and "HollowNeRF, C = " in text
+    assert json.loads((out / "hollownerf.json").read_text())

@@ -200,7 +200,7 @@ class HollowNeRF(Sparsifier):
     def _build_trainer(self, field: NerfField, views: Any) -> NerfTrainer:
         masks = getattr(views, "train_masks", None) or None
         return NerfTrainer(field, views.train_cameras, views.train_images, alphas=masks,
-                           background=self.background_,
+                           background=_background_of(views),
                            steps=self.steps, batch_rays=self.batch_rays,
                            learning_rate=self.learning_rate, saliency_budget=self.saliency_budget,
                            rho=self.rho, march_steps=self.march_steps,
@@ -223,8 +223,7 @@ class HollowNeRF(Sparsifier):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
-        given = getattr(views, "background", None)
-        self.background_ = _WHITE if given is None else check_colour("views.background", given)
+        self.background_ = _background_of(views)
         self.field_ = self._build_field()
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None
@@ -413,3 +412,10 @@ def _views_key(views: Any) -> str:
         digest.update(cam.world_to_cam.detach().cpu().numpy().astype(np.float32).tobytes())
         digest.update(image.detach().cpu().numpy().astype(np.float32).tobytes())
     return digest.hexdigest()
+
+
+def _background_of(views: Any) -> tuple[float, float, float]:
+    """The colour ``views``' photos were composited over (``PhotoViews.background``); views
+    built by hand, without one, are taken as white."""
+    given = getattr(views, "background", None)
+    return _WHITE if given is None else check_colour("views.background", given)
