@@ -227,6 +227,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if 0 < args.big_points < 10:
         fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
+    for name in args.graphs:
+        if generated(name):
+            fail(f"--graphs: {name} is not a dataset; the generated Delaunay graph is "
+                 "--big-points N")
     names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])

@@ -177,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--datasets must name one or more different datasets, got {args.datasets}")
     if not args.keeps or not all(0 < k <= 1 for k in args.keeps):
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
+    from graphsparse.gtsp.protocol import BASELINES
+
+    unknown = [b for b in args.baselines if b not in BASELINES]
+    if unknown:
+        ap.error(f"--baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
     args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)
     for dataset in args.datasets:
         check_dataset_folder(dataset, args, args.out / "gtsp" / dataset)

@@ -52,11 +52,15 @@ def timed(fn, *args, **kwargs):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--points", type=count(1), default=1_000_000)
+    ap.add_argument("--points", type=count(1000), default=1_000_000,
+                    help="points sampled on the bunny (at least 1,000: the kNN graph and the "
+                         "kernels' warm-up take a thousand)")
     ap.add_argument("--keep-ratio", type=keep_ratio, default=0.1)
     ap.add_argument("--with-fps", action="store_true")
     add_out_option(ap, "points.json, points.md and points.png")
     args = ap.parse_args(argv)
+    if round(args.keep_ratio * args.points) < 1:
+        ap.error(f"--keep-ratio {args.keep_ratio:g} of --points {args.points} keeps no point")
     args.out = check_startup(args.out, packages=["open3d"], datasets=["bunny"], download=False)
     console = Console()
     (mesh_path,) = fetch("bunny", download=False)

@@ -51,8 +51,12 @@ def main() -> int:
     if args.out is not None:
         args.out = output_folder(args.out)
     recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
+    new = _records(args.new)
+    if not new:
+        print(f"error: {args.new / 'results.json'}: no records to compare", file=sys.stderr)
+        return 2
     lines, bad = [], 0
-    for r in _records(args.new):
+    for r in new:
         key = (r["method"], r["level"], r["seed"])
         old = recorded.get(key)
         if old is None:

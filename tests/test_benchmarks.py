@@ -27,11 +27,16 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("queen_gates.py", ["--lambdas", "0"], "argument --lambdas: must be > 0.0, got 0.0"),
     ("queen_gates.py", ["--cameras", "4", "--test-camera", "4"], "--test-camera must be in 0..3"),
     ("splats.py", ["--keep-ratio", "1.5"], "argument --keep-ratio: a keep ratio is in (0, 1]"),
-    ("points.py", ["--points", "-5"], "argument --points: must be >= 1, got -5"),
+    ("points.py", ["--points", "-5"], "argument --points: must be >= 1000, got -5"),
+    ("points.py", ["--points", "150"], "argument --points: must be >= 1000, got 150"),
+    ("points.py", ["--points", "5000", "--keep-ratio", "0.00001"], "--keep-ratio 1e-05 of "
+                                                                   "--points 5000 keeps no point"),
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
     ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
     ("gtsp.py", ["--datasets", ","], "--datasets must name one or more different datasets"),
+    ("gtsp.py", ["--baselines", "bogus"], "--baselines must be among random-tokens, magnitude, "
+                                          "got 'bogus'"),
     ("gtsp.py", ["--datasets", "ogbg-molbace,ogbg-molbace"], "--datasets must name one or more "
                                                              "different datasets"),
     ("splat_training.py", ["--parts"], "argument --parts: expected at least one argument"),
@@ -40,6 +45,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("teddy_lambda.py", ["--model", "foo"], "argument --model: invalid choice: 'foo'"),
     ("dygrass.py", ["--big-points", "3"], "--big-points must be 0 (no generated graph) or at "
                                           "least 10, got 3"),
+    ("dygrass.py", ["--graphs", "delaunay_5000"], "--graphs: delaunay_5000 is not a dataset; the "
+                                                  "generated Delaunay graph is --big-points N"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -87,6 +94,12 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {recorded / 'results.json'}: record 1 has no test_acc"
+    (new / "results.json").write_text("[]")  # a run that recorded nothing compares nothing
+    (recorded / "results.json").write_text("[]")
+    result = subprocess.run([sys.executable, script, str(new), str(recorded)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {new / 'results.json'}: no records to compare"
 
 
 def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
