@@ -118,6 +118,20 @@ def costs(ray_executor: RayExecutor) -> dict:
     return {"noop_task_ms": per_task * 1e3, "wave_csr_bytes": size, "put_seconds": put}
 
 
+def keep_parts(result: dict, kept: dict, parts: list[str]) -> None:
+    """Into ``result``, the parts of an earlier record ``kept`` that this run does not measure,
+    each with the command and date of the run that measured it (which ``kept`` may itself have
+    kept from an earlier one)."""
+    for part in ("sweep", "walks", "costs"):
+        if part not in parts and part in kept:
+            result[part] = kept[part]
+            for key, own in (("from", "command"), ("date", "date")):
+                result["meta"][f"{part}_{key}"] = kept["meta"].get(f"{part}_{key}",
+                                                                   kept["meta"][own])
+            if part == "sweep":
+                result["meta"]["sweep"] = kept["meta"]["sweep"]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["sweep", "walks", "costs"],
@@ -145,13 +159,7 @@ def main(argv=None) -> None:
                        "ray_cluster_start_seconds": cluster_start}}
     previous = out / "scaleout.json"
     if args.update and previous.is_file():
-        kept = json.loads(previous.read_text())
-        for part in ("sweep", "walks", "costs"):
-            if part not in args.parts and part in kept:
-                result[part] = kept[part]
-                result["meta"][f"{part}_from"] = kept["meta"]["command"]
-                if part == "sweep":
-                    result["meta"]["sweep"] = kept["meta"]["sweep"]
+        keep_parts(result, json.loads(previous.read_text()), args.parts)
     if "costs" in args.parts:
         result["costs"] = costs(ray_executor)
     if "walks" in args.parts:
@@ -163,7 +171,8 @@ def main(argv=None) -> None:
     (out / "scaleout.json").write_text(json.dumps(result, indent=2))
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, {cpus} CPUs; a "
           f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
-    md += [f"The {part} part is kept from `{result['meta'][f'{part}_from']}`.\n"
+    md += [f"The {part} part is kept from `{result['meta'][f'{part}_from']}` "
+           f"({result['meta'][f'{part}_date']}).\n"
            for part in ("sweep", "walks", "costs") if f"{part}_from" in result["meta"]]
     if "sweep" in result:
         s = result["meta"]["sweep"]

@@ -129,3 +129,26 @@ def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
     text = (out / "hollownerf.md").read_text()
     assert "hash grid, T = 300" in text and "HollowNeRF, C = " in text
     assert json.loads((out / "hollownerf.json").read_text())
+
+
+def test_scaleout_update_keeps_the_command_that_measured_each_kept_part():
+    import importlib.util
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("scaleout", BENCHMARKS / "scaleout.py")
+        scaleout = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(scaleout)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    full = {"meta": {"command": "scaleout.py", "date": "d1", "sweep": {"seeds": 4}},
+            "sweep": [1], "walks": [2], "costs": [3]}
+    first = {"meta": {"command": "scaleout.py --parts walks costs --update", "date": "d2"},
+             "walks": [5], "costs": [6]}  # what it measured
+    scaleout.keep_parts(first, full, ["walks", "costs"])
+    second = {"meta": {"command": "scaleout.py --parts costs --update", "date": "d3"}}
+    scaleout.keep_parts(second, first, ["costs"])  # the sweep was measured by the first run
+    assert (second["meta"]["sweep_from"], second["meta"]["sweep_date"]) == ("scaleout.py", "d1")
+    assert second["meta"]["walks_from"] == "scaleout.py --parts walks costs --update"
+    assert second["sweep"] == [1] and second["meta"]["sweep"] == {"seeds": 4}
+    assert "costs_from" not in second["meta"]
