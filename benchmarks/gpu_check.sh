@@ -12,13 +12,30 @@
 # there first, if a call can be spared.
 #
 # Each step is guarded (a failure is recorded and the next step runs) and writes OUT/<step>.log;
-# OUT/summary.txt lists each step's exit status. Copy what it printed into
-# benchmarks/results/gpu.md with the date and the device.
+# OUT/summary.txt lists each step's exit status, and the script exits 1 when a step failed.
+# It takes no argument (-h / --help prints this). `python` is the device's own (CUDA torch); set
+# PYTHON to use another. Copy what it printed into benchmarks/results/gpu.md with the date and
+# the device.
 set -u
+case "${1:-}" in
+    -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    "") ;;
+    *) echo "error: gpu_check.sh takes no argument (got '$1'); set OUT=FOLDER to choose the output" >&2
+       exit 2 ;;
+esac
+PYTHON=${PYTHON:-python}
+if ! command -v "$PYTHON" > /dev/null; then
+    echo "error: no $PYTHON on PATH (set PYTHON to the interpreter with CUDA torch)" >&2
+    exit 2
+fi
 OUT=${OUT:-out/gpu}
-mkdir -p "$OUT"
+if ! mkdir -p "$OUT" 2> /dev/null || [ ! -w "$OUT" ]; then
+    echo "error: OUT=$OUT: cannot write into it" >&2
+    exit 2
+fi
 export SPARSEBOX_DATA=${SPARSEBOX_DATA:-$PWD/../shared/data}
 : > "$OUT/summary.txt"
+failed=0
 
 step() {
     local name=$1
@@ -26,15 +43,17 @@ step() {
     local start=$SECONDS
     "$@" > "$OUT/$name.log" 2>&1
     local code=$?
+    [ "$code" -eq 0 ] || failed=1
     echo "$name: exit $code in $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
     tail -n 15 "$OUT/$name.log"
 }
 
 if [ -d wheels ]; then
-    step install python -m pip install --no-index --find-links wheels --no-deps wheels/*.whl
+    step install "$PYTHON" -m pip install --no-index --find-links wheels --no-deps wheels/*.whl
 fi
-step device python -c "import torch, cupy; print(torch.__version__, torch.cuda.get_device_name(0)); print('cupy', cupy.__version__, 'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion())"
-step pytest_gpu python -m pytest -m gpu -p no:cacheprovider -q -rs tests
-step walks python benchmarks/walks.py --out "$OUT/walks"
-step timings python benchmarks/gpu_timings.py --out "$OUT/timings"
+step device "$PYTHON" -c "import torch, cupy; print(torch.__version__, torch.cuda.get_device_name(0)); print('cupy', cupy.__version__, 'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion())"
+step pytest_gpu "$PYTHON" -m pytest -m gpu -p no:cacheprovider -q -rs tests
+step walks "$PYTHON" benchmarks/walks.py --out "$OUT/walks"
+step timings "$PYTHON" benchmarks/gpu_timings.py --out "$OUT/timings"
 cat "$OUT/summary.txt"
+exit "$failed"

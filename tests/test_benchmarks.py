@@ -152,3 +152,22 @@ def test_scaleout_update_keeps_the_command_that_measured_each_kept_part():
     assert second["meta"]["walks_from"] == "scaleout.py --parts walks costs --update"
     assert second["sweep"] == [1] and second["meta"]["sweep"] == {"seeds": 4}
     assert "costs_from" not in second["meta"]
+
+
+def test_gpu_check_takes_no_argument_and_fails_when_a_step_fails(tmp_path):
+    import os
+
+    script = str(BENCHMARKS / "gpu_check.sh")
+
+    def check(*args, **env):
+        return subprocess.run(["bash", script, *args], capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path, env={**os.environ, **env})
+
+    shown = check("--help")
+    assert shown.returncode == 0 and "exits 1 when a step failed" in shown.stdout
+    assert not (tmp_path / "out").exists()  # help runs no step
+    wrong = check("--quick")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: gpu_check.sh takes no argument")
+    steps_fail = check(OUT=str(tmp_path / "gpu"), PYTHON="false")  # every step exits 1
+    assert steps_fail.returncode == 1
+    assert (tmp_path / "gpu" / "summary.txt").read_text().count("exit 1") == 4
