@@ -67,7 +67,8 @@ $(VENV)/.bench: $(VENV)/.test
 BENCH_OUT ?= out/benchmarks
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/walks.py --out $(BENCH_OUT)
-	$(BIN)/python benchmarks/dygrass.py --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/dygrass.py --graphs fe_4elt2 4elt airfoil1 power delaunay_n15 hep-th \
+	    PGPgiantcompo polblogs --big-points 0 --update --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/points.py --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/splats.py --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/startup.py --out $(BENCH_OUT)
