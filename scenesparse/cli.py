@@ -239,7 +239,8 @@ def prune_splats(
     recover_steps: int = typer.Option(0, min=0, help="Training steps after each round (towards "
                                       "the photos, else the unpruned model's renders)."),
     images: Path = typer.Option(None, help="Your photos with their cameras: a folder with "
-                                "transforms_*.json, a COLMAP text model (sparse/0) or photos "
+                                "transforms_*.json (or nerfstudio's transforms.json), a COLMAP "
+                                "text model (sparse/0) or photos "
                                 "named in --cameras; scores, recovery and evaluation use them."),
     cameras: Path = typer.Option(None, help="cameras.json as the INRIA 3DGS code writes it "
                                  "(with --images: the photos it names)."),

@@ -1,7 +1,8 @@
 """A user's own views: cameras with their photos, for training, recovery and evaluation.
 
 :func:`photo_views` reads a folder in one of the layouts a splat user has: a NeRF-synthetic
-folder (``transforms_train.json``, and ``transforms_test.json`` for held-out views), a COLMAP
+folder (``transforms_train.json``, and ``transforms_test.json`` for held-out views), a
+nerfstudio or instant-ngp capture (one ``transforms.json`` with every view), a COLMAP
 text model (``sparse/0/cameras.txt`` and ``images.txt``, photos in ``images/``), or the
 ``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``).
 Without an explicit test split, every eighth view is held out (3DGS's convention).
@@ -125,13 +126,17 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                               f"photos: {train_json.name} ({len(train)} views), held out "
                               f"{test_json.name} ({len(test)} views)", train_masks, colour)
         cams, paths, where = train, train_paths, f"{train_json.name} ({len(train)} views)"
+    elif (folder / "transforms.json").is_file():  # nerfstudio / instant-ngp: one file, all views
+        cams, paths = transforms_views(folder / "transforms.json")
+        where = f"transforms.json ({len(cams)} views)"
     else:
         model = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
                       if (d / "cameras.txt").is_file() and (d / "images.txt").is_file()), None)
         if model is None:
             raise FileNotFoundError(
-                f"{folder}: no transforms_train.json, no COLMAP text model (sparse/0/cameras.txt "
-                "and images.txt) and no cameras.json given: cannot tell where the photos were taken")
+                f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
+                "(sparse/0/cameras.txt and images.txt) and no cameras.json given: cannot tell "
+                "where the photos were taken")
         cams, names = cameras_from_colmap(model)
         photos = folder / "images" if (folder / "images").is_dir() else folder
         paths = [_find_photo(photos, n) for n in names]

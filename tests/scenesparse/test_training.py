@@ -223,6 +223,34 @@ def test_cameras_json_and_lego_photos(data_dir, tmp_path):
         assert torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5) and a.fx == b.fx
 
 
+def test_a_nerfstudio_capture_folder_is_read_from_its_transforms_json(data_dir, tmp_path):
+    """nerfstudio and instant-ngp keep every view in one transforms.json (intrinsics as fl_x,
+    fl_y, cx, cy; photos under images/): the views are the lego ones, every 8th held out."""
+    import shutil
+
+    lego = json.loads((data_dir / LEGO / "transforms_train.json").read_text())
+    (tmp_path / "images").mkdir()
+    frames = []
+    for i, frame in enumerate(lego["frames"][:9]):
+        shutil.copy(data_dir / LEGO / (frame["file_path"] + ".png"),
+                    tmp_path / "images" / f"frame_{i:05d}.png")
+        frames.append({"file_path": f"images/frame_{i:05d}.png",
+                       "transform_matrix": frame["transform_matrix"]})
+    focal = 400 / (2 * math.tan(lego["camera_angle_x"] / 2))  # the lego photos are 400 px wide
+    (tmp_path / "transforms.json").write_text(json.dumps(
+        {"fl_x": focal, "fl_y": focal, "cx": 200.0, "cy": 200.0, "w": 400, "h": 400,
+         "camera_model": "OPENCV", "frames": frames}))
+    views = photo_views(tmp_path, resolution=40)
+    assert len(views.train_cameras) == 7 and len(views.test_cameras) == 2
+    assert "transforms.json (9 views), every 8th held out" in views.description
+    reference = photo_views(data_dir / LEGO, resolution=40)
+    for ours, theirs in zip(views.train_cameras[:3], reference.train_cameras[1:4], strict=True):
+        assert torch.allclose(ours.world_to_cam, theirs.world_to_cam, atol=1e-5)
+        assert ours.fx == pytest.approx(theirs.fx) and ours.cx == pytest.approx(theirs.cx)
+    with pytest.raises(ValueError, match="a NeRF transforms file, not the INRIA cameras.json"):
+        cameras_from_json(tmp_path / "transforms.json")
+
+
 def test_prune_splats_with_photos_recovery_and_sh(data_dir, tmp_path, cli):
     """The command line with a user's photos: the report says which cameras were used and
     scores the unpruned and the pruned scene against the held-out photos."""
