@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,11 @@ def _extra_ascii_rows(path: Path, ply: Any) -> int:
 
 def _read_ply(path: Path) -> PointCloud:
     ply = open_ply(path)
+    lost = [f"its {e.name} element" for e in ply.elements if e.name not in ("vertex", "face")]
+    lost += ["its obj_info lines"] * bool(ply.obj_info)
+    if lost:
+        warnings.warn(f"{path}: {' and '.join(lost)} are not read, and a cloud written from it "
+                      "has only its vertices (and faces)", stacklevel=3)
     data = ply["vertex"].data
     for c in "xyz":
         if c not in (data.dtype.names or ()):

@@ -15,6 +15,7 @@ import importlib
 import pickle
 import sys
 import traceback
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -198,6 +199,13 @@ def _user_error(err: BaseException) -> bool:
 _CORRUPT_FILE = (zipfile.BadZipFile, pickle.UnpicklingError)
 
 
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A warning as the command line shows it: one ``warning:`` line on standard error (what the
+    user's data lost, say), not Python's file and line."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -206,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if debug:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
     try:
-        result = command().main(args=args, prog_name="sparsebox", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            result = command().main(args=args, prog_name="sparsebox", standalone_mode=False)
     except typer.TyperException as err:
         if type(err).__name__ == "NoArgsIsHelpError":  # a group run with nothing: its help
             typer.echo(err.format_message())

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,10 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     config = config or QueenConfig()
     ply = frames[0].folder / "point_cloud.ply"
     scene = read_ply(ply, allow_empty=False)
+    uncoded = ["nx, ny, nz"] * (scene.normals is not None) + list(scene.extra)
+    if uncoded:
+        warnings.warn(f"{ply}: {', '.join(uncoded)} are not Gaussian attributes QUEEN codes: the "
+                      "stream does not keep them", stacklevel=2)
     encoder = QueenEncoder(config, backend=backend, seed=seed)
 
     def evaluate(state, images) -> float:

@@ -336,3 +336,20 @@ def test_point_methods_take_scikit_learns_y_and_ignore_it(method):
     np.testing.assert_array_equal(method.fit_transform(pts, None), expected)
     np.testing.assert_array_equal(make_pipeline(method).fit_transform(pts), expected)
     np.testing.assert_array_equal(make_pipeline(method).fit(pts).transform(pts), expected)
+
+
+def test_a_ply_element_that_is_not_kept_is_named_in_a_warning_line(tmp_path, cli):
+    from plyfile import PlyData, PlyElement
+
+    vertex = np.zeros(50, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    vertex["x"], vertex["y"] = np.arange(50), np.arange(50) % 7
+    edges = np.zeros(3, dtype=[("vertex1", "i4"), ("vertex2", "i4")])
+    src = tmp_path / "edges.ply"
+    PlyData([PlyElement.describe(vertex, "vertex"), PlyElement.describe(edges, "edge")],
+            obj_info=["made by hand"]).write(str(src))
+    result = cli("scene", "prune-points", src, tmp_path / "out.ply", "--method", "uniform",
+                 "--keep-ratio", "0.5")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: {src}: its edge element and its obj_info lines are not read, and a cloud "
+        "written from it has only its vertices (and faces)"]

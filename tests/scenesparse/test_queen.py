@@ -474,3 +474,32 @@ def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     assert line.endswith(f"{ply}: is a file, not a folder of frames") and not out.exists()
     missing = cli("scene", "queen", "encode", tmp_path / "nope", "-o", out).error_line()
     assert missing.endswith("nope: no such folder")
+
+
+def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
+    """Frame 0's normals and extra properties are not Gaussian attributes the stream codes: the
+    encoder says so instead of dropping them without a word."""
+    import dataclasses
+    import shutil
+
+    from scenesparse.gaussians import write_ply
+
+    folder = tmp_path / "video"
+    shutil.copytree(video[0], folder)
+    ply = folder / "frame_0000" / "point_cloud.ply"
+    scene = read_ply(ply)
+    n = len(scene)
+    write_ply(ply, dataclasses.replace(scene, normals=torch.zeros(n, 3),
+                                       extra={"semantic": np.arange(n, dtype=np.uint8)},
+                                       layout=None))
+
+    class Stop(Exception):
+        pass
+
+    def stop(row, encoder):
+        raise Stop
+
+    with pytest.warns(UserWarning, match=r"point_cloud.ply: nx, ny, nz, semantic are not Gaussian "
+                                         "attributes QUEEN codes: the stream does not keep them"):
+        with pytest.raises(Stop):
+            encode_video(folder, tmp_path / "v.qsv", config=QueenConfig(epochs=1), on_frame=stop)
