@@ -22,7 +22,6 @@ from pathlib import Path
 
 from _common import DEFAULT_OUT, command_line, fail, output_folder
 
-from graphsparse.gnn import DISTILL_LAMBDA
 from graphsparse.teddy_report import compare_teddy, summarize_levels
 
 
@@ -37,6 +36,8 @@ def run_folders(folder: Path) -> list[Path]:
 
 
 def summary_rows(folder: Path) -> list[str]:
+    from graphsparse.gnn import DISTILL_LAMBDA  # imports torch: not for --help
+
     rows = ["| run | TEDDY lambda | dense | TEDDY L10 | random L10 | UGS L10 | TEDDY L20 "
             "| random L20 | UGS L20 | largest TEDDY drop below dense (points) "
             "| levels TEDDY not above random | TEDDY / UGS wall time "
