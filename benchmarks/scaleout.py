@@ -125,9 +125,10 @@ def keep_parts(result: dict, kept: dict, parts: list[str]) -> None:
     for part in ("sweep", "walks", "costs"):
         if part not in parts and part in kept:
             result[part] = kept[part]
-            for key, own in (("from", "command"), ("date", "date")):
-                result["meta"][f"{part}_{key}"] = kept["meta"].get(f"{part}_{key}",
-                                                                   kept["meta"][own])
+            meta = kept["meta"]
+            result["meta"][f"{part}_from"] = meta.get(f"{part}_from", meta["command"])
+            result["meta"][f"{part}_date"] = meta.get(  # a part kept before dates were kept:
+                f"{part}_date", "unknown" if f"{part}_from" in meta else meta["date"])
             if part == "sweep":
                 result["meta"]["sweep"] = kept["meta"]["sweep"]
 

@@ -7,7 +7,8 @@
 Every record of the new run (method, level, seed) is looked up in the recorded ``results.json``;
 ``test_acc``, ``val_acc``, ``edge_keep`` and ``weight_keep`` must be equal (training is seeded, so
 on the same machine and thread count they are identical). Prints one line per record and exits 1
-if any differs or is missing. With ``--out DIR`` it also writes ``DIR/teddy_compare.md``.
+if any differs or is missing, 2 when the new run holds no record (or a file or ``--out`` is
+unusable). With ``--out DIR`` it also writes ``DIR/teddy_compare.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from _common import output_folder
+
+from sparsebox.outputs import folders_to_make, remove_if_empty
 
 FIELDS = ("test_acc", "val_acc", "edge_keep", "weight_keep")
 KEYS = ("method", "level", "seed", "test_acc")  # what every record has (older ones lack val_acc)
@@ -48,11 +51,13 @@ def main() -> int:
     ap.add_argument("recorded", type=Path, help="Folder of the recorded run.")
     ap.add_argument("--out", type=Path, help="Also write teddy_compare.md here.")
     args = ap.parse_args()
+    made = folders_to_make(args.out) if args.out is not None else []
     if args.out is not None:
         args.out = output_folder(args.out)
     recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
     new = _records(args.new)
     if not new:
+        remove_if_empty(made)  # a comparison of nothing leaves no folder behind
         print(f"error: {args.new / 'results.json'}: no records to compare", file=sys.stderr)
         return 2
     lines, bad = [], 0

@@ -280,7 +280,8 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         raise _camera_error(path, f"not a cameras.json ({err})") from None
     if isinstance(views, dict) and "frames" in views:
         raise _camera_error(path, "a NeRF transforms file, not the INRIA cameras.json (a list of "
-                                  "views): give its folder as the photos (--images)")
+                                  "views): drop --cameras and give the folder holding it as "
+                                  "--images")
     if not isinstance(views, list) or not views:
         raise _camera_error(path, "expected a non-empty list of views")
     cams, names = [], []

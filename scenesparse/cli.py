@@ -446,7 +446,7 @@ _NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "ta
 def hollownerf(
     data: str = typer.Option(..., help="Posed photos: a dataset name (lego) or a folder with "
                              "transforms_train.json (and transforms_test.json for held-out "
-                             "views) or a COLMAP text model."),
+                             "views), nerfstudio's transforms.json or a COLMAP text model."),
     out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
                              "curve.png and checkpoint.pt (run again to resume from it)."),
     resolution: int = typer.Option(128, min=8, help="Width the photos are resized to."),

@@ -126,12 +126,12 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                               f"photos: {train_json.name} ({len(train)} views), held out "
                               f"{test_json.name} ({len(test)} views)", train_masks, colour)
         cams, paths, where = train, train_paths, f"{train_json.name} ({len(train)} views)"
-    elif (folder / "transforms.json").is_file():  # nerfstudio / instant-ngp: one file, all views
+    elif (model := _colmap_model(folder)) is None and (folder / "transforms.json").is_file():
+        # nerfstudio / instant-ngp: one file, every view (a COLMAP model beside it wins: those
+        # tools recentre and rescale the world, and a splat is trained in COLMAP's)
         cams, paths = transforms_views(folder / "transforms.json")
         where = f"transforms.json ({len(cams)} views)"
     else:
-        model = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
-                      if (d / "cameras.txt").is_file() and (d / "images.txt").is_file()), None)
         if model is None:
             raise FileNotFoundError(
                 f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
@@ -150,6 +150,13 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                       [cams[i] for i in test], [images[i] for i in test],
                       f"photos: {where}, every {hold_every}th held out",
                       [masks[i] for i in train], colour)
+
+
+def _colmap_model(folder: Path) -> Path | None:
+    """The folder of a COLMAP text model (``cameras.txt`` and ``images.txt``) in ``folder``:
+    ``sparse/0``, ``sparse`` or itself; None without one."""
+    return next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
+                 if (d / "cameras.txt").is_file() and (d / "images.txt").is_file()), None)
 
 
 def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:

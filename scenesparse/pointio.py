@@ -166,8 +166,10 @@ def _read_ply(path: Path) -> PointCloud:
     lost = [f"its {e.name} element" for e in ply.elements if e.name not in ("vertex", "face")]
     lost += ["its obj_info lines"] * bool(ply.obj_info)
     if lost:
-        warnings.warn(f"{path}: {' and '.join(lost)} are not read, and a cloud written from it "
-                      "has only its vertices (and faces)", stacklevel=3)
+        kept = "vertices and faces" if "face" in ply else "vertices"
+        verb = "is" if lost == [lost[0]] and lost[0].endswith("element") else "are"
+        warnings.warn(f"{path}: {' and '.join(lost)} {verb} not read; a cloud written from it "
+                      f"has only its {kept}", stacklevel=3)
     data = ply["vertex"].data
     for c in "xyz":
         if c not in (data.dtype.names or ()):

@@ -26,6 +26,7 @@ import typer.core
 
 from sparsebox import __version__
 from sparsebox.outputs import json_text
+from sparsebox.progress import warning_line
 
 #: The domains' sub-apps, loaded when one of their commands runs: name -> (target, help).
 DOMAIN_APPS = {
@@ -199,13 +200,6 @@ def _user_error(err: BaseException) -> bool:
 _CORRUPT_FILE = (zipfile.BadZipFile, pickle.UnpicklingError)
 
 
-def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
-    """A warning as the command line shows it: one ``warning:`` line on standard error (what the
-    user's data lost, say), not Python's file and line."""
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -215,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _warning_line
+            warnings.showwarning = warning_line
             result = command().main(args=args, prog_name="sparsebox", standalone_mode=False)
     except typer.TyperException as err:
         if type(err).__name__ == "NoArgsIsHelpError":  # a group run with nothing: its help

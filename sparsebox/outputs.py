@@ -191,9 +191,10 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def json_text(value: Any, *, indent: int | None = None) -> str:
     """``value`` as strict JSON, as reports and ``--json`` lines are written: a float that is not
-    finite (the PSNR of a render identical to its reference, the kappa of a sparsifier that
-    disconnects its graph) becomes ``null``. Python's ``json`` would write ``Infinity`` or
-    ``NaN``, which strict parsers (JavaScript, ``jq``, most languages) refuse or misread.
+    finite (the PSNR of a render identical to its reference) becomes ``null``. Python's ``json``
+    would write ``Infinity`` or ``NaN``, which strict parsers (JavaScript, ``jq``, most languages)
+    refuse or misread. Where ``null`` already means "not measured" (a stream batch's ``kappa``),
+    no infinite value is expected: dyGRASS keeps H spanning G.
 
     Examples
     --------

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sparsebox._validation import check_int
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.progress import warning_line
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "TaskError", "make_executor",
            "pin_threads"]
@@ -121,6 +123,7 @@ def _init_worker(queue: Any, threads: int, shared: tuple) -> None:
     _emit_queue = queue
     _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
+    warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
 
 
 def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
@@ -254,6 +257,7 @@ def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
     import threading
 
     pin_threads(threads)
+    warnings.showwarning = warning_line
     records: queue_module.Queue = queue_module.Queue()
     outcome: dict[str, Any] = {}
 

@@ -1,4 +1,5 @@
-"""Progress bars (rich, on standard error) for every step that can take more than two seconds.
+"""What the terminal shows while work runs, on standard error: progress bars (rich) for every
+step that can take more than two seconds, and warnings as one ``warning:`` line each.
 
 Examples
 --------
@@ -11,9 +12,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["progress_bar", "make_progress", "progress_steps"]
+__all__ = ["progress_bar", "make_progress", "progress_steps", "warning_line"]
 
 T = TypeVar("T")
+
+
+def warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """A ``warnings.showwarning`` for the command line and its workers: one ``warning:`` line on
+    standard error (what the user's data lost, say), not Python's file, line and source.
+
+    Examples
+    --------
+    >>> import contextlib, io, sys
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     warning_line(UserWarning("a.ply:   its edge element is not read"), UserWarning, "x", 1)
+    >>> err.getvalue().splitlines()
+    ['warning: a.ply: its edge element is not read']
+    """
+    import sys
+
+    print("warning: " + " ".join(str(message).split()), file=sys.stderr)
 
 
 def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:

@@ -96,10 +96,12 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
     assert result.stderr.strip() == f"error: {recorded / 'results.json'}: record 1 has no test_acc"
     (new / "results.json").write_text("[]")  # a run that recorded nothing compares nothing
     (recorded / "results.json").write_text("[]")
-    result = subprocess.run([sys.executable, script, str(new), str(recorded)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                             str(tmp_path / "report" / "here")], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {new / 'results.json'}: no records to compare"
+    assert not (tmp_path / "report").exists()  # the folder it made for nothing is gone
 
 
 def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):

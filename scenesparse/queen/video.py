@@ -251,7 +251,8 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     config = config or QueenConfig()
     ply = frames[0].folder / "point_cloud.ply"
     scene = read_ply(ply, allow_empty=False)
-    uncoded = ["nx, ny, nz"] * (scene.normals is not None) + list(scene.extra)
+    normals = scene.normals is not None and bool(scene.normals.any())  # INRIA writes zeros
+    uncoded = ["nx, ny, nz"] * normals + list(scene.extra)
     if uncoded:
         warnings.warn(f"{ply}: {', '.join(uncoded)} are not Gaussian attributes QUEEN codes: the "
                       "stream does not keep them", stacklevel=2)

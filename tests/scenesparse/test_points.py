@@ -351,5 +351,36 @@ def test_a_ply_element_that_is_not_kept_is_named_in_a_warning_line(tmp_path, cli
                  "--keep-ratio", "0.5")
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        f"warning: {src}: its edge element and its obj_info lines are not read, and a cloud "
-        "written from it has only its vertices (and faces)"]
+        f"warning: {src}: its edge element and its obj_info lines are not read; a cloud written "
+        "from it has only its vertices"]
+    PlyData([PlyElement.describe(vertex, "vertex"), PlyElement.describe(edges, "edge")]).write(
+        str(src))  # one element, and no faces
+    again = cli("scene", "prune-points", src, tmp_path / "out2.ply", "--method", "uniform",
+                "--keep-ratio", "0.5")
+    assert again.stderr.splitlines() == [
+        f"warning: {src}: its edge element is not read; a cloud written from it has only its "
+        "vertices"]
+
+
+def test_a_batch_s_workers_show_warnings_as_lines_too(tmp_path):
+    from plyfile import PlyData, PlyElement
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    vertex = np.zeros(50, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    vertex["x"], vertex["y"] = np.arange(50), np.arange(50) % 7
+    edges = np.zeros(3, dtype=[("vertex1", "i4"), ("vertex2", "i4")])
+    for name in ("a.ply", "b.ply"):
+        PlyData([PlyElement.describe(vertex, "vertex"),
+                 PlyElement.describe(edges, "edge")]).write(str(folder / name))
+    import subprocess
+    import sys
+
+    result = subprocess.run(  # in its own process: the workers write to the real stderr
+        [sys.executable, "-m", "sparsebox.cli", "scene", "prune-points", str(folder), "--out",
+         str(tmp_path / "out"), "--method", "uniform", "--keep-ratio", "0.5", "--jobs", "2"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if "edge element" in ln]
+    assert sorted(lines) == [f"warning: {folder / n}: its edge element is not read; a cloud "
+                             "written from it has only its vertices" for n in ("a.ply", "b.ply")]

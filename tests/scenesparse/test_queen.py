@@ -481,6 +481,7 @@ def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
     encoder says so instead of dropping them without a word."""
     import dataclasses
     import shutil
+    import warnings
 
     from scenesparse.gaussians import write_ply
 
@@ -489,17 +490,22 @@ def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
     ply = folder / "frame_0000" / "point_cloud.ply"
     scene = read_ply(ply)
     n = len(scene)
-    write_ply(ply, dataclasses.replace(scene, normals=torch.zeros(n, 3),
-                                       extra={"semantic": np.arange(n, dtype=np.uint8)},
-                                       layout=None))
-
     class Stop(Exception):
         pass
 
     def stop(row, encoder):
         raise Stop
 
+    write_ply(ply, dataclasses.replace(scene, normals=torch.ones(n, 3),
+                                       extra={"semantic": np.arange(n, dtype=np.uint8)},
+                                       layout=None))
     with pytest.warns(UserWarning, match=r"point_cloud.ply: nx, ny, nz, semantic are not Gaussian "
                                          "attributes QUEEN codes: the stream does not keep them"):
         with pytest.raises(Stop):
             encode_video(folder, tmp_path / "v.qsv", config=QueenConfig(epochs=1), on_frame=stop)
+    # the zero normals every INRIA point_cloud.ply carries lose nothing: no warning
+    write_ply(ply, dataclasses.replace(scene, normals=torch.zeros(n, 3), layout=None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Stop):
+            encode_video(folder, tmp_path / "w.qsv", config=QueenConfig(epochs=1), on_frame=stop)

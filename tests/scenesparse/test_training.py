@@ -249,6 +249,13 @@ def test_a_nerfstudio_capture_folder_is_read_from_its_transforms_json(data_dir, 
         assert ours.fx == pytest.approx(theirs.fx) and ours.cx == pytest.approx(theirs.cx)
     with pytest.raises(ValueError, match="a NeRF transforms file, not the INRIA cameras.json"):
         cameras_from_json(tmp_path / "transforms.json")
+    # a COLMAP model beside it wins: those tools move the world, and splats live in COLMAP's
+    (tmp_path / "sparse" / "0").mkdir(parents=True)
+    (tmp_path / "sparse" / "0" / "cameras.txt").write_text(
+        f"1 PINHOLE 400 400 {focal} {focal} 200 200\n")
+    (tmp_path / "sparse" / "0" / "images.txt").write_text(
+        "1 1 0 0 0 0 0 4 1 frame_00000.png\n\n")
+    assert photo_views(tmp_path, resolution=40).description.startswith("photos: COLMAP sparse/0")
 
 
 def test_prune_splats_with_photos_recovery_and_sh(data_dir, tmp_path, cli):
