@@ -36,10 +36,16 @@ def _pencil(graph: Any, sparsifier: Any, method: str, shift: float):
         # one node per component of G deleted: both definite (if H spans G)
         keep = grounded_laplacian_nodes(g)
         lg, lh = lg[keep][:, keep].tocsc(), lh[keep][:, keep].tocsc()
-    else:
-        eye = sp.identity(g.num_nodes, format="csc")
-        lg, lh = (lg + shift * eye).tocsc(), (lh + shift * eye).tocsc()
+    else:  # relative to G's mean weighted degree: the same kappa in any unit of weight
+        eye = sp.identity(g.num_nodes, format="csc") * (shift * _mean_degree(lg))
+        lg, lh = (lg + eye).tocsc(), (lh + eye).tocsc()
     return lg, lh
+
+
+def _mean_degree(lap: sp.spmatrix) -> float:
+    """The mean of a Laplacian's diagonal (1 for a graph without edges, where any shift will do)."""
+    mean = float(lap.diagonal().mean()) if lap.shape[0] else 0.0
+    return mean if mean > 0 else 1.0
 
 
 def _largest_generalized(a, b, tol: float) -> float:
@@ -64,16 +70,18 @@ def relative_condition_number(
     graph, sparsifier : graph-like
         G and its sparsifier H (same nodes).
     method : {"shift", "ground"}
-        ``"shift"`` follows dyGRASS: both Laplacians get ``shift`` on the diagonal. ``"ground"``
-        deletes one node per component of G, which leaves exactly the non-trivial eigenvalues.
+        ``"shift"`` follows dyGRASS: both Laplacians get a small shift on the diagonal.
+        ``"ground"`` deletes one node per component of G, which leaves exactly the non-trivial
+        eigenvalues.
     shift : float
-        Diagonal shift for ``method="shift"``.
+        Diagonal shift for ``method="shift"``, relative to G's mean weighted degree (the mean of
+        ``L_G``'s diagonal), so that rescaling both graphs' weights leaves kappa unchanged.
 
     Returns
     -------
     float
-        ``inf`` when H does not span G's components (``L_H`` singular where ``L_G`` is not),
-        with either method.
+        ``inf`` when H does not connect every component of G (``L_H`` singular where ``L_G``
+        is not), with either method; 1 for a graph without edges.
 
     Notes
     -----
@@ -88,8 +96,10 @@ def relative_condition_number(
     check_choice("method", method, ("shift", "ground"))
     g, h = as_structure(graph), as_structure(sparsifier)
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
-    if h.connected_components()[0] != g.connected_components()[0]:
+    if not _connects_each_component(g, h):
         return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
+    if lg.shape[0] == 0 or g.num_items == 0:
+        return 1.0  # no edges (grounded: no node left): nothing to approximate
     try:
         lam_max = _largest_generalized(lg, lh, tol)
     except RuntimeError:  # singular factor: H does not span G
@@ -100,6 +110,15 @@ def relative_condition_number(
     else:
         lam_min = 1.0 / _largest_generalized(lh, lg, tol)
     return lam_max / lam_min
+
+
+def _connects_each_component(g: SparseStructure, h: SparseStructure) -> bool:
+    """Whether every component of G is connected in H: each pairs with one component of H (H
+    may join components of G; it may not split one)."""
+    _, in_g = g.connected_components()
+    _, in_h = h.connected_components()
+    pairs = np.unique(in_g.astype(np.int64) * max(h.num_nodes, 1) + in_h)
+    return pairs.size == np.unique(in_g).size
 
 
 def _positions_in(g: SparseStructure, h: SparseStructure) -> np.ndarray | None:

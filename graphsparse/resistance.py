@@ -386,7 +386,10 @@ class EffectiveResistanceSampler(Sparsifier):
     """Spielman-Srivastava sparsification: sample edges with probability ``p_e ~ w_e R_e``, with
     replacement, until ``budget`` distinct edges are drawn; optionally keep a spanning forest
     (so that H stays connected) and reweight each sampled edge to ``w_e c_e / (q p_e)`` (``c_e``
-    draws of e among ``q``), which makes ``L_H`` an unbiased estimate of ``L_G``.
+    draws of e among ``q``). For a fixed number of draws ``q`` that makes ``L_H`` an unbiased
+    estimate of ``L_G`` (Spielman-Srivastava); here the draws stop at the ``budget``-th distinct
+    edge, an exact size at the price of a bias upward, the larger the fewer edges remain to be
+    drawn (a budget barely above the kept forest).
 
     Parameters
     ----------

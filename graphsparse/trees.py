@@ -65,6 +65,21 @@ def spanning_tree_scores(graph: SparseStructure) -> np.ndarray:
     return graph.weights * np.log(np.maximum(deg[r], deg[c])) / depth
 
 
+def max_first_costs(score: np.ndarray) -> np.ndarray:
+    """Costs 1, 2, ... by descending ``score`` (equal scores, equal costs), so that scipy's
+    ``minimum_spanning_tree`` finds a maximum spanning forest under ``score``: positive (it
+    ignores zero entries) and exact at any scale, where ``max + 1 - score`` rounds scores of
+    1e17 to a cost of 0 (no edge) and ties scores that span many orders.
+
+    Examples
+    --------
+    >>> max_first_costs(np.array([1e17, 1.0, 3e-6, 1e-6, 3e-6])).tolist()
+    [1.0, 2.0, 3.0, 4.0, 3.0]
+    """
+    distinct, rank = np.unique(np.asarray(score, dtype=np.float64), return_inverse=True)
+    return (distinct.size - rank.reshape(-1)).astype(np.float64)
+
+
 def max_spanning_forest(graph: SparseStructure, score: np.ndarray) -> np.ndarray:
     """Boolean item mask of a maximum spanning forest under ``score`` (one per item; Kruskal).
 
@@ -72,8 +87,7 @@ def max_spanning_forest(graph: SparseStructure, score: np.ndarray) -> np.ndarray
     """
     score = np.asarray(score, dtype=np.float64)
     off = graph.rows != graph.cols
-    # scipy's minimum spanning tree ignores zero entries: shift the costs to be positive.
-    cost = (score[off].max(initial=0.0) + 1.0) - score[off]
+    cost = max_first_costs(score[off])
     # scipy breaks ties by its own traversal order, which is deterministic for a given input
     a = sp.csr_array((cost, (graph.rows[off], graph.cols[off])),
                      shape=(graph.num_nodes, graph.num_nodes))
@@ -123,8 +137,8 @@ def _lca_many(up, depth, a, b):
 
 class TreeResistance:
     """Resistances along a spanning forest: ``R_T(p, q) = r(p) + r(q) - 2 r(lca(p, q))`` with
-    ``r(v)`` the resistance ``sum 1/w`` from v's root. LCA by binary lifting: ``O(n log n)`` to
-    build, ``O(log n)`` per query.
+    ``r(v)`` the resistance ``sum 1/w`` from v's root, infinite between two trees. LCA by binary
+    lifting: ``O(n log n)`` to build, ``O(log n)`` per query.
 
     Parameters
     ----------
@@ -150,6 +164,7 @@ class TreeResistance:
         dist = _accumulate(order, parent, step)  # BFS order: parents before children
         self.depth, self.parent, self.dist = depth, parent, dist
         self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))
+        self._tree_of = tree.connected_components()[1]
 
     def lca(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _lca_many(self._up, self.depth, np.asarray(a, np.int64), np.asarray(b, np.int64))
@@ -157,7 +172,8 @@ class TreeResistance:
     def resistance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a = np.asarray(a, np.int64)
         b = np.asarray(b, np.int64)
-        return self.dist[a] + self.dist[b] - 2.0 * self.dist[self.lca(a, b)]
+        r = self.dist[a] + self.dist[b] - 2.0 * self.dist[self.lca(a, b)]
+        return np.where(self._tree_of[a] == self._tree_of[b], r, np.inf)
 
 
 @njit(cache=True)

@@ -31,7 +31,8 @@ def test_kappa_matches_dense_eigh(seed):
     lg, lh = g.laplacian().toarray(), h.laplacian().toarray()
     grounded = dense_kappa(lg[1:, 1:], lh[1:, 1:])
     assert relative_condition_number(g, h, method="ground") == pytest.approx(grounded, rel=1e-5)
-    shifted = dense_kappa(lg + 1e-6 * np.eye(g.num_nodes), lh + 1e-6 * np.eye(g.num_nodes))
+    shift = 1e-6 * np.diag(lg).mean()  # relative to G's mean weighted degree
+    shifted = dense_kappa(lg + shift * np.eye(g.num_nodes), lh + shift * np.eye(g.num_nodes))
     assert relative_condition_number(g, h) == pytest.approx(shifted, rel=1e-5)
 
 
@@ -86,3 +87,40 @@ def test_subgraph_shortcut_for_lambda_min_agrees_with_the_full_computation(metho
     monkeypatch.setattr(m, "_positions_in", lambda g, h: None)
     full = relative_condition_number(g, h, method=method)
     assert fast == pytest.approx(full, rel=1e-5)
+
+
+def _undirected(edges, n):
+    r, c = [a for a, _ in edges], [b for _, b in edges]
+    return as_structure(np.array([r + c, c + r]), num_nodes=n)
+
+
+@pytest.mark.parametrize("method", ["shift", "ground"])
+def test_kappa_does_not_depend_on_the_unit_of_the_weights(method):
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 8)))
+    g = g.reweight_items(g.ids, np.random.default_rng(0).uniform(1, 3, g.num_edges))
+    from graphsparse.trees import max_spanning_forest
+
+    h = g.subgraph(max_spanning_forest(g, g.weights)
+                   | (np.random.default_rng(1).random(g.num_items) < 0.3))
+    scaled = [s.reweight_items(s.ids, s.weights * 1e-6) for s in (g, h)]
+    # the same pencil up to a factor: equal to the eigensolver's tolerance (the shift was 1e-6
+    # absolute, 1e6 times the shrunken Laplacians' scale: kappa fell from 330 to 8)
+    assert relative_condition_number(*scaled, method=method) == pytest.approx(
+        relative_condition_number(g, h, method=method), rel=1e-3)
+
+
+def test_kappa_is_infinite_exactly_when_h_splits_a_component_of_g():
+    g = _undirected([(0, 1), (2, 3), (3, 4), (4, 2)], 5)  # two components
+    joins = _undirected([(0, 1), (2, 3), (3, 4), (1, 2)], 5)  # one: joins them, splits none
+    lg, lh = (s.laplacian().toarray() for s in (g, joins))
+    keep = [1, 3, 4]  # one node grounded per component of G (0 and 2)
+    dense = scipy.linalg.eigh(lg[np.ix_(keep, keep)], lh[np.ix_(keep, keep)], eigvals_only=True)
+    assert relative_condition_number(g, joins, method="ground") == pytest.approx(
+        dense.max() / dense.min(), rel=1e-6)
+    g = _undirected([(0, 1), (1, 2), (3, 4)], 5)
+    splits = _undirected([(0, 1), (1, 2), (2, 3)], 5)  # as many components, 3-4 split apart
+    for method in ("shift", "ground"):
+        assert relative_condition_number(g, splits, method=method) == np.inf
+    empty = as_structure(np.zeros((2, 0), dtype=np.int64), num_nodes=3)
+    for method in ("shift", "ground"):
+        assert relative_condition_number(empty, empty, method=method) == 1.0

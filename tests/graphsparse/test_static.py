@@ -141,3 +141,40 @@ def test_self_loops_stay_and_the_size_counts_the_other_edges():
         assert int(est.mask_[~is_loop].sum()) == edges and est.mask_[is_loop].all()
         assert np.isinf(est.scores_[is_loop]).all()
         assert est.sparsifier_.num_items == edges + loops.size
+
+
+@pytest.mark.parametrize("scale", [1e17, 1e-12])
+def test_spanning_forests_and_sparsifiers_do_not_depend_on_the_unit_of_the_weights(scale):
+    """Costs were max + 1 - score: at 1e17 the heaviest edges cost 0 (no edge to scipy) and the
+    forest lost them; tiny weights all rounded to one cost. Costs are now ranks."""
+    from graphsparse.dynamic import DynamicSpectralSparsifier
+    from graphsparse.resistance import EffectiveResistanceSampler
+
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6)))
+    rng = np.random.default_rng(0)
+    g = g.reweight_items(g.ids, rng.uniform(1, 4, g.num_edges))
+    scaled = g.reweight_items(g.ids, g.weights * scale)
+    assert np.array_equal(max_spanning_forest(scaled, scaled.weights),
+                          max_spanning_forest(g, g.weights))
+    assert np.array_equal(FeGrassSparsifier(budget=45, seed=0).fit(scaled).mask_,
+                          FeGrassSparsifier(budget=45, seed=0).fit(g).mask_)
+    assert EffectiveResistanceSampler(budget=40, solver="direct").fit(scaled).sparsifier_ \
+        .connected_components()[0] == 1
+    assert DynamicSpectralSparsifier(budget=40).fit(scaled).sparsifier_.connected_components()[0] == 1
+
+
+def test_a_maximum_spanning_forest_is_exact_over_many_orders_of_weight():
+    s = as_structure(np.array([[0, 1, 1, 2, 2, 3, 3, 1], [1, 0, 2, 1, 3, 2, 1, 3]]),
+                     edge_weight=np.array([1e12, 1e12, 1e-6, 1e-6, 3e-6, 3e-6, 2e-6, 2e-6]))
+    kept = {(int(a), int(b)) for a, b, k in zip(s.rows, s.cols, max_spanning_forest(s, s.weights),
+                                               strict=True) if k}
+    assert kept == {(0, 1), (2, 3), (1, 3)}  # networkx's maximum spanning tree
+    p = as_structure(nx.path_graph(4))
+    p = p.reweight_items(p.ids, np.array([1e17, 1.0, 1.0]))
+    assert max_spanning_forest(p, p.weights).all()  # a path keeps all its edges
+
+
+def test_tree_resistance_between_two_trees_is_infinite():
+    forest = as_structure(nx.disjoint_union(nx.path_graph(3), nx.path_graph(3)))
+    r = TreeResistance(forest).resistance([0, 0, 3], [4, 2, 5])
+    assert r[0] == np.inf and r[1:].tolist() == [2.0, 2.0]
