@@ -409,6 +409,16 @@ def test_a_state_that_fails_to_load_changes_nothing():
         d.load_state_dict({})
 
 
+def test_a_loaded_state_has_the_fitted_scores_too():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    d.update([("+", 0, 20, 1.0)])
+    state = d.state_dict()
+    loaded = DynamicSpectralSparsifier(seed=0).load_state_dict(state)
+    assert np.array_equal(loaded.scores_, d.scores_)
+    del state["scores_"]  # a state written before the scores were kept still loads
+    assert not hasattr(DynamicSpectralSparsifier(seed=0).load_state_dict(state), "scores_")
+
+
 def test_self_loops_of_the_fitted_graph_are_dropped_whatever_its_form():
     g = grid(6)
     loops = np.array([0, 7, 20])
