@@ -194,10 +194,17 @@ def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
     from sparsebox.registry import get_method
 
     entry = get_method(task["method"], item="edge")
-    params = {**task["sizes"],
-              **({"seed": task["seed"]} if "seed" in entry.load()._get_param_names() else {})}
+    cls = entry.load()
     options = {name: "--" + name.replace("_", "-")
                for name in ("keep_ratio", "budget", "density", "seed")}
+    for name in task["sizes"]:
+        if name not in cls.sizing:
+            takes = (f"sizes by {', '.join(options[s] for s in cls.sizing)}" if cls.sizing
+                     else "takes no size")
+            raise typer.BadParameter(f"does not apply to --method {task['method']}, which {takes}",
+                                     param_hint=options[name])
+    params = {**task["sizes"],
+              **({"seed": task["seed"]} if "seed" in cls._get_param_names() else {})}
     with parameter_errors(options):
         estimator = entry.create(**params)
         estimator._validate_params()

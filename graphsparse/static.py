@@ -381,8 +381,3 @@ class FeGrassSparsifier(Sparsifier):
         self.sparsifier_ = g.subgraph(self.mask_)
         return self
 
-    def _apply(self, graph: Any) -> SparseStructure:
-        return as_structure(graph).subgraph(self.mask_)
-
-    def _num_items(self, graph: Any) -> int:
-        return as_structure(graph).num_items

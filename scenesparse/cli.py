@@ -232,7 +232,7 @@ def prune_splats(
     target: Path = typer.Argument(None, help="The pruned PLY (same layout)."),
     keep_ratio: float = typer.Option(None, help="Fraction of Gaussians kept (default 0.34)."),
     budget: int = typer.Option(None, help="Exact number of Gaussians kept."),
-    score: str = typer.Option("radsplat", help="A registered Gaussian score (`sparsebox methods "
+    score: str = typer.Option("radsplat", help="A GaussianPruner score (`sparsebox methods "
                               "--item gaussian`): radsplat, lightgaussian, minisplatting, "
                               "pup, opacity, volume."),
     rounds: int = typer.Option(3, min=1, help="Prune in rounds, re-scoring what is left."),
@@ -270,9 +270,13 @@ def prune_splats(
     from sparsebox.options import executor_from_options, parameter_errors, refuse_batch_options
     from sparsebox.registry import methods
 
-    names = [e.name for e in methods(item="gaussian")]
+    registered = methods(item="gaussian")
+    names = [e.name for e in registered if e.target == "scenesparse.importance:GaussianPruner"]
     if score not in names:
-        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {score!r}",
+        other = (f"; {score} is a Gaussian method of another package, and prune-splats runs "
+                 "GaussianPruner's scores (their rounds, recovery and photos): use it from Python"
+                 if score in {e.name for e in registered} else "")
+        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {score!r}{other}",
                                  param_hint="--score")
     if keep_ratio is not None and budget is not None:
         raise typer.BadParameter("give one of --keep-ratio, --budget", param_hint="--budget")

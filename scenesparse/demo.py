@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from sparsebox.demo import create_accepting
+
 #: Quick settings for comparing the Gaussian scores in the demo (the full run uses the CLI's).
 DEMO_VIEWS, DEMO_RESOLUTION, DEMO_KEEP = 16, 128, 0.34
 
@@ -24,8 +26,8 @@ def splat_method(entry: Any, out: Path) -> dict[str, object]:
     from sparsebox.data.sources import fetch
 
     scene = read_ply(fetch("donut", download=False)[0])
-    pruner = entry.create(keep_ratio=DEMO_KEEP, rounds=1, views=DEMO_VIEWS,
-                          resolution=DEMO_RESOLUTION)
+    pruner = create_accepting(entry, keep_ratio=DEMO_KEEP, rounds=1, views=DEMO_VIEWS,
+                              resolution=DEMO_RESOLUTION)
     start = time.perf_counter()
     pruner.fit(scene)
     seconds = time.perf_counter() - start
@@ -51,7 +53,7 @@ def splat_frames_method(entry: Any, out: Path) -> dict[str, object]:
         truth = make_moving_video(scene, Path(video), frames=2, cameras=4, resolution=64,
                                   angle_deg=20, shift=0.1)
         before, after = read_video(Path(video))
-        est = entry.create(epochs=2)
+        est = create_accepting(entry, epochs=2)
         start = time.perf_counter()
         est.fit(scene, before.cameras, after.images(), before.images())
         seconds = time.perf_counter() - start
@@ -69,9 +71,9 @@ def nerf_views_method(entry: Any, out: Path) -> dict[str, object]:
 
     views = photo_views(fetch("lego", download=False)[0].parent, resolution=32,
                         background=(1.0, 1.0, 1.0))
-    est = entry.create(levels=4, table_size=2**12, base_resolution=4, finest_resolution=64,
-                       saliency_resolution=16, occupancy_resolution=16, steps=300,
-                       batch_rays=256, saliency_budget=0.1)
+    est = create_accepting(entry, levels=4, table_size=2**12, base_resolution=4,
+                           finest_resolution=64, saliency_resolution=16, occupancy_resolution=16,
+                           steps=300, batch_rays=256, saliency_budget=0.1)
     start = time.perf_counter()
     est.fit(views).prune()
     seconds = time.perf_counter() - start

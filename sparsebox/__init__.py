@@ -17,7 +17,7 @@ _EXPORTS = {
     "SparseStructure": ".structure", "as_structure": ".structure",
     "Sparsifier": ".base", "StreamingSparsifier": ".base", "Strategy": ".base",
     "StrategyState": ".base",
-    "get_method": ".registry", "methods": ".registry",
+    "get_method": ".registry", "methods": ".registry", "register": ".registry",
 }
 __all__ = [*sorted(_EXPORTS), "budget_from_keep_ratio", "resolve_budget", "select",
            "__version__"]

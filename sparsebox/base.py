@@ -30,6 +30,7 @@ import numpy as np
 from sparsebox._validation import Interval, validate_params
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.select import resolve_budget
+from sparsebox.structure import as_structure
 
 __all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS"]
 
@@ -73,6 +74,23 @@ class Sparsifier:
     size_optional: ClassVar[bool] = False
     size_alternatives: ClassVar[tuple[str, ...]] = ()
     _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check a method's declaration once, when its class is made: what a method author gets
+        wrong there would otherwise fail later as a bare ``KeyError`` in ``fit``."""
+        super().__init_subclass__(**kwargs)
+        known = tuple(SIZING_CONSTRAINTS)
+        params = cls._get_param_names()
+        for name in cls.sizing:
+            if name not in known:
+                raise TypeError(f"{cls.__name__}.sizing names {name!r}; sizing parameters are "
+                                f"{', '.join(known)}")
+            if name not in params:
+                raise TypeError(f"{cls.__name__}.sizing names {name!r}, which "
+                                f"{cls.__name__}.__init__ does not take")
+        if cls.default_size is not None and cls.default_size[0] not in cls.sizing:
+            raise TypeError(f"{cls.__name__}.default_size sizes by {cls.default_size[0]!r}, which "
+                            f"is not in its sizing {cls.sizing}")
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -172,18 +190,28 @@ class Sparsifier:
 
     def _apply(self, data: Any) -> Any:
         """``data`` without the items ``mask_`` drops; by default ``data.subset(mask_)`` (scenes,
-        point clouds) or ``data.subgraph(mask_)`` (structures)."""
+        point clouds), ``data.subgraph(mask_)`` (structures), and for an edge method any graph
+        :func:`~sparsebox.as_structure` takes, as a structure."""
+        if self.item == "edge":  # (networkx graphs have a subgraph too: of nodes)
+            return as_structure(data).subgraph(self.mask_)
         for name in ("subgraph", "subset"):
             if hasattr(data, name):
                 return getattr(data, name)(self.mask_)
         return np.asarray(data)[self.mask_]
 
     def _num_items(self, data: Any) -> int:
-        return len(data)
+        """How many items ``data`` holds: its edges for an edge method (any graph form), else
+        ``len(data)``."""
+        return as_structure(data).num_items if self.item == "edge" else len(data)
 
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
         self._check_fitted()
+        mask = np.asarray(self.mask_)
+        if mask.dtype != bool or mask.ndim != 1:
+            raise TypeError(f"{type(self).__name__}.mask_ must be a one-dimensional boolean "
+                            f"array (one entry per {self.item}), got {mask.dtype} of shape "
+                            f"{mask.shape}")
         n = self._num_items(data)
         if n != self.mask_.shape[0]:
             raise InvalidParameterError(
@@ -192,7 +220,11 @@ class Sparsifier:
         return self._apply(data)
 
     def fit_transform(self, data: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.fit(data, *args, **kwargs).transform(data)
+        fitted = self.fit(data, *args, **kwargs)
+        if fitted is not self or not hasattr(self, "mask_"):
+            raise TypeError(f"{type(self).__name__}.fit must set mask_ (and scores_) and return "
+                            "self")
+        return self.transform(data)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -29,6 +29,26 @@ RUNNERS = {
 EXTRAS = ("graphsparse.demo:teddy_short", "scenesparse.demo:prune_splats")
 
 
+def create_accepting(entry: Any, **params: Any) -> Any:
+    """The estimator of a registered method with those of ``params`` its class takes: a runner
+    passes the demo's settings (a small size, few epochs) to any method, one registered by
+    another package included, and each takes what applies to it."""
+    takes = set(entry.load()._get_param_names())
+    return entry.create(**{name: value for name, value in params.items() if name in takes})
+
+
+def _method_step(entry: Any, out: Path) -> dict[str, Any]:
+    """One registered method on its default data; a method that fails is a row saying so (the
+    others still run, and the demo then exits non-zero)."""
+    start = time.perf_counter()
+    try:
+        return _function(RUNNERS[entry.data])(entry, out)
+    except Exception as err:
+        return {"method": entry.name, "data": entry.data, "failed": True,
+                "result": f"failed: {type(err).__name__}: {' '.join(str(err).split())}",
+                "seconds": time.perf_counter() - start}
+
+
 def _function(target: str) -> Any:
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -46,8 +66,7 @@ def run_demo(out: Path) -> dict[str, Any]:
     start = time.perf_counter()
     entries = methods()
     steps = [("graph facts", lambda: _function("graphsparse.demo:graph_facts")(out))]
-    steps += [(f"{e.item} method {e.name}", lambda e=e: _function(RUNNERS[e.data])(e, out))
-              for e in entries]
+    steps += [(f"{e.item} method {e.name}", lambda e=e: _method_step(e, out)) for e in entries]
     steps += [(target.partition(":")[2].replace("_", " "), lambda t=target: _function(t)(out))
               for target in EXTRAS]
     results = []
@@ -75,4 +94,8 @@ def run_demo(out: Path) -> dict[str, Any]:
     (out / "summary.json").write_text(json_text(summary, indent=2))
     console.print(f"demo finished in {time.perf_counter() - start:.1f} s; "
                   f"output in {out.resolve()}")
+    failed = [m["method"] for m in rows if m.get("failed")]
+    if failed:
+        raise RuntimeError(f"{len(failed)} method(s) failed in the demo: {', '.join(failed)} "
+                           "(their rows above say why)")
     return summary

@@ -116,11 +116,19 @@ def _load_entry_points() -> None:
     global _LOADED
     if _LOADED:
         return
+    import warnings
     from importlib.metadata import entry_points
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        ep.load()  # the module registers its methods when imported
-    _LOADED = True
+    _LOADED = True  # a plugin that fails is skipped once, not retried by every call
+    # sparsebox's own domains first: a plugin cannot take a built-in method's name from them
+    ours = ("graphsparse.", "scenesparse.", "sparsebox.")
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP),
+                     key=lambda ep: not ep.value.startswith(ours)):
+        try:
+            ep.load()  # the module registers its methods when imported
+        except Exception as err:  # one broken plugin must not take every command down
+            warnings.warn(f"the sparsebox.methods plugin {ep.name} ({ep.value}) is skipped: it "
+                          f"failed to load ({type(err).__name__}: {err})", stacklevel=3)
 
 
 def methods(*, item: str | None = None, data: str | None = None) -> list[MethodEntry]:

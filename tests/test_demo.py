@@ -28,3 +28,23 @@ def test_the_video_runner_runs_again_into_the_same_folder(tmp_path, data_dir):
     second = splat_frames_method(entry, tmp_path)  # refused before: the folder held a video
     assert first["result"] == second["result"]
     assert not any(tmp_path.iterdir())  # the video was an input for that run only
+
+
+def test_a_method_gets_the_demo_settings_it_takes_and_a_failure_is_a_row(tmp_path, monkeypatch):
+    """A method registered by another package may lack the built-ins' parameters (density,
+    epochs, rounds...): it gets those it takes; one that fails is a row, not the end of the demo."""
+    import sparsebox.demo as demo
+    from sparsebox.registry import get_method
+
+    teddy = get_method("teddy", item="edge")
+    est = demo.create_accepting(teddy, density=1.5, epochs=3, rounds=2)  # only density applies
+    assert est.get_params()["density"] == 1.5
+
+    def broken(entry, out):
+        raise ValueError("no such\n   thing")
+
+    monkeypatch.setitem(demo.RUNNERS, "graph", "tests_broken:run")
+    monkeypatch.setattr(demo, "_function", lambda target: broken)
+    row = demo._method_step(teddy, tmp_path)
+    assert row["failed"] and row["result"] == "failed: ValueError: no such thing"
+    assert row["method"] == "teddy" and row["seconds"] >= 0
