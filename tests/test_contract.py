@@ -162,6 +162,16 @@ def test_constructs_with_defaults_and_documents_itself(entry):
     assert "Examples" in doc and ">>>" in doc, f"{cls.__name__} needs a runnable example"
     assert entry.summary and entry.item in ("edge", "weight", "gaussian", "point", "token",
                                             "head", "layer", "hash cell", "residual")
+    assert cls.item == entry.item, (f"{entry.name} is registered as a {entry.item} method, but "
+                                    f"{cls.__name__}.item is {cls.item!r}")
+    if not cls.__module__.startswith(("sparsebox.", "graphsparse.", "scenesparse.")):
+        # another package's method: its example runs here (ours run with --doctest-modules)
+        import doctest
+
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        for test in doctest.DocTestFinder(recurse=False).find(cls):
+            runner.run(test)
+        assert runner.summarize(verbose=False).failed == 0, f"{cls.__name__}'s example fails"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
@@ -183,6 +193,40 @@ def test_use_before_fit_names_fit(entry):
         _make(entry).transform(make())
     with pytest.raises(sklearn.exceptions.NotFittedError):  # scikit-learn's own check
         check_is_fitted(_make(entry))
+
+
+def _same_data(a, b) -> bool:
+    """Whether two inputs hold the same values (arrays, tensors, structures, dataclasses)."""
+    import dataclasses
+
+    from sparsebox import SparseStructure
+
+    if isinstance(a, SparseStructure):
+        return a.equals(b)
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if dataclasses.is_dataclass(a):
+        return all(_same_data(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_data(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_data(a[k], b[k]) for k in a)
+    return True  # other kinds (PyG data, views) are not compared here
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.data in ("graph", "points", "splats")],
+                         ids=lambda e: f"{e.item}:{e.name}")
+def test_fit_leaves_its_input_as_it_was(entry):
+    import copy
+
+    make, _, extra, _ = INPUTS[entry.data]
+    data = make()
+    before = copy.deepcopy(data)
+    _make(entry).fit(data, *extra(data))
+    assert _same_data(before, data), f"{entry.name}.fit changed its input"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
