@@ -100,6 +100,7 @@ def _graph_suffixes() -> tuple[str, ...]:
 
 @graph_app.command("sparsify")
 def sparsify(
+    context: typer.Context,
     graph: str = typer.Argument(..., help="A dataset name or graph file, or a folder or glob of "
                                 "graph files (with --out)."),
     output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph, .csv, "
@@ -135,6 +136,13 @@ def sparsify(
                                "density": density}.items() if v is not None}
     task = {"method": method, "sizes": sizes, "seed": seed}
     _edge_estimator(task)  # bad options fail before any file is read
+    from sparsebox.options import given_options
+    from sparsebox.registry import get_method
+
+    if given_options(context, "seed") and "seed" not in \
+            get_method(method, item="edge").load()._get_param_names():
+        raise typer.BadParameter(f"does not apply to --method {method}, which draws no random "
+                                 "numbers", param_hint="--seed")
     files = batch_sources(graph, suffixes=_graph_suffixes(), option="GRAPH",
                           kind=_graph_files_kind())
     if files is None:

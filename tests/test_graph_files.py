@@ -297,3 +297,13 @@ def test_an_edge_listed_more_than_once_is_one_edge_of_its_largest_weight(tmp_pat
     path.write_text(text)
     g = read_edge_list(path)
     assert g.is_undirected and g.weights.tolist() == [2.0, 1.0]
+
+
+def test_a_seed_given_to_a_method_that_draws_none_is_refused(cli, tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("0 1\n1 2\n2 3\n3 0\n")
+    line = cli("graph", "sparsify", path, "-o", tmp_path / "o.mtx", "--method", "teddy",
+               "--seed", "3").error_line("--seed")
+    assert line.endswith("does not apply to --method teddy, which draws no random numbers")
+    assert cli("graph", "sparsify", path, "-o", tmp_path / "o.mtx", "--method", "teddy"
+               ).exit_code == 0  # the default seed is no mistake
