@@ -16,6 +16,7 @@ _EXPORTS = {
     "RadiusOutlierRemover": ".points",
     "render": ".rendering",
     "PruneStrategy": ".strategy", "PruneState": ".strategy", "prune_": ".training",
+    "SplatTrainer": ".training",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("sparsebox", "graphsparse", "scenesparse")
+PACKAGES = ("sparsebox", "graphsparse", "scenesparse", "scenesparse.queen")
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -32,3 +32,11 @@ def test_render_is_the_function_whatever_was_imported_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_the_classes_the_readme_names_import_from_where_it_names_them():
+    from scenesparse import SplatTrainer
+    from scenesparse.queen import QueenConfig, QueenEncoder, QueenStream
+
+    assert {c.__name__ for c in (SplatTrainer, QueenConfig, QueenEncoder, QueenStream)} == {
+        "SplatTrainer", "QueenConfig", "QueenEncoder", "QueenStream"}
