@@ -390,7 +390,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         return {**{f"graph_{k}": v for k, v in self.graph_.to_arrays().items()},
                 **{f"sparsifier_{k}": v for k, v in self.sparsifier_.to_arrays().items()},
                 "distortion_": np.float64(self.distortion_), "next_id_": np.int64(self.next_id_),
-                "batches_": np.int64(self.batches_), "scores_": np.asarray(self.scores_)}
+                "batches_": np.int64(self.batches_),
+                **({"scores_": np.asarray(self.scores_)} if hasattr(self, "scores_") else {})}
 
     def load_state_dict(self, state: Any) -> DynamicSpectralSparsifier:
         """Take the state :meth:`state_dict` returned (of an estimator with the same
@@ -411,8 +412,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
-        if "scores_" in state:  # states written before it was kept have none
+        if "scores_" in state:
             self.scores_ = np.array(state["scores_"], dtype=np.float64)
+        else:  # a state written before the scores were kept: none, not an earlier fit's
+            self.__dict__.pop("scores_", None)
         return self
 
     def _calibrate(self, left_out: np.ndarray, sample: int = 2000) -> float:

@@ -98,7 +98,7 @@ def relative_condition_number(
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
     if not _connects_each_component(g, h):
         return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
-    if lg.shape[0] == 0 or g.num_items == 0:
+    if lg.shape[0] == 0 or g.num_items == h.num_items == 0:
         return 1.0  # no edges (grounded: no node left): nothing to approximate
     try:
         lam_max = _largest_generalized(lg, lh, tol)

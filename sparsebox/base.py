@@ -207,16 +207,17 @@ class Sparsifier:
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
         self._check_fitted()
-        mask = np.asarray(self.mask_)
-        if mask.dtype != bool or mask.ndim != 1:
+        mask = self.mask_
+        if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.ndim == 1):
             raise TypeError(f"{type(self).__name__}.mask_ must be a one-dimensional boolean "
-                            f"array (one entry per {self.item}), got {mask.dtype} of shape "
-                            f"{mask.shape}")
+                            f"numpy array (one entry per {self.item}), got "
+                            f"{getattr(mask, 'dtype', type(mask).__name__)} of shape "
+                            f"{np.shape(mask)}")
         n = self._num_items(data)
-        if n != self.mask_.shape[0]:
+        if n != mask.shape[0]:
             raise InvalidParameterError(
                 f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
-                f"{self.mask_.shape[0]}")
+                f"{mask.shape[0]}")
         return self._apply(data)
 
     def fit_transform(self, data: Any, *args: Any, **kwargs: Any) -> Any:

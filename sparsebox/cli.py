@@ -139,7 +139,13 @@ def demo(
     from sparsebox.demo import run_demo
     from sparsebox.outputs import check_output_folder
 
-    run_demo(check_output_folder(out, option="--out"))
+    summary = run_demo(check_output_folder(out, option="--out"))
+    failed = [m["method"] for m in summary["methods"] if m.get("failed")]
+    if failed:  # every other method ran: their rows and files are there
+        print(f"error: {len(failed)} method(s) failed in the demo: {', '.join(failed)} (their "
+              f"rows above say why; {out / 'summary.json'} holds their tracebacks)",
+              file=sys.stderr)
+        raise typer.Exit(1)
 
 
 class _LazyGroup(typer.core.TyperGroup):

@@ -44,9 +44,11 @@ def _method_step(entry: Any, out: Path) -> dict[str, Any]:
     try:
         return _function(RUNNERS[entry.data])(entry, out)
     except Exception as err:
+        import traceback
+
         return {"method": entry.name, "data": entry.data, "failed": True,
                 "result": f"failed: {type(err).__name__}: {' '.join(str(err).split())}",
-                "seconds": time.perf_counter() - start}
+                "seconds": time.perf_counter() - start, "traceback": traceback.format_exc()}
 
 
 def _function(target: str) -> Any:
@@ -94,8 +96,4 @@ def run_demo(out: Path) -> dict[str, Any]:
     (out / "summary.json").write_text(json_text(summary, indent=2))
     console.print(f"demo finished in {time.perf_counter() - start:.1f} s; "
                   f"output in {out.resolve()}")
-    failed = [m["method"] for m in rows if m.get("failed")]
-    if failed:
-        raise RuntimeError(f"{len(failed)} method(s) failed in the demo: {', '.join(failed)} "
-                           "(their rows above say why)")
     return summary

@@ -124,9 +124,14 @@ def _load_entry_points() -> None:
     ours = ("graphsparse.", "scenesparse.", "sparsebox.")
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP),
                      key=lambda ep: not ep.value.startswith(ours)):
+        before = dict(_REGISTRY)
         try:
             ep.load()  # the module registers its methods when imported
         except Exception as err:  # one broken plugin must not take every command down
+            if ep.value.startswith(ours):
+                raise  # sparsebox's own: a broken install, not a plugin to skip
+            _REGISTRY.clear()  # what it registered before failing goes with it
+            _REGISTRY.update(before)
             warnings.warn(f"the sparsebox.methods plugin {ep.name} ({ep.value}) is skipped: it "
                           f"failed to load ({type(err).__name__}: {err})", stacklevel=3)
 

@@ -48,3 +48,17 @@ def test_a_method_gets_the_demo_settings_it_takes_and_a_failure_is_a_row(tmp_pat
     row = demo._method_step(teddy, tmp_path)
     assert row["failed"] and row["result"] == "failed: ValueError: no such thing"
     assert row["method"] == "teddy" and row["seconds"] >= 0
+    assert "Traceback" in row["traceback"] and "raise ValueError" in row["traceback"]
+
+
+def test_a_demo_with_a_failed_method_ends_with_one_error_line_and_exit_1(tmp_path, monkeypatch,
+                                                                          cli):
+    import sparsebox.demo as demo
+
+    monkeypatch.setattr(demo, "run_demo", lambda out: {"methods": [
+        {"method": "teddy", "failed": False}, {"method": "mine", "failed": True}]})
+    result = cli("demo", "--out", tmp_path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        f"error: 1 method(s) failed in the demo: mine (their rows above say why; "
+        f"{tmp_path / 'summary.json'} holds their tracebacks)"]

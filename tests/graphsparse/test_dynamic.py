@@ -416,7 +416,10 @@ def test_a_loaded_state_has_the_fitted_scores_too():
     loaded = DynamicSpectralSparsifier(seed=0).load_state_dict(state)
     assert np.array_equal(loaded.scores_, d.scores_)
     del state["scores_"]  # a state written before the scores were kept still loads
-    assert not hasattr(DynamicSpectralSparsifier(seed=0).load_state_dict(state), "scores_")
+    old = loaded.load_state_dict(state)
+    assert not hasattr(old, "scores_")  # none, not the earlier fit's
+    old.update([("+", 0, 21, 1.0)])
+    assert "scores_" not in old.state_dict()  # and its next checkpoint is written
 
 
 def test_self_loops_of_the_fitted_graph_are_dropped_whatever_its_form():

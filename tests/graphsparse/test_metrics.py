@@ -124,3 +124,5 @@ def test_kappa_is_infinite_exactly_when_h_splits_a_component_of_g():
     empty = as_structure(np.zeros((2, 0), dtype=np.int64), num_nodes=3)
     for method in ("shift", "ground"):
         assert relative_condition_number(empty, empty, method=method) == 1.0
+    one_edge = _undirected([(0, 1)], 3)  # not a sparsifier of an edgeless G: not kappa 1
+    assert relative_condition_number(empty, one_edge, method="shift") > 1e5

@@ -118,12 +118,21 @@ def test_what_fit_forgot_is_named():
             self.mask_ = np.flatnonzero(self.mask_)
             return self
 
+    class AList(_KeepFirst):
+        def fit(self, graph, y=None):
+            super().fit(graph)
+            self.mask_ = self.mask_.tolist()
+            return self
+
     path = np.array([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
     with pytest.raises(TypeError, match="NoMask.fit must set mask_"):
         NoMask().fit_transform(path)
-    with pytest.raises(TypeError, match=r"Indices.mask_ must be a one-dimensional boolean array "
+    with pytest.raises(TypeError, match=r"Indices.mask_ must be a one-dimensional boolean numpy array "
                                         r"\(one entry per edge\), got int64"):
         Indices().fit_transform(path)
+    with pytest.raises(TypeError, match="AList.mask_ must be a one-dimensional boolean numpy "
+                                        "array .* got list"):
+        AList().fit_transform(path)
 
 
 @pytest.fixture
@@ -153,7 +162,12 @@ def plugins(tmp_path, monkeypatch):
 
 
 def test_a_plugin_that_fails_to_load_is_named_and_skipped(plugins):
-    plugins(plugin_broken="import not_installed_anywhere\n",
+    plugins(plugin_broken=textwrap.dedent('''
+                from sparsebox import register
+                register("half-made", item="edge", target="plugin_broken:X", summary="",
+                         data="graph")
+                import not_installed_anywhere
+            '''),
             plugin_clash=textwrap.dedent('''
                 from sparsebox.registry import register
                 register("teddy", item="edge", target="plugin_clash:X", summary="", data="graph")
@@ -168,6 +182,7 @@ def test_a_plugin_that_fails_to_load_is_named_and_skipped(plugins):
     assert messages[1].startswith("the sparsebox.methods plugin plugin_clash (plugin_clash) is "
                                   "skipped") and "'teddy' is registered already" in messages[1]
     assert "teddy" in names and "degree-product" in names  # the built-in kept its name
+    assert "half-made" not in names  # what a skipped plugin registered before failing is gone
     assert registry.get_method("teddy", item="edge").target.startswith("graphsparse.")
 
 
