@@ -134,15 +134,11 @@ def sparsify(
                                  param_hint="--method")
     sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
                                "density": density}.items() if v is not None}
-    task = {"method": method, "sizes": sizes, "seed": seed}
-    _edge_estimator(task)  # bad options fail before any file is read
     from sparsebox.options import given_options
-    from sparsebox.registry import get_method
 
-    if given_options(context, "seed") and "seed" not in \
-            get_method(method, item="edge").load()._get_param_names():
-        raise typer.BadParameter(f"does not apply to --method {method}, which draws no random "
-                                 "numbers", param_hint="--seed")
+    task = {"method": method, "sizes": sizes, "seed": seed,
+            "seed_given": bool(given_options(context, "seed"))}
+    _edge_estimator(task)  # bad options fail before any file is read
     files = batch_sources(graph, suffixes=_graph_suffixes(), option="GRAPH",
                           kind=_graph_files_kind())
     if files is None:
@@ -197,7 +193,8 @@ def _sparsify_task(task: dict, emit: Any) -> dict:
 
 def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
     """The edge method of a `graph sparsify` task, made and checked before any graph is read
-    (a bad option is a usage error naming it), and the options its parameters came from."""
+    (a bad option, or a size or a given seed the method does not take, is a usage error naming
+    it), and the options its parameters came from."""
     from sparsebox.options import parameter_errors
     from sparsebox.registry import get_method
 
@@ -211,8 +208,11 @@ def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
                      else "takes no size")
             raise typer.BadParameter(f"does not apply to --method {task['method']}, which {takes}",
                                      param_hint=options[name])
-    params = {**task["sizes"],
-              **({"seed": task["seed"]} if "seed" in cls._get_param_names() else {})}
+    seeded = "seed" in cls._get_param_names()
+    if task.get("seed_given") and not seeded:
+        raise typer.BadParameter(f"does not apply to --method {task['method']}, which draws no "
+                                 "random numbers", param_hint="--seed")
+    params = {**task["sizes"], **({"seed": task["seed"]} if seeded else {})}
     with parameter_errors(options):
         estimator = entry.create(**params)
         estimator._validate_params()

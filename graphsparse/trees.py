@@ -38,9 +38,11 @@ def _multi_source_bfs(indptr, indices, roots, n):
     return level, parent, parent_entry, queue[:tail]
 
 
-def component_roots(graph: SparseStructure) -> np.ndarray:
-    """The highest-degree node of each connected component (lowest id on ties)."""
-    _, labels = graph.connected_components()
+def component_roots(graph: SparseStructure, labels: np.ndarray | None = None) -> np.ndarray:
+    """The highest-degree node of each connected component (lowest id on ties); ``labels``:
+    ``graph.connected_components()[1]`` when the caller has it."""
+    if labels is None:
+        _, labels = graph.connected_components()
     deg = graph.degree()
     order = np.lexsort((np.arange(graph.num_nodes), -deg, labels))
     first = np.concatenate([[True], labels[order][1:] != labels[order][:-1]])[:order.size]
@@ -152,8 +154,9 @@ class TreeResistance:
         if not tree.is_undirected:
             raise ValueError("tree must be undirected")
         n = tree.num_nodes
+        _, self._tree_of = tree.connected_components()
         if roots is None:
-            roots = component_roots(tree)
+            roots = component_roots(tree, self._tree_of)
         depth, parent, parent_entry, order = _multi_source_bfs(tree.indptr, tree.indices,
                                                                np.asarray(roots, np.int64), n)
         if order.shape[0] != n:
@@ -164,7 +167,6 @@ class TreeResistance:
         dist = _accumulate(order, parent, step)  # BFS order: parents before children
         self.depth, self.parent, self.dist = depth, parent, dist
         self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))
-        self._tree_of = tree.connected_components()[1]
 
     def lca(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _lca_many(self._up, self.depth, np.asarray(a, np.int64), np.asarray(b, np.int64))

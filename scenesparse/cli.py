@@ -267,11 +267,12 @@ def prune_splats(
                                         "each file reserves (0.25: four files per device)."),
 ) -> None:
     """Prune a trained splat scene (or a batch of them) without the training checkpoint."""
+    from scenesparse.methods import GAUSSIAN_PRUNER
     from sparsebox.options import executor_from_options, parameter_errors, refuse_batch_options
     from sparsebox.registry import methods
 
     registered = methods(item="gaussian")
-    names = [e.name for e in registered if e.target == "scenesparse.importance:GaussianPruner"]
+    names = [e.name for e in registered if e.target == GAUSSIAN_PRUNER]
     if score not in names:
         other = (f"; {score} is a Gaussian method of another package, and prune-splats runs "
                  "GaussianPruner's scores (their rounds, recovery and photos): use it from Python"

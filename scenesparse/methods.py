@@ -3,7 +3,8 @@
 
 from sparsebox.registry import register
 
-_PRUNER = "scenesparse.importance:GaussianPruner"
+#: the class of every built-in Gaussian score (prune-splats runs these, and only these)
+GAUSSIAN_PRUNER = "scenesparse.importance:GaussianPruner"
 for name, summary, reference in (
         ("radsplat", "max blending weight alpha T over all rays", "Niemeyer et al., 2024"),
         ("lightgaussian", "global significance: sum of opacity T over the pixels hit, times "
@@ -13,7 +14,7 @@ for name, summary, reference in (
          "Hanson et al., 2024"),
         ("opacity", "the opacity alone (no rendering)", ""),
         ("volume", "the ellipsoid's volume alone (no rendering)", "")):
-    register(name, item="gaussian", target=_PRUNER, data="splats", params={"score": name},
+    register(name, item="gaussian", target=GAUSSIAN_PRUNER, data="splats", params={"score": name},
              summary=summary, reference=reference)
 
 register("graph", item="point", target="scenesparse.points:GraphResampler", data="points",

@@ -378,8 +378,7 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
             names, from_layout = list(PTS_LAYOUTS[table.shape[1]]), True
     types = {n: np.float64 for n in names}
     if from_layout and set(_COLOURS) <= set(names):
-        colours = table[:, [names.index(c) for c in _COLOURS]]
-        if np.all((colours >= 0) & (colours <= 255) & (colours == np.round(colours))):
+        if _byte_valued(table[:, [names.index(c) for c in _COLOURS]]):
             types.update(dict.fromkeys(_COLOURS, np.uint8))
     data = np.empty(table.shape[0], dtype=[(n, types[n]) for n in names])
     for i, name in enumerate(names):
@@ -461,11 +460,21 @@ PTS_LAYOUTS = {3: ("x", "y", "z"), 4: ("x", "y", "z", "intensity"),
                6: ("x", "y", "z", *_COLOURS), 7: ("x", "y", "z", "intensity", *_COLOURS)}
 
 
-def _check_pts(path: Path, cloud: PointCloud) -> tuple[str, ...]:
-    """The :data:`PTS_LAYOUTS` layout that holds ``cloud``; other fields, or colours that are not
-    integers 0..255, are a :class:`PointFileError`."""
-    layout = next((cols for cols in PTS_LAYOUTS.values() if sorted(cols) == sorted(cloud.fields)),
-                  None)
+def _byte_valued(values: np.ndarray) -> bool:
+    """Whether every value is an integer 0..255 (a colour a .pts file holds)."""
+    return bool(np.all((values >= 0) & (values <= 255) & (values == np.round(values))))
+
+
+def _pts_layout(cloud: PointCloud) -> tuple[str, ...] | None:
+    """The :data:`PTS_LAYOUTS` layout of ``cloud``'s fields, None when they fit none."""
+    return next((cols for cols in PTS_LAYOUTS.values() if sorted(cols) == sorted(cloud.fields)),
+                None)
+
+
+def _check_pts(path: Path, cloud: PointCloud) -> None:
+    """Refuse (:class:`PointFileError`) a cloud with fields outside the :data:`PTS_LAYOUTS`, or
+    colours that are not integers 0..255."""
+    layout = _pts_layout(cloud)
     if layout is None:
         other = [n for n in cloud.fields if n not in PTS_LAYOUTS[7]]
         missing = [c for c in _COLOURS if c not in cloud.fields]
@@ -474,16 +483,15 @@ def _check_pts(path: Path, cloud: PointCloud) -> tuple[str, ...]:
         raise PointFileError(f"{path}: a .pts file holds x y z [intensity] [red green blue], not "
                              f"{what}; write .ply, .pcd or .xyz to keep them")
     for colour in _COLOURS if "red" in layout else ():
-        values = cloud.data[colour]
-        if not np.all((values >= 0) & (values <= 255) & (values == np.round(values))):
+        if not _byte_valued(cloud.data[colour]):
             raise PointFileError(f"{path}: a .pts file holds colours as integers 0..255, and "
                                  f"{colour} is not; write .ply, .pcd or .xyz to keep it")
-    return layout
 
 
 def _write_pts(path: Path, cloud: PointCloud) -> None:
-    """The point count, then one row per point in its :data:`PTS_LAYOUTS` layout."""
-    layout = _check_pts(path, cloud)
+    """The point count, then one row per point in its :data:`PTS_LAYOUTS` layout (the cloud
+    checked by :func:`check_format_holds` first)."""
+    layout = _pts_layout(cloud)
     with open(path, "wb") as fh:
         fh.write(f"{len(cloud)}\n".encode("ascii"))
         _write_ascii_rows(fh, cloud.data, list(layout))

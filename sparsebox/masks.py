@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sparsebox._validation import check_fraction, check_int, check_real, exactly_one
+from sparsebox._validation import check_1d, check_fraction, check_int, check_real, exactly_one
 
 __all__ = [
     "l0_project_",
@@ -85,9 +85,8 @@ def _top_k_mask(values: Tensor, k: int) -> Tensor:
         return torch.zeros(n, dtype=torch.bool, device=values.device)
     if k == n:
         return torch.ones(n, dtype=torch.bool, device=values.device)
-    if values.device.type == "cpu":  # numpy has no bfloat16; float32 holds each value exactly
-        exact = values.float() if values.dtype == torch.bfloat16 else values
-        threshold = float(np.partition(exact.numpy(), n - k)[n - k])
+    if values.device.type == "cpu":  # check_1d reads bfloat16, which numpy lacks, exactly
+        threshold = float(np.partition(check_1d("values", values), n - k)[n - k])
     else:
         threshold = float(torch.kthvalue(values, n - k + 1).values)
     keep = values > threshold

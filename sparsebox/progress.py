@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -30,8 +31,6 @@ def warning_line(message: Warning | str, category: type[Warning], filename: str,
     >>> err.getvalue().splitlines()
     ['warning: a.ply: its edge element is not read']
     """
-    import sys
-
     print("warning: " + " ".join(str(message).split()), file=sys.stderr)
 
 

@@ -119,7 +119,6 @@ def _load_entry_points() -> None:
     import warnings
     from importlib.metadata import entry_points
 
-    _LOADED = True  # a plugin that fails is skipped once, not retried by every call
     # sparsebox's own domains first: a plugin cannot take a built-in method's name from them
     ours = ("graphsparse.", "scenesparse.", "sparsebox.")
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP),
@@ -134,6 +133,7 @@ def _load_entry_points() -> None:
             _REGISTRY.update(before)
             warnings.warn(f"the sparsebox.methods plugin {ep.name} ({ep.value}) is skipped: it "
                           f"failed to load ({type(err).__name__}: {err})", stacklevel=3)
+    _LOADED = True  # a skipped plugin is skipped once, not retried by every call
 
 
 def methods(*, item: str | None = None, data: str | None = None) -> list[MethodEntry]:

@@ -261,7 +261,6 @@ def _walk_chunks_on(executor: Any, backend: str, src: np.ndarray, tgt: np.ndarra
                     scale: np.ndarray, common: dict, chunk: int) -> tuple:
     """The per-query summary (see :func:`_per_query`) of all queries, computed in tasks of
     ``chunk`` queries on ``executor`` and put back in order."""
-    chunk = check_int("chunk_queries", chunk, minimum=1)
     arrays = ("indptr", "indices", "weight", "entry_ids")
     shared = tuple(common[k] for k in arrays)
     rest = {k: v for k, v in common.items() if k not in arrays}
