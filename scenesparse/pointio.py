@@ -535,7 +535,18 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
 
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
     """Refuse (:class:`PointFileError` naming ``path``) a cloud that the format of ``path`` cannot
-    hold: a mesh's faces outside PLY, fields outside a ``.pts`` layout. Writes nothing."""
+    hold: a mesh's faces outside PLY, fields outside a ``.pts`` layout. Writes nothing.
+
+    Examples
+    --------
+    >>> cloud = PointCloud.from_xyz(np.zeros((2, 3)), normal=np.zeros((2, 3)))
+    >>> check_format_holds("out.ply", cloud)  # PLY holds any field
+    >>> check_format_holds("out.pts", cloud)
+    Traceback (most recent call last):
+    ...
+    scenesparse.pointio.PointFileError: out.pts: a .pts file holds x y z [intensity] [red green \
+blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to keep them
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if cloud.faces is not None and suffix != ".ply":

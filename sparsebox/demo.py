@@ -32,7 +32,14 @@ EXTRAS = ("graphsparse.demo:teddy_short", "scenesparse.demo:prune_splats")
 def create_accepting(entry: Any, **params: Any) -> Any:
     """The estimator of a registered method with those of ``params`` its class takes: a runner
     passes the demo's settings (a small size, few epochs) to any method, one registered by
-    another package included, and each takes what applies to it."""
+    another package included, and each takes what applies to it.
+
+    Examples
+    --------
+    >>> from sparsebox.registry import get_method
+    >>> create_accepting(get_method("teddy", item="edge"), density=1.5, epochs=3)  # no epochs
+    TeddyPruner(density=1.5)
+    """
     takes = set(entry.load()._get_param_names())
     return entry.create(**{name: value for name, value in params.items() if name in takes})
 

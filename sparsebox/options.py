@@ -81,7 +81,18 @@ def finite(value: float | None) -> float | None:
 
 def given_options(context: typer.Context, *names: str) -> list[str]:
     """Those of a command's parameters ``names`` that its command line gave (not left at their
-    defaults): an option that does not apply is refused only when the user gave it."""
+    defaults): an option that does not apply is refused only when the user gave it.
+
+    Examples
+    --------
+    >>> app = typer.Typer()
+    >>> @app.command()
+    ... def run(seed: int = 0, k: int = 1):
+    ...     pass
+    >>> context = typer.main.get_command(app).make_context("run", ["--seed", "0"])
+    >>> given_options(context, "seed", "k")  # given, though at its default value
+    ['seed']
+    """
     return [n for n in names
             if getattr(context.get_parameter_source(n), "name", None) == "COMMANDLINE"]
 
