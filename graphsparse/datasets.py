@@ -6,12 +6,12 @@ folder) they work in a cache mirror whose entries link to the original files.
 
 from __future__ import annotations
 
+import http.client
 import os
-import urllib.error
 from pathlib import Path
 from typing import Any
 
-from sparsebox.data.root import data_root, download_root, writable_mirror
+from sparsebox.data.root import data_root, download_folder, download_root, writable_mirror
 from sparsebox.data.sources import DatasetNotFoundError, get_dataset
 from sparsebox.exceptions import InvalidParameterError
 
@@ -20,6 +20,8 @@ __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
 
 _PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 _PLANETOID_RAW = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+#: what a download by PyG or ogb raises when there is no network or the connection breaks
+_DOWNLOAD_ERRORS = (OSError, http.client.HTTPException)
 
 
 def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
@@ -53,18 +55,16 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
             f"Planetoid {pyg_name}: missing {missing[0]} (and {len(missing) - 1} more) in {raw}; "
             "allow download=True or place the raw files there"
         )
-    if missing:
-        base.mkdir(parents=True, exist_ok=True)
-        work = base
-    else:
+    if not missing:
         work = writable_mirror(base / pyg_name, f"planetoid/{pyg_name}").parent
-    try:
         return Planetoid(str(work), pyg_name, split="public")[0]
-    except (urllib.error.URLError, OSError) as err:
-        _remove_empty_folders(base / pyg_name)
-        raise DatasetNotFoundError(
-            f"Planetoid {pyg_name}: raw files missing in {raw} and the download failed ({err})"
-        ) from err
+    with download_folder(base):  # a failed download leaves no folder behind
+        try:
+            return Planetoid(str(base), pyg_name, split="public")[0]
+        except _DOWNLOAD_ERRORS as err:
+            raise DatasetNotFoundError(
+                f"Planetoid {pyg_name}: raw files missing in {raw} and the download failed ({err})"
+            ) from err
 
 
 def register_pyg_safe_globals() -> None:
@@ -77,20 +77,13 @@ def register_pyg_safe_globals() -> None:
     torch.serialization.add_safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage])
 
 
-def _remove_empty_folders(folder: Path) -> None:
-    """Remove ``folder`` and the folders in it when none holds a file: what a failed download
-    made, so that the next run sees the dataset as missing rather than broken."""
-    if folder.is_dir() and not any(p.is_file() for p in folder.rglob("*")):
-        for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            sub.rmdir()
-        folder.rmdir()
-
-
-def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) -> Path:
+def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool
+                ) -> tuple[Path, bool]:
     """The folder to hand to an ogb dataset class as ``root``: the data root's ``ogb/`` (or a
     writable mirror of it) when ``<root>/ogb/<name_>/raw`` is there, else ``ogb/`` of
-    :func:`~sparsebox.data.root.download_root` (where an earlier download may be) to download
-    into; errors name the folder and the missing piece."""
+    :func:`~sparsebox.data.root.download_root` (where an earlier download may be, else to
+    download into: then the second value is true); errors name the folder and the missing
+    piece."""
     folder = data_root(root) / "ogb" / info.name.replace("-", "_")
 
     def has_raw(folder: Path) -> bool:
@@ -99,19 +92,18 @@ def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool) 
     if not has_raw(folder):  # a read-only data root's downloads are in the cache
         downloads = download_root(data_root(root)) / "ogb"
         if has_raw(downloads / folder.name):
-            return downloads
+            return downloads, False
         if not download:
             raise DatasetNotFoundError(
                 f"OGB {info.name}: no raw/ folder in {folder}; allow download=True or place it there"
             )
-        downloads.mkdir(parents=True, exist_ok=True)
-        return downloads
+        return downloads, True
     if not (folder / "RELEASE_v1.txt").exists():
         raise DatasetNotFoundError(
             f"OGB {info.name}: {folder / 'RELEASE_v1.txt'} is missing; ogb would stop to ask "
             "whether to download again. Create it (any content) to use the files as they are"
         )
-    return writable_mirror(folder, f"ogb/{folder.name}").parent
+    return writable_mirror(folder, f"ogb/{folder.name}").parent, False
 
 
 def _ogb_info(name: str, kind: str) -> Any:
@@ -132,13 +124,16 @@ def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
     except ImportError as err:
         raise ImportError("OGB datasets need the 'ogb' extra: pip install 'sparsebox[ogb]'") from err
     info = _ogb_info(name, kind)
-    work = _ogb_folder(info, root, download)
+    work, downloads = _ogb_folder(info, root, download)
     register_pyg_safe_globals()
-    try:
+    if not downloads:
         return dataset_cls(name=info.name, root=str(work))
-    except (urllib.error.URLError, OSError) as err:
-        _remove_empty_folders(work / info.name.replace("-", "_"))
-        raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})") from err
+    with download_folder(work):  # a failed download leaves no folder behind
+        try:
+            return dataset_cls(name=info.name, root=str(work))
+        except _DOWNLOAD_ERRORS as err:
+            raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})"
+                                       ) from err
 
 
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,

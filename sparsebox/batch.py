@@ -115,7 +115,7 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
         try:
             return executor.run(fn, tasks, on_record=on_record)
         except TaskError as err:
-            reasons = "; ".join(f"{task['source']}: {why}" for task, why in err.failures)
+            reasons = "; ".join(_reason(task["source"], why) for task, why in err.failures)
             rest = ("the other files were written" if len(err.failures) < len(tasks) else
                     "no file was written")
             remove_if_empty(made)  # only when no file was written: then it is empty
@@ -124,3 +124,19 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
         except Exception:  # the executor refused the batch: nothing was written
             remove_if_empty(made)
             raise
+
+
+def _reason(source: Any, why: str) -> str:
+    """Why the file ``source`` failed (``why``: ``"Error: message"``), naming it once.
+
+    Examples
+    --------
+    >>> _reason("in/a.mtx", "GraphFileError: in/a.mtx: not a Matrix Market file")
+    'in/a.mtx: not a Matrix Market file (GraphFileError)'
+    >>> _reason("in/a.mtx", "MemoryError: ")
+    'in/a.mtx: MemoryError: '
+    """
+    kind, _, text = why.partition(": ")
+    if text.startswith(f"{source}: "):  # the error names the file already
+        return f"{text} ({kind})"
+    return f"{source}: {why}"

@@ -111,6 +111,7 @@ def refuse_batch_options(executor: str, jobs: int, address: str | None,
     ...     print(err.param_hint)
     --jobs
     """
+    _check_executor_kind(executor)
     given = [name for name, value, default in (("--executor", executor, "local"),
                                                 ("--jobs", jobs, 1), ("--address", address, None),
                                                 ("--gpus-per-file", gpus_per_file, 0.0))
@@ -118,6 +119,11 @@ def refuse_batch_options(executor: str, jobs: int, address: str | None,
     if given:
         raise typer.BadParameter("runs the files of a batch (a folder or glob with --out); one "
                                  "file takes none", param_hint="/".join(given))
+
+
+def _check_executor_kind(kind: str) -> None:
+    if kind not in ("local", "ray"):
+        raise typer.BadParameter(f"must be local or ray, got {kind!r}", param_hint="--executor")
 
 
 def executor_from_options(kind: str, jobs: int, address: str | None,
@@ -134,8 +140,7 @@ def executor_from_options(kind: str, jobs: int, address: str | None,
     """
     from sparsebox.parallel import make_executor
 
-    if kind not in ("local", "ray"):
-        raise typer.BadParameter(f"must be local or ray, got {kind!r}", param_hint="--executor")
+    _check_executor_kind(kind)
     if address is not None and kind != "ray":
         raise typer.BadParameter("an address is for --executor ray", param_hint="--address")
     if gpus_per_task and kind != "ray":

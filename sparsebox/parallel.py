@@ -114,19 +114,21 @@ def pin_threads(threads: int) -> None:
 # ---------------------------------------------------------------------- local processes
 _emit_queue: Any = None  # a worker process's queue back to the parent
 _shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
+_started: Any = None  # per task, set (in shared memory) when a worker starts it
 
 
-def _init_worker(queue: Any, threads: int, shared: tuple) -> None:
+def _init_worker(queue: Any, started: Any, threads: int, shared: tuple) -> None:
     """``shared``: ``()`` when the run has no shared data, else ``(data,)`` (the sentinel that
     marks "none" is not the same object once pickled into a worker)."""
-    global _emit_queue, _shared_data
-    _emit_queue = queue
+    global _emit_queue, _shared_data, _started
+    _emit_queue, _started = queue, started
     _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
     warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
 
 
 def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
+    _started[index] = 1  # shared memory: the parent sees it even if this process dies next
     sent = 0
 
     def emit(record: Any) -> None:
@@ -188,18 +190,54 @@ class LocalExecutor(Executor):
 
     def _run_processes(self, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
                        shared: Any) -> list[Any]:
+        """The tasks in a pool of processes. A worker process that dies (a crash in native code,
+        ``os._exit``, the kernel's out-of-memory killer) breaks the pool and every task still in
+        it: the tasks it had not started run again in a fresh pool, and each that had started
+        runs again alone, so only a task that kills its worker on its own fails. Records a
+        task emitted before it was run again are not passed on twice (tasks are seeded, so a
+        re-run emits the same records)."""
         import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        run = _PoolRun(ctx, fn, tasks, emit, self.threads, shared)
+        todo = list(range(len(tasks)))
+        while todo:
+            broken = run.once(todo, min(self.jobs, len(todo)))
+            started = [i for i in broken if run.started[i]] or broken  # none seen: each alone
+            todo = [i for i in broken if i not in started]
+            for index in started:
+                if run.once([index], 1):
+                    run.failures.append((index, tasks[index], f"its worker process died "
+                                         f"({run.errors[index]})"))
+        return _finish(run.results, run.failures)
+
+
+class _PoolRun:
+    """The state of :meth:`LocalExecutor._run_processes` across the pools it starts: results,
+    failures, records passed on per task, and which tasks a worker started."""
+
+    def __init__(self, ctx: Any, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
+                 threads: int | None, shared: Any) -> None:
+        self.ctx, self.fn, self.tasks, self.emit = ctx, fn, tasks, emit
+        self.threads, self.shared = threads, () if shared is _NO_SHARED else (shared,)
+        self.started = ctx.Array("b", len(tasks), lock=False)
+        self.results: list[Any] = [None] * len(tasks)
+        self.failures: list[tuple[int, Any, str]] = []
+        self.errors: dict[int, str] = {}  # why a task's pool broke
+        self.passed_on = [0] * len(tasks)  # records of each task given to ``emit``
+
+    def once(self, indices: Sequence[int], jobs: int) -> list[int]:
+        """Run the tasks ``indices`` in a fresh pool of ``jobs`` workers; returns those a dead
+        worker took down (their ``started`` flag says whether a worker had begun them)."""
         import queue as queue_module
         from concurrent.futures import ProcessPoolExecutor
 
-        ctx = mp.get_context("spawn")
-        records = ctx.Queue()
-        jobs = min(self.jobs, len(tasks))
-        threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
-        results: list[Any] = [None] * len(tasks)
-        failures: list[tuple[int, Any, str]] = []
-        received = [0] * len(tasks)
-        sent: dict[int, int] = {}  # records each ended task emitted
+        records = self.ctx.Queue()  # a dead worker's last records die with it
+        received = dict.fromkeys(indices, 0)  # records of this run of each task
+        sent: dict[int, int] = {}  # records each task that ended emitted
+        broken = []
+        for index in indices:
+            self.started[index] = 0
 
         def receive(timeout: float) -> bool:
             try:
@@ -207,13 +245,16 @@ class LocalExecutor(Executor):
             except queue_module.Empty:
                 return False
             received[index] += 1
-            emit(record)
+            if received[index] > self.passed_on[index]:  # not one an earlier run passed on
+                self.passed_on[index] += 1
+                self.emit(record)
             return True
 
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(records, threads,
-                                           () if shared is _NO_SHARED else (shared,))) as pool:
-            futures = {pool.submit(_run_in_worker, fn, i, t): i for i, t in enumerate(tasks)}
+        threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker,
+                                 initargs=(records, self.started, threads,
+                                           self.shared)) as pool:
+            futures = {pool.submit(_run_in_worker, self.fn, i, self.tasks[i]): i for i in indices}
             pending = set(futures)
             while pending:
                 if receive(0.2):
@@ -221,20 +262,21 @@ class LocalExecutor(Executor):
                 for future in [f for f in pending if f.done()]:
                     pending.discard(future)
                     index = futures[future]
-                    error = future.exception()  # the worker process itself died
+                    error = future.exception()  # the worker process died
                     if error is not None:
-                        failures.append((index, tasks[index], f"{type(error).__name__}: {error}"))
+                        broken.append(index)
+                        self.errors[index] = f"{type(error).__name__}: {error}"
                         continue
                     index, count, result = future.result()
                     sent[index] = count
                     if isinstance(result, _Failed):
-                        failures.append((index, tasks[index], result.message))
+                        self.failures.append((index, self.tasks[index], result.message))
                     else:
-                        results[index] = result
+                        self.results[index] = result
             # every record a task emitted was put before it ended: wait for the stragglers
             while any(received[i] < sent[i] for i in sent):
                 receive(1.0)
-        return _finish(results, failures)
+        return sorted(broken)
 
 
 # ---------------------------------------------------------------------- Ray
@@ -246,13 +288,14 @@ def _ray() -> Any:
     return ray
 
 
-_RESULT = "__sparsebox_result__"
+_END = object()  # a Ray task's thread has ended
 
 
 def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
-    """The body of a Ray task: runs ``fn`` in a thread and yields each record as it is
-    emitted, then ``(_RESULT, result)``. A retried task replays the same records (tasks are
-    seeded), which Ray's streaming generators skip, so a record reaches the caller once."""
+    """The body of a Ray task: runs ``fn`` in a thread and yields ``("record", record)`` for
+    each record as it is emitted, then ``("result", result)``. A retried task replays the same
+    records (tasks are seeded), which Ray's streaming generators skip, so a record reaches the
+    caller once."""
     import queue as queue_module
     import threading
 
@@ -266,19 +309,19 @@ def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
             outcome["result"] = _call(fn, task, records.put, shared[0] if shared else _NO_SHARED)
         except BaseException as err:  # re-raised below, in the task's own thread
             outcome["error"] = err
-        records.put(_RESULT)
+        records.put(_END)
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     while True:
         item = records.get()
-        if item is _RESULT:
+        if item is _END:
             break
-        yield item
+        yield ("record", item)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
-    yield (_RESULT, outcome["result"])
+    yield ("result", outcome["result"])
 
 
 class RayExecutor(Executor):
@@ -376,10 +419,11 @@ class RayExecutor(Executor):
                     pending.remove(gen)
                     failures.append((index, tasks[index], _ray_error(err)))
                     continue
-                if isinstance(item, tuple) and len(item) == 2 and item[0] == _RESULT:
-                    results[index] = item[1]
+                kind, value = item
+                if kind == "result":
+                    results[index] = value
                 else:
-                    emit(item)
+                    emit(value)
         return _finish(results, failures)
 
 

@@ -198,6 +198,14 @@ def test_a_task_that_raises_is_reported_not_retried(cluster, tmp_path, monkeypat
             if task == 2:
                 raise ValueError("task two is broken")
             return task
+
+
+        def emit_pairs(task, emit):
+            import numpy as np
+
+            emit((np.arange(3), task))  # a pair whose first item is an array
+            emit(("result", task))  # or a word
+            return -task
     '''))
     monkeypatch.syspath_prepend(str(tmp_path))
     import importlib
@@ -211,6 +219,12 @@ def test_a_task_that_raises_is_reported_not_retried(cluster, tmp_path, monkeypat
         RayExecutor().run(tasks.fail_on_two, [1, 2, 3], on_record=seen.append)
     assert info.value.results == [1, None, 3]
     assert sorted(r["task"] for r in seen) == [1, 2, 3]
+    # records of any form are passed on as records (a pair holding an array broke the run)
+    seen = []
+    assert RayExecutor().run(tasks.emit_pairs, [1, 2], on_record=seen.append) == [-1, -2]
+    words = sorted(r for r in seen if isinstance(r[0], str))
+    arrays = sorted((r[0].tolist(), r[1]) for r in seen if not isinstance(r[0], str))
+    assert words == [("result", 1), ("result", 2)] and arrays == [([0, 1, 2], 1), ([0, 1, 2], 2)]
 
 
 def test_ray_missing_is_a_clear_error(monkeypatch, cli):

@@ -554,9 +554,7 @@ def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None
     where the catalogue ships none, the file that PyG's Planetoid (which ``graphsparse``'s
     loader runs) downloads to ``planetoid/<Name>/raw``."""
     if not info.files:
-        return find_unshipped(info.name, f"planetoid/*/raw/ind.{info.name}.graph", root,
-                              how="PyG's Planetoid downloads its raw files there, as `sparsebox "
-                                  f"graph teddy --dataset {info.name}` does, or place them there")
+        return find_unshipped(info.name, root)
     paths = fetch(info.name, root, download=download)
     pickled = [p for p in paths if p.name.endswith(".graph")]
     if len(pickled) != 1:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["data_root", "cache_root", "writable_mirror", "default_data_root", "is_writable",
-           "download_root"]
+__all__ = ["data_root", "root_origin", "cache_root", "writable_mirror", "default_data_root",
+           "is_writable", "download_root", "download_folder"]
 
 ENV_DATA = "SPARSEBOX_DATA"
 ENV_CACHE = "SPARSEBOX_CACHE"
@@ -26,13 +29,43 @@ def default_data_root() -> Path:
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The data root: ``root`` if given, else ``$SPARSEBOX_DATA``, else
-    :func:`default_data_root`."""
+    :func:`default_data_root`. One that exists but is not a folder is refused (with where it
+    came from): nothing could be read from it or downloaded into it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> data_root(pathlib.Path(tempfile.mkdtemp()) / "not-made-yet").name
+    'not-made-yet'
+    >>> data_root(tempfile.mkstemp()[1])
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: data root /tmp/... (the argument) is not a folder
+    """
+    path = Path(root).expanduser() if root is not None else None
+    if path is None:
+        env = os.environ.get(ENV_DATA)
+        path = Path(env).expanduser() if env else default_data_root()
+    if path.exists() and not path.is_dir():
+        from sparsebox.exceptions import InvalidParameterError
+
+        raise InvalidParameterError(f"data root {path} ({root_origin(root)}) is not a folder")
+    return path
+
+
+def root_origin(root: str | os.PathLike[str] | None = None) -> str:
+    """Where :func:`data_root` takes the data root from, given ``root``, in words for messages.
+
+    Examples
+    --------
+    >>> root_origin("/data")
+    'the argument'
+    """
     if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(ENV_DATA)
-    if env:
-        return Path(env).expanduser()
-    return default_data_root()
+        return "the argument"
+    if os.environ.get(ENV_DATA):
+        return f"${ENV_DATA}"
+    return "the default: $SPARSEBOX_DATA is not set"
 
 
 def cache_root() -> Path:
@@ -88,14 +121,17 @@ def download_root(root: str | os.PathLike[str]) -> Path:
 
 
 def writable_mirror(folder: Path, name: str) -> Path:
-    """``folder`` itself when it is writable; otherwise a folder in the cache whose entries are
-    symbolic links to ``folder``'s, so that libraries which write ``processed/`` beside ``raw/``
-    (PyG, ogb) can work on a read-only data root without copying or touching it. Links to
-    entries that left ``folder`` since the mirror was made are removed (a library would find
-    them in its way)."""
+    """``folder`` itself when it is writable; otherwise a folder in the cache (one per ``folder``:
+    ``name`` under a digest of its path) whose entries are symbolic links to ``folder``'s, so
+    that libraries which write ``processed/`` beside ``raw/`` (PyG, ogb) can work on a
+    read-only data root without copying or touching it. Links to entries that left ``folder``
+    since the mirror was made are removed (a library would find them in its way)."""
     if is_writable(folder):
         return folder
-    mirror = cache_root() / "mirrors" / name
+    # one mirror per source folder: what a library processed from one data root's files must
+    # not be handed to another's
+    source = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    mirror = cache_root() / "mirrors" / source / name
     mirror.mkdir(parents=True, exist_ok=True)
     for link in mirror.iterdir():
         if link.is_symlink() and not link.exists():  # what it named left the data folder
@@ -108,3 +144,36 @@ def writable_mirror(folder: Path, name: str) -> Path:
             except FileExistsError:  # another process made it meanwhile
                 pass
     return mirror
+
+
+@contextlib.contextmanager
+def download_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """``folder``, made (with the folders above it that are missing) for a download into it.
+    When the block fails or is interrupted, the folders made for it or during it that hold no
+    file are removed again: a failed download, or one into a mistyped data root, leaves no trace.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> try:
+    ...     with download_folder(root / "typo" / "graphs") as folder:
+    ...         (folder / "raw").mkdir()
+    ...         raise OSError("no network")
+    ... except OSError:
+    ...     pass
+    >>> list(root.iterdir())
+    []
+    """
+    folder = Path(folder)
+    made = [f for f in (folder, *folder.parents) if not f.exists()]
+    before = {p for p in folder.rglob("*") if p.is_dir()} if folder.is_dir() else set()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        new = [p for p in folder.rglob("*") if p.is_dir() and p not in before]
+        for p in sorted(new, key=lambda p: len(p.parts), reverse=True) + made:  # deepest first
+            with contextlib.suppress(OSError):  # one that holds a file stays
+                p.rmdir()
+        raise

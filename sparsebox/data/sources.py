@@ -6,20 +6,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sparsebox.data.root import data_root, download_root
+from sparsebox.data.root import data_root, download_folder, download_root, root_origin
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch",
            "find_unshipped"]
 
-#: where the data root comes from, for the messages that name it
-_ROOT_ORIGIN = "data root from the argument, $SPARSEBOX_DATA or datasets/"
+#: where the loaders of the datasets the catalogue ships no files for (their own package
+#: downloads them) leave a file that says the dataset is there, by kind (a glob under the data
+#: root), and how to get them
+_UNSHIPPED = {
+    "planetoid": ("planetoid/*/raw/ind.{name}.graph",
+                  "PyG's Planetoid downloads its raw files there (graphsparse.datasets."
+                  "load_planetoid, or `sparsebox graph teddy --dataset {name}`), or place them there"),
+    "ogbn": ("ogb/{folder}/raw/*", "ogb downloads it there (graphsparse.datasets.load_ogbn), or "
+             "place its files there"),
+    "ogbg": ("ogb/{folder}/raw/*", "ogb downloads it there (graphsparse.datasets.load_ogbg), or "
+             "place its files there"),
+}
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -53,8 +62,14 @@ class DatasetInfo:
         return self.files[0]
 
     def present(self, root: str | os.PathLike[str] | None = None) -> bool:
+        """Whether the loaders find the dataset: every catalogue file under the data root or
+        where a read-only root's downloads go; for a dataset the catalogue ships no files for,
+        what its loader's package leaves there."""
         base = data_root(root)
-        return bool(self.files) and all((base / f.path).exists() for f in self.files)
+        if not self.files:
+            return _find_unshipped(self, base) is not None
+        here = dict.fromkeys([base, download_root(base)])
+        return all(any((folder / f.path).exists() for folder in here) for f in self.files)
 
 
 @lru_cache(maxsize=1)
@@ -95,73 +110,86 @@ def fetch(
 ) -> list[Path]:
     """Paths of a dataset's files under the data root, downloading the missing ones.
 
-    Files already under the root are used as they are (``verify=True`` checks their sha256). A
-    missing file is downloaded from its source when ``download`` is true; when it cannot be (no
-    network, or ``download=False``), one :class:`DatasetNotFoundError` names the file, the folder
-    searched and where to get it.
+    Files already under the root (or, for a read-only root, in the cache's downloads) are used
+    as they are (``verify=True`` checks their sha256). A missing file is downloaded from its
+    source when ``download`` is true; when it cannot be (no network, or ``download=False``), one
+    :class:`DatasetNotFoundError` names the file, the folder searched and where to get it, and
+    no trace of the attempt is left. For a dataset the catalogue ships no files for (its loader's
+    package downloads them), the files of the folder that package left, or that error.
     """
     info = get_dataset(name)
     base = data_root(root)
+    if not info.files:
+        return sorted(p for p in find_unshipped(info.name, root).parent.iterdir() if p.is_file())
     paths = []
     for f in info.files:
         path = base / f.path
         if not path.exists():  # a read-only data root's downloads are in the cache
             target = download_root(base) / f.path
             if not target.exists():
-                _download(f, path, target, download=download, dataset=info.name)
+                _download(f, path, target, download=download, dataset=info.name, root=root)
             path = target
-        elif verify and f.sha256 and sha256_of(path) != f.sha256:
+        if verify and f.sha256 and sha256_of(path) != f.sha256:
             raise ValueError(f"{path}: sha256 differs from the catalogue's {f.sha256}")
         paths.append(path)
     return paths
 
 
-def find_unshipped(
-    name: str,
-    pattern: str,
-    root: str | os.PathLike[str] | None = None,
-    *,
-    how: str,
-) -> Path:
-    """The file of dataset ``name`` that matches the glob ``pattern`` (relative to the data
-    root), for a dataset whose files the catalogue does not ship (its own loader downloads them):
-    looked for under the data root, then where downloads go when the root is read-only.
+def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """For a dataset whose files the catalogue does not ship (its own loader's package downloads
+    them), the file that package leaves (``ind.<name>.graph`` for Planetoid, a file of ``raw/``
+    for OGB): looked for under the data root, then where downloads go when the root is
+    read-only.
 
     Raises
     ------
     DatasetNotFoundError
-        When no file matches: says that the dataset is not under the data root, where it was
-        looked for, and ``how`` to get it.
+        When there is none: says that the dataset is not under the data root, where it was
+        looked for, and how to get it.
     """
     info = get_dataset(name)
     base = data_root(root)
-    folders = list(dict.fromkeys([base, download_root(base)]))
-    for folder in folders:
-        found = sorted(folder.glob(pattern))
+    found = _find_unshipped(info, base)
+    if found is None:
+        pattern, how = _UNSHIPPED[info.kind]
+        pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
+        folders = " or ".join(map(str, dict.fromkeys([base, download_root(base)])))
+        raise DatasetNotFoundError(
+            f"dataset {info.name!r} is not under the data root: no {pattern} in {folders} (data "
+            f"root from {root_origin(root)}); the catalogue ships no files for it: "
+            f"{how.format(name=info.name)}")
+    return found
+
+
+def _find_unshipped(info: DatasetInfo, base: Path) -> Path | None:
+    pattern = _UNSHIPPED[info.kind][0].format(name=info.name, folder=info.name.replace("-", "_"))
+    for folder in dict.fromkeys([base, download_root(base)]):
+        found = sorted(p for p in folder.glob(pattern) if p.is_file())
         if found:
             return found[0]
-    raise DatasetNotFoundError(
-        f"dataset {info.name!r} is not under the data root: no {pattern} in "
-        f"{' or '.join(map(str, folders))} ({_ROOT_ORIGIN}); the catalogue ships no files for it: "
-        f"{how}")
+    return None
 
 
-def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str) -> None:
+def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str,
+              root: str | os.PathLike[str] | None) -> None:
     """Download ``f``, missing at ``path`` under the data root, to ``target`` (``path`` itself,
-    or its place in the cache when the data root is read-only)."""
-    where = f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} ({_ROOT_ORIGIN})"
+    or its place in the cache when the data root is read-only). A download that fails or is
+    interrupted leaves nothing behind: no partial file, no folder made for it."""
+    where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} (data root "
+             f"from {root_origin(root)})")
     if not download or not f.url:
         raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
     tmp = target.with_name(target.name + ".part")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                out.write(block)
-    except (urllib.error.URLError, OSError) as err:
-        tmp.unlink(missing_ok=True)
-        raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err})") from err
-    if f.sha256 and sha256_of(tmp) != f.sha256:
-        tmp.unlink(missing_ok=True)
-        raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
-    tmp.replace(target)
+    with download_folder(target.parent):
+        try:
+            try:
+                with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
+                    for block in iter(lambda: resp.read(1 << 20), b""):
+                        out.write(block)
+            except Exception as err:  # no network, a broken connection, a full disk
+                raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err})") from err
+            if f.sha256 and sha256_of(tmp) != f.sha256:
+                raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)  # an interrupt too

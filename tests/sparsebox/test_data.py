@@ -108,7 +108,7 @@ def test_planetoid_missing_offline(tmp_path):
         load_planetoid("pubmed", tmp_path, download=False)
     with pytest.raises(DatasetNotFoundError, match="download failed"):  # this machine is offline
         load_planetoid("pubmed", tmp_path, download=True)
-    assert not (tmp_path / "planetoid" / "PubMed").exists()  # no empty raw/ left behind
+    assert list(tmp_path.iterdir()) == []  # no empty planetoid/PubMed/raw/ left behind
 
 
 def test_fetch_verifies_checksums(data_dir):
@@ -339,3 +339,116 @@ def test_a_read_only_data_root_is_never_written_and_its_downloads_go_to_the_cach
         assert fetch("karate", root) == [cached]
     finally:
         root.chmod(0o755)
+
+
+class _BrokenStream:
+    """What ``urlopen`` gives when the connection breaks after the first block."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error, self.blocks = error, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, size):
+        self.blocks += 1
+        if self.blocks > 1:
+            raise self.error
+        return b"x" * 10
+
+
+@pytest.mark.parametrize("error", ["IncompleteRead", "KeyboardInterrupt"])
+def test_a_download_that_breaks_leaves_no_part_file_and_no_folder(tmp_path, monkeypatch, error):
+    """A broken connection (not an OSError) escaped as an internal error and left
+    ``karate.graph.part``; the folders made for it (a mistyped data root's too) stayed."""
+    import http.client
+
+    raised = (http.client.IncompleteRead(b"x") if error == "IncompleteRead"
+              else KeyboardInterrupt())
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: _BrokenStream(raised))
+    root = tmp_path / "typo" / "data"
+    expected = DatasetNotFoundError if error == "IncompleteRead" else KeyboardInterrupt
+    with pytest.raises(expected):
+        load_graph("karate", root)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_root_that_is_a_file_is_refused_with_where_it_came_from(tmp_path, monkeypatch):
+    from sparsebox.cli import main
+    from sparsebox.exceptions import InvalidParameterError
+
+    file = tmp_path / "data.txt"
+    file.write_text("not a folder")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(file))
+    with pytest.raises(InvalidParameterError, match=r"data root .*data.txt \(\$SPARSEBOX_DATA\) "
+                                                   "is not a folder"):
+        load_graph("karate")
+    assert main(["graph", "info", "karate"]) == 2
+    assert file.read_text() == "not a folder"
+
+
+def test_each_read_only_data_root_gets_its_own_mirror(tmp_path, monkeypatch):
+    """Two read-only roots shared one mirror: the second got the first one's files (and what
+    PyG had processed from them)."""
+    from sparsebox.data.root import writable_mirror
+
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    mirrors = []
+    for name in ("a", "b"):
+        data = tmp_path / name / "Cora"
+        (data / "raw").mkdir(parents=True)
+        (data / "raw" / "ind.cora.graph").write_text(name)
+        data.chmod(0o555)
+        try:
+            mirrors.append(writable_mirror(data, "planetoid/Cora"))
+        finally:
+            data.chmod(0o755)
+    assert mirrors[0] != mirrors[1]
+    assert [(m / "raw" / "ind.cora.graph").read_text() for m in mirrors] == ["a", "b"]
+
+
+def test_present_and_verify_see_the_cache_downloads_of_a_read_only_root(tmp_path, monkeypatch):
+    """``data list`` said "no" for a dataset the loaders found in the cache, and
+    ``fetch(verify=True)`` did not check the file it found there."""
+    import os
+    import shutil
+
+    from sparsebox.data.sources import get_dataset
+
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    info = get_dataset("karate")
+    cached = tmp_path / "cache" / "downloads" / info.files[0].path
+    cached.parent.mkdir(parents=True)
+    shutil.copy(Path(os.environ["SPARSEBOX_DATA"]) / info.files[0].path, cached)
+    root = tmp_path / "data"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        assert info.present(root)
+        assert fetch("karate", root, verify=True) == [cached]
+        with cached.open("a") as fh:
+            fh.write("% tampered\n")
+        with pytest.raises(ValueError, match="sha256 differs"):
+            fetch("karate", root, verify=True)
+    finally:
+        root.chmod(0o755)
+    assert not info.present(root)
+
+
+def test_a_dataset_the_catalogue_ships_no_files_for_is_found_where_its_loader_puts_it(tmp_path):
+    """``data list`` could never say "yes" for pubmed, and ``fetch("pubmed")`` gave []."""
+    from sparsebox.data.sources import get_dataset
+
+    info = get_dataset("pubmed")
+    assert not info.present(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="ships no files for it: PyG's Planetoid"):
+        fetch("pubmed", tmp_path)
+    raw = tmp_path / "planetoid" / "PubMed" / "raw"
+    raw.mkdir(parents=True)
+    for part in ("graph", "x"):
+        (raw / f"ind.pubmed.{part}").write_bytes(b"")
+    assert info.present(tmp_path)
+    assert fetch("pubmed", tmp_path) == [raw / "ind.pubmed.graph", raw / "ind.pubmed.x"]

@@ -25,6 +25,14 @@ TASKS = textwrap.dedent('''
 
     def read_shared(task, emit, shared):
         return float(shared[task].sum()), shared.flags.writeable
+
+
+    def die_on_three(task, emit):
+        emit({"task": task})
+        if task == 3:
+            os._exit(1)  # as a crash in native code or the out-of-memory killer would
+        time.sleep(0.1)
+        return task
 ''')
 
 
@@ -61,6 +69,21 @@ def test_a_failed_task_is_named_the_others_finish_and_records_are_kept(tasks_mod
     assert info.value.task == 2 and info.value.failures == [(2, "ValueError: task two is broken")]
     assert info.value.results == [1, None, 3]  # the others finished
     assert sorted(r["task"] for r in seen) == [1, 2, 3]
+
+
+def test_a_worker_that_dies_fails_its_own_task_only(tasks_module):
+    """A dead worker broke the pool: every task still waiting was reported failed
+    (BrokenProcessPool) although it never ran."""
+    seen = []
+    with pytest.raises(TaskError) as info:
+        LocalExecutor(2, threads=1).run(tasks_module.die_on_three, range(1, 9),
+                                        on_record=seen.append)
+    assert [task for task, _ in info.value.failures] == [3]
+    assert "its worker process died" in info.value.failures[0][1]
+    assert info.value.results == [1, 2, None, 4, 5, 6, 7, 8]
+    others = sorted(r["task"] for r in seen if r["task"] != 3)
+    assert others == [1, 2, 4, 5, 6, 7, 8]  # each once, though some ran twice
+    assert len(seen) - len(others) <= 1
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
