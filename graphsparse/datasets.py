@@ -109,7 +109,7 @@ def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool
 def _ogb_info(name: str, kind: str) -> Any:
     info = get_dataset(name)
     if info.kind != kind:
-        raise InvalidParameterError(f"{name!r} is a {info.kind} dataset, not an {kind} one")
+        raise InvalidParameterError(f"{name!r} is a dataset of kind {info.kind}, not {kind}")
     return info
 
 
@@ -132,8 +132,11 @@ def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
         try:
             return dataset_cls(name=info.name, root=str(work))
         except _DOWNLOAD_ERRORS as err:
-            raise DatasetNotFoundError(f"OGB {info.name}: not in {work} and download failed ({err})"
-                                       ) from err
+            folder = data_root(root) / "ogb" / info.name.replace("-", "_")
+            elsewhere = f" nor in {work}" if work != folder.parent else ""
+            raise DatasetNotFoundError(
+                f"OGB {info.name}: not in {folder}{elsewhere}, and the download failed ({err}); "
+                f"place its files (raw/ and RELEASE_v1.txt) in {folder}") from err
 
 
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,

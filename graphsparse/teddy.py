@@ -23,7 +23,7 @@ from sparsebox._validation import check_fraction
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, pyg_edge_index
 
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
            "unweighted_structure"]
@@ -51,8 +51,8 @@ def unweighted_structure(graph: Any) -> SparseStructure:
     if isinstance(graph, SparseStructure):
         return graph
     module = type(graph).__module__
-    if module.startswith("torch_geometric") and getattr(graph, "edge_index", None) is not None:
-        return _distinct_edges(graph.edge_index.detach().cpu().numpy(), int(graph.num_nodes))
+    if module.startswith("torch_geometric"):
+        return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
     if module.startswith("networkx"):
         return as_structure(_without_weights(graph))
     return as_structure(graph)

@@ -67,22 +67,25 @@ def seeds_to_run(records: list[dict], methods: tuple[str, ...], levels: list[int
 
     A seed is complete when ``records`` hold every ``(method, level)`` that
     :func:`graphsparse.gnn.run_levels` writes for it (``dense`` at level 0, the others at each
-    of ``levels``); every seed trains from its own seed, so a complete seed needs no re-run. The
-    records of the seeds still to run are dropped, since a partial seed runs again from its start.
+    of ``levels``); every seed trains from its own seed, so a complete seed needs no re-run. A
+    seed still to run runs again from its start, so its records of what it will write again are
+    dropped; its records of other methods or levels (an earlier run's, with other ``methods``)
+    are kept.
 
     Examples
     --------
     >>> rec = lambda m, lv, s: {"method": m, "level": lv, "seed": s}
-    >>> done = [rec("dense", 0, 0), rec("teddy", 1, 0), rec("dense", 0, 1)]
+    >>> done = [rec("dense", 0, 0), rec("teddy", 1, 0), rec("dense", 0, 1), rec("ugs", 1, 1)]
     >>> kept, todo = seeds_to_run(done, ("dense", "teddy"), [1], [0, 1, 2])
-    >>> kept == done[:2], todo
+    >>> kept == done[:2] + done[3:], todo
     (True, [1, 2])
     """
     wanted = {(m, lv) for m in methods if m != "dense" for lv in levels}
     wanted |= {("dense", 0)} if "dense" in methods else set()
     todo = [s for s in seeds
             if not wanted <= {(r["method"], r["level"]) for r in records if r["seed"] == s}]
-    return [r for r in records if r["seed"] not in todo], todo
+    return [r for r in records
+            if r["seed"] not in todo or (r["method"], r["level"]) not in wanted], todo
 
 
 def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:

@@ -20,6 +20,7 @@ UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import time
 from collections.abc import Callable, Iterator
@@ -342,7 +343,8 @@ class UgsPruner(Sparsifier):
     removed per round, as in UGS; at least one edge, so small graphs get there too), the last
     round landing on the exact size (:func:`ugs_round_counts`). Self-loops always stay and are
     not counted, as in TEDDY. Weights are pruned alongside to ``weight_keep_ratio`` when it is
-    given (``weight_masks_``).
+    given (``weight_masks_``), over the same rounds (or, where every edge stays, over the
+    rounds that ``round_fraction`` per round would take the weights there).
 
     The models train on the unweighted graph (``x`` and ``edge_index``): a ``data.edge_weight``
     other than all ones is refused rather than ignored. To prune a weighted graph by its
@@ -423,8 +425,7 @@ class UgsPruner(Sparsifier):
         target = self._size(num_edges, num_nodes=int(data.num_nodes))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
-        counts = self._round_budgets(ugs_round_counts(num_edges, target, self.round_fraction),
-                                     _num_weights(factory))
+        counts = self._round_budgets(self._edge_rounds(num_edges, target), _num_weights(factory))
         scores = np.zeros(num_pairs)
         last: tuple[np.ndarray, Any] = (np.ones(num_pairs, dtype=bool), None)
         for r, (kept, weight_masks, _, seen) in enumerate(ugs_rounds(
@@ -440,6 +441,16 @@ class UgsPruner(Sparsifier):
         self.weight_masks_ = weight_masks if self.weight_keep_ratio is not None else None
         self.rounds_ = len(counts)
         return self
+
+    def _edge_rounds(self, num_edges: int, target: int) -> list[int]:
+        """The edges kept after each round; where the edges need no round but the weights are
+        to be pruned, as many rounds keeping every edge as ``round_fraction`` would take the
+        weights to ``weight_keep_ratio``."""
+        counts = ugs_round_counts(num_edges, target, self.round_fraction)
+        weight_keep = self.weight_keep_ratio or 1.0
+        if counts or weight_keep == 1.0:
+            return counts
+        return [num_edges] * max(1, math.ceil(math.log(weight_keep) / math.log1p(-self.round_fraction)))
 
     def _round_budgets(self, edge_counts: list[int], total_weights: int) -> list[tuple[int, int]]:
         """``(edges, weights)`` kept after each round: the weights go geometrically to
@@ -478,6 +489,11 @@ def _check_node_task(data: Any) -> None:
         raise InvalidParameterError(
             f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
             f"train_mask, val_mask); a {type(data).__name__} lacks {', '.join(missing)}")
+    if data.y.dim() != 1:
+        raise InvalidParameterError(
+            f"data.y must hold one class per node (shape [{data.num_nodes}]), got shape "
+            f"{list(data.y.shape)}; OGB's node datasets give [N, 1]: use data.y.view(-1) (as "
+            "graphsparse.datasets.load_ogbn does)")
     weight = getattr(data, "edge_weight", None)
     if weight is not None and not bool((torch.as_tensor(weight) == 1).all()):
         raise InvalidParameterError(

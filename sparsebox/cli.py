@@ -206,6 +206,18 @@ def _user_error(err: BaseException) -> bool:
 _CORRUPT_FILE = (zipfile.BadZipFile, pickle.UnpicklingError)
 
 
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` comes of a Ctrl-C: compiled code (numba) that the interrupt reached turns
+    it into a ``SystemError`` whose context is the ``KeyboardInterrupt``."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -235,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # every error ends here: one line, or the traceback with --debug
         if debug:
             traceback.print_exc()
+        if _interrupted(err):
+            print("error: interrupted", file=sys.stderr)
+            return 130
         if _user_error(err):
             what = (f"an input file is corrupt ({type(err).__name__}: {_message(err)})"
                     if isinstance(err, _CORRUPT_FILE) else _message(err))

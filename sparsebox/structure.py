@@ -21,7 +21,8 @@ Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
 Symmetrize = Literal["sum", "max"] | None
 
-__all__ = ["SparseStructure", "as_structure", "sorted_positions", "undirected_pair_keys"]
+__all__ = ["SparseStructure", "as_structure", "pyg_edge_index", "sorted_positions",
+           "undirected_pair_keys"]
 
 
 def sorted_positions(keys: np.ndarray, values: Any, sorter: np.ndarray | None = None) -> np.ndarray:
@@ -719,9 +720,9 @@ def as_structure(
         return _structure_self_loops(x, self_loops)
     if type(x).__module__.startswith("networkx"):
         return _from_networkx(x, undirected=undirected, **opts)
-    if type(x).__module__.startswith("torch_geometric") and hasattr(x, "edge_index"):
+    if type(x).__module__.startswith("torch_geometric"):
         weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
-        return as_structure(x.edge_index, undirected=undirected,
+        return as_structure(pyg_edge_index(x), undirected=undirected,
                             edge_weight=edge_weight if edge_weight is not None else weight,
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     x = _from_torch(x)
@@ -754,6 +755,38 @@ def as_structure(
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
     )
+
+
+def pyg_edge_index(data: Any) -> Any:
+    """The ``edge_index`` of a PyG ``Data``, refused with a message that says what is wrong when
+    there is none (``ToSparseTensor`` replaces it by ``adj_t``) or it does not hold integers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric.data import Data
+    >>> pyg_edge_index(Data(edge_index=torch.tensor([[0], [1]]))).tolist()
+    [[0], [1]]
+    >>> pyg_edge_index(Data(edge_index=torch.tensor([[0.0], [1.0]])))
+    Traceback (most recent call last):
+    ...
+    ValueError: data.edge_index must hold integers (PyG's is torch.long), got torch.float32
+    """
+    edge_index = getattr(data, "edge_index", None)
+    if edge_index is None:
+        kind = type(data).__name__
+        hint = ("; it has adj_t (ToSparseTensor drops edge_index: give it "
+                "remove_edge_index=False, or prune before it)"
+                if getattr(data, "adj_t", None) is not None else "")
+        raise ValueError(f"this PyG {kind} has no edge_index{hint}")
+    import torch  # PyG needs it
+
+    if isinstance(edge_index, torch.Tensor) and (edge_index.is_floating_point() or
+                                                 edge_index.is_complex() or
+                                                 edge_index.dtype == torch.bool):
+        raise ValueError(f"data.edge_index must hold integers (PyG's is torch.long), got "
+                         f"{edge_index.dtype}")
+    return edge_index
 
 
 def _from_torch(x: Any) -> Any:

@@ -227,7 +227,12 @@ class GTSPModel(nn.Module):
     # ------------------------------------------------------------------ forward
     def encode(self, data) -> tuple[Tensor, Tensor]:
         """Node and edge embeddings: atoms + random-walk encoding, bonds."""
-        x = self.atom(data.x) + self.pe(self.pe_norm(data.random_walk_pe))
+        encoding = getattr(data, "random_walk_pe", None)
+        if encoding is None:
+            raise ValueError("the batch has no random_walk_pe: give its dataset PyG's "
+                             "AddRandomWalkPE(16, attr_name='random_walk_pe') as transform, or "
+                             "load it with graphsparse.gtsp.data.load_molecules")
+        x = self.atom(data.x) + self.pe(self.pe_norm(encoding))
         return x, self.bond(data.edge_attr)
 
     def forward(self, data) -> Tensor:

@@ -473,7 +473,8 @@ class _PlanetoidUnpickler(pickle.Unpickler):
 
 def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
     """The graph of a Planetoid ``ind.<name>.graph`` file (a pickled ``{node: [neighbours]}``
-    dict) as an undirected structure without self-loops, as PyG's ``Planetoid`` builds it."""
+    dict) as an undirected, unweighted structure without self-loops, as PyG's ``Planetoid``
+    builds it: a neighbour listed twice (Cora's file lists 151 so) is one edge of weight 1."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -483,9 +484,10 @@ def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as err:
         raise GraphFileError(f"{path}: not a Planetoid graph file ({err})") from None
     n = max(len(adjacency), int(max(rows.max(initial=-1), cols.max(initial=-1))) + 1)
+    pairs = np.unique(np.stack([rows, cols], axis=1), axis=0)  # a repeated neighbour once
     try:
-        return SparseStructure.from_edges(rows, cols, num_nodes=n, symmetrize="max",
-                                          self_loops="drop")
+        return SparseStructure.from_edges(pairs[:, 0], pairs[:, 1], num_nodes=n,
+                                          symmetrize="max", self_loops="drop")
     except ValueError as err:
         raise GraphFileError(f"{path}: {err}") from None
 

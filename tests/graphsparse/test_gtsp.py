@@ -746,3 +746,11 @@ def test_the_token_pruner_names_the_graph_and_the_field_it_cannot_read(field, wo
     for word in words:
         assert word in str(caught.value), (word, str(caught.value))
     assert int(pruner.fit(_spoiled("nothing")).mask_.sum()) == 2 + 3 + 3 + 4
+
+
+def test_a_batch_without_the_walk_encoding_is_refused_by_name():
+    """A plain ogb loader's batches reached the model and failed with an AttributeError."""
+    batch = batch_of([5, 6])
+    del batch.random_walk_pe
+    with pytest.raises(ValueError, match="no random_walk_pe: .*AddRandomWalkPE"):
+        tiny_model()(batch)

@@ -221,3 +221,18 @@ def test_self_loops_always_stay_and_do_not_count_toward_the_size(method):
         assert (kept.rows == kept.cols).sum() == 2 and (kept.rows != kept.cols).sum() == non_loops
     with pytest.raises(InvalidParameterError, match="budget 4 is more than the 3 edges other than"):
         method(budget=4).fit(data)
+
+
+def test_a_data_without_an_integer_edge_index_is_refused_by_name():
+    """After ToSparseTensor (adj_t, no edge_index) the message spoke of "x" and an object
+    array; a float edge_index went through and came back float."""
+    import torch_geometric.transforms as T
+
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3,
+                x=torch.zeros(3, 1))
+    sparse = T.ToSparseTensor(layout=torch.sparse_csr)(data.clone())
+    for fit in (lambda d: TeddyTransform()(d), lambda d: TeddyPruner().fit(d), as_structure):
+        with pytest.raises(ValueError, match="has no edge_index; it has adj_t"):
+            fit(sparse)
+        with pytest.raises(ValueError, match="edge_index must hold integers"):
+            fit(Data(edge_index=data.edge_index.float(), num_nodes=3))

@@ -280,3 +280,18 @@ def test_every_level_method_keeps_the_same_edges_and_every_self_loop(monkeypatch
     assert trained_on == [(78, 34)] + [(target, 34)] * 3  # the dense teacher, then each method
     assert [r["method"] for r in records] == ["teddy", "random", "ugs"]
     assert {r["edge_keep"] for r in records} == {target / 78}
+
+
+def test_weights_are_pruned_when_every_edge_stays():
+    """With keep_ratio 1 no edge round ran, so weight_keep_ratio was ignored without a word."""
+    ugs = UgsPruner(keep_ratio=1.0, weight_keep_ratio=0.5, epochs=2).fit(karate())
+    assert ugs.mask_.all() and ugs.rounds_ == 14  # 0.95 ** 14 <= 0.5 < 0.95 ** 13
+    kept = sum(int(m.sum()) for m in ugs.weight_masks_)
+    assert kept / sum(m.numel() for m in ugs.weight_masks_) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_labels_of_shape_n_by_1_are_refused_by_name():
+    data = karate()
+    data.y = data.y.view(-1, 1)  # as OGB's node datasets give them
+    with pytest.raises(InvalidParameterError, match=r"data.y must hold one class per node"):
+        UgsPruner(keep_ratio=0.9, epochs=1).fit(data)

@@ -105,3 +105,20 @@ def test_staged_outputs_refuse_two_outputs_on_one_file(tmp_path):
 
     with pytest.raises(ValueError, match="share a name"):
         StagedOutputs(target=tmp_path / "a.ply", report=tmp_path / "sub" / ".." / "a.ply")
+
+
+def test_an_interrupt_that_reached_compiled_code_is_an_interrupt(monkeypatch, capsys):
+    """Ctrl-C inside a numba kernel surfaces as a SystemError: it was an "internal error"."""
+    import sparsebox.cli as cli
+
+    class Interrupted:
+        def main(self, **kwargs):
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise SystemError("CPUDispatcher(<function f>) returned a result with an "
+                                  "exception set") from None
+
+    monkeypatch.setattr(cli, "command", lambda: Interrupted())
+    assert cli.main(["methods"]) == 130
+    assert capsys.readouterr().err.strip() == "error: interrupted"

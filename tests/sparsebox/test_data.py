@@ -68,7 +68,11 @@ def test_planetoid_and_ogb_load_from_a_read_only_root(data_dir):
 
     cora = load_planetoid("cora")
     assert cora.num_nodes == 2708 and int(cora.train_mask.sum()) == 140
-    assert load_graph("cora").num_edges == cora.edge_index.shape[1] // 2
+    graph = load_graph("cora")  # the same edges as PyG's, each of weight 1 (151 neighbours
+    assert graph.num_edges == cora.edge_index.shape[1] // 2  # are listed twice in the file)
+    assert set(graph.weights.tolist()) == {1.0}
+    ours = {(int(u), int(v)) for u, v in zip(graph.rows, graph.cols, strict=True)}
+    assert ours == {(min(u, v), max(u, v)) for u, v in cora.edge_index.t().tolist()}
     for _ in range(2):  # the second load reads ogb's processed file under weights_only
         ds = load_ogbg("ogbg-molbace")
         assert len(ds) == 1513
