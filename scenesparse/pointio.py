@@ -3,6 +3,17 @@
 A :class:`PointCloud` is a structured numpy array with at least ``x``, ``y``, ``z`` fields; every
 other field (colours, normals, Gaussian-splat properties, intensities...) rides along, so masking
 and writing never drop an attribute, and PLY files keep their field order and dtypes.
+
+A cloud written back to the format it was read from keeps its fields as they were (a PCD file
+also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD, normals and
+colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <-> PCD
+``normal_x normal_y normal_z``, PLY ``red green blue`` (uchar) <-> PCD ``rgb`` (packed into 4
+bytes, F 4 as PCL writes it; F 4 or U 4 read). open3d's binary PCD reader reads 8-byte float
+fields as zeros, so a cloud read from another format is written to PCD with float64 normals, and
+float64 positions that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and
+PCL write them). Positions float32 would move further (survey coordinates far from the origin),
+and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so warns that
+open3d cannot read it.
 """
 
 from __future__ import annotations
@@ -10,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +51,21 @@ class PointCloud:
     faces : ndarray (structured) or None
         A mesh's PLY ``face`` element as read (its first property lists each face's vertex
         indices); :meth:`subset` remaps them and drops the faces that lose a vertex.
+    source : str or None
+        The format the cloud was read from (``"ply"``, ``"pcd"``, ``"xyz"``, ``"pts"``), None
+        for one built in memory; written to PLY or PCD from another format, its normals and
+        colours are renamed (see the module's notes).
+    layout : dict
+        What a PCD header says beyond the fields, written back to PCD: ``"viewpoint"`` (the
+        VIEWPOINT values) and ``"counts"`` (``{name: n}`` for a field of COUNT n > 1, read as the
+        fields ``name_0`` ... ``name_{n-1}``).
     """
 
     data: np.ndarray
     comments: list[str] = field(default_factory=list)
     faces: np.ndarray | None = None
+    source: str | None = None
+    layout: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = self.data.dtype.names or ()
@@ -115,7 +136,8 @@ class PointCloud:
             remapped[:] = [f.astype(self.faces[prop][0].dtype if len(self.faces) else np.int32)
                            for f, w in zip(lists, whole, strict=True) if w]
             faces[prop] = remapped
-        return PointCloud(self.data[kept].copy(), list(self.comments), faces)
+        return PointCloud(self.data[kept].copy(), list(self.comments), faces, self.source,
+                          dict(self.layout))
 
 
 # ----------------------------------------------------------------------------------- PLY
@@ -182,7 +204,7 @@ def _read_ply(path: Path) -> PointCloud:
         low = min((int(np.min(f)) for f in faces[prop] if len(f)), default=0)
         if low < 0 or top >= len(data):
             raise PointFileError(f"{path}: a face names a vertex outside 0..{len(data) - 1}")
-    return PointCloud(np.array(data), list(ply.comments), faces)
+    return PointCloud(np.array(data), list(ply.comments), faces, "ply")
 
 
 def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
@@ -301,7 +323,12 @@ def _read_pcd(path: Path) -> PointCloud:
     else:
         raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
     data = repack_fields(data[[f for f, _ in fields if not f.startswith("_pad")]])
-    return PointCloud(np.ascontiguousarray(data), _without_pcd_banner(comments))
+    multi = {name: count for name, count in zip(names, counts, strict=True) if count > 1 and name != "_"}
+    layout: dict[str, Any] = {"counts": multi}
+    if "VIEWPOINT" in header:
+        layout["viewpoint"] = " ".join(header["VIEWPOINT"])
+    return PointCloud(np.ascontiguousarray(data), _without_pcd_banner(comments), source="pcd",
+                      layout=layout)
 
 
 def _without_pcd_banner(comments: list[str]) -> list[str]:
@@ -328,23 +355,30 @@ def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
 
 def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
     kinds = {"f": "F", "i": "I", "u": "U", "b": "U"}
-    names, sizes, types, dtype = [], [], [], []
+    narrow = _float32_for_open3d(cloud) if cloud.source not in (None, "pcd") else set()
+    names, dtype = [], []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
         if t.kind not in kinds:
             raise ValueError(f"field {name!r} of dtype {t} cannot be written to PCD")
         t = np.dtype(np.uint8) if t.kind == "b" else t
         t = np.dtype(np.float32) if t.kind == "f" and t.itemsize == 2 else t  # PCD has no F2
+        t = np.dtype(np.float32) if name in narrow else t
         names.append(name)
-        sizes.append(str(t.itemsize))
-        types.append(kinds[t.kind])
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
+    wide = [c for c in "xyz" if data.dtype[c] == np.float64]
+    if binary and wide and cloud.source != "pcd":
+        warnings.warn(f"{path}: {' '.join(wide)} written as 8-byte floats (F 8) to keep them; "
+                      "open3d's binary PCD reader reads such fields as zeros (write ascii, or "
+                      ".ply, for open3d)", stacklevel=3)
+    columns = _pcd_columns(data.dtype, cloud.layout.get("counts", {}))
     header = [f"# {_PCD_BANNER}", *(f"# {c}" for c in _without_pcd_banner(cloud.comments)),
-              "VERSION 0.7", f"FIELDS {' '.join(names)}",
-              f"SIZE {' '.join(sizes)}", f"TYPE {' '.join(types)}",
-              f"COUNT {' '.join('1' for _ in names)}", f"WIDTH {len(data)}", "HEIGHT 1",
-              "VIEWPOINT 0 0 0 1 0 0 0", f"POINTS {len(data)}",
+              "VERSION 0.7", f"FIELDS {' '.join(n for n, _, _ in columns)}",
+              f"SIZE {' '.join(str(t.itemsize) for _, t, _ in columns)}",
+              f"TYPE {' '.join(kinds[t.kind] for _, t, _ in columns)}",
+              f"COUNT {' '.join(str(c) for _, _, c in columns)}", f"WIDTH {len(data)}", "HEIGHT 1",
+              f"VIEWPOINT {cloud.layout.get('viewpoint', '0 0 0 1 0 0 0')}", f"POINTS {len(data)}",
               f"DATA {'binary' if binary else 'ascii'}"]
     with open(path, "wb") as fh:
         fh.write(("\n".join(header) + "\n").encode("ascii"))
@@ -352,6 +386,43 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
             fh.write(data.tobytes())
         else:
             _write_ascii_rows(fh, data, names)
+
+
+def _pcd_columns(dtype: np.dtype, counts: dict[str, int]) -> list[tuple[str, np.dtype, int]]:
+    """The PCD fields (name, type, COUNT) of the fields of ``dtype``: a multi-count field of the
+    file read (``counts``) is one field again where its ``name_0`` ... ``name_{n-1}`` still
+    follow each other with one type."""
+    names = list(dtype.names or ())
+    columns, i = [], 0
+    while i < len(names):
+        base, _, _ = names[i].rpartition("_")
+        n = counts.get(base, 1) if names[i] == f"{base}_0" else 1
+        parts = names[i:i + n]
+        if n > 1 and parts == [f"{base}_{k}" for k in range(n)] and \
+                len({dtype[p] for p in parts}) == 1:
+            columns.append((base, dtype[names[i]], n))
+            i += n
+        else:
+            columns.append((names[i], dtype[names[i]], 1))
+            i += 1
+    return columns
+
+
+def _float32_for_open3d(cloud: PointCloud) -> set[str]:
+    """The float64 fields of a cloud from another format that PCD gets as F 4, as open3d writes
+    them (its binary reader reads F 8 as zeros): normals, and positions that float32 moves by
+    at most a millionth of the cloud's extent."""
+    wide = {n for n in cloud.fields if cloud.data.dtype[n].kind == "f" and
+            cloud.data.dtype[n].itemsize == 8}
+    narrow = wide & set(_PCD_NORMALS)
+    xyz = cloud.points
+    if {"x", "y", "z"} <= wide:
+        with np.errstate(invalid="ignore", over="ignore"):
+            moved = np.abs(xyz.astype(np.float32) - xyz)
+            extent = np.nanmax(xyz, axis=0) - np.nanmin(xyz, axis=0)
+        if not np.nanmax(moved, initial=0.0) > 1e-6 * np.nanmax(extent, initial=0.0):
+            narrow |= {"x", "y", "z"}
+    return narrow
 
 
 # ----------------------------------------------------------------------------------- XYZ
@@ -383,7 +454,7 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     data = np.empty(table.shape[0], dtype=[(n, types[n]) for n in names])
     for i, name in enumerate(names):
         data[name] = table[:, i]
-    return PointCloud(data)
+    return PointCloud(data, source="pts" if count_line else "xyz")
 
 
 def _text_lines(path: Path) -> list[str]:
@@ -509,6 +580,49 @@ def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
     np.savetxt(fh, columns, fmt=fmt)
 
 
+# ----------------------------------------------------------------------------------- names
+_PLY_NORMALS = ("nx", "ny", "nz")
+_PCD_NORMALS = ("normal_x", "normal_y", "normal_z")
+
+
+def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
+    """``cloud`` with its normals and colours named as ``suffix``'s format names them (PLY
+    ``nx ny nz`` and uchar ``red green blue``, PCD ``normal_x normal_y normal_z`` and a packed
+    ``rgb``) when it was read from the other of the two; otherwise ``cloud`` itself."""
+    names = list(cloud.fields)
+    columns = {n: cloud.data[n] for n in names}
+    if suffix == ".pcd" and cloud.source not in (None, "pcd"):
+        old, new = _PLY_NORMALS, _PCD_NORMALS
+        if set(_COLOURS) <= set(names) and "rgb" not in names and \
+                all(columns[c].dtype == np.uint8 for c in _COLOURS):
+            r, g, b = (columns[c].astype(np.uint32) for c in _COLOURS)
+            columns["rgb"] = ((r << 16) | (g << 8) | b).view(np.float32)  # PCL's packing
+            names = [n for n in names if n not in _COLOURS[1:]]
+            names[names.index("red")] = "rgb"
+    elif suffix == ".ply" and cloud.source == "pcd":
+        old, new = _PCD_NORMALS, _PLY_NORMALS
+        rgb = columns.get("rgb")
+        if rgb is not None and rgb.dtype.itemsize == 4 and rgb.dtype.kind in "fu" and \
+                not set(_COLOURS) & set(names):
+            packed = rgb.astype(rgb.dtype.newbyteorder("<")).view("<u4")
+            columns.update({c: ((packed >> shift) & 255).astype(np.uint8)
+                            for c, shift in zip(_COLOURS, (16, 8, 0), strict=True)})
+            at = names.index("rgb")
+            names[at:at + 1] = _COLOURS
+    else:
+        return cloud
+    if set(old) <= set(names) and not set(new) & set(names):
+        for o, n in zip(old, new, strict=True):
+            names[names.index(o)] = n
+            columns[n] = columns[o]
+    if names == list(cloud.fields):
+        return cloud
+    data = np.empty(len(cloud), dtype=[(n, columns[n].dtype) for n in names])
+    for n in names:
+        data[n] = columns[n]
+    return replace(cloud, data=data)
+
+
 # ----------------------------------------------------------------------------------- public
 _XYZ_SUFFIXES = (".xyz", ".txt", ".pts")
 #: the suffixes :func:`read_points` and :func:`write_points` know (the format follows the name)
@@ -563,6 +677,7 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
     path = Path(path)
     suffix = path.suffix.lower()
     check_format_holds(path, cloud)
+    cloud = _named_for(suffix, cloud)
     if suffix == ".ply":
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from plyfile import PlyData
@@ -243,3 +245,95 @@ def test_pts_colours_are_bytes_whether_or_not_a_comment_leads(tmp_path):
         cloud = read_points(path)
         assert cloud.fields == ("x", "y", "z", "red", "green", "blue")
         assert cloud.data["red"].dtype == np.uint8 and cloud.data["red"].tolist() == [255, 3]
+
+
+def open3d_cloud(n=200, seed=0):
+    """An open3d cloud with colours and normals (open3d writes its positions as PLY doubles)."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(seed)
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rng.random((n, 3)) * 0.2 - 0.1))
+    cloud.colors = o3d.utility.Vector3dVector(rng.integers(0, 256, (n, 3)) / 255)
+    cloud.normals = o3d.utility.Vector3dVector(rng.standard_normal((n, 3)))
+    cloud.normalize_normals()
+    return cloud
+
+
+@pytest.mark.filterwarnings("error")
+def test_ply_to_binary_pcd_is_read_by_open3d(tmp_path):
+    """A PLY of doubles went to PCD as F 8, which open3d's binary reader reads as zeros; from
+    another format positions and normals go to PCD as F 4, as open3d writes them."""
+    import open3d as o3d
+
+    source = open3d_cloud()
+    assert o3d.io.write_point_cloud(str(tmp_path / "o.ply"), source)
+    assert PlyData.read(str(tmp_path / "o.ply"))["vertex"].data.dtype["x"] == np.float64
+    write_points(tmp_path / "c.pcd", read_points(tmp_path / "o.ply"))
+    assert b"\nTYPE F F F F F F F\n" in (tmp_path / "c.pcd").read_bytes()[:400]
+    back = o3d.io.read_point_cloud(str(tmp_path / "c.pcd"))
+    np.testing.assert_allclose(np.asarray(back.points), np.asarray(source.points), atol=1e-8)
+    np.testing.assert_allclose(np.asarray(back.normals), np.asarray(source.normals), atol=1e-7)
+
+
+def test_positions_float32_would_move_stay_f8_and_warn(tmp_path):
+    """Survey coordinates far from the origin keep every digit (F 8); binary, open3d cannot read
+    them, and the writer says so."""
+    utm = np.array([[512345.123456, 4512345.678901, 12.345678], [512346.5, 4512346.25, 13.0]])
+    write_points(tmp_path / "u.ply", PointCloud.from_xyz(utm))
+    with pytest.warns(UserWarning, match="u.pcd: x y z written as 8-byte floats.*open3d"):
+        write_points(tmp_path / "u.pcd", read_points(tmp_path / "u.ply"))
+    assert read_points(tmp_path / "u.pcd").points.tolist() == utm.tolist()
+    same = tmp_path / "same.pcd"  # a PCD read with F 8 keeps it, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_points(same, read_points(tmp_path / "u.pcd"))
+    assert same.read_bytes() == (tmp_path / "u.pcd").read_bytes()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("source, target", [(".ply", ".pcd"), (".pcd", ".ply")])
+@pytest.mark.parametrize("binary", [True, False])
+def test_converted_colours_and_normals_are_read_by_open3d(tmp_path, source, target, binary):
+    """PLY nx ny nz / red green blue and PCD normal_x normal_y normal_z / packed rgb are each
+    renamed to the other format's convention; a same-format round trip keeps the file as is."""
+    import open3d as o3d
+
+    cloud = open3d_cloud()
+    src = tmp_path / f"o{source}"
+    assert o3d.io.write_point_cloud(str(src), cloud, write_ascii=not binary)
+    ref = o3d.io.read_point_cloud(str(src))  # in ascii, at the digits open3d writes
+    out = tmp_path / f"c{target}"
+    write_points(out, read_points(src), binary=binary)
+    back = o3d.io.read_point_cloud(str(out))
+    assert back.has_colors() and back.has_normals()
+    np.testing.assert_allclose(np.asarray(back.points), np.asarray(ref.points), atol=1e-7)
+    np.testing.assert_allclose(np.asarray(back.colors), np.asarray(cloud.colors), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(back.normals), np.asarray(ref.normals), atol=1e-7)
+    again = tmp_path / f"again{source}"  # and back to the first format
+    write_points(again, read_points(out), binary=binary)
+    assert read_points(again).fields == read_points(src).fields
+    np.testing.assert_allclose(np.asarray(o3d.io.read_point_cloud(str(again)).colors),
+                               np.asarray(cloud.colors), atol=1e-12)
+    if binary:
+        same = tmp_path / f"same{source}"
+        write_points(same, read_points(src))
+        assert same.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_pcd_round_trip_keeps_multi_count_fields_and_viewpoint(tmp_path, binary):
+    path = tmp_path / "h.pcd"
+    path.write_text("VERSION 0.7\nFIELDS x y z hist\nSIZE 4 4 4 4\nTYPE F F F F\n"
+                    "COUNT 1 1 1 4\nWIDTH 2\nHEIGHT 1\nVIEWPOINT 1 2 3 1 0 0 0\nPOINTS 2\n"
+                    "DATA ascii\n0 0 0 1 2 3 4\n1 1 1 5 6 7 8\n")
+    cloud = read_points(path)
+    assert cloud.fields == ("x", "y", "z", "hist_0", "hist_1", "hist_2", "hist_3")
+    out = tmp_path / "out.pcd"
+    write_points(out, cloud.subset(np.array([False, True])), binary=binary)
+    header = out.read_bytes().split(b"\nDATA")[0].decode().split("\n")
+    assert {"FIELDS x y z hist", "SIZE 4 4 4 4", "TYPE F F F F", "COUNT 1 1 1 4",
+            "VIEWPOINT 1 2 3 1 0 0 0"} <= set(header)
+    back = read_points(out)
+    assert back.data.tolist() == [(1, 1, 1, 5, 6, 7, 8)]
+    write_points(tmp_path / "o.ply", cloud)  # other formats get the fields one by one
+    assert read_points(tmp_path / "o.ply").fields == cloud.fields
