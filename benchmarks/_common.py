@@ -132,10 +132,13 @@ def require(module: str, reason: str = "") -> None:
 
 
 def require_datasets(names: Iterable[str], *, download: bool = True) -> None:
-    """Locate (or download, as the loaders would) the catalogue datasets ``names``."""
-    from sparsebox.data import fetch
+    """Locate (or download, as the loaders would) the catalogue datasets ``names``; one the
+    catalogue ships no files for is left to its loader's package (PyG, ogb) to download."""
+    from sparsebox.data import fetch, get_dataset
 
     for name in names:
+        if download and not get_dataset(name).files:
+            continue
         try:
             fetch(name, download=download)
         except (OSError, ValueError) as err:

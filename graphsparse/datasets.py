@@ -11,17 +11,27 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sparsebox.data.root import data_root, download_folder, download_root, writable_mirror
-from sparsebox.data.sources import DatasetNotFoundError, get_dataset
+from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, writable_mirror
+from sparsebox.data.sources import PLANETOID_RAW_PARTS, DatasetNotFoundError, get_dataset
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
            "register_pyg_safe_globals"]
 
 _PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
-_PLANETOID_RAW = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
-#: what a download by PyG or ogb raises when there is no network or the connection breaks
-_DOWNLOAD_ERRORS = (OSError, http.client.HTTPException)
+
+
+def _download_errors() -> tuple[type[BaseException], ...]:
+    """What a download by PyG (urllib, or fsspec over aiohttp) raises when there is no network
+    or the connection breaks."""
+    errors: list[type[BaseException]] = [OSError, http.client.HTTPException]
+    try:
+        import aiohttp
+    except ImportError:
+        pass
+    else:
+        errors.append(aiohttp.ClientError)
+    return tuple(errors)
 
 
 def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
@@ -43,7 +53,7 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
     raw = base / pyg_name / "raw"
 
     def missing_in(folder: Path) -> list[str]:
-        return [f"ind.{key}.{s}" for s in _PLANETOID_RAW
+        return [f"ind.{key}.{s}" for s in PLANETOID_RAW_PARTS
                 if not (folder / pyg_name / "raw" / f"ind.{key}.{s}").exists()]
 
     missing = missing_in(base)
@@ -55,16 +65,16 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
             f"Planetoid {pyg_name}: missing {missing[0]} (and {len(missing) - 1} more) in {raw}; "
             "allow download=True or place the raw files there"
         )
-    if not missing:
-        work = writable_mirror(base / pyg_name, f"planetoid/{pyg_name}").parent
-        return Planetoid(str(work), pyg_name, split="public")[0]
-    with download_folder(base):  # a failed download leaves no folder behind
-        try:
-            return Planetoid(str(base), pyg_name, split="public")[0]
-        except _DOWNLOAD_ERRORS as err:
-            raise DatasetNotFoundError(
-                f"Planetoid {pyg_name}: raw files missing in {raw} and the download failed ({err})"
-            ) from err
+    if missing:  # into a private folder: a failed download leaves nothing behind
+        with download_folder(base) as tmp:
+            try:
+                Planetoid(str(tmp), pyg_name, split="public")
+            except _download_errors() as err:
+                raise DatasetNotFoundError(f"Planetoid {pyg_name}: raw files missing in {raw} and "
+                                           f"the download failed ({err})") from err
+            move_into_place(tmp / pyg_name, base / pyg_name)
+    work = writable_mirror(base / pyg_name, f"planetoid/{pyg_name}").parent
+    return Planetoid(str(work), pyg_name, split="public")[0]
 
 
 def register_pyg_safe_globals() -> None:
@@ -126,17 +136,19 @@ def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
     info = _ogb_info(name, kind)
     work, downloads = _ogb_folder(info, root, download)
     register_pyg_safe_globals()
-    if not downloads:
-        return dataset_cls(name=info.name, root=str(work))
-    with download_folder(work):  # a failed download leaves no folder behind
-        try:
-            return dataset_cls(name=info.name, root=str(work))
-        except _DOWNLOAD_ERRORS as err:
-            folder = data_root(root) / "ogb" / info.name.replace("-", "_")
-            elsewhere = f" nor in {work}" if work != folder.parent else ""
-            raise DatasetNotFoundError(
-                f"OGB {info.name}: not in {folder}{elsewhere}, and the download failed ({err}); "
-                f"place its files (raw/ and RELEASE_v1.txt) in {folder}") from err
+    if downloads:  # into a private folder: a failed download leaves nothing behind
+        name_ = info.name.replace("-", "_")
+        with download_folder(work) as tmp:
+            try:
+                dataset_cls(name=info.name, root=str(tmp))
+            except (*_download_errors(), RuntimeError) as err:  # ogb's for any failure
+                folder = data_root(root) / "ogb" / name_
+                elsewhere = f" nor in {work}" if work != folder.parent else ""
+                raise DatasetNotFoundError(
+                    f"OGB {info.name}: not in {folder}{elsewhere}, and the download failed "
+                    f"({err}); place its files (raw/ and RELEASE_v1.txt) in {folder}") from err
+            move_into_place(tmp / name_, work / name_)
+    return dataset_cls(name=info.name, root=str(work))
 
 
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,

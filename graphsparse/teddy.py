@@ -23,7 +23,7 @@ from sparsebox._validation import check_fraction
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure, pyg_edge_index
+from sparsebox.structure import SparseStructure, as_structure, is_pyg_data, pyg_edge_index
 
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
            "unweighted_structure"]
@@ -50,10 +50,9 @@ def unweighted_structure(graph: Any) -> SparseStructure:
     """
     if isinstance(graph, SparseStructure):
         return graph
-    module = type(graph).__module__
-    if module.startswith("torch_geometric"):
+    if is_pyg_data(graph):
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
-    if module.startswith("networkx"):
+    if type(graph).__module__.startswith("networkx"):
         return as_structure(_without_weights(graph))
     return as_structure(graph)
 

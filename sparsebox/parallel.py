@@ -193,9 +193,10 @@ class LocalExecutor(Executor):
         """The tasks in a pool of processes. A worker process that dies (a crash in native code,
         ``os._exit``, the kernel's out-of-memory killer) breaks the pool and every task still in
         it: the tasks it had not started run again in a fresh pool, and each that had started
-        runs again alone, so only a task that kills its worker on its own fails. Records a
-        task emitted before it was run again are not passed on twice (tasks are seeded, so a
-        re-run emits the same records)."""
+        runs again alone (one after another: a crash costs that time), so only a task that
+        kills its worker on its own fails. A task run again passes on only the records past
+        those its first run passed on (tasks are seeded, so the re-run emits them in the same
+        order; a field such as a time may differ between the two runs)."""
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
@@ -231,6 +232,7 @@ class _PoolRun:
         worker took down (their ``started`` flag says whether a worker had begun them)."""
         import queue as queue_module
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         records = self.ctx.Queue()  # a dead worker's last records die with it
         received = dict.fromkeys(indices, 0)  # records of this run of each task
@@ -262,10 +264,14 @@ class _PoolRun:
                 for future in [f for f in pending if f.done()]:
                     pending.discard(future)
                     index = futures[future]
-                    error = future.exception()  # the worker process died
-                    if error is not None:
+                    error = future.exception()
+                    if isinstance(error, BrokenProcessPool):  # a worker process died
                         broken.append(index)
                         self.errors[index] = f"{type(error).__name__}: {error}"
+                        continue
+                    if error is not None:  # a result or task that does not pickle, SystemExit
+                        self.failures.append((index, self.tasks[index],
+                                              f"{type(error).__name__}: {error}"))
                         continue
                     index, count, result = future.result()
                     sent[index] = count

@@ -10,6 +10,7 @@ Scores and masks are per item, aligned with ``structure.ids``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +22,7 @@ Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
 Symmetrize = Literal["sum", "max"] | None
 
-__all__ = ["SparseStructure", "as_structure", "pyg_edge_index", "sorted_positions",
+__all__ = ["SparseStructure", "as_structure", "is_pyg_data", "pyg_edge_index", "sorted_positions",
            "undirected_pair_keys"]
 
 
@@ -720,7 +721,7 @@ def as_structure(
         return _structure_self_loops(x, self_loops)
     if type(x).__module__.startswith("networkx"):
         return _from_networkx(x, undirected=undirected, **opts)
-    if type(x).__module__.startswith("torch_geometric"):
+    if is_pyg_data(x):
         weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
         return as_structure(pyg_edge_index(x), undirected=undirected,
                             edge_weight=edge_weight if edge_weight is not None else weight,
@@ -755,6 +756,15 @@ def as_structure(
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
     )
+
+
+def is_pyg_data(x: Any) -> bool:
+    """Whether ``x`` is a PyG data object (``Data``, ``HeteroData``, a ``Batch``), not a PyG
+    tensor such as ``EdgeIndex`` (an edge_index itself)."""
+    if not type(x).__module__.startswith("torch_geometric"):
+        return False
+    torch = sys.modules.get("torch")
+    return torch is None or not isinstance(x, torch.Tensor)
 
 
 def pyg_edge_index(data: Any) -> Any:

@@ -6,11 +6,12 @@ import contextlib
 import hashlib
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["data_root", "root_origin", "cache_root", "writable_mirror", "default_data_root",
-           "is_writable", "download_root", "download_folder"]
+           "is_writable", "download_root", "download_folder", "move_into_place"]
 
 ENV_DATA = "SPARSEBOX_DATA"
 ENV_CACHE = "SPARSEBOX_CACHE"
@@ -148,17 +149,21 @@ def writable_mirror(folder: Path, name: str) -> Path:
 
 @contextlib.contextmanager
 def download_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
-    """``folder``, made (with the folders above it that are missing) for a download into it.
-    When the block fails or is interrupted, the folders made for it or during it that hold no
-    file are removed again: a failed download, or one into a mistyped data root, leaves no trace.
+    """A private temporary folder inside ``folder`` (made, with the folders above it that are
+    missing) to download into; the caller moves what it downloaded into place with
+    :func:`move_into_place` before the block ends. The temporary folder goes when the block
+    ends, and when the block fails or is interrupted, so do the folders made for it (those that
+    hold nothing another process put there): a failed download, or one into a mistyped data
+    root, leaves no trace, and two processes downloading at once never see each other's
+    partial files.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> try:
-    ...     with download_folder(root / "typo" / "graphs") as folder:
-    ...         (folder / "raw").mkdir()
+    ...     with download_folder(root / "typo" / "graphs") as tmp:
+    ...         _ = (tmp / "part.bin").write_bytes(b"half")
     ...         raise OSError("no network")
     ... except OSError:
     ...     pass
@@ -166,14 +171,38 @@ def download_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
     []
     """
     folder = Path(folder)
-    made = [f for f in (folder, *folder.parents) if not f.exists()]
-    before = {p for p in folder.rglob("*") if p.is_dir()} if folder.is_dir() else set()
+    made = [f for f in (folder, *folder.parents) if not f.exists()]  # deepest first
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        yield folder
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+            yield Path(tmp)
     except BaseException:
-        new = [p for p in folder.rglob("*") if p.is_dir() and p not in before]
-        for p in sorted(new, key=lambda p: len(p.parts), reverse=True) + made:  # deepest first
-            with contextlib.suppress(OSError):  # one that holds a file stays
-                p.rmdir()
+        for f in made:
+            with contextlib.suppress(OSError):  # one that holds something stays
+                f.rmdir()
         raise
+
+
+def move_into_place(source: Path, target: Path) -> None:
+    """Move the file or folder ``source`` (in a :func:`download_folder`) to ``target``, in one
+    rename; where ``target`` is there already (another process was first), the entries of a
+    folder it lacks are moved into it and the rest is left to go with the temporary folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> tmp, root = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())
+    >>> (tmp / "raw").mkdir(); _ = (tmp / "raw" / "a").write_text("new")
+    >>> move_into_place(tmp / "raw", root / "raw"); (root / "raw" / "a").read_text()
+    'new'
+    """
+    if not target.exists():
+        try:
+            source.rename(target)
+            return
+        except OSError:
+            if not target.exists():  # not another process's folder in the way
+                raise
+    if source.is_dir() and target.is_dir():
+        for entry in source.iterdir():
+            move_into_place(entry, target / entry.name)

@@ -11,23 +11,26 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sparsebox.data.root import data_root, download_folder, download_root, root_origin
+from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, root_origin
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch",
-           "find_unshipped"]
+           "find_unshipped", "PLANETOID_RAW_PARTS"]
 
-#: where the loaders of the datasets the catalogue ships no files for (their own package
-#: downloads them) leave a file that says the dataset is there, by kind (a glob under the data
-#: root), and how to get them
+#: the raw files of a Planetoid dataset, ``ind.<name>.<part>``, all of which PyG's loader reads
+PLANETOID_RAW_PARTS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+#: for the datasets the catalogue ships no files for (their loader's package downloads them), by
+#: kind: the file under the data root (a glob) that says where the dataset is, what must sit
+#: beside it for the loader to use it, and how to get it
 _UNSHIPPED = {
     "planetoid": ("planetoid/*/raw/ind.{name}.graph",
+                  tuple(f"ind.{{name}}.{part}" for part in PLANETOID_RAW_PARTS),
                   "PyG's Planetoid downloads its raw files there (graphsparse.datasets."
                   "load_planetoid, or `sparsebox graph teddy --dataset {name}`), or place them there"),
-    "ogbn": ("ogb/{folder}/raw/*", "ogb downloads it there (graphsparse.datasets.load_ogbn), or "
-             "place its files there"),
-    "ogbg": ("ogb/{folder}/raw/*", "ogb downloads it there (graphsparse.datasets.load_ogbg), or "
-             "place its files there"),
+    "ogbn": ("ogb/{folder}/RELEASE_v1.txt", ("raw",),
+             "ogb downloads it there (graphsparse.datasets.load_ogbn), or place its files there"),
+    "ogbg": ("ogb/{folder}/RELEASE_v1.txt", ("raw",),
+             "ogb downloads it there (graphsparse.datasets.load_ogbg), or place its files there"),
 }
 
 
@@ -120,7 +123,7 @@ def fetch(
     info = get_dataset(name)
     base = data_root(root)
     if not info.files:
-        return sorted(p for p in find_unshipped(info.name, root).parent.iterdir() if p.is_file())
+        return sorted(p for p in find_unshipped(info.name, root).parent.rglob("*") if p.is_file())
     paths = []
     for f in info.files:
         path = base / f.path
@@ -137,9 +140,9 @@ def fetch(
 
 def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """For a dataset whose files the catalogue does not ship (its own loader's package downloads
-    them), the file that package leaves (``ind.<name>.graph`` for Planetoid, a file of ``raw/``
-    for OGB): looked for under the data root, then where downloads go when the root is
-    read-only.
+    them), the file that package leaves (``ind.<name>.graph`` for Planetoid, with the other raw
+    files beside it; ``RELEASE_v1.txt`` for OGB, with ``raw/``): looked for under the data
+    root, then where downloads go when the root is read-only.
 
     Raises
     ------
@@ -151,8 +154,9 @@ def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Pat
     base = data_root(root)
     found = _find_unshipped(info, base)
     if found is None:
-        pattern, how = _UNSHIPPED[info.kind]
+        pattern, beside, how = _UNSHIPPED[info.kind]
         pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
+        pattern += f" (with {', '.join(b.format(name=info.name) for b in beside)} beside it)"
         folders = " or ".join(map(str, dict.fromkeys([base, download_root(base)])))
         raise DatasetNotFoundError(
             f"dataset {info.name!r} is not under the data root: no {pattern} in {folders} (data "
@@ -162,11 +166,12 @@ def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Pat
 
 
 def _find_unshipped(info: DatasetInfo, base: Path) -> Path | None:
-    pattern = _UNSHIPPED[info.kind][0].format(name=info.name, folder=info.name.replace("-", "_"))
+    pattern, beside, _ = _UNSHIPPED[info.kind]
+    pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
     for folder in dict.fromkeys([base, download_root(base)]):
-        found = sorted(p for p in folder.glob(pattern) if p.is_file())
-        if found:
-            return found[0]
+        for found in sorted(p for p in folder.glob(pattern) if p.is_file()):
+            if all((found.parent / b.format(name=info.name)).exists() for b in beside):
+                return found
     return None
 
 
@@ -179,17 +184,14 @@ def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, datas
              f"from {root_origin(root)})")
     if not download or not f.url:
         raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
-    tmp = target.with_name(target.name + ".part")
-    with download_folder(target.parent):
+    with download_folder(target.parent) as folder:
+        tmp = folder / target.name
         try:
-            try:
-                with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
-                    for block in iter(lambda: resp.read(1 << 20), b""):
-                        out.write(block)
-            except Exception as err:  # no network, a broken connection, a full disk
-                raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err})") from err
-            if f.sha256 and sha256_of(tmp) != f.sha256:
-                raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)  # an interrupt too
+            with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(block)
+        except Exception as err:  # no network, a broken connection, a full disk
+            raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err})") from err
+        if f.sha256 and sha256_of(tmp) != f.sha256:
+            raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
+        move_into_place(tmp, target)

@@ -236,3 +236,12 @@ def test_a_data_without_an_integer_edge_index_is_refused_by_name():
             fit(sparse)
         with pytest.raises(ValueError, match="edge_index must hold integers"):
             fit(Data(edge_index=data.edge_index.float(), num_nodes=3))
+
+
+def test_a_pyg_edge_index_tensor_is_an_edge_index():
+    """PyG's EdgeIndex (a tensor subclass) was taken for a Data and refused."""
+    from torch_geometric import EdgeIndex
+
+    ei = EdgeIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), sparse_size=(3, 3))
+    assert as_structure(ei).num_edges == unweighted_structure(ei).num_edges == 2
+    assert TeddyPruner(budget=1).fit(ei).mask_.sum() == 1

@@ -16,6 +16,7 @@ from sparsebox.data import (
     read_edge_list,
     read_metis,
 )
+from sparsebox.data.sources import PLANETOID_RAW_PARTS
 from sparsebox.structure import SparseStructure
 
 
@@ -452,7 +453,36 @@ def test_a_dataset_the_catalogue_ships_no_files_for_is_found_where_its_loader_pu
         fetch("pubmed", tmp_path)
     raw = tmp_path / "planetoid" / "PubMed" / "raw"
     raw.mkdir(parents=True)
-    for part in ("graph", "x"):
+    for part in PLANETOID_RAW_PARTS[1:]:
         (raw / f"ind.pubmed.{part}").write_bytes(b"")
+    assert not info.present(tmp_path)  # the loader needs every raw file
+    (raw / "ind.pubmed.x").write_bytes(b"")
     assert info.present(tmp_path)
-    assert fetch("pubmed", tmp_path) == [raw / "ind.pubmed.graph", raw / "ind.pubmed.x"]
+    assert fetch("pubmed", tmp_path) == sorted(raw.iterdir())
+
+
+def test_planetoid_and_ogb_downloads_that_break_leave_nothing(tmp_path, monkeypatch):
+    """PyG (fsspec over aiohttp) and ogb raise neither OSError nor HTTPException when a
+    download breaks, and left their partial files for the next run to trip over."""
+    import aiohttp
+    from ogb.graphproppred import PygGraphPropPredDataset
+    from torch_geometric.datasets import Planetoid
+
+    from graphsparse.datasets import load_ogbg, load_planetoid
+
+    def half_then(error):
+        def download(self):
+            Path(self.raw_dir).mkdir(parents=True, exist_ok=True)
+            (Path(self.raw_dir) / "half.bin").write_bytes(b"half")
+            raise error
+        return download
+
+    monkeypatch.setattr(Planetoid, "download",
+                        half_then(aiohttp.ClientPayloadError("connection broke")))
+    with pytest.raises(DatasetNotFoundError, match="download failed .connection broke"):
+        load_planetoid("pubmed", tmp_path)
+    monkeypatch.setattr(PygGraphPropPredDataset, "download",
+                        half_then(RuntimeError("Stopped downloading due to interruption.")))
+    with pytest.raises(DatasetNotFoundError, match="download failed .Stopped downloading"):
+        load_ogbg("ogbg-molhiv", tmp_path)
+    assert list(tmp_path.iterdir()) == []

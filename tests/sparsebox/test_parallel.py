@@ -27,6 +27,12 @@ TASKS = textwrap.dedent('''
         return float(shared[task].sum()), shared.flags.writeable
 
 
+    def unpicklable_on_two(task, emit):
+        if task == 2:
+            return lambda: task  # the result cannot go back to the parent
+        return task
+
+
     def die_on_three(task, emit):
         emit({"task": task})
         if task == 3:
@@ -84,6 +90,15 @@ def test_a_worker_that_dies_fails_its_own_task_only(tasks_module):
     others = sorted(r["task"] for r in seen if r["task"] != 3)
     assert others == [1, 2, 4, 5, 6, 7, 8]  # each once, though some ran twice
     assert len(seen) - len(others) <= 1
+
+
+def test_a_result_that_does_not_pickle_fails_its_task_once_as_itself(tasks_module):
+    with pytest.raises(TaskError) as info:
+        LocalExecutor(2, threads=1).run(tasks_module.unpicklable_on_two, [1, 2, 3])
+    assert [task for task, _ in info.value.failures] == [2]
+    assert "worker process died" not in info.value.failures[0][1]
+    assert "pickle" in info.value.failures[0][1]
+    assert info.value.results == [1, None, 3]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
