@@ -35,12 +35,34 @@ from sparsebox.outputs import (
 
 
 class _RunByDefault(TyperGroup):
-    """`sparsebox stream GRAPH ...` runs a stream; `sparsebox stream export DIR` is a command."""
+    """`sparsebox stream GRAPH ...` runs a stream (its options before or after GRAPH);
+    `sparsebox stream export DIR` is a command, and `sparsebox stream --help` the group's help."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        word = _first_word(args, self.commands["run"])
+        if word is None and all(a in ctx.help_option_names for a in args):
+            pass  # nothing, or only --help: the group's
+        elif word not in self.commands:
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+def _first_word(args: list[str], command: Any) -> str | None:
+    """The first of ``args`` that is neither an option of ``command`` nor an option's value
+    (``--events ev.txt two.mtx``: ``two.mtx``), or None."""
+    takes_value = {name for p in command.params
+                   if p.param_type_name == "option" and not p.is_flag and not p.count
+                   for name in (*p.opts, *p.secondary_opts)}
+    words = iter(args)
+    for arg in words:
+        if arg == "--":
+            return next(words, None)
+        if arg.startswith("-") and arg != "-":
+            if arg in takes_value:
+                next(words, None)
+            continue
+        return arg
+    return None
 
 
 graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True,
@@ -444,7 +466,7 @@ def _graph_source(graph: str) -> str:
 def stream_run(
     graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),
     events: str = typer.Option(..., "--events", help="Event file ('+ u v [w]', '- u v' or "
-                               "JSON lines), or - for standard input."),
+                               "JSON lines), a pipe (read once), or - for standard input."),
     state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
     density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
@@ -468,12 +490,12 @@ def stream_run(
     must be the same events), the rest are applied."""
     from graphsparse.streaming import CHECKPOINT
 
-    if events != "-" and not Path(events).is_file():
+    if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
         why = "is a folder, not a file of events" if Path(events).is_dir() else "no such file"
         raise typer.BadParameter(f"{events}: {why}", param_hint="--events")
     if state.exists() and not state.is_dir():
         raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
-    if events != "-" and not (state / CHECKPOINT).exists():
+    if events != "-" and Path(events).is_file() and not (state / CHECKPOINT).exists():
         _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,
               "calibration_quantile": 0.9, "recovery": recovery,
@@ -582,7 +604,7 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     source = "standard input" if events == "-" else events
     handle = sys.stdin.buffer if events == "-" else open(events, "rb")
     total = None
-    if events != "-":
+    if events != "-" and Path(events).is_file():  # a pipe is read once, as it streams
         with open(events, "rb") as counting:
             total = sum(1 for _ in counting)
 
@@ -683,11 +705,18 @@ def stream_export(
                                 "symmetric Matrix Market)."),
     graph: bool = typer.Option(False, "--graph", help="Write G instead of the sparsifier H."),
 ) -> None:
-    """Write the current sparsifier (or graph) of a stream as a graph file."""
-    from graphsparse.streaming import load_state
+    """Write the current sparsifier (or graph) of a stream as a graph file (never over the
+    stream's graph or into its state folder)."""
+    from graphsparse.streaming import load_state, state_graph_files
     from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, check_graph_writable, write_graph
+    from sparsebox.exceptions import InvalidParameterError
 
-    output = check_output_file(output, option="--output", suffixes=WRITABLE_GRAPH_SUFFIXES)
+    output = check_output_file(output, option="--output", inputs=state_graph_files(state),
+                               suffixes=WRITABLE_GRAPH_SUFFIXES)
+    if state.resolve() in output.resolve().parents:
+        raise InvalidParameterError(f"--output: {output} is inside the state folder {state}, "
+                                    "which holds only the stream's own files; write to another "
+                                    "folder")
     model = load_state(state)
     s = model.graph_ if graph else model.sparsifier_
     check_graph_writable(s, output)

@@ -397,11 +397,20 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """Take the state :meth:`state_dict` returned (of an estimator with the same
         parameters); the estimator is then fitted and goes on from there."""
         def part(prefix: str) -> SparseStructure:
+            arrays = {k[len(prefix):]: state[k] for k in state if k.startswith(prefix)}
+            for key in ("meta", "rows", "cols", "weights", "ids"):
+                if key not in arrays:
+                    raise KeyError(prefix + key)
+            for key in ("cols", "weights", "ids"):  # one entry per item in each
+                if np.shape(arrays[key]) != np.shape(arrays["rows"]):
+                    raise InvalidParameterError(
+                        f"not a consistent DynamicSpectralSparsifier state: {prefix}{key} has "
+                        f"shape {np.shape(arrays[key])}, {prefix}rows {np.shape(arrays['rows'])}")
             try:
-                return SparseStructure.from_arrays(
-                    {k[len(prefix):]: state[k] for k in state if k.startswith(prefix)})
-            except KeyError as err:
-                raise KeyError(f"{prefix}{err.args[0]}") from None
+                return SparseStructure.from_arrays(arrays)
+            except (ValueError, TypeError) as err:
+                raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier "
+                                            f"state: {prefix}*: {err}") from None
 
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
@@ -410,6 +419,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         except KeyError as err:
             raise InvalidParameterError(
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
+        _check_subgraph(graph, sparsifier)
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
         if "scores_" in state:
@@ -435,10 +445,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         return float(np.quantile(finite, self.calibration_quantile))
 
     def _cap(self, num_nodes: int) -> float:
-        """Most edges H may hold (``inf`` without ``max_density``)."""
+        """Most edges H may hold (``inf`` without ``max_density``): ``floor(max_density *
+        |V|)``, at most every pair of nodes (so a huge finite cap, ``1e308``, is no cap)."""
         if self.max_density is None:
             return math.inf
-        return math.floor(self.max_density * num_nodes + 1e-9)
+        cap, pairs = self.max_density * num_nodes + 1e-9, num_nodes * (num_nodes - 1) // 2
+        return pairs if cap >= pairs else math.floor(cap)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_graph"):
@@ -646,6 +658,27 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """The current sparsifier H (of the graph as the stream has changed it)."""
         self._check_fitted()
         return self.sparsifier_
+
+
+def _check_subgraph(g: SparseStructure, h: SparseStructure) -> None:
+    """Refuse a loaded state whose H is not a subgraph of its G with G's ids and weights."""
+    if h.num_nodes != g.num_nodes:
+        problem = f"H has {h.num_nodes} nodes, G {g.num_nodes}"
+    else:
+        pos = g.find_items(h.rows, h.cols)
+        found = pos >= 0
+        same = found.copy()
+        same[found] = ((g.ids[pos[found]] == h.ids[found])
+                       & (g.weights[pos[found]] == h.weights[found]))
+        if same.all():
+            return
+        i = int(np.argmin(same))
+        edge = f"H's edge ({h.rows[i]}, {h.cols[i]})"
+        problem = (f"{edge} is not in G" if not found[i] else
+                   f"{edge} has id {h.ids[i]} and weight {h.weights[i]:g}, G's id "
+                   f"{g.ids[pos[i]]} and weight {g.weights[pos[i]]:g}")
+    raise InvalidParameterError("not a consistent DynamicSpectralSparsifier state: the "
+                                f"sparsifier_* entries are not a subgraph of graph_*: {problem}")
 
 
 def _raise_for_event(i: int, e: EdgeEvent, n: int) -> None:

@@ -8,7 +8,10 @@ A state folder holds
 
 After a crash at any moment, reopening loads the checkpoint and replays the logged batches after
 it; updates are deterministic under the seed, so the state is exactly the one an uninterrupted run
-reaches. A torn last log line (the crash came mid-write) was never applied and is dropped.
+reaches. A torn last log line (the crash came mid-write) was never applied and is dropped; a
+line that is not a record anywhere else is an error naming it. A replayed batch adds no metrics
+line when it has one; one whose line the crash lost gets it again, marked ``"replayed": true``
+(its ``seconds`` are the replay's).
 """
 
 from __future__ import annotations
@@ -196,13 +199,7 @@ class StreamState:
                          params: dict[str, Any] | None = None):
         """The state of a checkpoint; ``graph_source`` and the :data:`IDENTITY` part of
         ``params``, when given, must match the stored ones (``None``: take what is stored)."""
-        try:
-            with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {k: data[k] for k in data.files if k != "meta"}
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint "
-                             f"({err})") from None
+        meta, arrays = _read_checkpoint(folder)
         stored = meta["params"]
         graph_source = meta["source"] if graph_source is None else graph_source
         params = stored if params is None else params
@@ -229,8 +226,10 @@ class StreamState:
         if not path.exists():
             return 0
         raw = path.read_bytes()
+        records = list(_log_records(path, raw))  # a damaged log fails before any replay
+        logged = _metrics_batches(self.folder / METRICS) if repair else set()
         good_end, replayed = 0, 0
-        for number, end, record in _log_records(path, raw):
+        for number, end, record in records:
             good_end = end
             if record["batch"] <= self.model.batches_:
                 continue  # already in the checkpoint
@@ -245,7 +244,8 @@ class StreamState:
             finally:
                 self.model.on_missing = run_setting
             self.events_applied = record["first_event"] + len(record["events"])
-            self._write_metrics(report, replayed=True)
+            if report.batch not in logged:  # the crash came before its metrics line
+                self._write_metrics(report, replayed=True)
             replayed += 1
         if repair and good_end != len(raw):
             with open(path, "r+b") as fh:
@@ -345,8 +345,7 @@ def _check_no_state(folder: Path) -> None:
 def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
     """The current estimator of a state folder (checkpoint plus replayed log), read-only use."""
     folder = Path(folder)
-    if not (folder / CHECKPOINT).exists():
-        raise FileNotFoundError(f"{folder}: no {CHECKPOINT}; is this a `sparsebox stream` state?")
+    _check_is_state(folder)
     state = StreamState._from_checkpoint(folder)
     state._metrics = open(os.devnull, "w")  # replaying to read: no metrics lines
     state._replay_log(repair=False)
@@ -354,18 +353,73 @@ def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
     return state.model
 
 
+def state_graph_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The files of the graph the state in ``folder`` streams (what its outputs must not
+    overwrite), from the checkpoint alone."""
+    from sparsebox.data.graphs import graph_files
+
+    folder = Path(folder)
+    _check_is_state(folder)
+    return graph_files(_read_checkpoint(folder, arrays=False)[0]["source"])
+
+
+def _check_is_state(folder: Path) -> None:
+    if not (folder / CHECKPOINT).exists():
+        raise FileNotFoundError(f"{folder}: no {CHECKPOINT}; is this a `sparsebox stream` state?")
+
+
+def _read_checkpoint(folder: Path, arrays: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
+    """The meta and (with ``arrays``) the arrays of the checkpoint in ``folder``; one that cannot
+    be read is a ``ValueError`` naming it."""
+    try:
+        with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
+            return (json.loads(str(data["meta"])),
+                    {k: data[k] for k in data.files if k != "meta"} if arrays else {})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint "
+                         f"({err})") from None
+
+
+def _metrics_batches(path: Path) -> set[int]:
+    """The batches ``path`` (a state's metrics) has a line for; a torn last line (a crash
+    mid-write) is cut off, so that the next line starts on its own, and other lines that are not
+    records are skipped."""
+    if not path.exists():
+        return set()
+    raw = path.read_bytes()
+    if not raw.endswith(b"\n"):
+        raw = raw[:raw.rfind(b"\n") + 1]
+        with open(path, "r+b") as fh:
+            fh.truncate(len(raw))
+    batches = set()
+    for line in raw.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("batch"), int):
+            batches.add(record["batch"])
+    return batches
+
+
 def _log_records(path: Path, raw: bytes) -> Iterator[tuple[int, int, dict]]:
     """``(line number, offset after it, record)`` of each whole record of the log ``raw`` (the
-    bytes of ``path``), in order; a torn or unreadable line ends the log (that batch was never
-    applied), and a record without its fields is a file error naming its line."""
+    bytes of ``path``), in order. A torn or unreadable last line ends the log (that batch was
+    never applied); an unreadable line before the last, or a record without its fields, is a
+    file error naming its line."""
     end = 0
-    for number, line in enumerate(raw.splitlines(keepends=True), start=1):
-        if not line.endswith(b"\n"):
+    lines = raw.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        last = number == len(lines)
+        if last and not line.endswith(b"\n"):
             return  # torn write
         try:
             record = json.loads(line)
         except ValueError:
-            return
+            if last:
+                return
+            raise InputFileError(f"{path}: line {number} is not JSON, and only a torn last line "
+                                 "(a crash mid-write) may be; the log is damaged") from None
         end += len(line)
         if not (isinstance(record, dict) and isinstance(record.get("batch"), int)
                 and isinstance(record.get("events"), list)

@@ -328,6 +328,16 @@ def test_max_density_admits_the_worst_approximated_insertions_first():
     assert np.all(h.find_items([0, 19], [399, 380]) >= 0)  # the chords got in
 
 
+def test_a_huge_finite_max_density_is_no_cap():
+    g = grid(6)
+    batch = [("+", 0, 35, 1.0), ("+", 5, 30, 2.0), ("-", 0, 1)]
+    capped = DynamicSpectralSparsifier(seed=0, max_density=1e308).fit(g)
+    free = DynamicSpectralSparsifier(seed=0).fit(g)
+    capped.update(batch)
+    free.update(batch)
+    assert capped.sparsifier_.equals(free.sparsifier_) and capped.graph_.equals(free.graph_)
+
+
 def test_max_density_below_the_initial_density_is_refused():
     with pytest.raises(ValueError, match=r"max_density 1.05 is below the initial sparsifier's "
                                          r"density 1.10"):
@@ -407,6 +417,28 @@ def test_a_state_that_fails_to_load_changes_nothing():
     assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
     with pytest.raises(InvalidParameterError, match="no 'graph_meta'"):
         d.load_state_dict({})
+
+
+def test_an_inconsistent_state_is_refused_naming_the_entry():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    d.update([("+", 0, 20, 1.0)])
+    before = (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_)
+    state = d.state_dict()
+    h_weights = state["sparsifier_weights"].copy()
+    h_weights[3] *= 2
+    h_rows, h_cols = state["sparsifier_rows"].copy(), state["sparsifier_cols"].copy()
+    h_rows[0], h_cols[0] = 30, 35  # not an edge of the grid
+    for changed, message in (({"graph_weights": state["graph_weights"][:-1]},
+                              r"graph_weights has shape \(60,\), graph_rows \(61,\)"),
+                             ({"sparsifier_ids": state["sparsifier_ids"][:-1]}, "sparsifier_ids"),
+                             ({"sparsifier_weights": h_weights},
+                              "sparsifier_\\* entries are not a subgraph of graph_\\*: H's edge "
+                              r"\(\d+, \d+\) has id \d+ and weight 2, G's id \d+ and weight 1"),
+                             ({"sparsifier_rows": h_rows, "sparsifier_cols": h_cols},
+                              r"H's edge \(30, 35\) is not in G")):
+        with pytest.raises(InvalidParameterError, match=message):
+            d.load_state_dict({**state, **changed})
+        assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
 
 
 def test_a_loaded_state_has_the_fitted_scores_too():

@@ -4,6 +4,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -204,6 +205,46 @@ def test_a_damaged_log_is_named_by_its_line(tmp_path, data_dir):
         assert res.returncode == 2 and message in res.stderr, res.stderr
 
 
+def test_an_unreadable_log_line_before_the_last_is_refused_and_the_state_left_alone(cli, grid_file,
+                                                                                    tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n")
+    state = tmp_path / "state"
+    args = ["stream", grid_file, "--events", events, "--state", state, "--batch-size", "1"]
+    assert cli(*args).exit_code == 0
+    log = state / "log.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text(lines[0] + "not json\n" + lines[2])
+    files = {p.name: p.read_bytes() for p in state.iterdir()}
+    for command in (["stream", "export", state, "-o", tmp_path / "h.mtx"], args):
+        line = cli(*command).error_line()
+        assert line == (f"error: {log}: line 2 is not JSON, and only a torn last line (a crash "
+                        "mid-write) may be; the log is damaged")
+        assert {p.name: p.read_bytes() for p in state.iterdir()} == files
+
+
+def test_a_replayed_batch_adds_no_second_metrics_line(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    args = ["stream", grid_file, "--events", events, "--state", state, "--batch-size", "1"]
+    assert cli(*args).exit_code == 0
+    early = (state / "checkpoint.npz").read_bytes()
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n")
+    assert cli(*args).exit_code == 0
+    # a crash after batch 4 was logged, while its metrics line was written, before the checkpoint
+    (state / "checkpoint.npz").write_bytes(early)
+    metrics = state / "metrics.jsonl"
+    lines = metrics.read_text().splitlines(keepends=True)
+    metrics.write_text("".join(lines[:3]) + lines[3][:20])
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "(2 batches replayed from the log)" in result.stderr
+    lines = [json.loads(x) for x in metrics.read_text().splitlines()]
+    assert [x["batch"] for x in lines] == [1, 2, 3, 4]  # each batch once
+    assert [x.get("replayed", False) for x in lines] == [False, False, False, True]
+
+
 # ------------------------------------------------------------------ the command line's contract
 @pytest.fixture
 def grid_file(tmp_path) -> Path:
@@ -249,6 +290,71 @@ def test_events_without_any_event_are_refused_on_a_new_state(cli, grid_file, tmp
     assert line == f"error: {events}: no events"
     assert (list(state.iterdir()) == []) if existing else not (tmp_path / "new").exists()
     assert events.read_text() == content
+
+
+def test_events_from_a_named_pipe_or_a_process_substitution(cli, grid_file, tmp_path):
+    """A pipe is read once, as it streams: a new state from a FIFO (mkfifo), then a resumed
+    one from ``<(...)`` (a /dev/fd path); what is not a file of events keeps its message."""
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+
+    def write_fifo():
+        with open(fifo, "w") as fh:
+            fh.write("+ 0 7\n+ 1 8\n")
+
+    writer = threading.Thread(target=write_fifo, daemon=True)
+    writer.start()
+    state = tmp_path / "state"
+    result = cli("stream", grid_file, "--events", fifo, "--state", state, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["events_applied"] == 2
+    read, write = os.pipe()
+    os.write(write, b"+ 0 7\n+ 1 8\n+ 2 9\n")
+    os.close(write)
+    try:
+        result = cli("stream", grid_file, "--events", f"/dev/fd/{read}", "--state", state, "--json")
+    finally:
+        os.close(read)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["events_applied"] == 3
+    for events, why in ((tmp_path / "missing.txt", "no such file"),
+                        (tmp_path, "is a folder, not a file of events")):
+        line = cli("stream", grid_file, "--events", events, "--state", tmp_path / "s2").error_line()
+        assert line.endswith(f"{events}: {why}"), line
+
+
+def test_options_may_come_before_the_graph(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    result = cli("stream", "--events", events, "--state", state, "--json", grid_file)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["events_applied"] == 1
+    result = cli("stream", "--events=" + str(events), "--batch-size", "5", grid_file, "--state",
+                 state)
+    assert result.exit_code == 0, result.output
+    assert cli("stream", "export", state, "-o", tmp_path / "h.mtx").exit_code == 0
+    for group_help in (cli("stream", "--help"), cli("stream")):
+        assert group_help.exit_code == 0 and "export" in group_help.stdout
+    assert "Usage: sparsebox stream run" in cli("stream", "--events", events, "--help").stdout
+
+
+def test_export_never_writes_over_the_graph_or_into_the_state(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    graph = grid_file.read_bytes()
+    files = {p.name: p.read_bytes() for p in state.iterdir()}
+    line = cli("stream", "export", state, "-o", grid_file).error_line()
+    assert line == (f"error: --output: {grid_file} is the input file; write to another name "
+                    "(inputs are never overwritten)")
+    line = cli("stream", "export", state, "-o", state / "h.mtx").error_line()
+    assert line == (f"error: --output: {state / 'h.mtx'} is inside the state folder {state}, "
+                    "which holds only the stream's own files; write to another folder")
+    cli("stream", "export", state, "-o", state / "log.jsonl").error_line()
+    assert grid_file.read_bytes() == graph
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
 
 def test_no_events_on_standard_input_creates_no_state(tmp_path, grid_file):
