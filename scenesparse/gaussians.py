@@ -164,9 +164,12 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
             raise PointFileError(f"{path}: missing property {prop!r} of the 3DGS layout")
     rest = [n for n in names if n.startswith("f_rest_")]
     k = len(rest) // 3
-    if len(rest) % 3 or (k + 1) ** 0.5 % 1 or k > 15 or rest != _rest_names(k):
-        raise PointFileError(f"{path}: {len(rest)} f_rest_* properties; expected 0, 9, 24 or 45 "
-                             "numbered from f_rest_0")
+    if len(rest) % 3 or (k + 1) ** 0.5 % 1 or k > 15:
+        raise PointFileError(f"{path}: {len(rest)} f_rest_* properties; expected 0, 9, 24 or 45")
+    if set(rest) != set(_rest_names(k)):  # in any order, as INRIA's reader sorts them
+        odd = sorted(set(rest) - set(_rest_names(k)))[0]
+        raise PointFileError(f"{path}: {len(rest)} f_rest_* properties must be f_rest_0 .. "
+                             f"f_rest_{len(rest) - 1}, but one is {odd}")
     for n in names:
         col = data[n]
         if col.dtype.kind == "f" and not np.all(np.isfinite(col)):

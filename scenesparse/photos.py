@@ -34,10 +34,12 @@ _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
 
 def load_image(path: str | os.PathLike[str], width: int, height: int,
-               background=(0.0, 0.0, 0.0), *, with_alpha: bool = False) -> Any:
+               background=(0.0, 0.0, 0.0), *, with_alpha: bool = False,
+               resize: bool = True) -> Any:
     """A photo as an ``(height, width, 3)`` float tensor in [0, 1], resized (Lanczos) and, when
     it has an alpha channel, composited over ``background``; with ``with_alpha``, also its
-    ``(height, width)`` alpha (ones for an opaque photo).
+    ``(height, width)`` alpha (ones for an opaque photo). With ``resize=False`` a photo of
+    another size is an error naming both sizes.
 
     Examples
     --------
@@ -54,6 +56,9 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
     path = Path(path)
     try:
         with Image.open(path) as im:
+            if not resize and im.size != (width, height):
+                raise InputFileError(f"{path}: {im.size[0]}x{im.size[1]} pixels, where its camera "
+                                     f"is {width}x{height}")
             im = im.convert("RGBA").resize((width, height), Image.LANCZOS)
             rgba = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError) as err:

@@ -72,6 +72,20 @@ def scene_from_params(params: Mapping[str, torch.Tensor], like: GaussianScene | 
 _TARGET_SLACK = 1e-3
 
 
+def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor]) -> None:
+    """One target image per camera, each ``(height, width, 3)`` of its camera, floating point,
+    finite and in [0, 1]; otherwise an error that says which."""
+    if len(cameras) != len(targets) or not cameras:
+        raise InvalidParameterError(f"give one target per camera, got {len(cameras)} cameras "
+                                    f"and {len(targets)} targets")
+    for i, (cam, target) in enumerate(zip(cameras, targets, strict=True)):
+        if tuple(getattr(target, "shape", ())) != (cam.height, cam.width, 3):
+            raise InvalidParameterError(f"target {i} must be (height, width, 3) = ({cam.height}, "
+                                        f"{cam.width}, 3) as its camera, got "
+                                        f"{tuple(getattr(target, 'shape', ()))}")
+        _check_target(target)
+
+
 def _check_target(target: torch.Tensor) -> None:
     """A target image is floating point, finite and in [0, 1] (within ``_TARGET_SLACK``)."""
     if not torch.is_tensor(target) or not target.is_floating_point():
@@ -132,15 +146,7 @@ class SplatTrainer:
                  schedule_steps: int = 30_000, background=(0.0, 0.0, 0.0),
                  strategy: Any = None, learning_rates: Mapping[str, float] | None = None,
                  seed: int = 0) -> None:
-        if len(cameras) != len(targets) or not cameras:
-            raise InvalidParameterError(f"give one target per camera, got {len(cameras)} cameras "
-                                        f"and {len(targets)} targets")
-        for cam, target in zip(cameras, targets, strict=True):
-            if tuple(target.shape) != (cam.height, cam.width, 3):
-                raise InvalidParameterError(f"a target must be (height, width, 3) = "
-                                            f"({cam.height}, {cam.width}, 3), got "
-                                            f"{tuple(target.shape)}")
-            _check_target(target)
+        check_targets(cameras, targets)
         unknown = set(learning_rates or {}) - set(LEARNING_RATES)
         if unknown:
             raise InvalidParameterError(f"learning_rates has unknown names {sorted(unknown)}; "

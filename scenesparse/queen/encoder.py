@@ -33,9 +33,9 @@ from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
 from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
-from scenesparse.rendering import render
-from scenesparse.training import SplatTrainer, params_from_scene, scene_from_params
-from sparsebox._validation import Interval, Options
+from scenesparse.rendering import BACKENDS, render
+from scenesparse.training import SplatTrainer, check_targets, params_from_scene, scene_from_params
+from sparsebox._validation import Interval, Options, check_choice
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 
@@ -189,15 +189,14 @@ class QueenEncoder:
     def __init__(self, config: QueenConfig | None = None, *, backend: str = "auto",
                  seed: int = 0) -> None:
         self.config = config or QueenConfig()
-        self.backend = backend
+        self.backend = check_choice("backend", backend, ("auto", *BACKENDS))
         self.seed = seed
 
     def start(self, scene: GaussianScene, cameras: Sequence[Camera],
               images: Sequence[torch.Tensor]) -> StreamState:
         """Frame 0: the trained scene and its views (the next frame's gates compare with
         these)."""
-        if len(cameras) != len(images) or not cameras:
-            raise InvalidParameterError("give one image per camera")
+        check_targets(cameras, images)
         params = params_from_scene(scene)
         self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
         self._rest_latent = self.state_.rest_latent.float()
@@ -225,6 +224,7 @@ class QueenEncoder:
         if len(cameras) != len(self._previous) or len(images) != len(cameras):
             raise InvalidParameterError(f"give the {len(self._previous)} cameras of the previous "
                                         f"frame, one image each")
+        check_targets(cameras, images)
         started = time.perf_counter()
         cfg = self.config
         images = [t.detach().float().cpu() for t in images]

@@ -258,11 +258,12 @@ class QueenStream:
                                          f"truncated after {k} of {len(self)} records)")
             (length,) = _U32.unpack_from(data, pos)
             end = pos + 4 + length + 4
-            if end > len(data) or _U32.unpack_from(data, end - 4)[0] != \
-                    zlib.crc32(data[pos + 4:end - 4]):
-                raise CorruptStreamError(f"{self.path}: record {k} fails its checksum (frames "
-                                         f"0..{k - 1} decode)" if k else
-                                         f"{self.path}: record 0 fails its checksum")
+            decoded = f" (frames 0..{k - 1} decode)" if k else ""
+            if end > len(data):
+                raise CorruptStreamError(f"{self.path}: record {k} is truncated: it needs bytes up "
+                                         f"to {end}, the file has {len(data)}{decoded}")
+            if _U32.unpack_from(data, end - 4)[0] != zlib.crc32(data[pos + 4:end - 4]):
+                raise CorruptStreamError(f"{self.path}: record {k} fails its checksum{decoded}")
             if k == len(self) - 1:
                 self._check_end(end, f"frames 0..{k - 1} decode" if k else "no frame decodes")
             self._offsets.append((pos + 4, length))

@@ -47,7 +47,7 @@ class VideoFrame:
     def images(self) -> list[torch.Tensor]:
         from scenesparse.photos import load_image
 
-        return [load_image(p, c.width, c.height) for c, p in
+        return [load_image(p, c.width, c.height, resize=False) for c, p in  # never stretched
                 zip(self.cameras, self.photos, strict=True)]
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from numpy.lib.recfunctions import repack_fields
+from numpy.lib.recfunctions import append_fields, repack_fields
 from plyfile import PlyData
 
 from scenesparse.gaussians import GaussianScene, read_ply, write_ply
@@ -122,3 +122,22 @@ def test_bad_files_name_file_and_property(tmp_path, data_dir, kwargs, message):
     with pytest.raises(PointFileError, match=message) as err:
         read_ply(path)
     assert "v.ply" in str(err.value)
+
+
+def test_f_rest_properties_in_any_order_read_as_inrias_reader_reads_them(tmp_path):
+    """f_rest_* in string order (f_rest_0, f_rest_1, f_rest_10, ...) was refused with
+    "45 f_rest_* properties; expected ... 45"."""
+    from plyfile import PlyElement
+
+    scene = synthetic(degree=3)
+    write_ply(tmp_path / "s.ply", scene)
+    data = PlyData.read(str(tmp_path / "s.ply"))["vertex"].data
+    names = sorted(data.dtype.names, key=lambda n: (not n.startswith("f_rest_"), n))
+    shuffled = repack_fields(data[names])
+    PlyData([PlyElement.describe(shuffled, "vertex")]).write(str(tmp_path / "lex.ply"))
+    assert torch.equal(read_ply(tmp_path / "lex.ply").sh_rest, scene.sh_rest)
+    wrong = repack_fields(data[[n for n in data.dtype.names if n != "f_rest_44"]])
+    wrong = append_fields(wrong, "f_rest_45", data["f_rest_44"], usemask=False)
+    PlyData([PlyElement.describe(wrong, "vertex")]).write(str(tmp_path / "odd.ply"))
+    with pytest.raises(PointFileError, match="must be f_rest_0 .. f_rest_44, but one is f_rest_45"):
+        read_ply(tmp_path / "odd.ply")

@@ -204,9 +204,16 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
     enc = QueenEncoder(QueenConfig(epochs=1), backend="numba")
     with pytest.raises(Exception, match="start"):
         enc.encode_frame(cams, frames[1].images())
+    with pytest.raises(ValueError, match=r"target 1 must be \(height, width, 3\) = \(32, 32"):
+        enc.start(scene, cams, [im if i != 1 else im[:20, :20]
+                                for i, im in enumerate(frames[0].images())])
     enc.start(scene, cams, frames[0].images())
     with pytest.raises(ValueError, match="3 cameras"):
         enc.encode_frame(cams[:2], frames[1].images()[:2])
+    with pytest.raises(ValueError, match=r"target 0 must be \(height, width, 3\)"):  # not torch's
+        enc.encode_frame(cams, [im[:20, :20] for im in frames[1].images()])
+    with pytest.raises(ValueError, match="backend must be one of"):  # when made, not later
+        QueenEncoder(QueenConfig(epochs=1), backend="bogus")
     enc.encode_frame(cams, frames[1].images())
     buffer = io.BytesIO()
     torch.save(enc.state_dict(), buffer)
@@ -341,7 +348,8 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
         path.write_bytes(damaged)
         stream = QueenStream(path)
         assert torch.equal(stream.frame(1).means, states[0]["means"])
-        with pytest.raises(CorruptStreamError, match="record 2"):
+        said = "fails its checksum" if name == "flipped.qsv" else "is truncated: it needs bytes"
+        with pytest.raises(CorruptStreamError, match=f"record 2 {said}.* .frames 0..1 decode"):
             stream.frame(2)
     # bytes after the last record: the last frame is refused, the frames before it decode
     (tmp_path / "junk.qsv").write_bytes(data + b"junk")
@@ -464,6 +472,15 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
             message = f"{photo.name}: 20x20 pixels, where frame_0000's photos are 32x32"
         with pytest.raises(ValueError, match=message):
             read_video(copy)
+    # a later photo of another size was resized without a word
+    copy = tmp_path / "later_photo"
+    shutil.copytree(folder, copy)
+    frame = read_video(copy)[1]
+    with Image.open(frame.photos[1]) as im:
+        im.resize((20, 20)).save(frame.photos[1])
+    with pytest.raises(ValueError, match=f"{frame.photos[1].name}: 20x20 pixels, where its camera "
+                                         "is 32x32"):
+        frame.images()
 
 
 def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
