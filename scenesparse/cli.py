@@ -469,7 +469,7 @@ def hollownerf(
 ) -> None:
     """Train HollowNeRF (a hash-grid NeRF with a saliency grid under a budget), prune its hash
     table and report quality, parameters and bytes before and after."""
-    from scenesparse.nerf.command import OUTPUTS, run_hollownerf
+    from scenesparse.nerf.command import OUTPUTS, SUBSET_NOTE, run_hollownerf, shipped_subset
     from scenesparse.nerf.estimator import HollowNeRF
     from scenesparse.photos import photo_views
     from sparsebox.options import parameter_errors
@@ -498,7 +498,8 @@ def hollownerf(
             check_output_file(out / name, option="--out")
         views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
-            report = run_hollownerf(views, out, estimator, data=data, resolution=resolution)
+            report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,
+                                    note=SUBSET_NOTE if shipped_subset(folder) else None)
     except BaseException:
         remove_if_empty(made)  # no checkpoint to resume from: leave no trace
         raise

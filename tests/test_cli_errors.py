@@ -794,7 +794,7 @@ def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):
     assert cli("scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY).exit_code == 0
     checkpoint = out / "checkpoint.pt"
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
-                       "--seed", "1"], [str(checkpoint), "seed=0"], [checkpoint]), out)
+                       "--seed", "1"], [str(checkpoint), "--seed 0"], [checkpoint]), out)
     # the same settings on other views (here the photos at another width) are refused too
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
                        "--resolution", "24"], [str(checkpoint), "other views"], [checkpoint]), out)

@@ -16,17 +16,42 @@ from typing import Any
 
 from sparsebox.outputs import StagedOutputs, json_text
 
-__all__ = ["run_hollownerf", "OUTPUTS"]
+__all__ = ["run_hollownerf", "OUTPUTS", "SUBSET_NOTE", "shipped_subset"]
 
 #: The files a run writes into its folder (besides checkpoint.pt).
 OUTPUTS = {"report": "report.json", "model": "model.pt", "renders": "renders.png",
            "curve": "curve.png"}
+#: The report's ``note`` on the shipped NeRF-synthetic subsets (lego), whose held-out views are
+#: drawn from the training split.
+SUBSET_NOTE = ("held-out views of the subset, not the published test split: not comparable "
+               "with published test-split figures")
+
+
+def shipped_subset(folder: Path) -> bool:
+    """Whether ``folder`` is where a catalogued NeRF-synthetic scene (the lego subset) lies, as
+    opposed to a user's own photos."""
+    from sparsebox.data.sources import DatasetNotFoundError, catalogue, fetch
+
+    where = Path(folder).resolve()
+    for name, info in catalogue().items():
+        if info.kind == "nerf-synthetic":
+            try:
+                files = fetch(name, download=False)
+            except DatasetNotFoundError:
+                continue
+            if any(f.parent.resolve() == where for f in files):
+                return True
+    return False
 
 
 def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resolution: int,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, note: str | None = None) -> dict:
     """Fit ``estimator`` (a :class:`~scenesparse.nerf.estimator.HollowNeRF`) on ``views``,
-    prune it and write the run's files into ``out``; returns the report."""
+    prune it and write the run's files into ``out``; returns the report (with ``note``, a
+    caveat on the views, when given; :data:`SUBSET_NOTE` for the shipped subsets).
+
+    ``seconds`` adds the training time of the earlier runs a resumed run's checkpoint recorded
+    to this run's, ``seconds_this_run``."""
     start = time.perf_counter()
     estimator.fit(views, progress=progress, checkpoint=out / "checkpoint.pt")
     test_cams, test_images = views.test_cameras, views.test_images
@@ -38,6 +63,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
     estimator.prune()
     after = estimator.evaluate(test_cams, test_images, progress=progress)
     history = estimator.trainer_.history
+    elapsed = time.perf_counter() - start
     report = {
         "psnr": after["psnr"], "ssim": after["ssim"],
         "psnr_before": before["psnr"], "ssim_before": before["ssim"],
@@ -47,10 +73,14 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
         "views": views.description, "saliency_budget": estimator.saliency_budget,
         "mean_saliency": history[-1].get("saliency_mean") if history else None,
         "levels": estimator.pruning_["levels"],
-        "seconds": time.perf_counter() - start,
-        "note": ("held-out views of the subset, not the published test split: not comparable "
-                 "with published test-split figures"),
+        "compacted": estimator.pruning_["compacted"],
+        "aabb": list(estimator.aabb_),
+        "aabb_from": estimator.aabb_from_ or "the default box: it holds what the cameras look at",
+        "seconds": estimator.resumed_seconds_ + elapsed, "seconds_this_run": elapsed,
+        "resumed_from_step": estimator.resumed_from_step_,
     }
+    if note is not None:
+        report["note"] = note
     with StagedOutputs(**{k: out / v for k, v in OUTPUTS.items()}) as staged:
         report["bytes_after"] = estimator.save(staged["model"])
         staged["report"].write_text(json_text(report, indent=2))

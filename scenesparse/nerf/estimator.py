@@ -10,6 +10,7 @@ import math
 import numbers
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor
 
 from scenesparse.cameras import Camera
-from scenesparse.nerf.field import NerfField
+from scenesparse.nerf.field import DEFAULT_AABB, NerfField, scene_box
 from scenesparse.nerf.hashgrid import HashGrid
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
@@ -99,6 +100,16 @@ class HollowNeRF(Sparsifier):
     ----------
     field_ : NerfField
         The trained field (compacted after :meth:`prune`).
+    aabb_ : tuple of 6 floats
+        The box the field spans (:func:`~scenesparse.nerf.field.scene_box` of the training
+        cameras: ``DEFAULT_AABB`` when it holds what they look at, else one around it).
+    aabb_from_ : str or None
+        Why ``aabb_`` is not ``DEFAULT_AABB`` (None when it is).
+    resumed_seconds_ : float
+        The training seconds of the earlier runs a checkpoint recorded (0 for a fresh run, or
+        a checkpoint of an earlier version).
+    resumed_from_step_ : int
+        The step the checkpoint resumed from (0 for a fresh run).
     trainer_ : NerfTrainer
         Its trainer (optimizers, history); not kept by :meth:`save`.
     occupancy_ : OccupancyGrid
@@ -183,7 +194,7 @@ class HollowNeRF(Sparsifier):
         self.seed = seed
 
     # ------------------------------------------------------------------ building
-    def _build_field(self) -> NerfField:
+    def _build_field(self, aabb: Any = DEFAULT_AABB) -> NerfField:
         if self.finest_resolution < self.base_resolution:
             raise InvalidParameterError(f"finest_resolution must be >= base_resolution "
                                         f"({self.base_resolution}), got {self.finest_resolution}")
@@ -195,7 +206,7 @@ class HollowNeRF(Sparsifier):
         if self.saliency_budget is not None:
             p = self.saliency_init
             saliency = SaliencyGrid(self.saliency_resolution, init=math.log(p / (1.0 - p)))
-        return NerfField(grid, saliency, seed=self.seed)
+        return NerfField(grid, saliency, aabb=aabb, seed=self.seed)
 
     def _build_trainer(self, field: NerfField, views: Any) -> NerfTrainer:
         masks = getattr(views, "train_masks", None) or None
@@ -223,8 +234,10 @@ class HollowNeRF(Sparsifier):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
+        start = time.perf_counter()
         self.background_ = _background_of(views)
-        self.field_ = self._build_field()
+        self.aabb_, self.aabb_from_ = scene_box(views.train_cameras)
+        self.field_ = self._build_field(self.aabb_)
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None
                  else self._size(self.field_.grid.num_entries))
@@ -232,8 +245,10 @@ class HollowNeRF(Sparsifier):
         self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
         path = None if checkpoint is None else Path(checkpoint)
         self._views_key = None if path is None else _views_key(views)
+        self.resumed_seconds_ = 0.0
         if path is not None and path.is_file():
             self._resume(path)
+        self._fit_start, self.resumed_from_step_ = start, self.trainer_.step_count
         left = self.steps - self.trainer_.step_count
         every = max(1, int(checkpoint_every))
 
@@ -265,8 +280,10 @@ class HollowNeRF(Sparsifier):
     def _checkpoint(self, path: Path) -> None:
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            seconds = self.resumed_seconds_ + time.perf_counter() - self._fit_start
             torch.save({"format": _CHECKPOINT, "params": self.get_params(),
-                        "views": self._views_key, "trainer": self.trainer_.state_dict()}, temp)
+                        "views": self._views_key, "trainer": self.trainer_.state_dict(),
+                        "seconds": seconds}, temp)
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
@@ -274,10 +291,11 @@ class HollowNeRF(Sparsifier):
     def _resume(self, path: Path) -> None:
         state = _read(path, (_CHECKPOINT,))
         differs = {k: v for k, v in state["params"].items() if self.get_params().get(k) != v}
-        if differs:
-            settings = ", ".join(f"{k}={v!r}" for k, v in differs.items())
+        if differs:  # "name value": the command line spells each name as its option
+            settings = ", ".join(f"{k} {v!r}" for k, v in differs.items())
             raise InvalidParameterError(f"{path} is a checkpoint of a run with {settings}; "
-                                        "resume with the same settings or start elsewhere")
+                                        "resume with the same settings or start elsewhere",
+                                        params=tuple(differs))
         if "views" not in state:  # written before checkpoints recorded their views
             warnings.warn(f"{path} does not record the views it was trained on (an earlier "
                           "version wrote it); resuming on these", stacklevel=2)
@@ -286,20 +304,33 @@ class HollowNeRF(Sparsifier):
                                         "photos, cameras or resolution); resume on the same "
                                         "views or start elsewhere")
         self.trainer_.load_state_dict(state["trainer"])
+        self.resumed_seconds_ = float(state.get("seconds", 0.0))  # unrecorded before
 
     # ------------------------------------------------------------------ pruning
     def prune(self) -> HollowNeRF:
         """Compact the table to the entries of ``mask_`` (in place; once) and report them in
-        ``pruning_``; returns the estimator."""
+        ``pruning_``; returns the estimator.
+
+        When the compact table would not make the saved file smaller (few rows dropped: the
+        record of which rows stay costs more than they do), the dropped rows are zeroed in the
+        full table instead, which renders the same (``pruning_["compacted"]`` is then False)."""
         self._check_fitted()
         if getattr(self, "pruning_", None) is not None:
             return self
         before = self.field_.num_parameters()
         keep = torch.from_numpy(self.mask_)
         levels = level_report(self.field_, keep)
-        self.field_.grid.compact_(keep)
+        grid = self.field_.grid
+        zeroed, full_bytes = None, None
+        if grid.keep is None and not bool(keep.all()):
+            zeroed, full_bytes = grid.table.detach().clone(), self.saved_bytes()
+            zeroed[~keep] = 0.0
+        grid.compact_(keep)
+        if zeroed is not None and self.saved_bytes() >= full_bytes:
+            grid.load_export({"table": zeroed})
         self.pruning_ = {"levels": levels, "params_before": before,
-                         "params_after": self.field_.num_parameters()}
+                         "params_after": self.field_.num_parameters(),
+                         "compacted": grid.keep is not None}
         return self
 
     def transform(self, views: Any = None) -> HollowNeRF:
@@ -341,22 +372,21 @@ class HollowNeRF(Sparsifier):
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> int:
         """Write what rendering needs (kept table rows and which rows they are, MLPs, saliency
-        grid, occupancy bits, settings) with :func:`torch.save`; returns the file's bytes."""
-        self._check_fitted()
-        field = self.field_
-        mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
-        state = {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
-                 "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
-                 "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
-                 "background": list(self.background_)}
+        grid, occupancy bits, the box, settings) with :func:`torch.save`; returns the file's
+        bytes. torch's archive holds the file's name, so the file is written as ``model.pt`` in
+        a temporary folder beside ``path`` and moved there: its size does not depend on the
+        name."""
+        state = self._state()
         path = Path(path)
-        torch.save(state, path)
+        with tempfile.TemporaryDirectory(prefix=".hollownerf_", dir=path.parent) as folder:
+            temp = Path(folder) / "model.pt"
+            torch.save(state, temp)
+            os.replace(temp, path)
         return path.stat().st_size
 
     def saved_bytes(self) -> int:
         """The bytes :meth:`save` would write now, measured in a temporary folder that is
-        removed (under the file name ``model.pt``: torch's archive holds the name, so another
-        name changes the size by a few bytes).
+        removed.
 
         Returns
         -------
@@ -365,6 +395,16 @@ class HollowNeRF(Sparsifier):
         """
         with tempfile.TemporaryDirectory(prefix="hollownerf_") as folder:
             return self.save(Path(folder) / "model.pt")
+
+    def _state(self) -> dict[str, Any]:
+        """What :meth:`save` writes."""
+        self._check_fitted()
+        field = self.field_
+        mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
+        return {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
+                "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
+                "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
+                "background": list(self.background_)}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
@@ -378,6 +418,7 @@ class HollowNeRF(Sparsifier):
                                "grid.table": field.grid.table.detach()}, strict=True)
         field.gate_alpha = float(state["gate_alpha"])
         model.field_ = field
+        model.aabb_ = tuple(float(v) for v in field.aabb)  # the file's (its field's buffer)
         model.occupancy_ = OccupancyGrid(model.occupancy_resolution)
         model.occupancy_.load_packed(state["occupancy"])
         model.step_length_ = float(state["step_length"])

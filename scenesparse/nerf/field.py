@@ -15,7 +15,9 @@ values).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -25,10 +27,58 @@ from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.rendering import _C1, _C2, _C3
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["NerfField", "sh_basis", "DEFAULT_AABB"]
+__all__ = ["NerfField", "sh_basis", "DEFAULT_AABB", "scene_box"]
 
 #: The box of the NeRF-synthetic scenes (Instant-NGP's ``aabb_scale`` 1 around them).
 DEFAULT_AABB = (-1.5, -1.5, -1.5, 1.5, 1.5, 1.5)
+#: How far NeRF-synthetic's cameras are from the centre of their scene (DEFAULT_AABB's).
+_SYNTHETIC_DISTANCE = 4.0311
+
+
+def scene_box(cameras: Sequence[Any]) -> tuple[tuple[float, ...], str | None]:
+    """The box of the scene ``cameras`` look at, and why when it is not :data:`DEFAULT_AABB`.
+
+    The cameras look at the point nearest all their optical axes (least squares, as
+    instant-ngp's ``colmap2nerf`` finds it); their box is centred there, with a half-size of
+    ``1.5 / 4.0311`` times their median distance to it (NeRF-synthetic's proportions).
+    :data:`DEFAULT_AABB` is kept, with None for the reason, when it holds that box (within 1% of
+    its size): NeRF-synthetic scenes, and scenes of their size around the origin, train as
+    before. The box follows the cameras when they are moved or scaled.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> scene_box(orbit_cameras((0.0, 0.0, 0.0), 4.0, 3, width=8, height=8))
+    ((-1.5, -1.5, -1.5, 1.5, 1.5, 1.5), None)
+    >>> box, why = scene_box(orbit_cameras((20.0, 0.0, 0.0), 4.0, 3, width=8, height=8))
+    >>> [round(v, 2) for v in box], why.startswith("from the cameras")
+    ([18.51, -1.49, -1.49, 21.49, 1.49, 1.49], True)
+    """
+    centres = np.stack([c.center.detach().cpu().double().numpy() for c in cameras])
+    axes = np.stack([c.world_to_cam[2, :3].detach().cpu().double().numpy() for c in cameras])
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    across = np.eye(3) - axes[:, :, None] * axes[:, None, :]  # projections across each axis
+    # a whisker towards the cameras' mean pins the point where the axes are (nearly) parallel
+    pull = 1e-6 * len(cameras)
+    with np.errstate(all="ignore"):
+        centre = np.linalg.solve(across.sum(0) + pull * np.eye(3),
+                                 np.einsum("nij,nj->i", across, centres)
+                                 + pull * centres.mean(0))
+        distance = float(np.median(np.linalg.norm(centres - centre, axis=1)))
+    if not (np.isfinite(centre).all() and np.isfinite(distance) and distance > 0):
+        return DEFAULT_AABB, None
+    half = DEFAULT_AABB[3] * distance / _SYNTHETIC_DISTANCE
+    lo, hi = centre - half, centre + half
+    slack = 0.01 * (DEFAULT_AABB[3] - DEFAULT_AABB[0])
+    if (lo >= np.array(DEFAULT_AABB[:3]) - slack).all() and \
+            (hi <= np.array(DEFAULT_AABB[3:]) + slack).all():
+        return DEFAULT_AABB, None
+    where = ", ".join(f"{v:.3g}" for v in centre)
+    return (tuple(float(v) for v in (*lo, *hi)),
+            f"from the cameras: their optical axes pass nearest ({where}), {distance:.3g} away "
+            f"(median), and the default box {DEFAULT_AABB} does not hold what they look at")
+
+
 _SH_DIM = 16
 
 

@@ -210,9 +210,10 @@ class NerfTrainer:
             loss = loss + self.budget.penalty(mean)
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in self.optimizers.values():
-            opt.step()
+        if loss.requires_grad:  # not when no ray of the batch met an occupied cell of the box
+            loss.backward()
+            for opt in self.optimizers.values():
+                opt.step()
         self.step_count += 1
         if self.budget is not None:
             with torch.no_grad():

@@ -70,15 +70,19 @@ def _plot(report: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows = report["frames"]
     t = [r["index"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
     a.bar(t, [r["bytes"] / 1024 for r in rows])
     a.set(xlabel="frame", ylabel="KiB", title="bytes per frame in the stream", yscale="log")
-    b.plot(t, [r["psnr"] for r in rows], "o-")
+    coded = [r for r in rows if r["index"] > 0] or rows  # frame 0 is the scene itself, not coded
+    b.plot([r["index"] for r in coded], [r["psnr"] for r in coded], "o-")
     where = "held-out camera" if report["test_camera"] is not None else "training cameras"
-    b.set(xlabel="frame", ylabel="PSNR (dB)", title=f"decoded frames, {where}")
+    b.set(xlabel="frame", ylabel="PSNR (dB)", title=f"decoded residual frames, {where}")
+    for axis in (a, b):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -287,6 +287,7 @@ def test_command_writes_report_model_and_figures_and_resumes(cli, data_dir, tmp_
                 "steps", "resolution"):
         assert key in report
     assert report["steps"] == 12 and report["resolution"] == 16
+    assert report["note"].startswith("held-out views of the subset")  # the shipped lego subset
     assert report["params_after"] <= report["params_before"]
     assert report["bytes_after"] == (out / "model.pt").stat().st_size
     assert sum(level["entries"] for level in report["levels"]) > 0
@@ -357,3 +358,147 @@ def test_a_compact_grid_is_saved_the_smaller_way_and_loads_to_the_same_lookups()
         back.load_export(exported)
         assert torch.equal(back(points), grid(points))
         assert back.num_parameters() == grid.num_parameters() == 2 * (rows - dropped)
+
+
+def _moved(views, shift=(0.0, 0.0, 0.0), scale=1.0, first=None):
+    """``views`` (their ``first`` training views) with every camera's centre ``c`` moved to
+    ``scale * c + shift``."""
+    import dataclasses
+
+    from scenesparse.photos import PhotoViews
+
+    def move(cam):
+        w2c = cam.world_to_cam.clone()
+        centre = scale * cam.center + torch.tensor(shift)
+        w2c[:3, 3] = -w2c[:3, :3] @ centre
+        return dataclasses.replace(cam, world_to_cam=w2c)
+
+    return PhotoViews([move(c) for c in views.train_cameras[:first]], views.train_images[:first],
+                      [move(c) for c in views.test_cameras], views.test_images, "moved",
+                      views.train_masks[:first], views.background)
+
+
+def test_the_box_follows_the_cameras_and_a_shifted_scene_trains_like_the_original(lego_views):
+    """The field's box was always (-1.5..1.5): lego moved 20 units along x crashed (no sample
+    in the box), and lego scaled by 5 trained into a box holding a fifth of it."""
+    from scenesparse.nerf.field import DEFAULT_AABB
+    from scenesparse.nerf.volume import render_rays
+
+    settings = {**SMALL, "finest_resolution": 16, "steps": 6, "batch_rays": 64, "march_steps": 32,
+                "score_rays": 256}
+    views = _moved(lego_views, first=8)  # fewer rays: a quicker test
+    original = HollowNeRF(**settings).fit(views)
+    assert original.aabb_ == DEFAULT_AABB and original.aabb_from_ is None  # lego as before
+    shifted = HollowNeRF(**settings).fit(_moved(views, shift=(20.0, 0.0, 0.0)))
+    assert shifted.aabb_from_.startswith("from the cameras")
+    moved = np.array(DEFAULT_AABB) + [20.0, 0.0, 0.0] * 2
+    assert np.allclose(shifted.aabb_, moved, atol=1e-3)
+    for a, b in zip(original.trainer_.history, shifted.trainer_.history, strict=True):
+        assert a["psnr"] == pytest.approx(b["psnr"], abs=0.05)
+    points = []
+    trainer = shifted.trainer_
+    render_rays(shifted.field_, shifted.occupancy_, trainer.origins[:256], trainer.dirs[:256],
+                step=shifted.step_length_, background=torch.ones(3),
+                on_samples=lambda x, w: points.append(x.detach()))
+    points = torch.cat(points)
+    box = torch.tensor(shifted.aabb_)
+    assert len(points) > 0 and bool(((points >= box[:3]) & (points <= box[3:])).all())
+    bigger = HollowNeRF(**{**settings, "steps": 1}).fit(_moved(views, scale=5.0))
+    assert np.allclose(bigger.aabb_, np.array(DEFAULT_AABB) * 5.0, atol=1e-3)
+
+
+def test_a_batch_of_rays_that_meets_nothing_trains_without_error():
+    """"element 0 of tensors does not require grad": no sample, no gradient to step with."""
+    field = NerfField(HashGrid(levels=2, table_size=2**8, finest_resolution=16),
+                      aabb=(100.0, 100.0, 100.0, 101.0, 101.0, 101.0))
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=4, height=4)
+    trainer = NerfTrainer(field, cams, [torch.ones(4, 4, 3)] * 2, steps=2, batch_rays=8)
+    table = field.grid.table.detach().clone()
+    records = trainer.train(2)
+    assert [r["samples"] for r in records] == [0, 0] and trainer.step_count == 2
+    assert torch.equal(field.grid.table, table)
+
+
+def test_prune_writes_the_compact_table_only_when_the_file_falls(lego_views, tmp_path):
+    """Three rows dropped: the record of which rows stay cost more than they did, and the
+    'pruned' model.pt was larger than the unpruned one."""
+    trained = HollowNeRF(**{**SMALL, "finest_resolution": 16}, steps=2, batch_rays=32, march_steps=16,
+                         score_rays=256, keep_ratio=0.5).fit(lego_views)
+    model = copy.deepcopy(trained)
+    full = model.saved_bytes()
+    model.mask_ = np.ones_like(trained.mask_)
+    model.mask_[[5, 500, 3000]] = False
+    zeroed = copy.deepcopy(model)
+    with torch.no_grad():
+        zeroed.field_.grid.table[torch.from_numpy(~model.mask_)] = 0.0
+    model.prune()
+    assert model.pruning_["compacted"] is False and model.field_.grid.keep is None
+    assert model.saved_bytes() == full
+    cam = orbit_cameras((0.0, 0.0, 0.0), 4.0, 1, width=16, height=16)[0]
+    assert torch.equal(model.render(cam), zeroed.render(cam))
+    pruned = trained.transform()  # many rows dropped: compacted, and smaller
+    assert pruned.pruning_["compacted"] is True and pruned.saved_bytes() < full
+    # the size on disk does not depend on the file's name (the temporary name of a staged file)
+    assert pruned.save(tmp_path / ".model.a-much-longer-staged-name.pt") == pruned.saved_bytes()
+
+
+def test_report_notes_the_subset_only_for_it_and_counts_the_time_of_earlier_runs(lego_views,
+                                                                                 tmp_path):
+    from scenesparse.nerf.command import run_hollownerf, shipped_subset
+    from sparsebox.data.sources import fetch
+
+    assert shipped_subset(fetch("lego", download=False)[0].parent)
+    assert not shipped_subset(tmp_path)
+    settings = {**SMALL, "finest_resolution": 16, "steps": 6, "batch_rays": 32, "march_steps": 16,
+                "score_rays": 64}
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_4(trainer):
+        if trainer.step_count == 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        HollowNeRF(**settings).fit(lego_views, checkpoint=tmp_path / "checkpoint.pt",
+                                   checkpoint_every=2, callback=stop_at_4)
+    earlier = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["seconds"]
+    assert earlier > 0
+    report = run_hollownerf(lego_views, tmp_path, HollowNeRF(**settings), data="mine",
+                            resolution=32, progress=False)
+    assert "note" not in report  # a caveat on the shipped subset only
+    assert report["resumed_from_step"] == 4
+    assert report["seconds"] == pytest.approx(earlier + report["seconds_this_run"])
+
+
+def test_command_on_a_users_photos_has_no_subset_note_and_names_options(cli, data_dir,
+                                                                       tmp_path):
+    """A user's nerfstudio folder, 20 units off the origin: it crashed; its report carried the
+    subset's note; a rerun with other --steps named the Python name steps=4."""
+    import json
+
+    from PIL import Image
+
+    source = json.loads((data_dir / "3d/nerf_synthetic_lego_subset/transforms_train.json")
+                        .read_text())
+    photos = tmp_path / "photos"
+    (photos / "images").mkdir(parents=True)
+    frames = []
+    for i, frame in enumerate(source["frames"][:3]):
+        Image.fromarray(np.full((8, 8, 3), 60 * i, dtype=np.uint8)).save(
+            photos / "images" / f"{i}.png")
+        pose = np.array(frame["transform_matrix"])
+        pose[0, 3] += 20.0
+        frames.append({"file_path": f"images/{i}.png", "transform_matrix": pose.tolist()})
+    (photos / "transforms.json").write_text(json.dumps(
+        {"fl_x": 11.0, "fl_y": 11.0, "cx": 4, "cy": 4, "w": 8, "h": 8, "frames": frames}))
+    out = tmp_path / "nerf"
+    argv = ["scene", "hollownerf", "--data", photos, "--out", out, "--resolution", "8",
+            "--table-size", "64", "--levels", "2", "--finest-resolution", "16",
+            "--batch-rays", "16"]
+    result = cli(*argv, "--steps", "4")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert "note" not in report and report["aabb_from"].startswith("from the cameras")
+    line = cli(*argv, "--steps", "5", "--seed", "2").error_line()
+    assert "--steps 4" in line and "--seed 0" in line and "steps=" not in line
