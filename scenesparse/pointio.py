@@ -410,17 +410,15 @@ def _pcd_columns(dtype: np.dtype, counts: dict[str, int]) -> list[tuple[str, np.
 
 def _float32_for_open3d(cloud: PointCloud) -> set[str]:
     """The float64 fields of a cloud from another format that PCD gets as F 4, as open3d writes
-    them (its binary reader reads F 8 as zeros): normals, and positions that float32 moves by
-    at most a millionth of the cloud's extent."""
+    them (its binary reader reads F 8 as zeros): normals, and positions, all finite, that
+    float32 moves by at most a millionth of the cloud's extent."""
     wide = {n for n in cloud.fields if cloud.data.dtype[n].kind == "f" and
             cloud.data.dtype[n].itemsize == 8}
     narrow = wide & set(_PCD_NORMALS)
     xyz = cloud.points
-    if {"x", "y", "z"} <= wide:
-        with np.errstate(invalid="ignore", over="ignore"):
-            moved = np.abs(xyz.astype(np.float32) - xyz)
-            extent = np.nanmax(xyz, axis=0) - np.nanmin(xyz, axis=0)
-        if not np.nanmax(moved, initial=0.0) > 1e-6 * np.nanmax(extent, initial=0.0):
+    if {"x", "y", "z"} <= wide and len(xyz) and np.isfinite(xyz).all():  # else F 8 as read
+        moved = np.abs(xyz.astype(np.float32).astype(np.float64) - xyz).max()
+        if moved <= 1e-6 * float(np.ptp(xyz, axis=0).max()):
             narrow |= {"x", "y", "z"}
     return narrow
 

@@ -88,7 +88,11 @@ def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor]) ->
 
 def _check_target(target: torch.Tensor) -> None:
     """A target image is floating point, finite and in [0, 1] (within ``_TARGET_SLACK``)."""
-    if not torch.is_tensor(target) or not target.is_floating_point():
+    if not torch.is_tensor(target):
+        raise InvalidParameterError(f"a target (an image) must be a torch tensor, got "
+                                    f"{type(target).__module__}.{type(target).__name__} "
+                                    "(torch.from_numpy turns an array into one)")
+    if not target.is_floating_point():
         raise InvalidParameterError(
             f"a target must be a float tensor in [0, 1], got {getattr(target, 'dtype', type(target))}"
             " (divide 8-bit photos by 255)")

@@ -75,7 +75,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
         "levels": estimator.pruning_["levels"],
         "compacted": estimator.pruning_["compacted"],
         "aabb": list(estimator.aabb_),
-        "aabb_from": estimator.aabb_from_ or "the default box: it holds what the cameras look at",
+        "aabb_from": estimator.aabb_from_,
         "seconds": estimator.resumed_seconds_ + elapsed, "seconds_this_run": elapsed,
         "resumed_from_step": estimator.resumed_from_step_,
     }

@@ -103,8 +103,8 @@ class HollowNeRF(Sparsifier):
     aabb_ : tuple of 6 floats
         The box the field spans (:func:`~scenesparse.nerf.field.scene_box` of the training
         cameras: ``DEFAULT_AABB`` when it holds what they look at, else one around it).
-    aabb_from_ : str or None
-        Why ``aabb_`` is not ``DEFAULT_AABB`` (None when it is).
+    aabb_from_ : str
+        Why ``aabb_`` is that box (:func:`~scenesparse.nerf.field.scene_box`).
     resumed_seconds_ : float
         The training seconds of the earlier runs a checkpoint recorded (0 for a fresh run, or
         a checkpoint of an earlier version).
@@ -303,6 +303,12 @@ class HollowNeRF(Sparsifier):
             raise InvalidParameterError(f"{path} is a checkpoint of a run on other views (other "
                                         "photos, cameras or resolution); resume on the same "
                                         "views or start elsewhere")
+        box = state["trainer"].get("field", {}).get("aabb")
+        if box is not None and tuple(float(v) for v in box) != tuple(self.aabb_):
+            raise InvalidParameterError(f"{path} is a checkpoint of a run in another scene box "
+                                        f"({[round(float(v), 4) for v in box]}, where these views "
+                                        f"give {[round(v, 4) for v in self.aabb_]}: an earlier "
+                                        "version's default); start elsewhere")
         self.trainer_.load_state_dict(state["trainer"])
         self.resumed_seconds_ = float(state.get("seconds", 0.0))  # unrecorded before
 

@@ -35,44 +35,56 @@ DEFAULT_AABB = (-1.5, -1.5, -1.5, 1.5, 1.5, 1.5)
 _SYNTHETIC_DISTANCE = 4.0311
 
 
-def scene_box(cameras: Sequence[Any]) -> tuple[tuple[float, ...], str | None]:
-    """The box of the scene ``cameras`` look at, and why when it is not :data:`DEFAULT_AABB`.
+def scene_box(cameras: Sequence[Any]) -> tuple[tuple[float, ...], str]:
+    """The box of the scene ``cameras`` look at, and why it is that box (the report says it).
 
     The cameras look at the point nearest all their optical axes (least squares, as
     instant-ngp's ``colmap2nerf`` finds it); their box is centred there, with a half-size of
     ``1.5 / 4.0311`` times their median distance to it (NeRF-synthetic's proportions).
-    :data:`DEFAULT_AABB` is kept, with None for the reason, when it holds that box (within 1% of
-    its size): NeRF-synthetic scenes, and scenes of their size around the origin, train as
-    before. The box follows the cameras when they are moved or scaled.
+    :data:`DEFAULT_AABB` is kept when it holds that box (within 1% of its size): NeRF-synthetic
+    scenes, and scenes of their size around the origin, train as before; otherwise the box
+    follows the cameras when they are moved or scaled. The point is trusted only where the
+    cameras surround it: at least two cameras whose axes cross at an angle (not a
+    forward-facing rig), with it in front of nearly all of them (not an inside-out capture)
+    and away from them; elsewhere the default box stays, and the reason says why.
 
     Examples
     --------
     >>> from scenesparse.cameras import orbit_cameras
-    >>> scene_box(orbit_cameras((0.0, 0.0, 0.0), 4.0, 3, width=8, height=8))
-    ((-1.5, -1.5, -1.5, 1.5, 1.5, 1.5), None)
+    >>> scene_box(orbit_cameras((0.0, 0.0, 0.0), 4.0, 3, width=8, height=8))[0]
+    (-1.5, -1.5, -1.5, 1.5, 1.5, 1.5)
     >>> box, why = scene_box(orbit_cameras((20.0, 0.0, 0.0), 4.0, 3, width=8, height=8))
     >>> [round(v, 2) for v in box], why.startswith("from the cameras")
     ([18.51, -1.49, -1.49, 21.49, 1.49, 1.49], True)
+    >>> scene_box(orbit_cameras((20.0, 0.0, 0.0), 4.0, 3, width=8, height=8)[:1])[1]
+    'the default box: one camera does not say where the scene is'
     """
+    default = "the default box: {}"
+    if len(cameras) < 2:
+        return DEFAULT_AABB, default.format("one camera does not say where the scene is")
     centres = np.stack([c.center.detach().cpu().double().numpy() for c in cameras])
     axes = np.stack([c.world_to_cam[2, :3].detach().cpu().double().numpy() for c in cameras])
-    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)  # each camera's forward (+z) axis
     across = np.eye(3) - axes[:, :, None] * axes[:, None, :]  # projections across each axis
-    # a whisker towards the cameras' mean pins the point where the axes are (nearly) parallel
-    pull = 1e-6 * len(cameras)
-    with np.errstate(all="ignore"):
-        centre = np.linalg.solve(across.sum(0) + pull * np.eye(3),
-                                 np.einsum("nij,nj->i", across, centres)
-                                 + pull * centres.mean(0))
-        distance = float(np.median(np.linalg.norm(centres - centre, axis=1)))
-    if not (np.isfinite(centre).all() and np.isfinite(distance) and distance > 0):
-        return DEFAULT_AABB, None
+    normal = across.sum(0) / len(cameras)
+    if not np.isfinite(normal).all() or np.linalg.eigvalsh(normal)[0] < 0.05:
+        return DEFAULT_AABB, default.format(
+            "the cameras look nearly one way (a forward-facing capture), so where their axes "
+            "meet says nothing of the scene; it must lie in the default box")
+    centre = np.linalg.solve(normal, np.einsum("nij,nj->i", across, centres) / len(cameras))
+    depth = np.einsum("ni,ni->n", axes, centre - centres)
+    distance = float(np.median(np.linalg.norm(centres - centre, axis=1)))
+    spread = float(np.linalg.norm(centres - centres.mean(0), axis=1).max())
+    if not (np.mean(depth > 0) >= 0.9 and distance > 0.1 * spread):
+        return DEFAULT_AABB, default.format(
+            "the point nearest the cameras' axes is not in front of them (an inside-out "
+            "capture), so it is not the scene; the scene must lie in the default box")
     half = DEFAULT_AABB[3] * distance / _SYNTHETIC_DISTANCE
     lo, hi = centre - half, centre + half
     slack = 0.01 * (DEFAULT_AABB[3] - DEFAULT_AABB[0])
     if (lo >= np.array(DEFAULT_AABB[:3]) - slack).all() and \
             (hi <= np.array(DEFAULT_AABB[3:]) + slack).all():
-        return DEFAULT_AABB, None
+        return DEFAULT_AABB, default.format("it holds what the cameras look at")
     where = ", ".join(f"{v:.3g}" for v in centre)
     return (tuple(float(v) for v in (*lo, *hi)),
             f"from the cameras: their optical axes pass nearest ({where}), {distance:.3g} away "

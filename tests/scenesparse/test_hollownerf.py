@@ -388,7 +388,7 @@ def test_the_box_follows_the_cameras_and_a_shifted_scene_trains_like_the_origina
                 "score_rays": 256}
     views = _moved(lego_views, first=8)  # fewer rays: a quicker test
     original = HollowNeRF(**settings).fit(views)
-    assert original.aabb_ == DEFAULT_AABB and original.aabb_from_ is None  # lego as before
+    assert original.aabb_ == DEFAULT_AABB and original.aabb_from_.startswith("the default box: it")
     shifted = HollowNeRF(**settings).fit(_moved(views, shift=(20.0, 0.0, 0.0)))
     assert shifted.aabb_from_.startswith("from the cameras")
     moved = np.array(DEFAULT_AABB) + [20.0, 0.0, 0.0] * 2
@@ -502,3 +502,25 @@ def test_command_on_a_users_photos_has_no_subset_note_and_names_options(cli, dat
     assert "note" not in report and report["aabb_from"].startswith("from the cameras")
     line = cli(*argv, "--steps", "5", "--seed", "2").error_line()
     assert "--steps 4" in line and "--seed 0" in line and "steps=" not in line
+
+
+def test_the_box_stays_the_default_where_the_cameras_do_not_surround_a_point():
+    """A forward-facing rig, an inside-out ring and one camera gave a box a few millimetres
+    wide (or around the cameras themselves), and the report said the default box held the
+    scene when it had only fallen back."""
+    import torch
+
+    from scenesparse.cameras import Camera, look_at
+    from scenesparse.nerf.field import DEFAULT_AABB, scene_box
+
+    def camera(eye, target):
+        w2c = look_at(np.asarray(eye, float), np.asarray(target, float), np.array([0, 0, 1.0]))
+        return Camera(torch.tensor(w2c, dtype=torch.float32), 8.0, 8.0, 4.0, 4.0, 8, 8)
+
+    rig = [camera((3 + 0.1 * i, 0, 0.05 * i), (3 + 0.1 * i, 5, 0.05 * i)) for i in range(6)]
+    ring = [camera((10 + 0.3 * np.cos(a), 0.3 * np.sin(a), 1.5),
+                   (10 + 5 * np.cos(a), 5 * np.sin(a), 1.5)) for a in np.linspace(0, 6, 8)]
+    for cams, why in ((rig, "look nearly one way"), (ring, "not in front of them"),
+                      (rig[:1], "one camera")):
+        box, reason = scene_box(cams)
+        assert box == DEFAULT_AABB and reason.startswith("the default box") and why in reason

@@ -288,6 +288,16 @@ def test_positions_float32_would_move_stay_f8_and_warn(tmp_path):
         warnings.simplefilter("error")
         write_points(same, read_points(tmp_path / "u.pcd"))
     assert same.read_bytes() == (tmp_path / "u.pcd").read_bytes()
+    # an infinite coordinate made the extent infinite, so any position passed as F 4; an empty
+    # cloud failed on its extent
+    inf = np.array([[500000.123, 0.0, 0.0], [500001.456, 1.0, 1.0], [np.inf, 2.0, 2.0]])
+    write_points(tmp_path / "inf.ply", PointCloud.from_xyz(inf))
+    with pytest.warns(UserWarning, match="8-byte floats"):
+        write_points(tmp_path / "inf.pcd", read_points(tmp_path / "inf.ply"))
+    assert read_points(tmp_path / "inf.pcd").points.tolist() == inf.tolist()
+    write_points(tmp_path / "empty.ply", PointCloud.from_xyz(np.zeros((0, 3))))
+    write_points(tmp_path / "empty.pcd", read_points(tmp_path / "empty.ply"), binary=False)
+    assert len(read_points(tmp_path / "empty.pcd")) == 0
 
 
 @pytest.mark.filterwarnings("error")

@@ -191,7 +191,9 @@ def test_targets_degree_and_background_are_checked_before_training():
     for targets, message in (([torch.full((16, 16, 3), 128, dtype=torch.uint8)] * 2,
                               r"float tensor in \[0, 1\], got torch.uint8 \(divide 8-bit"),
                              ([torch.full((16, 16, 3), float("nan"))] * 2, "NaN or infinite"),
-                             ([grey * 255] * 2, r"lie in \[0, 1\], got values in \[127.5, 127.5\]")):
+                             ([grey * 255] * 2, r"lie in \[0, 1\], got values in \[127.5, 127.5\]"),
+                             ([grey.numpy()] * 2, r"must be a torch tensor, got numpy.ndarray "
+                                                  r"\(torch.from_numpy")):
         with pytest.raises(ValueError, match=message):
             SplatTrainer(scene, cams, targets)
     with pytest.raises(ValueError, match="background must be three finite numbers"):
