@@ -556,7 +556,7 @@ def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None
     where the catalogue ships none, the file that PyG's Planetoid (which ``graphsparse``'s
     loader runs) downloads to ``planetoid/<Name>/raw``."""
     if not info.files:
-        return find_unshipped(info.name, root)
+        return find_unshipped(info.name, root, alone=True)  # the graph file is enough
     paths = fetch(info.name, root, download=download)
     pickled = [p for p in paths if p.name.endswith(".graph")]
     if len(pickled) != 1:

@@ -138,11 +138,13 @@ def fetch(
     return paths
 
 
-def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+def find_unshipped(name: str, root: str | os.PathLike[str] | None = None, *,
+                   alone: bool = False) -> Path:
     """For a dataset whose files the catalogue does not ship (its own loader's package downloads
     them), the file that package leaves (``ind.<name>.graph`` for Planetoid, with the other raw
     files beside it; ``RELEASE_v1.txt`` for OGB, with ``raw/``): looked for under the data
-    root, then where downloads go when the root is read-only.
+    root, then where downloads go when the root is read-only. With ``alone``, that file is
+    enough (what :func:`~sparsebox.data.load_graph` reads of a Planetoid dataset).
 
     Raises
     ------
@@ -152,21 +154,24 @@ def find_unshipped(name: str, root: str | os.PathLike[str] | None = None) -> Pat
     """
     info = get_dataset(name)
     base = data_root(root)
-    found = _find_unshipped(info, base)
+    found = _find_unshipped(info, base, alone=alone)
     if found is None:
         pattern, beside, how = _UNSHIPPED[info.kind]
+        beside = () if alone else beside
         pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
-        pattern += f" (with {', '.join(b.format(name=info.name) for b in beside)} beside it)"
         folders = " or ".join(map(str, dict.fromkeys([base, download_root(base)])))
+        together = f"; its loader reads {', '.join(b.format(name=info.name) for b in beside)} " \
+                   "there" if beside else ""
         raise DatasetNotFoundError(
             f"dataset {info.name!r} is not under the data root: no {pattern} in {folders} (data "
-            f"root from {root_origin(root)}); the catalogue ships no files for it: "
+            f"root from {root_origin(root)}{together}); the catalogue ships no files for it: "
             f"{how.format(name=info.name)}")
     return found
 
 
-def _find_unshipped(info: DatasetInfo, base: Path) -> Path | None:
+def _find_unshipped(info: DatasetInfo, base: Path, alone: bool = False) -> Path | None:
     pattern, beside, _ = _UNSHIPPED[info.kind]
+    beside = () if alone else beside
     pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
     for folder in dict.fromkeys([base, download_root(base)]):
         for found in sorted(p for p in folder.glob(pattern) if p.is_file()):
