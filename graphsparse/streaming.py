@@ -355,7 +355,16 @@ def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
 
 def state_graph_files(folder: str | os.PathLike[str]) -> list[Path]:
     """The files of the graph the state in ``folder`` streams (what its outputs must not
-    overwrite), from the checkpoint alone."""
+    overwrite), from the checkpoint alone.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> state_graph_files(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: /tmp/...: no checkpoint.npz; is this a `sparsebox stream` state?
+    """
     from sparsebox.data.graphs import graph_files
 
     folder = Path(folder)

@@ -74,7 +74,19 @@ _TARGET_SLACK = 1e-3
 
 def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor]) -> None:
     """One target image per camera, each ``(height, width, 3)`` of its camera, floating point,
-    finite and in [0, 1]; otherwise an error that says which."""
+    finite and in [0, 1]; otherwise an error that says which.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=8, height=6)
+    >>> check_targets(cams, [torch.zeros(6, 8, 3)] * 2)
+    >>> try:
+    ...     check_targets(cams, [torch.zeros(6, 8, 3), torch.zeros(8, 8, 3)])
+    ... except ValueError as err:
+    ...     print(err)
+    target 1 must be (height, width, 3) = (6, 8, 3) as its camera, got (8, 8, 3)
+    """
     if len(cameras) != len(targets) or not cameras:
         raise InvalidParameterError(f"give one target per camera, got {len(cameras)} cameras "
                                     f"and {len(targets)} targets")

@@ -760,7 +760,17 @@ def as_structure(
 
 def is_pyg_data(x: Any) -> bool:
     """Whether ``x`` is a PyG data object (``Data``, ``HeteroData``, a ``Batch``), not a PyG
-    tensor such as ``EdgeIndex`` (an edge_index itself)."""
+    tensor such as ``EdgeIndex`` (an edge_index itself).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric import EdgeIndex
+    >>> from torch_geometric.data import Data
+    >>> ei = torch.tensor([[0, 1], [1, 0]])
+    >>> is_pyg_data(Data(edge_index=ei)), is_pyg_data(EdgeIndex(ei)), is_pyg_data(ei)
+    (True, False, False)
+    """
     if not type(x).__module__.startswith("torch_geometric"):
         return False
     torch = sys.modules.get("torch")

@@ -29,7 +29,14 @@ SUBSET_NOTE = ("held-out views of the subset, not the published test split: not 
 
 def shipped_subset(folder: Path) -> bool:
     """Whether ``folder`` is where a catalogued NeRF-synthetic scene (the lego subset) lies, as
-    opposed to a user's own photos."""
+    opposed to a user's own photos.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> shipped_subset(Path(tempfile.mkdtemp()))
+    False
+    """
     from sparsebox.data.sources import DatasetNotFoundError, catalogue, fetch
 
     where = Path(folder).resolve()

@@ -70,8 +70,8 @@ class DatasetInfo:
         what its loader's package leaves there."""
         base = data_root(root)
         if not self.files:
-            return _find_unshipped(self, base) is not None
-        here = dict.fromkeys([base, download_root(base)])
+            return _locate_unshipped(self, base) is not None
+        here = _searched(base)
         return all(any((folder / f.path).exists() for folder in here) for f in self.files)
 
 
@@ -154,30 +154,39 @@ def find_unshipped(name: str, root: str | os.PathLike[str] | None = None, *,
     """
     info = get_dataset(name)
     base = data_root(root)
-    found = _find_unshipped(info, base, alone=alone)
-    if found is None:
-        pattern, beside, how = _UNSHIPPED[info.kind]
-        beside = () if alone else beside
-        pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
-        folders = " or ".join(map(str, dict.fromkeys([base, download_root(base)])))
-        together = f"; its loader reads {', '.join(b.format(name=info.name) for b in beside)} " \
-                   "there" if beside else ""
-        raise DatasetNotFoundError(
-            f"dataset {info.name!r} is not under the data root: no {pattern} in {folders} (data "
-            f"root from {root_origin(root)}{together}); the catalogue ships no files for it: "
-            f"{how.format(name=info.name)}")
-    return found
+    found = _locate_unshipped(info, base, alone)
+    if found is not None:
+        return found
+    pattern, beside = _unshipped_files(info, alone)
+    how = _UNSHIPPED[info.kind][2].format(name=info.name)
+    folders = " or ".join(map(str, _searched(base)))
+    together = f"; its loader reads {', '.join(beside)} there" if beside else ""
+    raise DatasetNotFoundError(
+        f"dataset {info.name!r} is not under the data root: no {pattern} in {folders} (data "
+        f"root from {root_origin(root)}{together}); the catalogue ships no files for it: {how}")
 
 
-def _find_unshipped(info: DatasetInfo, base: Path, alone: bool = False) -> Path | None:
-    pattern, beside, _ = _UNSHIPPED[info.kind]
-    beside = () if alone else beside
-    pattern = pattern.format(name=info.name, folder=info.name.replace("-", "_"))
-    for folder in dict.fromkeys([base, download_root(base)]):
+def _locate_unshipped(info: DatasetInfo, base: Path, alone: bool = False) -> Path | None:
+    pattern, beside = _unshipped_files(info, alone)
+    for folder in _searched(base):
         for found in sorted(p for p in folder.glob(pattern) if p.is_file()):
-            if all((found.parent / b.format(name=info.name)).exists() for b in beside):
+            if all((found.parent / b).exists() for b in beside):
                 return found
     return None
+
+
+def _unshipped_files(info: DatasetInfo, alone: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The glob of the file that says where an unshipped dataset is, and the names that must
+    sit beside it (none with ``alone``), for ``info``."""
+    pattern, beside, _ = _UNSHIPPED[info.kind]
+    beside = () if alone else tuple(b.format(name=info.name) for b in beside)
+    return pattern.format(name=info.name, folder=info.name.replace("-", "_")), beside
+
+
+def _searched(base: Path) -> list[Path]:
+    """Where a dataset's files are looked for: the data root ``base``, then where its downloads
+    go when it is read-only."""
+    return list(dict.fromkeys([base, download_root(base)]))
 
 
 def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str,
