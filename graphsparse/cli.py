@@ -66,8 +66,9 @@ def _first_word(args: list[str], command: Any) -> str | None:
 
 
 graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True,
-                        rich_markup_mode=None)
+                        rich_markup_mode=None, add_completion=False)
 stream_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True, rich_markup_mode=None,
+                         add_completion=False,
                          help="Streaming spectral sparsification (dyGRASS): "
                               "`sparsebox stream GRAPH --events FILE --state DIR`, "
                               "`sparsebox stream export DIR -o H.mtx`.")

@@ -43,7 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
 )
 data_app = typer.Typer(help="The dataset catalogue and the data root.", no_args_is_help=True,
                        rich_markup_mode=None)

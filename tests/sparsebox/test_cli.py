@@ -34,6 +34,28 @@ def test_help_and_data_list_import_neither_torch_nor_numba():
     assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
 
 
+def test_shell_completion_reaches_the_domains_commands(cli):
+    """One completion for the whole command line (typer's --install-completion on the root): it
+    completes a domain's commands and options, which load lazily; the domains' groups offer no
+    completion of their own (theirs answered every key press with "Shell bash not supported")."""
+    import os
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_SPARSEBOX_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        done = subprocess.run([sys.executable, "-m", "sparsebox"], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        return done.stdout.split()
+
+    assert complete("sparsebox gr") == ["graph"]
+    assert complete("sparsebox graph spa") == ["sparsify"]
+    assert "--method" in complete("sparsebox graph sparsify --me")
+    assert "--install-completion" in cli("--help").stdout
+    for group in (["graph"], ["stream"], ["scene"], ["scene", "queen"]):
+        assert "completion" not in cli(*group, "--help").stdout, group
+
+
 def test_help_text_is_not_console_markup(cli):
     """'[w]' in a help text is an optional weight, not a markup tag to swallow."""
     result = cli("stream", "run", "--help")
