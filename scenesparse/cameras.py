@@ -200,9 +200,9 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         w = int(fields.get("w", width or 800))
         h = int(fields.get("h", height or 800))
         fx = (float(fields["fl_x"]) if "fl_x" in fields
-              else 0.5 * w / math.tan(0.5 * float(fields["camera_angle_x"])))
+              else 0.5 * w / _tan_half(fields["camera_angle_x"]))
         fy = (float(fields["fl_y"]) if "fl_y" in fields
-              else 0.5 * h / math.tan(0.5 * float(fields["camera_angle_y"]))
+              else 0.5 * h / _tan_half(fields["camera_angle_y"])
               if "camera_angle_y" in fields else fx)
         cx, cy = float(fields.get("cx", w / 2)), float(fields.get("cy", h / 2))
         distorted = [k for k in _DISTORTION if float(fields.get(k, 0.0)) != 0.0]
@@ -217,6 +217,13 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         raise ValueError(f"{path}: lens distortion ({', '.join(distorted)}) is not supported: "
                          "undistort the photos first (the renderers are pinhole cameras)")
     return w, h, fx, fy, cx, cy
+
+
+def _tan_half(angle) -> float:
+    """``tan(angle / 2)`` of a field of view, infinite for an angle of 0 (so that the focal
+    length is 0, which the range check refuses, not a division by zero)."""
+    value = math.tan(0.5 * float(angle))
+    return value if value != 0.0 else math.inf
 
 
 def transforms_json(cameras: list[Camera], file_paths: list[str]) -> dict:
@@ -260,7 +267,8 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
     """Cameras of the ``cameras.json`` written by the INRIA 3DGS code: per view ``width``,
     ``height``, ``position`` (the camera centre), ``rotation`` (3 x 3, camera-to-world, OpenCV
     axes), ``fx``, ``fy`` and ``img_name``. Returns ``(cameras, image names)``; ``width`` /
-    ``height`` rescale every view.
+    ``height`` rescale every view. A number that is not finite, or a ``rotation`` that is not a
+    rotation matrix, is an error naming the file and the view.
 
     Examples
     --------
@@ -293,9 +301,15 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
             fx, fy = float(v["fx"]), float(v["fy"])
         except (KeyError, TypeError, ValueError) as err:
             raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
-        if rot.shape != (3, 3) or pos.shape != (3,) or min(w, h, fx, fy) <= 0:
+        if rot.shape != (3, 3) or pos.shape != (3,) or not min(w, h, fx, fy) > 0:
             raise _camera_error(path, f"view {i}: rotation must be 3 x 3, position 3 numbers, "
                                       "sizes and focal lengths positive")
+        if not (np.all(np.isfinite(rot)) and np.all(np.isfinite(pos)) and math.isfinite(fx)
+                and math.isfinite(fy)):
+            raise _camera_error(path, f"view {i}: rotation, position, fx and fy must be finite")
+        if not np.allclose(rot @ rot.T, np.eye(3), atol=1e-3) or np.linalg.det(rot) < 0:
+            raise _camera_error(path, f"view {i}: rotation is not a rotation matrix (orthonormal, "
+                                      "determinant 1)")
         c2w = np.eye(4)
         c2w[:3, :3], c2w[:3, 3] = rot, pos
         cam = Camera(torch.tensor(np.linalg.inv(c2w), dtype=torch.float32), fx, fy, w / 2, h / 2,
@@ -362,6 +376,10 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
             raise _camera_error(cam_file, f"line {lineno}: camera model {model} with "
                                           f"{len(p)} parameters is not a pinhole camera; "
                                           "undistort the images first")
+        if not (w > 0 and h > 0 and fx > 0 and fy > 0 and all(map(math.isfinite, (fx, fy, cx, cy)))):
+            raise _camera_error(cam_file, f"line {lineno}: width and height must be positive, "
+                                          f"focal lengths positive and finite, the principal point "
+                                          f"finite (got {w} {h} {fx:g} {fy:g} {cx:g} {cy:g})")
         intrinsics[cam_id] = (w, h, fx, fy, cx, cy)
     cams, names = [], []
     lines = img_file.read_text().splitlines()
@@ -379,6 +397,10 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         if cam_id not in intrinsics:
             raise _camera_error(img_file, f"line {lineno}: camera {cam_id} is not in "
                                           f"{cam_file.name}")
+        quat, t = np.array([qw, qx, qy, qz]), np.array([tx, ty, tz])
+        if not (np.all(np.isfinite(quat)) and np.all(np.isfinite(t)) and np.linalg.norm(quat) > 0):
+            raise _camera_error(img_file, f"line {lineno}: the quaternion and translation must be "
+                                          "finite, the quaternion not zero")
         w, h, fx, fy, cx, cy = intrinsics[cam_id]
         w2c = np.eye(4)
         w2c[:3, :3] = _quat_to_rotation(qw, qx, qy, qz)

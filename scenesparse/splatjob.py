@@ -47,23 +47,27 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
             raise ValueError(f"{images}: no held-out view to evaluate on")
         return {"cameras": found.train_cameras, "targets": found.train_images,
                 "held_out": found.test_cameras, "photos": found.test_images,
-                "description": found.description}
+                "description": found.description, "sources": found.sources}
     if cameras_json is not None:
         from scenesparse.cameras import cameras_from_json
+        from scenesparse.photos import _by_name
 
-        cams, _ = cameras_from_json(cameras_json)
+        cams, _ = _by_name(*cameras_from_json(cameras_json))  # held out as photo_views does
         cams = [c.resized(resolution, max(1, round(c.height * resolution / c.width)))
                 for c in cams]
         held = cams[::8]
         train = [c for i, c in enumerate(cams) if i % 8] or cams
+        split = ("every 8th held out" if len(cams) > 1 else
+                 "evaluated on the view it scores: none to hold out")
         return {"cameras": train, "targets": None, "held_out": held, "photos": None,
-                "description": f"{Path(cameras_json).name} ({len(cams)} views, every 8th held "
-                               "out), no photos: against the unpruned model's renders"}
+                "description": f"{Path(cameras_json).name} ({len(cams)} views, {split}), no "
+                               "photos: against the unpruned model's renders",
+                "sources": [Path(cameras_json)]}
     return {"cameras": default_cameras(scene, views, resolution), "targets": None,
             "held_out": default_cameras(scene, eval_views, resolution, phase=0.5),
             "photos": None,
             "description": f"orbit ({views} views at {resolution} px, {eval_views} held out "
-                           "between them), against the unpruned model's renders"}
+                           "between them), against the unpruned model's renders", "sources": []}
 
 
 def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
@@ -94,14 +98,15 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     from matplotlib.backend_bases import FigureCanvasBase
 
     source = Path(source)
-    target = check_output_file(target, option="TARGET", inputs=[source], suffixes=[".ply"])
+    inputs = [source] if cameras_json is None else [source, Path(cameras_json)]
+    target = check_output_file(target, option="TARGET", inputs=inputs, suffixes=[".ply"])
     image = Path(image) if image is not None else target.with_name(
         target.stem + "_side_by_side.png")
     image_formats = ["." + name for name in FigureCanvasBase.get_supported_filetypes()]
-    image = check_output_file(image, option="--image", inputs=[source],
+    image = check_output_file(image, option="--image", inputs=inputs,
                               outputs={"TARGET": target}, suffixes=image_formats)
     if report is not None:
-        report = check_output_file(report, option="--report", inputs=[source],
+        report = check_output_file(report, option="--report", inputs=inputs,
                                    outputs={"TARGET": target, "--image": image})
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
                             recover_steps=recover_steps, views=views, resolution=resolution,
@@ -114,6 +119,9 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
                          f"got {sh_degree}")
     setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
                    images=images, cameras_json=cameras_json)
+    for option, path in (("TARGET", target), ("--image", image), ("--report", report)):
+        if path is not None:  # nor over a photo or camera file of --images
+            check_output_file(path, option=option, inputs=setup["sources"])
     start = time.perf_counter()
     pruner.fit(scene, setup["cameras"], setup["targets"], progress=progress)
     pruned = pruner.transform(scene)

@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from scenesparse.cameras import Camera, cameras_from_json, orbit_cameras
+from scenesparse.cameras import (
+    Camera,
+    cameras_from_colmap,
+    cameras_from_json,
+    orbit_cameras,
+    transforms_json,
+)
 from scenesparse.gaussians import GaussianScene, read_ply
 from scenesparse.importance import GaussianPruner, default_cameras, fisher_information
-from scenesparse.photos import photo_views
+from scenesparse.photos import photo_views, transforms_views
 from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh
 
@@ -275,3 +281,156 @@ def test_prune_splats_with_photos_recovery_and_sh(data_dir, tmp_path, cli):
     assert r["kept"] == round(0.5 * 45624) and len(read_ply(out)) == r["kept"]
     bad = cli("scene", "prune-splats", "donut", tmp_path / "x.ply", "--sh-degree", "2")
     assert bad.exit_code == 2 and "--sh-degree must be in 0..0" in bad.stderr
+
+
+def _photo_folder(folder, names, size=(16, 12)):
+    """Grey photos of ``size`` named ``names`` in ``folder``; the orbit cameras of ``names``."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        Image.new("RGB", size, (128, 128, 128)).save(folder / name)
+    return orbit_cameras((0.0, 0.0, 0.0), 1.0, len(names), width=size[0], height=size[1])
+
+
+def _write_colmap(folder, cams, names):
+    from scipy.spatial.transform import Rotation
+
+    (folder / "sparse" / "0").mkdir(parents=True)
+    c = cams[0]
+    (folder / "sparse" / "0" / "cameras.txt").write_text(
+        f"# cameras\n1 PINHOLE {c.width} {c.height} {c.fx} {c.fy} {c.cx} {c.cy}\n")
+    lines = ["# images"]
+    for i, (cam, name) in enumerate(zip(cams, names, strict=True)):
+        w2c = cam.world_to_cam.double().numpy()
+        x, y, z, w = Rotation.from_matrix(w2c[:3, :3]).as_quat()
+        lines += [f"{i + 1} {w} {x} {y} {z} {' '.join(map(str, w2c[:3, 3]))} 1 {name}", ""]
+    (folder / "sparse" / "0" / "images.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_held_out_views_are_3dgs_ones_and_photos_are_never_stretched(tmp_path):
+    """3DGS holds out every 8th view of the name-sorted COLMAP views (images.txt need not list
+    them by name; they were held out in file order), and a photo of another aspect ratio than its
+    camera was stretched silently (COLMAP, cameras.json and transforms alike)."""
+    names = [f"img_{i:02d}.png" for i in (5, 9, 0, 3, 8, 1, 7, 2, 6, 4)]
+    cams = _photo_folder(tmp_path / "scene" / "images", names)
+    _write_colmap(tmp_path / "scene", cams, names)
+    views = photo_views(tmp_path / "scene")
+    by_name = dict(zip(names, cams, strict=True))
+    for ours, theirs in zip(views.test_cameras, [by_name["img_00.png"], by_name["img_08.png"]],
+                            strict=True):
+        assert torch.allclose(ours.world_to_cam, theirs.world_to_cam, atol=1e-5)
+    assert len(views.train_cameras) == 8 and "every 8th held out" in views.description
+    # cameras.json (INRIA lists its test views first) is held out by img_name alike
+    entries = []
+    for i, (cam, name) in enumerate(zip(cams, names, strict=True)):
+        c2w = torch.linalg.inv(cam.world_to_cam.double())
+        entries.append({"id": i, "img_name": name[:-4], "width": cam.width, "height": cam.height,
+                        "position": c2w[:3, 3].tolist(), "rotation": c2w[:3, :3].tolist(),
+                        "fx": cam.fx, "fy": cam.fy})
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    inria = photo_views(tmp_path / "scene" / "images", cameras_json=tmp_path / "cameras.json")
+    assert len(inria.test_cameras) == 2 and all(
+        torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5)
+        for a, b in zip(inria.test_cameras, views.test_cameras, strict=True))
+    # the files read are listed, for commands that must not write over them
+    assert tmp_path / "scene" / "sparse" / "0" / "images.txt" in views.sources
+    assert tmp_path / "scene" / "images" / "img_05.png" in views.sources
+    # a photo of another aspect ratio is refused; one resized as a whole is fine
+    from PIL import Image
+
+    Image.new("RGB", (32, 24)).save(tmp_path / "scene" / "images" / "img_03.png")
+    assert len(photo_views(tmp_path / "scene", resolution=8).test_cameras) == 2
+    Image.new("RGB", (16, 16)).save(tmp_path / "scene" / "images" / "img_03.png")
+    with pytest.raises(ValueError, match=r"img_03.png: 16x16 pixels, where its camera is 16x12"):
+        photo_views(tmp_path / "scene")
+    with pytest.raises(ValueError, match=r"img_03.png: 16x16 pixels, where its camera is 16x12"):
+        photo_views(tmp_path / "scene" / "images", cameras_json=tmp_path / "cameras.json")
+    nerf = tmp_path / "nerf"
+    _photo_folder(nerf, ["a.png", "b.png"])
+    Image.new("RGB", (12, 16)).save(nerf / "b.png")
+    meta = transforms_json(cams[:2], ["a", "b"])
+    (nerf / "transforms.json").write_text(json.dumps({**meta, "w": 16, "h": 12}))
+    with pytest.raises(ValueError, match=r"b.png: 12x16 pixels, where its camera is 16x12"):
+        photo_views(nerf)
+
+
+def test_camera_files_with_impossible_values_name_the_file(tmp_path):
+    """NaN or negative focal lengths and zero quaternions were read silently as cameras that
+    see nothing; a singular rotation, a zero width or field of view and a frame without a
+    photo's name failed with a message that named no file (or an internal error)."""
+    good = {"id": 0, "img_name": "a", "width": 40, "height": 30, "position": [0, 0, -2],
+            "rotation": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "fx": 50.0, "fy": 50.0}
+    for change, message in (({"fx": float("nan")}, "must be finite"),
+                            ({"position": [0, float("inf"), 0]}, "must be finite"),
+                            ({"rotation": [[0, 0, 0]] * 3}, "not a rotation matrix"),
+                            ({"rotation": [[2, 0, 0], [0, 1, 0], [0, 0, 1]]}, "not a rotation")):
+        path = tmp_path / "cameras.json"
+        path.write_text(json.dumps([{**good, **change}]))
+        with pytest.raises(ValueError, match=rf"cameras.json: view 0: .*{message}"):
+            cameras_from_json(path)
+    model = tmp_path / "model"
+    model.mkdir()
+    for camera, image, bad in (("1 PINHOLE 40 30 nan 50 20 15", "1 1 0 0 0 0 0 2 1 a.png",
+                                "cameras.txt: line 1: width and height must be positive"),
+                               ("1 PINHOLE 40 30 -50 50 20 15", "1 1 0 0 0 0 0 2 1 a.png",
+                                "cameras.txt: line 1"),
+                               ("1 SIMPLE_PINHOLE 0 30 50 20 15", "1 1 0 0 0 0 0 2 1 a.png",
+                                "cameras.txt: line 1"),
+                               ("1 PINHOLE 40 30 50 50 20 15", "1 0 0 0 0 0 0 2 1 a.png",
+                                "images.txt: line 1: the quaternion and translation")):
+        (model / "cameras.txt").write_text(camera + "\n")
+        (model / "images.txt").write_text(image + "\n\n")
+        with pytest.raises(ValueError, match=bad):
+            cameras_from_colmap(model)
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    transforms = tmp_path / "transforms_train.json"
+    frame = {"file_path": "a", "transform_matrix": np.eye(4).tolist()}
+    for meta, message in (({"camera_angle_x": 0.0, "frames": [frame]}, "out of range"),
+                          ({"camera_angle_x": 0.7, "frames": [frame, {**frame, "file_path": 5}]},
+                           "frame 1 has no 'file_path'"),
+                          ({"camera_angle_x": 0.7, "frames": [{"transform_matrix": np.eye(4)
+                                                               .tolist()}]},
+                           "frame 0 has no 'file_path'")):
+        transforms.write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match=f"transforms_train.json: .*{message}"):
+            transforms_views(transforms)
+
+
+def test_prune_splats_never_writes_over_its_photos_or_cameras(tmp_path, cli):
+    """--image and --report could name a photo of --images, its transforms file or the
+    --cameras file, and overwrote it; a cameras.json of one view claimed a held-out view."""
+    from scenesparse.gaussians import write_ply
+
+    scene = tmp_path / "scene.ply"
+    write_ply(scene, _scene(n=40, degree=0))
+    folder = tmp_path / "photos"
+    cams = _photo_folder(folder / "train", ["a.png", "b.png", "c.png"], size=(16, 16))
+    meta = transforms_json(cams, ["train/a", "train/b", "train/c"])
+    (folder / "transforms_train.json").write_text(json.dumps(meta))
+    (folder / "transforms_test.json").write_text(json.dumps({**meta, "frames": meta["frames"][:1]}))
+    photo = (folder / "train" / "a.png").read_bytes()
+    common = ("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "16",
+              "--rounds", "1")
+    cli(*common, "--images", folder, "--image", folder / "train" / "a.png").error_line(
+        "--image", "a.png", "is the input file")
+    assert (folder / "train" / "a.png").read_bytes() == photo
+    before = (folder / "transforms_train.json").read_text()
+    cli(*common, "--images", folder, "--report", folder / "transforms_train.json").error_line(
+        "--report", "transforms_train.json")
+    assert (folder / "transforms_train.json").read_text() == before
+    c2w = torch.linalg.inv(cams[0].world_to_cam.double())
+    cameras = tmp_path / "cameras.json"
+    cameras.write_text(json.dumps([{"id": 0, "img_name": "a", "width": 16, "height": 16,
+                                    "position": c2w[:3, 3].tolist(),
+                                    "rotation": c2w[:3, :3].tolist(), "fx": cams[0].fx,
+                                    "fy": cams[0].fy}]))
+    written = cameras.read_text()
+    cli(*common, "--cameras", cameras, "--report", cameras).error_line("--report", "cameras.json")
+    assert cameras.read_text() == written and not (tmp_path / "out.ply").exists()
+    report = tmp_path / "report.json"
+    result = cli(*common, "--cameras", cameras, "--report", report)
+    assert result.exit_code == 0, result.output
+    assert "held out" not in json.loads(report.read_text())["cameras"]
