@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -154,8 +154,8 @@ class HardConcreteGate(nn.Module):
 
 
 def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        return (check_int("shape", shape, minimum=0),)
+    if isinstance(shape, (int, np.integer)) or not isinstance(shape, Iterable):
+        return (check_int("shape", shape, minimum=0),)  # names what is wrong with a non-integer
     return tuple(check_int("shape", size, minimum=0) for size in shape)
 
 

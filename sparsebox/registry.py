@@ -92,12 +92,18 @@ class MethodEntry:
 
 _REGISTRY: dict[tuple[str, str], MethodEntry] = {}
 _LOADED = False
+_LOADING = False  # the entry points' modules are being imported (they call register)
 
 
 def register(name: str, *, item: str, target: str, summary: str, data: str,
              params: Mapping[str, Any] | None = None, streaming: bool = False,
              reference: str = "") -> MethodEntry:
-    """Add a method; a second method of the same name and item kind is an error."""
+    """Add a method; a second method of the same name and item kind is an error.
+
+    The installed methods are registered first (a call from outside the entry points loads
+    them), so a name one of them holds is refused here, not when they load later."""
+    if not _LOADING:
+        _load_entry_points()
     if item not in ITEM_KINDS:
         raise InvalidParameterError(f"item must be one of {ITEM_KINDS}, got {item!r}")
     if data not in DATA_KINDS:
@@ -113,26 +119,30 @@ def register(name: str, *, item: str, target: str, summary: str, data: str,
 
 
 def _load_entry_points() -> None:
-    global _LOADED
-    if _LOADED:
+    global _LOADED, _LOADING
+    if _LOADED or _LOADING:
         return
     import warnings
     from importlib.metadata import entry_points
 
     # sparsebox's own domains first: a plugin cannot take a built-in method's name from them
     ours = ("graphsparse.", "scenesparse.", "sparsebox.")
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP),
-                     key=lambda ep: not ep.value.startswith(ours)):
-        before = dict(_REGISTRY)
-        try:
-            ep.load()  # the module registers its methods when imported
-        except Exception as err:  # one broken plugin must not take every command down
-            if ep.value.startswith(ours):
-                raise  # sparsebox's own: a broken install, not a plugin to skip
-            _REGISTRY.clear()  # what it registered before failing goes with it
-            _REGISTRY.update(before)
-            warnings.warn(f"the sparsebox.methods plugin {ep.name} ({ep.value}) is skipped: it "
-                          f"failed to load ({type(err).__name__}: {err})", stacklevel=3)
+    _LOADING = True
+    try:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP),
+                         key=lambda ep: not ep.value.startswith(ours)):
+            before = dict(_REGISTRY)
+            try:
+                ep.load()  # the module registers its methods when imported
+            except Exception as err:  # one broken plugin must not take every command down
+                if ep.value.startswith(ours):
+                    raise  # sparsebox's own: a broken install, not a plugin to skip
+                _REGISTRY.clear()  # what it registered before failing goes with it
+                _REGISTRY.update(before)
+                warnings.warn(f"the sparsebox.methods plugin {ep.name} ({ep.value}) is skipped: "
+                              f"it failed to load ({type(err).__name__}: {err})", stacklevel=3)
+    finally:
+        _LOADING = False
     _LOADED = True  # a skipped plugin is skipped once, not retried by every call
 
 

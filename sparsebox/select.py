@@ -167,11 +167,23 @@ def select(
             keep |= unit_protected
     else:
         q = check_fraction("quantile", value, low_open=False)
-        cut = np.quantile(unit_scores, q) if units else 0.0
-        keep = unit_scores >= cut
+        keep = unit_scores >= _quantile(unit_scores, q) if units else np.zeros(0, dtype=bool)
         if unit_protected is not None:
             keep |= unit_protected
     return keep if inverse is None else keep[inverse]
+
+
+def _quantile(scores: np.ndarray, q: float) -> float:
+    """``numpy.quantile`` (linear), also where it meets an infinite score: between two order
+    statistics ``a <= b`` the linear quantile is ``a`` when ``a == b`` (``inf`` between two
+    ``inf``, where numpy's ``inf - inf`` gives NaN), ``-inf`` when only ``a`` is ``-inf``, and
+    ``inf`` when ``b`` is ``inf`` (of ``-inf`` and ``inf``, the upper one: the cut keeps ``inf``)."""
+    with np.errstate(invalid="ignore"):  # inf - inf: handled below
+        cut = float(np.quantile(scores, q))
+    if not math.isnan(cut):
+        return cut
+    low, high = (float(np.quantile(scores, q, method=m)) for m in ("lower", "higher"))
+    return high if high == math.inf else low
 
 
 def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:

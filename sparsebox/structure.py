@@ -695,9 +695,11 @@ def as_structure(
     undirected : bool, optional
         ``None`` detects it (networkx: the graph's kind; otherwise symmetric entries).
     edge_weight : array_like, optional
-        Weights for an edge_index (one per column).
+        Weights for an edge_index (one per column); a matrix or a networkx graph carries its own
+        and refuses it.
     num_nodes : int, optional
-        For an edge_index; defaults to the largest index + 1.
+        For an edge_index; defaults to the largest index + 1. A matrix or a networkx graph has
+        its own and refuses another.
     ids, symmetrize, duplicates, self_loops
         See :meth:`SparseStructure.from_edges`.
 
@@ -719,7 +721,8 @@ def as_structure(
             raise ValueError(f"as_structure takes a SparseStructure as it is: {names} would "
                              "change it; build a new one with SparseStructure.from_edges")
         return _structure_self_loops(x, self_loops)
-    if type(x).__module__.startswith("networkx"):
+    if _from_package(x, "networkx"):
+        _matrix_options("networkx graph", x.number_of_nodes(), edge_weight, num_nodes)
         return _from_networkx(x, undirected=undirected, **opts)
     if is_pyg_data(x):
         weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
@@ -732,6 +735,7 @@ def as_structure(
     if sp.issparse(x):
         if x.ndim != 2 or x.shape[0] != x.shape[1]:
             raise ValueError(f"adjacency matrix must be square, got shape {x.shape}")
+        _matrix_options("matrix", x.shape[0], edge_weight, num_nodes)
         coo = sp.coo_array(x)
         if duplicates == "sum":
             coo.sum_duplicates()
@@ -750,8 +754,7 @@ def as_structure(
             "x must be a [2, E] integer edge_index or a square adjacency matrix, "
             f"got an array of shape {arr.shape} and dtype {arr.dtype}"
         )
-    if edge_weight is not None:
-        raise ValueError("edge_weight is only for an edge_index; a matrix carries its weights")
+    _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
     r, c = np.nonzero(arr)
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
@@ -771,7 +774,7 @@ def is_pyg_data(x: Any) -> bool:
     >>> is_pyg_data(Data(edge_index=ei)), is_pyg_data(EdgeIndex(ei)), is_pyg_data(ei)
     (True, False, False)
     """
-    if not type(x).__module__.startswith("torch_geometric"):
+    if not _from_package(x, "torch_geometric"):  # a Batch's class is made at run time
         return False
     torch = sys.modules.get("torch")
     return torch is None or not isinstance(x, torch.Tensor)
@@ -809,6 +812,22 @@ def pyg_edge_index(data: Any) -> Any:
     return edge_index
 
 
+def _from_package(x: Any, package: str) -> bool:
+    """Whether ``x``'s class, or a class it derives from, comes from ``package`` (a PyG ``Batch``
+    is of a class made at run time, a user's graph may subclass ``networkx.Graph``)."""
+    return any(c.__module__.split(".")[0] == package for c in type(x).__mro__)
+
+
+def _matrix_options(kind: str, n: int, edge_weight: Any, num_nodes: int | None) -> None:
+    """Refuse the options that only an edge_index takes, rather than ignore them: a matrix or a
+    networkx graph carries its own weights and node count."""
+    if edge_weight is not None:
+        raise ValueError(f"edge_weight is only for an edge_index; a {kind} carries its weights")
+    if num_nodes is not None and num_nodes != n:
+        raise ValueError(f"num_nodes is only for an edge_index; this {kind} has {n} nodes, "
+                         f"got num_nodes={num_nodes!r}")
+
+
 def _from_torch(x: Any) -> Any:
     """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged."""
     if not type(x).__module__.startswith("torch"):
@@ -817,6 +836,8 @@ def _from_torch(x: Any) -> Any:
 
     if not isinstance(x, torch.Tensor):
         return x
+    if x.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+        x = x.float()
     if x.layout == torch.strided:
         return x.detach().cpu().numpy()
     coo = x.detach().cpu().to_sparse_coo().coalesce()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import check_int
+from sparsebox._validation import _is_real, check_int
 from sparsebox.backend import is_cupy_array, resolve_backend
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.structure import SparseStructure, as_structure
@@ -192,9 +192,16 @@ def random_walks(
                        ("return_paths", return_paths)):
         if not isinstance(flag, (bool, np.bool_)):
             raise InvalidParameterError(f"{name} must be True or False, got {flag!r}")
-    if stop_resistance is not None and not (np.isfinite(stop_resistance) and stop_resistance > 0):
-        raise ValueError(f"stop_resistance must be positive and finite, got {stop_resistance!r}")
-    scale_arr = np.asarray(_to_host(scale), dtype=np.float64)
+    if getattr(stop_resistance, "ndim", None) == 0 and hasattr(stop_resistance, "item"):
+        stop_resistance = stop_resistance.item()  # a 0-d array or tensor
+    if stop_resistance is not None and not (_is_real(stop_resistance) and np.isfinite(stop_resistance)
+                                            and stop_resistance > 0):
+        raise InvalidParameterError(f"stop_resistance must be positive and finite, got "
+                                    f"{stop_resistance!r}")
+    try:
+        scale_arr = np.asarray(_to_host(scale), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"scale must be a number or an array of numbers, got {scale!r}") from None
     if scale_arr.ndim not in (0, 1) or (scale_arr.ndim == 1 and scale_arr.shape != (q,)):
         raise ValueError(f"scale must be a number or an array of shape ({q},), got {scale_arr.shape}")
     if not (np.all(np.isfinite(scale_arr)) and np.all(scale_arr > 0)):

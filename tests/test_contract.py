@@ -308,3 +308,22 @@ def test_an_unknown_item_or_data_kind_is_refused():
         get_method("teddy", item="bogus")
     with pytest.raises(InvalidParameterError, match="data must be one of .* got 'bogus'"):
         methods(data="bogus")
+
+
+def test_registering_a_built_in_name_before_the_registry_loads_is_refused_at_once(monkeypatch):
+    """A fresh process: the user's register() ran before anything listed the methods, took
+    'teddy', and the built-ins then failed to load on every later call, blaming graphsparse."""
+    import sys
+
+    from sparsebox import registry
+
+    methods()  # what monkeypatch puts back holds the built-ins
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_LOADED", False)
+    for name in ("graphsparse.methods", "scenesparse.methods"):  # registered again on import
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(InvalidParameterError, match="'teddy' is registered already"):
+        registry.register("teddy", item="edge", target="mine:Teddy", summary="", data="graph")
+    assert registry.get_method("teddy", item="edge").target == "graphsparse.teddy:TeddyPruner"
+    registry.register("mine", item="edge", target="mine:Mine", summary="", data="graph")
+    assert [e.name for e in methods(item="edge")][-1] == "mine"  # after the built-ins

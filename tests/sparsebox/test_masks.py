@@ -175,6 +175,12 @@ def test_a_gate_s_shape_may_be_a_numpy_integer():
     assert HardConcreteGate((np.int64(2), 3))().shape == (2, 3)
 
 
+def test_a_gate_s_shape_that_is_not_an_integer_is_named():
+    for bad in (2.0, None):  # a bare "'float' object is not iterable" before
+        with pytest.raises(ValueError, match=f"shape must be an integer, got {bad!r}"):
+            HardConcreteGate(bad)
+
+
 def test_settings_may_be_zero_dimensional_tensors():
     logits = torch.tensor([-1.0, 0.5, 2.0])
     assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 0, 1]

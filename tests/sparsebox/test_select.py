@@ -31,6 +31,18 @@ def test_threshold_and_quantile():
             select(s, threshold=bad)
 
 
+def test_quantile_of_scores_with_infinities():
+    # methods score the items they always keep inf (tree edges, self-loops): numpy's linear
+    # quantile is NaN between two infinities (inf - inf), which kept nothing
+    inf = np.inf
+    assert select([1.0, inf, inf], quantile=0.5).tolist() == [False, True, True]
+    assert select([-inf, -inf, 1.0], quantile=0.3).all()  # the quantile is -inf
+    assert select([-inf, 1.0, 2.0], quantile=0.2).all()  # between -inf and 1: -inf
+    assert select([1.0, 2.0, inf], quantile=0.9).tolist() == [False, False, True]
+    assert select([-inf, inf], quantile=0.5).tolist() == [False, True]
+    assert select([-inf, 1.0, 2.0], quantile=0.6).tolist() == [False, False, True]  # finite as before
+
+
 def test_groups_are_kept_together_with_mean_score():
     s = np.array([1.0, 9.0, 4.0, 4.0, 0.0, 0.0])
     g = np.array([7, 7, 3, 3, 5, 5])

@@ -345,3 +345,40 @@ def test_from_csr_leaves_the_caller_s_arrays_writable():
     s = SparseStructure.from_csr(ip, ix, w)  # checked: copies, so the caller's edits stay out
     ip[1], w[0] = 0, 99.0
     assert s.indptr[1] != 0 and s.weights[0] != 99.0
+
+
+def test_a_pyg_batch_and_a_networkx_subclass_are_recognised():
+    from torch_geometric.data import Batch, Data
+
+    from sparsebox.structure import is_pyg_data
+
+    ring = torch.tensor([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2]])
+    batch = Batch.from_data_list([Data(edge_index=ring, num_nodes=3)] * 2)  # a class made at run time
+    assert is_pyg_data(batch)
+    s = as_structure(batch)
+    assert (s.num_nodes, s.num_edges, s.is_undirected) == (6, 6, True)
+
+    class MyGraph(nx.Graph):
+        pass
+
+    assert as_structure(MyGraph([(0, 1), (1, 2)])).equals(as_structure(nx.path_graph(3)))
+
+
+def test_a_matrix_or_networkx_graph_refuses_edge_index_options_rather_than_ignoring_them():
+    dense = np.array([[0.0, 2.0], [2.0, 0.0]])
+    for graph, kind in ((dense, "matrix"), (sp.csr_array(dense), "matrix"),
+                        (torch.tensor(dense).to_sparse(), "matrix"), (nx.path_graph(2), "networkx graph")):
+        with pytest.raises(ValueError, match=f"edge_weight is only for an edge_index; a {kind}"):
+            as_structure(graph, edge_weight=[5.0])
+        with pytest.raises(ValueError, match=f"num_nodes is only for an edge_index; this {kind} has 2"):
+            as_structure(graph, num_nodes=5)
+        assert as_structure(graph, num_nodes=2).num_nodes == 2  # what it is already
+
+
+def test_bfloat16_tensors_are_read():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    w = torch.tensor([1.5, 1.5], dtype=torch.bfloat16)
+    assert as_structure(ei, edge_weight=w).weights.tolist() == [1.5]
+    adjacency = torch.tensor([[0.0, 1.5], [1.5, 0.0]], dtype=torch.bfloat16)
+    assert as_structure(adjacency).weights.tolist() == [1.5]
+    assert as_structure(adjacency.to_sparse()).weights.tolist() == [1.5]

@@ -278,3 +278,15 @@ def test_no_queries_give_empty_results():
     res = random_walks(path_graph(4), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                        scale=np.zeros(0) + 1.0, return_paths=True)
     assert res.reached.shape == (0,) and res.num_steps == 0 and res.paths == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(stop_resistance="3"), "stop_resistance must be positive and finite, got '3'"),
+    (dict(stop_resistance=True), "stop_resistance must be positive and finite, got True"),
+    (dict(scale="a"), "scale must be a number or an array of numbers, got 'a'"),
+])
+def test_a_setting_of_the_wrong_type_is_named(kwargs, message):
+    # numpy's own errors ("ufunc 'isfinite' not supported", "could not convert string") before,
+    # and True ran as a threshold of 1
+    with pytest.raises(ValueError, match=message):
+        random_walks(path_graph(4), [0], [3], num_walkers=2, max_steps=3, **kwargs)
