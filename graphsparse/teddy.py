@@ -14,6 +14,7 @@ TEDDY reads no edge weights: its functions and :class:`TeddyPruner` take a graph
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -52,7 +53,8 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return graph
     if is_pyg_data(graph):
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
-    if type(graph).__module__.startswith("networkx"):
+    nx = sys.modules.get("networkx")  # not imported: graph is no networkx graph
+    if nx is not None and isinstance(graph, nx.Graph):  # subclasses too
         return as_structure(_without_weights(graph))
     return as_structure(graph)
 

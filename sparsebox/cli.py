@@ -76,7 +76,8 @@ def data_list(
     from sparsebox.data.sources import catalogue
 
     if root is not None and not root.is_dir():
-        raise typer.BadParameter(f"{root}: no such folder", param_hint="--root")
+        raise typer.BadParameter(f"{root}: a file, not a folder" if root.exists()
+                                 else f"{root}: no such folder", param_hint="--root")
     rows = [
         {"name": d.name, "kind": d.kind, "present": d.present(root), "files": len(d.files),
          "licence": d.licence, "description": d.description}

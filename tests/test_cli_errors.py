@@ -547,6 +547,14 @@ def test_data_list_with_a_root_that_does_not_exist(cli, tmp_path):
                       ["--root", "nowhere", "no such folder"]), tmp_path)
 
 
+def test_data_list_with_a_root_that_is_a_file(cli, tmp_path):
+    root = tmp_path / "notes.txt"
+    root.write_text("a file")
+    line = run_bad(cli, Case(["data", "list", "--root", root], ["--root", "notes.txt",
+                                                                 "a file, not a folder"]), tmp_path)
+    assert "no such" not in line
+
+
 def test_stream_export_of_a_missing_folder(cli, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -160,6 +160,12 @@ def test_networkx_weights_are_ignored_too():
     assert np.array_equal(TeddyPruner(budget=2).fit(graph).mask_, plain.mask_)
     assert not TeddyPruner(budget=2).fit_transform(graph).is_weighted
 
+    class Roads(nx.Graph):  # a user's subclass is a networkx graph too
+        pass
+
+    subclassed = Roads(graph)
+    assert np.array_equal(TeddyPruner(budget=2).fit(subclassed).mask_, plain.mask_)
+
 
 def test_valid_weights_still_come_back_with_the_kept_edges():
     data = Data(edge_index=PATH, edge_weight=torch.tensor([5.0, 5.0, 6.0, 6.0, 7.0, 7.0]),
