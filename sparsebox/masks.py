@@ -164,7 +164,13 @@ def straight_through_mask(
 ) -> Tensor:
     """A hard 0/1 mask in the forward pass whose gradient is that of ``sigmoid(logits)``.
 
-    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest).
+    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest;
+    ties to the lower index, as :func:`~sparsebox.select.select` breaks them).
+
+    Examples
+    --------
+    >>> straight_through_mask(torch.tensor([0.0, 2.0, 0.0, 0.0]), k=2).tolist()
+    [1.0, 1.0, 0.0, 0.0]
     """
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
@@ -174,7 +180,8 @@ def straight_through_mask(
         k = check_int("k", value, minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)
         if k:
-            hard[torch.topk(logits.detach().reshape(-1), k).indices] = 1.0
+            order = torch.argsort(logits.detach().reshape(-1), descending=True, stable=True)
+            hard[order[:k]] = 1.0  # torch.topk leaves the order of ties to the device
         hard = hard.reshape(soft.shape)
     return hard + (soft - soft.detach())
 

@@ -90,6 +90,15 @@ def test_hard_concrete_eval_is_deterministic_and_init_keep_is_honoured():
         HardConcreteGate(3, init_keep=1.0)
 
 
+def test_straight_through_top_k_breaks_ties_to_the_lower_index_as_select_does():
+    from sparsebox import select
+
+    logits = torch.zeros(6)
+    logits[4] = 1.0
+    hard = straight_through_mask(logits, k=3).bool().numpy()
+    assert hard.tolist() == select(logits.numpy(), budget=3).tolist() == [1, 1, 0, 0, 1, 0]
+
+
 def test_straight_through_mask_is_hard_forward_soft_backward():
     logits = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
     m = straight_through_mask(logits, k=2)
