@@ -471,7 +471,7 @@ def hollownerf(
     table and report quality, parameters and bytes before and after."""
     from scenesparse.nerf.command import OUTPUTS, SUBSET_NOTE, run_hollownerf, shipped_subset
     from scenesparse.nerf.estimator import HollowNeRF
-    from scenesparse.photos import photo_views
+    from scenesparse.photos import photo_sources, photo_views
     from sparsebox.options import parameter_errors
     from sparsebox.outputs import check_output_folder
 
@@ -494,8 +494,9 @@ def hollownerf(
     made = folders_to_make(out)
     check_output_folder(out, option="--out")
     try:
+        sources = photo_sources(folder)  # no output over a photo or camera file
         for name in OUTPUTS.values():
-            check_output_file(out / name, option="--out")
+            check_output_file(out / name, option="--out", inputs=sources)
         views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,

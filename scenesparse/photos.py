@@ -6,7 +6,7 @@ nerfstudio or instant-ngp capture (one ``transforms.json`` with every view), a C
 text model (``sparse/0/cameras.txt`` and ``images.txt``, photos in ``images/``), or the
 ``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``).
 Without an explicit test split, every eighth view is held out (3DGS's convention: of the views
-sorted by image name, for a COLMAP model and a ``cameras.json``, as 3DGS sorts them). A photo
+sorted by image name, for a COLMAP model and a ``cameras.json``, as the 3DGS code sorts them). A photo
 whose aspect ratio is not its camera's (beyond rounding) is an error, not stretched.
 """
 
@@ -30,7 +30,8 @@ from scenesparse.cameras import (
 from sparsebox._validation import check_colour
 from sparsebox.exceptions import InputFileError
 
-__all__ = ["PhotoViews", "photo_views", "load_image", "transforms_views"]
+__all__ = ["PhotoViews", "photo_views", "photo_sources", "by_image_name", "load_image",
+           "transforms_views"]
 
 _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
@@ -115,10 +116,16 @@ def _check_aspect(cams: list[Camera], paths: list[Path]) -> None:
                                  "would be stretched)")
 
 
-def _by_name(cams: list[Camera], names: list[str]) -> tuple[list[Camera], list[str]]:
-    """The views sorted by image name (its base name up to the first dot, as 3DGS sorts them
-    before holding out every eighth)."""
-    order = sorted(range(len(names)), key=lambda i: (Path(names[i]).name.split(".")[0], names[i]))
+def by_image_name(cams: list[Camera], names: list[str]) -> tuple[list[Camera], list[str]]:
+    """The views sorted by their image names as written (as the 3DGS code sorts a COLMAP
+    model's views before holding out every eighth).
+
+    Examples
+    --------
+    >>> by_image_name(["b", "a", "c"], ["cam1/0001.png", "cam0/0002.png", "cam0/0001.png"])[1]
+    ['cam0/0001.png', 'cam0/0002.png', 'cam1/0001.png']
+    """
+    order = sorted(range(len(names)), key=lambda i: names[i])
     return [cams[i] for i in order], [names[i] for i in order]
 
 
@@ -135,62 +142,89 @@ def _scaled(cams: list[Camera], resolution: int | None) -> list[Camera]:
     return [c.resized(resolution, max(1, round(c.height * resolution / c.width))) for c in cams]
 
 
+@dataclass
+class _Located:
+    """Where a folder's views are, before any photo is decoded: the cameras and photos (all
+    views, or the training views where ``test`` is the file's own split), the camera files
+    read and a description."""
+
+    cams: list[Camera]
+    paths: list[Path]
+    where: str
+    read: list[Path]
+    test: tuple[list[Camera], list[Path]] | None = None
+
+
+def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Located:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of photos")
+    if cameras_json is not None:
+        cams, names = by_image_name(*cameras_from_json(cameras_json))
+        paths = [_find_photo(folder, n) for n in names]
+        _check_aspect(cams, paths)
+        return _Located(cams, paths, f"{Path(cameras_json).name} ({len(cams)} views)",
+                        [Path(cameras_json)])
+    if (folder / "transforms_train.json").is_file():
+        train_json, test_json = folder / "transforms_train.json", folder / "transforms_test.json"
+        cams, paths = transforms_views(train_json)
+        where = f"{train_json.name} ({len(cams)} views)"
+        if not test_json.is_file():
+            return _Located(cams, paths, where, [train_json])
+        test = transforms_views(test_json)
+        return _Located(cams, paths, f"{where}, held out {test_json.name} ({len(test[0])} views)",
+                        [train_json, test_json], test)
+    model = _colmap_model(folder)
+    if model is None and (folder / "transforms.json").is_file():
+        # nerfstudio / instant-ngp: one file, every view (a COLMAP model beside it wins: those
+        # tools recentre and rescale the world, and a splat is trained in COLMAP's)
+        cams, paths = transforms_views(folder / "transforms.json")
+        return _Located(cams, paths, f"transforms.json ({len(cams)} views)",
+                        [folder / "transforms.json"])
+    if model is None:
+        raise FileNotFoundError(
+            f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
+            "(sparse/0/cameras.txt and images.txt) and no cameras.json given: cannot tell "
+            "where the photos were taken")
+    cams, names = by_image_name(*cameras_from_colmap(model))
+    photos = folder / "images" if (folder / "images").is_dir() else folder
+    paths = [_find_photo(photos, n) for n in names]
+    _check_aspect(cams, paths)
+    return _Located(cams, paths,
+                    f"COLMAP {model.relative_to(folder) if model != folder else '.'} ({len(cams)} views)",
+                    [model / "cameras.txt", model / "images.txt"])
+
+
+def photo_sources(folder: str | os.PathLike[str], *,
+                  cameras_json: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The files :func:`photo_views` reads for ``folder`` (camera files, then photos), found
+    without decoding a photo: the inputs a command's outputs must not overwrite. Raises as
+    :func:`photo_views` does for a folder it cannot read."""
+    found = _locate(Path(folder), cameras_json)
+    return [*found.read, *found.paths, *(found.test[1] if found.test else [])]
+
+
 def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLike[str] | None
                 = None, resolution: int | None = None, background=(0.0, 0.0, 0.0),
                 hold_every: int = 8) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
     resized so that their width is ``resolution`` (default: as they are)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of photos")
     colour = check_colour("background", background)
-    if cameras_json is not None:
-        cams, names = _by_name(*cameras_from_json(cameras_json))
-        paths = [_find_photo(folder, n) for n in names]
-        where = f"{Path(cameras_json).name} ({len(cams)} views)"
-        read = [Path(cameras_json)]
-    elif (folder / "transforms_train.json").is_file():
-        train_json = folder / "transforms_train.json"
-        test_json = folder / "transforms_test.json"
-        train, train_paths = transforms_views(train_json)
-        if test_json.is_file():
-            test, test_paths = transforms_views(test_json)
-            _check_aspect(train + test, train_paths + test_paths)
-            train, test = _scaled(train, resolution), _scaled(test, resolution)
-            train_images, train_masks = _load(train, train_paths, colour)
-            return PhotoViews(train, train_images, test, _load(test, test_paths, colour)[0],
-                              f"photos: {train_json.name} ({len(train)} views), held out "
-                              f"{test_json.name} ({len(test)} views)", train_masks, colour,
-                              [train_json, test_json, *train_paths, *test_paths])
-        cams, paths, where = train, train_paths, f"{train_json.name} ({len(train)} views)"
-        read = [train_json]
-    elif (model := _colmap_model(folder)) is None and (folder / "transforms.json").is_file():
-        # nerfstudio / instant-ngp: one file, every view (a COLMAP model beside it wins: those
-        # tools recentre and rescale the world, and a splat is trained in COLMAP's)
-        cams, paths = transforms_views(folder / "transforms.json")
-        where = f"transforms.json ({len(cams)} views)"
-        read = [folder / "transforms.json"]
-    else:
-        if model is None:
-            raise FileNotFoundError(
-                f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
-                "(sparse/0/cameras.txt and images.txt) and no cameras.json given: cannot tell "
-                "where the photos were taken")
-        cams, names = _by_name(*cameras_from_colmap(model))
-        photos = folder / "images" if (folder / "images").is_dir() else folder
-        paths = [_find_photo(photos, n) for n in names]
-        read = [model / "cameras.txt", model / "images.txt"]
-        where = f"COLMAP {model.relative_to(folder) if model != folder else '.'} ({len(cams)} views)"
-    _check_aspect(cams, paths)
-    cams = _scaled(cams, resolution)
+    found = _locate(Path(folder), cameras_json)
+    sources = [*found.read, *found.paths, *(found.test[1] if found.test else [])]
+    if found.test is not None:
+        train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)
+        train_images, train_masks = _load(train, found.paths, colour)
+        return PhotoViews(train, train_images, test, _load(test, found.test[1], colour)[0],
+                          f"photos: {found.where}", train_masks, colour, sources)
+    cams = _scaled(found.cams, resolution)
     test_idx = set(range(0, len(cams), hold_every)) if len(cams) > 1 else set()
     train = [i for i in range(len(cams)) if i not in test_idx]
     test = sorted(test_idx)
-    images, masks = _load(cams, paths, colour)
+    images, masks = _load(cams, found.paths, colour)
     return PhotoViews([cams[i] for i in train], [images[i] for i in train],
                       [cams[i] for i in test], [images[i] for i in test],
-                      f"photos: {where}, every {hold_every}th held out",
-                      [masks[i] for i in train], colour, [*read, *paths])
+                      f"photos: {found.where}, every {hold_every}th held out",
+                      [masks[i] for i in train], colour, sources)
 
 
 def _colmap_model(folder: Path) -> Path | None:
@@ -202,7 +236,9 @@ def _colmap_model(folder: Path) -> Path | None:
 
 def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:
     """The cameras of a NeRF ``transforms*.json`` and the photos its frames name (the first photo
-    sets the image size); a frame without a ``file_path`` is an error naming the file."""
+    sets the image size); a frame without a ``file_path``, or a photo of another aspect ratio
+    than its frame's stated size (or, where none is stated, the first photo's), is an error
+    naming the file."""
     from PIL import Image
 
     path = Path(path)
@@ -211,8 +247,15 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
                     if not isinstance(f.get("file_path"), str) or not f["file_path"]), None)
     if unnamed is not None:
         raise InputFileError(f"{path}: frame {unnamed} has no 'file_path' naming its photo")
-    with Image.open(_find_photo(path.parent, meta["frames"][0]["file_path"])) as im:
+    paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
+    with Image.open(paths[0]) as im:
         size = im.size
     cams = cameras_from_transforms(path, width=size[0], height=size[1])
-    paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
+    # a frame that states its size is checked against it (its photo may have another aspect
+    # than the first one: camera and photo are then stretched alike); the others against the
+    # first photo's size
+    declared = cameras_from_transforms(path)
+    own = [d if all(k in f or k in meta for k in ("w", "h")) else c
+           for f, c, d in zip(meta["frames"], cams, declared, strict=True)]
+    _check_aspect(own, paths)
     return cams, paths

@@ -47,12 +47,12 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
             raise ValueError(f"{images}: no held-out view to evaluate on")
         return {"cameras": found.train_cameras, "targets": found.train_images,
                 "held_out": found.test_cameras, "photos": found.test_images,
-                "description": found.description, "sources": found.sources}
+                "description": found.description}
     if cameras_json is not None:
         from scenesparse.cameras import cameras_from_json
-        from scenesparse.photos import _by_name
+        from scenesparse.photos import by_image_name
 
-        cams, _ = _by_name(*cameras_from_json(cameras_json))  # held out as photo_views does
+        cams, _ = by_image_name(*cameras_from_json(cameras_json))  # held out as photo_views does
         cams = [c.resized(resolution, max(1, round(c.height * resolution / c.width)))
                 for c in cams]
         held = cams[::8]
@@ -61,13 +61,12 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
                  "evaluated on the view it scores: none to hold out")
         return {"cameras": train, "targets": None, "held_out": held, "photos": None,
                 "description": f"{Path(cameras_json).name} ({len(cams)} views, {split}), no "
-                               "photos: against the unpruned model's renders",
-                "sources": [Path(cameras_json)]}
+                               "photos: against the unpruned model's renders"}
     return {"cameras": default_cameras(scene, views, resolution), "targets": None,
             "held_out": default_cameras(scene, eval_views, resolution, phase=0.5),
             "photos": None,
             "description": f"orbit ({views} views at {resolution} px, {eval_views} held out "
-                           "between them), against the unpruned model's renders", "sources": []}
+                           "between them), against the unpruned model's renders"}
 
 
 def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
@@ -117,11 +116,15 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     if sh_degree is not None and not 0 <= sh_degree <= scene.sh_degree:
         raise ValueError(f"--sh-degree must be in 0..{scene.sh_degree} (the degree of {source}), "
                          f"got {sh_degree}")
+    if images is not None:  # nor over a photo or camera file of --images (none decoded yet)
+        from scenesparse.photos import photo_sources
+
+        sources = photo_sources(images, cameras_json=cameras_json)
+        for option, path in (("TARGET", target), ("--image", image), ("--report", report)):
+            if path is not None:
+                check_output_file(path, option=option, inputs=sources)
     setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
                    images=images, cameras_json=cameras_json)
-    for option, path in (("TARGET", target), ("--image", image), ("--report", report)):
-        if path is not None:  # nor over a photo or camera file of --images
-            check_output_file(path, option=option, inputs=setup["sources"])
     start = time.perf_counter()
     pruner.fit(scene, setup["cameras"], setup["targets"], progress=progress)
     pruned = pruner.transform(scene)

@@ -17,7 +17,7 @@ from scenesparse.cameras import (
 )
 from scenesparse.gaussians import GaussianScene, read_ply
 from scenesparse.importance import GaussianPruner, default_cameras, fisher_information
-from scenesparse.photos import photo_views, transforms_views
+from scenesparse.photos import by_image_name, photo_views, transforms_views
 from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh
 
@@ -353,6 +353,14 @@ def test_held_out_views_are_3dgs_ones_and_photos_are_never_stretched(tmp_path):
     (nerf / "transforms.json").write_text(json.dumps({**meta, "w": 16, "h": 12}))
     with pytest.raises(ValueError, match=r"b.png: 12x16 pixels, where its camera is 16x12"):
         photo_views(nerf)
+    # a nerfstudio frame that states its own size is checked against it, not the first photo's
+    frames = [{**f, "w": w, "h": h} for f, (w, h) in zip(meta["frames"], [(16, 12), (12, 16)],
+                                                          strict=True)]
+    (nerf / "transforms.json").write_text(json.dumps({**meta, "frames": frames}))
+    assert len(photo_views(nerf).train_cameras) == 1
+    # COLMAP sorts by the whole name, folders included, as the 3DGS code does
+    assert by_image_name([1, 2, 3], ["b/1.png", "a/2.png", "a/1.png"]) == (
+        [3, 2, 1], ["a/1.png", "a/2.png", "b/1.png"])
 
 
 def test_camera_files_with_impossible_values_name_the_file(tmp_path):
@@ -369,6 +377,14 @@ def test_camera_files_with_impossible_values_name_the_file(tmp_path):
         path.write_text(json.dumps([{**good, **change}]))
         with pytest.raises(ValueError, match=rf"cameras.json: view 0: .*{message}"):
             cameras_from_json(path)
+    # a rotation written to two decimals is one (the nearest rotation stands for it)
+    from scipy.spatial.transform import Rotation
+
+    exact = Rotation.from_euler("xyz", [0.3, -1.1, 2.0]).as_matrix()
+    path.write_text(json.dumps([{**good, "rotation": np.round(exact, 2).tolist()}]))
+    c2w = torch.linalg.inv(cameras_from_json(path)[0][0].world_to_cam.double()).numpy()
+    assert np.allclose(c2w[:3, :3] @ c2w[:3, :3].T, np.eye(3), atol=1e-6)
+    assert np.abs(c2w[:3, :3] - exact).max() < 0.01
     model = tmp_path / "model"
     model.mkdir()
     for camera, image, bad in (("1 PINHOLE 40 30 nan 50 20 15", "1 1 0 0 0 0 0 2 1 a.png",
@@ -399,9 +415,11 @@ def test_camera_files_with_impossible_values_name_the_file(tmp_path):
             transforms_views(transforms)
 
 
-def test_prune_splats_never_writes_over_its_photos_or_cameras(tmp_path, cli):
+def test_prune_splats_never_writes_over_its_photos_or_cameras(tmp_path, cli, monkeypatch):
     """--image and --report could name a photo of --images, its transforms file or the
-    --cameras file, and overwrote it; a cameras.json of one view claimed a held-out view."""
+    --cameras file, and overwrote it; a cameras.json of one view claimed a held-out view. The
+    outputs are checked before any photo is decoded."""
+    import scenesparse.photos
     from scenesparse.gaussians import write_ply
 
     scene = tmp_path / "scene.ply"
@@ -414,8 +432,10 @@ def test_prune_splats_never_writes_over_its_photos_or_cameras(tmp_path, cli):
     photo = (folder / "train" / "a.png").read_bytes()
     common = ("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "16",
               "--rounds", "1")
-    cli(*common, "--images", folder, "--image", folder / "train" / "a.png").error_line(
-        "--image", "a.png", "is the input file")
+    with monkeypatch.context() as patch:
+        patch.setattr(scenesparse.photos, "load_image", lambda *a, **k: 1 / 0)
+        cli(*common, "--images", folder, "--image", folder / "train" / "a.png").error_line(
+            "--image", "a.png", "is the input file")
     assert (folder / "train" / "a.png").read_bytes() == photo
     before = (folder / "transforms_train.json").read_text()
     cli(*common, "--images", folder, "--report", folder / "transforms_train.json").error_line(
