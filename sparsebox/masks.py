@@ -154,6 +154,8 @@ class HardConcreteGate(nn.Module):
 
 
 def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
+    if getattr(shape, "ndim", None) == 0 and hasattr(shape, "item"):
+        shape = shape.item()  # a 0-d array or tensor
     if isinstance(shape, (int, np.integer)) or not isinstance(shape, Iterable):
         return (check_int("shape", shape, minimum=0),)  # names what is wrong with a non-integer
     return tuple(check_int("shape", size, minimum=0) for size in shape)

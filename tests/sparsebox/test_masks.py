@@ -188,6 +188,10 @@ def test_a_gate_s_shape_that_is_not_an_integer_is_named():
     for bad in (2.0, None):  # a bare "'float' object is not iterable" before
         with pytest.raises(ValueError, match=f"shape must be an integer, got {bad!r}"):
             HardConcreteGate(bad)
+    for scalar in (torch.tensor(3), np.array(3)):  # 0-d: "iteration over a 0-d tensor" before
+        assert HardConcreteGate(scalar).log_alpha.shape == (3,)
+    with pytest.raises(ValueError, match="shape must be an integer, got 2.5"):
+        HardConcreteGate(torch.tensor(2.5))
 
 
 def test_settings_may_be_zero_dimensional_tensors():
