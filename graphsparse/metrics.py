@@ -150,9 +150,13 @@ def pcg_iterations(
 ) -> int:
     """Conjugate-gradient iterations to solve ``L_G x = b`` to relative residual ``tol``, with
     the preconditioner ``L_H^{-1}`` (a sparse LU of L_H, grounded at one node per component);
-    ``b`` is random with zero sum on every component."""
+    ``b`` is random with zero sum on every component. ``ValueError`` when H does not connect
+    every component of G (its grounded Laplacian is singular)."""
     g, h = as_structure(graph), as_structure(sparsifier)
     lg, lh = _pencil(g, h, "ground", 0.0)
+    if not _connects_each_component(g, h):
+        raise ValueError("sparsifier does not connect every component of graph: L_H is singular "
+                         "and cannot precondition L_G")
     lu = splu(lh)
     b = np.random.default_rng(seed).standard_normal(lg.shape[0])
     count = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +67,9 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     direct factorization, unless its factors hold more than
     ``max_fill`` times the nonzeros of ``lap`` (3D meshes and dense subgraphs fill in fast) and
     more than ``small_factor`` entries (below that, solving with the factors is cheaper than a
-    few AMG cycles) and pyamg is installed; then AMG.
+    few AMG cycles) and pyamg is installed; then AMG. An AMG solve that stops short of ``tol``
+    (pyamg's 100 iterations, or an indefinite step when the weights span too many orders) warns
+    with a ``RuntimeWarning``.
 
     Examples
     --------
@@ -88,7 +91,8 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     try:
         import pyamg
     except ImportError as err:
-        raise ImportError("solver='amg' needs pyamg: pip install 'sparsebox[amg]'") from err
+        raise ImportError("solver='amg' needs pyamg, a dependency of sparsebox that is not "
+                          "installed here: pip install pyamg") from err
     # pyamg estimates spectral radii from numpy's global random stream: seed it for this call
     # only, so that a solver (and what it solves) is the same in every run
     outside = np.random.get_state()  # noqa: NPY002 - the stream pyamg draws from
@@ -98,11 +102,18 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     finally:
         np.random.set_state(outside)  # noqa: NPY002 - the stream pyamg draws from
 
+    def solve_one(b: np.ndarray) -> np.ndarray:
+        x, info = ml.solve(b, tol=tol, accel="cg", return_info=True)
+        if info != 0:  # pyamg stops at maxiter (or an indefinite step) and returns what it has
+            warnings.warn(f"AMG did not reach relative residual {tol:g} (pyamg's CG info {info}): "
+                          "the solution is inaccurate; solver='direct' is exact", RuntimeWarning,
+                          stacklevel=3)
+        return x
+
     def solve(b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
         if b.ndim == 1:
-            return ml.solve(b, tol=tol, accel="cg")
-        return np.column_stack([ml.solve(b[:, i], tol=tol, accel="cg")
-                                for i in range(b.shape[1])])
+            return solve_one(b)
+        return np.column_stack([solve_one(b[:, i]) for i in range(b.shape[1])])
 
     return LaplacianSolver("amg", solve)
 

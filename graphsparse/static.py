@@ -173,7 +173,11 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         take = extra // rounds + (1 if r < extra % rounds else 0)
         if take == 0:
             continue
-        solve = laplacian_solver(sketch.laplacian, solver, tol=1e-3)
+        try:
+            solve = laplacian_solver(sketch.laplacian, solver, tol=1e-3)
+        except ValueError:  # L_H singular: name the cause where it is a tree_mask that is no
+            _check_spans(graph, tree, components)  # spanning forest (checked only then: cost)
+            raise
         z = solve(sketch.rhs(rng), overwrite_b=True)
         powered = z  # lg @ powered is a new array: z stays
         for _ in range(power_steps):
@@ -184,6 +188,16 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         mask[best] = True
         sketch.add(best)
     return mask
+
+
+def _check_spans(graph: SparseStructure, tree: SparseStructure,
+                 components: tuple[int, np.ndarray] | None) -> None:
+    """Raise where ``tree`` has more components than ``graph``."""
+    count = components[0] if components is not None else graph.connected_components()[0]
+    parts = tree.connected_components()[0]
+    if parts != count:
+        raise ValueError("refine_by_stretch: tree_mask must be a spanning forest of G (one tree "
+                         f"per component): it leaves {parts} components where G has {count}")
 
 
 class _GrowingSketch:

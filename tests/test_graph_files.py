@@ -307,3 +307,26 @@ def test_a_seed_given_to_a_method_that_draws_none_is_refused(cli, tmp_path):
     assert line.endswith("does not apply to --method teddy, which draws no random numbers")
     assert cli("graph", "sparsify", path, "-o", tmp_path / "o.mtx", "--method", "teddy"
                ).exit_code == 0  # the default seed is no mistake
+
+
+def test_a_metis_weight_too_large_for_a_64_bit_integer_is_refused_not_written_negative(cli, tmp_path):
+    """An integral weight of 1e20 was cast to int64 and written as -9223372036854775808: a file
+    that its own reader then refused. It is refused before anything is written."""
+    from sparsebox.data.graphs import check_graph_writable, write_graph
+
+    g = SparseStructure.from_edges([0, 1], [1, 2], [1e20, 5.0], num_nodes=3, symmetrize="max")
+    out = tmp_path / "big.graph"
+    with pytest.raises(ValueError, match=r"big.graph: METIS edge weights must be integers below "
+                                         r"2\*\*63, got 1e\+20; write .mtx"):
+        check_graph_writable(g, out)
+    with pytest.raises(ValueError, match="below 2"):
+        write_graph(g, out)
+    assert not out.exists()
+    path = tmp_path / "g.txt"
+    path.write_text("0 1 100000000000000000000\n1 2 5\n2 0 3\n")
+    line = cli("graph", "sparsify", path, "-o", out, "--method", "random", "--keep-ratio",
+               "1").error_line()
+    assert line.startswith("error: ") and "METIS edge weights must be integers below 2**63" in line
+    assert not out.exists()
+    write_graph(g, tmp_path / "big.mtx")  # Matrix Market holds it
+    assert load_graph(tmp_path / "big.mtx").weights.max() == 1e20

@@ -126,3 +126,15 @@ def test_kappa_is_infinite_exactly_when_h_splits_a_component_of_g():
         assert relative_condition_number(empty, empty, method=method) == 1.0
     one_edge = _undirected([(0, 1)], 3)  # not a sparsifier of an edgeless G: not kappa 1
     assert relative_condition_number(empty, one_edge, method="shift") > 1e5
+
+
+def test_pcg_iterations_refuse_a_sparsifier_that_splits_a_component_of_g():
+    """A non-spanning H has a singular grounded Laplacian: named, not scipy's 'Factor is exactly
+    singular' from deep inside the LU."""
+    g = as_structure(nx.cycle_graph(6))
+    mask = np.zeros(g.num_items, dtype=bool)
+    mask[g.find_items(np.array([0, 1, 2]), np.array([1, 2, 3]))] = True  # nodes 4, 5 left out
+    h = g.subgraph(mask)
+    assert h.connected_components()[0] > 1
+    with pytest.raises(ValueError, match="does not connect every component of graph"):
+        pcg_iterations(g, h)

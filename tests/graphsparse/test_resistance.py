@@ -1,3 +1,5 @@
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -166,3 +168,19 @@ def test_sampler_keeps_self_loops_and_sizes_the_other_edges(size, edges):
     loops = ring.rows == ring.cols
     assert int(er.mask_[~loops].sum()) == edges and er.mask_[loops].all()
     assert np.isfinite(er.sparsifier_.weights).all()
+
+
+def test_an_amg_solve_that_stops_short_of_its_tolerance_warns():
+    """Weights over 12 orders of magnitude: pyamg's CG stops at its 100 iterations and returned
+    resistances off by up to 50% in silence; exact solves (and well-scaled weights) stay quiet."""
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12))
+    rng = np.random.default_rng(0)
+    for u, v in grid.edges:
+        grid[u][v]["weight"] = 10.0 ** rng.integers(-6, 7)
+    with pytest.warns(RuntimeWarning, match="AMG did not reach relative residual 1e-08"):
+        effective_resistances(grid, num_vectors=4, solver="amg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        effective_resistances(grid, num_vectors=4, solver="direct")
+        effective_resistances(nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12)),
+                              num_vectors=4, solver="amg")

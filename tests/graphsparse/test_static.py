@@ -178,3 +178,16 @@ def test_tree_resistance_between_two_trees_is_infinite():
     forest = as_structure(nx.disjoint_union(nx.path_graph(3), nx.path_graph(3)))
     r = TreeResistance(forest).resistance([0, 0, 3], [4, 2, 5])
     assert r[0] == np.inf and r[1:].tolist() == [2.0, 2.0]
+
+
+def test_refinement_refuses_a_tree_mask_that_does_not_span_g():
+    """A tree_mask that is not a spanning forest leaves L_H singular: the error says so instead
+    of blaming float64 rounding."""
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    tree = max_spanning_forest(g, spanning_tree_scores(g))
+    short = tree.copy()
+    short[np.flatnonzero(tree)[0]] = False
+    with pytest.raises(ValueError, match="tree_mask must be a spanning forest of G .* it leaves 2 "
+                                         "components where G has 1"):
+        refine_by_stretch(g, short, short, 5, rounds=2)
+    assert refine_by_stretch(g, tree, tree, 5, rounds=2).sum() == tree.sum() + 5
