@@ -32,14 +32,14 @@ $(VENV)/.system:
 	@mkdir -p $(VENV) && touch $@
 
 # The demo runs every registered method, so the base install has the extras they need (points,
-# amg, ogb); the tests add theirs.
+# ogb); the tests add theirs.
 $(VENV)/.base: pyproject.toml $(VENV)/.system
 	$(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, where it is on offer; then pin whatever torch is there so
 	# that no other package makes pip resolve (and download) a CUDA build of its own.
 	$(BIN)/pip install -q torch==2.13.0 || $(BIN)/pip install -q "torch>=2.3"
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
-	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[points,amg,ogb]"
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[points,ogb]"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base

@@ -39,6 +39,22 @@ def test_wheel_ships_the_catalogue_the_licence_and_the_entry_points(wheel):
     assert not any(n.startswith(("tests/", "benchmarks/", "datasets/")) for n in names)
 
 
+def test_a_core_install_has_what_the_methods_use_by_default(wheel):
+    """Effective-resistance sampling solves with pyamg by default: pyamg was only in the `amg`
+    extra, so `sparsebox graph sparsify --method effective-resistance` failed after `pip install
+    .` (with no option to choose another solver)."""
+    import inspect
+
+    from graphsparse.resistance import EffectiveResistanceSampler
+
+    assert inspect.signature(EffectiveResistanceSampler).parameters["solver"].default == "amg"
+    names = zipfile.ZipFile(wheel).namelist()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
+    core = [line.split(":", 1)[1].strip() for line in metadata.decode().splitlines()
+            if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert any(req.startswith("pyamg") for req in core), core
+
+
 def test_installed_wheel_runs_in_a_fresh_venv(wheel, tmp_path):
     """The dependencies come from this environment through a .pth file (no download); the
     sparsebox that runs is the wheel's, from a folder outside the repository."""
