@@ -304,8 +304,9 @@ class FeGrassSparsifier(Sparsifier):
         rounds, or more where refinement adds more than 1,280 edges, so that no round adds more
         than 20, up to 1,024 rounds (finer rounds place the edges better but each costs a
         factorization and a pass over G's edges: on the 3D mesh ``wave`` at density 1.10,
-        14,069 edges added in 128 / 512 / 704 rounds give grounded kappa 409 / 300 / 289, the
-        last in 172 s on this project's 2-core machine, 2026-12-04).
+        grounded kappa 411 in rounds of at most 128 edges (`benchmarks/results/static_meshes` as
+        committed in 8a59b0f) and 289 in 704 rounds, in 172 s on this project's 2-core machine,
+        2026-12-04).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
