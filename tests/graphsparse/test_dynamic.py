@@ -144,6 +144,28 @@ def test_deletions_refine_h_to_near_a_rebuild_and_recovery_sets_how_many_edges_j
     assert relative_condition_number(g2, models[0.0].sparsifier_, method="ground") > 10 * kappa
 
 
+def test_deletion_refinement_rounds_follow_how_many_edges_a_batch_adds(monkeypatch):
+    """At most 64 edges a round and at least 3 rounds, but a round for every 24 edges where a
+    batch adds fewer than 49 (each round factorizes L_H: the rounds set a batch's time)."""
+    import graphsparse.dynamic as dynamic
+
+    seen = []
+
+    def refine(graph, mask, forest, take, *, rounds, **options):
+        seen.append((take, rounds))
+        return mask
+
+    monkeypatch.setattr(dynamic, "refine_by_stretch", refine)
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(30, 30)))
+    for deleted in (1, 10, 20, 30, 40, 50, 60, 100):
+        d = DynamicSpectralSparsifier(seed=0, recovery=1.0).fit(g)
+        h = d.sparsifier_
+        d.update([("-", int(h.rows[i]), int(h.cols[i])) for i in range(deleted)])
+    for take, rounds in seen:
+        assert rounds == max(min(3, math.ceil(take / 24)), math.ceil(take / 64)), (take, rounds)
+    assert {r for _, r in seen} >= {1, 2, 3}, seen
+
+
 def test_recovery_sets_the_size_of_h_after_deletions_and_the_cap_holds_it_back():
     g = grid(16)
     for recovery, grows in ((1.0, 0), (1.1, 1), (1.5, 5)):
