@@ -35,6 +35,9 @@ EXTRAS = {
     "cupy": ("gpu", ""),
 }
 
+# The dataset kinds sparsebox.data.load_graph reads as a graph.
+GRAPH_KINDS = ("metis", "matrix-market", "planetoid")
+
 
 def fail(message: str) -> NoReturn:
     """One ``error:`` line on stderr, exit code 2."""
@@ -137,12 +140,27 @@ def require_datasets(names: Iterable[str], *, download: bool = True) -> None:
     from sparsebox.data import fetch, get_dataset
 
     for name in names:
-        if download and not get_dataset(name).files:
-            continue
-        try:
+        try:  # an unknown name too (get_dataset's error names the known ones)
+            if download and not get_dataset(name).files:
+                continue
             fetch(name, download=download)
         except (OSError, ValueError) as err:
             fail(f"{script_name()} needs the dataset {name!r}: {err}")
+
+
+def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:
+    """Fail when one of the catalogue datasets ``names`` is unknown or not a graph
+    ``load_graph`` reads (a scene or a set of molecules); call it before :func:`check_startup`,
+    which makes the output folder and fetches the datasets."""
+    from sparsebox.data import get_dataset
+
+    for name in names:
+        try:
+            kind = get_dataset(name).kind
+        except ValueError as err:  # an unknown name: the error names the known ones
+            fail(f"{option}: {err}")
+        if kind not in GRAPH_KINDS:
+            fail(f"{option}: {name} is not a graph but a dataset of kind {kind}")
 
 
 def check_startup(out: str | os.PathLike[str], *, packages: Iterable[str] = (),

@@ -35,7 +35,15 @@ import numba
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import add_out_option, at_least, check_startup, command_line, count, fail  # noqa: E402
+from _common import (  # noqa: E402
+    add_out_option,
+    at_least,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    require_graphs,
+)
 from _graphs import delaunay_graph  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
@@ -232,6 +240,9 @@ def main(argv=None) -> int:
             fail(f"--graphs: {name} is not a dataset; the generated Delaunay graph is "
                  "--big-points N")
     names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
+    if not names:
+        fail("nothing to run: --graphs names no graph and --big-points is 0")
+    require_graphs(n for n in names if not generated(n))
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])
     path = args.out / "dygrass.json"

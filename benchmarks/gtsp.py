@@ -52,6 +52,9 @@ def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -
     """This run's settings for ``dataset``, after checking that ``folder`` may take them: its
     records are continued only with --resume and the same settings. ``main`` calls it for every
     dataset before any training, so a conflict in the last one does not wait for the first."""
+    for part in (folder.parent, folder):
+        if part.exists() and not part.is_dir():
+            fail(f"{part} is a file, not a folder: choose another --out")
     path = folder / "results.json"
     if path.is_file() and not args.resume:
         fail(f"{path} exists: pass --resume to go on with it, or choose another --out")
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=count(1), default=FULL["seeds"])
     ap.add_argument("--epochs", type=count(1), default=FULL["epochs"])
     ap.add_argument("--baselines", type=_list, default=FULL["baselines"])
-    ap.add_argument("--max-graphs", type=count(1), default=None)
+    ap.add_argument("--max-graphs", type=count(3), default=None)  # load_molecules takes >= 3
     ap.add_argument("--jobs", type=count(1), default=1, help="Seeds side by side (one thread each).")
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")
@@ -185,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)
     for dataset in args.datasets:
         check_dataset_folder(dataset, args, args.out / "gtsp" / dataset)
+    from graphsparse.gtsp.data import load_molecules
+
+    for dataset in args.datasets:  # loaded (or downloaded) now, not after the ones before it
+        try:
+            load_molecules(dataset, max_graphs=args.max_graphs)
+        except (OSError, ValueError) as err:
+            fail(f"--datasets: {err}")
     start = time.perf_counter()
     records = []
     for dataset in args.datasets:

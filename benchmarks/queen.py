@@ -3,7 +3,7 @@
     python benchmarks/queen.py                       # 30 frames, 12 cameras, 128 px
     python benchmarks/queen.py --frames 5            # a quick look
 
-The video (made once into --work, default out/benchmarks/queen_video): a ball of 5% of the
+The video (made once into --work, default out/queen_video): a ball of 5% of the
 donut's Gaussians turns by 45 degrees about its centre and slides by a quarter of the scene's
 extent over the frames; another 5% turns red. Camera --test-camera is held out of training.
 A --work folder is reused when it holds this video, made afresh when it holds another video
@@ -78,7 +78,8 @@ def add_video_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--test-camera", type=count(0), default=0)
     ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
     ap.add_argument("--work", type=Path, default=None,
-                    help="folder of the video (default: queen_video beside --out's default)")
+                    help="folder of the video (default: out/queen_video in the repository, beside "
+                         "--out's default, as --out must not hold it)")
 
 
 def check_video_options(args) -> Path:
@@ -86,7 +87,7 @@ def check_video_options(args) -> Path:
     if args.test_camera >= args.cameras:
         fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
     out = check_startup(args.out, datasets=["donut"])
-    args.work = args.work or DEFAULT_OUT / "queen_video"
+    args.work = args.work or DEFAULT_OUT.parent / "queen_video"  # not in --out's default
     work, where = args.work.resolve(), out.resolve()
     if work == where or work in where.parents or where in work.parents:
         fail(f"--work {args.work} and --out {args.out} must not hold one another (the video is "

@@ -3,8 +3,9 @@
     python benchmarks/splat_training.py                         # every part
     python benchmarks/splat_training.py --parts step donut      # some of them
 
-Writes splat_training.json and .md (and a side-by-side picture) into --out (default
-out/benchmarks in the repository; `--out benchmarks/results` updates the committed record).
+Writes splat_training.json and .md into --out (default out/benchmarks in the repository;
+`--out benchmarks/results` updates the committed record). The side-by-side picture beside them
+there, donut_recovered_side_by_side.png, is made by `sparsebox scene prune-splats ... --image`.
 
 * step: one training step (render, 0.8 L1 + 0.2 D-SSIM, backward, Adam) on the 45,624-Gaussian
   donut at 256x256, numba backend, median of --step-repeats steps (target: <= 1 s on 2 cores).

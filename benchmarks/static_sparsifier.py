@@ -18,7 +18,7 @@ import json
 import platform
 import time
 
-from _common import add_out_option, at_least, check_startup, command_line, count
+from _common import add_out_option, at_least, check_startup, command_line, count, require_graphs
 from dygrass import NETWORKIT_PEERS, networkit_sparsifier
 from rich.console import Console
 from rich.progress import track
@@ -76,6 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=count(0), default=0)
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
     args = ap.parse_args(argv)
+    require_graphs(args.graphs)
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
            "machine": platform.machine()}

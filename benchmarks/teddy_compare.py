@@ -54,8 +54,12 @@ def main() -> int:
     made = folders_to_make(args.out) if args.out is not None else []
     if args.out is not None:
         args.out = output_folder(args.out)
-    recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
-    new = _records(args.new)
+    try:
+        recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
+        new = _records(args.new)
+    except SystemExit:  # unreadable records: the folder made for the report is gone too
+        remove_if_empty(made)
+        raise
     if not new:
         remove_if_empty(made)  # a comparison of nothing leaves no folder behind
         print(f"error: {args.new / 'results.json'}: no records to compare", file=sys.stderr)

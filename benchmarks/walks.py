@@ -79,6 +79,9 @@ def main(argv=None) -> int:
     if torch.cuda.is_available() and not args.no_cuda:  # else its row would be left out
         require("cupy", " to time the CUDA walks on this machine's GPU")
     console = Console()
+    numba_threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
+    if len(numba_threads) < 2:
+        console.print("note: numba has one thread here (NUMBA_NUM_THREADS): no 2-thread row")
     bandwidth = memory_bandwidth_gbs()
     graphs = {"wave": load_graph("wave")}
     with console.status(f"triangulating {args.big_points:,} random points"):
@@ -91,8 +94,7 @@ def main(argv=None) -> int:
         walk_arrays(g)  # built once per structure; not part of the timing
         console.print(f"[bold]{name}[/]: {g.num_nodes:,} nodes, {g.num_edges:,} edges")
         runs = [time_walks(g, "numpy", args.ref_queries, repeats=1),
-                time_walks(g, "numba", args.queries, threads=1),
-                time_walks(g, "numba", args.queries, threads=2)]
+                *(time_walks(g, "numba", args.queries, threads=n) for n in numba_threads)]
         if has_cuda() and not args.no_cuda:
             runs.append(time_walks(g, "cuda", args.queries * 10))
         ref = runs[0]["steps_per_s"]

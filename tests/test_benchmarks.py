@@ -47,6 +47,14 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
                                           "least 10, got 3"),
     ("dygrass.py", ["--graphs", "delaunay_5000"], "--graphs: delaunay_5000 is not a dataset; the "
                                                   "generated Delaunay graph is --big-points N"),
+    ("dygrass.py", ["--graphs", "bogus"], "--graphs: unknown dataset 'bogus'"),
+    ("static_sparsifier.py", ["--graphs", "bogus"], "--graphs: unknown dataset 'bogus'"),
+    ("dygrass.py", ["--graphs", "ogbg-molbace", "--big-points", "0"],
+     "--graphs: ogbg-molbace is not a graph but a dataset of kind ogbg"),
+    ("static_sparsifier.py", ["--graphs", "ogbg-molbace"], "--graphs: ogbg-molbace is not a graph"),
+    ("dygrass.py", ["--graphs", "--big-points", "0"], "nothing to run: --graphs names no graph"),
+    ("gtsp.py", ["--max-graphs", "2"], "argument --max-graphs: must be >= 3, got 2"),
+    ("gtsp.py", ["--datasets", "cora"], "--datasets: 'cora' is a dataset of kind planetoid, not ogbg"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -102,6 +110,12 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {new / 'results.json'}: no records to compare"
     assert not (tmp_path / "report").exists()  # the folder it made for nothing is gone
+    (recorded / "results.json").write_text("{")  # unreadable records: no folder left either
+    result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                             str(tmp_path / "report" / "here")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "cannot read the records" in result.stderr
+    assert not (tmp_path / "report").exists()
 
 
 def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
@@ -114,6 +128,61 @@ def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):
         f"error: {folder / 'results.json'} exists: pass --resume to go on with it, or choose "
         "another --out"]
     assert not (tmp_path / "out" / "gtsp" / "ogbg-molbace").exists()
+
+
+def test_gtsp_refuses_a_file_where_a_dataset_folder_goes_before_training(tmp_path):
+    (tmp_path / "out" / "gtsp").mkdir(parents=True)
+    (tmp_path / "out" / "gtsp" / "ogbg-molbbbp").write_text("")
+    result = run("gtsp.py", "--datasets", "ogbg-molbace,ogbg-molbbbp", "--epochs", "1", "--seeds",
+                 "1", "--max-graphs", "20", "--keeps", "0.5", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'out' / 'gtsp' / 'ogbg-molbbbp'} is a file, not a folder: choose "
+        "another --out"]
+    assert not (tmp_path / "out" / "gtsp" / "ogbg-molbace").exists()
+
+
+def test_queen_runs_with_its_default_out_and_work(tmp_path, monkeypatch):
+    """The default --work must not lie in the default --out, which check_video_options refuses."""
+    import argparse
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("queen", BENCHMARKS / "queen.py")
+    queen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(queen)
+    default_out = tmp_path / "out" / "benchmarks"  # stands for the repository's out/benchmarks
+    monkeypatch.setattr(queen, "DEFAULT_OUT", default_out)
+    ap = argparse.ArgumentParser()
+    queen.add_video_options(ap)
+    ap.add_argument("--out", type=Path, default=default_out)
+    args = ap.parse_args([])
+    assert queen.check_video_options(args) == default_out
+    assert args.work == tmp_path / "out" / "queen_video" and args.work.is_dir()
+
+
+def test_walks_runs_where_numba_has_one_thread(tmp_path):
+    import os
+
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "walks.py"), "--big-points", "10", "--queries", "4",
+         "--ref-queries", "1", "--no-cuda", "--out", str(tmp_path / "out")], capture_output=True,
+        text=True, timeout=120, cwd=tmp_path, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in (tmp_path / "out" / "walks.md").read_text().splitlines()
+            if "| numba |" in line]
+    assert len(rows) == 3 and all("| numba | 1 |" in line for line in rows)
+
+
+def test_splat_training_writes_what_its_help_promises(tmp_path):
+    result = run("splat_training.py", "--parts", "step", "--step-repeats", "1", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["splat_training.json",
+                                                                   "splat_training.md"]
+    shown = subprocess.run([sys.executable, str(BENCHMARKS / "splat_training.py"), "--help"],
+                           capture_output=True, text=True, timeout=60).stdout
+    writes = shown[shown.index("Writes"):].split("--out")[0]
+    assert "picture" not in writes and "png" not in writes, writes
 
 
 def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
