@@ -23,7 +23,7 @@ from graphsparse.resistance import (
     sketch_right_hand_sides,
 )
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
-from sparsebox._validation import SEED, Interval, Options
+from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
@@ -161,6 +161,8 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         raise ValueError("refine_by_stretch needs an undirected graph")
     if not mask[tree_mask].all():
         raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
+    extra = check_int("extra", extra, minimum=0)
+    rounds = check_int("rounds", rounds, minimum=1 if extra else 0)  # 0 rounds add nothing
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
     keep, index = grounded_rows(graph, components)  # H spans G: the same nodes ground L_H

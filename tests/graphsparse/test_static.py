@@ -180,6 +180,17 @@ def test_tree_resistance_between_two_trees_is_infinite():
     assert r[0] == np.inf and r[1:].tolist() == [2.0, 2.0]
 
 
+def test_refinement_names_a_bad_number_of_edges_or_rounds():
+    """Zero rounds or a negative number of edges returned the mask unchanged, saying nothing."""
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    tree = max_spanning_forest(g, spanning_tree_scores(g))
+    with pytest.raises(ValueError, match="rounds must be"):
+        refine_by_stretch(g, tree, tree, 5, rounds=0)
+    with pytest.raises(ValueError, match="extra must be"):
+        refine_by_stretch(g, tree, tree, -1, rounds=2)
+    assert refine_by_stretch(g, tree, tree, 0, rounds=0).sum() == tree.sum()
+
+
 def test_refinement_refuses_a_tree_mask_that_does_not_span_g():
     """A tree_mask that is not a spanning forest leaves L_H singular: the error says so instead
     of blaming float64 rounding."""
