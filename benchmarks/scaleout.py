@@ -27,7 +27,7 @@ import platform
 import time
 
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count
+from _common import add_out_option, check_startup, command_line, count, fail
 from rich.console import Console
 
 from graphsparse.cli import _teddy_seed
@@ -96,7 +96,7 @@ def walks(args, console: Console, ray_executor: RayExecutor) -> dict:
            "single_process_steps_per_s": one.num_steps / single,
            "ray_steps_per_s": spread.num_steps / on_ray, "ray_over_single": single / on_ray,
            "chunk_queries": args.chunk, "tasks": -(-args.queries // args.chunk),
-           "identical": identical}
+           "identical": identical, "threads": numba.get_num_threads()}
     console.print(f"walks: one process {row['single_process_steps_per_s']:.3g} steps/s, "
                   f"Ray {row['ray_steps_per_s']:.3g} steps/s, identical: {identical}")
     return row
@@ -149,6 +149,16 @@ def main(argv=None) -> None:
     datasets = (["cora"] if "sweep" in args.parts else []) + (
         ["wave"] if {"walks", "costs"} & set(args.parts) else [])
     out = check_startup(args.out, packages=["ray"], datasets=datasets)
+    previous = out / "scaleout.json"
+    kept = None
+    if args.update and previous.is_file():  # read before the cluster starts
+        try:
+            kept = json.loads(previous.read_text())
+            if not isinstance(kept, dict) or "command" not in kept.get("meta", {}):
+                raise ValueError("no meta.command")
+        except (ValueError, TypeError, AttributeError) as err:
+            fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
+                 f"{err}); move it away or drop --update")
     console = Console(markup=False, highlight=False)
     cpus = os.cpu_count() or 1
     ray_executor = RayExecutor(num_cpus=cpus)
@@ -158,9 +168,8 @@ def main(argv=None) -> None:
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
                        "cpus": cpus, "python": platform.python_version(),
                        "ray_cluster_start_seconds": cluster_start}}
-    previous = out / "scaleout.json"
-    if args.update and previous.is_file():
-        keep_parts(result, json.loads(previous.read_text()), args.parts)
+    if kept is not None:
+        keep_parts(result, kept, args.parts)
     if "costs" in args.parts:
         result["costs"] = costs(ray_executor)
     if "walks" in args.parts:
@@ -187,7 +196,7 @@ def main(argv=None) -> None:
     if "walks" in result:
         w = result["walks"]
         md += [f"Walks on wave: {w['queries']:,} queries x {w['walkers']} walkers, "
-               f"{w['steps']:,} steps; one process (numba, {cpus} threads) "
+               f"{w['steps']:,} steps; one process (numba, {w.get('threads', 'unrecorded')} threads) "
                f"{w['single_process_steps_per_s']:.3g} steps/s, Ray ({w['tasks']} tasks of "
                f"{w['chunk_queries']:,} queries, 1 thread each) {w['ray_steps_per_s']:.3g} "
                f"steps/s ({w['ray_over_single']:.2f} x); identical results: {w['identical']}.", ""]

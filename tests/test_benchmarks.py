@@ -225,6 +225,19 @@ def test_scaleout_update_keeps_the_command_that_measured_each_kept_part():
     assert "costs_from" not in second["meta"]
 
 
+@pytest.mark.parametrize("content", ["{not json", "[1]", '{"meta": {}}'])
+def test_scaleout_update_refuses_a_record_it_cannot_read_before_starting_ray(tmp_path, content):
+    """A malformed scaleout.json gave a traceback after the Ray cluster had started."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "scaleout.json").write_text(content)
+    result = run("scaleout.py", "--parts", "costs", "--update", tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: --update: {tmp_path / 'out' / 'scaleout.json'} is not a record of this script")
+    assert "Traceback" not in result.stderr and "ray" not in result.stdout.lower()
+    assert (tmp_path / "out" / "scaleout.json").read_text() == content
+
+
 def test_gpu_check_takes_no_argument_and_fails_when_a_step_fails(tmp_path):
     import os
 
