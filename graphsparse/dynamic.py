@@ -38,8 +38,9 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 #: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0;
 #: 4elt, about 270 edges a batch, seeds 0 and 1: 1.26x and 1.34x in 5 rounds of at most 64
 #: edges, 1.50x and 1.49x in 3 of at most 100), except where a batch adds few edges: polblogs
-#: adds about 24 a batch, and in one round ends at 1.17x, 1.13x and 1.09x over seeds 0-2
-#: (1.10x in 3 rounds, seed 0), at about twice the speed.
+#: adds about 24 a batch, and in one round (two where a batch adds more) ends at 1.15x, 1.13x
+#: and 1.09x over seeds 0-2 (1.10x in 3 rounds, seed 0; 1.17x in one round every batch), at
+#: about twice the speed (`benchmarks/results/dygrass.md`, 2026-12-05).
 _DELETION_MIN_ROUNDS = 3
 _DELETION_ROUND_EDGES = 64
 _DELETION_SMALL_ROUND_EDGES = 24
