@@ -4,7 +4,8 @@
     python benchmarks/gpu_timings.py --out OUT --device cpu    # a dry run of the same code here
 
 Every part is guarded: a failure is recorded with its message and the next part runs. Writes
-gpu_timings.json into --out. Parts:
+gpu_timings.json into --out: per part, the CPU's run and the device's (``cpu`` and ``device``,
+each naming its backend) and ``cpu_over_device``, the ratio of their times. Parts:
 
 * splat-scores: one scoring pass (render statistics) of the 45,624-Gaussian donut from 32 views at
   256 px, gsplat on the GPU against numba on the CPU;
@@ -48,6 +49,12 @@ def _backend(device: str) -> str:
     return "gsplat" if device == "cuda" else "numba"
 
 
+def _with_ratio(out: dict, key: str) -> dict:
+    """``out`` (the CPU's and the device's runs, by role) with the CPU's time over the
+    device's: the figure to quote, from one process run."""
+    return {**out, "cpu_over_device": out["cpu"][key] / out["device"][key]}
+
+
 def splat_scores(device: str) -> dict:
     from scenesparse.gaussians import read_ply
     from scenesparse.importance import default_cameras, render_statistics
@@ -56,15 +63,16 @@ def splat_scores(device: str) -> dict:
     donut = read_ply(fetch("donut", download=False)[0])
     cams = default_cameras(donut, 32, 256)
     out = {}
-    for scene, backend in ((donut, "numba"), (_scene_on(donut, device), _backend(device))):
+    for role, scene, backend in (("cpu", donut, "numba"),
+                                 ("device", _scene_on(donut, device), _backend(device))):
         render_statistics(scene, cams[:2], backend=backend)  # compile / warm up
         _synchronize(device)
         start = time.perf_counter()
         stats = render_statistics(scene, cams, backend=backend)
         _synchronize(device)
-        out[backend] = {"seconds": time.perf_counter() - start,
-                        "max_weight_sum": float(stats.max_weight.sum())}
-    return out
+        out[role] = {"backend": backend, "seconds": time.perf_counter() - start,
+                     "max_weight_sum": float(stats.max_weight.sum())}
+    return _with_ratio(out, "seconds")
 
 
 def splat_step(device: str) -> dict:
@@ -79,7 +87,7 @@ def splat_step(device: str) -> dict:
     with torch.no_grad():
         targets = [render(donut, c).image.clamp(0, 1) for c in cams]
     out = {}
-    for where, backend in (("cpu", "numba"), (device, _backend(device))):
+    for role, where, backend in (("cpu", "cpu", "numba"), ("device", device, _backend(device))):
         trainer = SplatTrainer(_scene_on(donut, where), cams, [t.to(where) for t in targets],
                                backend=backend)
         trainer.train(2)
@@ -90,8 +98,9 @@ def splat_step(device: str) -> dict:
             trainer.step()
             _synchronize(where)
             times.append(time.perf_counter() - start)
-        out[backend] = {"median_seconds": statistics.median(times), "steps": len(times)}
-    return out
+        out[role] = {"backend": backend, "median_seconds": statistics.median(times),
+                     "steps": len(times)}
+    return _with_ratio(out, "median_seconds")
 
 
 def queen_frame(device: str, work: Path) -> dict:
@@ -105,7 +114,7 @@ def queen_frame(device: str, work: Path) -> dict:
     make_moving_video(donut, work, frames=2, cameras=12, resolution=128)
     first, second = read_video(work)
     out = {}
-    for where, backend in (("cpu", "numba"), (device, _backend(device))):
+    for role, where, backend in (("cpu", "cpu", "numba"), ("device", device, _backend(device))):
         encoder = QueenEncoder(QueenConfig(), backend=backend)
         encoder.start(_scene_on(donut, where), first.cameras,
                       [t.to(where) for t in first.images()])
@@ -113,9 +122,9 @@ def queen_frame(device: str, work: Path) -> dict:
         start = time.perf_counter()
         record = encoder.encode_frame(first.cameras, [t.to(where) for t in second.images()])
         _synchronize(where)
-        out[backend] = {"seconds": time.perf_counter() - start, "gated": int(len(record.gated)),
-                        "steps": encoder.frames_[-1].steps}
-    return out
+        out[role] = {"backend": backend, "seconds": time.perf_counter() - start,
+                     "gated": int(len(record.gated)), "steps": encoder.frames_[-1].steps}
+    return _with_ratio(out, "seconds")
 
 
 def gtsp_step(device: str) -> dict:
@@ -126,8 +135,8 @@ def gtsp_step(device: str) -> dict:
 
     task = load_molecules("ogbg-molbace", max_graphs=400)
     out = {}
-    for where in ("cpu", device):
-        torch.set_num_threads(1) if where == "cpu" else None
+    for role, where in (("cpu", "cpu"), ("device", device)):
+        torch.set_num_threads(1) if role == "cpu" else None
         model, strategy = build_run(RunSpec(("tokens", "heads", "layers", "weights"), 0.5),
                                     task.num_tasks, 100, seed=0)
         model = model.to(where)
@@ -146,8 +155,9 @@ def gtsp_step(device: str) -> dict:
             strategy.step_post_backward(model, optimizer, state, step)
             _synchronize(where)
             times.append(time.perf_counter() - start)
-        out[where] = {"median_seconds": statistics.median(times[1:]), "graphs": 128}
-    return out
+        out[role] = {"where": where, "median_seconds": statistics.median(times[1:]),
+                     "graphs": 128}
+    return _with_ratio(out, "median_seconds")
 
 
 def main(argv=None) -> int:

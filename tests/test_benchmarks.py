@@ -3,6 +3,7 @@ any work, and never delete a folder they did not make."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -188,8 +189,6 @@ def test_splat_training_writes_what_its_help_promises(tmp_path):
 def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
     """The whole script, every model and the throughput part, at 16 px and 2 steps: a script
     that only fails after its first model is trained is caught here, not by its next user."""
-    import json
-
     result = run("hollownerf.py", "--resolution", "16", "--steps", "2", "--table-size", "300",
                  "--levels", "2", "--finest-resolution", "16", "--batch-rays", "64",
                  "--warmup-steps", "1", "--throughput-steps", "1", "--seeds", "1", "--jobs", "1",
@@ -236,6 +235,16 @@ def test_scaleout_update_refuses_a_record_it_cannot_read_before_starting_ray(tmp
         f"error: --update: {tmp_path / 'out' / 'scaleout.json'} is not a record of this script")
     assert "Traceback" not in result.stderr and "ray" not in result.stdout.lower()
     assert (tmp_path / "out" / "scaleout.json").read_text() == content
+
+
+def test_gpu_timings_dry_run_keeps_both_runs_and_their_ratio(tmp_path):
+    """On --device cpu both runs of a part were stored under one key (the second overwrote the
+    first), and no part gave the ratio of the CPU's time to the device's."""
+    result = run("gpu_timings.py", "--device", "cpu", "--parts", "gtsp-step", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    part = json.loads((tmp_path / "out" / "gpu_timings.json").read_text())["parts"]["gtsp-step"]
+    assert part["ok"] and {"cpu", "device"} <= set(part)
+    assert part["cpu_over_device"] == part["cpu"]["median_seconds"] / part["device"]["median_seconds"]
 
 
 def test_gpu_check_takes_no_argument_and_fails_when_a_step_fails(tmp_path):
