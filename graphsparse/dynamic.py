@@ -38,7 +38,7 @@ __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"
 #: fe_4elt2 with seed 0, 1.76x on airfoil1 with seed 1; 1 round: 1.54x on airfoil1, seed 0;
 #: 4elt, about 270 edges a batch, seeds 0 and 1: 1.26x and 1.34x in 5 rounds of at most 64
 #: edges, 1.50x and 1.49x in 3 of at most 100), except where a batch adds few edges: polblogs
-#: adds about 24 a batch, and in one round (two where a batch adds more) ends at 1.15x, 1.13x
+#: adds 16-27 a batch by refinement, and in one round (two above 24) ends at 1.15x, 1.13x
 #: and 1.09x over seeds 0-2 (1.10x in 3 rounds, seed 0; 1.17x in one round every batch), at
 #: about twice the speed (`benchmarks/results/dygrass.md`, 2026-12-05).
 _DELETION_MIN_ROUNDS = 3
@@ -649,9 +649,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             mask[in_g] = mask[joins] = True
             forest = np.zeros(g.num_items, dtype=bool)
             forest[in_g[max_spanning_forest(h, h.weights)]] = forest[joins] = True
-            rounds = max(min(_DELETION_MIN_ROUNDS, math.ceil(take / _DELETION_SMALL_ROUND_EDGES)),
-                         math.ceil(take / _DELETION_ROUND_EDGES))
-            new = refine_by_stretch(g, mask, forest, take, rounds=rounds, seed=seed,
+            new = refine_by_stretch(g, mask, forest, take, rounds=_deletion_rounds(take), seed=seed,
                                     components=components, **_DELETION_REFINE_OPTIONS) & ~mask
             counts["recovered_edges"] += int(new.sum())
             add = np.concatenate([joins, np.flatnonzero(new)])
@@ -664,6 +662,19 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """The current sparsifier H (of the graph as the stream has changed it)."""
         self._check_fitted()
         return self.sparsifier_
+
+
+def _deletion_rounds(take: int) -> int:
+    """Refinement rounds for a deletion batch that adds ``take`` edges (see the constants'
+    comment): rounds of at most 64 edges, at least three, but one per 24 edges below 49.
+
+    Examples
+    --------
+    >>> [_deletion_rounds(t) for t in (1, 24, 25, 48, 49, 192, 193)]
+    [1, 1, 2, 2, 3, 3, 4]
+    """
+    return max(min(_DELETION_MIN_ROUNDS, math.ceil(take / _DELETION_SMALL_ROUND_EDGES)),
+               math.ceil(take / _DELETION_ROUND_EDGES))
 
 
 def _check_subgraph(g: SparseStructure, h: SparseStructure) -> None:

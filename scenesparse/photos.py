@@ -235,10 +235,12 @@ def _colmap_model(folder: Path) -> Path | None:
 
 
 def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:
-    """The cameras of a NeRF ``transforms*.json`` and the photos its frames name (the first photo
-    sets the image size); a frame without a ``file_path``, or a photo of another aspect ratio
-    than its frame's stated size (or, where none is stated, the first photo's), is an error
-    naming the file."""
+    """The cameras of a NeRF ``transforms*.json`` and the photos its frames name. A frame that
+    states its image size (``w``, ``h``) keeps it, scaled as the first photo is to the first
+    frame's (photos written at half size give cameras at half size; a portrait frame among
+    landscape ones stays portrait); a frame that states none takes the first photo's size. A
+    frame without a ``file_path``, or a photo of another aspect ratio than its camera, is an
+    error naming the file."""
     from PIL import Image
 
     path = Path(path)
@@ -250,12 +252,11 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
     paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
     with Image.open(paths[0]) as im:
         size = im.size
-    cams = cameras_from_transforms(path, width=size[0], height=size[1])
-    # a frame that states its size is checked against it (its photo may have another aspect
-    # than the first one: camera and photo are then stretched alike); the others against the
-    # first photo's size
-    declared = cameras_from_transforms(path)
-    own = [d if all(k in f or k in meta for k in ("w", "h")) else c
-           for f, c, d in zip(meta["frames"], cams, declared, strict=True)]
-    _check_aspect(own, paths)
+    first_size = cameras_from_transforms(path, width=size[0], height=size[1])
+    stated = cameras_from_transforms(path)
+    states = [all(k in f or k in meta for k in ("w", "h")) for f in meta["frames"]]
+    scale = size[0] / stated[0].width if states[0] else 1.0  # uniform: no photo is stretched
+    cams = [s.resized(max(1, round(s.width * scale)), max(1, round(s.height * scale))) if own
+            else c for own, s, c in zip(states, stated, first_size, strict=True)]
+    _check_aspect(cams, paths)
     return cams, paths

@@ -67,9 +67,10 @@ class HollowNeRF(Sparsifier):
     saliency_resolution : int
         Vertices per axis of the saliency grid (64 in the paper).
     saliency_init : float in (0, 1)
-        The saliency every vertex starts at. The budget then falls from 1 to
-        ``saliency_budget`` over the first 30% of the steps (the trainer's ``saliency_anneal``),
-        so the saliency shrinks onto the scene instead of starting small everywhere.
+        The saliency every vertex starts at. The budget holds from 10% of the steps on and
+        falls from 1 to ``saliency_budget`` by 30% (the trainer's ``saliency_warmup`` and
+        ``saliency_anneal``), so the saliency shrinks onto the scene instead of starting small
+        everywhere.
     rho : float
         Penalty weight of the augmented Lagrangian (also its dual-ascent step).
     steps : int

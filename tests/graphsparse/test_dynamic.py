@@ -161,8 +161,9 @@ def test_deletion_refinement_rounds_follow_how_many_edges_a_batch_adds(monkeypat
         d = DynamicSpectralSparsifier(seed=0, recovery=1.0).fit(g)
         h = d.sparsifier_
         d.update([("-", int(h.rows[i]), int(h.cols[i])) for i in range(deleted)])
-    for take, rounds in seen:
-        assert rounds == max(min(3, math.ceil(take / 24)), math.ceil(take / 64)), (take, rounds)
+    expected = {1: 1, 24: 1, 25: 2, 48: 2, 49: 3, 192: 3, 193: 4}  # take -> rounds
+    assert {t: dynamic._deletion_rounds(t) for t in expected} == expected
+    assert seen and all(rounds == dynamic._deletion_rounds(take) for take, rounds in seen)
     assert {r for _, r in seen} >= {1, 2, 3}, seen
 
 

@@ -357,7 +357,20 @@ def test_held_out_views_are_3dgs_ones_and_photos_are_never_stretched(tmp_path):
     frames = [{**f, "w": w, "h": h} for f, (w, h) in zip(meta["frames"], [(16, 12), (12, 16)],
                                                           strict=True)]
     (nerf / "transforms.json").write_text(json.dumps({**meta, "frames": frames}))
-    assert len(photo_views(nerf).train_cameras) == 1
+    mixed = photo_views(nerf)  # the portrait frame stays portrait: not squashed into 16 x 12
+    portrait, image = mixed.train_cameras[0], mixed.train_images[0]
+    assert (portrait.width, portrait.height, tuple(image.shape)) == (12, 16, (16, 12, 3))
+    assert portrait.fx == pytest.approx(portrait.fy)
+    # photos written at half the stated size give cameras at half size, each its own shape
+    half = [{**f, "w": 2 * w, "h": 2 * h} for f, (w, h) in zip(meta["frames"], [(16, 12), (12, 16)],
+                                                                strict=True)]
+    (nerf / "transforms.json").write_text(json.dumps({**meta, "frames": half}))
+    cams, _ = transforms_views(nerf / "transforms.json")
+    assert [(c.width, c.height) for c in cams] == [(16, 12), (12, 16)]
+    # a first photo of another aspect than its frame states is refused, not stretched
+    Image.new("RGB", (16, 16)).save(nerf / "a.png")
+    with pytest.raises(ValueError, match=r"a.png: 16x16 pixels, where its camera is 16x12"):
+        transforms_views(nerf / "transforms.json")
     # COLMAP sorts by the whole name, folders included, as the 3DGS code does
     assert by_image_name([1, 2, 3], ["b/1.png", "a/2.png", "a/1.png"]) == (
         [3, 2, 1], ["a/1.png", "a/2.png", "b/1.png"])
