@@ -272,6 +272,9 @@ class GaussianPruner(Sparsifier):
         if not isinstance(scene, GaussianScene):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
                                         f"from a PLY), got {type(scene).__name__}")
+        if cameras is not None and len(cameras) == 0:
+            raise InvalidParameterError("cameras is empty: pass the views to score and recover "
+                                        "with, or None for the default orbit")
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds

@@ -62,6 +62,8 @@ def test_pruner_budgets_and_rounds(donut):
         GaussianPruner("opacity", threshold=0.5, budget=10).fit(donut)
     with pytest.raises(ValueError, match="scene must be a GaussianScene .* got ndarray"):
         GaussianPruner("opacity", keep_ratio=0.5).fit(np.random.default_rng(0).random((50, 3)))
+    with pytest.raises(ValueError, match="cameras is empty"):  # was "needs render statistics"
+        GaussianPruner("radsplat", keep_ratio=0.5).fit(donut, [])
     # scores_ rank what was kept above what earlier rounds removed
     assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
 
