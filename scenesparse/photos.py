@@ -154,6 +154,11 @@ class _Located:
     read: list[Path]
     test: tuple[list[Camera], list[Path]] | None = None
 
+    @property
+    def sources(self) -> list[Path]:
+        """Every file read: the camera files, then the photos."""
+        return [*self.read, *self.paths, *(self.test[1] if self.test else [])]
+
 
 def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Located:
     if not folder.is_dir():
@@ -199,8 +204,7 @@ def photo_sources(folder: str | os.PathLike[str], *,
     """The files :func:`photo_views` reads for ``folder`` (camera files, then photos), found
     without decoding a photo: the inputs a command's outputs must not overwrite. Raises as
     :func:`photo_views` does for a folder it cannot read."""
-    found = _locate(Path(folder), cameras_json)
-    return [*found.read, *found.paths, *(found.test[1] if found.test else [])]
+    return _locate(Path(folder), cameras_json).sources
 
 
 def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLike[str] | None
@@ -210,12 +214,11 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     resized so that their width is ``resolution`` (default: as they are)."""
     colour = check_colour("background", background)
     found = _locate(Path(folder), cameras_json)
-    sources = [*found.read, *found.paths, *(found.test[1] if found.test else [])]
     if found.test is not None:
         train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)
         train_images, train_masks = _load(train, found.paths, colour)
         return PhotoViews(train, train_images, test, _load(test, found.test[1], colour)[0],
-                          f"photos: {found.where}", train_masks, colour, sources)
+                          f"photos: {found.where}", train_masks, colour, found.sources)
     cams = _scaled(found.cams, resolution)
     test_idx = set(range(0, len(cams), hold_every)) if len(cams) > 1 else set()
     train = [i for i in range(len(cams)) if i not in test_idx]
@@ -224,7 +227,7 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     return PhotoViews([cams[i] for i in train], [images[i] for i in train],
                       [cams[i] for i in test], [images[i] for i in test],
                       f"photos: {found.where}, every {hold_every}th held out",
-                      [masks[i] for i in train], colour, sources)
+                      [masks[i] for i in train], colour, found.sources)
 
 
 def _colmap_model(folder: Path) -> Path | None:
