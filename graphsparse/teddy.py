@@ -14,7 +14,6 @@ TEDDY reads no edge weights: its functions and :class:`TeddyPruner` take a graph
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any
 
@@ -24,7 +23,13 @@ from sparsebox._validation import check_fraction
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure, as_structure, is_pyg_data, pyg_edge_index
+from sparsebox.structure import (
+    SparseStructure,
+    as_structure,
+    is_networkx_graph,
+    is_pyg_data,
+    pyg_edge_index,
+)
 
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
            "unweighted_structure"]
@@ -53,8 +58,7 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return graph
     if is_pyg_data(graph):
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
-    nx = sys.modules.get("networkx")  # not imported: graph is no networkx graph
-    if nx is not None and isinstance(graph, nx.Graph):  # subclasses too
+    if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
     return as_structure(graph)
 

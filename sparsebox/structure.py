@@ -22,8 +22,8 @@ Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
 Symmetrize = Literal["sum", "max"] | None
 
-__all__ = ["SparseStructure", "as_structure", "is_pyg_data", "pyg_edge_index", "sorted_positions",
-           "undirected_pair_keys"]
+__all__ = ["SparseStructure", "as_structure", "is_networkx_graph", "is_pyg_data", "pyg_edge_index",
+           "sorted_positions", "undirected_pair_keys"]
 
 
 def sorted_positions(keys: np.ndarray, values: Any, sorter: np.ndarray | None = None) -> np.ndarray:
@@ -721,7 +721,7 @@ def as_structure(
             raise ValueError(f"as_structure takes a SparseStructure as it is: {names} would "
                              "change it; build a new one with SparseStructure.from_edges")
         return _structure_self_loops(x, self_loops)
-    if _from_package(x, "networkx"):
+    if is_networkx_graph(x):
         _matrix_options("networkx graph", x.number_of_nodes(), edge_weight, num_nodes)
         return _from_networkx(x, undirected=undirected, **opts)
     if is_pyg_data(x):
@@ -759,6 +759,20 @@ def as_structure(
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
     )
+
+
+def is_networkx_graph(x: Any) -> bool:
+    """Whether ``x`` is a networkx graph (of any of its classes, or a user's subclass of one).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> class Roads(nx.Graph):
+    ...     pass
+    >>> is_networkx_graph(nx.path_graph(3)), is_networkx_graph(Roads()), is_networkx_graph([(0, 1)])
+    (True, True, False)
+    """
+    return _from_package(x, "networkx")
 
 
 def is_pyg_data(x: Any) -> bool:
