@@ -659,11 +659,12 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     if suffix == ".graph":
         if np.any(graph.rows == graph.cols):
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
-        if _written_weighted(graph) and np.any(graph.weights != np.round(graph.weights)):
-            raise ValueError(f"{path}: METIS edge weights must be integers; write .mtx")
-        if _written_weighted(graph) and np.any(graph.weights >= 2.0**63):
-            raise ValueError(f"{path}: METIS edge weights must be integers below 2**63, got "
-                             f"{graph.weights.max():g}; write .mtx")
+        if _written_weighted(graph):
+            if np.any(graph.weights != np.round(graph.weights)):
+                raise ValueError(f"{path}: METIS edge weights must be integers; write .mtx")
+            if np.any(graph.weights >= 2.0**63):
+                raise ValueError(f"{path}: METIS edge weights must be integers below 2**63, got "
+                                 f"{graph.weights.max():g}; write .mtx")
     elif suffix in _EDGE_LIST_SUFFIXES:
         last = int(max(graph.rows.max(), graph.cols.max())) if graph.num_edges else -1
         if last + 1 < graph.num_nodes:  # an edge list's node count is its largest node id + 1
