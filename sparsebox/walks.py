@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import _is_real, check_int
+from sparsebox._validation import check_int, check_real
 from sparsebox.backend import is_cupy_array, resolve_backend
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.structure import SparseStructure, as_structure
@@ -192,12 +192,8 @@ def random_walks(
                        ("return_paths", return_paths)):
         if not isinstance(flag, (bool, np.bool_)):
             raise InvalidParameterError(f"{name} must be True or False, got {flag!r}")
-    if getattr(stop_resistance, "ndim", None) == 0 and hasattr(stop_resistance, "item"):
-        stop_resistance = stop_resistance.item()  # a 0-d array or tensor
-    if stop_resistance is not None and not (_is_real(stop_resistance) and np.isfinite(stop_resistance)
-                                            and stop_resistance > 0):
-        raise InvalidParameterError(f"stop_resistance must be positive and finite, got "
-                                    f"{stop_resistance!r}")
+    if stop_resistance is not None:
+        stop_resistance = check_real("stop_resistance", stop_resistance, above=0)
     try:
         scale_arr = np.asarray(_to_host(scale), dtype=np.float64)
     except (TypeError, ValueError):

@@ -208,7 +208,7 @@ def test_statistical_parity_with_independent_seeds():
         (dict(targets=[10]), r"targets\[0\] = 10 is out of range \(-1 or 0..9\)"),
         (dict(num_walkers=0), "num_walkers must be >= 1"),
         (dict(max_steps=0), "max_steps must be >= 1"),
-        (dict(stop_resistance=-1.0), "stop_resistance must be positive"),
+        (dict(stop_resistance=-1.0), "stop_resistance must be a finite number > 0"),
         (dict(chunk_queries=0), "chunk_queries must be >= 1"),
         (dict(weighted="no"), "weighted must be True or False, got 'no'"),
         (dict(scale=0.0), "scale must be positive"),
@@ -281,8 +281,8 @@ def test_no_queries_give_empty_results():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(stop_resistance="3"), "stop_resistance must be positive and finite, got '3'"),
-    (dict(stop_resistance=True), "stop_resistance must be positive and finite, got True"),
+    (dict(stop_resistance="3"), "stop_resistance must be a finite number > 0, got '3'"),
+    (dict(stop_resistance=True), "stop_resistance must be a finite number > 0, got True"),
     (dict(scale="a"), "scale must be a number or an array of numbers, got 'a'"),
 ])
 def test_a_setting_of_the_wrong_type_is_named(kwargs, message):
