@@ -159,7 +159,13 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     ``k2``, ``k3``, ``k4``, ``p1``, ``p2`` not zero) is refused: the renderers are pinhole
     cameras, so undistort the photos first."""
     path = Path(path)
-    meta = read_transforms(path)
+    return transforms_cameras(path, read_transforms(path), width=width, height=height)
+
+
+def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
+                       height: int | None = None) -> list[Camera]:
+    """:func:`cameras_from_transforms` for a file already read by :func:`read_transforms`
+    (``path`` names it in errors)."""
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):

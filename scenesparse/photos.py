@@ -24,8 +24,8 @@ from scenesparse.cameras import (
     Camera,
     cameras_from_colmap,
     cameras_from_json,
-    cameras_from_transforms,
     read_transforms,
+    transforms_cameras,
 )
 from sparsebox._validation import check_colour
 from sparsebox.exceptions import InputFileError
@@ -255,8 +255,8 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
     paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
     with Image.open(paths[0]) as im:
         size = im.size
-    first_size = cameras_from_transforms(path, width=size[0], height=size[1])
-    stated = cameras_from_transforms(path)
+    first_size = transforms_cameras(path, meta, width=size[0], height=size[1])
+    stated = transforms_cameras(path, meta)
     states = [all(k in f or k in meta for k in ("w", "h")) for f in meta["frames"]]
     scale = size[0] / stated[0].width if states[0] else 1.0  # uniform: no photo is stretched
     cams = [s.resized(max(1, round(s.width * scale)), max(1, round(s.height * scale))) if own
