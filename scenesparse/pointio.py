@@ -8,7 +8,8 @@ A cloud written back to the format it was read from keeps its fields as they wer
 also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD, normals and
 colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <-> PCD
 ``normal_x normal_y normal_z``, PLY ``red green blue`` (uchar) <-> PCD ``rgb`` (packed into 4
-bytes, F 4 as PCL writes it; F 4 or U 4 read). open3d's binary PCD reader reads 8-byte float
+bytes, F 4 as PCL writes it; F 4 or U 4 read), and with an ``alpha`` (uchar) <-> PCD ``rgba``
+(PCL's PointXYZRGBA: U 4, alpha in the top byte). open3d's binary PCD reader reads 8-byte float
 fields as zeros, so a cloud read from another format is written to PCD with float64 normals, and
 float64 positions that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and
 PCL write them). Positions float32 would move further (survey coordinates far from the origin),
@@ -591,22 +592,29 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
     columns = {n: cloud.data[n] for n in names}
     if suffix == ".pcd" and cloud.source not in (None, "pcd"):
         old, new = _PLY_NORMALS, _PCD_NORMALS
-        if set(_COLOURS) <= set(names) and "rgb" not in names and \
+        if set(_COLOURS) <= set(names) and not {"rgb", "rgba"} & set(names) and \
                 all(columns[c].dtype == np.uint8 for c in _COLOURS):
             r, g, b = (columns[c].astype(np.uint32) for c in _COLOURS)
-            columns["rgb"] = ((r << 16) | (g << 8) | b).view(np.float32)  # PCL's packing
-            names = [n for n in names if n not in _COLOURS[1:]]
-            names[names.index("red")] = "rgb"
+            if columns.get("alpha", np.zeros(0)).dtype == np.uint8:  # PCL's PointXYZRGBA
+                a = columns["alpha"].astype(np.uint32)
+                columns["rgba"] = (a << 24) | (r << 16) | (g << 8) | b
+                names = [n for n in names if n not in (*_COLOURS[1:], "alpha")]
+                names[names.index("red")] = "rgba"
+            else:
+                columns["rgb"] = ((r << 16) | (g << 8) | b).view(np.float32)  # PCL's packing
+                names = [n for n in names if n not in _COLOURS[1:]]
+                names[names.index("red")] = "rgb"
     elif suffix == ".ply" and cloud.source == "pcd":
         old, new = _PCD_NORMALS, _PLY_NORMALS
-        rgb = columns.get("rgb")
-        if rgb is not None and rgb.dtype.itemsize == 4 and rgb.dtype.kind in "fu" and \
-                not set(_COLOURS) & set(names):
-            packed = rgb.astype(rgb.dtype.newbyteorder("<")).view("<u4")
-            columns.update({c: ((packed >> shift) & 255).astype(np.uint8)
-                            for c, shift in zip(_COLOURS, (16, 8, 0), strict=True)})
-            at = names.index("rgb")
-            names[at:at + 1] = _COLOURS
+        for packing, unpacked in (("rgb", _COLOURS), ("rgba", (*_COLOURS, "alpha"))):
+            rgb = columns.get(packing)
+            if rgb is not None and rgb.dtype.itemsize == 4 and rgb.dtype.kind in "fu" and \
+                    not {*_COLOURS, "alpha"} & set(names):
+                packed = rgb.astype(rgb.dtype.newbyteorder("<")).view("<u4")
+                columns.update({c: ((packed >> shift) & 255).astype(np.uint8)  # a r g b
+                                for c, shift in zip(unpacked, (16, 8, 0, 24), strict=False)})
+                at = names.index(packing)
+                names[at:at + 1] = unpacked
     else:
         return cloud
     if set(old) <= set(names) and not set(new) & set(names):

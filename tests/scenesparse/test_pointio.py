@@ -331,6 +331,28 @@ def test_converted_colours_and_normals_are_read_by_open3d(tmp_path, source, targ
 
 
 @pytest.mark.parametrize("binary", [True, False])
+def test_a_pcd_rgba_field_becomes_ply_colours_and_alpha_and_back(tmp_path, binary):
+    """PCL's PointXYZRGBA packs its colour as U 4 ``rgba`` (alpha in the top byte): written to
+    PLY it stayed one ``rgba`` property, so open3d read the PLY without colours."""
+    import open3d as o3d
+
+    rgba = np.array([0xFF102030, 0x80FF0001, 0x00000000], dtype=np.uint32)
+    path = tmp_path / "c.pcd"
+    write_points(path, PointCloud.from_xyz(np.eye(3), rgba=rgba), binary=binary)
+    ply = tmp_path / "c.ply"
+    write_points(ply, read_points(path), binary=binary)
+    cloud = read_points(ply)
+    assert cloud.fields == ("x", "y", "z", "red", "green", "blue", "alpha")
+    assert cloud.data[["red", "green", "blue", "alpha"]].tolist() == \
+        [(0x10, 0x20, 0x30, 0xFF), (0xFF, 0x00, 0x01, 0x80), (0, 0, 0, 0)]
+    colours = np.asarray(o3d.io.read_point_cloud(str(ply)).colors)
+    np.testing.assert_allclose(colours[:2] * 255, [[0x10, 0x20, 0x30], [0xFF, 0, 1]], atol=1e-9)
+    again = tmp_path / "again.pcd"  # and back: one rgba again
+    write_points(again, cloud, binary=binary)
+    assert read_points(again).data["rgba"].tolist() == rgba.tolist()
+
+
+@pytest.mark.parametrize("binary", [True, False])
 def test_pcd_round_trip_keeps_multi_count_fields_and_viewpoint(tmp_path, binary):
     path = tmp_path / "h.pcd"
     path.write_text("VERSION 0.7\nFIELDS x y z hist\nSIZE 4 4 4 4\nTYPE F F F F\n"
