@@ -105,7 +105,9 @@ class HollowNeRF(Sparsifier):
         The box the field spans (:func:`~scenesparse.nerf.field.scene_box` of the training
         cameras: ``DEFAULT_AABB`` when it holds what they look at, else one around it).
     aabb_from_ : str
-        Why ``aabb_`` is that box (:func:`~scenesparse.nerf.field.scene_box`).
+        Why ``aabb_`` is that box (:func:`~scenesparse.nerf.field.scene_box`). A camera file's
+        ``aabb_scale`` (instant-ngp's box for an unbounded background) is not followed: one
+        other than 1 is named here and in a warning.
     resumed_seconds_ : float
         The training seconds of the earlier runs a checkpoint recorded (0 for a fresh run, or
         a checkpoint of an earlier version).
@@ -238,6 +240,14 @@ class HollowNeRF(Sparsifier):
         start = time.perf_counter()
         self.background_ = _background_of(views)
         self.aabb_, self.aabb_from_ = scene_box(views.train_cameras)
+        for path, scale in _aabb_scales(views):
+            unused = (f"{path.name}'s aabb_scale {scale} is not used: the field is this one box, "
+                      "with no model of a background beyond it")
+            warnings.warn(f"{path}: aabb_scale {scale} (instant-ngp's box for the background) "
+                          f"is not used: the field's box is {[round(v, 4) for v in self.aabb_]} "
+                          f"({self.aabb_from_}), with no model of a background beyond it",
+                          stacklevel=2)
+            self.aabb_from_ += f"; {unused}"
         self.field_ = self._build_field(self.aabb_)
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None
@@ -460,6 +470,26 @@ def _views_key(views: Any) -> str:
         digest.update(cam.world_to_cam.detach().cpu().numpy().astype(np.float32).tobytes())
         digest.update(image.detach().cpu().numpy().astype(np.float32).tobytes())
     return digest.hexdigest()
+
+
+def _aabb_scales(views: Any) -> list[tuple[Path, Any]]:
+    """``(file, aabb_scale)`` for each camera file of ``views`` (``PhotoViews.sources``: an
+    instant-ngp or nerfstudio ``transforms*.json``) that states an ``aabb_scale`` other than 1,
+    instant-ngp's box for an unbounded background, which the field's box does not follow."""
+    import json
+
+    found = []
+    for path in getattr(views, "sources", None) or []:
+        if Path(path).suffix.lower() != ".json":
+            continue
+        try:
+            meta = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            continue
+        scale = meta.get("aabb_scale", 1) if isinstance(meta, dict) else 1
+        if scale != 1:
+            found.append((Path(path), scale))
+    return found
 
 
 def _background_of(views: Any) -> tuple[float, float, float]:

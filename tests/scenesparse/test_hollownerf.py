@@ -4,6 +4,7 @@ a pixel, compaction, training under the budget on the real lego photos, checkpoi
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -524,3 +525,39 @@ def test_the_box_stays_the_default_where_the_cameras_do_not_surround_a_point():
                       (rig[:1], "one camera")):
         box, reason = scene_box(cams)
         assert box == DEFAULT_AABB and reason.startswith("the default box") and why in reason
+
+
+def test_an_instant_ngp_aabb_scale_is_named_as_unused(data_dir, tmp_path):
+    """instant-ngp's and nerfstudio's transforms.json state aabb_scale (16 or 32 for a real
+    scene), which users expect to set the scene's bounds: it was ignored without a word."""
+    import json
+
+    from PIL import Image
+
+    from scenesparse.photos import photo_views
+
+    source = json.loads((data_dir / "3d/nerf_synthetic_lego_subset/transforms_train.json")
+                        .read_text())
+    (tmp_path / "images").mkdir()
+    frames = []
+    for i, frame in enumerate(source["frames"][:3]):
+        Image.fromarray(np.full((8, 8, 3), 60 * i, dtype=np.uint8)).save(
+            tmp_path / "images" / f"{i}.png")
+        frames.append({"file_path": f"images/{i}.png", "transform_matrix": frame["transform_matrix"]})
+    settings = {**SMALL, "finest_resolution": 16, "steps": 1, "batch_rays": 16,
+                "march_steps": 16, "score_rays": 16}
+    for scale in (1, 16):
+        (tmp_path / "transforms.json").write_text(json.dumps(
+            {"camera_angle_x": source["camera_angle_x"], "aabb_scale": scale, "frames": frames}))
+        views = photo_views(tmp_path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = HollowNeRF(**settings).fit(views)
+        said = [str(w.message) for w in caught if "aabb_scale" in str(w.message)]
+        if scale == 1:
+            assert not said and "aabb_scale" not in model.aabb_from_
+        else:
+            assert len(said) == 1 and said[0].startswith(f"{tmp_path / 'transforms.json'}: "
+                                                         "aabb_scale 16 (instant-ngp's box")
+            assert "[-1.5, -1.5, -1.5, 1.5, 1.5, 1.5]" in said[0]
+            assert "transforms.json's aabb_scale 16 is not used" in model.aabb_from_
