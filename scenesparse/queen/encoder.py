@@ -35,7 +35,7 @@ from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
 from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
 from scenesparse.rendering import BACKENDS, render
 from scenesparse.training import SplatTrainer, check_targets, params_from_scene, scene_from_params
-from sparsebox._validation import Interval, Options, check_choice
+from sparsebox._validation import Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 
@@ -188,9 +188,12 @@ class QueenEncoder:
 
     def __init__(self, config: QueenConfig | None = None, *, backend: str = "auto",
                  seed: int = 0) -> None:
+        if config is not None and not isinstance(config, QueenConfig):
+            raise InvalidParameterError(f"config must be a QueenConfig (QueenConfig(epochs=...)), "
+                                        f"got {type(config).__name__}")
         self.config = config or QueenConfig()
         self.backend = check_choice("backend", backend, ("auto", *BACKENDS))
-        self.seed = seed
+        self.seed = check_int("seed", seed, minimum=0)
 
     def start(self, scene: GaussianScene, cameras: Sequence[Camera],
               images: Sequence[torch.Tensor]) -> StreamState:
@@ -225,6 +228,11 @@ class QueenEncoder:
             raise InvalidParameterError(f"give the {len(self._previous)} cameras of the previous "
                                         f"frame, one image each")
         check_targets(cameras, images)
+        for i, (now, before) in enumerate(zip(images, self._previous, strict=True)):
+            if tuple(now.shape) != tuple(before.shape):
+                raise InvalidParameterError(f"image {i} is {tuple(now.shape)}, where the previous "
+                                            f"frame's is {tuple(before.shape)}: give the cameras "
+                                            "of the previous frame, at its size")
         started = time.perf_counter()
         cfg = self.config
         images = [t.detach().float().cpu() for t in images]

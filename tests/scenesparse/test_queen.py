@@ -214,6 +214,18 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
         enc.encode_frame(cams, [im[:20, :20] for im in frames[1].images()])
     with pytest.raises(ValueError, match="backend must be one of"):  # when made, not later
         QueenEncoder(QueenConfig(epochs=1), backend="bogus")
+    # seed and config are named when made (were torch's "manual_seed expected a long" and an
+    # AttributeError on 'latent_dims' in start)
+    for kwargs, message in (({"seed": 1.5}, "seed must be an integer, got 1.5"),
+                            ({"seed": -1}, "seed must be >= 0, got -1"),
+                            ({"config": {"epochs": 1}}, "config must be a QueenConfig")):
+        with pytest.raises(InvalidParameterError, match=re.escape(message)):
+            QueenEncoder(**kwargs)
+    # cameras of another size than the previous frame's (was torch's "size of tensor a")
+    small = [c.resized(16, 16) for c in cams]
+    with pytest.raises(ValueError, match=r"image 0 is \(16, 16, 3\), where the previous frame's "
+                                         r"is \(32, 32, 3\)"):
+        enc.encode_frame(small, [im[:16, :16] for im in frames[1].images()])
     enc.encode_frame(cams, frames[1].images())
     buffer = io.BytesIO()
     torch.save(enc.state_dict(), buffer)
