@@ -40,9 +40,9 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
                background=(0.0, 0.0, 0.0), *, with_alpha: bool = False,
                resize: bool = True) -> Any:
     """A photo as an ``(height, width, 3)`` float tensor in [0, 1], resized (Lanczos) and, when
-    it has an alpha channel, composited over ``background``; with ``with_alpha``, also its
-    ``(height, width)`` alpha (ones for an opaque photo). With ``resize=False`` a photo of
-    another size is an error naming both sizes.
+    it has an alpha channel, composited over ``background`` (16-bit photos are read at 8 bits);
+    with ``with_alpha``, also its ``(height, width)`` alpha (ones for an opaque photo). With
+    ``resize=False`` a photo of another size is an error naming both sizes.
 
     Examples
     --------
@@ -62,6 +62,8 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
             if not resize and im.size != (width, height):
                 raise InputFileError(f"{path}: {im.size[0]}x{im.size[1]} pixels, where its camera "
                                      f"is {width}x{height}")
+            if im.mode.startswith("I"):  # 16-bit grey: to 8 bits, as Pillow reads 16-bit RGB
+                im = im.convert("I").point(lambda v: v * (1 / 257) + 0.5).convert("L")
             im = im.convert("RGBA").resize((width, height), Image.LANCZOS)
             rgba = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError) as err:

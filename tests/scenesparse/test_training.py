@@ -467,3 +467,17 @@ def test_prune_splats_never_writes_over_its_photos_or_cameras(tmp_path, cli, mon
     result = cli(*common, "--cameras", cameras, "--report", report)
     assert result.exit_code == 0, result.output
     assert "held out" not in json.loads(report.read_text())["cameras"]
+
+
+def test_a_16_bit_grey_photo_keeps_its_brightness(tmp_path):
+    """Pillow's convert("RGBA") clips 16-bit grey (mode I;16) at 255 of 65535: a photo of mean
+    0.32 loaded as 0.89, with no error."""
+    from PIL import Image
+
+    from scenesparse.photos import load_image
+
+    grey = np.linspace(0, 65535, 64).reshape(8, 8).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    img = load_image(tmp_path / "grey.png", 8, 8)
+    assert img.shape == (8, 8, 3)
+    assert torch.allclose(img[..., 0], torch.from_numpy(grey / 65535.0).float(), atol=1 / 255)
