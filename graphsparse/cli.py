@@ -494,15 +494,17 @@ def stream_run(
     if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
         why = "is a folder, not a file of events" if Path(events).is_dir() else "no such file"
         raise typer.BadParameter(f"{events}: {why}", param_hint="--events")
-    if state.exists() and not state.is_dir():
-        raise typer.BadParameter(f"{state} is a file, not a folder", param_hint="--state")
+    there = next((p for p in (state, *state.parents) if p.exists()), state)  # what is there
+    if there.exists() and not there.is_dir():  # before the graph is loaded and fitted
+        raise typer.BadParameter(f"{there} is a file, not a folder", param_hint="--state")
     if events != "-" and Path(events).is_file() and not (state / CHECKPOINT).exists():
         _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,
               "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
-    st, resumed = _open_stream(state, graph, params)
+    st, resumed = _open_stream(state, graph, params,
+                               events if events != "-" and Path(events).is_file() else None)
     try:
         _stream_events(st, state, events, resumed, batch_size, kappa_every, checkpoint_every,
                        as_json)
@@ -522,7 +524,7 @@ _STREAM_OPTIONS = {name: "--" + name.replace("_", "-")
 _UNSET_SETTINGS = {"max_density": "no cap", "distortion": "calibrated"}
 
 
-def _open_stream(state: Path, graph: str, params: dict) -> tuple[Any, Any]:
+def _open_stream(state: Path, graph: str, params: dict, events_file: str | None) -> tuple[Any, Any]:
     """:meth:`StreamState.open` in the command line's words: a bad or changed parameter is
     named by its option, and its values as the options read."""
     from graphsparse.streaming import SettingsMismatchError, StreamState
@@ -533,7 +535,7 @@ def _open_stream(state: Path, graph: str, params: dict) -> tuple[Any, Any]:
     try:
         with parameter_errors(_STREAM_OPTIONS):
             return StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
-                                    params)
+                                    params, events_file)
     except SettingsMismatchError as err:
         raise InvalidParameterError(err.explain(lambda name: _STREAM_OPTIONS.get(name, name),
                                                 _setting_shown)) from None
@@ -707,12 +709,12 @@ def stream_export(
     graph: bool = typer.Option(False, "--graph", help="Write G instead of the sparsifier H."),
 ) -> None:
     """Write the current sparsifier (or graph) of a stream as a graph file (never over the
-    stream's graph or into its state folder)."""
-    from graphsparse.streaming import load_state, state_graph_files
+    stream's graph or event files, nor into its state folder)."""
+    from graphsparse.streaming import load_state, state_input_files
     from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, check_graph_writable, write_graph
     from sparsebox.exceptions import InvalidParameterError
 
-    output = check_output_file(output, option="--output", inputs=state_graph_files(state),
+    output = check_output_file(output, option="--output", inputs=state_input_files(state),
                                suffixes=WRITABLE_GRAPH_SUFFIXES)
     if state.resolve() in output.resolve().parents:
         raise InvalidParameterError(f"--output: {output} is inside the state folder {state}, "

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from graphsparse.dynamic import BatchReport, DynamicSpectralSparsifier, EdgeEvent
+from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox.exceptions import InputFileError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 
@@ -145,11 +145,13 @@ class StreamState:
     """
 
     def __init__(self, folder: Path, model: DynamicSpectralSparsifier, source: str,
-                 events_applied: int, made: list[Path] | None = None) -> None:
+                 events_applied: int, made: list[Path] | None = None,
+                 events_files: list[str] | None = None) -> None:
         self.folder = folder
         self.model = model
         self.source = source
         self.events_applied = events_applied
+        self.events_files = list(events_files or [])  # the event files runs read (resolved)
         self._made = made  # a new state: the folders opening it made (None: resumed)
         self._log: IO[str] | None = None
         self._metrics: IO[str] | None = None
@@ -158,11 +160,15 @@ class StreamState:
     # ------------------------------------------------------------------ opening
     @classmethod
     def open(cls, folder: str | os.PathLike[str], graph_source: str, load_graph: Any,
-             params: dict[str, Any]) -> tuple[StreamState, Resumed]:
+             params: dict[str, Any], events_file: str | os.PathLike[str] | None = None
+             ) -> tuple[StreamState, Resumed]:
         """Resume the state in ``folder``, or fit a new one on ``load_graph()``.
 
         ``graph_source`` names the graph (a resolved path or a dataset name); resuming with
         another graph or other :data:`IDENTITY` parameters is an error that names both.
+        ``events_file``, the file this run reads its events from (None: standard input or a
+        pipe), joins the state's inputs (:func:`state_input_files`), which its exports must not
+        overwrite.
         """
         folder = Path(folder)
         made = folders_to_make(folder)
@@ -183,9 +189,12 @@ class StreamState:
                                          "this one fitted its graph; run again to resume it")
                     _check_no_state(folder)
                 state = cls(folder, model, graph_source, 0, made=made)
+                state._note_events_file(events_file)
                 state.checkpoint()
             state._lock = lock
             replayed = state._replay_log()
+            if state._note_events_file(events_file):
+                state.checkpoint()  # a resumed state knows its new input at once
         except BaseException:
             if state is not None:
                 state.remove_if_unused()
@@ -211,7 +220,15 @@ class StreamState:
         if differs:
             raise SettingsMismatchError(folder, differs)
         model = DynamicSpectralSparsifier(**{**stored, **params}).load_state_dict(arrays)
-        return cls(folder, model, graph_source, int(meta["events_applied"]))
+        return cls(folder, model, graph_source, int(meta["events_applied"]),
+                   events_files=meta.get("events_files"))
+
+    def _note_events_file(self, events_file: str | os.PathLike[str] | None) -> bool:
+        """Count ``events_file`` among the files this state read; True when it is new."""
+        if events_file is None or str(Path(events_file).resolve()) in self.events_files:
+            return False
+        self.events_files.append(str(Path(events_file).resolve()))
+        return True
 
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
@@ -241,6 +258,8 @@ class StreamState:
             self.model.on_missing = record.get("on_missing", run_setting)
             try:
                 report = self.model.update(_record_events(path, number, record))
+            except BatchError as err:
+                raise InputFileError(f"{path}: line {number}: {err}; the log is damaged") from None
             finally:
                 self.model.on_missing = run_setting
             self.events_applied = record["first_event"] + len(record["events"])
@@ -287,7 +306,7 @@ class StreamState:
         m = self.model
         params = {k: v for k, v in m.get_params().items() if k not in RUN_OPTIONS}
         meta = {"source": self.source, "params": params,
-                "events_applied": self.events_applied}
+                "events_applied": self.events_applied, "events_files": self.events_files}
         tmp = self.folder / (CHECKPOINT + ".tmp")
         with open(tmp, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(meta)), **m.state_dict())
@@ -353,14 +372,14 @@ def load_state(folder: str | os.PathLike[str]) -> DynamicSpectralSparsifier:
     return state.model
 
 
-def state_graph_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """The files of the graph the state in ``folder`` streams (what its outputs must not
-    overwrite), from the checkpoint alone.
+def state_input_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The files the state in ``folder`` read (what its outputs must not overwrite): those of
+    the graph it streams and the event files its runs read, from the checkpoint alone.
 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> state_graph_files(tempfile.mkdtemp())
+    >>> state_input_files(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
     FileNotFoundError: /tmp/...: no checkpoint.npz; is this a `sparsebox stream` state?
@@ -369,7 +388,8 @@ def state_graph_files(folder: str | os.PathLike[str]) -> list[Path]:
 
     folder = Path(folder)
     _check_is_state(folder)
-    return graph_files(_read_checkpoint(folder, arrays=False)[0]["source"])
+    meta = _read_checkpoint(folder, arrays=False)[0]
+    return [*graph_files(meta["source"]), *map(Path, meta.get("events_files", []))]
 
 
 def _check_is_state(folder: Path) -> None:

@@ -223,6 +223,23 @@ def test_an_unreadable_log_line_before_the_last_is_refused_and_the_state_left_al
         assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
 
+def test_a_log_record_the_graph_refuses_is_named_by_its_line(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    args = ["stream", grid_file, "--events", events, "--state", state]
+    assert cli(*args).exit_code == 0
+    log = state / "log.jsonl"
+    with open(log, "a") as fh:  # a hand-edited record: node 99 is not in the 36-node grid
+        fh.write(json.dumps({"batch": 2, "first_event": 1, "events": [["+", 0, 99, 1.0]]}) + "\n")
+    files = {p.name: p.read_bytes() for p in state.iterdir()}
+    for command in (["stream", "export", state, "-o", tmp_path / "h.mtx"], args):
+        line = cli(*command).error_line()
+        assert line == (f"error: {log}: line 2: event 0: v = 99 is out of range (0..35); the log "
+                        "is damaged")
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == files
+
+
 def test_a_replayed_batch_adds_no_second_metrics_line(cli, grid_file, tmp_path):
     events = tmp_path / "events.txt"
     events.write_text("+ 0 7\n+ 1 8\n")
@@ -355,6 +372,31 @@ def test_export_never_writes_over_the_graph_or_into_the_state(cli, grid_file, tm
     cli("stream", "export", state, "-o", state / "log.jsonl").error_line()
     assert grid_file.read_bytes() == graph
     assert {p.name: p.read_bytes() for p in state.iterdir()} == files
+
+
+def test_export_never_writes_over_the_events_the_stream_read(cli, grid_file, tmp_path):
+    first, more = tmp_path / "events.txt", tmp_path / "more.txt"
+    first.write_text("+ 0 7\n")
+    more.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", first, "--state", state).exit_code == 0
+    assert cli("stream", grid_file, "--events", more, "--state", state).exit_code == 0  # resumed
+    for events, text in ((first, "+ 0 7\n"), (more, "+ 0 7\n+ 1 8\n")):
+        line = cli("stream", "export", state, "-o", events).error_line()
+        assert line == (f"error: --output: {events} is the input file; write to another name "
+                        "(inputs are never overwritten)")
+        assert events.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.txt", "grid.mtx", "more.txt",
+                                                          "state"]
+
+
+def test_a_state_under_a_file_is_refused_naming_the_option(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    for state in (events, events / "state", events / "deeper" / "state"):
+        line = cli("stream", grid_file, "--events", events, "--state", state).error_line()
+        assert line == f"error: Invalid value for --state: {events} is a file, not a folder"
+    assert events.read_text() == "+ 0 7\n"
 
 
 def test_no_events_on_standard_input_creates_no_state(tmp_path, grid_file):
