@@ -350,6 +350,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     @property
     def graph_(self) -> SparseStructure:
         """G, with the insertions of earlier batches merged in (done on first read)."""
+        self._check_fitted()
         if self._graph.keys.size:
             self._graph = _PendingGraph(self._graph.merged())
         return self._graph.base

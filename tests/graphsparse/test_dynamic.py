@@ -236,6 +236,9 @@ def test_deterministic_under_a_seed_and_update_before_fit_errors():
     # stream checks when called, not at its first report
     with pytest.raises(NotFittedError, match=r"call fit\(graph\)"):
         DynamicSpectralSparsifier().stream(batch)
+    for attribute in ("graph_", "mask_"):  # not an AttributeError about a private name
+        with pytest.raises(NotFittedError, match=r"call fit\(graph\)"):
+            getattr(DynamicSpectralSparsifier(), attribute)
     with pytest.raises(InvalidParameterError, match="batch_size"):
         d.stream(batch, batch_size=0)
 
