@@ -34,7 +34,7 @@ from graphsparse.teddy import level_keep_ratios
 from graphsparse.teddy_report import METHODS
 from graphsparse.transforms import TeddyTransform, keep_edge_columns
 from graphsparse.ugs import ugs_levels
-from sparsebox._validation import check_choice
+from sparsebox._validation import check_choice, check_int
 from sparsebox.select import budget_from_keep_ratio
 from sparsebox.structure import undirected_pair_keys
 
@@ -55,6 +55,8 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
     sees each record as it arrives (``factory`` and ``score`` must then be picklable)."""
     for method in methods:
         check_choice("methods", method, METHODS)
+    levels = [check_int("levels", level, minimum=0) for level in levels]  # records hold ints
+    seeds = [check_int("seeds", seed, minimum=0) for seed in seeds]
     if executor is not None:
         options = {"model_name": model_name, "levels": list(levels), "methods": tuple(methods),
                    "epochs": epochs, "factory": factory, "score": score,

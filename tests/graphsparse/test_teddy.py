@@ -154,3 +154,21 @@ def test_scores_match_the_official_formula_on_directed_and_undirected_graphs():
         official = _official_teddy_scores(ei, n)
         assert scores == pytest.approx([official[(int(u), int(v))]
                                         for u, v in zip(g.rows, g.cols, strict=True)])
+
+
+def test_run_levels_records_python_ints_and_names_a_bad_level_or_seed(data_dir):
+    import json
+
+    from graphsparse.datasets import load_planetoid
+    from graphsparse.levels import run_levels
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = load_planetoid("cora")
+    records = run_levels(data, "gcn", np.array([1]), np.arange(1), methods=("random",), epochs=1)
+    assert [(type(r["level"]), type(r["seed"])) for r in records] == [(int, int)]
+    json.dumps(records)  # what results.json holds
+    for levels, seeds, message in (([-1], [0], "levels must be >= 0, got -1"),
+                                   ([1.5], [0], "levels must be an integer, got 1.5"),
+                                   ([1], [-2], "seeds must be >= 0, got -2")):
+        with pytest.raises(InvalidParameterError, match=message):
+            run_levels(data, "gcn", levels, seeds, methods=("random",), epochs=1)
