@@ -166,8 +166,11 @@ def _comparison_lines(compared: dict) -> list[str]:
 
 def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
     """Write ``out/results.md`` (mean +- std per method and level, wall times) and
-    ``out/accuracy.png`` (accuracy against graph sparsity, every method)."""
+    ``out/accuracy.png`` (accuracy against graph sparsity, every method), together: a run
+    stopped while writing leaves the earlier pair as it was."""
     import matplotlib
+
+    from sparsebox.outputs import StagedOutputs
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -194,6 +197,9 @@ def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
            title=title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=120)
-    plt.close(fig)
-    (out / "results.md").write_text("\n".join(rows) + "\n")
+    with StagedOutputs(png=out / "accuracy.png", md=out / "results.md") as staged:  # both or none
+        try:
+            fig.savefig(staged["png"], dpi=120)
+        finally:
+            plt.close(fig)
+        staged["md"].write_text("\n".join(rows) + "\n")

@@ -68,3 +68,22 @@ def test_teddy_resume_refuses_impossible_records_before_any_work(cli, tmp_path):
                "--seeds", "1", "--epochs", "1").error_line()
     assert f"{folder / 'results.json'}: record 2: seconds must be >= 0, got -1" in line
     assert sorted(p.name for p in folder.iterdir()) == ["results.json", "run.json"]
+
+
+def test_a_report_stopped_while_writing_leaves_the_earlier_one(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from graphsparse.teddy_report import write_teddy_report
+
+    folder = tmp_path / "teddy"
+    folder.mkdir()
+    write_teddy_report([DENSE, GOOD], folder, title="first")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)  # stopped once the plot is written
+    with pytest.raises(KeyboardInterrupt):
+        write_teddy_report([DENSE, {**GOOD, "test_acc": 0.5}], folder, title="second")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
