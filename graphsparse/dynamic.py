@@ -513,6 +513,13 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         :class:`BatchError` naming the first bad event. Returns the events, deletions of absent
         edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
+        if isinstance(batch, (str, dict, EdgeEvent)) or (
+                isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
+            raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "
+                                        f"pass [{batch!r}]")
+        if not isinstance(batch, Iterable):
+            raise InvalidParameterError(f"batch must be a list of events (op, u, v[, weight]), "
+                                        f"got {batch!r}")
         events = []
         for i, e in enumerate(batch):
             try:

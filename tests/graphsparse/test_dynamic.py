@@ -241,6 +241,14 @@ def test_deterministic_under_a_seed_and_update_before_fit_errors():
             getattr(DynamicSpectralSparsifier(), attribute)
     with pytest.raises(InvalidParameterError, match="batch_size"):
         d.stream(batch, batch_size=0)
+    # one event not in a list was read field by field ("event 0: ... got '+'"); 5 and None
+    # gave a bare TypeError
+    with pytest.raises(InvalidParameterError, match=r"got one event \('\+', 1, 3\): pass \["):
+        d.update(("+", 1, 3))
+    for bad in (5, None):
+        with pytest.raises(InvalidParameterError, match=f"batch must be a list of events.*got {bad}"):
+            d.update(bad)
+    assert d.batches_ == 1  # refused batches change nothing
 
 
 def test_stream_batches_and_default_distortion_is_calibrated():
