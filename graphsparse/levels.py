@@ -53,6 +53,8 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
     and ``distill_lambda`` weighs TEDDY's distillation term. With an ``executor``
     (:mod:`sparsebox.parallel`) every seed is one task, the graph shared once, and ``progress``
     sees each record as it arrives (``factory`` and ``score`` must then be picklable)."""
+    if isinstance(methods, str):  # a string is a sequence: it was read letter by letter
+        methods = (methods,)
     for method in methods:
         check_choice("methods", method, METHODS)
     levels = [check_int("levels", level, minimum=0) for level in levels]  # records hold ints

@@ -164,8 +164,9 @@ def test_run_levels_records_python_ints_and_names_a_bad_level_or_seed(data_dir):
     from sparsebox.exceptions import InvalidParameterError
 
     data = load_planetoid("cora")
-    records = run_levels(data, "gcn", np.array([1]), np.arange(1), methods=("random",), epochs=1)
+    records = run_levels(data, "gcn", np.array([1]), np.arange(1), methods="random", epochs=1)
     assert [(type(r["level"]), type(r["seed"])) for r in records] == [(int, int)]
+    assert [r["method"] for r in records] == ["random"]  # one name, not its letters ("got 'r'")
     json.dumps(records)  # what results.json holds
     for levels, seeds, message in (([-1], [0], "levels must be >= 0, got -1"),
                                    ([1.5], [0], "levels must be an integer, got 1.5"),
