@@ -121,8 +121,8 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             remove_if_empty(made)  # only when no file was written: then it is empty
             raise InvalidParameterError(
                 f"{len(err.failures)} of {len(tasks)} files failed ({reasons}); {rest}") from None
-        except Exception:  # the executor refused the batch: nothing was written
-            remove_if_empty(made)
+        except BaseException:  # the executor refused the batch, or Ctrl-C stopped it
+            remove_if_empty(made)  # (then files written before it stay, and so their folder)
             raise
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sparsebox._validation import check_int
@@ -79,6 +80,17 @@ def _call(fn: TaskFn, task: Any, emit: Callable[[Any], None], shared: Any) -> An
     return fn(task, emit) if shared is _NO_SHARED else fn(task, emit, shared)
 
 
+@contextmanager
+def _stopping(stop: Callable[[], Any]) -> Iterator[None]:
+    """Call ``stop`` when the block ends in an error (Ctrl-C, an ``on_record`` that raised): the
+    tasks of a run its caller gave up on must not go on (nor write their outputs)."""
+    try:
+        yield
+    except BaseException:
+        stop()
+        raise
+
+
 def _finish(results: list[Any], failures: list[tuple[int, Any, str]]) -> list[Any]:
     if failures:
         failures.sort(key=lambda f: f[0])
@@ -115,19 +127,22 @@ def pin_threads(threads: int) -> None:
 _emit_queue: Any = None  # a worker process's queue back to the parent
 _shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
 _started: Any = None  # per task, set (in shared memory) when a worker starts it
+_stopped: Any = None  # set (in shared memory) when the run stops: no worker starts a task
 
 
-def _init_worker(queue: Any, started: Any, threads: int, shared: tuple) -> None:
+def _init_worker(queue: Any, started: Any, stopped: Any, threads: int, shared: tuple) -> None:
     """``shared``: ``()`` when the run has no shared data, else ``(data,)`` (the sentinel that
     marks "none" is not the same object once pickled into a worker)."""
-    global _emit_queue, _shared_data, _started
-    _emit_queue, _started = queue, started
+    global _emit_queue, _shared_data, _started, _stopped
+    _emit_queue, _started, _stopped = queue, started, stopped
     _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
     warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
 
 
 def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
+    if _stopped.value:  # queued in the pool when the run stopped
+        return index, 0, _Failed("not started: the run was stopped")
     _started[index] = 1  # shared memory: the parent sees it even if this process dies next
     sent = 0
 
@@ -138,6 +153,9 @@ def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
 
     try:
         result = _call(fn, task, emit, _shared_data)
+    except KeyboardInterrupt:  # Ctrl-C reaches the workers too, maybe before the parent
+        _stopped.value = 1
+        raise
     except Exception as err:  # the parent reports it with the task; the count of records
         return index, sent, _Failed(f"{type(err).__name__}: {err}")  # sent so far goes along
     return index, sent, result
@@ -222,6 +240,7 @@ class _PoolRun:
         self.ctx, self.fn, self.tasks, self.emit = ctx, fn, tasks, emit
         self.threads, self.shared = threads, () if shared is _NO_SHARED else (shared,)
         self.started = ctx.Array("b", len(tasks), lock=False)
+        self.stopped = ctx.Value("b", 0, lock=False)
         self.results: list[Any] = [None] * len(tasks)
         self.failures: list[tuple[int, Any, str]] = []
         self.errors: dict[int, str] = {}  # why a task's pool broke
@@ -252,10 +271,14 @@ class _PoolRun:
                 self.emit(record)
             return True
 
+        def stop() -> None:  # the pool's exit would otherwise run every task still queued
+            self.stopped.value = 1
+            pool.shutdown(wait=False, cancel_futures=True)
+
         threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker,
-                                 initargs=(records, self.started, threads,
-                                           self.shared)) as pool:
+                                 initargs=(records, self.started, self.stopped, threads,
+                                           self.shared)) as pool, _stopping(stop):
             futures = {pool.submit(_run_in_worker, self.fn, i, self.tasks[i]): i for i in indices}
             pending = set(futures)
             while pending:
@@ -367,12 +390,18 @@ class RayExecutor(Executor):
         self.max_retries = check_int("max_retries", max_retries, minimum=0)
 
     def connect(self) -> Any:
-        """The ``ray`` module, initialised (once per process)."""
+        """The ``ray`` module, initialised (once per process). An address that no cluster
+        answers at is an error naming it (Ray itself would wait for it for ever)."""
         ray = _ray()
         if not ray.is_initialized():
             address = self.address or os.environ.get("RAY_ADDRESS")
             if address:
-                ray.init(address=address, log_to_driver=False)
+                given = "--address" if self.address else "$RAY_ADDRESS"
+                _check_reachable(address, given)
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except (ConnectionError, ValueError) as err:
+                    raise InvalidParameterError(f"{given} {address}: {_ray_error(err)}") from err
             else:
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
         return ray
@@ -412,25 +441,48 @@ class RayExecutor(Executor):
         results: list[Any] = [None] * len(tasks)
         failures: list[tuple[int, Any, str]] = []
         pending = list(generators)
-        while pending:
-            ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
-            for gen in ready:
-                index = generators[gen]
-                try:
-                    item = ray.get(next(gen))
-                except StopIteration:
-                    pending.remove(gen)
-                    continue
-                except Exception as err:  # the task raised, or ran out of retries
-                    pending.remove(gen)
-                    failures.append((index, tasks[index], _ray_error(err)))
-                    continue
-                kind, value = item
-                if kind == "result":
-                    results[index] = value
-                else:
-                    emit(value)
+        # a task runs its function in a thread, which only a forced cancel stops
+        with _stopping(lambda: [ray.cancel(gen, force=True) for gen in pending]):
+            while pending:
+                ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
+                for gen in ready:
+                    index = generators[gen]
+                    try:
+                        item = ray.get(next(gen))
+                    except StopIteration:
+                        pending.remove(gen)
+                        continue
+                    except Exception as err:  # the task raised, or ran out of retries
+                        pending.remove(gen)
+                        failures.append((index, tasks[index], _ray_error(err)))
+                        continue
+                    kind, value = item
+                    if kind == "result":
+                        results[index] = value
+                    else:
+                        emit(value)
         return _finish(results, failures)
+
+
+def _check_reachable(address: str, given: str) -> None:
+    """Refuse ``address`` (``host:port`` or ``ray://host:port``) at once when nothing listens
+    there; other forms (``auto``) are Ray's to resolve.
+
+    Examples
+    --------
+    >>> _check_reachable("auto", "--address")  # not a host and port: left to Ray
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not (host and port.isdigit()) or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as err:
+        raise InvalidParameterError(
+            f"{given} {address}: no Ray cluster answers there ({err.strerror or err}); start "
+            "one (ray start --head) or give the address it printed") from None
 
 
 def _ray_error(err: Exception) -> str:

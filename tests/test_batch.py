@@ -258,3 +258,56 @@ def test_prune_splats_refuses_options_that_would_do_nothing(tmp_path, cli, optio
     result = cli("scene", "prune-splats", tmp_path / "s.ply", out,
                  *[a.format(**names) for a in options])
     assert why in result.error_line(hint) and not out.exists()
+
+
+MARKING_TASKS = '''
+import time
+from pathlib import Path
+
+
+def mark_when_done(task, emit):
+    folder, name = task
+    emit(name)
+    time.sleep(2.0)  # long enough for a slow, loaded machine to stop the run first
+    Path(folder, f"{name}.done").write_text("")
+    return name
+'''
+
+
+def _interrupt(record):
+    raise KeyboardInterrupt  # as Ctrl-C in the parent would, while the tasks run
+
+
+def test_an_interrupted_run_starts_none_of_its_queued_tasks(tmp_path, monkeypatch):
+    """Ctrl-C stopped the parent only once the pool's workers had run every queued task (and
+    written its outputs): a batch of many files went on to its end."""
+    import importlib
+
+    from sparsebox.parallel import LocalExecutor
+
+    (tmp_path / "marking_tasks.py").write_text(MARKING_TASKS)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the spawned workers inherit sys.path
+    tasks = importlib.import_module("marking_tasks")
+    done = tmp_path / "done"
+    done.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        LocalExecutor(2, threads=1).run(tasks.mark_when_done, [(done, i) for i in range(8)],
+                                        on_record=_interrupt)
+    assert len(list(done.iterdir())) <= 2  # at most the two that had started
+
+
+def test_an_interrupted_batch_leaves_no_output_folder_it_made(tmp_path):
+    from sparsebox.batch import run_batch
+    from sparsebox.outputs import folders_to_make
+
+    out = tmp_path / "out" / "new"
+    made = folders_to_make(out)
+    out.mkdir(parents=True)
+
+    class Interrupted:
+        def run(self, fn, tasks, on_record=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(Interrupted(), abs, [{"source": "a.mtx"}], made=made)
+    assert not (tmp_path / "out").exists()

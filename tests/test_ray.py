@@ -242,3 +242,63 @@ def test_ray_missing_is_a_clear_error(monkeypatch, cli):
     assert result.exit_code == 1
     assert result.stderr.strip() == ("error: --executor ray needs Ray: pip install "
                                      "'sparsebox[ray]'")
+
+
+def test_an_interrupted_run_stops_its_tasks_in_the_cluster(cluster, tmp_path, monkeypatch):
+    """Ctrl-C (or an on_record that raised) left every task running in the cluster, each writing
+    its outputs after the caller had given up on the run."""
+    module = tmp_path / "marking_tasks_ray.py"
+    module.write_text(textwrap.dedent('''
+        import time
+        from pathlib import Path
+
+
+        def mark_when_done(task, emit):
+            folder, name = task
+            emit(name)
+            time.sleep(4.0)  # long enough for a slow, loaded machine to stop it first
+            Path(folder, f"{name}.done").write_text("")
+            return name
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    import time
+
+    import ray.cloudpickle
+
+    tasks = importlib.import_module("marking_tasks_ray")
+    ray.cloudpickle.register_pickle_by_value(tasks)
+
+    def interrupt(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        RayExecutor().run(tasks.mark_when_done, [(tmp_path, i) for i in range(4)],
+                          on_record=interrupt)
+    time.sleep(5.0)  # two of the tasks (two CPUs) would have ended by now
+    assert not list(tmp_path.glob("*.done"))
+
+
+def test_an_address_no_cluster_answers_at_is_refused_at_once(tmp_path):
+    """`--address HOST:PORT` with no cluster there: Ray waited for it for ever (ten minutes and
+    counting), printing its own warnings; now one error line names the option."""
+    import subprocess
+    import sys
+
+    import networkx as nx
+
+    from sparsebox.data.graphs import write_graph
+
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    write_graph(as_structure(nx.cycle_graph(12)), folder / "ring.mtx")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "sparsebox", "graph", "sparsify", str(folder), "--out", str(out),
+         "--executor", "ray", "--address", "127.0.0.1:1"],
+        capture_output=True, text=True, timeout=90, env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "error: --address 127.0.0.1:1: no Ray cluster answers there (Connection refused); start "
+        "one (ray start --head) or give the address it printed"]
+    assert not out.exists()
