@@ -4,7 +4,8 @@ packages and datasets a script needs are loaded before anything is measured. A f
 prints one ``error: ...`` line and exits with code 2.
 
 Results go to ``out/benchmarks`` in the repository unless ``--out`` says otherwise; the committed
-record in ``benchmarks/results`` is only written with ``--out benchmarks/results``.
+record in ``benchmarks/results`` is only written with ``--out benchmarks/results``. Their JSON is
+strict (:func:`to_json`): a float that is not finite is written as a string.
 
 Standard library only (``startup.py`` times the command line with nothing else loaded). The
 scripts import it as ``from _common import ...`` (Python puts a script's folder on sys.path).
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import math
 import os
 import shlex
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "out" / "benchmarks"
@@ -37,6 +40,12 @@ EXTRAS = {
 
 # The dataset kinds sparsebox.data.load_graph reads as a graph.
 GRAPH_KINDS = ("metis", "matrix-market", "planetoid")
+
+#: How the benchmarks' JSON holds a float that is not finite (an infinite kappa: H leaves G's
+#: components apart): as these strings, which Python's float() and JavaScript's Number() read
+#: back. Python's json would write the bare tokens Infinity and NaN, which are not JSON (jq and
+#: JSON.parse refuse them); null is no choice, since it already means "not measured".
+NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 
 
 def fail(message: str) -> NoReturn:
@@ -88,6 +97,48 @@ def keep_ratio(text: str) -> float:
     if value > 1:
         raise argparse.ArgumentTypeError(f"a keep ratio is in (0, 1], got {value}")
     return value
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as strict JSON, every float that is not finite written as its string in
+    :data:`NON_FINITE`; :func:`from_json` reads it back.
+
+    Examples
+    --------
+    >>> to_json({"kappa": float("inf"), "runs": [float("nan"), 2.5]})
+    '{"kappa": "Infinity", "runs": ["NaN", 2.5]}'
+    """
+    def spelled(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+        if isinstance(v, dict):
+            return {k: spelled(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [spelled(x) for x in v]
+        return v
+
+    return json.dumps(spelled(value), indent=indent, allow_nan=False)
+
+
+def from_json(text: str) -> Any:
+    """The value of a benchmark's JSON ``text`` (:func:`to_json`, or an older record with bare
+    ``Infinity`` tokens), the strings of :data:`NON_FINITE` read back as floats.
+
+    Examples
+    --------
+    >>> from_json('{"kappa": "Infinity", "runs": [Infinity, 2.5], "graph": "wave"}')
+    {'kappa': inf, 'runs': [inf, 2.5], 'graph': 'wave'}
+    """
+    def read(v: Any) -> Any:
+        if isinstance(v, str):
+            return NON_FINITE.get(v, v)
+        if isinstance(v, dict):
+            return {k: read(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [read(x) for x in v]
+        return v
+
+    return read(json.loads(text))
 
 
 def script_name() -> str:

@@ -42,7 +42,9 @@ from _common import (  # noqa: E402
     command_line,
     count,
     fail,
+    from_json,
     require_graphs,
+    to_json,
 )
 from _graphs import delaunay_graph  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -221,6 +223,43 @@ def plot(results: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(results: list[dict]) -> list[str]:
+    """The lines of dygrass.md: the commands of the runs, then one table row per run."""
+    runs = list({json.dumps(r["run"], sort_keys=True): r["run"] for r in results}.values())
+    md = [*(f"Command: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
+            for r in runs), "",
+          "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
+          "networkit and ER sampling run at dyGRASS's final edge count.", "",
+          "| graph | mode (max density) | edges | K | density start -> end (baseline) | kappa start -> end "
+          "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | networkit "
+          "LocalDegree / ForestFire / Random kappa (components past G's) | ER sampling kappa "
+          "| threads |", "|" + "---|" * 13]
+    def k(x):
+        return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
+
+    def peer(p, r):
+        if p is None:
+            return "-"
+        extra = p["components"] - r.get("num_components", p["components"])
+        return k(p["kappa"]) + (f" ({extra:+d})" if extra else "")
+
+    for r in results:
+        first, last = r["batches"][0], r["batches"][-1]
+        peers = r.get("peers_at_final_size", {})
+
+        md.append(
+            f"| {r['graph']} | {r['mode']}{cap_label(r)} | {r['num_edges']:,} | {r['distortion']:.1f} | "
+            f"{first['density']:.3f} -> {last['density']:.3f} ({last['baseline_density']:.3f}) | "
+            f"{k(first.get('kappa'))} -> {k(last.get('kappa'))} ({k(last.get('baseline_kappa'))}) "
+            f"| {k(last.get('rebuild_kappa'))} "
+            f"| {r['update_seconds_mean']:.4f} | {r['rebuild_seconds_mean']:.2f} | "
+            f"{r['speedup_vs_rebuild']:.0f}x | "
+            + " / ".join(peer(peers.get(f"networkit_{p}"), r) for p in NETWORKIT_PEERS)
+            + f" | {k(peers.get('effective_resistance', {}).get('kappa'))}"
+            + f" | {r['run']['numba_threads']} |")
+    return md
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graphs", nargs="*", default=GRAPHS)
@@ -250,7 +289,7 @@ def main(argv=None) -> int:
     if args.update:
         if path.exists():
             try:
-                previous = json.loads(path.read_text())
+                previous = from_json(path.read_text())
             except (OSError, ValueError) as err:
                 fail(f"--update: cannot read {path} ({err})")
             if not (isinstance(previous, dict) and isinstance(previous.get("runs"), list)
@@ -288,40 +327,9 @@ def main(argv=None) -> int:
         results = sorted(kept + results, key=lambda r: (order.get(r["graph"], len(order)),
                                                         r["mode"] != "insert",
                                                         r.get("max_density") or 0))
-    path.write_text(json.dumps({"meta": run_info, "runs": results}, indent=1))
+    path.write_text(to_json({"meta": run_info, "runs": results}, indent=1))
     plot(results, args.out / "dygrass.png")
-    runs = list({json.dumps(r["run"], sort_keys=True): r["run"] for r in results}.values())
-    md = [*(f"Command: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
-            for r in runs), "",
-          "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
-          "networkit and ER sampling run at dyGRASS's final edge count.", "",
-          "| graph | mode (max density) | edges | K | density start -> end (baseline) | kappa start -> end "
-          "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | networkit "
-          "LocalDegree / ForestFire / Random kappa (components past G's) | ER sampling kappa "
-          "| threads |", "|" + "---|" * 13]
-    def k(x):
-        return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
-
-    def peer(p, r):
-        if p is None:
-            return "-"
-        extra = p["components"] - r.get("num_components", p["components"])
-        return k(p["kappa"]) + (f" ({extra:+d})" if extra else "")
-
-    for r in results:
-        first, last = r["batches"][0], r["batches"][-1]
-        peers = r.get("peers_at_final_size", {})
-
-        md.append(
-            f"| {r['graph']} | {r['mode']}{cap_label(r)} | {r['num_edges']:,} | {r['distortion']:.1f} | "
-            f"{first['density']:.3f} -> {last['density']:.3f} ({last['baseline_density']:.3f}) | "
-            f"{k(first.get('kappa'))} -> {k(last.get('kappa'))} ({k(last.get('baseline_kappa'))}) "
-            f"| {k(last.get('rebuild_kappa'))} "
-            f"| {r['update_seconds_mean']:.4f} | {r['rebuild_seconds_mean']:.2f} | "
-            f"{r['speedup_vs_rebuild']:.0f}x | "
-            + " / ".join(peer(peers.get(f"networkit_{p}"), r) for p in NETWORKIT_PEERS)
-            + f" | {k(peers.get('effective_resistance', {}).get('kappa'))}"
-            + f" | {r['run']['numba_threads']} |")
+    md = markdown(results)
     (args.out / "dygrass.md").write_text("\n".join(md) + "\n")
     console.print("\n".join(md))
     return 0

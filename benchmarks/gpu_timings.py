@@ -21,7 +21,6 @@ each naming its backend) and ``cpu_over_device``, the ratio of their times. Part
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -29,7 +28,7 @@ import traceback
 from pathlib import Path
 
 import torch
-from _common import add_out_option, check_startup, command_line, fail
+from _common import add_out_option, check_startup, command_line, fail, to_json
 
 
 def _synchronize(device: str) -> None:
@@ -191,9 +190,9 @@ def main(argv=None) -> int:
                      "traceback": traceback.format_exc(limit=8)}
         value["wall_seconds"] = time.perf_counter() - start
         result["parts"][name] = value
-        print(json.dumps({name: {k: v for k, v in value.items() if k != "traceback"}}),
+        print(to_json({name: {k: v for k, v in value.items() if k != "traceback"}}),
               flush=True)
-        (out / "gpu_timings.json").write_text(json.dumps(result, indent=2))
+        (out / "gpu_timings.json").write_text(to_json(result, indent=2))
     return 0 if all(p["ok"] for p in result["parts"].values()) else 1
 
 

@@ -12,9 +12,9 @@ are measured again side by side in this process (the runs' own, taken beside the
 training, stay in the records as inference_seconds_beside_training). Writes, into --out
 (default out/benchmarks in the repository; `--out benchmarks/results` updates the committed
 record), gtsp/<dataset>/ (results.json as the records arrive, results.md, pareto.png, as
-`sparsebox graph gtsp` writes them), gtsp.json (every record) and gtsp.md: the command, the
-protocol and what it leaves out of the issue's, the tables, and each target of the issue with
-the figures that meet or miss it.
+`sparsebox graph gtsp` writes them), gtsp.json (the command and every record) and gtsp.md: the
+command, the protocol and what it leaves out of the issue's, the tables, and each target of the
+issue with the figures that meet or miss it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import add_out_option, check_startup, command_line, count, fail
+from _common import add_out_option, check_startup, command_line, count, fail, from_json, to_json
 
 #: The issue's protocol; a run that differs says how in gtsp.md.
 FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25], "seeds": 3,
@@ -63,7 +63,7 @@ def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -
     run_path = folder / "run.json"
     if args.resume and run_path.is_file():
         try:
-            before = json.loads(run_path.read_text())
+            before = from_json(run_path.read_text())
         except (OSError, json.JSONDecodeError) as err:
             fail(f"{run_path}: cannot read the settings of the run to resume ({err})")
         differs = {k: before.get(k) for k in run if before.get(k) != run[k]}
@@ -82,17 +82,17 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     run = check_dataset_folder(dataset, args, folder)
     folder.mkdir(parents=True, exist_ok=True)
     path, run_path = folder / "results.json", folder / "run.json"
-    records = json.loads(path.read_text()) if path.is_file() else []
+    records = from_json(path.read_text()) if path.is_file() else []
     specs = plan_runs(AXES, args.keeps, baselines=args.baselines)
     records, todo = runs_to_do(records, specs, list(range(args.seeds)))
-    run_path.write_text(json.dumps(run, indent=2))
+    run_path.write_text(to_json(run, indent=2))
     total = sum(len(v) for v in todo.values())
     print(f"{dataset}: {total} runs to do ({len(records)} recorded)", flush=True)
     start = time.perf_counter()
 
     def on_record(rec: dict) -> None:
         records.append(rec)
-        write_text_atomic(path, json.dumps(records, indent=2))
+        write_text_atomic(path, to_json(records, indent=2))
         print(f"  [{len(records)}] seed {rec['seed']} {rec['axes']} keep {rec['keep']:g}: "
               f"{rec['metric_name']} {rec['metric']:.4f}, {rec['flops'] / 1e6:.2f} MFLOPs/graph, "
               f"{rec['inference_seconds']:.3f} s/1k graphs ({time.perf_counter() - start:.0f} s)",
@@ -103,7 +103,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
               "epochs": args.epochs, "max_graphs": args.max_graphs} for seed in sorted(todo)]
     LocalExecutor(args.jobs, threads=1).run(gtsp_seed_task, tasks, on_record=on_record)
     retime(dataset, records, args.max_graphs)
-    write_text_atomic(path, json.dumps(records, indent=2))
+    write_text_atomic(path, to_json(records, indent=2))
     write_gtsp_report(records, folder, title=f"GTSP on {dataset}")
     return records
 
@@ -200,12 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets:
         records += run_dataset(dataset, args, args.out / "gtsp" / dataset)
     seconds = time.perf_counter() - start
-    (args.out / "gtsp.json").write_text(json.dumps(records, indent=2))
+    meta = {"command": command_line(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "machine": platform.machine()}
+    (args.out / "gtsp.json").write_text(to_json({"meta": meta, "runs": records}, indent=2))
     reduced = differences(args)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     text = [
         "# GTSP: sparse graph transformers on four axes", "",
-        f"`{command_line(argv)}` on {when}, {platform.machine()} with {os.cpu_count()} cores, "
+        f"`{meta['command']}` on {meta['date']}, {meta['machine']} with {os.cpu_count()} cores, "
         f"one torch thread per process, {args.jobs} process(es); {seconds / 60:.0f} minutes "
         "for the runs this invocation made.", "",
         ("**Reduced protocol**: " + "; ".join(reduced) + ". The figures below are from this "

@@ -30,14 +30,13 @@ Writes hollownerf.json, hollownerf.md and hollownerf.png into --out.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-from _common import add_out_option, at_least, check_startup, command_line, count
+from _common import add_out_option, at_least, check_startup, command_line, count, to_json
 
 
 def _views(resolution: int):
@@ -246,7 +245,7 @@ def main(argv=None) -> None:
                        for h, t in zip(first_out, tables, strict=True)]
     _figure(views, [im for d in shown for im in d["images"]], result["rows"],
             out / "hollownerf.png")
-    (out / "hollownerf.json").write_text(json.dumps(result, indent=2))
+    (out / "hollownerf.json").write_text(to_json(result, indent=2))
     (out / "hollownerf.md").write_text(_markdown(result))
     print(f"wrote {out / 'hollownerf.json'}, hollownerf.md and hollownerf.png")
 

@@ -17,7 +17,6 @@ open3d: pip install 'sparsebox[points]'.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -29,7 +28,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import add_out_option, check_startup, command_line, count, keep_ratio  # noqa: E402
+from _common import add_out_option, check_startup, command_line, count, keep_ratio, to_json  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from scenesparse import points as P  # noqa: E402
@@ -105,7 +104,7 @@ def main(argv=None) -> int:
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "points": len(pts), "keep_ratio": args.keep_ratio,
             "statistical_outlier_seconds": stat_seconds}
-    (args.out / "points.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    (args.out / "points.json").write_text(to_json({"meta": meta, "runs": rows}, indent=2))
     md = [f"Command: `{meta['command']}` ({meta['date']}; {len(pts):,} points on the bunny, keep "
           f"ratio {args.keep_ratio}; open3d remove_statistical_outlier(20, 2.0) took "
           f"{stat_seconds:.2f} s)", "",

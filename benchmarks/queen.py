@@ -42,6 +42,7 @@ from _common import (
     count,
     fail,
     output_folder,
+    to_json,
 )
 from rich.console import Console
 
@@ -251,7 +252,7 @@ def main(argv=None) -> None:
                        "moving": int(moving.sum()), "moving_visible": int((moving & seen).sum()),
                        "test_camera": args.test_camera, "epochs": args.epochs},
               "summary": summary, "queen": report, "gates": gates, "full": full}
-    (out / "queen.json").write_text(json.dumps(result, indent=2))
+    (out / "queen.json").write_text(to_json(result, indent=2))
     plot(result, out / "queen.png")
     s = summary
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, "

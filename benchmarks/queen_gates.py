@@ -21,13 +21,12 @@ queen_gates.md into --out; the video is ``queen.py``'s (--work, made there or he
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
 import numpy as np
 import torch
-from _common import add_out_option, at_least, command_line, count, fail, refuse_repeats
+from _common import add_out_option, at_least, command_line, count, fail, refuse_repeats, to_json
 from queen import add_video_options, check_video_options, gate_scores, video, visible
 from rich.console import Console
 
@@ -115,7 +114,7 @@ def main(argv=None) -> None:
                        "moving": int(moving.sum()), "moving_visible": int((moving & seen).sum()),
                        "test_camera": args.test_camera},
               "settings": settings}
-    (out / "queen_gates.json").write_text(json.dumps(result, indent=2))
+    (out / "queen_gates.json").write_text(to_json(result, indent=2))
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']})", "",
           f"Donut video of `benchmarks/queen.py`: {args.frames} frames, {args.cameras} cameras at "
           f"{args.resolution} px (camera {args.test_camera} held out), {len(scene0):,} Gaussians, "

@@ -21,13 +21,12 @@ Writes scaleout.json and scaleout.md into --out (default out/benchmarks in the r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count, fail
+from _common import add_out_option, check_startup, command_line, count, fail, from_json, to_json
 from rich.console import Console
 
 from graphsparse.cli import _teddy_seed
@@ -153,7 +152,7 @@ def main(argv=None) -> None:
     kept = None
     if args.update and previous.is_file():  # read before the cluster starts
         try:
-            kept = json.loads(previous.read_text())
+            kept = from_json(previous.read_text())
             if not isinstance(kept, dict) or "command" not in kept.get("meta", {}):
                 raise ValueError("no meta.command")
         except (ValueError, TypeError, AttributeError) as err:
@@ -178,7 +177,7 @@ def main(argv=None) -> None:
         result["sweep"] = sweep(args, console, ray_executor)
         result["meta"]["sweep"] = {"levels": args.levels, "seeds": args.seeds,
                                    "epochs": args.epochs}
-    (out / "scaleout.json").write_text(json.dumps(result, indent=2))
+    (out / "scaleout.json").write_text(to_json(result, indent=2))
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, {cpus} CPUs; a "
           f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
     md += [f"The {part} part is kept from `{result['meta'][f'{part}_from']}` "

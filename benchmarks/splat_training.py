@@ -21,7 +21,6 @@ there, donut_recovered_side_by_side.png, is made by `sparsebox scene prune-splat
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, command_line, count
+from _common import add_out_option, check_startup, command_line, count, to_json
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply, write_ply
@@ -157,7 +156,7 @@ def main(argv=None) -> None:
         result["donut"] = donut(args, console)
     if "lego" in args.parts:
         result["lego"] = lego(args, console, out)
-    (out / "splat_training.json").write_text(json.dumps(result, indent=2))
+    (out / "splat_training.json").write_text(to_json(result, indent=2))
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']})", ""]
     if "step" in result:
         s = result["step"]

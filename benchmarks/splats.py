@@ -15,7 +15,6 @@ out/benchmarks in the repository; `--out benchmarks/results` updates the committ
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
@@ -25,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _common import add_out_option, check_startup, command_line, count, fail, keep_ratio, require  # noqa: E402
+from _common import add_out_option, check_startup, command_line, count, fail, keep_ratio, require, to_json  # noqa: E402
 
 from scenesparse.gaussians import read_ply  # noqa: E402
 from scenesparse.imagemetrics import psnr, ssim  # noqa: E402
@@ -104,7 +103,7 @@ def main(argv=None) -> int:
             "threads": torch.get_num_threads(), "gaussians": len(scene),
             "scoring_seconds": scoring, "views": args.views, "resolution": args.resolution,
             "keep_ratio": args.keep_ratio, "gpu": gpu}
-    (args.out / "splats.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    (args.out / "splats.json").write_text(to_json({"meta": meta, "runs": rows}, indent=2))
     md = [f"Command: `{meta['command']}` ({meta['date']}; {len(scene):,} Gaussians; scoring "
           f"{args.views} views at {args.resolution}x{args.resolution}: {scoring:.2f} s; keep "
           f"ratio {args.keep_ratio}; 8 held-out views; gsplat: "

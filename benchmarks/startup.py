@@ -17,7 +17,6 @@ repository unless --sparsebox says otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import REPO_ROOT, add_out_option, check_startup, command_line, fail
+from _common import REPO_ROOT, add_out_option, check_startup, command_line, fail, to_json
 
 COMMANDS = (("--help",), ("data", "list"))
 MEDIAN_TARGET_S = 0.5
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             "sparsebox_data": os.environ.get("SPARSEBOX_DATA"),
             "median_target_s": MEDIAN_TARGET_S, "forbidden_modules": list(FORBIDDEN),
             "warm_up_runs": 1}
-    (args.out / "startup.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2)
+    (args.out / "startup.json").write_text(to_json({"meta": meta, "results": results}, indent=2)
                                            + "\n")
     verdict = {True: "PASS", False: "FAIL"}
     md = [f"Command: `{meta['command']}` ({meta['date']}; {meta['cpu_count']} cores, Python "

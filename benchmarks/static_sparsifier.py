@@ -14,11 +14,10 @@ Needs networkit: pip install 'sparsebox[bench]'.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
-from _common import add_out_option, at_least, check_startup, command_line, count, require_graphs
+from _common import add_out_option, at_least, check_startup, command_line, count, require_graphs, to_json
 from dygrass import NETWORKIT_PEERS, networkit_sparsifier
 from rich.console import Console
 from rich.progress import track
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
         console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
                       f"{row['fit_seconds']:.1f} s; networkit "
                       + ", ".join(f"{p} {row[p]['kappa']:.1f}" for p in NETWORKIT_PEERS))
-    (out / "static_sparsifier.json").write_text(json.dumps({"meta": run, "rows": rows},
+    (out / "static_sparsifier.json").write_text(to_json({"meta": run, "rows": rows},
                                                            indent=1))
     md = table(rows, run)
     (out / "static_sparsifier.md").write_text(md)

@@ -4,22 +4,32 @@
         --levels 5,10,15,20 --seeds 1
 
 trains the dense teacher and TEDDY's students at the given levels for every lambda (the loss is
-CE + lambda KL(teacher || student)) and writes teddy_lambda_<dataset>_<model>.json and .md into
---out (default out/benchmarks in the repository; `--out benchmarks/results` updates the committed
-record): mean validation and test accuracy per lambda over the levels and seeds. The chosen
-lambda is the one of highest mean validation accuracy; the test column is printed for the
-record only. The full protocol then runs with it:
+CE + lambda KL(teacher || student)) and writes teddy_lambda_<dataset>_<model>.json (the command
+and every record) and .md into --out (default out/benchmarks in the repository; `--out
+benchmarks/results` updates the committed record): mean validation and test accuracy per lambda
+over the levels and seeds. The chosen lambda is the one of highest mean validation accuracy; the
+test column is printed for the record only. The full protocol then runs with it:
     sparsebox graph teddy --dataset cora --model gcn --distill-lambda LAMBDA ...
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import platform
+import time
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, count, fail, refuse_repeats, require
+from _common import (
+    add_out_option,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    refuse_repeats,
+    require,
+    to_json,
+)
 
 from graphsparse.datasets import load_node_dataset
 from graphsparse.gnn.models import MODELS
@@ -44,7 +54,7 @@ def sweep(data, model: str, lambdas: list[float], levels: list[int], seeds: int,
         for rec in run_levels(data, model, levels, list(range(seeds)), methods=("teddy",),
                               epochs=epochs, distill_lambda=lam):
             records.append({**rec, "distill_lambda": lam})
-            print(json.dumps(records[-1]), flush=True)
+            print(to_json(records[-1]), flush=True)
     return records
 
 
@@ -91,13 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     records = sweep(data, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
     rows, best = table(records)
     stem = args.out / f"teddy_lambda_{args.dataset}_{args.model}"
-    stem.with_suffix(".json").write_text(json.dumps(records, indent=2))
-    command = (f"python benchmarks/teddy_lambda.py --dataset {args.dataset} --model {args.model} "
-               f"--lambdas {','.join(f'{v:g}' for v in args.lambdas)} "
-               f"--levels {','.join(map(str, args.levels))} --seeds {args.seeds}"
-               + (f" --epochs {args.epochs}" if args.epochs != 200 else ""))
+    meta = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
+            "machine": platform.machine()}
+    stem.with_suffix(".json").write_text(to_json({"meta": meta, "runs": records}, indent=2))
     text = [f"# TEDDY's distillation weight on {args.dataset} / {args.model}", "",
-            f"`{command}` (levels {args.levels}, {args.seeds} seed(s), {args.epochs} epochs). "
+            f"`{meta['command']}` (levels {args.levels}, {args.seeds} seed(s), {args.epochs} epochs). "
             "Chosen by validation accuracy; the test column is for the record.", "", *rows, "",
             f"Highest mean validation accuracy: lambda = {best:g}."]
     stem.with_suffix(".md").write_text("\n".join(text) + "\n")

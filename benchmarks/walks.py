@@ -12,13 +12,12 @@ process; the reference gets fewer queries because it is slow, and throughput is 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
 import numba
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count, require
+from _common import add_out_option, check_startup, command_line, count, require, to_json
 from _graphs import delaunay_graph
 from rich.console import Console
 from rich.table import Table
@@ -110,7 +109,7 @@ def main(argv=None) -> int:
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "cpu_count": numba.config.NUMBA_NUM_THREADS, "read_bandwidth_gbs": bandwidth,
             "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP}
-    (args.out / "walks.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    (args.out / "walks.json").write_text(to_json({"meta": meta, "runs": rows}, indent=2))
     table = Table(title=f"walk steps/s (read bandwidth {bandwidth:.1f} GB/s)")
     cols = ["graph", "backend", "threads", "steps_per_s", "vs_reference", "per_core_vs_reference",
             "dram_gbs_if_all_miss"]

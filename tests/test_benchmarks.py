@@ -264,3 +264,88 @@ def test_gpu_check_takes_no_argument_and_fails_when_a_step_fails(tmp_path):
     steps_fail = check(OUT=str(tmp_path / "gpu"), PYTHON="false")  # every step exits 1
     assert steps_fail.returncode == 1
     assert (tmp_path / "gpu" / "summary.txt").read_text().count("exit 1") == 4
+
+
+def _load_benchmark(name: str):
+    import importlib.util
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def _strict_json(text: str):
+    """``text`` read as strict JSON: the bare tokens Infinity and NaN (Python's json writes them)
+    are refused, as jq and JavaScript's JSON.parse refuse them."""
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("path", sorted((BENCHMARKS / "results").rglob("*.json")),
+                         ids=lambda p: str(p.relative_to(BENCHMARKS / "results")))
+def test_the_committed_results_are_strict_json(path):
+    _strict_json(path.read_text())
+
+
+def test_the_committed_tables_are_what_their_json_gives():
+    """The committed JSON, its infinite kappas written as strings, gives the committed tables."""
+    common, dygrass = _load_benchmark("_common"), _load_benchmark("dygrass")
+    static = _load_benchmark("static_sparsifier")
+    results = BENCHMARKS / "results"
+    for path in [results / "dygrass.json", *sorted(results.glob("dygrass_seeds/*/dygrass.json"))]:
+        record = common.from_json(path.read_text())
+        assert "\n".join(dygrass.markdown(record["runs"])) + "\n" == \
+            path.with_suffix(".md").read_text(), path
+    for path in sorted(results.glob("static_*/static_sparsifier.json")):
+        record = common.from_json(path.read_text())
+        assert static.table(record["rows"], record["meta"]) == path.with_suffix(".md").read_text()
+    assert "inf" in (results / "static_social" / "static_sparsifier.md").read_text()
+
+
+def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
+    """static_sparsifier.json held `"kappa": Infinity` (a peer that leaves G's components apart),
+    which is not JSON."""
+    static = _load_benchmark("static_sparsifier")
+    common = _load_benchmark("_common")
+
+    def measure(name, density, seed):
+        peer = {"edges": 70, "extra_components": 3, "kappa": float("inf")}
+        return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
+                "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,
+                "extra_components": 0, **{kind: dict(peer) for kind in static.NETWORKIT_PEERS}}
+
+    monkeypatch.setattr(static, "measure", measure)
+    out = tmp_path / "out"
+    assert static.main(["--graphs", "karate", "--densities", "1.1", "--out", str(out)]) == 0
+    text = (out / "static_sparsifier.json").read_text()
+    row = _strict_json(text)["rows"][0]
+    assert row["LocalDegree"]["kappa"] == "Infinity" and row["kappa"] == 12.5
+    assert common.from_json(text)["rows"][0]["Random"]["kappa"] == float("inf")
+    assert "| 12.5 |" in (out / "static_sparsifier.md").read_text()
+    assert " inf (+3)" in (out / "static_sparsifier.md").read_text()
+
+
+@pytest.mark.parametrize("script, args, written", [
+    ("teddy_lambda.py", ["--levels", "1", "--seeds", "1", "--epochs", "1", "--lambdas", "1"],
+     "teddy_lambda_cora_gcn"),
+    ("gtsp.py", ["--datasets", "ogbg-molbace", "--keeps", "0.5", "--seeds", "1", "--epochs", "1",
+                 "--max-graphs", "30", "--baselines", "random-tokens"], "gtsp"),
+])
+def test_the_json_of_a_benchmark_records_the_command_that_wrote_it(tmp_path, script, args,
+                                                                     written):
+    """teddy_lambda's and gtsp's JSON held the records only: which command (and so which
+    settings) made them was in the markdown alone."""
+    result = run(script, *args, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    record = _strict_json((out / f"{written}.json").read_text())
+    assert record["meta"]["command"].startswith(f"python {BENCHMARKS / script} {args[0]}")
+    assert f"`{record['meta']['command']}`" in (out / f"{written}.md").read_text()
+    assert record["runs"] and all("seed" in r for r in record["runs"])
