@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import http.client
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, writable_mirror
-from sparsebox.data.sources import PLANETOID_RAW_PARTS, DatasetNotFoundError, get_dataset
-from sparsebox.exceptions import InvalidParameterError
+from sparsebox.data.sources import PLANETOID_RAW_PARTS, DatasetNotFoundError, get_dataset, sha256_of
+from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
            "register_pyg_safe_globals"]
@@ -113,7 +114,45 @@ def _ogb_folder(info: Any, root: str | os.PathLike[str] | None, download: bool
             f"OGB {info.name}: {folder / 'RELEASE_v1.txt'} is missing; ogb would stop to ask "
             "whether to download again. Create it (any content) to use the files as they are"
         )
+    missing = [rel for rel, _ in _ogb_catalogue_files(info) if not (folder / rel).exists()]
+    if missing:  # ogb would try to download the whole dataset again, over what is there
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DatasetNotFoundError(
+            f"OGB {info.name}: {folder / missing[0]} is missing{more}; place the dataset's "
+            f"files there (their sources: sparsebox.data.get_dataset({info.name!r}).files)")
     return writable_mirror(folder, f"ogb/{folder.name}").parent, False
+
+
+def _ogb_catalogue_files(info: Any) -> list[tuple[str, str | None]]:
+    """``(path in the dataset's folder, sha256)`` of the files of ``raw/`` and ``split/`` (what
+    ogb reads) the catalogue lists for the OGB dataset ``info``; none for a dataset it ships no
+    files for."""
+    prefix = f"ogb/{info.name.replace('-', '_')}/"
+    return [(f.path[len(prefix):], f.sha256) for f in info.files
+            if f.path.startswith(prefix) and f.path[len(prefix):].split("/")[0] in ("raw", "split")]
+
+
+#: what ogb and PyG raise on files they cannot read: truncated or garbled archives and CSVs,
+#: short label files, damaged ``processed/`` pickles
+_UNREADABLE = (EOFError, ValueError, LookupError, TypeError, RuntimeError, pickle.UnpicklingError)
+
+
+def _unreadable(info: Any, folder: Path, processed: bool, err: BaseException) -> str:
+    """Why the OGB dataset ``info`` in ``folder`` (the one ogb was given: the data root's, or a
+    cache mirror of it) could not be read by ogb, in words: with ``processed``, the files ogb
+    made in ``folder/processed`` before; else the files it was processing, those that differ
+    from the catalogue named."""
+    why = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"  # torch's run on
+    if processed:
+        return (f"OGB {info.name}: cannot read {folder / 'processed'} ({why}); ogb made it from "
+                "the raw files: delete that folder to process them again")
+    source = (folder / "raw").resolve().parent  # a mirror's entries link to the data root's
+    differ = [rel for rel, sha in _ogb_catalogue_files(info)
+              if sha and (source / rel).is_file() and sha256_of(source / rel) != sha]
+    which = (f"{', '.join(str(source / rel) for rel in differ)} "
+             f"{'differs' if len(differ) == 1 else 'differ'} from the catalogue's (sha256)"
+             if differ else "check them, or place the dataset's files there again")
+    return f"OGB {info.name}: cannot read the files in {source} ({why}); {which}"
 
 
 def _ogb_info(name: str, kind: str) -> Any:
@@ -148,7 +187,12 @@ def _ogb_dataset(module: str, cls_name: str, name: str, kind: str,
                     f"OGB {info.name}: not in {folder}{elsewhere}, and the download failed "
                     f"({err}); place its files (raw/ and RELEASE_v1.txt) in {folder}") from err
             move_into_place(tmp / name_, work / name_)
-    return dataset_cls(name=info.name, root=str(work))
+    folder = work / info.name.replace("-", "_")
+    processed = (folder / "processed").is_dir() and any((folder / "processed").iterdir())
+    try:
+        return dataset_cls(name=info.name, root=str(work))
+    except (*_download_errors(), *_UNREADABLE) as err:  # a damaged or incomplete dataset
+        raise InputFileError(_unreadable(info, folder, processed, err)) from err
 
 
 def load_ogbg(name: str, root: str | os.PathLike[str] | None = None, *,

@@ -524,8 +524,11 @@ def load_graph(
         raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
     path = Path(name_or_path)
     if not path.exists():
+        from sparsebox.data.sources import did_you_mean
+
         raise FileNotFoundError(
-            f"{key}: no such file, and not a dataset name (see `sparsebox data list`)"
+            f"{key}: no such file, and not a dataset name{did_you_mean(key)} (see `sparsebox "
+            "data list`)"
         )
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")

@@ -89,11 +89,38 @@ def catalogue() -> dict[str, DatasetInfo]:
 
 
 def get_dataset(name: str) -> DatasetInfo:
+    """The catalogue's entry of ``name`` (any case); an unknown name is refused with the
+    closest known names and the list.
+
+    Examples
+    --------
+    >>> try:
+    ...     get_dataset("Coraa")
+    ... except ValueError as err:
+    ...     print(str(err).split(";")[0])
+    unknown dataset 'Coraa' (did you mean 'cora'?)
+    """
     cat = catalogue()
-    key = name.lower()
+    key = str(name).lower()
     if key not in cat:
-        raise InvalidParameterError(f"unknown dataset {name!r}; known: {', '.join(sorted(cat))}")
+        raise InvalidParameterError(f"unknown dataset {name!r}{did_you_mean(key)}; known: "
+                                    f"{', '.join(sorted(cat))}")
     return cat[key]
+
+
+def did_you_mean(name: str) -> str:
+    """`` (did you mean 'cora'?)`` for the catalogue's names closest to a mistyped ``name``; ""
+    when none is close.
+
+    Examples
+    --------
+    >>> did_you_mean("coraa"), did_you_mean("zzzz")
+    (" (did you mean 'cora'?)", '')
+    """
+    import difflib
+
+    close = difflib.get_close_matches(str(name).lower(), list(catalogue()), n=3, cutoff=0.75)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def sha256_of(path: Path) -> str:

@@ -486,3 +486,57 @@ def test_planetoid_and_ogb_downloads_that_break_leave_nothing(tmp_path, monkeypa
     with pytest.raises(DatasetNotFoundError, match="download failed .Stopped downloading"):
         load_ogbg("ogbg-molhiv", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _ogb_copy(data_dir: Path, root: Path) -> Path:
+    """A writable copy of the shared ogbg-molbace under ``root`` (its raw files and split)."""
+    import shutil
+
+    folder = root / "ogb" / "ogbg_molbace"
+    shutil.copytree(data_dir / "ogb" / "ogbg_molbace", folder, ignore=shutil.ignore_patterns("processed"))
+    for path in (folder, *folder.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o200)
+    return folder
+
+
+def test_an_ogb_dataset_with_a_missing_file_names_it_and_downloads_nothing(tmp_path, data_dir):
+    """A raw file missing made ogb try to download the whole dataset: `error: <urlopen error>`."""
+    from graphsparse.datasets import load_ogbg
+
+    folder = _ogb_copy(data_dir, tmp_path)
+    (folder / "raw" / "edge-feat.csv.gz").unlink()
+    with pytest.raises(DatasetNotFoundError, match=r"ogbg-molbace: .*raw/edge-feat\.csv\.gz is missing"):
+        load_ogbg("ogbg-molbace", tmp_path)
+
+
+def test_an_ogb_dataset_with_a_damaged_file_names_the_dataset_and_the_file(tmp_path, data_dir):
+    """A truncated raw file gave `error: an input file ends early` (no file named), a damaged
+    processed/ file `error: 105` or `error: [Errno 22] Invalid argument`."""
+    from graphsparse.datasets import load_ogbg
+    from sparsebox.exceptions import InputFileError
+
+    folder = _ogb_copy(data_dir, tmp_path)
+    raw = folder / "raw" / "node-feat.csv.gz"
+    good = raw.read_bytes()
+    raw.write_bytes(good[: len(good) // 4])
+    with pytest.raises(InputFileError, match=r"ogbg-molbace: cannot read .*raw/node-feat\.csv\.gz "
+                                             r"differs from the catalogue"):
+        load_ogbg("ogbg-molbace", tmp_path)
+    raw.write_bytes(good)
+    (folder / "processed").mkdir(exist_ok=True)
+    (folder / "processed" / "geometric_data_processed.pt").write_bytes(b"not a torch file\n")
+    with pytest.raises(InputFileError, match=r"ogbg-molbace: cannot read .*processed .*delete that"):
+        load_ogbg("ogbg-molbace", tmp_path)
+    assert raw.read_bytes() == good  # the inputs are left as they were
+
+
+def test_a_mistyped_dataset_name_is_answered_with_the_closest_names():
+    """`graph info coraa` and get_dataset("fe_4elt") listed every name but suggested none."""
+    from sparsebox.data.sources import get_dataset
+
+    with pytest.raises(ValueError, match=r"unknown dataset 'fe_4elt' \(did you mean 'fe_4elt2'\?\); known: "):
+        get_dataset("fe_4elt")
+    with pytest.raises(FileNotFoundError, match=r"not a dataset name \(did you mean 'cora'\?\)"):
+        load_graph("coraa")
+    with pytest.raises(FileNotFoundError, match=r"not a dataset name \(see"):  # nothing close
+        load_graph("zzzzzz")
