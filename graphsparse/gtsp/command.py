@@ -44,15 +44,68 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
     return dataset.lower(), axis_list, keeps, wanted
 
 
+def _record_fields() -> dict[str, Any]:
+    """What every record of :func:`graphsparse.gtsp.protocol.run_seed` holds, with a check of
+    its type (the report and the re-timing read them all)."""
+    from graphsparse.resume import is_int, is_number
+
+    def text(v: Any) -> bool:
+        return isinstance(v, str)
+
+    return {"dataset": text, "axes": text, "keep": is_number, "seed": is_int,
+            # a diverged run's metric is NaN, written as null
+            "metric_name": text, "metric": lambda v: v is None or is_number(v), "flops": is_number,
+            "flops_sparse_kernel": is_number, "inference_seconds": is_number, "epochs": is_int,
+            "heads": lambda v: isinstance(v, list) and bool(v) and all(is_int(h) for h in v)}
+
+
+def _record_rules(dataset: str) -> dict[str, tuple[Any, str]]:
+    """What the values of a record can be (:func:`graphsparse.resume.check_record_values`)."""
+    from graphsparse.gtsp.protocol import AXES, BASELINES
+
+    def labels(v: str) -> bool:
+        parts = v.split("+")
+        return v in ("dense", *BASELINES) or (set(parts) <= set(AXES)
+                                              and len(set(parts)) == len(parts))
+
+    def matched(v: Any) -> bool:
+        return (isinstance(v, dict) and isinstance(v.get("axes"), str) and labels(v["axes"])
+                and isinstance(v.get("keep"), (int, float)) and 0 < v["keep"] <= 1)
+
+    return {"dataset": (lambda v: v == dataset, f"must be {dataset} (the run's --dataset)"),
+            "axes": (labels, "must be dense, a baseline or axes joined by +"),
+            "keep": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
+            "seed": (lambda v: v >= 0, "must be an integer >= 0"),
+            "flops": (lambda v: v >= 0, "must be >= 0"),
+            "flops_sparse_kernel": (lambda v: v >= 0, "must be >= 0"),
+            "inference_seconds": (lambda v: v >= 0, "must be >= 0"),
+            "heads": (lambda v: all(h >= 0 for h in v), "must be counts >= 0"),
+            "at_flops_of": (matched, "must be {\"axes\": a run's axes, \"keep\": in (0, 1]}")}
+
+
 def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     """The records to keep: none for a new folder; with ``--resume`` those of
-    ``OUT/results.json`` (checked against ``OUT/run.json``)."""
-    from graphsparse.resume import check_new_folder, resumable_records
+    ``OUT/results.json`` (checked against ``OUT/run.json``), once each holds the values a run
+    writes and no run is there twice; else an error naming ``--resume`` and the record."""
+    from graphsparse.gtsp.protocol import record_key
+    from graphsparse.resume import check_new_folder, check_record_values, resumable_records
 
     if not resume:
         check_new_folder(out)
         return []
-    return resumable_records(out, run, dict.fromkeys(("seed", "axes", "keep")), "GTSP")
+    path = out / "results.json"
+    records = resumable_records(out, run, _record_fields(), "GTSP")
+    check_record_values(records, path, _record_rules(run["dataset"]), "--resume")
+    first: dict[tuple, int] = {}
+    for number, record in enumerate(records, start=1):
+        key = (record["seed"], *record_key(record))
+        if key in first:
+            raise typer.BadParameter(f"{path}: records {first[key]} and {number} are both "
+                                     f"{record['axes']} at keep {record['keep']:g}, seed "
+                                     f"{record['seed']}; each run is recorded once",
+                                     param_hint="--resume")
+        first[key] = number
+    return records
 
 
 def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: int, out: Path,
@@ -79,7 +132,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     records, todo = runs_to_do(records, specs, list(range(seeds)))
     _check_dataset(dataset, max_graphs)  # a missing dataset, or too few graphs, fail here
     out = check_output_folder(out, option="--out")
-    (out / "run.json").write_text(json_text(run, indent=2))
+    write_text_atomic(out / "run.json", json_text(run, indent=2))
     title = f"GTSP on {dataset}"
     total = sum(len(v) for v in todo.values())
     with make_progress() as progress:

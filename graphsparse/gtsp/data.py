@@ -213,9 +213,11 @@ def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
     the part's size, about ``max_graphs`` in all (quick runs and tests).
     """
     from graphsparse.datasets import load_ogbg
+    from sparsebox._validation import check_int
 
-    if max_graphs is not None and max_graphs < 3:
-        raise InvalidParameterError(f"max_graphs must be >= 3, got {max_graphs}")
+    walk_length = check_int("walk_length", walk_length, minimum=1)
+    if max_graphs is not None:
+        max_graphs = check_int("max_graphs", max_graphs, minimum=3)
     dataset = load_ogbg(name, root, download=download)
     split = dataset.get_idx_split()
     parts = {"train": split["train"], "valid": split["valid"], "test": split["test"]}

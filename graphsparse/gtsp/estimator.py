@@ -12,6 +12,7 @@ import torch
 
 from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GtspTokenPruner"]
 
@@ -35,7 +36,8 @@ class GtspTokenPruner(Sparsifier):
     keep_ratio : float in (0, 1], default 0.5
         Fraction of each graph's tokens kept.
     task_type : {"binary classification", "regression"}
-        How ``y`` is learned (binary cross-entropy or squared error; NaN labels are skipped).
+        How ``y`` is learned (binary cross-entropy on labels 0 and 1, or squared error; NaN
+        labels are skipped).
     epochs, batch_size : int
     lr : float
     hidden, num_layers, heads : int
@@ -106,6 +108,8 @@ class GtspTokenPruner(Sparsifier):
         (_, keep_ratio), = self._sizing_in_use().items()
         graphs = list(graphs) if isinstance(graphs, Iterable) else []
         check_molecules(graphs)  # names the graph and the field the model could not read
+        if self.task_type == "binary classification":
+            _check_binary_labels(graphs)
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")
@@ -146,3 +150,15 @@ class GtspTokenPruner(Sparsifier):
             out.append(g.subgraph(keep))
             start += g.num_nodes
         return out
+
+
+def _check_binary_labels(graphs: Sequence[Any]) -> None:
+    """Binary cross-entropy reads any number as a probability: refuse, naming the graph, a label
+    that is neither 0, 1 nor NaN (missing)."""
+    for i, g in enumerate(graphs):
+        y = g.y.reshape(-1).double()
+        bad = ~(torch.isnan(y) | (y == 0) | (y == 1))
+        if bool(bad.any()):
+            raise InvalidParameterError(
+                f"graph {i}: y holds {float(y[bad][0]):g}; task_type 'binary classification' "
+                "needs labels 0 or 1 (NaN: missing); for values use task_type='regression'")

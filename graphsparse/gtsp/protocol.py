@@ -7,7 +7,10 @@ baseline) plus ``val_metric``, ``best_epoch``, ``attention_flops`` (scores and A
 ``attention_block_flops`` (with the scorer and the Q/K/V and output projections), ``heads``
 (per layer), ``open_layers``, ``weight_keep`` and ``train_seconds``. FLOPs are per graph, the
 mean over the test split; ``inference_seconds`` is the measured wall time per 1,000 test graphs
-(:func:`~graphsparse.gtsp.train.inference_seconds`).
+(:func:`~graphsparse.gtsp.train.inference_seconds`). `sparsebox graph gtsp` times every run again
+side by side once all have trained (:func:`~graphsparse.gtsp.timing.retime_in_place`), keeping
+the time measured beside the training as ``inference_seconds_beside_training``. A ``magnitude``
+record's ``epochs`` counts its fine-tuning too.
 
 Baselines: ``random-tokens`` (tokens dropped uniformly at random, at the same ``k_g``, in training
 and at inference) and ``magnitude`` (the seed's trained dense model pruned once by weight

@@ -159,6 +159,17 @@ def baseline_phrase(baseline: str, found: dict) -> str:
     return f"vs {baseline} {where} ({_fmt_flops(found['flops'])}): {found['margin']:+.2f}"
 
 
+def _change(cut: float) -> str:
+    """A cut of FLOPs as a signed change in percent; none is +0.0%, not -0.0%.
+
+    Examples
+    --------
+    >>> _change(0.235), _change(0.0), _change(-1e-12)
+    ('-23.5%', '+0.0%', '+0.0%')
+    """
+    return f"{round(-100 * cut, 1) + 0.0:+.1f}%"
+
+
 def _fmt_flops(value: float) -> str:
     return f"{value / 1e6:.2f} M"
 
@@ -172,7 +183,7 @@ def _dataset_lines(dataset: str, table: dict, compared: dict) -> list[str]:
              "s / 1,000 graphs | vs dense |", "|---|---|---|---|---|---|---|---|---|---|"]
     for (label, keep), row in table.items():
         cmp = compared["rows"].get((label, keep))
-        cut = f"{-100 * cmp['flops_cut']:+.1f}%" if cmp else ""
+        cut = _change(cmp["flops_cut"]) if cmp else ""
         wall = f"x{cmp['wall_ratio']:.2f}" if cmp else ""
         lines.append(f"| {label} | {keep:g} | {row['metric']:.4f} +- {row['std']:.4f} | "
                      f"{row['seeds']} | {_fmt_flops(row['flops'])} | {cut} | "
@@ -202,8 +213,8 @@ def _dataset_lines(dataset: str, table: dict, compared: dict) -> list[str]:
     lines += ["", "Each axis alone, FLOPs against dense (dense kernels / sparse kernels):", ""]
     for (label, keep), c in compared["rows"].items():
         if label in ("tokens", "heads", "layers", "weights"):
-            lines.append(f"- {label} at keep {keep:g}: {-100 * c['flops_cut']:+.1f}% / "
-                         f"{-100 * c['sparse_cut']:+.1f}%")
+            lines.append(f"- {label} at keep {keep:g}: {_change(c['flops_cut'])} / "
+                         f"{_change(c['sparse_cut'])}")
     for keep, cut in compared["attention_cut"].items():
         lines.append(f"- tokens at keep {keep:g} cut the attention's scores and A V by "
                      f"{100 * cut['scores']:.1f}% and the whole attention block (scorer, Q/K/V, "
@@ -220,8 +231,11 @@ def write_gtsp_report(records: list[dict], out: Path, *, title: str = "GTSP",
                       notes: list[str] | None = None) -> None:
     """Write ``out/results.md`` (mean and std per axis and keep ratio, FLOPs, wall time, the
     comparisons the targets ask for) and ``out/pareto.png`` (metric against inference FLOPs per
-    graph, dense kernels on the left, sparse kernels on the right)."""
+    graph, dense kernels on the left, sparse kernels on the right), together: a run stopped while
+    writing leaves the earlier pair as it was."""
     import matplotlib
+
+    from sparsebox.outputs import StagedOutputs
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -256,6 +270,9 @@ def write_gtsp_report(records: list[dict], out: Path, *, title: str = "GTSP",
             ax.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "pareto.png", dpi=120)
-    plt.close(fig)
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    with StagedOutputs(png=out / "pareto.png", md=out / "results.md") as staged:  # both or none
+        try:
+            fig.savefig(staged["png"], dpi=120)
+        finally:
+            plt.close(fig)
+        staged["md"].write_text("\n".join(lines) + "\n")

@@ -754,3 +754,105 @@ def test_a_batch_without_the_walk_encoding_is_refused_by_name():
     del batch.random_walk_pe
     with pytest.raises(ValueError, match="no random_walk_pe: .*AddRandomWalkPE"):
         tiny_model()(batch)
+
+
+def test_resume_refuses_records_no_run_wrote_in_one_line(cli, tmp_path, monkeypatch):
+    """A record without its metric gave `error: metric`, one with keep null or axes 5 an
+    internal error, and a record of another dataset or one recorded twice was reported."""
+    write_tiny_ogbg(tmp_path / "data", "ogbg-molhiv")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    out = tmp_path / "hiv"
+    args = ["graph", "gtsp", "--dataset", "ogbg-molhiv", "--axes", "tokens", "--keep", "0.5",
+            "--seeds", "1", "--epochs", "1", "--batch-size", "8", "--out", out]
+    assert cli(*args).exit_code == 0
+    path = out / "results.json"
+    good = json.loads(path.read_text())
+    spoiled = {
+        "record 2 has no metric": lambda rs: rs[1].pop("metric"),
+        "record 2: keep is null": lambda rs: rs[1].update(keep=None),
+        "record 2: axes is 5": lambda rs: rs[1].update(axes=5),
+        "record 2: heads is": lambda rs: rs[1].update(heads="4"),
+        "record 1: dataset must be ogbg-molhiv": lambda rs: rs[0].update(dataset="ogbg-molbace"),
+        "record 2: axes must be": lambda rs: rs[1].update(axes="tokens+speed"),
+        "records 2 and 3 are both tokens at keep 0.5, seed 0": lambda rs: rs.append(dict(rs[1])),
+    }
+    for words, spoil in spoiled.items():
+        records = copy.deepcopy(good)
+        spoil(records)
+        path.write_text(json.dumps(records))
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        result = cli(*args, "--resume")
+        assert result.exit_code == 2, (words, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), (words, result.stderr)
+        assert "--resume" in lines[0] and str(path) in lines[0] and words in lines[0], lines[0]
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing rewritten
+
+
+def test_the_report_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """pareto.png was saved in place before results.md was written: a failure between the two
+    left a new plot beside the old table."""
+    from graphsparse.gtsp.report import write_gtsp_report
+
+    def rec(axes, keep, metric, flops):
+        return {"dataset": "d", "axes": axes, "keep": keep, "seed": 0, "metric_name": "rocauc",
+                "metric": metric, "flops": flops, "flops_sparse_kernel": flops,
+                "inference_seconds": flops / 100, "epochs": 1, "attention_flops": flops / 4,
+                "attention_block_flops": flops / 2}
+
+    records = [rec("dense", 1.0, 0.8, 100.0), rec("tokens", 0.5, 0.7, 60.0)]
+    write_gtsp_report(records, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {"results.md", "pareto.png"}
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_gtsp_report([*records, rec("tokens", 0.25, 0.6, 40.0)], tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_token_pruner_refuses_labels_binary_cross_entropy_cannot_learn():
+    """Labels 4..7 were read as probabilities by the binary cross-entropy and trained on."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=float(n)) for n in (4, 5, 6, 7)]
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match=r"graph 0: y holds 4; task_type 'binary "
+                                                    r"classification' needs labels 0 or 1"):
+        pruner.fit(graphs)
+    assert pruner.set_params(task_type="regression").fit(graphs).mask_.sum() == 2 + 3 + 3 + 4
+    for g, label in zip(graphs, (0.0, float("nan"), 1.0, 0.0), strict=True):  # NaN: missing
+        g.y = torch.tensor([[label]])
+    assert pruner.set_params(task_type="binary classification").fit(graphs).mask_.sum() == 12
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("max_graphs", "10", "max_graphs must be an integer, got '10'"),
+    ("max_graphs", 2.5, "max_graphs must be an integer, got 2.5"),
+    ("walk_length", 0, "walk_length must be >= 1, got 0"),
+])
+def test_load_molecules_names_a_size_it_cannot_take(option, value, words):
+    """max_graphs="10" failed with "'<' not supported between 'str' and 'int'"; walk_length=0
+    gave graphs with a one-column encoding the model cannot read."""
+    with pytest.raises(InvalidParameterError, match=words):
+        load_molecules("ogbg-molbace", **{option: value})
+
+
+def test_the_report_shows_no_change_of_flops_as_plus_zero(tmp_path):
+    """The weights axis (dense-kernel FLOPs as dense's) read "-0.0%", a cut that is not there."""
+    from graphsparse.gtsp.report import write_gtsp_report
+
+    def rec(axes, flops, sparse):
+        return {"dataset": "d", "axes": axes, "keep": 0.5 if axes != "dense" else 1.0,
+                "seed": 0, "metric_name": "rocauc", "metric": 0.8, "flops": flops,
+                "flops_sparse_kernel": sparse, "inference_seconds": 1.0, "epochs": 1,
+                "attention_flops": 10.0, "attention_block_flops": 20.0}
+
+    write_gtsp_report([rec("dense", 100.0, 100.0), rec("weights", 100.0, 60.0)], tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "-0.0%" not in text
+    assert "| weights | 0.5 | 0.8000 +- 0.0000 | 1 | 0.00 M | +0.0% |" in text
+    assert "- weights at keep 0.5: +0.0% / -40.0%" in text
