@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
-           "StagedOutputs", "write_text_atomic", "json_text"]
+           "StagedOutputs", "write_text_atomic", "json_text", "is_writable"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -36,6 +37,31 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def is_writable(folder: str | os.PathLike[str]) -> bool:
+    """Whether files may be written into ``folder`` (or, where it does not exist yet, into the
+    nearest folder above it that does). For root, who may write anywhere, a folder without any
+    write bit counts as read-only.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> is_writable(folder / "not" / "made" / "yet")
+    True
+    >>> folder.chmod(0o555)
+    >>> is_writable(folder)
+    False
+    >>> folder.chmod(0o755)
+    """
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    writable = os.access(folder, os.W_OK)
+    if writable and os.geteuid() == 0:
+        writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return writable
 
 
 def check_output_file(path: str | os.PathLike[str], *, option: str,
@@ -72,7 +98,7 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     if not folder.is_dir():
         raise InvalidParameterError(f"{option}: {folder} is a file, not a folder" if folder.exists()
                                     else f"{option}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
+    if not is_writable(folder):
         raise InvalidParameterError(f"{option}: the folder {folder} is not writable")
     for source in inputs:  # an input may not exist yet (a dataset about to be downloaded)
         if _same_place(path, Path(source)):
@@ -127,13 +153,13 @@ def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
+    if not is_writable(path):  # before making it: root could make it in a read-only folder
+        raise InvalidParameterError(f"{option}: the folder {path} is not writable")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InvalidParameterError(f"{option}: cannot make the folder {path} ({err.strerror})") \
             from None
-    if not os.access(path, os.W_OK):
-        raise InvalidParameterError(f"{option}: the folder {path} is not writable")
     return path
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sparsebox.outputs import is_writable
+
 __all__ = ["data_root", "root_origin", "cache_root", "writable_mirror", "default_data_root",
-           "is_writable", "download_root", "download_folder", "move_into_place"]
+           "download_root", "download_folder", "move_into_place"]
 
 ENV_DATA = "SPARSEBOX_DATA"
 ENV_CACHE = "SPARSEBOX_CACHE"
@@ -75,31 +76,6 @@ def cache_root() -> Path:
     path = Path(env).expanduser() if env else Path.home() / ".cache" / "sparsebox"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def is_writable(folder: str | os.PathLike[str]) -> bool:
-    """Whether files may be written into ``folder`` (or, where it does not exist yet, into the
-    nearest folder above it that does). For root, who may write anywhere, a folder without any
-    write bit counts as read-only.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> is_writable(folder / "not" / "made" / "yet")
-    True
-    >>> folder.chmod(0o555)
-    >>> is_writable(folder)
-    False
-    >>> folder.chmod(0o755)
-    """
-    folder = Path(folder)
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    writable = os.access(folder, os.W_OK)
-    if writable and os.geteuid() == 0:
-        writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    return writable
 
 
 def download_root(root: str | os.PathLike[str]) -> Path:

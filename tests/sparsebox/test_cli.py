@@ -129,6 +129,25 @@ def test_staged_outputs_refuse_two_outputs_on_one_file(tmp_path):
         StagedOutputs(target=tmp_path / "a.ply", report=tmp_path / "sub" / ".." / "a.ply")
 
 
+def test_outputs_are_refused_in_a_folder_without_write_bits_even_for_root(tmp_path):
+    """os.access lets root write anywhere: `stream export -o` and `graph gtsp --out` wrote into
+    the read-only data folder (mode 555) as root."""
+    from sparsebox.exceptions import InvalidParameterError
+    from sparsebox.outputs import check_output_file, check_output_folder
+
+    locked = tmp_path / "data"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(InvalidParameterError, match="--out: the folder .*data/run is not writable"):
+            check_output_folder(locked / "run", option="--out")
+        with pytest.raises(InvalidParameterError, match="--output: the folder .*data is not writable"):
+            check_output_file(locked / "h.mtx", option="--output")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
 def test_an_interrupt_that_reached_compiled_code_is_an_interrupt(monkeypatch, capsys):
     """Ctrl-C inside a numba kernel surfaces as a SystemError: it was an "internal error"."""
     import sparsebox.cli as cli
