@@ -31,6 +31,7 @@ from sparsebox.outputs import (
     check_output_folder,
     folders_to_make,
     json_text,
+    remove_if_empty,
 )
 
 
@@ -303,10 +304,9 @@ def teddy(
     level by level. results.json is rewritten after every run, so a stopped job keeps its
     results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
     that a resumed run must share)."""
-    from graphsparse.teddy_report import METHODS, seeds_to_run, write_teddy_report
+    from graphsparse.teddy_report import METHODS, seeds_to_run
     from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.outputs import write_text_atomic
-    from sparsebox.parallel import TaskError
 
     runner = executor_from_options(executor, jobs, address)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -325,11 +325,30 @@ def teddy(
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     with parameter_errors({"dataset": "--dataset"}):
         _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
+    made = folders_to_make(out)
     out = check_output_folder(out, option="--out")
-    (out / "run.json").write_text(json_text(run, indent=2))
+    write_text_atomic(out / "run.json", json_text(run, indent=2))
+    try:
+        _run_teddy(runner, out, dataset, model, level_list, wanted, epochs, distill_lambda,
+                   records, todo)
+    except BaseException:
+        if not resume and not records:  # nothing ran (an executor that would not start)
+            (out / "run.json").unlink(missing_ok=True)
+            remove_if_empty(made)
+        raise
 
+
+def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: list[int],
+               wanted: tuple[str, ...], epochs: int, distill_lambda: float, records: list[dict],
+               todo: list[int]) -> None:
+    """The seeds ``todo`` of `graph teddy` on ``runner``, each record appended to ``records``
+    and ``out/results.json`` as it arrives, then the report."""
+    from graphsparse.teddy_report import write_teddy_report
+    from sparsebox.outputs import write_text_atomic
+    from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
+    levels = len(level_list)
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     with make_progress() as progress:
         task = progress.add_task("teddy runs", total=total)

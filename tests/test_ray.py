@@ -302,3 +302,20 @@ def test_an_address_no_cluster_answers_at_is_refused_at_once(tmp_path):
         "error: --address 127.0.0.1:1: no Ray cluster answers there (Connection refused); start "
         "one (ray start --head) or give the address it printed"]
     assert not out.exists()
+
+
+def test_a_teddy_run_whose_executor_never_starts_leaves_no_folder(tmp_path, data_dir):
+    """`graph teddy` wrote OUT/run.json before the executor connected, and left it (so the next
+    run without --resume was refused: the folder was not empty). In a process of its own: this
+    one's Ray connection would be used instead of --address."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "teddy"
+    result = subprocess.run([sys.executable, "-m", "sparsebox", *SWEEP, "--out", str(out),
+                             "--executor", "ray", "--address", "127.0.0.1:1"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 2, result.stderr
+    assert "error: --address 127.0.0.1:1: no Ray cluster" in result.stderr
+    assert not out.exists()
