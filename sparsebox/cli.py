@@ -264,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: internal error, {type(err).__name__}: {_message(err)} "
               "(run again with --debug for the traceback)", file=sys.stderr)
         return 1
+    if result == 130:  # typer turns Ctrl-C into Exit(130), which standalone_mode=False returns
+        print("error: interrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
 
 

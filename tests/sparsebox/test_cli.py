@@ -148,6 +148,18 @@ def test_outputs_are_refused_in_a_folder_without_write_bits_even_for_root(tmp_pa
         locked.chmod(0o755)
 
 
+def test_ctrl_c_in_a_command_says_interrupted(monkeypatch, cli):
+    """typer turns a KeyboardInterrupt into Exit(130), which main() returned with no line."""
+    import sparsebox.registry
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sparsebox.registry, "methods", interrupted)
+    result = cli("methods")
+    assert (result.exit_code, result.stderr) == (130, "error: interrupted\n")
+
+
 def test_an_interrupt_that_reached_compiled_code_is_an_interrupt(monkeypatch, capsys):
     """Ctrl-C inside a numba kernel surfaces as a SystemError: it was an "internal error"."""
     import sparsebox.cli as cli
