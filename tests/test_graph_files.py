@@ -18,6 +18,7 @@ import scipy.io
 from graphsparse.stats import graph_summary
 from sparsebox.data import DatasetNotFoundError, GraphFileError, load_graph, read_edge_list
 from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_metis
+from sparsebox.data.sources import catalogue
 from sparsebox.structure import SparseStructure
 
 
@@ -330,3 +331,13 @@ def test_a_metis_weight_too_large_for_a_64_bit_integer_is_refused_not_written_ne
     assert not out.exists()
     write_graph(g, tmp_path / "big.mtx")  # Matrix Market holds it
     assert load_graph(tmp_path / "big.mtx").weights.max() == 1e20
+
+
+@pytest.mark.parametrize("name", sorted(n for n, d in catalogue().items()
+                                         if d.kind not in ("metis", "matrix-market", "planetoid")))
+def test_a_dataset_that_is_not_a_graph_says_what_reads_it(name):
+    """It said "'ogbg-molbace' is a ogbg dataset, not a graph", naming nothing that reads it."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=fr"'{name}' is an? .*, not a graph: `sparsebox "):
+        load_graph(name)

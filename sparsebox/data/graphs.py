@@ -505,6 +505,18 @@ READABLE_GRAPH_SUFFIXES = tuple(_READERS)
 COMPRESSION_SUFFIXES = (".bz2", ".gz")
 
 
+#: what each kind of dataset that load_graph does not read is, and what reads it
+_NOT_A_GRAPH = {
+    "ogbg": ("a set of graphs for graph classification",
+             "`sparsebox graph gtsp` or graphsparse.datasets.load_ogbg read it"),
+    "ogbn": ("a node-classification dataset (graph, features and labels)",
+             "`sparsebox graph teddy` or graphsparse.datasets.load_ogbn read it"),
+    "gaussian-ply": ("a Gaussian-splat scene", "`sparsebox scene prune-splats` reads it"),
+    "mesh-ply": ("a mesh", "`sparsebox scene prune-points` reads it"),
+    "nerf-synthetic": ("a set of posed photos", "`sparsebox scene hollownerf` reads it"),
+}
+
+
 def load_graph(
     name_or_path: str | os.PathLike[str],
     root: str | os.PathLike[str] | None = None,
@@ -521,7 +533,8 @@ def load_graph(
             return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
         if info.kind == "planetoid":
             return read_planetoid_graph(_planetoid_graph_file(info, root, download))
-        raise InvalidParameterError(f"dataset {key!r} is a {info.kind} dataset, not a graph")
+        what, reader = _NOT_A_GRAPH[info.kind]
+        raise InvalidParameterError(f"dataset {key!r} is {what}, not a graph: {reader}")
     path = Path(name_or_path)
     if not path.exists():
         from sparsebox.data.sources import did_you_mean
