@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -361,6 +362,7 @@ class RayExecutor(Executor):
     CPUs) on first use. ``shared`` data is put into Ray's object store once; tasks on a node read
     it there without a copy (numpy arrays are read-only views). A task whose worker dies is run
     again up to ``max_retries`` times; a task that raises is not (a bug does not go away).
+    Ray's own log lines below ERROR (its start-up notices) are not shown.
 
     Parameters
     ----------
@@ -399,11 +401,12 @@ class RayExecutor(Executor):
                 given = "--address" if self.address else "$RAY_ADDRESS"
                 _check_reachable(address, given)
                 try:
-                    ray.init(address=address, log_to_driver=False)
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
                 except (ConnectionError, ValueError) as err:
                     raise InvalidParameterError(f"{given} {address}: {_ray_error(err)}") from err
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.ERROR)
         return ray
 
     def _check_resources(self, ray: Any) -> None:

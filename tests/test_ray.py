@@ -319,3 +319,24 @@ def test_a_teddy_run_whose_executor_never_starts_leaves_no_folder(tmp_path, data
     assert result.returncode == 2, result.stderr
     assert "error: --address 127.0.0.1:1: no Ray cluster" in result.stderr
     assert not out.exists()
+
+
+def test_a_ray_run_prints_only_its_results(tmp_path):
+    """Ray's start-up notices (a token-authentication warning, "Started a local Ray instance")
+    came on stderr with every run."""
+    import subprocess
+    import sys
+
+    import networkx as nx
+
+    from sparsebox.data.graphs import write_graph
+
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    write_graph(as_structure(nx.cycle_graph(12)), folder / "ring.mtx")
+    result = subprocess.run(
+        [sys.executable, "-m", "sparsebox", "graph", "sparsify", str(folder), "--out",
+         str(tmp_path / "out"), "--method", "random", "--keep-ratio", "0.5", "--executor", "ray"],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and json.loads(result.stdout)["edges_out"] == 6
