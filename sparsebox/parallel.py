@@ -173,7 +173,10 @@ class LocalExecutor(Executor):
     Each worker gets an equal share of the CPU threads (``threads``, by default the machine's
     CPUs divided by ``jobs``), set before it imports torch or numba, so that ``jobs`` workers do
     not oversubscribe the cores. Workers are spawned, not forked: no OpenMP or CUDA state is
-    inherited. ``shared`` data goes to each worker once (not once per task).
+    inherited. ``shared`` data goes to each worker once (not once per task). Spawned workers
+    import the calling script, so a script that runs with ``jobs > 1`` keeps its work under
+    ``if __name__ == "__main__":`` (else its workers die, as with :mod:`multiprocessing`), and
+    ``fn`` must be importable (a module-level function, not a lambda).
 
     Parameters
     ----------
