@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, max_first_costs, max_spanning_forest
-from sparsebox._validation import SEED, Interval, Options, check_int
+from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.structure import SparseStructure, as_structure, sorted_positions
@@ -420,11 +420,16 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
-            distortion = float(state["distortion_"])
-            next_id, batches = int(state["next_id_"]), int(state["batches_"])
+            distortion = check_real("distortion_", state["distortion_"], above=0)
+            next_id = check_int("next_id_", state["next_id_"], minimum=0)
+            batches = check_int("batches_", state["batches_"], minimum=0)
         except KeyError as err:
             raise InvalidParameterError(
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
+        if graph.num_items and next_id <= int(graph.ids.max()):  # new edges would reuse an id
+            raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
+                                        f"next_id_ {next_id} is not above the graph's ids (up to "
+                                        f"{int(graph.ids.max())})")
         _check_subgraph(graph, sparsifier)
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches

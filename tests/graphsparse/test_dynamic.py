@@ -469,7 +469,11 @@ def test_an_inconsistent_state_is_refused_naming_the_entry():
                               "sparsifier_\\* entries are not a subgraph of graph_\\*: H's edge "
                               r"\(\d+, \d+\) has id \d+ and weight 2, G's id \d+ and weight 1"),
                              ({"sparsifier_rows": h_rows, "sparsifier_cols": h_cols},
-                              r"H's edge \(30, 35\) is not in G")):
+                              r"H's edge \(30, 35\) is not in G"),
+                             # new edges would have reused ids; a bare TypeError; accepted
+                             ({"next_id_": np.array(5)}, r"next_id_ 5 is not above the graph's ids"),
+                             ({"batches_": np.array([1, 2])}, "batches_ must be an integer"),
+                             ({"distortion_": np.array(-1.0)}, "distortion_ must be a finite number > 0")):
         with pytest.raises(InvalidParameterError, match=message):
             d.load_state_dict({**state, **changed})
         assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
