@@ -106,7 +106,7 @@ class GtspTokenPruner(Sparsifier):
 
         self._validate_params()
         (_, keep_ratio), = self._sizing_in_use().items()
-        graphs = list(graphs) if isinstance(graphs, Iterable) else []
+        graphs = _graph_list(graphs)
         check_molecules(graphs)  # names the graph and the field the model could not read
         if self.task_type == "binary classification":
             _check_binary_labels(graphs)
@@ -141,7 +141,7 @@ class GtspTokenPruner(Sparsifier):
         return self
 
     def _num_items(self, graphs: Sequence[Any]) -> int:
-        return sum(int(g.num_nodes) for g in graphs)
+        return sum(int(g.num_nodes) for g in _graph_list(graphs))
 
     def _apply(self, graphs: Sequence[Any]) -> list:
         out, start = [], 0
@@ -162,3 +162,15 @@ def _check_binary_labels(graphs: Sequence[Any]) -> None:
             raise InvalidParameterError(
                 f"graph {i}: y holds {float(y[bad][0]):g}; task_type 'binary classification' "
                 "needs labels 0 or 1 (NaN: missing); for values use task_type='regression'")
+
+
+def _graph_list(graphs: Any) -> list:
+    """``graphs`` as a list; one PyG graph (iterable too, as its ``(key, value)`` pairs) is
+    refused, naming what to pass."""
+    from torch_geometric.data.data import BaseData
+
+    if isinstance(graphs, BaseData):
+        raise InvalidParameterError(f"graphs must be a list of graphs, got one "
+                                    f"{type(graphs).__name__}: pass [graph] (or a Batch's "
+                                    "to_data_list())")
+    return list(graphs) if isinstance(graphs, Iterable) else []

@@ -827,6 +827,10 @@ def test_the_token_pruner_refuses_labels_binary_cross_entropy_cannot_learn():
     for g, label in zip(graphs, (0.0, float("nan"), 1.0, 0.0), strict=True):  # NaN: missing
         g.y = torch.tensor([[label]])
     assert pruner.set_params(task_type="binary classification").fit(graphs).mask_.sum() == 12
+    with pytest.raises(InvalidParameterError, match=r"got one Data: pass \[graph\]"):
+        pruner.fit(graphs[0])  # "graph 0 is a tuple": a Data iterates as (key, value) pairs
+    with pytest.raises(InvalidParameterError, match=r"got one Data: pass \[graph\]"):
+        pruner.transform(graphs[0])
 
 
 @pytest.mark.parametrize("option, value, words", [
