@@ -170,7 +170,7 @@ def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
     stopped while writing leaves the earlier pair as it was."""
     import matplotlib
 
-    from sparsebox.outputs import StagedOutputs
+    from sparsebox.outputs import write_figure_and_text
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -197,9 +197,4 @@ def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
            title=title)
     ax.legend()
     fig.tight_layout()
-    with StagedOutputs(png=out / "accuracy.png", md=out / "results.md") as staged:  # both or none
-        try:
-            fig.savefig(staged["png"], dpi=120)
-        finally:
-            plt.close(fig)
-        staged["md"].write_text("\n".join(rows) + "\n")
+    write_figure_and_text(fig, out / "accuracy.png", out / "results.md", "\n".join(rows) + "\n")

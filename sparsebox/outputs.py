@@ -29,7 +29,7 @@ from typing import Any
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
-           "StagedOutputs", "write_text_atomic", "json_text", "is_writable"]
+           "StagedOutputs", "write_text_atomic", "write_figure_and_text", "json_text", "is_writable"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -192,6 +192,20 @@ class StagedOutputs:
             return
         for temp in self.temps.values():
             temp.unlink(missing_ok=True)
+
+
+def write_figure_and_text(figure: Any, png: Path, md: Path, text: str, *, dpi: int = 120) -> None:
+    """A matplotlib ``figure`` saved to ``png`` and ``text`` to ``md`` together, through
+    :class:`StagedOutputs` (a run stopped while writing leaves the earlier pair as it was); the
+    figure is closed."""
+    import matplotlib.pyplot as plt
+
+    with StagedOutputs(png=png, md=md) as staged:
+        try:
+            figure.savefig(staged["png"], dpi=dpi)
+        finally:
+            plt.close(figure)
+        staged["md"].write_text(text)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

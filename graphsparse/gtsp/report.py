@@ -235,7 +235,7 @@ def write_gtsp_report(records: list[dict], out: Path, *, title: str = "GTSP",
     writing leaves the earlier pair as it was."""
     import matplotlib
 
-    from sparsebox.outputs import StagedOutputs
+    from sparsebox.outputs import write_figure_and_text
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -270,9 +270,4 @@ def write_gtsp_report(records: list[dict], out: Path, *, title: str = "GTSP",
             ax.grid(alpha=0.3)
         row_axes[0].legend(fontsize=7)
     fig.tight_layout()
-    with StagedOutputs(png=out / "pareto.png", md=out / "results.md") as staged:  # both or none
-        try:
-            fig.savefig(staged["png"], dpi=120)
-        finally:
-            plt.close(fig)
-        staged["md"].write_text("\n".join(lines) + "\n")
+    write_figure_and_text(fig, out / "pareto.png", out / "results.md", "\n".join(lines) + "\n")
