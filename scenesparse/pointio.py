@@ -609,7 +609,7 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
         for packing, unpacked in (("rgb", _COLOURS), ("rgba", (*_COLOURS, "alpha"))):
             rgb = columns.get(packing)
             if rgb is not None and rgb.dtype.itemsize == 4 and rgb.dtype.kind in "fu" and \
-                    not {*_COLOURS, "alpha"} & set(names):
+                    not set(unpacked) & set(names):  # rgb beside its own alpha field: unpacked
                 packed = rgb.astype(rgb.dtype.newbyteorder("<")).view("<u4")
                 columns.update({c: ((packed >> shift) & 255).astype(np.uint8)  # a r g b
                                 for c, shift in zip(unpacked, (16, 8, 0, 24), strict=False)})

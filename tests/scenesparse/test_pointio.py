@@ -350,6 +350,13 @@ def test_a_pcd_rgba_field_becomes_ply_colours_and_alpha_and_back(tmp_path, binar
     again = tmp_path / "again.pcd"  # and back: one rgba again
     write_points(again, cloud, binary=binary)
     assert read_points(again).data["rgba"].tolist() == rgba.tolist()
+    # a packed rgb beside an alpha field of its own (as the writer made of uchar RGBA before)
+    # is still unpacked, its alpha left as it is
+    rgb = np.array([0x102030, 0xFF0001, 0], dtype=np.uint32)
+    write_points(path, PointCloud.from_xyz(np.eye(3), rgb=rgb, alpha=np.ones(3, np.float32)),
+                 binary=binary)
+    write_points(ply, read_points(path), binary=binary)
+    assert read_points(ply).fields == ("x", "y", "z", "red", "green", "blue", "alpha")
 
 
 @pytest.mark.parametrize("binary", [True, False])
