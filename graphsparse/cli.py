@@ -365,8 +365,10 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
         except TaskError as err:
             failed = sorted(task["seed"] for task, _ in err.failures)
             reasons = "; ".join(f"seed {task['seed']}: {why}" for task, why in err.failures)
-            if records:
-                write_teddy_report(records, out, title=f"{dataset} / {model}")
+            if not records:  # the caller removes what this run made
+                raise TaskError(err.failures, err.results).with_message(
+                    f"seeds {failed} failed ({reasons}); no run finished, nothing was kept") from None
+            write_teddy_report(records, out, title=f"{dataset} / {model}")
             raise TaskError(err.failures, err.results).with_message(
                 f"seeds {failed} failed ({reasons}); the others' records are in "
                 f"{out / 'results.json'}: run again with --resume to finish") from None

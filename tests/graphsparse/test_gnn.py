@@ -243,3 +243,21 @@ def test_run_levels_on_an_executor_gives_the_records_of_one_process(cora):
     assert sorted(map(key, spread)) == sorted(map(key, inline)) == sorted(map(key, seen))
     assert [r["test_acc"] for r in sorted(spread, key=key)] == pytest.approx(
         [r["test_acc"] for r in sorted(inline, key=key)], abs=0.02)
+
+
+def test_a_teddy_run_whose_every_seed_fails_leaves_nothing_and_says_so(tmp_path, data_dir, cli,
+                                                                       monkeypatch):
+    """The folder the run made is removed, so the message must not send the user to its
+    results.json with --resume."""
+    import graphsparse.cli
+
+    def fails(task, emit):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(graphsparse.cli, "_teddy_seed", fails)
+    out = tmp_path / "new" / "teddy"
+    result = cli("graph", "teddy", "--dataset", "cora", "--levels", "1", "--seeds", "2",
+                 "--epochs", "1", "--out", out)
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("no run finished, nothing was kept")
+    assert not (tmp_path / "new").exists()
