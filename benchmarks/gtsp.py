@@ -76,7 +76,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     """The protocol on one dataset into ``folder`` (resumable); its records."""
     from graphsparse.gtsp.protocol import AXES, gtsp_seed_task, plan_runs, runs_to_do, spec_dicts
     from graphsparse.gtsp.report import write_gtsp_report
-    from sparsebox.outputs import write_text_atomic
+    from sparsebox.outputs import json_text, write_text_atomic
     from sparsebox.parallel import LocalExecutor
 
     run = check_dataset_folder(dataset, args, folder)
@@ -85,14 +85,16 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     records = from_json(path.read_text()) if path.is_file() else []
     specs = plan_runs(AXES, args.keeps, baselines=args.baselines)
     records, todo = runs_to_do(records, specs, list(range(args.seeds)))
-    run_path.write_text(to_json(run, indent=2))
+    # the folder is as `sparsebox graph gtsp` writes it (a diverged run's NaN metric as null),
+    # so that the command's --resume reads it
+    write_text_atomic(run_path, json_text(run, indent=2))
     total = sum(len(v) for v in todo.values())
     print(f"{dataset}: {total} runs to do ({len(records)} recorded)", flush=True)
     start = time.perf_counter()
 
     def on_record(rec: dict) -> None:
         records.append(rec)
-        write_text_atomic(path, to_json(records, indent=2))
+        write_text_atomic(path, json_text(records, indent=2))
         print(f"  [{len(records)}] seed {rec['seed']} {rec['axes']} keep {rec['keep']:g}: "
               f"{rec['metric_name']} {rec['metric']:.4f}, {rec['flops'] / 1e6:.2f} MFLOPs/graph, "
               f"{rec['inference_seconds']:.3f} s/1k graphs ({time.perf_counter() - start:.0f} s)",
@@ -103,7 +105,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
               "epochs": args.epochs, "max_graphs": args.max_graphs} for seed in sorted(todo)]
     LocalExecutor(args.jobs, threads=1).run(gtsp_seed_task, tasks, on_record=on_record)
     retime(dataset, records, args.max_graphs)
-    write_text_atomic(path, to_json(records, indent=2))
+    write_text_atomic(path, json_text(records, indent=2))
     write_gtsp_report(records, folder, title=f"GTSP on {dataset}")
     return records
 
