@@ -152,6 +152,7 @@ class StreamState:
         self.source = source
         self.events_applied = events_applied
         self.events_files = list(events_files or [])  # the event files runs read (resolved)
+        self._events_file: str | None = None  # this run's, counted once an event of it applies
         self._made = made  # a new state: the folders opening it made (None: resumed)
         self._log: IO[str] | None = None
         self._metrics: IO[str] | None = None
@@ -168,7 +169,7 @@ class StreamState:
         another graph or other :data:`IDENTITY` parameters is an error that names both.
         ``events_file``, the file this run reads its events from (None: standard input or a
         pipe), joins the state's inputs (:func:`state_input_files`), which its exports must not
-        overwrite.
+        overwrite, once an event of it is applied (from the next checkpoint on).
         """
         folder = Path(folder)
         made = folders_to_make(folder)
@@ -189,12 +190,10 @@ class StreamState:
                                          "this one fitted its graph; run again to resume it")
                     _check_no_state(folder)
                 state = cls(folder, model, graph_source, 0, made=made)
-                state._note_events_file(events_file)
                 state.checkpoint()
             state._lock = lock
             replayed = state._replay_log()
-            if state._note_events_file(events_file):
-                state.checkpoint()  # a resumed state knows its new input at once
+            state._events_file = None if events_file is None else str(Path(events_file).resolve())
         except BaseException:
             if state is not None:
                 state.remove_if_unused()
@@ -223,12 +222,6 @@ class StreamState:
         return cls(folder, model, graph_source, int(meta["events_applied"]),
                    events_files=meta.get("events_files"))
 
-    def _note_events_file(self, events_file: str | os.PathLike[str] | None) -> bool:
-        """Count ``events_file`` among the files this state read; True when it is new."""
-        if events_file is None or str(Path(events_file).resolve()) in self.events_files:
-            return False
-        self.events_files.append(str(Path(events_file).resolve()))
-        return True
 
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
@@ -288,6 +281,8 @@ class StreamState:
         os.fsync(self._log.fileno())
         report = self.model.update(events)
         self.events_applied += len(events)
+        if self._events_file is not None and self._events_file not in self.events_files:
+            self.events_files.append(self._events_file)  # in the next checkpoint
         if kappa:
             from graphsparse.metrics import relative_condition_number
 

@@ -388,6 +388,11 @@ def test_export_never_writes_over_the_events_the_stream_read(cli, grid_file, tmp
         assert events.read_text() == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.txt", "grid.mtx", "more.txt",
                                                           "state"]
+    # a run refused before applying any event read no input: the file is not the state's
+    other = tmp_path / "other.txt"
+    other.write_text("+ 2 9\n")  # the log's first event is + 0 7
+    assert cli("stream", grid_file, "--events", other, "--state", state).exit_code == 2
+    assert cli("stream", "export", state, "-o", other).exit_code == 0
 
 
 def test_a_state_under_a_file_is_refused_naming_the_option(cli, grid_file, tmp_path):
