@@ -207,7 +207,8 @@ class SplatTrainer:
     def step(self) -> dict[str, float]:
         """One optimisation step on the next camera (a new random order every epoch)."""
         if not self._order:
-            self._order = list(self._rng.permutation(len(self.cameras)))
+            # Python ints: a checkpoint of numpy ints needs torch.load(weights_only=False)
+            self._order = [int(i) for i in self._rng.permutation(len(self.cameras))]
         index = int(self._order.pop())
         cam, target = self.cameras[index], self.targets[index]
         if "means" in self.optimizers:
@@ -288,7 +289,9 @@ class SplatTrainer:
                 else copy.deepcopy(self.strategy_state.state_dict())}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> SplatTrainer:
-        """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras)."""
+        """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras); the
+        state is copied, so training on leaves it as it was (and loadable again)."""
+        state = copy.deepcopy(state)  # optimizers and strategies update what they load in place
         for name, value in state["params"].items():
             self.params[name] = torch.nn.Parameter(value.clone(),
                                                    requires_grad=self.base_lr[name] > 0)

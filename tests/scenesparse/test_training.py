@@ -481,3 +481,30 @@ def test_a_16_bit_grey_photo_keeps_its_brightness(tmp_path):
     img = load_image(tmp_path / "grey.png", 8, 8)
     assert img.shape == (8, 8, 3)
     assert torch.allclose(img[..., 0], torch.from_numpy(grey / 65535.0).float(), atol=1 / 255)
+
+
+def test_a_checkpoint_is_saved_with_torch_and_resumed_twice_alike(tmp_path):
+    """The checkpoint of a trainer with a pruning strategy: ``torch.load`` (``weights_only``,
+    torch's default) reads it back, and loading it leaves it as it was, so two resumes from it
+    take the same steps and keep the same pruning history."""
+    from scenesparse.strategy import PruneStrategy
+
+    scene, cams = _scene(60, degree=0), _cams(24, 3)
+    targets = [torch.full((24, 24, 3), 0.3) for _ in cams]
+
+    def trainer():
+        strategy = PruneStrategy(prune_steps=(2, 4), keep_ratio=0.5, score="opacity")
+        return SplatTrainer(scene, cams, targets, strategy=strategy, schedule_steps=10)
+
+    first = trainer()
+    first.train(2)  # a camera of the epoch left in the checkpoint's order
+    torch.save(first.state_dict(), tmp_path / "checkpoint.pt")
+    saved = torch.load(tmp_path / "checkpoint.pt")
+    moments = saved["optimizers"]["sh0"]["state"][0]["exp_avg"].clone()
+    runs = []
+    for _ in range(2):
+        resumed = trainer().load_state_dict(saved)
+        runs.append(([r["loss"] for r in resumed.train(3)], resumed.strategy_state.state_dict()))
+    assert runs[0] == runs[1] and [h["step"] for h in runs[0][1]["history"]] == [2, 4]
+    assert torch.equal(saved["optimizers"]["sh0"]["state"][0]["exp_avg"], moments)
+    assert saved["strategy"] == {"pruned": 0, "history": []}
