@@ -203,7 +203,7 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene) -> None:
     values: dict[str, np.ndarray] = {}
 
     def put(names: list[str], t: torch.Tensor) -> None:
-        arr = t.detach().cpu().numpy().reshape(n, -1)
+        arr = t.detach().cpu().numpy().reshape(n, len(names))
         for i, name in enumerate(names):
             values[name] = arr[:, i]
 

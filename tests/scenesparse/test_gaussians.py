@@ -141,3 +141,14 @@ def test_f_rest_properties_in_any_order_read_as_inrias_reader_reads_them(tmp_pat
     PlyData([PlyElement.describe(wrong, "vertex")]).write(str(tmp_path / "odd.ply"))
     with pytest.raises(PointFileError, match="must be f_rest_0 .. f_rest_44, but one is f_rest_45"):
         read_ply(tmp_path / "odd.ply")
+
+
+@pytest.mark.parametrize("degree", [0, 3])
+def test_an_empty_scene_is_written_and_read_back(tmp_path, degree):
+    """A pruner that keeps nothing of an empty scene gives one; it is written like any other."""
+    empty = synthetic(degree=degree).subset(np.zeros(20, dtype=bool))
+    path = tmp_path / "empty.ply"
+    write_ply(path, empty)
+    back = read_ply(path)
+    assert len(back) == 0 and back.sh_degree == degree and back.normals is not None
+    assert back.extra["segment"].dtype == np.int32
