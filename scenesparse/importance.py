@@ -67,6 +67,22 @@ def default_cameras(scene: GaussianScene, num_views: int, resolution: int, *,
                          width=resolution, height=resolution, fov_deg=fov_deg, phase=phase)
 
 
+def check_cameras(cameras: Sequence[Camera] | None) -> None:
+    """``cameras`` is None (the default orbit) or a non-empty sequence of :class:`Camera`;
+    otherwise an error that says which."""
+    if cameras is None:
+        return
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
+        raise InvalidParameterError(f"cameras must be a list of Camera (or None for the default "
+                                    f"orbit), got {type(cameras).__name__}")
+    if len(cameras) == 0:
+        raise InvalidParameterError("cameras is empty: pass the views to score and recover "
+                                    "with, or None for the default orbit")
+    for i, cam in enumerate(cameras):
+        if not isinstance(cam, Camera):
+            raise InvalidParameterError(f"cameras[{i}] must be a Camera, got {type(cam).__name__}")
+
+
 def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
                       backend: str = "auto", progress: bool = False) -> RenderStatistics:
     """Per-Gaussian statistics summed (``max_weight``: maximised) over ``cameras``, rendered
@@ -272,9 +288,7 @@ class GaussianPruner(Sparsifier):
         if not isinstance(scene, GaussianScene):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
                                         f"from a PLY), got {type(scene).__name__}")
-        if cameras is not None and len(cameras) == 0:
-            raise InvalidParameterError("cameras is empty: pass the views to score and recover "
-                                        "with, or None for the default orbit")
+        check_cameras(cameras)
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds

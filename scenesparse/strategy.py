@@ -16,7 +16,7 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
-from scenesparse.importance import GaussianPruner
+from scenesparse.importance import GaussianPruner, check_cameras
 from scenesparse.training import prune_
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
@@ -124,9 +124,10 @@ class PruneStrategy(Strategy):
                               backend=self.backend)
 
     def _check_settings(self) -> None:
-        """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds`` and ``backend``,
-        and ``prune_steps`` a collection of steps (integers >= 0)."""
+        """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds``, ``backend`` and
+        ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0)."""
         self._pruner()._validate_params()
+        check_cameras(self.cameras)
         steps = self.prune_steps
         if isinstance(steps, (str, bytes)) or not isinstance(steps, Collection) or not all(
                 isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0

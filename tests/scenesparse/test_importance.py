@@ -279,3 +279,20 @@ def test_a_lossless_prune_reports_strict_json(tmp_path, data_dir, cli):
     for text in (report.read_text(), result.stdout.strip().splitlines()[-1]):
         r = json.loads(text, parse_constant=strict)
         assert r["psnr"] is None and r["kept"] == r["total"]
+
+
+def test_strategy_cameras_are_checked_at_set_up():
+    """Cameras that cannot be scored with fail when the loop starts, not at the prune step."""
+    params = torch.nn.ParameterDict(_params(40))
+    optimizers = {k: torch.optim.Adam([p], lr=0.01) for k, p in params.items()}
+    cams = default_cameras(scene_from_params(params), 2, 16)
+    for bad, message in (([], "cameras is empty"), (cams[0], "cameras must be a list of Camera"),
+                         ([cams[0], "front"], r"cameras\[1\] must be a Camera")):
+        strategy = PruneStrategy(prune_steps=(10,), score="radsplat", cameras=bad)
+        with pytest.raises(ValueError, match=message):
+            strategy.initialize_state(scene_scale=1.0)
+        with pytest.raises(ValueError, match=message):
+            strategy.check_sanity(params, optimizers)
+        with pytest.raises(ValueError, match=message):
+            GaussianPruner("radsplat").fit(scene_from_params(params), bad)
+    PruneStrategy(prune_steps=(10,), cameras=tuple(cams)).initialize_state()
