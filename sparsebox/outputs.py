@@ -154,7 +154,10 @@ def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
     if path.exists() and not path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
     if not is_writable(path):  # before making it: root could make it in a read-only folder
-        raise InvalidParameterError(f"{option}: the folder {path} is not writable")
+        there = next(p for p in (path, *path.parents) if p.exists())
+        raise InvalidParameterError(f"{option}: the folder {path} is not writable" if there == path
+                                    else f"{option}: cannot make the folder {path}: {there} is "
+                                    "not writable")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

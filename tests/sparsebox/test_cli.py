@@ -139,8 +139,11 @@ def test_outputs_are_refused_in_a_folder_without_write_bits_even_for_root(tmp_pa
     locked.mkdir()
     locked.chmod(0o555)
     try:
-        with pytest.raises(InvalidParameterError, match="--out: the folder .*data/run is not writable"):
-            check_output_folder(locked / "run", option="--out")
+        with pytest.raises(InvalidParameterError, match="--out: the folder .*data is not writable"):
+            check_output_folder(locked, option="--out")
+        with pytest.raises(InvalidParameterError,  # the folder tested is named
+                           match="--out: cannot make the folder .*data/run/a: .*data is not writable"):
+            check_output_folder(locked / "run" / "a", option="--out")
         with pytest.raises(InvalidParameterError, match="--output: the folder .*data is not writable"):
             check_output_file(locked / "h.mtx", option="--output")
         assert list(locked.iterdir()) == []
