@@ -62,8 +62,12 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
             if not resize and im.size != (width, height):
                 raise InputFileError(f"{path}: {im.size[0]}x{im.size[1]} pixels, where its camera "
                                      f"is {width}x{height}")
-            if im.mode.startswith("I"):  # 16-bit grey: to 8 bits, as Pillow reads 16-bit RGB
+            if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
+                # 16-bit grey (older Pillow reads it as I): to 8 bits, as Pillow reads 16-bit RGB
                 im = im.convert("I").point(lambda v: v * (1 / 257) + 0.5).convert("L")
+            elif im.mode in ("I", "F"):  # no range to read them in: neither clipped nor guessed
+                raise InputFileError(f"{path}: a {'32-bit integer' if im.mode == 'I' else 'float'}"
+                                     " image; give 8- or 16-bit photos")
             im = im.convert("RGBA").resize((width, height), Image.LANCZOS)
             rgba = np.asarray(im, dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError) as err:

@@ -481,6 +481,9 @@ def test_a_16_bit_grey_photo_keeps_its_brightness(tmp_path):
     img = load_image(tmp_path / "grey.png", 8, 8)
     assert img.shape == (8, 8, 3)
     assert torch.allclose(img[..., 0], torch.from_numpy(grey / 65535.0).float(), atol=1 / 255)
+    Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(tmp_path / "float.tif")  # mode F
+    with pytest.raises(ValueError, match=r"float.tif: a float image; give 8- or 16-bit photos"):
+        load_image(tmp_path / "float.tif", 8, 8)
 
 
 def test_a_checkpoint_is_saved_with_torch_and_resumed_twice_alike(tmp_path):
