@@ -644,6 +644,8 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                 seen += 1
                 if seen <= skip:
                     _check_repeated(event, next(applied, None), lineno, seen, source, state)
+                    if seen == 1:  # the file holds the state's events: one of its inputs
+                        st.count_events_file()
                     if seen == skip:
                         announce()
                     continue

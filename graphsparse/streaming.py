@@ -169,7 +169,8 @@ class StreamState:
         another graph or other :data:`IDENTITY` parameters is an error that names both.
         ``events_file``, the file this run reads its events from (None: standard input or a
         pipe), joins the state's inputs (:func:`state_input_files`), which its exports must not
-        overwrite, once an event of it is applied (from the next checkpoint on).
+        overwrite, once an event of it is applied or found to be one the state applied
+        (:meth:`count_events_file`).
         """
         folder = Path(folder)
         made = folders_to_make(folder)
@@ -267,10 +268,18 @@ class StreamState:
         return replayed
 
     # ------------------------------------------------------------------ applying
+    def count_events_file(self) -> None:
+        """Count this run's events file among the state's inputs (a checkpoint is written when
+        it is new): once an event of it is applied, or found to be one the state applied."""
+        if self._events_file is not None and self._events_file not in self.events_files:
+            self.events_files.append(self._events_file)
+            self.checkpoint()
+
     def apply(self, events: list[EdgeEvent], kappa: bool = False) -> BatchReport:
         """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
         applied (:class:`~graphsparse.dynamic.BatchError`)."""
         self.model.validate(events)
+        self.count_events_file()  # before the log holds an event of it
         record = {"batch": self.model.batches_ + 1, "first_event": self.events_applied,
                   "on_missing": self.model.on_missing,
                   "events": [[e.op, e.u, e.v, e.weight] for e in events]}
@@ -281,8 +290,6 @@ class StreamState:
         os.fsync(self._log.fileno())
         report = self.model.update(events)
         self.events_applied += len(events)
-        if self._events_file is not None and self._events_file not in self.events_files:
-            self.events_files.append(self._events_file)  # in the next checkpoint
         if kappa:
             from graphsparse.metrics import relative_condition_number
 

@@ -393,6 +393,17 @@ def test_export_never_writes_over_the_events_the_stream_read(cli, grid_file, tmp
     other.write_text("+ 2 9\n")  # the log's first event is + 0 7
     assert cli("stream", grid_file, "--events", other, "--state", state).exit_code == 2
     assert cli("stream", "export", state, "-o", other).exit_code == 0
+    # a run stopped by a bad event after applying some (no final checkpoint), and a file whose
+    # events were all applied before (by that run), are inputs all the same
+    stopped, again = tmp_path / "stopped.txt", tmp_path / "again.txt"
+    stopped.write_text("+ 2 9\n+ 3 10\n- 0 35\n")  # (0, 35) is no edge
+    fresh = tmp_path / "fresh"
+    assert cli("stream", grid_file, "--events", stopped, "--state", fresh,
+               "--batch-size", "1").exit_code == 2
+    again.write_text("+ 2 9\n+ 3 10\n")
+    assert cli("stream", grid_file, "--events", again, "--state", fresh).exit_code == 0
+    for events in (stopped, again):
+        assert "is the input file" in cli("stream", "export", fresh, "-o", events).error_line()
 
 
 def test_a_state_under_a_file_is_refused_naming_the_option(cli, grid_file, tmp_path):
