@@ -62,8 +62,9 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
             if not resize and im.size != (width, height):
                 raise InputFileError(f"{path}: {im.size[0]}x{im.size[1]} pixels, where its camera "
                                      f"is {width}x{height}")
-            if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
-                # 16-bit grey (older Pillow reads it as I): to 8 bits, as Pillow reads 16-bit RGB
+            if im.mode.startswith("I;16") or (im.mode == "I" and im.format in ("PNG", "PPM")):
+                # 16-bit grey (Pillow reads 16-bit PGM, and older Pillow 16-bit PNG, as I): to 8
+                # bits, as Pillow reads 16-bit RGB
                 im = im.convert("I").point(lambda v: v * (1 / 257) + 0.5).convert("L")
             elif im.mode in ("I", "F"):  # no range to read them in: neither clipped nor guessed
                 raise InputFileError(f"{path}: a {'32-bit integer' if im.mode == 'I' else 'float'}"

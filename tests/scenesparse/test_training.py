@@ -481,6 +481,8 @@ def test_a_16_bit_grey_photo_keeps_its_brightness(tmp_path):
     img = load_image(tmp_path / "grey.png", 8, 8)
     assert img.shape == (8, 8, 3)
     assert torch.allclose(img[..., 0], torch.from_numpy(grey / 65535.0).float(), atol=1 / 255)
+    (tmp_path / "grey.pgm").write_bytes(b"P5 8 8 65535\n" + grey.astype(">u2").tobytes())
+    assert torch.allclose(load_image(tmp_path / "grey.pgm", 8, 8), img)  # Pillow: mode I
     Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(tmp_path / "float.tif")  # mode F
     with pytest.raises(ValueError, match=r"float.tif: a float image; give 8- or 16-bit photos"):
         load_image(tmp_path / "float.tif", 8, 8)
