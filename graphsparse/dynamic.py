@@ -421,8 +421,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
             distortion = check_real("distortion_", state["distortion_"], above=0)
-            next_id = check_int("next_id_", state["next_id_"], minimum=0)
-            batches = check_int("batches_", state["batches_"], minimum=0)
+            next_id, batches = (check_int(key, _saved_scalar(state[key]), minimum=0)
+                                for key in ("next_id_", "batches_"))
         except KeyError as err:
             raise InvalidParameterError(
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
@@ -675,6 +675,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """The current sparsifier H (of the graph as the stream has changed it)."""
         self._check_fitted()
         return self.sparsifier_
+
+
+def _saved_scalar(value: Any) -> Any:
+    """A number of a state as ``np.savez`` gives it back (a 0-d array) as that number."""
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
 def _deletion_rounds(take: int) -> int:

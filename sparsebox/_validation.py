@@ -203,10 +203,6 @@ def check_real(name: str, value: Any, *, above: float | None = None,
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer (not a bool or a float) as an int, ``>= minimum`` and ``<= maximum`` where
-    given; a 0-d array or tensor is read as its one value, as :func:`check_real` reads it."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
     if not _is_integer(value):
         raise _bad(name, "an integer", value)
     value = int(value)
