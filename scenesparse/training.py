@@ -291,16 +291,18 @@ class SplatTrainer:
     def load_state_dict(self, state: Mapping[str, Any]) -> SplatTrainer:
         """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras); the
         state is copied, so training on leaves it as it was (and loadable again)."""
-        state = copy.deepcopy(state)  # optimizers and strategies update what they load in place
+        # the optimizers and the strategy update what they load in place; params are cloned
+        state = {**state, "optimizers": copy.deepcopy(state["optimizers"]),
+                 "strategy": copy.deepcopy(state.get("strategy"))}
         for name, value in state["params"].items():
-            self.params[name] = torch.nn.Parameter(value.clone(),
+            self.params[name] = torch.nn.Parameter(value.detach().clone(),
                                                    requires_grad=self.base_lr[name] > 0)
         self.optimizers = {name: torch.optim.Adam([p], lr=self.base_lr[name], eps=1e-15)
                            for name, p in self.params.items() if p.requires_grad}
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.step_count = int(state["step"])
-        self._order = list(state["order"])
+        self._order = [int(i) for i in state["order"]]  # an older checkpoint's numpy ints
         self._rng.bit_generator.state = state["rng"]
         if self.strategy_state is not None and state.get("strategy") is not None:
             self.strategy_state.load_state_dict(state["strategy"])

@@ -513,3 +513,9 @@ def test_a_checkpoint_is_saved_with_torch_and_resumed_twice_alike(tmp_path):
     assert runs[0] == runs[1] and [h["step"] for h in runs[0][1]["history"]] == [2, 4]
     assert torch.equal(saved["optimizers"]["sh0"]["state"][0]["exp_avg"], moments)
     assert saved["strategy"] == {"pruned": 0, "history": []}
+    # a checkpoint of the order in numpy ints (written before) loads, and its trainer's next
+    # checkpoint is one torch.load reads; params that are not graph leaves load (no deep copy)
+    older = {**saved, "order": [np.int64(i) for i in saved["order"]],
+             "params": {k: v.clone().requires_grad_() * 1 for k, v in saved["params"].items()}}
+    torch.save(trainer().load_state_dict(older).state_dict(), tmp_path / "again.pt")
+    assert torch.load(tmp_path / "again.pt")["order"] == saved["order"]
