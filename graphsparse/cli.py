@@ -330,7 +330,7 @@ def teddy(
     write_text_atomic(out / "run.json", json_text(run, indent=2))
     try:
         _run_teddy(runner, out, dataset, model, level_list, wanted, epochs, distill_lambda,
-                   records, todo)
+                   records, todo, resume)
     except BaseException:
         if not resume and not records:  # nothing ran (an executor that would not start)
             (out / "run.json").unlink(missing_ok=True)
@@ -340,7 +340,7 @@ def teddy(
 
 def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: list[int],
                wanted: tuple[str, ...], epochs: int, distill_lambda: float, records: list[dict],
-               todo: list[int]) -> None:
+               todo: list[int], resume: bool) -> None:
     """The seeds ``todo`` of `graph teddy` on ``runner``, each record appended to ``records``
     and ``out/results.json`` as it arrives, then the report."""
     from graphsparse.teddy_report import write_teddy_report
@@ -365,9 +365,11 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
         except TaskError as err:
             failed = sorted(task["seed"] for task, _ in err.failures)
             reasons = "; ".join(f"seed {task['seed']}: {why}" for task, why in err.failures)
-            if not records:  # the caller removes what this run made
+            if not records:  # without --resume the caller removes what this run made
                 raise TaskError(err.failures, err.results).with_message(
-                    f"seeds {failed} failed ({reasons}); no run finished, nothing was kept") from None
+                    f"seeds {failed} failed ({reasons}); no run finished, "
+                    + ("run again with --resume to try them again" if resume
+                       else "nothing was kept")) from None
             write_teddy_report(records, out, title=f"{dataset} / {model}")
             raise TaskError(err.failures, err.results).with_message(
                 f"seeds {failed} failed ({reasons}); the others' records are in "

@@ -261,3 +261,7 @@ def test_a_teddy_run_whose_every_seed_fails_leaves_nothing_and_says_so(tmp_path,
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("no run finished, nothing was kept")
     assert not (tmp_path / "new").exists()
+    resumed = cli("graph", "teddy", "--dataset", "cora", "--levels", "1", "--seeds", "2",
+                  "--epochs", "1", "--out", out, "--resume")  # keeps its run.json
+    assert resumed.stderr.strip().endswith("no run finished, run again with --resume to try "
+                                           "them again")
