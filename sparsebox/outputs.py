@@ -155,9 +155,9 @@ def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
         raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
     if not is_writable(path):  # before making it: root could make it in a read-only folder
         there = next(p for p in (path, *path.parents) if p.exists())
+        why = "a file, not a folder" if not there.is_dir() else "not writable"
         raise InvalidParameterError(f"{option}: the folder {path} is not writable" if there == path
-                                    else f"{option}: cannot make the folder {path}: {there} is "
-                                    "not writable")
+                                    else f"{option}: cannot make the folder {path}: {there} is {why}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -144,6 +144,11 @@ def test_outputs_are_refused_in_a_folder_without_write_bits_even_for_root(tmp_pa
         with pytest.raises(InvalidParameterError,  # the folder tested is named
                            match="--out: cannot make the folder .*data/run/a: .*data is not writable"):
             check_output_folder(locked / "run" / "a", option="--out")
+        notes = tmp_path / "notes.txt"
+        notes.write_text("")
+        notes.chmod(0o444)
+        with pytest.raises(InvalidParameterError, match="notes.txt/run: .*notes.txt is a file, not a"):
+            check_output_folder(notes / "run", option="--out")
         with pytest.raises(InvalidParameterError, match="--output: the folder .*data is not writable"):
             check_output_file(locked / "h.mtx", option="--output")
         assert list(locked.iterdir()) == []
