@@ -110,7 +110,7 @@ def select(
     groups : array_like of int, shape (n,), optional
         Entries that share a group label are kept or dropped together, and a unit is a group: for
         instance the two directions of an undirected edge in a PyG ``edge_index``. A group's score
-        is the mean of its entries' scores.
+        is the mean of its entries' scores (a group holding both inf and -inf is an error).
     protected : array_like of bool, shape (n,), optional
         Entries (or, through ``groups``, their whole groups) that are never dropped. They count
         toward ``budget`` / ``keep_ratio``; a budget below the protected count is an error.
@@ -146,6 +146,10 @@ def select(
         labels, inverse = np.unique(groups, return_inverse=True)
         counts = np.bincount(inverse, minlength=labels.shape[0])
         unit_scores = np.bincount(inverse, weights=scores, minlength=labels.shape[0]) / counts
+        if np.isnan(unit_scores).any():  # ranked as nothing, it was dropped (quantile: all units)
+            label = labels[int(np.flatnonzero(np.isnan(unit_scores))[0])].item()
+            raise InvalidParameterError(f"scores of group {label!r} hold both inf and -inf: the "
+                                        "group's mean score is not defined")
         unit_protected = (
             None if protected is None
             else np.bincount(inverse, weights=protected, minlength=labels.shape[0]) > 0

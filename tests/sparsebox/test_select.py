@@ -158,3 +158,13 @@ def test_bfloat16_scores_are_ranked():
     import torch
 
     assert select(torch.tensor([1.0, 3.0, 2.0]).bfloat16(), budget=2).tolist() == [False, True, True]
+
+
+def test_a_group_mixing_inf_and_minus_inf_is_refused():
+    # its mean is NaN: quantile then kept no unit at all (even quantile=0), budget ranked it last
+    scores, groups = [np.inf, -np.inf, 1.0, 2.0, 3.0, 3.0], [4, 4, 1, 1, 2, 2]
+    for option in ({"quantile": 0.0}, {"quantile": 0.5}, {"budget": 1}, {"threshold": 0.0}):
+        with pytest.raises(InvalidParameterError, match="scores of group 4 hold both inf and -inf"):
+            select(scores, groups=groups, **option)
+    assert select([np.inf, np.inf, 1.0, 2.0], quantile=0.5, groups=[0, 0, 1, 1]).tolist() == [
+        True, True, False, False]  # a group of infinities of one sign is its infinity
