@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from sparsebox._validation import check_1d, check_fraction, check_int, check_real, exactly_one
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = [
     "l0_project_",
@@ -56,7 +57,7 @@ def l0_project_(
     """
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("tensors must hold at least one tensor")
+        raise InvalidParameterError("tensors must hold at least one tensor")
     total = sum(t.numel() for t in tensors)
     kind, value = exactly_one(k=k, keep_ratio=keep_ratio)
     if kind == "keep_ratio":
@@ -66,8 +67,8 @@ def l0_project_(
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     flat = torch.cat([t.detach().reshape(-1).abs().to(dtype) for t in tensors])
     if flat.is_floating_point() and bool(torch.isnan(flat).any()):
-        raise ValueError("tensors hold NaN, which has no magnitude to rank: the k kept entries "
-                         "would not be defined")
+        raise InvalidParameterError("tensors hold NaN, which has no magnitude to rank: the k kept "
+                                    "entries would not be defined")
     keep_flat = _top_k_mask(flat, k)
     masks, start = [], 0
     for t in tensors:
@@ -196,7 +197,8 @@ class AugmentedLagrangianBudget:
     exceeded: ``lambda <- max(0, lambda + rho * g)``.
 
     The penalty is the standard one for an inequality constraint,
-    ``lambda g + rho/2 g^2`` when ``lambda + rho g >= 0``, else ``-lambda^2 / (2 rho)``.
+    ``lambda g + rho/2 g^2`` when ``lambda + rho g >= 0``, else ``-lambda^2 / (2 rho)``. A total
+    is one number (the gates' sum, not the gates): a tensor of several entries is an error.
 
     Parameters
     ----------
@@ -214,7 +216,10 @@ class AugmentedLagrangianBudget:
     def violation(self, total: Tensor | float) -> Tensor | float:
         return total - self.budget
 
-    def penalty(self, total: Tensor) -> Tensor:
+    def penalty(self, total: Tensor | float) -> Tensor:
+        total = _one_total(total)
+        if not isinstance(total, Tensor):
+            total = torch.tensor(check_real("total", total))
         g = self.violation(total)
         active = self.lam + self.rho * g >= 0
         return torch.where(
@@ -227,7 +232,8 @@ class AugmentedLagrangianBudget:
     def step(self, total: Tensor | float) -> float:
         """Dual ascent; returns the new multiplier. A total that is not finite (a diverged
         loss) is refused rather than resetting the multiplier."""
-        g = float(self.violation(check_real("total", float(total))))
+        total = _one_total(total)
+        g = float(self.violation(check_real("total", total.item() if hasattr(total, "item") else total)))
         self.lam = max(0.0, self.lam + self.rho * g)
         return self.lam
 
@@ -236,3 +242,13 @@ class AugmentedLagrangianBudget:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.budget, self.rho, self.lam = state["budget"], state["rho"], state["lam"]
+
+
+def _one_total(total: Tensor | float) -> Tensor | float:
+    """``total`` if it is one number: the budget binds the sum of the gates, not each gate (a
+    vector was penalised entry by entry, each against the whole budget)."""
+    shape = tuple(getattr(total, "shape", ()))
+    if shape and math.prod(shape) != 1:
+        raise InvalidParameterError(f"total must be one number, the sum of the gates, got an array "
+                                    f"of shape {shape}")
+    return total

@@ -6,6 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import (
     AugmentedLagrangianBudget,
     HardConcreteGate,
@@ -199,3 +200,25 @@ def test_settings_may_be_zero_dimensional_tensors():
     assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 0, 1]
     assert AugmentedLagrangianBudget(torch.tensor(2.0)).budget == 2.0
     assert AugmentedLagrangianBudget(np.array(2.0), rho=np.float32(0.5)).rho == 0.5
+
+
+def test_l0_projection_errors_are_invalid_parameter_errors():
+    with pytest.raises(InvalidParameterError, match="tensors must hold at least one tensor"):
+        l0_project_([], k=0)
+    with pytest.raises(InvalidParameterError, match="tensors hold NaN"):
+        l0_project_([torch.tensor([float("nan"), 1.0])], k=1)
+
+
+def test_the_budget_takes_one_total_not_the_gates():
+    # the gates themselves were penalised one by one against the whole budget (no error, a vector
+    # to sum into a meaningless loss), and step() failed with an error that named nothing
+    al = AugmentedLagrangianBudget(3.0, lam=1.0)
+    gates = HardConcreteGate(4).prob_nonzero()
+    for call in (al.penalty, al.step):
+        with pytest.raises(InvalidParameterError, match=r"total must be one number.*shape \(4,\)"):
+            call(gates)
+    assert al.lam == 1.0
+    total = gates.sum()
+    assert torch.allclose(al.penalty(total), al.penalty(total.detach().item()))
+    assert al.penalty(5.0).item() == 4.0  # a plain number: the value, without a gradient
+    assert al.step(np.array([5.0])) == 3.0
