@@ -33,7 +33,7 @@ from torch import nn
 
 from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
 from graphsparse.gnn.training import accuracy, train_node_classifier
-from graphsparse.teddy import level_keep_ratios
+from graphsparse.teddy import check_budget_fits, level_keep_ratios
 from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
@@ -422,6 +422,7 @@ class UgsPruner(Sparsifier):
         pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
         is_loop = loop_pairs(data.edge_index, pair, num_pairs)
         num_edges = int((~is_loop).sum())
+        check_budget_fits(self.budget, num_edges, int(is_loop.sum()))
         target = self._size(num_edges, num_nodes=int(data.num_nodes))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
@@ -481,8 +482,9 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def _check_node_task(data: Any) -> None:
-    """Refuse what UGS cannot train on: anything but a PyG graph of a node-classification task,
-    and edge weights, which its unweighted models would ignore."""
+    """Refuse what UGS cannot train on: anything but a PyG graph of a node-classification task
+    (one class per node, one non-empty train and validation mask), and edge weights, which its
+    unweighted models would ignore."""
     missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
                if getattr(data, k, None) is None]
     if missing:
@@ -494,6 +496,17 @@ def _check_node_task(data: Any) -> None:
             f"data.y must hold one class per node (shape [{data.num_nodes}]), got shape "
             f"{list(data.y.shape)}; OGB's node datasets give [N, 1]: use data.y.view(-1) (as "
             "graphsparse.datasets.load_ogbn does)")
+    for name in ("train_mask", "val_mask"):  # an empty one: a NaN loss or no best epoch
+        mask = torch.as_tensor(getattr(data, name))
+        if mask.dim() != 1:
+            raise InvalidParameterError(
+                f"data.{name} must be one mask over the nodes (shape [{data.num_nodes}]), got "
+                f"shape {list(mask.shape)}; datasets with several splits (WebKB, WikiCS) give "
+                f"[N, splits]: pick one, data.{name}[:, i]")
+        if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
+            raise InvalidParameterError(
+                f"data.{name} selects no node; UGS trains on the train nodes and keeps the "
+                "masks of its best epoch on the validation nodes: give it some")
     weight = getattr(data, "edge_weight", None)
     if weight is not None and not bool((torch.as_tensor(weight) == 1).all()):
         raise InvalidParameterError(

@@ -327,3 +327,24 @@ def test_registering_a_built_in_name_before_the_registry_loads_is_refused_at_onc
     assert registry.get_method("teddy", item="edge").target == "graphsparse.teddy:TeddyPruner"
     registry.register("mine", item="edge", target="mine:Mine", summary="", data="graph")
     assert [e.name for e in methods(item="edge")][-1] == "mine"  # after the built-ins
+
+
+@pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "ugs"])
+def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
+    """The graph baselines size the same edges, so they refuse the same budgets the same way:
+    effective resistances and UGS said ``budget must be <= 24`` of a graph of 40 edges."""
+    from torch_geometric.transforms import AddSelfLoops
+
+    from sparsebox.registry import get_method
+
+    entry = get_method(name, item="edge")
+    if entry.data == "graph":
+        grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 4))  # 24 edges
+        data, edges, loops = as_structure(nx.Graph([*grid.edges, *((i, i) for i in grid)])), 24, 16
+    else:
+        data, edges, loops = AddSelfLoops()(_node_graph()), 78, 34
+    est = _make(entry, budget=edges).fit(data)
+    assert int(est.mask_.sum()) == edges + loops
+    with pytest.raises(InvalidParameterError, match=rf"budget {edges + 1} is more than the {edges} "
+                       rf"edges other than self-loops \(the {loops} self-loops are always kept"):
+        _make(entry, budget=edges + 1).fit(data)

@@ -295,3 +295,22 @@ def test_labels_of_shape_n_by_1_are_refused_by_name():
     data.y = data.y.view(-1, 1)  # as OGB's node datasets give them
     with pytest.raises(InvalidParameterError, match=r"data.y must hold one class per node"):
         UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+
+
+@pytest.mark.parametrize("name", ["train_mask", "val_mask"])
+def test_an_empty_train_or_validation_mask_is_refused_by_name(name):
+    """An empty val_mask failed with "'NoneType' object is not subscriptable" (no epoch was
+    best); an empty train_mask trained on a NaN loss and pruned by NaN scores, without a word."""
+    data = karate()
+    data[name] = torch.zeros(data.num_nodes, dtype=torch.bool)
+    with pytest.raises(InvalidParameterError, match=rf"data.{name} selects no node"):
+        UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+
+
+def test_masks_of_several_splits_are_refused_by_name():
+    """WebKB's and WikiCS's masks hold one column per split: UGS failed with a bare IndexError
+    from deep in its training loop."""
+    data = karate()
+    data.val_mask = data.val_mask.view(-1, 1).repeat(1, 10)
+    with pytest.raises(InvalidParameterError, match=r"data.val_mask must be one mask over the nodes"):
+        UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
