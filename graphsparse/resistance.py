@@ -166,6 +166,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     """
     g = as_structure(graph)
     k = check_int("num_vectors", num_vectors, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     keep, index = grounded_rows(g)
     off = g.rows != g.cols
     rhs = sketch_right_hand_sides(index[g.rows[off]], index[g.cols[off]], g.weights[off],

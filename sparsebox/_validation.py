@@ -75,14 +75,16 @@ class Interval:
         noun = "an integer" if self.kind is numbers.Integral else "a number"
         low_in = self.closed in ("both", "left")
         high_in = self.closed in ("both", "right")
+        low, high = ("" if b is None else f"{b:d}" if isinstance(b, int) else f"{b:g}"
+                     for b in (self.low, self.high))
         if self.low is not None and self.high is not None:
             left, right = "[" if low_in else "(", "]" if high_in else ")"
-            interval = f"in {left}{self.low:g}, {self.high:g}{right}"
+            interval = f"in {left}{low}, {high}{right}"
             return interval if self.kind is numbers.Real else f"{noun} {interval}"
         if self.low is not None:
-            return f"{noun} {'>=' if low_in else '>'} {self.low:g}"
+            return f"{noun} {'>=' if low_in else '>'} {low}"
         if self.high is not None:
-            return f"{noun} {'<=' if high_in else '<'} {self.high:g}"
+            return f"{noun} {'<=' if high_in else '<'} {high}"
         return f"{noun} (finite)"
 
 
@@ -277,5 +279,6 @@ def exactly_one(**options: Any) -> tuple[str, Any]:
     return next(iter(given.items()))
 
 
-#: the constraint of every ``seed`` parameter: numpy's generators take integers >= 0
-SEED = [Interval(numbers.Integral, 0, None, closed="left")]
+#: the constraint of every ``seed`` parameter: numpy's generators take integers >= 0, and
+#: torch.manual_seed those below 2**64
+SEED = [Interval(numbers.Integral, 0, 2**64 - 1, closed="both")]

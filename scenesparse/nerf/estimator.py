@@ -27,7 +27,7 @@ from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.nerf.trainer import NerfTrainer, render_image
-from sparsebox._validation import Interval, check_colour
+from sparsebox._validation import SEED, Interval, check_colour
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.select import select
@@ -174,7 +174,7 @@ class HollowNeRF(Sparsifier):
         "sparse_gradients": [bool],
         "keep_mass": [Interval(numbers.Real, 0, 1, closed="right")],
         "score_rays": [Interval(numbers.Integral, 1, None, closed="left")],
-        "seed": [Interval(numbers.Integral, 0, None, closed="left")],
+        "seed": SEED,
     }
 
     def __init__(self, *, levels: int = 16, features: int = 2, table_size: int = 2**19,

@@ -35,7 +35,7 @@ from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
 from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
 from scenesparse.rendering import BACKENDS, render
 from scenesparse.training import SplatTrainer, check_targets, params_from_scene, scene_from_params
-from sparsebox._validation import Interval, Options, check_choice, check_int
+from sparsebox._validation import SEED, Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 
@@ -193,7 +193,7 @@ class QueenEncoder:
                                         f"got {type(config).__name__}")
         self.config = config or QueenConfig()
         self.backend = check_choice("backend", backend, ("auto", *BACKENDS))
-        self.seed = check_int("seed", seed, minimum=0)
+        self.seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
 
     def start(self, scene: GaussianScene, cameras: Sequence[Camera],
               images: Sequence[torch.Tensor]) -> StreamState:
@@ -324,7 +324,7 @@ class QueenResiduals(Sparsifier):
     _parameter_constraints = {"epochs": [Interval(numbers.Integral, 1, None, closed="left")],
                               "lambda_l0": [Interval(numbers.Real, 0, None, closed="left")],
                               "backend": [Options(["auto", "torch", "numba", "gsplat"])],
-                              "seed": [Interval(numbers.Integral, 0, None, closed="left")]}
+                              "seed": SEED}
 
     def __init__(self, *, epochs: int = 10, lambda_l0: float = 0.1, backend: str = "auto",
                  seed: int = 0) -> None:
