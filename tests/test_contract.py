@@ -332,7 +332,7 @@ def test_registering_a_built_in_name_before_the_registry_loads_is_refused_at_onc
     assert [e.name for e in methods(item="edge")][-1] == "mine"  # after the built-ins
 
 
-@pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "ugs"])
+@pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "ugs", "fegrass"])
 def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
     """The graph baselines size the same edges, so they refuse the same budgets the same way:
     effective resistances and UGS said ``budget must be <= 24`` of a graph of 40 edges."""
