@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphsparse.teddy import check_budget_fits, kept_part, unweighted_structure
+from graphsparse.teddy import kept_part, unweighted_structure
 from sparsebox._validation import SEED
 from sparsebox.base import Sparsifier
 from sparsebox.select import select
@@ -67,8 +67,7 @@ class RandomEdgePruner(Sparsifier):
         g = unweighted_structure(graph)
         loops = g.rows == g.cols
         num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
-        check_budget_fits(self.budget, num_prunable, num_loops)
-        keep = self._size(num_prunable, num_nodes=g.num_nodes)
+        keep = self._size(num_prunable, num_nodes=g.num_nodes, num_loops=num_loops)
         keys = (undirected_pair_keys(g.rows, g.cols, g.num_nodes) if g.is_undirected
                 else g.rows * max(g.num_nodes, 1) + g.cols)
         order = np.argsort(keys, kind="stable")

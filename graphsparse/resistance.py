@@ -19,7 +19,6 @@ from numba import njit
 
 from graphsparse.elimination import EliminationFactor
 from graphsparse.metrics import grounded_laplacian_nodes
-from graphsparse.teddy import check_budget_fits
 from graphsparse.trees import max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import SEED, Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
@@ -463,8 +462,7 @@ class EffectiveResistanceSampler(Sparsifier):
             raise InvalidParameterError("EffectiveResistanceSampler needs an undirected graph")
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
         num_edges = g.num_items - int(loops.sum())
-        check_budget_fits(self.budget, num_edges, int(loops.sum()))
-        budget = self._size(num_edges, num_nodes=g.num_nodes)
+        budget = self._size(num_edges, num_nodes=g.num_nodes, num_loops=int(loops.sum()))
         r = effective_resistances(g, num_vectors=self.num_vectors, solver=self.solver,
                                   seed=self.seed)
         p = g.weights * r

@@ -22,7 +22,6 @@ from graphsparse.resistance import (
     laplacian_solver,
     sketch_right_hand_sides,
 )
-from graphsparse.teddy import check_budget_fits
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
@@ -377,8 +376,7 @@ class FeGrassSparsifier(Sparsifier):
         num_tree = int(tree_mask.sum())
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
         num_edges = g.num_items - int(loops.sum())
-        check_budget_fits(self.budget, num_edges, int(loops.sum()))
-        budget = self._size(num_edges, num_nodes=g.num_nodes)
+        budget = self._size(num_edges, num_nodes=g.num_nodes, num_loops=int(loops.sum()))
         check_size_floor(budget, num_tree, num_edges, what="the spanning forest",
                          num_nodes=g.num_nodes, **self._sizing_in_use())
         tree = g.subgraph(tree_mask)

@@ -160,31 +160,6 @@ def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | N
     return 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
 
 
-def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
-    """Refuse a ``budget`` above the edges TEDDY (and random pruning) sizes against, those that
-    are not self-loops, saying that self-loops are kept apart; a graph of self-loops only gets its
-    own message.
-
-    Examples
-    --------
-    >>> check_budget_fits(1, 0, 3)
-    Traceback (most recent call last):
-    ...
-    sparsebox.exceptions.InvalidParameterError: budget 1 counts edges other than self-loops, and \
-the graph has none: only 3 self-loops, which are always kept
-    """
-    if budget is None or budget <= num_prunable:
-        return
-    if num_prunable == 0:
-        has = (f"none: only {num_loops} self-loops, which are always kept" if num_loops
-               else "no edges at all")
-        raise InvalidParameterError(
-            f"budget {budget} counts edges other than self-loops, and the graph has {has}")
-    raise InvalidParameterError(
-        f"budget {budget} is more than the {num_prunable} edges other than self-loops (the "
-        f"{num_loops} self-loops are always kept and not counted)")
-
-
 def kept_part(graph: Any, mask: np.ndarray) -> SparseStructure:
     """The items ``mask`` keeps of :func:`unweighted_structure` ``(graph)``, with the graph's own
     weights where it has valid ones on the same items (else unweighted)."""
@@ -257,8 +232,7 @@ class TeddyPruner(Sparsifier):
         self.scores_ = teddy_edge_scores(g, add_self_loops=self.add_self_loops)
         loops = g.rows == g.cols
         num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
-        check_budget_fits(self.budget, num_prunable, num_loops)
-        keep = self._size(num_prunable, num_nodes=g.num_nodes, overrides=sizes)
+        keep = self._size(num_prunable, num_nodes=g.num_nodes, num_loops=num_loops, overrides=sizes)
         self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
         return self
 

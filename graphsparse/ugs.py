@@ -33,7 +33,7 @@ from torch import nn
 
 from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
 from graphsparse.gnn.training import accuracy, train_node_classifier
-from graphsparse.teddy import check_budget_fits, level_keep_ratios
+from graphsparse.teddy import level_keep_ratios
 from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
@@ -422,8 +422,7 @@ class UgsPruner(Sparsifier):
         pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
         is_loop = loop_pairs(data.edge_index, pair, num_pairs)
         num_edges = int((~is_loop).sum())
-        check_budget_fits(self.budget, num_edges, int(is_loop.sum()))
-        target = self._size(num_edges, num_nodes=int(data.num_nodes))
+        target = self._size(num_edges, num_nodes=int(data.num_nodes), num_loops=int(is_loop.sum()))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
         counts = self._round_budgets(self._edge_rounds(num_edges, target), _num_weights(factory))

@@ -29,7 +29,7 @@ import numpy as np
 
 from sparsebox._validation import Interval, validate_params
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
-from sparsebox.select import resolve_budget
+from sparsebox.select import check_budget_fits, resolve_budget
 from sparsebox.structure import as_structure
 
 __all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS"]
@@ -157,10 +157,14 @@ class Sparsifier:
         return sizes
 
     def _size(self, num_items: int, *, num_nodes: int | None = None,
-              overrides: Mapping[str, Any] | None = None) -> int:
+              num_loops: int | None = None, overrides: Mapping[str, Any] | None = None) -> int:
         """The exact number of items to keep, from the one sizing parameter given (or the
-        class's default). A keep ratio that rounds to nothing of a non-empty input is refused."""
+        class's default). A keep ratio that rounds to nothing of a non-empty input is refused.
+        ``num_loops``: a graph's self-loops, kept apart from its ``num_items`` edges; a budget
+        above those edges is refused saying so (:func:`~sparsebox.select.check_budget_fits`)."""
         sizes = self._sizing_in_use(overrides)
+        if num_loops is not None:
+            check_budget_fits(sizes.get("budget"), num_items, num_loops)
         count = resolve_budget(num_items, num_nodes=num_nodes, **sizes)
         (name, value), = sizes.items()
         if count == 0 and num_items > 0 and name != "budget":

@@ -15,7 +15,8 @@ import numpy as np
 from sparsebox._validation import _is_real, check_1d, check_fraction, check_int, exactly_one
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor"]
+__all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor",
+           "check_budget_fits"]
 
 
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
@@ -23,6 +24,31 @@ def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
     keep_ratio = check_fraction("keep_ratio", keep_ratio)
     num_items = check_int("num_items", num_items, minimum=0)
     return min(num_items, math.floor(keep_ratio * num_items + 0.5))
+
+
+def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
+    """Refuse a ``budget`` above the edges a graph method sizes against, those that are not
+    self-loops, saying that self-loops are kept apart; a graph of self-loops only gets its own
+    message (:meth:`~sparsebox.base.Sparsifier._size` calls it when given ``num_loops``).
+
+    Examples
+    --------
+    >>> check_budget_fits(1, 0, 3)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: budget 1 counts edges other than self-loops, and \
+the graph has none: only 3 self-loops, which are always kept
+    """
+    if budget is None or budget <= num_prunable:
+        return
+    if num_prunable == 0:
+        has = (f"none: only {num_loops} self-loops, which are always kept" if num_loops
+               else "no edges at all")
+        raise InvalidParameterError(
+            f"budget {budget} counts edges other than self-loops, and the graph has {has}")
+    raise InvalidParameterError(
+        f"budget {budget} is more than the {num_prunable} edges other than self-loops (the "
+        f"{num_loops} self-loops are always kept and not counted)")
 
 
 def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
