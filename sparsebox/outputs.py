@@ -55,13 +55,16 @@ def is_writable(folder: str | os.PathLike[str]) -> bool:
     False
     >>> folder.chmod(0o755)
     """
-    folder = Path(folder)
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    folder = _nearest_existing(Path(folder))
     writable = os.access(folder, os.W_OK)
     if writable and os.geteuid() == 0:
         writable = bool(folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     return writable
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path``, or the nearest folder above it that exists."""
+    return next((p for p in (path, *path.parents) if p.exists()), path)
 
 
 def check_output_file(path: str | os.PathLike[str], *, option: str,
@@ -154,7 +157,7 @@ def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
     if path.exists() and not path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
     if not is_writable(path):  # before making it: root could make it in a read-only folder
-        there = next(p for p in (path, *path.parents) if p.exists())
+        there = _nearest_existing(path)
         why = "a file, not a folder" if not there.is_dir() else "not writable"
         raise InvalidParameterError(f"{option}: the folder {path} is not writable" if there == path
                                     else f"{option}: cannot make the folder {path}: {there} is {why}")
