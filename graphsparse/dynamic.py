@@ -426,10 +426,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         except KeyError as err:
             raise InvalidParameterError(
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
-        if graph.num_items and next_id <= int(graph.ids.max()):  # new edges would reuse an id
+        top_id = int(graph.ids.max()) if graph.num_items else -1
+        if next_id <= top_id:  # new edges would reuse an id
             raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
                                         f"next_id_ {next_id} is not above the graph's ids (up to "
-                                        f"{int(graph.ids.max())})")
+                                        f"{top_id})")
         _check_subgraph(graph, sparsifier)
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches

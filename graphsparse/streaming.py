@@ -223,7 +223,6 @@ class StreamState:
         return cls(folder, model, graph_source, int(meta["events_applied"]),
                    events_files=meta.get("events_files"))
 
-
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
         path = self.folder / LOG
