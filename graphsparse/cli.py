@@ -32,7 +32,6 @@ from sparsebox.outputs import (
     folders_to_make,
     json_text,
     remove_if_empty,
-    write_text_atomic,
 )
 
 
@@ -307,6 +306,7 @@ def teddy(
     that a resumed run must share)."""
     from graphsparse.teddy_report import METHODS, seeds_to_run
     from sparsebox.options import executor_from_options, parameter_errors
+    from sparsebox.outputs import write_text_atomic
 
     runner = executor_from_options(executor, jobs, address)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
@@ -344,6 +344,7 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
     """The seeds ``todo`` of `graph teddy` on ``runner``, each record appended to ``records``
     and ``out/results.json`` as it arrives, then the report."""
     from graphsparse.teddy_report import write_teddy_report
+    from sparsebox.outputs import write_text_atomic
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
