@@ -578,6 +578,8 @@ def _infer_num_nodes(num_nodes: int | None, row: np.ndarray, col: np.ndarray) ->
         return top
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
         raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
+    if num_nodes < 0:
+        raise ValueError(f"num_nodes must be >= 0, got {int(num_nodes)}")
     if num_nodes < top:
         raise ValueError(
             f"indices out of range: node {top - 1} appears but num_nodes is {int(num_nodes)}"
@@ -698,10 +700,11 @@ def as_structure(
         Weights for an edge_index (one per column); a matrix or a networkx graph carries its own
         and refuses it.
     num_nodes : int, optional
-        For an edge_index; defaults to the largest index + 1. A matrix or a networkx graph has
-        its own and refuses another.
+        For an edge_index; defaults to the largest index + 1 (a PyG ``EdgeIndex``: its sparse
+        size, when it has one). A matrix or a networkx graph has its own and refuses another.
     ids, symmetrize, duplicates, self_loops
-        See :meth:`SparseStructure.from_edges`.
+        See :meth:`SparseStructure.from_edges`. A networkx graph whose edges all carry an integer
+        ``id`` attribute (as :meth:`SparseStructure.to_networkx` writes them) keeps those ids.
 
     Examples
     --------
@@ -729,6 +732,9 @@ def as_structure(
         return as_structure(pyg_edge_index(x), undirected=undirected,
                             edge_weight=edge_weight if edge_weight is not None else weight,
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
+    if num_nodes is None and _from_package(x, "torch_geometric") and hasattr(x, "sparse_size"):
+        # a PyG EdgeIndex knows its node count, isolated trailing nodes included (as Data reads it)
+        num_nodes = x.sparse_size(0) if x.sparse_size(0) is not None else x.sparse_size(1)
     x = _from_torch(x)
     if edge_weight is not None:
         edge_weight = _from_torch(edge_weight)
@@ -875,7 +881,10 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
     weighted = any("weight" in d for _, _, d in edges)
     w = (np.fromiter((d.get("weight", 1.0) for _, _, d in edges), dtype=np.float64,
                      count=len(edges)) if weighted else None)
-    has_ids = bool(edges) and all("id" in d for _, _, d in edges)
+    # sparsebox's own ids, as to_networkx writes them; other "id" attributes (GraphML's "e0", ...)
+    # are not item ids
+    has_ids = bool(edges) and all(isinstance(d.get("id"), (int, np.integer))
+                                  and not isinstance(d["id"], (bool, np.bool_)) for _, _, d in edges)
     if ids is None and has_ids:
         ids = np.fromiter((d["id"] for _, _, d in edges), dtype=np.int64, count=len(edges))
     nx_undirected = not g.is_directed()
@@ -894,6 +903,6 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
         return SparseStructure.from_edges(rr, cc, ww, num_nodes=len(nodes), undirected=True,
                                           ids=ii, duplicates=duplicates, self_loops=self_loops)
     return SparseStructure.from_edges(r, c, w, num_nodes=len(nodes),
-                                      undirected=undirected if symmetrize is None else True,
+                                      undirected=symmetrize is not None,  # a DiGraph is directed
                                       ids=ids, symmetrize=symmetrize, duplicates=duplicates,
                                       self_loops=self_loops)

@@ -382,3 +382,41 @@ def test_bfloat16_tensors_are_read():
     adjacency = torch.tensor([[0.0, 1.5], [1.5, 0.0]], dtype=torch.bfloat16)
     assert as_structure(adjacency).weights.tolist() == [1.5]
     assert as_structure(adjacency.to_sparse()).weights.tolist() == [1.5]
+
+
+def test_a_networkx_digraph_stays_directed_even_when_its_edges_are_symmetric():
+    # "undirected=None detects it (networkx: the graph's kind)": a DiGraph whose edges come in
+    # pairs read as one undirected edge (num_edges 1 against networkx's 2), and an empty one
+    # as undirected, while undirected=True on a DiGraph is refused
+    d = nx.DiGraph([(0, 1, {"weight": 2.0}), (1, 0, {"weight": 2.0})])
+    s = as_structure(d)
+    assert not s.is_undirected and s.num_edges == d.number_of_edges() == 2
+    assert not as_structure(nx.DiGraph()).is_undirected
+    assert as_structure(d, symmetrize="max").is_undirected  # asked for
+
+
+def test_a_networkx_graph_s_own_id_attributes_are_not_taken_for_item_ids():
+    # nx.read_graphml keeps each edge's GraphML id ("e0", ...) as an "id" attribute: that crashed
+    # with "invalid literal for int() with base 10: 'e0'"
+    g = nx.Graph()
+    g.add_edge(0, 1, id="e0", weight=2.0)
+    g.add_edge(1, 2, id="e1", weight=3.0)
+    s = as_structure(g)
+    assert s.ids.tolist() == [0, 1] and s.weights.tolist() == [2.0, 3.0]
+    h = as_structure(nx.path_graph(3)).subgraph(np.array([False, True]))
+    assert as_structure(h.to_networkx()).ids.tolist() == [1]  # sparsebox's own ids are kept
+
+
+def test_a_pyg_edge_index_keeps_its_isolated_trailing_nodes():
+    from torch_geometric import EdgeIndex
+
+    ei = EdgeIndex(torch.tensor([[0, 1], [1, 0]]), sparse_size=(5, 5))
+    assert as_structure(ei).num_nodes == 5  # was 2: the sparse size was dropped
+    assert as_structure(EdgeIndex(torch.tensor([[0, 1], [1, 0]]))).num_nodes == 2
+    assert as_structure(ei, num_nodes=7).num_nodes == 7
+
+
+def test_a_negative_num_nodes_is_named():
+    # was "indices out of range: node -1 appears but num_nodes is -1" for a graph without edges
+    with pytest.raises(ValueError, match="num_nodes must be >= 0, got -1"):
+        as_structure(np.zeros((2, 0), dtype=np.int64), num_nodes=-1)
