@@ -73,7 +73,8 @@ def _hop(state, cur, prev, indptr, indices, weight, weighted, non_backtracking, 
 @njit(cache=True, nogil=True)
 def _walk(g, src, tgt, seed, indptr, indices, weight, max_steps, weighted, non_backtracking,
           undirected, unit_weights, scale, stop_resistance, path):
-    """One walker, recording its entries into ``path`` (the path regenerator)."""
+    """One walker, recording its entries into ``path`` as far as it reaches (the path
+    regenerator; an empty ``path`` only counts the steps)."""
     state = seed ^ (np.uint64(g + 1) * _WALKER_MULT)
     cur = src
     prev = -1
@@ -85,7 +86,8 @@ def _walk(g, src, tgt, seed, indptr, indices, weight, max_steps, weighted, non_b
         if k < 0:
             break
         resistance += 1.0 if unit_weights else 1.0 / weight[k]
-        path[steps] = k
+        if steps < path.shape[0]:
+            path[steps] = k
         steps += 1
         prev = cur
         cur = indices[k]
@@ -170,17 +172,22 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @njit(cache=True, nogil=True)
 def _paths(gs, sources, targets, num_walkers, seed, indptr, indices, weight, max_steps,
            weighted, non_backtracking, undirected, unit_weights, scale, stop_resistance):
-    buffer = np.empty(gs.shape[0] * max_steps, dtype=np.int64)
+    # two passes, counting then recording: a buffer of max_steps per walker would not fit in
+    # memory where max_steps is a generous cap (10**8) on walks of a few hops
     offsets = np.zeros(gs.shape[0] + 1, dtype=np.int64)
-    for j in range(gs.shape[0]):
-        g = gs[j]
-        q = g // num_walkers
-        start = offsets[j]
-        _, _, steps = _walk(g, sources[q], targets[q], seed, indptr, indices, weight, max_steps,
-                            weighted, non_backtracking, undirected, unit_weights, scale[q],
-                            stop_resistance, buffer[start:start + max_steps])
-        offsets[j + 1] = start + steps
-    return offsets, buffer[:offsets[-1]]
+    for record in (False, True):
+        buffer = np.empty(offsets[-1], dtype=np.int64)
+        for j in range(gs.shape[0]):
+            g = gs[j]
+            q = g // num_walkers
+            start = offsets[j]
+            _, _, steps = _walk(g, sources[q], targets[q], seed, indptr, indices, weight,
+                                max_steps, weighted, non_backtracking, undirected, unit_weights,
+                                scale[q], stop_resistance,
+                                buffer[start:offsets[j + 1]] if record else buffer[:0])
+            if not record:
+                offsets[j + 1] = start + steps
+    return offsets, buffer
 
 
 def walker_paths(p, gs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -290,3 +290,12 @@ def test_a_setting_of_the_wrong_type_is_named(kwargs, message):
     # and True ran as a threshold of 1
     with pytest.raises(ValueError, match=message):
         random_walks(path_graph(4), [0], [3], num_walkers=2, max_steps=3, **kwargs)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_paths_of_short_walks_under_a_generous_step_cap_fit_in_memory(backend):
+    # numba's path regenerator allocated queries * max_steps entries: MemoryError here (80 GB)
+    # for walks of 9 hops, which the reference returned at once
+    res = random_walks(path_graph(10), [0] * 100, [9] * 100, num_walkers=2, max_steps=10**8,
+                       seed=0, return_paths=True, backend=backend)
+    assert res.reached.all() and all(p.tolist() == list(range(10)) for p in res.path_nodes)
