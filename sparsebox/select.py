@@ -188,7 +188,9 @@ def select(
                               quantile=quantile)
     units = unit_scores.shape[0]
     if kind in ("keep_ratio", "budget"):
-        keep = _top_k(unit_scores, resolve_budget(units, **{kind: value}), unit_protected)
+        k = resolve_budget(units, **{kind: value})
+        keep = _top_k(unit_scores, k, unit_protected, asked=None if kind == "budget" else
+                      f"keep_ratio {value:g} keeps {k} of the {units} items, fewer than")
     elif kind == "threshold":
         if not _is_real(value) or math.isnan(value):  # +-inf are thresholds (always-kept: inf)
             raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
@@ -216,14 +218,17 @@ def _quantile(scores: np.ndarray, q: float) -> float:
     return high if high == math.inf else low
 
 
-def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:
+def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None,
+           asked: str | None = None) -> np.ndarray:
+    """The ``k`` best, protected first; ``asked`` says ``k`` in the caller's words, for the error
+    of a count below the protected items."""
     keep = np.zeros(scores.shape[0], dtype=bool)
     if protected is not None:
         num_protected = int(protected.sum())
         if num_protected > k:
             raise InvalidParameterError(
-                f"budget {k} is smaller than the {num_protected} protected items, which are "
-                "always kept"
+                f"{asked or f'budget {k} is smaller than'} the {num_protected} protected items, "
+                "which are always kept"
             )
         keep |= protected
         k -= num_protected

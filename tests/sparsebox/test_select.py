@@ -168,3 +168,10 @@ def test_a_group_mixing_inf_and_minus_inf_is_refused():
             select(scores, groups=groups, **option)
     assert select([np.inf, np.inf, 1.0, 2.0], quantile=0.5, groups=[0, 0, 1, 1]).tolist() == [
         True, True, False, False]  # a group of infinities of one sign is its infinity
+
+
+def test_a_keep_ratio_below_the_protected_count_is_named_as_given():
+    # was "budget 1 is smaller than ...", a budget the caller never gave
+    with pytest.raises(InvalidParameterError,
+                       match=r"^keep_ratio 0.3 keeps 1 of the 3 items, fewer than the 2 protected"):
+        select([1.0, 2.0, 3.0], keep_ratio=0.3, protected=[True, True, False])
