@@ -340,7 +340,8 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
     pinhole models ``PINHOLE`` and ``SIMPLE_PINHOLE`` (and ``SIMPLE_RADIAL`` / ``RADIAL`` /
     ``OPENCV`` when their distortion coefficients are zero: an image with distortion would need
     undistorting first, as 3DGS's ``convert.py`` does). Returns ``(cameras, image names)`` in
-    ``images.txt`` order.
+    ``images.txt`` order. As COLMAP reads it, each image there takes two lines: its pose, then
+    its 2D points (``X Y POINT3D_ID`` triples, or an empty line).
 
     Examples
     --------
@@ -360,7 +361,7 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
             raise FileNotFoundError(f"{path}: no such file (a COLMAP text model has "
                                     "cameras.txt and images.txt)")
     for lineno, line in enumerate(cam_file.read_text().splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
         try:
@@ -390,10 +391,18 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         intrinsics[cam_id] = (w, h, fx, fy, cx, cy)
     cams, names = [], []
     lines = img_file.read_text().splitlines()
-    data = [(i + 1, ln) for i, ln in enumerate(lines) if not ln.startswith("#")]
-    for lineno, line in data[0::2]:  # each image has a second line of 2D points (maybe blank)
-        if not line.strip():
+    at = 0
+    while at < len(lines):  # as COLMAP reads it: an image's line, then always its 2D points
+        lineno, line = at + 1, lines[at].strip()
+        at += 1
+        if not line or line.startswith("#"):
             continue
+        points = lines[at].split() if at < len(lines) else []
+        at += 1
+        if len(points) % 3:  # (X, Y, POINT3D_ID) triples; an image line has 10 fields
+            raise _camera_error(img_file, f"line {lineno + 1}: expected the 2D points of the image "
+                                          f"on line {lineno} (X Y POINT3D_ID triples, or an empty "
+                                          "line): each image takes two lines")
         parts = line.split()
         try:
             qw, qx, qy, qz, tx, ty, tz = (float(x) for x in parts[1:8])

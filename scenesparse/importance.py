@@ -41,7 +41,8 @@ from sparsebox.progress import progress_bar
 from sparsebox.select import select
 
 __all__ = ["SCORES", "RenderStatistics", "render_statistics", "importance_scores",
-           "sensitivity_scores", "fisher_information", "GaussianPruner", "default_cameras"]
+           "sensitivity_scores", "fisher_information", "GaussianPruner", "default_cameras",
+           "sees_scene"]
 
 SCORES = ("lightgaussian", "radsplat", "minisplatting", "pup", "opacity", "volume")
 
@@ -81,6 +82,18 @@ def check_cameras(cameras: Sequence[Camera] | None) -> None:
     for i, cam in enumerate(cameras):
         if not isinstance(cam, Camera):
             raise InvalidParameterError(f"cameras[{i}] must be a Camera, got {type(cam).__name__}")
+
+
+def sees_scene(scene: GaussianScene, camera: Camera) -> bool:
+    """Whether the centre of a Gaussian of ``scene`` lies in front of ``camera`` and in its
+    image: a camera whose pose is in another convention (world-to-camera for camera-to-world,
+    OpenGL axes for OpenCV ones) usually sees none, and every render-based score is then 0."""
+    w2c = camera.world_to_cam.detach().cpu().double()
+    p = scene.means.detach().cpu().double() @ w2c[:3, :3].T + w2c[:3, 3]
+    p = p[p[:, 2] > camera.near]
+    u = camera.fx * p[:, 0] / p[:, 2] + camera.cx
+    v = camera.fy * p[:, 1] / p[:, 2] + camera.cy
+    return bool(((u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height)).any())
 
 
 def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
@@ -304,6 +317,11 @@ class GaussianPruner(Sparsifier):
         if needs_views:
             cams = list(cameras) if cameras is not None else default_cameras(
                 scene, self.views, self.resolution)
+            if cameras is not None and not any(sees_scene(scene, c) for c in cams):
+                raise InvalidParameterError(
+                    f"none of the {len(cams)} cameras has a Gaussian's centre in its image, so "
+                    "every score would be 0: check the poses' convention (Camera takes a "
+                    "world-to-camera transform with OpenCV axes: x right, y down, z forward)")
         target = None if self.threshold is not None else self._size(n)
         trainer = None
         if self.recover_steps:

@@ -172,6 +172,13 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Locat
         raise FileNotFoundError(f"{folder}: no such folder of photos")
     if cameras_json is not None:
         cams, names = by_image_name(*cameras_from_json(cameras_json))
+        # sorted by name, the same names are side by side
+        twice = next((a for a, b in zip(names, names[1:], strict=False) if a == b), None)
+        if twice is not None:
+            raise InputFileError(f"{cameras_json}: two views are named {twice!r}, and one photo "
+                                 "cannot stand for both (3DGS names a view by its photo's stem, "
+                                 "so train/r_0.png and test/r_0.png collide): give the folder of "
+                                 "their transforms or COLMAP files as --images, without --cameras")
         paths = [_find_photo(folder, n) for n in names]
         _check_aspect(cams, paths)
         return _Located(cams, paths, f"{Path(cameras_json).name} ({len(cams)} views)",

@@ -4,15 +4,16 @@ side-by-side."""
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from scenesparse.gaussians import read_ply, write_ply
+from scenesparse.gaussians import GaussianScene, read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
-from scenesparse.importance import GaussianPruner, default_cameras
+from scenesparse.importance import GaussianPruner, default_cameras, sees_scene
 from scenesparse.rendering import check_render_backend, render
 from sparsebox.outputs import StagedOutputs, check_output_file, json_text
 
@@ -44,10 +45,11 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
 
         found = photo_views(images, cameras_json=cameras_json, resolution=resolution)
         if not found.test_cameras:
-            raise ValueError(f"{images}: no held-out view to evaluate on")
+            raise ValueError(f"{cameras_json or images}: one view only, none to hold out to "
+                             "evaluate on (give at least two)")
         return {"cameras": found.train_cameras, "targets": found.train_images,
                 "held_out": found.test_cameras, "photos": found.test_images,
-                "description": found.description}
+                "description": found.description, "source": cameras_json or images}
     if cameras_json is not None:
         from scenesparse.cameras import cameras_from_json
         from scenesparse.photos import by_image_name
@@ -61,12 +63,34 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
                  "evaluated on the view it scores: none to hold out")
         return {"cameras": train, "targets": None, "held_out": held, "photos": None,
                 "description": f"{Path(cameras_json).name} ({len(cams)} views, {split}), no "
-                               "photos: against the unpruned model's renders"}
+                               "photos: against the unpruned model's renders",
+                "source": cameras_json}
     return {"cameras": default_cameras(scene, views, resolution), "targets": None,
             "held_out": default_cameras(scene, eval_views, resolution, phase=0.5),
             "photos": None,
             "description": f"orbit ({views} views at {resolution} px, {eval_views} held out "
-                           "between them), against the unpruned model's renders"}
+                           "between them), against the unpruned model's renders",
+            "source": None}
+
+
+def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path) -> None:
+    """Refuse the user's cameras where no view, or no held-out view, sees a Gaussian's centre,
+    and warn where some views see none: poses in another convention (world-to-camera where
+    camera-to-world is meant, OpenGL axes for OpenCV ones) scored every Gaussian 0, kept the
+    first ones of the file and compared empty renders."""
+    hint = ("check the poses' convention (cameras.json: camera-to-world rotation, OpenCV axes x "
+            "right, y down, z forward; COLMAP: world-to-camera; transforms.json: camera-to-world, "
+            "OpenGL axes)")
+    train, held, source = setup["cameras"], setup["held_out"], setup["source"]
+    seen = {cam: sees_scene(scene, cam) for cam in [*train, *held]}
+    for cams, what in ((train, "scoring views"), (held, "held-out views")):
+        if not any(seen[c] for c in cams):
+            raise ValueError(f"{source}: none of its {len(cams)} {what} sees a Gaussian of "
+                             f"{scene_path}: {hint}")
+    blind = sum(not s for s in seen.values())
+    if blind:
+        warnings.warn(f"{source}: {blind} of its {len(seen)} views see no Gaussian of "
+                      f"{scene_path}: {hint}", stacklevel=2)
 
 
 def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
@@ -89,6 +113,9 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     fine-tunes after each round towards the photos, else towards the unpruned renders;
     ``sh_degree`` refits the colours at a lower SH degree (``sh_steps`` steps) before writing.
     Every output is checked before the work starts and appears only when all of it succeeded.
+    The user's cameras are refused where none of the scoring views, or none of the held-out
+    ones, has a Gaussian's centre in its image (poses in another convention), and warned of
+    where some views have none.
     """
     import matplotlib
 
@@ -125,6 +152,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
                 check_output_file(path, option=option, inputs=sources)
     setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
                    images=images, cameras_json=cameras_json)
+    if setup["source"] is not None:
+        _check_in_view(scene, setup, source)
     start = time.perf_counter()
     pruner.fit(scene, setup["cameras"], setup["targets"], progress=progress)
     pruned = pruner.transform(scene)

@@ -296,3 +296,18 @@ def test_strategy_cameras_are_checked_at_set_up():
         with pytest.raises(ValueError, match=message):
             GaussianPruner("radsplat").fit(scene_from_params(params), bad)
     PruneStrategy(prune_steps=(10,), cameras=tuple(cams)).initialize_state()
+
+
+def test_pruner_refuses_cameras_that_see_no_gaussian():
+    """Poses in another convention (here: each camera turned to face away) see nothing: every
+    score would be 0 and the pruner would keep the first Gaussians of the file."""
+    from scenesparse.cameras import Camera
+
+    scene = scene_from_params(torch.nn.ParameterDict(_params(40)))
+    cams = default_cameras(scene, 2, 16)
+    turned = torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0]))  # half a turn about y
+    away = [Camera(turned @ c.world_to_cam, c.fx, c.fy, c.cx, c.cy, c.width, c.height)
+            for c in cams]
+    with pytest.raises(ValueError, match="none of the 2 cameras has a Gaussian's centre"):
+        GaussianPruner("radsplat", keep_ratio=0.5).fit(scene, away)
+    assert GaussianPruner("radsplat", keep_ratio=0.5).fit(scene, [away[0], cams[1]]).mask_.sum() == 20

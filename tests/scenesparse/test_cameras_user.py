@@ -1,0 +1,195 @@
+"""A splat user's own cameras: one scene, photographed from the lego poses, written the three
+ways a user has it (NeRF transforms, a COLMAP text model, INRIA's cameras.json) and read back
+where the photos show it; the mistakes a user makes with them."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy.spatial.transform import Rotation
+
+from scenesparse.cameras import Camera, cameras_from_colmap
+from scenesparse.gaussians import GaussianScene, write_ply
+from scenesparse.photos import photo_views
+from scenesparse.rendering import render
+
+LEGO = "3d/nerf_synthetic_lego_subset"
+W, H = 24, 18  # not square: cx and cy differ
+
+
+def _scene(n=60, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return GaussianScene(means=torch.rand(n, 3, generator=g) * 0.2 - 0.1,
+                         quats=torch.randn(n, 4, generator=g),
+                         log_scales=torch.rand(n, 3, generator=g) - 4.0,
+                         opacity_logits=torch.randn(n, generator=g) + 1.0,
+                         sh_dc=torch.randn(n, 3, generator=g), sh_rest=torch.zeros(n, 0, 3))
+
+
+def _lego_views(data_dir, count=9):
+    """The first ``count`` lego poses (OpenGL camera-to-world), moved 10 times closer to the
+    origin; their OpenCV cameras at W x H."""
+    meta = json.loads((data_dir / LEGO / "transforms_train.json").read_text())
+    focal = 0.5 * W / math.tan(meta["camera_angle_x"] / 2)
+    poses, cams = [], []
+    for frame in meta["frames"][:count]:
+        c2w = np.array(frame["transform_matrix"])
+        c2w[:3, 3] *= 0.1
+        w2c = np.linalg.inv(c2w @ np.diag([1.0, -1.0, -1.0, 1.0]))
+        poses.append(c2w)
+        cams.append(Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, W / 2, H / 2, W, H))
+    return meta["camera_angle_x"], poses, cams
+
+
+def _inria_entries(cams, names):
+    """cameras.json as 3DGS's camera_to_JSON writes it (R is stored transposed, the inverse of
+    [R' | T] taken), with a key of its own."""
+    entries = []
+    for i, (cam, name) in enumerate(zip(cams, names, strict=True)):
+        w2c = cam.world_to_cam.double().numpy()
+        rt = np.eye(4)
+        rt[:3, :3], rt[:3, 3] = w2c[:3, :3], w2c[:3, 3]
+        c2w = np.linalg.inv(rt)
+        entries.append({"id": i, "img_name": name, "width": cam.width, "height": cam.height,
+                        "position": c2w[:3, 3].tolist(),
+                        "rotation": [row.tolist() for row in c2w[:3, :3]],
+                        "fy": cam.fy, "fx": cam.fx, "note": "written by a user's script"})
+    return entries
+
+
+def _own_scene(data_dir, tmp_path):
+    """The scene, its photos and their cameras in the three formats."""
+    scene = _scene()
+    write_ply(tmp_path / "scene.ply", scene)
+    angle, poses, cams = _lego_views(data_dir)
+    names = [f"view_{i}" for i in range(len(cams))]
+    nerf, colmap, inria = tmp_path / "nerf", tmp_path / "colmap", tmp_path / "inria"
+    for folder in (nerf / "train", colmap / "images", inria):
+        folder.mkdir(parents=True)
+    for cam, name in zip(cams, names, strict=True):
+        with torch.no_grad():
+            image = render(scene, cam).image.clamp(0, 1).numpy()
+        photo = Image.fromarray((image * 255 + 0.5).astype(np.uint8))
+        for folder in (nerf / "train", colmap / "images", inria):
+            photo.save(folder / f"{name}.png")
+    (nerf / "transforms_train.json").write_text(json.dumps(
+        {"camera_angle_x": angle, "frames": [{"file_path": f"./train/{n}", "transform_matrix":
+                                              p.tolist()} for n, p in zip(names, poses, strict=True)]}))
+    model = colmap / "sparse" / "0"
+    model.mkdir(parents=True)
+    c = cams[0]
+    (model / "cameras.txt").write_text("# Camera list with one line of data per camera:\n"
+                                       f"1 SIMPLE_PINHOLE {W} {H} {c.fx} {c.cx} {c.cy}\n")
+    lines = ["# Image list with two lines of data per image:",
+             "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME"]
+    for i, (cam, name) in enumerate(zip(cams, names, strict=True)):
+        w2c = cam.world_to_cam.double().numpy()
+        x, y, z, w = Rotation.from_matrix(w2c[:3, :3]).as_quat()
+        lines += [f"{i + 1} {w} {x} {y} {z} {' '.join(map(str, w2c[:3, 3]))} 1 {name}.png",
+                  "4.5 3.5 -1 10.0 7.0 -1"]
+    (model / "images.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "cameras.json").write_text(json.dumps(_inria_entries(cams, names)))
+    return cams, names
+
+
+def test_a_scene_in_three_formats_renders_where_its_photos_show_it(data_dir, tmp_path, cli):
+    """The same views as transforms (OpenGL camera-to-world), COLMAP (world-to-camera
+    quaternions) and INRIA's cameras.json (camera-to-world, OpenCV) render the unpruned scene as
+    its photos show it, held out alike; a pose in the other axis convention sees nothing and is
+    refused, naming the file, with nothing written."""
+    _own_scene(data_dir, tmp_path)
+    common = ("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
+              "--resolution", str(W), "--rounds", "1", "--recover-steps", "1",
+              "--keep-ratio", "0.5", "--report", tmp_path / "report.json")
+    for given, where in (((tmp_path / "nerf",), "transforms_train.json (9 views)"),
+                         ((tmp_path / "colmap",), "COLMAP sparse/0 (9 views)"),
+                         ((tmp_path / "inria", "--cameras", tmp_path / "cameras.json"),
+                          "cameras.json (9 views)")):
+        result = cli(*common, "--images", *given)
+        assert result.exit_code == 0, result.output
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert where in report["cameras"] and report["eval_views"] == 2, report["cameras"]
+        assert report["photos"]["unpruned"]["psnr"] > 40, (where, report["photos"])
+    entries = json.loads((tmp_path / "cameras.json").read_text())
+    for entry in entries:  # OpenGL axes (y up, z back) given for OpenCV ones
+        entry["rotation"] = (np.array(entry["rotation"]) @ np.diag([1.0, -1.0, -1.0])).tolist()
+    (tmp_path / "gl.json").write_text(json.dumps(entries))
+    nerf = json.loads((tmp_path / "nerf" / "transforms_train.json").read_text())
+    for frame in nerf["frames"]:  # OpenCV axes given for OpenGL ones
+        frame["transform_matrix"] = (np.array(frame["transform_matrix"])
+                                     @ np.diag([1.0, -1.0, -1.0, 1.0])).tolist()
+    (tmp_path / "nerf" / "transforms_train.json").write_text(json.dumps(nerf))
+    for path in (tmp_path / "out.ply", tmp_path / "report.json"):
+        path.unlink()
+    for given, named in (((tmp_path / "inria", "--cameras", tmp_path / "gl.json"), "gl.json"),
+                         (("--cameras", tmp_path / "gl.json"), "gl.json"),
+                         ((tmp_path / "nerf",), "nerf")):
+        args = given if given[0] == "--cameras" else ("--images", *given)
+        cli(*common, *args).error_line(named, "sees a Gaussian of", "scene.ply", "convention")
+        assert not (tmp_path / "out.ply").exists() and not (tmp_path / "report.json").exists()
+
+
+def test_cameras_of_which_some_see_nothing_are_warned_of(data_dir, tmp_path, cli):
+    """Poses in the wrong convention that still see the scene from a few views ran silently,
+    scoring from those few and comparing empty renders on the others."""
+    _, _, cams = _lego_views(data_dir)
+    write_ply(tmp_path / "scene.ply", _scene())
+    entries = _inria_entries(cams, [f"v{i}" for i in range(len(cams))])
+    for entry in entries[1:4]:
+        entry["rotation"] = (np.array(entry["rotation"]) @ np.diag([1.0, -1.0, -1.0])).tolist()
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    result = cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
+                 "--resolution", "16", "--rounds", "1", "--cameras", tmp_path / "cameras.json")
+    assert result.exit_code == 0, result.output
+    warning = [ln for ln in result.stderr.splitlines() if ln.startswith("warning: ")]
+    assert len(warning) == 1 and warning[0].startswith(
+        f"warning: {tmp_path / 'cameras.json'}: 3 of its 9 views see no Gaussian"), result.stderr
+
+
+def test_images_txt_is_paired_as_colmap_pairs_it(tmp_path):
+    """Each image takes two lines, the second its 2D points (maybe empty), as COLMAP reads them:
+    a blank line after the header shifted the pairs (an error about a good line), and an
+    images.txt written one line per image lost every other view without a word."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "cameras.txt").write_text("  # an indented comment\n1 PINHOLE 40 30 50 50 20 15\n")
+    images = ["1 1 0 0 0 0 0 2 1 a.png", "2 1 0 0 0 0 0 3 1 b.png", "3 1 0 0 0 0 0 4 1 c.png"]
+    (model / "images.txt").write_text(
+        f"# header\n\n{images[0]}\n\n# between\n{images[1]}\n1.0 2.0 -1\n{images[2]}\n")
+    cams, names = cameras_from_colmap(model)
+    assert names == ["a.png", "b.png", "c.png"]
+    assert [c.center.tolist() for c in cams] == [[0.0, 0.0, -z] for z in (2.0, 3.0, 4.0)]
+    (model / "images.txt").write_text("# one line per image\n" + "\n".join(images) + "\n")
+    with pytest.raises(ValueError, match=r"images.txt: line 3: expected the 2D points of the "
+                                         r"image on line 2 .* each image takes two lines"):
+        cameras_from_colmap(model)
+
+
+def test_cameras_json_views_named_alike_are_refused(tmp_path):
+    """3DGS names a view by its photo's stem, so the cameras.json of a NeRF-synthetic scene
+    holds train/r_0 and test/r_0 both as 'r_0': one photo stood for two poses."""
+    from scenesparse.cameras import orbit_cameras
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 1.0, 3, width=16, height=12)
+    for name in ("r_0", "r_1"):
+        Image.new("RGB", (16, 12)).save(tmp_path / f"{name}.png")
+    (tmp_path / "cameras.json").write_text(json.dumps(_inria_entries(cams, ["r_0", "r_1", "r_0"])))
+    with pytest.raises(ValueError, match=r"cameras.json: two views are named 'r_0'"):
+        photo_views(tmp_path, cameras_json=tmp_path / "cameras.json")
+
+
+def test_one_photographed_view_names_its_cameras_json(data_dir, tmp_path, cli):
+    """A cameras.json of one view with its photo: nothing to hold out, said of the camera file
+    (it was said of the photo folder)."""
+    _, _, cams = _lego_views(data_dir, count=1)
+    write_ply(tmp_path / "scene.ply", _scene())
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (W, H)).save(tmp_path / "photos" / "v0.png")
+    (tmp_path / "one.json").write_text(json.dumps(_inria_entries(cams, ["v0"])))
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--resolution",
+        "16", "--images", tmp_path / "photos", "--cameras", tmp_path / "one.json").error_line(
+        "one.json", "one view only")
+    assert not (tmp_path / "out.ply").exists()
