@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, cg, eigsh, splu
 
-from sparsebox._validation import check_choice
+from sparsebox._validation import check_choice, check_int, check_real
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_nodes"]
@@ -75,7 +75,10 @@ def relative_condition_number(
         eigenvalues.
     shift : float
         Diagonal shift for ``method="shift"``, relative to G's mean weighted degree (the mean of
-        ``L_G``'s diagonal), so that rescaling both graphs' weights leaves kappa unchanged.
+        ``L_G``'s diagonal), so that rescaling both graphs' weights leaves kappa unchanged; it
+        must be positive (without it both Laplacians are singular).
+    tol : float
+        ARPACK's relative tolerance on the eigenvalues (0: machine precision).
 
     Returns
     -------
@@ -94,6 +97,9 @@ def relative_condition_number(
     (checked against the full computation in the tests).
     """
     check_choice("method", method, ("shift", "ground"))
+    if method == "shift":
+        shift = check_real("shift", shift, above=0)
+    tol = check_real("tol", tol, minimum=0)
     g, h = as_structure(graph), as_structure(sparsifier)
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
     if not _connects_each_component(g, h):
@@ -152,6 +158,9 @@ def pcg_iterations(
     the preconditioner ``L_H^{-1}`` (a sparse LU of L_H, grounded at one node per component);
     ``b`` is random with zero sum on every component. ``ValueError`` when H does not connect
     every component of G (its grounded Laplacian is singular)."""
+    tol = check_real("tol", tol, above=0)
+    seed = check_int("seed", seed, minimum=0)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
     g, h = as_structure(graph), as_structure(sparsifier)
     lg, lh = _pencil(g, h, "ground", 0.0)
     if not _connects_each_component(g, h):

@@ -140,8 +140,16 @@ def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     >>> pair_resistances(z, np.array([0]), np.array([1])).tolist()
     [25.0]
     """
-    return _squared_distances(np.ascontiguousarray(z, dtype=np.float64), rows, cols,
-                              np.empty(rows.shape[0]))
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if z.ndim != 2 or rows.ndim != 1 or rows.shape != cols.shape:
+        raise ValueError(f"z must be 2-D and rows, cols 1-D of one length, got shapes {z.shape}, "
+                         f"{rows.shape} and {cols.shape}")
+    ends = np.concatenate([rows, cols])
+    if ends.size and not (ends.min() >= 0 and ends.max() < z.shape[0]):
+        raise ValueError(f"rows and cols must be nodes 0..{z.shape[0] - 1} (rows of z), got "
+                         f"{ends.min()}..{ends.max()}")
+    return _squared_distances(z, rows, cols, np.empty(rows.shape[0]))
 
 
 def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
@@ -473,22 +481,28 @@ class EffectiveResistanceSampler(Sparsifier):
         check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
                          what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
         rng = np.random.default_rng(self.seed)
-        counts = np.zeros(g.num_items, dtype=np.int64)
-        draws = 0
+        counts = np.zeros(g.num_items)
+        draws = 0.0
         sampled = np.zeros(g.num_items, dtype=bool)
         need = budget - int(mask.sum())
-        open_ = ~mask & ~loops & (p > 0)  # edges a draw can still add
-        while need > 0 and open_.any():
-            chunk = rng.choice(g.num_items, size=max(64, 2 * need), p=p)
-            for e in chunk:  # in draw order, so the budget is met exactly
-                draws += 1
-                counts[e] += 1
-                if open_[e]:
-                    open_[e] = False
-                    sampled[e] = True
-                    need -= 1
-                    if need == 0:
-                        break
+        open_ = np.flatnonzero(~mask & ~loops & (p > 0))  # edges a draw can add
+        if need > 0 and open_.size:
+            # the draws, with replacement, as a rate-1 Poisson process: edge e is first drawn
+            # at an Exp(p_e) time, the budget-th distinct edge stops the draws at time t, and
+            # by then e was drawn 1 + Poisson(p_e (t - first)) times, a kept edge Poisson(p_e t)
+            # times: the same law as drawing one at a time, without the 1 / min p_e draws that
+            # took hours where the budget needs an edge of tiny w R (keep_ratio=1, say)
+            first = rng.exponential(size=open_.size) / p[open_]
+            order = np.argsort(first, kind="stable")[:need]
+            chosen, t = open_[order], first[order[-1]]
+            sampled[chosen] = True
+            need -= chosen.size
+            kept = np.flatnonzero(mask & (p > 0))
+            lam = np.r_[p[chosen] * (t - first[order]), p[kept] * t]
+            drawn = np.where(lam < 1e12, rng.poisson(np.minimum(lam, 1e12)), np.round(lam))
+            counts[chosen] = 1 + drawn[:chosen.size]
+            counts[kept] = drawn[chosen.size:]
+            draws = counts.sum()
         mask |= sampled
         if need > 0:  # every edge of positive probability drawn: the rest, in item order
             mask[np.flatnonzero(~mask & ~loops)[:need]] = True

@@ -163,6 +163,9 @@ def refine_by_stretch(graph: SparseStructure, mask: np.ndarray, tree_mask: np.nd
         raise ValueError("refine_by_stretch: mask must hold tree_mask (a spanning forest of G)")
     extra = check_int("extra", extra, minimum=0)
     rounds = check_int("rounds", rounds, minimum=1 if extra else 0)  # 0 rounds add nothing
+    power_steps = check_int("power_steps", power_steps, minimum=0)
+    num_vectors = check_int("num_vectors", num_vectors, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     tree = graph.subgraph(tree_mask)
     loops = graph.rows == graph.cols
     keep, index = grounded_rows(graph, components)  # H spans G: the same nodes ground L_H

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
@@ -168,12 +170,23 @@ class TreeResistance:
         self.depth, self.parent, self.dist = depth, parent, dist
         self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))
 
+    def _pairs(self, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``a`` and ``b`` as int64 arrays of one (broadcast) shape, nodes of the forest: the
+        kernel reads them without bounds checks."""
+        a, b = np.broadcast_arrays(np.asarray(a, np.int64), np.asarray(b, np.int64))
+        n = self.depth.shape[0]
+        if a.size and not (min(a.min(), b.min()) >= 0 and max(a.max(), b.max()) < n):
+            raise ValueError(f"nodes must be in 0..{n - 1}, got "
+                             f"{min(a.min(), b.min())}..{max(a.max(), b.max())}")
+        return a, b
+
     def lca(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _lca_many(self._up, self.depth, np.asarray(a, np.int64), np.asarray(b, np.int64))
+        a, b = self._pairs(a, b)
+        return _lca_many(self._up, self.depth, np.ascontiguousarray(a).reshape(-1),
+                         np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
 
     def resistance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a = np.asarray(a, np.int64)
-        b = np.asarray(b, np.int64)
+        a, b = self._pairs(a, b)
         r = self.dist[a] + self.dist[b] - 2.0 * self.dist[self.lca(a, b)]
         return np.where(self._tree_of[a] == self._tree_of[b], r, np.inf)
 

@@ -138,3 +138,21 @@ def test_pcg_iterations_refuse_a_sparsifier_that_splits_a_component_of_g():
     assert h.connected_components()[0] > 1
     with pytest.raises(ValueError, match="does not connect every component of graph"):
         pcg_iterations(g, h)
+
+
+def test_a_shift_or_tolerance_that_cannot_work_is_named():
+    """shift=0 left both Laplacians singular and kappa(G, G) came out as 250 instead of 1; a
+    negative shift made them indefinite; pcg_iterations reported 0 iterations for max_iter=0."""
+    g = random_weighted_graph()
+    for shift in (0.0, -1e-6, float("nan"), float("inf"), "1e-6"):
+        with pytest.raises(ValueError, match="shift must be a finite number > 0"):
+            relative_condition_number(g, g, shift=shift)
+    assert relative_condition_number(g, g, method="ground", shift=0.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="tol must be a finite number >= 0, got -1"):
+        relative_condition_number(g, g, tol=-1.0)
+    with pytest.raises(ValueError, match="tol must be a finite number > 0, got 0"):
+        pcg_iterations(g, g, tol=0.0)
+    with pytest.raises(ValueError, match="max_iter must be >= 1, got 0"):
+        pcg_iterations(g, g, max_iter=0)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        pcg_iterations(g, g, seed=-1)

@@ -1,3 +1,5 @@
+import contextlib
+import signal
 import warnings
 
 import networkx as nx
@@ -184,3 +186,47 @@ def test_an_amg_solve_that_stops_short_of_its_tolerance_warns():
         effective_resistances(grid, num_vectors=4, solver="direct")
         effective_resistances(nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12)),
                               num_vectors=4, solver="amg")
+
+
+def test_pair_resistances_refuse_nodes_outside_z_and_pairs_of_two_lengths():
+    """The numba kernel reads without bounds checks: a node past z's rows read stray memory
+    (0.0 here, a crash elsewhere), -1 wrapped to the last node, and a shorter cols was read
+    past its end."""
+    z = np.array([[0.0, 0.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match=r"rows and cols must be nodes 0..1 \(rows of z\), got 0..5"):
+        pair_resistances(z, np.array([0]), np.array([5]))
+    with pytest.raises(ValueError, match="got -1..0"):
+        pair_resistances(z, np.array([0]), np.array([-1]))
+    with pytest.raises(ValueError, match=r"one length, got shapes \(2, 2\), \(2,\) and \(1,\)"):
+        pair_resistances(z, np.array([0, 1]), np.array([1]))
+    assert pair_resistances(z, [0, 1], [1, 1]).tolist() == [25.0, 0.0]  # lists too
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Fail the block, rather than hang the run, when it takes longer than ``seconds``."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_budget_that_needs_an_edge_of_tiny_w_r_does_not_draw_for_hours():
+    """Draws went one at a time until the budget-th distinct edge: keep_ratio=1 needed the one
+    chord of w R ~ 1e-7 drawn, some 1e8 Python steps (hours); the draws are now simulated at
+    once (a Poisson process), with the same law."""
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    nx.set_edge_attributes(grid, 1e3, "weight")
+    grid.add_edge(0, 7, weight=1e-4)  # across a cell of heavy edges
+    with deadline(30):
+        er = EffectiveResistanceSampler(keep_ratio=1.0, solver="direct", seed=3).fit(grid)
+    assert er.mask_.all() and np.isfinite(er.sparsifier_.weights).all()
+    again = EffectiveResistanceSampler(keep_ratio=1.0, solver="direct", seed=3).fit(grid)
+    assert np.array_equal(er.sparsifier_.weights, again.sparsifier_.weights)

@@ -202,3 +202,27 @@ def test_refinement_refuses_a_tree_mask_that_does_not_span_g():
                                          "components where G has 1"):
         refine_by_stretch(g, short, short, 5, rounds=2)
     assert refine_by_stretch(g, tree, tree, 5, rounds=2).sum() == tree.sum() + 5
+
+
+def test_tree_resistance_broadcasts_its_pairs_and_refuses_nodes_outside_the_forest():
+    """The LCA kernel read b[i] for every i of a: a shorter b (or a scalar) was read past its
+    end, a segmentation fault, and a node outside the forest read stray memory."""
+    tr = TreeResistance(as_structure(nx.path_graph(4)))
+    assert tr.resistance([0, 1, 2, 3], [3]).tolist() == [3.0, 2.0, 1.0, 0.0]
+    assert tr.resistance([0, 1], 3).tolist() == [3.0, 2.0] and float(tr.resistance(0, 2)) == 2.0
+    assert tr.lca(np.array([[0, 3]]), 2).tolist() == [[1, 2]]
+    for a, b in [([0], [4]), ([0], [-1])]:
+        with pytest.raises(ValueError, match="nodes must be in 0..3"):
+            tr.resistance(a, b)
+
+
+def test_refinement_names_a_sketch_without_vectors_or_a_negative_power():
+    """num_vectors=0 gave every edge score 0 (with a divide-by-zero warning) and refinement
+    took edges in item order, saying nothing."""
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    tree = max_spanning_forest(g, spanning_tree_scores(g))
+    for kw, message in [({"num_vectors": 0}, "num_vectors must be >= 1, got 0"),
+                        ({"power_steps": -1}, "power_steps must be >= 0, got -1"),
+                        ({"seed": -1}, "seed must be >= 0, got -1")]:
+        with pytest.raises(ValueError, match=message):
+            refine_by_stretch(g, tree, tree, 5, rounds=2, **kw)
