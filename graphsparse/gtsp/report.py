@@ -268,6 +268,9 @@ def write_gtsp_report(records: list[dict], out: Path, *, title: str = "GTSP",
             ax.set(xlabel=f"inference MFLOPs per graph ({kind})",
                    ylabel=next(iter(table.values()))["metric_name"], title=f"{dataset}")
             ax.grid(alpha=0.3)
-        row_axes[0].legend(fontsize=7)
+        # beside the panels, not over the runs; the numbers beside the points are keep ratios
+        row_axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1),
+                           title="point labels: keep ratio", title_fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     write_figure_and_text(fig, out / "pareto.png", out / "results.md", "\n".join(lines) + "\n")
