@@ -197,8 +197,12 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
             axes[i, 1].imshow(after[i])
             for ax in axes[i]:
                 ax.axis("off")
-        axes[0, 0].set_title(f"unpruned ({len(scene):,})")
-        axes[0, 1].set_title(f"{score}, kept {len(pruned):,}: {summary['psnr']:.1f} dB")
+            # each row's own PSNR: the summary's is the mean over every held-out view
+            axes[i, 1].set_title(f"PSNR {psnrs[i]:.1f} dB", fontsize=9)
+        axes[0, 0].set_title(f"unpruned: {len(scene):,} Gaussians", fontsize=9)
+        axes[0, 1].set_title(f"{score}: {len(pruned):,} kept, PSNR {psnrs[0]:.1f} dB", fontsize=9)
+        fig.suptitle(f"{source.name}, held-out views (PSNR against the unpruned render)",
+                     fontsize=9)
         fig.tight_layout()
         fig.savefig(staged["image"], dpi=100)
         plt.close(fig)

@@ -105,10 +105,12 @@ def _side_by_side(truth: list, before: list, after: list, report: dict, path: Pa
 
     rows = len(truth)
     fig, axes = plt.subplots(rows, 3, figsize=(9, 3 * rows), squeeze=False)
+    # exact counts: pruning a few percent of the parameters vanished at two decimals of millions
     titles = ("ground truth",
-              f"unpruned: {report['params_before'] / 1e6:.2f} M params, "
-              f"{report['psnr_before']:.2f} dB",
-              f"HollowNeRF pruned: {report['params_after'] / 1e6:.2f} M, {report['psnr']:.2f} dB")
+              f"unpruned: {report['params_before']:,} params\n"
+              f"PSNR {report['psnr_before']:.2f} dB (test views' mean)",
+              f"HollowNeRF pruned: {report['params_after']:,} params\n"
+              f"PSNR {report['psnr']:.2f} dB (test views' mean)")
     for r in range(rows):
         for c, image in enumerate((truth[r], before[r], after[r])):
             ax = axes[r, c]
@@ -133,15 +135,17 @@ def _curve(history: list[dict], path: Path) -> None:
     window = max(1, len(psnr) // 50)
     smooth = np.convolve(psnr, np.ones(window) / window, mode="valid")
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps[window - 1:], smooth, label=f"training PSNR (mean of {window} steps)")
-    ax.set(xlabel="step", ylabel="PSNR (dB)", title="training")
+    ax.plot(steps[window - 1:], smooth, label="training PSNR" if window == 1
+            else f"training PSNR (mean of {window} steps)")
+    ax.set(xlabel="step", ylabel="PSNR (dB)")
     if history and "saliency_mean" in history[0]:
         twin = ax.twinx()
         twin.plot(steps, [h["saliency_mean"] for h in history], color="tab:orange",
                   label="mean saliency")
         twin.set_ylabel("mean saliency")
-        twin.legend(loc="center right", fontsize=8)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    # one legend above the panel, off both curves
+    fig.suptitle("HollowNeRF training", y=0.98, fontsize=10)
+    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.92), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.84))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -83,6 +83,7 @@ def _plot(report: dict, path: Path) -> None:
     b.set(xlabel="frame", ylabel="PSNR (dB)", title=f"decoded residual frames, {where}")
     for axis in (a, b):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(f"QUEEN stream {Path(report['output']).name}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
