@@ -30,6 +30,7 @@ from sparsebox.outputs import (
     check_output_file,
     check_output_folder,
     folders_to_make,
+    is_writable,
     json_text,
     remove_if_empty,
 )
@@ -316,6 +317,7 @@ def teddy(
                                  param_hint="--methods")
     if model not in ("gcn", "gat", "gin"):
         raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")
+    _check_ogbn_name(dataset)
     run = {"dataset": dataset, "model": model, "epochs": epochs, "distill_lambda": distill_lambda}
     level_list = list(range(1, levels + 1))
     if not resume:
@@ -388,6 +390,18 @@ def _teddy_records(records: list[dict], path: Path, param_hint: str) -> list[dic
     return records
 
 
+def _check_ogbn_name(dataset: str) -> None:
+    """An ``ogbn-`` name of `graph teddy` must be one of the catalogue's node-property datasets
+    (else the catalogue's error listed every dataset, graphs and scenes too, and named no
+    option)."""
+    from sparsebox.data.sources import catalogue
+
+    known = sorted(name for name, info in catalogue().items() if info.kind == "ogbn")
+    if dataset.lower().startswith("ogbn-") and dataset.lower() not in known:
+        raise typer.BadParameter(f"must be cora, citeseer, pubmed or {', '.join(known)}, got "
+                                 f"{dataset!r}", param_hint="--dataset")
+
+
 def _load_node_dataset(dataset: str) -> Any:
     from graphsparse.datasets import load_node_dataset
 
@@ -414,9 +428,13 @@ def teddy_report(
     """Write results.md and accuracy.png again from results.json (for example of a stopped run)."""
     from graphsparse.teddy_report import write_teddy_report
 
+    if folder.exists() and not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is a file, not a folder", param_hint="FOLDER")
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
+    if not is_writable(folder):  # results.md and accuracy.png are written beside it
+        raise typer.BadParameter(f"the folder {folder} is not writable", param_hint="FOLDER")
     records = _teddy_records(check_records(read_json(path, "FOLDER"), path, TEDDY_RECORD_KEYS,
                                            "TEDDY", "FOLDER"), path, "FOLDER")
     if not records:
@@ -520,6 +538,10 @@ def stream_run(
     there = next((p for p in (state, *state.parents) if p.exists()), state)  # what is there
     if there.exists() and not there.is_dir():  # before the graph is loaded and fitted
         raise typer.BadParameter(f"{there} is a file, not a folder", param_hint="--state")
+    if not is_writable(state):  # a run writes its checkpoint and log there, resumed or not
+        raise typer.BadParameter(f"the folder {state} is not writable" if there == state else
+                                 f"cannot make the folder {state}: {there} is not writable",
+                                 param_hint="--state")
     if events != "-" and Path(events).is_file() and not (state / CHECKPOINT).exists():
         _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,
@@ -739,6 +761,9 @@ def stream_export(
     from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES, check_graph_writable, write_graph
     from sparsebox.exceptions import InvalidParameterError
 
+    if not state.is_dir():  # not "no checkpoint.npz", as if the folder were there
+        raise typer.BadParameter(f"{state} is a file, not a state folder" if state.exists()
+                                 else f"{state}: no such folder", param_hint="STATE")
     output = check_output_file(output, option="--output", inputs=state_input_files(state),
                                suffixes=WRITABLE_GRAPH_SUFFIXES)
     if state.resolve() in output.resolve().parents:
