@@ -79,7 +79,8 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     if not (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         raise InvalidParameterError(f"density must be a number > 0, got {value!r}")
-    return min(num_items, math.floor(float(value) * num_nodes + 0.5))
+    edges = float(value) * num_nodes + 0.5  # inf for a huge density: compared before floor
+    return num_items if edges >= num_items else math.floor(edges)
 
 
 def check_size_floor(count: int, floor: int, num_items: int, *, what: str,

@@ -136,6 +136,8 @@ def test_resolve_budget_counts_and_errors():
         resolve_budget(7)
     with pytest.raises(ValueError, match="budget must be <= 7"):
         resolve_budget(7, budget=8)
+    # a density too large for floats once multiplied by the node count keeps every item
+    assert resolve_budget(7, density=1e308, num_nodes=10) == 7
 
 
 def test_scores_that_carry_a_gradient_are_read_detached():
