@@ -386,6 +386,12 @@ def _teddy_records(records: list[dict], path: Path, param_hint: str) -> list[dic
     from graphsparse.teddy_report import TEDDY_RUN_KEYS, teddy_record_rules
 
     check_record_values(records, path, teddy_record_rules(), param_hint)
+    for number, record in enumerate(records, start=1):  # the report reads dense at level 0
+        if (record["method"] == "dense") != (record["level"] == 0):
+            raise typer.BadParameter(
+                f"{path}: record {number}: {record['method']} at level {record['level']}; the "
+                "dense model is level 0 and the pruning methods' levels start at 1",
+                param_hint=param_hint)
     check_unique_records(records, path, TEDDY_RUN_KEYS, param_hint)
     return records
 
@@ -423,7 +429,9 @@ def _teddy_seed(task: dict, emit: Any) -> None:
 @graph_app.command("teddy-report")
 def teddy_report(
     folder: Path = typer.Argument(..., help="A folder with the results.json of `graph teddy`."),
-    title: str = typer.Option("", help="Plot and table title (default: the folder's name)."),
+    title: str = typer.Option("", help="Plot and table title (default: the run's dataset / model "
+                              "from its run.json, as `graph teddy` titles it; else the folder's "
+                              "name)."),
 ) -> None:
     """Write results.md and accuracy.png again from results.json (for example of a stopped run)."""
     from graphsparse.teddy_report import write_teddy_report
@@ -439,8 +447,19 @@ def teddy_report(
                                            "TEDDY", "FOLDER"), path, "FOLDER")
     if not records:
         raise typer.BadParameter(f"{path} holds no records to report", param_hint="FOLDER")
-    write_teddy_report(records, folder, title=title or folder.name)
+    write_teddy_report(records, folder, title=title or _teddy_title(folder))
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
+
+
+def _teddy_title(folder: Path) -> str:
+    """``dataset / model`` from the run.json of `graph teddy` in ``folder``, else its name."""
+    import json
+
+    try:
+        run = json.loads((folder / "run.json").read_text())
+        return f"{run['dataset']} / {run['model']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return folder.name
 
 
 def _finite_positive(value: float | None) -> float | None:

@@ -46,6 +46,18 @@ def test_teddy_report_names_the_record_with_a_nan(cli, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["results.json"]
 
 
+@pytest.mark.parametrize("records, need", [
+    ([{**DENSE, "level": 2}, GOOD], "record 1: dense at level 2"),
+    ([DENSE, {**GOOD, "level": 0}], "record 2: teddy at level 0"),
+])
+def test_teddy_report_refuses_a_level_that_does_not_fit_its_method(cli, tmp_path, records, need):
+    """The report reads the dense model at level 0: a dense record at level 2 gave "error: 0"."""
+    folder = results_folder(tmp_path, records)
+    line = cli("graph", "teddy-report", folder).error_line()
+    assert f"{folder / 'results.json'}: {need}; the dense model is level 0" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json"]
+
+
 def test_teddy_report_refuses_a_run_recorded_twice(cli, tmp_path):
     folder = results_folder(tmp_path, [DENSE, GOOD, {**GOOD, "seed": 1}, {**GOOD, "test_acc": 0.7}])
     line = cli("graph", "teddy-report", folder).error_line()
@@ -87,3 +99,14 @@ def test_a_report_stopped_while_writing_leaves_the_earlier_one(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         write_teddy_report([DENSE, {**GOOD, "test_acc": 0.5}], folder, title="second")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_teddy_report_takes_its_title_from_the_run(cli, tmp_path):
+    """Without --title, the report is titled as `graph teddy` titled it (dataset / model from
+    run.json), not after the folder; a folder without a readable run.json gives its name."""
+    folder = results_folder(tmp_path, [DENSE, GOOD])
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    assert "teddy" in (folder / "results.md").read_text().splitlines()[0]
+    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn"}))
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    assert "cora / gcn" in (folder / "results.md").read_text().splitlines()[0]
