@@ -94,10 +94,12 @@ def check_record_values(records: list[dict], path: Path,
                                          f"{json.dumps(record[key])}", param_hint=param_hint)
 
 
-def check_unique_records(records: list[dict], path: Path, keys: Sequence[str],
+def check_unique_records(records: list[dict], path: Path,
+                         run: Sequence[str] | Callable[[dict], tuple[tuple, str]],
                          param_hint: str) -> None:
-    """Refuse a run recorded twice: no two records may share their values of ``keys`` (which
-    name a run); the error names ``param_hint`` and both records (counted from 1).
+    """Refuse a run recorded twice: no two records may share their run, which is the values of
+    the keys ``run`` names or, where ``run`` is a function, the first item of its ``(key,
+    description)`` of a record; the error names ``param_hint`` and both records (counted from 1).
 
     Examples
     --------
@@ -108,14 +110,22 @@ def check_unique_records(records: list[dict], path: Path, keys: Sequence[str],
     ...     print(err.message)
     r.json: records 1 and 3 are both seed 0; each run is recorded once
     """
+    if callable(run):
+        run_of = run
+    else:
+        keys = tuple(run)
+
+        def run_of(record: dict) -> tuple[tuple, str]:
+            values = tuple(record[k] for k in keys)
+            return values, ", ".join(f"{k} {v}" for k, v in zip(keys, values, strict=True))
+
     first: dict[tuple, int] = {}
     for number, record in enumerate(records, start=1):
-        run = tuple(record[k] for k in keys)
-        if run in first:
-            same = ", ".join(f"{k} {v}" for k, v in zip(keys, run, strict=True))
-            raise typer.BadParameter(f"{path}: records {first[run]} and {number} are both "
+        key, same = run_of(record)
+        if key in first:
+            raise typer.BadParameter(f"{path}: records {first[key]} and {number} are both "
                                      f"{same}; each run is recorded once", param_hint=param_hint)
-        first[run] = number
+        first[key] = number
 
 
 def is_number(value: Any) -> bool:

@@ -88,7 +88,12 @@ def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     ``OUT/results.json`` (checked against ``OUT/run.json``), once each holds the values a run
     writes and no run is there twice; else an error naming ``--resume`` and the record."""
     from graphsparse.gtsp.protocol import record_key
-    from graphsparse.resume import check_new_folder, check_record_values, resumable_records
+    from graphsparse.resume import (
+        check_new_folder,
+        check_record_values,
+        check_unique_records,
+        resumable_records,
+    )
 
     if not resume:
         check_new_folder(out)
@@ -96,15 +101,9 @@ def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     path = out / "results.json"
     records = resumable_records(out, run, _record_fields(), "GTSP")
     check_record_values(records, path, _record_rules(run["dataset"]), "--resume")
-    first: dict[tuple, int] = {}
-    for number, record in enumerate(records, start=1):
-        key = (record["seed"], *record_key(record))
-        if key in first:
-            raise typer.BadParameter(f"{path}: records {first[key]} and {number} are both "
-                                     f"{record['axes']} at keep {record['keep']:g}, seed "
-                                     f"{record['seed']}; each run is recorded once",
-                                     param_hint="--resume")
-        first[key] = number
+    check_unique_records(records, path, lambda r: (
+        (r["seed"], *record_key(r)), f"{r['axes']} at keep {r['keep']:g}, seed {r['seed']}"),
+        "--resume")
     return records
 
 
