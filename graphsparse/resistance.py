@@ -141,14 +141,17 @@ def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     [25.0]
     """
     z = np.ascontiguousarray(z, dtype=np.float64)
-    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    rows, cols = np.asarray(rows), np.asarray(cols)
     if z.ndim != 2 or rows.ndim != 1 or rows.shape != cols.shape:
         raise ValueError(f"z must be 2-D and rows, cols 1-D of one length, got shapes {z.shape}, "
                          f"{rows.shape} and {cols.shape}")
     ends = np.concatenate([rows, cols])
+    if ends.size and not np.issubdtype(ends.dtype, np.integer):
+        raise ValueError(f"rows and cols must be integer node ids, got {ends.dtype}")
     if ends.size and not (ends.min() >= 0 and ends.max() < z.shape[0]):
-        raise ValueError(f"rows and cols must be nodes 0..{z.shape[0] - 1} (rows of z), got "
+        raise ValueError(f"rows and cols must be nodes of z (its {z.shape[0]} rows), got "
                          f"{ends.min()}..{ends.max()}")
+    rows, cols = rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
     return _squared_distances(z, rows, cols, np.empty(rows.shape[0]))
 
 

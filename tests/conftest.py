@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -78,6 +80,27 @@ class CliResult:
         for name in names:
             assert name in lines[0], (name, lines[0])
         return lines[0]
+
+
+@pytest.fixture
+def deadline():
+    """``with deadline(seconds):`` fails the block, rather than hang the run, when it takes
+    longer than ``seconds`` (a SIGALRM timer)."""
+
+    @contextlib.contextmanager
+    def within(seconds: float):
+        def expire(signum, frame):
+            raise TimeoutError(f"still running after {seconds} s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return within
 
 
 @pytest.fixture

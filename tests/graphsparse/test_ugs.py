@@ -1,8 +1,6 @@
 """UGS baseline: learned edge and weight masks, pruned round by round to TEDDY's level counts."""
 
-import contextlib
 import math
-import signal
 
 import numpy as np
 import pytest
@@ -41,22 +39,6 @@ def karate(self_loops: bool = False):
     data = KarateClub()[0]
     data.val_mask = data.test_mask = ~data.train_mask
     return AddSelfLoops()(data) if self_loops else data
-
-
-@contextlib.contextmanager
-def deadline(seconds: float):
-    """Fail the block, rather than hang the run, when it takes longer than ``seconds``."""
-
-    def expire(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_edge_pairs_number_each_undirected_edge_once():
@@ -175,7 +157,7 @@ def test_round_schedule_keeps_the_five_percent_rounds_of_large_graphs():
 
 @pytest.mark.parametrize("size", [{"budget": 9}, {"keep_ratio": 0.1},
                                   {"keep_ratio": 0.5, "round_fraction": 0.01}])
-def test_small_targets_and_small_round_fractions_finish_on_the_exact_size(size):
+def test_small_targets_and_small_round_fractions_finish_on_the_exact_size(size, deadline):
     data = karate()
     with deadline(120):
         ugs = UgsPruner(epochs=1, **size).fit(data)
