@@ -42,7 +42,7 @@ from sparsebox.select import select
 
 __all__ = ["SCORES", "RenderStatistics", "render_statistics", "importance_scores",
            "sensitivity_scores", "fisher_information", "GaussianPruner", "default_cameras",
-           "sees_scene"]
+           "cameras_seeing"]
 
 SCORES = ("lightgaussian", "radsplat", "minisplatting", "pup", "opacity", "volume")
 
@@ -84,16 +84,24 @@ def check_cameras(cameras: Sequence[Camera] | None) -> None:
             raise InvalidParameterError(f"cameras[{i}] must be a Camera, got {type(cam).__name__}")
 
 
-def sees_scene(scene: GaussianScene, camera: Camera) -> bool:
-    """Whether the centre of a Gaussian of ``scene`` lies in front of ``camera`` and in its
-    image: a camera whose pose is in another convention (world-to-camera for camera-to-world,
-    OpenGL axes for OpenCV ones) usually sees none, and every render-based score is then 0."""
-    w2c = camera.world_to_cam.detach().cpu().double()
-    p = scene.means.detach().cpu().double() @ w2c[:3, :3].T + w2c[:3, 3]
-    p = p[p[:, 2] > camera.near]
-    u = camera.fx * p[:, 0] / p[:, 2] + camera.cx
-    v = camera.fy * p[:, 1] / p[:, 2] + camera.cy
-    return bool(((u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height)).any())
+def cameras_seeing(scene: GaussianScene, cameras: Sequence[Camera]) -> np.ndarray:
+    """For each camera, whether a Gaussian of ``scene`` in front of it reaches into its image
+    (its centre, widened by three of its largest standard deviations). A camera whose pose is in
+    another convention (world-to-camera for camera-to-world, OpenGL axes for OpenCV ones) usually
+    sees none: every render-based score is then 0, and training from it has nothing to fit."""
+    means = scene.means.detach().cpu().double()
+    reach = 3.0 * scene.log_scales.detach().cpu().double().max(dim=1).values.exp()
+    seen = np.zeros(len(cameras), dtype=bool)
+    for i, cam in enumerate(cameras):
+        w2c = cam.world_to_cam.detach().cpu().double()
+        p = means @ w2c[:3, :3].T + w2c[:3, 3]
+        front = p[:, 2] > cam.near
+        p, z = p[front], p[front, 2]
+        r = reach[front] * max(cam.fx, cam.fy) / z
+        u, v = cam.fx * p[:, 0] / z + cam.cx, cam.fy * p[:, 1] / z + cam.cy
+        seen[i] = bool(((u + r >= 0) & (u - r < cam.width) & (v + r >= 0)
+                        & (v - r < cam.height)).any())
+    return seen
 
 
 def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
@@ -317,11 +325,11 @@ class GaussianPruner(Sparsifier):
         if needs_views:
             cams = list(cameras) if cameras is not None else default_cameras(
                 scene, self.views, self.resolution)
-            if cameras is not None and not any(sees_scene(scene, c) for c in cams):
+            if cameras is not None and not cameras_seeing(scene, cams).any():
                 raise InvalidParameterError(
-                    f"none of the {len(cams)} cameras has a Gaussian's centre in its image, so "
-                    "every score would be 0: check the poses' convention (Camera takes a "
-                    "world-to-camera transform with OpenCV axes: x right, y down, z forward)")
+                    f"none of the {len(cams)} cameras sees a Gaussian of the scene: check the "
+                    "poses' convention (Camera takes a world-to-camera transform with OpenCV "
+                    "axes: x right, y down, z forward)")
         target = None if self.threshold is not None else self._size(n)
         trainer = None
         if self.recover_steps:

@@ -13,7 +13,7 @@ import torch
 
 from scenesparse.gaussians import GaussianScene, read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
-from scenesparse.importance import GaussianPruner, default_cameras, sees_scene
+from scenesparse.importance import GaussianPruner, cameras_seeing, default_cameras
 from scenesparse.rendering import check_render_backend, render
 from sparsebox.outputs import StagedOutputs, check_output_file, json_text
 
@@ -74,20 +74,22 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
 
 
 def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path) -> None:
-    """Refuse the user's cameras where no view, or no held-out view, sees a Gaussian's centre,
-    and warn where some views see none: poses in another convention (world-to-camera where
-    camera-to-world is meant, OpenGL axes for OpenCV ones) scored every Gaussian 0, kept the
-    first ones of the file and compared empty renders."""
+    """Refuse the user's cameras where no view, or no held-out view, sees a Gaussian
+    (:func:`~scenesparse.importance.cameras_seeing`), and warn where some views see none: poses
+    in another convention (world-to-camera where camera-to-world is meant, OpenGL axes for
+    OpenCV ones) scored every Gaussian 0, kept the first ones of the file and compared empty
+    renders."""
     hint = ("check the poses' convention (cameras.json: camera-to-world rotation, OpenCV axes x "
             "right, y down, z forward; COLMAP: world-to-camera; transforms.json: camera-to-world, "
             "OpenGL axes)")
     train, held, source = setup["cameras"], setup["held_out"], setup["source"]
-    seen = {cam: sees_scene(scene, cam) for cam in [*train, *held]}
-    for cams, what in ((train, "scoring views"), (held, "held-out views")):
-        if not any(seen[c] for c in cams):
-            raise ValueError(f"{source}: none of its {len(cams)} {what} sees a Gaussian of "
+    seen = cameras_seeing(scene, [*train, *held])
+    for looks, count, what in ((seen[:len(train)], len(train), "scoring views"),
+                               (seen[len(train):], len(held), "held-out views")):
+        if not looks.any():
+            raise ValueError(f"{source}: none of its {count} {what} sees a Gaussian of "
                              f"{scene_path}: {hint}")
-    blind = sum(not s for s in seen.values())
+    blind = int((~seen).sum())
     if blind:
         warnings.warn(f"{source}: {blind} of its {len(seen)} views see no Gaussian of "
                       f"{scene_path}: {hint}", stacklevel=2)
@@ -114,7 +116,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     ``sh_degree`` refits the colours at a lower SH degree (``sh_steps`` steps) before writing.
     Every output is checked before the work starts and appears only when all of it succeeded.
     The user's cameras are refused where none of the scoring views, or none of the held-out
-    ones, has a Gaussian's centre in its image (poses in another convention), and warned of
+    ones, sees a Gaussian (poses in another convention), and warned of
     where some views have none.
     """
     import matplotlib

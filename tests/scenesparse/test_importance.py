@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -308,6 +309,16 @@ def test_pruner_refuses_cameras_that_see_no_gaussian():
     turned = torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0]))  # half a turn about y
     away = [Camera(turned @ c.world_to_cam, c.fx, c.fy, c.cx, c.cy, c.width, c.height)
             for c in cams]
-    with pytest.raises(ValueError, match="none of the 2 cameras has a Gaussian's centre"):
+    with pytest.raises(ValueError, match="none of the 2 cameras sees a Gaussian"):
         GaussianPruner("radsplat", keep_ratio=0.5).fit(scene, away)
     assert GaussianPruner("radsplat", keep_ratio=0.5).fit(scene, [away[0], cams[1]]).mask_.sum() == 20
+    # a camera whose image only the Gaussians' footprints reach, not their centres, sees them
+    from scenesparse.importance import cameras_seeing
+
+    big = scene_from_params(torch.nn.ParameterDict(_params(40)))
+    near = Camera(torch.eye(4), 10.0, 10.0, 8.0, 8.0, 16, 16)
+    centred = big.means - big.means.mean(0) + torch.tensor([3.0, 0.0, 2.0])  # off to the right
+    far_right = dataclasses.replace(big, means=centred, log_scales=torch.full_like(big.log_scales, 0.0))
+    assert cameras_seeing(far_right, [near]).tolist() == [True]
+    assert cameras_seeing(dataclasses.replace(far_right, log_scales=far_right.log_scales - 5),
+                          [near]).tolist() == [False]
