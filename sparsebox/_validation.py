@@ -20,7 +20,8 @@ import numpy as np
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
-           "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one"]
+           "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one",
+           "scalar_item"]
 
 
 def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
@@ -159,6 +160,21 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list]) 
         raise _bad(name, " or ".join(shown), value)
 
 
+def scalar_item(value: Any) -> Any:
+    """A 0-d numpy array or torch tensor as the Python number it holds (``.item()``: detached,
+    copied to the CPU), so that ``threshold=scores.mean()`` reads as the number it is; anything
+    else unchanged, for the check that follows to judge.
+
+    Examples
+    --------
+    >>> scalar_item(np.array(0.5)), scalar_item(np.int64(3)), scalar_item([1])
+    (0.5, 3, [1])
+    """
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     choices = tuple(choices)
     if value not in choices:
@@ -193,8 +209,7 @@ def check_real(name: str, value: Any, *, above: float | None = None,
     bounds = [f"> {above:g}" if above is not None else "", f"< {below:g}" if below is not None
               else "", f">= {minimum:g}" if minimum is not None else ""]
     what = " ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip()
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a 0-d array or tensor
-        value = value.item()
+    value = scalar_item(value)
     if not _is_real(value):
         raise _bad(name, what, value)
     x = float(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import _is_real, check_1d, check_fraction, check_int, exactly_one
+from sparsebox._validation import _is_real, check_1d, check_fraction, check_int, exactly_one, scalar_item
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor",
@@ -21,7 +21,7 @@ __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_flo
 
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
     """The exact number of items a keep ratio means: ``floor(keep_ratio * num_items + 0.5)``."""
-    keep_ratio = check_fraction("keep_ratio", keep_ratio)
+    keep_ratio = check_fraction("keep_ratio", scalar_item(keep_ratio))
     num_items = check_int("num_items", num_items, minimum=0)
     return min(num_items, math.floor(keep_ratio * num_items + 0.5))
 
@@ -58,7 +58,8 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
 
     The one vocabulary of sparsebox: ``keep_ratio`` (the fraction kept, in (0, 1]), ``budget``
     (an exact count) or ``density`` (graphs only: kept edges per node, ``|E_H| / |V|``, which
-    needs ``num_nodes``; capped at ``num_items``). Exactly one must be given.
+    needs ``num_nodes``; capped at ``num_items``). Exactly one must be given; a 0-d array or
+    tensor reads as the number it holds.
 
     Examples
     --------
@@ -68,6 +69,7 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     22
     """
     kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, density=density)
+    value = scalar_item(value)
     num_items = check_int("num_items", num_items, minimum=0)
     if kind == "keep_ratio":
         return budget_from_keep_ratio(value, num_items)
@@ -133,7 +135,9 @@ def select(
     threshold : float, optional
         Keep the units scoring ``>= threshold`` (and every protected unit).
     quantile : float in [0, 1], optional
-        Keep the units scoring ``>=`` the q-th quantile of the scores.
+        Keep the units scoring ``>=`` the q-th quantile of the scores. Each of these four may
+        also be a 0-d numpy array or torch tensor (``threshold=scores.mean()``), read as the
+        number it holds (an integer one for ``budget``).
     groups : array_like of int, shape (n,), optional
         Entries that share a group label are kept or dropped together, and a unit is a group: for
         instance the two directions of an undirected edge in a PyG ``edge_index``. A group's score
@@ -170,7 +174,11 @@ def select(
 
     if groups is not None:
         groups = check_1d("groups", groups, length=n)
-        labels, inverse = np.unique(groups, return_inverse=True)
+        try:
+            labels, inverse = np.unique(groups, return_inverse=True)
+        except TypeError as err:  # labels of kinds that do not sort together: None among integers
+            raise InvalidParameterError(f"groups must hold labels that sort together, such as "
+                                        f"integers ({err})") from None
         counts = np.bincount(inverse, minlength=labels.shape[0])
         unit_scores = np.bincount(inverse, weights=scores, minlength=labels.shape[0]) / counts
         if np.isnan(unit_scores).any():  # ranked as nothing, it was dropped (quantile: all units)
@@ -187,11 +195,18 @@ def select(
 
     kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, threshold=threshold,
                               quantile=quantile)
+    value = scalar_item(value)  # threshold=scores.mean() of a tensor: the number it holds
     units = unit_scores.shape[0]
     if kind in ("keep_ratio", "budget"):
         k = resolve_budget(units, **{kind: value})
-        keep = _top_k(unit_scores, k, unit_protected, asked=None if kind == "budget" else
-                      f"keep_ratio {value:g} keeps {k} of the {units} items, fewer than")
+        num_protected = 0 if unit_protected is None else int(unit_protected.sum())
+        if num_protected > k:  # in the caller's words: a budget, or what the keep ratio keeps
+            what = "items" if groups is None else "groups"
+            asked = (f"budget {k} is smaller than" if kind == "budget" else
+                     f"keep_ratio {float(value):g} keeps {k} of the {units} {what}, fewer than")
+            raise InvalidParameterError(f"{asked} the {num_protected} protected {what}, which "
+                                        "are always kept")
+        keep = _top_k(unit_scores, k, unit_protected)
     elif kind == "threshold":
         if not _is_real(value) or math.isnan(value):  # +-inf are thresholds (always-kept: inf)
             raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
@@ -219,20 +234,12 @@ def _quantile(scores: np.ndarray, q: float) -> float:
     return high if high == math.inf else low
 
 
-def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None,
-           asked: str | None = None) -> np.ndarray:
-    """The ``k`` best, protected first; ``asked`` says ``k`` in the caller's words, for the error
-    of a count below the protected items."""
+def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:
+    """The ``k`` best, the protected ones (at most ``k``) first."""
     keep = np.zeros(scores.shape[0], dtype=bool)
     if protected is not None:
-        num_protected = int(protected.sum())
-        if num_protected > k:
-            raise InvalidParameterError(
-                f"{asked or f'budget {k} is smaller than'} the {num_protected} protected items, "
-                "which are always kept"
-            )
         keep |= protected
-        k -= num_protected
+        k -= int(protected.sum())
         candidates = np.flatnonzero(~protected)
     else:
         candidates = np.arange(scores.shape[0])

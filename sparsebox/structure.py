@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from sparsebox._validation import check_1d, check_choice, check_finite_positive
+from sparsebox._validation import _is_integer, check_1d, check_choice, check_finite_positive, scalar_item
+from sparsebox.exceptions import InvalidParameterError
 
 Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
@@ -184,14 +185,14 @@ class SparseStructure:
         check_choice("duplicates", duplicates, ("sum", "error"))
         check_choice("self_loops", self_loops, ("keep", "drop", "error"))
         check_choice("symmetrize", symmetrize, (None, "sum", "max"))
+        _check_undirected(undirected)
         row = _as_index_array("row", row)
         col = _as_index_array("col", col, length=row.shape[0])
         if weight is None:
             w = np.ones(row.shape[0], dtype=np.float64)
             weighted = False
         else:
-            w = check_1d("weight", weight, length=row.shape[0]).astype(np.float64, copy=True)
-            check_finite_positive("weight", w)
+            w = _as_weights("weight", weight, row.shape[0])
             weighted = True
         if ids is not None:
             ids = _as_index_array("ids", ids, length=row.shape[0])
@@ -270,8 +271,7 @@ class SparseStructure:
         if weight is None:
             w, weighted = np.ones(indices.shape[0]), False
         else:
-            w = check_1d("weight", weight, length=indices.shape[0]).astype(np.float64)
-            check_finite_positive("weight", w)
+            w = _as_weights("weight", weight, indices.shape[0])
             weighted = True
         item = np.arange(indices.shape[0], dtype=np.int64)
         return cls._assemble(rows, indices, w, item.copy(), indptr, indices, item,
@@ -341,6 +341,11 @@ class SparseStructure:
         return np.diff(self.indptr).astype(np.float64)
 
     def neighbors(self, node: int) -> np.ndarray:
+        """The nodes that ``node`` (one of ``0 .. num_nodes - 1``) has an edge to, sorted."""
+        n, node = self.num_nodes, scalar_item(node)
+        if not _is_integer(node) or not 0 <= node < n:
+            raise InvalidParameterError(f"node must be an integer in 0..{n - 1}, got {node!r}" if n
+                                        else f"this structure has no nodes, got node={node!r}")
         return self.indices[self.indptr[node] : self.indptr[node + 1]]
 
     def connected_components(self) -> tuple[int, np.ndarray]:
@@ -411,8 +416,7 @@ class SparseStructure:
     def reweight_items(self, ids: Any, weights: Any) -> SparseStructure:
         """A new structure whose items ``ids`` carry new (positive, finite) ``weights``, one per
         id."""
-        w = check_1d("weights", weights, length=np.size(ids), dtype=np.float64)
-        check_finite_positive("weights", w)
+        w = _as_weights("weights", weights, np.size(ids))
         new_w = np.array(self.weights)
         new_w[self.positions(ids)] = w
         return SparseStructure._assemble(
@@ -429,8 +433,7 @@ class SparseStructure:
         """
         r = _as_index_array("rows", rows)
         c = _as_index_array("cols", cols, length=r.shape[0])
-        w = check_1d("weights", weights, length=r.shape[0], dtype=np.float64)
-        check_finite_positive("weights", w)
+        w = _as_weights("weights", weights, r.shape[0])
         new_ids = _as_index_array("ids", ids, length=r.shape[0])
         n = self.num_nodes
         if r.size and max(r.max(), c.max()) >= n:
@@ -570,6 +573,26 @@ def _as_index_array(name: str, values: Any, length: int | None = None) -> np.nda
         i = int(np.argmin(arr))
         raise ValueError(f"{name} must be non-negative, got {int(arr[i])} at position {i}")
     return arr
+
+
+def _as_weights(name: str, values: Any, length: int) -> np.ndarray:
+    """Positive finite weights, one per entry, as a new float64 array. Complex ones are refused:
+    numpy would drop their imaginary parts (``1j`` read as a weight of 0)."""
+    w = check_1d(name, values, length=length)
+    if np.iscomplexobj(w):
+        raise InvalidParameterError(f"{name} must be real numbers, got dtype {w.dtype}")
+    try:
+        w = w.astype(np.float64)  # a new array: never the caller's
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(f"{name} must be real numbers ({err})") from None
+    check_finite_positive(name, w)
+    return w
+
+
+def _check_undirected(undirected: Any) -> None:
+    """``undirected`` is True, False or None: a string such as ``"no"`` would read as True."""
+    if not (undirected is None or isinstance(undirected, (bool, np.bool_))):
+        raise InvalidParameterError(f"undirected must be True, False or None, got {undirected!r}")
 
 
 def _infer_num_nodes(num_nodes: int | None, row: np.ndarray, col: np.ndarray) -> int:
@@ -713,6 +736,7 @@ def as_structure(
     >>> s.num_edges, s.is_undirected
     (2, True)
     """
+    _check_undirected(undirected)
     opts = dict(ids=ids, symmetrize=symmetrize, duplicates=duplicates, self_loops=self_loops)
     if isinstance(x, SparseStructure):
         given = {"undirected": undirected is not None and undirected != x.is_undirected,
@@ -734,7 +758,11 @@ def as_structure(
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     if num_nodes is None and _from_package(x, "torch_geometric") and hasattr(x, "sparse_size"):
         # a PyG EdgeIndex knows its node count, isolated trailing nodes included (as Data reads it)
-        num_nodes = x.sparse_size(0) if x.sparse_size(0) is not None else x.sparse_size(1)
+        rows, cols = x.sparse_size(0), x.sparse_size(1)
+        if rows is not None and cols is not None and rows != cols:  # bipartite: no one node set
+            raise ValueError(f"an EdgeIndex of sparse size ({rows}, {cols}) joins two node sets; "
+                             "a graph here has one (pass num_nodes to read it as one)")
+        num_nodes = rows if rows is not None else cols
     x = _from_torch(x)
     if edge_weight is not None:
         edge_weight = _from_torch(edge_weight)
@@ -742,10 +770,15 @@ def as_structure(
         if x.ndim != 2 or x.shape[0] != x.shape[1]:
             raise ValueError(f"adjacency matrix must be square, got shape {x.shape}")
         _matrix_options("matrix", x.shape[0], edge_weight, num_nodes)
+        _check_real_matrix(x.dtype)
         coo = sp.coo_array(x)
         if duplicates == "sum":
             coo.sum_duplicates()
         keep = coo.data != 0  # explicit zeros are not edges
+        if duplicates == "error":  # named as the repeated entry, not by a part (1 of 1 and -1)
+            listed = keep & (coo.row != coo.col) if self_loops == "drop" else keep
+            _coalesce(coo.row[listed].astype(np.int64), coo.col[listed].astype(np.int64), None, None,
+                      x.shape[0], "error")
         return SparseStructure.from_edges(
             coo.row[keep], coo.col[keep], coo.data[keep], num_nodes=x.shape[0],
             undirected=undirected, **opts,
@@ -761,6 +794,7 @@ def as_structure(
             f"got an array of shape {arr.shape} and dtype {arr.dtype}"
         )
     _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
+    _check_real_matrix(arr.dtype)
     r, c = np.nonzero(arr)
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
@@ -848,6 +882,12 @@ def _matrix_options(kind: str, n: int, edge_weight: Any, num_nodes: int | None) 
                          f"got num_nodes={num_nodes!r}")
 
 
+def _check_real_matrix(dtype: Any) -> None:
+    """Refuse a complex adjacency, rather than read ``1j`` as a weight of 0 (numpy's cast)."""
+    if np.issubdtype(dtype, np.complexfloating):
+        raise InvalidParameterError(f"adjacency matrix must hold real weights, got dtype {dtype}")
+
+
 def _from_torch(x: Any) -> Any:
     """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged."""
     if not type(x).__module__.startswith("torch"):
@@ -885,7 +925,7 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
     # are not item ids
     has_ids = bool(edges) and all(isinstance(d.get("id"), (int, np.integer))
                                   and not isinstance(d["id"], (bool, np.bool_)) for _, _, d in edges)
-    if ids is None and has_ids:
+    if ids is None and has_ids and symmetrize is None:  # symmetrize merges entries: new ids
         ids = np.fromiter((d["id"] for _, _, d in edges), dtype=np.int64, count=len(edges))
     nx_undirected = not g.is_directed()
     if undirected is not None and undirected != nx_undirected and symmetrize is None:
@@ -893,15 +933,16 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
             f"undirected={undirected} but the networkx graph is "
             f"{'undirected' if nx_undirected else 'directed'}"
         )
-    if nx_undirected and symmetrize is None:
-        # networkx lists each undirected edge once: store both directions to reuse one path.
+    if nx_undirected:
+        # networkx lists each undirected edge once: store both directions, the graph's symmetric
+        # adjacency A, so that symmetrize="sum" doubles every edge (A + A^T), self-loops too
         off = r != c
-        rr = np.concatenate([r, c[off]])
-        cc = np.concatenate([c, r[off]])
-        ww = None if w is None else np.concatenate([w, w[off]])
-        ii = None if ids is None else np.concatenate([ids, np.asarray(ids)[off]])
-        return SparseStructure.from_edges(rr, cc, ww, num_nodes=len(nodes), undirected=True,
-                                          ids=ii, duplicates=duplicates, self_loops=self_loops)
+        r, c = np.concatenate([r, c[off]]), np.concatenate([c, r[off]])
+        w = None if w is None else np.concatenate([w, w[off]])
+        ids = None if ids is None else np.concatenate([ids, np.asarray(ids)[off]])
+        if symmetrize is None:
+            return SparseStructure.from_edges(r, c, w, num_nodes=len(nodes), undirected=True,
+                                              ids=ids, duplicates=duplicates, self_loops=self_loops)
     return SparseStructure.from_edges(r, c, w, num_nodes=len(nodes),
                                       undirected=symmetrize is not None,  # a DiGraph is directed
                                       ids=ids, symmetrize=symmetrize, duplicates=duplicates,

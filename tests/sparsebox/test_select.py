@@ -177,3 +177,39 @@ def test_a_keep_ratio_below_the_protected_count_is_named_as_given():
     with pytest.raises(InvalidParameterError,
                        match=r"^keep_ratio 0.3 keeps 1 of the 3 items, fewer than the 2 protected"):
         select([1.0, 2.0, 3.0], keep_ratio=0.3, protected=[True, True, False])
+    # groups are counted as groups, and a keep ratio that is a Fraction still reads
+    with pytest.raises(ValueError, match=r"^keep_ratio 0.3 keeps 1 of the 3 groups, fewer than "
+                                         r"the 2 protected groups"):
+        select([1.0, 2.0, 3.0, 4.0], keep_ratio=0.3, protected=[True, True, True, False],
+               groups=[0, 0, 1, 2])
+    from fractions import Fraction
+
+    assert select([1.0, 2.0], keep_ratio=Fraction(1, 2)).tolist() == [False, True]
+
+
+def test_a_0d_tensor_or_array_reads_as_the_number_it_holds():
+    import torch
+
+    # select(scores, threshold=scores.mean()) was refused: "threshold must be a number, got tensor(2.5)"
+    scores = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    assert select(scores, threshold=scores.mean()).tolist() == [False, False, True, True]
+    assert select(scores, threshold=np.array(2.5)).tolist() == [False, False, True, True]
+    assert select(scores, keep_ratio=torch.tensor(0.5)).sum() == 2
+    assert select(scores, budget=torch.tensor(3)).sum() == 3
+    assert select(scores, budget=np.array(1)).sum() == 1
+    assert select(scores, quantile=torch.tensor(0.5)).sum() == 2
+    assert budget_from_keep_ratio(np.array(0.5), 5) == 3
+    assert resolve_budget(8, density=torch.tensor(0.5), num_nodes=4) == 2
+    # what the number is still has to be right: an integer budget, one number, not NaN
+    with pytest.raises(InvalidParameterError, match="budget must be an integer, got 2.0"):
+        select(scores, budget=torch.tensor(2.0))
+    with pytest.raises(InvalidParameterError, match="keep_ratio must be a number"):
+        select(scores, keep_ratio=torch.tensor([0.5]))
+    with pytest.raises(InvalidParameterError, match="threshold must be a number"):
+        select(scores, threshold=torch.tensor(float("nan")))
+
+
+def test_group_labels_that_do_not_sort_together_are_refused_by_name():
+    # None among integers: numpy's own TypeError ("'<' not supported ...") came through
+    with pytest.raises(InvalidParameterError, match="groups must hold labels that sort together"):
+        select([1.0, 2.0, 3.0], budget=1, groups=[None, 1, 1])

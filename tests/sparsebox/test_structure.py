@@ -414,9 +414,71 @@ def test_a_pyg_edge_index_keeps_its_isolated_trailing_nodes():
     assert as_structure(ei).num_nodes == 5  # was 2: the sparse size was dropped
     assert as_structure(EdgeIndex(torch.tensor([[0, 1], [1, 0]]))).num_nodes == 2
     assert as_structure(ei, num_nodes=7).num_nodes == 7
+    bipartite = EdgeIndex(torch.tensor([[0, 1], [6, 0]]), sparse_size=(5, 7))
+    with pytest.raises(ValueError, match=r"sparse size \(5, 7\) joins two node sets"):
+        as_structure(bipartite)  # not "node 6 appears but num_nodes is 5", a count never given
+    assert as_structure(bipartite, num_nodes=7).num_nodes == 7
 
 
 def test_a_negative_num_nodes_is_named():
     # was "indices out of range: node -1 appears but num_nodes is -1" for a graph without edges
     with pytest.raises(ValueError, match="num_nodes must be >= 0, got -1"):
         as_structure(np.zeros((2, 0), dtype=np.int64), num_nodes=-1)
+
+
+def test_undirected_must_be_a_bool_or_none():
+    # "no" is truthy: it read as undirected=True
+    pair = np.array([[0, 1], [1, 0]])
+    for bad in ("no", "false", 1):
+        for build in (lambda u: as_structure(pair, undirected=u),
+                      lambda u: as_structure(nx.path_graph(2), undirected=u),
+                      lambda u: SparseStructure.from_edges([0, 1], [1, 0], undirected=u)):
+            with pytest.raises(ValueError, match=f"undirected must be True, False or None, got {bad!r}"):
+                build(bad)
+    assert as_structure(pair, undirected=np.bool_(False)).num_edges == 2
+
+
+def test_neighbors_of_a_node_outside_the_graph_is_refused():
+    s = as_structure(TRIANGLE_PLUS_TAIL)
+    assert s.neighbors(2).tolist() == [0, 1, 3] and s.neighbors(np.int64(3)).tolist() == [2]
+    # -1 gave an empty array, num_nodes numpy's IndexError
+    for bad in (-1, 4, 1.0):
+        with pytest.raises(ValueError, match=rf"node must be an integer in 0..3, got {bad!r}"):
+            s.neighbors(bad)
+
+
+def test_a_complex_adjacency_or_weight_is_refused_not_cast():
+    # 1j read as weight 0 ("weight must be positive, got 0.0"), 1 + 1j silently as 1
+    for adj in (np.array([[0, 1j], [1j, 0]]), np.array([[0, 1 + 1j], [1 + 1j, 0]]),
+                sp.csr_array(np.array([[0, 1 + 1j], [1 + 1j, 0]])),
+                torch.tensor([[0, 1 + 1j], [1 + 1j, 0]])):
+        with pytest.raises(ValueError, match="adjacency matrix must hold real weights, got dtype complex"):
+            as_structure(adj)
+    with pytest.raises(ValueError, match="weight must be real numbers, got dtype complex128"):
+        as_structure(np.array([[0, 1], [1, 0]]), edge_weight=np.array([1 + 1j, 1 + 1j]))
+    s = as_structure(np.array([[0, 1], [1, 0]]))
+    with pytest.raises(ValueError, match="weights must be real numbers"):
+        s.reweight_items([0], np.array([2 + 0j]))
+
+
+def test_a_matrix_s_repeated_entry_is_named_as_one_under_duplicates_error():
+    # 1 and -1 at (0, 1) were refused as "weight must be positive, got -1.0"
+    coo = sp.coo_array(([1.0, -1.0, 2.0, 2.0], ([0, 0, 1, 2], [1, 1, 2, 1])), shape=(3, 3))
+    with pytest.raises(ValueError, match=r"duplicate edge \(0, 1\)"):
+        as_structure(coo, duplicates="error")
+    assert as_structure(coo).num_edges == 1  # summed, (0, 1) is no edge
+    loops = sp.coo_array(([1.0, 1.0, 2.0], ([0, 0, 0], [0, 0, 1])), shape=(2, 2))
+    assert as_structure(loops, duplicates="error", self_loops="drop").num_edges == 1
+
+
+def test_symmetrize_sum_of_a_networkx_graph_doubles_its_adjacency_as_scipy_does():
+    # A + A^T of an undirected graph's (symmetric) adjacency: self-loops doubled, other edges kept
+    g = nx.Graph()
+    g.add_weighted_edges_from([(0, 1, 3.0), (1, 1, 5.0), (1, 2, 7.0)])
+    for how in ("sum", "max"):
+        from_nx = as_structure(g, symmetrize=how)
+        from_scipy = as_structure(nx.to_scipy_sparse_array(g), symmetrize=how)
+        assert from_nx.equals(from_scipy)
+    assert as_structure(g, symmetrize="sum").weights.tolist() == [6.0, 10.0, 14.0]
+    # a graph to_networkx wrote carries ids, which symmetrize made an error the caller never gave
+    assert as_structure(as_structure(g).to_networkx(), symmetrize="max").equals(as_structure(g))
