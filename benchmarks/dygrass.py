@@ -43,6 +43,7 @@ from _common import (  # noqa: E402
     count,
     fail,
     from_json,
+    refuse_repeats,
     require_graphs,
     to_json,
 )
@@ -274,6 +275,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if 0 < args.big_points < 10:
         fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
+    refuse_repeats("--graphs", args.graphs)  # a graph named twice ran twice, in two rows
     for name in args.graphs:
         if generated(name):
             fail(f"--graphs: {name} is not a dataset; the generated Delaunay graph is "

@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import tempfile
 import time
 import traceback
-from pathlib import Path
 
 import torch
-from _common import add_out_option, check_startup, command_line, fail, to_json
+from _common import add_out_option, check_startup, command_line, fail, refuse_repeats, to_json
 
 
 def _synchronize(device: str) -> None:
@@ -102,7 +102,7 @@ def splat_step(device: str) -> dict:
     return _with_ratio(out, "median_seconds")
 
 
-def queen_frame(device: str, work: Path) -> dict:
+def queen_frame(device: str) -> dict:
     from scenesparse.gaussians import read_ply
     from scenesparse.queen.encoder import QueenEncoder
     from scenesparse.queen.residuals import QueenConfig
@@ -110,16 +110,19 @@ def queen_frame(device: str, work: Path) -> dict:
     from sparsebox.data import fetch
 
     donut = read_ply(fetch("donut", download=False)[0])
-    make_moving_video(donut, work, frames=2, cameras=12, resolution=128)
-    first, second = read_video(work)
+    # a scratch folder, not --out: a second run into the same --out found the first one's
+    # frames there and the part failed (make_moving_video takes an empty folder)
+    with tempfile.TemporaryDirectory(prefix="queen_video_") as work:
+        make_moving_video(donut, work, frames=2, cameras=12, resolution=128)
+        first, second = read_video(work)
+        cameras, before, after = first.cameras, first.images(), second.images()
     out = {}
     for role, where, backend in (("cpu", "cpu", "numba"), ("device", device, _backend(device))):
         encoder = QueenEncoder(QueenConfig(), backend=backend)
-        encoder.start(_scene_on(donut, where), first.cameras,
-                      [t.to(where) for t in first.images()])
+        encoder.start(_scene_on(donut, where), cameras, [t.to(where) for t in before])
         _synchronize(where)
         start = time.perf_counter()
-        record = encoder.encode_frame(first.cameras, [t.to(where) for t in second.images()])
+        record = encoder.encode_frame(cameras, [t.to(where) for t in after])
         _synchronize(where)
         out[role] = {"backend": backend, "seconds": time.perf_counter() - start,
                      "gated": int(len(record.gated)), "steps": encoder.frames_[-1].steps}
@@ -166,6 +169,7 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", default=parts, choices=parts)
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
+    refuse_repeats("--parts", args.parts)  # a part named twice ran twice
     device = args.device
     if device == "cuda" and not torch.cuda.is_available():
         fail("no CUDA device: run with --device cpu for a dry run")
@@ -179,7 +183,7 @@ def main(argv=None) -> int:
               "parts": {}}
     runs = {"splat-scores": lambda: splat_scores(device),
             "splat-step": lambda: splat_step(device),
-            "queen-frame": lambda: queen_frame(device, out / "queen_video"),
+            "queen-frame": lambda: queen_frame(device),
             "gtsp-step": lambda: gtsp_step(device)}
     for name in args.parts:
         start = time.perf_counter()

@@ -27,7 +27,16 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import add_out_option, check_startup, command_line, count, fail, from_json, to_json
+from _common import (
+    add_out_option,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    from_json,
+    refuse_repeats,
+    to_json,
+)
 
 #: The issue's protocol; a run that differs says how in gtsp.md.
 FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25], "seeds": 3,
@@ -182,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--datasets must name one or more different datasets, got {args.datasets}")
     if not args.keeps or not all(0 < k <= 1 for k in args.keeps):
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
+    refuse_repeats("--keeps", args.keeps)  # as `sparsebox graph gtsp --keep` does
+    refuse_repeats("--baselines", args.baselines)
     from graphsparse.gtsp.protocol import BASELINES
 
     unknown = [b for b in args.baselines if b not in BASELINES]

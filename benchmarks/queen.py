@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -116,9 +118,20 @@ def video(args, console) -> tuple[Path, dict]:
     if folder.is_dir() and any(folder.iterdir()):  # main checked: own_video(folder)
         shutil.rmtree(folder)
     donut = read_ply(fetch("donut")[0])
-    truth = make_moving_video(donut, folder, frames=args.frames, cameras=args.cameras,
-                              resolution=args.resolution, angle_deg=args.angle, shift=args.shift,
-                              progress=True)
+    # rendered beside the folder and moved in whole: a render stopped half-way (Ctrl-C) left
+    # frames without the ground_truth.json that is written last, which the next run refused
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        truth = make_moving_video(donut, partial, frames=args.frames, cameras=args.cameras,
+                                  resolution=args.resolution, angle_deg=args.angle,
+                                  shift=args.shift, progress=True)
+        mask = os.umask(0)
+        os.umask(mask)
+        partial.chmod(0o777 & ~mask)  # mkdtemp's folder is private
+        partial.replace(folder)  # folder is gone or empty
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return folder, truth
 
 

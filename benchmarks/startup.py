@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error(f"--runs must be at least 1, got {args.runs}")
-    args.out = check_startup(args.out)
     exe = args.sparsebox
-    if not (exe.is_file() and os.access(exe, os.X_OK)):
+    if not (exe.is_file() and os.access(exe, os.X_OK)):  # before --out is made
         fail(f"--sparsebox: {exe} is not an executable file (make install makes "
              f"{DEFAULT_SPARSEBOX.relative_to(REPO_ROOT)})")
+    args.out = check_startup(args.out)
     env = dict(os.environ)
     shown = exe.resolve()
     shown = shown.relative_to(REPO_ROOT) if shown.is_relative_to(REPO_ROOT) else shown

@@ -17,7 +17,16 @@ import argparse
 import platform
 import time
 
-from _common import add_out_option, at_least, check_startup, command_line, count, require_graphs, to_json
+from _common import (
+    add_out_option,
+    at_least,
+    check_startup,
+    command_line,
+    count,
+    refuse_repeats,
+    require_graphs,
+    to_json,
+)
 from dygrass import NETWORKIT_PEERS, networkit_sparsifier
 from rich.console import Console
 from rich.progress import track
@@ -75,6 +84,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=count(0), default=0)
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
     args = ap.parse_args(argv)
+    refuse_repeats("--graphs", args.graphs)  # each named twice ran twice, in two rows
+    refuse_repeats("--densities", args.densities)
     require_graphs(args.graphs)
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),

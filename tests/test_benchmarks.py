@@ -56,6 +56,16 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("dygrass.py", ["--graphs", "--big-points", "0"], "nothing to run: --graphs names no graph"),
     ("gtsp.py", ["--max-graphs", "2"], "argument --max-graphs: must be >= 3, got 2"),
     ("gtsp.py", ["--datasets", "cora"], "--datasets: 'cora' is a dataset of kind planetoid, not ogbg"),
+    # a value named twice ran twice (hours), or in two rows of one table
+    ("gtsp.py", ["--keeps", "0.5,0.5"], "--keeps names a value twice: [0.5, 0.5]"),
+    ("gtsp.py", ["--baselines", "magnitude,magnitude"], "--baselines names a value twice"),
+    ("dygrass.py", ["--graphs", "karate", "karate", "--big-points", "0"],
+     "--graphs names a value twice: ['karate', 'karate']"),
+    ("static_sparsifier.py", ["--graphs", "karate", "karate"], "--graphs names a value twice"),
+    ("static_sparsifier.py", ["--densities", "1.1", "1.10"],
+     "--densities names a value twice: [1.1, 1.1]"),
+    ("gpu_timings.py", ["--device", "cpu", "--parts", "gtsp-step", "gtsp-step"],
+     "--parts names a value twice"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -81,6 +91,78 @@ def test_queen_keeps_a_work_folder_it_did_not_make(tmp_path):
     assert (work / "IMPORTANT.txt").is_file()
     result = run("queen.py", "--work", str(tmp_path / "out" / "video"), tmp_path=tmp_path)
     assert result.returncode == 2 and "must not hold one another" in result.stderr
+
+
+def test_startup_checks_its_console_script_before_making_out(tmp_path):
+    result = run("startup.py", "--sparsebox", str(tmp_path / "nowhere"), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --sparsebox: {tmp_path / 'nowhere'} is not an executable file (make install makes "
+        ".venv/bin/sparsebox)"]
+    assert not (tmp_path / "out").exists()  # it was made before the check, and left empty
+
+
+def test_queen_leaves_no_half_video_when_its_render_stops(tmp_path, monkeypatch):
+    """A render stopped half-way (Ctrl-C) left frames without ground_truth.json (written last) in
+    --work, and every later run refused the folder as one the script had not made."""
+    import argparse
+
+    queen = _load_benchmark("queen")
+    monkeypatch.setattr(queen, "read_ply", lambda path: None)
+    monkeypatch.setattr(queen, "fetch", lambda name: [None])
+    truth = {"frames": 2, "gaussians": 3, "moving": [0], "recoloured": [1], "angle_deg": 45.0,
+             "shift": 0.25, "axis": [1.0, 0.0, 0.0], "cameras": 2, "resolution": 8}
+
+    def render(scene, root, stop: bool, **kwargs):
+        for t in range(2):
+            (Path(root) / f"frame_{t:04d}").mkdir()
+            (Path(root) / f"frame_{t:04d}" / "r_000.png").write_bytes(b"")
+            if stop:
+                raise KeyboardInterrupt
+        (Path(root) / "ground_truth.json").write_text(json.dumps(truth))
+        return truth
+
+    class Quiet:
+        def print(self, *args, **kwargs):
+            pass
+
+    work = tmp_path / "work"
+    work.mkdir()  # check_video_options made it
+    args = argparse.Namespace(work=work, frames=2, cameras=2, resolution=8, angle=45.0, shift=0.25)
+    monkeypatch.setattr(queen, "make_moving_video", lambda *a, **k: render(*a, stop=True, **k))
+    with pytest.raises(KeyboardInterrupt):
+        queen.video(args, Quiet())
+    assert not work.exists() or not any(work.iterdir())
+    assert [p for p in tmp_path.iterdir() if p != work] == []  # no partial render beside it
+    monkeypatch.setattr(queen, "make_moving_video", lambda *a, **k: render(*a, stop=False, **k))
+    assert queen.video(args, Quiet()) == (work, truth)
+    assert queen.own_video(work) and sorted(p.name for p in work.iterdir()) == [
+        "frame_0000", "frame_0001", "ground_truth.json"]
+    assert work.stat().st_mode & 0o055 == 0o055  # readable as a folder made by mkdir is
+
+
+def test_gpu_timings_renders_its_queen_video_outside_out(tmp_path, monkeypatch):
+    """queen-frame rendered its video into OUT/queen_video: a second run into the same --out
+    failed the part (make_moving_video takes an empty folder), and --out benchmarks/results
+    would hold it."""
+    import scenesparse.queen.video
+
+    timings = _load_benchmark("gpu_timings")
+    used = []
+
+    def render(scene, root, **kwargs):
+        used.append(Path(root))
+        (Path(root) / "frame_0000").mkdir()
+        raise RuntimeError("stopped here")
+
+    monkeypatch.setattr(scenesparse.queen.video, "make_moving_video", render)
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert timings.main(["--device", "cpu", "--parts", "queen-frame", "--out", str(out)]) == 1
+        part = json.loads((out / "gpu_timings.json").read_text())["parts"]["queen-frame"]
+        assert part["error"] == "RuntimeError: stopped here"
+    assert [p.name for p in out.iterdir()] == ["gpu_timings.json"]
+    assert len(used) == 2 and not any(p.exists() for p in used)
 
 
 def test_teddy_compare_checks_its_out_and_records(tmp_path):
