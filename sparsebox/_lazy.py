@@ -1,6 +1,7 @@
 """Package attributes imported on first use (PEP 562), so that importing a package, or running
-``sparsebox --help``, never loads numpy, scipy, torch or numba until a name that needs them is
-used."""
+``sparsebox --help``, never loads scipy, torch or numba until a name that needs them is used. A
+name whose module needs an extra that is not installed raises
+:class:`~sparsebox.exceptions.MissingExtraError`, which says what to install."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module = importlib.import_module(exports[name], package)
+        try:
+            module = importlib.import_module(exports[name], package)
+        except ModuleNotFoundError as err:
+            from sparsebox.exceptions import missing_extra
+
+            needs = missing_extra(err, f"{package}.{name}")
+            if needs is None:
+                raise
+            raise needs from err
         value = getattr(module, name)
         globals_of_package = importlib.import_module(package).__dict__
         globals_of_package[name] = value  # later lookups skip this function

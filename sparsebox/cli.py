@@ -259,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sparsebox.parallel import TaskError
 
         if isinstance(err, (ImportError, TaskError)):  # a missing extra; tasks that failed
+            from sparsebox.exceptions import missing_extra
+
+            if isinstance(err, ImportError):  # "No module named 'ogb'" says which extra
+                err = missing_extra(err, "this command") or err
             print(f"error: {_message(err)}", file=sys.stderr)
             return 1
         print(f"error: internal error, {type(err).__name__}: {_message(err)} "

@@ -7,7 +7,8 @@ Each one is a subclass of the built-in exception a Python user would catch for i
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameterError", "NotFittedError", "InputFileError"]
+__all__ = ["InvalidParameterError", "NotFittedError", "InputFileError", "MissingExtraError",
+           "EXTRAS", "missing_extra"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -33,3 +34,28 @@ class NotFittedError(ValueError, AttributeError):
 class InputFileError(ValueError):
     """A file the caller gave is malformed; the message names the file and, where there is one,
     the line or property."""
+
+
+#: the extra that installs each optional top-level module (``pip install 'sparsebox[EXTRA]'``)
+EXTRAS = {"open3d": "points", "ogb": "ogb", "ray": "ray", "cupy": "gpu", "gsplat": "splat-gpu"}
+
+
+class MissingExtraError(ImportError):
+    """What the caller asked for needs an optional dependency that is not installed; the message
+    names the extra that installs it."""
+
+
+def missing_extra(err: ImportError, what: str) -> MissingExtraError | None:
+    """The error to raise instead of ``err`` when ``err`` says that a module one of the
+    :data:`EXTRAS` provides is not installed (None otherwise); ``what`` is what needs it.
+
+    Examples
+    --------
+    >>> str(missing_extra(ModuleNotFoundError("No module named 'ogb'", name="ogb"), "GTSPModel"))
+    "GTSPModel needs the 'ogb' extra (ogb is not installed): pip install 'sparsebox[ogb]'"
+    """
+    extra = EXTRAS.get(err.name or "") if isinstance(err, ModuleNotFoundError) else None
+    if extra is None:
+        return None
+    return MissingExtraError(f"{what} needs the {extra!r} extra ({err.name} is not installed): "
+                             f"pip install 'sparsebox[{extra}]'", name=err.name)

@@ -3,9 +3,11 @@ the catalogue ships as package data, the console script runs, graphs load from f
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -89,3 +91,136 @@ def test_installed_wheel_runs_in_a_fresh_venv(wheel, tmp_path):
     info = json.loads(run("graph", "info", str(graph), "--json"))
     assert info["num_nodes"] == 12 and info["num_edges"] == 12 and info["components"] == 1
     assert run("--version").strip().startswith("sparsebox ")
+
+
+def _requirements(wheel):
+    """The wheel's ``Requires-Dist`` lines as ``packaging`` requirements."""
+    from packaging.requirements import Requirement
+
+    names = zipfile.ZipFile(wheel).namelist()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
+    return [Requirement(line.split(":", 1)[1].strip()) for line in metadata.decode().splitlines()
+            if line.startswith("Requires-Dist:")]
+
+
+def _extra_of(requirement):
+    """The extra a requirement belongs to, None for a core dependency."""
+    found = re.search(r'extra == "([^"]+)"', str(requirement.marker or ""))
+    return found and found.group(1)
+
+
+def _normalized(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+#: import name -> the distribution that provides it, where the two differ
+DISTRIBUTIONS = {"PIL": "pillow", "open3d": "open3d-cpu", "cupy": "cupy-cuda12x"}
+#: modules imported where present, with no extra to install them
+OPTIONAL = {"lpips": "LPIPS is reported where the package is installed",
+            "aiohttp": "PyG's download errors are caught where it is there",
+            "sklearn": "__sklearn_tags__ is called by scikit-learn only"}
+
+
+def test_every_module_the_packages_import_is_a_declared_dependency(wheel):
+    """A module the code imports that no requirement names works only where something else
+    happens to pull it in (PIL came through matplotlib; pyamg was in an extra while the default
+    solver needed it). Each module is a core dependency, or behind the extra that
+    ``sparsebox.exceptions.EXTRAS`` names in its error message."""
+    import ast
+
+    from sparsebox.exceptions import EXTRAS
+
+    requirements = _requirements(wheel)
+    core = {_normalized(r.name) for r in requirements if _extra_of(r) is None}
+    modules = set()
+    for package in ("sparsebox", "graphsparse", "scenesparse"):
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    modules |= {alias.name.partition(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.partition(".")[0])
+    first_party = {"sparsebox", "graphsparse", "scenesparse", "__future__"}
+    third_party = modules - first_party - set(sys.stdlib_module_names) - set(OPTIONAL)
+    for module in sorted(third_party):
+        distribution = _normalized(DISTRIBUTIONS.get(module, module))
+        if module in EXTRAS:
+            extra = {_normalized(r.name) for r in requirements if _extra_of(r) == EXTRAS[module]}
+            assert distribution in extra, (module, EXTRAS[module], extra)
+        else:
+            assert distribution in core, (module, sorted(core))
+
+
+@pytest.mark.parametrize("platform", [("linux", "x86_64"), ("linux", "aarch64"),
+                                      ("darwin", "arm64"), ("win32", "AMD64")])
+def test_the_points_extra_installs_on_every_platform(wheel, platform):
+    """open3d-cpu has wheels for x86-64 Linux only: `pip install 'sparsebox[points]'` (what the
+    error of every open3d method says to run) found no distribution on macOS or Windows."""
+    env = {"sys_platform": platform[0], "platform_machine": platform[1], "extra": "points"}
+    wanted = sorted(r.name for r in _requirements(wheel)
+                    if _extra_of(r) == "points" and r.marker.evaluate(env))
+    assert wanted == (["open3d-cpu"] if platform == ("linux", "x86_64") else ["open3d"])
+
+
+def test_a_name_that_needs_a_missing_extra_says_which_to_install():
+    """After a plain `pip install sparsebox` (no extras), the packages import and a name whose
+    module needs an extra names it: `from graphsparse import GtspTokenPruner` was a bare
+    "No module named 'ogb'"."""
+    from sparsebox.exceptions import EXTRAS
+
+    code = textwrap.dedent(f"""
+        import sys
+
+        class NoExtras:  # the extras' modules are not installed
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in {sorted(EXTRAS)!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NoExtras())
+        import graphsparse, scenesparse, sparsebox
+        from sparsebox.exceptions import MissingExtraError
+        try:
+            from graphsparse import GtspTokenPruner
+        except MissingExtraError as err:
+            print(err)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("graphsparse.GtspTokenPruner needs the 'ogb' extra (ogb is not "
+                                   "installed): pip install 'sparsebox[ogb]'")
+
+
+def test_a_command_that_needs_a_missing_extra_says_which_to_install(tmp_path):
+    """`sparsebox graph gtsp` without ogb ended "error: No module named 'ogb'"."""
+    code = textwrap.dedent(f"""
+        import sys
+
+        class NoOgb:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] == "ogb":
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NoOgb())
+        from sparsebox.cli import main
+        sys.exit(main(["graph", "gtsp", "--dataset", "ogbg-molbace", "--out",
+                       {str(tmp_path / "out")!r}]))
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: this command needs the 'ogb' extra (ogb is not installed): pip install "
+        "'sparsebox[ogb]'"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_a_missing_extra_is_reported_as_one():
+    from sparsebox.exceptions import missing_extra
+
+    assert missing_extra(ModuleNotFoundError("No module named 'scipy'", name="scipy"), "x") is None
+    # ray is there, one of its modules is not: not a missing extra
+    assert missing_extra(ModuleNotFoundError("...", name="ray.util.x"), "x") is None
+    assert missing_extra(ImportError("cannot import name 'y' from 'ray'", name="ray"), "x") is None
+    assert "pip install 'sparsebox[points]'" in str(
+        missing_extra(ModuleNotFoundError("No module named 'open3d'", name="open3d"), "voxel"))
