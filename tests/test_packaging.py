@@ -4,6 +4,7 @@ the catalogue ships as package data, the console script runs, graphs load from f
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,10 +23,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """The project's wheel, built offline with this environment's setuptools."""
-    out = tmp_path_factory.mktemp("wheel")
+    """The project's wheel, built offline with this environment's setuptools from a copy of the
+    project's files (the files git tracks, and those it does not ignore): setuptools' ``build/``
+    folder in the repository would otherwise carry a deleted module into every later wheel."""
+    out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=REPO, check=True, capture_output=True, timeout=60).stdout
+    for name in filter(None, files.decode().split("\0")):
+        if (REPO / name).is_file():  # a file deleted but not yet committed is listed too
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", str(out), str(REPO)], check=True, timeout=300,
+                    "--no-index", "-q", "-w", str(out), str(source)], check=True, timeout=300,
                    capture_output=True)
     (path,) = out.glob("sparsebox-*.whl")
     return path
