@@ -145,9 +145,10 @@ def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     if z.ndim != 2 or rows.ndim != 1 or rows.shape != cols.shape:
         raise ValueError(f"z must be 2-D and rows, cols 1-D of one length, got shapes {z.shape}, "
                          f"{rows.shape} and {cols.shape}")
-    ends = np.concatenate([rows, cols])
-    if ends.size and not np.issubdtype(ends.dtype, np.integer):
-        raise ValueError(f"rows and cols must be integer node ids, got {ends.dtype}")
+    for ids in (rows, cols):  # each: uint64 beside int64 concatenates to float64
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"rows and cols must be integer node ids, got {ids.dtype}")
+    ends = np.concatenate([rows, cols]).astype(np.int64)
     if ends.size and not (ends.min() >= 0 and ends.max() < z.shape[0]):
         raise ValueError(f"rows and cols must be nodes of z (its {z.shape[0]} rows), got "
                          f"{ends.min()}..{ends.max()}")

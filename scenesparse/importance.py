@@ -25,7 +25,7 @@ unpruned model's renders, as LightGaussian and PUP 3D-GS do.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,24 +84,23 @@ def check_cameras(cameras: Sequence[Camera] | None) -> None:
             raise InvalidParameterError(f"cameras[{i}] must be a Camera, got {type(cam).__name__}")
 
 
-def cameras_seeing(scene: GaussianScene, cameras: Sequence[Camera]) -> np.ndarray:
-    """For each camera, whether a Gaussian of ``scene`` in front of it reaches into its image
-    (its centre, widened by three of its largest standard deviations). A camera whose pose is in
-    another convention (world-to-camera for camera-to-world, OpenGL axes for OpenCV ones) usually
-    sees none: every render-based score is then 0, and training from it has nothing to fit."""
+def cameras_seeing(scene: GaussianScene, cameras: Sequence[Camera]) -> Iterator[bool]:
+    """For each camera in turn, whether a Gaussian of ``scene`` in front of it reaches into its
+    image (its centre, widened by three of its largest standard deviations); ``any(...)`` stops
+    at the first that does. A camera whose pose is in another convention (world-to-camera for
+    camera-to-world, OpenGL axes for OpenCV ones) usually sees none: every render-based score is
+    then 0, and training from it has nothing to fit."""
     means = scene.means.detach().cpu().double()
     reach = 3.0 * scene.log_scales.detach().cpu().double().max(dim=1).values.exp()
-    seen = np.zeros(len(cameras), dtype=bool)
-    for i, cam in enumerate(cameras):
+    for cam in cameras:
         w2c = cam.world_to_cam.detach().cpu().double()
         p = means @ w2c[:3, :3].T + w2c[:3, 3]
         front = p[:, 2] > cam.near
         p, z = p[front], p[front, 2]
         r = reach[front] * max(cam.fx, cam.fy) / z
         u, v = cam.fx * p[:, 0] / z + cam.cx, cam.fy * p[:, 1] / z + cam.cy
-        seen[i] = bool(((u + r >= 0) & (u - r < cam.width) & (v + r >= 0)
-                        & (v - r < cam.height)).any())
-    return seen
+        yield bool(((u + r >= 0) & (u - r < cam.width) & (v + r >= 0)
+                    & (v - r < cam.height)).any())
 
 
 def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
@@ -325,7 +324,7 @@ class GaussianPruner(Sparsifier):
         if needs_views:
             cams = list(cameras) if cameras is not None else default_cameras(
                 scene, self.views, self.resolution)
-            if cameras is not None and not cameras_seeing(scene, cams).any():
+            if cameras is not None and not any(cameras_seeing(scene, cams)):
                 raise InvalidParameterError(
                     f"none of the {len(cams)} cameras sees a Gaussian of the scene: check the "
                     "poses' convention (Camera takes a world-to-camera transform with OpenCV "

@@ -73,6 +73,11 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
             "source": None}
 
 
+def _psnr_words(value: float) -> str:
+    """``PSNR 31.2 dB``, or ``identical`` where the renders are (an infinite PSNR)."""
+    return f"PSNR {value:.1f} dB" if np.isfinite(value) else "identical"
+
+
 def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path) -> None:
     """Refuse the user's cameras where no view, or no held-out view, sees a Gaussian
     (:func:`~scenesparse.importance.cameras_seeing`), and warn where some views see none: poses
@@ -83,7 +88,7 @@ def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path
             "right, y down, z forward; COLMAP: world-to-camera; transforms.json: camera-to-world, "
             "OpenGL axes)")
     train, held, source = setup["cameras"], setup["held_out"], setup["source"]
-    seen = cameras_seeing(scene, [*train, *held])
+    seen = np.fromiter(cameras_seeing(scene, [*train, *held]), dtype=bool)
     for looks, count, what in ((seen[:len(train)], len(train), "scoring views"),
                                (seen[len(train):], len(held), "held-out views")):
         if not looks.any():
@@ -200,10 +205,10 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
             for ax in axes[i]:
                 ax.axis("off")
             # each row's own PSNR: the summary's is the mean over every held-out view
-            axes[i, 1].set_title(f"PSNR {psnrs[i]:.1f} dB", fontsize=9)
+            axes[i, 1].set_title(_psnr_words(psnrs[i]), fontsize=9)
         axes[0, 0].set_title(f"unpruned: {len(scene):,} Gaussians", fontsize=9)
-        axes[0, 1].set_title(f"{score}: {len(pruned):,} kept, PSNR {psnrs[0]:.1f} dB", fontsize=9)
-        fig.suptitle(f"{source.name}, held-out views (PSNR against the unpruned render)",
+        axes[0, 1].set_title(f"{score}: {len(pruned):,} kept, {_psnr_words(psnrs[0])}", fontsize=9)
+        fig.suptitle(f"{source.name}, evaluation views (PSNR against the unpruned render)",
                      fontsize=9)
         fig.tight_layout()
         fig.savefig(staged["image"], dpi=100)

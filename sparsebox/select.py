@@ -79,10 +79,15 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
         raise InvalidParameterError("density is kept edges per node: it needs num_nodes")
     num_nodes = check_int("num_nodes", num_nodes, minimum=0)
     if not (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and math.isfinite(value) and value > 0):
-        raise InvalidParameterError(f"density must be a number > 0, got {value!r}")
-    edges = float(value) * num_nodes + 0.5  # inf for a huge density: compared before floor
-    return num_items if edges >= num_items else math.floor(edges)
+            and not isinstance(value, bool) and (isinstance(value, int) or math.isfinite(value))
+            and value > 0):  # a Python int is finite, even one beyond a float
+        raise InvalidParameterError(f"density must be a finite number > 0, got {value!r}")
+    try:
+        if value * num_nodes >= num_items:  # exact for integers, inf for a float that overflows
+            return num_items
+    except OverflowError:  # a float times an integer beyond a float
+        return num_items
+    return math.floor(float(value) * num_nodes + 0.5)
 
 
 def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
@@ -103,11 +108,11 @@ def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
     if count >= floor:
         return
     if keep_ratio is not None:
-        raise InvalidParameterError(
-            f"keep_ratio {keep_ratio:g} is below {what}, {floor / max(num_items, 1):.3f} of the edges")
+        raise InvalidParameterError(f"keep_ratio {float(keep_ratio):g} is below {what}, "
+                                    f"{floor / max(num_items, 1):.3f} of the edges")
     if density is not None:
-        raise InvalidParameterError(
-            f"density {density:g} is below {what}, {floor / max(num_nodes or 1, 1):.3f} edges per node")
+        raise InvalidParameterError(f"density {float(density):g} is below {what}, "
+                                    f"{floor / max(num_nodes or 1, 1):.3f} edges per node")
     raise InvalidParameterError(f"budget {budget if budget is not None else count} is below {what}, "
                                 f"{floor} edges")
 

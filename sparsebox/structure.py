@@ -900,9 +900,12 @@ def _from_torch(x: Any) -> Any:
         x = x.float()
     if x.layout == torch.strided:
         return x.detach().cpu().numpy()
-    coo = x.detach().cpu().to_sparse_coo().coalesce()
-    idx = coo.indices().numpy()
-    return sp.coo_array((coo.values().numpy(), (idx[0], idx[1])), shape=tuple(coo.shape))
+    coo = x.detach().cpu()
+    coo = coo if coo.layout == torch.sparse_coo else coo.to_sparse_coo()
+    # not coalesced: repeated entries reach the matrix path, which sums or refuses them as the
+    # caller's `duplicates` says (coalescing summed them, and cancelled 1 and -1, unseen)
+    idx = coo._indices().numpy()
+    return sp.coo_array((coo._values().numpy(), (idx[0], idx[1])), shape=tuple(coo.shape))
 
 
 def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) -> SparseStructure:

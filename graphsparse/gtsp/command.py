@@ -41,6 +41,8 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
     if unknown:
         raise typer.BadParameter(f"unknown baselines {unknown}; choose from "
                                  f"{', '.join(BASELINES)}", param_hint="--baselines")
+    if len(set(wanted)) != len(wanted):  # each would train twice, and --resume refuse the twins
+        raise typer.BadParameter(f"names a baseline twice: {baselines}", param_hint="--baselines")
     return dataset.lower(), axis_list, keeps, wanted
 
 

@@ -199,6 +199,7 @@ def test_pair_resistances_refuse_nodes_outside_z_and_pairs_of_two_lengths():
         pair_resistances(z, np.array([0, 1]), np.array([1]))
     with pytest.raises(ValueError, match="must be integer node ids, got float64"):
         pair_resistances(z, np.array([0.7]), np.array([1.9]))  # not truncated to (0, 1)
+    assert pair_resistances(z, np.array([0], np.uint64), np.array([1])).tolist() == [25.0]
     assert pair_resistances(z, [0, 1], [1, 1]).tolist() == [25.0, 0.0]  # lists too
 
 

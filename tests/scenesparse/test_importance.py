@@ -319,6 +319,6 @@ def test_pruner_refuses_cameras_that_see_no_gaussian():
     near = Camera(torch.eye(4), 10.0, 10.0, 8.0, 8.0, 16, 16)
     centred = big.means - big.means.mean(0) + torch.tensor([3.0, 0.0, 2.0])  # off to the right
     far_right = dataclasses.replace(big, means=centred, log_scales=torch.full_like(big.log_scales, 0.0))
-    assert cameras_seeing(far_right, [near]).tolist() == [True]
-    assert cameras_seeing(dataclasses.replace(far_right, log_scales=far_right.log_scales - 5),
-                          [near]).tolist() == [False]
+    assert list(cameras_seeing(far_right, [near])) == [True]
+    assert list(cameras_seeing(dataclasses.replace(far_right, log_scales=far_right.log_scales - 5),
+                               [near])) == [False]

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from sparsebox import as_structure, budget_from_keep_ratio, resolve_budget, select
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import check_size_floor
 
 scores_st = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
 
@@ -138,6 +139,13 @@ def test_resolve_budget_counts_and_errors():
         resolve_budget(7, budget=8)
     # a density too large for floats once multiplied by the node count keeps every item
     assert resolve_budget(7, density=1e308, num_nodes=10) == 7
+    assert resolve_budget(7, density=10**400, num_nodes=10) == 7
+    assert resolve_budget(7, density=2.0, num_nodes=10**400) == 7
+    assert resolve_budget(70, density=1.1, num_nodes=20) == 22
+    from fractions import Fraction
+
+    with pytest.raises(ValueError, match="keep_ratio 0.1 is below"):  # a Fraction is formatted
+        check_size_floor(1, 3, 10, what="the tree", keep_ratio=Fraction(1, 10))
 
 
 def test_scores_that_carry_a_gradient_are_read_detached():

@@ -469,10 +469,15 @@ def test_a_matrix_s_repeated_entry_is_named_as_one_under_duplicates_error():
     assert as_structure(coo).num_edges == 1  # summed, (0, 1) is no edge
     loops = sp.coo_array(([1.0, 1.0, 2.0], ([0, 0, 0], [0, 0, 1])), shape=(2, 2))
     assert as_structure(loops, duplicates="error", self_loops="drop").num_edges == 1
+    # a torch sparse tensor's repeated entries too (coalescing summed them unseen)
+    t = torch.sparse_coo_tensor([[0, 0], [1, 1]], [1.0, 1.0], (2, 2))
+    with pytest.raises(ValueError, match=r"duplicate edge \(0, 1\)"):
+        as_structure(t, duplicates="error", undirected=False)
+    assert as_structure(t, undirected=False).weights.tolist() == [2.0]
 
 
 def test_symmetrize_sum_of_a_networkx_graph_doubles_its_adjacency_as_scipy_does():
-    # A + A^T of an undirected graph's (symmetric) adjacency: self-loops doubled, other edges kept
+    # A + A^T of an undirected graph's (symmetric) adjacency: every edge doubled, self-loops too
     g = nx.Graph()
     g.add_weighted_edges_from([(0, 1, 3.0), (1, 1, 5.0), (1, 2, 7.0)])
     for how in ("sum", "max"):
