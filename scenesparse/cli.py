@@ -8,7 +8,9 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +108,12 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
 
 @scene_app.command("prune-points")
 def prune_points(
-    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz), a dataset "
-                                 "name (bunny), or a folder or glob of them (with --out)."),
-    target: Path = typer.Argument(None, help="Output cloud; every attribute is kept, and a mesh's "
-                                  "faces whose vertices all stay (PLY only)."),
+    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz, .txt, .pts), "
+                                 "a dataset name (bunny), or a folder or glob of them (with "
+                                 "--out)."),
+    target: Path = typer.Argument(None, help="Output cloud (.ply, .pcd, .xyz, .txt, .pts); every "
+                                  "attribute is kept, and a mesh's faces whose vertices all stay "
+                                  "(PLY only)."),
     method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
                                "--item point`): graph, voxel, fps, uniform, statistical, radius."),
     keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers; default "
@@ -188,7 +192,6 @@ def _prune_points_task(task: dict, emit: Any) -> dict:
 def _prune_points_file(task: dict, *, progress: bool) -> dict:
     """Prune one cloud: read, check, fit the method, write the kept points (and the report)."""
     from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
-    from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
@@ -208,7 +211,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         xyz = cloud.points
         step()
         start = time.perf_counter()
-        with parameter_errors(_POINT_OPTIONS, source=path):
+        with _fit_errors(_POINT_OPTIONS, path):
             mask = estimator.fit(xyz).mask_
         seconds = time.perf_counter() - start
         step()
@@ -289,6 +292,11 @@ def prune_splats(
     if images is not None and not images.is_dir():
         raise typer.BadParameter(f"{images} is a file, not a folder of photos",
                                  param_hint="--images")
+    if cameras is not None and cameras.is_dir():
+        inside = cameras / "cameras.json"
+        raise typer.BadParameter(f"{cameras} is a folder; give the cameras.json file the INRIA "
+                                 "3DGS code writes" + (f" ({inside} is one)" if inside.is_file()
+                                                       else ""), param_hint="--cameras")
     _refuse_options_that_do_not_apply(context, sh_degree, images, cameras)
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
                 "recover_steps": recover_steps, "views": views, "resolution": resolution,
@@ -366,9 +374,10 @@ def _prune_splats_task(task: dict, emit: Any) -> dict:
 
 @scene_app.command("remove-floaters")
 def remove_floaters(
-    source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud), or a "
-                                 "dataset name."),
-    target: Path = typer.Argument(..., help="Output with the floaters removed."),
+    source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud: .pcd, "
+                                 ".xyz, .txt, .pts), or a dataset name."),
+    target: Path = typer.Argument(..., help="Output with the floaters removed (.ply, .pcd, .xyz, "
+                                  ".txt, .pts)."),
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
@@ -395,7 +404,7 @@ def remove_floaters(
         _check_cloud(cloud, path, target)
         step()
         start = time.perf_counter()
-        with parameter_errors(options, source=path):
+        with _fit_errors(options, path):
             mask = remover.fit(cloud.points).mask_
         seconds = time.perf_counter() - start
         step()
@@ -409,6 +418,19 @@ def remove_floaters(
             if report is not None:
                 staged["report"].write_text(json_text(summary, indent=2))
     typer.echo(json_text(summary))
+
+
+@contextlib.contextmanager
+def _fit_errors(options: dict[str, str], path: Path) -> Iterator[None]:
+    """A point method's errors while it is fitted on the points of ``path``: one about an option
+    (too many neighbours for the points there are) names the option and the file."""
+    from sparsebox.options import parameter_errors
+
+    try:
+        with parameter_errors(options, source=path):
+            yield
+    except typer.BadParameter as err:
+        raise typer.BadParameter(f"{path}: {err.message}", param_hint=err.param_hint) from None
 
 
 def _check_kept(mask: Any, what: str, path: Path) -> None:
@@ -454,15 +476,17 @@ def hollownerf(
                              "views), nerfstudio's transforms.json or a COLMAP text model."),
     out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
                              "curve.png and checkpoint.pt (run again to resume from it)."),
-    resolution: int = typer.Option(128, min=8, help="Width the photos are resized to."),
+    resolution: int = typer.Option(128, min=8, help="Width the photos are resized to (at most "
+                                   "their own)."),
     steps: int = typer.Option(2000, min=1, help="Training steps."),
     saliency_budget: float = typer.Option(0.04, help="C: the mean saliency of the grid is "
                                           "held <= C (HollowNeRF's 0.04); not a count of "
                                           "entries (that is --budget elsewhere)."),
     table_size: int = typer.Option(2**19, min=1, help="Rows of each hashed level's table."),
-    levels: int = typer.Option(16, min=1, help="Levels of the hash encoding."),
+    levels: int = typer.Option(16, min=1, help="Levels of the hash encoding (at most 128)."),
     finest_resolution: int = typer.Option(256, min=1, help="Resolution of the finest level."),
-    batch_rays: int = typer.Option(1024, min=1, help="Rays per training step."),
+    batch_rays: int = typer.Option(1024, min=1, help="Rays per training step (at most the "
+                                   "training photos' pixels)."),
     keep_mass: float = typer.Option(0.99, help="Keep the fewest hash entries that carry this "
                                     "fraction of the salient light of the training rays."),
     seed: int = typer.Option(0, min=0, help="Initial weights and the rays drawn."),
@@ -497,6 +521,7 @@ def hollownerf(
         sources = photo_sources(folder)  # no output over a photo or camera file
         for name in OUTPUTS.values():
             check_output_file(out / name, option="--out", inputs=sources)
+        _check_resolution(resolution, sources)
         views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,
@@ -507,6 +532,26 @@ def hollownerf(
     typer.echo(json_text({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",
                                                   "bytes_before", "bytes_after")}))
+
+
+def _check_resolution(resolution: int, sources: list[Path]) -> None:
+    """Refuse a --resolution wider than the widest of the photos (``sources``: camera files,
+    then photos): resizing up adds no detail, only memory (the photos and a ray per pixel)."""
+    from PIL import Image, UnidentifiedImageError
+
+    widths = []
+    for path in sources:
+        if path.suffix.lower() in (".json", ".txt"):  # the camera files
+            continue
+        try:
+            with Image.open(path) as im:  # the header only
+                widths.append(im.size[0])
+        except (OSError, UnidentifiedImageError):
+            continue  # reading the photos names it
+    if widths and resolution > max(widths):
+        raise typer.BadParameter(f"{resolution} is wider than the photos (the widest is "
+                                 f"{max(widths)} pixels), and resizing them up adds no detail; "
+                                 f"give at most {max(widths)}", param_hint="--resolution")
 
 
 def _photo_folder(data: str) -> Path:

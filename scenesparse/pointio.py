@@ -1,4 +1,5 @@
-"""Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD and XYZ.
+"""Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD, and XYZ text
+(``.xyz``, ``.txt``, and ``.pts`` in the layouts open3d and CloudCompare read).
 
 A :class:`PointCloud` is a structured numpy array with at least ``x``, ``y``, ``z`` fields; every
 other field (colours, normals, Gaussian-splat properties, intensities...) rides along, so masking

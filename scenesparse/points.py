@@ -259,8 +259,8 @@ class GraphResampler(_PointSampler):
         pts = self._positions(points)
         n = pts.shape[0]
         if n <= self.k:
-            raise InvalidParameterError(f"graph resampling with k = {self.k} neighbours needs "
-                                        f"more than {self.k} points, got {n}")
+            raise InvalidParameterError(f"graph resampling with k {self.k} neighbours needs "
+                                        f"more than {self.k} points, got {n}", params=("k",))
         count = self._size(n)
         scores = curvature_scores(pts, self.k)
         share = self.uniform_share
@@ -525,9 +525,10 @@ class StatisticalOutlierRemover(_PointMethod):
         self._validate_params()
         pts = self._positions(points)
         if len(pts) < self.nb_neighbors:
-            raise InvalidParameterError(f"the statistical test with nb_neighbors = "
+            raise InvalidParameterError(f"the statistical test with nb_neighbors "
                                         f"{self.nb_neighbors} needs at least "
-                                        f"{self.nb_neighbors} points, got {len(pts)}")
+                                        f"{self.nb_neighbors} points, got {len(pts)}",
+                                        params=("nb_neighbors",))
         _, ind = _o3d_cloud(pts).remove_statistical_outlier(self.nb_neighbors,
                                                             float(self.std_ratio))
         dist, _ = knn(pts, self.nb_neighbors - 1)  # the other neighbours; the point is at 0

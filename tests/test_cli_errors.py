@@ -364,6 +364,34 @@ def test_remove_floaters_counts_the_point_itself_and_never_keeps_none(cli, data_
                        "2"], ["keeps none of the 40 points", str(pairs)], [pairs]), out)
 
 
+
+@pytest.mark.parametrize("argv, option", [
+    (["prune-points", "--method", "statistical", "--nb-neighbors", "50"], "--nb-neighbors"),
+    (["remove-floaters", "--nb-neighbors", "50"], "--nb-neighbors"),
+    (["prune-points", "--method", "statistical"], "--nb-neighbors"),  # its default, 20
+    (["prune-points", "--method", "graph"], "--k"),  # its default, 10
+], ids=["prune_points", "remove_floaters", "default_nb_neighbors", "graph_k"])
+def test_more_neighbours_than_points_names_the_option_and_the_file(cli, tmp_path, argv, option):
+    """The error named the file and the Python name (nb_neighbors = 50), not the option."""
+    source = write(tmp_path / "ten.xyz", "\n".join(f"{i} {i * i % 7} {i % 3}" for i in range(10)))
+    out = tmp_path / "out"
+    out.mkdir()
+    command, *options = argv
+    line = run_bad(cli, Case(["scene", command, source, out / "kept.xyz", *options],
+                             [f"Invalid value for {option}:", str(source), "got 10"], [source]),
+                   out)
+    assert "nb_neighbors" not in line and " k " not in line
+
+
+def test_point_help_lists_every_format_pointio_reads_and_writes(cli):
+    from scenesparse.pointio import POINT_SUFFIXES
+
+    for command in ("prune-points", "remove-floaters"):
+        result = cli("scene", command, "--help")
+        assert result.exit_code == 0, result.output
+        for suffix in POINT_SUFFIXES:
+            assert suffix in result.output, (command, suffix)
+
 # ----------------------------------------------------------------------------------- stream
 @pytest.fixture
 def grid(tmp_path) -> Path:
@@ -717,12 +745,13 @@ def _gtsp(out: Path, *options) -> list:
     (["--keep", "0.5,-1"], ["--keep", "-1"]),
     (["--keep", "half"], ["--keep", "half"]),
     (["--baselines", "dropout"], ["--baselines", "dropout"]),
+    (["--baselines", "magnitude,magnitude"], ["--baselines", "twice"]),  # trained twice
     (["--max-graphs", "2"], ["--max-graphs", "2"]),
     (["--max-graphs", "10"], ["--max-graphs", "valid split", "both labels"]),
     (["--lr", "0"], ["Invalid value for '--lr'", "> 0", "0.0"]),  # accepted, and trained nothing
     (["--lr", "-0.5"], ["Invalid value for '--lr'", "> 0", "-0.5"]),
 ], ids=["unknown_dataset", "node_dataset", "unknown_axis", "repeated_axis", "keep_zero",
-        "keep_above_one", "keep_negative", "keep_not_a_number", "unknown_baseline",
+        "keep_above_one", "keep_negative", "keep_not_a_number", "unknown_baseline", "repeated_baseline",
         "too_few_graphs", "splits_without_both_labels", "lr_zero", "lr_negative"])
 def test_gtsp_bad_options(cli, tmp_path, options, names):
     out = tmp_path / "gtsp"
@@ -804,6 +833,7 @@ def test_queen_encode_bad_inputs(cli, tiny_video, tmp_path):
         (["--test-camera", "5"], ["--test-camera", "0..1", "5"]),
         (["--backend", "vulkan"], ["--backend", "vulkan"]),
         (["--epochs", "0"], ["--epochs"]),
+        (["--seed", str(2**64)], ["--seed", str(2**64 - 1)]),  # was "seed must be <= ..."
     ):
         run_bad(cli, Case(["scene", "queen", "encode", frames, "-o", out, *options], names,
                           inputs), tmp_path)
@@ -855,6 +885,56 @@ def test_hollownerf_bad_options(cli, data_dir, tmp_path, options, names):
     out = tmp_path / "nerf"
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
                        *options], names), tmp_path)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("options, names", [
+    (["--resolution", "99999999"], ["--resolution", "99999999", "at most 800"]),
+    (["--levels", "100000"], ["--levels", "<= 128", "100000"]),
+    (["--levels", "128", "--table-size", str(2**26), "--finest-resolution", "4096"],
+     ["--levels", "--table-size", "2^31"]),
+    (["--finest-resolution", str(10**20)], ["--finest-resolution", "2^24", str(10**20)]),
+    (["--finest-resolution", "8"], ["--finest-resolution", ">= base_resolution (16)"]),
+], ids=["resolution_past_the_photos", "levels", "rows_past_int32", "finest_past_float32",
+        "finest_below_base"])
+def test_hollownerf_sizes_past_what_it_supports_are_refused_before_the_photos(
+        cli, data_dir, tmp_path, monkeypatch, options, names):
+    """--resolution 99999999 ran out of memory (an internal error); --levels 100000 ran for
+    minutes; --finest-resolution 10^20 said "Overflow when unpacking long long"."""
+    import scenesparse.photos
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the photos were read before the sizes were checked")
+
+    monkeypatch.setattr(scenesparse.photos, "photo_views", refuse)
+    out = tmp_path / "nerf"
+    start = time.perf_counter()
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       *options], names), tmp_path)
+    assert time.perf_counter() - start < 5.0
+    assert not out.exists()
+
+
+def test_hollownerf_table_past_the_memory_here(cli, data_dir, tmp_path, monkeypatch):
+    import scenesparse.nerf.estimator
+
+    out = tmp_path / "nerf"
+    monkeypatch.setattr(scenesparse.nerf.estimator, "_physical_memory", lambda: 2**29)
+    # Instant-NGP's 16 levels up to 256 at 2^22 rows: 20 M rows of 2 float32 features, 4 copies
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       "--levels", "16", "--finest-resolution", "256", "--table-size", str(2**22)],
+                      ["--levels/--table-size", "needs 0.6 GiB", "0.5 GiB of memory here"]),
+            tmp_path)
+    assert not out.exists()
+
+
+def test_hollownerf_batch_past_the_pixels(cli, data_dir, tmp_path):
+    """--batch-rays 10^9 ran out of memory drawing the rays (an internal error)."""
+    out = tmp_path / "nerf"
+    # 50 training photos of 16 x 16 pixels: a step draws its rays from 12,800 of them
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY,
+                       "--batch-rays", "12801"], ["--batch-rays", "12,800 pixels", "12801"]),
+            tmp_path)
     assert not out.exists()
 
 
@@ -968,6 +1048,19 @@ def test_a_file_where_a_folder_is_wanted_is_called_a_file(cli, data_dir, tmp_pat
     run_bad(cli, Case(["scene", "prune-splats", source, tmp_path / "out.ply", "--images", a_file],
                       ["--images", f"{a_file} is a file, not a folder of photos"],
                       [source, a_file]), tmp_path)
+
+
+def test_prune_splats_cameras_that_are_a_folder_name_the_option(cli, data_dir, tmp_path):
+    """--cameras FOLDER said "not a cameras.json ([Errno 21] Is a directory: ...)"."""
+    source = small_splats(data_dir, tmp_path / "in.ply")
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    argv = ["scene", "prune-splats", source, tmp_path / "out.ply", "--cameras", folder]
+    line = run_bad(cli, Case(argv, ["--cameras", f"{folder} is a folder", "cameras.json"],
+                             [source]), tmp_path)
+    assert "Errno" not in line
+    inside = write(folder / "cameras.json", "[]")
+    run_bad(cli, Case(argv, ["--cameras", f"({inside} is one)"], [source, inside]), tmp_path)
 
 
 def test_truncated_or_damaged_files_are_user_errors(cli, grid, tmp_path):

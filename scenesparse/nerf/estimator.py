@@ -12,7 +12,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from torch import Tensor
 
 from scenesparse.cameras import Camera
 from scenesparse.nerf.field import DEFAULT_AABB, NerfField, scene_box
-from scenesparse.nerf.hashgrid import HashGrid
+from scenesparse.nerf.hashgrid import HashGrid, level_resolutions
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
@@ -42,6 +42,15 @@ _READABLE = (FORMAT, "sparsebox-hollownerf/1")
 _CHECKPOINT = "sparsebox-hollownerf/1-checkpoint"
 #: the background of views that do not say theirs, and of files written before it was saved
 _WHITE = (1.0, 1.0, 1.0)
+#: The most rows the hash table may hold: a saved model numbers the rows a prune dropped as int32
+#: (:meth:`HashGrid.export`), and 2^31 rows of 2 float32 features are already 16 GiB.
+_MAX_TABLE_ROWS = 2**31
+#: The most levels of the hash encoding: each adds 8 look-ups and ``features`` values to every
+#: sample of a step (a step of 1,024 rays took about 20 MB more memory per level, measured).
+_MAX_LEVELS = 128
+#: The finest resolution the encoder can use: it places unit-cube points in the cells of a level
+#: in float32, whose 24-bit significand cannot tell one cell from the next past 2^24 per axis.
+_MAX_RESOLUTION = 2**24
 
 
 class HollowNeRF(Sparsifier):
@@ -60,7 +69,9 @@ class HollowNeRF(Sparsifier):
     Parameters
     ----------
     levels, features, table_size, base_resolution, finest_resolution : int
-        The hash encoding (Instant-NGP: 16 levels of 2 features, base resolution 16).
+        The hash encoding (Instant-NGP: 16 levels of 2 features, base resolution 16): at most
+        128 levels, a finest resolution of at most 2^24, a table of at most 2^31 rows over all
+        the levels and one this machine's memory holds (with Adam's moments and a gradient).
     saliency_budget : float or None
         ``C`` of the constraint (0.04 in the paper); None trains a plain Instant-NGP grid (no
         saliency grid; pruning then drops only the entries no render reads).
@@ -76,7 +87,7 @@ class HollowNeRF(Sparsifier):
     steps : int
         Optimisation steps.
     batch_rays : int
-        Rays per step.
+        Rays per step (at most the training photos' pixels).
     learning_rate : float
         Adam's step for the table and the MLPs (decays to a tenth over the steps).
     sparse_gradients : bool
@@ -196,6 +207,15 @@ class HollowNeRF(Sparsifier):
         self.keep_ratio, self.budget = keep_ratio, budget
         self.seed = seed
 
+    def _validate_params(self, overrides: Mapping[str, Any] | None = None) -> None:
+        """The declared constraints, then the hash grid's own bounds (before any photo is read):
+        at most 128 ``levels``, ``finest_resolution`` from ``base_resolution`` to 2^24, a table of
+        at most 2^31 rows over all its levels, and one this machine's memory holds."""
+        super()._validate_params(overrides)
+        params = {**self.get_params(), **(overrides or {})}
+        _check_grid(params["levels"], params["features"], params["table_size"],
+                    params["base_resolution"], params["finest_resolution"])
+
     # ------------------------------------------------------------------ building
     def _build_field(self, aabb: Any = DEFAULT_AABB) -> NerfField:
         if self.finest_resolution < self.base_resolution:
@@ -237,6 +257,10 @@ class HollowNeRF(Sparsifier):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
+        pixels = sum(c.width * c.height for c in views.train_cameras)
+        if self.batch_rays > pixels:  # a step draws its rays from them, with repeats
+            raise InvalidParameterError(f"batch_rays must be <= the {pixels:,} pixels of the "
+                                        f"training photos, got {self.batch_rays}")
         start = time.perf_counter()
         self.background_ = _background_of(views)
         self.aabb_, self.aabb_from_ = scene_box(views.train_cameras)
@@ -446,6 +470,43 @@ class HollowNeRF(Sparsifier):
                        else keep.numpy().copy())
         model.pruning_ = None if keep is None else {"levels": level_report(field, keep)}
         return model
+
+
+def _check_grid(levels: int, features: int, table_size: int, base: int, finest: int) -> None:
+    """Refuse a hash grid past what :class:`HashGrid` supports or this machine holds, counting
+    its rows without building it (a level holds ``min((N + 1)^3, table_size)`` rows)."""
+    if levels > _MAX_LEVELS:
+        raise InvalidParameterError(f"levels must be <= {_MAX_LEVELS} (Instant-NGP uses 16; "
+                                    f"each level adds 8 look-ups and {features} features to "
+                                    f"every sample of every step), got {levels}")
+    if finest < base:
+        raise InvalidParameterError(f"finest_resolution must be >= base_resolution ({base}), "
+                                    f"got {finest}")
+    if finest > _MAX_RESOLUTION:
+        raise InvalidParameterError(f"finest_resolution must be <= 2^24 = {_MAX_RESOLUTION} (the "
+                                    "encoder places points in float32, which cannot tell the "
+                                    f"cells of a finer level apart), got {finest}")
+    rows = sum(min((n + 1) ** 3, table_size) for n in level_resolutions(levels, base, finest))
+    table = f"the hash table of levels {levels} and table_size {table_size}"
+    if rows > _MAX_TABLE_ROWS:
+        raise InvalidParameterError(f"{table} would hold {rows:,} rows, more than the 2^31 a saved "
+                                    "model can number; give fewer levels or a smaller table_size",
+                                    params=("levels", "table_size"))
+    need, have = 4 * rows * features * 4, _physical_memory()
+    if have is not None and need > have:
+        raise InvalidParameterError(f"{table} ({rows:,} rows of {features} float32 features) "
+                                    f"needs {need / 2**30:.1f} GiB with Adam's two moments and a "
+                                    f"step's gradient, more than the {have / 2**30:.1f} GiB of "
+                                    "memory here; give fewer levels or a smaller table_size",
+                                    params=("levels", "table_size"))
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _read(path: Path, formats: tuple[str, ...]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ def encode(
                                "cameras."),
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
-    seed: int = typer.Option(0, min=0, help="Camera order and the decoders' first weights."),
+    seed: int = typer.Option(0, min=0, max=2**64 - 1, help="Camera order and the decoders' "
+                             "first weights."),
 ) -> None:
     """Encode a multi-view video: frame 0 as it is, every later frame as coded residuals."""
     from scenesparse.queen.residuals import QueenConfig
