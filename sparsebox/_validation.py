@@ -61,9 +61,15 @@ class Interval:
     def is_satisfied_by(self, value: Any) -> bool:
         if not (_is_integer(value) if self.kind is numbers.Integral else _is_real(value)):
             return False
-        x = float(value)
-        if not math.isfinite(x):
-            return False
+        if self.kind is numbers.Integral:  # exactly: float(2**64 - 1) is 2**64, past 2**64 - 1
+            x = int(value)
+        else:
+            try:
+                x = float(value)
+            except OverflowError:  # an integer beyond a float (10**400)
+                return False
+            if not math.isfinite(x):
+                return False
         if self.low is not None:
             if x < self.low or (x == self.low and self.closed in ("right", "neither")):
                 return False

@@ -302,6 +302,8 @@ def test_a_seed_out_of_range_is_refused_by_name(entry):
         with pytest.raises(InvalidParameterError,
                            match=fr"seed must be an integer in \[0, 18446744073709551615\], got {seed}"):
             _make(entry, seed=seed)._validate_params()
+    # the bounds are compared exactly: float(2**64 - 1) rounds up past the top seed
+    _make(entry, seed=2**64 - 1)._validate_params()
 
 
 def test_an_unknown_item_or_data_kind_is_refused():
