@@ -49,6 +49,10 @@ class Interval:
     'in (0, 1]'
     >>> Interval(numbers.Integral, 1, None, closed="left").is_satisfied_by(0)
     False
+    >>> Interval(numbers.Integral, 0, 2**64 - 1).is_satisfied_by(2**64 - 1)  # compared exactly
+    True
+    >>> Interval(numbers.Real, 0, None).is_satisfied_by(10**400)  # beyond a float
+    False
     """
 
     def __init__(self, kind: type, low: float | None, high: float | None, *,
