@@ -56,8 +56,8 @@ def fail(message: str) -> NoReturn:
 
 def refuse_repeats(option: str, values: Sequence) -> None:
     """Fail (``error:`` line, exit code 2) when ``values``, the values of ``option``, name one
-    value twice."""
-    if len(set(values)) != len(values):
+    value twice (names in any case: the catalogue reads KARATE as karate)."""
+    if len({v.lower() if isinstance(v, str) else v for v in values}) != len(values):
         fail(f"{option} names a value twice: {list(values)}")
 
 

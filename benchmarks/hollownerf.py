@@ -170,7 +170,7 @@ def _figure(views, images: list, rows: list[dict], path: Path) -> None:
     axes[0].set_title("ground truth (held out)", fontsize=8)
     for ax, image, row in zip(axes[1:], images, rows, strict=True):
         ax.imshow(image)
-        ax.set_title(f"{row['model']}\n{row['params'] / 1e6:.2f} M params, "
+        ax.set_title(f"{row['model']}\n{row['params']:,} params, "
                      f"{row['psnr']:.2f} dB (10 views)", fontsize=8)
     for ax in axes:
         ax.set_axis_off()

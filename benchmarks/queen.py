@@ -56,6 +56,7 @@ from scenesparse.queen.video import encode_video, make_moving_video, read_video
 from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer
 from sparsebox.data import fetch
+from sparsebox.outputs import is_writable
 
 
 def own_video(folder: Path) -> bool:
@@ -100,6 +101,9 @@ def check_video_options(args) -> Path:
         fail(f"--work: {args.work} holds files but no video this script made; name a new or "
              "empty folder")
     args.work = output_folder(args.work, option="--work")
+    if not is_writable(args.work.resolve().parent):  # the video is rendered beside it, moved in
+        fail(f"--work: the folder above {args.work} is not writable (the video is rendered beside "
+             "--work and moved in whole)")
     return out
 
 

@@ -62,6 +62,7 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("dygrass.py", ["--graphs", "karate", "karate", "--big-points", "0"],
      "--graphs names a value twice: ['karate', 'karate']"),
     ("static_sparsifier.py", ["--graphs", "karate", "karate"], "--graphs names a value twice"),
+    ("static_sparsifier.py", ["--graphs", "karate", "KARATE"], "--graphs names a value twice"),
     ("static_sparsifier.py", ["--densities", "1.1", "1.10"],
      "--densities names a value twice: [1.1, 1.1]"),
     ("gpu_timings.py", ["--device", "cpu", "--parts", "gtsp-step", "gtsp-step"],
@@ -440,3 +441,20 @@ def test_the_json_of_a_benchmark_records_the_command_that_wrote_it(tmp_path, scr
         records = json.loads((folder / "results.json").read_text())
         assert _previous_records(folder, json.loads((folder / "run.json").read_text()),
                                  True) == records
+
+
+def test_queen_needs_to_write_beside_its_work_folder(tmp_path):
+    """The video is rendered beside --work and moved in whole: a read-only folder above --work
+    was a PermissionError traceback (as a user) once the render began."""
+    work = tmp_path / "locked" / "video"
+    work.mkdir(parents=True)
+    (tmp_path / "locked").chmod(0o555)
+    try:
+        result = run("queen.py", "--work", str(work), tmp_path=tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: --work: the folder above {work} is not writable (the video is rendered beside "
+        "--work and moved in whole)"]
+    assert list((tmp_path / "locked").iterdir()) == [work]
