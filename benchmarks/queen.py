@@ -101,9 +101,6 @@ def check_video_options(args) -> Path:
         fail(f"--work: {args.work} holds files but no video this script made; name a new or "
              "empty folder")
     args.work = output_folder(args.work, option="--work")
-    if not is_writable(args.work.resolve().parent):  # the video is rendered beside it, moved in
-        fail(f"--work: the folder above {args.work} is not writable (the video is rendered beside "
-             "--work and moved in whole)")
     return out
 
 
@@ -119,6 +116,9 @@ def video(args, console) -> tuple[Path, dict]:
             console.print(f"video: reusing {folder}")
             return folder, truth
     console.print(f"video: rendering {args.frames} frames x {args.cameras} cameras into {folder}")
+    if not is_writable(folder.resolve().parent):  # checked before the cached video goes
+        fail(f"--work: the folder above {folder} is not writable (the video is rendered beside "
+             "--work and moved in whole)")
     if folder.is_dir() and any(folder.iterdir()):  # main checked: own_video(folder)
         shutil.rmtree(folder)
     donut = read_ply(fetch("donut")[0])

@@ -148,10 +148,12 @@ def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     for ids in (rows, cols):  # each: uint64 beside int64 concatenates to float64
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"rows and cols must be integer node ids, got {ids.dtype}")
-    ends = np.concatenate([rows, cols]).astype(np.int64)
-    if ends.size and not (ends.min() >= 0 and ends.max() < z.shape[0]):
-        raise ValueError(f"rows and cols must be nodes of z (its {z.shape[0]} rows), got "
-                         f"{ends.min()}..{ends.max()}")
+    if rows.size:  # each array's bounds as Python ints: uint64 beside int64 is float64
+        low = min(int(rows.min()), int(cols.min()))
+        high = max(int(rows.max()), int(cols.max()))
+        if low < 0 or high >= z.shape[0]:
+            raise ValueError(f"rows and cols must be nodes of z (its {z.shape[0]} rows), got "
+                             f"{low}..{high}")
     rows, cols = rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
     return _squared_distances(z, rows, cols, np.empty(rows.shape[0]))
 

@@ -471,13 +471,15 @@ _NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "ta
 
 @scene_app.command("hollownerf")
 def hollownerf(
+    ctx: typer.Context,
     data: str = typer.Option(..., help="Posed photos: a dataset name (lego) or a folder with "
                              "transforms_train.json (and transforms_test.json for held-out "
                              "views), nerfstudio's transforms.json or a COLMAP text model."),
     out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
                              "curve.png and checkpoint.pt (run again to resume from it)."),
     resolution: int = typer.Option(128, min=8, help="Width the photos are resized to (at most "
-                                   "their own)."),
+                                   "their own; the default becomes their width where they are "
+                                   "narrower)."),
     steps: int = typer.Option(2000, min=1, help="Training steps."),
     saliency_budget: float = typer.Option(0.04, help="C: the mean saliency of the grid is "
                                           "held <= C (HollowNeRF's 0.04); not a count of "
@@ -521,7 +523,8 @@ def hollownerf(
         sources = photo_sources(folder)  # no output over a photo or camera file
         for name in OUTPUTS.values():
             check_output_file(out / name, option="--out", inputs=sources)
-        _check_resolution(resolution, sources)
+        resolution = _check_resolution(resolution, sources, given=ctx.get_parameter_source(
+            "resolution").name != "DEFAULT")
         views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,
@@ -534,9 +537,11 @@ def hollownerf(
                                                   "bytes_before", "bytes_after")}))
 
 
-def _check_resolution(resolution: int, sources: list[Path]) -> None:
-    """Refuse a --resolution wider than the widest of the photos (``sources``: camera files,
-    then photos): resizing up adds no detail, only memory (the photos and a ray per pixel)."""
+def _check_resolution(resolution: int, sources: list[Path], *, given: bool) -> int:
+    """The width to resize the photos to: a --resolution wider than the widest of the photos
+    (``sources``: camera files, then photos) is refused where the user ``given`` it (resizing up
+    adds no detail, only memory: the photos and a ray per pixel), and the default is lowered to
+    it."""
     from PIL import Image, UnidentifiedImageError
 
     widths = []
@@ -548,10 +553,13 @@ def _check_resolution(resolution: int, sources: list[Path]) -> None:
                 widths.append(im.size[0])
         except (OSError, UnidentifiedImageError):
             continue  # reading the photos names it
-    if widths and resolution > max(widths):
-        raise typer.BadParameter(f"{resolution} is wider than the photos (the widest is "
-                                 f"{max(widths)} pixels), and resizing them up adds no detail; "
-                                 f"give at most {max(widths)}", param_hint="--resolution")
+    if not widths or resolution <= max(widths):
+        return resolution
+    if not given:
+        return max(widths)  # the default 128 on smaller photos: their own width
+    raise typer.BadParameter(f"{resolution} is wider than the photos (the widest is "
+                             f"{max(widths)} pixels), and resizing them up adds no detail; give "
+                             f"at most {max(widths)}", param_hint="--resolution")
 
 
 def _photo_folder(data: str) -> Path:

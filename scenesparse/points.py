@@ -159,8 +159,8 @@ def _open3d() -> Any:
         import open3d as o3d
     except ImportError as err:
         raise ImportError(
-            "this method needs open3d: pip install 'sparsebox[points]' (open3d-cpu, which "
-            "needs the system library libusb-1.0-0)") from err
+            "this method needs open3d: pip install 'sparsebox[points]' (on Linux open3d needs "
+            "the system library libusb-1.0-0)") from err
     return o3d
 
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+import typer
 
 DONUT = Path("3d/gaussians/gshairlod_donut_fused_sh0.ply")
 
@@ -1129,3 +1130,18 @@ def test_infinite_float_options_are_refused(cli, tmp_path, argv, option):
     out = tmp_path / "run"
     run_bad(cli, Case([*argv, "--out", out], [option, "finite"]), tmp_path)
     assert not out.exists()
+
+
+def test_hollownerf_default_resolution_takes_the_width_of_narrower_photos(tmp_path):
+    """The default --resolution 128 on 64-pixel photos was refused as "wider than the photos",
+    naming an option the user never gave; a value the user gives still is."""
+    from PIL import Image
+
+    from scenesparse.cli import _check_resolution
+
+    photo = tmp_path / "r_0.png"
+    Image.new("RGB", (64, 48)).save(photo)
+    assert _check_resolution(128, [tmp_path / "transforms_train.json", photo], given=False) == 64
+    assert _check_resolution(32, [photo], given=True) == 32
+    with pytest.raises(typer.BadParameter, match="128 is wider than the photos"):
+        _check_resolution(128, [photo], given=True)

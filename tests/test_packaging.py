@@ -23,16 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """The project's wheel, built offline with this environment's setuptools from a copy of the
-    project's files (the files git tracks, and those it does not ignore): setuptools' ``build/``
-    folder in the repository would otherwise carry a deleted module into every later wheel."""
+    """The project's wheel, built offline with this environment's setuptools from a copy of
+    what the wheel is built from (the packages and the project's metadata files): setuptools'
+    ``build/`` folder in the repository would otherwise carry a deleted module into every later
+    wheel."""
     out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO, check=True, capture_output=True, timeout=60).stdout
-    for name in filter(None, files.decode().split("\0")):
-        if (REPO / name).is_file():  # a file deleted but not yet committed is listed too
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, source / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, source / name)
+    for package in ("sparsebox", "graphsparse", "scenesparse"):
+        shutil.copytree(REPO / package, source / package, ignore=skip)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "--no-index", "-q", "-w", str(out), str(source)], check=True, timeout=300,
                    capture_output=True)

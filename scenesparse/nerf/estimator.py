@@ -475,6 +475,9 @@ class HollowNeRF(Sparsifier):
 def _check_grid(levels: int, features: int, table_size: int, base: int, finest: int) -> None:
     """Refuse a hash grid past what :class:`HashGrid` supports or this machine holds, counting
     its rows without building it (a level holds ``min((N + 1)^3, table_size)`` rows)."""
+    # Python integers: numpy ones could wrap around in the sums below
+    levels, features, table_size, base, finest = (int(x) for x in (levels, features, table_size,
+                                                                   base, finest))
     if levels > _MAX_LEVELS:
         raise InvalidParameterError(f"levels must be <= {_MAX_LEVELS} (Instant-NGP uses 16; "
                                     f"each level adds 8 look-ups and {features} features to "
