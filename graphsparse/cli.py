@@ -30,9 +30,9 @@ from sparsebox.outputs import (
     check_output_file,
     check_output_folder,
     folders_to_make,
-    is_writable,
     json_text,
     remove_if_empty,
+    unwritable_folder,
 )
 
 
@@ -441,8 +441,9 @@ def teddy_report(
     path = folder / "results.json"
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
-    if not is_writable(folder):  # results.md and accuracy.png are written beside it
-        raise typer.BadParameter(f"the folder {folder} is not writable", param_hint="FOLDER")
+    why = unwritable_folder(folder)  # results.md and accuracy.png are written beside it
+    if why is not None:
+        raise typer.BadParameter(why, param_hint="FOLDER")
     records = _teddy_records(check_records(read_json(path, "FOLDER"), path, TEDDY_RECORD_KEYS,
                                            "TEDDY", "FOLDER"), path, "FOLDER")
     if not records:
@@ -557,10 +558,9 @@ def stream_run(
     there = next((p for p in (state, *state.parents) if p.exists()), state)  # what is there
     if there.exists() and not there.is_dir():  # before the graph is loaded and fitted
         raise typer.BadParameter(f"{there} is a file, not a folder", param_hint="--state")
-    if not is_writable(state):  # a run writes its checkpoint and log there, resumed or not
-        raise typer.BadParameter(f"the folder {state} is not writable" if there == state else
-                                 f"cannot make the folder {state}: {there} is not writable",
-                                 param_hint="--state")
+    why = unwritable_folder(state)  # a run writes its checkpoint and log there, resumed or not
+    if why is not None:
+        raise typer.BadParameter(why, param_hint="--state")
     if events != "-" and Path(events).is_file() and not (state / CHECKPOINT).exists():
         _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,

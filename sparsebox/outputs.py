@@ -29,7 +29,8 @@ from typing import Any
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
-           "StagedOutputs", "write_text_atomic", "write_figure_and_text", "json_text", "is_writable"]
+           "StagedOutputs", "write_text_atomic", "write_figure_and_text", "json_text", "is_writable",
+           "unwritable_folder"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -150,17 +151,39 @@ def remove_if_empty(made: Iterable[Path]) -> None:
         folder.rmdir()
 
 
+def unwritable_folder(path: str | os.PathLike[str]) -> str | None:
+    """Why files cannot be written into the folder ``path`` (made where it does not exist yet),
+    in words, or None where they can.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> unwritable_folder(folder / "new") is None
+    True
+    >>> folder.chmod(0o555)
+    >>> unwritable_folder(folder / "new").endswith(f"new: {folder} is not writable")
+    True
+    >>> folder.chmod(0o755)
+    """
+    path = Path(path)
+    if is_writable(path):
+        return None
+    there = _nearest_existing(path)
+    why = "a file, not a folder" if not there.is_dir() else "not writable"
+    return (f"the folder {path} is not writable" if there == path
+            else f"cannot make the folder {path}: {there} is {why}")
+
+
 def check_output_folder(path: str | os.PathLike[str], *, option: str) -> Path:
     """``path`` as a folder to write into: made (with its parents) if it does not exist; an
     error naming ``option`` when it is a file or not writable."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a file, not a folder")
-    if not is_writable(path):  # before making it: root could make it in a read-only folder
-        there = _nearest_existing(path)
-        why = "a file, not a folder" if not there.is_dir() else "not writable"
-        raise InvalidParameterError(f"{option}: the folder {path} is not writable" if there == path
-                                    else f"{option}: cannot make the folder {path}: {there} is {why}")
+    why = unwritable_folder(path)  # before making it: root could make it in a read-only folder
+    if why is not None:
+        raise InvalidParameterError(f"{option}: {why}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
