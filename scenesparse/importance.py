@@ -89,7 +89,21 @@ def cameras_seeing(scene: GaussianScene, cameras: Sequence[Camera]) -> Iterator[
     image (its centre, widened by three of its largest standard deviations); ``any(...)`` stops
     at the first that does. A camera whose pose is in another convention (world-to-camera for
     camera-to-world, OpenGL axes for OpenCV ones) usually sees none: every render-based score is
-    then 0, and training from it has nothing to fit."""
+    then 0, and training from it has nothing to fit.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import Camera
+    >>> scene = GaussianScene(means=torch.tensor([[0.0, 0.0, 2.0]]),
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]]),
+    ...                       log_scales=torch.full((1, 3), -3.0), opacity_logits=torch.zeros(1),
+    ...                       sh_dc=torch.zeros(1, 3), sh_rest=torch.zeros(1, 0, 3))
+    >>> ahead = Camera(torch.eye(4), 10.0, 10.0, 8.0, 8.0, 16, 16)
+    >>> behind = Camera(torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0])), 10.0, 10.0, 8.0, 8.0,
+    ...                 16, 16)
+    >>> list(cameras_seeing(scene, [ahead, behind]))
+    [True, False]
+    """
     means = scene.means.detach().cpu().double()
     reach = 3.0 * scene.log_scales.detach().cpu().double().max(dim=1).values.exp()
     for cam in cameras:
