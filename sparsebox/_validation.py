@@ -25,7 +25,10 @@ __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_frac
 
 
 def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
-    return InvalidParameterError(f"{name} must be {what}, got {value!r}")
+    shown = repr(value)
+    if len(shown) > 80:  # an integer of 400 digits, a long list: its start and its length
+        shown = f"{shown[:40]}... ({len(shown)} characters)"
+    return InvalidParameterError(f"{name} must be {what}, got {shown}")
 
 
 def _is_integer(value: Any) -> bool:
@@ -83,7 +86,7 @@ class Interval:
         return True
 
     def __str__(self) -> str:
-        noun = "an integer" if self.kind is numbers.Integral else "a number"
+        noun = "an integer" if self.kind is numbers.Integral else "a finite number"
         low_in = self.closed in ("both", "left")
         high_in = self.closed in ("both", "right")
         low, high = ("" if b is None else f"{b:d}" if isinstance(b, int) else f"{b:g}"
@@ -96,7 +99,7 @@ class Interval:
             return f"{noun} {'>=' if low_in else '>'} {low}"
         if self.high is not None:
             return f"{noun} {'<=' if high_in else '<'} {high}"
-        return f"{noun} (finite)"
+        return noun
 
 
 class Options:

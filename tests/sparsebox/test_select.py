@@ -221,3 +221,14 @@ def test_group_labels_that_do_not_sort_together_are_refused_by_name():
     # None among integers: numpy's own TypeError ("'<' not supported ...") came through
     with pytest.raises(InvalidParameterError, match="groups must hold labels that sort together"):
         select([1.0, 2.0, 3.0], budget=1, groups=[None, 1, 1])
+
+
+def test_a_density_beyond_a_float_is_named_as_not_finite_and_shortened():
+    from sparsebox._validation import validate_params
+    from sparsebox.base import SIZING_CONSTRAINTS
+
+    with pytest.raises(InvalidParameterError) as err:
+        validate_params({"density": 10**400}, SIZING_CONSTRAINTS)
+    message = str(err.value)
+    assert message.startswith("density must be a finite number > 0, got 1000")
+    assert message.endswith("... (401 characters)")
