@@ -48,10 +48,18 @@ def _mean_degree(lap: sp.spmatrix) -> float:
     return mean if mean > 0 else 1.0
 
 
+class _SingularPencil(RuntimeError):
+    """The right-hand matrix of a pencil has no LU."""
+
+
 def _largest_generalized(a, b, tol: float) -> float:
     """Largest eigenvalue of ``a x = lambda b x`` (both symmetric, ``b`` positive definite):
-    ARPACK's generalized mode, iterating in the ``b`` inner product with a sparse LU of ``b``."""
-    lu = splu(b)
+    ARPACK's generalized mode, iterating in the ``b`` inner product with a sparse LU of ``b``.
+    A singular ``b`` raises :class:`_SingularPencil`; ARPACK's own errors pass through."""
+    try:
+        lu = splu(b)
+    except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
+        raise _SingularPencil(str(err)) from None
     if a.shape[0] <= 2:
         return float(np.max(np.real(np.linalg.eigvals(lu.solve(a.toarray())))))
     b_inv = LinearOperator(a.shape, matvec=lu.solve, dtype=np.float64)
@@ -108,7 +116,7 @@ def relative_condition_number(
         return 1.0  # no edges (grounded: no node left): nothing to approximate
     try:
         lam_max = _largest_generalized(lg, lh, tol)
-    except RuntimeError:  # singular factor: H does not span G
+    except _SingularPencil:  # H spans G, but L_H is singular up to rounding
         return float("inf")
     in_g = _positions_in(g, h)
     if in_g is not None and _one_is_attained(g, in_g, method):

@@ -156,3 +156,19 @@ def test_a_shift_or_tolerance_that_cannot_work_is_named():
         pcg_iterations(g, g, max_iter=0)
     with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         pcg_iterations(g, g, seed=-1)
+
+
+def test_arpack_that_does_not_converge_is_an_error_not_an_infinite_kappa(monkeypatch):
+    # any RuntimeError read as "H does not span G": ARPACK's ArpackNoConvergence (a
+    # RuntimeError) gave kappa = inf for a sparsifier that spans G
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    import graphsparse.metrics as metrics
+
+    def no_convergence(*args, **kwargs):
+        raise ArpackNoConvergence("ARPACK error -1: No convergence", np.array([]), np.array([]))
+
+    monkeypatch.setattr(metrics, "eigsh", no_convergence)
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    with pytest.raises(ArpackNoConvergence):
+        relative_condition_number(g, g, method="ground")
