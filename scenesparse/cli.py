@@ -361,8 +361,15 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     settings["images"] = None if task["images"] is None else Path(task["images"])
     settings["cameras_json"] = None if task["cameras_json"] is None else Path(task["cameras_json"])
     source = _input_path(task["source"], kinds=("gaussian-ply",))
-    return prune_splat_file(source, task["target"], image=task["image"], report=task["report"],
-                            progress=progress, **settings)
+    try:
+        return prune_splat_file(source, task["target"], image=task["image"],
+                                report=task["report"], progress=progress, **settings)
+    except MemoryError as err:  # the render size is what a user sets too large
+        from sparsebox.exceptions import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"resolution {settings['resolution']} needs more memory than this machine has "
+            f"to render {source.name} ({err}); give a smaller one") from None
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:

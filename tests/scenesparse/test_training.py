@@ -519,3 +519,32 @@ def test_a_checkpoint_is_saved_with_torch_and_resumed_twice_alike(tmp_path):
              "params": {k: v.clone().requires_grad_() * 1 for k, v in saved["params"].items()}}
     torch.save(trainer().load_state_dict(older).state_dict(), tmp_path / "again.pt")
     assert torch.load(tmp_path / "again.pt")["order"] == saved["order"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs resource limits (POSIX)")
+def test_prune_splats_names_a_resolution_that_does_not_fit_in_memory(tmp_path):
+    # --resolution 60000 ended in "error: internal error, MemoryError: Unable to allocate ..."
+    # (exit 1); the process here runs under an 8 GB address-space limit so that the render's
+    # allocation fails at once, as it does past a machine's memory
+    import resource
+    import subprocess
+    import sys
+
+    from scenesparse.gaussians import write_ply
+
+    scene = tmp_path / "scene.ply"
+    write_ply(scene, _scene(n=40, degree=0))
+    out = tmp_path / "out.ply"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+
+    run = subprocess.run([sys.executable, "-m", "sparsebox", "scene", "prune-splats", str(scene),
+                          str(out), "--resolution", "60000", "--views", "2", "--eval-views", "1",
+                          "--rounds", "1"], capture_output=True, text=True, preexec_fn=limit,
+                         timeout=300)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2, run.stderr
+    assert len(lines) == 1 and lines[0].startswith("error:"), run.stderr
+    assert "--resolution" in lines[0] and "more memory than this machine has" in lines[0]
+    assert not out.exists()
