@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sparsebox._validation import check_1d, check_fraction, check_int, check_real, exactly_one
+from sparsebox._validation import check_1d, check_fraction, check_int, check_real, exactly_one, scalar_item
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.select import budget_from_keep_ratio
 
 __all__ = [
     "l0_project_",
@@ -36,8 +37,10 @@ def l0_project_(
     The ranking is global (one threshold for every tensor), so the result lies on the l0 ball
     ``{theta : ||theta||_0 <= k}`` and is its Euclidean projection. Exactly ``k`` entries keep their
     value; among entries tied at the threshold the first ones (in the order of ``tensors``, then
-    of their flattened entries) are kept. With ``keep_ratio`` k is
-    ``floor(keep_ratio * total + 0.5)``.
+    of their flattened entries) are kept. With ``keep_ratio`` (in (0, 1]) k is
+    ``floor(keep_ratio * total + 0.5)``, as :func:`~sparsebox.select.budget_from_keep_ratio` has
+    it; ``k`` or ``keep_ratio`` may be a 0-d array or tensor. ``tensors`` is a sequence even for
+    one tensor (``[w]``): a bare tensor is an error, not its rows projected one by one.
 
     Returns the boolean keep-masks, one per tensor.
 
@@ -55,15 +58,22 @@ def l0_project_(
     >>> a.tolist(), b.tolist()
     ([3.0, 0.0], [0.0, -4.0, 0.0])
     """
+    if isinstance(tensors, Tensor):  # list() would split it into rows (0-d tensors), masks and all
+        raise InvalidParameterError(f"tensors must be a sequence of tensors, got one tensor of shape "
+                                    f"{tuple(tensors.shape)}: put it in a list, [w]")
     tensors = list(tensors)
     if not tensors:
         raise InvalidParameterError("tensors must hold at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise InvalidParameterError(f"tensors must hold torch tensors, got {type(t).__name__} at "
+                                        f"position {i}")
     total = sum(t.numel() for t in tensors)
     kind, value = exactly_one(k=k, keep_ratio=keep_ratio)
     if kind == "keep_ratio":
-        k = min(total, math.floor(check_fraction("keep_ratio", value) * total + 0.5))
+        k = budget_from_keep_ratio(value, total)
     else:
-        k = check_int("k", value, minimum=0, maximum=total)
+        k = check_int("k", scalar_item(value), minimum=0, maximum=total)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     flat = torch.cat([t.detach().reshape(-1).abs().to(dtype) for t in tensors])
     if flat.is_floating_point() and bool(torch.isnan(flat).any()):
@@ -167,8 +177,14 @@ def straight_through_mask(
 ) -> Tensor:
     """A hard 0/1 mask in the forward pass whose gradient is that of ``sigmoid(logits)``.
 
-    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest;
-    ties to the lower index, as :func:`~sparsebox.select.select` breaks them).
+    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest of all
+    the entries; ties to the lower index, as :func:`~sparsebox.select.select` breaks them); either
+    may be a 0-d array or tensor.
+
+    A NaN logit gives NaN at its place, forward and backward, as ``torch.sigmoid`` does: it is
+    not refused (no check that waits on the device), so a diverged model shows in the loss, and
+    ``torch.amp.GradScaler`` can skip the step. With ``k`` a NaN ranks above every number, as in
+    ``torch.sort``, and takes one of the k places.
 
     Examples
     --------
@@ -180,7 +196,7 @@ def straight_through_mask(
     if kind == "threshold":
         hard = (logits > check_real("threshold", value)).to(soft.dtype)
     else:
-        k = check_int("k", value, minimum=0, maximum=logits.numel())
+        k = check_int("k", scalar_item(value), minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)
         if k:
             order = torch.argsort(logits.detach().reshape(-1), descending=True, stable=True)
@@ -198,7 +214,8 @@ class AugmentedLagrangianBudget:
 
     The penalty is the standard one for an inequality constraint,
     ``lambda g + rho/2 g^2`` when ``lambda + rho g >= 0``, else ``-lambda^2 / (2 rho)``. A total
-    is one number (the gates' sum, not the gates): a tensor of several entries is an error.
+    is one number (the gates' sum, not the gates): a tensor of several entries is an error. A
+    tensor total that is NaN gives a NaN penalty; a plain number must be finite.
 
     Parameters
     ----------
@@ -206,6 +223,8 @@ class AugmentedLagrangianBudget:
         The largest allowed total (for instance ``HardConcreteGate.expected_l0()``).
     rho : float
         Penalty weight (> 0).
+    lam : float
+        Starting multiplier (>= 0).
     """
 
     def __init__(self, budget: float, *, rho: float = 1.0, lam: float = 0.0) -> None:
@@ -219,9 +238,9 @@ class AugmentedLagrangianBudget:
     def penalty(self, total: Tensor | float) -> Tensor:
         total = _one_total(total)
         if not isinstance(total, Tensor):
-            total = torch.tensor(check_real("total", total))
+            total = torch.tensor(_finite_total(total))
         g = self.violation(total)
-        active = self.lam + self.rho * g >= 0
+        active = ~(self.lam + self.rho * g < 0)  # NaN: the active branch, so the penalty is NaN
         return torch.where(
             active,
             self.lam * g + 0.5 * self.rho * g * g,
@@ -232,8 +251,7 @@ class AugmentedLagrangianBudget:
     def step(self, total: Tensor | float) -> float:
         """Dual ascent; returns the new multiplier. A total that is not finite (a diverged
         loss) is refused rather than resetting the multiplier."""
-        total = _one_total(total)
-        g = float(self.violation(check_real("total", total.item() if hasattr(total, "item") else total)))
+        g = float(self.violation(_finite_total(_one_total(total))))
         self.lam = max(0.0, self.lam + self.rho * g)
         return self.lam
 
@@ -252,3 +270,8 @@ def _one_total(total: Tensor | float) -> Tensor | float:
         raise InvalidParameterError(f"total must be one number, the sum of the gates, got an array "
                                     f"of shape {shape}")
     return total
+
+
+def _finite_total(total: Tensor | float) -> float:
+    """A one-number ``total`` (tensor, array or number) as a finite float."""
+    return check_real("total", total.item() if hasattr(total, "item") else total)

@@ -222,3 +222,93 @@ def test_the_budget_takes_one_total_not_the_gates():
     assert torch.allclose(al.penalty(total), al.penalty(total.detach().item()))
     assert al.penalty(5.0).item() == 4.0  # a plain number: the value, without a gradient
     assert al.step(np.array([5.0])) == 3.0
+
+
+def test_l0_projection_takes_a_sequence_of_tensors_not_one_tensor():
+    # a bare tensor was split into its rows: projected, but the masks came back one per row
+    w = torch.tensor([[3.0, -1.0], [0.5, 2.0]])
+    with pytest.raises(InvalidParameterError, match=r"one tensor of shape \(2, 2\): put it in a list"):
+        l0_project_(w, k=2)
+    assert w.tolist() == [[3.0, -1.0], [0.5, 2.0]]  # untouched
+    with pytest.raises(InvalidParameterError, match="tensors must hold torch tensors, got list at "
+                                                    "position 1"):
+        l0_project_([w, [1.0, 2.0]], k=2)  # an AttributeError before
+    assert [m.tolist() for m in l0_project_([w], k=2)] == [[[True, False], [False, True]]]
+
+
+def test_sizes_may_be_zero_dimensional_as_in_select():
+    # select and resolve_budget read a 0-d array or tensor as its number; these refused them
+    a = torch.arange(1.0, 11.0)
+    assert int(l0_project_([a.clone()], keep_ratio=torch.tensor(0.3))[0].sum()) == 3
+    assert int(l0_project_([a.clone()], keep_ratio=np.array(0.3))[0].sum()) == 3
+    assert int(l0_project_([a.clone()], k=(a > 8).sum())[0].sum()) == 2
+    assert straight_through_mask(a, k=torch.tensor(2)).tolist() == [0.0] * 8 + [1.0, 1.0]
+    with pytest.raises(InvalidParameterError, match=r"keep_ratio must be in \(0, 1\], got 0"):
+        l0_project_([a], keep_ratio=0)
+
+
+def test_straight_through_passes_nan_on_rather_than_hiding_it():
+    # a decision, not an accident: NaN in, NaN out (forward and backward), so the loss shows it
+    logits = torch.tensor([float("nan"), 1.0, -1.0, 2.0], requires_grad=True)
+    by_threshold = straight_through_mask(logits, threshold=0.0)
+    assert torch.isnan(by_threshold[0]) and by_threshold[1:].tolist() == [1.0, 0.0, 1.0]
+    by_rank = straight_through_mask(logits, k=2)  # NaN ranks first, as in torch.sort
+    assert torch.isnan(by_rank[0]) and by_rank[1:].tolist() == [0.0, 0.0, 1.0]
+    by_threshold.sum().backward()
+    assert torch.isnan(logits.grad[0]) and torch.isfinite(logits.grad[1:]).all()
+
+
+def test_the_penalty_of_a_nan_total_is_nan():
+    # it was -lam^2 / (2 rho), a finite loss term, for a diverged total
+    al = AugmentedLagrangianBudget(3.0, rho=1.0, lam=1.0)
+    assert torch.isnan(al.penalty(torch.tensor(float("nan"))))
+    assert al.penalty(torch.tensor(1.0)).item() == -0.5  # inactive: -lam^2 / (2 rho)
+    with pytest.raises(InvalidParameterError, match="total must be a finite number"):
+        al.penalty(float("nan"))
+
+
+def test_the_penalty_takes_a_one_entry_array_as_step_does():
+    # step took np.array([5.0]); penalty said "total must be a finite number, got array([5.])"
+    al = AugmentedLagrangianBudget(3.0, rho=1.0, lam=1.0)
+    assert al.penalty(np.array([5.0])).item() == al.penalty(5.0).item() == 4.0
+
+
+def _with_log_alpha(gate, log_alpha, fn):
+    """``fn(gate)`` with ``log_alpha`` in place of the gate's parameter (for gradcheck)."""
+    saved = gate.log_alpha
+    del gate.log_alpha
+    gate.log_alpha = log_alpha
+    try:
+        return fn(gate)
+    finally:
+        del gate.log_alpha
+        gate.log_alpha = saved
+
+
+def _seeded(gate):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return gate()
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_hard_concrete_gradients_match_finite_differences(train):
+    gate = HardConcreteGate(6, beta=0.5).double().train(train)
+    log_alpha = torch.tensor([-3.0, -0.5, 0.3, 1.0, 2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda la: _with_log_alpha(gate, la, _seeded), (log_alpha,))
+    assert torch.autograd.gradcheck(lambda la: _with_log_alpha(gate, la, HardConcreteGate.prob_nonzero),
+                                    (log_alpha,))
+    # P(z != 0) is 1 - Q(s <= -gamma / (zeta - gamma)), the CDF of Louizos et al.'s eq. 9 stretched
+    t = -gate.gamma / (gate.zeta - gate.gamma)
+    cdf = torch.sigmoid(math.log(t / (1 - t)) * gate.beta - log_alpha)
+    assert torch.allclose(_with_log_alpha(gate, log_alpha, HardConcreteGate.prob_nonzero), 1 - cdf)
+
+
+def test_augmented_lagrangian_penalty_gradient_and_continuity():
+    al = AugmentedLagrangianBudget(2.0, rho=0.7, lam=0.5)
+    for value in (0.5, 1.5, 2.5, 4.0):  # inactive, active below the budget, above it
+        total = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(al.penalty, (total,))
+    edge = 2.0 - 0.5 / 0.7  # lam + rho g = 0: both branches meet at -lam^2 / (2 rho)
+    below, above = (al.penalty(torch.tensor(edge + e, dtype=torch.float64)).item() for e in (-1e-9, 1e-9))
+    assert below == pytest.approx(above, abs=1e-9) and below == pytest.approx(-0.25 / 1.4)
