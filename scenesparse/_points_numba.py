@@ -10,10 +10,33 @@ from numba import njit, prange
 
 
 @njit(inline="always")
+def _null_vector(m00, m01, m02, m11, m12, m22):
+    """Unit vector across the rows of the symmetric matrix ``M`` (of rank 2): the largest cross
+    product of two rows, normalised; and whether there was one (rank 2)."""
+    c01 = (m01 * m12 - m02 * m11, m02 * m01 - m00 * m12, m00 * m11 - m01 * m01)
+    c02 = (m01 * m22 - m02 * m12, m02 * m02 - m00 * m22, m00 * m12 - m01 * m02)
+    c12 = (m11 * m22 - m12 * m12, m12 * m02 - m01 * m22, m01 * m12 - m11 * m02)
+    n01 = c01[0] ** 2 + c01[1] ** 2 + c01[2] ** 2
+    n02 = c02[0] ** 2 + c02[1] ** 2 + c02[2] ** 2
+    n12 = c12[0] ** 2 + c12[1] ** 2 + c12[2] ** 2
+    best, nb = c01, n01
+    if n02 > nb:
+        best, nb = c02, n02
+    if n12 > nb:
+        best, nb = c12, n12
+    if nb < 1e-300:
+        return 0.0, 0.0, 1.0, False
+    inv = 1.0 / math.sqrt(nb)
+    return best[0] * inv, best[1] * inv, best[2] * inv, True
+
+
+@njit(inline="always")
 def _smallest_eigvec(a00, a01, a02, a11, a12, a22):
     """Unit eigenvector of the smallest eigenvalue of a symmetric 3x3 matrix, and the
     eigenvalues (ascending): trigonometric solution, vector from cross products of the rows of
-    ``A - lambda I``."""
+    ``A - lambda I``. Where the smallest eigenvalue is double (a neighbourhood on a line), those
+    rows are parallel and their cross products rounding noise: the vector is then one across
+    the eigenvector of the largest eigenvalue, as any vector across it is an eigenvector."""
     p1 = a01 * a01 + a02 * a02 + a12 * a12
     q = (a00 + a11 + a22) / 3.0
     p2 = (a00 - q) ** 2 + (a11 - q) ** 2 + (a22 - q) ** 2 + 2.0 * p1
@@ -29,27 +52,21 @@ def _smallest_eigvec(a00, a01, a02, a11, a12, a22):
     e_max = q + 2.0 * p * math.cos(phi)
     e_min = q + 2.0 * p * math.cos(phi + 2.0 * math.pi / 3.0)
     e_mid = 3.0 * q - e_max - e_min
-    r0 = (a00 - e_min, a01, a02)
-    r1 = (a01, a11 - e_min, a12)
-    r2 = (a02, a12, a22 - e_min)
-    c01 = (r0[1] * r1[2] - r0[2] * r1[1], r0[2] * r1[0] - r0[0] * r1[2],
-           r0[0] * r1[1] - r0[1] * r1[0])
-    c02 = (r0[1] * r2[2] - r0[2] * r2[1], r0[2] * r2[0] - r0[0] * r2[2],
-           r0[0] * r2[1] - r0[1] * r2[0])
-    c12 = (r1[1] * r2[2] - r1[2] * r2[1], r1[2] * r2[0] - r1[0] * r2[2],
-           r1[0] * r2[1] - r1[1] * r2[0])
-    n01 = c01[0] ** 2 + c01[1] ** 2 + c01[2] ** 2
-    n02 = c02[0] ** 2 + c02[1] ** 2 + c02[2] ** 2
-    n12 = c12[0] ** 2 + c12[1] ** 2 + c12[2] ** 2
-    best, nb = c01, n01
-    if n02 > nb:
-        best, nb = c02, n02
-    if n12 > nb:
-        best, nb = c12, n12
-    if nb < 1e-300:
+    if e_mid - e_min > 1e-8 * (e_max - e_min):
+        x, y, z, _ = _null_vector(a00 - e_min, a01, a02, a11 - e_min, a12, a22 - e_min)
+        return x, y, z, e_min, e_mid, e_max
+    ux, uy, uz, found = _null_vector(a00 - e_max, a01, a02, a11 - e_max, a12, a22 - e_max)
+    if not found:
         return 0.0, 0.0, 1.0, e_min, e_mid, e_max
-    inv = 1.0 / math.sqrt(nb)
-    return best[0] * inv, best[1] * inv, best[2] * inv, e_min, e_mid, e_max
+    # across u: its cross product with the coordinate axis it leans on least
+    if abs(ux) <= abs(uy) and abs(ux) <= abs(uz):
+        x, y, z = 0.0, uz, -uy
+    elif abs(uy) <= abs(uz):
+        x, y, z = -uz, 0.0, ux
+    else:
+        x, y, z = uy, -ux, 0.0
+    inv = 1.0 / math.sqrt(x * x + y * y + z * z)
+    return x * inv, y * inv, z * inv, e_min, e_mid, e_max
 
 
 @njit(cache=True, parallel=True)
@@ -101,5 +118,8 @@ def geometry(points, indptr, indices, weight, squared_dist_mean):
         hx = cx - mx / wsum
         hy = cy - my / wsum
         hz = cz - mz / wsum
-        score[i] = abs(hx * nx + hy * ny + hz * nz) / max(squared_dist_mean[i], 1e-300)
+        # neighbours all at the point (duplicates): no detail to measure, and the response
+        # is rounding noise, which a zero distance would blow up to 1e284
+        spread = squared_dist_mean[i]
+        score[i] = abs(hx * nx + hy * ny + hz * nz) / spread if spread > 0.0 else 0.0
     return score, normals, variation

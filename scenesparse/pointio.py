@@ -51,8 +51,9 @@ class PointCloud:
     comments : list of str
         Header comments to write back (PLY, PCD).
     faces : ndarray (structured) or None
-        A mesh's PLY ``face`` element as read (its first property lists each face's vertex
-        indices); :meth:`subset` remaps them and drops the faces that lose a vertex.
+        A mesh's PLY ``face`` element as read, every property kept (its ``vertex_indices``,
+        ``vertex_index`` or else first list property lists each face's vertex indices);
+        :meth:`subset` remaps them and drops the faces that lose a vertex.
     source : str or None
         The format the cloud was read from (``"ply"``, ``"pcd"``, ``"xyz"``, ``"pts"``), None
         for one built in memory; written to PLY or PCD from another format, its normals and
@@ -130,7 +131,7 @@ class PointCloud:
         if self.faces is not None:
             new_index = np.full(len(self), -1, dtype=np.int64)
             new_index[kept] = np.arange(kept.size)
-            prop = self.faces.dtype.names[0]
+            prop = _face_indices(self.faces)
             lists = [new_index[np.asarray(f, dtype=np.int64)] for f in self.faces[prop]]
             whole = np.array([bool(np.all(f >= 0)) for f in lists], dtype=bool)
             faces = self.faces[whole].copy()
@@ -201,7 +202,10 @@ def _read_ply(path: Path) -> PointCloud:
     faces = None
     if "face" in ply and len(ply["face"].data):
         faces = np.array(ply["face"].data)
-        prop = faces.dtype.names[0]
+        if not any(faces.dtype[name].kind == "O" for name in faces.dtype.names):
+            raise PointFileError(f"{path}: the face element has no list property of vertex "
+                                 "indices")
+        prop = _face_indices(faces)
         top = max((int(np.max(f)) for f in faces[prop] if len(f)), default=-1)
         low = min((int(np.min(f)) for f in faces[prop] if len(f)), default=0)
         if low < 0 or top >= len(data):
@@ -209,11 +213,37 @@ def _read_ply(path: Path) -> PointCloud:
     return PointCloud(np.array(data), list(ply.comments), faces, "ply")
 
 
+def _face_indices(faces: np.ndarray) -> str:
+    """The property of a PLY ``face`` element that lists each face's vertex indices: the one
+    named as the PLY format names it, ``vertex_indices`` or ``vertex_index``, else the first
+    list property."""
+    names = faces.dtype.names
+    named = [n for n in ("vertex_indices", "vertex_index") if n in names]
+    return (named or [n for n in names if faces.dtype[n].kind == "O"])[0]
+
+
+#: the value types of PLY's list properties, by numpy kind and size
+_PLY_LIST_TYPES = {("i", 1): "i1", ("u", 1): "u1", ("i", 2): "i2", ("u", 2): "u2",
+                   ("i", 4): "i4", ("u", 4): "u4", ("f", 4): "f4", ("f", 8): "f8"}
+
+
+def _list_value_types(data: np.ndarray) -> dict[str, str]:
+    """The PLY value type of each list property of ``data`` (an object field of arrays): that
+    of its arrays, as read (plyfile would write every list as ``int``)."""
+    types = {}
+    for name in data.dtype.names or ():
+        if data.dtype[name].kind == "O":
+            first = next((np.asarray(v) for v in data[name] if len(v)), np.zeros(0, np.int32))
+            types[name] = _PLY_LIST_TYPES.get((first.dtype.kind, first.dtype.itemsize),
+                                              "f8" if first.dtype.kind == "f" else "i4")
+    return types
+
+
 def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
     from plyfile import PlyData, PlyElement
 
-    # PLY has no 64-bit integer, half float or boolean types: narrow what fits, refuse what
-    # does not
+    # PLY has no 64-bit integer, half float or boolean types: narrow them (what does not fit
+    # is refused by check_format_holds)
     dtype = []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
@@ -221,20 +251,15 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
             t = np.dtype(np.uint8)
         elif t.kind == "f" and t.itemsize == 2:  # no half floats in PLY: widened, exact
             t = np.dtype(np.float32)
-        elif t.kind in "iu" and t.itemsize == 8:
+        elif t.kind in "iu" and t.itemsize == 8:  # values that do not fit: check_format_holds
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
-            values = cloud.data[name]
-            info = np.iinfo(t)
-            if len(values) and (values.min() < info.min or values.max() > info.max):
-                raise ValueError(f"property {name!r} holds {values.dtype} values beyond "
-                                 f"{t} (PLY has no 64-bit integers); write .pcd")
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
-    elements = [PlyElement.describe(data, "vertex")]
+    elements = [PlyElement.describe(data, "vertex", val_types=_list_value_types(data))]
     if cloud.faces is not None:
-        prop = cloud.faces.dtype.names[0]
-        elements.append(PlyElement.describe(cloud.faces, "face",
-                                            len_types={prop: "u1"}, val_types={prop: "i4"}))
+        prop = _face_indices(cloud.faces)
+        elements.append(PlyElement.describe(cloud.faces, "face", len_types={prop: "u1"},
+                                            val_types=_list_value_types(cloud.faces)))
     PlyData(elements, text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
 
 
@@ -656,7 +681,8 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
 
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
     """Refuse (:class:`PointFileError` naming ``path``) a cloud that the format of ``path`` cannot
-    hold: a mesh's faces outside PLY, fields outside a ``.pts`` layout. Writes nothing.
+    hold: a mesh's faces or a list property outside PLY, 64-bit integers beyond 32 bits in PLY,
+    fields outside a ``.pts`` layout. Writes nothing.
 
     Examples
     --------
@@ -673,6 +699,17 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
     if cloud.faces is not None and suffix != ".ply":
         raise PointFileError(f"{path}: a {suffix} file cannot hold the mesh's "
                              f"{len(cloud.faces)} faces; write .ply")
+    for name in cloud.fields:
+        t = cloud.data.dtype[name]
+        if t.kind == "O" and suffix != ".ply":
+            raise PointFileError(f"{path}: a {suffix} file cannot hold the list property "
+                                 f"{name!r}; write .ply")
+        if suffix == ".ply" and t.kind in "iu" and t.itemsize == 8 and len(cloud):
+            info = np.iinfo(np.int32 if t.kind == "i" else np.uint32)
+            values = cloud.data[name]
+            if values.min() < info.min or values.max() > info.max:
+                raise PointFileError(f"{path}: property {name!r} holds {t} values beyond "
+                                     f"{info.dtype} (PLY has no 64-bit integers); write .pcd")
     if suffix == ".pts":
         _check_pts(path, cloud)
 

@@ -112,7 +112,8 @@ def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
     curvature times the squared sampling spacing; dividing by the spacing leaves a curvature-like
     number that is large on edges, creases and fine detail and small on flat or gently curved
     parts. The raw response ``|x_i - sum_j a_ij x_j|`` is dominated by the tangential offsets of
-    irregular sampling, which is why the projection matters. ``O(N k)`` after the kNN search.
+    irregular sampling, which is why the projection matters. A point whose ``k`` neighbours all
+    coincide with it (duplicates) scores 0. ``O(N k)`` after the kNN search.
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)
     dist, idx = knn(pts, k)
@@ -135,7 +136,8 @@ def geometry_reference(points: np.ndarray, indptr: np.ndarray, indices: np.ndarr
     :func:`local_pca`, in numpy (one ``eigh`` per point; slow): per point the normal component
     of ``x_i - sum_j a_ij x_j`` (weights normalised per row) over ``squared_dist_mean[i]``, the
     unit normal (smallest principal axis of the point and its CSR neighbours) and the surface
-    variation ``l0 / (l0 + l1 + l2)``. Normals are defined up to sign."""
+    variation ``l0 / (l0 + l1 + l2)``. A point whose neighbours all coincide with it
+    (``squared_dist_mean[i]`` 0) scores 0. Normals are defined up to sign."""
     n = points.shape[0]
     score, normals, variation = np.empty(n), np.empty((n, 3)), np.empty(n)
     for i in range(n):
@@ -148,7 +150,8 @@ def geometry_reference(points: np.ndarray, indptr: np.ndarray, indices: np.ndarr
         total = values.sum()
         variation[i] = max(values[0], 0.0) / total if total > 0 else 0.0
         high_pass = points[i] - (w[:, None] * points[nbrs]).sum(axis=0) / w.sum()
-        score[i] = abs(high_pass @ normals[i]) / max(squared_dist_mean[i], 1e-300)
+        spread = squared_dist_mean[i]  # 0: every neighbour at the point, nothing to measure
+        score[i] = abs(high_pass @ normals[i]) / spread if spread > 0 else 0.0
     return score, normals, variation
 
 

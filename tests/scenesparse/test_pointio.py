@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from plyfile import PlyData
 
-from scenesparse.pointio import PointCloud, PointFileError, read_points, write_points
+from scenesparse.pointio import PointCloud, PointFileError, check_format_holds, read_points, write_points
 
 
 def sample_cloud(n=50, seed=0):
@@ -67,8 +67,69 @@ def test_ply_refuses_64_bit_integers_it_cannot_hold(tmp_path):
     write_points(tmp_path / "fits.ply", fits)
     assert read_points(tmp_path / "fits.ply").data["t"].tolist() == [5, -7]
     big = PointCloud.from_xyz(np.zeros((2, 3)), t=np.array([5_000_000_000, 1], dtype=np.int64))
-    with pytest.raises(ValueError, match="'t' holds int64 values beyond int32"):
+    with pytest.raises(PointFileError, match="big.ply: property 't' holds int64 values beyond int32"):
         write_points(tmp_path / "big.ply", big)
+    # refused by the check the command line makes before any work, naming the file
+    with pytest.raises(PointFileError, match="big.ply: property 't' holds int64 values beyond int32"):
+        check_format_holds(tmp_path / "big.ply", big)
+    check_format_holds(tmp_path / "big.pcd", big)
+    assert not (tmp_path / "big.ply").exists()
+
+
+def _mesh_with_face_properties(path, indices_first=True, text=True):
+    """Two triangles whose face element also holds a colour and float texture coordinates
+    (MeshLab's ``texcoord``), the indices ``uint`` as open3d writes them."""
+    from plyfile import PlyElement
+
+    v = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0)],
+                 dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    names = ["vertex_indices", "red", "texcoord"] if indices_first else \
+        ["red", "vertex_indices", "texcoord"]
+    faces = np.empty(2, dtype=[(n, "u1" if n == "red" else "O") for n in names])
+    faces["red"] = [10, 20]
+    faces["vertex_indices"] = [np.array([0, 1, 2], "u4"), np.array([1, 3, 2], "u4")]
+    faces["texcoord"] = [np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "f4")] * 2
+    PlyData([PlyElement.describe(v, "vertex"), PlyElement.describe(
+        faces, "face", val_types={"vertex_indices": "u4", "texcoord": "f4"})],
+        text=text).write(str(path))
+
+
+@pytest.mark.parametrize("indices_first", [True, False])
+def test_a_face_element_keeps_its_other_properties_and_their_types(tmp_path, indices_first):
+    """The vertex indices are found by name, not as the face element's first property (a colour
+    first was a TypeError), and float lists are written as floats (every list was written as
+    ``int``: MeshLab's texture coordinates came back as zeros)."""
+    src = tmp_path / "tex.ply"
+    _mesh_with_face_properties(src, indices_first)
+    cloud = read_points(src)
+    kept = cloud.subset(np.array([False, True, True, True]))  # the second face stays
+    assert [f.tolist() for f in kept.faces["vertex_indices"]] == [[0, 2, 1]]
+    out = tmp_path / "out.ply"
+    write_points(out, kept, binary=False)
+    face = PlyData.read(str(out))["face"]
+    assert [(p.name, p.val_dtype) for p in face.properties if hasattr(p, "len_dtype")] == \
+        [("vertex_indices", "u4"), ("texcoord", "f4")]
+    back = read_points(out)
+    assert back.faces["red"].tolist() == [20]
+    assert back.faces["texcoord"][0].tolist() == np.float32([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]).tolist()
+
+
+@pytest.mark.parametrize("suffix", [".pcd", ".xyz", ".txt"])
+def test_a_list_property_is_refused_outside_ply_naming_the_file(tmp_path, suffix):
+    from plyfile import PlyElement
+
+    v = np.empty(3, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("tags", "O")])
+    v["x"] = v["y"] = v["z"] = [0, 1, 2]
+    v["tags"] = [np.array([1, 2], "i4")] * 3
+    PlyData([PlyElement.describe(v, "vertex")]).write(str(tmp_path / "tags.ply"))
+    cloud = read_points(tmp_path / "tags.ply")
+    out = tmp_path / f"out{suffix}"
+    with pytest.raises(PointFileError, match=f"out{suffix}: a {suffix} file cannot hold the list "
+                                             "property 'tags'; write .ply"):
+        write_points(out, cloud)
+    assert not out.exists()
+    write_points(tmp_path / "out.ply", cloud)
+    assert read_points(tmp_path / "out.ply").data["tags"][2].tolist() == [1, 2]
 
 
 def test_gaussian_splat_ply_round_trip_is_byte_identical(tmp_path, data_dir):

@@ -176,6 +176,21 @@ def test_a_pts_target_is_refused_before_work_when_it_cannot_hold_the_fields(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ply"]
 
 
+def test_a_ply_target_that_cannot_hold_64_bit_values_is_refused_before_work(tmp_path, cli):
+    """The error named neither TARGET nor the file, and came after the method had run."""
+    src = tmp_path / "stamped.pcd"
+    rng = np.random.default_rng(0)
+    write_points(src, PointCloud.from_xyz(rng.random((300, 3)).astype(np.float32),
+                                          stamp=np.arange(300, dtype=np.uint64) << np.uint64(40)))
+    out = tmp_path / "o.ply"
+    refused = cli("scene", "prune-points", src, out, "--method", "uniform")
+    assert refused.exit_code == 2, refused.output
+    assert refused.error_line("TARGET") == (f"error: Invalid value for TARGET: {out}: property "
+                                            "'stamp' holds uint64 values beyond uint32 (PLY has "
+                                            "no 64-bit integers); write .pcd")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stamped.pcd"]
+
+
 def test_open3d_missing_gives_a_clear_error(monkeypatch):
     import builtins
 
@@ -234,6 +249,51 @@ def test_geometry_kernel_matches_the_numpy_reference(bunny):
     assert np.allclose(score, ref_score, rtol=1e-6, atol=1e-9 * ref_score.max())
     assert np.allclose(variation, ref_variation, rtol=1e-6, atol=1e-12)
     assert np.allclose(np.abs((normals * ref_normals).sum(1)), 1.0, atol=1e-6)  # up to sign
+
+
+def test_points_with_every_neighbour_at_their_place_score_zero_not_rounding_noise():
+    """Twelve copies of a point (k 10): its neighbours are all at distance 0, so its high-pass
+    response is rounding noise; divided by that zero spread it scored about 1e284, and the rest
+    of the cloud's curvature weights fell to nothing beside it (a uniform draw)."""
+    rng = np.random.default_rng(0)
+    pts = rng.random((500, 3)) + np.array([0.1, 0.2, 0.3])
+    cloud = np.vstack([pts, np.repeat(pts[:30], 12, axis=0)])
+    score = P.curvature_scores(cloud)
+    assert np.all(score[500:] == 0) and score.max() < 100
+    dist, idx = P.knn(cloud, 10)
+    g = P.knn_graph(cloud, 10, dist=dist, idx=idx)
+    ref, _, _ = P.geometry_reference(cloud, g.indptr, g.indices, g.weight,
+                                     np.mean(dist**2, axis=1))
+    assert np.all(ref[500:] == 0) and np.allclose(score, ref, rtol=1e-6, atol=1e-6 * ref.max())
+
+
+@pytest.mark.parametrize("case", ["line", "scan lines", "copies"])
+def test_a_neighbourhood_on_a_line_gets_a_normal_across_it(case):
+    """Where a point's neighbours lie on a line (a scan line, or a point beside a pile of copies
+    of another) the covariance's smallest eigenvalue is double: any vector across the line is
+    a normal. The kernel took one from rounding noise, often along the line, and so scored a
+    flat plane scanned in tilted lines up to 31 where the reference scores 1e-9."""
+    rng = np.random.default_rng(0)
+    if case == "line":
+        t = np.sort(rng.random(300))
+        pts = np.column_stack([t, 2 * t, 3 * t]) + 0.1
+    elif case == "scan lines":  # a plane, tilted, scanned in lines 50 times its point spacing
+        lines = [np.column_stack([np.sort(rng.random(1000)), np.full(1000, 0.05 * i),
+                                  np.zeros(1000)]) for i in range(20)]
+        turn = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+        pts = np.vstack(lines) @ turn.T + np.array([0.3, 0.7, 1.1])
+    else:
+        pts = rng.random((500, 3)) + np.array([0.1, 0.2, 0.3])
+        pts = np.vstack([pts, np.repeat(pts[:30], 12, axis=0)])
+    score = P.curvature_scores(pts)
+    dist, idx = P.knn(pts, 10)
+    g = P.knn_graph(pts, 10, dist=dist, idx=idx)
+    ref, ref_normals, _ = P.geometry_reference(pts, g.indptr, g.indices, g.weight,
+                                               np.mean(dist**2, axis=1))
+    bound = 1e-6 if case != "copies" else 1e-6 * ref.max()
+    assert np.allclose(score, ref, rtol=1e-6, atol=bound)
+    if case != "copies":  # flat: nothing to keep for its detail
+        assert score.max() < 1e-6
 
 
 def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
