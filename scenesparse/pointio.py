@@ -131,7 +131,7 @@ class PointCloud:
         if self.faces is not None:
             new_index = np.full(len(self), -1, dtype=np.int64)
             new_index[kept] = np.arange(kept.size)
-            prop = _face_indices(self.faces)
+            prop = face_index_property(self.faces, "the faces")
             lists = [new_index[np.asarray(f, dtype=np.int64)] for f in self.faces[prop]]
             whole = np.array([bool(np.all(f >= 0)) for f in lists], dtype=bool)
             faces = self.faces[whole].copy()
@@ -202,10 +202,7 @@ def _read_ply(path: Path) -> PointCloud:
     faces = None
     if "face" in ply and len(ply["face"].data):
         faces = np.array(ply["face"].data)
-        if not any(faces.dtype[name].kind == "O" for name in faces.dtype.names):
-            raise PointFileError(f"{path}: the face element has no list property of vertex "
-                                 "indices")
-        prop = _face_indices(faces)
+        prop = face_index_property(faces, path)
         top = max((int(np.max(f)) for f in faces[prop] if len(f)), default=-1)
         low = min((int(np.min(f)) for f in faces[prop] if len(f)), default=0)
         if low < 0 or top >= len(data):
@@ -213,13 +210,16 @@ def _read_ply(path: Path) -> PointCloud:
     return PointCloud(np.array(data), list(ply.comments), faces, "ply")
 
 
-def _face_indices(faces: np.ndarray) -> str:
-    """The property of a PLY ``face`` element that lists each face's vertex indices: the one
-    named as the PLY format names it, ``vertex_indices`` or ``vertex_index``, else the first
-    list property."""
+def face_index_property(faces: np.ndarray, path: Path | str) -> str:
+    """The property of a PLY ``face`` element (of the file ``path``) that lists each face's
+    vertex indices: the one named as the PLY format names it, ``vertex_indices`` or
+    ``vertex_index``, else the first list property; none is an error naming the file."""
     names = faces.dtype.names
-    named = [n for n in ("vertex_indices", "vertex_index") if n in names]
-    return (named or [n for n in names if faces.dtype[n].kind == "O"])[0]
+    found = [n for n in ("vertex_indices", "vertex_index") if n in names] or [
+        n for n in names if faces.dtype[n].kind == "O"]
+    if not found:
+        raise PointFileError(f"{path}: the face element has no list property of vertex indices")
+    return found[0]
 
 
 #: the value types of PLY's list properties, by numpy kind and size
@@ -257,7 +257,7 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
     data = cloud.data.astype(dtype)
     elements = [PlyElement.describe(data, "vertex", val_types=_list_value_types(data))]
     if cloud.faces is not None:
-        prop = _face_indices(cloud.faces)
+        prop = face_index_property(cloud.faces, "the faces")
         elements.append(PlyElement.describe(cloud.faces, "face", len_types={prop: "u1"},
                                             val_types=_list_value_types(cloud.faces)))
     PlyData(elements, text=not binary, byte_order="<", comments=cloud.comments).write(str(path))

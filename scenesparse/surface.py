@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenesparse.pointio import PointFileError, open_ply
+from scenesparse.pointio import PointFileError, face_index_property, open_ply
 from sparsebox._validation import check_int
 
 __all__ = ["read_mesh", "sample_surface"]
@@ -20,7 +20,7 @@ def read_mesh(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     ply = open_ply(path, ("vertex", "face"))
     v = ply["vertex"].data
     vertices = np.column_stack([v["x"], v["y"], v["z"]]).astype(np.float64)
-    face_prop = ply["face"].data.dtype.names[0]
+    face_prop = face_index_property(ply["face"].data, path)
     tris = []
     for face in ply["face"].data[face_prop]:
         face = np.asarray(face, dtype=np.int64)

@@ -114,6 +114,16 @@ def test_a_face_element_keeps_its_other_properties_and_their_types(tmp_path, ind
     assert back.faces["texcoord"][0].tolist() == np.float32([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]).tolist()
 
 
+@pytest.mark.parametrize("indices_first", [True, False])
+def test_read_mesh_finds_the_vertex_indices_by_name(tmp_path, indices_first):
+    from scenesparse.surface import read_mesh
+
+    src = tmp_path / "tex.ply"
+    _mesh_with_face_properties(src, indices_first)  # a colour first was read as the indices
+    vertices, triangles = read_mesh(src)
+    assert vertices.shape == (4, 3) and triangles.tolist() == [[0, 1, 2], [1, 3, 2]]
+
+
 @pytest.mark.parametrize("suffix", [".pcd", ".xyz", ".txt"])
 def test_a_list_property_is_refused_outside_ply_naming_the_file(tmp_path, suffix):
     from plyfile import PlyElement
