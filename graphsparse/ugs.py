@@ -32,7 +32,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
-from graphsparse.gnn.training import accuracy, train_node_classifier
+from graphsparse.gnn.training import (
+    accuracy,
+    check_node_task,
+    check_weight_keep_ratio,
+    train_node_classifier,
+)
 from graphsparse.teddy import level_keep_ratios
 from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
@@ -425,7 +430,10 @@ class UgsPruner(Sparsifier):
         target = self._size(num_edges, num_nodes=int(data.num_nodes), num_loops=int(is_loop.sum()))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
-        counts = self._round_budgets(self._edge_rounds(num_edges, target), _num_weights(factory))
+        total_weights = _num_weights(factory)
+        if self.weight_keep_ratio is not None:
+            check_weight_keep_ratio(self.weight_keep_ratio, total_weights)
+        counts = self._round_budgets(self._edge_rounds(num_edges, target), total_weights)
         scores = np.zeros(num_pairs)
         last: tuple[np.ndarray, Any] = (np.ones(num_pairs, dtype=bool), None)
         for r, (kept, weight_masks, _, seen) in enumerate(ugs_rounds(
@@ -460,6 +468,10 @@ class UgsPruner(Sparsifier):
                                            total_weights)) for r, c in enumerate(edge_counts)]
 
     def _num_items(self, data: Any) -> int:
+        if getattr(data, "edge_index", None) is None:
+            raise InvalidParameterError(
+                f"{type(self).__name__}.transform takes a PyG Data (with edge_index and "
+                f"num_nodes), got a {type(data).__name__}")
         return edge_pairs(data.edge_index, data.num_nodes)[1]
 
     def _apply(self, data: Any) -> Any:
@@ -484,28 +496,7 @@ def _check_node_task(data: Any) -> None:
     """Refuse what UGS cannot train on: anything but a PyG graph of a node-classification task
     (one class per node, one non-empty train and validation mask), and edge weights, which its
     unweighted models would ignore."""
-    missing = [k for k in ("edge_index", "x", "y", "train_mask", "val_mask")
-               if getattr(data, k, None) is None]
-    if missing:
-        raise InvalidParameterError(
-            f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
-            f"train_mask, val_mask); a {type(data).__name__} lacks {', '.join(missing)}")
-    if data.y.dim() != 1:
-        raise InvalidParameterError(
-            f"data.y must hold one class per node (shape [{data.num_nodes}]), got shape "
-            f"{list(data.y.shape)}; OGB's node datasets give [N, 1]: use data.y.view(-1) (as "
-            "graphsparse.datasets.load_ogbn does)")
-    for name in ("train_mask", "val_mask"):  # an empty one: a NaN loss or no best epoch
-        mask = torch.as_tensor(getattr(data, name))
-        if mask.dim() != 1:
-            raise InvalidParameterError(
-                f"data.{name} must be one mask over the nodes (shape [{data.num_nodes}]), got "
-                f"shape {list(mask.shape)}; datasets with several splits (WebKB, WikiCS) give "
-                f"[N, splits]: pick one, data.{name}[:, i]")
-        if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
-            raise InvalidParameterError(
-                f"data.{name} selects no node; UGS trains on the train nodes and keeps the "
-                "masks of its best epoch on the validation nodes: give it some")
+    check_node_task(data, ("train_mask", "val_mask"))
     weight = getattr(data, "edge_weight", None)
     if weight is not None and not bool((torch.as_tensor(weight) == 1).all()):
         raise InvalidParameterError(

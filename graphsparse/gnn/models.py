@@ -124,6 +124,7 @@ class _GCN(nn.Module):
     TEDDY paper's code (its GCN drops no input features)."""
 
     accepts_sparse_features = accepts_sparse_adjacency = True
+    adds_self_loops = True  # GCNConv: one loop of weight 1 per node, in place of the graph's
 
     def __init__(self, cin: int, cout: int, hidden: int = 512, dropout: float = 0.5):
         super().__init__()
@@ -197,6 +198,11 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency`` is true (edge
     masks need the edge list). Other models get ``data.x`` and
     ``data.edge_index`` as they are.
+
+    The adjacency keeps the edge list's function: a repeated column is an entry of that
+    multiplicity (its message is summed once per column), and for a model that sets
+    ``adds_self_loops`` (GCN) the graph's own self-loops are left out, as ``GCNConv`` replaces
+    them by its own on an edge list but would add one more to each on a sparse matrix.
     """
     x, edges = data.x, data.edge_index
     if (getattr(model, "accepts_sparse_features", False) and x.layout == torch.strided
@@ -204,11 +210,16 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
         with _quiet_csr():
             x = x.to_sparse_csr()
     if sparse_adjacency and getattr(model, "accepts_sparse_adjacency", False):
-        from torch_geometric.utils import to_torch_csr_tensor
+        from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
 
         n = data.num_nodes
+        if hasattr(edges, "as_tensor"):  # a PyG EdgeIndex, on which PyG's coalesce fails
+            edges = edges.as_tensor()
+        count = torch.ones(edges.shape[1], device=edges.device)  # summed over repeated columns
+        if getattr(model, "adds_self_loops", False):
+            edges, count = remove_self_loops(edges, count)
         with _quiet_csr():
-            edges = to_torch_csr_tensor(edges.flip(0), size=(n, n))
+            edges = to_torch_csr_tensor(edges.flip(0), count, size=(n, n))
     return x, edges
 
 

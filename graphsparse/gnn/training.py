@@ -13,11 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphsparse.gnn.models import model_inputs, prunable_weights
-from sparsebox._validation import check_int
+from sparsebox._validation import check_fraction, check_int
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
+from sparsebox.select import budget_from_keep_ratio
 
 __all__ = ["TrainResult", "Scorer", "accuracy", "ogb_node_scorer", "train_node_classifier",
-           "distillation_loss", "DISTILL_LAMBDA"]
+           "distillation_loss", "check_node_task", "check_weight_keep_ratio", "DISTILL_LAMBDA"]
 
 #: TEDDY's distillation weight unless told otherwise (the paper code's default).
 DISTILL_LAMBDA = 0.1
@@ -74,21 +76,28 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     ``weight_masks`` (one boolean mask per :func:`prunable_weights` tensor) the same fixed entries
     are zeroed after every step, as a lottery ticket is retrained. With ``teacher_logits`` the loss
     adds ``distill_lambda * KL(teacher || student)`` over all nodes. ``score`` (default
-    :func:`accuracy`) rates the validation and test nodes.
+    :func:`accuracy`) rates the validation and test nodes. ``data`` must hold a node
+    classification task (:func:`check_node_task`).
     """
     score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
     if not distill_lambda >= 0:
         raise ValueError(f"distill_lambda must be >= 0, got {distill_lambda}")
+    check_node_task(data)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     weights = prunable_weights(model)
     if weight_keep_ratio is not None and weight_masks is not None:
         raise ValueError("give weight_keep_ratio or weight_masks, not both")
+    if weight_keep_ratio is not None:
+        check_weight_keep_ratio(weight_keep_ratio, sum(w.numel() for w in weights))
     if weight_masks is not None:
         weight_masks = list(weight_masks)
         if [m.shape for m in weight_masks] != [w.shape for w in weights]:
             raise ValueError("weight_masks must match the shapes of prunable_weights(model): "
                              f"{[tuple(w.shape) for w in weights]}")
+        if any(not torch.is_tensor(m) or m.dtype != torch.bool for m in weight_masks):
+            raise ValueError("weight_masks must be boolean tensors (True: the weight is kept), "
+                             f"got {[getattr(m, 'dtype', type(m).__name__) for m in weight_masks]}")
 
     @torch.no_grad()
     def sparsify_weights() -> None:
@@ -120,6 +129,58 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
             best_val, best_test, best_logits = val, score(out, data.y, data.test_mask), out
     kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
     return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)
+
+
+def check_weight_keep_ratio(weight_keep_ratio: Any, num_weights: int) -> float:
+    """``weight_keep_ratio`` as a float in (0, 1] that keeps at least one of ``num_weights``
+    weights (one that keeps none leaves a model of constant outputs).
+
+    Examples
+    --------
+    >>> check_weight_keep_ratio(0.5, 304)
+    0.5
+    >>> try:
+    ...     check_weight_keep_ratio(1e-4, 304)
+    ... except ValueError as err:
+    ...     print(err)
+    weight_keep_ratio 0.0001 keeps none of the 304 weights; give a larger one
+    """
+    ratio = check_fraction("weight_keep_ratio", weight_keep_ratio)
+    if num_weights > 0 and budget_from_keep_ratio(ratio, num_weights) == 0:
+        raise InvalidParameterError(f"weight_keep_ratio {ratio:g} keeps none of the {num_weights} "
+                                    "weights; give a larger one")
+    return ratio
+
+
+def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask", "test_mask")
+                    ) -> None:
+    """Refuse what a node classifier cannot train on: anything but a PyG graph of a
+    node-classification task, with one class per node and, for each of ``masks``, one non-empty
+    mask (or index) over the nodes: the nodes trained on, those whose score picks the best epoch,
+    those scored at it."""
+    missing = [k for k in ("edge_index", "x", "y", *masks) if getattr(data, k, None) is None]
+    if missing:
+        raise InvalidParameterError(
+            f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
+            f"{', '.join(masks)}); a {type(data).__name__} lacks {', '.join(missing)}")
+    if data.y.dim() != 1:
+        raise InvalidParameterError(
+            f"data.y must hold one class per node (shape [{data.num_nodes}]), got shape "
+            f"{list(data.y.shape)}; OGB's node datasets give [N, 1]: use data.y.view(-1) (as "
+            "graphsparse.datasets.load_ogbn does)")
+    roles = {"train_mask": "the model trains on the train nodes",
+             "val_mask": "the validation nodes pick the best epoch",
+             "test_mask": "the test nodes are scored at the best epoch"}
+    for name in masks:  # an empty one: a NaN loss, or no best epoch, or a NaN score
+        mask = torch.as_tensor(getattr(data, name))
+        if mask.dim() != 1 or (mask.dtype == torch.bool and mask.shape[0] != data.num_nodes):
+            raise InvalidParameterError(
+                f"data.{name} must be one mask over the nodes (shape [{data.num_nodes}]), got "
+                f"shape {list(mask.shape)}; datasets with several splits (WebKB, WikiCS) give "
+                f"[N, splits]: pick one, data.{name}[:, i]")
+        if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
+            raise InvalidParameterError(
+                f"data.{name} selects no node, but {roles.get(name, 'it is read')}: give it some")
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:

@@ -136,6 +136,24 @@ def test_sparse_inputs_compute_the_same_model(cora):
         assert torch.allclose(fast, plain, atol=1e-5), name
 
 
+@pytest.mark.parametrize("name", ["gcn", "gin", "gat"])
+def test_sparse_adjacency_keeps_self_loops_and_repeated_columns(name):
+    """A graph's own self-loops (GCNConv puts its own in their place) and repeated columns (one
+    message each) give the same logits through the sparse adjacency as through the edge list."""
+    from torch_geometric.data import Data
+
+    from graphsparse.gnn import model_inputs
+
+    torch.manual_seed(0)
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 0, 1, 3, 3, 4],
+                               [1, 0, 2, 1, 2, 1, 0, 3, 3, 0]])  # loops at 2 and 3 (twice)
+    data = Data(x=torch.rand(6, 5), edge_index=edge_index, num_nodes=6)  # node 5 isolated
+    model = make_model(name, 5, 3, **({} if name == "gat" else {"hidden": 8})).eval()
+    x, edges = model_inputs(model, data)
+    with torch.no_grad():
+        assert torch.allclose(model(x, edges), model(data.x, data.edge_index), atol=1e-6)
+
+
 def test_feature_dropout_keeps_sparse_features_sparse():
     from graphsparse.gnn import feature_dropout
 
@@ -265,3 +283,72 @@ def test_a_teddy_run_whose_every_seed_fails_leaves_nothing_and_says_so(tmp_path,
                   "--epochs", "1", "--out", out, "--resume")  # keeps its run.json
     assert resumed.stderr.strip().endswith("no run finished, run again with --resume to try "
                                            "them again")
+
+
+def _karate_task():
+    from torch_geometric.datasets import KarateClub
+
+    data = KarateClub()[0]  # a train_mask only
+    data.val_mask = data.test_mask = ~data.train_mask
+    return data
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"val_mask": None, "test_mask": None}, r"a Data lacks val_mask, test_mask"),
+    ({"val_mask": torch.zeros(34, dtype=torch.bool)}, r"data.val_mask selects no node"),
+    ({"train_mask": torch.zeros(34, dtype=torch.bool)}, r"data.train_mask selects no node"),
+    ({"test_mask": torch.ones(34, 3, dtype=torch.bool)}, r"data.test_mask must be one mask over"),
+    ({"y": torch.zeros(34, 1, dtype=torch.long)}, r"data.y must hold one class per node"),
+])
+def test_a_graph_that_is_no_node_task_is_refused_by_name(change, message):
+    """KarateClub has no validation mask: training failed with an AttributeError; an empty one
+    returned a validation accuracy of -1 and no logits, an empty train mask trained on a NaN
+    loss, both without a word."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = _karate_task()
+    for key, value in change.items():
+        data[key] = value
+    with pytest.raises(InvalidParameterError, match=message):
+        train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
+
+
+@pytest.mark.parametrize(("ratio", "message"), [
+    (0.0, r"weight_keep_ratio must be in \(0, 1\], got 0.0"),
+    (1e-9, r"weight_keep_ratio 1e-09 keeps none of the 304 weights"),
+])
+def test_a_weight_keep_ratio_out_of_range_is_named(ratio, message):
+    """The message said "keep_ratio", and a ratio that rounds to no weight trained a model whose
+    weights were all zero."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=message):
+        train_node_classifier(make_model("gcn", 34, 4, hidden=8), _karate_task(), epochs=1,
+                              weight_keep_ratio=ratio)
+
+
+@pytest.mark.parametrize("name", ["gcn", "gin"])
+def test_an_edge_index_of_pyg_s_edge_index_class_trains(name):
+    """An ``EdgeIndex`` failed in PyG's coalesce with "'Tensor' object has no attribute
+    'dim_size'" where the sparse adjacency was built."""
+    from torch_geometric import EdgeIndex
+
+    from graphsparse.gnn import model_inputs
+
+    data = _karate_task()
+    plain = data.edge_index
+    data.edge_index = EdgeIndex(plain, sparse_size=(34, 34))
+    model = make_model(name, 34, 4, hidden=8).eval()
+    x, edges = model_inputs(model, data)
+    with torch.no_grad():
+        assert torch.allclose(model(x, edges), model(data.x, plain), atol=1e-6)
+    assert train_node_classifier(model, data, epochs=1).logits.shape == (34, 4)
+
+
+def test_weight_masks_of_floats_are_refused_by_name():
+    """UGS's own code holds its masks as 0/1 floats: they failed with "~ (operator.invert) is
+    only implemented on integer and Boolean-type tensors"."""
+    model = make_model("gcn", 34, 4, hidden=8)
+    masks = [torch.ones_like(w) for w in prunable_weights(model)]
+    with pytest.raises(ValueError, match=r"weight_masks must be boolean tensors"):
+        train_node_classifier(model, _karate_task(), epochs=1, weight_masks=masks)

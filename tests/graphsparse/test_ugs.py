@@ -296,3 +296,17 @@ def test_masks_of_several_splits_are_refused_by_name():
     data.val_mask = data.val_mask.view(-1, 1).repeat(1, 10)
     with pytest.raises(InvalidParameterError, match=r"data.val_mask must be one mask over the nodes"):
         UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+
+
+def test_a_weight_keep_ratio_that_keeps_no_weight_is_refused():
+    """It pruned every weight over the rounds, its masks all False, without a word."""
+    with pytest.raises(InvalidParameterError, match=r"weight_keep_ratio 1e-09 keeps none of the"):
+        UgsPruner(keep_ratio=0.9, weight_keep_ratio=1e-9, epochs=1).fit(karate())
+
+
+def test_transform_of_a_bare_edge_index_names_what_it_takes():
+    """It failed with "'Tensor' object has no attribute 'edge_index'"."""
+    data = karate()
+    ugs = UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+    with pytest.raises(InvalidParameterError, match=r"UgsPruner.transform takes a PyG Data"):
+        ugs.transform(data.edge_index)
