@@ -326,7 +326,8 @@ def teddy(
                                          out / "results.json", "--resume") if resume else []
     records, todo = seeds_to_run(records, wanted, level_list, list(range(seeds)))
     with parameter_errors({"dataset": "--dataset"}):
-        _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
+        data = _load_node_dataset(dataset)  # a missing dataset fails here, before --out is made
+    _check_levels(data, model, level_list, wanted)
     made = folders_to_make(out)
     out = check_output_folder(out, option="--out")
     write_text_atomic(out / "run.json", json_text(run, indent=2))
@@ -338,6 +339,20 @@ def teddy(
             (out / "run.json").unlink(missing_ok=True)
             remove_if_empty(made)
         raise
+
+
+def _check_levels(data: Any, model: str, level_list: list[int], methods: tuple[str, ...]) -> None:
+    """Refuse a --levels whose deepest level keeps no edge or no weight of ``model`` on
+    ``data`` (before --out is made)."""
+    from graphsparse.gnn.models import count_prunable_weights, make_model
+    from graphsparse.levels import check_levels_keep_some, count_edge_pairs
+    from sparsebox.options import parameter_errors
+
+    weights = count_prunable_weights(lambda: make_model(model, data.num_features,
+                                                         int(data.y.max()) + 1))
+    with parameter_errors({"levels": "--levels"}):
+        check_levels_keep_some(level_list, methods,
+                               count_edge_pairs(data.edge_index, data.num_nodes), weights)
 
 
 def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: list[int],

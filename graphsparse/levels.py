@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphsparse.gnn.models import make_model
+from graphsparse.gnn.models import count_prunable_weights, make_model
 from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
 from graphsparse.random_edges import prune_edges_random
 from graphsparse.teddy import level_keep_ratios
@@ -35,10 +35,12 @@ from graphsparse.teddy_report import METHODS
 from graphsparse.transforms import TeddyTransform, keep_edge_columns
 from graphsparse.ugs import ugs_levels
 from sparsebox._validation import check_choice, check_int
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import budget_from_keep_ratio
 from sparsebox.structure import undirected_pair_keys
 
-__all__ = ["METHODS", "level_keep_ratios", "run_levels", "count_edge_pairs", "random_pruned"]
+__all__ = ["METHODS", "level_keep_ratios", "run_levels", "count_edge_pairs", "random_pruned",
+           "check_levels_keep_some"]
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
@@ -69,6 +71,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
     factory = factory or (lambda: make_model(model_name, data.num_features,
                                              int(data.y.max()) + 1))
     num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
+    check_levels_keep_some(levels, methods, num_pairs, count_prunable_weights(factory))
     records: list[dict] = []
 
     def emit(record: dict) -> None:
@@ -83,6 +86,41 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
             records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
                                       progress=progress, score=score))
     return records
+
+
+def check_levels_keep_some(levels: list[int], methods: tuple[str, ...], num_pairs: int,
+                           num_weights: int) -> None:
+    """Refuse levels whose pruned models keep no edge (``0.95^i`` of ``num_pairs``) or no
+    weight (``0.9^i`` of ``num_weights``): their runs would train models of constant outputs,
+    or fail half-way through a job. The dense model alone prunes nothing.
+
+    Examples
+    --------
+    >>> check_levels_keep_some([1, 2], ("teddy",), 5278, 1_437_447)
+    >>> try:
+    ...     check_levels_keep_some([1, 200], ("teddy",), 5278, 1_437_447)
+    ... except ValueError as err:
+    ...     message = str(err)
+    >>> message.split(": ")[0]
+    'levels go deeper than the graph allows'
+    >>> message.split(": ")[1]
+    'level 200 keeps none of its 5,278 edges (0.95^200); give levels up to 141'
+    """
+    if not levels or set(methods) <= {"dense"}:
+        return
+    deepest = 0
+    while (budget_from_keep_ratio(0.95 ** (deepest + 1), num_pairs) >= 1
+           and budget_from_keep_ratio(0.9 ** (deepest + 1), num_weights) >= 1):
+        deepest += 1
+    level = max(levels)
+    if level > deepest:
+        edge_keep, weight_keep = level_keep_ratios(level)
+        what = (f"graph allows: level {level} keeps none of its {num_pairs:,} edges "
+                f"(0.95^{level})" if budget_from_keep_ratio(edge_keep, num_pairs) < 1 else
+                f"model allows: level {level} keeps none of its {num_weights:,} weights "
+                f"(0.9^{level})")
+        raise InvalidParameterError(f"levels go deeper than the {what}; give levels up to "
+                                    f"{deepest}")
 
 
 def _run_seed(data: Any, seed: int, levels: Any, methods: Any, model_name: str,

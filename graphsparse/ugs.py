@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphsparse.gnn.models import make_model, model_inputs, prunable_weights
+from graphsparse.gnn.models import count_prunable_weights, make_model, model_inputs, prunable_weights
 from graphsparse.gnn.training import (
     accuracy,
     check_node_task,
@@ -128,13 +128,6 @@ def _seeded_torch(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def _num_weights(factory: Callable[[], nn.Module]) -> int:
-    """The prunable weights of a model of ``factory``, built without touching the caller's random
-    state."""
-    with torch.random.fork_rng(devices=[]):
-        return sum(int(w.numel()) for w in prunable_weights(factory()))
 
 
 def _edge_mask_slots(edge_index: torch.Tensor, num_nodes: int
@@ -315,7 +308,7 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     levels = sorted(set(levels))
     pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
     is_loop = loop_pairs(data.edge_index, pair, num_pairs)
-    num_edges, total_weights = int((~is_loop).sum()), _num_weights(factory)
+    num_edges, total_weights = int((~is_loop).sum()), count_prunable_weights(factory)
     counts = [(budget_from_keep_ratio(level_keep_ratios(level)[0], num_edges),
                budget_from_keep_ratio(level_keep_ratios(level)[1], total_weights))
               for level in range(1, levels[-1] + 1)]
@@ -430,7 +423,7 @@ class UgsPruner(Sparsifier):
         target = self._size(num_edges, num_nodes=int(data.num_nodes), num_loops=int(is_loop.sum()))
         factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
                                      int(data.y.max()) + 1)
-        total_weights = _num_weights(factory)
+        total_weights = count_prunable_weights(factory)
         if self.weight_keep_ratio is not None:
             check_weight_keep_ratio(self.weight_keep_ratio, total_weights)
         counts = self._round_budgets(self._edge_rounds(num_edges, target), total_weights)

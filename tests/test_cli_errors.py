@@ -730,6 +730,16 @@ def test_teddy_unknown_methods(cli, tmp_path):
     assert not out.exists()
 
 
+def test_teddy_levels_deeper_than_the_graph_allows_are_refused_before_any_run(cli, tmp_path):
+    # level 200 kept no edge of Cora: its runs failed half-way through the job (weights of
+    # models past level 140 rounded to none, and were trained as constant models)
+    out = tmp_path / "teddy"
+    run_bad(cli, Case(["graph", "teddy", "--levels", "200", "--seeds", "1", "--epochs", "1",
+                       "--methods", "teddy", "--out", out],
+                      ["--levels", "level 200 keeps none of its", "give levels up to"]), tmp_path)
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------------- graph gtsp
 def _gtsp(out: Path, *options) -> list:
     return ["graph", "gtsp", "--seeds", "1", "--epochs", "1", "--max-graphs", "64", "--out", out,

@@ -8,7 +8,7 @@ counterparts at less CPU time (each tested against them).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -232,3 +232,10 @@ def make_model(name: str, in_channels: int, out_channels: int, **kwargs: Any) ->
 def prunable_weights(model: nn.Module) -> list[torch.Tensor]:
     """The weight matrices (parameters with two or more dimensions); biases are not pruned."""
     return [p for p in model.parameters() if p.dim() >= 2]
+
+
+def count_prunable_weights(factory: Callable[[], nn.Module]) -> int:
+    """The prunable weights of a model of ``factory``, built without touching the caller's random
+    state."""
+    with torch.random.fork_rng(devices=[]):
+        return sum(int(w.numel()) for w in prunable_weights(factory()))
