@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sparsebox._validation import check_1d, check_fraction, check_int, check_real, exactly_one, scalar_item
+from sparsebox._validation import (
+    check_1d,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_real,
+    exactly_one,
+    scalar_item,
+)
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import budget_from_keep_ratio
 
@@ -110,9 +118,8 @@ class HardConcreteGate(nn.Module):
     """Hard-concrete gates ``z in [0, 1]`` with a differentiable expected-L0 penalty.
 
     In training, ``z = clamp(sigmoid((log u - log(1-u) + log_alpha) / beta) * (zeta - gamma) + gamma,
-    0, 1)`` with ``u ~ U(0, 1)``; in eval, the deterministic ``clamp(sigmoid(log_alpha) * (zeta -
-    gamma) + gamma, 0, 1)``. ``expected_l0()`` is ``sum P(z != 0) = sum sigmoid(log_alpha - beta *
-    log(-gamma / zeta))``.
+    0, 1)`` with ``u ~ U(0, 1)``; in eval, a deterministic gate (``eval_gate``). ``expected_l0()``
+    is ``sum P(z != 0) = sum sigmoid(log_alpha - beta * log(-gamma / zeta))``.
 
     Parameters
     ----------
@@ -122,6 +129,14 @@ class HardConcreteGate(nn.Module):
         Initial probability that a gate is non-zero (sets ``log_alpha``).
     beta, gamma, zeta : float
         Temperature and stretch interval (defaults from the paper: 2/3, -0.1, 1.1).
+    eval_gate : {"louizos", "median"}
+        The gate in eval mode. ``"louizos"``: the paper's test-time estimate
+        ``clamp(sigmoid(log_alpha) * (zeta - gamma) + gamma, 0, 1)``, which is non-zero from
+        ``P(z != 0) = sigmoid(logit(-gamma / (zeta - gamma)) - beta * log(-gamma / zeta))``
+        (0.38 with QUEEN's beta 0.3, gamma -0.5, zeta 1.01). ``"median"``: the median of z,
+        ``clamp(sigmoid(log_alpha / beta) * (zeta - gamma) + gamma, 0, 1)`` (the sample at
+        ``u = 1/2``), non-zero exactly where ``P(z != 0) > 1/2``: what QUEEN's code trains and
+        stores (NVlabs/queen, ``Gate.sample_gate(stochastic=False)``).
 
     References
     ----------
@@ -137,9 +152,11 @@ class HardConcreteGate(nn.Module):
         beta: float = 2.0 / 3.0,
         gamma: float = -0.1,
         zeta: float = 1.1,
+        eval_gate: str = "louizos",
     ) -> None:
         super().__init__()
         init_keep = check_fraction("init_keep", init_keep, high_open=True)
+        self.eval_gate = check_choice("eval_gate", eval_gate, ("louizos", "median"))
         self.beta = check_real("beta", beta, above=0)
         self.gamma = check_real("gamma", gamma, below=0)
         self.zeta = check_real("zeta", zeta, above=1)
@@ -152,7 +169,8 @@ class HardConcreteGate(nn.Module):
             u = torch.rand_like(self.log_alpha).clamp_(1e-6, 1.0 - 1e-6)
             s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + self.log_alpha) / self.beta)
         else:
-            s = torch.sigmoid(self.log_alpha)
+            s = torch.sigmoid(self.log_alpha / self.beta if self.eval_gate == "median"
+                              else self.log_alpha)
         return (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
 
     def prob_nonzero(self) -> Tensor:

@@ -85,8 +85,9 @@ class QueenConfig:
 
     * ``position_lr``: QUEEN's 0.0005 x 10 (x the extent) made the first steps throw thousands of
       gated Gaussians about (PSNR fell from 42.4 to 39.4 dB over a frame); 0.0005 gave 47.6 dB.
-    * ``lambda_l0``: QUEEN's 0.01 left 1,971 gates open, 27% of them on moving Gaussians; 0.1
-      leaves 376, 82% on moving Gaussians, at a better PSNR.
+    * ``lambda_l0``: QUEEN's 0.01 left 1,483 gates open, 62% of them on moving Gaussians; 0.1
+      leaves 406, 92% on moving Gaussians, at a better PSNR (frame 1 of
+      ``benchmarks/results/queen_gates.md``).
     * ``decoder_std`` and the ``sh0`` latent rate: QUEEN's decoders start at 1e-4 (colour,
       opacity), so a unit of latent does nothing visible for a whole short frame and the
       recoloured Gaussians were moved instead; here a unit of latent is a visible step.
@@ -97,10 +98,12 @@ class QueenConfig:
     The gate is the core's hard-concrete gate with QUEEN's temperature 0.3 and interval
     (-0.5, 1.01) (the core's defaults are Louizos et al.'s 2/3 and (-0.1, 1.1)). As in QUEEN, the
     gate is deterministic while training and the penalty is the mean probability of a gate
-    being non-zero. One difference: the core's deterministic gate is Louizos et al.'s
-    ``sigmoid(log_alpha)`` stretched and clipped, where QUEEN divides ``log_alpha`` by the
-    temperature first; both start from the same ``log_alpha`` for a given initial probability,
-    and the core's gate opens fully at a larger ``log_alpha``.
+    being non-zero. The deterministic gate is QUEEN's, the median of the hard-concrete variable
+    (``eval_gate="median"``: ``log_alpha`` divided by the temperature), which is open exactly
+    where that probability exceeds 1/2, so a gate starts open exactly where the initial
+    probability does (the footprint masks take ``p >= 0.5`` as moving). Louizos et al.'s
+    test-time estimate, the core's default, opened gates from a probability of 0.38 on: at
+    ``lambda_l0`` 0.01 that gave 1,942 gates, 51% on moving Gaussians, on frame 1.
 
     Raises
     ------
@@ -248,7 +251,7 @@ class FrameResiduals(nn.Module):
         n = len(state)
         self.delta = nn.Parameter(torch.zeros(n, 3))
         self.gate = HardConcreteGate(n, beta=config.gate_temperature, gamma=config.gate_gamma,
-                                     zeta=config.gate_zeta)
+                                     zeta=config.gate_zeta, eval_gate="median")
         self.gate.eval()  # QUEEN trains the deterministic gate
         shift = config.gate_temperature * math.log(-config.gate_gamma / config.gate_zeta)
         p = gate_init.detach().float().clamp(1e-6, 1 - 1e-6)

@@ -140,6 +140,12 @@ def test_the_config_uses_queens_gate_constants_on_the_core_gate():
     # the gates start open where the initial probability is high and closed where it is low
     values = residuals.gate_values()
     assert (values[:5] > 0.5).all() and (values[5:] == 0).all()
+    # QUEEN's deterministic gate is the median of z: open exactly where p > 1/2 (the paper's
+    # test-time estimate opened gates from p = 0.38 on, outside the footprint of p >= 0.5)
+    around = FrameResiduals(StreamState.from_params(params_from_scene(_scene(4)), 8),
+                            torch.tensor([0.40, 0.49, 0.51, 0.60]), cfg)
+    assert around.gate.eval_gate == "median"
+    assert (around.gate_values() > 0).tolist() == [False, False, True, True]
 
 
 def _table(**changes):

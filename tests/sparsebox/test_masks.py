@@ -312,3 +312,23 @@ def test_augmented_lagrangian_penalty_gradient_and_continuity():
     edge = 2.0 - 0.5 / 0.7  # lam + rho g = 0: both branches meet at -lam^2 / (2 rho)
     below, above = (al.penalty(torch.tensor(edge + e, dtype=torch.float64)).item() for e in (-1e-9, 1e-9))
     assert below == pytest.approx(above, abs=1e-9) and below == pytest.approx(-0.25 / 1.4)
+
+
+def test_the_median_eval_gate_is_the_sample_at_one_half_and_opens_past_probability_one_half():
+    gate = HardConcreteGate(7, beta=0.3, gamma=-0.5, zeta=1.01, eval_gate="median")
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.linspace(-1.0, 2.0, 7))
+    gate.eval()
+    z = gate()
+    at_half = (torch.sigmoid(gate.log_alpha / 0.3) * 1.51 - 0.5).clamp(0, 1)
+    assert torch.allclose(z, at_half)
+    assert ((z > 0) == (gate.prob_nonzero() > 0.5)).all()
+    louizos = HardConcreteGate(7, beta=0.3, gamma=-0.5, zeta=1.01)
+    with torch.no_grad():
+        louizos.log_alpha.copy_(gate.log_alpha)
+    louizos.eval()
+    # the paper's estimate opens from P(z != 0) = 0.38 on: gates the median keeps shut
+    opens = (louizos() > 0) & ~(z > 0)
+    assert opens.any() and (louizos.prob_nonzero()[opens] > 0.37).all()
+    with pytest.raises(InvalidParameterError, match="eval_gate must be one of"):
+        HardConcreteGate(3, eval_gate="mean")
