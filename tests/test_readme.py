@@ -76,3 +76,19 @@ def test_the_sparsebox_commands_it_quotes_take_the_options_it_gives():
         known = {"--help", *(o for p in cmd.params for o in (*p.opts, *p.secondary_opts))}
         unknown = [o for o in re.findall(r"(?<![\w-])--[\w-]+", line) if o not in known]
         assert not unknown, f"README: `sparsebox {line}`: {cmd.name} has no option {unknown}"
+
+
+def test_the_column_mask_recipe_runs_as_written():
+    """The recipe that turns a structure method's mask into one over a PyG Data's columns, run
+    in a fresh namespace with only ``data`` given (its import of as_structure was missing)."""
+    from torch_geometric.datasets import KarateClub
+
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+              if "keep_edge_columns(data" in b]
+    assert len(blocks) == 1
+    data = KarateClub()[0]
+    names: dict = {"data": data}
+    exec(compile(blocks[0], "README.md: column-mask recipe", "exec"), names)
+    pruned = names["pruned"]
+    assert pruned.edge_index.shape[1] == 2 * names["est"].mask_.sum()
+
