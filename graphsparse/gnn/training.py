@@ -77,7 +77,8 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     are zeroed after every step, as a lottery ticket is retrained. With ``teacher_logits`` the loss
     adds ``distill_lambda * KL(teacher || student)`` over all nodes. ``score`` (default
     :func:`accuracy`) rates the validation and test nodes. ``data`` must hold a node
-    classification task (:func:`check_node_task`).
+    classification task (:func:`check_node_task`). The models are unweighted: an
+    ``edge_weight`` of ``data`` is not read (TEDDY's and UGS's models are the same).
     """
     score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
@@ -117,6 +118,10 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
         out = model(x, edges)
         loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
         if teacher is not None:
+            if teacher.shape != out.shape:
+                raise ValueError(f"teacher_logits must have the shape of the model's output, "
+                                 f"{list(out.shape)} (a row per node, a column per class), got "
+                                 f"{list(teacher.shape)}")
             loss = loss + distill_lambda * distillation_loss(out, teacher)
         loss.backward()
         opt.step()

@@ -245,6 +245,14 @@ def test_negative_distillation_weight_is_refused(cora):
         train_node_classifier(model, cora, epochs=1, distill_lambda=-1.0)
 
 
+def test_teacher_logits_of_another_shape_are_refused_by_name(cora):
+    torch.manual_seed(0)
+    model = make_model("gcn", cora.num_features, int(cora.y.max()) + 1)
+    with pytest.raises(ValueError, match=r"teacher_logits must have the shape of the model's "
+                                         r"output, \[2708, 7\].*got \[2708, 3\]"):
+        train_node_classifier(model, cora, epochs=1, teacher_logits=torch.zeros(2708, 3))
+
+
 def test_run_levels_on_an_executor_gives_the_records_of_one_process(cora):
     """Seeds as tasks (the graph shared once): the records one process makes."""
     from sparsebox.parallel import LocalExecutor
