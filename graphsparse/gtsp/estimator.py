@@ -102,7 +102,7 @@ class GtspTokenPruner(Sparsifier):
         from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe, check_molecules
         from graphsparse.gtsp.model import GTSPModel
         from graphsparse.gtsp.tokens import top_k_per_graph
-        from graphsparse.gtsp.train import torch_threads
+        from graphsparse.gtsp.train import drops_lone_graph, torch_threads
 
         self._validate_params()
         (_, keep_ratio), = self._sizing_in_use().items()
@@ -121,7 +121,8 @@ class GtspTokenPruner(Sparsifier):
                               heads=self.heads, token_keep_ratio=keep_ratio)
             optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
             loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
-                                generator=torch.Generator().manual_seed(self.seed))
+                                generator=torch.Generator().manual_seed(self.seed),
+                                drop_last=drops_lone_graph(len(prepared), self.batch_size))
             model.train()
             with torch_threads(1):
                 for _ in range(self.epochs):
@@ -138,12 +139,29 @@ class GtspTokenPruner(Sparsifier):
         self.model_ = model
         self.scores_ = scores.numpy().astype(np.float64)
         self.mask_ = keep.numpy()
+        self._graph_sizes = [int(g.num_nodes) for g in graphs]
         return self
+
+    def transform(self, graphs: Iterable[Any]) -> list:
+        """Each graph restricted to its kept tokens (``graphs``: those ``fit`` saw, in order)."""
+        return super().transform(_graph_list(graphs))  # a generator is read once
+
+    def fit_transform(self, graphs: Iterable[Any], y: Any = None) -> list:
+        graphs = _graph_list(graphs)
+        return self.fit(graphs, y).transform(graphs)
 
     def _num_items(self, graphs: Sequence[Any]) -> int:
         return sum(int(g.num_nodes) for g in _graph_list(graphs))
 
     def _apply(self, graphs: Sequence[Any]) -> list:
+        graphs = _graph_list(graphs)
+        sizes = [int(g.num_nodes) for g in graphs]
+        fitted = getattr(self, "_graph_sizes", sizes)
+        if sizes != fitted:  # as many nodes in all, but the masks would fall on other graphs
+            i = next((i for i, (a, b) in enumerate(zip(sizes, fitted, strict=False)) if a != b), None)
+            got = (f"{len(sizes)} graphs, fit had {len(fitted)}" if i is None else
+                   f"graph {i} has {sizes[i]} nodes, fit's had {fitted[i]}")
+            raise InvalidParameterError(f"transform needs the graphs fit saw, in its order: {got}")
         out, start = [], 0
         for g in graphs:
             keep = torch.from_numpy(self.mask_[start:start + g.num_nodes])

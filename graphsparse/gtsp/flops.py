@@ -87,11 +87,16 @@ def _linear(report: FlopsReport, part: str, rows: float, weight: Tensor,
 
 
 def _sizes(graphs) -> tuple[Tensor, Tensor]:
-    """Nodes and directed edges per graph, of a list of ``Data`` or a PyG ``Batch``."""
+    """Nodes and directed edges per graph, of a list of ``Data``, a PyG ``Batch`` or one
+    ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs)."""
+    from torch_geometric.data.data import BaseData
+
     if hasattr(graphs, "ptr") and hasattr(graphs, "num_graphs"):
         nodes = graphs.ptr[1:] - graphs.ptr[:-1]
         edges = torch.bincount(graphs.batch[graphs.edge_index[0]], minlength=graphs.num_graphs)
         return nodes.long(), edges.long()
+    if isinstance(graphs, BaseData):
+        graphs = [graphs]
     nodes = torch.tensor([g.num_nodes for g in graphs], dtype=torch.long)
     edges = torch.tensor([g.edge_index.shape[1] for g in graphs], dtype=torch.long)
     return nodes, edges
@@ -100,7 +105,7 @@ def _sizes(graphs) -> tuple[Tensor, Tensor]:
 @torch.no_grad()
 def count_flops(model: nn.Module, graphs: Sequence | object) -> FlopsReport:
     """The analytic inference FLOPs of ``model`` (as :meth:`GTSPModel.export_pruned` would run
-    it) over ``graphs`` (a list of ``Data`` or a PyG ``Batch``).
+    it) over ``graphs`` (a list of ``Data``, a PyG ``Batch`` or one ``Data``).
 
     Examples
     --------

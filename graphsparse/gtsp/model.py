@@ -34,7 +34,8 @@ from torch_geometric.nn import GINEConv, global_mean_pool
 
 from graphsparse.gtsp.attention import TokenAttention
 from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, top_k_per_graph
-from sparsebox._validation import check_choice, check_fraction, check_int
+from sparsebox._validation import check_choice, check_fraction, check_int, check_real
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate
 
 __all__ = ["GTSPModel", "GTSPLayer", "TOKEN_SELECTIONS", "prunable_weights"]
@@ -149,6 +150,13 @@ class GTSPModel(nn.Module):
         super().__init__()
         num_tasks = check_int("num_tasks", num_tasks, minimum=1)
         num_layers = check_int("num_layers", num_layers, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
+        heads = check_int("heads", heads, minimum=1)
+        if heads > hidden:
+            raise InvalidParameterError(f"heads must be at most hidden ({hidden}): each head is "
+                                        f"hidden // heads channels wide, got {heads}")
+        walk_length = check_int("walk_length", walk_length, minimum=1)
+        tau = check_real("tau", tau, above=0)
         check_choice("token_selection", token_selection, TOKEN_SELECTIONS)
         if token_keep_ratio is not None:
             token_keep_ratio = check_fraction("token_keep_ratio", token_keep_ratio)
@@ -232,17 +240,33 @@ class GTSPModel(nn.Module):
             raise ValueError("the batch has no random_walk_pe: give its dataset PyG's "
                              "AddRandomWalkPE(16, attr_name='random_walk_pe') as transform, or "
                              "load it with graphsparse.gtsp.data.load_molecules")
+        if encoding.dim() != 2 or encoding.shape[1] != self.walk_length:
+            raise ValueError(f"random_walk_pe must have one column per step of the model's "
+                             f"walk_length {self.walk_length}, got shape {list(encoding.shape)}: "
+                             f"use AddRandomWalkPE({self.walk_length}) or "
+                             f"GTSPModel(walk_length={encoding.shape[-1]})")
+        for name, kind in (("x", "atom"), ("edge_attr", "bond")):
+            if getattr(data, name, None) is None:
+                raise ValueError(f"the batch has no {name}: the model reads ogb's {kind} "
+                                 f"features there, as integers (graphsparse.gtsp.data."
+                                 f"check_molecules says what each graph needs)")
         x = self.atom(data.x) + self.pe(self.pe_norm(encoding))
         return x, self.bond(data.edge_attr)
 
     def forward(self, data) -> Tensor:
+        """One output row per graph of ``data``, a PyG ``Batch`` (or one ``Data``: one row)."""
         x, e = self.encode(data)
-        num_graphs = int(data.num_graphs)
+        batch = getattr(data, "batch", None)
+        if batch is None:  # a single graph, not collated
+            batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+            num_graphs = 1
+        else:
+            num_graphs = int(data.num_graphs)
         for layer, gate in zip(self.layers, self._gates(), strict=True):
-            x = layer(x, data.edge_index, e, data.batch, num_graphs, gate=gate,
+            x = layer(x, data.edge_index, e, batch, num_graphs, gate=gate,
                       keep_ratio=self.token_keep_ratio, selection=self.token_selection,
                       tau=self.tau, generator=self.generator)
-        return self.head(global_mean_pool(x, data.batch, size=num_graphs))
+        return self.head(global_mean_pool(x, batch, size=num_graphs))
 
     # ------------------------------------------------------------------ export
     @torch.no_grad()

@@ -111,7 +111,8 @@ class GTSPStrategy(Strategy):
     freeze_at : float
         Fraction of the training after which no mask or gate changes.
     weight_start, weight_end : float
-        The weight schedule's window, as fractions of the training.
+        The weight schedule's window, as fractions of the training (it must end by
+        ``freeze_at``, when the masks stop changing).
     weight_updates : int
         Weight updates in the window.
     regrow_fraction : float
@@ -153,6 +154,13 @@ class GTSPStrategy(Strategy):
         if self.weight_start >= self.weight_end:
             raise InvalidParameterError(f"weight_start must be below weight_end, got "
                                         f"{self.weight_start} and {self.weight_end}")
+        if self.weight_keep_ratio is not None and self._weight_window()[1] > self.freeze_step:
+            # the masks stop changing at the freeze: the schedule would never reach its end
+            raise InvalidParameterError(
+                f"weight_end must be at most freeze_at (the weights reach weight_keep_ratio "
+                f"before the masks freeze), got {self.weight_end} and {self.freeze_at}: the "
+                f"schedule would end at step {self._weight_window()[1]} of {self.total_steps}, "
+                f"after the freeze at step {self.freeze_step}")
         if self.gate_lr <= 0 or self.gate_rho <= 0:
             raise InvalidParameterError(f"gate_lr and gate_rho must be positive, got "
                                         f"{self.gate_lr} and {self.gate_rho}")

@@ -19,8 +19,8 @@ from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
 
-__all__ = ["TrainResult", "train_gtsp", "evaluate", "steps_per_epoch", "inference_seconds",
-           "torch_threads"]
+__all__ = ["TrainResult", "train_gtsp", "evaluate", "steps_per_epoch", "drops_lone_graph",
+           "inference_seconds", "torch_threads"]
 
 
 @contextlib.contextmanager
@@ -53,8 +53,18 @@ class TrainResult:
     model: GTSPModel
 
 
+def drops_lone_graph(num_graphs: int, batch_size: int) -> bool:
+    """Whether an epoch leaves out its last batch, which would hold one graph: batch norm cannot
+    train on a one-atom molecule alone (ogbg-molfreesolv's 513 training graphs in batches of 128
+    ended so, now and then on a one-atom one); a different graph is left out each epoch."""
+    return 1 < batch_size < num_graphs and num_graphs % batch_size == 1
+
+
 def steps_per_epoch(num_graphs: int, batch_size: int) -> int:
-    """Optimizer steps in one epoch (the last batch may be smaller)."""
+    """Optimizer steps in one epoch (the last batch may be smaller; one of a single graph is
+    left out, :func:`drops_lone_graph`)."""
+    if drops_lone_graph(num_graphs, batch_size):
+        return num_graphs // batch_size
     return math.ceil(num_graphs / batch_size)
 
 
@@ -88,13 +98,18 @@ def train_gtsp(model: GTSPModel, task: MoleculeTask, *, epochs: int,
     validation score (the test score is taken there).
 
     AdamW on ``model.network_parameters()`` with a cosine decay of the learning rate to 5% of
-    ``lr``; ``strategy`` (its ``total_steps`` must be ``epochs * steps_per_epoch``) runs its
+    ``lr``, one step per batch (:func:`steps_per_epoch`: a last batch of one graph is left
+    out); ``strategy`` (its ``total_steps`` must be ``epochs * steps_per_epoch``) runs its
     hooks around every step; ``weight_masks`` (one per :func:`prunable_weights` tensor) hold
     fixed zeros after every step (a pruned model fine-tuned without regrowth). ``on_epoch``
     sees ``(epoch, validation score)``. Training runs on ``threads`` torch threads (one, as
-    the GTSP protocol asks; None leaves torch's setting).
+    the GTSP protocol asks; None leaves torch's setting). ``seed`` fixes the batches' order and
+    the training's draws from torch's generator (dropout, Gumbel noise, the layer gates): the
+    same model trained twice with one seed ends the same; the global random state is left as it
+    was (a ``model.generator``, the random-tokens baseline's, draws on its own).
     """
-    with torch_threads(threads):
+    with torch_threads(threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         return _train(model, task, epochs=epochs, strategy=strategy, weight_masks=weight_masks,
                       lr=lr, weight_decay=weight_decay, batch_size=batch_size, seed=seed,
                       on_epoch=on_epoch)
@@ -112,7 +127,8 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
         raise ValueError(f"strategy.total_steps must be epochs * steps per epoch = "
                          f"{epochs * per_epoch}, got {strategy.total_steps}")
     generator = torch.Generator().manual_seed(seed)
-    loader = DataLoader(task.train, batch_size=batch_size, shuffle=True, generator=generator)
+    loader = DataLoader(task.train, batch_size=batch_size, shuffle=True, generator=generator,
+                        drop_last=drops_lone_graph(len(task.train), batch_size))
     optimizer = torch.optim.AdamW(model.network_parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * per_epoch,
                                                           eta_min=0.05 * lr)

@@ -860,3 +860,104 @@ def test_the_report_shows_no_change_of_flops_as_plus_zero(tmp_path):
     assert "-0.0%" not in text
     assert "| weights | 0.5 | 0.8000 +- 0.0000 | 1 | 0.00 M | +0.0% |" in text
     assert "- weights at keep 0.5: +0.0% / -40.0%" in text
+
+
+def test_the_weight_schedule_must_end_by_the_freeze():
+    """weight_end past freeze_at froze the masks mid-schedule: weight_keep_ratio 0.2 with
+    freeze_at 0.5 ended near 0.3 kept, silently."""
+    with pytest.raises(InvalidParameterError, match="weight_end must be at most freeze_at.*step 80"):
+        GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, freeze_at=0.5)
+    with pytest.raises(InvalidParameterError, match="weight_end must be at most freeze_at"):
+        GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, weight_end=1.0)
+    GTSPStrategy(total_steps=100, head_keep_ratio=0.5, freeze_at=0.5)  # no weight axis: fine
+    s = GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, weight_end=0.5, freeze_at=0.5)
+    assert s.weight_update_steps()[-1] <= s.freeze_step
+    for total in range(1, 60):  # the defaults fit at every length
+        s = GTSPStrategy(total_steps=total, weight_keep_ratio=0.5)
+        assert s.weight_update_steps()[-1] <= s.freeze_step
+
+
+def test_train_gtsp_is_seeded_and_leaves_the_global_random_state_alone():
+    """The seed ordered the batches only: dropout and the Gumbel noise drew from torch's global
+    state, so one model trained twice with one seed ended differently."""
+    task = _tiny_task()
+    torch.manual_seed(0)
+    model = GTSPModel(1, hidden=16, num_layers=2, heads=2, token_keep_ratio=0.5)
+    before = torch.get_rng_state()
+    results = [train_gtsp(copy.deepcopy(model), task, epochs=1, batch_size=8, seed=3).model
+               for _ in range(2)]
+    assert torch.equal(torch.get_rng_state(), before)
+    for (name, a), (_, b) in zip(results[0].state_dict().items(), results[1].state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+    other = train_gtsp(copy.deepcopy(model), task, epochs=1, batch_size=8, seed=4).model
+    assert not torch.equal(other.layers[0].attn.qkv.weight, results[0].layers[0].attn.qkv.weight)
+
+
+def test_the_model_reads_one_graph_and_names_what_a_batch_lacks():
+    """One Data gave "'GlobalStorage' object has no attribute 'num_graphs'", an encoding of
+    another walk length "running_mean should contain 16 elements not 20", no x an
+    AttributeError on None."""
+    model = tiny_model(token_keep_ratio=0.5).eval()
+    g = molecule(7, 1, chords=2)
+    assert torch.allclose(model(g), model(Batch.from_data_list([g])), atol=1e-6)
+    assert count_flops(model, g).dense == count_flops(model, [g]).dense
+    longer = batch_of([5, 6])
+    longer.random_walk_pe = torch.rand(11, 20)
+    with pytest.raises(ValueError, match=r"walk_length 16, got shape \[11, 20\].*walk_length=20"):
+        model(longer)
+    for name, kind in (("x", "atom"), ("edge_attr", "bond")):
+        batch = batch_of([5, 6])
+        del batch[name]
+        with pytest.raises(ValueError, match=f"no {name}: .*ogb's {kind} features"):
+            model(batch)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"hidden": 4, "heads": 8}, r"heads must be at most hidden \(4\).*got 8"),
+    ({"hidden": 0}, "hidden must be >= 1, got 0"),
+    ({"walk_length": 0}, "walk_length must be >= 1, got 0"),
+    ({"tau": 0.0}, "tau must be a finite number > 0, got 0"),
+])
+def test_the_model_names_a_size_it_cannot_take(options, words):
+    """heads above hidden said "head_dim must be >= 1, got 0" (no head_dim was given); a zero
+    walk length built a model; tau 0 failed at the first training step."""
+    with pytest.raises(InvalidParameterError, match=words):
+        GTSPModel(1, token_keep_ratio=0.5, **options)
+
+
+def test_the_token_pruner_transforms_the_graphs_it_fitted_in_their_order():
+    """Graphs in another order with as many nodes in all took each other's masks, silently; a
+    generator was counted, then found empty: transform returned []."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    pruner.fit(graphs)
+    with pytest.raises(InvalidParameterError, match="graph 0 has 7 nodes, fit's had 4"):
+        pruner.transform(graphs[::-1])
+    kept = [g.num_nodes for g in pruner.transform(iter(graphs))]
+    assert kept == [2, 3, 3, 4]
+    assert [g.num_nodes for g in pruner.fit_transform(g for g in graphs)] == kept
+
+
+def test_an_epoch_leaves_out_a_last_batch_of_one_graph():
+    """ogbg-molfreesolv's 513 training graphs in batches of 128 left one graph alone at the end of
+    each epoch; when it was a one-atom molecule, batch norm failed ("Expected more than 1 value
+    per channel"), on the same seed and epoch again at every --resume."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+    from graphsparse.gtsp.train import drops_lone_graph
+
+    assert steps_per_epoch(513, 128) == 4 and drops_lone_graph(513, 128)
+    assert steps_per_epoch(514, 128) == 5 and steps_per_epoch(1, 128) == 1
+    assert not drops_lone_graph(5, 1) and not drops_lone_graph(1, 8)
+    task = _tiny_task()
+    task.train = [molecule(1, i, label=float(i % 2)) for i in range(9)]  # one atom each
+    torch.manual_seed(0)
+    model = GTSPModel(1, hidden=16, num_layers=1, heads=2)
+    strategy = GTSPStrategy(total_steps=2 * steps_per_epoch(9, 8), head_keep_ratio=0.5)
+    result = train_gtsp(model, task, epochs=2, batch_size=8, strategy=strategy)
+    assert result.best_epoch == 2
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, batch_size=8, hidden=8, num_layers=1,
+                             heads=2)
+    assert int(pruner.fit(task.train).mask_.sum()) == 9
