@@ -69,9 +69,11 @@ class EdgeEvent(NamedTuple):
     @classmethod
     def coerce(cls, event: Any) -> EdgeEvent:
         """An event from a dict ``{op, u, v[, weight or w]}`` or a sequence ``(op, u, v[,
-        weight])``, an ``EdgeEvent`` included (its fields are checked the same way). Node ids
-        must be integers (``1.7`` or ``True`` is refused, not rounded) and the weight a number;
-        a ``ValueError`` says which field is wrong.
+        weight])``, an ``EdgeEvent`` included (its fields are checked the same way). A dict
+        holds no other field (a misspelt ``weigth`` is refused, not read as weight 1), and one
+        of ``weight`` and ``w`` at most. Node ids must be integers (``1.7`` or ``True`` is
+        refused, not rounded) and the weight a number; a ``ValueError`` says which field is
+        wrong.
 
         Examples
         --------
@@ -86,6 +88,12 @@ class EdgeEvent(NamedTuple):
             missing = [k for k in ("op", "u", "v") if k not in event]
             if missing:
                 raise ValueError(f"missing field {missing[0]!r}")
+            unknown = [k for k in event if k not in ("op", "u", "v", "weight", "w")]
+            if unknown:  # a misspelt weight would be taken as 1
+                raise ValueError(f"unknown field {unknown[0]!r}: an event has op, u, v and "
+                                 "weight or w")
+            if "weight" in event and "w" in event:
+                raise ValueError("give weight or w, not both")
             op, u, v = event["op"], event["u"], event["v"]
             weight = event.get("weight", event.get("w", 1.0))
         else:
@@ -294,6 +302,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     insert stream ends at follows K: ``benchmarks/results/dygrass_seeds`` and the README). Pass
     ``distortion`` where the stream must not depend on that draw.
 
+    Node ids are those of the fitted graph, ``0 .. |V| - 1``: an event on another node (a node
+    new to the stream) is a :class:`BatchError`. To let a stream reach nodes that have no edge
+    yet, fit a graph that holds them as isolated nodes (networkx's ``add_nodes_from``,
+    ``as_structure(edge_index, num_nodes=...)``).
+
     Inserting an edge that exists adds ``weight`` to it (as ``L_G`` gains ``w b b^T``); when the
     edge is in H, H's copy takes G's new weight. Self-loops are rejected, and those of the
     fitted graph are dropped (they add nothing to ``L_G``): ``graph_``, ``mask_`` and
@@ -418,6 +431,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier "
                                             f"state: {prefix}*: {err}") from None
 
+        self._validate_params()
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
             distortion = check_real("distortion_", state["distortion_"], above=0)
@@ -432,6 +446,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                         f"next_id_ {next_id} is not above the graph's ids (up to "
                                         f"{top_id})")
         _check_subgraph(graph, sparsifier)
+        if sparsifier.num_edges > self._cap(graph.num_nodes):  # every batch would break the cap
+            raise InvalidParameterError(
+                f"max_density {self.max_density} is below the state's sparsifier density "
+                f"{sparsifier.num_edges / graph.num_nodes:.4f}; load it with the max_density it "
+                "was made with")
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
         if "scores_" in state:
@@ -463,6 +482,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             return math.inf
         cap, pairs = self.max_density * num_nodes + 1e-9, num_nodes * (num_nodes - 1) // 2
         return pairs if cap >= pairs else math.floor(cap)
+
+    def _check_params(self) -> None:
+        """:meth:`_validate_params` again where a parameter was set since (``set_params``:
+        ``on_missing="Error"`` is not ``"skip"``); values are compared by identity, so that
+        every batch does not pay for the full check."""
+        params = [v for k, v in vars(self).items() if not k.startswith("_") and not k.endswith("_")]
+        checked = getattr(self, "_checked_params", None)
+        if checked is None or len(params) != len(checked) or any(
+                a is not b for a, b in zip(params, checked, strict=True)):
+            self._validate_params()
+            self._checked_params = params
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_graph"):
@@ -500,25 +530,40 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def stream(self, events: Iterable[Any], batch_size: int = 1000) -> Iterator[BatchReport]:
         """Apply an iterable of events in batches of ``batch_size``; yield one report each.
-        An unfitted estimator or a bad ``batch_size`` raises here, not at the first report."""
+        An unfitted estimator or a bad ``batch_size`` raises here, not at the first report. A
+        bad batch raises :class:`BatchError` whose ``index`` (and message) counts events from
+        the stream's first; the batches before it stay applied."""
         self._check_fitted()
         return self._stream(events, check_int("batch_size", batch_size, minimum=1))
 
     def _stream(self, events: Iterable[Any], batch_size: int) -> Iterator[BatchReport]:
         batch: list[Any] = []
+        start = 0  # the stream's index of the batch's first event
         for event in events:
             batch.append(event)
             if len(batch) == batch_size:
-                yield self.update(batch)
+                yield self._update_in_stream(batch, start)
+                start += len(batch)
                 batch = []
         if batch:
-            yield self.update(batch)
+            yield self._update_in_stream(batch, start)
+
+    def _update_in_stream(self, batch: list[Any], start: int) -> BatchReport:
+        """:meth:`update`, with a bad event named by its index in the stream."""
+        try:
+            return self.update(batch)
+        except BatchError as err:
+            detail = str(err).split(": ", 1)[1]
+            raise BatchError(f"event {start + err.index}: {detail} (the batch of events {start}.."
+                             f"{start + len(batch) - 1} was not applied, those before it were)",
+                             start + err.index, err.reason) from None
 
     def validate(self, batch: Iterable[Any]) -> list[EdgeEvent]:
         """Check a batch against G as the batch would change it, changing nothing; raises
         :class:`BatchError` naming the first bad event. Returns the events, deletions of absent
         edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
+        self._check_params()
         if isinstance(batch, (str, dict, EdgeEvent)) or (
                 isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
             raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "
@@ -673,8 +718,19 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     # ------------------------------------------------------------------ convenience
     def transform(self, graph: Any = None) -> SparseStructure:
-        """The current sparsifier H (of the graph as the stream has changed it)."""
+        """The current sparsifier H (of the graph as the stream has changed it). A ``graph``
+        given must be that graph (``graph_``: its nodes and edges): H is not made for another.
+        """
         self._check_fitted()
+        if graph is not None:
+            s, g = as_structure(graph, self_loops="drop"), self.graph_
+            if (s.num_nodes != g.num_nodes or s.num_items != g.num_items
+                    or (g.find_items(s.rows, s.cols) < 0).any()):
+                raise InvalidParameterError(
+                    f"transform got a graph of {s.num_nodes} nodes and {s.num_items} edges that "
+                    f"is not the one this DynamicSpectralSparsifier holds ({g.num_nodes} nodes, "
+                    f"{g.num_items} edges after {self.batches_} batches); call transform() for "
+                    "its sparsifier, or fit the other graph")
         return self.sparsifier_
 
 

@@ -212,8 +212,8 @@ class StreamState:
         stored = meta["params"]
         graph_source = meta["source"] if graph_source is None else graph_source
         params = stored if params is None else params
-        differs = {k: (stored.get(k), params.get(k)) for k in IDENTITY
-                   if stored.get(k) != params.get(k)}
+        made, now = _identity(stored), _identity(params)
+        differs = {k: (made[k], now[k]) for k in IDENTITY if made[k] != now[k]}
         if meta["source"] != graph_source:
             raise ValueError(f"{folder} holds a stream of graph {meta['source']!r}, not of "
                              f"{graph_source!r}; use another --state")
@@ -274,10 +274,15 @@ class StreamState:
             self.events_files.append(self._events_file)
             self.checkpoint()
 
-    def apply(self, events: list[EdgeEvent], kappa: bool = False) -> BatchReport:
+    def apply(self, events: Iterable[Any], kappa: bool = False) -> BatchReport:
         """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
-        applied (:class:`~graphsparse.dynamic.BatchError`)."""
+        applied (:class:`~graphsparse.dynamic.BatchError`). Events are those
+        :meth:`~graphsparse.dynamic.DynamicSpectralSparsifier.update` takes (tuples, dicts,
+        :class:`~graphsparse.dynamic.EdgeEvent`), a generator of them included."""
+        if isinstance(events, Iterator):  # read once: validated, logged and applied alike
+            events = list(events)
         self.model.validate(events)
+        events = [EdgeEvent.coerce(e) for e in events]  # valid: the log holds (op, u, v, w)
         self.count_events_file()  # before the log holds an event of it
         record = {"batch": self.model.batches_ + 1, "first_event": self.events_applied,
                   "on_missing": self.model.on_missing,
@@ -334,6 +339,21 @@ class StreamState:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+def _identity(params: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`IDENTITY` parameters an estimator made with ``params`` uses: those left out
+    take their defaults, and the default size its value (``{"seed": 0}`` is the stream that
+    ``{"seed": 0, "density": 1.1, "num_walkers": 64}`` is).
+
+    Examples
+    --------
+    >>> _identity({"seed": 0}) == _identity({"seed": 0, "density": 1.1, "num_walkers": 64})
+    True
+    """
+    model = DynamicSpectralSparsifier(**params)
+    resolved = {**model.get_params(), **dict.fromkeys(model.sizing), **model._sizing_in_use()}
+    return {k: resolved[k] for k in IDENTITY}
 
 
 def _lock(folder: Path) -> int:
@@ -401,6 +421,10 @@ def _check_is_state(folder: Path) -> None:
 def _read_checkpoint(folder: Path, arrays: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
     """The meta and (with ``arrays``) the arrays of the checkpoint in ``folder``; one that cannot
     be read is a ``ValueError`` naming it."""
+    if (folder / CHECKPOINT).is_file() and not zipfile.is_zipfile(folder / CHECKPOINT):
+        # (numpy's own message for such a file offers to load it as a pickle)
+        raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint (not an .npz "
+                         "archive)")
     try:
         with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
             return (json.loads(str(data["meta"])),

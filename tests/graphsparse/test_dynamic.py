@@ -504,3 +504,65 @@ def test_self_loops_of_the_fitted_graph_are_dropped_whatever_its_form():
     for d in fits:
         assert edges(d.graph_) == edges(g) and d.mask_.shape == d.scores_.shape == (g.num_items,)
         assert edges(d.sparsifier_) == edges(fits[-1].sparsifier_)
+
+
+def test_a_dict_event_with_a_misspelt_or_a_second_weight_is_refused():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    before = d.graph_
+    for event, message in (({"op": "+", "u": 0, "v": 20, "weigth": 5.0}, "unknown field 'weigth'"),
+                           ({"op": "+", "u": 0, "v": 20, "weight": 2.0, "w": 3.0},
+                            "give weight or w, not both")):
+        with pytest.raises(BatchError, match=f"event 1: {message}"):
+            d.update([("+", 0, 21), event])
+        assert d.graph_ is before and d.batches_ == 0
+    d.update([{"op": "+", "u": 0, "v": 20, "w": 5.0}])
+    assert d.graph_.weights[d.graph_.find_items([0], [20])[0]] == 5.0
+
+
+def test_transform_of_another_graph_is_refused_and_of_the_stream_s_graph_gives_h():
+    g = grid(6)
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    assert d.transform(g) is d.transform() is d.sparsifier_
+    other = grid(7)
+    with pytest.raises(InvalidParameterError, match="transform got a graph of 49 nodes and 84 "
+                                                    "edges that is not the one"):
+        d.transform(other)
+    d.update([("+", 0, 35)])
+    with pytest.raises(InvalidParameterError, match=r"\(36 nodes, 61 edges after 1 batches\)"):
+        d.transform(g)  # the graph as it was fitted: the stream changed it since
+    assert d.transform(d.graph_) is d.sparsifier_
+    with_edge = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    with_edge.add_edge(0, 35)
+    assert d.transform(with_edge) is d.sparsifier_
+
+
+def test_parameters_set_after_fit_or_given_to_a_loading_estimator_are_checked():
+    g = grid(6)
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    state = d.state_dict()
+    d.set_params(on_missing="Error")  # not read as "skip"
+    with pytest.raises(InvalidParameterError, match="on_missing must be one of"):
+        d.update([("-", 0, 35)])
+    assert d.batches_ == 0
+    with pytest.raises(InvalidParameterError, match="num_walkers must be"):
+        DynamicSpectralSparsifier(num_walkers=0).load_state_dict(state)
+    # a state whose H is over this estimator's cap: every batch would break max_density
+    dense = DynamicSpectralSparsifier(seed=0, density=1.5).fit(g).state_dict()
+    capped = DynamicSpectralSparsifier(seed=0, max_density=1.2)
+    with pytest.raises(InvalidParameterError, match="max_density 1.2 is below the state's "
+                                                    "sparsifier density 1.5"):
+        capped.load_state_dict(dense)
+    assert not hasattr(capped, "sparsifier_")
+    assert DynamicSpectralSparsifier(seed=0, max_density=1.5).load_state_dict(dense).batches_ == 0
+
+
+def test_a_bad_event_of_a_stream_is_named_by_its_index_in_the_stream():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    events = [("+", 0, k) for k in range(7, 30)] + [("+", 0, 99)]
+    reports = d.stream(events, batch_size=10)
+    assert [next(reports).batch, next(reports).batch] == [1, 2]
+    with pytest.raises(BatchError, match=r"^event 23: v = 99 is out of range \(0..35\) \(the batch "
+                                         r"of events 20..23 was not applied") as err:
+        next(reports)
+    assert err.value.index == 23 and events[err.value.index] == ("+", 0, 99)
+    assert d.batches_ == 2 and d.graph_.num_edges == 60 + 20

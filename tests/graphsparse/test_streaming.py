@@ -63,7 +63,8 @@ def test_parse_events_formats_and_errors():
     with pytest.raises(EventParseError, match="line 2"):
         list(parse_events(["+ 1 2", "\ufeff- 1 2"]))
     for bad, lineno in [(["+ 1"], 1), (["+ 1 2", "* 1 2"], 2), (["- 1 2 3"], 1),
-                        (["+ a b"], 1), (['{"op": "+"}'], 1)]:
+                        (["+ a b"], 1), (['{"op": "+"}'], 1),
+                        (['{"op": "+", "u": 1, "v": 2, "weigth": 3}'], 1)]:  # not weight 1
         with pytest.raises(EventParseError, match=f"line {lineno}"):
             list(parse_events(bad))
 
@@ -489,3 +490,50 @@ def test_a_state_another_run_made_while_this_one_fitted_is_left_alone(tmp_path, 
                                          "fitted its graph; run again to resume it"):
         StreamState.open(folder, "airfoil1", graph_while_another_run_streams, params)
     assert load_state(folder).batches_ == 1  # the other run's batch is still there
+
+
+def grid_graph():
+    import networkx as nx
+
+    return nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+
+
+def test_a_state_opened_with_some_parameters_resumes_with_the_same_ones(tmp_path):
+    from graphsparse.streaming import SettingsMismatchError, StreamState
+
+    folder = tmp_path / "state"
+    for params in ({"seed": 0}, {"seed": 0}, {"seed": 0, "density": 1.1, "num_walkers": 64}):
+        state, _ = StreamState.open(folder, "grid", grid_graph, params)  # the defaults are theirs
+        state.apply([EdgeEvent("+", 0, 7 + state.model.batches_)])
+        state.close()
+    with pytest.raises(SettingsMismatchError, match="num_walkers 64 \\(now 8\\)") as err:
+        StreamState.open(folder, "grid", grid_graph, {"seed": 0, "num_walkers": 8})
+    assert err.value.differs == {"num_walkers": (64, 8)}
+    assert load_state(folder).batches_ == 3
+
+
+def test_apply_takes_the_events_update_takes_a_generator_included(tmp_path):
+    from graphsparse.streaming import StreamState
+
+    folder = tmp_path / "state"
+    state, _ = StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    state.apply([("+", 0, 7), {"op": "+", "u": 1, "v": 8, "w": 2.0}])
+    state.apply(EdgeEvent("+", 2, k) for k in (9, 10))  # read once, not lost to validation
+    state.close()
+    assert state.events_applied == 4
+    assert list(load_state(folder).graph_.find_items([0, 1, 2, 2], [7, 8, 9, 10]) >= 0) == [True] * 4
+    assert list(state.logged_events()) == [("+", 0, 7, 1.0), ("+", 1, 8, 2.0), ("+", 2, 9, 1.0),
+                                           ("+", 2, 10, 1.0)]
+
+
+def test_a_checkpoint_that_is_not_an_archive_is_named(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    (state / "checkpoint.npz").write_text("not a checkpoint\n")
+    for args in (("stream", grid_file, "--events", events, "--state", state),
+                 ("stream", "export", state, "-o", tmp_path / "h.mtx")):
+        assert cli(*args).error_line() == (f"error: {state / 'checkpoint.npz'}: not a readable "
+                                           "stream checkpoint (not an .npz archive)")
+    assert not (tmp_path / "h.mtx").exists()
