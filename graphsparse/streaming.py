@@ -276,7 +276,10 @@ class StreamState:
 
     def apply(self, events: Iterable[Any], kappa: bool = False) -> BatchReport:
         """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
-        applied (:class:`~graphsparse.dynamic.BatchError`). Events are those
+        applied (:class:`~graphsparse.dynamic.BatchError`), and one whose update raises
+        (``MemoryError``, Ctrl-C) is cut from the log again: a caller that goes on logs its next
+        batch under the same number. A process killed during the update replays the logged batch
+        when the state is opened again. Events are those
         :meth:`~graphsparse.dynamic.DynamicSpectralSparsifier.update` takes (tuples, dicts,
         :class:`~graphsparse.dynamic.EdgeEvent`), a generator of them included."""
         if isinstance(events, Iterator):  # read once: validated, logged and applied alike
@@ -289,10 +292,17 @@ class StreamState:
                   "events": [[e.op, e.u, e.v, e.weight] for e in events]}
         if self._log is None:
             self._log = open(self.folder / LOG, "a")
+        end = self._log.tell()
         self._log.write(json.dumps(record) + "\n")
         self._log.flush()
         os.fsync(self._log.fileno())
-        report = self.model.update(events)
+        try:
+            report = self.model.update(events)
+        except BaseException:  # not applied, so not logged: the next batch takes its number
+            self._log.truncate(end)
+            self._log.flush()
+            os.fsync(self._log.fileno())
+            raise
         self.events_applied += len(events)
         if kappa:
             from graphsparse.metrics import relative_condition_number

@@ -537,3 +537,31 @@ def test_a_checkpoint_that_is_not_an_archive_is_named(cli, grid_file, tmp_path):
         assert cli(*args).error_line() == (f"error: {state / 'checkpoint.npz'}: not a readable "
                                            "stream checkpoint (not an .npz archive)")
     assert not (tmp_path / "h.mtx").exists()
+
+
+def test_a_batch_whose_update_raises_is_cut_from_the_log(tmp_path, monkeypatch):
+    # the record stayed: the next batch was logged under the same number, and a replay kept the
+    # first record, so a resumed state was not the one in memory
+    from graphsparse.dynamic import DynamicSpectralSparsifier
+    from graphsparse.streaming import StreamState
+
+    folder = tmp_path / "state"
+    state, _ = StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    state.apply([("+", 0, 7)])
+    update = DynamicSpectralSparsifier.update
+
+    def out_of_memory(self, batch):
+        raise MemoryError("Unable to allocate")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DynamicSpectralSparsifier, "update", out_of_memory)
+        with pytest.raises(MemoryError):
+            state.apply([("+", 1, 8)])
+    assert DynamicSpectralSparsifier.update is update
+    state.apply([("+", 2, 9)])
+    state.close()
+    assert list(state.logged_events()) == [("+", 0, 7, 1.0), ("+", 2, 9, 1.0)]
+    resumed = load_state(folder)
+    assert resumed.batches_ == 2
+    assert list(resumed.graph_.find_items([0, 1, 2], [7, 8, 9]) >= 0) == [True, False, True]
+
