@@ -276,7 +276,7 @@ class StreamState:
 
     def apply(self, events: Iterable[Any], kappa: bool = False) -> BatchReport:
         """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
-        applied (:class:`~graphsparse.dynamic.BatchError`), and one whose update raises
+        applied (:class:`~graphsparse.dynamic.BatchError`), and one whose logging or update raises
         (``MemoryError``, Ctrl-C) is cut from the log again: a caller that goes on logs its next
         batch under the same number. A process killed during the update replays the logged batch
         when the state is opened again. Events are those
@@ -292,11 +292,13 @@ class StreamState:
                   "events": [[e.op, e.u, e.v, e.weight] for e in events]}
         if self._log is None:
             self._log = open(self.folder / LOG, "a")
-        end = self._log.tell()
-        self._log.write(json.dumps(record) + "\n")
-        self._log.flush()
-        os.fsync(self._log.fileno())
-        try:
+        # the file's end, not tell(): after a truncate the append-mode offset still points past
+        # the cut record (a second cut there would leave this record and zeros behind it)
+        end = self._log.seek(0, os.SEEK_END)
+        try:  # (Ctrl-C in a slow fsync left a whole record of a batch never applied)
+            self._log.write(json.dumps(record) + "\n")
+            self._log.flush()
+            os.fsync(self._log.fileno())
             report = self.model.update(events)
         except BaseException:  # not applied, so not logged: the next batch takes its number
             self._log.truncate(end)

@@ -99,6 +99,13 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
         if any(not torch.is_tensor(m) or m.dtype != torch.bool for m in weight_masks):
             raise ValueError("weight_masks must be boolean tensors (True: the weight is kept), "
                              f"got {[getattr(m, 'dtype', type(m).__name__) for m in weight_masks]}")
+    if teacher_logits is not None and not (torch.is_tensor(teacher_logits) and teacher_logits.dim() == 2
+                                           and teacher_logits.shape[0] == data.num_nodes):
+        # (softmax over dim 1 failed on a vector with torch's 'Dimension out of range')
+        shape = f" of shape {list(teacher_logits.shape)}" if hasattr(teacher_logits, "shape") else ""
+        raise ValueError(f"teacher_logits must be a tensor of the model's output shape, [{data.num_nodes}, "
+                         f"classes] (a row per node, a column per class), got a "
+                         f"{type(teacher_logits).__name__}{shape}")
 
     @torch.no_grad()
     def sparsify_weights() -> None:

@@ -116,7 +116,7 @@ class GtspTokenPruner(Sparsifier):
         # the model's initial weights and the Gumbel noise come from the seed; the caller's
         # global random state is left as it was
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.default_generator.manual_seed(self.seed)  # (torch.manual_seed: the GPUs' too)
             model = GTSPModel(num_tasks, hidden=self.hidden, num_layers=self.num_layers,
                               heads=self.heads, token_keep_ratio=keep_ratio)
             optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)

@@ -109,7 +109,9 @@ def train_gtsp(model: GTSPModel, task: MoleculeTask, *, epochs: int,
     was (a ``model.generator``, the random-tokens baseline's, draws on its own).
     """
     with torch_threads(threads), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # the CPU generator only: torch.manual_seed would reseed the GPUs too, which this
+        # CPU-only training does not draw from and fork_rng(devices=[]) does not give back
+        torch.default_generator.manual_seed(seed)
         return _train(model, task, epochs=epochs, strategy=strategy, weight_masks=weight_masks,
                       lr=lr, weight_decay=weight_decay, batch_size=batch_size, seed=seed,
                       on_epoch=on_epoch)

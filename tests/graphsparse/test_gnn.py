@@ -360,3 +360,17 @@ def test_weight_masks_of_floats_are_refused_by_name():
     masks = [torch.ones_like(w) for w in prunable_weights(model)]
     with pytest.raises(ValueError, match=r"weight_masks must be boolean tensors"):
         train_node_classifier(model, _karate_task(), epochs=1, weight_masks=masks)
+
+
+@pytest.mark.parametrize("teacher, got", [(torch.zeros(2708), r"a Tensor of shape \[2708\]"),
+                                          (np.zeros((2708, 7)), r"a ndarray of shape \[2708, 7\]"),
+                                          (torch.zeros(140, 7), r"a Tensor of shape \[140, 7\]")])
+def test_teacher_logits_that_are_no_matrix_of_a_row_per_node_are_refused_by_name(cora, teacher, got):
+    # a vector failed in softmax ("Dimension out of range"), an array with no attribute 'softmax'
+    torch.manual_seed(0)
+    model = make_model("gcn", cora.num_features, int(cora.y.max()) + 1)
+    before = [w.clone() for w in prunable_weights(model)]
+    with pytest.raises(ValueError, match=r"teacher_logits must be a tensor of the model's output "
+                                         r"shape, \[2708, classes\].*got " + got):
+        train_node_classifier(model, cora, epochs=1, weight_keep_ratio=0.5, teacher_logits=teacher)
+    assert all(torch.equal(a, b) for a, b in zip(before, prunable_weights(model), strict=True))

@@ -961,3 +961,16 @@ def test_an_epoch_leaves_out_a_last_batch_of_one_graph():
     pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, batch_size=8, hidden=8, num_layers=1,
                              heads=2)
     assert int(pruner.fit(task.train).mask_.sum()) == 9
+
+
+def test_seeded_training_leaves_the_gpus_random_state_alone(monkeypatch):
+    """torch.manual_seed(seed) inside fork_rng(devices=[]) reseeded every GPU (lazily, where
+    CUDA was not started yet), which fork_rng did not give back: the caller's GPU draws changed."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    task = _tiny_task()
+    train_gtsp(GTSPModel(1, hidden=8, num_layers=1, heads=2), task, epochs=1, batch_size=8, seed=3)
+    GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(task.train)
+    assert seeded == []

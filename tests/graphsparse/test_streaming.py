@@ -565,3 +565,56 @@ def test_a_batch_whose_update_raises_is_cut_from_the_log(tmp_path, monkeypatch):
     assert resumed.batches_ == 2
     assert list(resumed.graph_.find_items([0, 1, 2], [7, 8, 9]) >= 0) == [True, False, True]
 
+
+
+def test_batches_whose_updates_raise_one_after_another_are_all_cut_from_the_log(tmp_path, monkeypatch):
+    # the second cut went to the offset tell() gave, past the file's end once the first was cut:
+    # the second record stayed, zeros followed it, and a replay applied that batch, not the next
+    from graphsparse.dynamic import DynamicSpectralSparsifier
+    from graphsparse.streaming import StreamState
+
+    folder = tmp_path / "state"
+    state, _ = StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    state.apply([("+", 0, 7)])
+
+    def interrupted(self, batch):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DynamicSpectralSparsifier, "update", interrupted)
+        for batch in ([("+", 1, 8), ("+", 2, 9), ("+", 3, 10)], [("+", 4, 11)]):
+            with pytest.raises(KeyboardInterrupt):
+                state.apply(batch)
+    state.apply([("+", 5, 12)])
+    state.close()
+    assert b"\0" not in (folder / "log.jsonl").read_bytes()
+    assert list(state.logged_events()) == [("+", 0, 7, 1.0), ("+", 5, 12, 1.0)]
+    resumed = load_state(folder)
+    assert list(resumed.graph_.find_items([4, 5], [11, 12]) >= 0) == [False, True]
+
+
+def test_a_batch_interrupted_while_its_record_is_synced_is_cut_from_the_log(tmp_path, monkeypatch):
+    # Ctrl-C in the log's fsync, before the update: the whole record stayed, and a caller that
+    # went on logged its next batch under the same number (a replay applied the interrupted one)
+    import graphsparse.streaming as streaming
+
+    folder = tmp_path / "state"
+    state, _ = streaming.StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    fsync, calls = os.fsync, []
+
+    def interrupted_once(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(streaming.os, "fsync", interrupted_once)
+        with pytest.raises(KeyboardInterrupt):
+            state.apply([("+", 1, 8)])
+    state.apply([("+", 2, 9)])
+    state.close()
+    assert list(state.logged_events()) == [("+", 2, 9, 1.0)]
+    resumed = load_state(folder)
+    assert resumed.batches_ == 1
+    assert list(resumed.graph_.find_items([1, 2], [8, 9]) >= 0) == [False, True]
