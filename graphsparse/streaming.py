@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -306,10 +307,16 @@ class StreamState:
             os.fsync(self._log.fileno())
             raise
         self.events_applied += len(events)
-        if kappa:
+        if kappa:  # a diagnostic: ARPACK that does not converge leaves it null, not the run
+            from scipy.sparse.linalg import ArpackNoConvergence
+
             from graphsparse.metrics import relative_condition_number
 
-            report.kappa = relative_condition_number(self.model.graph_, self.model.sparsifier_)
+            try:
+                report.kappa = relative_condition_number(self.model.graph_,
+                                                         self.model.sparsifier_)
+            except ArpackNoConvergence as err:
+                warnings.warn(f"batch {report.batch}: kappa not computed ({err})", stacklevel=2)
         self._write_metrics(report)
         return report
 

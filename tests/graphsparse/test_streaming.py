@@ -618,3 +618,26 @@ def test_a_batch_interrupted_while_its_record_is_synced_is_cut_from_the_log(tmp_
     resumed = load_state(folder)
     assert resumed.batches_ == 1
     assert list(resumed.graph_.find_items([1, 2], [8, 9]) >= 0) == [False, True]
+
+
+def test_a_kappa_that_arpack_cannot_compute_is_null_and_the_batch_stays(tmp_path, monkeypatch):
+    # since ARPACK's non-convergence is raised (not read as kappa = inf), it ended a stream run
+    # whose --kappa-every only asked for a diagnostic
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    import graphsparse.metrics
+    from graphsparse.streaming import StreamState
+
+    def no_convergence(*args, **kwargs):
+        raise ArpackNoConvergence("ARPACK error -1: No convergence", np.array([]), np.array([]))
+
+    folder = tmp_path / "state"
+    state, _ = StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    monkeypatch.setattr(graphsparse.metrics, "relative_condition_number", no_convergence)
+    with pytest.warns(UserWarning, match="batch 1: kappa not computed"):
+        report = state.apply([("+", 0, 7)], kappa=True)
+    state.close()
+    assert report.kappa is None and state.model.batches_ == 1
+    metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["batch"] == 1 and metrics[-1]["kappa"] is None
+
