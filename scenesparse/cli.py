@@ -353,6 +353,8 @@ _SPLAT_OPTIONS = {"keep_ratio": "--keep-ratio", "budget": "--budget", "rounds": 
 
 
 def _prune_splats_file(task: dict, *, progress: bool) -> dict:
+    import torch
+
     from scenesparse.splatjob import prune_splat_file
 
     settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "recover_steps",
@@ -364,12 +366,16 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     try:
         return prune_splat_file(source, task["target"], image=task["image"],
                                 report=task["report"], progress=progress, **settings)
-    except MemoryError as err:  # the render size is what a user sets too large
+    # the render size is what a user sets too large: numpy's and numba's arrays raise
+    # MemoryError, gsplat's on a GPU torch's OutOfMemoryError (its first sentence is enough:
+    # the rest is a paragraph of allocator advice)
+    except (MemoryError, torch.cuda.OutOfMemoryError) as err:
         from sparsebox.exceptions import InvalidParameterError
 
+        why = (str(err).splitlines() or ["out of memory"])[0].split(". ")[0]
         raise InvalidParameterError(
             f"resolution {settings['resolution']} needs more memory than this machine has "
-            f"to render {source.name} ({err}); give a smaller one") from None
+            f"to render {source.name} ({why}); give a smaller one") from None
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:

@@ -214,17 +214,18 @@ def face_index_property(faces: np.ndarray, path: Path | str) -> str:
     """The property of a PLY ``face`` element (of the file ``path``) that lists each face's
     vertex indices: the one named as the PLY format names it, ``vertex_indices`` or
     ``vertex_index``, else the first list property; none is an error naming the file."""
-    names = faces.dtype.names
-    found = [n for n in ("vertex_indices", "vertex_index") if n in names] or [
-        n for n in names if faces.dtype[n].kind == "O"]
+    lists = [n for n in faces.dtype.names if faces.dtype[n].kind == "O"]  # a scalar is no list
+    found = [n for n in ("vertex_indices", "vertex_index") if n in lists] or lists
     if not found:
         raise PointFileError(f"{path}: the face element has no list property of vertex indices")
     return found[0]
 
 
 #: the value types of PLY's list properties, by numpy kind and size
+#: (64-bit integers narrowed, as for scalar properties: check_format_holds refuses what does not fit)
 _PLY_LIST_TYPES = {("i", 1): "i1", ("u", 1): "u1", ("i", 2): "i2", ("u", 2): "u2",
-                   ("i", 4): "i4", ("u", 4): "u4", ("f", 4): "f4", ("f", 8): "f8"}
+                   ("i", 4): "i4", ("u", 4): "u4", ("i", 8): "i4", ("u", 8): "u4",
+                   ("f", 4): "f4", ("f", 8): "f8"}
 
 
 def _list_value_types(data: np.ndarray) -> dict[str, str]:
@@ -236,6 +237,17 @@ def _list_value_types(data: np.ndarray) -> dict[str, str]:
             first = next((np.asarray(v) for v in data[name] if len(v)), np.zeros(0, np.int32))
             types[name] = _PLY_LIST_TYPES.get((first.dtype.kind, first.dtype.itemsize),
                                               "f8" if first.dtype.kind == "f" else "i4")
+    return types
+
+
+def _list_length_types(data: np.ndarray) -> dict[str, str]:
+    """The PLY type of each list property's lengths: the narrowest unsigned type that holds the
+    longest list (plyfile writes ``uchar`` and fails on a list of more than 255)."""
+    types = {}
+    for name in data.dtype.names or ():
+        if data.dtype[name].kind == "O":
+            longest = max((len(v) for v in data[name]), default=0)
+            types[name] = "u1" if longest <= 0xFF else "u2" if longest <= 0xFFFF else "u4"
     return types
 
 
@@ -255,10 +267,11 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
             t = np.dtype(np.int32 if t.kind == "i" else np.uint32)
         dtype.append((name, t.newbyteorder("<") if t.itemsize > 1 else t))
     data = cloud.data.astype(dtype)
-    elements = [PlyElement.describe(data, "vertex", val_types=_list_value_types(data))]
+    elements = [PlyElement.describe(data, "vertex", len_types=_list_length_types(data),
+                                    val_types=_list_value_types(data))]
     if cloud.faces is not None:
-        prop = face_index_property(cloud.faces, "the faces")
-        elements.append(PlyElement.describe(cloud.faces, "face", len_types={prop: "u1"},
+        elements.append(PlyElement.describe(cloud.faces, "face",
+                                            len_types=_list_length_types(cloud.faces),
                                             val_types=_list_value_types(cloud.faces)))
     PlyData(elements, text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
 
@@ -704,14 +717,24 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
         if t.kind == "O" and suffix != ".ply":
             raise PointFileError(f"{path}: a {suffix} file cannot hold the list property "
                                  f"{name!r}; write .ply")
-        if suffix == ".ply" and t.kind in "iu" and t.itemsize == 8 and len(cloud):
-            info = np.iinfo(np.int32 if t.kind == "i" else np.uint32)
-            values = cloud.data[name]
-            if values.min() < info.min or values.max() > info.max:
-                raise PointFileError(f"{path}: property {name!r} holds {t} values beyond "
-                                     f"{info.dtype} (PLY has no 64-bit integers); write .pcd")
+        if suffix == ".ply":  # a list property's arrays are checked as a scalar property is
+            for values in (cloud.data[name] if t.kind == "O" else [cloud.data[name]]):
+                _check_32_bits(path, name, np.asarray(values), listed=t.kind == "O")
     if suffix == ".pts":
         _check_pts(path, cloud)
+
+
+def _check_32_bits(path: Path, name: str, values: np.ndarray, *, listed: bool) -> None:
+    """Refuse 64-bit integer ``values`` of the property ``name`` (a list property's where
+    ``listed``) beyond the 32-bit type a PLY file stores them as."""
+    t = values.dtype
+    if t.kind in "iu" and t.itemsize == 8 and values.size:
+        info = np.iinfo(np.int32 if t.kind == "i" else np.uint32)
+        if values.min() < info.min or values.max() > info.max:
+            why = ("PLY has no 64-bit integers, and only PLY holds lists)" if listed else
+                   "PLY has no 64-bit integers); write .pcd")
+            raise PointFileError(f"{path}: {'list ' if listed else ''}property {name!r} holds "
+                                 f"{t} values beyond {info.dtype} ({why}")
 
 
 def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:

@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -122,6 +123,51 @@ def test_read_mesh_finds_the_vertex_indices_by_name(tmp_path, indices_first):
     _mesh_with_face_properties(src, indices_first)  # a colour first was read as the indices
     vertices, triangles = read_mesh(src)
     assert vertices.shape == (4, 3) and triangles.tolist() == [[0, 1, 2], [1, 3, 2]]
+
+
+def test_a_face_element_whose_vertex_indices_are_no_list_is_named(tmp_path):
+    """A scalar property named vertex_indices was taken for the index lists by name: a TypeError
+    (internal error) where a face element with no list property was already refused."""
+    from plyfile import PlyElement
+
+    from scenesparse.surface import read_mesh
+
+    v = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0)], dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    faces = np.array([(0,), (1,)], dtype=[("vertex_indices", "i4")])
+    src = tmp_path / "scalar.ply"
+    PlyData([PlyElement.describe(v, "vertex"), PlyElement.describe(faces, "face")],
+            text=True).write(str(src))
+    for read in (read_points, read_mesh):
+        with pytest.raises(PointFileError, match="scalar.ply: the face element has no list property"):
+            read(src)
+
+
+def _listed(*arrays):
+    tags = np.empty(len(arrays), dtype=object)
+    tags[:] = list(arrays)
+    return PointCloud.from_xyz(np.zeros((len(arrays), 3)), tags=tags)
+
+
+def test_a_list_property_keeps_lists_of_more_than_255_and_its_32_bit_values(tmp_path):
+    """Every list was written with a uchar length (a descriptor of 300 floats was an
+    OverflowError), 64-bit integer lists as int (uint32-range values came back negative) and
+    int64 values beyond int32 were written wrapped, unchecked."""
+    long = np.arange(300, dtype=np.float32)
+    write_points(tmp_path / "long.ply", _listed(long, long[:2]))
+    assert read_points(tmp_path / "long.ply").data["tags"][0].tolist() == long.tolist()
+    write_points(tmp_path / "u.ply", _listed(np.array([3_000_000_000, 1], np.uint64),
+                                            np.array([2], np.uint64)))
+    assert read_points(tmp_path / "u.ply").data["tags"][0].tolist() == [3_000_000_000, 1]
+    big = _listed(np.array([3, 4]), np.array([5_000_000_000]))  # int64, as numpy makes them
+    message = ("big.ply: list property 'tags' holds int64 values beyond int32 (PLY has no 64-bit "
+               "integers, and only PLY holds lists)")
+    with pytest.raises(PointFileError, match=re.escape(message)):
+        check_format_holds(tmp_path / "big.ply", big)
+    with pytest.raises(PointFileError, match=re.escape(message)):
+        write_points(tmp_path / "big.ply", big)
+    assert not (tmp_path / "big.ply").exists()
+    write_points(tmp_path / "fits.ply", _listed(np.array([3, -4]), np.array([5])))
+    assert read_points(tmp_path / "fits.ply").data["tags"][0].tolist() == [3, -4]
 
 
 @pytest.mark.parametrize("suffix", [".pcd", ".xyz", ".txt"])

@@ -521,30 +521,58 @@ def test_a_checkpoint_is_saved_with_torch_and_resumed_twice_alike(tmp_path):
     assert torch.load(tmp_path / "again.pt")["order"] == saved["order"]
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs resource limits (POSIX)")
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="needs an address-space limit (RLIMIT_AS) as Linux enforces it")
 def test_prune_splats_names_a_resolution_that_does_not_fit_in_memory(tmp_path):
     # --resolution 60000 ended in "error: internal error, MemoryError: Unable to allocate ..."
     # (exit 1); the process here runs under an 8 GB address-space limit so that the render's
-    # allocation fails at once, as it does past a machine's memory
-    import resource
+    # allocation fails at once, as it does past a machine's memory. The Gaussians are tiny so
+    # that each covers a few of the 14 M tiles: at _scene's sizes the tile lists alone took
+    # 4.2 GB of memory before the image's 43 GB failed (17 s; 0.7 GB and 4 s here). The child
+    # sets its own limit: a preexec_fn runs Python between fork and exec, which can deadlock
+    # where the parent has threads (torch's and numba's pools here)
     import subprocess
     import sys
+    from dataclasses import replace
 
     from scenesparse.gaussians import write_ply
 
     scene = tmp_path / "scene.ply"
-    write_ply(scene, _scene(n=40, degree=0))
+    small = _scene(n=40, degree=0)
+    write_ply(scene, replace(small, log_scales=small.log_scales - 6.0))
     out = tmp_path / "out.ply"
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
-
-    run = subprocess.run([sys.executable, "-m", "sparsebox", "scene", "prune-splats", str(scene),
+    limited = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)); "
+               "from sparsebox.cli import main; sys.exit(main(sys.argv[1:]))")
+    run = subprocess.run([sys.executable, "-c", limited, "scene", "prune-splats", str(scene),
                           str(out), "--resolution", "60000", "--views", "2", "--eval-views", "1",
-                          "--rounds", "1"], capture_output=True, text=True, preexec_fn=limit,
-                         timeout=300)
+                          "--rounds", "1"], capture_output=True, text=True, timeout=300)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2, run.stderr
     assert len(lines) == 1 and lines[0].startswith("error:"), run.stderr
     assert "--resolution" in lines[0] and "more memory than this machine has" in lines[0]
     assert not out.exists()
+
+
+def test_prune_splats_names_a_resolution_that_does_not_fit_in_gpu_memory(tmp_path, cli,
+                                                                         monkeypatch):
+    # gsplat on a GPU runs out of memory with torch's OutOfMemoryError, not MemoryError: it was
+    # "internal error, OutOfMemoryError: CUDA out of memory. ..." (exit 1) with a paragraph of
+    # allocator advice
+    import scenesparse.splatjob
+    from scenesparse.gaussians import write_ply
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError(
+            "CUDA out of memory. Tried to allocate 40.23 GiB. GPU 0 has a total capacity of "
+            "79.10 GiB of which 38.2 GiB is free. If reserved but unallocated memory is large "
+            "try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True")
+
+    monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
+    scene = tmp_path / "scene.ply"
+    write_ply(scene, _scene(n=40, degree=0))
+    run = cli("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "60000")
+    assert run.error_line("--resolution") == (
+        "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
+        "machine has to render scene.ply (CUDA out of memory); give a smaller one")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
