@@ -126,7 +126,7 @@ def _seeded_torch(seed: int) -> Iterator[None]:
     True
     """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU's (torch.manual_seed: the GPUs' too)
         yield
 
 

@@ -207,8 +207,10 @@ class GTSPModel(nn.Module):
         if bool(self.layer_frozen):
             return self.layer_scale.clone()
         was = self.layer_gate.training
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
+        device = self.layer_gate.log_alpha.device  # its draws' generator, given back after
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            (torch.cuda.default_generators[device.index or 0] if device.type == "cuda"
+             else torch.default_generator).manual_seed(0)  # torch.manual_seed: every GPU's
             self.layer_gate.train()
             mean = torch.stack([self.layer_gate() for _ in range(samples)]).mean(0)
         self.layer_gate.train(was)

@@ -973,4 +973,5 @@ def test_seeded_training_leaves_the_gpus_random_state_alone(monkeypatch):
     task = _tiny_task()
     train_gtsp(GTSPModel(1, hidden=8, num_layers=1, heads=2), task, epochs=1, batch_size=8, seed=3)
     GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(task.train)
+    GTSPModel(1, hidden=8, num_layers=2, heads=2, layer_keep_ratio=0.5).inference_layer_scales()
     assert seeded == []

@@ -310,3 +310,15 @@ def test_transform_of_a_bare_edge_index_names_what_it_takes():
     ugs = UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
     with pytest.raises(InvalidParameterError, match=r"UgsPruner.transform takes a PyG Data"):
         ugs.transform(data.edge_index)
+
+
+def test_seeded_ugs_blocks_leave_the_gpus_random_state_alone(monkeypatch):
+    # torch.manual_seed inside fork_rng(devices=[]) reseeded every GPU, which fork_rng does not
+    # give back
+    from graphsparse.ugs import _seeded_torch
+
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    with _seeded_torch(5):
+        torch.rand(1)
+    assert seeded == []
