@@ -19,7 +19,6 @@ UGS, but 10% of the remaining weights, where UGS's own schedule removes 20%.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import time
@@ -44,6 +43,7 @@ from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
+from sparsebox.seeding import seeded_torch
 from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
 
@@ -108,26 +108,6 @@ def ugs_round_counts(num_edges: int, target: int, round_fraction: float) -> list
         count = max(target, min(count - 1, fewer))
         counts.append(count)
     return counts
-
-
-@contextlib.contextmanager
-def _seeded_torch(seed: int) -> Iterator[None]:
-    """Run the block with torch's global random state seeded by ``seed`` (models draw their
-    initialization and dropout from it), and give the caller's state back afterwards.
-
-    Examples
-    --------
-    >>> _ = torch.manual_seed(1)
-    >>> with _seeded_torch(0):
-    ...     _ = torch.rand(1)
-    >>> after = torch.rand(1)
-    >>> _ = torch.manual_seed(1)
-    >>> torch.equal(after, torch.rand(1))
-    True
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(seed)  # the CPU's (torch.manual_seed: the GPUs' too)
-        yield
 
 
 def _edge_mask_slots(edge_index: torch.Tensor, num_nodes: int
@@ -246,12 +226,12 @@ def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
     pair, num_pairs = edge_pairs(data.edge_index, data.num_nodes)
     is_loop = loop_pairs(data.edge_index, pair, num_pairs)
     pair_kept = np.ones(num_pairs, dtype=bool)
-    with _seeded_torch(seed):
+    with seeded_torch(seed):
         weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
     generator = torch.Generator().manual_seed(seed)
     current = data
     for edge_count, weight_count in counts:
-        with _seeded_torch(seed):  # rewind: every round starts from the same initialization
+        with seeded_torch(seed):  # rewind: every round starts from the same initialization
             edge_scores, weight_scores = ugs_mask_search(
                 factory(), current, weight_masks, epochs=epochs, graph_l1=graph_l1,
                 weight_l1=weight_l1, generator=generator, score=score)
@@ -318,7 +298,7 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     for level, (pair_kept, weight_masks, current, _) in enumerate(rounds, start=1):
         if level not in levels:
             continue
-        with _seeded_torch(seed):
+        with seeded_torch(seed):
             res = train_node_classifier(factory(), current, epochs=epochs,
                                         weight_masks=weight_masks, score=score)
         edge_keep = int(pair_kept[~is_loop].sum()) / max(num_edges, 1)

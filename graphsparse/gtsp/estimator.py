@@ -13,6 +13,7 @@ import torch
 from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.seeding import seeded_torch
 
 __all__ = ["GtspTokenPruner"]
 
@@ -115,8 +116,7 @@ class GtspTokenPruner(Sparsifier):
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")
         # the model's initial weights and the Gumbel noise come from the seed; the caller's
         # global random state is left as it was
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(self.seed)  # (torch.manual_seed: the GPUs' too)
+        with seeded_torch(self.seed):
             model = GTSPModel(num_tasks, hidden=self.hidden, num_layers=self.num_layers,
                               heads=self.heads, token_keep_ratio=keep_ratio)
             optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)

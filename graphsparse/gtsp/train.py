@@ -18,6 +18,7 @@ from graphsparse.gtsp.data import MoleculeTask
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
+from sparsebox.seeding import seeded_torch
 
 __all__ = ["TrainResult", "train_gtsp", "evaluate", "steps_per_epoch", "drops_lone_graph",
            "inference_seconds", "torch_threads"]
@@ -108,10 +109,7 @@ def train_gtsp(model: GTSPModel, task: MoleculeTask, *, epochs: int,
     same model trained twice with one seed ends the same; the global random state is left as it
     was (a ``model.generator``, the random-tokens baseline's, draws on its own).
     """
-    with torch_threads(threads), torch.random.fork_rng(devices=[]):
-        # the CPU generator only: torch.manual_seed would reseed the GPUs too, which this
-        # CPU-only training does not draw from and fork_rng(devices=[]) does not give back
-        torch.default_generator.manual_seed(seed)
+    with torch_threads(threads), seeded_torch(seed):  # the CPU's generator: training runs there
         return _train(model, task, epochs=epochs, strategy=strategy, weight_masks=weight_masks,
                       lr=lr, weight_decay=weight_decay, batch_size=batch_size, seed=seed,
                       on_epoch=on_epoch)

@@ -26,6 +26,7 @@ from scenesparse.nerf.hashgrid import HashGrid
 from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.rendering import _C1, _C2, _C3
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.seeding import seeded_torch
 
 __all__ = ["NerfField", "sh_basis", "DEFAULT_AABB", "scene_box"]
 
@@ -152,8 +153,7 @@ class NerfField(nn.Module):
         self.grid, self.saliency = grid, saliency
         self.register_buffer("aabb", aabb_t)
         self.gate_alpha = float(gate_alpha)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded_torch(int(seed)):
             self.density_net = nn.Sequential(nn.Linear(grid.output_dim, hidden), nn.ReLU(),
                                              nn.Linear(hidden, 1 + geo_features))
             self.color_net = nn.Sequential(nn.Linear(geo_features + _SH_DIM, hidden), nn.ReLU(),

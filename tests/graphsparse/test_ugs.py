@@ -315,10 +315,10 @@ def test_transform_of_a_bare_edge_index_names_what_it_takes():
 def test_seeded_ugs_blocks_leave_the_gpus_random_state_alone(monkeypatch):
     # torch.manual_seed inside fork_rng(devices=[]) reseeded every GPU, which fork_rng does not
     # give back
-    from graphsparse.ugs import _seeded_torch
+    from sparsebox.seeding import seeded_torch
 
     seeded = []
     monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
-    with _seeded_torch(5):
+    with seeded_torch(5):
         torch.rand(1)
     assert seeded == []

@@ -1,0 +1,34 @@
+"""Seeded blocks of torch code that leave the caller's random state as it was."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["seeded_torch"]
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded by ``seed`` (models draw their
+    initialization, dropout and Gumbel noise from it), and give the caller's state back after.
+
+    Only the CPU generator is seeded and restored: ``torch.manual_seed`` would reseed every GPU
+    too, which ``torch.random.fork_rng(devices=[])`` does not give back.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(1)
+    >>> with seeded_torch(0):
+    ...     inside = torch.rand(1)
+    >>> after = torch.rand(1)
+    >>> _ = torch.manual_seed(1)
+    >>> torch.equal(after, torch.rand(1))  # the caller's stream goes on as if untouched
+    True
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield

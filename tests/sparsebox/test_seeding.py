@@ -1,0 +1,16 @@
+import torch
+
+from sparsebox.seeding import seeded_torch
+
+
+def test_a_seeded_block_draws_from_its_seed_and_gives_the_callers_stream_back(monkeypatch):
+    reseeded = []  # torch.manual_seed would reseed every GPU, which fork_rng does not give back
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    torch.default_generator.manual_seed(7)
+    with seeded_torch(3):
+        inside = torch.rand(4)
+    after = torch.rand(4)
+    torch.default_generator.manual_seed(3)
+    assert torch.equal(inside, torch.rand(4))
+    torch.default_generator.manual_seed(7)
+    assert torch.equal(after, torch.rand(4)) and reseeded == []
