@@ -344,12 +344,11 @@ def teddy(
 def _check_levels(data: Any, model: str, level_list: list[int], methods: tuple[str, ...]) -> None:
     """Refuse a --levels whose deepest level keeps no edge or no weight of ``model`` on
     ``data`` (before --out is made)."""
-    from graphsparse.gnn.models import count_prunable_weights, make_model
+    from graphsparse.gnn.models import count_prunable_weights, model_factory
     from graphsparse.levels import check_levels_keep_some, count_edge_pairs
     from sparsebox.options import parameter_errors
 
-    weights = count_prunable_weights(lambda: make_model(model, data.num_features,
-                                                         int(data.y.max()) + 1))
+    weights = count_prunable_weights(model_factory(data, model))
     with parameter_errors({"levels": "--levels"}):
         check_levels_keep_some(level_list, methods,
                                count_edge_pairs(data.edge_index, data.num_nodes), weights)

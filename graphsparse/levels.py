@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphsparse.gnn.models import count_prunable_weights, make_model
+from graphsparse.gnn.models import count_prunable_weights, model_factory
 from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
 from graphsparse.random_edges import prune_edges_random
 from graphsparse.teddy import level_keep_ratios
@@ -68,8 +68,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
         results = executor.run(_seed_task, [{**options, "seed": s} for s in seeds],
                                on_record=progress, shared=data)
         return [record for seed_records in results for record in seed_records]
-    factory = factory or (lambda: make_model(model_name, data.num_features,
-                                             int(data.y.max()) + 1))
+    factory = factory or model_factory(data, model_name)
     num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
     check_levels_keep_some(levels, methods, num_pairs, count_prunable_weights(factory))
     records: list[dict] = []
@@ -108,15 +107,19 @@ def check_levels_keep_some(levels: list[int], methods: tuple[str, ...], num_pair
     """
     if not levels or set(methods) <= {"dense"}:
         return
+    def keeps_some(level: int) -> bool:
+        edge_keep, weight_keep = level_keep_ratios(level)
+        return (budget_from_keep_ratio(edge_keep, num_pairs) >= 1
+                and budget_from_keep_ratio(weight_keep, num_weights) >= 1)
+
     deepest = 0
-    while (budget_from_keep_ratio(0.95 ** (deepest + 1), num_pairs) >= 1
-           and budget_from_keep_ratio(0.9 ** (deepest + 1), num_weights) >= 1):
+    while keeps_some(deepest + 1):
         deepest += 1
     level = max(levels)
     if level > deepest:
-        edge_keep, weight_keep = level_keep_ratios(level)
         what = (f"graph allows: level {level} keeps none of its {num_pairs:,} edges "
-                f"(0.95^{level})" if budget_from_keep_ratio(edge_keep, num_pairs) < 1 else
+                f"(0.95^{level})" if budget_from_keep_ratio(level_keep_ratios(level)[0],
+                                                             num_pairs) < 1 else
                 f"model allows: level {level} keeps none of its {num_weights:,} weights "
                 f"(0.9^{level})")
         raise InvalidParameterError(f"levels go deeper than the {what}; give levels up to "

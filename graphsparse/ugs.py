@@ -30,7 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphsparse.gnn.models import count_prunable_weights, make_model, model_inputs, prunable_weights
+from graphsparse.gnn.models import (
+    count_prunable_weights,
+    model_factory,
+    model_inputs,
+    prunable_weights,
+)
 from graphsparse.gnn.training import (
     accuracy,
     check_node_task,
@@ -147,6 +152,7 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
     >>> from torch_geometric.datasets import KarateClub
     >>> g = KarateClub()[0]  # 34 nodes, 78 undirected edges, 4 labelled nodes
     >>> g.val_mask = g.test_mask = ~g.train_mask
+    >>> from graphsparse.gnn.models import make_model
     >>> model = make_model("gcn", 34, 4, hidden=8)
     >>> keep_all = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(model)]
     >>> edge_scores, weight_scores = ugs_mask_search(model, g, keep_all, epochs=5)
@@ -280,6 +286,7 @@ def ugs_levels(data: Any, factory: Callable[[], nn.Module], levels: list[int], s
     >>> from torch_geometric.datasets import KarateClub
     >>> g = KarateClub()[0]
     >>> g.val_mask = g.test_mask = ~g.train_mask
+    >>> from graphsparse.gnn.models import make_model
     >>> records = ugs_levels(g, lambda: make_model("gcn", 34, 4, hidden=8), [2, 4], seed=0,
     ...                      epochs=5)
     >>> [(r["level"], round(r["edge_keep"], 2), round(r["weight_keep"], 2)) for r in records]
@@ -401,8 +408,7 @@ class UgsPruner(Sparsifier):
         is_loop = loop_pairs(data.edge_index, pair, num_pairs)
         num_edges = int((~is_loop).sum())
         target = self._size(num_edges, num_nodes=int(data.num_nodes), num_loops=int(is_loop.sum()))
-        factory = lambda: make_model(self.model, data.num_features,  # noqa: E731
-                                     int(data.y.max()) + 1)
+        factory = model_factory(data, self.model)
         total_weights = count_prunable_weights(factory)
         if self.weight_keep_ratio is not None:
             check_weight_keep_ratio(self.weight_keep_ratio, total_weights)

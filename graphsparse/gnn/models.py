@@ -229,6 +229,20 @@ def make_model(name: str, in_channels: int, out_channels: int, **kwargs: Any) ->
     return {"gcn": _GCN, "gat": _GAT, "gin": _GIN}[name](in_channels, out_channels, **kwargs)
 
 
+def model_factory(data: Any, name: str) -> Callable[[], nn.Module]:
+    """A function that makes a fresh :func:`make_model` ``name`` model for ``data``: its
+    features in, one output per class of ``data.y`` out.
+
+    Examples
+    --------
+    >>> from torch_geometric.datasets import KarateClub
+    >>> make = model_factory(KarateClub()[0], "gcn")   # 34 features, 4 classes
+    >>> make().conv2.out_channels, make() is make()
+    (4, False)
+    """
+    return lambda: make_model(name, data.num_features, int(data.y.max()) + 1)
+
+
 def prunable_weights(model: nn.Module) -> list[torch.Tensor]:
     """The weight matrices (parameters with two or more dimensions); biases are not pruned."""
     return [p for p in model.parameters() if p.dim() >= 2]
