@@ -36,6 +36,7 @@ from graphsparse.transforms import TeddyTransform, keep_edge_columns
 from graphsparse.ugs import ugs_levels
 from sparsebox._validation import check_choice, check_int
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.seeding import seeded_torch
 from sparsebox.select import budget_from_keep_ratio
 from sparsebox.structure import undirected_pair_keys
 
@@ -78,9 +79,8 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
         if progress:
             progress(record)
     for seed in seeds:
-        with torch.random.fork_rng(devices=[]):  # seeded per run; the caller's RNG is left alone
-            _run_seed(data, seed, levels, methods, model_name, factory, epochs, score,
-                      distill_lambda, num_pairs, emit)
+        _run_seed(data, seed, levels, methods, model_name, factory, epochs, score,
+                  distill_lambda, num_pairs, emit)
         if "ugs" in methods:
             records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
                                       progress=progress, score=score))
@@ -132,8 +132,8 @@ def _run_seed(data: Any, seed: int, levels: Any, methods: Any, model_name: str,
     """The dense model, then TEDDY and random pruning at each level, for one seed."""
     dense = None
     if "dense" in methods or "teddy" in methods:
-        torch.manual_seed(seed)
-        dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
+        with seeded_torch(seed):
+            dense = train_node_classifier(factory(), data, epochs=epochs, score=score)
     if "dense" in methods:
         emit({"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0,
               "seed": seed, "test_acc": dense.test_acc, "val_acc": dense.val_acc,
@@ -144,18 +144,18 @@ def _run_seed(data: Any, seed: int, levels: Any, methods: Any, model_name: str,
         if "teddy" in methods:
             start = time.perf_counter()
             pruned = TeddyTransform(budget=target, add_self_loops=model_name == "gat")(data)
-            torch.manual_seed(seed)
-            res = train_node_classifier(factory(), pruned, epochs=epochs,
-                                        weight_keep_ratio=weight_keep,
-                                        teacher_logits=dense.logits, score=score,
-                                        distill_lambda=distill_lambda)
+            with seeded_torch(seed):
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
+                                            weight_keep_ratio=weight_keep,
+                                            teacher_logits=dense.logits, score=score,
+                                            distill_lambda=distill_lambda)
             emit(_record("teddy", level, _edge_keep(pruned, num_pairs), seed, res, start))
         if "random" in methods:
             start = time.perf_counter()
             pruned = random_pruned(data, target, seed * 1000 + level)
-            torch.manual_seed(seed)
-            res = train_node_classifier(factory(), pruned, epochs=epochs,
-                                        weight_keep_ratio=weight_keep, score=score)
+            with seeded_torch(seed):
+                res = train_node_classifier(factory(), pruned, epochs=epochs,
+                                            weight_keep_ratio=weight_keep, score=score)
             emit(_record("random", level, _edge_keep(pruned, num_pairs), seed, res, start))
 
 

@@ -255,9 +255,12 @@ def test_every_level_method_keeps_the_same_edges_and_every_self_loop(monkeypatch
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
+    reseeded = []  # torch.manual_seed in the levels' runs reseeded every GPU, and left them so
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
     records = run_levels(data, "gcn", [2], [0], methods=("teddy", "random", "ugs"), epochs=1,
                          factory=small_gcn(data))
     assert torch.equal(torch.rand(3), expected)  # the caller's RNG is left as it was
+    assert reseeded == []
     target = budget_from_keep_ratio(0.95**2, 78)
     assert trained_on == [(78, 34)] + [(target, 34)] * 3  # the dense teacher, then each method
     assert [r["method"] for r in records] == ["teddy", "random", "ugs"]
