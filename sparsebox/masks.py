@@ -195,9 +195,10 @@ def straight_through_mask(
 ) -> Tensor:
     """A hard 0/1 mask in the forward pass whose gradient is that of ``sigmoid(logits)``.
 
-    Exactly one of ``threshold`` (keep ``logits > threshold``) or ``k`` (keep the k largest of all
-    the entries; ties to the lower index, as :func:`~sparsebox.select.select` breaks them); either
-    may be a 0-d array or tensor.
+    Exactly one of ``threshold`` (keep ``logits >= threshold``, as
+    :func:`~sparsebox.select.select` keeps scores at its threshold) or ``k`` (keep the k largest
+    of all the entries; ties to the lower index, as :func:`~sparsebox.select.select` breaks them);
+    either may be a 0-d array or tensor.
 
     A NaN logit gives NaN at its place, forward and backward, as ``torch.sigmoid`` does: it is
     not refused (no check that waits on the device), so a diverged model shows in the loss, and
@@ -212,7 +213,7 @@ def straight_through_mask(
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":
-        hard = (logits > check_real("threshold", value)).to(soft.dtype)
+        hard = (logits >= check_real("threshold", value)).to(soft.dtype)
     else:
         k = check_int("k", scalar_item(value), minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)

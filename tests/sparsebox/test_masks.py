@@ -110,6 +110,17 @@ def test_straight_through_mask_is_hard_forward_soft_backward():
     assert straight_through_mask(logits, threshold=0.0).tolist() == [0.0, 1.0, 1.0]
 
 
+def test_straight_through_threshold_keeps_what_select_keeps():
+    """A logit at the threshold was dropped (``>``) where ``select`` keeps a score at its
+    threshold (``>=``): logits initialised to 0 with threshold 0 kept nothing."""
+    from sparsebox import select
+
+    logits = torch.tensor([0.0, 0.0, -1.0, 1.0])
+    hard = straight_through_mask(logits, threshold=0.0)
+    assert hard.tolist() == [1, 1, 0, 1]
+    assert hard.bool().tolist() == select(logits.numpy(), threshold=0.0).tolist()
+
+
 def test_augmented_lagrangian_drives_toy_problem_under_budget():
     """Maximise sum(v_i p_i) with p = sigmoid(theta): unconstrained, every p goes to 1; the
     constraint sum(p) <= 3 must hold at the end."""
@@ -197,7 +208,7 @@ def test_a_gate_s_shape_that_is_not_an_integer_is_named():
 
 def test_settings_may_be_zero_dimensional_tensors():
     logits = torch.tensor([-1.0, 0.5, 2.0])
-    assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 0, 1]
+    assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 1, 1]
     assert AugmentedLagrangianBudget(torch.tensor(2.0)).budget == 2.0
     assert AugmentedLagrangianBudget(np.array(2.0), rho=np.float32(0.5)).rho == 0.5
 
