@@ -192,17 +192,34 @@ class _PointMethod(Sparsifier):
 
     @staticmethod
     def _positions(points: Any) -> np.ndarray:
-        return _check_points(points.points if hasattr(points, "points") else points)
+        return _check_points(_xyz_of(points))
 
     def _num_items(self, points: Any) -> int:
-        return len(points.points) if hasattr(points, "points") else len(points)
+        return len(_xyz_of(points))
 
     def _apply(self, points: Any) -> Any:
         if hasattr(points, "subset"):
             return points.subset(self.mask_)
+        if _is_tensor_cloud(points):  # open3d.t: a mask on the cloud's device
+            return points.select_by_mask(_open3d().core.Tensor(self.mask_, device=points.device))
         if hasattr(points, "select_by_index"):  # open3d
             return points.select_by_index(np.flatnonzero(self.mask_).tolist())
         return np.asarray(points)[self.mask_]
+
+
+def _is_tensor_cloud(points: Any) -> bool:
+    """An ``open3d.t.geometry.PointCloud`` (its positions in ``point.positions``)."""
+    return hasattr(points, "point") and hasattr(points, "select_by_mask")
+
+
+def _xyz_of(points: Any) -> Any:
+    """The positions of what a point method takes: an array, a
+    :class:`~scenesparse.pointio.PointCloud`, or an open3d ``PointCloud`` (legacy or tensor)."""
+    if _is_tensor_cloud(points):
+        if "positions" not in points.point:  # an empty cloud
+            return np.zeros((0, 3))
+        return points.point.positions.cpu().numpy()
+    return points.points if hasattr(points, "points") else points
 
 
 class _PointSampler(_PointMethod):

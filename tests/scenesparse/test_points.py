@@ -310,6 +310,25 @@ def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
     np.testing.assert_array_equal(np.asarray(kept.colors), np.asarray(cloud.colors)[mask])
 
 
+def test_an_open3d_tensor_cloud_goes_in_and_comes_out_with_its_attributes():
+    """open3d.t's PointCloud failed with "float() argument must be a string or a real number,
+    not 'open3d.pybind.t.geometry.PointCloud'"."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(0)
+    xyz, colours = rng.random((200, 3)).astype(np.float32), rng.random((200, 3)).astype(np.float32)
+    cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(xyz))
+    cloud.point.colors = o3d.core.Tensor(colours)
+    sampler = P.FarthestPointSampler(budget=50).fit(cloud)
+    kept = sampler.transform(cloud)
+    assert isinstance(kept, o3d.t.geometry.PointCloud)
+    np.testing.assert_array_equal(kept.point.positions.numpy(), xyz[sampler.mask_])
+    np.testing.assert_array_equal(kept.point.colors.numpy(), colours[sampler.mask_])
+    np.testing.assert_array_equal(sampler.mask_, P.FarthestPointSampler(budget=50).fit(xyz).mask_)
+    empty = P.VoxelDownsampler(keep_ratio=0.5).fit(o3d.t.geometry.PointCloud())
+    assert empty.mask_.shape == (0,)
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_voxel_on_no_points_and_on_points_at_one_place():
     assert P.VoxelDownsampler(keep_ratio=0.5).fit(np.zeros((0, 3))).mask_.shape == (0,)
