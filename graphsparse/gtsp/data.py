@@ -59,9 +59,12 @@ class MoleculeTask:
 
     def loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Binary cross-entropy (classification) or mean squared error (regression) over the
-        labelled entries (ogb marks missing labels as NaN)."""
+        labelled entries (ogb marks missing labels as NaN); 0 for a batch with none (the mean
+        of nothing is NaN, which would spoil every weight at the next step)."""
         y = y.view(pred.shape).to(pred.dtype)
         labelled = ~torch.isnan(y)
+        if not bool(labelled.any()):
+            return pred.sum() * 0.0
         if self.classification:
             return F.binary_cross_entropy_with_logits(pred[labelled], y[labelled])
         return F.mse_loss(pred[labelled], y[labelled])

@@ -111,6 +111,9 @@ class GtspTokenPruner(Sparsifier):
         check_molecules(graphs)  # names the graph and the field the model could not read
         if self.task_type == "binary classification":
             _check_binary_labels(graphs)
+        if all(bool(torch.isnan(g.y.double()).all()) for g in graphs):
+            raise InvalidParameterError("the graphs' labels y are all missing (NaN): the "
+                                        "scorer learns from the task's loss, so it needs labels")
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")

@@ -975,3 +975,22 @@ def test_seeded_training_leaves_the_gpus_random_state_alone(monkeypatch):
     GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(task.train)
     GTSPModel(1, hidden=8, num_layers=2, heads=2, layer_keep_ratio=0.5).inference_layer_scales()
     assert seeded == []
+
+
+def test_a_batch_without_labels_leaves_the_weights_finite():
+    """ogb marks missing labels NaN: a batch with none gave a NaN loss (the mean of nothing),
+    and the next step made every weight NaN."""
+    task = _tiny_task()
+    pred = torch.randn(4, 1, requires_grad=True)
+    loss = task.loss(pred, torch.full((4, 1), float("nan")))
+    loss.backward()
+    assert float(loss) == 0.0 and torch.equal(pred.grad, torch.zeros(4, 1))
+
+
+def test_the_token_pruner_refuses_graphs_without_labels():
+    """Every label missing: it trained on NaN losses and pruned by NaN scores, without a word."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, n, label=float("nan")) for n in (4, 5, 6, 7)]
+    with pytest.raises(InvalidParameterError, match=r"labels y are all missing \(NaN\)"):
+        GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
