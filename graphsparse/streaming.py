@@ -29,7 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
-from sparsebox.exceptions import InputFileError
+from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 
 __all__ = ["EventParseError", "SettingsMismatchError", "parse_events", "StreamState"]
@@ -252,7 +252,7 @@ class StreamState:
             self.model.on_missing = record.get("on_missing", run_setting)
             try:
                 report = self.model.update(_record_events(path, number, record))
-            except BatchError as err:
+            except (BatchError, InvalidParameterError) as err:  # the events, or on_missing
                 raise InputFileError(f"{path}: line {number}: {err}; the log is damaged") from None
             finally:
                 self.model.on_missing = run_setting
