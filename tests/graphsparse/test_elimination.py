@@ -119,3 +119,13 @@ def test_overwrite_b_solves_in_place_and_only_when_asked():
     strided = np.asfortranarray(kept)  # not C-contiguous: copied even when allowed
     assert np.array_equal(factor.solve(strided, overwrite_b=True), x)
     assert np.array_equal(strided, kept)
+
+
+def test_an_indefinite_core_is_refused():
+    """A pivot of the core's factorization below 0 passed: the check read its absolute value,
+    so a matrix with a negative eigenvalue was factored and solved as if positive definite."""
+    lap = nx.laplacian_matrix(nx.complete_graph(6)).astype(float)
+    indefinite = sp.csr_matrix(lap - 0.5 * sp.eye(6))  # eigenvalues -0.5 and 5.5
+    assert np.linalg.eigvalsh(indefinite.toarray()).min() < 0
+    with pytest.raises(ValueError, match="not positive definite"):
+        EliminationFactor(indefinite)
