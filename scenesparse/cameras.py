@@ -297,13 +297,22 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         raise _camera_error(path, "expected a non-empty list of views")
     cams, names = [], []
     for i, v in enumerate(views):
+        if not isinstance(v, dict):
+            raise _camera_error(path, f"view {i} is not a JSON object (of width, height, "
+                                      "position, rotation, fx, fy and img_name)")
         try:
             rot = np.asarray(v["rotation"], dtype=np.float64)
             pos = np.asarray(v["position"], dtype=np.float64)
-            w, h = int(v["width"]), int(v["height"])
+            size = float(v["width"]), float(v["height"])
             fx, fy = float(v["fx"]), float(v["fy"])
         except (KeyError, TypeError, ValueError) as err:
             raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
+        # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
+        if any(isinstance(v[k], bool) for k in ("width", "height")) or not all(
+                x.is_integer() for x in size):
+            raise _camera_error(path, f"view {i}: width and height must be whole numbers of "
+                                      f"pixels, got {v['width']!r} and {v['height']!r}")
+        w, h = int(size[0]), int(size[1])
         if rot.shape != (3, 3) or pos.shape != (3,) or not min(w, h, fx, fy) > 0:
             raise _camera_error(path, f"view {i}: rotation must be 3 x 3, position 3 numbers, "
                                       "sizes and focal lengths positive")
@@ -324,6 +333,15 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         cams.append(cam.resized(width or w, height or h))
         names.append(str(v.get("img_name", i)))
     return cams, names
+
+
+def _text_lines(path: Path) -> list[str]:
+    """The lines of a COLMAP text file; one that is not text is an error naming it."""
+    try:
+        return path.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise _camera_error(path, f"not a COLMAP text file ({err}); a binary model (.bin) "
+                                  "converts with colmap model_converter --output_type TXT") from None
 
 
 def _quat_to_rotation(qw: float, qx: float, qy: float, qz: float) -> np.ndarray:
@@ -360,7 +378,8 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (a COLMAP text model has "
                                     "cameras.txt and images.txt)")
-    for lineno, line in enumerate(cam_file.read_text().splitlines(), 1):
+    defined: dict[int, int] = {}  # camera id: its line
+    for lineno, line in enumerate(_text_lines(cam_file), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
@@ -388,9 +407,14 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
             raise _camera_error(cam_file, f"line {lineno}: width and height must be positive, "
                                           f"focal lengths positive and finite, the principal point "
                                           f"finite (got {w} {h} {fx:g} {fy:g} {cx:g} {cy:g})")
+        if cam_id in defined:  # the later line took the images of both
+            raise _camera_error(cam_file, f"line {lineno}: camera {cam_id} is defined on line "
+                                          f"{defined[cam_id]} too")
+        defined[cam_id] = lineno
         intrinsics[cam_id] = (w, h, fx, fy, cx, cy)
     cams, names = [], []
-    lines = img_file.read_text().splitlines()
+    listed: dict[str, int] = {}  # image name: its line
+    lines = _text_lines(img_file)
     at = 0
     while at < len(lines):  # as COLMAP reads it: an image's line, then always its 2D points
         lineno, line = at + 1, lines[at].strip()
@@ -413,6 +437,10 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         if cam_id not in intrinsics:
             raise _camera_error(img_file, f"line {lineno}: camera {cam_id} is not in "
                                           f"{cam_file.name}")
+        if name in listed:  # one photo would stand for two poses
+            raise _camera_error(img_file, f"line {lineno}: image {name} is listed on line "
+                                          f"{listed[name]} too")
+        listed[name] = lineno
         quat, t = np.array([qw, qx, qy, qz]), np.array([tx, ty, tz])
         if not (np.all(np.isfinite(quat)) and np.all(np.isfinite(t)) and np.linalg.norm(quat) > 0):
             raise _camera_error(img_file, f"line {lineno}: the quaternion and translation must be "

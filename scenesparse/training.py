@@ -6,7 +6,7 @@ loss ``0.8 L1 + 0.2 (1 - SSIM)``, one Adam per attribute with 3DGS's learning ra
 scaled by the scene's extent and decaying exponentially), gradients for every attribute through
 any renderer backend (numba or torch on a CPU, gsplat on a GPU), and a
 :class:`~sparsebox.base.Strategy` whose hooks get gsplat's arguments. The parameters are gsplat's
-(``means``, ``quats``, ``scales``, ``opacities``, ``sh0``, ``shN``), so gsplat's strategies and
+(``means``, ``quats``, ``scales``, ``opacities``, ``sh0``, ``shN``), so gsplat's ``ops`` and
 :func:`prune_` work on them.
 """
 
@@ -25,7 +25,7 @@ from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
 from scenesparse.imagemetrics import splat_loss
 from scenesparse.rendering import render
-from sparsebox._validation import check_colour, check_int
+from sparsebox._validation import check_colour, check_int, check_real
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
@@ -134,7 +134,13 @@ class SplatTrainer:
     background : sequence of 3 floats
     strategy : sparsebox.base.Strategy, optional
         Its ``step_pre_backward`` / ``step_post_backward`` hooks run every step with gsplat's
-        arguments (``params, optimizers, state, step, info``).
+        arguments (``params, optimizers, state, step, info``, and ``packed=False`` to the
+        second), before the backward pass and after the optimizers' step, as gsplat's
+        ``simple_trainer`` calls them; its state may be a typed
+        :class:`~sparsebox.base.StrategyState` or a plain dict. ``info`` holds ``width``,
+        ``height``, ``n_cameras`` and ``camera`` (the view's index), not the rasterizer's
+        ``means2d`` or ``radii``: gsplat's own ``DefaultStrategy`` and ``MCMCStrategy`` read
+        those (MCMC an ``lr`` too) and need gsplat's loop.
     learning_rates : mapping, optional
         Overrides of :data:`LEARNING_RATES` by parameter name (0 freezes one).
     seed : int
@@ -167,18 +173,21 @@ class SplatTrainer:
         if unknown:
             raise InvalidParameterError(f"learning_rates has unknown names {sorted(unknown)}; "
                                         f"known: {', '.join(LEARNING_RATES)}")
+        # a negative or NaN rate froze its parameter without a word (only > 0 trains)
+        overrides = {name: check_real(f"learning_rates[{name!r}] (0 freezes it)", value, minimum=0)
+                     for name, value in (learning_rates or {}).items()}
         self.template = scene
         self.cameras = list(cameras)
         self.targets = [t.detach().float() for t in targets]
         self.backend = backend
-        self.schedule_steps = max(1, int(schedule_steps))
+        self.schedule_steps = check_int("schedule_steps", schedule_steps, minimum=1)
         self.background = check_colour("background", background)
         self.strategy = strategy
         self.params = params_from_scene(scene)
         pts = scene.means.detach().cpu().numpy()
         extent = float(np.linalg.norm(np.percentile(pts, 99, 0) - np.percentile(pts, 1, 0)))
         self.extent = max(extent, 1e-6)
-        rates = {**LEARNING_RATES, **(learning_rates or {})}
+        rates = {**LEARNING_RATES, **overrides}
         self.base_lr = {k: v * (self.extent if k == "means" else 1.0) for k, v in rates.items()}
         for name, p in self.params.items():
             p.requires_grad_(self.base_lr[name] > 0)
@@ -279,18 +288,21 @@ class SplatTrainer:
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue: parameters, optimizer states, the step, the camera
-        order and the strategy's state."""
+        order and the strategy's state (a plain dict of it where the strategy keeps one, as
+        gsplat's strategies do)."""
         return {"params": {k: v.detach().clone() for k, v in self.params.items()},
                 "optimizers": {k: copy.deepcopy(opt.state_dict())
                                for k, opt in self.optimizers.items()},
                 "step": self.step_count, "order": list(self._order),
-                "rng": self._rng.bit_generator.state,
+                "rng": self._rng.bit_generator.state, "cameras": len(self.cameras),
                 "strategy": None if self.strategy_state is None
-                else copy.deepcopy(self.strategy_state.state_dict())}
+                else copy.deepcopy(_strategy_state_dict(self.strategy_state))}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> SplatTrainer:
-        """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras); the
-        state is copied, so training on leaves it as it was (and loadable again)."""
+        """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras and
+        learning rates: another is refused); the state is copied, so training on leaves it as it
+        was (and loadable again)."""
+        self._check_checkpoint(state)
         # the optimizers and the strategy update what they load in place; params are cloned
         state = {**state, "optimizers": copy.deepcopy(state["optimizers"]),
                  "strategy": copy.deepcopy(state.get("strategy"))}
@@ -305,8 +317,42 @@ class SplatTrainer:
         self._order = [int(i) for i in state["order"]]  # an older checkpoint's numpy ints
         self._rng.bit_generator.state = state["rng"]
         if self.strategy_state is not None and state.get("strategy") is not None:
-            self.strategy_state.load_state_dict(state["strategy"])
+            if hasattr(self.strategy_state, "load_state_dict"):
+                self.strategy_state.load_state_dict(state["strategy"])
+            else:  # a plain dict, as gsplat's strategies keep
+                self.strategy_state.clear()
+                self.strategy_state.update(state["strategy"])
         return self
+
+    def _check_checkpoint(self, state: Mapping[str, Any]) -> None:
+        """A checkpoint this trainer can continue: :meth:`state_dict`'s keys, the same
+        parameters, the same trainable ones (learning rates) and the same number of cameras."""
+        needed = ("params", "optimizers", "step", "order", "rng")
+        missing = [key for key in needed if not isinstance(state, Mapping) or key not in state]
+        if missing:
+            raise InvalidParameterError(f"the checkpoint lacks {missing}: give what "
+                                        "SplatTrainer.state_dict() returned")
+        if set(state["params"]) != set(self.params):
+            raise InvalidParameterError(f"the checkpoint holds parameters {sorted(state['params'])}"
+                                        f", this trainer {sorted(self.params)}")
+        trainable = sorted(name for name, rate in self.base_lr.items() if rate > 0)
+        if sorted(state["optimizers"]) != trainable:
+            raise InvalidParameterError(
+                f"the checkpoint trains {sorted(state['optimizers'])}, this trainer {trainable}: "
+                "build it with the learning_rates of the trainer that wrote the checkpoint")
+        cameras = state.get("cameras")  # None in an older checkpoint: its order tells a part
+        if (cameras is not None and cameras != len(self.cameras)) or any(
+                int(i) >= len(self.cameras) for i in state["order"]):
+            raise InvalidParameterError(f"the checkpoint was written by a trainer of "
+                                        f"{cameras or 'more'} cameras, this one has "
+                                        f"{len(self.cameras)}: build it on the same cameras")
+
+
+def _strategy_state_dict(state: Any) -> dict[str, Any]:
+    """A strategy's state as a plain dict: its ``state_dict()`` (a
+    :class:`~sparsebox.base.StrategyState`), or the dict itself (gsplat's strategies keep their
+    state in one)."""
+    return state.state_dict() if hasattr(state, "state_dict") else dict(state)
 
 
 def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, steps: int,

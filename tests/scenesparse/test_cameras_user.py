@@ -193,3 +193,58 @@ def test_one_photographed_view_names_its_cameras_json(data_dir, tmp_path, cli):
         "16", "--images", tmp_path / "photos", "--cameras", tmp_path / "one.json").error_line(
         "one.json", "one view only")
     assert not (tmp_path / "out.ply").exists()
+
+
+def test_cameras_json_sizes_and_views_that_are_not_numbers_or_objects_name_the_file(tmp_path, cli):
+    """An infinite width (JSON's Infinity, or 1e400) ended in "internal error, OverflowError"
+    (exit 1); a width of 64.9 was cut to 64 and true read as 1 pixel; a view that is no object
+    said "lacks or garbles list indices must be integers or slices, not str"."""
+    from scenesparse.cameras import cameras_from_json, orbit_cameras
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 0.5, 2, width=W, height=H)
+    write_ply(tmp_path / "scene.ply", _scene())
+    for size, shown in ((math.inf, "inf"), (24.5, "24.5"), (True, "True")):
+        entries = _inria_entries(cams, ["a", "b"])
+        entries[1]["width"] = size
+        (tmp_path / "cameras.json").write_text(json.dumps(entries))
+        with pytest.raises(ValueError, match=rf"cameras.json: view 1: width and height must be "
+                                             rf"whole numbers of pixels, got {shown} and {H}"):
+            cameras_from_json(tmp_path / "cameras.json")
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--resolution",
+        "16", "--cameras", tmp_path / "cameras.json").error_line("cameras.json", "view 1")
+    assert not (tmp_path / "out.ply").exists()
+    entries = _inria_entries(cams, ["a", "b"])
+    entries[1]["width"] = 24.0  # a whole number written as a float is one
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    assert [c.width for c in cameras_from_json(tmp_path / "cameras.json")[0]] == [W, W]
+    (tmp_path / "cameras.json").write_text(json.dumps([entries[1], [1, 2, 3]]))
+    with pytest.raises(ValueError, match=r"cameras.json: view 1 is not a JSON object"):
+        cameras_from_json(tmp_path / "cameras.json")
+
+
+def test_colmap_text_that_is_not_text_or_names_twice_is_refused_by_line(tmp_path):
+    """A cameras.txt or images.txt that is not UTF-8 text said only "'utf-8' codec can't decode
+    byte 0xff" (no file named); a camera id defined twice gave the images of the first the
+    intrinsics of the second, and an image listed twice had one photo stand for two poses."""
+    model = tmp_path / "model"
+    model.mkdir()
+    cameras = "1 PINHOLE 40 30 50 50 20 15\n"
+    images = "1 1 0 0 0 0 0 2 1 a.png\n\n2 1 0 0 0 0 0 3 1 b.png\n\n"
+    for name, text in (("cameras.txt", cameras), ("images.txt", images)):
+        (model / "cameras.txt").write_text(cameras)
+        (model / "images.txt").write_text(images)
+        (model / name).write_bytes(b"\xff\xfe" + text.encode())
+        with pytest.raises(ValueError, match=rf"{name}: not a COLMAP text file .*model_converter"):
+            cameras_from_colmap(model)
+    (model / "cameras.txt").write_text(cameras + "# again\n1 PINHOLE 20 30 50 50 10 15\n")
+    (model / "images.txt").write_text(images)
+    with pytest.raises(ValueError, match=r"cameras.txt: line 3: camera 1 is defined on line 1 "
+                                         r"too"):
+        cameras_from_colmap(model)
+    (model / "cameras.txt").write_text(cameras)
+    (model / "images.txt").write_text(images + "3 1 0 0 0 0 0 4 1 a.png\n\n")
+    with pytest.raises(ValueError, match=r"images.txt: line 5: image a.png is listed on line 1 "
+                                         r"too"):
+        cameras_from_colmap(model)
+    (model / "images.txt").write_text(images)
+    assert cameras_from_colmap(model)[1] == ["a.png", "b.png"]

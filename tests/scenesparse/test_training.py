@@ -576,3 +576,86 @@ def test_prune_splats_names_a_resolution_that_does_not_fit_in_gpu_memory(tmp_pat
         "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
         "machine has to render scene.ply (CUDA out of memory); give a smaller one")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
+
+
+class _DictStateStrategy:
+    """A strategy written gsplat's way: its state a plain dict (gsplat's own strategies return
+    one), a per-Gaussian tensor in it, and removals through prune_ at a chosen step."""
+
+    def initialize_state(self, scene_scale=1.0):
+        return {"visits": None, "scene_scale": scene_scale}
+
+    def check_sanity(self, params, optimizers):
+        pass
+
+    def step_pre_backward(self, params, optimizers, state, step, info):
+        pass
+
+    def step_post_backward(self, params, optimizers, state, step, info, packed=False):
+        from scenesparse.training import prune_
+
+        if state["visits"] is None:
+            state["visits"] = torch.zeros(len(params["means"]))
+        state["visits"] += params["opacities"].detach().sigmoid()
+        if step == 3:
+            prune_(params, optimizers, state, keep=state["visits"] >= state["visits"].median())
+
+
+def test_a_strategy_with_a_dict_state_checkpoints_and_resumes_as_one_run(tmp_path):
+    """A gsplat-style strategy keeps its state in a dict: state_dict() raised AttributeError
+    ('dict' object has no attribute 'state_dict'). Saved with torch, resumed before its prune
+    step, the run ends where the uninterrupted one does."""
+    scene, cams = _scene(40, degree=0), _cams(20, 3)
+    targets = [torch.full((20, 20, 3), 0.3) for _ in cams]
+
+    def trainer():
+        return SplatTrainer(scene, cams, targets, strategy=_DictStateStrategy(), schedule_steps=8)
+
+    whole = trainer()
+    losses = [r["loss"] for r in whole.train(6)]
+    first = trainer()
+    start = [r["loss"] for r in first.train(2)]
+    torch.save(first.state_dict(), tmp_path / "checkpoint.pt")
+    resumed = trainer().load_state_dict(torch.load(tmp_path / "checkpoint.pt"))
+    assert start + [r["loss"] for r in resumed.train(4)] == losses
+    assert len(resumed) == len(whole) < len(scene)
+    assert torch.equal(resumed.strategy_state["visits"], whole.strategy_state["visits"])
+    assert all(torch.equal(resumed.params[k], whole.params[k]) for k in whole.params)
+
+
+def test_learning_rates_schedule_and_checkpoints_a_trainer_cannot_use_are_refused():
+    """A negative or NaN rate froze its parameter without a word, and schedule_steps 0 or 2.5
+    became 1 or 2; a checkpoint of another trainer (other cameras, other frozen parameters,
+    not a checkpoint at all) failed with KeyError or IndexError mid-training, or loaded with
+    its moments dropped."""
+    scene, cams = _scene(20, degree=0), _cams(16, 3)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+    for rates in ({"means": -1.6e-4}, {"means": float("nan")}, {"opacities": math.inf},
+                  {"sh0": "0.01"}):
+        name = next(iter(rates))
+        with pytest.raises(ValueError, match=rf"learning_rates\['{name}'\] \(0 freezes it\) must "
+                                             r"be a finite number >= 0"):
+            SplatTrainer(scene, cams, targets, learning_rates=rates)
+    for steps, what in ((0, ">= 1"), (-3, ">= 1"), (2.5, "an integer")):
+        with pytest.raises(ValueError, match=f"schedule_steps must be {what}"):
+            SplatTrainer(scene, cams, targets, schedule_steps=steps)
+    assert SplatTrainer(scene, cams, targets, learning_rates={"means": 0}).optimizers.keys() == {
+        "quats", "scales", "opacities", "sh0", "shN"}
+    trained = SplatTrainer(scene, cams, targets)
+    trained.train(1)  # two of the three cameras left in the epoch's order
+    saved = trained.state_dict()
+    with pytest.raises(ValueError, match=r"trains \[.*'means'.*\], this trainer \['opacities'.*"
+                                         r"build it with the learning_rates"):
+        SplatTrainer(scene, cams, targets, learning_rates={"means": 0.0}).load_state_dict(saved)
+    frozen = SplatTrainer(scene, cams, targets, learning_rates={"means": 0.0}).state_dict()
+    with pytest.raises(ValueError, match=r"checkpoint trains \['opacities'"):
+        SplatTrainer(scene, cams, targets).load_state_dict(frozen)
+    with pytest.raises(ValueError, match="a trainer of 3 cameras, this one has 2"):
+        SplatTrainer(scene, cams[:2], targets[:2]).load_state_dict(saved)
+    older = {k: v for k, v in saved.items() if k != "cameras"}  # before the count was kept
+    with pytest.raises(ValueError, match="a trainer of more cameras, this one has 1"):
+        SplatTrainer(scene, cams[:1], targets[:1]).load_state_dict(older)
+    assert SplatTrainer(scene, cams, targets).load_state_dict(older).step_count == 1
+    with pytest.raises(ValueError, match=r"lacks \['optimizers', 'order', 'rng'\]: give what "
+                                         r"SplatTrainer.state_dict\(\) returned"):
+        SplatTrainer(scene, cams, targets).load_state_dict({"step": 1, "params": saved["params"]})
