@@ -27,7 +27,7 @@ from scenesparse.cameras import (
     read_transforms,
     transforms_cameras,
 )
-from sparsebox._validation import check_colour
+from sparsebox._validation import check_colour, check_int
 from sparsebox.exceptions import InputFileError
 
 __all__ = ["PhotoViews", "photo_views", "photo_sources", "by_image_name", "load_image",
@@ -169,7 +169,8 @@ class _Located:
 
 def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Located:
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of photos")
+        raise FileNotFoundError(f"{folder}: a file, not a folder of photos (give the folder that "
+                                "holds it)" if folder.exists() else f"{folder}: no such folder of photos")
     if cameras_json is not None:
         cams, names = by_image_name(*cameras_from_json(cameras_json))
         # sorted by name, the same names are side by side
@@ -227,6 +228,9 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     """The views of a user's scene (see the module's docstring for the layouts); photos are
     resized so that their width is ``resolution`` (default: as they are)."""
     colour = check_colour("background", background)
+    if resolution is not None:
+        resolution = check_int("resolution", resolution, minimum=1)
+    hold_every = check_int("hold_every", hold_every, minimum=1)
     found = _locate(Path(folder), cameras_json)
     if found.test is not None:
         train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)

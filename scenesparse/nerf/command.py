@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sparsebox.exceptions import InputFileError
 from sparsebox.outputs import StagedOutputs, json_text
 
 __all__ = ["run_hollownerf", "OUTPUTS", "SUBSET_NOTE", "shipped_subset"]
@@ -59,6 +60,9 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
 
     ``seconds`` adds the training time of the earlier runs a resumed run's checkpoint recorded
     to this run's, ``seconds_this_run``."""
+    if not views.test_cameras:  # found before training: nothing to report PSNR or renders on
+        raise InputFileError(f"{data}: no view is held out to evaluate on ({views.description}); "
+                             "give at least two views")
     start = time.perf_counter()
     estimator.fit(views, progress=progress, checkpoint=out / "checkpoint.pt")
     test_cams, test_images = views.test_cameras, views.test_images

@@ -26,10 +26,11 @@ from scenesparse.nerf.hashgrid import HashGrid, level_resolutions
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
-from scenesparse.nerf.trainer import NerfTrainer, render_image
+from scenesparse.nerf.trainer import NerfTrainer, check_images, render_image
 from sparsebox._validation import SEED, Interval, check_colour
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.outputs import check_output_file
 from sparsebox.select import select
 
 __all__ = ["HollowNeRF", "FORMAT"]
@@ -40,6 +41,9 @@ FORMAT = "sparsebox-hollownerf/2"
 _READABLE = (FORMAT, "sparsebox-hollownerf/1")
 #: the format of training checkpoints (unchanged by version 2 of saved models)
 _CHECKPOINT = "sparsebox-hollownerf/1-checkpoint"
+#: the settings that choose the entries kept after training, which a checkpoint may resume under
+#: other values of (trying another keep_mass needs no new training)
+_SELECTION = ("keep_mass", "keep_ratio", "budget", "score_rays")
 #: the background of views that do not say theirs, and of files written before it was saved
 _WHITE = (1.0, 1.0, 1.0)
 #: The most rows the hash table may hold: a saved model numbers the rows a prune dropped as int32
@@ -250,13 +254,23 @@ class HollowNeRF(Sparsifier):
 
         With ``checkpoint``, the trainer's state is written there every ``checkpoint_every``
         steps (atomically), and a run finding one there goes on from it: stopping and starting
-        again gives the same model as one uninterrupted run.
+        again gives the same model as one uninterrupted run. A checkpoint of other training
+        settings is refused; one of another ``keep_mass``, ``keep_ratio``, ``budget`` or
+        ``score_rays`` (which only choose the entries kept) is resumed.
         """
         self._validate_params()
         for name in ("train_cameras", "train_images"):
             if not hasattr(views, name):
                 raise InvalidParameterError(f"views must be a PhotoViews (with train_cameras "
                                             f"and train_images), got {type(views).__name__}")
+        if not views.train_cameras:
+            raise InvalidParameterError("views has no training photos (its train_cameras are "
+                                        "empty): give at least one")
+        check_images(views.train_cameras, views.train_images,
+                     alphas=getattr(views, "train_masks", None) or None)
+        if checkpoint is not None:  # a checkpoint it cannot write fails now, not after training
+            check_output_file(checkpoint, option="checkpoint")
+        self.pruning_ = None  # a model fitted again is pruned again
         pixels = sum(c.width * c.height for c in views.train_cameras)
         if self.batch_rays > pixels:  # a step draws its rays from them, with repeats
             raise InvalidParameterError(f"batch_rays must be <= the {pixels:,} pixels of the "
@@ -325,7 +339,8 @@ class HollowNeRF(Sparsifier):
 
     def _resume(self, path: Path) -> None:
         state = _read(path, (_CHECKPOINT,))
-        differs = {k: v for k, v in state["params"].items() if self.get_params().get(k) != v}
+        differs = {k: v for k, v in state["params"].items()
+                   if k not in _SELECTION and self.get_params().get(k) != v}
         if differs:  # "name value": the command line spells each name as its option
             settings = ", ".join(f"{k} {v!r}" for k, v in differs.items())
             raise InvalidParameterError(f"{path} is a checkpoint of a run with {settings}; "
@@ -402,6 +417,8 @@ class HollowNeRF(Sparsifier):
         from scenesparse.imagemetrics import psnr, ssim
         from sparsebox.progress import progress_bar
 
+        self._check_fitted()
+        check_images(cameras, images)  # 8-bit photos or other sizes give no honest PSNR
         renders = [self.render(c).numpy()
                    for c in progress_bar(cameras, "rendering the held-out views",
                                          enabled=progress)]
@@ -418,7 +435,7 @@ class HollowNeRF(Sparsifier):
         a temporary folder beside ``path`` and moved there: its size does not depend on the
         name."""
         state = self._state()
-        path = Path(path)
+        path = check_output_file(path, option="path")
         with tempfile.TemporaryDirectory(prefix=".hollownerf_", dir=path.parent) as folder:
             temp = Path(folder) / "model.pt"
             torch.save(state, temp)
@@ -449,8 +466,9 @@ class HollowNeRF(Sparsifier):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
-        """A model written by :meth:`save`, ready to render (``mask_``: the kept entries;
-        ``scores_`` are not stored)."""
+        """A model written by :meth:`save`, ready to render (``mask_``: the kept entries, and
+        for a pruned model ``pruning_``'s ``levels`` and ``compacted``; ``scores_`` are not
+        stored)."""
         state = _read(Path(path), _READABLE)
         model = cls(**state["params"])
         field = model._build_field()
@@ -466,9 +484,11 @@ class HollowNeRF(Sparsifier):
         # files written before the background was saved were trained over white
         model.background_ = tuple(state.get("background", _WHITE))
         keep = field.grid.keep
-        model.mask_ = (np.ones(field.grid.num_entries, dtype=bool) if keep is None
-                       else keep.numpy().copy())
-        model.pruning_ = None if keep is None else {"levels": level_report(field, keep)}
+        if keep is None:  # unpruned, or pruned by zeroing rows (a trained row is never all 0)
+            keep = field.grid.table.detach().ne(0).any(dim=1)
+        model.mask_ = keep.numpy().copy()
+        model.pruning_ = None if bool(keep.all()) else {
+            "levels": level_report(field, keep), "compacted": field.grid.keep is not None}
         return model
 
 

@@ -33,13 +33,66 @@ from scenesparse.nerf.volume import camera_rays, render_rays, step_size
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget
 
-__all__ = ["NerfTrainer", "render_image"]
+__all__ = ["NerfTrainer", "render_image", "check_images"]
 
 _BETAS = (0.9, 0.99)
 _EPS = 1e-15
 SALIENCY_BETAS = (0.9, 0.99)
 OCCUPANCY_EVERY = 16
 OCCUPANCY_FULL_UPDATES = 4
+
+
+#: how far outside [0, 1] a photo's value may lie (rounding in its conversion)
+_IMAGE_SLACK = 1e-3
+
+
+def check_images(cameras: Sequence[Camera], images: Sequence[Any], *,
+                 alphas: Sequence[Any] | None = None) -> None:
+    """One photo per camera (at least one), each a float tensor ``(height, width, 3)`` of its
+    camera, finite and in [0, 1], and, where ``alphas`` are given, one alpha of ``height x
+    width`` values per camera; otherwise an error that names the photo. 8-bit photos (0..255)
+    would train towards colours no render reaches and make PSNR meaningless.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import orbit_cameras
+    >>> cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 1, width=8, height=6)
+    >>> check_images(cams, [torch.zeros(6, 8, 3)])
+    >>> try:
+    ...     check_images(cams, [torch.full((6, 8, 3), 255, dtype=torch.uint8)])
+    ... except ValueError as err:
+    ...     print(err)
+    image 0 must be a float tensor in [0, 1], got torch.uint8 (divide 8-bit photos by 255)
+    """
+    if not cameras or len(cameras) != len(images):
+        raise InvalidParameterError(f"give one image per camera (at least one), got "
+                                    f"{len(cameras)} cameras and {len(images)} images")
+    if alphas is not None and len(alphas) != len(cameras):
+        raise InvalidParameterError(f"give one alpha per camera, got {len(cameras)} cameras "
+                                    f"and {len(alphas)} alphas")
+    for i, (cam, image) in enumerate(zip(cameras, images, strict=True)):
+        if not torch.is_tensor(image):
+            raise InvalidParameterError(f"image {i} must be a torch tensor, got "
+                                        f"{type(image).__module__}.{type(image).__name__} "
+                                        "(torch.from_numpy turns an array into one)")
+        if tuple(image.shape) != (cam.height, cam.width, 3):
+            raise InvalidParameterError(f"image {i} must be (height, width, 3) = "
+                                        f"({cam.height}, {cam.width}, 3), got "
+                                        f"{tuple(image.shape)}")
+        if not image.is_floating_point():
+            raise InvalidParameterError(f"image {i} must be a float tensor in [0, 1], got "
+                                        f"{image.dtype} (divide 8-bit photos by 255)")
+        if not bool(torch.isfinite(image).all()):
+            raise InvalidParameterError(f"image {i} holds NaN or infinite values")
+        low, high = float(image.min()), float(image.max())
+        if low < -_IMAGE_SLACK or high > 1.0 + _IMAGE_SLACK:
+            raise InvalidParameterError(f"image {i} must lie in [0, 1], got values in "
+                                        f"[{low:.6g}, {high:.6g}]")
+        if alphas is not None and (not torch.is_tensor(alphas[i])
+                                   or alphas[i].numel() != cam.height * cam.width):
+            raise InvalidParameterError(f"alpha {i} must be a tensor of height x width = "
+                                        f"{cam.height} x {cam.width} values, got "
+                                        f"{tuple(getattr(alphas[i], 'shape', ()))}")
 
 
 def _occupancy_threshold(step: float) -> float:
@@ -103,9 +156,7 @@ class NerfTrainer:
                  gate_alpha: tuple[float, float] = (1e4, 1e5),
                  march_steps: int = 256, occupancy_resolution: int = 64,
                  background: Sequence[float] = (1.0, 1.0, 1.0), seed: int = 0) -> None:
-        if not cameras or len(cameras) != len(images):
-            raise InvalidParameterError(f"give one image per camera, got {len(cameras)} cameras "
-                                        f"and {len(images)} images")
+        check_images(cameras, images, alphas=alphas)
         if saliency_budget is not None and field.saliency is None:
             raise InvalidParameterError("saliency_budget needs a field with a saliency grid")
         self.field = field
@@ -117,10 +168,6 @@ class NerfTrainer:
         self.background = torch.tensor([float(b) for b in background])
         origins, dirs, colours, alpha = [], [], [], []
         for i, (cam, image) in enumerate(zip(cameras, images, strict=True)):
-            if tuple(image.shape) != (cam.height, cam.width, 3):
-                raise InvalidParameterError(f"image {i} must be (height, width, 3) = "
-                                            f"({cam.height}, {cam.width}, 3), got "
-                                            f"{tuple(image.shape)}")
             o, d = camera_rays(cam)
             origins.append(o)
             dirs.append(d)

@@ -4,6 +4,7 @@ a pixel, compaction, training under the budget on the real lego photos, checkpoi
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 
 import numpy as np
@@ -561,3 +562,150 @@ def test_an_instant_ngp_aabb_scale_is_named_as_unused(data_dir, tmp_path):
                                                          "aabb_scale 16 (instant-ngp's box")
             assert "[-1.5, -1.5, -1.5, 1.5, 1.5, 1.5]" in said[0]
             assert "transforms.json's aabb_scale 16 is not used" in model.aabb_from_
+
+
+TINY = {"levels": 2, "table_size": 2**8, "base_resolution": 4, "finest_resolution": 16,
+        "steps": 2, "batch_rays": 16, "saliency_resolution": 4, "occupancy_resolution": 8,
+        "score_rays": 64, "march_steps": 16}
+
+
+def _tiny_views(count: int = 4):
+    from scenesparse.photos import PhotoViews
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, count, width=8, height=8)
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(8, 8, 3, generator=g) for _ in cams]
+    return PhotoViews(cams, images, cams, images, "tiny orbit")
+
+
+def test_photos_that_are_not_float_images_in_0_1_are_refused_by_fit_and_evaluate():
+    """8-bit photos trained towards colours no render reaches without a word, and evaluate
+    gave PSNR -43 dB for them; numpy photos, a missing or misshapen one, an empty list and
+    masks of another size ended in AttributeError, zip's ValueError, NaN or IndexError."""
+    from scenesparse.photos import PhotoViews
+
+    views = _tiny_views()
+    cams, images = views.train_cameras, views.train_images
+    eight_bit = [(i * 255).to(torch.uint8) for i in images]
+    for bad, match in ((eight_bit, r"image 0 must be a float tensor in \[0, 1\], got torch.uint8"),
+                       ([i * 255 for i in images], r"image 0 must lie in \[0, 1\]"),
+                       ([i.numpy() for i in images], "image 0 must be a torch tensor"),
+                       (images[:2], "got 4 cameras and 2 images")):
+        with pytest.raises(InvalidParameterError, match=match):
+            HollowNeRF(**TINY).fit(PhotoViews(cams, bad, [], [], "bad"))
+    masks = [torch.ones(4, 8) for _ in cams]
+    with pytest.raises(InvalidParameterError, match="alpha 0 must be a tensor of height x width"):
+        HollowNeRF(**TINY).fit(PhotoViews(cams, images, [], [], "bad", masks))
+    with pytest.raises(InvalidParameterError, match="no training photos"):
+        HollowNeRF(**TINY).fit(PhotoViews([], [], cams, images, "all held out"))
+    model = HollowNeRF(**TINY).fit(views)
+    with pytest.raises(InvalidParameterError, match="got 0 cameras and 0 images"):
+        model.evaluate([], [])
+    for bad, match in ((eight_bit, "torch.uint8"), (images[:2], "got 4 cameras and 2 images"),
+                       ([i.permute(2, 0, 1) for i in images], r"image 0 must be \(height")):
+        with pytest.raises(InvalidParameterError, match=match):
+            model.evaluate(cams, bad)
+    assert np.isfinite(model.evaluate(cams, images)["psnr"])
+
+
+def test_a_model_fitted_again_is_pruned_again():
+    """fit, prune, set_params(keep_ratio=...), fit, prune: the second prune did nothing (the
+    table stayed whole) and pruning_ still described the first model."""
+    views = _tiny_views()
+    model = HollowNeRF(**TINY, keep_ratio=0.5).fit(views).prune()
+    model.set_params(keep_ratio=0.1)
+    model.fit(views).prune()
+    kept = int(model.mask_.sum())
+    assert model.field_.grid.num_parameters() == kept * model.features
+    assert sum(level["kept"] for level in model.pruning_["levels"]) == kept
+    assert model.pruning_["params_after"] == model.num_parameters()
+
+
+def test_save_and_checkpoint_paths_are_checked_before_writing(tmp_path):
+    """save() into a folder or a missing folder named a hidden temporary path; a checkpoint in
+    a missing folder failed only when the first checkpoint was due, after that training."""
+    views = _tiny_views()
+    steps = []
+    with pytest.raises(InvalidParameterError, match="checkpoint: the folder .*missing does not"):
+        HollowNeRF(**TINY).fit(views, checkpoint=tmp_path / "missing" / "c.pt",
+                               callback=steps.append)
+    assert steps == []
+    model = HollowNeRF(**TINY).fit(views)
+    with pytest.raises(InvalidParameterError, match=f"path: {tmp_path} is a folder"):
+        model.save(tmp_path)
+    with pytest.raises(InvalidParameterError, match="path: the folder .*missing does not exist"):
+        model.save(tmp_path / "missing" / "model.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loaded_model_knows_the_rows_a_zeroing_prune_dropped(tmp_path):
+    """When compaction would not shrink the file, prune zeroes the dropped rows; the loaded
+    model then said every entry was kept (mask_ all True, pruning_ None)."""
+    views = _tiny_views()
+    model = HollowNeRF(**TINY, budget=379).fit(views).prune()
+    assert model.pruning_["compacted"] is False and model.mask_.size == 381
+    model.save(tmp_path / "model.pt")
+    loaded = HollowNeRF.load(tmp_path / "model.pt")
+    assert np.array_equal(loaded.mask_, model.mask_)
+    assert loaded.pruning_ == {"levels": model.pruning_["levels"], "compacted": False}
+    assert torch.equal(loaded.render(views.test_cameras[0]), model.render(views.test_cameras[0]))
+    unpruned = HollowNeRF(**TINY).fit(views)
+    unpruned.save(tmp_path / "whole.pt")
+    whole = HollowNeRF.load(tmp_path / "whole.pt")
+    assert whole.mask_.all() and whole.pruning_ is None
+
+
+def test_a_checkpoint_resumes_under_another_keep_mass(tmp_path):
+    """Trying another --keep-mass on a finished run was refused ("a checkpoint of a run with
+    --keep-mass 0.99"), though it chooses the entries only after training: a retrain."""
+    views = _tiny_views()
+    path = tmp_path / "checkpoint.pt"
+    first = HollowNeRF(**TINY).fit(views, checkpoint=path)
+    again = HollowNeRF(**TINY, keep_mass=0.5).fit(views, checkpoint=path)
+    assert again.resumed_from_step_ == TINY["steps"]
+    assert torch.equal(again.field_.grid.table, first.field_.grid.table)
+    assert again.mask_.sum() < first.mask_.sum()
+    ratio = HollowNeRF(**{**TINY, "score_rays": 32}, keep_ratio=0.3).fit(views, checkpoint=path)
+    assert ratio.mask_.sum() == math.floor(0.3 * ratio.mask_.size + 0.5)
+    with pytest.raises(InvalidParameterError, match="checkpoint of a run with seed 0"):
+        HollowNeRF(**TINY, seed=1).fit(views, checkpoint=path)
+
+
+def test_photo_views_checks_its_options_and_names_a_file_given_as_the_folder(tmp_path):
+    """hold_every=0 raised range()'s error and -1 held nothing out; resolution 1.5 raised a
+    TypeError; a transforms.json given as the folder was 'no such folder'."""
+    from scenesparse.photos import photo_views
+
+    (tmp_path / "transforms.json").write_text("{}")
+    for kwargs, match in (({"hold_every": 0}, "hold_every must be >= 1"),
+                          ({"hold_every": -1}, "hold_every must be >= 1"),
+                          ({"resolution": 1.5}, "resolution must be an integer"),
+                          ({"resolution": 0}, "resolution must be >= 1")):
+        with pytest.raises(InvalidParameterError, match=match):
+            photo_views(tmp_path, **kwargs)
+    with pytest.raises(FileNotFoundError, match="a file, not a folder of photos"):
+        photo_views(tmp_path / "transforms.json")
+
+
+def test_command_refuses_photos_that_leave_no_view_held_out(cli, data_dir, tmp_path):
+    """One photo: no view is held out, and the command trained, then stopped on matplotlib's
+    'Number of rows must be a positive integer, not 0' with a checkpoint left behind."""
+    import json
+
+    from PIL import Image
+
+    source = json.loads((data_dir / "3d/nerf_synthetic_lego_subset/transforms_train.json")
+                        .read_text())
+    photos = tmp_path / "photos"
+    (photos / "images").mkdir(parents=True)
+    Image.fromarray(np.full((8, 8, 3), 90, dtype=np.uint8)).save(photos / "images" / "0.png")
+    (photos / "transforms.json").write_text(json.dumps(
+        {"fl_x": 11.0, "w": 8, "h": 8, "frames": [
+            {"file_path": "images/0", "transform_matrix": source["frames"][0]["transform_matrix"]}]}))
+    out = tmp_path / "nerf"
+    result = cli("scene", "hollownerf", "--data", photos, "--out", out, "--resolution", "8",
+                 "--steps", "2", "--table-size", "64", "--levels", "2",
+                 "--finest-resolution", "16", "--batch-rays", "16")
+    assert result.exit_code == 2
+    assert result.error_line().startswith(f"error: {photos}: no view is held out")
+    assert not out.exists()
