@@ -253,7 +253,8 @@ def prune_splats(
     views: int = typer.Option(32, min=1, help="Orbit views used for scoring (without --images "
                               "or --cameras)."),
     resolution: int = typer.Option(256, min=16, help="Render size for scoring: the orbit's "
-                                   "square, or the width of your photos."),
+                                   "square, or the width your photos are resized to (at most "
+                                   "theirs: the default drops to it)."),
     eval_views: int = typer.Option(8, min=1, help="Orbit views held out for PSNR and SSIM "
                                    "(without --images or --cameras, which hold out their own: "
                                    "transforms_test.json, else every 8th view)."),
@@ -298,6 +299,16 @@ def prune_splats(
                                  "3DGS code writes" + (f" ({inside} is one)" if inside.is_file()
                                                        else ""), param_hint="--cameras")
     _refuse_options_that_do_not_apply(context, sh_degree, images, cameras)
+    if images is not None:  # photos scored at a width above theirs are compared upscaled
+        from scenesparse.photos import photo_sources
+        from sparsebox.options import given_options
+
+        try:
+            sources = photo_sources(images, cameras_json=cameras)
+        except (OSError, ValueError):
+            sources = []  # reading the photos names what is wrong with them
+        resolution = _check_resolution(resolution, sources,
+                                       given=bool(given_options(context, "resolution")))
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
                 "recover_steps": recover_steps, "views": views, "resolution": resolution,
                 "eval_views": eval_views, "backend": backend,
@@ -569,7 +580,7 @@ def _check_resolution(resolution: int, sources: list[Path], *, given: bool) -> i
     if not widths or resolution <= max(widths):
         return resolution
     if not given:
-        return max(widths)  # the default 128 on smaller photos: their own width
+        return max(widths)  # the default on smaller photos: their own width
     raise typer.BadParameter(f"{resolution} is wider than the photos (the widest is "
                              f"{max(widths)} pixels), and resizing them up adds no detail; give "
                              f"at most {max(widths)}", param_hint="--resolution")
