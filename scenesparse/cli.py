@@ -591,6 +591,10 @@ def _photo_folder(data: str) -> Path:
     path = Path(data)
     if path.is_dir():
         return path
+    if path.is_file():  # nerfstudio's --data takes its transforms.json too
+        raise typer.BadParameter(f"{data} is a file; give the folder that holds it (its "
+                                 "transforms files and photos are read from there)",
+                                 param_hint="--data")
     from sparsebox.data.sources import catalogue, fetch
 
     found = catalogue().get(data)

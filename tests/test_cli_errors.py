@@ -949,6 +949,18 @@ def test_hollownerf_batch_past_the_pixels(cli, data_dir, tmp_path):
     assert not out.exists()
 
 
+def test_hollownerf_data_given_as_its_transforms_file_names_the_folder(cli, tmp_path):
+    """nerfstudio's --data takes a transforms.json too; this said "neither a folder nor a
+    dataset name"."""
+    (tmp_path / "photos").mkdir()
+    transforms = write(tmp_path / "photos" / "transforms.json", "{}")
+    out = tmp_path / "nerf"
+    run_bad(cli, Case(["scene", "hollownerf", "--data", transforms, "--out", out, *_NERF_TINY],
+                      ["--data", f"{transforms} is a file; give the folder that holds it"],
+                      [transforms]), tmp_path)
+    assert not out.exists()
+
+
 def test_hollownerf_out_is_a_file(cli, data_dir, tmp_path):
     out = write(tmp_path / "nerf", "keep me")
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY],
