@@ -3,10 +3,8 @@ and a few more edges): eliminate the nodes of degree at most 2 first, then facto
 
 Eliminating a node of degree 1 removes a leaf; one of degree 2 joins its two neighbours by one
 edge (resistors in series), so the pattern never grows. On the 3D mesh ``wave`` (156,317 nodes)
-a sparsifier at density 1.10 leaves a core of about 13,000 nodes for a sparse factorization,
-instead of every node. The core goes to QDLDL (an ``L D L'`` factorization in AMD order, from
-the OSQP project): on the cores of fe_4elt2's sparsifiers after deletions (about 2,500 nodes)
-it factors in about half the time of SciPy's SuperLU in its symmetric mode.
+a sparsifier at density 1.10 leaves a core of about 13,000 nodes for the sparse LU, instead of
+every node.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import qdldl
 import scipy.sparse as sp
 from numba import njit
+from scipy.sparse.linalg import splu
 
 from sparsebox._validation import check_int
 
@@ -157,37 +155,23 @@ def _split_diagonal(indptr, indices, data):
 
 
 @njit(cache=True)
-def _schur_upper(indptr, indices, data, count, diag, core):
-    """``(data, indices, indptr)`` of the upper triangle (CSC, rows sorted, the diagonal last in
-    each column) of what :func:`_eliminate` leaves, on the nodes ``core`` (renumbered in order).
-    Each node's ``count`` live entries lead its row and join core nodes only; the matrix is
-    symmetric, so row ``r``'s entries of columns below ``r`` are column ``r``'s above the
-    diagonal."""
+def _schur_complement(indptr, indices, data, count, diag, core):
+    """``(data, indices, indptr)`` of what :func:`_eliminate` leaves, on the nodes ``core``
+    (renumbered in order): each row's diagonal, then its ``count`` live entries, which lead the
+    row and join core nodes only. The matrix is symmetric, so these rows are its columns too."""
     at = np.full(diag.shape[0], -1, dtype=np.int64)
     for r in range(core.shape[0]):
         at[core[r]] = r
     ptr = np.zeros(core.shape[0] + 1, dtype=np.int64)
     for r in range(core.shape[0]):
-        v = core[r]
-        above = 1  # the diagonal
-        for t in range(count[v]):
-            if at[indices[indptr[v] + t]] < r:
-                above += 1
-        ptr[r + 1] = ptr[r] + above
+        ptr[r + 1] = ptr[r] + count[core[r]] + 1
     idx = np.empty(ptr[-1], dtype=np.int64)
     val = np.empty(ptr[-1])
     for r in range(core.shape[0]):
         v, p = core[r], ptr[r]
-        for t in range(count[v]):
-            c = at[indices[indptr[v] + t]]
-            if c < r:  # insertion sort: a core row holds a few entries
-                j = p
-                while j > ptr[r] and idx[j - 1] > c:
-                    idx[j], val[j] = idx[j - 1], val[j - 1]
-                    j -= 1
-                idx[j], val[j] = c, data[indptr[v] + t]
-                p += 1
         idx[p], val[p] = r, diag[v]
+        for t in range(count[v]):
+            idx[p + 1 + t], val[p + 1 + t] = at[indices[indptr[v] + t]], data[indptr[v] + t]
     return val, idx, ptr
 
 
@@ -222,7 +206,7 @@ class EliminationFactor:
     """An exact factorization of a symmetric positive definite matrix with nonpositive
     off-diagonal entries (a grounded Laplacian): nodes of degree at most ``max_degree`` are
     eliminated greedily (their Schur complement keeps the pattern), the rest, the core, goes to
-    a sparse ``L D L'`` factorization (QDLDL).
+    a sparse LU.
 
     Parameters
     ----------
@@ -234,16 +218,15 @@ class EliminationFactor:
     Attributes
     ----------
     core_size : int
-        Nodes left for the sparse factorization.
+        Nodes left for the LU.
     nnz : int
-        Entries of the factors (2 per neighbour of an eliminated node and pivot, plus the
-        core's counted as an LU would hold them: ``L`` and ``L'`` with their diagonals).
+        Entries of the factors (2 per neighbour of an eliminated node and pivot, plus the LU's).
 
     Raises
     ------
     ValueError
         If the matrix is not symmetric or not positive definite (a pivot is negative or
-        cancels to rounding error).
+        cancels to rounding error, or the LU of the core is singular).
 
     Examples
     --------
@@ -275,21 +258,26 @@ class EliminationFactor:
         core[order] = False
         self._core = np.flatnonzero(core)
         self.core_size = int(self._core.size)
-        self._ldl = None
+        self._lu = None
         self.nnz = int(2 * (nbrs >= 0).sum() + order.size)
         if self.core_size:
             k = self.core_size
-            upper = sp.csc_matrix(_schur_upper(indptr, indices, data, count, diag, self._core),
-                                  shape=(k, k))
+            schur = sp.csc_matrix(_schur_complement(indptr, indices, data, count, diag,
+                                                    self._core), shape=(k, k))
             try:
-                self._ldl = qdldl.Solver(upper, upper=True)
-            except RuntimeError as err:  # QDLDL: a pivot of exactly 0
+                self._lu = splu(schur, permc_spec="MMD_AT_PLUS_A",
+                                diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
                 raise ValueError(f"the matrix is not positive definite ({err})") from None
-            lower, core_pivots, _ = self._ldl.factors()
-            if core_pivots.min() <= tiny * diag[self._core].max():  # singular up to rounding
-                raise ValueError("the matrix is not positive definite (a pivot of its core "
-                                 "is negative or cancels to rounding error)")
-            self.nnz += int(2 * lower.nnz + 2 * k)  # as L and U of an LU would hold
+            # positive definite: pivots on the diagonal (rows in the columns' order: SuperLU
+            # swaps rows only at a zero pivot) and positive (an absolute value passed a negative
+            # one, and an indefinite matrix was solved as if it were positive definite)
+            core_pivots = self._lu.U.diagonal()
+            if (not np.array_equal(self._lu.perm_r, self._lu.perm_c)
+                    or core_pivots.min() <= tiny * diag[self._core].max()):
+                raise ValueError("the matrix is not positive definite (a pivot of its core is "
+                                 "negative or cancels to rounding error)")
+            self.nnz += int(self._lu.L.nnz + self._lu.U.nnz)
 
     def solve(self, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
         """Solve ``matrix @ x = b``.
@@ -311,10 +299,7 @@ class EliminationFactor:
         x = b if reuse else np.array(b, order="C")
         x = x[:, None] if x.ndim == 1 else x  # views: x is C-contiguous
         _forward(x, self._order, self._pivots, self._nbrs, self._values)
-        if self._ldl is not None:
-            core = x[self._core]
-            for c in range(core.shape[1]):  # QDLDL solves one right-hand side at a time
-                core[:, c] = self._ldl.solve(core[:, c])
-            x[self._core] = core
+        if self._lu is not None:
+            x[self._core] = self._lu.solve(np.ascontiguousarray(x[self._core]))
         _backward(x, self._order, self._pivots, self._nbrs, self._values)
         return x.reshape(b.shape)

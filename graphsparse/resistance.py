@@ -37,7 +37,7 @@ class LaplacianSolver:
     """Solves ``lap x = b`` (``b`` one vector or a block of columns) by ``method``; made by
     :func:`laplacian_solver`, whose example shows it."""
 
-    method: str  # "direct" (elimination and a sparse factorization) or "amg"
+    method: str  # "direct" (elimination and sparse LU) or "amg"
     solve: Callable[..., np.ndarray]
 
     def __call__(self, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
@@ -62,7 +62,7 @@ def laplacian_solver(lap: sp.spmatrix, method: str = "direct", *, tol: float = 1
     """A solver of ``lap x = b`` for a grounded, positive definite Laplacian.
 
     ``"direct"``: exact, by :class:`~graphsparse.elimination.EliminationFactor` (nodes of degree
-    at most 2 eliminated first, a sparse ``L D L'`` for the rest). ``"amg"``: pyamg smoothed
+    at most 2 eliminated first, a sparse LU for the rest). ``"amg"``: pyamg smoothed
     aggregation as a preconditioner of CG, to relative residual ``tol``. ``"auto"``: the
     direct factorization, unless its factors hold more than
     ``max_fill`` times the nonzeros of ``lap`` (3D meshes and dense subgraphs fill in fast) and
@@ -400,8 +400,8 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     """Approximate effective resistance of every item (edge), from
     :func:`resistance_embedding` (self-loops get 0).
 
-    ``solver``: ``"amg"`` (pyamg smoothed aggregation with CG), ``"direct"`` (an exact
-    factorization of the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
+    ``solver``: ``"amg"`` (pyamg smoothed aggregation with CG), ``"direct"`` (a sparse LU of
+    the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
     """
     g = as_structure(graph)
     z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
