@@ -274,7 +274,8 @@ class GaussianPruner(Sparsifier):
         The kept Gaussians, fine-tuned when ``recover_steps`` (then what ``transform`` returns,
         which takes only the fitted scene).
     history_ : list of dict
-        Per round: kept count and, with recovery, the last training step's loss and PSNR.
+        Per round: ``round``, ``kept`` and, with recovery, ``train_loss`` and ``train_psnr``:
+        the last recovery step's, on the one training view it drew (not a held-out figure).
 
     Examples
     --------
@@ -391,7 +392,7 @@ class GaussianPruner(Sparsifier):
                 trainer.prune(keep)
                 steps = trainer.train(self.recover_steps, progress=progress,
                                       label=f"recovery, round {r + 1}")
-                record |= {"loss": steps[-1]["loss"], "psnr": steps[-1]["psnr"]}
+                record |= {"train_loss": steps[-1]["loss"], "train_psnr": steps[-1]["psnr"]}
             history.append(record)
         self.statistics_, self.history_ = stats, history
         self.scores_ = scores

@@ -137,6 +137,9 @@ def test_pruning_that_recovers_beats_pruning_alone(data_dir):
     assert np.array_equal(plain.mask_.sum(), recovered.mask_.sum())
     assert len(recovered.transform(part)) == int(recovered.mask_.sum())
     assert [h["kept"] for h in recovered.history_][-1] == recovered.mask_.sum()
+    # the history's figures are one training view's, and say so (a bare "psnr" beside the
+    # report's held-out PSNR read as one)
+    assert set(recovered.history_[-1]) == {"round", "kept", "train_loss", "train_psnr"}
     assert quality(recovered.transform(part)) > quality(plain.transform(part)) + 1.0
     # the fine-tuned Gaussians belong to the fitted scene: another scene of its size is refused
     moved = GaussianScene(part.means + 1.0, part.quats, part.log_scales, part.opacity_logits,
