@@ -224,20 +224,27 @@ def test_an_unreadable_log_line_before_the_last_is_refused_and_the_state_left_al
         assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
 
-def test_a_log_record_the_graph_refuses_is_named_by_its_line(cli, grid_file, tmp_path):
+@pytest.mark.parametrize(("record", "message"), [
+    # a hand-edited record: node 99 is not in the 36-node grid
+    ({"events": [["+", 0, 99, 1.0]]}, "line 2: event 0: v = 99 is out of range (0..35)"),
+    # an on_missing the model refuses was named without the log's name or line
+    ({"events": [["-", 1, 8, 1.0]], "on_missing": "ignore"},
+     "line 2: on_missing must be one of 'error', 'skip', got 'ignore'"),
+], ids=["node", "on_missing"])
+def test_a_log_record_the_model_refuses_is_named_by_its_line(cli, grid_file, tmp_path, record,
+                                                            message):
     events = tmp_path / "events.txt"
     events.write_text("+ 0 7\n")
     state = tmp_path / "state"
     args = ["stream", grid_file, "--events", events, "--state", state]
     assert cli(*args).exit_code == 0
     log = state / "log.jsonl"
-    with open(log, "a") as fh:  # a hand-edited record: node 99 is not in the 36-node grid
-        fh.write(json.dumps({"batch": 2, "first_event": 1, "events": [["+", 0, 99, 1.0]]}) + "\n")
+    with open(log, "a") as fh:
+        fh.write(json.dumps({"batch": 2, "first_event": 1, **record}) + "\n")
     files = {p.name: p.read_bytes() for p in state.iterdir()}
     for command in (["stream", "export", state, "-o", tmp_path / "h.mtx"], args):
         line = cli(*command).error_line()
-        assert line == (f"error: {log}: line 2: event 0: v = 99 is out of range (0..35); the log "
-                        "is damaged")
+        assert line == f"error: {log}: {message}; the log is damaged"
     assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
 
@@ -640,23 +647,3 @@ def test_a_kappa_that_arpack_cannot_compute_is_null_and_the_batch_stays(tmp_path
     assert report.kappa is None and state.model.batches_ == 1
     metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["batch"] == 1 and metrics[-1]["kappa"] is None
-
-
-
-def test_a_log_record_with_a_bad_on_missing_is_named_by_its_line(cli, grid_file, tmp_path):
-    """A hand-edited on_missing was refused without the log's name or line."""
-    events = tmp_path / "events.txt"
-    events.write_text("+ 0 7\n")
-    state = tmp_path / "state"
-    args = ["stream", grid_file, "--events", events, "--state", state]
-    assert cli(*args).exit_code == 0
-    log = state / "log.jsonl"
-    with open(log, "a") as fh:
-        fh.write(json.dumps({"batch": 2, "first_event": 1, "events": [["-", 1, 8, 1.0]],
-                             "on_missing": "ignore"}) + "\n")
-    files = {p.name: p.read_bytes() for p in state.iterdir()}
-    for command in (["stream", "export", state, "-o", tmp_path / "h.mtx"], args):
-        line = cli(*command).error_line()
-        assert line.startswith(f"error: {log}: line 2: on_missing must be one of"), line
-        assert line.endswith("the log is damaged"), line
-    assert {p.name: p.read_bytes() for p in state.iterdir()} == files
