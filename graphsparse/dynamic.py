@@ -564,6 +564,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
         self._check_params()
+        n, held = self._graph.num_nodes, self.sparsifier_.num_edges
+        if held > self._cap(n):  # a max_density set since fit: every batch would break it
+            raise InvalidParameterError(
+                f"max_density {self.max_density} is below the sparsifier's density "
+                f"{held / n:.4f}; give at least that (H gives up no edge to meet a lower cap)")
         if isinstance(batch, (str, dict, EdgeEvent)) or (
                 isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
             raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "

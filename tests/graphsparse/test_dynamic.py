@@ -378,6 +378,20 @@ def test_max_density_below_the_initial_density_is_refused():
         DynamicSpectralSparsifier(max_density=1.05).fit(grid(20))
 
 
+def test_max_density_set_below_the_sparsifier_after_fit_is_refused():
+    """set_params(max_density=...) below H's density was range-checked only: every later batch
+    broke the cap it claims to honour exactly."""
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(20))
+    before = d.sparsifier_
+    d.set_params(max_density=1.05)
+    with pytest.raises(InvalidParameterError, match=r"max_density 1.05 is below the "
+                                                    r"sparsifier's density 1.10"):
+        d.update([("+", 0, 399, 1.0)])
+    assert d.batches_ == 0 and d.sparsifier_ is before
+    d.set_params(max_density=1.2)
+    assert d.update([("+", 0, 399, 1.0)]).batch == 1
+
+
 def test_max_density_admits_edges_that_join_components_and_evicts_for_them():
     # a grid plus 30 isolated nodes; H is full, then edges reach the isolated nodes
     grid_graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(12, 12))
