@@ -379,14 +379,23 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
                                 report=task["report"], progress=progress, **settings)
     # the render size is what a user sets too large: numpy's and numba's arrays raise
     # MemoryError, gsplat's on a GPU torch's OutOfMemoryError (its first sentence is enough:
-    # the rest is a paragraph of allocator advice)
+    # the rest is a paragraph of allocator advice), torch's on the CPU a RuntimeError
     except (MemoryError, torch.cuda.OutOfMemoryError) as err:
-        from sparsebox.exceptions import InvalidParameterError
-
         why = (str(err).splitlines() or ["out of memory"])[0].split(". ")[0]
-        raise InvalidParameterError(
-            f"resolution {settings['resolution']} needs more memory than this machine has "
-            f"to render {source.name} ({why}); give a smaller one") from None
+        raise _resolution_past_memory(settings["resolution"], source, why) from None
+    except RuntimeError as err:
+        _, cpu, why = str(err).partition("DefaultCPUAllocator: ")
+        if not cpu:
+            raise
+        raise _resolution_past_memory(settings["resolution"], source,
+                                      "torch " + why.split(". ")[0]) from None
+
+
+def _resolution_past_memory(resolution: int, source: Path, why: str) -> Exception:
+    from sparsebox.exceptions import InvalidParameterError
+
+    return InvalidParameterError(f"resolution {resolution} needs more memory than this machine "
+                                 f"has to render {source.name} ({why}); give a smaller one")
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:

@@ -581,6 +581,28 @@ def test_prune_splats_names_a_resolution_that_does_not_fit_in_gpu_memory(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
 
 
+def test_prune_splats_names_a_resolution_past_torchs_cpu_memory(tmp_path, cli, monkeypatch):
+    # torch's CPU allocator raises a RuntimeError, not MemoryError: it was "internal error,
+    # RuntimeError: [enforce fail at alloc_cpu.cpp:127] ..." (exit 1)
+    import scenesparse.splatjob
+    from scenesparse.gaussians import write_ply
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                           "can't allocate memory: you tried to allocate 40000000000 bytes. "
+                           "Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
+    scene = tmp_path / "scene.ply"
+    write_ply(scene, _scene(n=40, degree=0))
+    run = cli("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "60000")
+    assert run.error_line("--resolution") == (
+        "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
+        "machine has to render scene.ply (torch can't allocate memory: you tried to allocate "
+        "40000000000 bytes); give a smaller one")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
+
+
 class _DictStateStrategy:
     """A strategy written gsplat's way: its state a plain dict (gsplat's own strategies return
     one), a per-Gaussian tensor in it, and removals through prune_ at a chosen step."""
