@@ -200,8 +200,8 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
                 ) -> tuple[int, int, float, float, float, float]:
     """``(w, h, fx, fy, cx, cy)`` of frame ``index`` from its fields and the file's."""
     try:
-        w = int(fields.get("w", width or 800))
-        h = int(fields.get("h", height or 800))
+        w = _pixels("w", fields.get("w", width or 800))
+        h = _pixels("h", fields.get("h", height or 800))
         fx = (float(fields["fl_x"]) if "fl_x" in fields
               else 0.5 * w / _tan_half(fields["camera_angle_x"]))
         fy = (float(fields["fl_y"]) if "fl_y" in fields
@@ -209,7 +209,7 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
               if "camera_angle_y" in fields else fx)
         cx, cy = float(fields.get("cx", w / 2)), float(fields.get("cy", h / 2))
         distorted = [k for k in _DISTORTION if float(fields.get(k, 0.0)) != 0.0]
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"{path}: frame {index}'s intrinsics (w, h, fl_x, fl_y, cx, cy, "
                          f"camera_angle_x/y) must be numbers ({err})") from None
     if not (w > 0 and h > 0 and all(math.isfinite(v) for v in (fx, fy, cx, cy))
@@ -220,6 +220,15 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         raise ValueError(f"{path}: lens distortion ({', '.join(distorted)}) is not supported: "
                          "undistort the photos first (the renderers are pinhole cameras)")
     return w, h, fx, fy, cx, cy
+
+
+def _pixels(name: str, value: object) -> int:
+    """A size in pixels: a whole number (64, or 64.0), else a ``ValueError`` naming it (int()
+    cut 64.9 to 64, read true as 1 and raised OverflowError for an infinity)."""
+    size = float(value)
+    if isinstance(value, bool) or not size.is_integer():
+        raise ValueError(f"{name} must be a whole number of pixels, got {value!r}")
+    return int(size)
 
 
 def _tan_half(angle) -> float:
@@ -305,7 +314,7 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
             pos = np.asarray(v["position"], dtype=np.float64)
             size = float(v["width"]), float(v["height"])
             fx, fy = float(v["fx"]), float(v["fy"])
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, OverflowError) as err:  # 10**400: no float
             raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
         # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
         if any(isinstance(v[k], bool) for k in ("width", "height")) or not all(

@@ -226,11 +226,13 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                 = None, resolution: int | None = None, background=(0.0, 0.0, 0.0),
                 hold_every: int = 8) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
-    resized so that their width is ``resolution`` (default: as they are)."""
+    resized so that their width is ``resolution`` (default: as they are). Without a file of
+    held-out views, every ``hold_every``-th view (from the first) is held out: at least 2, as
+    1 would hold out every view and leave none to train on."""
     colour = check_colour("background", background)
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
-    hold_every = check_int("hold_every", hold_every, minimum=1)
+    hold_every = check_int("hold_every", hold_every, minimum=2)
     found = _locate(Path(folder), cameras_json)
     if found.test is not None:
         train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)

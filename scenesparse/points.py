@@ -201,6 +201,8 @@ class _PointMethod(Sparsifier):
         if hasattr(points, "subset"):
             return points.subset(self.mask_)
         if _is_tensor_cloud(points):  # open3d.t: a mask on the cloud's device
+            if not self.mask_.size:  # open3d's select_by_mask fails on an empty cloud
+                return points.clone()
             return points.select_by_mask(_open3d().core.Tensor(self.mask_, device=points.device))
         if hasattr(points, "select_by_index"):  # open3d
             return points.select_by_index(np.flatnonzero(self.mask_).tolist())
@@ -216,7 +218,11 @@ def _xyz_of(points: Any) -> Any:
     """The positions of what a point method takes: an array, a
     :class:`~scenesparse.pointio.PointCloud`, or an open3d ``PointCloud`` (legacy or tensor)."""
     if _is_tensor_cloud(points):
-        if "positions" not in points.point:  # an empty cloud
+        if "positions" not in points.point:  # an empty cloud, unless it holds other attributes
+            if len(points.point):
+                raise InvalidParameterError(f"the open3d.t PointCloud has no positions, only "
+                                            f"{', '.join(sorted(points.point))}: set its "
+                                            "point.positions")
             return np.zeros((0, 3))
         return points.point.positions.cpu().numpy()
     return points.points if hasattr(points, "points") else points

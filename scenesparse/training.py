@@ -26,6 +26,7 @@ from scenesparse.gaussians import GaussianScene
 from scenesparse.imagemetrics import splat_loss
 from scenesparse.rendering import render
 from sparsebox._validation import check_colour, check_int, check_real
+from sparsebox.base import StrategyState
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
@@ -346,6 +347,15 @@ class SplatTrainer:
             raise InvalidParameterError(f"the checkpoint was written by a trainer of "
                                         f"{cameras or 'more'} cameras, this one has "
                                         f"{len(self.cameras)}: build it on the same cameras")
+        # a typed state refuses a state without its fields: before anything is loaded, not after
+        saved = state.get("strategy")
+        if saved is not None and isinstance(self.strategy_state, StrategyState):
+            lacks = sorted(set(self.strategy_state) - set(saved))
+            if lacks:
+                raise InvalidParameterError(
+                    f"the checkpoint's strategy state lacks {lacks} of this trainer's "
+                    f"{type(self.strategy_state).__name__}: build it with the strategy of the "
+                    "trainer that wrote the checkpoint")
 
 
 def _strategy_state_dict(state: Any) -> dict[str, Any]:

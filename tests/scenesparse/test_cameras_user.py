@@ -265,3 +265,26 @@ def test_photos_narrower_than_the_render_are_not_compared_upscaled(data_dir, tmp
     cli(*common, "--resolution", str(2 * W)).error_line(
         "--resolution", f"{2 * W} is wider than the photos (the widest is {W} pixels)")
     assert not (tmp_path / "out.ply").exists()
+
+
+def test_transforms_sizes_that_are_not_whole_numbers_name_the_file(tmp_path):
+    """cameras.json's sizes were checked, a transforms file's w and h were still read by int():
+    Infinity ended in "internal error, OverflowError", 24.5 was cut to 24 and true read as 1
+    pixel; a width of 10**400 in cameras.json was an OverflowError too."""
+    from scenesparse.cameras import cameras_from_json, cameras_from_transforms, orbit_cameras
+
+    frame = {"transform_matrix": np.eye(4).tolist()}
+    for size, shown in ((math.inf, "inf"), (24.5, "24.5"), (True, "True")):
+        (tmp_path / "transforms.json").write_text(json.dumps({"fl_x": 20.0, "w": size, "h": H,
+                                                              "frames": [frame]}))
+        with pytest.raises(ValueError, match=rf"transforms.json: frame 0's intrinsics .* \(w must "
+                                             rf"be a whole number of pixels, got {shown}\)"):
+            cameras_from_transforms(tmp_path / "transforms.json")
+    (tmp_path / "transforms.json").write_text(json.dumps({"fl_x": 20.0, "w": 24.0, "h": H,
+                                                          "frames": [frame]}))
+    assert cameras_from_transforms(tmp_path / "transforms.json")[0].width == 24
+    entries = _inria_entries(orbit_cameras((0.0, 0.0, 0.0), 0.5, 2, width=W, height=H), ["a", "b"])
+    entries[1]["width"] = 10**400
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    with pytest.raises(ValueError, match=r"cameras.json: view 1 lacks or garbles int too large"):
+        cameras_from_json(tmp_path / "cameras.json")

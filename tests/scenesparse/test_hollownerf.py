@@ -672,13 +672,15 @@ def test_a_checkpoint_resumes_under_another_keep_mass(tmp_path):
 
 
 def test_photo_views_checks_its_options_and_names_a_file_given_as_the_folder(tmp_path):
-    """hold_every=0 raised range()'s error and -1 held nothing out; resolution 1.5 raised a
-    TypeError; a transforms.json given as the folder was 'no such folder'."""
+    """hold_every=0 raised range()'s error and -1 held nothing out, and 1 held out every view
+    (no training photos left); resolution 1.5 raised a TypeError; a transforms.json given as the
+    folder was 'no such folder'."""
     from scenesparse.photos import photo_views
 
     (tmp_path / "transforms.json").write_text("{}")
-    for kwargs, match in (({"hold_every": 0}, "hold_every must be >= 1"),
-                          ({"hold_every": -1}, "hold_every must be >= 1"),
+    for kwargs, match in (({"hold_every": 0}, "hold_every must be >= 2"),
+                          ({"hold_every": -1}, "hold_every must be >= 2"),
+                          ({"hold_every": 1}, "hold_every must be >= 2"),
                           ({"resolution": 1.5}, "resolution must be an integer"),
                           ({"resolution": 0}, "resolution must be >= 1")):
         with pytest.raises(InvalidParameterError, match=match):

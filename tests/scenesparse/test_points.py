@@ -463,3 +463,18 @@ def test_a_batch_s_workers_show_warnings_as_lines_too(tmp_path):
     lines = [ln for ln in result.stderr.splitlines() if "edge element" in ln]
     assert sorted(lines) == [f"warning: {folder / n}: its edge element is not read; a cloud "
                              "written from it has only its vertices" for n in ("a.ply", "b.ply")]
+
+
+def test_an_empty_open3d_tensor_cloud_comes_back_empty_and_one_without_positions_is_refused():
+    """An empty open3d.t cloud was fitted, then transform failed inside open3d with
+    "IndexError: _Map_base::at"; a cloud of colours without positions was fitted as 0 points."""
+    import open3d as o3d
+
+    for empty in (o3d.t.geometry.PointCloud(),
+                  o3d.t.geometry.PointCloud(o3d.core.Tensor(np.zeros((0, 3), np.float32)))):
+        kept = P.UniformDownsampler(keep_ratio=0.5).fit_transform(empty)
+        assert isinstance(kept, o3d.t.geometry.PointCloud) and kept.is_empty()
+    colours = o3d.t.geometry.PointCloud()
+    colours.point.colors = o3d.core.Tensor(np.ones((5, 3), np.float32))
+    with pytest.raises(InvalidParameterError, match="PointCloud has no positions, only colors"):
+        P.UniformDownsampler(keep_ratio=0.5).fit(colours)

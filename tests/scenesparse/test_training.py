@@ -684,3 +684,28 @@ def test_learning_rates_schedule_and_checkpoints_a_trainer_cannot_use_are_refuse
     with pytest.raises(ValueError, match=r"lacks \['optimizers', 'order', 'rng'\]: give what "
                                          r"SplatTrainer.state_dict\(\) returned"):
         SplatTrainer(scene, cams, targets).load_state_dict({"step": 1, "params": saved["params"]})
+
+
+def test_a_strategy_state_the_trainer_cannot_load_is_refused_before_anything_is_loaded():
+    """A checkpoint of another strategy (a dict state without PruneState's fields) was refused
+    as "state lacks ['history', 'pruned']" (no checkpoint named) after its parameters, step and
+    camera order had been loaded: the trainer was left half of one run, half of another."""
+    from scenesparse.strategy import PruneStrategy
+
+    scene, cams = _scene(40, degree=0), _cams(16, 3)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+    other = SplatTrainer(scene, cams, targets, strategy=_DictStateStrategy())
+    other.train(2)
+    trainer = SplatTrainer(scene, cams, targets,
+                           strategy=PruneStrategy(prune_steps=(100,), score="opacity"))
+    before = {k: v.detach().clone() for k, v in trainer.params.items()}
+    with pytest.raises(ValueError, match=r"the checkpoint's strategy state lacks \['history', "
+                                         r"'pruned'\] of this trainer's PruneState"):
+        trainer.load_state_dict(other.state_dict())
+    assert trainer.step_count == 0 and trainer.strategy_state.state_dict() == {
+        "pruned": 0, "history": []}
+    assert all(torch.equal(trainer.params[k], v) for k, v in before.items())
+    own = SplatTrainer(scene, cams, targets,
+                       strategy=PruneStrategy(prune_steps=(100,), score="opacity"))
+    own.train(2)
+    assert trainer.load_state_dict(own.state_dict()).step_count == 2
