@@ -81,9 +81,12 @@ def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str]
     first: dict[str, Path] = {}
     for f, stem in zip(files, stems, strict=True):
         if stem in first:
+            a, b = Path(first[stem]), Path(f)
+            if a.name != b.name:  # (the same names, from two folders of a glob: their paths)
+                a, b = Path(a.name), Path(b.name)
             raise InvalidParameterError(
-                f"{option}: {Path(first[stem]).name} and {Path(f).name} would write the same "
-                f"outputs; outputs are named after the input ({stem}), so rename one")
+                f"{option}: {a} and {b} would write the same outputs; outputs are named after "
+                f"the input ({stem}), so rename one")
         first[stem] = f
     out = check_output_folder(out, option=option)
     if any(Path(f).parent.resolve() == out.resolve() for f in files):

@@ -141,6 +141,9 @@ def executor_from_options(kind: str, jobs: int, address: str | None,
     from sparsebox.parallel import make_executor
 
     _check_executor_kind(kind)
+    if address is not None and not address.strip():  # an unset shell variable: not a new cluster
+        raise typer.BadParameter("is empty; give the address of a running Ray cluster, or leave "
+                                 "--address out for a new local one", param_hint="--address")
     if address is not None and kind != "ray":
         raise typer.BadParameter("an address is for --executor ray", param_hint="--address")
     if gpus_per_task and kind != "ray":

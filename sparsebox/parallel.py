@@ -201,10 +201,21 @@ class LocalExecutor(Executor):
         emit = on_record or (lambda record: None)
         if self.jobs == 1 or len(tasks) <= 1:
             results, failures = [], []
+            caller_errors: list[BaseException] = []
+
+            def passed_on(record: Any) -> None:  # an on_record that raised is the caller's error
+                try:
+                    emit(record)
+                except BaseException as err:
+                    caller_errors.append(err)
+                    raise
+
             for i, task in enumerate(tasks):
                 try:
-                    results.append(_call(fn, task, emit, shared))
-                except Exception as err:
+                    results.append(_call(fn, task, passed_on, shared))
+                except (Exception, SystemExit) as err:  # as a worker process reports them
+                    if caller_errors:
+                        raise caller_errors[0] from None
                     results.append(None)
                     failures.append((i, task, f"{type(err).__name__}: {err}"))
             return _finish(results, failures)
@@ -324,14 +335,32 @@ def _ray() -> Any:
 _END = object()  # a Ray task's thread has ended
 
 
-def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
+class _TaskExited(Exception):
+    """A Ray task that raised ``SystemExit``, as an error of the task: raised as it is, it would
+    end the worker process, and Ray would run the task again as if the worker had died."""
+
+
+def _caller() -> tuple[str, dict[str, str]]:
+    """What a Ray task takes from the process that runs it: the working folder and the
+    ``SPARSEBOX_*`` variables (the data root, the cache)."""
+    return os.getcwd(), {k: v for k, v in os.environ.items() if k.startswith("SPARSEBOX_")}
+
+
+def _ray_generator(fn: TaskFn, task: Any, threads: int, caller: tuple[str, dict[str, str]],
+                   *shared: Any) -> Any:
     """The body of a Ray task: runs ``fn`` in a thread and yields ``("record", record)`` for
     each record as it is emitted, then ``("result", result)``. A retried task replays the same
     records (tasks are seeded), which Ray's streaming generators skip, so a record reaches the
-    caller once."""
+    caller once. ``caller`` (:func:`_caller`): the task runs in the caller's working folder
+    where the node has it, with the caller's ``SPARSEBOX_*`` variables, as a local process
+    would (the workers of a cluster started by ``ray start`` have their own)."""
     import queue as queue_module
     import threading
 
+    cwd, env = caller
+    os.environ.update(env)
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
     pin_threads(threads)
     warnings.showwarning = warning_line
     records: queue_module.Queue = queue_module.Queue()
@@ -352,6 +381,8 @@ def _ray_generator(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
             break
         yield ("record", item)
     thread.join()
+    if isinstance(outcome.get("error"), SystemExit):
+        raise _TaskExited(f"SystemExit: {outcome['error']}")
     if "error" in outcome:
         raise outcome["error"]
     yield ("result", outcome["result"])
@@ -365,7 +396,9 @@ class RayExecutor(Executor):
     CPUs) on first use. ``shared`` data is put into Ray's object store once; tasks on a node read
     it there without a copy (numpy arrays are read-only views). A task whose worker dies is run
     again up to ``max_retries`` times; a task that raises is not (a bug does not go away).
-    Ray's own log lines below ERROR (its start-up notices) are not shown.
+    Tasks run in the caller's working folder (where a node has it, as on a shared file system)
+    with its ``$SPARSEBOX_*`` variables, so relative paths and the data root mean what they
+    mean to the caller. Ray's own log lines below ERROR (its start-up notices) are not shown.
 
     Parameters
     ----------
@@ -405,8 +438,9 @@ class RayExecutor(Executor):
                 _check_reachable(address, given)
                 try:
                     ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
-                except (ConnectionError, ValueError) as err:
-                    raise InvalidParameterError(f"{given} {address}: {_ray_error(err)}") from err
+                except (ConnectionError, ValueError) as err:  # Ray's advice, on one line
+                    raise InvalidParameterError(f"{given} {address}: {type(err).__name__}: "
+                                                f"{' '.join(str(err).split())}") from err
             else:
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR)
@@ -442,7 +476,8 @@ class RayExecutor(Executor):
             max_retries=self.max_retries, retry_exceptions=False)
         shared_ref = () if shared is _NO_SHARED else (ray.put(shared),)
         threads = max(1, int(self.cpus_per_task))
-        generators = {remote.remote(fn, task, threads, *shared_ref): i
+        caller = _caller()
+        generators = {remote.remote(fn, task, threads, caller, *shared_ref): i
                       for i, task in enumerate(tasks)}
         results: list[Any] = [None] * len(tasks)
         failures: list[tuple[int, Any, str]] = []
@@ -493,6 +528,8 @@ def _check_reachable(address: str, given: str) -> None:
 
 def _ray_error(err: Exception) -> str:
     cause = getattr(err, "cause", None)
+    if isinstance(cause, _TaskExited):
+        return str(cause)
     if cause is not None:
         return f"{type(cause).__name__}: {cause}"
     first = str(err).strip().splitlines()

@@ -311,3 +311,27 @@ def test_an_interrupted_batch_leaves_no_output_folder_it_made(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_batch(Interrupted(), abs, [{"source": "a.mtx"}], made=made)
     assert not (tmp_path / "out").exists()
+
+
+def test_two_inputs_of_one_name_from_two_folders_are_told_apart(tmp_path, cli):
+    """A glob over folders: "a.mtx and a.mtx would write the same outputs" named neither."""
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        write_graph(as_structure(nx.cycle_graph(12)), tmp_path / folder / "a.mtx")
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", str(tmp_path / "*" / "*.mtx"), "--out", out,
+                 "--keep-ratio", "0.5")
+    line = result.error_line("--out")
+    assert f"{tmp_path / 'one' / 'a.mtx'} and {tmp_path / 'two' / 'a.mtx'} would write" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("address", ["", " "])
+def test_an_empty_address_is_refused_not_taken_for_a_new_local_cluster(graphs, tmp_path, cli,
+                                                                       address):
+    """`--address "$HEAD"` with HEAD unset started a new local cluster and ran the batch there."""
+    out = tmp_path / "out"
+    result = cli("graph", "sparsify", graphs, "--out", out, "--keep-ratio", "0.5", "--executor",
+                 "ray", "--address", address)
+    assert "is empty" in result.error_line("--address")
+    assert not out.exists() and result.stdout == ""

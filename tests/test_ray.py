@@ -340,3 +340,78 @@ def test_a_ray_run_prints_only_its_results(tmp_path):
         capture_output=True, text=True, timeout=180, env={**os.environ, "RAY_ADDRESS": ""})
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and json.loads(result.stdout)["edges_out"] == 6
+
+
+CALLER_TASKS = '''
+import os
+from pathlib import Path
+
+
+def where(task, emit):
+    return os.getcwd(), os.environ.get("SPARSEBOX_DATA"), Path(task).read_text()
+
+
+def exit_once(task, emit):
+    with open(task, "a") as runs:
+        runs.write("run\\n")
+    raise SystemExit(3)
+'''
+
+
+def _caller_tasks(tmp_path, monkeypatch, name):
+    import importlib
+
+    import ray.cloudpickle
+
+    (tmp_path / f"{name}.py").write_text(CALLER_TASKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    tasks = importlib.import_module(name)
+    ray.cloudpickle.register_pickle_by_value(tasks)  # the workers do not share our sys.path
+    return tasks
+
+
+def test_tasks_run_in_the_callers_folder_with_its_data_root(cluster, tmp_path, monkeypatch):
+    """The workers of a cluster started elsewhere (`ray start --head` in another folder) ran in
+    their own folder with their own environment: every relative path of a batch was "no such
+    file", and `graph teddy` looked for its dataset under the default data root."""
+    tasks = _caller_tasks(tmp_path, monkeypatch, "caller_tasks")
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "in.txt").write_text("relative")
+    monkeypatch.chdir(here)  # after the cluster started: its workers are elsewhere
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    assert RayExecutor().run(tasks.where, ["in.txt"]) == [
+        (os.getcwd(), str(tmp_path / "data"), "relative")]
+
+
+def test_a_task_that_exits_is_reported_not_run_again(cluster, tmp_path, monkeypatch):
+    """SystemExit in a task ended its worker: Ray ran it four times, then said the worker
+    crashed."""
+    tasks = _caller_tasks(tmp_path, monkeypatch, "exiting_tasks")
+    runs = tmp_path / "runs.txt"
+    with pytest.raises(TaskError, match=r"^task .* failed: SystemExit: 3$"):
+        RayExecutor().run(tasks.exit_once, [str(runs)])
+    assert runs.read_text() == "run\n"
+
+
+def test_an_address_ray_refuses_keeps_rays_whole_advice_on_one_line(tmp_path):
+    """Ray's message was cut at its first line: "... To fix this, either:" and nothing after."""
+    import subprocess
+    import sys
+
+    import networkx as nx
+
+    from sparsebox.data.graphs import write_graph
+
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    write_graph(as_structure(nx.cycle_graph(12)), folder / "ring.mtx")
+    result = subprocess.run(
+        [sys.executable, "-m", "sparsebox", "graph", "sparsify", str(folder), "--out",
+         str(tmp_path / "out"), "--executor", "ray", "--address", "http://127.0.0.1:1"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: --address http://127.0.0.1:1: ValueError: ") and \
+        "To fix this, either: 1." in line and "(e.g. <head_node_ip>:6379)" in line, line
+    assert not (tmp_path / "out").exists()

@@ -140,3 +140,28 @@ def test_pin_threads_leaves_a_loaded_numba_able_to_compile(monkeypatch):
         assert add_one(1) == 2  # a compilation after pinning (it used to raise RuntimeError)
     finally:
         numba.set_num_threads(before_threads)
+
+
+def _refuse(record):
+    raise OSError("stdout is closed")  # as a summary printed into a closed pipe
+
+
+def test_an_on_record_that_raises_is_the_callers_error_not_the_tasks():
+    """In one process, the caller's error was blamed on the task that emitted the record: a
+    batch piped into `head` said that files it had written had failed."""
+    with pytest.raises(OSError, match="stdout is closed"):
+        LocalExecutor(1).run(_square_and_report, [2, 3], on_record=_refuse)
+
+
+def _exit_on_two(task, emit):
+    if task == 2:
+        raise SystemExit(3)
+    return task
+
+
+def test_a_task_that_exits_fails_as_itself_in_one_process_too():
+    """A worker process reports a task's SystemExit as its failure; in one process it ended the
+    whole run, the other tasks' results with it."""
+    with pytest.raises(TaskError, match=r"^task 2 failed: SystemExit: 3$") as info:
+        LocalExecutor(1).run(_exit_on_two, [1, 2, 3])
+    assert info.value.results == [1, None, 3]
