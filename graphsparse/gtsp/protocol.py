@@ -35,6 +35,7 @@ import torch
 
 from sparsebox._validation import check_fraction
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.seeding import seeded_torch
 
 __all__ = ["AXES", "BASELINES", "RunSpec", "record_key", "plan_runs", "parse_axes", "parse_keeps",
            "build_run", "largest_keep_within", "run_seed", "gtsp_seed_task", "runs_to_do",
@@ -174,8 +175,8 @@ def build_run(spec: RunSpec, num_tasks: int, total_steps: int, *, seed: int,
         options.update(token_keep_ratio=spec.keep, token_selection="random")
     if "layers" in axes:
         options["layer_keep_ratio"] = spec.keep
-    torch.manual_seed(seed)
-    model = GTSPModel(num_tasks, **options)
+    with seeded_torch(seed):  # the initial weights; the caller's state (and the GPUs') left alone
+        model = GTSPModel(num_tasks, **options)
     model.generator = torch.Generator().manual_seed(seed) if spec.baseline else None
     strategy = None
     if axes & {"heads", "layers", "weights"}:

@@ -994,3 +994,18 @@ def test_the_token_pruner_refuses_graphs_without_labels():
     graphs = [molecule(n, n, label=float("nan")) for n in (4, 5, 6, 7)]
     with pytest.raises(InvalidParameterError, match=r"labels y are all missing \(NaN\)"):
         GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
+
+
+def test_build_run_seeds_the_model_and_leaves_the_callers_and_the_gpus_random_state(monkeypatch):
+    """build_run called torch.manual_seed: it reseeded every GPU and left the caller's CPU
+    stream at the seed."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    a, _ = build_run(RunSpec(), 1, 10, seed=4, model_options={"hidden": 16})
+    assert torch.equal(torch.rand(3), expected) and reseeded == []
+    b, _ = build_run(RunSpec(), 1, 10, seed=4, model_options={"hidden": 16})
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                 b.state_dict().values(), strict=True))
