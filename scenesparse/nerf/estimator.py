@@ -270,11 +270,11 @@ class HollowNeRF(Sparsifier):
                      alphas=getattr(views, "train_masks", None) or None)
         if checkpoint is not None:  # a checkpoint it cannot write fails now, not after training
             check_output_file(checkpoint, option="checkpoint")
-        self.pruning_ = None  # a model fitted again is pruned again
         pixels = sum(c.width * c.height for c in views.train_cameras)
         if self.batch_rays > pixels:  # a step draws its rays from them, with repeats
             raise InvalidParameterError(f"batch_rays must be <= the {pixels:,} pixels of the "
                                         f"training photos, got {self.batch_rays}")
+        self.pruning_ = None  # a model fitted again is pruned again (a refused fit keeps its own)
         start = time.perf_counter()
         self.background_ = _background_of(views)
         self.aabb_, self.aabb_from_ = scene_box(views.train_cameras)

@@ -619,6 +619,12 @@ def test_a_model_fitted_again_is_pruned_again():
     assert model.field_.grid.num_parameters() == kept * model.features
     assert sum(level["kept"] for level in model.pruning_["levels"]) == kept
     assert model.pruning_["params_after"] == model.num_parameters()
+    # a refit refused before training keeps the pruned model's pruning_ (it was reset first)
+    before = model.pruning_
+    model.set_params(batch_rays=10**9)
+    with pytest.raises(InvalidParameterError, match="batch_rays must be <="):
+        model.fit(views)
+    assert model.pruning_ is before
 
 
 def test_save_and_checkpoint_paths_are_checked_before_writing(tmp_path):
