@@ -340,27 +340,50 @@ class _TaskExited(Exception):
     end the worker process, and Ray would run the task again as if the worker had died."""
 
 
-def _caller() -> tuple[str, dict[str, str]]:
-    """What a Ray task takes from the process that runs it: the working folder and the
-    ``SPARSEBOX_*`` variables (the data root, the cache)."""
-    return os.getcwd(), {k: v for k, v in os.environ.items() if k.startswith("SPARSEBOX_")}
+def _caller() -> tuple[str | None, dict[str, str]]:
+    """What a Ray task takes from the process that runs it: the working folder (None where it
+    is gone) and the ``SPARSEBOX_*`` variables (the data root, the cache)."""
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:
+        cwd = None
+    return cwd, {k: v for k, v in os.environ.items() if k.startswith("SPARSEBOX_")}
 
 
-def _ray_generator(fn: TaskFn, task: Any, threads: int, caller: tuple[str, dict[str, str]],
-                   *shared: Any) -> Any:
+def _enter(caller: tuple[str | None, dict[str, str]]) -> None:
+    """Make this process's folder and ``SPARSEBOX_*`` variables those of ``caller``
+    (:func:`_caller`): exactly its variables, none this process had besides, and its folder
+    where this node has it."""
+    cwd, env = caller
+    for key in [k for k in os.environ if k.startswith("SPARSEBOX_") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)
+    if cwd is not None and os.path.isdir(cwd):
+        os.chdir(cwd)
+
+
+def _ray_generator(fn: TaskFn, task: Any, threads: int,
+                   caller: tuple[str | None, dict[str, str]], *shared: Any) -> Any:
     """The body of a Ray task: runs ``fn`` in a thread and yields ``("record", record)`` for
     each record as it is emitted, then ``("result", result)``. A retried task replays the same
     records (tasks are seeded), which Ray's streaming generators skip, so a record reaches the
     caller once. ``caller`` (:func:`_caller`): the task runs in the caller's working folder
     where the node has it, with the caller's ``SPARSEBOX_*`` variables, as a local process
-    would (the workers of a cluster started by ``ray start`` have their own)."""
+    would (the workers of a cluster started by ``ray start`` have their own); the worker gets
+    its own back when the task ends, as it runs the tasks of other runs next."""
+    own = _caller()
+    _enter(caller)
+    try:
+        yield from _ray_task(fn, task, threads, *shared)
+    finally:
+        _enter(own)
+
+
+def _ray_task(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
+    """:func:`_ray_generator`'s work, in the caller's folder and variables."""
     import queue as queue_module
     import threading
 
-    cwd, env = caller
-    os.environ.update(env)
-    if os.path.isdir(cwd):
-        os.chdir(cwd)
     pin_threads(threads)
     warnings.showwarning = warning_line
     records: queue_module.Queue = queue_module.Queue()

@@ -355,6 +355,10 @@ def exit_once(task, emit):
     with open(task, "a") as runs:
         runs.write("run\\n")
     raise SystemExit(3)
+
+
+def probe(task, emit):
+    return os.getpid(), os.getcwd(), os.environ.get("SPARSEBOX_PROBE")
 '''
 
 
@@ -382,6 +386,26 @@ def test_tasks_run_in_the_callers_folder_with_its_data_root(cluster, tmp_path, m
     monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
     assert RayExecutor().run(tasks.where, ["in.txt"]) == [
         (os.getcwd(), str(tmp_path / "data"), "relative")]
+
+
+def test_a_run_leaves_its_folder_and_variables_to_no_later_run(cluster, tmp_path, monkeypatch):
+    """A worker runs the tasks of later runs: a $SPARSEBOX_* variable the caller had since unset
+    was still set in them, and where the caller's folder is not on the node they ran in an
+    earlier caller's folder."""
+    import sparsebox.parallel
+
+    tasks = _caller_tasks(tmp_path, monkeypatch, "probing_tasks")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("SPARSEBOX_PROBE", "set")
+    first = RayExecutor().run(tasks.probe, range(6))
+    assert {(cwd, probe) for _, cwd, probe in first} == {(str(here), "set")}
+    monkeypatch.delenv("SPARSEBOX_PROBE")
+    monkeypatch.setattr(sparsebox.parallel, "_caller", lambda: (str(tmp_path / "gone"), {}))
+    later = RayExecutor().run(tasks.probe, range(6))
+    assert {pid for pid, _, _ in first} & {pid for pid, _, _ in later}  # the same workers
+    assert {(cwd == str(here), probe) for _, cwd, probe in later} == {(False, None)}
 
 
 def test_a_task_that_exits_is_reported_not_run_again(cluster, tmp_path, monkeypatch):
