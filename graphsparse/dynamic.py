@@ -560,15 +560,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def validate(self, batch: Iterable[Any]) -> list[EdgeEvent]:
         """Check a batch against G as the batch would change it, changing nothing; raises
-        :class:`BatchError` naming the first bad event. Returns the events, deletions of absent
-        edges marked ``"skip"`` when ``on_missing="skip"``."""
+        :class:`BatchError` naming the first bad event (an ``InvalidParameterError`` where a
+        ``max_density`` set since fit is below H's density). Returns the events, deletions of
+        absent edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
         self._check_params()
         n, held = self._graph.num_nodes, self.sparsifier_.num_edges
         if held > self._cap(n):  # a max_density set since fit: every batch would break it
             raise InvalidParameterError(
                 f"max_density {self.max_density} is below the sparsifier's density "
-                f"{held / n:.4f}; give at least that (H gives up no edge to meet a lower cap)")
+                f"{held / n:.6g}; give at least {_least_density(held, n)} (H gives up no edge "
+                "to meet a lower cap)")
         if isinstance(batch, (str, dict, EdgeEvent)) or (
                 isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
             raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "
@@ -742,6 +744,21 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 def _saved_scalar(value: Any) -> Any:
     """A number of a state as ``np.savez`` gives it back (a 0-d array) as that number."""
     return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def _least_density(edges: int, num_nodes: int) -> str:
+    """The least ``max_density`` of four decimals whose cap holds ``edges`` edges: the density
+    rounded up (rounded to the nearest, it can be one whose cap holds one edge fewer).
+
+    Examples
+    --------
+    >>> _least_density(10, 9)  # 1.11111...: a cap of 1.1111 holds 9 edges
+    '1.1112'
+    """
+    k = -(-edges * 10_000 // num_nodes)
+    while math.floor(k / 10_000 * num_nodes + 1e-9) < edges:  # (the cap's rounding)
+        k += 1
+    return f"{k / 10_000:.4f}"
 
 
 def _deletion_rounds(take: int) -> int:

@@ -385,11 +385,23 @@ def test_max_density_set_below_the_sparsifier_after_fit_is_refused():
     before = d.sparsifier_
     d.set_params(max_density=1.05)
     with pytest.raises(InvalidParameterError, match=r"max_density 1.05 is below the "
-                                                    r"sparsifier's density 1.10"):
+                                                    r"sparsifier's density 1.1; give at least "
+                                                    r"1.1000 "):
         d.update([("+", 0, 399, 1.0)])
     assert d.batches_ == 0 and d.sparsifier_ is before
     d.set_params(max_density=1.2)
     assert d.update([("+", 0, 399, 1.0)]).batch == 1
+
+
+def test_the_max_density_a_refused_batch_asks_for_is_one_that_holds_the_sparsifier():
+    """The density was rounded to the nearest: with 10 edges on 9 nodes (1.1111...) it asked for
+    "at least 1.1111", whose cap holds 9 edges, and refused that again."""
+    d = DynamicSpectralSparsifier(budget=10, seed=0).fit(grid(3))
+    d.set_params(max_density=1.05)
+    with pytest.raises(InvalidParameterError, match=r"density 1.11111; give at least 1.1112 "):
+        d.update([("+", 0, 8, 1.0)])
+    d.set_params(max_density=1.1112)
+    assert d.update([("+", 0, 8, 1.0)]).sparsifier_edges <= 10
 
 
 def test_max_density_admits_edges_that_join_components_and_evicts_for_them():
