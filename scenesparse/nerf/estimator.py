@@ -274,29 +274,32 @@ class HollowNeRF(Sparsifier):
         if self.batch_rays > pixels:  # a step draws its rays from them, with repeats
             raise InvalidParameterError(f"batch_rays must be <= the {pixels:,} pixels of the "
                                         f"training photos, got {self.batch_rays}")
-        self.pruning_ = None  # a model fitted again is pruned again (a refused fit keeps its own)
         start = time.perf_counter()
-        self.background_ = _background_of(views)
-        self.aabb_, self.aabb_from_ = scene_box(views.train_cameras)
+        aabb, aabb_from = scene_box(views.train_cameras)
         for path, scale in _aabb_scales(views):
             unused = (f"{path.name}'s aabb_scale {scale} is not used: the field is this one box, "
                       "with no model of a background beyond it")
             warnings.warn(f"{path}: aabb_scale {scale} (instant-ngp's box for the background) "
-                          f"is not used: the field's box is {[round(v, 4) for v in self.aabb_]} "
-                          f"({self.aabb_from_}), with no model of a background beyond it",
+                          f"is not used: the field's box is {[round(v, 4) for v in aabb]} "
+                          f"({aabb_from}), with no model of a background beyond it",
                           stacklevel=2)
-            self.aabb_from_ += f"; {unused}"
-        self.field_ = self._build_field(self.aabb_)
+            aabb_from += f"; {unused}"
+        field = self._build_field(aabb)
         # a size too large fails before training, not after
         count = (None if self.keep_ratio is None and self.budget is None
-                 else self._size(self.field_.grid.num_entries))
-        self.trainer_ = self._build_trainer(self.field_, views)
-        self.occupancy_, self.step_length_ = self.trainer_.occupancy, self.trainer_.step_length
+                 else self._size(field.grid.num_entries))
+        trainer = self._build_trainer(field, views)
         path = None if checkpoint is None else Path(checkpoint)
-        self._views_key = None if path is None else _views_key(views)
-        self.resumed_seconds_ = 0.0
-        if path is not None and path.is_file():
-            self._resume(path)
+        views_key = None if path is None else _views_key(views)
+        seconds = (self._resume(path, trainer, aabb, views_key)
+                   if path is not None and path.is_file() else 0.0)
+        # every check passed: the fit replaces the fitted model (one it refused keeps its own,
+        # pruning_ and all), and a model fitted again is pruned again
+        self.pruning_ = None
+        self.background_ = _background_of(views)
+        self.aabb_, self.aabb_from_, self.field_, self.trainer_ = aabb, aabb_from, field, trainer
+        self.occupancy_, self.step_length_ = trainer.occupancy, trainer.step_length
+        self._views_key, self.resumed_seconds_ = views_key, seconds
         self._fit_start, self.resumed_from_step_ = start, self.trainer_.step_count
         left = self.steps - self.trainer_.step_count
         every = max(1, int(checkpoint_every))
@@ -337,7 +340,10 @@ class HollowNeRF(Sparsifier):
         finally:
             temp.unlink(missing_ok=True)
 
-    def _resume(self, path: Path) -> None:
+    def _resume(self, path: Path, trainer: NerfTrainer, aabb: tuple[float, ...],
+                views_key: str | None) -> float:
+        """Load the checkpoint ``path`` into ``trainer`` (of a fit on views of ``views_key``, in
+        the box ``aabb``), refused when another run wrote it; returns the seconds it records."""
         state = _read(path, (_CHECKPOINT,))
         differs = {k: v for k, v in state["params"].items()
                    if k not in _SELECTION and self.get_params().get(k) != v}
@@ -349,18 +355,18 @@ class HollowNeRF(Sparsifier):
         if "views" not in state:  # written before checkpoints recorded their views
             warnings.warn(f"{path} does not record the views it was trained on (an earlier "
                           "version wrote it); resuming on these", stacklevel=2)
-        elif state["views"] != self._views_key:
+        elif state["views"] != views_key:
             raise InvalidParameterError(f"{path} is a checkpoint of a run on other views (other "
                                         "photos, cameras or resolution); resume on the same "
                                         "views or start elsewhere")
         box = state["trainer"].get("field", {}).get("aabb")
-        if box is not None and tuple(float(v) for v in box) != tuple(self.aabb_):
+        if box is not None and tuple(float(v) for v in box) != tuple(aabb):
             raise InvalidParameterError(f"{path} is a checkpoint of a run in another scene box "
                                         f"({[round(float(v), 4) for v in box]}, where these views "
-                                        f"give {[round(v, 4) for v in self.aabb_]}: an earlier "
+                                        f"give {[round(v, 4) for v in aabb]}: an earlier "
                                         "version's default); start elsewhere")
-        self.trainer_.load_state_dict(state["trainer"])
-        self.resumed_seconds_ = float(state.get("seconds", 0.0))  # unrecorded before
+        trainer.load_state_dict(state["trainer"])
+        return float(state.get("seconds", 0.0))  # unrecorded before
 
     # ------------------------------------------------------------------ pruning
     def prune(self) -> HollowNeRF:

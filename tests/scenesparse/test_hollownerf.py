@@ -627,6 +627,26 @@ def test_a_model_fitted_again_is_pruned_again():
     assert model.pruning_ is before
 
 
+def test_a_refit_refused_by_its_size_or_checkpoint_keeps_the_fitted_model(tmp_path):
+    """The budget and the checkpoint were checked after the fitted model's field had been
+    replaced by an untrained one and its pruning_ reset: a prune() after the refusal cut the
+    untrained field to the old mask, a model that renders noise."""
+    views = _tiny_views()
+    model = HollowNeRF(**TINY, keep_ratio=0.5).fit(views).prune()
+    field, pruning, params = model.field_, model.pruning_, model.num_parameters()
+    model.set_params(keep_ratio=None, budget=10**9)
+    with pytest.raises(InvalidParameterError, match="budget must be <="):
+        model.fit(views)
+    assert model.field_ is field and model.pruning_ is pruning
+    path = tmp_path / "checkpoint.pt"
+    HollowNeRF(**TINY, seed=1).fit(views, checkpoint=path)
+    model.set_params(keep_ratio=0.5, budget=None)
+    with pytest.raises(InvalidParameterError, match="checkpoint of a run with seed 1"):
+        model.fit(views, checkpoint=path)
+    assert model.field_ is field and model.pruning_ is pruning
+    assert model.prune().num_parameters() == params
+
+
 def test_save_and_checkpoint_paths_are_checked_before_writing(tmp_path):
     """save() into a folder or a missing folder named a hidden temporary path; a checkpoint in
     a missing folder failed only when the first checkpoint was due, after that training."""
