@@ -465,8 +465,9 @@ class RayExecutor(Executor):
                     raise InvalidParameterError(f"{given} {address}: {type(err).__name__}: "
                                                 f"{' '.join(str(err).split())}") from err
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.ERROR)
+                # "local": a new cluster, though `ray start` left one (or its stale address file)
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.ERROR)
         return ray
 
     def _check_resources(self, ray: Any) -> None:

@@ -439,3 +439,33 @@ def test_an_address_ray_refuses_keeps_rays_whole_advice_on_one_line(tmp_path):
     assert line.startswith("error: --address http://127.0.0.1:1: ValueError: ") and \
         "To fix this, either: 1." in line and "(e.g. <head_node_ip>:6379)" in line, line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_new_local_cluster_starts_where_ray_start_left_its_address(tmp_path):
+    """A forgotten `ray start --head` (or its stale address file) made every run without an
+    address try to join that cluster: "When connecting to an existing cluster, num_cpus and
+    num_gpus must not be provided"."""
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Ray's address file is in /tmp/ray on Linux")
+    marker = "/tmp/ray/ray_current_cluster"
+    if os.path.exists(marker):
+        pytest.skip(f"{marker} exists: a cluster of `ray start` may be running here")
+    script = textwrap.dedent("""
+        from sparsebox.parallel import RayExecutor
+        def double(t, emit):
+            return 2 * t
+        print(RayExecutor(num_cpus=1).run(double, [1, 2, 3]))
+    """)
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    with open(marker, "w") as fh:
+        fh.write("192.0.2.2:6391")  # an address no cluster answers at (TEST-NET-1)
+    try:
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=300, cwd=tmp_path, env={**os.environ, "RAY_ADDRESS": ""})
+    finally:
+        os.remove(marker)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[2, 4, 6]"
