@@ -557,19 +557,28 @@ def test_prune_splats_names_a_resolution_that_does_not_fit_in_memory(tmp_path):
     assert not out.exists()
 
 
-def test_prune_splats_names_a_resolution_that_does_not_fit_in_gpu_memory(tmp_path, cli,
-                                                                         monkeypatch):
+@pytest.mark.parametrize(("error", "why"), [
     # gsplat on a GPU runs out of memory with torch's OutOfMemoryError, not MemoryError: it was
     # "internal error, OutOfMemoryError: CUDA out of memory. ..." (exit 1) with a paragraph of
     # allocator advice
+    (torch.cuda.OutOfMemoryError(
+        "CUDA out of memory. Tried to allocate 40.23 GiB. GPU 0 has a total capacity of "
+        "79.10 GiB of which 38.2 GiB is free. If reserved but unallocated memory is large "
+        "try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True"), "CUDA out of memory"),
+    # torch's CPU allocator raises a RuntimeError: "internal error, RuntimeError: [enforce
+    # fail at alloc_cpu.cpp:127] ..." (exit 1)
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't "
+                  "allocate memory: you tried to allocate 40000000000 bytes. Error code 12 "
+                  "(Cannot allocate memory)"),
+     "torch can't allocate memory: you tried to allocate 40000000000 bytes"),
+], ids=["cuda-allocator", "cpu-allocator"])
+def test_prune_splats_names_a_resolution_past_torchs_memory(tmp_path, cli, monkeypatch, error,
+                                                             why):
     import scenesparse.splatjob
     from scenesparse.gaussians import write_ply
 
     def out_of_memory(*args, **kwargs):
-        raise torch.cuda.OutOfMemoryError(
-            "CUDA out of memory. Tried to allocate 40.23 GiB. GPU 0 has a total capacity of "
-            "79.10 GiB of which 38.2 GiB is free. If reserved but unallocated memory is large "
-            "try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True")
+        raise error
 
     monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
     scene = tmp_path / "scene.ply"
@@ -577,29 +586,7 @@ def test_prune_splats_names_a_resolution_that_does_not_fit_in_gpu_memory(tmp_pat
     run = cli("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "60000")
     assert run.error_line("--resolution") == (
         "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
-        "machine has to render scene.ply (CUDA out of memory); give a smaller one")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
-
-
-def test_prune_splats_names_a_resolution_past_torchs_cpu_memory(tmp_path, cli, monkeypatch):
-    # torch's CPU allocator raises a RuntimeError, not MemoryError: it was "internal error,
-    # RuntimeError: [enforce fail at alloc_cpu.cpp:127] ..." (exit 1)
-    import scenesparse.splatjob
-    from scenesparse.gaussians import write_ply
-
-    def out_of_memory(*args, **kwargs):
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
-                           "can't allocate memory: you tried to allocate 40000000000 bytes. "
-                           "Error code 12 (Cannot allocate memory)")
-
-    monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
-    scene = tmp_path / "scene.ply"
-    write_ply(scene, _scene(n=40, degree=0))
-    run = cli("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "60000")
-    assert run.error_line("--resolution") == (
-        "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
-        "machine has to render scene.ply (torch can't allocate memory: you tried to allocate "
-        "40000000000 bytes); give a smaller one")
+        f"machine has to render scene.ply ({why}); give a smaller one")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
 
 
