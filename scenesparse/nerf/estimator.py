@@ -266,8 +266,6 @@ class HollowNeRF(Sparsifier):
         if not views.train_cameras:
             raise InvalidParameterError("views has no training photos (its train_cameras are "
                                         "empty): give at least one")
-        check_images(views.train_cameras, views.train_images,
-                     alphas=getattr(views, "train_masks", None) or None)
         if checkpoint is not None:  # a checkpoint it cannot write fails now, not after training
             check_output_file(checkpoint, option="checkpoint")
         pixels = sum(c.width * c.height for c in views.train_cameras)
