@@ -225,10 +225,15 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
 def _pixels(name: str, value: object) -> int:
     """A size in pixels: a whole number (64, or 64.0), else a ``ValueError`` naming it (int()
     cut 64.9 to 64, read true as 1 and raised OverflowError for an infinity)."""
-    size = float(value)
-    if isinstance(value, bool) or not size.is_integer():
+    if not _whole(value):
         raise ValueError(f"{name} must be a whole number of pixels, got {value!r}")
-    return int(size)
+    return int(float(value))
+
+
+def _whole(value: object) -> bool:
+    """Whether a number read from a file is a whole one (64 or 64.0; not 64.9, an infinity or
+    ``true``). Raises as ``float(value)`` does for what is no number."""
+    return not isinstance(value, bool) and float(value).is_integer()
 
 
 def _tan_half(angle) -> float:
@@ -312,16 +317,15 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         try:
             rot = np.asarray(v["rotation"], dtype=np.float64)
             pos = np.asarray(v["position"], dtype=np.float64)
-            size = float(v["width"]), float(v["height"])
+            whole = all([_whole(v["width"]), _whole(v["height"])])  # both read, as numbers
             fx, fy = float(v["fx"]), float(v["fy"])
         except (KeyError, TypeError, ValueError, OverflowError) as err:  # 10**400: no float
             raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
         # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
-        if any(isinstance(v[k], bool) for k in ("width", "height")) or not all(
-                x.is_integer() for x in size):
+        if not whole:
             raise _camera_error(path, f"view {i}: width and height must be whole numbers of "
                                       f"pixels, got {v['width']!r} and {v['height']!r}")
-        w, h = int(size[0]), int(size[1])
+        w, h = int(float(v["width"])), int(float(v["height"]))
         if rot.shape != (3, 3) or pos.shape != (3,) or not min(w, h, fx, fy) > 0:
             raise _camera_error(path, f"view {i}: rotation must be 3 x 3, position 3 numbers, "
                                       "sizes and focal lengths positive")
