@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sparsebox._validation import check_int
+from sparsebox._validation import check_int, check_real
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.progress import warning_line
 
@@ -214,8 +214,8 @@ class LocalExecutor(Executor):
                 try:
                     results.append(_call(fn, task, passed_on, shared))
                 except (Exception, SystemExit) as err:  # as a worker process reports them
-                    if caller_errors:
-                        raise caller_errors[0] from None
+                    if any(err is e for e in caller_errors):  # not one the task caught
+                        raise err from None
                     results.append(None)
                     failures.append((i, task, f"{type(err).__name__}: {err}"))
             return _finish(results, failures)
@@ -440,14 +440,10 @@ class RayExecutor(Executor):
     def __init__(self, *, address: str | None = None, num_cpus: int | None = None,
                  cpus_per_task: float = 1, gpus_per_task: float = 0,
                  max_retries: int = 3) -> None:
-        if not cpus_per_task > 0:
-            raise InvalidParameterError(f"cpus_per_task must be > 0, got {cpus_per_task!r}")
-        if not gpus_per_task >= 0:
-            raise InvalidParameterError(f"gpus_per_task must be >= 0, got {gpus_per_task!r}")
         self.address = address
-        self.num_cpus = num_cpus
-        self.cpus_per_task = cpus_per_task
-        self.gpus_per_task = gpus_per_task
+        self.num_cpus = None if num_cpus is None else check_int("num_cpus", num_cpus, minimum=1)
+        self.cpus_per_task = check_real("cpus_per_task", cpus_per_task, above=0)
+        self.gpus_per_task = check_real("gpus_per_task", gpus_per_task, minimum=0)
         self.max_retries = check_int("max_retries", max_retries, minimum=0)
 
     def connect(self) -> Any:

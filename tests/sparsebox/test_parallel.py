@@ -153,6 +153,31 @@ def test_an_on_record_that_raises_is_the_callers_error_not_the_tasks():
         LocalExecutor(1).run(_square_and_report, [2, 3], on_record=_refuse)
 
 
+def _report_then_fail(task, emit):
+    try:
+        emit(task)
+    except OSError:
+        pass  # the task goes on without its report
+    raise ValueError(f"task {task} went wrong")
+
+
+def test_a_task_that_caught_the_callers_error_fails_as_itself():
+    with pytest.raises(TaskError, match=r"task 1 failed: ValueError: task 1 went wrong"):
+        LocalExecutor(1).run(_report_then_fail, [1], on_record=_refuse)
+
+
+def test_ray_executor_checks_its_numbers_by_name():
+    from sparsebox.parallel import RayExecutor
+
+    for kwargs, name in (({"cpus_per_task": "1"}, "cpus_per_task"),
+                         ({"cpus_per_task": 0}, "cpus_per_task"),
+                         ({"gpus_per_task": float("nan")}, "gpus_per_task"),
+                         ({"num_cpus": 0}, "num_cpus")):
+        with pytest.raises(ValueError, match=f"^{name} must be"):
+            RayExecutor(**kwargs)
+    assert RayExecutor(cpus_per_task=0.5, gpus_per_task=0).cpus_per_task == 0.5
+
+
 def _exit_on_two(task, emit):
     if task == 2:
         raise SystemExit(3)
