@@ -486,7 +486,7 @@ class EffectiveResistanceSampler(Sparsifier):
             np.zeros(g.num_items, dtype=bool)
         check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
                          what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng([self.seed, 1])  # not the stream of the sketch's signs
         counts = np.zeros(g.num_items)
         draws = 0.0
         sampled = np.zeros(g.num_items, dtype=bool)

@@ -215,3 +215,20 @@ def test_a_budget_that_needs_an_edge_of_tiny_w_r_does_not_draw_for_hours(deadlin
     assert er.mask_.all() and np.isfinite(er.sparsifier_.weights).all()
     again = EffectiveResistanceSampler(keep_ratio=1.0, solver="direct", seed=3).fit(grid)
     assert np.array_equal(er.sparsifier_.weights, again.sparsifier_.weights)
+
+
+def test_sampler_draws_from_another_stream_than_the_sketchs_signs(monkeypatch):
+    """The random signs of the resistance sketch and the sampler's draws came from one seed's
+    stream: the first draws' uniforms were the bits that made the signs."""
+    made = []
+    default_rng = np.random.default_rng
+
+    def recording(seed=None):
+        made.append(np.random.SeedSequence(seed).entropy if not isinstance(seed, list)
+                    else tuple(seed))
+        return default_rng(seed)
+
+    monkeypatch.setattr(np.random, "default_rng", recording)
+    EffectiveResistanceSampler(budget=30, solver="direct", seed=3).fit(
+        nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    assert len(made) == 2 and made[0] != made[1], made
