@@ -387,10 +387,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 and self._size(g.num_edges, num_nodes=g.num_nodes) > cap):
             sizing = {"budget": cap}  # the density asked for rounds to one edge above the cap
         static = FeGrassSparsifier(seed=self.seed, **sizing).fit(g)
-        if static.sparsifier_.num_edges > cap:
-            raise InvalidParameterError(
-                f"max_density {self.max_density} is below the initial sparsifier's density "
-                f"{static.sparsifier_.num_edges / g.num_nodes:.4f}")
+        self._check_cap(static.sparsifier_.num_edges, g.num_nodes, "the initial sparsifier's",
+                        "(or size the initial sparsifier smaller)")
         self.graph_ = g
         self.sparsifier_ = static.sparsifier_
         self.scores_ = static.scores_
@@ -446,11 +444,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                         f"next_id_ {next_id} is not above the graph's ids (up to "
                                         f"{top_id})")
         _check_subgraph(graph, sparsifier)
-        if sparsifier.num_edges > self._cap(graph.num_nodes):  # every batch would break the cap
-            raise InvalidParameterError(
-                f"max_density {self.max_density} is below the state's sparsifier density "
-                f"{sparsifier.num_edges / graph.num_nodes:.4f}; load it with the max_density it "
-                "was made with")
+        self._check_cap(sparsifier.num_edges, graph.num_nodes, "the state's sparsifier",
+                        "(load it with the max_density it was made with)")
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
         if "scores_" in state:
@@ -482,6 +477,16 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             return math.inf
         cap, pairs = self.max_density * num_nodes + 1e-9, num_nodes * (num_nodes - 1) // 2
         return pairs if cap >= pairs else math.floor(cap)
+
+    def _check_cap(self, edges: int, num_nodes: int, whose: str, advice: str) -> None:
+        """Refuse an H of ``edges`` edges over the cap (every batch would break it): ``whose``
+        names that H in the message (fit's, a loaded state's, one a ``max_density`` set since
+        fit is below)."""
+        if edges > self._cap(num_nodes):
+            raise InvalidParameterError(
+                f"max_density {self.max_density} is below {whose} density "
+                f"{edges / num_nodes:.6g}; give at least {_least_density(edges, num_nodes)} "
+                f"{advice}")
 
     def _check_params(self) -> None:
         """:meth:`_validate_params` again where a parameter was set since (``set_params``:
@@ -565,12 +570,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         absent edges marked ``"skip"`` when ``on_missing="skip"``."""
         self._check_fitted()
         self._check_params()
-        n, held = self._graph.num_nodes, self.sparsifier_.num_edges
-        if held > self._cap(n):  # a max_density set since fit: every batch would break it
-            raise InvalidParameterError(
-                f"max_density {self.max_density} is below the sparsifier's density "
-                f"{held / n:.6g}; give at least {_least_density(held, n)} (H gives up no edge "
-                "to meet a lower cap)")
+        self._check_cap(self.sparsifier_.num_edges, self._graph.num_nodes, "the sparsifier's",
+                        "(H gives up no edge to meet a lower cap)")
         if isinstance(batch, (str, dict, EdgeEvent)) or (
                 isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
             raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "

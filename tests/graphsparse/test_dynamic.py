@@ -374,7 +374,7 @@ def test_a_huge_finite_max_density_is_no_cap():
 
 def test_max_density_below_the_initial_density_is_refused():
     with pytest.raises(ValueError, match=r"max_density 1.05 is below the initial sparsifier's "
-                                         r"density 1.10"):
+                                         r"density 1.1; give at least 1.1000 \(or size"):
         DynamicSpectralSparsifier(max_density=1.05).fit(grid(20))
 
 
@@ -575,8 +575,8 @@ def test_parameters_set_after_fit_or_given_to_a_loading_estimator_are_checked():
     # a state whose H is over this estimator's cap: every batch would break max_density
     dense = DynamicSpectralSparsifier(seed=0, density=1.5).fit(g).state_dict()
     capped = DynamicSpectralSparsifier(seed=0, max_density=1.2)
-    with pytest.raises(InvalidParameterError, match="max_density 1.2 is below the state's "
-                                                    "sparsifier density 1.5"):
+    with pytest.raises(InvalidParameterError, match=r"max_density 1.2 is below the state's "
+                                                    r"sparsifier density 1.5; give at least 1.5000 \(load"):
         capped.load_state_dict(dense)
     assert not hasattr(capped, "sparsifier_")
     assert DynamicSpectralSparsifier(seed=0, max_density=1.5).load_state_dict(dense).batches_ == 0
