@@ -19,6 +19,10 @@ __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transform
 
 #: lens distortion fields of instant-ngp / nerfstudio transforms (refused: pinhole renderers)
 _DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
+#: nerfstudio's ``camera_model`` values that are pinhole cameras (with distortion, refused where
+#: not zero); OPENCV_FISHEYE is an equidistant fisheye even without distortion, and
+#: EQUIRECTANGULAR and the rest are no pinhole either
+_PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "RADIAL", "SIMPLE_RADIAL")
 #: the fields that give a frame's horizontal focal length, preferred first
 _FOCAL_FIELDS = ("fl_x", "camera_angle_x")
 
@@ -157,7 +161,10 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     ``camera_angle_x`` and ``camera_angle_y`` (``fy = fx`` where neither is given); the
     principal point ``cx`` and ``cy`` (default the image centre). Lens distortion (``k1``,
     ``k2``, ``k3``, ``k4``, ``p1``, ``p2`` not zero) is refused: the renderers are pinhole
-    cameras, so undistort the photos first."""
+    cameras, so undistort the photos first. So is a camera that is no pinhole: a nerfstudio
+    ``camera_model`` other than ``PINHOLE``, ``SIMPLE_PINHOLE``, ``OPENCV``, ``RADIAL`` and
+    ``SIMPLE_RADIAL`` (``OPENCV_FISHEYE`` is an equidistant fisheye even with its k1..k4 zero),
+    or instant-ngp's ``is_fisheye`` true."""
     path = Path(path)
     return transforms_cameras(path, read_transforms(path), width=width, height=height)
 
@@ -199,6 +206,15 @@ def _frame_fields(meta: dict, frame: dict) -> dict:
 def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height: int | None
                 ) -> tuple[int, int, float, float, float, float]:
     """``(w, h, fx, fy, cx, cy)`` of frame ``index`` from its fields and the file's."""
+    model = fields.get("camera_model", "PINHOLE")
+    if model not in _PINHOLE_MODELS:  # a fisheye read as a pinhole casts rays off its pixels
+        raise ValueError(f"{path}: frame {index}'s camera_model {model!r} is not a pinhole camera "
+                         f"(one of {', '.join(_PINHOLE_MODELS)}): undistort the photos to a "
+                         "pinhole camera first (the renderers are pinhole cameras)")
+    if fields.get("is_fisheye") not in (None, False):  # instant-ngp's flag for OPENCV_FISHEYE
+        raise ValueError(f"{path}: frame {index} is a fisheye camera (is_fisheye "
+                         f"{fields['is_fisheye']!r}), not a pinhole camera: undistort the photos "
+                         "to a pinhole camera first (the renderers are pinhole cameras)")
     try:
         w = _pixels("w", fields.get("w", width or 800))
         h = _pixels("h", fields.get("h", height or 800))

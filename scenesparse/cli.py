@@ -9,6 +9,7 @@ Errors are raised, never printed here: the face (:mod:`sparsebox.cli`) turns eac
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -227,6 +228,10 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     return summary
 
 
+#: the least --resolution of prune-splats, and of hollownerf (photos narrower are refused)
+_SPLAT_MIN_RESOLUTION, _NERF_MIN_RESOLUTION = 16, 8
+
+
 @scene_app.command("prune-splats")
 def prune_splats(
     context: typer.Context,
@@ -252,9 +257,9 @@ def prune_splats(
     sh_steps: int = typer.Option(500, min=1, help="Training steps of the SH refit."),
     views: int = typer.Option(32, min=1, help="Orbit views used for scoring (without --images "
                               "or --cameras)."),
-    resolution: int = typer.Option(256, min=16, help="Render size for scoring: the orbit's "
-                                   "square, or the width your photos are resized to (at most "
-                                   "theirs: the default drops to it)."),
+    resolution: int = typer.Option(256, min=_SPLAT_MIN_RESOLUTION, help="Render size for "
+                                   "scoring: the orbit's square, or the width your photos are "
+                                   "resized to (at most theirs: the default drops to it)."),
     eval_views: int = typer.Option(8, min=1, help="Orbit views held out for PSNR and SSIM "
                                    "(without --images or --cameras, which hold out their own: "
                                    "transforms_test.json, else every 8th view)."),
@@ -308,7 +313,8 @@ def prune_splats(
         except (OSError, ValueError):
             sources = []  # reading the photos names what is wrong with them
         resolution = _check_resolution(resolution, sources,
-                                       given=bool(given_options(context, "resolution")))
+                                       given=bool(given_options(context, "resolution")),
+                                       minimum=_SPLAT_MIN_RESOLUTION, folder=images)
     settings = {"keep_ratio": keep_ratio, "budget": budget, "score": score, "rounds": rounds,
                 "recover_steps": recover_steps, "views": views, "resolution": resolution,
                 "eval_views": eval_views, "backend": backend,
@@ -335,9 +341,14 @@ def prune_splats(
         return
     from sparsebox.batch import run_batch
 
+    # how many files share this machine's memory (a new local Ray cluster's --jobs CPUs too, not
+    # a running cluster's), and how many share a GPU
+    here = executor == "local" or not (address or os.environ.get("RAY_ADDRESS"))
+    at_once = {"jobs": min(jobs, len(files)) if here else 1,
+               "gpus_per_file": gpus_per_file if len(files) > 1 else 0.0}
     tasks = [{**settings, "source": str(f), "target": str(out / f.name),
               "image": str(out / f"{f.stem}_side_by_side.png"),
-              "report": str(out / f"{f.stem}_report.json")} for f in files]
+              "report": str(out / f"{f.stem}_report.json"), "at_once": at_once} for f in files]
     with parameter_errors(_SPLAT_OPTIONS):
         run_batch(runner, _prune_splats_task, tasks, made=made)
 
@@ -377,25 +388,38 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     try:
         return prune_splat_file(source, task["target"], image=task["image"],
                                 report=task["report"], progress=progress, **settings)
-    # the render size is what a user sets too large: numpy's and numba's arrays raise
-    # MemoryError, gsplat's on a GPU torch's OutOfMemoryError (its first sentence is enough:
-    # the rest is a paragraph of allocator advice), torch's on the CPU a RuntimeError
+    # numpy's and numba's arrays raise MemoryError, gsplat's on a GPU torch's OutOfMemoryError
+    # (its first sentence is enough: the rest is a paragraph of allocator advice), torch's on the
+    # CPU a RuntimeError
     except (MemoryError, torch.cuda.OutOfMemoryError) as err:
         why = (str(err).splitlines() or ["out of memory"])[0].split(". ")[0]
-        raise _resolution_past_memory(settings["resolution"], source, why) from None
+        raise _past_memory(task, source, why,
+                           gpu=isinstance(err, torch.cuda.OutOfMemoryError)) from None
     except RuntimeError as err:
         _, cpu, why = str(err).partition("DefaultCPUAllocator: ")
         if not cpu:
             raise
-        raise _resolution_past_memory(settings["resolution"], source,
-                                      "torch " + why.split(". ")[0]) from None
+        raise _past_memory(task, source, "torch " + why.split(". ")[0], gpu=False) from None
 
 
-def _resolution_past_memory(resolution: int, source: Path, why: str) -> Exception:
+def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:
+    """Out of memory pruning ``source``: what the user can lower. The render size always; the
+    orbit's views where their renders are all kept to train towards (recovery, the SH refit);
+    the files of a batch side by side in this machine's memory (--jobs) or on one GPU
+    (--gpus-per-file, for the GPU's memory)."""
     from sparsebox.exceptions import InvalidParameterError
 
-    return InvalidParameterError(f"resolution {resolution} needs more memory than this machine "
-                                 f"has to render {source.name} ({why}); give a smaller one")
+    lower = [f"--resolution ({task['resolution']})"]
+    if (task["images"] is None and task["cameras_json"] is None
+            and (task["recover_steps"] or task["sh_degree"] is not None)):
+        lower.append(f"--views ({task['views']})")
+    at_once = task.get("at_once", {})
+    fewer = ([f"fewer --jobs than {at_once['jobs']}"] if at_once.get("jobs", 1) > 1 else []) + (
+        [f"a larger --gpus-per-file than {at_once['gpus_per_file']:g}"]
+        if gpu and 0 < at_once.get("gpus_per_file", 0) < 1 else [])
+    side = f", or fewer files side by side ({' or '.join(fewer)})" if fewer else ""
+    return InvalidParameterError(f"{source}: pruning needs more memory than this machine has "
+                                 f"({why}): lower {' or '.join(lower)}{side}")
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:
@@ -510,9 +534,9 @@ def hollownerf(
                              "views), nerfstudio's transforms.json or a COLMAP text model."),
     out: Path = typer.Option(..., help="Output folder: report.json, model.pt, renders.png, "
                              "curve.png and checkpoint.pt (run again to resume from it)."),
-    resolution: int = typer.Option(128, min=8, help="Width the photos are resized to (at most "
-                                   "their own; the default becomes their width where they are "
-                                   "narrower)."),
+    resolution: int = typer.Option(128, min=_NERF_MIN_RESOLUTION, help="Width the photos are "
+                                   "resized to (at most their own; the default becomes their "
+                                   "width where they are narrower)."),
     steps: int = typer.Option(2000, min=1, help="Training steps."),
     saliency_budget: float = typer.Option(0.04, help="C: the mean saliency of the grid is "
                                           "held <= C (HollowNeRF's 0.04); not a count of "
@@ -557,7 +581,7 @@ def hollownerf(
         for name in OUTPUTS.values():
             check_output_file(out / name, option="--out", inputs=sources)
         resolution = _check_resolution(resolution, sources, given=ctx.get_parameter_source(
-            "resolution").name != "DEFAULT")
+            "resolution").name != "DEFAULT", minimum=_NERF_MIN_RESOLUTION, folder=folder)
         views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,
@@ -570,29 +594,19 @@ def hollownerf(
                                                   "bytes_before", "bytes_after")}))
 
 
-def _check_resolution(resolution: int, sources: list[Path], *, given: bool) -> int:
-    """The width to resize the photos to: a --resolution wider than the widest of the photos
-    (``sources``: camera files, then photos) is refused where the user ``given`` it (resizing up
-    adds no detail, only memory: the photos and a ray per pixel), and the default is lowered to
-    it."""
-    from PIL import Image, UnidentifiedImageError
+def _check_resolution(resolution: int, sources: list[Path], *, given: bool, minimum: int = 1,
+                      folder: Path | None = None) -> int:
+    """The width to resize the photos to (:func:`~scenesparse.photos.photo_resolution`): a
+    --resolution wider than the widest of the photos (``sources``: camera files, then photos) is
+    refused where the user ``given`` it (resizing up adds no detail, only memory: the photos and
+    a ray per pixel), and the default is lowered to it; photos narrower than ``minimum``, the
+    option's least value, are refused naming their ``folder``."""
+    from scenesparse.photos import photo_resolution
+    from sparsebox.options import parameter_errors
 
-    widths = []
-    for path in sources:
-        if path.suffix.lower() in (".json", ".txt"):  # the camera files
-            continue
-        try:
-            with Image.open(path) as im:  # the header only
-                widths.append(im.size[0])
-        except (OSError, UnidentifiedImageError):
-            continue  # reading the photos names it
-    if not widths or resolution <= max(widths):
-        return resolution
-    if not given:
-        return max(widths)  # the default on smaller photos: their own width
-    raise typer.BadParameter(f"{resolution} is wider than the photos (the widest is "
-                             f"{max(widths)} pixels), and resizing them up adds no detail; give "
-                             f"at most {max(widths)}", param_hint="--resolution")
+    with parameter_errors({"resolution": "--resolution"}):
+        return photo_resolution(resolution if given else None, sources, default=resolution,
+                                minimum=minimum, folder=folder)
 
 
 def _photo_folder(data: str) -> Path:

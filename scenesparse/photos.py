@@ -28,10 +28,10 @@ from scenesparse.cameras import (
     transforms_cameras,
 )
 from sparsebox._validation import check_colour, check_int
-from sparsebox.exceptions import InputFileError
+from sparsebox.exceptions import InputFileError, InvalidParameterError
 
-__all__ = ["PhotoViews", "photo_views", "photo_sources", "by_image_name", "load_image",
-           "transforms_views"]
+__all__ = ["PhotoViews", "photo_views", "photo_sources", "photo_resolution", "by_image_name",
+           "load_image", "transforms_views"]
 
 _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
 
@@ -220,6 +220,52 @@ def photo_sources(folder: str | os.PathLike[str], *,
     without decoding a photo: the inputs a command's outputs must not overwrite. Raises as
     :func:`photo_views` does for a folder it cannot read."""
     return _locate(Path(folder), cameras_json).sources
+
+
+def photo_resolution(resolution: int | None, sources: list[Path], *, default: int,
+                     minimum: int = 1, folder: str | os.PathLike[str] | None = None) -> int:
+    """The width to resize the photos to: ``resolution``, or ``default`` where it is None but at
+    most the widest of the photos (``sources``: camera files, then photos, as
+    :func:`photo_sources` gives them; only their headers are read). Resizing up adds no detail,
+    only memory, and scores a blurred photo: a ``resolution`` wider than the photos is refused
+    (an ``InvalidParameterError`` naming ``resolution``), as are photos narrower than
+    ``minimum`` (an ``InputFileError`` naming ``folder``, by default the widest photo's). A photo
+    that cannot be read is left to :func:`photo_views` to name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> Image.new("RGB", (64, 48)).save(f)
+    >>> photo_resolution(None, [f], default=256), photo_resolution(32, [f], default=256)
+    (64, 32)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    widths = {}
+    for path in sources:
+        if path.suffix.lower() in (".json", ".txt"):  # the camera files
+            continue
+        try:
+            with Image.open(path) as im:  # the header only
+                widths[path] = im.size[0]
+        except (OSError, UnidentifiedImageError):
+            continue  # reading the photos names it
+    if not widths:
+        return default if resolution is None else resolution
+    widest = max(widths, key=widths.__getitem__)
+    if widths[widest] < minimum:
+        raise InputFileError(f"{widest.parent if folder is None else folder}: the photos are at "
+                             f"most {widths[widest]} pixels wide, narrower than the least "
+                             f"render width ({minimum} pixels); give larger photos")
+    if resolution is None:
+        return min(default, widths[widest])  # the default on smaller photos: their own width
+    if resolution > widths[widest]:
+        raise InvalidParameterError(f"resolution {resolution} is wider than the photos (the "
+                                    f"widest is {widths[widest]} pixels), and resizing them up "
+                                    f"adds no detail; give at most {widths[widest]}")
+    return resolution
 
 
 def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLike[str] | None

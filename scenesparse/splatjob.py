@@ -36,6 +36,10 @@ def lpips_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
                               zip(a, b, strict=True)]))
 
 
+#: the render width where none is given (the orbit's square; at most the photos' width)
+_RESOLUTION = 256
+
+
 def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path | None,
            cameras_json: Path | None) -> dict[str, Any]:
     """The cameras to score and recover with, their photos (or None), and the held-out views to
@@ -102,7 +106,7 @@ def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path
 
 def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
                      budget: int | None = None, score: str = "radsplat", rounds: int = 3,
-                     recover_steps: int = 0, views: int = 32, resolution: int = 256,
+                     recover_steps: int = 0, views: int = 32, resolution: int | None = None,
                      eval_views: int = 8, image: Path | None = None, report: Path | None = None,
                      backend: str = "auto", images: Path | None = None,
                      cameras_json: Path | None = None, sh_degree: int | None = None,
@@ -116,7 +120,10 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
     package is installed) of the unpruned and of the pruned scene against the held-out photos.
 
     ``images`` (a folder of photos with their cameras, see :func:`scenesparse.photos.photo_views`)
-    or ``cameras_json`` (INRIA ``cameras.json``) replace the default orbit; ``recover_steps``
+    or ``cameras_json`` (INRIA ``cameras.json``) replace the default orbit; ``resolution`` is the
+    render width (default 256; the orbit's views are square); with ``images`` it is at most the
+    widest photo's width, to which the default drops (a wider one is refused, as are photos
+    narrower than 8 pixels, the least resolution); ``recover_steps``
     fine-tunes after each round towards the photos, else towards the unpruned renders;
     ``sh_degree`` refits the colours at a lower SH degree (``sh_steps`` steps) before writing.
     Every output is checked before the work starts and appears only when all of it succeeded.
@@ -142,7 +149,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
         report = check_output_file(report, option="--report", inputs=inputs,
                                    outputs={"TARGET": target, "--image": image})
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
-                            recover_steps=recover_steps, views=views, resolution=resolution,
+                            recover_steps=recover_steps, views=views,
+                            resolution=_RESOLUTION if resolution is None else resolution,
                             backend=backend)
     pruner._validate_params()  # a bad option fails before the file is read
     check_render_backend(backend)  # as does a renderer this machine cannot run
@@ -151,12 +159,17 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
         raise ValueError(f"--sh-degree must be in 0..{scene.sh_degree} (the degree of {source}), "
                          f"got {sh_degree}")
     if images is not None:  # nor over a photo or camera file of --images (none decoded yet)
-        from scenesparse.photos import photo_sources
+        from scenesparse.photos import photo_resolution, photo_sources
 
         sources = photo_sources(images, cameras_json=cameras_json)
         for option, path in (("TARGET", target), ("--image", image), ("--report", report)):
             if path is not None:
                 check_output_file(path, option=option, inputs=sources)
+        # scored at their width or below: photos resized up are blurred, and score the scene low
+        least = GaussianPruner._parameter_constraints["resolution"][0].low
+        resolution = photo_resolution(resolution, sources, default=_RESOLUTION, minimum=least,
+                                      folder=images)
+    resolution = _RESOLUTION if resolution is None else resolution
     setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
                    images=images, cameras_json=cameras_json)
     if setup["source"] is not None:

@@ -301,8 +301,8 @@ class SplatTrainer:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> SplatTrainer:
         """Continue from :meth:`state_dict`'s state (of a trainer built on the same cameras and
-        learning rates: another is refused); the state is copied, so training on leaves it as it
-        was (and loadable again)."""
+        learning rates, with a strategy where this one has one: another is refused); the state is
+        copied, so training on leaves it as it was (and loadable again)."""
         self._check_checkpoint(state)
         # the optimizers and the strategy update what they load in place; params are cloned
         state = {**state, "optimizers": copy.deepcopy(state["optimizers"]),
@@ -327,7 +327,8 @@ class SplatTrainer:
 
     def _check_checkpoint(self, state: Mapping[str, Any]) -> None:
         """A checkpoint this trainer can continue: :meth:`state_dict`'s keys, the same
-        parameters, the same trainable ones (learning rates) and the same number of cameras."""
+        parameters, the same trainable ones (learning rates), the same number of cameras and a
+        strategy's state where this trainer has a strategy (and none where it has none)."""
         needed = ("params", "optimizers", "step", "order", "rng")
         missing = [key for key in needed if not isinstance(state, Mapping) or key not in state]
         if missing:
@@ -347,8 +348,15 @@ class SplatTrainer:
             raise InvalidParameterError(f"the checkpoint was written by a trainer of "
                                         f"{cameras or 'more'} cameras, this one has "
                                         f"{len(self.cameras)}: build it on the same cameras")
-        # a typed state refuses a state without its fields: before anything is loaded, not after
+        # a strategy's state dropped, or left at its start while the rest goes on, is no resume
         saved = state.get("strategy")
+        if (saved is None) != (self.strategy_state is None):
+            raise InvalidParameterError(
+                "the checkpoint was written by a trainer " + (
+                    "without a strategy, this trainer has one" if saved is None
+                    else "with a strategy, this trainer has none") + ": build it with the "
+                "strategy of the trainer that wrote the checkpoint")
+        # a typed state refuses a state without its fields: before anything is loaded, not after
         if saved is not None and isinstance(self.strategy_state, StrategyState):
             lacks = sorted(set(self.strategy_state) - set(saved))
             if lacks:

@@ -267,6 +267,60 @@ def test_photos_narrower_than_the_render_are_not_compared_upscaled(data_dir, tmp
     assert not (tmp_path / "out.ply").exists()
 
 
+def test_prune_splat_file_scores_photos_at_their_width_as_the_command_does(data_dir, tmp_path):
+    """prune_splat_file(images=...) at its default resolution 256 still resized 24-pixel photos
+    up (the unpruned scene scored about 41 dB against them, 59 dB at their width), and took a
+    resolution wider than the photos; the command had dropped to their width and refused it."""
+    from scenesparse.splatjob import prune_splat_file
+    from sparsebox.exceptions import InvalidParameterError
+
+    _own_scene(data_dir, tmp_path)
+    common = {"rounds": 1, "keep_ratio": 0.5, "images": tmp_path / "nerf"}
+    report = prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply", **common)
+    assert report["resolution"] == W and report["photos"]["unpruned"]["psnr"] > 50, report
+    with pytest.raises(InvalidParameterError, match=rf"^resolution {2 * W} is wider than the "
+                                                    rf"photos \(the widest is {W} pixels\)"):
+        prune_splat_file(tmp_path / "scene.ply", tmp_path / "wide.ply", resolution=2 * W,
+                         **common)
+    assert not list(tmp_path.glob("wide*"))
+    assert prune_splat_file(tmp_path / "scene.ply", tmp_path / "half.ply", resolution=W // 2,
+                            **common)["resolution"] == W // 2
+
+
+def test_photos_narrower_than_the_least_resolution_are_refused_naming_their_folder(
+        data_dir, tmp_path, cli):
+    """Photos 12 pixels wide under prune-splats' least --resolution 16: the default dropped to
+    12 (below the least the option takes), and --resolution 16 was refused as wider than the
+    photos while --resolution 12 was refused as under 16. Now the photos are refused, naming
+    their folder and the least width, as they are in Python under GaussianPruner's least 8."""
+    from scenesparse.splatjob import prune_splat_file
+
+    _own_scene(data_dir, tmp_path)
+    photos = tmp_path / "nerf"
+    for path in (photos / "train").iterdir():
+        with Image.open(path) as im:
+            im.resize((W // 2, H // 2)).save(path)
+    common = ("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
+              "--rounds", "1", "--images", photos)
+    for given in ((), ("--resolution", "16")):
+        assert cli(*common, *given).error_line() == (
+            f"error: {photos}: the photos are at most {W // 2} pixels wide, narrower than the "
+            "least render width (16 pixels); give larger photos")
+    cli(*common, "--resolution", "12").error_line("--resolution", "greater than or equal to 16")
+    assert not list(tmp_path.glob("out*"))
+    for path in (photos / "train").iterdir():
+        with Image.open(path) as im:
+            im.resize((6, round(6 * H / W))).save(path)
+    with pytest.raises(ValueError, match=rf"^{photos}: the photos are at most 6 pixels wide, "
+                                         r"narrower than the least render width \(8 pixels\)"):
+        prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply", images=photos)
+    assert not (tmp_path / "out.ply").exists()
+    # hollownerf's default 128 dropped to 6 alike, under its least --resolution 8
+    cli("scene", "hollownerf", "--data", photos, "--out", tmp_path / "nerf_out",
+        "--steps", "1").error_line(f"{photos}: the photos are at most 6 pixels wide", "(8 pixels)")
+    assert not (tmp_path / "nerf_out").exists()
+
+
 def test_transforms_sizes_that_are_not_whole_numbers_name_the_file(tmp_path):
     """cameras.json's sizes were checked, a transforms file's w and h were still read by int():
     Infinity ended in "internal error, OverflowError", 24.5 was cut to 24 and true read as 1
@@ -288,3 +342,34 @@ def test_transforms_sizes_that_are_not_whole_numbers_name_the_file(tmp_path):
     (tmp_path / "cameras.json").write_text(json.dumps(entries))
     with pytest.raises(ValueError, match=r"cameras.json: view 1 lacks or garbles int too large"):
         cameras_from_json(tmp_path / "cameras.json")
+
+
+def test_fisheye_transforms_are_refused_naming_the_file_and_the_model(tmp_path, cli):
+    """nerfstudio's OPENCV_FISHEYE is an equidistant fisheye even with k1..k4 zero: it was read
+    as a pinhole (distortion zero), so every ray missed its pixel; so were EQUIRECTANGULAR and
+    instant-ngp's is_fisheye. The pinhole models still read."""
+    from scenesparse.cameras import cameras_from_transforms
+
+    Image.new("RGB", (W, H)).save(tmp_path / "a.png")
+    frame = {"file_path": "a.png", "transform_matrix": np.eye(4).tolist()}
+    pinhole = {"fl_x": 20.0, "fl_y": 20.0, "cx": W / 2, "cy": H / 2, "w": W, "h": H,
+               "k1": 0.0, "k2": 0.0, "k3": 0.0, "k4": 0.0, "frames": [frame, frame]}
+    path = tmp_path / "transforms.json"
+    for meta, named in (({**pinhole, "camera_model": "OPENCV_FISHEYE"}, "frame 0's camera_model "
+                         "'OPENCV_FISHEYE' is not a pinhole camera"),
+                        ({**pinhole, "camera_model": "EQUIRECTANGULAR"},
+                         "frame 0's camera_model 'EQUIRECTANGULAR'"),
+                        ({**pinhole, "frames": [frame, {**frame, "camera_model": "OPENCV_FISHEYE"}]},
+                         "frame 1's camera_model 'OPENCV_FISHEYE'"),
+                        ({**pinhole, "is_fisheye": True}, r"frame 0 is a fisheye camera \(is_fisheye "
+                         r"True\)")):
+        path.write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match=f"transforms.json: {named}.*undistort the photos"):
+            cameras_from_transforms(path)
+    path.write_text(json.dumps({**pinhole, "camera_model": "OPENCV_FISHEYE"}))
+    cli("scene", "hollownerf", "--data", tmp_path, "--out", tmp_path / "out").error_line(
+        "transforms.json", "OPENCV_FISHEYE", "not a pinhole camera")
+    assert not (tmp_path / "out").exists()
+    for model in ("OPENCV", "PINHOLE", "SIMPLE_RADIAL"):
+        path.write_text(json.dumps({**pinhole, "camera_model": model, "is_fisheye": False}))
+        assert cameras_from_transforms(path)[1].fx == 20.0

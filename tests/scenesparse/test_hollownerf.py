@@ -470,6 +470,7 @@ def test_report_notes_the_subset_only_for_it_and_counts_the_time_of_earlier_runs
                             resolution=32, progress=False)
     assert "note" not in report  # a caveat on the shipped subset only
     assert report["resumed_from_step"] == 4
+    assert (report["march_steps"], report["score_rays"]) == (16, 64)  # the sampling it used
     assert report["seconds"] == pytest.approx(earlier + report["seconds_this_run"])
 
 

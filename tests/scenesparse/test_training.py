@@ -585,9 +585,61 @@ def test_prune_splats_names_a_resolution_past_torchs_memory(tmp_path, cli, monke
     write_ply(scene, _scene(n=40, degree=0))
     run = cli("scene", "prune-splats", scene, tmp_path / "out.ply", "--resolution", "60000")
     assert run.error_line("--resolution") == (
-        "error: Invalid value for --resolution: resolution 60000 needs more memory than this "
-        f"machine has to render scene.ply ({why}); give a smaller one")
+        f"error: {scene}: pruning needs more memory than this machine has ({why}): lower "
+        "--resolution (60000)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.ply"]
+
+
+def test_prune_splats_out_of_memory_names_what_the_user_can_lower(tmp_path, cli, monkeypatch):
+    """Out of memory always blamed --resolution ("resolution 256 needs more memory ...; give a
+    smaller one"), where the orbit's views, all rendered to train towards, or the files of a
+    batch side by side took it: the message names what can be lowered, and only that (no
+    --views without recovery, where one view is rendered at a time; no GPU share for the CPU's
+    memory)."""
+    import scenesparse.splatjob
+    import sparsebox.batch
+    from scenesparse.gaussians import write_ply
+
+    errors = {"cpu": MemoryError("Unable to allocate 4.00 GiB for an array"),
+              "gpu": torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 4 GiB")}
+    error = errors["cpu"]
+
+    def out_of_memory(*args, **kwargs):
+        raise error
+
+    def in_this_process(runner, fn, tasks, made=()):  # the batch's first file, here
+        return [fn(tasks[0], lambda summary: None)]
+
+    monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
+    monkeypatch.setattr(sparsebox.batch, "run_batch", in_this_process)
+    for name in ("a.ply", "b.ply"):
+        write_ply(tmp_path / name, _scene(n=40, degree=0))
+    one = ("scene", "prune-splats", tmp_path / "a.ply", tmp_path / "out.ply")
+    cpu = (f"{tmp_path / 'a.ply'}: pruning needs more memory than this machine has (Unable to "
+           "allocate 4.00 GiB for an array)")
+    assert cli(*one).error_line() == f"error: {cpu}: lower --resolution (256)"
+    assert cli(*one, "--recover-steps", "5", "--views", "8").error_line() == (
+        f"error: {cpu}: lower --resolution (256) or --views (8)")
+    batch = ("scene", "prune-splats", tmp_path / "*.ply", "--out", tmp_path / "out", "--jobs", "2")
+    assert cli(*batch).error_line() == (
+        f"error: {cpu}: lower --resolution (256), or fewer files side by side "
+        "(fewer --jobs than 2)")
+    error = errors["gpu"]
+    assert cli(*batch).error_line().endswith("(fewer --jobs than 2)")
+    pytest.importorskip("ray")
+    ray = ("scene", "prune-splats", tmp_path / "*.ply", "--out", tmp_path / "out", "--executor",
+           "ray", "--gpus-per-file", "0.25")
+    assert cli(*ray).error_line() == (
+        f"error: {tmp_path / 'a.ply'}: pruning needs more memory than this machine has (CUDA out "
+        "of memory): lower --resolution (256), or fewer files side by side (a larger "
+        "--gpus-per-file than 0.25)")
+    error = errors["cpu"]  # a GPU's share is not the CPU's memory
+    assert cli(*ray).error_line() == f"error: {cpu}: lower --resolution (256)"
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert cli(*ray, "--jobs", "2").error_line().endswith("(fewer --jobs than 2)")  # a new cluster
+    assert cli(*ray, "--jobs", "2", "--address", "127.0.0.1:6379").error_line() == (
+        f"error: {cpu}: lower --resolution (256)")  # a running cluster's CPUs
+    assert not (tmp_path / "out.ply").exists() and not any((tmp_path / "out").iterdir())
 
 
 class _DictStateStrategy:
@@ -696,3 +748,34 @@ def test_a_strategy_state_the_trainer_cannot_load_is_refused_before_anything_is_
                        strategy=PruneStrategy(prune_steps=(100,), score="opacity"))
     own.train(2)
     assert trainer.load_state_dict(own.state_dict()).step_count == 2
+
+
+def test_a_checkpoint_with_or_without_a_strategy_loads_only_into_a_trainer_alike():
+    """A checkpoint of a trainer without a strategy loaded into one with a strategy left its
+    state at the start (a pruning step already taken would be taken again), and the reverse
+    dropped the saved state without a word: both are refused before anything is loaded."""
+    from scenesparse.strategy import PruneStrategy
+
+    scene, cams = _scene(40, degree=0), _cams(16, 3)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+
+    def trainer(strategy=None):
+        return SplatTrainer(scene, cams, targets, strategy=strategy)
+
+    plain, pruning = trainer(), trainer(PruneStrategy(prune_steps=(1,), score="opacity"))
+    plain.train(2)
+    pruning.train(2)
+    assert pruning.strategy_state.state_dict()["pruned"] > 0
+    for strategy, saved, side in ((PruneStrategy(prune_steps=(1,), score="opacity"), plain,
+                                   "without a strategy, this trainer has one"),
+                                  (_DictStateStrategy(), plain, "without a strategy, this trainer "
+                                   "has one"),
+                                  (None, pruning, "with a strategy, this trainer has none")):
+        fresh = trainer(strategy)
+        before = {k: v.detach().clone() for k, v in fresh.params.items()}
+        with pytest.raises(ValueError, match=f"the checkpoint was written by a trainer {side}: "
+                                             "build it with the strategy"):
+            fresh.load_state_dict(saved.state_dict())
+        assert fresh.step_count == 0 and all(torch.equal(fresh.params[k], v)
+                                             for k, v in before.items())
+    assert trainer().load_state_dict(plain.state_dict()).step_count == 2
