@@ -523,7 +523,8 @@ def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
 
 _NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "table_size": "--table-size",
                  "levels": "--levels", "finest_resolution": "--finest-resolution",
-                 "batch_rays": "--batch-rays", "keep_mass": "--keep-mass", "seed": "--seed"}
+                 "batch_rays": "--batch-rays", "march_steps": "--march-steps",
+                 "keep_mass": "--keep-mass", "score_rays": "--score-rays", "seed": "--seed"}
 
 
 @scene_app.command("hollownerf")
@@ -546,8 +547,13 @@ def hollownerf(
     finest_resolution: int = typer.Option(256, min=1, help="Resolution of the finest level."),
     batch_rays: int = typer.Option(1024, min=1, help="Rays per training step (at most the "
                                    "training photos' pixels)."),
+    march_steps: int = typer.Option(256, min=1, help="Samples along the scene box's diagonal "
+                                    "when a ray is marched (fewer: faster and coarser)."),
     keep_mass: float = typer.Option(0.99, help="Keep the fewest hash entries that carry this "
                                     "fraction of the salient light of the training rays."),
+    score_rays: int = typer.Option(2**18, min=1, help="Training rays rendered to score the hash "
+                                   "entries for pruning (at most the training photos' pixels; "
+                                   "fewer: faster and noisier)."),
     seed: int = typer.Option(0, min=0, help="Initial weights and the rays drawn."),
 ) -> None:
     """Train HollowNeRF (a hash-grid NeRF with a saliency grid under a budget), prune its hash
@@ -560,7 +566,8 @@ def hollownerf(
 
     estimator = HollowNeRF(steps=steps, saliency_budget=saliency_budget, table_size=table_size,
                            levels=levels, finest_resolution=finest_resolution,
-                           batch_rays=batch_rays, keep_mass=keep_mass, seed=seed)
+                           batch_rays=batch_rays, march_steps=march_steps,
+                           keep_mass=keep_mass, score_rays=score_rays, seed=seed)
     with parameter_errors(_NERF_OPTIONS):
         estimator._validate_params()
     folder = _photo_folder(data)

@@ -308,8 +308,9 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
     states its image size (``w``, ``h``) keeps it, scaled as the first photo is to the first
     frame's (photos written at half size give cameras at half size; a portrait frame among
     landscape ones stays portrait); a frame that states none takes the first photo's size. A
-    frame without a ``file_path``, or a photo of another aspect ratio than its camera, is an
-    error naming the file."""
+    frame without a ``file_path``, one with nerfstudio's ``mask_path`` (pixels to leave out,
+    which no trainer here can), or a photo of another aspect ratio than its camera, is an error
+    naming the file."""
     from PIL import Image
 
     path = Path(path)
@@ -318,6 +319,11 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
                     if not isinstance(f.get("file_path"), str) or not f["file_path"]), None)
     if unnamed is not None:
         raise InputFileError(f"{path}: frame {unnamed} has no 'file_path' naming its photo")
+    masked = next((i for i, f in enumerate(meta["frames"]) if "mask_path" in f), None)
+    if masked is not None:  # nerfstudio's pixels to leave out: every one was trained and scored
+        raise InputFileError(f"{path}: frame {masked} has a mask_path (nerfstudio's mask of the "
+                             "pixels to ignore), and masks are not supported: every pixel would "
+                             "be trained on and scored; drop the mask_path fields to use them all")
     paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
     with Image.open(paths[0]) as im:
         size = im.size

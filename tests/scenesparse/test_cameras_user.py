@@ -373,3 +373,22 @@ def test_fisheye_transforms_are_refused_naming_the_file_and_the_model(tmp_path, 
     for model in ("OPENCV", "PINHOLE", "SIMPLE_RADIAL"):
         path.write_text(json.dumps({**pinhole, "camera_model": model, "is_fisheye": False}))
         assert cameras_from_transforms(path)[1].fx == 20.0
+
+
+def test_nerfstudio_masks_are_refused_not_ignored(tmp_path, cli):
+    """A nerfstudio frame's mask_path (its pixels of 0 left out of training) was ignored: the
+    masked pixels, a passer-by or the capture rig, were trained on and scored as the scene."""
+    Image.new("RGB", (W, H)).save(tmp_path / "a.png")
+    Image.new("L", (W, H), 255).save(tmp_path / "a_mask.png")
+    frame = {"file_path": "a.png", "transform_matrix": np.eye(4).tolist()}
+    meta = {"fl_x": 20.0, "w": W, "h": H, "camera_model": "OPENCV",
+            "frames": [frame, {**frame, "mask_path": "a_mask.png"}]}
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"transforms.json: frame 1 has a mask_path .* masks are "
+                                         "not supported"):
+        photo_views(tmp_path)
+    cli("scene", "hollownerf", "--data", tmp_path, "--out", tmp_path / "out").error_line(
+        "transforms.json", "mask_path")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "transforms.json").write_text(json.dumps({**meta, "frames": [frame, frame]}))
+    assert len(photo_views(tmp_path).train_cameras) == 1

@@ -738,3 +738,27 @@ def test_command_refuses_photos_that_leave_no_view_held_out(cli, data_dir, tmp_p
     assert result.exit_code == 2
     assert result.error_line().startswith(f"error: {photos}: no view is held out")
     assert not out.exists()
+
+
+def test_command_sets_march_steps_and_score_rays(cli, data_dir, tmp_path):
+    """The estimator's march_steps and score_rays could not be set from the command line, so a
+    tiny run still marched 256 samples a ray and scored 2^18 rays: both are options now, checked
+    as the estimator checks them, recorded in the report and in the checkpoint."""
+    import json
+
+    out = tmp_path / "nerf"
+    argv = ["scene", "hollownerf", "--data", str(data_dir / "3d/nerf_synthetic_lego_subset"),
+            "--out", out, "--resolution", "8", "--table-size", "64", "--levels", "2",
+            "--finest-resolution", "16", "--batch-rays", "16", "--steps", "2"]
+    help_text = cli("scene", "hollownerf", "--help").output
+    assert "--march-steps" in help_text and "--score-rays" in help_text
+    for option in ("--march-steps", "--score-rays"):
+        cli(*argv, option, "0").error_line(option)
+        assert not out.exists()
+    result = cli(*argv, "--march-steps", "16", "--score-rays", "64")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["march_steps"] == 16 and report["score_rays"] == 64
+    assert "--march-steps 16" in cli(*argv, "--march-steps", "17").error_line()
+    assert cli(*argv, "--march-steps", "16", "--score-rays", "32").exit_code == 0  # resumed
+    assert json.loads((out / "report.json").read_text())["score_rays"] == 32
