@@ -103,6 +103,8 @@ def decode(
 
     check_output_file(output, option="--output", inputs=[stream], suffixes=[".ply"])
     reader = QueenStream(stream)
+    if not len(reader):
+        raise typer.BadParameter(f"{stream} holds no frames, got {frame}", param_hint="--frame")
     if not 0 <= frame < len(reader):
         raise typer.BadParameter(f"must be in 0..{len(reader) - 1} ({stream} holds "
                                  f"{len(reader)} frames), got {frame}", param_hint="--frame")
@@ -131,7 +133,8 @@ def info(
     sizes = [f["bytes"] for f in layout["frames"]]
     typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {len(reader)} frames of "
                f"{h['gaussians']:,} Gaussians (SH degree {h['sh_degree']})")
-    typer.echo(f"  header {layout['header_bytes']:,} bytes, frame 0 {sizes[0]:,} bytes")
+    first = f"frame 0 {sizes[0]:,} bytes" if sizes else "no frames"  # a header alone is a stream
+    typer.echo(f"  header {layout['header_bytes']:,} bytes, {first}")
     if len(sizes) > 1:
         rest = sizes[1:]
         typer.echo(f"  frames 1..{len(sizes) - 1}: mean {sum(rest) / len(rest):,.0f} bytes "

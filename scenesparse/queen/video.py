@@ -53,7 +53,10 @@ class VideoFrame:
 
 def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
     """The frames of ``frames_dir`` (see the module docstring), checked: every frame has a
-    ``transforms.json`` with the same cameras as frame 0, and frame 0 has ``point_cloud.ply``."""
+    ``transforms.json`` with the same cameras as frame 0 (poses and intrinsics), every photo has
+    its camera's size, and frame 0 has ``point_cloud.ply``."""
+    from PIL import Image
+
     from scenesparse.photos import transforms_views
 
     root = Path(frames_dir)
@@ -97,7 +100,28 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
         if not same:
             raise InputFileError(f"{frame.folder / 'transforms.json'}: its cameras differ from "
                                  f"{frames[0].folder.name}'s")
+        changed = next((i for i, (a, b) in enumerate(zip(frame.cameras, first, strict=True))
+                        if not _same_intrinsics(a, b)), None)
+        if changed is not None:  # trained and scored against frame 0's cameras: not the same views
+            a, b = (", ".join(f"{v:.6g}" for v in (c.fx, c.fy, c.cx, c.cy, c.width, c.height))
+                    for c in (frame.cameras[changed], first[changed]))
+            raise InputFileError(f"{frame.folder / 'transforms.json'}: camera {changed}'s intrinsics "
+                                 f"differ from {frames[0].folder.name}'s (fx, fy, cx, cy, width, "
+                                 f"height: {a}, where {frames[0].folder.name} has {b})")
+    for frame in frames:  # every photo's size, before any work (not when its frame is trained)
+        for cam, photo in zip(frame.cameras, frame.photos, strict=True):
+            with Image.open(photo) as im:  # readable: transforms_views has opened it
+                size = im.size
+            if size != (cam.width, cam.height):
+                raise InputFileError(f"{photo}: {size[0]}x{size[1]} pixels, where its camera is "
+                                     f"{cam.width}x{cam.height}")
     return frames
+
+
+def _same_intrinsics(a: Camera, b: Camera) -> bool:
+    return (a.width, a.height) == (b.width, b.height) and all(
+        math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-6)
+        for x, y in ((a.fx, b.fx), (a.fy, b.fy), (a.cx, b.cx), (a.cy, b.cy)))
 
 
 # ---------------------------------------------------------------------------- a synthetic video

@@ -501,6 +501,52 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
         frame.images()
 
 
+def test_every_photo_and_camera_is_checked_before_any_frame_is_trained(video, cli, tmp_path):
+    """A later frame's photo of another size was found only when that frame was trained (after
+    the frames before it), and a frame whose field of view differs from frame 0's was trained
+    and scored as if it were the same view: both are refused before any work."""
+    import shutil
+
+    from PIL import Image
+
+    folder, _ = video
+    late = tmp_path / "late_photo"
+    shutil.copytree(folder, late)
+    photo = read_video(late)[2].photos[2]
+    with Image.open(photo) as im:
+        im.resize((20, 20)).save(photo)
+    out = tmp_path / "v.qsv"
+    line = cli("scene", "queen", "encode", late, "-o", out, "--epochs", "1").error_line()
+    assert line.endswith(f"{photo}: 20x20 pixels, where its camera is 32x32") and not out.exists()
+    assert not list(tmp_path.glob("v.*"))
+    fov = tmp_path / "fov"
+    shutil.copytree(folder, fov)
+    meta = fov / "frame_0001" / "transforms.json"
+    content = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**content, "camera_angle_x": 1.5 * content["camera_angle_x"]}))
+    with pytest.raises(ValueError, match="frame_0001/transforms.json: camera 0's intrinsics differ "
+                                         "from frame_0000's"):
+        read_video(fov)
+
+
+def test_a_stream_of_no_frame_is_described_and_has_no_frame_to_decode(encoded, cli, tmp_path):
+    """A header alone is a stream (what a writer that was given no record writes): ``info``
+    said so with an internal error, ``decode`` asked for a frame in 0..-1."""
+    from scenesparse.queen.stream import QueenStreamWriter
+
+    out, _, _ = encoded
+    empty = tmp_path / "none.qsv"
+    with QueenStreamWriter(empty, QueenStream(out).header):
+        pass
+    result = cli("scene", "queen", "info", empty)
+    assert result.exit_code == 0, result.output
+    assert "0 frames of 300 Gaussians" in result.stdout and "no frames" in result.stdout
+    assert f"total {empty.stat().st_size:,} bytes" in result.stdout
+    ply = tmp_path / "f0.ply"
+    line = cli("scene", "queen", "decode", empty, "--frame", "0", "-o", ply).error_line("--frame")
+    assert line.endswith(f"{empty} holds no frames, got 0") and not ply.exists()
+
+
 def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     ply = tmp_path / "scene.ply"
     ply.write_text("ply\n")
