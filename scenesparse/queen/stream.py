@@ -28,6 +28,7 @@ frame is read); every frame before it still decodes.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import operator
@@ -152,6 +153,33 @@ def stream_header(state: StreamState, latent_dims: Mapping[str, int]) -> dict[st
                        "floats": "byte planes, zlib level 9"}}
 
 
+def _read_header(path: Path, body: bytes) -> dict[str, Any]:
+    """The header's JSON (its checksum passed), refused where it is not :func:`stream_header`'s
+    shape: another format version, or a field missing or of another type."""
+    try:
+        header = json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
+        header = None
+    if not isinstance(header, dict):
+        raise InputFileError(f"{path}: the header is not a JSON object")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise InputFileError(f"{path}: format version {header.get('format_version')} is not "
+                             f"{FORMAT_VERSION}")
+    def sizes(key: str, names: tuple[str, ...], least: int) -> bool:  # a width for every name
+        table = header.get(key)
+        return isinstance(table, dict) and all(
+            type(table.get(name)) is int and table[name] >= least for name in names)
+
+    bad = [k for k in ("frames", "gaussians", "sh_degree")
+           if not (type(header.get(k)) is int and header[k] >= 0)]
+    bad += [] if sizes("attributes", ATTRIBUTES, 0) else ["attributes"]
+    bad += [] if sizes("latent_dims", (*RESIDUAL_ATTRIBUTES, "shN"), 1) else ["latent_dims"]
+    if bad:
+        raise InputFileError(f"{path}: the header's {', '.join(bad)} "
+                             f"{'is' if len(bad) == 1 else 'are'} missing or malformed")
+    return header
+
+
 # ---------------------------------------------------------------------------- writing
 class QueenStreamWriter:
     """Writes a stream to ``path`` when closed (records are spooled until then, so the header
@@ -226,10 +254,7 @@ class QueenStream:
                                      f"bytes; the header alone takes {12 + length})")
         if _U32.unpack_from(data, 8 + length)[0] != zlib.crc32(body):
             raise CorruptStreamError(f"{self.path}: the header fails its checksum")
-        self.header: dict[str, Any] = json.loads(body)
-        if self.header.get("format_version") != FORMAT_VERSION:
-            raise InputFileError(f"{self.path}: format version {self.header.get('format_version')}"
-                                 f" is not {FORMAT_VERSION}")
+        self.header = _read_header(self.path, body)
         self.header_size = 12 + length
         self._offsets: list[tuple[int, int]] = []  # (payload start, payload length) per record
         self._state: StreamState | None = None
@@ -253,12 +278,12 @@ class QueenStream:
         while len(self._offsets) <= index:
             k = len(self._offsets)
             pos = self.header_size if not k else sum(self._offsets[-1]) + 4
+            decoded = f" (frames 0..{k - 1} decode)" if k else ""
             if pos + 4 > len(data):
                 raise CorruptStreamError(f"{self.path}: record {k} is missing (the stream is "
-                                         f"truncated after {k} of {len(self)} records)")
+                                         f"truncated after {k} of {len(self)} records){decoded}")
             (length,) = _U32.unpack_from(data, pos)
             end = pos + 4 + length + 4
-            decoded = f" (frames 0..{k - 1} decode)" if k else ""
             if end > len(data):
                 raise CorruptStreamError(f"{self.path}: record {k} is truncated: it needs bytes up "
                                          f"to {end}, the file has {len(data)}{decoded}")
@@ -272,7 +297,12 @@ class QueenStream:
 
     def state(self, index: int) -> StreamState:
         """The decoded state after frame ``index`` (replaying from the last decoded frame when
-        it is earlier, else from frame 0); IndexError outside ``0..len(self) - 1``."""
+        it is earlier, else from frame 0); IndexError outside ``0..len(self) - 1``. A copy: the
+        reader replays later frames from its own."""
+        return copy.deepcopy(self._replayed(index))
+
+    def _replayed(self, index: int) -> StreamState:
+        """The reader's own state after frame ``index`` (later frames replay from it)."""
         index = self._check_index(index)
         if self._state is None or self._state.index > index:
             self._state = _state_from_frame0(_unpack_chunks(self._payload(0)), self.header)
@@ -284,7 +314,7 @@ class QueenStream:
 
     def frame(self, index: int) -> GaussianScene:
         """Frame ``index`` as a scene; IndexError outside ``0..len(self) - 1``."""
-        return scene_of_state(self.state(index))
+        return scene_of_state(self._replayed(index))
 
     def __iter__(self) -> Iterator[GaussianScene]:
         for t in range(len(self)):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
         if root.exists():
             raise NotADirectoryError(f"{root}: is a file, not a folder of frames")
         raise FileNotFoundError(f"{root}: no such folder of frames")
-    named = {d.name: d for d in root.iterdir() if d.is_dir() and d.name.startswith("frame_")}
+    named = {d.name: d for d in root.iterdir()  # frame_0000_old is no frame
+             if d.is_dir() and re.fullmatch(r"frame_[0-9]+", d.name)}
     if len(named) < 2:
         raise InputFileError(f"{root}: needs at least two frame_NNNN folders, found "
                              f"{len(named)}")

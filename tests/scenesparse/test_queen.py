@@ -342,6 +342,14 @@ def test_a_frame_outside_the_stream_is_an_index_error(encoded):
     assert torch.equal(stream.frame(np.int64(1)).means, stream.frame(1).means)
 
 
+def test_a_state_given_out_is_a_copy_that_later_frames_do_not_replay_from(encoded):
+    out, _, states = encoded
+    stream = QueenStream(out)
+    stream.state(1).params["means"].add_(1.0)  # a caller's own use of it
+    assert torch.equal(stream.state(1).params["means"], states[0]["means"])
+    assert torch.equal(stream.state(2).params["means"], states[1]["means"])
+
+
 def test_info_bytes_add_up_to_the_file_and_the_report(encoded):
     out, report, _ = encoded
     layout = QueenStream(out).info()
@@ -360,13 +368,16 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
     start_of_2 = layout["header_bytes"] + sum(f["bytes"] for f in layout["frames"][:2])
     flipped = bytearray(data)
     flipped[start_of_2 + 20] ^= 0xFF
+    said_of = {"flipped.qsv": "fails its checksum", "truncated.qsv": "is truncated: it needs bytes",
+               "cut.qsv": "is missing .the stream is truncated after 2 of 3 records."}
     for name, damaged in (("flipped.qsv", bytes(flipped)),
-                          ("truncated.qsv", data[:start_of_2 + 30])):
+                          ("truncated.qsv", data[:start_of_2 + 30]),
+                          ("cut.qsv", data[:start_of_2 + 2])):  # inside record 2's length
         path = tmp_path / name
         path.write_bytes(damaged)
         stream = QueenStream(path)
         assert torch.equal(stream.frame(1).means, states[0]["means"])
-        said = "fails its checksum" if name == "flipped.qsv" else "is truncated: it needs bytes"
+        said = said_of[name]
         with pytest.raises(CorruptStreamError, match=f"record 2 {said}.* .frames 0..1 decode"):
             stream.frame(2)
     # bytes after the last record: the last frame is refused, the frames before it decode
@@ -456,6 +467,9 @@ def test_frames_must_be_numbered_from_zero_without_gaps(video, tmp_path):
     (copy / "frame_0002").rename(copy / "frame_0005")
     with pytest.raises(ValueError, match="frame_0002 is missing"):
         read_video(copy)
+    (copy / "frame_0005").rename(copy / "frame_0002")
+    shutil.copytree(copy / "frame_0001", copy / "frame_0001_old")  # a user's copy is no frame
+    assert [f.folder.name for f in read_video(copy)] == ["frame_0000", "frame_0001", "frame_0002"]
 
 
 def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_path):
@@ -590,3 +604,31 @@ def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(Stop):
             encode_video(folder, tmp_path / "w.qsv", config=QueenConfig(epochs=1), on_frame=stop)
+
+
+def test_a_header_that_passes_its_checksum_but_is_malformed_is_refused_by_field(encoded, tmp_path):
+    """A header whose checksum holds but whose JSON is not the writer's shape (a hand-made or
+    foreign file) was a KeyError or TypeError traceback."""
+    import struct
+    import zlib
+
+    from sparsebox.exceptions import InputFileError
+
+    out, _, _ = encoded
+    data = out.read_bytes()
+    (length,) = struct.unpack_from("<I", data, 4)
+    header = json.loads(data[8:8 + length])
+    cases = {"list": (b"[1, 2]", "not a JSON object"),
+             "frames": (dict(header, frames="3"), "header's frames is missing or malformed"),
+             "gaussians": ({k: v for k, v in header.items() if k != "gaussians"},
+                           "header's gaussians is missing"),
+             "attributes": (dict(header, attributes={"means": 3}), "header's attributes is"),
+             "dims": (dict(header, latent_dims=dict(header["latent_dims"], shN=0)),
+                      "header's latent_dims is")}
+    for name, (body, said) in cases.items():
+        body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        path = tmp_path / f"{name}.qsv"
+        path.write_bytes(data[:4] + struct.pack("<I", len(body)) + body
+                         + struct.pack("<I", zlib.crc32(body)) + data[12 + length:])
+        with pytest.raises(InputFileError, match=said):
+            QueenStream(path)
