@@ -167,12 +167,12 @@ def sparsify(
     files = batch_sources(graph, suffixes=_graph_suffixes(), option="GRAPH",
                           kind=_graph_files_kind())
     if files is None:
+        if out is not None:  # before a missing -o: the option given is the one to name
+            raise typer.BadParameter(f"is for a folder or glob of graphs; give -o for one graph "
+                                     f"({graph})", param_hint="--out")
         if output is None:
             raise typer.BadParameter("give -o/--output for one graph (or a folder or glob of "
                                      "graphs with --out FOLDER)", param_hint="--output")
-        if out is not None:
-            raise typer.BadParameter("--out is for a folder or glob of graphs; give -o for one "
-                                     "graph", param_hint="--out")
         refuse_batch_options(executor, jobs, address)
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
         typer.echo(json_text(summary) if as_json else

@@ -227,6 +227,16 @@ def test_sparsify_bad_options(cli, tmp_path, options, names):
     run_bad(cli, Case(_sparsify(tmp_path, *options), names), tmp_path)
 
 
+def test_sparsify_out_for_one_graph_names_out(cli, tmp_path):
+    """``--out FOLDER`` with one graph was told "Invalid value for --output: give -o/--output",
+    naming the option not given rather than the one given."""
+    path = write(tmp_path / "g.txt", "0 1\n1 2\n2 0\n")
+    line = run_bad(cli, Case(["graph", "sparsify", path, "--out", tmp_path / "sparse"],
+                             ["--out", str(path)], [path]), tmp_path)
+    assert "for a folder or glob of graphs; give -o for one graph" in line
+    assert "--output" not in line
+
+
 # ----------------------------------------------------------------------------------- scene
 def _bad_ply(kind: str, data_dir: Path, tmp: Path) -> tuple[Path, list[str]]:
     """A broken splat PLY and what its error must name besides the file."""

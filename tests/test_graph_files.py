@@ -7,6 +7,7 @@ output written.
 
 from __future__ import annotations
 
+import gzip
 import pickle
 import resource
 from pathlib import Path
@@ -19,6 +20,7 @@ from graphsparse.stats import graph_summary
 from sparsebox.data import DatasetNotFoundError, GraphFileError, load_graph, read_edge_list
 from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_metis
 from sparsebox.data.sources import catalogue
+from sparsebox.exceptions import InputFileError
 from sparsebox.structure import SparseStructure
 
 
@@ -341,3 +343,80 @@ def test_a_dataset_that_is_not_a_graph_says_what_reads_it(name):
 
     with pytest.raises(InvalidParameterError, match=fr"'{name}' is an? .*, not a graph: `sparsebox "):
         load_graph(name)
+
+
+# ------------------------------------------------------------------ 5. a second user trial
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_offset_in_the_file(cli, tmp_path):
+    """The offset was the decoder's in the block it was decoding (byte 3222 of a file whose bad
+    byte is at 27798), and no line was named."""
+    lines = [f"{i} {i + 1}\n".encode() for i in range(5000)]
+    lines[3000] = b"3000 3001 # caf\xe9\n"
+    data = b"".join(lines)
+    offset = data.index(b"\xe9")
+    for name, packed in (("bad.txt", data), ("bad.txt.gz", gzip.compress(data))):
+        path = tmp_path / name
+        path.write_bytes(packed)
+        with pytest.raises(GraphFileError, match=f"{name}: line 3001: not a text graph file "
+                                                 f"\\(invalid continuation byte at byte {offset},"):
+            load_graph(path)
+        cli("graph", "info", path).error_line(str(path), "line 3001", f"byte {offset}")
+
+
+def test_a_planetoid_graph_file_is_read_by_its_path_as_by_the_dataset_name(cli, data_dir):
+    """``sparsebox graph info .../raw/ind.cora.graph`` read PyG's pickle as METIS text: "not a
+    text graph file (invalid start byte at byte 0)"."""
+    path = data_dir / "planetoid" / "Cora" / "raw" / "ind.cora.graph"
+    g = load_graph(path)
+    assert edges_of(g) == edges_of(load_graph("cora")) and g.num_nodes == 2708
+    result = cli("graph", "info", path, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"num_edges": 5278' in result.stdout
+
+
+def test_a_pickle_named_graph_of_another_kind_is_refused_as_not_planetoid(tmp_path):
+    path = tmp_path / "x.graph"
+    path.write_bytes(pickle.dumps([1, 2], protocol=2))
+    with pytest.raises(GraphFileError, match="x.graph: not a Planetoid graph file"):
+        load_graph(path)
+
+
+@pytest.mark.parametrize("name, text, line, words", [
+    ("g.txt", "0,1\n1,2\n2,0\n", 1, "separated by commas, not by whitespace"),
+    ("g.txt", "# made by a database export\n0, 1, 2.5\n1, 2, 1\n", 2,
+     "separated by commas, not by whitespace"),
+    ("g.csv", "0 1\n1 2\n", 1, "separated by whitespace, not by commas"),
+    ("g.csv", "0\t1\t3\n1\t2\t4\n", 1, "separated by tabs, not by commas"),
+    ("g.csv", "0;1\n1;2\n", 1, "separated by semicolons, not by commas"),
+    ("g.csv", "u v\n0 1\n1 2\n", 2, "separated by whitespace, not by commas"),
+])
+def test_edges_split_by_another_separator_are_named_not_read_as_a_header(cli, tmp_path, name, text,
+                                                                         line, words):
+    """A comma-separated .txt (or a space-separated .csv) was refused as "cannot read the header
+    '0,1': name the columns source, target", though it has no header."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(GraphFileError, match=f"{name}: line {line}: .* holds numbers {words}: a "
+                                             r"\.csv edge list is read comma-separated"):
+        load_graph(path)
+    cli("graph", "info", path).error_line(str(path), f"line {line}", words)
+
+
+def test_percent_comment_lines_are_comments(tmp_path):
+    """KONECT and Network Repository files start with ``%`` lines; the first was read as a header
+    of three names, and the next refused: "line 2: expected 3 fields, as the header has"."""
+    path = tmp_path / "out.edges"
+    path.write_text("% sym unweighted\n% 3 3 3\n0 1\n1 2\n  % indented\n2 0\n")
+    assert edges_of(load_graph(path)) == [(0, 1, 1.0), (0, 2, 1.0), (1, 2, 1.0)]
+    path.write_text("%\nsource target weight\n0 1 2\n")
+    assert edges_of(load_graph(path)) == [(0, 1, 2.0)]
+
+
+@pytest.mark.parametrize("name, fmt", [("edges.gz", "''"), ("edges.data.bz2", "'.data'"),
+                                       ("edges.dat", "'.dat'")])
+def test_an_unknown_format_is_named_not_its_compression(tmp_path, name, fmt):
+    """``edges.gz`` was refused as of an "unknown graph format '.gz'", a compression it reads."""
+    path = tmp_path / name
+    path.write_bytes(b"0 1\n")
+    with pytest.raises(InputFileError, match=f"{name}: unknown graph format {fmt}; known: .*, each "
+                                             "plain or .bz2 / .gz"):
+        load_graph(path)

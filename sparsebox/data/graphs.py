@@ -322,7 +322,8 @@ def read_edge_list(
     num_nodes: int | None = None,
 ) -> SparseStructure:
     """Read an edge list: ``u v [w]`` lines, whitespace or ``delimiter`` separated, with ``#``
-    comments and 0-based node ids.
+    comments (and ``%`` comment lines, as KONECT and Network Repository files start) and 0-based
+    node ids.
 
     A first line whose first field is not a number is a header. A header that names every
     column by its role (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally
@@ -338,15 +339,16 @@ def read_edge_list(
     Raises
     ------
     GraphFileError
-        Naming the file and the line: a header naming columns it cannot place, a line that is
-        not an edge, a node id that is not a non-negative integer or is too large for the file
-        (ids must be ``0..n-1`` with few gaps, see :func:`node_count_limit`), a weight that is not
-        positive and finite; or no edges at all.
+        Naming the file and the line: a header naming columns it cannot place, numbers
+        separated otherwise than by ``delimiter`` where a header or the first edge should be, a
+        line that is not an edge, a node id that is not a non-negative integer or is too large
+        for the file (ids must be ``0..n-1`` with few gaps, see :func:`node_count_limit`), a
+        weight that is not positive and finite; or no edges at all.
     """
     path = Path(path)
     with _open_text(path) as fh:
         rows = [(k, text) for k, ln in enumerate(fh, start=1)
-                if (text := ln.split("#", 1)[0].strip())]
+                if (text := ln.split("#", 1)[0].strip()) and not text.startswith("%")]
     columns, rows = _edge_list_header(path, rows, delimiter)
     if not rows:
         raise GraphFileError(f"{path}: no edges")
@@ -375,6 +377,7 @@ def _edge_list_header(path: Path, rows: list[tuple[int, str]], delimiter: str | 
     if not rows or _is_number(_fields(rows[0][1], delimiter)[0], float):
         return None, rows
     lineno, text = rows[0]
+    _check_separator(path, lineno, text, delimiter)  # numbers, not names
     names = [f.strip().strip("\"'").lower() for f in _fields(text, delimiter)]
     if len(rows) > 1 and len(_fields(rows[1][1], delimiter)) == len(names) + 1:
         names.insert(0, "")  # an unnamed index column whose empty name the line's strip dropped
@@ -384,8 +387,24 @@ def _edge_list_header(path: Path, rows: list[tuple[int, str]], delimiter: str | 
         if len(rows) == 1:
             raise GraphFileError(f"{path}: line {lineno} is not 'u v [w]' and no edge follows it: "
                                  f"not an edge list ({text[:40]!r})") from None
+        _check_separator(path, *rows[1], delimiter)  # a header, then edges split otherwise
         raise GraphFileError(f"{path}: line {lineno}: cannot read the header {text[:60]!r}: "
                              f"{err}") from None
+
+
+def _check_separator(path: Path, lineno: int, text: str, delimiter: str | None) -> None:
+    """Refuse, naming the line and its separator, a line that is 2 or 3 numbers separated by
+    another separator than ``delimiter`` (``0,1`` in a whitespace-separated file, ``0 1`` in a
+    comma-separated one): an edge line in a file named for another separator."""
+    for sep, words in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), (None, "whitespace")):
+        if sep == delimiter or (delimiter is None and sep == "\t"):
+            continue
+        parts = _fields(text, sep)
+        if len(parts) in (2, 3) and all(_is_number(f.strip(), float) for f in parts):
+            expected = {None: "whitespace", ",": "commas"}.get(delimiter, repr(delimiter))
+            raise GraphFileError(f"{path}: line {lineno}: {text[:40]!r} holds numbers separated by "
+                                 f"{words}, not by {expected}: a .csv edge list is read "
+                                 "comma-separated, .txt, .edges and .el ones whitespace-separated")
 
 
 def _named_columns(names: list[str]) -> _Columns:
@@ -523,7 +542,9 @@ def load_graph(
     *,
     download: bool = True,
 ) -> SparseStructure:
-    """A graph by catalogue name (``"fe_4elt2"``, ``"wave"``, ``"cora"``) or by file path."""
+    """A graph by catalogue name (``"fe_4elt2"``, ``"wave"``, ``"cora"``) or by file path: read
+    by its suffix (:data:`READABLE_GRAPH_SUFFIXES`, each also compressed); a ``.graph`` file that
+    is a pickle is a Planetoid ``ind.<name>.graph`` file (:func:`read_planetoid_graph`)."""
     key = str(name_or_path)
     cat = catalogue()
     if key.lower() in cat:
@@ -550,13 +571,15 @@ def load_graph(
     reader = _READERS.get(suffixes[-1] if suffixes else "")
     if reader is None:
         raise InputFileError(
-            f"{path}: unknown graph format {path.suffix!r}; known: {', '.join(sorted(_READERS))}"
+            f"{path}: unknown graph format {(suffixes[-1:] or [''])[0]!r}; known: "
+            f"{', '.join(sorted(_READERS))}, each plain or {' / '.join(COMPRESSION_SUFFIXES)}"
         )
+    if reader is read_metis and not compressed and _is_pickle(path):
+        reader = read_planetoid_graph  # PyG's raw ind.<name>.graph, not METIS
     try:
         return reader(path)
     except UnicodeDecodeError as err:
-        raise GraphFileError(f"{path}: not a text graph file ({err.reason} at byte "
-                             f"{err.start})") from None
+        raise GraphFileError(f"{path}: {_undecodable(path, err)}") from None
     except (EOFError, zlib.error, OSError) as err:
         # bz2 and gzip: an early end (EOFError), damaged data (zlib.error, or an OSError that
         # names no file, as bz2's "Invalid data stream" and gzip's "Not a gzipped file")
@@ -564,6 +587,27 @@ def load_graph(
             raise
         raise GraphFileError(f"{path}: the compressed file is truncated or damaged "
                              f"({err})") from None
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether ``path`` starts as a pickle of protocol 2 or later does (a METIS file is text)."""
+    with open(path, "rb") as fh:
+        return fh.read(1) == b"\x80"
+
+
+def _undecodable(path: Path, err: UnicodeDecodeError) -> str:
+    """Why ``path`` is not a text graph file, in words: the line and the offset in the file of
+    its first byte (decompressed) that is not UTF-8; ``err``'s offset is that in the block the
+    reader was decoding."""
+    opener = {".bz2": bz2.open, ".gz": gzip.open}.get(path.suffix.lower(), open)
+    with opener(path, "rb") as fh:
+        data = fh.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as found:
+        line = data.count(b"\n", 0, found.start) + 1
+        return f"line {line}: not a text graph file ({found.reason} at byte {found.start}, not UTF-8)"
+    return f"not a text graph file ({err.reason}, not UTF-8)"
 
 
 def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None,

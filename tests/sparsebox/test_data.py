@@ -193,7 +193,10 @@ def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_check
     path.write_text("source,target\n")  # a header alone holds no graph
     with pytest.raises(GraphFileError, match="no edges$"):
         read_edge_list(path, delimiter=",")
-    path.write_text("0;1\n")  # a lone line that is neither edges nor a header: another format
+    path.write_text("0;1\n")  # a lone line of numbers split otherwise: named so
+    with pytest.raises(GraphFileError, match="line 1: '0;1' holds numbers separated by semicolons"):
+        read_edge_list(path)
+    path.write_text("a;b\n")  # a lone line that is neither edges nor a header: another format
     with pytest.raises(GraphFileError, match="line 1 is not 'u v \\[w\\]' and no edge follows"):
         read_edge_list(path)
 
