@@ -141,7 +141,8 @@ def sparsify(
     density: float = typer.Option(None, help="Kept non-loop edges per node, |E_H| / |V| "
                                   "(self-loops always stay)."),
     seed: int = typer.Option(0, help="Seed of the methods that draw random numbers."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (a batch "
+                                 "prints one JSON line per file, with or without it)."),
     out: Path = typer.Option(None, help="Output folder of a batch: OUT/<name>.mtx per file."),
     executor: str = typer.Option("local", help="Where a batch's files run: local (processes on "
                                  "this machine) or ray (a Ray cluster)."),
