@@ -362,6 +362,23 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_offset_in_the_file(cli
         cli("graph", "info", path).error_line(str(path), "line 3001", f"byte {offset}")
 
 
+def test_a_byte_that_is_not_utf8_in_a_truncated_compressed_file_is_named_with_the_file(cli, tmp_path):
+    """Naming the bad byte read the whole file again, and a download cut short ended that read
+    early: "error: an input file ends early, truncated or corrupt (Compressed file ended ...)",
+    naming no file (the reader had stopped at the byte, before the cut)."""
+    lines = [f"{i} {i + 1}\n".encode() for i in range(20000)]
+    lines[10] = b"10 11 # caf\xe9\n"
+    data = b"".join(lines)
+    offset = data.index(b"\xe9")
+    path = tmp_path / "cut.txt.gz"
+    packed = gzip.compress(data)
+    path.write_bytes(packed[:len(packed) // 2])
+    with pytest.raises(GraphFileError, match="cut.txt.gz: line 11: not a text graph file "
+                                             f"\\(invalid continuation byte at byte {offset},"):
+        load_graph(path)
+    cli("graph", "info", path).error_line(str(path), "line 11", f"byte {offset}")
+
+
 def test_a_planetoid_graph_file_is_read_by_its_path_as_by_the_dataset_name(cli, data_dir):
     """``sparsebox graph info .../raw/ind.cora.graph`` read PyG's pickle as METIS text: "not a
     text graph file (invalid start byte at byte 0)"."""

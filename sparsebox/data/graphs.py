@@ -598,10 +598,16 @@ def _is_pickle(path: Path) -> bool:
 def _undecodable(path: Path, err: UnicodeDecodeError) -> str:
     """Why ``path`` is not a text graph file, in words: the line and the offset in the file of
     its first byte (decompressed) that is not UTF-8; ``err``'s offset is that in the block the
-    reader was decoding."""
+    reader was decoding; a compressed file that ends early or is damaged past that byte is read
+    up to where it breaks."""
     opener = {".bz2": bz2.open, ".gz": gzip.open}.get(path.suffix.lower(), open)
+    data = bytearray()
     with opener(path, "rb") as fh:
-        data = fh.read()
+        try:
+            while block := fh.read1(1 << 20):
+                data += block
+        except (EOFError, zlib.error, OSError):
+            pass  # the reader met the byte before the break (else it had named the break)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as found:
