@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import pickle
 import resource
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -426,6 +427,25 @@ def test_percent_comment_lines_are_comments(tmp_path):
     assert edges_of(load_graph(path)) == [(0, 1, 1.0), (0, 2, 1.0), (1, 2, 1.0)]
     path.write_text("%\nsource target weight\n0 1 2\n")
     assert edges_of(load_graph(path)) == [(0, 1, 2.0)]
+
+
+def test_an_edge_list_whose_ids_start_at_1_warns_of_the_isolated_node_0(cli, tmp_path):
+    """KONECT's files count nodes from 1: a triangle was read as 4 nodes in 2 components, without
+    a word; the ids stay as they are (events and labels are keyed by them), with a warning."""
+    path = tmp_path / "out.edges"
+    path.write_text("% sym unweighted\n1 2\n2 3\n3 1\n")
+    with pytest.warns(UserWarning, match="out.edges: no edge touches node 0: .*subtract 1"):
+        g = load_graph(path)
+    assert g.num_nodes == 4
+    result = cli("graph", "info", path, "--json")
+    assert result.exit_code == 0
+    assert [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")] == [
+        f"warning: {path}: no edge touches node 0: node ids are read from 0, so node 0 is an "
+        "isolated node; if the file numbers its nodes from 1, subtract 1 from every id"]
+    path.write_text("0 1\n1 2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_graph(path)
 
 
 @pytest.mark.parametrize("name, fmt", [("edges.gz", "''"), ("edges.data.bz2", "'.data'"),

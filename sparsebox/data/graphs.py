@@ -8,6 +8,7 @@ import math
 import os
 import pickle
 import re
+import warnings
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -323,7 +324,7 @@ def read_edge_list(
 ) -> SparseStructure:
     """Read an edge list: ``u v [w]`` lines, whitespace or ``delimiter`` separated, with ``#``
     comments (and ``%`` comment lines, as KONECT and Network Repository files start) and 0-based
-    node ids.
+    node ids (a file whose smallest id is 1, as KONECT's are, warns that node 0 is isolated).
 
     A first line whose first field is not a number is a header. A header that names every
     column by its role (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally
@@ -355,6 +356,10 @@ def read_edge_list(
     lines, edges = _parse_edges(path, rows, delimiter, columns)
     _check_node_ids(path, lines, edges, num_nodes)
     u, v = edges[:, 0].astype(np.int64), edges[:, 1].astype(np.int64)
+    if num_nodes is None and min(u.min(), v.min()) == 1:  # KONECT's, Network Repository's...
+        warnings.warn(f"{path}: no edge touches node 0: node ids are read from 0, so node 0 is an "
+                      "isolated node; if the file numbers its nodes from 1, subtract 1 from every "
+                      "id", UserWarning, stacklevel=2)
     weight = edges[:, 2] if edges.shape[1] == 3 else None
     if weight is None:
         u, v = _distinct_pairs(u, v)
