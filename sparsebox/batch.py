@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
     elif glob.has_magic(source):
         files = sorted(Path(p) for p in glob.glob(source) if ours(Path(p)))
         where = f"the pattern {source!r}"
+    elif source.endswith(("/", os.sep)):  # a folder by its spelling: mistyped, or not made yet
+        raise InvalidParameterError(f"{option}: no such folder: {source}")
     else:
         return None
     if not files:

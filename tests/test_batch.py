@@ -335,3 +335,16 @@ def test_an_empty_address_is_refused_not_taken_for_a_new_local_cluster(graphs, t
                  "ray", "--address", address)
     assert "is empty" in result.error_line("--address")
     assert not out.exists() and result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["graph", "sparsify"], ["scene", "prune-splats"],
+                                     ["scene", "prune-points"]])
+def test_a_mistyped_batch_folder_is_named_not_the_out_option(tmp_path, cli, command):
+    """``graph sparsify graphz/ --out o`` said --out is for a folder of graphs (give -o for one
+    graph): the folder's name had a typo."""
+    out = tmp_path / "out"
+    result = cli(*command, f"{tmp_path / 'graphz'}/", "--out", out)
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error:") and f"no such folder: {tmp_path / 'graphz'}/" in line, line
+    assert not out.exists()
