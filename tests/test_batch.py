@@ -44,7 +44,8 @@ def test_sparsify_a_glob_and_the_usage_errors(graphs, tmp_path, cli):
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.iterdir()] == ["grid.mtx"]
     for args, hint in ([[graphs], "--out"], [[graphs, "-o", tmp_path / "x.mtx"], "--out"],
-                       [[graphs / "grid.mtx", "--out", out], "--output"],
+                       [[graphs / "grid.mtx", "--out", out],
+                        "--out: is for a folder or glob of graphs; give -o"],
                        [[str(graphs / "nothing*.mtx"), "--out", out], "GRAPH"]):
         bad = cli("graph", "sparsify", *args)
         assert bad.exit_code == 2 and hint in bad.stderr, bad.stderr
