@@ -19,7 +19,8 @@ def graph_summary(graph: Any) -> dict[str, Any]:
 
     ``weighted`` is a fact about the weights: true when the graph says it is weighted or any
     weight is not 1 (as where parallel entries were summed), the rule by which
-    :func:`sparsebox.data.graphs.write_graph` writes weights.
+    :func:`sparsebox.data.graphs.write_graph` writes weights. ``density`` counts the edges that
+    are not self-loops per node, as the ``density`` a sparsifier is sized by does.
 
     Examples
     --------
@@ -30,6 +31,9 @@ def graph_summary(graph: Any) -> dict[str, Any]:
     >>> import networkx as nx
     >>> graph_summary(nx.path_graph(3))["num_edges"]
     2
+    >>> looped = SparseStructure.from_edges([0, 1], [0, 2], None, num_nodes=4, symmetrize="sum")
+    >>> graph_summary(looped)["num_edges"], graph_summary(looped)["density"]
+    (2, 0.25)
     """
     graph = as_structure(graph)
     deg = graph.degree()
@@ -37,13 +41,14 @@ def graph_summary(graph: Any) -> dict[str, Any]:
         deg = np.zeros(1)
     num_components, labels = graph.connected_components()
     largest = int(np.bincount(labels).max()) if graph.num_nodes else 0
+    loops = int(np.count_nonzero(graph.rows == graph.cols))
     return {
         "num_nodes": graph.num_nodes,
         "num_edges": graph.num_edges,
         "undirected": graph.is_undirected,
         "weighted": graph.is_weighted or bool(np.any(graph.weights != 1.0)),
-        "self_loops": int(np.count_nonzero(graph.rows == graph.cols)),
-        "density": graph.density,
+        "self_loops": loops,
+        "density": (graph.num_edges - loops) / max(graph.num_nodes, 1),
         "components": int(num_components),
         "largest_component": largest,
         "degree_min": float(deg.min()),
