@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, writable_mirror
-from sparsebox.data.sources import PLANETOID_RAW_PARTS, DatasetNotFoundError, get_dataset, sha256_of
+from sparsebox.data.sources import (
+    PLANETOID_FOLDERS,
+    PLANETOID_RAW_PARTS,
+    DatasetNotFoundError,
+    catalogue,
+    get_dataset,
+    sha256_of,
+)
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
            "register_pyg_safe_globals"]
 
-_PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
+_PLANETOID_NAMES = PLANETOID_FOLDERS
 
 
 def _download_errors() -> tuple[type[BaseException], ...]:
@@ -45,10 +52,10 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
     """
     from torch_geometric.datasets import Planetoid
 
-    key = name.lower()
+    key = str(name).lower()
     if key not in _PLANETOID_NAMES:
-        raise InvalidParameterError(f"dataset must be one of {sorted(_PLANETOID_NAMES)} or "
-                                    f"ogbn-*, got {name!r}")
+        raise InvalidParameterError(f"dataset must be one of {', '.join(_PLANETOID_NAMES)} "
+                                    f"(Planetoid), got {name!r}")
     pyg_name = _PLANETOID_NAMES[key]
     base = data_root(root) / "planetoid"
     raw = base / pyg_name / "raw"
@@ -62,8 +69,9 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
         base = download_root(data_root(root)) / "planetoid"
         missing = missing_in(base)
     if missing and not download:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise DatasetNotFoundError(
-            f"Planetoid {pyg_name}: missing {missing[0]} (and {len(missing) - 1} more) in {raw}; "
+            f"Planetoid {pyg_name}: missing {missing[0]}{more} in {raw}; "
             "allow download=True or place the raw files there"
         )
     if missing:  # into a private folder: a failed download leaves nothing behind
@@ -72,7 +80,8 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
                 Planetoid(str(tmp), pyg_name, split="public")
             except _download_errors() as err:
                 raise DatasetNotFoundError(f"Planetoid {pyg_name}: raw files missing in {raw} and "
-                                           f"the download failed ({err})") from err
+                                           f"the download failed ({err}); place its raw files "
+                                           f"(ind.{key}.x, ...) there") from err
             move_into_place(tmp / pyg_name, base / pyg_name)
     work = writable_mirror(base / pyg_name, f"planetoid/{pyg_name}").parent
     return Planetoid(str(work), pyg_name, split="public")[0]
@@ -230,7 +239,12 @@ def load_ogbn(name: str, root: str | os.PathLike[str] | None = None, *,
 def load_node_dataset(name: str, root: str | os.PathLike[str] | None = None, *,
                       download: bool = True) -> Any:
     """A node-classification graph by name: Planetoid (``cora``, ``citeseer``, ``pubmed``) or
-    OGB (``ogbn-...``), with ``train_mask``, ``val_mask`` and ``test_mask``."""
-    if name.lower().startswith("ogbn-"):
-        return load_ogbn(name.lower(), root, download=download)
-    return load_planetoid(name, root, download=download)
+    OGB (the catalogue's ``ogbn-...``), with ``train_mask``, ``val_mask`` and ``test_mask``."""
+    key = str(name).lower()
+    ogbn = [n for n, info in catalogue().items() if info.kind == "ogbn"]
+    if key not in (*_PLANETOID_NAMES, *ogbn):
+        raise InvalidParameterError(f"dataset must be one of {', '.join((*_PLANETOID_NAMES, *ogbn))}, "
+                                    f"got {name!r}")
+    if key in ogbn:
+        return load_ogbn(key, root, download=download)
+    return load_planetoid(key, root, download=download)

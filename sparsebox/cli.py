@@ -75,6 +75,7 @@ def data_list(
     from sparsebox.data.root import data_root
     from sparsebox.data.sources import catalogue
 
+    root = root.expanduser() if root is not None else None  # as $SPARSEBOX_DATA's, e.g. --root=~/data
     if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root}: a file, not a folder" if root.exists()
                                  else f"{root}: no such folder", param_hint="--root")
@@ -112,8 +113,10 @@ def methods_command(
         raise typer.BadParameter("give one of --json, --markdown", param_hint="--json/--markdown")
     with parameter_errors({"item": "--item"}):
         entries = methods(item=item)
-    if markdown:
-        typer.echo(methods_markdown(), nl=False)
+    if markdown:  # the README's table, or its rows of the methods that --item names
+        shown = {f"| `{e.name}` | {e.item} |" for e in entries}
+        lines = methods_markdown().splitlines(keepends=True)
+        typer.echo("".join(lines[:2] + [r for r in lines[2:] if r.startswith(tuple(shown))]), nl=False)
         return
     rows = [{"name": e.name, "item": e.item, "class": e.target, "params": dict(e.params),
              "data": e.data, "summary": e.summary} for e in entries]

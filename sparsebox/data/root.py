@@ -31,8 +31,8 @@ def default_data_root() -> Path:
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The data root: ``root`` if given, else ``$SPARSEBOX_DATA``, else
-    :func:`default_data_root`. One that exists but is not a folder is refused (with where it
-    came from): nothing could be read from it or downloaded into it.
+    :func:`default_data_root`. One that exists but is not a folder, or lies below a file, is
+    refused (with where it came from): nothing could be read from it or downloaded into it.
 
     Examples
     --------
@@ -48,10 +48,13 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     if path is None:
         env = os.environ.get(ENV_DATA)
         path = Path(env).expanduser() if env else default_data_root()
-    if path.exists() and not path.is_dir():
+    # a root below a file (a mistyped path) could not be made either
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
         from sparsebox.exceptions import InvalidParameterError
 
-        raise InvalidParameterError(f"data root {path} ({root_origin(root)}) is not a folder")
+        inside = "" if blocker == path else f": {blocker} is a file"
+        raise InvalidParameterError(f"data root {path} ({root_origin(root)}) is not a folder{inside}")
     return path
 
 

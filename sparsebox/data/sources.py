@@ -15,15 +15,18 @@ from sparsebox.data.root import data_root, download_folder, download_root, move_
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetNotFoundError", "catalogue", "get_dataset", "fetch",
-           "find_unshipped", "PLANETOID_RAW_PARTS"]
+           "find_unshipped", "PLANETOID_RAW_PARTS", "PLANETOID_FOLDERS"]
 
 #: the raw files of a Planetoid dataset, ``ind.<name>.<part>``, all of which PyG's loader reads
 PLANETOID_RAW_PARTS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+#: the folder under ``planetoid/`` of each Planetoid dataset, PyG's name of it: the one folder
+#: its loader reads (PyG's ``Planetoid(root, name)`` reads ``<root>/<name as given>/raw``)
+PLANETOID_FOLDERS = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 #: for the datasets the catalogue ships no files for (their loader's package downloads them), by
 #: kind: the file under the data root (a glob) that says where the dataset is, what must sit
 #: beside it for the loader to use it, and how to get it
 _UNSHIPPED = {
-    "planetoid": ("planetoid/*/raw/ind.{name}.graph",
+    "planetoid": ("planetoid/{pyg}/raw/ind.{name}.graph",
                   tuple(f"ind.{{name}}.{part}" for part in PLANETOID_RAW_PARTS),
                   "PyG's Planetoid downloads its raw files there (graphsparse.datasets."
                   "load_planetoid, or `sparsebox graph teddy --dataset {name}`), or place them there"),
@@ -207,7 +210,8 @@ def _unshipped_files(info: DatasetInfo, alone: bool = False) -> tuple[str, tuple
     sit beside it (none with ``alone``), for ``info``."""
     pattern, beside, _ = _UNSHIPPED[info.kind]
     beside = () if alone else tuple(b.format(name=info.name) for b in beside)
-    return pattern.format(name=info.name, folder=info.name.replace("-", "_")), beside
+    return pattern.format(name=info.name, folder=info.name.replace("-", "_"),
+                          pyg=PLANETOID_FOLDERS.get(info.name, info.name)), beside
 
 
 def _searched(base: Path) -> list[Path]:
@@ -232,7 +236,8 @@ def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, datas
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     out.write(block)
         except Exception as err:  # no network, a broken connection, a full disk
-            raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err})") from err
+            raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err}): get it "
+                                       f"from there and place it in {target.parent}") from err
         if f.sha256 and sha256_of(tmp) != f.sha256:
             raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
         move_into_place(tmp, target)

@@ -183,3 +183,23 @@ def test_an_interrupt_that_reached_compiled_code_is_an_interrupt(monkeypatch, ca
     monkeypatch.setattr(cli, "command", lambda: Interrupted())
     assert cli.main(["methods"]) == 130
     assert capsys.readouterr().err.strip() == "error: interrupted"
+
+
+def test_methods_markdown_keeps_to_the_item_asked_for(cli):
+    """`methods --item point --markdown` printed every method's row."""
+    rows = cli("methods", "--item", "point", "--markdown").stdout.splitlines()
+    assert rows[:2] == ["| method | prunes | class | what |", "|---|---|---|---|"]
+    names = {r["name"] for r in json.loads(cli("methods", "--item", "point", "--json").stdout)}
+    assert {row.split("`")[1] for row in rows[2:]} == names
+    assert all(row.split(" | ")[1] == "point" for row in rows[2:])
+    assert cli("methods", "--item", "weight", "--markdown").stdout.splitlines()[2:] == []
+
+
+def test_data_list_root_takes_a_tilde_as_the_data_root_does(tmp_path, monkeypatch, cli):
+    """`data list --root=~/data` (no shell expands that ~) was refused: no such folder."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = cli("data", "list", "--json", "--root=~/data")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["root"] == str(tmp_path / "data")
+    cli("data", "list", "--root=~/nope").error_line("--root", "no such folder")

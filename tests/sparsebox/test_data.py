@@ -543,3 +543,67 @@ def test_a_mistyped_dataset_name_is_answered_with_the_closest_names():
         load_graph("coraa")
     with pytest.raises(FileNotFoundError, match=r"not a dataset name \(see"):  # nothing close
         load_graph("zzzzzz")
+
+
+def test_a_data_root_below_a_file_is_refused_naming_the_file(tmp_path, monkeypatch):
+    """`$SPARSEBOX_DATA=data.txt/sub` gave `error: .../data.txt/sub/graphs/networkit: Not a
+    directory`, naming neither the data root nor where it came from."""
+    from sparsebox.cli import main
+    from sparsebox.exceptions import InvalidParameterError
+
+    file = tmp_path / "data.txt"
+    file.write_text("not a folder")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(file / "sub"))
+    with pytest.raises(InvalidParameterError, match=r"data root .*data.txt/sub \(\$SPARSEBOX_DATA\) "
+                                                   r"is not a folder: .*data.txt is a file"):
+        load_graph("karate")
+    assert main(["graph", "info", "karate"]) == 2
+    assert file.read_text() == "not a folder"
+
+
+def test_a_pyg_planetoid_folder_in_another_case_is_not_present(tmp_path):
+    """PyG's `Planetoid(root, "pubmed")` leaves `pubmed/raw`: `data list` said pubmed was there
+    and `graph info pubmed` read it, while `graph teddy --dataset pubmed` looked in `PubMed/raw`
+    only and set off a download."""
+    from sparsebox.data.sources import get_dataset
+
+    raw = tmp_path / "planetoid" / "pubmed" / "raw"
+    raw.mkdir(parents=True)
+    for part in PLANETOID_RAW_PARTS:
+        (raw / f"ind.pubmed.{part}").write_bytes(b"")
+    if (tmp_path / "planetoid" / "PubMed").exists():  # a file system that ignores case
+        pytest.skip("names differing only in case are one folder here")
+    assert not get_dataset("pubmed").present(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match=r"no planetoid/PubMed/raw/ind\.pubmed\.graph in"):
+        load_graph("pubmed", tmp_path)
+
+
+def test_a_download_that_fails_says_where_to_place_the_file(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    folder = tmp_path / "graphs" / "networkit"
+    with pytest.raises(DatasetNotFoundError, match=rf"failed \(.*no route to host.*\): get it from there "
+                                                   rf"and place it in {folder}$"):
+        fetch("karate", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_node_dataset_names_are_checked_against_the_catalogue(tmp_path):
+    """`load_node_dataset("karate")` said `must be one of [...] or ogbn-*` while ogbn-products
+    was refused, and `load_planetoid("ogbn-arxiv")` that ogbn-* would do."""
+    from graphsparse.datasets import load_node_dataset, load_planetoid
+    from sparsebox.exceptions import InvalidParameterError
+
+    for name in ("karate", "ogbn-products"):
+        with pytest.raises(InvalidParameterError, match=rf"dataset must be one of cora, citeseer, pubmed, "
+                                                        rf"ogbn-arxiv, got '{name}'$"):
+            load_node_dataset(name, tmp_path, download=False)
+    with pytest.raises(InvalidParameterError, match=r"one of cora, citeseer, pubmed \(Planetoid\), got "):
+        load_planetoid("ogbn-arxiv", tmp_path, download=False)
+    (tmp_path / "planetoid" / "Cora" / "raw").mkdir(parents=True)
+    for part in PLANETOID_RAW_PARTS[1:]:
+        (tmp_path / "planetoid" / "Cora" / "raw" / f"ind.cora.{part}").write_bytes(b"")
+    with pytest.raises(DatasetNotFoundError, match=r"missing ind\.cora\.x in "):  # not "(and 0 more)"
+        load_planetoid("cora", tmp_path, download=False)
