@@ -430,8 +430,9 @@ def test_percent_comment_lines_are_comments(tmp_path):
 
 
 def test_an_edge_list_whose_ids_start_at_1_warns_of_the_isolated_node_0(cli, tmp_path):
-    """KONECT's files count nodes from 1: a triangle was read as 4 nodes in 2 components, without
-    a word; the ids stay as they are (events and labels are keyed by them), with a warning."""
+    """KONECT's files (``%`` lines) count nodes from 1: a triangle was read as 4 nodes in 2
+    components, without a word; the ids stay as they are (events and labels are keyed by them),
+    with a warning. An edge list of ours whose node 0 lost its edges reads back without one."""
     path = tmp_path / "out.edges"
     path.write_text("% sym unweighted\n1 2\n2 3\n3 1\n")
     with pytest.warns(UserWarning, match="out.edges: no edge touches node 0: .*subtract 1"):
@@ -442,10 +443,11 @@ def test_an_edge_list_whose_ids_start_at_1_warns_of_the_isolated_node_0(cli, tmp
     assert [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")] == [
         f"warning: {path}: no edge touches node 0: node ids are read from 0, so node 0 is an "
         "isolated node; if the file numbers its nodes from 1, subtract 1 from every id"]
-    path.write_text("0 1\n1 2\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_graph(path)
+        for text in ("0 1\n1 2\n", "# a graph of our own, node 0 pruned away\n1 2\n2 3\n"):
+            path.write_text(text)  # 0-based, or no sign of a file that counts from 1
+            load_graph(path)
 
 
 @pytest.mark.parametrize("name, fmt", [("edges.gz", "''"), ("edges.data.bz2", "'.data'"),

@@ -324,7 +324,8 @@ def read_edge_list(
 ) -> SparseStructure:
     """Read an edge list: ``u v [w]`` lines, whitespace or ``delimiter`` separated, with ``#``
     comments (and ``%`` comment lines, as KONECT and Network Repository files start) and 0-based
-    node ids (a file whose smallest id is 1, as KONECT's are, warns that node 0 is isolated).
+    node ids (a file with ``%`` lines whose smallest id is 1, as KONECT's and Network
+    Repository's count from 1, warns that node 0 is isolated, unless ``num_nodes`` is given).
 
     A first line whose first field is not a number is a header. A header that names every
     column by its role (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally
@@ -348,15 +349,17 @@ def read_edge_list(
     """
     path = Path(path)
     with _open_text(path) as fh:
-        rows = [(k, text) for k, ln in enumerate(fh, start=1)
-                if (text := ln.split("#", 1)[0].strip()) and not text.startswith("%")]
+        texts = [(k, text) for k, ln in enumerate(fh, start=1)
+                 if (text := ln.split("#", 1)[0].strip())]
+    rows = [(k, text) for k, text in texts if not text.startswith("%")]
+    konect = len(rows) < len(texts)  # % lines: KONECT's or Network Repository's, ids from 1
     columns, rows = _edge_list_header(path, rows, delimiter)
     if not rows:
         raise GraphFileError(f"{path}: no edges")
     lines, edges = _parse_edges(path, rows, delimiter, columns)
     _check_node_ids(path, lines, edges, num_nodes)
     u, v = edges[:, 0].astype(np.int64), edges[:, 1].astype(np.int64)
-    if num_nodes is None and min(u.min(), v.min()) == 1:  # KONECT's, Network Repository's...
+    if konect and num_nodes is None and min(u.min(), v.min()) == 1:
         warnings.warn(f"{path}: no edge touches node 0: node ids are read from 0, so node 0 is an "
                       "isolated node; if the file numbers its nodes from 1, subtract 1 from every "
                       "id", UserWarning, stacklevel=2)
