@@ -151,7 +151,7 @@ def sparsify(
 ) -> None:
     """Sparsify a graph (or a batch of graph files) with a registered method; give at most one
     of --keep-ratio, --budget, --density (none: the method's default size)."""
-    from sparsebox.batch import batch_sources, check_batch_folder, run_batch
+    from sparsebox.batch import batch_sources, check_batch_folder, check_source_exists, run_batch
     from sparsebox.options import executor_from_options, refuse_batch_options
 
     names = _graph_methods()
@@ -168,6 +168,8 @@ def sparsify(
     files = batch_sources(graph, suffixes=_graph_suffixes(), option="GRAPH",
                           kind=_graph_files_kind())
     if files is None:
+        if out is not None or output is None:  # a mistyped folder is no misused option
+            check_source_exists(graph, option="GRAPH")
         if out is not None:  # before a missing -o: the option given is the one to name
             raise typer.BadParameter(f"is for a folder or glob of graphs; give -o for one graph "
                                      f"({graph})", param_hint="--out")

@@ -85,10 +85,12 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
     TARGET); the wrong combination is a usage error naming the options, as is an option of
     ``one_file_only`` (its name and value) given to a batch, which writes ``per_file`` instead
     (both refused before the batch's folder is made)."""
-    from sparsebox.batch import batch_sources, check_batch_folder
+    from sparsebox.batch import batch_sources, check_batch_folder, check_source_exists
 
     files = batch_sources(source, suffixes=suffixes)
     if files is None:
+        if target is None or out is not None:  # a mistyped folder is no misused option
+            check_source_exists(source)
         if target is None:
             raise typer.BadParameter("give TARGET for one file (or a folder or glob as SOURCE "
                                      "with --out FOLDER)", param_hint="TARGET")

@@ -60,6 +60,16 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
     return files
 
 
+def check_source_exists(source: str, *, option: str = "SOURCE") -> None:
+    """Refuse ``source`` where it is neither a path nor a catalogue dataset's name: before an
+    error about the options given with it (``--out`` is for a folder...), which misleads where a
+    folder's name was mistyped."""
+    from sparsebox.data.sources import catalogue
+
+    if not Path(source).exists() and source.lower() not in catalogue():
+        raise InvalidParameterError(f"{option}: no such file, folder or dataset: {source}")
+
+
 def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str] | None = None,
                        option: str = "--out") -> Path:
     """``out`` as the folder a batch writes into (made if need be: see

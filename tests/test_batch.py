@@ -348,4 +348,10 @@ def test_a_mistyped_batch_folder_is_named_not_the_out_option(tmp_path, cli, comm
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
     assert line.startswith("error:") and f"no such folder: {tmp_path / 'graphz'}/" in line, line
+    for args in (["--out", out], []):  # without the slash, with --out or without any output
+        result = cli(*command, tmp_path / "graphz", *args)
+        assert result.exit_code == 2
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("error:") and line.endswith(
+            f"no such file, folder or dataset: {tmp_path / 'graphz'}"), line
     assert not out.exists()
