@@ -105,7 +105,8 @@ def methods_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     markdown: bool = typer.Option(False, "--markdown", help="Print the README's Markdown table."),
 ) -> None:
-    """Every registered method: its name, what it prunes and its class."""
+    """Every registered method: its name, what it prunes, its data and a summary (--json and
+    --markdown give its class too)."""
     from sparsebox.options import parameter_errors
     from sparsebox.registry import methods, methods_markdown
 
