@@ -67,15 +67,19 @@ def _root(
 
 @data_app.command("list")
 def data_list(
-    root: Path = typer.Option(None, help="Data root (default: $SPARSEBOX_DATA, else the "
-                              "repository's datasets/ or ~/sparsebox_data)."),
+    given_root: str = typer.Option(None, "--root", metavar="<path>", help="Data root (default: "
+                                   "$SPARSEBOX_DATA, else the repository's datasets/ or "
+                                   "~/sparsebox_data)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Every dataset in the catalogue, and whether its files are under the data root."""
     from sparsebox.data.root import data_root
     from sparsebox.data.sources import catalogue
 
-    root = root.expanduser() if root is not None else None  # as $SPARSEBOX_DATA's, e.g. --root=~/data
+    if given_root == "":  # an unset shell variable: Path("") would be this folder
+        raise typer.BadParameter("is empty; give a folder, or leave --root out", param_hint="--root")
+    # ~ expanded as $SPARSEBOX_DATA's is (--root=~/data reaches us unexpanded)
+    root = Path(given_root).expanduser() if given_root is not None else None
     if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root}: a file, not a folder" if root.exists()
                                  else f"{root}: no such folder", param_hint="--root")

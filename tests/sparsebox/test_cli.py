@@ -203,3 +203,8 @@ def test_data_list_root_takes_a_tilde_as_the_data_root_does(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["root"] == str(tmp_path / "data")
     cli("data", "list", "--root=~/nope").error_line("--root", "no such folder")
+
+
+def test_data_list_refuses_an_empty_root(cli):
+    """`--root "$DATA"` with DATA unset listed this folder as the data root, without a word."""
+    cli("data", "list", "--root", "").error_line("--root", "is empty")
