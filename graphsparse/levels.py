@@ -30,18 +30,18 @@ from torch import nn
 from graphsparse.gnn.models import count_prunable_weights, model_factory
 from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
 from graphsparse.random_edges import prune_edges_random
-from graphsparse.teddy import level_keep_ratios
+from graphsparse.teddy import level_keep_ratios, teddy_edge_scores, unweighted_structure
 from graphsparse.teddy_report import METHODS
-from graphsparse.transforms import TeddyTransform, keep_edge_columns
+from graphsparse.transforms import keep_edge_columns
 from graphsparse.ugs import ugs_levels
 from sparsebox._validation import check_choice, check_int
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_torch
-from sparsebox.select import budget_from_keep_ratio
+from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
 
 __all__ = ["METHODS", "level_keep_ratios", "run_levels", "count_edge_pairs", "random_pruned",
-           "check_levels_keep_some"]
+           "teddy_pruned", "check_levels_keep_some"]
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
@@ -143,7 +143,7 @@ def _run_seed(data: Any, seed: int, levels: Any, methods: Any, model_name: str,
         target = budget_from_keep_ratio(edge_keep, num_pairs)
         if "teddy" in methods:
             start = time.perf_counter()
-            pruned = TeddyTransform(budget=target, add_self_loops=model_name == "gat")(data)
+            pruned = teddy_pruned(data, target, add_self_loops=model_name == "gat")
             with seeded_torch(seed):
                 res = train_node_classifier(factory(), pruned, epochs=epochs,
                                             weight_keep_ratio=weight_keep,
@@ -190,6 +190,32 @@ def random_pruned(data: Any, keep: int, seed: int) -> Any:
     rows, cols = ei.cpu().numpy()
     in_kept_pair = np.isin(undirected_pair_keys(rows, cols, n), undirected_pair_keys(*kept, n))
     return keep_edge_columns(data, loops | torch.from_numpy(in_kept_pair).to(loops.device))
+
+
+def teddy_pruned(data: Any, keep: int, *, add_self_loops: bool = False) -> Any:
+    """``data`` with the ``keep`` undirected non-loop edges of highest TEDDY score
+    (:func:`~graphsparse.teddy.teddy_edge_scores`) and all its self-loops; per-edge attributes
+    are sliced with their columns, in order.
+
+    The unit is the undirected pair, as for :func:`random_pruned` and UGS, also on a directed
+    graph, where :class:`~graphsparse.transforms.TeddyTransform` counts each direction (its two
+    directions both score ``t_u t_v``); on an undirected graph it keeps the transform's edges.
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> ei = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 3, 1]])  # 0 - 1 - 2 -> 3: directed
+    >>> teddy_pruned(Data(edge_index=ei, num_nodes=4), 2).edge_index.tolist()  # 2 -> 3, 0 - 1
+    [[0, 1, 2], [1, 0, 3]]
+    """
+    edges = unweighted_structure(data)
+    ei = data.edge_index.cpu().numpy()
+    scores = teddy_edge_scores(edges, add_self_loops=add_self_loops)[edges.find_items(ei[0], ei[1])]
+    pair = np.unique(undirected_pair_keys(ei[0], ei[1], int(data.num_nodes)), return_inverse=True)[1]
+    loops = ei[0] == ei[1]
+    num_loops = np.unique(pair[loops]).size
+    kept = select(scores, budget=keep + num_loops, groups=pair.reshape(-1), protected=loops)
+    return keep_edge_columns(data, torch.from_numpy(kept).to(data.edge_index.device))
 
 
 def _edge_keep(pruned: Any, num_pairs: int) -> float:

@@ -148,15 +148,19 @@ def level_keep_ratios(level: int) -> tuple[float, float]:
 
 
 def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | None,
-                               owner: str) -> float | None:
-    """The keep ratio an old ``edge_sparsity`` argument means (with a deprecation warning)."""
+                               owner: str, **other_sizes: Any) -> float | None:
+    """The keep ratio an old ``edge_sparsity`` argument means (with a deprecation warning);
+    another size given with it (``keep_ratio``, or ``other_sizes`` such as ``budget=...``) is
+    refused by its own name."""
     if edge_sparsity is None:
         return keep_ratio
     warnings.warn(f"{owner}(edge_sparsity=s) is deprecated and will be removed; pass "
                   "keep_ratio=1 - s (the fraction of edges kept)", DeprecationWarning,
                   stacklevel=3)
-    if keep_ratio is not None:
-        raise InvalidParameterError("give keep_ratio, not both keep_ratio and edge_sparsity")
+    sizes = {"keep_ratio": keep_ratio, **other_sizes}
+    given = [name for name, value in sizes.items() if value is not None]
+    if given:  # (not "got keep_ratio, budget" when the caller gave edge_sparsity and budget)
+        raise InvalidParameterError(f"give {given[0]}, not both {given[0]} and edge_sparsity")
     return 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
 
 
@@ -226,7 +230,8 @@ class TeddyPruner(Sparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> TeddyPruner:
         sizes = {"keep_ratio": sizing_from_edge_sparsity(self.keep_ratio, self.edge_sparsity,
-                                                          type(self).__name__)}
+                                                          type(self).__name__, budget=self.budget,
+                                                          density=self.density)}
         self._validate_params(sizes)
         g = unweighted_structure(graph)
         self.scores_ = teddy_edge_scores(g, add_self_loops=self.add_self_loops)

@@ -196,7 +196,7 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
             model.train()
             opt.zero_grad()
             out = forward()
-            loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+            loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask].long())
             loss = loss + graph_l1 * edge_mask.abs().sum()
             loss = loss + weight_l1 * sum((wmask[n] * fixed[n]).abs().sum() for n in names)
             loss.backward()

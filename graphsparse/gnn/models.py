@@ -19,6 +19,7 @@ from torch_geometric.nn import GATConv, GCNConv, GINConv
 from torch_geometric.nn.dense.linear import Linear as PygLinear
 
 from sparsebox._validation import check_choice
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["MODELS", "make_model", "model_inputs", "prunable_weights", "dropout",
            "feature_dropout", "sparse_linear"]
@@ -193,11 +194,13 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
                  sparse_adjacency: bool = True) -> tuple[Any, Any]:
     """``(x, edges)`` in the form that trains ``model`` fastest, computing the same function.
 
-    Features become sparse CSR when the model sets ``accepts_sparse_features`` and at most
-    ``max_density`` of them are non-zero; edges become the transposed sparse adjacency (PyG's
-    ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency`` is true (edge
-    masks need the edge list). Other models get ``data.x`` and
-    ``data.edge_index`` as they are.
+    Features take the dtype of the model's parameters (float64 features, or a one-hot of
+    integers, met float32 weights with a dtype error), and become sparse CSR when the model sets
+    ``accepts_sparse_features`` and they are a COO matrix or at most ``max_density`` of them are
+    non-zero (a COO matrix is made dense for other models); edges become the transposed sparse
+    adjacency (PyG's ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency``
+    is true (edge masks need the edge list), after :func:`check_edge_index`. Other models get
+    ``data.edge_index`` as it is.
 
     The adjacency keeps the edge list's function: a repeated column is an entry of that
     multiplicity (its message is summed once per column), and for a model that sets
@@ -205,6 +208,13 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     them by its own on an edge list but would add one more to each on a sparse matrix.
     """
     x, edges = data.x, data.edge_index
+    param = next(model.parameters(), None)
+    if param is not None and param.is_floating_point() and x.dtype != param.dtype:
+        x = x.to(param.dtype)
+    if x.layout == torch.sparse_coo:  # dropout cannot draw over a COO matrix
+        with _quiet_csr():
+            sparse = getattr(model, "accepts_sparse_features", False)
+            x = x.to_sparse_csr() if sparse else x.to_dense()
     if (getattr(model, "accepts_sparse_features", False) and x.layout == torch.strided
             and x.dim() == 2 and float(torch.count_nonzero(x)) <= max_density * x.numel()):
         with _quiet_csr():
@@ -213,6 +223,7 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
         from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
 
         n = data.num_nodes
+        check_edge_index(edges, n)  # a sparse matrix built over nodes beyond n corrupts memory
         if hasattr(edges, "as_tensor"):  # a PyG EdgeIndex, on which PyG's coalesce fails
             edges = edges.as_tensor()
         count = torch.ones(edges.shape[1], device=edges.device)  # summed over repeated columns
@@ -221,6 +232,33 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
         with _quiet_csr():
             edges = to_torch_csr_tensor(edges.flip(0), count, size=(n, n))
     return x, edges
+
+
+def check_edge_index(edge_index: Any, num_nodes: int) -> None:
+    """Refuse an ``edge_index`` that is no ``[2, E]`` integer tensor of nodes in
+    ``[0, num_nodes)``, naming the node: the sparse adjacency of :func:`model_inputs` would be
+    built over nodes that do not exist (torch does not check it, and the process aborts).
+
+    Examples
+    --------
+    >>> check_edge_index(torch.tensor([[0, 1], [1, 3]]), 3)
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: data.edge_index holds node 3, but data.num_nodes is 3
+    """
+    if not (torch.is_tensor(edge_index) and edge_index.dim() == 2 and edge_index.shape[0] == 2
+            and not (edge_index.is_floating_point() or edge_index.is_complex()
+                     or edge_index.dtype == torch.bool)):
+        raise InvalidParameterError(
+            f"data.edge_index must be an integer tensor of shape [2, E], got "
+            f"{getattr(edge_index, 'dtype', type(edge_index).__name__)} of shape "
+            f"{list(getattr(edge_index, 'shape', []))}")
+    if edge_index.numel() == 0:
+        return
+    low, high = int(edge_index.min()), int(edge_index.max())
+    if low < 0 or high >= num_nodes:
+        raise InvalidParameterError(f"data.edge_index holds node {low if low < 0 else high}, but "
+                                    f"data.num_nodes is {num_nodes}")
 
 
 def make_model(name: str, in_channels: int, out_channels: int, **kwargs: Any) -> nn.Module:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphsparse.gnn.models import model_inputs, prunable_weights
+from graphsparse.gnn.models import check_edge_index, model_inputs, prunable_weights
 from sparsebox._validation import check_fraction, check_int
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
@@ -123,7 +123,7 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
         model.train()
         opt.zero_grad()
         out = model(x, edges)
-        loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+        loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask].long())
         if teacher is not None:
             if teacher.shape != out.shape:
                 raise ValueError(f"teacher_logits must have the shape of the model's output, "
@@ -167,15 +167,25 @@ def check_weight_keep_ratio(weight_keep_ratio: Any, num_weights: int) -> float:
 def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask", "test_mask")
                     ) -> None:
     """Refuse what a node classifier cannot train on: anything but a PyG graph of a
-    node-classification task, with one class per node and, for each of ``masks``, one non-empty
-    mask (or index) over the nodes: the nodes trained on, those whose score picks the best epoch,
-    those scored at it."""
+    node-classification task, with edges among its nodes (:func:`check_edge_index`), a feature
+    row and one integer class per node and, for each of ``masks``, one non-empty mask (or index)
+    over the nodes, all of them with a class (not -1): the nodes trained on, those whose score
+    picks the best epoch, those scored at it."""
     missing = [k for k in ("edge_index", "x", "y", *masks) if getattr(data, k, None) is None]
     if missing:
         raise InvalidParameterError(
             f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
             f"{', '.join(masks)}); a {type(data).__name__} lacks {', '.join(missing)}")
-    if data.y.dim() != 1:
+    check_edge_index(data.edge_index, int(data.num_nodes))
+    if data.x.shape[0] != data.num_nodes:
+        raise InvalidParameterError(
+            f"data.x must hold a row per node ({data.num_nodes}, data.num_nodes), got shape "
+            f"{list(data.x.shape)}")
+    if data.y.is_floating_point() or data.y.is_complex() or data.y.dtype == torch.bool:
+        raise InvalidParameterError(
+            f"data.y must hold a class id per node (integers), got {data.y.dtype}; for classes "
+            "stored as floats, use data.y.long()")
+    if data.y.dim() != 1 or data.y.shape[0] != data.num_nodes:
         raise InvalidParameterError(
             f"data.y must hold one class per node (shape [{data.num_nodes}]), got shape "
             f"{list(data.y.shape)}; OGB's node datasets give [N, 1]: use data.y.view(-1) (as "
@@ -193,6 +203,11 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
         if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
             raise InvalidParameterError(
                 f"data.{name} selects no node, but {roles.get(name, 'it is read')}: give it some")
+        lowest = int(data.y[mask].min())
+        if lowest < 0:  # -1 marks unlabelled nodes in some datasets
+            raise InvalidParameterError(
+                f"data.{name} selects nodes without a class (data.y holds {lowest} there), but "
+                f"{roles.get(name, 'it is read')}: leave them out of the mask")
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:

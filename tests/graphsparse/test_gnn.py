@@ -307,6 +307,13 @@ def _karate_task():
     ({"train_mask": torch.zeros(34, dtype=torch.bool)}, r"data.train_mask selects no node"),
     ({"test_mask": torch.ones(34, 3, dtype=torch.bool)}, r"data.test_mask must be one mask over"),
     ({"y": torch.zeros(34, 1, dtype=torch.long)}, r"data.y must hold one class per node"),
+    ({"y": torch.zeros(30, dtype=torch.long)}, r"data.y must hold one class per node"),
+    ({"y": torch.zeros(34)}, r"data.y must hold a class id per node \(integers\), got torch.float32"),
+    ({"y": torch.full((34,), -1)}, r"data.train_mask selects nodes without a class \(data.y holds -1"),
+    ({"num_nodes": 40}, r"data.x must hold a row per node \(40, data.num_nodes\), got shape \[34, 34\]"),
+    ({"edge_index": torch.tensor([[0, 40], [40, 0]])}, r"data.edge_index holds node 40, but "
+                                                       r"data.num_nodes is 34"),
+    ({"edge_index": torch.tensor([[0, -1], [-1, 0]])}, r"data.edge_index holds node -1"),
 ])
 def test_a_graph_that_is_no_node_task_is_refused_by_name(change, message):
     """KarateClub has no validation mask: training failed with an AttributeError; an empty one
@@ -351,6 +358,43 @@ def test_an_edge_index_of_pyg_s_edge_index_class_trains(name):
     with torch.no_grad():
         assert torch.allclose(model(x, edges), model(data.x, plain), atol=1e-6)
     assert train_node_classifier(model, data, epochs=1).logits.shape == (34, 4)
+
+
+@pytest.mark.parametrize("name", ["gcn", "gat", "gin"])
+def test_an_edge_index_beyond_the_nodes_is_refused_by_name_not_a_crash(name):
+    """GCN's and GIN's sparse adjacency was built over the nodes the edges name: the process died
+    in malloc ("unaligned tcache chunk detected") with no Python error."""
+    from graphsparse.gnn import model_inputs
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = _karate_task()
+    data.edge_index = torch.cat([data.edge_index, torch.tensor([[0], [40]])], dim=1)
+    with pytest.raises(InvalidParameterError, match=r"data.edge_index holds node 40, but "
+                                                    r"data.num_nodes is 34"):
+        train_node_classifier(make_model(name, 34, 4, hidden=8), data, epochs=1)
+    if name != "gat":
+        with pytest.raises(InvalidParameterError, match=r"data.edge_index holds node 40"):
+            model_inputs(make_model(name, 34, 4, hidden=8), data)
+
+
+@pytest.mark.parametrize("name", ["gcn", "gat", "gin"])
+def test_features_and_labels_of_other_dtypes_train(name):
+    """float64 features (from numpy) and a one-hot of integers failed with a dtype error, a COO
+    matrix in GAT's and GIN's dropout ("Could not run 'aten::uniform_' ... 'SparseCPU'"), int32
+    labels in the loss ("expected target dtype to be Long or Byte")."""
+    from graphsparse.gnn import model_inputs
+
+    data = _karate_task()
+    model = make_model(name, 34, 4, hidden=8).eval()
+    with torch.no_grad():
+        expected = model(*model_inputs(model, data))
+    for x in (data.x.double(), data.x.long(), data.x.to_sparse()):
+        changed = data.clone()
+        changed.x, changed.y = x, data.y.int()
+        with torch.no_grad():
+            assert torch.allclose(model(*model_inputs(model, changed)), expected, atol=1e-6)
+        result = train_node_classifier(make_model(name, 34, 4, hidden=8), changed, epochs=1)
+        assert result.logits.shape == (34, 4)
 
 
 def test_weight_masks_of_floats_are_refused_by_name():

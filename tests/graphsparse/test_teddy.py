@@ -82,6 +82,19 @@ def test_old_edge_sparsity_name_warns_and_still_works(data_dir):
         TeddyPruner(edge_sparsity=1.0).fit(g)
 
 
+@pytest.mark.parametrize("size", [{"keep_ratio": 0.5}, {"budget": 5}, {"density": 1.0}])
+def test_old_edge_sparsity_beside_another_size_is_refused_by_the_names_given(size):
+    """With budget or density the message named keep_ratio, which the caller had not given:
+    "give one of keep_ratio, budget, density, not several; got keep_ratio, budget"."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    (name, _), = size.items()
+    with pytest.raises(InvalidParameterError, match=rf"^give {name}, not both {name} and "
+                                                    r"edge_sparsity$"), \
+            pytest.warns(DeprecationWarning):
+        TeddyPruner(edge_sparsity=0.3, **size).fit(_karate())
+
+
 def _karate():
     from torch_geometric.datasets import KarateClub
 

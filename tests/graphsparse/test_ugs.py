@@ -325,3 +325,42 @@ def test_seeded_ugs_blocks_leave_the_gpus_random_state_alone(monkeypatch):
     with seeded_torch(5):
         torch.rand(1)
     assert seeded == []
+
+
+def test_teddy_keeps_as_many_undirected_edges_as_random_pruning_on_a_directed_graph():
+    """On a directed edge_index TEDDY's level graphs counted each direction as one edge: at
+    level 4 of this karate club they held 55 of its 78 undirected edges, random pruning 64."""
+    data = karate()
+    ei = data.edge_index
+    data.edge_index = ei[:, (ei[0] < ei[1]) | (torch.arange(ei.shape[1]) % 7 == 0)]
+    assert count_edge_pairs(data.edge_index, data.num_nodes) == 78
+    records = run_levels(data, "gcn", [4], [0], methods=("teddy", "random"), epochs=1,
+                         factory=small_gcn(data))
+    target = budget_from_keep_ratio(0.95**4, 78)
+    assert [(r["method"], r["edge_keep"]) for r in records] == [("teddy", target / 78),
+                                                                ("random", target / 78)]
+
+
+@pytest.mark.parametrize("self_loops", [False, True])
+def test_teddy_level_graphs_of_an_undirected_graph_are_the_transforms(cora, self_loops):
+    from torch_geometric.transforms import AddSelfLoops
+
+    from graphsparse.levels import teddy_pruned
+    from graphsparse.transforms import TeddyTransform
+
+    data = AddSelfLoops()(cora) if self_loops else cora
+    for keep in (1, 2000, 5000):
+        for gat in (False, True):
+            expected = TeddyTransform(budget=keep, add_self_loops=gat)(data)
+            assert torch.equal(teddy_pruned(data, keep, add_self_loops=gat).edge_index,
+                               expected.edge_index)
+
+
+def test_features_of_float64_and_labels_of_int32_train():
+    """They failed in the mask search: "expected scalar type Double but found Float", "expected
+    target dtype to be Long or Byte, but got Int"."""
+    data = karate()
+    expected = UgsPruner(keep_ratio=0.9, epochs=2).fit(data)
+    data.x, data.y = data.x.double(), data.y.int()
+    ugs = UgsPruner(keep_ratio=0.9, epochs=2).fit(data)
+    assert np.array_equal(ugs.mask_, expected.mask_)
