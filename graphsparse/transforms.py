@@ -89,7 +89,7 @@ class TeddyTransform(BaseTransform):
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  add_self_loops: bool = False, edge_sparsity: float | None = None) -> None:
         self.keep_ratio = sizing_from_edge_sparsity(keep_ratio, edge_sparsity,
-                                                     type(self).__name__)
+                                                     type(self).__name__, budget=budget)
         self.budget = budget
         self.add_self_loops = add_self_loops
         if self.keep_ratio is None and budget is None:

@@ -93,6 +93,11 @@ def test_old_edge_sparsity_beside_another_size_is_refused_by_the_names_given(siz
                                                     r"edge_sparsity$"), \
             pytest.warns(DeprecationWarning):
         TeddyPruner(edge_sparsity=0.3, **size).fit(_karate())
+    if "density" not in size:  # the transform has no density
+        with pytest.raises(InvalidParameterError, match=rf"^give {name}, not both {name} and "
+                                                        r"edge_sparsity$"), \
+                pytest.warns(DeprecationWarning):
+            TeddyTransform(edge_sparsity=0.3, **size)
 
 
 def _karate():
