@@ -153,11 +153,20 @@ def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> lis
 
 
 def _comparison_lines(compared: dict) -> list[str]:
-    """TEDDY's largest drop below the dense model and the levels where it is not above random."""
+    """TEDDY's largest drop below the dense model and the levels where it is not above random.
+
+    Examples
+    --------
+    >>> _comparison_lines({"dense": 0.783, "drop": -0.2, "worst_level": 3, "behind_random": None})
+    ['TEDDY is at or above dense (0.783) at every level, by 0.2 points or more (level 3).']
+    """
     lines = []
-    if compared["drop"] is not None:
+    if compared["drop"] is not None and compared["drop"] > 0:
         lines.append(f"Largest TEDDY drop below dense ({compared['dense']:.3f}): "
                      f"{compared['drop']:.1f} points at level {compared['worst_level']}.")
+    elif compared["drop"] is not None:  # above dense at every level: its closest is no drop
+        lines.append(f"TEDDY is at or above dense ({compared['dense']:.3f}) at every level, by "
+                     f"{-compared['drop']:.1f} points or more (level {compared['worst_level']}).")
     if compared["behind_random"] is not None:
         lines.append("Levels where TEDDY is not above random: "
                      f"{compared['behind_random'] or 'none'}.")
