@@ -313,10 +313,11 @@ def teddy(
     from sparsebox.outputs import write_text_atomic
 
     runner = executor_from_options(executor, jobs, address)
-    wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
+    wanted = tuple(dict.fromkeys(m.strip() for m in methods.split(",") if m.strip()))  # once each
     unknown = sorted(set(wanted) - set(METHODS))
     if unknown or not wanted:
-        raise typer.BadParameter(f"unknown methods {unknown}; choose from {', '.join(METHODS)}",
+        what = f"unknown methods {unknown}" if unknown else "names no method"
+        raise typer.BadParameter(f"{what}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
     if model not in ("gcn", "gat", "gin"):
         raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")

@@ -737,6 +737,8 @@ def test_teddy_unknown_methods(cli, tmp_path):
     out = tmp_path / "teddy"
     run_bad(cli, Case(["graph", "teddy", "--methods", "nope", "--out", out],
                       ["--methods", "nope"]), tmp_path)
+    run_bad(cli, Case(["graph", "teddy", "--methods", " , ", "--out", out],
+                      ["--methods", "names no method; choose from"]), tmp_path)
     assert not out.exists()
 
 
