@@ -205,6 +205,9 @@ def test_a_batch_keeps_the_self_loops_of_its_graphs(tmp_path, cli):
     assert result.exit_code == 0, result.output
     back = load_graph(out / "ring.mtx")
     assert back.num_items == 15 and (back.rows == back.cols).sum() == 1  # 14 edges and the loop
+    # the summary's keep ratio is --keep-ratio's: of the 18 non-loop edges (the loop stays)
+    (summary,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert summary["edges_in"] == 19 and summary["keep_ratio"] == 14 / 18
 
 
 def test_a_batch_takes_every_graph_file_one_file_takes(tmp_path, cli):
