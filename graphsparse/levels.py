@@ -211,10 +211,12 @@ def teddy_pruned(data: Any, keep: int, *, add_self_loops: bool = False) -> Any:
     edges = unweighted_structure(data)
     ei = data.edge_index.cpu().numpy()
     scores = teddy_edge_scores(edges, add_self_loops=add_self_loops)[edges.find_items(ei[0], ei[1])]
-    pair = np.unique(undirected_pair_keys(ei[0], ei[1], int(data.num_nodes)), return_inverse=True)[1]
-    loops = ei[0] == ei[1]
-    num_loops = np.unique(pair[loops]).size
-    kept = select(scores, budget=keep + num_loops, groups=pair.reshape(-1), protected=loops)
+    # every column of a pair scores the same; one per pair, not their mean, which moved the ties
+    # of a pair with three columns (the mean of three equal floats is not always that float)
+    _, first, pair = np.unique(undirected_pair_keys(ei[0], ei[1], int(data.num_nodes)),
+                               return_index=True, return_inverse=True)
+    loops = (ei[0] == ei[1])[first]
+    kept = select(scores[first], budget=keep + int(loops.sum()), protected=loops)[pair.reshape(-1)]
     return keep_edge_columns(data, torch.from_numpy(kept).to(data.edge_index.device))
 
 

@@ -195,7 +195,8 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     """``(x, edges)`` in the form that trains ``model`` fastest, computing the same function.
 
     Features take the dtype of the model's parameters (float64 features, or a one-hot of
-    integers, met float32 weights with a dtype error), and become sparse CSR when the model sets
+    integers, met float32 weights with a dtype error; a vector of integers, node ids for an
+    ``nn.Embedding``, is left as it is), and become sparse CSR when the model sets
     ``accepts_sparse_features`` and they are a COO matrix or at most ``max_density`` of them are
     non-zero (a COO matrix is made dense for other models); edges become the transposed sparse
     adjacency (PyG's ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency``
@@ -209,8 +210,9 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     """
     x, edges = data.x, data.edge_index
     param = next(model.parameters(), None)
-    if param is not None and param.is_floating_point() and x.dtype != param.dtype:
-        x = x.to(param.dtype)
+    dtype = param.dtype if param is not None and param.is_floating_point() else None
+    if dtype is not None and x.dtype != dtype and (x.is_floating_point() or x.dim() == 2):
+        x = x.to(dtype)  # (a vector of integers is node ids, as an nn.Embedding reads them)
     if x.layout == torch.sparse_coo:  # dropout cannot draw over a COO matrix
         with _quiet_csr():
             sparse = getattr(model, "accepts_sparse_features", False)
@@ -226,7 +228,7 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
         check_edge_index(edges, n)  # a sparse matrix built over nodes beyond n corrupts memory
         if hasattr(edges, "as_tensor"):  # a PyG EdgeIndex, on which PyG's coalesce fails
             edges = edges.as_tensor()
-        count = torch.ones(edges.shape[1], device=edges.device)  # summed over repeated columns
+        count = torch.ones(edges.shape[1], dtype=dtype, device=edges.device)  # summed per column
         if getattr(model, "adds_self_loops", False):
             edges, count = remove_self_loops(edges, count)
         with _quiet_csr():

@@ -397,6 +397,35 @@ def test_features_and_labels_of_other_dtypes_train(name):
         assert result.logits.shape == (34, 4)
 
 
+@pytest.mark.parametrize("name", ["gcn", "gat", "gin"])
+def test_a_float64_model_trains(name):
+    """GCN's and GIN's sparse adjacency held float32 counts: "expected scalar type Double but
+    found Float" in spmm, though the features took the model's dtype."""
+    data = _karate_task()
+    result = train_node_classifier(make_model(name, 34, 4, hidden=8).double(), data, epochs=1)
+    assert result.logits.dtype == torch.float64
+
+
+def test_node_ids_for_an_embedding_stay_integers():
+    """The features were cast to the dtype of the model's first parameter, an nn.Embedding's
+    weights: "Expected tensor for argument #1 'indices' to have one of the following scalar
+    types: Long, Int; but got torch.FloatTensor"."""
+    from torch import nn
+    from torch_geometric.nn import GCNConv
+
+    class Embedded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding, self.conv = nn.Embedding(34, 8), GCNConv(8, 4)
+
+        def forward(self, x, edge_index):
+            return self.conv(self.embedding(x), edge_index)
+
+    data = _karate_task()
+    data.x = torch.arange(34)
+    assert train_node_classifier(Embedded(), data, epochs=1).logits.shape == (34, 4)
+
+
 def test_weight_masks_of_floats_are_refused_by_name():
     """UGS's own code holds its masks as 0/1 floats: they failed with "~ (operator.invert) is
     only implemented on integer and Boolean-type tensors"."""

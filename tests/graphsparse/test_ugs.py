@@ -356,6 +356,23 @@ def test_teddy_level_graphs_of_an_undirected_graph_are_the_transforms(cora, self
                                expected.edge_index)
 
 
+def test_teddy_level_graphs_break_ties_as_the_transform_with_a_repeated_column():
+    """A pair's score was the mean of its columns': for three columns of 0.1821... it came out
+    below the score of the pair's twin, and the twin of higher index was kept instead."""
+    from torch_geometric.data import Data
+
+    from graphsparse.levels import teddy_pruned
+    from graphsparse.transforms import TeddyTransform
+
+    # two copies of the path 2 - 0 - 1 - 3, the edge 0 - 1 given three columns
+    ei = torch.tensor([[0, 1, 0, 0, 2, 1, 3, 4, 5, 4, 6, 5, 7],
+                       [1, 0, 1, 2, 0, 3, 1, 5, 4, 6, 4, 7, 5]])
+    data = Data(edge_index=ei, num_nodes=8)
+    for keep in range(1, 7):
+        assert torch.equal(teddy_pruned(data, keep).edge_index,
+                           TeddyTransform(budget=keep)(data).edge_index)
+
+
 def test_features_of_float64_and_labels_of_int32_train():
     """They failed in the mask search: "expected scalar type Double but found Float", "expected
     target dtype to be Long or Byte, but got Int"."""
