@@ -26,8 +26,6 @@ from sparsebox.exceptions import InputFileError, InvalidParameterError
 __all__ = ["load_planetoid", "load_ogbg", "load_ogbn", "load_node_dataset",
            "register_pyg_safe_globals"]
 
-_PLANETOID_NAMES = PLANETOID_FOLDERS
-
 
 def _download_errors() -> tuple[type[BaseException], ...]:
     """What a download by PyG (urllib, or fsspec over aiohttp) raises when there is no network
@@ -53,10 +51,10 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
     from torch_geometric.datasets import Planetoid
 
     key = str(name).lower()
-    if key not in _PLANETOID_NAMES:
-        raise InvalidParameterError(f"dataset must be one of {', '.join(_PLANETOID_NAMES)} "
+    if key not in PLANETOID_FOLDERS:
+        raise InvalidParameterError(f"dataset must be one of {', '.join(PLANETOID_FOLDERS)} "
                                     f"(Planetoid), got {name!r}")
-    pyg_name = _PLANETOID_NAMES[key]
+    pyg_name = PLANETOID_FOLDERS[key]
     base = data_root(root) / "planetoid"
     raw = base / pyg_name / "raw"
 
@@ -242,8 +240,8 @@ def load_node_dataset(name: str, root: str | os.PathLike[str] | None = None, *,
     OGB (the catalogue's ``ogbn-...``), with ``train_mask``, ``val_mask`` and ``test_mask``."""
     key = str(name).lower()
     ogbn = [n for n, info in catalogue().items() if info.kind == "ogbn"]
-    if key not in (*_PLANETOID_NAMES, *ogbn):
-        raise InvalidParameterError(f"dataset must be one of {', '.join((*_PLANETOID_NAMES, *ogbn))}, "
+    if key not in (*PLANETOID_FOLDERS, *ogbn):
+        raise InvalidParameterError(f"dataset must be one of {', '.join((*PLANETOID_FOLDERS, *ogbn))}, "
                                     f"got {name!r}")
     if key in ogbn:
         return load_ogbn(key, root, download=download)

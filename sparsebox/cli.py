@@ -119,9 +119,7 @@ def methods_command(
     with parameter_errors({"item": "--item"}):
         entries = methods(item=item)
     if markdown:  # the README's table, or its rows of the methods that --item names
-        shown = {f"| `{e.name}` | {e.item} |" for e in entries}
-        lines = methods_markdown().splitlines(keepends=True)
-        typer.echo("".join(lines[:2] + [r for r in lines[2:] if r.startswith(tuple(shown))]), nl=False)
+        typer.echo(methods_markdown(item), nl=False)
         return
     rows = [{"name": e.name, "item": e.item, "class": e.target, "params": dict(e.params),
              "data": e.data, "summary": e.summary} for e in entries]

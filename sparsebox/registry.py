@@ -171,10 +171,18 @@ def get_method(name: str, *, item: str | None = None) -> MethodEntry:
                                 "pass item=")
 
 
-def methods_markdown() -> str:
-    """The README's table of methods."""
+def methods_markdown(item: str | None = None) -> str:
+    """The README's table of methods (only those that prune ``item``, as :func:`methods`).
+
+    Examples
+    --------
+    >>> import graphsparse, scenesparse  # noqa: F401  (they register their methods)
+    >>> rows = methods_markdown("point").splitlines()
+    >>> rows[0], all(" | point | " in row for row in rows[2:])
+    ('| method | prunes | class | what |', True)
+    """
     rows = ["| method | prunes | class | what |", "|---|---|---|---|"]
-    for e in sorted(methods(), key=lambda e: (ITEM_KINDS.index(e.item), e.name)):
+    for e in sorted(methods(item=item), key=lambda e: (ITEM_KINDS.index(e.item), e.name)):
         cls = e.target.replace(":", ".")
         params = ", ".join(f"{k}={v!r}" for k, v in e.params.items())
         call = f"`{cls}({params})`"
