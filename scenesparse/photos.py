@@ -274,9 +274,8 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     """The views of a user's scene (see the module's docstring for the layouts); photos are
     resized so that their width is ``resolution`` (default: the size their cameras state: a
     COLMAP model's or a ``cameras.json``'s, which may differ from the photos', else the photos'
-    own). Without a file of
-    held-out views, every ``hold_every``-th view (from the first) is held out: at least 2, as
-    1 would hold out every view and leave none to train on."""
+    own). Without a file of held-out views, every ``hold_every``-th view (from the first) is
+    held out: at least 2, as 1 would hold out every view and leave none to train on."""
     colour = check_colour("background", background)
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
