@@ -63,7 +63,16 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
 def check_source_exists(source: str, *, option: str = "SOURCE") -> None:
     """Refuse ``source`` where it is neither a path nor a catalogue dataset's name: before an
     error about the options given with it (``--out`` is for a folder...), which misleads where a
-    folder's name was mistyped."""
+    folder's name was mistyped.
+
+    Examples
+    --------
+    >>> check_source_exists("cora")  # a dataset's name
+    >>> check_source_exists("graphz", option="GRAPH")
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: GRAPH: no such file, folder or dataset: graphz
+    """
     from sparsebox.data.sources import catalogue
 
     if not Path(source).exists() and source.lower() not in catalogue():
