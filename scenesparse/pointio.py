@@ -9,13 +9,14 @@ A cloud written back to the format it was read from keeps its fields as they wer
 also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD, normals and
 colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <-> PCD
 ``normal_x normal_y normal_z``, PLY ``red green blue`` (uchar) <-> PCD ``rgb`` (packed into 4
-bytes, F 4 as PCL writes it; F 4 or U 4 read), and with an ``alpha`` (uchar) <-> PCD ``rgba``
-(PCL's PointXYZRGBA: U 4, alpha in the top byte). open3d's binary PCD reader reads 8-byte float
-fields as zeros, so a cloud read from another format is written to PCD with float64 normals, and
-float64 positions that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and
-PCL write them). Positions float32 would move further (survey coordinates far from the origin),
-and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so warns that
-open3d cannot read it.
+bytes, F 4 as PCL writes it; F 4 or U 4 read; in an ascii file an F 4 colour written as an
+integer is its 32 bits, as PCL writes it, and written so where a float's text would lose them),
+and with an ``alpha`` (uchar) <-> PCD ``rgba`` (PCL's PointXYZRGBA: U 4, alpha in the top
+byte). open3d's binary PCD reader reads 8-byte float fields as zeros, so a cloud read from
+another format is written to PCD with float64 normals, and float64 positions that float32 holds
+to a millionth of the cloud's extent, as F 4 (as open3d and PCL write them). Positions float32
+would move further (survey coordinates far from the origin), and those of a cloud built in memory,
+stay F 8, faithful; a binary PCD written so warns that open3d cannot read it.
 """
 
 from __future__ import annotations
@@ -273,7 +274,15 @@ def _write_ply(path: Path, cloud: PointCloud, binary: bool) -> None:
         elements.append(PlyElement.describe(cloud.faces, "face",
                                             len_types=_list_length_types(cloud.faces),
                                             val_types=_list_value_types(cloud.faces)))
-    PlyData(elements, text=not binary, byte_order="<", comments=cloud.comments).write(str(path))
+    PlyData(elements, text=not binary, byte_order="<",
+            comments=[_ascii_comment(c) for c in cloud.comments]).write(str(path))
+
+
+def _ascii_comment(comment: str) -> str:
+    """A comment as a PLY header holds it (ASCII only): other characters, such as a PCD file's
+    comment may hold, escaped (``\\xfc``)."""
+    text = comment.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 # ----------------------------------------------------------------------------------- PCD
@@ -292,8 +301,8 @@ def _read_pcd(path: Path) -> PointCloud:
     for line in raw.split(b"\n"):
         offset += len(line) + 1
         text = line.decode("ascii", errors="replace").strip()
-        if text.startswith("#"):
-            comments.append(text[1:].strip())
+        if text.startswith("#"):  # any bytes, as PCL takes them: written back as they were
+            comments.append(line.decode("utf-8", "surrogateescape").strip()[1:].strip())
             continue
         if not text:
             continue
@@ -307,6 +316,10 @@ def _read_pcd(path: Path) -> PointCloud:
     names = header["FIELDS"]
     if not (len(names) == len(header["SIZE"]) == len(header["TYPE"])):
         raise PointFileError(f"{path}: FIELDS, SIZE and TYPE lines differ in length")
+    missing = [c for c in "xyz" if c not in names]
+    if missing:
+        raise PointFileError(f"{path}: the PCD FIELDS line has no {' '.join(missing)} (the "
+                             f"positions), only {' '.join(names)}")
     try:
         counts = [int(c) for c in header.get("COUNT", ["1"] * len(names))]
     except ValueError:
@@ -343,7 +356,10 @@ def _read_pcd(path: Path) -> PointCloud:
         for i, (name, _) in enumerate(fields):  # each column read as its type: exact
             try:
                 try:
-                    data[name] = cells[:, i].astype(dtype[name])
+                    if name in _PACKED_COLOURS and dtype[name] == np.dtype("<f4"):
+                        data[name] = _packed_colour_cells(cells[:, i])
+                    else:
+                        data[name] = cells[:, i].astype(dtype[name])
                 except ValueError:  # an integer field written as 255.0, say
                     data[name] = cells[:, i].astype(np.float64)
             except ValueError:
@@ -369,6 +385,44 @@ def _read_pcd(path: Path) -> PointCloud:
         layout["viewpoint"] = " ".join(header["VIEWPOINT"])
     return PointCloud(np.ascontiguousarray(data), _without_pcd_banner(comments), source="pcd",
                       layout=layout)
+
+
+#: PCL's packed colours (4 bytes: alpha, red, green, blue), TYPE F or U
+_PACKED_COLOURS = ("rgb", "rgba")
+
+
+def _packed_colour_cells(cells: np.ndarray) -> np.ndarray:
+    """The float32 values of the ascii cells of a packed colour field of TYPE F: a cell written
+    as an unsigned integer is the colour's 32 bits, as PCL writes them (the text of a float
+    cannot keep the bits of one that is NaN: alpha 255 and red 128 or more), any other a float."""
+    whole = np.char.isdigit(cells)
+    bits = np.zeros(len(cells), dtype=np.uint32)
+    if whole.any():
+        values = cells[whole].astype(np.uint64)
+        if values.max() > np.iinfo(np.uint32).max:
+            raise OverflowError("more than 32 bits")
+        bits[whole] = values
+    bits[~whole] = cells[~whole].astype("<f4").view(np.uint32)
+    return bits.view("<f4")
+
+
+def _pcd_ascii_values(data: np.ndarray) -> np.ndarray:
+    """``data`` as the ascii rows of a PCD file hold it: a packed colour field of TYPE F whose
+    float text would not read back as its 32 bits (a NaN or infinite value, or a whole number,
+    which reads as PCL's integer) written as those bits, an unsigned integer, as PCL writes it."""
+    names = list(data.dtype.names or ())
+    as_bits = []
+    for name in _PACKED_COLOURS:
+        if name in names and data.dtype[name] == np.dtype("<f4"):
+            values = data[name]
+            if not np.isfinite(values).all() or np.any((values != 0) & (values == np.trunc(values))):
+                as_bits.append(name)
+    if not as_bits:
+        return data
+    rows = np.empty(len(data), dtype=[(n, np.uint32 if n in as_bits else data.dtype[n]) for n in names])
+    for name in names:
+        rows[name] = data[name].view(np.uint32) if name in as_bits else data[name]
+    return rows
 
 
 def _without_pcd_banner(comments: list[str]) -> list[str]:
@@ -421,11 +475,11 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
               f"VIEWPOINT {cloud.layout.get('viewpoint', '0 0 0 1 0 0 0')}", f"POINTS {len(data)}",
               f"DATA {'binary' if binary else 'ascii'}"]
     with open(path, "wb") as fh:
-        fh.write(("\n".join(header) + "\n").encode("ascii"))
+        fh.write(("\n".join(header) + "\n").encode("utf-8", "surrogateescape"))
         if binary:
             fh.write(data.tobytes())
         else:
-            _write_ascii_rows(fh, data, names)
+            _write_ascii_rows(fh, _pcd_ascii_values(data), names)
 
 
 def _pcd_columns(dtype: np.dtype, counts: dict[str, int]) -> list[tuple[str, np.dtype, int]]:

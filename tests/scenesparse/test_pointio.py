@@ -493,3 +493,63 @@ def test_pcd_round_trip_keeps_multi_count_fields_and_viewpoint(tmp_path, binary)
     assert back.data.tolist() == [(1, 1, 1, 5, 6, 7, 8)]
     write_points(tmp_path / "o.ply", cloud)  # other formats get the fields one by one
     assert read_points(tmp_path / "o.ply").fields == cloud.fields
+
+
+def _pcl_rgb_header(n, mode):
+    return ("# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS x y z rgb\n"
+            f"SIZE 4 4 4 4\nTYPE F F F F\nCOUNT 1 1 1 1\nWIDTH {n}\nHEIGHT 1\n"
+            f"VIEWPOINT 0 0 0 1 0 0 0\nPOINTS {n}\nDATA {mode}\n")
+
+
+def test_an_ascii_pcd_rgb_written_by_pcl_as_integers_keeps_its_colours(tmp_path):
+    """PCL writes an ascii F 4 rgb as the colour's 32 bits, an unsigned integer (the text of a
+    float cannot keep a NaN's bits): it was read as the float of that number, every colour wrong."""
+    rgb = np.array([[255, 0, 0], [0, 128, 255], [200, 100, 50], [0, 0, 0]])
+    packed = (255 << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    src = tmp_path / "pcl.pcd"
+    src.write_text(_pcl_rgb_header(4, "ascii")
+                   + "".join(f"{i} 0 0 {p}\n" for i, p in enumerate(packed)))
+    cloud = read_points(src)
+    assert cloud.data["rgb"].view(np.uint32).tolist() == packed.tolist()
+    write_points(tmp_path / "c.ply", cloud)
+    back = read_points(tmp_path / "c.ply")
+    assert np.column_stack([back.data[c] for c in ("red", "green", "blue")]).tolist() == rgb.tolist()
+
+
+@pytest.mark.parametrize("packed", [0xFF8000FF, 0xFF800000, 0x4B000000, 0x00FF8040])
+def test_an_ascii_pcd_keeps_the_bits_of_a_packed_rgb(tmp_path, packed):
+    """Written as float text, an rgb whose bits make a NaN or an infinity (alpha 255 and red 128
+    or more) came back as another colour; a float that is a whole number must not be read back
+    as PCL's integer either."""
+    src = tmp_path / "b.pcd"
+    data = np.zeros(2, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")])
+    data["x"], data["rgb"] = [0, 1], [packed, 0x00102030]
+    src.write_bytes(_pcl_rgb_header(2, "binary").encode() + data.tobytes())
+    write_points(tmp_path / "a.pcd", read_points(src), binary=False)
+    back = read_points(tmp_path / "a.pcd")
+    assert back.data["rgb"].view(np.uint32).tolist() == [packed, 0x00102030]
+
+
+def test_a_pcd_without_positions_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "normals.pcd"
+    path.write_text("VERSION 0.7\nFIELDS normal_x normal_y normal_z\nSIZE 4 4 4\nTYPE F F F\n"
+                    "COUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA ascii\n0 0 1\n")
+    with pytest.raises(PointFileError, match=re.escape(
+            f"{path}: the PCD FIELDS line has no x y z (the positions), only normal_x normal_y "
+            "normal_z")):
+        read_points(path)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_a_pcd_comment_that_is_not_ascii_is_written_back(tmp_path, binary):
+    """A PCD comment of UTF-8 text made writing the cloud fail, to PCD ('ascii' codec can't
+    encode) and to PLY (non-ASCII character in comment)."""
+    src = tmp_path / "utf.pcd"
+    src.write_bytes("# scan from Zürich\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\n"
+                    "COUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA ascii\n1 2 3\n".encode())
+    cloud = read_points(src)
+    write_points(tmp_path / "o.pcd", cloud, binary=binary)
+    assert "# scan from Zürich\n".encode() in (tmp_path / "o.pcd").read_bytes()
+    assert read_points(tmp_path / "o.pcd").comments == ["scan from Zürich"]
+    write_points(tmp_path / "o.ply", cloud, binary=binary)
+    assert PlyData.read(str(tmp_path / "o.ply")).comments == ["scan from Z\\xfcrich"]

@@ -478,3 +478,17 @@ def test_an_empty_open3d_tensor_cloud_comes_back_empty_and_one_without_positions
     colours.point.colors = o3d.core.Tensor(np.ones((5, 3), np.float32))
     with pytest.raises(InvalidParameterError, match="PointCloud has no positions, only colors"):
         P.UniformDownsampler(keep_ratio=0.5).fit(colours)
+
+
+@pytest.mark.parametrize("command", ["prune-points", "remove-floaters"])
+def test_a_warning_of_the_writer_names_the_target_not_its_temporary_name(tmp_path, cli, command):
+    """The warning named the hidden file written before the move, .o.partial-<pid>.pcd."""
+    src = tmp_path / "survey.ply"
+    xyz = np.random.default_rng(0).random((300, 3)) + [5e6, 4e6, 0.0]
+    write_points(src, PointCloud.from_xyz(xyz))
+    out = tmp_path / "o.pcd"
+    result = cli("scene", command, src, out)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: {out}: x y z written as 8-byte floats (F 8) to keep them; open3d's binary PCD "
+        "reader reads such fields as zeros (write ascii, or .ply, for open3d)"]
