@@ -440,6 +440,7 @@ def remove_floaters(
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
+    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII instead of binary."),
     report: Path = typer.Option(None, help="JSON report."),
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
@@ -473,7 +474,7 @@ def remove_floaters(
         summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
                            "floaters")
         with StagedOutputs(target=target, report=report) as staged:
-            _write_cloud(staged["target"], target, kept)
+            _write_cloud(staged["target"], target, kept, binary=not ascii_out)
             if report is not None:
                 staged["report"].write_text(json_text(summary, indent=2))
     typer.echo(json_text(summary))

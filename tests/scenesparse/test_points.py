@@ -492,3 +492,18 @@ def test_a_warning_of_the_writer_names_the_target_not_its_temporary_name(tmp_pat
     assert result.stderr.splitlines() == [
         f"warning: {out}: x y z written as 8-byte floats (F 8) to keep them; open3d's binary PCD "
         "reader reads such fields as zeros (write ascii, or .ply, for open3d)"]
+
+
+def test_remove_floaters_writes_ascii_as_its_warning_advises(tmp_path, cli):
+    """The F 8 warning advises writing ascii; remove-floaters had no --ascii to do so."""
+    src = tmp_path / "survey.ply"
+    xyz = np.random.default_rng(0).random((300, 3)) + [5e6, 4e6, 0.0]
+    write_points(src, PointCloud.from_xyz(xyz))
+    out = tmp_path / "o.pcd"
+    result = cli("scene", "remove-floaters", src, out, "--ascii")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert b"\nDATA ascii\n" in out.read_bytes()
+    kept, source = read_points(out).points, read_points(src).points
+    assert 0 < len(kept) <= len(source)
+    assert {tuple(p) for p in kept} <= {tuple(p) for p in source}  # exact: ascii keeps the bits
