@@ -230,8 +230,9 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     return summary
 
 
-#: the least --resolution of prune-splats, and of hollownerf (photos narrower are refused)
-_SPLAT_MIN_RESOLUTION, _NERF_MIN_RESOLUTION = 16, 8
+#: the least --resolution of prune-splats (GaussianPruner's), and of hollownerf (photos narrower
+#: are refused)
+_SPLAT_MIN_RESOLUTION, _NERF_MIN_RESOLUTION = 8, 8
 
 
 @scene_app.command("prune-splats")

@@ -358,3 +358,23 @@ def test_a_mistyped_batch_folder_is_named_not_the_out_option(tmp_path, cli, comm
         assert line.startswith("error:") and line.endswith(
             f"no such file, folder or dataset: {tmp_path / 'graphz'}"), line
     assert not out.exists()
+
+
+def test_prune_splats_takes_the_least_resolution_that_gaussian_pruner_takes(tmp_path, cli):
+    """The command refused --resolution below 16, where GaussianPruner and prune_splat_file take 8."""
+    from scenesparse.importance import GaussianPruner
+
+    least = GaussianPruner._parameter_constraints["resolution"][0].low
+    g = torch.Generator().manual_seed(0)
+    write_ply(tmp_path / "s.ply", GaussianScene(
+        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
+        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
+        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    out = tmp_path / "out.ply"
+    result = cli("scene", "prune-splats", tmp_path / "s.ply", out, "--budget", "10", "--views", "2",
+                 "--eval-views", "1", "--resolution", str(least))
+    assert result.exit_code == 0, result.output
+    assert len(read_ply(out)) == 10
+    result = cli("scene", "prune-splats", tmp_path / "s.ply", tmp_path / "o2.ply", "--resolution",
+                 str(least - 1))
+    assert "--resolution" in result.error_line() and not (tmp_path / "o2.ply").exists()
