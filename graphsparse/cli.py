@@ -541,10 +541,15 @@ def gtsp(
 
 
 def _graph_source(graph: str) -> str:
-    """How a stream names its graph: a file by its resolved path (so `./g.mtx`, `g.mtx` and the
-    same file from another folder agree), a dataset by its catalogue name."""
-    path = Path(graph)
-    return str(path.resolve()) if path.exists() else graph.lower()
+    """How a stream names its graph, looked up as :func:`~sparsebox.data.graphs.load_graph`
+    does: a dataset by its catalogue name (even where a file or folder of that name is here,
+    such as a --state named after the graph), else a file by its resolved path (so `./g.mtx`,
+    `g.mtx` and the same file from another folder agree)."""
+    from sparsebox.data.graphs import catalogue
+
+    if graph.lower() in catalogue():
+        return graph.lower()
+    return str(Path(graph).resolve())
 
 
 @stream_app.command("run")

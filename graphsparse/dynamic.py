@@ -644,6 +644,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             into_h, evict = self._fit_to_cap(h, u, v, added, into_h, int(room), seed,
                                              keep=ids[in_h])
             h = h.remove_items(evict)
+            in_h &= ~np.isin(ids, evict)  # an evicted edge this batch reweights is in G only
             counts["evicted"] += int(evict.size)
         counts["held_back"] += int((~res.reached).sum()) - int(into_h.sum())
         counts["inserted_into_sparsifier"] += int(into_h.sum())
@@ -664,7 +665,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         in H (never reached: infinite; heavier first). When the joining ones alone overflow,
         the H items off a maximum spanning forest of H with the least stretch over that
         forest leave (H keeps its components; with ``max_density >= 1`` there are enough),
-        never one of the ids ``keep`` (items this batch reweights).
+        those of the ids ``keep`` (items this batch reweights) only when the others are too
+        few.
         """
         cand = np.flatnonzero(into_h)
         _, labels = h.connected_components()
@@ -684,10 +686,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         evict = np.zeros(0, dtype=np.int64)
         if left < 0:
             forest = max_spanning_forest(h, h.weights)
-            off = np.flatnonzero(~forest & ~np.isin(h.ids, keep))
+            off = np.flatnonzero(~forest)
             stretch = h.weights[off] * TreeResistance(h.subgraph(forest)).resistance(
                 h.rows[off], h.cols[off])
-            evict = h.ids[off[np.lexsort((off, stretch))[:-left]]]
+            evict = h.ids[off[np.lexsort((off, stretch, np.isin(h.ids[off], keep)))[:-left]]]
         return out, evict
 
     def _delete(self, g, h, run, seed, counts):

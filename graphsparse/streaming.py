@@ -220,7 +220,12 @@ class StreamState:
                              f"{graph_source!r}; use another --state")
         if differs:
             raise SettingsMismatchError(folder, differs)
-        model = DynamicSpectralSparsifier(**{**stored, **params}).load_state_dict(arrays)
+        model = DynamicSpectralSparsifier(**{**stored, **params})
+        model._validate_params()  # this run's parameters: an error here is not the file's
+        try:
+            model.load_state_dict(arrays)
+        except InvalidParameterError as err:  # arrays that are not a state: name the file
+            raise InputFileError(f"{folder / CHECKPOINT}: {err}") from None
         return cls(folder, model, graph_source, int(meta["events_applied"]),
                    events_files=meta.get("events_files"))
 
@@ -446,11 +451,20 @@ def _read_checkpoint(folder: Path, arrays: bool = True) -> tuple[dict, dict[str,
                          "archive)")
     try:
         with np.load(folder / CHECKPOINT, allow_pickle=False) as data:
-            return (json.loads(str(data["meta"])),
-                    {k: data[k] for k in data.files if k != "meta"} if arrays else {})
+            meta = json.loads(str(data["meta"]))
+            found = {k: data[k] for k in data.files if k != "meta"} if arrays else {}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
         raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint "
                          f"({err})") from None
+    known = DynamicSpectralSparsifier().get_params()
+    if not (isinstance(meta, dict) and isinstance(meta.get("source"), str)
+            and isinstance(meta.get("params"), dict) and set(meta["params"]) <= set(known)
+            and isinstance(meta.get("events_applied"), int)
+            and isinstance(meta.get("events_files", []), list)):
+        # (another program's checkpoint.npz that holds a "meta" entry)
+        raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint (its meta "
+                         "is not a stream's source, params and events_applied)")
+    return meta, found
 
 
 def _metrics_batches(path: Path) -> set[int]:

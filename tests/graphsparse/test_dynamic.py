@@ -424,6 +424,22 @@ def test_max_density_admits_edges_that_join_components_and_evicts_for_them():
         DynamicSpectralSparsifier(max_density=0.9).fit(g)
 
 
+def test_the_cap_holds_when_a_batch_reweights_every_edge_that_could_leave_h():
+    # two triangles, H all 6 edges at the cap of 1.0: its only edges off a spanning forest are
+    # two that the batch reweights, and (2, 3) joins H's components: one of them must leave
+    g = as_structure(nx.Graph([(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)]))
+    d = DynamicSpectralSparsifier(density=1.0, max_density=1.0, seed=0).fit(g)
+    assert d.sparsifier_.num_edges == 6
+    batch = [("+", u, v, 1.0) for u, v in edge_dict(g)] + [("+", 2, 3, 1.0)]
+    edges = edge_dict(g)
+    report = d.update(batch)
+    apply_to_dict(edges, batch)
+    check_invariants(d, edges)  # an edge left H, G keeps its new weight
+    assert d.sparsifier_.num_edges == 6 and report.evicted == 1
+    assert report.inserted_into_sparsifier == 1
+    d.update([("+", 0, 4, 1.0)])  # the stream goes on
+
+
 def test_the_same_value_for_density_and_max_density_is_taken():
     # 1.125 x 36 nodes = 40.5 edges: the density rounds up to 41, the cap allows 40
     d = DynamicSpectralSparsifier(density=1.125, max_density=1.125, seed=0).fit(grid(6))

@@ -463,6 +463,19 @@ def test_resuming_with_other_settings_names_the_options(cli, grid_file, tmp_path
     assert "None" not in line and "_" not in line.replace(str(tmp_path), "")
 
 
+def test_a_state_named_after_its_dataset_resumes(cli, data_dir, tmp_path, monkeypatch):
+    # `--state karate` is a folder called karate once the first run made it; `karate` still
+    # names the dataset (load_graph looks the catalogue up first), so the second run resumes
+    monkeypatch.chdir(tmp_path)
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 9\n")
+    assert cli("stream", "karate", "--events", events, "--state", "karate").exit_code == 0
+    events.write_text("+ 0 9\n+ 4 9\n")
+    result = cli("stream", "karate", "--events", events, "--state", "karate", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["events_applied"] == 2
+
+
 def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
     events = tmp_path / "events.txt"
     events.write_text("+ 0 7\n")
@@ -543,6 +556,33 @@ def test_a_checkpoint_that_is_not_an_archive_is_named(cli, grid_file, tmp_path):
                  ("stream", "export", state, "-o", tmp_path / "h.mtx")):
         assert cli(*args).error_line() == (f"error: {state / 'checkpoint.npz'}: not a readable "
                                            "stream checkpoint (not an .npz archive)")
+    assert not (tmp_path / "h.mtx").exists()
+
+
+@pytest.mark.parametrize("meta, says", [
+    ({"source": "grid"}, "its meta is not a stream's"),
+    ([1, 2], "its meta is not a stream's"),
+    ({"source": "grid", "params": {"epochs": 3}, "events_applied": 0}, "its meta is not"),
+    ({"source": "GRID", "params": {"seed": 0}, "events_applied": 0}, "no 'graph_meta'"),
+], ids=["no_params", "a_list", "other_params", "no_arrays"])
+def test_another_program_s_checkpoint_with_a_meta_entry_is_named(cli, grid_file, tmp_path, meta,
+                                                                 says):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    state.mkdir()
+    if isinstance(meta, dict) and meta["source"] == "GRID":  # the graph this run gives
+        meta = {**meta, "source": str(grid_file.resolve())}
+    np.savez(state / "checkpoint.npz", meta=np.array(json.dumps(meta)), weights=np.zeros(3))
+    before = (state / "checkpoint.npz").read_bytes()
+    for args in (("stream", grid_file, "--events", events, "--state", state),
+                 ("stream", "export", state, "-o", tmp_path / "h.mtx")):
+        result = cli(*args)
+        line = result.error_line()
+        assert result.exit_code == 2 and line.startswith(f"error: {state / 'checkpoint.npz'}: ")
+        assert says in line, line
+    assert (state / "checkpoint.npz").read_bytes() == before
+    assert sorted(p.name for p in state.iterdir()) == ["checkpoint.npz"]
     assert not (tmp_path / "h.mtx").exists()
 
 
