@@ -289,28 +289,25 @@ def test_prune_splat_file_scores_photos_at_their_width_as_the_command_does(data_
 
 def test_photos_narrower_than_the_least_resolution_are_refused_naming_their_folder(
         data_dir, tmp_path, cli):
-    """Photos 12 pixels wide under prune-splats' least --resolution 16: the default dropped to
-    12 (below the least the option takes), and --resolution 16 was refused as wider than the
-    photos while --resolution 12 was refused as under 16. Now the photos are refused, naming
-    their folder and the least width, as they are in Python under GaussianPruner's least 8."""
+    """Photos narrower than prune-splats' least --resolution: the default dropped to their width
+    (below the least the option takes), and the least was refused as wider than the photos while
+    their width was refused as under the least. Now the photos are refused, naming their folder
+    and the least width (8, GaussianPruner's), in the command and in Python alike."""
     from scenesparse.splatjob import prune_splat_file
 
     _own_scene(data_dir, tmp_path)
     photos = tmp_path / "nerf"
     for path in (photos / "train").iterdir():
         with Image.open(path) as im:
-            im.resize((W // 2, H // 2)).save(path)
+            im.resize((6, round(6 * H / W))).save(path)
     common = ("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
               "--rounds", "1", "--images", photos)
-    for given in ((), ("--resolution", "16")):
+    for given in ((), ("--resolution", "8")):
         assert cli(*common, *given).error_line() == (
-            f"error: {photos}: the photos are at most {W // 2} pixels wide, narrower than the "
-            "least render width (16 pixels); give larger photos")
-    cli(*common, "--resolution", "12").error_line("--resolution", "greater than or equal to 16")
+            f"error: {photos}: the photos are at most 6 pixels wide, narrower than the "
+            "least render width (8 pixels); give larger photos")
+    cli(*common, "--resolution", "6").error_line("--resolution", "greater than or equal to 8")
     assert not list(tmp_path.glob("out*"))
-    for path in (photos / "train").iterdir():
-        with Image.open(path) as im:
-            im.resize((6, round(6 * H / W))).save(path)
     with pytest.raises(ValueError, match=rf"^{photos}: the photos are at most 6 pixels wide, "
                                          r"narrower than the least render width \(8 pixels\)"):
         prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply", images=photos)
