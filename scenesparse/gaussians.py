@@ -8,6 +8,7 @@ through untouched, and the file's property order is remembered: reading and writ
 float32 little-endian scene gives a byte-identical file. Not kept: elements other than ``vertex``,
 ``obj_info`` lines, a big-endian byte order (files are written little-endian) and the precision
 of core properties stored as float64 (they are read as float32 and written back in their type).
+A list property of the vertex element is refused when read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from scenesparse.pointio import PointFileError, open_ply
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["GaussianScene", "read_ply", "write_ply", "SH_C0"]
+__all__ = ["GaussianScene", "read_ply", "write_ply", "check_finite", "SH_C0"]
 
 SH_C0 = 0.28209479177387814
 _REQUIRED = ("x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1",
@@ -118,6 +119,33 @@ class GaussianScene:
         return pts.min(axis=0), pts.max(axis=0)
 
 
+def check_finite(scene: GaussianScene, name: str = "scene") -> None:
+    """Refuse a scene holding NaN or infinite values (as :func:`read_ply` refuses a file that
+    does), naming the attribute and the first Gaussian: one such value turns the scores into
+    NaN or ranks the Gaussian arbitrarily, and a training step spreads NaN to every Gaussian.
+
+    Examples
+    --------
+    >>> scene = GaussianScene(means=torch.tensor([[0.0, 0, 0], [0, float("nan"), 0]]),
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]] * 2),
+    ...                       log_scales=torch.zeros(2, 3), opacity_logits=torch.zeros(2),
+    ...                       sh_dc=torch.zeros(2, 3), sh_rest=torch.zeros(2, 0, 3))
+    >>> try:
+    ...     check_finite(scene)
+    ... except ValueError as err:
+    ...     print(err)
+    scene.means is nan at Gaussian 1: scoring and training need finite values
+    """
+    for attr in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
+        values = getattr(scene, attr).detach().reshape(len(scene), -1) if len(scene) else None
+        if values is None or bool(torch.isfinite(values).all()):
+            continue
+        row = int((~torch.isfinite(values)).any(dim=1).nonzero()[0, 0])
+        value = float(values[row][~torch.isfinite(values[row])][0])
+        raise InvalidParameterError(f"{name}.{attr} is {value} at Gaussian {row}: scoring and "
+                                    "training need finite values")
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join("N" if i == 0 else str(d) for i, d in enumerate(shape)) + (
         ",)" if len(shape) == 1 else ")")
@@ -151,8 +179,8 @@ def _rest_names(k: int) -> list[str]:
 
 def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> GaussianScene:
     """Read an INRIA-layout Gaussian-splat PLY; a clear error names the file and the property
-    for missing properties, truncated or corrupt files and NaN/inf values (and, without
-    ``allow_empty``, a file of no Gaussians)."""
+    for missing properties, truncated or corrupt files, NaN/inf values and list properties
+    (and, without ``allow_empty``, a file of no Gaussians)."""
     path = Path(path)
     ply = open_ply(path)
     data = ply["vertex"].data
@@ -172,6 +200,9 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
                              f"f_rest_{len(rest) - 1}, but one is {odd}")
     for n in names:
         col = data[n]
+        if col.dtype.kind == "O":  # found out only when written, after all the work
+            raise PointFileError(f"{path}: property {n!r} is a list, which a Gaussian-splat scene "
+                                 "cannot carry through (one number per Gaussian)")
         if col.dtype.kind == "f" and not np.all(np.isfinite(col)):
             i = int(np.flatnonzero(~np.isfinite(col))[0])
             raise PointFileError(f"{path}: property {n!r} is {col[i]} at vertex {i}")

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from scenesparse.cameras import Camera, orbit_cameras
-from scenesparse.gaussians import GaussianScene
+from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.rendering import BACKENDS, render
 from sparsebox._validation import Interval, Options, check_choice
 from sparsebox.base import Sparsifier
@@ -61,11 +61,25 @@ class RenderStatistics:
 def default_cameras(scene: GaussianScene, num_views: int, resolution: int, *,
                     phase: float = 0.0, fov_deg: float = 50.0) -> list[Camera]:
     """An orbit that frames the scene: around the centre of the 1-99th percentile box of the
-    Gaussian centres, at 0.8 times that box's diagonal (z up)."""
+    Gaussian centres, at 0.8 times that box's diagonal (z up); where the centres are all at one
+    point (a single Gaussian), at 8 times the largest standard deviation (or 1).
+
+    Examples
+    --------
+    >>> one = GaussianScene(means=torch.ones(1, 3), quats=torch.tensor([[1.0, 0, 0, 0]]),
+    ...                     log_scales=torch.zeros(1, 3), opacity_logits=torch.zeros(1),
+    ...                     sh_dc=torch.zeros(1, 3), sh_rest=torch.zeros(1, 0, 3))
+    >>> round(float((default_cameras(one, 1, 16)[0].center - 1).norm()), 3)
+    8.0
+    """
     pts = scene.means.detach().cpu().numpy()
     lo, hi = np.percentile(pts, 1, axis=0), np.percentile(pts, 99, axis=0)
-    return orbit_cameras((lo + hi) / 2, 0.8 * float(np.linalg.norm(hi - lo)), num_views,
-                         width=resolution, height=resolution, fov_deg=fov_deg, phase=phase)
+    size = float(np.linalg.norm(hi - lo))
+    if not size > 0:  # a camera at the centre itself looked nowhere (NaN poses) and saw nothing
+        size = 10.0 * float(scene.log_scales.detach().max().exp()) if len(scene) else 0.0
+        size = size if 0 < size < np.inf else 1.25
+    return orbit_cameras((lo + hi) / 2, 0.8 * size, num_views, width=resolution,
+                         height=resolution, fov_deg=fov_deg, phase=phase)
 
 
 def check_cameras(cameras: Sequence[Camera] | None) -> None:
@@ -318,11 +332,13 @@ class GaussianPruner(Sparsifier):
             progress: bool = False) -> GaussianPruner:
         """Score and prune ``scene`` in rounds; ``cameras`` (default: an orbit) are the views of
         the scores and of the recovery, ``targets`` the photos they saw (default: the unpruned
-        scene's renders)."""
+        scene's renders). A scene holding NaN or infinite values is refused
+        (:func:`~scenesparse.gaussians.check_finite`)."""
         self._validate_params()
         if not isinstance(scene, GaussianScene):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
                                         f"from a PLY), got {type(scene).__name__}")
+        check_finite(scene)
         check_cameras(cameras)
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")

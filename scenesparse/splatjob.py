@@ -15,6 +15,7 @@ from scenesparse.gaussians import GaussianScene, read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, cameras_seeing, default_cameras
 from scenesparse.rendering import check_render_backend, render
+from sparsebox._validation import check_int
 from sparsebox.outputs import StagedOutputs, check_output_file, json_text
 
 __all__ = ["prune_splat_file", "lpips_distance"]
@@ -104,14 +105,15 @@ def _check_in_view(scene: GaussianScene, setup: dict[str, Any], scene_path: Path
                       f"{scene_path}: {hint}", stacklevel=2)
 
 
-def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0.34,
+def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = None,
                      budget: int | None = None, score: str = "radsplat", rounds: int = 3,
                      recover_steps: int = 0, views: int = 32, resolution: int | None = None,
                      eval_views: int = 8, image: Path | None = None, report: Path | None = None,
                      backend: str = "auto", images: Path | None = None,
                      cameras_json: Path | None = None, sh_degree: int | None = None,
                      sh_steps: int = 500, progress: bool = False) -> dict[str, Any]:
-    """Prune the scene in ``source`` with :class:`GaussianPruner` and write it to ``target``,
+    """Prune the scene in ``source`` with :class:`GaussianPruner` to ``keep_ratio`` or
+    ``budget`` (at most one; neither: keep ratio 0.34) and write it to ``target``,
     a side-by-side PNG (``image``, by default ``<target stem>_side_by_side.png``) and, when
     given, the JSON ``report``; return the report: ``total``, ``kept``, ``bytes_in``,
     ``bytes_out``, ``psnr`` and ``ssim`` (means over the held-out views, pruned against
@@ -153,6 +155,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = 0
                             resolution=_RESOLUTION if resolution is None else resolution,
                             backend=backend)
     pruner._validate_params()  # a bad option fails before the file is read
+    check_int("sh_steps", sh_steps, minimum=0)
+    check_int("eval_views", eval_views, minimum=1)
     check_render_backend(backend)  # as does a renderer this machine cannot run
     scene = read_ply(source, allow_empty=False)
     if sh_degree is not None and not 0 <= sh_degree <= scene.sh_degree:

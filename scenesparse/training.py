@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from scenesparse.cameras import Camera
-from scenesparse.gaussians import GaussianScene
+from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.imagemetrics import splat_loss
 from scenesparse.rendering import render
 from sparsebox._validation import check_colour, check_int, check_real
@@ -124,7 +124,8 @@ class SplatTrainer:
     Parameters
     ----------
     scene : GaussianScene
-        The starting point (copied: the scene given is not modified).
+        The starting point (copied: the scene given is not modified); NaN or infinite values
+        are refused (:func:`~scenesparse.gaussians.check_finite`).
     cameras : sequence of Camera
     targets : sequence of Tensor ``(H, W, 3)`` in [0, 1], one per camera
         Photos, or the renders of a model to distil.
@@ -170,6 +171,8 @@ class SplatTrainer:
                  strategy: Any = None, learning_rates: Mapping[str, float] | None = None,
                  seed: int = 0) -> None:
         check_targets(cameras, targets)
+        check_finite(scene)
+        _check_seen(scene, cameras)
         unknown = set(learning_rates or {}) - set(LEARNING_RATES)
         if unknown:
             raise InvalidParameterError(f"learning_rates has unknown names {sorted(unknown)}; "
@@ -188,7 +191,7 @@ class SplatTrainer:
         pts = scene.means.detach().cpu().numpy()
         extent = float(np.linalg.norm(np.percentile(pts, 99, 0) - np.percentile(pts, 1, 0)))
         self.extent = max(extent, 1e-6)
-        rates = {**LEARNING_RATES, **overrides}
+        rates = self._rates = {**LEARNING_RATES, **overrides}
         self.base_lr = {k: v * (self.extent if k == "means" else 1.0) for k, v in rates.items()}
         for name, p in self.params.items():
             p.requires_grad_(self.base_lr[name] > 0)
@@ -269,6 +272,7 @@ class SplatTrainer:
         """``steps`` steps; one record each. With ``progress``, a bar shows the loss and PSNR."""
         from sparsebox.progress import make_progress
 
+        steps = check_int("steps", steps, minimum=0)  # a negative count trained nothing, silently
         history = []
         with make_progress(transient=True, enabled=progress) as bar:
             task = bar.add_task(label, total=steps)
@@ -289,13 +293,15 @@ class SplatTrainer:
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue: parameters, optimizer states, the step, the camera
-        order and the strategy's state (a plain dict of it where the strategy keeps one, as
+        order, the extent of the starting scene (which scales the position rate) and the
+        strategy's state (a plain dict of it where the strategy keeps one, as
         gsplat's strategies do)."""
         return {"params": {k: v.detach().clone() for k, v in self.params.items()},
                 "optimizers": {k: copy.deepcopy(opt.state_dict())
                                for k, opt in self.optimizers.items()},
                 "step": self.step_count, "order": list(self._order),
                 "rng": self._rng.bit_generator.state, "cameras": len(self.cameras),
+                "extent": self.extent,
                 "strategy": None if self.strategy_state is None
                 else copy.deepcopy(_strategy_state_dict(self.strategy_state))}
 
@@ -314,6 +320,12 @@ class SplatTrainer:
                            for name, p in self.params.items() if p.requires_grad}
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+        # the position rate is scaled by the extent of the scene training started from, not of
+        # the one this trainer was built on (a checkpoint's trained or pruned scene, say)
+        extent = state.get("extent")  # None in an older checkpoint
+        if extent is not None:
+            self.extent = float(extent)
+            self.base_lr["means"] = self._rates["means"] * self.extent
         self.step_count = int(state["step"])
         self._order = [int(i) for i in state["order"]]  # an older checkpoint's numpy ints
         self._rng.bit_generator.state = state["rng"]
@@ -366,6 +378,21 @@ class SplatTrainer:
                     "trainer that wrote the checkpoint")
 
 
+def _check_seen(scene: GaussianScene, cameras: Sequence[Camera]) -> None:
+    """Refuse a scene of no Gaussian (an IndexError followed), and cameras none of which sees a
+    Gaussian of the scene: no gradient reaches any, and the loss stayed where it was step after
+    step, without a word."""
+    from scenesparse.importance import cameras_seeing
+
+    if not len(scene):
+        raise InvalidParameterError("the scene has no Gaussian to train")
+    if not any(cameras_seeing(scene, cameras)):
+        raise InvalidParameterError(
+            f"none of the {len(cameras)} cameras sees a Gaussian of the scene, so training "
+            "cannot move any: check the poses' convention (Camera takes a world-to-camera "
+            "transform with OpenCV axes: x right, y down, z forward)")
+
+
 def _strategy_state_dict(state: Any) -> dict[str, Any]:
     """A strategy's state as a plain dict: its ``state_dict()`` (a
     :class:`~sparsebox.base.StrategyState`), or the dict itself (gsplat's strategies keep their
@@ -395,6 +422,7 @@ def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, 
     """
     check_int("degree (at most the scene's SH degree)", degree, minimum=0,
               maximum=scene.sh_degree)
+    steps = check_int("steps", steps, minimum=0)
     with torch.no_grad():
         targets = [render(scene, c, backend=backend).image.clamp(0, 1).cpu() for c in cameras]
     student = replace(scene, sh_rest=scene.sh_rest[:, :(degree + 1) ** 2 - 1].clone(),

@@ -152,3 +152,20 @@ def test_an_empty_scene_is_written_and_read_back(tmp_path, degree):
     back = read_ply(path)
     assert len(back) == 0 and back.sh_degree == degree and back.normals is not None
     assert back.extra["segment"].dtype == np.int32
+
+
+def test_a_list_property_is_refused_when_read_not_when_written(tmp_path):
+    """A vertex list property was read into ``extra`` and refused only by write_ply, after the
+    pruning, as a type "which PLY cannot store" although the file stored it."""
+    from plyfile import PlyElement
+
+    path = tmp_path / "list.ply"
+    write_ply(path, synthetic(6, degree=0, normals=False))
+    data = PlyData.read(str(path))["vertex"].data
+    listed = np.empty(6, dtype=data.dtype.descr + [("tags", "O")])
+    for name in data.dtype.names:
+        listed[name] = data[name]
+    listed["tags"] = [np.arange(i % 3, dtype=np.int32) for i in range(6)]
+    PlyData([PlyElement.describe(listed, "vertex")]).write(str(path))
+    with pytest.raises(PointFileError, match=r"list\.ply: property 'tags' is a list"):
+        read_ply(path)

@@ -322,3 +322,57 @@ def test_pruner_refuses_cameras_that_see_no_gaussian():
     assert list(cameras_seeing(far_right, [near])) == [True]
     assert list(cameras_seeing(dataclasses.replace(far_right, log_scales=far_right.log_scales - 5),
                                [near])) == [False]
+
+
+def test_prune_splat_file_takes_a_budget_alone(tmp_path):
+    """prune_splat_file(budget=...) from Python was refused with "give one of keep_ratio,
+    budget, not several; got keep_ratio, budget": keep_ratio defaulted to 0.34, not to None."""
+    from scenesparse.gaussians import write_ply
+    from scenesparse.splatjob import prune_splat_file
+
+    write_ply(tmp_path / "scene.ply", scene_from_params(torch.nn.ParameterDict(_params(40))))
+    small = dict(score="opacity", rounds=1, views=2, eval_views=1, resolution=16)
+    assert prune_splat_file(tmp_path / "scene.ply", tmp_path / "b.ply", budget=7, **small)[
+        "kept"] == 7 == len(read_ply(tmp_path / "b.ply"))
+    assert prune_splat_file(tmp_path / "scene.ply", tmp_path / "d.ply", **small)["kept"] == 14
+    with pytest.raises(ValueError, match="give one of keep_ratio, budget, not several"):
+        prune_splat_file(tmp_path / "scene.ply", tmp_path / "e.ply", keep_ratio=0.5, budget=7,
+                         **small)
+    assert not (tmp_path / "e.ply").exists()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_the_default_orbit_frames_gaussians_at_one_point():
+    """Centres all at one point (one Gaussian, or copies of it) put the orbit's cameras at that
+    point, looking nowhere (NaN poses, "invalid value encountered in divide"): every render
+    score was 0 and the pruner kept the first Gaussian, not the one that shows."""
+    from scenesparse.gaussians import GaussianScene
+
+    pair = GaussianScene(means=torch.full((2, 3), 0.5), quats=torch.tensor([[1.0, 0, 0, 0]] * 2),
+                         log_scales=torch.full((2, 3), -2.0),
+                         opacity_logits=torch.tensor([-4.0, 4.0]), sh_dc=torch.ones(2, 3),
+                         sh_rest=torch.zeros(2, 0, 3))
+    cams = default_cameras(pair, 2, 16)
+    assert all(torch.isfinite(c.world_to_cam).all() for c in cams)
+    for score in ("radsplat", "lightgaussian", "minisplatting"):
+        pruner = GaussianPruner(score, budget=1, rounds=1, views=2, resolution=16).fit(pair)
+        assert pruner.mask_.tolist() == [False, True] and pruner.scores_[1] > 0
+    one = dataclasses.replace(pair.subset(np.array([False, True])), log_scales=torch.zeros(1, 3))
+    assert np.isclose(float((default_cameras(one, 1, 16)[0].center - 0.5).norm()), 8.0)
+
+
+def test_prune_splat_file_checks_its_counts_before_reading_the_scene(tmp_path, monkeypatch):
+    """sh_steps=-1 was found out (or, before, taken as no step) only after scoring and pruning;
+    eval_views=0 after the scene was read."""
+    import scenesparse.splatjob
+
+    def unread(path, **kwargs):
+        raise AssertionError(f"{path} read before the options were checked")
+
+    monkeypatch.setattr(scenesparse.splatjob, "read_ply", unread)
+    for bad, message in ((dict(sh_degree=0, sh_steps=-1), "sh_steps must be >= 0, got -1"),
+                         (dict(eval_views=0), "eval_views must be >= 1, got 0")):
+        with pytest.raises(ValueError, match=message):
+            scenesparse.splatjob.prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply",
+                                                  **bad)
+    assert not list(tmp_path.iterdir())

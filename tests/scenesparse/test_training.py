@@ -1,6 +1,7 @@
 """Splat training on the CPU: the numba backward pass against the PyTorch reference and finite
 differences, the trainer, pruning that recovers, PUP's Fisher, SH distillation, a user's photos."""
 
+import dataclasses
 import json
 import math
 
@@ -779,3 +780,76 @@ def test_a_checkpoint_with_or_without_a_strategy_loads_only_into_a_trainer_alike
         assert fresh.step_count == 0 and all(torch.equal(fresh.params[k], v)
                                              for k, v in before.items())
     assert trainer().load_state_dict(plain.state_dict()).step_count == 2
+
+
+def test_a_trainer_built_on_the_checkpoints_own_scene_continues_exactly():
+    """The position rate scales with the extent of the scene training started from; a trainer
+    built on the checkpoint's scene (trained and pruned, here without its outlying Gaussians)
+    took it from that scene instead and moved the positions at another rate."""
+    scene, cams = _scene(60, degree=0), _cams(24, 3)
+    far = torch.arange(60) < 10
+    scene = GaussianScene(torch.where(far[:, None], scene.means * 8, scene.means), scene.quats,
+                          scene.log_scales, scene.opacity_logits, scene.sh_dc, scene.sh_rest)
+    targets = [torch.full((24, 24, 3), 0.3) for _ in cams]
+    trainer = SplatTrainer(scene, cams, targets, schedule_steps=20)
+    trainer.train(2)
+    trainer.prune(~far)
+    trainer.train(2)
+    saved, pruned = trainer.state_dict(), trainer.scene()
+    ahead = trainer.train(3)
+    again = SplatTrainer(pruned, cams, targets, schedule_steps=20)
+    assert again.extent < trainer.extent / 2  # the pruned scene spans far less
+    resumed = again.load_state_dict(saved).train(3)
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in ahead], rel=1e-5)
+    assert torch.allclose(again.params["means"], trainer.params["means"], rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("field, index", [("sh_dc", (3, 1)), ("means", (5, 0)),
+                                          ("opacity_logits", (2,)), ("sh_rest", (4, 2, 0))])
+def test_a_scene_of_nan_or_infinite_values_is_refused_by_name(field, index):
+    """One NaN colour made the first step's loss NaN and every parameter of every Gaussian NaN
+    after it, and the training went on; scores of such a scene were NaN ("scores must not
+    contain NaN"), or ranked the Gaussian arbitrarily, without naming what was wrong."""
+    scene, cams = _scene(30), _cams(16, 2)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+    for value in (float("nan"), float("inf")):
+        bad = getattr(scene, field).clone()
+        bad[index] = value
+        broken = dataclasses.replace(scene, **{field: bad})
+        row = index[0]
+        with pytest.raises(ValueError, match=rf"scene\.{field} is {value} at Gaussian {row}: "):
+            SplatTrainer(broken, cams, targets)
+        for score in ("radsplat", "opacity", "pup"):
+            with pytest.raises(ValueError, match=rf"scene\.{field} is {value} at Gaussian {row}"):
+                GaussianPruner(score, keep_ratio=0.5, rounds=1).fit(broken, cams)
+    assert len(GaussianPruner("radsplat", keep_ratio=0.5, rounds=1).fit_transform(scene, cams)) == 15
+
+
+def test_a_trainer_refuses_cameras_that_see_no_gaussian():
+    """Poses that look away from the scene (another convention) gave no gradient to any
+    Gaussian: the loss stayed the same step after step, and nothing said why. A scene of no
+    Gaussian failed with an IndexError."""
+    scene, cams = _scene(30), _cams(16, 2)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+    turned = torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0]))  # half a turn about y
+    away = [Camera(turned @ c.world_to_cam, c.fx, c.fy, c.cx, c.cy, c.width, c.height)
+            for c in cams]
+    with pytest.raises(ValueError, match="none of the 2 cameras sees a Gaussian of the scene"):
+        SplatTrainer(scene, away, targets)
+    history = SplatTrainer(scene, [away[0], cams[1]], targets).train(2)
+    assert history[0]["loss"] != history[1]["loss"]
+    with pytest.raises(ValueError, match="the scene has no Gaussian to train"):  # an IndexError
+        SplatTrainer(scene.subset(np.zeros(len(scene), dtype=bool)), cams, targets)
+
+
+def test_a_negative_or_fractional_step_count_is_refused():
+    """train(-5) and distill_sh(steps=-5) returned as if done without a step taken; a fraction
+    failed inside range()."""
+    scene, cams = _scene(30), _cams(16, 2)
+    trainer = SplatTrainer(scene, cams, [torch.full((16, 16, 3), 0.3) for _ in cams])
+    for bad, message in ((-5, "steps must be >= 0, got -5"), (2.5, "steps must be an integer")):
+        with pytest.raises(ValueError, match=message):
+            trainer.train(bad)
+        with pytest.raises(ValueError, match=message):
+            distill_sh(scene, cams, 0, steps=bad)
+    assert trainer.train(0) == [] and trainer.step_count == 0
