@@ -572,7 +572,8 @@ def stream_run(
                                       "from one run of a state to the next)."),
     checkpoint_every: int = typer.Option(10, min=1, help="Batches between checkpoints."),
     kappa_every: int = typer.Option(0, min=0, help="Compute kappa every N batches (0: never)."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout, then "
+                                 "one {\"summary\": ...} line."),
 ) -> None:
     """Apply edge updates in batches, durably: a killed run restarted with the same command
     loses nothing and ends in the state an uninterrupted run reaches. A run on an existing

@@ -161,19 +161,20 @@ class StreamState:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, folder: str | os.PathLike[str], graph_source: str, load_graph: Any,
-             params: dict[str, Any], events_file: str | os.PathLike[str] | None = None
-             ) -> tuple[StreamState, Resumed]:
+    def open(cls, folder: str | os.PathLike[str], graph_source: str | os.PathLike[str],
+             load_graph: Any, params: dict[str, Any],
+             events_file: str | os.PathLike[str] | None = None) -> tuple[StreamState, Resumed]:
         """Resume the state in ``folder``, or fit a new one on ``load_graph()``.
 
-        ``graph_source`` names the graph (a resolved path or a dataset name); resuming with
-        another graph or other :data:`IDENTITY` parameters is an error that names both.
+        ``graph_source`` names the graph (a resolved path, a ``str`` or a ``Path``, or a dataset
+        name); resuming with another graph or other :data:`IDENTITY` parameters is an error that
+        names both.
         ``events_file``, the file this run reads its events from (None: standard input or a
         pipe), joins the state's inputs (:func:`state_input_files`), which its exports must not
         overwrite, once an event of it is applied or found to be one the state applied
         (:meth:`count_events_file`).
         """
-        folder = Path(folder)
+        folder, graph_source = Path(folder), os.fspath(graph_source)  # (the checkpoint's JSON)
         made = folders_to_make(folder)
         lock = _lock(folder) if folder.is_dir() else None
         state = None

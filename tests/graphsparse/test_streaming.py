@@ -687,3 +687,16 @@ def test_a_kappa_that_arpack_cannot_compute_is_null_and_the_batch_stays(tmp_path
     assert report.kappa is None and state.model.batches_ == 1
     metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["batch"] == 1 and metrics[-1]["kappa"] is None
+
+
+def test_a_state_opened_with_a_path_as_its_graph_resumes_with_a_string(tmp_path):
+    """A Path as graph_source failed when the checkpoint's JSON was written (TypeError)."""
+    from graphsparse.streaming import StreamState
+
+    folder, graph = tmp_path / "state", tmp_path / "grid.mtx"
+    state, _ = StreamState.open(folder, graph, grid_graph, {"seed": 0})
+    state.apply([EdgeEvent("+", 0, 7)])
+    state.close()
+    state, _ = StreamState.open(folder, str(graph), grid_graph, {"seed": 0})
+    state.close()
+    assert state.events_applied == 1
