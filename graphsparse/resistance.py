@@ -428,7 +428,8 @@ class EffectiveResistanceSampler(Sparsifier):
         Keep a maximum spanning forest (feGRASS effective weights); it counts toward the size,
         which therefore cannot be below it.
     reweight : bool
-        Reweight sampled edges (H is then not a subgraph with G's weights).
+        Reweight sampled edges (H is then not a subgraph with G's weights). A size that keeps
+        every edge (``keep_ratio=1``) draws nothing: H is G, with G's weights.
     num_vectors, solver, seed
         See :func:`effective_resistances`.
 
@@ -486,6 +487,8 @@ class EffectiveResistanceSampler(Sparsifier):
             np.zeros(g.num_items, dtype=bool)
         check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
                          what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
+        if budget >= num_edges:  # every edge: H is G, its weights exact (draws would add noise)
+            mask[:] = True
         rng = np.random.default_rng([self.seed, 1])  # not the stream of the sketch's signs
         counts = np.zeros(g.num_items)
         draws = 0.0

@@ -210,11 +210,22 @@ def test_a_budget_that_needs_an_edge_of_tiny_w_r_does_not_draw_for_hours(deadlin
     grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
     nx.set_edge_attributes(grid, 1e3, "weight")
     grid.add_edge(0, 7, weight=1e-4)  # across a cell of heavy edges
+    edges = grid.number_of_edges()
     with deadline(30):
-        er = EffectiveResistanceSampler(keep_ratio=1.0, solver="direct", seed=3).fit(grid)
-    assert er.mask_.all() and np.isfinite(er.sparsifier_.weights).all()
-    again = EffectiveResistanceSampler(keep_ratio=1.0, solver="direct", seed=3).fit(grid)
+        er = EffectiveResistanceSampler(budget=edges - 1, solver="direct", seed=3).fit(grid)
+    assert er.mask_.sum() == edges - 1 and np.isfinite(er.sparsifier_.weights).all()
+    again = EffectiveResistanceSampler(budget=edges - 1, solver="direct", seed=3).fit(grid)
     assert np.array_equal(er.sparsifier_.weights, again.sparsifier_.weights)
+
+
+@pytest.mark.parametrize("size", [{"keep_ratio": 1.0}, {"budget": 60}])
+def test_keeping_every_edge_keeps_the_graph_and_its_weights(size):
+    """Every edge kept: H was G with each weight replaced by a random estimate of it (the draws'
+    counts), where G itself is the exact answer."""
+    grid = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6)))
+    er = EffectiveResistanceSampler(solver="direct", seed=3, **size).fit(grid)
+    assert er.mask_.all()
+    assert np.array_equal(er.sparsifier_.weights, grid.weights)
 
 
 def test_sampler_draws_from_another_stream_than_the_sketchs_signs(monkeypatch):
