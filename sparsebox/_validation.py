@@ -170,7 +170,13 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list]) 
         if any(_satisfies(c, value) for c in alternatives):
             continue
         shown = [_describe(c) for c in alternatives if c is not None] or ["None"]
-        raise _bad(name, " or ".join(shown), value)
+        error = _bad(name, " or ".join(shown), value)
+        held = scalar_item(value)
+        if held is not value and any(_satisfies(c, held) for c in alternatives):
+            # keep_ratio=torch.tensor(0.5): "must be in (0, 1], got tensor(0.5000)" alone puzzles
+            kind = "tensor" if type(value).__module__.startswith("torch") else "array"
+            error = InvalidParameterError(f"{error} (a 0-d {kind}: pass its .item(), {held!r})")
+        raise error
 
 
 def scalar_item(value: Any) -> Any:

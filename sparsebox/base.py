@@ -168,8 +168,10 @@ class Sparsifier:
         count = resolve_budget(num_items, num_nodes=num_nodes, **sizes)
         (name, value), = sizes.items()
         if count == 0 and num_items > 0 and name != "budget":
+            given = {**self.get_params(), **(overrides or {})}.get(name) is not None
             raise InvalidParameterError(
-                f"{name} {value:g} keeps none of the {num_items} {self.item}s; give a larger one")
+                f"{name} {value:g}{'' if given else ' (the default)'} keeps none of the "
+                f"{num_items} {self.item}s; give a larger one")
         return count
 
     # ------------------------------------------------------------------ fitted state

@@ -104,10 +104,13 @@ def _top_k_mask(values: Tensor, k: int) -> Tensor:
         return torch.zeros(n, dtype=torch.bool, device=values.device)
     if k == n:
         return torch.ones(n, dtype=torch.bool, device=values.device)
+    # The threshold stays a number of the values' dtype: as a Python float, integer values
+    # were compared in float32 (16777217 > 16777216.0 is False there) and the wrong ones kept.
     if values.device.type == "cpu":  # check_1d reads bfloat16, which numpy lacks, exactly
-        threshold = float(np.partition(check_1d("values", values), n - k)[n - k])
+        threshold = torch.as_tensor(np.partition(check_1d("values", values), n - k)[n - k])
     else:
-        threshold = float(torch.kthvalue(values, n - k + 1).values)
+        threshold = torch.kthvalue(values, n - k + 1).values
+    threshold = threshold.to(values.dtype)
     keep = values > threshold
     missing = k - int(keep.sum())
     keep[torch.nonzero(values == threshold).reshape(-1)[:missing]] = True
@@ -278,7 +281,13 @@ class AugmentedLagrangianBudget:
         return {"budget": self.budget, "rho": self.rho, "lam": self.lam}
 
     def load_state_dict(self, state: dict[str, float]) -> None:
-        self.budget, self.rho, self.lam = state["budget"], state["rho"], state["lam"]
+        """Checked as the constructor checks them (a rho of 0 divided the penalty by zero); a
+        state that lacks one is an error naming it, and nothing is loaded from a bad one."""
+        missing = sorted({"budget", "rho", "lam"} - set(state))
+        if missing:
+            raise InvalidParameterError(f"state lacks {missing}")
+        checked = AugmentedLagrangianBudget(state["budget"], rho=state["rho"], lam=state["lam"])
+        self.budget, self.rho, self.lam = checked.budget, checked.rho, checked.lam
 
 
 def _one_total(total: Tensor | float) -> Tensor | float:

@@ -353,3 +353,48 @@ def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
     with pytest.raises(InvalidParameterError, match=rf"budget {edges + 1} is more than the {edges} "
                        rf"edges other than self-loops \(the {loops} self-loops are always kept"):
         _make(entry, budget=edges + 1).fit(data)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if "keep_ratio" in e.load().sizing])
+def test_a_size_given_as_a_0d_tensor_or_array_says_so(entry):
+    """``keep_ratio=torch.tensor(0.5)`` was refused as ``keep_ratio must be in (0, 1], got
+    tensor(0.5000)``: a value in (0, 1], by the message's own words."""
+    with pytest.raises(InvalidParameterError, match=r"keep_ratio must be in \(0, 1\], got "
+                       r"tensor\(0.5000\) \(a 0-d tensor: pass its .item\(\), 0.5\)$"):
+        _make(entry, keep_ratio=torch.tensor(0.5))._validate_params()
+    if "budget" in entry.load().sizing:
+        with pytest.raises(InvalidParameterError, match=r"budget must be an integer >= 1, got "
+                           r"array\(2\) \(a 0-d array: pass its .item\(\), 2\)$"):
+            _make(entry, budget=np.array(2))._validate_params()
+    with pytest.raises(InvalidParameterError, match=r"got tensor\(1.5000\)$"):  # no hint: 1.5 is out
+        _make(entry, keep_ratio=torch.tensor(1.5))._validate_params()
+
+
+def test_a_default_size_that_keeps_nothing_says_it_is_the_default():
+    """With no size given, ``keep_ratio 0.1 keeps none of the 4 points`` named a keep ratio the
+    user never gave."""
+    from sparsebox.base import Sparsifier
+    from sparsebox.select import select
+
+    class Top(Sparsifier):
+        item = "point"
+        sizing = ("keep_ratio", "budget")
+        default_size = ("keep_ratio", 0.1)
+
+        def __init__(self, *, keep_ratio=None, budget=None):
+            self.keep_ratio, self.budget = keep_ratio, budget
+
+        def fit(self, x, y=None):
+            self._validate_params()
+            self.scores_ = np.asarray(x, dtype=float)
+            self.mask_ = select(self.scores_, budget=self._size(len(x)))
+            return self
+
+    with pytest.raises(InvalidParameterError,
+                       match=r"^keep_ratio 0.1 \(the default\) keeps none of the 4 points; give"):
+        Top().fit([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(InvalidParameterError, match=r"^keep_ratio 0.1 keeps none of the 4 points"):
+        Top(keep_ratio=0.1).fit([1.0, 2.0, 3.0, 4.0])
+    assert Top().fit(np.arange(10.0)).mask_.tolist() == [False] * 9 + [True]

@@ -343,3 +343,32 @@ def test_the_median_eval_gate_is_the_sample_at_one_half_and_opens_past_probabili
     assert opens.any() and (louizos.prob_nonzero()[opens] > 0.37).all()
     with pytest.raises(InvalidParameterError, match="eval_gate must be one of"):
         HardConcreteGate(3, eval_gate="mean")
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+def test_l0_projection_ranks_large_integers_exactly(dtype):
+    """The threshold was a Python float, so integer tensors were compared in float32: of
+    16777216 and 16777217 (equal there) the first, smaller one was kept."""
+    w = torch.tensor([16777216, 16777217, 3], dtype=dtype)
+    masks = l0_project_([w], k=1)
+    assert masks[0].tolist() == [False, True, False] and w.tolist() == [0, 16777217, 0]
+    w = torch.tensor([-(2**30 + 1), 2**30, 2**30 + 2, 5], dtype=dtype)
+    l0_project_([w], k=2)
+    assert w.tolist() == [-(2**30 + 1), 0, 2**30 + 2, 0]
+
+
+def test_augmented_lagrangian_state_is_checked_when_loaded():
+    """A state without ``rho`` raised a bare ``KeyError: 'rho'``, and a rho of 0 was taken (the
+    penalty then divides by zero); a bad state now loads nothing."""
+    al = AugmentedLagrangianBudget(2.0, rho=0.5, lam=1.5)
+    twin = AugmentedLagrangianBudget(1.0)
+    twin.load_state_dict(al.state_dict())
+    assert twin.state_dict() == al.state_dict()
+    with pytest.raises(InvalidParameterError, match=r"state lacks \['lam', 'rho'\]"):
+        twin.load_state_dict({"budget": 3.0})
+    for key, bad, message in (("rho", 0.0, "rho must be a finite number > 0, got 0.0"),
+                              ("lam", -1.0, "lam must be a finite number >= 0, got -1.0"),
+                              ("budget", math.nan, "budget must be a finite number >= 0, got nan")):
+        with pytest.raises(InvalidParameterError, match=message):
+            twin.load_state_dict({**al.state_dict(), key: bad})
+        assert twin.state_dict() == al.state_dict()
