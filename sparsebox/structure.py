@@ -357,7 +357,7 @@ class SparseStructure:
 
     def positions(self, ids: Any) -> np.ndarray:
         """Positions in the item arrays of the given item ids (error if one is absent)."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = _as_int64("ids", ids)
         pos, found = self._lookup_ids(ids)
         if not np.all(found):
             raise KeyError(f"ids not in this structure: {ids[~found][:5].tolist()}")
@@ -395,7 +395,7 @@ class SparseStructure:
 
         For undirected structures the orientation does not matter.
         """
-        r, c = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
+        r, c = np.broadcast_arrays(_as_int64("rows", rows), _as_int64("cols", cols))
         n = self.num_nodes
         inside = (r >= 0) & (r < n) & (c >= 0) & (c < n)
         if not inside.all():
@@ -575,6 +575,16 @@ def _as_index_array(name: str, values: Any, length: int | None = None) -> np.nda
     return arr
 
 
+def _as_int64(name: str, values: Any) -> np.ndarray:
+    """Integers of any shape as int64; floats only where they are whole (1.7 is refused, where
+    a cast would read it as 1 and answer for another edge)."""
+    arr = np.asarray(values)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer) and not (
+            np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0)):
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 def _as_weights(name: str, values: Any, length: int) -> np.ndarray:
     """Positive finite weights, one per entry, as a new float64 array. Complex ones are refused:
     numpy would drop their imaginary parts (``1j`` read as a weight of 0)."""
@@ -599,6 +609,7 @@ def _infer_num_nodes(num_nodes: int | None, row: np.ndarray, col: np.ndarray) ->
     top = int(max(row.max(initial=-1), col.max(initial=-1))) + 1
     if num_nodes is None:
         return top
+    num_nodes = scalar_item(num_nodes)  # edge_index.max() + 1 is a 0-d tensor
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
         raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
     if num_nodes < 0:
@@ -928,6 +939,8 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
     # are not item ids
     has_ids = bool(edges) and all(isinstance(d.get("id"), (int, np.integer))
                                   and not isinstance(d["id"], (bool, np.bool_)) for _, _, d in edges)
+    if ids is not None:  # one per edge as networkx lists them, checked before the mirroring below
+        ids = _as_index_array("ids", ids, length=len(edges))
     if ids is None and has_ids and symmetrize is None:  # symmetrize merges entries: new ids
         ids = np.fromiter((d["id"] for _, _, d in edges), dtype=np.int64, count=len(edges))
     nx_undirected = not g.is_directed()

@@ -7,6 +7,7 @@ exceed a resistance threshold, or run out of steps.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,9 +126,9 @@ def random_walks(
     max_steps : int
         Most hops per walker (>= 1).
     seed : int
-        Walker ``g`` of query ``i`` draws from stream ``i * num_walkers + g`` of the seed: a
-        query's walks depend on the seed and its own position only, never on the other queries
-        or the backend's thread or block count.
+        In ``0 .. 2**64 - 1``. Walker ``g`` of query ``i`` draws from stream
+        ``i * num_walkers + g`` of the seed: a query's walks depend on the seed and its own
+        position only, never on the other queries or the backend's thread or block count.
     weighted : bool
         Choose the next hop with probability proportional to edge weight (else uniformly).
     non_backtracking : bool
@@ -155,9 +156,12 @@ def random_walks(
 
     Notes
     -----
-    Cost ``O(Q * num_walkers * max_steps)`` hops, each ``O(1)`` (``O(degree)`` when weighted).
-    Self-loops are never walked. All backends draw from one counter-based splitmix64 stream per
-    walker and agree exactly.
+    Cost ``O(Q * num_walkers * max_steps)`` hops, each ``O(1)`` (``O(degree)`` when weighted,
+    or non-backtracking on a directed graph). Self-loops are never walked. A walker has not
+    reached its source by standing on it: a query whose target is its source asks for a return,
+    and its resistance is that of the walk back (a non-backtracking walker on a tree never
+    returns). All backends draw from one counter-based splitmix64 stream per walker and agree
+    exactly.
 
     Examples
     --------
@@ -185,7 +189,7 @@ def random_walks(
     _check_nodes("targets", tgt, n, allow_free=True)
     num_walkers = check_int("num_walkers", num_walkers, minimum=1)
     max_steps = check_int("max_steps", max_steps, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)  # 2**64 + s walked as s
     if chunk_queries is not None:
         chunk_queries = check_int("chunk_queries", chunk_queries, minimum=1)
     for name, flag in (("weighted", weighted), ("non_backtracking", non_backtracking),
@@ -277,7 +281,15 @@ def _walk_chunks_on(executor: Any, backend: str, src: np.ndarray, tgt: np.ndarra
 
 
 def _to_host(x: Any) -> Any:
-    return x.get() if is_cupy_array(x) else x
+    """CuPy arrays and torch tensors (on a GPU, or one that requires grad, such as a weight
+    given as ``scale``) as numpy arrays; anything else unchanged."""
+    if is_cupy_array(x):
+        return x.get()
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
+    return x
 
 
 def _check_nodes(name: str, nodes: np.ndarray, n: int, *, allow_free: bool) -> None:
@@ -286,6 +298,8 @@ def _check_nodes(name: str, nodes: np.ndarray, n: int, *, allow_free: bool) -> N
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         allowed = f"-1 or 0..{n - 1}" if allow_free else f"0..{n - 1}"
+        if n == 0:
+            allowed = "the graph has no nodes"
         raise ValueError(f"{name}[{i}] = {int(nodes[i])} is out of range ({allowed})")
 
 

@@ -487,3 +487,32 @@ def test_symmetrize_sum_of_a_networkx_graph_doubles_its_adjacency_as_scipy_does(
     assert as_structure(g, symmetrize="sum").weights.tolist() == [6.0, 10.0, 14.0]
     # a graph to_networkx wrote carries ids, which symmetrize made an error the caller never gave
     assert as_structure(as_structure(g).to_networkx(), symmetrize="max").equals(as_structure(g))
+
+
+def test_ids_of_a_networkx_graph_of_the_wrong_length_are_named():
+    # an undirected graph's ids were mirrored before any check: numpy's IndexError ("boolean index
+    # did not match indexed array") for one id short or one too many
+    for ids in ([10, 20], [10, 20, 30, 40]):
+        with pytest.raises(ValueError, match=f"ids must have length 3, got {len(ids)}"):
+            as_structure(nx.path_graph(4), ids=ids)
+    assert as_structure(nx.path_graph(4), ids=[10, 20, 30]).ids.tolist() == [10, 20, 30]
+
+
+def test_num_nodes_may_be_a_0_d_tensor_as_edge_index_max_plus_1_is():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    assert as_structure(ei, num_nodes=torch.tensor(5)).num_nodes == 5
+    assert as_structure(ei, num_nodes=ei.max() + 1).num_nodes == 2
+    assert as_structure(ei, num_nodes=np.array(3)).num_nodes == 3
+
+
+def test_find_items_and_positions_refuse_fractional_nodes_and_ids_rather_than_truncate():
+    # 0.9 and 1.2 were cast to 0 and 1 and found edge (0, 1); id 1.7 found item 1
+    s = as_structure(nx.path_graph(4))
+    with pytest.raises(TypeError, match="rows must hold integers, got dtype float64"):
+        s.find_items([0.9], [1.2])
+    with pytest.raises(TypeError, match="ids must hold integers, got dtype float64"):
+        s.positions([1.7])
+    with pytest.raises(TypeError, match="ids must hold integers"):
+        s.remove_items([np.nan])
+    assert s.find_items(np.array([0.0, 2.0]), np.array([1.0, 3.0])).tolist() == [0, 2]
+    assert s.positions(np.array([1.0])).tolist() == [1] and s.find_items([], []).tolist() == []

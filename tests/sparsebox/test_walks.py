@@ -215,6 +215,8 @@ def test_statistical_parity_with_independent_seeds():
         (dict(backend="gpu"), "backend must be one of"),
         (dict(targets=[1, 2]), "targets must be integers of shape"),
         (dict(seed=-1), "seed must be >= 0"),  # as every estimator's seed
+        # the stream takes the seed modulo 2**64: 2**64 + 5 walked exactly as seed 5 did
+        (dict(seed=2**64 + 5), "seed must be <= 18446744073709551615"),
     ],
 )
 def test_bad_input_gives_clear_errors(kwargs, message):
@@ -299,3 +301,33 @@ def test_paths_of_short_walks_under_a_generous_step_cap_fit_in_memory(backend):
     res = random_walks(path_graph(10), [0] * 100, [9] * 100, num_walkers=2, max_steps=10**8,
                        seed=0, return_paths=True, backend=backend)
     assert res.reached.all() and all(p.tolist() == list(range(10)) for p in res.path_nodes)
+
+
+def test_a_graph_without_nodes_says_so_rather_than_give_a_range_of_0_to_minus_1():
+    with pytest.raises(ValueError, match=r"sources\[0\] = 0 is out of range \(the graph has no nodes\)"):
+        random_walks(as_structure(np.zeros((2, 0), dtype=np.int64)), [0], [0])
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_torch_queries_and_a_scale_that_requires_grad_are_read(backend):
+    # dyGRASS's scale is an edge's weight: one taken from a trained weight tensor requires grad,
+    # and numpy refused it ("Can't call numpy() on Tensor that requires grad"), as it refuses a
+    # tensor on a GPU
+    torch = pytest.importorskip("torch")
+    weight = torch.tensor([2.0, 1.0], requires_grad=True)
+    kwargs = dict(num_walkers=4, max_steps=5, stop_resistance=5.0, backend=backend)
+    res = random_walks(path_graph(4), torch.tensor([0, 0]), torch.tensor([3, 3]), scale=weight, **kwargs)
+    assert res.reached.tolist() == [False, True] and res.resistance[1] == 3.0
+    same = random_walks(path_graph(4), [0, 0], [3, 3], scale=[2.0, 1.0], **kwargs)
+    assert np.array_equal(res.hits, same.hits)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_a_query_whose_target_is_its_source_asks_for_a_return(backend):
+    # as the Notes say: standing on the source is not reaching it
+    kwargs = dict(num_walkers=4, max_steps=10, backend=backend)
+    around = random_walks(as_structure(nx.cycle_graph(5)), [2], [2], **kwargs)
+    assert around.hits.tolist() == [4] and around.resistance.tolist() == [5.0]
+    assert not random_walks(path_graph(4), [1], [1], **kwargs).reached[0]  # no way back on a tree
+    back = random_walks(path_graph(4), [0], [0], non_backtracking=False, **kwargs)
+    assert back.reached[0] and back.resistance[0] == 2.0
