@@ -10,13 +10,14 @@ also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD,
 colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <-> PCD
 ``normal_x normal_y normal_z``, PLY ``red green blue`` (uchar) <-> PCD ``rgb`` (packed into 4
 bytes, F 4 as PCL writes it; F 4 or U 4 read; in an ascii file an F 4 colour written as an
-integer is its 32 bits, as PCL writes it, and written so where a float's text would lose them),
-and with an ``alpha`` (uchar) <-> PCD ``rgba`` (PCL's PointXYZRGBA: U 4, alpha in the top
-byte). open3d's binary PCD reader reads 8-byte float fields as zeros, so a cloud read from
-another format is written to PCD with float64 normals, and float64 positions that float32 holds
-to a millionth of the cloud's extent, as F 4 (as open3d and PCL write them). Positions float32
-would move further (survey coordinates far from the origin), and those of a cloud built in memory,
-stay F 8, faithful; a binary PCD written so warns that open3d cannot read it.
+integer is its 32 bits, as PCL writes it, and written so, TYPE U as PCL's ascii header has it,
+where a float's text would lose them), and with an ``alpha`` (uchar) <-> PCD ``rgba`` (PCL's
+PointXYZRGBA: U 4, alpha in the top byte). open3d's binary PCD reader reads 8-byte float fields
+as zeros, so a cloud read from another format is written to PCD with float64 normals, and
+float64 positions that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and
+PCL write them). Positions float32 would move further (survey coordinates far from the origin),
+and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so warns that
+open3d cannot read it.
 """
 
 from __future__ import annotations
@@ -409,7 +410,8 @@ def _packed_colour_cells(cells: np.ndarray) -> np.ndarray:
 def _pcd_ascii_values(data: np.ndarray) -> np.ndarray:
     """``data`` as the ascii rows of a PCD file hold it: a packed colour field of TYPE F whose
     float text would not read back as its 32 bits (a NaN or infinite value, or a whole number,
-    which reads as PCL's integer) written as those bits, an unsigned integer, as PCL writes it."""
+    which reads as PCL's integer) written as those bits, an unsigned integer of TYPE U, as PCL
+    writes it."""
     names = list(data.dtype.names or ())
     as_bits = []
     for name in _PACKED_COLOURS:
@@ -466,7 +468,10 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
         warnings.warn(f"{path}: {' '.join(wide)} written as 8-byte floats (F 8) to keep them; "
                       "open3d's binary PCD reader reads such fields as zeros (write ascii, or "
                       ".ply, for open3d)", stacklevel=3)
-    columns = _pcd_columns(data.dtype, cloud.layout.get("counts", {}))
+    # ascii: a packed colour float text would lose written as its bits, TYPE U as PCL's ascii
+    # header has it (open3d and PCL read the integer of a TYPE F field as a float)
+    rows = data if binary else _pcd_ascii_values(data)
+    columns = _pcd_columns(rows.dtype, cloud.layout.get("counts", {}))
     header = [f"# {_PCD_BANNER}", *(f"# {c}" for c in _without_pcd_banner(cloud.comments)),
               "VERSION 0.7", f"FIELDS {' '.join(n for n, _, _ in columns)}",
               f"SIZE {' '.join(str(t.itemsize) for _, t, _ in columns)}",
@@ -479,7 +484,7 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
         if binary:
             fh.write(data.tobytes())
         else:
-            _write_ascii_rows(fh, _pcd_ascii_values(data), names)
+            _write_ascii_rows(fh, rows, names)
 
 
 def _pcd_columns(dtype: np.dtype, counts: dict[str, int]) -> list[tuple[str, np.dtype, int]]:

@@ -83,7 +83,8 @@ def l0_project_(
     else:
         k = check_int("k", scalar_item(value), minimum=0, maximum=total)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
-    flat = torch.cat([t.detach().reshape(-1).abs().to(dtype) for t in tensors])
+    dtype = _WIDER.get(dtype, dtype)  # abs(-128) is -128 in int8: the largest ranked the least
+    flat = torch.cat([t.detach().reshape(-1).to(dtype).abs() for t in tensors])
     if flat.is_floating_point() and bool(torch.isnan(flat).any()):
         raise InvalidParameterError("tensors hold NaN, which has no magnitude to rank: the k kept "
                                     "entries would not be defined")
@@ -95,6 +96,10 @@ def l0_project_(
         masks.append(m)
         start += t.numel()
     return masks
+
+
+#: the integer types whose least value has no magnitude of their own, and what holds it
+_WIDER = {torch.int8: torch.int16, torch.int16: torch.int32, torch.int32: torch.int64}
 
 
 def _top_k_mask(values: Tensor, k: int) -> Tensor:

@@ -530,6 +530,24 @@ def test_an_ascii_pcd_keeps_the_bits_of_a_packed_rgb(tmp_path, packed):
     assert back.data["rgb"].view(np.uint32).tolist() == [packed, 0x00102030]
 
 
+def test_an_ascii_pcd_of_pcl_colours_is_read_by_open3d(tmp_path):
+    """PCL's PointXYZRGB has alpha 255: every packed rgb is a NaN or a whole float, written to
+    ascii as its bits. Under TYPE F open3d (and PCL) read that integer as a float, and every
+    colour came back wrong; TYPE U, as PCL's own ascii header has it, reads right."""
+    import open3d as o3d
+
+    rgb = np.array([[10, 20, 30], [200, 100, 50], [0, 0, 0], [255, 255, 255]])
+    src = tmp_path / "pcl.pcd"
+    data = np.zeros(4, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")])
+    data["x"] = np.arange(4)
+    data["rgb"] = (255 << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    src.write_bytes(_pcl_rgb_header(4, "binary").encode() + data.tobytes())
+    write_points(tmp_path / "a.pcd", read_points(src), binary=False)
+    seen = np.asarray(o3d.io.read_point_cloud(str(tmp_path / "a.pcd")).colors)
+    assert np.round(seen * 255).astype(int).tolist() == rgb.tolist()
+    assert read_points(tmp_path / "a.pcd").data["rgb"].view(np.uint32).tolist() == data["rgb"].tolist()
+
+
 def test_a_pcd_without_positions_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "normals.pcd"
     path.write_text("VERSION 0.7\nFIELDS normal_x normal_y normal_z\nSIZE 4 4 4\nTYPE F F F\n"

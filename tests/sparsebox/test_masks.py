@@ -357,6 +357,19 @@ def test_l0_projection_ranks_large_integers_exactly(dtype):
     assert w.tolist() == [-(2**30 + 1), 0, 2**30 + 2, 0]
 
 
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32])
+def test_l0_projection_ranks_the_least_integer_by_its_magnitude(dtype):
+    """The magnitude of int8's -128 is -128 in int8 (abs overflows), so the entry of the largest
+    magnitude was ranked last and zeroed; the same for int16 and int32, alone or with another."""
+    least = torch.iinfo(dtype).min
+    w = torch.tensor([5, least, 3, -100], dtype=dtype)
+    assert l0_project_([w], k=2)[0].tolist() == [False, True, False, True]
+    assert w.tolist() == [0, least, 0, -100]
+    w, other = torch.tensor([least, 1], dtype=dtype), torch.tensor([2], dtype=torch.uint8)
+    l0_project_([w, other], k=1)
+    assert w.tolist() == [least, 0] and other.tolist() == [0]
+
+
 def test_augmented_lagrangian_state_is_checked_when_loaded():
     """A state without ``rho`` raised a bare ``KeyError: 'rho'``, and a rho of 0 was taken (the
     penalty then divides by zero); a bad state now loads nothing."""
