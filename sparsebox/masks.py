@@ -98,8 +98,10 @@ def l0_project_(
     return masks
 
 
-#: the integer types whose least value has no magnitude of their own, and what holds it
-_WIDER = {torch.int8: torch.int16, torch.int16: torch.int32, torch.int32: torch.int64}
+#: the integer types whose least value has no magnitude of their own, and what holds it (and
+#: bool, which has no abs)
+_WIDER = {torch.int8: torch.int16, torch.int16: torch.int32, torch.int32: torch.int64,
+          torch.bool: torch.uint8}
 
 
 def _top_k_mask(values: Tensor, k: int) -> Tensor:

@@ -370,6 +370,13 @@ def test_l0_projection_ranks_the_least_integer_by_its_magnitude(dtype):
     assert w.tolist() == [least, 0] and other.tolist() == [0]
 
 
+def test_l0_projection_of_a_bool_tensor_keeps_k_of_its_true_entries():
+    """abs() of a bool tensor raised torch's NotImplementedError."""
+    w = torch.tensor([False, True, True, False, True])
+    assert l0_project_([w], k=2)[0].tolist() == [False, True, True, False, False]
+    assert w.tolist() == [False, True, True, False, False]
+
+
 def test_augmented_lagrangian_state_is_checked_when_loaded():
     """A state without ``rho`` raised a bare ``KeyError: 'rho'``, and a rho of 0 was taken (the
     penalty then divides by zero); a bad state now loads nothing."""
