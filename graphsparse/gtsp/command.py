@@ -131,7 +131,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     records = _previous_records(out, run, resume)
     specs = plan_runs(axis_list, keeps, baselines=wanted)
     records, todo = runs_to_do(records, specs, list(range(seeds)))
-    _check_dataset(dataset, max_graphs)  # a missing dataset, or too few graphs, fail here
+    _check_dataset(dataset, max_graphs, batch_size)  # a missing dataset, too few graphs: here
     out = check_output_folder(out, option="--out")
     write_text_atomic(out / "run.json", json_text(run, indent=2))
     title = f"GTSP on {dataset}"
@@ -169,16 +169,20 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")
 
 
-def _check_dataset(dataset: str, max_graphs: int | None) -> None:
+def _check_dataset(dataset: str, max_graphs: int | None, batch_size: int) -> None:
     """Load (and on first use process) the dataset once in this process before any output is
     written; with ``max_graphs``, take the subset the runs will take (a quick run's splits must
-    keep both labels of some task)."""
+    keep both labels of some task); with ``batch_size`` 1, look for a one-atom molecule among
+    the training graphs (batch norm cannot train on it alone)."""
     from graphsparse.datasets import load_ogbg
     from graphsparse.gtsp.data import load_molecules
+    from graphsparse.gtsp.train import check_lone_atoms
     from sparsebox.options import parameter_errors
 
-    if max_graphs is None:
-        load_ogbg(dataset)
-        return
-    with parameter_errors({"max_graphs": "--max-graphs"}):
-        load_molecules(dataset, max_graphs=max_graphs)
+    with parameter_errors({"max_graphs": "--max-graphs", "batch_size": "--batch-size"}):
+        if max_graphs is None:
+            data = load_ogbg(dataset)
+            if batch_size == 1:
+                check_lone_atoms([data[int(i)] for i in data.get_idx_split()["train"]], 1)
+            return
+        check_lone_atoms(load_molecules(dataset, max_graphs=max_graphs).train, batch_size)

@@ -229,11 +229,12 @@ def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
         parts = {k: _take(v, max(1, round(max_graphs * len(v) / total))) for k, v in parts.items()}
     graphs = {k: _with_random_walk_pe((dataset[int(i)] for i in v), walk_length)
               for k, v in parts.items()}
-    if str(dataset.eval_metric) == "rocauc":
-        for part in ("valid", "test"):
+    metric = {"rocauc": "ROC-AUC", "ap": "average precision"}.get(str(dataset.eval_metric))
+    if metric is not None:  # the evaluator scores only the tasks with both labels, and fails
+        for part in ("valid", "test"):  # where there is none
             if not _has_both_labels(graphs[part]):
                 raise InvalidParameterError(
                     f"max_graphs {max_graphs} leaves the {part} split of {dataset.name} without "
-                    "a task that has both labels, which ROC-AUC needs; use more graphs")
+                    f"a task that has both labels, which {metric} needs; use more graphs")
     return MoleculeTask(dataset.name, graphs["train"], graphs["valid"], graphs["test"],
                         int(dataset.num_tasks), str(dataset.task_type), str(dataset.eval_metric))

@@ -103,7 +103,7 @@ class GtspTokenPruner(Sparsifier):
         from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe, check_molecules
         from graphsparse.gtsp.model import GTSPModel
         from graphsparse.gtsp.tokens import top_k_per_graph
-        from graphsparse.gtsp.train import drops_lone_graph, torch_threads
+        from graphsparse.gtsp.train import check_lone_atoms, drops_lone_graph, torch_threads
 
         self._validate_params()
         (_, keep_ratio), = self._sizing_in_use().items()
@@ -114,6 +114,7 @@ class GtspTokenPruner(Sparsifier):
         if all(bool(torch.isnan(g.y.double()).all()) for g in graphs):
             raise InvalidParameterError("the graphs' labels y are all missing (NaN): the "
                                         "scorer learns from the task's loss, so it needs labels")
+        check_lone_atoms(graphs, self.batch_size)
         prepared = _with_random_walk_pe(graphs, 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")

@@ -88,24 +88,29 @@ def _linear(report: FlopsReport, part: str, rows: float, weight: Tensor,
 
 def _sizes(graphs) -> tuple[Tensor, Tensor]:
     """Nodes and directed edges per graph, of a list of ``Data``, a PyG ``Batch`` or one
-    ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs)."""
+    ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs), or of batches (a
+    ``DataLoader``): each graph of a batch counts on its own."""
     from torch_geometric.data.data import BaseData
 
-    if hasattr(graphs, "ptr") and hasattr(graphs, "num_graphs"):
-        nodes = graphs.ptr[1:] - graphs.ptr[:-1]
-        edges = torch.bincount(graphs.batch[graphs.edge_index[0]], minlength=graphs.num_graphs)
-        return nodes.long(), edges.long()
     if isinstance(graphs, BaseData):
         graphs = [graphs]
-    nodes = torch.tensor([g.num_nodes for g in graphs], dtype=torch.long)
-    edges = torch.tensor([g.edge_index.shape[1] for g in graphs], dtype=torch.long)
-    return nodes, edges
+    nodes: list[int] = []
+    edges: list[int] = []
+    for g in graphs:
+        if hasattr(g, "ptr") and hasattr(g, "num_graphs"):  # a batch: its graphs, not their sum
+            nodes += (g.ptr[1:] - g.ptr[:-1]).tolist()
+            edges += torch.bincount(g.batch[g.edge_index[0]], minlength=g.num_graphs).tolist()
+        else:
+            nodes.append(int(g.num_nodes))
+            edges.append(int(g.edge_index.shape[1]))
+    return torch.tensor(nodes, dtype=torch.long), torch.tensor(edges, dtype=torch.long)
 
 
 @torch.no_grad()
 def count_flops(model: nn.Module, graphs: Sequence | object) -> FlopsReport:
     """The analytic inference FLOPs of ``model`` (as :meth:`GTSPModel.export_pruned` would run
-    it) over ``graphs`` (a list of ``Data``, a PyG ``Batch`` or one ``Data``).
+    it) over ``graphs`` (a list of ``Data``, a PyG ``Batch``, one ``Data``, or batches such as a
+    ``DataLoader``'s).
 
     Examples
     --------

@@ -119,7 +119,7 @@ class GTSPModel(nn.Module):
         64, 4, 4).
     walk_length : int
         Steps of the random-walk structural encoding the inputs carry as ``random_walk_pe``.
-    dropout, attn_dropout : float
+    dropout, attn_dropout : float in [0, 1)
         Dropout after the MPNN, attention and FFN blocks, and on the attention weights.
     token_keep_ratio : float in (0, 1], optional
         Keep ratio of the token axis: ``ceil(r n_g)`` tokens of each graph attend.
@@ -157,6 +157,8 @@ class GTSPModel(nn.Module):
                                         f"hidden // heads channels wide, got {heads}")
         walk_length = check_int("walk_length", walk_length, minimum=1)
         tau = check_real("tau", tau, above=0)
+        dropout = check_fraction("dropout", dropout, low_open=False, high_open=True)
+        attn_dropout = check_fraction("attn_dropout", attn_dropout, low_open=False, high_open=True)
         check_choice("token_selection", token_selection, TOKEN_SELECTIONS)
         if token_keep_ratio is not None:
             token_keep_ratio = check_fraction("token_keep_ratio", token_keep_ratio)

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
-from sparsebox._validation import check_fraction, check_int
+from sparsebox._validation import check_fraction, check_int, check_real
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget, l0_project_
@@ -161,9 +161,8 @@ class GTSPStrategy(Strategy):
                 f"before the masks freeze), got {self.weight_end} and {self.freeze_at}: the "
                 f"schedule would end at step {self._weight_window()[1]} of {self.total_steps}, "
                 f"after the freeze at step {self.freeze_step}")
-        if self.gate_lr <= 0 or self.gate_rho <= 0:
-            raise InvalidParameterError(f"gate_lr and gate_rho must be positive, got "
-                                        f"{self.gate_lr} and {self.gate_rho}")
+        check_real("gate_lr", self.gate_lr, above=0)  # an infinite one spoils the gates
+        check_real("gate_rho", self.gate_rho, above=0)
 
     # ------------------------------------------------------------------ schedule
     @property

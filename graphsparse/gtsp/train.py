@@ -18,10 +18,11 @@ from graphsparse.gtsp.data import MoleculeTask
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_torch
 
 __all__ = ["TrainResult", "train_gtsp", "evaluate", "steps_per_epoch", "drops_lone_graph",
-           "inference_seconds", "torch_threads"]
+           "check_lone_atoms", "inference_seconds", "torch_threads"]
 
 
 @contextlib.contextmanager
@@ -59,6 +60,23 @@ def drops_lone_graph(num_graphs: int, batch_size: int) -> bool:
     train on a one-atom molecule alone (ogbg-molfreesolv's 513 training graphs in batches of 128
     ended so, now and then on a one-atom one); a different graph is left out each epoch."""
     return 1 < batch_size < num_graphs and num_graphs % batch_size == 1
+
+
+def check_lone_atoms(graphs: Sequence, batch_size: int) -> None:
+    """Refuse a training set whose batches would hold a one-atom molecule alone (batch norm
+    cannot train on one atom): a batch of one graph comes with ``batch_size`` 1, or with one
+    graph in all (:func:`drops_lone_graph` leaves out a last one otherwise)."""
+    if min(batch_size, len(graphs)) != 1:
+        return
+    lone = next((i for i, g in enumerate(graphs) if int(g.num_nodes) == 1), None)
+    if lone is None:
+        return
+    if len(graphs) == 1:
+        raise InvalidParameterError("the training graphs are one molecule of one atom: batch "
+                                    "norm cannot train on one atom; give more graphs")
+    raise InvalidParameterError(f"batch_size 1 puts training graph {lone}, a molecule of one "
+                                "atom, alone in a batch, and batch norm cannot train on one "
+                                "atom; use a batch_size of 2 or more")
 
 
 def steps_per_epoch(num_graphs: int, batch_size: int) -> int:
@@ -120,6 +138,8 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
            batch_size: int, seed: int, on_epoch: Callable[[int, float], None] | None
            ) -> TrainResult:
     epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_lone_atoms(task.train, batch_size)
     per_epoch = steps_per_epoch(len(task.train), batch_size)
     if model.layer_gate is not None and strategy is None:
         raise ValueError("a model with layer gates trains with a GTSPStrategy (its budget)")
@@ -185,11 +205,14 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
 @torch.no_grad()
 def inference_seconds(model: GTSPModel, graphs: Sequence, *, batch_size: int = 128,
                       repeats: int = 5, threads: int | None = 1) -> float:
-    """Measured wall time of inference per 1,000 graphs: the model as
-    :meth:`GTSPModel.export_pruned` gives it, batches of ``batch_size`` graphs of similar size
-    (sorted by node count, so that little padding is run; the same for every model), collated
-    beforehand; the fastest of ``repeats`` passes after one warm-up pass, on ``threads`` torch
-    threads."""
+    """Measured wall time of inference per 1,000 ``graphs`` (a list of ``Data``, a PyG
+    ``Batch``, one ``Data`` or batches, as :func:`~graphsparse.gtsp.flops.count_flops` takes
+    them): the model as :meth:`GTSPModel.export_pruned` gives it, batches of ``batch_size``
+    graphs of similar size (sorted by node count, so that little padding is run; the same for
+    every model), collated beforehand; the fastest of ``repeats`` passes after one warm-up pass,
+    on ``threads`` torch threads."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
     with torch_threads(threads):
         return _time_inference(model, graphs, batch_size, repeats)
 
@@ -197,7 +220,7 @@ def inference_seconds(model: GTSPModel, graphs: Sequence, *, batch_size: int = 1
 @torch.no_grad()
 def _time_inference(model: GTSPModel, graphs: Sequence, batch_size: int, repeats: int) -> float:
     small = model.export_pruned()
-    ordered = sorted(graphs, key=lambda g: g.num_nodes)
+    ordered = sorted(_data_list(graphs), key=lambda g: g.num_nodes)
     batches = [Batch.from_data_list(ordered[i:i + batch_size])
                for i in range(0, len(ordered), batch_size)]
     best = float("inf")
@@ -208,3 +231,14 @@ def _time_inference(model: GTSPModel, graphs: Sequence, batch_size: int, repeats
         if attempt:
             best = min(best, time.perf_counter() - start)
     return 1000.0 * best / max(len(ordered), 1)
+
+
+def _data_list(graphs: Sequence) -> list:
+    """The graphs one by one, of a list of ``Data``, a PyG ``Batch``, one ``Data`` or batches
+    (a ``DataLoader``), as :func:`~graphsparse.gtsp.flops.count_flops` reads them."""
+    from torch_geometric.data.data import BaseData
+
+    out = []
+    for g in [graphs] if isinstance(graphs, BaseData) else graphs:
+        out += g.to_data_list() if isinstance(g, Batch) else [g]
+    return out

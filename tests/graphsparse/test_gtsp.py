@@ -74,16 +74,19 @@ def _write_csv_gz(path: Path, rows, fmt: str = "%d") -> None:
 
 
 def write_tiny_ogbg(root: Path, name: str = "ogbg-molhiv", num_graphs: int = 40,
-                    num_tasks: int = 1, seed: int = 0) -> Path:
+                    num_tasks: int = 1, seed: int = 0, one_atom: int | None = None) -> Path:
     """``num_graphs`` small molecules in the ogb package's on-disk layout of ``name`` (bonds
     stored once, ogb adds the reverse edges), labels that follow the atoms (some missing when
-    there are several tasks), a scaffold split of 60/20/20%."""
+    there are several tasks), a scaffold split of 60/20/20%; graph ``one_atom`` (when given) is
+    a molecule of one atom and no bond."""
     rng = np.random.default_rng(seed)
     folder = root / "ogb" / name.replace("-", "_")
     sizes = rng.integers(5, 16, num_graphs)
+    if one_atom is not None:
+        sizes[one_atom] = 1
     edges, edge_feat, node_feat, labels, edge_counts = [], [], [], [], []
     for n in sizes:
-        ring = np.stack([np.arange(n), (np.arange(n) + 1) % n], 1)
+        ring = np.stack([np.arange(n), (np.arange(n) + 1) % n], 1)[: n if n > 1 else 0]
         edges.append(ring)
         edge_counts.append(len(ring))
         edge_feat.append(rng.integers(0, 2, (len(ring), 3)))
@@ -543,6 +546,11 @@ def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
     model, _ = build_run(RunSpec(), 128, 3, seed=0, model_options={"hidden": 16})
     result = train_gtsp(model, task, epochs=1, batch_size=8)
     assert 0.0 <= result.test <= 1.0
+    # a split with no task of both labels failed in the training's first evaluation: "No
+    # positively labeled data available. Cannot compute Average Precision."
+    with pytest.raises(InvalidParameterError, match="max_graphs 3 leaves the valid split of "
+                                                    "ogbg-molpcba .* average precision needs"):
+        load_molecules("ogbg-molpcba", tmp_path, max_graphs=3, download=False)
 
 
 def test_missing_ogbg_files_name_the_folder_offline(tmp_path):
@@ -918,10 +926,13 @@ def test_the_model_reads_one_graph_and_names_what_a_batch_lacks():
     ({"hidden": 0}, "hidden must be >= 1, got 0"),
     ({"walk_length": 0}, "walk_length must be >= 1, got 0"),
     ({"tau": 0.0}, "tau must be a finite number > 0, got 0"),
+    ({"attn_dropout": 1.5}, r"attn_dropout must be in \[0, 1\), got 1.5"),
+    ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
 ])
 def test_the_model_names_a_size_it_cannot_take(options, words):
     """heads above hidden said "head_dim must be >= 1, got 0" (no head_dim was given); a zero
-    walk length built a model; tau 0 failed at the first training step."""
+    walk length built a model; tau 0 failed at the first training step; an attention dropout
+    of 1.5 built a model whose first pass said "p must be in [0, 1], got 1.5"."""
     with pytest.raises(InvalidParameterError, match=words):
         GTSPModel(1, token_keep_ratio=0.5, **options)
 
@@ -1009,3 +1020,63 @@ def test_build_run_seeds_the_model_and_leaves_the_callers_and_the_gpus_random_st
     b, _ = build_run(RunSpec(), 1, 10, seed=4, model_options={"hidden": 16})
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
                                                  b.state_dict().values(), strict=True))
+
+
+def test_flops_and_inference_time_read_the_graphs_of_batches_one_by_one():
+    """A DataLoader (or a list of batches) counted each batch as one graph of all its atoms:
+    FLOPs per graph several times too high, the attention's as if every token of the batch
+    attended every other; inference_seconds failed on a Batch or one Data ("'tuple' object has
+    no attribute 'num_nodes'"), which count_flops takes, and returned inf for repeats=0."""
+    from torch_geometric.loader import DataLoader
+
+    graphs = [molecule(n, n, chords=1) for n in (3, 5, 7, 9, 11, 4, 6)]
+    model = tiny_model(token_keep_ratio=0.5).eval()
+    one_by_one = count_flops(model, graphs)
+    for batches in (DataLoader(graphs, batch_size=3), list(DataLoader(graphs, batch_size=2))):
+        report = count_flops(model, batches)
+        assert report.graphs == len(graphs)
+        assert report.dense == one_by_one.dense and report.sparse_kernel == one_by_one.sparse_kernel
+    for graphs_in in (Batch.from_data_list(graphs), graphs[0], DataLoader(graphs, batch_size=3)):
+        assert 0 < inference_seconds(model, graphs_in, batch_size=4, repeats=1) < math.inf
+    for option in ("repeats", "batch_size"):
+        with pytest.raises(InvalidParameterError, match=f"{option} must be >= 1, got 0"):
+            inference_seconds(model, graphs, **{option: 0})
+
+
+@pytest.mark.parametrize("option, value", [("gate_lr", math.inf), ("gate_rho", math.nan),
+                                           ("gate_lr", 0.0)])
+def test_the_strategy_refuses_gate_settings_that_spoil_the_gates(option, value):
+    """An infinite gate learning rate was taken and turned the layer gates (and the model's
+    output) to NaN; a NaN rho was refused only at initialize_state, as "rho"."""
+    with pytest.raises(InvalidParameterError, match=f"{option} must be a finite number > 0"):
+        GTSPStrategy(total_steps=10, **{option: value})
+
+
+def test_a_one_atom_molecule_alone_in_a_batch_is_refused_by_name(cli, tmp_path, monkeypatch):
+    """With batch size 1 (or a single graph in all) a one-atom molecule trained alone, and batch
+    norm failed ("Expected more than 1 value per channel when training") in the middle of the
+    training; the command wrote its folder first and then asked for --resume, which failed the
+    same way."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    write_tiny_ogbg(tmp_path / "data", "ogbg-molhiv", one_atom=2)
+    task = load_molecules("ogbg-molhiv", tmp_path / "data", download=False)
+    assert task.train[2].num_nodes == 1
+    model = GTSPModel(1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match="batch_size 1 puts training graph 2, a "
+                                                    "molecule of one atom, alone in a batch"):
+        train_gtsp(model, task, epochs=1, batch_size=1)
+    atom = task.train[2]
+    small = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match="one molecule of one atom"):
+        small.fit([atom])
+    with pytest.raises(InvalidParameterError, match="batch_size 1 puts training graph 1"):
+        small.set_params(batch_size=1).fit([task.train[0], atom])
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    out = tmp_path / "hiv"
+    result = cli("graph", "gtsp", "--dataset", "ogbg-molhiv", "--axes", "tokens", "--seeds", "1",
+                 "--epochs", "1", "--batch-size", "1", "--out", out)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[-1].startswith("error:") and "--batch-size" in lines[-1]
+    assert not out.exists()
