@@ -129,6 +129,8 @@ _emit_queue: Any = None  # a worker process's queue back to the parent
 _shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
 _started: Any = None  # per task, set (in shared memory) when a worker starts it
 _stopped: Any = None  # set (in shared memory) when the run stops: no worker starts a task
+_in_task = False  # whether this worker process runs a task now
+_ORPHAN_SECONDS = 10.0  # how long a task whose parent died may take to stop before its worker ends
 
 
 def _init_worker(queue: Any, started: Any, stopped: Any, threads: int, shared: tuple) -> None:
@@ -139,19 +141,51 @@ def _init_worker(queue: Any, started: Any, stopped: Any, threads: int, shared: t
     _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
     warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """End this worker process when its parent dies (``kill -9``, ``terminate()`` from a
+    pipeline): a task still running is interrupted as Ctrl-C would (the outputs it staged are
+    removed, none is written), and no worker is left waiting for tasks for ever."""
+    import multiprocessing
+    import signal
+    import threading
+    import time
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent has ended
+        if _in_task:
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + _ORPHAN_SECONDS
+            while _in_task and time.monotonic() < deadline:
+                time.sleep(0.05)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
+    global _in_task
     if _stopped.value:  # queued in the pool when the run stopped
         return index, 0, _Failed("not started: the run was stopped")
+    from multiprocessing.reduction import ForkingPickler
+
     _started[index] = 1  # shared memory: the parent sees it even if this process dies next
     sent = 0
 
     def emit(record: Any) -> None:
         nonlocal sent
-        _emit_queue.put((index, record))
+        # pickled here, so that a record that does not pickle fails its task: the queue's own
+        # thread would drop it (printing a traceback), and the parent would wait for it for ever
+        _emit_queue.put((index, bytes(ForkingPickler.dumps(record))))
         sent += 1
 
+    _in_task = True
     try:
         result = _call(fn, task, emit, _shared_data)
     except KeyboardInterrupt:  # Ctrl-C reaches the workers too, maybe before the parent
@@ -159,6 +193,8 @@ def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
         raise
     except Exception as err:  # the parent reports it with the task; the count of records
         return index, sent, _Failed(f"{type(err).__name__}: {err}")  # sent so far goes along
+    finally:
+        _in_task = False
     return index, sent, result
 
 
@@ -176,7 +212,8 @@ class LocalExecutor(Executor):
     inherited. ``shared`` data goes to each worker once (not once per task). Spawned workers
     import the calling script, so a script that runs with ``jobs > 1`` keeps its work under
     ``if __name__ == "__main__":`` (else its workers die, as with :mod:`multiprocessing`), and
-    ``fn`` must be importable (a module-level function, not a lambda).
+    ``fn`` must be importable (a module-level function, not a lambda; one defined in ``python -c``
+    or a notebook is refused). A worker ends when this process dies, its task interrupted.
 
     Parameters
     ----------
@@ -219,6 +256,7 @@ class LocalExecutor(Executor):
                     results.append(None)
                     failures.append((i, task, f"{type(err).__name__}: {err}"))
             return _finish(results, failures)
+        _check_importable(fn)
         return self._run_processes(fn, tasks, emit, shared)
 
     def _run_processes(self, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
@@ -246,6 +284,30 @@ class LocalExecutor(Executor):
         return _finish(run.results, run.failures)
 
 
+def _check_importable(fn: TaskFn) -> None:
+    """Refuse a task function that spawned workers cannot import: one defined in ``__main__``
+    where that is no script they can run again (``python -c``, standard input, a notebook).
+    Each worker would die as it read its first task, and every task be reported as a crash.
+
+    Examples
+    --------
+    >>> _check_importable(_square_and_report)  # a module's function
+    """
+    if getattr(fn, "__module__", None) != "__main__":
+        return
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):  # python -m: imported by name
+        return
+    path = getattr(main, "__file__", None)
+    if path is not None and not path.startswith("<"):  # a script: the workers run it again
+        return
+    name = getattr(fn, "__qualname__", repr(fn))
+    raise InvalidParameterError(
+        f"fn {name} is defined in an interactive session (python -c, standard input, a "
+        "notebook), which the worker processes cannot import: define it in a module or a "
+        "script, or run with jobs=1")
+
+
 class _PoolRun:
     """The state of :meth:`LocalExecutor._run_processes` across the pools it starts: results,
     failures, records passed on per task, and which tasks a worker started."""
@@ -267,6 +329,7 @@ class _PoolRun:
         import queue as queue_module
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
+        from multiprocessing.reduction import ForkingPickler
 
         records = self.ctx.Queue()  # a dead worker's last records die with it
         received = dict.fromkeys(indices, 0)  # records of this run of each task
@@ -283,7 +346,7 @@ class _PoolRun:
             received[index] += 1
             if received[index] > self.passed_on[index]:  # not one an earlier run passed on
                 self.passed_on[index] += 1
-                self.emit(record)
+                self.emit(ForkingPickler.loads(record))
             return True
 
         def stop() -> None:  # the pool's exit would otherwise run every task still queued
@@ -335,9 +398,11 @@ def _ray() -> Any:
 _END = object()  # a Ray task's thread has ended
 
 
-class _TaskExited(Exception):
-    """A Ray task that raised ``SystemExit``, as an error of the task: raised as it is, it would
-    end the worker process, and Ray would run the task again as if the worker had died."""
+class _TaskFailed(Exception):
+    """The error of a Ray task, as its words (``"ValueError: ..."``): an error of the task's own
+    class may not unpickle in the caller (an ``__init__`` with arguments of its own), which
+    Ray reports as a bare ``UnserializableException``; and ``SystemExit``, raised as it is,
+    would end the worker process, so that Ray ran the task again as if the worker had died."""
 
 
 def _caller() -> tuple[str | None, dict[str, str]]:
@@ -404,10 +469,11 @@ def _ray_task(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
             break
         yield ("record", item)
     thread.join()
-    if isinstance(outcome.get("error"), SystemExit):
-        raise _TaskExited(f"SystemExit: {outcome['error']}")
-    if "error" in outcome:
-        raise outcome["error"]
+    error = outcome.get("error")
+    if isinstance(error, (Exception, SystemExit)):
+        raise _TaskFailed(f"{type(error).__name__}: {error}")
+    if error is not None:
+        raise error
     yield ("result", outcome["result"])
 
 
@@ -548,7 +614,7 @@ def _check_reachable(address: str, given: str) -> None:
 
 def _ray_error(err: Exception) -> str:
     cause = getattr(err, "cause", None)
-    if isinstance(cause, _TaskExited):
+    if isinstance(cause, _TaskFailed):
         return str(cause)
     if cause is not None:
         return f"{type(cause).__name__}: {cause}"

@@ -359,6 +359,15 @@ def exit_once(task, emit):
 
 def probe(task, emit):
     return os.getpid(), os.getcwd(), os.environ.get("SPARSEBOX_PROBE")
+
+
+class PairError(Exception):
+    def __init__(self, first, second):  # arguments of its own: it does not unpickle
+        super().__init__(f"{first} and {second}")
+
+
+def raise_pair_error(task, emit):
+    raise PairError(task, "b")
 '''
 
 
@@ -469,3 +478,16 @@ def test_a_new_local_cluster_starts_where_ray_start_left_its_address(tmp_path):
         os.remove(marker)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[2, 4, 6]"
+
+
+def test_an_error_of_the_tasks_own_class_is_told_as_one_process_tells_it(cluster, tmp_path,
+                                                                         monkeypatch):
+    """An error whose class does not unpickle (an ``__init__`` with arguments of its own) came
+    back as "UnserializableException: Failed to deserialize exception", its words lost."""
+    tasks = _caller_tasks(tmp_path, monkeypatch, "pair_error_tasks")
+    told = []
+    for executor in (LocalExecutor(1), RayExecutor()):
+        with pytest.raises(TaskError) as info:
+            executor.run(tasks.raise_pair_error, ["a"])
+        told.append(info.value.failures)
+    assert told[1] == told[0] == [("a", "PairError: a and b")]

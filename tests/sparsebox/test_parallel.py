@@ -33,6 +33,13 @@ TASKS = textwrap.dedent('''
         return task
 
 
+    def emit_unpicklable_on_two(task, emit):
+        import threading
+
+        emit(threading.Lock() if task == 2 else task)  # the record cannot go to the parent
+        return task
+
+
     def die_on_three(task, emit):
         emit({"task": task})
         if task == 3:
@@ -99,6 +106,38 @@ def test_a_result_that_does_not_pickle_fails_its_task_once_as_itself(tasks_modul
     assert "worker process died" not in info.value.failures[0][1]
     assert "pickle" in info.value.failures[0][1]
     assert info.value.results == [1, None, 3]
+
+
+def test_a_record_that_does_not_pickle_fails_its_task_not_the_run(tasks_module, tmp_path):
+    """The queue's thread dropped a record that did not pickle (printing a traceback), and the
+    parent waited for it for ever. In a process of its own, stopped if it hangs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "run_unpicklable.py").write_text(textwrap.dedent('''
+        from executor_tasks import emit_unpicklable_on_two
+        from sparsebox.parallel import LocalExecutor, TaskError
+
+        if __name__ == "__main__":
+            seen = []
+            try:
+                LocalExecutor(2, threads=1).run(emit_unpicklable_on_two, [1, 2, 3],
+                                                on_record=seen.append)
+            except TaskError as err:
+                print(err.failures, err.results, sorted(seen))
+    '''))
+    with subprocess.Popen([sys.executable, "run_unpicklable.py"], cwd=tmp_path, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          start_new_session=True) as run:
+        try:
+            out, err = run.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)  # its workers too
+            pytest.fail("the run waited for ever for the record that did not pickle")
+    assert out.strip() == ("[(2, \"TypeError: cannot pickle '_thread.lock' object\")] "
+                           "[1, None, 3] [1, 3]"), err
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -190,3 +229,96 @@ def test_a_task_that_exits_fails_as_itself_in_one_process_too():
     with pytest.raises(TaskError, match=r"^task 2 failed: SystemExit: 3$") as info:
         LocalExecutor(1).run(_exit_on_two, [1, 2, 3])
     assert info.value.results == [1, None, 3]
+
+
+def test_a_function_of_an_interactive_session_is_refused_before_any_worker_starts(tmp_path):
+    """A function defined in `python -c` (or a notebook) killed each worker as it read its first
+    task: every task was reported as "its worker process died", after one pool per task."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent('''
+        from sparsebox.parallel import LocalExecutor
+
+        def double(task, emit):
+            return 2 * task
+
+        print(LocalExecutor(1).run(double, [1, 2]))
+        try:
+            LocalExecutor(2).run(double, [1, 2])
+        except ValueError as err:
+            print(err)
+    ''')
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=120,
+                            capture_output=True, text=True)
+    assert result.stdout.splitlines() == [
+        "[2, 4]", "fn double is defined in an interactive session (python -c, standard input, a "
+        "notebook), which the worker processes cannot import: define it in a module or a script, "
+        "or run with jobs=1"], result.stderr
+
+
+ORPHANS = textwrap.dedent('''
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    from sparsebox.outputs import StagedOutputs
+    from sparsebox.parallel import LocalExecutor
+
+
+    def stage_slowly(task, emit):
+        with StagedOutputs(out=Path(task)) as staged:
+            staged["out"].write_text("half")
+            emit(os.getpid())
+            time.sleep(120)
+            staged["out"].write_text("whole")
+        return task
+
+
+    if __name__ == "__main__":
+        LocalExecutor(2, threads=1).run(stage_slowly, [f"{sys.argv[1]}/{name}" for name in "ab"],
+                                        on_record=lambda pid: print(pid, flush=True))
+''')
+
+
+def _alive(pid):
+    """Whether the process ``pid`` runs (a zombie no one reaps does not)."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_with_their_parent_and_leave_no_output(tmp_path):
+    """A parent killed (kill -9, or terminate() from a pipeline) left its workers running: each
+    went on with its task, wrote its outputs, and then waited for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc")
+    (tmp_path / "orphans.py").write_text(ORPHANS)
+    out = tmp_path / "out"
+    out.mkdir()
+    parent = subprocess.Popen([sys.executable, "orphans.py", str(out)], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        workers = [int(parent.stdout.readline()) for _ in range(2)]
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 30
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, workers))
+        assert list(out.iterdir()) == []  # neither the outputs nor their staged parts
+    finally:
+        parent.kill()
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
