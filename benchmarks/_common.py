@@ -77,18 +77,25 @@ def count(minimum: int = 1):
 
 
 def at_least(minimum: float, *, above: bool = False):
-    """An argparse ``type``: a number >= ``minimum`` (> ``minimum`` when ``above``)."""
+    """An argparse ``type``: a finite number >= ``minimum`` (> ``minimum`` when ``above``)."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):  # float() reads nan, inf and infinity
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
         if not (value > minimum if above else value >= minimum):
             raise argparse.ArgumentTypeError(f"must be {'>' if above else '>='} {minimum}, "
                                              f"got {value}")
         return value
     parse.__name__ = "number"
     return parse
+
+
+def finite(text: str) -> float:
+    """An argparse ``type``: a finite number (``float`` alone takes nan and inf)."""
+    return at_least(-math.inf)(text)
 
 
 def keep_ratio(text: str) -> float:

@@ -13,6 +13,8 @@
 #
 # Each step is guarded (a failure is recorded and the next step runs) and writes OUT/<step>.log;
 # OUT/summary.txt lists each step's exit status, and the script exits 1 when a step failed.
+# Where torch sees no CUDA GPU it runs no step and exits 2 with one error line (there the GPU
+# tests are all skipped, which pytest counts as a pass, and the walks run on the CPU alone).
 # It takes no argument (-h / --help prints this). `python` is the device's own (CUDA torch); set
 # PYTHON to use another. Copy what it printed into benchmarks/results/gpu.md with the date and
 # the device.
@@ -26,6 +28,16 @@ esac
 PYTHON=${PYTHON:-python}
 if ! command -v "$PYTHON" > /dev/null; then
     echo "error: no $PYTHON on PATH (set PYTHON to the interpreter with CUDA torch)" >&2
+    exit 2
+fi
+gpu=$("$PYTHON" -c "import torch; print(torch.cuda.is_available())" 2> /dev/null | tail -n 1)
+if [ "$gpu" != True ]; then
+    if [ "$gpu" = False ]; then
+        echo "error: no CUDA GPU: torch in $PYTHON sees none (torch.cuda.is_available() is" \
+             "False); gpu_check.sh proves the GPU paths on a machine with one, and ran nothing" >&2
+    else
+        echo "error: $PYTHON cannot import torch (set PYTHON to the interpreter with CUDA torch)" >&2
+    fi
     exit 2
 fi
 OUT=${OUT:-out/gpu}

@@ -35,6 +35,7 @@ from _common import (
     fail,
     from_json,
     refuse_repeats,
+    require,
     to_json,
 )
 
@@ -48,11 +49,12 @@ def _list(text: str) -> list[str]:
 
 
 def differences(args: argparse.Namespace) -> list[str]:
-    """How this run's protocol differs from the issue's (empty: the full protocol)."""
+    """How this run's protocol differs from the issue's (empty: the full protocol; the lists in
+    another order are the same protocol)."""
     out = []
     for key, full in FULL.items():
         value = getattr(args, key)
-        if value != full:
+        if (sorted(value) != sorted(full)) if isinstance(full, list) else value != full:
             out.append(f"{key} {value} instead of {full}")
     return out
 
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
     refuse_repeats("--keeps", args.keeps)  # as `sparsebox graph gtsp --keep` does
     refuse_repeats("--baselines", args.baselines)
+    require("ogb")  # graphsparse.gtsp imports it: a traceback without it
     from graphsparse.gtsp.protocol import BASELINES
 
     unknown = [b for b in args.baselines if b not in BASELINES]

@@ -32,11 +32,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
 
-from _common import add_out_option, at_least, check_startup, command_line, count, to_json
+from _common import add_out_option, at_least, check_startup, command_line, count, fail, to_json
 
 
 def _views(resolution: int):
@@ -50,6 +51,27 @@ def _settings(args, **over) -> dict:
     return {"levels": args.levels, "table_size": args.table_size,
             "finest_resolution": args.finest_resolution, "steps": args.steps,
             "batch_rays": args.batch_rays, "seed": args.seed, **over}
+
+
+#: The options that set a model's parameters, by the parameter's name.
+OPTIONS = {"levels": "--levels", "table_size": "--table-size", "finest_resolution":
+           "--finest-resolution", "steps": "--steps", "batch_rays": "--batch-rays",
+           "saliency_budget": "--saliency-budgets"}
+
+
+def _check_settings(args) -> None:
+    """Every model's settings, checked as ``HollowNeRF.fit`` checks them, before any work: a
+    value it refuses failed the throughput part, or each task after the others had trained."""
+    from scenesparse.nerf.estimator import HollowNeRF
+    from sparsebox.exceptions import InvalidParameterError
+
+    for budget in (None, *args.saliency_budgets):
+        try:
+            HollowNeRF(**_settings(args, saliency_budget=budget))._validate_params()
+        except InvalidParameterError as err:
+            named = [option for name, option in OPTIONS.items()
+                     if re.search(rf"\b{name}\b", str(err))]
+            fail(f"{', '.join(named) or 'the model settings'}: {err}")
 
 
 def _equal_table(args, params: int) -> int:
@@ -204,6 +226,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if len({f"{b:g}" for b in args.saliency_budgets}) < len(args.saliency_budgets):
         ap.error("--saliency-budgets must differ from one another")
+    _check_settings(args)
     out = check_startup(args.out, datasets=["lego"])
     import torch
 

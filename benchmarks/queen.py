@@ -43,6 +43,7 @@ from _common import (
     command_line,
     count,
     fail,
+    finite,
     output_folder,
     to_json,
 )
@@ -77,8 +78,8 @@ def add_video_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--frames", type=count(2), default=30)
     ap.add_argument("--cameras", type=count(2), default=12)
     ap.add_argument("--resolution", type=count(1), default=128)
-    ap.add_argument("--angle", type=float, default=45.0)
-    ap.add_argument("--shift", type=float, default=0.25)
+    ap.add_argument("--angle", type=finite, default=45.0)
+    ap.add_argument("--shift", type=finite, default=0.25)
     ap.add_argument("--test-camera", type=count(0), default=0)
     ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
     ap.add_argument("--work", type=Path, default=None,

@@ -31,6 +31,7 @@ from scenesparse.imagemetrics import psnr, ssim  # noqa: E402
 from scenesparse.importance import GaussianPruner, default_cameras, render_statistics  # noqa: E402
 from scenesparse.rendering import render  # noqa: E402
 from sparsebox.data import fetch  # noqa: E402
+from sparsebox.select import budget_from_keep_ratio  # noqa: E402
 
 SCORES = ("radsplat", "minisplatting", "lightgaussian", "opacity", "volume")
 
@@ -39,7 +40,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--keep-ratio", type=keep_ratio, default=0.34)
     ap.add_argument("--views", type=count(1), default=32)
-    ap.add_argument("--resolution", type=count(1), default=256)
+    ap.add_argument("--resolution", type=count(8), default=256)  # GaussianPruner takes >= 8
     ap.add_argument("--no-gsplat", action="store_true",
                     help="skip the gsplat comparison on a CUDA machine (then gsplat is not needed)")
     add_out_option(ap, "splats.json, splats.md and splats.png")
@@ -50,6 +51,8 @@ def main(argv=None) -> int:
         require("gsplat", " on a CUDA machine (or pass --no-gsplat)")
     (path,) = fetch("donut", download=False)
     scene = read_ply(path)
+    if budget_from_keep_ratio(args.keep_ratio, len(scene)) == 0:  # else refused after scoring
+        fail(f"--keep-ratio {args.keep_ratio:g} keeps none of the donut's {len(scene):,} Gaussians")
     cams = default_cameras(scene, args.views, args.resolution)
     if use_gsplat:
         try:  # the warm-up (and any compilation) before the work, so a failure comes first

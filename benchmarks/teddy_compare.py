@@ -19,7 +19,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import output_folder
+from _common import command_line, output_folder
 
 from sparsebox.outputs import folders_to_make, remove_if_empty
 
@@ -83,7 +83,7 @@ def main() -> int:
         run = args.new / "run.json"
         settings = f" (new run: {json.dumps(json.loads(run.read_text()))})" if run.is_file() else ""
         (args.out / "teddy_compare.md").write_text(
-            f"`python benchmarks/teddy_compare.py {args.new} {args.recorded}` ({when}): "
+            f"`{command_line(None)}` ({when}): "
             f"{len(lines) - bad} of {len(lines)} records identical{settings}.\n\n"
             + "\n".join(table) + "\n")
     return 1 if bad else 0

@@ -15,6 +15,7 @@ test column is printed for the record only. The full protocol then runs with it:
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import time
 
@@ -84,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=count(1), default=200)
     add_out_option(ap, "teddy_lambda_<dataset>_<model>.json and .md")
     args = ap.parse_args(argv)
-    if not args.lambdas or min(args.lambdas) < 0:
-        ap.error(f"--lambdas must be non-negative numbers, got {args.lambdas}")
+    if not args.lambdas or not all(0 <= lam < math.inf for lam in args.lambdas):  # nan too
+        ap.error(f"--lambdas must be finite non-negative numbers, got {args.lambdas}")
     refuse_repeats("--lambdas", args.lambdas)
     refuse_repeats("--levels", args.levels)
     if not args.levels or min(args.levels) < 1:

@@ -13,6 +13,12 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+#: hollownerf.py at its smallest (the settings of its end-to-end test)
+TINY_NERF = ["--resolution", "16", "--steps", "2", "--table-size", "300", "--levels", "2",
+             "--finest-resolution", "16", "--batch-rays", "64", "--warmup-steps", "1",
+             "--throughput-steps", "1", "--seeds", "1", "--jobs", "1"]
+
+
 def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(BENCHMARKS / script), *args,
                            "--out", str(tmp_path / "out")], capture_output=True, text=True,
@@ -67,6 +73,19 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
      "--densities names a value twice: [1.1, 1.1]"),
     ("gpu_timings.py", ["--device", "cpu", "--parts", "gtsp-step", "gtsp-step"],
      "--parts names a value twice"),
+    # values the methods refuse: a traceback after the scoring, the throughput part or the
+    # teacher's training, or once the other models had trained
+    ("splats.py", ["--resolution", "4"], "argument --resolution: must be >= 8, got 4"),
+    ("splats.py", ["--views", "1", "--resolution", "8", "--keep-ratio", "0.000001"],
+     "--keep-ratio 1e-06 keeps none of the donut's 45,624 Gaussians"),
+    ("hollownerf.py", [*TINY_NERF, "--saliency-budgets", "0.1", "1.5"],
+     "--saliency-budgets: saliency_budget must be in (0, 1), got 1.5"),
+    ("hollownerf.py", [*TINY_NERF, "--finest-resolution", "8"],
+     "--finest-resolution: finest_resolution must be >= base_resolution (16), got 8"),
+    ("teddy_lambda.py", ["--lambdas", "nan", "--levels", "1", "--seeds", "1", "--epochs", "1"],
+     "--lambdas must be finite non-negative numbers, got [nan]"),
+    ("static_sparsifier.py", ["--graphs", "karate", "--densities", "inf"],
+     "argument --densities: must be a finite number, got inf"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -75,6 +94,44 @@ def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("script, args, module, extra", [
+    ("gtsp.py", ["--datasets", "ogbg-molbace"], "ogb", "ogb"),
+    ("dygrass.py", ["--graphs", "karate", "--big-points", "0"], "networkit", "bench"),
+    ("static_sparsifier.py", ["--graphs", "karate"], "networkit", "bench"),
+    ("scaleout.py", ["--parts", "costs"], "ray", "ray"),
+])
+def test_a_missing_optional_package_is_named_with_its_extra(tmp_path, script, args, module,
+                                                            extra):
+    """gtsp.py without ogb was a traceback (graphsparse.gtsp imports it) before its check."""
+    import os
+
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()  # a module of that name that is not installed, first on the path
+    (hidden / f"{module}.py").write_text(
+        f'raise ModuleNotFoundError("No module named {module!r}", name={module!r})\n')
+    path = os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": path})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {script} needs {module}, which is not installed: pip install 'sparsebox[{extra}]'"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_queen_refuses_a_shift_or_angle_that_is_not_finite(tmp_path):
+    """--shift nan rendered a video of NaN positions into --work, then failed reading it back
+    (a traceback), and its ground_truth.json held a bare NaN."""
+    work = tmp_path / "video"
+    for option in ("--shift", "--angle"):
+        result = run("queen.py", "--frames", "2", "--cameras", "2", "--resolution", "8",
+                     "--epochs", "1", option, "nan", "--work", str(work), tmp_path=tmp_path)
+        assert result.returncode == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        assert errors == [f"queen.py: error: argument {option}: must be a finite number, got nan"]
+        assert not work.exists() and not (tmp_path / "out").exists()
 
 
 def test_queen_keeps_a_work_folder_it_did_not_make(tmp_path):
@@ -344,9 +401,37 @@ def test_gpu_check_takes_no_argument_and_fails_when_a_step_fails(tmp_path):
     assert not (tmp_path / "out").exists()  # help runs no step
     wrong = check("--quick")
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: gpu_check.sh takes no argument")
-    steps_fail = check(OUT=str(tmp_path / "gpu"), PYTHON="false")  # every step exits 1
-    assert steps_fail.returncode == 1
+    steps_fail = check(OUT=str(tmp_path / "gpu"), PYTHON=_fake_python(tmp_path, "True"))
+    assert steps_fail.returncode == 1  # a GPU is seen, and every step exits 1
     assert (tmp_path / "gpu" / "summary.txt").read_text().count("exit 1") == 4
+
+
+def _fake_python(tmp_path: Path, cuda: str) -> str:
+    """An interpreter whose torch answers ``cuda`` to torch.cuda.is_available() and that fails
+    everything else."""
+    fake = tmp_path / f"python_{cuda}"
+    fake.write_text(f'#!/bin/sh\ncase "$*" in *cuda.is_available*) echo {cuda} ;; *) exit 1 ;; esac\n')
+    fake.chmod(0o755)
+    return str(fake)
+
+
+@pytest.mark.parametrize("cuda, message", [
+    ("False", "error: no CUDA GPU: torch in {python} sees none"),
+    ("", "error: {python} cannot import torch"),
+])
+def test_gpu_check_says_there_is_no_gpu_and_runs_nothing(tmp_path, cuda, message):
+    """Without a GPU every step ran: the gpu tests were all skipped (pytest's exit 0, so
+    'pytest_gpu: exit 0'), the walks ran for minutes on the CPU alone and said exit 0."""
+    import os
+
+    python = _fake_python(tmp_path, cuda)
+    result = subprocess.run(["bash", str(BENCHMARKS / "gpu_check.sh")], capture_output=True,
+                            text=True, timeout=60, cwd=tmp_path,
+                            env={**os.environ, "OUT": str(tmp_path / "gpu"), "PYTHON": python})
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message.format(python=python)), result.stderr
+    assert result.stdout == "" and not (tmp_path / "gpu").exists()
 
 
 def _load_benchmark(name: str):
@@ -458,3 +543,32 @@ def test_queen_needs_to_write_beside_its_work_folder(tmp_path):
         f"error: --work: the folder above {work} is not writable (the video is rendered beside "
         "--work and moved in whole)"]
     assert list((tmp_path / "locked").iterdir()) == [work]
+
+
+def test_teddy_compare_records_the_command_that_wrote_its_report(tmp_path):
+    """teddy_compare.md named `python benchmarks/teddy_compare.py NEW RECORDED`, which writes no
+    report: the --out that wrote it was left out."""
+    record = '[{"method": "teddy", "level": 1, "seed": 0, "test_acc": 0.5}]'
+    for name in ("new", "recorded"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(record)
+    script = str(BENCHMARKS / "teddy_compare.py")
+    args = [str(tmp_path / "new"), str(tmp_path / "recorded"), "--out", str(tmp_path / "report")]
+    result = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    first = (tmp_path / "report" / "teddy_compare.md").read_text().splitlines()[0]
+    assert first.startswith(f"`python {script} {' '.join(args)}` (")
+    assert first.endswith("1 of 1 records identical.")
+
+
+def test_gtsp_calls_the_full_protocol_in_another_order_full():
+    """--keeps 0.25,0.5,0.75 (the issue's keeps, ascending) was recorded as a reduced protocol."""
+    import argparse
+
+    gtsp = _load_benchmark("gtsp")
+    args = argparse.Namespace(**{**gtsp.FULL, "keeps": [0.25, 0.5, 0.75],
+                                 "datasets": ["ogbg-molbbbp", "ogbg-molbace"]})
+    assert gtsp.differences(args) == []
+    args.keeps = [0.5, 0.25]
+    assert gtsp.differences(args) == ["keeps [0.5, 0.25] instead of [0.75, 0.5, 0.25]"]
