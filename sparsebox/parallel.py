@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -156,9 +157,18 @@ def _end_with_parent() -> None:
     parent = multiprocessing.parent_process()
     if parent is None:
         return
+    orphaned = threading.Event()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # inherited (a background job of a
+        # script): Ctrl-C stays ignored, but not the interrupt below, or the task would go on
+        def interrupt(signum: int, frame: Any) -> None:
+            if orphaned.is_set():
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, interrupt)
 
     def watch() -> None:
         parent.join()  # returns when the parent has ended
+        orphaned.set()
         if _in_task:
             os.kill(os.getpid(), signal.SIGINT)
             deadline = time.monotonic() + _ORPHAN_SECONDS
@@ -293,6 +303,8 @@ def _check_importable(fn: TaskFn) -> None:
     --------
     >>> _check_importable(_square_and_report)  # a module's function
     """
+    while isinstance(fn, functools.partial):  # pickled with its function
+        fn = fn.func
     if getattr(fn, "__module__", None) != "__main__":
         return
     main = sys.modules.get("__main__")

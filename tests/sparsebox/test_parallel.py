@@ -238,23 +238,26 @@ def test_a_function_of_an_interactive_session_is_refused_before_any_worker_start
     import sys
 
     script = textwrap.dedent('''
+        import functools
+
         from sparsebox.parallel import LocalExecutor
 
         def double(task, emit):
             return 2 * task
 
         print(LocalExecutor(1).run(double, [1, 2]))
-        try:
-            LocalExecutor(2).run(double, [1, 2])
-        except ValueError as err:
-            print(err)
+        for fn in (double, functools.partial(double)):  # a partial pickles its function
+            try:
+                LocalExecutor(2).run(fn, [1, 2])
+            except ValueError as err:
+                print(err)
     ''')
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=120,
                             capture_output=True, text=True)
-    assert result.stdout.splitlines() == [
-        "[2, 4]", "fn double is defined in an interactive session (python -c, standard input, a "
-        "notebook), which the worker processes cannot import: define it in a module or a script, "
-        "or run with jobs=1"], result.stderr
+    refused = ("fn double is defined in an interactive session (python -c, standard input, a "
+               "notebook), which the worker processes cannot import: define it in a module or a "
+               "script, or run with jobs=1")
+    assert result.stdout.splitlines() == ["[2, 4]", refused, refused], result.stderr
 
 
 ORPHANS = textwrap.dedent('''
@@ -292,9 +295,12 @@ def _alive(pid):
         return False
 
 
-def test_workers_end_with_their_parent_and_leave_no_output(tmp_path):
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_workers_end_with_their_parent_and_leave_no_output(tmp_path, sigint_ignored):
     """A parent killed (kill -9, or terminate() from a pipeline) left its workers running: each
-    went on with its task, wrote its outputs, and then waited for ever."""
+    went on with its task, wrote its outputs, and then waited for ever. With Ctrl-C ignored (a
+    background job of a shell script), the interrupt was ignored too: the tasks went on for ten
+    seconds, and the workers then ended leaving their staged outputs in the folder."""
     import os
     import signal
     import subprocess
@@ -306,8 +312,10 @@ def test_workers_end_with_their_parent_and_leave_no_output(tmp_path):
     (tmp_path / "orphans.py").write_text(ORPHANS)
     out = tmp_path / "out"
     out.mkdir()
-    parent = subprocess.Popen([sys.executable, "orphans.py", str(out)], cwd=tmp_path,
-                              stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "orphans.py", str(out)]
+    if sigint_ignored:  # as a shell script's background job: (no preexec_fn: not thread-safe)
+        command = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
+    parent = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     workers = []
     try:
         workers = [int(parent.stdout.readline()) for _ in range(2)]
