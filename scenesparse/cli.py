@@ -516,10 +516,13 @@ def _check_kept(mask: Any, what: str, path: Path) -> None:
 
 
 def _check_cloud(cloud, path: Path, target: Path) -> None:
-    """Refuse, before any work, a cloud that TARGET's format cannot hold (a mesh's faces outside
-    PLY, fields outside a .pts layout) and positions that are not finite."""
+    """Refuse, before any work, a cloud of no points (no option can help it), one that TARGET's
+    format cannot hold (a mesh's faces outside PLY, fields outside a .pts layout) and positions
+    that are not finite."""
     from scenesparse.pointio import PointFileError, check_format_holds
 
+    if not len(cloud):
+        raise PointFileError(f"{path}: holds no points")
     if cloud.faces is not None and target.suffix.lower() != ".ply":
         raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
                                  f"{target.suffix} file cannot hold them: write .ply",
@@ -646,7 +649,7 @@ def _photo_folder(data: str) -> Path:
                                  param_hint="--data")
     from sparsebox.data.sources import catalogue, fetch
 
-    found = catalogue().get(data)
+    found = catalogue().get(data.lower())  # LEGO is lego, as for every dataset name
     if found is None:
         raise typer.BadParameter(f"{data}: neither a folder nor a dataset name (for instance "
                                  "lego)", param_hint="--data")
@@ -654,4 +657,4 @@ def _photo_folder(data: str) -> Path:
         raise typer.BadParameter(f"{data} is a {found.kind} dataset; this takes "
                                  "posed photos (nerf-synthetic, for instance lego)",
                                  param_hint="--data")
-    return fetch(data)[0].parent
+    return fetch(data.lower())[0].parent

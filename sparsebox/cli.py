@@ -12,6 +12,7 @@ else as one line and exit code 1. ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import sys
 import traceback
@@ -225,6 +226,15 @@ def _interrupted(err: BaseException) -> bool:
     return False
 
 
+def _home_expanded(arg: str) -> str:
+    """``--opt=~/x`` as ``--opt ~/x`` reads: the shell expands the ``~`` of a word of its own,
+    not one after ``=`` (``--out=~/runs`` made a folder named ``~`` here)."""
+    name, equals, value = arg.partition("=")
+    if arg.startswith("--") and equals and (value == "~" or value.startswith("~/")):
+        return f"{name}={os.path.expanduser(value)}"
+    return arg
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -232,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args[:cut]
     if debug:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
+    cut = args.index("--") if "--" in args else len(args)
+    args = [_home_expanded(a) for a in args[:cut]] + args[cut:]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = warning_line

@@ -1179,3 +1179,45 @@ def test_hollownerf_default_resolution_takes_the_width_of_narrower_photos(tmp_pa
     assert _check_resolution(32, [photo], given=True) == 32
     with pytest.raises(typer.BadParameter, match="128 is wider than the photos"):
         _check_resolution(128, [photo], given=True)
+
+
+def test_an_option_value_after_equals_has_its_home_expanded(cli, data_dir, tmp_path, monkeypatch):
+    """The shell leaves the ~ of --out=~/runs as it is: it made a folder named ~ here (which a
+    user then removes with rm -rf ~)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    result = cli("graph", "sparsify", "karate", "--method", "random", "--output=~/karate.mtx")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "karate.mtx").is_file()
+    assert not (tmp_path / "~").exists()
+    # a value of its own word is the shell's to expand; one after -- is no option's
+    run_bad(cli, Case(["graph", "sparsify", "--output=~/x.mtx", "--", "--x=~/y"],
+                      ["--x=~/y"]), tmp_path)
+
+
+@pytest.mark.parametrize("argv", [
+    ["prune-points"], ["prune-points", "--method", "uniform"], ["remove-floaters"],
+], ids=["graph", "uniform", "remove_floaters"])
+@pytest.mark.parametrize("content", ["", "ply\nformat ascii 1.0\nelement vertex 0\nproperty float x"
+                                         "\nproperty float y\nproperty float z\nend_header\n"],
+                         ids=["empty_xyz", "ply_of_no_vertex"])
+def test_a_cloud_of_no_points_is_named_not_an_option(cli, tmp_path, argv, content):
+    """An empty file was blamed on an option the user never gave ("--k 10 neighbours needs more
+    than 10 points, got 0", "--nb-neighbors 20") or on the method ("keeps none of the 0
+    points")."""
+    source = write(tmp_path / ("empty.xyz" if not content else "empty.ply"), content)
+    out = tmp_path / "out"
+    out.mkdir()
+    command, *options = argv
+    line = run_bad(cli, Case(["scene", command, source, out / "kept.ply", *options],
+                             [str(source), "holds no points"], [source]), out)
+    assert "--" not in line
+
+
+def test_hollownerf_takes_a_dataset_name_in_any_case(data_dir):
+    """--data LEGO said "neither a folder nor a dataset name", where every other command takes
+    KARATE or BUNNY as their datasets."""
+    from scenesparse.cli import _photo_folder
+
+    assert _photo_folder("LEGO") == _photo_folder("lego")
