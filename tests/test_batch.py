@@ -24,6 +24,15 @@ def graphs(tmp_path):
     return folder
 
 
+def write_tiny_splats(path):
+    """A scene of 20 small Gaussians of degree 0 in the unit cube, written to ``path``."""
+    g = torch.Generator().manual_seed(0)
+    write_ply(path, GaussianScene(
+        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
+        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
+        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+
+
 def test_sparsify_a_folder(graphs, tmp_path, cli):
     out = tmp_path / "out"
     result = cli("graph", "sparsify", graphs, "--out", out, "--method", "fegrass",
@@ -178,11 +187,7 @@ def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
 def test_options_of_a_batch_with_one_file_and_of_one_file_with_a_batch_are_refused(
         graphs, tmp_path, cli, argv, hint):
     (graphs / "cloud.xyz").write_text("0 0 0\n1 0 0\n0 1 0\n")
-    g = torch.Generator().manual_seed(0)
-    write_ply(tmp_path / "s.ply", GaussianScene(
-        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
-        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
-        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    write_tiny_splats(tmp_path / "s.ply")
     out = tmp_path / "out"
     names = {"grid": graphs / "grid.mtx", "cloud": graphs / "cloud.xyz", "graphs": graphs,
              "splats": tmp_path / "s.ply", "splats_folder": tmp_path, "out": out}
@@ -250,11 +255,7 @@ def test_a_batch_takes_every_graph_file_one_file_takes(tmp_path, cli):
     (["--cameras", "{cameras}", "--eval-views", "2"], "--eval-views", "and --cameras gives its own"),
 ])
 def test_prune_splats_refuses_options_that_would_do_nothing(tmp_path, cli, options, hint, why):
-    g = torch.Generator().manual_seed(0)
-    write_ply(tmp_path / "s.ply", GaussianScene(
-        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
-        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
-        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    write_tiny_splats(tmp_path / "s.ply")
     (tmp_path / "photos").mkdir()
     (tmp_path / "cameras.json").write_text("[]")
     names = {"photos": tmp_path / "photos", "cameras": tmp_path / "cameras.json"}
@@ -365,11 +366,7 @@ def test_prune_splats_takes_the_least_resolution_that_gaussian_pruner_takes(tmp_
     from scenesparse.importance import GaussianPruner
 
     least = GaussianPruner._parameter_constraints["resolution"][0].low
-    g = torch.Generator().manual_seed(0)
-    write_ply(tmp_path / "s.ply", GaussianScene(
-        means=torch.rand(20, 3, generator=g), quats=torch.tensor([[1.0, 0, 0, 0]] * 20),
-        log_scales=torch.full((20, 3), -3.0), opacity_logits=torch.zeros(20),
-        sh_dc=torch.zeros(20, 3), sh_rest=torch.zeros(20, 0, 3)))
+    write_tiny_splats(tmp_path / "s.ply")
     out = tmp_path / "out.ply"
     result = cli("scene", "prune-splats", tmp_path / "s.ply", out, "--budget", "10", "--views", "2",
                  "--eval-views", "1", "--resolution", str(least))
