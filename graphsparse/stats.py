@@ -41,7 +41,7 @@ def graph_summary(graph: Any) -> dict[str, Any]:
         deg = np.zeros(1)
     num_components, labels = graph.connected_components()
     largest = int(np.bincount(labels).max()) if graph.num_nodes else 0
-    loops = int(np.count_nonzero(graph.rows == graph.cols))
+    loops = graph.num_self_loops
     return {
         "num_nodes": graph.num_nodes,
         "num_edges": graph.num_edges,

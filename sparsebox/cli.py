@@ -79,7 +79,7 @@ def data_list(
 
     if given_root == "":  # an unset shell variable: Path("") would be this folder
         raise typer.BadParameter("is empty; give a folder, or leave --root out", param_hint="--root")
-    # ~ expanded as $SPARSEBOX_DATA's is (--root=~/data reaches us unexpanded)
+    # ~ expanded as $SPARSEBOX_DATA's is (main expands --root=~/data; a quoted "~/data" is not)
     root = Path(given_root).expanduser() if given_root is not None else None
     if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root}: a file, not a folder" if root.exists()

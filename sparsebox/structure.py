@@ -291,6 +291,17 @@ class SparseStructure:
         return int(self.indices.shape[0])
 
     @property
+    def num_self_loops(self) -> int:
+        """Number of items that are self-loops (``u == v``).
+
+        Examples
+        --------
+        >>> SparseStructure.from_edges([0, 1, 2], [0, 2, 2], None, num_nodes=3).num_self_loops
+        2
+        """
+        return int(np.count_nonzero(self.rows == self.cols))
+
+    @property
     def density(self) -> float:
         """Edges per node, ``|E| / |V|``."""
         return self.num_items / max(self.num_nodes, 1)

@@ -516,3 +516,13 @@ def test_find_items_and_positions_refuse_fractional_nodes_and_ids_rather_than_tr
         s.remove_items([np.nan])
     assert s.find_items(np.array([0.0, 2.0]), np.array([1.0, 3.0])).tolist() == [0, 2]
     assert s.positions(np.array([1.0])).tolist() == [1] and s.find_items([], []).tolist() == []
+
+
+def test_num_self_loops_counts_loop_items_once_each():
+    """An undirected loop is one item, as every edge; a directed graph counts its own."""
+    undirected = SparseStructure.from_edges([0, 0, 1], [0, 1, 1], None, num_nodes=3,
+                                            symmetrize="sum")
+    assert undirected.num_items == 3 and undirected.num_self_loops == 2
+    directed = SparseStructure.from_edges([0, 1, 2], [1, 0, 2], None, num_nodes=3)
+    assert directed.num_self_loops == 1
+    assert SparseStructure.from_edges([], [], None, num_nodes=2).num_self_loops == 0
