@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -75,6 +76,20 @@ def generated(name: str) -> bool:
 
 def kappa(g: SparseStructure, h: SparseStructure) -> float:
     return relative_condition_number(g, h, method="ground")
+
+
+def run_seed(run: dict) -> int:
+    """The seed of a run: its own, or for a record made before runs kept it, the one its
+    command gave (``--seed``; 0 where it gives none)."""
+    if "seed" in run:
+        return run["seed"]
+    found = re.search(r"--seed[ =](\d+)", run.get("run", {}).get("command", ""))
+    return int(found.group(1)) if found else 0
+
+
+def seed_label(run: dict) -> str:
+    """`` (seed S)`` after a graph's name in a row of another seed than 0."""
+    return f" (seed {run_seed(run)})" if run_seed(run) else ""
 
 
 def cap_label(run: dict) -> str:
@@ -226,15 +241,17 @@ def plot(results: list[dict], path: Path) -> None:
 
 def markdown(results: list[dict]) -> list[str]:
     """The lines of dygrass.md: the commands of the runs, then one table row per run."""
-    runs = list({json.dumps(r["run"], sort_keys=True): r["run"] for r in results}.values())
-    md = [*(f"Command: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
-            for r in runs), "",
+    runs = {json.dumps(r["run"], sort_keys=True): r["run"] for r in results}
+    number = {key: i for i, key in enumerate(runs, start=1)}
+    md = [*(f"Command {i}: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
+            for i, r in enumerate(runs.values(), start=1)), "",
           "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
-          "networkit and ER sampling run at dyGRASS's final edge count.", "",
+          "networkit and ER sampling run at dyGRASS's final edge count. Command: the command above "
+          "that made the row.", "",
           "| graph | mode (max density) | edges | K | density start -> end (baseline) | kappa start -> end "
           "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | networkit "
           "LocalDegree / ForestFire / Random kappa (components past G's) | ER sampling kappa "
-          "| threads |", "|" + "---|" * 13]
+          "| threads | command |", "|" + "---|" * 14]
     def k(x):
         return "-" if x is None else ("inf" if not np.isfinite(x) else f"{x:.1f}")
 
@@ -249,7 +266,8 @@ def markdown(results: list[dict]) -> list[str]:
         peers = r.get("peers_at_final_size", {})
 
         md.append(
-            f"| {r['graph']} | {r['mode']}{cap_label(r)} | {r['num_edges']:,} | {r['distortion']:.1f} | "
+            f"| {r['graph']}{seed_label(r)} | {r['mode']}{cap_label(r)} | {r['num_edges']:,} | "
+            f"{r['distortion']:.1f} | "
             f"{first['density']:.3f} -> {last['density']:.3f} ({last['baseline_density']:.3f}) | "
             f"{k(first.get('kappa'))} -> {k(last.get('kappa'))} ({k(last.get('baseline_kappa'))}) "
             f"| {k(last.get('rebuild_kappa'))} "
@@ -257,7 +275,7 @@ def markdown(results: list[dict]) -> list[str]:
             f"{r['speedup_vs_rebuild']:.0f}x | "
             + " / ".join(peer(peers.get(f"networkit_{p}"), r) for p in NETWORKIT_PEERS)
             + f" | {k(peers.get('effective_resistance', {}).get('kappa'))}"
-            + f" | {r['run']['numba_threads']} |")
+            + f" | {r['run']['numba_threads']} | {number[json.dumps(r['run'], sort_keys=True)]} |")
     return md
 
 
@@ -308,7 +326,7 @@ def main(argv=None) -> int:
         g = delaunay_graph(args.big_points, spatial_order=True) if generated(name) else load_graph(name)
         for mode in ("insert", "delete"):
             r = run_protocol(name, g, mode, args, console)
-            r["run"] = run_info
+            r["run"], r["seed"] = run_info, args.seed
             results.append(r)
             last = r["batches"][-1]
             console.print(
@@ -320,7 +338,7 @@ def main(argv=None) -> int:
                 f"({r['speedup_vs_rebuild']:.0f}x)")
     if previous is not None:
         def key(r):
-            return r["graph"], r["mode"], r.get("max_density")
+            return r["graph"], r["mode"], r.get("max_density"), run_seed(r)
 
         done = {key(r) for r in results}
         kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]
@@ -328,7 +346,8 @@ def main(argv=None) -> int:
         order = {name: i for i, name in enumerate(GRAPHS)}
         results = sorted(kept + results, key=lambda r: (order.get(r["graph"], len(order)),
                                                         r["mode"] != "insert",
-                                                        r.get("max_density") or 0))
+                                                        r.get("max_density") or 0,
+                                                        run_seed(r)))
     path.write_text(to_json({"meta": run_info, "runs": results}, indent=1))
     plot(results, args.out / "dygrass.png")
     md = markdown(results)

@@ -572,3 +572,34 @@ def test_gtsp_calls_the_full_protocol_in_another_order_full():
     assert gtsp.differences(args) == []
     args.keeps = [0.5, 0.25]
     assert gtsp.differences(args) == ["keeps [0.5, 0.25] instead of [0.75, 0.5, 0.25]"]
+
+
+def test_dygrass_rows_name_their_command_and_update_keeps_other_seeds(tmp_path, monkeypatch):
+    """dygrass.md listed several commands with no word of which made a row, and a run with
+    --seed 1 --update replaced seed 0's rows of the same graph."""
+    dygrass = _load_benchmark("dygrass")
+
+    def run_protocol(name, g, mode, args, console):
+        batch = {"batch": 0, "density": 1.1, "baseline_density": 1.2, "kappa": 5.0 + args.seed,
+                 "seconds": 0.01}
+        return {"graph": name, "mode": mode, "max_density": None, "num_edges": 78, "baseline": "b",
+                "distortion": 3.0, "batches": [batch, batch], "update_seconds_mean": 0.01,
+                "rebuild_seconds_mean": 0.2, "speedup_vs_rebuild": 20.0}
+
+    monkeypatch.setattr(dygrass, "run_protocol", run_protocol)
+    startup = dygrass.check_startup  # networkit (the bench extra) is not needed here
+    monkeypatch.setattr(dygrass, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
+    out = tmp_path / "out"
+    base = ["--graphs", "karate", "--big-points", "0", "--out", str(out)]
+    assert dygrass.main(base) == 0
+    assert dygrass.main([*base, "--seed", "1", "--update"]) == 0
+    md = (out / "dygrass.md").read_text().splitlines()
+    assert md[0].startswith("Command 1: `") and "--seed" not in md[0]
+    assert md[1].startswith("Command 2: `") and "--seed 1 --update" in md[1]
+    rows = [line.split(" | ") for line in md if line.startswith("| karate")]
+    assert [(r[0], r[1], r[-1]) for r in rows] == [
+        ("| karate", "insert", "1 |"), ("| karate (seed 1)", "insert", "2 |"),
+        ("| karate", "delete", "1 |"), ("| karate (seed 1)", "delete", "2 |")]
+    # a record made before runs kept their seed: the seed its command gave
+    assert dygrass.run_seed({"run": {"command": "python benchmarks/dygrass.py --seed 3"}}) == 3
+    assert dygrass.run_seed({"run": {"command": "python benchmarks/dygrass.py"}}) == 0
