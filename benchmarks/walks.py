@@ -77,6 +77,9 @@ def main(argv=None) -> int:
 
     if torch.cuda.is_available() and not args.no_cuda:  # else its row would be left out
         require("cupy", " to time the CUDA walks on this machine's GPU")
+    timed_cuda = has_cuda() and not args.no_cuda
+    cuda = ("timed" if timed_cuda else "not timed: --no-cuda" if args.no_cuda
+            else "not timed: no CUDA GPU here (CuPy is not installed or sees no device)")
     console = Console()
     numba_threads = [n for n in (1, 2) if n <= numba.config.NUMBA_NUM_THREADS]
     if len(numba_threads) < 2:
@@ -94,7 +97,7 @@ def main(argv=None) -> int:
         console.print(f"[bold]{name}[/]: {g.num_nodes:,} nodes, {g.num_edges:,} edges")
         runs = [time_walks(g, "numpy", args.ref_queries, repeats=1),
                 *(time_walks(g, "numba", args.queries, threads=n) for n in numba_threads)]
-        if has_cuda() and not args.no_cuda:
+        if timed_cuda:
             runs.append(time_walks(g, "cuda", args.queries * 10))
         ref = runs[0]["steps_per_s"]
         for r in runs:
@@ -108,7 +111,8 @@ def main(argv=None) -> int:
     meta = {"command": command_line(argv),
             "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
             "cpu_count": numba.config.NUMBA_NUM_THREADS, "read_bandwidth_gbs": bandwidth,
-            "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP}
+            "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP,
+            "cuda": cuda}
     (args.out / "walks.json").write_text(to_json({"meta": meta, "runs": rows}, indent=2))
     table = Table(title=f"walk steps/s (read bandwidth {bandwidth:.1f} GB/s)")
     cols = ["graph", "backend", "threads", "steps_per_s", "vs_reference", "per_core_vs_reference",
@@ -123,7 +127,7 @@ def main(argv=None) -> int:
     console.print(table)
     (args.out / "walks.md").write_text(
         f"Command: `{meta['command']}` ({meta['date']}, {meta['cpu_count']} cores, read bandwidth "
-        f"{bandwidth:.1f} GB/s)\n\n" + "\n".join(md) + "\n")
+        f"{bandwidth:.1f} GB/s)\n\nCUDA backend: {cuda}.\n\n" + "\n".join(md) + "\n")
     return 0
 
 

@@ -313,6 +313,8 @@ def test_walks_runs_where_numba_has_one_thread(tmp_path):
     rows = [line for line in (tmp_path / "out" / "walks.md").read_text().splitlines()
             if "| numba |" in line]
     assert len(rows) == 3 and all("| numba | 1 |" in line for line in rows)
+    # a record without a CUDA row says why it has none
+    assert "CUDA backend: not timed: --no-cuda." in (tmp_path / "out" / "walks.md").read_text()
 
 
 def test_splat_training_writes_what_its_help_promises(tmp_path):
