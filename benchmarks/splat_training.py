@@ -74,7 +74,7 @@ def donut(args, console) -> dict:
     reference = renders(scene, held)
     rows = []
     runs = [(score, 0.34, steps) for score in ("radsplat", "lightgaussian")
-            for steps in (0, args.recover_steps)]
+            for steps in sorted({0, args.recover_steps})]  # --recover-steps 0: each once
     runs += [(score, 0.10, args.recover_steps) for score in
              ("radsplat", "lightgaussian", "minisplatting", "pup")]
     for score, keep, steps in runs:

@@ -605,3 +605,33 @@ def test_dygrass_rows_name_their_command_and_update_keeps_other_seeds(tmp_path, 
     # a record made before runs kept their seed: the seed its command gave
     assert dygrass.run_seed({"run": {"command": "python benchmarks/dygrass.py --seed 3"}}) == 3
     assert dygrass.run_seed({"run": {"command": "python benchmarks/dygrass.py"}}) == 0
+
+
+def test_splat_training_without_recovery_prunes_each_score_once(monkeypatch):
+    """--recover-steps 0 ran (and recorded) each 66% prune without recovery twice."""
+    import argparse
+
+    import numpy as np
+
+    bench = _load_benchmark("splat_training")
+    fits = []
+
+    class Pruner:
+        def __init__(self, score, keep_ratio, rounds, recover_steps):
+            fits.append((score, keep_ratio, recover_steps))
+            self.mask_ = np.ones(3, dtype=bool)
+
+        def fit(self, scene, cams, progress):
+            return self
+
+        def transform(self, scene):
+            return scene
+
+    for name, value in {"read_ply": lambda path: None, "fetch": lambda name: ["donut.ply"],
+                        "default_cameras": lambda *a, **kw: [], "renders": lambda scene, cams: [],
+                        "quality": lambda images, refs: {"psnr": 40.0}, "GaussianPruner": Pruner}.items():
+        monkeypatch.setattr(bench, name, value)
+    from rich.console import Console
+
+    bench.donut(argparse.Namespace(recover_steps=0, rounds=1), Console(quiet=True))
+    assert len(fits) == len(set(fits)) == 6
