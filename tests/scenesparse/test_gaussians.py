@@ -169,3 +169,22 @@ def test_a_list_property_is_refused_when_read_not_when_written(tmp_path):
     PlyData([PlyElement.describe(listed, "vertex")]).write(str(path))
     with pytest.raises(PointFileError, match=r"list\.ply: property 'tags' is a list"):
         read_ply(path)
+
+
+@pytest.mark.parametrize("attr, value", [("means", float("nan")), ("sh_dc", float("inf")),
+                                         ("extra", float("nan"))])
+def test_write_ply_refuses_values_read_ply_would_refuse(tmp_path, attr, value):
+    """write_ply wrote NaN and infinite values into a file that read_ply then refused."""
+    scene = GaussianScene(means=torch.zeros(3, 3), quats=torch.tensor([[1.0, 0, 0, 0]] * 3),
+                          log_scales=torch.zeros(3, 3), opacity_logits=torch.zeros(3),
+                          sh_dc=torch.zeros(3, 3), sh_rest=torch.zeros(3, 0, 3),
+                          extra={"confidence": np.ones(3, dtype=np.float32)})
+    if attr == "extra":
+        scene.extra["confidence"][2] = value
+    else:
+        getattr(scene, attr)[2, 1] = value
+    path = tmp_path / "out.ply"
+    name = {"means": "y", "sh_dc": "f_dc_1", "extra": "confidence"}[attr]
+    with pytest.raises(ValueError, match=f"property '{name}' is {value} at Gaussian 2"):
+        write_ply(path, scene)
+    assert not path.exists()
