@@ -139,6 +139,10 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
            ) -> TrainResult:
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    for split in ("train", "valid", "test"):  # (an empty one failed in torch.cat, after an epoch)
+        if len(getattr(task, split)) == 0:
+            raise InvalidParameterError(f"task.{split} holds no graphs: train_gtsp trains on "
+                                        "train, picks the epoch by valid and scores test there")
     check_lone_atoms(task.train, batch_size)
     per_epoch = steps_per_epoch(len(task.train), batch_size)
     if model.layer_gate is not None and strategy is None:

@@ -902,6 +902,18 @@ def test_train_gtsp_is_seeded_and_leaves_the_global_random_state_alone():
     assert not torch.equal(other.layers[0].attn.qkv.weight, results[0].layers[0].attn.qkv.weight)
 
 
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+def test_train_gtsp_refuses_an_empty_split_before_training(split):
+    """A user's MoleculeTask with no validation graphs trained a whole epoch, then failed in
+    torch.cat."""
+    import dataclasses
+
+    task = dataclasses.replace(_tiny_task(), **{split: []})
+    model = GTSPModel(1, hidden=16, num_layers=2, heads=2, token_keep_ratio=0.5)
+    with pytest.raises(InvalidParameterError, match=f"task.{split} holds no graphs"):
+        train_gtsp(model, task, epochs=1, batch_size=8)
+
+
 def test_the_model_reads_one_graph_and_names_what_a_batch_lacks():
     """One Data gave "'GlobalStorage' object has no attribute 'num_graphs'", an encoding of
     another walk length "running_mean should contain 16 elements not 20", no x an
