@@ -290,7 +290,7 @@ def _ascii_comment(comment: str) -> str:
 #: the first line of every PCD header (PCL's and open3d's, and :func:`write_points`'): a
 #: format banner, not a comment of the cloud's
 _PCD_BANNER = ".PCD v0.7 - Point Cloud Data file format"
-_PCD_BANNER_PATTERN = re.compile(r"\.PCD v[\d.]+ - Point Cloud Data file format")
+_PCD_BANNER_PATTERN = re.compile(r"\.PCD v[\d.]+( - Point Cloud Data file format)?")  # or short
 _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2", ("I", 4): "<i4",
               ("I", 8): "<i8", ("U", 1): "u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}
 

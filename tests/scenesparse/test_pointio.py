@@ -272,6 +272,9 @@ def test_pcd_banner_given_as_a_comment_is_written_once(tmp_path):
                    "SIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\n"
                    "DATA ascii\n1 2 3\n")
     assert read_points(pcl).comments == []
+    short = tmp_path / "short.pcd"  # the banner in short, as some writers give it
+    short.write_text(pcl.read_text().replace(" - Point Cloud Data file format", ""))
+    assert read_points(short).comments == []
 
 
 @pytest.mark.filterwarnings("error")
