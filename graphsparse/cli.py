@@ -190,7 +190,7 @@ def sparsify(
     check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
-    run_batch(runner, _sparsify_task, tasks, made=made)
+    run_batch(runner, _sparsify_task, tasks, made=made, outputs=("output",))
 
 
 def _graph_files_kind() -> str:

@@ -182,7 +182,7 @@ def prune_points(
 
     tasks = [{**task, "source": str(f), "target": str(out / f.name),
               "report": str(out / f"{f.stem}_report.json")} for f in files]
-    run_batch(runner, _prune_points_task, tasks, made=made)
+    run_batch(runner, _prune_points_task, tasks, made=made, outputs=("target", "report"))
 
 
 def _prune_points_task(task: dict, emit: Any) -> dict:
@@ -353,7 +353,8 @@ def prune_splats(
               "image": str(out / f"{f.stem}_side_by_side.png"),
               "report": str(out / f"{f.stem}_report.json"), "at_once": at_once} for f in files]
     with parameter_errors(_SPLAT_OPTIONS):
-        run_batch(runner, _prune_splats_task, tasks, made=made)
+        run_batch(runner, _prune_splats_task, tasks, made=made,
+                  outputs=("target", "image", "report"))
 
 
 def _refuse_options_that_do_not_apply(context: typer.Context, sh_degree: int | None,

@@ -118,17 +118,29 @@ def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str]
 
 
 def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
-              label: str = "files", made: Sequence[Path] = ()) -> list[Any]:
+              label: str = "files", made: Sequence[Path] = (), outputs: Sequence[str] = (),
+              option: str = "--out") -> list[Any]:
     """Run one task per file on ``executor`` with a progress bar; print each file's summary as a
     JSON line as it finishes. Returns the summaries; when files failed, the others finish first
     and one ``InvalidParameterError`` names every failed file and why (exit code 2 on the
     command line). ``made``: the folders the command made for the batch
-    (:func:`~sparsebox.outputs.folders_to_make`), removed again when no file was written."""
+    (:func:`~sparsebox.outputs.folders_to_make`), removed again when no file was written.
+    ``outputs``: the keys of a task that give the files it writes in the batch's folder
+    (``option``): where one of them is a folder, nothing runs and the error names ``option``
+    (each file's own check named the single-file option, ``TARGET``, after other files ran)."""
     import typer
 
     from sparsebox.outputs import remove_if_empty
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
+
+    for task in tasks:
+        for key in outputs:
+            if task.get(key) is not None and Path(task[key]).is_dir():
+                remove_if_empty(made)
+                raise InvalidParameterError(
+                    f"{option}: {task[key]} is a folder, where the batch writes "
+                    f"{Path(task['source']).name}'s output; move it or give another {option}")
 
     with make_progress(transient=True) as progress:
         bar = progress.add_task(label, total=len(tasks))

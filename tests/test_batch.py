@@ -375,3 +375,28 @@ def test_prune_splats_takes_the_least_resolution_that_gaussian_pruner_takes(tmp_
     result = cli("scene", "prune-splats", tmp_path / "s.ply", tmp_path / "o2.ply", "--resolution",
                  str(least - 1))
     assert "--resolution" in result.error_line() and not (tmp_path / "o2.ply").exists()
+
+
+@pytest.mark.parametrize("command, taken", [
+    (("graph", "sparsify", "{graphs}", "--keep-ratio", "0.5"), "ring.mtx"),
+    (("scene", "prune-points", "{points}", "--method", "uniform"), "b_report.json"),
+    (("scene", "prune-splats", "{splats}", "--budget", "10", "--views", "3"), "s_side_by_side.png"),
+])
+def test_a_batch_output_taken_by_a_folder_is_refused_before_any_file(graphs, tmp_path, cli,
+                                                                     command, taken):
+    """A folder named as one file's output failed that file only, after the others ran, and the
+    error named TARGET or --output, options a batch does not take."""
+    points, splats = tmp_path / "points", tmp_path / "splats"
+    points.mkdir(), splats.mkdir()
+    np.savetxt(points / "a.xyz", np.random.default_rng(0).random((50, 3)))
+    np.savetxt(points / "b.xyz", np.random.default_rng(1).random((50, 3)))
+    write_tiny_splats(splats / "s.ply")
+    write_tiny_splats(splats / "t.ply")
+    (graphs / "broken.mtx").unlink()
+    out = tmp_path / "out"
+    (out / taken).mkdir(parents=True)
+    args = [a.format(graphs=graphs, points=points, splats=splats) for a in command]
+    result = cli(*args, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --out: {out / taken} is a folder, where the batch writes")
+    assert sorted(p.name for p in out.iterdir()) == [taken]  # no file written
