@@ -226,7 +226,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       the heaviest G edges between H's pieces reconnect it (H always spans every component of
       G). Then ``recovery`` edges per H edge deleted join H by the static sparsifier's
       refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
-      approximates worst, over all of G, in at least 3 rounds of at most 64 edges). dyGRASS
+      approximates worst, over all of G, in rounds of at most 64 edges, at least 3: one per
+      24 edges where a batch adds fewer than 49, :func:`_deletion_rounds`). dyGRASS
       adds one walk's path per deleted edge instead; after 10% of the edges are deleted that
       left kappa 2-3x a rebuild's at the same edge count on meshes, where refinement stays
       within 1.5x (`benchmarks/results/dygrass.md`).
