@@ -13,8 +13,9 @@
 * ``dense``: the unpruned model (level 0).
 
 Every method keeps the same number of undirected non-loop edges at a level and all the
-self-loops, as TEDDY does (loops never compete for the budget), and a record's ``edge_keep`` is
-the share of the graph's non-loop edges the method's pruned graph actually holds.
+self-loops (loops never compete for the budget, and, unlike TEDDY's code for GAT, they do not
+count in the total the level's share is taken of), and a record's ``edge_keep`` is the share of
+the graph's non-loop edges the method's pruned graph actually holds.
 """
 
 from __future__ import annotations
