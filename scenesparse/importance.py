@@ -4,9 +4,11 @@ All render-based scores come from the same pass of :func:`scenesparse.rendering.
 backend; the statistics are the same):
 
 * ``"lightgaussian"``: global significance, the sum over the pixels a Gaussian is blended into of
-  ``opacity * T``, times ``(V / V_ref)^0.1`` with ``V`` its volume and ``V_ref`` the 90th
-  percentile of the volumes (Fan et al., LightGaussian, NeurIPS 2024). ``V_ref`` is one number for
-  the whole scene, so it rescales every score alike and never changes the ranking.
+  ``opacity * T``, times ``(V / V_ref)^0.1`` with ``V`` its volume and ``V_ref`` the volume
+  LightGaussian's code takes: entry ``int(0.9 N)`` of the N volumes sorted in descending order,
+  which nine in ten Gaussians reach (Fan et al., LightGaussian, NeurIPS 2024). ``V_ref`` is one
+  number for the whole scene, so it rescales every score alike and never changes the ranking;
+  it sets the scale of a ``threshold``.
 * ``"radsplat"``: the largest blending weight ``alpha * T`` over all rays (Niemeyer et al.,
   RadSplat, 2024).
 * ``"minisplatting"``: the sum of blending weights ``alpha * T`` (Fang and Wang,
@@ -239,7 +241,8 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
         return statistics.max_weight
     if score == "minisplatting":
         return statistics.sum_weight
-    v_ref = np.percentile(volume, 90)
+    v_ref = np.partition(volume, volume.size - 1 - int(0.9 * volume.size))[
+        volume.size - 1 - int(0.9 * volume.size)] if volume.size else 1.0
     return statistics.significance * (volume / max(v_ref, np.finfo(float).tiny)) ** 0.1
 
 
