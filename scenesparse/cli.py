@@ -256,7 +256,7 @@ def prune_splats(
     cameras: Path = typer.Option(None, help="cameras.json as the INRIA 3DGS code writes it "
                                  "(with --images: the photos it names)."),
     sh_degree: int = typer.Option(None, min=0, help="Refit the colours at this lower SH degree "
-                                  "(LightGaussian's distillation)."),
+                                  "(LightGaussian's truncation; colours only)."),
     sh_steps: int = typer.Option(500, min=1, help="Training steps of the SH refit."),
     views: int = typer.Option(32, min=1, help="Orbit views used for scoring (without --images "
                               "or --cameras)."),

@@ -266,7 +266,7 @@ class GaussianPruner(Sparsifier):
     recover_steps : int
         After each round, this many training steps of the Gaussians left (0: none), towards
         ``targets`` (photos) when ``fit`` gets them, else towards the unpruned scene's renders
-        from the same cameras (LightGaussian's distillation setting).
+        from the same cameras (LightGaussian and PUP 3D-GS fine-tune towards photos).
     views, resolution : int
         The default orbit for render-based scores and recovery (ignored when ``cameras`` is
         given to fit).

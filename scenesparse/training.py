@@ -402,10 +402,11 @@ def _strategy_state_dict(state: Any) -> dict[str, Any]:
 
 def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, steps: int,
                backend: str = "auto", progress: bool = False) -> GaussianScene:
-    """The scene with its colours refitted at a lower spherical-harmonics degree (LightGaussian's
-    distillation): the coefficients above ``degree`` are dropped and the rest trained for
-    ``steps`` steps towards the full scene's renders from ``cameras``; positions, shapes and
-    opacities stay as they are.
+    """The scene with its colours refitted at a lower spherical-harmonics degree: the
+    coefficients above ``degree`` are dropped, as LightGaussian's distillation does, and the rest
+    trained for ``steps`` steps towards the full scene's renders from ``cameras``; positions,
+    shapes and opacities stay as they are (LightGaussian's also moves positions and renders
+    jittered poses).
 
     Examples
     --------
