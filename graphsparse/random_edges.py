@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from graphsparse.teddy import kept_part, unweighted_structure
-from sparsebox._validation import SEED
+from sparsebox._validation import SEED, check_int
 from sparsebox.base import Sparsifier
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
 from sparsebox.structure import SparseStructure, undirected_pair_keys
 
@@ -99,8 +100,14 @@ def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) ->
     torch.Size([2, 4])
     """
     ei = edge_index.cpu().numpy()
+    num_nodes = check_int("num_nodes", num_nodes, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
+    if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):  # else pair keys of two pairs meet
+        raise InvalidParameterError(f"edge_index must hold nodes 0..{num_nodes - 1} (num_nodes "
+                                    f"{num_nodes}), got {ei.min()}..{ei.max()}")
     pair = undirected_pair_keys(ei[0], ei[1], num_nodes)
     keys, inverse = np.unique(pair, return_inverse=True)
+    keep = check_int("keep", keep, minimum=0, maximum=keys.size)
     mask = select(_stream_at(seed, keys)[inverse], budget=keep, groups=pair)
     import torch
 

@@ -42,8 +42,11 @@ def unweighted_structure(graph: Any) -> SparseStructure:
     A PyG ``Data`` gives its ``edge_index`` (repeated columns merged) and ``num_nodes`` only, so
     an ``edge_weight`` of any sign, NaN or shape is accepted; a networkx graph loses its
     ``weight`` attributes (other attributes, ``id`` among them, stay); a structure is returned
-    as it is; anything else goes through :func:`~sparsebox.as_structure`. Undirectedness is
-    detected on the edges alone.
+    as it is; anything else (an ``edge_index``, a matrix) is read by
+    :func:`~sparsebox.as_structure`, then its distinct edges kept without their weights.
+    Undirectedness is detected on the edges alone: a repeated column of an ``edge_index``, or
+    the unequal entries ``A[u, v]`` and ``A[v, u]`` of a normalized adjacency, do not make an
+    undirected graph directed.
 
     Examples
     --------
@@ -60,7 +63,9 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
     if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
-    return as_structure(graph)
+    g = as_structure(graph)  # weights summed over repeated entries, then dropped: edges only
+    rows, cols = (np.r_[g.rows, g.cols], np.r_[g.cols, g.rows]) if g.is_undirected else (g.rows, g.cols)
+    return _distinct_edges(np.stack([rows, cols]), g.num_nodes)
 
 
 def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
@@ -183,8 +188,10 @@ class TeddyPruner(Sparsifier):
     :func:`teddy_edge_scores`) to an exact count of the non-loop edges; self-loops always stay
     and are not counted. An undirected edge (both directions) is one item, a directed one (an
     asymmetric ``edge_index``, degrees then counted at the target) one item per direction;
-    repeated columns of an ``edge_index`` are one edge, and edge weights are never read (any are
-    accepted). :class:`~graphsparse.transforms.TeddyTransform` keeps the same edges.
+    repeated columns of an ``edge_index`` are one edge, and edge weights are never read (a PyG
+    ``edge_weight`` or a networkx ``weight`` may be anything; a matrix's nonzero entries must
+    still be finite and positive, as :func:`~sparsebox.as_structure` reads them).
+    :class:`~graphsparse.transforms.TeddyTransform` keeps the same edges.
 
     Parameters
     ----------

@@ -96,7 +96,8 @@ def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
     is not above random's), ``wall_ratio`` / ``wall_levels`` (TEDDY's over UGS's wall time on
     the levels both ran) and ``ticket_ratio`` / ``ticket_level``: the time to one ticket at the
     deepest level both ran, where TEDDY trains the dense teacher and that level's student and
-    UGS runs every round up to the level; each is None where the methods it needs are missing.
+    UGS runs every round up to the level; each is None where the methods it needs are missing
+    (or UGS's records say it took no time).
 
     Examples
     --------
@@ -122,16 +123,17 @@ def compare_teddy(summary: dict[str, dict[int, dict]]) -> dict:
         out["behind_random"] = [lv for lv in sorted(set(teddy) & set(random))
                                 if teddy[lv]["mean"] <= random[lv]["mean"]]
     shared = sorted(set(teddy) & set(summary.get("ugs", {})))
-    if shared:
-        out["wall_ratio"] = (sum(teddy[lv]["seconds"] for lv in shared)
-                             / sum(summary["ugs"][lv]["seconds"] for lv in shared))
+    ugs_seconds = sum(summary["ugs"][lv]["seconds"] for lv in shared)  # 0 when none is shared
+    if ugs_seconds > 0:  # (records that say 0 seconds, as a hand-made file may, give no ratio)
+        out["wall_ratio"] = sum(teddy[lv]["seconds"] for lv in shared) / ugs_seconds
         out["wall_levels"] = shared
         ugs, level = summary["ugs"], shared[-1]
         if "dense" in summary and set(range(1, level + 1)) <= set(ugs):
             teacher = summary["dense"][0]["seconds"]
-            out["ticket_level"] = level
-            out["ticket_ratio"] = ((teacher + teddy[level]["seconds"])
-                                   / sum(ugs[lv]["seconds"] for lv in range(1, level + 1)))
+            rounds = sum(ugs[lv]["seconds"] for lv in range(1, level + 1))
+            if rounds > 0:
+                out["ticket_level"] = level
+                out["ticket_ratio"] = (teacher + teddy[level]["seconds"]) / rounds
     return out
 
 

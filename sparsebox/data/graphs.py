@@ -443,8 +443,9 @@ def _parse_edges(path: Path, rows: list[tuple[int, str]], delimiter: str | None,
     lines, edges = [], []
     for lineno, text in rows:
         parts = _fields(text, delimiter)
-        if columns is None and len(parts) in (2, 3):
-            columns = _Columns(len(parts), 0, 1, 2 if len(parts) == 3 else None, "'u v [w]'")
+        if columns is None and len(parts) in (2, 3):  # (not "'u v [w]'": the width is set now)
+            layout = f"{len(parts)} fields ('u v{' w' if len(parts) == 3 else ''}'), as line {lineno} has"
+            columns = _Columns(len(parts), 0, 1, 2 if len(parts) == 3 else None, layout)
         if columns is None or len(parts) != columns.width:
             raise GraphFileError(f"{path}: line {lineno}: expected "
                                  f"{columns.layout if columns else repr('u v [w]')}, got {text!r}")

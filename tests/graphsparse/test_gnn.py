@@ -66,6 +66,21 @@ def test_random_edge_pruning_reads_the_seed_stream_at_pair_keys(cora):
     assert kept <= {(int(a), int(b)) for a, b in far.T}
 
 
+def test_random_edge_pruning_refuses_nodes_past_num_nodes():
+    """With too small a num_nodes two pairs shared a key, (0, 5) and (1, 2) at 3 nodes, and
+    keep=1 kept both of them."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    ei = torch.tensor([[0, 5, 1, 2], [5, 0, 2, 1]])
+    with pytest.raises(InvalidParameterError, match=r"edge_index must hold nodes 0\.\.2 "
+                                                    r"\(num_nodes 3\), got 0\.\.5"):
+        prune_edges_random(ei, 3, keep=1, seed=0)
+    assert prune_edges_random(ei, 6, keep=1, seed=0).shape == (2, 2)
+    for name, value in [("keep", 3), ("seed", -1)]:
+        with pytest.raises(InvalidParameterError, match=f"{name} must be"):
+            prune_edges_random(ei, 6, **{"keep": 1, "seed": 0, name: value})
+
+
 def test_short_cora_run_beats_random_at_high_sparsity(cora):
     """Level 20: 35.8% of the edges and 12.2% of the weights kept, one seed."""
     torch.set_num_threads(2)

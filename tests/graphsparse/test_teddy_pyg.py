@@ -251,3 +251,22 @@ def test_a_pyg_edge_index_tensor_is_an_edge_index():
     ei = EdgeIndex(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), sparse_size=(3, 3))
     assert as_structure(ei).num_edges == unweighted_structure(ei).num_edges == 2
     assert TeddyPruner(budget=1).fit(ei).mask_.sum() == 1
+
+
+@pytest.mark.parametrize("method", [TeddyPruner, RandomEdgePruner])
+def test_a_bare_edge_index_or_matrix_is_read_on_its_edges_alone(method):
+    """A repeated column of a bare edge_index (summed to a weight of 2 in one direction) or the
+    unequal entries of a row-normalized adjacency made the graph directed: twice the items,
+    and a pruned graph that kept one direction of some edges."""
+    import scipy.sparse as sp
+
+    repeated = torch.cat([PATH, PATH[:, :1]], 1)  # 0 -> 1 twice
+    data = Data(edge_index=PATH, num_nodes=4)
+    adjacency = sp.csr_array(as_structure(PATH).to_scipy())
+    row_normalized = sp.diags(1.0 / np.asarray(adjacency.sum(axis=1)).ravel()) @ adjacency
+    for graph in (repeated, repeated.numpy(), row_normalized):
+        assert unweighted_structure(graph).equals(unweighted_structure(data))
+        est = method(budget=2).fit(graph)
+        assert np.array_equal(est.mask_, method(budget=2).fit(data).mask_)
+        kept = est.transform(graph)
+        assert kept.is_undirected and kept.num_edges == 2

@@ -110,3 +110,14 @@ def test_teddy_report_takes_its_title_from_the_run(cli, tmp_path):
     (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn"}))
     assert cli("graph", "teddy-report", folder).exit_code == 0
     assert "cora / gcn" in (folder / "results.md").read_text().splitlines()[0]
+
+
+def test_teddy_report_of_records_that_took_no_time_gives_no_ratio(cli, tmp_path):
+    """Records of 0 seconds pass the checks ("must be >= 0"), and the ratios to UGS's time
+    ended in an internal ZeroDivisionError."""
+    ugs = {**GOOD, "method": "ugs"}
+    folder = results_folder(tmp_path, [{**r, "seconds": 0} for r in (DENSE, GOOD, ugs)])
+    result = cli("graph", "teddy-report", folder)
+    assert result.exit_code == 0, result.output
+    text = (folder / "results.md").read_text()
+    assert "| ugs | 1 | 0.0 |" in text and "TEDDY / UGS wall time" not in text

@@ -1,4 +1,5 @@
 import bz2
+import re
 import urllib.request
 from pathlib import Path
 
@@ -607,3 +608,16 @@ def test_node_dataset_names_are_checked_against_the_catalogue(tmp_path):
         (tmp_path / "planetoid" / "Cora" / "raw" / f"ind.cora.{part}").write_bytes(b"")
     with pytest.raises(DatasetNotFoundError, match=r"missing ind\.cora\.x in "):  # not "(and 0 more)"
         load_planetoid("cora", tmp_path, download=False)
+
+
+@pytest.mark.parametrize("lines, message", [
+    ("# by hand\n0 1\n1 2 3\n", "line 3: expected 2 fields ('u v'), as line 2 has, got '1 2 3'"),
+    ("0 1 2\n1 2\n", "line 2: expected 3 fields ('u v w'), as line 1 has, got '1 2'"),
+])
+def test_an_edge_list_names_the_width_its_first_edge_set(tmp_path, lines, message):
+    """Without a header the first edge sets the width; a later line of the other width was told
+    "expected 'u v [w]'", which it is."""
+    path = tmp_path / "e.txt"
+    path.write_text(lines)
+    with pytest.raises(GraphFileError, match=re.escape(f"{path}: {message}")):
+        read_edge_list(path)
