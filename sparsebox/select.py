@@ -46,6 +46,9 @@ the graph has none: only 3 self-loops, which are always kept
                else "no edges at all")
         raise InvalidParameterError(
             f"budget {budget} counts edges other than self-loops, and the graph has {has}")
+    if not num_loops:
+        raise InvalidParameterError(f"budget {budget} is more than the graph's {num_prunable} "
+                                    "edges")
     raise InvalidParameterError(
         f"budget {budget} is more than the {num_prunable} edges other than self-loops (the "
         f"{num_loops} self-loops are always kept and not counted)")

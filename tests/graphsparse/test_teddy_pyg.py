@@ -227,6 +227,9 @@ def test_self_loops_always_stay_and_do_not_count_toward_the_size(method):
         assert (kept.rows == kept.cols).sum() == 2 and (kept.rows != kept.cols).sum() == non_loops
     with pytest.raises(InvalidParameterError, match="budget 4 is more than the 3 edges other than"):
         method(budget=4).fit(data)
+    # a graph without self-loops is not told of "the 0 self-loops"
+    with pytest.raises(InvalidParameterError, match=r"^budget 4 is more than the graph's 3 edges$"):
+        method(budget=4).fit(Data(edge_index=PATH, num_nodes=4))
 
 
 def test_a_data_without_an_integer_edge_index_is_refused_by_name():
