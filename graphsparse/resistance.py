@@ -526,11 +526,19 @@ class EffectiveResistanceSampler(Sparsifier):
         self.scores_ = np.where(mask & ~sampled, np.inf, g.weights * r)
         self.mask_ = mask
         self.sparsifier_ = h
+        self._fitted_graph = g
         return self
 
     def transform(self, graph: Any) -> SparseStructure:
-        """H (reweighted when ``reweight``); ``graph`` must be the fitted graph."""
+        """H (reweighted when ``reweight``); ``graph`` must be the fitted graph (its nodes,
+        edges and weights: H is not made for another graph of as many edges)."""
         self._check_fitted()
-        if as_structure(graph).num_items != self.mask_.shape[0]:
-            raise InvalidParameterError("transform needs the graph that was fitted")
+        s, g = as_structure(graph), getattr(self, "_fitted_graph", None)
+        if g is None or not (s.num_nodes == g.num_nodes and np.array_equal(s.rows, g.rows)
+                             and np.array_equal(s.cols, g.cols)
+                             and np.array_equal(s.weights, g.weights)):
+            raise InvalidParameterError(
+                f"transform got a graph of {s.num_nodes} nodes and {s.num_items} edges that is "
+                "not the one this EffectiveResistanceSampler was fitted on; call fit on it, or "
+                "read sparsifier_")
         return self.sparsifier_

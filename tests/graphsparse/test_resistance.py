@@ -18,6 +18,7 @@ from graphsparse.resistance import (
 )
 from sparsebox import as_structure
 from sparsebox.data import load_graph
+from sparsebox.exceptions import InvalidParameterError
 
 
 def exact_resistances(g):
@@ -243,3 +244,17 @@ def test_sampler_draws_from_another_stream_than_the_sketchs_signs(monkeypatch):
     EffectiveResistanceSampler(budget=30, solver="direct", seed=3).fit(
         nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
     assert len(made) == 2 and made[0] != made[1], made
+
+
+def test_effective_resistance_transform_refuses_another_graph_of_as_many_edges():
+    """transform compared edge counts only: another graph of as many edges got the fitted H."""
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5))  # 40 edges
+    sampler = EffectiveResistanceSampler(density=1.2, seed=0).fit(grid)
+    assert sampler.transform(as_structure(grid)).equals(sampler.sparsifier_)
+    other = nx.gnm_random_graph(25, 40, seed=1)
+    with pytest.raises(InvalidParameterError, match="not the one this EffectiveResistanceSampler"):
+        sampler.transform(other)
+    heavier = nx.Graph(grid)
+    nx.set_edge_attributes(heavier, 2.0, "weight")
+    with pytest.raises(InvalidParameterError, match="not the one"):
+        sampler.transform(heavier)
