@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch_geometric.data import Batch
 from torch_geometric.transforms import BaseTransform
 
 from graphsparse.teddy import TeddyPruner, sizing_from_edge_sparsity, unweighted_structure
 from sparsebox._validation import exactly_one, validate_params
 from sparsebox.base import SIZING_CONSTRAINTS
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["TeddyTransform", "keep_edge_columns", "is_column_attribute"]
 
@@ -104,6 +106,11 @@ class TeddyTransform(BaseTransform):
         return f"{type(self).__name__}({size}{loops})"
 
     def forward(self, data: Any) -> Any:
+        if isinstance(data, Batch):  # (its per-graph edge offsets went stale: to_data_list failed)
+            raise InvalidParameterError(
+                f"{type(self).__name__} takes one graph, not a Batch of {data.num_graphs}: it "
+                "would prune them to one size together; give it to the dataset "
+                "(transform= or pre_transform=) so that each graph is pruned before batching")
         edges = unweighted_structure(data)
         pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,
                              add_self_loops=self.add_self_loops).fit(edges)

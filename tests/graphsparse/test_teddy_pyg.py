@@ -273,3 +273,12 @@ def test_a_bare_edge_index_or_matrix_is_read_on_its_edges_alone(method):
         assert np.array_equal(est.mask_, method(budget=2).fit(data).mask_)
         kept = est.transform(graph)
         assert kept.is_undirected and kept.num_edges == 2
+
+
+def test_teddy_transform_refuses_a_batch():
+    """A Batch was pruned to one size across its graphs, and its to_data_list() then failed."""
+    from torch_geometric.data import Batch
+
+    batch = Batch.from_data_list([Data(edge_index=PATH, num_nodes=4)] * 2)
+    with pytest.raises(InvalidParameterError, match="takes one graph, not a Batch of 2"):
+        TeddyTransform(budget=2)(batch)
