@@ -74,11 +74,18 @@ def root_origin(root: str | os.PathLike[str] | None = None) -> str:
 
 
 def cache_root() -> Path:
-    """Writable folder for processed files: ``$SPARSEBOX_CACHE`` or ``~/.cache/sparsebox``."""
-    env = os.environ.get(ENV_CACHE)
-    path = Path(env).expanduser() if env else Path.home() / ".cache" / "sparsebox"
+    """Writable folder for processed files: ``$SPARSEBOX_CACHE`` or ``~/.cache/sparsebox``
+    (made if need be)."""
+    path = _cache_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _cache_path() -> Path:
+    """Where :func:`cache_root` is, without making it (a command that only says where files
+    would go makes no folder)."""
+    env = os.environ.get(ENV_CACHE)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "sparsebox"
 
 
 def download_root(root: str | os.PathLike[str]) -> Path:
@@ -97,7 +104,7 @@ def download_root(root: str | os.PathLike[str]) -> Path:
     True
     >>> root.chmod(0o755)
     """
-    return Path(root) if is_writable(root) else cache_root() / "downloads"
+    return Path(root) if is_writable(root) else _cache_path() / "downloads"  # made on download
 
 
 def writable_mirror(folder: Path, name: str) -> Path:

@@ -621,3 +621,17 @@ def test_an_edge_list_names_the_width_its_first_edge_set(tmp_path, lines, messag
     path.write_text(lines)
     with pytest.raises(GraphFileError, match=re.escape(f"{path}: {message}")):
         read_edge_list(path)
+
+
+def test_data_list_on_a_read_only_root_makes_no_cache_folder(tmp_path, monkeypatch, cli):
+    """`data list` made ~/.cache/sparsebox (or $SPARSEBOX_CACHE) only to say where downloads of
+    a read-only root would go."""
+    monkeypatch.setenv("SPARSEBOX_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        assert cli("data", "list", "--root", root).exit_code == 0
+    finally:
+        root.chmod(0o755)
+    assert not (tmp_path / "cache").exists()
