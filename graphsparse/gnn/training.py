@@ -173,9 +173,12 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
     picks the best epoch, those scored at it."""
     missing = [k for k in ("edge_index", "x", "y", *masks) if getattr(data, k, None) is None]
     if missing:
+        hint = ("; a heterogeneous graph needs one node and edge type: data.to_homogeneous(), "
+                "or a metapath's homogeneous graph" if type(data).__name__ == "HeteroData"
+                else "")
         raise InvalidParameterError(
             f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
-            f"{', '.join(masks)}); a {type(data).__name__} lacks {', '.join(missing)}")
+            f"{', '.join(masks)}); a {type(data).__name__} lacks {', '.join(missing)}{hint}")
     check_edge_index(data.edge_index, int(data.num_nodes))
     if data.x.shape[0] != data.num_nodes:
         raise InvalidParameterError(
@@ -203,6 +206,10 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
         if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
             raise InvalidParameterError(
                 f"data.{name} selects no node, but {roles.get(name, 'it is read')}: give it some")
+        if mask.dtype != torch.bool and (int(mask.min()) < 0 or int(mask.max()) >= data.num_nodes):
+            bad = int(mask.min()) if int(mask.min()) < 0 else int(mask.max())
+            raise InvalidParameterError(
+                f"data.{name} holds node {bad}, but the nodes are 0..{data.num_nodes - 1}")
         lowest = int(data.y[mask].min())
         if lowest < 0:  # -1 marks unlabelled nodes in some datasets
             raise InvalidParameterError(

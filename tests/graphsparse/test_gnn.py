@@ -329,6 +329,9 @@ def _karate_task():
     ({"edge_index": torch.tensor([[0, 40], [40, 0]])}, r"data.edge_index holds node 40, but "
                                                        r"data.num_nodes is 34"),
     ({"edge_index": torch.tensor([[0, -1], [-1, 0]])}, r"data.edge_index holds node -1"),
+    ({"train_mask": torch.tensor([0, 34])}, r"data.train_mask holds node 34, but the nodes are "
+                                            r"0..33"),  # an IndexError
+    ({"val_mask": torch.tensor([-2, 3])}, r"data.val_mask holds node -2"),
 ])
 def test_a_graph_that_is_no_node_task_is_refused_by_name(change, message):
     """KarateClub has no validation mask: training failed with an AttributeError; an empty one
@@ -462,3 +465,15 @@ def test_teacher_logits_that_are_no_matrix_of_a_row_per_node_are_refused_by_name
                                          r"shape, \[2708, classes\].*got " + got):
         train_node_classifier(model, cora, epochs=1, weight_keep_ratio=0.5, teacher_logits=teacher)
     assert all(torch.equal(a, b) for a, b in zip(before, prunable_weights(model), strict=True))
+
+
+def test_a_heterogeneous_graph_is_told_how_to_make_it_one():
+    from torch_geometric.data import HeteroData
+
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = HeteroData()
+    data["paper"].x = torch.randn(3, 2)
+    data["paper", "cites", "paper"].edge_index = torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(InvalidParameterError, match=r"a HeteroData lacks .*data.to_homogeneous\(\)"):
+        train_node_classifier(make_model("gcn", 2, 2, hidden=8), data, epochs=1)
