@@ -74,6 +74,8 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
     estimator.prune()
     after = estimator.evaluate(test_cams, test_images, progress=progress)
     history = estimator.trainer_.history
+    # the rays scored: score_rays of them, or every training ray where there are fewer
+    scored = min(estimator.score_rays, len(estimator.trainer_.origins))
     elapsed = time.perf_counter() - start
     report = {
         "psnr": after["psnr"], "ssim": after["ssim"],
@@ -81,7 +83,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
         "params_before": params_before, "params_after": estimator.num_parameters(),
         "bytes_before": bytes_before, "bytes_after": None,
         "steps": estimator.steps, "march_steps": estimator.march_steps,
-        "score_rays": estimator.score_rays, "resolution": resolution, "data": data,
+        "score_rays": scored, "resolution": resolution, "data": data,
         "views": views.description, "saliency_budget": estimator.saliency_budget,
         "mean_saliency": history[-1].get("saliency_mean") if history else None,
         "levels": estimator.pruning_["levels"],

@@ -76,9 +76,12 @@ class HollowNeRF(Sparsifier):
         The hash encoding (Instant-NGP: 16 levels of 2 features, base resolution 16): at most
         128 levels, a finest resolution of at most 2^24, a table of at most 2^31 rows over all
         the levels and one this machine's memory holds (with Adam's moments and a gradient).
+        One level is at ``base_resolution``, which ``finest_resolution`` must then equal.
     saliency_budget : float or None
         ``C`` of the constraint (0.04 in the paper); None trains a plain Instant-NGP grid (no
-        saliency grid; pruning then drops only the entries no render reads).
+        saliency grid: the entries are scored by the light through them alone, as if the
+        saliency were 1 everywhere, and selected the same way, so a ``keep_mass`` below 1 drops
+        entries renders read; ``keep_mass=1`` only those no scored ray reads).
     saliency_resolution : int
         Vertices per axis of the saliency grid (64 in the paper).
     saliency_init : float in (0, 1)
@@ -509,6 +512,10 @@ def _check_grid(levels: int, features: int, table_size: int, base: int, finest: 
     if finest < base:
         raise InvalidParameterError(f"finest_resolution must be >= base_resolution ({base}), "
                                     f"got {finest}")
+    if levels == 1 and finest != base:  # was trained at base_resolution, finest_resolution unused
+        raise InvalidParameterError(f"with levels 1 the one level is at base_resolution ({base}), "
+                                    f"so finest_resolution must be {base}, got {finest}",
+                                    params=("levels", "finest_resolution"))
     if finest > _MAX_RESOLUTION:
         raise InvalidParameterError(f"finest_resolution must be <= 2^24 = {_MAX_RESOLUTION} (the "
                                     "encoder places points in float32, which cannot tell the "

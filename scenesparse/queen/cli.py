@@ -47,8 +47,8 @@ def encode(
         what = "is a file, not a folder of frames" if frames_dir.exists() else "no such folder"
         raise typer.BadParameter(f"{frames_dir}: {what}", param_hint="FRAMES_DIR")
     read_video(frames_dir)  # the layout, checked before any work
-    report_json, report_png = _report_paths(output)
     check_output_file(output, option="--output", suffixes=[".qsv"])
+    report_json, report_png = _report_paths(output)  # from a checked name ("" has no stem)
     if output.resolve().is_relative_to(frames_dir.resolve()):
         raise typer.BadParameter(f"{output} is inside FRAMES_DIR {frames_dir}; write the stream "
                                  "elsewhere (inputs are never overwritten)", param_hint="--output")

@@ -276,7 +276,15 @@ class QueenEncoder:
 
     def load_state_dict(self, state: dict[str, Any]) -> QueenEncoder:
         """Continue from :meth:`state_dict`'s state (in an encoder made with the same
-        configuration, backend and seed)."""
+        configuration, backend and seed); a state of other ``latent_dims`` is refused."""
+        dims = {"shN": int(state["rest_latent"].shape[1]),
+                **{name: int(w.shape[0]) for name, w in state["state"]["decoders"].items()}}
+        other = {k: v for k, v in dims.items() if v != self.config.latent_dims[k]}
+        if other:  # was torch's "mat1 and mat2 shapes cannot be multiplied" in the next frame
+            mine = {k: self.config.latent_dims[k] for k in other}
+            raise InvalidParameterError(f"the state was encoded with latent_dims {other}, where this "
+                                        f"encoder's config has {mine}: load it into an encoder "
+                                        "made with the config that encoded it")
         self.state_ = StreamState.from_dict(state["state"])
         self._rest_latent = state["rest_latent"].clone()
         self._previous = [t.clone() for t in state["previous"]]

@@ -153,11 +153,33 @@ def make_moving_video(scene: GaussianScene, frames_dir: str | os.PathLike[str], 
     ``moving_fraction`` nearest to a random Gaussian) turns by up to ``angle_deg`` about its own
     centre and slides by up to ``shift`` x the scene's extent; another ball changes colour
     towards red. ``cameras`` views on orbits at ``resolution`` px. Returns the ground truth
-    (also written to ``ground_truth.json``)."""
+    (also written to ``ground_truth.json``).
+
+    Raises
+    ------
+    InvalidParameterError
+        Before anything is written, naming the argument: ``frames`` must be an integer >= 2 (a
+        reader needs two), ``cameras`` and ``resolution`` integers >= 1, the two fractions in
+        (0, 1] adding up to at most 1 (the balls do not overlap), ``angle_deg`` and ``shift``
+        finite, and ``scene`` must hold at least two Gaussians."""
     from PIL import Image
 
+    from sparsebox._validation import SEED, check_fraction, check_int, check_real, validate_params
     from sparsebox.progress import make_progress
 
+    frames = check_int("frames", frames, minimum=2)
+    cameras = check_int("cameras", cameras, minimum=1)
+    resolution = check_int("resolution", resolution, minimum=1)
+    moving_fraction = check_fraction("moving_fraction", moving_fraction)
+    recolour_fraction = check_fraction("recolour_fraction", recolour_fraction)
+    if moving_fraction + recolour_fraction > 1:
+        raise InvalidParameterError(f"moving_fraction + recolour_fraction must be <= 1 (the balls "
+                                    f"do not overlap), got {moving_fraction} + {recolour_fraction}")
+    angle_deg, shift = check_real("angle_deg", angle_deg), check_real("shift", shift)
+    validate_params({"seed": seed}, {"seed": SEED})
+    if len(scene) < 2:
+        raise InvalidParameterError(f"scene must hold at least 2 Gaussians (one moves, another "
+                                    f"changes colour), got {len(scene)}")
     root = Path(frames_dir)
     root.mkdir(parents=True, exist_ok=True)
     if any(d.name.startswith("frame_") for d in root.iterdir()):

@@ -762,3 +762,56 @@ def test_command_sets_march_steps_and_score_rays(cli, data_dir, tmp_path):
     assert "--march-steps 16" in cli(*argv, "--march-steps", "17").error_line()
     assert cli(*argv, "--march-steps", "16", "--score-rays", "32").exit_code == 0  # resumed
     assert json.loads((out / "report.json").read_text())["score_rays"] == 32
+
+
+def _grey_views():
+    from scenesparse.photos import PhotoViews
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=8, height=8)
+    images = [torch.full((8, 8, 3), 0.5) for _ in cams]
+    return PhotoViews(cams, images, cams, images, "two grey views")
+
+
+def test_the_report_gives_the_rays_scored_not_more_than_the_photos_hold(tmp_path):
+    """score_rays above the training photos' pixels scores every pixel's ray once: the report
+    said 1,000 rays were scored where the two 8 x 8 photos hold 128."""
+    from scenesparse.nerf.command import run_hollownerf
+
+    settings = {"levels": 2, "table_size": 2**8, "finest_resolution": 16, "steps": 2,
+                "batch_rays": 16, "saliency_resolution": 4, "occupancy_resolution": 8,
+                "march_steps": 16}
+    report = run_hollownerf(_grey_views(), tmp_path, HollowNeRF(**settings, score_rays=1000),
+                            data="grey", resolution=8, progress=False)
+    assert report["score_rays"] == 128
+    report = run_hollownerf(_grey_views(), tmp_path, HollowNeRF(**settings, score_rays=100),
+                            data="grey", resolution=8, progress=False)  # resumed, fewer rays
+    assert report["score_rays"] == 100
+
+
+def test_a_plain_grid_is_pruned_by_the_light_through_its_entries():
+    """Without a saliency grid the entries are scored by the light alone and kept by keep_mass,
+    as the docstring now says (it said only entries no render reads were dropped)."""
+    settings = {"levels": 2, "table_size": 2**8, "finest_resolution": 16, "steps": 2,
+                "batch_rays": 16, "occupancy_resolution": 8, "march_steps": 16,
+                "score_rays": 64, "saliency_budget": None}
+    lossy = HollowNeRF(**settings, keep_mass=0.9).fit(_grey_views())
+    assert lossy.field_.saliency is None
+    assert (~lossy.mask_ & (lossy.scores_ > 0)).any()  # entries renders read are dropped
+    whole = HollowNeRF(**settings, keep_mass=1.0).fit(_grey_views())
+    np.testing.assert_array_equal(whole.mask_, whole.scores_ > 0)
+
+
+def test_one_level_at_another_finest_resolution_is_refused_not_ignored(cli, data_dir, tmp_path):
+    """With one level the grid is at base_resolution: --levels 1 --finest-resolution 64 trained
+    a 16^3 grid without a word; now refused, naming both options, before any photo is read."""
+    with pytest.raises(InvalidParameterError, match=r"with levels 1 the one level is at "
+                                                    r"base_resolution \(16\), so "
+                                                    r"finest_resolution must be 16, got 64"):
+        HollowNeRF(levels=1, finest_resolution=64).fit(None)
+    grid = HollowNeRF(levels=1, finest_resolution=16, table_size=2**8)._build_field().grid
+    assert grid.resolutions == [16]
+    out = tmp_path / "nerf"
+    line = cli("scene", "hollownerf", "--data", data_dir / "3d/nerf_synthetic_lego_subset",
+               "--out", out, "--levels", "1", "--finest-resolution", "64").error_line(
+                   "--levels", "--finest-resolution")
+    assert line.endswith("so --finest-resolution must be 16, got 64") and not out.exists()

@@ -256,6 +256,27 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
 
 
 
+def test_a_state_dict_of_other_latent_dims_is_refused_when_loaded(video):
+    """Loaded into an encoder of other latent_dims, a state failed a frame later with torch's
+    "mat1 and mat2 shapes cannot be multiplied"; now it is refused when loaded, naming them."""
+    folder, _ = video
+    frames = read_video(folder)
+    cams = frames[0].cameras
+    enc = QueenEncoder(QueenConfig(epochs=1), backend="numba")
+    enc.start(read_ply(frames[0].folder / "point_cloud.ply"), cams, frames[0].images())
+    enc.encode_frame(cams, frames[1].images())
+    state = enc.state_dict()
+    dims = dict(QueenConfig().latent_dims)
+    for name in ("sh0", "shN"):
+        other = QueenEncoder(QueenConfig(epochs=1, latent_dims={**dims, name: 2}))
+        with pytest.raises(InvalidParameterError, match=rf"latent_dims \{{'{name}': {dims[name]}\}}, "
+                                                        rf"where this encoder's config has "
+                                                        rf"\{{'{name}': 2\}}"):
+            other.load_state_dict(state)
+    # another number of epochs (or any setting but the shapes) goes on
+    assert QueenEncoder(QueenConfig(epochs=2)).load_state_dict(state).state_.index == 1
+
+
 def test_moved_gaussians_is_the_motion_of_the_video(video):
     """Frame t's Gaussians from frame 0's and the ground truth render the video's photos of frame
     t; the ball moves rigidly and nothing else moves."""
@@ -458,6 +479,28 @@ def test_a_video_is_never_written_over_another(video):
     assert len(read_video(folder)) == 3
 
 
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"frames": 1}, "frames must be >= 2, got 1"),  # written, then refused by every reader
+    ({"frames": 0}, "frames must be >= 2, got 0"),
+    ({"resolution": 0}, "resolution must be >= 1, got 0"),  # a ZeroDivisionError half-way
+    ({"cameras": 0}, "cameras must be >= 1, got 0"),
+    ({"moving_fraction": 1.5}, r"moving_fraction must be in \(0, 1\], got 1.5"),
+    ({"moving_fraction": 0.6, "recolour_fraction": 0.6}, "must be <= 1 .the balls do not overlap"),
+    ({"angle_deg": float("nan")}, "angle_deg must be a finite number, got nan"),  # a NaN PLY
+    ({"scene": _scene(n=0)}, "scene must hold at least 2 Gaussians .*got 0"),
+])
+def test_make_moving_video_refuses_bad_arguments_before_writing_anything(settings, message,
+                                                                         tmp_path):
+    """Bad arguments were a ZeroDivisionError or a NaN PLY after frame_0000 was written, or a
+    video of fewer than two frames that no reader takes; now an error naming the argument, and
+    no folder."""
+    settings = {"scene": _scene(n=20), "frames": 2, "cameras": 2, "resolution": 8, **settings}
+    folder = tmp_path / "video"
+    with pytest.raises(InvalidParameterError, match=message):
+        make_moving_video(settings.pop("scene"), folder, **settings)
+    assert not folder.exists()
+
+
 def test_frames_must_be_numbered_from_zero_without_gaps(video, tmp_path):
     import shutil
 
@@ -569,6 +612,14 @@ def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     assert line.endswith(f"{ply}: is a file, not a folder of frames") and not out.exists()
     missing = cli("scene", "queen", "encode", tmp_path / "nope", "-o", out).error_line()
     assert missing.endswith("nope: no such folder")
+
+
+def test_an_empty_output_name_is_named_as_the_output(video, cli, tmp_path):
+    """-o "" (an unset shell variable) said "PosixPath('.') has an empty name": the report's
+    names were made from it before it was checked."""
+    folder, _ = video
+    line = cli("scene", "queen", "encode", folder, "-o", "").error_line("--output")
+    assert line.endswith("--output: . is a folder; give a file name")
 
 
 def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
