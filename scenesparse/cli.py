@@ -575,8 +575,8 @@ def hollownerf(
     keep_mass: float = typer.Option(0.99, help="Keep the fewest hash entries that carry this "
                                     "fraction of the salient light of the training rays."),
     score_rays: int = typer.Option(2**18, min=1, help="Training rays rendered to score the hash "
-                                   "entries for pruning (at most the training photos' pixels; "
-                                   "fewer: faster and noisier)."),
+                                   "entries for pruning (capped at the training photos' "
+                                   "pixels; fewer: faster and noisier)."),
     seed: int = typer.Option(0, min=0, help="Initial weights and the rays drawn."),
 ) -> None:
     """Train HollowNeRF (a hash-grid NeRF with a saliency grid under a budget), prune its hash
