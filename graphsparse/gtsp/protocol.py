@@ -344,7 +344,9 @@ def spec_dicts(specs: Iterable[RunSpec]) -> list[dict]:
 def runs_to_do(records: list[dict], specs: Sequence[RunSpec], seeds: Sequence[int]
                ) -> tuple[list[dict], dict[int, list[RunSpec]]]:
     """Resume: ``(records to keep, {seed: specs still to run})``. A run is done when a record
-    of its seed and :func:`record_key` exists; records of runs no longer planned are kept.
+    of its seed and :func:`record_key` exists, a plain run also when a baseline at a combined
+    run's FLOPs came to the same keep ratio (its record is that run's: training it again counted
+    the seed twice); records of runs no longer planned are kept.
 
     Examples
     --------
@@ -353,8 +355,13 @@ def runs_to_do(records: list[dict], specs: Sequence[RunSpec], seeds: Sequence[in
     >>> kept, todo = runs_to_do(done, specs, [0, 1])
     >>> [s.label for s in todo[0]], [s.label for s in todo[1]]
     (['tokens'], ['dense', 'tokens'])
+    >>> matched = {"axes": "magnitude", "keep": 0.21, "seed": 0,
+    ...            "at_flops_of": {"axes": "tokens+weights", "keep": 0.5}}
+    >>> runs_to_do([matched], [RunSpec((), 0.21, "magnitude")], [0])[1]
+    {}
     """
     have = {(r["seed"], *record_key(r)) for r in records}
+    have |= {(r["seed"], r["axes"], round(float(r["keep"]), 6)) for r in records}
     todo = {}
     for seed in seeds:
         missing = [s for s in specs if (seed, *s.key) not in have]

@@ -1092,3 +1092,13 @@ def test_a_one_atom_molecule_alone_in_a_batch_is_refused_by_name(cli, tmp_path, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[-1].startswith("error:") and "--batch-size" in lines[-1]
     assert not out.exists()
+
+
+def test_resume_does_not_train_again_a_run_a_matched_baseline_already_made():
+    """A --resume that added a keep ratio planned the plain magnitude run a baseline at a
+    combined run's FLOPs had already made, trained it again and counted its seed twice."""
+    matched = {"axes": "magnitude", "keep": 0.21, "seed": 0,
+               "at_flops_of": {"axes": "tokens+weights", "keep": 0.5}}
+    specs = [RunSpec((), 0.21, "magnitude"), RunSpec((), 0.5, "magnitude")]
+    _, todo = runs_to_do([matched], specs, [0])
+    assert [s.keep for s in todo[0]] == [0.5]
