@@ -228,9 +228,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       refinement (:func:`~graphsparse.static.refine_by_stretch`: the edges of G that H
       approximates worst, over all of G, in rounds of at most 64 edges, at least 3: one per
       24 edges where a batch adds fewer than 49, :func:`_deletion_rounds`). dyGRASS
-      adds one walk's path per deleted edge instead; after 10% of the edges are deleted that
-      left kappa 2-3x a rebuild's at the same edge count on meshes, where refinement stays
-      within 1.5x (`benchmarks/results/dygrass.md`).
+      adds one walk's path per deleted edge instead; this project's earlier variant of that
+      (64 walkers held to K, a one-walk fallback) left kappa 2-3x a rebuild's at the same edge
+      count on meshes after 10% of the edges were deleted, where refinement stays within 1.5x
+      (`benchmarks/results/dygrass.md`); dyGRASS's own (512 walkers in G, no K) was not
+      measured.
     * batches apply in order; consecutive insertions share one round of walks (on H as it was
       before them), consecutive deletions one refinement. A batch is validated as a whole
       first: a bad batch raises :class:`BatchError` and changes nothing.
@@ -260,8 +262,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         reconnect H): 1.5 lets H grow from density 1.10 to about 1.16 while 10% of G's edges
         are deleted; 1 keeps its size; 0 only reconnects.
     num_walkers, max_steps : int
-        Walkers per insertion (and per edge calibrating K) and the longest walk (dyGRASS: up
-        to 1024 walkers, 100 steps).
+        Walkers per insertion (and per edge calibrating K) and the longest walk (dyGRASS's
+        code: 512 walkers, 100 steps; fewer walkers find fewer paths, so more insertions go
+        into H).
     on_missing : {"error", "skip"}
         Deleting an edge that is not in G.
     backend : str
