@@ -7,7 +7,7 @@ import pytest
 from graphsparse import static
 from graphsparse.metrics import grounded_laplacian_nodes
 from graphsparse.resistance import grounded_rows
-from graphsparse.static import _recover, _spread_best, recover_reference
+from graphsparse.static import _recover, _recover_counting, _spread_best, recover_reference
 from graphsparse.trees import (
     _accumulate,
     _lca_many,
@@ -77,6 +77,68 @@ def test_off_tree_recovery_matches_the_reference(g, hops):
                                               budget, g.num_nodes, hops)
         assert np.array_equal(got, want) and passes == want_passes
         assert got.sum() == min(budget, candidates.size)
+
+
+def _fegrass_addedges(order, rows, cols, tree_edges, budget, num_nodes, scan, spread):
+    """feGRASS's recovery as its authors' addedges does it, step by step: scans over the first
+    ``scan`` items; an item goes in when both endpoints are marked fewer than ``uplink`` times;
+    it marks each endpoint and (``spread``) each distinct neighbour of theirs in the sparsifier
+    so far, once; ``uplink`` rises by one after every scan, and the search stops past
+    ``num_nodes``."""
+    adjacency = [set() for _ in range(num_nodes)]
+    for p, q in tree_edges:
+        adjacency[p].add(q)
+        adjacency[q].add(p)
+    mark = [0] * num_nodes
+    taken = [False] * len(order)
+    uplink, count, ptr = 1, 0, 0
+    while count < budget:
+        if ptr >= min(scan, len(order)):
+            ptr, uplink = 0, uplink + 1
+            if uplink > num_nodes:
+                break
+            continue
+        p, q = int(rows[order[ptr]]), int(cols[order[ptr]])
+        if not taken[ptr] and mark[p] < uplink and mark[q] < uplink:
+            taken[ptr], count = True, count + 1
+            reached = {p, q} | ((adjacency[p] | adjacency[q]) if spread else set())
+            for x in reached:
+                mark[x] += 1
+            adjacency[p].add(q)
+            adjacency[q].add(p)
+        ptr += 1
+    return np.array(taken, dtype=bool)
+
+
+@pytest.mark.parametrize("g", list(_graphs()))
+@pytest.mark.parametrize("spread", [False, True])
+def test_fegrass_recovery_matches_its_authors_procedure(g, spread):
+    """Counted marks in the growing sparsifier, scans over the best half, a bar raised per scan
+    (feGRASS's addedges); the kernel skips the scans that take nothing, and goes on past the
+    half only where the half runs out (where the authors' code stops short)."""
+    tree_mask = max_spanning_forest(g, spanning_tree_scores(g))
+    tree = g.subgraph(tree_mask)
+    candidates = np.flatnonzero(~tree_mask)
+    order = candidates[np.random.default_rng(5).permutation(candidates.size)]
+    scan = g.num_items // 2
+    reachable = min(scan, candidates.size)
+    for budget in sorted({0, min(3, reachable), reachable // 3, reachable}):
+        got = _recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices, budget,
+                                g.num_nodes, scan, spread)
+        want = _fegrass_addedges(order, g.rows, g.cols, zip(tree.rows, tree.cols, strict=True), budget,
+                                 g.num_nodes, scan, spread)
+        assert np.array_equal(got, want) and got.sum() == budget
+    more = _recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices, candidates.size,
+                             g.num_nodes, scan, spread)
+    assert more.all()  # past the half where it runs out: the budget is met
+    # the first scan takes what one pass of plain marking (refinement's _recover) takes
+    budget = reachable // 3
+    first, _ = _recover(order[:scan], g.rows, g.cols, tree.indptr, tree.indices, budget,
+                        g.num_nodes, int(spread))
+    if _recover(order[:scan], g.rows, g.cols, tree.indptr, tree.indices, budget, g.num_nodes,
+                int(spread))[1] == 1:
+        assert np.array_equal(_recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices,
+                                                budget, g.num_nodes, scan, spread)[:scan], first)
 
 
 @pytest.mark.parametrize("g", list(_graphs()))
