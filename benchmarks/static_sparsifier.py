@@ -2,6 +2,7 @@
 
     python benchmarks/static_sparsifier.py                        # every graph, density 1.10 and 1.20
     python benchmarks/static_sparsifier.py --graphs wave --densities 1.10
+    python benchmarks/static_sparsifier.py --refine-rounds 0  # plain feGRASS, no refinement
 
 For each graph and density: FeGrassSparsifier's fit time, its grounded kappa(L_G, L_H) and
 components; then networkit's LocalDegree, ForestFire and Random sparsifiers at the same edge
@@ -38,11 +39,11 @@ GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave
           "hep-th", "astro-ph", "PGPgiantcompo", "polblogs"]
 
 
-def measure(name: str, density: float, seed: int) -> dict:
+def measure(name: str, density: float, seed: int, refine_rounds: int | str = "auto") -> dict:
     g = load_graph(name)
     components = int(g.connected_components()[0])
     start = time.perf_counter()
-    h = FeGrassSparsifier(density=density, seed=seed).fit_transform(g)
+    h = FeGrassSparsifier(density=density, seed=seed, refine_rounds=refine_rounds).fit_transform(g)
     seconds = time.perf_counter() - start
     row = {"graph": name, "num_nodes": g.num_nodes, "num_edges": g.num_edges,
            "components": components, "density": density, "edges": h.num_edges,
@@ -57,6 +58,16 @@ def measure(name: str, density: float, seed: int) -> dict:
     return row
 
 
+def refine_rounds(text: str) -> int | str:
+    """``--refine-rounds``: ``auto`` or a count of at least 0."""
+    if text == "auto":
+        return text
+    try:
+        return count(0)(text)
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"give auto or a count: {err}") from None
+
+
 def table(rows: list[dict], run: dict) -> str:
     def k(x):
         return "inf" if x == float("inf") else f"{x:.1f}"
@@ -65,9 +76,12 @@ def table(rows: list[dict], run: dict) -> str:
         extra = p["extra_components"]
         return k(p["kappa"]) + (f" ({extra:+d})" if extra else "")
 
+    rounds = run.get("refine_rounds", "auto")
     lines = [f"Command: `{run['command']}` ({run['date']}, {run['machine']})", "",
              "Kappa is grounded kappa(L_G, L_H); networkit's sparsifiers run at feGRASS's edge "
-             "count; (+n): components past G's (kappa then infinite).", "",
+             "count; (+n): components past G's (kappa then infinite)."
+             + ("" if rounds == "auto" else f" FeGrassSparsifier(refine_rounds={rounds})"
+                + (": plain feGRASS, no refinement." if rounds == 0 else ".")), "",
              "| graph | nodes | edges | density | feGRASS kappa | fit s | networkit "
              + " / ".join(NETWORKIT_PEERS) + " kappa |", "|" + "---|" * 7]
     for r in rows:
@@ -82,6 +96,8 @@ def main(argv=None) -> int:
     ap.add_argument("--graphs", nargs="+", default=GRAPHS)
     ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20])
     ap.add_argument("--seed", type=count(0), default=0)
+    ap.add_argument("--refine-rounds", type=refine_rounds, default="auto",
+                    help="FeGrassSparsifier's refine_rounds: auto, or a count (0: plain feGRASS)")
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
     args = ap.parse_args(argv)
     refuse_repeats("--graphs", args.graphs)  # each named twice ran twice, in two rows
@@ -89,13 +105,13 @@ def main(argv=None) -> int:
     require_graphs(args.graphs)
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
-           "machine": platform.machine()}
+           "machine": platform.machine(), "refine_rounds": args.refine_rounds}
     console = Console()
     rows = []
     pairs = [(name, density) for name in args.graphs for density in args.densities]
     for name, density in track(pairs, description="static", console=console,
                                disable=not console.is_terminal):
-        row = measure(name, density, args.seed)
+        row = measure(name, density, args.seed, args.refine_rounds)
         rows.append(row)
         console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
                       f"{row['fit_seconds']:.1f} s; networkit "

@@ -39,6 +39,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("points.py", ["--points", "5000", "--keep-ratio", "0.00001"], "--keep-ratio 1e-05 of "
                                                                    "--points 5000 keeps no point"),
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
+    ("static_sparsifier.py", ["--refine-rounds", "-1"], "argument --refine-rounds: give auto or "
+                                                        "a count: must be >= 0, got -1"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
     ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
     ("gtsp.py", ["--datasets", ","], "--datasets must name one or more different datasets"),
@@ -477,6 +479,10 @@ def test_the_committed_tables_are_what_their_json_gives():
         record = common.from_json(path.read_text())
         assert static.table(record["rows"], record["meta"]) == path.with_suffix(".md").read_text()
     assert "inf" in (results / "static_social" / "static_sparsifier.md").read_text()
+    # a record without refinement says so; one of the default says nothing of it
+    plain = static.table([], {"command": "c", "date": "d", "machine": "m", "refine_rounds": 0})
+    assert "FeGrassSparsifier(refine_rounds=0): plain feGRASS" in plain
+    assert "refine_rounds" not in static.table([], {"command": "c", "date": "d", "machine": "m"})
 
 
 def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
