@@ -83,8 +83,13 @@ class QueenConfig:
     ``benchmarks/queen.py`` (one frame at 128 px, 11 training cameras, 110 steps), with
     QUEEN's value beside it.
 
-    * ``position_lr``: QUEEN's 0.0005 x 10 (x the extent) made the first steps throw thousands of
-      gated Gaussians about (PSNR fell from 42.4 to 39.4 dB over a frame); 0.0005 gave 47.6 dB.
+    * ``position_lr``: QUEEN's own, 0.0005 (``position_lr_init_rest``; the config's x10
+      ``xyz_lr_scaling_rest`` never reaches the positions, whose decoder is the identity, which
+      QUEEN scales by 1). Here it is times the extent of the Gaussians, there the cameras'
+      radius. Ten times it threw thousands of gated Gaussians about in the first steps (PSNR fell
+      from 42.4 to 39.4 dB over a frame); 0.0005 gave 47.6 dB.
+    * ``shN`` rates: QUEEN's first-frame values (latent 6.25e-4, decoder 1e-3); its later frames
+      take 1.25e-4 and 1e-4. Not measured here.
     * ``lambda_l0``: QUEEN's 0.01 left 1,483 gates open, 62% of them on moving Gaussians; 0.1
       leaves 406, 92% on moving Gaussians, at a better PSNR (frame 1 of
       ``benchmarks/results/queen_gates.md``).
