@@ -473,8 +473,8 @@ class UniformDownsampler(_PointSampler):
 
 class FarthestPointSampler(_PointSampler):
     """open3d farthest-point down-sampling, mapped back to the input points (each sample to a
-    distinct input point, duplicates included). Where there are fewer distinct places than the
-    count, the duplicates left complete it in input order.
+    distinct input point: of exact copies, the first, as open3d keeps it). Where there are fewer
+    distinct places than the count, the duplicates left complete it in input order.
 
     Parameters
     ----------
@@ -483,7 +483,9 @@ class FarthestPointSampler(_PointSampler):
     Attributes
     ----------
     scores_ : ndarray
-        ``count - order`` for the chosen points (the first chosen scores highest), 0 elsewhere.
+        ``count - i`` for the ``i``-th sample in the order open3d returns them, which is input
+        order, not the order of selection (open3d does not give that: a prefix of the ranking
+        is no farthest-point sample), then the duplicates that complete the count; 0 elsewhere.
     mask_ : ndarray of bool
 
     Examples
@@ -501,8 +503,12 @@ class FarthestPointSampler(_PointSampler):
         if count:
             down = np.asarray(_o3d_cloud(pts).farthest_point_down_sample(count).points)
             reach = min(len(pts), 8)
-            _, near = cKDTree(pts).query(down, reach, workers=-1)
-            near = near.reshape(len(down), reach)
+            dist, near = cKDTree(pts).query(down, reach, workers=-1)
+            dist, near = dist.reshape(len(down), reach), near.reshape(len(down), reach)
+            # of equally near points (exact copies) the first in input order, as open3d keeps it
+            # (the tree gives copies in no particular order)
+            by = np.lexsort((near, dist), axis=1)
+            near = np.take_along_axis(near, by, axis=1)
             taken = np.zeros(len(pts), dtype=bool)
             for order, candidates in enumerate(near):
                 pick = next((c for c in candidates if not taken[c]), None)
@@ -520,7 +526,9 @@ class FarthestPointSampler(_PointSampler):
 
 class StatisticalOutlierRemover(_PointMethod):
     """open3d ``remove_statistical_outlier``: keep the points whose mean distance to their
-    ``nb_neighbors`` nearest neighbours is at most ``mean + std_ratio * std`` of that figure.
+    ``nb_neighbors`` nearest neighbours is below ``mean + std_ratio * std`` of that figure
+    (strictly, and ``std`` the sample standard deviation, as open3d computes them: on a regular
+    lattice, where every point has the same figure, none is kept).
     A filter, not a sampler: it takes no size.
 
     As in open3d, the point itself is one of its ``nb_neighbors`` (at distance 0), so at least
@@ -577,7 +585,8 @@ class RadiusOutlierRemover(_PointMethod):
     Attributes
     ----------
     scores_ : ndarray
-        Each point's neighbour count within the radius.
+        Each point's count of other points closer than the radius (strictly, as open3d
+        counts them: one exactly at the radius is not a neighbour).
     radius_ : float
     mask_ : ndarray of bool
 
@@ -611,7 +620,7 @@ class RadiusOutlierRemover(_PointMethod):
             radius = 3.0 * float(np.median(knn(distinct, 1)[0]))
         _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
         tree = cKDTree(pts)
-        self.scores_ = tree.query_ball_point(pts, radius, return_length=True,
+        self.scores_ = tree.query_ball_point(pts, np.nextafter(radius, 0.0), return_length=True,
                                              workers=-1).astype(np.float64) - 1.0
         self.radius_ = float(radius)
         self.mask_ = _mask_from(ind, len(pts))

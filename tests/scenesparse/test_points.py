@@ -507,3 +507,23 @@ def test_remove_floaters_writes_ascii_as_its_warning_advises(tmp_path, cli):
     kept, source = read_points(out).points, read_points(src).points
     assert 0 < len(kept) <= len(source)
     assert {tuple(p) for p in kept} <= {tuple(p) for p in source}  # exact: ascii keeps the bits
+
+
+def test_farthest_points_keep_the_first_of_exact_copies_as_open3d_does():
+    """The samples were mapped back to whichever copy the kd-tree gave first, so a cloud whose
+    copies differ in colour kept other colours than open3d's sample."""
+    import open3d as o3d
+
+    pts = np.repeat(np.random.default_rng(0).random((10, 3)), 2, axis=0)  # each point twice
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
+    kept = np.asarray(cloud.farthest_point_down_sample(5).points)
+    mask = P.FarthestPointSampler(budget=5).fit(pts).mask_
+    assert np.flatnonzero(mask).tolist() == sorted(
+        int(np.flatnonzero((pts == k).all(axis=1))[0]) for k in kept)
+
+
+def test_radius_scores_count_neighbours_as_open3d_does():
+    """A point exactly at the radius counted in scores_, not in open3d's mask."""
+    remover = P.RadiusOutlierRemover(radius=1.0, min_points=1).fit(
+        np.array([[0.0, 0, 0], [1, 0, 0], [10, 0, 0]]))
+    assert remover.scores_.tolist() == [0.0, 0.0, 0.0] and not remover.mask_.any()
