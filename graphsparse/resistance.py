@@ -534,9 +534,12 @@ class EffectiveResistanceSampler(Sparsifier):
         edges and weights: H is not made for another graph of as many edges)."""
         self._check_fitted()
         s, g = as_structure(graph), getattr(self, "_fitted_graph", None)
-        if g is None or not (s.num_nodes == g.num_nodes and np.array_equal(s.rows, g.rows)
-                             and np.array_equal(s.cols, g.cols)
-                             and np.array_equal(s.weights, g.weights)):
+        if g is None:  # fitted before the graph was kept (a pickle): its edge count only
+            same = s.num_items == self.mask_.shape[0]
+        else:
+            same = (s.num_nodes == g.num_nodes and np.array_equal(s.rows, g.rows)
+                    and np.array_equal(s.cols, g.cols) and np.array_equal(s.weights, g.weights))
+        if not same:
             raise InvalidParameterError(
                 f"transform got a graph of {s.num_nodes} nodes and {s.num_items} edges that is "
                 "not the one this EffectiveResistanceSampler was fitted on; call fit on it, or "

@@ -119,7 +119,7 @@ def _recover_counting(order, rows, cols, indptr, indices, budget, num_nodes, sca
     taken = np.zeros(n, dtype=np.bool_)
     mark = np.zeros(num_nodes, dtype=np.int64)
     visited = np.zeros(num_nodes, dtype=np.int64)  # the last taken item (its rank) that marked it
-    size = 2 * max(budget, 1)
+    size = 2 * max(min(budget, n), 1)  # (a budget past the candidates: all of them)
     head = np.full(num_nodes, -1, dtype=np.int64)  # the taken items' adjacency, as linked lists
     nxt = np.empty(size, dtype=np.int64)
     to = np.empty(size, dtype=np.int64)
@@ -367,7 +367,8 @@ def _spread_best(graph: SparseStructure, tree: SparseStructure, score: np.ndarra
 class FeGrassSparsifier(Sparsifier):
     """Spectral sparsifier: a maximum spanning forest under feGRASS effective weights, plus the
     off-tree edges of largest stretch ``w * R_T`` (tree resistance through the LCA), recovered
-    with 1-hop tree-neighbourhood marking so that they spread over the graph; then, by default,
+    as feGRASS recovers them so that they spread over the graph (counted marks on the endpoints
+    and their neighbours in the sparsifier so far, :func:`recover_off_tree`); then, by default,
     GRASS-style refinement rounds that add the edges the current sparsifier approximates worst.
 
     Parameters

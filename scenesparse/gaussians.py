@@ -225,10 +225,12 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
     )
 
 
-def write_ply(path: str | os.PathLike[str], scene: GaussianScene) -> None:
+def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
+              name: str | os.PathLike[str] | None = None) -> None:
     """Write the scene in the INRIA layout (the order it was read in, if any). A scene holding
-    NaN or infinite values is refused (``ValueError``) before the file is opened: :func:`read_ply`
-    would refuse what it wrote."""
+    NaN or infinite values is refused (``ValueError``, naming the file as ``name``, default
+    ``path``: a staged file's final name) before the file is opened: :func:`read_ply` would
+    refuse what it wrote."""
     from plyfile import PlyData, PlyElement
 
     n = len(scene)
@@ -250,12 +252,13 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene) -> None:
     put(["scale_0", "scale_1", "scale_2"], scene.log_scales)
     put(["rot_0", "rot_1", "rot_2", "rot_3"], scene.quats)
     values.update(scene.extra)
-    for name, col in values.items():  # read_ply refuses such a file: write none
+    shown = path if name is None else name
+    for prop, col in values.items():  # read_ply refuses such a file: write none
         col = np.asarray(col)
         if col.dtype.kind == "f" and not np.all(np.isfinite(col)):
             i = int(np.flatnonzero(~np.isfinite(col))[0])
-            raise ValueError(f"{path}: not written: property {name!r} is {col[i]} at Gaussian {i} "
-                             "(a PLY of non-finite values does not read back)")
+            raise ValueError(f"{shown}: not written: property {prop!r} is {col[i]} at Gaussian "
+                             f"{i} (a PLY of non-finite values does not read back)")
     default = [(name, _ply_type(name, np.asarray(scene.extra[name])) if name in scene.extra
                 else "<f4") for name in values]
     layout = [(nm, dt) for nm, dt in (scene.layout or default) if nm in values]

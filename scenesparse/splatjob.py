@@ -212,7 +212,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
                    "lpips": lpips_distance(imgs, photos)}
             for name, imgs in (("unpruned", before), ("pruned", after))}
     with StagedOutputs(target=target, image=image, report=report) as staged:
-        write_ply(staged["target"], pruned)
+        write_ply(staged["target"], pruned, name=target)
         summary["bytes_out"] = staged["target"].stat().st_size
         shown = min(3, len(held))
         fig, axes = plt.subplots(shown, 2, figsize=(6, 3 * shown), squeeze=False)

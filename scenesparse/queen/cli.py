@@ -110,7 +110,7 @@ def decode(
                                  f"{len(reader)} frames), got {frame}", param_hint="--frame")
     scene = reader.frame(frame)
     with StagedOutputs(ply=output) as staged:
-        write_ply(staged["ply"], scene)
+        write_ply(staged["ply"], scene, name=output)
     typer.echo(json_text({"stream": str(stream), "frame": frame, "gaussians": len(scene),
                            "output": str(output)}))
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from scenesparse.cameras import Camera, orbit_cameras, transforms_json
-from scenesparse.gaussians import GaussianScene, read_ply, write_ply
+from scenesparse.gaussians import GaussianScene, check_finite, read_ply, write_ply
 from scenesparse.imagemetrics import psnr
 from scenesparse.rendering import render
 from sparsebox.exceptions import InputFileError, InvalidParameterError
@@ -180,6 +180,7 @@ def make_moving_video(scene: GaussianScene, frames_dir: str | os.PathLike[str], 
     if len(scene) < 2:
         raise InvalidParameterError(f"scene must hold at least 2 Gaussians (one moves, another "
                                     f"changes colour), got {len(scene)}")
+    check_finite(scene)  # (its frames' PLYs would be refused after frame 0's photos were written)
     root = Path(frames_dir)
     root.mkdir(parents=True, exist_ok=True)
     if any(d.name.startswith("frame_") for d in root.iterdir()):

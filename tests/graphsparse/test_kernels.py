@@ -79,7 +79,8 @@ def test_off_tree_recovery_matches_the_reference(g, hops):
         assert got.sum() == min(budget, candidates.size)
 
 
-def _fegrass_addedges(order, rows, cols, tree_edges, budget, num_nodes, scan, spread):
+def _fegrass_addedges(order, rows, cols, tree_edges, budget, num_nodes, scan, spread,
+                      max_scans=None):
     """feGRASS's recovery as its authors' addedges does it, step by step: scans over the first
     ``scan`` items; an item goes in when both endpoints are marked fewer than ``uplink`` times;
     it marks each endpoint and (``spread``) each distinct neighbour of theirs in the sparsifier
@@ -95,7 +96,7 @@ def _fegrass_addedges(order, rows, cols, tree_edges, budget, num_nodes, scan, sp
     while count < budget:
         if ptr >= min(scan, len(order)):
             ptr, uplink = 0, uplink + 1
-            if uplink > num_nodes:
+            if uplink > num_nodes or (max_scans is not None and uplink > max_scans):
                 break
             continue
         p, q = int(rows[order[ptr]]), int(cols[order[ptr]])
@@ -131,14 +132,19 @@ def test_fegrass_recovery_matches_its_authors_procedure(g, spread):
     more = _recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices, candidates.size,
                              g.num_nodes, scan, spread)
     assert more.all()  # past the half where it runs out: the budget is met
-    # the first scan takes what one pass of plain marking (refinement's _recover) takes
-    budget = reachable // 3
-    first, _ = _recover(order[:scan], g.rows, g.cols, tree.indptr, tree.indices, budget,
-                        g.num_nodes, int(spread))
-    if _recover(order[:scan], g.rows, g.cols, tree.indptr, tree.indices, budget, g.num_nodes,
-                int(spread))[1] == 1:
-        assert np.array_equal(_recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices,
-                                                budget, g.num_nodes, scan, spread)[:scan], first)
+    huge = _recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices, 10**12,
+                             g.num_nodes, scan, spread)  # its arrays are sized by the candidates
+    assert huge.all()
+    # the first scan takes what one pass of plain marking (the kernel before it, and
+    # refinement's _recover) takes: FeGrassSparsifier's default recovers no more than that
+    first = _fegrass_addedges(order, g.rows, g.cols, zip(tree.rows, tree.cols, strict=True),
+                              len(order), g.num_nodes, scan, spread, max_scans=1)
+    budget = int(first.sum())
+    old, passes = _recover(order, g.rows, g.cols, tree.indptr, tree.indices, budget,
+                           g.num_nodes, int(spread))
+    assert passes == min(budget, 1) and np.array_equal(old, first)
+    assert np.array_equal(_recover_counting(order, g.rows, g.cols, tree.indptr, tree.indices,
+                                            budget, g.num_nodes, scan, spread), first)
 
 
 @pytest.mark.parametrize("g", list(_graphs()))

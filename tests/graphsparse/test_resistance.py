@@ -258,3 +258,5 @@ def test_effective_resistance_transform_refuses_another_graph_of_as_many_edges()
     nx.set_edge_attributes(heavier, 2.0, "weight")
     with pytest.raises(InvalidParameterError, match="not the one"):
         sampler.transform(heavier)
+    del sampler._fitted_graph  # one fitted (and pickled) before the graph was kept
+    assert sampler.transform(grid).equals(sampler.sparsifier_)

@@ -188,3 +188,6 @@ def test_write_ply_refuses_values_read_ply_would_refuse(tmp_path, attr, value):
     with pytest.raises(ValueError, match=f"property '{name}' is {value} at Gaussian 2"):
         write_ply(path, scene)
     assert not path.exists()
+    # a staged file is named as the file it becomes
+    with pytest.raises(ValueError, match=r"^out\.ply: not written"):
+        write_ply(tmp_path / ".out.partial-1.ply", scene, name="out.ply")

@@ -479,6 +479,12 @@ def test_a_video_is_never_written_over_another(video):
     assert len(read_video(folder)) == 3
 
 
+def _nan_scene():
+    scene = _scene(n=20)
+    scene.means[3, 0] = float("nan")
+    return scene
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"frames": 1}, "frames must be >= 2, got 1"),  # written, then refused by every reader
     ({"frames": 0}, "frames must be >= 2, got 0"),
@@ -488,6 +494,7 @@ def test_a_video_is_never_written_over_another(video):
     ({"moving_fraction": 0.6, "recolour_fraction": 0.6}, "must be <= 1 .the balls do not overlap"),
     ({"angle_deg": float("nan")}, "angle_deg must be a finite number, got nan"),  # a NaN PLY
     ({"scene": _scene(n=0)}, "scene must hold at least 2 Gaussians .*got 0"),
+    ({"scene": _nan_scene()}, "scene.means is nan at Gaussian 3"),  # frame 0's photos, then no PLY
 ])
 def test_make_moving_video_refuses_bad_arguments_before_writing_anything(settings, message,
                                                                          tmp_path):
