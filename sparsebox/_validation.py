@@ -115,7 +115,9 @@ class Options:
         self.values = tuple(values)
 
     def is_satisfied_by(self, value: Any) -> bool:
-        return any(value == v and type(value) is type(v) for v in self.values)
+        # a str subclass is a string (numpy's str_, from an array of names), as in scikit-learn
+        return any(value == v and (type(value) is type(v) or isinstance(v, str) and isinstance(value, str))
+                   for v in self.values)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)

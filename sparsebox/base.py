@@ -170,7 +170,7 @@ class Sparsifier:
         if count == 0 and num_items > 0 and name != "budget":
             given = {**self.get_params(), **(overrides or {})}.get(name) is not None
             raise InvalidParameterError(
-                f"{name} {value:g}{'' if given else ' (the default)'} keeps none of the "
+                f"{name} {float(value):g}{'' if given else ' (the default)'} keeps none of the "
                 f"{num_items} {self.item}s; give a larger one")
         return count
 

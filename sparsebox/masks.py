@@ -165,7 +165,7 @@ class HardConcreteGate(nn.Module):
         eval_gate: str = "louizos",
     ) -> None:
         super().__init__()
-        init_keep = check_fraction("init_keep", init_keep, high_open=True)
+        init_keep = check_fraction("init_keep", scalar_item(init_keep), high_open=True)
         self.eval_gate = check_choice("eval_gate", eval_gate, ("louizos", "median"))
         self.beta = check_real("beta", beta, above=0)
         self.gamma = check_real("gamma", gamma, below=0)

@@ -8,6 +8,7 @@ everywhere. Higher score means more worth keeping.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -81,9 +82,10 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     if num_nodes is None:
         raise InvalidParameterError("density is kept edges per node: it needs num_nodes")
     num_nodes = check_int("num_nodes", num_nodes, minimum=0)
-    if not (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and (isinstance(value, int) or math.isfinite(value))
-            and value > 0):  # a Python int is finite, even one beyond a float
+    # any real number, as keep_ratio takes (a Fraction too); an int or a Fraction is finite, even
+    # one beyond a float
+    if not (_is_real(value) and (isinstance(value, numbers.Rational) or math.isfinite(value))
+            and value > 0):
         raise InvalidParameterError(f"density must be a finite number > 0, got {value!r}")
     try:
         if value * num_nodes >= num_items:  # exact for integers, inf for a float that overflows

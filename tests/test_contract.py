@@ -398,3 +398,47 @@ def test_a_default_size_that_keeps_nothing_says_it_is_the_default():
     with pytest.raises(InvalidParameterError, match=r"^keep_ratio 0.1 keeps none of the 4 points"):
         Top(keep_ratio=0.1).fit([1.0, 2.0, 3.0, 4.0])
     assert Top().fit(np.arange(10.0)).mask_.tolist() == [False] * 9 + [True]
+
+
+def test_a_size_given_as_a_fraction_reads_as_the_number_it_is():
+    """``select(keep_ratio=Fraction(1, 2))`` works, and the estimators' constraints take any real
+    number; but ``density=Fraction(3, 2)`` was refused as ``density must be a finite number > 0,
+    got Fraction(3, 2)``, and a Fraction keep ratio that keeps nothing failed formatting its
+    message (``unsupported format string passed to Fraction.__format__``)."""
+    from fractions import Fraction
+
+    from graphsparse import TeddyPruner
+
+    g = _grid()  # 64 nodes, 112 edges
+    assert int(TeddyPruner(density=Fraction(3, 2)).fit(g).mask_.sum()) == 96
+    assert int(TeddyPruner(keep_ratio=Fraction(1, 2)).fit(g).mask_.sum()) == 56
+    with pytest.raises(InvalidParameterError, match=r"^keep_ratio 0.001 keeps none of the 112 edges"):
+        TeddyPruner(keep_ratio=Fraction(1, 1000)).fit(g)
+    with pytest.raises(InvalidParameterError, match=r"^density 0.001 keeps none of the 112 edges"):
+        TeddyPruner(density=Fraction(1, 1000)).fit(g)
+
+
+def _string_options():
+    """(entry, parameter, its default) of every registered method's string option."""
+    from sparsebox._validation import Options
+
+    found = []
+    for entry in ENTRIES:
+        cls = entry.load()
+        for name, alternatives in cls._parameter_constraints.items():
+            default = entry.create().get_params()[name]
+            if isinstance(default, str) and any(isinstance(c, Options) for c in alternatives):
+                found.append((entry, name, default))
+    return found
+
+
+@pytest.mark.parametrize("entry,name,default", _string_options(),
+                         ids=[f"{e.item}:{e.name}:{n}" for e, n, _ in _string_options()])
+def test_a_string_option_may_be_a_numpy_string(entry, name, default):
+    """An option read from a numpy array of names (``np.str_``, a ``str``) was refused as
+    ``solver must be one of 'auto', 'direct', 'amg', got np.str_('auto') (a 0-d array: pass its
+    .item(), 'auto')``; scikit-learn's ``StrOptions`` takes it."""
+    est = _make(entry, **{name: np.array([default])[0]})
+    est._validate_params()
+    with pytest.raises(InvalidParameterError, match=rf"^{name} must be .*one of .*got np.str_\('bogus'\)$"):
+        _make(entry, **{name: np.str_("bogus")})._validate_params()

@@ -211,6 +211,11 @@ def test_settings_may_be_zero_dimensional_tensors():
     assert straight_through_mask(logits, threshold=logits.quantile(0.5)).tolist() == [0, 1, 1]
     assert AugmentedLagrangianBudget(torch.tensor(2.0)).budget == 2.0
     assert AugmentedLagrangianBudget(np.array(2.0), rho=np.float32(0.5)).rho == 0.5
+    # init_keep alone was refused: "init_keep must be a number in (0, 1), got tensor(0.5000)"
+    gate = HardConcreteGate(3, init_keep=torch.tensor(0.5), beta=torch.tensor(0.5))
+    assert torch.allclose(gate.prob_nonzero(), torch.full((3,), 0.5))
+    with pytest.raises(InvalidParameterError, match=r"init_keep must be in \(0, 1\), got 1.0"):
+        HardConcreteGate(3, init_keep=np.array(1.0))
 
 
 def test_l0_projection_errors_are_invalid_parameter_errors():

@@ -232,3 +232,15 @@ def test_a_density_beyond_a_float_is_named_as_not_finite_and_shortened():
     message = str(err.value)
     assert message.startswith("density must be a finite number > 0, got 1000")
     assert message.endswith("... (401 characters)")
+
+
+def test_a_density_may_be_a_fraction_as_a_keep_ratio_may():
+    from fractions import Fraction
+
+    # keep_ratio took a Fraction and density refused one: "density must be a finite number > 0,
+    # got Fraction(1, 2)"
+    assert resolve_budget(10, density=Fraction(1, 2), num_nodes=10) == 5
+    assert resolve_budget(10, density=Fraction(10**400, 3), num_nodes=10) == 10  # beyond a float
+    for bad in (Fraction(0), Fraction(-1, 2), True, float("inf")):
+        with pytest.raises(InvalidParameterError, match="density must be a finite number > 0"):
+            resolve_budget(10, density=bad, num_nodes=10)
