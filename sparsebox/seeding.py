@@ -30,5 +30,5 @@ def seeded_torch(seed: int) -> Iterator[None]:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(seed)
+        torch.default_generator.manual_seed(int(seed))  # (a numpy integer is refused there)
         yield

@@ -177,7 +177,7 @@ def build_run(spec: RunSpec, num_tasks: int, total_steps: int, *, seed: int,
         options["layer_keep_ratio"] = spec.keep
     with seeded_torch(seed):  # the initial weights; the caller's state (and the GPUs') left alone
         model = GTSPModel(num_tasks, **options)
-    model.generator = torch.Generator().manual_seed(seed) if spec.baseline else None
+    model.generator = torch.Generator().manual_seed(int(seed)) if spec.baseline else None
     strategy = None
     if axes & {"heads", "layers", "weights"}:
         strategy = GTSPStrategy(

@@ -707,6 +707,9 @@ def test_the_token_pruner_is_seeded_and_leaves_the_global_random_state_alone(dat
     assert torch.equal(torch.get_rng_state(), before)
     b = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
     np.testing.assert_array_equal(a.scores_, b.scores_)
+    c = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2,
+                        seed=np.int64(0)).fit(graphs)  # a bare TypeError in torch's manual_seed
+    np.testing.assert_array_equal(a.scores_, c.scores_)
 
 
 def _spoiled(field: str) -> list[Data]:

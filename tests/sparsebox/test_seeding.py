@@ -14,3 +14,15 @@ def test_a_seeded_block_draws_from_its_seed_and_gives_the_callers_stream_back(mo
     assert torch.equal(inside, torch.rand(4))
     torch.default_generator.manual_seed(7)
     assert torch.equal(after, torch.rand(4)) and reseeded == []
+
+
+def test_a_numpy_integer_seeds_as_the_integer_it_holds():
+    """A seed from np.arange or rng.integers (validated as an integer) failed in torch's
+    manual_seed with a bare TypeError: UGS and GTSP training both seed through here."""
+    import numpy as np
+
+    with seeded_torch(np.int64(3)):
+        a = torch.rand(4)
+    with seeded_torch(3):
+        b = torch.rand(4)
+    assert torch.equal(a, b)
