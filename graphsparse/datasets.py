@@ -46,7 +46,9 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
 
     Missing raw files are downloaded by PyG when ``download`` is true and the network is there,
     into the cache when the data root is read-only
-    (:func:`~sparsebox.data.root.download_root`), where later runs find them.
+    (:func:`~sparsebox.data.root.download_root`), where later runs find them. Files PyG cannot
+    read raise :class:`~sparsebox.exceptions.InputFileError`, naming the raw files that differ
+    from the catalogue's, or the ``processed/`` folder to delete.
     """
     from torch_geometric.datasets import Planetoid
 
@@ -82,7 +84,16 @@ def load_planetoid(name: str, root: str | os.PathLike[str] | None = None, *,
                                            f"(ind.{key}.x, ...) there") from err
             move_into_place(tmp / pyg_name, base / pyg_name)
     work = writable_mirror(base / pyg_name, f"planetoid/{pyg_name}").parent
-    return Planetoid(str(work), pyg_name, split="public")[0]
+    folder = work / pyg_name
+    processed = (folder / "processed").is_dir() and any((folder / "processed").iterdir())
+    try:
+        return Planetoid(str(work), pyg_name, split="public")[0]
+    except (*_download_errors(), *_UNREADABLE) as err:  # a damaged file (PyG named none)
+        prefix = f"planetoid/{pyg_name}/"
+        files = [(f.path[len(prefix):], f.sha256) for f in get_dataset(key).files
+                 if f.path.startswith(prefix)]
+        raise InputFileError(_unreadable(None, folder, processed, err, dataset=f"Planetoid {pyg_name}",
+                                         reader="PyG", files=files)) from err
 
 
 def register_pyg_safe_globals() -> None:
@@ -144,22 +155,27 @@ def _ogb_catalogue_files(info: Any) -> list[tuple[str, str | None]]:
 _UNREADABLE = (EOFError, ValueError, LookupError, TypeError, RuntimeError, pickle.UnpicklingError)
 
 
-def _unreadable(info: Any, folder: Path, processed: bool, err: BaseException) -> str:
-    """Why the OGB dataset ``info`` in ``folder`` (the one ogb was given: the data root's, or a
-    cache mirror of it) could not be read by ogb, in words: with ``processed``, the files ogb
-    made in ``folder/processed`` before; else the files it was processing, those that differ
-    from the catalogue named."""
+def _unreadable(info: Any, folder: Path, processed: bool, err: BaseException, *,
+                dataset: str | None = None, reader: str = "ogb",
+                files: list[tuple[str, str | None]] | None = None) -> str:
+    """Why the dataset ``info`` in ``folder`` (the one ``reader`` was given: the data root's, or
+    a cache mirror of it) could not be read, in words: with ``processed``, the files ``reader``
+    made in ``folder/processed`` before; else the files it was processing, those of ``files``
+    (paths in ``folder`` and their sha256; by default the OGB catalogue's) that differ from the
+    catalogue named. ``dataset`` names it (by default ``OGB <name>``)."""
+    dataset = dataset or f"OGB {info.name}"
     why = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"  # torch's run on
     if processed:
-        return (f"OGB {info.name}: cannot read {folder / 'processed'} ({why}); ogb made it from "
+        return (f"{dataset}: cannot read {folder / 'processed'} ({why}); {reader} made it from "
                 "the raw files: delete that folder to process them again")
     source = (folder / "raw").resolve().parent  # a mirror's entries link to the data root's
-    differ = [rel for rel, sha in _ogb_catalogue_files(info)
+    files = _ogb_catalogue_files(info) if files is None else files
+    differ = [rel for rel, sha in files
               if sha and (source / rel).is_file() and sha256_of(source / rel) != sha]
     which = (f"{', '.join(str(source / rel) for rel in differ)} "
              f"{'differs' if len(differ) == 1 else 'differ'} from the catalogue's (sha256)"
              if differ else "check them, or place the dataset's files there again")
-    return f"OGB {info.name}: cannot read the files in {source} ({why}); {which}"
+    return f"{dataset}: cannot read the files in {source} ({why}); {which}"
 
 
 def _ogb_info(name: str, kind: str) -> Any:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphsparse.gnn.models import (
+    check_edge_index,
     count_prunable_weights,
     model_factory,
     model_inputs,
@@ -451,6 +452,7 @@ class UgsPruner(Sparsifier):
             raise InvalidParameterError(
                 f"{type(self).__name__}.transform takes a PyG Data (with edge_index and "
                 f"num_nodes), got a {type(data).__name__}")
+        check_edge_index(data.edge_index, int(data.num_nodes))  # pairs of nodes past it would merge
         return edge_pairs(data.edge_index, data.num_nodes)[1]
 
     def _apply(self, data: Any) -> Any:

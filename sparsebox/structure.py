@@ -774,9 +774,11 @@ def as_structure(
         _matrix_options("networkx graph", x.number_of_nodes(), edge_weight, num_nodes)
         return _from_networkx(x, undirected=undirected, **opts)
     if is_pyg_data(x):
+        edge_index = pyg_edge_index(x)
         weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
-        return as_structure(pyg_edge_index(x), undirected=undirected,
-                            edge_weight=edge_weight if edge_weight is not None else weight,
+        if edge_weight is None and weight is not None:  # its errors name it as the user knows it
+            edge_weight = _as_weights("data.edge_weight", _from_torch(weight), np.shape(edge_index)[1])
+        return as_structure(edge_index, undirected=undirected, edge_weight=edge_weight,
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     if num_nodes is None and _from_package(x, "torch_geometric") and hasattr(x, "sparse_size"):
         # a PyG EdgeIndex knows its node count, isolated trailing nodes included (as Data reads it)
@@ -807,6 +809,8 @@ def as_structure(
         )
     arr = np.asarray(x)
     if arr.ndim == 2 and arr.shape[0] == 2 and np.issubdtype(arr.dtype, np.integer):
+        if edge_weight is not None:  # (from_edges would name it weight)
+            edge_weight = _as_weights("edge_weight", edge_weight, arr.shape[1])
         return SparseStructure.from_edges(
             arr[0], arr[1], edge_weight, num_nodes=num_nodes, undirected=undirected, **opts
         )
@@ -858,7 +862,8 @@ def is_pyg_data(x: Any) -> bool:
 
 def pyg_edge_index(data: Any) -> Any:
     """The ``edge_index`` of a PyG ``Data``, refused with a message that says what is wrong when
-    there is none (``ToSparseTensor`` replaces it by ``adj_t``) or it does not hold integers.
+    there is none (``ToSparseTensor`` replaces it by ``adj_t``), it does not hold integers or it
+    is not of shape ``[2, E]``.
 
     Examples
     --------
@@ -885,6 +890,11 @@ def pyg_edge_index(data: Any) -> Any:
                                                  edge_index.dtype == torch.bool):
         raise ValueError(f"data.edge_index must hold integers (PyG's is torch.long), got "
                          f"{edge_index.dtype}")
+    shape = list(np.shape(edge_index))
+    if len(shape) != 2 or shape[0] != 2:  # (as_structure named it x, the name of data's features)
+        hint = "; a list of (source, target) pairs: data.edge_index.t()" if shape[-1:] == [2] else ""
+        raise ValueError(f"data.edge_index must have shape [2, E] (a row of sources, a row of "
+                         f"targets), got {shape}{hint}")
     return edge_index
 
 
@@ -922,6 +932,9 @@ def _from_torch(x: Any) -> Any:
         x = x.float()
     if x.layout == torch.strided:
         return x.detach().cpu().numpy()
+    if x.dim() != 2:  # a batch of matrices, or values of several channels per entry
+        raise ValueError(f"adjacency matrix must be square, got a sparse tensor of shape "
+                         f"{tuple(x.shape)}; give one N x N matrix with one value per entry")
     coo = x.detach().cpu()
     coo = coo if coo.layout == torch.sparse_coo else coo.to_sparse_coo()
     # not coalesced: repeated entries reach the matrix path, which sums or refuses them as the

@@ -197,11 +197,11 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     Features take the dtype of the model's parameters (float64 features, or a one-hot of
     integers, met float32 weights with a dtype error; a vector of integers, node ids for an
     ``nn.Embedding``, is left as it is), and become sparse CSR when the model sets
-    ``accepts_sparse_features`` and they are a COO matrix or at most ``max_density`` of them are
-    non-zero (a COO matrix is made dense for other models); edges become the transposed sparse
-    adjacency (PyG's ``adj_t``) when it sets ``accepts_sparse_adjacency`` and ``sparse_adjacency``
-    is true (edge masks need the edge list), after :func:`check_edge_index`. Other models get
-    ``data.edge_index`` as it is.
+    ``accepts_sparse_features`` and they are a COO or CSC matrix or at most ``max_density`` of them
+    are non-zero (other sparse layouts are made dense first, and so is any sparse matrix for
+    other models); edges become the transposed sparse adjacency (PyG's ``adj_t``) when it sets
+    ``accepts_sparse_adjacency`` and ``sparse_adjacency`` is true (edge masks need the edge
+    list), after :func:`check_edge_index`. Other models get ``data.edge_index`` as it is.
 
     The adjacency keeps the edge list's function: a repeated column is an entry of that
     multiplicity (its message is summed once per column), and for a model that sets
@@ -213,10 +213,11 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     dtype = param.dtype if param is not None and param.is_floating_point() else None
     if dtype is not None and x.dtype != dtype and (x.is_floating_point() or x.dim() == 2):
         x = x.to(dtype)  # (a vector of integers is node ids, as an nn.Embedding reads them)
-    if x.layout == torch.sparse_coo:  # dropout cannot draw over a COO matrix
+    if x.layout not in (torch.strided, torch.sparse_csr):  # dropout cannot draw over COO, CSC, ...
         with _quiet_csr():
             sparse = getattr(model, "accepts_sparse_features", False)
-            x = x.to_sparse_csr() if sparse else x.to_dense()
+            to_csr = sparse and x.layout in (torch.sparse_coo, torch.sparse_csc)
+            x = x.to_sparse_csr() if to_csr else x.to_dense()  # (blocked ones: made sparse below)
     if (getattr(model, "accepts_sparse_features", False) and x.layout == torch.strided
             and x.dim() == 2 and float(torch.count_nonzero(x)) <= max_density * x.numel()):
         with _quiet_csr():

@@ -198,6 +198,18 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
              "test_mask": "the test nodes are scored at the best epoch"}
     for name in masks:  # an empty one: a NaN loss, or no best epoch, or a NaN score
         mask = torch.as_tensor(getattr(data, name))
+        if mask.is_floating_point() or mask.is_complex():  # torch's IndexError named no mask
+            raise InvalidParameterError(
+                f"data.{name} must be a boolean mask or an integer index of nodes, got "
+                f"{mask.dtype}; for a mask stored as 0/1 numbers, use data.{name}.bool()")
+        if mask.dtype == torch.uint8:  # torch indexes with it as a mask, as with a boolean one
+            mask = mask.bool()
+        if (mask.dtype != torch.bool and mask.dim() == 1 and mask.shape[0] == data.num_nodes > 2
+                and bool(((mask == 0) | (mask == 1)).all())):  # torch reads it as node ids
+            raise InvalidParameterError(
+                f"data.{name} holds a 0 or 1 per node, a mask stored as integers, but torch "
+                f"reads integers as node ids (nodes 0 and 1 over and over): make it boolean, "
+                f"data.{name}.bool()")
         if mask.dim() != 1 or (mask.dtype == torch.bool and mask.shape[0] != data.num_nodes):
             raise InvalidParameterError(
                 f"data.{name} must be one mask over the nodes (shape [{data.num_nodes}]), got "

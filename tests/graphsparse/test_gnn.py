@@ -89,6 +89,31 @@ def test_short_cora_run_beats_random_at_high_sparsity(cora):
     assert acc["teddy"] > acc["random"]
 
 
+def test_a_damaged_planetoid_file_is_named(tmp_path, data_dir):
+    """A truncated raw file failed with PyG's bare "UnpicklingError: pickle data was truncated",
+    a truncated processed file with "OSError: [Errno 22] Invalid argument"; neither named a
+    file."""
+    import shutil
+
+    from sparsebox.exceptions import InputFileError
+
+    raw = tmp_path / "planetoid" / "Cora" / "raw"
+    shutil.copytree(data_dir / "planetoid" / "Cora" / "raw", raw)
+    good = (raw / "ind.cora.graph").read_bytes()
+    (raw / "ind.cora.graph").write_bytes(good[:1000])
+    with pytest.raises(InputFileError, match=r"Planetoid Cora: cannot read the files in .*Cora "
+                                             r"\(UnpicklingError: .*\); .*ind.cora.graph differs "
+                                             r"from the catalogue's"):
+        load_planetoid("cora", tmp_path, download=False)
+    (raw / "ind.cora.graph").write_bytes(good)
+    assert load_planetoid("cora", tmp_path, download=False).num_nodes == 2708
+    data_pt = tmp_path / "planetoid" / "Cora" / "processed" / "data.pt"
+    data_pt.write_bytes(data_pt.read_bytes()[:5000])
+    with pytest.raises(InputFileError, match=r"Planetoid Cora: cannot read .*processed \(.*\); PyG "
+                                             r"made it from the raw files: delete that folder"):
+        load_planetoid("cora", tmp_path, download=False)
+
+
 def test_teddy_cli_writes_results(tmp_path, data_dir, cli):
     out = tmp_path / "teddy"
     result = cli(*["graph", "teddy", "--dataset", "cora", "--levels", "2",
@@ -149,6 +174,24 @@ def test_sparse_inputs_compute_the_same_model(cora):
         with torch.no_grad():
             fast, plain = model(x, edges), model(cora.x, cora.edge_index)
         assert torch.allclose(fast, plain, atol=1e-5), name
+
+
+@pytest.mark.parametrize("name", ["gcn", "gin", "gat"])
+@pytest.mark.parametrize("layout", ["coo", "csc", "bsr"])
+def test_features_of_every_sparse_layout_train_as_dense_ones(name, layout):
+    """Features as a CSC or block-sparse matrix failed in the dropout of GAT and GIN ("Could
+    not run 'aten::uniform_' with arguments from the 'SparseCsrCPU' backend")."""
+    data = _karate_task()
+    dense = (torch.rand(34, 6, generator=torch.Generator().manual_seed(0)) < 0.08).float()
+    sparse = {"coo": dense.to_sparse(), "csc": dense.to_sparse_csc(),
+              "bsr": dense.to_sparse_bsr((2, 2))}[layout]
+    results = []
+    for x in (dense, sparse):
+        data.x = x
+        torch.manual_seed(0)
+        res = train_node_classifier(make_model(name, 6, 4), data, epochs=2)
+        results.append(res.logits)
+    assert torch.allclose(results[0], results[1], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["gcn", "gin", "gat"])
@@ -344,6 +387,37 @@ def test_a_graph_that_is_no_node_task_is_refused_by_name(change, message):
         data[key] = value
     with pytest.raises(InvalidParameterError, match=message):
         train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
+
+
+@pytest.mark.parametrize(("dtype", "message"), [
+    (torch.long, r"data.val_mask holds a 0 or 1 per node, a mask stored as integers.*"
+                 r"data.val_mask.bool\(\)"),
+    (torch.int32, r"data.val_mask holds a 0 or 1 per node"),
+    (torch.float32, r"data.val_mask must be a boolean mask or an integer index of nodes, got "
+                    r"torch.float32"),
+])
+def test_a_mask_of_numbers_is_refused_by_name(dtype, message):
+    """A mask of 0/1 integers (read from a file of numbers) was taken as an index of nodes 0 and
+    1: the model was scored on those two nodes over and over, without a word; one of floats
+    failed in torch's indexing with an IndexError that named no mask."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = _karate_task()
+    data.val_mask = data.val_mask.to(dtype)
+    with pytest.raises(InvalidParameterError, match=message):
+        train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
+
+
+def test_masks_of_bytes_and_indices_train_as_boolean_masks():
+    data = _karate_task()
+    results = []
+    for form in (lambda m: m, lambda m: m.to(torch.uint8), lambda m: m.nonzero().view(-1)):
+        changed = data.clone()
+        changed.train_mask, changed.val_mask = form(data.train_mask), form(data.val_mask)
+        torch.manual_seed(0)
+        res = train_node_classifier(make_model("gcn", 34, 4, hidden=8), changed, epochs=3)
+        results.append((res.val_acc, res.test_acc))
+    assert results[1] == results[0] and results[2] == results[0]
 
 
 @pytest.mark.parametrize(("ratio", "message"), [

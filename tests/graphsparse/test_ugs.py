@@ -315,6 +315,17 @@ def test_transform_of_a_bare_edge_index_names_what_it_takes():
         ugs.transform(data.edge_index)
 
 
+def test_transform_of_edges_past_num_nodes_names_the_node():
+    """Pairs of nodes past ``num_nodes`` shared keys: the mask was applied to pairs merged under
+    them (here their count came out the same) without a word, or refused by a count of edges."""
+    data = karate()
+    ugs = UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+    data.num_nodes = 30
+    with pytest.raises(InvalidParameterError, match=r"data.edge_index holds node 33, but "
+                                                    r"data.num_nodes is 30"):
+        ugs.transform(data)
+
+
 def test_seeded_ugs_blocks_leave_the_gpus_random_state_alone(monkeypatch):
     # torch.manual_seed inside fork_rng(devices=[]) reseeded every GPU, which fork_rng does not
     # give back

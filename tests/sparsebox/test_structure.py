@@ -1,3 +1,5 @@
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -418,6 +420,44 @@ def test_a_pyg_edge_index_keeps_its_isolated_trailing_nodes():
     with pytest.raises(ValueError, match=r"sparse size \(5, 7\) joins two node sets"):
         as_structure(bipartite)  # not "node 6 appears but num_nodes is 5", a count never given
     assert as_structure(bipartite, num_nodes=7).num_nodes == 7
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"edge_index": torch.tensor([[0, 1], [1, 0], [1, 2]])},
+     r"data.edge_index must have shape \[2, E\] \(a row of sources, a row of targets\), got \[3, 2\]; "
+     r"a list of \(source, target\) pairs: data.edge_index.t\(\)"),
+    ({"edge_index": torch.tensor([0, 1, 2])}, r"data.edge_index must have shape \[2, E\].*got \[3\]$"),
+    ({"edge_weight": torch.ones(4, 1)}, r"data.edge_weight must be one-dimensional, got shape \(4, 1\)"),
+    ({"edge_weight": torch.tensor([0.0, 0.0, 1.0, 1.0])},
+     r"data.edge_weight must be positive, got 0.0 at position 0"),
+    ({"edge_weight": torch.ones(3)}, r"data.edge_weight must have length 4, got 3"),
+])
+def test_a_pyg_data_s_bad_edges_are_named_as_its_attributes(change, message):
+    """A transposed edge_index was refused as "x must be a [2, E] integer edge_index" (x: the name
+    of the data's node features), a bad edge_weight as "weight must ...", a name it does not
+    have."""
+    from torch_geometric.data import Data
+
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+    for key, value in change.items():
+        data[key] = value
+    with pytest.raises(ValueError, match=message):
+        as_structure(data)
+    with pytest.raises(ValueError, match=r"edge_weight must have length 2, got 3"):
+        as_structure(np.array([[0, 1], [1, 0]]), edge_weight=np.ones(3))
+
+
+@pytest.mark.parametrize("tensor", [
+    torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.ones(2, 3), (2, 2, 3)),
+    torch.sparse_coo_tensor(torch.tensor([[0, 0], [0, 1], [1, 0]]), torch.ones(2), (1, 2, 2)),
+])
+def test_a_sparse_tensor_of_more_than_two_dimensions_is_refused_by_its_shape(tensor):
+    """A sparse tensor of edge features (values of several channels) or a batch of adjacencies
+    failed in scipy: "mismatching number of index arrays for shape; got 2, expected 3"."""
+    shape = re.escape(str(tuple(tensor.shape)))
+    with pytest.raises(ValueError, match=f"adjacency matrix must be square, got a sparse tensor of "
+                                         f"shape {shape}; give one N x N matrix"):
+        as_structure(tensor)
 
 
 def test_a_negative_num_nodes_is_named():
