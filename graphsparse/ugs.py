@@ -235,7 +235,7 @@ def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
     pair_kept = np.ones(num_pairs, dtype=bool)
     with seeded_torch(seed):
         weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(int(seed))  # (a numpy integer is refused there)
     current = data
     for edge_count, weight_count in counts:
         with seeded_torch(seed):  # rewind: every round starts from the same initialization

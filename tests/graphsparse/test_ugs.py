@@ -177,6 +177,8 @@ def test_fit_leaves_the_callers_random_state_alone_and_is_reproducible_by_its_se
     torch.manual_seed(999)
     again = UgsPruner(keep_ratio=0.8, epochs=3, seed=5).fit(data)
     assert np.array_equal(first.scores_, again.scores_)
+    numpy_seed = UgsPruner(keep_ratio=0.8, epochs=3, seed=np.int64(5)).fit(data)  # a TypeError
+    assert np.array_equal(first.scores_, numpy_seed.scores_)
 
 
 def test_level_runs_leave_the_callers_random_state_alone():
