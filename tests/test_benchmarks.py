@@ -491,7 +491,7 @@ def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
     static = _load_benchmark("static_sparsifier")
     common = _load_benchmark("_common")
 
-    def measure(name, density, seed):
+    def measure(name, density, seed, refine_rounds="auto"):
         peer = {"edges": 70, "extra_components": 3, "kappa": float("inf")}
         return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
                 "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,

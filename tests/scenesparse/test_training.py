@@ -608,7 +608,7 @@ def test_prune_splats_out_of_memory_names_what_the_user_can_lower(tmp_path, cli,
     def out_of_memory(*args, **kwargs):
         raise error
 
-    def in_this_process(runner, fn, tasks, made=()):  # the batch's first file, here
+    def in_this_process(runner, fn, tasks, made=(), outputs=()):  # the batch's first file, here
         return [fn(tasks[0], lambda summary: None)]
 
     monkeypatch.setattr(scenesparse.splatjob, "prune_splat_file", out_of_memory)
