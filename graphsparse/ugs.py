@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,6 +42,7 @@ from graphsparse.gnn.training import (
     accuracy,
     check_node_task,
     check_weight_keep_ratio,
+    node_mask,
     train_node_classifier,
 )
 from graphsparse.teddy import level_keep_ratios
@@ -192,19 +194,20 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
         return functional_call(model, masked, (x, edge_index))
 
     best_val, best = -1.0, None
+    train, val_nodes = node_mask(data, "train_mask"), node_mask(data, "val_mask")
     try:
         for _ in range(epochs):
             model.train()
             opt.zero_grad()
             out = forward()
-            loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask].long())
+            loss = F.cross_entropy(out[train], data.y[train].long())
             loss = loss + graph_l1 * edge_mask.abs().sum()
             loss = loss + weight_l1 * sum((wmask[n] * fixed[n]).abs().sum() for n in names)
             loss.backward()
             opt.step()
             model.eval()
             with torch.no_grad():
-                val = score(forward(), data.y, data.val_mask)
+                val = score(forward(), data.y, val_nodes)
             if val > best_val:
                 best_val = val
                 best = (torch.relu(edge_mask).detach().clone(),
@@ -235,7 +238,7 @@ def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
     pair_kept = np.ones(num_pairs, dtype=bool)
     with seeded_torch(seed):
         weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
-    generator = torch.Generator().manual_seed(int(seed))  # (a numpy integer is refused there)
+    generator = torch.Generator().manual_seed(operator.index(seed))  # a numpy integer too, no float
     current = data
     for edge_count, weight_count in counts:
         with seeded_torch(seed):  # rewind: every round starts from the same initialization

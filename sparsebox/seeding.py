@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator
 
 __all__ = ["seeded_torch"]
@@ -30,5 +31,5 @@ def seeded_torch(seed: int) -> Iterator[None]:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(int(seed))  # (a numpy integer is refused there)
+        torch.default_generator.manual_seed(operator.index(seed))  # a numpy integer too, no float
         yield

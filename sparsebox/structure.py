@@ -777,7 +777,8 @@ def as_structure(
         edge_index = pyg_edge_index(x)
         weight = getattr(x, "edge_weight", None)  # PyG's name for one weight per edge
         if edge_weight is None and weight is not None:  # its errors name it as the user knows it
-            edge_weight = _as_weights("data.edge_weight", _from_torch(weight), np.shape(edge_index)[1])
+            edge_weight = _as_weights("data.edge_weight", _from_torch(weight, "data.edge_weight"),
+                                      np.shape(edge_index)[1])
         return as_structure(edge_index, undirected=undirected, edge_weight=edge_weight,
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     if num_nodes is None and _from_package(x, "torch_geometric") and hasattr(x, "sparse_size"):
@@ -789,7 +790,7 @@ def as_structure(
         num_nodes = rows if rows is not None else cols
     x = _from_torch(x)
     if edge_weight is not None:
-        edge_weight = _from_torch(edge_weight)
+        edge_weight = _from_torch(edge_weight, "edge_weight")
     if sp.issparse(x):
         if x.ndim != 2 or x.shape[0] != x.shape[1]:
             raise ValueError(f"adjacency matrix must be square, got shape {x.shape}")
@@ -920,8 +921,9 @@ def _check_real_matrix(dtype: Any) -> None:
         raise InvalidParameterError(f"adjacency matrix must hold real weights, got dtype {dtype}")
 
 
-def _from_torch(x: Any) -> Any:
-    """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged."""
+def _from_torch(x: Any, name: str = "adjacency matrix") -> Any:
+    """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged.
+    ``name`` is what a refused sparse tensor is called (a matrix unless said otherwise)."""
     if not type(x).__module__.startswith("torch"):
         return x
     import torch
@@ -932,9 +934,13 @@ def _from_torch(x: Any) -> Any:
         x = x.float()
     if x.layout == torch.strided:
         return x.detach().cpu().numpy()
-    if x.dim() != 2:  # a batch of matrices, or values of several channels per entry
+    if name != "adjacency matrix":
+        raise ValueError(f"{name} must be a dense tensor, got a sparse one of shape "
+                         f"{tuple(x.shape)}")
+    if x.dim() != 2 or x.dense_dim() != 0:  # a batch of matrices, or channels per entry
         raise ValueError(f"adjacency matrix must be square, got a sparse tensor of shape "
-                         f"{tuple(x.shape)}; give one N x N matrix with one value per entry")
+                         f"{tuple(x.shape)} ({x.dense_dim()} of them dense); give one N x N "
+                         "matrix with one value per entry")
     coo = x.detach().cpu()
     coo = coo if coo.layout == torch.sparse_coo else coo.to_sparse_coo()
     # not coalesced: repeated entries reach the matrix path, which sums or refuses them as the

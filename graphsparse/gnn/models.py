@@ -213,12 +213,12 @@ def model_inputs(model: nn.Module, data: Any, max_density: float = 0.1, *,
     dtype = param.dtype if param is not None and param.is_floating_point() else None
     if dtype is not None and x.dtype != dtype and (x.is_floating_point() or x.dim() == 2):
         x = x.to(dtype)  # (a vector of integers is node ids, as an nn.Embedding reads them)
-    if x.layout not in (torch.strided, torch.sparse_csr):  # dropout cannot draw over COO, CSC, ...
-        with _quiet_csr():
-            sparse = getattr(model, "accepts_sparse_features", False)
+    sparse = getattr(model, "accepts_sparse_features", False)
+    if x.layout != torch.strided and not (sparse and x.layout == torch.sparse_csr):
+        with _quiet_csr():  # dropout cannot draw over COO, CSC, ..., nor a model not made for them
             to_csr = sparse and x.layout in (torch.sparse_coo, torch.sparse_csc)
             x = x.to_sparse_csr() if to_csr else x.to_dense()  # (blocked ones: made sparse below)
-    if (getattr(model, "accepts_sparse_features", False) and x.layout == torch.strided
+    if (sparse and x.layout == torch.strided
             and x.dim() == 2 and float(torch.count_nonzero(x)) <= max_density * x.numel()):
         with _quiet_csr():
             x = x.to_sparse_csr()

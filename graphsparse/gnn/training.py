@@ -119,11 +119,13 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     best_val, best_test, best_logits = -1.0, 0.0, None
     start = time.perf_counter()
     x, edges = model_inputs(model, data)
+    train, val_nodes, test_nodes = (node_mask(data, k) for k in ("train_mask", "val_mask",
+                                                                  "test_mask"))
     for _ in range(epochs):
         model.train()
         opt.zero_grad()
         out = model(x, edges)
-        loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask].long())
+        loss = F.cross_entropy(out[train], data.y[train].long())
         if teacher is not None:
             if teacher.shape != out.shape:
                 raise ValueError(f"teacher_logits must have the shape of the model's output, "
@@ -136,9 +138,9 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
         model.eval()
         with torch.no_grad():
             out = model(x, edges)
-        val = score(out, data.y, data.val_mask)
+        val = score(out, data.y, val_nodes)
         if val > best_val:
-            best_val, best_test, best_logits = val, score(out, data.y, data.test_mask), out
+            best_val, best_test, best_logits = val, score(out, data.y, test_nodes), out
     kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
     return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)
 
@@ -162,6 +164,14 @@ def check_weight_keep_ratio(weight_keep_ratio: Any, num_weights: int) -> float:
         raise InvalidParameterError(f"weight_keep_ratio {ratio:g} keeps none of the {num_weights} "
                                     "weights; give a larger one")
     return ratio
+
+
+def node_mask(data: Any, name: str) -> Any:
+    """``data``'s mask ``name`` as training indexes with it: a uint8 mask (an old PyG or
+    file-read layout, which torch still indexes with, but deprecated) as a boolean one; a
+    boolean mask or an index of nodes as it is."""
+    mask = getattr(data, name)
+    return mask.bool() if torch.is_tensor(mask) and mask.dtype == torch.uint8 else mask
 
 
 def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask", "test_mask")

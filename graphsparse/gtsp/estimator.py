@@ -4,6 +4,7 @@ trained graph transformer lets into its attention."""
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -125,7 +126,7 @@ class GtspTokenPruner(Sparsifier):
                               heads=self.heads, token_keep_ratio=keep_ratio)
             optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
             loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
-                                generator=torch.Generator().manual_seed(int(self.seed)),
+                                generator=torch.Generator().manual_seed(operator.index(self.seed)),
                                 drop_last=drops_lone_graph(len(prepared), self.batch_size))
             model.train()
             with torch_threads(1):

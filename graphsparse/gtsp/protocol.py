@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -177,7 +178,7 @@ def build_run(spec: RunSpec, num_tasks: int, total_steps: int, *, seed: int,
         options["layer_keep_ratio"] = spec.keep
     with seeded_torch(seed):  # the initial weights; the caller's state (and the GPUs') left alone
         model = GTSPModel(num_tasks, **options)
-    model.generator = torch.Generator().manual_seed(int(seed)) if spec.baseline else None
+    model.generator = torch.Generator().manual_seed(operator.index(seed)) if spec.baseline else None
     strategy = None
     if axes & {"heads", "layers", "weights"}:
         strategy = GTSPStrategy(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -150,7 +151,7 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
     if strategy is not None and strategy.total_steps != epochs * per_epoch:
         raise ValueError(f"strategy.total_steps must be epochs * steps per epoch = "
                          f"{epochs * per_epoch}, got {strategy.total_steps}")
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(operator.index(seed))
     loader = DataLoader(task.train, batch_size=batch_size, shuffle=True, generator=generator,
                         drop_last=drops_lone_graph(len(task.train), batch_size))
     optimizer = torch.optim.AdamW(model.network_parameters(), lr=lr, weight_decay=weight_decay)

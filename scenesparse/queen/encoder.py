@@ -204,7 +204,7 @@ class QueenEncoder:
         self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
         self._rest_latent = self.state_.rest_latent.float()
         self._previous = [t.detach().float().cpu() for t in images]
-        self._generator = torch.Generator().manual_seed(int(self.seed))
+        self._generator = torch.Generator().manual_seed(self.seed)
         self.frames_: list[FrameState] = []
         return self.state_
 

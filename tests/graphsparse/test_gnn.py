@@ -408,6 +408,7 @@ def test_a_mask_of_numbers_is_refused_by_name(dtype, message):
         train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
 
 
+@pytest.mark.filterwarnings("error:indexing with dtype torch.uint8")  # torch's deprecated path
 def test_masks_of_bytes_and_indices_train_as_boolean_masks():
     data = _karate_task()
     results = []
@@ -551,3 +552,23 @@ def test_a_heterogeneous_graph_is_told_how_to_make_it_one():
     data["paper", "cites", "paper"].edge_index = torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(InvalidParameterError, match=r"a HeteroData lacks .*data.to_homogeneous\(\)"):
         train_node_classifier(make_model("gcn", 2, 2, hidden=8), data, epochs=1)
+
+
+def test_a_model_not_made_for_sparse_features_gets_csr_ones_dense():
+    """Only COO, CSC and block layouts were made dense for a model that takes no sparse features:
+    CSR reached its dropout ('aten::bernoulli_' on SparseCsrCPU)."""
+    from graphsparse.gnn.models import model_inputs
+
+    class Plain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(34, 4)
+
+        def forward(self, x, edge_index):
+            return self.lin(torch.nn.functional.dropout(x, 0.5, self.training))
+
+    data = _karate_task()
+    data.x = data.x.to_sparse_csr()
+    x, _ = model_inputs(Plain(), data)
+    assert x.layout == torch.strided
+    train_node_classifier(Plain(), data, epochs=1)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from sparsebox.seeding import seeded_torch
@@ -26,3 +27,6 @@ def test_a_numpy_integer_seeds_as_the_integer_it_holds():
     with seeded_torch(3):
         b = torch.rand(4)
     assert torch.equal(a, b)
+    with pytest.raises(TypeError):  # a float is no seed (int() cut 0.5 and 0.9 down to 0)
+        with seeded_torch(0.5):
+            pass

@@ -450,14 +450,28 @@ def test_a_pyg_data_s_bad_edges_are_named_as_its_attributes(change, message):
 @pytest.mark.parametrize("tensor", [
     torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.ones(2, 3), (2, 2, 3)),
     torch.sparse_coo_tensor(torch.tensor([[0, 0], [0, 1], [1, 0]]), torch.ones(2), (1, 2, 2)),
+    # one sparse and one dense dimension, 3 x 3 in all: a bare IndexError
+    torch.sparse_coo_tensor(torch.tensor([[0, 2]]), torch.ones(2, 3), (3, 3)),
 ])
 def test_a_sparse_tensor_of_more_than_two_dimensions_is_refused_by_its_shape(tensor):
     """A sparse tensor of edge features (values of several channels) or a batch of adjacencies
     failed in scipy: "mismatching number of index arrays for shape; got 2, expected 3"."""
     shape = re.escape(str(tuple(tensor.shape)))
     with pytest.raises(ValueError, match=f"adjacency matrix must be square, got a sparse tensor of "
-                                         f"shape {shape}; give one N x N matrix"):
+                                         f"shape {shape} .* give one N x N matrix"):
         as_structure(tensor)
+
+
+def test_a_sparse_edge_weight_is_named_as_the_weights():
+    """A sparse data.edge_weight was refused as an adjacency matrix that must be square."""
+    from torch_geometric.data import Data
+
+    weight = torch.sparse_coo_tensor(torch.tensor([[0, 1]]), torch.ones(2), (2,))
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), edge_weight=weight, num_nodes=2)
+    with pytest.raises(ValueError, match=r"data.edge_weight must be a dense tensor, got a sparse one"):
+        as_structure(data)
+    with pytest.raises(ValueError, match=r"^edge_weight must be a dense tensor"):
+        as_structure(torch.tensor([[0, 1], [1, 0]]), edge_weight=weight)
 
 
 def test_a_negative_num_nodes_is_named():
