@@ -571,13 +571,7 @@ class SparseStructure:
 
 # --------------------------------------------------------------------- helpers
 def _as_index_array(name: str, values: Any, length: int | None = None) -> np.ndarray:
-    arr = check_1d(name, values)
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=True)
+    arr = _as_int64(name, check_1d(name, values), copy=True)
     if length is not None and arr.shape[0] != length:
         raise ValueError(f"{name} must have length {length}, got {arr.shape[0]}")
     if arr.size and arr.min() < 0:
@@ -586,14 +580,14 @@ def _as_index_array(name: str, values: Any, length: int | None = None) -> np.nda
     return arr
 
 
-def _as_int64(name: str, values: Any) -> np.ndarray:
-    """Integers of any shape as int64; floats only where they are whole (1.7 is refused, where
-    a cast would read it as 1 and answer for another edge)."""
+def _as_int64(name: str, values: Any, *, copy: bool = False) -> np.ndarray:
+    """Integers of any shape as int64 (a new array with ``copy``); floats only where they are
+    whole (1.7 is refused, where a cast would read it as 1 and answer for another edge)."""
     arr = np.asarray(values)
     if arr.size and not np.issubdtype(arr.dtype, np.integer) and not (
             np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0)):
         raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
+    return arr.astype(np.int64, copy=copy)
 
 
 def _as_weights(name: str, values: Any, length: int) -> np.ndarray:
