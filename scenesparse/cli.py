@@ -194,7 +194,7 @@ def _prune_points_task(task: dict, emit: Any) -> dict:
 
 def _prune_points_file(task: dict, *, progress: bool) -> dict:
     """Prune one cloud: read, check, fit the method, write the kept points (and the report)."""
-    from scenesparse.pointio import POINT_SUFFIXES, read_points
+    from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
@@ -224,7 +224,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         if kept.faces is not None:
             summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
         with StagedOutputs(target=target, report=report) as staged:
-            _write_cloud(staged["target"], target, kept, binary=not task["ascii"])
+            write_points(staged["target"], kept, binary=not task["ascii"], name=target)
             if report is not None:
                 staged["report"].write_text(json_text(summary, indent=2))
     return summary
@@ -447,7 +447,7 @@ def remove_floaters(
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
     splat property is written back unchanged."""
-    from scenesparse.pointio import POINT_SUFFIXES, read_points
+    from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from scenesparse.points import StatisticalOutlierRemover
     from sparsebox.options import parameter_errors
     from sparsebox.progress import progress_steps
@@ -476,7 +476,7 @@ def remove_floaters(
         summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
                            "floaters")
         with StagedOutputs(target=target, report=report) as staged:
-            _write_cloud(staged["target"], target, kept, binary=not ascii_out)
+            write_points(staged["target"], kept, binary=not ascii_out, name=target)
             if report is not None:
                 staged["report"].write_text(json_text(summary, indent=2))
     typer.echo(json_text(summary))
@@ -493,21 +493,6 @@ def _fit_errors(options: dict[str, str], path: Path) -> Iterator[None]:
             yield
     except typer.BadParameter as err:
         raise typer.BadParameter(f"{path}: {err.message}", param_hint=err.param_hint) from None
-
-
-def _write_cloud(staged: Path, target: Path, cloud: Any, *, binary: bool = True) -> None:
-    """Write ``cloud`` to ``staged``, the temporary name of ``target``; a warning of the writer
-    names ``target``, the file the user asked for."""
-    import warnings
-
-    from scenesparse.pointio import write_points
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        write_points(staged, cloud, binary=binary)
-    for warning in caught:
-        warnings.warn(str(warning.message).replace(str(staged), str(target)), warning.category,
-                      stacklevel=2)
 
 
 def _check_kept(mask: Any, what: str, path: Path) -> None:

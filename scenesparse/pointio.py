@@ -449,7 +449,7 @@ def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
     return f"{path}: the ascii data are not {width} numbers per line"
 
 
-def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
+def _write_pcd(path: Path, cloud: PointCloud, binary: bool, shown: Path) -> None:
     kinds = {"f": "F", "i": "I", "u": "U", "b": "U"}
     narrow = _float32_for_open3d(cloud) if cloud.source not in (None, "pcd") else set()
     names, dtype = [], []
@@ -465,7 +465,7 @@ def _write_pcd(path: Path, cloud: PointCloud, binary: bool) -> None:
     data = cloud.data.astype(dtype)
     wide = [c for c in "xyz" if data.dtype[c] == np.float64]
     if binary and wide and cloud.source != "pcd":
-        warnings.warn(f"{path}: {' '.join(wide)} written as 8-byte floats (F 8) to keep them; "
+        warnings.warn(f"{shown}: {' '.join(wide)} written as 8-byte floats (F 8) to keep them; "
                       "open3d's binary PCD reader reads such fields as zeros (write ascii, or "
                       ".ply, for open3d)", stacklevel=3)
     # ascii: a packed colour float text would lose written as its bits, TYPE U as PCL's ascii
@@ -796,18 +796,22 @@ def _check_32_bits(path: Path, name: str, values: np.ndarray, *, listed: bool) -
                                  f"{t} values beyond {info.dtype} ({why}")
 
 
-def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True) -> None:
+def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: bool = True,
+                 name: str | os.PathLike[str] | None = None) -> None:
     """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`).
     A ``.pts`` file is written as open3d and CloudCompare read it, and holds only
-    :data:`PTS_LAYOUTS`' fields: a cloud with others is refused (:func:`check_format_holds`)."""
+    :data:`PTS_LAYOUTS`' fields: a cloud with others is refused (:func:`check_format_holds`).
+    Errors and warnings name the file as ``name`` (default ``path``: a staged file's final
+    name, as :func:`~scenesparse.gaussians.write_ply` takes it)."""
     path = Path(path)
+    shown = path if name is None else Path(name)
     suffix = path.suffix.lower()
-    check_format_holds(path, cloud)
+    check_format_holds(shown, cloud)
     cloud = _named_for(suffix, cloud)
     if suffix == ".ply":
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":
-        _write_pcd(path, cloud, binary)
+        _write_pcd(path, cloud, binary, shown)
     elif suffix == ".pts":
         _write_pts(path, cloud)
     elif suffix in _XYZ_SUFFIXES:
