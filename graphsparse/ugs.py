@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -51,7 +50,7 @@ from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
-from sparsebox.seeding import seeded_torch
+from sparsebox.seeding import seeded_generator, seeded_torch
 from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
 
@@ -238,7 +237,7 @@ def ugs_rounds(data: Any, factory: Callable[[], nn.Module], seed: int,
     pair_kept = np.ones(num_pairs, dtype=bool)
     with seeded_torch(seed):
         weight_masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(factory())]
-    generator = torch.Generator().manual_seed(operator.index(seed))  # a numpy integer too, no float
+    generator = seeded_generator(seed)
     current = data
     for edge_count, weight_count in counts:
         with seeded_torch(seed):  # rewind: every round starts from the same initialization

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import operator
 from collections.abc import Iterator
+from typing import Any
 
-__all__ = ["seeded_torch"]
+__all__ = ["seeded_torch", "seeded_generator"]
 
 
 @contextlib.contextmanager
@@ -33,3 +34,19 @@ def seeded_torch(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(operator.index(seed))  # a numpy integer too, no float
         yield
+
+
+def seeded_generator(seed: int) -> Any:
+    """A new CPU ``torch.Generator`` seeded by ``seed``: an integer, a numpy one too (what
+    ``np.arange`` or ``rng.integers`` give); a float is refused, not cut to an integer.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> a = torch.rand(2, generator=seeded_generator(np.int64(3)))
+    >>> torch.equal(a, torch.rand(2, generator=seeded_generator(3)))
+    True
+    """
+    import torch
+
+    return torch.Generator().manual_seed(operator.index(seed))

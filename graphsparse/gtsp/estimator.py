@@ -4,7 +4,6 @@ trained graph transformer lets into its attention."""
 from __future__ import annotations
 
 import numbers
-import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ import torch
 from sparsebox._validation import SEED, Interval, Options
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
-from sparsebox.seeding import seeded_torch
+from sparsebox.seeding import seeded_generator, seeded_torch
 
 __all__ = ["GtspTokenPruner"]
 
@@ -126,7 +125,7 @@ class GtspTokenPruner(Sparsifier):
                               heads=self.heads, token_keep_ratio=keep_ratio)
             optimizer = torch.optim.AdamW(model.network_parameters(), lr=self.lr)
             loader = DataLoader(prepared, batch_size=self.batch_size, shuffle=True,
-                                generator=torch.Generator().manual_seed(operator.index(self.seed)),
+                                generator=seeded_generator(self.seed),
                                 drop_last=drops_lone_graph(len(prepared), self.batch_size))
             model.train()
             with torch_threads(1):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import math
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -36,7 +35,7 @@ import torch
 
 from sparsebox._validation import check_fraction
 from sparsebox.exceptions import InvalidParameterError
-from sparsebox.seeding import seeded_torch
+from sparsebox.seeding import seeded_generator, seeded_torch
 
 __all__ = ["AXES", "BASELINES", "RunSpec", "record_key", "plan_runs", "parse_axes", "parse_keeps",
            "build_run", "largest_keep_within", "run_seed", "gtsp_seed_task", "runs_to_do",
@@ -178,7 +177,7 @@ def build_run(spec: RunSpec, num_tasks: int, total_steps: int, *, seed: int,
         options["layer_keep_ratio"] = spec.keep
     with seeded_torch(seed):  # the initial weights; the caller's state (and the GPUs') left alone
         model = GTSPModel(num_tasks, **options)
-    model.generator = torch.Generator().manual_seed(operator.index(seed)) if spec.baseline else None
+    model.generator = seeded_generator(seed) if spec.baseline else None
     strategy = None
     if axes & {"heads", "layers", "weights"}:
         strategy = GTSPStrategy(

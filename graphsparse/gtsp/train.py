@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
 from sparsebox.exceptions import InvalidParameterError
-from sparsebox.seeding import seeded_torch
+from sparsebox.seeding import seeded_generator, seeded_torch
 
 __all__ = ["TrainResult", "train_gtsp", "evaluate", "steps_per_epoch", "drops_lone_graph",
            "check_lone_atoms", "inference_seconds", "torch_threads"]
@@ -151,7 +150,7 @@ def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPS
     if strategy is not None and strategy.total_steps != epochs * per_epoch:
         raise ValueError(f"strategy.total_steps must be epochs * steps per epoch = "
                          f"{epochs * per_epoch}, got {strategy.total_steps}")
-    generator = torch.Generator().manual_seed(operator.index(seed))
+    generator = seeded_generator(seed)
     loader = DataLoader(task.train, batch_size=batch_size, shuffle=True, generator=generator,
                         drop_last=drops_lone_graph(len(task.train), batch_size))
     optimizer = torch.optim.AdamW(model.network_parameters(), lr=lr, weight_decay=weight_decay)

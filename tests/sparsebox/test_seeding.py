@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sparsebox.seeding import seeded_torch
+from sparsebox.seeding import seeded_generator, seeded_torch
 
 
 def test_a_seeded_block_draws_from_its_seed_and_gives_the_callers_stream_back(monkeypatch):
@@ -30,3 +30,7 @@ def test_a_numpy_integer_seeds_as_the_integer_it_holds():
     with pytest.raises(TypeError):  # a float is no seed (int() cut 0.5 and 0.9 down to 0)
         with seeded_torch(0.5):
             pass
+    with pytest.raises(TypeError):  # nor for a generator of its own
+        seeded_generator(0.5)
+    assert torch.equal(torch.rand(3, generator=seeded_generator(np.int64(4))),
+                       torch.rand(3, generator=seeded_generator(4)))
