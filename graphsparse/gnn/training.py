@@ -228,10 +228,12 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
         if not (mask.any() if mask.dtype == torch.bool else mask.numel()):
             raise InvalidParameterError(
                 f"data.{name} selects no node, but {roles.get(name, 'it is read')}: give it some")
-        if mask.dtype != torch.bool and (int(mask.min()) < 0 or int(mask.max()) >= data.num_nodes):
-            bad = int(mask.min()) if int(mask.min()) < 0 else int(mask.max())
-            raise InvalidParameterError(
-                f"data.{name} holds node {bad}, but the nodes are 0..{data.num_nodes - 1}")
+        if mask.dtype != torch.bool:  # an index of nodes
+            low, high = int(mask.min()), int(mask.max())
+            if low < 0 or high >= data.num_nodes:
+                raise InvalidParameterError(
+                    f"data.{name} holds node {low if low < 0 else high}, but the nodes are "
+                    f"0..{data.num_nodes - 1}")
         lowest = int(data.y[mask].min())
         if lowest < 0:  # -1 marks unlabelled nodes in some datasets
             raise InvalidParameterError(
