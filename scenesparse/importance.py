@@ -84,6 +84,33 @@ def default_cameras(scene: GaussianScene, num_views: int, resolution: int, *,
                          height=resolution, fov_deg=fov_deg, phase=phase)
 
 
+def check_cameras_see(scene: GaussianScene, cameras: Sequence[Camera], why: str = "") -> None:
+    """Refuse ``cameras`` none of which sees a Gaussian of ``scene`` (:func:`cameras_seeing`),
+    saying ``why`` that matters and that the poses' convention is the likely cause.
+
+    Examples
+    --------
+    >>> from scenesparse.cameras import Camera
+    >>> scene = GaussianScene(means=torch.tensor([[0.0, 0.0, 2.0]]),
+    ...                       quats=torch.tensor([[1.0, 0, 0, 0]]),
+    ...                       log_scales=torch.full((1, 3), -3.0), opacity_logits=torch.zeros(1),
+    ...                       sh_dc=torch.zeros(1, 3), sh_rest=torch.zeros(1, 0, 3))
+    >>> behind = Camera(torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0])), 10.0, 10.0, 8.0, 8.0,
+    ...                 16, 16)
+    >>> check_cameras_see(scene, [behind], ", so nothing can be scored")
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: none of the 1 cameras sees a Gaussian of the \
+scene, so nothing can be scored: check the poses' convention (Camera takes a world-to-camera \
+transform with OpenCV axes: x right, y down, z forward)
+    """
+    if not any(cameras_seeing(scene, cameras)):
+        raise InvalidParameterError(
+            f"none of the {len(cameras)} cameras sees a Gaussian of the scene{why}: check the "
+            "poses' convention (Camera takes a world-to-camera transform with OpenCV axes: x "
+            "right, y down, z forward)")
+
+
 def check_cameras(cameras: Sequence[Camera] | None) -> None:
     """``cameras`` is None (the default orbit) or a non-empty sequence of :class:`Camera`;
     otherwise an error that says which."""
@@ -358,11 +385,8 @@ class GaussianPruner(Sparsifier):
         if needs_views:
             cams = list(cameras) if cameras is not None else default_cameras(
                 scene, self.views, self.resolution)
-            if cameras is not None and not any(cameras_seeing(scene, cams)):
-                raise InvalidParameterError(
-                    f"none of the {len(cams)} cameras sees a Gaussian of the scene: check the "
-                    "poses' convention (Camera takes a world-to-camera transform with OpenCV "
-                    "axes: x right, y down, z forward)")
+            if cameras is not None:
+                check_cameras_see(scene, cams)
         target = None if self.threshold is not None else self._size(n)
         trainer = None
         if self.recover_steps:

@@ -382,15 +382,11 @@ def _check_seen(scene: GaussianScene, cameras: Sequence[Camera]) -> None:
     """Refuse a scene of no Gaussian (an IndexError followed), and cameras none of which sees a
     Gaussian of the scene: no gradient reaches any, and the loss stayed where it was step after
     step, without a word."""
-    from scenesparse.importance import cameras_seeing
+    from scenesparse.importance import check_cameras_see
 
     if not len(scene):
         raise InvalidParameterError("the scene has no Gaussian to train")
-    if not any(cameras_seeing(scene, cameras)):
-        raise InvalidParameterError(
-            f"none of the {len(cameras)} cameras sees a Gaussian of the scene, so training "
-            "cannot move any: check the poses' convention (Camera takes a world-to-camera "
-            "transform with OpenCV axes: x right, y down, z forward)")
+    check_cameras_see(scene, cameras, ", so training cannot move any")
 
 
 def _strategy_state_dict(state: Any) -> dict[str, Any]:
