@@ -169,7 +169,14 @@ def check_weight_keep_ratio(weight_keep_ratio: Any, num_weights: int) -> float:
 def node_mask(data: Any, name: str) -> Any:
     """``data``'s mask ``name`` as training indexes with it: a uint8 mask (an old PyG or
     file-read layout, which torch still indexes with, but deprecated) as a boolean one; a
-    boolean mask or an index of nodes as it is."""
+    boolean mask or an index of nodes as it is.
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Data
+    >>> node_mask(Data(train_mask=torch.tensor([1, 0, 1], dtype=torch.uint8)), "train_mask")
+    tensor([ True, False,  True])
+    """
     mask = getattr(data, name)
     return mask.bool() if torch.is_tensor(mask) and mask.dtype == torch.uint8 else mask
 
