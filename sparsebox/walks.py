@@ -188,10 +188,14 @@ def random_walks(
     _check_nodes("sources", src, n, allow_free=False)
     _check_nodes("targets", tgt, n, allow_free=True)
     num_walkers = check_int("num_walkers", num_walkers, minimum=1)
-    max_steps = check_int("max_steps", max_steps, minimum=1)
-    seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)  # 2**64 + s walked as s
+    # a cap past 2**63 - 1 hops caps nothing a walk reaches; the kernels count hops in int64
+    max_steps = min(check_int("max_steps", max_steps, minimum=1), 2**63 - 1)
+    seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
     if chunk_queries is not None:
         chunk_queries = check_int("chunk_queries", chunk_queries, minimum=1)
+    if executor is not None and not callable(getattr(executor, "run", None)):
+        raise InvalidParameterError(f"executor must be a sparsebox.parallel.Executor (such as "
+                                    f"make_executor('ray')), got {executor!r}")
     for name, flag in (("weighted", weighted), ("non_backtracking", non_backtracking),
                        ("return_paths", return_paths)):
         if not isinstance(flag, (bool, np.bool_)):

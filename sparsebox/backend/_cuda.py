@@ -19,7 +19,7 @@ extern "C" __global__ void random_walks(
     const double* __restrict__ weight,
     const long long* __restrict__ sources, const long long* __restrict__ targets,
     const long long num_queries, const int num_walkers, const unsigned long long seed,
-    const int max_steps, const int weighted, const int non_backtracking, const int undirected,
+    const long long max_steps, const int weighted, const int non_backtracking, const int undirected,
     const double* __restrict__ scale, const double stop_resistance,
     const long long walker_offset,
     bool* __restrict__ reached, double* __restrict__ resistance, long long* __restrict__ steps)
@@ -35,7 +35,7 @@ extern "C" __global__ void random_walks(
             seed ^ ((unsigned long long)(g + walker_offset + 1) * GOLDEN_WALKER_MULT);
         long long cur = src, prev = -1;
         double r = 0.0;
-        int s = 0;
+        long long s = 0;
         bool ok = false;
         while (s < max_steps) {
             const long long start = indptr[cur], end = indptr[cur + 1];
@@ -125,7 +125,7 @@ def run_walkers(p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         _kernel()(
             (q,), (threads,),
             (indptr, indices, weight, sources, targets, np.int64(q),
-             np.int32(p.num_walkers), np.uint64(p.seed & _rng.MASK64), np.int32(p.max_steps),
+             np.int32(p.num_walkers), np.uint64(p.seed & _rng.MASK64), np.int64(p.max_steps),
              np.int32(p.weighted), np.int32(p.non_backtracking), np.int32(p.undirected),
              scale, np.float64(p.stop_resistance), np.int64(p.walker_offset), reached, resistance,
              steps),

@@ -331,3 +331,55 @@ def test_a_query_whose_target_is_its_source_asks_for_a_return(backend):
     assert not random_walks(path_graph(4), [1], [1], **kwargs).reached[0]  # no way back on a tree
     back = random_walks(path_graph(4), [0], [0], non_backtracking=False, **kwargs)
     assert back.reached[0] and back.resistance[0] == 2.0
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_a_step_cap_past_int64_caps_nothing_on_every_backend(backend):
+    # the reference took max_steps=2**64 (DynamicSpectralSparsifier passes any cap >= 1 on), and
+    # numba failed on it with its own traceback (a TypingError, or "int too big to convert")
+    kwargs = dict(num_walkers=4, seed=3, return_paths=True, backend=backend)
+    capped = random_walks(path_graph(10), [0, 4], [9, -1], max_steps=100, **kwargs)
+    for max_steps in (2**64, 10**30):
+        res = random_walks(path_graph(10), [0, 4], [9, -1], max_steps=max_steps, **kwargs)
+        assert np.array_equal(res.hits, capped.hits) and res.num_steps == capped.num_steps
+        assert all(np.array_equal(a, b) for a, b in zip(res.paths, capped.paths, strict=True))
+
+
+def test_an_executor_that_is_not_one_is_named():
+    # "'str' object has no attribute 'run'" from inside the chunking before
+    with pytest.raises(ValueError, match=r"executor must be a sparsebox.parallel.Executor \(such as "
+                                         r"make_executor\('ray'\)\), got 'ray'"):
+        random_walks(path_graph(4), [0], [3], executor="ray")
+
+
+def test_the_cuda_launch_passes_each_argument_in_the_type_the_kernel_declares(monkeypatch):
+    # no GPU needed: a stand-in for CuPy records the launch. max_steps went as int32, an
+    # OverflowError for the caps from 2**31 up that numba and the reference take
+    import re
+    import sys
+    import types
+
+    import sparsebox.backend
+    from sparsebox.backend import _cuda
+
+    launches = []
+    fake = types.SimpleNamespace(asarray=lambda a, dtype=None: np.asarray(a, dtype=dtype),
+                                 zeros=np.zeros, empty=np.empty, asnumpy=np.asarray,
+                                 int64=np.int64, float64=np.float64, bool_=np.bool_)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(sparsebox.backend, "has_cuda", lambda: True)
+    monkeypatch.setattr(_cuda, "_kernel", lambda: lambda grid, block, args: launches.append(args))
+    for max_steps in (100, 2**31, 2**64):
+        random_walks(path_graph(4), [0, 1], [3, -1], num_walkers=3, max_steps=max_steps,
+                     backend="cuda")
+    signature = re.search(r"random_walks\((.*?)\)\s*\{", _cuda.KERNEL_SOURCE, re.S).group(1)
+    c_types = {"long long": np.int64, "int": np.int32, "unsigned long long": np.uint64,
+               "double": np.float64, "bool": np.bool_}
+    for args in launches:
+        for declared, arg in zip(signature.split(","), args, strict=True):
+            c_type = re.sub(r"\bconst\b|__restrict__|\w+$", "", declared.strip()).strip()
+            if c_type.endswith("*"):
+                assert arg.dtype == c_types[c_type.rstrip("* ")], declared
+            else:
+                assert type(arg) is c_types[c_type], declared
+    assert [int(args[8]) for args in launches] == [100, 2**31, 2**63 - 1]
