@@ -70,7 +70,7 @@ def test_mask_search_learns_scores_from_the_loss(cora):
     _, num_pairs = edge_pairs(cora.edge_index, cora.num_nodes)
     assert edge_scores.shape == (num_pairs,)
     assert [s.shape for s in weight_scores] == [m.shape for m in masks]
-    # Initial noise is 1e-3; five Adam steps at lr 0.01 move masks far beyond it.
+    # Initial noise is 1e-5; five Adam steps at lr 0.01 move masks far beyond it.
     assert np.abs(edge_scores - 1).max() > 0.02
     assert max(float((s - 1).abs().max()) for s in weight_scores) > 0.02
     # The model is left without the explanation masks set during the search.
@@ -83,6 +83,50 @@ def test_mask_search_keeps_pruned_weights_at_zero_score(cora):
     masks = [torch.rand_like(w) < 0.5 for w in prunable_weights(model)]
     _, scores = ugs_mask_search(model, cora, masks, epochs=2)
     assert all(bool((s[~m] == 0).all()) for s, m in zip(scores, masks, strict=True))
+
+
+def test_masks_start_at_one_with_the_reference_codes_noise_of_1e_5():
+    # UGS's code starts its masks at 1 + U(-1e-5, 1e-5) (soft_mask_init "all_one"); with lr 0
+    # the masks of the best epoch are the initial ones.
+    data = karate()
+    model = small_gcn(data)()
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(model)]
+    edge_scores, weight_scores = ugs_mask_search(model, data, masks, epochs=1, lr=0.0,
+                                                 generator=torch.Generator().manual_seed(0))
+    deviations = [np.abs(edge_scores - 1)] + [(s - 1).abs().numpy().ravel() for s in weight_scores]
+    assert all(d.max() <= 1.1e-5 for d in deviations)  # (float32's spacing near 1: 1.2e-7)
+    assert all((d > 0).mean() > 0.9 for d in deviations)  # noise there, to break ties
+
+
+def path_task(num_nodes: int = 9):
+    """A path 0 - 1 - ... with one-hot features, nodes 0 and 1 for training and 2 for validation:
+    the edges past node 3 lie outside a two-layer GNN's view of the training nodes."""
+    from torch_geometric.data import Data
+
+    src = torch.arange(num_nodes - 1)
+    data = Data(x=torch.eye(num_nodes), y=torch.arange(num_nodes) % 2, num_nodes=num_nodes,
+                edge_index=torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])]))
+    data.train_mask = torch.arange(num_nodes) < 2
+    data.val_mask = data.test_mask = torch.arange(num_nodes) == 2
+    return data
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 5e-4])
+def test_the_masks_are_under_the_optimizers_weight_decay(weight_decay):
+    # UGS's code gives every parameter, masks included, to one Adam with weight decay: a mask
+    # the loss does not reach decays all the same (Adam steps lr against a constant gradient).
+    data = path_task()
+    model = small_gcn(data)()
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(model)]
+    scores, _ = ugs_mask_search(model, data, masks, epochs=1, lr=0.1, graph_l1=0.0,
+                                weight_l1=0.0, weight_decay=weight_decay)
+    pair, _ = edge_pairs(data.edge_index, data.num_nodes)
+    far = scores[pair[(data.edge_index.min(0).values >= 5).numpy()]]
+    assert far.size == 6
+    if weight_decay:
+        assert far == pytest.approx(0.9, abs=1e-3)
+    else:
+        assert np.abs(far - 1).max() <= 1.1e-5
 
 
 def test_fixed_weight_masks_hold_through_training(cora):
