@@ -93,6 +93,28 @@ def _with_random_walk_pe(graphs: Any, walk_length: int) -> list:
     return out
 
 
+def one_by_one(graphs: Any) -> list:
+    """The graphs one by one, of a list of ``Data``, a PyG ``Batch`` (its graphs, not their
+    union), one ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs) or batches
+    (a ``DataLoader``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch_geometric.data import Batch, Data
+    >>> g = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+    >>> [h.num_nodes for h in one_by_one([Batch.from_data_list([g, g]), g])]
+    [2, 2, 2]
+    """
+    from torch_geometric.data import Batch
+    from torch_geometric.data.data import BaseData
+
+    out = []
+    for g in [graphs] if isinstance(graphs, BaseData) else graphs:
+        out += g.to_data_list() if isinstance(g, Batch) else [g]
+    return out
+
+
 def check_molecules(graphs: list[Any]) -> None:
     """Refuse, naming the graph and the field, what the GTSP model cannot read: every graph must be
     a PyG ``Data`` with an integer ``edge_index`` of shape ``[2, E]``, ogb's atom features ``x``

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from graphsparse.gtsp.data import one_by_one
 from graphsparse.gtsp.tokens import tokens_per_graph
 
 __all__ = ["FlopsReport", "count_flops", "counted_flops", "PARTS", "ATTENTION_PARTS"]
@@ -87,23 +88,10 @@ def _linear(report: FlopsReport, part: str, rows: float, weight: Tensor,
 
 
 def _sizes(graphs) -> tuple[Tensor, Tensor]:
-    """Nodes and directed edges per graph, of a list of ``Data``, a PyG ``Batch`` or one
-    ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs), or of batches (a
-    ``DataLoader``): each graph of a batch counts on its own."""
-    from torch_geometric.data.data import BaseData
-
-    if isinstance(graphs, BaseData):
-        graphs = [graphs]
-    nodes: list[int] = []
-    edges: list[int] = []
-    for g in graphs:
-        if hasattr(g, "ptr") and hasattr(g, "num_graphs"):  # a batch: its graphs, not their sum
-            nodes += (g.ptr[1:] - g.ptr[:-1]).tolist()
-            edges += torch.bincount(g.batch[g.edge_index[0]], minlength=g.num_graphs).tolist()
-        else:
-            nodes.append(int(g.num_nodes))
-            edges.append(int(g.edge_index.shape[1]))
-    return torch.tensor(nodes, dtype=torch.long), torch.tensor(edges, dtype=torch.long)
+    """Nodes and directed edges per graph (each graph of a batch on its own)."""
+    graphs = one_by_one(graphs)
+    return (torch.tensor([int(g.num_nodes) for g in graphs], dtype=torch.long),
+            torch.tensor([int(g.edge_index.shape[1]) for g in graphs], dtype=torch.long))
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ import torch
 from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
-from graphsparse.gtsp.data import MoleculeTask
+from graphsparse.gtsp.data import MoleculeTask, one_by_one
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
@@ -224,7 +224,7 @@ def inference_seconds(model: GTSPModel, graphs: Sequence, *, batch_size: int = 1
 @torch.no_grad()
 def _time_inference(model: GTSPModel, graphs: Sequence, batch_size: int, repeats: int) -> float:
     small = model.export_pruned()
-    ordered = sorted(_data_list(graphs), key=lambda g: g.num_nodes)
+    ordered = sorted(one_by_one(graphs), key=lambda g: g.num_nodes)
     batches = [Batch.from_data_list(ordered[i:i + batch_size])
                for i in range(0, len(ordered), batch_size)]
     best = float("inf")
@@ -235,14 +235,3 @@ def _time_inference(model: GTSPModel, graphs: Sequence, batch_size: int, repeats
         if attempt:
             best = min(best, time.perf_counter() - start)
     return 1000.0 * best / max(len(ordered), 1)
-
-
-def _data_list(graphs: Sequence) -> list:
-    """The graphs one by one, of a list of ``Data``, a PyG ``Batch``, one ``Data`` or batches
-    (a ``DataLoader``), as :func:`~graphsparse.gtsp.flops.count_flops` reads them."""
-    from torch_geometric.data.data import BaseData
-
-    out = []
-    for g in [graphs] if isinstance(graphs, BaseData) else graphs:
-        out += g.to_data_list() if isinstance(g, Batch) else [g]
-    return out
