@@ -45,8 +45,24 @@ class _RunByDefault(TyperGroup):
         if word is None and all(a in ctx.help_option_names for a in args):
             pass  # nothing, or only --help: the group's
         elif word not in self.commands:
+            _refuse_a_mistyped_command(ctx, word, self.commands)
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+def _refuse_a_mistyped_command(ctx: Any, word: str | None, commands: Any) -> None:
+    """A word close to a command's name that is no file and no dataset is that command mistyped
+    (`stream exprot DIR -o H.mtx` ran a stream of a graph "exprot": "No such option: -o")."""
+    import difflib
+
+    close = difflib.get_close_matches(word or "", list(commands), n=1)
+    if not close or ctx.resilient_parsing or Path(word).exists():  # (completing: no errors)
+        return
+    from sparsebox.data.graphs import catalogue
+
+    if word.lower() not in catalogue():
+        ctx.fail(f"no such command {word!r} (did you mean {close[0]!r}?), nor a graph file or "
+                 "dataset of that name")
 
 
 def _first_word(args: list[str], command: Any) -> str | None:
@@ -88,7 +104,9 @@ def info(
     graph: str = typer.Argument(..., help="A dataset name (see `sparsebox data list`) or a file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Nodes, edges, components and degree statistics of a graph."""
+    """Nodes, edges, components and degree statistics of a graph. Its density is non-loop edges
+    per node, |E| / |V|, as `graph sparsify --density` counts (not networkx's 2|E| / (|V|(|V| -
+    1))), and a self-loop adds 1 to its node's degree (networkx's degree counts it twice)."""
     from graphsparse.stats import graph_summary
     from sparsebox.data.graphs import load_graph
     from sparsebox.progress import progress_steps
@@ -104,8 +122,16 @@ def info(
 
     table = Table(title=f"graph {graph}", show_header=False)
     for key, value in summary.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+        table.add_row(key, _table_number(value) if isinstance(value, float) else str(value))
     Console(markup=False, highlight=False).print(table)
+
+
+def _table_number(value: float) -> str:
+    """A statistic of `graph info`'s table: a whole number in full (a hub's degree 12345, not
+    1.234e+04), another to 4 significant digits (never in powers of ten from 10,000 up)."""
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
 #: what a TEDDY record (``graphsparse/levels.py``) holds for the report and for resuming
@@ -178,9 +204,7 @@ def sparsify(
                                      "graphs with --out FOLDER)", param_hint="--output")
         refuse_batch_options(executor, jobs, address)
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
-        typer.echo(json_text(summary) if as_json else
-                   f"{method}: kept {summary['edges_out']} of {summary['edges_in']} edges -> "
-                   f"{output}")
+        typer.echo(json_text(summary) if as_json else _kept_line(summary))
         return
     if output is not None or out is None:
         raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
@@ -191,6 +215,17 @@ def sparsify(
     tasks = [{**task, "source": str(f), "graph": str(f),
               "output": str(out / (_graph_stem(f) + ".mtx"))} for f in files]
     run_batch(runner, _sparsify_task, tasks, made=made, outputs=("output",))
+
+
+def _kept_line(summary: dict) -> str:
+    """What `graph sparsify FILE` did, in words; where the graph has self-loops, also the edges
+    its size counted (``--budget 3`` keeps 5 of 7 edges where 2 are loops, which always stay)."""
+    kept, total, loops = summary["edges_out"], summary["edges_in"], summary["self_loops"]
+    line = f"{summary['method']}: kept {kept} of {total} edges -> {summary['output']}"
+    if not loops:
+        return line
+    stay = "the self-loop always stays" if loops == 1 else f"the {loops} self-loops always stay"
+    return f"{line} ({kept - loops} of the {total - loops} edges other than self-loops; {stay})"
 
 
 def _graph_files_kind() -> str:
@@ -280,7 +315,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
             write_graph(h, staged["output"])
     # the keep ratio of the sizing options: non-loop edges kept (self-loops always stay)
     return {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
-            "edges_out": h.num_edges,
+            "edges_out": h.num_edges, "self_loops": g.num_self_loops,
             "keep_ratio": (h.num_edges - h.num_self_loops) / max(g.num_edges - g.num_self_loops, 1)}
 
 
@@ -551,9 +586,11 @@ def _graph_source(graph: str) -> str:
 
 @stream_app.command("run")
 def stream_run(
-    graph: str = typer.Argument(..., help="A dataset name or graph file (0-based node ids)."),
+    graph: str = typer.Argument(..., help="A dataset name or graph file."),
     events: str = typer.Option(..., "--events", help="Event file ('+ u v [w]', '- u v' or "
-                               "JSON lines), a pipe (read once), or - for standard input."),
+                               "JSON lines), a pipe (read once), or - for standard input; "
+                               "node ids from 0, as the graph is loaded (node k of a 1-based "
+                               "METIS or Matrix Market file is k - 1)."),
     state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
     density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
@@ -677,7 +714,11 @@ def _same_event(e: Any) -> tuple:
 
 
 def _shown(e: Any) -> str:
-    return f"{e.op} {e.u} {e.v}" + (f" {e.weight:g}" if e.op == "+" else "")
+    """An event as its line reads, its weight in full where 6 digits would hide it (``0.1`` and
+    ``0.1000001`` differ, and so must their text)."""
+    short = f"{e.weight:g}"
+    return f"{e.op} {e.u} {e.v}" + (
+        f" {short if float(short) == e.weight else repr(float(e.weight))}" if e.op == "+" else "")
 
 
 def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: int,

@@ -700,3 +700,39 @@ def test_a_state_opened_with_a_path_as_its_graph_resumes_with_a_string(tmp_path)
     state, _ = StreamState.open(folder, str(graph), grid_graph, {"seed": 0})
     state.close()
     assert state.events_applied == 1
+
+
+@pytest.mark.parametrize("applied, given", [("0.1", "0.1000001"), ("1234567.5", "1234567")])
+def test_a_changed_weight_on_resuming_is_shown_as_it_differs(cli, grid_file, tmp_path, applied,
+                                                             given):
+    """Weights were shown to 6 digits: "event 1 is + 0 7 0.1, but event 1 of ... was + 0 7 0.1"."""
+    events = tmp_path / "events.txt"
+    events.write_text(f"+ 0 7 {applied}\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    events.write_text(f"+ 0 7 {given}\n+ 1 8\n")
+    line = cli("stream", grid_file, "--events", events, "--state", state).error_line()
+    assert f"event 1 is + 0 7 {float(given)!r}, but event 1 of {state} was + 0 7 {applied}" in line
+
+
+def test_a_mistyped_command_of_stream_is_named(cli, grid_file, tmp_path, monkeypatch):
+    """`stream exprot STATE -o H.mtx` ran a stream of a graph "exprot": "No such option: -o"."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    line = cli("stream", "exprot", state, "-o", tmp_path / "h.mtx").error_line()
+    assert "'exprot'" in line and "did you mean 'export'" in line, line
+    assert not (tmp_path / "h.mtx").exists()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exprt").write_text("")  # a file of a close name is a graph, as before
+    line = cli("stream", "exprt", "--events", events, "--state", "other").error_line("exprt")
+    assert "export" not in line and "unknown graph format" in line
+
+
+def test_the_help_says_how_events_number_the_nodes_of_a_1_based_file(cli):
+    """GRAPH's help said "graph file (0-based node ids)", as if a METIS or Matrix Market file
+    (1-based) could not be streamed; events number nodes from 0 whatever the file does."""
+    text = " ".join(cli("stream", "run", "--help").stdout.split())
+    assert "graph file (0-based node ids)" not in text
+    assert "node k of a 1-based METIS or Matrix Market file is k - 1" in text
