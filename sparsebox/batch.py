@@ -164,16 +164,18 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
 
 
 def _reason(source: Any, why: str) -> str:
-    """Why the file ``source`` failed (``why``: ``"Error: message"``), naming it once.
+    """Why the file ``source`` failed (``why``: ``"Error: message"``), naming it once, in one
+    form whatever raised it: ``file: message (Error)``.
 
     Examples
     --------
     >>> _reason("in/a.mtx", "GraphFileError: in/a.mtx: not a Matrix Market file")
     'in/a.mtx: not a Matrix Market file (GraphFileError)'
+    >>> _reason("in/a.mtx", "BadParameter: keep_ratio 0.01 keeps none of its 3 edges")
+    'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (BadParameter)'
     >>> _reason("in/a.mtx", "MemoryError: ")
-    'in/a.mtx: MemoryError: '
+    'in/a.mtx: MemoryError'
     """
     kind, _, text = why.partition(": ")
-    if text.startswith(f"{source}: "):  # the error names the file already
-        return f"{text} ({kind})"
-    return f"{source}: {why}"
+    text = text.removeprefix(f"{source}: ")  # the error names the file already
+    return f"{source}: {text} ({kind})" if text else f"{source}: {kind}"
