@@ -244,3 +244,11 @@ def test_graph_info_help_says_what_its_density_and_degrees_count(cli):
     text = " ".join(cli("graph", "info", "--help").stdout.split())
     assert "density is non-loop edges per node, |E| / |V|" in text
     assert "a self-loop adds 1 to its node's degree" in text
+
+
+def test_graph_sparsify_help_names_every_suffix_it_writes(cli):
+    """The help named .mtx, .graph, .csv and .txt, but .edges and .el are written too."""
+    from sparsebox.data.graphs import WRITABLE_GRAPH_SUFFIXES
+
+    text = " ".join(cli("graph", "sparsify", "--help").stdout.split())
+    assert all(suffix in text for suffix in WRITABLE_GRAPH_SUFFIXES)
