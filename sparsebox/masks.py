@@ -178,10 +178,14 @@ class HardConcreteGate(nn.Module):
         if self.training:
             u = torch.rand_like(self.log_alpha).clamp_(1e-6, 1.0 - 1e-6)
             s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + self.log_alpha) / self.beta)
-        else:
-            s = torch.sigmoid(self.log_alpha / self.beta if self.eval_gate == "median"
-                              else self.log_alpha)
-        return (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
+            return (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
+        median = self.eval_gate == "median"
+        s = torch.sigmoid(self.log_alpha / self.beta if median else self.log_alpha)
+        z = (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
+        # shut up to the edge, log_alpha = log(-gamma / zeta) (times beta for the median): rounding
+        # left the median 1.5e-8 at P(z != 0) = 1/2 (init_keep 0.5, the paper's beta and interval)
+        edge = (self.beta if median else 1.0) * math.log(-self.gamma / self.zeta)
+        return z.masked_fill(self.log_alpha <= edge, 0.0)
 
     def prob_nonzero(self) -> Tensor:
         """``P(z != 0)`` per gate (differentiable in ``log_alpha``)."""

@@ -397,3 +397,20 @@ def test_augmented_lagrangian_state_is_checked_when_loaded():
         with pytest.raises(InvalidParameterError, match=message):
             twin.load_state_dict({**al.state_dict(), key: bad})
         assert twin.state_dict() == al.state_dict()
+
+
+@pytest.mark.parametrize("eval_gate", ["median", "louizos"])
+def test_an_eval_gate_at_its_edge_is_shut(eval_gate):
+    """At P(z != 0) = 1/2 exactly (init_keep 0.5) the median gate was 1.5e-8, not 0, with the
+    paper's beta 2/3 and interval (-0.1, 1.1): every gate counted open, where the median opens
+    only past 1/2. The same at the Louizos estimate's edge, log_alpha = log(-gamma / zeta)."""
+    gate = HardConcreteGate(3, init_keep=0.5, eval_gate=eval_gate).eval()
+    if eval_gate == "louizos":
+        with torch.no_grad():
+            gate.log_alpha.fill_(math.log(-gate.gamma / gate.zeta))
+    else:
+        assert gate.prob_nonzero().tolist() == [0.5] * 3
+    assert gate().tolist() == [0.0] * 3
+    with torch.no_grad():
+        gate.log_alpha.add_(torch.tensor([-1.0, 0.0, 1.0]))
+    assert (gate() > 0).tolist() == [False, False, True]
