@@ -106,7 +106,8 @@ class QueenConfig:
     being non-zero. The deterministic gate is QUEEN's, the median of the hard-concrete variable
     (``eval_gate="median"``: ``log_alpha`` divided by the temperature), which is open exactly
     where that probability exceeds 1/2, so a gate starts open where the initial probability
-    does (the footprint masks take ``p >= 0.5`` as moving). Louizos et al.'s test-time
+    does (the footprint masks take ``p >= 0.5`` as moving: also the Gaussians at the median of
+    ``g``, whose ``p`` is 1/2 and whose gates start shut). Louizos et al.'s test-time
     estimate, the core's default, opened gates from a probability of 0.38 on: at ``lambda_l0``
     0.01 that gave 1,919 gates, 52% on moving Gaussians, on frame 1 (``queen_gates.md`` of
     2026-12-04, in the repository's history).
