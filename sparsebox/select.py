@@ -172,6 +172,9 @@ def select(
     >>> select([3.0, 1.0, 1.0, 3.0], keep_ratio=0.5, groups=[0, 1, 1, 0])
     array([ True, False, False,  True])
     """
+    scores = check_1d("scores", scores)
+    if np.iscomplexobj(scores):  # numpy's cast would rank by the real parts, with a warning
+        raise InvalidParameterError(f"scores must be real numbers, got dtype {scores.dtype}")
     scores = check_1d("scores", scores, dtype=np.float64)
     n = scores.shape[0]
     if np.isnan(scores).any():
@@ -208,6 +211,10 @@ def select(
     value = scalar_item(value)  # threshold=scores.mean() of a tensor: the number it holds
     units = unit_scores.shape[0]
     if kind in ("keep_ratio", "budget"):
+        if kind == "budget" and groups is not None and isinstance(value, numbers.Integral) and value > units:
+            # "budget must be <= 3" of 6 scores read as a bug: the budget counts groups
+            raise InvalidParameterError(f"budget must be <= {units}, the number of groups (a budget "
+                                        f"counts groups, not the {n} entries), got {value}")
         k = resolve_budget(units, **{kind: value})
         num_protected = 0 if unit_protected is None else int(unit_protected.sum())
         if num_protected > k:  # in the caller's words: a budget, or what the keep ratio keeps

@@ -10,6 +10,7 @@ Scores and masks are per item, aligned with ``structure.ids``.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Literal
 
@@ -798,6 +799,7 @@ def as_structure(
             listed = keep & (coo.row != coo.col) if self_loops == "drop" else keep
             _coalesce(coo.row[listed].astype(np.int64), coo.col[listed].astype(np.int64), None, None,
                       x.shape[0], "error")
+        _check_matrix_weights(coo.row[keep], coo.col[keep], coo.data[keep])
         return SparseStructure.from_edges(
             coo.row[keep], coo.col[keep], coo.data[keep], num_nodes=x.shape[0],
             undirected=undirected, **opts,
@@ -810,13 +812,21 @@ def as_structure(
             arr[0], arr[1], edge_weight, num_nodes=num_nodes, undirected=undirected, **opts
         )
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(
-            "x must be a [2, E] integer edge_index or a square adjacency matrix, "
-            f"got an array of shape {arr.shape} and dtype {arr.dtype}"
-        )
+        # a file name or None read as "an array of shape () and dtype <U9", and a list of
+        # (source, target) pairs (np.array(g.edges())) got no word on what to do
+        if isinstance(x, (str, bytes, os.PathLike)):
+            raise InvalidParameterError(f"x must be a graph, not a file name, got {x!r}: read the "
+                                        "file with sparsebox.data.load_graph")
+        got = (f"an array of shape {arr.shape} and dtype {arr.dtype}" if arr.ndim else
+               repr(x) if len(repr(x)) <= 40 else f"a {type(x).__name__}")
+        pairs = arr.ndim == 2 and arr.shape[1] == 2 and np.issubdtype(arr.dtype, np.integer)
+        hint = "; a list of (source, target) pairs: pass its transpose" if pairs else ""
+        raise InvalidParameterError(
+            f"x must be a [2, E] integer edge_index or a square adjacency matrix, got {got}{hint}")
     _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
     _check_real_matrix(arr.dtype)
     r, c = np.nonzero(arr)
+    _check_matrix_weights(r, c, arr[r, c])
     return SparseStructure.from_edges(
         r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
     )
@@ -915,6 +925,25 @@ def _check_real_matrix(dtype: Any) -> None:
         raise InvalidParameterError(f"adjacency matrix must hold real weights, got dtype {dtype}")
 
 
+def _check_matrix_weights(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+    """Refuse a nonzero entry that is no edge weight (a negative one of a Laplacian or a signed
+    matrix, a NaN), named by its row and column: "weight must be positive ... at position 0" named
+    a place among the nonzeros and a parameter the caller never gave."""
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):  # from_edges says what they are
+        return
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = ("finite" if not np.isfinite(values[i]) else
+                "positive (a Laplacian or a signed matrix is no adjacency)")
+        raise InvalidParameterError(
+            f"adjacency matrix entry ({int(rows[i])}, {int(cols[i])}): an edge's weight must be "
+            f"{what}, got {float(values[i])}")
+
+
 def _from_torch(x: Any, name: str = "adjacency matrix") -> Any:
     """A torch tensor as numpy (dense) or scipy (sparse layouts); anything else unchanged.
     ``name`` is what a refused sparse tensor is called (a matrix unless said otherwise)."""
@@ -943,6 +972,30 @@ def _from_torch(x: Any, name: str = "adjacency matrix") -> Any:
     return sp.coo_array((coo._values().numpy(), (idx[0], idx[1])), shape=tuple(coo.shape))
 
 
+def _networkx_weights(edges: list) -> np.ndarray:
+    """The ``weight`` attribute of each edge (1.0 where it has none); an edge whose weight is no
+    finite number > 0 is named by its nodes (numpy's "could not convert string to float: 'a'"
+    named nothing, and a weight of 0 was "at position 3" of a list the caller never saw)."""
+    try:
+        w = np.fromiter((d.get("weight", 1.0) for _, _, d in edges), dtype=np.float64,
+                        count=len(edges))
+        if np.all(np.isfinite(w) & (w > 0)):
+            return w
+    except (TypeError, ValueError):
+        pass
+    w = np.empty(len(edges))
+    for i, (u, v, d) in enumerate(edges):
+        x = d.get("weight", 1.0)
+        try:
+            w[i] = float(x)
+        except (TypeError, ValueError):
+            w[i] = np.nan
+        if not (np.isfinite(w[i]) and w[i] > 0):
+            raise InvalidParameterError(f"networkx graph edge ({u!r}, {v!r}): weight must be a "
+                                        f"finite number > 0, got {x!r}")
+    return w
+
+
 def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) -> SparseStructure:
     if g.is_multigraph():
         raise ValueError("multigraphs are not supported; collapse parallel edges first")
@@ -957,8 +1010,7 @@ def _from_networkx(g, *, undirected, ids, symmetrize, duplicates, self_loops) ->
     r = np.fromiter((u for u, _, _ in edges), dtype=np.int64, count=len(edges))
     c = np.fromiter((v for _, v, _ in edges), dtype=np.int64, count=len(edges))
     weighted = any("weight" in d for _, _, d in edges)
-    w = (np.fromiter((d.get("weight", 1.0) for _, _, d in edges), dtype=np.float64,
-                     count=len(edges)) if weighted else None)
+    w = _networkx_weights(edges) if weighted else None
     # sparsebox's own ids, as to_networkx writes them; other "id" attributes (GraphML's "e0", ...)
     # are not item ids
     has_ids = bool(edges) and all(isinstance(d.get("id"), (int, np.integer))

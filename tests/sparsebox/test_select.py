@@ -244,3 +244,23 @@ def test_a_density_may_be_a_fraction_as_a_keep_ratio_may():
     for bad in (Fraction(0), Fraction(-1, 2), True, float("inf")):
         with pytest.raises(InvalidParameterError, match="density must be a finite number > 0"):
             resolve_budget(10, density=bad, num_nodes=10)
+
+
+def test_complex_scores_are_refused_rather_than_ranked_by_their_real_parts():
+    # numpy's cast kept [False, True] for [1 + 5j, 2] with a ComplexWarning (as_structure refuses
+    # complex weights the same way)
+    import torch
+
+    for scores in (np.array([1 + 5j, 2]), torch.tensor([1 + 5j, 2])):
+        with pytest.raises(InvalidParameterError, match="scores must be real numbers, got dtype complex"):
+            select(scores, budget=1)
+
+
+def test_a_budget_above_the_groups_says_that_it_counts_groups():
+    # "budget must be <= 2, got 4" of four scores read as a bug
+    with pytest.raises(InvalidParameterError, match=r"budget must be <= 2, the number of groups \(a budget "
+                                                    r"counts groups, not the 4 entries\), got 4"):
+        select([1.0, 2.0, 3.0, 4.0], budget=4, groups=[0, 0, 1, 1])
+    assert select([1.0, 2.0, 3.0, 4.0], budget=np.int64(2), groups=[0, 0, 1, 1]).all()
+    with pytest.raises(InvalidParameterError, match=r"budget must be <= 2, got 3$"):
+        select([1.0, 2.0], budget=3)

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -580,3 +581,45 @@ def test_num_self_loops_counts_loop_items_once_each():
     directed = SparseStructure.from_edges([0, 1, 2], [1, 0, 2], None, num_nodes=3)
     assert directed.num_self_loops == 1
     assert SparseStructure.from_edges([], [], None, num_nodes=2).num_self_loops == 0
+
+
+def test_a_networkx_edge_whose_weight_is_no_positive_number_is_named_by_its_nodes():
+    # a string weight raised numpy's "could not convert string to float: 'a'", naming nothing;
+    # None or 0 "weight must be ... at position 1", a place in a list the caller never saw
+    for bad in ("a", None, 0, -2.0, [1.0]):
+        g = nx.Graph([(0, 1, {"weight": 1.0}), (1, 2, {"weight": bad})])
+        with pytest.raises(ValueError, match=re.escape(
+                f"networkx graph edge (1, 2): weight must be a finite number > 0, got {bad!r}")):
+            as_structure(g)
+    g = nx.DiGraph([(0, 1, {"weight": 2}), (1, 2, {"weight": "2.5"}), (2, 0)])
+    assert as_structure(g).weights.tolist() == [2.0, 2.5, 1.0]
+
+
+def test_a_matrix_entry_that_is_no_edge_weight_is_named_by_its_row_and_column():
+    # "weight must be positive, got -1.0 at position 0": a parameter the caller never gave, and a
+    # place among the matrix's nonzeros
+    laplacian = np.array([[1.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 1.0]])
+    for adj in (laplacian, sp.csr_array(laplacian), torch.tensor(laplacian).to_sparse()):
+        with pytest.raises(ValueError, match=re.escape(
+                "adjacency matrix entry (0, 1): an edge's weight must be positive (a Laplacian or a "
+                "signed matrix is no adjacency), got -1.0")):
+            as_structure(adj)
+    with pytest.raises(ValueError, match=re.escape(
+            "adjacency matrix entry (1, 0): an edge's weight must be finite, got nan")):
+        as_structure(sp.coo_array(([1.0, np.nan], ([0, 1], [1, 0])), shape=(2, 2)))
+
+
+def test_a_file_name_or_a_list_of_pairs_given_as_x_says_what_to_do():
+    # "got an array of shape () and dtype <U9" for a file name, no word on transposing pairs
+    for name in ("graph.mtx", Path("graph.mtx")):
+        with pytest.raises(ValueError, match="x must be a graph, not a file name, got .*graph.mtx.*: "
+                                             "read the file with sparsebox.data.load_graph"):
+            as_structure(name)
+    with pytest.raises(ValueError, match=r"got None$"):
+        as_structure(None)
+    pairs = np.array(nx.path_graph(4).edges())  # shape (3, 2)
+    for x in (pairs, torch.from_numpy(pairs)):
+        with pytest.raises(ValueError, match=r"shape \(3, 2\) and dtype int64; a list of \(source, "
+                                             r"target\) pairs: pass its transpose"):
+            as_structure(x)
+    assert as_structure(pairs.T, symmetrize="max").equals(as_structure(nx.path_graph(4)))
