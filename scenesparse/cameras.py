@@ -23,6 +23,12 @@ _DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
 #: not zero); OPENCV_FISHEYE is an equidistant fisheye even without distortion, and
 #: EQUIRECTANGULAR and the rest are no pinhole either
 _PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "RADIAL", "SIMPLE_RADIAL")
+#: COLMAP's camera models read as pinholes (those after cx and cy, lens distortion, must be 0)
+_COLMAP_MODELS = {"SIMPLE_PINHOLE": ("f", "cx", "cy"), "PINHOLE": ("fx", "fy", "cx", "cy"),
+                  "SIMPLE_RADIAL": ("f", "cx", "cy", "k"), "RADIAL": ("f", "cx", "cy", "k1", "k2"),
+                  "OPENCV": ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2")}
+_UNDISTORT = ("undistort the images first (colmap image_undistorter, as 3DGS's convert.py does, "
+              "writes a PINHOLE model)")
 #: the fields that give a frame's horizontal focal length, preferred first
 _FOCAL_FIELDS = ("fl_x", "camera_angle_x")
 
@@ -418,20 +424,23 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         except (IndexError, ValueError):
             raise _camera_error(cam_file, f"line {lineno}: expected 'ID MODEL WIDTH HEIGHT "
                                           "PARAMS...'") from None
-        if model == "PINHOLE" and len(p) == 4:
-            fx, fy, cx, cy = p
-        elif model == "SIMPLE_PINHOLE" and len(p) == 3:
-            fx = fy = p[0]
-            cx, cy = p[1], p[2]
-        elif model in ("SIMPLE_RADIAL", "RADIAL") and len(p) >= 4 and not any(p[3:]):
-            fx = fy = p[0]
-            cx, cy = p[1], p[2]
-        elif model == "OPENCV" and len(p) == 8 and not any(p[4:]):
-            fx, fy, cx, cy = p[:4]
-        else:
-            raise _camera_error(cam_file, f"line {lineno}: camera model {model} with "
-                                          f"{len(p)} parameters is not a pinhole camera; "
-                                          "undistort the images first")
+        labels = _COLMAP_MODELS.get(model)
+        if labels is None:
+            raise _camera_error(cam_file, f"line {lineno}: camera model {model} is not a pinhole "
+                                          f"camera (one of {', '.join(_COLMAP_MODELS)}); "
+                                          f"{_UNDISTORT}")
+        if len(p) != len(labels):  # "PINHOLE with 3 parameters is not a pinhole camera" misled
+            raise _camera_error(cam_file, f"line {lineno}: camera model {model} takes {len(labels)} "
+                                          f"parameters ({' '.join(labels)}), got {len(p)}")
+        values = dict(zip(labels, p, strict=True))
+        distorted = [f"{k} {v:g}" for k, v in values.items() if k[0] in "kp" and v != 0.0]
+        if distorted:
+            raise _camera_error(cam_file, f"line {lineno}: camera model {model} has lens "
+                                          f"distortion ({', '.join(distorted)}), and the "
+                                          f"renderers are pinhole cameras; {_UNDISTORT}")
+        f = values.get("f", 0.0)  # the one focal length of SIMPLE_PINHOLE and the RADIAL ones
+        fx, fy = values.get("fx", f), values.get("fy", f)
+        cx, cy = values["cx"], values["cy"]
         if not (w > 0 and h > 0 and fx > 0 and fy > 0 and all(map(math.isfinite, (fx, fy, cx, cy)))):
             raise _camera_error(cam_file, f"line {lineno}: width and height must be positive, "
                                           f"focal lengths positive and finite, the principal point "

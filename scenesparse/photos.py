@@ -13,6 +13,7 @@ whose aspect ratio is not its camera's (beyond rounding) is an error, not stretc
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,16 @@ __all__ = ["PhotoViews", "photo_views", "photo_sources", "photo_resolution", "by
            "load_image", "transforms_views"]
 
 _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+#: the EXIF tag of a photo's orientation (not applied: COLMAP and 3DGS read the stored pixels)
+_ORIENTATION = 0x0112
 
 
 def load_image(path: str | os.PathLike[str], width: int, height: int,
                background=(0.0, 0.0, 0.0), *, with_alpha: bool = False,
                resize: bool = True) -> Any:
     """A photo as an ``(height, width, 3)`` float tensor in [0, 1], resized (Lanczos) and, when
-    it has an alpha channel, composited over ``background`` (16-bit photos are read at 8 bits);
+    it has an alpha channel, composited over ``background`` (16-bit photos are read at 8 bits;
+    the pixels as stored, an EXIF orientation not applied, as COLMAP and 3DGS read them);
     with ``with_alpha``, also its ``(height, width)`` alpha (ones for an opaque photo). With
     ``resize=False`` a photo of another size is an error naming both sizes.
 
@@ -118,9 +122,27 @@ def _check_aspect(cams: list[Camera], paths: list[Path]) -> None:
             raise InputFileError(f"{path}: not a readable image ({err})") from None
         slack = 0.5 * (max(pw, cam.width) + max(ph, cam.height))
         if abs(pw * cam.height - ph * cam.width) > slack:
+            # a viewer shows such a photo turned, at its camera's size: say why it is not
+            hint = ("; its EXIF orientation turns it a quarter, which is not applied (COLMAP "
+                    "and 3DGS read the pixels as stored): save the photo turned"
+                    if abs(ph * cam.height - pw * cam.width) <= slack and _quarter_turned(path)
+                    else "")
             raise InputFileError(f"{path}: {pw}x{ph} pixels, where its camera is "
                                  f"{cam.width}x{cam.height} (another aspect ratio: the photo "
-                                 "would be stretched)")
+                                 f"would be stretched){hint}")
+
+
+def _quarter_turned(path: Path) -> bool:
+    """Whether a photo's EXIF orientation turns it a quarter (5 to 8; never applied here)."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's "Corrupt EXIF data": then it is not turned
+        try:
+            with Image.open(path) as im:
+                return im.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
+        except (OSError, SyntaxError, ValueError):
+            return False
 
 
 def by_image_name(cams: list[Camera], names: list[str]) -> tuple[list[Camera], list[str]]:

@@ -389,3 +389,109 @@ def test_nerfstudio_masks_are_refused_not_ignored(tmp_path, cli):
     assert not (tmp_path / "out").exists()
     (tmp_path / "transforms.json").write_text(json.dumps({**meta, "frames": [frame, frame]}))
     assert len(photo_views(tmp_path).train_cameras) == 1
+
+
+def _point(x, y, z):
+    """One small bright Gaussian at a world point: its render peaks at the pixel it projects to."""
+    return GaussianScene(means=torch.tensor([[x, y, z]], dtype=torch.float32),
+                         quats=torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
+                         log_scales=torch.full((1, 3), -7.0), opacity_logits=torch.tensor([5.0]),
+                         sh_dc=torch.ones(1, 3), sh_rest=torch.zeros(1, 0, 3))
+
+
+def _peak(cam, point):
+    with torch.no_grad():
+        image = render(_point(*point), cam).image[..., 0].numpy()
+    row, col = np.unravel_index(image.argmax(), image.shape)
+    return int(col), int(row)
+
+
+def test_a_point_lands_on_the_pixel_each_format_puts_it_on(tmp_path):
+    """Each writer's maths, by hand: COLMAP's images.txt is world-to-camera with the quaternion
+    scalar first, its principal point in pixels whose top-left centre is (0.5, 0.5); NeRF's
+    transform_matrix is camera-to-world with OpenGL axes (looking down -z, y up), its
+    camera_angle_x a focal length at the size the photos are resized to; INRIA's cameras.json
+    holds the camera-to-world rotation, the centre, fx and fy at its width, the principal point
+    at the image's centre."""
+    from scenesparse.cameras import cameras_from_json, cameras_from_transforms
+
+    point = np.array([0.1, 0.2, 0.3])
+    rot = Rotation.from_euler("xyz", [10.0, -20.0, 30.0], degrees=True)
+    r, t = rot.as_matrix(), np.array([0.3, -0.2, 4.0])
+    x, y, z, w = rot.as_quat()
+    (tmp_path / "cameras.txt").write_text("1 PINHOLE 40 30 35 37 21.3 14.2\n")
+    (tmp_path / "images.txt").write_text(f"1 {w} {x} {y} {z} {' '.join(map(str, t))} 1 a.png\n\n")
+    cam = cameras_from_colmap(tmp_path)[0][0]
+    p = r @ point + t
+    u, v = 35 * p[0] / p[2] + 21.3, 37 * p[1] / p[2] + 14.2  # (23.00, 13.48)
+    assert _peak(cam, point) == (math.floor(u), math.floor(v)) == (23, 13)
+    assert np.allclose(cam.center.numpy(), -r.T @ t, atol=1e-6)
+    assert _peak(cam.resized(20, 15), point) == (math.floor(u / 2), math.floor(v / 2))
+    # the same pose for NeRF: OpenCV camera-to-world with y and z turned round
+    c2w = np.eye(4)
+    c2w[:3, :3], c2w[:3, 3] = r.T @ np.diag([1.0, -1.0, -1.0]), -r.T @ t
+    gl = np.linalg.inv(c2w) @ np.append(point, 1.0)  # x right, y up, z back
+    (tmp_path / "transforms.json").write_text(json.dumps(
+        {"camera_angle_x": 1.2, "w": 80, "h": 60, "frames": [{"transform_matrix": c2w.tolist()}]}))
+    cam = cameras_from_transforms(tmp_path / "transforms.json", width=40, height=30)[0]
+    f = 0.5 * 40 / math.tan(0.6)
+    u, v = f * gl[0] / -gl[2] + 20, -f * gl[1] / -gl[2] + 15
+    assert _peak(cam, point) == (math.floor(u), math.floor(v))
+    (tmp_path / "cameras.json").write_text(json.dumps([{
+        "id": 0, "img_name": "a", "width": 80, "height": 60, "position": (-r.T @ t).tolist(),
+        "rotation": r.T.tolist(), "fx": 70.0, "fy": 74.0}]))
+    cam = cameras_from_json(tmp_path / "cameras.json", width=40, height=30)[0][0]
+    u, v = 35 * p[0] / p[2] + 20, 37 * p[1] / p[2] + 15
+    assert _peak(cam, point) == (math.floor(u), math.floor(v))
+
+
+def test_colmap_camera_models_say_what_is_wrong_with_them(tmp_path, cli):
+    """Every camera refused said "camera model M with N parameters is not a pinhole camera;
+    undistort the images first": a PINHOLE with a parameter missing too, and an OPENCV camera
+    did not say that its distortion was the matter. A RADIAL camera without k2 was read."""
+    (tmp_path / "images.txt").write_text("1 1 0 0 0 0 0 2 1 a.png\n\n2 1 0 0 0 0 0 3 1 b.png\n\n")
+    for line, message in (
+            ("PINHOLE 40 30 50 50 20", r"camera model PINHOLE takes 4 parameters \(fx fy cx cy\), "
+                                       "got 3"),
+            ("RADIAL 40 30 50 20 15 0", r"camera model RADIAL takes 5 parameters \(f cx cy k1 k2\)"),
+            ("OPENCV 40 30 50 50 20 15 0.1 0 0 -0.002", r"camera model OPENCV has lens distortion "
+                                                         r"\(k1 0.1, p2 -0.002\).*undistort"),
+            ("SIMPLE_RADIAL 40 30 50 20 15 0.01", r"camera model SIMPLE_RADIAL has lens distortion "
+                                                  r"\(k 0.01\)"),
+            ("FULL_OPENCV 40 30 50 50 20 15 0 0 0 0 0 0 0 0", "camera model FULL_OPENCV is not a "
+                                                              "pinhole camera .*undistort")):
+        (tmp_path / "cameras.txt").write_text(f"1 {line}\n")
+        with pytest.raises(ValueError, match=rf"cameras.txt: line 1: {message}"):
+            cameras_from_colmap(tmp_path)
+    write_ply(tmp_path / "scene.ply", _scene())
+    for name in ("a", "b"):
+        Image.new("RGB", (40, 30)).save(tmp_path / f"{name}.png")
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
+        "--images", tmp_path).error_line("cameras.txt", "FULL_OPENCV is not a pinhole camera")
+    assert not (tmp_path / "out.ply").exists()
+    for line in ("OPENCV 40 30 50 52 20 15 0 0 0 0", "RADIAL 40 30 50 20 15 0 0",
+                 "SIMPLE_PINHOLE 40 30 50 20 15"):
+        (tmp_path / "cameras.txt").write_text(f"1 {line}\n")
+        cam = cameras_from_colmap(tmp_path)[0][0]
+        assert (cam.fx, cam.cx, cam.cy) == (50.0, 20.0, 15.0) and cam.fy in (50.0, 52.0)
+
+
+def test_a_photo_an_exif_orientation_turns_is_read_as_stored_and_said_so(tmp_path):
+    """A photo is read as COLMAP and 3DGS read it, its pixels as stored; where its camera is the
+    turned size (as a viewer shows it), the aspect ratio refusal said nothing of the turn."""
+    photo = Image.new("RGB", (W, H), (255, 0, 0))
+    photo.paste((0, 0, 255), (W // 2, 0, W, H))  # left red, right blue, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    for name in ("a", "b"):
+        photo.save(tmp_path / f"{name}.jpg", exif=exif, quality=95)
+    (tmp_path / "cameras.txt").write_text(f"1 PINHOLE {W} {H} 20 20 {W / 2} {H / 2}\n")
+    (tmp_path / "images.txt").write_text("1 1 0 0 0 0 0 2 1 a.jpg\n\n2 1 0 0 0 0 0 3 1 b.jpg\n\n")
+    views = photo_views(tmp_path)
+    image = views.train_images[0]
+    assert image.shape == (H, W, 3) and image[H // 2, 1, 0] > 0.9 and image[H // 2, -2, 2] > 0.9
+    (tmp_path / "cameras.txt").write_text(f"1 PINHOLE {H} {W} 20 20 {H / 2} {W / 2}\n")
+    with pytest.raises(ValueError, match=rf"a.jpg: {W}x{H} pixels, where its camera is {H}x{W} .*"
+                                         r"its EXIF orientation turns it a quarter, which is not "
+                                         r"applied"):
+        photo_views(tmp_path)
