@@ -75,6 +75,11 @@ class GaussianScene:
                 raise InvalidParameterError(
                     f"GaussianScene: {name} must have shape {_shape(shape)}, got "
                     f"{tuple(getattr(self, name).shape)}")
+        for name in (*shapes, "sh_rest"):  # float64 means were taken, then every render failed
+            dtype = getattr(self, name).dtype
+            if dtype != torch.float32:
+                raise InvalidParameterError(f"GaussianScene: {name} must be float32, got {dtype} "
+                                            "(convert it with .float())")
         k = self.sh_rest.shape[1] if self.sh_rest.dim() == 3 else -1
         if tuple(self.sh_rest.shape) != (n, k, 3) or k not in _SH_REST_COUNTS:
             raise InvalidParameterError(

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -85,6 +87,17 @@ def test_a_scene_of_mismatched_shapes_is_refused_by_name(field, value, message):
                            "normals", "extra")}
     with pytest.raises(ValueError, match=message):
         GaussianScene(**{**fields, field: value})
+
+
+@pytest.mark.parametrize("field", ["means", "sh_rest", "normals"])
+def test_a_scene_of_float64_tensors_is_refused_by_name(field):
+    """A scene of float64 means (torch.from_numpy of a float64 array) was taken, then every
+    render failed with torch's "expected scalar type Double but found Float"."""
+    scene = synthetic(n=4, degree=1)
+    value = getattr(scene, field).double()
+    with pytest.raises(ValueError, match=rf"{field} must be float32, got torch.float64 \(convert"):
+        replace(scene, **{field: value})
+    assert len(replace(scene, **{field: value.float()})) == 4
 
 
 def test_subset_keeps_every_property():
