@@ -293,6 +293,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if 0 < args.big_points < 10:
         fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
+    # the catalogue reads any case: a name is spelled as GRAPHS (and so the records) spell it, or
+    # --update kept the recorded PGPgiantcompo beside a new pgpgiantcompo (sparsebox data list)
+    args.graphs = [next((g for g in GRAPHS if g.lower() == n.lower()), n) for n in args.graphs]
     refuse_repeats("--graphs", args.graphs)  # a graph named twice ran twice, in two rows
     for name in args.graphs:
         if generated(name):
@@ -338,7 +341,7 @@ def main(argv=None) -> int:
                 f"({r['speedup_vs_rebuild']:.0f}x)")
     if previous is not None:
         def key(r):
-            return r["graph"], r["mode"], r.get("max_density"), run_seed(r)
+            return r["graph"].lower(), r["mode"], r.get("max_density"), run_seed(r)
 
         done = {key(r) for r in results}
         kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]

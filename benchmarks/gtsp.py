@@ -48,6 +48,19 @@ def _list(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+def _datasets(text: str) -> list[str]:
+    """Dataset names in lower case, as the catalogue (which reads any case) spells them:
+    OGBG-MOLBACE is ogbg-molbace, its runs and its folder gtsp/ogbg-molbace."""
+    return [v.lower() for v in _list(text)]
+
+
+def _keeps(text: str) -> list[float]:
+    try:
+        return [float(v) for v in _list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give keep ratios separated by commas, got {text!r}") from None
+
+
 def differences(args: argparse.Namespace) -> list[str]:
     """How this run's protocol differs from the issue's (empty: the full protocol; the lists in
     another order are the same protocol)."""
@@ -178,9 +191,8 @@ def target_lines(records: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--datasets", type=_list, default=FULL["datasets"])
-    ap.add_argument("--keeps", type=lambda t: [float(v) for v in _list(t)],
-                    default=FULL["keeps"])
+    ap.add_argument("--datasets", type=_datasets, default=FULL["datasets"])
+    ap.add_argument("--keeps", type=_keeps, default=FULL["keeps"])
     ap.add_argument("--seeds", type=count(1), default=FULL["seeds"])
     ap.add_argument("--epochs", type=count(1), default=FULL["epochs"])
     ap.add_argument("--baselines", type=_list, default=FULL["baselines"])

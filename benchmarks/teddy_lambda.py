@@ -38,11 +38,17 @@ from graphsparse.levels import run_levels
 
 
 def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give numbers separated by commas, got {text!r}") from None
 
 
 def _ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v.strip()]
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give integers separated by commas, got {text!r}") from None
 
 
 def sweep(data, model: str, lambdas: list[float], levels: list[int], seeds: int,
@@ -97,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load_node_dataset(args.dataset)
     except (OSError, ValueError) as err:
-        fail(str(err))
+        fail(f"--dataset: {err}")
     torch.set_num_threads(1)
     records = sweep(data, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
     rows, best = table(records)

@@ -35,6 +35,23 @@ def run_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / "results.json").is_file())
 
 
+def levels_of(run: Path) -> dict:
+    """The levels of the run folder ``run`` (summarize_levels); a results.json that is not a
+    level run's records (another command's, a damaged copy) is named with an ``error:`` line."""
+    path = run / "results.json"
+    try:
+        records = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        fail(f"{path}: cannot read the records ({err})")
+    try:
+        if not isinstance(records, list):
+            raise TypeError
+        return summarize_levels(records)
+    except (KeyError, TypeError) as err:
+        missing = f" (a record has no {err})" if isinstance(err, KeyError) else ""
+        fail(f"{path}: not the records of a `sparsebox graph teddy` run{missing}")
+
+
 def summary_rows(folder: Path) -> list[str]:
     from graphsparse.gnn import DISTILL_LAMBDA  # imports torch: not for --help
 
@@ -43,7 +60,7 @@ def summary_rows(folder: Path) -> list[str]:
             "| levels TEDDY not above random | TEDDY / UGS wall time "
             "| TEDDY / UGS time to one ticket |", "|" + "---|" * 13]
     for run in run_folders(folder):
-        s = summarize_levels(json.loads((run / "results.json").read_text()))
+        s = levels_of(run)
         c = compare_teddy(s)
         drop = "-" if c["drop"] is None else f"{c['drop']:.1f}"
         behind = "-" if c["behind_random"] is None else c["behind_random"]

@@ -88,6 +88,14 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
      "--lambdas must be finite non-negative numbers, got [nan]"),
     ("static_sparsifier.py", ["--graphs", "karate", "--densities", "inf"],
      "argument --densities: must be a finite number, got inf"),
+    # argparse named the parsing function: "invalid <lambda> value", "invalid _floats value"
+    ("gtsp.py", ["--keeps", "0.5,x"], "argument --keeps: give keep ratios separated by commas, "
+                                      "got '0.5,x'"),
+    ("teddy_lambda.py", ["--lambdas", "0.1,x"], "argument --lambdas: give numbers separated by "
+                                                "commas, got '0.1,x'"),
+    ("teddy_lambda.py", ["--levels", "5,ten"], "argument --levels: give integers separated by "
+                                               "commas, got '5,ten'"),
+    ("teddy_lambda.py", ["--dataset", "bogus"], "error: --dataset: dataset must be one of"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -641,3 +649,79 @@ def test_splat_training_without_recovery_prunes_each_score_once(monkeypatch):
 
     bench.donut(argparse.Namespace(recover_steps=0, rounds=1), Console(quiet=True))
     assert len(fits) == len(set(fits)) == 6
+
+
+def test_gtsp_reads_a_dataset_name_in_any_case(tmp_path, monkeypatch, capsys):
+    """--datasets ogbg-molbace,OGBG-MOLBACE trained the dataset twice (hours), and --datasets
+    OGBG-MOLBACE --resume started afresh in gtsp/OGBG-MOLBACE beside gtsp/ogbg-molbace's records."""
+    import graphsparse.gtsp.data
+
+    gtsp = _load_benchmark("gtsp")
+    used = []
+
+    class Started(Exception):
+        pass
+
+    def run_dataset(dataset, args, folder):
+        used.append((dataset, folder))
+        raise Started
+
+    monkeypatch.setattr(gtsp, "check_startup", lambda out, **kw: Path(out))
+    monkeypatch.setattr(graphsparse.gtsp.data, "load_molecules", lambda name, **kw: None)
+    monkeypatch.setattr(gtsp, "run_dataset", run_dataset)
+    with pytest.raises(SystemExit) as stop:
+        gtsp.main(["--datasets", "ogbg-molbace,OGBG-MOLBACE", "--out", str(tmp_path)])
+    assert stop.value.code == 2 and used == []
+    assert "--datasets must name one or more different datasets" in capsys.readouterr().err
+    folder = tmp_path / "gtsp" / "ogbg-molbace"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text("[]")
+    with pytest.raises(Started):
+        gtsp.main(["--datasets", "OGBG-MOLBACE", "--resume", "--out", str(tmp_path)])
+    assert used == [("ogbg-molbace", folder)]
+
+
+def test_dygrass_update_replaces_a_graph_named_in_another_case(tmp_path, monkeypatch):
+    """The records spell PGPgiantcompo, `sparsebox data list` pgpgiantcompo: --update with the
+    latter kept the recorded rows beside the new ones (two rows, two panels, for one graph)."""
+    dygrass = _load_benchmark("dygrass")
+
+    def run_protocol(name, g, mode, args, console):
+        batch = {"batch": 0, "density": 1.1, "baseline_density": 1.2, "kappa": 5.0,
+                 "seconds": 0.01}
+        return {"graph": name, "mode": mode, "max_density": None, "num_edges": 78, "baseline": "b",
+                "distortion": 3.0, "batches": [batch, batch], "update_seconds_mean": 0.01,
+                "rebuild_seconds_mean": 0.2, "speedup_vs_rebuild": 20.0}
+
+    monkeypatch.setattr(dygrass, "run_protocol", run_protocol)
+    monkeypatch.setattr(dygrass, "load_graph", lambda name: None)
+    monkeypatch.setattr(dygrass, "check_startup", lambda out, **kw: Path(out))
+    out = tmp_path / "out"
+    out.mkdir()
+    for graphs in (["PGPgiantcompo", "karate"], ["pgpgiantcompo", "--update"],
+                   ["KARATE", "--update"]):
+        assert dygrass.main(["--graphs", *graphs, "--big-points", "0", "--out", str(out)]) == 0
+    runs = _load_benchmark("_common").from_json((out / "dygrass.json").read_text())["runs"]
+    assert [(r["graph"], r["mode"]) for r in runs] == [
+        ("PGPgiantcompo", "insert"), ("PGPgiantcompo", "delete"), ("KARATE", "insert"),
+        ("KARATE", "delete")]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "cannot read the records"),
+    ('[{"dataset": "ogbg-molbace", "seed": 0}]', "not the records of a `sparsebox graph teddy` "
+                                                  "run (a record has no 'method')"),
+    ('{"method": "teddy"}', "not the records of a `sparsebox graph teddy` run"),
+])
+def test_teddy_summary_names_a_results_json_it_cannot_read(tmp_path, content, message):
+    """A damaged results.json, or --folder naming the runs of another command (out/benchmarks/gtsp
+    holds dataset folders with a results.json too), was a traceback."""
+    run_folder = tmp_path / "runs" / "cora_gcn"
+    run_folder.mkdir(parents=True)
+    (run_folder / "results.json").write_text(content)
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "teddy_summary.py"), "--folder",
+                             str(tmp_path / "runs")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {run_folder / 'results.json'}: {message}")
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs" / "README.md").exists()
