@@ -19,14 +19,14 @@ __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transform
 
 #: lens distortion fields of instant-ngp / nerfstudio transforms (refused: pinhole renderers)
 _DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
-#: nerfstudio's ``camera_model`` values that are pinhole cameras (with distortion, refused where
-#: not zero); OPENCV_FISHEYE is an equidistant fisheye even without distortion, and
-#: EQUIRECTANGULAR and the rest are no pinhole either
-_PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "RADIAL", "SIMPLE_RADIAL")
 #: COLMAP's camera models read as pinholes (those after cx and cy, lens distortion, must be 0)
-_COLMAP_MODELS = {"SIMPLE_PINHOLE": ("f", "cx", "cy"), "PINHOLE": ("fx", "fy", "cx", "cy"),
-                  "SIMPLE_RADIAL": ("f", "cx", "cy", "k"), "RADIAL": ("f", "cx", "cy", "k1", "k2"),
-                  "OPENCV": ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2")}
+_COLMAP_MODELS = {"PINHOLE": ("fx", "fy", "cx", "cy"), "SIMPLE_PINHOLE": ("f", "cx", "cy"),
+                  "OPENCV": ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2"),
+                  "RADIAL": ("f", "cx", "cy", "k1", "k2"), "SIMPLE_RADIAL": ("f", "cx", "cy", "k")}
+#: nerfstudio's ``camera_model`` values that are pinhole cameras, COLMAP's names (with
+#: distortion, refused where not zero); OPENCV_FISHEYE is an equidistant fisheye even without
+#: distortion, and EQUIRECTANGULAR and the rest are no pinhole either
+_PINHOLE_MODELS = tuple(_COLMAP_MODELS)
 _UNDISTORT = ("undistort the images first (colmap image_undistorter, as 3DGS's convert.py does, "
               "writes a PINHOLE model)")
 #: the fields that give a frame's horizontal focal length, preferred first
