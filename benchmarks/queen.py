@@ -19,7 +19,7 @@ Side by side, from the same frame 0 and for the same steps per frame (epochs x t
 Reports, per frame: bytes in the file, PSNR on the held-out camera, the gate's precision and
 recall against the Gaussians that really move (all of them, and those that can be seen: blending
 weight >= 0.05 in a training view of frame 0), the training-time rate estimate against the
-coder's bytes, seconds. Writes queen.json, queen.md and queen.png into --out.
+coder's bytes, seconds. Writes queen.json, queen.md, queen.png and the encoded stream video.qsv into --out.
 """
 
 from __future__ import annotations
