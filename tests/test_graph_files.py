@@ -459,3 +459,16 @@ def test_an_unknown_format_is_named_not_its_compression(tmp_path, name, fmt):
     with pytest.raises(InputFileError, match=f"{name}: unknown graph format {fmt}; known: .*, each "
                                              "plain or .bz2 / .gz"):
         load_graph(path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("alice bob\nbob carol\n", r"line 2: a node id must be a non-negative integer \(nodes named "
+                               r"by text are not read: number them from 0 first\), got 'bob'"),
+    ("0 1 x\n1 2 1\n", r"line 1: a weight must be a number, got 'x'"),
+])
+def test_an_edge_list_field_that_is_no_number_is_named(tmp_path, text, message):
+    """Both were "not numbers: 'bob carol'", which left a file of named nodes unexplained."""
+    path = tmp_path / "g.txt"
+    path.write_text(text)
+    with pytest.raises(GraphFileError, match=message):
+        read_edge_list(path)
