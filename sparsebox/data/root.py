@@ -44,6 +44,11 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     ...
     sparsebox.exceptions.InvalidParameterError: data root /tmp/... (the argument) is not a folder
     """
+    if root is not None and not os.fspath(root):  # Path("") would be the current folder
+        from sparsebox.exceptions import InvalidParameterError
+
+        raise InvalidParameterError("data root '' (the argument) is empty; give a folder, or None for "
+                                    f"${ENV_DATA} or the default")
     path = Path(root).expanduser() if root is not None else None
     if path is None:
         env = os.environ.get(ENV_DATA)

@@ -224,20 +224,27 @@ def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, datas
               root: str | os.PathLike[str] | None) -> None:
     """Download ``f``, missing at ``path`` under the data root, to ``target`` (``path`` itself,
     or its place in the cache when the data root is read-only). A download that fails or is
-    interrupted leaves nothing behind: no partial file, no folder made for it."""
+    interrupted leaves nothing behind: no partial file, no folder made for it. A file the
+    catalogue says is made from its source (``"<url> (filtered)"``) is not downloaded."""
     where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} (data root "
              f"from {root_origin(root)})")
-    if not download or not f.url:
-        raise DatasetNotFoundError(f"{where}; get it from {f.url or 'its source'} and place it there")
+    url, _, made = (f.url or "").partition(" ")
+    # the source's file name may differ from the catalogue's: a user saves it under the former
+    named = f" as {target.name}" if url.rsplit("/", 1)[-1] != target.name else ""
+    if made:
+        raise DatasetNotFoundError(f"{where}; it is made from {url} {made}, not downloaded: place the "
+                                   f"dataset's copy of it in {target.parent}{named}")
+    if not download or not url:
+        raise DatasetNotFoundError(f"{where}; get it from {url or 'its source'} and place it there{named}")
     with download_folder(target.parent) as folder:
         tmp = folder / target.name
         try:
-            with urllib.request.urlopen(f.url, timeout=60) as resp, open(tmp, "wb") as out:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     out.write(block)
         except Exception as err:  # no network, a broken connection, a full disk
-            raise DatasetNotFoundError(f"{where}; download from {f.url} failed ({err}): get it "
-                                       f"from there and place it in {target.parent}") from err
+            raise DatasetNotFoundError(f"{where}; download from {url} failed ({err}): get it "
+                                       f"from there and place it in {target.parent}{named}") from err
         if f.sha256 and sha256_of(tmp) != f.sha256:
-            raise DatasetNotFoundError(f"{where}; the download from {f.url} has the wrong sha256")
+            raise DatasetNotFoundError(f"{where}; the download from {url} has the wrong sha256")
         move_into_place(tmp, target)

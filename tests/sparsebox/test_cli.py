@@ -252,3 +252,16 @@ def test_graph_sparsify_help_names_every_suffix_it_writes(cli):
 
     text = " ".join(cli("graph", "sparsify", "--help").stdout.split())
     assert all(suffix in text for suffix in WRITABLE_GRAPH_SUFFIXES)
+
+
+def test_data_list_says_when_the_data_root_of_the_environment_does_not_exist(tmp_path, monkeypatch, cli):
+    """`SPARSEBOX_DATA=<typo> sparsebox data list` said "no" for every dataset without a word,
+    while `--root <typo>` is refused as no such folder."""
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "typo"))
+    result = cli("data", "list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["root"] == str(tmp_path / "typo")
+    assert result.stderr.splitlines() == [f"warning: data root {tmp_path / 'typo'} ($SPARSEBOX_DATA) does "
+                                          "not exist: no dataset is present (downloads would make it)"]
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path))
+    assert cli("data", "list", "--json").stderr == ""
+    assert not (tmp_path / "typo").exists()

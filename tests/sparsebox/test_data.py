@@ -635,3 +635,50 @@ def test_data_list_on_a_read_only_root_makes_no_cache_folder(tmp_path, monkeypat
     finally:
         root.chmod(0o755)
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_file_the_source_names_otherwise_is_to_be_placed_under_the_catalogue_name(tmp_path, monkeypatch):
+    """Offline, `fetch("donut")` said to get `.../fused.ply` and place it in the folder: saved
+    under its source's name, the file was still missing."""
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    folder = tmp_path / "3d" / "gaussians"
+    with pytest.raises(DatasetNotFoundError, match=rf"fused\.ply failed .*: get it from there and place it "
+                                                   rf"in {folder} as gshairlod_donut_fused_sh0\.ply$"):
+        fetch("donut", tmp_path)
+    with pytest.raises(DatasetNotFoundError, match=r"place it there as bunny_trimesh_res2\.ply$"):
+        fetch("bunny", tmp_path, download=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_made_from_its_source_is_not_downloaded(tmp_path, monkeypatch):
+    """lego's transforms_train.json is filtered from the source's: its catalogue url
+    `.../transforms_train.json (filtered)` was opened (`URL can't contain control characters`)
+    and the error said to place the source's unfiltered file there."""
+    opened = []
+
+    def network(url, *args, **kwargs):
+        opened.append(url)
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", network)
+    (tmp_path / "3d" / "nerf_synthetic_lego_subset").mkdir(parents=True)
+    (tmp_path / "3d" / "nerf_synthetic_lego_subset" / "transforms_train_original100.json").write_text("{}")
+    made = (r"'.*/transforms_train\.json' of dataset 'lego'.*; it is made from "
+            r"https://\S+/transforms_train\.json \(filtered\), not downloaded: place")
+    with pytest.raises(DatasetNotFoundError, match=made):
+        fetch("lego", tmp_path)
+    assert opened == []
+
+
+def test_an_empty_data_root_argument_is_refused(tmp_path, monkeypatch):
+    """`load_graph("karate", root="")` (an unset variable) took the current folder as the data
+    root, and would download into it."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidParameterError, match=r"data root '' \(the argument\) is empty"):
+        fetch("karate", "")
+    assert list(tmp_path.iterdir()) == []
