@@ -120,6 +120,7 @@ def methods_command(
 
     if markdown and as_json:
         raise typer.BadParameter("give one of --json, --markdown", param_hint="--json/--markdown")
+    item = item.lower() if item else item  # "Edge" is edge, as dataset names read in any case
     with parameter_errors({"item": "--item"}):
         entries = methods(item=item)
     if markdown:  # the README's table, or its rows of the methods that --item names

@@ -265,3 +265,14 @@ def test_data_list_says_when_the_data_root_of_the_environment_does_not_exist(tmp
     monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path))
     assert cli("data", "list", "--json").stderr == ""
     assert not (tmp_path / "typo").exists()
+
+
+def test_methods_item_reads_any_case_and_names_a_close_kind(cli):
+    """`--item Edge` was refused though dataset names read in any case, and `--item edgee`
+    suggested nothing."""
+    import json
+
+    assert {r["item"] for r in json.loads(cli("methods", "--item", "Edge", "--json").stdout)} == \
+        {"edge"}
+    result = cli("methods", "--item", "edgee")
+    assert result.exit_code == 2 and "(did you mean 'edge'?)" in result.error_line()
