@@ -75,11 +75,17 @@ class GaussianScene:
                 raise InvalidParameterError(
                     f"GaussianScene: {name} must have shape {_shape(shape)}, got "
                     f"{tuple(getattr(self, name).shape)}")
-        for name in (*shapes, "sh_rest"):  # float64 means were taken, then every render failed
-            dtype = getattr(self, name).dtype
-            if dtype != torch.float32:
-                raise InvalidParameterError(f"GaussianScene: {name} must be float32, got {dtype} "
-                                            "(convert it with .float())")
+        # float64 means beside float32 quats were taken, then every render failed with torch's
+        # "expected scalar type Double but found Float"; a scene wholly in float64 renders (the
+        # torch backend's gradient checks run in double precision)
+        dtype = self.means.dtype
+        for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
+            other = getattr(self, name).dtype
+            if not other.is_floating_point or other != dtype:
+                raise InvalidParameterError(
+                    f"GaussianScene: {name} is {other} where means is {dtype}: give the rendered "
+                    "attributes one floating dtype (float32, as read_ply gives; .float() "
+                    "converts)")
         k = self.sh_rest.shape[1] if self.sh_rest.dim() == 3 else -1
         if tuple(self.sh_rest.shape) != (n, k, 3) or k not in _SH_REST_COUNTS:
             raise InvalidParameterError(
