@@ -4,8 +4,8 @@ The output folder receives ``report.json`` (PSNR / SSIM on the held-out views be
 pruning, parameters and bytes on disk before and after, entries kept per level), ``model.pt``
 (the pruned model, :meth:`HollowNeRF.load` reads it), ``renders.png`` (ground truth, the model
 before pruning, after pruning) and ``curve.png`` (training PSNR and mean saliency), each written
-whole or not at all, and ``checkpoint.pt``, the training state every few hundred steps: the same
-command run again goes on from it.
+whole or not at all, and ``checkpoint.pt``, the training state every few hundred steps and at
+the end of the step a Ctrl-C stopped: the same command run again goes on from it.
 """
 
 from __future__ import annotations

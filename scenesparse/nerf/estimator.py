@@ -4,15 +4,18 @@ score every hash-table entry by the saliency of the samples that read it, prune,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import math
 import numbers
 import os
+import signal
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -306,16 +309,19 @@ class HollowNeRF(Sparsifier):
         every = max(1, int(checkpoint_every))
 
         def after_step(trainer: NerfTrainer) -> None:
-            if path is not None and (trainer.step_count % every == 0
+            if path is not None and (trainer.step_count % every == 0 or interrupted
                                      or trainer.step_count == self.steps):
                 self._checkpoint(path)
+            if interrupted:
+                raise KeyboardInterrupt
             if callback is not None:
                 callback(trainer)
 
         if left > 0:
-            self.trainer_.train(left, progress=progress, label="HollowNeRF"
-                                if self.saliency_budget is not None else "hash grid",
-                                callback=after_step)
+            with _interrupt_between_steps(path is not None) as interrupted:
+                self.trainer_.train(left, progress=progress, label="HollowNeRF"
+                                    if self.saliency_budget is not None else "hash grid",
+                                    callback=after_step)
         self.scores_ = self._score(progress)
         if count is None:
             count = mass_budget(self.scores_, self.keep_mass)
@@ -533,6 +539,32 @@ def _check_grid(levels: int, features: int, table_size: int, base: int, finest: 
                                     f"step's gradient, more than the {have / 2**30:.1f} GiB of "
                                     "memory here; give fewer levels or a smaller table_size",
                                     params=("levels", "table_size"))
+
+
+@contextlib.contextmanager
+def _interrupt_between_steps(enabled: bool) -> Iterator[list[int]]:
+    """Within it, a Ctrl-C (SIGINT) is recorded in the list it gives, for the step under way to
+    end and be checkpointed before the run stops (it then raises ``KeyboardInterrupt`` itself
+    where the code inside did not); a second Ctrl-C interrupts at once. Only where ``enabled``,
+    in the main thread, and where SIGINT has Python's own handler (not ignored, not the
+    caller's)."""
+    interrupted: list[int] = []
+    if not enabled or threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield interrupted
+        return
+
+    def defer(signum: int, frame: Any) -> None:
+        interrupted.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, defer)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interrupted:  # after the last step: the checkpoint of the whole run is written
+        raise KeyboardInterrupt
 
 
 def _physical_memory() -> int | None:

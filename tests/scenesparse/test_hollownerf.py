@@ -264,6 +264,31 @@ def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
     assert old.trainer_.step_count == 24
 
 
+def test_a_ctrl_c_ends_the_step_and_writes_the_checkpoint_to_resume_from(tmp_path):
+    import os
+    import signal
+
+    views = _tiny_views()
+    settings = {**SMALL, "steps": 12, "batch_rays": 16}
+    whole = HollowNeRF(**settings).fit(views)
+
+    def ctrl_c_at_5(trainer):  # the signal arrives mid-run, far from a checkpoint_every step
+        if trainer.step_count == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):
+        HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=250,
+                                   callback=ctrl_c_at_5)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert torch.load(path, weights_only=False)["trainer"]["step"] == 6  # the step under way ended
+    resumed = HollowNeRF(**settings).fit(views, checkpoint=path)
+    assert resumed.resumed_from_step_ == 6 and resumed.trainer_.step_count == 12
+    for (name, a), b in zip(whole.field_.state_dict().items(),
+                            resumed.field_.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
 def test_bad_inputs_name_the_parameter(lego_views):
     with pytest.raises(InvalidParameterError, match="views must be a PhotoViews"):
         HollowNeRF(**SMALL).fit([1, 2, 3])
