@@ -582,9 +582,9 @@ def hollownerf(
     from sparsebox.data.root import data_root
 
     where = out.resolve()
-    if where == folder.resolve():
-        raise typer.BadParameter(f"{out} is the folder of the photos; write elsewhere",
-                                 param_hint="--out")
+    if folder.resolve() in (where, *where.parents):  # (lego/train took the run's files)
+        raise typer.BadParameter(f"{out} is {'' if where == folder.resolve() else 'in '}the folder "
+                                 "of the photos; write elsewhere", param_hint="--out")
     root = data_root().resolve()
     if root in (where, *where.parents):
         raise typer.BadParameter(f"{out} is in the data folder {root} (SPARSEBOX_DATA); write "

@@ -1013,9 +1013,10 @@ def test_hollownerf_never_writes_into_its_photos_or_the_data_folder(cli, data_di
     monkeypatch.setenv("SPARSEBOX_DATA", str(root))
     mine = tmp_path / "photos"
     shutil.copytree(lego, mine)
-    for data, out, names in ((lego, lego / "run", ["--out", "in the data folder"]),
+    for data, out, names in ((lego, lego / "run", ["--out", "in the folder of the photos"]),
                              (lego, root, ["--out", "in the data folder"]),
-                             (mine, mine, ["--out", "is the folder of the photos"])):
+                             (mine, mine, ["--out", "is the folder of the photos"]),
+                             (mine, mine / "train", ["--out", "is in the folder of the photos"])):
         run_bad(cli, Case(["scene", "hollownerf", "--data", data, "--out", out, *_NERF_TINY],
                           names, [lego / "transforms_train.json"]), tmp_path)
         assert sorted(p.name for p in lego.iterdir()) == ["transforms_train.json"]
