@@ -97,7 +97,7 @@ class GtspTokenPruner(Sparsifier):
         self.seed = seed
 
     def fit(self, graphs: Sequence[Any], y: Any = None) -> GtspTokenPruner:
-        from torch_geometric.data import Batch
+        from torch_geometric.data import Batch, Data
         from torch_geometric.loader import DataLoader
 
         from graphsparse.gtsp.data import MoleculeTask, _with_random_walk_pe, check_molecules
@@ -115,7 +115,11 @@ class GtspTokenPruner(Sparsifier):
             raise InvalidParameterError("the graphs' labels y are all missing (NaN): the "
                                         "scorer learns from the task's loss, so it needs labels")
         check_lone_atoms(graphs, self.batch_size)
-        prepared = _with_random_walk_pe(graphs, 16)
+        # only the fields the model reads: graphs that differ in others (a hand-made graph
+        # beside ogb's, which store num_nodes; an attribute only some have) collate together
+        prepared = _with_random_walk_pe(
+            (Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y.reshape(1, -1),
+                  num_nodes=int(g.num_nodes)) for g in graphs), 16)
         num_tasks = int(prepared[0].y.numel())
         task = MoleculeTask("", prepared, [], [], num_tasks, self.task_type, "")
         # the model's initial weights and the Gumbel noise come from the seed; the caller's
@@ -188,11 +192,20 @@ def _check_binary_labels(graphs: Sequence[Any]) -> None:
 
 def _graph_list(graphs: Any) -> list:
     """``graphs`` as a list; one PyG graph (iterable too, as its ``(key, value)`` pairs) is
-    refused, naming what to pass."""
+    refused, naming what to pass, and so are batches among the graphs (a ``DataLoader``'s: each
+    was taken for one graph)."""
+    from torch_geometric.data import Batch
     from torch_geometric.data.data import BaseData
 
     if isinstance(graphs, BaseData):
         raise InvalidParameterError(f"graphs must be a list of graphs, got one "
                                     f"{type(graphs).__name__}: pass [graph] (or a Batch's "
                                     "to_data_list())")
-    return list(graphs) if isinstance(graphs, Iterable) else []
+    graphs = list(graphs) if isinstance(graphs, Iterable) else []
+    for i, g in enumerate(graphs):
+        if isinstance(g, Batch):
+            raise InvalidParameterError(
+                f"graphs must be a list of graphs, got a {type(g).__name__} of {g.num_graphs} "
+                f"graphs at {i} (a DataLoader's batches?): pass the dataset or the graphs "
+                "themselves (a Batch's to_data_list())")
+    return graphs

@@ -1105,3 +1105,37 @@ def test_resume_does_not_train_again_a_run_a_matched_baseline_already_made():
     specs = [RunSpec((), 0.21, "magnitude"), RunSpec((), 0.5, "magnitude")]
     _, todo = runs_to_do([matched], specs, [0])
     assert [s.keep for s in todo[0]] == [0.5]
+
+
+def test_the_token_pruner_refuses_a_data_loaders_batches_by_name():
+    """A DataLoader's batches were each taken for one graph: four graphs in two batches of two
+    trained as two graphs with two tasks each (or failed inside the Gumbel top-k)."""
+    from torch_geometric.loader import DataLoader
+
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match="DataBatch of 2 graphs at 0 .*DataLoader"):
+        pruner.fit(DataLoader(graphs, batch_size=2))
+    pruner.fit(graphs)
+    with pytest.raises(InvalidParameterError, match="DataBatch of 2 graphs at 1"):
+        pruner.transform([graphs[0], Batch.from_data_list(graphs[1:3]), graphs[3]])
+
+
+def test_the_token_pruner_reads_graphs_that_differ_in_fields_it_does_not_use():
+    """ogb's graphs store num_nodes, a hand-made one did not: fit failed with KeyError
+    'num_nodes' in PyG's collation (likewise an attribute only some graphs have, or labels of
+    shape [1] beside [1, 1]); transform keeps each graph's own fields."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    graphs[0].num_nodes = 4
+    graphs[1].smiles = "CCCCC"
+    graphs[2].y = graphs[2].y.reshape(-1)
+    lone = Data(x=torch.zeros(3, 9, dtype=torch.long), edge_index=torch.zeros(2, 0, dtype=torch.long),
+                edge_attr=torch.zeros(0, 3, dtype=torch.long), y=torch.tensor([[1.0]]))
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2, batch_size=5)
+    out = pruner.fit_transform([*graphs, lone])
+    assert [g.num_nodes for g in out] == [2, 3, 3, 4, 2]
+    assert out[1].smiles == "CCCCC" and int(pruner.mask_.sum()) == 14
