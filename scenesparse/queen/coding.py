@@ -112,12 +112,15 @@ def encode_ints(values: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def decode_ints(data: bytes) -> np.ndarray:
-    """The flat int64 array :func:`encode_ints` wrote."""
+def decode_ints(data: bytes, size: int | None = None) -> np.ndarray:
+    """The flat int64 array :func:`encode_ints` wrote; ValueError when it holds other than
+    ``size`` values (when given)."""
     import constriction
 
     buf = memoryview(data)
     n, pos = _get_varint(buf, 0)
+    if size is not None and n != size:
+        raise ValueError(f"{n} integers where {size} were expected")
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     k, pos = _get_varint(buf, pos)

@@ -23,7 +23,8 @@ the file's size; :meth:`QueenStream.info` lists them.
 
 A record whose length runs past the end of the file or whose CRC does not match is refused with
 its number (:class:`CorruptStreamError`), and so are bytes after the last record (when the last
-frame is read); every frame before it still decodes.
+frame is read) and, when its frame is decoded, a record that passes its CRC but does not decode;
+every frame before it still decodes.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def _unpack_chunks(payload: bytes) -> dict[str, bytes]:
         pos += 4
         chunks[name] = payload[pos:pos + size]
         pos += size
+    if pos != len(payload):
+        raise ValueError(f"its chunks take {pos} bytes of its {len(payload)}")
     return chunks
 
 
@@ -118,8 +121,11 @@ def _record_from_chunks(chunks: Mapping[str, bytes], header: Mapping[str, Any]) 
     widths = header["attributes"]
     gated = decode_indices(chunks["gated"], n)
     deltas = unpack_floats(chunks["deltas"], "<f2").reshape(-1, 3)
+    if len(deltas) != len(gated) or (len(gated) and gated[-1] >= n):
+        raise ValueError(f"{len(deltas)} position residuals for {len(gated)} gated Gaussians "
+                         f"of {n}")
     names = list(RESIDUAL_ATTRIBUTES) + (["shN"] if widths["shN"] else [])
-    symbols = {name: decode_ints(chunks[f"latent.{name}"]).reshape(n, dims[name])
+    symbols = {name: decode_ints(chunks[f"latent.{name}"], n * dims[name]).reshape(n, dims[name])
                for name in names}
     decoders = {name: np.frombuffer(chunks[f"decoder.{name}"], dtype="<f4")
                 .reshape(dims[name], widths[name]).copy() for name in names}
@@ -305,12 +311,24 @@ class QueenStream:
         """The reader's own state after frame ``index`` (later frames replay from it)."""
         index = self._check_index(index)
         if self._state is None or self._state.index > index:
-            self._state = _state_from_frame0(_unpack_chunks(self._payload(0)), self.header)
+            self._state = self._decoded(0, _state_from_frame0)
         while self._state.index < index:
-            t = self._state.index + 1
-            record = _record_from_chunks(_unpack_chunks(self._payload(t)), self.header)
+            record = self._decoded(self._state.index + 1, _record_from_chunks)
             self._state = apply_record(self._state, record)
         return self._state
+
+    def _decoded(self, index: int, decode: Any) -> Any:
+        """``decode(chunks, header)`` of record ``index``; a record that passes its checksum but
+        is not what a writer writes (a hand-made or foreign file, or a header that does not
+        describe it) is refused with its number, as a damaged one is."""
+        payload = self._payload(index)
+        try:
+            return decode(_unpack_chunks(payload), self.header)
+        except (ValueError, KeyError, IndexError, struct.error, zlib.error) as err:
+            what = f"it has no {err.args[0]} chunk" if isinstance(err, KeyError) else str(err)
+            decoded = f" (frames 0..{index - 1} decode)" if index else ""
+            raise CorruptStreamError(f"{self.path}: record {index} passes its checksum but does "
+                                     f"not decode: {what}{decoded}") from None
 
     def frame(self, index: int) -> GaussianScene:
         """Frame ``index`` as a scene; IndexError outside ``0..len(self) - 1``."""

@@ -690,3 +690,55 @@ def test_a_header_that_passes_its_checksum_but_is_malformed_is_refused_by_field(
                          + struct.pack("<I", zlib.crc32(body)) + data[12 + length:])
         with pytest.raises(InputFileError, match=said):
             QueenStream(path)
+
+
+def test_a_record_that_passes_its_checksum_but_does_not_decode_is_named(encoded, cli, tmp_path):
+    """A record whose checksum holds but whose payload is not what the writer writes (a hand-made
+    or foreign file, or a header that does not describe its records) was a bare "cannot reshape"
+    or "gated" error naming no file, or an internal error (struct.error, zlib.error) with exit
+    code 1; now it is refused with its number, as a damaged record is."""
+    import struct
+    import zlib
+
+    from scenesparse.queen.stream import _pack_chunks, _unpack_chunks
+
+    out, _, states = encoded
+    data = out.read_bytes()
+    layout = QueenStream(out).info()
+    start = layout["header_bytes"] + layout["frames"][0]["bytes"]  # record 1
+    end = start + layout["frames"][1]["bytes"]
+    chunks = _unpack_chunks(data[start + 4:end - 4])
+    too_many = np.zeros((len(states[0]["means"]) + 1, 3), dtype=np.float16)  # more than gated
+    cases = {"tiny": (b"\x01", "unpack_from requires"),
+             "no_gated": (_pack_chunks({k: v for k, v in chunks.items() if k != "gated"}),
+                          "it has no gated chunk"),
+             "deltas": (_pack_chunks({**chunks, "deltas": b"xyz"}), "Error -3 while decompressing"),
+             "more_deltas": (_pack_chunks({**chunks, "deltas": pack_floats(too_many, "<f2")}),
+                             "301 position residuals for"),
+             "latent": (_pack_chunks({**chunks, "latent.sh0": b"\x00"}),
+                        "0 integers where"),
+             "decoder": (_pack_chunks({**chunks, "decoder.sh0": bytes(8)}), "cannot reshape"),
+             "trailing": (data[start + 4:end - 4] + b"x", "its chunks take")}
+    for name, (payload, said) in cases.items():
+        path = tmp_path / f"{name}.qsv"
+        path.write_bytes(data[:start] + struct.pack("<I", len(payload)) + payload
+                         + struct.pack("<I", zlib.crc32(payload)) + data[end:])
+        stream = QueenStream(path)
+        assert torch.equal(stream.frame(0).means, QueenStream(out).frame(0).means)
+        with pytest.raises(CorruptStreamError, match=f"{name}.qsv: record 1 passes its checksum "
+                                                     f"but does not decode: {said}.* .frames 0..0 "
+                                                     "decode.$"):
+            stream.frame(2)
+        ply = tmp_path / f"{name}.ply"
+        line = cli("scene", "queen", "decode", path, "--frame", "1", "-o", ply).error_line(str(path))
+        assert "record 1 passes its checksum" in line and not ply.exists()
+    # a header whose Gaussian count does not describe frame 0: record 0 is named
+    (length,) = struct.unpack_from("<I", data, 4)
+    header = json.loads(data[8:8 + length])
+    body = json.dumps({**header, "gaussians": header["gaussians"] + 1}).encode()
+    path = tmp_path / "count.qsv"
+    path.write_bytes(data[:4] + struct.pack("<I", len(body)) + body
+                     + struct.pack("<I", zlib.crc32(body)) + data[12 + length:])
+    with pytest.raises(CorruptStreamError, match="record 0 passes its checksum but does not decode: "
+                                                 "cannot reshape"):
+        QueenStream(path).frame(0)
