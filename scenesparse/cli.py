@@ -582,8 +582,12 @@ def hollownerf(
     from sparsebox.data.root import data_root
 
     where = out.resolve()
-    if folder.resolve() in (where, *where.parents):  # (lego/train took the run's files)
-        raise typer.BadParameter(f"{out} is {'' if where == folder.resolve() else 'in '}the folder "
+    try:  # the folders holding photos or camera files (lego/train took the run's files)
+        holders = {p.resolve().parent for p in photo_sources(folder)}
+    except (ValueError, OSError):  # a folder it cannot read: the run names why, after these checks
+        holders = set()
+    if where == folder.resolve() or where in holders:
+        raise typer.BadParameter(f"{out} is {'the' if where == folder.resolve() else 'a'} folder "
                                  "of the photos; write elsewhere", param_hint="--out")
     root = data_root().resolve()
     if root in (where, *where.parents):

@@ -1013,14 +1013,33 @@ def test_hollownerf_never_writes_into_its_photos_or_the_data_folder(cli, data_di
     monkeypatch.setenv("SPARSEBOX_DATA", str(root))
     mine = tmp_path / "photos"
     shutil.copytree(lego, mine)
-    for data, out, names in ((lego, lego / "run", ["--out", "in the folder of the photos"]),
+    for data, out, names in ((lego, lego / "run", ["--out", "in the data folder"]),
                              (lego, root, ["--out", "in the data folder"]),
-                             (mine, mine, ["--out", "is the folder of the photos"]),
-                             (mine, mine / "train", ["--out", "is in the folder of the photos"])):
+                             (mine, mine, ["--out", "is the folder of the photos"])):
         run_bad(cli, Case(["scene", "hollownerf", "--data", data, "--out", out, *_NERF_TINY],
                           names, [lego / "transforms_train.json"]), tmp_path)
         assert sorted(p.name for p in lego.iterdir()) == ["transforms_train.json"]
         assert sorted(p.name for p in mine.iterdir()) == ["transforms_train.json"]
+
+
+def test_hollownerf_never_writes_into_a_folder_of_its_photos(cli, tmp_path):
+    """`--out lego/train` wrote the run's files among the photos; a new folder beside them (a
+    nerfstudio user's `scene/run`) stays allowed."""
+    import json
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    (photos / "train").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(photos / "train" / "r_0.png")
+    frame = {"file_path": "./train/r_0", "transform_matrix": np.eye(4).tolist()}
+    write(photos / "transforms_train.json", json.dumps({"camera_angle_x": 0.7, "frames": [frame]}))
+    run_bad(cli, Case(["scene", "hollownerf", "--data", photos, "--out", photos / "train",
+                       *_NERF_TINY], ["--out", "is a folder of the photos"],
+                      [photos / "train" / "r_0.png"]), tmp_path)
+    assert sorted(p.name for p in (photos / "train").iterdir()) == ["r_0.png"]
+    result = cli("scene", "hollownerf", "--data", photos, "--out", photos / "run", *_NERF_TINY)
+    assert "folder of the photos" not in result.stderr
 
 
 @pytest.mark.parametrize("content, names", [
