@@ -175,7 +175,11 @@ def _reason(source: Any, why: str) -> str:
     'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (BadParameter)'
     >>> _reason("in/a.mtx", "MemoryError: ")
     'in/a.mtx: MemoryError'
+    >>> _reason("in/a.mtx", "its worker process died (BrokenProcessPool: terminated)")
+    'in/a.mtx: its worker process died (BrokenProcessPool: terminated)'
     """
     kind, _, text = why.partition(": ")
+    if not kind.isidentifier():  # no error's name in front: said as it is
+        return f"{source}: {why}"
     text = text.removeprefix(f"{source}: ")  # the error names the file already
     return f"{source}: {text} ({kind})" if text else f"{source}: {kind}"
