@@ -184,8 +184,10 @@ class HardConcreteGate(nn.Module):
         z = (s * (self.zeta - self.gamma) + self.gamma).clamp(0.0, 1.0)
         # shut up to the edge, log_alpha = log(-gamma / zeta) (times beta for the median): rounding
         # left the median 1.5e-8 at P(z != 0) = 1/2 (init_keep 0.5, the paper's beta and interval)
+        # (z - z, not 0: a gate trained deterministically, as QUEEN's, keeps its gradient there
+        # and can open)
         edge = (self.beta if median else 1.0) * math.log(-self.gamma / self.zeta)
-        return z.masked_fill(self.log_alpha <= edge, 0.0)
+        return torch.where(self.log_alpha <= edge, z - z.detach(), z)
 
     def prob_nonzero(self) -> Tensor:
         """``P(z != 0)`` per gate (differentiable in ``log_alpha``)."""

@@ -410,7 +410,10 @@ def test_an_eval_gate_at_its_edge_is_shut(eval_gate):
             gate.log_alpha.fill_(math.log(-gate.gamma / gate.zeta))
     else:
         assert gate.prob_nonzero().tolist() == [0.5] * 3
-    assert gate().tolist() == [0.0] * 3
+    shut = gate()
+    assert shut.tolist() == [0.0] * 3
+    shut.sum().backward()  # shut at the edge, but a deterministic gate trained there can open
+    assert (gate.log_alpha.grad > 0).all()
     with torch.no_grad():
         gate.log_alpha.add_(torch.tensor([-1.0, 0.0, 1.0]))
     assert (gate() > 0).tolist() == [False, False, True]
