@@ -36,7 +36,8 @@ _SH_REST_COUNTS = (0, 3, 8, 15)
 
 @dataclass
 class GaussianScene:
-    """A 3D Gaussian-splat scene (float32 tensors, one row per Gaussian).
+    """A 3D Gaussian-splat scene (float32 tensors, one row per Gaussian; a scene wholly in
+    float64 renders too, on the torch backend in double precision).
 
     Attributes
     ----------
@@ -79,9 +80,12 @@ class GaussianScene:
         # "expected scalar type Double but found Float"; a scene wholly in float64 renders (the
         # torch backend's gradient checks run in double precision)
         dtype = self.means.dtype
-        for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
+        if not dtype.is_floating_point:
+            raise InvalidParameterError(f"GaussianScene: means must be floating point (float32, "
+                                        f"as read_ply gives), got {dtype}")
+        for name in ("quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
             other = getattr(self, name).dtype
-            if not other.is_floating_point or other != dtype:
+            if other != dtype:
                 raise InvalidParameterError(
                     f"GaussianScene: {name} is {other} where means is {dtype}: give the rendered "
                     "attributes one floating dtype (float32, as read_ply gives; .float() "

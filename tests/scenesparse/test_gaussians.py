@@ -99,6 +99,8 @@ def test_a_scene_of_mixed_dtypes_is_refused_by_name(field):
         replace(scene, **{field: value})
     with pytest.raises(ValueError, match="quats is torch.int64 where means is torch.float32"):
         replace(scene, quats=scene.quats.long())
+    with pytest.raises(ValueError, match="means must be floating point .*, got torch.int64"):
+        replace(scene, means=scene.means.long())
     double = replace(scene, **{k: getattr(scene, k).double() for k in (
         "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")})
     assert len(double) == 4  # wholly float64: the torch backend renders it in double precision
