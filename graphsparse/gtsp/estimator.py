@@ -116,7 +116,9 @@ class GtspTokenPruner(Sparsifier):
                                         "scorer learns from the task's loss, so it needs labels")
         check_lone_atoms(graphs, self.batch_size)
         # only the fields the model reads: graphs that differ in others (a hand-made graph
-        # beside ogb's, which store num_nodes; an attribute only some have) collate together
+        # beside ogb's, which store num_nodes; an attribute only some have) collate together;
+        # an edge_weight is dropped too, so the random-walk encoding is of the unweighted graph,
+        # as for ogb's molecules
         prepared = _with_random_walk_pe(
             (Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y.reshape(1, -1),
                   num_nodes=int(g.num_nodes)) for g in graphs), 16)
