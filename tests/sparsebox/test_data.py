@@ -21,6 +21,20 @@ from sparsebox.data.sources import PLANETOID_RAW_PARTS
 from sparsebox.structure import SparseStructure
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: every ``urllib.request.urlopen`` fails as offline; the list of the URLs it was
+    asked for."""
+    opened = []
+
+    def no_network(url, *args, **kwargs):
+        opened.append(url)
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    return opened
+
+
 def _metis_header(path: Path) -> tuple[int, int]:
     opener = bz2.open if path.suffix == ".bz2" else open
     with opener(path, "rt") as fh:
@@ -97,11 +111,7 @@ def test_missing_file_offline_names_file_folder_and_source(tmp_path):
     assert "karate.graph" in msg and str(tmp_path) in msg and "https://" in msg
 
 
-def test_failed_download_gives_one_clear_error(tmp_path, monkeypatch):
-    def no_network(*args, **kwargs):
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+def test_failed_download_gives_one_clear_error(tmp_path, offline):
     with pytest.raises(DatasetNotFoundError, match="download from https://.* failed"):
         load_graph("karate", tmp_path)
     assert not list(tmp_path.rglob("*.part"))
@@ -579,11 +589,7 @@ def test_a_pyg_planetoid_folder_in_another_case_is_not_present(tmp_path):
         load_graph("pubmed", tmp_path)
 
 
-def test_a_download_that_fails_says_where_to_place_the_file(tmp_path, monkeypatch):
-    def no_network(*args, **kwargs):
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+def test_a_download_that_fails_says_where_to_place_the_file(tmp_path, offline):
     folder = tmp_path / "graphs" / "networkit"
     with pytest.raises(DatasetNotFoundError, match=rf"failed \(.*no route to host.*\): get it from there "
                                                    rf"and place it in {folder}$"):
@@ -637,13 +643,9 @@ def test_data_list_on_a_read_only_root_makes_no_cache_folder(tmp_path, monkeypat
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_file_the_source_names_otherwise_is_to_be_placed_under_the_catalogue_name(tmp_path, monkeypatch):
+def test_a_file_the_source_names_otherwise_is_to_be_placed_under_the_catalogue_name(tmp_path, offline):
     """Offline, `fetch("donut")` said to get `.../fused.ply` and place it in the folder: saved
     under its source's name, the file was still missing."""
-    def no_network(*args, **kwargs):
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(urllib.request, "urlopen", no_network)
     folder = tmp_path / "3d" / "gaussians"
     with pytest.raises(DatasetNotFoundError, match=rf"fused\.ply failed .*: get it from there and place it "
                                                    rf"in {folder} as gshairlod_donut_fused_sh0\.ply$"):
@@ -653,24 +655,17 @@ def test_a_file_the_source_names_otherwise_is_to_be_placed_under_the_catalogue_n
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_made_from_its_source_is_not_downloaded(tmp_path, monkeypatch):
+def test_a_file_made_from_its_source_is_not_downloaded(tmp_path, offline):
     """lego's transforms_train.json is filtered from the source's: its catalogue url
     `.../transforms_train.json (filtered)` was opened (`URL can't contain control characters`)
     and the error said to place the source's unfiltered file there."""
-    opened = []
-
-    def network(url, *args, **kwargs):
-        opened.append(url)
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(urllib.request, "urlopen", network)
     (tmp_path / "3d" / "nerf_synthetic_lego_subset").mkdir(parents=True)
     (tmp_path / "3d" / "nerf_synthetic_lego_subset" / "transforms_train_original100.json").write_text("{}")
     made = (r"'.*/transforms_train\.json' of dataset 'lego'.*; it is made from "
             r"https://\S+/transforms_train\.json \(filtered\), not downloaded: place")
     with pytest.raises(DatasetNotFoundError, match=made):
         fetch("lego", tmp_path)
-    assert opened == []
+    assert offline == []  # no URL was opened
 
 
 def test_an_empty_data_root_argument_is_refused(tmp_path, monkeypatch):
