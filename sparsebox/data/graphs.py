@@ -457,20 +457,12 @@ def _parse_edges(path: Path, rows: list[tuple[int, str]], delimiter: str | None,
     return np.array(lines), np.array(edges, dtype=np.float64)
 
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _edge_values(path: Path, lineno: int, text: str, fields: list[str]) -> list[float]:
     """``fields`` (``u v [w]``) as numbers: ids non-negative integers, a weight positive."""
     try:
         values = [float(f) for f in fields]
     except ValueError:  # "not numbers: 'bob carol'" left a file of named nodes unexplained
-        bad = next(i for i, f in enumerate(fields) if not _is_float(f))
+        bad = next(i for i, f in enumerate(fields) if not _is_number(f, float))
         what = ("a weight must be a number" if bad == 2 else "a node id must be a non-negative "
                 "integer (nodes named by text are not read: number them from 0 first)")
         raise GraphFileError(f"{path}: line {lineno}: {what}, got {fields[bad]!r} in "
