@@ -53,16 +53,15 @@ class _RunByDefault(TyperGroup):
 def _refuse_a_mistyped_command(ctx: Any, word: str | None, commands: Any) -> None:
     """A word close to a command's name that is no file and no dataset is that command mistyped
     (`stream exprot DIR -o H.mtx` ran a stream of a graph "exprot": "No such option: -o")."""
-    import difflib
+    from sparsebox._validation import did_you_mean_among
 
-    close = difflib.get_close_matches(word or "", list(commands), n=1)
-    if not close or ctx.resilient_parsing or Path(word).exists():  # (completing: no errors)
+    hint = did_you_mean_among(word or "", commands)
+    if not hint or ctx.resilient_parsing or Path(word).exists():  # (completing: no errors)
         return
     from sparsebox.data.graphs import catalogue
 
     if word.lower() not in catalogue():
-        ctx.fail(f"no such command {word!r} (did you mean {close[0]!r}?), nor a graph file or "
-                 "dataset of that name")
+        ctx.fail(f"no such command {word!r}{hint}, nor a graph file or dataset of that name")
 
 
 def _first_word(args: list[str], command: Any) -> str | None:

@@ -305,6 +305,22 @@ def check_1d(name: str, values: Any, length: int | None = None, dtype: Any = Non
     return arr
 
 
+def did_you_mean_among(name: str, choices: Iterable[str], *, n: int = 1,
+                       cutoff: float = 0.6) -> str:
+    """`` (did you mean 'edge'?)`` for the ``n`` of ``choices`` closest to a mistyped ``name``
+    (difflib's ratio at least ``cutoff``); "" when none is close.
+
+    Examples
+    --------
+    >>> did_you_mean_among("edgee", ["edge", "weight"]), did_you_mean_among("zzz", ["edge"])
+    (" (did you mean 'edge'?)", '')
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=n, cutoff=cutoff)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+
+
 def exactly_one(**options: Any) -> tuple[str, Any]:
     """Of several keyword options exactly one must be given (not None)."""
     given = {k: v for k, v in options.items() if v is not None}

@@ -149,12 +149,10 @@ def _load_entry_points() -> None:
 def methods(*, item: str | None = None, data: str | None = None) -> list[MethodEntry]:
     """The registered methods (of one item kind or data kind), in registration order."""
     if item is not None and item not in ITEM_KINDS:
-        import difflib
+        from sparsebox._validation import did_you_mean_among
 
-        close = difflib.get_close_matches(str(item).lower(), ITEM_KINDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InvalidParameterError(f"item must be one of {', '.join(ITEM_KINDS)}, got "
-                                    f"{item!r}{hint}")
+                                    f"{item!r}{did_you_mean_among(str(item).lower(), ITEM_KINDS)}")
     if data is not None and data not in DATA_KINDS:
         raise InvalidParameterError(f"data must be one of {', '.join(DATA_KINDS)}, got {data!r}")
     _load_entry_points()

@@ -120,10 +120,9 @@ def did_you_mean(name: str) -> str:
     >>> did_you_mean("coraa"), did_you_mean("zzzz")
     (" (did you mean 'cora'?)", '')
     """
-    import difflib
+    from sparsebox._validation import did_you_mean_among
 
-    close = difflib.get_close_matches(str(name).lower(), list(catalogue()), n=3, cutoff=0.75)
-    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    return did_you_mean_among(str(name).lower(), catalogue(), n=3, cutoff=0.75)
 
 
 def sha256_of(path: Path) -> str:
