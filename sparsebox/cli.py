@@ -84,9 +84,9 @@ def data_list(
     if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root}: a file, not a folder" if root.exists()
                                  else f"{root}: no such folder", param_hint="--root")
-    if root is None and os.environ.get("SPARSEBOX_DATA") and not data_root().exists():  # a typo?
-        warnings.warn(f"data root {data_root()} ($SPARSEBOX_DATA) does not exist: no dataset is "
-                      "present (downloads would make it)", stacklevel=1)
+    if root is None and os.environ.get("SPARSEBOX_DATA") and not (named := data_root()).exists():
+        warnings.warn(f"data root {named} ($SPARSEBOX_DATA) does not exist: no dataset is "
+                      "present (downloads would make it)", stacklevel=1)  # (a typo?)
     rows = [
         {"name": d.name, "kind": d.kind, "present": d.present(root), "files": len(d.files),
          "licence": d.licence, "description": d.description}

@@ -799,11 +799,10 @@ def as_structure(
             listed = keep & (coo.row != coo.col) if self_loops == "drop" else keep
             _coalesce(coo.row[listed].astype(np.int64), coo.col[listed].astype(np.int64), None, None,
                       x.shape[0], "error")
-        _check_matrix_weights(coo.row[keep], coo.col[keep], coo.data[keep])
-        return SparseStructure.from_edges(
-            coo.row[keep], coo.col[keep], coo.data[keep], num_nodes=x.shape[0],
-            undirected=undirected, **opts,
-        )
+        rows, cols, values = coo.row[keep], coo.col[keep], coo.data[keep]
+        _check_matrix_weights(rows, cols, values)
+        return SparseStructure.from_edges(rows, cols, values, num_nodes=x.shape[0],
+                                          undirected=undirected, **opts)
     arr = np.asarray(x)
     if arr.ndim == 2 and arr.shape[0] == 2 and np.issubdtype(arr.dtype, np.integer):
         if edge_weight is not None:  # (from_edges would name it weight)
@@ -826,9 +825,10 @@ def as_structure(
     _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
     _check_real_matrix(arr.dtype)
     r, c = np.nonzero(arr)
-    _check_matrix_weights(r, c, arr[r, c])
+    values = arr[r, c]
+    _check_matrix_weights(r, c, values)
     return SparseStructure.from_edges(
-        r, c, arr[r, c].astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
+        r, c, values.astype(np.float64), num_nodes=arr.shape[0], undirected=undirected, **opts
     )
 
 
