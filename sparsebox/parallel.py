@@ -158,22 +158,32 @@ def _end_with_parent() -> None:
     if parent is None:
         return
     orphaned = threading.Event()
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # inherited (a background job of a
-        # script): Ctrl-C stays ignored, but not the interrupt below, or the task would go on
-        def interrupt(signum: int, frame: Any) -> None:
-            if orphaned.is_set():
-                raise KeyboardInterrupt
+    taken = threading.Event()  # the task's thread has taken the interrupt below
+    # inherited SIG_IGN (a background job of a script): Ctrl-C stays ignored, but not the
+    # interrupt below, or the task would go on
+    ctrl_c_ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
-        signal.signal(signal.SIGINT, interrupt)
+    def interrupt(signum: int, frame: Any) -> None:
+        if orphaned.is_set():
+            if not taken.is_set():  # once: a second one would break off the task's cleanup
+                taken.set()
+                raise KeyboardInterrupt
+        elif not ctrl_c_ignored:  # Ctrl-C, as Python's own handler
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    main = threading.main_thread().ident
 
     def watch() -> None:
         parent.join()  # returns when the parent has ended
         orphaned.set()
-        if _in_task:
-            os.kill(os.getpid(), signal.SIGINT)
-            deadline = time.monotonic() + _ORPHAN_SECONDS
-            while _in_task and time.monotonic() < deadline:
-                time.sleep(0.05)
+        deadline = time.monotonic() + _ORPHAN_SECONDS
+        while _in_task and time.monotonic() < deadline:
+            # to the thread that runs the task, again until it takes it: one that arrives
+            # as the task goes to sleep in C (time.sleep, a lock) is seen only when it wakes
+            if not taken.is_set():
+                signal.pthread_kill(main, signal.SIGINT)
+            time.sleep(0.05)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
