@@ -13,6 +13,7 @@ import math
 import numbers
 import sys
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
            "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one",
-           "scalar_item"]
+           "scalar_item", "exact_fraction"]
 
 
 def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
@@ -204,16 +205,48 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
 
 
 def check_fraction(name: str, value: Any, *, low_open: bool = True, high_open: bool = False) -> float:
-    """A float in (0, 1] by default; the brackets are part of the message."""
+    """A float in (0, 1] by default; the brackets are part of the message. An integer or a
+    Fraction is compared exactly, and its float too (``Fraction(10**20 + 1, 10**20)`` is above 1
+    though its float is 1.0; ``10**400`` has no float)."""
     interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
     if not _is_real(value):
         raise _bad(name, f"a number in {interval}", value)
-    x = float(value)
-    low_ok = x > 0 if low_open else x >= 0
-    high_ok = x < 1 if high_open else x <= 1
-    if not (math.isfinite(x) and low_ok and high_ok):
+
+    def inside(v: Any) -> bool:
+        return (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
+
+    if isinstance(value, numbers.Rational) and not inside(value):
+        raise _bad(name, f"in {interval}", value)
+    x = float(value)  # in [0, 1] if rational: no overflow
+    if not (math.isfinite(x) and inside(x)):
         raise _bad(name, f"in {interval}", value)
     return x
+
+
+def exact_fraction(value: Any) -> Fraction:
+    """A finite real number (or a 0-d array or tensor holding one) as the exact fraction it is
+    written as: an integer or a Fraction exactly, a float as its shortest decimal, the digits
+    ``repr`` shows (numpy's for a numpy float, in its own precision), so that 0.58 is 29/50 and
+    not the double just below it, 0.57999999999999996003...
+
+    Examples
+    --------
+    >>> exact_fraction(0.58), exact_fraction(np.float32(0.58)), exact_fraction(Fraction(7, 10))
+    (Fraction(29, 50), Fraction(29, 50), Fraction(7, 10))
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor) and value.ndim == 0:
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+            value = value.float()
+        value = value.numpy()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]  # the numpy scalar, in its own precision (.item() widens float32)
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, numbers.Rational):
+        return Fraction(value.numerator, value.denominator)
+    return Fraction(str(value) if isinstance(value, np.floating) else repr(float(value)))
 
 
 def check_real(name: str, value: Any, *, above: float | None = None,
@@ -233,7 +266,10 @@ def check_real(name: str, value: Any, *, above: float | None = None,
     value = scalar_item(value)
     if not _is_real(value):
         raise _bad(name, what, value)
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an integer beyond a float (10**400)
+        raise _bad(name, what, value) from None
     if not (math.isfinite(x) and (above is None or x > above) and (below is None or x < below)
             and (minimum is None or x >= minimum)):
         raise _bad(name, what, value)

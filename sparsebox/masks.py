@@ -250,7 +250,10 @@ class AugmentedLagrangianBudget:
     The penalty is the standard one for an inequality constraint,
     ``lambda g + rho/2 g^2`` when ``lambda + rho g >= 0``, else ``-lambda^2 / (2 rho)``. A total
     is one number (the gates' sum, not the gates): a tensor of several entries is an error. A
-    tensor total that is NaN gives a NaN penalty; a plain number must be finite.
+    tensor total is worked out in its own dtype, as torch does (NaN gives NaN, a penalty too
+    large for the dtype inf). A plain number (or an array) must be finite; its penalty is worked
+    out in float64 and comes back in torch's default dtype, as ``torch.tensor`` would make it,
+    and one that dtype cannot hold (a total of 1e20 in float32) is an error, not an inf.
 
     Parameters
     ----------
@@ -272,15 +275,25 @@ class AugmentedLagrangianBudget:
 
     def penalty(self, total: Tensor | float) -> Tensor:
         total = _one_total(total)
-        if not isinstance(total, Tensor):
-            total = torch.tensor(_finite_total(total))
+        if isinstance(total, Tensor):
+            return self._penalty(total)
+        x = _finite_total(total)
+        exact, dtype = self._penalty(torch.tensor(x, dtype=torch.float64)), torch.get_default_dtype()
+        value = exact.to(dtype)
+        if not bool(torch.isfinite(value)):  # 1e20 ** 2 is inf in float32: a NaN or inf loss
+            raise InvalidParameterError(
+                f"total {x:g} makes a penalty of {float(exact):g}, more than {dtype} (torch's "
+                f"default dtype) holds (budget {self.budget:g}, rho {self.rho:g}, lam "
+                f"{self.lam:g}): give the total as a float64 tensor, or check it")
+        return value
+
+    def _penalty(self, total: Tensor) -> Tensor:
         g = self.violation(total)
         active = ~(self.lam + self.rho * g < 0)  # NaN: the active branch, so the penalty is NaN
-        return torch.where(
-            active,
-            self.lam * g + 0.5 * self.rho * g * g,
-            torch.full_like(g, -self.lam**2 / (2.0 * self.rho)),
-        )
+        # the constant as a tensor of g's dtype: -inf where it is too large (full_like refused it
+        # with a RuntimeError), and lam / rho first, since lam**2 overflows a double first
+        inactive = g.new_tensor(-0.5 * self.lam * (self.lam / self.rho))
+        return torch.where(active, self.lam * g + 0.5 * self.rho * g * g, inactive)
 
     @torch.no_grad()
     def step(self, total: Tensor | float) -> float:

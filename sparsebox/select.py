@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import math
 import numbers
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import _is_real, check_1d, check_fraction, check_int, exactly_one, scalar_item
+from sparsebox._validation import (
+    _is_real,
+    check_1d,
+    check_fraction,
+    check_int,
+    exact_fraction,
+    exactly_one,
+    scalar_item,
+)
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor",
@@ -21,10 +30,27 @@ __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_flo
 
 
 def budget_from_keep_ratio(keep_ratio: float, num_items: int) -> int:
-    """The exact number of items a keep ratio means: ``floor(keep_ratio * num_items + 0.5)``."""
-    keep_ratio = check_fraction("keep_ratio", scalar_item(keep_ratio))
-    num_items = check_int("num_items", num_items, minimum=0)
-    return min(num_items, math.floor(keep_ratio * num_items + 0.5))
+    """The exact number of items a keep ratio means: ``floor(keep_ratio * num_items + 0.5)``
+    (half up), worked out exactly for the number as written, a float as its shortest decimal and
+    an integer or a Fraction as it is: 0.58 of 25 items is 14.5, so 15 (in floats ``0.58 * 25``
+    is 14.499999999999998).
+
+    Examples
+    --------
+    >>> budget_from_keep_ratio(0.58, 25), budget_from_keep_ratio(0.5, 5)
+    (15, 3)
+    """
+    check_fraction("keep_ratio", scalar_item(keep_ratio))
+    num_items = check_int("num_items", scalar_item(num_items), minimum=0)
+    return min(num_items, _round_half_up(keep_ratio, num_items))
+
+
+def _round_half_up(value: Any, count: int) -> int:
+    """``floor(value * count + 1/2)``, exactly, for ``value`` as written: an integer or a
+    Fraction as it is, a float (a numpy one, a 0-d array or tensor) as its shortest decimal
+    (:func:`~sparsebox._validation.exact_fraction`). The one rounding of keep_ratio and
+    density."""
+    return math.floor(exact_fraction(value) * count + Fraction(1, 2))
 
 
 def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
@@ -63,7 +89,10 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     The one vocabulary of sparsebox: ``keep_ratio`` (the fraction kept, in (0, 1]), ``budget``
     (an exact count) or ``density`` (graphs only: kept edges per node, ``|E_H| / |V|``, which
     needs ``num_nodes``; capped at ``num_items``). Exactly one must be given; a 0-d array or
-    tensor reads as the number it holds.
+    tensor reads as the number it holds (``num_items`` and ``num_nodes`` too). A keep ratio or a
+    density rounds half up, ``floor(keep_ratio * num_items + 0.5)`` and ``floor(density *
+    num_nodes + 0.5)``, worked out exactly for the number as written: a float as its shortest
+    decimal (0.58, not the double below it), an integer or a Fraction as it is.
 
     Examples
     --------
@@ -72,27 +101,22 @@ def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
     >>> resolve_budget(30, density=1.1, num_nodes=20)
     22
     """
-    kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, density=density)
-    value = scalar_item(value)
-    num_items = check_int("num_items", num_items, minimum=0)
+    kind, given = exactly_one(keep_ratio=keep_ratio, budget=budget, density=density)
+    value = scalar_item(given)
+    num_items = check_int("num_items", scalar_item(num_items), minimum=0)
     if kind == "keep_ratio":
-        return budget_from_keep_ratio(value, num_items)
+        return budget_from_keep_ratio(given, num_items)
     if kind == "budget":
         return check_int("budget", value, minimum=0, maximum=num_items)
     if num_nodes is None:
         raise InvalidParameterError("density is kept edges per node: it needs num_nodes")
-    num_nodes = check_int("num_nodes", num_nodes, minimum=0)
+    num_nodes = check_int("num_nodes", scalar_item(num_nodes), minimum=0)
     # any real number, as keep_ratio takes (a Fraction too); an int or a Fraction is finite, even
     # one beyond a float
     if not (_is_real(value) and (isinstance(value, numbers.Rational) or math.isfinite(value))
             and value > 0):
         raise InvalidParameterError(f"density must be a finite number > 0, got {value!r}")
-    try:
-        if value * num_nodes >= num_items:  # exact for integers, inf for a float that overflows
-            return num_items
-    except OverflowError:  # a float times an integer beyond a float
-        return num_items
-    return math.floor(float(value) * num_nodes + 0.5)
+    return min(num_items, _round_half_up(given, num_nodes))
 
 
 def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
@@ -101,7 +125,8 @@ def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
     """Refuse a size below what a method always keeps (``floor`` items, ``what`` they are), in
     the words the caller used: ``"keep_ratio 0.1 is below the spanning forest, 0.340 of the
     edges"``, ``"budget 10 is below ..., 33 edges"``, ``"density 0.5 is below ..., 0.970 edges
-    per node"``.
+    per node"``. A share is rounded up, so that the one named is enough (0.50049 of the edges is
+    "0.501": a keep ratio of 0.500 keeps too few).
 
     Examples
     --------
@@ -114,12 +139,18 @@ def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
         return
     if keep_ratio is not None:
         raise InvalidParameterError(f"keep_ratio {float(keep_ratio):g} is below {what}, "
-                                    f"{floor / max(num_items, 1):.3f} of the edges")
+                                    f"{_share_up(floor, num_items)} of the edges")
     if density is not None:
         raise InvalidParameterError(f"density {float(density):g} is below {what}, "
-                                    f"{floor / max(num_nodes or 1, 1):.3f} edges per node")
+                                    f"{_share_up(floor, num_nodes or 1)} edges per node")
     raise InvalidParameterError(f"budget {budget if budget is not None else count} is below {what}, "
                                 f"{floor} edges")
+
+
+def _share_up(part: int, whole: int) -> str:
+    """``part / whole`` with three decimals, rounded up (exactly, in integers)."""
+    thousandths = -(-part * 1000 // max(whole, 1))
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}"
 
 
 def select(
@@ -206,16 +237,16 @@ def select(
         inverse = None
         unit_scores, unit_protected = scores, protected
 
-    kind, value = exactly_one(keep_ratio=keep_ratio, budget=budget, threshold=threshold,
+    kind, given = exactly_one(keep_ratio=keep_ratio, budget=budget, threshold=threshold,
                               quantile=quantile)
-    value = scalar_item(value)  # threshold=scores.mean() of a tensor: the number it holds
+    value = scalar_item(given)  # threshold=scores.mean() of a tensor: the number it holds
     units = unit_scores.shape[0]
     if kind in ("keep_ratio", "budget"):
         if kind == "budget" and groups is not None and isinstance(value, numbers.Integral) and value > units:
             # "budget must be <= 3" of 6 scores read as a bug: the budget counts groups
             raise InvalidParameterError(f"budget must be <= {units}, the number of groups (a budget "
                                         f"counts groups, not the {n} entries), got {value}")
-        k = resolve_budget(units, **{kind: value})
+        k = resolve_budget(units, **{kind: given})  # a float32 keep ratio in its own digits
         num_protected = 0 if unit_protected is None else int(unit_protected.sum())
         if num_protected > k:  # in the caller's words: a budget, or what the keep ratio keeps
             what = "items" if groups is None else "groups"

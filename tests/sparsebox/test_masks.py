@@ -417,3 +417,51 @@ def test_an_eval_gate_at_its_edge_is_shut(eval_gate):
     with torch.no_grad():
         gate.log_alpha.add_(torch.tensor([-1.0, 0.0, 1.0]))
     assert (gate() > 0).tolist() == [False, False, True]
+
+
+def test_l0_projection_rounds_a_keep_ratio_for_the_number_as_written():
+    # 0.58 * 25 is 14.499999999999998 in floats: 14 entries were kept where 0.58 of 25 is 14.5
+    w = torch.arange(1.0, 26.0)
+    assert sum(int(m.sum()) for m in l0_project_([w], keep_ratio=0.58)) == 15
+    assert int(torch.count_nonzero(w)) == 15
+
+
+def test_the_penalty_of_a_plain_total_too_large_for_the_default_dtype_is_refused():
+    # a plain 1e20 gave tensor(inf) (its square overflows float32), a plain 1e40 tensor(nan)
+    al = AugmentedLagrangianBudget(1.0)
+    refused = r"^total 1e\+[24]0 makes a penalty of .*, more than torch.float32 \(torch's default dtype\)"
+    for total in (1e20, np.float64(1e20), np.array([1e20]), 1e40):
+        with pytest.raises(InvalidParameterError, match=refused):
+            al.penalty(total)
+    assert al.penalty(1e18).item() == pytest.approx(5e35, rel=1e-6)  # it fits: as before
+    assert al.penalty(torch.tensor(1e20, dtype=torch.float64)).item() == pytest.approx(5e39)
+    assert torch.isinf(al.penalty(torch.tensor(1e20)))  # a tensor is worked out as torch does
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        penalty = al.penalty(1e20)
+    finally:
+        torch.set_default_dtype(previous)
+    assert penalty.dtype == torch.float64 and penalty.item() == pytest.approx(5e39)
+
+
+def test_an_inactive_penalty_too_large_for_the_dtype_is_minus_inf_not_a_crash():
+    # torch.full_like(g, -lam**2 / (2 rho)) raised "value cannot be converted to type float
+    # without overflow", at once, however the constraint stood
+    al = AugmentedLagrangianBudget(1e21, lam=1e20)
+    assert al.penalty(torch.tensor(0.0)).item() == -math.inf
+    assert al.penalty(torch.tensor(0.0, dtype=torch.float64)).item() == pytest.approx(-5e39)
+    assert al.penalty(torch.tensor(1e21)).item() == 0.0  # active (g = 0): no crash either
+    assert AugmentedLagrangianBudget(1e21, lam=1e200, rho=1e300).penalty(
+        torch.tensor(0.0, dtype=torch.float64)).item() == pytest.approx(-5e99)  # lam**2 overflowed
+
+
+def test_a_number_beyond_a_float_is_refused_by_name():
+    # AugmentedLagrangianBudget(10**400) and step(10**400) raised OverflowError
+    for call, name in ((lambda: AugmentedLagrangianBudget(10**400), "budget"),
+                       (lambda: AugmentedLagrangianBudget(1.0, rho=10**400), "rho"),
+                       (lambda: AugmentedLagrangianBudget(1.0).step(10**400), "total"),
+                       (lambda: AugmentedLagrangianBudget(1.0).penalty(10**400), "total"),
+                       (lambda: HardConcreteGate(3, init_keep=10**400), "init_keep")):
+        with pytest.raises(InvalidParameterError, match=f"^{name} must be "):
+            call()

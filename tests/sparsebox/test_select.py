@@ -264,3 +264,56 @@ def test_a_budget_above_the_groups_says_that_it_counts_groups():
     assert select([1.0, 2.0, 3.0, 4.0], budget=np.int64(2), groups=[0, 0, 1, 1]).all()
     with pytest.raises(InvalidParameterError, match=r"budget must be <= 2, got 3$"):
         select([1.0, 2.0], budget=3)
+
+
+@pytest.mark.parametrize("ratio, n, kept", [(0.58, 25, 15), (0.29, 50, 15), (0.57, 50, 29), (0.7, 45, 32),
+                                            (0.7, 10, 7), (0.98, 25, 25), (1, 25, 25), (0.02, 25, 1)])
+def test_keep_ratio_and_density_round_half_up_for_the_number_as_written(ratio, n, kept):
+    # 0.58 * 25 is 14.499999999999998 in floats: 14 were kept where 0.58 of 25 is 14.5, half up 15
+    from fractions import Fraction
+
+    import torch
+
+    exact = Fraction(str(ratio))
+    for value in (ratio, exact, np.float64(ratio), np.float32(ratio), np.array(ratio, dtype=np.float32),
+                  torch.tensor(ratio)):
+        assert budget_from_keep_ratio(value, n) == kept
+        assert resolve_budget(n, keep_ratio=value) == kept
+        assert resolve_budget(2 * n, density=value, num_nodes=n) == kept
+    for value in (ratio, np.float32(ratio)):
+        assert select(np.arange(float(n)), keep_ratio=value).sum() == kept
+    if exact * n % 1 == Fraction(1, 2):  # a Fraction is exact, not the float nearest to it
+        assert budget_from_keep_ratio(exact - Fraction(1, 10**30), n) == kept - 1
+
+
+def test_num_items_and_num_nodes_may_be_0d_arrays_or_tensors_as_as_structure_takes_them():
+    # resolve_budget(e, density=1, num_nodes=edge_index.max() + 1): "num_nodes must be an integer,
+    # got tensor(5)"
+    import torch
+
+    for num in (np.array(5), torch.tensor(5), np.int64(5)):
+        assert resolve_budget(10, density=1, num_nodes=num) == 5
+        assert resolve_budget(num, keep_ratio=0.5) == budget_from_keep_ratio(0.5, num) == 3
+    for bad in (np.array(5.0), torch.tensor(True), np.array([5])):
+        with pytest.raises(InvalidParameterError, match="num_nodes must be an integer"):
+            resolve_budget(10, density=1, num_nodes=bad)
+
+
+def test_a_keep_ratio_out_of_range_is_refused_exactly_and_by_name():
+    from fractions import Fraction
+
+    # 10**400 raised OverflowError; Fraction(10**20 + 1, 10**20) is 1.0 as a float and passed
+    for bad in (10**400, Fraction(10**20 + 1, 10**20), -(10**400)):
+        with pytest.raises(InvalidParameterError, match=r"^keep_ratio must be in \(0, 1\], got"):
+            resolve_budget(10, keep_ratio=bad)
+    assert resolve_budget(10, keep_ratio=Fraction(10**20, 10**20)) == 10
+
+
+@pytest.mark.parametrize("size, shown", [
+    ({"keep_ratio": 0.5}, "keep_ratio 0.5 is below the tree, 0.501 of the edges"),
+    ({"density": 0.5}, "density 0.5 is below the tree, 0.501 edges per node")])
+def test_the_share_a_size_floor_names_is_enough(size, shown):
+    # 50049 of 100000 edges was shown as 0.500, which keeps 50000: too few again
+    with pytest.raises(InvalidParameterError, match=f"^{shown}$"):
+        check_size_floor(50000, 50049, 100000, what="the tree", num_nodes=100000, **size)
+    check_size_floor(budget_from_keep_ratio(0.501, 100000), 50049, 100000, what="the tree", **size)
