@@ -31,6 +31,12 @@ _UNDISTORT = ("undistort the images first (colmap image_undistorter, as 3DGS's c
               "writes a PINHOLE model)")
 #: the fields that give a frame's horizontal focal length, preferred first
 _FOCAL_FIELDS = ("fl_x", "camera_angle_x")
+#: the ``applied_transform`` nerfstudio assumes for a transforms.json that has none beside a
+#: COLMAP model in ``colmap/sparse/0`` (what ns-process-data applied before it wrote the field)
+_LEGACY_APPLIED = ((0.0, 1.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, -1.0, 0.0))
+#: how far from orthonormal a rotation read from a file may be: written to two decimals, one is
+#: off by about 0.017 (the nearest rotation, by SVD, stands for it)
+_ORTHONORMAL_ATOL = 0.02
 
 
 @dataclass(frozen=True)
@@ -156,10 +162,20 @@ def read_transforms(path: str | os.PathLike[str]) -> dict:
 
 
 def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None = None,
-                            height: int | None = None) -> list[Camera]:
+                            height: int | None = None,
+                            dataparser_transforms: str | os.PathLike[str] | None = None
+                            ) -> list[Camera]:
     """Cameras of a NeRF-synthetic ``transforms_*.json`` (frames with a camera-to-world
     ``transform_matrix`` in the OpenGL convention), resized to ``width`` x ``height`` where
-    given.
+    given. A ``transform_matrix`` that is not a rotation and a translation (a scaled, sheared or
+    mirrored pose, which would render wrong) is an error naming the file and the frame.
+
+    The poses are in the file's own frame. A model nerfstudio trained on the file (a splat from
+    ``ns-export gaussian-splat``) lives in another: its dataparser undoes the file's
+    ``applied_transform``, then turns, centres and scales the poses, and writes the whole
+    of it to ``dataparser_transforms.json`` in the run's output folder. Given that file as
+    ``dataparser_transforms``, the cameras are put in the model's frame
+    (:func:`nerfstudio_model_frame`).
 
     Intrinsics, each given at the top level or per frame (per frame wins, as instant-ngp and
     nerfstudio write them): the image size ``w`` and ``h`` (default ``width`` and ``height``,
@@ -172,13 +188,18 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     ``SIMPLE_RADIAL`` (``OPENCV_FISHEYE`` is an equidistant fisheye even with its k1..k4 zero),
     or instant-ngp's ``is_fisheye`` true."""
     path = Path(path)
-    return transforms_cameras(path, read_transforms(path), width=width, height=height)
+    meta = read_transforms(path)
+    frame = (None if dataparser_transforms is None
+             else nerfstudio_model_frame(path, meta, dataparser_transforms))
+    return transforms_cameras(path, meta, width=width, height=height, model_frame=frame)
 
 
 def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
-                       height: int | None = None) -> list[Camera]:
+                       height: int | None = None,
+                       model_frame: tuple[np.ndarray, float] | None = None) -> list[Camera]:
     """:func:`cameras_from_transforms` for a file already read by :func:`read_transforms`
-    (``path`` names it in errors)."""
+    (``path`` names it in errors); ``model_frame``, a ``(rotation and shift (3 x 4), scale)``
+    as :func:`nerfstudio_model_frame` gives it, moves the poses into a model's frame."""
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):
@@ -189,13 +210,105 @@ def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
             c2w = np.zeros(0)
         if c2w.shape != (4, 4) or not np.all(np.isfinite(c2w)):
             raise ValueError(f"{path}: frame {i} has no 4x4 transform_matrix of numbers")
-        try:
-            w2c = np.linalg.inv(c2w @ flip)
-        except np.linalg.LinAlgError:
-            raise ValueError(f"{path}: frame {i}'s transform_matrix is singular") from None
+        # a scaled or sheared rotation, or a last row other than 0 0 0 1, rendered silently wrong
+        if not (_is_rotation(c2w[:3, :3]) and np.allclose(c2w[3], [0.0, 0.0, 0.0, 1.0], atol=1e-4)):
+            raise ValueError(f"{path}: frame {i}'s transform_matrix is not a rotation and a "
+                             "translation (camera-to-world: its 3 x 3 part orthonormal with "
+                             "determinant 1, its last row 0 0 0 1); a scaled, sheared or mirrored "
+                             "pose would render wrong")
+        c2w = _rigid(c2w[:3, :3], c2w[:3, 3])
+        if model_frame is not None:  # turned and shifted, then the positions scaled
+            shift, scale = model_frame
+            c2w = _rigid(shift[:, :3] @ c2w[:3, :3], scale * (shift @ c2w[:, 3]))
+        w2c = np.linalg.inv(c2w @ flip)
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), fx, fy, cx, cy, w, h)
         cams.append(cam.resized(width or w, height or h))
     return cams
+
+
+def _is_rotation(rot: np.ndarray) -> bool:
+    """Whether a 3 x 3 matrix read from a file is a rotation: orthonormal (within
+    ``_ORTHONORMAL_ATOL``) with determinant 1 (not a mirror)."""
+    return bool(np.allclose(rot @ rot.T, np.eye(3), atol=_ORTHONORMAL_ATOL)
+                and np.linalg.det(rot) > 0)
+
+
+def _rigid(rot: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The 4 x 4 matrix of the rotation nearest ``rot`` (by SVD) and the translation ``shift``."""
+    u, _, vt = np.linalg.svd(rot)
+    out = np.eye(4)
+    out[:3, :3], out[:3, 3] = u @ vt, shift
+    return out
+
+
+def _affine(value: object) -> np.ndarray | None:
+    """A 3 x 4 rotation-and-shift read from a file (3 x 4, or 4 x 4 with the last row 0 0 0 1),
+    None where it is not one of finite numbers."""
+    try:
+        m = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if m.shape == (4, 4) and np.allclose(m[3], [0.0, 0.0, 0.0, 1.0], atol=1e-4):
+        m = m[:3]
+    return m if m.shape == (3, 4) and np.all(np.isfinite(m)) else None
+
+
+def nerfstudio_model_frame(path: str | os.PathLike[str], meta: dict,
+                           dataparser_transforms: str | os.PathLike[str]
+                           ) -> tuple[np.ndarray, float]:
+    """``(rotation and shift (3 x 4), scale)`` that take the poses of the transforms file
+    ``path`` (content ``meta``) into the frame of the model nerfstudio trained on it, from the
+    run's ``dataparser_transforms.json``: position ``p`` goes to ``scale * (shift @ [p, 1])``.
+
+    nerfstudio's dataparser turns, centres (``transform``, 3 x 4) and scales the file's poses;
+    the ``transform`` it writes goes from the frame before the file's ``applied_transform`` (the
+    axes ns-process-data turned, taken as nerfstudio takes it: the field, else its old value
+    where ``colmap/sparse/0`` is beside the file, else none), so that one is undone first, and
+    the ``scale`` it writes includes the file's ``applied_scale``, which its poses never got.
+    Errors name the file that is wrong.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "dataparser_transforms.json").write_text(json.dumps(
+    ...     {"transform": [[1, 0, 0, -1], [0, 1, 0, 0], [0, 0, 1, 0]], "scale": 0.5}))
+    >>> shift, scale = nerfstudio_model_frame(d / "transforms.json", {"frames": []},
+    ...                                       d / "dataparser_transforms.json")
+    >>> (scale * (shift @ [3.0, 2.0, 0.0, 1.0])).tolist()
+    [1.0, 1.0, 0.0]
+    """
+    path, dp_path = Path(path), Path(dataparser_transforms)
+    try:
+        dp = json.loads(dp_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _camera_error(dp_path, f"not a nerfstudio dataparser_transforms.json ({err})") from None
+    transform = _affine(dp.get("transform")) if isinstance(dp, dict) else None
+    scale = dp.get("scale") if isinstance(dp, dict) else None
+    if (transform is None or isinstance(scale, bool) or not isinstance(scale, (int, float))
+            or not (math.isfinite(scale) and scale > 0)):
+        raise _camera_error(dp_path, "not a nerfstudio dataparser_transforms.json (a 'transform' "
+                                     "of 3 x 4 numbers and a positive 'scale')")
+    if "applied_transform" in meta:
+        applied = _affine(meta["applied_transform"])
+        if applied is None or not _is_rotation(applied[:, :3]):
+            raise _camera_error(path, "its applied_transform is not a rotation and a shift (3 x 4 "
+                                      "numbers, the 3 x 3 part orthonormal with determinant 1)")
+    elif (path.parent / "colmap" / "sparse" / "0").is_dir():
+        applied = np.array(_LEGACY_APPLIED)
+    else:
+        applied = np.eye(4)[:3]
+    applied_scale = meta.get("applied_scale", 1.0)
+    if (isinstance(applied_scale, bool) or not isinstance(applied_scale, (int, float))
+            or not (math.isfinite(applied_scale) and applied_scale > 0)):
+        raise _camera_error(path, f"its applied_scale must be a positive number, got "
+                                  f"{applied_scale!r}")
+    if not _is_rotation(transform[:, :3]):
+        raise _camera_error(dp_path, "its transform is not a rotation and a shift (the 3 x 3 part "
+                                     "orthonormal with determinant 1)")
+    model = (np.vstack([transform, [0.0, 0.0, 0.0, 1.0]])
+             @ np.linalg.inv(np.vstack([applied, [0.0, 0.0, 0.0, 1.0]])))
+    return _rigid(model[:3, :3], model[:3, 3])[:3], float(scale) / float(applied_scale)
 
 
 def _frame_fields(meta: dict, frame: dict) -> dict:
@@ -356,13 +469,10 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
             raise _camera_error(path, f"view {i}: rotation, position, fx and fy must be finite")
         # written to two decimals, a rotation is orthonormal to about 0.017: the nearest
         # rotation (by SVD) stands for it
-        if not np.allclose(rot @ rot.T, np.eye(3), atol=0.02) or np.linalg.det(rot) < 0:
+        if not _is_rotation(rot):
             raise _camera_error(path, f"view {i}: rotation is not a rotation matrix (orthonormal, "
                                       "determinant 1)")
-        u, _, vt = np.linalg.svd(rot)
-        rot = u @ vt
-        c2w = np.eye(4)
-        c2w[:3, :3], c2w[:3, 3] = rot, pos
+        c2w = _rigid(rot, pos)
         cam = Camera(torch.tensor(np.linalg.inv(c2w), dtype=torch.float32), fx, fy, w / 2, h / 2,
                      w, h)
         cams.append(cam.resized(width or w, height or h))

@@ -5,9 +5,19 @@ folder (``transforms_train.json``, and ``transforms_test.json`` for held-out vie
 nerfstudio or instant-ngp capture (one ``transforms.json`` with every view), a COLMAP
 text model (``sparse/0/cameras.txt`` and ``images.txt``, photos in ``images/``), or the
 ``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``).
-Without an explicit test split, every eighth view is held out (3DGS's convention: of the views
-sorted by image name, for a COLMAP model and a ``cameras.json``, as the 3DGS code sorts them). A photo
-whose aspect ratio is not its camera's (beyond rounding) is an error, not stretched.
+Without an explicit test split, every eighth view is held out, the first included, of the views
+sorted by their photos' names: 3DGS's ``llffhold=8`` over a COLMAP model's (and a
+``cameras.json``'s) images sorted by name, and nerfstudio's ``eval_mode interval`` (every
+``eval_interval = 8``-th) over a ``transforms.json``'s frames sorted by ``file_path``. (A
+transforms file's ``train_filenames`` / ``val_filenames`` / ``test_filenames`` lists are not
+read.) A photo whose aspect ratio is not its camera's (beyond rounding) is an error, not
+stretched.
+
+A transforms file's poses are in its own frame, and a splat that nerfstudio trained on it (``ns-export
+gaussian-splat``) is not: nerfstudio turns, centres and scales the poses first, and writes how to
+``dataparser_transforms.json`` in the run's output folder. With that file given (or copied beside the
+transforms file, where it is read without being asked for), the cameras are put in the splat's
+frame (:func:`scenesparse.cameras.nerfstudio_model_frame`).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from scenesparse.cameras import (
     Camera,
     cameras_from_colmap,
     cameras_from_json,
+    nerfstudio_model_frame,
     read_transforms,
     transforms_cameras,
 )
@@ -35,6 +46,8 @@ __all__ = ["PhotoViews", "photo_views", "photo_sources", "photo_resolution", "by
            "load_image", "transforms_views"]
 
 _SUFFIXES = ("", ".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+#: the file nerfstudio writes beside a trained model: the frame its poses were moved to
+_DATAPARSER = "dataparser_transforms.json"
 #: the EXIF tag of a photo's orientation (not applied: COLMAP and 3DGS read the stored pixels)
 _ORIENTATION = 0x0112
 
@@ -189,10 +202,24 @@ class _Located:
         return [*self.read, *self.paths, *(self.test[1] if self.test else [])]
 
 
-def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Located:
+def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
+            dataparser_transforms: str | os.PathLike[str] | None = None) -> _Located:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: a file, not a folder of photos (give the folder that "
                                 "holds it)" if folder.exists() else f"{folder}: no such folder of photos")
+    transforms = (folder / "transforms_train.json" if (folder / "transforms_train.json").is_file()
+                  else folder / "transforms.json")
+    if dataparser_transforms is not None:
+        elsewhere = ("cameras_json" if cameras_json is not None
+                     else "its COLMAP model" if transforms.name == "transforms.json"
+                     and _colmap_model(folder) is not None
+                     else None if transforms.is_file() else "no transforms file")
+        if elsewhere is not None:
+            raise InvalidParameterError(f"dataparser_transforms moves the cameras of a transforms "
+                                        f"file (nerfstudio's), and those of {folder} come from "
+                                        f"{elsewhere}")
+    if dataparser_transforms is None and (folder / _DATAPARSER).is_file():
+        dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
     if cameras_json is not None:
         cams, names = by_image_name(*cameras_from_json(cameras_json))
         # sorted by name, the same names are side by side
@@ -206,22 +233,27 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Locat
         _check_aspect(cams, paths)
         return _Located(cams, paths, f"{Path(cameras_json).name} ({len(cams)} views)",
                         [Path(cameras_json)])
+    dp = [] if dataparser_transforms is None else [Path(dataparser_transforms)]
+    frame = f" in the frame of {dp[0].name}" if dp else ""
     if (folder / "transforms_train.json").is_file():
         train_json, test_json = folder / "transforms_train.json", folder / "transforms_test.json"
-        cams, paths = transforms_views(train_json)
-        where = f"{train_json.name} ({len(cams)} views)"
-        if not test_json.is_file():
-            return _Located(cams, paths, where, [train_json])
-        test = transforms_views(test_json)
+        if not test_json.is_file():  # every eighth held out: sorted as for transforms.json
+            cams, paths = _by_file_path(train_json, dataparser_transforms)
+            return _Located(cams, paths, f"{train_json.name} ({len(cams)} views{frame})",
+                            [train_json, *dp])
+        cams, paths = transforms_views(train_json, dataparser_transforms=dataparser_transforms)
+        where = f"{train_json.name} ({len(cams)} views{frame})"
+        test = transforms_views(test_json, dataparser_transforms=dataparser_transforms)
         return _Located(cams, paths, f"{where}, held out {test_json.name} ({len(test[0])} views)",
-                        [train_json, test_json], test)
+                        [train_json, test_json, *dp], test)
     model = _colmap_model(folder)
     if model is None and (folder / "transforms.json").is_file():
-        # nerfstudio / instant-ngp: one file, every view (a COLMAP model beside it wins: those
-        # tools recentre and rescale the world, and a splat is trained in COLMAP's)
-        cams, paths = transforms_views(folder / "transforms.json")
-        return _Located(cams, paths, f"transforms.json ({len(cams)} views)",
-                        [folder / "transforms.json"])
+        # nerfstudio / instant-ngp: one file, every view (a COLMAP model beside it wins: a splat
+        # trained by 3DGS is in COLMAP's frame, and ns-process-data turns the axes of that frame,
+        # writing its applied_transform)
+        cams, paths = _by_file_path(folder / "transforms.json", dataparser_transforms)
+        return _Located(cams, paths, f"transforms.json ({len(cams)} views{frame})",
+                        [folder / "transforms.json", *dp])
     if model is None:
         raise FileNotFoundError(
             f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
@@ -237,11 +269,12 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None) -> _Locat
 
 
 def photo_sources(folder: str | os.PathLike[str], *,
-                  cameras_json: str | os.PathLike[str] | None = None) -> list[Path]:
+                  cameras_json: str | os.PathLike[str] | None = None,
+                  dataparser_transforms: str | os.PathLike[str] | None = None) -> list[Path]:
     """The files :func:`photo_views` reads for ``folder`` (camera files, then photos), found
     without decoding a photo: the inputs a command's outputs must not overwrite. Raises as
     :func:`photo_views` does for a folder it cannot read."""
-    return _locate(Path(folder), cameras_json).sources
+    return _locate(Path(folder), cameras_json, dataparser_transforms).sources
 
 
 def photo_resolution(resolution: int | None, sources: list[Path], *, default: int,
@@ -292,17 +325,22 @@ def photo_resolution(resolution: int | None, sources: list[Path], *, default: in
 
 def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLike[str] | None
                 = None, resolution: int | None = None, background=(0.0, 0.0, 0.0),
-                hold_every: int = 8) -> PhotoViews:
+                hold_every: int = 8, dataparser_transforms: str | os.PathLike[str] | None = None
+                ) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
     resized so that their width is ``resolution`` (default: the size their cameras state: a
     COLMAP model's or a ``cameras.json``'s, which may differ from the photos', else the photos'
-    own). Without a file of held-out views, every ``hold_every``-th view (from the first) is
-    held out: at least 2, as 1 would hold out every view and leave none to train on."""
+    own). Without a file of held-out views, every ``hold_every``-th view of those sorted by
+    their photos' names (from the first) is held out: at least 2, as 1 would hold out every view
+    and leave none to train on. ``dataparser_transforms``: the ``dataparser_transforms.json`` of
+    the nerfstudio run whose splat the cameras are for (default: one in ``folder``, if any),
+    which puts a transforms file's cameras in that splat's frame; an error for a folder whose
+    cameras come from no transforms file."""
     colour = check_colour("background", background)
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
     hold_every = check_int("hold_every", hold_every, minimum=2)
-    found = _locate(Path(folder), cameras_json)
+    found = _locate(Path(folder), cameras_json, dataparser_transforms)
     if found.test is not None:
         train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)
         train_images, train_masks = _load(train, found.paths, colour)
@@ -326,15 +364,29 @@ def _colmap_model(folder: Path) -> Path | None:
                  if (d / "cameras.txt").is_file() and (d / "images.txt").is_file()), None)
 
 
-def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[Path]]:
-    """The cameras of a NeRF ``transforms*.json`` and the photos its frames name. A frame that
-    states its image size (``w``, ``h``) keeps it, scaled as the first photo is to the first
-    frame's (photos written at half size give cameras at half size; a portrait frame among
-    landscape ones stays portrait); a frame that states none takes the first photo's size. A
-    frame without a ``file_path``, one with nerfstudio's ``mask_path`` (pixels to leave out,
-    which no trainer here can), or a photo of another aspect ratio than its camera, is an error
-    naming the file."""
-    from PIL import Image
+def _by_file_path(path: Path, dataparser_transforms: str | os.PathLike[str] | None
+                  ) -> tuple[list[Camera], list[Path]]:
+    """:func:`transforms_views` sorted by the frames' ``file_path`` as nerfstudio sorts them
+    (as paths, part by part) before it holds out every ``eval_interval``-th."""
+    cams, paths = transforms_views(path, dataparser_transforms=dataparser_transforms)
+    names = [Path(f["file_path"]).parts for f in read_transforms(path)["frames"]]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return [cams[i] for i in order], [paths[i] for i in order]
+
+
+def transforms_views(path: str | os.PathLike[str], *,
+                     dataparser_transforms: str | os.PathLike[str] | None = None
+                     ) -> tuple[list[Camera], list[Path]]:
+    """The cameras of a NeRF ``transforms*.json`` and the photos its frames name, in the file's
+    order. A frame that states its image size (``w``, ``h``) keeps it, scaled as the first photo
+    is to the first frame's (photos written at half size give cameras at half size; a portrait
+    frame among landscape ones stays portrait); a frame that states none takes the first photo's
+    size. A frame without a ``file_path``, one with nerfstudio's ``mask_path`` (pixels to leave
+    out, which no trainer here can), or a photo that cannot be read or is of another aspect ratio
+    than its camera, is an error naming the file. ``dataparser_transforms`` puts the cameras in
+    the frame of the nerfstudio model it was written for
+    (:func:`scenesparse.cameras.cameras_from_transforms`)."""
+    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     meta = read_transforms(path)
@@ -348,10 +400,15 @@ def transforms_views(path: str | os.PathLike[str]) -> tuple[list[Camera], list[P
                              "pixels to ignore), and masks are not supported: every pixel would "
                              "be trained on and scored; drop the mask_path fields to use them all")
     paths = [_find_photo(path.parent, f["file_path"]) for f in meta["frames"]]
-    with Image.open(paths[0]) as im:
-        size = im.size
-    first_size = transforms_cameras(path, meta, width=size[0], height=size[1])
-    stated = transforms_cameras(path, meta)
+    try:
+        with Image.open(paths[0]) as im:
+            size = im.size
+    except (OSError, UnidentifiedImageError) as err:  # PIL's message named no file of ours
+        raise InputFileError(f"{paths[0]}: not a readable image ({err})") from None
+    frame = (None if dataparser_transforms is None
+             else nerfstudio_model_frame(path, meta, dataparser_transforms))
+    first_size = transforms_cameras(path, meta, width=size[0], height=size[1], model_frame=frame)
+    stated = transforms_cameras(path, meta, model_frame=frame)
     states = [all(k in f or k in meta for k in ("w", "h")) for f in meta["frames"]]
     scale = size[0] / stated[0].width if states[0] else 1.0  # uniform: no photo is stretched
     cams = [s.resized(max(1, round(s.width * scale)), max(1, round(s.height * scale))) if own

@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from scenesparse.cameras import Camera, cameras_from_colmap
+from scenesparse.cameras import Camera, cameras_from_colmap, transforms_json
 from scenesparse.gaussians import GaussianScene, write_ply
-from scenesparse.photos import photo_views
+from scenesparse.photos import photo_sources, photo_views
 from scenesparse.rendering import render
 
 LEGO = "3d/nerf_synthetic_lego_subset"
@@ -495,3 +495,181 @@ def test_a_photo_an_exif_orientation_turns_is_read_as_stored_and_said_so(tmp_pat
                                          r"its EXIF orientation turns it a quarter, which is not "
                                          r"applied"):
         photo_views(tmp_path)
+
+
+def _project(cam, point):
+    """The pixel (sub-pixel, x then y) where a world point lands in a camera, by hand."""
+    p = cam.world_to_cam.double().numpy() @ np.append(point, 1.0)
+    return np.array([cam.fx * p[0] / p[2] + cam.cx, cam.fy * p[1] / p[2] + cam.cy])
+
+
+#: what ns-process-data writes as applied_transform for a COLMAP capture (its axes turned)
+_APPLIED = [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0]]
+
+
+def _nerfstudio_run(shift, scale, applied=_APPLIED, applied_scale=1.0):
+    """The dataparser_transforms.json nerfstudio writes for a run whose dataparser turned and
+    shifted a transforms file's poses by ``shift`` (3 x 4) and scaled them by ``scale``: the
+    transform from the frame before the file's ``applied``, the scale times its applied_scale
+    (nerfstudio_dataparser.py, DataparserOutputs.save_dataparser_transform)."""
+    full = np.vstack([np.asarray(shift), [0.0, 0.0, 0.0, 1.0]]) @ np.vstack(
+        [np.asarray(applied), [0.0, 0.0, 0.0, 1.0]])
+    return {"transform": full[:3].tolist(), "scale": scale * applied_scale}
+
+
+def test_a_nerfstudio_splat_is_paired_with_its_transforms_json_through_dataparser_transforms(
+        tmp_path):
+    """A splat from ns-export gaussian-splat lives where nerfstudio's dataparser moved the
+    poses of transforms.json (turned, centred, scaled: dataparser_transforms.json), and the
+    cameras were read in the file's own frame: every point landed elsewhere. With the run's
+    dataparser_transforms.json beside the file (or given), a point of the splat lands on the
+    pixel where the file's camera sees it; the file's applied_transform (or nerfstudio's old
+    one where colmap/sparse/0 is beside it) and applied_scale are undone as nerfstudio does."""
+    from scipy.spatial.transform import Rotation
+
+    from scenesparse.cameras import cameras_from_transforms, orbit_cameras
+
+    cams = orbit_cameras((0.2, -0.1, 0.3), 3.0, 9, width=W, height=H)
+    names = [f"images/frame_{i:05d}.png" for i in range(len(cams))]
+    (tmp_path / "images").mkdir()
+    for name in names:
+        Image.new("RGB", (W, H)).save(tmp_path / name)
+    frames = [{"file_path": name, "transform_matrix": (np.linalg.inv(c.world_to_cam.double().numpy())
+                                                       @ np.diag([1.0, -1.0, -1.0, 1.0])).tolist()}
+              for c, name in zip(cams, names, strict=True)]
+    meta = {"fl_x": cams[0].fx, "fl_y": cams[0].fy, "cx": W / 2, "cy": H / 2, "w": W, "h": H,
+            "camera_model": "OPENCV", "frames": frames}
+    turn = np.hstack([Rotation.from_euler("xyz", [20.0, -35.0, 70.0], degrees=True).as_matrix(),
+                      [[0.4], [-1.0], [0.25]]])
+    point = np.array([0.25, 0.1, 0.2])  # in the file's frame; the splat's is scale * turn @ point
+    at = [_project(c, point) for c in cams]
+    transforms, dataparser = tmp_path / "transforms.json", tmp_path / "dataparser_transforms.json"
+    for applied, extra, legacy in ((_APPLIED, {"applied_scale": 2.0}, False),
+                                   ([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, -1, 0]], {}, True)):
+        transforms.write_text(json.dumps({**meta, **extra} if legacy else
+                                         {**meta, **extra, "applied_transform": applied}))
+        if legacy:  # ns-process-data wrote no applied_transform before, and nerfstudio knows it
+            (tmp_path / "colmap" / "sparse" / "0").mkdir(parents=True)
+        dataparser.write_text(json.dumps(_nerfstudio_run(turn, 0.3, applied,
+                                                         extra.get("applied_scale", 1.0))))
+        splat_point = 0.3 * (turn @ np.append(point, 1.0))
+        views = photo_views(tmp_path)
+        assert "transforms.json (9 views in the frame of dataparser_transforms.json)" in \
+            views.description and dataparser in photo_sources(tmp_path)
+        ours = [*views.train_cameras, *views.test_cameras]
+        expected = [*at[1:8], at[0], at[8]]
+        for cam, pixel in zip(ours, expected, strict=True):
+            assert np.allclose(_project(cam, splat_point), pixel, atol=1e-3)
+        given = cameras_from_transforms(transforms, dataparser_transforms=dataparser)
+        assert all(np.allclose(_project(c, splat_point), p, atol=1e-3)
+                   for c, p in zip(given, at, strict=True))
+    dataparser.unlink()  # the file's own frame, as before
+    assert np.allclose(_project(photo_views(tmp_path).test_cameras[0], point), at[0], atol=1e-3)
+    assert not np.allclose(_project(photo_views(tmp_path).test_cameras[0], splat_point), at[0],
+                           atol=1)
+
+
+def test_a_dataparser_transforms_that_cannot_be_used_is_refused_by_name(tmp_path, cli):
+    """dataparser_transforms.json is read beside a transforms file only; given for a folder
+    whose cameras come from elsewhere, or not nerfstudio's, it is an error naming it."""
+    from scenesparse.cameras import orbit_cameras
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 1.0, 2, width=W, height=H)
+    for name in ("a", "b"):
+        Image.new("RGB", (W, H)).save(tmp_path / f"{name}.png")
+    (tmp_path / "cameras.json").write_text(json.dumps(_inria_entries(cams, ["a", "b"])))
+    dataparser = tmp_path / "dataparser_transforms.json"
+    dataparser.write_text(json.dumps(_nerfstudio_run(np.eye(4)[:3], 1.0)))
+    with pytest.raises(ValueError, match=r"^dataparser_transforms moves the cameras of a "
+                                         r"transforms file .* come from cameras_json"):
+        photo_views(tmp_path, cameras_json=tmp_path / "cameras.json",
+                    dataparser_transforms=dataparser)
+    (tmp_path / "transforms.json").write_text(json.dumps(transforms_json(cams, ["a.png", "b.png"])))
+    write_ply(tmp_path / "scene.ply", _scene())
+    for content, message in (({"transform": np.eye(4)[:3].tolist()}, "a positive 'scale'"),
+                             ({"transform": (2 * np.eye(4)[:3]).tolist(), "scale": 1.0},
+                              "its transform is not a rotation and a shift"),
+                             ({"transform": [[1, 0], [0, 1]], "scale": 1.0}, "3 x 4 numbers")):
+        dataparser.write_text(json.dumps(content))
+        with pytest.raises(ValueError, match=rf"dataparser_transforms.json: .*{message}"):
+            photo_views(tmp_path)
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
+        "--images", tmp_path).error_line("dataparser_transforms.json", "not a nerfstudio")
+    assert not (tmp_path / "out.ply").exists()
+
+
+def test_a_transforms_json_holds_out_every_eighth_frame_by_file_name(tmp_path):
+    """nerfstudio sorts a transforms.json's frames by file_path before holding out every
+    eval_interval-th (as 3DGS sorts a COLMAP model's images by name before its llffhold=8):
+    the frames were held out in the file's order, so a file listing them otherwise gave other
+    held-out views than the tools the user compares with."""
+    from scenesparse.cameras import orbit_cameras
+
+    order = (5, 9, 0, 3, 8, 1, 7, 2, 6, 4)
+    cams = orbit_cameras((0.0, 0.0, 0.0), 1.0, len(order), width=W, height=H)
+    names = [f"./images/frame_{i:02d}.png" for i in order]
+    (tmp_path / "images").mkdir()
+    for name in names:
+        Image.new("RGB", (W, H)).save(tmp_path / name)
+    (tmp_path / "transforms.json").write_text(json.dumps(transforms_json(cams, names)))
+    views = photo_views(tmp_path)
+    by_name = dict(zip(order, cams, strict=True))
+    for ours, theirs in zip(views.test_cameras, [by_name[0], by_name[8]], strict=True):
+        assert torch.allclose(ours.world_to_cam, theirs.world_to_cam, atol=1e-6)
+    assert len(views.train_cameras) == 8 and "every 8th held out" in views.description
+
+
+def test_a_pose_that_is_no_rotation_is_refused_naming_the_file_and_frame(tmp_path, cli):
+    """A transform_matrix scaled (a Blender camera with its object scaled), sheared or mirrored
+    was inverted as it was: renders from a camera that is no pinhole, silently wrong. One
+    written in float32 (or to a few decimals) still reads, as its nearest rotation."""
+    from scipy.spatial.transform import Rotation
+
+    from scenesparse.cameras import cameras_from_transforms
+
+    Image.new("RGB", (W, H)).save(tmp_path / "a.png")
+    c2w = np.eye(4)
+    c2w[:3, :3] = Rotation.from_euler("xyz", [10.0, -50.0, 120.0], degrees=True).as_matrix()
+    c2w[:3, 3] = [0.5, -2.0, 1.0]
+    good = {"file_path": "a.png", "transform_matrix": c2w.tolist()}
+    path = tmp_path / "transforms.json"
+    shear = np.eye(4)
+    shear[0, 1] = 0.1
+    last = c2w.copy()
+    last[3, 2] = 0.5
+    for bad in (c2w @ np.diag([1.1, 1.1, 1.1, 1.0]), c2w @ shear, c2w @ np.diag([-1.0, 1, 1, 1]),
+                last):
+        path.write_text(json.dumps({"camera_angle_x": 0.8, "frames": [
+            good, {"file_path": "a.png", "transform_matrix": bad.tolist()}]}))
+        with pytest.raises(ValueError, match=r"transforms.json: frame 1's transform_matrix is not "
+                                             r"a rotation and a translation"):
+            cameras_from_transforms(path)
+    write_ply(tmp_path / "scene.ply", _scene())
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
+        "--images", tmp_path).error_line("transforms.json", "frame 1", "not a rotation")
+    assert not (tmp_path / "out.ply").exists()
+    rounded = c2w.astype(np.float32).astype(np.float64).round(4)
+    path.write_text(json.dumps({"camera_angle_x": 0.8, "frames": [
+        good, {"file_path": "a.png", "transform_matrix": rounded.tolist()}]}))
+    back = cameras_from_transforms(path)[1].world_to_cam.double().numpy()
+    assert np.allclose(back[:3, :3] @ back[:3, :3].T, np.eye(3), atol=1e-6)
+    assert np.allclose(np.linalg.inv(back) @ np.diag([1.0, -1.0, -1.0, 1.0]), c2w, atol=1e-3)
+
+
+def test_an_unreadable_first_photo_of_a_transforms_file_is_named(tmp_path, cli):
+    """The first photo of a transforms file gives every frame its size, and one that could not
+    be read ended in PIL's "cannot identify image file" instead of the error every other photo
+    gives."""
+    from scenesparse.cameras import orbit_cameras
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 1.0, 2, width=W, height=H)
+    Image.new("RGB", (W, H)).save(tmp_path / "b.png")
+    (tmp_path / "a.png").write_bytes(b"not a photo")
+    (tmp_path / "transforms.json").write_text(json.dumps(transforms_json(cams, ["a.png", "b.png"])))
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'a.png'}: not a readable image"):
+        photo_views(tmp_path)
+    write_ply(tmp_path / "scene.ply", _scene())
+    assert cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds",
+               "1", "--images", tmp_path).error_line().startswith(
+        f"error: {tmp_path / 'a.png'}: not a readable image")
+    assert not (tmp_path / "out.ply").exists()
