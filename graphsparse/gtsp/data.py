@@ -96,7 +96,9 @@ def _with_random_walk_pe(graphs: Any, walk_length: int) -> list:
 def one_by_one(graphs: Any) -> list:
     """The graphs one by one, of a list of ``Data``, a PyG ``Batch`` (its graphs, not their
     union), one ``Data`` (not iterated: its iteration gives ``(key, value)`` pairs) or batches
-    (a ``DataLoader``).
+    (a ``DataLoader``). A batch made by hand (``Batch(x=..., edge_index=..., batch=...)``, or a
+    ``Data`` with a ``batch`` vector) is split by its ``batch`` vector, as is one that was given
+    fields after ``Batch.from_data_list`` (which ``to_data_list`` would leave out).
 
     Examples
     --------
@@ -105,13 +107,87 @@ def one_by_one(graphs: Any) -> list:
     >>> g = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
     >>> [h.num_nodes for h in one_by_one([Batch.from_data_list([g, g]), g])]
     [2, 2, 2]
+    >>> hand = Batch(x=torch.zeros(5, 1), edge_index=torch.tensor([[3, 4], [4, 3]]),
+    ...              batch=torch.tensor([0, 0, 0, 1, 1]))
+    >>> [(h.num_nodes, h.edge_index.tolist()) for h in one_by_one(hand)]
+    [(3, [[], []]), (2, [[0, 1], [1, 0]])]
     """
     from torch_geometric.data import Batch
     from torch_geometric.data.data import BaseData
 
     out = []
     for g in [graphs] if isinstance(graphs, BaseData) else graphs:
-        out += g.to_data_list() if isinstance(g, Batch) else [g]
+        if isinstance(g, Batch) and _collated_whole(g):
+            out += g.to_data_list()
+        elif isinstance(g, BaseData) and getattr(g, "batch", None) is not None:
+            out += _split_by_batch(g)
+        else:
+            out.append(g)
+    return out
+
+
+def _collated_whole(batch: Any) -> bool:
+    """Whether ``batch`` came from ``Batch.from_data_list`` and was given no field since."""
+    slices = getattr(batch, "_slice_dict", None)
+    return slices is not None and all(k in slices for k in batch.keys() if k not in ("batch", "ptr"))
+
+
+def _split_by_batch(batch: Any) -> list:
+    """The graphs of a batch that ``to_data_list`` cannot take apart, by its ``batch`` vector:
+    node fields by node, ``edge_index`` (renumbered in each graph) and edge fields by edge, a
+    tensor with one row per graph by graph, anything else as it is."""
+    from torch_geometric.data import Data
+
+    vector = batch.batch
+    if not torch.is_tensor(vector) or vector.dim() != 1 or vector.is_floating_point():
+        raise InvalidParameterError(f"batch must be a 1-D integer tensor (the graph of each node), "
+                                    f"got {getattr(vector, 'shape', type(vector))}")
+    num_nodes = int(batch.num_nodes)
+    if vector.numel() != num_nodes:
+        raise InvalidParameterError(f"batch must name the graph of each of the {num_nodes} "
+                                    f"nodes, got {vector.numel()} entries")
+    if num_nodes and int(vector.min()) < 0:
+        raise InvalidParameterError(f"batch must hold graph numbers >= 0, got {int(vector.min())}")
+    num_graphs = int(vector.max()) + 1 if num_nodes else 0
+    counts = torch.bincount(vector, minlength=num_graphs)
+    nodes = torch.argsort(vector, stable=True)
+    local = torch.empty_like(vector)
+    local[nodes] = torch.arange(num_nodes, device=vector.device) - (counts.cumsum(0) - counts)[vector[nodes]]
+    edge_index = getattr(batch, "edge_index", None)
+    edge_graph = None
+    if edge_index is not None:
+        edge_graph = vector[edge_index[0]]
+        across = edge_graph != vector[edge_index[1]]
+        if bool(across.any()):
+            e = int(torch.nonzero(across)[0, 0])
+            raise InvalidParameterError(
+                f"edge_index joins graphs of the batch: edge {e} runs from node "
+                f"{int(edge_index[0, e])} of graph {int(edge_graph[e])} to node "
+                f"{int(edge_index[1, e])} of graph {int(vector[edge_index[1, e]])}")
+        edges = torch.argsort(edge_graph, stable=True)
+        edges = edges.split(torch.bincount(edge_graph, minlength=num_graphs).tolist())
+    nodes = nodes.split(counts.tolist())
+    out = []
+    for i in range(num_graphs):
+        g = Data()
+        for key, value in batch:
+            if key in ("batch", "ptr"):
+                continue
+            if key == "edge_index":
+                g.edge_index = local[value[:, edges[i]]]
+            elif not torch.is_tensor(value) or value.dim() == 0:
+                g[key] = value
+            elif batch.is_node_attr(key) and batch.__cat_dim__(key, value) == 0:
+                g[key] = value[nodes[i]]
+            elif (edge_graph is not None and batch.is_edge_attr(key)
+                  and batch.__cat_dim__(key, value) == 0):
+                g[key] = value[edges[i]]
+            elif value.shape[0] == num_graphs:
+                g[key] = value[i:i + 1]
+            else:
+                g[key] = value
+        g.num_nodes = int(counts[i])
+        out.append(g)
     return out
 
 
@@ -203,6 +279,10 @@ def _check_labels(i: int, g: Any, first: Any) -> None:
     if not torch.is_tensor(y) or y.dtype == torch.bool or y.is_complex():
         raise InvalidParameterError(f"graph {i}: y must be a tensor of numbers, got "
                                     f"{getattr(y, 'dtype', type(y))}")
+    infinite = torch.isinf(y)
+    if bool(infinite.any()):
+        raise InvalidParameterError(f"graph {i}: y holds {float(y[infinite][0]):g}; labels must be "
+                                    "finite numbers (NaN marks a missing one)")
     if y.numel() != first.y.numel():
         raise InvalidParameterError(f"graph {i}: y has {y.numel()} labels, graph 0 has "
                                     f"{first.y.numel()}; every graph needs the same tasks")

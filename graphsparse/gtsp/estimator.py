@@ -194,8 +194,8 @@ def _check_binary_labels(graphs: Sequence[Any]) -> None:
 
 def _graph_list(graphs: Any) -> list:
     """``graphs`` as a list; one PyG graph (iterable too, as its ``(key, value)`` pairs) is
-    refused, naming what to pass, and so are batches among the graphs (a ``DataLoader``'s: each
-    was taken for one graph)."""
+    refused, naming what to pass, and so are items that are no graph and batches among the
+    graphs (a ``DataLoader``'s: each was taken for one graph)."""
     from torch_geometric.data import Batch
     from torch_geometric.data.data import BaseData
 
@@ -205,6 +205,9 @@ def _graph_list(graphs: Any) -> list:
                                     "to_data_list())")
     graphs = list(graphs) if isinstance(graphs, Iterable) else []
     for i, g in enumerate(graphs):
+        if not isinstance(g, BaseData):
+            raise InvalidParameterError(f"graphs must be a list of PyG graphs (Data), got a "
+                                        f"{type(g).__name__} at {i}")
         if isinstance(g, Batch):
             raise InvalidParameterError(
                 f"graphs must be a list of graphs, got a {type(g).__name__} of {g.num_graphs} "

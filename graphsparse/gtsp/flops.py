@@ -98,7 +98,7 @@ def _sizes(graphs) -> tuple[Tensor, Tensor]:
 def count_flops(model: nn.Module, graphs: Sequence | object) -> FlopsReport:
     """The analytic inference FLOPs of ``model`` (as :meth:`GTSPModel.export_pruned` would run
     it) over ``graphs`` (a list of ``Data``, a PyG ``Batch``, one ``Data``, or batches such as a
-    ``DataLoader``'s).
+    ``DataLoader``'s; a batch made by hand is split by its ``batch`` vector).
 
     Examples
     --------

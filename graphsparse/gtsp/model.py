@@ -254,18 +254,45 @@ class GTSPModel(nn.Module):
                 raise ValueError(f"the batch has no {name}: the model reads ogb's {kind} "
                                  f"features there, as integers (graphsparse.gtsp.data."
                                  f"check_molecules says what each graph needs)")
-        x = self.atom(data.x) + self.pe(self.pe_norm(encoding))
-        return x, self.bond(data.edge_attr)
+        atoms, bonds = self._check_inputs(data, encoding)
+        x = self.atom(atoms) + self.pe(self.pe_norm(encoding))
+        return x, self.bond(bonds)
+
+    def _check_inputs(self, data, encoding: Tensor) -> tuple[Tensor, Tensor]:
+        """``data.x`` and ``data.edge_attr`` as the encoders' indices, once ``edge_index``,
+        ``random_walk_pe``, ``x`` and ``edge_attr`` are known to fit together and every code to
+        be within its embedding (a min and a max: torch's own errors name no field)."""
+        x, edge_index = data.x, getattr(data, "edge_index", None)
+        if (not torch.is_tensor(edge_index) or edge_index.dim() != 2 or edge_index.shape[0] != 2
+                or edge_index.is_floating_point() or edge_index.dtype == torch.bool):
+            raise InvalidParameterError(f"edge_index must be an integer tensor of shape [2, E], "
+                                        f"got {_described(edge_index)}")
+        nodes = int(encoding.shape[0])
+        if not encoding.is_floating_point():
+            raise InvalidParameterError(f"random_walk_pe must be a float tensor, got "
+                                        f"{_described(encoding)}")
+        atoms = _codes("x", "atom", x, self.atom.atom_embedding_list, nodes,
+                       "one row per node, as random_walk_pe has")
+        bonds = _codes("edge_attr", "bond", data.edge_attr, self.bond.bond_embedding_list,
+                       int(edge_index.shape[1]), "one row per edge of edge_index")
+        if edge_index.numel() and bool((edge_index.min() < 0) | (edge_index.max() >= nodes)):
+            low = int(edge_index.min())
+            raise InvalidParameterError(f"edge_index must name nodes 0 .. {nodes - 1} (the rows "
+                                        f"of x), got {low if low < 0 else int(edge_index.max())}")
+        return atoms, bonds
 
     def forward(self, data) -> Tensor:
-        """One output row per graph of ``data``, a PyG ``Batch`` (or one ``Data``: one row)."""
+        """One output row per graph of ``data``, a PyG ``Batch`` (or one ``Data``: one row).
+        Fields the encoders cannot read (float or out-of-vocabulary codes in ``x`` or
+        ``edge_attr``, sizes that disagree) raise an ``InvalidParameterError`` naming the field."""
         x, e = self.encode(data)
         batch = getattr(data, "batch", None)
         if batch is None:  # a single graph, not collated
             batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
             num_graphs = 1
-        else:
-            num_graphs = int(data.num_graphs)
+        else:  # a Batch, or a Data given a batch vector (which has no num_graphs)
+            num_graphs = (int(data.num_graphs) if hasattr(data, "num_graphs")
+                          else int(batch.max()) + 1 if batch.numel() else 1)
         for layer, gate in zip(self.layers, self._gates(), strict=True):
             x = layer(x, data.edge_index, e, batch, num_graphs, gate=gate,
                       keep_ratio=self.token_keep_ratio, selection=self.token_selection,
@@ -297,6 +324,35 @@ class GTSPModel(nn.Module):
         """Attention heads that run in each layer (0 for a skipped block)."""
         return [0 if layer.attn is None else int(layer.attn.kept_heads().numel())
                 for layer in self.layers]
+
+
+def _described(value) -> str:
+    """A tensor's dtype and shape (what a refusal says was given), or the type of anything else."""
+    if torch.is_tensor(value):
+        return f"{str(value.dtype).replace('torch.', '')} of shape {list(value.shape)}"
+    return type(value).__name__
+
+
+def _codes(name: str, kind: str, value, tables: nn.ModuleList, rows: int, rows_are: str) -> Tensor:
+    """``value`` as indices into ogb's ``kind`` embeddings ``tables`` (``int64`` unless ``int32``),
+    refused unless an integer tensor of ``rows`` rows (``rows_are`` says what they stand for)
+    and one column per table at most (ogb's encoders read the first ones), each code below its
+    table's size."""
+    sizes = [table.num_embeddings for table in tables]
+    needs = f"ogb's {kind} features, an integer tensor of shape [{rows}, {len(sizes)}]"
+    if (not torch.is_tensor(value) or value.is_floating_point() or value.is_complex()
+            or value.dtype == torch.bool):
+        raise InvalidParameterError(f"{name} must hold {needs} (codes, not one-hot features or "
+                                    f"weights), got {_described(value)}")
+    if value.dim() != 2 or value.shape[0] != rows or not 0 < value.shape[1] <= len(sizes):
+        raise InvalidParameterError(f"{name} must be {needs} ({rows_are}), got "
+                                    f"shape {list(value.shape)}")
+    limit = torch.tensor(sizes[: value.shape[1]], device=value.device)
+    if value.shape[0] and bool(((value.amin(0) < 0) | (value.amax(0) >= limit)).any()):
+        row, col = (int(k) for k in torch.nonzero((value < 0) | (value >= limit))[0])
+        raise InvalidParameterError(f"{name}[{row}, {col}] is {int(value[row, col])}, outside "
+                                    f"ogb's {kind} feature {col} (0 .. {sizes[col] - 1})")
+    return value if value.dtype in (torch.int32, torch.int64) else value.long()
 
 
 def prunable_weights(model: GTSPModel) -> list[tuple[str, nn.Parameter]]:

@@ -1139,3 +1139,96 @@ def test_the_token_pruner_reads_graphs_that_differ_in_fields_it_does_not_use():
     out = pruner.fit_transform([*graphs, lone])
     assert [g.num_nodes for g in out] == [2, 3, 3, 4, 2]
     assert out[1].smiles == "CCCCC" and int(pruner.mask_.sum()) == 14
+
+
+def test_flops_and_inference_time_split_a_batch_made_by_hand_by_its_batch_vector():
+    """A Batch(x=..., edge_index=..., batch=...) failed in count_flops and inference_seconds with
+    "Cannot reconstruct 'Data' object from 'Batch' because 'Batch' was not created via
+    'Batch.from_data_list()'"; a Data with a batch vector was counted as one graph, and the
+    model failed on it ("'GlobalStorage' object has no attribute 'num_graphs'"); a collated
+    batch given its random_walk_pe afterwards lost it in to_data_list ("the batch has no
+    random_walk_pe")."""
+    graphs = [molecule(n, n, chords=1) for n in (3, 5, 4)]
+    collated = Batch.from_data_list(graphs)
+    fields = {k: collated[k] for k in ("x", "edge_index", "edge_attr", "random_walk_pe", "batch")}
+    model = tiny_model(token_keep_ratio=0.5).eval()
+    expected = count_flops(model, graphs)
+    late = Batch.from_data_list([Data(**{k: g[k] for k in ("x", "edge_index", "edge_attr")})
+                                 for g in graphs])
+    late.random_walk_pe = collated.random_walk_pe
+    for batch in (Batch(**fields), Data(**fields), late):
+        report = count_flops(model, batch)
+        assert report.graphs == 3 and report.dense == expected.dense
+        assert torch.allclose(model(batch), model(collated), atol=1e-6)
+        assert 0 < inference_seconds(model, batch, batch_size=2, repeats=1) < math.inf
+    across = Batch(**{**fields, "edge_index": torch.tensor([[0, 3], [3, 0]])})
+    with pytest.raises(InvalidParameterError, match="edge_index joins graphs of the batch: edge 0 "
+                                                    "runs from node 0 of graph 0 to node 3 of graph 1"):
+        count_flops(model, across)
+
+
+def _with(g: Data, **fields) -> Data:
+    g = g.clone()
+    for key, value in fields.items():
+        g[key] = value
+    return g
+
+
+@pytest.mark.parametrize("field, words", [
+    ("float edge_attr", [r"edge_attr must hold ogb's bond features, an integer tensor of shape "
+                         r"\[20, 3\] .*got float32 of shape \[20, 3\]"]),
+    ("one-hot x", [r"x must hold ogb's atom features.*got float32"]),
+    ("atom code 200", [r"x\[5, 0\] is 200, outside ogb's atom feature 0 \(0 \.\. 118\)"]),
+    ("atom code -1", [r"x\[5, 2\] is -1, outside ogb's atom feature 2 \(0 \.\. "]),
+    ("bond code 9", [r"edge_attr\[3, 1\] is 9, outside ogb's bond feature 1 \(0 \.\. 5\)"]),
+    ("edge_attr of another graph", [r"edge_attr must be .*\[20, 3\] \(one row per edge of "
+                                    r"edge_index\), got shape \[8, 3\]"]),
+    ("1-d x", [r"x must be ogb's atom features.*got shape \[10\]"]),
+    ("integer encoding", [r"random_walk_pe must be a float tensor, got int64"]),
+    ("edge_index beyond x", [r"edge_index must name nodes 0 \.\. 9 .*got 10"]),
+])
+def test_the_model_names_the_field_and_the_codes_it_cannot_embed(field, words):
+    """A float edge_attr failed in torch's embedding ("Expected tensor for argument #1 'indices'
+    to have one of the following scalar types: Long, Int"), an atom or bond code beyond ogb's
+    vocabulary with "index out of range in self", an edge_attr of other edges with "The size of
+    tensor a (20) must match the size of tensor b (8)": none named the field."""
+    g = molecule(5, 0)
+    b = Batch.from_data_list([g, g])
+    spoiled = {
+        "float edge_attr": lambda: _with(b, edge_attr=b.edge_attr.float()),
+        "one-hot x": lambda: _with(b, x=torch.rand(10, 9)),
+        "atom code 200": lambda: _with(b, x=b.x.clone().index_put_((torch.tensor(5), torch.tensor(0)),
+                                                                    torch.tensor(200))),
+        "atom code -1": lambda: _with(b, x=b.x.clone().index_put_((torch.tensor(5), torch.tensor(2)),
+                                                                   torch.tensor(-1))),
+        "bond code 9": lambda: _with(b, edge_attr=b.edge_attr.clone().index_put_(
+            (torch.tensor(3), torch.tensor(1)), torch.tensor(9))),
+        "edge_attr of another graph": lambda: _with(b, edge_attr=b.edge_attr[:8]),
+        "1-d x": lambda: _with(b, x=b.x[:, 0]),
+        "integer encoding": lambda: _with(b, random_walk_pe=b.random_walk_pe.long()),
+        "edge_index beyond x": lambda: _with(b, edge_index=b.edge_index.clone().index_put_(
+            (torch.tensor(0), torch.tensor(0)), torch.tensor(10))),
+    }[field]()
+    model = tiny_model().eval()
+    with pytest.raises(InvalidParameterError, match=words[0]):
+        model(spoiled)
+    small = _with(b, x=b.x.to(torch.uint8), edge_attr=b.edge_attr.to(torch.int16))
+    assert torch.equal(model(small), model(b))
+
+
+def test_the_token_pruner_refuses_infinite_labels_and_items_that_are_no_graph():
+    """An infinite label in a regression turned every score to NaN and kept tokens at random,
+    silently; transform([1, 2]) failed with "'int' object has no attribute 'num_nodes'"."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=float(n)) for n in (4, 5, 6, 7)]
+    graphs[1].y = torch.tensor([[math.inf]])
+    pruner = GtspTokenPruner(keep_ratio=0.5, task_type="regression", epochs=1, hidden=8,
+                             num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match="graph 1: y holds inf; labels must be finite"):
+        pruner.fit(graphs)
+    graphs[1].y = torch.tensor([[5.0]])
+    pruner.fit(graphs)
+    assert np.isfinite(pruner.scores_).all()
+    with pytest.raises(InvalidParameterError, match="list of PyG graphs .*got a int at 0"):
+        pruner.transform([1, 2])
