@@ -38,6 +38,7 @@ from sparsebox._validation import check_fraction, check_int, check_real
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget, l0_project_
+from sparsebox.select import budget_from_keep_ratio
 
 __all__ = ["GTSPStrategy", "GTSPState", "cubic_keep_ratio"]
 
@@ -305,7 +306,7 @@ class GTSPStrategy(Strategy):
         total = sum(w.numel() for w in weights)
         start, end = self._weight_window()
         ratio = cubic_keep_ratio(state.steps, start, end, self.weight_keep_ratio)
-        keep = min(total, math.floor(ratio * total + 0.5))
+        keep = budget_from_keep_ratio(ratio, total)
         regrow = 0 if state.steps >= end else int(self.regrow_fraction * keep)
         masks = l0_project_(weights, k=keep - regrow)
         if regrow:
