@@ -1,7 +1,8 @@
 """Start-up checks shared by the benchmark scripts, so that a run fails in its first seconds, not
 after its work: the output folder is made and tested for writing up front, and the optional
 packages and datasets a script needs are loaded before anything is measured. A failed check
-prints one ``error: ...`` line and exits with code 2.
+prints one ``error: ...`` line and exits with code 2, and takes away the output folders the script
+made that are still empty (never a folder that was there before): a refused run leaves nothing.
 
 Results go to ``out/benchmarks`` in the repository unless ``--out`` says otherwise; the committed
 record in ``benchmarks/results`` is only written with ``--out benchmarks/results``. Their JSON is
@@ -48,10 +49,25 @@ GRAPH_KINDS = ("metis", "matrix-market", "planetoid")
 NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 
 
+#: The folders :func:`output_folder` made in this process, in the order it made them.
+MADE: list[Path] = []
+
+
 def fail(message: str) -> NoReturn:
-    """One ``error:`` line on stderr, exit code 2."""
+    """One ``error:`` line on stderr, exit code 2; the folders made by :func:`output_folder` that
+    are still empty are removed (a check that fails after ``--out`` was made leaves no folder)."""
     print(f"error: {message}", file=sys.stderr)
+    remove_made_folders()
     raise SystemExit(2)
+
+
+def remove_made_folders() -> None:
+    """Remove the folders :func:`output_folder` made, deepest first, while they are empty."""
+    while MADE:
+        try:
+            MADE.pop().rmdir()  # refused for a folder that holds anything
+        except OSError:
+            pass
 
 
 def refuse_repeats(option: str, values: Sequence) -> None:
@@ -167,12 +183,18 @@ def add_out_option(parser: argparse.ArgumentParser, files: str) -> None:
 
 
 def output_folder(path: str | os.PathLike[str], option: str = "--out") -> Path:
-    """``path`` made (with its parents) and checked writable by writing a file into it."""
+    """``path`` made (with its parents) and checked writable by writing a file into it; the
+    folders it makes are kept in :data:`MADE`, for :func:`fail` to take away."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         fail(f"{option}: {path} is a file, not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        for folder in reversed([p for p in (path, *path.parents) if not p.exists()]):
+            try:
+                folder.mkdir()
+            except FileExistsError:  # made meanwhile by another process: not ours to remove
+                continue
+            MADE.append(folder)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as err:
@@ -223,10 +245,10 @@ def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:
 
 def check_startup(out: str | os.PathLike[str], *, packages: Iterable[str] = (),
                   datasets: Iterable[str] = (), download: bool = True) -> Path:
-    """Every start-up check of a script: its output folder (returned, made), its optional
-    packages, its datasets."""
-    folder = output_folder(out)
+    """Every start-up check of a script: its optional packages, its output folder (returned,
+    made), its datasets."""
     for module in packages:
         require(module)
+    folder = output_folder(out)
     require_datasets(datasets, download=download)
     return folder

@@ -23,6 +23,7 @@ the dygrass.json there). Needs networkit: pip install 'sparsebox[bench]'.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import platform
 import re
@@ -206,7 +207,7 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
     return out
 
 
-def plot(results: list[dict], path: Path) -> None:
+def plot(results: list[dict], path: Path | io.BytesIO) -> None:
     graphs = sorted({r["graph"] for r in results if r["batches"][-1].get("kappa")})
     if not graphs:
         return
@@ -279,6 +280,36 @@ def markdown(results: list[dict]) -> list[str]:
     return md
 
 
+def run_key(run: dict) -> tuple:
+    """What a run measured (a run of --update replaces the recorded run of the same key)."""
+    return run["graph"].lower(), run["mode"], run.get("max_density"), run_seed(run)
+
+
+def recorded_runs(path: Path) -> list[dict] | None:
+    """The runs of the record ``path`` that --update keeps (None where there is none yet), each
+    with the command that made it; checked before any work, so that a record that does not give
+    its table and plot is refused now, not after the runs."""
+    if not path.exists():
+        return None
+    try:
+        previous = from_json(path.read_text())
+    except (OSError, ValueError) as err:
+        fail(f"--update: cannot read {path} ({err})")
+    if not (isinstance(previous, dict) and isinstance(previous.get("runs"), list)
+            and isinstance(previous.get("meta"), dict)):
+        fail(f"--update: {path} holds no dygrass runs (no 'runs' and 'meta')")
+    try:
+        runs = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]]
+        for r in runs:
+            run_key(r)
+        markdown(runs)
+        plot(runs, io.BytesIO())
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+        fail(f"--update: {path} holds a run this script did not write ({type(err).__name__}: "
+             f"{err}); move it away or drop --update")
+    return runs
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graphs", nargs="*", default=GRAPHS)
@@ -305,21 +336,12 @@ def main(argv=None) -> int:
     if not names:
         fail("nothing to run: --graphs names no graph and --big-points is 0")
     require_graphs(n for n in names if not generated(n))
+    path = args.out / "dygrass.json"
+    previous = recorded_runs(path) if args.update else None  # before --out is made and the work
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])
-    path = args.out / "dygrass.json"
-    previous = None
-    if args.update:
-        if path.exists():
-            try:
-                previous = from_json(path.read_text())
-            except (OSError, ValueError) as err:
-                fail(f"--update: cannot read {path} ({err})")
-            if not (isinstance(previous, dict) and isinstance(previous.get("runs"), list)
-                    and "meta" in previous):
-                fail(f"--update: {path} holds no dygrass runs (no 'runs' and 'meta')")
-        else:
-            print(f"note: no {path} yet, --update has no other runs to keep", file=sys.stderr)
+    if args.update and previous is None:
+        print(f"note: no {path} yet, --update has no other runs to keep", file=sys.stderr)
     run_info = {"command": command_line(argv),
                 "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
                 "numba_threads": numba.config.NUMBA_NUM_THREADS}
@@ -340,12 +362,8 @@ def main(argv=None) -> int:
                 f"/batch, rebuild {r['rebuild_seconds_mean']:.2f} s "
                 f"({r['speedup_vs_rebuild']:.0f}x)")
     if previous is not None:
-        def key(r):
-            return r["graph"].lower(), r["mode"], r.get("max_density"), run_seed(r)
-
-        done = {key(r) for r in results}
-        kept = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]
-                if key(r) not in done]
+        done = {run_key(r) for r in results}
+        kept = [r for r in previous if run_key(r) not in done]
         order = {name: i for i, name in enumerate(GRAPHS)}
         results = sorted(kept + results, key=lambda r: (order.get(r["graph"], len(order)),
                                                         r["mode"] != "insert",

@@ -20,7 +20,6 @@ issue with the figures that meet or miss it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -88,11 +87,22 @@ def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -
     if args.resume and run_path.is_file():
         try:
             before = from_json(run_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # not UTF-8 too
             fail(f"{run_path}: cannot read the settings of the run to resume ({err})")
+        if not isinstance(before, dict):
+            fail(f"{run_path}: cannot read the settings of the run to resume (not a JSON object)")
         differs = {k: before.get(k) for k in run if before.get(k) != run[k]}
         if differs:
             fail(f"{run_path} was run with {differs}: resume with the same settings")
+    if args.resume and path.is_file():  # the records run_dataset goes on with, checked now
+        import typer
+
+        from graphsparse.gtsp.command import _previous_records
+
+        try:
+            _previous_records(folder, run, True)
+        except typer.BadParameter as err:
+            fail(f"--resume: {err.message}")
     return run
 
 

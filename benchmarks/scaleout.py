@@ -24,6 +24,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import add_out_option, check_startup, command_line, count, fail, from_json, to_json
@@ -132,6 +133,59 @@ def keep_parts(result: dict, kept: dict, parts: list[str]) -> None:
                 result["meta"]["sweep"] = kept["meta"]["sweep"]
 
 
+def read_kept(previous: Path, parts: list[str]) -> dict | None:
+    """The record ``previous`` that --update keeps the other parts of (None where there is none
+    yet), read and checked before anything starts: its meta, and the table its kept parts give;
+    else an error naming --update."""
+    if not previous.is_file():
+        return None
+    try:
+        kept = from_json(previous.read_text())
+        if not isinstance(kept, dict) or not isinstance(kept.get("meta"), dict) \
+                or "command" not in kept["meta"]:
+            raise ValueError("no meta.command")
+        trial = {"meta": {"command": "", "date": "", "cpus": 1, "ray_cluster_start_seconds": 0.0}}
+        keep_parts(trial, kept, parts)
+        markdown(trial)  # what the kept parts must hold
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
+        fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
+             f"{err}); move it away or drop --update")
+    return kept
+
+
+def markdown(result: dict) -> list[str]:
+    """The lines of scaleout.md for ``result``, the record of scaleout.json."""
+    meta = result["meta"]
+    cpus, cluster_start = meta["cpus"], meta["ray_cluster_start_seconds"]
+    md = [f"Command: `{meta['command']}` ({meta['date']}, {cpus} CPUs; a "
+          f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
+    md += [f"The {part} part is kept from `{meta[f'{part}_from']}` "
+           f"({meta[f'{part}_date']}).\n"
+           for part in ("sweep", "walks", "costs") if f"{part}_from" in meta]
+    if "sweep" in result:
+        s = meta["sweep"]
+        md += [f"TEDDY sweep, Cora-GCN, dense + TEDDY + random, {s['levels']} levels x "
+               f"{s['seeds']} seeds, {s['epochs']} epochs, one task per seed:", "",
+               "| executor | seconds | / local pinned | records | identical to local |",
+               "|---|---|---|---|---|"]
+        md += [f"| {k} | {v['seconds']:.1f} | {v['ratio_to_local']:.3f} | {v['records']} | "
+               f"{v['identical_to_local']} |" for k, v in result["sweep"].items()]
+        md.append("")
+    if "walks" in result:
+        w = result["walks"]
+        md += [f"Walks on wave: {w['queries']:,} queries x {w['walkers']} walkers, "
+               f"{w['steps']:,} steps; one process (numba, {w.get('threads', 'unrecorded')} threads) "
+               f"{w['single_process_steps_per_s']:.3g} steps/s, Ray ({w['tasks']} tasks of "
+               f"{w['chunk_queries']:,} queries, 1 thread each) {w['ray_steps_per_s']:.3g} "
+               f"steps/s ({w['ray_over_single']:.2f} x); identical results: {w['identical']}.", ""]
+    if "costs" in result:
+        c = result["costs"]
+        md += [f"Ray costs: {c['noop_task_ms']:.2f} ms per no-op task (2,000 tasks); putting "
+               f"wave's walk arrays ({c['wave_csr_bytes'] / 1e6:.1f} MB) into the object store: "
+               f"{c['put_seconds']:.3f} s.", ""]
+    return md
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["sweep", "walks", "costs"],
@@ -147,17 +201,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     datasets = (["cora"] if "sweep" in args.parts else []) + (
         ["wave"] if {"walks", "costs"} & set(args.parts) else [])
+    # read before --out is made and the cluster starts
+    kept = read_kept(args.out / "scaleout.json", args.parts) if args.update else None
     out = check_startup(args.out, packages=["ray"], datasets=datasets)
-    previous = out / "scaleout.json"
-    kept = None
-    if args.update and previous.is_file():  # read before the cluster starts
-        try:
-            kept = from_json(previous.read_text())
-            if not isinstance(kept, dict) or "command" not in kept.get("meta", {}):
-                raise ValueError("no meta.command")
-        except (ValueError, TypeError, AttributeError) as err:
-            fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
-                 f"{err}); move it away or drop --update")
     console = Console(markup=False, highlight=False)
     cpus = os.cpu_count() or 1
     ray_executor = RayExecutor(num_cpus=cpus)
@@ -178,33 +224,7 @@ def main(argv=None) -> None:
         result["meta"]["sweep"] = {"levels": args.levels, "seeds": args.seeds,
                                    "epochs": args.epochs}
     (out / "scaleout.json").write_text(to_json(result, indent=2))
-    md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']}, {cpus} CPUs; a "
-          f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
-    md += [f"The {part} part is kept from `{result['meta'][f'{part}_from']}` "
-           f"({result['meta'][f'{part}_date']}).\n"
-           for part in ("sweep", "walks", "costs") if f"{part}_from" in result["meta"]]
-    if "sweep" in result:
-        s = result["meta"]["sweep"]
-        md += [f"TEDDY sweep, Cora-GCN, dense + TEDDY + random, {s['levels']} levels x "
-               f"{s['seeds']} seeds, {s['epochs']} epochs, one task per seed:", "",
-               "| executor | seconds | / local pinned | records | identical to local |",
-               "|---|---|---|---|---|"]
-        md += [f"| {k} | {v['seconds']:.1f} | {v['ratio_to_local']:.3f} | {v['records']} | "
-               f"{v['identical_to_local']} |" for k, v in result["sweep"].items()]
-        md.append("")
-    if "walks" in result:
-        w = result["walks"]
-        md += [f"Walks on wave: {w['queries']:,} queries x {w['walkers']} walkers, "
-               f"{w['steps']:,} steps; one process (numba, {w.get('threads', 'unrecorded')} threads) "
-               f"{w['single_process_steps_per_s']:.3g} steps/s, Ray ({w['tasks']} tasks of "
-               f"{w['chunk_queries']:,} queries, 1 thread each) {w['ray_steps_per_s']:.3g} "
-               f"steps/s ({w['ray_over_single']:.2f} x); identical results: {w['identical']}.", ""]
-    if "costs" in result:
-        c = result["costs"]
-        md += [f"Ray costs: {c['noop_task_ms']:.2f} ms per no-op task (2,000 tasks); putting "
-               f"wave's walk arrays ({c['wave_csr_bytes'] / 1e6:.1f} MB) into the object store: "
-               f"{c['put_seconds']:.3f} s.", ""]
-    (out / "scaleout.md").write_text("\n".join(md))
+    (out / "scaleout.md").write_text("\n".join(markdown(result)))
     console.print(f"wrote {out / 'scaleout.json'} and scaleout.md")
 
 

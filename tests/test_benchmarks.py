@@ -103,7 +103,7 @@ def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()  # splats.py and teddy_lambda.py left it made, empty
 
 
 @pytest.mark.parametrize("script, args, module, extra", [
@@ -128,7 +128,7 @@ def test_a_missing_optional_package_is_named_with_its_extra(tmp_path, script, ar
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {script} needs {module}, which is not installed: pip install 'sparsebox[{extra}]'"]
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()  # it was made before the check, and left empty
 
 
 def test_queen_refuses_a_shift_or_angle_that_is_not_finite(tmp_path):
@@ -168,6 +168,123 @@ def test_startup_checks_its_console_script_before_making_out(tmp_path):
         f"error: --sparsebox: {tmp_path / 'nowhere'} is not an executable file (make install makes "
         ".venv/bin/sparsebox)"]
     assert not (tmp_path / "out").exists()  # it was made before the check, and left empty
+
+
+def test_a_check_that_fails_after_out_is_made_leaves_no_folder_it_made(tmp_path):
+    """A check made after --out (the keep ratio against the scene, a command that fails while
+    it is timed) left the folder it had made, empty; one that was there before is kept."""
+    fake = tmp_path / "sparsebox"
+    fake.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
+    fake.chmod(0o755)
+    result = run("startup.py", "--sparsebox", str(fake), "--runs", "1", tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == ["error: `sparsebox --help` exited with 3: boom"]
+    assert not (tmp_path / "out").exists()
+    before = tmp_path / "before"
+    before.mkdir()
+    for out in (tmp_path / "new" / "deeper", before):
+        result = subprocess.run([sys.executable, str(BENCHMARKS / "splats.py"), "--views", "1",
+                                 "--resolution", "8", "--keep-ratio", "0.000001", "--out",
+                                 str(out)], capture_output=True, text=True, timeout=120,
+                                cwd=tmp_path)
+        assert result.returncode == 2 and "keeps none of the donut" in result.stderr
+    assert not (tmp_path / "new").exists() and before.is_dir()
+
+
+@pytest.mark.parametrize("record", [
+    '{"meta": {"command": "c"}, "walks": {}}',  # no meta.date for the walks it keeps
+    '{"meta": {"command": "c", "date": "d"}, "sweep": {}}',  # no meta.sweep
+    '{"meta": {"command": "c", "date": "d"}, "walks": {"queries": 5}}',  # not a table's fields
+    '{"meta": "command", "walks": {}}',
+])
+def test_scaleout_update_checks_the_parts_it_keeps_before_starting_ray(tmp_path, monkeypatch,
+                                                                        capsys, record):
+    """A record whose kept parts lack a field was a traceback once the Ray cluster had started
+    (keep_parts), or once every part had run (the table)."""
+    scaleout = _load_benchmark("scaleout")
+
+    class Started(Exception):
+        pass
+
+    def ray_executor(**kwargs):
+        raise Started
+
+    monkeypatch.setattr(scaleout, "RayExecutor", ray_executor)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scaleout.json").write_text(record)
+    with pytest.raises(SystemExit) as stop:
+        scaleout.main(["--parts", "costs", "--update", "--out", str(out)])
+    assert stop.value.code == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(
+        f"error: --update: {out / 'scaleout.json'} is not a record of this script"), errors
+    assert [p.name for p in out.iterdir()] == ["scaleout.json"]
+    assert (out / "scaleout.json").read_text() == record
+
+
+@pytest.mark.parametrize("record", [
+    '{"meta": {}, "runs": [{"graph": "wave"}]}',
+    '{"meta": {}, "runs": [1]}',
+    '{"meta": {"command": "c"}, "runs": [{"graph": "wave", "mode": "insert", "batches": []}]}',
+])
+def test_dygrass_update_checks_the_runs_it_keeps_before_any_work(tmp_path, monkeypatch, capsys,
+                                                                  record):
+    """A recorded run that lacks a field was a traceback after every graph had run (hours)."""
+    dygrass = _load_benchmark("dygrass")
+
+    class Started(Exception):
+        pass
+
+    def run_protocol(*args):
+        raise Started
+
+    monkeypatch.setattr(dygrass, "run_protocol", run_protocol)
+    monkeypatch.setattr(dygrass, "load_graph", lambda name: None)
+    monkeypatch.setattr(dygrass, "check_startup", lambda out, **kw: Path(out))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dygrass.json").write_text(record)
+    with pytest.raises(SystemExit) as stop:
+        dygrass.main(["--graphs", "karate", "--big-points", "0", "--update", "--out", str(out)])
+    assert stop.value.code == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(
+        f"error: --update: {out / 'dygrass.json'} holds a run this script did not write"), errors
+    assert [p.name for p in out.iterdir()] == ["dygrass.json"]
+
+
+@pytest.mark.parametrize("results, run_json, message", [
+    ("{", None, "--resume: {path} has no run.json beside it"),
+    ("{", '{"dataset": "ogbg-molbace", "epochs": 1, "max_graphs": 30, "batch_size": 128, '
+          '"lr": 0.001}', "--resume: {path} is not JSON"),
+    ('[{"seed": 0}]', '{"dataset": "ogbg-molbace", "epochs": 1, "max_graphs": 30, '
+                      '"batch_size": 128, "lr": 0.001}', "--resume: {path} is not a list of GTSP"),
+    ("[]", "[]", "{run}: cannot read the settings of the run to resume (not a JSON object)"),
+])
+def test_gtsp_resume_checks_the_records_it_goes_on_with_before_training(tmp_path, monkeypatch,
+                                                                        capsys, results, run_json,
+                                                                        message):
+    """--resume over a damaged results.json was a traceback, after the datasets before it had
+    trained."""
+    import graphsparse.gtsp.data
+
+    gtsp = _load_benchmark("gtsp")
+    monkeypatch.setattr(gtsp, "check_startup", lambda out, **kw: Path(out))
+    monkeypatch.setattr(graphsparse.gtsp.data, "load_molecules", lambda name, **kw: None)
+    folder = tmp_path / "gtsp" / "ogbg-molbace"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(results)
+    if run_json is not None:
+        (folder / "run.json").write_text(run_json)
+    with pytest.raises(SystemExit) as stop:
+        gtsp.main(["--datasets", "ogbg-molbace", "--resume", "--epochs", "1", "--max-graphs", "30",
+                   "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    expected = "error: " + message.format(path=folder / "results.json", run=folder / "run.json")
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
+    assert (folder / "results.json").read_text() == results
 
 
 def test_queen_leaves_no_half_video_when_its_render_stops(tmp_path, monkeypatch):
@@ -676,6 +793,9 @@ def test_gtsp_reads_a_dataset_name_in_any_case(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "gtsp" / "ogbg-molbace"
     folder.mkdir(parents=True)
     (folder / "results.json").write_text("[]")
+    (folder / "run.json").write_text(json.dumps({  # as the run that wrote results.json left it
+        "dataset": "ogbg-molbace", "epochs": gtsp.FULL["epochs"], "max_graphs": None,
+        "batch_size": 128, "lr": 1e-3}))
     with pytest.raises(Started):
         gtsp.main(["--datasets", "OGBG-MOLBACE", "--resume", "--out", str(tmp_path)])
     assert used == [("ogbg-molbace", folder)]
