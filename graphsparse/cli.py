@@ -29,6 +29,7 @@ from sparsebox.outputs import (
     StagedOutputs,
     check_output_file,
     check_output_folder,
+    counted,
     folders_to_make,
     json_text,
     remove_if_empty,
@@ -206,8 +207,8 @@ def sparsify(
         typer.echo(json_text(summary) if as_json else _kept_line(summary))
         return
     if output is not None or out is None:
-        raise typer.BadParameter(f"{graph} names {len(files)} graph files: give --out FOLDER "
-                                 "(and no -o)", param_hint="--out")
+        raise typer.BadParameter(f"{graph} names {counted(len(files), 'graph file')}: give --out "
+                                 "FOLDER (and no -o)", param_hint="--out")
     runner = executor_from_options(executor, jobs, address)  # checked before --out is made
     made = folders_to_make(out)
     check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")
@@ -220,11 +221,12 @@ def _kept_line(summary: dict) -> str:
     """What `graph sparsify FILE` did, in words; where the graph has self-loops, also the edges
     its size counted (``--budget 3`` keeps 5 of 7 edges where 2 are loops, which always stay)."""
     kept, total, loops = summary["edges_out"], summary["edges_in"], summary["self_loops"]
-    line = f"{summary['method']}: kept {kept} of {total} edges -> {summary['output']}"
+    line = f"{summary['method']}: kept {kept} of {counted(total, 'edge')} -> {summary['output']}"
     if not loops:
         return line
     stay = "the self-loop always stays" if loops == 1 else f"the {loops} self-loops always stay"
-    return f"{line} ({kept - loops} of the {total - loops} edges other than self-loops; {stay})"
+    others = counted(total - loops, "edge")
+    return f"{line} ({kept - loops} of the {others} other than self-loops; {stay})"
 
 
 def _graph_files_kind() -> str:
@@ -305,6 +307,10 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
         try:
             h = estimator.fit(g).transform(g)
         except ValueError as err:
+            from graphsparse.resistance import ForestFloorError
+
+            if isinstance(err, ForestFloorError):  # keep_tree is no option here: name the size
+                raise InvalidParameterError(err.size_message) from None
             if isinstance(err, (InvalidParameterError, InputFileError)):
                 raise
             raise ValueError(f"{graph}: {method}: {err}") from None
@@ -352,7 +358,8 @@ def teddy(
     wanted = tuple(dict.fromkeys(m.strip() for m in methods.split(",") if m.strip()))  # once each
     unknown = sorted(set(wanted) - set(METHODS))
     if unknown or not wanted:
-        what = f"unknown methods {unknown}" if unknown else "names no method"
+        what = (f"unknown {'method' if len(unknown) == 1 else 'methods'} "
+                f"{', '.join(map(repr, unknown))}" if unknown else "names no method")
         raise typer.BadParameter(f"{what}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
     if model not in ("gcn", "gat", "gin"):
@@ -503,7 +510,7 @@ def teddy_report(
     if not records:
         raise typer.BadParameter(f"{path} holds no records to report", param_hint="FOLDER")
     write_teddy_report(records, folder, title=title or _teddy_title(folder))
-    typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({len(records)} records)")
+    typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({counted(len(records), 'record')})")
 
 
 def _teddy_title(folder: Path) -> str:
@@ -611,7 +618,8 @@ def stream_run(
     """Apply edge updates in batches, durably: a killed run restarted with the same command
     loses nothing and ends in the state an uninterrupted run reaches. A run on an existing
     --state reads the events from the first again: those the state applied are skipped (and
-    must be the same events), the rest are applied."""
+    must be the same events), the rest are applied. G leaves out the graph's self-loops (they
+    add nothing to a Laplacian; the summary counts them), and an event that is one is refused."""
     from graphsparse.streaming import CHECKPOINT
 
     if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
@@ -731,8 +739,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
 
     def announce() -> None:  # once the skipped events are known to be the applied ones
         if resumed.events_applied:
-            console.print(f"resumed {state}: {resumed.events_applied} events already applied "
-                          f"({resumed.replayed_batches} batches replayed from the log)")
+            console.print(f"resumed {state}: {counted(resumed.events_applied, 'event')} already "
+                          f"applied ({counted(resumed.replayed_batches, 'batch', 'batches')} "
+                          "replayed from the log)")
 
     source = "standard input" if events == "-" else events
     handle = sys.stdin.buffer if events == "-" else open(events, "rb")
@@ -784,10 +793,10 @@ def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
     """What a resumed run that applied no event says: ``source`` held ``seen`` events, all among
     the ``applied`` ones of ``state``."""
     if not seen:
-        return (f"no new events: {source} holds no events; {state} keeps the {applied} events "
-                "earlier runs applied")
-    return (f"no new events in {source}: its {seen} events were applied by earlier runs of "
-            f"{state} ({applied} in all)")
+        return (f"no new events: {source} holds no events; {state} keeps the "
+                f"{counted(applied, 'event')} earlier runs applied")
+    its = "its event was" if seen == 1 else f"its {seen} events were"
+    return f"no new events in {source}: {its} applied by earlier runs of {state} ({applied} in all)"
 
 
 def _report_stream(st: Any, state: Path, as_json: bool) -> None:
@@ -797,14 +806,19 @@ def _report_stream(st: Any, state: Path, as_json: bool) -> None:
     summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
                "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
                "density": m.sparsifier_.num_edges / m.graph_.num_nodes,
-               "distortion": m.distortion_}
+               "distortion": m.distortion_, "self_loops_dropped": st.self_loops}
     if as_json:
         typer.echo(json_text({"summary": summary}))
         return
-    typer.echo(f"stream {state}: {summary['events_applied']} events applied in "
-               f"{summary['batches']} batches; H keeps {summary['sparsifier_edges']} of "
-               f"{summary['graph_edges']} edges (density {summary['density']:.3f}, distortion "
-               f"{summary['distortion']:.3g})")
+    loops = st.self_loops  # dropped when the stream was made: say so, as `graph sparsify` does
+    dropped = ("" if not loops else "; G leaves out the graph's self-loop, which adds nothing to "
+               "a Laplacian" if loops == 1 else f"; G leaves out the graph's {loops} self-loops, "
+               "which add nothing to a Laplacian")
+    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')} applied in "
+               f"{counted(summary['batches'], 'batch', 'batches')}; H keeps "
+               f"{summary['sparsifier_edges']} of {counted(summary['graph_edges'], 'edge')} "
+               f"(density {summary['density']:.3f}, distortion {summary['distortion']:.3g})"
+               f"{dropped}")
 
 
 def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_json: bool,
@@ -861,4 +875,4 @@ def stream_export(
     with StagedOutputs(output=output) as staged:
         write_graph(s, staged["output"],
                     comment=f"sparsebox stream export of {state} after batch {model.batches_}")
-    typer.echo(f"wrote {output}: {s.num_nodes} nodes, {s.num_edges} edges")
+    typer.echo(f"wrote {output}: {counted(s.num_nodes, 'node')}, {counted(s.num_edges, 'edge')}")

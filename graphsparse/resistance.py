@@ -29,7 +29,7 @@ from sparsebox.structure import SparseStructure, as_structure
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
            "grounded_rows", "grounded_laplacian", "graph_grounded_laplacian",
            "sketch_right_hand_sides", "laplacian_solver",
-           "LaplacianSolver", "EffectiveResistanceSampler"]
+           "LaplacianSolver", "EffectiveResistanceSampler", "ForestFloorError"]
 
 
 @dataclass(frozen=True)
@@ -408,6 +408,26 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     return pair_resistances(z, g.rows, g.cols)
 
 
+class ForestFloorError(InvalidParameterError):
+    """A size of :class:`EffectiveResistanceSampler` below the spanning forest it keeps with
+    ``keep_tree=True``; ``size_message`` says so without naming ``keep_tree``, for a caller that
+    cannot set it (the command line, where a larger size is the way out).
+
+    Examples
+    --------
+    >>> err = ForestFloorError("budget 1 is below ... (keep_tree=True)", "budget 1 is below ...")
+    >>> err.size_message
+    'budget 1 is below ...'
+    """
+
+    def __init__(self, message: str, size_message: str) -> None:
+        super().__init__(message)
+        self.size_message = size_message
+
+    def __reduce__(self) -> tuple:  # (a worker's error crosses to the parent pickled)
+        return type(self), (str(self), self.size_message)
+
+
 class EffectiveResistanceSampler(Sparsifier):
     """Spielman-Srivastava sparsification: sample edges with probability ``p_e ~ w_e R_e``, with
     replacement, until ``budget`` distinct edges are drawn; optionally keep a spanning forest
@@ -478,15 +498,19 @@ class EffectiveResistanceSampler(Sparsifier):
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
         num_edges = g.num_items - int(loops.sum())
         budget = self._size(num_edges, num_nodes=g.num_nodes, num_loops=int(loops.sum()))
+        mask = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
+            np.zeros(g.num_items, dtype=bool)
+        try:  # before the solves: a size too small fails at once
+            check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
+                             what="the spanning forest the sampler keeps", **self._sizing_in_use())
+        except InvalidParameterError as err:
+            raise ForestFloorError(f"{err} (keep_tree=True; keep_tree=False samples without it)",
+                                   str(err)) from None
         r = effective_resistances(g, num_vectors=self.num_vectors, solver=self.solver,
                                   seed=self.seed)
         p = g.weights * r
         if p.sum() > 0:
             p /= p.sum()
-        mask = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
-            np.zeros(g.num_items, dtype=bool)
-        check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
-                         what="the spanning forest (keep_tree=True)", **self._sizing_in_use())
         if budget >= num_edges:  # every edge: H is G, its weights exact (draws would add noise)
             mask[:] = True
         rng = np.random.default_rng([self.seed, 1])  # not the stream of the sketch's signs

@@ -31,6 +31,7 @@ import numpy as np
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
+from sparsebox.structure import as_structure
 
 __all__ = ["EventParseError", "SettingsMismatchError", "parse_events", "StreamState"]
 
@@ -147,12 +148,13 @@ class StreamState:
 
     def __init__(self, folder: Path, model: DynamicSpectralSparsifier, source: str,
                  events_applied: int, made: list[Path] | None = None,
-                 events_files: list[str] | None = None) -> None:
+                 events_files: list[str] | None = None, self_loops: int | None = 0) -> None:
         self.folder = folder
         self.model = model
         self.source = source
         self.events_applied = events_applied
         self.events_files = list(events_files or [])  # the event files runs read (resolved)
+        self.self_loops = self_loops  # the graph's, which G leaves out (None: not recorded)
         self._events_file: str | None = None  # this run's, counted once an event of it applies
         self._made = made  # a new state: the folders opening it made (None: resumed)
         self._log: IO[str] | None = None
@@ -173,6 +175,8 @@ class StreamState:
         pipe), joins the state's inputs (:func:`state_input_files`), which its exports must not
         overwrite, once an event of it is applied or found to be one the state applied
         (:meth:`count_events_file`).
+        The state's ``self_loops`` counts the graph's self-loops, which G leaves out (they add
+        nothing to a Laplacian); None for a state whose checkpoint did not record them.
         """
         folder, graph_source = Path(folder), os.fspath(graph_source)  # (the checkpoint's JSON)
         made = folders_to_make(folder)
@@ -184,7 +188,8 @@ class StreamState:
             else:
                 if lock is not None:
                     _check_no_state(folder)
-                model = DynamicSpectralSparsifier(**params).fit(load_graph())
+                graph = load_graph()
+                model = DynamicSpectralSparsifier(**params).fit(graph)
                 folder.mkdir(parents=True, exist_ok=True)
                 if lock is None:  # the folder is new: another run may have made it meanwhile
                     lock = _lock(folder)
@@ -192,7 +197,8 @@ class StreamState:
                         raise ValueError(f"{folder}: another run made a stream state here while "
                                          "this one fitted its graph; run again to resume it")
                     _check_no_state(folder)
-                state = cls(folder, model, graph_source, 0, made=made)
+                state = cls(folder, model, graph_source, 0, made=made,
+                            self_loops=as_structure(graph).num_self_loops)  # G has none
                 state.checkpoint()
             state._lock = lock
             replayed = state._replay_log()
@@ -228,7 +234,7 @@ class StreamState:
         except InvalidParameterError as err:  # arrays that are not a state: name the file
             raise InputFileError(f"{folder / CHECKPOINT}: {err}") from None
         return cls(folder, model, graph_source, int(meta["events_applied"]),
-                   events_files=meta.get("events_files"))
+                   events_files=meta.get("events_files"), self_loops=meta.get("self_loops"))
 
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
@@ -336,8 +342,8 @@ class StreamState:
         """Write the state atomically (temporary file, fsync, rename, fsync the folder)."""
         m = self.model
         params = {k: v for k, v in m.get_params().items() if k not in RUN_OPTIONS}
-        meta = {"source": self.source, "params": params,
-                "events_applied": self.events_applied, "events_files": self.events_files}
+        meta = {"source": self.source, "params": params, "events_applied": self.events_applied,
+                "events_files": self.events_files, "self_loops": self.self_loops}
         tmp = self.folder / (CHECKPOINT + ".tmp")
         with open(tmp, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(meta)), **m.state_dict())
@@ -461,7 +467,8 @@ def _read_checkpoint(folder: Path, arrays: bool = True) -> tuple[dict, dict[str,
     if not (isinstance(meta, dict) and isinstance(meta.get("source"), str)
             and isinstance(meta.get("params"), dict) and set(meta["params"]) <= set(known)
             and isinstance(meta.get("events_applied"), int)
-            and isinstance(meta.get("events_files", []), list)):
+            and isinstance(meta.get("events_files", []), list)
+            and isinstance(meta.get("self_loops"), (int, type(None)))):
         # (another program's checkpoint.npz that holds a "meta" entry)
         raise ValueError(f"{folder / CHECKPOINT}: not a readable stream checkpoint (its meta "
                          "is not a stream's source, params and events_applied)")

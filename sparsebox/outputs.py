@@ -28,9 +28,21 @@ from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
+__all__ = ["counted", "check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
            "StagedOutputs", "write_text_atomic", "write_figure_and_text", "json_text", "is_writable",
            "unwritable_folder"]
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun``, in the plural (``plural``, else ``noun + "s"``) unless ``count``
+    is 1: what the commands' lines say of a number of things ("1 events" read wrong).
+
+    Examples
+    --------
+    >>> counted(1, "event"), counted(0, "event"), counted(2, "batch", "batches")
+    ('1 event', '0 events', '2 batches')
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _same_file(a: Path, b: Path) -> bool:

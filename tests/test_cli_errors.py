@@ -179,6 +179,33 @@ def test_sparsify_below_the_spanning_forest_in_the_users_words(cli, data_dir, tm
     assert f"{forest:.3f}" == "0.340"
 
 
+def test_the_samplers_forest_floor_names_what_the_caller_can_set(cli, tmp_path):
+    """The effective-resistance sampler's floor named keep_tree=True, which the command line
+    cannot set: there, the size alone is named (in a batch too); from Python, keep_tree."""
+    from graphsparse.resistance import EffectiveResistanceSampler
+    from sparsebox.data.graphs import load_graph
+
+    graph = tmp_path / "square.txt"
+    graph.write_text("0 1\n1 2\n2 3\n3 0\n0 2\n")
+    for option, value in (("--budget", "1"), ("--keep-ratio", "0.2"), ("--density", "0.2")):
+        argv = ["graph", "sparsify", graph, "-o", tmp_path / "h.mtx",
+                "--method", "effective-resistance", option, value]
+        line = run_bad(cli, Case(argv, [option, "is below the spanning forest the sampler keeps"],
+                                 [graph]), tmp_path)
+        assert "keep_tree" not in line, line
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(graph.read_text())
+    result = cli("graph", "sparsify", tmp_path / "in", "--out", tmp_path / "out",
+                 "--method", "effective-resistance", "--budget", "1")
+    assert result.exit_code != 0 and "below the spanning forest" in result.stderr, result.output
+    assert "keep_tree" not in result.stderr, result.stderr
+    with pytest.raises(ValueError, match=r"budget 1 is below the spanning forest the sampler "
+                       r"keeps, 3 edges \(keep_tree=True; keep_tree=False samples without it\)"):
+        EffectiveResistanceSampler(budget=1).fit(load_graph(str(graph)))
+    assert EffectiveResistanceSampler(budget=1, keep_tree=False).fit(
+        load_graph(str(graph))).mask_.sum() == 1
+
+
 def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
     import sparsebox.data.graphs
 

@@ -485,7 +485,7 @@ def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
     result = cli("stream", grid_file, "--events", events, "--state", state)
     assert result.exit_code == 0, result.output
     (resumed,) = result.stderr.splitlines()
-    assert resumed.startswith(f"resumed {state}: 1 events already applied")
+    assert resumed == f"resumed {state}: 1 event already applied (0 batches replayed from the log)"
     (summary,) = result.stdout.splitlines()
     assert summary.startswith(f"stream {state}: 2 events applied in 2 batches; H keeps ")
     as_json = cli("stream", grid_file, "--events", events, "--state", state, "--json")
@@ -736,3 +736,53 @@ def test_the_help_says_how_events_number_the_nodes_of_a_1_based_file(cli):
     text = " ".join(cli("stream", "run", "--help").stdout.split())
     assert "graph file (0-based node ids)" not in text
     assert "node k of a 1-based METIS or Matrix Market file is k - 1" in text
+
+
+def test_the_summary_says_the_self_loops_the_stream_leaves_out(cli, tmp_path):
+    """G drops the graph's self-loops (they add nothing to a Laplacian), and the summary said
+    "H keeps 4 of 4 edges" of a file of 6 lines without a word of the 2 it left out."""
+    graph = tmp_path / "loops.txt"
+    graph.write_text("0 1\n1 2\n2 3\n3 0\n1 1\n3 3\n")
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 2\n")
+    state = tmp_path / "state"
+    said = "; G leaves out the graph's 2 self-loops, which add nothing to a Laplacian"
+    for _ in range(2):  # the new state, then the resumed one: from its checkpoint
+        result = cli("stream", graph, "--events", events, "--state", state)
+        assert result.exit_code == 0, result.output
+        (summary,) = result.stdout.splitlines()
+        assert summary.startswith(f"stream {state}: 1 event applied in 1 batch; H keeps ")
+        assert summary.endswith(said) and "of 5 edges" in summary, summary
+    result = cli("stream", graph, "--events", events, "--state", state, "--json")
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["self_loops_dropped"] == 2
+    graph.write_text("0 1\n1 2\n2 0\n1 1\n")  # one: in the singular; none: not a word
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "one")
+    assert result.stdout.rstrip().endswith("; G leaves out the graph's self-loop, which adds "
+                                           "nothing to a Laplacian"), result.output
+    graph.write_text("0 1\n1 2\n2 0\n")
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "none", "--json")
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["self_loops_dropped"] == 0
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "none")
+    assert "self-loop" not in result.output
+
+
+def test_counts_of_one_read_in_the_singular(cli, tmp_path):
+    """"1 events applied in 1 batches", "its 1 events were applied", "1 of 1 edges"."""
+    graph = tmp_path / "pair.txt"
+    graph.write_text("0 1\n")
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 1\n")
+    state = tmp_path / "state"
+    result = cli("stream", graph, "--events", events, "--state", state)
+    assert result.stdout.startswith(f"stream {state}: 1 event applied in 1 batch; H keeps 1 of "
+                                    "1 edge (density"), result.output
+    result = cli("stream", graph, "--events", events, "--state", state)
+    assert f"no new events in {events}: its event was applied by earlier runs of {state}" \
+        in result.stderr, result.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = cli("stream", graph, "--events", empty, "--state", state)
+    assert f"{state} keeps the 1 event earlier runs applied" in result.stderr, result.output
+    out = tmp_path / "h.txt"
+    result = cli("stream", "export", state, "-o", out)
+    assert result.stdout == f"wrote {out}: 2 nodes, 1 edge\n", result.output

@@ -238,6 +238,40 @@ def test_sparsify_says_the_edges_its_size_counted_beside_the_self_loops(tmp_path
     assert result.stdout == f"teddy: kept 3 of 5 edges -> {out}\n"
 
 
+def test_graph_commands_count_one_thing_in_the_singular(tmp_path, cli):
+    """"kept 1 of 1 edges", "1 of the 1 edges other than self-loops", "names 1 graph files",
+    "(1 records)"."""
+    from sparsebox.outputs import counted
+
+    assert (counted(1, "edge"), counted(0, "edge"), counted(3, "batch", "batches")) == \
+        ("1 edge", "0 edges", "3 batches")
+    graph = tmp_path / "pair.txt"
+    graph.write_text("0 1\n")
+    out = tmp_path / "h.mtx"
+    result = cli("graph", "sparsify", graph, "-o", out)
+    assert result.stdout == f"teddy: kept 1 of 1 edge -> {out}\n", result.output
+    graph.write_text("0 1\n1 1\n")
+    result = cli("graph", "sparsify", graph, "-o", tmp_path / "h2.mtx")
+    assert "(1 of the 1 edge other than self-loops; the self-loop always stays)" in result.stdout
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "a.txt").write_text("0 1\n1 2\n")
+    line = cli("graph", "sparsify", folder, "-o", out).error_line()
+    assert f"{folder} names 1 graph file: give --out FOLDER" in line
+    report = tmp_path / "teddy"
+    report.mkdir()
+    (report / "results.json").write_text(json.dumps([
+        {"method": "dense", "level": 0, "edge_keep": 1.0, "weight_keep": 1.0, "seed": 0,
+         "test_acc": 0.8, "val_acc": 0.78, "seconds": 1.5}]))
+    result = cli("graph", "teddy-report", report)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("accuracy.png (1 record)"), result.output
+    line = cli("graph", "teddy", "--methods", "teddy,foo", "--out", tmp_path / "t").error_line()
+    assert "unknown method 'foo'; choose from dense, teddy" in line, line
+    line = cli("graph", "teddy", "--methods", "foo,bar", "--out", tmp_path / "t").error_line()
+    assert "unknown methods 'bar', 'foo'; choose from" in line, line
+
+
 def test_graph_info_help_says_what_its_density_and_degrees_count(cli):
     """networkx's density is 2|E| / (|V|(|V| - 1)) and its degree counts a self-loop twice; the
     table's density (2.294 for karate, where networkx says 0.139) was not explained."""
