@@ -305,6 +305,8 @@ class HollowNeRF(Sparsifier):
         self.occupancy_, self.step_length_ = trainer.occupancy, trainer.step_length
         self._views_key, self.resumed_seconds_ = views_key, seconds
         self._fit_start, self.resumed_from_step_ = start, self.trainer_.step_count
+        # the step the checkpoint on disk holds (None: none written), for a Ctrl-C to name
+        self._checkpointed = self.resumed_from_step_ if path is not None and path.is_file() else None
         left = self.steps - self.trainer_.step_count
         every = max(1, int(checkpoint_every))
 
@@ -317,12 +319,17 @@ class HollowNeRF(Sparsifier):
             if callback is not None:
                 callback(trainer)
 
-        if left > 0:
-            with _interrupt_between_steps(path is not None) as interrupted:
-                self.trainer_.train(left, progress=progress, label="HollowNeRF"
-                                    if self.saliency_budget is not None else "hash grid",
-                                    callback=after_step)
-        self.scores_ = self._score(progress)
+        try:
+            if left > 0:
+                with _interrupt_between_steps(path is not None) as interrupted:
+                    self.trainer_.train(left, progress=progress, label="HollowNeRF"
+                                        if self.saliency_budget is not None else "hash grid",
+                                        callback=after_step)
+            self.scores_ = self._score(progress)
+        except KeyboardInterrupt as err:
+            if path is None or err.args:
+                raise
+            raise KeyboardInterrupt(self._stopped(path)) from None
         if count is None:
             count = mass_budget(self.scores_, self.keep_mass)
         self.mask_ = select(self.scores_, budget=count)
@@ -344,8 +351,21 @@ class HollowNeRF(Sparsifier):
                         "views": self._views_key, "trainer": self.trainer_.state_dict(),
                         "seconds": seconds}, temp)
             os.replace(temp, path)
+            self._checkpointed = self.trainer_.step_count
         finally:
             temp.unlink(missing_ok=True)
+
+    def _stopped(self, path: Path) -> str:
+        """What a Ctrl-C in :meth:`fit` with the checkpoint ``path`` says: the step training
+        stopped after, and the step the checkpoint holds."""
+        done, saved = self.trainer_.step_count, self._checkpointed
+        when = (f"after training (all {done:,} steps)" if done >= self.steps
+                else f"after step {done:,} of {self.steps:,}")
+        if saved is None:
+            return f"stopped {when}; no checkpoint was written to {path} yet"
+        held = "it" if saved == done else f"step {saved:,}"
+        return (f"stopped {when}; the checkpoint {path} holds {held}, and a run with it goes "
+                "on from there")
 
     def _resume(self, path: Path, trainer: NerfTrainer, aabb: tuple[float, ...],
                 views_key: str | None) -> float:

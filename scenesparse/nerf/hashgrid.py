@@ -220,6 +220,8 @@ class HashGrid(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Encode points ``x`` ``(n, 3)`` in ``[0, 1]^3`` (clamped) as ``(n, L * F)``."""
         n = x.shape[0]
+        if not len(self.table):  # compacted to no row: every look-up reads zeros
+            return self.table.new_zeros(n, self.output_dim)
         rows, weights = self.corners(x.clamp(0.0, 1.0))
         rows, weights = rows.reshape(-1), weights.reshape(self.levels, n, 8)
         if self.remap is not None:

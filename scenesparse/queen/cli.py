@@ -106,8 +106,9 @@ def decode(
     if not len(reader):
         raise typer.BadParameter(f"{stream} holds no frames, got {frame}", param_hint="--frame")
     if not 0 <= frame < len(reader):
-        raise typer.BadParameter(f"must be in 0..{len(reader) - 1} ({stream} holds "
-                                 f"{len(reader)} frames), got {frame}", param_hint="--frame")
+        which = "be 0" if len(reader) == 1 else f"be in 0..{len(reader) - 1}"
+        raise typer.BadParameter(f"must {which} ({stream} holds {_frames(len(reader))}), got "
+                                 f"{frame}", param_hint="--frame")
     scene = reader.frame(frame)
     with StagedOutputs(ply=output) as staged:
         write_ply(staged["ply"], scene, name=output)
@@ -131,12 +132,19 @@ def info(
         return
     h = reader.header
     sizes = [f["bytes"] for f in layout["frames"]]
-    typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {len(reader)} frames of "
+    typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {_frames(len(reader))} of "
                f"{h['gaussians']:,} Gaussians (SH degree {h['sh_degree']})")
     first = f"frame 0 {sizes[0]:,} bytes" if sizes else "no frames"  # a header alone is a stream
     typer.echo(f"  header {layout['header_bytes']:,} bytes, {first}")
-    if len(sizes) > 1:
+    if len(sizes) == 2:
+        typer.echo(f"  frame 1 {sizes[1]:,} bytes")
+    elif len(sizes) > 2:
         rest = sizes[1:]
         typer.echo(f"  frames 1..{len(sizes) - 1}: mean {sum(rest) / len(rest):,.0f} bytes "
                    f"(min {min(rest):,}, max {max(rest):,})")
     typer.echo(f"  total {layout['header_bytes'] + sum(sizes):,} bytes")
+
+
+def _frames(count: int) -> str:
+    """``count`` frames, in words: "1 frame", "3 frames"."""
+    return f"{count:,} frame{'' if count == 1 else 's'}"

@@ -24,7 +24,8 @@ the file's size; :meth:`QueenStream.info` lists them.
 A record whose length runs past the end of the file or whose CRC does not match is refused with
 its number (:class:`CorruptStreamError`), and so are bytes after the last record (when the last
 frame is read) and, when its frame is decoded, a record that passes its CRC but does not decode;
-every frame before it still decodes.
+every frame before it still decodes. A record (or header) whose own chunks (JSON) end, and pass
+the CRC, where its length field does not say is named as damaged, not as truncated.
 """
 
 from __future__ import annotations
@@ -72,6 +73,49 @@ _U32 = struct.Struct("<I")
 
 class CorruptStreamError(InputFileError):
     """A record of a stream is truncated or fails its checksum."""
+
+
+def _decodes(count: int) -> str:
+    """What still decodes when record ``count`` is refused: the frames before it.
+
+    Examples
+    --------
+    >>> _decodes(0), _decodes(1), _decodes(4)
+    ('no frame decodes', 'frame 0 decodes', 'frames 0-3 decode')
+    """
+    return ("no frame decodes" if count <= 0 else "frame 0 decodes" if count == 1
+            else f"frames 0-{count - 1} decode")
+
+
+def _checked_end(data: bytes, start: int, end: int | None) -> bool:
+    """Whether ``data[start:end]`` is followed by its CRC-32 (``end`` None: no)."""
+    return end is not None and end + 4 <= len(data) and (
+        _U32.unpack_from(data, end)[0] == zlib.crc32(data[start:end]))
+
+
+def _chunks_end(data: bytes, start: int) -> int | None:
+    """Where a payload that starts at ``start`` ends by its own chunk table (see
+    :func:`_pack_chunks`), or None where the table runs past the end of ``data``."""
+    if start + 2 > len(data):
+        return None
+    (count,), pos = struct.unpack_from("<H", data, start), start + 2
+    for _ in range(count):
+        if pos >= len(data):
+            return None
+        pos += 1 + data[pos]
+        if pos + 4 > len(data):
+            return None
+        pos += 4 + _U32.unpack_from(data, pos)[0]
+    return pos if pos <= len(data) else None
+
+
+def _json_end(data: bytes, start: int) -> int | None:
+    """Where a JSON object that starts at ``start`` ends (a header is ASCII JSON), or None."""
+    try:
+        _, size = json.JSONDecoder().raw_decode(data[start:start + (1 << 20)].decode("latin-1"))
+    except ValueError:
+        return None
+    return start + size
 
 
 # ---------------------------------------------------------------------------- payloads
@@ -255,10 +299,14 @@ class QueenStream:
                                      "bytes; a header takes at least 12)")
         (length,) = _U32.unpack_from(data, 4)
         body = data[8:8 + length]
-        if len(data) < 12 + length:
-            raise CorruptStreamError(f"{self.path}: truncated inside its header ({len(data)} "
-                                     f"bytes; the header alone takes {12 + length})")
-        if _U32.unpack_from(data, 8 + length)[0] != zlib.crc32(body):
+        if not _checked_end(data, 8, 8 + length):
+            end = _json_end(data, 8)  # JSON that ends (and passes) elsewhere: not a cut file
+            if end != 8 + length and _checked_end(data, 8, end):
+                raise CorruptStreamError(f"{self.path}: the header is damaged: its length field "
+                                         f"says {length:,} bytes, where its JSON takes {end - 8:,}")
+            if len(data) < 12 + length:
+                raise CorruptStreamError(f"{self.path}: truncated inside its header ({len(data)} "
+                                         f"bytes; the header alone takes {12 + length})")
             raise CorruptStreamError(f"{self.path}: the header fails its checksum")
         self.header = _read_header(self.path, body)
         self.header_size = 12 + length
@@ -273,7 +321,8 @@ class QueenStream:
         indices included: they do not count from the end)."""
         index = operator.index(index)
         if not 0 <= index < len(self):
-            raise IndexError(f"frame {index} is not in 0..{len(self) - 1}" if len(self) else
+            raise IndexError(f"frame {index} is not in 0..{len(self) - 1}" if len(self) > 1 else
+                             f"frame {index}: the stream has only frame 0" if len(self) else
                              f"frame {index}: the stream has no frames")
         return index
 
@@ -284,19 +333,26 @@ class QueenStream:
         while len(self._offsets) <= index:
             k = len(self._offsets)
             pos = self.header_size if not k else sum(self._offsets[-1]) + 4
-            decoded = f" (frames 0..{k - 1} decode)" if k else ""
+            decoded = f" ({_decodes(k)})" if k else ""
             if pos + 4 > len(data):
                 raise CorruptStreamError(f"{self.path}: record {k} is missing (the stream is "
                                          f"truncated after {k} of {len(self)} records){decoded}")
             (length,) = _U32.unpack_from(data, pos)
             end = pos + 4 + length + 4
-            if end > len(data):
-                raise CorruptStreamError(f"{self.path}: record {k} is truncated: it needs bytes up "
-                                         f"to {end}, the file has {len(data)}{decoded}")
-            if _U32.unpack_from(data, end - 4)[0] != zlib.crc32(data[pos + 4:end - 4]):
+            if not _checked_end(data, pos + 4, end - 4):
+                walked = _chunks_end(data, pos + 4)
+                # chunks that end inside the file where the length does not say: not a cut file
+                if walked is not None and walked != end - 4 and (
+                        end > len(data) or _checked_end(data, pos + 4, walked)):
+                    raise CorruptStreamError(f"{self.path}: record {k} is damaged: its length "
+                                             f"field says {length:,} bytes, where its chunks take "
+                                             f"{walked - pos - 4:,}{decoded}")
+                if end > len(data):
+                    raise CorruptStreamError(f"{self.path}: record {k} is truncated: it needs bytes "
+                                             f"up to {end}, the file has {len(data)}{decoded}")
                 raise CorruptStreamError(f"{self.path}: record {k} fails its checksum{decoded}")
             if k == len(self) - 1:
-                self._check_end(end, f"frames 0..{k - 1} decode" if k else "no frame decodes")
+                self._check_end(end, _decodes(k))
             self._offsets.append((pos + 4, length))
         start, length = self._offsets[index]
         return data[start:start + length]
@@ -326,7 +382,7 @@ class QueenStream:
             return decode(_unpack_chunks(payload), self.header)
         except (ValueError, KeyError, IndexError, struct.error, zlib.error) as err:
             what = f"it has no {err.args[0]} chunk" if isinstance(err, KeyError) else str(err)
-            decoded = f" (frames 0..{index - 1} decode)" if index else ""
+            decoded = f" ({_decodes(index)})" if index else ""
             raise CorruptStreamError(f"{self.path}: record {index} passes its checksum but does "
                                      f"not decode: {what}{decoded}") from None
 

@@ -277,7 +277,8 @@ def test_a_ctrl_c_ends_the_step_and_writes_the_checkpoint_to_resume_from(tmp_pat
             os.kill(os.getpid(), signal.SIGINT)
 
     path = tmp_path / "checkpoint.pt"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=f"^stopped after step 6 of 12; the checkpoint "
+                                                f"{path} holds it, and a run with it goes on"):
         HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=250,
                                    callback=ctrl_c_at_5)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -287,6 +288,45 @@ def test_a_ctrl_c_ends_the_step_and_writes_the_checkpoint_to_resume_from(tmp_pat
     for (name, a), b in zip(whole.field_.state_dict().items(),
                             resumed.field_.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_an_interrupt_says_which_step_the_checkpoint_holds(tmp_path, monkeypatch):
+    """A Ctrl-C ended fit with a bare KeyboardInterrupt ("error: interrupted"), naming neither
+    the step the checkpoint holds nor where it is; a second Ctrl-C (at once, mid-step) leaves the
+    last checkpoint written, or none."""
+    views = _tiny_views()
+    settings = {**TINY, "steps": 12}
+
+    def ctrl_c_at(step):
+        def callback(trainer):
+            if trainer.step_count == step:
+                raise KeyboardInterrupt
+        return callback
+
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt, match=f"^stopped after step 3 of 12; no checkpoint was "
+                                                f"written to {path} yet$"):
+        HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=5,
+                                   callback=ctrl_c_at(3))
+    assert not path.exists()
+    with pytest.raises(KeyboardInterrupt, match=f"^stopped after step 7 of 12; the checkpoint "
+                                                f"{path} holds step 5, and a run with it goes on"):
+        HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=5,
+                                   callback=ctrl_c_at(7))
+    with pytest.raises(KeyboardInterrupt, match="^stopped after step 9 of 12; the checkpoint .* "
+                                                "holds step 5,"):  # resumed from step 5
+        HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=5,
+                                   callback=ctrl_c_at(9))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HollowNeRF, "_score", ctrl_c)  # scoring, once training has ended
+    with pytest.raises(KeyboardInterrupt, match=f"^stopped after training .all 12 steps.; the "
+                                                f"checkpoint {path} holds it"):
+        HollowNeRF(**settings).fit(views, checkpoint=path, checkpoint_every=5)
+    with pytest.raises(KeyboardInterrupt, match="^$"):  # no checkpoint: nothing to say
+        HollowNeRF(**settings).fit(views)
 
 
 def test_bad_inputs_name_the_parameter(lego_views):
@@ -840,3 +880,28 @@ def test_one_level_at_another_finest_resolution_is_refused_not_ignored(cli, data
                "--out", out, "--levels", "1", "--finest-resolution", "64").error_line(
                    "--levels", "--finest-resolution")
     assert line.endswith("so --finest-resolution must be 16, got 64") and not out.exists()
+
+
+def test_a_prune_that_keeps_no_entry_renders_as_the_table_of_zeros(tmp_path, monkeypatch):
+    """keep_mass keeps no entry where no scored ray carries light (mass_budget: "none when every
+    score is 0"), and a mask_ may be set by hand: the table was compacted to no row and every
+    render, evaluate and the loaded model's render failed in index_select. compact_ reads the
+    dropped rows as zeros, so such a model renders as its table set to zero."""
+    views = _tiny_views()
+    model = HollowNeRF(**TINY).fit(views)
+    zeroed = copy.deepcopy(model)
+    with torch.no_grad():
+        zeroed.field_.grid.table.zero_()
+    model.mask_[:] = False
+    model.prune()
+    assert model.pruning_["compacted"] and model.field_.grid.num_parameters() == 0
+    cam = views.test_cameras[0]
+    assert torch.equal(model.render(cam), zeroed.render(cam))
+    assert np.isfinite(model.evaluate(views.test_cameras, views.test_images)["psnr"])
+    model.save(tmp_path / "model.pt")
+    loaded = HollowNeRF.load(tmp_path / "model.pt")
+    assert not loaded.mask_.any() and torch.equal(loaded.render(cam), zeroed.render(cam))
+    monkeypatch.setattr(HollowNeRF, "_score", lambda self, progress: np.zeros(381))
+    dark = HollowNeRF(**TINY).fit(views)
+    assert not dark.mask_.any()
+    assert dark.prune().render(cam).shape == (8, 8, 3)

@@ -399,7 +399,7 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
         stream = QueenStream(path)
         assert torch.equal(stream.frame(1).means, states[0]["means"])
         said = said_of[name]
-        with pytest.raises(CorruptStreamError, match=f"record 2 {said}.* .frames 0..1 decode"):
+        with pytest.raises(CorruptStreamError, match=f"record 2 {said}.* .frames 0-1 decode.$"):
             stream.frame(2)
     # bytes after the last record: the last frame is refused, the frames before it decode
     (tmp_path / "junk.qsv").write_bytes(data + b"junk")
@@ -436,6 +436,50 @@ def test_a_damaged_record_is_named_and_the_frames_before_it_decode(encoded, tmp_
     (tmp_path / "bad_header.qsv").write_bytes(bytes(damaged_header))
     with pytest.raises(CorruptStreamError, match="header fails its checksum"):
         QueenStream(tmp_path / "bad_header.qsv")
+
+
+def test_a_damaged_length_field_is_named_as_damage_not_as_a_truncated_file(encoded, tmp_path):
+    """A record's length field whose high byte was flipped said "record 1 is truncated: it needs
+    bytes up to 4278190...", though every byte of the file was there; its chunks (and its CRC)
+    say where it ends, so the length is named as damaged. A file cut short is still truncated,
+    and one frame decoding reads "(frame 0 decodes)", not "(frames 0..0 decode)"."""
+    import struct
+    import zlib
+
+    out, _, states = encoded
+    data = out.read_bytes()
+    layout = QueenStream(out).info()
+    start = layout["header_bytes"] + layout["frames"][0]["bytes"]  # record 1's length field
+    (length,) = struct.unpack_from("<I", data, start)
+    for name, said in (("huge", 0xFF000000 + length), ("longer", length + 10),
+                       ("shorter", length - 10), ("none", 0)):
+        path = tmp_path / f"{name}.qsv"
+        path.write_bytes(data[:start] + struct.pack("<I", said) + data[start + 4:])
+        stream = QueenStream(path)
+        assert torch.equal(stream.frame(0).means, QueenStream(out).frame(0).means)
+        with pytest.raises(CorruptStreamError, match=rf"{name}.qsv: record 1 is damaged: its length "
+                                                     rf"field says {said:,} bytes, where its chunks "
+                                                     rf"take {length:,} \(frame 0 decodes\)$"):
+            stream.frame(1)
+    (tmp_path / "cut.qsv").write_bytes(data[:start + length])  # the file ends inside record 1
+    with pytest.raises(CorruptStreamError, match=r"record 1 is truncated: it needs bytes up to "
+                                                 r".*\(frame 0 decodes\)$"):
+        QueenStream(tmp_path / "cut.qsv").frame(1)
+    (tmp_path / "cut_crc.qsv").write_bytes(data[:start + length + 6])  # inside its checksum
+    with pytest.raises(CorruptStreamError, match="record 1 is truncated"):
+        QueenStream(tmp_path / "cut_crc.qsv").frame(1)
+    # the header's length field: its JSON (and CRC) say where it ends
+    (size,) = struct.unpack_from("<I", data, 4)
+    assert struct.unpack_from("<I", data, 8 + size)[0] == zlib.crc32(data[8:8 + size])
+    for said in (size + 2**24, size + 3, size - 3):
+        (tmp_path / "header.qsv").write_bytes(data[:4] + struct.pack("<I", said) + data[8:])
+        with pytest.raises(CorruptStreamError, match=f"the header is damaged: its length field "
+                                                     f"says {said:,} bytes, where its JSON takes "
+                                                     f"{size:,}$"):
+            QueenStream(tmp_path / "header.qsv")
+    (tmp_path / "header_cut.qsv").write_bytes(data[:8 + size - 3])
+    with pytest.raises(CorruptStreamError, match="truncated inside its header"):
+        QueenStream(tmp_path / "header_cut.qsv")
 
 
 def test_scene_of_state_renders(encoded):
@@ -611,6 +655,34 @@ def test_a_stream_of_no_frame_is_described_and_has_no_frame_to_decode(encoded, c
     assert line.endswith(f"{empty} holds no frames, got 0") and not ply.exists()
 
 
+def test_a_stream_of_one_or_two_frames_is_described_in_words(encoded, cli, tmp_path):
+    """A stream of one frame said "holds 1 frames", "must be in 0..0" and "frame 1 is not in
+    0..0"; one of two frames listed "frames 1..1: mean ... (min ..., max ...)"."""
+    from scenesparse.queen.stream import QueenStreamWriter, _unpack_chunks
+
+    out, _, _ = encoded
+    reader = QueenStream(out)
+    records = [_unpack_chunks(reader._payload(t)) for t in range(2)]
+    one, two = tmp_path / "one.qsv", tmp_path / "two.qsv"
+    for path, count in ((one, 1), (two, 2)):
+        with QueenStreamWriter(path, reader.header) as writer:
+            for chunks in records[:count]:
+                writer.write(chunks)
+    text = cli("scene", "queen", "info", one).stdout
+    assert "1 frame of 300 Gaussians" in text
+    ply = tmp_path / "f.ply"
+    line = cli("scene", "queen", "decode", one, "--frame", "1", "-o", ply).error_line("--frame")
+    assert line.endswith(f"must be 0 ({one} holds 1 frame), got 1") and not ply.exists()
+    with pytest.raises(IndexError, match="frame 1: the stream has only frame 0$"):
+        QueenStream(one).frame(1)
+    sizes = [f["bytes"] for f in QueenStream(two).info()["frames"]]
+    text = cli("scene", "queen", "info", two).stdout
+    assert "2 frames of 300 Gaussians" in text and f"  frame 1 {sizes[1]:,} bytes\n" in text
+    assert "mean" not in text
+    line = cli("scene", "queen", "decode", two, "--frame", "2", "-o", ply).error_line("--frame")
+    assert line.endswith(f"must be in 0..1 ({two} holds 2 frames), got 2")
+
+
 def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     ply = tmp_path / "scene.ply"
     ply.write_text("ply\n")
@@ -726,8 +798,8 @@ def test_a_record_that_passes_its_checksum_but_does_not_decode_is_named(encoded,
         stream = QueenStream(path)
         assert torch.equal(stream.frame(0).means, QueenStream(out).frame(0).means)
         with pytest.raises(CorruptStreamError, match=f"{name}.qsv: record 1 passes its checksum "
-                                                     f"but does not decode: {said}.* .frames 0..0 "
-                                                     "decode.$"):
+                                                     f"but does not decode: {said}.* .frame 0 "
+                                                     "decodes.$"):
             stream.frame(2)
         ply = tmp_path / f"{name}.ply"
         line = cli("scene", "queen", "decode", path, "--frame", "1", "-o", ply).error_line(str(path))
