@@ -12,12 +12,15 @@ colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <
 bytes, F 4 as PCL writes it; F 4 or U 4 read; in an ascii file an F 4 colour written as an
 integer is its 32 bits, as PCL writes it, and written so, TYPE U as PCL's ascii header has it,
 where a float's text would lose them), and with an ``alpha`` (uchar) <-> PCD ``rgba`` (PCL's
-PointXYZRGBA: U 4, alpha in the top byte). open3d's binary PCD reader reads 8-byte float fields
-as zeros, so a cloud read from another format is written to PCD with float64 normals, and
-float64 positions that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and
-PCL write them). Positions float32 would move further (survey coordinates far from the origin),
-and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so warns that
-open3d cannot read it.
+PointXYZRGBA: U 4, alpha in the top byte). Written to text (``.xyz``, ``.txt``, ``.pts``), a cloud
+read from PCD takes PLY's names, its packed colour unpacked; a text file's ``red green blue
+[alpha]`` of whole numbers 0..255 (in a named header, one above 1) read back as uchar, so colours
+survive a trip through text. open3d's binary PCD reader reads 8-byte float fields as zeros, so
+a cloud read from another format is written to PCD with float64 normals, and float64 positions
+that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and PCL write them).
+Positions float32 would move further (survey coordinates far from the origin), and those of a
+cloud built in memory, stay F 8, faithful; a binary PCD written so warns that open3d cannot read
+it.
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ class PointCloud:
         :meth:`subset` remaps them and drops the faces that lose a vertex.
     source : str or None
         The format the cloud was read from (``"ply"``, ``"pcd"``, ``"xyz"``, ``"pts"``), None
-        for one built in memory; written to PLY or PCD from another format, its normals and
-        colours are renamed (see the module's notes).
+        for one built in memory; written to PLY or PCD from another format (or to text from
+        PCD), its normals and colours are renamed (see the module's notes).
     layout : dict
         What a PCD header says beyond the fields, written back to PCD: ``"viewpoint"`` (the
         VIEWPOINT values) and ``"counts"`` (``{name: n}`` for a field of COUNT n > 1, read as the
@@ -325,6 +328,13 @@ def _read_pcd(path: Path) -> PointCloud:
         counts = [int(c) for c in header.get("COUNT", ["1"] * len(names))]
     except ValueError:
         raise PointFileError(f"{path}: bad COUNT line in the PCD header") from None
+    if len(counts) != len(names) or min(counts) < 1:
+        raise PointFileError(f"{path}: bad COUNT line in the PCD header (one count of 1 or more "
+                             f"for each of the {len(names)} FIELDS)")
+    several = [f"{n} (COUNT {c})" for n, c in zip(names, counts, strict=True)
+               if n in ("x", "y", "z") and c != 1]
+    if several:
+        raise PointFileError(f"{path}: a position has one value per point, not {', '.join(several)}")
     try:
         dtypes = [_PCD_TYPES[(t, int(s))] for t, s in zip(header["TYPE"], header["SIZE"],
                                                           strict=True)]
@@ -335,10 +345,17 @@ def _read_pcd(path: Path) -> PointCloud:
         if name == "_":  # padding
             name = f"_pad{len(fields)}"
         fields += [(name, dt)] if count == 1 else [(f"{name}_{i}", dt) for i in range(count)]
+    read_as = [f for f, _ in fields]
+    twice = next((f for i, f in enumerate(read_as) if f in read_as[:i]), None)
+    if twice is not None:
+        how = " (a field of COUNT n is read as name_0 ... name_{n-1})" * (max(counts) > 1)
+        raise PointFileError(f"{path}: the PCD header names the field {twice!r} twice{how}")
     dtype = np.dtype(fields)
     try:
         n = int(header["POINTS"][0])
         mode = header["DATA"][0].lower()
+        if n < 0:
+            raise ValueError(n)
     except (ValueError, IndexError):
         raise PointFileError(f"{path}: bad POINTS or DATA line in the PCD header") from None
     if mode == "ascii":  # one point per line
@@ -544,10 +561,17 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
         names = ["x", "y", "z", *(f"field_{i}" for i in range(3, table.shape[1]))]
         if count_line and table.shape[1] in PTS_LAYOUTS:
             names, from_layout = list(PTS_LAYOUTS[table.shape[1]]), True
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise PointFileError(f"{path}: line 1 names the column {twice!r} twice")
     types = {n: np.float64 for n in names}
-    if from_layout and set(_COLOURS) <= set(names):
-        if _byte_valued(table[:, [names.index(c) for c in _COLOURS]]):
-            types.update(dict.fromkeys(_COLOURS, np.uint8))
+    if set(_COLOURS) <= set(names):
+        # colours: bytes, as PTS has them and write_points writes a PLY's; a named header's
+        # only where some value is above 1 (colours of 0 and 1 are a float colour's)
+        colours = [c for c in (*_COLOURS, "alpha") if c in names]
+        values = table[:, [names.index(c) for c in colours]]
+        if _byte_valued(values) and (from_layout or values.max(initial=0) > 1):
+            types.update(dict.fromkeys(colours, np.uint8))
     data = np.empty(table.shape[0], dtype=[(n, types[n]) for n in names])
     for i, name in enumerate(names):
         data[name] = table[:, i]
@@ -685,7 +709,8 @@ _PCD_NORMALS = ("normal_x", "normal_y", "normal_z")
 def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
     """``cloud`` with its normals and colours named as ``suffix``'s format names them (PLY
     ``nx ny nz`` and uchar ``red green blue``, PCD ``normal_x normal_y normal_z`` and a packed
-    ``rgb``) when it was read from the other of the two; otherwise ``cloud`` itself."""
+    ``rgb``) when it was read from the other of the two (the text formats name them as PLY
+    does, a packed colour's text being of no use); otherwise ``cloud`` itself."""
     names = list(cloud.fields)
     columns = {n: cloud.data[n] for n in names}
     if suffix == ".pcd" and cloud.source not in (None, "pcd"):
@@ -702,7 +727,7 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
                 columns["rgb"] = ((r << 16) | (g << 8) | b).view(np.float32)  # PCL's packing
                 names = [n for n in names if n not in _COLOURS[1:]]
                 names[names.index("red")] = "rgb"
-    elif suffix == ".ply" and cloud.source == "pcd":
+    elif suffix in (".ply", *_XYZ_SUFFIXES) and cloud.source == "pcd":  # text: PLY's names
         old, new = _PCD_NORMALS, _PLY_NORMALS
         for packing, unpacked in (("rgb", _COLOURS), ("rgba", (*_COLOURS, "alpha"))):
             rgb = columns.get(packing)
@@ -779,8 +804,9 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
         if suffix == ".ply":  # a list property's arrays are checked as a scalar property is
             for values in (cloud.data[name] if t.kind == "O" else [cloud.data[name]]):
                 _check_32_bits(path, name, np.asarray(values), listed=t.kind == "O")
-    if suffix == ".pts":
-        _check_pts(path, cloud)
+    if suffix == ".pts":  # a PCD's packed colour is written as the red green blue PTS holds
+        named = _named_for(suffix, cloud)
+        _check_pts(path, named if _pts_layout(named) is not None else cloud)
 
 
 def _check_32_bits(path: Path, name: str, values: np.ndarray, *, listed: bool) -> None:

@@ -608,16 +608,18 @@ class RadiusOutlierRemover(_PointMethod):
     def fit(self, points: Any, y: Any = None) -> RadiusOutlierRemover:
         self._validate_params()
         pts = self._positions(points)
-        if len(pts) < 2:
-            raise InvalidParameterError(f"radius outlier removal needs at least 2 points, got "
-                                        f"{len(pts)}")
         radius = self.radius
         if radius is None:
             distinct = np.unique(pts, axis=0)  # a duplicate's nearest neighbour is its twin
             if len(distinct) < 2:
-                raise InvalidParameterError("radius: all the points coincide, so there is no "
-                                            "distance to take a radius from; give one")
+                what = ("all the points coincide" if len(pts) > 1 else
+                        f"there {'is 1 point' if len(pts) else 'are no points'}")
+                raise InvalidParameterError(f"radius: {what}, so there is no distance to take "
+                                            "it from; give one", params=("radius",))
             radius = 3.0 * float(np.median(knn(distinct, 1)[0]))
+        if len(pts) == 0:  # as open3d, which has no tree to search: nothing kept
+            self.scores_, self.radius_, self.mask_ = np.zeros(0), float(radius), np.zeros(0, bool)
+            return self
         _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
         tree = cKDTree(pts)
         self.scores_ = tree.query_ball_point(pts, np.nextafter(radius, 0.0), return_length=True,

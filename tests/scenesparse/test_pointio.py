@@ -225,6 +225,18 @@ def test_ascii_mesh_ply_reads(data_dir):
      r"line 5, column 1: 'foo' is not a number"),
     ("ragged.xyz", b"0 0 0\n# a comment\n1 1 1\n2 2\n", "line 4 has 2 columns, the lines before it 3"),
     ("file.obj", b"", "unknown point format"),
+    ("twice.xyz", b"# x y z a a\n0 0 0 1 2\n", "line 1 names the column 'a' twice"),
+    ("twice.pcd", b"FIELDS x y z x\nSIZE 4 4 4 4\nTYPE F F F F\nPOINTS 1\nDATA ascii\n0 0 0 0\n",
+     "names the field 'x' twice"),
+    ("clash.pcd", b"FIELDS x y z n n_1\nSIZE 4 4 4 4 4\nTYPE F F F F F\nCOUNT 1 1 1 2 1\nPOINTS 1\n"
+                  b"DATA ascii\n0 0 0 1 2 3\n", "names the field 'n_1' twice"),
+    ("counts.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1\nPOINTS 1\nDATA ascii\n0 0 0\n",
+     "bad COUNT line"),
+    ("nocount.pcd", b"FIELDS x y z n\nSIZE 4 4 4 4\nTYPE F F F F\nCOUNT 1 1 1 0\nPOINTS 1\n"
+                    b"DATA ascii\n0 0 0\n", "bad COUNT line"),
+    ("zz.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 2\nPOINTS 1\nDATA ascii\n0 0 0 0\n",
+     r"a position has one value per point, not z \(COUNT 2\)"),
+    ("minus.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS -1\nDATA binary\n", "bad POINTS"),
 ])
 def test_bad_files_name_the_file(tmp_path, name, text, message):
     path = tmp_path / name
@@ -574,3 +586,49 @@ def test_a_pcd_comment_that_is_not_ascii_is_written_back(tmp_path, binary):
     assert read_points(tmp_path / "o.pcd").comments == ["scan from Zürich"]
     write_points(tmp_path / "o.ply", cloud, binary=binary)
     assert PlyData.read(str(tmp_path / "o.ply")).comments == ["scan from Z\\xfcrich"]
+
+
+def _pcl_colour_cloud(tmp_path):
+    """A binary PCD as PCL writes PointXYZRGB (alpha 255: a red of 128 or more packs to a NaN)."""
+    rgb = np.array([[200, 100, 50], [10, 20, 30], [255, 255, 255]])
+    data = np.zeros(3, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")])
+    data["x"] = np.arange(3)
+    data["rgb"] = (255 << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    src = tmp_path / "pcl.pcd"
+    src.write_bytes(_pcl_rgb_header(3, "binary").encode() + data.tobytes())
+    return src, rgb
+
+
+@pytest.mark.parametrize("text", [".xyz", ".txt", ".pts"])
+def test_pcd_colours_survive_a_trip_through_text(tmp_path, text):
+    """A PCD's packed rgb was written to text as a float (NaN for most of PCL's colours), read
+    back as a float64 ``rgb`` no reader takes for a colour, and refused by .pts; it is written as
+    the red green blue a text file holds, read back as bytes, and packed again for PCD."""
+    import open3d as o3d
+
+    src, rgb = _pcl_colour_cloud(tmp_path)
+    mid = tmp_path / f"c{text}"
+    write_points(mid, read_points(src))
+    back = read_points(mid)
+    assert [back.data[c].dtype for c in ("red", "green", "blue")] == [np.uint8] * 3
+    assert np.column_stack([back.data[c] for c in ("red", "green", "blue")]).tolist() == rgb.tolist()
+    for suffix in (".pcd", ".ply"):
+        write_points(tmp_path / f"again{suffix}", back, binary=False)
+        seen = np.asarray(o3d.io.read_point_cloud(str(tmp_path / f"again{suffix}")).colors)
+        assert np.round(seen * 255).astype(int).tolist() == rgb.tolist(), suffix
+
+
+def test_ply_colours_keep_their_bytes_through_xyz(tmp_path):
+    """uchar colours came back from .xyz as float64 (open3d's tensor reader then takes 200.0 for
+    a float colour, whose range is 0..1); colours of only 0 and 1 are a float colour's, kept so."""
+    rgb = np.array([[200, 100, 50], [0, 1, 255]], dtype=np.uint8)
+    cloud = PointCloud.from_xyz(np.eye(3)[:2], red=rgb[:, 0], green=rgb[:, 1], blue=rgb[:, 2],
+                                alpha=np.array([255, 7], np.uint8))
+    write_points(tmp_path / "c.xyz", cloud)
+    write_points(tmp_path / "c.ply", read_points(tmp_path / "c.xyz"))
+    back = read_points(tmp_path / "c.ply")
+    for name in ("red", "green", "blue", "alpha"):
+        assert back.data[name].dtype == np.uint8 and back.data[name].tolist() == cloud.data[name].tolist()
+    unit = PointCloud.from_xyz(np.eye(3)[:2], red=np.array([1.0, 0.0]), green=np.ones(2), blue=np.zeros(2))
+    write_points(tmp_path / "u.xyz", unit)
+    assert read_points(tmp_path / "u.xyz").data["red"].dtype == np.float64

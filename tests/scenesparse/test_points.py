@@ -527,3 +527,25 @@ def test_radius_scores_count_neighbours_as_open3d_does():
     remover = P.RadiusOutlierRemover(radius=1.0, min_points=1).fit(
         np.array([[0.0, 0, 0], [1, 0, 0], [10, 0, 0]]))
     assert remover.scores_.tolist() == [0.0, 0.0, 0.0] and not remover.mask_.any()
+
+
+def test_radius_outlier_removal_of_too_few_points_follows_open3d_or_names_the_radius(tmp_path, cli):
+    """With a radius, 0 or 1 point is no error (open3d keeps none of them); without one, the
+    error names --radius, the option that helps (it named --radius when one was given, too)."""
+    import open3d as o3d
+
+    one = np.array([[1.0, 2.0, 3.0]])
+    _, ind = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(one)).remove_radius_outlier(1, 1.0)
+    fitted = P.RadiusOutlierRemover(radius=1.0, min_points=1).fit(one)
+    assert fitted.mask_.tolist() == [False] and list(ind) == [] and fitted.scores_.tolist() == [0]
+    assert P.RadiusOutlierRemover(radius=1.0).fit(np.zeros((0, 3))).mask_.shape == (0,)
+    with pytest.raises(InvalidParameterError, match="radius: there is 1 point") as err:
+        P.RadiusOutlierRemover().fit(one)
+    assert err.value.params == ("radius",)
+    src = tmp_path / "one.xyz"
+    write_points(src, PointCloud.from_xyz(one))
+    for extra, hint in (([], "Invalid value for --radius"), (["--radius", "1"], "keeps none")):
+        result = cli("scene", "prune-points", str(src), str(tmp_path / "o.ply"), "--method", "radius",
+                     *extra)
+        assert result.exit_code == 2 and hint in result.output, result.output
+    assert not (tmp_path / "o.ply").exists()
