@@ -190,7 +190,22 @@ def command() -> typer.core.TyperGroup:
     root = typer.main.get_command(app)
     for name, (target, help_line) in DOMAIN_APPS.items():
         root.add_command(_LazyGroup(name, target, help_line), name)
+    invoke = root.invoke
+
+    def invoke_keeping_why(ctx: Any) -> Any:
+        try:
+            return invoke(ctx)
+        except KeyboardInterrupt as err:  # typer makes it a bare Exit(130): keep what it says
+            if not err.args:
+                raise
+            raise _Interrupted(str(err)) from err
+
+    root.invoke = invoke_keeping_why  # type: ignore[method-assign]
     return root
+
+
+class _Interrupted(Exception):
+    """A Ctrl-C whose ``KeyboardInterrupt`` says something (where its checkpoint is, say)."""
 
 
 def _message(err: BaseException) -> str:
@@ -271,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         if _interrupted(err):
-            print("error: interrupted", file=sys.stderr)
+            said = f" ({_message(err)})" if isinstance(err, _Interrupted) else ""
+            print(f"error: interrupted{said}", file=sys.stderr)
             return 130
         if _user_error(err):
             what = (f"an input file is corrupt ({type(err).__name__}: {_message(err)})"

@@ -168,6 +168,20 @@ def test_ctrl_c_in_a_command_says_interrupted(monkeypatch, cli):
     assert (result.exit_code, result.stderr) == (130, "error: interrupted\n")
 
 
+def test_ctrl_c_that_says_something_keeps_it(monkeypatch, cli):
+    """A KeyboardInterrupt that says where its checkpoint is (HollowNeRF's) came out as a bare
+    "error: interrupted": typer turns it into Exit(130) and drops the message."""
+    import sparsebox.registry
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt("stopped after step 3 of 12; the checkpoint c.pt holds it")
+
+    monkeypatch.setattr(sparsebox.registry, "methods", interrupted)
+    result = cli("methods")
+    assert (result.exit_code, result.stderr) == (
+        130, "error: interrupted (stopped after step 3 of 12; the checkpoint c.pt holds it)\n")
+
+
 def test_an_interrupt_that_reached_compiled_code_is_an_interrupt(monkeypatch, capsys):
     """Ctrl-C inside a numba kernel surfaces as a SystemError: it was an "internal error"."""
     import sparsebox.cli as cli
