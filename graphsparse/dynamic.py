@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -55,6 +56,9 @@ class BatchError(ValueError):
         super().__init__(message)
         self.index = index
         self.reason = reason
+
+    def __reduce__(self) -> tuple:  # (pickled and copied whole: a worker's error crosses to the parent)
+        return type(self), (str(self), self.index, self.reason)
 
 
 class EdgeEvent(NamedTuple):
@@ -119,7 +123,10 @@ def _number(name: str, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64 (10**400): refused as an infinite weight is
+        return math.inf if value > 0 else -math.inf
 
 
 @dataclass
@@ -434,6 +441,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                             f"state: {prefix}*: {err}") from None
 
         self._validate_params()
+        if not isinstance(state, Mapping):
+            hint = (" (a file: pass numpy.load(path), as numpy.savez(path, **state_dict()) wrote it)"
+                    if isinstance(state, (str, bytes, os.PathLike)) else "")
+            raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, got "
+                                        f"{type(state).__name__} {state!r}{hint}")
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
             distortion = check_real("distortion_", state["distortion_"], above=0)
@@ -450,10 +462,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         _check_subgraph(graph, sparsifier)
         self._check_cap(sparsifier.num_edges, graph.num_nodes, "the state's sparsifier",
                         "(load it with the max_density it was made with)")
+        scores = None
+        if "scores_" in state:
+            try:
+                scores = np.array(state["scores_"], dtype=np.float64)
+            except (ValueError, TypeError) as err:
+                raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
+                                            f"scores_: {err}") from None
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
-        if "scores_" in state:
-            self.scores_ = np.array(state["scores_"], dtype=np.float64)
+        if scores is not None:
+            self.scores_ = scores
         else:  # a state written before the scores were kept: none, not an earlier fit's
             self.__dict__.pop("scores_", None)
         return self
@@ -539,10 +558,12 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def stream(self, events: Iterable[Any], batch_size: int = 1000) -> Iterator[BatchReport]:
         """Apply an iterable of events in batches of ``batch_size``; yield one report each.
-        An unfitted estimator or a bad ``batch_size`` raises here, not at the first report. A
-        bad batch raises :class:`BatchError` whose ``index`` (and message) counts events from
-        the stream's first; the batches before it stay applied."""
+        An unfitted estimator, a bad ``batch_size`` or ``events`` that are one event or no
+        iterable raise here, not at the first report. A bad batch raises :class:`BatchError`
+        whose ``index`` (and message) counts events from the stream's first; the batches before
+        it stay applied."""
         self._check_fitted()
+        _check_event_list("events", events)
         return self._stream(events, check_int("batch_size", batch_size, minimum=1))
 
     def _stream(self, events: Iterable[Any], batch_size: int) -> Iterator[BatchReport]:
@@ -576,40 +597,38 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         self._check_params()
         self._check_cap(self.sparsifier_.num_edges, self._graph.num_nodes, "the sparsifier's",
                         "(H gives up no edge to meet a lower cap)")
-        if isinstance(batch, (str, dict, EdgeEvent)) or (
-                isinstance(batch, tuple) and batch and isinstance(batch[0], str)):
-            raise InvalidParameterError(f"batch must be a list of events, got one event {batch!r}: "
-                                        f"pass [{batch!r}]")
-        if not isinstance(batch, Iterable):
-            raise InvalidParameterError(f"batch must be a list of events (op, u, v[, weight]), "
-                                        f"got {batch!r}")
-        events = []
+        _check_event_list("batch", batch)
+        events: list[EdgeEvent] = []
+        unreadable = None  # the first event that is no event: raised after those before it
         for i, e in enumerate(batch):
             try:
                 events.append(EdgeEvent.coerce(e))
             except ValueError as err:
-                raise BatchError(f"event {i}: {err}", i) from None
+                unreadable = BatchError(f"event {i}: {err}", i)
+                break
         n = self._graph.num_nodes
-        if not events:
-            return events
-        ops, a, b, w = (np.array(x) for x in zip(*events, strict=True))
+        columns = zip(*events, strict=True) if events else ([], [], [], [])
+        ops, a, b, w = (np.array(x) for x in columns)
         bad = ((ops != "+") & (ops != "-")) | (a < 0) | (a >= n) | (b < 0) | (b >= n)
         bad |= (a == b) | ((ops == "+") & ~(np.isfinite(w) & (w > 0)))
-        if bad.any():
-            i = int(np.argmax(bad))
-            _raise_for_event(i, events[i], n)
-        u, v = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+        # the events before the first bad one are checked against G first: the first bad event
+        # of the batch is named, whatever is wrong with it
+        stop = int(np.argmax(bad)) if bad.any() else len(events)
+        u = np.minimum(a[:stop], b[:stop]).astype(np.int64)
+        v = np.maximum(a[:stop], b[:stop]).astype(np.int64)
         exists, weight = self._graph.lookup(u, v)[:2]
         keys = list(zip(u.tolist(), v.tolist(), strict=True))
         present = dict(zip(keys, exists.tolist(), strict=True))
         total = dict(zip(keys, weight.tolist(), strict=True))  # each edge's weight as it goes
+        deleted = set()  # edges that events of this batch delete (and none inserts again after)
         out = []
-        for i, (e, key) in enumerate(zip(events, keys, strict=True)):
+        for i, (e, key) in enumerate(zip(events[:stop], keys, strict=True)):
             if e.op == "-" and not present[key]:
                 if self.on_missing == "error":
-                    raise BatchError(
-                        f"event {i}: deletes edge ({e.u}, {e.v}), which is not in the graph "
-                        "(pass on_missing='skip' to skip such deletions)", i, reason="missing")
+                    where = (" a second time (an earlier event of this batch deletes it)"
+                             if key in deleted else ", which is not in the graph")
+                    raise BatchError(f"event {i}: deletes edge ({e.u}, {e.v}){where} (pass "
+                                     "on_missing='skip' to skip such deletions)", i, reason="missing")
                 out.append(EdgeEvent("skip", e.u, e.v))
                 continue
             if e.op == "+":  # repeated insertions add up: the sum must stay finite too
@@ -617,8 +636,15 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 if not math.isfinite(total[key]):
                     raise BatchError(f"event {i}: the weight of edge ({e.u}, {e.v}) would "
                                      f"become {total[key]} (insertions add up)", i)
+                deleted.discard(key)
+            else:
+                deleted.add(key)
             present[key] = e.op == "+"
             out.append(e)
+        if stop < len(events):
+            _raise_for_event(stop, events[stop], n)
+        if unreadable is not None:
+            raise unreadable
         return out
 
     def _insert(self, g, h, run, next_id, seed, counts):
@@ -800,6 +826,18 @@ def _check_subgraph(g: SparseStructure, h: SparseStructure) -> None:
                    f"{g.ids[pos[i]]} and weight {g.weights[pos[i]]:g}")
     raise InvalidParameterError("not a consistent DynamicSpectralSparsifier state: the "
                                 f"sparsifier_* entries are not a subgraph of graph_*: {problem}")
+
+
+def _check_event_list(name: str, events: Any) -> None:
+    """Refuse one event given where a list of them is expected (it would be read field by field:
+    ``event 0: ... got '+'``), and what is no iterable at all."""
+    if isinstance(events, (str, dict, EdgeEvent)) or (
+            isinstance(events, tuple) and events and isinstance(events[0], str)):
+        raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}: "
+                                    f"pass [{events!r}]")
+    if not isinstance(events, Iterable):
+        raise InvalidParameterError(f"{name} must be a list of events (op, u, v[, weight]), "
+                                    f"got {events!r}")
 
 
 def _raise_for_event(i: int, e: EdgeEvent, n: int) -> None:

@@ -1,4 +1,6 @@
+import copy
 import math
+import pickle
 
 import networkx as nx
 import numpy as np
@@ -608,3 +610,67 @@ def test_a_bad_event_of_a_stream_is_named_by_its_index_in_the_stream():
         next(reports)
     assert err.value.index == 23 and events[err.value.index] == ("+", 0, 99)
     assert d.batches_ == 2 and d.graph_.num_edges == 60 + 20
+
+
+def test_a_bad_batch_is_refused_at_its_first_bad_event_whatever_is_wrong_with_it():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    # a missing deletion or a sum that overflows before an event refused on its own was named
+    # after it (event 1 fixed, event 0 came up next)
+    for batch, message in (([("-", 0, 35), ("+", 0, 99)], r"event 0: deletes edge \(0, 35\), which is not"),
+                           ([("-", 0, 35), ("+", 0)], r"event 0: deletes edge \(0, 35\)"),
+                           ([("+", 0, 20, 1e308)] * 2 + [("+", 3, 3)], "event 1: the weight of edge"),
+                           ([("+", 0, 20), ("+", 0, 99), ("+", 0)], "event 1: v = 99 is out of range"),
+                           ([("+", 0, 20), ("+", 0), ("+", 0, 99)], "event 1: an event is"),
+                           # an int beyond float64 was a bare OverflowError
+                           ([("+", 0, 20, 10**400)], "event 0: weight must be positive and finite, got inf")):
+        with pytest.raises(BatchError, match=f"^{message}"):
+            d.update(batch)
+    # an edge deleted twice is in the graph: the message said it was not
+    with pytest.raises(BatchError, match=r"event 2: deletes edge \(1, 0\) a second time \(an earlier "
+                                         r"event of this batch deletes it\)") as err:
+        d.update([("-", 0, 1), ("+", 0, 20), ("-", 1, 0)])
+    assert err.value.reason == "missing" and d.batches_ == 0
+    d.update([("-", 0, 1), ("+", 1, 0, 2.0), ("-", 0, 1)])
+    assert d.graph_.find_items([0], [1])[0] < 0
+
+
+def test_a_batch_error_pickles_and_copies_whole():
+    # a worker's error crosses to the parent pickled: it failed, missing 'index'
+    err = BatchError("event 3: deletes edge (0, 1), which is not in the graph", 3, reason="missing")
+    for back in (pickle.loads(pickle.dumps(err)), copy.copy(err)):
+        assert (str(back), back.index, back.reason) == (str(err), 3, "missing")
+
+
+def test_a_stream_of_one_event_or_of_no_iterable_is_refused_when_called():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    # one event was read field by field ("event 0: ... got '+'"); None and 5 gave a bare
+    # TypeError at the first report
+    for events, message in ((("+", 0, 20), r"got one event \('\+', 0, 20\): pass \["),
+                            (EdgeEvent("+", 0, 20), "got one event EdgeEvent"),
+                            ({"op": "+", "u": 0, "v": 20}, "got one event"),
+                            (None, "events must be a list of events.*got None"),
+                            (5, "events must be a list of events.*got 5")):
+        with pytest.raises(InvalidParameterError, match=message):
+            d.stream(events)
+    assert d.batches_ == 0
+    assert [r.insertions for r in d.stream(iter([("+", 0, 20)]))] == [1]
+
+
+def test_load_state_dict_of_no_state_is_refused_and_a_bad_scores_entry_changes_nothing(tmp_path):
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    path = tmp_path / "state.npz"
+    np.savez(path, **d.state_dict())
+    # a path read as a string of keys: "no 'graph_meta'"; None: a bare TypeError
+    for state, message in ((str(path), r"got str '.*state.npz' \(a file: pass numpy.load\(path\)"),
+                           (path, r"got PosixPath.*pass numpy.load\(path\)"),
+                           (None, "takes the dict state_dict\\(\\) returned, got NoneType None")):
+        with pytest.raises(InvalidParameterError, match=message):
+            DynamicSpectralSparsifier(seed=0).load_state_dict(state)
+    with np.load(path) as state:
+        assert DynamicSpectralSparsifier(seed=0).load_state_dict(state).graph_.equals(d.graph_)
+    other = DynamicSpectralSparsifier(seed=0).fit(grid(8))
+    before = (other.graph_, other.sparsifier_, other.scores_)
+    # scores_ was read after G and H were set: a ValueError, and the state half loaded
+    with pytest.raises(InvalidParameterError, match="state: scores_: could not convert"):
+        other.load_state_dict({**d.state_dict(), "scores_": "x"})
+    assert (other.graph_, other.sparsifier_, other.scores_) == before
