@@ -833,9 +833,10 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
         lineno = numbered[err.index][0]
         if err.reason == "missing":
             e = events[err.index]
-            message = (f"{source}: line {lineno}: deletes edge ({e.u}, {e.v}), which is not in "
-                       "the graph; nothing of its batch was applied (rerun with --skip-missing "
-                       "to skip such deletions)")
+            where = (" a second time (an earlier line of its batch deletes it)"
+                     if "a second time" in str(err) else ", which is not in the graph")
+            message = (f"{source}: line {lineno}: deletes edge ({e.u}, {e.v}){where}; nothing of "
+                       "its batch was applied (rerun with --skip-missing to skip such deletions)")
         else:
             detail = str(err).split(": ", 1)[-1]
             message = f"{source}: line {lineno}: {detail}; nothing of its batch was applied"

@@ -76,8 +76,8 @@ class EdgeEvent(NamedTuple):
         weight])``, an ``EdgeEvent`` included (its fields are checked the same way). A dict
         holds no other field (a misspelt ``weigth`` is refused, not read as weight 1), and one
         of ``weight`` and ``w`` at most. Node ids must be integers (``1.7`` or ``True`` is
-        refused, not rounded) and the weight a number; a ``ValueError`` says which field is
-        wrong.
+        refused, not rounded) and the weight a number; a deletion takes none (1, as a log
+        writes it, at most). A ``ValueError`` says which field is wrong.
 
         Examples
         --------
@@ -110,7 +110,11 @@ class EdgeEvent(NamedTuple):
             weight = rest[0] if rest else 1.0
         if not isinstance(op, str):
             raise ValueError(f"op must be '+' or '-', got {op!r}")
-        return cls(op, _node_id("u", u), _node_id("v", v), _number("weight", weight))
+        event = cls(op, _node_id("u", u), _node_id("v", v), _number("weight", weight))
+        if op == "-" and event.weight != 1.0:  # read as "lower the weight by w", it deleted it all
+            raise ValueError(f"a deletion removes the whole edge and takes no weight, got "
+                             f"{weight!r}")
+        return event
 
 
 def _node_id(name: str, value: Any) -> int:

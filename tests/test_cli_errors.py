@@ -465,6 +465,10 @@ STREAM_CASES = {
                         ["line 2", "1.7"]),
     "json_bool_node": ('{"op": "+", "u": true, "v": 2}\n', ["line 1", "True"]),
     "absent_edge": ("+ 0 7\n- 0 35\n", ["line 2", "--skip-missing"]),
+    # an edge deleted twice was said not to be in the graph, where the user sees it
+    "deleted_twice": ("- 0 1\n- 1 0\n", ["line 2", "deletes edge (1, 0) a second time"]),
+    # read as "lower the weight by 2", it deleted the whole edge
+    "json_deletion_weight": ('{"op": "-", "u": 0, "v": 1, "w": 2}\n', ["line 1", "takes no weight"]),
 }
 
 

@@ -634,6 +634,20 @@ def test_a_bad_batch_is_refused_at_its_first_bad_event_whatever_is_wrong_with_it
     assert d.graph_.find_items([0], [1])[0] < 0
 
 
+def test_a_deletion_that_names_a_weight_is_refused_not_taken_for_the_whole_edge():
+    """("-", u, v, 2.5) read as "lower the weight by 2.5" deleted the whole edge."""
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    for weight in (2.5, 0.5, math.nan, -1.0):
+        with pytest.raises(BatchError, match="event 0: a deletion removes the whole edge and takes "
+                                             "no weight"):
+            d.update([("-", 0, 1, weight)])
+    with pytest.raises(ValueError, match="takes no weight, got 2"):
+        EdgeEvent.coerce({"op": "-", "u": 0, "v": 1, "w": 2})
+    assert d.batches_ == 0
+    d.update([("-", 0, 1, 1.0)])  # as a log writes a deletion
+    assert d.graph_.find_items([0], [1])[0] < 0
+
+
 def test_a_batch_error_pickles_and_copies_whole():
     # a worker's error crosses to the parent pickled: it failed, missing 'index'
     err = BatchError("event 3: deletes edge (0, 1), which is not in the graph", 3, reason="missing")
