@@ -25,6 +25,7 @@ from graphsparse.trees import TreeResistance, max_first_costs, max_spanning_fore
 from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.outputs import counted
 from sparsebox.structure import SparseStructure, as_structure, sorted_positions
 from sparsebox.walks import random_walks
 
@@ -773,8 +774,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 raise InvalidParameterError(
                     f"transform got a graph of {s.num_nodes} nodes and {s.num_items} edges that "
                     f"is not the one this DynamicSpectralSparsifier holds ({g.num_nodes} nodes, "
-                    f"{g.num_items} edges after {self.batches_} batches); call transform() for "
-                    "its sparsifier, or fit the other graph")
+                    f"{g.num_items} edges after {counted(self.batches_, 'batch', 'batches')}); "
+                    "call transform() for its sparsifier, or fit the other graph")
         return self.sparsifier_
 
 

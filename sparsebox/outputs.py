@@ -109,8 +109,9 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     if suffixes is not None:
         suffixes = sorted(suffixes)
         if path.suffix.lower() not in suffixes:
-            raise InvalidParameterError(f"{option}: {path} must end in one of "
-                                        f"{', '.join(suffixes)} (the format follows the name)")
+            which = suffixes[0] if len(suffixes) == 1 else f"one of {', '.join(suffixes)}"
+            raise InvalidParameterError(f"{option}: {path} must end in {which} (the format "
+                                        "follows the name)")
     if not folder.is_dir():
         raise InvalidParameterError(f"{option}: {folder} is a file, not a folder" if folder.exists()
                                     else f"{option}: the folder {folder} does not exist")

@@ -24,6 +24,7 @@ from sparsebox._validation import (
     scalar_item,
 )
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.outputs import counted
 
 __all__ = ["select", "budget_from_keep_ratio", "resolve_budget", "check_size_floor",
            "check_budget_fits"]
@@ -69,16 +70,17 @@ the graph has none: only 3 self-loops, which are always kept
     if budget is None or budget <= num_prunable:
         return
     if num_prunable == 0:
-        has = (f"none: only {num_loops} self-loops, which are always kept" if num_loops
+        has = (f"none: only {counted(num_loops, 'self-loop')}, which are always kept" if num_loops
                else "no edges at all")
         raise InvalidParameterError(
             f"budget {budget} counts edges other than self-loops, and the graph has {has}")
     if not num_loops:
-        raise InvalidParameterError(f"budget {budget} is more than the graph's {num_prunable} "
-                                    "edges")
+        raise InvalidParameterError(f"budget {budget} is more than the graph's "
+                                    f"{counted(num_prunable, 'edge')}")
     raise InvalidParameterError(
-        f"budget {budget} is more than the {num_prunable} edges other than self-loops (the "
-        f"{num_loops} self-loops are always kept and not counted)")
+        f"budget {budget} is more than the {counted(num_prunable, 'edge')} other than self-loops "
+        f"(the {'self-loop is' if num_loops == 1 else f'{num_loops} self-loops are'} always kept "
+        "and not counted)")
 
 
 def resolve_budget(num_items: int, *, keep_ratio: float | None = None,
@@ -144,7 +146,7 @@ def check_size_floor(count: int, floor: int, num_items: int, *, what: str,
         raise InvalidParameterError(f"density {float(density):g} is below {what}, "
                                     f"{_share_up(floor, num_nodes or 1)} edges per node")
     raise InvalidParameterError(f"budget {budget if budget is not None else count} is below {what}, "
-                                f"{floor} edges")
+                                f"{counted(floor, 'edge')}")
 
 
 def _share_up(part: int, whole: int) -> str:

@@ -572,7 +572,7 @@ def test_transform_of_another_graph_is_refused_and_of_the_stream_s_graph_gives_h
                                                     "edges that is not the one"):
         d.transform(other)
     d.update([("+", 0, 35)])
-    with pytest.raises(InvalidParameterError, match=r"\(36 nodes, 61 edges after 1 batches\)"):
+    with pytest.raises(InvalidParameterError, match=r"\(36 nodes, 61 edges after 1 batch\)"):
         d.transform(g)  # the graph as it was fitted: the stream changed it since
     assert d.transform(d.graph_) is d.sparsifier_
     with_edge = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))

@@ -317,3 +317,21 @@ def test_the_share_a_size_floor_names_is_enough(size, shown):
     with pytest.raises(InvalidParameterError, match=f"^{shown}$"):
         check_size_floor(50000, 50049, 100000, what="the tree", num_nodes=100000, **size)
     check_size_floor(budget_from_keep_ratio(0.501, 100000), 50049, 100000, what="the tree", **size)
+
+
+def test_size_messages_count_one_thing_in_the_singular(tmp_path):
+    """"the graph's 1 edges", "only 1 self-loops", "below the tree, 1 edges", "must end in one
+    of .ply"."""
+    from sparsebox.outputs import check_output_file
+    from sparsebox.select import check_budget_fits
+
+    for args, message in (((2, 1, 0), "budget 2 is more than the graph's 1 edge$"),
+                          ((1, 0, 1), "the graph has none: only 1 self-loop, which"),
+                          ((3, 2, 1), r"more than the 2 edges other than self-loops \(the self-loop "
+                                      "is always kept")):
+        with pytest.raises(InvalidParameterError, match=message):
+            check_budget_fits(*args)
+    with pytest.raises(InvalidParameterError, match="below the tree, 1 edge$"):
+        check_size_floor(0, 1, 3, what="the tree", budget=0)
+    with pytest.raises(InvalidParameterError, match=r"must end in \.ply \(the format"):
+        check_output_file(tmp_path / "x.txt", option="--output", suffixes=[".ply"])
