@@ -29,13 +29,13 @@ import torch
 from torch import nn
 
 from graphsparse.gnn.models import count_prunable_weights, model_factory
-from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, train_node_classifier
+from graphsparse.gnn.training import DISTILL_LAMBDA, Scorer, check_node_task, train_node_classifier
 from graphsparse.random_edges import prune_edges_random
 from graphsparse.teddy import level_keep_ratios, teddy_edge_scores, unweighted_structure
 from graphsparse.teddy_report import METHODS
 from graphsparse.transforms import keep_edge_columns
 from graphsparse.ugs import ugs_levels
-from sparsebox._validation import check_choice, check_int
+from sparsebox._validation import check_choice, check_int, check_real, scalar_item
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_torch
 from sparsebox.select import budget_from_keep_ratio, select
@@ -53,16 +53,26 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
                distill_lambda: float = DISTILL_LAMBDA, executor: Any = None) -> list[dict]:
     """The level protocol; one record per (method, level, seed):
     ``{method, level, edge_keep, weight_keep, seed, test_acc, val_acc, seconds}``. ``methods`` is
-    any of ``METHODS``; the dense model is trained in any case when TEDDY needs it as teacher,
-    and ``distill_lambda`` weighs TEDDY's distillation term. With an ``executor``
+    any of ``METHODS``; ``levels`` start at 1 (the dense model is level 0), and a level or a seed
+    given twice runs once. The dense model is trained in any case when TEDDY needs it as
+    teacher, and ``distill_lambda`` weighs TEDDY's distillation term. ``data`` must be a node
+    classification task (:func:`~graphsparse.gnn.training.check_node_task`); it and every
+    parameter are checked before any training. With an ``executor``
     (:mod:`sparsebox.parallel`) every seed is one task, the graph shared once, and ``progress``
     sees each record as it arrives (``factory`` and ``score`` must then be picklable)."""
     if isinstance(methods, str):  # a string is a sequence: it was read letter by letter
         methods = (methods,)
     for method in methods:
         check_choice("methods", method, METHODS)
-    levels = [check_int("levels", level, minimum=0) for level in levels]  # records hold ints
-    seeds = [check_int("seeds", seed, minimum=0) for seed in seeds]
+    levels = _distinct_ints("levels", levels, minimum=1)  # level 0 is the dense model's
+    seeds = _distinct_ints("seeds", seeds, minimum=0)
+    # all of it before any training (the dense model trained before a bad lambda was seen)
+    check_node_task(data)  # before a model is sized from data.x and data.y
+    epochs = check_int("epochs", epochs, minimum=1)
+    distill_lambda = check_real("distill_lambda", distill_lambda, minimum=0)
+    make = factory or model_factory(data, model_name)
+    num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
+    check_levels_keep_some(levels, methods, num_pairs, count_prunable_weights(make))
     if executor is not None:
         options = {"model_name": model_name, "levels": list(levels), "methods": tuple(methods),
                    "epochs": epochs, "factory": factory, "score": score,
@@ -70,9 +80,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
         results = executor.run(_seed_task, [{**options, "seed": s} for s in seeds],
                                on_record=progress, shared=data)
         return [record for seed_records in results for record in seed_records]
-    factory = factory or model_factory(data, model_name)
-    num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
-    check_levels_keep_some(levels, methods, num_pairs, count_prunable_weights(factory))
+    factory = make
     records: list[dict] = []
 
     def emit(record: dict) -> None:
@@ -86,6 +94,26 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
             records.extend(ugs_levels(data, factory, levels, seed, epochs=epochs,
                                       progress=progress, score=score))
     return records
+
+
+def _distinct_ints(name: str, values: Any, *, minimum: int) -> list[int]:
+    """``values`` (levels or seeds) as Python ints (records hold them), each once: a repeated
+    one was trained and recorded again, and the report counted it as another seed.
+
+    Examples
+    --------
+    >>> _distinct_ints("seeds", [0, 1, 0], minimum=0), _distinct_ints("levels", torch.arange(1, 3), minimum=1)
+    ([0, 1], [1, 2])
+    """
+    try:
+        items = None if isinstance(values, str) else list(values)
+    except TypeError:  # a number (a 0-d array too)
+        items = None
+    if items is None:
+        raise InvalidParameterError(f"{name} must be a list of integers >= {minimum}, got "
+                                    f"{values!r}" + (f"; for {name} 1..N give range(1, N + 1)"
+                                                     if name == "levels" else ""))
+    return list(dict.fromkeys(check_int(name, scalar_item(v), minimum=minimum) for v in items))
 
 
 def check_levels_keep_some(levels: list[int], methods: tuple[str, ...], num_pairs: int,
@@ -105,26 +133,32 @@ def check_levels_keep_some(levels: list[int], methods: tuple[str, ...], num_pair
     'levels go deeper than the graph allows'
     >>> message.split(": ")[1]
     'level 200 keeps none of its 5,278 edges (0.95^200); give levels up to 141'
+    >>> message.split(": ")[2]  # what ends the levels at 141: the model, not the graph
+    "level 142 keeps none of the model's 1,437,447 weights (0.9^142)"
     """
     if not levels or set(methods) <= {"dense"}:
         return
-    def keeps_some(level: int) -> bool:
+
+    def what_is_lost(level: int) -> tuple[str, str] | None:
+        """(what limits the level, the graph or the model; its count) where it keeps none."""
         edge_keep, weight_keep = level_keep_ratios(level)
-        return (budget_from_keep_ratio(edge_keep, num_pairs) >= 1
-                and budget_from_keep_ratio(weight_keep, num_weights) >= 1)
+        if budget_from_keep_ratio(edge_keep, num_pairs) < 1:
+            return "graph", f"{num_pairs:,} edges (0.95^{level})"
+        if budget_from_keep_ratio(weight_keep, num_weights) < 1:
+            return "model", f"{num_weights:,} weights (0.9^{level})"
+        return None
 
     deepest = 0
-    while keeps_some(deepest + 1):
+    while what_is_lost(deepest + 1) is None:
         deepest += 1
     level = max(levels)
     if level > deepest:
-        what = (f"graph allows: level {level} keeps none of its {num_pairs:,} edges "
-                f"(0.95^{level})" if budget_from_keep_ratio(level_keep_ratios(level)[0],
-                                                             num_pairs) < 1 else
-                f"model allows: level {level} keeps none of its {num_weights:,} weights "
-                f"(0.9^{level})")
-        raise InvalidParameterError(f"levels go deeper than the {what}; give levels up to "
-                                    f"{deepest}")
+        (who, lost), (limit, limit_lost) = what_is_lost(level), what_is_lost(deepest + 1)
+        # the deepest level is named by what ends it ("deeper than the graph allows ... up to
+        # 134" when the graph allows 141 and the model's weights end at 135 sent users astray)
+        why = "" if limit == who else f": level {deepest + 1} keeps none of the {limit}'s {limit_lost}"
+        raise InvalidParameterError(f"levels go deeper than the {who} allows: level {level} keeps "
+                                    f"none of its {lost}; give levels up to {deepest}{why}")
 
 
 def _run_seed(data: Any, seed: int, levels: Any, methods: Any, model_name: str,
@@ -217,6 +251,7 @@ def teddy_pruned(data: Any, keep: int, *, add_self_loops: bool = False) -> Any:
     _, first, pair = np.unique(undirected_pair_keys(ei[0], ei[1], int(data.num_nodes)),
                                return_index=True, return_inverse=True)
     loops = (ei[0] == ei[1])[first]
+    keep = check_int("keep", keep, minimum=0, maximum=int((~loops).sum()))  # as random_pruned says
     kept = select(scores[first], budget=keep + int(loops.sum()), protected=loops)[pair.reshape(-1)]
     return keep_edge_columns(data, torch.from_numpy(kept).to(data.edge_index.device))
 

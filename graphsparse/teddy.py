@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import check_fraction
+from sparsebox._validation import check_fraction, validate_params
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
@@ -113,6 +113,7 @@ def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
     >>> t.round(4).tolist()  # in-degrees d = (2, 1, 0), g = (1, 0, 0)
     [0.25, 0.0, 0.0]
     """
+    validate_params({"add_self_loops": add_self_loops}, {"add_self_loops": [bool]})  # "no" is true
     if add_self_loops:
         missing = np.setdiff1d(np.arange(num_nodes), row[row == col])
         row, col = np.concatenate([row, missing]), np.concatenate([col, missing])

@@ -175,10 +175,11 @@ def _comparison_lines(compared: dict) -> list[str]:
     return lines
 
 
-def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
+def write_teddy_report(records: list[dict], out: str | Path, *, title: str) -> None:
     """Write ``out/results.md`` (mean +- std per method and level, wall times) and
     ``out/accuracy.png`` (accuracy against graph sparsity, every method), together: a run
-    stopped while writing leaves the earlier pair as it was."""
+    stopped while writing leaves the earlier pair as it was. The folder ``out`` (a path or a
+    string) is made when missing."""
     import matplotlib
 
     from sparsebox.outputs import write_figure_and_text
@@ -186,6 +187,8 @@ def write_teddy_report(records: list[dict], out: Path, *, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    out = Path(out)  # (a string failed on "/"; a missing folder was named by a temporary file)
+    out.mkdir(parents=True, exist_ok=True)
     summary = summarize_levels(records)
     rows = [f"# {title}", "",
             "| method | level | edge keep | weight keep | test acc (mean +- std) | seeds | "

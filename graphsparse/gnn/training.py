@@ -3,6 +3,7 @@ held by fixed masks, and distillation from a teacher (TEDDY's recipe)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphsparse.gnn.models import check_edge_index, model_inputs, prunable_weights
-from sparsebox._validation import check_fraction, check_int
+from sparsebox._validation import check_fraction, check_int, check_real
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio
@@ -82,8 +83,7 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     """
     score = score or accuracy
     epochs = check_int("epochs", epochs, minimum=1)
-    if not distill_lambda >= 0:
-        raise ValueError(f"distill_lambda must be >= 0, got {distill_lambda}")
+    distill_lambda = check_real("distill_lambda", distill_lambda, minimum=0)  # inf: a NaN loss
     check_node_task(data)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     weights = prunable_weights(model)
@@ -116,7 +116,9 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
 
     sparsify_weights()
     teacher = None if teacher_logits is None else F.softmax(teacher_logits, dim=1)
-    best_val, best_test, best_logits = -1.0, 0.0, None
+    # from -inf: a scorer below -1 (a negative loss) or NaN left no best epoch, the test score 0
+    # and no logits, and TEDDY's students then trained with no teacher, silently
+    best_val, best_test, best_logits = -math.inf, 0.0, None
     start = time.perf_counter()
     x, edges = model_inputs(model, data)
     train, val_nodes, test_nodes = (node_mask(data, k) for k in ("train_mask", "val_mask",
@@ -139,7 +141,7 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
         with torch.no_grad():
             out = model(x, edges)
         val = score(out, data.y, val_nodes)
-        if val > best_val:
+        if best_logits is None or val > best_val or math.isnan(best_val):
             best_val, best_test, best_logits = val, score(out, data.y, test_nodes), out
     kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
     return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)

@@ -299,8 +299,24 @@ def test_teddy_cli_runs_seeds_side_by_side(tmp_path, data_dir, cli):
 
 def test_negative_distillation_weight_is_refused(cora):
     model = make_model("gcn", cora.num_features, 7, hidden=8)
-    with pytest.raises(ValueError, match="distill_lambda must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="distill_lambda must be a finite number >= 0, got -1"):
         train_node_classifier(model, cora, epochs=1, distill_lambda=-1.0)
+    with pytest.raises(ValueError, match="distill_lambda must be a finite number >= 0, got inf"):
+        train_node_classifier(model, cora, epochs=1, distill_lambda=float("inf"))  # a NaN loss
+
+
+@pytest.mark.parametrize("offset", [-5.0, math.nan])
+def test_a_scorer_below_minus_one_or_nan_still_picks_an_epoch(cora, offset):
+    """The best epoch was searched from -1: a negative loss as the score (or NaN) picked none, so
+    the result had no logits and a test score of 0, and a TEDDY student got no teacher."""
+    def score(logits, y, mask):
+        return offset - float(F.cross_entropy(logits[mask], y[mask]))
+
+    torch.manual_seed(0)
+    model = make_model("gcn", cora.num_features, 7, hidden=8)
+    res = train_node_classifier(model, cora, epochs=3, score=score)
+    assert res.logits is not None and res.logits.shape == (cora.num_nodes, 7)
+    assert res.test_acc != 0.0 and (res.val_acc < -5 or math.isnan(offset))
 
 
 def test_teacher_logits_of_another_shape_are_refused_by_name(cora):

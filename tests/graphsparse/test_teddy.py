@@ -186,8 +186,103 @@ def test_run_levels_records_python_ints_and_names_a_bad_level_or_seed(data_dir):
     assert [(type(r["level"]), type(r["seed"])) for r in records] == [(int, int)]
     assert [r["method"] for r in records] == ["random"]  # one name, not its letters ("got 'r'")
     json.dumps(records)  # what results.json holds
-    for levels, seeds, message in (([-1], [0], "levels must be >= 0, got -1"),
+    for levels, seeds, message in (([-1], [0], "levels must be >= 1, got -1"),
+                                   ([0], [0], "levels must be >= 1, got 0"),
+                                   (3, [0], r"levels must be a list .*got 3; for levels 1..N give "
+                                            r"range\(1, N \+ 1\)"),
+                                   ([1], 0, "seeds must be a list of integers >= 0, got 0"),
                                    ([1.5], [0], "levels must be an integer, got 1.5"),
                                    ([1], [-2], "seeds must be >= 0, got -2")):
         with pytest.raises(InvalidParameterError, match=message):
             run_levels(data, "gcn", levels, seeds, methods=("random",), epochs=1)
+
+
+def test_run_levels_runs_a_repeated_level_or_seed_once(data_dir):
+    """Each (method, level, seed) is recorded once, as UGS already did: a repeat was trained again
+    and the report counted it as a second seed."""
+    from graphsparse.datasets import load_planetoid
+    from graphsparse.levels import run_levels
+    from graphsparse.teddy_report import summarize_levels
+
+    data = load_planetoid("cora")
+    records = run_levels(data, "gcn", [1, 1], [0, 0], methods=("random",), epochs=1)
+    assert [(r["method"], r["level"], r["seed"]) for r in records] == [("random", 1, 0)]
+    assert summarize_levels(records)["random"][1]["seeds"] == 1
+
+
+@pytest.mark.parametrize("change, methods, message", [
+    ("y", ("dense",), "lacks y"),                     # was AttributeError: 'NoneType' ... 'max'
+    ("x", ("dense",), "lacks x"),                     # was torch's LazyModule error
+    ("train_mask", ("ugs",), "lacks train_mask"),     # was AttributeError from ugs
+])
+def test_run_levels_names_what_the_data_lacks(data_dir, change, methods, message):
+    from graphsparse.datasets import load_planetoid
+    from graphsparse.levels import run_levels
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = load_planetoid("cora").clone()
+    del data[change]
+    with pytest.raises(InvalidParameterError, match=message):
+        run_levels(data, "gcn", [1], [0], methods=methods, epochs=1)
+
+
+@pytest.mark.parametrize("lam, message", [(-1.0, "got -1.0"), (float("inf"), "got inf")])
+def test_run_levels_refuses_a_bad_distillation_weight_before_training(data_dir, lam, message):
+    """Not after the dense model trained (and its record went out) as the first TEDDY student
+    started."""
+    from graphsparse.datasets import load_planetoid
+    from graphsparse.levels import run_levels
+    from sparsebox.exceptions import InvalidParameterError
+
+    seen: list = []
+    with pytest.raises(InvalidParameterError, match=f"distill_lambda must be a finite number >= 0, "
+                                                    f"{message}"):
+        run_levels(load_planetoid("cora"), "gcn", [1], [0], methods=("dense", "teddy"), epochs=1,
+                   distill_lambda=lam, progress=seen.append)
+    assert seen == []
+
+
+@pytest.mark.parametrize("keep, message", [(3, "keep must be <= 2, got 3"),
+                                           (-1, "keep must be >= 0, got -1"),
+                                           (1.5, "keep must be an integer, got 1.5")])
+def test_teddy_pruned_names_a_bad_keep_as_random_pruned_does(keep, message):
+    """Not "budget must be <= 4, got 5" (the loops added to a budget the caller never gave)."""
+    from torch_geometric.data import Data
+
+    from graphsparse.levels import random_pruned, teddy_pruned
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2, 0, 1], [1, 0, 2, 1, 0, 1]]), num_nodes=3)
+    for prune in (lambda: teddy_pruned(data, keep), lambda: random_pruned(data, keep, seed=0)):
+        with pytest.raises(InvalidParameterError, match=message):
+            prune()
+
+
+@pytest.mark.parametrize("flag", ["no", 1, None])
+def test_the_score_functions_take_add_self_loops_as_a_boolean_only(flag):
+    """As TeddyPruner does: a string "no" was true and counted a loop on every node."""
+    from graphsparse.teddy import teddy_node_terms
+    from sparsebox.exceptions import InvalidParameterError
+
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    with pytest.raises(InvalidParameterError, match="add_self_loops must be a boolean"):
+        teddy_edge_scores(ei, add_self_loops=flag)
+    with pytest.raises(InvalidParameterError, match="add_self_loops must be a boolean"):
+        teddy_node_terms(ei[0].numpy(), ei[1].numpy(), 3, add_self_loops=flag)
+
+
+def test_too_deep_levels_name_what_ends_them():
+    """GCN on Cora: the graph allows 141 levels, the model's 737,280 weights 134; "deeper than the
+    graph allows ... give levels up to 134" left the user to guess why 134."""
+    from graphsparse.levels import check_levels_keep_some
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError) as err:
+        check_levels_keep_some([200], ("teddy",), 5278, 737_280)
+    assert str(err.value) == ("levels go deeper than the graph allows: level 200 keeps none of its "
+                              "5,278 edges (0.95^200); give levels up to 134: level 135 keeps none "
+                              "of the model's 737,280 weights (0.9^135)")
+    with pytest.raises(InvalidParameterError, match=r"model allows: level 140 keeps none of its "
+                                                    r"737,280 weights \(0.9\^140\); give levels up "
+                                                    r"to 134$"):
+        check_levels_keep_some([140], ("teddy",), 5278, 737_280)

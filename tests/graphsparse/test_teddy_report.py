@@ -121,3 +121,13 @@ def test_teddy_report_of_records_that_took_no_time_gives_no_ratio(cli, tmp_path)
     assert result.exit_code == 0, result.output
     text = (folder / "results.md").read_text()
     assert "| ugs | 1 | 0.0 |" in text and "TEDDY / UGS wall time" not in text
+
+
+def test_the_report_takes_a_string_and_makes_a_missing_folder(tmp_path):
+    """A string failed with "unsupported operand type(s) for /", and a missing folder with a
+    FileNotFoundError naming a temporary file the caller never heard of."""
+    from graphsparse.teddy_report import write_teddy_report
+
+    write_teddy_report([DENSE, GOOD], str(tmp_path / "a" / "b"), title="cora / gcn")
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["accuracy.png", "results.md"]
+    assert (tmp_path / "a" / "b" / "results.md").read_text().startswith("# cora / gcn")
