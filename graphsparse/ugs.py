@@ -231,7 +231,7 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
         masked = {n: params[n] * wmask[n] * fixed[n] for n in names}
         return functional_call(model, masked, (x, edge_index))
 
-    best_val, best = -1.0, None
+    best_val, best = -math.inf, None  # from -inf: a scorer below -1 or NaN left no best epoch
     train, val_nodes = node_mask(data, "train_mask"), node_mask(data, "val_mask")
     try:
         for _ in range(epochs):
@@ -246,7 +246,7 @@ def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor
             model.eval()
             with torch.no_grad():
                 val = score(forward(), data.y, val_nodes)
-            if val > best_val:
+            if best is None or val > best_val or math.isnan(best_val):
                 best_val = val
                 best = (torch.relu(edge_mask).detach().clone(),
                         [(wmask[n] * fixed[n]).detach().abs() for n in names])

@@ -98,6 +98,18 @@ def test_masks_start_at_one_with_the_reference_codes_noise_of_1e_5():
     assert all((d > 0).mean() > 0.9 for d in deviations)  # noise there, to break ties
 
 
+@pytest.mark.parametrize("value", [-2.0, math.nan])
+def test_a_scorer_below_minus_one_or_nan_still_picks_an_epoch(value):
+    """The best epoch was searched from -1: a score below it (a negative loss) or NaN picked
+    none, and the search crashed on its masks (TypeError: 'NoneType' is not subscriptable)."""
+    data = karate()
+    model = small_gcn(data)()
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in prunable_weights(model)]
+    edge_scores, weight_scores = ugs_mask_search(model, data, masks, epochs=2,
+                                                 score=lambda out, y, nodes: value)
+    assert np.isfinite(edge_scores).any() and len(weight_scores) == len(masks)
+
+
 def path_task(num_nodes: int = 9):
     """A path 0 - 1 - ... with one-hot features, nodes 0 and 1 for training and 2 for validation:
     the edges past node 3 lie outside a two-layer GNN's view of the training nodes."""
