@@ -74,8 +74,9 @@ class TeddyTransform(BaseTransform):
     It keeps exactly the edges :class:`~graphsparse.teddy.TeddyPruner` keeps on the same
     ``edge_index`` (the same scores, sizing and messages): both directions of an undirected
     pair and repeated columns leave together, self-loops stay, and ``edge_weight`` is never
-    read. Sized by ``keep_ratio`` of the non-loop edges (default 0.5) or an exact ``budget`` of
-    them; ``edge_sparsity`` is the deprecated ``1 - keep_ratio``. The repr shows the parameters,
+    read. Sized by ``keep_ratio`` of the non-loop edges (default 0.5), an exact ``budget`` of
+    them or a ``density`` (kept edges per node), as the pruner; ``edge_sparsity`` is the
+    deprecated ``1 - keep_ratio``. The repr shows the parameters,
     so a PyG dataset built with another ``pre_transform`` is noticed.
 
     Examples
@@ -89,18 +90,22 @@ class TeddyTransform(BaseTransform):
     """
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
-                 add_self_loops: bool = False, edge_sparsity: float | None = None) -> None:
+                 density: float | None = None, add_self_loops: bool = False,
+                 edge_sparsity: float | None = None) -> None:
         self.keep_ratio = sizing_from_edge_sparsity(keep_ratio, edge_sparsity,
-                                                     type(self).__name__, budget=budget)
-        self.budget = budget
+                                                     type(self).__name__, budget=budget,
+                                                     density=density)
+        self.budget, self.density = budget, density
         self.add_self_loops = add_self_loops
-        if self.keep_ratio is None and budget is None:
+        if self.keep_ratio is None and budget is None and density is None:
             self.keep_ratio = 0.5
-        exactly_one(keep_ratio=self.keep_ratio, budget=budget)
-        validate_params({"keep_ratio": self.keep_ratio, "budget": budget}, SIZING_CONSTRAINTS)
+        exactly_one(keep_ratio=self.keep_ratio, budget=budget, density=density)
+        validate_params({"keep_ratio": self.keep_ratio, "budget": budget, "density": density},
+                        SIZING_CONSTRAINTS)
 
     def __repr__(self) -> str:
         size = (f"budget={self.budget!r}" if self.budget is not None
+                else f"density={self.density!r}" if self.density is not None
                 else f"keep_ratio={self.keep_ratio!r}")
         loops = ", add_self_loops=True" if self.add_self_loops else ""
         return f"{type(self).__name__}({size}{loops})"
@@ -112,7 +117,7 @@ class TeddyTransform(BaseTransform):
                 "would prune them to one size together; give it to the dataset "
                 "(transform= or pre_transform=) so that each graph is pruned before batching")
         edges = unweighted_structure(data)
-        pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,
+        pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget, density=self.density,
                              add_self_loops=self.add_self_loops).fit(edges)
         ei = data.edge_index.cpu().numpy()
         keep = torch.from_numpy(pruner.mask_[edges.find_items(ei[0], ei[1])])  # every column an item

@@ -282,3 +282,17 @@ def test_teddy_transform_refuses_a_batch():
     batch = Batch.from_data_list([Data(edge_index=PATH, num_nodes=4)] * 2)
     with pytest.raises(InvalidParameterError, match="takes one graph, not a Batch of 2"):
         TeddyTransform(budget=2)(batch)
+
+
+def test_the_transform_speaks_density_as_the_pruner_does():
+    """TeddyTransform took keep_ratio and budget but not density, the third word of the sizing
+    vocabulary that TeddyPruner speaks."""
+    from torch_geometric.datasets import KarateClub
+
+    data = KarateClub()[0]
+    out = TeddyTransform(density=1.0)(data)
+    expected = TeddyPruner(density=1.0).fit(as_structure(data.edge_index)).mask_
+    assert int(out.edge_mask.sum()) == 2 * 34 == 2 * int(expected.sum())
+    assert repr(TeddyTransform(density=1.0)) == "TeddyTransform(density=1.0)"
+    with pytest.raises(InvalidParameterError, match="density"):
+        TeddyTransform(density=1.0, budget=3)
