@@ -886,7 +886,9 @@ def pyg_edge_index(data: Any) -> Any:
         kind = type(data).__name__
         hint = ("; it has adj_t (ToSparseTensor drops edge_index: give it "
                 "remove_edge_index=False, or prune before it)"
-                if getattr(data, "adj_t", None) is not None else "")
+                if getattr(data, "adj_t", None) is not None
+                else "; a heterogeneous graph holds one per edge type: give one type's graph, "
+                "or data.to_homogeneous()" if kind == "HeteroData" else "")
         raise ValueError(f"this PyG {kind} has no edge_index{hint}")
     import torch  # PyG needs it
 

@@ -623,3 +623,16 @@ def test_a_file_name_or_a_list_of_pairs_given_as_x_says_what_to_do():
                                              r"target\) pairs: pass its transpose"):
             as_structure(x)
     assert as_structure(pairs.T, symmetrize="max").equals(as_structure(nx.path_graph(4)))
+
+
+def test_a_heterogeneous_graph_is_told_how_to_become_one_graph():
+    """as_structure(HeteroData) said only "has no edge_index"."""
+    import torch
+    from torch_geometric.data import HeteroData
+
+    data = HeteroData()
+    data["paper"].x = torch.zeros(3, 2)
+    data["paper", "cites", "paper"].edge_index = torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match=r"has no edge_index; a heterogeneous graph holds one per "
+                                         r"edge type: .*data\.to_homogeneous\(\)"):
+        as_structure(data)
