@@ -110,12 +110,14 @@ class Sparsifier:
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params: Any) -> Sparsifier:
-        """Set hyper-parameters by name; an unknown name is an error that lists the valid ones."""
+        """Set hyper-parameters by name; an unknown name is an error that lists the valid ones,
+        and then none of them is set."""
         valid = self._get_param_names()
+        unknown = [name for name in params if name not in valid]
+        if unknown:
+            raise InvalidParameterError(
+                f"{type(self).__name__} has no parameter {unknown[0]!r}; valid: {', '.join(valid)}")
         for name, value in params.items():
-            if name not in valid:
-                raise InvalidParameterError(
-                    f"{type(self).__name__} has no parameter {name!r}; valid: {', '.join(valid)}")
             setattr(self, name, value)
         return self
 
@@ -235,10 +237,10 @@ class Sparsifier:
 
 
 def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a is b or a == b)
-    except (TypeError, ValueError):
-        return False
+    """Whether a value reads as the default, as scikit-learn's repr decides it (by ``repr``):
+    ``hops=1.0``, ``seed=False`` or ``seed=torch.tensor(0)`` equal the defaults 1 and 0 but are
+    not them (``fit`` refuses them), so the repr shows them."""
+    return a is b or repr(a) == repr(b)
 
 
 class StreamingSparsifier(Sparsifier):

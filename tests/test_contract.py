@@ -6,6 +6,7 @@ edit to this file.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import networkx as nx
@@ -184,6 +185,28 @@ def test_clone_round_trip_and_set_params(entry):
     assert twin.set_params(**{name: est.get_params()[name]}) is twin
     with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'"):
         twin.set_params(no_such_parameter=1)
+    # a call with an unknown name sets none of the others (it set those before it)
+    with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'"):
+        twin.set_params(**{name: object(), "no_such_parameter": 1})
+    assert twin.get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_repr_shows_the_parameters_that_are_not_the_defaults(entry):
+    """As scikit-learn's ``print_changed_only``: a value equal to the default but not it
+    (``hops=1.0``, ``seed=False``, ``seed=torch.tensor(0)``, which ``fit`` refuses) was hidden, so
+    the repr read as an estimator that works."""
+    cls, est = entry.load(), entry.create()
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    changed = [f"{k}={v!r}" for k, v in sorted(entry.params.items()) if v != defaults[k]]
+    assert repr(est) == f"{cls.__name__}({', '.join(changed)})"
+    for name, default in est.get_params().items():
+        if type(default) in (int, bool):
+            others = [float(default), torch.tensor(default)]
+            if default in (0, 1):
+                others.append(int(default) if type(default) is bool else bool(default))
+            for other in others:
+                assert f"{name}={other!r}" in repr(clone(est).set_params(**{name: other}))
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
