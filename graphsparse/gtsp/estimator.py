@@ -206,7 +206,7 @@ def _graph_list(graphs: Any) -> list:
     graphs = list(graphs) if isinstance(graphs, Iterable) else []
     for i, g in enumerate(graphs):
         if not isinstance(g, BaseData):
-            raise InvalidParameterError(f"graphs must be a list of PyG graphs (Data), got a "
+            raise InvalidParameterError(f"graphs must be a list of PyG Data graphs, got "
                                         f"{type(g).__name__} at {i}")
         if isinstance(g, Batch):
             raise InvalidParameterError(

@@ -1230,5 +1230,5 @@ def test_the_token_pruner_refuses_infinite_labels_and_items_that_are_no_graph():
     graphs[1].y = torch.tensor([[5.0]])
     pruner.fit(graphs)
     assert np.isfinite(pruner.scores_).all()
-    with pytest.raises(InvalidParameterError, match="list of PyG graphs .*got a int at 0"):
+    with pytest.raises(InvalidParameterError, match="list of PyG Data graphs, got int at 0"):
         pruner.transform([1, 2])
