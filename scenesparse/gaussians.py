@@ -66,6 +66,13 @@ class GaussianScene:
     comments: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest",
+                     "normals"):
+            value = getattr(self, name)
+            if not torch.is_tensor(value) and (value is not None or name != "normals"):
+                raise InvalidParameterError(f"GaussianScene: {name} must be a torch tensor, got "
+                                            f"{type(value).__module__}.{type(value).__name__} "
+                                            "(torch.as_tensor turns an array into one)")
         n = self.means.shape[0] if self.means.dim() == 2 else -1
         shapes = {"means": (n, 3), "quats": (n, 4), "log_scales": (n, 3), "opacity_logits": (n,),
                   "sh_dc": (n, 3)}
@@ -130,7 +137,11 @@ class GaussianScene:
         )
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        pts = self.means.detach().numpy()
+        """The corners ``(lowest, highest)`` of the box around the means (an error for a scene
+        of no Gaussian, which has none)."""
+        if not len(self):
+            raise InvalidParameterError("the scene has no Gaussian, so no bounds")
+        pts = self.means.detach().cpu().numpy()
         return pts.min(axis=0), pts.max(axis=0)
 
 

@@ -218,6 +218,10 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
     >>> bool(torch.allclose(a.image, b.image, atol=1e-6)), int(a.hits[0]) == int(b.hits[0])
     (True, True)
     """
+    if not isinstance(scene, GaussianScene):
+        raise InvalidParameterError(f"scene must be a GaussianScene (read_ply reads one), got "
+                                    f"{type(scene).__name__}")
+    check_camera(camera)
     backend = resolve_render_backend(backend, scene)
     background = check_colour("background", background)
     if backend == "numba":
@@ -225,6 +229,43 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
     if backend == "gsplat":
         return _render_gsplat(scene, camera, background=background, scores=scores)
     return _render_torch(scene, camera, background=background, scores=scores)
+
+
+def check_camera(camera: Camera, name: str = "camera") -> None:
+    """One :class:`~scenesparse.cameras.Camera` with a ``(4, 4)`` tensor pose, a size of whole
+    pixels and finite focal lengths > 0; otherwise an error that says which (a list of cameras,
+    a float width or a zero focal length failed deep inside the renderer).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_camera(Camera(torch.eye(4), 0.0, 32.0, 16.0, 16.0, 32, 32))
+    ... except ValueError as err:
+    ...     print(err)
+    camera.fx must be a finite number > 0 (pixels), got 0.0
+    """
+    if not isinstance(camera, Camera):
+        raise InvalidParameterError(f"{name} must be one Camera, got {type(camera).__name__} "
+                                    "(render views one at a time)")
+    pose = camera.world_to_cam
+    if not torch.is_tensor(pose) or tuple(pose.shape) != (4, 4):
+        raise InvalidParameterError(f"{name}.world_to_cam must be a (4, 4) torch tensor, got "
+                                    f"{type(pose).__name__} {tuple(np.shape(pose))}")
+    for field in ("width", "height"):
+        value = getattr(camera, field)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidParameterError(f"{name}.{field} must be a whole number of pixels >= 1, "
+                                        f"got {value!r}")
+    for field in ("fx", "fy", "cx", "cy"):
+        value = getattr(camera, field)
+        try:
+            bad = not math.isfinite(float(value)) or field in ("fx", "fy") and float(value) <= 0
+        except (TypeError, ValueError):
+            bad = True
+        if bad:
+            raise InvalidParameterError(f"{name}.{field} must be a finite number"
+                                        f"{' > 0' if field in ('fx', 'fy') else ''} (pixels), "
+                                        f"got {value!r}")
 
 
 def check_render_backend(backend: str) -> str:
@@ -271,7 +312,9 @@ def _render_torch(scene: GaussianScene, camera: Camera, *, background, scores: b
     rows = []
     alpha_rows = []
     n = len(scene)
-    acc = {k: torch.zeros(n) for k in ("significance", "max_weight", "sum_weight", "hits")}
+    # float32, as the other backends give them (a float64 scene's statistics failed to add up)
+    acc = {k: torch.zeros(n, dtype=torch.float32)
+           for k in ("significance", "max_weight", "sum_weight", "hits")}
     tiles_y = math.ceil(camera.height / TILE)
     for ty in range(tiles_y):
         row_tiles, row_alpha = [], []
@@ -304,11 +347,11 @@ def _render_torch(scene: GaussianScene, camera: Camera, *, background, scores: b
                 with torch.no_grad():
                     hit = (alpha > 0) & alive
                     acc["significance"].index_add_(
-                        0, g, (proj.opacities[g] * t_before * hit).sum(0).detach())
-                    acc["sum_weight"].index_add_(0, g, weight.sum(0).detach())
+                        0, g, (proj.opacities[g] * t_before * hit).sum(0).detach().float())
+                    acc["sum_weight"].index_add_(0, g, weight.sum(0).detach().float())
                     acc["hits"].index_add_(0, g, hit.sum(0).to(torch.float32))
                     acc["max_weight"][g] = torch.maximum(acc["max_weight"][g],
-                                                         weight.max(0).values.detach())
+                                                         weight.max(0).values.detach().float())
         rows.append(torch.cat(row_tiles, dim=1))
         alpha_rows.append(torch.cat(row_alpha, dim=1))
     image = torch.cat(rows, dim=0)

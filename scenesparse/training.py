@@ -24,7 +24,7 @@ import torch
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.imagemetrics import splat_loss
-from scenesparse.rendering import render
+from scenesparse.rendering import check_camera, check_render_backend, render
 from sparsebox._validation import check_colour, check_int, check_real
 from sparsebox.base import StrategyState
 from sparsebox.exceptions import InvalidParameterError
@@ -73,9 +73,11 @@ def scene_from_params(params: Mapping[str, torch.Tensor], like: GaussianScene | 
 _TARGET_SLACK = 1e-3
 
 
-def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor]) -> None:
+def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor], *,
+                  name: str = "target") -> None:
     """One target image per camera, each ``(height, width, 3)`` of its camera, floating point,
-    finite and in [0, 1]; otherwise an error that says which.
+    finite and in [0, 1]; otherwise an error that says which (``name`` says what the images
+    are).
 
     Examples
     --------
@@ -88,32 +90,34 @@ def check_targets(cameras: Sequence[Camera], targets: Sequence[torch.Tensor]) ->
     ...     print(err)
     target 1 must be (height, width, 3) = (6, 8, 3) as its camera, got (8, 8, 3)
     """
-    if len(cameras) != len(targets) or not cameras:
-        raise InvalidParameterError(f"give one target per camera, got {len(cameras)} cameras "
-                                    f"and {len(targets)} targets")
+    count = len(targets) if hasattr(targets, "__len__") else "no list of"
+    if len(cameras) != count or not cameras:
+        raise InvalidParameterError(f"give one {name} per camera, got {len(cameras)} cameras "
+                                    f"and {count} {name}s")
     for i, (cam, target) in enumerate(zip(cameras, targets, strict=True)):
         if tuple(getattr(target, "shape", ())) != (cam.height, cam.width, 3):
-            raise InvalidParameterError(f"target {i} must be (height, width, 3) = ({cam.height}, "
+            raise InvalidParameterError(f"{name} {i} must be (height, width, 3) = ({cam.height}, "
                                         f"{cam.width}, 3) as its camera, got "
                                         f"{tuple(getattr(target, 'shape', ()))}")
-        _check_target(target)
+        _check_target(target, name)
 
 
-def _check_target(target: torch.Tensor) -> None:
+def _check_target(target: torch.Tensor, name: str = "target") -> None:
     """A target image is floating point, finite and in [0, 1] (within ``_TARGET_SLACK``)."""
+    name = ("an " if name[0] in "aeiou" else "a ") + name
     if not torch.is_tensor(target):
-        raise InvalidParameterError(f"a target (an image) must be a torch tensor, got "
+        raise InvalidParameterError(f"{name} (an image) must be a torch tensor, got "
                                     f"{type(target).__module__}.{type(target).__name__} "
                                     "(torch.from_numpy turns an array into one)")
     if not target.is_floating_point():
         raise InvalidParameterError(
-            f"a target must be a float tensor in [0, 1], got {getattr(target, 'dtype', type(target))}"
+            f"{name} must be a float tensor in [0, 1], got {getattr(target, 'dtype', type(target))}"
             " (divide 8-bit photos by 255)")
     if not bool(torch.isfinite(target).all()):
-        raise InvalidParameterError("a target holds NaN or infinite values")
-    low, high = float(target.min()), float(target.max())
+        raise InvalidParameterError(f"{name} holds NaN or infinite values")
+    low, high = float(target.detach().min()), float(target.detach().max())
     if low < -_TARGET_SLACK or high > 1.0 + _TARGET_SLACK:
-        raise InvalidParameterError(f"a target must lie in [0, 1], got values in [{low:.6g}, "
+        raise InvalidParameterError(f"{name} must lie in [0, 1], got values in [{low:.6g}, "
                                     f"{high:.6g}] (clamp renders used as targets: "
                                     ".clamp(0, 1))")
 
@@ -170,6 +174,10 @@ class SplatTrainer:
                  schedule_steps: int = 30_000, background=(0.0, 0.0, 0.0),
                  strategy: Any = None, learning_rates: Mapping[str, float] | None = None,
                  seed: int = 0) -> None:
+        if not isinstance(scene, GaussianScene):
+            raise InvalidParameterError(f"scene must be a GaussianScene (read_ply reads one), got "
+                                        f"{type(scene).__name__}")
+        _check_cameras(cameras)
         check_targets(cameras, targets)
         check_finite(scene)
         _check_seen(scene, cameras)
@@ -180,12 +188,20 @@ class SplatTrainer:
         # a negative or NaN rate froze its parameter without a word (only > 0 trains)
         overrides = {name: check_real(f"learning_rates[{name!r}] (0 freezes it)", value, minimum=0)
                      for name, value in (learning_rates or {}).items()}
+        hooks = ("initialize_state", "check_sanity", "step_pre_backward", "step_post_backward")
+        if strategy is not None and not all(callable(getattr(strategy, h, None)) for h in hooks):
+            raise InvalidParameterError(f"strategy must have gsplat's Strategy methods "
+                                        f"({', '.join(hooks)}), got {type(strategy).__name__}")
         self.template = scene
         self.cameras = list(cameras)
         self.targets = [t.detach().float() for t in targets]
-        self.backend = backend
+        self.backend = check_render_backend(backend)  # at once, not at the first step
         self.schedule_steps = check_int("schedule_steps", schedule_steps, minimum=1)
         self.background = check_colour("background", background)
+        if not all(0.0 <= v <= 1.0 for v in self.background):
+            # a white of (255, 255, 255) was taken, and showed through wherever alpha < 1
+            raise InvalidParameterError(f"background must lie in [0, 1] as the targets do, got "
+                                        f"{background!r} (divide 8-bit colours by 255)")
         self.strategy = strategy
         self.params = params_from_scene(scene)
         pts = scene.means.detach().cpu().numpy()
@@ -202,7 +218,7 @@ class SplatTrainer:
         if strategy is not None:
             strategy.check_sanity(self.params, self.optimizers)
         self.step_count = 0
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(check_int("seed", seed, minimum=0))
         self._order: list[int] = []
 
     # ------------------------------------------------------------------ training
@@ -378,6 +394,16 @@ class SplatTrainer:
                     "trainer that wrote the checkpoint")
 
 
+def _check_cameras(cameras: Sequence[Camera]) -> None:
+    """A sequence of :class:`Camera` (one camera, a generator or another object failed with a
+    TypeError or AttributeError on the way)."""
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
+        raise InvalidParameterError(f"cameras must be a list of Camera, got "
+                                    f"{type(cameras).__name__}")
+    for i, cam in enumerate(cameras):
+        check_camera(cam, f"cameras[{i}]")
+
+
 def _check_seen(scene: GaussianScene, cameras: Sequence[Camera]) -> None:
     """Refuse a scene of no Gaussian (an IndexError followed), and cameras none of which sees a
     Gaussian of the scene: no gradient reaches any, and the loss stayed where it was step after
@@ -455,7 +481,23 @@ def scene_from_views(cameras: Sequence[Camera], masks: Sequence[torch.Tensor],
 
     from scenesparse.gaussians import SH_C0
 
-    rng = np.random.default_rng(seed)
+    # 8-bit images gave colours 255 times too bright, fewer than 4 points infinite sizes
+    _check_cameras(cameras)
+    check_targets(cameras, images, name="image")
+    count_masks = len(masks) if hasattr(masks, "__len__") else "no list of"
+    if count_masks != len(cameras):
+        raise InvalidParameterError(f"give one mask per camera, got {len(cameras)} cameras and "
+                                    f"{count_masks} masks")
+    for i, (cam, mask) in enumerate(zip(cameras, masks, strict=True)):
+        if not torch.is_tensor(mask) or tuple(mask.shape) != (cam.height, cam.width):
+            raise InvalidParameterError(f"mask {i} must be a (height, width) = ({cam.height}, "
+                                        f"{cam.width}) tensor as its camera, got "
+                                        f"{type(mask).__name__} {tuple(np.shape(mask))}")
+    count = check_int("count (3DGS sizes a Gaussian by its 3 nearest neighbours)", count,
+                      minimum=4)
+    sh_degree = check_int("sh_degree", sh_degree, minimum=0, maximum=3)
+    bounds = check_real("bounds", bounds, above=0)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     found, colours = [], []
     total = 0
     for _ in range(200):

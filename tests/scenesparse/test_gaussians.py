@@ -210,3 +210,24 @@ def test_write_ply_refuses_values_read_ply_would_refuse(tmp_path, attr, value):
     # a staged file is named as the file it becomes
     with pytest.raises(ValueError, match=r"^out\.ply: not written"):
         write_ply(tmp_path / ".out.partial-1.ply", scene, name="out.ply")
+
+
+@pytest.mark.parametrize("field", ["means", "sh_rest", "normals"])
+def test_a_scene_of_numpy_arrays_is_refused_by_name(field):
+    """A scene built from numpy arrays (gsplat users keep them) failed with "'numpy.ndarray'
+    object has no attribute 'dim'", naming neither the attribute nor the cure."""
+    scene = synthetic(n=4, degree=1)
+    value = np.zeros((4, 3), np.float32) if field == "normals" else getattr(scene, field).numpy()
+    with pytest.raises(ValueError, match=rf"GaussianScene: {field} must be a torch tensor, got "
+                                         r"numpy.ndarray \(torch.as_tensor"):
+        replace(scene, **{field: value})
+
+
+def test_the_bounds_of_an_empty_scene_are_refused_by_name():
+    """An empty scene's bounds failed in numpy: "zero-size array to reduction operation
+    minimum which has no identity"."""
+    scene = synthetic(n=4, degree=0)
+    low, high = scene.bounds()
+    assert np.array_equal(low, scene.means.numpy().min(0)) and np.all(high >= low)
+    with pytest.raises(ValueError, match="the scene has no Gaussian, so no bounds"):
+        scene.subset(np.zeros(4, dtype=bool)).bounds()

@@ -159,3 +159,48 @@ def test_cameras_compare_by_value_and_hash_alike():
     assert first[0] == again[0] and first[0] != first[1] and first[2] not in first[:2]
     assert len({*first, *again}) == 3 and first[0] != "a camera"
     assert first[0].resized(64, 64) != first[0]
+
+
+def test_a_float64_scene_gives_its_statistics_on_the_torch_backend():
+    """A scene wholly in float64 renders on the torch backend in double precision, but with
+    ``scores=True`` it failed: "index_add_(): self (Float) and source (Double) must have the
+    same scalar type". The statistics are float32, as the numba backend gives them."""
+    scene = one_gaussian()
+    double = GaussianScene(*(getattr(scene, k).double() for k in (
+        "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")))
+    ref = render(scene, front_camera(), backend="torch", scores=True)
+    out = render(double, front_camera(), backend="torch", scores=True)
+    assert out.image.dtype == torch.float64
+    for name in ("significance", "max_weight", "sum_weight", "hits"):
+        got = getattr(out, name)
+        assert got.dtype == torch.float32
+        assert torch.allclose(got, getattr(ref, name), rtol=1e-5), name
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(width=32.0), r"camera.width must be a whole number of pixels >= 1, got 32.0"),
+    (dict(height=0), r"camera.height must be a whole number of pixels >= 1, got 0"),
+    (dict(fx=0.0), r"camera.fx must be a finite number > 0 \(pixels\), got 0.0"),
+    (dict(fy=float("nan")), r"camera.fy must be a finite number > 0 \(pixels\), got nan"),
+    (dict(world_to_cam=np.eye(4)), r"camera.world_to_cam must be a \(4, 4\) torch tensor, got "
+                                   r"ndarray \(4, 4\)"),
+])
+def test_render_names_the_camera_field_it_cannot_use(change, message):
+    """A float width (orbit_cameras(width=32.0)) failed in numba's compiler with pages of
+    typing errors, a zero focal length with a ZeroDivisionError, a numpy pose with "no
+    attribute 'to'"; a height of 0 gave an empty image."""
+    import dataclasses
+
+    cam = dataclasses.replace(front_camera(), **change)
+    for backend in ("torch", "numba"):
+        with pytest.raises(InvalidParameterError, match=message):
+            render(one_gaussian(), cam, backend=backend)
+
+
+def test_render_refuses_a_list_of_cameras_or_another_scene():
+    """A list of cameras (gsplat's batched viewmats) or a dict of gsplat parameters failed with
+    an AttributeError deep in the projection."""
+    with pytest.raises(InvalidParameterError, match="camera must be one Camera, got list"):
+        render(one_gaussian(), [front_camera()])
+    with pytest.raises(InvalidParameterError, match="scene must be a GaussianScene .*, got dict"):
+        render({"means": torch.zeros(1, 3)}, front_camera())

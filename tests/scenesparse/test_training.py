@@ -21,6 +21,7 @@ from scenesparse.importance import GaussianPruner, default_cameras, fisher_infor
 from scenesparse.photos import by_image_name, photo_views, transforms_views
 from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh
+from sparsebox.exceptions import InvalidParameterError
 
 DONUT = "3d/gaussians/gshairlod_donut_fused_sh0.ply"
 LEGO = "3d/nerf_synthetic_lego_subset"
@@ -853,3 +854,79 @@ def test_a_negative_or_fractional_step_count_is_refused():
         with pytest.raises(ValueError, match=message):
             distill_sh(scene, cams, 0, steps=bad)
     assert trainer.train(0) == [] and trainer.step_count == 0
+
+
+def test_a_trainer_refuses_cameras_seed_background_backend_and_strategy_it_cannot_use():
+    """One camera for a list, a generator or a list of another object failed with a TypeError or
+    AttributeError; a negative seed with numpy's "expected non-negative integer"; a white
+    background of (255, 255, 255) was taken, and showed through wherever alpha < 1; a misspelt
+    backend was found out only at the first step, an object without the hooks at once with an
+    AttributeError."""
+    scene, cams = _scene(30), _cams(16, 2)
+    targets = [torch.full((16, 16, 3), 0.3) for _ in cams]
+    for bad, message in ((cams[0], "cameras must be a list of Camera, got Camera"),
+                         (iter(cams), "cameras must be a list of Camera, got list_iterator"),
+                         ([cams[0], "view"], r"cameras\[1\] must be one Camera, got str")):
+        with pytest.raises(InvalidParameterError, match=message):
+            SplatTrainer(scene, bad, targets)
+    for kwargs, message in (
+            (dict(seed=-1), "seed must be >= 0, got -1"),
+            (dict(background=(255, 255, 255)), r"background must lie in \[0, 1\] as the targets"),
+            (dict(backend="cuda"), "backend must be one of"),
+            (dict(strategy=object()), "strategy must have gsplat's Strategy methods")):
+        with pytest.raises(InvalidParameterError, match=message):
+            SplatTrainer(scene, cams, targets, **kwargs)
+    with pytest.raises(InvalidParameterError, match="scene must be a GaussianScene"):
+        SplatTrainer({"means": scene.means}, cams, targets)
+    assert SplatTrainer(scene, tuple(cams), targets, background=(1, 1, 1)).train(1)
+
+
+def test_scene_from_views_refuses_8_bit_images_odd_masks_and_too_few_points():
+    """8-bit images gave colours 255 times too bright (sh_dc near 450), numpy masks an
+    AttributeError, masks or images of another size an IndexError, and fewer than 4 points
+    infinite sizes (3DGS sizes a Gaussian by its three nearest neighbours)."""
+    from scenesparse.training import scene_from_views
+
+    cams = _cams(16, 3)
+    masks = [torch.ones(16, 16) for _ in cams]
+    images = [torch.full((16, 16, 3), 0.5) for _ in cams]
+    for args, message in (
+            ((masks, [(i * 255).to(torch.uint8) for i in images], 10),
+             r"an image must be a float tensor in \[0, 1\], got torch.uint8"),
+            ((masks, [i * 255 for i in images], 10), r"an image must lie in \[0, 1\]"),
+            ((masks, [torch.full((8, 8, 3), 0.5)] * 3, 10), r"image 0 must be \(height, width, 3\)"),
+            (([m.numpy() for m in masks], images, 10), r"mask 0 must be a \(height, width\) = "
+                                                        r"\(16, 16\) tensor as its camera, got "
+                                                        r"ndarray"),
+            ((masks[:2], images, 10), "give one mask per camera, got 3 cameras and 2 masks"),
+            ((masks, images, 3), "count .* must be >= 4, got 3")):
+        with pytest.raises(InvalidParameterError, match=message):
+            scene_from_views(cams, *args, bounds=0.2)
+    scene = scene_from_views(cams, masks, images, 4, bounds=0.2)
+    assert bool(torch.isfinite(scene.log_scales).all())
+    assert torch.allclose(scene.sh_dc * 0.28209479177387814 + 0.5, torch.tensor(0.5))
+
+
+def test_metrics_refuse_8_bit_images_images_of_two_shapes_and_channels_first():
+    """psnr of two uint8 images was about -26 dB (peak 1 against values to 255) and ssim used
+    constants for [0, 1]; psnr broadcast (H, W, 3) against (H, W, 1) into a number; ssim took
+    (3, H, W) as an image of W channels, a batch failed inside permute."""
+    from scenesparse.imagemetrics import psnr, ssim, ssim_torch
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((16, 16, 3)), rng.random((16, 16, 3))
+    assert psnr(a, b) == pytest.approx(10 * math.log10(1 / np.mean((a - b) ** 2)))
+    for metric in (psnr, ssim):
+        with pytest.raises(InvalidParameterError, match="images must be floating point in "
+                                                        r"\[0, 1\], got uint8 \(divide 8-bit"):
+            metric((a * 255).astype(np.uint8), (b * 255).astype(np.uint8))
+        with pytest.raises(InvalidParameterError, match=r"images differ in shape: \(16, 16, 3\) "
+                                                        r"and \(16, 16, 1\)"):
+            metric(a, b[..., :1])
+    with pytest.raises(InvalidParameterError, match=r"images must be \(H, W, 3\) or \(H, W\), "
+                                                    r"got \(3, 16, 16\)"):
+        ssim(a.transpose(2, 0, 1), b.transpose(2, 0, 1))
+    with pytest.raises(InvalidParameterError, match=r"got \(2, 16, 16, 3\)"):
+        ssim_torch(torch.zeros(2, 16, 16, 3), torch.zeros(2, 16, 16, 3))
+    with pytest.raises(InvalidParameterError, match="got torch.uint8"):
+        ssim_torch(torch.zeros(16, 16, 3, dtype=torch.uint8), torch.zeros(16, 16, 3))
