@@ -95,8 +95,10 @@ def check_cameras_see(scene: GaussianScene, cameras: Sequence[Camera], why: str 
     ...                       quats=torch.tensor([[1.0, 0, 0, 0]]),
     ...                       log_scales=torch.full((1, 3), -3.0), opacity_logits=torch.zeros(1),
     ...                       sh_dc=torch.zeros(1, 3), sh_rest=torch.zeros(1, 0, 3))
+    >>> ahead = Camera(torch.eye(4), 10.0, 10.0, 8.0, 8.0, 16, 16)
     >>> behind = Camera(torch.diag(torch.tensor([-1.0, 1.0, -1.0, 1.0])), 10.0, 10.0, 8.0, 8.0,
     ...                 16, 16)
+    >>> check_cameras_see(scene, [behind, ahead])  # one camera that sees is enough: no error
     >>> check_cameras_see(scene, [behind], ", so nothing can be scored")
     Traceback (most recent call last):
     ...
@@ -251,11 +253,12 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
                       statistics: RenderStatistics | None = None,
                       cameras: Sequence[Camera] | None = None) -> np.ndarray:
     """One score per Gaussian (higher: more worth keeping). Render scores need ``statistics``
-    (:func:`render_statistics`); ``"pup"`` needs ``cameras``."""
+    (:func:`render_statistics` of this scene); ``"pup"`` needs ``cameras``."""
     check_choice("score", score, SCORES)
     if score == "pup":
         if cameras is None:
             raise ValueError("score 'pup' needs the cameras of its views")
+        check_cameras(cameras)  # none scored every Gaussian alike
         return sensitivity_scores(scene, cameras)
     if score == "opacity":
         return scene.opacities.detach().cpu().numpy().astype(np.float64)
@@ -264,6 +267,10 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
         return volume
     if statistics is None:
         raise ValueError(f"score {score!r} needs render statistics (render_statistics)")
+    if len(statistics.significance) != len(scene):  # another scene's: scores of the wrong rows
+        raise InvalidParameterError(
+            f"statistics are of {len(statistics.significance)} Gaussians, the scene has "
+            f"{len(scene)}: give render_statistics of this scene")
     if score == "radsplat":
         return statistics.max_weight
     if score == "minisplatting":

@@ -22,12 +22,19 @@ __all__ = ["prune_splat_file", "lpips_distance"]
 
 
 def lpips_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
-    """Mean LPIPS (VGG) of image pairs where the ``lpips`` package is installed, else None."""
+    """Mean LPIPS (VGG) of image pairs where the ``lpips`` package is installed and its VGG
+    weights load, else None (with a warning where they do not: torchvision downloads them on
+    first use, which fails offline, after all the pruning)."""
     try:
         import lpips
     except ImportError:
         return None
-    model = lpips.LPIPS(net="vgg", verbose=False)
+    try:
+        model = lpips.LPIPS(net="vgg", verbose=False)
+    except OSError as err:  # urllib's URLError and HTTPError are OSErrors
+        warnings.warn(f"LPIPS left out of the report: lpips could not load its VGG weights "
+                      f"({err})", stacklevel=2)
+        return None
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() * 2 - 1
@@ -117,8 +124,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
     a side-by-side PNG (``image``, by default ``<target stem>_side_by_side.png``) and, when
     given, the JSON ``report``; return the report: ``total``, ``kept``, ``bytes_in``,
     ``bytes_out``, ``psnr`` and ``ssim`` (means over the held-out views, pruned against
-    unpruned), ``psnr_min``, ``seconds`` (scoring, selection and recovery), ``cameras`` (which
-    views were used) and, with photos, ``photos``: PSNR / SSIM (and LPIPS where the ``lpips``
+    unpruned), ``psnr_min``, ``seconds`` (scoring, selection, recovery, SH refit), ``cameras``
+    (which views were used) and, with photos, ``photos``: PSNR / SSIM (and LPIPS where the ``lpips``
     package is installed) of the unpruned and of the pruned scene against the held-out photos.
 
     ``images`` (a folder of photos with their cameras, see :func:`scenesparse.photos.photo_views`)
@@ -144,7 +151,10 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
     target = check_output_file(target, option="TARGET", inputs=inputs, suffixes=[".ply"])
     image = Path(image) if image is not None else target.with_name(
         target.stem + "_side_by_side.png")
-    image_formats = ["." + name for name in FigureCanvasBase.get_supported_filetypes()]
+    # not PGF: matplotlib runs LaTeX for it, after all the work, and writes each picture of the
+    # renders to a PNG of its own beside the file
+    image_formats = ["." + name for name in FigureCanvasBase.get_supported_filetypes()
+                     if name != "pgf"]
     image = check_output_file(image, option="--image", inputs=inputs,
                               outputs={"TARGET": target}, suffixes=image_formats)
     if report is not None:

@@ -1272,3 +1272,17 @@ def test_hollownerf_takes_a_dataset_name_in_any_case(data_dir):
     from scenesparse.cli import _photo_folder
 
     assert _photo_folder("LEGO") == _photo_folder("lego")
+
+
+# ------------------------------------------------------------------ prune-splats (prunesplats)
+def test_prune_splats_image_in_pgf_is_refused_before_any_work(cli, data_dir, tmp_path):
+    """--image side.pgf was taken, then after all the work matplotlib's PGF writer wanted LaTeX
+    ('internal error, RuntimeError: xelatex not found', exit 1), and with LaTeX it writes each
+    render beside the figure as a PNG named after the staged file."""
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", "prune-splats", source, out / "kept.ply", "--image",
+                       out / "side.pgf", "--views", "2", "--eval-views", "1", "--resolution",
+                       "16", "--rounds", "1", "--score", "opacity"],
+                      ["--image", "side.pgf", ".png"], [source]), out)

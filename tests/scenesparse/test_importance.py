@@ -378,3 +378,39 @@ def test_prune_splat_file_checks_its_counts_before_reading_the_scene(tmp_path, m
             scenesparse.splatjob.prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply",
                                                   **bad)
     assert not list(tmp_path.iterdir())
+
+
+def test_importance_scores_refuse_another_scenes_statistics_and_no_views(donut):
+    """Statistics rendered from another scene gave scores of its length (radsplat,
+    minisplatting) or numpy's broadcast error (lightgaussian), and 'pup' over no camera the same
+    score for every Gaussian, silently."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    part = donut.subset(np.arange(len(donut)) < 50)
+    stats = render_statistics(part, default_cameras(part, 1, 16))
+    assert len(importance_scores(part, "radsplat", stats)) == 50
+    for score in ("radsplat", "minisplatting", "lightgaussian"):
+        with pytest.raises(InvalidParameterError, match=f"statistics are of 50 Gaussians, the "
+                                                        f"scene has {len(donut)}"):
+            importance_scores(donut, score, stats)
+    with pytest.raises(InvalidParameterError, match="cameras is empty"):
+        importance_scores(part, "pup", cameras=[])
+
+
+def test_lpips_that_cannot_load_its_weights_is_left_out_with_a_warning(monkeypatch):
+    """lpips fetches torchvision's VGG weights on first use: offline, the URLError ended
+    prune-splats with an internal error after all its work, and nothing was written."""
+    import sys
+    import types
+    import urllib.error
+
+    from scenesparse.splatjob import lpips_distance
+
+    def offline(**kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setitem(sys.modules, "lpips", types.SimpleNamespace(LPIPS=offline))
+    image = np.zeros((8, 8, 3), dtype=np.float32)
+    with pytest.warns(UserWarning, match="LPIPS left out of the report: lpips could not load "
+                                         "its VGG weights"):
+        assert lpips_distance([image], [image]) is None
