@@ -102,13 +102,15 @@ def check_cameras_see(scene: GaussianScene, cameras: Sequence[Camera], why: str 
     >>> check_cameras_see(scene, [behind], ", so nothing can be scored")
     Traceback (most recent call last):
     ...
-    sparsebox.exceptions.InvalidParameterError: none of the 1 cameras sees a Gaussian of the \
-scene, so nothing can be scored: check the poses' convention (Camera takes a world-to-camera \
+    sparsebox.exceptions.InvalidParameterError: the one camera sees no Gaussian of the scene, so \
+nothing can be scored: check the poses' convention (Camera takes a world-to-camera \
 transform with OpenCV axes: x right, y down, z forward)
     """
     if not any(cameras_seeing(scene, cameras)):
+        who = ("the one camera sees no" if len(cameras) == 1
+               else f"none of the {len(cameras)} cameras sees a")
         raise InvalidParameterError(
-            f"none of the {len(cameras)} cameras sees a Gaussian of the scene{why}: check the "
+            f"{who} Gaussian of the scene{why}: check the "
             "poses' convention (Camera takes a world-to-camera transform with OpenCV axes: x "
             "right, y down, z forward)")
 

@@ -41,6 +41,7 @@ from scenesparse.cameras import (
 )
 from sparsebox._validation import check_colour, check_int
 from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.outputs import counted
 
 __all__ = ["PhotoViews", "photo_views", "photo_sources", "photo_resolution", "by_image_name",
            "load_image", "transforms_views"]
@@ -231,7 +232,7 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
                                  "their transforms or COLMAP files as --images, without --cameras")
         paths = [_find_photo(folder, n) for n in names]
         _check_aspect(cams, paths)
-        return _Located(cams, paths, f"{Path(cameras_json).name} ({len(cams)} views)",
+        return _Located(cams, paths, f"{Path(cameras_json).name} ({counted(len(cams), 'view')})",
                         [Path(cameras_json)])
     dp = [] if dataparser_transforms is None else [Path(dataparser_transforms)]
     frame = f" in the frame of {dp[0].name}" if dp else ""
@@ -239,12 +240,12 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         train_json, test_json = folder / "transforms_train.json", folder / "transforms_test.json"
         if not test_json.is_file():  # every eighth held out: sorted as for transforms.json
             cams, paths = _by_file_path(train_json, dataparser_transforms)
-            return _Located(cams, paths, f"{train_json.name} ({len(cams)} views{frame})",
+            return _Located(cams, paths, f"{train_json.name} ({counted(len(cams), 'view')}{frame})",
                             [train_json, *dp])
         cams, paths = transforms_views(train_json, dataparser_transforms=dataparser_transforms)
-        where = f"{train_json.name} ({len(cams)} views{frame})"
+        where = f"{train_json.name} ({counted(len(cams), 'view')}{frame})"
         test = transforms_views(test_json, dataparser_transforms=dataparser_transforms)
-        return _Located(cams, paths, f"{where}, held out {test_json.name} ({len(test[0])} views)",
+        return _Located(cams, paths, f"{where}, held out {test_json.name} ({counted(len(test[0]), 'view')})",
                         [train_json, test_json, *dp], test)
     model = _colmap_model(folder)
     if model is None and (folder / "transforms.json").is_file():
@@ -252,7 +253,7 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         # trained by 3DGS is in COLMAP's frame, and ns-process-data turns the axes of that frame,
         # writing its applied_transform)
         cams, paths = _by_file_path(folder / "transforms.json", dataparser_transforms)
-        return _Located(cams, paths, f"transforms.json ({len(cams)} views{frame})",
+        return _Located(cams, paths, f"transforms.json ({counted(len(cams), 'view')}{frame})",
                         [folder / "transforms.json", *dp])
     if model is None:
         raise FileNotFoundError(
@@ -263,8 +264,8 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
     photos = folder / "images" if (folder / "images").is_dir() else folder
     paths = [_find_photo(photos, n) for n in names]
     _check_aspect(cams, paths)
-    return _Located(cams, paths,
-                    f"COLMAP {model.relative_to(folder) if model != folder else '.'} ({len(cams)} views)",
+    where = model.relative_to(folder) if model != folder else "."
+    return _Located(cams, paths, f"COLMAP {where} ({counted(len(cams), 'view')})",
                     [model / "cameras.txt", model / "images.txt"])
 
 

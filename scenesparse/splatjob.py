@@ -16,7 +16,7 @@ from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, cameras_seeing, default_cameras
 from scenesparse.rendering import check_render_backend, render
 from sparsebox._validation import check_int
-from sparsebox.outputs import StagedOutputs, check_output_file, json_text
+from sparsebox.outputs import StagedOutputs, check_output_file, counted, json_text
 
 __all__ = ["prune_splat_file", "lpips_distance"]
 
@@ -74,7 +74,7 @@ def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path 
         split = ("every 8th held out" if len(cams) > 1 else
                  "evaluated on the view it scores: none to hold out")
         return {"cameras": train, "targets": None, "held_out": held, "photos": None,
-                "description": f"{Path(cameras_json).name} ({len(cams)} views, {split}), no "
+                "description": f"{Path(cameras_json).name} ({counted(len(cams), 'view')}, {split}), no "
                                "photos: against the unpruned model's renders",
                 "source": cameras_json}
     return {"cameras": default_cameras(scene, views, resolution), "targets": None,
