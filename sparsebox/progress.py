@@ -31,7 +31,10 @@ def warning_line(message: Warning | str, category: type[Warning], filename: str,
     >>> err.getvalue().splitlines()
     ['warning: a.ply: its edge element is not read']
     """
-    print("warning: " + " ".join(str(message).split()), file=sys.stderr)
+    # one write of the whole line: print's text and newline, two writes, let the workers of a
+    # batch interleave their lines on the shared standard error ("...verticeswarning: ...")
+    sys.stderr.write("warning: " + " ".join(str(message).split()) + "\n")
+    sys.stderr.flush()
 
 
 def make_progress(label: str = "", *, transient: bool = False, enabled: bool = True) -> Any:

@@ -330,3 +330,26 @@ def test_workers_end_with_their_parent_and_leave_no_output(tmp_path, sigint_igno
         parent.kill()
         for pid in filter(_alive, workers):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_warning_line_is_one_write_so_workers_lines_never_interleave():
+    """A batch's workers share standard error, and print wrote a line's text and its newline
+    apart: two workers' lines came out as "...verticeswarning: ..." (a CI run)."""
+    import contextlib
+
+    from sparsebox.progress import warning_line
+
+    class Writes:
+        def __init__(self):
+            self.calls = []
+
+        def write(self, text):
+            self.calls.append(text)
+            return len(text)
+
+        def flush(self):
+            pass
+
+    with contextlib.redirect_stderr(Writes()) as err:
+        warning_line(UserWarning("a.ply: its edge element is not read"), UserWarning, "x", 1)
+    assert err.calls == ["warning: a.ply: its edge element is not read\n"]
