@@ -216,7 +216,10 @@ def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
                              "translation (camera-to-world: its 3 x 3 part orthonormal with "
                              "determinant 1, its last row 0 0 0 1); a scaled, sheared or mirrored "
                              "pose would render wrong")
-        c2w = _rigid(c2w[:3, :3], c2w[:3, 3])
+        if not np.allclose(c2w[:3, :3] @ c2w[:3, :3].T, np.eye(3), atol=1e-5):
+            c2w = _rigid(c2w[:3, :3], c2w[:3, 3])  # written with few digits: the nearest rotation
+        # (a pose that is one as read stays bit for bit: a HollowNeRF checkpoint knows its views
+        # by their bytes)
         if model_frame is not None:  # turned and shifted, then the positions scaled
             shift, scale = model_frame
             c2w = _rigid(shift[:, :3] @ c2w[:3, :3], scale * (shift @ c2w[:, 3]))
