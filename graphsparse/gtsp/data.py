@@ -127,9 +127,11 @@ def one_by_one(graphs: Any) -> list:
 
 
 def _collated_whole(batch: Any) -> bool:
-    """Whether ``batch`` came from ``Batch.from_data_list`` and was given no field since."""
+    """Whether ``batch`` came from ``Batch.from_data_list`` and was given no field since
+    (``num_nodes``, which ogb's graphs state, is kept apart from the slices)."""
     slices = getattr(batch, "_slice_dict", None)
-    return slices is not None and all(k in slices for k in batch.keys() if k not in ("batch", "ptr"))
+    return slices is not None and all(k in slices for k in batch.keys()
+                                      if k not in ("batch", "ptr", "num_nodes"))
 
 
 def _split_by_batch(batch: Any) -> list:
