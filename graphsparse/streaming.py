@@ -524,11 +524,19 @@ def _log_records(path: Path, raw: bytes) -> Iterator[tuple[int, int, dict]]:
         yield number, end, record
 
 
+def _as_logged(event: Any) -> Any:
+    """A logged event as it reads now: a deletion logged with a weight (before deletions came to
+    take none) deleted the whole edge, as one without does."""
+    if isinstance(event, list) and len(event) == 4 and event[0] == "-":
+        return event[:3]
+    return event
+
+
 def _record_events(path: Path, number: int, record: dict) -> list[EdgeEvent]:
     """The events of the log record on line ``number``; one that is not an event is a file
     error naming the line."""
     try:
-        return [EdgeEvent.coerce(e) for e in record["events"]]
+        return [EdgeEvent.coerce(_as_logged(e)) for e in record["events"]]
     except ValueError:
         raise InputFileError(f"{path}: line {number} holds an event that is not (op, u, v, "
                              "weight)") from None

@@ -786,3 +786,21 @@ def test_counts_of_one_read_in_the_singular(cli, tmp_path):
     out = tmp_path / "h.txt"
     result = cli("stream", "export", state, "-o", out)
     assert result.stdout == f"wrote {out}: 2 nodes, 1 edge\n", result.output
+
+
+def test_a_log_of_a_deletion_with_a_weight_still_resumes(cli, grid_file, tmp_path):
+    """A deletion took a weight (and deleted the whole edge) before deletions came to take none;
+    a state whose log holds one was refused ("holds an event that is not (op, u, v, weight)")."""
+    state = tmp_path / "state"
+    first = tmp_path / "first.txt"
+    first.write_text("+ 0 7\n- 0 1\n")
+    assert cli("stream", grid_file, "--events", first, "--state", state).exit_code == 0
+    log = state / "log.jsonl"
+    text = log.read_text()
+    old = text.replace('["-", 0, 1, 1.0]', '["-", 0, 1, 2.0]')
+    assert old != text
+    log.write_text(old)
+    more = tmp_path / "more.txt"
+    more.write_text("+ 0 7\n- 0 1\n+ 2 9\n")
+    result = cli("stream", grid_file, "--events", more, "--state", state)
+    assert result.exit_code == 0, result.output
