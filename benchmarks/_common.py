@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sparsebox.outputs import folders_to_make, remove_if_empty
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "out" / "benchmarks"
 
@@ -63,11 +65,8 @@ def fail(message: str) -> NoReturn:
 
 def remove_made_folders() -> None:
     """Remove the folders :func:`output_folder` made, deepest first, while they are empty."""
-    while MADE:
-        try:
-            MADE.pop().rmdir()  # refused for a folder that holds anything
-        except OSError:
-            pass
+    remove_if_empty(reversed(MADE))
+    MADE.clear()
 
 
 def refuse_repeats(option: str, values: Sequence) -> None:
@@ -189,7 +188,7 @@ def output_folder(path: str | os.PathLike[str], option: str = "--out") -> Path:
     if path.exists() and not path.is_dir():
         fail(f"{option}: {path} is a file, not a folder")
     try:
-        for folder in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        for folder in reversed(folders_to_make(path)):
             try:
                 folder.mkdir()
             except FileExistsError:  # made meanwhile by another process: not ours to remove
