@@ -25,6 +25,10 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``
     and by :func:`check_records`."""
     path, run_path = out / "results.json", out / "run.json"
+    for file in (path, run_path):  # a run writes them: a folder of that name is in its way
+        if file.exists() and not file.is_file():
+            what = "a folder, not a file" if file.is_dir() else "not a file"
+            raise typer.BadParameter(f"{file} is {what}", param_hint="--resume")
     if run_path.is_file():  # checked even without results: a run would overwrite it
         before = read_json(run_path, "--resume")
         if not isinstance(before, dict):

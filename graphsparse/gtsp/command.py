@@ -63,7 +63,13 @@ def _record_fields() -> dict[str, Any]:
 
 def _record_rules(dataset: str) -> dict[str, tuple[Any, str]]:
     """What the values of a record can be (:func:`graphsparse.resume.check_record_values`)."""
+    import inspect
+
+    from graphsparse.gtsp.model import GTSPModel
     from graphsparse.gtsp.protocol import AXES, BASELINES
+
+    model = inspect.signature(GTSPModel).parameters  # the command trains the default model
+    layers, heads = model["num_layers"].default, model["heads"].default
 
     def labels(v: str) -> bool:
         parts = v.split("+")
@@ -81,7 +87,8 @@ def _record_rules(dataset: str) -> dict[str, tuple[Any, str]]:
             "flops": (lambda v: v >= 0, "must be >= 0"),
             "flops_sparse_kernel": (lambda v: v >= 0, "must be >= 0"),
             "inference_seconds": (lambda v: v >= 0, "must be >= 0"),
-            "heads": (lambda v: all(h >= 0 for h in v), "must be counts >= 0"),
+            "heads": (lambda v: len(v) == layers and all(0 <= h <= heads for h in v),
+                      f"must be {layers} counts in 0 .. {heads} (the model's layers and heads)"),
             "at_flops_of": (matched, "must be {\"axes\": a run's axes, \"keep\": in (0, 1]}")}
 
 
@@ -113,12 +120,9 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
                      resume: bool, jobs: int, executor: str, address: str | None,
                      baselines: str, max_graphs: int | None, batch_size: int, lr: float) -> None:
     """Validate, plan, run (one executor task per seed) and report."""
-    from graphsparse.gtsp.protocol import plan_runs, runs_to_do, spec_dicts
-    from graphsparse.gtsp.report import write_gtsp_report
+    from graphsparse.gtsp.protocol import plan_runs, runs_to_do
     from sparsebox.options import executor_from_options
-    from sparsebox.outputs import check_output_folder, write_text_atomic
-    from sparsebox.parallel import TaskError
-    from sparsebox.progress import make_progress
+    from sparsebox.outputs import check_output_folder, folders_to_make, remove_if_empty, write_text_atomic
 
     dataset, axis_list, keeps, wanted = _options(dataset, axes, keep, baselines)
     if max_graphs is not None and max_graphs < 3:
@@ -132,10 +136,33 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
     specs = plan_runs(axis_list, keeps, baselines=wanted)
     records, todo = runs_to_do(records, specs, list(range(seeds)))
     _check_dataset(dataset, max_graphs, batch_size)  # a missing dataset, too few graphs: here
+    made, had_run = folders_to_make(out), (out / "run.json").is_file()
     out = check_output_folder(out, option="--out")
     write_text_atomic(out / "run.json", json_text(run, indent=2))
+    try:
+        _run_and_report(runner, out, dataset, records, todo, run, had_run)
+    except BaseException:
+        if not records and not had_run:  # nothing ran (an executor that would not start, Ctrl-C)
+            (out / "run.json").unlink(missing_ok=True)
+            remove_if_empty(made)
+        raise
+
+
+def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], todo: dict,
+                    run: dict, had_run: bool) -> None:
+    """The seeds of ``todo`` on ``runner``, each record appended to ``records`` and
+    ``out/results.json`` as it arrives; then every run timed again and the report. ``had_run``:
+    ``out/run.json`` was there before (else a failure before any record removes it)."""
+    from graphsparse.gtsp.protocol import gtsp_seed_task, spec_dicts
+    from graphsparse.gtsp.report import write_gtsp_report
+    from sparsebox.outputs import counted, write_text_atomic
+    from sparsebox.parallel import TaskError
+    from sparsebox.progress import make_progress
+
     title = f"GTSP on {dataset}"
     total = sum(len(v) for v in todo.values())
+    if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
+        runner.connect()
     with make_progress() as progress:
         task = progress.add_task(f"gtsp {dataset}", total=total)
 
@@ -146,24 +173,25 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
 
         tasks = [{"dataset": dataset, "seed": seed, "specs": spec_dicts(todo[seed]),
                   "done": [r for r in records if r["seed"] == seed],
-                  "epochs": epochs, "max_graphs": max_graphs, "batch_size": batch_size,
-                  "lr": lr} for seed in sorted(todo)]
-        from graphsparse.gtsp.protocol import gtsp_seed_task
-
+                  "epochs": run["epochs"], "max_graphs": run["max_graphs"],
+                  "batch_size": run["batch_size"], "lr": run["lr"]} for seed in sorted(todo)]
         try:
             runner.run(gtsp_seed_task, tasks, on_record=on_record)
         except TaskError as err:
-            failed = sorted(t["seed"] for t, _ in err.failures)
             reasons = "; ".join(f"seed {t['seed']}: {why}" for t, why in err.failures)
-            if records:
-                write_gtsp_report(records, out, title=title)
+            failed = f"{counted(len(err.failures), 'seed')} failed ({reasons})"
+            if not records:  # the caller removes what this run made, unless it resumed
+                raise TaskError(err.failures, err.results).with_message(
+                    f"{failed}; no run finished, " + ("run again with --resume to try again"
+                                                     if had_run else "nothing was kept")) from None
+            write_gtsp_report(records, out, title=title)
             raise TaskError(err.failures, err.results).with_message(
-                f"seeds {failed} failed ({reasons}); the others' records are in "
-                f"{out / 'results.json'}: run again with --resume to finish") from None
+                f"{failed}; the finished runs' records are in {out / 'results.json'}: run again "
+                "with --resume to finish") from None
     if records:  # the times taken beside the other seeds' training are not comparable
         from graphsparse.gtsp.timing import retime_in_place
 
-        retime_in_place(records, dataset, max_graphs=max_graphs)
+        retime_in_place(records, dataset, max_graphs=run["max_graphs"])
     write_text_atomic(out / "results.json", json_text(records, indent=2))
     write_gtsp_report(records, out, title=title)
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")

@@ -17,6 +17,7 @@ import torch
 from graphsparse.gtsp.model import GTSPModel
 from graphsparse.gtsp.train import inference_seconds
 from sparsebox._validation import check_int
+from sparsebox.outputs import counted
 
 __all__ = ["architecture", "retime_records", "retime_in_place"]
 
@@ -45,7 +46,8 @@ def architecture(record: dict, num_tasks: int, **options) -> GTSPModel:
     model = GTSPModel(num_tasks, token_keep_ratio=keep, token_selection=selection, **options)
     heads = record["heads"]
     if len(heads) != len(model.layers):
-        raise ValueError(f"the record has {len(heads)} layers, the model {len(model.layers)}")
+        raise ValueError(f"the record has {counted(len(heads), 'layer')}, the model "
+                         f"{len(model.layers)}")
     with torch.no_grad():
         for layer, kept in zip(model.layers, heads, strict=True):
             layer.attn.head_mask.zero_()

@@ -1232,3 +1232,134 @@ def test_the_token_pruner_refuses_infinite_labels_and_items_that_are_no_graph():
     assert np.isfinite(pruner.scores_).all()
     with pytest.raises(InvalidParameterError, match="list of PyG Data graphs, got int at 0"):
         pruner.transform([1, 2])
+
+
+# ------------------------------------------------------ the command: failures and --resume
+def _gtsp_args(out: Path, *more: str) -> list:
+    return ["graph", "gtsp", "--dataset", "ogbg-molhiv", "--axes", "tokens", "--keep", "0.5",
+            "--seeds", "1", "--epochs", "1", "--batch-size", "8", "--out", out, *more]
+
+
+def test_a_run_that_cannot_start_or_finishes_no_run_leaves_no_folder(cli, tmp_path, monkeypatch):
+    """A Ray address nobody answers at (a user's mistake) left OUT/run.json behind, so the same
+    command with the address put right was refused ("exists and is not empty"); a seed that
+    failed before any run finished said "seeds [0] failed" and pointed to a results.json that
+    was not there."""
+    import typer
+
+    import graphsparse.gtsp.protocol as protocol
+    import sparsebox.options as options
+
+    write_tiny_ogbg(tmp_path / "data", "ogbg-molhiv")
+    load_molecules("ogbg-molhiv", tmp_path / "data", download=False)  # processed: no ogb bars
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    out = tmp_path / "runs" / "hiv"
+
+    class Unanswered:  # as sparsebox.parallel.RayExecutor at an address nobody answers at
+        def connect(self):
+            raise typer.BadParameter("127.0.0.1:1: no Ray cluster answers there",
+                                     param_hint="--address")
+
+        def run(self, fn, tasks, on_record=None):
+            self.connect()
+
+    real = options.executor_from_options
+    monkeypatch.setattr(options, "executor_from_options", lambda *args: Unanswered())
+    cli(*_gtsp_args(out)).error_line("--address", "no Ray cluster")
+    assert not (tmp_path / "runs").exists()
+    monkeypatch.setattr(options, "executor_from_options", real)
+
+    def fails(task, emit):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(protocol, "gtsp_seed_task", fails)
+    result = cli(*_gtsp_args(out))
+    assert result.exit_code == 1, result.output
+    assert ("1 seed failed (seed 0: RuntimeError: out of memory); no run finished, nothing was "
+            "kept") in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_seed_that_fails_after_a_run_is_told_in_the_singular(cli, tmp_path, monkeypatch):
+    import graphsparse.gtsp.protocol as protocol
+
+    write_tiny_ogbg(tmp_path / "data", "ogbg-molhiv")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(tmp_path / "data"))
+    out = tmp_path / "hiv"
+    real = protocol.gtsp_seed_task
+
+    def dense_then_fails(task, emit):
+        real({**task, "specs": task["specs"][:1]}, emit)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(protocol, "gtsp_seed_task", dense_then_fails)
+    result = cli(*_gtsp_args(out))
+    assert result.exit_code == 1, result.output
+    assert "seeds" not in result.stderr and "1 seed failed (seed 0: RuntimeError: out of " \
+        f"memory); the finished runs' records are in {out / 'results.json'}" in result.stderr
+    assert [r["axes"] for r in json.loads((out / "results.json").read_text())] == ["dense"]
+    assert "| dense | 1 |" in (out / "results.md").read_text()
+
+
+def _resumable_folder(out: Path, monkeypatch) -> Path:
+    """The files a run of ``_gtsp_args`` writes, made by hand (no training), beside a tiny
+    ogbg-molhiv as the data root (a check that let them pass would not go looking for it)."""
+    write_tiny_ogbg(out.parent / "data", "ogbg-molhiv")
+    monkeypatch.setenv("SPARSEBOX_DATA", str(out.parent / "data"))
+    out.mkdir(parents=True)
+    (out / "run.json").write_text(json.dumps({"dataset": "ogbg-molhiv", "epochs": 1,
+                                              "max_graphs": None, "batch_size": 8, "lr": 1e-3}))
+    records = [{"dataset": "ogbg-molhiv", "axes": axes, "keep": keep, "seed": 0,
+                "metric_name": "rocauc", "metric": 0.7, "flops": 1e6, "flops_sparse_kernel": 1e6,
+                "inference_seconds": 1.0, "epochs": 1, "heads": [4, 4, 4, 4]}
+               for axes, keep in (("dense", 1.0), ("tokens", 0.5))]
+    (out / "results.json").write_text(json.dumps(records))
+    return out / "results.json"
+
+
+@pytest.mark.parametrize("heads", [[4, 4], [4, 9, 4, 4]], ids=["two layers", "nine heads"])
+def test_resume_refuses_heads_the_model_has_not(cli, tmp_path, monkeypatch, heads):
+    """Heads of another number of layers passed the check and failed after the training, in the
+    re-timing, as "the record has 2 layers, the model 4" (neither the file nor the option
+    named); more heads than the model's were timed as if they were there."""
+    path = _resumable_folder(tmp_path / "hiv", monkeypatch)
+    records = json.loads(path.read_text())
+    records[1]["heads"] = heads
+    path.write_text(json.dumps(records))
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    cli(*_gtsp_args(path.parent, "--resume")).error_line(
+        "--resume", str(path), "record 2: heads must be 4 counts in 0 .. 4")
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
+
+
+@pytest.mark.parametrize("name", ["results.json", "run.json"])
+def test_resume_names_a_folder_where_a_file_of_the_run_belongs(cli, tmp_path, monkeypatch, name):
+    """A results.json that was a folder was trained on and then failed as
+    "error: OUT/.results.json.123.tmp: Is a directory"; a run.json that was one was reported
+    missing."""
+    path = _resumable_folder(tmp_path / "hiv", monkeypatch)
+    (path.parent / name).unlink()
+    (path.parent / name).mkdir()
+    cli(*_gtsp_args(path.parent, "--resume")).error_line(
+        "--resume", f"{path.parent / name} is a folder, not a file")
+
+
+def test_a_collated_batch_of_graphs_that_state_num_nodes_is_taken_apart_by_pyg():
+    """ogb's graphs state num_nodes, which PyG keeps out of a batch's slices: such a batch was
+    taken for a hand-made one and split by its batch vector, every graph given the batch's whole
+    list of a per-graph string field."""
+    from torch_geometric.data import Batch, Data
+
+    from graphsparse.gtsp.data import one_by_one
+
+    g = Data(x=torch.zeros(3, 1, dtype=torch.long), edge_index=torch.tensor([[0, 1], [1, 0]]),
+             num_nodes=3, name="mol")
+    graphs = one_by_one(Batch.from_data_list([g, g]))
+    assert [(h.name, h.num_nodes) for h in graphs] == [("mol", 3), ("mol", 3)]
+
+
+def test_a_record_of_one_layer_is_told_in_the_singular():
+    from graphsparse.gtsp.timing import architecture
+
+    with pytest.raises(ValueError, match="^the record has 1 layer, the model 4$"):
+        architecture({"axes": "dense", "keep": 1.0, "heads": [4]}, 1)
