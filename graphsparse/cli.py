@@ -413,6 +413,8 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
 
     levels = len(level_list)
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
+    if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
+        runner.connect()
     with make_progress() as progress:
         task = progress.add_task("teddy runs", total=total)
 
@@ -426,17 +428,17 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
         try:
             runner.run(_teddy_seed, [{**options, "seed": s} for s in todo], on_record=on_record)
         except TaskError as err:
-            failed = sorted(task["seed"] for task, _ in err.failures)
             reasons = "; ".join(f"seed {task['seed']}: {why}" for task, why in err.failures)
+            failed = f"{counted(len(err.failures), 'seed')} failed ({reasons})"
             if not records:  # without --resume the caller removes what this run made
                 raise TaskError(err.failures, err.results).with_message(
-                    f"seeds {failed} failed ({reasons}); no run finished, "
-                    + ("run again with --resume to try them again" if resume
+                    f"{failed}; no run finished, "
+                    + ("run again with --resume to try again" if resume
                        else "nothing was kept")) from None
             write_teddy_report(records, out, title=f"{dataset} / {model}")
             raise TaskError(err.failures, err.results).with_message(
-                f"seeds {failed} failed ({reasons}); the others' records are in "
-                f"{out / 'results.json'}: run again with --resume to finish") from None
+                f"{failed}; the finished runs' records are in {out / 'results.json'}: run again "
+                "with --resume to finish") from None
     write_teddy_report(records, out, title=f"{dataset} / {model}")
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 

@@ -359,12 +359,14 @@ def test_a_teddy_run_whose_every_seed_fails_leaves_nothing_and_says_so(tmp_path,
     result = cli("graph", "teddy", "--dataset", "cora", "--levels", "1", "--seeds", "2",
                  "--epochs", "1", "--out", out)
     assert result.exit_code == 1
-    assert result.stderr.strip().endswith("no run finished, nothing was kept")
+    assert result.stderr.strip().endswith(
+        "error: 2 seeds failed (seed 0: RuntimeError: out of memory; seed 1: RuntimeError: out of "
+        "memory); no run finished, nothing was kept")
     assert not (tmp_path / "new").exists()
     resumed = cli("graph", "teddy", "--dataset", "cora", "--levels", "1", "--seeds", "2",
                   "--epochs", "1", "--out", out, "--resume")  # keeps its run.json
     assert resumed.stderr.strip().endswith("no run finished, run again with --resume to try "
-                                           "them again")
+                                           "again")
 
 
 def _karate_task():
