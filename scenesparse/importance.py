@@ -35,7 +35,7 @@ import torch
 
 from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene, check_finite
-from scenesparse.rendering import BACKENDS, render
+from scenesparse.rendering import BACKENDS, check_cameras, render
 from sparsebox._validation import Interval, Options, check_choice
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
@@ -113,22 +113,6 @@ transform with OpenCV axes: x right, y down, z forward)
             f"{who} Gaussian of the scene{why}: check the "
             "poses' convention (Camera takes a world-to-camera transform with OpenCV axes: x "
             "right, y down, z forward)")
-
-
-def check_cameras(cameras: Sequence[Camera] | None) -> None:
-    """``cameras`` is None (the default orbit) or a non-empty sequence of :class:`Camera`;
-    otherwise an error that says which."""
-    if cameras is None:
-        return
-    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
-        raise InvalidParameterError(f"cameras must be a list of Camera (or None for the default "
-                                    f"orbit), got {type(cameras).__name__}")
-    if len(cameras) == 0:
-        raise InvalidParameterError("cameras is empty: pass the views to score and recover "
-                                    "with, or None for the default orbit")
-    for i, cam in enumerate(cameras):
-        if not isinstance(cam, Camera):
-            raise InvalidParameterError(f"cameras[{i}] must be a Camera, got {type(cam).__name__}")
 
 
 def cameras_seeing(scene: GaussianScene, cameras: Sequence[Camera]) -> Iterator[bool]:
@@ -260,7 +244,7 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
     if score == "pup":
         if cameras is None:
             raise ValueError("score 'pup' needs the cameras of its views")
-        check_cameras(cameras)  # none scored every Gaussian alike
+        check_cameras(cameras, none_means="the default orbit")  # none scored every Gaussian alike
         return sensitivity_scores(scene, cameras)
     if score == "opacity":
         return scene.opacities.detach().cpu().numpy().astype(np.float64)
@@ -378,7 +362,7 @@ class GaussianPruner(Sparsifier):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply(path) reads one "
                                         f"from a PLY), got {type(scene).__name__}")
         check_finite(scene)
-        check_cameras(cameras)
+        check_cameras(cameras, none_means="the default orbit")
         if targets is not None and (cameras is None or len(targets) != len(cameras)):
             raise InvalidParameterError("targets need their cameras: one target per camera")
         rounds = 1 if self.threshold is not None else self.rounds

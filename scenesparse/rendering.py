@@ -18,6 +18,7 @@ statistics per Gaussian (see :class:`RenderResult`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -266,6 +267,22 @@ def check_camera(camera: Camera, name: str = "camera") -> None:
             raise InvalidParameterError(f"{name}.{field} must be a finite number"
                                         f"{' > 0' if field in ('fx', 'fy') else ''} (pixels), "
                                         f"got {value!r}")
+
+
+def check_cameras(cameras: object, *, none_means: str | None = None) -> None:
+    """A non-empty list (a sequence) of cameras, each one :func:`check_camera` takes; ``None``
+    too where ``none_means`` says what it stands for ("the default orbit"). Otherwise an error
+    that says which (one camera, a generator or another object failed deep inside)."""
+    if cameras is None and none_means is not None:
+        return
+    alternative = f" (or None for {none_means})" if none_means else ""
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
+        raise InvalidParameterError(f"cameras must be a list of Camera{alternative}, got "
+                                    f"{type(cameras).__name__}")
+    if len(cameras) == 0:
+        raise InvalidParameterError(f"cameras is empty: pass the views{alternative}")
+    for i, camera in enumerate(cameras):
+        check_camera(camera, f"cameras[{i}]")
 
 
 def check_render_backend(backend: str) -> str:

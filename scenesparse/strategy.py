@@ -16,7 +16,8 @@ import torch
 
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene
-from scenesparse.importance import GaussianPruner, check_cameras
+from scenesparse.importance import GaussianPruner
+from scenesparse.rendering import check_cameras
 from scenesparse.training import prune_
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
@@ -127,7 +128,7 @@ class PruneStrategy(Strategy):
         """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds``, ``backend`` and
         ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0)."""
         self._pruner()._validate_params()
-        check_cameras(self.cameras)
+        check_cameras(self.cameras, none_means="the default orbit")
         steps = self.prune_steps
         if isinstance(steps, (str, bytes)) or not isinstance(steps, Collection) or not all(
                 isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0

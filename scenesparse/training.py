@@ -24,7 +24,7 @@ import torch
 from scenesparse.cameras import Camera
 from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.imagemetrics import splat_loss
-from scenesparse.rendering import check_camera, check_render_backend, render
+from scenesparse.rendering import check_cameras, check_render_backend, render
 from sparsebox._validation import check_colour, check_int, check_real
 from sparsebox.base import StrategyState
 from sparsebox.exceptions import InvalidParameterError
@@ -177,7 +177,7 @@ class SplatTrainer:
         if not isinstance(scene, GaussianScene):
             raise InvalidParameterError(f"scene must be a GaussianScene (read_ply reads one), got "
                                         f"{type(scene).__name__}")
-        _check_cameras(cameras)
+        check_cameras(cameras)
         check_targets(cameras, targets)
         check_finite(scene)
         _check_seen(scene, cameras)
@@ -394,16 +394,6 @@ class SplatTrainer:
                     "trainer that wrote the checkpoint")
 
 
-def _check_cameras(cameras: Sequence[Camera]) -> None:
-    """A sequence of :class:`Camera` (one camera, a generator or another object failed with a
-    TypeError or AttributeError on the way)."""
-    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
-        raise InvalidParameterError(f"cameras must be a list of Camera, got "
-                                    f"{type(cameras).__name__}")
-    for i, cam in enumerate(cameras):
-        check_camera(cam, f"cameras[{i}]")
-
-
 def _check_seen(scene: GaussianScene, cameras: Sequence[Camera]) -> None:
     """Refuse a scene of no Gaussian (an IndexError followed), and cameras none of which sees a
     Gaussian of the scene: no gradient reaches any, and the loss stayed where it was step after
@@ -482,7 +472,7 @@ def scene_from_views(cameras: Sequence[Camera], masks: Sequence[torch.Tensor],
     from scenesparse.gaussians import SH_C0
 
     # 8-bit images gave colours 255 times too bright, fewer than 4 points infinite sizes
-    _check_cameras(cameras)
+    check_cameras(cameras)
     check_targets(cameras, images, name="image")
     count_masks = len(masks) if hasattr(masks, "__len__") else "no list of"
     if count_masks != len(cameras):

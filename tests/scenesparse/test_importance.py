@@ -290,7 +290,7 @@ def test_strategy_cameras_are_checked_at_set_up():
     optimizers = {k: torch.optim.Adam([p], lr=0.01) for k, p in params.items()}
     cams = default_cameras(scene_from_params(params), 2, 16)
     for bad, message in (([], "cameras is empty"), (cams[0], "cameras must be a list of Camera"),
-                         ([cams[0], "front"], r"cameras\[1\] must be a Camera")):
+                         ([cams[0], "front"], r"cameras\[1\] must be one Camera")):
         strategy = PruneStrategy(prune_steps=(10,), score="radsplat", cameras=bad)
         with pytest.raises(ValueError, match=message):
             strategy.initialize_state(scene_scale=1.0)

@@ -869,6 +869,9 @@ def test_a_trainer_refuses_cameras_seed_background_backend_and_strategy_it_canno
                          ([cams[0], "view"], r"cameras\[1\] must be one Camera, got str")):
         with pytest.raises(InvalidParameterError, match=message):
             SplatTrainer(scene, bad, targets)
+    # no view passed the trainer's own check (the pruner's refused it): one check for both now
+    with pytest.raises(InvalidParameterError, match="cameras is empty: pass the views$"):
+        SplatTrainer(scene, [], [])
     for kwargs, message in (
             (dict(seed=-1), "seed must be >= 0, got -1"),
             (dict(background=(255, 255, 255)), r"background must lie in \[0, 1\] as the targets"),
