@@ -571,8 +571,9 @@ def gtsp(
     address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
     """GTSP: a GPS graph transformer pruned on four axes (tokens, heads, layers, weights), each
-    alone and combined, against the dense model trained in every invocation; FLOPs counted and
-    inference timed on the exported model."""
+    alone and combined, against each seed's dense model (--resume keeps its record, and trains it
+    again only where a magnitude baseline still needs its weights); FLOPs counted and inference
+    timed on the exported model."""
     from graphsparse.gtsp.command import run_gtsp_command
 
     run_gtsp_command(dataset=dataset, axes=axes, keep=keep, seeds=seeds, epochs=epochs, out=out,

@@ -86,8 +86,15 @@ class MethodEntry:
         return getattr(importlib.import_module(module), attr)
 
     def create(self, **params: Any) -> Any:
-        """An instance: this entry's parameters, then ``params``."""
-        return self.load()(**{**self.params, **params})
+        """An instance: this entry's parameters, then ``params``; a name the method does not take
+        is an error that lists those it does (Python's own named only the first)."""
+        cls = self.load()
+        names = getattr(cls, "_get_param_names", lambda: None)()
+        unknown = sorted(set(params) - set(names)) if names is not None else []
+        if unknown:
+            raise InvalidParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; valid: "
+                                        f"{', '.join(names)}")
+        return cls(**{**self.params, **params})
 
 
 _REGISTRY: dict[tuple[str, str], MethodEntry] = {}

@@ -185,6 +185,9 @@ def test_clone_round_trip_and_set_params(entry):
     assert twin.set_params(**{name: est.get_params()[name]}) is twin
     with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'"):
         twin.set_params(no_such_parameter=1)
+    # the registry's constructor gave Python's own TypeError, naming no valid parameter
+    with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'; valid: "):
+        entry.create(no_such_parameter=1)
     # a call with an unknown name sets none of the others (it set those before it)
     with pytest.raises(InvalidParameterError, match="has no parameter 'no_such_parameter'"):
         twin.set_params(**{name: object(), "no_such_parameter": 1})
