@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import numbers
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -112,14 +112,20 @@ class Sparsifier:
     def set_params(self, **params: Any) -> Sparsifier:
         """Set hyper-parameters by name; an unknown name is an error that lists the valid ones,
         and then none of them is set."""
-        valid = self._get_param_names()
-        unknown = [name for name in params if name not in valid]
-        if unknown:
-            raise InvalidParameterError(
-                f"{type(self).__name__} has no parameter {unknown[0]!r}; valid: {', '.join(valid)}")
+        self._refuse_unknown_params(params)
         for name, value in params.items():
             setattr(self, name, value)
         return self
+
+    @classmethod
+    def _refuse_unknown_params(cls, names: Iterable[str]) -> None:
+        """An error that lists the valid parameters where ``names`` holds one ``cls`` does not
+        take (:meth:`set_params`, and :meth:`sparsebox.registry.MethodEntry.create`)."""
+        valid = cls._get_param_names()
+        unknown = [name for name in names if name not in valid]
+        if unknown:
+            raise InvalidParameterError(
+                f"{cls.__name__} has no parameter {unknown[0]!r}; valid: {', '.join(valid)}")
 
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters

@@ -89,11 +89,8 @@ class MethodEntry:
         """An instance: this entry's parameters, then ``params``; a name the method does not take
         is an error that lists those it does (Python's own named only the first)."""
         cls = self.load()
-        names = getattr(cls, "_get_param_names", lambda: None)()
-        unknown = sorted(set(params) - set(names)) if names is not None else []
-        if unknown:
-            raise InvalidParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; valid: "
-                                        f"{', '.join(names)}")
+        if hasattr(cls, "_refuse_unknown_params"):  # a Sparsifier (every registered method)
+            cls._refuse_unknown_params(params)
         return cls(**{**self.params, **params})
 
 
