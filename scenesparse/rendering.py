@@ -272,7 +272,19 @@ def check_camera(camera: Camera, name: str = "camera") -> None:
 def check_cameras(cameras: object, *, none_means: str | None = None) -> None:
     """A non-empty list (a sequence) of cameras, each one :func:`check_camera` takes; ``None``
     too where ``none_means`` says what it stands for ("the default orbit"). Otherwise an error
-    that says which (one camera, a generator or another object failed deep inside)."""
+    that says which (one camera, a generator or another object failed deep inside).
+
+    Examples
+    --------
+    >>> camera = Camera(torch.eye(4), 32.0, 32.0, 16.0, 16.0, 32, 32)
+    >>> check_cameras([camera]), check_cameras(None, none_means="the default orbit")
+    (None, None)
+    >>> try:
+    ...     check_cameras(camera)
+    ... except ValueError as err:
+    ...     print(err)
+    cameras must be a list of Camera, got Camera
+    """
     if cameras is None and none_means is not None:
         return
     alternative = f" (or None for {none_means})" if none_means else ""
