@@ -837,7 +837,7 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
         if err.reason == "missing":
             e = events[err.index]
             where = (" a second time (an earlier line of its batch deletes it)"
-                     if "a second time" in str(err) else ", which is not in the graph")
+                     if _deleted_before(events, err.index) else ", which is not in the graph")
             message = (f"{source}: line {lineno}: deletes edge ({e.u}, {e.v}){where}; nothing of "
                        "its batch was applied (rerun with --skip-missing to skip such deletions)")
         else:
@@ -848,6 +848,15 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
         typer.echo(json_text(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:
         st.checkpoint()
+
+
+def _deleted_before(events: list, index: int) -> bool:
+    """Whether the last event before ``index`` on the edge that event ``index`` names deletes
+    it (the batch deleted the edge already; else it was never in the graph)."""
+    e = events[index]
+    edge = {int(e.u), int(e.v)}
+    last = [x.op for x in events[:index] if {int(x.u), int(x.v)} == edge]
+    return bool(last) and last[-1] == "-"
 
 
 @stream_app.command("export")
