@@ -97,10 +97,10 @@ def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -
     if args.resume and path.is_file():  # the records run_dataset goes on with, checked now
         import typer
 
-        from graphsparse.gtsp.command import _previous_records
+        from graphsparse.gtsp.command import previous_records
 
         try:
-            _previous_records(folder, run, True)
+            previous_records(folder, run, True)
         except typer.BadParameter as err:
             fail(f"--resume: {err.message}")
     return run

@@ -653,11 +653,11 @@ def test_the_json_of_a_benchmark_records_the_command_that_wrote_it(tmp_path, scr
     assert f"`{record['meta']['command']}`" in (out / f"{written}.md").read_text()
     assert record["runs"] and all("seed" in r for r in record["runs"])
     if script == "gtsp.py":  # its dataset folder is one `sparsebox graph gtsp --resume` reads
-        from graphsparse.gtsp.command import _previous_records
+        from graphsparse.gtsp.command import previous_records
 
         folder = out / "gtsp" / "ogbg-molbace"
         records = json.loads((folder / "results.json").read_text())
-        assert _previous_records(folder, json.loads((folder / "run.json").read_text()),
+        assert previous_records(folder, json.loads((folder / "run.json").read_text()),
                                  True) == records
 
 

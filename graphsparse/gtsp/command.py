@@ -15,7 +15,7 @@ import typer
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.outputs import json_text
 
-__all__ = ["run_gtsp_command"]
+__all__ = ["previous_records", "run_gtsp_command"]
 
 
 def _parsed(parse: Any, text: str, option: str) -> Any:
@@ -92,7 +92,7 @@ def _record_rules(dataset: str) -> dict[str, tuple[Any, str]]:
             "at_flops_of": (matched, "must be {\"axes\": a run's axes, \"keep\": in (0, 1]}")}
 
 
-def _previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
+def previous_records(out: Path, run: dict, resume: bool) -> list[dict]:
     """The records to keep: none for a new folder; with ``--resume`` those of
     ``OUT/results.json`` (checked against ``OUT/run.json``), once each holds the values a run
     writes and no run is there twice; else an error naming ``--resume`` and the record."""
@@ -132,7 +132,7 @@ def run_gtsp_command(*, dataset: str, axes: str, keep: str, seeds: int, epochs: 
            "batch_size": batch_size, "lr": lr}
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
-    records = _previous_records(out, run, resume)
+    records = previous_records(out, run, resume)
     specs = plan_runs(axis_list, keeps, baselines=wanted)
     records, todo = runs_to_do(records, specs, list(range(seeds)))
     _check_dataset(dataset, max_graphs, batch_size)  # a missing dataset, too few graphs: here
