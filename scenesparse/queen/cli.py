@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from sparsebox.outputs import json_text
+from sparsebox.outputs import counted, json_text
 
 queen_app = typer.Typer(help="QUEEN: streaming free-viewpoint video of Gaussians (encode, "
                         "decode, info).", no_args_is_help=True, rich_markup_mode=None)
@@ -107,8 +107,8 @@ def decode(
         raise typer.BadParameter(f"{stream} holds no frames, got {frame}", param_hint="--frame")
     if not 0 <= frame < len(reader):
         which = "be 0" if len(reader) == 1 else f"be in 0..{len(reader) - 1}"
-        raise typer.BadParameter(f"must {which} ({stream} holds {_frames(len(reader))}), got "
-                                 f"{frame}", param_hint="--frame")
+        raise typer.BadParameter(f"must {which} ({stream} holds {counted(len(reader), 'frame')}), "
+                                 f"got {frame}", param_hint="--frame")
     scene = reader.frame(frame)
     with StagedOutputs(ply=output) as staged:
         write_ply(staged["ply"], scene, name=output)
@@ -132,8 +132,8 @@ def info(
         return
     h = reader.header
     sizes = [f["bytes"] for f in layout["frames"]]
-    typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {_frames(len(reader))} of "
-               f"{h['gaussians']:,} Gaussians (SH degree {h['sh_degree']})")
+    typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {counted(len(reader), 'frame')} "
+               f"of {h['gaussians']:,} Gaussians (SH degree {h['sh_degree']})")
     first = f"frame 0 {sizes[0]:,} bytes" if sizes else "no frames"  # a header alone is a stream
     typer.echo(f"  header {layout['header_bytes']:,} bytes, {first}")
     if len(sizes) == 2:
@@ -143,8 +143,3 @@ def info(
         typer.echo(f"  frames 1..{len(sizes) - 1}: mean {sum(rest) / len(rest):,.0f} bytes "
                    f"(min {min(rest):,}, max {max(rest):,})")
     typer.echo(f"  total {layout['header_bytes'] + sum(sizes):,} bytes")
-
-
-def _frames(count: int) -> str:
-    """``count`` frames, in words: "1 frame", "3 frames"."""
-    return f"{count:,} frame{'' if count == 1 else 's'}"

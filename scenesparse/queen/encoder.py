@@ -38,6 +38,7 @@ from scenesparse.training import SplatTrainer, check_targets, params_from_scene,
 from sparsebox._validation import SEED, Interval, Options, check_choice, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.outputs import counted
 
 __all__ = ["QueenEncoder", "QueenResiduals", "FrameState", "gate_probabilities",
            "footprint_masks"]
@@ -84,6 +85,25 @@ def footprint_masks(scene: GaussianScene, moving: torch.Tensor, cameras: Sequenc
                                                2 * r + 1, stride=1, padding=r)
         masks.append(grown[0, 0] > 0)
     return masks
+
+
+def _view(camera: Camera) -> dict[str, Any]:
+    """What :meth:`QueenEncoder.encode_frame` compares of a camera with the previous frame's:
+    its pose and intrinsics, as a tensor and numbers (a state dict keeps them)."""
+    return {"world_to_cam": camera.world_to_cam.detach().float().cpu().clone(),
+            "intrinsics": [float(camera.fx), float(camera.fy), float(camera.cx), float(camera.cy)]}
+
+
+def _same_view(camera: Camera, view: dict[str, Any]) -> bool:
+    mine = _view(camera)
+    return torch.allclose(mine["world_to_cam"], view["world_to_cam"], atol=1e-5) and all(
+        math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
+        for a, b in zip(mine["intrinsics"], view["intrinsics"], strict=True))
+
+
+def _copied(views: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"world_to_cam": v["world_to_cam"].clone(), "intrinsics": list(v["intrinsics"])}
+            for v in views]
 
 
 class _ResidualTrainer(SplatTrainer):
@@ -204,6 +224,7 @@ class QueenEncoder:
         self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
         self._rest_latent = self.state_.rest_latent.float()
         self._previous = [t.detach().float().cpu() for t in images]
+        self._views = [_view(c) for c in cameras]
         self._generator = torch.Generator().manual_seed(self.seed)
         self.frames_: list[FrameState] = []
         return self.state_
@@ -222,17 +243,26 @@ class QueenEncoder:
     def encode_frame(self, cameras: Sequence[Camera], images: Sequence[torch.Tensor], *,
                      progress: bool = False) -> FrameRecord:
         """Train the next frame's residuals on ``images`` (one per camera, the same cameras as
-        the previous frame) and return its record; :attr:`state_` becomes the decoded frame."""
+        the previous frame, in its order: InvalidParameterError otherwise) and return its record;
+        :attr:`state_` becomes the decoded frame."""
         self._check_started()
         if len(cameras) != len(self._previous) or len(images) != len(cameras):
-            raise InvalidParameterError(f"give the {len(self._previous)} cameras of the previous "
-                                        f"frame, one image each")
+            raise InvalidParameterError(f"give the {counted(len(self._previous), 'camera')} of the "
+                                        f"previous frame, one image each, got "
+                                        f"{counted(len(cameras), 'camera')} and "
+                                        f"{counted(len(images), 'image')}")
         check_targets(cameras, images)
         for i, (now, before) in enumerate(zip(images, self._previous, strict=True)):
             if tuple(now.shape) != tuple(before.shape):
                 raise InvalidParameterError(f"image {i} is {tuple(now.shape)}, where the previous "
                                             f"frame's is {tuple(before.shape)}: give the cameras "
                                             "of the previous frame, at its size")
+        other = next((i for i, (cam, view) in enumerate(zip(cameras, self._views, strict=False))
+                      if not _same_view(cam, view)), None)  # no views: a state saved without them
+        if other is not None:  # its images would be compared with another view's (the gates)
+            raise InvalidParameterError(f"camera {other} is not the previous frame's camera {other} "
+                                        "(another pose or intrinsics): give the cameras of the "
+                                        "previous frame, in its order")
         started = time.perf_counter()
         cfg = self.config
         images = [t.detach().float().cpu() for t in images]
@@ -271,6 +301,7 @@ class QueenEncoder:
         self._check_started()
         return {"state": self.state_.as_dict(), "rest_latent": self._rest_latent.clone(),
                 "previous": [t.clone() for t in self._previous],
+                "cameras": _copied(self._views),
                 "generator": self._generator.get_state(),
                 "frames": [frame.as_dict() for frame in self.frames_]}
 
@@ -288,6 +319,7 @@ class QueenEncoder:
         self.state_ = StreamState.from_dict(state["state"])
         self._rest_latent = state["rest_latent"].clone()
         self._previous = [t.clone() for t in state["previous"]]
+        self._views = _copied(state.get("cameras", []))  # none in a state saved before they were
         self._generator = torch.Generator()
         self._generator.set_state(state["generator"])
         self.frames_ = [FrameState.from_dict(frame) for frame in state["frames"]]

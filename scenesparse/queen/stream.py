@@ -62,6 +62,7 @@ from scenesparse.queen.residuals import (
     apply_record,
 )
 from sparsebox.exceptions import InputFileError
+from sparsebox.outputs import counted
 
 __all__ = ["MAGIC", "FORMAT_VERSION", "CorruptStreamError", "QueenStreamWriter", "QueenStream",
            "scene_of_state"]
@@ -295,8 +296,8 @@ class QueenStream:
         if data[:4] != MAGIC[:len(data)] or not data:
             raise InputFileError(f"{self.path}: not a QUEEN stream (no QSV1 magic)")
         if len(data) < 12:
-            raise CorruptStreamError(f"{self.path}: truncated inside its header ({len(data)} "
-                                     "bytes; a header takes at least 12)")
+            raise CorruptStreamError(f"{self.path}: truncated inside its header "
+                                     f"({counted(len(data), 'byte')}; a header takes at least 12)")
         (length,) = _U32.unpack_from(data, 4)
         body = data[8:8 + length]
         if not _checked_end(data, 8, 8 + length):
@@ -397,9 +398,9 @@ class QueenStream:
     def _check_end(self, end: int, decodes: str) -> None:
         """Refuse bytes after ``end``, where the last record (or the header) ends."""
         if end != len(self._data):
-            raise CorruptStreamError(f"{self.path}: {len(self._data) - end} bytes after the last "
-                                     f"record (record {len(self)} is not in the header; "
-                                     f"{decodes})")
+            extra = counted(len(self._data) - end, "byte")
+            raise CorruptStreamError(f"{self.path}: {extra} after the last record (record "
+                                     f"{len(self)} is not in the header; {decodes})")
 
     def info(self) -> dict[str, Any]:
         """``{"header_bytes": n, "frames": [{"index": t, "bytes": n}, ...]}`` (every record

@@ -34,6 +34,7 @@ from scenesparse.gaussians import GaussianScene, check_finite, read_ply, write_p
 from scenesparse.imagemetrics import psnr
 from scenesparse.rendering import render
 from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.outputs import counted
 
 __all__ = ["VideoFrame", "read_video", "make_moving_video", "moved_gaussians",
            "encode_video"]
@@ -91,17 +92,19 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
         frames.append(VideoFrame(folder, cams, photos))
     first = frames[0].cameras
     for frame in frames[1:]:
-        same = len(frame.cameras) == len(first) and all(
-            torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5)
-            for a, b in zip(frame.cameras, first, strict=True))
-        if same and (frame.cameras[0].width, frame.cameras[0].height) != (first[0].width,
-                                                                          first[0].height):
+        if len(frame.cameras) != len(first):
+            raise InputFileError(f"{frame.folder / 'transforms.json'}: "
+                                 f"{counted(len(frame.cameras), 'camera')}, where "
+                                 f"{frames[0].folder.name} has {len(first)}")
+        moved = next((i for i, (a, b) in enumerate(zip(frame.cameras, first, strict=True))
+                      if not torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5)), None)
+        if moved is not None:
+            raise InputFileError(f"{frame.folder / 'transforms.json'}: camera {moved}'s pose "
+                                 f"differs from {frames[0].folder.name}'s")
+        if (frame.cameras[0].width, frame.cameras[0].height) != (first[0].width, first[0].height):
             raise InputFileError(  # the first photo sets a frame's image size
                 f"{frame.photos[0]}: {frame.cameras[0].width}x{frame.cameras[0].height} pixels, "
                 f"where {frames[0].folder.name}'s photos are {first[0].width}x{first[0].height}")
-        if not same:
-            raise InputFileError(f"{frame.folder / 'transforms.json'}: its cameras differ from "
-                                 f"{frames[0].folder.name}'s")
         changed = next((i for i, (a, b) in enumerate(zip(frame.cameras, first, strict=True))
                         if not _same_intrinsics(a, b)), None)
         if changed is not None:  # trained and scored against frame 0's cameras: not the same views
@@ -291,11 +294,12 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
 
     frames = read_video(frames_dir)
     count = len(frames[0].cameras)
+    if test_camera is not None and count < 2:  # before its range: "in 0..0" would offer camera 0
+        raise InvalidParameterError("--test-camera leaves no camera to train on (the frames have "
+                                    "1 camera)")
     if test_camera is not None and not 0 <= test_camera < count:
         raise InvalidParameterError(f"--test-camera must be in 0..{count - 1} (the frames have "
                                     f"{count} cameras), got {test_camera}")
-    if test_camera is not None and count < 2:
-        raise InvalidParameterError("--test-camera leaves no camera to train on")
     train = [i for i in range(count) if i != test_camera]
     config = config or QueenConfig()
     ply = frames[0].folder / "point_cloud.ply"

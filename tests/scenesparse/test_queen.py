@@ -3,6 +3,7 @@ synthetic multi-view video (a few hundred Gaussians, 32 px) so every test runs i
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -814,3 +815,80 @@ def test_a_record_that_passes_its_checksum_but_does_not_decode_is_named(encoded,
     with pytest.raises(CorruptStreamError, match="record 0 passes its checksum but does not decode: "
                                                  "cannot reshape"):
         QueenStream(path).frame(0)
+
+
+def test_counts_of_one_read_in_the_singular(encoded, video, tmp_path):
+    """One byte after the last record said "1 bytes", a one-byte file "(1 bytes; ...)", an
+    encoder of one camera "give the 1 cameras", and --test-camera on a video of one camera
+    offered camera 0 ("must be in 0..0 (the frames have 1 cameras)"), which leaves none."""
+    out, _, _ = encoded
+    (tmp_path / "newline.qsv").write_bytes(out.read_bytes() + b"\n")  # an editor's last newline
+    with pytest.raises(CorruptStreamError, match="newline.qsv: 1 byte after the last record"):
+        QueenStream(tmp_path / "newline.qsv").info()
+    (tmp_path / "q.qsv").write_bytes(b"Q")
+    with pytest.raises(CorruptStreamError, match=r"truncated inside its header \(1 byte; "):
+        QueenStream(tmp_path / "q.qsv")
+    one = tmp_path / "one_camera"
+    make_moving_video(_scene(n=20), one, frames=2, cameras=1, resolution=8)
+    for camera in (0, 3):
+        with pytest.raises(InvalidParameterError, match=r"^--test-camera leaves no camera to train "
+                                                        r"on \(the frames have 1 camera\)$"):
+            encode_video(one, tmp_path / "v.qsv", test_camera=camera)
+    assert not (tmp_path / "v.qsv").exists()
+    frames = read_video(one)
+    enc = QueenEncoder(QueenConfig(epochs=1), backend="numba")
+    enc.start(read_ply(frames[0].folder / "point_cloud.ply"), frames[0].cameras, frames[0].images())
+    cams = frames[1].cameras * 2
+    with pytest.raises(InvalidParameterError, match="^give the 1 camera of the previous frame, one "
+                                                    "image each, got 2 cameras and 1 image$"):
+        enc.encode_frame(cams, frames[1].images())
+
+
+def test_a_frame_of_other_cameras_says_how_they_differ(video, tmp_path):
+    """A frame with another number of cameras, or one camera moved, said only "its cameras
+    differ from frame_0000's"; now the count, or the camera, is named."""
+    import shutil
+
+    folder, _ = video
+    for case in ("count", "pose"):
+        copy = tmp_path / case
+        shutil.copytree(folder, copy)
+        meta = copy / "frame_0002" / "transforms.json"
+        content = json.loads(meta.read_text())
+        if case == "count":
+            content["frames"] = content["frames"][:2]
+            message = "frame_0002/transforms.json: 2 cameras, where frame_0000 has 3$"
+        else:
+            content["frames"][1]["transform_matrix"][0][3] += 0.5
+            message = "frame_0002/transforms.json: camera 1's pose differs from frame_0000's$"
+        meta.write_text(json.dumps(content))
+        with pytest.raises(ValueError, match=message):
+            read_video(copy)
+
+
+def test_cameras_in_another_order_than_the_previous_frames_are_refused(video):
+    """encode_frame with the same cameras in another order (or another view of the same size)
+    compared each photo with another camera's previous photo: the gates opened on the wrong
+    Gaussians (2 of the 25 moving ones gated instead of 22, on the donut) without a word. The
+    cameras are kept in the state dict, so a resumed encoder checks them too."""
+    folder, _ = video
+    frames = read_video(folder)
+    cams, images = frames[1].cameras, frames[1].images()
+    enc = QueenEncoder(QueenConfig(epochs=1), backend="numba")
+    enc.start(read_ply(frames[0].folder / "point_cloud.ply"), frames[0].cameras, frames[0].images())
+    said = r"^camera 0 is not the previous frame's camera 0 \(another pose or intrinsics\)"
+    with pytest.raises(InvalidParameterError, match=said):
+        enc.encode_frame(cams[::-1], images[::-1])
+    zoomed = [dataclasses.replace(c, fx=1.5 * c.fx) if i == 2 else c for i, c in enumerate(cams)]
+    with pytest.raises(InvalidParameterError, match="^camera 2 is not the previous frame's camera 2"):
+        enc.encode_frame(zoomed, images)
+    assert enc.state_.index == 0 and not enc.frames_
+    buffer = io.BytesIO()
+    torch.save(enc.state_dict(), buffer)
+    buffer.seek(0)
+    twin = QueenEncoder(QueenConfig(epochs=1), backend="numba").load_state_dict(
+        torch.load(buffer, weights_only=True))
+    with pytest.raises(InvalidParameterError, match=said):
+        twin.encode_frame(cams[::-1], images[::-1])
+    twin.encode_frame(cams, images)  # frame 1's own cameras, read from its transforms.json
+    assert twin.state_.index == 1
