@@ -36,7 +36,11 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
     """The files a folder or a glob names (sorted; hidden files and other suffixes left out), or
     None when ``source`` is one file or not a path at all (a dataset name). A folder or glob that
     names no file is an error naming ``option`` and the files it looked for: ``kind`` (``".mtx
-    or .graph file"``), by default the suffixes."""
+    or .graph file"``), by default the suffixes. An empty ``source`` (an unset shell variable) is
+    refused, not taken for the working folder; a file whose name holds ``[``, ``*`` or ``?`` is
+    one file, not a pattern."""
+    if not source.strip():
+        raise InvalidParameterError(f"{option}: is empty; give a file, a folder or a glob")
     path = Path(source)
     wanted = tuple(s.lower() for s in suffixes)
 
@@ -47,6 +51,8 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if ours(p))
         where = f"the folder {path}"
+    elif path.is_file():
+        return None
     elif glob.has_magic(source):
         files = sorted(Path(p) for p in glob.glob(source) if ours(Path(p)))
         where = f"the pattern {source!r}"

@@ -528,6 +528,10 @@ class RayExecutor(Executor):
     def __init__(self, *, address: str | None = None, num_cpus: int | None = None,
                  cpus_per_task: float = 1, gpus_per_task: float = 0,
                  max_retries: int = 3) -> None:
+        if address is not None and not (isinstance(address, str) and address.strip()):
+            # "" (an unset variable) would start a new local cluster instead of the one meant
+            raise InvalidParameterError(f"address must be the address of a running Ray cluster, "
+                                        f"or None for a new local one, got {address!r}")
         self.address = address
         self.num_cpus = None if num_cpus is None else check_int("num_cpus", num_cpus, minimum=1)
         self.cpus_per_task = check_real("cpus_per_task", cpus_per_task, above=0)
@@ -547,7 +551,8 @@ class RayExecutor(Executor):
                     ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
                 except (ConnectionError, ValueError) as err:  # Ray's advice, on one line
                     raise InvalidParameterError(f"{given} {address}: {type(err).__name__}: "
-                                                f"{' '.join(str(err).split())}") from err
+                                                f"{' '.join(str(err).split())}"
+                                                f"{_token_hint(err, address)}") from err
             else:
                 # "local": a new cluster, though `ray start` left one (or its stale address file)
                 ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
@@ -613,9 +618,16 @@ class RayExecutor(Executor):
         return _finish(results, failures)
 
 
+#: a client's first bytes on an HTTP/2 connection (its preface and an empty SETTINGS frame):
+#: a gRPC server (Ray's GCS, the Ray Client server) answers with a SETTINGS frame of its own
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(3) + b"\x04" + bytes(5)
+
+
 def _check_reachable(address: str, given: str) -> None:
     """Refuse ``address`` (``host:port`` or ``ray://host:port``) at once when nothing listens
-    there; other forms (``auto``) are Ray's to resolve.
+    there, or where what answers is no gRPC server (a web server, the dashboard's port: Ray
+    would try it again and again for many minutes); other forms (``auto``) are Ray's to
+    resolve.
 
     Examples
     --------
@@ -626,12 +638,41 @@ def _check_reachable(address: str, given: str) -> None:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not (host and port.isdigit()) or "/" in host:
         return
+    first = None
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as sock:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("0", "false", ""):  # plain gRPC
+                sock.sendall(_HTTP2_PREFACE)
+                first = b""
+                while len(first) < 9 and (chunk := sock.recv(9 - len(first))):
+                    first += chunk
     except OSError as err:
         raise InvalidParameterError(
             f"{given} {address}: no Ray cluster answers there ({err.strerror or err}); start "
             "one (ray start --head) or give the address it printed") from None
+    if first is not None and not (len(first) == 9 and first[3] == 4):  # no SETTINGS frame
+        said = " ".join(first.decode("latin-1").split())
+        raise InvalidParameterError(
+            f"{given} {address}: something answers there, but not a Ray cluster "
+            f"({f'it said {said!r}' if said else 'it closed the connection'}); give the address "
+            "`ray start --head` printed (its GCS port, 6379 by default)")
+
+
+def _token_hint(err: Exception, address: str) -> str:
+    """What Ray's "Failed to connect" leaves out: a cluster with token authentication (``ray
+    start`` turns it on where ``~/.ray/auth_token`` exists, as any new local cluster leaves it)
+    refuses a driver that connects to its address without ``RAY_AUTH_MODE=token``.
+
+    Examples
+    --------
+    >>> _token_hint(ValueError("Invalid address format"), "h:1")
+    ''
+    """
+    if (not isinstance(err, ConnectionError) or address == "auto"  # auto: Ray sends its token
+            or os.environ.get("RAY_AUTH_MODE", "").lower() == "token"):
+        return ""
+    return ("; if the cluster has token authentication, set RAY_AUTH_MODE=token (with its token "
+            "in ~/.ray/auth_token or $RAY_AUTH_TOKEN)")
 
 
 def _ray_error(err: Exception) -> str:
@@ -654,10 +695,16 @@ def make_executor(kind: str = "local", *, jobs: int = 1, address: str | None = N
     >>> make_executor("local", jobs=2).jobs
     2
     """
+    if kind not in ("local", "ray"):
+        raise InvalidParameterError(f"executor must be 'local' or 'ray', got {kind!r}")
+    jobs = check_int("jobs", jobs, minimum=1)  # (not num_cpus, a name the caller never gave)
     if kind == "local":
+        for name, value, given in (("address", address, address is not None),
+                                   ("gpus_per_task", gpus_per_task, gpus_per_task != 0)):
+            if given:  # else the tasks quietly ran on this machine's CPUs
+                raise InvalidParameterError(f"{name} is for kind 'ray', got {value!r} with "
+                                            "kind 'local'")
         return LocalExecutor(jobs)
-    if kind == "ray":
-        _ray()  # a clear error now when Ray is missing
-        return RayExecutor(address=address, num_cpus=None if address else jobs,
-                           gpus_per_task=gpus_per_task)
-    raise InvalidParameterError(f"executor must be 'local' or 'ray', got {kind!r}")
+    _ray()  # a clear error now when Ray is missing
+    return RayExecutor(address=address, num_cpus=None if address else jobs,
+                       gpus_per_task=gpus_per_task)

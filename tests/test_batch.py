@@ -400,3 +400,40 @@ def test_a_batch_output_taken_by_a_folder_is_refused_before_any_file(graphs, tmp
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: --out: {out / taken} is a folder, where the batch writes")
     assert sorted(p.name for p in out.iterdir()) == [taken]  # no file written
+
+
+@pytest.mark.parametrize("command, one", [(("graph", "sparsify"), "-o"),
+                                          (("scene", "prune-points"), None)])
+@pytest.mark.parametrize("source", ["", " "])
+def test_an_empty_source_is_refused_not_taken_for_the_working_folder(tmp_path, cli, monkeypatch,
+                                                                      command, one, source):
+    """``sparsebox scene prune-points "$SCANS" --out thinned`` with SCANS unset ran every file of
+    the working folder; with one output the error named no source ("names 2 files")."""
+    write_graph(as_structure(nx.cycle_graph(8)), tmp_path / "ring.mtx")
+    np.savetxt(tmp_path / "cloud.xyz", np.random.default_rng(0).random((50, 3)))
+    monkeypatch.chdir(tmp_path)
+    hint = "GRAPH" if command[0] == "graph" else "SOURCE"
+    for args in (["--out", tmp_path / "out"], [one, tmp_path / "x.mtx"] if one else
+                 [tmp_path / "x.xyz"]):
+        result = cli(*command, source, *args)
+        assert result.exit_code == 2
+        assert result.stderr.splitlines() == [f"error: {hint}: is empty; give a file, a folder "
+                                              "or a glob"], result.stderr
+        assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cloud.xyz", "ring.mtx"]
+
+
+def test_one_file_whose_name_holds_glob_characters_is_that_file(tmp_path, cli):
+    """``scan[v2].ply`` was taken for a pattern, which matched no file: "the pattern holds no
+    .ply file", and the file could not be given at all."""
+    graph, cloud = tmp_path / "ring[1].mtx", tmp_path / "scan[v2]*.xyz"
+    write_graph(as_structure(nx.cycle_graph(8)), graph)
+    np.savetxt(cloud, np.random.default_rng(0).random((50, 3)))
+    result = cli("graph", "sparsify", graph, "-o", tmp_path / "ring.mtx", "--method", "random",
+                 "--budget", "4")
+    assert result.exit_code == 0, result.output
+    assert load_graph(tmp_path / "ring.mtx").num_edges == 4
+    result = cli("scene", "prune-points", cloud, tmp_path / "kept.xyz", "--method", "uniform",
+                 "--budget", "5")
+    assert result.exit_code == 0, result.output
+    assert np.loadtxt(tmp_path / "kept.xyz").shape == (5, 3)

@@ -1,3 +1,5 @@
+import re
+import sys
 import textwrap
 
 import pytest
@@ -353,3 +355,80 @@ def test_a_warning_line_is_one_write_so_workers_lines_never_interleave():
     with contextlib.redirect_stderr(Writes()) as err:
         warning_line(UserWarning("a.ply: its edge element is not read"), UserWarning, "x", 1)
     assert err.calls == ["warning: a.ply: its edge element is not read\n"]
+
+
+def _serve_once(answer):
+    """A TCP server on a free local port that takes one connection, reads what the client sends
+    first, answers ``answer`` (bytes, or None to close without a word); returns its address."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        with server, server.accept()[0] as conn:
+            conn.settimeout(5)
+            conn.recv(1024)
+            if answer:
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("answer, said", [
+    (b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/html\r\n\r\n", "it said 'HTTP/1.0')"),
+    (None, "it closed the connection)")])
+def test_an_address_where_something_else_answers_is_refused_at_once(monkeypatch, answer, said):
+    """`--address HOST:8265` (the dashboard's port, or any web server's): Ray tried it again and
+    again for many minutes, printing its own warnings, where the port had an answer."""
+    from sparsebox.parallel import _check_reachable
+
+    monkeypatch.undo()  # the network back: only a server of this test, on the loopback, answers
+    address = _serve_once(answer)
+    with pytest.raises(ValueError, match=rf"^--address {address}: something answers there, but "
+                       rf"not a Ray cluster \({re.escape(said)}"):
+        _check_reachable(address, "--address")
+    _check_reachable(_serve_once(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"), "--address")  # gRPC
+
+
+def test_the_executors_refuse_what_they_would_ignore_or_misread():
+    """make_executor("local", address=...) ran on this machine, RayExecutor(address="") started
+    a new local cluster, make_executor("ray", jobs=0) blamed num_cpus, and address=6379 failed
+    at run time with an AttributeError."""
+    from sparsebox.parallel import RayExecutor, make_executor
+
+    with pytest.raises(ValueError, match="^address is for kind 'ray', got 'head:6379'"):
+        make_executor("local", address="head:6379")
+    with pytest.raises(ValueError, match="^gpus_per_task is for kind 'ray', got 0.5"):
+        make_executor("local", gpus_per_task=0.5)
+    for kind in ("local", "ray"):
+        with pytest.raises(ValueError, match="^jobs must be >= 1, got 0"):
+            make_executor(kind, jobs=0)
+    for address in ("", " ", 6379):
+        with pytest.raises(ValueError, match=rf"^address must be the address of a running Ray "
+                           rf"cluster, or None for a new local one, got {address!r}"):
+            RayExecutor(address=address)
+
+
+def test_an_address_ray_cannot_connect_to_says_what_token_authentication_needs(monkeypatch):
+    """A cluster of `ray start` with token authentication refused a driver without
+    RAY_AUTH_MODE=token, and the error said only "Failed to connect to Ray cluster"."""
+    import types
+
+    import sparsebox.parallel as parallel
+
+    def refuse(**kwargs):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {kwargs['address']}")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=refuse)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(parallel, "_check_reachable", lambda address, given: None)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(ValueError, match=r"^--address head:6379: ConnectionError: Failed to "
+                       r"connect to Ray cluster at head:6379; if the cluster has token "
+                       r"authentication, set RAY_AUTH_MODE=token \(with its token in "):
+        parallel.RayExecutor(address="head:6379").connect()
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # set: Ray's words are all there is to say
+    with pytest.raises(ValueError, match=r"at head:6379$"):
+        parallel.RayExecutor(address="head:6379").connect()
