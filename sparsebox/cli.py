@@ -254,6 +254,25 @@ def _home_expanded(arg: str) -> str:
     return arg
 
 
+def _unquoted_glob_hint(err: BaseException) -> str:
+    """Where extra arguments are files (a glob the shell expanded: ``scans/*.ply`` unquoted), how
+    to give several files: a quoted glob or their folder.
+
+    Examples
+    --------
+    >>> import click
+    >>> _unquoted_glob_hint(click.UsageError("Got unexpected extra argument (README.md)"))
+    "; to give several files, quote the glob ('scans/*.ply') or give their folder"
+    """
+    text = _message(err)
+    if not text.startswith("Got unexpected extra argument") or not text.endswith(")"):
+        return ""
+    extra = text[text.index("(", len("Got unexpected extra argument") + 1) + 1:-1].split()
+    if not extra or not all(os.path.exists(a) for a in extra):
+        return ""
+    return "; to give several files, quote the glob ('scans/*.ply') or give their folder"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -273,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if debug:
             traceback.print_exc()
-        print(f"error: {_message(err)}", file=sys.stderr)
+        print(f"error: {_message(err)}{_unquoted_glob_hint(err)}", file=sys.stderr)
         return 2 if _user_error(err) else 1
     except (typer.Abort, KeyboardInterrupt) as err:
         if isinstance(err.__cause__, EOFError):  # click reads a file's early end as an abort

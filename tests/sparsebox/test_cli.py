@@ -324,3 +324,17 @@ def test_methods_item_reads_any_case_and_names_a_close_kind(cli):
         {"edge"}
     result = cli("methods", "--item", "edgee")
     assert result.exit_code == 2 and "(did you mean 'edge'?)" in result.error_line()
+
+
+def test_files_a_shell_glob_expanded_are_told_how_to_give_several(cli, tmp_path):
+    """``sparsebox graph sparsify g/*.graph ...`` unquoted: the shell passes every file, and
+    click's "unexpected extra argument" said nothing of how to give several."""
+    for name in ("a.graph", "b.graph"):
+        (tmp_path / name).write_text("2 1\n2\n1\n")
+    result = cli("graph", "sparsify", tmp_path / "a.graph", tmp_path / "b.graph", "--out",
+                 tmp_path / "out", "--method", "random", "--keep-ratio", "0.5")
+    assert result.exit_code == 2
+    assert "quote the glob" in result.error_line() and "give their folder" in result.error_line()
+    assert not (tmp_path / "out").exists()
+    stray = cli("graph", "sparsify", tmp_path / "a.graph", "--out", tmp_path / "out", "nothing")
+    assert stray.exit_code == 2 and "quote the glob" not in stray.error_line()
