@@ -212,7 +212,7 @@ def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
         _stopped.value = 1
         raise
     except Exception as err:  # the parent reports it with the task; the count of records
-        return index, sent, _Failed(f"{type(err).__name__}: {err}")  # sent so far goes along
+        return index, sent, _Failed(_error_text(err))  # sent so far goes along
     finally:
         _in_task = False
     return index, sent, result
@@ -274,7 +274,7 @@ class LocalExecutor(Executor):
                     if any(err is e for e in caller_errors):  # not one the task caught
                         raise err from None
                     results.append(None)
-                    failures.append((i, task, f"{type(err).__name__}: {err}"))
+                    failures.append((i, task, _error_text(err)))
             return _finish(results, failures)
         _check_importable(fn)
         return self._run_processes(fn, tasks, emit, shared)
@@ -493,7 +493,7 @@ def _ray_task(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
     thread.join()
     error = outcome.get("error")
     if isinstance(error, (Exception, SystemExit)):
-        raise _TaskFailed(f"{type(error).__name__}: {error}")
+        raise _TaskFailed(_error_text(error))
     if error is not None:
         raise error
     yield ("result", outcome["result"])
@@ -673,6 +673,22 @@ def _token_hint(err: Exception, address: str) -> str:
         return ""
     return ("; if the cluster has token authentication, set RAY_AUTH_MODE=token (with its token "
             "in ~/.ray/auth_token or $RAY_AUTH_TOKEN)")
+
+
+def _error_text(err: BaseException) -> str:
+    """``Error: message`` for a task's error, as a failure names it; an error that formats its own
+    message (click's ``BadParameter`` names its option there) in that form.
+
+    Examples
+    --------
+    >>> import click
+    >>> _error_text(click.BadParameter("must be >= 1, got 0", param_hint="--budget"))
+    'BadParameter: Invalid value for --budget: must be >= 1, got 0'
+    >>> _error_text(ValueError("bad"))
+    'ValueError: bad'
+    """
+    formatted = getattr(err, "format_message", None)
+    return f"{type(err).__name__}: {formatted() if callable(formatted) else err}"
 
 
 def _ray_error(err: Exception) -> str:

@@ -437,3 +437,15 @@ def test_one_file_whose_name_holds_glob_characters_is_that_file(tmp_path, cli):
                  "--budget", "5")
     assert result.exit_code == 0, result.output
     assert np.loadtxt(tmp_path / "kept.xyz").shape == (5, 3)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_fails_an_option_names_the_option(graphs, tmp_path, cli, jobs):
+    """The failure of one file of a batch crosses from its task as text: a BadParameter's text
+    had lost the option its single-file run names ("Invalid value for --budget")."""
+    (graphs / "broken.mtx").unlink()
+    result = cli("graph", "sparsify", graphs, "--out", tmp_path / "out", "--method", "random",
+                 "--budget", "40", "--jobs", jobs)
+    assert result.exit_code == 2
+    assert "ring.graph: Invalid value for --budget: budget 40 is more than" in result.error_line()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["grid.mtx"]
