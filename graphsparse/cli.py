@@ -172,7 +172,8 @@ def sparsify(
     out: Path = typer.Option(None, help="Output folder of a batch: OUT/<name>.mtx per file."),
     executor: str = typer.Option("local", help="Where a batch's files run: local (processes on "
                                  "this machine) or ray (a Ray cluster)."),
-    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
+                             "CPUs of a new local cluster; a running cluster's own decide)."),
     address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
     """Sparsify a graph (or a batch of graph files) with a registered method; give at most one

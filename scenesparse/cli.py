@@ -137,7 +137,8 @@ def prune_points(
                                 "seconds (a batch writes OUT/<name>_report.json per file)."),
     out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
     executor: str = typer.Option("local", help=_EXECUTOR_HELP),
-    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
+                             "CPUs of a new local cluster; a running cluster's own decide)."),
     address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
     """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
@@ -273,7 +274,8 @@ def prune_splats(
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
     out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
     executor: str = typer.Option("local", help=_EXECUTOR_HELP),
-    jobs: int = typer.Option(1, min=1, help="Files side by side."),
+    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
+                             "CPUs of a new local cluster; a running cluster's own decide)."),
     address: str = typer.Option(None, help="Address of a running Ray cluster."),
     gpus_per_file: float = typer.Option(0.0, min=0.0, help="--executor ray: the share of a GPU "
                                         "each file reserves (0.25: four files per device)."),
