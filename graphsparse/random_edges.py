@@ -90,7 +90,8 @@ def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) ->
     Pair ``{u, v}`` (``u <= v``) scores the number at position ``u * num_nodes + v`` of the
     stream ``np.random.default_rng(seed).random(...)``, so a seed picks the same pairs in any
     edge order and in any graph on the same nodes; time and memory grow with the edges, not with
-    ``num_nodes**2``.
+    ``num_nodes**2``. ``edge_index`` is PyG's ``[2, num_edges]`` tensor (or an array, and then
+    the kept columns are an array).
 
     Examples
     --------
@@ -99,7 +100,10 @@ def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) ->
     >>> prune_edges_random(ei, 3, keep=2, seed=0).shape
     torch.Size([2, 4])
     """
-    ei = edge_index.cpu().numpy()
+    ei = edge_index.cpu().numpy() if hasattr(edge_index, "cpu") else np.asarray(edge_index)
+    if ei.ndim != 2 or ei.shape[0] != 2 or not (ei.size == 0 or np.issubdtype(ei.dtype, np.integer)):
+        raise InvalidParameterError(f"edge_index must be integer node ids of shape [2, num_edges] "
+                                    f"(PyG's layout), got {ei.dtype} of shape {list(ei.shape)}")
     num_nodes = check_int("num_nodes", num_nodes, minimum=0)
     seed = check_int("seed", seed, minimum=0)
     if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):  # else pair keys of two pairs meet
@@ -109,6 +113,8 @@ def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) ->
     keys, inverse = np.unique(pair, return_inverse=True)
     keep = check_int("keep", keep, minimum=0, maximum=keys.size)
     mask = select(_stream_at(seed, keys)[inverse], budget=keep, groups=pair)
+    if not hasattr(edge_index, "cpu"):
+        return ei[:, mask]
     import torch
 
     return edge_index[:, torch.from_numpy(mask)]

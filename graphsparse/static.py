@@ -464,8 +464,10 @@ class FeGrassSparsifier(Sparsifier):
         stretch[off] = g.weights[off] * TreeResistance(tree).resistance(g.rows[off], g.cols[off])
         self.tree_mask_ = tree_mask
         extra = budget - num_tree
-        refined = math.floor(self.refine_fraction * extra) if self.refine_rounds else 0
-        mask = recover_off_tree(g, tree_mask, stretch, extra - refined, hops=self.hops)
+        every = budget >= num_edges  # H is G: recovery and refinement would only find its edges
+        refined = math.floor(self.refine_fraction * extra) if self.refine_rounds and not every else 0
+        mask = ~loops if every else recover_off_tree(g, tree_mask, stretch, extra - refined,
+                                                     hops=self.hops)
         if refined:
             rounds = self.refine_rounds
             if rounds == "auto":
