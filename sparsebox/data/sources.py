@@ -153,13 +153,17 @@ def fetch(
     base = data_root(root)
     if not info.files:
         return sorted(p for p in find_unshipped(info.name, root).parent.rglob("*") if p.is_file())
+    here = _searched(base)
+    missing = [f.path for f in info.files if not any((folder / f.path).exists() for folder in here)]
     paths = []
-    for f in info.files:
+    for i, f in enumerate(info.files):
         path = base / f.path
         if not path.exists():  # a read-only data root's downloads are in the cache
             target = download_root(base) / f.path
             if not target.exists():
-                _download(f, path, target, download=download, dataset=info.name, root=root)
+                later = [g.path for g in info.files[i + 1:] if g.path in missing]  # not 1 error each
+                _download(f, path, target, download=download, dataset=info.name, root=root,
+                          later=later)
             path = target
         if verify and f.sha256 and sha256_of(path) != f.sha256:
             raise ValueError(f"{path}: sha256 differs from the catalogue's {f.sha256}")
@@ -220,13 +224,17 @@ def _searched(base: Path) -> list[Path]:
 
 
 def _download(f: DatasetFile, path: Path, target: Path, *, download: bool, dataset: str,
-              root: str | os.PathLike[str] | None) -> None:
+              root: str | os.PathLike[str] | None, later: list[str] | None = None) -> None:
     """Download ``f``, missing at ``path`` under the data root, to ``target`` (``path`` itself,
     or its place in the cache when the data root is read-only). A download that fails or is
     interrupted leaves nothing behind: no partial file, no folder made for it. A file the
-    catalogue says is made from its source (``"<url> (filtered)"``) is not downloaded."""
-    where = (f"missing file {f.path!r} of dataset {dataset!r}: searched {path.parent} (data root "
-             f"from {root_origin(root)})")
+    catalogue says is made from its source (``"<url> (filtered)"``) is not downloaded. The
+    error names the dataset's ``later`` files too (missing, and not tried yet), up to five."""
+    later = later or []
+    more = (f" (and {len(later)} more of its files: {', '.join(later[:5])}"
+            f"{', ...' if len(later) > 5 else ''})" if later else "")
+    where = (f"missing file {f.path!r} of dataset {dataset!r}{more}: searched {path.parent} (data "
+             f"root from {root_origin(root)})")
     url, _, made = (f.url or "").partition(" ")
     # the source's file name may differ from the catalogue's: a user saves it under the former
     named = f" as {target.name}" if url.rsplit("/", 1)[-1] != target.name else ""

@@ -677,3 +677,20 @@ def test_an_empty_data_root_argument_is_refused(tmp_path, monkeypatch):
     with pytest.raises(InvalidParameterError, match=r"data root '' \(the argument\) is empty"):
         fetch("karate", "")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_offline_error_names_every_missing_file_of_the_dataset(tmp_path, offline):
+    """Offline, `load_graph("cora")` named ind.cora.x only: a user who placed it was told of
+    ind.cora.tx next, and so on, one run per file of the eight."""
+    raw = tmp_path / "planetoid" / "Cora" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "ind.cora.tx").write_bytes(b"")  # present: not named
+    with pytest.raises(DatasetNotFoundError, match=re.escape(
+            "missing file 'planetoid/Cora/raw/ind.cora.x' of dataset 'cora' (and 6 more of its "
+            "files: planetoid/Cora/raw/ind.cora.allx, planetoid/Cora/raw/ind.cora.y, planetoid/Cora/"
+            "raw/ind.cora.ty, planetoid/Cora/raw/ind.cora.ally, planetoid/Cora/raw/ind.cora.graph, "
+            "...): searched ")):
+        load_graph("cora", tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="of dataset 'cora' .and 6 more of its files: "):
+        fetch("cora", tmp_path, download=False)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["Cora", "ind.cora.tx", "planetoid", "raw"]
