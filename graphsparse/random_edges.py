@@ -75,13 +75,14 @@ class RandomEdgePruner(Sparsifier):
         self.scores_ = np.empty(g.num_items)
         self.scores_[order] = _stream_at(self.seed, keys[order])
         self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
+        self._fitted_on(g)
         return self
 
     def _apply(self, graph: Any) -> SparseStructure:
         return kept_part(graph, self.mask_)
 
-    def _num_items(self, graph: Any) -> int:
-        return unweighted_structure(graph).num_items
+    def _edge_structure(self, graph: Any) -> SparseStructure:
+        return unweighted_structure(graph)
 
 
 def prune_edges_random(edge_index: Any, num_nodes: int, keep: int, seed: int) -> Any:

@@ -477,5 +477,6 @@ class FeGrassSparsifier(Sparsifier):
         self.scores_ = np.where(tree_mask | loops, np.inf, stretch)
         self.mask_ = mask | loops
         self.sparsifier_ = g.subgraph(self.mask_)
+        self._fitted_on(g)
         return self
 

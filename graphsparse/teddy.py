@@ -247,10 +247,11 @@ class TeddyPruner(Sparsifier):
         num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
         keep = self._size(num_prunable, num_nodes=g.num_nodes, num_loops=num_loops, overrides=sizes)
         self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
+        self._fitted_on(g)
         return self
 
     def _apply(self, graph: Any) -> SparseStructure:
         return kept_part(graph, self.mask_)
 
-    def _num_items(self, graph: Any) -> int:
-        return unweighted_structure(graph).num_items
+    def _edge_structure(self, graph: Any) -> SparseStructure:
+        return unweighted_structure(graph)

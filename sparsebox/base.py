@@ -20,6 +20,7 @@ graphs, ``density`` (kept edges per node), resolved by :func:`sparsebox.select.r
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
@@ -30,7 +31,7 @@ import numpy as np
 from sparsebox._validation import Interval, validate_params
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.select import check_budget_fits, resolve_budget
-from sparsebox.structure import as_structure
+from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS"]
 
@@ -216,7 +217,17 @@ class Sparsifier:
     def _num_items(self, data: Any) -> int:
         """How many items ``data`` holds: its edges for an edge method (any graph form), else
         ``len(data)``."""
-        return as_structure(data).num_items if self.item == "edge" else len(data)
+        return self._edge_structure(data).num_items if self.item == "edge" else len(data)
+
+    def _edge_structure(self, graph: Any) -> SparseStructure:
+        """The edges an edge method's ``fit`` reads of ``graph`` (by default
+        :func:`~sparsebox.as_structure`'s)."""
+        return as_structure(graph)
+
+    def _fitted_on(self, graph: SparseStructure) -> None:
+        """Remember which edges ``fit`` read, for ``transform`` to refuse another graph of as many
+        edges (the mask would keep its edges by position: others than the scores chose)."""
+        self._fitted_edges = _edges_digest(graph)
 
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
@@ -232,6 +243,11 @@ class Sparsifier:
             raise InvalidParameterError(
                 f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
                 f"{mask.shape[0]}")
+        fitted = getattr(self, "_fitted_edges", None)  # (none in a method that keeps no digest)
+        if fitted is not None and _edges_digest(self._edge_structure(data)) != fitted:
+            raise InvalidParameterError(
+                f"transform got another graph than the one {type(self).__name__} was fitted on "
+                f"(as many edges, {n}, but not the same ones); call fit on it")
         return self._apply(data)
 
     def fit_transform(self, data: Any, *args: Any, **kwargs: Any) -> Any:
@@ -240,6 +256,14 @@ class Sparsifier:
             raise TypeError(f"{type(self).__name__}.fit must set mask_ (and scores_) and return "
                             "self")
         return self.transform(data)
+
+
+def _edges_digest(graph: SparseStructure) -> bytes:
+    """A digest of a graph's nodes and edges (in order; not their weights)."""
+    h = hashlib.blake2b(str(graph.num_nodes).encode(), digest_size=16)
+    for part in (graph.rows, graph.cols):
+        h.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
+    return h.digest()
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -468,3 +468,17 @@ def test_a_string_option_may_be_a_numpy_string(entry, name, default):
     est._validate_params()
     with pytest.raises(InvalidParameterError, match=rf"^{name} must be .*one of .*got np.str_\('bogus'\)$"):
         _make(entry, **{name: np.str_("bogus")})._validate_params()
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.data == "graph"], ids=lambda e: e.name)
+def test_transform_refuses_another_graph_of_as_many_edges(entry):
+    """The mask keeps edges by position: on another graph of as many edges it kept others than the
+    scores chose (a 10 x 10 grid's FeGrass mask gave 11 components on a graph of 180 edges)."""
+    est, data = _fit(entry, _make(entry))
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 8))
+    shuffled = np.random.default_rng(0).permutation(64).tolist()
+    other = as_structure(nx.relabel_nodes(grid, dict(enumerate(shuffled))))
+    assert other.num_items == as_structure(data).num_items and other.num_nodes == 64
+    with pytest.raises(InvalidParameterError, match="not the same ones|not the one"):
+        est.transform(other)
+    assert est.transform(as_structure(grid)).num_items == int(est.mask_.sum())  # the same graph
