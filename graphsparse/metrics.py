@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, cg, eigsh, splu
 
 from sparsebox._validation import check_choice, check_int, check_real
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_nodes"]
@@ -27,8 +28,25 @@ def grounded_laplacian_nodes(graph: SparseStructure,
     return np.flatnonzero(keep)
 
 
+def _graphs(graph: Any, sparsifier: Any) -> tuple[SparseStructure, SparseStructure]:
+    """``graph`` and ``sparsifier`` as structures; an argument that is no graph is named (a
+    fitted sparsifier given for its H is told where H is)."""
+    out = []
+    for name, value in (("graph", graph), ("sparsifier", sparsifier)):
+        if hasattr(value, "mask_") and hasattr(value, "transform"):
+            raise InvalidParameterError(f"{name} must be a graph, got a fitted "
+                                        f"{type(value).__name__}: pass its transform(graph) (H)")
+        try:
+            out.append(as_structure(value))
+        except InvalidParameterError as err:  # as_structure names its argument x
+            text = str(err)
+            raise InvalidParameterError(name + text[1:] if text.startswith("x ")
+                                        else f"{name}: {text}") from None
+    return out[0], out[1]
+
+
 def _pencil(graph: Any, sparsifier: Any, method: str, shift: float):
-    g, h = as_structure(graph), as_structure(sparsifier)
+    g, h = _graphs(graph, sparsifier)
     if g.num_nodes != h.num_nodes:
         raise ValueError(f"graph has {g.num_nodes} nodes but sparsifier has {h.num_nodes}")
     lg, lh = g.laplacian().tocsc(), h.laplacian().tocsc()
@@ -108,7 +126,7 @@ def relative_condition_number(
     if method == "shift":
         shift = check_real("shift", shift, above=0)
     tol = check_real("tol", tol, minimum=0)
-    g, h = as_structure(graph), as_structure(sparsifier)
+    g, h = _graphs(graph, sparsifier)
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
     if not _connects_each_component(g, h):
         return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
@@ -169,7 +187,7 @@ def pcg_iterations(
     tol = check_real("tol", tol, above=0)
     seed = check_int("seed", seed, minimum=0)
     max_iter = check_int("max_iter", max_iter, minimum=1)
-    g, h = as_structure(graph), as_structure(sparsifier)
+    g, h = _graphs(graph, sparsifier)
     lg, lh = _pencil(g, h, "ground", 0.0)
     if not _connects_each_component(g, h):
         raise ValueError("sparsifier does not connect every component of graph: L_H is singular "

@@ -172,3 +172,19 @@ def test_arpack_that_does_not_converge_is_an_error_not_an_infinite_kappa(monkeyp
     g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
     with pytest.raises(ArpackNoConvergence):
         relative_condition_number(g, g, method="ground")
+
+
+def test_an_argument_that_is_no_graph_is_named():
+    """as_structure names its argument x: a fitted sparsifier passed for H was told "x must be a
+    [2, E] integer edge_index"."""
+    from graphsparse.static import FeGrassSparsifier
+    from sparsebox.exceptions import InvalidParameterError
+
+    g = as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)))
+    est = FeGrassSparsifier(density=1.1).fit(g)
+    with pytest.raises(InvalidParameterError, match=r"^sparsifier must be a graph, got a fitted "
+                       r"FeGrassSparsifier: pass its transform\(graph\)"):
+        relative_condition_number(g, est)
+    with pytest.raises(InvalidParameterError, match="^graph must be a graph, not a file name"):
+        relative_condition_number("g.mtx", est.transform(g))
+    assert relative_condition_number(g, est.transform(g)) >= 1.0
