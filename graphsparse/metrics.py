@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -182,8 +183,9 @@ def pcg_iterations(
 ) -> int:
     """Conjugate-gradient iterations to solve ``L_G x = b`` to relative residual ``tol``, with
     the preconditioner ``L_H^{-1}`` (a sparse LU of L_H, grounded at one node per component);
-    ``b`` is random with zero sum on every component. ``ValueError`` when H does not connect
-    every component of G (its grounded Laplacian is singular)."""
+    ``b`` is random (standard normal) on the grounded system. ``ValueError`` when H does not
+    connect every component of G (its grounded Laplacian is singular); where CG does not reach
+    ``tol`` in ``max_iter`` iterations, ``max_iter`` with a ``RuntimeWarning`` that says so."""
     tol = check_real("tol", tol, above=0)
     seed = check_int("seed", seed, minimum=0)
     max_iter = check_int("max_iter", max_iter, minimum=1)
@@ -202,6 +204,8 @@ def pcg_iterations(
 
     m = LinearOperator(lg.shape, matvec=lu.solve, dtype=np.float64)
     _, info = cg(lg, b, rtol=tol, M=m, maxiter=max_iter, callback=tick)
-    if info > 0:
+    if info > 0:  # else indistinguishable from converging at the last iteration
+        warnings.warn(f"pcg_iterations: CG did not reach tol {tol:g} in max_iter {max_iter} "
+                      "iterations; returned max_iter", RuntimeWarning, stacklevel=2)
         return max_iter
     return count

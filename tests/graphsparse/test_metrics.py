@@ -1,3 +1,5 @@
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -188,3 +190,15 @@ def test_an_argument_that_is_no_graph_is_named():
     with pytest.raises(InvalidParameterError, match="^graph must be a graph, not a file name"):
         relative_condition_number("g.mtx", est.transform(g))
     assert relative_condition_number(g, est.transform(g)) >= 1.0
+
+
+def test_pcg_iterations_say_when_cg_does_not_converge():
+    """max_iter came back for a CG that had not converged, as if it had at its last iteration."""
+    g = random_weighted_graph(n=200, seed=3)
+    tree = nx.maximum_spanning_tree(g.to_networkx())
+    h = g.subgraph(np.isin(g.ids, [d["id"] for _, _, d in tree.edges(data=True)]))
+    with pytest.warns(RuntimeWarning, match="did not reach tol 1e-06 in max_iter 2 iterations"):
+        assert pcg_iterations(g, h, max_iter=2) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pcg_iterations(g, g) <= 2
