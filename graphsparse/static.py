@@ -393,7 +393,8 @@ class FeGrassSparsifier(Sparsifier):
     solver : {"auto", "direct", "amg"}
         How refinement solves with ``L_H`` (see :func:`~graphsparse.resistance.laplacian_solver`:
         ``"auto"`` factorizes, and switches to pyamg where the factor fills in past 10 times
-        ``L_H``'s nonzeros and 2 million entries).
+        ``L_H``'s nonzeros and 2 million entries). ``"amg"`` throughout is slow where H is nearly
+        a tree, as a sparsifier is (hep-th: 141 s, against 8 s with ``"auto"``).
     seed : int
         Seed of the refinement's random vectors.
 
