@@ -83,7 +83,7 @@ from graphsparse.gnn.training import (
     node_mask,
     train_node_classifier,
 )
-from graphsparse.teddy import level_keep_ratios
+from graphsparse.teddy import level_keep_ratios, unweighted_structure
 from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
@@ -91,7 +91,7 @@ from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
 from sparsebox.seeding import seeded_generator, seeded_torch
 from sparsebox.select import budget_from_keep_ratio, select
-from sparsebox.structure import undirected_pair_keys
+from sparsebox.structure import SparseStructure, undirected_pair_keys
 
 __all__ = ["edge_pairs", "loop_pairs", "ugs_round_counts", "ugs_mask_search", "ugs_rounds",
            "ugs_levels", "UgsPruner"]
@@ -469,6 +469,7 @@ class UgsPruner(Sparsifier):
         self.scores_, self.mask_ = scores, kept
         self.weight_masks_ = weight_masks if self.weight_keep_ratio is not None else None
         self.rounds_ = len(counts)
+        self._fitted_on(self._edge_structure(data))
         return self
 
     def _edge_rounds(self, num_edges: int, target: int) -> list[int]:
@@ -487,6 +488,9 @@ class UgsPruner(Sparsifier):
         weight_keep = self.weight_keep_ratio or 1.0
         return [(c, budget_from_keep_ratio(weight_keep ** ((r + 1) / len(edge_counts)),
                                            total_weights)) for r, c in enumerate(edge_counts)]
+
+    def _edge_structure(self, data: Any) -> SparseStructure:
+        return unweighted_structure(data)
 
     def _num_items(self, data: Any) -> int:
         if getattr(data, "edge_index", None) is None:

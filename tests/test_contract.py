@@ -470,6 +470,18 @@ def test_a_string_option_may_be_a_numpy_string(entry, name, default):
         _make(entry, **{name: np.str_("bogus")})._validate_params()
 
 
+def test_ugs_transform_refuses_another_graph_of_as_many_edges():
+    """As below, for UGS's PyG Data: the karate club with its nodes relabelled."""
+    entry = next(e for e in ENTRIES if e.name == "ugs")
+    est, data = _fit(entry, _make(entry))
+    other = data.clone()
+    shuffled = torch.from_numpy(np.random.default_rng(0).permutation(data.num_nodes))
+    other.edge_index = shuffled[data.edge_index]
+    with pytest.raises(InvalidParameterError, match="not the same ones"):
+        est.transform(other)
+    assert est.transform(data).edge_index.shape[1] <= data.edge_index.shape[1]
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.data == "graph"], ids=lambda e: e.name)
 def test_transform_refuses_another_graph_of_as_many_edges(entry):
     """The mask keeps edges by position: on another graph of as many edges it kept others than the
