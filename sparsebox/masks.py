@@ -48,7 +48,8 @@ def l0_project_(
     of their flattened entries) are kept. With ``keep_ratio`` (in (0, 1]) k is
     ``floor(keep_ratio * total + 0.5)``, as :func:`~sparsebox.select.budget_from_keep_ratio` has
     it; ``k`` or ``keep_ratio`` may be a 0-d array or tensor. ``tensors`` is a sequence even for
-    one tensor (``[w]``): a bare tensor is an error, not its rows projected one by one.
+    one tensor (``[w]``): a bare tensor is an error, not its rows projected one by one, and so
+    are two that share entries (a tied weight listed twice).
 
     Returns the boolean keep-masks, one per tensor.
 
@@ -76,6 +77,7 @@ def l0_project_(
         if not isinstance(t, Tensor):
             raise InvalidParameterError(f"tensors must hold torch tensors, got {type(t).__name__} at "
                                         f"position {i}")
+    _check_no_shared_memory(tensors)
     total = sum(t.numel() for t in tensors)
     kind, value = exactly_one(k=k, keep_ratio=keep_ratio)
     if kind == "keep_ratio":
@@ -96,6 +98,35 @@ def l0_project_(
         masks.append(m)
         start += t.numel()
     return masks
+
+
+def _check_no_shared_memory(tensors: list[Tensor]) -> None:
+    """Refuse two tensors over the same entries (a tied weight listed twice, a view beside its
+    base): each copy was ranked on its own and then zeroed by the other's mask, so fewer than k
+    entries kept their value. Views of one buffer that do not overlap are fine: entries are
+    compared only where spans of memory overlap (interleaved columns), found in one sweep."""
+    active: list[tuple[int, int]] = []  # (end of span, position) of the spans still open
+    for start, i in sorted((t.data_ptr(), i) for i, t in enumerate(tensors) if t.numel()):
+        t = tensors[i]
+        active = [(end, j) for end, j in active if end > start]
+        for _, j in active:
+            other = tensors[j]
+            if (other.device == t.device
+                    and other.untyped_storage().data_ptr() == t.untyped_storage().data_ptr()
+                    and bool(torch.isin(_element_offsets(t), _element_offsets(other)).any())):
+                raise InvalidParameterError(
+                    f"tensors[{max(i, j)}] shares entries with tensors[{min(i, j)}] (a tied weight "
+                    "listed twice, or a view of another): pass each tensor once")
+        extent = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True))
+        active.append((start + t.element_size() * (1 + extent), i))
+
+
+def _element_offsets(t: Tensor) -> Tensor:
+    """The byte offset of each entry of ``t`` in its storage."""
+    offsets = torch.tensor(t.storage_offset())
+    for size, stride in zip(t.shape, t.stride(), strict=True):
+        offsets = offsets.unsqueeze(-1) + torch.arange(size) * stride
+    return offsets.reshape(-1) * t.element_size()
 
 
 #: the integer types whose least value has no magnitude of their own, and what holds it (and
@@ -226,6 +257,8 @@ def straight_through_mask(
     >>> straight_through_mask(torch.tensor([0.0, 2.0, 0.0, 0.0]), k=2).tolist()
     [1.0, 1.0, 0.0, 0.0]
     """
+    if not isinstance(logits, Tensor):  # torch.sigmoid's own TypeError names no argument
+        raise InvalidParameterError(f"logits must be a torch tensor, got {type(logits).__name__}")
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import check_int, check_real
-from sparsebox.backend import is_cupy_array, resolve_backend
+from sparsebox._validation import check_choice, check_int, check_real
+from sparsebox.backend import BACKENDS, is_cupy_array, resolve_backend
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.structure import SparseStructure, as_structure
 
@@ -172,18 +172,20 @@ def random_walks(
     (True, 3.0)
     """
     structure = as_structure(structure)
-    backend = resolve_backend(backend, sources, targets)
+    backend = resolve_backend(check_choice("backend", backend, ("auto", *BACKENDS)), sources, targets)
     sources = _to_host(sources)
     src = np.atleast_1d(np.asarray(sources))
     if src.ndim != 1 or (src.size and not np.issubdtype(src.dtype, np.integer)):
-        raise TypeError(f"sources must be a one-dimensional integer array, got {src.dtype} {src.shape}")
+        raise InvalidParameterError(f"sources must be a one-dimensional integer array, got {src.dtype} "
+                                    f"{src.shape}")
     q = src.shape[0]
     if targets is None:
         tgt = np.full(q, -1, dtype=np.int64)
     else:
         tgt = np.atleast_1d(np.asarray(_to_host(targets)))
         if tgt.shape != (q,) or (tgt.size and not np.issubdtype(tgt.dtype, np.integer)):
-            raise ValueError(f"targets must be integers of shape ({q},), got {tgt.dtype} {tgt.shape}")
+            raise InvalidParameterError(f"targets must be integers of shape ({q},), got {tgt.dtype} "
+                                        f"{tgt.shape}")
     n = structure.num_nodes
     _check_nodes("sources", src, n, allow_free=False)
     _check_nodes("targets", tgt, n, allow_free=True)
@@ -207,9 +209,13 @@ def random_walks(
     except (TypeError, ValueError):
         raise InvalidParameterError(f"scale must be a number or an array of numbers, got {scale!r}") from None
     if scale_arr.ndim not in (0, 1) or (scale_arr.ndim == 1 and scale_arr.shape != (q,)):
-        raise ValueError(f"scale must be a number or an array of shape ({q},), got {scale_arr.shape}")
-    if not (np.all(np.isfinite(scale_arr)) and np.all(scale_arr > 0)):
-        raise ValueError("scale must be positive and finite")
+        raise InvalidParameterError(f"scale must be a number or an array of shape ({q},), got "
+                                    f"{scale_arr.shape}")
+    bad = ~(np.isfinite(scale_arr) & (scale_arr > 0))
+    if bad.any():
+        at = f" at position {int(np.flatnonzero(bad)[0])}" if scale_arr.ndim else ""
+        raise InvalidParameterError(f"scale must be positive and finite, got "
+                                    f"{float(scale_arr[bad][0])}{at}")
 
     indptr, indices, weight, entry_ids = walk_arrays(structure)
     common = dict(indptr=indptr, indices=indices, weight=weight, entry_ids=entry_ids,
@@ -304,7 +310,7 @@ def _check_nodes(name: str, nodes: np.ndarray, n: int, *, allow_free: bool) -> N
         allowed = f"-1 or 0..{n - 1}" if allow_free else f"0..{n - 1}"
         if n == 0:
             allowed = "the graph has no nodes"
-        raise ValueError(f"{name}[{i}] = {int(nodes[i])} is out of range ({allowed})")
+        raise InvalidParameterError(f"{name}[{i}] = {int(nodes[i])} is out of range ({allowed})")
 
 
 def _backend_module(backend: str):

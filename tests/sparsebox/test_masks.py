@@ -465,3 +465,26 @@ def test_a_number_beyond_a_float_is_refused_by_name():
                        (lambda: HardConcreteGate(3, init_keep=10**400), "init_keep")):
         with pytest.raises(InvalidParameterError, match=f"^{name} must be "):
             call()
+
+
+def test_l0_projection_refuses_a_tensor_listed_twice_and_takes_disjoint_views():
+    # a tied weight listed twice was ranked twice, then zeroed by the other copy's mask: k=1 of
+    # [1, 5] kept nothing at all
+    embed = torch.nn.Embedding(2, 2)
+    head = torch.nn.Linear(2, 2, bias=False)
+    head.weight = embed.weight
+    before = embed.weight.detach().clone()
+    with pytest.raises(InvalidParameterError, match=r"tensors\[1\] shares entries with tensors\[0\]"):
+        l0_project_([embed.weight, head.weight], k=1)
+    assert torch.equal(embed.weight.detach(), before)  # refused before anything is zeroed
+    w = torch.arange(1.0, 7.0).reshape(2, 3)
+    with pytest.raises(InvalidParameterError, match="shares entries"):
+        l0_project_([w, w[1]], k=2)
+    masks = l0_project_([w[:, :1], w[:, 1:]], k=2)  # interleaved in memory, no entry shared
+    assert w.tolist() == [[0.0, 0.0, 0.0], [0.0, 5.0, 6.0]]
+    assert sum(int(m.sum()) for m in masks) == 2
+
+
+def test_straight_through_mask_names_logits_that_are_not_a_tensor():
+    with pytest.raises(InvalidParameterError, match="logits must be a torch tensor, got ndarray"):
+        straight_through_mask(np.array([0.5, 2.0]), k=1)

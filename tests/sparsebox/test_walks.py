@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from sparsebox import as_structure
 from sparsebox.backend import has_cuda
+from sparsebox.exceptions import InvalidParameterError
 from sparsebox.walks import random_walks
 
 CPU_BACKENDS = ["numpy", "numba"]
@@ -383,3 +384,48 @@ def test_the_cuda_launch_passes_each_argument_in_the_type_the_kernel_declares(mo
             else:
                 assert type(arg) is c_types[c_type], declared
     assert [int(args[8]) for args in launches] == [100, 2**31, 2**63 - 1]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sources=[0.0]), "sources must be a one-dimensional integer array"),
+    (dict(sources=[7]), r"sources\[0\] = 7 is out of range \(0..3\)"),
+    (dict(targets=[-2]), r"targets\[0\] = -2 is out of range \(-1 or 0..3\)"),
+    (dict(targets=[1, 2]), r"targets must be integers of shape \(1,\)"),
+    (dict(scale=[1.0, 2.0]), r"scale must be a number or an array of shape \(1,\)"),
+    (dict(scale=-2.0), "scale must be positive and finite, got -2.0"),
+    (dict(sources=[0, 1], targets=[3, 3], scale=[1.0, float("nan")]),
+     "scale must be positive and finite, got nan at position 1"),
+    (dict(backend="gpu"), r"backend must be one of \('auto', 'numpy', 'numba', 'cuda'\), got 'gpu'"),
+])
+def test_bad_queries_and_settings_are_invalid_parameter_errors(kwargs, message):
+    # bare ValueError / TypeError before, which `except InvalidParameterError` missed
+    args = dict(sources=[0], targets=[3], num_walkers=2, max_steps=3, backend="numpy")
+    args.update(kwargs)
+    with pytest.raises(InvalidParameterError, match=message):
+        random_walks(path_graph(4), **args)
+
+
+def _effective_resistance(g):
+    lap = np.linalg.pinv(g.laplacian().toarray())
+    d = np.diag(lap)
+    return d[:, None] + d[None, :] - 2 * lap
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("graph", ["tree", "cycle_with_chord"])
+def test_walk_resistance_is_a_path_s_bounded_below_by_the_effective_resistance(graph, backend):
+    # a path's resistance is at least the effective resistance (Rayleigh), with equality on a tree
+    if graph == "tree":
+        edges, w = [(0, 1), (1, 2), (1, 3), (3, 4)], [1.0, 2.0, 0.5, 4.0]
+    else:
+        edges, w = [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)], [1.0, 2.0, 3.0, 4.0, 5.0]
+    n = max(max(e) for e in edges) + 1
+    rows, cols = np.array(edges).T
+    g = as_structure(sp.csr_array((w + w, (np.r_[rows, cols], np.r_[cols, rows])), shape=(n, n)))
+    exact = _effective_resistance(g)
+    s, t = (a.ravel() for a in np.nonzero(~np.eye(n, dtype=bool)))
+    res = random_walks(g, s, t, num_walkers=64, max_steps=20, seed=1, backend=backend)
+    assert res.reached.all()
+    assert np.all(res.resistance >= exact[s, t] - 1e-12)
+    if graph == "tree":
+        np.testing.assert_allclose(res.resistance, exact[s, t], rtol=1e-12)
