@@ -10,11 +10,13 @@ import hashlib
 import math
 import numbers
 import os
+import pickle
 import signal
 import tempfile
 import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,14 @@ from sparsebox.select import select
 __all__ = ["HollowNeRF", "FORMAT"]
 
 #: The ``format`` tag of a file written by :meth:`HollowNeRF.save` (2: the rows kept may be
-#: stored as the positions of those dropped); version 1 files load too.
-FORMAT = "sparsebox-hollownerf/2"
-_READABLE = (FORMAT, "sparsebox-hollownerf/1")
-#: the format of training checkpoints (unchanged by version 2 of saved models)
-_CHECKPOINT = "sparsebox-hollownerf/1-checkpoint"
+#: stored as the positions of those dropped; 3: the field's densities are per unit of its box,
+#: its ``density_scale``); files of versions 1 and 2 load too, their densities per world unit.
+FORMAT = "sparsebox-hollownerf/3"
+_READABLE = (FORMAT, "sparsebox-hollownerf/2", "sparsebox-hollownerf/1")
+#: the format of training checkpoints (2: with the field's ``density_scale``; version 1 ones
+#: resume with densities per world unit, as they were trained)
+_CHECKPOINT = "sparsebox-hollownerf/2-checkpoint"
+_CHECKPOINTS = (_CHECKPOINT, "sparsebox-hollownerf/1-checkpoint")
 #: the settings that choose the entries kept after training, which a checkpoint may resume under
 #: other values of (trying another keep_mass needs no new training)
 _SELECTION = ("keep_mass", "keep_ratio", "budget", "score_rays")
@@ -371,7 +376,7 @@ class HollowNeRF(Sparsifier):
                 views_key: str | None) -> float:
         """Load the checkpoint ``path`` into ``trainer`` (of a fit on views of ``views_key``, in
         the box ``aabb``), refused when another run wrote it; returns the seconds it records."""
-        state = _read(path, (_CHECKPOINT,))
+        state = _read(path, _CHECKPOINTS)
         differs = {k: v for k, v in state["params"].items()
                    if k not in _SELECTION and self.get_params().get(k) != v}
         if differs:  # "name value": the command line spells each name as its option
@@ -387,7 +392,9 @@ class HollowNeRF(Sparsifier):
                                         "photos, cameras or resolution); resume on the same "
                                         "views or start elsewhere")
         box = state["trainer"].get("field", {}).get("aabb")
-        if box is not None and tuple(float(v) for v in box) != tuple(aabb):
+        # the field holds its box in float32: one that follows the cameras is not their float64
+        if box is not None and not torch.equal(torch.as_tensor(box, dtype=torch.float32),
+                                               torch.tensor(aabb, dtype=torch.float32)):
             raise InvalidParameterError(f"{path} is a checkpoint of a run in another scene box "
                                         f"({[round(float(v), 4) for v in box]}, where these views "
                                         f"give {[round(v, 4) for v in aabb]}: an earlier "
@@ -597,14 +604,30 @@ def _physical_memory() -> int | None:
 
 def _read(path: Path, formats: tuple[str, ...]) -> dict[str, Any]:
     """The state in ``path``, written in one of ``formats`` (the first is the current one)."""
+    if path.is_dir():
+        model = path / "model.pt"
+        raise InputFileError(f"{path} is a folder, not a file written by HollowNeRF"
+                             + (f" ({model} is the model in it)" if model.is_file() else ""))
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise InputFileError(f"{path}: not a file written by HollowNeRF (not a torch archive: "
+                             "another kind of file, or one cut short)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's weights-only refusal, with advice that does not apply
+        raise InputFileError(f"{path}: not a file written by HollowNeRF (a torch archive of "
+                             "other objects)") from None
     except Exception as err:  # torch raises many kinds for a file that is not its own
         raise InputFileError(f"{path}: not a file written by HollowNeRF ({err})") from None
     if not isinstance(state, dict) or state.get("format") not in formats:
         found = state.get("format") if isinstance(state, dict) else None
+        hint, model = "", path.parent / "model.pt"
+        if isinstance(found, str) and found.endswith("-checkpoint") and formats != _CHECKPOINTS:
+            hint = ": a training checkpoint, not a saved model" + (
+                f"; {model} is the run's model" if model.is_file() else "")
         raise InputFileError(f"{path}: not a {formats[0]} file"
-                             + (f" (its format is {found})" if isinstance(found, str) else ""))
+                             + (f" (its format is {found}{hint})" if isinstance(found, str) else ""))
     return state
 
 

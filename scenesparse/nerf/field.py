@@ -10,6 +10,13 @@ grid behind a saliency of 0.98 everywhere lost 1.1 dB on lego at 64 px and 600 s
 against 27.70 without the gate; with the gate detached, 27.89.) The colour MLP takes the other
 outputs of the density MLP and the view direction in spherical harmonics up to degree 3 (16
 values).
+
+The densities are per unit of the box's size, not of the world's: ``sigma`` is multiplied by
+``density_scale``, the default box's diagonal over the field's, so that a step of the march
+(a fixed fraction of the box) absorbs the same light in a scene of any units. (Per world unit,
+ten views of lego scaled by 10 started opaque and gave 7.1 dB on held-out views after 40 steps
+at 32 px, the original 12.2 dB; per box, both give 12.2 dB.) Fields saved before the scale
+was kept have 1.
 """
 
 from __future__ import annotations
@@ -152,6 +159,9 @@ class NerfField(nn.Module):
                                         f"zmax) with max > min, got {tuple(aabb)}")
         self.grid, self.saliency = grid, saliency
         self.register_buffer("aabb", aabb_t)
+        default = torch.tensor(DEFAULT_AABB, dtype=torch.float32)
+        self.register_buffer("density_scale", (default[3:] - default[:3]).norm()
+                             / (aabb_t[3:] - aabb_t[:3]).norm())
         self.gate_alpha = float(gate_alpha)
         with seeded_torch(int(seed)):
             self.density_net = nn.Sequential(nn.Linear(grid.output_dim, hidden), nn.ReLU(),
@@ -159,6 +169,13 @@ class NerfField(nn.Module):
             self.color_net = nn.Sequential(nn.Linear(geo_features + _SH_DIM, hidden), nn.ReLU(),
                                            nn.Linear(hidden, hidden), nn.ReLU(),
                                            nn.Linear(hidden, 3))
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """:meth:`torch.nn.Module.load_state_dict`; a state written before the field kept its
+        ``density_scale`` (whose densities were per world unit) loads with 1."""
+        if "density_scale" not in state_dict:
+            state_dict = {**state_dict, "density_scale": torch.tensor(1.0)}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def mlp_parameters(self) -> list[nn.Parameter]:
         return [*self.density_net.parameters(), *self.color_net.parameters()]
@@ -186,7 +203,7 @@ class NerfField(nn.Module):
     def _density(self, x: Tensor) -> tuple[Tensor, Tensor]:
         v = self.encode(self.to_unit(x))
         h = self.density_net(v)
-        sigma = torch.exp(h[:, 0].clamp(max=15.0))
+        sigma = torch.exp(h[:, 0].clamp(max=15.0)) * self.density_scale
         if self.saliency is not None:  # a mask: no gradient flows through it to the features
             sigma = sigma * torch.tanh(self.gate_alpha * v.detach().norm(dim=1))
         return sigma, h[:, 1:]

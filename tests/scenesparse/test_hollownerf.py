@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from scenesparse.cameras import orbit_cameras
-from scenesparse.nerf.estimator import HollowNeRF
+from scenesparse.nerf.estimator import FORMAT, HollowNeRF
 from scenesparse.nerf.field import NerfField
 from scenesparse.nerf.hashgrid import PRIMES, HashGrid
 from scenesparse.nerf.occupancy import OccupancyGrid
@@ -220,14 +220,14 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     assert loaded.num_parameters() == pruned.num_parameters()
     # a file of the first version (the rows kept always as bits) loads too
     state = torch.load(tmp_path / "pruned.pt", weights_only=True)
-    assert state["format"] == "sparsebox-hollownerf/2" and "keep_bits" in state["grid"]
+    assert state["format"] == "sparsebox-hollownerf/3" and "keep_bits" in state["grid"]
     assert state["background"] == [1.0, 1.0, 1.0]
     del state["background"]  # a file written before it was saved: trained over white
     torch.save({**state, "format": "sparsebox-hollownerf/1"}, tmp_path / "v1.pt")
     assert torch.equal(HollowNeRF.load(tmp_path / "v1.pt").render(cam), pruned.render(cam))
-    torch.save({**state, "format": "sparsebox-hollownerf/3"}, tmp_path / "v3.pt")
-    with pytest.raises(InputFileError, match="its format is sparsebox-hollownerf/3"):
-        HollowNeRF.load(tmp_path / "v3.pt")
+    torch.save({**state, "format": "sparsebox-hollownerf/4"}, tmp_path / "v4.pt")
+    with pytest.raises(InputFileError, match="its format is sparsebox-hollownerf/4"):
+        HollowNeRF.load(tmp_path / "v4.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(InputFileError, match="junk.pt"):
         HollowNeRF.load(tmp_path / "junk.pt")
@@ -472,6 +472,79 @@ def test_the_box_follows_the_cameras_and_a_shifted_scene_trains_like_the_origina
     assert len(points) > 0 and bool(((points >= box[:3]) & (points <= box[3:])).all())
     bigger = HollowNeRF(**{**settings, "steps": 1}).fit(_moved(views, scale=5.0))
     assert np.allclose(bigger.aabb_, np.array(DEFAULT_AABB) * 5.0, atol=1e-3)
+
+
+def test_a_scene_in_other_units_trains_like_the_original(lego_views, tmp_path):
+    """The densities were per world unit: the march's step grows with the box, so lego scaled
+    by 10 (a COLMAP model in other units) started opaque and gave 7.1 dB on held-out views
+    where the original gave 12.2 dB. Per unit of the box, a scaled scene trains as it is."""
+    from scenesparse.nerf.field import DEFAULT_AABB
+
+    settings = {**SMALL, "finest_resolution": 16, "steps": 6, "batch_rays": 64, "march_steps": 32,
+                "score_rays": 256}
+    views = _moved(lego_views, first=8)
+    original = HollowNeRF(**settings).fit(views)
+    assert float(original.field_.density_scale) == 1.0  # NeRF-synthetic's box: as before
+    far = _moved(views, shift=(100.0, -50.0, 20.0), scale=10.0)
+    scaled = HollowNeRF(**settings).fit(far)
+    assert np.allclose(scaled.aabb_, np.array(DEFAULT_AABB) * 10.0 + [100.0, -50.0, 20.0] * 2,
+                       atol=1e-2)
+    for a, b in zip(original.trainer_.history, scaled.trainer_.history, strict=True):
+        assert a["psnr"] == pytest.approx(b["psnr"], abs=0.05)
+    held_out = original.evaluate(views.test_cameras[:2], views.test_images[:2])["psnr"]
+    assert scaled.evaluate(far.test_cameras[:2], far.test_images[:2])["psnr"] == pytest.approx(
+        held_out, abs=0.05)
+    # the scale is saved; files and checkpoints of earlier versions (densities per world unit,
+    # no density_scale) load with 1, as they were trained
+    cam = far.test_cameras[0]
+    scaled.save(tmp_path / "model.pt")
+    assert torch.equal(HollowNeRF.load(tmp_path / "model.pt").render(cam), scaled.render(cam))
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    del state["mlp_and_saliency"]["density_scale"]
+    torch.save({**state, "format": "sparsebox-hollownerf/2"}, tmp_path / "v2.pt")
+    old = HollowNeRF.load(tmp_path / "v2.pt")
+    assert float(old.field_.density_scale) == 1.0
+    with torch.no_grad():
+        scaled.field_.density_scale.fill_(1.0)
+    assert torch.equal(old.render(cam), scaled.render(cam))
+    # a run in a box that follows the cameras resumes (its float32 box was refused as another)
+    path = tmp_path / "checkpoint.pt"
+    HollowNeRF(**{**settings, "steps": 2}).fit(far, checkpoint=path)
+    assert HollowNeRF(**{**settings, "steps": 2}).fit(far, checkpoint=path).resumed_from_step_ == 2
+    state = torch.load(path, weights_only=False)
+    del state["trainer"]["field"]["density_scale"]
+    torch.save({**state, "format": "sparsebox-hollownerf/1-checkpoint"}, path)
+    resumed = HollowNeRF(**{**settings, "steps": 2}).fit(far, checkpoint=path)
+    assert resumed.trainer_.step_count == 2 and float(resumed.field_.density_scale) == 1.0
+
+
+def test_load_names_a_missing_file_a_folder_a_checkpoint_and_a_damaged_file(tmp_path):
+    """A missing file or a folder was 'not a file written by HollowNeRF' with torch's errno,
+    and a JSON or cut-short file gave torch's advice to load it with weights_only=False."""
+    import argparse
+
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(InputFileError, match=r"nope.pt: no such file$"):
+        HollowNeRF.load(tmp_path / "nope.pt")
+    with pytest.raises(InputFileError, match=r"run is a folder, not a file written by HollowNeRF$"):
+        HollowNeRF.load(run)
+    torch.save({"format": "sparsebox-hollownerf/2-checkpoint"}, run / "checkpoint.pt")
+    with pytest.raises(InputFileError, match="a training checkpoint, not a saved model"):
+        HollowNeRF.load(run / "checkpoint.pt")
+    torch.save({"format": FORMAT}, run / "model.pt")
+    with pytest.raises(InputFileError, match=r"\(.*run/model.pt is the model in it\)"):
+        HollowNeRF.load(run)
+    with pytest.raises(InputFileError, match="model.pt is the run's model"):
+        HollowNeRF.load(run / "checkpoint.pt")
+    (run / "report.json").write_text('{"psnr": 20.0}')
+    (run / "cut.pt").write_bytes((run / "checkpoint.pt").read_bytes()[:200])
+    torch.save(argparse.Namespace(format=FORMAT), run / "other.pt")
+    for name, why in (("report.json", "not a torch archive"), ("cut.pt", "not a torch archive"),
+                      ("other.pt", "a torch archive of other objects")):
+        with pytest.raises(InputFileError) as err:
+            HollowNeRF.load(run / name)
+        assert why in str(err.value) and "weights_only" not in str(err.value), name
 
 
 def test_a_batch_of_rays_that_meets_nothing_trains_without_error():
