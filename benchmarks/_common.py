@@ -2,7 +2,8 @@
 after its work: the output folder is made and tested for writing up front, and the optional
 packages and datasets a script needs are loaded before anything is measured. A failed check
 prints one ``error: ...`` line and exits with code 2, and takes away the output folders the script
-made that are still empty (never a folder that was there before): a refused run leaves nothing.
+made that are still empty (never a folder that was there before): a refused run leaves nothing,
+and neither does a run stopped (an exception, Ctrl-C) before it wrote a file.
 
 Results go to ``out/benchmarks`` in the repository unless ``--out`` says otherwise; the committed
 record in ``benchmarks/results`` is only written with ``--out benchmarks/results``. Their JSON is
@@ -15,6 +16,7 @@ scripts import it as ``from _common import ...`` (Python puts a script's folder 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
 import math
@@ -67,6 +69,10 @@ def remove_made_folders() -> None:
     """Remove the folders :func:`output_folder` made, deepest first, while they are empty."""
     remove_if_empty(reversed(MADE))
     MADE.clear()
+
+
+# and at exit: a run stopped by an exception or Ctrl-C before it wrote a file left --out empty
+atexit.register(remove_made_folders)
 
 
 def refuse_repeats(option: str, values: Sequence) -> None:
@@ -225,6 +231,21 @@ def require_datasets(names: Iterable[str], *, download: bool = True) -> None:
             fetch(name, download=download)
         except (OSError, ValueError) as err:
             fail(f"{script_name()} needs the dataset {name!r}: {err}")
+
+
+def check_levels(data: Any, model: str, levels: Iterable[int], option: str = "--levels") -> None:
+    """Fail (an ``error:`` line naming ``option``) when the deepest of TEDDY's ``levels`` keeps no
+    edge of the node dataset ``data`` or no weight of ``model``: run_levels refuses such levels
+    with a traceback (in scaleout.py, in a task once the Ray cluster had started)."""
+    from graphsparse.gnn.models import count_prunable_weights, model_factory
+    from graphsparse.levels import check_levels_keep_some, count_edge_pairs
+
+    try:
+        check_levels_keep_some(list(levels), ("teddy",),
+                               count_edge_pairs(data.edge_index, data.num_nodes),
+                               count_prunable_weights(model_factory(data, model)))
+    except ValueError as err:
+        fail(f"{option}: {err}")
 
 
 def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:

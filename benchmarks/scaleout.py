@@ -27,10 +27,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count, fail, from_json, to_json
+from _common import (
+    add_out_option,
+    check_levels,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    from_json,
+    to_json,
+)
 from rich.console import Console
 
 from graphsparse.cli import _teddy_seed
+from graphsparse.datasets import load_node_dataset
 from sparsebox.data import load_graph
 from sparsebox.parallel import LocalExecutor, RayExecutor
 from sparsebox.walks import random_walks, walk_arrays
@@ -204,6 +214,8 @@ def main(argv=None) -> None:
     # read before --out is made and the cluster starts
     kept = read_kept(args.out / "scaleout.json", args.parts) if args.update else None
     out = check_startup(args.out, packages=["ray"], datasets=datasets)
+    if "sweep" in args.parts:  # a level too deep failed in every task, after the other parts
+        check_levels(load_node_dataset("cora"), "gcn", range(1, args.levels + 1))
     console = Console(markup=False, highlight=False)
     cpus = os.cpu_count() or 1
     ray_executor = RayExecutor(num_cpus=cpus)

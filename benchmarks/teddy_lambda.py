@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from _common import (
     add_out_option,
+    check_levels,
     check_startup,
     command_line,
     count,
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_node_dataset(args.dataset)
     except (OSError, ValueError) as err:
         fail(f"--dataset: {err}")
+    check_levels(data, args.model, args.levels)
     torch.set_num_threads(1)
     records = sweep(data, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
     rows, best = table(records)

@@ -96,6 +96,12 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("teddy_lambda.py", ["--levels", "5,ten"], "argument --levels: give integers separated by "
                                                "commas, got '5,ten'"),
     ("teddy_lambda.py", ["--dataset", "bogus"], "error: --dataset: dataset must be one of"),
+    # run_levels refused them with a traceback: in scaleout.py in every task, once the Ray
+    # cluster had started and the walks and costs parts had run
+    ("teddy_lambda.py", ["--levels", "5,500"], "error: --levels: levels go deeper than the graph "
+                                               "allows: level 500 keeps none of its 5,278 edges"),
+    ("scaleout.py", ["--parts", "sweep", "walks", "--levels", "500"],
+     "error: --levels: levels go deeper than the graph allows: level 500"),
 ])
 def test_bad_values_fail_before_any_work(tmp_path, script, args, message):
     result = run(script, *args, tmp_path=tmp_path)
@@ -189,6 +195,26 @@ def test_a_check_that_fails_after_out_is_made_leaves_no_folder_it_made(tmp_path)
                                 cwd=tmp_path)
         assert result.returncode == 2 and "keeps none of the donut" in result.stderr
     assert not (tmp_path / "new").exists() and before.is_dir()
+
+
+def test_a_run_stopped_before_it_wrote_a_file_leaves_no_folder_it_made(tmp_path):
+    """Only a failed check took the --out it had made away: a run stopped later (an exception
+    in its work, Ctrl-C) before it wrote a file left it there, empty."""
+    import os
+
+    before = tmp_path / "before"
+    before.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(BENCHMARKS), os.environ.get("PYTHONPATH")]))}
+    for out, work in [(tmp_path / "new" / "deeper", ""), (before, ""),
+                      (tmp_path / "written", "(out / 'a.json').write_text('{}'); ")]:
+        code = (f"from _common import output_folder; out = output_folder({str(out)!r}); {work}"
+                "raise KeyboardInterrupt")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=60, cwd=tmp_path, env=env)
+        assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr, result.stderr
+    assert not (tmp_path / "new").exists() and before.is_dir()
+    assert [p.name for p in (tmp_path / "written").iterdir()] == ["a.json"]
 
 
 @pytest.mark.parametrize("record", [
