@@ -256,10 +256,15 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         return _Located(cams, paths, f"transforms.json ({counted(len(cams), 'view')}{frame})",
                         [folder / "transforms.json", *dp])
     if model is None:
+        binary = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
+                       if (d / "cameras.bin").is_file() and (d / "images.bin").is_file()), None)
+        hint = ("" if binary is None else f"; {binary} holds a binary COLMAP model: write it as "
+                f"text with `colmap model_converter --input_path {binary} --output_path {binary} "
+                "--output_type TXT`")
         raise FileNotFoundError(
             f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
             "(sparse/0/cameras.txt and images.txt) and no cameras.json given: cannot tell "
-            "where the photos were taken")
+            f"where the photos were taken{hint}")
     cams, names = by_image_name(*cameras_from_colmap(model))
     photos = folder / "images" if (folder / "images").is_dir() else folder
     paths = [_find_photo(photos, n) for n in names]

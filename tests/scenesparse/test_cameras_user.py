@@ -688,3 +688,17 @@ def test_a_pose_that_is_a_rotation_as_read_is_kept_bit_for_bit(data_dir):
         c2w = np.asarray(frame["transform_matrix"], dtype=np.float64)
         expected = torch.tensor(np.linalg.inv(c2w @ flip), dtype=torch.float32)
         assert torch.equal(cam.world_to_cam, expected)
+
+
+def test_a_binary_colmap_model_is_named_with_the_command_that_writes_it_as_text(tmp_path):
+    """A folder with only sparse/0/*.bin was told "no COLMAP text model" and nothing of its own."""
+    model = tmp_path / "sparse" / "0"
+    model.mkdir(parents=True)
+    for name in ("cameras.bin", "images.bin", "points3D.bin"):
+        (model / name).write_bytes(b"\0" * 8)
+    with pytest.raises(FileNotFoundError, match=r"holds a binary COLMAP model: write it as text "
+                       r"with `colmap model_converter --input_path .*--output_type TXT`"):
+        photo_views(tmp_path)
+    (model / "images.bin").unlink()  # no model: the plain message
+    with pytest.raises(FileNotFoundError, match=r"where the photos were taken$"):
+        photo_views(tmp_path)
