@@ -54,7 +54,8 @@ def encode(
                                  "elsewhere (inputs are never overwritten)", param_hint="--output")
     for path in (report_json, report_png):
         check_output_file(path, option="--output")
-    with StagedOutputs(stream=output, report=report_json, plot=report_png) as staged:
+    with (StagedOutputs(stream=output, report=report_json, plot=report_png) as staged,
+          parameter_errors({"test_camera": "--test-camera"})):
         report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,
                               config=QueenConfig(epochs=epochs), backend=backend, seed=seed,
                               progress=True)

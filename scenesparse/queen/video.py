@@ -295,10 +295,10 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     frames = read_video(frames_dir)
     count = len(frames[0].cameras)
     if test_camera is not None and count < 2:  # before its range: "in 0..0" would offer camera 0
-        raise InvalidParameterError("--test-camera leaves no camera to train on (the frames have "
+        raise InvalidParameterError("test_camera leaves no camera to train on (the frames have "
                                     "1 camera)")
     if test_camera is not None and not 0 <= test_camera < count:
-        raise InvalidParameterError(f"--test-camera must be in 0..{count - 1} (the frames have "
+        raise InvalidParameterError(f"test_camera must be in 0..{count - 1} (the frames have "
                                     f"{count} cameras), got {test_camera}")
     train = [i for i in range(count) if i != test_camera]
     config = config or QueenConfig()

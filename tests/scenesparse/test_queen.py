@@ -831,7 +831,7 @@ def test_counts_of_one_read_in_the_singular(encoded, video, tmp_path):
     one = tmp_path / "one_camera"
     make_moving_video(_scene(n=20), one, frames=2, cameras=1, resolution=8)
     for camera in (0, 3):
-        with pytest.raises(InvalidParameterError, match=r"^--test-camera leaves no camera to train "
+        with pytest.raises(InvalidParameterError, match=r"^test_camera leaves no camera to train "
                                                         r"on \(the frames have 1 camera\)$"):
             encode_video(one, tmp_path / "v.qsv", test_camera=camera)
     assert not (tmp_path / "v.qsv").exists()
@@ -892,3 +892,13 @@ def test_cameras_in_another_order_than_the_previous_frames_are_refused(video):
         twin.encode_frame(cams[::-1], images[::-1])
     twin.encode_frame(cams, images)  # frame 1's own cameras, read from its transforms.json
     assert twin.state_.index == 1
+
+
+def test_test_camera_is_named_as_each_caller_spells_it(video, tmp_path, cli):
+    """encode_video named the command line's --test-camera to a Python caller."""
+    video, _ = video
+    with pytest.raises(InvalidParameterError, match=r"^test_camera must be in 0\.\."):
+        encode_video(video, tmp_path / "v.qsv", test_camera=99)
+    result = cli("scene", "queen", "encode", video, "-o", tmp_path / "v.qsv", "--test-camera", "99")
+    assert result.exit_code == 2 and "--test-camera" in result.error_line()
+    assert not (tmp_path / "v.qsv").exists()
