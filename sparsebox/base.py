@@ -259,8 +259,9 @@ class Sparsifier:
 
 
 def _edges_digest(graph: SparseStructure) -> bytes:
-    """A digest of a graph's nodes and edges (in order; not their weights)."""
-    h = hashlib.blake2b(str(graph.num_nodes).encode(), digest_size=16)
+    """A digest of a graph's edges, in order (not their weights, nor isolated nodes past the
+    last edge's: an ``edge_index`` without ``num_nodes`` names the same edges)."""
+    h = hashlib.blake2b(digest_size=16)
     for part in (graph.rows, graph.cols):
         h.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
     return h.digest()
