@@ -3,7 +3,7 @@ after its work: the output folder is made and tested for writing up front, and t
 packages and datasets a script needs are loaded before anything is measured. A failed check
 prints one ``error: ...`` line and exits with code 2, and takes away the output folders the script
 made that are still empty (never a folder that was there before): a refused run leaves nothing,
-and neither does a run stopped (an exception, Ctrl-C) before it wrote a file.
+and neither does a run stopped (an exception, Ctrl-C, SIGTERM) before it wrote a file.
 
 Results go to ``out/benchmarks`` in the repository unless ``--out`` says otherwise; the committed
 record in ``benchmarks/results`` is only written with ``--out benchmarks/results``. Their JSON is
@@ -22,8 +22,10 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -73,6 +75,16 @@ def remove_made_folders() -> None:
 
 # and at exit: a run stopped by an exception or Ctrl-C before it wrote a file left --out empty
 atexit.register(remove_made_folders)
+
+
+def _terminated(signum: int, frame: Any) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+# SIGTERM (`timeout`, `kill`) ends the run as Ctrl-C does, through its clean-up (Python's default
+# ends it at once: an empty --out, a half-rendered video's hidden folder were left behind)
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 def refuse_repeats(option: str, values: Sequence) -> None:

@@ -217,6 +217,27 @@ def test_a_run_stopped_before_it_wrote_a_file_leaves_no_folder_it_made(tmp_path)
     assert [p.name for p in (tmp_path / "written").iterdir()] == ["a.json"]
 
 
+def test_a_run_terminated_before_it_wrote_a_file_leaves_no_folder_it_made(tmp_path):
+    """SIGTERM (`timeout`, `kill`) ended a run at once, past its clean-up: an empty --out was
+    left, and queen.py's half-rendered video in a hidden folder beside --work."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(BENCHMARKS), os.environ.get("PYTHONPATH")]))}
+    out = tmp_path / "new" / "deeper"
+    code = (f"import time; from _common import output_folder; output_folder({str(out)!r}); "
+            "print('made', flush=True); time.sleep(60)")
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                           cwd=tmp_path, env=env)
+    assert run.stdout.readline().strip() == "made" and out.is_dir()
+    start = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 128 + signal.SIGTERM and time.monotonic() - start < 10
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("record", [
     '{"meta": {"command": "c"}, "walks": {}}',  # no meta.date for the walks it keeps
     '{"meta": {"command": "c", "date": "d"}, "sweep": {}}',  # no meta.sweep
