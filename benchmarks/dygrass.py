@@ -246,9 +246,9 @@ def markdown(results: list[dict]) -> list[str]:
     number = {key: i for i, key in enumerate(runs, start=1)}
     md = [*(f"Command {i}: `{r['command']}` ({r['date']}, {r['numba_threads']} numba thread(s))"
             for i, r in enumerate(runs.values(), start=1)), "",
-          "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild, "
-          "networkit and ER sampling run at dyGRASS's final edge count. Command: the command above "
-          "that made the row.", "",
+          "Baseline: keep every insert (insert), delete from H with no recovery (delete). Rebuild "
+          "and ER sampling run at dyGRASS's final edge count, networkit is asked for it (as a ratio, "
+          "which it meets only roughly). Command: the command above that made the row.", "",
           "| graph | mode (max density) | edges | K | density start -> end (baseline) | kappa start -> end "
           "(baseline) | rebuild kappa | update s/batch | rebuild s | speed-up | networkit "
           "LocalDegree / ForestFire / Random kappa (components past G's) | ER sampling kappa "

@@ -78,8 +78,9 @@ def table(rows: list[dict], run: dict) -> str:
 
     rounds = run.get("refine_rounds", "auto")
     lines = [f"Command: `{run['command']}` ({run['date']}, {run['machine']})", "",
-             "Kappa is grounded kappa(L_G, L_H); networkit's sparsifiers run at feGRASS's edge "
-             "count; (+n): components past G's (kappa then infinite)."
+             "Kappa is grounded kappa(L_G, L_H); networkit's sparsifiers are asked for feGRASS's "
+             "edge count (as a ratio, which they meet only roughly: their edge counts are in "
+             "the JSON); (+n): components past G's (kappa then infinite)."
              + ("" if rounds == "auto" else f" FeGrassSparsifier(refine_rounds={rounds})"
                 + (": plain feGRASS, no refinement." if rounds == 0 else ".")), "",
              "| graph | nodes | edges | density | feGRASS kappa | fit s | networkit "
