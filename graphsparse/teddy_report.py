@@ -143,10 +143,10 @@ def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> lis
     lines = ["| method | levels | wall time per seed (s) |", "|---|---|---|"]
     lines += [f"| {m} | {len(summary[m])} | {t:.1f} |" for m, t in totals.items()]
     if compared["wall_ratio"] is not None and set(summary["teddy"]) == set(summary["ugs"]):
-        teacher = totals.get("dense", 0.0)
-        lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f} "
-                  f"({(totals['teddy'] + teacher) / totals['ugs']:.2f} counting the dense "
-                  "teacher TEDDY distils from)."]
+        # without dense records no teacher was timed: the same ratio again would say it was
+        teacher = (f" ({(totals['teddy'] + totals['dense']) / totals['ugs']:.2f} counting the "
+                   "dense teacher TEDDY distils from)" if "dense" in totals else "")
+        lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f}{teacher}."]
     if compared["ticket_ratio"] is not None:
         lines += ["", f"Time to one level-{compared['ticket_level']} ticket, TEDDY (the dense "
                   f"teacher and one student) / UGS (rounds 1-{compared['ticket_level']}): "

@@ -210,7 +210,9 @@ class StagedOutputs:
 
     Use as a context manager over ``name=final_path`` pairs (None values are skipped); it yields
     ``{name: temporary_path}``. Temporary names keep the final suffix (writers choose the format
-    by it) and sit in the same folder (the move is an atomic rename).
+    by it) and sit in the same folder (the move is an atomic rename). A final path that is a
+    folder is refused when made, before any work (its move would fail after the others had
+    moved); no temporary file outlives the block.
     """
 
     def __init__(self, **finals: str | os.PathLike[str] | None) -> None:
@@ -218,6 +220,10 @@ class StagedOutputs:
         places = [p.resolve() for p in self.finals.values()]
         if len(set(places)) < len(places):
             raise ValueError(f"two outputs share a name: {sorted(map(str, self.finals.values()))}")
+        for path in self.finals.values():
+            if path.is_dir():
+                raise InvalidParameterError(f"{path} is a folder, where an output file of that "
+                                            "name goes; move the folder away")
         tag = f"partial-{os.getpid()}"
         self.temps = {k: p.with_name(f".{p.stem}.{tag}{p.suffix}") for k, p in self.finals.items()}
 
@@ -225,15 +231,16 @@ class StagedOutputs:
         return dict(self.temps)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            for key, temp in self.temps.items():
-                if not temp.exists():
-                    raise RuntimeError(f"output {self.finals[key]} was not written")
-            for key, temp in self.temps.items():
-                os.replace(temp, self.finals[key])
-            return
-        for temp in self.temps.values():
-            temp.unlink(missing_ok=True)
+        try:
+            if exc_type is None:
+                for key, temp in self.temps.items():
+                    if not temp.exists():
+                        raise RuntimeError(f"output {self.finals[key]} was not written")
+                for key, temp in self.temps.items():
+                    os.replace(temp, self.finals[key])
+        finally:  # written ones not moved (a failed move, an error in the block) go
+            for temp in self.temps.values():
+                temp.unlink(missing_ok=True)
 
 
 def write_figure_and_text(figure: Any, png: Path, md: Path, text: str, *, dpi: int = 120) -> None:
@@ -242,12 +249,12 @@ def write_figure_and_text(figure: Any, png: Path, md: Path, text: str, *, dpi: i
     figure is closed."""
     import matplotlib.pyplot as plt
 
-    with StagedOutputs(png=png, md=md) as staged:
-        try:
+    try:
+        with StagedOutputs(png=png, md=md) as staged:
             figure.savefig(staged["png"], dpi=dpi)
-        finally:
-            plt.close(figure)
-        staged["md"].write_text(text)
+            staged["md"].write_text(text)
+    finally:
+        plt.close(figure)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -131,3 +131,32 @@ def test_the_report_takes_a_string_and_makes_a_missing_folder(tmp_path):
     write_teddy_report([DENSE, GOOD], str(tmp_path / "a" / "b"), title="cora / gcn")
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["accuracy.png", "results.md"]
     assert (tmp_path / "a" / "b" / "results.md").read_text().startswith("# cora / gcn")
+
+
+def test_the_report_counts_no_dense_teacher_where_none_was_run(cli, tmp_path):
+    """Without dense records the wall-time line still said "(x counting the dense teacher TEDDY
+    distils from)", the same ratio again, as if the teacher had been timed."""
+    ugs = {**GOOD, "method": "ugs", "seconds": 3.0}
+    folder = results_folder(tmp_path, [GOOD, ugs])
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    text = (folder / "results.md").read_text()
+    assert "TEDDY / UGS wall time: 0.50." in text and "teacher" not in text
+    (tmp_path / "with").mkdir()
+    folder = results_folder(tmp_path / "with", [{**DENSE, "seconds": 1.5}, GOOD, ugs])
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    assert ("TEDDY / UGS wall time: 0.50 (1.00 counting the dense teacher TEDDY distils from)."
+            in (folder / "results.md").read_text())
+
+
+@pytest.mark.parametrize("name", ["results.md", "accuracy.png"])
+def test_teddy_report_refuses_an_output_that_is_a_folder(cli, tmp_path, name):
+    """A folder named results.md (or accuracy.png) gave "error: .../.results.partial-123.md: Is a
+    directory", left the hidden temporary files behind, and the other file of the pair replaced."""
+    folder = results_folder(tmp_path, [DENSE, GOOD])
+    (folder / name).mkdir()
+    other = ({"results.md", "accuracy.png"} - {name}).pop()
+    (folder / other).write_text("earlier")
+    line = cli("graph", "teddy-report", folder).error_line()
+    assert f"{folder / name} is a folder, where an output file of that name goes" in line
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["results.json", name, other])
+    assert (folder / other).read_text() == "earlier"

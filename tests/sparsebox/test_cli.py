@@ -338,3 +338,31 @@ def test_files_a_shell_glob_expanded_are_told_how_to_give_several(cli, tmp_path)
     assert not (tmp_path / "out").exists()
     stray = cli("graph", "sparsify", tmp_path / "a.graph", "--out", tmp_path / "out", "nothing")
     assert stray.exit_code == 2 and "quote the glob" not in stray.error_line()
+
+
+def test_staged_outputs_refuse_a_folder_at_once_and_leave_no_temporary_file(tmp_path,
+                                                                             monkeypatch):
+    """A folder where an output goes failed at the move, after the other outputs had moved, and
+    left its temporary file; a move that fails for another reason left the others' too."""
+    import os
+
+    from sparsebox.exceptions import InvalidParameterError
+    from sparsebox.outputs import StagedOutputs
+
+    (tmp_path / "b.md").mkdir()
+    with pytest.raises(InvalidParameterError, match=r"b\.md is a folder, where an output file"):
+        StagedOutputs(a=tmp_path / "a.png", b=tmp_path / "b.md")
+    (tmp_path / "b.md").rmdir()
+    real_replace = os.replace
+
+    def failing(src, dst):
+        if str(dst).endswith("b.md"):
+            raise OSError(28, "No space left on device", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="No space"):
+        with StagedOutputs(a=tmp_path / "a.png", b=tmp_path / "b.md") as staged:
+            staged["a"].write_text("a")
+            staged["b"].write_text("b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
