@@ -504,7 +504,8 @@ def teddy_report(
         raise typer.BadParameter(f"{folder} is a file, not a folder", param_hint="FOLDER")
     path = folder / "results.json"
     if not path.is_file():
-        raise typer.BadParameter(f"{path} does not exist", param_hint="FOLDER")
+        raise typer.BadParameter(f"{path} is a folder, not the records of `graph teddy`"
+                                 if path.is_dir() else f"{path} does not exist", param_hint="FOLDER")
     why = unwritable_folder(folder)  # results.md and accuracy.png are written beside it
     if why is not None:
         raise typer.BadParameter(why, param_hint="FOLDER")

@@ -143,8 +143,9 @@ def is_int(value: Any) -> bool:
 
 
 def read_json(path: Path, param_hint: str) -> Any:
-    """``path``'s JSON; an error naming ``param_hint`` when it is not JSON."""
+    """``path``'s JSON (a UTF-8 byte-order mark before it, as some editors write, is read); an
+    error naming ``param_hint`` when it is not JSON."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise typer.BadParameter(f"{path} is not JSON ({err})", param_hint=param_hint) from None

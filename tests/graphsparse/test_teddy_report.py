@@ -160,3 +160,16 @@ def test_teddy_report_refuses_an_output_that_is_a_folder(cli, tmp_path, name):
     assert f"{folder / name} is a folder, where an output file of that name goes" in line
     assert sorted(p.name for p in folder.iterdir()) == sorted(["results.json", name, other])
     assert (folder / other).read_text() == "earlier"
+
+
+def test_teddy_report_reads_a_json_with_a_byte_order_mark_and_names_a_folder(cli, tmp_path):
+    """An editor's UTF-8 byte-order mark made results.json "not JSON"; a folder named results.json
+    was said not to exist."""
+    folder = results_folder(tmp_path, [DENSE, GOOD])
+    text = (folder / "results.json").read_text()
+    (folder / "results.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    assert (folder / "results.md").is_file()
+    (tmp_path / "other" / "results.json").mkdir(parents=True)
+    line = cli("graph", "teddy-report", tmp_path / "other").error_line()
+    assert "results.json is a folder, not the records of `graph teddy`" in line
