@@ -131,6 +131,9 @@ def methods_command(
     if as_json:
         typer.echo(json_text(rows, indent=2))
         return
+    if not rows:  # an item kind no method prunes on its own (GTSP's heads, layers, weights)
+        typer.echo(f"no registered method prunes {item} items on its own")
+        return
     from rich.console import Console
     from rich.table import Table
 

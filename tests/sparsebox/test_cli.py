@@ -366,3 +366,11 @@ def test_staged_outputs_refuse_a_folder_at_once_and_leave_no_temporary_file(tmp_
             staged["a"].write_text("a")
             staged["b"].write_text("b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+def test_methods_of_an_item_no_method_prunes_say_so(cli):
+    """--item head printed an empty table and nothing else."""
+    result = cli("methods", "--item", "head")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "no registered method prunes head items on its own"
+    assert cli("methods", "--item", "head", "--json").stdout.strip() == "[]"
