@@ -101,32 +101,19 @@ def l0_project_(
 
 
 def _check_no_shared_memory(tensors: list[Tensor]) -> None:
-    """Refuse two tensors over the same entries (a tied weight listed twice, a view beside its
-    base): each copy was ranked on its own and then zeroed by the other's mask, so fewer than k
-    entries kept their value. Views of one buffer that do not overlap are fine: entries are
-    compared only where spans of memory overlap (interleaved columns), found in one sweep."""
-    active: list[tuple[int, int]] = []  # (end of span, position) of the spans still open
-    for start, i in sorted((t.data_ptr(), i) for i, t in enumerate(tensors) if t.numel()):
-        t = tensors[i]
-        active = [(end, j) for end, j in active if end > start]
-        for _, j in active:
-            other = tensors[j]
-            if (other.device == t.device
-                    and other.untyped_storage().data_ptr() == t.untyped_storage().data_ptr()
-                    and bool(torch.isin(_element_offsets(t), _element_offsets(other)).any())):
-                raise InvalidParameterError(
-                    f"tensors[{max(i, j)}] shares entries with tensors[{min(i, j)}] (a tied weight "
-                    "listed twice, or a view of another): pass each tensor once")
-        extent = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True))
-        active.append((start + t.element_size() * (1 + extent), i))
-
-
-def _element_offsets(t: Tensor) -> Tensor:
-    """The byte offset of each entry of ``t`` in its storage."""
-    offsets = torch.tensor(t.storage_offset())
-    for size, stride in zip(t.shape, t.stride(), strict=True):
-        offsets = offsets.unsqueeze(-1) + torch.arange(size) * stride
-    return offsets.reshape(-1) * t.element_size()
+    """Refuse a tensor listed twice (a tied weight: one parameter under two names, or a view of
+    the same entries): each copy was ranked on its own and then zeroed by the other's mask, so
+    fewer than k entries kept their value."""
+    seen: dict[tuple, int] = {}
+    for i, t in enumerate(tensors):
+        if not t.numel():
+            continue
+        key = (t.device, t.dtype, t.data_ptr(), tuple(t.shape), t.stride())
+        if key in seen:
+            raise InvalidParameterError(
+                f"tensors[{i}] shares entries with tensors[{seen[key]}] (a tied weight listed "
+                "twice): pass each tensor once")
+        seen[key] = i
 
 
 #: the integer types whose least value has no magnitude of their own, and what holds it (and
