@@ -217,7 +217,18 @@ class Sparsifier:
     def _num_items(self, data: Any) -> int:
         """How many items ``data`` holds: its edges for an edge method (any graph form), else
         ``len(data)``."""
-        return self._edge_structure(data).num_items if self.item == "edge" else len(data)
+        return self._edge_structure_once(data).num_items if self.item == "edge" else len(data)
+
+    def _edge_structure_once(self, data: Any) -> SparseStructure:
+        """``_edge_structure(data)``, made once per ``transform`` (its count and its digest read
+        one conversion: on a 1M-edge edge_index a conversion takes seconds)."""
+        memo = self.__dict__.get("_transform_memo")
+        if memo is not None and memo[0] is data:
+            return memo[1]
+        structure = self._edge_structure(data)
+        if memo is not None:  # inside transform
+            self._transform_memo = (data, structure)
+        return structure
 
     def _edge_structure(self, graph: Any) -> SparseStructure:
         """The edges an edge method's ``fit`` reads of ``graph`` (by default
@@ -238,16 +249,20 @@ class Sparsifier:
                             f"numpy array (one entry per {self.item}), got "
                             f"{getattr(mask, 'dtype', type(mask).__name__)} of shape "
                             f"{np.shape(mask)}")
-        n = self._num_items(data)
-        if n != mask.shape[0]:
-            raise InvalidParameterError(
-                f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
-                f"{mask.shape[0]}")
-        fitted = getattr(self, "_fitted_edges", None)  # (none in a method that keeps no digest)
-        if fitted is not None and _edges_digest(self._edge_structure(data)) != fitted:
-            raise InvalidParameterError(
-                f"transform got another graph than the one {type(self).__name__} was fitted on "
-                f"(as many edges, {n}, but not the same ones); call fit on it")
+        self._transform_memo = (None, None)
+        try:
+            n = self._num_items(data)
+            if n != mask.shape[0]:
+                raise InvalidParameterError(
+                    f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
+                    f"{mask.shape[0]}")
+            fitted = getattr(self, "_fitted_edges", None)  # (none where a method keeps no digest)
+            if fitted is not None and _edges_digest(self._edge_structure_once(data)) != fitted:
+                raise InvalidParameterError(
+                    f"transform got another graph than the one {type(self).__name__} was fitted "
+                    f"on (as many edges, {n}, but not the same ones); call fit on it")
+        finally:
+            del self._transform_memo
         return self._apply(data)
 
     def fit_transform(self, data: Any, *args: Any, **kwargs: Any) -> Any:
