@@ -23,6 +23,7 @@ frame (:func:`scenesparse.cameras.nerfstudio_model_frame`).
 from __future__ import annotations
 
 import os
+import shlex
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,8 +259,9 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
     if model is None:
         binary = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
                        if (d / "cameras.bin").is_file() and (d / "images.bin").is_file()), None)
+        where = shlex.quote(str(binary))
         hint = ("" if binary is None else f"; {binary} holds a binary COLMAP model: write it as "
-                f"text with `colmap model_converter --input_path {binary} --output_path {binary} "
+                f"text with `colmap model_converter --input_path {where} --output_path {where} "
                 "--output_type TXT`")
         raise FileNotFoundError(
             f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "

@@ -1,15 +1,15 @@
 """The radiance field: a hash encoding, a density MLP and a colour MLP with view directions
 (Instant-NGP's layout), optionally behind HollowNeRF's saliency grid and soft zero-skipping gate.
 
-Without saliency, ``sigma = exp(h_0)`` with ``h = density_net(f(x))``; with it, the features are
-scaled first, ``v = p(x) * f(x)``, and the density is gated, ``sigma = exp(h_0) * tanh(alpha
-||v||)``, so a point whose features are all zero (unsalient, or pruned) is empty whatever the
-MLP's biases say. The gate only masks: its gradient does not reach the features. (Through
-it, with ``alpha`` from 1e4 to 1e5, growing ``||v||`` was the cheapest way to add density: a
-grid behind a saliency of 0.98 everywhere lost 1.1 dB on lego at 64 px and 600 steps, 26.61
-against 27.70 without the gate; with the gate detached, 27.89.) The colour MLP takes the other
-outputs of the density MLP and the view direction in spherical harmonics up to degree 3 (16
-values).
+Without saliency, ``sigma = s exp(h_0)`` with ``h = density_net(f(x))`` and ``s`` the box's
+``density_scale`` (below); with it, the features are scaled first, ``v = p(x) * f(x)``, and the
+density is gated, ``sigma = s exp(h_0) * tanh(alpha ||v||)``, so a point whose features are all
+zero (unsalient, or pruned) is empty whatever the MLP's biases say. The gate only masks: its
+gradient does not reach the features. (Through it, with ``alpha`` from 1e4 to 1e5, growing
+``||v||`` was the cheapest way to add density: a grid behind a saliency of 0.98 everywhere lost 1.1
+dB on lego at 64 px and 600 steps, 26.61 against 27.70 without the gate; with the gate detached,
+27.89.) The colour MLP takes the other outputs of the density MLP and the view direction in
+spherical harmonics up to degree 3 (16 values).
 
 The densities are per unit of the box's size, not of the world's: ``sigma`` is multiplied by
 ``density_scale``, the default box's diagonal over the field's, so that a step of the march
