@@ -249,7 +249,7 @@ class Sparsifier:
                             f"numpy array (one entry per {self.item}), got "
                             f"{getattr(mask, 'dtype', type(mask).__name__)} of shape "
                             f"{np.shape(mask)}")
-        self._transform_memo = (None, None)
+        self._transform_memo = (_NOTHING, None)
         try:
             n = self._num_items(data)
             if n != mask.shape[0]:
@@ -271,6 +271,10 @@ class Sparsifier:
             raise TypeError(f"{type(self).__name__}.fit must set mask_ (and scores_) and return "
                             "self")
         return self.transform(data)
+
+
+#: no input yet (``None`` is an input: transform(None) must be refused as no graph)
+_NOTHING = object()
 
 
 def _edges_digest(graph: SparseStructure) -> bytes:

@@ -494,3 +494,5 @@ def test_transform_refuses_another_graph_of_as_many_edges(entry):
     with pytest.raises(InvalidParameterError, match="not the same ones|not the one"):
         est.transform(other)
     assert est.transform(as_structure(grid)).num_items == int(est.mask_.sum())  # the same graph
+    with pytest.raises(InvalidParameterError):  # no graph at all: refused, not an internal error
+        est.transform(None)
