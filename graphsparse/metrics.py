@@ -38,10 +38,10 @@ def _graphs(graph: Any, sparsifier: Any) -> tuple[SparseStructure, SparseStructu
             raise InvalidParameterError(f"{name} must be a graph, got a fitted "
                                         f"{type(value).__name__}: pass its transform(graph) (H)")
         try:
-            out.append(as_structure(value))
-        except InvalidParameterError as err:  # as_structure names its argument x
+            out.append(as_structure(value, name=name))
+        except InvalidParameterError as err:  # one about its weights, say: whose they are
             text = str(err)
-            raise InvalidParameterError(name + text[1:] if text.startswith("x ")
+            raise InvalidParameterError(text if text.startswith(f"{name} ")
                                         else f"{name}: {text}") from None
     return out[0], out[1]
 

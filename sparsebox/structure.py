@@ -718,6 +718,7 @@ def as_structure(
     symmetrize: Symmetrize = None,
     duplicates: Duplicates = "sum",
     self_loops: SelfLoops = "keep",
+    name: str = "x",
 ) -> SparseStructure:
     """Turn a graph in any common form into a :class:`SparseStructure`.
 
@@ -745,6 +746,8 @@ def as_structure(
     ids, symmetrize, duplicates, self_loops
         See :meth:`SparseStructure.from_edges`. A networkx graph whose edges all carry an integer
         ``id`` attribute (as :meth:`SparseStructure.to_networkx` writes them) keeps those ids.
+    name : str
+        What the caller calls ``x``, for the error when ``x`` is no graph.
 
     Examples
     --------
@@ -814,14 +817,15 @@ def as_structure(
         # a file name or None read as "an array of shape () and dtype <U9", and a list of
         # (source, target) pairs (np.array(g.edges())) got no word on what to do
         if isinstance(x, (str, bytes, os.PathLike)):
-            raise InvalidParameterError(f"x must be a graph, not a file name, got {x!r}: read the "
+            raise InvalidParameterError(f"{name} must be a graph, not a file name, got {x!r}: read the "
                                         "file with sparsebox.data.load_graph")
         got = (f"an array of shape {arr.shape} and dtype {arr.dtype}" if arr.ndim else
                repr(x) if len(repr(x)) <= 40 else f"a {type(x).__name__}")
         pairs = arr.ndim == 2 and arr.shape[1] == 2 and np.issubdtype(arr.dtype, np.integer)
         hint = "; a list of (source, target) pairs: pass its transpose" if pairs else ""
         raise InvalidParameterError(
-            f"x must be a [2, E] integer edge_index or a square adjacency matrix, got {got}{hint}")
+            f"{name} must be a [2, E] integer edge_index or a square adjacency matrix, got {got}"
+            f"{hint}")
     _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
     _check_real_matrix(arr.dtype)
     r, c = np.nonzero(arr)
