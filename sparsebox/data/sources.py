@@ -153,15 +153,15 @@ def fetch(
     base = data_root(root)
     if not info.files:
         return sorted(p for p in find_unshipped(info.name, root).parent.rglob("*") if p.is_file())
-    here = _searched(base)
-    missing = [f.path for f in info.files if not any((folder / f.path).exists() for folder in here)]
     paths = []
     for i, f in enumerate(info.files):
         path = base / f.path
         if not path.exists():  # a read-only data root's downloads are in the cache
             target = download_root(base) / f.path
             if not target.exists():
-                later = [g.path for g in info.files[i + 1:] if g.path in missing]  # not 1 error each
+                here = _searched(base)  # (only where a file is missing: a fetch stats no more)
+                later = [g.path for g in info.files[i + 1:]  # named now, not one error each
+                         if not any((folder / g.path).exists() for folder in here)]
                 _download(f, path, target, download=download, dataset=info.name, root=root,
                           later=later)
             path = target
