@@ -249,13 +249,10 @@ def check_levels(data: Any, model: str, levels: Iterable[int], option: str = "--
     """Fail (an ``error:`` line naming ``option``) when the deepest of TEDDY's ``levels`` keeps no
     edge of the node dataset ``data`` or no weight of ``model``: run_levels refuses such levels
     with a traceback (in scaleout.py, in a task once the Ray cluster had started)."""
-    from graphsparse.gnn.models import count_prunable_weights, model_factory
-    from graphsparse.levels import check_levels_keep_some, count_edge_pairs
+    from graphsparse.levels import check_levels_fit
 
     try:
-        check_levels_keep_some(list(levels), ("teddy",),
-                               count_edge_pairs(data.edge_index, data.num_nodes),
-                               count_prunable_weights(model_factory(data, model)))
+        check_levels_fit(data, model, list(levels))
     except ValueError as err:
         fail(f"{option}: {err}")
 

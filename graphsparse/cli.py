@@ -392,14 +392,11 @@ def teddy(
 def _check_levels(data: Any, model: str, level_list: list[int], methods: tuple[str, ...]) -> None:
     """Refuse a --levels whose deepest level keeps no edge or no weight of ``model`` on
     ``data`` (before --out is made)."""
-    from graphsparse.gnn.models import count_prunable_weights, model_factory
-    from graphsparse.levels import check_levels_keep_some, count_edge_pairs
+    from graphsparse.levels import check_levels_fit
     from sparsebox.options import parameter_errors
 
-    weights = count_prunable_weights(model_factory(data, model))
     with parameter_errors({"levels": "--levels"}):
-        check_levels_keep_some(level_list, methods,
-                               count_edge_pairs(data.edge_index, data.num_nodes), weights)
+        check_levels_fit(data, model, level_list, methods)
 
 
 def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: list[int],

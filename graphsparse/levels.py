@@ -42,7 +42,7 @@ from sparsebox.select import budget_from_keep_ratio, select
 from sparsebox.structure import undirected_pair_keys
 
 __all__ = ["METHODS", "level_keep_ratios", "run_levels", "count_edge_pairs", "random_pruned",
-           "teddy_pruned", "check_levels_keep_some"]
+           "teddy_pruned", "check_levels_fit", "check_levels_keep_some"]
 
 
 def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], *,
@@ -71,8 +71,7 @@ def run_levels(data: Any, model_name: str, levels: list[int], seeds: list[int], 
     epochs = check_int("epochs", epochs, minimum=1)
     distill_lambda = check_real("distill_lambda", distill_lambda, minimum=0)
     make = factory or model_factory(data, model_name)
-    num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
-    check_levels_keep_some(levels, methods, num_pairs, count_prunable_weights(make))
+    num_pairs = check_levels_fit(data, make, levels, methods)
     if executor is not None:
         options = {"model_name": model_name, "levels": list(levels), "methods": tuple(methods),
                    "epochs": epochs, "factory": factory, "score": score,
@@ -114,6 +113,18 @@ def _distinct_ints(name: str, values: Any, *, minimum: int) -> list[int]:
                                     f"{values!r}" + (f"; for {name} 1..N give range(1, N + 1)"
                                                      if name == "levels" else ""))
     return list(dict.fromkeys(check_int(name, scalar_item(v), minimum=minimum) for v in items))
+
+
+def check_levels_fit(data: Any, model: str | Callable[[], nn.Module], levels: list[int],
+                     methods: tuple[str, ...] = ("teddy",)) -> int:
+    """:func:`check_levels_keep_some` for the node dataset ``data`` and ``model`` (a model name of
+    :func:`~graphsparse.gnn.models.model_factory`, or a factory); returns the graph's edge
+    count (:func:`count_edge_pairs`). The command line and the benchmarks check a user's levels
+    with it before any work, as :func:`run_levels` does."""
+    make = model_factory(data, model) if isinstance(model, str) else model
+    num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
+    check_levels_keep_some(list(levels), methods, num_pairs, count_prunable_weights(make))
+    return num_pairs
 
 
 def check_levels_keep_some(levels: list[int], methods: tuple[str, ...], num_pairs: int,
