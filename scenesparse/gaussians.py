@@ -213,6 +213,11 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
     if not allow_empty and len(data) == 0:
         raise PointFileError(f"{path}: no Gaussians (its vertex element is empty)")
     names = list(data.dtype.names or ())
+    if "packed_position" in names:  # each property asked for was "missing": name the format
+        raise PointFileError(f"{path}: a compressed PLY (SuperSplat / PlayCanvas: packed_* "
+                             "properties in chunks), not the INRIA 3DGS layout; export it "
+                             "uncompressed (SuperSplat's 'Export > PLY', or splat-transform) "
+                             "and give that file")
     for prop in _REQUIRED:
         if prop not in names:
             raise PointFileError(f"{path}: missing property {prop!r} of the 3DGS layout")

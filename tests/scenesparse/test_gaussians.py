@@ -143,6 +143,22 @@ def test_bad_files_name_file_and_property(tmp_path, data_dir, kwargs, message):
     assert "v.ply" in str(err.value)
 
 
+def test_a_compressed_supersplat_ply_is_named_not_reported_as_missing_x(tmp_path):
+    """SuperSplat's compressed PLY (a chunk element of bounds, a vertex element of packed_*
+    integers) was refused with "missing property 'x'", which sent users looking for a broken
+    file."""
+    from plyfile import PlyElement
+
+    chunk = np.zeros(1, dtype=[(f"{a}_{b}", "f4") for a in ("min", "max") for b in "xyz"])
+    vertex = np.zeros(3, dtype=[(n, "u4") for n in ("packed_position", "packed_rotation",
+                                                     "packed_scale", "packed_color")])
+    path = tmp_path / "scene.compressed.ply"
+    PlyData([PlyElement.describe(chunk, "chunk"), PlyElement.describe(vertex, "vertex")]).write(
+        str(path))
+    with pytest.raises(PointFileError, match="scene.compressed.ply: a compressed PLY"):
+        read_ply(path)
+
+
 def test_f_rest_properties_in_any_order_read_as_inrias_reader_reads_them(tmp_path):
     """f_rest_* in string order (f_rest_0, f_rest_1, f_rest_10, ...) was refused with
     "45 f_rest_* properties; expected ... 45"."""
