@@ -319,10 +319,12 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
         check_graph_writable(h, output)
         with StagedOutputs(output=output) as staged:
             write_graph(h, staged["output"])
-    # the keep ratio of the sizing options: non-loop edges kept (self-loops always stay)
+    # the keep ratio of the sizing options: non-loop edges kept (self-loops always stay); a
+    # graph without such edges lost none of them (1.0, not 0 of 0 read as 0.0)
+    prunable = g.num_edges - g.num_self_loops
     return {"graph": graph, "method": method, "output": str(output), "edges_in": g.num_edges,
             "edges_out": h.num_edges, "self_loops": g.num_self_loops,
-            "keep_ratio": (h.num_edges - h.num_self_loops) / max(g.num_edges - g.num_self_loops, 1)}
+            "keep_ratio": (h.num_edges - h.num_self_loops) / prunable if prunable else 1.0}
 
 
 @graph_app.command("teddy")
@@ -598,7 +600,8 @@ def stream_run(
     events: str = typer.Option(..., "--events", help="Event file ('+ u v [w]', '- u v' or "
                                "JSON lines), a pipe (read once), or - for standard input; "
                                "node ids from 0, as the graph is loaded (node k of a 1-based "
-                               "METIS or Matrix Market file is k - 1)."),
+                               "METIS or Matrix Market file is k - 1). '+' on an edge G holds "
+                               "adds w to its weight; '-' removes the whole edge."),
     state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
     density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),

@@ -449,3 +449,16 @@ def test_a_file_that_fails_an_option_names_the_option(graphs, tmp_path, cli, job
     assert result.exit_code == 2
     assert "ring.graph: Invalid value for --budget: budget 40 is more than" in result.error_line()
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["grid.mtx"]
+
+
+@pytest.mark.parametrize("text", ["0 0\n1 1\n", None], ids=["only self-loops", "no edges"])
+def test_the_keep_ratio_of_a_graph_with_nothing_to_prune_is_one(tmp_path, cli, text):
+    """A graph whose edges are all self-loops (or a Matrix Market file of explicit zeros: no
+    edges) keeps every edge it has: its summary's keep ratio was 0 / 0 read as 0.0."""
+    path = tmp_path / ("g.txt" if text else "g.mtx")
+    path.write_text(text or "%%MatrixMarket matrix coordinate real symmetric\n3 3 1\n2 1 0\n")
+    result = cli("graph", "sparsify", path, "-o", tmp_path / "o.mtx", "--method", "random",
+                 "--keep-ratio", "0.5", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["edges_out"] == summary["edges_in"] and summary["keep_ratio"] == 1.0

@@ -738,6 +738,20 @@ def test_the_help_says_how_events_number_the_nodes_of_a_1_based_file(cli):
     assert "node k of a 1-based METIS or Matrix Market file is k - 1" in text
 
 
+def test_the_help_says_that_inserting_an_edge_g_holds_adds_to_its_weight(cli, tmp_path):
+    """`+ 0 1` on an edge the graph holds doubled its weight (L_G gains w b b^T) while the help
+    said only '+ u v [w]': a networkx user reads that as add_edge, which adds no weight."""
+    text = " ".join(cli("stream", "run", "--help").stdout.split())
+    assert "'+' on an edge G holds adds w to its weight; '-' removes the whole edge" in text
+    graph, events = tmp_path / "g.txt", tmp_path / "events.txt"
+    graph.write_text("0 1\n1 2\n2 0\n")
+    events.write_text("+ 0 1\n")
+    assert cli("stream", graph, "--events", events, "--state", tmp_path / "s").exit_code == 0
+    assert cli("stream", "export", tmp_path / "s", "-o", tmp_path / "g2.txt", "--graph"
+               ).exit_code == 0
+    assert (tmp_path / "g2.txt").read_text().splitlines()[0] == "0 1 2"
+
+
 def test_the_summary_says_the_self_loops_the_stream_leaves_out(cli, tmp_path):
     """G drops the graph's self-loops (they add nothing to a Laplacian), and the summary said
     "H keeps 4 of 4 edges" of a file of 6 lines without a word of the 2 it left out."""
