@@ -645,14 +645,14 @@ def stream_run(
     st, resumed = _open_stream(state, graph, params,
                                events if events != "-" and Path(events).is_file() else None)
     try:
-        _stream_events(st, state, events, resumed, batch_size, kappa_every, checkpoint_every,
-                       as_json)
+        skipped = _stream_events(st, state, events, resumed, batch_size, kappa_every,
+                                 checkpoint_every, as_json)
     except BaseException:
         st.remove_if_unused()  # a new state that took no batch leaves no trace
         raise
     finally:
         st.close()
-    _report_stream(st, state, as_json)
+    _report_stream(st, state, as_json, skipped)
 
 
 #: the options of `stream` that set a stream's parameters (those a resumed run must repeat)
@@ -734,8 +734,9 @@ def _shown(e: Any) -> str:
 
 
 def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: int,
-                   kappa_every: int, checkpoint_every: int, as_json: bool) -> None:
-    """Apply the events of ``events`` to the opened state ``st`` in batches and report."""
+                   kappa_every: int, checkpoint_every: int, as_json: bool) -> int:
+    """Apply the events of ``events`` to the opened state ``st`` in batches and report; returns
+    how many deletions of absent edges this run skipped (``--skip-missing``)."""
     from graphsparse.streaming import EventParseError, parse_events
     from sparsebox.progress import make_progress
 
@@ -757,7 +758,7 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
 
     skip = st.events_applied
     applied = st.logged_events()  # what the skipped events must repeat
-    seen = 0
+    seen = skipped = 0
     try:
         with progress:
             task = progress.add_task("stream: lines", total=total)
@@ -774,10 +775,10 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                     continue
                 batch.append((lineno, event))
                 if len(batch) == batch_size:
-                    _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
+                    skipped += _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
                     batch = []
             if batch:
-                _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
+                skipped += _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
             progress.update(task, completed=total)
         if not seen and not skip:
             raise _no_events(source)
@@ -792,6 +793,7 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
         announce()
     if seen <= skip:
         console.print(_nothing_new(source, seen, skip, state))
+    return skipped
 
 
 def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
@@ -804,14 +806,16 @@ def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
     return f"no new events in {source}: {its} applied by earlier runs of {state} ({applied} in all)"
 
 
-def _report_stream(st: Any, state: Path, as_json: bool) -> None:
+def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:
     """The summary of a run: a JSON line on standard output with ``--json``, else one line
-    saying what the stream holds."""
+    saying what the stream holds (and how many of this run's deletions it skipped: they count
+    among the events applied, which is where a resumed run goes on from)."""
     m = st.model
     summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
                "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
                "density": m.sparsifier_.num_edges / m.graph_.num_nodes,
-               "distortion": m.distortion_, "self_loops_dropped": st.self_loops}
+               "distortion": m.distortion_, "self_loops_dropped": st.self_loops,
+               "deletions_skipped": skipped}
     if as_json:
         typer.echo(json_text({"summary": summary}))
         return
@@ -819,7 +823,11 @@ def _report_stream(st: Any, state: Path, as_json: bool) -> None:
     dropped = ("" if not loops else "; G leaves out the graph's self-loop, which adds nothing to "
                "a Laplacian" if loops == 1 else f"; G leaves out the graph's {loops} self-loops, "
                "which add nothing to a Laplacian")
-    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')} applied in "
+    # the skipped deletions count among the events (a resumed run goes on after them)
+    absent = " applied" if not skipped else (
+        " (one of them a deletion of an edge not in the graph, skipped)" if skipped == 1
+        else f" ({skipped} of them deletions of edges not in the graph, skipped)")
+    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')}{absent} in "
                f"{counted(summary['batches'], 'batch', 'batches')}; H keeps "
                f"{summary['sparsifier_edges']} of {counted(summary['graph_edges'], 'edge')} "
                f"(density {summary['density']:.3f}, distortion {summary['distortion']:.3g})"
@@ -827,7 +835,9 @@ def _report_stream(st: Any, state: Path, as_json: bool) -> None:
 
 
 def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_json: bool,
-           source: str) -> None:
+           source: str) -> int:
+    """Apply one batch of ``numbered`` events (line number, event) to ``st``; returns how many
+    deletions of absent edges it skipped."""
     from graphsparse.dynamic import BatchError
 
     events = [e for _, e in numbered]
@@ -850,6 +860,7 @@ def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_
         typer.echo(json_text(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:
         st.checkpoint()
+    return report.skipped
 
 
 def _deleted_before(events: list, index: int) -> bool:

@@ -818,3 +818,23 @@ def test_a_log_of_a_deletion_with_a_weight_still_resumes(cli, grid_file, tmp_pat
     more.write_text("+ 0 7\n- 0 1\n+ 2 9\n")
     result = cli("stream", grid_file, "--events", more, "--state", state)
     assert result.exit_code == 0, result.output
+
+
+def test_the_summary_says_how_many_deletions_of_absent_edges_skip_missing_skipped(cli, tmp_path):
+    """With --skip-missing, "3 events applied in 1 batch" counted deletions of edges the graph
+    never had as applied, without a word that they were skipped."""
+    graph, events = tmp_path / "g.txt", tmp_path / "events.txt"
+    graph.write_text("0 1\n1 2\n2 0\n2 3\n")
+    events.write_text("- 0 3\n- 1 3\n+ 0 3\n")
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "s", "--skip-missing")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"stream {tmp_path / 's'}: 3 events (2 of them deletions of "
+                                    "edges not in the graph, skipped) in 1 batch; "), result.stdout
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "j", "--skip-missing",
+                 "--json")
+    summary = json.loads(result.stdout.splitlines()[-1])["summary"]
+    assert (summary["events_applied"], summary["deletions_skipped"]) == (3, 2)
+    events.write_text("- 0 3\n+ 0 3\n")
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "one",
+                 "--skip-missing")
+    assert "2 events (one of them a deletion of an edge not in the graph, skipped)" in result.stdout
