@@ -124,12 +124,15 @@ def _find_photo(folder: Path, name: str) -> Path:
     raise FileNotFoundError(f"{folder / name}: no such photo (tried {tried})")
 
 
-def _check_aspect(cams: list[Camera], paths: list[Path]) -> None:
+def _check_aspect(cams: list[Camera], paths: list[Path],
+                  origins: list[str | None] | None = None) -> None:
     """Each photo has its camera's aspect ratio, up to the rounding of a resized image (half a
-    pixel on each side); one that has not would be stretched."""
+    pixel on each side); one that has not would be stretched. ``origins``: per camera, where
+    its size came from where not from its own file entry (said in the error: a size taken from
+    another photo put the blame on this one)."""
     from PIL import Image, UnidentifiedImageError
 
-    for cam, path in zip(cams, paths, strict=True):
+    for cam, path, origin in zip(cams, paths, origins or [None] * len(cams), strict=True):
         try:
             with Image.open(path) as im:
                 pw, ph = im.size
@@ -143,8 +146,8 @@ def _check_aspect(cams: list[Camera], paths: list[Path]) -> None:
                     if abs(ph * cam.height - pw * cam.width) <= slack and _quarter_turned(path)
                     else "")
             raise InputFileError(f"{path}: {pw}x{ph} pixels, where its camera is "
-                                 f"{cam.width}x{cam.height} (another aspect ratio: the photo "
-                                 f"would be stretched){hint}")
+                                 f"{cam.width}x{cam.height}{f' ({origin})' if origin else ''} "
+                                 f"(another aspect ratio: the photo would be stretched){hint}")
 
 
 def _quarter_turned(path: Path) -> bool:
@@ -421,5 +424,10 @@ def transforms_views(path: str | os.PathLike[str], *,
     scale = size[0] / stated[0].width if states[0] else 1.0  # uniform: no photo is stretched
     cams = [s.resized(max(1, round(s.width * scale)), max(1, round(s.height * scale))) if own
             else c for own, s, c in zip(states, stated, first_size, strict=True)]
-    _check_aspect(cams, paths)
+    # a frame that states no size takes the first photo's: where that photo is the odd one, the
+    # error named a photo of the right size and not the first
+    taken = (f"the size of {paths[0]}, the first frame's photo, as {path.name} states no w and "
+             "h for it")
+    _check_aspect(cams, paths, [None if own or i == 0 else taken
+                                for i, own in enumerate(states)])
     return cams, paths

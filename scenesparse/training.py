@@ -235,6 +235,9 @@ class SplatTrainer:
 
     def step(self) -> dict[str, float]:
         """One optimisation step on the next camera (a new random order every epoch)."""
+        if not self.optimizers:  # torch's "element 0 of tensors does not require grad" followed
+            raise InvalidParameterError("learning_rates freeze every parameter (all 0): nothing "
+                                        "to train; give one a rate above 0")
         if not self._order:
             # Python ints: a checkpoint of numpy ints needs torch.load(weights_only=False)
             self._order = [int(i) for i in self._rng.permutation(len(self.cameras))]

@@ -376,6 +376,14 @@ def test_held_out_views_are_3dgs_ones_and_photos_are_never_stretched(tmp_path):
     Image.new("RGB", (16, 16)).save(nerf / "a.png")
     with pytest.raises(ValueError, match=r"a.png: 16x16 pixels, where its camera is 16x12"):
         transforms_views(nerf / "transforms.json")
+    # frames that state no size take the first photo's: where that one is the odd photo, the
+    # error blamed the next one (of the right size) and never named the first
+    Image.new("RGB", (16, 12)).save(nerf / "b.png")
+    sizeless = {k: v for k, v in meta.items() if k not in ("w", "h")}
+    (nerf / "transforms.json").write_text(json.dumps(sizeless))
+    with pytest.raises(ValueError, match=r"b.png: 16x12 pixels, where its camera is 16x16 "
+                                         r"\(the size of \S*a.png, the first frame's photo"):
+        transforms_views(nerf / "transforms.json")
     # COLMAP sorts by the whole name, folders included, as the 3DGS code does
     assert by_image_name([1, 2, 3], ["b/1.png", "a/2.png", "a/1.png"]) == (
         [3, 2, 1], ["a/1.png", "a/2.png", "b/1.png"])
@@ -933,3 +941,19 @@ def test_metrics_refuse_8_bit_images_images_of_two_shapes_and_channels_first():
         ssim_torch(torch.zeros(2, 16, 16, 3), torch.zeros(2, 16, 16, 3))
     with pytest.raises(InvalidParameterError, match="got torch.uint8"):
         ssim_torch(torch.zeros(16, 16, 3, dtype=torch.uint8), torch.zeros(16, 16, 3))
+
+
+def test_trainer_with_every_parameter_frozen_says_so():
+    """learning_rates of 0 for every parameter ("0 freezes it") failed at the first step with
+    torch's "element 0 of tensors does not require grad" traceback."""
+    from scenesparse.cameras import orbit_cameras
+    from scenesparse.training import LEARNING_RATES
+
+    scene = GaussianScene(means=torch.zeros(4, 3), quats=torch.tensor([[1.0, 0, 0, 0]] * 4),
+                          log_scales=torch.full((4, 3), -2.0), opacity_logits=torch.zeros(4),
+                          sh_dc=torch.zeros(4, 3), sh_rest=torch.zeros(4, 0, 3))
+    cams = orbit_cameras((0, 0, 0), 1.0, 2, width=8, height=8)
+    trainer = SplatTrainer(scene, cams, [torch.zeros(8, 8, 3)] * 2,
+                           learning_rates=dict.fromkeys(LEARNING_RATES, 0.0))
+    with pytest.raises(InvalidParameterError, match="freeze every parameter"):
+        trainer.step()
