@@ -374,6 +374,18 @@ def _whole(value: object) -> bool:
     return not isinstance(value, bool) and float(value).is_integer()
 
 
+def _all_numbers(value: object) -> bool:
+    """Whether a field of a JSON file is a number, or nested lists of numbers (not ``true``,
+    not ``"50"``).
+
+    >>> _all_numbers([[1, 0.5], [2, 3]]), _all_numbers(True), _all_numbers(["1", 2])
+    (True, False, False)
+    """
+    if isinstance(value, list):
+        return all(_all_numbers(x) for x in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _tan_half(angle) -> float:
     """``tan(angle / 2)`` of a field of view, infinite for an angle of 0 (so that the focal
     length is 0, which the range check refuses, not a division by zero)."""
@@ -459,6 +471,12 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
             fx, fy = float(v["fx"]), float(v["fy"])
         except (KeyError, TypeError, ValueError, OverflowError) as err:  # 10**400: no float
             raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
+        # float() read true as a focal length of 1 pixel and "50" as 50: JSON numbers only
+        wrong = next((k for k in ("fx", "fy", "position", "rotation") if not _all_numbers(v[k])),
+                     None)
+        if wrong:
+            raise _camera_error(path, f"view {i}: {wrong} must be JSON numbers, got "
+                                      f"{v[wrong]!r}")
         # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
         if not whole:
             raise _camera_error(path, f"view {i}: width and height must be whole numbers of "

@@ -398,7 +398,11 @@ def test_camera_files_with_impossible_values_name_the_file(tmp_path):
     for change, message in (({"fx": float("nan")}, "must be finite"),
                             ({"position": [0, float("inf"), 0]}, "must be finite"),
                             ({"rotation": [[0, 0, 0]] * 3}, "not a rotation matrix"),
-                            ({"rotation": [[2, 0, 0], [0, 1, 0], [0, 0, 1]]}, "not a rotation")):
+                            ({"rotation": [[2, 0, 0], [0, 1, 0], [0, 0, 1]]}, "not a rotation"),
+                            # float() read true as a focal length of 1 pixel and "50" as 50
+                            ({"fx": True}, "fx must be JSON numbers, got True"),
+                            ({"fy": "50"}, "fy must be JSON numbers, got '50'"),
+                            ({"position": [0, "0", -2]}, "position must be JSON numbers")):
         path = tmp_path / "cameras.json"
         path.write_text(json.dumps([{**good, **change}]))
         with pytest.raises(ValueError, match=rf"cameras.json: view 0: .*{message}"):
