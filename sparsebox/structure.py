@@ -407,7 +407,12 @@ class SparseStructure:
 
         For undirected structures the orientation does not matter.
         """
-        r, c = np.broadcast_arrays(_as_int64("rows", rows), _as_int64("cols", cols))
+        r, c = _as_int64("rows", rows), _as_int64("cols", cols)
+        try:
+            r, c = np.broadcast_arrays(r, c)
+        except ValueError:  # numpy's "arg 0 with shape (3,)" named neither
+            raise InvalidParameterError(f"rows and cols must have the same shape, got {r.shape} "
+                                        f"and {c.shape}") from None
         n = self.num_nodes
         inside = (r >= 0) & (r < n) & (c >= 0) & (c < n)
         if not inside.all():
@@ -427,10 +432,15 @@ class SparseStructure:
 
     def reweight_items(self, ids: Any, weights: Any) -> SparseStructure:
         """A new structure whose items ``ids`` carry new (positive, finite) ``weights``, one per
-        id."""
+        id; an id given twice is refused (which of its weights would it take?)."""
         w = _as_weights("weights", weights, np.size(ids))
+        pos = self.positions(ids)
+        if np.unique(pos).size != pos.size:
+            twice = np.sort(pos)[np.flatnonzero(np.diff(np.sort(pos)) == 0)[0]]
+            raise InvalidParameterError(f"ids must be distinct: id {int(self.ids[twice])} is "
+                                        "given twice, with a weight each")
         new_w = np.array(self.weights)
-        new_w[self.positions(ids)] = w
+        new_w[pos] = w
         return SparseStructure._assemble(
             self.rows, self.cols, new_w, self.ids, self.indptr, self.indices, self.entry_item,
             num_nodes=self.num_nodes, undirected=self.is_undirected,
@@ -828,6 +838,7 @@ def as_structure(
             f"{hint}")
     _matrix_options("matrix", arr.shape[0], edge_weight, num_nodes)
     _check_real_matrix(arr.dtype)
+    arr = _numeric_matrix(arr)
     r, c = np.nonzero(arr)
     values = arr[r, c]
     _check_matrix_weights(r, c, values)
@@ -929,6 +940,22 @@ def _check_real_matrix(dtype: Any) -> None:
     """Refuse a complex adjacency, rather than read ``1j`` as a weight of 0 (numpy's cast)."""
     if np.issubdtype(dtype, np.complexfloating):
         raise InvalidParameterError(f"adjacency matrix must hold real weights, got dtype {dtype}")
+
+
+def _numeric_matrix(arr: np.ndarray) -> np.ndarray:
+    """A dense adjacency as numbers: an object array of numbers as float64; strings (a matrix read
+    as text) and other non-numbers are refused, rather than read by truthiness (``"0"`` is a
+    non-empty string, so it was an edge) or failing inside numpy's cast."""
+    if arr.dtype.kind in "biufc":
+        return arr
+    if arr.dtype.kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise InvalidParameterError(f"adjacency matrix must hold numbers, got dtype {arr.dtype}"
+                                + (" with entries that are not numbers" if arr.dtype.kind == "O"
+                                   else ""))
 
 
 def _check_matrix_weights(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:

@@ -322,6 +322,30 @@ def test_reweight_items_needs_one_weight_per_id():
     assert g.reweight_items([0, 1], [2.0, 3.0]).weights.tolist() == [2.0, 3.0]
 
 
+def test_reweight_items_refuses_an_id_given_twice_rather_than_keep_one_weight():
+    g = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
+    with pytest.raises(ValueError, match="ids must be distinct: id 1 is given twice"):
+        g.reweight_items([1, 0, 1], [2.0, 3.0, 4.0])  # the last weight silently won
+
+
+def test_find_items_names_rows_and_cols_when_their_lengths_differ():
+    g = as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]))
+    with pytest.raises(ValueError, match=r"rows and cols must have the same shape, got \(3,\) and "
+                                         r"\(2,\)"):
+        g.find_items([0, 1, 2], [1, 2])
+    assert g.find_items([0, 1], 2).tolist() == [-1, 1]  # a scalar still pairs with each
+
+
+def test_a_dense_adjacency_of_strings_or_non_numbers_is_refused_naming_its_dtype():
+    text = np.array([["0", "1", "0"], ["1", "0", "1"], ["0", "1", "0"]])  # "0" is truthy
+    with pytest.raises(ValueError, match="adjacency matrix must hold numbers, got dtype <U1"):
+        as_structure(text)
+    with pytest.raises(ValueError, match="must hold numbers, got dtype object with entries"):
+        as_structure(np.array([[0, "a"], ["a", 0]], dtype=object))  # was numpy's cast error
+    numbers = as_structure(np.array([[0, 1, 0], [1, 0, 2], [0, 2, 0]], dtype=object))
+    assert numbers.weights.tolist() == [1.0, 2.0] and numbers.is_undirected
+
+
 def test_as_structure_refuses_options_that_would_change_a_structure():
     d = as_structure(np.array([[0, 1], [1, 2]]))  # directed, 3 nodes
     for options in (dict(undirected=True), dict(symmetrize="sum"), dict(edge_weight=[5.0, 6.0]),
