@@ -787,6 +787,8 @@ def as_structure(
         if edge_weight is None and weight is not None:  # its errors name it as the user knows it
             edge_weight = _as_weights("data.edge_weight", _from_torch(weight, "data.edge_weight"),
                                       np.shape(edge_index)[1])
+        elif edge_weight is None:
+            _warn_of_unread_weights(x, np.shape(edge_index)[1])
         return as_structure(edge_index, undirected=undirected, edge_weight=edge_weight,
                             num_nodes=num_nodes if num_nodes is not None else x.num_nodes, **opts)
     if num_nodes is None and _from_package(x, "torch_geometric") and hasattr(x, "sparse_size"):
@@ -924,6 +926,22 @@ def _from_package(x: Any, package: str) -> bool:
     """Whether ``x``'s class, or a class it derives from, comes from ``package`` (a PyG ``Batch``
     is of a class made at run time, a user's graph may subclass ``networkx.Graph``)."""
     return any(c.__module__.split(".")[0] == package for c in type(x).__mro__)
+
+
+def _warn_of_unread_weights(data: Any, num_edges: int) -> None:
+    """Warn where a PyG ``data`` without ``edge_weight`` holds one number per edge under another
+    name: ``torch_geometric.utils.from_networkx`` writes a networkx graph's weights as
+    ``data.weight``, and a graph read as unweighted from it changed without a word."""
+    for name in ("weight", "edge_attr"):
+        value = getattr(data, name, None)
+        if value is not None and tuple(np.shape(value)) in ((num_edges,), (num_edges, 1)):
+            import warnings
+
+            warnings.warn(f"as_structure reads a PyG Data's weights from edge_weight, which this "
+                          f"one lacks: its {name} (one value per edge) is not read, and every "
+                          f"edge weighs 1; pass edge_weight=data.{name} to use it",
+                          UserWarning, stacklevel=3)
+            return
 
 
 def _matrix_options(kind: str, n: int, edge_weight: Any, num_nodes: int | None) -> None:

@@ -1,4 +1,5 @@
 import re
+import warnings
 from pathlib import Path
 
 import networkx as nx
@@ -660,3 +661,25 @@ def test_a_heterogeneous_graph_is_told_how_to_become_one_graph():
     with pytest.raises(ValueError, match=r"has no edge_index; a heterogeneous graph holds one per "
                                          r"edge type: .*data\.to_homogeneous\(\)"):
         as_structure(data)
+
+
+def test_a_pyg_data_with_weights_under_another_name_warns_that_they_are_not_read():
+    """torch_geometric.utils.from_networkx writes a weighted networkx graph's weights as
+    data.weight: as_structure read the graph as unweighted without a word."""
+    import networkx as nx
+    from torch_geometric.data import Data
+    from torch_geometric.utils import from_networkx
+
+    g = nx.Graph()
+    g.add_edge(0, 1, weight=2.0)
+    g.add_edge(1, 2, weight=5.0)
+    data = from_networkx(g)
+    with pytest.warns(UserWarning, match=r"its weight \(one value per edge\) is not read.*"
+                                         r"pass edge_weight=data.weight"):
+        plain = as_structure(data)
+    assert plain.weights.tolist() == [1.0, 1.0]
+    weighted = as_structure(data, edge_weight=data.weight)
+    assert sorted(weighted.weights.tolist()) == [2.0, 5.0]
+    with warnings.catch_warnings():  # features of several columns per edge are no weights
+        warnings.simplefilter("error")
+        as_structure(Data(edge_index=data.edge_index, edge_attr=torch.ones(4, 3), num_nodes=3))
