@@ -395,7 +395,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> DynamicSpectralSparsifier:
         self._validate_params()
-        g = as_structure(graph, self_loops="drop")
+        g = as_structure(graph, self_loops="drop", name="graph")
         if not g.is_undirected:
             raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
@@ -768,7 +768,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         """
         self._check_fitted()
         if graph is not None:
-            s, g = as_structure(graph, self_loops="drop"), self.graph_
+            s, g = as_structure(graph, self_loops="drop", name="graph"), self.graph_
             if (s.num_nodes != g.num_nodes or s.num_items != g.num_items
                     or (g.find_items(s.rows, s.cols) < 0).any()):
                 raise InvalidParameterError(

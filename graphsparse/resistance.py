@@ -177,7 +177,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "am
     >>> bool(abs(pair_resistances(z, np.array([0]), np.array([2]))[0] - 2.0) < 0.3)
     True
     """
-    g = as_structure(graph)
+    g = as_structure(graph, name="graph")
     k = check_int("num_vectors", num_vectors, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     keep, index = grounded_rows(g)
@@ -403,7 +403,7 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     ``solver``: ``"amg"`` (pyamg smoothed aggregation with CG), ``"direct"`` (a sparse LU of
     the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
     """
-    g = as_structure(graph)
+    g = as_structure(graph, name="graph")
     z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
     return pair_resistances(z, g.rows, g.cols)
 
@@ -492,7 +492,7 @@ class EffectiveResistanceSampler(Sparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> EffectiveResistanceSampler:
         self._validate_params()
-        g = as_structure(graph)
+        g = as_structure(graph, name="graph")
         if not g.is_undirected:
             raise InvalidParameterError("EffectiveResistanceSampler needs an undirected graph")
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
@@ -557,7 +557,7 @@ class EffectiveResistanceSampler(Sparsifier):
         """H (reweighted when ``reweight``); ``graph`` must be the fitted graph (its nodes,
         edges and weights: H is not made for another graph of as many edges)."""
         self._check_fitted()
-        s, g = as_structure(graph), getattr(self, "_fitted_graph", None)
+        s, g = as_structure(graph, name="graph"), getattr(self, "_fitted_graph", None)
         if g is None:  # fitted before the graph was kept (a pickle): its edge count only
             same = s.num_items == self.mask_.shape[0]
         else:

@@ -449,7 +449,7 @@ class FeGrassSparsifier(Sparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> FeGrassSparsifier:
         self._validate_params()
-        g = as_structure(graph)
+        g = as_structure(graph, name="graph")
         if not g.is_undirected:
             raise InvalidParameterError("FeGrassSparsifier needs an undirected graph")
         tree_mask = max_spanning_forest(g, spanning_tree_scores(g))

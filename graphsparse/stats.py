@@ -35,7 +35,7 @@ def graph_summary(graph: Any) -> dict[str, Any]:
     >>> graph_summary(looped)["num_edges"], graph_summary(looped)["density"]
     (2, 0.25)
     """
-    graph = as_structure(graph)
+    graph = as_structure(graph, name="graph")
     deg = graph.degree()
     if deg.size == 0:
         deg = np.zeros(1)

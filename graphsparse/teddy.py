@@ -63,7 +63,7 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
     if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
-    g = as_structure(graph)  # weights summed over repeated entries, then dropped: edges only
+    g = as_structure(graph, name="graph")  # weights summed over repeated entries, then dropped: edges only
     rows, cols = (np.r_[g.rows, g.cols], np.r_[g.cols, g.rows]) if g.is_undirected else (g.rows, g.cols)
     return _distinct_edges(np.stack([rows, cols]), g.num_nodes)
 

@@ -496,3 +496,20 @@ def test_transform_refuses_another_graph_of_as_many_edges(entry):
     assert est.transform(as_structure(grid)).num_items == int(est.mask_.sum())  # the same graph
     with pytest.raises(InvalidParameterError):  # no graph at all: refused, not an internal error
         est.transform(None)
+
+
+def _fit_takes_data_alone(entry) -> bool:
+    """Whether ``fit`` needs nothing but its data (QUEEN's needs cameras and images too)."""
+    params = list(inspect.signature(entry.load().fit).parameters.values())[2:]
+    return all(p.default is not inspect.Parameter.empty for p in params)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if _fit_takes_data_alone(e)],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if _fit_takes_data_alone(e)])
+def test_fit_of_no_data_names_its_parameter(entry):
+    """The edge methods said "x must be a [2, E] integer edge_index" (as_structure's name for
+    its argument) where their fit calls it graph."""
+    name = list(inspect.signature(entry.load().fit).parameters)[1]
+    with pytest.raises(InvalidParameterError, match=rf"^{name} must "):
+        _make(entry).fit(None)
