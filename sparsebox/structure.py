@@ -568,10 +568,12 @@ class SparseStructure:
                    np.asarray(arrays["weights"]), np.asarray(arrays["ids"]),
                    num_nodes=num_nodes, undirected=bool(undirected), weighted=bool(weighted))
 
-    def equals(self, other: SparseStructure) -> bool:
-        """Same nodes, direction, items, ids and weights."""
+    def equals(self, other: Any) -> bool:
+        """Same nodes, direction, items, ids and weights; False for anything that is no
+        ``SparseStructure`` (as pandas' ``equals``; convert a graph with :func:`as_structure`)."""
         return (
-            self.num_nodes == other.num_nodes
+            isinstance(other, SparseStructure)
+            and self.num_nodes == other.num_nodes
             and self.is_undirected == other.is_undirected
             and np.array_equal(self.rows, other.rows)
             and np.array_equal(self.cols, other.cols)

@@ -683,3 +683,10 @@ def test_a_pyg_data_with_weights_under_another_name_warns_that_they_are_not_read
     with warnings.catch_warnings():  # features of several columns per edge are no weights
         warnings.simplefilter("error")
         as_structure(Data(edge_index=data.edge_index, edge_attr=torch.ones(4, 3), num_nodes=3))
+
+
+def test_equals_of_anything_but_a_structure_is_false():
+    """equals(None) raised AttributeError: 'NoneType' object has no attribute 'num_nodes'."""
+    s = as_structure(TRIANGLE_PLUS_TAIL)
+    assert s.equals(as_structure(TRIANGLE_PLUS_TAIL))
+    assert not s.equals(None) and not s.equals(TRIANGLE_PLUS_TAIL)
