@@ -71,9 +71,12 @@ class MoleculeTask:
 
     def score(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
         """The evaluator's metric of predictions (logits for classification: ROC-AUC and AP
-        depend only on their order)."""
+        depend only on their order). NaN where a prediction is not finite (a diverged model:
+        the evaluator's ROC-AUC refuses NaN, its RMSE would be NaN or infinite)."""
         from ogb.graphproppred import Evaluator
 
+        if not bool(torch.isfinite(y_pred).all()):
+            return float("nan")
         evaluator = Evaluator(self.name)
         result = evaluator.eval({"y_true": y_true.view(-1, self.num_tasks).numpy(),
                                  "y_pred": y_pred.view(-1, self.num_tasks).numpy()})

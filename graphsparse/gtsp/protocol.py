@@ -108,7 +108,8 @@ def parse_axes(text: str) -> tuple[str, ...]:
 
 
 def parse_keeps(text: str) -> tuple[float, ...]:
-    """``"0.75,0.5"`` -> ``(0.75, 0.5)``; each keep ratio must be in (0, 1].
+    """``"0.75,0.5"`` -> ``(0.75, 0.5)``; each keep ratio must be in (0, 1], and no two may
+    agree to 6 decimals (what tells runs apart).
 
     Examples
     --------
@@ -123,8 +124,10 @@ def parse_keeps(text: str) -> tuple[float, ...]:
             raise InvalidParameterError(f"keep ratios must be numbers in (0, 1], got {part!r}") \
                 from None
         keeps.append(check_fraction("keep ratio", value))
-    if len(set(keeps)) != len(keeps):
-        raise InvalidParameterError(f"keep ratios must not repeat, got {text!r}")
+    # runs are told apart by the keep ratio to 6 decimals (RunSpec.key, record_key): two that
+    # agree there would be recorded as one run twice, which --resume then refuses
+    if len({round(k, 6) for k in keeps}) != len(keeps):
+        raise InvalidParameterError(f"keep ratios must not repeat (to 6 decimals), got {text!r}")
     return tuple(keeps)
 
 

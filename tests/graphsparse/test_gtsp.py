@@ -580,6 +580,14 @@ def test_plan_and_parse():
             parse_keeps(bad)
 
 
+def test_keep_ratios_that_one_run_key_would_merge_are_refused():
+    # runs are told apart by the keep ratio to 6 decimals: 0.5 and 0.5000001 ran as two runs
+    # whose records --resume then refused as one run recorded twice
+    with pytest.raises(InvalidParameterError, match="must not repeat"):
+        parse_keeps("0.5,0.5000001")
+    assert parse_keeps("0.5,0.500001") == (0.5, 0.500001)
+
+
 def test_resume_runs_only_what_is_missing():
     specs = plan_runs(["tokens"], [0.5, 0.25])
     done = [{"axes": "dense", "keep": 1.0, "seed": 0}, {"axes": "tokens", "keep": 0.5, "seed": 0}]
@@ -1363,3 +1371,18 @@ def test_a_record_of_one_layer_is_told_in_the_singular():
 
     with pytest.raises(ValueError, match="^the record has 1 layer, the model 4$"):
         architecture({"axes": "dense", "keep": 1.0, "heads": [4]}, 1)
+
+
+@pytest.mark.parametrize("name,task_type,metric", [
+    ("ogbg-molbace", "binary classification", "rocauc"),
+    ("ogbg-molesol", "regression", "rmse")])
+def test_a_diverged_models_score_is_nan_not_an_error(name, task_type, metric):
+    # a record's metric is NaN (null) for a diverged run; ogb's ROC-AUC raised "Input contains
+    # NaN" instead, and `graph gtsp --lr 1e30` failed the seed with nothing kept
+    from graphsparse.gtsp.data import MoleculeTask
+
+    task = MoleculeTask(name, [], [], [], 1, task_type, metric)
+    y_true = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
+    for bad in (float("nan"), float("inf")):
+        assert math.isnan(task.score(y_true, torch.tensor([[0.1], [bad], [0.7], [0.2]])))
+    assert math.isfinite(task.score(y_true, torch.tensor([[0.1], [0.9], [0.7], [0.2]])))
