@@ -25,6 +25,11 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
     """The records of ``out/results.json`` (none when absent), checked against ``out/run.json``
     and by :func:`check_records`."""
     path, run_path = out / "results.json", out / "run.json"
+    if (out.is_dir() and not path.exists() and not run_path.exists()
+            and any(out.iterdir())):  # a new run would mix its files with others
+        raise typer.BadParameter(f"{out} holds no run to resume (no {path.name} or "
+                                 f"{run_path.name}) and is not empty; choose a new or empty "
+                                 "folder", param_hint="--resume")
     for file in (path, run_path):  # a run writes them: a folder of that name is in its way
         if file.exists() and not file.is_file():
             what = "a folder, not a file" if file.is_dir() else "not a file"

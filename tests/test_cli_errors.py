@@ -708,6 +708,18 @@ def test_teddy_report_of_records_with_wrong_types(cli, tmp_path, bad):
                       [results]), out)
 
 
+@pytest.mark.parametrize("command", ["teddy", "gtsp"])
+def test_resume_in_a_folder_of_other_files_is_refused(cli, tmp_path, command):
+    """--resume in a non-empty folder that holds no run (no run.json, no results.json) started
+    a new run there, its files among the user's (without --resume such a folder is refused)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    notes = write(out / "notes.txt", "mine")
+    argv = (["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds", "1",
+             "--epochs", "1"] if command == "teddy" else _gtsp(out, "--resume"))
+    run_bad(cli, Case(argv, ["--resume", str(out), "holds no run to resume"], [notes]), out)
+
+
 def test_teddy_resume_of_results_that_are_not_records(cli, tmp_path):
     out = tmp_path / "teddy"
     out.mkdir()
