@@ -66,6 +66,11 @@ def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_points(points: Any) -> np.ndarray:
     """Positions as a C-contiguous float64 ``(N, 3)`` array of finite numbers."""
+    if points is None or isinstance(points, (str, bytes, os.PathLike)):  # None read as [nan]
+        raise InvalidParameterError(
+            f"points must be an (N, 3) array of positions or a point cloud, got "
+            f"{type(points).__name__}" + (": read a file with scenesparse.read_points(path)"
+                                          if points is not None else ""))
     pts = np.ascontiguousarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 3:
         raise InvalidParameterError(f"points must have shape (N, 3), got {pts.shape}")

@@ -549,3 +549,16 @@ def test_radius_outlier_removal_of_too_few_points_follows_open3d_or_names_the_ra
                      *extra)
         assert result.exit_code == 2 and hint in result.output, result.output
     assert not (tmp_path / "o.ply").exists()
+
+
+@pytest.mark.parametrize("given, message", [
+    (None, "got NoneType$"),
+    ("cloud.ply", "got str: read a file with scenesparse.read_points"),
+])
+def test_no_points_or_a_file_name_is_named_not_read_as_nan(given, message):
+    """fit(None) said "points must have shape (N, 3), got (1,)" (None became [nan]), and a file
+    name failed in numpy's cast."""
+    from scenesparse.points import VoxelDownsampler
+
+    with pytest.raises(InvalidParameterError, match=rf"^points must be an \(N, 3\) array .*{message}"):
+        VoxelDownsampler(voxel_size=0.1).fit(given)
