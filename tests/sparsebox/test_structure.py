@@ -343,6 +343,9 @@ def test_a_dense_adjacency_of_strings_or_non_numbers_is_refused_naming_its_dtype
         as_structure(text)
     with pytest.raises(ValueError, match="must hold numbers, got dtype object with entries"):
         as_structure(np.array([[0, "a"], ["a", 0]], dtype=object))  # was numpy's cast error
+    for odd in ("1", None, 1j):  # a string of digits is no number, as in a <U1 matrix
+        with pytest.raises(ValueError, match="must hold numbers, got dtype object with entries"):
+            as_structure(np.array([[0, odd], [odd, 0]], dtype=object))
     numbers = as_structure(np.array([[0, 1, 0], [1, 0, 2], [0, 2, 0]], dtype=object))
     assert numbers.weights.tolist() == [1.0, 2.0] and numbers.is_undirected
 
@@ -674,15 +677,17 @@ def test_a_pyg_data_with_weights_under_another_name_warns_that_they_are_not_read
     g.add_edge(0, 1, weight=2.0)
     g.add_edge(1, 2, weight=5.0)
     data = from_networkx(g)
-    with pytest.warns(UserWarning, match=r"its weight \(one value per edge\) is not read.*"
-                                         r"pass edge_weight=data.weight"):
+    with pytest.warns(UserWarning, match=r"its weight \(one value per edge, .*\) is not read.*"
+                                         r"set data.edge_weight = data.weight.view\(-1\)"):
         plain = as_structure(data)
     assert plain.weights.tolist() == [1.0, 1.0]
-    weighted = as_structure(data, edge_weight=data.weight)
-    assert sorted(weighted.weights.tolist()) == [2.0, 5.0]
-    with warnings.catch_warnings():  # features of several columns per edge are no weights
+    data.edge_weight = data.weight.view(-1)  # as the warning says
+    with warnings.catch_warnings():
         warnings.simplefilter("error")
-        as_structure(Data(edge_index=data.edge_index, edge_attr=torch.ones(4, 3), num_nodes=3))
+        assert sorted(as_structure(data).weights.tolist()) == [2.0, 5.0]
+        # edge features are no weights: ZINC's bond types (one per edge), ogb's three columns
+        for attr in (torch.ones(4, dtype=torch.long), torch.ones(4, 3)):
+            as_structure(Data(edge_index=data.edge_index, edge_attr=attr, num_nodes=3))
 
 
 def test_equals_of_anything_but_a_structure_is_false():
@@ -690,3 +695,4 @@ def test_equals_of_anything_but_a_structure_is_false():
     s = as_structure(TRIANGLE_PLUS_TAIL)
     assert s.equals(as_structure(TRIANGLE_PLUS_TAIL))
     assert not s.equals(None) and not s.equals(TRIANGLE_PLUS_TAIL)
+
