@@ -808,14 +808,14 @@ def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
 
 def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:
     """The summary of a run: a JSON line on standard output with ``--json``, else one line
-    saying what the stream holds (and how many of this run's deletions it skipped: they count
-    among the events applied, which is where a resumed run goes on from)."""
+    saying what the stream holds (and how many deletions of absent edges this run skipped; the
+    events applied are every run's, as a resumed run counts them)."""
     m = st.model
     summary = {"state": str(state), "events_applied": st.events_applied, "batches": m.batches_,
                "graph_edges": m.graph_.num_edges, "sparsifier_edges": m.sparsifier_.num_edges,
                "density": m.sparsifier_.num_edges / m.graph_.num_nodes,
                "distortion": m.distortion_, "self_loops_dropped": st.self_loops,
-               "deletions_skipped": skipped}
+               "deletions_skipped_this_run": skipped}
     if as_json:
         typer.echo(json_text({"summary": summary}))
         return
@@ -823,12 +823,12 @@ def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:
     dropped = ("" if not loops else "; G leaves out the graph's self-loop, which adds nothing to "
                "a Laplacian" if loops == 1 else f"; G leaves out the graph's {loops} self-loops, "
                "which add nothing to a Laplacian")
-    # the skipped deletions count among the events (a resumed run goes on after them)
-    absent = " applied" if not skipped else (
-        " (one of them a deletion of an edge not in the graph, skipped)" if skipped == 1
-        else f" ({skipped} of them deletions of edges not in the graph, skipped)")
-    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')}{absent} in "
-               f"{counted(summary['batches'], 'batch', 'batches')}; H keeps "
+    # the events count every run's (a resumed run goes on after them), the skips this run's
+    absent = "" if not skipped else (
+        f"; this run skipped {counted(skipped, 'deletion')} of "
+        + ("an edge" if skipped == 1 else "edges") + " not in the graph")
+    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')} applied in "
+               f"{counted(summary['batches'], 'batch', 'batches')}{absent}; H keeps "
                f"{summary['sparsifier_edges']} of {counted(summary['graph_edges'], 'edge')} "
                f"(density {summary['density']:.3f}, distortion {summary['distortion']:.3g})"
                f"{dropped}")

@@ -208,7 +208,7 @@ class Sparsifier:
         point clouds), ``data.subgraph(mask_)`` (structures), and for an edge method any graph
         :func:`~sparsebox.as_structure` takes, as a structure."""
         if self.item == "edge":  # (networkx graphs have a subgraph too: of nodes)
-            return as_structure(data).subgraph(self.mask_)
+            return as_structure(data, name="graph").subgraph(self.mask_)
         for name in ("subgraph", "subset"):
             if hasattr(data, name):
                 return getattr(data, name)(self.mask_)
@@ -233,7 +233,7 @@ class Sparsifier:
     def _edge_structure(self, graph: Any) -> SparseStructure:
         """The edges an edge method's ``fit`` reads of ``graph`` (by default
         :func:`~sparsebox.as_structure`'s)."""
-        return as_structure(graph)
+        return as_structure(graph, name="graph")
 
     def _fitted_on(self, graph: SparseStructure) -> None:
         """Remember which edges ``fit`` read, for ``transform`` to refuse another graph of as many

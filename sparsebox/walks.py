@@ -171,7 +171,7 @@ def random_walks(
     >>> bool(res.reached[0]), float(res.resistance[0])
     (True, 3.0)
     """
-    structure = as_structure(structure)
+    structure = as_structure(structure, name="structure")
     backend = resolve_backend(check_choice("backend", backend, ("auto", *BACKENDS)), sources, targets)
     sources = _to_host(sources)
     src = np.atleast_1d(np.asarray(sources))

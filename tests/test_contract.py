@@ -513,3 +513,9 @@ def test_fit_of_no_data_names_its_parameter(entry):
     name = list(inspect.signature(entry.load().fit).parameters)[1]
     with pytest.raises(InvalidParameterError, match=rf"^{name} must "):
         _make(entry).fit(None)
+    transform = list(inspect.signature(entry.load().transform).parameters.values())[1]
+    if entry.item == "edge" and transform.default is inspect.Parameter.empty:
+        # and transform of a fitted one (dyGRASS's transform() gives H): the graph by that name
+        make = INPUTS[entry.data][0]
+        with pytest.raises(InvalidParameterError, match=rf"^({name} must |\w+.transform takes)"):
+            _make(entry).fit(make()).transform(None)

@@ -429,3 +429,13 @@ def test_walk_resistance_is_a_path_s_bounded_below_by_the_effective_resistance(g
     assert np.all(res.resistance >= exact[s, t] - 1e-12)
     if graph == "tree":
         np.testing.assert_allclose(res.resistance, exact[s, t], rtol=1e-12)
+
+
+def test_no_structure_is_named_by_random_walks_parameter():
+    """random_walks(None, ...) said "x must be a [2, E] integer edge_index" (as_structure's
+    name for its argument)."""
+    from sparsebox.exceptions import InvalidParameterError
+    from sparsebox.walks import random_walks
+
+    with pytest.raises(InvalidParameterError, match="^structure must be a"):
+        random_walks(None, [0], [1])
