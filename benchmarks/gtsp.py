@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--datasets must name one or more different datasets, got {args.datasets}")
     if not args.keeps or not all(0 < k <= 1 for k in args.keeps):
         ap.error(f"--keeps must be keep ratios in (0, 1], got {args.keeps}")
-    refuse_repeats("--keeps", args.keeps)  # as `sparsebox graph gtsp --keep` does
+    # to 6 decimals, as `sparsebox graph gtsp --keep` does: runs are told apart by them
+    refuse_repeats("--keeps", [round(k, 6) for k in args.keeps])
     refuse_repeats("--baselines", args.baselines)
     require("ogb")  # graphsparse.gtsp imports it: a traceback without it
     from graphsparse.gtsp.protocol import BASELINES

@@ -66,6 +66,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("gtsp.py", ["--datasets", "cora"], "--datasets: 'cora' is a dataset of kind planetoid, not ogbg"),
     # a value named twice ran twice (hours), or in two rows of one table
     ("gtsp.py", ["--keeps", "0.5,0.5"], "--keeps names a value twice: [0.5, 0.5]"),
+    # runs are told apart by the keep ratio to 6 decimals (as `graph gtsp --keep` refuses them)
+    ("gtsp.py", ["--keeps", "0.5,0.5000001"], "--keeps names a value twice: [0.5, 0.5]"),
     ("gtsp.py", ["--baselines", "magnitude,magnitude"], "--baselines names a value twice"),
     ("dygrass.py", ["--graphs", "karate", "karate", "--big-points", "0"],
      "--graphs names a value twice: ['karate', 'karate']"),
