@@ -337,6 +337,13 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         raise ValueError(f"{path}: frame {index} is a fisheye camera (is_fisheye "
                          f"{fields['is_fisheye']!r}), not a pinhole camera: undistort the photos "
                          "to a pinhole camera first (the renderers are pinhole cameras)")
+    # float() read true as a focal length of 1 pixel and "50" as 50: JSON numbers only
+    wrong = next((k for k in ("fl_x", "fl_y", "cx", "cy", "camera_angle_x", "camera_angle_y",
+                              *_DISTORTION)  # (w and h: whole numbers, _pixels checks)
+                  if k in fields and not _all_numbers(fields[k])), None)
+    if wrong:
+        raise ValueError(f"{path}: frame {index}'s {wrong} must be a JSON number, got "
+                         f"{fields[wrong]!r}")
     try:
         w = _pixels("w", fields.get("w", width or 800))
         h = _pixels("h", fields.get("h", height or 800))
@@ -369,9 +376,9 @@ def _pixels(name: str, value: object) -> int:
 
 
 def _whole(value: object) -> bool:
-    """Whether a number read from a file is a whole one (64 or 64.0; not 64.9, an infinity or
-    ``true``). Raises as ``float(value)`` does for what is no number."""
-    return not isinstance(value, bool) and float(value).is_integer()
+    """Whether a number read from a file is a whole one (64 or 64.0; not 64.9, an infinity,
+    ``true`` or ``"64"``). Raises as ``float(value)`` does for what is no number."""
+    return not isinstance(value, (bool, str)) and float(value).is_integer()
 
 
 def _all_numbers(value: object) -> bool:
@@ -475,8 +482,8 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         wrong = next((k for k in ("fx", "fy", "position", "rotation") if not _all_numbers(v[k])),
                      None)
         if wrong:
-            raise _camera_error(path, f"view {i}: {wrong} must be JSON numbers, got "
-                                      f"{v[wrong]!r}")
+            what = "a JSON number" if wrong in ("fx", "fy") else "JSON numbers"
+            raise _camera_error(path, f"view {i}: {wrong} must be {what}, got {v[wrong]!r}")
         # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
         if not whole:
             raise _camera_error(path, f"view {i}: width and height must be whole numbers of "

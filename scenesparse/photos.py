@@ -146,8 +146,8 @@ def _check_aspect(cams: list[Camera], paths: list[Path],
                     if abs(ph * cam.height - pw * cam.width) <= slack and _quarter_turned(path)
                     else "")
             raise InputFileError(f"{path}: {pw}x{ph} pixels, where its camera is "
-                                 f"{cam.width}x{cam.height}{f' ({origin})' if origin else ''} "
-                                 f"(another aspect ratio: the photo would be stretched){hint}")
+                                 f"{cam.width}x{cam.height} (another aspect ratio: the photo "
+                                 f"would be stretched{f'; {origin}' if origin else ''}){hint}")
 
 
 def _quarter_turned(path: Path) -> bool:
@@ -426,8 +426,8 @@ def transforms_views(path: str | os.PathLike[str], *,
             else c for own, s, c in zip(states, stated, first_size, strict=True)]
     # a frame that states no size takes the first photo's: where that photo is the odd one, the
     # error named a photo of the right size and not the first
-    taken = (f"the size of {paths[0]}, the first frame's photo, as {path.name} states no w and "
-             "h for it")
+    taken = (f"its camera's size is that of {paths[0]}, the first frame's photo, as {path.name} "
+             "does not state both w and h for it")
     _check_aspect(cams, paths, [None if own or i == 0 else taken
                                 for i, own in enumerate(states)])
     return cams, paths

@@ -341,6 +341,24 @@ def test_transforms_sizes_that_are_not_whole_numbers_name_the_file(tmp_path):
         cameras_from_json(tmp_path / "cameras.json")
 
 
+def test_transforms_intrinsics_must_be_json_numbers(tmp_path):
+    """float() read fl_x true as a focal length of 1 pixel, "50" as 50 and camera_angle_x true as
+    an angle of 1 radian; int() read w "40" as 40 pixels."""
+    from scenesparse.cameras import cameras_from_transforms
+
+    frame = {"transform_matrix": np.eye(4).tolist()}
+    for change, message in (({"fl_x": True}, "frame 0's fl_x must be a JSON number, got True"),
+                            ({"fl_x": "50"}, "frame 0's fl_x must be a JSON number, got '50'"),
+                            ({"camera_angle_x": True}, "camera_angle_x must be a JSON number"),
+                            ({"w": "40"}, "w must be a whole number of pixels, got '40'")):
+        meta = {"fl_x": 20.0, "w": W, "h": H, "frames": [frame], **change}
+        if "camera_angle_x" in change:
+            del meta["fl_x"]
+        (tmp_path / "transforms.json").write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match=rf"transforms.json: .*{message}"):
+            cameras_from_transforms(tmp_path / "transforms.json")
+
+
 def test_fisheye_transforms_are_refused_naming_the_file_and_the_model(tmp_path, cli):
     """nerfstudio's OPENCV_FISHEYE is an equidistant fisheye even with k1..k4 zero: it was read
     as a pinhole (distortion zero), so every ray missed its pixel; so were EQUIRECTANGULAR and

@@ -382,7 +382,9 @@ def test_held_out_views_are_3dgs_ones_and_photos_are_never_stretched(tmp_path):
     sizeless = {k: v for k, v in meta.items() if k not in ("w", "h")}
     (nerf / "transforms.json").write_text(json.dumps(sizeless))
     with pytest.raises(ValueError, match=r"b.png: 16x12 pixels, where its camera is 16x16 "
-                                         r"\(the size of \S*a.png, the first frame's photo"):
+                                         r"\(another aspect ratio: the photo would be stretched; "
+                                         r"its camera's size is that of \S*a.png, the first "
+                                         r"frame's photo"):
         transforms_views(nerf / "transforms.json")
     # COLMAP sorts by the whole name, folders included, as the 3DGS code does
     assert by_image_name([1, 2, 3], ["b/1.png", "a/2.png", "a/1.png"]) == (
@@ -400,9 +402,10 @@ def test_camera_files_with_impossible_values_name_the_file(tmp_path):
                             ({"rotation": [[0, 0, 0]] * 3}, "not a rotation matrix"),
                             ({"rotation": [[2, 0, 0], [0, 1, 0], [0, 0, 1]]}, "not a rotation"),
                             # float() read true as a focal length of 1 pixel and "50" as 50
-                            ({"fx": True}, "fx must be JSON numbers, got True"),
-                            ({"fy": "50"}, "fy must be JSON numbers, got '50'"),
-                            ({"position": [0, "0", -2]}, "position must be JSON numbers")):
+                            ({"fx": True}, "fx must be a JSON number, got True"),
+                            ({"fy": "50"}, "fy must be a JSON number, got '50'"),
+                            ({"position": [0, "0", -2]}, "position must be JSON numbers"),
+                            ({"width": "40"}, "width and height must be whole numbers")):
         path = tmp_path / "cameras.json"
         path.write_text(json.dumps([{**good, **change}]))
         with pytest.raises(ValueError, match=rf"cameras.json: view 0: .*{message}"):
