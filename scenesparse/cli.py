@@ -259,11 +259,13 @@ def prune_splats(
     sh_degree: int = typer.Option(None, min=0, help="Refit the colours at this lower SH degree "
                                   "(LightGaussian's truncation; colours only)."),
     sh_steps: int = typer.Option(500, min=1, help="Training steps of the SH refit."),
-    views: int = typer.Option(32, min=1, help="Orbit views used for scoring (without --images "
-                              "or --cameras)."),
-    resolution: int = typer.Option(256, min=_SPLAT_MIN_RESOLUTION, help="Render size for "
-                                   "scoring: the orbit's square, or the width your photos are "
-                                   "resized to (at most theirs: the default drops to it)."),
+    views: int = typer.Option(32, min=1, help="Orbit views for scoring, recovery and the SH "
+                              "refit (without --images or --cameras)."),
+    resolution: int = typer.Option(256, min=_SPLAT_MIN_RESOLUTION, help="Render width for "
+                                   "scoring, recovery and the held-out views: the orbit's "
+                                   "square, the width your photos are resized to (at most "
+                                   "theirs: the default drops to it), or, with --cameras alone, "
+                                   "the width each camera is scaled to (up or down)."),
     eval_views: int = typer.Option(8, min=1, help="Orbit views held out for PSNR and SSIM "
                                    "(without --images or --cameras, which hold out their own: "
                                    "transforms_test.json, else every 8th view)."),
