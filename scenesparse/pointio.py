@@ -668,7 +668,9 @@ def _check_pts(path: Path, cloud: PointCloud) -> None:
     colours that are not integers 0..255."""
     layout = _pts_layout(cloud)
     if layout is None:
-        other = [n for n in cloud.fields if n not in PTS_LAYOUTS[7]]
+        # a PCD's packed rgb is written as the red green blue PTS holds: not one to name
+        unpacked = {"rgb"} & set(cloud.fields) - set(_named_for(".pts", cloud).fields)
+        other = [n for n in cloud.fields if n not in PTS_LAYOUTS[7] and n not in unpacked]
         missing = [c for c in _COLOURS if c not in cloud.fields]
         what = (f"the fields {', '.join(other)}" if other
                 else f"colours without {', '.join(missing)}")

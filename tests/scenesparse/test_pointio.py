@@ -632,3 +632,15 @@ def test_ply_colours_keep_their_bytes_through_xyz(tmp_path):
     unit = PointCloud.from_xyz(np.eye(3)[:2], red=np.array([1.0, 0.0]), green=np.ones(2), blue=np.zeros(2))
     write_points(tmp_path / "u.xyz", unit)
     assert read_points(tmp_path / "u.xyz").data["red"].dtype == np.float64
+
+
+def test_pts_refusal_does_not_name_a_packed_colour_it_would_keep(tmp_path):
+    """A PCD's packed rgb goes to .pts as red green blue; refusing the cloud for its normals,
+    the message named rgb among the fields a .pts file cannot hold."""
+    src = tmp_path / "c.pcd"
+    src.write_text("VERSION 0.7\nFIELDS x y z normal_x normal_y normal_z rgb\n"
+                   "SIZE 4 4 4 4 4 4 4\nTYPE F F F F F F U\nCOUNT 1 1 1 1 1 1 1\nWIDTH 1\n"
+                   "HEIGHT 1\nPOINTS 1\nDATA ascii\n0 0 0 0 0 1 16711680\n")
+    with pytest.raises(PointFileError) as err:
+        check_format_holds(tmp_path / "c.pts", read_points(src))
+    assert "not the fields normal_x, normal_y, normal_z;" in str(err.value)
