@@ -167,6 +167,8 @@ def open_ply(path: str | os.PathLike[str], elements: tuple[str, ...] = ("vertex"
             with open(path, "rb") as fh:
                 ply = PlyData.read(fh, mmap=False)
                 extra = path.stat().st_size - fh.tell()
+                if 0 < extra <= 2 and fh.read() in (b"\n", b"\r\n"):  # a final newline some
+                    extra = 0  # writers append, which open3d reads past: no miscounted row
         for name in elements:
             if name not in ply:
                 raise PointFileError(f"{path}: no {name!r} element")

@@ -644,3 +644,19 @@ def test_pts_refusal_does_not_name_a_packed_colour_it_would_keep(tmp_path):
     with pytest.raises(PointFileError) as err:
         check_format_holds(tmp_path / "c.pts", read_points(src))
     assert "not the fields normal_x, normal_y, normal_z;" in str(err.value)
+
+
+@pytest.mark.parametrize("tail, refused", [(b"\n", False), (b"\r\n", False), (b"\x00", True),
+                                           (b"\n\n\n", True)])
+def test_a_binary_ply_ending_in_a_newline_reads_as_open3d_reads_it(tmp_path, tail, refused):
+    """Some writers end a binary PLY with a newline, which open3d reads past; it was refused as
+    "more data than the header declares (1 bytes ...)". Other trailing bytes still are."""
+    cloud = sample_cloud(3)
+    path = tmp_path / "c.ply"
+    write_points(path, cloud, binary=True)
+    path.write_bytes(path.read_bytes() + tail)
+    if refused:
+        with pytest.raises(PointFileError, match="c.ply: more data than the header declares"):
+            read_points(path)
+    else:
+        assert np.array_equal(read_points(path).data["x"], cloud.data["x"])
