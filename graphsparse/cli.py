@@ -548,7 +548,9 @@ def _finite_positive(value: float | None) -> float | None:
 @graph_app.command("gtsp")
 def gtsp(
     dataset: str = typer.Option("ogbg-molbace", help="An ogb molecule dataset: ogbg-molbace, "
-                                "ogbg-molbbbp, ogbg-molesol, ogbg-molhiv, ogbg-molpcba..."),
+                                "ogbg-molbbbp, ogbg-molesol, ogbg-molfreesolv, ogbg-molhiv or "
+                                "ogbg-molpcba (`sparsebox data list` says which are on disk; "
+                                "ogb downloads the others)."),
     axes: str = typer.Option("tokens,heads,layers,weights", help="Comma-separated axes; each "
                              "runs alone, and all of them together when there are several."),
     keep: str = typer.Option("0.5", help="Keep ratio (fraction kept) of every axis, in (0, 1]; "

@@ -1386,3 +1386,11 @@ def test_a_diverged_models_score_is_nan_not_an_error(name, task_type, metric):
     for bad in (float("nan"), float("inf")):
         assert math.isnan(task.score(y_true, torch.tensor([[0.1], [bad], [0.7], [0.2]])))
     assert math.isfinite(task.score(y_true, torch.tensor([[0.1], [0.9], [0.7], [0.2]])))
+
+
+def test_the_dataset_help_names_every_molecule_dataset_it_takes(cli):
+    """The --dataset help left out ogbg-molfreesolv, which the command takes, and ended in '...'."""
+    from graphsparse.gtsp.data import molecule_datasets
+
+    text = " ".join(cli("graph", "gtsp", "--help").stdout.split())
+    assert all(name in text for name in molecule_datasets()) and "molpcba..." not in text
