@@ -351,8 +351,8 @@ def teddy(
 ) -> None:
     """TEDDY against random pruning, UGS and the dense model on a node-classification graph,
     level by level. results.json is rewritten after every run, so a stopped job keeps its
-    results, and --resume goes on from them (OUT/run.json records the dataset, model and epochs
-    that a resumed run must share)."""
+    results, and --resume goes on from them (OUT/run.json records the dataset, model, epochs and
+    --distill-lambda that a resumed run must share)."""
     from graphsparse.teddy_report import METHODS, seeds_to_run
     from sparsebox.options import executor_from_options, parameter_errors
     from sparsebox.outputs import write_text_atomic

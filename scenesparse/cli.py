@@ -116,7 +116,7 @@ def prune_points(
                                  "--out)."),
     target: Path = typer.Argument(None, help="Output cloud (.ply, .pcd, .xyz, .txt, .pts); every "
                                   "attribute is kept, and a mesh's faces whose vertices all stay "
-                                  "(PLY only)."),
+                                  "(a mesh's TARGET must be .ply)."),
     method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
                                "--item point`): graph, voxel, fps, uniform, statistical, radius."),
     keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers; default "

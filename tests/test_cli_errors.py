@@ -430,6 +430,21 @@ def test_point_help_lists_every_format_pointio_reads_and_writes(cli):
         for suffix in POINT_SUFFIXES:
             assert suffix in result.output, (command, suffix)
 
+def test_prune_points_help_says_a_mesh_is_written_as_ply_only(cli):
+    # a mesh's TARGET in another format is refused (not written without its faces)
+    result = cli("scene", "prune-points", "--help")
+    assert result.exit_code == 0, result.output
+    # words joined without spaces: click wraps lines at spaces and after hyphens
+    assert "amesh'sTARGETmustbe.ply" in "".join(result.output.split())
+
+
+def test_teddy_help_names_every_setting_a_resumed_run_must_share(cli):
+    # OUT/run.json holds --distill-lambda too, and --resume refuses another value
+    result = cli("graph", "teddy", "--help")
+    assert result.exit_code == 0, result.output
+    assert "recordsthedataset,model,epochsand--distill-lambda" in "".join(result.output.split())
+
+
 # ----------------------------------------------------------------------------------- stream
 @pytest.fixture
 def grid(tmp_path) -> Path:
