@@ -585,7 +585,8 @@ def test_a_frame_with_a_bad_transforms_json_or_photo_size_is_named(video, tmp_pa
             message = "frame_0001/transforms.json: not valid JSON"
         elif case == "angle":
             meta.write_text(json.dumps({**json.loads(meta.read_text()), "camera_angle_x": "abc"}))
-            message = "frame_0001/transforms.json: frame 0.s intrinsics .* must be numbers"
+            message = ("frame_0001/transforms.json: frame 0.s camera_angle_x must be a JSON "
+                       "number, got 'abc'")
         elif case == "matrix":
             content = json.loads(meta.read_text())
             content["frames"][0]["transform_matrix"] = [[1, 0], [0, 1, 0]]
