@@ -120,7 +120,20 @@ def check_levels_fit(data: Any, model: str | Callable[[], nn.Module], levels: li
     """:func:`check_levels_keep_some` for the node dataset ``data`` and ``model`` (a model name of
     :func:`~graphsparse.gnn.models.model_factory`, or a factory); returns the graph's edge
     count (:func:`count_edge_pairs`). The command line and the benchmarks check a user's levels
-    with it before any work, as :func:`run_levels` does."""
+    with it before any work, as :func:`run_levels` does.
+
+    Examples
+    --------
+    >>> from torch_geometric.datasets import KarateClub
+    >>> data = KarateClub()[0]  # 78 undirected edges, shipped with PyG
+    >>> check_levels_fit(data, "gcn", [1, 2, 3])
+    78
+    >>> try:
+    ...     check_levels_fit(data, "gcn", [100])
+    ... except ValueError as err:
+    ...     print(str(err).split(";")[0])
+    levels go deeper than the graph allows: level 100 keeps none of its 78 edges (0.95^100)
+    """
     make = model_factory(data, model) if isinstance(model, str) else model
     num_pairs = count_edge_pairs(data.edge_index, data.num_nodes)
     check_levels_keep_some(list(levels), methods, num_pairs, count_prunable_weights(make))
