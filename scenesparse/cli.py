@@ -132,7 +132,8 @@ def prune_points(
                                  "median nearest-neighbour distance)."),
     min_points: int = typer.Option(None, help="radius: neighbours needed within the radius (16)."),
     seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
-    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII instead of binary."),
+    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of "
+                                   "binary (.xyz, .txt and .pts are always text)."),
     report: Path = typer.Option(None, help="JSON report: total, kept, chamfer, hausdorff, "
                                 "seconds (a batch writes OUT/<name>_report.json per file)."),
     out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
@@ -221,9 +222,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         step()
         _check_kept(mask, f"--method {method}", path)
         kept = cloud.subset(mask)
-        summary = _summary(path, target, len(cloud), kept.points, xyz, seconds, method)
-        if kept.faces is not None:
-            summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
+        summary = _summary(path, target, cloud, kept, seconds, method)
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not task["ascii"], name=target)
             if report is not None:
@@ -439,14 +438,16 @@ def _prune_splats_task(task: dict, emit: Any) -> dict:
 
 @scene_app.command("remove-floaters")
 def remove_floaters(
-    source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud: .pcd, "
-                                 ".xyz, .txt, .pts), or a dataset name."),
+    source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud or mesh: "
+                                 ".ply, .pcd, .xyz, .txt, .pts), or a dataset name."),
     target: Path = typer.Argument(..., help="Output with the floaters removed (.ply, .pcd, .xyz, "
-                                  ".txt, .pts)."),
+                                  ".txt, .pts); a mesh keeps the faces whose vertices all stay "
+                                  "(a mesh's TARGET must be .ply)."),
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
-    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII instead of binary."),
+    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of "
+                                   "binary (.xyz, .txt and .pts are always text)."),
     report: Path = typer.Option(None, help="JSON report."),
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
@@ -477,8 +478,7 @@ def remove_floaters(
         _check_kept(mask, f"the test (--nb-neighbors {nb_neighbors}, --std-ratio "
                           f"{std_ratio:g})", path)
         kept = cloud.subset(mask)
-        summary = _summary(path, target, len(cloud), kept.points, cloud.points, seconds,
-                           "floaters")
+        summary = _summary(path, target, cloud, kept, seconds, "floaters")
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not ascii_out, name=target)
             if report is not None:
@@ -524,13 +524,17 @@ def _check_cloud(cloud, path: Path, target: Path) -> None:
     _finite_positions(cloud, path)
 
 
-def _summary(source, target, total, kept_xyz, all_xyz, seconds, method) -> dict:
+def _summary(source, target, cloud, kept, seconds, method) -> dict:
+    """What a point command prints: points kept of the cloud's, the distances from the kept to
+    all of them, and a mesh's faces kept."""
     from scenesparse.points import chamfer_hausdorff
 
-    chamfer, hausdorff = chamfer_hausdorff(kept_xyz, all_xyz)
-    return {"method": method, "input": str(source), "output": str(target), "total": total,
-            "kept": len(kept_xyz), "chamfer": chamfer, "hausdorff": hausdorff,
-            "seconds": seconds}
+    chamfer, hausdorff = chamfer_hausdorff(kept.points, cloud.points)
+    summary = {"method": method, "input": str(source), "output": str(target), "total": len(cloud),
+               "kept": len(kept), "chamfer": chamfer, "hausdorff": hausdorff, "seconds": seconds}
+    if kept.faces is not None:
+        summary["faces"] = {"total": len(cloud.faces), "kept": len(kept.faces)}
+    return summary
 
 
 _NERF_OPTIONS = {"steps": "--steps", "saliency_budget": "--saliency-budget", "table_size": "--table-size",

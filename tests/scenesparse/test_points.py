@@ -162,6 +162,22 @@ def test_a_mesh_keeps_its_faces(tmp_path, data_dir, cli):
     assert refused.exit_code == 2 and "cannot hold them" in refused.stderr
 
 
+def test_remove_floaters_on_a_mesh_keeps_its_faces(tmp_path, data_dir, cli):
+    """remove-floaters takes a mesh as prune-points does; its summary had no faces count."""
+    mesh = read_points(data_dir / "3d/meshes/bunny_trimesh_res2.ply")
+    out = tmp_path / "clean.ply"
+    result = cli("scene", "remove-floaters", "bunny", out, "--std-ratio", "1.0")
+    assert result.exit_code == 0, result.output
+    mask = P.StatisticalOutlierRemover(std_ratio=1.0).fit(mesh.points).mask_
+    kept = read_points(out)
+    expected = sum(bool(mask[f].all()) for f in mesh.faces["vertex_indices"])
+    assert 0 < len(kept) == mask.sum() < len(mesh)
+    assert json.loads(result.stdout)["faces"] == {"total": len(mesh.faces), "kept": expected}
+    assert len(kept.faces) == expected < len(mesh.faces)
+    assert "(amesh'sTARGETmustbe.ply)" in "".join(cli("scene", "remove-floaters", "--help")
+                                                    .stdout.split())
+
+
 @pytest.mark.parametrize("command", ["prune-points", "remove-floaters"])
 def test_a_pts_target_is_refused_before_work_when_it_cannot_hold_the_fields(tmp_path, cli, command):
     src = tmp_path / "c.ply"
