@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=count(1), default=FULL["seeds"])
     ap.add_argument("--epochs", type=count(1), default=FULL["epochs"])
     ap.add_argument("--baselines", type=_list, default=FULL["baselines"])
-    ap.add_argument("--max-graphs", type=count(3), default=None)  # load_molecules takes >= 3
+    ap.add_argument("--max-graphs", type=count(3), default=None,
+                    help="About this many graphs, at least 3 (one per part of the split).")
     ap.add_argument("--jobs", type=count(1), default=1, help="Seeds side by side (one thread each).")
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")

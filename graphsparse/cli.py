@@ -563,8 +563,9 @@ def gtsp(
                                 "run only the missing ones."),
     baselines: str = typer.Option("", help="Also run baselines at each keep ratio: "
                                   "random-tokens, magnitude (comma-separated)."),
-    max_graphs: int = typer.Option(None, help="Use about this many graphs, evenly spaced "
-                                   "through each part of the split in proportion (quick runs)."),
+    max_graphs: int = typer.Option(None, help="Use about this many graphs (at least 3: one "
+                                   "per part of the split), evenly spaced through each part in "
+                                   "proportion (quick runs)."),
     batch_size: int = typer.Option(128, min=1),
     lr: float = typer.Option(1e-3, callback=_finite_positive,
                              help="Learning rate, a finite number > 0."),

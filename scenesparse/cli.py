@@ -20,7 +20,9 @@ import typer
 from scenesparse.queen.cli import queen_app
 from sparsebox.outputs import StagedOutputs, check_output_file, folders_to_make, json_text, remove_if_empty
 
-scene_app = typer.Typer(help="Pruning for Gaussian splats and point clouds.", no_args_is_help=True,
+scene_app = typer.Typer(help="Scenes made sparse: Gaussian splats (pruning with recovery, QUEEN "
+                        "streaming video), HollowNeRF (hash-grid NeRF pruning) and point clouds "
+                        "or meshes.", no_args_is_help=True,
                         rich_markup_mode=None, add_completion=False)
 scene_app.add_typer(queen_app, name="queen")
 

@@ -36,7 +36,7 @@ DOMAIN_APPS = {
     "stream": ("graphsparse.cli:stream_app",
                "Streaming spectral sparsification (dyGRASS) of edge updates, durable."),
     "scene": ("scenesparse.cli:scene_app",
-              "Pruning for Gaussian splats and point clouds."),
+              "Gaussian splats (pruning with recovery, QUEEN video), HollowNeRF, point clouds."),
 }
 
 app = typer.Typer(

@@ -1394,3 +1394,4 @@ def test_the_dataset_help_names_every_molecule_dataset_it_takes(cli):
 
     text = "".join(cli("graph", "gtsp", "--help").stdout.split())  # (wrapped at any hyphen)
     assert all(name in text for name in molecule_datasets()) and "molpcba..." not in text
+    assert "--max-graphs<int>Useaboutthismanygraphs(atleast3:" in text  # what it refuses

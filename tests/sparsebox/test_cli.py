@@ -14,6 +14,12 @@ def test_help_lists_the_groups(cli):
         assert group in result.stdout
 
 
+def test_the_scene_group_names_every_kind_of_scene_it_has_commands_for(cli):
+    """It said "Pruning for Gaussian splats and point clouds" beside hollownerf and queen."""
+    for text in (cli("--help").stdout, cli("scene", "--help").stdout.split("Options:")[0]):
+        assert all(word in " ".join(text.split()) for word in ("QUEEN", "HollowNeRF", "point clouds"))
+
+
 def test_version_and_python_dash_m():
     for argv in (["-m", "sparsebox", "--version"], ["-m", "sparsebox.cli", "--version"]):
         done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60)
