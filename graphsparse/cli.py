@@ -335,8 +335,9 @@ def teddy(
     seeds: int = typer.Option(3, min=1),
     epochs: int = typer.Option(200, min=1),
     methods: str = typer.Option("dense,teddy,random,ugs", help="Comma-separated methods."),
-    out: Path = typer.Option(Path("out/teddy"), help="Folder for results.json, results.md, "
-                             "accuracy.png."),
+    out: Path = typer.Option(Path("out/teddy"), help="Folder for run.json (the run's options, "
+                             "which --resume checks), results.json, results.md, accuracy.png "
+                             "(new or empty, unless --resume)."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
     distill_lambda: float = typer.Option(0.1, min=0.0, callback=finite, help="Weight of "
@@ -557,8 +558,9 @@ def gtsp(
                              "a comma-separated list runs each."),
     seeds: int = typer.Option(3, min=1),
     epochs: int = typer.Option(30, min=1),
-    out: Path = typer.Option(Path("out/gtsp"), help="Folder for results.json, results.md, "
-                             "pareto.png (new or empty, unless --resume)."),
+    out: Path = typer.Option(Path("out/gtsp"), help="Folder for run.json (the run's options, "
+                             "which --resume checks), results.json, results.md, pareto.png "
+                             "(new or empty, unless --resume)."),
     resume: bool = typer.Option(False, help="Keep the runs OUT/results.json already has and "
                                 "run only the missing ones."),
     baselines: str = typer.Option("", help="Also run baselines at each keep ratio: "
@@ -605,7 +607,9 @@ def stream_run(
                                "node ids from 0, as the graph is loaded (node k of a 1-based "
                                "METIS or Matrix Market file is k - 1). '+' on an edge G holds "
                                "adds w to its weight; '-' removes the whole edge."),
-    state: Path = typer.Option(..., "--state", help="Folder for the checkpoint and the log."),
+    state: Path = typer.Option(..., "--state", help="Folder for checkpoint.npz (G, H, the "
+                               "state), log.jsonl (each batch, written before it is applied) "
+                               "and metrics.jsonl (one line per batch)."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
     density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
     max_density: float = typer.Option(None, "--max-density", help="Cap on |E_H| / |V| that "

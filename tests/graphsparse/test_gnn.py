@@ -127,6 +127,9 @@ def test_teddy_cli_writes_results(tmp_path, data_dir, cli):
     assert np.isclose([r["edge_keep"] for r in records if r["method"] == "teddy"][1], 0.95**2,
                       atol=1e-3)
     assert (out / "accuracy.png").stat().st_size > 0
+    helped = "".join(cli("graph", "teddy", "--help").stdout.split()).split("--out<path>")[1]
+    helped = helped.split("--resume/--no-resume")[0]  # --out's own help
+    assert all(p.name in helped for p in out.iterdir())  # --out's help named 3 of the 4
     report = (out / "results.md").read_text()
     assert "| ugs | 2 |" in report and "TEDDY / UGS wall time" in report
     (out / "results.md").unlink()

@@ -680,6 +680,9 @@ def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path):
     assert "| tokens | 0.5 |" in text and "rocauc" in text
     assert (out / "pareto.png").stat().st_size > 0
     assert "gtsp" in result.stderr  # the progress bar
+    helped = "".join(cli("graph", "gtsp", "--help").stdout.split()).split("--out<path>")[1]
+    helped = helped.split("--resume/--no-resume")[0]  # --out's own help
+    assert all(p.name in helped for p in out.iterdir())  # --out's help left out run.json
 
 
 def test_resume_adds_seeds_and_keeps_records(cli, tmp_path, monkeypatch):

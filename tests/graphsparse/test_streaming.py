@@ -750,6 +750,9 @@ def test_the_help_says_that_inserting_an_edge_g_holds_adds_to_its_weight(cli, tm
     assert cli("stream", "export", tmp_path / "s", "-o", tmp_path / "g2.txt", "--graph"
                ).exit_code == 0
     assert (tmp_path / "g2.txt").read_text().splitlines()[0] == "0 1 2"
+    # and --state's help names every file the folder holds ("the checkpoint and the log")
+    state_help = text.split("--state <path>")[1].split("--batch-size")[0]
+    assert all(f.name in state_help for f in (tmp_path / "s").iterdir())
 
 
 def test_the_summary_says_the_self_loops_the_stream_leaves_out(cli, tmp_path):
