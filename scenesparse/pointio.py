@@ -1,5 +1,6 @@
 """Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD, and XYZ text
-(``.xyz``, ``.txt``, and ``.pts`` in the layouts open3d and CloudCompare read).
+(``.xyz``, ``.txt``, and ``.pts`` in the layouts open3d and CloudCompare read; values separated
+by spaces or commas, under a header line of names where another tool writes one).
 
 A :class:`PointCloud` is a structured numpy array with at least ``x``, ``y``, ``z`` fields; every
 other field (colours, normals, Gaussian-splat properties, intensities...) rides along, so masking
@@ -551,7 +552,8 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     lines = _text_lines(path)
     if count_line:
         lines = _without_count_line(path, lines)
-    header = lines[0][1:].split() if lines and lines[0].startswith("#") else []
+    header, lines = _header_names(lines)
+    lines = _spaced(path, lines)
     if any(_data_cells(line) for line in lines):
         table = _number_table(path, lines)
     else:
@@ -578,6 +580,43 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     for i, name in enumerate(names):
         data[name] = table[:, i]
     return PointCloud(data, source="pts" if count_line else "xyz")
+
+
+def _header_names(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The column names of a text cloud's first line, and its lines with that line blanked
+    where no comment would skip it. A ``# name name ...`` line is :func:`write_points`' and
+    keeps its names as written; another tool's names are read where the first three are
+    ``x y z`` in any case, separated by spaces or commas, quoted or not, and after ``#`` or
+    ``//`` (PDAL's ``"X","Y","Z",...``, CloudCompare's ``//X,Y,Z,...``), and taken in lower
+    case (so that ``Red``, ``Green``, ``Blue`` are read as colours)."""
+    first = lines[0] if lines else ""
+    if first.startswith("#") and first[1:].split()[:3] == ["x", "y", "z"]:
+        return first[1:].split(), lines
+    text = first[2:] if first.startswith("//") else first[1:] if first.startswith("#") else first
+    names = [cell.strip().strip("\"'") for cell in re.split(r"[,\s]+", text.strip())]
+    if (len(names) < 3 or [n.lower() for n in names[:3]] != ["x", "y", "z"]
+            or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names)):
+        return (first[1:].split() if first.startswith("#") else []), lines
+    return [n.lower() for n in names], ["", *lines[1:]]
+
+
+def _spaced(path: Path, lines: list[str]) -> list[str]:
+    """``lines`` with comma-separated values (a CSV export: ``1.5,2,3`` or ``1.5, 2, 3``)
+    separated by spaces instead, line by line (comments kept); an empty value between commas
+    is a :class:`PointFileError` naming its line."""
+    spaced = []
+    for number, line in enumerate(lines, start=1):
+        values, hash_, comment = line.partition("#")
+        if "," in values:
+            cells = [cell.strip() for cell in values.split(",")]
+            if cells[-1] == "":  # a trailing comma, as some exports end each row
+                cells.pop()
+            if "" in cells:
+                raise PointFileError(f"{path}: line {number}, column {cells.index('') + 1} is "
+                                     "empty (a comma with no value before it)")
+            line = " ".join(cells) + hash_ + comment
+        spaced.append(line)
+    return spaced
 
 
 def _text_lines(path: Path) -> list[str]:

@@ -225,6 +225,7 @@ def test_ascii_mesh_ply_reads(data_dir):
      r"line 5, column 1: 'foo' is not a number"),
     ("ragged.xyz", b"0 0 0\n# a comment\n1 1 1\n2 2\n", "line 4 has 2 columns, the lines before it 3"),
     ("file.obj", b"", "unknown point format"),
+    ("gap.xyz", b"X,Y,Z\n0,0,0\n1,,1\n", "line 3, column 2 is empty"),
     ("twice.xyz", b"# x y z a a\n0 0 0 1 2\n", "line 1 names the column 'a' twice"),
     ("twice.pcd", b"FIELDS x y z x\nSIZE 4 4 4 4\nTYPE F F F F\nPOINTS 1\nDATA ascii\n0 0 0 0\n",
      "names the field 'x' twice"),
@@ -660,3 +661,31 @@ def test_a_binary_ply_ending_in_a_newline_reads_as_open3d_reads_it(tmp_path, tai
             read_points(path)
     else:
         assert np.array_equal(read_points(path).data["x"], cloud.data["x"])
+
+
+@pytest.mark.parametrize("text", [
+    b'"X","Y","Z","Intensity","Red","Green","Blue"\n1,2,3,7,255,0,0\n4.5,5,6,8,0,255,0\n',  # PDAL
+    b"//X,Y,Z,Intensity,R,G,B\n1,2,3,7,255,0,0\n4.5,5,6,8,0,255,0\n",  # CloudCompare
+    b"x, y, z, intensity, red, green, blue\n1, 2, 3, 7, 255, 0, 0,\n4.5, 5, 6, 8, 0, 255, 0,\n",
+])
+def test_comma_separated_text_with_another_tools_header_reads(tmp_path, text):
+    """A CSV export (PDAL's writers.text, CloudCompare's ASCII with commas) was refused: "line 1,
+    column 1: 'X,Y,Z,...' is not a number" (open3d reads such a file as no points)."""
+    path = tmp_path / "export.txt"
+    path.write_bytes(text)
+    cloud = read_points(path)
+    np.testing.assert_array_equal(cloud.points, [[1, 2, 3], [4.5, 5, 6]])
+    assert cloud.fields[:4] == ("x", "y", "z", "intensity")
+    np.testing.assert_array_equal(cloud.data["intensity"], [7, 8])
+    if "red" in cloud.fields:  # named colours of whole numbers 0..255 are bytes
+        assert cloud.data["red"].dtype == np.uint8 and cloud.data["green"].tolist() == [0, 255]
+
+
+def test_comma_separated_rows_without_a_header_and_our_own_header_keep_their_names(tmp_path):
+    path = tmp_path / "plain.xyz"
+    path.write_bytes(b"1.5,2,3\n4,5,6 # a comment, with a comma\n")
+    cloud = read_points(path)
+    assert cloud.fields == ("x", "y", "z") and cloud.points.tolist() == [[1.5, 2, 3], [4, 5, 6]]
+    ours = tmp_path / "ours.xyz"
+    write_points(ours, PointCloud.from_xyz(np.zeros((2, 3)), Intensity=np.ones(2)))
+    assert read_points(ours).fields == ("x", "y", "z", "Intensity")  # as written, not lowered
