@@ -550,9 +550,9 @@ def _read_xyz(path: Path, *, count_line: bool = False) -> PointCloud:
     one integer is the number of points, as open3d writes it, and must match the rows; unnamed
     ``.pts`` columns follow the PTS layout (:data:`PTS_LAYOUTS`)."""
     lines = _text_lines(path)
+    header, lines = _header_names(lines)  # (CloudCompare writes a .pts count after its header)
     if count_line:
         lines = _without_count_line(path, lines)
-    header, lines = _header_names(lines)
     lines = _spaced(path, lines)
     if any(_data_cells(line) for line in lines):
         table = _number_table(path, lines)
@@ -587,8 +587,9 @@ def _header_names(lines: list[str]) -> tuple[list[str], list[str]]:
     where no comment would skip it. A ``# name name ...`` line is :func:`write_points`' and
     keeps its names as written; another tool's names are read where the first three are
     ``x y z`` in any case, separated by spaces or commas, quoted or not, and after ``#`` or
-    ``//`` (PDAL's ``"X","Y","Z",...``, CloudCompare's ``//X,Y,Z,...``), and taken in lower
-    case (so that ``Red``, ``Green``, ``Blue`` are read as colours)."""
+    ``//`` (PDAL's ``"X","Y","Z",...``, CloudCompare's ``//X,Y,Z,...``): in lower case where
+    no two names would then be the same (``x y z`` always), so that PDAL's ``Red Green Blue``
+    are read as colours, and CloudCompare's ``R G B`` are named ``red green blue``."""
     first = lines[0] if lines else ""
     if first.startswith("#") and first[1:].split()[:3] == ["x", "y", "z"]:
         return first[1:].split(), lines
@@ -597,7 +598,12 @@ def _header_names(lines: list[str]) -> tuple[list[str], list[str]]:
     if (len(names) < 3 or [n.lower() for n in names[:3]] != ["x", "y", "z"]
             or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names)):
         return (first[1:].split() if first.startswith("#") else []), lines
-    return [n.lower() for n in names], ["", *lines[1:]]
+    lower = [n.lower() for n in names]
+    if len(set(lower)) == len(lower):
+        names = lower
+        if {"r", "g", "b"} <= set(names) and not set(_COLOURS) & set(names):
+            names = [dict(zip("rgb", _COLOURS, strict=True)).get(n, n) for n in names]
+    return ["x", "y", "z", *names[3:]], ["", *lines[1:]]
 
 
 def _spaced(path: Path, lines: list[str]) -> list[str]:
@@ -614,6 +620,11 @@ def _spaced(path: Path, lines: list[str]) -> list[str]:
             if "" in cells:
                 raise PointFileError(f"{path}: line {number}, column {cells.index('') + 1} is "
                                      "empty (a comma with no value before it)")
+            spaced_cell = next((cell for cell in cells if len(cell.split()) > 1), None)
+            if spaced_cell is not None:  # "1,5 2,5 3,5": commas as decimal marks
+                raise PointFileError(f"{path}: line {number} separates values by both commas and "
+                                     f"spaces ({spaced_cell!r} between two commas): write the "
+                                     "numbers with decimal points, one separator between them")
             line = " ".join(cells) + hash_ + comment
         spaced.append(line)
     return spaced

@@ -226,6 +226,8 @@ def test_ascii_mesh_ply_reads(data_dir):
     ("ragged.xyz", b"0 0 0\n# a comment\n1 1 1\n2 2\n", "line 4 has 2 columns, the lines before it 3"),
     ("file.obj", b"", "unknown point format"),
     ("gap.xyz", b"X,Y,Z\n0,0,0\n1,,1\n", "line 3, column 2 is empty"),
+    ("decimal.xyz", b"1,5 2,5 3,5\n", r"line 1 separates values by both commas and spaces "
+                                      r"\('5 2' between two commas\)"),  # (read as 6 values)
     ("twice.xyz", b"# x y z a a\n0 0 0 1 2\n", "line 1 names the column 'a' twice"),
     ("twice.pcd", b"FIELDS x y z x\nSIZE 4 4 4 4\nTYPE F F F F\nPOINTS 1\nDATA ascii\n0 0 0 0\n",
      "names the field 'x' twice"),
@@ -677,8 +679,8 @@ def test_comma_separated_text_with_another_tools_header_reads(tmp_path, text):
     np.testing.assert_array_equal(cloud.points, [[1, 2, 3], [4.5, 5, 6]])
     assert cloud.fields[:4] == ("x", "y", "z", "intensity")
     np.testing.assert_array_equal(cloud.data["intensity"], [7, 8])
-    if "red" in cloud.fields:  # named colours of whole numbers 0..255 are bytes
-        assert cloud.data["red"].dtype == np.uint8 and cloud.data["green"].tolist() == [0, 255]
+    assert cloud.fields[4:] == ("red", "green", "blue")  # CloudCompare's R G B too
+    assert cloud.data["red"].dtype == np.uint8 and cloud.data["green"].tolist() == [0, 255]
 
 
 def test_comma_separated_rows_without_a_header_and_our_own_header_keep_their_names(tmp_path):
@@ -689,3 +691,22 @@ def test_comma_separated_rows_without_a_header_and_our_own_header_keep_their_nam
     ours = tmp_path / "ours.xyz"
     write_points(ours, PointCloud.from_xyz(np.zeros((2, 3)), Intensity=np.ones(2)))
     assert read_points(ours).fields == ("x", "y", "z", "Intensity")  # as written, not lowered
+
+
+def test_a_header_whose_names_differ_only_in_case_keeps_them(tmp_path):
+    """Lower-casing made "R r" one name twice, and refused a file that read before."""
+    path = tmp_path / "case.xyz"
+    path.write_bytes(b"# X Y Z R r\n0 0 0 1 2\n")
+    cloud = read_points(path)
+    assert cloud.fields == ("x", "y", "z", "R", "r") and cloud.data["r"].tolist() == [2]
+
+
+def test_cloudcompare_pts_with_its_header_before_the_point_count(tmp_path):
+    path = tmp_path / "cc.pts"
+    path.write_bytes(b"//X,Y,Z,R,G,B\n2\n1,2,3,255,0,0\n4,5,6,0,255,0\n")
+    cloud = read_points(path)
+    assert cloud.points.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert cloud.data["green"].dtype == np.uint8 and cloud.data["green"].tolist() == [0, 255]
+    path.write_bytes(b"//X,Y,Z\n3\n1,2,3\n4,5,6\n")
+    with pytest.raises(PointFileError, match="line 2 gives the point count 3, but 2 rows"):
+        read_points(path)
