@@ -562,7 +562,8 @@ def hollownerf(
                                           "entries (that is --budget elsewhere)."),
     table_size: int = typer.Option(2**19, min=1, help="Rows of each hashed level's table."),
     levels: int = typer.Option(16, min=1, help="Levels of the hash encoding (at most 128)."),
-    finest_resolution: int = typer.Option(256, min=1, help="Resolution of the finest level."),
+    finest_resolution: int = typer.Option(256, min=16, help="Resolution of the finest level (at "
+                                          "least the coarsest's, 16)."),
     batch_rays: int = typer.Option(1024, min=1, help="Rays per training step (at most the "
                                    "training photos' pixels)."),
     march_steps: int = typer.Option(256, min=1, help="Samples along the scene box's diagonal "
@@ -581,6 +582,7 @@ def hollownerf(
     from scenesparse.photos import photo_sources, photo_views
     from sparsebox.options import parameter_errors
     from sparsebox.outputs import check_output_folder
+    from sparsebox.progress import progress_steps
 
     estimator = HollowNeRF(steps=steps, saliency_budget=saliency_budget, table_size=table_size,
                            levels=levels, finest_resolution=finest_resolution,
@@ -611,7 +613,8 @@ def hollownerf(
             check_output_file(out / name, option="--out", inputs=sources)
         resolution = _check_resolution(resolution, sources, given=ctx.get_parameter_source(
             "resolution").name != "DEFAULT", minimum=_NERF_MIN_RESOLUTION, folder=folder)
-        views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
+        with progress_steps([f"reading the photos of {folder}"]):
+            views = photo_views(folder, resolution=resolution, background=(1.0, 1.0, 1.0))
         with parameter_errors(_NERF_OPTIONS):
             report = run_hollownerf(views, out, estimator, data=data, resolution=resolution,
                                     note=SUBSET_NOTE if shipped_subset(folder) else None)

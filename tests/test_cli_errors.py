@@ -975,7 +975,7 @@ def test_hollownerf_bad_options(cli, data_dir, tmp_path, options, names):
     (["--levels", "128", "--table-size", str(2**26), "--finest-resolution", "4096"],
      ["--levels", "--table-size", "2^31"]),
     (["--finest-resolution", str(10**20)], ["--finest-resolution", "2^24", str(10**20)]),
-    (["--finest-resolution", "8"], ["--finest-resolution", ">= base_resolution (16)"]),
+    (["--finest-resolution", "8"], ["--finest-resolution", "greater than or equal to 16"]),
 ], ids=["resolution_past_the_photos", "levels", "rows_past_int32", "finest_past_float32",
         "finest_below_base"])
 def test_hollownerf_sizes_past_what_it_supports_are_refused_before_the_photos(

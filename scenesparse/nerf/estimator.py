@@ -12,6 +12,7 @@ import numbers
 import os
 import pickle
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -313,6 +314,9 @@ class HollowNeRF(Sparsifier):
         # the step the checkpoint on disk holds (None: none written), for a Ctrl-C to name
         self._checkpointed = self.resumed_from_step_ if path is not None and path.is_file() else None
         left = self.steps - self.trainer_.step_count
+        if progress and self.resumed_from_step_:  # said before the training it saves
+            print(f"resumed {path}: {self.resumed_from_step_} of {self.steps} steps done"
+                  + ("" if left else "; nothing left to train"), file=sys.stderr)
         every = max(1, int(checkpoint_every))
 
         def after_step(trainer: NerfTrainer) -> None:

@@ -201,12 +201,14 @@ class NerfTrainer:
         self.history: list[dict[str, float]] = []
 
     # ------------------------------------------------------------------ training
-    def _schedule(self) -> None:
-        t = min(self.step_count / self.schedule_steps, 1.0)
+    def _schedule(self, step: int | None = None) -> None:
+        """Learning rates and the gate's sharpness for ``step`` (the next one by default)."""
+        step = self.step_count if step is None else step
+        t = min(step / self.schedule_steps, 1.0)
         for name in ("table", "mlp"):  # the saliency grid keeps its step
             self.optimizers[name].param_groups[0]["lr"] = self.base_lr[name] * 0.1**t
         if self.field.saliency is not None:
-            third = self.step_count >= self.schedule_steps / 3
+            third = step >= self.schedule_steps / 3
             self.field.gate_alpha = self.gate_alpha[1] if third else self.gate_alpha[0]
 
     def _annealed_budget(self) -> float:
@@ -320,7 +322,9 @@ class NerfTrainer:
         self.generator.set_state(state["generator"])
         self.step_count = int(state["step"])
         self.history = list(state["history"])
-        self._schedule()
+        # as the last step taken left them (the next step sets its own): a finished run's gate
+        # had a resumed one score and render with the next step's sharpness
+        self._schedule(max(self.step_count - 1, 0))
         return self
 
 
