@@ -73,7 +73,8 @@ def data_list(
                                    "~/sparsebox_data)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Every dataset in the catalogue, and whether its files are under the data root."""
+    """Every dataset in the catalogue, and whether its files are under the data root (files:
+    how many of them are there, at the catalogue's size)."""
     from sparsebox.data.root import data_root
     from sparsebox.data.sources import catalogue
 
@@ -89,7 +90,8 @@ def data_list(
                       "present (downloads would make it)", stacklevel=1)  # (a typo?)
     rows = [
         {"name": d.name, "kind": d.kind, "present": d.present(root), "files": len(d.files),
-         "licence": d.licence, "description": d.description}
+         "files_present": d.files_present(root), "licence": d.licence,
+         "description": d.description}
         for d in catalogue().values()
     ]
     if as_json:
@@ -102,7 +104,8 @@ def data_list(
     for col in ("name", "kind", "present", "files", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["kind"], "yes" if r["present"] else "no", str(r["files"]),
+        files = f"{r['files_present']}/{r['files']}" if r["files"] else "0"
+        table.add_row(r["name"], r["kind"], "yes" if r["present"] else "no", files,
                       r["description"])
     Console(markup=False, highlight=False).print(table)
 

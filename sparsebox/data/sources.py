@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,8 +75,22 @@ class DatasetInfo:
         base = data_root(root)
         if not self.files:
             return _locate_unshipped(self, base) is not None
-        here = _searched(base)
-        return all(any((folder / f.path).exists() for folder in here) for f in self.files)
+        return self.files_present(base) == len(self.files)
+
+    def files_present(self, root: str | os.PathLike[str] | None = None) -> int:
+        """How many of the catalogue's files are under the data root (or a read-only root's
+        downloads) at the catalogue's size: an empty or truncated copy is not one."""
+        here = _searched(data_root(root))
+        return sum(any(_whole(folder / f.path, f.size) for folder in here) for f in self.files)
+
+
+def _whole(path: Path, size: int | None) -> bool:
+    """Whether ``path`` is a file of ``size`` bytes (of any size where the catalogue gives none)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and (size is None or found.st_size == size)
 
 
 @lru_cache(maxsize=1)

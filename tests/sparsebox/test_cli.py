@@ -76,6 +76,27 @@ def test_data_list_json_marks_present_files(data_dir, cli):
     assert not rows["ogbn-arxiv"]["present"]
 
 
+def test_data_list_counts_a_truncated_file_as_missing(data_dir, cli, tmp_path):
+    """An empty karate.graph, or 7 of cora's 8 files, were listed as "present"/"8" alike: a
+    file counts where it has the catalogue's size, and the table says how many of them do."""
+    from sparsebox.data.sources import get_dataset
+
+    cora = get_dataset("cora")
+    for f in cora.files[:-1]:
+        (tmp_path / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f.path).write_bytes((data_dir / f.path).read_bytes())
+    karate = tmp_path / get_dataset("karate").main_file.path
+    karate.parent.mkdir(parents=True, exist_ok=True)
+    karate.write_bytes((data_dir / get_dataset("karate").main_file.path).read_bytes()[:-10])
+    rows = {r["name"]: r for r in json.loads(cli("data", "list", "--json", "--root", tmp_path)
+                                             .stdout)["datasets"]}
+    assert (rows["karate"]["present"], rows["karate"]["files_present"]) == (False, 0)
+    assert (rows["cora"]["present"], rows["cora"]["files_present"]) == (False, len(cora.files) - 1)
+    table = cli("data", "list", "--root", tmp_path).stdout
+    assert any(line.split("│")[1:5] == ["cora", "planetoid", "no", f"7/{len(cora.files)}"]
+               for line in table.replace(" ", "").splitlines())
+
+
 def test_graph_info_json(data_dir, cli):
     result = cli("graph", "info", "fe_4elt2", "--json")
     assert result.exit_code == 0, result.output
