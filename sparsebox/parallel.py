@@ -45,9 +45,15 @@ class TaskError(RuntimeError):
 
     def __init__(self, failures: Sequence[tuple[Any, str]], results: list[Any] | None = None
                  ) -> None:
-        shown = "; ".join(f"task {task!r} failed: {message}" for task, message in failures)
-        super().__init__(shown if len(failures) == 1 else
-                         f"{len(failures)} tasks failed: {shown}")
+        messages = {message for _, message in failures}
+        if len(failures) > 1 and len(messages) == 1:  # one cause (dead workers, say): said once
+            shown = (f"{len(failures)} tasks failed: {messages.pop()} (the first: task "
+                     f"{_short(failures[0][0])})")
+        else:
+            shown = "; ".join(f"task {_short(task)} failed: {message}"
+                              for task, message in failures)
+            shown = shown if len(failures) == 1 else f"{len(failures)} tasks failed: {shown}"
+        super().__init__(shown)
         self.failures = list(failures)
         self.results = results
         self.task = failures[0][0]
@@ -56,6 +62,15 @@ class TaskError(RuntimeError):
         """The same failures, told in the caller's words."""
         self.args = (message,)
         return self
+
+
+def _short(task: Any) -> str:
+    """A task's repr, cut short (a task of arrays printed thousands of numbers)."""
+    import reprlib
+
+    shorter = reprlib.Repr()
+    shorter.maxstring = shorter.maxother = 80
+    return shorter.repr(task)
 
 
 class Executor:
@@ -135,11 +150,16 @@ _ORPHAN_SECONDS = 10.0  # how long a task whose parent died may take to stop bef
 
 
 def _init_worker(queue: Any, started: Any, stopped: Any, threads: int, shared: tuple) -> None:
-    """``shared``: ``()`` when the run has no shared data, else ``(data,)`` (the sentinel that
-    marks "none" is not the same object once pickled into a worker)."""
+    """``shared``: ``()`` when the run has no shared data, else ``(path,)``, the file
+    :func:`_write_shared` wrote it to (the sentinel that marks "none" is not the same object
+    once pickled into a worker)."""
     global _emit_queue, _shared_data, _started, _stopped
     _emit_queue, _started, _stopped = queue, started, stopped
-    _shared_data = shared[0] if shared else _NO_SHARED
+    if shared:
+        import pickle
+
+        with open(shared[0], "rb") as fh:
+            _shared_data = pickle.load(fh)
     pin_threads(threads)
     warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
     _end_with_parent()
@@ -290,18 +310,55 @@ class LocalExecutor(Executor):
         order; a field such as a time may differ between the two runs)."""
         import multiprocessing as mp
 
+        if getattr(mp.current_process(), "_inheriting", False):  # multiprocessing's own test
+            raise RuntimeError(f"a worker process ran the calling script again as it imported it "
+                               f"({_GUARD}); it stops here, and its run fails")
         ctx = mp.get_context("spawn")
-        run = _PoolRun(ctx, fn, tasks, emit, self.threads, shared)
-        todo = list(range(len(tasks)))
-        while todo:
-            broken = run.once(todo, min(self.jobs, len(todo)))
-            started = [i for i in broken if run.started[i]] or broken  # none seen: each alone
-            todo = [i for i in broken if i not in started]
-            for index in started:
-                if run.once([index], 1):
-                    run.failures.append((index, tasks[index], f"its worker process died "
-                                         f"({run.errors[index]})"))
+        shared_file = None if shared is _NO_SHARED else _write_shared(shared)
+        try:
+            run = _PoolRun(ctx, fn, tasks, emit, self.threads, shared_file)
+            todo = list(range(len(tasks)))
+            while todo:
+                broken = run.once(todo, min(self.jobs, len(todo)))
+                started = [i for i in broken if run.started[i]] or broken  # none seen: each alone
+                todo = [i for i in broken if i not in started]
+                for index in started:
+                    if run.once([index], 1):
+                        run.failures.append((index, tasks[index], _died(run, index)))
+        finally:
+            if shared_file is not None:
+                os.unlink(shared_file)
         return _finish(run.results, run.failures)
+
+
+def _write_shared(data: Any) -> str:
+    """A temporary file that holds ``data`` pickled, for each worker to read once. Not given to
+    the workers as they start: a spawned worker takes its arguments through a pipe, and a
+    payload past the pipe's buffer blocked this process for ever where the worker died before
+    reading it (a script that starts workers outside ``if __name__ == "__main__":``)."""
+    import pickle
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="sparsebox-shared-", suffix=".pickle")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def _died(run: _PoolRun, index: int) -> str:
+    """Why task ``index`` failed when its worker died; one that died before starting it most
+    likely ran the calling script's work again as it imported it."""
+    if run.started[index]:
+        return f"its worker process died ({run.errors[index]})"
+    return f"its worker process died before starting it: {_GUARD} ({run.errors[index]})"
+
+
+_GUARD = ("a script that runs tasks in worker processes must do so under `if __name__ == "
+          "\"__main__\":` (spawned workers import it, and run what it runs outside that)")
 
 
 def _check_importable(fn: TaskFn) -> None:
@@ -335,9 +392,9 @@ class _PoolRun:
     failures, records passed on per task, and which tasks a worker started."""
 
     def __init__(self, ctx: Any, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
-                 threads: int | None, shared: Any) -> None:
+                 threads: int | None, shared_file: str | None) -> None:
         self.ctx, self.fn, self.tasks, self.emit = ctx, fn, tasks, emit
-        self.threads, self.shared = threads, () if shared is _NO_SHARED else (shared,)
+        self.threads, self.shared = threads, () if shared_file is None else (shared_file,)
         self.started = ctx.Array("b", len(tasks), lock=False)
         self.stopped = ctx.Value("b", 0, lock=False)
         self.results: list[Any] = [None] * len(tasks)

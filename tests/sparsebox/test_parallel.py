@@ -142,6 +142,40 @@ def test_a_record_that_does_not_pickle_fails_its_task_not_the_run(tasks_module, 
                            "[1, None, 3] [1, 3]"), err
 
 
+def test_a_script_without_its_main_guard_fails_and_says_why(tasks_module, tmp_path):
+    """Its spawned workers ran the script again and died as they started; with shared data past
+    a pipe's buffer the parent then waited for ever, writing it to a worker that was gone."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    (tmp_path / "no_guard.py").write_text(textwrap.dedent('''
+        import numpy as np
+        from executor_tasks import read_shared
+        from sparsebox.parallel import LocalExecutor, TaskError
+
+        try:
+            LocalExecutor(2, threads=1).run(read_shared, [0, 1], shared=np.zeros((2, 500_000)))
+        except TaskError as err:
+            print(err)
+    '''))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with subprocess.Popen([sys.executable, "no_guard.py"], cwd=tmp_path, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                          env={**os.environ, "TMPDIR": str(scratch)}) as run:
+        try:
+            out, err = run.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)  # its workers too
+            pytest.fail("the script waited for ever on workers that had died")
+    assert out.startswith("2 tasks failed: its worker process died before starting it"), err
+    assert 'under `if __name__ == "__main__":`' in out and len(out) < 1000
+    assert list(scratch.iterdir()) == []  # the shared data's file is gone
+    assert tempfile.gettempdir() != str(scratch)  # (this process's own is not the script's)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_shared_data_reaches_every_task(tasks_module, jobs):
     import numpy as np
