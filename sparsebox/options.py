@@ -148,4 +148,5 @@ def executor_from_options(kind: str, jobs: int, address: str | None,
         raise typer.BadParameter("an address is for --executor ray", param_hint="--address")
     if gpus_per_task and kind != "ray":
         raise typer.BadParameter("a GPU share is for --executor ray", param_hint="--gpus-per-file")
-    return make_executor(kind, jobs=jobs, address=address, gpus_per_task=gpus_per_task)
+    with parameter_errors({"gpus_per_task": "--gpus-per-file"}):
+        return make_executor(kind, jobs=jobs, address=address, gpus_per_task=gpus_per_task)

@@ -593,6 +593,11 @@ class RayExecutor(Executor):
         self.num_cpus = None if num_cpus is None else check_int("num_cpus", num_cpus, minimum=1)
         self.cpus_per_task = check_real("cpus_per_task", cpus_per_task, above=0)
         self.gpus_per_task = check_real("gpus_per_task", gpus_per_task, minimum=0)
+        for name, need in (("cpus_per_task", self.cpus_per_task),
+                           ("gpus_per_task", self.gpus_per_task)):
+            if need > 1 and need != int(need):  # Ray's rule, said before it connects
+                raise InvalidParameterError(f"{name} must be a whole number above 1 (a fraction "
+                                            f"shares one device), got {need:g}")
         self.max_retries = check_int("max_retries", max_retries, minimum=0)
 
     def connect(self) -> Any:
@@ -618,13 +623,17 @@ class RayExecutor(Executor):
 
     def _check_resources(self, ray: Any) -> None:
         """On a local cluster, refuse a task larger than the whole cluster: Ray would wait for it
-        forever. A cluster at an address may autoscale, so its tasks wait for nodes."""
-        if self.address or os.environ.get("RAY_ADDRESS"):
-            return
+        forever. A cluster at an address may autoscale, so its tasks wait for nodes, with a
+        warning that says so (they waited in silence)."""
+        address = self.address or os.environ.get("RAY_ADDRESS")
         have = ray.cluster_resources()
         for name, kind, need in (("cpus_per_task", "CPU", self.cpus_per_task),
                                  ("gpus_per_task", "GPU", self.gpus_per_task)):
-            if need > have.get(kind, 0.0):
+            if need > have.get(kind, 0.0) and address:
+                warnings.warn(f"the Ray cluster at {address} has {have.get(kind, 0.0):g} {kind}s "
+                              f"now: tasks that reserve {need:g} ({name}) wait until a node with "
+                              "them joins", stacklevel=2)
+            elif need > have.get(kind, 0.0):
                 raise InvalidParameterError(
                     f"{name} {need:g} is more than the Ray cluster has ({have.get(kind, 0.0):g} "
                     f"{kind}s in all), so no task could start")

@@ -103,6 +103,21 @@ def test_a_gpu_share_the_cluster_cannot_give_is_refused_at_once(cluster, tmp_pat
         RayExecutor(cpus_per_task=64).run(abs, [1])
 
 
+def test_a_cluster_at_an_address_without_the_gpus_asked_for_is_warned_of(cluster, monkeypatch,
+                                                                         cli, tmp_path):
+    """A cluster at an address may gain nodes, so its tasks wait: they waited in silence."""
+    monkeypatch.setenv("RAY_ADDRESS", "192.0.2.2:6379")  # (the fixture's cluster is connected)
+    with pytest.warns(UserWarning, match=r"the Ray cluster at 192.0.2.2:6379 has 0 GPUs now: "
+                                         r"tasks that reserve 0.25 \(gpus_per_task\) wait"):
+        RayExecutor(gpus_per_task=0.25)._check_resources(ray)
+    with pytest.raises(ValueError, match="^gpus_per_task must be a whole number above 1 .*1.5"):
+        RayExecutor(gpus_per_task=1.5)  # Ray's own error was a tuple that named no option
+    line = cli("scene", "prune-splats", tmp_path, "--out", tmp_path / "out", "--executor", "ray",
+               "--gpus-per-file", "1.5").error_line()
+    assert line.startswith("error: Invalid value for --gpus-per-file: gpus_per_task must be a "
+                           "whole number above 1"), line
+
+
 def test_walks_on_ray_are_bit_identical_to_one_process(cluster, data_dir):
     g = load_graph("fe_4elt2")
     rng = np.random.default_rng(1)
