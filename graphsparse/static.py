@@ -407,7 +407,8 @@ class FeGrassSparsifier(Sparsifier):
     tree_mask_ : ndarray of bool
     scores_ : ndarray of float
         Off-tree stretch ``w * R_T`` per item, ``inf`` on the spanning forest and on self-loops
-        (always kept).
+        (always kept). ``mask_`` is not their top: recovery spreads its picks (one per tree
+        neighbourhood), and refinement adds the edges H approximates worst.
 
     References
     ----------

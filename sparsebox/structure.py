@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -662,24 +663,44 @@ def _coalesce(row, col, w, ids, n, duplicates):
     return uniq // n, uniq % n, wsum, None
 
 
-def _mirror_mismatch(row, col, w, ids, n) -> int | None:
-    """Index of the first entry whose mirror is missing or differs; None when symmetric."""
+def _mirror_mismatches(row, col, w, ids, n) -> np.ndarray:
+    """Indices of the entries whose mirror is missing or differs (none when symmetric)."""
     key = row * n + col
     mkey = col * n + row
     if key.shape[0] == 0:
-        return None
+        return np.zeros(0, dtype=np.int64)
     found = sorted_positions(key, mkey, sorter=np.argsort(key))
     ok = found >= 0
     mate = np.maximum(found, 0)
     ok &= np.isclose(w[mate], w, rtol=1e-12, atol=0.0)
     if ids is not None:
         ok &= ids[mate] == ids
-    bad = np.flatnonzero(~ok)
+    return np.flatnonzero(~ok)
+
+
+def _mirror_mismatch(row, col, w, ids, n) -> int | None:
+    """Index of the first entry whose mirror is missing or differs; None when symmetric."""
+    bad = _mirror_mismatches(row, col, w, ids, n)
     return int(bad[0]) if bad.size else None
 
 
+#: where at most this share of the entries lack a mirror, a graph read as directed is warned of
+_NEARLY_SYMMETRIC = 0.05
+
+
 def _is_symmetric(row, col, w, ids, n) -> bool:
-    return _mirror_mismatch(row, col, w, ids, n) is None
+    """Whether every entry has its mirror; a graph where nearly all have (an undirected graph
+    with a one-way column or two) is read as directed with a warning that says how not to."""
+    bad = _mirror_mismatches(row, col, w, ids, n)
+    if 0 < bad.size <= _NEARLY_SYMMETRIC * row.shape[0]:
+        i = int(bad[0])
+        verb = "has" if bad.size == 1 else "have"
+        warnings.warn(f"the graph is read as directed: {bad.size} of its {row.shape[0]} entries "
+                      f"{verb} no mirror of the same weight (({int(row[i])}, {int(col[i])}) for "
+                      "one), all the others do; give undirected=True with symmetrize='max' to "
+                      "read it as undirected, or undirected=False to keep it directed without "
+                      "this warning", stacklevel=4)
+    return bad.size == 0
 
 
 def _require_symmetric(row, col, w, ids, n) -> None:
@@ -739,10 +760,10 @@ def as_structure(
 
     Accepts a ``[2, E]`` integer edge_index (numpy or torch), a PyG ``Data`` (its
     ``edge_index``, ``num_nodes`` and ``edge_weight`` when it has one), any scipy sparse matrix
-    or array, a networkx graph, a torch sparse tensor, a dense square adjacency (numpy or
-    torch), or a :class:`SparseStructure` (returned as is, less its self-loops under
-    ``self_loops="drop"``; an option that would change it is refused). The input is never
-    modified.
+    or array (an entry stored as 0 is no edge: a weight must be positive), a networkx graph, a
+    torch sparse tensor, a dense square adjacency (numpy or torch), or a
+    :class:`SparseStructure` (returned as is, less its self-loops under ``self_loops="drop"``;
+    an option that would change it is refused). The input is never modified.
 
     An integer array with two rows is always an edge_index, as in PyG, so a 2 x 2 integer
     adjacency reads as two edges: give a 2-node adjacency as floats, bools or a scipy matrix.

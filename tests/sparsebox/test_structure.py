@@ -696,3 +696,22 @@ def test_equals_of_anything_but_a_structure_is_false():
     assert s.equals(as_structure(TRIANGLE_PLUS_TAIL))
     assert not s.equals(None) and not s.equals(TRIANGLE_PLUS_TAIL)
 
+
+
+def test_a_nearly_symmetric_edge_index_read_as_directed_is_warned_of():
+    """An undirected PyG graph with one one-way column was read as directed in silence, and a
+    pruner then kept one direction of many of its pairs."""
+    import warnings
+
+    ring = np.arange(40)
+    both = np.stack([np.r_[ring, (ring + 1) % 40], np.r_[(ring + 1) % 40, ring]])
+    one_way = np.concatenate([both, [[0], [20]]], axis=1)  # 81 columns, one without its mirror
+    with pytest.warns(UserWarning, match=r"read as directed: 1 of its 81 entries has no mirror "
+                                         r"of the same weight \(\(0, 20\) for one\)"):
+        assert not as_structure(one_way).is_undirected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not as_structure(one_way, undirected=False).is_undirected  # as asked: no warning
+        assert as_structure(one_way, undirected=True, symmetrize="max").num_edges == 41
+        assert not as_structure(np.array([[0, 1, 2], [1, 2, 3]])).is_undirected  # directed
+        assert as_structure(both).is_undirected
