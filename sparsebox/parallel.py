@@ -150,16 +150,11 @@ _ORPHAN_SECONDS = 10.0  # how long a task whose parent died may take to stop bef
 
 
 def _init_worker(queue: Any, started: Any, stopped: Any, threads: int, shared: tuple) -> None:
-    """``shared``: ``()`` when the run has no shared data, else ``(path,)``, the file
-    :func:`_write_shared` wrote it to (the sentinel that marks "none" is not the same object
-    once pickled into a worker)."""
+    """``shared``: ``()`` when the run has no shared data, else ``(data,)`` (the sentinel that
+    marks "none" is not the same object once pickled into a worker)."""
     global _emit_queue, _shared_data, _started, _stopped
     _emit_queue, _started, _stopped = queue, started, stopped
-    if shared:
-        import pickle
-
-        with open(shared[0], "rb") as fh:
-            _shared_data = pickle.load(fh)
+    _shared_data = shared[0] if shared else _NO_SHARED
     pin_threads(threads)
     warnings.showwarning = warning_line  # a task's warnings as the command line shows its own
     _end_with_parent()
@@ -297,6 +292,7 @@ class LocalExecutor(Executor):
                     failures.append((i, task, _error_text(err)))
             return _finish(results, failures)
         _check_importable(fn)
+        _check_main_guard()
         return self._run_processes(fn, tasks, emit, shared)
 
     def _run_processes(self, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
@@ -310,51 +306,26 @@ class LocalExecutor(Executor):
         order; a field such as a time may differ between the two runs)."""
         import multiprocessing as mp
 
-        if getattr(mp.current_process(), "_inheriting", False):  # multiprocessing's own test
-            raise RuntimeError(f"a worker process ran the calling script again as it imported it "
-                               f"({_GUARD}); it stops here, and its run fails")
         ctx = mp.get_context("spawn")
-        shared_file = None if shared is _NO_SHARED else _write_shared(shared)
-        try:
-            run = _PoolRun(ctx, fn, tasks, emit, self.threads, shared_file)
-            todo = list(range(len(tasks)))
-            while todo:
-                broken = run.once(todo, min(self.jobs, len(todo)))
-                started = [i for i in broken if run.started[i]] or broken  # none seen: each alone
-                todo = [i for i in broken if i not in started]
-                for index in started:
-                    if run.once([index], 1):
-                        run.failures.append((index, tasks[index], _died(run, index)))
-        finally:
-            if shared_file is not None:
-                os.unlink(shared_file)
+        run = _PoolRun(ctx, fn, tasks, emit, self.threads, shared)
+        todo = list(range(len(tasks)))
+        while todo:
+            broken = run.once(todo, min(self.jobs, len(todo)))
+            started = [i for i in broken if run.started[i]] or broken  # none seen: each alone
+            todo = [i for i in broken if i not in started]
+            for index in started:
+                if run.once([index], 1):
+                    run.failures.append((index, tasks[index], _died(run, index)))
         return _finish(run.results, run.failures)
 
 
-def _write_shared(data: Any) -> str:
-    """A temporary file that holds ``data`` pickled, for each worker to read once. Not given to
-    the workers as they start: a spawned worker takes its arguments through a pipe, and a
-    payload past the pipe's buffer blocked this process for ever where the worker died before
-    reading it (a script that starts workers outside ``if __name__ == "__main__":``)."""
-    import pickle
-    import tempfile
-
-    fd, path = tempfile.mkstemp(prefix="sparsebox-shared-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
-
-
 def _died(run: _PoolRun, index: int) -> str:
-    """Why task ``index`` failed when its worker died; one that died before starting it most
-    likely ran the calling script's work again as it imported it."""
+    """Why task ``index`` failed when its worker died, and, where it died before starting it,
+    the likely cause."""
     if run.started[index]:
         return f"its worker process died ({run.errors[index]})"
-    return f"its worker process died before starting it: {_GUARD} ({run.errors[index]})"
+    return (f"its worker process died before starting it ({run.errors[index]}); workers import "
+            "the calling script, and die where that fails")
 
 
 _GUARD = ("a script that runs tasks in worker processes must do so under `if __name__ == "
@@ -387,14 +358,45 @@ def _check_importable(fn: TaskFn) -> None:
         "script, or run with jobs=1")
 
 
+def _check_main_guard() -> None:
+    """Refuse a run called from the top level of a script, outside its ``if __name__ ==
+    "__main__":`` block: spawned workers import the script, so each would run it again and die
+    as it started (multiprocessing refuses to start processes then), and with shared data past
+    a pipe's buffer this process waited for ever, writing it to a worker that was gone. Said
+    also in such a worker, where the script's own call reaches here first."""
+    import ast
+    from pathlib import Path
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or path.startswith("<"):
+        return  # no script that workers run again (python -c, a notebook): _check_importable
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main)
+                                     and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return  # not called from the script's own top level (a function of it, say)
+    try:
+        tree = ast.parse(Path(path).read_text(), filename=path)
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return
+    for node in tree.body:
+        if (isinstance(node, ast.If) and node.lineno <= frame.f_lineno <= (node.end_lineno or 0)
+                and ast.unparse(node.test).replace("'", '"') in ('__name__ == "__main__"',
+                                                                 '"__main__" == __name__')):
+            return
+    raise RuntimeError(f"{path}, line {frame.f_lineno}: {_GUARD}")
+
+
 class _PoolRun:
     """The state of :meth:`LocalExecutor._run_processes` across the pools it starts: results,
     failures, records passed on per task, and which tasks a worker started."""
 
     def __init__(self, ctx: Any, fn: TaskFn, tasks: Sequence[Any], emit: Callable[[Any], None],
-                 threads: int | None, shared_file: str | None) -> None:
+                 threads: int | None, shared: Any) -> None:
         self.ctx, self.fn, self.tasks, self.emit = ctx, fn, tasks, emit
-        self.threads, self.shared = threads, () if shared_file is None else (shared_file,)
+        self.threads, self.shared = threads, () if shared is _NO_SHARED else (shared,)
         self.started = ctx.Array("b", len(tasks), lock=False)
         self.stopped = ctx.Value("b", 0, lock=False)
         self.results: list[Any] = [None] * len(tasks)
