@@ -29,6 +29,7 @@ from sparsebox.structure import (
     is_networkx_graph,
     is_pyg_data,
     pyg_edge_index,
+    warn_if_nearly_symmetric,
 )
 
 __all__ = ["teddy_node_terms", "teddy_edge_scores", "level_keep_ratios", "TeddyPruner",
@@ -63,9 +64,9 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
     if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
-    g = as_structure(graph, name="graph")  # weights summed over repeated entries, then dropped: edges only
-    rows, cols = (np.r_[g.rows, g.cols], np.r_[g.cols, g.rows]) if g.is_undirected else (g.rows, g.cols)
-    return _distinct_edges(np.stack([rows, cols]), g.num_nodes)
+    # every entry (weights summed over repeated ones, then dropped): undirectedness is the edges'
+    g = as_structure(graph, name="graph", undirected=False)
+    return _distinct_edges(np.stack([g.rows, g.cols]), g.num_nodes)
 
 
 def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
@@ -79,7 +80,12 @@ def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
     keys = np.sort(ei[0] * n + ei[1])  # (row, col) order, as items are
     keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
     rows, cols = np.divmod(keys, n)
-    undirected = bool(np.array_equal(np.sort(cols * n + rows), keys))
+    mirrors = np.sort(cols * n + rows)
+    undirected = bool(np.array_equal(mirrors, keys))
+    if not undirected:
+        lone = ~np.isin(keys, mirrors, assume_unique=True)
+        first = int(np.flatnonzero(lone)[0]) if lone.any() else 0
+        warn_if_nearly_symmetric(int(lone.sum()), keys.size, (int(rows[first]), int(cols[first])))
     if undirected:
         upper = rows <= cols
         rows, cols = rows[upper], cols[upper]
@@ -174,8 +180,8 @@ def kept_part(graph: Any, mask: np.ndarray) -> SparseStructure:
     """The items ``mask`` keeps of :func:`unweighted_structure` ``(graph)``, with the graph's own
     weights where it has valid ones on the same items (else unweighted)."""
     edges = unweighted_structure(graph)
-    try:
-        weighted = as_structure(graph)
+    try:  # read as the edges were (weights never make it directed: no warning of it either)
+        weighted = as_structure(graph, undirected=edges.is_undirected)
     except ValueError:  # weights a weight-blind method accepts but a structure cannot hold
         return edges.subgraph(mask)
     same_items = (weighted.is_undirected == edges.is_undirected

@@ -692,15 +692,29 @@ def _is_symmetric(row, col, w, ids, n) -> bool:
     """Whether every entry has its mirror; a graph where nearly all have (an undirected graph
     with a one-way column or two) is read as directed with a warning that says how not to."""
     bad = _mirror_mismatches(row, col, w, ids, n)
-    if 0 < bad.size <= _NEARLY_SYMMETRIC * row.shape[0]:
-        i = int(bad[0])
-        verb = "has" if bad.size == 1 else "have"
-        warnings.warn(f"the graph is read as directed: {bad.size} of its {row.shape[0]} entries "
-                      f"{verb} no mirror of the same weight (({int(row[i])}, {int(col[i])}) for "
-                      "one), all the others do; give undirected=True with symmetrize='max' to "
-                      "read it as undirected, or undirected=False to keep it directed without "
-                      "this warning", stacklevel=4)
+    if bad.size:
+        warn_if_nearly_symmetric(bad.size, row.shape[0], (int(row[bad[0]]), int(col[bad[0]])),
+                                 "of the same weight")
     return bad.size == 0
+
+
+def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, int],
+                             mirror: str = "") -> None:
+    """Warn that a graph is read as directed where only ``unmirrored`` of its ``entries`` (at
+    most :data:`_NEARLY_SYMMETRIC` of them; ``example`` one) lack a ``mirror``: most likely an
+    undirected graph with a one-way column, whose pairs a pruner would then split. The warning
+    names the caller's line, not one of this library's."""
+    if not 0 < unmirrored <= _NEARLY_SYMMETRIC * entries:
+        return
+    verb = "has" if unmirrored == 1 else "have"
+    level, frame = 2, sys._getframe(1)  # (stacklevel 2: the frame that called this one)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "sparsebox", "graphsparse", "scenesparse"):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(f"the graph is read as directed: {unmirrored} of its {entries} entries {verb} "
+                  f"no mirror{' ' + mirror if mirror else ''} ({example} for one), all the others "
+                  "do; give undirected=True with symmetrize='max' to read it as undirected, or "
+                  "undirected=False to keep it directed without this warning", stacklevel=level)
 
 
 def _require_symmetric(row, col, w, ids, n) -> None:

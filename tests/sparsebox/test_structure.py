@@ -715,3 +715,30 @@ def test_a_nearly_symmetric_edge_index_read_as_directed_is_warned_of():
         assert as_structure(one_way, undirected=True, symmetrize="max").num_edges == 41
         assert not as_structure(np.array([[0, 1, 2], [1, 2, 3]])).is_undirected  # directed
         assert as_structure(both).is_undirected
+
+
+def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights():
+    """RandomEdgePruner read a PyG graph with one one-way column as directed in silence (and kept
+    one direction of many pairs); its transform warned instead, of unequal weights that a
+    weight-blind method never reads, pointing into this library."""
+    import warnings
+
+    import torch
+    from torch_geometric.data import Data
+
+    from graphsparse.random_edges import RandomEdgePruner
+
+    ring = torch.arange(40)
+    both = torch.stack([torch.cat([ring, (ring + 1) % 40]), torch.cat([(ring + 1) % 40, ring])])
+    one_way = Data(edge_index=torch.cat([both, torch.tensor([[0], [20]])], dim=1), num_nodes=40)
+    with pytest.warns(UserWarning, match=r"read as directed: 1 of its 81 entries has no mirror "
+                                         r"\(\(0, 20\) for one\)") as caught:
+        RandomEdgePruner(keep_ratio=0.5).fit(one_way)
+    assert caught[0].filename == __file__  # the caller's line, not the library's
+    weights = torch.ones(80)
+    weights[0] = 2.0  # one pair of unequal weights: the edges are still undirected
+    uneven = Data(edge_index=both, edge_weight=weights, num_nodes=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pruned = RandomEdgePruner(keep_ratio=0.5).fit(uneven).transform(uneven)
+    assert as_structure(pruned).is_undirected
