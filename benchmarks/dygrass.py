@@ -312,12 +312,15 @@ def recorded_runs(path: Path) -> list[dict] | None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--graphs", nargs="*", default=GRAPHS)
+    ap.add_argument("--graphs", nargs="*", default=GRAPHS, metavar="GRAPH",
+                    help="catalogue graphs, space-separated; none: only the generated graph "
+                         "(default: the 11 graphs)")
     ap.add_argument("--big-points", type=count(0), default=3_400_000,
-                    help="points of a generated Delaunay graph (~3 edges each; 0: none)")
-    ap.add_argument("--seed", type=count(0), default=0)
+                    help="points of a generated Delaunay graph (~3 edges each; 0: none; default 3,400,000)")
+    ap.add_argument("--seed", type=count(0), default=0,
+                    help="seed of the edges removed or deleted and of every sparsifier (default 0)")
     ap.add_argument("--max-density", type=at_least(1.0), default=None,
-                    help="cap on |E_H| / |V| for dyGRASS (a run of its own in the table)")
+                    help="cap on |E_H| / |V| >= 1 for dyGRASS (a run of its own in the table; default none)")
     add_out_option(ap, "dygrass.json, dygrass.md and dygrass.png")
     ap.add_argument("--update", action="store_true",
                     help="keep the other graphs' runs from the dygrass.json in --out")

@@ -164,9 +164,12 @@ def gtsp_step(device: str) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"),
+                    help="device timed beside the CPU: cuda, or cpu for a dry run (default cuda)")
     parts = ["splat-scores", "splat-step", "queen-frame", "gtsp-step"]
-    ap.add_argument("--parts", nargs="+", default=parts, choices=parts)
+    ap.add_argument("--parts", nargs="+", default=parts, choices=parts, metavar="PART",
+                    help="parts to time, space-separated, among " + ", ".join(parts)
+                         + " (default all)")
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
     refuse_repeats("--parts", args.parts)  # a part named twice ran twice

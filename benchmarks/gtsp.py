@@ -201,13 +201,20 @@ def target_lines(records: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--datasets", type=_datasets, default=FULL["datasets"])
-    ap.add_argument("--keeps", type=_keeps, default=FULL["keeps"])
-    ap.add_argument("--seeds", type=count(1), default=FULL["seeds"])
-    ap.add_argument("--epochs", type=count(1), default=FULL["epochs"])
-    ap.add_argument("--baselines", type=_list, default=FULL["baselines"])
+    ap.add_argument("--datasets", type=_datasets, default=FULL["datasets"], metavar="NAME,...",
+                    help="ogbg-* molecule datasets, comma-separated (default ogbg-molbace,ogbg-molbbbp).")
+    ap.add_argument("--keeps", type=_keeps, default=FULL["keeps"], metavar="KEEP,...",
+                    help="Keep ratios in (0, 1], comma-separated (default 0.75,0.5,0.25).")
+    ap.add_argument("--seeds", type=count(1), default=FULL["seeds"],
+                    help="Seeds of every run: 0 to N-1 (default 3).")
+    ap.add_argument("--epochs", type=count(1), default=FULL["epochs"],
+                    help="Training epochs of each run (default 30; magnitude fine-tunes a fifth).")
+    ap.add_argument("--baselines", type=_list, default=FULL["baselines"], metavar="NAME,...",
+                    help="Baselines, comma-separated, among random-tokens and magnitude "
+                         "(default both).")
     ap.add_argument("--max-graphs", type=count(3), default=None,
-                    help="About this many graphs, at least 3 (one per part of the split).")
+                    help="About this many graphs per dataset, at least 3 (one per part of the split; "
+                         "default all).")
     ap.add_argument("--jobs", type=count(1), default=1, help="Seeds side by side (one thread each).")
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")
@@ -233,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets:  # loaded (or downloaded) now, not after the ones before it
         try:
             load_molecules(dataset, max_graphs=args.max_graphs)
-        except (OSError, ValueError) as err:
-            fail(f"--datasets: {err}")
+        except (OSError, ValueError) as err:  # (too few graphs for the metric: --max-graphs)
+            fail(f"{'--max-graphs' if str(err).startswith('max_graphs') else '--datasets'}: {err}")
     start = time.perf_counter()
     records = []
     for dataset in args.datasets:

@@ -204,21 +204,31 @@ def _figure(views, images: list, rows: list[dict], path: Path) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--resolution", type=count(1), default=128)
-    ap.add_argument("--steps", type=count(1), default=2000)
+    ap.add_argument("--resolution", type=count(1), default=128,
+                    help="width in pixels the lego photos are resized to (default 128)")
+    ap.add_argument("--steps", type=count(1), default=2000,
+                    help="training steps of every model (default 2000)")
     ap.add_argument("--saliency-budgets", type=at_least(0.0, above=True), nargs="+", default=[0.04, 0.1],
-                    help="saliency budgets C; the first is the one compared with the "
-                         "equal-parameter table")
-    ap.add_argument("--table-size", type=count(1), default=2**19)
-    ap.add_argument("--levels", type=count(1), default=16)
-    ap.add_argument("--finest-resolution", type=count(1), default=256)
-    ap.add_argument("--batch-rays", type=count(1), default=1024)
-    ap.add_argument("--warmup-steps", type=count(0), default=80)
-    ap.add_argument("--throughput-steps", type=count(1), default=40)
-    ap.add_argument("--seed", type=count(0), default=0)
+                    metavar="C",
+                    help="saliency budgets C > 0, space-separated (default 0.04 0.1); the first is "
+                         "the one compared with the equal-parameter table")
+    ap.add_argument("--table-size", type=count(1), default=2**19,
+                    help="hash table size T: the most rows a level holds (default 2^19 = 524288)")
+    ap.add_argument("--levels", type=count(1), default=16,
+                    help="levels of the hash grid (default 16)")
+    ap.add_argument("--finest-resolution", type=count(1), default=256,
+                    help="grid resolution (cells per axis) of the finest level (default 256)")
+    ap.add_argument("--batch-rays", type=count(1), default=1024,
+                    help="rays per training step (default 1024)")
+    ap.add_argument("--warmup-steps", type=count(0), default=80,
+                    help="training steps before the throughput timing, not timed (default 80)")
+    ap.add_argument("--throughput-steps", type=count(1), default=40,
+                    help="training steps timed for the throughput (samples/s; default 40)")
+    ap.add_argument("--seed", type=count(0), default=0,
+                    help="seed of every model; the first of the --seeds seeds (default 0)")
     ap.add_argument("--seeds", type=count(1), default=3,
                     help="seeds (from --seed on) for the first budget's HollowNeRF and its "
-                         "equal-parameter table, the pair the target compares")
+                         "equal-parameter table, the pair the target compares (default 3)")
     ap.add_argument("--jobs", type=count(1), default=os.cpu_count() or 1,
                     help="models trained side by side, one torch thread each (default: the "
                          "machine's CPUs)")

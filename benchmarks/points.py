@@ -54,8 +54,11 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=count(1000), default=1_000_000,
                     help="points sampled on the bunny (at least 1,000: the kNN graph and the "
                          "kernels' warm-up take a thousand)")
-    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.1)
-    ap.add_argument("--with-fps", action="store_true")
+    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.1,
+                    help="keep ratio in (0, 1]: the fraction of the points every method keeps "
+                         "(default 0.1)")
+    ap.add_argument("--with-fps", action="store_true",
+                    help="also time open3d's farthest-point sampling (minutes)")
     add_out_option(ap, "points.json, points.md and points.png")
     args = ap.parse_args(argv)
     if round(args.keep_ratio * args.points) < 1:

@@ -75,13 +75,21 @@ def own_video(folder: Path) -> bool:
 
 def add_video_options(ap: argparse.ArgumentParser) -> None:
     """The video's options (shared with ``queen_gates.py``)."""
-    ap.add_argument("--frames", type=count(2), default=30)
-    ap.add_argument("--cameras", type=count(2), default=12)
-    ap.add_argument("--resolution", type=count(1), default=128)
-    ap.add_argument("--angle", type=finite, default=45.0)
-    ap.add_argument("--shift", type=finite, default=0.25)
-    ap.add_argument("--test-camera", type=count(0), default=0)
-    ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs)
+    ap.add_argument("--frames", type=count(2), default=30, help="frames of the video (default 30)")
+    ap.add_argument("--cameras", type=count(2), default=12,
+                    help="cameras of the video, the test camera included (default 12)")
+    ap.add_argument("--resolution", type=count(1), default=128,
+                    help="width and height of the rendered views in pixels (default 128)")
+    ap.add_argument("--angle", type=finite, default=45.0,
+                    help="degrees the moving ball turns over the video (default 45)")
+    ap.add_argument("--shift", type=finite, default=0.25,
+                    help="slide of the moving ball over the video, as a share of the scene's "
+                         "extent (default 0.25)")
+    ap.add_argument("--test-camera", type=count(0), default=0,
+                    help="index of the camera held out of training, 0 to --cameras - 1 (default 0)")
+    ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs,
+                    help=f"epochs per frame: steps = epochs x training cameras "
+                         f"(default {QueenConfig().epochs})")
     ap.add_argument("--work", type=Path, default=None,
                     help="folder of the video (default: out/queen_video in the repository, beside "
                          "--out's default, as --out must not hold it)")

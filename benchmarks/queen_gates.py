@@ -82,9 +82,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     add_video_options(ap)
     ap.add_argument("--encode", type=count(1), default=3,
-                    help="frames encoded after frame 0 (at most --frames - 1)")
+                    help="frames encoded after frame 0 (at most --frames - 1; default 3)")
     ap.add_argument("--lambdas", type=at_least(0.0, above=True), nargs="+", default=[0.1, 0.01],
-                    help="weights of the gates' L0 penalty (QueenConfig.lambda_l0)")
+                    metavar="LAMBDA",
+                    help="weights > 0 of the gates' L0 penalty (QueenConfig.lambda_l0), "
+                         "space-separated (default 0.1 0.01)")
     add_out_option(ap, "queen_gates.json and queen_gates.md")
     args = ap.parse_args(argv)
     if args.encode >= args.frames:

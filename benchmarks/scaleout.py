@@ -199,12 +199,18 @@ def markdown(result: dict) -> list[str]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["sweep", "walks", "costs"],
-                    choices=["sweep", "walks", "costs"])
-    ap.add_argument("--levels", type=count(1), default=5)
-    ap.add_argument("--seeds", type=count(1), default=4)
-    ap.add_argument("--epochs", type=count(1), default=200)
-    ap.add_argument("--queries", type=count(1), default=20_000)
-    ap.add_argument("--chunk", type=count(1), default=1_000, help="queries per Ray task (walks)")
+                    choices=["sweep", "walks", "costs"],
+                    help="parts to run, space-separated, among sweep, walks, costs (default all)")
+    ap.add_argument("--levels", type=count(1), default=5,
+                    help="TEDDY levels 1 to N of the sweep (default 5)")
+    ap.add_argument("--seeds", type=count(1), default=4,
+                    help="seeds 0 to N-1 of the sweep, one task each (default 4)")
+    ap.add_argument("--epochs", type=count(1), default=200,
+                    help="training epochs of each model in the sweep (default 200)")
+    ap.add_argument("--queries", type=count(1), default=20_000,
+                    help="walk queries (source, target pairs) on wave (walks; default 20,000)")
+    ap.add_argument("--chunk", type=count(1), default=1_000,
+                    help="queries per Ray task (walks; default 1,000)")
     ap.add_argument("--update", action="store_true",
                     help="keep the parts of an existing OUT/scaleout.json that this run skips")
     add_out_option(ap, "scaleout.json and scaleout.md")

@@ -133,15 +133,24 @@ def lego(args, console, out: Path) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["step", "donut", "lego"],
-                    choices=["step", "donut", "lego"])
-    ap.add_argument("--step-repeats", type=count(1), default=10)
-    ap.add_argument("--rounds", type=count(1), default=3)
-    ap.add_argument("--recover-steps", type=count(0), default=300)
-    ap.add_argument("--lego-resolution", type=count(1), default=200)
-    ap.add_argument("--lego-gaussians", type=count(1), default=60_000)
-    ap.add_argument("--lego-steps", type=count(1), default=3000)
-    ap.add_argument("--lego-recover-steps", type=count(0), default=500)
-    ap.add_argument("--sh-steps", type=count(1), default=1000)
+                    choices=["step", "donut", "lego"],
+                    help="parts to run, space-separated, among step, donut, lego (default all)")
+    ap.add_argument("--step-repeats", type=count(1), default=10,
+                    help="training steps timed, the median reported (step; default 10)")
+    ap.add_argument("--rounds", type=count(1), default=3,
+                    help="pruning rounds (donut and lego; default 3)")
+    ap.add_argument("--recover-steps", type=count(0), default=300,
+                    help="recovery training steps after each pruning round (donut; default 300)")
+    ap.add_argument("--lego-resolution", type=count(1), default=200,
+                    help="width in pixels the lego photos are resized to (default 200)")
+    ap.add_argument("--lego-gaussians", type=count(1), default=60_000,
+                    help="Gaussians the lego model starts from (default 60,000)")
+    ap.add_argument("--lego-steps", type=count(1), default=3000,
+                    help="training steps of the lego model (default 3000)")
+    ap.add_argument("--lego-recover-steps", type=count(0), default=500,
+                    help="recovery training steps after each pruning round (lego; default 500)")
+    ap.add_argument("--sh-steps", type=count(1), default=1000,
+                    help="steps refitting the lego colours from SH degree 3 to 1 (default 1000)")
     add_out_option(ap, "splat_training.json and splat_training.md")
     args = ap.parse_args(argv)
     datasets = ["donut"] + (["lego"] if "lego" in args.parts else [])

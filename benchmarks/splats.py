@@ -38,9 +38,12 @@ SCORES = ("radsplat", "minisplatting", "lightgaussian", "opacity", "volume")
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.34)
-    ap.add_argument("--views", type=count(1), default=32)
-    ap.add_argument("--resolution", type=count(8), default=256)  # GaussianPruner takes >= 8
+    ap.add_argument("--keep-ratio", type=keep_ratio, default=0.34,
+                    help="keep ratio in (0, 1]: the fraction of the Gaussians kept (default 0.34)")
+    ap.add_argument("--views", type=count(1), default=32,
+                    help="orbit views scored (and timed) per pruning (default 32)")
+    ap.add_argument("--resolution", type=count(8), default=256,  # GaussianPruner takes >= 8
+                    help="width and height of every view in pixels, at least 8 (default 256)")
     ap.add_argument("--no-gsplat", action="store_true",
                     help="skip the gsplat comparison on a CUDA machine (then gsplat is not needed)")
     add_out_option(ap, "splats.json, splats.md and splats.png")

@@ -24,6 +24,7 @@ from _common import (
     check_startup,
     command_line,
     count,
+    fail,
     refuse_repeats,
     require_graphs,
     to_json,
@@ -33,14 +34,15 @@ from rich.console import Console
 from rich.progress import track
 
 from graphsparse import FeGrassSparsifier, relative_condition_number
+from sparsebox import SparseStructure
 from sparsebox.data import load_graph
 
 GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave",
           "hep-th", "astro-ph", "PGPgiantcompo", "polblogs"]
 
 
-def measure(name: str, density: float, seed: int, refine_rounds: int | str = "auto") -> dict:
-    g = load_graph(name)
+def measure(name: str, g: SparseStructure, density: float, seed: int,
+            refine_rounds: int | str = "auto") -> dict:
     components = int(g.connected_components()[0])
     start = time.perf_counter()
     h = FeGrassSparsifier(density=density, seed=seed, refine_rounds=refine_rounds).fit_transform(g)
@@ -94,9 +96,12 @@ def table(rows: list[dict], run: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--graphs", nargs="+", default=GRAPHS)
-    ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20])
-    ap.add_argument("--seed", type=count(0), default=0)
+    ap.add_argument("--graphs", nargs="+", default=GRAPHS, metavar="GRAPH",
+                    help="catalogue graphs, space-separated (default: the 11 graphs of the study)")
+    ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20], metavar="DENSITY",
+                    help="sparsifier sizes |E_H| / |V| >= 1, space-separated (default 1.10 1.20)")
+    ap.add_argument("--seed", type=count(0), default=0,
+                    help="FeGrassSparsifier's seed (its refinement's random vectors; default 0)")
     ap.add_argument("--refine-rounds", type=refine_rounds, default="auto",
                     help="FeGrassSparsifier's refine_rounds: auto, or a count (0: plain feGRASS)")
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
@@ -105,6 +110,12 @@ def main(argv=None) -> int:
     refuse_repeats("--densities", args.densities)
     require_graphs(args.graphs)
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
+    graphs = {name: load_graph(name) for name in args.graphs}
+    for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
+        whole = [d for d in args.densities if d * g.num_nodes >= g.num_edges]
+        if whole:
+            fail(f"--densities: {whole[0]:g} keeps every edge of {name}, whose own density is "
+                 f"{g.num_edges / g.num_nodes:.2f}; give a smaller one")
     run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
            "machine": platform.machine(), "refine_rounds": args.refine_rounds}
     console = Console()
@@ -112,7 +123,7 @@ def main(argv=None) -> int:
     pairs = [(name, density) for name in args.graphs for density in args.densities]
     for name, density in track(pairs, description="static", console=console,
                                disable=not console.is_terminal):
-        row = measure(name, density, args.seed, args.refine_rounds)
+        row = measure(name, graphs[name], density, args.seed, args.refine_rounds)
         rows.append(row)
         console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
                       f"{row['fit_seconds']:.1f} s; networkit "

@@ -47,9 +47,11 @@ def _records(folder: Path) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("new", type=Path, help="Folder of the new run.")
-    ap.add_argument("recorded", type=Path, help="Folder of the recorded run.")
-    ap.add_argument("--out", type=Path, help="Also write teddy_compare.md here.")
+    ap.add_argument("new", type=Path, help="Folder of the new run (its results.json is read).")
+    ap.add_argument("recorded", type=Path,
+                    help="Folder of the recorded run (its results.json is read).")
+    ap.add_argument("--out", type=Path,
+                    help="Also write teddy_compare.md into this folder (made if missing).")
     args = ap.parse_args()
     made = folders_to_make(args.out) if args.out is not None else []
     if args.out is not None:

@@ -84,14 +84,20 @@ def table(records: list[dict]) -> tuple[list[str], float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--dataset", default="cora")
-    ap.add_argument("--model", default="gcn", choices=MODELS)
-    ap.add_argument("--lambdas", type=_floats, default=[0.1, 1.0, 10.0])
-    ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20])
-    ap.add_argument("--seeds", type=count(1), default=1)
-    ap.add_argument("--epochs", type=count(1), default=200)
+    ap.add_argument("--dataset", default="cora",
+                    help="node dataset: cora, citeseer, pubmed or ogbn-arxiv (default cora)")
+    ap.add_argument("--model", default="gcn", choices=MODELS, help="GNN to train (default gcn)")
+    ap.add_argument("--lambdas", type=_floats, default=[0.1, 1.0, 10.0], metavar="LAMBDA,...",
+                    help="distillation weights >= 0 to try, comma-separated (default 0.1,1,10)")
+    ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20], metavar="LEVEL,...",
+                    help="TEDDY levels >= 1, comma-separated (keep ratios 0.95^i edges, 0.9^i "
+                         "weights; default 5,10,15,20)")
+    ap.add_argument("--seeds", type=count(1), default=1, help="seeds 0 to N-1 (default 1)")
+    ap.add_argument("--epochs", type=count(1), default=200,
+                    help="training epochs of the teacher and of each student (default 200)")
     add_out_option(ap, "teddy_lambda_<dataset>_<model>.json and .md")
     args = ap.parse_args(argv)
+    args.dataset = args.dataset.lower()  # CORA is cora, and its records' file names say so
     if not args.lambdas or not all(0 <= lam < math.inf for lam in args.lambdas):  # nan too
         ap.error(f"--lambdas must be finite non-negative numbers, got {args.lambdas}")
     refuse_repeats("--lambdas", args.lambdas)

@@ -65,9 +65,12 @@ def time_walks(graph, backend, queries, threads=None, repeats=2):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--big-points", type=count(10), default=3_400_000,
-                    help="points of the generated Delaunay graph (about 3 edges per point)")
-    ap.add_argument("--ref-queries", type=count(1), default=30)
-    ap.add_argument("--queries", type=count(1), default=20_000)
+                    help="points of the generated Delaunay graph (about 3 edges per point; "
+                         "default 3,400,000)")
+    ap.add_argument("--ref-queries", type=count(1), default=30,
+                    help="walk queries (source, target pairs) for the numpy reference (default 30)")
+    ap.add_argument("--queries", type=count(1), default=20_000,
+                    help="walk queries for numba (default 20,000); CUDA runs 10 times as many")
     ap.add_argument("--no-cuda", action="store_true",
                     help="leave out the CUDA row even where a GPU is present")
     add_out_option(ap, "walks.json and walks.md")

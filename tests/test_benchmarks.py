@@ -665,7 +665,7 @@ def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
     static = _load_benchmark("static_sparsifier")
     common = _load_benchmark("_common")
 
-    def measure(name, density, seed, refine_rounds="auto"):
+    def measure(name, g, density, seed, refine_rounds="auto"):
         peer = {"edges": 70, "extra_components": 3, "kappa": float("inf")}
         return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
                 "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,
@@ -685,8 +685,8 @@ def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("script, args, written", [
-    ("teddy_lambda.py", ["--levels", "1", "--seeds", "1", "--epochs", "1", "--lambdas", "1"],
-     "teddy_lambda_cora_gcn"),
+    ("teddy_lambda.py", ["--levels", "1", "--seeds", "1", "--epochs", "1", "--lambdas", "1",
+                         "--dataset", "CORA"], "teddy_lambda_cora_gcn"),  # (as the records are)
     ("gtsp.py", ["--datasets", "ogbg-molbace", "--keeps", "0.5", "--seeds", "1", "--epochs", "1",
                  "--max-graphs", "30", "--baselines", "random-tokens"], "gtsp"),
 ])
@@ -708,6 +708,51 @@ def test_the_json_of_a_benchmark_records_the_command_that_wrote_it(tmp_path, scr
         records = json.loads((folder / "results.json").read_text())
         assert previous_records(folder, json.loads((folder / "run.json").read_text()),
                                  True) == records
+
+
+def test_benchmark_mistakes_found_by_a_trial_are_refused_naming_their_option(tmp_path, capsys,
+                                                                             monkeypatch):
+    """static_sparsifier at a density past the graph's own kept every edge and wrote the density
+    asked for as if it had been reached; gtsp blamed --datasets for a --max-graphs too small."""
+    static = _load_benchmark("static_sparsifier")
+    startup = static.check_startup  # networkit (the bench extra) is not needed to refuse
+    monkeypatch.setattr(static, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
+    with pytest.raises(SystemExit) as stop:
+        static.main(["--graphs", "karate", "--densities", "1.5", "5", "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2 and capsys.readouterr().err.strip().splitlines() == [
+        "error: --densities: 5 keeps every edge of karate, whose own density is 2.29; give a "
+        "smaller one"]
+    assert not (tmp_path / "out").exists()
+    result = run("gtsp.py", "--datasets", "ogbg-molbace", "--keeps", "0.5", "--seeds", "1",
+                 "--epochs", "1", "--max-graphs", "3", tmp_path=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: --max-graphs: max_graphs 3 leaves the valid split"), result.stderr
+
+
+def test_every_option_of_every_benchmark_says_what_it_does(monkeypatch):
+    """Most options of the benchmarks had no help, and lists did not say how to write them
+    (`--keeps 0.5 0.25`: unrecognized arguments)."""
+    import argparse
+    import inspect
+
+    parsers = []
+
+    def capture(parser, *args, **kwargs):  # the parser each script builds, before it parses
+        parsers.append(parser)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    missing = {}
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        module = _load_benchmark(path.stem)
+        if path.stem.startswith("_") or not hasattr(module, "main"):
+            continue
+        monkeypatch.setattr(sys, "argv", [str(path), "--help"])
+        with pytest.raises(SystemExit):
+            module.main(["--help"]) if inspect.signature(module.main).parameters else module.main()
+        actions = [a for a in parsers[-1]._actions if a.option_strings and a.dest != "help"]
+        missing[path.stem] = [a.option_strings[0] for a in actions if not a.help]
+    assert len(missing) >= 15 and not any(missing.values()), missing
 
 
 def test_queen_needs_to_write_beside_its_work_folder(tmp_path):
