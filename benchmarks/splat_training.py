@@ -2,6 +2,8 @@
 
     python benchmarks/splat_training.py                         # every part
     python benchmarks/splat_training.py --parts step donut      # some of them
+    python benchmarks/splat_training.py --parts donut --donut-views 2 --donut-held-out 1 \\
+        --donut-resolution 32 --donut-scores radsplat --rounds 1 --recover-steps 2  # a quick look
 
 Writes splat_training.json and .md into --out (default out/benchmarks in the repository;
 `--out benchmarks/results` updates the committed record). The side-by-side picture beside them
@@ -10,9 +12,10 @@ there, donut_recovered_side_by_side.png, is made by `sparsebox scene prune-splat
 * step: one training step (render, 0.8 L1 + 0.2 D-SSIM, backward, Adam) on the 45,624-Gaussian
   donut at 256x256, numba backend, median of --step-repeats steps (target: <= 1 s on 2 cores).
 * donut: prune the donut with and without recovery (--recover-steps after each of --rounds
-  rounds, towards the unpruned model's renders from 32 orbit views at 256 px), and at 90% removed
-  with every score, PUP's sensitivity included; PSNR / SSIM against the unpruned renders on 8
-  held-out views.
+  rounds, towards the unpruned model's renders from --donut-views orbit views at
+  --donut-resolution px: 32 at 256), and at 90% removed with every score of --donut-scores, PUP's
+  sensitivity included; PSNR / SSIM against the unpruned renders on --donut-held-out (8) held-out
+  views.
 * lego: train a splat model from the lego subset's photos at --lego-resolution (visual-hull
   initialisation, --lego-steps steps, SH degree 3), prune 66% with recovery, PSNR on the 10 held-out
   photos; then refit its colours from SH degree 3 to 1 (output sizes and PSNR).
@@ -38,6 +41,7 @@ from scenesparse.photos import photo_views
 from scenesparse.rendering import render
 from scenesparse.training import SplatTrainer, distill_sh, scene_from_views
 from sparsebox.data import fetch
+from sparsebox.outputs import counted
 
 
 def renders(scene, cams):
@@ -67,16 +71,20 @@ def step_time(args, console) -> dict:
     return row
 
 
+#: the scores the donut part compares at 90% removed (the first two also at 66%)
+DONUT_SCORES = ("radsplat", "lightgaussian", "minisplatting", "pup")
+
+
 def donut(args, console) -> dict:
     scene = read_ply(fetch("donut")[0])
-    cams = default_cameras(scene, 32, 256)
-    held = default_cameras(scene, 8, 256, phase=0.5)
+    cams = default_cameras(scene, args.donut_views, args.donut_resolution)
+    held = default_cameras(scene, args.donut_held_out, args.donut_resolution, phase=0.5)
     reference = renders(scene, held)
     rows = []
     runs = [(score, 0.34, steps) for score in ("radsplat", "lightgaussian")
             for steps in sorted({0, args.recover_steps})]  # --recover-steps 0: each once
-    runs += [(score, 0.10, args.recover_steps) for score in
-             ("radsplat", "lightgaussian", "minisplatting", "pup")]
+    runs += [(score, 0.10, args.recover_steps) for score in DONUT_SCORES]
+    runs = [run for run in runs if run[0] in args.donut_scores]
     for score, keep, steps in runs:
         start = time.perf_counter()
         pruner = GaussianPruner(score, keep_ratio=keep, rounds=args.rounds, recover_steps=steps)
@@ -87,7 +95,8 @@ def donut(args, console) -> dict:
                **quality(renders(pruner.transform(scene), held), reference)}
         rows.append(row)
         console.print(f"donut {score} keep {keep} recovery {steps}: {row['psnr']:.2f} dB")
-    return {"rows": rows, "views": 32, "held_out": 8, "resolution": 256}
+    return {"rows": rows, "views": args.donut_views, "held_out": args.donut_held_out,
+            "resolution": args.donut_resolution}
 
 
 def lego(args, console, out: Path) -> dict:
@@ -141,6 +150,15 @@ def main(argv=None) -> None:
                     help="pruning rounds (donut and lego; default 3)")
     ap.add_argument("--recover-steps", type=count(0), default=300,
                     help="recovery training steps after each pruning round (donut; default 300)")
+    ap.add_argument("--donut-views", type=count(1), default=32,
+                    help="orbit views the donut is scored and recovered from (default 32)")
+    ap.add_argument("--donut-held-out", type=count(1), default=8,
+                    help="held-out orbit views the donut's PSNR is measured on (default 8)")
+    ap.add_argument("--donut-resolution", type=count(8), default=256,
+                    help="width and height of the donut's views in pixels (default 256)")
+    ap.add_argument("--donut-scores", nargs="+", choices=DONUT_SCORES, default=list(DONUT_SCORES),
+                    metavar="SCORE", help="scores compared on the donut, space-separated, among "
+                    + ", ".join(DONUT_SCORES) + " (default all; a small run: one)")
     ap.add_argument("--lego-resolution", type=count(1), default=200,
                     help="width in pixels the lego photos are resized to (default 200)")
     ap.add_argument("--lego-gaussians", type=count(1), default=60_000,
@@ -173,8 +191,10 @@ def main(argv=None) -> None:
                f"backend: median {s['median_s']:.3f} s (min {s['min_s']:.3f}, max "
                f"{s['max_s']:.3f}, {s['steps']} steps).", ""]
     if "donut" in result:
-        md += ["Donut, against the unpruned renders on 8 held-out views (recovery towards the "
-               "unpruned renders from 32 orbit views at 256 px):", "",
+        d = result["donut"]
+        md += [f"Donut, against the unpruned renders on {counted(d['held_out'], 'held-out view')} "
+               f"(recovery towards the unpruned renders from {counted(d['views'], 'orbit view')} "
+               f"at {d['resolution']} px):", "",
                "| score | removed | rounds | recovery steps / round | kept | PSNR | SSIM | "
                "seconds |", "|---|---|---|---|---|---|---|---|"]
         md += [f"| {r['score']} | {r['removed']:.0%} | {r['rounds']} | {r['recover_steps']} | "

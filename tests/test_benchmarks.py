@@ -755,6 +755,20 @@ def test_every_option_of_every_benchmark_says_what_it_does(monkeypatch):
     assert len(missing) >= 15 and not any(missing.values()), missing
 
 
+def test_splat_training_has_a_quick_look_at_the_donut(tmp_path):
+    """Its donut part had 32 views at 256 px and six prunes built in: no small run (a trial killed
+    it after 90 s)."""
+    result = run("splat_training.py", "--parts", "donut", "--donut-views", "2",
+                 "--donut-held-out", "1", "--donut-resolution", "16", "--donut-scores", "pup",
+                 "--rounds", "1", "--recover-steps", "1", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    donut = json.loads((tmp_path / "out" / "splat_training.json").read_text())["donut"]
+    assert (donut["views"], donut["held_out"], donut["resolution"]) == (2, 1, 16)
+    assert [(r["score"], r["keep_ratio"]) for r in donut["rows"]] == [("pup", 0.1)]
+    assert "1 held-out view (recovery towards the unpruned renders from 2 orbit views at 16 px)" \
+        in (tmp_path / "out" / "splat_training.md").read_text()
+
+
 def test_queen_needs_to_write_beside_its_work_folder(tmp_path):
     """The video is rendered beside --work and moved in whole: a read-only folder above --work
     was a PermissionError traceback (as a user) once the render began."""
