@@ -371,6 +371,9 @@ def _check_main_guard() -> None:
     path = getattr(main, "__file__", None)
     if main is None or path is None or path.startswith("<"):
         return  # no script that workers run again (python -c, a notebook): _check_importable
+    name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    if name == "__main__" or name.endswith(".__main__"):
+        return  # python -m package: multiprocessing does not run its __main__.py again
     frame = sys._getframe(1)
     while frame is not None and not (frame.f_globals is vars(main)
                                      and frame.f_code.co_name == "<module>"):
@@ -381,10 +384,10 @@ def _check_main_guard() -> None:
         tree = ast.parse(Path(path).read_text(), filename=path)
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return
-    for node in tree.body:
+    for node in ast.walk(tree):  # an `if` that tests __name__ around the call (in a try, say)
         if (isinstance(node, ast.If) and node.lineno <= frame.f_lineno <= (node.end_lineno or 0)
-                and ast.unparse(node.test).replace("'", '"') in ('__name__ == "__main__"',
-                                                                 '"__main__" == __name__')):
+                and any(isinstance(n, ast.Name) and n.id == "__name__"
+                        for n in ast.walk(node.test))):
             return
     raise RuntimeError(f"{path}, line {frame.f_lineno}: {_GUARD}")
 
