@@ -36,6 +36,7 @@ from rich.progress import track
 from graphsparse import FeGrassSparsifier, relative_condition_number
 from sparsebox import SparseStructure
 from sparsebox.data import load_graph
+from sparsebox.select import resolve_budget
 
 GRAPHS = ["fe_4elt2", "4elt", "airfoil1", "power", "delaunay_n15", "wing", "wave",
           "hep-th", "astro-ph", "PGPgiantcompo", "polblogs"]
@@ -112,7 +113,8 @@ def main(argv=None) -> int:
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     graphs = {name: load_graph(name) for name in args.graphs}
     for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
-        whole = [d for d in args.densities if d * g.num_nodes >= g.num_edges]
+        whole = [d for d in args.densities  # (rounded as the sparsifier rounds it)
+                 if resolve_budget(g.num_edges, density=d, num_nodes=g.num_nodes) >= g.num_edges]
         if whole:
             fail(f"--densities: {whole[0]:g} keeps every edge of {name}, whose own density is "
                  f"{g.num_edges / g.num_nodes:.2f}; give a smaller one")

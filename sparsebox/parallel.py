@@ -362,10 +362,11 @@ def _check_main_guard() -> None:
     """Refuse a run called from the top level of a script, outside its ``if __name__ ==
     "__main__":`` block: spawned workers import the script, so each would run it again and die
     as it started (multiprocessing refuses to start processes then), and with shared data past
-    a pipe's buffer this process waited for ever, writing it to a worker that was gone. Said
-    also in such a worker, where the script's own call reaches here first."""
+    a pipe's buffer this process waited for ever, writing it to a worker that was gone. Only
+    where that is certain: the call is in the script's own top-level code, the file still holds
+    that code, and no ``__name__ == "__main__"`` test (an ``if``, alone or in an ``and``, a
+    conditional expression, a ``match``) encloses its line."""
     import ast
-    from pathlib import Path
 
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
@@ -375,21 +376,56 @@ def _check_main_guard() -> None:
     if name == "__main__" or name.endswith(".__main__"):
         return  # python -m package: multiprocessing does not run its __main__.py again
     frame = sys._getframe(1)
-    while frame is not None and not (frame.f_globals is vars(main)
-                                     and frame.f_code.co_name == "<module>"):
+    while frame is not None and not (frame.f_code.co_name == "<module>"
+                                     and frame.f_code.co_filename == path):
         frame = frame.f_back
     if frame is None:
-        return  # not called from the script's own top level (a function of it, say)
+        return  # not called from the script's own top-level code (exec'd code, say)
     try:
-        tree = ast.parse(Path(path).read_text(), filename=path)
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        with open(path, "rb") as fh:
+            source = fh.read()
+        compiled, running = compile(source, path, "exec", dont_inherit=True), frame.f_code
+        if (compiled.co_code, list(compiled.co_lines())) != (running.co_code, list(running.co_lines())):
+            return  # the file changed since it started: its lines are not the running code's
+        tree = ast.parse(source, filename=path)
+    except (OSError, SyntaxError, ValueError):
         return
-    for node in ast.walk(tree):  # an `if` that tests __name__ around the call (in a try, say)
-        if (isinstance(node, ast.If) and node.lineno <= frame.f_lineno <= (node.end_lineno or 0)
-                and any(isinstance(n, ast.Name) and n.id == "__name__"
-                        for n in ast.walk(node.test))):
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and node.body and _tests_main(node.test):
+            inside = node.body[0].lineno <= line <= (node.body[-1].end_lineno or 0)
+        elif isinstance(node, ast.IfExp) and _tests_main(node.test):
+            inside = node.lineno <= line <= (node.end_lineno or 0)
+        elif isinstance(node, ast.Match) and _is_name(node.subject):
+            inside = any(isinstance(case.pattern, ast.MatchValue)
+                         and getattr(case.pattern.value, "value", None) == "__main__"
+                         and case.body[0].lineno <= line <= (case.body[-1].end_lineno or 0)
+                         for case in node.cases)
+        else:
+            continue
+        if inside:
             return
-    raise RuntimeError(f"{path}, line {frame.f_lineno}: {_GUARD}")
+    raise RuntimeError(f"{path}, line {line}: {_GUARD}")
+
+
+def _is_name(node: Any) -> bool:
+    import ast
+
+    return isinstance(node, ast.Name) and node.id == "__name__"
+
+
+def _tests_main(test: Any) -> bool:
+    """Whether ``test`` holds only where ``__name__ == "__main__"`` (either way round, alone or
+    as a term of an ``and``)."""
+    import ast
+
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_tests_main(value) for value in test.values)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = (test.left, test.comparators[0])
+        return (any(map(_is_name, sides))
+                and any(getattr(side, "value", None) == "__main__" for side in sides))
+    return False
 
 
 class _PoolRun:

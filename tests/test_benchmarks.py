@@ -718,9 +718,10 @@ def test_benchmark_mistakes_found_by_a_trial_are_refused_naming_their_option(tmp
     startup = static.check_startup  # networkit (the bench extra) is not needed to refuse
     monkeypatch.setattr(static, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
     with pytest.raises(SystemExit) as stop:
-        static.main(["--graphs", "karate", "--densities", "1.5", "5", "--out", str(tmp_path / "out")])
+        static.main(["--graphs", "karate", "--densities", "1.5", "2.28", "--out",
+                     str(tmp_path / "out")])  # 2.28 x 34 rounds to karate's 78 edges
     assert stop.value.code == 2 and capsys.readouterr().err.strip().splitlines() == [
-        "error: --densities: 5 keeps every edge of karate, whose own density is 2.29; give a "
+        "error: --densities: 2.28 keeps every edge of karate, whose own density is 2.29; give a "
         "smaller one"]
     assert not (tmp_path / "out").exists()
     result = run("gtsp.py", "--datasets", "ogbg-molbace", "--keeps", "0.5", "--seeds", "1",
@@ -748,8 +749,10 @@ def test_every_option_of_every_benchmark_says_what_it_does(monkeypatch):
         if path.stem.startswith("_") or not hasattr(module, "main"):
             continue
         monkeypatch.setattr(sys, "argv", [str(path), "--help"])
+        before = len(parsers)
         with pytest.raises(SystemExit):
             module.main(["--help"]) if inspect.signature(module.main).parameters else module.main()
+        assert len(parsers) == before + 1, f"{path.stem} stopped before it parsed its options"
         actions = [a for a in parsers[-1]._actions if a.option_strings and a.dest != "help"]
         missing[path.stem] = [a.option_strings[0] for a in actions if not a.help]
     assert len(missing) >= 15 and not any(missing.values()), missing

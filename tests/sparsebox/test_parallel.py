@@ -165,7 +165,8 @@ def test_a_script_without_its_main_guard_is_refused_before_any_worker_starts(tas
                                      "    print(err)\n",
                "guarded.py": body + "\nif __name__ == '__main__':\n    print(work())\n",
                "nested.py": body + "\ntry:\n    if __name__ == '__main__' and True:\n"
-                                   "        print(work())\nexcept KeyboardInterrupt:\n    pass\n"}
+                                   "        print(work())\nexcept KeyboardInterrupt:\n    pass\n",
+               "exec.py": body + "\nif __name__ == '__main__':\n    exec('print(work())')\n"}
     out = {}
     for name, text in scripts.items():
         (tmp_path / name).write_text(text)
@@ -182,7 +183,7 @@ def test_a_script_without_its_main_guard_is_refused_before_any_worker_starts(tas
         f"{tmp_path / 'no_guard.py'}, line 12: a script that runs tasks in worker processes "
         'must do so under `if __name__ == "__main__":` (spawned workers import it, and run what '
         "it runs outside that)")
-    assert out["guarded.py"].strip() == out["nested.py"].strip() == \
+    assert out["guarded.py"].strip() == out["nested.py"].strip() == out["exec.py"].strip() == \
         "[(500000.0, True), (500000.0, True)]"
 
 
