@@ -875,7 +875,9 @@ def test_splat_training_without_recovery_prunes_each_score_once(monkeypatch):
         monkeypatch.setattr(bench, name, value)
     from rich.console import Console
 
-    bench.donut(argparse.Namespace(recover_steps=0, rounds=1), Console(quiet=True))
+    bench.donut(argparse.Namespace(recover_steps=0, rounds=1, donut_views=32, donut_held_out=8,
+                                   donut_resolution=256, donut_scores=list(bench.DONUT_SCORES)),
+                Console(quiet=True))
     assert len(fits) == len(set(fits)) == 6
 
 
