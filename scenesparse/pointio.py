@@ -595,10 +595,9 @@ def _header_names(lines: list[str]) -> tuple[list[str], list[str]]:
         return first[1:].split(), lines
     text = first[2:] if first.startswith("//") else first[1:] if first.startswith("#") else first
     names = [cell.strip().strip("\"'") for cell in re.split(r"[,\s]+", text.strip())]
-    if (len(names) < 3 or [n.lower() for n in names[:3]] != ["x", "y", "z"]
-            or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names)):
-        return (first[1:].split() if first.startswith("#") else []), lines
     lower = [n.lower() for n in names]
+    if lower[:3] != ["x", "y", "z"] or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
+        return (first[1:].split() if first.startswith("#") else []), lines
     if len(set(lower)) == len(lower):
         names = lower
         if {"r", "g", "b"} <= set(names) and not set(_COLOURS) & set(names):

@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import ast
 import functools
 import logging
 import os
@@ -345,11 +346,9 @@ def _check_importable(fn: TaskFn) -> None:
         fn = fn.func
     if getattr(fn, "__module__", None) != "__main__":
         return
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None):  # python -m: imported by name
-        return
-    path = getattr(main, "__file__", None)
-    if path is not None and not path.startswith("<"):  # a script: the workers run it again
+    if getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None):
+        return  # python -m: imported by name
+    if _main_script() is not None:  # a script: the workers run it again
         return
     name = getattr(fn, "__qualname__", repr(fn))
     raise InvalidParameterError(
@@ -366,13 +365,10 @@ def _check_main_guard() -> None:
     where that is certain: the call is in the script's own top-level code, the file still holds
     that code, and no ``__name__ == "__main__"`` test (an ``if``, alone or in an ``and``, a
     conditional expression, a ``match``) encloses its line."""
-    import ast
-
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or path is None or path.startswith("<"):
+    path = _main_script()
+    if path is None:
         return  # no script that workers run again (python -c, a notebook): _check_importable
-    name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    name = getattr(getattr(sys.modules["__main__"], "__spec__", None), "name", None) or ""
     if name == "__main__" or name.endswith(".__main__"):
         return  # python -m package: multiprocessing does not run its __main__.py again
     frame = sys._getframe(1)
@@ -408,17 +404,20 @@ def _check_main_guard() -> None:
     raise RuntimeError(f"{path}, line {line}: {_GUARD}")
 
 
-def _is_name(node: Any) -> bool:
-    import ast
+def _main_script() -> str | None:
+    """The file of ``__main__``, which spawned workers import as they start; None where there
+    is no such file (``python -c``, standard input, a notebook)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path if path is not None and not path.startswith("<") else None
 
+
+def _is_name(node: Any) -> bool:
     return isinstance(node, ast.Name) and node.id == "__name__"
 
 
 def _tests_main(test: Any) -> bool:
     """Whether ``test`` holds only where ``__name__ == "__main__"`` (either way round, alone or
     as a term of an ``and``)."""
-    import ast
-
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
         return any(_tests_main(value) for value in test.values)
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):

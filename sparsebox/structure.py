@@ -703,7 +703,18 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
     """Warn that a graph is read as directed where only ``unmirrored`` of its ``entries`` (at
     most :data:`_NEARLY_SYMMETRIC` of them; ``example`` one) lack a ``mirror``: most likely an
     undirected graph with a one-way column, whose pairs a pruner would then split. The warning
-    names the caller's line, not one of this library's."""
+    names the caller's line, not one of this library's.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_nearly_symmetric(1, 81, (0, 20))  # 1 of 81: warned
+    ...     warn_if_nearly_symmetric(30, 81, (0, 20))  # many one-way: a directed graph
+    >>> [str(w.message)[:55] for w in caught]
+    ['the graph is read as directed: 1 of its 81 entries has ']
+    """
     if not 0 < unmirrored <= _NEARLY_SYMMETRIC * entries:
         return
     verb = "has" if unmirrored == 1 else "have"

@@ -79,7 +79,14 @@ class DatasetInfo:
 
     def files_present(self, root: str | os.PathLike[str] | None = None) -> int:
         """How many of the catalogue's files are under the data root (or a read-only root's
-        downloads) at the catalogue's size: an empty or truncated copy is not one."""
+        downloads) at the catalogue's size: an empty or truncated copy is not one.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> get_dataset("karate").files_present(tempfile.mkdtemp())  # an empty root
+        0
+        """
         here = _searched(data_root(root))
         return sum(any(_whole(folder / f.path, f.size) for folder in here) for f in self.files)
 
