@@ -718,14 +718,22 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
     if not 0 < unmirrored <= _NEARLY_SYMMETRIC * entries:
         return
     verb = "has" if unmirrored == 1 else "have"
-    level, frame = 2, sys._getframe(1)  # (stacklevel 2: the frame that called this one)
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
-            "sparsebox", "graphsparse", "scenesparse"):
-        level, frame = level + 1, frame.f_back
     warnings.warn(f"the graph is read as directed: {unmirrored} of its {entries} entries {verb} "
                   f"no mirror{' ' + mirror if mirror else ''} ({example} for one), all the others "
                   "do; give undirected=True with symmetrize='max' to read it as undirected, or "
-                  "undirected=False to keep it directed without this warning", stacklevel=level)
+                  "undirected=False to keep it directed without this warning",
+                  stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` at which a warning given by the function that calls this one names
+    the first caller outside sparsebox, graphsparse and scenesparse: the user's line, however
+    deep in the library the warning was found."""
+    level, frame = 2, sys._getframe(2)  # (stacklevel 2: the warning function's caller)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "sparsebox", "graphsparse", "scenesparse"):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _require_symmetric(row, col, w, ids, n) -> None:
@@ -985,12 +993,10 @@ def _warn_of_unread_weights(data: Any, num_edges: int) -> None:
     read as unweighted from it changed without a word."""
     value = getattr(data, "weight", None)  # (edge_attr holds features: ZINC's bond types)
     if value is not None and tuple(np.shape(value)) in ((num_edges,), (num_edges, 1)):
-        import warnings
-
         warnings.warn("as_structure reads a PyG Data's weights from edge_weight, which this one "
                       "lacks: its weight (one value per edge, as from_networkx writes a graph's "
                       "weights) is not read, and every edge weighs 1; set data.edge_weight = "
-                      "data.weight.view(-1) to use it", UserWarning, stacklevel=3)
+                      "data.weight.view(-1) to use it", UserWarning, stacklevel=_caller_level())
 
 
 def _matrix_options(kind: str, n: int, edge_weight: Any, num_nodes: int | None) -> None:

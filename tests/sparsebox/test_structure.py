@@ -678,8 +678,9 @@ def test_a_pyg_data_with_weights_under_another_name_warns_that_they_are_not_read
     g.add_edge(1, 2, weight=5.0)
     data = from_networkx(g)
     with pytest.warns(UserWarning, match=r"its weight \(one value per edge, .*\) is not read.*"
-                                         r"set data.edge_weight = data.weight.view\(-1\)"):
+                                         r"set data.edge_weight = data.weight.view\(-1\)") as caught:
         plain = as_structure(data)
+    assert caught[0].filename == __file__  # the caller's line, not the library's
     assert plain.weights.tolist() == [1.0, 1.0]
     data.edge_weight = data.weight.view(-1)  # as the warning says
     with warnings.catch_warnings():
