@@ -183,10 +183,27 @@ def _load(cams: list[Camera], paths: list[Path], background
     return [image for image, _ in pairs], [alpha for _, alpha in pairs]
 
 
-def _scaled(cams: list[Camera], resolution: int | None) -> list[Camera]:
+def _scaled(cams: list[Camera], paths: list[Path], resolution: int | None) -> list[Camera]:
+    """The cameras resized to ``resolution`` wide, each at most as wide as its photo: a
+    narrower photo keeps its own width (resizing it up adds no detail and scores a blurred
+    photo), whatever the widest photo of the folder allows."""
     if resolution is None:
         return cams
-    return [c.resized(resolution, max(1, round(c.height * resolution / c.width))) for c in cams]
+    widths = [min(resolution, _header_width(p) or resolution) for p in paths]
+    return [c.resized(w, max(1, round(c.height * w / c.width)))
+            for c, w in zip(cams, widths, strict=True)]
+
+
+def _header_width(path: Path) -> int | None:
+    """The width of the photo at ``path`` from its header; None where it cannot be read (reading
+    the photo names why)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size[0]
+    except (OSError, UnidentifiedImageError):
+        return None
 
 
 @dataclass
@@ -294,9 +311,10 @@ def photo_resolution(resolution: int | None, sources: list[Path], *, default: in
     most the widest of the photos (``sources``: camera files, then photos, as
     :func:`photo_sources` gives them; only their headers are read). Resizing up adds no detail,
     only memory, and scores a blurred photo: a ``resolution`` wider than the photos is refused
-    (an ``InvalidParameterError`` naming ``resolution``), as are photos narrower than
-    ``minimum`` (an ``InputFileError`` naming ``folder``, by default the widest photo's). A photo
-    that cannot be read is left to :func:`photo_views` to name.
+    (an ``InvalidParameterError`` naming ``resolution``), and :func:`photo_views` keeps a
+    narrower photo at its own width; so a photo narrower than ``minimum`` is refused (an
+    ``InputFileError`` naming ``folder``, by default the photo's). A photo that cannot be read is
+    left to :func:`photo_views` to name.
 
     Examples
     --------
@@ -307,24 +325,17 @@ def photo_resolution(resolution: int | None, sources: list[Path], *, default: in
     >>> photo_resolution(None, [f], default=256), photo_resolution(32, [f], default=256)
     (64, 32)
     """
-    from PIL import Image, UnidentifiedImageError
-
-    widths = {}
-    for path in sources:
-        if path.suffix.lower() in (".json", ".txt"):  # the camera files
-            continue
-        try:
-            with Image.open(path) as im:  # the header only
-                widths[path] = im.size[0]
-        except (OSError, UnidentifiedImageError):
-            continue  # reading the photos names it
+    widths = {path: _header_width(path) for path in sources
+              if path.suffix.lower() not in (".json", ".txt")}  # not the camera files
+    widths = {path: width for path, width in widths.items() if width is not None}
     if not widths:
         return default if resolution is None else resolution
-    widest = max(widths, key=widths.__getitem__)
-    if widths[widest] < minimum:
-        raise InputFileError(f"{widest.parent if folder is None else folder}: the photos are at "
-                             f"most {widths[widest]} pixels wide, narrower than the least "
-                             f"render width ({minimum} pixels); give larger photos")
+    widest, narrowest = (f(widths, key=widths.__getitem__) for f in (max, min))
+    if widths[narrowest] < minimum:  # each photo is rendered at most at its own width
+        raise InputFileError(f"{narrowest.parent if folder is None else folder}: the narrowest "
+                             f"photo, {narrowest.name}, is {widths[narrowest]} pixels wide, "
+                             f"narrower than the least render width ({minimum} pixels); give "
+                             "larger photos")
     if resolution is None:
         return min(default, widths[widest])  # the default on smaller photos: their own width
     if resolution > widths[widest]:
@@ -339,25 +350,27 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                 hold_every: int = 8, dataparser_transforms: str | os.PathLike[str] | None = None
                 ) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
-    resized so that their width is ``resolution`` (default: the size their cameras state: a
-    COLMAP model's or a ``cameras.json``'s, which may differ from the photos', else the photos'
-    own). Without a file of held-out views, every ``hold_every``-th view of those sorted by
-    their photos' names (from the first) is held out: at least 2, as 1 would hold out every view
-    and leave none to train on. ``dataparser_transforms``: the ``dataparser_transforms.json`` of
-    the nerfstudio run whose splat the cameras are for (default: one in ``folder``, if any),
-    which puts a transforms file's cameras in that splat's frame; an error for a folder whose
-    cameras come from no transforms file."""
+    resized so that their width is ``resolution``, or their own where they are narrower
+    (default: the size their cameras state: a COLMAP model's or a ``cameras.json``'s, which may
+    differ from the photos', else the photos' own). Without a file of held-out views, every
+    ``hold_every``-th view of those sorted by their photos' names (from the first) is held out:
+    at least 2, as 1 would hold out every view and leave none to train on.
+    ``dataparser_transforms``: the ``dataparser_transforms.json`` of the nerfstudio run whose
+    splat the cameras are for (default: one in ``folder``, if any), which puts a transforms
+    file's cameras in that splat's frame; an error for a folder whose cameras come from no
+    transforms file."""
     colour = check_colour("background", background)
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
     hold_every = check_int("hold_every", hold_every, minimum=2)
     found = _locate(Path(folder), cameras_json, dataparser_transforms)
     if found.test is not None:
-        train, test = _scaled(found.cams, resolution), _scaled(found.test[0], resolution)
+        train = _scaled(found.cams, found.paths, resolution)
+        test = _scaled(*found.test, resolution)
         train_images, train_masks = _load(train, found.paths, colour)
         return PhotoViews(train, train_images, test, _load(test, found.test[1], colour)[0],
                           f"photos: {found.where}", train_masks, colour, found.sources)
-    cams = _scaled(found.cams, resolution)
+    cams = _scaled(found.cams, found.paths, resolution)
     test_idx = set(range(0, len(cams), hold_every)) if len(cams) > 1 else set()
     train = [i for i in range(len(cams)) if i not in test_idx]
     test = sorted(test_idx)

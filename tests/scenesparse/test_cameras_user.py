@@ -267,6 +267,30 @@ def test_photos_narrower_than_the_render_are_not_compared_upscaled(data_dir, tmp
     assert not (tmp_path / "out.ply").exists()
 
 
+def test_photos_of_two_widths_are_each_scored_at_most_at_their_own(data_dir, tmp_path, cli):
+    """A folder with photos of two widths (the held-out views half as wide): the narrower were
+    resized up to the widest's width (the rule was checked against the widest photo only), and a
+    held-out photo of the unpruned scene itself scored 18 dB, 61 dB at its own width."""
+    _own_scene(data_dir, tmp_path)
+    folder = tmp_path / "nerf"
+    angle, _, cams = _lego_views(data_dir)
+    for i in (0, 8):  # the held-out views: every eighth, the first included
+        cam = cams[i].resized(W // 2, H // 2)
+        with torch.no_grad():
+            image = render(_scene(), cam).image.clamp(0, 1).numpy()
+        Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(folder / "train" / f"view_{i}.png")
+    views = photo_views(folder, resolution=W)
+    assert [c.width for c in views.test_cameras] == [W // 2, W // 2]
+    assert [c.width for c in views.train_cameras] == [W] * 7
+    assert [tuple(p.shape[:2]) for p in views.test_images] == [(H // 2, W // 2)] * 2
+    report = tmp_path / "report.json"
+    result = cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds",
+                 "1", "--keep-ratio", "0.5", "--images", folder, "--report", report)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(report.read_text())
+    assert summary["resolution"] == W and summary["photos"]["unpruned"]["psnr"] > 40, summary
+
+
 def test_prune_splat_file_scores_photos_at_their_width_as_the_command_does(data_dir, tmp_path):
     """prune_splat_file(images=...) at its default resolution 256 still resized 24-pixel photos
     up (the unpruned scene scored about 41 dB against them, 59 dB at their width), and took a
@@ -302,19 +326,21 @@ def test_photos_narrower_than_the_least_resolution_are_refused_naming_their_fold
             im.resize((6, round(6 * H / W))).save(path)
     common = ("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
               "--rounds", "1", "--images", photos)
+    narrowest = "view_0.png"  # the first of the narrowest, in the transforms file's order
     for given in ((), ("--resolution", "8")):
         assert cli(*common, *given).error_line() == (
-            f"error: {photos}: the photos are at most 6 pixels wide, narrower than the "
-            "least render width (8 pixels); give larger photos")
+            f"error: {photos}: the narrowest photo, {narrowest}, is 6 pixels wide, narrower "
+            "than the least render width (8 pixels); give larger photos")
     cli(*common, "--resolution", "6").error_line("--resolution", "greater than or equal to 8")
     assert not list(tmp_path.glob("out*"))
-    with pytest.raises(ValueError, match=rf"^{photos}: the photos are at most 6 pixels wide, "
-                                         r"narrower than the least render width \(8 pixels\)"):
+    with pytest.raises(ValueError, match=rf"^{photos}: the narrowest photo, {narrowest}, is 6 "
+                                         r"pixels wide, narrower than the least render width "
+                                         r"\(8 pixels\)"):
         prune_splat_file(tmp_path / "scene.ply", tmp_path / "out.ply", images=photos)
     assert not (tmp_path / "out.ply").exists()
     # hollownerf's default 128 dropped to 6 alike, under its least --resolution 8
     cli("scene", "hollownerf", "--data", photos, "--out", tmp_path / "nerf_out",
-        "--steps", "1").error_line(f"{photos}: the photos are at most 6 pixels wide", "(8 pixels)")
+        "--steps", "1").error_line(f"{photos}: the narrowest photo", "6 pixels wide", "(8 pixels)")
     assert not (tmp_path / "nerf_out").exists()
 
 
