@@ -366,6 +366,8 @@ def teddy(
                 f"{', '.join(map(repr, unknown))}" if unknown else "names no method")
         raise typer.BadParameter(f"{what}; choose from {', '.join(METHODS)}",
                                  param_hint="--methods")
+    # names in any case, recorded in lower case: a run of CORA resumes as one of cora
+    dataset, model = dataset.lower(), model.lower()
     if model not in ("gcn", "gat", "gin"):
         raise typer.BadParameter(f"must be gcn, gat or gin, got {model!r}", param_hint="--model")
     _check_ogbn_name(dataset)
@@ -621,7 +623,9 @@ def stream_run(
     max_steps: int = typer.Option(100, min=1),
     seed: int = typer.Option(0),
     skip_missing: bool = typer.Option(False, help="Skip deletions of absent edges (may change "
-                                      "from one run of a state to the next)."),
+                                      "from one run of a state to the next; they count among "
+                                      "the summary's events, which a resumed run goes on "
+                                      "after)."),
     checkpoint_every: int = typer.Option(10, min=1, help="Batches between checkpoints."),
     kappa_every: int = typer.Option(0, min=0, help="Compute kappa every N batches (0: never)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON line per batch on stdout, then "
@@ -834,7 +838,8 @@ def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:
     absent = "" if not skipped else (
         f"; this run skipped {counted(skipped, 'deletion')} of "
         + ("an edge" if skipped == 1 else "edges") + " not in the graph")
-    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')} applied in "
+    # "applied" would be wrong where the events are deletions this run skipped
+    typer.echo(f"stream {state}: {counted(summary['events_applied'], 'event')} in "
                f"{counted(summary['batches'], 'batch', 'batches')}{absent}; H keeps "
                f"{summary['sparsifier_edges']} of {counted(summary['graph_edges'], 'edge')} "
                f"(density {summary['density']:.3f}, distortion {summary['distortion']:.3g})"

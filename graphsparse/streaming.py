@@ -29,6 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
+from sparsebox.data.graphs import text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 from sparsebox.structure import as_structure
@@ -96,8 +97,8 @@ def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEven
             raise EventParseError(source, lineno,
                                   f"expected '+ u v [w]' or '- u v', got {text!r}")
         try:
-            u, v = int(parts[1]), int(parts[2])
-            w = float(parts[3]) if len(parts) == 4 else 1.0
+            u, v = text_number(parts[1], int), text_number(parts[2], int)
+            w = text_number(parts[3]) if len(parts) == 4 else 1.0
         except ValueError:
             raise EventParseError(source, lineno, f"node ids must be integers and the weight "
                                                   f"a number, got {text!r}") from None
@@ -345,11 +346,15 @@ class StreamState:
         meta = {"source": self.source, "params": params, "events_applied": self.events_applied,
                 "events_files": self.events_files, "self_loops": self.self_loops}
         tmp = self.folder / (CHECKPOINT + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **m.state_dict())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.folder / CHECKPOINT)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, meta=np.array(json.dumps(meta)), **m.state_dict())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.folder / CHECKPOINT)
+        except BaseException:  # an interrupt (Ctrl-C) or a full disk leaves no temporary file
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(self.folder)
 
     def remove_if_unused(self) -> None:

@@ -97,6 +97,11 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     ... except InvalidParameterError as err:
     ...     print(err)
     --report: out.ply is also TARGET; give each output its own name
+    >>> try:
+    ...     check_output_file(".ply", option="-o", suffixes=[".ply"])
+    ... except InvalidParameterError as err:
+    ...     print(err)
+    -o: .ply is a suffix with no name before it; give a file name such as out.ply
     """
     path = Path(path)
     folder = path.parent
@@ -108,6 +113,9 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
                                         "output its own name")
     if suffixes is not None:
         suffixes = sorted(suffixes)
+        if path.name.lower() in suffixes:  # ".mtx": a hidden file's name, with no suffix
+            raise InvalidParameterError(f"{option}: {path} is a suffix with no name before it; "
+                                        f"give a file name such as out{path.name}")
         if path.suffix.lower() not in suffixes:
             which = suffixes[0] if len(suffixes) == 1 else f"one of {', '.join(suffixes)}"
             raise InvalidParameterError(f"{option}: {path} must end in {which} (the format "

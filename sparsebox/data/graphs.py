@@ -11,7 +11,7 @@ import re
 import warnings
 import zlib
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.io
@@ -24,7 +24,7 @@ from sparsebox.structure import SparseStructure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
            "load_graph", "write_graph", "check_graph_writable", "GraphFileError", "node_count_limit",
-           "EDGE_LIST_COLUMNS", "READABLE_GRAPH_SUFFIXES", "COMPRESSION_SUFFIXES"]
+           "EDGE_LIST_COLUMNS", "READABLE_GRAPH_SUFFIXES", "COMPRESSION_SUFFIXES", "text_number"]
 
 
 class GraphFileError(InputFileError):
@@ -78,7 +78,10 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: header says {n} vertices but {len(body)} vertex lines follow")
     tokens_per_line = np.fromiter((len(ln.split()) for ln in body), dtype=np.int64, count=n)
     try:
-        values = np.array(" ".join(body).split(), dtype=np.float64 if has_eweight else np.int64)
+        text = " ".join(body)
+        if "_" in text or not text.isascii():  # numbers Python reads, data files do not write
+            raise ValueError
+        values = np.array(text.split(), dtype=np.float64 if has_eweight else np.int64)
     except ValueError:
         bad = next(i for i, ln in enumerate(body) for tok in ln.split()
                    if not _is_number(tok, float if has_eweight else int))
@@ -164,9 +167,28 @@ def _check_metis_entries(path: Path, body: list[str], line_of: list[int], degree
     raise GraphFileError(f"{where}: weight must be positive and finite, got {tokens[1]}")
 
 
+def text_number(token: str, kind: type = float) -> Any:
+    """``kind(token)`` for a number as data files write it: Python's own syntax beyond that
+    (``1_0`` for 10, digits of other scripts such as ``١``) is a ``ValueError``, as pandas
+    and numpy's ``loadtxt`` refuse it, not another number.
+
+    Examples
+    --------
+    >>> text_number("2.5"), text_number("7", int)
+    (2.5, 7)
+    >>> text_number("1_0")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a plain number: '1_0'
+    """
+    if "_" in token or not token.isascii():
+        raise ValueError(f"not a plain number: {token!r}")
+    return kind(token)
+
+
 def _is_number(token: str, kind: type) -> bool:
     try:
-        kind(token)
+        text_number(token, kind)
     except ValueError:
         return False
     return True
@@ -460,7 +482,7 @@ def _parse_edges(path: Path, rows: list[tuple[int, str]], delimiter: str | None,
 def _edge_values(path: Path, lineno: int, text: str, fields: list[str]) -> list[float]:
     """``fields`` (``u v [w]``) as numbers: ids non-negative integers, a weight positive."""
     try:
-        values = [float(f) for f in fields]
+        values = [text_number(f) for f in fields]
     except ValueError:  # "not numbers: 'bob carol'" left a file of named nodes unexplained
         bad = next(i for i, f in enumerate(fields) if not _is_number(f, float))
         what = ("a weight must be a number" if bad == 2 else "a node id must be a non-negative "

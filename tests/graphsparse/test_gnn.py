@@ -593,3 +593,18 @@ def test_a_model_not_made_for_sparse_features_gets_csr_ones_dense():
     x, _ = model_inputs(Plain(), data)
     assert x.layout == torch.strided
     train_node_classifier(Plain(), data, epochs=1)
+
+
+def test_teddy_names_in_any_case_are_recorded_and_resumed_in_lower_case(tmp_path, data_dir, cli):
+    """--dataset CORA ran and recorded "CORA" (the report's title too), and a run of cora then
+    refused to resume with --dataset CORA; --model GCN was refused outright."""
+    out = tmp_path / "teddy"
+    common = ("graph", "teddy", "--levels", "1", "--seeds", "1", "--epochs", "1", "--methods",
+              "dense", "--out", out)
+    result = cli(*common, "--dataset", "CORA", "--model", "GCN")
+    assert result.exit_code == 0, result.output
+    assert {k: v for k, v in json.loads((out / "run.json").read_text()).items()
+            if k in ("dataset", "model")} == {"dataset": "cora", "model": "gcn"}
+    assert (out / "results.md").read_text().startswith("# cora / gcn")
+    resumed = cli(*common, "--dataset", "Cora", "--model", "gcn", "--resume")
+    assert resumed.exit_code == 0, resumed.output

@@ -64,7 +64,9 @@ def test_parse_events_formats_and_errors():
         list(parse_events(["+ 1 2", "\ufeff- 1 2"]))
     for bad, lineno in [(["+ 1"], 1), (["+ 1 2", "* 1 2"], 2), (["- 1 2 3"], 1),
                         (["+ a b"], 1), (['{"op": "+"}'], 1),
-                        (['{"op": "+", "u": 1, "v": 2, "weigth": 3}'], 1)]:  # not weight 1
+                        (['{"op": "+", "u": 1, "v": 2, "weigth": 3}'], 1),  # not weight 1
+                        # Python's own number syntax had read these as node 10, node 1, weight 10
+                        (["+ 0 1", "+ 0 1_0"], 2), (["+ 0 \u0661"], 1), (["+ 0 3 1_0"], 1)]:
         with pytest.raises(EventParseError, match=f"line {lineno}"):
             list(parse_events(bad))
 
@@ -378,6 +380,11 @@ def test_export_never_writes_over_the_graph_or_into_the_state(cli, grid_file, tm
     assert line == (f"error: --output: {state / 'h.mtx'} is inside the state folder {state}, "
                     "which holds only the stream's own files; write to another folder")
     cli("stream", "export", state, "-o", state / "log.jsonl").error_line()
+    # "-o .mtx" had been told it must end in one of ..., .mtx, ...
+    line = cli("stream", "export", state, "-o", tmp_path / ".MTX").error_line()
+    assert line == (f"error: --output: {tmp_path / '.MTX'} is a suffix with no name before it; "
+                    "give a file name such as out.MTX")
+    assert not (tmp_path / ".MTX").exists()
     assert grid_file.read_bytes() == graph
     assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
@@ -487,7 +494,7 @@ def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
     (resumed,) = result.stderr.splitlines()
     assert resumed == f"resumed {state}: 1 event already applied (0 batches replayed from the log)"
     (summary,) = result.stdout.splitlines()
-    assert summary.startswith(f"stream {state}: 2 events applied in 2 batches; H keeps ")
+    assert summary.startswith(f"stream {state}: 2 events in 2 batches; H keeps ")
     as_json = cli("stream", grid_file, "--events", events, "--state", state, "--json")
     assert json.loads(as_json.stdout.splitlines()[-1])["summary"]["events_applied"] == 2
 
@@ -667,6 +674,33 @@ def test_a_batch_interrupted_while_its_record_is_synced_is_cut_from_the_log(tmp_
     assert list(resumed.graph_.find_items([1, 2], [8, 9]) >= 0) == [False, True]
 
 
+def test_a_checkpoint_interrupted_while_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    # Ctrl-C while checkpoint.npz.tmp was written left it in the state folder (the next run
+    # removed it; the file-writing promise is temporary names that never outlive a failure)
+    import graphsparse.streaming as streaming
+
+    folder = tmp_path / "state"
+    state, _ = streaming.StreamState.open(folder, "grid", grid_graph, {"seed": 0})
+    state.apply([("+", 1, 8)])
+    state.checkpoint()
+    written = (folder / "checkpoint.npz").read_bytes()
+    savez = np.savez
+
+    def interrupted(fh, **arrays):
+        savez(fh, **arrays)
+        raise KeyboardInterrupt
+
+    state.apply([("+", 2, 9)])
+    with monkeypatch.context() as patch:
+        patch.setattr(streaming.np, "savez", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            state.checkpoint()
+    state.close()
+    assert sorted(p.name for p in folder.iterdir() if "tmp" in p.name) == []
+    assert (folder / "checkpoint.npz").read_bytes() == written
+    assert load_state(folder).batches_ == 2  # the log holds the batch the checkpoint missed
+
+
 def test_a_kappa_that_arpack_cannot_compute_is_null_and_the_batch_stays(tmp_path, monkeypatch):
     # since ARPACK's non-convergence is raised (not read as kappa = inf), it ended a stream run
     # whose --kappa-every only asked for a diagnostic
@@ -768,7 +802,7 @@ def test_the_summary_says_the_self_loops_the_stream_leaves_out(cli, tmp_path):
         result = cli("stream", graph, "--events", events, "--state", state)
         assert result.exit_code == 0, result.output
         (summary,) = result.stdout.splitlines()
-        assert summary.startswith(f"stream {state}: 1 event applied in 1 batch; H keeps ")
+        assert summary.startswith(f"stream {state}: 1 event in 1 batch; H keeps ")
         assert summary.endswith(said) and "of 5 edges" in summary, summary
     result = cli("stream", graph, "--events", events, "--state", state, "--json")
     assert json.loads(result.stdout.splitlines()[-1])["summary"]["self_loops_dropped"] == 2
@@ -791,7 +825,7 @@ def test_counts_of_one_read_in_the_singular(cli, tmp_path):
     events.write_text("+ 0 1\n")
     state = tmp_path / "state"
     result = cli("stream", graph, "--events", events, "--state", state)
-    assert result.stdout.startswith(f"stream {state}: 1 event applied in 1 batch; H keeps 1 of "
+    assert result.stdout.startswith(f"stream {state}: 1 event in 1 batch; H keeps 1 of "
                                     "1 edge (density"), result.output
     result = cli("stream", graph, "--events", events, "--state", state)
     assert f"no new events in {events}: its event was applied by earlier runs of {state}" \
@@ -825,15 +859,16 @@ def test_a_log_of_a_deletion_with_a_weight_still_resumes(cli, grid_file, tmp_pat
 
 def test_the_summary_says_how_many_deletions_of_absent_edges_skip_missing_skipped(cli, tmp_path):
     """With --skip-missing, "3 events applied in 1 batch" counted deletions of edges the graph
-    never had as applied, without a word that they were skipped. The events are every run's
-    (a resumed run counts on from them); the skips, this run's."""
+    never had as applied, without a word that they were skipped (then "2 events applied" of
+    which 2 were skipped: the line no longer says applied). The events are every run's (a
+    resumed run counts on from them); the skips, this run's."""
     graph, events = tmp_path / "g.txt", tmp_path / "events.txt"
     graph.write_text("0 1\n1 2\n2 0\n2 3\n")
     events.write_text("- 0 3\n- 1 3\n+ 0 3\n")
     state = tmp_path / "s"
     result = cli("stream", graph, "--events", events, "--state", state, "--skip-missing")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"stream {state}: 3 events applied in 1 batch; this run "
+    assert result.stdout.startswith(f"stream {state}: 3 events in 1 batch; this run "
                                     "skipped 2 deletions of edges not in the graph; "), result.stdout
     events.write_text("- 0 3\n- 1 3\n+ 0 3\n- 0 2\n- 1 0\n")  # resumed: one more skip
     result = cli("stream", graph, "--events", events, "--state", state, "--skip-missing",
@@ -843,5 +878,5 @@ def test_the_summary_says_how_many_deletions_of_absent_edges_skip_missing_skippe
     events.write_text("- 0 3\n+ 0 3\n")
     result = cli("stream", graph, "--events", events, "--state", tmp_path / "one",
                  "--skip-missing")
-    assert "2 events applied in 1 batch; this run skipped 1 deletion of an edge not in" in (
+    assert "2 events in 1 batch; this run skipped 1 deletion of an edge not in" in (
         result.stdout)
