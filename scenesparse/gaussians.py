@@ -4,7 +4,8 @@ Layout (binary little-endian float32, one ``vertex`` element): ``x y z``, option
 ``nx ny nz``, ``f_dc_0..2``, ``f_rest_0..(3K-1)`` channel-major (all K coefficients of red, then
 green, then blue; ``K = (degree + 1)^2 - 1``), ``opacity`` (logit), ``scale_0..2`` (log),
 ``rot_0..3`` (quaternion, w first, not necessarily normalised). Any other property is carried
-through untouched, and the file's property order is remembered: reading and writing an unmodified
+through untouched (in its type in the file, unless it was edited to values that type cannot hold:
+then in theirs), and the file's property order is remembered: reading and writing an unmodified
 float32 little-endian scene gives a byte-identical file. Not kept: elements other than ``vertex``,
 ``obj_info`` lines, a big-endian byte order (files are written little-endian) and the precision
 of core properties stored as float64 (they are read as float32 and written back in their type).
@@ -199,6 +200,13 @@ def _ply_type(name: str, values: np.ndarray) -> str:
                                 "cannot store (numbers of at most 32 bits, or float64)")
 
 
+def _holds(dtype: Any, values: Any) -> bool:
+    """Whether ``dtype`` stores every one of ``values`` exactly (none wrapped or rounded)."""
+    values = np.asarray(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.array_equal(values.astype(dtype).astype(values.dtype), values))
+
+
 def _rest_names(k: int) -> list[str]:
     return [f"f_rest_{i}" for i in range(3 * k)]
 
@@ -292,7 +300,10 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
                              f"{i} (a PLY of non-finite values does not read back)")
     default = [(name, _ply_type(name, np.asarray(scene.extra[name])) if name in scene.extra
                 else "<f4") for name in values]
-    layout = [(nm, dt) for nm, dt in (scene.layout or default) if nm in values]
+    # the file's own types, but an extra property whose values its type no longer holds (edited
+    # since it was read: 1.7 in a short, 300 in a uchar) is written in the values' own type
+    layout = [(nm, dt if nm not in scene.extra or _holds(dt, values[nm]) else dict(default)[nm])
+              for nm, dt in (scene.layout or default) if nm in values]
     layout += [(nm, dt) for nm, dt in default if nm not in dict(layout)]
     data = np.empty(n, dtype=layout)
     for name, _ in layout:

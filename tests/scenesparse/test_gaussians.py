@@ -71,6 +71,28 @@ def test_extra_properties_keep_their_types_in_a_new_scene(tmp_path):
     assert not (tmp_path / "big.ply").exists() and not (tmp_path / "text.ply").exists()
 
 
+def test_an_edited_extra_property_is_written_in_a_type_that_holds_it(tmp_path):
+    """Extras read from a file were written back in the file's type whatever they held since:
+    0.5 and 1e6 in a short came back 0 and 16960, 300 and -1 in a uchar 44 and 255."""
+    scene = synthetic(n=4)
+    scene.extra = {"segment": np.array([1, 2, 3, 4], np.int16),
+                   "red": np.array([1, 2, 3, 4], np.uint8), "w": np.ones(4, np.float32)}
+    write_ply(tmp_path / "in.ply", scene)
+    read = read_ply(tmp_path / "in.ply")
+    write_ply(tmp_path / "same.ply", read)  # unedited: the file's own types, byte for byte
+    assert (tmp_path / "same.ply").read_bytes() == (tmp_path / "in.ply").read_bytes()
+    read.extra["segment"] = np.array([0.5, 1.7, -2.2, 1e6])
+    read.extra["red"] = np.array([300, -1, 2, 3])
+    read.extra["w"] = np.array([0.1, 1.0, 2.0, 3.0])  # float64, not held by float32
+    write_ply(tmp_path / "edited.ply", read)
+    back = read_ply(tmp_path / "edited.ply").extra
+    for name in ("segment", "red", "w"):
+        assert back[name].tolist() == read.extra[name].tolist(), name
+    read.extra["red"] = np.array([5, 6, 7, 8])  # int64 values a uchar holds: still a uchar
+    write_ply(tmp_path / "small.ply", read)
+    assert read_ply(tmp_path / "small.ply").extra["red"].dtype == np.uint8
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("sh_rest", torch.zeros(4, 4, 3), r"sh_rest must have shape \(N, K, 3\) with K in \(0, 3, 8, 15\)"),
     ("opacity_logits", torch.zeros(8), r"opacity_logits must have shape \(N,\), got \(8,\)"),
