@@ -305,7 +305,7 @@ class HollowNeRF(Sparsifier):
                    if path is not None and path.is_file() else 0.0)
         # every check passed: the fit replaces the fitted model (one it refused keeps its own,
         # pruning_ and all), and a model fitted again is pruned again
-        self.pruning_ = None
+        self.pruning_, self._loaded_unpruned = None, False
         self.background_ = _background_of(views)
         self.aabb_, self.aabb_from_, self.field_, self.trainer_ = aabb, aabb_from, field, trainer
         self.occupancy_, self.step_length_ = trainer.occupancy, trainer.step_length
@@ -417,6 +417,11 @@ class HollowNeRF(Sparsifier):
         self._check_fitted()
         if getattr(self, "pruning_", None) is not None:
             return self
+        if getattr(self, "_loaded_unpruned", False):  # mask_ is every row: pruning would keep all
+            raise InvalidParameterError(
+                "this HollowNeRF was loaded from a file of an unpruned model, which does not hold "
+                "the fit's selection of entries (mask_, scores_); prune() before save(), or fit "
+                "again")
         before = self.field_.num_parameters()
         keep = torch.from_numpy(self.mask_)
         levels = level_report(self.field_, keep)
@@ -510,9 +515,11 @@ class HollowNeRF(Sparsifier):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
-        """A model written by :meth:`save`, ready to render (``mask_``: the kept entries, and
-        for a pruned model ``pruning_``'s ``levels`` and ``compacted``; ``scores_`` are not
-        stored)."""
+        """A model written by :meth:`save`, ready to render (``mask_``: the entries the file
+        keeps, and for a pruned model ``pruning_``'s ``levels`` and ``compacted``). The fit's
+        selection (``scores_``, and ``mask_`` before :meth:`prune`) is not stored, so an
+        unpruned model's ``mask_`` keeps every entry and its :meth:`prune` is refused: prune
+        before saving."""
         state = _read(Path(path), _READABLE)
         model = cls(**state["params"])
         field = model._build_field()
@@ -533,6 +540,7 @@ class HollowNeRF(Sparsifier):
         model.mask_ = keep.numpy().copy()
         model.pruning_ = None if bool(keep.all()) else {
             "levels": level_report(field, keep), "compacted": field.grid.keep is not None}
+        model._loaded_unpruned = model.pruning_ is None
         return model
 
 

@@ -231,6 +231,15 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(InputFileError, match="junk.pt"):
         HollowNeRF.load(tmp_path / "junk.pt")
+    # the file of an unpruned model holds no selection: its prune() had kept every entry, silently
+    unpruned = HollowNeRF.load(tmp_path / "full.pt")
+    assert not trained.mask_.all() and unpruned.mask_.all() and unpruned.pruning_ is None
+    for prune in (unpruned.prune, unpruned.transform):
+        with pytest.raises(InvalidParameterError, match=r"does not hold the fit's selection .*"
+                                                        r"prune\(\) before save\(\)"):
+            prune()
+    assert HollowNeRF.load(tmp_path / "pruned.pt").prune().num_parameters() == \
+        pruned.num_parameters()
 
 
 def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
