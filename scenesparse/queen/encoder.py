@@ -290,9 +290,11 @@ class QueenEncoder:
         return record
 
     def scene(self) -> GaussianScene:
-        """The last frame, as a reader decodes it."""
+        """The last frame, as a reader decodes it: a copy (editing it leaves the encoder's
+        state alone, as :meth:`QueenStream.frame <scenesparse.queen.stream.QueenStream.frame>`'s
+        scenes do)."""
         self._check_started()
-        return scene_from_params(self.state_.params)
+        return scene_from_params({k: v.clone() for k, v in self.state_.params.items()})
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to go on encoding from the last frame, as tensors, numbers,

@@ -253,6 +253,10 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
     for name, value in enc.state_.params.items():
         assert torch.equal(twin.state_.params[name], value), name
     assert twin.state_.index == enc.state_.index == 2
+    # scene() is a copy: editing it had moved the encoder's own Gaussians
+    means = enc.state_.params["means"].clone()
+    enc.scene().means.add_(1.0)
+    assert torch.equal(enc.state_.params["means"], means)
 
 
 
