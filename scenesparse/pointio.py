@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from sparsebox.exceptions import InputFileError
+from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["PointCloud", "read_points", "write_points", "check_format_holds", "open_ply",
            "PointFileError"]
@@ -885,6 +885,11 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
     path = Path(path)
     shown = path if name is None else Path(name)
     suffix = path.suffix.lower()
+    if not isinstance(cloud, PointCloud):  # an AttributeError on 'faces' said nothing
+        raise InvalidParameterError(
+            f"write_points takes a scenesparse PointCloud, got {type(cloud).__name__}: make one "
+            "with PointCloud.from_xyz(positions, **fields), or write an open3d cloud with "
+            "open3d.io.write_point_cloud")
     check_format_holds(shown, cloud)
     cloud = _named_for(suffix, cloud)
     if suffix == ".ply":

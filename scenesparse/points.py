@@ -187,8 +187,10 @@ def _mask_from(indices: Any, n: int) -> np.ndarray:
 
 class _PointMethod(Sparsifier):
     """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array, a
-    :class:`~scenesparse.pointio.PointCloud` or an open3d ``PointCloud``, ``transform`` returns
-    the kept rows of it (of the same kind; open3d's with their colours and normals).
+    :class:`~scenesparse.pointio.PointCloud`, an open3d ``PointCloud`` or a Gaussian splat
+    scene (:class:`~scenesparse.gaussians.GaussianScene`, a point per Gaussian: floaters),
+    ``transform`` returns the kept rows of it (of the same kind; open3d's with their colours and
+    normals, a scene's Gaussians whole).
 
     ``fit(points, y=None)`` and ``fit_transform(points, y=None)`` take scikit-learn's target
     argument and ignore it, as its transformers do, so the methods work in a ``Pipeline``."""
@@ -221,7 +223,10 @@ def _is_tensor_cloud(points: Any) -> bool:
 
 def _xyz_of(points: Any) -> Any:
     """The positions of what a point method takes: an array, a
-    :class:`~scenesparse.pointio.PointCloud`, or an open3d ``PointCloud`` (legacy or tensor)."""
+    :class:`~scenesparse.pointio.PointCloud`, an open3d ``PointCloud`` (legacy or tensor), or a
+    :class:`~scenesparse.gaussians.GaussianScene` (its Gaussians' centres)."""
+    if hasattr(points, "means") and hasattr(points, "subset"):  # a GaussianScene: its centres
+        return points.means.detach().cpu().numpy()
     if _is_tensor_cloud(points):
         if "positions" not in points.point:  # an empty cloud, unless it holds other attributes
             if len(points.point):

@@ -326,6 +326,37 @@ def test_an_open3d_cloud_goes_in_and_comes_out_with_its_colours():
     np.testing.assert_array_equal(np.asarray(kept.colors), np.asarray(cloud.colors)[mask])
 
 
+def test_write_points_names_what_it_takes_when_given_an_open3d_cloud_or_an_array(tmp_path):
+    """The point methods return an open3d cloud or an array in the kind they took; writing one
+    was an AttributeError on 'faces'."""
+    import open3d as o3d
+
+    xyz = np.random.default_rng(0).random((5, 3))
+    for cloud, kind in ((o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz)), "PointCloud"),
+                        (xyz, "ndarray")):
+        with pytest.raises(InvalidParameterError, match=rf"takes a scenesparse PointCloud, got "
+                                                        rf"{kind}: make one with PointCloud.from_xyz"):
+            write_points(tmp_path / "o.ply", cloud)
+    assert not (tmp_path / "o.ply").exists()
+
+
+def test_a_gaussian_scene_is_a_cloud_of_its_centres_and_keeps_its_gaussians_whole(data_dir):
+    """The module promises floater removal for splats; a GaussianScene was a TypeError on
+    float()."""
+    from scenesparse.gaussians import read_ply
+
+    scene = read_ply(data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply").subset(
+        np.arange(45624) % 20 == 0)
+    remover = P.StatisticalOutlierRemover().fit(scene)
+    centres = P.StatisticalOutlierRemover().fit(scene.means.numpy())
+    np.testing.assert_array_equal(remover.mask_, centres.mask_)
+    assert 0 < (~remover.mask_).sum() < len(scene) // 10
+    kept = remover.transform(scene)
+    assert type(kept) is type(scene) and len(kept) == int(remover.mask_.sum())
+    np.testing.assert_array_equal(kept.opacity_logits.numpy(),
+                                  scene.opacity_logits.numpy()[remover.mask_])
+
+
 def test_an_open3d_tensor_cloud_goes_in_and_comes_out_with_its_attributes():
     """open3d.t's PointCloud failed with "float() argument must be a string or a real number,
     not 'open3d.pybind.t.geometry.PointCloud'"."""
