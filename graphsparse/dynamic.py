@@ -266,7 +266,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         always fits), and refinement adds what fits after that. ``held_back`` in the report
         counts what was left out.
     distortion : float, optional
-        The threshold K. By default it is calibrated on the initial sparsifier (see Notes).
+        The threshold K. By default it is calibrated on the initial sparsifier (see Notes). One
+        set after ``fit`` (``set_params``) applies from the next batch, as ``max_density`` does;
+        set back to None, the K in use stays.
     calibration_quantile : float
         Quantile used for the default K.
     recovery : float
@@ -526,6 +528,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 a is not b for a, b in zip(params, checked, strict=True)):
             self._validate_params()
             self._checked_params = params
+            if self.distortion is not None:  # a K set since fit applies from the next batch
+                self.distortion_ = float(self.distortion)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_graph"):

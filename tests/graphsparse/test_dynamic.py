@@ -395,6 +395,25 @@ def test_max_density_set_below_the_sparsifier_after_fit_is_refused():
     assert d.update([("+", 0, 399, 1.0)]).batch == 1
 
 
+def test_a_distortion_set_after_fit_applies_from_the_next_batch():
+    """set_params(distortion=...) after fit was ignored (max_density set so applied): K stayed
+    the calibrated one."""
+    g = grid(20)
+    near = [("+", i, i + 21, 1.0) for i in range(0, 360, 9)]  # diagonals: walks reach them
+    kept = DynamicSpectralSparsifier(seed=0).fit(g)
+    as_fitted = kept.update(near).inserted_into_sparsifier
+    d = DynamicSpectralSparsifier(seed=0).fit(g)
+    d.set_params(distortion=1.0)  # any path longer than one edge is too long: all enter
+    report = d.update(near)
+    assert d.distortion_ == 1.0 != kept.distortion_
+    assert report.inserted_into_sparsifier == len(near) > as_fitted
+    twin = DynamicSpectralSparsifier(seed=0, distortion=1.0).fit(g)
+    assert twin.update(near).inserted_into_sparsifier == len(near)
+    d.set_params(distortion=None)  # the K in use stays
+    d.update([("+", 1, 398, 1.0)])
+    assert d.distortion_ == 1.0
+
+
 def test_the_max_density_a_refused_batch_asks_for_is_one_that_holds_the_sparsifier():
     """The density was rounded to the nearest: with 10 edges on 9 nodes (1.1111...) it asked for
     "at least 1.1111", whose cap holds 9 edges, and refused that again."""
