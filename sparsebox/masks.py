@@ -104,16 +104,29 @@ def _check_no_shared_memory(tensors: list[Tensor]) -> None:
     """Refuse a tensor listed twice (a tied weight: one parameter under two names, or a view of
     the same entries): each copy was ranked on its own and then zeroed by the other's mask, so
     fewer than k entries kept their value."""
-    seen: dict[tuple, int] = {}
+    spans = []  # (device, first byte, byte past the last, position) of each tensor's entries
     for i, t in enumerate(tensors):
         if not t.numel():
             continue
-        key = (t.device, t.dtype, t.data_ptr(), tuple(t.shape), t.stride())
-        if key in seen:
-            raise InvalidParameterError(
-                f"tensors[{i}] shares entries with tensors[{seen[key]}] (a tied weight listed "
-                "twice): pass each tensor once")
-        seen[key] = i
+        reach = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True))  # s >= 0
+        spans.append((str(t.device), t.data_ptr(), t.data_ptr() + (reach + 1) * t.element_size(),
+                      i))
+    for j, (device, start, end, b) in enumerate(spans):
+        for other_device, other_start, other_end, a in spans[:j]:  # spans that meet: compared
+            if (other_device == device and start < other_end and other_start < end
+                    and np.intersect1d(_entry_addresses(tensors[a]),
+                                       _entry_addresses(tensors[b])).size):
+                raise InvalidParameterError(
+                    f"tensors[{b}] shares entries with tensors[{a}] (a tied weight listed twice, "
+                    "or views of one tensor): pass each tensor once")
+
+
+def _entry_addresses(t: Tensor) -> np.ndarray:
+    """The byte addresses of ``t``'s entries (only for tensors whose spans meet: O(numel))."""
+    offsets = np.zeros((), dtype=np.int64)
+    for n, stride in zip(t.shape, t.stride(), strict=True):
+        offsets = offsets[..., None] + np.arange(n, dtype=np.int64) * stride
+    return t.data_ptr() + offsets.ravel() * t.element_size()
 
 
 #: the integer types whose least value has no magnitude of their own, and what holds it (and

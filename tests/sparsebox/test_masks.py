@@ -480,6 +480,12 @@ def test_l0_projection_refuses_a_tensor_listed_twice_and_takes_disjoint_views():
     w = torch.arange(1.0, 7.0).reshape(2, 3)
     with pytest.raises(InvalidParameterError, match="shares entries"):
         l0_project_([w, w.view(2, 3)], k=2)
+    # views that share some entries only, or with other shapes and strides, were ranked twice
+    for views in ([w, w.t()], [w.view(-1)[:4], w.view(-1)[2:]], [w[:, 2], w[1]]):
+        with pytest.raises(InvalidParameterError, match=r"tensors\[1\] shares entries with "
+                                                        r"tensors\[0\]"):
+            l0_project_(views, k=2)
+    assert w.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     masks = l0_project_([w[:, :1], w[:, 1:]], k=2)  # interleaved in memory, no entry shared
     assert w.tolist() == [[0.0, 0.0, 0.0], [0.0, 5.0, 6.0]]
     assert sum(int(m.sum()) for m in masks) == 2
