@@ -99,7 +99,11 @@ def relative_condition_number(
     method : {"shift", "ground"}
         ``"shift"`` follows dyGRASS: both Laplacians get a small shift on the diagonal.
         ``"ground"`` deletes one node per component of G, which leaves exactly the non-trivial
-        eigenvalues.
+        eigenvalues. They agree where 1 lies between the pencil's non-trivial eigenvalues (a
+        subgraph of G with G's weights, as every sparsifier here but effective-resistance
+        sampling gives); otherwise the shift adds the eigenvalue 1 of the constant vector, and
+        kappa is ``max(lambda_max, 1) / min(lambda_min, 1)``: H with every weight doubled has
+        kappa 2 shifted, 1 grounded. Use ``"ground"`` for a reweighted H.
     shift : float
         Diagonal shift for ``method="shift"``, relative to G's mean weighted degree (the mean of
         ``L_G``'s diagonal), so that rescaling both graphs' weights leaves kappa unchanged; it

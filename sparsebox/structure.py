@@ -720,8 +720,9 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
     verb = "has" if unmirrored == 1 else "have"
     warnings.warn(f"the graph is read as directed: {unmirrored} of its {entries} entries {verb} "
                   f"no mirror{' ' + mirror if mirror else ''} ({example} for one), all the others "
-                  "do; give undirected=True with symmetrize='max' to read it as undirected, or "
-                  "undirected=False to keep it directed without this warning",
+                  "do; read it with as_structure(graph, undirected=True, symmetrize='max') to "
+                  "make it undirected, or undirected=False to keep it directed without this "
+                  "warning (a method fits the structure either returns)",
                   stacklevel=_caller_level())
 
 

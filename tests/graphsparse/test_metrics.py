@@ -111,6 +111,21 @@ def test_kappa_does_not_depend_on_the_unit_of_the_weights(method):
         relative_condition_number(g, h, method=method), rel=1e-3)
 
 
+def test_the_shift_counts_the_constant_vector_where_h_is_on_another_scale():
+    """As the docstring says: H = 2 G has kappa 1 grounded and 2 shifted (the constant vector's
+    eigenvalue 1 joins the pencil's 1/2), as does H = G / 2; a subgraph with G's weights agrees."""
+    g = as_structure(nx.karate_club_graph())
+    for factor in (2.0, 0.5):
+        h = g.reweight_items(g.ids, factor * g.weights)
+        assert relative_condition_number(g, h, method="ground") == pytest.approx(1.0, rel=1e-6)
+        assert relative_condition_number(g, h, method="shift") == pytest.approx(2.0, rel=1e-4)
+    from graphsparse.trees import max_spanning_forest
+
+    h = g.subgraph(max_spanning_forest(g, g.weights) | (np.arange(g.num_items) % 3 == 0))
+    assert relative_condition_number(g, h, method="shift") == pytest.approx(
+        relative_condition_number(g, h, method="ground"), rel=1e-3)
+
+
 def test_kappa_is_infinite_exactly_when_h_splits_a_component_of_g():
     g = _undirected([(0, 1), (2, 3), (3, 4), (4, 2)], 5)  # two components
     joins = _undirected([(0, 1), (2, 3), (3, 4), (1, 2)], 5)  # one: joins them, splits none

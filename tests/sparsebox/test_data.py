@@ -186,6 +186,24 @@ def test_edge_list_csv_with_header_and_errors(tmp_path):
         read_edge_list(bad)
 
 
+def test_networkx_write_edgelist_with_data_is_named_with_the_writer_to_use(tmp_path):
+    """networkx's default write_edgelist writes "0 1 {'weight': 4}": the error said only that
+    'u v [w]' was expected."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_edge(0, 1, weight=4)
+    graph.add_edge(1, 2, weight=2)
+    path = tmp_path / "g.txt"
+    nx.write_edgelist(graph, path)
+    with pytest.raises(GraphFileError, match=r"line 1: expected .*; networkx's write_edgelist "
+                                             r"wrote its data dicts: write the file with "
+                                             r"write_weighted_edgelist"):
+        read_edge_list(path)
+    nx.write_weighted_edgelist(graph, path)
+    assert read_edge_list(path).weights.tolist() == [4.0, 2.0]
+
+
 def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_checked(tmp_path):
     path = tmp_path / "e.txt"
     path.write_text("1e0 2\n0 1\n2 3\n")  # a number, though not written as an integer

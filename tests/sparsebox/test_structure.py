@@ -736,6 +736,13 @@ def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights
                                          r"\(\(0, 20\) for one\)") as caught:
         RandomEdgePruner(keep_ratio=0.5).fit(one_way)
     assert caught[0].filename == __file__  # the caller's line, not the library's
+    # advice a method's caller can follow (fit takes no undirected= or symmetrize=)
+    assert "read it with as_structure(graph, undirected=True, symmetrize='max')" in str(
+        caught[0].message)
+    fixed = as_structure(one_way, undirected=True, symmetrize="max")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RandomEdgePruner(keep_ratio=0.5).fit(fixed)
     weights = torch.ones(80)
     weights[0] = 2.0  # one pair of unequal weights: the edges are still undirected
     uneven = Data(edge_index=both, edge_weight=weights, num_nodes=40)
