@@ -58,9 +58,9 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: empty METIS file (no header line)")
     header = lines[0].split()
     try:
-        n, m = int(header[0]), int(header[1])
+        n, m = text_number(header[0], int), text_number(header[1], int)
         fmt = header[2] if len(header) > 2 else "0"
-        ncon = int(header[3]) if len(header) > 3 else 1
+        ncon = text_number(header[3], int) if len(header) > 3 else 1
     except (ValueError, IndexError):
         raise GraphFileError(f"{path}: bad METIS header {lines[0]!r} (want 'n m [fmt [ncon]]')") from None
     if len(fmt) > 3 or any(ch not in "01" for ch in fmt):
@@ -79,9 +79,10 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     tokens_per_line = np.fromiter((len(ln.split()) for ln in body), dtype=np.int64, count=n)
     try:
         text = " ".join(body)
-        if "_" in text or not text.isascii():  # numbers Python reads, data files do not write
+        tokens = text.split()  # (any whitespace separates, as Python splits)
+        if not _is_plain(text) and not all(map(_is_plain, tokens)):  # Python reads "1_0" as 10
             raise ValueError
-        values = np.array(text.split(), dtype=np.float64 if has_eweight else np.int64)
+        values = np.array(tokens, dtype=np.float64 if has_eweight else np.int64)
     except ValueError:
         bad = next(i for i, ln in enumerate(body) for tok in ln.split()
                    if not _is_number(tok, float if has_eweight else int))
@@ -181,9 +182,23 @@ def text_number(token: str, kind: type = float) -> Any:
     ...
     ValueError: not a plain number: '1_0'
     """
-    if "_" in token or not token.isascii():
+    if not _is_plain(token):
         raise ValueError(f"not a plain number: {token!r}")
     return kind(token)
+
+
+def _reads_as_number(token: str) -> bool:
+    """Whether Python's float() reads ``token``: such a first field ("1_0") is a number the
+    edge lines then refuse, not a header's column name (a header of "1_0 2" dropped an edge)."""
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_plain(token: str) -> bool:
+    return token.isascii() and "_" not in token
 
 
 def _is_number(token: str, kind: type) -> bool:
@@ -404,7 +419,7 @@ def _fields(text: str, delimiter: str | None) -> list[str]:
 def _edge_list_header(path: Path, rows: list[tuple[int, str]], delimiter: str | None
                       ) -> tuple[_Columns | None, list[tuple[int, str]]]:
     """The columns a header line names (``None`` without a header) and the lines after it."""
-    if not rows or _is_number(_fields(rows[0][1], delimiter)[0], float):
+    if not rows or _reads_as_number(_fields(rows[0][1], delimiter)[0]):
         return None, rows
     lineno, text = rows[0]
     _check_separator(path, lineno, text, delimiter)  # numbers, not names

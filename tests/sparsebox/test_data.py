@@ -150,6 +150,8 @@ def test_fetch_verifies_checksums(data_dir):
         ("3 2 001\n2 5 2 3\n1 3 1 5\n\n", r"line 2 \(vertex 1\) lists vertex 2 twice"),
         ("3 2\n2\n1 3\n2_0\n", r"line 4 \(vertex 3\) holds a token that is not a number"),
         ("3 2 001\n2 5\n1 5 3 \u0661\n2 1\n", r"line 3 \(vertex 2\) holds a token"),
+        ("3 2\n2\n1\u00a03\n2\n", None),  # a no-break space separates, as Python splits
+        ("3_0 2\n2\n1 3\n2\n", "bad METIS header"),
     ],
 )
 def test_metis_parser_cases(tmp_path, text, message):
@@ -217,7 +219,8 @@ def test_edge_list_first_lines_that_are_numbers_are_edges_and_node_ids_are_check
                                                  f"integer, got {shown}$"):
             read_edge_list(path)
     # Python's own number syntax had read these as nodes 10 and 1
-    for text, line, shown in (("0 1\n1 1_0\n", 2, "'1_0'"), ("0 \u0661\n", 1, "'\u0661'")):
+    for text, line, shown in (("0 1\n1 1_0\n", 2, "'1_0'"), ("0 \u0661\n", 1, "'\u0661'"),
+                              ("1_0 2\n0 1\n", 1, "'1_0'")):  # not a header of two names
         path.write_text(text)
         with pytest.raises(GraphFileError, match=f"line {line}: a node id must be a non-negative "
                                                  f"integer .*, got {shown} in"):
