@@ -184,13 +184,12 @@ def _load(cams: list[Camera], paths: list[Path], background
 
 
 def _scaled(cams: list[Camera], paths: list[Path], resolution: int | None) -> list[Camera]:
-    """The cameras resized to ``resolution`` wide, each at most as wide as its photo: a
-    narrower photo keeps its own width (resizing it up adds no detail and scores a blurred
-    photo), whatever the widest photo of the folder allows."""
-    if resolution is None:
-        return cams
-    widths = [min(resolution, _header_width(p) or resolution) for p in paths]
-    return [c.resized(w, max(1, round(c.height * w / c.width)))
+    """The cameras resized to ``resolution`` wide (None: as wide as they state), each at most
+    as wide as its photo: a narrower photo keeps its own width (resizing it up adds no detail
+    and scores a blurred photo), whatever the widest photo of the folder allows."""
+    widths = [min(resolution or c.width, _header_width(p) or c.width)
+              for c, p in zip(cams, paths, strict=True)]
+    return [c if w == c.width else c.resized(w, max(1, round(c.height * w / c.width)))
             for c, w in zip(cams, widths, strict=True)]
 
 
@@ -350,9 +349,9 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                 hold_every: int = 8, dataparser_transforms: str | os.PathLike[str] | None = None
                 ) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
-    resized so that their width is ``resolution``, or their own where they are narrower
-    (default: the size their cameras state: a COLMAP model's or a ``cameras.json``'s, which may
-    differ from the photos', else the photos' own). Without a file of held-out views, every
+    resized so that their width is ``resolution`` (default: the size their cameras state: a
+    COLMAP model's or a ``cameras.json``'s, which may differ from the photos', else the photos'
+    own), or their own where they are narrower. Without a file of held-out views, every
     ``hold_every``-th view of those sorted by their photos' names (from the first) is held out:
     at least 2, as 1 would hold out every view and leave none to train on.
     ``dataparser_transforms``: the ``dataparser_transforms.json`` of the nerfstudio run whose

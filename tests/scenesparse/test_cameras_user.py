@@ -283,6 +283,12 @@ def test_photos_of_two_widths_are_each_scored_at_most_at_their_own(data_dir, tmp
     assert [c.width for c in views.test_cameras] == [W // 2, W // 2]
     assert [c.width for c in views.train_cameras] == [W] * 7
     assert [tuple(p.shape[:2]) for p in views.test_images] == [(H // 2, W // 2)] * 2
+    for i in (0, 8):  # a COLMAP model states W: the size None takes, at most each photo's
+        (tmp_path / "colmap" / "images" / f"view_{i}.png").write_bytes(
+            (folder / "train" / f"view_{i}.png").read_bytes())
+    views = photo_views(tmp_path / "colmap")
+    assert [c.width for c in views.test_cameras] == [W // 2, W // 2]
+    assert [c.width for c in views.train_cameras] == [W] * 7
     report = tmp_path / "report.json"
     result = cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds",
                  "1", "--keep-ratio", "0.5", "--images", folder, "--report", report)
