@@ -4,8 +4,9 @@ Layout (binary little-endian float32, one ``vertex`` element): ``x y z``, option
 ``nx ny nz``, ``f_dc_0..2``, ``f_rest_0..(3K-1)`` channel-major (all K coefficients of red, then
 green, then blue; ``K = (degree + 1)^2 - 1``), ``opacity`` (logit), ``scale_0..2`` (log),
 ``rot_0..3`` (quaternion, w first, not necessarily normalised). Any other property is carried
-through untouched (in its type in the file, unless it was edited to values that type cannot hold:
-then in theirs), and the file's property order is remembered: reading and writing an unmodified
+through untouched (in its type in the file, unless it was edited to values that type cannot hold,
+such as 1.5 or 300 in a uchar: then in theirs), and the file's property order is remembered:
+reading and writing an unmodified
 float32 little-endian scene gives a byte-identical file. Not kept: elements other than ``vertex``,
 ``obj_info`` lines, a big-endian byte order (files are written little-endian) and the precision
 of core properties stored as float64 (they are read as float32 and written back in their type).
@@ -201,10 +202,15 @@ def _ply_type(name: str, values: np.ndarray) -> str:
 
 
 def _holds(dtype: Any, values: Any) -> bool:
-    """Whether ``dtype`` stores every one of ``values`` exactly (none wrapped or rounded)."""
-    values = np.asarray(values)
+    """Whether ``dtype`` stores ``values``: an integer type each of them exactly (none wrapped
+    or cut), a float type each as a finite number (rounded to its precision, as the core
+    properties are to float32)."""
+    values, dtype = np.asarray(values), np.dtype(dtype)
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.array_equal(values.astype(dtype).astype(values.dtype), values))
+        stored = values.astype(dtype)
+        if dtype.kind == "f":
+            return bool(np.all(np.isfinite(stored)))
+        return bool(np.array_equal(stored.astype(values.dtype), values))
 
 
 def _rest_names(k: int) -> list[str]:

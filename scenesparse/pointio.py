@@ -889,7 +889,7 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
         raise InvalidParameterError(
             f"write_points takes a scenesparse PointCloud, got {type(cloud).__name__}: make one "
             "with PointCloud.from_xyz(positions, **fields), or write an open3d cloud with "
-            "open3d.io.write_point_cloud")
+            "open3d.io.write_point_cloud and a GaussianScene with scenesparse.write_ply")
     check_format_holds(shown, cloud)
     cloud = _named_for(suffix, cloud)
     if suffix == ".ply":

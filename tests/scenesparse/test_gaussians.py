@@ -83,11 +83,14 @@ def test_an_edited_extra_property_is_written_in_a_type_that_holds_it(tmp_path):
     assert (tmp_path / "same.ply").read_bytes() == (tmp_path / "in.ply").read_bytes()
     read.extra["segment"] = np.array([0.5, 1.7, -2.2, 1e6])
     read.extra["red"] = np.array([300, -1, 2, 3])
-    read.extra["w"] = np.array([0.1, 1.0, 2.0, 3.0])  # float64, not held by float32
+    read.extra["w"] = np.array([0.1, 1.0, 2.0, 1e300])  # float64 past float32's range
     write_ply(tmp_path / "edited.ply", read)
     back = read_ply(tmp_path / "edited.ply").extra
     for name in ("segment", "red", "w"):
         assert back[name].tolist() == read.extra[name].tolist(), name
+    read.extra["w"] = np.array([0.1, 1.0, 2.0, 3.0])  # float64 a float32 holds, rounded
+    write_ply(tmp_path / "rounded.ply", read)
+    assert read_ply(tmp_path / "rounded.ply").extra["w"].dtype == np.float32
     read.extra["red"] = np.array([5, 6, 7, 8])  # int64 values a uchar holds: still a uchar
     write_ply(tmp_path / "small.ply", read)
     assert read_ply(tmp_path / "small.ply").extra["red"].dtype == np.uint8
