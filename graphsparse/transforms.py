@@ -3,6 +3,7 @@ message-passing edge attribute sliced with its edges (supervision labels left al
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -69,8 +70,8 @@ def keep_edge_columns(data: Any, keep: Any) -> Any:
 class TeddyTransform(BaseTransform):
     """PyG transform: drop the lowest-scoring edges of ``data.edge_index`` and every per-column
     attribute with them (see :func:`keep_edge_columns`), in the original column order, keeping
-    ``num_nodes``; ``data.edge_mask`` says which columns of the input stayed (an input that
-    has an ``edge_mask`` of its own is refused: it would be lost).
+    ``num_nodes``; ``data.edge_mask`` says which columns of the input stayed (replacing, with
+    a warning, an ``edge_mask`` of the input's own).
 
     It keeps exactly the edges :class:`~graphsparse.teddy.TeddyPruner` keeps on the same
     ``edge_index`` (the same scores, sizing and messages): both directions of an undirected
@@ -117,11 +118,14 @@ class TeddyTransform(BaseTransform):
                 f"{type(self).__name__} takes one graph, not a Batch of {data.num_graphs}: it "
                 "would prune them to one size together; give it to the dataset "
                 "(transform= or pre_transform=) so that each graph is pruned before batching")
-        if "edge_mask" in data:  # it would be cut, then replaced by this mask: lost, silently
-            raise InvalidParameterError(
-                f"{type(self).__name__}: the data already has an edge_mask, which this transform "
-                "sets to the input columns it keeps; rename yours first (data.my_mask = "
-                "data.edge_mask; del data.edge_mask)")
+        if "edge_mask" in data and is_column_attribute(data, "edge_mask",
+                                                       data.edge_index.shape[1]):
+            # one per column: a user's own (this transform's is one per column of its input,
+            # which the pruned graph has fewer of), cut and then replaced: said, not silent
+            warnings.warn(f"{type(self).__name__} replaces the data's edge_mask (one value per "
+                          "edge_index column) with the input columns it keeps; rename yours to "
+                          "keep it (data.my_mask = data.edge_mask; del data.edge_mask)",
+                          UserWarning, stacklevel=2)
         edges = unweighted_structure(data)
         pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget, density=self.density,
                              add_self_loops=self.add_self_loops).fit(edges)

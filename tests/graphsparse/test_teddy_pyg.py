@@ -284,20 +284,25 @@ def test_teddy_transform_refuses_a_batch():
         TeddyTransform(budget=2)(batch)
 
 
-def test_teddy_transform_refuses_a_data_with_an_edge_mask_of_its_own():
+def test_teddy_transform_warns_that_it_replaces_an_edge_mask_of_the_data_s_own():
     """A user's edge_mask was cut with the columns and then replaced by the transform's mask
-    over the input columns: lost, silently."""
+    over the input columns: lost, silently. The transform's own output goes through again
+    without a word (its edge_mask is one per column of its input)."""
+    import warnings
+
     ei = torch.tensor([[0, 1, 1, 2, 2, 3, 0, 3], [1, 0, 2, 1, 3, 2, 3, 0]])
     mine = torch.tensor([1, 1, 0, 0, 1, 1, 0, 0], dtype=torch.bool)
     data = Data(edge_index=ei, edge_mask=mine, num_nodes=5)
-    with pytest.raises(InvalidParameterError, match="already has an edge_mask, which this "
-                                                    "transform sets"):
-        TeddyTransform(budget=2)(data)
-    assert torch.equal(data.edge_mask, mine)
+    with pytest.warns(UserWarning, match="replaces the data's edge_mask"):
+        TeddyTransform(budget=3)(data)
     data.my_mask = data.edge_mask
     del data.edge_mask
-    out = TeddyTransform(budget=2)(data)
-    assert torch.equal(out.my_mask, mine[out.edge_mask])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = TeddyTransform(budget=3)(data)
+        assert torch.equal(out.my_mask, mine[out.edge_mask])
+        again = TeddyTransform(budget=2)(out)  # pruning in steps
+    assert again.edge_index.shape[1] == 4 and again.edge_mask.shape == (6,)
 
 
 def test_the_transform_speaks_density_as_the_pruner_does():
