@@ -508,10 +508,13 @@ class HollowNeRF(Sparsifier):
         self._check_fitted()
         field = self.field_
         mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
-        return {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
-                "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
-                "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
-                "background": list(self.background_)}
+        state = {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
+                 "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
+                 "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
+                 "background": list(self.background_)}
+        if getattr(self, "pruning_", None) is not None and bool(self.mask_.all()):
+            state["pruned"] = True  # a prune that kept every row: the table cannot say so
+        return state
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HollowNeRF:
@@ -538,9 +541,10 @@ class HollowNeRF(Sparsifier):
         if keep is None:  # unpruned, or pruned by zeroing rows (a trained row is never all 0)
             keep = field.grid.table.detach().ne(0).any(dim=1)
         model.mask_ = keep.numpy().copy()
-        model.pruning_ = None if bool(keep.all()) else {
+        pruned = not bool(keep.all()) or bool(state.get("pruned", False))
+        model.pruning_ = None if not pruned else {
             "levels": level_report(field, keep), "compacted": field.grid.keep is not None}
-        model._loaded_unpruned = model.pruning_ is None
+        model._loaded_unpruned = not pruned
         return model
 
 

@@ -240,6 +240,12 @@ def test_save_load_round_trip_and_bytes_fall(trained, lego_views, tmp_path):
             prune()
     assert HollowNeRF.load(tmp_path / "pruned.pt").prune().num_parameters() == \
         pruned.num_parameters()
+    kept_all = copy.deepcopy(trained)  # a prune that keeps every entry, then saved: no refusal
+    kept_all.mask_ = np.ones_like(trained.mask_)
+    kept_all.prune().save(tmp_path / "kept_all.pt")
+    again = HollowNeRF.load(tmp_path / "kept_all.pt")
+    assert again.pruning_ is not None and again.prune() is again
+    assert torch.equal(again.render(cam), kept_all.render(cam))
 
 
 def test_stopped_run_resumes_from_its_checkpoint_exactly(lego_views, tmp_path):
