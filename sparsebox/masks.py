@@ -114,19 +114,30 @@ def _check_no_shared_memory(tensors: list[Tensor]) -> None:
     for j, (device, start, end, b) in enumerate(spans):
         for other_device, other_start, other_end, a in spans[:j]:  # spans that meet: compared
             if (other_device == device and start < other_end and other_start < end
-                    and np.intersect1d(_entry_addresses(tensors[a]),
-                                       _entry_addresses(tensors[b])).size):
+                    and _share_entries(tensors[a], tensors[b])):
                 raise InvalidParameterError(
                     f"tensors[{b}] shares entries with tensors[{a}] (a tied weight listed twice, "
                     "or views of one tensor): pass each tensor once")
 
 
-def _entry_addresses(t: Tensor) -> np.ndarray:
-    """The byte addresses of ``t``'s entries (only for tensors whose spans meet: O(numel))."""
-    offsets = np.zeros((), dtype=np.int64)
-    for n, stride in zip(t.shape, t.stride(), strict=True):
-        offsets = offsets[..., None] + np.arange(n, dtype=np.int64) * stride
-    return t.data_ptr() + offsets.ravel() * t.element_size()
+def _share_entries(a: Tensor, b: Tensor) -> bool:
+    """Whether two tensors whose memory spans meet have a byte in common: ``a``'s bytes marked
+    in a map of the joint span, through its own shape and strides, then ``b``'s read from it
+    (O(span) in one pass each, no index arrays: interleaved column blocks of a 4000 x 4000
+    matrix are told apart in milliseconds)."""
+    start = min(a.data_ptr(), b.data_ptr())
+    end = max(t.data_ptr() + (1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride(),
+                                                                    strict=True)))
+              * t.element_size() for t in (a, b))
+    marks = torch.zeros(end - start, dtype=torch.bool)
+
+    def bytes_of(t: Tensor) -> Tensor:
+        size = t.element_size()
+        return marks.as_strided((*t.shape, size), (*(s * size for s in t.stride()), 1),
+                                t.data_ptr() - start)
+
+    bytes_of(a).fill_(True)
+    return bool(bytes_of(b).any())
 
 
 #: the integer types whose least value has no magnitude of their own, and what holds it (and
