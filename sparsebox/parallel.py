@@ -184,8 +184,9 @@ def _end_with_parent() -> None:
             if not taken.is_set():  # once: a second one would break off the task's cleanup
                 taken.set()
                 raise KeyboardInterrupt
-        elif not ctrl_c_ignored:  # Ctrl-C, as Python's own handler
-            raise KeyboardInterrupt
+        elif not ctrl_c_ignored and _in_task:  # Ctrl-C, as Python's own handler, to a task;
+            raise KeyboardInterrupt  # a worker waiting for one has nothing to stop: the
+            # parent's shutdown ends it (raised there, multiprocessing printed a traceback)
 
     signal.signal(signal.SIGINT, interrupt)
     main = threading.main_thread().ident

@@ -379,6 +379,55 @@ def test_workers_end_with_their_parent_and_leave_no_output(tmp_path, sigint_igno
             os.kill(pid, signal.SIGKILL)
 
 
+IDLE = textwrap.dedent('''
+    import os
+    import sys
+    import time
+
+    from sparsebox.parallel import LocalExecutor
+
+
+    def quick_or_slow(task, emit):
+        emit(os.getpid())
+        if task:
+            time.sleep(60)
+        return task
+
+
+    if __name__ == "__main__":
+        try:
+            LocalExecutor(2, threads=1).run(quick_or_slow, [0, 1],
+                                            on_record=lambda pid: print(pid, flush=True))
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+''')
+
+
+def test_ctrl_c_with_a_worker_waiting_for_a_task_prints_no_traceback(tmp_path):
+    """Ctrl-C (SIGINT to the process group) while one worker had finished its task and waited
+    for another: that worker printed multiprocessing's "Process SpawnProcess-2: Traceback"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "idle.py").write_text(IDLE)
+    run = subprocess.Popen([sys.executable, "idle.py"], cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        pids = [int(run.stdout.readline()) for _ in range(2)]
+        time.sleep(1.0)  # task 0 has returned: a worker waits for a task (its own or the other)
+        os.killpg(run.pid, signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert len(pids) == 2 and out.strip() == "interrupted" and run.returncode == 130, err
+    assert "Traceback" not in err, err
+
+
 def test_a_warning_line_is_one_write_so_workers_lines_never_interleave():
     """A batch's workers share standard error, and print wrote a line's text and its newline
     apart: two workers' lines came out as "...verticeswarning: ..." (a CI run)."""
