@@ -33,7 +33,8 @@ __all__ = ["batch_sources", "check_batch_folder", "run_batch"]
 
 def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE",
                   kind: str | None = None) -> list[Path] | None:
-    """The files a folder or a glob names (sorted; hidden files and other suffixes left out), or
+    """The files a folder or a glob names (sorted; hidden files and other suffixes left out;
+    ``**`` in a glob takes subfolders at any depth, this one included, as the shells do), or
     None when ``source`` is one file or not a path at all (a dataset name). A folder or glob that
     names no file is an error naming ``option`` and the files it looked for: ``kind`` (``".mtx
     or .graph file"``), by default the suffixes. An empty ``source`` (an unset shell variable) is
@@ -54,7 +55,7 @@ def batch_sources(source: str, *, suffixes: Sequence[str], option: str = "SOURCE
     elif path.is_file():
         return None
     elif glob.has_magic(source):
-        files = sorted(Path(p) for p in glob.glob(source) if ours(Path(p)))
+        files = sorted(Path(p) for p in glob.glob(source, recursive=True) if ours(Path(p)))
         where = f"the pattern {source!r}"
     elif source.endswith(("/", os.sep)):  # a folder by its spelling: mistyped, or not made yet
         raise InvalidParameterError(f"{option}: no such folder: {source}")

@@ -439,6 +439,18 @@ def test_one_file_whose_name_holds_glob_characters_is_that_file(tmp_path, cli):
     assert np.loadtxt(tmp_path / "kept.xyz").shape == (5, 3)
 
 
+def test_a_double_star_glob_takes_subfolders_at_any_depth(tmp_path):
+    """'scans/**/*.xyz' took '**' for '*': it matched scans/sub/a.xyz but not scans/b.xyz."""
+    from sparsebox.batch import batch_sources
+
+    for name in ("b.xyz", "sub/a.xyz", "sub/deeper/c.xyz", "sub/skip.ply"):
+        (tmp_path / "scans" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "scans" / name).write_text("0 0 0\n")
+    files = batch_sources(f"{tmp_path}/scans/**/*.xyz", suffixes=(".xyz",))
+    assert [p.relative_to(tmp_path / "scans").as_posix() for p in files] == [
+        "b.xyz", "sub/a.xyz", "sub/deeper/c.xyz"]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_file_that_fails_an_option_names_the_option(graphs, tmp_path, cli, jobs):
     """The failure of one file of a batch crosses from its task as text: a BadParameter's text
