@@ -551,14 +551,17 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (a COLMAP text model has "
                                     "cameras.txt and images.txt)")
+    from sparsebox.data.graphs import text_number  # ("1_0" is no number a model file holds)
+
     defined: dict[int, int] = {}  # camera id: its line
     for lineno, line in enumerate(_text_lines(cam_file), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
         try:
-            cam_id, model, w, h = int(parts[0]), parts[1], int(parts[2]), int(parts[3])
-            p = [float(x) for x in parts[4:]]
+            cam_id, model = text_number(parts[0], int), parts[1]
+            w, h = text_number(parts[2], int), text_number(parts[3], int)
+            p = [text_number(x) for x in parts[4:]]
         except (IndexError, ValueError):
             raise _camera_error(cam_file, f"line {lineno}: expected 'ID MODEL WIDTH HEIGHT "
                                           "PARAMS...'") from None
@@ -605,8 +608,8 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
                                           "line): each image takes two lines")
         parts = line.split()
         try:
-            qw, qx, qy, qz, tx, ty, tz = (float(x) for x in parts[1:8])
-            cam_id, name = int(parts[8]), parts[9]
+            qw, qx, qy, qz, tx, ty, tz = (text_number(x) for x in parts[1:8])
+            cam_id, name = text_number(parts[8], int), parts[9]
         except (IndexError, ValueError):
             raise _camera_error(img_file, f"line {lineno}: expected 'ID QW QX QY QZ TX TY TZ "
                                           "CAMERA_ID NAME'") from None

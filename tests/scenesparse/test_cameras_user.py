@@ -248,6 +248,14 @@ def test_colmap_text_that_is_not_text_or_names_twice_is_refused_by_line(tmp_path
         cameras_from_colmap(model)
     (model / "images.txt").write_text(images)
     assert cameras_from_colmap(model)[1] == ["a.png", "b.png"]
+    # Python's number syntax: "4_0" had been read as a width of 40
+    (model / "cameras.txt").write_text("1 PINHOLE 4_0 30 50 50 20 15\n")
+    with pytest.raises(ValueError, match=r"cameras.txt: line 1: expected 'ID MODEL WIDTH"):
+        cameras_from_colmap(model)
+    (model / "cameras.txt").write_text(cameras)
+    (model / "images.txt").write_text(images.replace("0 0 0 2 1 a.png", "0 0 0 2 1_0 a.png"))
+    with pytest.raises(ValueError, match=r"images.txt: line 1: expected 'ID QW"):
+        cameras_from_colmap(model)
 
 
 def test_photos_narrower_than_the_render_are_not_compared_upscaled(data_dir, tmp_path, cli):

@@ -216,6 +216,8 @@ def test_ascii_mesh_ply_reads(data_dir):
     ("nohdr.pcd", b"FIELDS x y z\nDATA ascii\n1 2 3\n", "no SIZE line"),
     ("word.pcd", b"# c\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 2\nDATA ascii\n0 0 0\n1 x 1\n",
      r"line 8, column 2: 'x' is not a number"),
+    ("under.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 2\nDATA ascii\n0 0 0\n1 1_0 1\n",
+     r"line 7, column 2: '1_0' is not a number"),  # numpy's cast had read it as 10
     ("ragged.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 2\nDATA ascii\n0 0 0 0\n1 1\n",
      "line 6 has 4 values, a point has 3"),
     ("count.pcd", b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 3\nDATA ascii\n0 0 0\n1 1 1\n",
