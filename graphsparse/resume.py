@@ -38,7 +38,10 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
         before = read_json(run_path, "--resume")
         if not isinstance(before, dict):
             raise typer.BadParameter(f"{run_path} is not a JSON object", param_hint="--resume")
-        differs = {k: before[k] for k in run if k in before and before[k] != run[k]}
+        # names in another case are the same setting (runs before names were lower-cased)
+        differs = {k: before[k] for k in run if k in before and before[k] != run[k]
+                   and not (isinstance(before[k], str) and isinstance(run[k], str)
+                            and before[k].lower() == run[k].lower())}
         if differs:
             raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
                                      "settings or choose another --out", param_hint="--resume")

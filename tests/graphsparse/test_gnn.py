@@ -608,3 +608,7 @@ def test_teddy_names_in_any_case_are_recorded_and_resumed_in_lower_case(tmp_path
     assert (out / "results.md").read_text().startswith("# cora / gcn")
     resumed = cli(*common, "--dataset", "Cora", "--model", "gcn", "--resume")
     assert resumed.exit_code == 0, resumed.output
+    run = json.loads((out / "run.json").read_text())  # as a run before the lower case wrote it
+    (out / "run.json").write_text(json.dumps({**run, "dataset": "CORA", "model": "GCN"}))
+    resumed = cli(*common, "--dataset", "cora", "--resume")
+    assert resumed.exit_code == 0, resumed.output
