@@ -125,7 +125,7 @@ class TeddyTransform(BaseTransform):
             warnings.warn(f"{type(self).__name__} replaces the data's edge_mask (one value per "
                           "edge_index column) with the input columns it keeps; rename yours to "
                           "keep it (data.my_mask = data.edge_mask; del data.edge_mask)",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=3)  # (forward, BaseTransform's __call__)
         edges = unweighted_structure(data)
         pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget, density=self.density,
                              add_self_loops=self.add_self_loops).fit(edges)

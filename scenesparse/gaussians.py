@@ -202,14 +202,14 @@ def _ply_type(name: str, values: np.ndarray) -> str:
 
 
 def _holds(dtype: Any, values: Any) -> bool:
-    """Whether ``dtype`` stores ``values``: an integer type each of them exactly (none wrapped
-    or cut), a float type each as a finite number (rounded to its precision, as the core
-    properties are to float32)."""
+    """Whether ``dtype`` stores ``values``: exactly (none wrapped, cut or rounded), except
+    float values in a float type, which are rounded to its precision (as the core properties
+    are to float32) but must neither overflow nor vanish to 0."""
     values, dtype = np.asarray(values), np.dtype(dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
         stored = values.astype(dtype)
-        if dtype.kind == "f":
-            return bool(np.all(np.isfinite(stored)))
+        if dtype.kind == "f" and values.dtype.kind == "f":  # rounded, not lost to inf or 0
+            return bool(np.all(np.isfinite(stored) & ((stored != 0) | (values == 0))))
         return bool(np.array_equal(stored.astype(values.dtype), values))
 
 

@@ -121,23 +121,26 @@ def _check_no_shared_memory(tensors: list[Tensor]) -> None:
 
 
 def _share_entries(a: Tensor, b: Tensor) -> bool:
-    """Whether two tensors whose memory spans meet have a byte in common: ``a``'s bytes marked
-    in a map of the joint span, through its own shape and strides, then ``b``'s read from it
-    (O(span) in one pass each, no index arrays: interleaved column blocks of a 4000 x 4000
-    matrix are told apart in milliseconds)."""
-    start = min(a.data_ptr(), b.data_ptr())
-    end = max(t.data_ptr() + (1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride(),
-                                                                    strict=True)))
-              * t.element_size() for t in (a, b))
-    marks = torch.zeros(end - start, dtype=torch.bool)
+    """Whether two tensors whose memory spans meet have a byte in common. In O(1) where that
+    is certain (the same first entry; two contiguous tensors, which fill their spans), else
+    by their entries' byte ranges (O(n log n) in their entries, never in the span: views of
+    a large storage cost what they hold)."""
+    if a.data_ptr() == b.data_ptr() or (a.is_contiguous() and b.is_contiguous()):
+        return True
+    starts, size = np.sort(_addresses(a)), a.element_size()
+    ends = _addresses(b)
+    # an entry of b at x meets one of a at y where y < x + b's size and x < y + a's size
+    first = np.searchsorted(starts, ends - size, side="right")  # the least y > x - a's size
+    return bool(np.any((first < starts.size)
+                       & (starts[np.minimum(first, starts.size - 1)] < ends + b.element_size())))
 
-    def bytes_of(t: Tensor) -> Tensor:
-        size = t.element_size()
-        return marks.as_strided((*t.shape, size), (*(s * size for s in t.stride()), 1),
-                                t.data_ptr() - start)
 
-    bytes_of(a).fill_(True)
-    return bool(bytes_of(b).any())
+def _addresses(t: Tensor) -> np.ndarray:
+    """The byte addresses of ``t``'s entries, O(numel)."""
+    offsets = np.zeros((), dtype=np.int64)
+    for n, stride in zip(t.shape, t.stride(), strict=True):
+        offsets = offsets[..., None] + np.arange(n, dtype=np.int64) * stride
+    return t.data_ptr() + offsets.ravel() * t.element_size()
 
 
 #: the integer types whose least value has no magnitude of their own, and what holds it (and

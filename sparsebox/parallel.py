@@ -184,9 +184,10 @@ def _end_with_parent() -> None:
             if not taken.is_set():  # once: a second one would break off the task's cleanup
                 taken.set()
                 raise KeyboardInterrupt
-        elif not ctrl_c_ignored and _in_task:  # Ctrl-C, as Python's own handler, to a task;
-            raise KeyboardInterrupt  # a worker waiting for one has nothing to stop: the
-            # parent's shutdown ends it (raised there, multiprocessing printed a traceback)
+        elif not ctrl_c_ignored:  # Ctrl-C: a task stops as under Python's own handler; a
+            if _in_task:  # worker waiting for one (raised there, multiprocessing printed a
+                raise KeyboardInterrupt  # traceback) starts none: the parent's shutdown ends it
+            _stopped.value = 1
 
     signal.signal(signal.SIGINT, interrupt)
     main = threading.main_thread().ident
@@ -208,31 +209,33 @@ def _end_with_parent() -> None:
 
 def _run_in_worker(fn: TaskFn, index: int, task: Any) -> tuple[int, int, Any]:
     global _in_task
-    if _stopped.value:  # queued in the pool when the run stopped
-        return index, 0, _Failed("not started: the run was stopped")
-    from multiprocessing.reduction import ForkingPickler
+    _in_task = True  # before the check: a Ctrl-C from here on stops the task (or, in the
+    try:  # check, the run before it), where an idle worker's only marks the run stopped
+        if _stopped.value:  # queued in the pool when the run stopped
+            return index, 0, _Failed("not started: the run was stopped")
+        from multiprocessing.reduction import ForkingPickler
 
-    _started[index] = 1  # shared memory: the parent sees it even if this process dies next
-    sent = 0
+        _started[index] = 1  # shared memory: the parent sees it even if this process dies next
+        sent = 0
 
-    def emit(record: Any) -> None:
-        nonlocal sent
-        # pickled here, so that a record that does not pickle fails its task: the queue's own
-        # thread would drop it (printing a traceback), and the parent would wait for it for ever
-        _emit_queue.put((index, bytes(ForkingPickler.dumps(record))))
-        sent += 1
+        def emit(record: Any) -> None:
+            nonlocal sent
+            # pickled here, so that a record that does not pickle fails its task: the queue's
+            # own thread would drop it (printing a traceback), and the parent would wait for it
+            # for ever
+            _emit_queue.put((index, bytes(ForkingPickler.dumps(record))))
+            sent += 1
 
-    _in_task = True
-    try:
-        result = _call(fn, task, emit, _shared_data)
-    except KeyboardInterrupt:  # Ctrl-C reaches the workers too, maybe before the parent
-        _stopped.value = 1
-        raise
-    except Exception as err:  # the parent reports it with the task; the count of records
-        return index, sent, _Failed(_error_text(err))  # sent so far goes along
+        try:
+            result = _call(fn, task, emit, _shared_data)
+        except KeyboardInterrupt:  # Ctrl-C reaches the workers too, maybe before the parent
+            _stopped.value = 1
+            raise
+        except Exception as err:  # the parent reports it with the task; the count of records
+            return index, sent, _Failed(_error_text(err))  # sent so far goes along
+        return index, sent, result
     finally:
         _in_task = False
-    return index, sent, result
 
 
 class _Failed:

@@ -293,8 +293,9 @@ def test_teddy_transform_warns_that_it_replaces_an_edge_mask_of_the_data_s_own()
     ei = torch.tensor([[0, 1, 1, 2, 2, 3, 0, 3], [1, 0, 2, 1, 3, 2, 3, 0]])
     mine = torch.tensor([1, 1, 0, 0, 1, 1, 0, 0], dtype=torch.bool)
     data = Data(edge_index=ei, edge_mask=mine, num_nodes=5)
-    with pytest.warns(UserWarning, match="replaces the data's edge_mask"):
+    with pytest.warns(UserWarning, match="replaces the data's edge_mask") as caught:
         TeddyTransform(budget=3)(data)
+    assert caught[0].filename == __file__  # the caller's line, not PyG's
     data.my_mask = data.edge_mask
     del data.edge_mask
     with warnings.catch_warnings():

@@ -91,6 +91,10 @@ def test_an_edited_extra_property_is_written_in_a_type_that_holds_it(tmp_path):
     read.extra["w"] = np.array([0.1, 1.0, 2.0, 3.0])  # float64 a float32 holds, rounded
     write_ply(tmp_path / "rounded.ply", read)
     assert read_ply(tmp_path / "rounded.ply").extra["w"].dtype == np.float32
+    for values in (np.array([16777217, 1, 2, 3]), np.array([1e-50, 1.0, 2.0, 3.0])):
+        read.extra["w"] = values  # an integer float32 rounds, a value that would vanish to 0
+        write_ply(tmp_path / "kept.ply", read)
+        assert read_ply(tmp_path / "kept.ply").extra["w"].tolist() == values.tolist()
     read.extra["red"] = np.array([5, 6, 7, 8])  # int64 values a uchar holds: still a uchar
     write_ply(tmp_path / "small.ply", read)
     assert read_ply(tmp_path / "small.ply").extra["red"].dtype == np.uint8

@@ -486,6 +486,14 @@ def test_l0_projection_refuses_a_tensor_listed_twice_and_takes_disjoint_views():
                                                         r"tensors\[0\]"):
             l0_project_(views, k=2)
     assert w.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    big = torch.arange(1.0, 1 + 4_000_000)  # sparse views across a large storage: by address
+    for views, shared in (([big[::1_000_000], big[500_000::1_000_000]], False),
+                          ([big[::1_000_000], big[::2_000_000]], True)):
+        if shared:
+            with pytest.raises(InvalidParameterError, match="shares entries"):
+                l0_project_(views, k=1)
+        else:
+            assert sum(int(m.sum()) for m in l0_project_(views, k=1)) == 1
     masks = l0_project_([w[:, :1], w[:, 1:]], k=2)  # interleaved in memory, no entry shared
     assert w.tolist() == [[0.0, 0.0, 0.0], [0.0, 5.0, 6.0]]
     assert sum(int(m.sum()) for m in masks) == 2
