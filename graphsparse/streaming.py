@@ -29,7 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
-from sparsebox.data.graphs import text_number
+from sparsebox._validation import text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 from sparsebox.structure import as_structure

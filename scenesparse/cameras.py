@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sparsebox._validation import text_number
+
 __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transforms",
            "transforms_json", "cameras_from_json", "cameras_from_colmap", "look_at"]
 
@@ -551,8 +553,6 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (a COLMAP text model has "
                                     "cameras.txt and images.txt)")
-    from sparsebox.data.graphs import text_number  # ("1_0" is no number a model file holds)
-
     defined: dict[int, int] = {}  # camera id: its line
     for lineno, line in enumerate(_text_lines(cam_file), 1):
         if not line.strip() or line.lstrip().startswith("#"):

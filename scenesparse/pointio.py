@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
+from sparsebox._validation import text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["PointCloud", "read_points", "write_points", "check_format_holds", "open_ply",
@@ -367,7 +368,7 @@ def _read_pcd(path: Path) -> PointCloud:
                                         raw[offset:].decode("ascii").splitlines()) if cells]
         except UnicodeDecodeError as err:
             raise PointFileError(f"{path}: the ascii data are not text ({err})") from None
-        if any(len(cells) != len(fields) for cells in rows) or b"_" in raw[offset:]:
+        if any(len(cells) != len(fields) for cells in rows) or raw.find(b"_", offset) >= 0:
             # ("1_0": a number numpy's cast reads as 10, which no PCD writer writes)
             raise PointFileError(_pcd_ascii_fault(path, raw, offset, len(fields)))
         if len(rows) != n:
@@ -456,8 +457,6 @@ def _without_pcd_banner(comments: list[str]) -> list[str]:
 def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
     """What is wrong with the first bad ascii data line of a PCD file: a cell that is not a
     number (1-based line and column in the file) or a line that is not ``width`` values."""
-    from sparsebox.data.graphs import text_number
-
     first = raw[:offset].count(b"\n") + 1
     for number, line in enumerate(raw[offset:].decode("ascii").splitlines(), start=first):
         cells = line.split()

@@ -22,7 +22,7 @@ from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
            "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one",
-           "scalar_item", "exact_fraction"]
+           "scalar_item", "exact_fraction", "text_number", "plain_numerals"]
 
 
 def _bad(name: str, what: str, value: Any) -> InvalidParameterError:
@@ -370,3 +370,35 @@ def exactly_one(**options: Any) -> tuple[str, Any]:
 #: the constraint of every ``seed`` parameter: numpy's generators take integers >= 0, and
 #: torch.manual_seed those below 2**64
 SEED = [Interval(numbers.Integral, 0, 2**64 - 1, closed="both")]
+
+
+def plain_numerals(text: str) -> bool:
+    """Whether ``text`` holds nothing a data file's numbers never do but Python's ``int()`` and
+    ``float()`` read: an underscore (``1_0`` for 10) or a character outside ASCII (digits of
+    other scripts, such as ``١``).
+
+    Examples
+    --------
+    >>> plain_numerals("0 1 2.5e3"), plain_numerals("1_0")
+    (True, False)
+    """
+    return text.isascii() and "_" not in text
+
+
+def text_number(token: str, kind: type = float) -> Any:
+    """``kind(token)`` for a number as data files write it: Python's own syntax beyond that
+    (:func:`plain_numerals`) is a ``ValueError``, as pandas and numpy's ``loadtxt`` refuse it,
+    not another number.
+
+    Examples
+    --------
+    >>> text_number("2.5"), text_number("7", int)
+    (2.5, 7)
+    >>> text_number("1_0")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a plain number: '1_0'
+    """
+    if not plain_numerals(token):
+        raise ValueError(f"not a plain number: {token!r}")
+    return kind(token)

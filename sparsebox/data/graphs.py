@@ -11,12 +11,13 @@ import re
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
+from sparsebox._validation import plain_numerals, text_number
 from sparsebox.data.root import data_root
 from sparsebox.data.sources import DatasetInfo, catalogue, fetch, find_unshipped, get_dataset
 from sparsebox.exceptions import InputFileError, InvalidParameterError
@@ -24,7 +25,7 @@ from sparsebox.structure import SparseStructure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
            "load_graph", "write_graph", "check_graph_writable", "GraphFileError", "node_count_limit",
-           "EDGE_LIST_COLUMNS", "READABLE_GRAPH_SUFFIXES", "COMPRESSION_SUFFIXES", "text_number"]
+           "EDGE_LIST_COLUMNS", "READABLE_GRAPH_SUFFIXES", "COMPRESSION_SUFFIXES"]
 
 
 class GraphFileError(InputFileError):
@@ -80,7 +81,7 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     try:
         text = " ".join(body)
         tokens = text.split()  # (any whitespace separates, as Python splits)
-        if not _is_plain(text) and not all(map(_is_plain, tokens)):  # Python reads "1_0" as 10
+        if not plain_numerals(text) and not all(map(plain_numerals, tokens)):  # Python reads "1_0" as 10
             raise ValueError
         values = np.array(tokens, dtype=np.float64 if has_eweight else np.int64)
     except ValueError:
@@ -168,25 +169,6 @@ def _check_metis_entries(path: Path, body: list[str], line_of: list[int], degree
     raise GraphFileError(f"{where}: weight must be positive and finite, got {tokens[1]}")
 
 
-def text_number(token: str, kind: type = float) -> Any:
-    """``kind(token)`` for a number as data files write it: Python's own syntax beyond that
-    (``1_0`` for 10, digits of other scripts such as ``١``) is a ``ValueError``, as pandas
-    and numpy's ``loadtxt`` refuse it, not another number.
-
-    Examples
-    --------
-    >>> text_number("2.5"), text_number("7", int)
-    (2.5, 7)
-    >>> text_number("1_0")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a plain number: '1_0'
-    """
-    if not _is_plain(token):
-        raise ValueError(f"not a plain number: {token!r}")
-    return kind(token)
-
-
 def _reads_as_number(token: str) -> bool:
     """Whether Python's float() reads ``token``: such a first field ("1_0") is a number the
     edge lines then refuse, not a header's column name (a header of "1_0 2" dropped an edge)."""
@@ -195,10 +177,6 @@ def _reads_as_number(token: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_plain(token: str) -> bool:
-    return token.isascii() and "_" not in token
 
 
 def _is_number(token: str, kind: type) -> bool:
