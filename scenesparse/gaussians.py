@@ -6,10 +6,10 @@ green, then blue; ``K = (degree + 1)^2 - 1``), ``opacity`` (logit), ``scale_0..2
 ``rot_0..3`` (quaternion, w first, not necessarily normalised). Any other property is carried
 through untouched (in its type in the file, unless it was edited to values that type cannot hold,
 such as 1.5 or 300 in a uchar: then in theirs), and the file's property order is remembered:
-reading and writing an unmodified
-float32 little-endian scene gives a byte-identical file. Not kept: elements other than ``vertex``,
-``obj_info`` lines, a big-endian byte order (files are written little-endian) and the precision
-of core properties stored as float64 (they are read as float32 and written back in their type).
+reading and writing an unmodified float32 little-endian scene gives a byte-identical file. Not
+kept: elements other than ``vertex``, ``obj_info`` lines, a big-endian byte order (files are
+written little-endian) and the precision of core properties stored as float64 (they are read as
+float32 and written back in their type).
 A list property of the vertex element is refused when read.
 """
 
@@ -304,13 +304,14 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
             i = int(np.flatnonzero(~np.isfinite(col))[0])
             raise ValueError(f"{shown}: not written: property {prop!r} is {col[i]} at Gaussian "
                              f"{i} (a PLY of non-finite values does not read back)")
-    default = [(name, _ply_type(name, np.asarray(scene.extra[name])) if name in scene.extra
-                else "<f4") for name in values]
+    default = {name: _ply_type(name, np.asarray(scene.extra[name])) if name in scene.extra
+               else "<f4" for name in values}
     # the file's own types, but an extra property whose values its type no longer holds (edited
     # since it was read: 1.7 in a short, 300 in a uchar) is written in the values' own type
-    layout = [(nm, dt if nm not in scene.extra or _holds(dt, values[nm]) else dict(default)[nm])
-              for nm, dt in (scene.layout or default) if nm in values]
-    layout += [(nm, dt) for nm, dt in default if nm not in dict(layout)]
+    layout = [(nm, dt if nm not in scene.extra or _holds(dt, values[nm]) else default[nm])
+              for nm, dt in (scene.layout or default.items()) if nm in values]
+    placed = {nm for nm, _ in layout}
+    layout += [(nm, dt) for nm, dt in default.items() if nm not in placed]
     data = np.empty(n, dtype=layout)
     for name, _ in layout:
         data[name] = values[name]
