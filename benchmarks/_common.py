@@ -191,6 +191,15 @@ def command_line(argv: Sequence[str] | None) -> str:
     return "python " + shlex.join([sys.argv[0], *args])
 
 
+def add_parts_option(parser: argparse.ArgumentParser, parts: Sequence[str], *,
+                     what: str = "parts to run", **kwargs: Any) -> None:
+    """``--parts``: some of ``parts`` (space-separated; default all), said in its help as
+    ``what`` (``kwargs``: more of ``add_argument``'s, a ``metavar`` say)."""
+    parser.add_argument("--parts", nargs="+", default=list(parts), choices=list(parts),
+                        help=f"{what}, space-separated, among {', '.join(parts)} (default all)",
+                        **kwargs)
+
+
 def add_out_option(parser: argparse.ArgumentParser, files: str) -> None:
     """``--out``: default ``out/benchmarks`` in the repository (wherever the script runs from)."""
     parser.add_argument(

@@ -28,7 +28,15 @@ import time
 import traceback
 
 import torch
-from _common import add_out_option, check_startup, command_line, fail, refuse_repeats, to_json
+from _common import (
+    add_out_option,
+    add_parts_option,
+    check_startup,
+    command_line,
+    fail,
+    refuse_repeats,
+    to_json,
+)
 
 
 def _synchronize(device: str) -> None:
@@ -166,10 +174,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"),
                     help="device timed beside the CPU: cuda, or cpu for a dry run (default cuda)")
-    parts = ["splat-scores", "splat-step", "queen-frame", "gtsp-step"]
-    ap.add_argument("--parts", nargs="+", default=parts, choices=parts, metavar="PART",
-                    help="parts to time, space-separated, among " + ", ".join(parts)
-                         + " (default all)")
+    add_parts_option(ap, ["splat-scores", "splat-step", "queen-frame", "gtsp-step"],
+                     what="parts to time", metavar="PART")
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
     refuse_repeats("--parts", args.parts)  # a part named twice ran twice

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from _common import (
     add_out_option,
+    add_parts_option,
     check_levels,
     check_startup,
     command_line,
@@ -198,9 +199,7 @@ def markdown(result: dict) -> list[str]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--parts", nargs="+", default=["sweep", "walks", "costs"],
-                    choices=["sweep", "walks", "costs"],
-                    help="parts to run, space-separated, among sweep, walks, costs (default all)")
+    add_parts_option(ap, ["sweep", "walks", "costs"])
     ap.add_argument("--levels", type=count(1), default=5,
                     help="TEDDY levels 1 to N of the sweep (default 5)")
     ap.add_argument("--seeds", type=count(1), default=4,

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_out_option, check_startup, command_line, count, to_json
+from _common import add_out_option, add_parts_option, check_startup, command_line, count, to_json
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply, write_ply
@@ -141,9 +141,7 @@ def lego(args, console, out: Path) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--parts", nargs="+", default=["step", "donut", "lego"],
-                    choices=["step", "donut", "lego"],
-                    help="parts to run, space-separated, among step, donut, lego (default all)")
+    add_parts_option(ap, ["step", "donut", "lego"])
     ap.add_argument("--step-repeats", type=count(1), default=10,
                     help="training steps timed, the median reported (step; default 10)")
     ap.add_argument("--rounds", type=count(1), default=3,
