@@ -757,7 +757,7 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     def announce() -> None:  # once the skipped events are known to be the applied ones
         if resumed.events_applied:
             console.print(f"resumed {state}: {counted(resumed.events_applied, 'event')} already "
-                          f"applied ({counted(resumed.replayed_batches, 'batch', 'batches')} "
+                          f"read ({counted(resumed.replayed_batches, 'batch', 'batches')} "
                           "replayed from the log)")
 
     source = "standard input" if events == "-" else events

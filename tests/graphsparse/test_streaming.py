@@ -492,7 +492,7 @@ def test_messages_and_the_summary_are_never_wrapped(cli, grid_file, tmp_path):
     result = cli("stream", grid_file, "--events", events, "--state", state)
     assert result.exit_code == 0, result.output
     (resumed,) = result.stderr.splitlines()
-    assert resumed == f"resumed {state}: 1 event already applied (0 batches replayed from the log)"
+    assert resumed == f"resumed {state}: 1 event already read (0 batches replayed from the log)"
     (summary,) = result.stdout.splitlines()
     assert summary.startswith(f"stream {state}: 2 events in 2 batches; H keeps ")
     as_json = cli("stream", grid_file, "--events", events, "--state", state, "--json")
