@@ -118,10 +118,12 @@ class TeddyTransform(BaseTransform):
                 f"{type(self).__name__} takes one graph, not a Batch of {data.num_graphs}: it "
                 "would prune them to one size together; give it to the dataset "
                 "(transform= or pre_transform=) so that each graph is pruned before batching")
-        if "edge_mask" in data and is_column_attribute(data, "edge_mask",
-                                                       data.edge_index.shape[1]):
+        if ("edge_mask" in data and is_column_attribute(data, "edge_mask",
+                                                        data.edge_index.shape[1])
+                and not (data.edge_mask.dtype == torch.bool and bool(data.edge_mask.all()))):
             # one per column: a user's own (this transform's is one per column of its input,
-            # which the pruned graph has fewer of), cut and then replaced: said, not silent
+            # which the pruned graph has fewer of, or all true where it kept every column:
+            # replacing that loses nothing), cut and then replaced: said, not silent
             warnings.warn(f"{type(self).__name__} replaces the data's edge_mask (one value per "
                           "edge_index column) with the input columns it keeps; rename yours to "
                           "keep it (data.my_mask = data.edge_mask; del data.edge_mask)",

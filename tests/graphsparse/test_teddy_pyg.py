@@ -304,6 +304,15 @@ def test_teddy_transform_warns_that_it_replaces_an_edge_mask_of_the_data_s_own()
         assert torch.equal(out.my_mask, mine[out.edge_mask])
         again = TeddyTransform(budget=2)(out)  # pruning in steps
     assert again.edge_index.shape[1] == 4 and again.edge_mask.shape == (6,)
+    with warnings.catch_warnings():  # a step that kept every column, then another
+        warnings.simplefilter("error")
+        whole = TeddyTransform(keep_ratio=1.0)(data)
+        assert bool(whole.edge_mask.all()) and whole.edge_mask.shape == (8,)
+        assert TeddyTransform(budget=2)(whole).edge_index.shape[1] == 4
+    data.edge_mask = torch.ones(8, dtype=torch.bool)  # a user's, all true: nothing to lose
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TeddyTransform(budget=2)(data)
 
 
 def test_the_transform_speaks_density_as_the_pruner_does():
