@@ -699,6 +699,34 @@ def test_frames_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     assert missing.endswith("nope: no such folder")
 
 
+def test_a_photo_outside_frames_dir_is_never_overwritten_by_an_output(video, cli, tmp_path):
+    """transforms.json may name a photo anywhere: one named as the report's plot (or the stream)
+    was overwritten by it, though the stream's place inside FRAMES_DIR was refused."""
+    import shutil
+
+    folder, _ = video
+    moved = tmp_path / "moved"
+    shutil.copytree(folder, moved)
+    outside = tmp_path / "out"
+    outside.mkdir()
+    for t in range(3):  # camera 1 of every frame, moved beside the stream to be written
+        meta = moved / f"frame_{t:04d}" / "transforms.json"
+        content = json.loads(meta.read_text())
+        entry = content["frames"][1]
+        source = meta.parent / entry["file_path"]
+        target = outside / f"p{t}.report.png"
+        shutil.move(source, target)
+        entry["file_path"] = f"../../out/p{t}.report.png"
+        meta.write_text(json.dumps(content))
+    photo = outside / "p1.report.png"
+    before = photo.read_bytes()
+    line = cli("scene", "queen", "encode", moved, "-o", outside / "p1.qsv", "--epochs",
+               "1").error_line("--output")
+    assert line.endswith(f"{photo} is the input file; write to another name (inputs are never "
+                         "overwritten)")
+    assert photo.read_bytes() == before and not (outside / "p1.qsv").exists()
+
+
 def test_an_empty_output_name_is_named_as_the_output(video, cli, tmp_path):
     """-o "" (an unset shell variable) said "PosixPath('.') has an empty name": the report's
     names were made from it before it was checked."""
