@@ -155,7 +155,7 @@ def sparsify(
     graph: str = typer.Argument(..., help="A dataset name or graph file, or a folder or glob of "
                                 "graph files (with --out)."),
     output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph, or an "
-                                "edge list: .csv, .txt, .edges, .el)."),
+                                "edge list: .csv, .tsv, .txt, .edges, .el)."),
     method: str = typer.Option("teddy", help="A registered edge method that takes a graph: "
                                "teddy, fegrass, effective-resistance, random (`sparsebox methods "
                                "--item edge` also lists ugs, which trains a GNN, and dygrass, "

@@ -19,7 +19,7 @@ import scipy.io
 
 from graphsparse.stats import graph_summary
 from sparsebox.data import DatasetNotFoundError, GraphFileError, load_graph, read_edge_list
-from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_metis
+from sparsebox.data.graphs import NODE_COUNT_FLOOR, read_matrix_market, read_metis, write_graph
 from sparsebox.data.sources import catalogue
 from sparsebox.exceptions import InputFileError
 from sparsebox.structure import SparseStructure
@@ -472,3 +472,28 @@ def test_an_edge_list_field_that_is_no_number_is_named(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(GraphFileError, match=message):
         read_edge_list(path)
+
+
+def test_a_tsv_edge_list_is_read_and_written_tab_separated(cli, tmp_path):
+    """A .tsv edge list (pandas' to_csv(sep="\\t"), database exports) was an unknown format."""
+    pandas_tsv = "\tsource\ttarget\tweight\n0\t0\t1\t2.5\n1\t1\t2\t1\n2\t3\t2\t4\n"
+    path = tmp_path / "g.tsv"
+    path.write_text(pandas_tsv)
+    g = load_graph(path)
+    assert (g.num_nodes, g.num_edges) == (4, 3)
+    assert g.weights[g.find_items([0, 2], [1, 3])].tolist() == [2.5, 4.0]
+    out = tmp_path / "back.tsv"
+    write_graph(g, out)
+    assert out.read_text().splitlines()[0] == "0\t1\t2.5"
+    back = load_graph(out)
+    assert np.array_equal(back.rows, g.rows) and np.array_equal(back.weights, g.weights)
+    spaced = tmp_path / "spaced.tsv"
+    spaced.write_text("0 1\n1 2\n")
+    with pytest.raises(GraphFileError, match=r"spaced.tsv: line 1: .* holds numbers separated by "
+                                             r"whitespace, not by tabs: .* a \.tsv one "
+                                             "tab-separated"):
+        load_graph(spaced)
+    result = cli("graph", "sparsify", path, "-o", tmp_path / "h.tsv", "--method", "random",
+                 "--keep-ratio", "1")
+    assert result.exit_code == 0, result.stderr
+    assert load_graph(tmp_path / "h.tsv").num_edges == 3

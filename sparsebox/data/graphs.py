@@ -424,10 +424,12 @@ def _check_separator(path: Path, lineno: int, text: str, delimiter: str | None) 
             continue
         parts = _fields(text, sep)
         if len(parts) in (2, 3) and all(_is_number(f.strip(), float) for f in parts):
-            expected = {None: "whitespace", ",": "commas"}.get(delimiter, repr(delimiter))
+            expected = {None: "whitespace", ",": "commas", "\t": "tabs"}.get(delimiter,
+                                                                            repr(delimiter))
             raise GraphFileError(f"{path}: line {lineno}: {text[:40]!r} holds numbers separated by "
                                  f"{words}, not by {expected}: a .csv edge list is read "
-                                 "comma-separated, .txt, .edges and .el ones whitespace-separated")
+                                 "comma-separated, a .tsv one tab-separated, .txt, .edges and "
+                                 ".el ones whitespace-separated")
 
 
 def _named_columns(names: list[str]) -> _Columns:
@@ -547,8 +549,12 @@ def _read_csv(path: Path) -> SparseStructure:
     return read_edge_list(path, delimiter=",")
 
 
+def _read_tsv(path: Path) -> SparseStructure:
+    return read_edge_list(path, delimiter="\t")
+
+
 _READERS = {".graph": read_metis, ".metis": read_metis, ".mtx": read_matrix_market,
-            ".csv": _read_csv, ".txt": read_edge_list, ".edges": read_edge_list,
+            ".csv": _read_csv, ".tsv": _read_tsv, ".txt": read_edge_list, ".edges": read_edge_list,
             ".el": read_edge_list}
 #: the graph file formats :func:`load_graph` reads, by suffix; each also compressed
 READABLE_GRAPH_SUFFIXES = tuple(_READERS)
@@ -663,7 +669,7 @@ def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None
     return pickled[0]
 
 
-_EDGE_LIST_SUFFIXES = (".csv", ".txt", ".edges", ".el")
+_EDGE_LIST_SUFFIXES = (".csv", ".tsv", ".txt", ".edges", ".el")
 #: the suffixes :func:`write_graph` writes (the format follows the name)
 WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", *_EDGE_LIST_SUFFIXES)
 
@@ -690,7 +696,8 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
     (symmetric Matrix Market, lower triangle; ``comment`` in its header, and
     :data:`MTX_LOOPS_MARKER` when the diagonal holds self-loops), ``.graph`` (METIS; no
     self-loops), or
-    ``.csv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based). A graph whose weights are
+    ``.csv``/``.tsv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based; separated by commas,
+    tabs, or spaces). A graph whose weights are
     all 1 and that says it is unweighted is written without weights (``pattern`` Matrix
     Market, ``u v`` lines), so that it reads back unweighted.
 
@@ -725,7 +732,7 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
                 lines.append(" ".join(map(str, nbrs)))
         path.write_text("\n".join(lines) + "\n")
     else:
-        sep = "," if suffix == ".csv" else " "
+        sep = {".csv": ",", ".tsv": "\t"}.get(suffix, " ")
         columns = [graph.rows, graph.cols, *([graph.weights] if weighted else [])]
         np.savetxt(path, np.column_stack(columns), fmt=["%d", "%d", "%.17g"][:len(columns)],
                    delimiter=sep)
