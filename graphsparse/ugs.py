@@ -86,7 +86,7 @@ from graphsparse.gnn.training import (
 from graphsparse.teddy import level_keep_ratios, unweighted_structure
 from graphsparse.transforms import keep_edge_columns
 from sparsebox._validation import SEED, Interval, Options, check_int
-from sparsebox.base import Sparsifier
+from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
 from sparsebox.seeding import seeded_generator, seeded_torch
@@ -176,6 +176,7 @@ def _edge_mask_slots(edge_index: torch.Tensor, num_nodes: int
     return learned, num_pairs, torch.from_numpy(slot[pair])
 
 
+@with_gradients
 def ugs_mask_search(model: nn.Module, data: Any, weight_masks: list[torch.Tensor], *,
                     epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4,
                     graph_l1: float = 1e-4, weight_l1: float = 1e-4,

@@ -37,7 +37,7 @@ from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.rendering import BACKENDS, check_cameras, render
 from sparsebox._validation import Interval, Options, check_choice
-from sparsebox.base import Sparsifier
+from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.progress import progress_bar
 from sparsebox.select import select
@@ -187,6 +187,7 @@ def sensitivity_scores(scene: GaussianScene, cameras: Sequence[Camera], *,
     return torch.linalg.slogdet(fisher + eye).logabsdet.numpy()
 
 
+@with_gradients
 def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
                        progress: bool = False) -> torch.Tensor:
     """``(N, 6, 6)``: per Gaussian, ``sum_views sum_pixels sum_channels g g'`` with ``g`` the

@@ -26,7 +26,7 @@ from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.imagemetrics import splat_loss
 from scenesparse.rendering import check_cameras, check_render_backend, render
 from sparsebox._validation import check_colour, check_int, check_real
-from sparsebox.base import StrategyState
+from sparsebox.base import StrategyState, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["SplatTrainer", "LEARNING_RATES", "params_from_scene", "scene_from_params",
@@ -233,6 +233,7 @@ class SplatTrainer:
         t = min(self.step_count / self.schedule_steps, 1.0)
         return self.base_lr["means"] * math.exp(t * math.log(0.01))
 
+    @with_gradients
     def step(self) -> dict[str, float]:
         """One optimisation step on the next camera (a new random order every epoch)."""
         if not self.optimizers:  # torch's "element 0 of tensors does not require grad" followed

@@ -20,11 +20,12 @@ graphs, ``density`` (kept edges per node), resolved by :func:`sparsebox.select.r
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import numbers
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -33,7 +34,8 @@ from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.select import check_budget_fits, resolve_budget
 from sparsebox.structure import SparseStructure, as_structure
 
-__all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS"]
+__all__ = ["Sparsifier", "StreamingSparsifier", "Strategy", "StrategyState", "SIZING_CONSTRAINTS",
+           "with_gradients"]
 
 #: The constraints of the three sizing parameters, shared by every estimator that takes them.
 SIZING_CONSTRAINTS: dict[str, list] = {
@@ -387,3 +389,38 @@ class Strategy:
 
     def step_post_backward(self, *args: Any, **kwargs: Any) -> Any:
         """Called after ``loss.backward()``."""
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def with_gradients(fn: _Function) -> _Function:
+    """Run ``fn``, a training loop or a gradient-based score, with autograd on where its caller
+    turned it off (``torch.no_grad()`` around evaluation code: backward had failed with torch's
+    "element 0 of tensors does not require grad"); under ``torch.inference_mode()``, whose
+    tensors autograd cannot record, refuse with one clear error.
+
+    Examples
+    --------
+    >>> import torch
+    >>> @with_gradients
+    ... def grad_of_square(x):
+    ...     x = x.clone().requires_grad_(True)
+    ...     (x ** 2).sum().backward()
+    ...     return x.grad
+    >>> with torch.no_grad():
+    ...     grad_of_square(torch.tensor([3.0])).tolist()
+    [6.0]
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if torch.is_inference_mode_enabled():
+            raise RuntimeError(f"{fn.__qualname__} computes gradients, which torch.inference_mode() "
+                               "rules out: call it outside the inference_mode block (no_grad is "
+                               "fine)")
+        with torch.enable_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from torch import nn
 
 from graphsparse.gnn.models import check_edge_index, model_inputs, prunable_weights
 from sparsebox._validation import check_fraction, check_int, check_real
+from sparsebox.base import with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import l0_project_
 from sparsebox.select import budget_from_keep_ratio
@@ -65,6 +66,7 @@ def ogb_node_scorer(name: str) -> Scorer:
     return score
 
 
+@with_gradients
 def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr: float = 0.01,
                           weight_decay: float = 5e-4, weight_keep_ratio: float | None = None,
                           weight_masks: list[torch.Tensor] | None = None,
@@ -183,6 +185,24 @@ def node_mask(data: Any, name: str) -> Any:
     return mask.bool() if torch.is_tensor(mask) and mask.dtype == torch.uint8 else mask
 
 
+def _check_finite_features(x: torch.Tensor) -> None:
+    """Refuse NaN or infinite features, naming the first node that holds one (trained on, every
+    logit was NaN: a chance-level result, or UGS's "scores must not contain NaN" after its
+    first round). Sparse features (any layout) are read through their stored values."""
+    if not x.is_floating_point():
+        return
+    if x.layout != torch.strided:
+        x = x.to_sparse_coo().coalesce()
+        bad = ~torch.isfinite(x.values())
+        rows = x.indices()[0][bad.reshape(bad.shape[0], -1).any(dim=1)]
+    else:
+        rows = torch.nonzero(~torch.isfinite(x).reshape(x.shape[0], -1).all(dim=1)).reshape(-1)
+    if rows.numel():
+        raise InvalidParameterError(
+            f"data.x holds NaN or infinite features (node {int(rows.min())} is the first); fill "
+            "or drop them before training")
+
+
 def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask", "test_mask")
                     ) -> None:
     """Refuse what a node classifier cannot train on: anything but a PyG graph of a
@@ -203,6 +223,7 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
         raise InvalidParameterError(
             f"data.x must hold a row per node ({data.num_nodes}, data.num_nodes), got shape "
             f"{list(data.x.shape)}")
+    _check_finite_features(data.x)
     if data.y.is_floating_point() or data.y.is_complex() or data.y.dtype == torch.bool:
         raise InvalidParameterError(
             f"data.y must hold a class id per node (integers), got {data.y.dtype}; for classes "

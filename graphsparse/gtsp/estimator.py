@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from sparsebox._validation import SEED, Interval, Options
-from sparsebox.base import Sparsifier
+from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_generator, seeded_torch
 
@@ -96,6 +96,7 @@ class GtspTokenPruner(Sparsifier):
         self.heads = heads
         self.seed = seed
 
+    @with_gradients
     def fit(self, graphs: Sequence[Any], y: Any = None) -> GtspTokenPruner:
         from torch_geometric.data import Batch, Data
         from torch_geometric.loader import DataLoader

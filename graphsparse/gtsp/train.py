@@ -18,6 +18,7 @@ from graphsparse.gtsp.data import MoleculeTask, one_by_one
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from graphsparse.gtsp.strategy import GTSPStrategy
 from sparsebox._validation import check_int
+from sparsebox.base import with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_generator, seeded_torch
 
@@ -133,6 +134,7 @@ def train_gtsp(model: GTSPModel, task: MoleculeTask, *, epochs: int,
                       on_epoch=on_epoch)
 
 
+@with_gradients
 def _train(model: GTSPModel, task: MoleculeTask, *, epochs: int, strategy: GTSPStrategy | None,
            weight_masks: Sequence[torch.Tensor] | None, lr: float, weight_decay: float,
            batch_size: int, seed: int, on_epoch: Callable[[int, float], None] | None

@@ -30,6 +30,7 @@ from scenesparse.nerf.field import NerfField
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.optim import RowAdam
 from scenesparse.nerf.volume import camera_rays, render_rays, step_size
+from sparsebox.base import with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget
 
@@ -229,6 +230,7 @@ class NerfTrainer:
         self.occupancy.update(lambda u: field.density(lo + u * (hi - lo))[0], self.generator,
                               fraction=1.0 if warm else 0.25)
 
+    @with_gradients
     def step(self) -> dict[str, float]:
         """One optimisation step; returns its record."""
         start = time.perf_counter()

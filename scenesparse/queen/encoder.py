@@ -36,7 +36,7 @@ from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig
 from scenesparse.rendering import BACKENDS, render
 from scenesparse.training import SplatTrainer, check_targets, params_from_scene, scene_from_params
 from sparsebox._validation import SEED, Interval, Options, check_choice, check_int
-from sparsebox.base import Sparsifier
+from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.outputs import counted
 
@@ -44,6 +44,7 @@ __all__ = ["QueenEncoder", "QueenResiduals", "FrameState", "gate_probabilities",
            "footprint_masks"]
 
 
+@with_gradients
 def gate_probabilities(scene: GaussianScene, cameras: Sequence[Camera],
                        targets: Sequence[torch.Tensor], previous: Sequence[torch.Tensor], *,
                        backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:

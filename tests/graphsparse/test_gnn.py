@@ -390,6 +390,12 @@ def _karate_task():
     ({"y": torch.zeros(34)}, r"data.y must hold a class id per node \(integers\), got torch.float32"),
     ({"y": torch.full((34,), -1)}, r"data.train_mask selects nodes without a class \(data.y holds -1"),
     ({"num_nodes": 40}, r"data.x must hold a row per node \(40, data.num_nodes\), got shape \[34, 34\]"),
+    ({"x": torch.eye(34).index_put((torch.tensor([3]), torch.tensor([0])),
+                                    torch.tensor(float("nan")))},
+     r"data.x holds NaN or infinite features \(node 3 is the first\)"),
+    ({"x": torch.eye(34).index_put((torch.tensor([5]), torch.tensor([1])),
+                                    torch.tensor(float("inf")))},
+     r"data.x holds NaN or infinite features \(node 5 is the first\)"),
     ({"edge_index": torch.tensor([[0, 40], [40, 0]])}, r"data.edge_index holds node 40, but "
                                                        r"data.num_nodes is 34"),
     ({"edge_index": torch.tensor([[0, -1], [-1, 0]])}, r"data.edge_index holds node -1"),
@@ -612,3 +618,32 @@ def test_teddy_names_in_any_case_are_recorded_and_resumed_in_lower_case(tmp_path
     (out / "run.json").write_text(json.dumps({**run, "dataset": "CORA", "model": "GCN"}))
     resumed = cli(*common, "--dataset", "cora", "--resume")
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_training_runs_under_no_grad_and_is_refused_under_inference_mode():
+    """Under a caller's torch.no_grad() (evaluation code), training failed with torch's "element
+    0 of tensors does not require grad"; UGS's mask search likewise. inference_mode, whose
+    tensors autograd cannot record, is refused by name."""
+    from graphsparse.ugs import UgsPruner
+
+    data = _karate_task()
+    with torch.no_grad():
+        result = train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=2)
+        assert 0 <= result.val_acc <= 1
+        assert UgsPruner(keep_ratio=0.9, epochs=2).fit(data).mask_.sum() > 0
+    assert torch.is_grad_enabled()  # the caller's mode is back after the call
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="train_node_classifier "
+                                                                   "computes gradients"):
+        train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
+
+
+def test_a_nan_feature_is_refused_before_ugs_trains():
+    """UGS trained a whole round on NaN features, then said "scores must not contain NaN"."""
+    from graphsparse.ugs import UgsPruner
+    from sparsebox.exceptions import InvalidParameterError
+
+    data = _karate_task()
+    data.x = torch.eye(34)
+    data.x[7, 2] = float("nan")
+    with pytest.raises(InvalidParameterError, match=r"data.x holds NaN .* \(node 7 is the first\)"):
+        UgsPruner(keep_ratio=0.9, epochs=2).fit(data)

@@ -1398,3 +1398,16 @@ def test_the_dataset_help_names_every_molecule_dataset_it_takes(cli):
     text = "".join(cli("graph", "gtsp", "--help").stdout.split())  # (wrapped at any hyphen)
     assert all(name in text for name in molecule_datasets()) and "molpcba..." not in text
     assert "--max-graphs<int>Useaboutthismanygraphs(atleast3:" in text  # what it refuses
+
+
+def test_the_token_pruner_trains_under_no_grad(data_dir):
+    """fit under a caller's torch.no_grad() failed with torch's "element 0 of tensors does not
+    require grad"; it trains as it does outside."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = load_molecules("ogbg-molbace", max_graphs=40).train
+    params = dict(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    outside = GtspTokenPruner(**params).fit(graphs)
+    with torch.no_grad():
+        inside = GtspTokenPruner(**params).fit(graphs)
+    assert np.array_equal(outside.scores_, inside.scores_)

@@ -1014,3 +1014,17 @@ def test_a_prune_that_keeps_no_entry_renders_as_the_table_of_zeros(tmp_path, mon
     dark = HollowNeRF(**TINY).fit(views)
     assert not dark.mask_.any()
     assert dark.prune().render(cam).shape == (8, 8, 3)
+
+
+def test_the_nerf_trainer_steps_under_no_grad():
+    """A step under a caller's torch.no_grad() failed with torch's "element 0 of tensors does
+    not require grad"."""
+    field = NerfField(HashGrid(levels=2, table_size=2**8, finest_resolution=16),
+                      aabb=(-1.0, -1.0, -1.0, 1.0, 1.0, 1.0))
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=4, height=4)
+    trainer = NerfTrainer(field, cams, [torch.ones(4, 4, 3)] * 2, steps=2, batch_rays=8)
+    table = field.grid.table.detach().clone()
+    with torch.no_grad():
+        records = trainer.train(2)
+    assert trainer.step_count == 2 and sum(r["samples"] for r in records) > 0
+    assert not torch.equal(field.grid.table, table)

@@ -201,6 +201,10 @@ def test_gate_initialisation_finds_the_moving_gaussians(video):
     g0, p0 = gate_probabilities(scene, frames[0].cameras, frames[0].images(),
                                 frames[0].images(), backend="numba")
     assert float(g0.abs().max()) == 0.0 and float(p0.max()) == 0.0
+    with torch.no_grad():  # a caller's no_grad: the gradients are taken all the same
+        g_off, _ = gate_probabilities(scene, frames[0].cameras, frames[2].images(),
+                                      frames[0].images(), backend="numba")
+    assert torch.equal(g_off, g)
 
 
 def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):

@@ -964,3 +964,22 @@ def test_trainer_with_every_parameter_frozen_says_so():
                            learning_rates=dict.fromkeys(LEARNING_RATES, 0.0))
     with pytest.raises(InvalidParameterError, match="freeze every parameter"):
         trainer.step()
+
+
+def test_a_trainer_steps_under_no_grad(data_dir):
+    """A step under a caller's torch.no_grad() failed with torch's "element 0 of tensors does
+    not require grad"; it takes the step it takes outside."""
+    donut = read_ply(data_dir / DONUT)
+    part = donut.subset(np.arange(len(donut)) % 64 == 0)
+    cams = default_cameras(part, 2, 24)
+    with torch.no_grad():
+        targets = [render(part, c).image.clamp(0, 1) for c in cams]
+    moved = GaussianScene(part.means + 0.01, part.quats, part.log_scales, part.opacity_logits,
+                          part.sh_dc, part.sh_rest)
+    outside = SplatTrainer(moved, cams, targets, seed=1).step()["loss"]
+    with torch.no_grad():
+        inside = SplatTrainer(moved, cams, targets, seed=1).step()["loss"]
+    assert inside == pytest.approx(outside)
+    with torch.no_grad():  # PUP's sensitivity takes the projection's Jacobian by autograd
+        fisher = fisher_information(part, cams[:1])
+    assert torch.equal(fisher, fisher_information(part, cams[:1]))
