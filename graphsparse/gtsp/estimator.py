@@ -48,7 +48,8 @@ class GtspTokenPruner(Sparsifier):
     Attributes
     ----------
     scores_ : ndarray of float
-        The first layer's token score of every node.
+        The first layer's token score of every node (all 1 at ``keep_ratio=1``, where every
+        token is kept and the model has no scorer).
     mask_ : ndarray of bool
         The tokens kept (exactly ``ceil(keep_ratio n_g)`` per graph).
     model_ : GTSPModel
@@ -148,7 +149,8 @@ class GtspTokenPruner(Sparsifier):
         batch = Batch.from_data_list(prepared)
         with torch.no_grad():
             x, _ = model.encode(batch)
-            scores = model.layers[0].scorer(x).squeeze(-1)
+            scorer = model.layers[0].scorer
+            scores = torch.ones(x.shape[0]) if scorer is None else scorer(x).squeeze(-1)
             keep = top_k_per_graph(scores, batch.batch, batch.num_graphs, keep_ratio)
         self.model_ = model
         self.scores_ = scores.numpy().astype(np.float64)

@@ -122,7 +122,9 @@ class GTSPModel(nn.Module):
     dropout, attn_dropout : float in [0, 1)
         Dropout after the MPNN, attention and FFN blocks, and on the attention weights.
     token_keep_ratio : float in (0, 1], optional
-        Keep ratio of the token axis: ``ceil(r n_g)`` tokens of each graph attend.
+        Keep ratio of the token axis: ``ceil(r n_g)`` tokens of each graph attend. At 1 every
+        token attends and the layers have no scorer, so the model starts from the weights the
+        dense one (None) starts from with the same seed.
     token_selection : {"learned", "random"}
         How tokens are chosen: the learned per-layer scorer, or uniformly at random (the
         baseline; also at inference).
@@ -171,7 +173,10 @@ class GTSPModel(nn.Module):
         self.bond = BondEncoder(hidden)
         self.pe_norm = nn.BatchNorm1d(walk_length)
         self.pe = nn.Linear(walk_length, hidden)
-        learned = token_keep_ratio is not None and token_selection == "learned"
+        # no scorer where every token attends: it would never be read, and drawing its weights
+        # moved every later layer's away from the dense model's of the same seed
+        learned = (token_keep_ratio is not None and token_keep_ratio < 1.0
+                   and token_selection == "learned")
         self.layers = nn.ModuleList(
             GTSPLayer(hidden, heads, dropout=dropout, attn_dropout=attn_dropout, scorer=learned)
             for _ in range(num_layers))

@@ -1414,3 +1414,20 @@ def test_the_token_pruner_trains_under_no_grad(data_dir):
     with pytest.raises(InvalidParameterError, match="from its y field: set graph.y and pass "
                                                     "y=None"):  # it was ignored
         GtspTokenPruner(**params).fit(graphs, y=[1] * len(graphs))
+
+
+def test_the_token_axis_at_keep_1_starts_from_the_dense_weights(data_dir):
+    """At keep 1 the layers' scorers (never read: every token attends) were drawn between
+    their other weights, so tokens at keep 1 started elsewhere than dense with the same seed
+    and the report showed a difference that pruning did not make."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    dense, _ = build_run(RunSpec(), 1, 10, seed=3)
+    full, _ = build_run(RunSpec(("tokens",), 1.0), 1, 10, seed=3)
+    assert full.state_dict().keys() == dense.state_dict().keys()
+    assert all(torch.equal(a, full.state_dict()[k]) for k, a in dense.state_dict().items())
+    half, _ = build_run(RunSpec(("tokens",), 0.5), 1, 10, seed=3)
+    assert all(layer.scorer is not None for layer in half.layers)
+    graphs = load_molecules("ogbg-molbace", max_graphs=40).train
+    pruner = GtspTokenPruner(keep_ratio=1.0, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
+    assert pruner.mask_.all() and (pruner.scores_ == 1).all()
