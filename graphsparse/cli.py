@@ -327,6 +327,24 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
             "keep_ratio": (h.num_edges - h.num_self_loops) / prunable if prunable else 1.0}
 
 
+def _finite_non_negative(value: float | None) -> float | None:
+    """A typer callback: :func:`~sparsebox.options.finite`, and at least 0 (typer's own ``min``
+    checks first, and calls NaN "not greater than or equal to 0" instead of no number).
+
+    Examples
+    --------
+    >>> try:
+    ...     _finite_non_negative(-0.5)
+    ... except typer.BadParameter as err:
+    ...     print(err.message)
+    must be a finite number >= 0, got -0.5
+    """
+    value = finite(value)
+    if value is not None and value < 0:
+        raise typer.BadParameter(f"must be a finite number >= 0, got {value}")
+    return value
+
+
 @graph_app.command("teddy")
 def teddy(
     dataset: str = typer.Option("cora", help="cora, citeseer, pubmed (Planetoid) or ogbn-arxiv."),
@@ -340,7 +358,7 @@ def teddy(
                              "(new or empty, unless --resume)."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
-    distill_lambda: float = typer.Option(0.1, min=0.0, callback=finite, help="Weight of "
+    distill_lambda: float = typer.Option(0.1, callback=_finite_non_negative, help="Weight of "
                                          "TEDDY's distillation term, CE + lambda "
                                          "KL(teacher || student)."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "

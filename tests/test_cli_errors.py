@@ -1235,8 +1235,10 @@ def test_a_state_is_used_by_one_run_and_only_a_state_or_empty_folder_becomes_one
 @pytest.mark.parametrize("argv, option", [
     (["graph", "teddy", "--levels", "1", "--seeds", "1", "--epochs", "1", "--distill-lambda",
       "inf"], "--distill-lambda"),
+    (["graph", "teddy", "--levels", "1", "--seeds", "1", "--epochs", "1", "--distill-lambda",
+      "nan"], "--distill-lambda"),  # it was "should be greater than or equal to 0"
     (["graph", "gtsp", "--seeds", "1", "--epochs", "1", "--lr", "inf"], "--lr"),
-], ids=["distill_lambda", "lr"])
+], ids=["distill_lambda", "distill_lambda_nan", "lr"])
 def test_infinite_float_options_are_refused(cli, tmp_path, argv, option):
     """--lr inf trained to NaN and left a folder no later run could use."""
     out = tmp_path / "run"
