@@ -108,9 +108,6 @@ class GtspTokenPruner(Sparsifier):
         from graphsparse.gtsp.train import check_lone_atoms, drops_lone_graph, torch_threads
 
         self._validate_params()
-        if y is not None:  # (it was ignored: the scorer learns from each graph's own y)
-            raise InvalidParameterError("GtspTokenPruner reads each graph's labels from its y "
-                                        "field: set graph.y and pass y=None")
         (_, keep_ratio), = self._sizing_in_use().items()
         graphs = _graph_list(graphs)
         check_molecules(graphs)  # names the graph and the field the model could not read

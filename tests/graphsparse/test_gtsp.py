@@ -1411,9 +1411,6 @@ def test_the_token_pruner_trains_under_no_grad(data_dir):
     with torch.no_grad():
         inside = GtspTokenPruner(**params).fit(graphs)
     assert np.array_equal(outside.scores_, inside.scores_)
-    with pytest.raises(InvalidParameterError, match="from its y field: set graph.y and pass "
-                                                    "y=None"):  # it was ignored
-        GtspTokenPruner(**params).fit(graphs, y=[1] * len(graphs))
 
 
 def test_the_token_axis_at_keep_1_starts_from_the_dense_weights(data_dir):
