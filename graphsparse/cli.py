@@ -651,7 +651,7 @@ def stream_run(
 ) -> None:
     """Apply edge updates in batches, durably: a killed run restarted with the same command
     loses nothing and ends in the state an uninterrupted run reaches. A run on an existing
-    --state reads the events from the first again: those the state applied are skipped (and
+    --state reads the events from the first again: those earlier runs read are skipped (and
     must be the same events), the rest are applied. G leaves out the graph's self-loops (they
     add nothing to a Laplacian; the summary counts them), and an event that is one is refused."""
     from graphsparse.streaming import CHECKPOINT
@@ -827,12 +827,13 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
 
 def _nothing_new(source: str, seen: int, applied: int, state: Path) -> str:
     """What a resumed run that applied no event says: ``source`` held ``seen`` events, all among
-    the ``applied`` ones of ``state``."""
+    the ``applied`` ones earlier runs of ``state`` read (a deletion ``--skip-missing`` skipped
+    is read, never applied)."""
     if not seen:
         return (f"no new events: {source} holds no events; {state} keeps the "
-                f"{counted(applied, 'event')} earlier runs applied")
+                f"{counted(applied, 'event')} earlier runs read")
     its = "its event was" if seen == 1 else f"its {seen} events were"
-    return f"no new events in {source}: {its} applied by earlier runs of {state} ({applied} in all)"
+    return f"no new events in {source}: {its} read by earlier runs of {state} ({applied} in all)"
 
 
 def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:

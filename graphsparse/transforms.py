@@ -71,7 +71,8 @@ class TeddyTransform(BaseTransform):
     """PyG transform: drop the lowest-scoring edges of ``data.edge_index`` and every per-column
     attribute with them (see :func:`keep_edge_columns`), in the original column order, keeping
     ``num_nodes``; ``data.edge_mask`` says which columns of the input stayed (replacing, with
-    a warning, an ``edge_mask`` of the input's own).
+    a warning, an ``edge_mask`` of the input's own; silently where it is all true, as after a
+    step that kept every column, since that loses nothing).
 
     It keeps exactly the edges :class:`~graphsparse.teddy.TeddyPruner` keeps on the same
     ``edge_index`` (the same scores, sizing and messages): both directions of an undirected

@@ -493,6 +493,10 @@ def test_a_tsv_edge_list_is_read_and_written_tab_separated(cli, tmp_path):
                                              r"whitespace, not by tabs: .* a \.tsv one "
                                              "tab-separated"):
         load_graph(spaced)
+    twice = tmp_path / "twice.tsv"  # the header is wrong, not the tab-separated edges
+    twice.write_text("source\tsource\n0\t1\n1\t2\n")
+    with pytest.raises(GraphFileError, match=r"twice.tsv: line 1: cannot read the header"):
+        load_graph(twice)
     result = cli("graph", "sparsify", path, "-o", tmp_path / "h.tsv", "--method", "random",
                  "--keep-ratio", "1")
     assert result.exit_code == 0, result.stderr

@@ -189,14 +189,15 @@ def _check_finite_features(x: torch.Tensor) -> None:
     """Refuse NaN or infinite features, naming the first node that holds one (trained on, every
     logit was NaN: a chance-level result, or UGS's "scores must not contain NaN" after its
     first round). Sparse features (any layout) are read through their stored values."""
-    if not x.is_floating_point():
+    if not (x.is_floating_point() or x.is_complex()):
         return
     if x.layout != torch.strided:
         x = x.to_sparse_coo().coalesce()
         bad = ~torch.isfinite(x.values())
-        rows = x.indices()[0][bad.reshape(bad.shape[0], -1).any(dim=1)]
+        rows = x.indices()[0][bad.flatten(1).any(dim=1) if bad.dim() > 1 else bad]
     else:
-        rows = torch.nonzero(~torch.isfinite(x).reshape(x.shape[0], -1).all(dim=1)).reshape(-1)
+        rows = torch.nonzero(~torch.isfinite(x).flatten(1).all(dim=1)
+                             if x.dim() > 1 else ~torch.isfinite(x)).reshape(-1)
     if rows.numel():
         raise InvalidParameterError(
             f"data.x holds NaN or infinite features (node {int(rows.min())} is the first); fill "

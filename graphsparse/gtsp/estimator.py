@@ -27,7 +27,8 @@ class GtspTokenPruner(Sparsifier):
     the first layer's scorer then rates every atom, and each molecule keeps its
     ``ceil(keep_ratio n_g)`` best. The items are the nodes of all graphs, in order; ``transform``
     returns each graph restricted to its kept tokens. Every graph needs ogb's integer atom
-    features ``x`` and bond features ``edge_attr``, an ``edge_index`` and labels ``y``
+    features ``x`` and bond features ``edge_attr``, an ``edge_index`` and labels ``y`` (``fit``'s
+    own ``y`` is ignored, as the method contract has it: labels are read from each graph)
     (:func:`~graphsparse.gtsp.data.check_molecules`; a missing or malformed field is an
     ``InvalidParameterError`` naming the graph and the field). For the full protocol (heads, layers,
     weights, FLOPs, timing) use :mod:`graphsparse.gtsp.protocol` or `sparsebox graph gtsp`.

@@ -47,14 +47,21 @@ def encode(
         what = "is a file, not a folder of frames" if frames_dir.exists() else "no such folder"
         raise typer.BadParameter(f"{frames_dir}: {what}", param_hint="FRAMES_DIR")
     video = read_video(frames_dir)  # the layout, checked before any work
-    photos = [p for frame in video for p in frame.photos]  # transforms.json may name any path
-    check_output_file(output, option="--output", suffixes=[".qsv"], inputs=photos)
+    check_output_file(output, option="--output", suffixes=[".qsv"])
     report_json, report_png = _report_paths(output)  # from a checked name ("" has no stem)
     if output.resolve().is_relative_to(frames_dir.resolve()):
         raise typer.BadParameter(f"{output} is inside FRAMES_DIR {frames_dir}; write the stream "
                                  "elsewhere (inputs are never overwritten)", param_hint="--output")
     for path in (report_json, report_png):
-        check_output_file(path, option="--output", inputs=photos)
+        check_output_file(path, option="--output")
+    photos = {p.resolve(): frame.folder for frame in video for p in frame.photos}
+    for path, what in ((output, "the stream"), (report_json, "its report"),
+                       (report_png, "its report's plot")):  # transforms.json may name any path
+        if path.resolve() in photos:
+            raise typer.BadParameter(
+                f"{what}, {path}, would overwrite a photo that "
+                f"{photos[path.resolve()] / 'transforms.json'} names; name the stream otherwise "
+                "(inputs are never overwritten)", param_hint="--output")
     with (StagedOutputs(stream=output, report=report_json, plot=report_png) as staged,
           parameter_errors({"test_camera": "--test-camera"})):
         report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,

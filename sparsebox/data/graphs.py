@@ -420,7 +420,8 @@ def _check_separator(path: Path, lineno: int, text: str, delimiter: str | None) 
     another separator than ``delimiter`` (``0,1`` in a whitespace-separated file, ``0 1`` in a
     comma-separated one): an edge line in a file named for another separator."""
     for sep, words in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), (None, "whitespace")):
-        if sep == delimiter or (delimiter is None and sep == "\t"):
+        if (sep == delimiter or (delimiter is None and sep == "\t")
+                or (delimiter == "\t" and sep is None and "\t" in text)):  # whitespace holds tabs
             continue
         parts = _fields(text, sep)
         if len(parts) in (2, 3) and all(_is_number(f.strip(), float) for f in parts):

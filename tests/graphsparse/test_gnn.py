@@ -631,7 +631,7 @@ def test_training_runs_under_no_grad_and_is_refused_under_inference_mode():
         result = train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=2)
         assert 0 <= result.val_acc <= 1
         assert UgsPruner(keep_ratio=0.9, epochs=2).fit(data).mask_.sum() > 0
-    assert torch.is_grad_enabled()  # the caller's mode is back after the call
+        assert not torch.is_grad_enabled()  # the caller's mode is back after each call
     with torch.inference_mode(), pytest.raises(RuntimeError, match="train_node_classifier "
                                                                    "computes gradients"):
         train_node_classifier(make_model("gcn", 34, 4, hidden=8), data, epochs=1)
@@ -647,3 +647,6 @@ def test_a_nan_feature_is_refused_before_ugs_trains():
     data.x[7, 2] = float("nan")
     with pytest.raises(InvalidParameterError, match=r"data.x holds NaN .* \(node 7 is the first\)"):
         UgsPruner(keep_ratio=0.9, epochs=2).fit(data)
+    for empty in (torch.zeros(34, 3).to_sparse(), torch.zeros(34, 3).to_sparse_csr()):
+        data.x = empty  # sparse features with no stored value: nothing to refuse
+        train_node_classifier(make_model("gcn", 3, 4, hidden=8), data, epochs=1)

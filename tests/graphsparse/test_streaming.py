@@ -450,7 +450,7 @@ def test_an_empty_events_file_on_a_resumed_state_says_what_is_true(cli, grid_fil
     assert "its 0 events" not in result.stderr
     result = cli("stream", grid_file, "--events", first, "--state", state)
     assert result.exit_code == 0, result.output
-    assert f"its 2 events were applied by earlier runs of {state}" in result.stderr
+    assert f"its 2 events were read by earlier runs of {state}" in result.stderr
 
 
 @pytest.mark.parametrize("option, shown", [
@@ -828,12 +828,12 @@ def test_counts_of_one_read_in_the_singular(cli, tmp_path):
     assert result.stdout.startswith(f"stream {state}: 1 event in 1 batch; H keeps 1 of "
                                     "1 edge (density"), result.output
     result = cli("stream", graph, "--events", events, "--state", state)
-    assert f"no new events in {events}: its event was applied by earlier runs of {state}" \
+    assert f"no new events in {events}: its event was read by earlier runs of {state}" \
         in result.stderr, result.output
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     result = cli("stream", graph, "--events", empty, "--state", state)
-    assert f"{state} keeps the 1 event earlier runs applied" in result.stderr, result.output
+    assert f"{state} keeps the 1 event earlier runs read" in result.stderr, result.output
     out = tmp_path / "h.txt"
     result = cli("stream", "export", state, "-o", out)
     assert result.stdout == f"wrote {out}: 2 nodes, 1 edge\n", result.output

@@ -726,8 +726,9 @@ def test_a_photo_outside_frames_dir_is_never_overwritten_by_an_output(video, cli
     before = photo.read_bytes()
     line = cli("scene", "queen", "encode", moved, "-o", outside / "p1.qsv", "--epochs",
                "1").error_line("--output")
-    assert line.endswith(f"{photo} is the input file; write to another name (inputs are never "
-                         "overwritten)")
+    assert line.endswith(f"its report's plot, {photo}, would overwrite a photo that "
+                         f"{moved / 'frame_0001' / 'transforms.json'} names; name the stream "
+                         "otherwise (inputs are never overwritten)")
     assert photo.read_bytes() == before and not (outside / "p1.qsv").exists()
 
 
