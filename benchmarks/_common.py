@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sparsebox.outputs import folders_to_make, remove_if_empty
+from sparsebox.outputs import folders_to_make, is_writable, remove_if_empty
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "out" / "benchmarks"
@@ -200,20 +200,31 @@ def add_parts_option(parser: argparse.ArgumentParser, parts: Sequence[str], *,
                         **kwargs)
 
 
+def folder_path(text: str) -> Path:
+    """An argparse type for an output folder: an empty one (an unset shell variable) is refused,
+    not taken for the working folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a folder")
+    return Path(text)
+
+
 def add_out_option(parser: argparse.ArgumentParser, files: str) -> None:
     """``--out``: default ``out/benchmarks`` in the repository (wherever the script runs from)."""
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT,
+        "--out", type=folder_path, default=DEFAULT_OUT,
         help=f"folder for {files} (default: {DEFAULT_OUT}; made if missing); "
              "--out benchmarks/results overwrites the committed record")
 
 
 def output_folder(path: str | os.PathLike[str], option: str = "--out") -> Path:
     """``path`` made (with its parents) and checked writable by writing a file into it; the
-    folders it makes are kept in :data:`MADE`, for :func:`fail` to take away."""
+    folders it makes are kept in :data:`MADE`, for :func:`fail` to take away. A folder without
+    write permission is refused, for root too (:func:`sparsebox.outputs.is_writable`)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         fail(f"{option}: {path} is a file, not a folder")
+    if not is_writable(path):
+        fail(f"{option}: cannot write into the folder {path} (it is read-only)")
     try:
         for folder in reversed(folders_to_make(path)):
             try:

@@ -44,6 +44,7 @@ from _common import (
     count,
     fail,
     finite,
+    folder_path,
     output_folder,
     to_json,
 )
@@ -90,7 +91,7 @@ def add_video_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--epochs", type=count(1), default=QueenConfig().epochs,
                     help=f"epochs per frame: steps = epochs x training cameras "
                          f"(default {QueenConfig().epochs})")
-    ap.add_argument("--work", type=Path, default=None,
+    ap.add_argument("--work", type=folder_path, default=None,
                     help="folder of the video (default: out/queen_video in the repository, beside "
                          "--out's default, as --out must not hold it)")
 

@@ -19,7 +19,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import command_line, output_folder
+from _common import command_line, folder_path, output_folder
 
 from sparsebox.outputs import folders_to_make, remove_if_empty
 
@@ -45,12 +45,24 @@ def _records(folder: Path) -> list[dict]:
     return records
 
 
+def _settings(folder: Path) -> str:
+    """`` (new run: {...})`` from the new run's run.json, or nothing where it has none."""
+    path = folder / "run.json"
+    if not path.is_file():
+        return ""
+    try:
+        return f" (new run: {json.dumps(json.loads(path.read_text()))})"
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"error: {path}: cannot read the run's settings ({err})", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("new", type=Path, help="Folder of the new run (its results.json is read).")
     ap.add_argument("recorded", type=Path,
                     help="Folder of the recorded run (its results.json is read).")
-    ap.add_argument("--out", type=Path,
+    ap.add_argument("--out", type=folder_path,
                     help="Also write teddy_compare.md into this folder (made if missing).")
     args = ap.parse_args()
     made = folders_to_make(args.out) if args.out is not None else []
@@ -59,6 +71,7 @@ def main() -> int:
     try:
         recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
         new = _records(args.new)
+        settings = _settings(args.new) if args.out is not None else ""
     except SystemExit:  # unreadable records: the folder made for the report is gone too
         remove_if_empty(made)
         raise
@@ -82,8 +95,6 @@ def main() -> int:
     print("\n".join(table))
     if args.out is not None:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        run = args.new / "run.json"
-        settings = f" (new run: {json.dumps(json.loads(run.read_text()))})" if run.is_file() else ""
         (args.out / "teddy_compare.md").write_text(
             f"`{command_line(None)}` ({when}): "
             f"{len(lines) - bad} of {len(lines)} records identical{settings}.\n\n"

@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import DEFAULT_OUT, command_line, fail, output_folder
+from _common import DEFAULT_OUT, command_line, fail, folder_path, output_folder
 
 from graphsparse.teddy_report import compare_teddy, summarize_levels
 
@@ -82,13 +82,15 @@ def summary_rows(folder: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    ap.add_argument("--out", type=folder_path, default=None,
                     help=f"benchmark folder whose teddy/ holds the runs (default: {DEFAULT_OUT}); "
                          "--out benchmarks/results rewrites the committed table")
-    ap.add_argument("--folder", type=Path, default=None,
+    ap.add_argument("--folder", type=folder_path, default=None,
                     help="the folder of run folders itself, read and written (default: <out>/teddy)")
     args = ap.parse_args(argv)
-    folder = args.folder if args.folder is not None else args.out / "teddy"
+    if args.folder is not None and args.out is not None:  # (--out was ignored)
+        fail("--out and --folder name the same thing (--folder is <out>/teddy); give one")
+    folder = args.folder if args.folder is not None else (args.out or DEFAULT_OUT) / "teddy"
     option = "--folder" if args.folder is not None else "--out"
     if not folder.is_dir() or not run_folders(folder):
         fail(f"{option}: no TEDDY runs (folders with a results.json) in {folder}; make them with "

@@ -410,6 +410,17 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
                              str(tmp_path / "afile")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: --out: {tmp_path / 'afile'} is a file, not a folder"
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)  # read-only, for root too
+    for out, message in ((locked, f"error: --out: cannot write into the folder {locked} (it is "
+                                  "read-only)"), ("", "error: argument --out: is empty; give a "
+                                                      "folder")):  # (argparse's usage above)
+        result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                                 str(out)], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)  # ("" had written into the working folder)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines()[-1].endswith(message)
+    assert not list(locked.iterdir()) and not (tmp_path / "teddy_compare.md").exists()
     result = subprocess.run([sys.executable, script, str(new), str(recorded)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
@@ -432,6 +443,16 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
                              str(tmp_path / "report" / "here")], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "cannot read the records" in result.stderr
+    assert not (tmp_path / "report").exists()
+    record = '[{"method": "teddy", "level": 1, "seed": 0, "test_acc": 0.5}]'
+    (new / "results.json").write_text(record)
+    (recorded / "results.json").write_text(record)
+    (new / "run.json").write_text("{oops")  # a traceback after the table, and exit 1 (differs)
+    result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                             str(tmp_path / "report")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {new / 'run.json'}: cannot read the run's settings")
     assert not (tmp_path / "report").exists()
 
 
@@ -958,3 +979,35 @@ def test_teddy_summary_names_a_results_json_it_cannot_read(tmp_path, content, me
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {run_folder / 'results.json'}: {message}")
     assert "Traceback" not in result.stderr and not (tmp_path / "runs" / "README.md").exists()
+
+
+def test_networkit_peers_are_seeded_by_the_script_s_seed():
+    """networkit draws from generators of its own, which --seed had left alone: its Random and
+    ForestFire columns came out differently in each process."""
+    import importlib.util
+
+    pytest.importorskip("networkit")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("dygrass", BENCHMARKS / "dygrass.py")
+        dygrass = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(dygrass)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from sparsebox.data import load_graph
+
+    g = load_graph("karate")
+    for kind in ("Random", "ForestFire"):
+        first, again = (dygrass.networkit_sparsifier(g, 40, kind, seed=3) for _ in range(2))
+        assert first.ids.tolist() == again.ids.tolist(), kind
+
+
+def test_teddy_summary_refuses_out_beside_folder(tmp_path):
+    """--out beside --folder was ignored without a word (--folder is <out>/teddy)."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "teddy_summary.py"), "--folder",
+                             str(tmp_path / "runs"), "--out", str(tmp_path / "other")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --out and --folder name the same thing (--folder is "
+                                     "<out>/teddy); give one")
+    assert not (tmp_path / "other").exists()
