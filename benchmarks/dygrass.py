@@ -98,17 +98,25 @@ def cap_label(run: dict) -> str:
     return f" ({run['max_density']:.2f})" if run.get("max_density") else ""
 
 
-def networkit_sparsifier(g: SparseStructure, edges: int, kind: str) -> SparseStructure:
+def networkit_sparsifier(g: SparseStructure, edges: int, kind: str, seed: int) -> SparseStructure:
+    """networkit's ``kind`` sparsifier of ``g`` asked for ``edges`` edges (as a ratio), seeded
+    and on one thread (networkit draws from generators of its own, one per thread, which the
+    script's --seed had left alone, and threads share out the edges differently each run)."""
     import networkit as nk
 
     ng = nk.Graph(g.num_nodes, weighted=True, directed=False)
     ng.addEdges((g.weights, (g.rows, g.cols)))
     ng.indexEdges()
-    ratio = edges / g.num_edges
     algorithm = {"LocalDegree": nk.sparsification.LocalDegreeSparsifier,
                  "ForestFire": lambda: nk.sparsification.ForestFireSparsifier(0.6, 5.0),
                  "Random": nk.sparsification.RandomEdgeSparsifier}[kind]()
-    sparse = algorithm.getSparsifiedGraphOfSize(ng, ratio)
+    threads = nk.getMaxNumberOfThreads()
+    nk.setNumberOfThreads(1)
+    try:
+        nk.setSeed(seed, False)
+        sparse = algorithm.getSparsifiedGraphOfSize(ng, edges / g.num_edges)
+    finally:
+        nk.setNumberOfThreads(threads)
     u, v = zip(*sparse.iterEdges(), strict=True) if sparse.numberOfEdges() else ((), ())
     mask = np.zeros(g.num_items, dtype=bool)
     mask[g.find_items(np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))] = True
@@ -193,7 +201,7 @@ def run_protocol(name: str, g: SparseStructure, mode: str, args, console: Consol
     if end_kappa:
         peers = {}
         for kind in NETWORKIT_PEERS:
-            h = networkit_sparsifier(model.graph_, final_edges, kind)
+            h = networkit_sparsifier(model.graph_, final_edges, kind, args.seed)
             peers[f"networkit_{kind}"] = {"edges": h.num_edges,
                                           "components": int(h.connected_components()[0]),
                                           "kappa": kappa(model.graph_, h)}

@@ -54,7 +54,7 @@ def measure(name: str, g: SparseStructure, density: float, seed: int,
            "kappa": relative_condition_number(g, h, method="ground"),
            "extra_components": int(h.connected_components()[0]) - components}
     for kind in NETWORKIT_PEERS:
-        peer = networkit_sparsifier(g, h.num_edges, kind)
+        peer = networkit_sparsifier(g, h.num_edges, kind, seed)
         row[kind] = {"edges": peer.num_edges,
                      "extra_components": int(peer.connected_components()[0]) - components,
                      "kappa": relative_condition_number(g, peer, method="ground")}
@@ -102,7 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20], metavar="DENSITY",
                     help="sparsifier sizes |E_H| / |V| >= 1, space-separated (default 1.10 1.20)")
     ap.add_argument("--seed", type=count(0), default=0,
-                    help="FeGrassSparsifier's seed (its refinement's random vectors; default 0)")
+                    help="seed of FeGrassSparsifier (its refinement's random vectors) and of "
+                         "networkit's sparsifiers (default 0)")
     ap.add_argument("--refine-rounds", type=refine_rounds, default="auto",
                     help="FeGrassSparsifier's refine_rounds: auto, or a count (0: plain feGRASS)")
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
