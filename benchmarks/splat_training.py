@@ -169,7 +169,9 @@ def main(argv=None) -> None:
                     help="steps refitting the lego colours from SH degree 3 to 1 (default 1000)")
     add_out_option(ap, "splat_training.json and splat_training.md")
     args = ap.parse_args(argv)
-    datasets = ["donut"] + (["lego"] if "lego" in args.parts else [])
+    # the step and donut parts train the donut, the lego part only the lego photos
+    datasets = (["donut"] if {"step", "donut"} & set(args.parts) else []) + (
+        ["lego"] if "lego" in args.parts else [])
     out = check_startup(args.out, datasets=datasets)
     console = Console(markup=False, highlight=False)
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),

@@ -1011,3 +1011,33 @@ def test_teddy_summary_refuses_out_beside_folder(tmp_path):
     assert result.stderr.strip() == ("error: --out and --folder name the same thing (--folder is "
                                      "<out>/teddy); give one")
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("script, argv, wanted", [
+    ("splat_training", ["--parts", "lego"], ["lego"]),
+    ("splat_training", ["--parts", "step", "lego"], ["donut", "lego"]),
+    ("gpu_timings", ["--device", "cpu", "--parts", "gtsp-step"], ["ogbg-molbace"]),
+    ("gpu_timings", ["--device", "cpu", "--parts", "splat-step"], ["donut"]),
+])
+def test_parts_ask_only_for_the_datasets_they_read(script, argv, wanted, tmp_path):
+    """--parts lego (and gpu_timings' gtsp-step) asked for the donut, which they never read:
+    with only their own data at hand, they stopped on a dataset they did not need."""
+    import importlib.util
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    asked = []
+
+    def check_startup(out, *, packages=(), datasets=(), **kwargs):
+        asked.extend(datasets)
+        raise SystemExit(0)  # stop before any work
+
+    module.check_startup = check_startup
+    with pytest.raises(SystemExit):
+        module.main([*argv, "--out", str(tmp_path / "out")])
+    assert asked == wanted
