@@ -31,7 +31,7 @@ def _records(folder: Path) -> list[dict]:
     path = folder / "results.json"
     try:
         records = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
         print(f"error: {path}: cannot read the records ({err})", file=sys.stderr)
         raise SystemExit(2) from None
     if not isinstance(records, list):
@@ -52,7 +52,7 @@ def _settings(folder: Path) -> str:
         return ""
     try:
         return f" (new run: {json.dumps(json.loads(path.read_text()))})"
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
         print(f"error: {path}: cannot read the run's settings ({err})", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -360,7 +360,7 @@ def teddy(
                                 "full and run only the others."),
     distill_lambda: float = typer.Option(0.1, callback=_finite_non_negative, help="Weight of "
                                          "TEDDY's distillation term, CE + lambda "
-                                         "KL(teacher || student)."),
+                                         "KL(teacher || student); at least 0."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
                              "process with an equal share of the CPU threads (with --executor "
                              "ray and no address: the local cluster's CPUs)."),
@@ -736,8 +736,8 @@ def _refuse_a_file_without_events(events: str) -> None:
 
 def _check_repeated(event: Any, logged: Any, lineno: int, seen: int, source: str,
                     state: Path) -> None:
-    """A resumed stream skips the events its state applied: refuse one that is not the event
-    applied there (other events were given: skipping them would drop them unseen)."""
+    """A resumed stream skips the events earlier runs of its state read: refuse one that is not
+    the event read there (other events were given: skipping them would drop them unseen)."""
     if logged is None or _same_event(event) == _same_event(logged):
         return
     from sparsebox.exceptions import InputFileError
@@ -745,7 +745,7 @@ def _check_repeated(event: Any, logged: Any, lineno: int, seen: int, source: str
     raise InputFileError(
         f"{source}: line {lineno}: event {seen} is {_shown(event)}, but event {seen} of "
         f"{state} was {_shown(logged)}; a resumed stream gives all its "
-        "events again from the first (those applied are skipped): give the same events "
+        "events again from the first (those read are skipped): give the same events "
         "followed by the new ones, or use a new --state")
 
 

@@ -30,7 +30,7 @@ from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["counted", "check_output_file", "check_output_folder", "folders_to_make", "remove_if_empty",
            "StagedOutputs", "write_text_atomic", "write_figure_and_text", "json_text", "is_writable",
-           "unwritable_folder"]
+           "unwritable_folder", "same_place"]
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -108,7 +108,7 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     if path.is_dir():
         raise InvalidParameterError(f"{option}: {path} is a folder; give a file name")
     for other_option, other in (outputs or {}).items():
-        if other is not None and _same_place(path, Path(other)):
+        if other is not None and same_place(path, Path(other)):
             raise InvalidParameterError(f"{option}: {path} is also {other_option}; give each "
                                         "output its own name")
     if suffixes is not None:
@@ -126,13 +126,13 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
     if not is_writable(folder):
         raise InvalidParameterError(f"{option}: the folder {folder} is not writable")
     for source in inputs:  # an input may not exist yet (a dataset about to be downloaded)
-        if _same_place(path, Path(source)):
+        if same_place(path, Path(source)):
             raise InvalidParameterError(f"{option}: {path} is the input file; write to another "
                                         "name (inputs are never overwritten)")
     return path
 
 
-def _same_place(a: Path, b: Path) -> bool:
+def same_place(a: Path, b: Path) -> bool:
     """Whether two paths, which need not exist yet, name one file."""
     return _same_file(a, b) or a.resolve() == b.resolve()
 

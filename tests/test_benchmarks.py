@@ -454,6 +454,12 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: {new / 'run.json'}: cannot read the run's settings")
     assert not (tmp_path / "report").exists()
+    (new / "run.json").write_bytes(b'{"epochs": "\xff"}')  # not UTF-8: it was a traceback
+    result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
+                             str(tmp_path / "report")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "report").exists()
 
 
 def test_gtsp_checks_every_dataset_folder_before_training(tmp_path):

@@ -497,6 +497,11 @@ def test_a_tsv_edge_list_is_read_and_written_tab_separated(cli, tmp_path):
     twice.write_text("source\tsource\n0\t1\n1\t2\n")
     with pytest.raises(GraphFileError, match=r"twice.tsv: line 1: cannot read the header"):
         load_graph(twice)
+    mixed = tmp_path / "mixed.tsv"  # a space inside the first edge: it was read as a header
+    mixed.write_text("0 1\t2\n1\t2\n2\t3\n")
+    with pytest.raises(GraphFileError, match=r"mixed.tsv: line 1: .* holds numbers separated by "
+                                             "whitespace, not by tabs"):
+        load_graph(mixed)
     result = cli("graph", "sparsify", path, "-o", tmp_path / "h.tsv", "--method", "random",
                  "--keep-ratio", "1")
     assert result.exit_code == 0, result.stderr

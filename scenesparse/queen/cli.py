@@ -39,7 +39,7 @@ def encode(
     from scenesparse.queen.video import encode_video, read_video
     from scenesparse.rendering import check_render_backend
     from sparsebox.options import parameter_errors
-    from sparsebox.outputs import StagedOutputs, check_output_file
+    from sparsebox.outputs import StagedOutputs, check_output_file, same_place
 
     with parameter_errors({"backend": "--backend"}):
         check_render_backend(backend)  # one this machine can run, before any work
@@ -54,14 +54,14 @@ def encode(
                                  "elsewhere (inputs are never overwritten)", param_hint="--output")
     for path in (report_json, report_png):
         check_output_file(path, option="--output")
-    photos = {p.resolve(): frame.folder for frame in video for p in frame.photos}
     for path, what in ((output, "the stream"), (report_json, "its report"),
                        (report_png, "its report's plot")):  # transforms.json may name any path
-        if path.resolve() in photos:
+        named = next((f.folder for f in video for p in f.photos if same_place(path, p)), None)
+        if named is not None:
             raise typer.BadParameter(
-                f"{what}, {path}, would overwrite a photo that "
-                f"{photos[path.resolve()] / 'transforms.json'} names; name the stream otherwise "
-                "(inputs are never overwritten)", param_hint="--output")
+                f"{what}, {path}, would overwrite a photo that {named / 'transforms.json'} "
+                "names; name the stream otherwise (inputs are never overwritten)",
+                param_hint="--output")
     with (StagedOutputs(stream=output, report=report_json, plot=report_png) as staged,
           parameter_errors({"test_camera": "--test-camera"})):
         report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,

@@ -420,17 +420,23 @@ def _check_separator(path: Path, lineno: int, text: str, delimiter: str | None) 
     another separator than ``delimiter`` (``0,1`` in a whitespace-separated file, ``0 1`` in a
     comma-separated one): an edge line in a file named for another separator."""
     for sep, words in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), (None, "whitespace")):
-        if (sep == delimiter or (delimiter is None and sep == "\t")
-                or (delimiter == "\t" and sep is None and "\t" in text)):  # whitespace holds tabs
+        if sep == delimiter or (delimiter is None and sep == "\t"):  # whitespace holds tabs
             continue
-        parts = _fields(text, sep)
-        if len(parts) in (2, 3) and all(_is_number(f.strip(), float) for f in parts):
+        if delimiter == "\t" and sep is None and _edge_fields(text, delimiter):
+            continue  # an edge split by tabs, read as whitespace too
+        if _edge_fields(text, sep):
             expected = {None: "whitespace", ",": "commas", "\t": "tabs"}.get(delimiter,
                                                                             repr(delimiter))
             raise GraphFileError(f"{path}: line {lineno}: {text[:40]!r} holds numbers separated by "
                                  f"{words}, not by {expected}: a .csv edge list is read "
                                  "comma-separated, a .tsv one tab-separated, .txt, .edges and "
                                  ".el ones whitespace-separated")
+
+
+def _edge_fields(text: str, delimiter: str | None) -> bool:
+    """Whether ``text`` split by ``delimiter`` is 2 or 3 numbers: an edge line."""
+    parts = _fields(text, delimiter)
+    return len(parts) in (2, 3) and all(_is_number(f.strip(), float) for f in parts)
 
 
 def _named_columns(names: list[str]) -> _Columns:
