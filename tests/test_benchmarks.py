@@ -547,15 +547,7 @@ def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
 
 
 def test_scaleout_update_keeps_the_command_that_measured_each_kept_part():
-    import importlib.util
-
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("scaleout", BENCHMARKS / "scaleout.py")
-        scaleout = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(scaleout)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    scaleout = _load_benchmark("scaleout")
     full = {"meta": {"command": "scaleout.py", "date": "d1", "sweep": {"seeds": 4}},
             "sweep": [1], "walks": [2], "costs": [3]}
     first = {"meta": {"command": "scaleout.py --parts walks costs --update", "date": "d2"},
@@ -990,16 +982,8 @@ def test_teddy_summary_names_a_results_json_it_cannot_read(tmp_path, content, me
 def test_networkit_peers_are_seeded_by_the_script_s_seed():
     """networkit draws from generators of its own, which --seed had left alone: its Random and
     ForestFire columns came out differently in each process."""
-    import importlib.util
-
     pytest.importorskip("networkit")
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("dygrass", BENCHMARKS / "dygrass.py")
-        dygrass = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(dygrass)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    dygrass = _load_benchmark("dygrass")
     from sparsebox.data import load_graph
 
     g = load_graph("karate")
@@ -1028,15 +1012,7 @@ def test_teddy_summary_refuses_out_beside_folder(tmp_path):
 def test_parts_ask_only_for_the_datasets_they_read(script, argv, wanted, tmp_path):
     """--parts lego (and gpu_timings' gtsp-step) asked for the donut, which they never read:
     with only their own data at hand, they stopped on a dataset they did not need."""
-    import importlib.util
-
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(script, BENCHMARKS / f"{script}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    module = _load_benchmark(script)
     asked = []
 
     def check_startup(out, *, packages=(), datasets=(), **kwargs):
