@@ -30,7 +30,7 @@ KEYS = ("method", "level", "seed", "test_acc")  # what every record has (older o
 def _records(folder: Path) -> list[dict]:
     path = folder / "results.json"
     try:
-        records = json.loads(path.read_text())
+        records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
         print(f"error: {path}: cannot read the records ({err})", file=sys.stderr)
         raise SystemExit(2) from None
@@ -51,7 +51,8 @@ def _settings(folder: Path) -> str:
     if not path.is_file():
         return ""
     try:
-        return f" (new run: {json.dumps(json.loads(path.read_text()))})"
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        return f" (new run: {json.dumps(settings)})"
     except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
         print(f"error: {path}: cannot read the run's settings ({err})", file=sys.stderr)
         raise SystemExit(2) from None

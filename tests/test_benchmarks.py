@@ -1005,6 +1005,7 @@ def test_teddy_summary_refuses_out_beside_folder(tmp_path):
 
 @pytest.mark.parametrize("script, argv, wanted", [
     ("splat_training", ["--parts", "lego"], ["lego"]),
+    ("splat_training", ["--parts", "donut"], ["donut"]),
     ("splat_training", ["--parts", "step", "lego"], ["donut", "lego"]),
     ("gpu_timings", ["--device", "cpu", "--parts", "gtsp-step"], ["ogbg-molbace"]),
     ("gpu_timings", ["--device", "cpu", "--parts", "splat-step"], ["donut"]),
