@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import command_line, folder_path, output_folder
-
-from sparsebox.outputs import folders_to_make, remove_if_empty
+from _common import command_line, fail, folder_path, output_folder
 
 FIELDS = ("test_acc", "val_acc", "edge_keep", "weight_keep")
 KEYS = ("method", "level", "seed", "test_acc")  # what every record has (older ones lack val_acc)
@@ -32,16 +29,13 @@ def _records(folder: Path) -> list[dict]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
-        print(f"error: {path}: cannot read the records ({err})", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(f"{path}: cannot read the records ({err})")
     if not isinstance(records, list):
-        print(f"error: {path}: not a list of TEDDY records", file=sys.stderr)
-        raise SystemExit(2)
+        fail(f"{path}: not a list of TEDDY records")
     for i, record in enumerate(records, start=1):
         missing = [k for k in KEYS if not isinstance(record, dict) or k not in record]
         if missing:
-            print(f"error: {path}: record {i} has no {', '.join(missing)}", file=sys.stderr)
-            raise SystemExit(2)
+            fail(f"{path}: record {i} has no {', '.join(missing)}")
     return records
 
 
@@ -54,8 +48,7 @@ def _settings(folder: Path) -> str:
         settings = json.loads(path.read_text(encoding="utf-8"))
         return f" (new run: {json.dumps(settings)})"
     except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
-        print(f"error: {path}: cannot read the run's settings ({err})", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(f"{path}: cannot read the run's settings ({err})")
 
 
 def main() -> int:
@@ -66,20 +59,14 @@ def main() -> int:
     ap.add_argument("--out", type=folder_path,
                     help="Also write teddy_compare.md into this folder (made if missing).")
     args = ap.parse_args()
-    made = folders_to_make(args.out) if args.out is not None else []
     if args.out is not None:
         args.out = output_folder(args.out)
-    try:
-        recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
-        new = _records(args.new)
-        settings = _settings(args.new) if args.out is not None else ""
-    except SystemExit:  # unreadable records: the folder made for the report is gone too
-        remove_if_empty(made)
-        raise
-    if not new:
-        remove_if_empty(made)  # a comparison of nothing leaves no folder behind
-        print(f"error: {args.new / 'results.json'}: no records to compare", file=sys.stderr)
-        return 2
+    # every error below removes the folder made for the report (fail)
+    recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
+    new = _records(args.new)
+    settings = _settings(args.new) if args.out is not None else ""
+    if not new:  # a comparison of nothing
+        fail(f"{args.new / 'results.json'}: no records to compare")
     lines, bad = [], 0
     for r in new:
         key = (r["method"], r["level"], r["seed"])
