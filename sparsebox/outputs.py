@@ -133,7 +133,15 @@ def check_output_file(path: str | os.PathLike[str], *, option: str,
 
 
 def same_place(a: Path, b: Path) -> bool:
-    """Whether two paths, which need not exist yet, name one file."""
+    """Whether two paths, which need not exist yet, name one file (the same file, through a
+    link or a case-insensitive file system, or the same resolved path).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> same_place(Path("out/../a.ply"), Path("a.ply")), same_place(Path("a.ply"), Path("b.ply"))
+    (True, False)
+    """
     return _same_file(a, b) or a.resolve() == b.resolve()
 
 
