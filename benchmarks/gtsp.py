@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,6 +113,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     from graphsparse.gtsp.report import write_gtsp_report
     from sparsebox.outputs import json_text, write_text_atomic
     from sparsebox.parallel import LocalExecutor
+    from sparsebox.progress import make_progress
 
     run = check_dataset_folder(dataset, args, folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,10 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     total = sum(len(v) for v in todo.values())
     print(f"{dataset}: {total} runs to do ({len(records)} recorded)", flush=True)
     start = time.perf_counter()
+    # a bar of the runs on standard error, as long as standard output is a terminal too: then
+    # rich prints the record lines above it; redirected, they go to their file as before
+    progress = make_progress(transient=True, enabled=sys.stdout.isatty())
+    bar = progress.add_task(f"gtsp {dataset}", total=total)
 
     def on_record(rec: dict) -> None:
         records.append(rec)
@@ -133,11 +139,13 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
               f"{rec['metric_name']} {rec['metric']:.4f}, {rec['flops'] / 1e6:.2f} MFLOPs/graph, "
               f"{rec['inference_seconds']:.3f} s/1k graphs ({time.perf_counter() - start:.0f} s)",
               flush=True)
+        progress.advance(bar)
 
     tasks = [{"dataset": dataset, "seed": seed, "specs": spec_dicts(todo[seed]),
               "done": [r for r in records if r["seed"] == seed],
               "epochs": args.epochs, "max_graphs": args.max_graphs} for seed in sorted(todo)]
-    LocalExecutor(args.jobs, threads=1).run(gtsp_seed_task, tasks, on_record=on_record)
+    with progress:
+        LocalExecutor(args.jobs, threads=1).run(gtsp_seed_task, tasks, on_record=on_record)
     retime(dataset, records, args.max_graphs)
     write_text_atomic(path, json_text(records, indent=2))
     write_gtsp_report(records, folder, title=f"GTSP on {dataset}")

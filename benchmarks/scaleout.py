@@ -44,6 +44,7 @@ from graphsparse.cli import _teddy_seed
 from graphsparse.datasets import load_node_dataset
 from sparsebox.data import load_graph
 from sparsebox.parallel import LocalExecutor, RayExecutor
+from sparsebox.progress import make_progress
 from sparsebox.walks import random_walks, walk_arrays
 
 
@@ -59,12 +60,21 @@ def sweep(args, console: Console, ray_executor: RayExecutor) -> dict:
     variants = {"local, pinned (1 thread per process)": LocalExecutor(cpus, threads=1),
                 "ray (1 CPU per task)": ray_executor,
                 f"local, unpinned ({cpus} threads per process)": LocalExecutor(cpus, threads=cpus)}
+    per_variant = args.seeds * (1 + 2 * args.levels)  # dense, then TEDDY and random per level
     out, records = {}, {}
     for name, executor in variants.items():
         got: list[dict] = []
-        start = time.perf_counter()
-        executor.run(_teddy_seed, tasks, on_record=got.append)
-        seconds = time.perf_counter() - start
+        # a bar of the records on standard error, gone before the variant's line is printed
+        with make_progress(transient=True, enabled=console.is_terminal) as progress:
+            bar = progress.add_task(f"sweep, {name}", total=per_variant)
+
+            def on_record(rec: dict, got=got, bar=bar) -> None:  # this variant's list and bar
+                got.append(rec)
+                progress.advance(bar)
+
+            start = time.perf_counter()
+            executor.run(_teddy_seed, tasks, on_record=on_record)
+            seconds = time.perf_counter() - start
         records[name] = sorted(got, key=lambda r: (r["seed"], r["method"], r["level"]))
         out[name] = {"seconds": seconds, "records": len(got)}
         console.print(f"sweep, {name}: {seconds:.1f} s, {len(got)} records")

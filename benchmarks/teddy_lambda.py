@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import sys
 import time
 
 import numpy as np
@@ -36,6 +37,7 @@ from _common import (
 from graphsparse.datasets import load_node_dataset
 from graphsparse.gnn.models import MODELS
 from graphsparse.levels import run_levels
+from sparsebox.progress import make_progress
 
 
 def _floats(text: str) -> list[float]:
@@ -56,13 +58,17 @@ def sweep(data, model: str, lambdas: list[float], levels: list[int], seeds: int,
           epochs: int) -> list[dict]:
     """TEDDY's records (with ``distill_lambda``) for every lambda on the node dataset ``data``;
     the dense teacher is the same for every lambda, since it is trained from the same seed before
-    any student."""
+    any student. A bar on standard error counts the records (one per lambda, level and seed)
+    while standard output is a terminal too (rich then prints the JSON lines above it)."""
     records = []
-    for lam in lambdas:
-        for rec in run_levels(data, model, levels, list(range(seeds)), methods=("teddy",),
-                              epochs=epochs, distill_lambda=lam):
-            records.append({**rec, "distill_lambda": lam})
-            print(to_json(records[-1]), flush=True)
+    with make_progress(transient=True, enabled=sys.stdout.isatty()) as progress:
+        bar = progress.add_task("teddy lambdas", total=len(lambdas) * len(levels) * seeds)
+        for lam in lambdas:
+            for rec in run_levels(data, model, levels, list(range(seeds)), methods=("teddy",),
+                                  epochs=epochs, distill_lambda=lam,
+                                  progress=lambda _: progress.advance(bar)):
+                records.append({**rec, "distill_lambda": lam})
+                print(to_json(records[-1]), flush=True)
     return records
 
 
