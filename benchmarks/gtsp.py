@@ -158,7 +158,7 @@ def retime(dataset: str, records: list[dict], max_graphs: int | None) -> None:
     from graphsparse.gtsp.timing import retime_in_place
 
     start = time.perf_counter()
-    retime_in_place(records, dataset, max_graphs=max_graphs)
+    retime_in_place(records, dataset, max_graphs=max_graphs, progress=True)
     print(f"{dataset}: inference of {len(records)} runs re-timed side by side in "
           f"{time.perf_counter() - start:.0f} s", flush=True)
 

@@ -191,7 +191,7 @@ def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], t
     if records:  # the times taken beside the other seeds' training are not comparable
         from graphsparse.gtsp.timing import retime_in_place
 
-        retime_in_place(records, dataset, max_graphs=run["max_graphs"])
+        retime_in_place(records, dataset, max_graphs=run["max_graphs"], progress=True)
     write_text_atomic(out / "results.json", json_text(records, indent=2))
     write_gtsp_report(records, out, title=title)
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")

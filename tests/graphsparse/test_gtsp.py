@@ -534,6 +534,16 @@ def test_retimed_architectures_have_each_runs_flops(tmp_path, monkeypatch):
 
     shapes = {shape(r) for r in records}
     assert len(calls) == 2 * len(shapes)
+    bars = []  # a bar over every timing of every round, drawn when asked for
+
+    def bar(items, description, enabled):
+        bars.append((len(items), enabled))
+        return iter(items)
+
+    monkeypatch.setattr(timing, "progress_bar", bar)
+    retime_records(twice, task.test, task.num_tasks, rounds=2, progress=True, **options)
+    retime_records(twice, task.test, task.num_tasks, rounds=1, **options)
+    assert bars == [(2 * len(shapes), True), (len(shapes), False)]
     with pytest.raises(InvalidParameterError, match="rounds"):
         retime_records(records, task.test, task.num_tasks, rounds=0, **options)
 
@@ -652,9 +662,14 @@ def test_inference_time_is_measured_on_the_exported_model(monkeypatch):
 
 
 # ----------------------------------------------------------------------------------- command
-def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path):
+def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path, monkeypatch):
     """2 epochs, 256 graphs of ogbg-molbace, every axis alone and combined, one seed."""
+    import graphsparse.gtsp.timing as timing
+
     out = tmp_path / "gtsp"
+    bars, real_bar = [], timing.progress_bar
+    monkeypatch.setattr(timing, "progress_bar", lambda items, description, enabled: bars.append(
+        enabled) or real_bar(items, description, enabled=enabled))
     result = cli("graph", "gtsp", "--dataset", "ogbg-molbace", "--axes",
                  "tokens,heads,layers,weights", "--keep", "0.5", "--seeds", "1", "--epochs", "2",
                  "--max-graphs", "256", "--out", out)
@@ -679,7 +694,7 @@ def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path):
     text = (out / "results.md").read_text()
     assert "| tokens | 0.5 |" in text and "rocauc" in text
     assert (out / "pareto.png").stat().st_size > 0
-    assert "gtsp" in result.stderr  # the progress bar
+    assert "gtsp" in result.stderr and bars == [True]  # the progress bars (the re-timing's too)
     helped = "".join(cli("graph", "gtsp", "--help").stdout.split()).split("--out<path>")[1]
     helped = helped.split("--resume/--no-resume")[0]  # --out's own help
     assert all(p.name in helped for p in out.iterdir())  # --out's help left out run.json
