@@ -693,8 +693,12 @@ def _data_line(lines: list[str], row: int) -> int:
 
 
 def _write_xyz(path: Path, cloud: PointCloud) -> None:
+    """Rows of the cloud's fields under a ``# name name ...`` line, which a cloud of only
+    ``x y z`` goes without (open3d's readers take no header line; the columns read back as
+    ``x y z`` without one)."""
     with open(path, "wb") as fh:
-        fh.write(("# " + " ".join(cloud.fields) + "\n").encode("ascii"))
+        if list(cloud.fields) != ["x", "y", "z"]:
+            fh.write(("# " + " ".join(cloud.fields) + "\n").encode("ascii"))
         _write_ascii_rows(fh, cloud.data, cloud.fields)
 
 
@@ -827,8 +831,13 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
         return _read_pcd(path)
     if suffix in _XYZ_SUFFIXES:
         return _read_xyz(path, count_line=suffix == ".pts")
-    raise PointFileError(f"{path}: unknown point format {suffix!r} "
-                         f"({', '.join(POINT_SUFFIXES)})")
+    raise _unknown_format(path)
+
+
+def _unknown_format(path: Path) -> PointFileError:
+    """The error for a file whose suffix names no point format."""
+    return PointFileError(f"{path}: unknown point format {path.suffix.lower()!r} "
+                          f"({', '.join(POINT_SUFFIXES)})")
 
 
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
@@ -848,6 +857,8 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in POINT_SUFFIXES:
+        raise _unknown_format(path)
     if cloud.faces is not None and suffix != ".ply":
         raise PointFileError(f"{path}: a {suffix} file cannot hold the mesh's "
                              f"{len(cloud.faces)} faces; write .ply")
@@ -903,5 +914,4 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
     elif suffix in _XYZ_SUFFIXES:
         _write_xyz(path, cloud)
     else:
-        raise PointFileError(f"{path}: unknown point format {suffix!r} "
-                             f"({', '.join(POINT_SUFFIXES)})")
+        raise _unknown_format(path)

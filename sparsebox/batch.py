@@ -180,6 +180,8 @@ def _reason(source: Any, why: str) -> str:
     'in/a.mtx: not a Matrix Market file (GraphFileError)'
     >>> _reason("in/a.mtx", "BadParameter: keep_ratio 0.01 keeps none of its 3 edges")
     'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (BadParameter)'
+    >>> _reason("in/a.mtx", "BadParameter: Invalid value for --k: in/a.mtx: 9 neighbours of 3 points")
+    'in/a.mtx: Invalid value for --k: 9 neighbours of 3 points (BadParameter)'
     >>> _reason("in/a.mtx", "MemoryError: ")
     'in/a.mtx: MemoryError'
     >>> _reason("in/a.mtx", "its worker process died (BrokenProcessPool: terminated)")
@@ -188,5 +190,5 @@ def _reason(source: Any, why: str) -> str:
     kind, _, text = why.partition(": ")
     if not kind.isidentifier():  # no error's name in front: said as it is
         return f"{source}: {why}"
-    text = text.removeprefix(f"{source}: ")  # the error names the file already
+    text = text.replace(f"{source}: ", "", 1)  # the error names the file already
     return f"{source}: {text} ({kind})" if text else f"{source}: {kind}"

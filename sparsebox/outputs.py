@@ -253,7 +253,11 @@ class StagedOutputs:
                     if not temp.exists():
                         raise RuntimeError(f"output {self.finals[key]} was not written")
                 for key, temp in self.temps.items():
-                    os.replace(temp, self.finals[key])
+                    try:
+                        os.replace(temp, self.finals[key])
+                    except OSError as err:  # named by the output, not its temporary name
+                        raise OSError(err.errno, f"cannot be written ({err.strerror})",
+                                      str(self.finals[key])) from None
         finally:  # written ones not moved (a failed move, an error in the block) go
             for temp in self.temps.values():
                 temp.unlink(missing_ok=True)

@@ -308,6 +308,38 @@ def test_an_empty_cloud_reads_back_empty(tmp_path, suffix):
     assert read_points(path).fields == ("x", "y", "z") and len(read_points(path)) == 0
 
 
+@pytest.mark.parametrize("suffix", [".xyz", ".txt"])
+def test_xyz_we_write_of_positions_alone_is_read_by_open3d(tmp_path, suffix):
+    """A header line of names made open3d's tensor reader return an empty cloud and its
+    legacy reader warn: a cloud of only x y z goes without one; other fields keep theirs."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(2)
+    points = rng.random((30, 3))
+    path = tmp_path / f"p{suffix}"
+    write_points(path, PointCloud.from_xyz(points))
+    assert not path.read_text().startswith("#")
+    legacy = o3d.io.read_point_cloud(str(path), format="xyz")
+    np.testing.assert_allclose(np.asarray(legacy.points), points, rtol=0, atol=1e-9)
+    if suffix == ".xyz":  # (the tensor reader takes no .txt)
+        tensor = o3d.t.io.read_point_cloud(str(path))
+        np.testing.assert_allclose(tensor.point.positions.numpy(), points, rtol=1e-6)  # float32
+    back = read_points(path)
+    assert back.fields == ("x", "y", "z")
+    np.testing.assert_array_equal(back.points, points)
+    write_points(path, PointCloud.from_xyz(points, intensity=rng.random(30)))
+    assert path.read_text().startswith("# x y z intensity\n")
+    assert read_points(path).fields == ("x", "y", "z", "intensity")
+
+
+def test_an_unknown_suffix_is_named_before_what_the_format_cannot_hold(tmp_path):
+    """A mesh written to .las was told a .las file cannot hold its faces."""
+    mesh = PointCloud(PointCloud.from_xyz(np.eye(3)).data, faces=np.array([[0, 1, 2]]))
+    for name in ("x.las", "folder"):
+        with pytest.raises(PointFileError, match="unknown point format"):
+            write_points(tmp_path / name, mesh)
+
+
 @pytest.mark.parametrize("colours", [False, True])
 def test_pts_written_by_open3d_reads(tmp_path, colours):
     """open3d's .pts starts with the point count (then x y z, or x y z intensity r g b)."""

@@ -383,16 +383,18 @@ def test_staged_outputs_refuse_a_folder_at_once_and_leave_no_temporary_file(tmp_
     real_replace = os.replace
 
     def failing(src, dst):
-        if str(dst).endswith("b.md"):
-            raise OSError(28, "No space left on device", str(dst))
+        if str(dst).endswith("b.md"):  # as os.replace says it: both names, the temporary first
+            raise OSError(28, "No space left on device", str(src), None, str(dst))
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OSError, match="No space") as failed:
         with StagedOutputs(a=tmp_path / "a.png", b=tmp_path / "b.md") as staged:
             staged["a"].write_text("a")
             staged["b"].write_text("b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    # named by the output the user asked for, never by its hidden temporary name
+    assert failed.value.filename == str(tmp_path / "b.md") and "partial" not in str(failed.value)
 
 
 def test_methods_of_an_item_no_method_prunes_say_so(cli):
