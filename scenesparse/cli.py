@@ -146,7 +146,7 @@ def prune_points(
 ) -> None:
     """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
     their attributes."""
-    from sparsebox.options import executor_from_options, parameter_errors, refuse_batch_options
+    from sparsebox.options import parameter_errors
     from sparsebox.registry import get_method
 
     names = _point_method_names()
@@ -167,14 +167,23 @@ def prune_points(
                                      param_hint=_POINT_OPTIONS[name])
     with parameter_errors(_POINT_OPTIONS):
         entry.create(**given)._validate_params()  # bad values fail before any file is read
+    task = {"method": method, "params": given, "ascii": ascii_out, "name": method,
+            "kept_by": f"--method {method}"}
+    _prune_points_files(task, source, target, report, out, executor, jobs, address)
+
+
+def _prune_points_files(task: dict, source: str, target: Path | None, report: Path | None,
+                        out: Path | None, executor: str, jobs: int, address: str | None) -> None:
+    """Run a point command's ``task`` on one file (SOURCE to TARGET, its summary printed) or on
+    a batch (a folder or glob to --out)."""
     from scenesparse.pointio import POINT_SUFFIXES
+    from sparsebox.options import executor_from_options, refuse_batch_options
 
     # a batch's executor options are checked before --out is made
     runner = executor_from_options(executor, jobs, address) if out is not None else None
     made = folders_to_make(out) if out is not None else []
     files = _one_or_batch(source, target, out, POINT_SUFFIXES, {"--report": report},
                           "OUT/<name>_report.json")
-    task = {"method": method, "params": given, "ascii": ascii_out}
     if files is None:
         refuse_batch_options(executor, jobs, address)
         summary = _prune_points_file({**task, "source": source, "target": str(target),
@@ -190,19 +199,20 @@ def prune_points(
 
 
 def _prune_points_task(task: dict, emit: Any) -> dict:
-    """One file of a `prune-points` batch (an executor task)."""
+    """One file of a `prune-points` or `remove-floaters` batch (an executor task)."""
     summary = _prune_points_file(task, progress=False)
     emit(summary)
     return summary
 
 
 def _prune_points_file(task: dict, *, progress: bool) -> dict:
-    """Prune one cloud: read, check, fit the method, write the kept points (and the report)."""
+    """Prune one cloud: read, check, fit the method, write the kept points (and the report).
+    ``task["name"]`` names the method in the summary, ``task["kept_by"]`` what kept no point."""
     from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
-    method = task["method"]
+    method, name = task["method"], task["name"]
     estimator = get_method(method, item="point").create(**task["params"])
     path = _input_path(task["source"])
     target = check_output_file(task["target"], option="TARGET", inputs=[path],
@@ -211,7 +221,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path],
                                    outputs={"TARGET": target})
-    with progress_steps([f"reading {path.name}", f"{method}: fitting", "writing"],
+    with progress_steps([f"reading {path.name}", f"{name}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)
         _check_cloud(cloud, path, target)
@@ -222,9 +232,9 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
             mask = estimator.fit(xyz).mask_
         seconds = time.perf_counter() - start
         step()
-        _check_kept(mask, f"--method {method}", path)
+        _check_kept(mask, task["kept_by"], path)
         kept = cloud.subset(mask)
-        summary = _summary(path, target, cloud, kept, seconds, method)
+        summary = _summary(path, target, cloud, kept, seconds, name)
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not task["ascii"], name=target)
             if report is not None:
@@ -441,51 +451,35 @@ def _prune_splats_task(task: dict, emit: Any) -> dict:
 @scene_app.command("remove-floaters")
 def remove_floaters(
     source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud or mesh: "
-                                 ".ply, .pcd, .xyz, .txt, .pts), or a dataset name."),
-    target: Path = typer.Argument(..., help="Output with the floaters removed (.ply, .pcd, .xyz, "
-                                  ".txt, .pts); a mesh keeps the faces whose vertices all stay "
-                                  "(a mesh's TARGET must be .ply)."),
+                                 ".ply, .pcd, .xyz, .txt, .pts), a dataset name, or a folder or "
+                                 "glob of them (with --out)."),
+    target: Path = typer.Argument(None, help="Output with the floaters removed (.ply, .pcd, "
+                                  ".xyz, .txt, .pts); a mesh keeps the faces whose vertices all "
+                                  "stay (a mesh's TARGET must be .ply)."),
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
     ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of "
                                    "binary (.xyz, .txt and .pts are always text)."),
-    report: Path = typer.Option(None, help="JSON report."),
+    report: Path = typer.Option(None, help="JSON report (a batch writes OUT/<name>_report.json "
+                                "per file)."),
+    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
+    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
+    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
+                             "CPUs of a new local cluster; a running cluster's own decide)."),
+    address: str = typer.Option(None, help="Address of a running Ray cluster."),
 ) -> None:
-    """Remove isolated splats (floaters) by the statistical outlier test on their centres; every
-    splat property is written back unchanged."""
-    from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
+    """Remove isolated splats (floaters) by the statistical outlier test on their centres (or
+    from a batch of files); every splat property is written back unchanged."""
     from scenesparse.points import StatisticalOutlierRemover
     from sparsebox.options import parameter_errors
-    from sparsebox.progress import progress_steps
 
-    remover = StatisticalOutlierRemover(nb_neighbors=nb_neighbors, std_ratio=std_ratio)
-    options = {"nb_neighbors": "--nb-neighbors", "std_ratio": "--std-ratio"}
-    with parameter_errors(options):
-        remover._validate_params()
-    path = _input_path(source)
-    target = check_output_file(target, option="TARGET", inputs=[path], suffixes=POINT_SUFFIXES)
-    if report is not None:
-        report = check_output_file(report, option="--report", inputs=[path],
-                                   outputs={"TARGET": target})
-    with progress_steps([f"reading {path.name}", "floaters: testing", "writing"]) as step:
-        cloud = read_points(path)
-        _check_cloud(cloud, path, target)
-        step()
-        start = time.perf_counter()
-        with _fit_errors(options, path):
-            mask = remover.fit(cloud.points).mask_
-        seconds = time.perf_counter() - start
-        step()
-        _check_kept(mask, f"the test (--nb-neighbors {nb_neighbors}, --std-ratio "
-                          f"{std_ratio:g})", path)
-        kept = cloud.subset(mask)
-        summary = _summary(path, target, cloud, kept, seconds, "floaters")
-        with StagedOutputs(target=target, report=report) as staged:
-            write_points(staged["target"], kept, binary=not ascii_out, name=target)
-            if report is not None:
-                staged["report"].write_text(json_text(summary, indent=2))
-    typer.echo(json_text(summary))
+    params = {"nb_neighbors": nb_neighbors, "std_ratio": std_ratio}
+    with parameter_errors(_POINT_OPTIONS):
+        StatisticalOutlierRemover(**params)._validate_params()
+    task = {"method": "statistical", "params": params, "ascii": ascii_out, "name": "floaters",
+            "kept_by": f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g})"}
+    _prune_points_files(task, source, target, report, out, executor, jobs, address)
 
 
 @contextlib.contextmanager

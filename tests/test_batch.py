@@ -94,7 +94,8 @@ def test_a_batch_with_a_bad_size_fails_before_any_file(graphs, tmp_path, cli):
     assert not out.exists() and result.stdout == ""
 
 
-@pytest.mark.parametrize("command", [["graph", "sparsify"], ["scene", "prune-points"]])
+@pytest.mark.parametrize("command", [["graph", "sparsify"], ["scene", "prune-points"],
+                                     ["scene", "remove-floaters"]])
 def test_a_batch_with_a_bad_executor_makes_no_output_folder(graphs, tmp_path, cli, command):
     folder = graphs
     if command[0] == "scene":  # two small clouds
@@ -115,6 +116,7 @@ def test_a_batch_with_a_bad_executor_makes_no_output_folder(graphs, tmp_path, cl
 
 @pytest.mark.parametrize("command, option", [
     (["scene", "prune-points", "--method", "uniform"], "--report"),
+    (["scene", "remove-floaters"], "--report"),
     (["scene", "prune-splats"], "--report"), (["scene", "prune-splats"], "--image")])
 def test_a_one_file_option_given_to_a_batch_makes_no_output_folder(tmp_path, cli, command,
                                                                    option):
@@ -145,6 +147,37 @@ def test_a_batch_whose_every_file_fails_says_none_was_written(tmp_path, cli):
     kept.mkdir()
     assert cli("graph", "sparsify", folder, "--out", kept, "--keep-ratio", "0.5").exit_code == 2
     assert kept.is_dir()
+
+
+def test_remove_floaters_on_a_folder_writes_each_cloud_as_one_file_would(tmp_path, cli):
+    """remove-floaters took one file only, where the other point commands take a folder."""
+    from scenesparse.pointio import PointCloud, read_points, write_points
+
+    folder, one = tmp_path / "scans", tmp_path / "one"
+    folder.mkdir()
+    one.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.ply", "b.xyz"):  # a cluster with three far floaters each
+        points = np.vstack([rng.normal(size=(200, 3)), rng.uniform(20, 30, size=(3, 3))])
+        write_points(folder / name, PointCloud.from_xyz(points, intensity=rng.random(203)))
+    (folder / "c.ply").write_text("ply\nformat ascii 1.0\n")  # broken: named, the others written
+    out = tmp_path / "clean"
+    result = cli("scene", "remove-floaters", folder, "--out", out, "--std-ratio", "1.5",
+                 "--jobs", "2")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: 1 of 3 files failed") and "c.ply" in line, line
+    assert sorted(p.name for p in out.iterdir()) == ["a.ply", "a_report.json", "b.xyz",
+                                                     "b_report.json"]
+    for name in ("a.ply", "b.xyz"):
+        alone = cli("scene", "remove-floaters", folder / name, one / name, "--std-ratio", "1.5")
+        assert alone.exit_code == 0, alone.output
+        batch, single = read_points(out / name), read_points(one / name)
+        assert batch.fields == single.fields == ("x", "y", "z", "intensity")
+        np.testing.assert_array_equal(batch.data, single.data)
+        assert len(batch) <= 200 and batch.points.max() < 20  # the floaters are gone
+        report = json.loads((out / f"{name.split('.')[0]}_report.json").read_text())
+        assert report["method"] == "floaters" and report["total"] == 203
 
 
 def test_prune_splats_on_a_folder_writes_each_scene(tmp_path, cli):
@@ -343,7 +376,7 @@ def test_an_empty_address_is_refused_not_taken_for_a_new_local_cluster(graphs, t
 
 
 @pytest.mark.parametrize("command", [["graph", "sparsify"], ["scene", "prune-splats"],
-                                     ["scene", "prune-points"]])
+                                     ["scene", "prune-points"], ["scene", "remove-floaters"]])
 def test_a_mistyped_batch_folder_is_named_not_the_out_option(tmp_path, cli, command):
     """``graph sparsify graphz/ --out o`` said --out is for a folder of graphs (give -o for one
     graph): the folder's name had a typo."""
