@@ -344,6 +344,10 @@ def prune_splats(
 
         with parameter_errors(_SPLAT_OPTIONS):
             check_render_backend(backend)
+    elif backend == "gsplat" and not gpus_per_file:  # a Ray task that reserves no GPU has none
+        raise typer.BadParameter("gsplat renders on a GPU, and with --gpus-per-file 0 a Ray task "
+                                 "reserves none: give each file a share of one (--gpus-per-file "
+                                 "0.25, 1)", param_hint="--backend")
     # a batch's executor options are checked before --out is made
     runner = (executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
               if out is not None else None)
@@ -442,8 +446,12 @@ def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:
 
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:
-    """One file of a `prune-splats` batch (an executor task)."""
-    summary = _prune_splats_file(task, progress=False)
+    """One file of a `prune-splats` batch (an executor task); an option the task finds wrong
+    (on Ray: --backend gsplat where the worker has no GPU) is named as the option."""
+    from sparsebox.options import parameter_errors
+
+    with parameter_errors(_SPLAT_OPTIONS):
+        summary = _prune_splats_file(task, progress=False)
     emit(summary)
     return summary
 

@@ -147,6 +147,9 @@ _shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
 _started: Any = None  # per task, set (in shared memory) when a worker starts it
 _stopped: Any = None  # set (in shared memory) when the run stops: no worker starts a task
 _in_task = False  # whether this worker process runs a task now
+#: the Ray cluster a RayExecutor connected this process to: its GCS address, and what the
+#: executor asked for, (address or "local", num_cpus)
+_ray_connection: tuple[str, tuple[str, int | None]] | None = None
 _ORPHAN_SECONDS = 10.0  # how long a task whose parent died may take to stop before its worker ends
 
 
@@ -646,24 +649,51 @@ class RayExecutor(Executor):
 
     def connect(self) -> Any:
         """The ``ray`` module, initialised (once per process). An address that no cluster
-        answers at is an error naming it (Ray itself would wait for it for ever)."""
+        answers at is an error naming it (Ray itself would wait for it for ever). Ray takes one
+        cluster per process: where an earlier ``RayExecutor`` connected this process to another
+        cluster than this one names, that is an error (a new local cluster of other
+        ``num_cpus``: a warning), never a silent run there; a connection the caller made with
+        ``ray.init`` is used as it is."""
+        global _ray_connection
         ray = _ray()
-        if not ray.is_initialized():
-            address = self.address or os.environ.get("RAY_ADDRESS")
-            if address:
-                given = "--address" if self.address else "$RAY_ADDRESS"
-                _check_reachable(address, given)
-                try:
-                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
-                except (ConnectionError, ValueError) as err:  # Ray's advice, on one line
-                    raise InvalidParameterError(f"{given} {address}: {type(err).__name__}: "
-                                                f"{' '.join(str(err).split())}"
-                                                f"{_token_hint(err, address)}") from err
-            else:
-                # "local": a new cluster, though `ray start` left one (or its stale address file)
-                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.ERROR)
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        wanted = (address or "local", None if address else self.num_cpus)
+        if ray.is_initialized():
+            if (_ray_connection is not None
+                    and _ray_connection[0] == ray.get_runtime_context().gcs_address):
+                self._check_same_cluster(_ray_connection[1], wanted)
+            return ray
+        if address:
+            given = "--address" if self.address else "$RAY_ADDRESS"
+            _check_reachable(address, given)
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            except (ConnectionError, ValueError) as err:  # Ray's advice, on one line
+                raise InvalidParameterError(f"{given} {address}: {type(err).__name__}: "
+                                            f"{' '.join(str(err).split())}"
+                                            f"{_token_hint(err, address)}") from err
+        else:
+            # "local": a new cluster, though `ray start` left one (or its stale address file)
+            ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.ERROR)
+        _ray_connection = (ray.get_runtime_context().gcs_address, wanted)
         return ray
+
+    def _check_same_cluster(self, made: tuple[str, int | None],
+                            wanted: tuple[str, int | None]) -> None:
+        """Refuse (or warn of) ``wanted``, ``(address or "local", num_cpus)``, where this process
+        is connected to the cluster an earlier ``RayExecutor`` asked for as ``made``."""
+        here, there = made[0], wanted[0]
+        if here != there and ("local" in (here, there) or "auto" not in (here, there)):
+            now = ("a local Ray cluster" if here == "local" else f"the Ray cluster at {here}")
+            then = ("start a new local one" if there == "local" else f"connect to {there}")
+            raise InvalidParameterError(f"this process is connected to {now} (by an earlier "
+                                        "RayExecutor), and Ray takes one cluster per process: "
+                                        f"call ray.shutdown() first to {then}")
+        if there == "local" and wanted[1] is not None and wanted[1] != made[1]:
+            warnings.warn(f"num_cpus {wanted[1]}: this process already runs a local Ray cluster "
+                          f"made by an earlier RayExecutor (num_cpus {made[1]}), and its tasks run "
+                          "there; call ray.shutdown() first for a new one", stacklevel=3)
 
     def _check_resources(self, ray: Any) -> None:
         """On a local cluster, refuse a task larger than the whole cluster: Ray would wait for it

@@ -507,3 +507,45 @@ def test_an_error_of_the_tasks_own_class_is_told_as_one_process_tells_it(cluster
             executor.run(tasks.raise_pair_error, ["a"])
         told.append(info.value.failures)
     assert told[1] == told[0] == [("a", "PairError: a and b")]
+
+
+def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
+    """Ray takes one cluster per process: a RayExecutor of another address ran its tasks on the
+    local cluster an earlier one had made, and one of other num_cpus on its CPUs, in silence.
+    In a process of its own (this one's cluster is the fixture's)."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import warnings
+        import ray
+        from sparsebox.exceptions import InvalidParameterError
+        from sparsebox.parallel import RayExecutor
+        def double(t, emit):
+            return 2 * t
+        print(RayExecutor(num_cpus=1).run(double, [1]))
+        try:
+            RayExecutor(address="127.0.0.1:1").run(double, [2])
+        except InvalidParameterError as err:
+            print("refused:", err)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            print(RayExecutor(num_cpus=2).run(double, [3]), RayExecutor().run(double, [4]))
+        print("warned:", [str(w.message) for w in seen])
+        ray.shutdown()  # then another cluster is this process's to make
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        print(RayExecutor(address="127.0.0.1:1").run(double, [5]))  # the caller's, used as it is
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path, env={**os.environ, "RAY_ADDRESS": ""})
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0] == "[2]"
+    assert lines[1] == ("refused: this process is connected to a local Ray cluster (by an earlier "
+                        "RayExecutor), and Ray takes one cluster per process: call ray.shutdown() "
+                        "first to connect to 127.0.0.1:1")
+    assert lines[2] == "[6] [8]"
+    assert lines[3].startswith("warned: ['num_cpus 2: this process already runs a local Ray "
+                               "cluster made by an earlier RayExecutor (num_cpus 1)") and \
+        lines[3].count("num_cpus 2") == 1  # RayExecutor() asks for no number of CPUs
+    assert lines[4] == "[10]"
