@@ -18,7 +18,14 @@ from typing import Any
 import typer
 
 from scenesparse.queen.cli import queen_app
-from sparsebox.outputs import StagedOutputs, check_output_file, folders_to_make, json_text, remove_if_empty
+from sparsebox.outputs import (
+    StagedOutputs,
+    check_output_file,
+    counted,
+    folders_to_make,
+    json_text,
+    remove_if_empty,
+)
 
 scene_app = typer.Typer(help="Scenes made sparse: Gaussian splats (pruning with recovery, QUEEN "
                         "streaming video), HollowNeRF (hash-grid NeRF pruning) and point clouds "
@@ -232,7 +239,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
             mask = estimator.fit(xyz).mask_
         seconds = time.perf_counter() - start
         step()
-        _check_kept(mask, task["kept_by"], path)
+        _check_kept(mask, task["kept_by"], path, method)
         kept = cloud.subset(mask)
         summary = _summary(path, target, cloud, kept, seconds, name)
         with StagedOutputs(target=target, report=report) as staged:
@@ -503,10 +510,17 @@ def _fit_errors(options: dict[str, str], path: Path) -> Iterator[None]:
         raise typer.BadParameter(f"{path}: {err.message}", param_hint=err.param_hint) from None
 
 
-def _check_kept(mask: Any, what: str, path: Path) -> None:
-    """Refuse to write a cloud with no point left."""
+#: what to try when a filter (a point method that takes no size) keeps no point
+_KEEP_MORE = {"radius": "try a larger --radius or a smaller --min-points",
+              "statistical": "try a larger --std-ratio or --nb-neighbors"}
+
+
+def _check_kept(mask: Any, what: str, path: Path, method: str) -> None:
+    """Refuse to write a cloud with no point left, saying what to try where ``method`` is a
+    filter."""
     if not mask.any():
-        raise ValueError(f"{what} keeps none of the {len(mask)} points of {path}")
+        advice = f"; {_KEEP_MORE[method]}" if method in _KEEP_MORE else ""
+        raise ValueError(f"{what} keeps none of the {counted(len(mask), 'point')} of {path}{advice}")
 
 
 def _check_cloud(cloud, path: Path, target: Path) -> None:

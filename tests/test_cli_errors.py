@@ -399,7 +399,8 @@ def test_remove_floaters_counts_the_point_itself_and_never_keeps_none(cli, data_
     twice = np.repeat(np.random.default_rng(0).random((20, 3)), 2, axis=0)
     pairs = write(tmp_path / "pairs.xyz", "\n".join(" ".join(map(str, p)) for p in twice))
     run_bad(cli, Case(["scene", "remove-floaters", pairs, out / "kept.xyz", "--nb-neighbors",
-                       "2"], ["keeps none of the 40 points", str(pairs)], [pairs]), out)
+                       "2"], ["keeps none of the 40 points", str(pairs),
+                              "try a larger --std-ratio or --nb-neighbors"], [pairs]), out)
 
 
 

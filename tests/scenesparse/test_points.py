@@ -591,10 +591,12 @@ def test_radius_outlier_removal_of_too_few_points_follows_open3d_or_names_the_ra
     assert err.value.params == ("radius",)
     src = tmp_path / "one.xyz"
     write_points(src, PointCloud.from_xyz(one))
-    for extra, hint in (([], "Invalid value for --radius"), (["--radius", "1"], "keeps none")):
+    for extra, hint in (([], "Invalid value for --radius"),
+                        (["--radius", "1"], "keeps none of the 1 point of")):
         result = cli("scene", "prune-points", str(src), str(tmp_path / "o.ply"), "--method", "radius",
                      *extra)
         assert result.exit_code == 2 and hint in result.output, result.output
+    assert result.output.rstrip().endswith("; try a larger --radius or a smaller --min-points")
     assert not (tmp_path / "o.ply").exists()
 
 
