@@ -2,6 +2,7 @@
 
     python benchmarks/walks.py                      # wave + a generated ~10 M-edge Delaunay graph
     python benchmarks/walks.py --big-points 200000  # a smaller generated graph
+    python benchmarks/walks.py --big-points 0       # wave alone
 
 Writes walks.json and walks.md into --out (default out/benchmarks in the repository;
 `--out benchmarks/results` updates the committed record). Each backend runs the same kind of queries
@@ -17,7 +18,7 @@ import time
 
 import numba
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count, require, to_json
+from _common import add_out_option, check_startup, command_line, count, fail, require, to_json
 from _graphs import delaunay_graph
 from rich.console import Console
 from rich.table import Table
@@ -64,9 +65,9 @@ def time_walks(graph, backend, queries, threads=None, repeats=2):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--big-points", type=count(10), default=3_400_000,
-                    help="points of the generated Delaunay graph (about 3 edges per point; "
-                         "default 3,400,000)")
+    ap.add_argument("--big-points", type=count(0), default=3_400_000,
+                    help="points of the generated Delaunay graph (about 3 edges per point; 0: "
+                         "none; default 3,400,000)")
     ap.add_argument("--ref-queries", type=count(1), default=30,
                     help="walk queries (source, target pairs) for the numpy reference (default 30)")
     ap.add_argument("--queries", type=count(1), default=20_000,
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
                     help="leave out the CUDA row even where a GPU is present")
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
+    if 0 < args.big_points < 10:  # as benchmarks/dygrass.py takes it
+        fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
     args.out = check_startup(args.out, datasets=["wave"])
     import torch
 
@@ -89,10 +92,10 @@ def main(argv=None) -> int:
         console.print("note: numba has one thread here (NUMBA_NUM_THREADS): no 2-thread row")
     bandwidth = memory_bandwidth_gbs()
     graphs = {"wave": load_graph("wave")}
-    with console.status(f"triangulating {args.big_points:,} random points"):
-        graphs[f"delaunay_{args.big_points}_random_ids"] = delaunay_graph(args.big_points)
-        graphs[f"delaunay_{args.big_points}_spatial_ids"] = delaunay_graph(args.big_points,
-                                                                           spatial_order=True)
+    for order in ("random", "spatial") if args.big_points else ():  # --big-points 0: none
+        with console.status(f"triangulating {args.big_points:,} random points ({order} ids)"):
+            graphs[f"delaunay_{args.big_points}_{order}_ids"] = delaunay_graph(
+                args.big_points, spatial_order=order == "spatial")
     rows = []
     for name in list(graphs):
         g = graphs.pop(name)  # one big graph in memory at a time

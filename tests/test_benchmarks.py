@@ -39,6 +39,7 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("points.py", ["--points", "5000", "--keep-ratio", "0.00001"], "--keep-ratio 1e-05 of "
                                                                    "--points 5000 keeps no point"),
     ("walks.py", ["--queries", "x"], "argument --queries: 'x' is not an integer"),
+    ("walks.py", ["--big-points", "5"], "--big-points must be 0 (no generated graph) or at least 10"),
     ("static_sparsifier.py", ["--refine-rounds", "-1"], "argument --refine-rounds: give auto or "
                                                         "a count: must be >= 0, got -1"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
@@ -505,17 +506,18 @@ def test_queen_runs_with_its_default_out_and_work(tmp_path, monkeypatch):
     assert args.work == tmp_path / "out" / "queen_video" and args.work.is_dir()
 
 
-def test_walks_runs_where_numba_has_one_thread(tmp_path):
+@pytest.mark.parametrize("big_points, graphs", [("10", 3), ("0", 1)])  # 0: wave alone
+def test_walks_runs_where_numba_has_one_thread(tmp_path, big_points, graphs):
     import os
 
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "walks.py"), "--big-points", "10", "--queries", "4",
+        [sys.executable, str(BENCHMARKS / "walks.py"), "--big-points", big_points, "--queries", "4",
          "--ref-queries", "1", "--no-cuda", "--out", str(tmp_path / "out")], capture_output=True,
         text=True, timeout=120, cwd=tmp_path, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
     rows = [line for line in (tmp_path / "out" / "walks.md").read_text().splitlines()
             if "| numba |" in line]
-    assert len(rows) == 3 and all("| numba | 1 |" in line for line in rows)
+    assert len(rows) == graphs and all("| numba | 1 |" in line for line in rows)
     # a record without a CUDA row says why it has none
     assert "CUDA backend: not timed: --no-cuda." in (tmp_path / "out" / "walks.md").read_text()
 
