@@ -60,7 +60,8 @@ def sweep(args, console: Console, ray_executor: RayExecutor) -> dict:
     variants = {"local, pinned (1 thread per process)": LocalExecutor(cpus, threads=1),
                 "ray (1 CPU per task)": ray_executor,
                 f"local, unpinned ({cpus} threads per process)": LocalExecutor(cpus, threads=cpus)}
-    per_variant = args.seeds * (1 + 2 * args.levels)  # dense, then TEDDY and random per level
+    # a record of the dense model, then one of each other method per level, per seed
+    per_variant = sum(1 + (len(t["methods"]) - 1) * len(t["levels"]) for t in tasks)
     out, records = {}, {}
     for name, executor in variants.items():
         got: list[dict] = []

@@ -174,7 +174,7 @@ def prune_points(
                                      param_hint=_POINT_OPTIONS[name])
     with parameter_errors(_POINT_OPTIONS):
         entry.create(**given)._validate_params()  # bad values fail before any file is read
-    task = {"method": method, "params": given, "ascii": ascii_out, "name": method,
+    task = {"method": method, "params": given, "ascii": ascii_out, "label": method,
             "kept_by": f"--method {method}"}
     _prune_points_files(task, source, target, report, out, executor, jobs, address)
 
@@ -214,12 +214,13 @@ def _prune_points_task(task: dict, emit: Any) -> dict:
 
 def _prune_points_file(task: dict, *, progress: bool) -> dict:
     """Prune one cloud: read, check, fit the method, write the kept points (and the report).
-    ``task["name"]`` names the method in the summary, ``task["kept_by"]`` what kept no point."""
+    ``task["label"]`` names the method in the summary and the progress, ``task["kept_by"]`` what
+    kept no point."""
     from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
 
-    method, name = task["method"], task["name"]
+    method, label = task["method"], task["label"]
     estimator = get_method(method, item="point").create(**task["params"])
     path = _input_path(task["source"])
     target = check_output_file(task["target"], option="TARGET", inputs=[path],
@@ -228,7 +229,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path],
                                    outputs={"TARGET": target})
-    with progress_steps([f"reading {path.name}", f"{name}: fitting", "writing"],
+    with progress_steps([f"reading {path.name}", f"{label}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)
         _check_cloud(cloud, path, target)
@@ -241,7 +242,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         step()
         _check_kept(mask, task["kept_by"], path, method)
         kept = cloud.subset(mask)
-        summary = _summary(path, target, cloud, kept, seconds, name)
+        summary = _summary(path, target, cloud, kept, seconds, label)
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not task["ascii"], name=target)
             if report is not None:
@@ -351,10 +352,6 @@ def prune_splats(
 
         with parameter_errors(_SPLAT_OPTIONS):
             check_render_backend(backend)
-    elif backend == "gsplat" and not gpus_per_file:  # a Ray task that reserves no GPU has none
-        raise typer.BadParameter("gsplat renders on a GPU, and with --gpus-per-file 0 a Ray task "
-                                 "reserves none: give each file a share of one (--gpus-per-file "
-                                 "0.25, 1)", param_hint="--backend")
     # a batch's executor options are checked before --out is made
     runner = (executor_from_options(executor, jobs, address, gpus_per_task=gpus_per_file)
               if out is not None else None)
@@ -454,7 +451,7 @@ def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:
 
 def _prune_splats_task(task: dict, emit: Any) -> dict:
     """One file of a `prune-splats` batch (an executor task); an option the task finds wrong
-    (on Ray: --backend gsplat where the worker has no GPU) is named as the option."""
+    (on Ray: --backend gsplat on a worker without a GPU) is named as the option."""
     from sparsebox.options import parameter_errors
 
     with parameter_errors(_SPLAT_OPTIONS):
@@ -486,13 +483,13 @@ def remove_floaters(
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres (or
     from a batch of files); every splat property is written back unchanged."""
-    from scenesparse.points import StatisticalOutlierRemover
     from sparsebox.options import parameter_errors
+    from sparsebox.registry import get_method
 
     params = {"nb_neighbors": nb_neighbors, "std_ratio": std_ratio}
-    with parameter_errors(_POINT_OPTIONS):
-        StatisticalOutlierRemover(**params)._validate_params()
-    task = {"method": "statistical", "params": params, "ascii": ascii_out, "name": "floaters",
+    with parameter_errors(_POINT_OPTIONS):  # the method the files are fitted with
+        get_method("statistical", item="point").create(**params)._validate_params()
+    task = {"method": "statistical", "params": params, "ascii": ascii_out, "label": "floaters",
             "kept_by": f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g})"}
     _prune_points_files(task, source, target, report, out, executor, jobs, address)
 

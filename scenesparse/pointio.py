@@ -693,13 +693,15 @@ def _data_line(lines: list[str], row: int) -> int:
 
 
 def _write_xyz(path: Path, cloud: PointCloud) -> None:
-    """Rows of the cloud's fields under a ``# name name ...`` line, which a cloud of only
-    ``x y z`` goes without (open3d's readers take no header line; the columns read back as
-    ``x y z`` without one)."""
+    """Rows of ``x y z`` and then the cloud's other fields, under a ``# name name ...`` line,
+    which a cloud of only ``x y z`` goes without (open3d's readers take no header line; the
+    columns read back as ``x y z`` without one). Positions come first whatever the fields'
+    order: other readers take the first three columns for them."""
+    fields = ["x", "y", "z", *(f for f in cloud.fields if f not in ("x", "y", "z"))]
     with open(path, "wb") as fh:
-        if list(cloud.fields) != ["x", "y", "z"]:
-            fh.write(("# " + " ".join(cloud.fields) + "\n").encode("ascii"))
-        _write_ascii_rows(fh, cloud.data, cloud.fields)
+        if len(fields) > 3:
+            fh.write(("# " + " ".join(fields) + "\n").encode("ascii"))
+        _write_ascii_rows(fh, cloud.data, fields)
 
 
 _COLOURS = ("red", "green", "blue")
@@ -835,15 +837,16 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
 
 
 def _unknown_format(path: Path) -> PointFileError:
-    """The error for a file whose suffix names no point format."""
+    """The error for a file whose suffix names no point format (no suffix: ``''``)."""
     return PointFileError(f"{path}: unknown point format {path.suffix.lower()!r} "
                           f"({', '.join(POINT_SUFFIXES)})")
 
 
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
-    """Refuse (:class:`PointFileError` naming ``path``) a cloud that the format of ``path`` cannot
-    hold: a mesh's faces or a list property outside PLY, 64-bit integers beyond 32 bits in PLY,
-    fields outside a ``.pts`` layout. Writes nothing.
+    """Refuse (:class:`PointFileError` naming ``path``) a ``path`` whose suffix names no point
+    format, and a cloud that the format of ``path`` cannot hold: a mesh's faces or a list
+    property outside PLY, 64-bit integers beyond 32 bits in PLY, fields outside a ``.pts``
+    layout. Writes nothing.
 
     Examples
     --------

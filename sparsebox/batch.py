@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,8 @@ def _reason(source: Any, why: str) -> str:
     'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (BadParameter)'
     >>> _reason("in/a.mtx", "BadParameter: Invalid value for --k: in/a.mtx: 9 neighbours of 3 points")
     'in/a.mtx: Invalid value for --k: 9 neighbours of 3 points (BadParameter)'
+    >>> _reason("a.ply", "BadParameter: Invalid value for TARGET: out/a.ply: cannot hold it")
+    'a.ply: Invalid value for TARGET: out/a.ply: cannot hold it (BadParameter)'
     >>> _reason("in/a.mtx", "MemoryError: ")
     'in/a.mtx: MemoryError'
     >>> _reason("in/a.mtx", "its worker process died (BrokenProcessPool: terminated)")
@@ -190,5 +193,6 @@ def _reason(source: Any, why: str) -> str:
     kind, _, text = why.partition(": ")
     if not kind.isidentifier():  # no error's name in front: said as it is
         return f"{source}: {why}"
-    text = text.replace(f"{source}: ", "", 1)  # the error names the file already
+    # the error names the file already (first, or after another's "...: "; not inside a path)
+    text = re.sub(rf"(^|: ){re.escape(source)}: ", r"\1", text, count=1)
     return f"{source}: {text} ({kind})" if text else f"{source}: {kind}"

@@ -147,9 +147,10 @@ _shared_data: Any = _NO_SHARED  # the run's shared data, in a worker process
 _started: Any = None  # per task, set (in shared memory) when a worker starts it
 _stopped: Any = None  # set (in shared memory) when the run stops: no worker starts a task
 _in_task = False  # whether this worker process runs a task now
-#: the Ray cluster a RayExecutor connected this process to: its GCS address, and what the
+#: the Ray connection a RayExecutor made in this process: the connection's identity (its GCS
+#: address and session, which a later ``ray.init`` of the caller's does not share), and what the
 #: executor asked for, (address or "local", num_cpus)
-_ray_connection: tuple[str, tuple[str, int | None]] | None = None
+_ray_connection: tuple[tuple[str, str], tuple[str, int | None]] | None = None
 _ORPHAN_SECONDS = 10.0  # how long a task whose parent died may take to stop before its worker ends
 
 
@@ -603,6 +604,28 @@ def _ray_task(fn: TaskFn, task: Any, threads: int, *shared: Any) -> Any:
     yield ("result", outcome["result"])
 
 
+def _connection_of(ray: Any) -> tuple[str, str]:
+    """The identity of this process's Ray connection: its GCS address and session."""
+    context = ray.get_runtime_context()
+    return context.gcs_address, context.get_session_name()
+
+
+def _same_host_and_port(a: str, b: str) -> bool:
+    """Whether two ``host:port`` addresses name one place (``localhost`` and ``127.0.0.1``);
+    an address with a scheme (``ray://``) only where the text is the same."""
+    if "://" in a or "://" in b:
+        return a == b
+    (host_a, _, port_a), (host_b, _, port_b) = a.rpartition(":"), b.rpartition(":")
+    if port_a != port_b:
+        return False
+    import socket
+
+    try:
+        return socket.gethostbyname(host_a.strip("[]")) == socket.gethostbyname(host_b.strip("[]"))
+    except OSError:
+        return host_a == host_b
+
+
 class RayExecutor(Executor):
     """Tasks on a Ray cluster, one Ray task each; records stream back as they are emitted
     (Ray's streaming generators).
@@ -659,9 +682,8 @@ class RayExecutor(Executor):
         address = self.address or os.environ.get("RAY_ADDRESS")
         wanted = (address or "local", None if address else self.num_cpus)
         if ray.is_initialized():
-            if (_ray_connection is not None
-                    and _ray_connection[0] == ray.get_runtime_context().gcs_address):
-                self._check_same_cluster(_ray_connection[1], wanted)
+            if _ray_connection is not None and _ray_connection[0] == _connection_of(ray):
+                self._check_same_cluster(_ray_connection[1], wanted, _ray_connection[0][0])
             return ray
         if address:
             given = "--address" if self.address else "$RAY_ADDRESS"
@@ -676,24 +698,27 @@ class RayExecutor(Executor):
             # "local": a new cluster, though `ray start` left one (or its stale address file)
             ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.ERROR)
-        _ray_connection = (ray.get_runtime_context().gcs_address, wanted)
+        _ray_connection = (_connection_of(ray), wanted)
         return ray
 
-    def _check_same_cluster(self, made: tuple[str, int | None],
-                            wanted: tuple[str, int | None]) -> None:
+    def _check_same_cluster(self, made: tuple[str, int | None], wanted: tuple[str, int | None],
+                            gcs: str) -> None:
         """Refuse (or warn of) ``wanted``, ``(address or "local", num_cpus)``, where this process
-        is connected to the cluster an earlier ``RayExecutor`` asked for as ``made``."""
+        is connected (GCS address ``gcs``) to the cluster an earlier ``RayExecutor`` asked for
+        as ``made``."""
         here, there = made[0], wanted[0]
-        if here != there and ("local" in (here, there) or "auto" not in (here, there)):
-            now = ("a local Ray cluster" if here == "local" else f"the Ray cluster at {here}")
-            then = ("start a new local one" if there == "local" else f"connect to {there}")
-            raise InvalidParameterError(f"this process is connected to {now} (by an earlier "
-                                        "RayExecutor), and Ray takes one cluster per process: "
-                                        f"call ray.shutdown() first to {then}")
+        if not (here == there or (there == "auto" and here != "local")
+                or (there != "local" and _same_host_and_port(there, gcs))):
+            then = "start a new local one" if there == "local" else f"connect to {there}"
+            raise InvalidParameterError(
+                f"this process is connected to the Ray cluster at {gcs} (by an earlier "
+                "RayExecutor), and Ray takes one cluster per process: call ray.shutdown() first "
+                f"to {then}")
         if there == "local" and wanted[1] is not None and wanted[1] != made[1]:
+            cpus = "all the CPUs" if made[1] is None else f"num_cpus {made[1]}"
             warnings.warn(f"num_cpus {wanted[1]}: this process already runs a local Ray cluster "
-                          f"made by an earlier RayExecutor (num_cpus {made[1]}), and its tasks run "
-                          "there; call ray.shutdown() first for a new one", stacklevel=3)
+                          f"made by an earlier RayExecutor ({cpus}), and its tasks run there; "
+                          "call ray.shutdown() first for a new one", stacklevel=4)
 
     def _check_resources(self, ray: Any) -> None:
         """On a local cluster, refuse a task larger than the whole cluster: Ray would wait for it

@@ -512,10 +512,15 @@ def test_an_error_of_the_tasks_own_class_is_told_as_one_process_tells_it(cluster
 def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
     """Ray takes one cluster per process: a RayExecutor of another address ran its tasks on the
     local cluster an earlier one had made, and one of other num_cpus on its CPUs, in silence.
-    In a process of its own (this one's cluster is the fixture's)."""
+    In a process of its own (this one's cluster is the fixture's), with the GCS port pinned, as
+    `ray start` pins 6379: the caller's own cluster after ray.shutdown() has the same address."""
+    import socket
     import subprocess
     import sys
 
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     script = textwrap.dedent("""
         import warnings
         import ray
@@ -527,25 +532,27 @@ def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
         try:
             RayExecutor(address="127.0.0.1:1").run(double, [2])
         except InvalidParameterError as err:
-            print("refused:", err)
+            print("refused:", str(err).replace(ray.get_runtime_context().gcs_address, "GCS"))
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            print(RayExecutor(num_cpus=2).run(double, [3]), RayExecutor().run(double, [4]))
+            print(RayExecutor(num_cpus=2).run(double, [3]), RayExecutor().run(double, [4]),
+                  RayExecutor(address=ray.get_runtime_context().gcs_address).run(double, [5]))
         print("warned:", [str(w.message) for w in seen])
         ray.shutdown()  # then another cluster is this process's to make
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-        print(RayExecutor(address="127.0.0.1:1").run(double, [5]))  # the caller's, used as it is
+        print(RayExecutor(address="127.0.0.1:1").run(double, [6]))  # the caller's, used as it is
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path, env={**os.environ, "RAY_ADDRESS": ""})
+                         timeout=300, cwd=tmp_path,
+                         env={**os.environ, "RAY_ADDRESS": "", "RAY_GCS_SERVER_PORT": str(port)})
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
     assert lines[0] == "[2]"
-    assert lines[1] == ("refused: this process is connected to a local Ray cluster (by an earlier "
-                        "RayExecutor), and Ray takes one cluster per process: call ray.shutdown() "
-                        "first to connect to 127.0.0.1:1")
-    assert lines[2] == "[6] [8]"
+    assert lines[1] == ("refused: this process is connected to the Ray cluster at GCS (by an "
+                        "earlier RayExecutor), and Ray takes one cluster per process: call "
+                        "ray.shutdown() first to connect to 127.0.0.1:1")
+    assert lines[2] == "[6] [8] [10]"  # its own address is the same cluster
     assert lines[3].startswith("warned: ['num_cpus 2: this process already runs a local Ray "
                                "cluster made by an earlier RayExecutor (num_cpus 1)") and \
         lines[3].count("num_cpus 2") == 1  # RayExecutor() asks for no number of CPUs
-    assert lines[4] == "[10]"
+    assert lines[4] == "[12]"

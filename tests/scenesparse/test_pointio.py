@@ -330,6 +330,21 @@ def test_xyz_we_write_of_positions_alone_is_read_by_open3d(tmp_path, suffix):
     write_points(path, PointCloud.from_xyz(points, intensity=rng.random(30)))
     assert path.read_text().startswith("# x y z intensity\n")
     assert read_points(path).fields == ("x", "y", "z", "intensity")
+    # positions first whatever the fields' order (a PLY of `intensity z x y` came back with its
+    # intensity read as x), and no header for positions alone in another order either
+    for order in (("intensity", "z", "x", "y"), ("z", "x", "y")):
+        data = np.zeros(30, dtype=[(f, np.float64) for f in order])
+        for i, axis in enumerate("xyz"):
+            data[axis] = points[:, i]
+        if "intensity" in order:
+            data["intensity"] = np.arange(30)
+        write_points(path, PointCloud(data))
+        back = read_points(path)
+        np.testing.assert_array_equal(back.points, points)
+        assert back.fields == ("x", "y", "z", *order[:-3])
+        assert path.read_text().startswith("#") == ("intensity" in order)
+        if "intensity" in order:
+            np.testing.assert_array_equal(back.data["intensity"], np.arange(30))
 
 
 def test_an_unknown_suffix_is_named_before_what_the_format_cannot_hold(tmp_path):
