@@ -191,13 +191,58 @@ def command_line(argv: Sequence[str] | None) -> str:
     return "python " + shlex.join([sys.argv[0], *args])
 
 
+class _ListValues(argparse.Action):
+    """The values of a list option (:func:`add_list_option`): split at commas as well, each
+    piece through ``item`` and among ``allowed`` where given, gathered in one flat list."""
+
+    def __init__(self, *args: Any, item: Any = str, allowed: Sequence[str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item, self.allowed = item, allowed
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        items = []
+        for piece in (p.strip() for text in values for p in text.split(",") if p.strip()):
+            try:
+                items.append(self.item(piece))
+            except argparse.ArgumentTypeError as err:
+                raise argparse.ArgumentError(self, str(err)) from None
+            except ValueError:  # a plain type (float, int) says nothing of its own
+                kind = {float: "a number", int: "an integer"}.get(self.item, "a value")
+                raise argparse.ArgumentError(self, f"{piece!r} is not {kind}") from None
+            if self.allowed is not None and items[-1] not in self.allowed:
+                raise argparse.ArgumentError(self, f"invalid choice: {piece!r} (choose from "
+                                                   f"{', '.join(self.allowed)})")
+        setattr(namespace, self.dest, items)
+
+
+def add_list_option(parser: argparse.ArgumentParser, name: str, *, item: Any = str,
+                    choices: Sequence[str] | None = None, empty: bool = False,
+                    **kwargs: Any) -> None:
+    """A list option of every benchmark, its values given space- or comma-separated (``--keeps
+    0.5 0.25``, ``--keeps 0.5,0.25``), each through ``item`` (an argparse ``type``) and among
+    ``choices``; ``empty``: it may be given with no value (``kwargs``: more of
+    ``add_argument``'s).
+
+    Examples
+    --------
+    >>> ap = argparse.ArgumentParser()
+    >>> add_list_option(ap, "--keeps", item=float, default=[0.5])
+    >>> ap.parse_args(["--keeps", "0.75,0.5", "0.25"]).keeps
+    [0.75, 0.5, 0.25]
+    """
+    parser.add_argument(name, nargs="*" if empty else "+", action=_ListValues, item=item,
+                        allowed=None if choices is None else list(choices), **kwargs)
+
+
 def add_parts_option(parser: argparse.ArgumentParser, parts: Sequence[str], *,
                      what: str = "parts to run", **kwargs: Any) -> None:
-    """``--parts``: some of ``parts`` (space-separated; default all), said in its help as
-    ``what`` (``kwargs``: more of ``add_argument``'s, a ``metavar`` say)."""
-    parser.add_argument("--parts", nargs="+", default=list(parts), choices=list(parts),
-                        help=f"{what}, space-separated, among {', '.join(parts)} (default all)",
-                        **kwargs)
+    """``--parts``: some of ``parts`` (space- or comma-separated; default all), said in its help
+    as ``what`` (``kwargs``: more of ``add_argument``'s, a ``metavar`` say)."""
+    add_list_option(parser, "--parts", default=list(parts), choices=parts,
+                    help=f"{what}, space- or comma-separated, among {', '.join(parts)} (default all)",
+                    **kwargs)
 
 
 def folder_path(text: str) -> Path:

@@ -37,7 +37,8 @@ import numba
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import (  # noqa: E402
+from _common import (
+    add_list_option,  # noqa: E402
     add_out_option,
     at_least,
     check_startup,
@@ -320,9 +321,9 @@ def recorded_runs(path: Path) -> list[dict] | None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--graphs", nargs="*", default=GRAPHS, metavar="GRAPH",
-                    help="catalogue graphs, space-separated; none: only the generated graph "
-                         "(default: the 11 graphs)")
+    add_list_option(ap, "--graphs", empty=True, default=GRAPHS, metavar="GRAPH",
+                    help="catalogue graphs, space- or comma-separated; none: only the generated "
+                         "graph (default: the 11 graphs)")
     ap.add_argument("--big-points", type=count(0), default=3_400_000,
                     help="points of a generated Delaunay graph (~3 edges each; 0: none; default 3,400,000)")
     ap.add_argument("--seed", type=count(0), default=0,

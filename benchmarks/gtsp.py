@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from _common import (
+    add_list_option,
     add_out_option,
     check_startup,
     command_line,
@@ -42,23 +43,6 @@ from _common import (
 #: The issue's protocol; a run that differs says how in gtsp.md.
 FULL = {"datasets": ["ogbg-molbace", "ogbg-molbbbp"], "keeps": [0.75, 0.5, 0.25], "seeds": 3,
         "epochs": 30, "baselines": ["random-tokens", "magnitude"], "max_graphs": None}
-
-
-def _list(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def _datasets(text: str) -> list[str]:
-    """Dataset names in lower case, as the catalogue (which reads any case) spells them:
-    OGBG-MOLBACE is ogbg-molbace, its runs and its folder gtsp/ogbg-molbace."""
-    return [v.lower() for v in _list(text)]
-
-
-def _keeps(text: str) -> list[float]:
-    try:
-        return [float(v) for v in _list(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give keep ratios separated by commas, got {text!r}") from None
 
 
 def differences(args: argparse.Namespace) -> list[str]:
@@ -209,16 +193,19 @@ def target_lines(records: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--datasets", type=_datasets, default=FULL["datasets"], metavar="NAME,...",
-                    help="ogbg-* molecule datasets, comma-separated (default ogbg-molbace,ogbg-molbbbp).")
-    ap.add_argument("--keeps", type=_keeps, default=FULL["keeps"], metavar="KEEP,...",
-                    help="Keep ratios in (0, 1], comma-separated (default 0.75,0.5,0.25).")
+    # dataset names in lower case, as the catalogue (which reads any case) spells them:
+    # OGBG-MOLBACE is ogbg-molbace, its runs and its folder gtsp/ogbg-molbace
+    add_list_option(ap, "--datasets", item=str.lower, default=FULL["datasets"], metavar="NAME",
+                    help="ogbg-* molecule datasets, space- or comma-separated (default "
+                         "ogbg-molbace ogbg-molbbbp).")
+    add_list_option(ap, "--keeps", item=float, default=FULL["keeps"], metavar="KEEP",
+                    help="Keep ratios in (0, 1], space- or comma-separated (default 0.75 0.5 0.25).")
     ap.add_argument("--seeds", type=count(1), default=FULL["seeds"],
                     help="Seeds of every run: 0 to N-1 (default 3).")
     ap.add_argument("--epochs", type=count(1), default=FULL["epochs"],
                     help="Training epochs of each run (default 30; magnitude fine-tunes a fifth).")
-    ap.add_argument("--baselines", type=_list, default=FULL["baselines"], metavar="NAME,...",
-                    help="Baselines, comma-separated, among random-tokens and magnitude "
+    add_list_option(ap, "--baselines", default=FULL["baselines"], metavar="NAME",
+                    help="Baselines, space- or comma-separated, among random-tokens and magnitude "
                          "(default both).")
     ap.add_argument("--max-graphs", type=count(3), default=None,
                     help="About this many graphs per dataset, at least 3 (one per part of the split; "

@@ -37,7 +37,16 @@ import sys
 import time
 from pathlib import Path
 
-from _common import add_out_option, at_least, check_startup, command_line, count, fail, to_json
+from _common import (
+    add_list_option,
+    add_out_option,
+    at_least,
+    check_startup,
+    command_line,
+    count,
+    fail,
+    to_json,
+)
 
 
 def _views(resolution: int):
@@ -208,10 +217,10 @@ def main(argv=None) -> None:
                     help="width in pixels the lego photos are resized to (default 128)")
     ap.add_argument("--steps", type=count(1), default=2000,
                     help="training steps of every model (default 2000)")
-    ap.add_argument("--saliency-budgets", type=at_least(0.0, above=True), nargs="+", default=[0.04, 0.1],
+    add_list_option(ap, "--saliency-budgets", item=at_least(0.0, above=True), default=[0.04, 0.1],
                     metavar="C",
-                    help="saliency budgets C > 0, space-separated (default 0.04 0.1); the first is "
-                         "the one compared with the equal-parameter table")
+                    help="saliency budgets C > 0, space- or comma-separated (default 0.04 0.1); the "
+                         "first is the one compared with the equal-parameter table")
     ap.add_argument("--table-size", type=count(1), default=2**19,
                     help="hash table size T: the most rows a level holds (default 2^19 = 524288)")
     ap.add_argument("--levels", type=count(1), default=16,

@@ -26,7 +26,16 @@ import time
 
 import numpy as np
 import torch
-from _common import add_out_option, at_least, command_line, count, fail, refuse_repeats, to_json
+from _common import (
+    add_list_option,
+    add_out_option,
+    at_least,
+    command_line,
+    count,
+    fail,
+    refuse_repeats,
+    to_json,
+)
 from queen import add_video_options, check_video_options, gate_scores, video, visible
 from rich.console import Console
 
@@ -83,10 +92,10 @@ def main(argv=None) -> None:
     add_video_options(ap)
     ap.add_argument("--encode", type=count(1), default=3,
                     help="frames encoded after frame 0 (at most --frames - 1; default 3)")
-    ap.add_argument("--lambdas", type=at_least(0.0, above=True), nargs="+", default=[0.1, 0.01],
+    add_list_option(ap, "--lambdas", item=at_least(0.0, above=True), default=[0.1, 0.01],
                     metavar="LAMBDA",
                     help="weights > 0 of the gates' L0 penalty (QueenConfig.lambda_l0), "
-                         "space-separated (default 0.1 0.01)")
+                         "space- or comma-separated (default 0.1 0.01)")
     add_out_option(ap, "queen_gates.json and queen_gates.md")
     args = ap.parse_args(argv)
     if args.encode >= args.frames:

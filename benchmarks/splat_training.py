@@ -31,7 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_out_option, add_parts_option, check_startup, command_line, count, to_json
+from _common import (
+    add_list_option,
+    add_out_option,
+    add_parts_option,
+    check_startup,
+    command_line,
+    count,
+    to_json,
+)
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply, write_ply
@@ -154,9 +162,9 @@ def main(argv=None) -> None:
                     help="held-out orbit views the donut's PSNR is measured on (default 8)")
     ap.add_argument("--donut-resolution", type=count(8), default=256,
                     help="width and height of the donut's views in pixels (default 256)")
-    ap.add_argument("--donut-scores", nargs="+", choices=DONUT_SCORES, default=list(DONUT_SCORES),
-                    metavar="SCORE", help="scores compared on the donut, space-separated, among "
-                    + ", ".join(DONUT_SCORES) + " (default all; a small run: one)")
+    add_list_option(ap, "--donut-scores", choices=DONUT_SCORES, default=list(DONUT_SCORES),
+                    metavar="SCORE", help="scores compared on the donut, space- or comma-separated, "
+                    "among " + ", ".join(DONUT_SCORES) + " (default all; a small run: one)")
     ap.add_argument("--lego-resolution", type=count(1), default=200,
                     help="width in pixels the lego photos are resized to (default 200)")
     ap.add_argument("--lego-gaussians", type=count(1), default=60_000,

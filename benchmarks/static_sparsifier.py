@@ -19,6 +19,7 @@ import platform
 import time
 
 from _common import (
+    add_list_option,
     add_out_option,
     at_least,
     check_startup,
@@ -97,10 +98,12 @@ def table(rows: list[dict], run: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--graphs", nargs="+", default=GRAPHS, metavar="GRAPH",
-                    help="catalogue graphs, space-separated (default: the 11 graphs of the study)")
-    ap.add_argument("--densities", nargs="+", type=at_least(1.0), default=[1.10, 1.20], metavar="DENSITY",
-                    help="sparsifier sizes |E_H| / |V| >= 1, space-separated (default 1.10 1.20)")
+    add_list_option(ap, "--graphs", default=GRAPHS, metavar="GRAPH",
+                    help="catalogue graphs, space- or comma-separated (default: the 11 graphs of the "
+                         "study)")
+    add_list_option(ap, "--densities", item=at_least(1.0), default=[1.10, 1.20], metavar="DENSITY",
+                    help="sparsifier sizes |E_H| / |V| >= 1, space- or comma-separated (default "
+                         "1.10 1.20)")
     ap.add_argument("--seed", type=count(0), default=0,
                     help="seed of FeGrassSparsifier (its refinement's random vectors) and of "
                          "networkit's sparsifiers (default 0)")

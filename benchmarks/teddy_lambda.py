@@ -23,6 +23,7 @@ import time
 import numpy as np
 import torch
 from _common import (
+    add_list_option,
     add_out_option,
     check_levels,
     check_startup,
@@ -38,20 +39,6 @@ from graphsparse.datasets import load_node_dataset
 from graphsparse.gnn.models import MODELS
 from graphsparse.levels import run_levels
 from sparsebox.progress import make_progress
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give numbers separated by commas, got {text!r}") from None
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give integers separated by commas, got {text!r}") from None
 
 
 def sweep(data, model: str, lambdas: list[float], levels: list[int], seeds: int,
@@ -93,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="cora",
                     help="node dataset: cora, citeseer, pubmed or ogbn-arxiv (default cora)")
     ap.add_argument("--model", default="gcn", choices=MODELS, help="GNN to train (default gcn)")
-    ap.add_argument("--lambdas", type=_floats, default=[0.1, 1.0, 10.0], metavar="LAMBDA,...",
-                    help="distillation weights >= 0 to try, comma-separated (default 0.1,1,10)")
-    ap.add_argument("--levels", type=_ints, default=[5, 10, 15, 20], metavar="LEVEL,...",
-                    help="TEDDY levels >= 1, comma-separated (keep ratios 0.95^i edges, 0.9^i "
-                         "weights; default 5,10,15,20)")
+    add_list_option(ap, "--lambdas", item=float, default=[0.1, 1.0, 10.0], metavar="LAMBDA",
+                    help="distillation weights >= 0 to try, space- or comma-separated (default "
+                         "0.1 1 10)")
+    add_list_option(ap, "--levels", item=count(1), default=[5, 10, 15, 20], metavar="LEVEL",
+                    help="TEDDY levels >= 1, space- or comma-separated (keep ratios 0.95^i edges, "
+                         "0.9^i weights; default 5 10 15 20)")
     ap.add_argument("--seeds", type=count(1), default=1, help="seeds 0 to N-1 (default 1)")
     ap.add_argument("--epochs", type=count(1), default=200,
                     help="training epochs of the teacher and of each student (default 200)")

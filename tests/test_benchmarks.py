@@ -92,12 +92,18 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("static_sparsifier.py", ["--graphs", "karate", "--densities", "inf"],
      "argument --densities: must be a finite number, got inf"),
     # argparse named the parsing function: "invalid <lambda> value", "invalid _floats value"
-    ("gtsp.py", ["--keeps", "0.5,x"], "argument --keeps: give keep ratios separated by commas, "
-                                      "got '0.5,x'"),
-    ("teddy_lambda.py", ["--lambdas", "0.1,x"], "argument --lambdas: give numbers separated by "
-                                                "commas, got '0.1,x'"),
-    ("teddy_lambda.py", ["--levels", "5,ten"], "argument --levels: give integers separated by "
-                                               "commas, got '5,ten'"),
+    ("gtsp.py", ["--keeps", "0.5,x"], "argument --keeps: 'x' is not a number"),
+    ("teddy_lambda.py", ["--lambdas", "0.1,x"], "argument --lambdas: 'x' is not a number"),
+    ("teddy_lambda.py", ["--levels", "5,ten"], "argument --levels: 'ten' is not an integer"),
+    # every list option takes its values space- or comma-separated, and mixed
+    ("gtsp.py", ["--keeps", "0.5", "0.25,0.5"], "--keeps names a value twice: [0.5, 0.25, 0.5]"),
+    ("teddy_lambda.py", ["--lambdas", "1", "1"], "--lambdas names a value twice: [1.0, 1.0]"),
+    ("queen_gates.py", ["--lambdas", "0.1,0.1"], "--lambdas names a value twice: [0.1, 0.1]"),
+    ("static_sparsifier.py", ["--graphs", "karate,karate"], "--graphs names a value twice"),
+    ("dygrass.py", ["--graphs", "karate,", "karate", "--big-points", "0"],
+     "--graphs names a value twice: ['karate', 'karate']"),
+    ("splat_training.py", ["--donut-scores", "pup,bogus"], "argument --donut-scores: invalid "
+                                                           "choice: 'bogus' (choose from"),
     ("teddy_lambda.py", ["--dataset", "bogus"], "error: --dataset: dataset must be one of"),
     # run_levels refused them with a traceback: in scaleout.py in every task, once the Ray
     # cluster had started and the walks and costs parts had run
