@@ -83,8 +83,17 @@ def _point_method_names() -> list[str]:
     return [e.name for e in methods(item="point")]
 
 
-_EXECUTOR_HELP = ("Where a batch's files run: local (processes on this machine) or ray (a Ray "
-                  "cluster: --address, $RAY_ADDRESS, or a new local one).")
+#: the options of a batch, which every command that takes one file also takes
+_OUT = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob).")
+_EXECUTOR = typer.Option("local", help="Where a batch's files run: local (processes on this "
+                         "machine) or ray (a Ray cluster: --address, $RAY_ADDRESS, or a new local "
+                         "one).")
+_JOBS = typer.Option(1, min=1, help="Files side by side (with --executor ray: the CPUs of a new "
+                     "local cluster; a running cluster's own decide).")
+_ADDRESS = typer.Option(None, help="Address of a running Ray cluster.")
+#: the point commands' choice of text over binary output
+_ASCII = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of binary (.xyz, "
+                      ".txt and .pts are always text).")
 
 
 def _one_or_batch(source: str, target: Path | None, out: Path | None,
@@ -141,15 +150,13 @@ def prune_points(
                                  "median nearest-neighbour distance)."),
     min_points: int = typer.Option(None, help="radius: neighbours needed within the radius (16)."),
     seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
-    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of "
-                                   "binary (.xyz, .txt and .pts are always text)."),
+    ascii_out: bool = _ASCII,
     report: Path = typer.Option(None, help="JSON report: total, kept, chamfer, hausdorff, "
                                 "seconds (a batch writes OUT/<name>_report.json per file)."),
-    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
-    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
-    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
-                             "CPUs of a new local cluster; a running cluster's own decide)."),
-    address: str = typer.Option(None, help="Address of a running Ray cluster."),
+    out: Path = _OUT,
+    executor: str = _EXECUTOR,
+    jobs: int = _JOBS,
+    address: str = _ADDRESS,
 ) -> None:
     """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
     their attributes."""
@@ -293,11 +300,10 @@ def prune_splats(
     report: Path = typer.Option(None, help="JSON report (total, kept, bytes_in, bytes_out, psnr, "
                                 "ssim, seconds; a batch writes OUT/<name>_report.json per file)."),
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
-    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
-    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
-    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
-                             "CPUs of a new local cluster; a running cluster's own decide)."),
-    address: str = typer.Option(None, help="Address of a running Ray cluster."),
+    out: Path = _OUT,
+    executor: str = _EXECUTOR,
+    jobs: int = _JOBS,
+    address: str = _ADDRESS,
     gpus_per_file: float = typer.Option(0.0, min=0.0, help="--executor ray: the share of a GPU "
                                         "each file reserves (0.25: four files per device)."),
 ) -> None:
@@ -471,15 +477,13 @@ def remove_floaters(
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
-    ascii_out: bool = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of "
-                                   "binary (.xyz, .txt and .pts are always text)."),
+    ascii_out: bool = _ASCII,
     report: Path = typer.Option(None, help="JSON report (a batch writes OUT/<name>_report.json "
                                 "per file)."),
-    out: Path = typer.Option(None, help="Output folder of a batch (SOURCE a folder or glob)."),
-    executor: str = typer.Option("local", help=_EXECUTOR_HELP),
-    jobs: int = typer.Option(1, min=1, help="Files side by side (with --executor ray: the "
-                             "CPUs of a new local cluster; a running cluster's own decide)."),
-    address: str = typer.Option(None, help="Address of a running Ray cluster."),
+    out: Path = _OUT,
+    executor: str = _EXECUTOR,
+    jobs: int = _JOBS,
+    address: str = _ADDRESS,
 ) -> None:
     """Remove isolated splats (floaters) by the statistical outlier test on their centres (or
     from a batch of files); every splat property is written back unchanged."""
