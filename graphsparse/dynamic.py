@@ -246,8 +246,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       (`benchmarks/results/dygrass.md`); dyGRASS's own (512 walkers in G, no K) was not
       measured.
     * batches apply in order; consecutive insertions share one round of walks (on H as it was
-      before them), consecutive deletions one refinement. A batch is validated as a whole
-      first: a bad batch raises :class:`BatchError` and changes nothing.
+      before them); the refinement after deletions runs once per batch, after all its events.
+      A batch is validated as a whole first: a bad batch raises :class:`BatchError` and
+      changes nothing.
 
     Parameters
     ----------
@@ -548,16 +549,25 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                       evicted=0)
         next_id = self.next_id_
         run_seed = 0
+        # the deletions' recovery, once for the batch: edges still to add, the seed of the last
+        # deletion run, and H's components after it (None once insertions followed)
+        recover, recover_seed, components = 0, 0, None
         for op, run in _runs(events):
             run_seed += 1
             seed = _derive_seed(self.seed, self.batches_ + 1, run_seed)
             if op == "+":
                 g, h, next_id = self._insert(g, h, run, next_id, seed, counts)
+                components = None
             elif op == "-":
-                merged, h = self._delete(g.merged(), h, run, seed, counts)
+                merged, h, want, components = self._delete(g.merged(), h, run, counts)
                 g = _PendingGraph(merged)
+                recover, recover_seed = recover + want, seed
             else:
                 counts["skipped"] += len(run)
+        if recover_seed:
+            merged = g.merged()
+            h = self._recover(merged, h, recover, recover_seed, components, counts)
+            g = _PendingGraph(merged)
         # Commit: nothing above touched self, so an exception leaves the old state.
         self._graph, self.sparsifier_, self.next_id_ = g, h, next_id
         self.batches_ += 1
@@ -731,39 +741,47 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             evict = h.ids[off[np.lexsort((off, stretch, np.isin(h.ids[off], keep)))[:-left]]]
         return out, evict
 
-    def _delete(self, g, h, run, seed, counts):
+    def _delete(self, g, h, run, counts):
+        """G and H without the run's edges, H's pieces that G still joins reconnected; and the
+        edges the batch's recovery (:meth:`_recover`) is to add for them, and H's components
+        (None where H lost no edge)."""
         u, v = _endpoints(run)
         counts["deletions"] += len(run)
         in_h = h.find_items(u, v) >= 0
         g = _without(g, g.find_items(u, v))
         h = _without(h, h.find_items(u[in_h], v[in_h]))
         if not in_h.any():
-            return g, h
+            return g, h, 0, None
         joins, components = _joining_edges(g, h.connected_components(), u[in_h], v[in_h])
         counts["reconnected_edges"] += joins.size
+        if joins.size:
+            h = h.add_items(g.rows[joins], g.cols[joins], g.weights[joins], g.ids[joins])
         # a deletion frees its slot and reconnecting takes at most one per H edge deleted
         want = math.ceil(self.recovery * int(in_h.sum()) - 1e-9) - joins.size  # 1.1 * 10 is 11
-        room = self._cap(g.num_nodes) - h.num_edges - joins.size
+        return g, h, want, components
+
+    def _recover(self, g, h, want, seed, components, counts):
+        """H with up to ``want`` more edges of G, as H's cap leaves room for, by refinement
+        (once per batch, after all its events: a batch that alternates insertions and
+        deletions refined after each run of deletions, seconds each once H fills in)."""
+        room = self._cap(g.num_nodes) - h.num_edges
         take = int(max(0, min(want, room)))
         counts["held_back"] += max(0, want) - take
-        add = joins
-        if take:
-            # H with the joining edges, and a maximum spanning forest of it: one of H's, plus
-            # the joining edges (each joins two of H's components)
-            in_g = g.find_items(h.rows, h.cols)
-            if in_g.min(initial=0) < 0:
-                raise RuntimeError("internal error: H holds an edge that G does not")
-            mask = np.zeros(g.num_items, dtype=bool)
-            mask[in_g] = mask[joins] = True
-            forest = np.zeros(g.num_items, dtype=bool)
-            forest[in_g[max_spanning_forest(h, h.weights)]] = forest[joins] = True
-            new = refine_by_stretch(g, mask, forest, take, rounds=_deletion_rounds(take), seed=seed,
-                                    components=components, **_DELETION_REFINE_OPTIONS) & ~mask
-            counts["recovered_edges"] += int(new.sum())
-            add = np.concatenate([joins, np.flatnonzero(new)])
-        if add.size:
-            h = h.add_items(g.rows[add], g.cols[add], g.weights[add], g.ids[add])
-        return g, h
+        if not take:
+            return h
+        # H, and a maximum spanning forest of it (H spans every component of G)
+        in_g = g.find_items(h.rows, h.cols)
+        if in_g.min(initial=0) < 0:
+            raise RuntimeError("internal error: H holds an edge that G does not")
+        mask = np.zeros(g.num_items, dtype=bool)
+        mask[in_g] = True
+        forest = np.zeros(g.num_items, dtype=bool)
+        forest[in_g[max_spanning_forest(h, h.weights)]] = True
+        new = refine_by_stretch(g, mask, forest, take, rounds=_deletion_rounds(take), seed=seed,
+                                components=components, **_DELETION_REFINE_OPTIONS) & ~mask
+        counts["recovered_edges"] += int(new.sum())
+        add = np.flatnonzero(new)
+        return h.add_items(g.rows[add], g.cols[add], g.weights[add], g.ids[add])
 
     # ------------------------------------------------------------------ convenience
     def transform(self, graph: Any = None) -> SparseStructure:
