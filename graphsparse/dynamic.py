@@ -431,7 +431,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def load_state_dict(self, state: Any) -> DynamicSpectralSparsifier:
         """Take the state :meth:`state_dict` returned (of an estimator with the same
-        parameters); the estimator is then fitted and goes on from there."""
+        parameters); the estimator is then fitted and goes on from there (with its own
+        ``distortion`` where given, else the state's K, as ``distortion_`` says)."""
         def part(prefix: str) -> SparseStructure:
             arrays = {k[len(prefix):]: state[k] for k in state if k.startswith(prefix)}
             for key in ("meta", "rows", "cols", "weights", "ids"):
@@ -478,7 +479,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
                                             f"scores_: {err}") from None
         self.graph_, self.sparsifier_ = graph, sparsifier
-        self.distortion_, self.next_id_, self.batches_ = distortion, next_id, batches
+        self.next_id_, self.batches_ = next_id, batches
+        # the K the next batch uses: this estimator's distortion where given (as after
+        # set_params), else the state's
+        self.distortion_ = distortion if self.distortion is None else float(self.distortion)
         if scores is not None:
             self.scores_ = scores
         else:  # a state written before the scores were kept: none, not an earlier fit's

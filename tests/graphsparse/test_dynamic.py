@@ -584,6 +584,18 @@ def test_a_loaded_state_has_the_fitted_scores_too():
     assert "scores_" not in old.state_dict()  # and its next checkpoint is written
 
 
+def test_a_loaded_state_says_the_k_its_next_batch_uses():
+    """distortion_ showed the state's K after loading into an estimator of another distortion,
+    whose own K the next batch then used."""
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    state = d.state_dict()
+    assert DynamicSpectralSparsifier(seed=0).load_state_dict(state).distortion_ == d.distortion_
+    other = DynamicSpectralSparsifier(seed=0, distortion=5.0).load_state_dict(state)
+    assert other.distortion_ == 5.0
+    other.update([("+", 0, 20, 1.0)])
+    assert other.distortion_ == 5.0
+
+
 def test_self_loops_of_the_fitted_graph_are_dropped_whatever_its_form():
     g = grid(6)
     loops = np.array([0, 7, 20])
