@@ -17,6 +17,7 @@ from scenesparse.importance import GaussianPruner, cameras_seeing, default_camer
 from scenesparse.rendering import check_render_backend, render
 from sparsebox._validation import check_int
 from sparsebox.outputs import StagedOutputs, check_output_file, counted, json_text
+from sparsebox.progress import progress_bar
 
 __all__ = ["prune_splat_file", "lpips_distance"]
 
@@ -198,15 +199,20 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
                             backend=backend, progress=progress)
     seconds = time.perf_counter() - start
     held = setup["held_out"]
-    with torch.no_grad():
-        before = [render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held]
-        after = [render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy() for c in held]
-    psnrs = [psnr(a, b) for a, b in zip(after, before, strict=True)]
+    before, after = [], []
+    with torch.no_grad():  # (seconds 140 with the torch backend at 256 px, without a bar)
+        for c in progress_bar(held, "rendering the held-out views", enabled=progress):
+            before.append(render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy())
+            after.append(render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy())
+    psnrs = np.array([psnr(a, b) for a, b in zip(after, before, strict=True)])
+    same = np.isinf(psnrs)  # a view pruning left as it was: its PSNR is infinite
     summary = {
         "input": str(source), "output": str(target), "score": score, "rounds": rounds,
         "recover_steps": recover_steps, "total": len(scene), "kept": len(pruned),
         "sh_degree": pruned.sh_degree, "bytes_in": source.stat().st_size,
-        "psnr": float(np.mean(psnrs)),
+        # the mean over the views pruning changed (one unchanged view made it infinite)
+        "psnr": float(np.mean(psnrs[~same])) if not same.all() else float("inf"),
+        "unchanged_views": int(same.sum()),
         "ssim": float(np.mean([ssim(a, b) for a, b in zip(after, before, strict=True)])),
         "psnr_min": float(np.min(psnrs)), "seconds": seconds, "views": len(setup["cameras"]),
         "resolution": resolution, "eval_views": len(held), "cameras": setup["description"],

@@ -281,7 +281,27 @@ def test_a_lossless_prune_reports_strict_json(tmp_path, data_dir, cli):
 
     for text in (report.read_text(), result.stdout.strip().splitlines()[-1]):
         r = json.loads(text, parse_constant=strict)
-        assert r["psnr"] is None and r["kept"] == r["total"]
+        assert r["psnr"] is None and r["kept"] == r["total"] and r["unchanged_views"] == 1
+
+
+def test_a_held_out_view_pruning_left_unchanged_leaves_the_mean_psnr_finite(tmp_path, data_dir,
+                                                                            monkeypatch):
+    """The mean over the views was infinite (null in the report) where one view was unchanged,
+    though the others had finite PSNRs: it is the mean over the changed views."""
+    import scenesparse.splatjob as job
+
+    real, seen = job.psnr, []
+
+    def first_unchanged(a, b):
+        seen.append(real(a, b))
+        return float("inf") if len(seen) == 1 else seen[-1]
+
+    monkeypatch.setattr(job, "psnr", first_unchanged)
+    summary = job.prune_splat_file(data_dir / DONUT, tmp_path / "p.ply", keep_ratio=0.5,
+                                   score="opacity", views=2, resolution=16, eval_views=3,
+                                   rounds=1)
+    assert len(seen) == 3 and summary["unchanged_views"] == 1
+    assert summary["psnr"] == pytest.approx(np.mean(seen[1:])) and summary["psnr_min"] == min(seen[1:])
 
 
 def test_strategy_cameras_are_checked_at_set_up():
