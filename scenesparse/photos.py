@@ -5,12 +5,14 @@ folder (``transforms_train.json``, and ``transforms_test.json`` for held-out vie
 nerfstudio or instant-ngp capture (one ``transforms.json`` with every view), a COLMAP
 text model (``sparse/0/cameras.txt`` and ``images.txt``, photos in ``images/``), or the
 ``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``).
-Without an explicit test split, every eighth view is held out, the first included, of the views
-sorted by their photos' names: 3DGS's ``llffhold=8`` over a COLMAP model's (and a
-``cameras.json``'s) images sorted by name, and nerfstudio's ``eval_mode interval`` (every
-``eval_interval = 8``-th) over a ``transforms.json``'s frames sorted by ``file_path``. (A
-transforms file's ``train_filenames`` / ``val_filenames`` / ``test_filenames`` lists are not
-read.) A photo whose aspect ratio is not its camera's (beyond rounding) is an error, not
+Without an explicit test split, a ``transforms.json``'s views are held out as nerfstudio holds
+them out by default (``eval_mode="fraction"``: of its frames sorted by ``file_path``, it trains on
+90% evenly spaced from the first to the last and evaluates on the rest,
+:func:`nerfstudio_eval_views`; fewer than 10 frames leave none, and every eighth is held out
+instead); elsewhere every eighth view is held out, the first included, of the views sorted by
+their photos' names: 3DGS's ``llffhold=8`` over a COLMAP model's (and a ``cameras.json``'s)
+images. (A transforms file's ``train_filenames`` / ``val_filenames`` / ``test_filenames`` lists
+are not read.) A photo whose aspect ratio is not its camera's (beyond rounding) is an error, not
 stretched.
 
 A transforms file's poses are in its own frame, and a splat that nerfstudio trained on it (``ns-export
@@ -22,6 +24,7 @@ frame (:func:`scenesparse.cameras.nerfstudio_model_frame`).
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import warnings
@@ -273,8 +276,15 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         # trained by 3DGS is in COLMAP's frame, and ns-process-data turns the axes of that frame,
         # writing its applied_transform)
         cams, paths = _by_file_path(folder / "transforms.json", dataparser_transforms)
-        return _Located(cams, paths, f"transforms.json ({counted(len(cams), 'view')}{frame})",
-                        [folder / "transforms.json", *dp])
+        where = f"transforms.json ({counted(len(cams), 'view')}{frame})"
+        held = nerfstudio_eval_views(len(cams))
+        if not held:  # fewer than 10 views: nerfstudio holds out none; every 8th, as below
+            return _Located(cams, paths, where, [folder / "transforms.json", *dp])
+        train = [i for i in range(len(cams)) if i not in held]
+        return _Located([cams[i] for i in train], [paths[i] for i in train],
+                        f"{where}, held out as nerfstudio does (of 10% of the views by file name: "
+                        f"{counted(len(held), 'view')})", [folder / "transforms.json", *dp],
+                        ([cams[i] for i in held], [paths[i] for i in held]))
     if model is None:
         binary = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
                        if (d / "cameras.bin").is_file() and (d / "images.bin").is_file()), None)
@@ -378,6 +388,21 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
                       [cams[i] for i in test], [images[i] for i in test],
                       f"photos: {found.where}, every {hold_every}th held out",
                       [masks[i] for i in train], colour, found.sources)
+
+
+def nerfstudio_eval_views(count: int, train_fraction: float = 0.9) -> list[int]:
+    """The views nerfstudio evaluates on of ``count`` sorted by file name, where a
+    ``transforms.json`` names no split (its default ``eval_mode="fraction"``): all but
+    ``ceil(count * train_fraction)`` evenly spaced from the first to the last, which it trains
+    on (none of fewer than 10 views).
+
+    Examples
+    --------
+    >>> nerfstudio_eval_views(20), nerfstudio_eval_views(9)
+    ([9, 18], [])
+    """
+    train = np.linspace(0, count - 1, math.ceil(count * train_fraction), dtype=int)
+    return sorted(set(range(count)) - set(train.tolist()))
 
 
 def _colmap_model(folder: Path) -> Path | None:
