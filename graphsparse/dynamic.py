@@ -26,7 +26,7 @@ from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.outputs import counted
-from sparsebox.structure import SparseStructure, as_structure, sorted_positions
+from sparsebox.structure import SparseStructure, as_structure, require_undirected, sorted_positions
 from sparsebox.walks import random_walks
 
 __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"]
@@ -399,8 +399,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     def fit(self, graph: Any, y: Any = None) -> DynamicSpectralSparsifier:
         self._validate_params()
         g = as_structure(graph, self_loops="drop", name="graph")
-        if not g.is_undirected:
-            raise InvalidParameterError("DynamicSpectralSparsifier needs an undirected graph")
+        require_undirected(g, "DynamicSpectralSparsifier")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
         if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
                 and self._size(g.num_edges, num_nodes=g.num_nodes) > cap):

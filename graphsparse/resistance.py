@@ -24,7 +24,7 @@ from sparsebox._validation import SEED, Interval, Options, check_choice, check_i
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, require_undirected
 
 __all__ = ["effective_resistances", "resistance_embedding", "pair_resistances",
            "grounded_rows", "grounded_laplacian", "graph_grounded_laplacian",
@@ -493,8 +493,7 @@ class EffectiveResistanceSampler(Sparsifier):
     def fit(self, graph: Any, y: Any = None) -> EffectiveResistanceSampler:
         self._validate_params()
         g = as_structure(graph, name="graph")
-        if not g.is_undirected:
-            raise InvalidParameterError("EffectiveResistanceSampler needs an undirected graph")
+        require_undirected(g, "EffectiveResistanceSampler")
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
         num_edges = g.num_items - int(loops.sum())
         budget = self._size(num_edges, num_nodes=g.num_nodes, num_loops=int(loops.sum()))

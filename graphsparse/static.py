@@ -25,9 +25,8 @@ from graphsparse.resistance import (
 from graphsparse.trees import TreeResistance, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import SEED, Interval, Options, check_int
 from sparsebox.base import Sparsifier
-from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import check_size_floor
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, require_undirected
 
 __all__ = ["FeGrassSparsifier", "recover_off_tree", "recover_reference", "refine_by_stretch"]
 
@@ -451,8 +450,7 @@ class FeGrassSparsifier(Sparsifier):
     def fit(self, graph: Any, y: Any = None) -> FeGrassSparsifier:
         self._validate_params()
         g = as_structure(graph, name="graph")
-        if not g.is_undirected:
-            raise InvalidParameterError("FeGrassSparsifier needs an undirected graph")
+        require_undirected(g, "FeGrassSparsifier")
         tree_mask = max_spanning_forest(g, spanning_tree_scores(g))
         num_tree = int(tree_mask.sum())
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size

@@ -27,7 +27,7 @@ SelfLoops = Literal["keep", "drop", "error"]
 Symmetrize = Literal["sum", "max"] | None
 
 __all__ = ["SparseStructure", "as_structure", "is_networkx_graph", "is_pyg_data", "pyg_edge_index",
-           "sorted_positions", "undirected_pair_keys"]
+           "sorted_positions", "undirected_pair_keys", "require_undirected"]
 
 
 def sorted_positions(keys: np.ndarray, values: Any, sorter: np.ndarray | None = None) -> np.ndarray:
@@ -776,6 +776,22 @@ def _structure_self_loops(s: SparseStructure, self_loops: SelfLoops) -> SparseSt
         i = int(np.flatnonzero(loops)[0])
         raise ValueError(f"self_loops='error' but item {i} is a self-loop on node {int(s.rows[i])}")
     return s.subgraph(~loops)
+
+
+def require_undirected(structure: SparseStructure, who: str) -> None:
+    """Refuse a directed ``structure`` for ``who`` (a method of undirected graphs), saying how to
+    read the graph as undirected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> require_undirected(as_structure(np.array([[0, 1], [1, 0]])), "FeGrassSparsifier")
+    """
+    if not structure.is_undirected:
+        raise InvalidParameterError(
+            f"{who} needs an undirected graph, and this one is directed; read it as undirected: "
+            "nx.Graph(graph) for a networkx DiGraph, as_structure(graph, undirected=True, "
+            "symmetrize='max') for a matrix or edge_index that holds each edge in one direction")
 
 
 def as_structure(

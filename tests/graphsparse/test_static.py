@@ -265,3 +265,22 @@ def test_the_random_baseline_refuses_an_edge_list_that_is_not_pygs_layout():
     kept = prune_edges_random(pairs, 3, keep=1, seed=0)
     assert isinstance(kept, np.ndarray)
     assert kept.tolist() == prune_edges_random(torch.from_numpy(pairs), 3, keep=1, seed=0).tolist()
+
+
+@pytest.mark.parametrize("method", ["FeGrassSparsifier", "DynamicSpectralSparsifier",
+                                    "EffectiveResistanceSampler"])
+def test_a_directed_graph_is_refused_saying_how_to_read_it_as_undirected(method):
+    """A symmetric networkx DiGraph or an upper-triangle matrix was refused with "needs an
+    undirected graph" alone; the hint it gives works."""
+    import graphsparse
+
+    karate = nx.karate_club_graph()
+    upper = sp.triu(nx.to_scipy_sparse_array(karate, weight=None)).tocsr()
+    make = getattr(graphsparse, method)
+    for graph in (nx.DiGraph(karate), upper):
+        with pytest.raises(InvalidParameterError, match=rf"^{method} needs an undirected graph, "
+                           r"and this one is directed; read it as undirected: nx.Graph\(graph\)"):
+            make(keep_ratio=0.6, seed=0).fit(graph)
+    fitted = make(keep_ratio=0.6, seed=0).fit(as_structure(upper, undirected=True, symmetrize="max"))
+    assert fitted.transform(None if method == "DynamicSpectralSparsifier" else
+                            as_structure(upper, undirected=True, symmetrize="max")).num_edges > 33
