@@ -214,6 +214,8 @@ class _ListValues(argparse.Action):
             if self.allowed is not None and items[-1] not in self.allowed:
                 raise argparse.ArgumentError(self, f"invalid choice: {piece!r} (choose from "
                                                    f"{', '.join(self.allowed)})")
+        if not items and self.nargs != "*":  # "," or "" gave none
+            raise argparse.ArgumentError(self, "give at least one value")
         setattr(namespace, self.dest, items)
 
 

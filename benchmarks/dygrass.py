@@ -37,8 +37,8 @@ import numba
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import (
-    add_list_option,  # noqa: E402
+from _common import (  # noqa: E402
+    add_list_option,
     add_out_option,
     at_least,
     check_startup,

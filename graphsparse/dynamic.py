@@ -246,7 +246,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
       (`benchmarks/results/dygrass.md`); dyGRASS's own (512 walkers in G, no K) was not
       measured.
     * batches apply in order; consecutive insertions share one round of walks (on H as it was
-      before them); the refinement after deletions runs once per batch, after all its events.
+      before them); the refinement after deletions runs once per batch, after all its events
+      (insertions that follow a deletion are tested against H before it), for ``recovery``
+      edges per H edge the batch deleted, whatever the events' order.
       A batch is validated as a whole first: a bad batch raises :class:`BatchError` and
       changes nothing.
 
@@ -552,9 +554,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                       evicted=0)
         next_id = self.next_id_
         run_seed = 0
-        # the deletions' recovery, once for the batch: edges still to add, the seed of the last
-        # deletion run, and H's components after it (None once insertions followed)
-        recover, recover_seed, components = 0, 0, None
+        # the deletions' recovery, once for the batch: H edges they deleted, edges that
+        # reconnected H, the seed of the last deletion run and H's components after it (None
+        # once insertions followed)
+        deleted, joined, recover_seed, components = 0, 0, None, None
         for op, run in _runs(events):
             run_seed += 1
             seed = _derive_seed(self.seed, self.batches_ + 1, run_seed)
@@ -562,14 +565,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                 g, h, next_id = self._insert(g, h, run, next_id, seed, counts)
                 components = None
             elif op == "-":
-                merged, h, want, components = self._delete(g.merged(), h, run, counts)
+                merged, h, lost, joins, components = self._delete(g.merged(), h, run, counts)
                 g = _PendingGraph(merged)
-                recover, recover_seed = recover + want, seed
+                deleted, joined, recover_seed = deleted + lost, joined + joins, seed
             else:
                 counts["skipped"] += len(run)
-        if recover_seed:
+        # recovery edges per H edge deleted, over the batch (whatever the events' order), less
+        # those that reconnected H: each deletion frees its slot, reconnecting takes one at most
+        want = math.ceil(self.recovery * deleted - 1e-9) - joined  # 1.1 * 10 is 11
+        if want > 0:
             merged = g.merged()
-            h = self._recover(merged, h, recover, recover_seed, components, counts)
+            h = self._recover(merged, h, want, recover_seed, components, counts)
             g = _PendingGraph(merged)
         # Commit: nothing above touched self, so an exception leaves the old state.
         self._graph, self.sparsifier_, self.next_id_ = g, h, next_id
@@ -745,31 +751,29 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         return out, evict
 
     def _delete(self, g, h, run, counts):
-        """G and H without the run's edges, H's pieces that G still joins reconnected; and the
-        edges the batch's recovery (:meth:`_recover`) is to add for them, and H's components
-        (None where H lost no edge)."""
+        """G and H without the run's edges, H's pieces that G still joins reconnected; and how
+        many H edges the run deleted, how many edges reconnected H, and H's components (None
+        where H lost no edge), for the batch's recovery (:meth:`_recover`)."""
         u, v = _endpoints(run)
         counts["deletions"] += len(run)
         in_h = h.find_items(u, v) >= 0
         g = _without(g, g.find_items(u, v))
         h = _without(h, h.find_items(u[in_h], v[in_h]))
         if not in_h.any():
-            return g, h, 0, None
+            return g, h, 0, 0, None
         joins, components = _joining_edges(g, h.connected_components(), u[in_h], v[in_h])
         counts["reconnected_edges"] += joins.size
         if joins.size:
             h = h.add_items(g.rows[joins], g.cols[joins], g.weights[joins], g.ids[joins])
-        # a deletion frees its slot and reconnecting takes at most one per H edge deleted
-        want = math.ceil(self.recovery * int(in_h.sum()) - 1e-9) - joins.size  # 1.1 * 10 is 11
-        return g, h, want, components
+        return g, h, int(in_h.sum()), int(joins.size), components
 
     def _recover(self, g, h, want, seed, components, counts):
-        """H with up to ``want`` more edges of G, as H's cap leaves room for, by refinement
-        (once per batch, after all its events: a batch that alternates insertions and
-        deletions refined after each run of deletions, seconds each once H fills in)."""
+        """H with up to ``want`` (> 0) more edges of G, as H's cap leaves room for, by
+        refinement (once per batch, after all its events: a batch that alternates insertions
+        and deletions refined after each run of deletions, seconds each once H fills in)."""
         room = self._cap(g.num_nodes) - h.num_edges
         take = int(max(0, min(want, room)))
-        counts["held_back"] += max(0, want) - take
+        counts["held_back"] += want - take
         if not take:
             return h
         # H, and a maximum spanning forest of it (H spans every component of G)

@@ -294,11 +294,13 @@ def prune_splats(
                                    "the width each camera is scaled to (up or down)."),
     eval_views: int = typer.Option(8, min=1, help="Orbit views held out for PSNR and SSIM "
                                    "(without --images or --cameras, which hold out their own: "
-                                   "transforms_test.json, else every 8th view)."),
+                                   "transforms_test.json; of a transforms.json, nerfstudio's 10% "
+                                   "by file name; else every 8th view)."),
     backend: str = typer.Option("auto", help="Renderer: auto, numba, torch or gsplat (a CUDA "
                                 "GPU)."),
     report: Path = typer.Option(None, help="JSON report (total, kept, bytes_in, bytes_out, psnr, "
-                                "ssim, seconds; a batch writes OUT/<name>_report.json per file)."),
+                                "ssim over the held-out views pruning changed, unchanged_views, "
+                                "seconds; a batch writes OUT/<name>_report.json per file)."),
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
     out: Path = _OUT,
     executor: str = _EXECUTOR,

@@ -219,6 +219,7 @@ class _Located:
     where: str
     read: list[Path]
     test: tuple[list[Camera], list[Path]] | None = None
+    nerfstudio: bool = False  # one transforms.json: nerfstudio's default split applies
 
     @property
     def sources(self) -> list[Path]:
@@ -276,15 +277,8 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         # trained by 3DGS is in COLMAP's frame, and ns-process-data turns the axes of that frame,
         # writing its applied_transform)
         cams, paths = _by_file_path(folder / "transforms.json", dataparser_transforms)
-        where = f"transforms.json ({counted(len(cams), 'view')}{frame})"
-        held = nerfstudio_eval_views(len(cams))
-        if not held:  # fewer than 10 views: nerfstudio holds out none; every 8th, as below
-            return _Located(cams, paths, where, [folder / "transforms.json", *dp])
-        train = [i for i in range(len(cams)) if i not in held]
-        return _Located([cams[i] for i in train], [paths[i] for i in train],
-                        f"{where}, held out as nerfstudio does (of 10% of the views by file name: "
-                        f"{counted(len(held), 'view')})", [folder / "transforms.json", *dp],
-                        ([cams[i] for i in held], [paths[i] for i in held]))
+        return _Located(cams, paths, f"transforms.json ({counted(len(cams), 'view')}{frame})",
+                        [folder / "transforms.json", *dp], nerfstudio=True)
     if model is None:
         binary = next((d for d in (folder / "sparse" / "0", folder / "sparse", folder)
                        if (d / "cameras.bin").is_file() and (d / "images.bin").is_file()), None)
@@ -356,14 +350,16 @@ def photo_resolution(resolution: int | None, sources: list[Path], *, default: in
 
 def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLike[str] | None
                 = None, resolution: int | None = None, background=(0.0, 0.0, 0.0),
-                hold_every: int = 8, dataparser_transforms: str | os.PathLike[str] | None = None
-                ) -> PhotoViews:
+                hold_every: int | None = None,
+                dataparser_transforms: str | os.PathLike[str] | None = None) -> PhotoViews:
     """The views of a user's scene (see the module's docstring for the layouts); photos are
     resized so that their width is ``resolution`` (default: the size their cameras state: a
     COLMAP model's or a ``cameras.json``'s, which may differ from the photos', else the photos'
-    own), or their own where they are narrower. Without a file of held-out views, every
-    ``hold_every``-th view of those sorted by their photos' names (from the first) is held out:
-    at least 2, as 1 would hold out every view and leave none to train on.
+    own), or their own where they are narrower. Without a file of held-out views, the views
+    each layout's tools hold out (see the module's docstring: nerfstudio's for a
+    ``transforms.json``, else every 8th), or with ``hold_every`` every ``hold_every``-th view of
+    those sorted by their photos' names (from the first): at least 2, as 1 would hold out every
+    view and leave none to train on.
     ``dataparser_transforms``: the ``dataparser_transforms.json`` of the nerfstudio run whose
     splat the cameras are for (default: one in ``folder``, if any), which puts a transforms
     file's cameras in that splat's frame; an error for a folder whose cameras come from no
@@ -371,7 +367,8 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     colour = check_colour("background", background)
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
-    hold_every = check_int("hold_every", hold_every, minimum=2)
+    if hold_every is not None:
+        hold_every = check_int("hold_every", hold_every, minimum=2)
     found = _locate(Path(folder), cameras_json, dataparser_transforms)
     if found.test is not None:
         train = _scaled(found.cams, found.paths, resolution)
@@ -380,14 +377,19 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
         return PhotoViews(train, train_images, test, _load(test, found.test[1], colour)[0],
                           f"photos: {found.where}", train_masks, colour, found.sources)
     cams = _scaled(found.cams, found.paths, resolution)
-    test_idx = set(range(0, len(cams), hold_every)) if len(cams) > 1 else set()
-    train = [i for i in range(len(cams)) if i not in test_idx]
-    test = sorted(test_idx)
+    test = nerfstudio_eval_views(len(cams)) if found.nerfstudio and hold_every is None else []
+    if test:
+        how = f"held out as nerfstudio does (the 10% of the views by file name, {len(test)})"
+    else:  # fewer than 10 views leave nerfstudio none: every 8th
+        hold_every = hold_every or 8
+        test = list(range(0, len(cams), hold_every)) if len(cams) > 1 else []
+        how = f"every {hold_every}th held out"
+    train = sorted(set(range(len(cams))) - set(test))
     images, masks = _load(cams, found.paths, colour)
     return PhotoViews([cams[i] for i in train], [images[i] for i in train],
                       [cams[i] for i in test], [images[i] for i in test],
-                      f"photos: {found.where}, every {hold_every}th held out",
-                      [masks[i] for i in train], colour, found.sources)
+                      f"photos: {found.where}, {how}", [masks[i] for i in train], colour,
+                      found.sources)
 
 
 def nerfstudio_eval_views(count: int, train_fraction: float = 0.9) -> list[int]:

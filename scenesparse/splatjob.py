@@ -205,15 +205,16 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
             before.append(render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy())
             after.append(render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy())
     psnrs = np.array([psnr(a, b) for a, b in zip(after, before, strict=True)])
-    same = np.isinf(psnrs)  # a view pruning left as it was: its PSNR is infinite
+    changed = np.isfinite(psnrs)  # a view pruning left as it was has an infinite PSNR
     summary = {
         "input": str(source), "output": str(target), "score": score, "rounds": rounds,
         "recover_steps": recover_steps, "total": len(scene), "kept": len(pruned),
         "sh_degree": pruned.sh_degree, "bytes_in": source.stat().st_size,
-        # the mean over the views pruning changed (one unchanged view made it infinite)
-        "psnr": float(np.mean(psnrs[~same])) if not same.all() else float("inf"),
-        "unchanged_views": int(same.sum()),
-        "ssim": float(np.mean([ssim(a, b) for a, b in zip(after, before, strict=True)])),
+        # means over the views pruning changed (one unchanged view made the PSNR infinite)
+        "psnr": float(np.mean(psnrs[changed])) if changed.any() else float("inf"),
+        "unchanged_views": int((~changed).sum()),
+        "ssim": float(np.mean([ssim(after[i], before[i]) for i in np.flatnonzero(changed)]))
+        if changed.any() else 1.0,
         "psnr_min": float(np.min(psnrs)), "seconds": seconds, "views": len(setup["cameras"]),
         "resolution": resolution, "eval_views": len(held), "cameras": setup["description"],
         "image": str(image), "history": pruner.history_,
@@ -237,7 +238,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
             axes[i, 1].imshow(after[i])
             for ax in axes[i]:
                 ax.axis("off")
-            # each row's own PSNR: the summary's is the mean over every held-out view
+            # each row's own PSNR: the summary's is the mean over the views pruning changed
             axes[i, 1].set_title(_psnr_words(psnrs[i]), fontsize=9)
         axes[0, 0].set_title(f"unpruned: {len(scene):,} Gaussians", fontsize=9)
         axes[0, 1].set_title(f"{score}: {len(pruned):,} kept, {_psnr_words(psnrs[0])}", fontsize=9)

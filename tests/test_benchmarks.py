@@ -44,7 +44,7 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
                                                         "a count: must be >= 0, got -1"),
     ("splat_training.py", ["--lego-steps", "-1"], "argument --lego-steps: must be >= 1"),
     ("hollownerf.py", ["--saliency-budgets", "0.1", "-1"], "must be > 0.0, got -1.0"),
-    ("gtsp.py", ["--datasets", ","], "--datasets must name one or more different datasets"),
+    ("gtsp.py", ["--datasets", ","], "argument --datasets: give at least one value"),
     ("gtsp.py", ["--baselines", "bogus"], "--baselines must be among random-tokens, magnitude, "
                                           "got 'bogus'"),
     ("gtsp.py", ["--datasets", "ogbg-molbace,ogbg-molbace"], "--datasets must name one or more "
@@ -104,6 +104,7 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
      "--graphs names a value twice: ['karate', 'karate']"),
     ("splat_training.py", ["--donut-scores", "pup,bogus"], "argument --donut-scores: invalid "
                                                            "choice: 'bogus' (choose from"),
+    ("static_sparsifier.py", ["--graphs", ","], "argument --graphs: give at least one value"),
     ("teddy_lambda.py", ["--dataset", "bogus"], "error: --dataset: dataset must be one of"),
     # run_levels refused them with a traceback: in scaleout.py in every task, once the Ray
     # cluster had started and the walks and costs parts had run

@@ -172,7 +172,8 @@ def test_deletion_refinement_rounds_follow_how_many_edges_a_batch_adds(monkeypat
 def test_a_batch_that_alternates_insertions_and_deletions_refines_once(monkeypatch):
     """Each run of deletions between insertions had a refinement of its own: a stream of
     "+ + + -" batches of 200 events slowed 100-fold once H filled in (157 s a batch on
-    fe_4elt2). The batch refines once, after all its events, for all its deletions."""
+    fe_4elt2). The batch refines once, after all its events, for all its deletions, and adds
+    as many edges whatever their order (each run's share had been rounded up on its own)."""
     import graphsparse.dynamic as dynamic
 
     seen = []
@@ -184,18 +185,22 @@ def test_a_batch_that_alternates_insertions_and_deletions_refines_once(monkeypat
 
     monkeypatch.setattr(dynamic, "refine_by_stretch", refine)
     g = grid()
-    d = DynamicSpectralSparsifier(seed=0, recovery=3.0).fit(g)
-    h = d.sparsifier_
+    h = DynamicSpectralSparsifier(seed=0).fit(g).sparsifier_
     far = [(0, 143), (11, 132), (5, 138), (24, 119)]  # new edges across the grid
-    batch = [e for i, (u, v) in enumerate(far)
-             for e in (("+", u, v, 1.0), ("-", int(h.rows[i]), int(h.cols[i])))]
-    report = d.update(batch)
-    assert len(seen) == 1 and report.deletions == 4 and report.insertions == 4
-    # recovery 3: three edges per deletion, reconnecting ones included
-    assert report.recovered_edges + report.reconnected_edges == 12 == seen[0] + report.reconnected_edges
-    edges = edge_dict(g)
-    apply_to_dict(edges, batch)
-    check_invariants(d, edges)
+    inserts = [("+", u, v, 1.0) for u, v in far]
+    deletes = [("-", int(h.rows[i]), int(h.cols[i])) for i in range(4)]
+    added = []
+    for batch in ([e for pair in zip(inserts, deletes, strict=True) for e in pair],
+                  inserts + deletes, deletes + inserts):
+        d = DynamicSpectralSparsifier(seed=0, recovery=1.5).fit(g)
+        seen.clear()
+        report = d.update(batch)
+        assert len(seen) == 1 and report.deletions == 4 and report.insertions == 4
+        added.append(report.recovered_edges + report.reconnected_edges)
+        edges = edge_dict(g)
+        apply_to_dict(edges, batch)
+        check_invariants(d, edges)
+    assert added == [6, 6, 6]  # recovery 1.5 of 4 deleted H edges, reconnecting ones included
 
 
 def test_recovery_sets_the_size_of_h_after_deletions_and_the_cap_holds_it_back():

@@ -679,6 +679,8 @@ def test_a_transforms_json_holds_out_nerfstudios_eval_frames_by_file_name(tmp_pa
         assert torch.allclose(ours.world_to_cam, theirs.world_to_cam, atol=1e-6)
     assert len(views.train_cameras) == count - len(held)
     assert ("held out as nerfstudio does" in views.description) == (count >= 10), views.description
+    every = photo_views(tmp_path, hold_every=4)  # asked for: every 4th, whatever the layout
+    assert len(every.test_cameras) == len(range(0, count, 4)) and "every 4th" in every.description
 
 
 def test_a_pose_that_is_no_rotation_is_refused_naming_the_file_and_frame(tmp_path, cli):
