@@ -24,7 +24,7 @@ from graphsparse.resume import (
     read_json,
     resumable_records,
 )
-from sparsebox.options import finite
+from sparsebox.options import finite_at_least
 from sparsebox.outputs import (
     StagedOutputs,
     check_output_file,
@@ -327,24 +327,6 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
             "keep_ratio": (h.num_edges - h.num_self_loops) / prunable if prunable else 1.0}
 
 
-def _finite_non_negative(value: float | None) -> float | None:
-    """A typer callback: :func:`~sparsebox.options.finite`, and at least 0 (typer's own ``min``
-    checks first, and calls NaN "not greater than or equal to 0" instead of no number).
-
-    Examples
-    --------
-    >>> try:
-    ...     _finite_non_negative(-0.5)
-    ... except typer.BadParameter as err:
-    ...     print(err.message)
-    must be a finite number >= 0, got -0.5
-    """
-    value = finite(value)
-    if value is not None and value < 0:
-        raise typer.BadParameter(f"must be a finite number >= 0, got {value}")
-    return value
-
-
 @graph_app.command("teddy")
 def teddy(
     dataset: str = typer.Option("cora", help="cora, citeseer, pubmed (Planetoid) or ogbn-arxiv."),
@@ -358,7 +340,7 @@ def teddy(
                              "(new or empty, unless --resume)."),
     resume: bool = typer.Option(False, help="Keep the seeds OUT/results.json already has in "
                                 "full and run only the others."),
-    distill_lambda: float = typer.Option(0.1, callback=_finite_non_negative, help="Weight of "
+    distill_lambda: float = typer.Option(0.1, callback=finite_at_least(0), help="Weight of "
                                          "TEDDY's distillation term, CE + lambda "
                                          "KL(teacher || student); at least 0."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, each in its own "
@@ -548,24 +530,6 @@ def _teddy_title(folder: Path) -> str:
         return folder.name
 
 
-def _finite_positive(value: float | None) -> float | None:
-    """A typer callback: :func:`~sparsebox.options.finite`, and above 0 (typer's ``min`` takes
-    0 itself, and an option whose 0 does nothing, as a learning rate, must refuse it).
-
-    Examples
-    --------
-    >>> try:
-    ...     _finite_positive(0.0)
-    ... except typer.BadParameter as err:
-    ...     print(err.message)
-    must be a finite number > 0, got 0.0
-    """
-    value = finite(value)
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
-    return value
-
-
 @graph_app.command("gtsp")
 def gtsp(
     dataset: str = typer.Option("ogbg-molbace", help="An ogb molecule dataset: ogbg-molbace, "
@@ -589,7 +553,7 @@ def gtsp(
                                    "per part of the split), evenly spaced through each part in "
                                    "proportion (quick runs)."),
     batch_size: int = typer.Option(128, min=1),
-    lr: float = typer.Option(1e-3, callback=_finite_positive,
+    lr: float = typer.Option(1e-3, callback=finite_at_least(0, above=True),
                              help="Learning rate, a finite number > 0."),
     jobs: int = typer.Option(1, min=1, help="Seeds trained side by side, one process and one "
                              "torch thread each."),

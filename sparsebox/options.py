@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import typer
@@ -77,6 +77,31 @@ def finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"must be a finite number, got {value}")
     return value
+
+
+def finite_at_least(minimum: float, *, above: bool = False) -> Callable[[float | None], float | None]:
+    """A typer callback: :func:`finite`, and at least ``minimum`` (above it with ``above``, for an
+    option whose ``minimum`` does nothing, as a learning rate of 0). typer's own ``min`` checks
+    before any callback, calls NaN "not >= 0" instead of no number, and takes ``minimum`` itself.
+
+    Examples
+    --------
+    >>> for check, value in ((finite_at_least(0), -0.5), (finite_at_least(0, above=True), 0.0)):
+    ...     try:
+    ...         check(value)
+    ...     except typer.BadParameter as err:
+    ...         print(err.message)
+    must be a finite number >= 0, got -0.5
+    must be a finite number > 0, got 0.0
+    """
+    def check(value: float | None) -> float | None:
+        value = finite(value)
+        if value is not None and not (value > minimum if above else value >= minimum):
+            raise typer.BadParameter(f"must be a finite number {'>' if above else '>='} "
+                                     f"{minimum:g}, got {value}")
+        return value
+
+    return check
 
 
 def given_options(context: typer.Context, *names: str) -> list[str]:
