@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+from _common import fail
 from scipy.spatial import Delaunay
 
 from sparsebox import SparseStructure
+
+
+def check_big_points(points: int) -> None:
+    """Refuse (:func:`_common.fail`) a ``--big-points`` of 1 to 9: 0 means no generated graph,
+    and a triangulation of fewer than 10 points is no graph to time."""
+    if 0 < points < 10:
+        fail(f"--big-points must be 0 (no generated graph) or at least 10, got {points}")
 
 
 def delaunay_graph(num_points: int, seed: int = 0, spatial_order: bool = False) -> SparseStructure:

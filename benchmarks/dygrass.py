@@ -50,7 +50,7 @@ from _common import (  # noqa: E402
     require_graphs,
     to_json,
 )
-from _graphs import delaunay_graph  # noqa: E402
+from _graphs import check_big_points, delaunay_graph  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 
@@ -334,8 +334,7 @@ def main(argv=None) -> int:
     ap.add_argument("--update", action="store_true",
                     help="keep the other graphs' runs from the dygrass.json in --out")
     args = ap.parse_args(argv)
-    if 0 < args.big_points < 10:
-        fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
+    check_big_points(args.big_points)
     # the catalogue reads any case: a name is spelled as GRAPHS (and so the records) spell it, or
     # --update kept the recorded PGPgiantcompo beside a new pgpgiantcompo (sparsebox data list)
     args.graphs = [next((g for g in GRAPHS if g.lower() == n.lower()), n) for n in args.graphs]

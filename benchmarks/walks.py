@@ -18,8 +18,8 @@ import time
 
 import numba
 import numpy as np
-from _common import add_out_option, check_startup, command_line, count, fail, require, to_json
-from _graphs import delaunay_graph
+from _common import add_out_option, check_startup, command_line, count, require, to_json
+from _graphs import check_big_points, delaunay_graph
 from rich.console import Console
 from rich.table import Table
 
@@ -76,8 +76,7 @@ def main(argv=None) -> int:
                     help="leave out the CUDA row even where a GPU is present")
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
-    if 0 < args.big_points < 10:  # as benchmarks/dygrass.py takes it
-        fail(f"--big-points must be 0 (no generated graph) or at least 10, got {args.big_points}")
+    check_big_points(args.big_points)
     args.out = check_startup(args.out, datasets=["wave"])
     import torch
 
