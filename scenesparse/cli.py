@@ -243,7 +243,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         xyz = cloud.points
         step()
         start = time.perf_counter()
-        with _fit_errors(_POINT_OPTIONS, path):
+        with _fit_errors(path):
             mask = estimator.fit(xyz).mask_
         seconds = time.perf_counter() - start
         step()
@@ -501,13 +501,13 @@ def remove_floaters(
 
 
 @contextlib.contextmanager
-def _fit_errors(options: dict[str, str], path: Path) -> Iterator[None]:
+def _fit_errors(path: Path) -> Iterator[None]:
     """A point method's errors while it is fitted on the points of ``path``: one about an option
     (too many neighbours for the points there are) names the option and the file."""
     from sparsebox.options import parameter_errors
 
     try:
-        with parameter_errors(options, source=path):
+        with parameter_errors(_POINT_OPTIONS, source=path):
             yield
     except typer.BadParameter as err:
         raise typer.BadParameter(f"{path}: {err.message}", param_hint=err.param_hint) from None
