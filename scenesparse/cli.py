@@ -262,6 +262,25 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
 _SPLAT_MIN_RESOLUTION, _NERF_MIN_RESOLUTION = 8, 8
 
 
+#: the colours --background takes by name
+_COLOURS = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}
+
+
+def _colour(text: str) -> tuple[float, float, float]:
+    """A colour option: ``black``, ``white`` or ``R,G,B`` with each in [0, 1]."""
+    from sparsebox._validation import check_colour
+    from sparsebox.exceptions import InvalidParameterError
+
+    if text.strip().lower() in _COLOURS:
+        return _COLOURS[text.strip().lower()]
+    parts = text.split(",")
+    try:
+        return check_colour("colour", [float(p) for p in parts], unit=True)
+    except (ValueError, InvalidParameterError):
+        raise typer.BadParameter(f"must be black, white or R,G,B with each in [0, 1] (divide "
+                                 f"8-bit colours by 255), got {text!r}") from None
+
+
 @scene_app.command("prune-splats")
 def prune_splats(
     context: typer.Context,
@@ -302,6 +321,11 @@ def prune_splats(
                                 "ssim over the held-out views pruning changed, unchanged_views, "
                                 "seconds; a batch writes OUT/<name>_report.json per file)."),
     image: Path = typer.Option(None, help="Side-by-side PNG (default: next to TARGET)."),
+    background: str = typer.Option("black", callback=_colour, metavar="COLOUR", help="What the scene "
+                                   "is rendered, scored and recovered over, and photos with an "
+                                   "alpha channel are put on: black, white or R,G,B in [0, 1] "
+                                   "(use the background the splat was trained over: "
+                                   "NeRF-synthetic splats often have white)."),
     out: Path = _OUT,
     executor: str = _EXECUTOR,
     jobs: int = _JOBS,
@@ -354,7 +378,7 @@ def prune_splats(
                 "eval_views": eval_views, "backend": backend,
                 "images": None if images is None else str(images),
                 "cameras_json": None if cameras is None else str(cameras),
-                "sh_degree": sh_degree, "sh_steps": sh_steps}
+                "sh_degree": sh_degree, "sh_steps": sh_steps, "background": background}
     if executor == "local":  # on Ray the tasks may run where there is a GPU
         from scenesparse.rendering import check_render_backend
 
@@ -416,7 +440,7 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
 
     settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "recover_steps",
                                      "views", "resolution", "eval_views", "backend",
-                                     "sh_degree", "sh_steps")}
+                                     "sh_degree", "sh_steps", "background")}
     settings["images"] = None if task["images"] is None else Path(task["images"])
     settings["cameras_json"] = None if task["cameras_json"] is None else Path(task["cameras_json"])
     source = _input_path(task["source"], kinds=("gaussian-ply",))

@@ -36,7 +36,7 @@ import torch
 from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.rendering import BACKENDS, check_cameras, render
-from sparsebox._validation import Interval, Options, check_choice
+from sparsebox._validation import Interval, Options, check_choice, check_colour, is_unit_colour
 from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.progress import progress_bar
@@ -166,10 +166,10 @@ def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
 
 
 def sensitivity_scores(scene: GaussianScene, cameras: Sequence[Camera], *,
-                       progress: bool = False) -> np.ndarray:
+                       background=(0.0, 0.0, 0.0), progress: bool = False) -> np.ndarray:
     """PUP 3D-GS's sensitivity per Gaussian: ``log det F`` with ``F`` (6 x 6, from
-    :func:`fisher_information`) the Fisher information of its mean and log-scale. A Gaussian no
-    view sees scores the log-determinant of ``1e-30 I``.
+    :func:`fisher_information`, rendered over ``background``) the Fisher information of its mean
+    and log-scale. A Gaussian no view sees scores the log-determinant of ``1e-30 I``.
 
     Examples
     --------
@@ -182,16 +182,17 @@ def sensitivity_scores(scene: GaussianScene, cameras: Sequence[Camera], *,
     >>> bool(s[0] > s[1])  # the big Gaussian matters more than the sub-pixel one
     True
     """
-    fisher = fisher_information(scene, cameras, progress=progress)
+    fisher = fisher_information(scene, cameras, background=background, progress=progress)
     eye = torch.eye(6, dtype=torch.float64) * 1e-30
     return torch.linalg.slogdet(fisher + eye).logabsdet.numpy()
 
 
 @with_gradients
 def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
-                       progress: bool = False) -> torch.Tensor:
+                       background=(0.0, 0.0, 0.0), progress: bool = False) -> torch.Tensor:
     """``(N, 6, 6)``: per Gaussian, ``sum_views sum_pixels sum_channels g g'`` with ``g`` the
-    gradient of a pixel's colour with respect to the Gaussian's mean (3) and log-scale (3).
+    gradient of a pixel's colour, rendered over ``background``, with respect to the Gaussian's
+    mean (3) and log-scale (3).
 
     Per view, the numba kernel sums ``h h'`` (5 x 5) with ``h`` the gradient of a pixel colour
     with respect to the Gaussian's 2D mean and conic; the projection's Jacobian ``P`` (5 x 6,
@@ -201,6 +202,7 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
     from scenesparse._raster_numba import composite_fisher
     from scenesparse.rendering import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
 
+    bg = np.asarray(check_colour("background", background), dtype=np.float32)
     n = len(scene)
     fisher = torch.zeros(n, 6, 6, dtype=torch.float64)
     upper = torch.triu_indices(5, 5)
@@ -218,7 +220,7 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
             continue
         arrays = [np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
                   for t in (proj.means2d, proj.conics, proj.opacities, proj.colors)]
-        pair = composite_fisher(order, starts, gauss, *arrays, np.zeros(3, np.float32),
+        pair = composite_fisher(order, starts, gauss, *arrays, bg,
                                 cam.width, cam.height, TILE, ALPHA_MIN, ALPHA_MAX, T_MIN)
         m_upper = np.stack([np.bincount(gauss, pair[:, c], n) for c in range(15)], axis=1)
         m = torch.zeros(n, 5, 5, dtype=torch.float64)
@@ -238,15 +240,17 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
 
 def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
                       statistics: RenderStatistics | None = None,
-                      cameras: Sequence[Camera] | None = None) -> np.ndarray:
+                      cameras: Sequence[Camera] | None = None, *,
+                      background=(0.0, 0.0, 0.0)) -> np.ndarray:
     """One score per Gaussian (higher: more worth keeping). Render scores need ``statistics``
-    (:func:`render_statistics` of this scene); ``"pup"`` needs ``cameras``."""
+    (:func:`render_statistics` of this scene); ``"pup"`` needs ``cameras``, and renders over
+    ``background`` (the other scores do not depend on it)."""
     check_choice("score", score, SCORES)
     if score == "pup":
         if cameras is None:
             raise ValueError("score 'pup' needs the cameras of its views")
         check_cameras(cameras, none_means="the default orbit")  # none scored every Gaussian alike
-        return sensitivity_scores(scene, cameras)
+        return sensitivity_scores(scene, cameras, background=background)
     if score == "opacity":
         return scene.opacities.detach().cpu().numpy().astype(np.float64)
     volume = torch.exp(scene.log_scales.detach().cpu().double().sum(dim=1)).numpy()
@@ -294,6 +298,10 @@ class GaussianPruner(Sparsifier):
     backend : {"auto", "torch", "numba", "gsplat"}
         The renderer that gathers the statistics and trains
         (:func:`~scenesparse.rendering.render`).
+    background : sequence of 3 floats in [0, 1]
+        The colour the scene is rendered over for PUP's sensitivity and for recovery (the
+        unpruned scene's renders, or the one ``targets`` were composited over: white for a
+        scene trained on NeRF-synthetic photos over white).
 
     Attributes
     ----------
@@ -338,18 +346,20 @@ class GaussianPruner(Sparsifier):
         "views": [Interval(numbers.Integral, 1, None, closed="left")],
         "resolution": [Interval(numbers.Integral, 8, None, closed="left")],
         "backend": [Options(("auto", *BACKENDS))],
+        "background": [is_unit_colour],
     }
 
     def __init__(self, score: str = "radsplat", *, keep_ratio: float | None = None,
                  budget: int | None = None, threshold: float | None = None, rounds: int = 3,
                  recover_steps: int = 0, views: int = 32, resolution: int = 256,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", background=(0.0, 0.0, 0.0)) -> None:
         self.score = score
         self.keep_ratio, self.budget, self.threshold = keep_ratio, budget, threshold
         self.rounds = rounds
         self.recover_steps = recover_steps
         self.views, self.resolution = views, resolution
         self.backend = backend
+        self.background = background
 
     def fit(self, scene: GaussianScene, cameras: Sequence[Camera] | None = None,
             targets: Sequence[torch.Tensor] | None = None, *,
@@ -388,10 +398,11 @@ class GaussianPruner(Sparsifier):
 
             if targets is None:
                 with torch.no_grad():
-                    targets = [render(scene, c, backend=self.backend).image.clamp(0, 1).cpu()
-                               for c in cams]
+                    targets = [render(scene, c, backend=self.backend, background=self.background
+                                      ).image.clamp(0, 1).cpu() for c in cams]
             trainer = SplatTrainer(scene, cams, targets, backend=self.backend,
-                                   schedule_steps=self.recover_steps * rounds)
+                                   schedule_steps=self.recover_steps * rounds,
+                                   background=self.background)
         alive = np.arange(n)
         scores = np.full(n, -np.inf)
         floor = 0.0
@@ -402,7 +413,8 @@ class GaussianPruner(Sparsifier):
                 scene.subset(np.isin(np.arange(n), alive)) if r else scene)
             stats = (render_statistics(current, cams, backend=self.backend, progress=progress)
                      if cams and self.score not in ("opacity", "volume", "pup") else None)
-            round_scores = importance_scores(current, self.score, stats, cams)
+            round_scores = importance_scores(current, self.score, stats, cams,
+                                             background=self.background)
             if target is None:
                 keep = select(round_scores, threshold=self.threshold)
                 if not keep.any():

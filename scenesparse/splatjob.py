@@ -15,7 +15,7 @@ from scenesparse.gaussians import GaussianScene, read_ply, write_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import GaussianPruner, cameras_seeing, default_cameras
 from scenesparse.rendering import check_render_backend, render
-from sparsebox._validation import check_int
+from sparsebox._validation import check_colour, check_int
 from sparsebox.outputs import StagedOutputs, check_output_file, counted, json_text
 from sparsebox.progress import progress_bar
 
@@ -50,13 +50,14 @@ _RESOLUTION = 256
 
 
 def _views(scene, *, views: int, resolution: int, eval_views: int, images: Path | None,
-           cameras_json: Path | None) -> dict[str, Any]:
+           cameras_json: Path | None, background=(0.0, 0.0, 0.0)) -> dict[str, Any]:
     """The cameras to score and recover with, their photos (or None), and the held-out views to
     evaluate on, with a description of where they came from."""
     if images is not None:
         from scenesparse.photos import photo_views
 
-        found = photo_views(images, cameras_json=cameras_json, resolution=resolution)
+        found = photo_views(images, cameras_json=cameras_json, resolution=resolution,
+                            background=background)
         if not found.test_cameras:
             raise ValueError(f"{cameras_json or images}: one view only, none to hold out to "
                              "evaluate on (give at least two)")
@@ -119,7 +120,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
                      eval_views: int = 8, image: Path | None = None, report: Path | None = None,
                      backend: str = "auto", images: Path | None = None,
                      cameras_json: Path | None = None, sh_degree: int | None = None,
-                     sh_steps: int = 500, progress: bool = False) -> dict[str, Any]:
+                     sh_steps: int = 500, background=(0.0, 0.0, 0.0),
+                     progress: bool = False) -> dict[str, Any]:
     """Prune the scene in ``source`` with :class:`GaussianPruner` to ``keep_ratio`` or
     ``budget`` (at most one; neither: keep ratio 0.34) and write it to ``target``,
     a side-by-side PNG (``image``, by default ``<target stem>_side_by_side.png``) and, when
@@ -136,6 +138,8 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
     narrower than 8 pixels, the least resolution); ``recover_steps``
     fine-tunes after each round towards the photos, else towards the unpruned renders;
     ``sh_degree`` refits the colours at a lower SH degree (``sh_steps`` steps) before writing.
+    Everything is rendered over ``background`` (RGB in [0, 1]), and photos with an alpha channel
+    are composited over it.
     Every output is checked before the work starts and appears only when all of it succeeded.
     The user's cameras are refused where none of the scoring views, or none of the held-out
     ones, sees a Gaussian (poses in another convention), and warned of
@@ -164,7 +168,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
                             recover_steps=recover_steps, views=views,
                             resolution=_RESOLUTION if resolution is None else resolution,
-                            backend=backend)
+                            backend=backend, background=background)
     pruner._validate_params()  # a bad option fails before the file is read
     check_int("sh_steps", sh_steps, minimum=0)
     check_int("eval_views", eval_views, minimum=1)
@@ -186,7 +190,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
                                       folder=images)
     resolution = _RESOLUTION if resolution is None else resolution
     setup = _views(scene, views=views, resolution=resolution, eval_views=eval_views,
-                   images=images, cameras_json=cameras_json)
+                   images=images, cameras_json=cameras_json, background=background)
     if setup["source"] is not None:
         _check_in_view(scene, setup, source)
     start = time.perf_counter()
@@ -196,14 +200,16 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
         from scenesparse.training import distill_sh
 
         pruned = distill_sh(pruned, setup["cameras"], sh_degree, steps=sh_steps,
-                            backend=backend, progress=progress)
+                            backend=backend, background=background, progress=progress)
     seconds = time.perf_counter() - start
     held = setup["held_out"]
     before, after = [], []
     with torch.no_grad():  # (seconds 140 with the torch backend at 256 px, without a bar)
         for c in progress_bar(held, "rendering the held-out views", enabled=progress):
-            before.append(render(scene, c, backend=backend).image.clamp(0, 1).cpu().numpy())
-            after.append(render(pruned, c, backend=backend).image.clamp(0, 1).cpu().numpy())
+            before.append(render(scene, c, backend=backend, background=background).image
+                          .clamp(0, 1).cpu().numpy())
+            after.append(render(pruned, c, backend=backend, background=background).image
+                         .clamp(0, 1).cpu().numpy())
     psnrs = np.array([psnr(a, b) for a, b in zip(after, before, strict=True)])
     changed = np.isfinite(psnrs)  # a view pruning left as it was has an infinite PSNR
     summary = {
@@ -217,6 +223,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
         if changed.any() else 1.0,
         "psnr_min": float(np.min(psnrs)), "seconds": seconds, "views": len(setup["cameras"]),
         "resolution": resolution, "eval_views": len(held), "cameras": setup["description"],
+        "background": list(check_colour("background", background)),
         "image": str(image), "history": pruner.history_,
     }
     if setup["photos"] is not None:

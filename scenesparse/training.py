@@ -197,11 +197,7 @@ class SplatTrainer:
         self.targets = [t.detach().float() for t in targets]
         self.backend = check_render_backend(backend)  # at once, not at the first step
         self.schedule_steps = check_int("schedule_steps", schedule_steps, minimum=1)
-        self.background = check_colour("background", background)
-        if not all(0.0 <= v <= 1.0 for v in self.background):
-            # a white of (255, 255, 255) was taken, and showed through wherever alpha < 1
-            raise InvalidParameterError(f"background must lie in [0, 1] as the targets do, got "
-                                        f"{background!r} (divide 8-bit colours by 255)")
+        self.background = check_colour("background", background, unit=True)  # as the targets
         self.strategy = strategy
         self.params = params_from_scene(scene)
         pts = scene.means.detach().cpu().numpy()
@@ -417,10 +413,12 @@ def _strategy_state_dict(state: Any) -> dict[str, Any]:
 
 
 def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, steps: int,
-               backend: str = "auto", progress: bool = False) -> GaussianScene:
+               backend: str = "auto", background=(0.0, 0.0, 0.0),
+               progress: bool = False) -> GaussianScene:
     """The scene with its colours refitted at a lower spherical-harmonics degree: the
     coefficients above ``degree`` are dropped, as LightGaussian's distillation does, and the rest
-    trained for ``steps`` steps towards the full scene's renders from ``cameras``; positions,
+    trained for ``steps`` steps towards the full scene's renders from ``cameras`` (over
+    ``background``); positions,
     shapes and opacities stay as they are (LightGaussian's also moves positions and renders
     jittered poses).
 
@@ -440,15 +438,18 @@ def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, 
     check_int("degree (at most the scene's SH degree)", degree, minimum=0,
               maximum=scene.sh_degree)
     steps = check_int("steps", steps, minimum=0)
+    background = check_colour("background", background, unit=True)  # before the renders
     with torch.no_grad():
-        targets = [render(scene, c, backend=backend).image.clamp(0, 1).cpu() for c in cameras]
+        targets = [render(scene, c, backend=backend, background=background).image.clamp(0, 1)
+                   .cpu() for c in cameras]
     student = replace(scene, sh_rest=scene.sh_rest[:, :(degree + 1) ** 2 - 1].clone(),
                       layout=None)
     # only colours move; the higher coefficients at sh0's rate (3DGS's shN rate, 1/20 of it, is
     # tuned for a whole training, not for a refit)
     rates = {"means": 0.0, "quats": 0.0, "scales": 0.0, "opacities": 0.0,
              "shN": LEARNING_RATES["sh0"]}
-    trainer = SplatTrainer(student, cameras, targets, backend=backend, learning_rates=rates)
+    trainer = SplatTrainer(student, cameras, targets, backend=backend, learning_rates=rates,
+                           background=background)
     if steps:
         trainer.train(steps, progress=progress, label=f"SH degree {degree}")
     return trainer.scene()

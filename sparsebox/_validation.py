@@ -21,7 +21,8 @@ import numpy as np
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
-           "check_int", "check_colour", "check_finite_positive", "check_1d", "exactly_one",
+           "check_int", "check_colour", "is_unit_colour", "check_finite_positive", "check_1d",
+           "exactly_one",
            "scalar_item", "exact_fraction", "text_number", "plain_numerals"]
 
 
@@ -287,8 +288,9 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     return value
 
 
-def check_colour(name: str, value: Any) -> tuple[float, float, float]:
-    """An RGB colour: three finite numbers (a sequence, array or tensor), as floats.
+def check_colour(name: str, value: Any, *, unit: bool = False) -> tuple[float, float, float]:
+    """An RGB colour: three finite numbers (a sequence, array or tensor), as floats; with
+    ``unit``, each in [0, 1] (the range of images read as floats).
 
     Examples
     --------
@@ -305,7 +307,24 @@ def check_colour(name: str, value: Any) -> tuple[float, float, float]:
         rgb = ()
     if len(rgb) != 3 or not all(math.isfinite(v) for v in rgb):
         raise _bad(name, "three finite numbers (R, G, B)", value)
+    if unit and not all(0.0 <= v <= 1.0 for v in rgb):
+        # a white of (255, 255, 255) was taken, and showed through wherever alpha < 1
+        raise InvalidParameterError(f"{name} must lie in [0, 1], got {value!r} (divide 8-bit "
+                                    "colours by 255)")
     return rgb  # type: ignore[return-value]
+
+
+def is_unit_colour(value: Any) -> bool:
+    """Whether ``value`` is an RGB colour in [0, 1] (:func:`check_colour` with ``unit``): a
+    constraint of :func:`validate_params`."""
+    try:
+        check_colour("colour", value, unit=True)
+    except InvalidParameterError:
+        return False
+    return True
+
+
+is_unit_colour.description = "three numbers in [0, 1] (R, G, B; divide 8-bit colours by 255)"
 
 
 def check_finite_positive(name: str, values: np.ndarray) -> None:

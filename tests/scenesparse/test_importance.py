@@ -434,3 +434,32 @@ def test_lpips_that_cannot_load_its_weights_is_left_out_with_a_warning(monkeypat
     with pytest.warns(UserWarning, match="LPIPS left out of the report: lpips could not load "
                                          "its VGG weights"):
         assert lpips_distance([image], [image]) is None
+
+
+def test_the_pruner_recovers_and_scores_over_its_background():
+    """Recovery renders over ``background``, towards the unpruned scene's renders over it (or
+    the photos given, taken over it), and PUP's sensitivity depends on it; a colour outside
+    [0, 1] is refused at once."""
+    from scenesparse.training import distill_sh
+    from sparsebox.exceptions import InvalidParameterError
+
+    scene = scene_from_params(torch.nn.ParameterDict(_params(40)))
+    cams = default_cameras(scene, 3, 16)
+    white = (1.0, 1.0, 1.0)
+    with torch.no_grad():
+        photos = [render(scene, c, background=white).image.clamp(0, 1) for c in cams]
+
+    def train_psnr(background, targets=None):
+        pruner = GaussianPruner("radsplat", keep_ratio=0.95, rounds=1, recover_steps=1,
+                                background=background).fit(scene, cams, targets)
+        return pruner.history_[-1]["train_psnr"]
+
+    assert train_psnr(white) > 30 and train_psnr((0.0, 0.0, 0.0)) > 30
+    assert train_psnr(white, photos) > train_psnr((0.0, 0.0, 0.0), photos) + 10
+    pup = [GaussianPruner("pup", keep_ratio=0.5, background=b).fit(scene, cams).scores_
+           for b in (white, (0.0, 0.0, 0.0))]
+    assert not np.allclose(*pup)
+    for call in (lambda: GaussianPruner(background=(255, 255, 255)).fit(scene, cams),
+                 lambda: distill_sh(scene, cams, 0, steps=1, background=(255, 255, 255))):
+        with pytest.raises(InvalidParameterError, match=r"background must .*\[0, 1\].* 255"):
+            call()

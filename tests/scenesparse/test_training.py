@@ -152,17 +152,19 @@ def test_pruning_that_recovers_beats_pruning_alone(data_dir):
         np.arange(len(donut)) % 4 == 0))) == int(recovered.mask_.sum())  # an equal copy is fine
 
 
-def test_fisher_kernel_matches_autograd_per_pixel():
+@pytest.mark.parametrize("background", [(0.0, 0.0, 0.0), (1.0, 0.5, 0.2)])
+def test_fisher_kernel_matches_autograd_per_pixel(background):
     """PUP's Fisher from the kernel equals the sum over pixels and channels of the outer
-    products of autograd gradients (what PUP's own Python path computes)."""
+    products of autograd gradients (what PUP's own Python path computes), over any background
+    (it enters each pixel through the transmittance left, and so the gradients)."""
     scene = _scene(n=5, degree=0, seed=4)
     cam = Camera(orbit_cameras((0, 0, 0), 1.0, 1)[0].world_to_cam, 12.0, 12.0, 5.0, 5.0, 10, 10)
-    fisher = fisher_information(scene, [cam]).float()
+    fisher = fisher_information(scene, [cam], background=background).float()
     means = scene.means.clone().requires_grad_(True)
     log_scales = scene.log_scales.clone().requires_grad_(True)
     s = GaussianScene(means, scene.quats, log_scales, scene.opacity_logits, scene.sh_dc,
                       scene.sh_rest)
-    image = render(s, cam, backend="torch").image
+    image = render(s, cam, backend="torch", background=background).image
     expected = torch.zeros(5, 6, 6)
     for y in range(10):
         for x in range(10):
@@ -174,6 +176,9 @@ def test_fisher_kernel_matches_autograd_per_pixel():
     scale = float(expected.abs().max())
     assert scale > 0
     assert torch.allclose(fisher, expected, rtol=1e-3, atol=1e-4 * scale)
+    if any(background):
+        assert not torch.allclose(fisher, fisher_information(scene, [cam]).float(), rtol=1e-3,
+                                  atol=1e-4 * scale)
 
 
 def test_sh_distillation_keeps_the_look_with_fewer_coefficients():
@@ -889,7 +894,8 @@ def test_a_trainer_refuses_cameras_seed_background_backend_and_strategy_it_canno
         SplatTrainer(scene, [], [])
     for kwargs, message in (
             (dict(seed=-1), "seed must be >= 0, got -1"),
-            (dict(background=(255, 255, 255)), r"background must lie in \[0, 1\] as the targets"),
+            (dict(background=(255, 255, 255)),
+             r"background must lie in \[0, 1\], got \(255, 255, 255\) \(divide 8-bit"),
             (dict(backend="cuda"), "backend must be one of"),
             (dict(strategy=object()), "strategy must have gsplat's Strategy methods")):
         with pytest.raises(InvalidParameterError, match=message):
