@@ -235,7 +235,8 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
 def check_camera(camera: Camera, name: str = "camera") -> None:
     """One :class:`~scenesparse.cameras.Camera` with a ``(4, 4)`` tensor pose, a size of whole
     pixels and finite focal lengths > 0; otherwise an error that says which (a list of cameras,
-    a float width or a zero focal length failed deep inside the renderer).
+    a float width or a zero focal length failed deep inside the renderer, and a NaN in the pose
+    rendered black).
 
     Examples
     --------
@@ -252,6 +253,11 @@ def check_camera(camera: Camera, name: str = "camera") -> None:
     if not torch.is_tensor(pose) or tuple(pose.shape) != (4, 4):
         raise InvalidParameterError(f"{name}.world_to_cam must be a (4, 4) torch tensor, got "
                                     f"{type(pose).__name__} {tuple(np.shape(pose))}")
+    bad = ~torch.isfinite(pose.detach())
+    if bad.any():  # every Gaussian projected to NaN: a black image, without a word
+        row, col = (int(i) for i in bad.nonzero()[0])
+        raise InvalidParameterError(f"{name}.world_to_cam must be finite, got {pose[row, col]} "
+                                    f"at row {row}, column {col}")
     for field in ("width", "height"):
         value = getattr(camera, field)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -267,6 +273,13 @@ def check_camera(camera: Camera, name: str = "camera") -> None:
             raise InvalidParameterError(f"{name}.{field} must be a finite number"
                                         f"{' > 0' if field in ('fx', 'fy') else ''} (pixels), "
                                         f"got {value!r}")
+    try:
+        near_ok = math.isfinite(float(camera.near)) and float(camera.near) > 0
+    except (TypeError, ValueError):
+        near_ok = False
+    if not near_ok:
+        raise InvalidParameterError(f"{name}.near must be a finite distance > 0, got "
+                                    f"{camera.near!r}")
 
 
 def check_cameras(cameras: object, *, none_means: str | None = None) -> None:

@@ -184,11 +184,15 @@ def test_a_float64_scene_gives_its_statistics_on_the_torch_backend():
     (dict(fy=float("nan")), r"camera.fy must be a finite number > 0 \(pixels\), got nan"),
     (dict(world_to_cam=np.eye(4)), r"camera.world_to_cam must be a \(4, 4\) torch tensor, got "
                                    r"ndarray \(4, 4\)"),
+    (dict(world_to_cam=torch.tensor([[1.0, 0, 0, 0], [0, 1, 0, float("nan")], [0, 0, 1, 2],
+                                     [0, 0, 0, 1]])),
+     r"camera.world_to_cam must be finite, got nan at row 1, column 3"),
+    (dict(near=0.0), r"camera.near must be a finite distance > 0, got 0.0"),
 ])
 def test_render_names_the_camera_field_it_cannot_use(change, message):
     """A float width (orbit_cameras(width=32.0)) failed in numba's compiler with pages of
     typing errors, a zero focal length with a ZeroDivisionError, a numpy pose with "no
-    attribute 'to'"; a height of 0 gave an empty image."""
+    attribute 'to'"; a height of 0 gave an empty image, a NaN in the pose a black one."""
     import dataclasses
 
     cam = dataclasses.replace(front_camera(), **change)
