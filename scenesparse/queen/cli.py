@@ -36,10 +36,10 @@ def encode(
 ) -> None:
     """Encode a multi-view video: frame 0 as it is, every later frame as coded residuals."""
     from scenesparse.queen.residuals import QueenConfig
-    from scenesparse.queen.video import encode_video, read_video
+    from scenesparse.queen.video import check_stream_output, encode_video, read_video
     from scenesparse.rendering import check_render_backend
     from sparsebox.options import parameter_errors
-    from sparsebox.outputs import StagedOutputs, check_output_file, same_place
+    from sparsebox.outputs import StagedOutputs, check_output_file
 
     with parameter_errors({"backend": "--backend"}):
         check_render_backend(backend)  # one this machine can run, before any work
@@ -49,19 +49,8 @@ def encode(
     video = read_video(frames_dir)  # the layout, checked before any work
     check_output_file(output, option="--output", suffixes=[".qsv"])
     report_json, report_png = _report_paths(output)  # from a checked name ("" has no stem)
-    if output.resolve().is_relative_to(frames_dir.resolve()):
-        raise typer.BadParameter(f"{output} is inside FRAMES_DIR {frames_dir}; write the stream "
-                                 "elsewhere (inputs are never overwritten)", param_hint="--output")
-    for path in (report_json, report_png):
-        check_output_file(path, option="--output")
-    for path, what in ((output, "the stream"), (report_json, "its report"),
-                       (report_png, "its report's plot")):  # transforms.json may name any path
-        named = next((f.folder for f in video for p in f.photos if same_place(path, p)), None)
-        if named is not None:
-            raise typer.BadParameter(
-                f"{what}, {path}, would overwrite a photo that {named / 'transforms.json'} "
-                "names; name the stream otherwise (inputs are never overwritten)",
-                param_hint="--output")
+    check_stream_output(frames_dir, video, output, option="--output", frames_option="FRAMES_DIR",
+                        beside={"its report": report_json, "its report's plot": report_png})
     with (StagedOutputs(stream=output, report=report_json, plot=report_png) as staged,
           parameter_errors({"test_camera": "--test-camera"})):
         report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,

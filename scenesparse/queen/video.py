@@ -37,7 +37,7 @@ from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import counted
 
 __all__ = ["VideoFrame", "read_video", "make_moving_video", "moved_gaussians",
-           "encode_video"]
+           "check_stream_output", "encode_video"]
 
 
 @dataclass
@@ -113,10 +113,14 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
             raise InputFileError(f"{frame.folder / 'transforms.json'}: camera {changed}'s intrinsics "
                                  f"differ from {frames[0].folder.name}'s (fx, fy, cx, cy, width, "
                                  f"height: {a}, where {frames[0].folder.name} has {b})")
-    for frame in frames:  # every photo's size, before any work (not when its frame is trained)
-        for cam, photo in zip(frame.cameras, frame.photos, strict=True):
-            with Image.open(photo) as im:  # readable: transforms_views has opened it
-                size = im.size
+    for frame in frames:  # every photo whole and of its size, before any work (not when its
+        for cam, photo in zip(frame.cameras, frame.photos, strict=True):  # frame is trained)
+            try:
+                with Image.open(photo) as im:  # its header read: transforms_views opened it
+                    size = im.size
+                    im.verify()  # a truncated or damaged file (no decoding: cheap)
+            except (OSError, SyntaxError) as err:  # PIL's "broken PNG file" is a SyntaxError
+                raise InputFileError(f"{photo}: not a readable image ({err})") from None
             if size != (cam.width, cam.height):
                 raise InputFileError(f"{photo}: {size[0]}x{size[1]} pixels, where its camera is "
                                      f"{cam.width}x{cam.height}")
@@ -273,6 +277,33 @@ def _quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------- encoding a video
+def check_stream_output(frames_dir: str | os.PathLike[str], frames: list[VideoFrame],
+                        output: str | os.PathLike[str], *, option: str = "output",
+                        frames_option: str = "frames_dir",
+                        beside: dict[str, Path] | None = None) -> Path:
+    """``output`` (a ``.qsv`` stream of the video ``frames`` read from ``frames_dir``) as a
+    Path once it is a file that can be written and overwrites no input: it is outside
+    ``frames_dir`` and no photo a ``transforms.json`` names (they may name any path). The
+    files written ``beside`` it (``{what: path}``, a report) are checked alike. Errors name
+    ``option`` (and ``frames_option``, where ``frames_dir`` holds the output)."""
+    from sparsebox.outputs import check_output_file, same_place
+
+    output = check_output_file(output, option=option, suffixes=[".qsv"])
+    if output.resolve().is_relative_to(Path(frames_dir).resolve()):
+        raise InvalidParameterError(f"{option}: {output} is inside {frames_option} {frames_dir}; "
+                                    "write the stream elsewhere (inputs are never overwritten)")
+    for what, path in {"the stream": output, **(beside or {})}.items():
+        if path is not output:
+            check_output_file(path, option=f"{option} ({what}, {path.name})")
+        named = next((f.folder for f in frames for p in f.photos if same_place(path, p)), None)
+        if named is not None:
+            raise InvalidParameterError(
+                f"{option}: {what}, {path}, would overwrite a photo that "
+                f"{named / 'transforms.json'} names; name the stream otherwise (inputs are "
+                "never overwritten)")
+    return output
+
+
 def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[str], *,
                  test_camera: int | None = None, config: Any = None, backend: str = "auto",
                  seed: int = 0, progress: bool = False,
@@ -280,7 +311,9 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     """Encode ``frames_dir`` into the stream ``output``; returns the report (per frame: bytes in
     the file, PSNR of the decoded frame on the held-out camera, or on the training cameras when
     none is held out, gated Gaussians, the training-time rate estimate against the coded size,
-    seconds). ``on_frame(report_row, encoder)`` is called after each frame."""
+    seconds). ``on_frame(report_row, encoder)`` is called after each frame. ``output`` is
+    checked before any work (:func:`check_stream_output`) and appears only once the whole stream
+    is written."""
     from scenesparse.queen.encoder import QueenEncoder
     from scenesparse.queen.residuals import QueenConfig
     from scenesparse.queen.stream import (
@@ -293,6 +326,7 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     from sparsebox.progress import make_progress
 
     frames = read_video(frames_dir)
+    output = check_stream_output(frames_dir, frames, output)
     count = len(frames[0].cameras)
     if test_camera is not None and count < 2:  # before its range: "in 0..0" would offer camera 0
         raise InvalidParameterError("test_camera leaves no camera to train on (the frames have "

@@ -940,3 +940,58 @@ def test_test_camera_is_named_as_each_caller_spells_it(video, tmp_path, cli):
     result = cli("scene", "queen", "encode", video, "-o", tmp_path / "v.qsv", "--test-camera", "99")
     assert result.exit_code == 2 and "--test-camera" in result.error_line()
     assert not (tmp_path / "v.qsv").exists()
+
+
+def test_encode_video_checks_its_output_before_any_work_and_overwrites_no_input(video, tmp_path,
+                                                                                monkeypatch):
+    """From Python, encode_video wrote its stream over frame 0's point_cloud.ply, and a stream
+    in a missing folder failed with a FileNotFoundError once every frame was trained. Both are
+    refused before training now; the stream appears whole or not at all."""
+    from scenesparse.queen import stream as stream_module
+
+    folder, _ = video
+    ply = folder / "frame_0000" / "point_cloud.ply"
+    before = ply.read_bytes()
+
+    def trained(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(QueenEncoder, "start", trained)
+    for output, message in ((ply, "must end in .qsv"),
+                            (folder / "frame_0000" / "v.qsv", "inside frames_dir"),
+                            (tmp_path / "missing" / "v.qsv", "missing"),
+                            (tmp_path, "is a folder")):
+        with pytest.raises(InvalidParameterError, match=f"^output: .*{message}"):
+            encode_video(folder, output, config=QueenConfig(epochs=1), backend="numba")
+    assert ply.read_bytes() == before
+    monkeypatch.undo()
+    out = tmp_path / "v.qsv"
+    out.write_bytes(b"an older stream")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stream_module.os, "replace", interrupted)  # stopped as it writes
+    with pytest.raises(KeyboardInterrupt):
+        encode_video(folder, out, config=QueenConfig(epochs=1), backend="numba")
+    assert out.read_bytes() == b"an older stream"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.qsv"]  # no part of a stream left
+
+
+def test_a_damaged_photo_of_a_later_frame_is_found_before_any_frame_is_trained(video, tmp_path):
+    """read_video read each photo's header only: a truncated photo of frame 2 failed once frames
+    0 and 1 were trained."""
+    import shutil
+
+    folder, _ = video
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    photo = sorted((copy / "frame_0002").glob("*.png"))[1]
+    photo.write_bytes(photo.read_bytes()[:120])
+    with pytest.raises(ValueError, match=f"{re.escape(str(photo))}: not a readable image"):
+        read_video(copy)
+    data = bytearray((folder / "frame_0002" / photo.name).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped bit: the PNG chunk's checksum fails
+    photo.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{re.escape(str(photo))}: not a readable image"):
+        read_video(copy)
