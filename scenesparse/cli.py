@@ -652,7 +652,7 @@ def hollownerf(
     check_output_folder(out, option="--out")
     try:
         sources = photo_sources(folder)  # no output over a photo or camera file
-        for name in OUTPUTS.values():
+        for name in (*OUTPUTS.values(), "checkpoint.pt"):  # (fit named it "checkpoint")
             check_output_file(out / name, option="--out", inputs=sources)
         resolution = _check_resolution(resolution, sources, given=ctx.get_parameter_source(
             "resolution").name != "DEFAULT", minimum=_NERF_MIN_RESOLUTION, folder=folder)

@@ -664,6 +664,17 @@ def test_command_on_a_users_photos_has_no_subset_note_and_names_options(cli, dat
     assert "note" not in report and report["aabb_from"].startswith("from the cameras")
     line = cli(*argv, "--steps", "5", "--seed", "2").error_line()
     assert "--steps 4" in line and "--seed 0" in line and "steps=" not in line
+    # a model.pt where the checkpoint goes was "not a sparsebox-hollownerf/2-checkpoint file
+    # (its format is sparsebox-hollownerf/3)"; a folder there was named as "checkpoint:"
+    for where, put in (("copied", lambda p: p.write_bytes((out / "model.pt").read_bytes())),
+                       ("folder", lambda p: p.mkdir())):
+        other = tmp_path / where
+        other.mkdir()
+        put(other / "checkpoint.pt")
+        line = cli(*[other if a == out else a for a in argv], "--steps", "4").error_line(
+            "checkpoint.pt")
+        assert ("a saved model, not a training checkpoint" in line if where == "copied"
+                else line.startswith("error: --out: ") and "is a folder" in line), line
 
 
 def test_the_box_stays_the_default_where_the_cameras_do_not_surround_a_point():
