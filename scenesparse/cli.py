@@ -273,12 +273,15 @@ def _colour(text: str) -> tuple[float, float, float]:
 
     if text.strip().lower() in _COLOURS:
         return _COLOURS[text.strip().lower()]
-    parts = text.split(",")
     try:
-        return check_colour("colour", [float(p) for p in parts], unit=True)
+        rgb = check_colour("colour", [float(p) for p in text.split(",")])
     except (ValueError, InvalidParameterError):
-        raise typer.BadParameter(f"must be black, white or R,G,B with each in [0, 1] (divide "
-                                 f"8-bit colours by 255), got {text!r}") from None
+        rgb = None
+    if rgb is None or not all(0.0 <= v <= 1.0 for v in rgb):
+        hint = " (divide 8-bit colours by 255)" if rgb is not None else ""
+        raise typer.BadParameter(f"must be black, white or R,G,B with each in [0, 1]{hint}, got "
+                                 f"{text!r}") from None
+    return rgb
 
 
 @scene_app.command("prune-splats")
@@ -620,7 +623,7 @@ def hollownerf(
 ) -> None:
     """Train HollowNeRF (a hash-grid NeRF with a saliency grid under a budget), prune its hash
     table and report quality, parameters and bytes before and after."""
-    from scenesparse.nerf.command import OUTPUTS, SUBSET_NOTE, run_hollownerf, shipped_subset
+    from scenesparse.nerf.command import CHECKPOINT, OUTPUTS, SUBSET_NOTE, run_hollownerf, shipped_subset
     from scenesparse.nerf.estimator import HollowNeRF
     from scenesparse.photos import photo_sources, photo_views
     from sparsebox.options import parameter_errors
@@ -652,7 +655,7 @@ def hollownerf(
     check_output_folder(out, option="--out")
     try:
         sources = photo_sources(folder)  # no output over a photo or camera file
-        for name in (*OUTPUTS.values(), "checkpoint.pt"):  # (fit named it "checkpoint")
+        for name in (*OUTPUTS.values(), CHECKPOINT):  # (fit named it "checkpoint")
             check_output_file(out / name, option="--out", inputs=sources)
         resolution = _check_resolution(resolution, sources, given=ctx.get_parameter_source(
             "resolution").name != "DEFAULT", minimum=_NERF_MIN_RESOLUTION, folder=folder)

@@ -202,7 +202,7 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
     from scenesparse._raster_numba import composite_fisher
     from scenesparse.rendering import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
 
-    bg = np.asarray(check_colour("background", background), dtype=np.float32)
+    bg = np.asarray(check_colour("background", background, unit=True), dtype=np.float32)
     n = len(scene)
     fisher = torch.zeros(n, 6, 6, dtype=torch.float64)
     upper = torch.triu_indices(5, 5)

@@ -70,6 +70,8 @@ class PruneStrategy(Strategy):
         Views for render-based scores (the training views, typically).
     backend : str
         Renderer for the scores (see :func:`scenesparse.rendering.render`).
+    background : sequence of 3 floats in [0, 1]
+        The colour the loop renders over, which PUP's sensitivity renders over too.
 
     Examples
     --------
@@ -85,6 +87,7 @@ class PruneStrategy(Strategy):
     rounds: int = 1
     cameras: list[Camera] | None = field(default=None, repr=False)
     backend: str = "auto"
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def initialize_state(self, scene_scale: float = 1.0) -> PruneState:
         """A fresh state (``scene_scale`` is accepted for gsplat's call and not needed), once
@@ -122,11 +125,11 @@ class PruneStrategy(Strategy):
 
     def _pruner(self) -> GaussianPruner:
         return GaussianPruner(self.score, keep_ratio=self.keep_ratio, rounds=self.rounds,
-                              backend=self.backend)
+                              backend=self.backend, background=self.background)
 
     def _check_settings(self) -> None:
-        """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds``, ``backend`` and
-        ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0)."""
+        """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds``, ``backend``,
+        ``background`` and ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0)."""
         self._pruner()._validate_params()
         check_cameras(self.cameras, none_means="the default orbit")
         steps = self.prune_steps

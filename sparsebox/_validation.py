@@ -300,10 +300,15 @@ def check_colour(name: str, value: Any, *, unit: bool = False) -> tuple[float, f
     Traceback (most recent call last):
     ...
     sparsebox.exceptions.InvalidParameterError: background must be three finite numbers (R, G, B), got 1.0
+    >>> try:
+    ...     check_colour("background", (255, 255, 255), unit=True)
+    ... except ValueError as err:
+    ...     print(err)
+    background must lie in [0, 1], got (255, 255, 255) (divide 8-bit colours by 255)
     """
-    try:
-        rgb = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+    try:  # not a string: "101" is three characters, not (1, 0, 1)
+        rgb = () if isinstance(value, (str, bytes)) else tuple(float(v) for v in value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past a float's range
         rgb = ()
     if len(rgb) != 3 or not all(math.isfinite(v) for v in rgb):
         raise _bad(name, "three finite numbers (R, G, B)", value)

@@ -17,11 +17,13 @@ from typing import Any
 from sparsebox.exceptions import InputFileError
 from sparsebox.outputs import StagedOutputs, json_text
 
-__all__ = ["run_hollownerf", "OUTPUTS", "SUBSET_NOTE", "shipped_subset"]
+__all__ = ["run_hollownerf", "OUTPUTS", "CHECKPOINT", "SUBSET_NOTE", "shipped_subset"]
 
-#: The files a run writes into its folder (besides checkpoint.pt).
+#: The files a run writes into its folder (besides :data:`CHECKPOINT`).
 OUTPUTS = {"report": "report.json", "model": "model.pt", "renders": "renders.png",
            "curve": "curve.png"}
+#: The training state a run writes into its folder as it goes, and resumes from.
+CHECKPOINT = "checkpoint.pt"
 #: The report's ``note`` on the shipped NeRF-synthetic subsets (lego), whose held-out views are
 #: drawn from the training split.
 SUBSET_NOTE = ("held-out views of the subset, not the published test split: not comparable "
@@ -64,7 +66,7 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
         raise InputFileError(f"{data}: no view is held out to evaluate on ({views.description}); "
                              "give at least two views")
     start = time.perf_counter()
-    estimator.fit(views, progress=progress, checkpoint=out / "checkpoint.pt")
+    estimator.fit(views, progress=progress, checkpoint=out / CHECKPOINT)
     test_cams, test_images = views.test_cameras, views.test_images
     before = estimator.evaluate(test_cams, test_images, progress=progress)
     shown = min(3, len(test_cams))

@@ -643,7 +643,7 @@ def _read(path: Path, formats: tuple[str, ...]) -> dict[str, Any]:
             hint = ": a training checkpoint, not a saved model" + (
                 f"; {model} is the run's model" if model.is_file() else "")
         elif isinstance(found, str) and found.startswith("sparsebox-hollownerf/") \
-                and formats == _CHECKPOINTS:  # a model.pt copied or saved over a checkpoint
+                and not found.endswith("-checkpoint") and formats == _CHECKPOINTS:  # a model.pt
             hint = (": a saved model, not a training checkpoint; move it away, and a run "
                     "trains anew")
         raise InputFileError(f"{path}: not a {formats[0]} file"

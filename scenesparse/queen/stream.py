@@ -258,18 +258,17 @@ class QueenStreamWriter:
         return MAGIC + _U32.pack(len(body)) + body + _U32.pack(zlib.crc32(body))
 
     def close(self) -> None:
-        """Write the file: under a temporary name beside it, then renamed, so that a run
+        """Write the file in one step (:func:`~sparsebox.outputs.replaced_atomically`): a run
         stopped while writing leaves the old file (or none), never part of the stream."""
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        from sparsebox.outputs import replaced_atomically
+
         try:
-            with open(temp, "wb") as out:
+            with replaced_atomically(self.path) as temp, open(temp, "wb") as out:
                 out.write(self.header_bytes())
                 self._records.seek(0)
                 while block := self._records.read(1 << 20):
                     out.write(block)
-            os.replace(temp, self.path)
         finally:
-            temp.unlink(missing_ok=True)
             self._records.close()
 
     def __enter__(self) -> QueenStreamWriter:

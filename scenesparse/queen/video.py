@@ -118,7 +118,12 @@ def read_video(frames_dir: str | os.PathLike[str]) -> list[VideoFrame]:
             try:
                 with Image.open(photo) as im:  # its header read: transforms_views opened it
                     size = im.size
-                    im.verify()  # a truncated or damaged file (no decoding: cheap)
+                    # a truncated or damaged file: a PNG's chunk checksums (read, not inflated);
+                    # other formats (JPEG: verify() checks nothing) decoded
+                    if im.format == "PNG":
+                        im.verify()
+                    else:
+                        im.load()
             except (OSError, SyntaxError) as err:  # PIL's "broken PNG file" is a SyntaxError
                 raise InputFileError(f"{photo}: not a readable image ({err})") from None
             if size != (cam.width, cam.height):

@@ -459,7 +459,14 @@ def test_the_pruner_recovers_and_scores_over_its_background():
     pup = [GaussianPruner("pup", keep_ratio=0.5, background=b).fit(scene, cams).scores_
            for b in (white, (0.0, 0.0, 0.0))]
     assert not np.allclose(*pup)
+    # the SH refit renders its targets and trains over the same colour (targets over white
+    # and a student over black had pulled every colour towards white)
+    refit = distill_sh(scene, cams, 0, steps=20, background=white)
+    with torch.no_grad():
+        assert min(psnr(render(refit, c, background=white).image.clamp(0, 1).numpy(),
+                        p.numpy()) for c, p in zip(cams, photos, strict=True)) > 35
     for call in (lambda: GaussianPruner(background=(255, 255, 255)).fit(scene, cams),
-                 lambda: distill_sh(scene, cams, 0, steps=1, background=(255, 255, 255))):
+                 lambda: distill_sh(scene, cams, 0, steps=1, background=(255, 255, 255)),
+                 lambda: PruneStrategy(background=(255, 255, 255)).initialize_state()):
         with pytest.raises(InvalidParameterError, match=r"background must .*\[0, 1\].* 255"):
             call()

@@ -947,7 +947,9 @@ def test_encode_video_checks_its_output_before_any_work_and_overwrites_no_input(
     """From Python, encode_video wrote its stream over frame 0's point_cloud.ply, and a stream
     in a missing folder failed with a FileNotFoundError once every frame was trained. Both are
     refused before training now; the stream appears whole or not at all."""
-    from scenesparse.queen import stream as stream_module
+    import os
+
+    from sparsebox import outputs
 
     folder, _ = video
     ply = folder / "frame_0000" / "point_cloud.ply"
@@ -959,7 +961,7 @@ def test_encode_video_checks_its_output_before_any_work_and_overwrites_no_input(
     monkeypatch.setattr(QueenEncoder, "start", trained)
     for output, message in ((ply, "must end in .qsv"),
                             (folder / "frame_0000" / "v.qsv", "inside frames_dir"),
-                            (tmp_path / "missing" / "v.qsv", "missing"),
+                            (tmp_path / "missing" / "v.qsv", "the folder .* does not exist"),
                             (tmp_path, "is a folder")):
         with pytest.raises(InvalidParameterError, match=f"^output: .*{message}"):
             encode_video(folder, output, config=QueenConfig(epochs=1), backend="numba")
@@ -968,12 +970,20 @@ def test_encode_video_checks_its_output_before_any_work_and_overwrites_no_input(
     out = tmp_path / "v.qsv"
     out.write_bytes(b"an older stream")
 
-    def interrupted(*args):
-        raise KeyboardInterrupt
+    class Interrupted:  # the os of sparsebox.outputs alone (numba's cache renames files too)
+        renamed: list = []
 
-    monkeypatch.setattr(stream_module.os, "replace", interrupted)  # stopped as it writes
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        def replace(self, source, target):
+            self.renamed.append((source, target))
+            raise KeyboardInterrupt  # stopped as the stream is put in place
+
+    monkeypatch.setattr(outputs, "os", Interrupted())
     with pytest.raises(KeyboardInterrupt):
         encode_video(folder, out, config=QueenConfig(epochs=1), backend="numba")
+    assert [target for _, target in Interrupted.renamed] == [out]
     assert out.read_bytes() == b"an older stream"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.qsv"]  # no part of a stream left
 
@@ -994,4 +1004,15 @@ def test_a_damaged_photo_of_a_later_frame_is_found_before_any_frame_is_trained(v
     data[len(data) // 2] ^= 0xFF  # a flipped bit: the PNG chunk's checksum fails
     photo.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=f"{re.escape(str(photo))}: not a readable image"):
+        read_video(copy)
+    # a JPEG cut short (PIL's verify() checks nothing of a JPEG)
+    from PIL import Image
+
+    jpeg = photo.with_suffix(".jpg")
+    Image.open(folder / "frame_0002" / photo.name).convert("RGB").save(jpeg, quality=95)
+    jpeg.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size // 2])
+    photo.unlink()
+    meta = copy / "frame_0002" / "transforms.json"
+    meta.write_text(meta.read_text().replace(photo.stem + ".png", jpeg.name))
+    with pytest.raises(ValueError, match=f"{re.escape(str(jpeg))}: not a readable image"):
         read_video(copy)
