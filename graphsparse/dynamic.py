@@ -101,6 +101,9 @@ class EdgeEvent(NamedTuple):
                 raise ValueError("give weight or w, not both")
             op, u, v = event["op"], event["u"], event["v"]
             weight = event.get("weight", event.get("w", 1.0))
+        elif isinstance(event, str):  # an event file's line: read as the characters '+', ' ', '0'...
+            raise ValueError(f"an event is (op, u, v[, weight]), got the text {event!r}"
+                             f"{_as_tuple_hint(event)}")
         else:
             try:
                 op, u, v, *rest = event
@@ -118,13 +121,34 @@ class EdgeEvent(NamedTuple):
         return event
 
 
+def _as_tuple_hint(text: str) -> str:
+    """``: give ('+', 0, 5)`` for the event line ``text`` (``+ 0 5``), else nothing."""
+    from graphsparse.streaming import EventParseError, parse_event_line
+
+    try:
+        e = parse_event_line(text, 1)
+    except EventParseError:
+        return ""
+    if e is None:
+        return ""
+    shown = (e.op, e.u, e.v) if e.op == "-" or e.weight == 1.0 else (e.op, e.u, e.v, e.weight)
+    return f": give {shown!r}"
+
+
+def _item(value: Any) -> Any:
+    """A 0-d array or tensor's value (iterating over ``edge_index.T`` gives 0-d tensors)."""
+    return value.item() if getattr(value, "ndim", None) == 0 and hasattr(value, "item") else value
+
+
 def _node_id(name: str, value: Any) -> int:
+    value = _item(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer node id, got {value!r}")
     return int(value)
 
 
 def _number(name: str, value: Any) -> float:
+    value = _item(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -316,6 +340,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     K to the quality of the initial sparsifier instead of a per-graph constant (dyGRASS tuned K
     between 10 and 100 by hand). On graphs where walks reach few left-out edges (jazz: about
     half), far fewer than nine in ten of re-inserted left-out edges count as approximated.
+    Where there is nothing to calibrate on (the initial sparsifier is all of G: a tree, a forest,
+    ``keep_ratio=1``; or no walk reached a left-out edge), K is ``max_steps`` (100 by default),
+    the top of dyGRASS's hand-tuned range: a permissive filter, under which few insertions go
+    into H. Give ``distortion`` for a stream that starts from such a graph.
 
     With unit weights a walk's distortion is a path length, so the default K is a whole number;
     where the share of sampled edges at or below one length is close to nine in ten, the seed
@@ -867,8 +895,10 @@ def _check_event_list(name: str, events: Any) -> None:
     ``event 0: ... got '+'``), and what is no iterable at all."""
     if isinstance(events, (str, dict, EdgeEvent)) or (
             isinstance(events, tuple) and events and isinstance(events[0], str)):
-        raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}: "
-                                    f"pass [{events!r}]")
+        hint = _as_tuple_hint(events) if isinstance(events, str) else ""
+        raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}"
+                                    + (hint.replace(": give (", ": pass [(", 1) + "]" if hint
+                                       else f": pass [{events!r}]"))
     if not isinstance(events, Iterable):
         raise InvalidParameterError(f"{name} must be a list of events (op, u, v[, weight]), "
                                     f"got {events!r}")

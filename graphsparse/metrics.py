@@ -11,7 +11,7 @@ from scipy.sparse.linalg import LinearOperator, cg, eigsh, splu
 
 from sparsebox._validation import check_choice, check_int, check_real
 from sparsebox.exceptions import InvalidParameterError
-from sparsebox.structure import SparseStructure, as_structure
+from sparsebox.structure import SparseStructure, as_structure, require_undirected
 
 __all__ = ["relative_condition_number", "pcg_iterations", "grounded_laplacian_nodes"]
 
@@ -43,6 +43,8 @@ def _graphs(graph: Any, sparsifier: Any) -> tuple[SparseStructure, SparseStructu
             text = str(err)
             raise InvalidParameterError(text if text.startswith(f"{name} ")
                                         else f"{name}: {text}") from None
+        # (laplacian()'s own error named neither argument, and advised symmetrize='sum')
+        require_undirected(out[-1], f"{name}: a Laplacian")
     return out[0], out[1]
 
 

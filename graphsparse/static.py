@@ -425,6 +425,7 @@ class FeGrassSparsifier(Sparsifier):
     """
 
     item = "edge"
+    fit_reads_weights = True
     sizing = ("keep_ratio", "budget", "density")
     default_size = ("density", 1.10)
     _parameter_constraints = {

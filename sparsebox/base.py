@@ -237,10 +237,15 @@ class Sparsifier:
         :func:`~sparsebox.as_structure`'s)."""
         return as_structure(graph, name="graph")
 
+    #: whether ``fit`` reads the edges' weights (a spectral method): ``transform`` then refuses
+    #: the same edges with other weights, for which the mask was not chosen
+    fit_reads_weights: bool = False
+
     def _fitted_on(self, graph: SparseStructure) -> None:
-        """Remember which edges ``fit`` read, for ``transform`` to refuse another graph of as many
-        edges (the mask would keep its edges by position: others than the scores chose)."""
-        self._fitted_edges = _edges_digest(graph)
+        """Remember which edges ``fit`` read (and their weights, where it reads them), for
+        ``transform`` to refuse another graph of as many edges (the mask would keep its edges by
+        position: others than the scores chose)."""
+        self._fitted_edges = _edges_digest(graph, weights=self.fit_reads_weights)
 
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
@@ -259,10 +264,12 @@ class Sparsifier:
                     f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
                     f"{mask.shape[0]}")
             fitted = getattr(self, "_fitted_edges", None)  # (none where a method keeps no digest)
-            if fitted is not None and _edges_digest(self._edge_structure_once(data)) != fitted:
+            if fitted is not None and _edges_digest(self._edge_structure_once(data),
+                                                    weights=self.fit_reads_weights) != fitted:
+                which = " or not of the same weights" if self.fit_reads_weights else ""
                 raise InvalidParameterError(
                     f"transform got another graph than the one {type(self).__name__} was fitted "
-                    f"on (as many edges, {n}, but not the same ones); call fit on it")
+                    f"on (as many edges, {n}, but not the same ones{which}); call fit on it")
         finally:
             del self._transform_memo
         return self._apply(data)
@@ -279,12 +286,15 @@ class Sparsifier:
 _NOTHING = object()
 
 
-def _edges_digest(graph: SparseStructure) -> bytes:
-    """A digest of a graph's edges, in order (not their weights, nor isolated nodes past the
-    last edge's: an ``edge_index`` without ``num_nodes`` names the same edges)."""
+def _edges_digest(graph: SparseStructure, *, weights: bool = False) -> bytes:
+    """A digest of a graph's edges, in order, and with ``weights`` of their weights (not of
+    isolated nodes past the last edge's: an ``edge_index`` without ``num_nodes`` names the same
+    edges)."""
     h = hashlib.blake2b(digest_size=16)
     for part in (graph.rows, graph.cols):
         h.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
+    if weights:
+        h.update(np.ascontiguousarray(graph.weights, dtype=np.float64).tobytes())
     return h.digest()
 
 

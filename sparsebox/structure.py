@@ -787,11 +787,25 @@ def require_undirected(structure: SparseStructure, who: str) -> None:
     >>> import numpy as np
     >>> require_undirected(as_structure(np.array([[0, 1], [1, 0]])), "FeGrassSparsifier")
     """
-    if not structure.is_undirected:
-        raise InvalidParameterError(
-            f"{who} needs an undirected graph, and this one is directed; read it as undirected: "
-            "nx.Graph(graph) for a networkx DiGraph, as_structure(graph, undirected=True, "
-            "symmetrize='max') for a matrix or edge_index that holds each edge in one direction")
+    if structure.is_undirected:
+        return
+    read = ("read it as undirected: nx.Graph(graph) for a networkx DiGraph, as_structure(graph, "
+            "undirected=True, symmetrize='max') for a matrix or edge_index that holds each edge "
+            "in one direction")
+    row, col, n = structure.rows, structure.cols, structure.num_nodes
+    i = _mirror_mismatch(row, col, structure.weights, None, n)
+    if i is None or _mirror_mismatch(row, col, np.ones(row.shape[0]), None, n) is not None:
+        raise InvalidParameterError(f"{who} needs an undirected graph, and this one is "
+                                    f"directed; {read}")
+    # every edge both ways, of other weights: symmetrize='max' would hide a repeated column
+    u, v = int(row[i]), int(col[i])
+    back = int(np.flatnonzero((row == v) & (col == u))[0])
+    raise InvalidParameterError(
+        f"{who} needs an undirected graph, and this one is directed: it lists edge ({u}, {v}) "
+        f"both ways, with weight {structure.weights[i]:g} one way and "
+        f"{structure.weights[back]:g} the other (an edge_index column listed twice is summed: "
+        f"as_structure(graph, duplicates='error') names it). Give each direction once with one "
+        f"weight, or {read}")
 
 
 def as_structure(

@@ -1,6 +1,7 @@
 import copy
 import math
 import pickle
+import re
 
 import networkx as nx
 import numpy as np
@@ -733,6 +734,27 @@ def test_a_stream_of_one_event_or_of_no_iterable_is_refused_when_called():
             d.stream(events)
     assert d.batches_ == 0
     assert [r.insertions for r in d.stream(iter([("+", 0, 20)]))] == [1]
+
+
+def test_an_event_files_line_is_refused_with_the_tuple_to_give_and_0d_tensors_are_node_ids():
+    """update("+ 0 5") advised pass ['+ 0 5'], which failed too ("got '+ 0 5'"); iterating over
+    edge_index.T gives 0-d tensors, which were refused as node ids where numpy's ints are not."""
+    import torch
+
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    with pytest.raises(InvalidParameterError, match=r"got one event '\+ 0 20': pass \[\('\+', 0, 20\)\]$"):
+        d.update("+ 0 20")
+    for line, shown in (("+ 0 20", "('+', 0, 20)"), ("+ 0 20 2.5", "('+', 0, 20, 2.5)"),
+                        ("- 0 1", "('-', 0, 1)")):
+        with pytest.raises(BatchError, match=re.escape(f"got the text {line!r}: give {shown}")):
+            d.update([line])
+    with pytest.raises(BatchError, match=r"got the text 'bogus'$"):
+        d.update(["bogus"])
+    assert d.batches_ == 0
+    edge = torch.tensor([[0], [20]])
+    assert d.update([("+", u, v, torch.tensor(2.0)) for u, v in edge.T]).insertions == 1
+    with pytest.raises(BatchError, match="u must be an integer node id, got 0.5"):
+        d.update([("+", torch.tensor(0.5), 3)])
 
 
 def test_load_state_dict_of_no_state_is_refused_and_a_bad_scores_entry_changes_nothing(tmp_path):

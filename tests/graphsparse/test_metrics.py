@@ -205,6 +205,14 @@ def test_an_argument_that_is_no_graph_is_named():
     with pytest.raises(InvalidParameterError, match="^graph must be a graph, not a file name"):
         relative_condition_number("g.mtx", est.transform(g))
     assert relative_condition_number(g, est.transform(g)) >= 1.0
+    # each edge in one direction: laplacian()'s error named neither argument
+    one_way = np.stack([g.rows, g.cols])
+    for call in (relative_condition_number, pcg_iterations):
+        with pytest.raises(InvalidParameterError, match=r"^sparsifier: a Laplacian needs an "
+                           r"undirected graph, .*symmetrize='max'"):
+            call(g, one_way)
+        with pytest.raises(InvalidParameterError, match=r"^graph: a Laplacian needs"):
+            call(one_way, g)
 
 
 def test_pcg_iterations_say_when_cg_does_not_converge():

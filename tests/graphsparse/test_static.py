@@ -281,6 +281,13 @@ def test_a_directed_graph_is_refused_saying_how_to_read_it_as_undirected(method)
         with pytest.raises(InvalidParameterError, match=rf"^{method} needs an undirected graph, "
                            r"and this one is directed; read it as undirected: nx.Graph\(graph\)"):
             make(keep_ratio=0.6, seed=0).fit(graph)
+    # a column listed twice (summed, so edge (0, 1) weighs 2 one way): symmetrize='max', the
+    # advice for a graph held one way, would have kept the 2
+    twice = np.array([[0, 1, 1, 2, 2, 0, 0], [1, 0, 2, 1, 0, 2, 1]])
+    with pytest.raises(
+            InvalidParameterError, match=r"lists edge \(0, 1\) both ways, with weight 2 one way "
+            r"and 1 the other \(an edge_index column listed twice is summed"):
+        make(budget=2, seed=0).fit(twice)
     fitted = make(keep_ratio=0.6, seed=0).fit(as_structure(upper, undirected=True, symmetrize="max"))
     assert fitted.transform(None if method == "DynamicSpectralSparsifier" else
                             as_structure(upper, undirected=True, symmetrize="max")).num_edges > 33
