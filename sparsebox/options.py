@@ -21,7 +21,8 @@ __all__ = ["parameter_errors", "executor_from_options"]
 def parameter_errors(options: Mapping[str, str], source: object = None) -> Iterator[None]:
     """A method's parameter errors in the command line's words: an ``InvalidParameterError``
     whose message starts with a parameter of ``options`` (``"keep_ratio must be in (0, 1], got
-    1.5"``) becomes a usage error that names its option (``--keep-ratio``); one about several
+    1.5"``) becomes a usage error of its option (``--keep-ratio``: ``must be in (0, 1], got
+    1.5``, the option named once); one about several
     parameters (its ``params``: ``"give one of keep_ratio, budget, not several"``) a usage error
     naming their options, with every parameter it lists spelled as its option; any other one
     names ``source`` (the input file), when given.
@@ -32,8 +33,8 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     ...     with parameter_errors({"keep_ratio": "--keep-ratio"}):
     ...         raise InvalidParameterError("keep_ratio must be in (0, 1], got 2")
     ... except typer.BadParameter as err:
-    ...     print(err.param_hint)
-    --keep-ratio
+    ...     print(err.param_hint, "|", err.message)
+    --keep-ratio | must be in (0, 1], got 2
     >>> try:
     ...     with parameter_errors({"keep_ratio": "--keep-ratio", "budget": "--budget"}):
     ...         raise InvalidParameterError("give one of keep_ratio, budget, not several",
@@ -47,8 +48,9 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     except InvalidParameterError as err:
         text = str(err)
         name = text.split(" ", 1)[0]
-        if name in options:
-            raise typer.BadParameter(text, param_hint=options[name]) from None
+        if name in options:  # "--keep-ratio: must be ...", not "--keep-ratio: keep_ratio must"
+            raise typer.BadParameter(text[len(name):].lstrip() or text,
+                                     param_hint=options[name]) from None
         named = [n for n in err.params if n in options]
         if named:
             for n in options:  # the names as the message lists them: between spaces or commas

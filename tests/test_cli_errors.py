@@ -146,7 +146,7 @@ def _sparsify(out: Path, *options) -> list:
 @pytest.mark.parametrize("value", ["0", "1.5", "-1"])
 def test_sparsify_keep_ratio_out_of_range(cli, data_dir, tmp_path, value):
     line = run_bad(cli, Case(_sparsify(tmp_path, "--keep-ratio", value),
-                             ["--keep-ratio", f"keep_ratio must be in (0, 1], got {float(value)}"]),
+                             ["--keep-ratio", f"--keep-ratio: must be in (0, 1], got {float(value)}"]),
                    tmp_path)
     assert line
 
@@ -167,7 +167,7 @@ def test_sparsify_bad_size_fails_before_loading(cli, tmp_path, monkeypatch, opti
 
 def test_sparsify_below_the_spanning_forest_in_the_users_words(cli, data_dir, tmp_path):
     argv = _sparsify(tmp_path, "--method", "fegrass", "--keep-ratio", "0.1")
-    line = run_bad(cli, Case(argv, ["keep_ratio 0.1 is below the spanning forest, 0.340 of the "
+    line = run_bad(cli, Case(argv, ["--keep-ratio: 0.1 is below the spanning forest, 0.340 of the "
                                     "edges"]), tmp_path)
     assert "--keep-ratio" in line
     # 0.340 is fe_4elt2's spanning forest, |V| - components edges, as a share of its edges
@@ -296,7 +296,7 @@ def test_scene_keep_ratio_out_of_range(cli, data_dir, tmp_path, command, value):
     out = tmp_path / "out"
     out.mkdir()
     run_bad(cli, Case(["scene", command, source, out / "kept.ply", "--keep-ratio", value],
-                      ["--keep-ratio", f"keep_ratio must be in (0, 1], got {float(value)}"],
+                      ["--keep-ratio", f"--keep-ratio: must be in (0, 1], got {float(value)}"],
                       [source]), out)
 
 

@@ -114,7 +114,7 @@ def test_a_cluster_at_an_address_without_the_gpus_asked_for_is_warned_of(cluster
         RayExecutor(gpus_per_task=1.5)  # Ray's own error was a tuple that named no option
     line = cli("scene", "prune-splats", tmp_path, "--out", tmp_path / "out", "--executor", "ray",
                "--gpus-per-file", "1.5").error_line()
-    assert line.startswith("error: Invalid value for --gpus-per-file: gpus_per_task must be a "
+    assert line.startswith("error: Invalid value for --gpus-per-file: must be a "
                            "whole number above 1"), line
 
 
