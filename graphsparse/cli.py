@@ -207,9 +207,14 @@ def sparsify(
         summary = _sparsify_file({**task, "graph": graph, "output": str(output)}, progress=True)
         typer.echo(json_text(summary) if as_json else _kept_line(summary))
         return
-    if output is not None or out is None:
+    if output is not None:  # the option at fault, whether --out is given or not
+        also = "" if out is not None else "; give --out FOLDER for their outputs"
+        raise typer.BadParameter(f"is for one graph, and {graph} names "
+                                 f"{counted(len(files), 'graph file')}{also}",
+                                 param_hint="-o/--output")
+    if out is None:
         raise typer.BadParameter(f"{graph} names {counted(len(files), 'graph file')}: give --out "
-                                 "FOLDER (and no -o)", param_hint="--out")
+                                 "FOLDER for their outputs", param_hint="--out")
     runner = executor_from_options(executor, jobs, address)  # checked before --out is made
     made = folders_to_make(out)
     check_batch_folder(out, files, stems=[_graph_stem(f) for f in files], option="--out")

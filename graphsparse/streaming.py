@@ -17,6 +17,7 @@ line when it has one; one whose line the crash lost gets it again, marked ``"rep
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import warnings
@@ -81,9 +82,10 @@ class EventParseError(ValueError):
 
 
 def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEvent | None:
-    """One event from ``+ u v [w]``, ``- u v`` or a JSON object; None for blanks and comments."""
+    """One event from ``+ u v [w]``, ``- u v`` or a JSON object; None for blanks and comments
+    (``#`` or ``%``, as the edge lists take)."""
     text = line.strip()
-    if not text or text.startswith("#"):
+    if not text or text.startswith(("#", "%")):
         return None
     if text.startswith("{"):
         try:
@@ -93,6 +95,9 @@ def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEven
             raise EventParseError(source, lineno, f"bad JSON event {text!r} ({err})") from None
     else:
         parts = text.split()
+        if parts[0] == "-" and len(parts) == 4:  # as a JSON deletion with a weight is told
+            raise EventParseError(source, lineno, f"a deletion removes the whole edge and takes "
+                                                  f"no weight, got {text!r}: give '- u v'")
         if parts[0] not in ("+", "-") or len(parts) not in ((3, 4) if parts[0] == "+" else (3,)):
             raise EventParseError(source, lineno,
                                   f"expected '+ u v [w]' or '- u v', got {text!r}")
@@ -149,13 +154,15 @@ class StreamState:
 
     def __init__(self, folder: Path, model: DynamicSpectralSparsifier, source: str,
                  events_applied: int, made: list[Path] | None = None,
-                 events_files: list[str] | None = None, self_loops: int | None = 0) -> None:
+                 events_files: list[str] | None = None, self_loops: int | None = 0,
+                 source_sha256: str | None = None) -> None:
         self.folder = folder
         self.model = model
         self.source = source
         self.events_applied = events_applied
         self.events_files = list(events_files or [])  # the event files runs read (resolved)
         self.self_loops = self_loops  # the graph's, which G leaves out (None: not recorded)
+        self.source_sha256 = source_sha256  # the graph file's, as it was fitted (None: a dataset)
         self._events_file: str | None = None  # this run's, counted once an event of it applies
         self._made = made  # a new state: the folders opening it made (None: resumed)
         self._log: IO[str] | None = None
@@ -189,6 +196,7 @@ class StreamState:
             else:
                 if lock is not None:
                     _check_no_state(folder)
+                digest = _graph_file_digest(graph_source)  # before it is read: what it read
                 graph = load_graph()
                 model = DynamicSpectralSparsifier(**params).fit(graph)
                 folder.mkdir(parents=True, exist_ok=True)
@@ -199,7 +207,8 @@ class StreamState:
                                          "this one fitted its graph; run again to resume it")
                     _check_no_state(folder)
                 state = cls(folder, model, graph_source, 0, made=made,
-                            self_loops=as_structure(graph).num_self_loops)  # G has none
+                            self_loops=as_structure(graph).num_self_loops,  # G has none
+                            source_sha256=digest)
                 state.checkpoint()
             state._lock = lock
             replayed = state._replay_log()
@@ -226,6 +235,13 @@ class StreamState:
         if meta["source"] != graph_source:
             raise ValueError(f"{folder} holds a stream of graph {meta['source']!r}, not of "
                              f"{graph_source!r}; use another --state")
+        known = meta.get("source_sha256")  # (none: a dataset, or a state written before)
+        if known is not None and _graph_file_digest(graph_source) not in (None, known):
+            raise InputFileError(
+                f"{graph_source} has changed since {folder} was made from it; the stream goes "
+                f"on from the graph it read then (G is in {folder / CHECKPOINT}, with every "
+                "event applied since): restore the file, or use another --state to start from "
+                "it as it is now")
         if differs:
             raise SettingsMismatchError(folder, differs)
         model = DynamicSpectralSparsifier(**{**stored, **params})
@@ -235,7 +251,8 @@ class StreamState:
         except InvalidParameterError as err:  # arrays that are not a state: name the file
             raise InputFileError(f"{folder / CHECKPOINT}: {err}") from None
         return cls(folder, model, graph_source, int(meta["events_applied"]),
-                   events_files=meta.get("events_files"), self_loops=meta.get("self_loops"))
+                   events_files=meta.get("events_files"), self_loops=meta.get("self_loops"),
+                   source_sha256=meta.get("source_sha256"))
 
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
@@ -344,7 +361,8 @@ class StreamState:
         m = self.model
         params = {k: v for k, v in m.get_params().items() if k not in RUN_OPTIONS}
         meta = {"source": self.source, "params": params, "events_applied": self.events_applied,
-                "events_files": self.events_files, "self_loops": self.self_loops}
+                "events_files": self.events_files, "self_loops": self.self_loops,
+                "source_sha256": self.source_sha256}
         tmp = self.folder / (CHECKPOINT + ".tmp")
         try:
             with open(tmp, "wb") as fh:
@@ -390,6 +408,21 @@ def _identity(params: dict[str, Any]) -> dict[str, Any]:
     model = DynamicSpectralSparsifier(**params)
     resolved = {**model.get_params(), **dict.fromkeys(model.sizing), **model._sizing_in_use()}
     return {k: resolved[k] for k in IDENTITY}
+
+
+def _graph_file_digest(source: str) -> str | None:
+    """The SHA-256 of the graph file a stream is made from (None for a dataset of the catalogue,
+    whose files the data root keeps, and for a file that is not there: G is in the checkpoint)."""
+    from sparsebox.data.graphs import catalogue
+
+    path = Path(source)
+    if source.lower() in catalogue() or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _lock(folder: Path) -> int:

@@ -502,6 +502,11 @@ def test_a_tsv_edge_list_is_read_and_written_tab_separated(cli, tmp_path):
     with pytest.raises(GraphFileError, match=r"mixed.tsv: line 1: .* holds numbers separated by "
                                              "whitespace, not by tabs"):
         load_graph(mixed)
+    later = tmp_path / "later.tsv"  # a spaced edge after tab-separated ones: "expected 3 fields
+    later.write_text("0\t1\t2.5\n1 2 1\n")  # ('u v w'), as line 1 has", and it had 3
+    with pytest.raises(GraphFileError, match=r"later.tsv: line 2: '1 2 1' holds numbers "
+                                             "separated by whitespace, not by tabs"):
+        load_graph(later)
     result = cli("graph", "sparsify", path, "-o", tmp_path / "h.tsv", "--method", "random",
                  "--keep-ratio", "1")
     assert result.exit_code == 0, result.stderr

@@ -471,6 +471,7 @@ def _parse_edges(path: Path, rows: list[tuple[int, str]], delimiter: str | None,
             layout = f"{len(parts)} fields ('u v{' w' if len(parts) == 3 else ''}'), as line {lineno} has"
             columns = _Columns(len(parts), 0, 1, 2 if len(parts) == 3 else None, layout)
         if columns is None or len(parts) != columns.width:
+            _check_separator(path, lineno, text, delimiter)  # "1 2 1" in a .tsv: 3 fields to see
             # networkx's write_edgelist writes each edge's data as a dict: "0 1 {'weight': 4}"
             hint = ("; networkx's write_edgelist wrote its data dicts: write the file with "
                     "write_weighted_edgelist, or data=False") if "{" in text else ""

@@ -53,9 +53,14 @@ def exported(state: Path, tmp: Path, graph: bool = False) -> np.ndarray:
 
 
 def test_parse_events_formats_and_errors():
-    lines = ["# c", "", "+ 1 2", "+ 1 3 2.5", "- 4 5", '{"op": "-", "u": 6, "v": 7}']
+    lines = ["# c", "", "+ 1 2", "+ 1 3 2.5", "- 4 5", '{"op": "-", "u": 6, "v": 7}',
+             "% a comment as an edge list has it"]
     parsed = list(parse_events(lines))
     assert [n for n, _ in parsed] == [3, 4, 5, 6]
+    # a text deletion with a weight was told only "expected '+ u v [w]' or '- u v'"
+    with pytest.raises(EventParseError, match=r"line 1: a deletion removes the whole edge and "
+                       r"takes no weight, got '- 1 2 2.0': give '- u v'"):
+        list(parse_events(["- 1 2 2.0"]))
     assert parsed[1][1].weight == 2.5 and parsed[3][1].op == "-"
     # a byte-order mark opening the file (bytes or text) is not part of the first event
     for first in (b"\xef\xbb\xbf+ 1 2\n", "\ufeff+ 1 2\n"):
@@ -284,6 +289,32 @@ def grid_file(tmp_path) -> Path:
     path = tmp_path / "grid.mtx"
     write_graph(as_structure(nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))), path)
     return path
+
+
+def test_a_graph_file_changed_since_the_state_was_made_is_refused(cli, grid_file, tmp_path):
+    """An edge added to the graph file was never used: a resumed stream goes on from the G its
+    checkpoint holds, and said nothing. Now it is refused, naming the file; the file as it was,
+    or none at all (G is in the checkpoint), resumes."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    state = tmp_path / "state"
+    args = ["stream", grid_file, "--events", events, "--state", state]
+    assert cli(*args).exit_code == 0
+    original = grid_file.read_bytes()
+    kept = (state / "checkpoint.npz").read_bytes()
+    lines = original.decode().splitlines()
+    size = lines[-61].split()  # the size line (6 x 6 grid: 60 edges after it)
+    lines[-61] = f"{size[0]} {size[1]} {int(size[2]) + 1}"
+    grid_file.write_text("\n".join([*lines, "36 1 1"]) + "\n")  # edge (0, 35) added
+    events.write_text("+ 0 7\n+ 1 8\n")
+    cli(*args).error_line(str(grid_file), "has changed since", "restore the file")
+    assert (state / "checkpoint.npz").read_bytes() == kept
+    grid_file.write_bytes(original)
+    assert cli(*args).exit_code == 0
+    grid_file.unlink()
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n")
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("existing", [True, False], ids=["empty_folder", "new_folders"])
