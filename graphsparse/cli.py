@@ -641,7 +641,8 @@ def stream_run(
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
     st, resumed = _open_stream(state, graph, params,
-                               events if events != "-" and Path(events).is_file() else None)
+                               events if events != "-" and Path(events).is_file() else None,
+                               kappa_every)
     try:
         skipped = _stream_events(st, state, events, resumed, batch_size, kappa_every,
                                  checkpoint_every, as_json)
@@ -661,7 +662,8 @@ _STREAM_OPTIONS = {name: "--" + name.replace("_", "-")
 _UNSET_SETTINGS = {"max_density": "no cap", "distortion": "calibrated"}
 
 
-def _open_stream(state: Path, graph: str, params: dict, events_file: str | None) -> tuple[Any, Any]:
+def _open_stream(state: Path, graph: str, params: dict, events_file: str | None,
+                 kappa_every: int = 0) -> tuple[Any, Any]:
     """:meth:`StreamState.open` in the command line's words: a bad or changed parameter is
     named by its option, and its values as the options read."""
     from graphsparse.streaming import SettingsMismatchError, StreamState
@@ -672,7 +674,7 @@ def _open_stream(state: Path, graph: str, params: dict, events_file: str | None)
     try:
         with parameter_errors(_STREAM_OPTIONS):
             return StreamState.open(state, _graph_source(graph), lambda: load_graph(graph),
-                                    params, events_file)
+                                    params, events_file, kappa_every=kappa_every)
     except SettingsMismatchError as err:
         raise InvalidParameterError(err.explain(lambda name: _STREAM_OPTIONS.get(name, name),
                                                 _setting_shown)) from None
@@ -747,6 +749,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                           f"read ({counted(resumed.replayed_batches, 'batch', 'batches')} "
                           "replayed from the log)")
 
+    if as_json:  # the batches a stopped run applied without printing them, replayed from the log
+        for report in resumed.reports:
+            typer.echo(json_text({**report.to_dict(), "replayed": True}))
     source = "standard input" if events == "-" else events
     handle = sys.stdin.buffer if events == "-" else open(events, "rb")
     total = None

@@ -23,7 +23,7 @@ import os
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,6 +136,9 @@ def parse_events(lines: Iterable[str | bytes],
 class Resumed:
     events_applied: int
     replayed_batches: int
+    #: the replayed batches that had no metrics line yet (a run stopped before writing it), as
+    #: written now: a run that prints its batches prints these too
+    reports: list = field(default_factory=list)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -173,7 +176,8 @@ class StreamState:
     @classmethod
     def open(cls, folder: str | os.PathLike[str], graph_source: str | os.PathLike[str],
              load_graph: Any, params: dict[str, Any],
-             events_file: str | os.PathLike[str] | None = None) -> tuple[StreamState, Resumed]:
+             events_file: str | os.PathLike[str] | None = None,
+             kappa_every: int = 0) -> tuple[StreamState, Resumed]:
         """Resume the state in ``folder``, or fit a new one on ``load_graph()``.
 
         ``graph_source`` names the graph (a resolved path, a ``str`` or a ``Path``, or a dataset
@@ -185,6 +189,9 @@ class StreamState:
         (:meth:`count_events_file`).
         The state's ``self_loops`` counts the graph's self-loops, which G leaves out (they add
         nothing to a Laplacian); None for a state whose checkpoint did not record them.
+        Batches the log holds past the checkpoint are replayed; one whose metrics line is
+        missing gets it, with kappa where its number is a multiple of ``kappa_every`` (as the
+        run that applied it would have written).
         """
         folder, graph_source = Path(folder), os.fspath(graph_source)  # (the checkpoint's JSON)
         made = folders_to_make(folder)
@@ -211,7 +218,7 @@ class StreamState:
                             source_sha256=digest)
                 state.checkpoint()
             state._lock = lock
-            replayed = state._replay_log()
+            replayed, reports = state._replay_log(kappa_every=kappa_every)
             state._events_file = None if events_file is None else str(Path(events_file).resolve())
         except BaseException:
             if state is not None:
@@ -219,7 +226,7 @@ class StreamState:
             if lock is not None:
                 os.close(lock)
             raise
-        return state, Resumed(state.events_applied, replayed)
+        return state, Resumed(state.events_applied, replayed, reports)
 
     @classmethod
     def _from_checkpoint(cls, folder: Path, graph_source: str | None = None,
@@ -262,14 +269,14 @@ class StreamState:
         for number, _, record in _log_records(path, path.read_bytes()):
             yield from _record_events(path, number, record)
 
-    def _replay_log(self, repair: bool = True) -> int:
+    def _replay_log(self, repair: bool = True, kappa_every: int = 0) -> tuple[int, list]:
         path = self.folder / LOG
         if not path.exists():
-            return 0
+            return 0, []
         raw = path.read_bytes()
         records = list(_log_records(path, raw))  # a damaged log fails before any replay
         logged = _metrics_batches(self.folder / METRICS) if repair else set()
-        good_end, replayed = 0, 0
+        good_end, replayed, written = 0, 0, []
         for number, end, record in records:
             good_end = end
             if record["batch"] <= self.model.batches_:
@@ -288,14 +295,17 @@ class StreamState:
                 self.model.on_missing = run_setting
             self.events_applied = record["first_event"] + len(record["events"])
             if report.batch not in logged:  # the crash came before its metrics line
+                if kappa_every and report.batch % kappa_every == 0:
+                    self._add_kappa(report)
                 self._write_metrics(report, replayed=True)
+                written.append(report)
             replayed += 1
         if repair and good_end != len(raw):
             with open(path, "r+b") as fh:
                 fh.truncate(good_end)
                 fh.flush()
                 os.fsync(fh.fileno())
-        return replayed
+        return replayed, written
 
     # ------------------------------------------------------------------ applying
     def count_events_file(self) -> None:
@@ -337,18 +347,22 @@ class StreamState:
             os.fsync(self._log.fileno())
             raise
         self.events_applied += len(events)
-        if kappa:  # a diagnostic: ARPACK that does not converge leaves it null, not the run
-            from scipy.sparse.linalg import ArpackNoConvergence
-
-            from graphsparse.metrics import relative_condition_number
-
-            try:
-                report.kappa = relative_condition_number(self.model.graph_,
-                                                         self.model.sparsifier_)
-            except ArpackNoConvergence as err:
-                warnings.warn(f"batch {report.batch}: kappa not computed ({err})", stacklevel=2)
+        if kappa:
+            self._add_kappa(report)
         self._write_metrics(report)
         return report
+
+    def _add_kappa(self, report: BatchReport) -> None:
+        """``report.kappa`` of G and H now: a diagnostic, so ARPACK that does not converge
+        leaves it null (with a warning), not the run."""
+        from scipy.sparse.linalg import ArpackNoConvergence
+
+        from graphsparse.metrics import relative_condition_number
+
+        try:
+            report.kappa = relative_condition_number(self.model.graph_, self.model.sparsifier_)
+        except ArpackNoConvergence as err:
+            warnings.warn(f"batch {report.batch}: kappa not computed ({err})", stacklevel=3)
 
     def _write_metrics(self, report: BatchReport, **extra: Any) -> None:
         if self._metrics is None:

@@ -277,6 +277,30 @@ def test_a_replayed_batch_adds_no_second_metrics_line(cli, grid_file, tmp_path):
     assert [x.get("replayed", False) for x in lines] == [False, False, False, True]
 
 
+def test_a_replayed_batch_gets_its_kappa_and_its_json_line(cli, grid_file, tmp_path):
+    """A batch logged but stopped before its metrics line was replayed with kappa null where
+    --kappa-every asked for it, and --json printed it in neither run."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    args = ["stream", grid_file, "--events", events, "--state", state, "--batch-size", "1",
+            "--kappa-every", "2", "--json"]
+    assert cli(*args).exit_code == 0  # batches 1 and 2: a checkpoint there
+    early = (state / "checkpoint.npz").read_bytes()
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n")
+    assert cli(*args).exit_code == 0
+    (state / "checkpoint.npz").write_bytes(early)  # stopped after batch 4 was logged, before
+    metrics = state / "metrics.jsonl"  # its metrics line and the checkpoint
+    metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:3]))
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(x.get("batch"), x.get("replayed")) for x in printed[:-1]] == [(4, True)]
+    assert printed[0]["kappa"] > 1
+    last = json.loads(metrics.read_text().splitlines()[-1])
+    assert last["batch"] == 4 and last["replayed"] and last["kappa"] == printed[0]["kappa"]
+
+
 # ------------------------------------------------------------------ the command line's contract
 @pytest.fixture
 def grid_file(tmp_path) -> Path:
