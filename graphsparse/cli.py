@@ -208,9 +208,10 @@ def sparsify(
         typer.echo(json_text(summary) if as_json else _kept_line(summary))
         return
     if output is not None:  # the option at fault, whether --out is given or not
-        also = "" if out is not None else "; give --out FOLDER for their outputs"
-        raise typer.BadParameter(f"is for one graph, and {graph} names "
-                                 f"{counted(len(files), 'graph file')}{also}",
+        what = "a folder" if Path(graph).is_dir() else "a glob"
+        then = "drop -o" if out is not None else "give --out FOLDER for their outputs"
+        raise typer.BadParameter(f"is for a single graph file, and {graph} is {what} "
+                                 f"({counted(len(files), 'graph file')}): {then}",
                                  param_hint="-o/--output")
     if out is None:
         raise typer.BadParameter(f"{graph} names {counted(len(files), 'graph file')}: give --out "

@@ -895,10 +895,15 @@ def _check_event_list(name: str, events: Any) -> None:
     ``event 0: ... got '+'``), and what is no iterable at all."""
     if isinstance(events, (str, dict, EdgeEvent)) or (
             isinstance(events, tuple) and events and isinstance(events[0], str)):
-        hint = _as_tuple_hint(events) if isinstance(events, str) else ""
-        raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}"
-                                    + (hint.replace(": give (", ": pass [(", 1) + "]" if hint
-                                       else f": pass [{events!r}]"))
+        if isinstance(events, str):  # text: [text] fails too, as the events it holds are lines
+            hint = _as_tuple_hint(events)
+            raise InvalidParameterError(
+                f"{name} must be a list of events, got the text {events!r}"
+                + (hint.replace(": give (", ": pass [(", 1) + "]" if hint else
+                   ": pass (op, u, v[, weight]) tuples (graphsparse.streaming.parse_events reads "
+                   "the lines of an event file)"))
+        raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}: "
+                                    f"pass [{events!r}]")
     if not isinstance(events, Iterable):
         raise InvalidParameterError(f"{name} must be a list of events (op, u, v[, weight]), "
                                     f"got {events!r}")

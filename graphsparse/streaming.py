@@ -190,8 +190,8 @@ class StreamState:
         The state's ``self_loops`` counts the graph's self-loops, which G leaves out (they add
         nothing to a Laplacian); None for a state whose checkpoint did not record them.
         Batches the log holds past the checkpoint are replayed; one whose metrics line is
-        missing gets it, with kappa where its number is a multiple of ``kappa_every`` (as the
-        run that applied it would have written).
+        missing gets it, with kappa where its number is a multiple of ``kappa_every`` (this
+        run's setting: the log does not record the stopped run's).
         """
         folder, graph_source = Path(folder), os.fspath(graph_source)  # (the checkpoint's JSON)
         made = folders_to_make(folder)
@@ -200,6 +200,7 @@ class StreamState:
         try:
             if (folder / CHECKPOINT).exists():
                 state = cls._from_checkpoint(folder, graph_source, params)
+                state._check_source_unchanged()  # (an export reads the checkpoint alone)
             else:
                 if lock is not None:
                     _check_no_state(folder)
@@ -242,13 +243,6 @@ class StreamState:
         if meta["source"] != graph_source:
             raise ValueError(f"{folder} holds a stream of graph {meta['source']!r}, not of "
                              f"{graph_source!r}; use another --state")
-        known = meta.get("source_sha256")  # (none: a dataset, or a state written before)
-        if known is not None and _graph_file_digest(graph_source) not in (None, known):
-            raise InputFileError(
-                f"{graph_source} has changed since {folder} was made from it; the stream goes "
-                f"on from the graph it read then (G is in {folder / CHECKPOINT}, with every "
-                "event applied since): restore the file, or use another --state to start from "
-                "it as it is now")
         if differs:
             raise SettingsMismatchError(folder, differs)
         model = DynamicSpectralSparsifier(**{**stored, **params})
@@ -260,6 +254,17 @@ class StreamState:
         return cls(folder, model, graph_source, int(meta["events_applied"]),
                    events_files=meta.get("events_files"), self_loops=meta.get("self_loops"),
                    source_sha256=meta.get("source_sha256"))
+
+    def _check_source_unchanged(self) -> None:
+        """Refuse to go on with a graph file that has changed since the state was made from it
+        (the stream goes on from the G it read then, which an edit would not reach)."""
+        known = self.source_sha256  # (none: a dataset, or a state written before it was kept)
+        if known is not None and _graph_file_digest(self.source) not in (None, known):
+            raise InputFileError(
+                f"{self.source} has changed since {self.folder} was made from it; the stream "
+                f"goes on from the graph it read then (G is in {self.folder / CHECKPOINT}, with "
+                "every event applied since): restore the file, or use another --state to start "
+                "from it as it is now")
 
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""

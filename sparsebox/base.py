@@ -246,6 +246,7 @@ class Sparsifier:
         ``transform`` to refuse another graph of as many edges (the mask would keep its edges by
         position: others than the scores chose)."""
         self._fitted_edges = _edges_digest(graph, weights=self.fit_reads_weights)
+        self._fitted_weights = self.fit_reads_weights  # (an estimator pickled before: without)
 
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
@@ -264,9 +265,10 @@ class Sparsifier:
                     f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
                     f"{mask.shape[0]}")
             fitted = getattr(self, "_fitted_edges", None)  # (none where a method keeps no digest)
+            weights = getattr(self, "_fitted_weights", False)
             if fitted is not None and _edges_digest(self._edge_structure_once(data),
-                                                    weights=self.fit_reads_weights) != fitted:
-                which = " or not of the same weights" if self.fit_reads_weights else ""
+                                                    weights=weights) != fitted:
+                which = " or not of the same weights" if weights else ""
                 raise InvalidParameterError(
                     f"transform got another graph than the one {type(self).__name__} was fitted "
                     f"on (as many edges, {n}, but not the same ones{which}); call fit on it")

@@ -35,6 +35,12 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     ... except typer.BadParameter as err:
     ...     print(err.param_hint, "|", err.message)
     --keep-ratio | must be in (0, 1], got 2
+    >>> try:  # the parameter is the sentence's subject: it stays
+    ...     with parameter_errors({"levels": "--levels"}):
+    ...         raise InvalidParameterError("levels go deeper than the graph allows")
+    ... except typer.BadParameter as err:
+    ...     print(err.param_hint, "|", err.message)
+    --levels | levels go deeper than the graph allows
     >>> try:
     ...     with parameter_errors({"keep_ratio": "--keep-ratio", "budget": "--budget"}):
     ...         raise InvalidParameterError("give one of keep_ratio, budget, not several",
@@ -48,9 +54,13 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
     except InvalidParameterError as err:
         text = str(err)
         name = text.split(" ", 1)[0]
-        if name in options:  # "--keep-ratio: must be ...", not "--keep-ratio: keep_ratio must"
-            raise typer.BadParameter(text[len(name):].lstrip() or text,
-                                     param_hint=options[name]) from None
+        if name in options:
+            # "--keep-ratio: must be ..." (or "... 0.1 is below ..."), not "--keep-ratio:
+            # keep_ratio must be ..."; a sentence the name is the subject of stays whole
+            # ("--levels: levels go deeper than ...")
+            rest = text[len(name):].lstrip()
+            plain = rest.startswith("must ") or rest[:1].isdigit() or rest[:1] in ("-", "+", ".")
+            raise typer.BadParameter(rest if plain else text, param_hint=options[name]) from None
         named = [n for n in err.params if n in options]
         if named:
             for n in options:  # the names as the message lists them: between spaces or commas

@@ -803,8 +803,9 @@ def require_undirected(structure: SparseStructure, who: str) -> None:
     raise InvalidParameterError(
         f"{who} needs an undirected graph, and this one is directed: it lists edge ({u}, {v}) "
         f"both ways, with weight {structure.weights[i]:g} one way and "
-        f"{structure.weights[back]:g} the other (an edge_index column listed twice is summed: "
-        f"as_structure(graph, duplicates='error') names it). Give each direction once with one "
+        f"{structure.weights[back]:g} the other (an edge_index column listed twice, for one, is "
+        f"summed: as_structure(graph, duplicates='error') names it). Give each direction once "
+        f"with one "
         f"weight, or {read}")
 
 

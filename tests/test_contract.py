@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import pickle
 
 import networkx as nx
 import numpy as np
@@ -489,6 +490,13 @@ def test_a_spectral_sparsifier_refuses_its_edges_with_other_weights():
     assert est.transform(g).num_items == int(est.mask_.sum())
     blind = RandomEdgePruner(keep_ratio=0.5, seed=0).fit(g)
     assert blind.transform(ones).num_items == int(blind.mask_.sum())
+    # an estimator pickled before the weights were kept holds a digest of its edges alone
+    from sparsebox.base import _edges_digest
+
+    old = pickle.loads(pickle.dumps(est))
+    del old._fitted_weights
+    old._fitted_edges = _edges_digest(g)
+    assert old.transform(g).num_items == int(est.mask_.sum())
 
 
 def test_ugs_transform_refuses_another_graph_of_as_many_edges():

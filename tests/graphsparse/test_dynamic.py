@@ -742,8 +742,13 @@ def test_an_event_files_line_is_refused_with_the_tuple_to_give_and_0d_tensors_ar
     import torch
 
     d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
-    with pytest.raises(InvalidParameterError, match=r"got one event '\+ 0 20': pass \[\('\+', 0, 20\)\]$"):
+    with pytest.raises(InvalidParameterError, match=r"got the text '\+ 0 20': pass \[\('\+', 0, "
+                       r"20\)\]$"):
         d.update("+ 0 20")
+    # a file's text: [text] would fail again
+    with pytest.raises(InvalidParameterError, match=r"got the text '\+ 0 20\\n\+ 1 8': pass \(op, "
+                       r"u, v\[, weight\]\) tuples \(graphsparse.streaming.parse_events reads"):
+        d.update("+ 0 20\n+ 1 8")
     for line, shown in (("+ 0 20", "('+', 0, 20)"), ("+ 0 20 2.5", "('+', 0, 20, 2.5)"),
                         ("- 0 1", "('-', 0, 1)")):
         with pytest.raises(BatchError, match=re.escape(f"got the text {line!r}: give {shown}")):

@@ -286,7 +286,7 @@ def test_a_directed_graph_is_refused_saying_how_to_read_it_as_undirected(method)
     twice = np.array([[0, 1, 1, 2, 2, 0, 0], [1, 0, 2, 1, 0, 2, 1]])
     with pytest.raises(
             InvalidParameterError, match=r"lists edge \(0, 1\) both ways, with weight 2 one way "
-            r"and 1 the other \(an edge_index column listed twice is summed"):
+            r"and 1 the other \(an edge_index column listed twice, for one, is summed"):
         make(budget=2, seed=0).fit(twice)
     fitted = make(keep_ratio=0.6, seed=0).fit(as_structure(upper, undirected=True, symmetrize="max"))
     assert fitted.transform(None if method == "DynamicSpectralSparsifier" else

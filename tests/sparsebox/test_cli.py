@@ -298,11 +298,12 @@ def test_graph_commands_count_one_thing_in_the_singular(tmp_path, cli):
     folder.mkdir()
     (folder / "a.txt").write_text("0 1\n1 2\n")
     line = cli("graph", "sparsify", folder, "-o", out).error_line()
-    assert line.endswith(f"-o/--output: is for one graph, and {folder} names 1 graph file; give "
-                         "--out FOLDER for their outputs"), line
+    assert line.endswith(f"-o/--output: is for a single graph file, and {folder} is a folder (1 "
+                         "graph file): give --out FOLDER for their outputs"), line
     # -o beside --out: -o is the option at fault, not --out
     line = cli("graph", "sparsify", folder, "--out", tmp_path / "o", "-o", out).error_line()
-    assert line.endswith(f"-o/--output: is for one graph, and {folder} names 1 graph file"), line
+    assert line.endswith(f"-o/--output: is for a single graph file, and {folder} is a folder (1 "
+                         "graph file): drop -o"), line
     report = tmp_path / "teddy"
     report.mkdir()
     (report / "results.json").write_text(json.dumps([
