@@ -17,7 +17,6 @@ line when it has one; one whose line the crash lost gets it again, marked ``"rep
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import warnings
@@ -432,16 +431,12 @@ def _identity(params: dict[str, Any]) -> dict[str, Any]:
 def _graph_file_digest(source: str) -> str | None:
     """The SHA-256 of the graph file a stream is made from (None for a dataset of the catalogue,
     whose files the data root keeps, and for a file that is not there: G is in the checkpoint)."""
-    from sparsebox.data.graphs import catalogue
+    from sparsebox.data.sources import catalogue, sha256_of
 
     path = Path(source)
     if source.lower() in catalogue() or not path.is_file():
         return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 def _lock(folder: Path) -> int:

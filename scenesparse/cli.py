@@ -268,7 +268,7 @@ _COLOURS = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}
 
 def _colour(text: str) -> tuple[float, float, float]:
     """A colour option: ``black``, ``white`` or ``R,G,B`` with each in [0, 1]."""
-    from sparsebox._validation import check_colour
+    from sparsebox._validation import check_colour, is_unit_colour
     from sparsebox.exceptions import InvalidParameterError
 
     if text.strip().lower() in _COLOURS:
@@ -277,7 +277,7 @@ def _colour(text: str) -> tuple[float, float, float]:
         rgb = check_colour("colour", [float(p) for p in text.split(",")])
     except (ValueError, InvalidParameterError):
         rgb = None
-    if rgb is None or not all(0.0 <= v <= 1.0 for v in rgb):
+    if rgb is None or not is_unit_colour(rgb):
         hint = " (divide 8-bit colours by 255)" if rgb is not None else ""
         raise typer.BadParameter(f"must be black, white or R,G,B with each in [0, 1]{hint}, got "
                                  f"{text!r}") from None

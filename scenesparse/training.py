@@ -418,9 +418,8 @@ def distill_sh(scene: GaussianScene, cameras: Sequence[Camera], degree: int, *, 
     """The scene with its colours refitted at a lower spherical-harmonics degree: the
     coefficients above ``degree`` are dropped, as LightGaussian's distillation does, and the rest
     trained for ``steps`` steps towards the full scene's renders from ``cameras`` (over
-    ``background``); positions,
-    shapes and opacities stay as they are (LightGaussian's also moves positions and renders
-    jittered poses).
+    ``background``); positions, shapes and opacities stay as they are (LightGaussian's also
+    moves positions and renders jittered poses).
 
     Examples
     --------

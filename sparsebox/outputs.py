@@ -18,12 +18,11 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -278,23 +277,10 @@ def write_figure_and_text(figure: Any, png: Path, md: Path, text: str, *, dpi: i
         plt.close(figure)
 
 
-@contextlib.contextmanager
-def replaced_atomically(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temporary name beside ``path`` to write the file to: once the block ends without an
-    error, it replaces ``path`` in one step (a rename), so that a reader, or a run stopped at
-    any moment, sees the old file or the new one, never a half-written one. The temporary file
-    never outlives the block."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield temp
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace the file ``path`` with ``text`` in one step (:func:`replaced_atomically`).
+    """Replace the file ``path`` with ``text`` in one step (:class:`StagedOutputs`: a temporary
+    file beside it, then a rename), so that a reader, or a run stopped at any moment, sees the
+    old file or the new one, never a half-written one.
 
     Examples
     --------
@@ -303,8 +289,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     >>> write_text_atomic(target, "[]"); target.read_text()
     '[]'
     """
-    with replaced_atomically(path) as temp:
-        temp.write_text(text)
+    with StagedOutputs(text=path) as staged:
+        staged["text"].write_text(text)
 
 
 def json_text(value: Any, *, indent: int | None = None) -> str:

@@ -805,8 +805,7 @@ def require_undirected(structure: SparseStructure, who: str) -> None:
         f"both ways, with weight {structure.weights[i]:g} one way and "
         f"{structure.weights[back]:g} the other (an edge_index column listed twice, for one, is "
         f"summed: as_structure(graph, duplicates='error') names it). Give each direction once "
-        f"with one "
-        f"weight, or {read}")
+        f"with one weight, or {read}")
 
 
 def as_structure(

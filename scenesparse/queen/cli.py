@@ -53,7 +53,7 @@ def encode(
                         beside={"its report": report_json, "its report's plot": report_png})
     with (StagedOutputs(stream=output, report=report_json, plot=report_png) as staged,
           parameter_errors({"test_camera": "--test-camera"})):
-        report = encode_video(frames_dir, staged["stream"], test_camera=test_camera,
+        report = encode_video(frames_dir, staged["stream"], frames=video, test_camera=test_camera,
                               config=QueenConfig(epochs=epochs), backend=backend, seed=seed,
                               progress=True)
         report["output"] = str(output)

@@ -258,12 +258,12 @@ class QueenStreamWriter:
         return MAGIC + _U32.pack(len(body)) + body + _U32.pack(zlib.crc32(body))
 
     def close(self) -> None:
-        """Write the file in one step (:func:`~sparsebox.outputs.replaced_atomically`): a run
+        """Write the file in one step (:class:`~sparsebox.outputs.StagedOutputs`): a run
         stopped while writing leaves the old file (or none), never part of the stream."""
-        from sparsebox.outputs import replaced_atomically
+        from sparsebox.outputs import StagedOutputs
 
         try:
-            with replaced_atomically(self.path) as temp, open(temp, "wb") as out:
+            with StagedOutputs(stream=self.path) as staged, open(staged["stream"], "wb") as out:
                 out.write(self.header_bytes())
                 self._records.seek(0)
                 while block := self._records.read(1 << 20):

@@ -311,14 +311,15 @@ def check_stream_output(frames_dir: str | os.PathLike[str], frames: list[VideoFr
 
 def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[str], *,
                  test_camera: int | None = None, config: Any = None, backend: str = "auto",
-                 seed: int = 0, progress: bool = False,
-                 on_frame: Any = None) -> dict[str, Any]:
+                 seed: int = 0, progress: bool = False, on_frame: Any = None,
+                 frames: list[VideoFrame] | None = None) -> dict[str, Any]:
     """Encode ``frames_dir`` into the stream ``output``; returns the report (per frame: bytes in
     the file, PSNR of the decoded frame on the held-out camera, or on the training cameras when
     none is held out, gated Gaussians, the training-time rate estimate against the coded size,
     seconds). ``on_frame(report_row, encoder)`` is called after each frame. ``output`` is
     checked before any work (:func:`check_stream_output`) and appears only once the whole stream
-    is written."""
+    is written. ``frames``: what :func:`read_video` returned for ``frames_dir``, where the
+    caller read it already (read again, every photo checked, when not given)."""
     from scenesparse.queen.encoder import QueenEncoder
     from scenesparse.queen.residuals import QueenConfig
     from scenesparse.queen.stream import (
@@ -330,7 +331,7 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     )
     from sparsebox.progress import make_progress
 
-    frames = read_video(frames_dir)
+    frames = read_video(frames_dir) if frames is None else frames
     output = check_stream_output(frames_dir, frames, output)
     count = len(frames[0].cameras)
     if test_camera is not None and count < 2:  # before its range: "in 0..0" would offer camera 0
