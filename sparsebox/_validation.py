@@ -321,7 +321,18 @@ def check_colour(name: str, value: Any, *, unit: bool = False) -> tuple[float, f
 
 def is_unit_colour(value: Any) -> bool:
     """Whether ``value`` is an RGB colour in [0, 1] (:func:`check_colour` with ``unit``): a
-    constraint of :func:`validate_params`."""
+    constraint of :func:`validate_params`.
+
+    Examples
+    --------
+    >>> is_unit_colour((1, 1, 1)), is_unit_colour((255, 255, 255)), is_unit_colour("101")
+    (True, False, False)
+    >>> try:
+    ...     validate_params({"background": (255, 0, 0)}, {"background": [is_unit_colour]})
+    ... except ValueError as err:
+    ...     print(err)
+    background must be three numbers in [0, 1] (R, G, B; divide 8-bit colours by 255), got (255, 0, 0)
+    """
     try:
         check_colour("colour", value, unit=True)
     except InvalidParameterError:

@@ -290,7 +290,20 @@ def check_stream_output(frames_dir: str | os.PathLike[str], frames: list[VideoFr
     Path once it is a file that can be written and overwrites no input: it is outside
     ``frames_dir`` and no photo a ``transforms.json`` names (they may name any path). The
     files written ``beside`` it (``{what: path}``, a report) are checked alike. Errors name
-    ``option`` (and ``frames_option``, where ``frames_dir`` holds the output)."""
+    ``option`` (and ``frames_option``, where ``frames_dir`` holds the output).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_stream_output(folder / "frames", [], folder / "video.qsv").name
+    'video.qsv'
+    >>> try:
+    ...     check_stream_output(folder, [], folder / "video.qsv")
+    ... except ValueError as err:
+    ...     print(str(err).split(";")[0].replace(str(folder), "FOLDER"))
+    output: FOLDER/video.qsv is inside frames_dir FOLDER
+    """
     from sparsebox.outputs import check_output_file, same_place
 
     output = check_output_file(output, option=option, suffixes=[".qsv"])
