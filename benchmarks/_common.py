@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -87,10 +87,16 @@ if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGTERM, _terminated)
 
 
+def repeats(values: Sequence) -> bool:
+    """Whether ``values`` name one value twice (names in any case: the catalogue reads KARATE as
+    karate)."""
+    return len({v.lower() if isinstance(v, str) else v for v in values}) != len(values)
+
+
 def refuse_repeats(option: str, values: Sequence) -> None:
     """Fail (``error:`` line, exit code 2) when ``values``, the values of ``option``, name one
-    value twice (names in any case: the catalogue reads KARATE as karate)."""
-    if len({v.lower() if isinstance(v, str) else v for v in values}) != len(values):
+    value twice (:func:`repeats`)."""
+    if repeats(values):
         fail(f"{option} names a value twice: {list(values)}")
 
 
@@ -132,10 +138,11 @@ def finite(text: str) -> float:
 
 
 def keep_ratio(text: str) -> float:
-    """An argparse ``type``: a keep ratio (fraction kept) in (0, 1]."""
-    value = at_least(0.0, above=True)(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"a keep ratio is in (0, 1], got {value}")
+    """An argparse ``type``: a keep ratio (fraction kept) in (0, 1], refused in the library's
+    words whichever side it falls on (``must be in (0, 1], got 1.5``)."""
+    value = finite(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
 
 
@@ -193,7 +200,8 @@ def command_line(argv: Sequence[str] | None) -> str:
 
 class _ListValues(argparse.Action):
     """The values of a list option (:func:`add_list_option`): split at commas as well, each
-    piece through ``item`` and among ``allowed`` where given, gathered in one flat list."""
+    piece through ``item`` and among ``allowed`` where given (and then once only), gathered in
+    one flat list."""
 
     def __init__(self, *args: Any, item: Any = str, allowed: Sequence[str] | None = None,
                  **kwargs: Any) -> None:
@@ -216,6 +224,8 @@ class _ListValues(argparse.Action):
                                                    f"{', '.join(self.allowed)})")
         if not items and self.nargs != "*":  # "," or "" gave none
             raise argparse.ArgumentError(self, "give at least one value")
+        if self.allowed is not None and repeats(items):  # a part run twice
+            raise argparse.ArgumentError(self, f"names a value twice: {items}")
         setattr(namespace, self.dest, items)
 
 
@@ -348,3 +358,64 @@ def check_startup(out: str | os.PathLike[str], *, packages: Iterable[str] = (),
     folder = output_folder(out)
     require_datasets(datasets, download=download)
     return folder
+
+
+def recorded_parts(path: Path, every: Sequence[str]) -> list[str]:
+    """The parts of ``every`` that the record ``path`` (a script's JSON) holds; none where there
+    is no such file or it is no record (nothing in it to keep)."""
+    try:
+        record = from_json(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [part for part in every if isinstance(record, dict) and part in record]
+
+
+def refuse_dropping(path: Path, dropped: Sequence[str]) -> None:
+    """Without --update, a run writes its record in place of ``path``: refuse (before any work)
+    where that drops what the record holds and the run does not measure again, ``dropped`` (in
+    words: "the donut part", "runs of karate")."""
+    if dropped:
+        them = "them" if len(dropped) > 1 or dropped[0].startswith("runs") else "it"
+        fail(f"--out: {path} holds {', '.join(dropped)}, which this run does not measure and "
+             f"would drop: pass --update to keep {them} beside this run's, or choose another --out")
+
+
+def keep_parts(result: dict, kept: dict, parts: Sequence[str], every: Sequence[str],
+               carried: Mapping[str, str] | None = None) -> None:
+    """Into ``result``, the parts of an earlier record ``kept`` (of ``every``) that this run,
+    measuring ``parts``, does not, each with the command and date of the run that measured it
+    (which ``kept`` may itself have kept from an earlier one) and the entry of ``kept["meta"]``
+    that ``carried`` names for it."""
+    for part in every:
+        if part not in parts and part in kept:
+            result[part] = kept[part]
+            meta = kept["meta"]
+            result["meta"][f"{part}_from"] = meta.get(f"{part}_from", meta["command"])
+            result["meta"][f"{part}_date"] = meta.get(  # a part kept before dates were kept:
+                f"{part}_date", "unknown" if f"{part}_from" in meta else meta["date"])
+            if carried and part in carried:
+                result["meta"][carried[part]] = meta[carried[part]]
+
+
+def kept_parts_lines(meta: dict, every: Sequence[str]) -> list[str]:
+    """The lines of a Markdown record that say which parts were kept from which command."""
+    return [f"The {part} part is kept from `{meta[f'{part}_from']}` ({meta[f'{part}_date']}).\n"
+            for part in every if f"{part}_from" in meta]
+
+
+def read_kept(previous: Path, check: Any) -> dict | None:
+    """The record ``previous`` that --update keeps parts of (None where there is none yet), read
+    and checked before anything starts by ``check(record)`` (which raises what the script's
+    table would: a record it did not write); else an error naming --update."""
+    if not previous.is_file():
+        return None
+    try:
+        kept = from_json(previous.read_text())
+        if not isinstance(kept, dict) or not isinstance(kept.get("meta"), dict) \
+                or "command" not in kept["meta"]:
+            raise ValueError("no meta.command")
+        check(kept)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
+        fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
+             f"{err}); move it away or drop --update")
+    return kept

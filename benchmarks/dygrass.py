@@ -46,6 +46,7 @@ from _common import (  # noqa: E402
     count,
     fail,
     from_json,
+    refuse_dropping,
     refuse_repeats,
     require_graphs,
     to_json,
@@ -294,6 +295,25 @@ def run_key(run: dict) -> tuple:
     return run["graph"].lower(), run["mode"], run.get("max_density"), run_seed(run)
 
 
+def dropped_runs(path: Path, keys: set[tuple]) -> list[str]:
+    """The runs of the record ``path`` that a run measuring ``keys`` (:func:`run_key`) and
+    writing in its place drops, in words (``runs of karate (1.30)``); none where the file is
+    no record."""
+    try:
+        record = from_json(path.read_text())
+        labels = [f"runs of {r['graph']}{cap_label(r)}{seed_label(r)}"
+                  for r in with_their_command(record) if run_key(r) not in keys]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+    return list(dict.fromkeys(labels))
+
+
+def with_their_command(record: dict) -> list[dict]:
+    """The runs of a dygrass.json, each with the command that made it (a run recorded before
+    runs kept their own: the record's)."""
+    return [r | {"run": r.get("run", record["meta"])} for r in record["runs"]]
+
+
 def recorded_runs(path: Path) -> list[dict] | None:
     """The runs of the record ``path`` that --update keeps (None where there is none yet), each
     with the command that made it; checked before any work, so that a record that does not give
@@ -308,7 +328,7 @@ def recorded_runs(path: Path) -> list[dict] | None:
             and isinstance(previous.get("meta"), dict)):
         fail(f"--update: {path} holds no dygrass runs (no 'runs' and 'meta')")
     try:
-        runs = [r | {"run": r.get("run", previous["meta"])} for r in previous["runs"]]
+        runs = with_their_command(previous)
         for r in runs:
             run_key(r)
         markdown(runs)
@@ -349,6 +369,10 @@ def main(argv=None) -> int:
     require_graphs(n for n in names if not generated(n))
     path = args.out / "dygrass.json"
     previous = recorded_runs(path) if args.update else None  # before --out is made and the work
+    if not args.update:
+        refuse_dropping(path, dropped_runs(path, {(name.lower(), mode, args.max_density, args.seed)
+                                                  for name in names
+                                                  for mode in ("insert", "delete")}))
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])
     if args.update and previous is None:
@@ -384,7 +408,7 @@ def main(argv=None) -> int:
     plot(results, args.out / "dygrass.png")
     md = markdown(results)
     (args.out / "dygrass.md").write_text("\n".join(md) + "\n")
-    console.print("\n".join(md))
+    print("\n".join(md))  # as the file holds it: rich would wrap the rows at the terminal's width
     return 0
 
 

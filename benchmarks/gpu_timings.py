@@ -34,7 +34,6 @@ from _common import (
     check_startup,
     command_line,
     fail,
-    refuse_repeats,
     to_json,
 )
 
@@ -178,7 +177,6 @@ def main(argv=None) -> int:
                      what="parts to time", metavar="PART")
     add_out_option(ap, "gpu_timings.json")
     args = ap.parse_args(argv)
-    refuse_repeats("--parts", args.parts)  # a part named twice ran twice
     device = args.device
     if device == "cuda" and not torch.cuda.is_available():
         fail("no CUDA device: run with --device cpu for a dry run")

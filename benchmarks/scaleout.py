@@ -24,7 +24,6 @@ import argparse
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import (
@@ -34,8 +33,11 @@ from _common import (
     check_startup,
     command_line,
     count,
-    fail,
-    from_json,
+    keep_parts,
+    kept_parts_lines,
+    read_kept,
+    recorded_parts,
+    refuse_dropping,
     to_json,
 )
 from rich.console import Console
@@ -140,39 +142,17 @@ def costs(ray_executor: RayExecutor) -> dict:
     return {"noop_task_ms": per_task * 1e3, "wave_csr_bytes": size, "put_seconds": put}
 
 
-def keep_parts(result: dict, kept: dict, parts: list[str]) -> None:
-    """Into ``result``, the parts of an earlier record ``kept`` that this run does not measure,
-    each with the command and date of the run that measured it (which ``kept`` may itself have
-    kept from an earlier one)."""
-    for part in ("sweep", "walks", "costs"):
-        if part not in parts and part in kept:
-            result[part] = kept[part]
-            meta = kept["meta"]
-            result["meta"][f"{part}_from"] = meta.get(f"{part}_from", meta["command"])
-            result["meta"][f"{part}_date"] = meta.get(  # a part kept before dates were kept:
-                f"{part}_date", "unknown" if f"{part}_from" in meta else meta["date"])
-            if part == "sweep":
-                result["meta"]["sweep"] = kept["meta"]["sweep"]
+#: the parts of a record, in the order the table gives them
+PARTS = ("sweep", "walks", "costs")
 
 
-def read_kept(previous: Path, parts: list[str]) -> dict | None:
-    """The record ``previous`` that --update keeps the other parts of (None where there is none
-    yet), read and checked before anything starts: its meta, and the table its kept parts give;
-    else an error naming --update."""
-    if not previous.is_file():
-        return None
-    try:
-        kept = from_json(previous.read_text())
-        if not isinstance(kept, dict) or not isinstance(kept.get("meta"), dict) \
-                or "command" not in kept["meta"]:
-            raise ValueError("no meta.command")
+def check_kept(parts: list[str]):
+    """What ``read_kept`` checks a record by: the table its parts that this run keeps give."""
+    def check(kept: dict) -> None:
         trial = {"meta": {"command": "", "date": "", "cpus": 1, "ray_cluster_start_seconds": 0.0}}
-        keep_parts(trial, kept, parts)
-        markdown(trial)  # what the kept parts must hold
-    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
-        fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
-             f"{err}); move it away or drop --update")
-    return kept
+        keep_parts(trial, kept, parts, PARTS, carried={"sweep": "sweep"})
+        markdown(trial)
+    return check
 
 
 def markdown(result: dict) -> list[str]:
@@ -181,9 +161,7 @@ def markdown(result: dict) -> list[str]:
     cpus, cluster_start = meta["cpus"], meta["ray_cluster_start_seconds"]
     md = [f"Command: `{meta['command']}` ({meta['date']}, {cpus} CPUs; a "
           f"local Ray cluster of {cpus} CPUs started in {cluster_start:.1f} s, timed apart)", ""]
-    md += [f"The {part} part is kept from `{meta[f'{part}_from']}` "
-           f"({meta[f'{part}_date']}).\n"
-           for part in ("sweep", "walks", "costs") if f"{part}_from" in meta]
+    md += kept_parts_lines(meta, PARTS)
     if "sweep" in result:
         s = meta["sweep"]
         md += [f"TEDDY sweep, Cora-GCN, dense + TEDDY + random, {s['levels']} levels x "
@@ -210,7 +188,7 @@ def markdown(result: dict) -> list[str]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_parts_option(ap, ["sweep", "walks", "costs"])
+    add_parts_option(ap, PARTS)
     ap.add_argument("--levels", type=count(1), default=5,
                     help="TEDDY levels 1 to N of the sweep (default 5)")
     ap.add_argument("--seeds", type=count(1), default=4,
@@ -228,7 +206,11 @@ def main(argv=None) -> None:
     datasets = (["cora"] if "sweep" in args.parts else []) + (
         ["wave"] if {"walks", "costs"} & set(args.parts) else [])
     # read before --out is made and the cluster starts
-    kept = read_kept(args.out / "scaleout.json", args.parts) if args.update else None
+    record = args.out / "scaleout.json"
+    kept = read_kept(record, check_kept(args.parts)) if args.update else None
+    if not args.update:
+        refuse_dropping(record, [f"the {part} part" for part in recorded_parts(record, PARTS)
+                                 if part not in args.parts])
     out = check_startup(args.out, packages=["ray"], datasets=datasets)
     if "sweep" in args.parts:  # a level too deep failed in every task, after the other parts
         check_levels(load_node_dataset("cora"), "gcn", range(1, args.levels + 1))
@@ -242,7 +224,7 @@ def main(argv=None) -> None:
                        "cpus": cpus, "python": platform.python_version(),
                        "ray_cluster_start_seconds": cluster_start}}
     if kept is not None:
-        keep_parts(result, kept, args.parts)
+        keep_parts(result, kept, args.parts, PARTS, carried={"sweep": "sweep"})
     if "costs" in args.parts:
         result["costs"] = costs(ray_executor)
     if "walks" in args.parts:

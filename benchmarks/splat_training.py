@@ -38,6 +38,11 @@ from _common import (
     check_startup,
     command_line,
     count,
+    keep_parts,
+    kept_parts_lines,
+    read_kept,
+    recorded_parts,
+    refuse_dropping,
     to_json,
 )
 from rich.console import Console
@@ -147,52 +152,23 @@ def lego(args, console, out: Path) -> dict:
     return row
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_parts_option(ap, ["step", "donut", "lego"])
-    ap.add_argument("--step-repeats", type=count(1), default=10,
-                    help="training steps timed, the median reported (step; default 10)")
-    ap.add_argument("--rounds", type=count(1), default=3,
-                    help="pruning rounds (donut and lego; default 3)")
-    ap.add_argument("--recover-steps", type=count(0), default=300,
-                    help="recovery training steps after each pruning round (donut; default 300)")
-    ap.add_argument("--donut-views", type=count(1), default=32,
-                    help="orbit views the donut is scored and recovered from (default 32)")
-    ap.add_argument("--donut-held-out", type=count(1), default=8,
-                    help="held-out orbit views the donut's PSNR is measured on (default 8)")
-    ap.add_argument("--donut-resolution", type=count(8), default=256,
-                    help="width and height of the donut's views in pixels (default 256)")
-    add_list_option(ap, "--donut-scores", choices=DONUT_SCORES, default=list(DONUT_SCORES),
-                    metavar="SCORE", help="scores compared on the donut, space- or comma-separated, "
-                    "among " + ", ".join(DONUT_SCORES) + " (default all; a small run: one)")
-    ap.add_argument("--lego-resolution", type=count(1), default=200,
-                    help="width in pixels the lego photos are resized to (default 200)")
-    ap.add_argument("--lego-gaussians", type=count(1), default=60_000,
-                    help="Gaussians the lego model starts from (default 60,000)")
-    ap.add_argument("--lego-steps", type=count(1), default=3000,
-                    help="training steps of the lego model (default 3000)")
-    ap.add_argument("--lego-recover-steps", type=count(0), default=500,
-                    help="recovery training steps after each pruning round (lego; default 500)")
-    ap.add_argument("--sh-steps", type=count(1), default=1000,
-                    help="steps refitting the lego colours from SH degree 3 to 1 (default 1000)")
-    add_out_option(ap, "splat_training.json and splat_training.md")
-    args = ap.parse_args(argv)
-    # the step and donut parts train the donut, the lego part only the lego photos
-    datasets = (["donut"] if {"step", "donut"} & set(args.parts) else []) + (
-        ["lego"] if "lego" in args.parts else [])
-    out = check_startup(args.out, datasets=datasets)
-    console = Console(markup=False, highlight=False)
-    result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
-                       "python": platform.python_version(), "torch_threads":
-                       torch.get_num_threads()}}
-    if "step" in args.parts:
-        result["step"] = step_time(args, console)
-    if "donut" in args.parts:
-        result["donut"] = donut(args, console)
-    if "lego" in args.parts:
-        result["lego"] = lego(args, console, out)
-    (out / "splat_training.json").write_text(to_json(result, indent=2))
+#: the parts of a record, in the order the table gives them
+PARTS = ("step", "donut", "lego")
+
+
+def check_kept(parts: list[str]):
+    """What ``read_kept`` checks a record by: the table its parts that this run keeps give."""
+    def check(kept: dict) -> None:
+        trial = {"meta": {"command": "", "date": ""}}
+        keep_parts(trial, kept, parts, PARTS)
+        markdown(trial)
+    return check
+
+
+def markdown(result: dict) -> list[str]:
+    """The lines of splat_training.md for ``result``, the record of splat_training.json."""
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']})", ""]
+    md += kept_parts_lines(result["meta"], PARTS)
     if "step" in result:
         s = result["step"]
         md += [f"One training step on the donut ({s['gaussians']:,} Gaussians) at 256x256, numba "
@@ -223,6 +199,64 @@ def main(argv=None) -> None:
                f"{lg['pruned']['ssim']:.4f} | {lg['pruned']['kept']:,} | |",
                f"| SH 3 -> 1 ({lg['sh1']['steps']} steps) | {lg['sh1']['psnr']:.2f} | "
                f"{lg['sh1']['ssim']:.4f} | {lg['gaussians']:,} | {lg['bytes']['sh1']:,} |", ""]
+    return md
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    add_parts_option(ap, PARTS)
+    ap.add_argument("--step-repeats", type=count(1), default=10,
+                    help="training steps timed, the median reported (step; default 10)")
+    ap.add_argument("--rounds", type=count(1), default=3,
+                    help="pruning rounds (donut and lego; default 3)")
+    ap.add_argument("--recover-steps", type=count(0), default=300,
+                    help="recovery training steps after each pruning round (donut; default 300)")
+    ap.add_argument("--donut-views", type=count(1), default=32,
+                    help="orbit views the donut is scored and recovered from (default 32)")
+    ap.add_argument("--donut-held-out", type=count(1), default=8,
+                    help="held-out orbit views the donut's PSNR is measured on (default 8)")
+    ap.add_argument("--donut-resolution", type=count(8), default=256,
+                    help="width and height of the donut's views in pixels (default 256)")
+    add_list_option(ap, "--donut-scores", choices=DONUT_SCORES, default=list(DONUT_SCORES),
+                    metavar="SCORE", help="scores compared on the donut, space- or comma-separated, "
+                    "among " + ", ".join(DONUT_SCORES) + " (default all; a small run: one)")
+    ap.add_argument("--lego-resolution", type=count(1), default=200,
+                    help="width in pixels the lego photos are resized to (default 200)")
+    ap.add_argument("--lego-gaussians", type=count(1), default=60_000,
+                    help="Gaussians the lego model starts from (default 60,000)")
+    ap.add_argument("--lego-steps", type=count(1), default=3000,
+                    help="training steps of the lego model (default 3000)")
+    ap.add_argument("--lego-recover-steps", type=count(0), default=500,
+                    help="recovery training steps after each pruning round (lego; default 500)")
+    ap.add_argument("--sh-steps", type=count(1), default=1000,
+                    help="steps refitting the lego colours from SH degree 3 to 1 (default 1000)")
+    add_out_option(ap, "splat_training.json and splat_training.md")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the parts of an existing OUT/splat_training.json that this run skips")
+    args = ap.parse_args(argv)
+    record = args.out / "splat_training.json"  # read before --out is made and the work
+    kept = read_kept(record, check_kept(args.parts)) if args.update else None
+    if not args.update:
+        refuse_dropping(record, [f"the {part} part" for part in recorded_parts(record, PARTS)
+                                 if part not in args.parts])
+    # the step and donut parts train the donut, the lego part only the lego photos
+    datasets = (["donut"] if {"step", "donut"} & set(args.parts) else []) + (
+        ["lego"] if "lego" in args.parts else [])
+    out = check_startup(args.out, datasets=datasets)
+    console = Console(markup=False, highlight=False)
+    result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
+                       "python": platform.python_version(), "torch_threads":
+                       torch.get_num_threads()}}
+    if kept is not None:
+        keep_parts(result, kept, args.parts, PARTS)
+    if "step" in args.parts:
+        result["step"] = step_time(args, console)
+    if "donut" in args.parts:
+        result["donut"] = donut(args, console)
+    if "lego" in args.parts:
+        result["lego"] = lego(args, console, out)
+    (out / "splat_training.json").write_text(to_json(result, indent=2))
+    md = markdown(result)
     (out / "splat_training.md").write_text("\n".join(md))
     console.print(f"wrote {out / 'splat_training.json'} and splat_training.md")
 

@@ -39,23 +39,46 @@ def _records(folder: Path) -> list[dict]:
     return records
 
 
-def _settings(folder: Path) -> str:
-    """`` (new run: {...})`` from the new run's run.json, or nothing where it has none."""
+def _run_folder(text: str) -> Path:
+    """An argparse type: a run's folder, or its ``results.json`` (read as the folder)."""
+    path = Path(text)
+    return path.parent if path.name == "results.json" else path
+
+
+def _settings(folder: Path) -> dict | None:
+    """The run's settings (its run.json: dataset, model, epochs, distill_lambda), or None where
+    it has none."""
     path = folder / "run.json"
     if not path.is_file():
-        return ""
+        return None
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
-        return f" (new run: {json.dumps(settings)})"
     except (OSError, ValueError) as err:  # ValueError: JSON's and UTF-8's
         fail(f"{path}: cannot read the run's settings ({err})")
+    if not isinstance(settings, dict):
+        fail(f"{path}: not the settings of a `sparsebox graph teddy` run")
+    return settings
+
+
+def _check_same_settings(new: dict | None, recorded: dict | None, new_run: Path,
+                         recorded_run: Path) -> None:
+    """Refuse runs whose settings differ (another dataset or model cannot give the same
+    records: every one would read as differing)."""
+    if new is None or recorded is None:
+        return
+    differ = [f"{k} {new[k]!r} against {recorded[k]!r}" for k in new
+              if k in recorded and new[k] != recorded[k]]
+    if differ:
+        fail(f"{new_run} and {recorded_run} are runs of other settings ({', '.join(differ)}): "
+             "compare a run with a record of the same settings")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("new", type=Path, help="Folder of the new run (its results.json is read).")
-    ap.add_argument("recorded", type=Path,
-                    help="Folder of the recorded run (its results.json is read).")
+    ap.add_argument("new", type=_run_folder,
+                    help="Folder of the new run (its results.json is read), or that file.")
+    ap.add_argument("recorded", type=_run_folder,
+                    help="Folder of the recorded run (its results.json is read), or that file.")
     ap.add_argument("--out", type=folder_path,
                     help="Also write teddy_compare.md into this folder (made if missing).")
     args = ap.parse_args()
@@ -64,7 +87,9 @@ def main() -> int:
     # every error below removes the folder made for the report (fail)
     recorded = {(r["method"], r["level"], r["seed"]): r for r in _records(args.recorded)}
     new = _records(args.new)
-    settings = _settings(args.new) if args.out is not None else ""
+    new_settings = _settings(args.new)
+    _check_same_settings(new_settings, _settings(args.recorded), args.new, args.recorded)
+    settings = "" if new_settings is None else f" (new run: {json.dumps(new_settings)})"
     if not new:  # a comparison of nothing
         fail(f"{args.new / 'results.json'}: no records to compare")
     lines, bad = [], 0

@@ -21,7 +21,6 @@ import numpy as np
 from _common import add_out_option, check_startup, command_line, count, require, to_json
 from _graphs import check_big_points, delaunay_graph
 from rich.console import Console
-from rich.table import Table
 
 from sparsebox.backend import has_cuda
 from sparsebox.data import load_graph
@@ -119,20 +118,16 @@ def main(argv=None) -> int:
             "useful_bytes_per_step": USEFUL_BYTES_PER_STEP, "cache_lines_per_step": LINES_PER_STEP,
             "cuda": cuda}
     (args.out / "walks.json").write_text(to_json({"meta": meta, "runs": rows}, indent=2))
-    table = Table(title=f"walk steps/s (read bandwidth {bandwidth:.1f} GB/s)")
     cols = ["graph", "backend", "threads", "steps_per_s", "vs_reference", "per_core_vs_reference",
             "dram_gbs_if_all_miss"]
-    for c in cols:
-        table.add_column(c)
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = [f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols]
-        table.add_row(*cells)
         md.append("| " + " | ".join(cells) + " |")
-    console.print(table)
-    (args.out / "walks.md").write_text(
-        f"Command: `{meta['command']}` ({meta['date']}, {meta['cpu_count']} cores, read bandwidth "
-        f"{bandwidth:.1f} GB/s)\n\nCUDA backend: {cuda}.\n\n" + "\n".join(md) + "\n")
+    text = (f"Command: `{meta['command']}` ({meta['date']}, {meta['cpu_count']} cores, read "
+            f"bandwidth {bandwidth:.1f} GB/s)\n\nCUDA backend: {cuda}.\n\n" + "\n".join(md) + "\n")
+    (args.out / "walks.md").write_text(text)
+    print(text, end="")  # as the file holds it: a rich table cut its headers at the terminal's width
     return 0
 
 

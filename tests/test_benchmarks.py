@@ -33,7 +33,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("queen_gates.py", ["--lambdas", "0.1", "0.1"], "--lambdas names a value twice: [0.1, 0.1]"),
     ("queen_gates.py", ["--lambdas", "0"], "argument --lambdas: must be > 0.0, got 0.0"),
     ("queen_gates.py", ["--cameras", "4", "--test-camera", "4"], "--test-camera must be in 0..3"),
-    ("splats.py", ["--keep-ratio", "1.5"], "argument --keep-ratio: a keep ratio is in (0, 1]"),
+    ("splats.py", ["--keep-ratio", "1.5"], "argument --keep-ratio: must be in (0, 1], got 1.5"),
+    ("splats.py", ["--keep-ratio", "0"], "argument --keep-ratio: must be in (0, 1], got 0.0"),
     ("points.py", ["--points", "-5"], "argument --points: must be >= 1000, got -5"),
     ("points.py", ["--points", "150"], "argument --points: must be >= 1000, got 150"),
     ("points.py", ["--points", "5000", "--keep-ratio", "0.00001"], "--keep-ratio 1e-05 of "
@@ -50,6 +51,8 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("gtsp.py", ["--datasets", "ogbg-molbace,ogbg-molbace"], "--datasets must name one or more "
                                                              "different datasets"),
     ("splat_training.py", ["--parts"], "argument --parts: expected at least one argument"),
+    ("scaleout.py", ["--parts", "sweep,sweep"], "argument --parts: names a value twice: "
+                                                "['sweep', 'sweep']"),
     ("gpu_timings.py", ["--parts", "foo"], "argument --parts: invalid choice: 'foo'"),
     ("teddy_lambda.py", ["--lambdas", "1,1"], "--lambdas names a value twice: [1.0, 1.0]"),
     ("teddy_lambda.py", ["--model", "foo"], "argument --model: invalid choice: 'foo'"),
@@ -77,7 +80,7 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("static_sparsifier.py", ["--densities", "1.1", "1.10"],
      "--densities names a value twice: [1.1, 1.1]"),
     ("gpu_timings.py", ["--device", "cpu", "--parts", "gtsp-step", "gtsp-step"],
-     "--parts names a value twice"),
+     "argument --parts: names a value twice: ['gtsp-step', 'gtsp-step']"),
     # values the methods refuse: a traceback after the scoring, the throughput part or the
     # teacher's training, or once the other models had trained
     ("splats.py", ["--resolution", "4"], "argument --resolution: must be >= 8, got 4"),
@@ -552,6 +555,9 @@ def test_hollownerf_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert {p.name for p in out.iterdir()} >= {"hollownerf.json", "hollownerf.md", "hollownerf.png"}
     text = (out / "hollownerf.md").read_text()
     assert "hash grid, T = 300" in text and "HollowNeRF, C = " in text
+    # its 64^3 saliency grid outweighs a 300-row table: the table at --table-size was named as
+    # the "same parameters" one, with 23x fewer
+    assert "(same parameters)" not in text and "not an equal-parameter comparison" in text
     assert json.loads((out / "hollownerf.json").read_text())
 
 
@@ -561,9 +567,10 @@ def test_scaleout_update_keeps_the_command_that_measured_each_kept_part():
             "sweep": [1], "walks": [2], "costs": [3]}
     first = {"meta": {"command": "scaleout.py --parts walks costs --update", "date": "d2"},
              "walks": [5], "costs": [6]}  # what it measured
-    scaleout.keep_parts(first, full, ["walks", "costs"])
+    scaleout.keep_parts(first, full, ["walks", "costs"], scaleout.PARTS, carried={"sweep": "sweep"})
     second = {"meta": {"command": "scaleout.py --parts costs --update", "date": "d3"}}
-    scaleout.keep_parts(second, first, ["costs"])  # the sweep was measured by the first run
+    scaleout.keep_parts(second, first, ["costs"], scaleout.PARTS,  # the first run measured the
+                        carried={"sweep": "sweep"})                  # sweep
     assert (second["meta"]["sweep_from"], second["meta"]["sweep_date"]) == ("scaleout.py", "d1")
     assert second["meta"]["walks_from"] == "scaleout.py --parts walks costs --update"
     assert second["sweep"] == [1] and second["meta"]["sweep"] == {"seeds": 4}
@@ -834,6 +841,31 @@ def test_teddy_compare_records_the_command_that_wrote_its_report(tmp_path):
     assert first.endswith("1 of 1 records identical.")
 
 
+def test_teddy_compare_refuses_runs_of_other_settings_and_reads_a_results_json(tmp_path):
+    """A cora/gcn run against the citeseer/gat record gave every row "differs" and exit 1; a
+    results.json given for its folder was looked for as results.json/results.json."""
+    record = '[{"method": "teddy", "level": 1, "seed": 0, "test_acc": 0.5}]'
+    for name, settings in (("new", {"dataset": "cora", "model": "gcn", "epochs": 200}),
+                           ("recorded", {"dataset": "citeseer", "model": "gcn", "epochs": 200})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(record)
+        (tmp_path / name / "run.json").write_text(json.dumps(settings))
+    script = str(BENCHMARKS / "teddy_compare.py")
+    result = subprocess.run([sys.executable, script, str(tmp_path / "new"),
+                             str(tmp_path / "recorded" / "results.json")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: {tmp_path / 'new'} and {tmp_path / 'recorded'} are runs of other settings "
+        "(dataset 'cora' against 'citeseer'): compare a run with a record of the same settings")
+    (tmp_path / "recorded" / "run.json").write_text(json.dumps(
+        {"dataset": "cora", "model": "gcn", "epochs": 200}))
+    result = subprocess.run([sys.executable, script, str(tmp_path / "new" / "results.json"),
+                             str(tmp_path / "recorded" / "results.json")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "| teddy | 1 | 0 | 0.5000 | identical |" in result.stdout
+
+
 def test_gtsp_calls_the_full_protocol_in_another_order_full():
     """--keeps 0.25,0.5,0.75 (the issue's keeps, ascending) was recorded as a reduced protocol."""
     import argparse
@@ -1033,3 +1065,89 @@ def test_parts_ask_only_for_the_datasets_they_read(script, argv, wanted, tmp_pat
     with pytest.raises(SystemExit):
         module.main([*argv, "--out", str(tmp_path / "out")])
     assert asked == wanted
+
+
+def test_splat_training_keeps_the_parts_it_skips_only_with_update(tmp_path):
+    """--parts donut on a record of the step part wrote a record of the donut alone: the step's
+    figures were gone without a word."""
+    donut = ["--parts", "donut", "--donut-views", "2", "--donut-held-out", "1",
+             "--donut-resolution", "16", "--donut-scores", "pup", "--rounds", "1",
+             "--recover-steps", "1"]
+    assert run("splat_training.py", "--parts", "step", "--step-repeats", "1",
+               tmp_path=tmp_path).returncode == 0
+    record = (tmp_path / "out" / "splat_training.json").read_text()
+    refused = run("splat_training.py", *donut, tmp_path=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1] == (
+        f"error: --out: {tmp_path / 'out' / 'splat_training.json'} holds the step part, which "
+        "this run does not measure and would drop: pass --update to keep it beside this "
+        "run's, or choose another --out")
+    assert (tmp_path / "out" / "splat_training.json").read_text() == record
+    updated = run("splat_training.py", *donut, "--update", tmp_path=tmp_path)
+    assert updated.returncode == 0, updated.stderr
+    both = json.loads((tmp_path / "out" / "splat_training.json").read_text())
+    assert both["step"] == json.loads(record)["step"] and both["donut"]["rows"]
+    md = (tmp_path / "out" / "splat_training.md").read_text()
+    assert "The step part is kept from `" in md and "--parts step --step-repeats 1 --out" in md
+    assert "One training step on the donut" in md and "| pup | 90% |" in md
+
+
+def test_dygrass_without_update_refuses_to_drop_the_other_graphs_runs(tmp_path, monkeypatch,
+                                                                       capsys):
+    """A run on lesmis into a folder that held karate's runs dropped them without a word."""
+    dygrass = _load_benchmark("dygrass")
+
+    def run_protocol(name, g, mode, args, console):
+        batch = {"batch": 0, "density": 1.1, "baseline_density": 1.2, "kappa": 5.0,
+                 "seconds": 0.01}
+        return {"graph": name, "mode": mode, "max_density": args.max_density, "num_edges": 78,
+                "baseline": "b", "distortion": 3.0, "batches": [batch, batch],
+                "update_seconds_mean": 0.01, "rebuild_seconds_mean": 0.2,
+                "speedup_vs_rebuild": 20.0}
+
+    monkeypatch.setattr(dygrass, "run_protocol", run_protocol)
+    monkeypatch.setattr(dygrass, "load_graph", lambda name: None)
+    monkeypatch.setattr(dygrass, "check_startup", lambda out, **kw: Path(out))
+    out = tmp_path / "out"
+    out.mkdir()
+    base = ["--big-points", "0", "--out", str(out)]
+    assert dygrass.main(["--graphs", "karate", *base]) == 0
+    assert dygrass.main(["--graphs", "KARATE", *base]) == 0  # the same runs again: replaced
+    record = (out / "dygrass.json").read_text()
+    capsys.readouterr()
+    for other in (["--graphs", "lesmis"], ["--graphs", "karate", "--max-density", "1.3"]):
+        with pytest.raises(SystemExit) as stop:
+            dygrass.main([*other, *base])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: --out: {out / 'dygrass.json'} holds runs of KARATE, which this run does not "
+            "measure and would drop: pass --update to keep them beside this run's, or choose "
+            "another --out")
+        assert (out / "dygrass.json").read_text() == record
+    assert dygrass.main(["--graphs", "lesmis", "--update", *base]) == 0
+    # a record made before runs kept their command: its seed is the one the record's gave
+    legacy = {"meta": {"command": "dygrass.py --graphs karate --seed 2", "date": "d"},
+              "runs": [{"graph": "karate", "mode": mode, "max_density": None}
+                       for mode in ("insert", "delete")]}
+    (out / "dygrass.json").write_text(json.dumps(legacy))
+    assert dygrass.main(["--graphs", "karate", "--seed", "2", *base]) == 0  # the same runs
+    (out / "dygrass.json").write_text(json.dumps(legacy))
+    with pytest.raises(SystemExit):
+        dygrass.main(["--graphs", "karate", *base])  # seed 0 would drop seed 2's runs
+    assert "holds runs of karate (seed 2)" in capsys.readouterr().err
+
+
+def test_scaleout_without_update_refuses_to_drop_a_part_before_starting_ray(tmp_path,
+                                                                           monkeypatch, capsys):
+    scaleout = _load_benchmark("scaleout")
+    monkeypatch.setattr(scaleout, "RayExecutor", lambda **kwargs: pytest.fail("Ray started"))
+    out = tmp_path / "out"
+    out.mkdir()
+    record = '{"meta": {"command": "scaleout.py", "date": "d"}, "sweep": {}, "costs": {}}'
+    (out / "scaleout.json").write_text(record)
+    with pytest.raises(SystemExit) as stop:
+        scaleout.main(["--parts", "costs", "--out", str(out)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().startswith(
+        f"error: --out: {out / 'scaleout.json'} holds the sweep part, which this run does not "
+        "measure")
+    assert (out / "scaleout.json").read_text() == record
