@@ -123,3 +123,43 @@ def geometry(points, indptr, indices, weight, squared_dist_mean):
         spread = squared_dist_mean[i]
         score[i] = abs(hx * nx + hy * ny + hz * nz) / spread if spread > 0.0 else 0.0
     return score, normals, variation
+
+
+@njit(cache=True)
+def lzf_decompress(src: np.ndarray, out: np.ndarray) -> int:
+    """Decode the LZF stream ``src`` (uint8; liblzf's format, which PCL's ``binary_compressed``
+    PCD data use) into ``out`` (uint8, the decoded size); returns the bytes written, or -1 where
+    ``src`` is no LZF stream of that size (a reference before the start, a run past either end).
+
+    Each control byte ``c`` starts a literal run of ``c + 1`` bytes (``c < 32``) or a back
+    reference of ``(c >> 5) + 2`` bytes (7 in the top bits: plus the next byte) to
+    ``((c & 31) << 8) + next + 1`` bytes back, which may overlap what it writes."""
+    ip, op, n_in, n_out = 0, 0, src.size, out.size
+    while ip < n_in:
+        ctrl = np.int64(src[ip])
+        ip += 1
+        if ctrl < 32:
+            length = ctrl + 1
+            if ip + length > n_in or op + length > n_out:
+                return -1
+            out[op:op + length] = src[ip:ip + length]
+            ip += length
+            op += length
+            continue
+        length = ctrl >> 5
+        if length == 7:
+            if ip >= n_in:
+                return -1
+            length += np.int64(src[ip])
+            ip += 1
+        if ip >= n_in:
+            return -1
+        ref = op - ((ctrl & 31) << 8) - np.int64(src[ip]) - 1
+        ip += 1
+        length += 2
+        if ref < 0 or op + length > n_out:
+            return -1
+        for k in range(length):  # byte by byte: the copy may overlap what it writes
+            out[op + k] = out[ref + k]
+        op += length
+    return op

@@ -1,4 +1,5 @@
-"""Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD, and XYZ text
+"""Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD (ascii, binary,
+and ``binary_compressed`` read), and XYZ text
 (``.xyz``, ``.txt``, and ``.pts`` in the layouts open3d and CloudCompare read; values separated
 by spaces or commas, under a header line of names where another tool writes one).
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -302,6 +304,41 @@ _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2",
               ("I", 8): "<i8", ("U", 1): "u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}
 
 
+def _pcd_compressed(path: Path, raw: bytes, offset: int, n: int, names: list[str],
+                    counts: list[int], dtypes: list[str], dtype: np.dtype) -> np.ndarray:
+    """The points of PCL's ``binary_compressed`` data: the compressed and decoded sizes
+    (little-endian uint32), then LZF-compressed bytes that decode to the fields one after
+    another (each field's values for every point together, a field of COUNT c as c values per
+    point; padding fields ``_`` left out), read into ``dtype``'s records."""
+    from scenesparse._points_numba import lzf_decompress
+
+    if len(raw) - offset < 8:
+        raise PointFileError(f"{path}: truncated: no sizes of the compressed data after the header")
+    packed, size = struct.unpack_from("<II", raw, offset)
+    body = np.frombuffer(raw, dtype=np.uint8, offset=offset + 8)
+    if body.size < packed:
+        raise PointFileError(f"{path}: truncated: the compressed data are {packed} bytes, found "
+                             f"{body.size}")
+    stored = [(name, count, np.dtype(dt)) for name, count, dt in zip(names, counts, dtypes,
+                                                                     strict=True) if name != "_"]
+    need = n * sum(count * dt.itemsize for _, count, dt in stored)
+    if size != need:
+        raise PointFileError(f"{path}: the compressed data decode to {size} bytes, but {n} points "
+                             f"of the header's fields take {need}")
+    flat = np.empty(size, dtype=np.uint8)
+    if n and lzf_decompress(body[:packed], flat) != size:
+        raise PointFileError(f"{path}: the compressed data are damaged (not LZF data of "
+                             f"{size} bytes)")
+    data = np.zeros(n, dtype=dtype)
+    at = 0
+    for name, count, dt in stored:
+        values = flat[at:at + n * count * dt.itemsize].view(dt).reshape(n, count)
+        at += n * count * dt.itemsize
+        for i in range(count):
+            data[name if count == 1 else f"{name}_{i}"] = values[:, i]
+    return data
+
+
 def _read_pcd(path: Path) -> PointCloud:
     raw = path.read_bytes()
     header: dict[str, list[str]] = {}
@@ -399,8 +436,11 @@ def _read_pcd(path: Path) -> PointCloud:
             raise PointFileError(f"{path}: more data than the header declares ({n} points of "
                                  f"{dtype.itemsize} bytes, {len(raw) - offset - need} bytes more)")
         data = np.frombuffer(raw, dtype=dtype, count=n, offset=offset).copy()
+    elif mode == "binary_compressed":
+        data = _pcd_compressed(path, raw, offset, n, names, counts, dtypes, dtype)
     else:
-        raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary)")
+        raise PointFileError(f"{path}: PCD DATA {mode!r} is not supported (ascii, binary, "
+                             "binary_compressed)")
     data = repack_fields(data[[f for f, _ in fields if not f.startswith("_pad")]])
     multi = {name: count for name, count in zip(names, counts, strict=True) if count > 1 and name != "_"}
     layout: dict[str, Any] = {"counts": multi}

@@ -1,4 +1,5 @@
 import re
+import struct
 import warnings
 
 import numpy as np
@@ -759,3 +760,73 @@ def test_cloudcompare_pts_with_its_header_before_the_point_count(tmp_path):
     path.write_bytes(b"//X,Y,Z\n3\n1,2,3\n4,5,6\n")
     with pytest.raises(PointFileError, match="line 2 gives the point count 3, but 2 rows"):
         read_points(path)
+
+
+def _lzf_literals(data: bytes) -> bytes:
+    """``data`` as an LZF stream of literal runs only (a control byte of length - 1 before each
+    run of at most 32 bytes): valid LZF, which any decoder must read."""
+    return b"".join(bytes([len(data[i:i + 32]) - 1]) + data[i:i + 32]
+                    for i in range(0, len(data), 32))
+
+
+def test_lzf_decodes_literals_and_overlapping_back_references():
+    from scenesparse._points_numba import lzf_decompress
+
+    def decode(stream: bytes, size: int):
+        out = np.zeros(size, dtype=np.uint8)
+        return lzf_decompress(np.frombuffer(stream, dtype=np.uint8), out), out.tobytes()
+
+    # "ab", then 4 bytes copied from 2 back (overlapping what it writes): "ababab"
+    assert decode(b"\x01ab\x40\x01", 6) == (6, b"ababab")
+    # a long reference: 7 in the top bits, plus the next byte (3): 7 + 3 + 2 = 12 bytes
+    assert decode(b"\x00x\xe0\x03\x00", 13) == (13, b"x" * 13)
+    assert decode(_lzf_literals(bytes(range(100))), 100) == (100, bytes(range(100)))
+    assert decode(b"\x20\x05", 4)[0] == -1  # a reference before the start
+    assert decode(b"\x05ab", 6)[0] == -1  # a literal run past the end of the stream
+    assert decode(b"\x01ab\x40\x01", 5)[0] == -1  # more bytes than the size given
+
+
+def test_binary_compressed_pcd_reads_as_open3d_wrote_it(tmp_path):
+    """PCL and open3d write binary_compressed PCD (open3d's compressed=True): it was refused."""
+    o3d = pytest.importorskip("open3d")
+    rng = np.random.default_rng(0)
+    cloud = o3d.geometry.PointCloud()
+    for attribute in ("points", "colors", "normals"):
+        setattr(cloud, attribute, o3d.utility.Vector3dVector(rng.random((5000, 3))))
+    o3d.io.write_point_cloud(str(tmp_path / "packed.pcd"), cloud, compressed=True)
+    o3d.io.write_point_cloud(str(tmp_path / "plain.pcd"), cloud)
+    assert b"DATA binary_compressed" in (tmp_path / "packed.pcd").read_bytes()[:400]
+    packed, plain = read_points(tmp_path / "packed.pcd"), read_points(tmp_path / "plain.pcd")
+    assert packed.data.dtype == plain.data.dtype and np.array_equal(packed.data, plain.data)
+
+
+def _compressed_pcd(path, body: bytes, *, packed: int | None = None, size: int | None = None):
+    header = (b"VERSION 0.7\nFIELDS x y z _ t\nSIZE 4 4 4 1 2\nTYPE F F F U U\nCOUNT 1 1 1 1 2\n"
+              b"WIDTH 3\nHEIGHT 1\nPOINTS 3\nDATA binary_compressed\n")
+    stream = _lzf_literals(body)
+    path.write_bytes(header + struct.pack("<II", len(stream) if packed is None else packed,
+                                          len(body) if size is None else size) + stream)
+    return path
+
+
+def test_binary_compressed_pcd_keeps_counts_skips_padding_and_names_damage(tmp_path):
+    """The fields are stored one after another, a field of COUNT 2 as two values per point,
+    the padding field ``_`` left out (as PCL writes them)."""
+    xyz = np.arange(9, dtype="<f4").reshape(3, 3)
+    t = np.array([[1, 2], [3, 4], [5, 6]], dtype="<u2")
+    body = xyz[:, 0].tobytes() + xyz[:, 1].tobytes() + xyz[:, 2].tobytes() + t.tobytes()
+    cloud = read_points(_compressed_pcd(tmp_path / "c.pcd", body))
+    assert np.array_equal(cloud.points, xyz)
+    assert cloud.data["t_0"].tolist() == [1, 3, 5] and cloud.data["t_1"].tolist() == [2, 4, 6]
+    for name, kwargs, message in (
+            ("short.pcd", {"packed": 10_000}, "truncated: the compressed data are 10000 bytes"),
+            ("size.pcd", {"size": 40}, "decode to 40 bytes, but 3 points of the header's fields "
+                                       "take 48")):
+        with pytest.raises(PointFileError, match=message):
+            read_points(_compressed_pcd(tmp_path / name, body, **kwargs))
+    damaged = tmp_path / "damaged.pcd"
+    raw = bytearray(_compressed_pcd(damaged, body).read_bytes())
+    raw[raw.index(b"binary_compressed\n") + 18 + 8] = 0x20  # a reference before the start
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(PointFileError, match="the compressed data are damaged"):
+        read_points(damaged)
