@@ -74,7 +74,7 @@ def _finite_positions(cloud: Any, path: Path) -> None:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{path}: property {name!r} is {column[i]} at vertex {i}; "
-                             "remove non-finite points first")
+                             "pass --drop-nonfinite to drop such points")
 
 
 def _point_method_names() -> list[str]:
@@ -91,6 +91,11 @@ _EXECUTOR = typer.Option("local", help="Where a batch's files run: local (proces
 _JOBS = typer.Option(1, min=1, help="Files side by side (with --executor ray: the CPUs of a new "
                      "local cluster; a running cluster's own decide).")
 _ADDRESS = typer.Option(None, help="Address of a running Ray cluster.")
+#: the point commands' choice to drop points with NaN or infinite coordinates (open3d's
+#: remove_nan_points and remove_infinite_points)
+_DROP_NONFINITE = typer.Option(False, "--drop-nonfinite", help="Drop the points whose position "
+                               "holds NaN or an infinity (an organized cloud's missing returns) "
+                               "instead of refusing the file.")
 #: the point commands' choice of text over binary output
 _ASCII = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of binary (.xyz, "
                       ".txt and .pts are always text).")
@@ -150,6 +155,7 @@ def prune_points(
                                  "median nearest-neighbour distance)."),
     min_points: int = typer.Option(None, help="radius: neighbours needed within the radius (16)."),
     seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
+    drop_nonfinite: bool = _DROP_NONFINITE,
     ascii_out: bool = _ASCII,
     report: Path = typer.Option(None, help="JSON report: total, kept, chamfer, hausdorff, "
                                 "seconds (a batch writes OUT/<name>_report.json per file)."),
@@ -182,7 +188,7 @@ def prune_points(
     with parameter_errors(_POINT_OPTIONS):
         entry.create(**given)._validate_params()  # bad values fail before any file is read
     task = {"method": method, "params": given, "ascii": ascii_out, "label": method,
-            "kept_by": f"--method {method}"}
+            "kept_by": f"--method {method}", "drop_nonfinite": drop_nonfinite}
     _prune_points_files(task, source, target, report, out, executor, jobs, address)
 
 
@@ -223,6 +229,8 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     """Prune one cloud: read, check, fit the method, write the kept points (and the report).
     ``task["label"]`` names the method in the summary and the progress, ``task["kept_by"]`` what
     kept no point."""
+    import numpy as np
+
     from scenesparse.pointio import POINT_SUFFIXES, read_points, write_points
     from sparsebox.progress import progress_steps
     from sparsebox.registry import get_method
@@ -239,7 +247,13 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     with progress_steps([f"reading {path.name}", f"{label}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)
-        _check_cloud(cloud, path, target)
+        dropped, faces_read = 0, None if cloud.faces is None else len(cloud.faces)
+        if task["drop_nonfinite"]:
+            finite = np.isfinite(cloud.points).all(axis=1)
+            dropped = int((~finite).sum())
+            if dropped:
+                cloud = cloud.subset(finite)
+        _check_cloud(cloud, path, target, dropped)
         xyz = cloud.points
         step()
         start = time.perf_counter()
@@ -250,6 +264,10 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
         _check_kept(mask, task["kept_by"], path, method)
         kept = cloud.subset(mask)
         summary = _summary(path, target, cloud, kept, seconds, label)
+        if task["drop_nonfinite"]:
+            summary["dropped_nonfinite"] = dropped
+            if faces_read is not None:  # the faces of a dropped point went with it
+                summary["faces"]["total"] = faces_read
         with StagedOutputs(target=target, report=report) as staged:
             write_points(staged["target"], kept, binary=not task["ascii"], name=target)
             if report is not None:
@@ -506,6 +524,7 @@ def remove_floaters(
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
+    drop_nonfinite: bool = _DROP_NONFINITE,
     ascii_out: bool = _ASCII,
     report: Path = typer.Option(None, help="JSON report (a batch writes OUT/<name>_report.json "
                                 "per file)."),
@@ -523,7 +542,8 @@ def remove_floaters(
     with parameter_errors(_POINT_OPTIONS):  # the method the files are fitted with
         get_method("statistical", item="point").create(**params)._validate_params()
     task = {"method": "statistical", "params": params, "ascii": ascii_out, "label": "floaters",
-            "kept_by": f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g})"}
+            "kept_by": f"the test (--nb-neighbors {nb_neighbors}, --std-ratio {std_ratio:g})",
+            "drop_nonfinite": drop_nonfinite}
     _prune_points_files(task, source, target, report, out, executor, jobs, address)
 
 
@@ -553,14 +573,15 @@ def _check_kept(mask: Any, what: str, path: Path, method: str) -> None:
         raise ValueError(f"{what} keeps none of the {counted(len(mask), 'point')} of {path}{advice}")
 
 
-def _check_cloud(cloud, path: Path, target: Path) -> None:
-    """Refuse, before any work, a cloud of no points (no option can help it), one that TARGET's
-    format cannot hold (a mesh's faces outside PLY, fields outside a .pts layout) and positions
-    that are not finite."""
+def _check_cloud(cloud, path: Path, target: Path, dropped: int = 0) -> None:
+    """Refuse, before any work, a cloud of no points (no option can help it; ``dropped``: the
+    non-finite ones --drop-nonfinite took away), one that TARGET's format cannot hold (a mesh's
+    faces outside PLY, fields outside a .pts layout) and positions that are not finite."""
     from scenesparse.pointio import PointFileError, check_format_holds
 
     if not len(cloud):
-        raise PointFileError(f"{path}: holds no points")
+        raise PointFileError(f"{path}: holds no points" + (
+            f" with finite positions (--drop-nonfinite dropped all {dropped})" if dropped else ""))
     if cloud.faces is not None and target.suffix.lower() != ".ply":
         raise typer.BadParameter(f"{path} is a mesh with {len(cloud.faces)} faces; a "
                                  f"{target.suffix} file cannot hold them: write .ply",
@@ -670,6 +691,11 @@ def hollownerf(
     typer.echo(json_text({k: report[k] for k in ("psnr", "ssim", "psnr_before",
                                                   "params_before", "params_after",
                                                   "bytes_before", "bytes_after")}))
+    if report["saliency_budget_met"] is False:
+        typer.echo(f"note: the mean saliency ended at {report['mean_saliency']:.3f}, above "
+                   f"--saliency-budget {saliency_budget:g}: the constraint had not settled in "
+                   f"{report['steps']} steps (more --steps let it settle); the hash entries were "
+                   "scored as trained", err=True)
 
 
 def _check_resolution(resolution: int, sources: list[Path], *, given: bool, minimum: int = 1,

@@ -1316,3 +1316,45 @@ def test_prune_splats_image_in_pgf_is_refused_before_any_work(cli, data_dir, tmp
                        out / "side.pgf", "--views", "2", "--eval-views", "1", "--resolution",
                        "16", "--rounds", "1", "--score", "opacity"],
                       ["--image", "side.pgf", ".png"], [source]), out)
+
+
+@pytest.mark.parametrize("command, options", [
+    ("prune-points", ["--method", "uniform", "--keep-ratio", "0.5"]),
+    ("remove-floaters", []),
+])
+def test_points_with_a_nan_position_are_dropped_on_request(cli, data_dir, tmp_path, command,
+                                                            options):
+    """An organized cloud (a sensor's) marks missing returns with NaN: the file was refused with
+    no way to keep its other points short of editing it."""
+    from scenesparse.pointio import read_points
+
+    source = small_splats(data_dir, tmp_path / "nan.ply", 300, nan_at=7)
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", command, source, out / "kept.ply", *options],
+                      [str(source), "vertex 7", "pass --drop-nonfinite"], [source]), out)
+    result = cli("scene", command, source, out / "kept.ply", *options, "--drop-nonfinite")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["total"], summary["dropped_nonfinite"]) == (299, 1)
+    kept = read_points(out / "kept.ply")
+    assert len(kept) == summary["kept"] and np.isfinite(kept.points).all()
+
+
+def test_a_mesh_with_a_nan_vertex_reports_the_faces_of_the_file(cli, tmp_path):
+    """--drop-nonfinite takes a dropped vertex's faces with it: the report's faces.total had
+    counted the faces left after the drop, so none seemed lost."""
+    from plyfile import PlyData, PlyElement
+
+    vertices = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (np.nan, 1, 1), (1, 1, 0)],
+                        dtype=[("x", "f4"), ("y", "f4"), ("z", "f4")])
+    faces = np.array([([0, 1, 2],), ([1, 2, 3],), ([1, 4, 2],)], dtype=[("vertex_indices", "i4", (3,))])
+    source = tmp_path / "mesh.ply"
+    PlyData([PlyElement.describe(vertices, "vertex"), PlyElement.describe(faces, "face")]).write(
+        str(source))
+    result = cli("scene", "prune-points", source, tmp_path / "kept.ply", "--method", "uniform",
+                 "--keep-ratio", "1", "--drop-nonfinite")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["total"], summary["kept"], summary["dropped_nonfinite"]) == (4, 4, 1)
+    assert summary["faces"] == {"total": 3, "kept": 2}

@@ -370,6 +370,10 @@ def test_command_writes_report_model_and_figures_and_resumes(cli, data_dir, tmp_
         assert key in report
     assert report["steps"] == 12 and report["resolution"] == 16
     assert report["note"].startswith("held-out views of the subset")  # the shipped lego subset
+    # 12 steps do not bring the mean saliency from 0.9 down to 0.04: said, not left to the JSON
+    assert report["saliency_budget_met"] is False and report["mean_saliency"] > 0.04 * 1.1
+    assert (f"note: the mean saliency ended at {report['mean_saliency']:.3f}, above "
+            "--saliency-budget 0.04" in result.stderr)
     assert report["params_after"] <= report["params_before"]
     assert report["bytes_after"] == (out / "model.pt").stat().st_size
     assert sum(level["entries"] for level in report["levels"]) > 0
@@ -1039,3 +1043,26 @@ def test_the_nerf_trainer_steps_under_no_grad():
         records = trainer.train(2)
     assert trainer.step_count == 2 and sum(r["samples"] for r in records) > 0
     assert not torch.equal(field.grid.table, table)
+
+
+def test_the_report_says_whether_the_mean_saliency_met_its_budget(tmp_path):
+    """The mean saliency can end far above --saliency-budget in a short run; the report said so
+    only by two numbers a user had to compare."""
+    from scenesparse.nerf.command import run_hollownerf
+
+    settings = {"levels": 2, "table_size": 2**8, "finest_resolution": 16, "steps": 2,
+                "batch_rays": 16, "saliency_resolution": 4, "occupancy_resolution": 8,
+                "march_steps": 16, "score_rays": 64}
+    for run in "abc":
+        (tmp_path / run).mkdir()
+    met = run_hollownerf(_grey_views(), tmp_path / "a", HollowNeRF(**settings, saliency_budget=0.95),
+                         data="grey", resolution=8, progress=False)  # starts at 0.9: met
+    assert met["saliency_budget_met"] is True and met["mean_saliency"] <= 0.95
+    unmet = run_hollownerf(_grey_views(), tmp_path / "b", HollowNeRF(**settings,
+                                                                     saliency_budget=0.1),
+                           data="grey", resolution=8, progress=False)
+    assert unmet["saliency_budget_met"] is False and unmet["mean_saliency"] > 0.11
+    plain = run_hollownerf(_grey_views(), tmp_path / "c", HollowNeRF(**settings,
+                                                                     saliency_budget=None),
+                           data="grey", resolution=8, progress=False)  # no saliency grid
+    assert plain["saliency_budget_met"] is None
