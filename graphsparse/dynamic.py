@@ -12,6 +12,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
@@ -24,7 +25,7 @@ from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import TreeResistance, max_first_costs, max_spanning_forest
 from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
-from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
 from sparsebox.outputs import counted
 from sparsebox.structure import SparseStructure, as_structure, require_undirected, sorted_positions
 from sparsebox.walks import random_walks
@@ -431,10 +432,13 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         g = as_structure(graph, self_loops="drop", name="graph")
         require_undirected(g, "DynamicSpectralSparsifier")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
+        size = self._size(g.num_edges, num_nodes=g.num_nodes)  # (a density given above G's: said)
         if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
-                and self._size(g.num_edges, num_nodes=g.num_nodes) > cap):
+                and size > cap):
             sizing = {"budget": cap}  # the density asked for rounds to one edge above the cap
-        static = FeGrassSparsifier(seed=self.seed, **sizing).fit(g)
+        with warnings.catch_warnings():  # said once, above, and only of a density given
+            warnings.simplefilter("ignore", DensityCapWarning)
+            static = FeGrassSparsifier(seed=self.seed, **sizing).fit(g)
         self._check_cap(static.sparsifier_.num_edges, g.num_nodes, "the initial sparsifier's",
                         "(or size the initial sparsifier smaller)")
         self.graph_ = g

@@ -13,7 +13,7 @@ from torch_geometric.transforms import BaseTransform
 from graphsparse.teddy import TeddyPruner, sizing_from_edge_sparsity, unweighted_structure
 from sparsebox._validation import exactly_one, validate_params
 from sparsebox.base import SIZING_CONSTRAINTS
-from sparsebox.exceptions import InvalidParameterError
+from sparsebox.exceptions import DensityCapWarning, InvalidParameterError
 
 __all__ = ["TeddyTransform", "keep_edge_columns", "is_column_attribute"]
 
@@ -130,8 +130,10 @@ class TeddyTransform(BaseTransform):
                           "keep it (data.my_mask = data.edge_mask; del data.edge_mask)",
                           UserWarning, stacklevel=3)  # (forward, BaseTransform's __call__)
         edges = unweighted_structure(data)
-        pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget, density=self.density,
-                             add_self_loops=self.add_self_loops).fit(edges)
+        with warnings.catch_warnings():  # a density above a small graph's own, graph by graph: a
+            warnings.simplefilter("ignore", DensityCapWarning)  # flood, each message different
+            pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,
+                                 density=self.density, add_self_loops=self.add_self_loops).fit(edges)
         ei = data.edge_index.cpu().numpy()
         keep = torch.from_numpy(pruner.mask_[edges.find_items(ei[0], ei[1])])  # every column an item
         out = keep_edge_columns(data, keep)

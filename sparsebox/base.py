@@ -24,13 +24,14 @@ import functools
 import hashlib
 import inspect
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from sparsebox._validation import Interval, validate_params
-from sparsebox.exceptions import InvalidParameterError, NotFittedError
+from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
 from sparsebox.select import check_budget_fits, resolve_budget
 from sparsebox.structure import SparseStructure, as_structure
 
@@ -178,8 +179,15 @@ class Sparsifier:
             check_budget_fits(sizes.get("budget"), num_items, num_loops)
         count = resolve_budget(num_items, num_nodes=num_nodes, **sizes)
         (name, value), = sizes.items()
+        given = {**self.get_params(), **(overrides or {})}.get(name) is not None
+        if name == "density" and given and count == num_items and num_items and num_nodes:
+            asked = resolve_budget(2**62, density=value, num_nodes=num_nodes)  # not capped
+            if asked > num_items:  # a budget above the edges is refused; a density is capped
+                warnings.warn(f"density {float(value):g} asks for {asked:,} edges, more than the "
+                              f"graph's {num_items:,} (its own density is "
+                              f"{num_items / num_nodes:.2f}): every edge is kept",
+                              DensityCapWarning, stacklevel=3)
         if count == 0 and num_items > 0 and name != "budget":
-            given = {**self.get_params(), **(overrides or {})}.get(name) is not None
             raise InvalidParameterError(
                 f"{name} {float(value):g}{'' if given else ' (the default)'} keeps none of the "
                 f"{num_items} {self.item}s; give a larger one")

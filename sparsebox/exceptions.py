@@ -8,7 +8,7 @@ Each one is a subclass of the built-in exception a Python user would catch for i
 from __future__ import annotations
 
 __all__ = ["InvalidParameterError", "NotFittedError", "InputFileError", "MissingExtraError",
-           "EXTRAS", "missing_extra"]
+           "DensityCapWarning", "EXTRAS", "missing_extra"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -34,6 +34,12 @@ class NotFittedError(ValueError, AttributeError):
 class InputFileError(ValueError):
     """A file the caller gave is malformed; the message names the file and, where there is one,
     the line or property."""
+
+
+class DensityCapWarning(UserWarning):
+    """A ``density`` given asks for more edges than the graph has: every edge is kept (a
+    ``budget`` above the edges is refused; a density, which reads the same on graphs of any
+    size, is capped)."""
 
 
 #: the extra that installs each optional top-level module (``pip install 'sparsebox[EXTRA]'``)

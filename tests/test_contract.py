@@ -305,6 +305,58 @@ def test_budgets_are_met_exactly(entry):
         _fit(entry, _make(entry, budget=budget, keep_ratio=0.5))
 
 
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "density" in e.load().sizing],
+                         ids=[i for e, i in zip(ENTRIES, ids, strict=True)
+                              if "density" in e.load().sizing])
+def test_a_density_above_the_graphs_own_keeps_every_edge_and_says_so(entry):
+    """A budget above the edges is refused; a density above the graph's kept every edge without
+    a word (a user's --density 100 on a graph of 13.85 edges per node)."""
+    import warnings
+
+    make, count, _, _ = INPUTS[entry.data]
+    n = count(make())
+    with pytest.warns(UserWarning, match=r"^density 1000 asks for .* edges, more than the "
+                                         rf"graph's {n:,} .*: every edge is kept$"):
+        est, _ = _fit(entry, _make(entry, density=1000))
+    assert int(est.mask_.sum()) == n
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _fit(entry, _make(entry, density=1.5))
+
+
+def test_the_density_warning_is_for_a_density_given_once_per_fit():
+    """The class's default density on a sparser graph warned as if the user had asked for it,
+    dyGRASS warned twice (its own size and its static sparsifier's), and TeddyTransform once per
+    small graph of a dataset."""
+    import warnings
+
+    import networkx as nx
+
+    from graphsparse import DynamicSpectralSparsifier
+    from sparsebox import as_structure
+    from sparsebox.exceptions import DensityCapWarning
+
+    path = as_structure(nx.path_graph(10))  # density 0.9, below the default 1.10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DynamicSpectralSparsifier(seed=0).fit(path)
+    for cap in (None, 4.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            DynamicSpectralSparsifier(seed=0, density=3, max_density=cap).fit(path)
+        assert [w.category for w in caught] == [DensityCapWarning], caught
+        assert caught[0].filename == __file__  # pointed at the caller, not the library
+    import torch
+    from torch_geometric.data import Data
+
+    from graphsparse.transforms import TeddyTransform
+
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert TeddyTransform(density=5)(data).edge_index.shape[1] == 4  # every edge kept
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.streaming],
                          ids=[i for e, i in zip(ENTRIES, ids, strict=True) if e.streaming])
 def test_streaming_state_round_trip(entry):
