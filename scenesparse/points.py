@@ -10,6 +10,7 @@ Resampling of Three-Dimensional Point Clouds via Graphs", IEEE Trans. Signal Pro
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import os
 from typing import Any
@@ -204,6 +205,23 @@ class _PointMethod(Sparsifier):
     def _num_items(self, points: Any) -> int:
         return len(_xyz_of(points))
 
+    def _fitted_on_points(self, pts: np.ndarray) -> None:
+        """Remember which positions ``fit`` read (``pts``, checked), in order, for ``transform``
+        to refuse other points of the same count: the mask keeps points by position."""
+        self._fitted_points = _points_digest(pts)
+
+    def transform(self, points: Any) -> Any:
+        """The kept points of ``points``, which must be the ones ``fit`` saw, in that order."""
+        self._check_fitted()
+        fitted = getattr(self, "_fitted_points", None)  # (an estimator pickled before: none)
+        if (fitted is not None and self._num_items(points) == len(self.mask_)
+                and _points_digest(self._positions(points)) != fitted):
+            raise InvalidParameterError(
+                f"transform got other points than the {len(self.mask_)} {type(self).__name__} was "
+                "fitted on (as many, but not the same positions in the same order); call fit on "
+                "them")
+        return super().transform(points)
+
     def _apply(self, points: Any) -> Any:
         if hasattr(points, "subset"):
             return points.subset(self.mask_)
@@ -214,6 +232,12 @@ class _PointMethod(Sparsifier):
         if hasattr(points, "select_by_index"):  # open3d
             return points.select_by_index(np.flatnonzero(self.mask_).tolist())
         return np.asarray(points)[self.mask_]
+
+
+def _points_digest(pts: np.ndarray) -> bytes:
+    """A digest of checked positions, in order."""
+    return hashlib.blake2b(np.ascontiguousarray(pts, dtype=np.float64).tobytes(),
+                           digest_size=16).digest()
 
 
 def _is_tensor_cloud(points: Any) -> bool:
@@ -307,6 +331,7 @@ class GraphResampler(_PointSampler):
         self.scores_ = np.log(np.maximum(u, np.finfo(float).tiny)) / np.maximum(pi, 1e-12)
         self.curvature_ = scores
         self.mask_ = select(self.scores_, budget=count)
+        self._fitted_on_points(pts)
         return self
 
 
@@ -361,6 +386,7 @@ class VoxelDownsampler(_PointSampler):
                 self._size(0)
             self.scores_, self.voxel_size_ = np.zeros(0), float(self.voxel_size or 0.0)
             self.mask_ = np.zeros(0, dtype=bool)
+            self._fitted_on_points(pts)
             return self
         cloud = _o3d_cloud(pts)
         target = None
@@ -391,6 +417,7 @@ class VoxelDownsampler(_PointSampler):
             mask = select(scores, budget=target)
         self.scores_, self.voxel_size_ = scores, float(size)
         self.mask_ = mask
+        self._fitted_on_points(pts)
         return self
 
 
@@ -473,11 +500,13 @@ class UniformDownsampler(_PointSampler):
 
     def fit(self, points: Any, y: Any = None) -> UniformDownsampler:
         self._validate_params()
-        n = len(self._positions(points))
+        pts = self._positions(points)
+        n = len(pts)
         count = self._size(n)
         keep = (np.arange(count, dtype=np.int64) * n) // max(count, 1)
         self.mask_ = _mask_from(keep, n)
         self.scores_ = self.mask_.astype(np.float64)
+        self._fitted_on_points(pts)
         return self
 
 
@@ -531,6 +560,7 @@ class FarthestPointSampler(_PointSampler):
             scores[rest] = count - len(down) - np.arange(len(rest))
         self.scores_ = scores
         self.mask_ = scores > 0
+        self._fitted_on_points(pts)
         return self
 
 
@@ -578,6 +608,7 @@ class StatisticalOutlierRemover(_PointMethod):
         dist, _ = knn(pts, self.nb_neighbors - 1)  # the other neighbours; the point is at 0
         self.scores_ = -dist.sum(axis=1) / self.nb_neighbors
         self.mask_ = _mask_from(ind, len(pts))
+        self._fitted_on_points(pts)
         return self
 
 
@@ -629,6 +660,7 @@ class RadiusOutlierRemover(_PointMethod):
             radius = 3.0 * float(np.median(knn(distinct, 1)[0]))
         if len(pts) == 0:  # as open3d, which has no tree to search: nothing kept
             self.scores_, self.radius_, self.mask_ = np.zeros(0), float(radius), np.zeros(0, bool)
+            self._fitted_on_points(pts)
             return self
         _, ind = _o3d_cloud(pts).remove_radius_outlier(self.min_points, float(radius))
         tree = cKDTree(pts)
@@ -636,6 +668,7 @@ class RadiusOutlierRemover(_PointMethod):
                                              workers=-1).astype(np.float64) - 1.0
         self.radius_ = float(radius)
         self.mask_ = _mask_from(ind, len(pts))
+        self._fitted_on_points(pts)
         return self
 
 

@@ -611,3 +611,22 @@ def test_no_points_or_a_file_name_is_named_not_read_as_nan(given, message):
 
     with pytest.raises(InvalidParameterError, match=rf"^points must be an \(N, 3\) array .*{message}"):
         VoxelDownsampler(voxel_size=0.1).fit(given)
+
+
+@pytest.mark.parametrize("name", ["graph", "voxel", "uniform", "fps", "statistical", "radius"])
+def test_transform_refuses_other_points_of_the_same_count(name):
+    """The mask keeps points by position: transform of the fitted points reversed gave another
+    half of them without a word (only the count was checked)."""
+    from sparsebox.registry import get_method
+
+    rng = np.random.default_rng(0)
+    points = rng.random((200, 3))
+    sizes = {"keep_ratio": 0.5} if name in ("graph", "voxel", "uniform", "fps") else {}
+    est = get_method(name, item="point").create(**sizes).fit(points)
+    kept = est.transform(points.copy())  # the same positions, another array: accepted
+    assert np.array_equal(kept, points[est.mask_])
+    assert len(est.transform(P._o3d_cloud(points)).points) == int(est.mask_.sum())
+    with pytest.raises(InvalidParameterError, match="transform got other points than the 200"):
+        est.transform(points[::-1].copy())
+    est.fit(points[::-1].copy())  # fitted on them, it takes them
+    est.transform(points[::-1].copy())
