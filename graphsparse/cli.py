@@ -111,6 +111,8 @@ def info(
     from sparsebox.data.graphs import load_graph
     from sparsebox.progress import progress_steps
 
+    if not graph.strip():
+        raise typer.BadParameter("is empty; give a dataset name or a file", param_hint="GRAPH")
     with progress_steps([f"loading {graph}"]) as step:
         summary = {"graph": graph, **graph_summary(load_graph(graph))}
         step()

@@ -11,7 +11,7 @@ import re
 import warnings
 import zlib
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.io
@@ -21,7 +21,7 @@ from sparsebox._validation import plain_numerals, text_number
 from sparsebox.data.root import data_root
 from sparsebox.data.sources import DatasetInfo, catalogue, fetch, find_unshipped, get_dataset
 from sparsebox.exceptions import InputFileError, InvalidParameterError
-from sparsebox.structure import SparseStructure
+from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
            "load_graph", "write_graph", "check_graph_writable", "GraphFileError", "node_count_limit",
@@ -591,6 +591,12 @@ def load_graph(
     """A graph by catalogue name (``"fe_4elt2"``, ``"wave"``, ``"cora"``) or by file path: read
     by its suffix (:data:`READABLE_GRAPH_SUFFIXES`, each also compressed); a ``.graph`` file that
     is a pickle is a Planetoid ``ind.<name>.graph`` file (:func:`read_planetoid_graph`)."""
+    if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
+        raise InvalidParameterError(  # (None was a TypeError of Path's; "" the working folder)
+            "name_or_path must be a dataset name or a graph file's path, got "
+            f"{name_or_path!r}" + (": a graph in memory is read by sparsebox.as_structure"
+                                   if not isinstance(name_or_path, str) and name_or_path is not None
+                                   else ""))
     key = str(name_or_path)
     cat = catalogue()
     if key.lower() in cat:
@@ -698,9 +704,11 @@ def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
     return [Path(key)]
 
 
-def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
+def write_graph(graph: Any, path: str | os.PathLike[str], *,
                 comment: str = "") -> None:
-    """Write an undirected graph by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
+    """Write an undirected graph (a :class:`SparseStructure`, or any form
+    :func:`~sparsebox.as_structure` reads: networkx, scipy, an ``edge_index``, a PyG ``Data``)
+    by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
     (symmetric Matrix Market, lower triangle; ``comment`` in its header, and
     :data:`MTX_LOOPS_MARKER` when the diagonal holds self-loops), ``.graph`` (METIS; no
     self-loops), or
@@ -718,6 +726,7 @@ def write_graph(graph: SparseStructure, path: str | os.PathLike[str], *,
     ('%%MatrixMarket matrix coordinate pattern symmetric', False)
     """
     path = Path(path)
+    graph = as_structure(graph, name="graph")
     check_graph_writable(graph, path)
     suffix = path.suffix.lower()
     weighted = _written_weighted(graph)

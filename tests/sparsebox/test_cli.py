@@ -142,6 +142,12 @@ def test_errors_are_one_line(cli, argv, code):
         assert "Traceback" not in result.output
 
 
+def test_graph_info_of_an_empty_name_names_the_argument(cli):
+    """It read the working folder: "error: .: is a folder, not a graph file"."""
+    assert cli("graph", "info", " ").error_line() == (
+        "error: Invalid value for GRAPH: is empty; give a dataset name or a file")
+
+
 def test_debug_shows_the_traceback(cli):
     result = cli("--debug", "graph", "info", "nope")
     assert result.exit_code == 2

@@ -723,3 +723,23 @@ def test_an_offline_error_names_every_missing_file_of_the_dataset(tmp_path, offl
     with pytest.raises(DatasetNotFoundError, match="of dataset 'cora' .and 6 more of its files: "):
         fetch("cora", tmp_path, download=False)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["Cora", "ind.cora.tx", "planetoid", "raw"]
+
+
+def test_write_graph_takes_any_graph_form_and_load_graph_names_a_bad_argument(tmp_path):
+    """write_graph(networkx graph) was AttributeError: 'Graph' object has no attribute
+    'is_undirected'; load_graph(None) a TypeError of Path's, load_graph("") read the working
+    folder ("is a folder, not a graph file")."""
+    import networkx as nx
+    import torch
+
+    from sparsebox.data.graphs import write_graph
+    from sparsebox.exceptions import InvalidParameterError
+
+    write_graph(nx.path_graph(4), tmp_path / "path.mtx")
+    write_graph(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), tmp_path / "ei.txt")
+    assert (load_graph(tmp_path / "path.mtx").num_edges, load_graph(tmp_path / "ei.txt").num_edges) \
+        == (3, 2)
+    for bad, hint in ((None, ""), ("", ""), ("  ", ""), (nx.path_graph(3), "as_structure")):
+        with pytest.raises(InvalidParameterError, match="name_or_path must be a dataset name or a "
+                                                        f"graph file's path, got .*{hint}"):
+            load_graph(bad)
