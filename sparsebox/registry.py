@@ -91,6 +91,15 @@ class MethodEntry:
         cls = self.load()
         if hasattr(cls, "_refuse_unknown_params"):  # a Sparsifier (every registered method)
             cls._refuse_unknown_params(params)
+        defining = sorted(name for name in params if name in self.params
+                          and params[name] != self.params[name])
+        if defining:  # create(score="opacity") of "lightgaussian" had made another method
+            own = ", ".join(f"{k}={self.params[k]!r}" for k in defining)
+            given = ", ".join(f"{k}={params[k]!r}" for k in defining)
+            raise InvalidParameterError(
+                f"the {self.item} method {self.name!r} is {cls.__name__} with {own}: {given} "
+                "would make another method; get that one by its own name (`sparsebox methods`), "
+                f"or make {cls.__name__} directly", params=tuple(defining))
         return cls(**{**self.params, **params})
 
 
@@ -117,7 +126,8 @@ def register(name: str, *, item: str, target: str, summary: str, data: str,
     key = (item, name)
     entry = MethodEntry(name, item, target, summary, data, dict(params or {}), streaming, reference)
     if key in _REGISTRY and _REGISTRY[key] != entry:
-        raise InvalidParameterError(f"a {item} method named {name!r} is registered already")
+        raise InvalidParameterError(f"{'an' if item[0] in 'aeiou' else 'a'} {item} method named "
+                                    f"{name!r} is registered already")
     _REGISTRY[key] = entry
     return entry
 

@@ -406,7 +406,8 @@ def test_registering_a_built_in_name_before_the_registry_loads_is_refused_at_onc
     monkeypatch.setattr(registry, "_LOADED", False)
     for name in ("graphsparse.methods", "scenesparse.methods"):  # registered again on import
         monkeypatch.delitem(sys.modules, name)
-    with pytest.raises(InvalidParameterError, match="'teddy' is registered already"):
+    with pytest.raises(InvalidParameterError, match="^an edge method named 'teddy' is registered "
+                                                    "already"):  # (it said "a edge method")
         registry.register("teddy", item="edge", target="mine:Teddy", summary="", data="graph")
     assert registry.get_method("teddy", item="edge").target == "graphsparse.teddy:TeddyPruner"
     registry.register("mine", item="edge", target="mine:Mine", summary="", data="graph")
@@ -519,7 +520,11 @@ def test_a_string_option_may_be_a_numpy_string(entry, name, default):
     .item(), 'auto')``; scikit-learn's ``StrOptions`` takes it."""
     est = _make(entry, **{name: np.array([default])[0]})
     est._validate_params()
-    with pytest.raises(InvalidParameterError, match=rf"^{name} must be .*one of .*got np.str_\('bogus'\)$"):
+    if name in entry.params:  # what the entry is (a score of GaussianPruner): the registry's
+        message = rf"^the {entry.item} method {entry.name!r} is .* {name}=np.str_\('bogus'\) would"
+    else:
+        message = rf"^{name} must be .*one of .*got np.str_\('bogus'\)$"
+    with pytest.raises(InvalidParameterError, match=message):
         _make(entry, **{name: np.str_("bogus")})._validate_params()
 
 
@@ -600,3 +605,16 @@ def test_fit_of_no_data_names_its_parameter(entry):
         make = INPUTS[entry.data][0]
         with pytest.raises(InvalidParameterError, match=rf"^({name} must |\w+.transform takes)"):
             _make(entry).fit(make()).transform(None)
+
+
+def test_create_refuses_to_override_the_parameter_that_defines_a_method():
+    """get_method("lightgaussian").create(score="opacity") made GaussianPruner(score='opacity')
+    under the name lightgaussian."""
+    from sparsebox.registry import get_method
+
+    entry = get_method("lightgaussian")
+    with pytest.raises(InvalidParameterError, match=r"^the gaussian method 'lightgaussian' is "
+                       r"GaussianPruner with score='lightgaussian': score='opacity' would make "
+                       "another method"):
+        entry.create(score="opacity")
+    assert entry.create(score="lightgaussian", keep_ratio=0.5).score == "lightgaussian"
