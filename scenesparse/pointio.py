@@ -304,6 +304,10 @@ _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2",
               ("I", 8): "<i8", ("U", 1): "u1", ("U", 2): "<u2", ("U", 4): "<u4", ("U", 8): "<u8"}
 
 
+#: the most bytes one byte of LZF data decodes to: a back reference of 3 bytes copies 264
+_LZF_MOST_BYTES_PER_BYTE = 88
+
+
 def _pcd_compressed(path: Path, raw: bytes, offset: int, n: int, names: list[str],
                     counts: list[int], dtypes: list[str], dtype: np.dtype) -> np.ndarray:
     """The points of PCL's ``binary_compressed`` data: the compressed and decoded sizes
@@ -325,6 +329,9 @@ def _pcd_compressed(path: Path, raw: bytes, offset: int, n: int, names: list[str
     if size != need:
         raise PointFileError(f"{path}: the compressed data decode to {size} bytes, but {n} points "
                              f"of the header's fields take {need}")
+    if size > _LZF_MOST_BYTES_PER_BYTE * packed:  # (before a header's POINTS is allocated)
+        raise PointFileError(f"{path}: the compressed data are damaged ({packed} bytes of LZF "
+                             f"data cannot decode to {size})")
     flat = np.empty(size, dtype=np.uint8)
     if n and lzf_decompress(body[:packed], flat) != size:
         raise PointFileError(f"{path}: the compressed data are damaged (not LZF data of "

@@ -235,8 +235,8 @@ class _PointMethod(Sparsifier):
 
 
 def _points_digest(pts: np.ndarray) -> bytes:
-    """A digest of checked positions, in order."""
-    return hashlib.blake2b(np.ascontiguousarray(pts, dtype=np.float64).tobytes(),
+    """A digest of checked positions, in order (-0.0 as 0.0: equal positions, one digest)."""
+    return hashlib.blake2b((np.ascontiguousarray(pts, dtype=np.float64) + 0.0).tobytes(),
                            digest_size=16).digest()
 
 

@@ -92,7 +92,7 @@ class MethodEntry:
         if hasattr(cls, "_refuse_unknown_params"):  # a Sparsifier (every registered method)
             cls._refuse_unknown_params(params)
         defining = sorted(name for name in params if name in self.params
-                          and params[name] != self.params[name])
+                          and not _same_value(params[name], self.params[name]))
         if defining:  # create(score="opacity") of "lightgaussian" had made another method
             own = ", ".join(f"{k}={self.params[k]!r}" for k in defining)
             given = ", ".join(f"{k}={params[k]!r}" for k in defining)
@@ -106,6 +106,17 @@ class MethodEntry:
 _REGISTRY: dict[tuple[str, str], MethodEntry] = {}
 _LOADED = False
 _LOADING = False  # the entry points' modules are being imported (they call register)
+
+
+def _same_value(given: Any, own: Any) -> bool:
+    """Whether a parameter given to :meth:`MethodEntry.create` is the entry's own value (an array
+    compared whole, not refused as ambiguous)."""
+    import numpy as np
+
+    try:
+        return bool(np.all(given == own)) and np.shape(given) == np.shape(own)
+    except (TypeError, ValueError):
+        return False
 
 
 def register(name: str, *, item: str, target: str, summary: str, data: str,

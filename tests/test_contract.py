@@ -618,3 +618,5 @@ def test_create_refuses_to_override_the_parameter_that_defines_a_method():
                        "another method"):
         entry.create(score="opacity")
     assert entry.create(score="lightgaussian", keep_ratio=0.5).score == "lightgaussian"
+    with pytest.raises(InvalidParameterError, match="would make another method"):
+        entry.create(score=np.array(["opacity", "radsplat"]))  # was numpy's "ambiguous"

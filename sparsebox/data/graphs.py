@@ -595,8 +595,8 @@ def load_graph(
         raise InvalidParameterError(  # (None was a TypeError of Path's; "" the working folder)
             "name_or_path must be a dataset name or a graph file's path, got "
             f"{name_or_path!r}" + (": a graph in memory is read by sparsebox.as_structure"
-                                   if not isinstance(name_or_path, str) and name_or_path is not None
-                                   else ""))
+                                   if not isinstance(name_or_path, (str, bytes))
+                                   and name_or_path is not None else ""))
     key = str(name_or_path)
     cat = catalogue()
     if key.lower() in cat:

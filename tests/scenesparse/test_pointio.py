@@ -824,6 +824,11 @@ def test_binary_compressed_pcd_keeps_counts_skips_padding_and_names_damage(tmp_p
                                        "take 48")):
         with pytest.raises(PointFileError, match=message):
             read_points(_compressed_pcd(tmp_path / name, body, **kwargs))
+    huge = tmp_path / "huge.pcd"  # a header that would have 1.28 GB allocated for 50 bytes
+    huge.write_bytes(_compressed_pcd(tmp_path / "c.pcd", body, size=80_000_000 * 16).read_bytes()
+                     .replace(b"POINTS 3", b"POINTS 80000000").replace(b"WIDTH 3", b"WIDTH 80000000"))
+    with pytest.raises(PointFileError, match="50 bytes of LZF data cannot decode to 1280000000"):
+        read_points(huge)
     damaged = tmp_path / "damaged.pcd"
     raw = bytearray(_compressed_pcd(damaged, body).read_bytes())
     raw[raw.index(b"binary_compressed\n") + 18 + 8] = 0x20  # a reference before the start

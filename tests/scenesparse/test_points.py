@@ -630,3 +630,8 @@ def test_transform_refuses_other_points_of_the_same_count(name):
         est.transform(points[::-1].copy())
     est.fit(points[::-1].copy())  # fitted on them, it takes them
     est.transform(points[::-1].copy())
+    signed = points.copy()
+    signed[0, 0] = 0.0
+    est.fit(signed)
+    signed[0, 0] = -0.0  # the same position
+    assert np.array_equal(est.transform(signed), signed[est.mask_])
