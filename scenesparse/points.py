@@ -210,17 +210,14 @@ class _PointMethod(Sparsifier):
         to refuse other points of the same count: the mask keeps points by position."""
         self._fitted_points = _points_digest(pts)
 
-    def transform(self, points: Any) -> Any:
-        """The kept points of ``points``, which must be the ones ``fit`` saw, in that order."""
-        self._check_fitted()
-        fitted = getattr(self, "_fitted_points", None)  # (an estimator pickled before: none)
-        if (fitted is not None and self._num_items(points) == len(self.mask_)
-                and _points_digest(self._positions(points)) != fitted):
-            raise InvalidParameterError(
-                f"transform got other points than the {len(self.mask_)} {type(self).__name__} was "
-                "fitted on (as many, but not the same positions in the same order); call fit on "
-                "them")
-        return super().transform(points)
+    def _other_than_fitted(self, points: Any, n: int) -> str | None:
+        """Why ``points`` are not the ones ``fit`` saw, in that order (None where they are, or
+        for an estimator pickled before positions were remembered)."""
+        fitted = getattr(self, "_fitted_points", None)
+        if fitted is None or _points_digest(self._positions(points)) == fitted:
+            return None
+        return (f"transform got other points than the {n} {type(self).__name__} was fitted on "
+                "(as many, but not the same positions in the same order); call fit on them")
 
     def _apply(self, points: Any) -> Any:
         if hasattr(points, "subset"):

@@ -256,6 +256,20 @@ class Sparsifier:
         self._fitted_edges = _edges_digest(graph, weights=self.fit_reads_weights)
         self._fitted_weights = self.fit_reads_weights  # (an estimator pickled before: without)
 
+    def _other_than_fitted(self, data: Any, n: int) -> str | None:
+        """Why ``data``, of as many items (``n``) as ``fit`` saw, is not what it saw (the mask
+        keeps items by position: others than the scores chose), or None where it is or the
+        method keeps no digest. Here an edge method's: the edges ``fit`` read, in order, and
+        their weights where it reads them (:meth:`_fitted_on`)."""
+        fitted = getattr(self, "_fitted_edges", None)
+        weights = getattr(self, "_fitted_weights", False)
+        if fitted is None or _edges_digest(self._edge_structure_once(data),
+                                           weights=weights) == fitted:
+            return None
+        which = " or not of the same weights" if weights else ""
+        return (f"transform got another graph than the one {type(self).__name__} was fitted on "
+                f"(as many edges, {n}, but not the same ones{which}); call fit on it")
+
     def transform(self, data: Any) -> Any:
         """The kept part of ``data``, which must have the items ``fit`` saw."""
         self._check_fitted()
@@ -272,14 +286,9 @@ class Sparsifier:
                 raise InvalidParameterError(
                     f"transform got {n} {self.item}s but {type(self).__name__} was fitted on "
                     f"{mask.shape[0]}")
-            fitted = getattr(self, "_fitted_edges", None)  # (none where a method keeps no digest)
-            weights = getattr(self, "_fitted_weights", False)
-            if fitted is not None and _edges_digest(self._edge_structure_once(data),
-                                                    weights=weights) != fitted:
-                which = " or not of the same weights" if weights else ""
-                raise InvalidParameterError(
-                    f"transform got another graph than the one {type(self).__name__} was fitted "
-                    f"on (as many edges, {n}, but not the same ones{which}); call fit on it")
+            other = self._other_than_fitted(data, n)
+            if other is not None:
+                raise InvalidParameterError(other)
         finally:
             del self._transform_memo
         return self._apply(data)
