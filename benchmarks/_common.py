@@ -403,10 +403,14 @@ def kept_parts_lines(meta: dict, every: Sequence[str]) -> list[str]:
             for part in every if f"{part}_from" in meta]
 
 
-def read_kept(previous: Path, check: Any) -> dict | None:
-    """The record ``previous`` that --update keeps parts of (None where there is none yet), read
-    and checked before anything starts by ``check(record)`` (which raises what the script's
-    table would: a record it did not write); else an error naming --update."""
+def read_kept(previous: Path, parts: Sequence[str], every: Sequence[str], markdown: Any, *,
+              meta: Mapping[str, Any] | None = None,
+              carried: Mapping[str, str] | None = None) -> dict | None:
+    """The record ``previous`` that --update keeps the parts of ``every`` that this run, measuring
+    ``parts``, does not (None where there is none yet), read and checked before anything starts:
+    the script's ``markdown`` of a record of those kept parts (:func:`keep_parts`, ``carried``
+    as there; ``meta``: the fields its table reads of this run besides its command and date)
+    must come out, as of a record the script wrote; else an error naming --update."""
     if not previous.is_file():
         return None
     try:
@@ -414,7 +418,9 @@ def read_kept(previous: Path, check: Any) -> dict | None:
         if not isinstance(kept, dict) or not isinstance(kept.get("meta"), dict) \
                 or "command" not in kept["meta"]:
             raise ValueError("no meta.command")
-        check(kept)
+        trial = {"meta": {"command": "", "date": "", **(meta or {})}}
+        keep_parts(trial, kept, parts, every, carried)
+        markdown(trial)
     except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
         fail(f"--update: {previous} is not a record of this script ({type(err).__name__}: "
              f"{err}); move it away or drop --update")

@@ -144,15 +144,8 @@ def costs(ray_executor: RayExecutor) -> dict:
 
 #: the parts of a record, in the order the table gives them
 PARTS = ("sweep", "walks", "costs")
-
-
-def check_kept(parts: list[str]):
-    """What ``read_kept`` checks a record by: the table its parts that this run keeps give."""
-    def check(kept: dict) -> None:
-        trial = {"meta": {"command": "", "date": "", "cpus": 1, "ray_cluster_start_seconds": 0.0}}
-        keep_parts(trial, kept, parts, PARTS, carried={"sweep": "sweep"})
-        markdown(trial)
-    return check
+#: the entry of a record's meta that a kept part takes along (the sweep's settings)
+CARRIED = {"sweep": "sweep"}
 
 
 def markdown(result: dict) -> list[str]:
@@ -207,7 +200,8 @@ def main(argv=None) -> None:
         ["wave"] if {"walks", "costs"} & set(args.parts) else [])
     # read before --out is made and the cluster starts
     record = args.out / "scaleout.json"
-    kept = read_kept(record, check_kept(args.parts)) if args.update else None
+    kept = read_kept(record, args.parts, PARTS, markdown, carried=CARRIED,
+                     meta={"cpus": 1, "ray_cluster_start_seconds": 0.0}) if args.update else None
     if not args.update:
         refuse_dropping(record, [f"the {part} part" for part in recorded_parts(record, PARTS)
                                  if part not in args.parts])
@@ -224,7 +218,7 @@ def main(argv=None) -> None:
                        "cpus": cpus, "python": platform.python_version(),
                        "ray_cluster_start_seconds": cluster_start}}
     if kept is not None:
-        keep_parts(result, kept, args.parts, PARTS, carried={"sweep": "sweep"})
+        keep_parts(result, kept, args.parts, PARTS, carried=CARRIED)
     if "costs" in args.parts:
         result["costs"] = costs(ray_executor)
     if "walks" in args.parts:

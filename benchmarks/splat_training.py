@@ -156,15 +156,6 @@ def lego(args, console, out: Path) -> dict:
 PARTS = ("step", "donut", "lego")
 
 
-def check_kept(parts: list[str]):
-    """What ``read_kept`` checks a record by: the table its parts that this run keeps give."""
-    def check(kept: dict) -> None:
-        trial = {"meta": {"command": "", "date": ""}}
-        keep_parts(trial, kept, parts, PARTS)
-        markdown(trial)
-    return check
-
-
 def markdown(result: dict) -> list[str]:
     """The lines of splat_training.md for ``result``, the record of splat_training.json."""
     md = [f"Command: `{result['meta']['command']}` ({result['meta']['date']})", ""]
@@ -235,7 +226,7 @@ def main(argv=None) -> None:
                     help="keep the parts of an existing OUT/splat_training.json that this run skips")
     args = ap.parse_args(argv)
     record = args.out / "splat_training.json"  # read before --out is made and the work
-    kept = read_kept(record, check_kept(args.parts)) if args.update else None
+    kept = read_kept(record, args.parts, PARTS, markdown) if args.update else None
     if not args.update:
         refuse_dropping(record, [f"the {part} part" for part in recorded_parts(record, PARTS)
                                  if part not in args.parts])
