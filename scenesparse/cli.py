@@ -98,7 +98,7 @@ _DROP_NONFINITE = typer.Option(False, "--drop-nonfinite", help="Drop the points 
                                "instead of refusing the file.")
 #: the point commands' choice of text over binary output
 _ASCII = typer.Option(False, "--ascii", help="Write ASCII PLY or PCD instead of binary (.xyz, "
-                      ".txt and .pts are always text).")
+                      ".txt, .pts, .xyzn and .xyzrgb are always text).")
 
 
 def _one_or_batch(source: str, target: Path | None, out: Path | None,
@@ -134,12 +134,13 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
 
 @scene_app.command("prune-points")
 def prune_points(
-    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz, .txt, .pts), "
-                                 "a dataset name (bunny), or a folder or glob of them (with "
-                                 "--out)."),
-    target: Path = typer.Argument(None, help="Output cloud (.ply, .pcd, .xyz, .txt, .pts); every "
-                                  "attribute is kept, and a mesh's faces whose vertices all stay "
-                                  "(a mesh's TARGET must be .ply)."),
+    source: str = typer.Argument(..., help="Input cloud or mesh (.ply, .pcd, .xyz, .txt, .pts, "
+                                 ".xyzn, .xyzrgb), a dataset name (bunny), or a folder or glob of "
+                                 "them (with --out)."),
+    target: Path = typer.Argument(None, help="Output cloud (.ply, .pcd, .xyz, .txt, .pts, .xyzn, "
+                                  ".xyzrgb); every attribute is kept (.pts, .xyzn and .xyzrgb "
+                                  "refuse fields outside their columns), and a mesh's faces whose "
+                                  "vertices all stay (a mesh's TARGET must be .ply)."),
     method: str = typer.Option("graph", help="A registered point method (`sparsebox methods "
                                "--item point`): graph, voxel, fps, uniform, statistical, radius."),
     keep_ratio: float = typer.Option(None, help="Fraction of points kept (samplers; default "
@@ -516,11 +517,11 @@ def _prune_splats_task(task: dict, emit: Any) -> dict:
 @scene_app.command("remove-floaters")
 def remove_floaters(
     source: str = typer.Argument(..., help="A Gaussian-splat PLY (or any point cloud or mesh: "
-                                 ".ply, .pcd, .xyz, .txt, .pts), a dataset name, or a folder or "
-                                 "glob of them (with --out)."),
+                                 ".ply, .pcd, .xyz, .txt, .pts, .xyzn, .xyzrgb), a dataset name, "
+                                 "or a folder or glob of them (with --out)."),
     target: Path = typer.Argument(None, help="Output with the floaters removed (.ply, .pcd, "
-                                  ".xyz, .txt, .pts); a mesh keeps the faces whose vertices all "
-                                  "stay (a mesh's TARGET must be .ply)."),
+                                  ".xyz, .txt, .pts, .xyzn, .xyzrgb); a mesh keeps the faces whose "
+                                  "vertices all stay (a mesh's TARGET must be .ply)."),
     nb_neighbors: int = typer.Option(20, help="Neighbours of each splat centre, itself "
                                      "included (open3d's count; at least 2)."),
     std_ratio: float = typer.Option(2.0, help="Standard deviations past the mean distance."),
@@ -576,7 +577,7 @@ def _check_kept(mask: Any, what: str, path: Path, method: str) -> None:
 def _check_cloud(cloud, path: Path, target: Path, dropped: int = 0) -> None:
     """Refuse, before any work, a cloud of no points (no option can help it; ``dropped``: the
     non-finite ones --drop-nonfinite took away), one that TARGET's format cannot hold (a mesh's
-    faces outside PLY, fields outside a .pts layout) and positions that are not finite."""
+    faces outside PLY, fields outside a .pts, .xyzn or .xyzrgb layout) and positions that are not finite."""
     from scenesparse.pointio import PointFileError, check_format_holds
 
     if not len(cloud):

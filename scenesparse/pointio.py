@@ -1,7 +1,8 @@
 """Point clouds that keep every per-point attribute: PLY (ASCII and binary), PCD (ascii, binary,
 and ``binary_compressed`` read), and XYZ text
 (``.xyz``, ``.txt``, and ``.pts`` in the layouts open3d and CloudCompare read; values separated
-by spaces or commas, under a header line of names where another tool writes one).
+by spaces or commas, under a header line of names where another tool writes one; and open3d's
+``.xyzn`` and ``.xyzrgb``, six columns without a header).
 
 A :class:`PointCloud` is a structured numpy array with at least ``x``, ``y``, ``z`` fields; every
 other field (colours, normals, Gaussian-splat properties, intensities...) rides along, so masking
@@ -64,7 +65,8 @@ class PointCloud:
         ``vertex_index`` or else first list property lists each face's vertex indices);
         :meth:`subset` remaps them and drops the faces that lose a vertex.
     source : str or None
-        The format the cloud was read from (``"ply"``, ``"pcd"``, ``"xyz"``, ``"pts"``), None
+        The format the cloud was read from (``"ply"``, ``"pcd"``, ``"xyz"``, ``"pts"``,
+        ``"xyzn"``, ``"xyzrgb"``), None
         for one built in memory; written to PLY or PCD from another format (or to text from
         PCD), its normals and colours are renamed (see the module's notes).
     layout : dict
@@ -752,6 +754,8 @@ def _write_xyz(path: Path, cloud: PointCloud) -> None:
 
 
 _COLOURS = ("red", "green", "blue")
+_PLY_NORMALS = ("nx", "ny", "nz")
+_PCD_NORMALS = ("normal_x", "normal_y", "normal_z")
 #: the column layouts of a ``.pts`` file (Leica's PTS, as open3d and CloudCompare read it), by
 #: the number of columns; colours are integers 0..255
 PTS_LAYOUTS = {3: ("x", "y", "z"), 4: ("x", "y", "z", "intensity"),
@@ -797,6 +801,71 @@ def _write_pts(path: Path, cloud: PointCloud) -> None:
         _write_ascii_rows(fh, cloud.data, list(layout))
 
 
+#: open3d's text formats of six columns and no header line: positions, then normals
+#: (``.xyzn``) or colours as fractions 0..1 (``.xyzrgb``)
+FIXED_LAYOUTS = {".xyzn": ("x", "y", "z", *_PLY_NORMALS), ".xyzrgb": ("x", "y", "z", *_COLOURS)}
+
+
+def _read_fixed(path: Path, suffix: str) -> PointCloud:
+    """A ``.xyzn`` or ``.xyzrgb`` file: rows of its :data:`FIXED_LAYOUTS` columns (``#``
+    comments skipped; values separated by spaces or commas), colours kept as the fractions
+    open3d writes."""
+    layout = FIXED_LAYOUTS[suffix]
+    lines = _spaced(path, _text_lines(path))
+    table = (_number_table(path, lines) if any(_data_cells(line) for line in lines)
+             else np.empty((0, len(layout))))
+    if table.shape[1] != len(layout):
+        raise PointFileError(f"{path}: a {suffix} file holds {len(layout)} columns "
+                             f"({' '.join(layout)}), found {table.shape[1]}")
+    data = np.empty(table.shape[0], dtype=[(n, np.float64) for n in layout])
+    for i, name in enumerate(layout):
+        data[name] = table[:, i]
+    return PointCloud(data, source=suffix[1:])
+
+
+def _check_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
+    """Refuse (:class:`PointFileError`) a cloud whose fields (as :func:`_named_for` names them
+    for ``suffix``) are not those of its :data:`FIXED_LAYOUTS` layout."""
+    layout = FIXED_LAYOUTS[suffix]
+    fields = _named_for(suffix, cloud).fields
+    other = [n for n in fields if n not in layout]
+    missing = [n for n in layout if n not in fields]
+    if cloud.source == "pcd":  # its normals as the cloud names them
+        other = [dict(zip(_PLY_NORMALS, _PCD_NORMALS, strict=True)).get(n, n) for n in other]
+    if other or missing:
+        what = (f"the fields {', '.join(other)}" if other
+                else f"a cloud without {', '.join(missing)}")
+        raise PointFileError(f"{path}: a {suffix} file holds {' '.join(layout)}, not {what}; "
+                             "write .ply, .pcd or .xyz to keep every field")
+
+
+def _write_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
+    """Rows of the :data:`FIXED_LAYOUTS` columns, no header (the cloud checked by
+    :func:`check_format_holds` first); byte colours written as open3d's fractions, ``c / 255``."""
+    layout = list(FIXED_LAYOUTS[suffix])
+    data = np.empty(len(cloud), dtype=[(n, np.float64) for n in layout])
+    for name in layout:
+        values = cloud.data[name]
+        data[name] = values / 255.0 if name in _COLOURS and values.dtype == np.uint8 else values
+    with open(path, "wb") as fh:
+        _write_ascii_rows(fh, data, layout)
+
+
+def _colours_as_bytes(suffix: str, cloud: PointCloud) -> PointCloud:
+    """A ``.xyzrgb`` cloud's colours, fractions 0..1, as the bytes ``round(255 c)`` that PLY,
+    PCD and PTS hold (as open3d converts them; clipped to 0..255) where ``suffix`` is one of
+    those; otherwise ``cloud`` itself."""
+    if cloud.source != "xyzrgb" or suffix not in (".ply", ".pcd", ".pts"):
+        return cloud
+    data = np.empty(len(cloud), dtype=[(n, np.uint8 if n in _COLOURS else cloud.data.dtype[n])
+                                       for n in cloud.fields])
+    for name in cloud.fields:
+        values = cloud.data[name]
+        data[name] = (np.clip(np.round(values * 255.0), 0, 255) if name in _COLOURS
+                      else values)
+    return replace(cloud, data=data)
+
+
 def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
     """One line per point, every value at the precision its type round-trips with: integers
     whole, float32 to 9 significant digits, float64 to 17."""
@@ -810,8 +879,6 @@ def _write_ascii_rows(fh: Any, data: np.ndarray, names: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------- names
-_PLY_NORMALS = ("nx", "ny", "nz")
-_PCD_NORMALS = ("normal_x", "normal_y", "normal_z")
 
 
 def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
@@ -835,7 +902,7 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
                 columns["rgb"] = ((r << 16) | (g << 8) | b).view(np.float32)  # PCL's packing
                 names = [n for n in names if n not in _COLOURS[1:]]
                 names[names.index("red")] = "rgb"
-    elif suffix in (".ply", *_XYZ_SUFFIXES) and cloud.source == "pcd":  # text: PLY's names
+    elif suffix in (".ply", *_XYZ_SUFFIXES, *FIXED_LAYOUTS) and cloud.source == "pcd":  # PLY's
         old, new = _PCD_NORMALS, _PLY_NORMALS
         for packing, unpacked in (("rgb", _COLOURS), ("rgba", (*_COLOURS, "alpha"))):
             rgb = columns.get(packing)
@@ -863,13 +930,14 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
 # ----------------------------------------------------------------------------------- public
 _XYZ_SUFFIXES = (".xyz", ".txt", ".pts")
 #: the suffixes :func:`read_points` and :func:`write_points` know (the format follows the name)
-POINT_SUFFIXES = (".ply", ".pcd", *_XYZ_SUFFIXES)
+POINT_SUFFIXES = (".ply", ".pcd", *_XYZ_SUFFIXES, *FIXED_LAYOUTS)
 
 
 def read_points(path: str | os.PathLike[str]) -> PointCloud:
-    """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary) or ``.xyz``/``.txt``/``.pts``
+    """Read ``.ply`` (ASCII or binary), ``.pcd`` (ascii or binary), ``.xyz``/``.txt``/``.pts``
     (``x y z [more columns]``; a ``.pts`` file may start with its point count, as open3d writes
-    it), keeping every per-point field."""
+    it) or open3d's ``.xyzn`` (``x y z nx ny nz``) and ``.xyzrgb`` (``x y z r g b``, colours as
+    fractions 0..1, read as float64 ``red green blue``), keeping every per-point field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -880,6 +948,8 @@ def read_points(path: str | os.PathLike[str]) -> PointCloud:
         return _read_pcd(path)
     if suffix in _XYZ_SUFFIXES:
         return _read_xyz(path, count_line=suffix == ".pts")
+    if suffix in FIXED_LAYOUTS:
+        return _read_fixed(path, suffix)
     raise _unknown_format(path)
 
 
@@ -921,8 +991,10 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
             for values in (cloud.data[name] if t.kind == "O" else [cloud.data[name]]):
                 _check_32_bits(path, name, np.asarray(values), listed=t.kind == "O")
     if suffix == ".pts":  # a PCD's packed colour is written as the red green blue PTS holds
-        named = _named_for(suffix, cloud)
+        named = _named_for(suffix, _colours_as_bytes(suffix, cloud))
         _check_pts(path, named if _pts_layout(named) is not None else cloud)
+    if suffix in FIXED_LAYOUTS:
+        _check_fixed(path, suffix, cloud)
 
 
 def _check_32_bits(path: Path, name: str, values: np.ndarray, *, listed: bool) -> None:
@@ -954,13 +1026,15 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
             "with PointCloud.from_xyz(positions, **fields), or write an open3d cloud with "
             "open3d.io.write_point_cloud and a GaussianScene with scenesparse.write_ply")
     check_format_holds(shown, cloud)
-    cloud = _named_for(suffix, cloud)
+    cloud = _named_for(suffix, _colours_as_bytes(suffix, cloud))
     if suffix == ".ply":
         _write_ply(path, cloud, binary)
     elif suffix == ".pcd":
         _write_pcd(path, cloud, binary, shown)
     elif suffix == ".pts":
         _write_pts(path, cloud)
+    elif suffix in FIXED_LAYOUTS:
+        _write_fixed(path, suffix, cloud)
     elif suffix in _XYZ_SUFFIXES:
         _write_xyz(path, cloud)
     else:

@@ -411,6 +411,114 @@ def test_pts_refuses_what_the_format_cannot_hold(tmp_path, fields, message):
     assert not path.exists()
 
 
+def _open3d_cloud(n=30, seed=0):
+    import open3d as o3d
+
+    rng = np.random.default_rng(seed)
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rng.random((n, 3))))
+    cloud.normals = o3d.utility.Vector3dVector(rng.standard_normal((n, 3)))
+    cloud.colors = o3d.utility.Vector3dVector(rng.random((n, 3)))
+    return cloud
+
+
+def _columns(cloud, names):
+    return np.stack([cloud.data[n] for n in names], 1)
+
+
+def test_xyzn_and_xyzrgb_written_by_open3d_read_and_write_back_exactly(tmp_path):
+    """open3d's six-column text formats: normals, and colours as fractions 0..1 (kept as the
+    fractions read, so a cloud written back to the same format is the file open3d wrote)."""
+    import open3d as o3d
+
+    theirs = _open3d_cloud()
+    for suffix, names, values in ((".xyzn", ("nx", "ny", "nz"), theirs.normals),
+                                  (".xyzrgb", ("red", "green", "blue"), theirs.colors)):
+        path = tmp_path / f"o{suffix}"
+        assert o3d.io.write_point_cloud(str(path), theirs)
+        ours = read_points(path)
+        assert ours.fields == ("x", "y", "z", *names) and ours.source == suffix[1:]
+        np.testing.assert_allclose(ours.points, np.asarray(theirs.points), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(_columns(ours, names), np.asarray(values), rtol=0, atol=1e-9)
+        again = tmp_path / f"again{suffix}"
+        write_points(again, ours)
+        assert np.array_equal(np.loadtxt(again), np.loadtxt(path))
+        back = o3d.io.read_point_cloud(str(again))
+        np.testing.assert_allclose(np.asarray(back.points), np.asarray(theirs.points), atol=1e-9)
+
+
+@pytest.mark.parametrize("target", [".ply", ".pcd", ".pts"])
+def test_xyzrgb_colours_become_the_bytes_open3d_writes(tmp_path, target):
+    """PLY, PCD and PTS hold colours as bytes: an .xyzrgb cloud's fractions go there as
+    round(255 c), as open3d converts them, and open3d reads the same colours from our file as
+    from its own."""
+    import open3d as o3d
+
+    theirs = _open3d_cloud(seed=1)
+    source = tmp_path / "o.xyzrgb"
+    assert o3d.io.write_point_cloud(str(source), theirs)
+    cloud = read_points(source)
+    path, reference = tmp_path / f"ours{target}", tmp_path / f"theirs{target}"
+    write_points(path, cloud)
+    assert o3d.io.write_point_cloud(str(reference), o3d.io.read_point_cloud(str(source)))
+    ours = read_points(path)
+    names = ("red", "green", "blue") if target != ".pcd" else ("rgb",)
+    assert all(ours.data[n].dtype == (np.uint8 if target != ".pcd" else np.float32) for n in names)
+    np.testing.assert_array_equal(np.asarray(o3d.io.read_point_cloud(str(path)).colors),
+                                  np.asarray(o3d.io.read_point_cloud(str(reference)).colors))
+
+
+def test_byte_colours_and_pcd_normals_go_to_open3d_text_formats(tmp_path):
+    """A PLY's byte colours go to .xyzrgb as c / 255 and a PCD's normal_x ... to .xyzn as
+    nx ny nz: open3d reads them as it reads its own."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(2)
+    colours = rng.integers(0, 256, (8, 3)).astype(np.uint8)
+    cloud = PointCloud.from_xyz(rng.random((8, 3)), **dict(zip(("red", "green", "blue"),
+                                                                colours.T, strict=True)))
+    write_points(tmp_path / "c.ply", cloud)
+    write_points(tmp_path / "c.xyzrgb", read_points(tmp_path / "c.ply"))
+    read = o3d.io.read_point_cloud(str(tmp_path / "c.xyzrgb"))
+    np.testing.assert_allclose(np.asarray(read.colors) * 255, colours, atol=1e-6)
+    normals = rng.standard_normal((8, 3))
+    write_points(tmp_path / "n.pcd", PointCloud.from_xyz(
+        rng.random((8, 3)).astype(np.float32), **dict(zip(("normal_x", "normal_y", "normal_z"), normals.T,
+                                       strict=True))))
+    pcd = read_points(tmp_path / "n.pcd")
+    write_points(tmp_path / "n.xyzn", pcd)
+    read = o3d.io.read_point_cloud(str(tmp_path / "n.xyzn"))
+    np.testing.assert_allclose(np.asarray(read.normals), _columns(pcd, ("normal_x", "normal_y",
+                                                                         "normal_z")), atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix, fields, message", [
+    (".xyzn", dict(red=np.zeros(2, np.uint8)), r"holds x y z nx ny nz, not the fields red"),
+    (".xyzn", dict(nx=np.zeros(2), ny=np.zeros(2)), r"not a cloud without nz"),
+    (".xyzrgb", dict(red=np.zeros(2), green=np.zeros(2), blue=np.zeros(2), alpha=np.zeros(2)),
+     r"holds x y z red green blue, not the fields alpha"),
+    (".xyzrgb", {}, r"not a cloud without red, green, blue")])
+def test_open3d_text_formats_refuse_other_fields(tmp_path, suffix, fields, message):
+    path = tmp_path / f"c{suffix}"
+    cloud = PointCloud.from_xyz(np.zeros((2, 3)), **fields)
+    with pytest.raises(PointFileError, match=message):
+        check_format_holds(path, cloud)
+    with pytest.raises(PointFileError, match=message):
+        write_points(path, cloud)
+    assert not path.exists()
+
+
+def test_open3d_text_formats_name_a_row_of_other_width(tmp_path):
+    path = tmp_path / "c.xyzn"
+    path.write_text("0 0 0 1 0 0\n1 1 1\n")
+    with pytest.raises(PointFileError, match=r"c\.xyzn: line 2 has 3 columns, the lines before it 6"):
+        read_points(path)
+    path.write_text("0 0 0\n1 1 1\n")
+    with pytest.raises(PointFileError, match=r"holds 6 columns \(x y z nx ny nz\), found 3"):
+        read_points(path)
+    path.write_text("")
+    assert len(read_points(path)) == 0 and read_points(path).fields == ("x", "y", "z", "nx", "ny", "nz")
+
+
 def test_pts_without_a_count_line_and_with_a_wrong_one(tmp_path):
     named = tmp_path / "named.pts"  # what write_points wrote before .pts followed PTS
     named.write_text("# x y z red\n0 0 0 7\n")
