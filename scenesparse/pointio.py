@@ -15,15 +15,15 @@ colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <
 bytes, F 4 as PCL writes it; F 4 or U 4 read; in an ascii file an F 4 colour written as an
 integer is its 32 bits, as PCL writes it, and written so, TYPE U as PCL's ascii header has it,
 where a float's text would lose them), and with an ``alpha`` (uchar) <-> PCD ``rgba`` (PCL's
-PointXYZRGBA: U 4, alpha in the top byte). Written to text (``.xyz``, ``.txt``, ``.pts``), a cloud
-read from PCD takes PLY's names, its packed colour unpacked; a text file's ``red green blue
-[alpha]`` of whole numbers 0..255 (in a named header, one above 1) read back as uchar, so colours
-survive a trip through text. open3d's binary PCD reader reads 8-byte float fields as zeros, so
-a cloud read from another format is written to PCD with float64 normals, and float64 positions
-that float32 holds to a millionth of the cloud's extent, as F 4 (as open3d and PCL write them).
-Positions float32 would move further (survey coordinates far from the origin), and those of a
-cloud built in memory, stay F 8, faithful; a binary PCD written so warns that open3d cannot read
-it.
+PointXYZRGBA: U 4, alpha in the top byte). Written to text (``.xyz``, ``.txt``, ``.pts``,
+``.xyzn``, ``.xyzrgb``), a cloud read from PCD takes PLY's names, its packed colour unpacked; a
+text file's ``red green blue [alpha]`` of whole numbers 0..255 (in a named header, one above 1)
+read back as uchar, so colours survive a trip through text. open3d's binary PCD reader reads
+8-byte float fields as zeros, so a cloud read from another format is written to PCD with float64
+normals, and float64 positions that float32 holds to a millionth of the cloud's extent, as F 4
+(as open3d and PCL write them). Positions float32 would move further (survey coordinates far from
+the origin), and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so
+warns that open3d cannot read it.
 """
 
 from __future__ import annotations
@@ -808,10 +808,11 @@ FIXED_LAYOUTS = {".xyzn": ("x", "y", "z", *_PLY_NORMALS), ".xyzrgb": ("x", "y", 
 
 def _read_fixed(path: Path, suffix: str) -> PointCloud:
     """A ``.xyzn`` or ``.xyzrgb`` file: rows of its :data:`FIXED_LAYOUTS` columns (``#``
-    comments skipped; values separated by spaces or commas), colours kept as the fractions
-    open3d writes."""
+    comments and a first line of names that starts ``x y z``, as CloudCompare writes one,
+    skipped; values separated by spaces or commas), colours kept as the fractions open3d
+    writes."""
     layout = FIXED_LAYOUTS[suffix]
-    lines = _spaced(path, _text_lines(path))
+    lines = _spaced(path, _header_names(_text_lines(path))[1])
     table = (_number_table(path, lines) if any(_data_cells(line) for line in lines)
              else np.empty((0, len(layout))))
     if table.shape[1] != len(layout):
@@ -830,39 +831,50 @@ def _check_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
     fields = _named_for(suffix, cloud).fields
     other = [n for n in fields if n not in layout]
     missing = [n for n in layout if n not in fields]
-    if cloud.source == "pcd":  # its normals as the cloud names them
-        other = [dict(zip(_PLY_NORMALS, _PCD_NORMALS, strict=True)).get(n, n) for n in other]
+    if other and cloud.source == "pcd":  # as the cloud names them: normal_x..., a packed rgb(a)
+        own = dict(zip(_PLY_NORMALS, _PCD_NORMALS, strict=True))
+        packed = next((n for n in ("rgba", "rgb") if n in cloud.fields), None)
+        own.update(dict.fromkeys((*_COLOURS, "alpha"), packed) if packed else {})
+        other = list(dict.fromkeys(own.get(n, n) for n in other))
     if other or missing:
         what = (f"the fields {', '.join(other)}" if other
                 else f"a cloud without {', '.join(missing)}")
         raise PointFileError(f"{path}: a {suffix} file holds {' '.join(layout)}, not {what}; "
                              "write .ply, .pcd or .xyz to keep every field")
+    for colour in _COLOURS if suffix == ".xyzrgb" else ():
+        values = _named_for(suffix, cloud).data[colour]
+        if values.dtype.kind in "iub" and not _byte_valued(values):
+            raise PointFileError(f"{path}: a .xyzrgb file holds colours as fractions 0..1, and "
+                                 f"{colour} holds integers outside 0..255; write .ply, .pcd or "
+                                 ".xyz to keep them")
 
 
 def _write_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
     """Rows of the :data:`FIXED_LAYOUTS` columns, no header (the cloud checked by
-    :func:`check_format_holds` first); byte colours written as open3d's fractions, ``c / 255``."""
+    :func:`check_format_holds` first); integer colours (0..255) written as open3d's fractions,
+    ``c / 255``."""
     layout = list(FIXED_LAYOUTS[suffix])
     data = np.empty(len(cloud), dtype=[(n, np.float64) for n in layout])
     for name in layout:
         values = cloud.data[name]
-        data[name] = values / 255.0 if name in _COLOURS and values.dtype == np.uint8 else values
+        whole = name in _COLOURS and values.dtype.kind in "iub"
+        data[name] = values / 255.0 if whole else values
     with open(path, "wb") as fh:
         _write_ascii_rows(fh, data, layout)
 
 
 def _colours_as_bytes(suffix: str, cloud: PointCloud) -> PointCloud:
-    """A ``.xyzrgb`` cloud's colours, fractions 0..1, as the bytes ``round(255 c)`` that PLY,
-    PCD and PTS hold (as open3d converts them; clipped to 0..255) where ``suffix`` is one of
-    those; otherwise ``cloud`` itself."""
+    """A ``.xyzrgb`` cloud's colours, fractions 0..1, as the bytes ``floor(255 c + 0.5)`` that
+    PLY, PCD and PTS hold (as open3d converts them: halves up, clipped to 0..255, NaN as 0)
+    where ``suffix`` is one of those; otherwise ``cloud`` itself."""
     if cloud.source != "xyzrgb" or suffix not in (".ply", ".pcd", ".pts"):
         return cloud
     data = np.empty(len(cloud), dtype=[(n, np.uint8 if n in _COLOURS else cloud.data.dtype[n])
                                        for n in cloud.fields])
     for name in cloud.fields:
         values = cloud.data[name]
-        data[name] = (np.clip(np.round(values * 255.0), 0, 255) if name in _COLOURS
-                      else values)
+        data[name] = (np.clip(np.floor(np.nan_to_num(values) * 255.0 + 0.5), 0, 255)
+                      if name in _COLOURS else values)
     return replace(cloud, data=data)
 
 
@@ -962,8 +974,8 @@ def _unknown_format(path: Path) -> PointFileError:
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
     """Refuse (:class:`PointFileError` naming ``path``) a ``path`` whose suffix names no point
     format, and a cloud that the format of ``path`` cannot hold: a mesh's faces or a list
-    property outside PLY, 64-bit integers beyond 32 bits in PLY, fields outside a ``.pts``
-    layout. Writes nothing.
+    property outside PLY, 64-bit integers beyond 32 bits in PLY, fields outside a ``.pts``,
+    ``.xyzn`` or ``.xyzrgb`` layout. Writes nothing.
 
     Examples
     --------
@@ -1014,7 +1026,8 @@ def write_points(path: str | os.PathLike[str], cloud: PointCloud, *, binary: boo
                  name: str | os.PathLike[str] | None = None) -> None:
     """Write a cloud with all its fields (format from the suffix, as for :func:`read_points`).
     A ``.pts`` file is written as open3d and CloudCompare read it, and holds only
-    :data:`PTS_LAYOUTS`' fields: a cloud with others is refused (:func:`check_format_holds`).
+    :data:`PTS_LAYOUTS`' fields, and ``.xyzn`` and ``.xyzrgb`` only :data:`FIXED_LAYOUTS`': a
+    cloud with others is refused (:func:`check_format_holds`).
     Errors and warnings name the file as ``name`` (default ``path``: a staged file's final
     name, as :func:`~scenesparse.gaussians.write_ply` takes it)."""
     path = Path(path)

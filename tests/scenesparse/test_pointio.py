@@ -507,6 +507,72 @@ def test_open3d_text_formats_refuse_other_fields(tmp_path, suffix, fields, messa
     assert not path.exists()
 
 
+def test_xyzrgb_fractions_become_bytes_halves_up_clipped_nan_as_zero(tmp_path):
+    """open3d rounds 255 c half up (0.3 -> 76.5 -> 77), clips and reads NaN as 0: so do we,
+    without a numpy warning."""
+    import open3d as o3d
+
+    path = tmp_path / "c.xyzrgb"
+    path.write_text("0 0 0 0.1 0.3 0.7\n1 0 0 1.5 -0.2 nan\n2 0 0 0.5 1 0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_points(tmp_path / "ours.ply", read_points(path))
+    ours = _columns(read_points(tmp_path / "ours.ply"), ("red", "green", "blue"))
+    assert ours.dtype == np.uint8
+    assert ours.tolist() == [[26, 77, 179], [255, 0, 0], [128, 255, 0]]
+    assert o3d.io.write_point_cloud(str(tmp_path / "theirs.ply"), o3d.io.read_point_cloud(str(path)))
+    np.testing.assert_array_equal(ours[:1], _columns(read_points(tmp_path / "theirs.ply"),
+                                                     ("red", "green", "blue"))[:1])
+
+
+def test_every_byte_colour_survives_a_trip_through_xyzrgb(tmp_path):
+    values = np.arange(256, dtype=np.uint8)
+    cloud = PointCloud.from_xyz(np.zeros((256, 3)), red=values, green=values[::-1],
+                                blue=np.roll(values, 7))
+    write_points(tmp_path / "c.xyzrgb", cloud)
+    write_points(tmp_path / "back.ply", read_points(tmp_path / "c.xyzrgb"))
+    back = read_points(tmp_path / "back.ply")
+    for name in ("red", "green", "blue"):
+        np.testing.assert_array_equal(back.data[name], cloud.data[name])
+
+
+def test_integer_colours_go_to_xyzrgb_as_fractions_or_are_refused(tmp_path):
+    import open3d as o3d
+
+    cloud = PointCloud.from_xyz(np.zeros((2, 3)), red=np.array([255, 51]), green=np.array([0, 0]),
+                                blue=np.array([0, 0]))
+    write_points(tmp_path / "c.xyzrgb", cloud)
+    colours = np.asarray(o3d.io.read_point_cloud(str(tmp_path / "c.xyzrgb")).colors)
+    np.testing.assert_allclose(colours[:, 0], [1.0, 0.2])
+    wide = PointCloud.from_xyz(np.zeros((1, 3)), red=np.array([65535], np.uint16),
+                               green=np.array([0], np.uint16), blue=np.array([0], np.uint16))
+    with pytest.raises(PointFileError, match=r"d\.xyzrgb: a \.xyzrgb file holds colours as "
+                                             r"fractions 0\.\.1, and red holds integers outside"):
+        write_points(tmp_path / "d.xyzrgb", wide)
+    assert not (tmp_path / "d.xyzrgb").exists()
+
+
+def test_open3d_text_formats_skip_a_header_line_of_names(tmp_path):
+    path = tmp_path / "c.xyzn"
+    path.write_text("//X,Y,Z,Nx,Ny,Nz\n0,0,0,1,0,0\n# a comment\n1,1,1,0,1,0\n")
+    cloud = read_points(path)
+    assert cloud.points.tolist() == [[0, 0, 0], [1, 1, 1]]
+    assert _columns(cloud, ("nx", "ny", "nz")).tolist() == [[1, 0, 0], [0, 1, 0]]
+
+
+def test_refusing_a_pcd_for_open3d_text_formats_names_its_own_fields(tmp_path):
+    """A PCD's normal_x ... and packed rgb are named as the cloud has them, not as PLY would."""
+    cloud = PointCloud.from_xyz(np.zeros((2, 3), np.float32), rgb=np.zeros(2, np.float32),
+                                normal_x=np.zeros(2), normal_y=np.zeros(2), normal_z=np.ones(2))
+    write_points(tmp_path / "c.pcd", cloud)
+    pcd = read_points(tmp_path / "c.pcd")
+    with pytest.raises(PointFileError, match=r"holds x y z nx ny nz, not the fields rgb;"):
+        write_points(tmp_path / "c.xyzn", pcd)
+    with pytest.raises(PointFileError, match=r"holds x y z red green blue, not the fields "
+                                             r"normal_x, normal_y, normal_z;"):
+        write_points(tmp_path / "c.xyzrgb", pcd)
+
+
 def test_open3d_text_formats_name_a_row_of_other_width(tmp_path):
     path = tmp_path / "c.xyzn"
     path.write_text("0 0 0 1 0 0\n1 1 1\n")
