@@ -21,8 +21,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
+from graphsparse.resistance import (
+    graph_grounded_laplacian,
+    grounded_laplacian,
+    grounded_rows,
+    laplacian_solver,
+    pair_resistances,
+    sketch_right_hand_sides,
+)
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
-from graphsparse.trees import TreeResistance, max_first_costs, max_spanning_forest
+from graphsparse.trees import max_first_costs, max_spanning_forest, spanning_tree_scores
 from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
@@ -48,6 +56,10 @@ _DELETION_MIN_ROUNDS = 3
 _DELETION_ROUND_EDGES = 64
 _DELETION_SMALL_ROUND_EDGES = 24
 _DELETION_REFINE_OPTIONS = {"num_vectors": 8, "power_steps": 2}
+#: the exchange at the cap (:meth:`DynamicSpectralSparsifier._fit_to_cap`): sketch columns and
+#: power steps of its heat, as the deletions' refinement takes them
+_CAP_HEAT_VECTORS = 8
+_CAP_HEAT_STEPS = 2
 
 
 class BatchError(ValueError):
@@ -283,13 +295,20 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         The size of the initial sparsifier (:class:`~graphsparse.static.FeGrassSparsifier`).
     max_density : float, optional
         A cap on ``|E_H| / |V|`` that every batch honours exactly (``|E_H| <= floor(max_density
-        * |V|)``); at least the initial sparsifier's density. Once H is full, the inserted
-        edges H does not approximate compete for the room left: those that join two of H's
-        components first (H must span G; if they alone overflow, H edges off its maximum
-        spanning forest, least stretched first, leave for them), then those of largest
-        distortion ``w * R`` (R of the best walk in H, unthresholded; never reached counts as
-        infinite, heavier first); the others go into G only. At least 1 (a spanning forest
-        of G can need ``|V| - 1`` edges). A deletion frees its slot; H is
+        * |V|)``); at least the initial sparsifier's density. Once the inserted edges H does
+        not approximate would overflow it, they and H's edges compete for the room (an
+        exchange): a spanning forest of H with them (feGRASS's tree) stays, and of the other
+        edges those with the least heat ``w_e ||P_p - P_q||^2`` leave, ``P = (L_H^+ L_G)^2
+        L_H^+ B' W^{1/2} Q'`` with 8 random sign columns ``Q`` (the power iteration of
+        :func:`~graphsparse.static.refine_by_stretch`, over H with them and G after the
+        batch): edges the stream inserted (ids from ``inserted_from_id_`` on) first, then
+        edges of the fitted graph (the initial sparsifier's and those refinement added), and
+        edges the batch reweights last. A batch that meets the cap so costs a factorization
+        of that L_H and ``O(|E|)``; by walks alone (the room to the inserted edges of largest
+        ``w * R``, H kept as it was), polblogs's stream capped at 1.30 ended at 1.3x a
+        rebuild's kappa, and by the exchange at 1.0x (`benchmarks/results/dygrass.md`). At
+        least 1 (a spanning forest of G can need ``|V| - 1`` edges). A deletion frees its
+        slot; H is
         reconnected where G is (a deletion splits H at most once per H edge deleted, so that
         always fits), and refinement adds what fits after that. ``held_back`` in the report
         counts what was left out.
@@ -329,6 +348,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         The K in use.
     batches_ : int
         Batches applied so far.
+    inserted_from_id_ : int
+        The first id of an edge the stream inserted (new to G): the fitted graph's ids are
+        below it. At the cap, inserted edges leave H before the fitted graph's.
 
     Notes
     -----
@@ -445,6 +467,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         self.sparsifier_ = static.sparsifier_
         self.scores_ = static.scores_
         self.next_id_ = int(g.ids.max(initial=-1)) + 1
+        self.inserted_from_id_ = self.next_id_
         self.batches_ = 0
         if self.distortion is None:
             self.distortion_ = self._calibrate(~static.mask_)
@@ -459,13 +482,16 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         return {**{f"graph_{k}": v for k, v in self.graph_.to_arrays().items()},
                 **{f"sparsifier_{k}": v for k, v in self.sparsifier_.to_arrays().items()},
                 "distortion_": np.float64(self.distortion_), "next_id_": np.int64(self.next_id_),
+                "inserted_from_id_": np.int64(self.inserted_from_id_),
                 "batches_": np.int64(self.batches_),
                 **({"scores_": np.asarray(self.scores_)} if hasattr(self, "scores_") else {})}
 
     def load_state_dict(self, state: Any) -> DynamicSpectralSparsifier:
         """Take the state :meth:`state_dict` returned (of an estimator with the same
         parameters); the estimator is then fitted and goes on from there (with its own
-        ``distortion`` where given, else the state's K, as ``distortion_`` says)."""
+        ``distortion`` where given, else the state's K, as ``distortion_`` says). A state
+        saved before ``inserted_from_id_`` was kept counts every edge it holds as the fitted
+        graph's."""
         def part(prefix: str) -> SparseStructure:
             arrays = {k[len(prefix):]: state[k] for k in state if k.startswith(prefix)}
             for key in ("meta", "rows", "cols", "weights", "ids"):
@@ -493,6 +519,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             distortion = check_real("distortion_", state["distortion_"], above=0)
             next_id, batches = (check_int(key, _saved_scalar(state[key]), minimum=0)
                                 for key in ("next_id_", "batches_"))
+            inserted_from = check_int("inserted_from_id_", _saved_scalar(
+                state.get("inserted_from_id_", next_id)), minimum=0)
         except KeyError as err:
             raise InvalidParameterError(
                 f"not a DynamicSpectralSparsifier state: no {err.args[0]!r}") from None
@@ -501,6 +529,10 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
                                         f"next_id_ {next_id} is not above the graph's ids (up to "
                                         f"{top_id})")
+        if inserted_from > next_id:
+            raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
+                                        f"inserted_from_id_ {inserted_from} is above next_id_ "
+                                        f"{next_id}")
         _check_subgraph(graph, sparsifier)
         self._check_cap(sparsifier.num_edges, graph.num_nodes, "the state's sparsifier",
                         "(load it with the max_density it was made with)")
@@ -513,6 +545,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                             f"scores_: {err}") from None
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.next_id_, self.batches_ = next_id, batches
+        self.inserted_from_id_ = inserted_from
         # the K the next batch uses: this estimator's distortion where given (as after
         # set_params), else the state's
         self.distortion_ = distortion if self.distortion is None else float(self.distortion)
@@ -729,58 +762,52 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                            executor=self.executor)
         into_h = np.zeros(key.shape[0], dtype=bool)
         into_h[np.flatnonzero(test)[~res.reached]] = True
+        g = g.with_edges(u, v, new_w, ids, in_base)
         room = self._cap(n) - h.num_edges
         if into_h.sum() > room:
-            into_h, evict = self._fit_to_cap(h, u, v, added, into_h, int(room), seed,
-                                             keep=ids[in_h])
+            merged = g.merged()  # (the exchange reads L_G)
+            g = _PendingGraph(merged)
+            into_h, evict = self._fit_to_cap(merged, h, u, v, new_w, ids, into_h, int(room),
+                                             seed, reweighted=ids[in_h])
             h = h.remove_items(evict)
             in_h &= ~np.isin(ids, evict)  # an evicted edge this batch reweights is in G only
             counts["evicted"] += int(evict.size)
         counts["held_back"] += int((~res.reached).sum()) - int(into_h.sum())
         counts["inserted_into_sparsifier"] += int(into_h.sum())
         counts["approximated"] += int(res.reached.sum())
-        g = g.with_edges(u, v, new_w, ids, in_base)
         if in_h.any():
             h = h.reweight_items(ids[in_h], new_w[in_h])
         if into_h.any():
             h = h.add_items(u[into_h], v[into_h], new_w[into_h], ids[into_h])
         return g, h, next_id
 
-    def _fit_to_cap(self, h, u, v, w, into_h, room, seed, keep):
-        """Which candidates of ``into_h`` enter a full H, and which H items leave for them.
-
-        Candidates that join two components of H always enter (H must span G): the heaviest
-        first, as a maximum spanning forest over H's components. The room left goes to the
-        candidates H approximates worst: largest ``w * R`` of the best of unthresholded walks
-        in H (never reached: infinite; heavier first). When the joining ones alone overflow,
-        the H items off a maximum spanning forest of H with the least stretch over that
-        forest leave (H keeps its components; with ``max_density >= 1`` there are enough),
-        those of the ids ``keep`` (items this batch reweights) only when the others are too
-        few.
-        """
+    def _fit_to_cap(self, g, h, u, v, w, ids, into_h, room, seed, reweighted):
+        """Which candidates of ``into_h`` (edges ``(u, v)`` of G ``g`` after the batch, of
+        weights ``w`` and ids ``ids``) enter a full H, and the ids of the H edges that leave
+        for them: of H with every candidate, the ``into_h.sum() - room`` edges of least heat
+        off a spanning forest leave, inserted ones first, the ``reweighted`` ids last (the
+        exchange ``max_density`` describes)."""
         cand = np.flatnonzero(into_h)
-        _, labels = h.connected_components()
-        joins = np.zeros(cand.size, dtype=bool)
-        joins[_forest_across(labels, u[cand], v[cand], w[cand])] = True
+        both = h.add_items(u[cand], v[cand], w[cand], ids[cand])
+        index = grounded_rows(g)[1]  # H with the candidates spans G after the batch
+        size = int((index >= 0).sum())
+        p, q = index[both.rows], index[both.cols]
+        solve = laplacian_solver(grounded_laplacian(p, q, both.weights, size), "auto", tol=1e-3)
+        lg = graph_grounded_laplacian(g, index, size)
+        rng = np.random.default_rng([seed, 0x63])
+        z = solve(sketch_right_hand_sides(p, q, both.weights, size, _CAP_HEAT_VECTORS, rng),
+                  overwrite_b=True)
+        for _ in range(_CAP_HEAT_STEPS):
+            z = solve(lg @ z, overwrite_b=True)
+        grounded = np.vstack([z, np.zeros((1, z.shape[1]))])  # row ``size``: grounded nodes
+        heat = both.weights * pair_resistances(grounded, np.where(p < 0, size, p),
+                                               np.where(q < 0, size, q))
+        tier = np.where(np.isin(both.ids, reweighted), 2, both.ids < self.inserted_from_id_)
+        off = np.flatnonzero(~max_spanning_forest(both, spanning_tree_scores(both)))
+        leave = both.ids[off[np.lexsort((off, heat[off], tier[off]))[:cand.size - room]]]
         out = np.zeros_like(into_h)
-        out[cand[joins]] = True
-        left = room - int(joins.sum())
-        rest = cand[~joins]
-        if left > 0 and rest.size:
-            res = random_walks(h, u[rest], v[rest], num_walkers=self.num_walkers,
-                               max_steps=self.max_steps, seed=seed + 2, backend=self.backend,
-                               executor=self.executor)
-            distortion = np.where(res.reached, w[rest] * res.resistance, np.inf)
-            order = np.lexsort((np.arange(rest.size), -w[rest], -distortion))
-            out[rest[order[:left]]] = True
-        evict = np.zeros(0, dtype=np.int64)
-        if left < 0:
-            forest = max_spanning_forest(h, h.weights)
-            off = np.flatnonzero(~forest)
-            stretch = h.weights[off] * TreeResistance(h.subgraph(forest)).resistance(
-                h.rows[off], h.cols[off])
-            evict = h.ids[off[np.lexsort((off, stretch, np.isin(h.ids[off], keep)))[:-left]]]
-        return out, evict
+        out[cand] = ~np.isin(ids[cand], leave)
+        return out, leave[np.isin(leave, h.ids)]
 
     def _delete(self, g, h, run, counts):
         """G and H without the run's edges, H's pieces that G still joins reconnected; and how

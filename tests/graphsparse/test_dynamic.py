@@ -399,6 +399,53 @@ def test_max_density_admits_the_worst_approximated_insertions_first():
     assert np.all(h.find_items([0, 19], [399, 380]) >= 0)  # the chords got in
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_at_the_cap_an_h_edge_leaves_for_an_insertion_h_approximates_far_worse(seed):
+    """H full (no room at all): a chord across the grid enters, and the edge of least heat
+    leaves for it (by walks alone, the chord was held back: nothing joined two components)."""
+    g = grid(20)
+    size = DynamicSpectralSparsifier(seed=seed).fit(g).sparsifier_.num_edges
+    d = DynamicSpectralSparsifier(seed=seed, max_density=size / g.num_nodes).fit(g)
+    edges = edge_dict(g)
+    report = d.update([("+", 0, 399, 1.0)])
+    apply_to_dict(edges, [("+", 0, 399, 1.0)])
+    check_invariants(d, edges)
+    assert d.sparsifier_.num_edges == size
+    assert report.inserted_into_sparsifier == 1 and report.evicted == 1
+    assert d.sparsifier_.find_items([0], [399])[0] >= 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_at_the_cap_inserted_edges_leave_before_the_fitted_graphs(seed):
+    """Of two chords the stream inserted into a full H, one leaves for the other: the edges of
+    the fitted graph (the initial sparsifier's) stay, whatever their heat."""
+    g = grid(20)
+    size = DynamicSpectralSparsifier(seed=seed).fit(g).sparsifier_.num_edges
+    d = DynamicSpectralSparsifier(seed=seed, max_density=size / g.num_nodes).fit(g)
+    d.update([("+", 0, 399, 1.0)])
+    h = d.sparsifier_
+    fitted = np.sort(h.ids[h.ids < d.inserted_from_id_])
+    d.update([("+", 19, 380, 1.0)])
+    h = d.sparsifier_
+    assert h.num_edges == size
+    np.testing.assert_array_equal(np.sort(h.ids[h.ids < d.inserted_from_id_]), fitted)
+    assert (h.find_items([0, 19], [399, 380]) >= 0).sum() == 1
+
+
+def test_the_state_carries_the_first_inserted_id():
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    assert d.inserted_from_id_ == d.next_id_ == d.graph_.num_edges
+    d.update([("+", 0, 20, 1.0)])
+    state = d.state_dict()
+    assert int(state["inserted_from_id_"]) == d.inserted_from_id_ < d.next_id_
+    fresh = DynamicSpectralSparsifier(seed=0).load_state_dict(state)
+    assert fresh.inserted_from_id_ == d.inserted_from_id_
+    del state["inserted_from_id_"]  # a state saved before it was kept: every edge the fitted's
+    assert DynamicSpectralSparsifier(seed=0).load_state_dict(state).inserted_from_id_ == d.next_id_
+    with pytest.raises(InvalidParameterError, match=r"inserted_from_id_ 99 is above next_id_ 61"):
+        DynamicSpectralSparsifier(seed=0).load_state_dict({**state, "inserted_from_id_": 99})
+
+
 def test_a_huge_finite_max_density_is_no_cap():
     g = grid(6)
     batch = [("+", 0, 35, 1.0), ("+", 5, 30, 2.0), ("-", 0, 1)]
