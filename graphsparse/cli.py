@@ -83,7 +83,8 @@ def _first_word(args: list[str], command: Any) -> str | None:
     return None
 
 
-graph_app = typer.Typer(help="Graph sparsification and graph facts.", no_args_is_help=True,
+graph_app = typer.Typer(help="Graph sparsification and graph facts (a stream of edge updates: "
+                        "`sparsebox stream`).", no_args_is_help=True,
                         rich_markup_mode=None, add_completion=False)
 stream_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True, rich_markup_mode=None,
                          add_completion=False,
@@ -746,11 +747,16 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     progress = make_progress(transient=True, enabled=not as_json)
     console = progress.console  # messages above the bar, never wrapped
 
+    before = st.last_batch_size()
+
     def announce() -> None:  # once the skipped events are known to be the applied ones
         if resumed.events_applied:
+            other = (f"; batches of {batch_size} events from here on, where the last run took "
+                     f"{before}: the state will not be the one a run of either size reaches"
+                     if before is not None and before != batch_size else "")
             console.print(f"resumed {state}: {counted(resumed.events_applied, 'event')} already "
                           f"read ({counted(resumed.replayed_batches, 'batch', 'batches')} "
-                          "replayed from the log)")
+                          f"replayed from the log){other}")
 
     if as_json:  # the batches a stopped run applied without printing them, replayed from the log
         for report in resumed.reports:
@@ -781,10 +787,12 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                     continue
                 batch.append((lineno, event))
                 if len(batch) == batch_size:
-                    skipped += _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
+                    skipped += _apply(st, batch, batch_size, kappa_every, checkpoint_every,
+                                      as_json, source)
                     batch = []
             if batch:
-                skipped += _apply(st, batch, kappa_every, checkpoint_every, as_json, source)
+                skipped += _apply(st, batch, batch_size, kappa_every, checkpoint_every, as_json,
+                                  source)
             progress.update(task, completed=total)
         if not seen and not skip:
             raise _no_events(source)
@@ -842,16 +850,16 @@ def _report_stream(st: Any, state: Path, as_json: bool, skipped: int) -> None:
                f"{dropped}")
 
 
-def _apply(st: Any, numbered: list, kappa_every: int, checkpoint_every: int, as_json: bool,
-           source: str) -> int:
-    """Apply one batch of ``numbered`` events (line number, event) to ``st``; returns how many
-    deletions of absent edges it skipped."""
+def _apply(st: Any, numbered: list, batch_size: int, kappa_every: int, checkpoint_every: int,
+           as_json: bool, source: str) -> int:
+    """Apply one batch of ``numbered`` events (line number, event) to ``st``, a run of
+    ``batch_size``-event batches; returns how many deletions of absent edges it skipped."""
     from graphsparse.dynamic import BatchError
 
     events = [e for _, e in numbered]
     kappa = bool(kappa_every) and (st.model.batches_ + 1) % kappa_every == 0
     try:
-        report = st.apply(events, kappa=kappa)
+        report = st.apply(events, kappa=kappa, batch_size=batch_size)
     except BatchError as err:
         lineno = numbered[err.index][0]
         if err.reason == "missing":

@@ -265,6 +265,17 @@ class StreamState:
                 "every event applied since): restore the file, or use another --state to start "
                 "from it as it is now")
 
+    def last_batch_size(self) -> int | None:
+        """The batch size of the run that logged the last batch, as :meth:`apply` was given it
+        (None: no batch logged, or none given)."""
+        path = self.folder / LOG
+        if not path.exists():
+            return None
+        last = None
+        for _, _, record in _log_records(path, path.read_bytes()):
+            last = record
+        return None if last is None else last.get("batch_size")
+
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
         path = self.folder / LOG
@@ -319,14 +330,16 @@ class StreamState:
             self.events_files.append(self._events_file)
             self.checkpoint()
 
-    def apply(self, events: Iterable[Any], kappa: bool = False) -> BatchReport:
+    def apply(self, events: Iterable[Any], kappa: bool = False,
+              batch_size: int | None = None) -> BatchReport:
         """Validate, log (fsync), apply. A batch that fails validation is neither logged nor
         applied (:class:`~graphsparse.dynamic.BatchError`), and one whose logging or update raises
         (``MemoryError``, Ctrl-C) is cut from the log again: a caller that goes on logs its next
         batch under the same number. A process killed during the update replays the logged batch
         when the state is opened again. Events are those
         :meth:`~graphsparse.dynamic.DynamicSpectralSparsifier.update` takes (tuples, dicts,
-        :class:`~graphsparse.dynamic.EdgeEvent`), a generator of them included."""
+        :class:`~graphsparse.dynamic.EdgeEvent`), a generator of them included. ``batch_size``,
+        the size of the run's batches, is logged with the batch (:meth:`last_batch_size`)."""
         if isinstance(events, Iterator):  # read once: validated, logged and applied alike
             events = list(events)
         self.model.validate(events)
@@ -334,6 +347,7 @@ class StreamState:
         self.count_events_file()  # before the log holds an event of it
         record = {"batch": self.model.batches_ + 1, "first_event": self.events_applied,
                   "on_missing": self.model.on_missing,
+                  **({} if batch_size is None else {"batch_size": int(batch_size)}),
                   "events": [[e.op, e.u, e.v, e.weight] for e in events]}
         if self._log is None:
             self._log = open(self.folder / LOG, "a")

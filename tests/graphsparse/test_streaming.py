@@ -277,6 +277,29 @@ def test_a_replayed_batch_adds_no_second_metrics_line(cli, grid_file, tmp_path):
     assert [x.get("replayed", False) for x in lines] == [False, False, False, True]
 
 
+def test_a_run_resumed_with_another_batch_size_says_so(cli, grid_file, tmp_path):
+    """Each batch's randomness comes from its number: batches of another size from here on
+    make a state that neither size alone reaches (said, not refused: a stream may change pace)."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n")
+    state = tmp_path / "state"
+    base = ["stream", grid_file, "--events", events, "--state", state]
+    assert cli(*base, "--batch-size", "2").exit_code == 0
+    assert [json.loads(x)["batch_size"] for x in (state / "log.jsonl").read_text().splitlines()] \
+        == [2, 2]
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n+ 4 11\n+ 5 12\n")
+    result = cli(*base, "--batch-size", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"resumed {state}: 4 events already read (0 batches replayed from the log); batches of "
+        "3 events from here on, where the last run took 2: the state will not be the one a run "
+        "of either size reaches"]
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n+ 4 11\n+ 5 12\n+ 6 13\n")
+    result = cli(*base, "--batch-size", "3")  # the size the last run took: nothing to say
+    assert result.stderr.splitlines() == [
+        f"resumed {state}: 6 events already read (0 batches replayed from the log)"]
+
+
 def test_a_replayed_batch_gets_its_kappa_and_its_json_line(cli, grid_file, tmp_path):
     """A batch logged but stopped before its metrics line was replayed with kappa null where
     --kappa-every asked for it, and --json printed it in neither run."""
