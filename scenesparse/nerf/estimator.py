@@ -33,6 +33,7 @@ from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.pruning import contribution_scores, level_report, mass_budget
 from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.nerf.trainer import NerfTrainer, check_images, render_image
+from scenesparse.rendering import check_camera
 from sparsebox._validation import SEED, Interval, check_colour
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InputFileError, InvalidParameterError
@@ -409,7 +410,9 @@ class HollowNeRF(Sparsifier):
     # ------------------------------------------------------------------ pruning
     def prune(self) -> HollowNeRF:
         """Compact the table to the entries of ``mask_`` (in place; once) and report them in
-        ``pruning_``; returns the estimator.
+        ``pruning_``; returns the estimator. ``mask_`` is the fit's selection: a ``keep_ratio``
+        or ``budget`` set since (``set_params``) takes effect at the next ``fit``, which trains
+        the saliency grid to it.
 
         When the compact table would not make the saved file smaller (few rows dropped: the
         record of which rows stay costs more than they do), the dropped rows are zeroed in the
@@ -454,6 +457,7 @@ class HollowNeRF(Sparsifier):
         """The scene from ``camera``: ``(H, W, 3)`` in [0, 1], over ``background`` (default
         ``background_``, the colour the training photos were composited over)."""
         self._check_fitted()
+        check_camera(camera)  # was "'str' object has no attribute 'height'"
         colour = self.background_ if background is None else check_colour("background",
                                                                            background)
         return render_image(self.field_, self.occupancy_, camera, step=self.step_length_,

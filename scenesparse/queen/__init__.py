@@ -5,7 +5,7 @@ from sparsebox._lazy import lazy_exports
 
 _EXPORTS = {
     "QueenConfig": ".residuals", "QueenEncoder": ".encoder", "QueenStream": ".stream",
-    "QueenStreamWriter": ".stream", "encode_video": ".video", "read_video": ".video",
+    "encode_video": ".video", "read_video": ".video",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +221,10 @@ class QueenEncoder:
               images: Sequence[torch.Tensor]) -> StreamState:
         """Frame 0: the trained scene and its views (the next frame's gates compare with
         these)."""
+        if not isinstance(scene, GaussianScene):  # a path: "'str' object has no attribute 'means'"
+            raise InvalidParameterError(f"start takes the first frame as a GaussianScene "
+                                        f"(scenesparse.read_ply(path) reads one), got "
+                                        f"{type(scene).__name__} {scene!r:.80}")
         check_targets(cameras, images)
         params = params_from_scene(scene)
         self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
@@ -311,6 +316,15 @@ class QueenEncoder:
     def load_state_dict(self, state: dict[str, Any]) -> QueenEncoder:
         """Continue from :meth:`state_dict`'s state (in an encoder made with the same
         configuration, backend and seed); a state of other ``latent_dims`` is refused."""
+        if not isinstance(state, Mapping):  # a path: "string indices must be integers"
+            hint = (" (a file: pass torch.load(path, weights_only=True))"
+                    if isinstance(state, (str, bytes, os.PathLike)) else "")
+            raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, "
+                                        f"got {type(state).__name__}{hint}")
+        missing = [k for k in ("state", "rest_latent", "previous") if k not in state]
+        if missing:  # was a bare KeyError
+            raise InvalidParameterError(f"not a QueenEncoder state: no {missing[0]!r} (pass "
+                                        "what state_dict() returned)")
         dims = {"shN": int(state["rest_latent"].shape[1]),
                 **{name: int(w.shape[0]) for name, w in state["state"]["decoders"].items()}}
         other = {k: v for k, v in dims.items() if v != self.config.latent_dims[k]}

@@ -171,6 +171,13 @@ def test_prune_reports_levels_compacts_and_renders_as_zeroed_rows(trained, lego_
     assert torch.allclose(pruned.render(cam), zeroed.render(cam), atol=1e-5)
 
 
+def test_render_names_a_camera_that_is_not_one(trained, lego_views):
+    """A camera's name or a list of cameras: was "'str' object has no attribute 'height'"."""
+    for given, what in (("cam", "str"), (lego_views.test_cameras[:2], "list")):
+        with pytest.raises(InvalidParameterError, match=rf"camera must be one Camera, got {what}"):
+            trained.render(given)
+
+
 def test_keep_mass_keeps_the_fewest_entries_carrying_that_share_of_the_light(trained):
     scores, keep = trained.scores_, trained.mask_
     assert trained.keep_mass == 0.99 and scores.sum() > 0

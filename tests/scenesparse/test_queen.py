@@ -215,6 +215,10 @@ def test_encoder_checks_its_inputs_and_continues_from_a_state_dict(video):
     enc = QueenEncoder(QueenConfig(epochs=1), backend="numba")
     with pytest.raises(Exception, match="start"):
         enc.encode_frame(cams, frames[1].images())
+    # a path, not the scene (was "'str' object has no attribute 'means'")
+    with pytest.raises(InvalidParameterError, match=r"start takes the first frame as a "
+                                                    r"GaussianScene \(scenesparse.read_ply"):
+        enc.start(str(frames[0].folder / "point_cloud.ply"), cams, frames[0].images())
     with pytest.raises(ValueError, match=r"target 1 must be \(height, width, 3\) = \(32, 32"):
         enc.start(scene, cams, [im if i != 1 else im[:20, :20]
                                 for i, im in enumerate(frames[0].images())])
@@ -284,6 +288,12 @@ def test_a_state_dict_of_other_latent_dims_is_refused_when_loaded(video):
             other.load_state_dict(state)
     # another number of epochs (or any setting but the shapes) goes on
     assert QueenEncoder(QueenConfig(epochs=2)).load_state_dict(state).state_.index == 1
+    # a path or a dict that is no state: named (were a TypeError and a bare KeyError)
+    for given, message in (("sd.pt", r"takes the dict state_dict\(\) returned, got str \(a file: "
+                                     r"pass torch.load\(path, weights_only=True\)\)"),
+                           ({}, r"not a QueenEncoder state: no 'state'")):
+        with pytest.raises(InvalidParameterError, match=message):
+            QueenEncoder(QueenConfig(epochs=1)).load_state_dict(given)
 
 
 def test_moved_gaussians_is_the_motion_of_the_video(video):
