@@ -296,14 +296,14 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     max_density : float, optional
         A cap on ``|E_H| / |V|`` that every batch honours exactly (``|E_H| <= floor(max_density
         * |V|)``); at least the initial sparsifier's density. Once the inserted edges H does
-        not approximate would overflow it, they and H's edges compete for the room (an
-        exchange): a spanning forest of H with them (feGRASS's tree) stays, and of the other
-        edges those with the least heat ``w_e ||P_p - P_q||^2`` leave, ``P = (L_H^+ L_G)^2
+        not approximate would overflow it, they join H and edges leave until it fits (an
+        exchange): never those of a spanning forest of the whole (feGRASS's tree); of the
+        others first the edges the stream inserted (ids from ``inserted_from_id_`` on: the
+        new ones and those of earlier batches), then the fitted graph's, then those the batch
+        reweights, each group by least heat ``w_e ||P_p - P_q||^2``, ``P = (L_H^+ L_G)^2
         L_H^+ B' W^{1/2} Q'`` with 8 random sign columns ``Q`` (the power iteration of
-        :func:`~graphsparse.static.refine_by_stretch`, over H with them and G after the
-        batch): edges the stream inserted (ids from ``inserted_from_id_`` on) first, then
-        edges of the fitted graph (the initial sparsifier's and those refinement added), and
-        edges the batch reweights last. A batch that meets the cap so costs a factorization
+        :func:`~graphsparse.static.refine_by_stretch`, over H with them and G, both after the
+        insertions). A batch that meets the cap so costs a factorization
         of that L_H and ``O(|E|)``; by walks alone (the room to the inserted edges of largest
         ``w * R``, H kept as it was), polblogs's stream capped at 1.30 ended at 1.3x a
         rebuild's kappa, and by the exchange at 1.0x (`benchmarks/results/dygrass.md`). At
@@ -767,8 +767,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         if into_h.sum() > room:
             merged = g.merged()  # (the exchange reads L_G)
             g = _PendingGraph(merged)
-            into_h, evict = self._fit_to_cap(merged, h, u, v, new_w, ids, into_h, int(room),
-                                             seed, reweighted=ids[in_h])
+            into_h, evict = self._fit_to_cap(merged, h, u, v, new_w, ids, into_h, in_h,
+                                             int(room), seed)
             h = h.remove_items(evict)
             in_h &= ~np.isin(ids, evict)  # an evicted edge this batch reweights is in G only
             counts["evicted"] += int(evict.size)
@@ -781,14 +781,15 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             h = h.add_items(u[into_h], v[into_h], new_w[into_h], ids[into_h])
         return g, h, next_id
 
-    def _fit_to_cap(self, g, h, u, v, w, ids, into_h, room, seed, reweighted):
-        """Which candidates of ``into_h`` (edges ``(u, v)`` of G ``g`` after the batch, of
-        weights ``w`` and ids ``ids``) enter a full H, and the ids of the H edges that leave
-        for them: of H with every candidate, the ``into_h.sum() - room`` edges of least heat
-        off a spanning forest leave, inserted ones first, the ``reweighted`` ids last (the
-        exchange ``max_density`` describes)."""
+    def _fit_to_cap(self, g, h, u, v, w, ids, into_h, in_h, room, seed):
+        """Which candidates of ``into_h`` (edges ``(u, v)`` of G ``g`` after the insertions, of
+        weights ``w`` and ids ``ids``; ``in_h``: those H holds, which they reweight) enter a
+        full H, and the ids of the H edges that leave for them: of H with every candidate,
+        ``into_h.sum() - room`` edges off a spanning forest, inserted ones first, reweighted
+        ones last, least heat first within each (the exchange ``max_density`` describes)."""
         cand = np.flatnonzero(into_h)
-        both = h.add_items(u[cand], v[cand], w[cand], ids[cand])
+        both = h.reweight_items(ids[in_h], w[in_h]) if in_h.any() else h
+        both = both.add_items(u[cand], v[cand], w[cand], ids[cand])
         index = grounded_rows(g)[1]  # H with the candidates spans G after the batch
         size = int((index >= 0).sum())
         p, q = index[both.rows], index[both.cols]
@@ -802,7 +803,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         grounded = np.vstack([z, np.zeros((1, z.shape[1]))])  # row ``size``: grounded nodes
         heat = both.weights * pair_resistances(grounded, np.where(p < 0, size, p),
                                                np.where(q < 0, size, q))
-        tier = np.where(np.isin(both.ids, reweighted), 2, both.ids < self.inserted_from_id_)
+        tier = np.where(np.isin(both.ids, ids[in_h]), 2, both.ids < self.inserted_from_id_)
         off = np.flatnonzero(~max_spanning_forest(both, spanning_tree_scores(both)))
         leave = both.ids[off[np.lexsort((off, heat[off], tier[off]))[:cand.size - room]]]
         out = np.zeros_like(into_h)

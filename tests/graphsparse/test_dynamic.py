@@ -432,6 +432,27 @@ def test_at_the_cap_inserted_edges_leave_before_the_fitted_graphs(seed):
     assert (h.find_items([0, 19], [399, 380]) >= 0).sum() == 1
 
 
+def test_at_the_cap_edges_the_batch_reweights_leave_last():
+    """Three triangles, H all 9 edges at the cap of 1.0; the batch reweights triangles A and B and
+    joins them by (2, 3): one edge off the spanning forest must leave, and it is C's (fitted,
+    not reweighted), whatever the heat of A's and B's."""
+    g = as_structure(nx.Graph([(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3),
+                               (6, 7), (7, 8), (8, 6)]))
+    d = DynamicSpectralSparsifier(density=1.0, max_density=1.0, seed=0).fit(g)
+    assert d.sparsifier_.num_edges == 9
+    batch = [("+", u, v, 3.0) for u, v in [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)]]
+    batch.append(("+", 2, 3, 1.0))
+    edges = edge_dict(g)
+    report = d.update(batch)
+    apply_to_dict(edges, batch)
+    check_invariants(d, edges)
+    h = d.sparsifier_
+    assert report.evicted == 1 and report.inserted_into_sparsifier == 1
+    assert h.num_edges == 9
+    assert np.all(h.find_items([0, 1, 2, 3, 4, 5, 2], [1, 2, 0, 4, 5, 3, 3]) >= 0)
+    assert (h.find_items([6, 7, 8], [7, 8, 6]) >= 0).sum() == 2
+
+
 def test_the_state_carries_the_first_inserted_id():
     d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
     assert d.inserted_from_id_ == d.next_id_ == d.graph_.num_edges
