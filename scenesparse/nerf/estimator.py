@@ -410,9 +410,10 @@ class HollowNeRF(Sparsifier):
     # ------------------------------------------------------------------ pruning
     def prune(self) -> HollowNeRF:
         """Compact the table to the entries of ``mask_`` (in place; once) and report them in
-        ``pruning_``; returns the estimator. ``mask_`` is the fit's selection: a ``keep_ratio``
-        or ``budget`` set since (``set_params``) takes effect at the next ``fit``, which trains
-        the saliency grid to it.
+        ``pruning_``; returns the estimator. ``mask_`` is the fit's selection: a ``keep_mass``,
+        ``keep_ratio`` or ``budget`` set since (``set_params``) takes effect at the next ``fit``,
+        as in scikit-learn (with the same ``checkpoint``, a finished one, that fit trains no
+        more and only selects again).
 
         When the compact table would not make the saved file smaller (few rows dropped: the
         record of which rows stay costs more than they do), the dropped rows are zeroed in the

@@ -321,7 +321,8 @@ class QueenEncoder:
                     if isinstance(state, (str, bytes, os.PathLike)) else "")
             raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, "
                                         f"got {type(state).__name__}{hint}")
-        missing = [k for k in ("state", "rest_latent", "previous") if k not in state]
+        missing = [k for k in ("state", "rest_latent", "previous", "generator", "frames")
+                   if k not in state]
         if missing:  # was a bare KeyError
             raise InvalidParameterError(f"not a QueenEncoder state: no {missing[0]!r} (pass "
                                         "what state_dict() returned)")

@@ -295,7 +295,9 @@ def test_a_run_resumed_with_another_batch_size_says_so(cli, grid_file, tmp_path)
         "3 events from here on, where the last run took 2: the state will not be the one a run "
         "of either size reaches"]
     events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n+ 3 10\n+ 4 11\n+ 5 12\n+ 6 13\n")
-    result = cli(*base, "--batch-size", "3")  # the size the last run took: nothing to say
+    # the last run's size: nothing to say (events appended after a run's last, partial batch
+    # start a batch, as every stream fed a growing file does)
+    result = cli(*base, "--batch-size", "3")
     assert result.stderr.splitlines() == [
         f"resumed {state}: 6 events already read (0 batches replayed from the log)"]
 

@@ -291,9 +291,13 @@ def test_a_state_dict_of_other_latent_dims_is_refused_when_loaded(video):
     # a path or a dict that is no state: named (were a TypeError and a bare KeyError)
     for given, message in (("sd.pt", r"takes the dict state_dict\(\) returned, got str \(a file: "
                                      r"pass torch.load\(path, weights_only=True\)\)"),
-                           ({}, r"not a QueenEncoder state: no 'state'")):
+                           ({}, r"not a QueenEncoder state: no 'state'"),
+                           ({k: v for k, v in state.items() if k != "generator"},
+                            r"not a QueenEncoder state: no 'generator'")):
+        fresh = QueenEncoder(QueenConfig(epochs=1))
         with pytest.raises(InvalidParameterError, match=message):
-            QueenEncoder(QueenConfig(epochs=1)).load_state_dict(given)
+            fresh.load_state_dict(given)
+        assert not hasattr(fresh, "state_")  # refused before any of it was taken
 
 
 def test_moved_gaussians_is_the_motion_of_the_video(video):
