@@ -473,23 +473,34 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         if not isinstance(v, dict):
             raise _camera_error(path, f"view {i} is not a JSON object (of width, height, "
                                       "position, rotation, fx, fy and img_name)")
-        try:
-            rot = np.asarray(v["rotation"], dtype=np.float64)
-            pos = np.asarray(v["position"], dtype=np.float64)
-            whole = all([_whole(v["width"]), _whole(v["height"])])  # both read, as numbers
-            fx, fy = float(v["fx"]), float(v["fy"])
-        except (KeyError, TypeError, ValueError, OverflowError) as err:  # 10**400: no float
-            raise _camera_error(path, f"view {i} lacks or garbles {err}") from None
+        missing = next((k for k in _INRIA_FIELDS if k not in v), None)
+        if missing is not None:  # (was "lacks or garbles 'fx'"; a missing img_name was "2")
+            raise _camera_error(path, f"view {i} has no {missing} (a view holds "
+                                      f"{', '.join(_INRIA_FIELDS[:-1])} and {_INRIA_FIELDS[-1]})")
+        if not isinstance(v["img_name"], str) or not v["img_name"]:  # null was the photo "None"
+            raise _camera_error(path, f"view {i}: img_name must be its photo's name, got "
+                                      f"{v['img_name']!r}")
         # float() read true as a focal length of 1 pixel and "50" as 50: JSON numbers only
         wrong = next((k for k in ("fx", "fy", "position", "rotation") if not _all_numbers(v[k])),
                      None)
         if wrong:
             what = "a JSON number" if wrong in ("fx", "fy") else "JSON numbers"
-            raise _camera_error(path, f"view {i}: {wrong} must be {what}, got {v[wrong]!r}")
+            raise _camera_error(path, f"view {i}: {wrong} must be {what}, got {v[wrong]!r:.60}")
         # int() cut 64.9 to 64 and read true as 1, and an infinite size was an OverflowError
+        try:
+            whole = all([_whole(v["width"]), _whole(v["height"])])  # both read, as numbers
+        except (TypeError, ValueError, OverflowError):  # null, a list, 10**400
+            whole = False
         if not whole:
             raise _camera_error(path, f"view {i}: width and height must be whole numbers of "
-                                      f"pixels, got {v['width']!r} and {v['height']!r}")
+                                      f"pixels, got {v['width']!r:.30} and {v['height']!r:.30}")
+        try:
+            rot = np.asarray(v["rotation"], dtype=np.float64)
+            pos = np.asarray(v["position"], dtype=np.float64)
+            fx, fy = float(v["fx"]), float(v["fy"])
+        except (ValueError, OverflowError) as err:  # ragged lists, 10**400
+            raise _camera_error(path, f"view {i}: rotation, position, fx or fy is no array of "
+                                      f"numbers of the right size ({err})") from None
         w, h = int(float(v["width"])), int(float(v["height"]))
         if rot.shape != (3, 3) or pos.shape != (3,) or not min(w, h, fx, fy) > 0:
             raise _camera_error(path, f"view {i}: rotation must be 3 x 3, position 3 numbers, "
@@ -506,8 +517,12 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         cam = Camera(torch.tensor(np.linalg.inv(c2w), dtype=torch.float32), fx, fy, w / 2, h / 2,
                      w, h)
         cams.append(cam.resized(width or w, height or h))
-        names.append(str(v.get("img_name", i)))
+        names.append(v["img_name"])
     return cams, names
+
+
+#: the fields of a view of the INRIA 3DGS ``cameras.json`` (its ``id`` is not read)
+_INRIA_FIELDS = ("width", "height", "position", "rotation", "fx", "fy", "img_name")
 
 
 def _text_lines(path: Path) -> list[str]:

@@ -278,6 +278,10 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
     refuse what it wrote."""
     from plyfile import PlyData, PlyElement
 
+    if not isinstance(scene, GaussianScene):  # was "'dict' object has no attribute 'sh_rest'"
+        raise InvalidParameterError(f"write_ply takes a GaussianScene, got "
+                                    f"{type(scene).__name__} (a point cloud: "
+                                    "scenesparse.pointio.write_points)")
     n = len(scene)
     k = scene.sh_rest.shape[1]
     values: dict[str, np.ndarray] = {}

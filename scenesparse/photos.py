@@ -118,13 +118,16 @@ class PhotoViews:
     sources: list[Path] = field(default_factory=list)
 
 
-def _find_photo(folder: Path, name: str) -> Path:
-    for suffix in _SUFFIXES:
-        candidate = folder / f"{name}{suffix}"
-        if candidate.is_file():
-            return candidate
+def _find_photo(folder: Path, name: str, also: Path | None = None) -> Path:
+    """The photo ``name`` (with or without its suffix) in ``folder``, else in ``also``."""
+    for base in (folder, *([] if also is None else [also])):
+        for suffix in _SUFFIXES:
+            candidate = base / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
     tried = ", ".join(s or "as named" for s in _SUFFIXES)
-    raise FileNotFoundError(f"{folder / name}: no such photo (tried {tried})")
+    elsewhere = "" if also is None else f"; nor in {also}"
+    raise FileNotFoundError(f"{folder / name}: no such photo (tried {tried}{elsewhere})")
 
 
 def _check_aspect(cams: list[Camera], paths: list[Path],
@@ -234,17 +237,20 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
                                 "holds it)" if folder.exists() else f"{folder}: no such folder of photos")
     transforms = (folder / "transforms_train.json" if (folder / "transforms_train.json").is_file()
                   else folder / "transforms.json")
+    beside = dataparser_transforms is None and (folder / _DATAPARSER).is_file()
+    if beside:
+        dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
     if dataparser_transforms is not None:
         elsewhere = ("cameras_json" if cameras_json is not None
                      else "its COLMAP model" if transforms.name == "transforms.json"
                      and _colmap_model(folder) is not None
                      else None if transforms.is_file() else "no transforms file")
-        if elsewhere is not None:
-            raise InvalidParameterError(f"dataparser_transforms moves the cameras of a transforms "
-                                        f"file (nerfstudio's), and those of {folder} come from "
+        if elsewhere is not None:  # (one found beside the photos was passed over in silence)
+            which = (f"{dataparser_transforms}, beside the photos," if beside
+                     else "dataparser_transforms")
+            raise InvalidParameterError(f"{which} moves the cameras of a transforms file "
+                                        f"(nerfstudio's), and those of {folder} come from "
                                         f"{elsewhere}")
-    if dataparser_transforms is None and (folder / _DATAPARSER).is_file():
-        dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
     if cameras_json is not None:
         cams, names = by_image_name(*cameras_from_json(cameras_json))
         # sorted by name, the same names are side by side
@@ -254,7 +260,9 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
                                  "cannot stand for both (3DGS names a view by its photo's stem, "
                                  "so train/r_0.png and test/r_0.png collide): give the folder of "
                                  "their transforms or COLMAP files as --images, without --cameras")
-        paths = [_find_photo(folder, n) for n in names]
+        # the folder, or its images/ (3DGS's layout: <data>/images beside <data>/sparse)
+        also = folder / "images" if (folder / "images").is_dir() else None
+        paths = [_find_photo(folder, n, also) for n in names]
         _check_aspect(cams, paths)
         return _Located(cams, paths, f"{Path(cameras_json).name} ({counted(len(cams), 'view')})",
                         [Path(cameras_json)])

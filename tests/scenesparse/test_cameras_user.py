@@ -4,6 +4,7 @@ where the photos show it; the mistakes a user makes with them."""
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -408,7 +409,8 @@ def test_transforms_sizes_that_are_not_whole_numbers_name_the_file(tmp_path):
     entries = _inria_entries(orbit_cameras((0.0, 0.0, 0.0), 0.5, 2, width=W, height=H), ["a", "b"])
     entries[1]["width"] = 10**400
     (tmp_path / "cameras.json").write_text(json.dumps(entries))
-    with pytest.raises(ValueError, match=r"cameras.json: view 1 lacks or garbles int too large"):
+    with pytest.raises(ValueError, match=r"cameras.json: view 1: width and height must be whole "
+                                         r"numbers of pixels, got 1000000000"):
         cameras_from_json(tmp_path / "cameras.json")
 
 
@@ -684,6 +686,20 @@ def test_a_dataparser_transforms_that_cannot_be_used_is_refused_by_name(tmp_path
             photo_views(tmp_path)
     cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
         "--images", tmp_path).error_line("dataparser_transforms.json", "not a nerfstudio")
+    assert not (tmp_path / "out.ply").exists()
+    # beside a COLMAP model, which the cameras come from: it was passed over in silence
+    dataparser.write_text(json.dumps(_nerfstudio_run(np.eye(4)[:3], 1.0)))
+    model = tmp_path / "sparse" / "0"
+    model.mkdir(parents=True)
+    for name in ("cameras.txt", "images.txt"):
+        (model / name).write_text("")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(dataparser))}, beside the photos, "
+                                         r"moves the cameras of a transforms file .* come from "
+                                         r"its COLMAP model$"):
+        photo_views(tmp_path)
+    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
+        "--images", tmp_path).error_line("dataparser_transforms.json, beside the photos",
+                                         "its COLMAP model")
     assert not (tmp_path / "out.ply").exists()
 
 

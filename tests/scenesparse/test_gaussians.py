@@ -276,3 +276,12 @@ def test_the_bounds_of_an_empty_scene_are_refused_by_name():
     assert np.array_equal(low, scene.means.numpy().min(0)) and np.all(high >= low)
     with pytest.raises(ValueError, match="the scene has no Gaussian, so no bounds"):
         scene.subset(np.zeros(4, dtype=bool)).bounds()
+
+
+def test_write_ply_names_what_is_not_a_scene(tmp_path):
+    """A dict or a point cloud: was "'dict' object has no attribute 'sh_rest'"."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"write_ply takes a GaussianScene, got dict"):
+        write_ply(tmp_path / "x.ply", {"means": 1})
+    assert not (tmp_path / "x.ply").exists()

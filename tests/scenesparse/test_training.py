@@ -241,6 +241,33 @@ def test_cameras_json_and_lego_photos(data_dir, tmp_path):
         assert torch.allclose(a.world_to_cam, b.world_to_cam, atol=1e-5) and a.fx == b.fx
 
 
+def test_cameras_json_photos_are_found_in_the_images_folder_too(data_dir, tmp_path):
+    """3DGS's layout: the photos in <data>/images, cameras.json beside the model. Given <data>
+    as the folder of photos, they were looked for in <data> only ("no such photo")."""
+    import shutil
+
+    lego = json.loads((data_dir / LEGO / "transforms_train.json").read_text())
+    views = photo_views(data_dir / LEGO, resolution=40)
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    entries = []
+    for i, (frame, cam) in enumerate(zip(lego["frames"][:3], views.train_cameras[:3],
+                                         strict=True)):
+        shutil.copy(data_dir / LEGO / (frame["file_path"] + ".png"),
+                    tmp_path / "data" / "images" / f"v{i}.png")
+        c2w = torch.linalg.inv(cam.world_to_cam.double())
+        entries.append({"id": i, "img_name": f"v{i}", "width": cam.width, "height": cam.height,
+                        "position": c2w[:3, 3].tolist(), "rotation": c2w[:3, :3].tolist(),
+                        "fx": cam.fx, "fy": cam.fy})
+    (tmp_path / "cameras.json").write_text(json.dumps(entries))
+    found = photo_views(tmp_path / "data", cameras_json=tmp_path / "cameras.json", resolution=40)
+    assert len(found.train_images) + len(found.test_images) == 3
+    assert all(p.parent == tmp_path / "data" / "images" for p in found.sources[1:])
+    (tmp_path / "data" / "images" / "v1.png").unlink()
+    with pytest.raises(FileNotFoundError, match=r"data/v1: no such photo \(tried .*; nor in "
+                                                r".*data/images\)"):
+        photo_views(tmp_path / "data", cameras_json=tmp_path / "cameras.json", resolution=40)
+
+
 def test_a_nerfstudio_capture_folder_is_read_from_its_transforms_json(data_dir, tmp_path):
     """nerfstudio and instant-ngp keep every view in one transforms.json (intrinsics as fl_x,
     fl_y, cx, cy; photos under images/): the views are the lego ones, every 8th held out."""
@@ -410,10 +437,26 @@ def test_camera_files_with_impossible_values_name_the_file(tmp_path):
                             ({"fx": True}, "fx must be a JSON number, got True"),
                             ({"fy": "50"}, "fy must be a JSON number, got '50'"),
                             ({"position": [0, "0", -2]}, "position must be JSON numbers"),
-                            ({"width": "40"}, "width and height must be whole numbers")):
+                            ({"width": "40"}, "width and height must be whole numbers"),
+                            # each field named (were "lacks or garbles float() argument must be
+                            # a string or a real number, not 'NoneType'" and the like)
+                            ({"fx": None}, "fx must be a JSON number, got None"),
+                            ({"height": [30]}, r"width and height must be whole numbers of "
+                                               r"pixels, got 40 and \[30\]"),
+                            ({"rotation": "abc"}, "rotation must be JSON numbers, got 'abc'"),
+                            ({"rotation": [[1, 0], [0, 1, 0], [0, 0, 1]]},
+                             "rotation, position, fx or fy is no array of numbers"),
+                            # a photo's name: was the view's index, or the photo "None"
+                            ({"img_name": None}, "img_name must be its photo's name, got None")):
         path = tmp_path / "cameras.json"
         path.write_text(json.dumps([{**good, **change}]))
         with pytest.raises(ValueError, match=rf"cameras.json: view 0: .*{message}"):
+            cameras_from_json(path)
+    for field in ("img_name", "fx", "rotation"):
+        path.write_text(json.dumps([{k: v for k, v in good.items() if k != field}]))
+        with pytest.raises(ValueError, match=rf"cameras.json: view 0 has no {field} \(a view "
+                                             r"holds width, height, position, rotation, fx, fy "
+                                             r"and img_name\)"):
             cameras_from_json(path)
     # a rotation written to two decimals is one (the nearest rotation stands for it)
     from scipy.spatial.transform import Rotation
