@@ -138,6 +138,31 @@ def test_a_scene_in_three_formats_renders_where_its_photos_show_it(data_dir, tmp
         assert not (tmp_path / "out.ply").exists() and not (tmp_path / "report.json").exists()
 
 
+def test_photos_the_unpruned_scene_does_not_match_are_warned_of(data_dir, tmp_path, cli):
+    """Cameras of twice the stated size, the focal lengths kept (the photos' aspect ratio, so
+    no check refused them), ran silently: the unpruned scene scored 7 dB against its photos,
+    and recovery trained towards them."""
+    _own_scene(data_dir, tmp_path)
+    entries = json.loads((tmp_path / "cameras.json").read_text())
+    for entry in entries:
+        entry["width"], entry["height"] = 2 * entry["width"], 2 * entry["height"]
+    (tmp_path / "wide.json").write_text(json.dumps(entries))
+    common = ("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply",
+              "--resolution", str(W), "--rounds", "1", "--keep-ratio", "0.5", "--images",
+              tmp_path / "inria", "--report", tmp_path / "report.json")
+    result = cli(*common, "--cameras", tmp_path / "wide.json")
+    assert result.exit_code == 0, result.output
+    score = json.loads((tmp_path / "report.json").read_text())["photos"]["unpruned"]["psnr"]
+    warning = [ln for ln in result.stderr.splitlines() if ln.startswith("warning: ")]
+    assert score < 15 and warning == [
+        f"warning: {tmp_path / 'wide.json'}: the unpruned {tmp_path / 'scene.ply'} scores "
+        f"{score:.1f} dB against the held-out photos: are these the cameras and photos it was "
+        "trained on (sizes and focal lengths, frame, convention)? Its pruning is measured, and "
+        "recovered, against them"], result.stderr
+    result = cli(*common, "--cameras", tmp_path / "cameras.json")  # the right ones: no word
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("alpha", [False, True])
 def test_a_splat_trained_over_white_compares_with_its_photos_over_white(data_dir, tmp_path, cli,
                                                                          alpha):
