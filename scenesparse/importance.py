@@ -374,8 +374,12 @@ class GaussianPruner(Sparsifier):
                                         f"from a PLY), got {type(scene).__name__}")
         check_finite(scene)
         check_cameras(cameras, none_means="the default orbit")
-        if targets is not None and (cameras is None or len(targets) != len(cameras)):
+        if targets is not None and cameras is None:
             raise InvalidParameterError("targets need their cameras: one target per camera")
+        if targets is not None:  # (checked only once recovery used them: 10 x 10 for 64 x 64)
+            from scenesparse.training import check_targets
+
+            check_targets(cameras, targets)
         rounds = 1 if self.threshold is not None else self.rounds
         n = len(scene)
         if n == 0:  # nothing to frame, score or train

@@ -470,3 +470,16 @@ def test_the_pruner_recovers_and_scores_over_its_background():
                  lambda: PruneStrategy(background=(255, 255, 255)).initialize_state()):
         with pytest.raises(InvalidParameterError, match=r"background must .*\[0, 1\].* 255"):
             call()
+
+
+def test_targets_are_checked_without_recovery_too(donut):
+    """Without recovery, targets of another size than their cameras were taken without a word
+    (they were checked only once recovery trained towards them)."""
+    from scenesparse.cameras import orbit_cameras
+    from sparsebox.exceptions import InvalidParameterError
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=16, height=12)
+    with pytest.raises(InvalidParameterError, match=r"target 0 must be \(height, width, 3\) = "
+                                                    r"\(12, 16, 3\) as its camera, got \(10, 10, 3\)"):
+        GaussianPruner("radsplat", rounds=1, keep_ratio=0.5).fit(
+            donut, cams, [torch.zeros(10, 10, 3)] * 2)
