@@ -4,7 +4,8 @@
 folder (``transforms_train.json``, and ``transforms_test.json`` for held-out views), a
 nerfstudio or instant-ngp capture (one ``transforms.json`` with every view), a COLMAP
 text model (``sparse/0/cameras.txt`` and ``images.txt``, photos in ``images/``), or the
-``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``).
+``cameras.json`` the INRIA 3DGS code writes beside its output (photos named by ``img_name``, in
+the folder or its ``images/``).
 Without an explicit test split, a ``transforms.json``'s views are held out as nerfstudio holds
 them out by default (``eval_mode="fraction"``: of its frames sorted by ``file_path``, it trains on
 90% evenly spaced from the first to the last and evaluates on the rest,
@@ -19,7 +20,9 @@ A transforms file's poses are in its own frame, and a splat that nerfstudio trai
 gaussian-splat``) is not: nerfstudio turns, centres and scales the poses first, and writes how to
 ``dataparser_transforms.json`` in the run's output folder. With that file given (or copied beside the
 transforms file, where it is read without being asked for), the cameras are put in the splat's
-frame (:func:`scenesparse.cameras.nerfstudio_model_frame`).
+frame (:func:`scenesparse.cameras.nerfstudio_model_frame`). One beside the photos of a folder
+whose cameras come from elsewhere (its COLMAP model, a ``cameras.json``) is not applied, with a
+warning: it describes a transforms file's poses.
 """
 
 from __future__ import annotations
@@ -237,20 +240,22 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
                                 "holds it)" if folder.exists() else f"{folder}: no such folder of photos")
     transforms = (folder / "transforms_train.json" if (folder / "transforms_train.json").is_file()
                   else folder / "transforms.json")
-    beside = dataparser_transforms is None and (folder / _DATAPARSER).is_file()
-    if beside:
-        dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
-    if dataparser_transforms is not None:
-        elsewhere = ("cameras_json" if cameras_json is not None
-                     else "its COLMAP model" if transforms.name == "transforms.json"
-                     and _colmap_model(folder) is not None
-                     else None if transforms.is_file() else "no transforms file")
-        if elsewhere is not None:  # (one found beside the photos was passed over in silence)
-            which = (f"{dataparser_transforms}, beside the photos," if beside
-                     else "dataparser_transforms")
-            raise InvalidParameterError(f"{which} moves the cameras of a transforms file "
-                                        f"(nerfstudio's), and those of {folder} come from "
-                                        f"{elsewhere}")
+    elsewhere = ("cameras_json" if cameras_json is not None
+                 else "its COLMAP model" if transforms.name == "transforms.json"
+                 and _colmap_model(folder) is not None
+                 else None if transforms.is_file() else "no transforms file")
+    if dataparser_transforms is not None and elsewhere is not None:
+        raise InvalidParameterError(f"dataparser_transforms moves the cameras of a transforms "
+                                    f"file (nerfstudio's), and those of {folder} come from "
+                                    f"{elsewhere}")
+    if dataparser_transforms is None and (folder / _DATAPARSER).is_file():
+        if elsewhere is None:
+            dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
+        elif elsewhere != "no transforms file":  # (was passed over in silence)
+            where = "the cameras.json given" if cameras_json is not None else elsewhere
+            warnings.warn(f"{folder / _DATAPARSER} is not applied: it moves the cameras of a "
+                          f"transforms file (nerfstudio's), and those of {folder} come from "
+                          f"{where}", stacklevel=3)
     if cameras_json is not None:
         cams, names = by_image_name(*cameras_from_json(cameras_json))
         # sorted by name, the same names are side by side

@@ -157,8 +157,8 @@ def test_photos_the_unpruned_scene_does_not_match_are_warned_of(data_dir, tmp_pa
     assert score < 15 and warning == [
         f"warning: {tmp_path / 'wide.json'}: the unpruned {tmp_path / 'scene.ply'} scores "
         f"{score:.1f} dB against the held-out photos: are these the cameras and photos it was "
-        "trained on (sizes and focal lengths, frame, convention)? Its pruning is measured, and "
-        "recovered, against them"], result.stderr
+        "trained on (sizes and focal lengths, frame, convention), over this background colour? "
+        "Its pruning is measured, and recovered, against them"], result.stderr
     result = cli(*common, "--cameras", tmp_path / "cameras.json")  # the right ones: no word
     assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
 
@@ -685,7 +685,7 @@ def test_a_nerfstudio_splat_is_paired_with_its_transforms_json_through_dataparse
                            atol=1)
 
 
-def test_a_dataparser_transforms_that_cannot_be_used_is_refused_by_name(tmp_path, cli):
+def test_a_dataparser_transforms_that_cannot_be_used_is_refused_by_name(data_dir, tmp_path, cli):
     """dataparser_transforms.json is read beside a transforms file only; given for a folder
     whose cameras come from elsewhere, or not nerfstudio's, it is an error naming it."""
     from scenesparse.cameras import orbit_cameras
@@ -712,20 +712,25 @@ def test_a_dataparser_transforms_that_cannot_be_used_is_refused_by_name(tmp_path
     cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
         "--images", tmp_path).error_line("dataparser_transforms.json", "not a nerfstudio")
     assert not (tmp_path / "out.ply").exists()
-    # beside a COLMAP model, which the cameras come from: it was passed over in silence
+    # beside a COLMAP model or a cameras.json, which the cameras come from: it was passed over
+    # in silence (not applied: it describes a transforms file's poses)
+    (tmp_path / "own").mkdir()
+    _own_scene(data_dir, tmp_path / "own")
     dataparser.write_text(json.dumps(_nerfstudio_run(np.eye(4)[:3], 1.0)))
-    model = tmp_path / "sparse" / "0"
-    model.mkdir(parents=True)
-    for name in ("cameras.txt", "images.txt"):
-        (model / name).write_text("")
-    with pytest.raises(ValueError, match=rf"^{re.escape(str(dataparser))}, beside the photos, "
-                                         r"moves the cameras of a transforms file .* come from "
-                                         r"its COLMAP model$"):
-        photo_views(tmp_path)
-    cli("scene", "prune-splats", tmp_path / "scene.ply", tmp_path / "out.ply", "--rounds", "1",
-        "--images", tmp_path).error_line("dataparser_transforms.json, beside the photos",
-                                         "its COLMAP model")
-    assert not (tmp_path / "out.ply").exists()
+    for folder, cameras, source in ((tmp_path / "own" / "colmap", None, "its COLMAP model"),
+                                    (tmp_path / "own" / "inria",
+                                     tmp_path / "own" / "cameras.json", "the cameras.json given")):
+        (folder / dataparser.name).write_text(dataparser.read_text())
+        message = (f"{folder / dataparser.name} is not applied: it moves the cameras of a "
+                   f"transforms file (nerfstudio's), and those of {folder} come from {source}")
+        with pytest.warns(UserWarning, match=f"^{re.escape(message)}$"):
+            views = photo_views(folder, cameras_json=cameras)
+        assert "frame of" not in views.description
+        args = () if cameras is None else ("--cameras", cameras)
+        result = cli("scene", "prune-splats", tmp_path / "own" / "scene.ply", tmp_path / "out.ply",
+                     "--resolution", str(W), "--rounds", "1", "--images", folder, *args)
+        assert result.exit_code == 0, result.output
+        assert f"warning: {message}" in result.stderr.splitlines(), result.stderr
 
 
 @pytest.mark.parametrize("count, held", [(10, [8]), (20, [9, 18]), (9, [0, 8])])
