@@ -121,9 +121,14 @@ def _one_or_batch(source: str, target: Path | None, out: Path | None,
             raise typer.BadParameter("--out is for a folder or glob of inputs; give TARGET for "
                                      "one file", param_hint="--out")
         return None
-    if target is not None or out is None:
-        raise typer.BadParameter(f"{source} names {len(files)} files: give --out FOLDER (and no "
-                                 "TARGET)", param_hint="--out")
+    if target is not None:  # the argument at fault, whether --out is given or not
+        what = "a folder" if Path(source).is_dir() else "a glob"
+        then = "drop TARGET" if out is not None else "give --out FOLDER for their outputs instead"
+        raise typer.BadParameter(f"is for a single file, and {source} is {what} "
+                                 f"({counted(len(files), 'file')}): {then}", param_hint="TARGET")
+    if out is None:
+        raise typer.BadParameter(f"{source} names {counted(len(files), 'file')}: give --out "
+                                 "FOLDER for their outputs", param_hint="--out")
     given = [name for name, value in (one_file_only or {}).items() if value is not None]
     if given:
         raise typer.BadParameter(f"a batch writes {per_file} per file",

@@ -524,3 +524,21 @@ def test_prune_splats_on_ray_names_the_backend_a_task_cannot_run(monkeypatch):
     with pytest.raises(typer.BadParameter) as err:
         scene_cli._prune_splats_task({}, print)
     assert err.value.param_hint == "--backend"
+
+
+def test_a_target_given_for_a_folder_of_inputs_is_the_argument_named(tmp_path, cli):
+    """``prune-points scans scans/out.ply`` said "Invalid value for --out: scans names 1 files",
+    naming an option the user had not given; as `graph sparsify` does for -o, TARGET is named."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    np.savetxt(scans / "a.xyz", np.random.default_rng(0).random((50, 3)))
+    for args, then in (([scans / "out.ply"], "give --out FOLDER for their outputs instead"),
+                       ([tmp_path / "x.ply", "--out", tmp_path / "o"], "drop TARGET")):
+        line = cli("scene", "prune-points", scans, *args).error_line()
+        assert line == (f"error: Invalid value for TARGET: is for a single file, and {scans} is a "
+                        f"folder (1 file): {then}"), line
+    line = cli("scene", "prune-points", scans).error_line()
+    assert line == f"error: Invalid value for --out: {scans} names 1 file: give --out FOLDER for " \
+                   "their outputs", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scans"]
+    assert sorted(p.name for p in scans.iterdir()) == ["a.xyz"]
