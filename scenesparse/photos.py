@@ -234,7 +234,8 @@ class _Located:
 
 
 def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
-            dataparser_transforms: str | os.PathLike[str] | None = None) -> _Located:
+            dataparser_transforms: str | os.PathLike[str] | None = None, *,
+            warn: bool = True) -> _Located:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: a file, not a folder of photos (give the folder that "
                                 "holds it)" if folder.exists() else f"{folder}: no such folder of photos")
@@ -251,7 +252,7 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
     if dataparser_transforms is None and (folder / _DATAPARSER).is_file():
         if elsewhere is None:
             dataparser_transforms = folder / _DATAPARSER  # copied beside the transforms file
-        elif elsewhere != "no transforms file":  # (was passed over in silence)
+        elif warn and elsewhere != "no transforms file":  # (was passed over in silence)
             where = "the cameras.json given" if cameras_json is not None else elsewhere
             warnings.warn(f"{folder / _DATAPARSER} is not applied: it moves the cameras of a "
                           f"transforms file (nerfstudio's), and those of {folder} come from "
@@ -317,8 +318,8 @@ def photo_sources(folder: str | os.PathLike[str], *,
                   dataparser_transforms: str | os.PathLike[str] | None = None) -> list[Path]:
     """The files :func:`photo_views` reads for ``folder`` (camera files, then photos), found
     without decoding a photo: the inputs a command's outputs must not overwrite. Raises as
-    :func:`photo_views` does for a folder it cannot read."""
-    return _locate(Path(folder), cameras_json, dataparser_transforms).sources
+    :func:`photo_views` does for a folder it cannot read (its warnings are photo_views')."""
+    return _locate(Path(folder), cameras_json, dataparser_transforms, warn=False).sources
 
 
 def photo_resolution(resolution: int | None, sources: list[Path], *, default: int,
