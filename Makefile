@@ -36,9 +36,10 @@ $(VENV)/.system:
 $(VENV)/.base: pyproject.toml $(VENV)/.system
 	$(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, where it is on offer; then pin whatever torch is there so
-	# that no other package makes pip resolve (and download) a CUDA build of its own.
+	# that no other package makes pip resolve (and download) a CUDA build of its own (read from
+	# its metadata: importing torch before numpy is installed warns "Failed to initialize NumPy").
 	$(BIN)/pip install -q torch==2.13.0 || $(BIN)/pip install -q "torch>=2.3"
-	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(BIN)/python -c "from importlib.metadata import version; print('torch==' + version('torch').split('+')[0])" > $(VENV)/constraints.txt
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[points,ogb]"
 	touch $@
 
