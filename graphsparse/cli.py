@@ -747,10 +747,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     progress = make_progress(transient=True, enabled=not as_json)
     console = progress.console  # messages above the bar, never wrapped
 
-    before = st.last_batch_size()
-
     def announce() -> None:  # once the skipped events are known to be the applied ones
         if resumed.events_applied:
+            before = resumed.last_batch_size
             other = (f"; batches of {batch_size} events from here on, where the last run took "
                      f"{before}: the state will not be the one a run of either size reaches"
                      if before is not None and before != batch_size else "")

@@ -138,6 +138,9 @@ class Resumed:
     #: the replayed batches that had no metrics line yet (a run stopped before writing it), as
     #: written now: a run that prints its batches prints these too
     reports: list = field(default_factory=list)
+    #: the batch size of the run that logged the last batch (None: no batch logged, or one
+    #: logged before batch sizes were)
+    last_batch_size: int | None = None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -218,7 +221,7 @@ class StreamState:
                             source_sha256=digest)
                 state.checkpoint()
             state._lock = lock
-            replayed, reports = state._replay_log(kappa_every=kappa_every)
+            replayed, reports, last_size = state._replay_log(kappa_every=kappa_every)
             state._events_file = None if events_file is None else str(Path(events_file).resolve())
         except BaseException:
             if state is not None:
@@ -226,7 +229,7 @@ class StreamState:
             if lock is not None:
                 os.close(lock)
             raise
-        return state, Resumed(state.events_applied, replayed, reports)
+        return state, Resumed(state.events_applied, replayed, reports, last_size)
 
     @classmethod
     def _from_checkpoint(cls, folder: Path, graph_source: str | None = None,
@@ -265,17 +268,6 @@ class StreamState:
                 "every event applied since): restore the file, or use another --state to start "
                 "from it as it is now")
 
-    def last_batch_size(self) -> int | None:
-        """The batch size of the run that logged the last batch, as :meth:`apply` was given it
-        (None: no batch logged, or none given)."""
-        path = self.folder / LOG
-        if not path.exists():
-            return None
-        last = None
-        for _, _, record in _log_records(path, path.read_bytes()):
-            last = record
-        return None if last is None else last.get("batch_size")
-
     def logged_events(self) -> Iterator[EdgeEvent]:
         """The events applied so far, in order, as the log holds them (read when called)."""
         path = self.folder / LOG
@@ -284,10 +276,13 @@ class StreamState:
         for number, _, record in _log_records(path, path.read_bytes()):
             yield from _record_events(path, number, record)
 
-    def _replay_log(self, repair: bool = True, kappa_every: int = 0) -> tuple[int, list]:
+    def _replay_log(self, repair: bool = True, kappa_every: int = 0
+                    ) -> tuple[int, list, int | None]:
+        """Replay the logged batches the checkpoint lacks: how many, the reports of those that
+        had no metrics line, and the last logged batch's batch size (:class:`Resumed`)."""
         path = self.folder / LOG
         if not path.exists():
-            return 0, []
+            return 0, [], None
         raw = path.read_bytes()
         records = list(_log_records(path, raw))  # a damaged log fails before any replay
         logged = _metrics_batches(self.folder / METRICS) if repair else set()
@@ -320,7 +315,7 @@ class StreamState:
                 fh.truncate(good_end)
                 fh.flush()
                 os.fsync(fh.fileno())
-        return replayed, written
+        return replayed, written, records[-1][2].get("batch_size") if records else None
 
     # ------------------------------------------------------------------ applying
     def count_events_file(self) -> None:
@@ -339,7 +334,8 @@ class StreamState:
         when the state is opened again. Events are those
         :meth:`~graphsparse.dynamic.DynamicSpectralSparsifier.update` takes (tuples, dicts,
         :class:`~graphsparse.dynamic.EdgeEvent`), a generator of them included. ``batch_size``,
-        the size of the run's batches, is logged with the batch (:meth:`last_batch_size`)."""
+        the size of the run's batches, is logged with the batch (a resumed run's
+        :class:`Resumed` reads it back)."""
         if isinstance(events, Iterator):  # read once: validated, logged and applied alike
             events = list(events)
         self.model.validate(events)
