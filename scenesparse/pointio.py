@@ -828,7 +828,8 @@ def _check_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
     """Refuse (:class:`PointFileError`) a cloud whose fields (as :func:`_named_for` names them
     for ``suffix``) are not those of its :data:`FIXED_LAYOUTS` layout."""
     layout = FIXED_LAYOUTS[suffix]
-    fields = _named_for(suffix, cloud).fields
+    named = _named_for(suffix, cloud)
+    fields = named.fields
     other = [n for n in fields if n not in layout]
     missing = [n for n in layout if n not in fields]
     if other and cloud.source == "pcd":  # as the cloud names them: normal_x..., a packed rgb(a)
@@ -842,7 +843,7 @@ def _check_fixed(path: Path, suffix: str, cloud: PointCloud) -> None:
         raise PointFileError(f"{path}: a {suffix} file holds {' '.join(layout)}, not {what}; "
                              "write .ply, .pcd or .xyz to keep every field")
     for colour in _COLOURS if suffix == ".xyzrgb" else ():
-        values = _named_for(suffix, cloud).data[colour]
+        values = named.data[colour]
         if values.dtype.kind in "iub" and not _byte_valued(values):
             raise PointFileError(f"{path}: a .xyzrgb file holds colours as fractions 0..1, and "
                                  f"{colour} holds integers outside 0..255; write .ply, .pcd or "
