@@ -790,8 +790,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         cand = np.flatnonzero(into_h)
         both = h.reweight_items(ids[in_h], w[in_h]) if in_h.any() else h
         both = both.add_items(u[cand], v[cand], w[cand], ids[cand])
-        index = grounded_rows(g)[1]  # H with the candidates spans G after the batch
-        size = int((index >= 0).sum())
+        kept, index = grounded_rows(g)  # H with the candidates spans G after the batch
+        size = kept.size
         p, q = index[both.rows], index[both.cols]
         solve = laplacian_solver(grounded_laplacian(p, q, both.weights, size), "auto", tol=1e-3)
         lg = graph_grounded_laplacian(g, index, size)
