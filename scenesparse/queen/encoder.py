@@ -334,13 +334,19 @@ class QueenEncoder:
             raise InvalidParameterError(f"the state was encoded with latent_dims {other}, where this "
                                         f"encoder's config has {mine}: load it into an encoder "
                                         "made with the config that encoded it")
-        self.state_ = StreamState.from_dict(state["state"])
+        # everything is read before anything is set: a bad part leaves the encoder as it was
+        stream_state = StreamState.from_dict(state["state"])
+        generator = torch.Generator()
+        try:
+            generator.set_state(state["generator"])
+        except (RuntimeError, TypeError) as err:  # torch: "Expected a CPUGeneratorImplState of size"
+            raise InvalidParameterError(f"not a QueenEncoder state: its 'generator' is no torch "
+                                        f"generator state ({err})") from None
+        frames = [FrameState.from_dict(frame) for frame in state["frames"]]
+        self.state_, self._generator, self.frames_ = stream_state, generator, frames
         self._rest_latent = state["rest_latent"].clone()
         self._previous = [t.clone() for t in state["previous"]]
         self._views = _copied(state.get("cameras", []))  # none in a state saved before they were
-        self._generator = torch.Generator()
-        self._generator.set_state(state["generator"])
-        self.frames_ = [FrameState.from_dict(frame) for frame in state["frames"]]
         return self
 
 

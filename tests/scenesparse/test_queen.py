@@ -298,6 +298,12 @@ def test_a_state_dict_of_other_latent_dims_is_refused_when_loaded(video):
         with pytest.raises(InvalidParameterError, match=message):
             fresh.load_state_dict(given)
         assert not hasattr(fresh, "state_")  # refused before any of it was taken
+    # a garbled generator state: named, and the encoder keeps its own state (it took the new
+    # stream state, then failed on the generator with torch's "Expected a CPUGeneratorImplState ...")
+    garbled = {**state, "state": {**state["state"], "index": 7}, "generator": state["generator"][:8]}
+    with pytest.raises(InvalidParameterError, match=r"its 'generator' is no torch generator state"):
+        enc.load_state_dict(garbled)
+    assert enc.state_.index == 1 and enc.state_dict()["generator"].equal(state["generator"])
 
 
 def test_moved_gaussians_is_the_motion_of_the_video(video):
