@@ -158,7 +158,7 @@ def pair_resistances(z: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     return _squared_distances(z, rows, cols, np.empty(rows.shape[0]))
 
 
-def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
+def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "auto",
                          tol: float = 1e-8, seed: int = 0, return_solver: bool = False):
     """Node coordinates ``Z`` (``num_nodes x num_vectors``) with ``R(u, v) ~ ||Z_u - Z_v||^2``
     for any two nodes of one component: the Johnson-Lindenstrauss projection of Spielman and
@@ -395,13 +395,15 @@ def _signed_incidence(p, q, scale, bits, out):
     return out
 
 
-def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "amg",
+def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "auto",
                           tol: float = 1e-8, seed: int = 0) -> np.ndarray:
     """Approximate effective resistance of every item (edge), from
     :func:`resistance_embedding` (self-loops get 0).
 
-    ``solver``: ``"amg"`` (pyamg smoothed aggregation with CG), ``"direct"`` (a sparse LU of
-    the grounded Laplacian) or ``"auto"`` (see :func:`laplacian_solver`).
+    ``solver``: ``"auto"`` (the default: the direct factorization unless it fills in, then
+    AMG), ``"direct"`` (a sparse LU of the grounded Laplacian) or ``"amg"`` (pyamg smoothed
+    aggregation with CG, one column at a time: slower wherever the factors stay small); see
+    :func:`laplacian_solver`.
     """
     g = as_structure(graph, name="graph")
     z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
@@ -485,7 +487,7 @@ class EffectiveResistanceSampler(Sparsifier):
 
     def __init__(self, *, keep_ratio: float | None = None, budget: int | None = None,
                  density: float | None = None, keep_tree: bool = True, reweight: bool = True,
-                 num_vectors: int = 64, solver: str = "amg", seed: int = 0) -> None:
+                 num_vectors: int = 64, solver: str = "auto", seed: int = 0) -> None:
         self.keep_ratio, self.budget, self.density = keep_ratio, budget, density
         self.keep_tree, self.reweight = keep_tree, reweight
         self.num_vectors, self.solver, self.seed = num_vectors, solver, seed
