@@ -313,6 +313,12 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     with parameter_errors(options), progress_steps(
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         g = load_graph(graph)
+        # what the output's format cannot hold, known before the fit: G's self-loops (they
+        # always stay) and weights, and the weights a reweighting method gives
+        check_graph_writable(g, output)
+        if getattr(estimator, "reweight", False) and Path(output).suffix.lower() == ".graph":
+            raise ValueError(f"{output}: METIS edge weights must be integers, and --method "
+                             f"{method} reweights the edges it keeps; write .mtx")
         step()
         try:
             h = estimator.fit(g).transform(g)

@@ -206,6 +206,28 @@ def test_the_samplers_forest_floor_names_what_the_caller_can_set(cli, tmp_path):
         load_graph(str(graph))).mask_.sum() == 1
 
 
+@pytest.mark.parametrize("method, source, output, names", [
+    # the sampler reweights what it keeps: METIS's integer weights can never hold it
+    ("effective-resistance", "0 1\n1 2\n2 3\n3 0\n0 2\n", "h.graph",
+     ["h.graph", "METIS edge weights must be integers", "effective-resistance reweights"]),
+    # self-loops always stay, and METIS holds none
+    ("fegrass", "0 1\n1 1\n1 2\n2 0\n", "h.graph", ["h.graph", "cannot hold self-loops"]),
+    ("random", "0 1 0.5\n1 2 1\n2 0 1\n", "h.graph", ["h.graph", "must be integers"]),
+])
+def test_sparsify_refuses_an_output_format_that_cannot_hold_the_result_before_fitting(
+        cli, tmp_path, monkeypatch, method, source, output, names):
+    """These were refused after the fit (22 s of effective-resistance on PGPgiantcompo)."""
+    from sparsebox.registry import get_method
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("the graph was fitted before its output format was checked")
+
+    monkeypatch.setattr(get_method(method, item="edge").load(), "fit", refuse)
+    graph = write(tmp_path / "g.txt", source)
+    run_bad(cli, Case(["graph", "sparsify", graph, "-o", tmp_path / output, "--method", method,
+                       "--budget", "3"], names, [graph]), tmp_path)
+
+
 def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
     import sparsebox.data.graphs
 
