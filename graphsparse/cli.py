@@ -565,8 +565,10 @@ def gtsp(
     baselines: str = typer.Option("", help="Also run baselines at each keep ratio: "
                                   "random-tokens, magnitude (comma-separated)."),
     max_graphs: int = typer.Option(None, help="Use about this many graphs (at least 3: one "
-                                   "per part of the split), evenly spaced through each part in "
-                                   "proportion (quick runs)."),
+                                   "per part of the split; where the metric is ROC-AUC or "
+                                   "average precision, enough that the valid and test parts "
+                                   "each hold both labels: the error names how many), evenly "
+                                   "spaced through each part in proportion (quick runs)."),
     batch_size: int = typer.Option(128, min=1),
     lr: float = typer.Option(1e-3, callback=finite_at_least(0, above=True),
                              help="Learning rate, a finite number > 0."),

@@ -851,7 +851,7 @@ def _gtsp(out: Path, *options) -> list:
     (["--baselines", "dropout"], ["--baselines", "dropout"]),
     (["--baselines", "magnitude,magnitude"], ["--baselines", "twice"]),  # trained twice
     (["--max-graphs", "2"], ["--max-graphs", "2"]),
-    (["--max-graphs", "10"], ["--max-graphs", "valid split", "both labels"]),
+    (["--max-graphs", "10"], ["--max-graphs", "valid split", "both labels", "use at least 25"]),
     (["--lr", "0"], ["Invalid value for '--lr'", "> 0", "0.0"]),  # accepted, and trained nothing
     (["--lr", "-0.5"], ["Invalid value for '--lr'", "> 0", "-0.5"]),
 ], ids=["unknown_dataset", "node_dataset", "unknown_axis", "repeated_axis", "keep_zero",

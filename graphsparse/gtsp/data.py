@@ -302,6 +302,30 @@ def _take(idx: Any, share: int) -> np.ndarray:
     return idx[np.unique(np.linspace(0, idx.size - 1, share).round().astype(np.int64))]
 
 
+def _subset(parts: dict[str, Any], max_graphs: int) -> dict[str, np.ndarray]:
+    """About ``max_graphs`` graphs of the split ``parts``, evenly spaced through each part in
+    proportion to its size (:func:`load_molecules`)."""
+    total = sum(len(v) for v in parts.values())
+    return {k: _take(v, max(1, round(max_graphs * len(v) / total))) for k, v in parts.items()}
+
+
+def _fewest_graphs(dataset: Any, parts: dict[str, Any], start: int) -> int | None:
+    """The smallest ``max_graphs`` above ``start`` whose valid and test parts each hold a task
+    with both labels (None where even the whole split does not): for the error that names it.
+    Reads each graph it tries once."""
+    read: dict[int, Any] = {}
+
+    def graph(i: Any) -> Any:
+        return read[int(i)] if int(i) in read else read.setdefault(int(i), dataset[int(i)])
+
+    total = sum(len(v) for v in parts.values())
+    for count in range(start + 1, total + 1):
+        taken = _subset(parts, count)
+        if all(_has_both_labels([graph(i) for i in taken[k]]) for k in ("valid", "test")):
+            return count
+    return None
+
+
 def _has_both_labels(graphs: list[Any]) -> bool:
     """Whether some task (column of ``y``) has a 0 and a 1 among the labelled graphs."""
     import torch
@@ -331,17 +355,20 @@ def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
     dataset = load_ogbg(name, root, download=download)
     split = dataset.get_idx_split()
     parts = {"train": split["train"], "valid": split["valid"], "test": split["test"]}
+    whole = parts
     if max_graphs is not None:
-        total = sum(len(v) for v in parts.values())
-        parts = {k: _take(v, max(1, round(max_graphs * len(v) / total))) for k, v in parts.items()}
+        parts = _subset(whole, max_graphs)
     graphs = {k: _with_random_walk_pe((dataset[int(i)] for i in v), walk_length)
               for k, v in parts.items()}
     metric = {"rocauc": "ROC-AUC", "ap": "average precision"}.get(str(dataset.eval_metric))
     if metric is not None:  # the evaluator scores only the tasks with both labels, and fails
         for part in ("valid", "test"):  # where there is none
             if not _has_both_labels(graphs[part]):
+                fewest = _fewest_graphs(dataset, whole, max_graphs)
+                use = (f"use at least {fewest}" if fewest is not None
+                       else "no number of graphs has both")
                 raise InvalidParameterError(
                     f"max_graphs {max_graphs} leaves the {part} split of {dataset.name} without "
-                    f"a task that has both labels, which {metric} needs; use more graphs")
+                    f"a task that has both labels, which {metric} needs; {use}")
     return MoleculeTask(dataset.name, graphs["train"], graphs["valid"], graphs["test"],
                         int(dataset.num_tasks), str(dataset.task_type), str(dataset.eval_metric))

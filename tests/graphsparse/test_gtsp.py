@@ -563,6 +563,15 @@ def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
         load_molecules("ogbg-molpcba", tmp_path, max_graphs=3, download=False)
 
 
+def test_too_few_graphs_for_roc_auc_name_the_fewest_that_do():
+    """--max-graphs 12 was refused with "use more graphs", under a help that said 3 would do."""
+    with pytest.raises(InvalidParameterError, match=r"max_graphs 24 leaves the test split of "
+                       r"ogbg-molbace .* ROC-AUC needs; use at least 25$"):
+        load_molecules("ogbg-molbace", max_graphs=24)
+    task = load_molecules("ogbg-molbace", max_graphs=25)
+    assert len(task.train) + len(task.valid) + len(task.test) == 25
+
+
 def test_missing_ogbg_files_name_the_folder_offline(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="ogbg_molhiv"):
         load_molecules("ogbg-molhiv", tmp_path, download=False)
