@@ -185,9 +185,10 @@ def sparsify(
     from sparsebox.options import executor_from_options, refuse_batch_options
 
     names = _graph_methods()
-    if method not in names:
+    if method.lower() not in names:
         raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
                                  param_hint="--method")
+    method = method.lower()  # names in any case, as datasets' are
     sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
                                "density": density}.items() if v is not None}
     from sparsebox.options import given_options
@@ -374,8 +375,9 @@ def teddy(
     from sparsebox.outputs import write_text_atomic
 
     runner = executor_from_options(executor, jobs, address)
-    wanted = tuple(dict.fromkeys(m.strip() for m in methods.split(",") if m.strip()))  # once each
-    unknown = sorted(set(wanted) - set(METHODS))
+    given = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = sorted({m for m in given if m.lower() not in METHODS})
+    wanted = tuple(dict.fromkeys(m.lower() for m in given))  # once each, in any case
     if unknown or not wanted:
         what = (f"unknown {'method' if len(unknown) == 1 else 'methods'} "
                 f"{', '.join(map(repr, unknown))}" if unknown else "names no method")

@@ -176,9 +176,10 @@ def prune_points(
     from sparsebox.registry import get_method
 
     names = _point_method_names()
-    if method not in names:
+    if method.lower() not in names:
         raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
                                  param_hint="--method")
+    method = method.lower()  # names in any case, as datasets' are
     entry = get_method(method, item="point")
     accepted = entry.load()._get_param_names()
     given = {name: value for name, value in {

@@ -36,8 +36,9 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
                                  f"got {dataset!r}", param_hint="--dataset")
     axis_list = _parsed(parse_axes, axes, "--axes")
     keeps = _parsed(parse_keeps, keep, "--keep")
-    wanted = tuple(b.strip() for b in baselines.split(",") if b.strip())
-    unknown = [b for b in wanted if b not in BASELINES]
+    given = [b.strip() for b in baselines.split(",") if b.strip()]
+    unknown = [b for b in given if b.lower() not in BASELINES]
+    wanted = tuple(b.lower() for b in given)  # names in any case, as --dataset
     if unknown:
         raise typer.BadParameter(f"unknown baselines {unknown}; choose from "
                                  f"{', '.join(BASELINES)}", param_hint="--baselines")

@@ -98,7 +98,7 @@ def parse_axes(text: str) -> tuple[str, ...]:
     >>> parse_axes("tokens, layers")
     ('tokens', 'layers')
     """
-    axes = tuple(a.strip() for a in text.split(",") if a.strip())
+    axes = tuple(a.strip().lower() for a in text.split(",") if a.strip())  # in any case
     unknown = [a for a in axes if a not in AXES]
     if unknown or not axes:
         raise InvalidParameterError(f"axes must be among {', '.join(AXES)}, got {text!r}")

@@ -414,3 +414,33 @@ def test_methods_of_an_item_no_method_prunes_say_so(cli):
     assert result.exit_code == 0
     assert result.stdout.strip() == "no registered method prunes head items on its own"
     assert cli("methods", "--item", "head", "--json").stdout.strip() == "[]"
+
+
+def test_method_names_are_read_in_any_case_as_dataset_names_are(cli, tmp_path, monkeypatch):
+    """`graph teddy --dataset Cora --model GCN` ran, `--methods Teddy` was an unknown method."""
+    import graphsparse.cli
+    from graphsparse.gtsp.command import _options
+    from sparsebox.data.graphs import load_graph
+
+    out = tmp_path / "h.mtx"
+    result = cli("graph", "sparsify", "karate", "--method", "FeGrass", "--budget", "40", "-o", out)
+    assert result.exit_code == 0 and load_graph(out).num_edges == 40, result.output
+    bad = cli("graph", "sparsify", "karate", "--method", "FeGras", "-o", tmp_path / "g.mtx")
+    assert "got 'FeGras'" in bad.error_line()  # named as given
+    ran = {}
+    monkeypatch.setattr(graphsparse.cli, "_run_teddy",
+                        lambda runner, out, dataset, model, levels, wanted, *rest, **kw:
+                        ran.update(methods=wanted))
+    result = cli("graph", "teddy", "--methods", "Teddy,RANDOM,teddy", "--levels", "1",
+                 "--seeds", "1", "--epochs", "1", "--out", tmp_path / "teddy")
+    assert result.exit_code == 0 and ran["methods"] == ("teddy", "random"), result.output
+    assert "'Tedy'" in cli("graph", "teddy", "--methods", "Tedy", "--out",
+                           tmp_path / "t2").error_line()
+    assert _options("OGBG-MOLBACE", "Layers, TOKENS", "0.5", "Random-Tokens") == (
+        "ogbg-molbace", ("tokens", "layers"), (0.5,), ("random-tokens",))
+    cloud = tmp_path / "c.xyz"
+    cloud.write_text("".join(f"{i} {i % 3} {i % 5}\n" for i in range(20)))
+    result = cli("scene", "prune-points", cloud, tmp_path / "k.xyz", "--method", "Uniform",
+                 "--keep-ratio", "0.5")
+    assert result.exit_code == 0 and len((tmp_path / "k.xyz").read_text().splitlines()) == 10, \
+        result.output
