@@ -216,7 +216,7 @@ class _Interrupted(Exception):
 
 def _message(err: BaseException) -> str:
     if isinstance(err, typer.TyperException):
-        text = err.format_message()
+        text = err.format_message() + _given_value(err)
     elif isinstance(err, OSError) and err.filename and err.strerror:
         text = f"{err.filename}: {err.strerror}"
     elif isinstance(err, KeyError) and err.args:
@@ -224,6 +224,22 @@ def _message(err: BaseException) -> str:
     else:
         text = str(err) or type(err).__name__
     return " ".join(text.split())  # one line
+
+
+def _given_value(err: BaseException) -> str:
+    """``, got 0`` where typer's own check of an option (``min=1``: pydantic's "Input should be
+    greater than or equal to 1") refused a value without saying which; else nothing."""
+    errors = getattr(err.__cause__, "errors", None)
+    if not callable(errors) or type(err.__cause__).__name__ != "ValidationError":
+        return ""
+    given = [e["input"] for e in errors() if "input" in e]
+    if len(given) != 1:
+        return ""
+    try:  # a number as it was typed, anything else quoted (as the other options say it)
+        float(given[0])
+        return f", got {given[0]}"
+    except (TypeError, ValueError):
+        return f", got {given[0]!r}"
 
 
 def _user_error(err: BaseException) -> bool:

@@ -1159,7 +1159,7 @@ def test_gsplat_without_a_gpu_and_a_negative_seed_name_their_options(cli, data_d
     run_bad(cli, Case(["scene", "prune-splats", batch, "--out", tmp_path / "out", "--backend",
                        "gsplat"], ["--backend", "CUDA"], [batch / "a.ply"]), tmp_path)
     for option, value, names in (("--backend", "gsplat", ["--backend", "CUDA"]),
-                                 ("--seed", "-1", ["--seed", "greater than or equal to 0"])):
+                                 ("--seed", "-1", ["--seed", "greater than or equal to 0, got -1"])):
         run_bad(cli, Case(["scene", "queen", "encode", tiny_video / "frames", "-o",
                            tmp_path / "v.qsv", "--epochs", "1", option, value], names),
                 tmp_path)

@@ -444,3 +444,15 @@ def test_method_names_are_read_in_any_case_as_dataset_names_are(cli, tmp_path, m
                  "--keep-ratio", "0.5")
     assert result.exit_code == 0 and len((tmp_path / "k.xyz").read_text().splitlines()) == 10, \
         result.output
+
+
+def test_typers_own_checks_of_an_option_name_the_value_they_refuse(cli, tmp_path):
+    """typer's min= check (pydantic's words) said "Input should be greater than or equal to 1"
+    and not what was given, where the project's own checks say "got 0"."""
+    out = tmp_path / "teddy"
+    for value, said in (("0", "greater than or equal to 1, got 0"),
+                        ("x", "a valid integer, unable to parse string as an integer, got 'x'")):
+        line = cli("graph", "teddy", "--epochs", value, "--out", out).error_line()
+        assert line.startswith("error: Invalid value for '--epochs': Input should be ") \
+            and line.endswith(said), line
+    assert not out.exists()
