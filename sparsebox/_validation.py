@@ -166,6 +166,12 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list]) 
     Traceback (most recent call last):
     ...
     sparsebox.exceptions.InvalidParameterError: keep_ratio must be in (0, 1], got 1.5
+    >>> validate_params({"keep_ratio": "0.5"},
+    ...                 {"keep_ratio": [Interval(numbers.Real, 0, 1, closed="right"), None]})
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: keep_ratio must be in (0, 1], got '0.5' (a str, \
+not a number)
     """
     for name, alternatives in constraints.items():
         if name not in params:
@@ -180,6 +186,10 @@ def validate_params(params: Mapping[str, Any], constraints: Mapping[str, list]) 
             # keep_ratio=torch.tensor(0.5): "must be in (0, 1], got tensor(0.5000)" alone puzzles
             kind = "tensor" if type(value).__module__.startswith("torch") else "array"
             error = InvalidParameterError(f"{error} (a 0-d {kind}: pass its .item(), {held!r})")
+        elif (not _is_real(held) and alternatives
+              and all(c is None or isinstance(c, Interval) for c in alternatives)):
+            # keep_ratio="0.5": "must be in (0, 1], got '0.5'" reads as a value out of range
+            error = InvalidParameterError(f"{error} (a {type(held).__name__}, not a number)")
         raise error
 
 
