@@ -197,9 +197,12 @@ def _dataset_lines(dataset: str, table: dict, compared: dict) -> list[str]:
     if dense is None:
         return [*lines, "", "No dense run: no comparison."]
     unit = "points" if metric in ("rocauc", "ap", "acc") else metric
+    lower = metric in ("rmse", "mae")  # (the sign of compare_to_dense's margins)
     lines += ["", f"Runs with at least {100 * FLOPS_CUT_TARGET:.0f}% fewer inference FLOPs "
-              "(dense-kernel count) than dense, their metric difference to dense and their "
-              "measured inference wall time:", ""]
+              f"(dense-kernel count) than dense, their {metric} minus dense's "
+              f"({'lower' if lower else 'higher'} is better) and their measured inference wall "
+              "time; against a baseline, the margin over it (positive = better than the "
+              "baseline, as below):", ""]
     cut_rows = [(k, c) for k, c in compared["rows"].items()
                 if c["flops_cut"] >= FLOPS_CUT_TARGET]
     for (label, keep), c in cut_rows:

@@ -908,6 +908,28 @@ def test_the_report_shows_no_change_of_flops_as_plus_zero(tmp_path):
     assert "- weights at keep 0.5: +0.0% / -40.0%" in text
 
 
+def test_the_report_says_which_sign_is_better_for_each_comparison(tmp_path):
+    """On an RMSE dataset one line read "-0.02 rmse, ...; vs random-tokens ...: +0.01": a
+    difference where lower is better beside a margin where higher is, neither said."""
+    from graphsparse.gtsp.report import write_gtsp_report
+
+    def rec(axes, keep, metric, name):
+        return {"dataset": "d", "axes": axes, "keep": keep, "seed": 0, "metric_name": name,
+                "metric": metric, "flops": 100.0 * keep, "flops_sparse_kernel": 100.0 * keep,
+                "inference_seconds": 1.0, "epochs": 1, "attention_flops": 10.0 * keep,
+                "attention_block_flops": 20.0 * keep}
+
+    for name, better in (("rmse", "lower"), ("rocauc", "higher")):
+        write_gtsp_report([rec("dense", 1.0, 1.0, name), rec("layers", 0.5, 0.98, name),
+                           rec("random-tokens", 0.5, 0.99, name)], tmp_path)
+        text = " ".join((tmp_path / "results.md").read_text().split())
+        assert (f"their {name} minus dense's ({better} is better) and their measured inference "
+                "wall time; against a baseline, the margin over it (positive = better than the "
+                "baseline") in text, text
+    assert "- layers at keep 0.5: 50.0% fewer FLOPs, -2.00 points" in text
+    assert "vs random-tokens at no more FLOPs (0.00 M): -1.00" in text
+
+
 def test_the_weight_schedule_must_end_by_the_freeze():
     """weight_end past freeze_at froze the masks mid-schedule: weight_keep_ratio 0.2 with
     freeze_at 0.5 ended near 0.3 kept, silently."""
