@@ -51,14 +51,15 @@ def test_wheel_ships_the_catalogue_the_licence_and_the_entry_points(wheel):
 
 
 def test_a_core_install_has_what_the_methods_use_by_default(wheel):
-    """Effective-resistance sampling solves with pyamg by default: pyamg was only in the `amg`
-    extra, so `sparsebox graph sparsify --method effective-resistance` failed after `pip install
-    .` (with no option to choose another solver)."""
+    """Effective-resistance sampling solves with pyamg where the factorization fills in (its
+    default solver, "auto"): pyamg was only in the `amg` extra, so `sparsebox graph sparsify
+    --method effective-resistance` failed after `pip install .` (with no option to choose
+    another solver)."""
     import inspect
 
     from graphsparse.resistance import EffectiveResistanceSampler
 
-    assert inspect.signature(EffectiveResistanceSampler).parameters["solver"].default == "amg"
+    assert inspect.signature(EffectiveResistanceSampler).parameters["solver"].default == "auto"
     names = zipfile.ZipFile(wheel).namelist()
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
     core = [line.split(":", 1)[1].strip() for line in metadata.decode().splitlines()
