@@ -185,10 +185,11 @@ def sparsify(
     from sparsebox.options import executor_from_options, refuse_batch_options
 
     names = _graph_methods()
-    if method.lower() not in names:
+    by_case = {name.lower(): name for name in names}  # names in any case, as datasets' are
+    if method.lower() not in by_case:
         raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
                                  param_hint="--method")
-    method = method.lower()  # names in any case, as datasets' are
+    method = method if method in names else by_case[method.lower()]
     sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
                                "density": density}.items() if v is not None}
     from sparsebox.options import given_options
@@ -314,12 +315,9 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     with parameter_errors(options), progress_steps(
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         g = load_graph(graph)
-        # what the output's format cannot hold, known before the fit: G's self-loops (they
-        # always stay) and weights, and the weights a reweighting method gives
-        check_graph_writable(g, output)
-        if getattr(estimator, "reweight", False) and Path(output).suffix.lower() == ".graph":
-            raise ValueError(f"{output}: METIS edge weights must be integers, and --method "
-                             f"{method} reweights the edges it keeps; write .mtx")
+        if g.num_self_loops and Path(output).suffix.lower() == ".graph":  # known before the fit
+            raise ValueError(f"{output}: METIS files cannot hold self-loops, and {graph} has "
+                             f"{g.num_self_loops}, which every edge method keeps; write .mtx")
         step()
         try:
             h = estimator.fit(g).transform(g)
