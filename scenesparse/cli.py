@@ -176,10 +176,11 @@ def prune_points(
     from sparsebox.registry import get_method
 
     names = _point_method_names()
-    if method.lower() not in names:
+    by_case = {name.lower(): name for name in names}  # names in any case, as datasets' are
+    if method.lower() not in by_case:
         raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
                                  param_hint="--method")
-    method = method.lower()  # names in any case, as datasets' are
+    method = method if method in names else by_case[method.lower()]
     entry = get_method(method, item="point")
     accepted = entry.load()._get_param_names()
     given = {name: value for name, value in {

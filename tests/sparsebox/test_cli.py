@@ -438,6 +438,18 @@ def test_method_names_are_read_in_any_case_as_dataset_names_are(cli, tmp_path, m
                            tmp_path / "t2").error_line()
     assert _options("OGBG-MOLBACE", "Layers, TOKENS", "0.5", "Random-Tokens") == (
         "ogbg-molbace", ("tokens", "layers"), (0.5,), ("random-tokens",))
+    # a plugin registered with capitals runs by its name in any case, as it did as given
+    from sparsebox import registry
+
+    registry.methods()  # the built-ins, which monkeypatch puts back with the dict
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    registry.register("MyRandom", item="edge", target="graphsparse.random_edges:RandomEdgePruner",
+                      summary="", data="graph")
+    for name in ("MyRandom", "myrandom"):
+        done = cli("graph", "sparsify", "karate", "--method", name, "--budget", "30", "-o",
+                   tmp_path / f"{name}.mtx")
+        assert done.exit_code == 0 and load_graph(tmp_path / f"{name}.mtx").num_edges == 30, \
+            done.output
     cloud = tmp_path / "c.xyz"
     cloud.write_text("".join(f"{i} {i % 3} {i % 5}\n" for i in range(20)))
     result = cli("scene", "prune-points", cloud, tmp_path / "k.xyz", "--method", "Uniform",
