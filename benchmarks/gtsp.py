@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(default both).")
     ap.add_argument("--max-graphs", type=count(3), default=None,
                     help="About this many graphs per dataset, at least 3 (one per part of the split; "
-                         "default all).")
+                         "more where ROC-AUC or average precision needs both labels in each: the "
+                         "error names how many; default all).")
     ap.add_argument("--jobs", type=count(1), default=1, help="Seeds side by side (one thread each).")
     ap.add_argument("--resume", action="store_true", help="Keep the recorded runs of --out.")
     add_out_option(ap, "gtsp.json, gtsp.md and gtsp/<dataset>/")

@@ -311,13 +311,16 @@ def _subset(parts: dict[str, Any], max_graphs: int) -> dict[str, np.ndarray]:
 
 def _fewest_graphs(dataset: Any, parts: dict[str, Any], start: int) -> int | None:
     """The smallest ``max_graphs`` above ``start`` whose valid and test parts each hold a task
-    with both labels (None where even the whole split does not): for the error that names it.
-    Reads each graph it tries once."""
+    with both labels (None where even the whole split does not): for the error that names it
+    (a subset is no part of a larger one, so a larger count may lack them again). Reads each
+    graph it tries once."""
     read: dict[int, Any] = {}
 
     def graph(i: Any) -> Any:
         return read[int(i)] if int(i) in read else read.setdefault(int(i), dataset[int(i)])
 
+    if not all(_has_both_labels([graph(i) for i in parts[k]]) for k in ("valid", "test")):
+        return None
     total = sum(len(v) for v in parts.values())
     for count in range(start + 1, total + 1):
         taken = _subset(parts, count)
@@ -364,11 +367,15 @@ def load_molecules(name: str, root: str | os.PathLike[str] | None = None, *,
     if metric is not None:  # the evaluator scores only the tasks with both labels, and fails
         for part in ("valid", "test"):  # where there is none
             if not _has_both_labels(graphs[part]):
-                fewest = _fewest_graphs(dataset, whole, max_graphs)
-                use = (f"use at least {fewest}" if fewest is not None
-                       else "no number of graphs has both")
+                fewest = None if max_graphs is None else _fewest_graphs(dataset, whole,
+                                                                        max_graphs)
+                if fewest is None:  # the split as the dataset gives it
+                    raise InvalidParameterError(
+                        f"the {part} split of {dataset.name} has no task with both labels, "
+                        f"which {metric} needs")
                 raise InvalidParameterError(
                     f"max_graphs {max_graphs} leaves the {part} split of {dataset.name} without "
-                    f"a task that has both labels, which {metric} needs; {use}")
+                    f"a task that has both labels, which {metric} needs; {fewest} is the fewest "
+                    "that gives both")
     return MoleculeTask(dataset.name, graphs["train"], graphs["valid"], graphs["test"],
                         int(dataset.num_tasks), str(dataset.task_type), str(dataset.eval_metric))

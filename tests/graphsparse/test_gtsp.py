@@ -74,11 +74,12 @@ def _write_csv_gz(path: Path, rows, fmt: str = "%d") -> None:
 
 
 def write_tiny_ogbg(root: Path, name: str = "ogbg-molhiv", num_graphs: int = 40,
-                    num_tasks: int = 1, seed: int = 0, one_atom: int | None = None) -> Path:
+                    num_tasks: int = 1, seed: int = 0, one_atom: int | None = None,
+                    one_label: bool = False) -> Path:
     """``num_graphs`` small molecules in the ogb package's on-disk layout of ``name`` (bonds
     stored once, ogb adds the reverse edges), labels that follow the atoms (some missing when
     there are several tasks), a scaffold split of 60/20/20%; graph ``one_atom`` (when given) is
-    a molecule of one atom and no bond."""
+    a molecule of one atom and no bond; ``one_label``: every label 0."""
     rng = np.random.default_rng(seed)
     folder = root / "ogb" / name.replace("-", "_")
     sizes = rng.integers(5, 16, num_graphs)
@@ -100,6 +101,8 @@ def write_tiny_ogbg(root: Path, name: str = "ogbg-molhiv", num_graphs: int = 40,
         labels.append(row)
     labels = np.array(labels)
     labels[:2, 0] = [0.0, 1.0]  # both classes in every part of the split
+    if one_label:
+        labels[:] = 0.0
     raw = folder / "raw"
     _write_csv_gz(raw / "edge.csv.gz", np.concatenate(edges))
     _write_csv_gz(raw / "edge-feat.csv.gz", np.concatenate(edge_feat))
@@ -566,10 +569,20 @@ def test_a_tiny_molpcba_with_missing_labels_trains(tmp_path):
 def test_too_few_graphs_for_roc_auc_name_the_fewest_that_do():
     """--max-graphs 12 was refused with "use more graphs", under a help that said 3 would do."""
     with pytest.raises(InvalidParameterError, match=r"max_graphs 24 leaves the test split of "
-                       r"ogbg-molbace .* ROC-AUC needs; use at least 25$"):
+                       r"ogbg-molbace .* ROC-AUC needs; 25 is the fewest that gives both$"):
         load_molecules("ogbg-molbace", max_graphs=24)
     task = load_molecules("ogbg-molbace", max_graphs=25)
     assert len(task.train) + len(task.valid) + len(task.test) == 25
+
+
+def test_a_split_without_both_labels_is_named_whatever_max_graphs_is(tmp_path):
+    """Without max_graphs the check failed with a TypeError (None + 1) looking for a count."""
+    write_tiny_ogbg(tmp_path, "ogbg-molhiv", one_label=True)
+    for max_graphs in (None, 5):
+        with pytest.raises(InvalidParameterError, match=r"^the valid split of ogbg-molhiv has no "
+                                                        r"task with both labels, which ROC-AUC "
+                                                        r"needs$"):
+            load_molecules("ogbg-molhiv", tmp_path, max_graphs=max_graphs, download=False)
 
 
 def test_missing_ogbg_files_name_the_folder_offline(tmp_path):
