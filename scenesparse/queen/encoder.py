@@ -343,10 +343,11 @@ class QueenEncoder:
             raise InvalidParameterError(f"not a QueenEncoder state: its 'generator' is no torch "
                                         f"generator state ({err})") from None
         frames = [FrameState.from_dict(frame) for frame in state["frames"]]
+        rest_latent = state["rest_latent"].clone()
+        previous = [t.clone() for t in state["previous"]]
+        views = _copied(state.get("cameras", []))  # none in a state saved before they were
         self.state_, self._generator, self.frames_ = stream_state, generator, frames
-        self._rest_latent = state["rest_latent"].clone()
-        self._previous = [t.clone() for t in state["previous"]]
-        self._views = _copied(state.get("cameras", []))  # none in a state saved before they were
+        self._rest_latent, self._previous, self._views = rest_latent, previous, views
         return self
 
 

@@ -304,6 +304,9 @@ def test_a_state_dict_of_other_latent_dims_is_refused_when_loaded(video):
     with pytest.raises(InvalidParameterError, match=r"its 'generator' is no torch generator state"):
         enc.load_state_dict(garbled)
     assert enc.state_.index == 1 and enc.state_dict()["generator"].equal(state["generator"])
+    with pytest.raises(AttributeError):  # a part read last (no tensors): nothing taken either
+        enc.load_state_dict({**state, "state": garbled["state"], "previous": ["x"]})
+    assert enc.state_.index == 1
 
 
 def test_moved_gaussians_is_the_motion_of_the_video(video):
