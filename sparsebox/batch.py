@@ -173,18 +173,20 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
 
 def _reason(source: Any, why: str) -> str:
     """Why the file ``source`` failed (``why``: ``"Error: message"``), naming it once, in one
-    form whatever raised it: ``file: message (Error)``.
+    form whatever raised it: ``file: message (Error)``; a command line's usage error (click's
+    ``BadParameter``, which says "Invalid value for --option") without its name, as a single
+    file's error line says it.
 
     Examples
     --------
     >>> _reason("in/a.mtx", "GraphFileError: in/a.mtx: not a Matrix Market file")
     'in/a.mtx: not a Matrix Market file (GraphFileError)'
-    >>> _reason("in/a.mtx", "BadParameter: keep_ratio 0.01 keeps none of its 3 edges")
-    'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (BadParameter)'
+    >>> _reason("in/a.mtx", "InvalidParameterError: keep_ratio 0.01 keeps none of its 3 edges")
+    'in/a.mtx: keep_ratio 0.01 keeps none of its 3 edges (InvalidParameterError)'
     >>> _reason("in/a.mtx", "BadParameter: Invalid value for --k: in/a.mtx: 9 neighbours of 3 points")
-    'in/a.mtx: Invalid value for --k: 9 neighbours of 3 points (BadParameter)'
+    'in/a.mtx: Invalid value for --k: 9 neighbours of 3 points'
     >>> _reason("a.ply", "BadParameter: Invalid value for TARGET: out/a.ply: cannot hold it")
-    'a.ply: Invalid value for TARGET: out/a.ply: cannot hold it (BadParameter)'
+    'a.ply: Invalid value for TARGET: out/a.ply: cannot hold it'
     >>> _reason("in/a.mtx", "MemoryError: ")
     'in/a.mtx: MemoryError'
     >>> _reason("in/a.mtx", "its worker process died (BrokenProcessPool: terminated)")
@@ -195,4 +197,10 @@ def _reason(source: Any, why: str) -> str:
         return f"{source}: {why}"
     # the error names the file already (first, or after another's "...: "; not inside a path)
     text = re.sub(rf"(^|: ){re.escape(source)}: ", r"\1", text, count=1)
+    if kind in _USAGE_ERRORS and text:
+        return f"{source}: {text}"
     return f"{source}: {text} ({kind})" if text else f"{source}: {kind}"
+
+
+#: click's errors of a command line's options: their message names the option already
+_USAGE_ERRORS = ("BadParameter", "UsageError", "MissingParameter", "NoSuchOption")
