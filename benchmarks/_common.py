@@ -375,7 +375,7 @@ def refuse_dropping(path: Path, dropped: Sequence[str]) -> None:
     where that drops what the record holds and the run does not measure again, ``dropped`` (in
     words: "the donut part", "runs of karate")."""
     if dropped:
-        them = "them" if len(dropped) > 1 or dropped[0].startswith("runs") else "it"
+        them = "them" if len(dropped) > 1 or dropped[0].startswith(("runs", "rows")) else "it"
         fail(f"--out: {path} holds {', '.join(dropped)}, which this run does not measure and "
              f"would drop: pass --update to keep {them} beside this run's, or choose another --out")
 

@@ -8,7 +8,9 @@ For each graph and density: FeGrassSparsifier's fit time, its grounded kappa(L_G
 components; then networkit's LocalDegree, ForestFire and Random sparsifiers at the same edge
 count, with their kappa (infinite when they leave more components than G has: "connected" here
 means spanning every component of G). Writes static_sparsifier.{json,md} into --out (default
-out/benchmarks in the repository; `--out benchmarks/results` updates the committed record).
+out/benchmarks in the repository; `--out benchmarks/results` updates the committed record). A
+run refuses to drop the rows of other graphs or densities that the record there holds, unless
+--update keeps them (each with the command that made it).
 Needs networkit: pip install 'sparsebox[bench]'.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from pathlib import Path
 
 from _common import (
     add_list_option,
@@ -26,12 +29,14 @@ from _common import (
     command_line,
     count,
     fail,
+    from_json,
+    refuse_dropping,
     refuse_repeats,
     require_graphs,
     to_json,
 )
 from _graphs import delaunay_graph
-from dygrass import NETWORKIT_PEERS, networkit_sparsifier
+from dygrass import NETWORKIT_PEERS, networkit_sparsifier, run_seed
 from rich.console import Console
 from rich.progress import track
 
@@ -90,11 +95,53 @@ def table(rows: list[dict], run: dict) -> str:
                 + (": plain feGRASS, no refinement." if rounds == 0 else ".")), "",
              "| graph | nodes | edges | density | feGRASS kappa | fit s | networkit "
              + " / ".join(NETWORKIT_PEERS) + " kappa |", "|" + "---|" * 7]
+    kept: dict[tuple, list[str]] = {}  # rows an --update kept, by the run that made them
+    for r in rows:
+        if r.get("run", run)["command"] != run["command"]:
+            kept.setdefault((r["run"]["command"], r["run"]["date"]), []).append(
+                f"{r['graph']} at {r['density']:.2f}")
+    lines[1:1] = [f"Kept from `{command}` ({date}): {', '.join(which)}." for (command, date), which
+                  in kept.items()] + ([""] if kept else [])
     for r in rows:
         lines.append(f"| {r['graph']} | {r['num_nodes']:,} | {r['num_edges']:,} | "
                      f"{r['density']:.2f} | {k(r['kappa'])} | {r['fit_seconds']:.1f} | "
                      + " / ".join(peer(r[p]) for p in NETWORKIT_PEERS) + " |")
     return "\n".join(lines) + "\n"
+
+
+def row_key(row: dict) -> tuple:
+    """What a row measured: a run replaces the recorded row of the same graph and density."""
+    return row["graph"].lower(), round(float(row["density"]), 6)
+
+
+def recorded_rows(path: Path) -> tuple[list[dict], dict] | None:
+    """The rows of the record ``path``, each with the run that made it (``run``: its command
+    and date), and the record's ``meta``; None where there is no record. An unreadable one is
+    refused naming --update, before any work."""
+    if not path.is_file():
+        return None
+    try:
+        record = from_json(path.read_text())
+        meta = record["meta"]
+        made = {key: meta[key] for key in ("command", "date")}
+        rows = [{**r, "run": r.get("run", made)} for r in record["rows"]]
+        table(rows, meta)
+        rows.sort(key=row_key)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+        fail(f"--update: {path} is not a record of this script ({type(err).__name__}: {err}); "
+             "move it away or drop --update")
+    return rows, meta
+
+
+def dropped_rows(path: Path, keys: set[tuple]) -> list[str]:
+    """The rows of the record ``path`` that a run measuring ``keys`` (:func:`row_key`) and
+    written in its place drops, in words; none where the file is no record."""
+    try:
+        record = from_json(path.read_text())
+        return [f"rows of {r['graph']} at {r['density']:.2f}" for r in record["rows"]
+                if row_key(r) not in keys]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
 
 
 def main(argv=None) -> int:
@@ -111,10 +158,27 @@ def main(argv=None) -> int:
     ap.add_argument("--refine-rounds", type=refine_rounds, default="auto",
                     help="FeGrassSparsifier's refine_rounds: auto, or a count (0: plain feGRASS)")
     add_out_option(ap, "static_sparsifier.json and static_sparsifier.md")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the rows of other graphs and densities that --out's record holds "
+                         "(made with the same --refine-rounds and --seed)")
     args = ap.parse_args(argv)
+    # spelt as GRAPHS spells them (the catalogue reads any case), so that rows sort and replace
+    args.graphs = [next((g for g in GRAPHS if g.lower() == n.lower()), n) for n in args.graphs]
     refuse_repeats("--graphs", args.graphs)  # each named twice ran twice, in two rows
     refuse_repeats("--densities", args.densities)
     require_graphs(args.graphs)
+    path = Path(args.out) / "static_sparsifier.json"
+    keys = {row_key({"graph": g, "density": d}) for g in args.graphs for d in args.densities}
+    previous = recorded_rows(path) if args.update else None  # before any work
+    if previous is not None:
+        meta = previous[1]
+        settings = (meta.get("refine_rounds", "auto"), meta.get("seed", run_seed({"run": meta})))
+        if settings != (args.refine_rounds, args.seed):
+            fail(f"--update: {path} holds rows made with --refine-rounds {settings[0]} and "
+                 f"--seed {settings[1]}, this run's are {args.refine_rounds} and {args.seed}: "
+                 "one table holds one setting; choose another --out")
+    else:
+        refuse_dropping(path, [] if args.update else dropped_rows(path, keys))
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     graphs = {name: load_graph(name) for name in args.graphs}
     for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
@@ -124,7 +188,7 @@ def main(argv=None) -> int:
             fail(f"--densities: {whole[0]:g} keeps every edge of {name}, whose own density is "
                  f"{g.num_edges / g.num_nodes:.2f}; give a smaller one")
     run = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
-           "machine": platform.machine(), "refine_rounds": args.refine_rounds}
+           "machine": platform.machine(), "refine_rounds": args.refine_rounds, "seed": args.seed}
     console = Console()
     # numba compiles the sparsifier's kernels at their first call: on a small graph, not timed
     FeGrassSparsifier(density=1.1, seed=args.seed, refine_rounds=args.refine_rounds).fit(
@@ -138,6 +202,10 @@ def main(argv=None) -> int:
         console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
                       f"{row['fit_seconds']:.1f} s; networkit "
                       + ", ".join(f"{p} {row[p]['kappa']:.1f}" for p in NETWORKIT_PEERS))
+    if previous is not None:  # the kept rows first, in the record's order, then this run's
+        order = {name: i for i, name in enumerate(GRAPHS)}
+        rows = sorted([r for r in previous[0] if row_key(r) not in keys] + rows,
+                      key=lambda r: (order.get(r["graph"], len(order)), r["density"]))
     (out / "static_sparsifier.json").write_text(to_json({"meta": run, "rows": rows},
                                                            indent=1))
     md = table(rows, run)

@@ -1136,6 +1136,56 @@ def test_dygrass_without_update_refuses_to_drop_the_other_graphs_runs(tmp_path, 
     assert "holds runs of karate (seed 2)" in capsys.readouterr().err
 
 
+def test_static_sparsifier_without_update_refuses_to_drop_other_rows(tmp_path, monkeypatch,
+                                                                       capsys):
+    """A run on airfoil1 into a folder that held power's row dropped it without a word (the
+    committed static_meshes record would lose six graphs to its --help's example)."""
+    static = _load_benchmark("static_sparsifier")
+    common = _load_benchmark("_common")
+
+    def measure(name, g, density, seed, refine_rounds="auto"):
+        peer = {"edges": 70, "extra_components": 0, "kappa": 20.0}
+        return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
+                "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,
+                "extra_components": 0, **{kind: dict(peer) for kind in static.NETWORKIT_PEERS}}
+
+    monkeypatch.setattr(static, "measure", measure)
+    startup = static.check_startup  # networkit (the bench extra) is not needed: measure is ours
+    monkeypatch.setattr(static, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
+    out = tmp_path / "out"
+    base = ["--densities", "1.1", "--out", str(out)]
+    assert static.main(["--graphs", "karate", *base]) == 0
+    assert static.main(["--graphs", "KARATE", *base]) == 0  # the same row again: replaced
+    record = (out / "static_sparsifier.json").read_text()
+    capsys.readouterr()
+    for other in (["--graphs", "lesmis", *base], ["--graphs", "karate", "--densities", "1.2",
+                                                  "--out", str(out)]):
+        with pytest.raises(SystemExit) as stop:
+            static.main(other)
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: --out: {out / 'static_sparsifier.json'} holds rows of KARATE at 1.10, which "
+            "this run does not measure and would drop: pass --update to keep them beside this "
+            "run's, or choose another --out")
+        assert (out / "static_sparsifier.json").read_text() == record
+    first = common.from_json(record)["meta"]["command"]
+    assert static.main(["--graphs", "lesmis", "--densities", "1.1", "1.2", "--update", "--out",
+                        str(out)]) == 0
+    rows = common.from_json((out / "static_sparsifier.json").read_text())["rows"]
+    assert [(r["graph"], r["density"]) for r in rows] == [("KARATE", 1.1), ("lesmis", 1.1),
+                                                          ("lesmis", 1.2)]
+    assert rows[0]["run"]["command"] == first and "run" not in rows[1]
+    assert f"Kept from `{first}`" in (out / "static_sparsifier.md").read_text()
+    # a table holds one setting: --update with another seed is refused, the record untouched
+    record = (out / "static_sparsifier.json").read_text()
+    with pytest.raises(SystemExit):
+        static.main(["--graphs", "karate", "--densities", "1.2", "--seed", "3", "--update",
+                     "--out", str(out)])
+    assert "holds rows made with --refine-rounds auto and --seed 0, this run's are auto and 3" \
+        in capsys.readouterr().err
+    assert (out / "static_sparsifier.json").read_text() == record
+
+
 def test_scaleout_without_update_refuses_to_drop_a_part_before_starting_ray(tmp_path,
                                                                            monkeypatch, capsys):
     scaleout = _load_benchmark("scaleout")
