@@ -159,14 +159,28 @@ def visible(scene, cameras, threshold=0.05) -> np.ndarray:
 
 def gate_scores(gated_indices, moving: np.ndarray, seen: np.ndarray) -> dict:
     """Gaussians gated, and the gates' precision and recall against the ``moving`` ones (all,
-    and those ``seen``)."""
+    and those ``seen``); None where nothing was gated or nothing seen moves (0 of 0 is no
+    measure, not 0)."""
     gated = np.zeros(len(moving), dtype=bool)
     gated[gated_indices] = True
     hit = int((gated & moving).sum())
-    return {"gated": int(gated.sum()), "precision": hit / max(int(gated.sum()), 1),
+    visible_moving = int((moving & seen).sum())
+    return {"gated": int(gated.sum()),
+            "precision": hit / int(gated.sum()) if gated.any() else None,
             "recall": hit / int(moving.sum()),
-            "recall_visible": int((gated & moving & seen).sum())
-            / max(int((moving & seen).sum()), 1)}
+            "recall_visible": (int((gated & moving & seen).sum()) / visible_moving
+                               if visible_moving else None)}
+
+
+def mean_of(values: list) -> float | None:
+    """The mean of the frames' measures that exist (None where none does)."""
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def shown(value: float | None, digits: int) -> str:
+    """A measure as the tables show it: ``n/a`` where it does not exist."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def full_training(folder: Path, test_camera: int, epochs: int, console) -> list[dict]:
@@ -235,8 +249,8 @@ def main(argv=None) -> None:
         g = {"index": row["index"], **gate_scores(encoder.frames_[-1].gated, moving, seen)}
         gates.append(g)
         console.print(f"QUEEN {row['index']}: {row['bytes']:,} B, PSNR {row['psnr']:.2f} dB, "
-                      f"gated {g['gated']}, precision {g['precision']:.2f}, recall "
-                      f"{g['recall']:.2f} (visible {g['recall_visible']:.2f}), "
+                      f"gated {g['gated']}, precision {shown(g['precision'], 2)}, recall "
+                      f"{g['recall']:.2f} (visible {shown(g['recall_visible'], 2)}), "
                       f"{row['seconds']:.0f} s")
 
     config = QueenConfig(epochs=args.epochs)
@@ -266,9 +280,9 @@ def main(argv=None) -> None:
         "queen_psnr": float(np.mean([r["psnr"] for r in rows[1:]])),
         "full_psnr": float(np.mean([r["psnr"] for r in full])),
         "last_frame_psnr_decoded_from_file": decoded_psnr,
-        "precision": float(np.mean([g["precision"] for g in gates])),
+        "precision": mean_of([g["precision"] for g in gates]),
         "recall": float(np.mean([g["recall"] for g in gates])),
-        "recall_visible": float(np.mean([g["recall_visible"] for g in gates])),
+        "recall_visible": mean_of([g["recall_visible"] for g in gates]),
         "queen_seconds_per_frame": report["seconds_per_frame"],
         "full_seconds_per_frame": float(np.mean([r["seconds"] for r in full])),
         "steps_per_frame": rows[1]["steps"], "queen_total_seconds": queen_seconds}
@@ -297,19 +311,19 @@ def main(argv=None) -> None:
           f"| PSNR, QUEEN decoded (mean of frames 1..) | {s['queen_psnr']:.2f} dB |",
           f"| PSNR, full training uncoded | {s['full_psnr']:.2f} dB |",
           f"| last frame decoded from the file | {s['last_frame_psnr_decoded_from_file']:.2f} dB |",
-          f"| gate precision (mean over frames) | {s['precision']:.3f} |",
+          f"| gate precision (mean over frames) | {shown(s['precision'], 3)} |",
           f"| gate recall, all moving / visible moving | {s['recall']:.3f} / "
-          f"{s['recall_visible']:.3f} |",
+          f"{shown(s['recall_visible'], 3)} |",
           f"| seconds per frame, QUEEN / full (CPU) | {s['queen_seconds_per_frame']:.1f} / "
           f"{s['full_seconds_per_frame']:.1f} |", "",
           "| frame | bytes | PSNR QUEEN | PSNR full | gated | precision | recall (visible) |",
           "|---|---|---|---|---|---|---|"]
     for r, f, g in zip(rows[1:], full, gates, strict=True):
         md.append(f"| {r['index']} | {r['bytes']:,} | {r['psnr']:.2f} | {f['psnr']:.2f} | "
-                  f"{g['gated']} | {g['precision']:.2f} | {g['recall']:.2f} "
-                  f"({g['recall_visible']:.2f}) |")
+                  f"{g['gated']} | {shown(g['precision'], 2)} | {g['recall']:.2f} "
+                  f"({shown(g['recall_visible'], 2)}) |")
     (out / "queen.md").write_text("\n".join(md) + "\n")
-    console.print(f"wrote {out / 'queen.json'}, queen.md and queen.png")
+    console.print(f"wrote {out / 'queen.json'}, queen.md, queen.png and video.qsv")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from _common import (
     refuse_repeats,
     to_json,
 )
-from queen import add_video_options, check_video_options, gate_scores, video, visible
+from queen import add_video_options, check_video_options, gate_scores, shown, video, visible
 from rich.console import Console
 
 from scenesparse.gaussians import read_ply
@@ -81,8 +81,9 @@ def run(encoder: QueenEncoder, frames, scene0, train, test_camera, moving, seen,
                      "psnr": psnr(image, images[test_camera].numpy()),
                      "seconds": time.perf_counter() - started})
         r = rows[-1]
-        console.print(f"{label} frame {t}: gated {r['gated']}, precision {r['precision']:.2f}, "
-                      f"recall {r['recall']:.3f} (visible {r['recall_visible']:.2f}), PSNR "
+        console.print(f"{label} frame {t}: gated {r['gated']}, precision "
+                      f"{shown(r['precision'], 2)}, recall {r['recall']:.3f} (visible "
+                      f"{shown(r['recall_visible'], 2)}), PSNR "
                       f"{r['psnr']:.2f} dB, {r['seconds']:.0f} s")
     return rows
 
@@ -136,7 +137,8 @@ def main(argv=None) -> None:
     for s in settings:
         for r in s["frames"]:
             md.append(f"| {s['lambda_l0']:g} | {s['residuals']} | {r['index']} | {r['gated']:,} "
-                      f"| {r['precision']:.2f} | {r['recall']:.3f} | {r['recall_visible']:.2f} | "
+                      f"| {shown(r['precision'], 2)} | {r['recall']:.3f} | "
+                      f"{shown(r['recall_visible'], 2)} | "
                       f"{r['psnr']:.2f} |")
     (out / "queen_gates.md").write_text("\n".join(md) + "\n")
     console.print(f"wrote {out / 'queen_gates.json'} and queen_gates.md")

@@ -675,6 +675,20 @@ def test_the_committed_results_are_strict_json(path):
     _strict_json(path.read_text())
 
 
+def test_queen_gate_measures_of_nothing_are_none_and_shown_as_n_a():
+    """A video whose moving Gaussians no camera sees reported visible recall 0.000: 0 of 0."""
+    import numpy as np
+
+    queen = _load_benchmark("queen")
+    moving = np.array([True, True, False, False])
+    seen = np.array([False, False, True, True])
+    scores = queen.gate_scores([0, 2], moving, seen)
+    assert scores == {"gated": 2, "precision": 0.5, "recall": 0.5, "recall_visible": None}
+    assert queen.gate_scores([], moving, seen)["precision"] is None
+    assert queen.mean_of([None, 0.5, 0.25]) == 0.375 and queen.mean_of([None]) is None
+    assert (queen.shown(None, 3), queen.shown(0.25, 3)) == ("n/a", "0.250")
+
+
 def test_the_committed_tables_are_what_their_json_gives():
     """The committed JSON, its infinite kappas written as strings, gives the committed tables."""
     common, dygrass = _load_benchmark("_common"), _load_benchmark("dygrass")
