@@ -56,6 +56,30 @@ def differences(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def recorded_protocol(records: list[dict], args: argparse.Namespace) -> argparse.Namespace:
+    """The protocol the ``records`` hold (what :func:`differences` reads): a run resumed with
+    other keep ratios, seeds or baselines holds the earlier ones' records too."""
+    from graphsparse.gtsp.protocol import BASELINES
+
+    plain = [r for r in records if not r.get("at_flops_of")]  # (baselines at a run's FLOPs)
+    return argparse.Namespace(**{
+        **vars(args),
+        "keeps": sorted({round(float(r["keep"]), 6) for r in plain
+                         if r["axes"] not in ("dense", *BASELINES)}, reverse=True),
+        "seeds": len({r["seed"] for r in records}),
+        "baselines": sorted({r["axes"] for r in plain if r["axes"] in BASELINES})})
+
+
+def earlier_commands(path: Path) -> list[dict]:
+    """The commands (and dates) that made the records of the gtsp.json ``path`` that a run
+    resumes; none where there is none (or a record of before they were kept)."""
+    try:
+        meta = from_json(path.read_text())["meta"]
+        return list(meta.get("commands", [{"command": meta["command"], "date": meta["date"]}]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+
+
 def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -> dict:
     """This run's settings for ``dataset``, after checking that ``folder`` may take them: its
     records are continued only with --resume and the same settings. ``main`` calls it for every
@@ -245,10 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     meta = {"command": command_line(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             "machine": platform.machine()}
+    earlier = earlier_commands(args.out / "gtsp.json") if args.resume else []
+    meta["commands"] = [*earlier, {"command": meta["command"], "date": meta["date"]}]
     (args.out / "gtsp.json").write_text(to_json({"meta": meta, "runs": records}, indent=2))
-    reduced = differences(args)
+    reduced = differences(recorded_protocol(records, args))
     text = [
         "# GTSP: sparse graph transformers on four axes", "",
+        *[f"Records from `{c['command']}` ({c['date']}), continued by --resume below." for c in
+          earlier], *([""] if earlier else []),
         f"`{meta['command']}` on {meta['date']}, {meta['machine']} with {os.cpu_count()} cores, "
         f"one torch thread per process, {args.jobs} process(es); {seconds / 60:.0f} minutes "
         "for the runs this invocation made.", "",

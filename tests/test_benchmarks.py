@@ -759,6 +759,23 @@ def test_the_json_of_a_benchmark_records_the_command_that_wrote_it(tmp_path, scr
                                  True) == records
 
 
+def test_a_resumed_gtsp_run_names_every_command_and_the_protocol_its_records_hold(tmp_path):
+    """gtsp.md after --resume quoted the last command alone and said "keeps [0.75] instead of
+    ...", beside the keep-0.5 runs of the first command, named nowhere."""
+    common = ["--datasets", "ogbg-molbace", "--seeds", "1", "--epochs", "1", "--max-graphs",
+              "30", "--baselines", "random-tokens"]
+    assert run("gtsp.py", *common, "--keeps", "0.5", tmp_path=tmp_path).returncode == 0
+    out = tmp_path / "out"
+    first = json.loads((out / "gtsp.json").read_text())["meta"]["command"]
+    result = run("gtsp.py", *common, "--keeps", "0.75", "--resume", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "gtsp.json").read_text())["meta"]
+    assert [c["command"] for c in meta["commands"]] == [first, meta["command"]]
+    text = (out / "gtsp.md").read_text()
+    assert f"Records from `{first}` (" in text and f"`{meta['command']}` on " in text
+    assert "keeps [0.75, 0.5] instead of [0.75, 0.5, 0.25]" in text
+
+
 def test_benchmark_mistakes_found_by_a_trial_are_refused_naming_their_option(tmp_path, capsys,
                                                                              monkeypatch):
     """static_sparsifier at a density past the graph's own kept every edge and wrote the density
