@@ -107,8 +107,8 @@ class EdgeEvent(NamedTuple):
             # types checked (the checks below took half the time of a batch of insertions)
             op, u, v, *rest = event
             w = rest[0] if rest else 1.0
-            if ((op == "+" or (op == "-" and w == 1.0)) and type(u) is int and type(v) is int
-                    and type(w) is float):
+            if (type(op) is str and type(u) is int and type(v) is int and type(w) is float
+                    and (op == "+" or (op == "-" and w == 1.0))):
                 return cls(op, u, v, w)
         if isinstance(event, dict):
             missing = [k for k in ("op", "u", "v") if k not in event]
