@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     if previous is not None:
         meta = previous[1]
         settings = (meta.get("refine_rounds", "auto"), meta.get("seed", run_seed({"run": meta})))
-        if settings != (args.refine_rounds, args.seed):
+        if settings != (args.refine_rounds, args.seed) and any(
+                row_key(r) not in keys for r in previous[0]):  # (a row kept in another setting)
             fail(f"--update: {path} holds rows made with --refine-rounds {settings[0]} and "
                  f"--seed {settings[1]}, this run's are {args.refine_rounds} and {args.seed}: "
                  "one table holds one setting; choose another --out")
@@ -202,10 +203,10 @@ def main(argv=None) -> int:
         console.print(f"{name:>14} density {density:.2f}: kappa {row['kappa']:.1f} in "
                       f"{row['fit_seconds']:.1f} s; networkit "
                       + ", ".join(f"{p} {row[p]['kappa']:.1f}" for p in NETWORKIT_PEERS))
-    if previous is not None:  # the kept rows first, in the record's order, then this run's
-        order = {name: i for i, name in enumerate(GRAPHS)}
+    if previous is not None:  # the study's graphs in its order, then others by name
+        order = {name.lower(): i for i, name in enumerate(GRAPHS)}
         rows = sorted([r for r in previous[0] if row_key(r) not in keys] + rows,
-                      key=lambda r: (order.get(r["graph"], len(order)), r["density"]))
+                      key=lambda r: (order.get(r["graph"].lower(), len(order)), *row_key(r)))
     (out / "static_sparsifier.json").write_text(to_json({"meta": run, "rows": rows},
                                                            indent=1))
     md = table(rows, run)
