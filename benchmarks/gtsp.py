@@ -56,25 +56,39 @@ def differences(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def recorded_protocol(records: list[dict], args: argparse.Namespace) -> argparse.Namespace:
-    """The protocol the ``records`` hold (what :func:`differences` reads): a run resumed with
-    other keep ratios, seeds or baselines holds the earlier ones' records too."""
+def recorded_protocol(records: list[dict], args: argparse.Namespace) -> list[str]:
+    """How the protocol the ``records`` hold differs from the issue's (:func:`differences`): a
+    run resumed with other keep ratios, seeds or baselines holds the earlier ones' records
+    too, and a keep ratio or baseline of fewer seeds than the others is said."""
     from graphsparse.gtsp.protocol import BASELINES
 
     plain = [r for r in records if not r.get("at_flops_of")]  # (baselines at a run's FLOPs)
-    return argparse.Namespace(**{
+    seeds: dict[str, set] = {}  # per keep ratio, or per baseline: the (dataset, seed) it has
+    for r in plain:
+        if r["axes"] != "dense":
+            label = r["axes"] if r["axes"] in BASELINES else f"keep {round(float(r['keep']), 6):g}"
+            seeds.setdefault(label, set()).add((r["dataset"], r["seed"]))
+    every = {(r["dataset"], r["seed"]) for r in records}
+    held = argparse.Namespace(**{
         **vars(args),
         "keeps": sorted({round(float(r["keep"]), 6) for r in plain
                          if r["axes"] not in ("dense", *BASELINES)}, reverse=True),
         "seeds": len({r["seed"] for r in records}),
-        "baselines": sorted({r["axes"] for r in plain if r["axes"] in BASELINES})})
+        "baselines": sorted(b for b in BASELINES if b in seeds)})
+    fewer = [f"{label} with {len(have)} of the {len(every)} dataset seeds"
+             for label, have in seeds.items() if have != every]
+    return differences(held) + fewer
 
 
-def earlier_commands(path: Path) -> list[dict]:
+def earlier_commands(path: Path, resumed: list[str]) -> list[dict]:
     """The commands (and dates) that made the records of the gtsp.json ``path`` that a run
-    resumes; none where there is none (or a record of before they were kept)."""
+    resuming the datasets ``resumed`` goes on with; none where it holds none of them (or is a
+    record of before commands were kept)."""
     try:
-        meta = from_json(path.read_text())["meta"]
+        record = from_json(path.read_text())
+        if not {r["dataset"] for r in record["runs"]} & set(resumed):
+            return []
+        meta = record["meta"]
         return list(meta.get("commands", [{"command": meta["command"], "date": meta["date"]}]))
     except (OSError, ValueError, TypeError, KeyError):
         return []
@@ -262,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
             load_molecules(dataset, max_graphs=args.max_graphs)
         except (OSError, ValueError) as err:  # (too few graphs for the metric: --max-graphs)
             fail(f"{'--max-graphs' if str(err).startswith('max_graphs') else '--datasets'}: {err}")
+    resumed = [d for d in args.datasets  # the datasets whose records this run goes on with
+               if args.resume and (args.out / "gtsp" / d / "results.json").is_file()]
+    earlier = earlier_commands(args.out / "gtsp.json", resumed)
     start = time.perf_counter()
     records = []
     for dataset in args.datasets:
@@ -269,14 +286,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     meta = {"command": command_line(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             "machine": platform.machine()}
-    earlier = earlier_commands(args.out / "gtsp.json") if args.resume else []
     meta["commands"] = [*earlier, {"command": meta["command"], "date": meta["date"]}]
     (args.out / "gtsp.json").write_text(to_json({"meta": meta, "runs": records}, indent=2))
-    reduced = differences(recorded_protocol(records, args))
+    reduced = recorded_protocol(records, args)
+    unknown = ([f"Records of {', '.join(resumed)} resumed from a run that left no gtsp.json "
+                "here (stopped before its end): its command is not known."]
+               if resumed and not earlier else [])
     text = [
         "# GTSP: sparse graph transformers on four axes", "",
         *[f"Records from `{c['command']}` ({c['date']}), continued by --resume below." for c in
-          earlier], *([""] if earlier else []),
+          earlier], *unknown, *([""] if earlier or unknown else []),
         f"`{meta['command']}` on {meta['date']}, {meta['machine']} with {os.cpu_count()} cores, "
         f"one torch thread per process, {args.jobs} process(es); {seconds / 60:.0f} minutes "
         "for the runs this invocation made.", "",

@@ -909,6 +909,28 @@ def test_gtsp_calls_the_full_protocol_in_another_order_full():
     assert gtsp.differences(args) == ["keeps [0.5, 0.25] instead of [0.75, 0.5, 0.25]"]
 
 
+def test_gtsp_says_a_keep_ratio_or_baseline_of_fewer_seeds_than_the_others():
+    """Keep 0.5 on three seeds, then 0.75 and 0.25 on one with --resume: the records hold every
+    keep ratio and seed of the issue's protocol, and read as the full protocol."""
+    import argparse
+
+    gtsp = _load_benchmark("gtsp")
+    args = argparse.Namespace(**{**gtsp.FULL, "datasets": ["d"], "keeps": [0.75, 0.25],
+                                 "seeds": 1})
+
+    def rec(axes, keep, seed, **more):
+        return {"dataset": "d", "axes": axes, "keep": keep, "seed": seed, **more}
+
+    records = [rec("dense", 1.0, s) for s in range(3)]
+    records += [rec(axes, 0.5, s) for s in range(3)
+                for axes in ("tokens", "random-tokens", "magnitude")]
+    records += [rec("tokens", k, 0) for k in (0.75, 0.25)]
+    records += [rec("magnitude", 0.4, 0, at_flops_of={"axes": "tokens", "keep": 0.75})]
+    assert gtsp.recorded_protocol(records, args) == [
+        "datasets ['d'] instead of ['ogbg-molbace', 'ogbg-molbbbp']",
+        "keep 0.75 with 1 of the 3 dataset seeds", "keep 0.25 with 1 of the 3 dataset seeds"]
+
+
 def test_dygrass_rows_name_their_command_and_update_keeps_other_seeds(tmp_path, monkeypatch):
     """dygrass.md listed several commands with no word of which made a row, and a run with
     --seed 1 --update replaced seed 0's rows of the same graph."""
