@@ -708,21 +708,28 @@ def test_the_committed_tables_are_what_their_json_gives():
     assert "refine_rounds" not in static.table([], {"command": "c", "date": "d", "machine": "m"})
 
 
-def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
-    """static_sparsifier.json held `"kappa": Infinity` (a peer that leaves G's components apart),
-    which is not JSON."""
+def _static_measuring(monkeypatch, peer: dict):
+    """static_sparsifier.py with a ``measure`` that fits nothing: feGRASS at kappa 12.5 and
+    every networkit peer as ``peer`` (networkit, the bench extra, is then not needed)."""
     static = _load_benchmark("static_sparsifier")
-    common = _load_benchmark("_common")
 
     def measure(name, g, density, seed, refine_rounds="auto"):
-        peer = {"edges": 70, "extra_components": 3, "kappa": float("inf")}
         return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
                 "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,
                 "extra_components": 0, **{kind: dict(peer) for kind in static.NETWORKIT_PEERS}}
 
     monkeypatch.setattr(static, "measure", measure)
-    startup = static.check_startup  # networkit (the bench extra) is not needed: measure is ours
+    startup = static.check_startup
     monkeypatch.setattr(static, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
+    return static
+
+
+def test_an_infinite_kappa_is_written_as_strict_json(tmp_path, monkeypatch):
+    """static_sparsifier.json held `"kappa": Infinity` (a peer that leaves G's components apart),
+    which is not JSON."""
+    static = _static_measuring(monkeypatch, {"edges": 70, "extra_components": 3,
+                                             "kappa": float("inf")})
+    common = _load_benchmark("_common")
     out = tmp_path / "out"
     assert static.main(["--graphs", "karate", "--densities", "1.1", "--out", str(out)]) == 0
     text = (out / "static_sparsifier.json").read_text()
@@ -1193,18 +1200,8 @@ def test_static_sparsifier_without_update_refuses_to_drop_other_rows(tmp_path, m
                                                                        capsys):
     """A run on airfoil1 into a folder that held power's row dropped it without a word (the
     committed static_meshes record would lose six graphs to its --help's example)."""
-    static = _load_benchmark("static_sparsifier")
+    static = _static_measuring(monkeypatch, {"edges": 70, "extra_components": 0, "kappa": 20.0})
     common = _load_benchmark("_common")
-
-    def measure(name, g, density, seed, refine_rounds="auto"):
-        peer = {"edges": 70, "extra_components": 0, "kappa": 20.0}
-        return {"graph": name, "num_nodes": 34, "num_edges": 78, "components": 1,
-                "density": density, "edges": 37, "fit_seconds": 0.1, "kappa": 12.5,
-                "extra_components": 0, **{kind: dict(peer) for kind in static.NETWORKIT_PEERS}}
-
-    monkeypatch.setattr(static, "measure", measure)
-    startup = static.check_startup  # networkit (the bench extra) is not needed: measure is ours
-    monkeypatch.setattr(static, "check_startup", lambda out, **kw: startup(out, **{**kw, "packages": []}))
     out = tmp_path / "out"
     base = ["--densities", "1.1", "--out", str(out)]
     assert static.main(["--graphs", "karate", *base]) == 0
