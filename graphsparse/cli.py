@@ -182,14 +182,9 @@ def sparsify(
     """Sparsify a graph (or a batch of graph files) with a registered method; give at most one
     of --keep-ratio, --budget, --density (none: the method's default size)."""
     from sparsebox.batch import batch_sources, check_batch_folder, check_source_exists, run_batch
-    from sparsebox.options import executor_from_options, refuse_batch_options
+    from sparsebox.options import executor_from_options, method_option, refuse_batch_options
 
-    names = _graph_methods()
-    by_case = {name.lower(): name for name in names}  # names in any case, as datasets' are
-    if method.lower() not in by_case:
-        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
-                                 param_hint="--method")
-    method = method if method in names else by_case[method.lower()]
+    method = method_option(method, _graph_methods())
     sizes = {k: v for k, v in {"keep_ratio": keep_ratio, "budget": budget,
                                "density": density}.items() if v is not None}
     from sparsebox.options import given_options

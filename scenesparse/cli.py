@@ -172,15 +172,10 @@ def prune_points(
 ) -> None:
     """Down-sample or clean a point cloud (or a batch of them); writes the kept points with all
     their attributes."""
-    from sparsebox.options import parameter_errors
+    from sparsebox.options import method_option, parameter_errors
     from sparsebox.registry import get_method
 
-    names = _point_method_names()
-    by_case = {name.lower(): name for name in names}  # names in any case, as datasets' are
-    if method.lower() not in by_case:
-        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
-                                 param_hint="--method")
-    method = method if method in names else by_case[method.lower()]
+    method = method_option(method, _point_method_names())
     entry = get_method(method, item="point")
     accepted = entry.load()._get_param_names()
     given = {name: value for name, value in {

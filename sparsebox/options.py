@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import typer
@@ -156,6 +156,25 @@ def refuse_batch_options(executor: str, jobs: int, address: str | None,
     if given:
         raise typer.BadParameter("runs the files of a batch (a folder or glob with --out); one "
                                  "file takes none", param_hint="/".join(given))
+
+
+def method_option(method: str, names: Sequence[str]) -> str:
+    """``--method``'s value as registered among ``names``, given in any case (as a dataset's
+    name is); another is a usage error naming the option and the names.
+
+    Examples
+    --------
+    >>> method_option("FeGrass", ["teddy", "fegrass", "MyPruner"]), method_option("mypruner",
+    ...                                                                             ["MyPruner"])
+    ('fegrass', 'MyPruner')
+    """
+    if method in names:
+        return method
+    by_case = {name.lower(): name for name in names}
+    if method.lower() not in by_case:
+        raise typer.BadParameter(f"must be one of {', '.join(names)}, got {method!r}",
+                                 param_hint="--method")
+    return by_case[method.lower()]
 
 
 def _check_executor_kind(kind: str) -> None:
