@@ -217,10 +217,15 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
     if setup["source"] is not None:
         _check_in_view(scene, setup, source)
     held = setup["held_out"]
-    with torch.no_grad():  # (seconds 140 with the torch backend at 256 px, without a bar)
-        before = [render(scene, c, backend=backend, background=background).image
-                  .clamp(0, 1).cpu().numpy()
-                  for c in progress_bar(held, "rendering the held-out views", enabled=progress)]
+
+    def renders(s: GaussianScene, label: str) -> list[np.ndarray]:
+        """``s`` from the held-out cameras (140 s with the torch backend at 256 px: a bar)."""
+        with torch.no_grad():
+            return [render(s, c, backend=backend, background=background).image
+                    .clamp(0, 1).cpu().numpy()
+                    for c in progress_bar(held, label, enabled=progress)]
+
+    before = renders(scene, "rendering the held-out views")
     if setup["photos"] is not None:
         _check_photos_match(before, setup, source)
     start = time.perf_counter()
@@ -232,10 +237,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
         pruned = distill_sh(pruned, setup["cameras"], sh_degree, steps=sh_steps,
                             backend=backend, background=background, progress=progress)
     seconds = time.perf_counter() - start
-    with torch.no_grad():
-        after = [render(pruned, c, backend=backend, background=background).image
-                 .clamp(0, 1).cpu().numpy()
-                 for c in progress_bar(held, "rendering the pruned views", enabled=progress)]
+    after = renders(pruned, "rendering the pruned views")
     psnrs = np.array([psnr(a, b) for a, b in zip(after, before, strict=True)])
     changed = np.isfinite(psnrs)  # a view pruning left as it was has an infinite PSNR
     summary = {
