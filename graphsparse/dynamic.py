@@ -808,9 +808,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                   overwrite_b=True)
         for _ in range(_CAP_HEAT_STEPS):
             z = solve(lg @ z, overwrite_b=True)
-        grounded = np.vstack([z, np.zeros((1, z.shape[1]))])  # row ``size``: grounded nodes
-        heat = both.weights * pair_resistances(grounded, np.where(p < 0, size, p),
-                                               np.where(q < 0, size, q))
+        coords = np.zeros((g.num_nodes, z.shape[1]))  # grounded nodes at 0
+        coords[kept] = z
+        heat = both.weights * pair_resistances(coords, both.rows, both.cols)
         tier = np.where(np.isin(both.ids, ids[in_h]), 2, both.ids < self.inserted_from_id_)
         off = np.flatnonzero(~max_spanning_forest(both, spanning_tree_scores(both)))
         leave = both.ids[off[np.lexsort((off, heat[off], tier[off]))[:cand.size - room]]]
