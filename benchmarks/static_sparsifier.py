@@ -126,7 +126,6 @@ def recorded_rows(path: Path) -> tuple[list[dict], dict] | None:
         made = {key: meta[key] for key in ("command", "date")}
         rows = [{**r, "run": r.get("run", made)} for r in record["rows"]]
         table(rows, meta)
-        rows.sort(key=row_key)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         fail(f"--update: {path} is not a record of this script ({type(err).__name__}: {err}); "
              "move it away or drop --update")
@@ -178,8 +177,8 @@ def main(argv=None) -> int:
             fail(f"--update: {path} holds rows made with --refine-rounds {settings[0]} and "
                  f"--seed {settings[1]}, this run's are {args.refine_rounds} and {args.seed}: "
                  "one table holds one setting; choose another --out")
-    else:
-        refuse_dropping(path, [] if args.update else dropped_rows(path, keys))
+    elif not args.update:
+        refuse_dropping(path, dropped_rows(path, keys))
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     graphs = {name: load_graph(name) for name in args.graphs}
     for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
