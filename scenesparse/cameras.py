@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sparsebox._validation import text_number
+from sparsebox._validation import check_int, text_number
 
 __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transforms",
            "transforms_json", "cameras_from_json", "cameras_from_colmap", "look_at"]
@@ -169,8 +169,9 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
                             ) -> list[Camera]:
     """Cameras of a NeRF-synthetic ``transforms_*.json`` (frames with a camera-to-world
     ``transform_matrix`` in the OpenGL convention), resized to ``width`` x ``height`` where
-    given. A ``transform_matrix`` that is not a rotation and a translation (a scaled, sheared or
-    mirrored pose, which would render wrong) is an error naming the file and the frame.
+    given (one of them alone: the other in proportion). A ``transform_matrix`` that is not a
+    rotation and a translation (a scaled, sheared or mirrored pose, which would render wrong) is
+    an error naming the file and the frame.
 
     The poses are in the file's own frame. A model nerfstudio trained on the file (a splat from
     ``ns-export gaussian-splat``) lives in another: its dataparser undoes the file's
@@ -180,12 +181,12 @@ def cameras_from_transforms(path: str | os.PathLike[str], *, width: int | None =
     (:func:`nerfstudio_model_frame`).
 
     Intrinsics, each given at the top level or per frame (per frame wins, as instant-ngp and
-    nerfstudio write them): the image size ``w`` and ``h`` (default ``width`` and ``height``,
-    else 800); the focal lengths ``fl_x`` and ``fl_y`` in pixels, or the fields of view
-    ``camera_angle_x`` and ``camera_angle_y`` (``fy = fx`` where neither is given); the
-    principal point ``cx`` and ``cy`` (default the image centre). Lens distortion (``k1``,
-    ``k2``, ``k3``, ``k4``, ``p1``, ``p2`` not zero) is refused: the renderers are pinhole
-    cameras, so undistort the photos first. So is a camera that is no pinhole: a nerfstudio
+    nerfstudio write them): the image size ``w`` and ``h`` (default ``width`` and ``height``
+    where both are given, else 800); the focal lengths ``fl_x`` and ``fl_y`` in pixels, or the
+    fields of view ``camera_angle_x`` and ``camera_angle_y`` (``fy = fx`` where neither is
+    given); the principal point ``cx`` and ``cy`` (default the image centre). Lens distortion
+    (``k1``, ``k2``, ``k3``, ``k4``, ``p1``, ``p2`` not zero) is refused: the renderers are
+    pinhole cameras, so undistort the photos first. So is a camera that is no pinhole: a nerfstudio
     ``camera_model`` other than ``PINHOLE``, ``SIMPLE_PINHOLE``, ``OPENCV``, ``RADIAL`` and
     ``SIMPLE_RADIAL`` (``OPENCV_FISHEYE`` is an equidistant fisheye even with its k1..k4 zero),
     or instant-ngp's ``is_fisheye`` true."""
@@ -202,6 +203,7 @@ def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
     """:func:`cameras_from_transforms` for a file already read by :func:`read_transforms`
     (``path`` names it in errors); ``model_frame``, a ``(rotation and shift (3 x 4), scale)``
     as :func:`nerfstudio_model_frame` gives it, moves the poses into a model's frame."""
+    width, height = _checked_size(width, height)
     flip = np.diag([1.0, -1.0, -1.0, 1.0])  # OpenGL (y up, z back) -> OpenCV
     cams = []
     for i, frame in enumerate(meta["frames"]):
@@ -227,7 +229,7 @@ def transforms_cameras(path: Path, meta: dict, *, width: int | None = None,
             c2w = _rigid(shift[:, :3] @ c2w[:3, :3], scale * (shift @ c2w[:, 3]))
         w2c = np.linalg.inv(c2w @ flip)
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), fx, fy, cx, cy, w, h)
-        cams.append(cam.resized(width or w, height or h))
+        cams.append(cam.resized(*_output_size(w, h, width, height)))
     return cams
 
 
@@ -347,8 +349,9 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         raise ValueError(f"{path}: frame {index}'s {wrong} must be a JSON number, got "
                          f"{fields[wrong]!r}")
     try:
-        w = _pixels("w", fields.get("w", width or 800))
-        h = _pixels("h", fields.get("h", height or 800))
+        both = width is not None and height is not None  # the photos' size: else 800 x 800
+        w = _pixels("w", fields.get("w", width if both else 800))
+        h = _pixels("h", fields.get("h", height if both else 800))
         fx = (float(fields["fl_x"]) if "fl_x" in fields
               else 0.5 * w / _tan_half(fields["camera_angle_x"]))
         fy = (float(fields["fl_y"]) if "fl_y" in fields
@@ -367,6 +370,30 @@ def _intrinsics(path: Path, index: int, fields: dict, width: int | None, height:
         raise ValueError(f"{path}: lens distortion ({', '.join(distorted)}) is not supported: "
                          "undistort the photos first (the renderers are pinhole cameras)")
     return w, h, fx, fy, cx, cy
+
+
+def _output_size(w: int, h: int, width: int | None, height: int | None) -> tuple[int, int]:
+    """The size a camera of ``w`` x ``h`` pixels is resized to: ``width`` x ``height``, where one
+    of them alone is given the other in proportion (a width alone kept the height: a 32 x 800
+    camera for lego, fx and fy scaled apart).
+
+    >>> _output_size(1920, 1080, 480, None), _output_size(800, 800, None, 100)
+    ((480, 270), (100, 100))
+    """
+    if width is None and height is None:
+        return w, h
+    if height is None:
+        return width, max(1, round(h * width / w))
+    if width is None:
+        return max(1, round(w * height / h)), height
+    return width, height
+
+
+def _checked_size(width: int | None, height: int | None) -> tuple[int | None, int | None]:
+    """A camera loader's ``width`` and ``height``, each None or a whole number of at least 1
+    (checked before the file is read: a 0 reached the file's intrinsics and was blamed on it)."""
+    return tuple(None if v is None else check_int(name, v, minimum=1)
+                 for name, v in (("width", width), ("height", height)))
 
 
 def _pixels(name: str, value: object) -> int:
@@ -443,8 +470,9 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
     """Cameras of the ``cameras.json`` written by the INRIA 3DGS code: per view ``width``,
     ``height``, ``position`` (the camera centre), ``rotation`` (3 x 3, camera-to-world, OpenCV
     axes), ``fx``, ``fy`` and ``img_name``. Returns ``(cameras, image names)``; ``width`` /
-    ``height`` rescale every view. A number that is not finite, or a ``rotation`` that is not a
-    rotation matrix, is an error naming the file and the view.
+    ``height`` rescale every view (one alone: the other in proportion). A number that is not
+    finite, or a ``rotation`` that is not a rotation matrix, is an error naming the file and the
+    view.
 
     Examples
     --------
@@ -457,6 +485,7 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
     >>> cams[0].center.tolist(), names
     ([0.0, 0.0, -2.0], ['a'])
     """
+    width, height = _checked_size(width, height)
     path = Path(path)
     try:
         views = json.loads(path.read_text())
@@ -516,7 +545,7 @@ def cameras_from_json(path: str | os.PathLike[str], *, width: int | None = None,
         c2w = _rigid(rot, pos)
         cam = Camera(torch.tensor(np.linalg.inv(c2w), dtype=torch.float32), fx, fy, w / 2, h / 2,
                      w, h)
-        cams.append(cam.resized(width or w, height or h))
+        cams.append(cam.resized(*_output_size(w, h, width, height)))
         names.append(v["img_name"])
     return cams, names
 
@@ -548,8 +577,9 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
     pinhole models ``PINHOLE`` and ``SIMPLE_PINHOLE`` (and ``SIMPLE_RADIAL`` / ``RADIAL`` /
     ``OPENCV`` when their distortion coefficients are zero: an image with distortion would need
     undistorting first, as 3DGS's ``convert.py`` does). Returns ``(cameras, image names)`` in
-    ``images.txt`` order. As COLMAP reads it, each image there takes two lines: its pose, then
-    its 2D points (``X Y POINT3D_ID`` triples, or an empty line).
+    ``images.txt`` order, resized to ``width`` x ``height`` where given (one alone: the other
+    in proportion). As COLMAP reads it, each image there takes two lines: its pose, then its 2D
+    points (``X Y POINT3D_ID`` triples, or an empty line).
 
     Examples
     --------
@@ -561,6 +591,7 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
     >>> cams[0].center.tolist(), names
     ([0.0, 0.0, -2.0], ['a.png'])
     """
+    width, height = _checked_size(width, height)
     folder = Path(folder)
     intrinsics = {}
     cam_file, img_file = folder / "cameras.txt", folder / "images.txt"
@@ -644,7 +675,7 @@ def cameras_from_colmap(folder: str | os.PathLike[str], *, width: int | None = N
         w2c[:3, :3] = _quat_to_rotation(qw, qx, qy, qz)
         w2c[:3, 3] = [tx, ty, tz]
         cam = Camera(torch.tensor(w2c, dtype=torch.float32), fx, fy, cx, cy, w, h)
-        cams.append(cam.resized(width or w, height or h))
+        cams.append(cam.resized(*_output_size(w, h, width, height)))
         names.append(name)
     if not cams:
         raise _camera_error(img_file, "lists no image")

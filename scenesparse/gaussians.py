@@ -67,6 +67,43 @@ class GaussianScene:
     layout: list[tuple[str, str]] | None = None  # the PLY property order and dtypes
     comments: list[str] = field(default_factory=list)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal tensors (shape, dtype and values, wherever they live; NaN equal to NaN, so that
+        a scene equals itself), extra properties, layout and comments; the dataclass's own
+        equality compared tensors with ``==`` and raised
+        "Boolean value of Tensor ... ambiguous".
+
+        >>> import copy
+        >>> one = GaussianScene(torch.zeros(1, 3), torch.tensor([[1.0, 0, 0, 0]]), torch.zeros(1, 3),
+        ...                     torch.zeros(1), torch.zeros(1, 3), torch.zeros(1, 0, 3))
+        >>> other = copy.deepcopy(one)
+        >>> one == other, one == GaussianScene(*(t + 1 for t in (one.means, one.quats,
+        ...     one.log_scales, one.opacity_logits, one.sh_dc, one.sh_rest)))
+        (True, False)
+        """
+        if not isinstance(other, GaussianScene):
+            return NotImplemented
+
+        def same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+            if a is None or b is None:
+                return a is b
+            if a.shape != b.shape or a.dtype != b.dtype:
+                return False
+            a, b = a.detach().cpu(), b.detach().cpu()
+            return torch.equal(a, b) or bool(torch.isclose(a, b, rtol=0.0, atol=0.0,
+                                                           equal_nan=True).all())
+
+        def same_array(a: np.ndarray, b: np.ndarray) -> bool:
+            a, b = np.asarray(a), np.asarray(b)
+            return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+        return (all(same(getattr(self, k), getattr(other, k)) for k in (
+                    "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest",
+                    "normals"))
+                and self.extra.keys() == other.extra.keys()
+                and all(same_array(v, other.extra[k]) for k, v in self.extra.items())
+                and self.layout == other.layout and self.comments == other.comments)
+
     def __post_init__(self) -> None:
         for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest",
                      "normals"):

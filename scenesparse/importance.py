@@ -26,9 +26,11 @@ unpruned model's renders, as LightGaussian and PUP 3D-GS do.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -385,7 +387,7 @@ class GaussianPruner(Sparsifier):
         if n == 0:  # nothing to frame, score or train
             self._size(0)
             self.statistics_, self.history_, self.scene_ = None, [], scene
-            self._fitted_scene = scene
+            self._fitted_digest = _gaussians_digest(scene)
             self.scores_, self.mask_ = np.zeros(0), np.zeros(0, dtype=bool)
             return self
         needs_views = self.score not in ("opacity", "volume") or self.recover_steps
@@ -451,7 +453,7 @@ class GaussianPruner(Sparsifier):
         self.scores_ = scores
         self.mask_ = np.isin(np.arange(n), alive)
         self.scene_ = scene.subset(self.mask_)
-        self._fitted_scene = scene
+        self._fitted_digest = _gaussians_digest(scene)
         if trainer is not None:  # the fine-tuned values, with the kept rows' other properties
             from scenesparse.training import scene_from_params
 
@@ -460,18 +462,33 @@ class GaussianPruner(Sparsifier):
             self.scene_ = scene_from_params(tuned, like=self.scene_)
         return self
 
+    def _other_than_fitted(self, scene: Any, n: int) -> str | None:
+        """Why ``scene``, of as many Gaussians as ``fit`` saw, is not that scene (the mask keeps
+        Gaussians by position: others than the scores chose), or None where it is."""
+        fitted = getattr(self, "_fitted_digest", None)
+        if not isinstance(scene, GaussianScene):
+            return (f"transform takes a GaussianScene (read_ply(path) reads one), got "
+                    f"{type(scene).__name__}")
+        if fitted is None or _gaussians_digest(scene) == fitted:
+            return None
+        if self.recover_steps:
+            return ("with recover_steps, transform returns the fine-tuned Gaussians of the "
+                    "fitted scene (scene_): it takes that scene only; fit this one, or prune it "
+                    "with recover_steps=0")
+        return (f"transform got other Gaussians than the {n} {type(self).__name__} was fitted "
+                "on (as many, but not the same values in the same order); call fit on them")
+
     def _apply(self, scene: GaussianScene) -> GaussianScene:
-        if not self.recover_steps:
-            return scene.subset(self.mask_)
-        if scene is not self._fitted_scene and not _same_gaussians(scene, self._fitted_scene):
-            raise InvalidParameterError(
-                "with recover_steps, transform returns the fine-tuned Gaussians of the fitted "
-                "scene (scene_): it takes that scene only; fit this one, or prune it with "
-                "recover_steps=0")
-        return self.scene_
+        return self.scene_ if self.recover_steps else scene.subset(self.mask_)
 
 
-def _same_gaussians(a: GaussianScene, b: GaussianScene) -> bool:
-    names = ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
-    return all(torch.equal(getattr(a, k).detach().cpu(), getattr(b, k).detach().cpu())
-               for k in names)
+def _gaussians_digest(scene: GaussianScene) -> bytes:
+    """A digest of the Gaussians' values, in order, whatever their dtype or device (-0.0 as
+    0.0): what ``transform`` compares with the fitted scene's (edited in place after ``fit``, a
+    scene is another)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
+        values = getattr(scene, name).detach().cpu().double() + 0.0
+        digest.update(repr(tuple(values.shape)).encode())
+        digest.update(values.contiguous().numpy().tobytes())
+    return digest.digest()

@@ -378,7 +378,7 @@ def photo_views(folder: str | os.PathLike[str], *, cameras_json: str | os.PathLi
     splat the cameras are for (default: one in ``folder``, if any), which puts a transforms
     file's cameras in that splat's frame; an error for a folder whose cameras come from no
     transforms file."""
-    colour = check_colour("background", background)
+    colour = check_colour("background", background, unit=True)  # composited onto [0, 1] photos
     if resolution is not None:
         resolution = check_int("resolution", resolution, minimum=1)
     if hold_every is not None:

@@ -81,6 +81,20 @@ class PointCloud:
     source: str | None = None
     layout: dict[str, Any] = field(default_factory=dict)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal records (fields, types and values, NaN equal to NaN, list properties element by
+        element), faces, comments, source and layout; the dataclass's own equality compared the
+        arrays with ``==`` and raised numpy's "truth value of an array ... is ambiguous".
+
+        >>> PointCloud.from_xyz(np.eye(3)) == PointCloud.from_xyz(np.eye(3))
+        True
+        """
+        if not isinstance(other, PointCloud):
+            return NotImplemented
+        return (_same_records(self.data, other.data) and _same_records(self.faces, other.faces)
+                and self.comments == other.comments and self.source == other.source
+                and self.layout == other.layout)
+
     def __post_init__(self) -> None:
         names = self.data.dtype.names or ()
         missing = [c for c in "xyz" if c not in names]
@@ -125,8 +139,10 @@ class PointCloud:
         return tuple(self.data.dtype.names or ())
 
     def subset(self, mask: Any) -> PointCloud:
-        """The points where ``mask`` is true (boolean, one per point) or at the given indices,
-        with every attribute; a mesh keeps the faces whose vertices all stay, renumbered.
+        """The points where ``mask`` is true (boolean, one per point) or at the given indices
+        (integers, as numpy reads them: 0..N-1, repeats allowed; an integer array of 0 and 1,
+        one per point, is warned of as a likely mask), with every attribute; a mesh keeps the
+        faces whose vertices all stay, renumbered.
 
         Examples
         --------
@@ -135,9 +151,25 @@ class PointCloud:
         2
         """
         mask = np.asarray(mask)
-        if mask.dtype == bool and mask.shape != (len(self),):
-            raise ValueError(f"mask must have shape ({len(self)},), got {mask.shape}")
-        kept = np.flatnonzero(mask) if mask.dtype == bool else mask.astype(np.int64)
+        n = len(self)
+        if mask.dtype == bool:
+            if mask.shape != (n,):
+                raise ValueError(f"mask must have shape ({n},), got {mask.shape}")
+            kept = np.flatnonzero(mask)
+        elif mask.size == 0 and mask.ndim == 1:  # [] is float64 to numpy: no point
+            kept = np.zeros(0, dtype=np.int64)
+        else:  # indices: whole numbers in range (a float array was cut, -1 read the last point)
+            if mask.dtype.kind not in "iu" or mask.ndim != 1:
+                raise ValueError(f"mask must be booleans, one per point, or 1-D integer indices, "
+                                 f"got {mask.dtype} of shape {mask.shape}")
+            if not (mask.min() >= 0 and mask.max() < n):
+                raise ValueError(f"indices must lie in 0..{n - 1}, got {mask.min()}..{mask.max()}"
+                                 if n else "the cloud has no point: indices must be empty")
+            if n > 2 and mask.size == n and mask.max() <= 1:  # n picks of points 0 and 1
+                warnings.warn("subset got integers 0 and 1 only, one per point: read as indices "
+                              "(the first two points, repeated); a mask must be booleans "
+                              "(mask.astype(bool))", UserWarning, stacklevel=2)
+            kept = mask.astype(np.int64)
         faces = None
         if self.faces is not None:
             new_index = np.full(len(self), -1, dtype=np.int64)
@@ -152,6 +184,21 @@ class PointCloud:
             faces[prop] = remapped
         return PointCloud(self.data[kept].copy(), list(self.comments), faces, self.source,
                           dict(self.layout))
+
+
+def _same_records(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two structured arrays (or None) hold the same fields, types and values (a list
+    property's arrays compared one by one)."""
+    if a is None or b is None:
+        return a is b
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    def same(x: np.ndarray, y: np.ndarray) -> bool:  # NaN equal to NaN: a cloud equals itself
+        x, y = np.asarray(x), np.asarray(y)
+        return x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+
+    return all(all(same(x, y) for x, y in zip(a[k], b[k], strict=True))
+               if a.dtype[k].kind == "O" else same(a[k], b[k]) for k in a.dtype.names or ())
 
 
 # ----------------------------------------------------------------------------------- PLY
@@ -974,9 +1021,10 @@ def _unknown_format(path: Path) -> PointFileError:
 
 def check_format_holds(path: str | os.PathLike[str], cloud: PointCloud) -> None:
     """Refuse (:class:`PointFileError` naming ``path``) a ``path`` whose suffix names no point
-    format, and a cloud that the format of ``path`` cannot hold: a mesh's faces or a list
-    property outside PLY, 64-bit integers beyond 32 bits in PLY, fields outside a ``.pts``,
-    ``.xyzn`` or ``.xyzrgb`` layout. Writes nothing.
+    format, and a cloud that the format of ``path`` cannot hold: a field of other than numbers
+    (text, complex numbers, dates), a mesh's faces or a list property outside PLY, 64-bit
+    integers beyond 32 bits in PLY, fields outside a ``.pts``, ``.xyzn`` or ``.xyzrgb`` layout.
+    Writes nothing.
 
     Examples
     --------
@@ -997,6 +1045,11 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
                              f"{len(cloud.faces)} faces; write .ply")
     for name in cloud.fields:
         t = cloud.data.dtype[name]
+        wrong = _not_numbers(cloud.data[name])
+        if wrong is not None:  # plyfile, the PCD writer and numpy's savetxt failed on them
+            raise PointFileError(f"{path}: field {name!r} holds {wrong}, which no point file "
+                                 "holds: integers, booleans (written as 0 and 1) or floats of "
+                                 "at most 64 bits (astype(np.float64) converts numbers)")
         if t.kind == "O" and suffix != ".ply":
             raise PointFileError(f"{path}: a {suffix} file cannot hold the list property "
                                  f"{name!r}; write .ply")
@@ -1008,6 +1061,24 @@ blue], not the fields normal_0, normal_1, normal_2; write .ply, .pcd or .xyz to 
         _check_pts(path, named if _pts_layout(named) is not None else cloud)
     if suffix in FIXED_LAYOUTS:
         _check_fixed(path, suffix, cloud)
+
+
+def _not_numbers(column: np.ndarray) -> str | None:
+    """What a field holds that no point format does (text, complex numbers, dates, floats wider
+    than 64 bits; in a list property, anything but arrays of numbers), or None."""
+    def kind(t: np.dtype) -> str | None:
+        if t.kind in "biu" or (t.kind == "f" and t.itemsize <= 8):  # float16 is widened
+            return None
+        return f"{t} values"
+
+    if column.dtype.kind != "O":
+        return kind(column.dtype)
+    for value in column:  # a list property: each point's array of numbers
+        if not isinstance(value, np.ndarray) or value.ndim != 1:
+            return f"{type(value).__name__} values (a list property holds 1-D arrays of numbers)"
+        if kind(value.dtype) is not None:
+            return f"lists of {kind(value.dtype)}"
+    return None
 
 
 def _check_32_bits(path: Path, name: str, values: np.ndarray, *, listed: bool) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from sparsebox._validation import SEED, Interval, check_int
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
-from sparsebox.structure import SparseStructure
+from sparsebox.structure import SparseStructure, _from_torch
 
 __all__ = [
     "knn",
@@ -187,7 +188,8 @@ def _mask_from(indices: Any, n: int) -> np.ndarray:
 
 
 class _PointMethod(Sparsifier):
-    """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array, a
+    """What the point methods share: the item is a point, ``fit`` takes an ``(N, 3)`` array
+    (numpy, or a torch tensor on any device), a
     :class:`~scenesparse.pointio.PointCloud`, an open3d ``PointCloud`` or a Gaussian splat
     scene (:class:`~scenesparse.gaussians.GaussianScene`, a point per Gaussian: floaters),
     ``transform`` returns the kept rows of it (of the same kind; open3d's with their colours and
@@ -222,6 +224,9 @@ class _PointMethod(Sparsifier):
     def _apply(self, points: Any) -> Any:
         if hasattr(points, "subset"):
             return points.subset(self.mask_)
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(points, torch.Tensor):  # a tensor, on its device
+            return points[torch.from_numpy(self.mask_).to(points.device)]
         if _is_tensor_cloud(points):  # open3d.t: a mask on the cloud's device
             if not self.mask_.size:  # open3d's select_by_mask fails on an empty cloud
                 return points.clone()
@@ -243,7 +248,8 @@ def _is_tensor_cloud(points: Any) -> bool:
 
 
 def _xyz_of(points: Any) -> Any:
-    """The positions of what a point method takes: an array, a
+    """The positions of what a point method takes: an array (numpy, or a torch tensor, which
+    ``transform`` returns as a tensor on its device), a
     :class:`~scenesparse.pointio.PointCloud`, an open3d ``PointCloud`` (legacy or tensor), or a
     :class:`~scenesparse.gaussians.GaussianScene` (its Gaussians' centres)."""
     if hasattr(points, "means") and hasattr(points, "subset"):  # a GaussianScene: its centres
@@ -256,7 +262,8 @@ def _xyz_of(points: Any) -> Any:
                                             "point.positions")
             return np.zeros((0, 3))
         return points.point.positions.cpu().numpy()
-    return points.points if hasattr(points, "points") else points
+    # a torch tensor as numpy (detached: one that requires grad raised numpy's own error)
+    return _from_torch(points.points if hasattr(points, "points") else points, name="points")
 
 
 class _PointSampler(_PointMethod):

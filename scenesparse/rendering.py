@@ -198,6 +198,7 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
         ``"auto"``: gsplat when the scene's tensors are on a CUDA device, else numba. Every
         backend is differentiable in the scene's tensors.
     background : sequence of 3 floats
+        Each in [0, 1], as the rendered image (8-bit colours divided by 255).
     scores : bool
         Also return ``significance``, ``max_weight``, ``sum_weight`` and ``hits`` per Gaussian.
 
@@ -224,7 +225,7 @@ def render(scene: GaussianScene, camera: Camera, *, backend: str = "auto",
                                     f"{type(scene).__name__}")
     check_camera(camera)
     backend = resolve_render_backend(backend, scene)
-    background = check_colour("background", background)
+    background = check_colour("background", background, unit=True)  # as images read as floats
     if backend == "numba":
         return _render_numba(scene, camera, background=background, scores=scores)
     if backend == "gsplat":

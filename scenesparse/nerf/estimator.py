@@ -459,8 +459,8 @@ class HollowNeRF(Sparsifier):
         ``background_``, the colour the training photos were composited over)."""
         self._check_fitted()
         check_camera(camera)  # was "'str' object has no attribute 'height'"
-        colour = self.background_ if background is None else check_colour("background",
-                                                                           background)
+        colour = self.background_ if background is None else check_colour(
+            "background", background, unit=True)  # as the photos, read in [0, 1]
         return render_image(self.field_, self.occupancy_, camera, step=self.step_length_,
                             background=colour)
 
@@ -691,4 +691,4 @@ def _background_of(views: Any) -> tuple[float, float, float]:
     """The colour ``views``' photos were composited over (``PhotoViews.background``); views
     built by hand, without one, are taken as white."""
     given = getattr(views, "background", None)
-    return _WHITE if given is None else check_colour("views.background", given)
+    return _WHITE if given is None else check_colour("views.background", given, unit=True)

@@ -845,3 +845,45 @@ def test_a_binary_colmap_model_is_named_with_the_command_that_writes_it_as_text(
     (model / "images.bin").unlink()  # no model: the plain message
     with pytest.raises(FileNotFoundError, match=r"where the photos were taken$"):
         photo_views(tmp_path)
+
+
+def test_a_width_or_a_height_alone_scales_the_other_in_proportion(data_dir, tmp_path):
+    """A width alone kept the file's height: lego at width 32 was a 32 x 800 camera, and a
+    1920 x 1080 view at width 480 kept 1080 rows with fx scaled and fy not."""
+    from scenesparse.cameras import cameras_from_json, cameras_from_transforms, orbit_cameras
+
+    lego = data_dir / LEGO / "transforms_train.json"
+    full = cameras_from_transforms(lego)[0]
+    for small in (cameras_from_transforms(lego, width=32)[0],
+                  cameras_from_transforms(lego, height=32)[0]):
+        assert (small.width, small.height) == (32, 32)
+        assert small.fx == pytest.approx(full.fx * 32 / 800)
+        assert small.fy == pytest.approx(small.fx) and small.cy == pytest.approx(16.0)
+    frame = {"transform_matrix": np.eye(4).tolist()}
+    (tmp_path / "transforms.json").write_text(json.dumps(
+        {"fl_x": 1500.0, "fl_y": 1500.0, "w": 1920, "h": 1080, "frames": [frame]}))
+    wide = cameras_from_transforms(tmp_path / "transforms.json", width=480)[0]
+    assert (wide.width, wide.height, wide.fx, wide.fy) == (480, 270, 375.0, 375.0)
+    both = cameras_from_transforms(lego, width=W, height=H)[0]  # both: the photos' size
+    assert (both.width, both.height) == (W, H) and both.fy == pytest.approx(both.fx)
+    (tmp_path / "cameras.json").write_text(json.dumps(_inria_entries(
+        orbit_cameras((0.0, 0.0, 0.0), 0.5, 1, width=40, height=30), ["a"])))
+    cam = cameras_from_json(tmp_path / "cameras.json", height=15)[0][0]
+    assert (cam.width, cam.height) == (20, 15)
+    (tmp_path / "cameras.txt").write_text("# c\n1 PINHOLE 40 30 50 50 20 15\n")
+    (tmp_path / "images.txt").write_text("# i\n1 1 0 0 0 0 0 2 1 a.png\n\n")
+    cam = cameras_from_colmap(tmp_path, width=20)[0][0]
+    assert (cam.width, cam.height, cam.fx, cam.fy) == (20, 15, 25.0, 25.0)
+    with pytest.raises(ValueError, match="width must be"):  # a 0-pixel camera was made
+        cameras_from_colmap(tmp_path, width=0)
+    with pytest.raises(ValueError, match="height must be"):
+        cameras_from_json(tmp_path / "cameras.json", height=-3)
+    with pytest.raises(ValueError, match="^width must be"):  # blamed lego's intrinsics
+        cameras_from_transforms(lego, width=0, height=0)
+
+
+def test_photo_views_refuse_an_8_bit_background(data_dir):
+    """A white of (255, 255, 255) was composited onto photos read in [0, 1]."""
+    with pytest.raises(ValueError, match=r"background must lie in \[0, 1\], got \(255, 255, "
+                                         r"255\) \(divide 8-bit colours by 255\)"):
+        photo_views(data_dir / LEGO, background=(255, 255, 255))

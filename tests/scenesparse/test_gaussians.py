@@ -285,3 +285,21 @@ def test_write_ply_names_what_is_not_a_scene(tmp_path):
     with pytest.raises(InvalidParameterError, match=r"write_ply takes a GaussianScene, got dict"):
         write_ply(tmp_path / "x.ply", {"means": 1})
     assert not (tmp_path / "x.ply").exists()
+
+
+def test_scenes_compare_by_their_values(data_dir, tmp_path):
+    """scene == other raised "Boolean value of Tensor with more than one value is ambiguous"
+    (the dataclass's equality), as Camera's did."""
+    donut = read_ply(data_dir / "3d/gaussians/gshairlod_donut_fused_sh0.ply")
+    write_ply(tmp_path / "copy.ply", donut)
+    copy = read_ply(tmp_path / "copy.ply")
+    assert donut == copy and not donut != copy
+    assert donut != replace(copy, opacity_logits=copy.opacity_logits + 1.0)
+    assert donut != replace(copy, normals=torch.zeros(len(copy), 3))  # the donut has none
+    assert donut != replace(copy, extra={"tag": np.zeros(len(copy))})
+    assert donut != "a scene" and donut != copy.subset(np.arange(len(copy)) > 0)
+    holed = replace(copy, sh_dc=copy.sh_dc.clone())
+    holed.sh_dc[0, 0] = float("nan")
+    assert holed == replace(holed, sh_dc=holed.sh_dc.clone())  # NaN is NaN here: a scene is itself
+    tagged = replace(copy, extra={"tag": np.zeros(len(copy), np.int32)})
+    assert tagged != replace(copy, extra={"tag": np.zeros(len(copy))})  # another type

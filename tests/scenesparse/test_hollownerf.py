@@ -176,6 +176,8 @@ def test_render_names_a_camera_that_is_not_one(trained, lego_views):
     for given, what in (("cam", "str"), (lego_views.test_cameras[:2], "list")):
         with pytest.raises(InvalidParameterError, match=rf"camera must be one Camera, got {what}"):
             trained.render(given)
+    with pytest.raises(InvalidParameterError, match=r"background must lie in \[0, 1\].* 255"):
+        trained.render(lego_views.test_cameras[0], background=(255, 255, 255))  # was taken
 
 
 def test_keep_mass_keeps_the_fewest_entries_carrying_that_share_of_the_light(trained):

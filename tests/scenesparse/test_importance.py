@@ -6,7 +6,7 @@ import pytest
 import torch
 from plyfile import PlyData
 
-from scenesparse.gaussians import read_ply
+from scenesparse.gaussians import GaussianScene, read_ply
 from scenesparse.imagemetrics import psnr, ssim
 from scenesparse.importance import (
     GaussianPruner,
@@ -69,6 +69,30 @@ def test_pruner_budgets_and_rounds(donut):
         GaussianPruner("radsplat", keep_ratio=0.5).fit(donut, [])
     # scores_ rank what was kept above what earlier rounds removed
     assert np.array_equal(select(p.scores_, budget=int(p.mask_.sum())), p.mask_)
+
+
+def test_transform_refuses_other_gaussians_of_the_fitted_count(donut, data_dir):
+    """The mask keeps Gaussians by position: transform applied it to any scene of as many
+    (a shuffled donut kept Gaussians of mean opacity 0.59 where the fitted one kept 0.99)."""
+    p = GaussianPruner("opacity", keep_ratio=0.1, rounds=1).fit(donut)
+    order = torch.from_numpy(np.random.default_rng(0).permutation(len(donut)))
+    shuffled = GaussianScene(*(getattr(donut, k)[order] for k in (
+        "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest")))
+    with pytest.raises(ValueError, match=r"transform got other Gaussians than the 45624 "
+                                         r"GaussianPruner was fitted on .*call fit on them"):
+        p.transform(shuffled)
+    copy = read_ply(data_dir / DONUT)  # an equal copy is the same Gaussians
+    assert torch.equal(p.transform(copy).means, p.transform(donut).means)
+    assert len(p.transform(donut)) == int(p.mask_.sum())
+    edited = GaussianPruner("opacity", keep_ratio=0.1, rounds=1).fit(copy)
+    copy.opacity_logits[:] = 0.0  # the fitted scene, edited in place
+    with pytest.raises(ValueError, match="transform got other Gaussians"):
+        edited.transform(copy)
+    from scenesparse.pointio import PointCloud
+
+    cloud = PointCloud.from_xyz(donut.means.numpy())
+    with pytest.raises(ValueError, match="transform takes a GaussianScene .* got PointCloud"):
+        p.transform(cloud)
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -467,7 +491,8 @@ def test_the_pruner_recovers_and_scores_over_its_background():
                         p.numpy()) for c, p in zip(cams, photos, strict=True)) > 35
     for call in (lambda: GaussianPruner(background=(255, 255, 255)).fit(scene, cams),
                  lambda: distill_sh(scene, cams, 0, steps=1, background=(255, 255, 255)),
-                 lambda: PruneStrategy(background=(255, 255, 255)).initialize_state()):
+                 lambda: PruneStrategy(background=(255, 255, 255)).initialize_state(),
+                 lambda: render(scene, cams[0], background=(255, 255, 255))):  # was taken
         with pytest.raises(InvalidParameterError, match=r"background must .*\[0, 1\].* 255"):
             call()
 

@@ -171,6 +171,25 @@ def test_a_list_property_keeps_lists_of_more_than_255_and_its_32_bit_values(tmp_
     assert read_points(tmp_path / "fits.ply").data["tags"][0].tolist() == [3, -4]
 
 
+@pytest.mark.parametrize("suffix", [".ply", ".pcd", ".xyz"])
+def test_a_field_of_text_is_refused_naming_the_file_before_it_is_opened(tmp_path, suffix):
+    """Text labels ended in plyfile's "field type 'U1' not in [...]" and numpy's TypeError, with
+    no file named, and the .xyz file was left holding its header line only."""
+    out = tmp_path / f"s{suffix}"
+    for values, shown in ((np.array(["a", "b"]), "<U1 values"),
+                          (np.array(["a", "b"], dtype=object), "str values"),  # as pandas gives
+                          (np.zeros(2, np.longdouble), f"{np.dtype(np.longdouble)} values"),
+                          (np.zeros(2, np.complex64), "complex64 values")):
+        with pytest.raises(PointFileError, match=rf"s\{suffix}: field 'label' holds {shown}.*"
+                                                 "which no point file holds: integers, "
+                                                 "booleans"):
+            write_points(out, PointCloud.from_xyz(np.zeros((2, 3)), label=values))
+        assert not out.exists()
+    flags = PointCloud.from_xyz(np.zeros((2, 3)), flag=np.array([True, False]))
+    write_points(out, flags)  # booleans as 0 and 1
+    assert read_points(out).data["flag"].tolist() == [1, 0]
+
+
 @pytest.mark.parametrize("suffix", [".pcd", ".xyz", ".txt"])
 def test_a_list_property_is_refused_outside_ply_naming_the_file(tmp_path, suffix):
     from plyfile import PlyElement
@@ -1009,3 +1028,41 @@ def test_binary_compressed_pcd_keeps_counts_skips_padding_and_names_damage(tmp_p
     damaged.write_bytes(bytes(raw))
     with pytest.raises(PointFileError, match="the compressed data are damaged"):
         read_points(damaged)
+
+
+def test_subset_takes_booleans_or_whole_indices_in_range():
+    """An integer 0/1 mask was read as indices without a word (8,171 copies of the bunny's first
+    two points), floats were cut to indices and -1 picked the last point."""
+    cloud = PointCloud.from_xyz(np.arange(12.0).reshape(4, 3))
+    mask = np.array([True, False, True, True])
+    assert cloud.subset(mask).data["x"].tolist() == [0.0, 6.0, 9.0]
+    assert cloud.subset(np.array([3, 0, 0])).data["x"].tolist() == [9.0, 0.0, 0.0]  # indices
+    assert len(cloud.subset(np.array([], dtype=np.int64))) == len(cloud.subset([])) == 0
+    with pytest.warns(UserWarning, match=r"integers 0 and 1 only, one per point: read as "
+                                         r"indices .*mask.astype\(bool\)"):
+        assert cloud.subset(mask.astype(int)).data["x"].tolist() == [3.0, 0.0, 3.0, 3.0]
+    with pytest.raises(ValueError, match="the cloud has no point: indices must be empty"):
+        cloud.subset(np.zeros(4, dtype=bool)).subset(np.array([0]))
+    with pytest.raises(ValueError, match=r"booleans, one per point, or 1-D integer indices, got "
+                                         r"float64"):
+        cloud.subset(np.array([0.5, 1.7]))
+    with pytest.raises(ValueError, match=r"indices must lie in 0\.\.3, got -1\.\.2"):
+        cloud.subset(np.array([-1, 2]))
+
+
+def test_clouds_compare_by_their_values(tmp_path):
+    """cloud == other raised numpy's "truth value of an array ... is ambiguous"."""
+    from plyfile import PlyElement
+
+    v = np.empty(3, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("tags", "O")])
+    v["x"] = v["y"] = v["z"] = [0, 1, 2]
+    v["tags"] = [np.array([1, 2], "i4"), np.array([3], "i4"), np.array([], "i4")]
+    PlyData([PlyElement.describe(v, "vertex")]).write(str(tmp_path / "tags.ply"))
+    a, b = read_points(tmp_path / "tags.ply"), read_points(tmp_path / "tags.ply")
+    assert a == b and not a != b
+    b.data["tags"][1] = np.array([4], "i4")
+    assert a != b
+    assert a != a.subset(np.array([True, True, False])) and a != "a cloud"
+    assert PointCloud.from_xyz(np.eye(3)) != PointCloud.from_xyz(np.eye(3).astype(np.float32))
+    holes = PointCloud.from_xyz(np.array([[0.0, 0.0, np.nan], [1.0, 2.0, 3.0]]))
+    assert holes == holes and holes == holes.subset(np.array([True, True]))  # NaN is NaN here

@@ -635,3 +635,19 @@ def test_transform_refuses_other_points_of_the_same_count(name):
     est.fit(signed)
     signed[0, 0] = -0.0  # the same position
     assert np.array_equal(est.transform(signed), signed[est.mask_])
+
+
+def test_a_torch_tensor_goes_in_and_comes_out_as_a_tensor():
+    """A tensor came back as a numpy array, and one that requires grad raised numpy's "Can't
+    call numpy() on Tensor that requires grad"."""
+    import torch
+
+    pts = torch.rand(100, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    method = P.UniformDownsampler(budget=10)
+    kept = method.fit_transform(pts)
+    assert torch.is_tensor(kept) and torch.equal(kept, pts[torch.from_numpy(method.mask_)])
+    leaf = pts.clone().requires_grad_(True)
+    kept = P.UniformDownsampler(budget=10).fit_transform(leaf)
+    kept.sum().backward()  # the selection stays in the graph
+    assert int(leaf.grad.sum()) == 30
+    assert np.array_equal(P.UniformDownsampler(budget=10).fit(pts.numpy()).mask_, method.mask_)
