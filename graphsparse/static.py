@@ -385,8 +385,8 @@ class FeGrassSparsifier(Sparsifier):
         than 20, up to 1,024 rounds (finer rounds place the edges better but each costs a
         factorization and a pass over G's edges: on the 3D mesh ``wave`` at density 1.10,
         grounded kappa 411 in rounds of at most 128 edges (`benchmarks/results/static_meshes` as
-        committed in 8a59b0f) and 289 in 704 rounds, in 172 s on this project's 2-core machine,
-        2026-12-04).
+        committed in 8a59b0f) and 289 in 704 rounds, in 172 s on this project's 2-core machine on
+        2026-12-04 and 238 s on 2026-12-07).
     refine_fraction : float
         Share of the off-tree budget left to refinement (the rest goes to tree stretch first).
     solver : {"auto", "direct", "amg"}
