@@ -31,11 +31,17 @@ from graphsparse.resistance import (
 )
 from graphsparse.static import FeGrassSparsifier, refine_by_stretch
 from graphsparse.trees import max_first_costs, max_spanning_forest, spanning_tree_scores
-from sparsebox._validation import SEED, Interval, Options, check_int, check_real
+from sparsebox._validation import SEED, Interval, Options, check_int, check_real, scalar_item
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
 from sparsebox.outputs import counted
-from sparsebox.structure import SparseStructure, as_structure, require_undirected, sorted_positions
+from sparsebox.structure import (
+    SparseStructure,
+    _from_torch,
+    as_structure,
+    require_undirected,
+    sorted_positions,
+)
 from sparsebox.walks import random_walks
 
 __all__ = ["EdgeEvent", "BatchReport", "DynamicSpectralSparsifier", "BatchError"]
@@ -129,7 +135,11 @@ class EdgeEvent(NamedTuple):
             try:
                 op, u, v, *rest = event
             except (TypeError, ValueError):
-                raise ValueError(f"an event is (op, u, v[, weight]), got {event!r}") from None
+                pair = (isinstance(event, tuple) and len(event) == 2  # parse_events yields these
+                        and isinstance(event[1], EdgeEvent))
+                raise ValueError(f"an event is (op, u, v[, weight]), got {event!r}" + (
+                    ": a (line number, event) pair, as parse_events yields them; pass the "
+                    "events, [e for _, e in parse_events(lines)]" if pair else "")) from None
             if len(rest) > 1:
                 raise ValueError(f"an event is (op, u, v[, weight]), got {event!r}")
             weight = rest[0] if rest else 1.0
@@ -522,12 +532,14 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                     if isinstance(state, (str, bytes, os.PathLike)) else "")
             raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, got "
                                         f"{type(state).__name__} {state!r}{hint}")
+        # a state turned into tensors: as numpy (numpy read a tensor with a DeprecationWarning)
+        state = {k: _from_torch(v, k) for k, v in state.items()}
         try:  # all read before any is set: a state that fails to load changes nothing
             graph, sparsifier = part("graph_"), part("sparsifier_")
             distortion = check_real("distortion_", state["distortion_"], above=0)
-            next_id, batches = (check_int(key, _saved_scalar(state[key]), minimum=0)
+            next_id, batches = (check_int(key, scalar_item(state[key]), minimum=0)
                                 for key in ("next_id_", "batches_"))
-            inserted_from = check_int("inserted_from_id_", _saved_scalar(
+            inserted_from = check_int("inserted_from_id_", scalar_item(
                 state.get("inserted_from_id_", next_id)), minimum=0)
         except KeyError as err:
             raise InvalidParameterError(
@@ -876,11 +888,6 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         return self.sparsifier_
 
 
-def _saved_scalar(value: Any) -> Any:
-    """A number of a state as ``np.savez`` gives it back (a 0-d array) as that number."""
-    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
-
-
 def _least_density(edges: int, num_nodes: int) -> str:
     """The least ``max_density`` of four decimals whose cap holds ``edges`` edges: the density
     rounded up (rounded to the nearest, it can be one whose cap holds one edge fewer).
@@ -940,8 +947,8 @@ def _check_event_list(name: str, events: Any) -> None:
             raise InvalidParameterError(
                 f"{name} must be a list of events, got the text {events!r}"
                 + (hint.replace(": give (", ": pass [(", 1) + "]" if hint else
-                   ": pass (op, u, v[, weight]) tuples (graphsparse.streaming.parse_events reads "
-                   "the lines of an event file)"))
+                   ": pass (op, u, v[, weight]) tuples ([e for _, e in "
+                   "graphsparse.streaming.parse_events(text.splitlines())] reads them)"))
         raise InvalidParameterError(f"{name} must be a list of events, got one event {events!r}: "
                                     f"pass [{events!r}]")
     if not isinstance(events, Iterable):

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from sparsebox._validation import _is_integer, check_1d, check_choice, check_finite_positive, scalar_item
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.outputs import counted
 
 Duplicates = Literal["sum", "error"]
 SelfLoops = Literal["keep", "drop", "error"]
@@ -513,16 +514,33 @@ class SparseStructure:
         )
         return a.asformat(format)
 
-    def to_edge_index(self, as_torch: bool = False) -> tuple[Any, Any]:
+    def to_edge_index(self, as_torch: bool = False, *, weight_dtype: Any = None
+                      ) -> tuple[Any, Any]:
         """``(edge_index [2, nnz], edge_weight [nnz])`` with both directions of undirected edges
-        (PyG's convention); :attr:`entry_ids` gives the item id of each column."""
+        (PyG's convention); :attr:`entry_ids` gives the item id of each column.
+
+        ``as_torch``: torch tensors, ``edge_index`` int64 and ``edge_weight`` of ``weight_dtype``
+        (default torch's default dtype, float32, as PyG's layers take it: float64 weights made a
+        ``GCNConv``'s output float64 and the next layer refused it; ``torch.float64`` keeps the
+        weights exactly). Without it, numpy arrays, the weights float64 unless ``weight_dtype``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> s = as_structure(np.array([[0, 1], [1, 2]]), edge_weight=np.array([0.5, 2.0]))
+        >>> ei, w = s.to_edge_index(as_torch=True)
+        >>> ei.tolist(), w.tolist(), w.dtype
+        ([[0, 1], [1, 2]], [0.5, 2.0], torch.float32)
+        """
         ei = np.stack([np.array(self.entry_rows), np.array(self.indices)])
         w = np.array(self.weight)
         if as_torch:
             import torch
 
-            return torch.from_numpy(ei), torch.from_numpy(w)
-        return ei, w
+            dtype = _float_dtype(torch.get_default_dtype() if weight_dtype is None
+                                 else weight_dtype)
+            return torch.from_numpy(ei), torch.from_numpy(w.astype(dtype))
+        return ei, (w if weight_dtype is None else w.astype(_float_dtype(weight_dtype)))
 
     def to_networkx(self) -> Any:
         """A networkx (Di)Graph with ``weight`` and ``id`` edge attributes."""
@@ -888,6 +906,13 @@ def as_structure(
             raise ValueError(f"an EdgeIndex of sparse size ({rows}, {cols}) joins two node sets; "
                              "a graph here has one (pass num_nodes to read it as one)")
         num_nodes = rows if rows is not None else cols
+    if _is_pyg_dataset(x):  # PyG's own error: "'KarateClub' object has no attribute 'num_nodes'"
+        try:
+            size = counted(len(x), "graph")
+        except (TypeError, NotImplementedError):  # a dataset without len(): still refused
+            size = "graphs"
+        raise InvalidParameterError(f"{name} is a PyG dataset ({type(x).__name__}, {size}), not "
+                                    "a graph: pass one of its graphs (dataset[i])")
     x = _from_torch(x)
     if edge_weight is not None:
         edge_weight = _from_torch(edge_weight, "edge_weight")
@@ -908,7 +933,10 @@ def as_structure(
         _check_matrix_weights(rows, cols, values)
         return SparseStructure.from_edges(rows, cols, values, num_nodes=x.shape[0],
                                           undirected=undirected, **opts)
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # numpy's "inhomogeneous shape" named nothing
+        raise InvalidParameterError(_not_one_array(name, x)) from None
     if arr.ndim == 2 and arr.shape[0] == 2 and np.issubdtype(arr.dtype, np.integer):
         if edge_weight is not None:  # (from_edges would name it weight)
             edge_weight = _as_weights("edge_weight", edge_weight, arr.shape[1])
@@ -939,6 +967,29 @@ def as_structure(
     )
 
 
+def _not_one_array(name: str, x: Any) -> str:
+    """Why ``x``, which numpy does not read as one array, is no graph: an ``(edge_index,
+    edge_weight)`` pair, a list of PyG graphs, or rows of different lengths."""
+    parts = list(x) if isinstance(x, (tuple, list)) else []
+    if parts and all(is_pyg_data(p) for p in parts):
+        return (f"{name} must be one graph, got a {type(x).__name__} of "
+                f"{counted(len(parts), 'PyG graph')}: pass one of them, or "
+                "Batch.from_data_list(graphs) for their disjoint union")
+
+    def ndim(value: Any) -> int:
+        try:
+            return np.ndim(value)
+        except (AttributeError, TypeError, ValueError):  # (ragged, or no array at all)
+            return -1
+
+    if len(parts) == 2 and ndim(parts[0]) == 2 and ndim(parts[1]) == 1:
+        return (f"{name} must be one graph, got a pair: an (edge_index, edge_weight) pair, as "
+                "to_edge_index gives it, goes in as a PyG Data(edge_index=..., edge_weight=...) "
+                "or as_structure(edge_index, edge_weight=...)")
+    return (f"{name} must be a [2, E] integer edge_index or a square adjacency matrix, got a "
+            f"{type(x).__name__} that is no array (its rows differ in length or kind)")
+
+
 def is_networkx_graph(x: Any) -> bool:
     """Whether ``x`` is a networkx graph (of any of its classes, or a user's subclass of one).
 
@@ -966,10 +1017,33 @@ def is_pyg_data(x: Any) -> bool:
     >>> is_pyg_data(Data(edge_index=ei)), is_pyg_data(EdgeIndex(ei)), is_pyg_data(ei)
     (True, False, False)
     """
-    if not _from_package(x, "torch_geometric"):  # a Batch's class is made at run time
+    if not _from_package(x, "torch_geometric") or _is_pyg_dataset(x):  # (Batch: made at run time)
         return False
     torch = sys.modules.get("torch")
     return torch is None or not isinstance(x, torch.Tensor)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    """A floating dtype given as numpy's or torch's (``torch.float32``), as numpy's; anything
+    else refused naming ``weight_dtype`` (an integer one cut 0.5 to 0)."""
+    name = str(dtype).removeprefix("torch.") if _from_package(dtype, "torch") else dtype
+    try:
+        out = np.dtype(name)
+    except TypeError:
+        out = None
+    if out is None or out.kind != "f":
+        raise InvalidParameterError(f"weight_dtype must be a floating dtype (torch.float32, "
+                                    f"numpy.float64, ...), got {dtype!r}")
+    return out
+
+
+def _is_pyg_dataset(x: Any) -> bool:
+    """Whether ``x`` is a PyG dataset (graphs, not a graph: ``dataset[0]`` is one)."""
+    if not _from_package(x, "torch_geometric"):
+        return False
+    from torch_geometric.data import Dataset
+
+    return isinstance(x, Dataset)
 
 
 def pyg_edge_index(data: Any) -> Any:

@@ -658,6 +658,21 @@ def test_a_loaded_state_has_the_fitted_scores_too():
     assert "scores_" not in old.state_dict()  # and its next checkpoint is written
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # numpy reading a tensor warned
+def test_a_state_turned_into_tensors_loads_and_goes_on_as_the_saved_one():
+    """Its 0-d tensors were refused: "next_id_ must be an integer, got tensor(78)"."""
+    import torch
+
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    d.update([("+", 0, 20, 1.0), ("-", 0, 1)])
+    tensors = {k: torch.as_tensor(v) for k, v in d.state_dict().items()}
+    loaded = DynamicSpectralSparsifier(seed=0).load_state_dict(tensors)
+    batch = [("+", 3, 30, 2.0), ("-", 6, 7)]
+    d.update(batch)
+    loaded.update(batch)
+    assert loaded.sparsifier_.equals(d.sparsifier_) and loaded.graph_.equals(d.graph_)
+
+
 def test_a_loaded_state_says_the_k_its_next_batch_uses():
     """distortion_ showed the state's K after loading into an estimator of another distortion,
     whose own K the next batch then used."""
@@ -835,7 +850,8 @@ def test_an_event_files_line_is_refused_with_the_tuple_to_give_and_0d_tensors_ar
         d.update("+ 0 20")
     # a file's text: [text] would fail again
     with pytest.raises(InvalidParameterError, match=r"got the text '\+ 0 20\\n\+ 1 8': pass \(op, "
-                       r"u, v\[, weight\]\) tuples \(graphsparse.streaming.parse_events reads"):
+                       r"u, v\[, weight\]\) tuples \(\[e for _, e in graphsparse.streaming."
+                       r"parse_events\(text.splitlines\(\)\)\] reads them\)"):
         d.update("+ 0 20\n+ 1 8")
     for line, shown in (("+ 0 20", "('+', 0, 20)"), ("+ 0 20 2.5", "('+', 0, 20, 2.5)"),
                         ("- 0 1", "('-', 0, 1)")):
@@ -848,6 +864,13 @@ def test_an_event_files_line_is_refused_with_the_tuple_to_give_and_0d_tensors_ar
     assert d.update([("+", u, v, torch.tensor(2.0)) for u, v in edge.T]).insertions == 1
     with pytest.raises(BatchError, match="u must be an integer node id, got 0.5"):
         d.update([("+", torch.tensor(0.5), 3)])
+    from graphsparse.streaming import parse_events
+
+    # what parse_events yields, given as it comes, was "got (1, EdgeEvent(...))" and no more
+    with pytest.raises(BatchError, match=r"got \(1, EdgeEvent\(.*\)\): a \(line number, event\) "
+                       r"pair, as parse_events yields them; pass the events, \[e for _, e in "):
+        d.update(parse_events(["+ 0 20"]))
+    assert d.update([e for _, e in parse_events("+ 0 20\n+ 1 8".splitlines())]).insertions == 2
 
 
 def test_load_state_dict_of_no_state_is_refused_and_a_bad_scores_entry_changes_nothing(tmp_path):

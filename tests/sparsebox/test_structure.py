@@ -198,7 +198,7 @@ def test_round_trips_keep_edges_weights_and_ids(graph):
     ei, w = s.to_edge_index()
     assert as_structure(ei, edge_weight=w, num_nodes=s.num_nodes, ids=s.entry_ids).equals(s)
     # torch edge_index
-    ei_t, w_t = s.to_edge_index(as_torch=True)
+    ei_t, w_t = s.to_edge_index(as_torch=True, weight_dtype=torch.float64)
     assert as_structure(ei_t, edge_weight=w_t, num_nodes=s.num_nodes, ids=s.entry_ids).equals(s)
     # scipy keeps edges and weights (it has no slot for ids)
     back = as_structure(s.to_scipy(), undirected=True)
@@ -750,3 +750,60 @@ def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights
         warnings.simplefilter("error")
         pruned = RandomEdgePruner(keep_ratio=0.5).fit(uneven).transform(uneven)
     assert as_structure(pruned).is_undirected
+
+
+def test_to_edge_index_gives_pyg_s_float32_weights_that_two_gcn_layers_take():
+    """Its float64 weights made the first GCNConv's output float64, and the second refused it
+    ("expected m1 and m2 to have the same dtype")."""
+    from torch_geometric.nn import GCNConv
+
+    g = as_structure(nx.karate_club_graph())
+    ei, w = g.to_edge_index(as_torch=True)
+    assert ei.dtype == torch.int64 and w.dtype == torch.float32
+    x = torch.eye(g.num_nodes)
+    out = GCNConv(16, 2)(GCNConv(g.num_nodes, 16)(x, ei, w), ei, w)
+    assert out.dtype == torch.float32 and out.shape == (g.num_nodes, 2)
+    exact = g.to_edge_index(as_torch=True, weight_dtype=torch.float64)[1]
+    assert exact.dtype == torch.float64 and np.array_equal(exact.numpy(), g.to_edge_index()[1])
+
+
+def test_a_pyg_dataset_or_an_edge_index_and_weight_pair_is_refused_saying_what_to_pass():
+    """A dataset ended in PyG's "'KarateClub' object has no attribute 'num_nodes'", and the pair
+    to_edge_index returns in numpy's "inhomogeneous shape"."""
+    from torch_geometric.datasets import KarateClub
+
+    from graphsparse import FeGrassSparsifier, TeddyPruner
+    from sparsebox.exceptions import InvalidParameterError
+
+    dataset = KarateClub()
+    for method in (FeGrassSparsifier(), TeddyPruner()):
+        with pytest.raises(InvalidParameterError, match=r"graph is a PyG dataset \(KarateClub, 1 "
+                                                        r"graph\), not a graph: .*dataset\[i\]"):
+            method.fit(dataset)
+    pair = as_structure(dataset[0]).to_edge_index(as_torch=True)
+    for as_given in (pair, list(pair)):
+        with pytest.raises(InvalidParameterError, match=r"graph must be one graph, got a pair: an "
+                                                        r"\(edge_index, edge_weight\) pair"):
+            FeGrassSparsifier().fit(as_given)
+    with pytest.raises(InvalidParameterError, match=r"got a list of 2 PyG graphs: pass one of "
+                                                    r"them, or Batch.from_data_list"):
+        as_structure([dataset[0], dataset[0]])
+    with pytest.raises(InvalidParameterError, match=r"edge_index or a square adjacency matrix, got "
+                                                    r"a tuple that is no array"):
+        as_structure(((0, 1, 2), (1, 2)))  # no pair, whatever its length
+    assert as_structure(((0, 1), (1, 2))).num_edges == 2  # a tuple edge_index is still one
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, np.int32, "float32", torch.bfloat16])
+def test_to_edge_index_refuses_a_weight_dtype_other_than_a_float(dtype):
+    """torch.int64 cut 0.5 to 0; "float32" was torch's "Invalid device string"."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    g = as_structure(np.array([[0, 1], [1, 0]]), edge_weight=np.array([0.5, 0.5]))
+    if dtype == "float32":  # numpy's name: read as numpy reads it
+        assert g.to_edge_index(as_torch=True, weight_dtype=dtype)[1].dtype == torch.float32
+        return
+    for as_torch in (True, False):
+        with pytest.raises(InvalidParameterError, match="weight_dtype must be a floating dtype"):
+            g.to_edge_index(as_torch=as_torch, weight_dtype=dtype)
+    assert g.to_edge_index(weight_dtype=torch.float32)[1].dtype == np.float32
