@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scenesparse.pointio import PointFileError, open_ply
+from scenesparse.pointio import PointFileError, _same_values, open_ply
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GaussianScene", "read_ply", "write_ply", "check_finite", "SH_C0"]
@@ -93,15 +93,11 @@ class GaussianScene:
             return torch.equal(a, b) or bool(torch.isclose(a, b, rtol=0.0, atol=0.0,
                                                            equal_nan=True).all())
 
-        def same_array(a: np.ndarray, b: np.ndarray) -> bool:
-            a, b = np.asarray(a), np.asarray(b)
-            return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-
         return (all(same(getattr(self, k), getattr(other, k)) for k in (
                     "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest",
                     "normals"))
                 and self.extra.keys() == other.extra.keys()
-                and all(same_array(v, other.extra[k]) for k, v in self.extra.items())
+                and all(_same_values(v, other.extra[k]) for k, v in self.extra.items())
                 and self.layout == other.layout and self.comments == other.comments)
 
     def __post_init__(self) -> None:

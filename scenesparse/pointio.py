@@ -186,6 +186,20 @@ class PointCloud:
                           dict(self.layout))
 
 
+def _same_values(x: Any, y: Any) -> bool:
+    """Whether two arrays hold the same type and values, NaN equal to NaN (so that an array
+    equals itself); what :class:`PointCloud` and :class:`~scenesparse.gaussians.GaussianScene`
+    compare their fields with.
+
+    >>> _same_values(np.array([1.0, np.nan]), np.array([1.0, np.nan]))
+    True
+    >>> _same_values(np.zeros(2, np.int32), np.zeros(2))  # another type
+    False
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    return x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+
+
 def _same_records(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     """Whether two structured arrays (or None) hold the same fields, types and values (a list
     property's arrays compared one by one)."""
@@ -193,12 +207,9 @@ def _same_records(a: np.ndarray | None, b: np.ndarray | None) -> bool:
         return a is b
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
-    def same(x: np.ndarray, y: np.ndarray) -> bool:  # NaN equal to NaN: a cloud equals itself
-        x, y = np.asarray(x), np.asarray(y)
-        return x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
-
-    return all(all(same(x, y) for x, y in zip(a[k], b[k], strict=True))
-               if a.dtype[k].kind == "O" else same(a[k], b[k]) for k in a.dtype.names or ())
+    return all(all(_same_values(x, y) for x, y in zip(a[k], b[k], strict=True))
+               if a.dtype[k].kind == "O" else _same_values(a[k], b[k])
+               for k in a.dtype.names or ())
 
 
 # ----------------------------------------------------------------------------------- PLY
