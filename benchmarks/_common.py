@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -368,6 +368,19 @@ def recorded_parts(path: Path, every: Sequence[str]) -> list[str]:
     except (OSError, ValueError):
         return []
     return [part for part in every if isinstance(record, dict) and part in record]
+
+
+def dropped_entries(path: Path, keys: set, *, entries: Callable[[Any], Iterable[dict]],
+                    key: Callable[[dict], Any], label: Callable[[dict], str]) -> list[str]:
+    """What a run measuring ``keys`` and writing its record in place of ``path`` drops, for
+    :func:`refuse_dropping`: the ``label`` (in words, each once) of every one of the record's
+    ``entries`` whose ``key`` is not in ``keys``; none where the file is no record."""
+    try:
+        record = from_json(path.read_text())
+        labels = [label(e) for e in entries(record) if key(e) not in keys]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+    return list(dict.fromkeys(labels))
 
 
 def refuse_dropping(path: Path, dropped: Sequence[str]) -> None:

@@ -44,6 +44,7 @@ from _common import (  # noqa: E402
     check_startup,
     command_line,
     count,
+    dropped_entries,
     fail,
     from_json,
     refuse_dropping,
@@ -295,19 +296,6 @@ def run_key(run: dict) -> tuple:
     return run["graph"].lower(), run["mode"], run.get("max_density"), run_seed(run)
 
 
-def dropped_runs(path: Path, keys: set[tuple]) -> list[str]:
-    """The runs of the record ``path`` that a run measuring ``keys`` (:func:`run_key`) and
-    writing in its place drops, in words (``runs of karate (1.30)``); none where the file is
-    no record."""
-    try:
-        record = from_json(path.read_text())
-        labels = [f"runs of {r['graph']}{cap_label(r)}{seed_label(r)}"
-                  for r in with_their_command(record) if run_key(r) not in keys]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return []
-    return list(dict.fromkeys(labels))
-
-
 def with_their_command(record: dict) -> list[dict]:
     """The runs of a dygrass.json, each with the command that made it (a run recorded before
     runs kept their own: the record's)."""
@@ -370,9 +358,11 @@ def main(argv=None) -> int:
     path = args.out / "dygrass.json"
     previous = recorded_runs(path) if args.update else None  # before --out is made and the work
     if not args.update:
-        refuse_dropping(path, dropped_runs(path, {(name.lower(), mode, args.max_density, args.seed)
-                                                  for name in names
-                                                  for mode in ("insert", "delete")}))
+        keys = {(name.lower(), mode, args.max_density, args.seed)
+                for name in names for mode in ("insert", "delete")}
+        refuse_dropping(path, dropped_entries(
+            path, keys, entries=with_their_command, key=run_key,
+            label=lambda r: f"runs of {r['graph']}{cap_label(r)}{seed_label(r)}"))
     args.out = check_startup(args.out, packages=["networkit"],
                              datasets=[n for n in names if not generated(n)])
     if args.update and previous is None:

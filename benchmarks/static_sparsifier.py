@@ -28,6 +28,7 @@ from _common import (
     check_startup,
     command_line,
     count,
+    dropped_entries,
     fail,
     from_json,
     refuse_dropping,
@@ -132,17 +133,6 @@ def recorded_rows(path: Path) -> tuple[list[dict], dict] | None:
     return rows, meta
 
 
-def dropped_rows(path: Path, keys: set[tuple]) -> list[str]:
-    """The rows of the record ``path`` that a run measuring ``keys`` (:func:`row_key`) and
-    written in its place drops, in words; none where the file is no record."""
-    try:
-        record = from_json(path.read_text())
-        return [f"rows of {r['graph']} at {r['density']:.2f}" for r in record["rows"]
-                if row_key(r) not in keys]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return []
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     add_list_option(ap, "--graphs", default=GRAPHS, metavar="GRAPH",
@@ -178,7 +168,9 @@ def main(argv=None) -> int:
                  f"--seed {settings[1]}, this run's are {args.refine_rounds} and {args.seed}: "
                  "one table holds one setting; choose another --out")
     elif not args.update:
-        refuse_dropping(path, dropped_rows(path, keys))
+        refuse_dropping(path, dropped_entries(
+            path, keys, entries=lambda record: record["rows"], key=row_key,
+            label=lambda r: f"rows of {r['graph']} at {r['density']:.2f}"))
     out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
     graphs = {name: load_graph(name) for name in args.graphs}
     for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
