@@ -539,8 +539,8 @@ class SparseStructure:
 
             dtype = _float_dtype(torch.get_default_dtype() if weight_dtype is None
                                  else weight_dtype)
-            return torch.from_numpy(ei), torch.from_numpy(w.astype(dtype))
-        return ei, (w if weight_dtype is None else w.astype(_float_dtype(weight_dtype)))
+            return torch.from_numpy(ei), torch.from_numpy(_weights_as(w, dtype))
+        return ei, (w if weight_dtype is None else _weights_as(w, _float_dtype(weight_dtype)))
 
     def to_networkx(self) -> Any:
         """A networkx (Di)Graph with ``weight`` and ``id`` edge attributes."""
@@ -913,6 +913,10 @@ def as_structure(
             size = "graphs"
         raise InvalidParameterError(f"{name} is a PyG dataset ({type(x).__name__}, {size}), not "
                                     "a graph: pass one of its graphs (dataset[i])")
+    if _from_package(x, "torch_geometric") and _is_data_loader(x):  # was "has no edge_index"
+        raise InvalidParameterError(f"{name} is a PyG {type(x).__name__} (batches of graphs), not "
+                                    "a graph: pass one of its batches (for batch in loader: ...) "
+                                    "or a graph it loads from")
     x = _from_torch(x)
     if edge_weight is not None:
         edge_weight = _from_torch(edge_weight, "edge_weight")
@@ -1017,8 +1021,8 @@ def is_pyg_data(x: Any) -> bool:
     >>> is_pyg_data(Data(edge_index=ei)), is_pyg_data(EdgeIndex(ei)), is_pyg_data(ei)
     (True, False, False)
     """
-    if not _from_package(x, "torch_geometric") or _is_pyg_dataset(x):  # (Batch: made at run time)
-        return False
+    if not _from_package(x, "torch_geometric") or _is_pyg_dataset(x) or _is_data_loader(x):
+        return False  # (a Batch, made at run time, is one)
     torch = sys.modules.get("torch")
     return torch is None or not isinstance(x, torch.Tensor)
 
@@ -1037,6 +1041,19 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return out
 
 
+def _weights_as(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The weights ``w`` as ``dtype``, refused where one does not fit in it: a finite weight
+    would become inf (1e39 in float32), or a nonzero one 0 (an edge of weight 0)."""
+    out = w.astype(dtype)
+    lost = (np.isfinite(w) & ~np.isfinite(out)) | ((w != 0) & (out == 0))
+    if lost.any():
+        raise InvalidParameterError(
+            f"edge weight {float(w[lost][0])!r} does not fit in {dtype} (it would be "
+            f"{float(out[lost][0])!r}); pass weight_dtype=torch.float64 (or numpy.float64), or "
+            "rescale the weights")
+    return out
+
+
 def _is_pyg_dataset(x: Any) -> bool:
     """Whether ``x`` is a PyG dataset (graphs, not a graph: ``dataset[0]`` is one)."""
     if not _from_package(x, "torch_geometric"):
@@ -1044,6 +1061,13 @@ def _is_pyg_dataset(x: Any) -> bool:
     from torch_geometric.data import Dataset
 
     return isinstance(x, Dataset)
+
+
+def _is_data_loader(x: Any) -> bool:
+    """Whether ``x`` is a torch DataLoader (PyG's loaders are ones)."""
+    from torch.utils.data import DataLoader
+
+    return isinstance(x, DataLoader)
 
 
 def pyg_edge_index(data: Any) -> Any:

@@ -767,7 +767,7 @@ def test_to_edge_index_gives_pyg_s_float32_weights_that_two_gcn_layers_take():
     assert exact.dtype == torch.float64 and np.array_equal(exact.numpy(), g.to_edge_index()[1])
 
 
-def test_a_pyg_dataset_or_an_edge_index_and_weight_pair_is_refused_saying_what_to_pass():
+def test_a_pyg_dataset_loader_or_an_edge_index_and_weight_pair_is_refused_saying_what_to_pass():
     """A dataset ended in PyG's "'KarateClub' object has no attribute 'num_nodes'", and the pair
     to_edge_index returns in numpy's "inhomogeneous shape"."""
     from torch_geometric.datasets import KarateClub
@@ -780,6 +780,15 @@ def test_a_pyg_dataset_or_an_edge_index_and_weight_pair_is_refused_saying_what_t
         with pytest.raises(InvalidParameterError, match=r"graph is a PyG dataset \(KarateClub, 1 "
                                                         r"graph\), not a graph: .*dataset\[i\]"):
             method.fit(dataset)
+    # a loader: "this PyG DataLoader has no edge_index"
+    from torch_geometric.loader import DataLoader
+
+    loader = DataLoader(dataset, batch_size=1)
+    with pytest.raises(InvalidParameterError, match=r"graph is a PyG DataLoader \(batches of "
+                                                    r"graphs\), not a graph: pass one of its batches"):
+        FeGrassSparsifier().fit(loader)
+    batch = as_structure(next(iter(loader)))  # a batch is a graph
+    assert np.array_equal(batch.to_edge_index()[0], as_structure(dataset[0]).to_edge_index()[0])
     pair = as_structure(dataset[0]).to_edge_index(as_torch=True)
     for as_given in (pair, list(pair)):
         with pytest.raises(InvalidParameterError, match=r"graph must be one graph, got a pair: an "
@@ -807,3 +816,18 @@ def test_to_edge_index_refuses_a_weight_dtype_other_than_a_float(dtype):
         with pytest.raises(InvalidParameterError, match="weight_dtype must be a floating dtype"):
             g.to_edge_index(as_torch=as_torch, weight_dtype=dtype)
     assert g.to_edge_index(weight_dtype=torch.float32)[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("weight", [1e39, 1e-50])
+def test_to_edge_index_refuses_a_weight_that_float32_cannot_hold(weight):
+    """float32 (the default of as_torch=True) made a weight of 1e39 inf and one of 1e-50 zero,
+    silently: a GCNConv's output turned NaN, or the edge weighed nothing."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    g = as_structure(np.array([[0, 1], [1, 2]]), edge_weight=np.array([1.0, weight]))
+    message = f"edge weight {re.escape(repr(weight))} does not fit in float32.*torch.float64"
+    for call in (lambda: g.to_edge_index(as_torch=True),
+                 lambda: g.to_edge_index(weight_dtype=np.float32)):
+        with pytest.raises(InvalidParameterError, match=message):
+            call()
+    assert g.to_edge_index(as_torch=True, weight_dtype=torch.float64)[1].tolist() == [1.0, weight]
