@@ -364,18 +364,11 @@ def teddy(
     results, and --resume goes on from them (OUT/run.json records the dataset, model, epochs and
     --distill-lambda that a resumed run must share)."""
     from graphsparse.teddy_report import METHODS, seeds_to_run
-    from sparsebox.options import executor_from_options, parameter_errors
+    from sparsebox.options import executor_from_options, names_option, parameter_errors
     from sparsebox.outputs import write_text_atomic
 
     runner = executor_from_options(executor, jobs, address)
-    given = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = sorted({m for m in given if m.lower() not in METHODS})
-    wanted = tuple(dict.fromkeys(m.lower() for m in given))  # once each, in any case
-    if unknown or not wanted:
-        what = (f"unknown {'method' if len(unknown) == 1 else 'methods'} "
-                f"{', '.join(map(repr, unknown))}" if unknown else "names no method")
-        raise typer.BadParameter(f"{what}; choose from {', '.join(METHODS)}",
-                                 param_hint="--methods")
+    wanted = names_option(methods, METHODS, "--methods")
     # names in any case, recorded in lower case: a run of CORA resumes as one of cora
     dataset, model = dataset.lower(), model.lower()
     if model not in ("gcn", "gat", "gin"):

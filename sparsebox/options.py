@@ -177,6 +177,37 @@ def method_option(method: str, names: Sequence[str]) -> str:
     return by_case[method.lower()]
 
 
+def names_option(text: str, names: Sequence[str], option: str, *, what: str = "method",
+                 empty: bool = False) -> tuple[str, ...]:
+    """A comma-separated list of ``names`` (``--methods dense,teddy``), each given in any case
+    and returned as registered, in the order given; an unknown name, one given twice (it would
+    run twice) or, unless ``empty``, none at all is a usage error naming ``option`` and the names
+    (``what``: the word for one of them).
+
+    Examples
+    --------
+    >>> names_option("Teddy, random", ["dense", "teddy", "random"], "--methods")
+    ('teddy', 'random')
+    >>> names_option("", ["magnitude"], "--baselines", what="baseline", empty=True)
+    ()
+    """
+    by_case = {name.lower(): name for name in names}
+    given = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted({n for n in given if n.lower() not in by_case})
+    wanted = [by_case[n.lower()] for n in given if n.lower() in by_case]
+    twice = sorted({n for n in wanted if wanted.count(n) > 1})
+    choices = f"choose from {', '.join(names)}"
+    if unknown:
+        raise typer.BadParameter(f"unknown {what}{'s' if len(unknown) > 1 else ''} "
+                                 f"{', '.join(map(repr, unknown))}; {choices}", param_hint=option)
+    if twice:
+        raise typer.BadParameter(f"names {', '.join(map(repr, twice))} twice; each runs once",
+                                 param_hint=option)
+    if not wanted and not empty:
+        raise typer.BadParameter(f"names no {what}; {choices}", param_hint=option)
+    return tuple(wanted)
+
+
 def _check_executor_kind(kind: str) -> None:
     if kind not in ("local", "ray"):
         raise typer.BadParameter(f"must be local or ray, got {kind!r}", param_hint="--executor")

@@ -29,6 +29,7 @@ def _parsed(parse: Any, text: str, option: str) -> Any:
 def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
     from graphsparse.gtsp.data import molecule_datasets
     from graphsparse.gtsp.protocol import BASELINES, parse_axes, parse_keeps
+    from sparsebox.options import names_option
 
     known = molecule_datasets()
     if dataset.lower() not in known:
@@ -36,14 +37,8 @@ def _options(dataset: str, axes: str, keep: str, baselines: str) -> tuple:
                                  f"got {dataset!r}", param_hint="--dataset")
     axis_list = _parsed(parse_axes, axes, "--axes")
     keeps = _parsed(parse_keeps, keep, "--keep")
-    given = [b.strip() for b in baselines.split(",") if b.strip()]
-    unknown = [b for b in given if b.lower() not in BASELINES]
-    wanted = tuple(b.lower() for b in given)  # names in any case, as --dataset
-    if unknown:
-        raise typer.BadParameter(f"unknown baselines {unknown}; choose from "
-                                 f"{', '.join(BASELINES)}", param_hint="--baselines")
-    if len(set(wanted)) != len(wanted):  # each would train twice, and --resume refuse the twins
-        raise typer.BadParameter(f"names a baseline twice: {baselines}", param_hint="--baselines")
+    # each given once (twins would train twice, and --resume refuse them)
+    wanted = names_option(baselines, BASELINES, "--baselines", what="baseline", empty=True)
     return dataset.lower(), axis_list, keeps, wanted
 
 

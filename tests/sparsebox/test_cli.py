@@ -431,9 +431,13 @@ def test_method_names_are_read_in_any_case_as_dataset_names_are(cli, tmp_path, m
     monkeypatch.setattr(graphsparse.cli, "_run_teddy",
                         lambda runner, out, dataset, model, levels, wanted, *rest, **kw:
                         ran.update(methods=wanted))
-    result = cli("graph", "teddy", "--methods", "Teddy,RANDOM,teddy", "--levels", "1",
+    result = cli("graph", "teddy", "--methods", "Teddy,RANDOM", "--levels", "1",
                  "--seeds", "1", "--epochs", "1", "--out", tmp_path / "teddy")
     assert result.exit_code == 0 and ran["methods"] == ("teddy", "random"), result.output
+    # a method named twice in two cases is one named twice, as gtsp's --baselines says
+    twice = cli("graph", "teddy", "--methods", "Teddy,random,teddy", "--out", tmp_path / "t3")
+    assert "--methods" in twice.error_line() and "names 'teddy' twice" in twice.error_line()
+    assert not (tmp_path / "t3").exists()
     assert "'Tedy'" in cli("graph", "teddy", "--methods", "Tedy", "--out",
                            tmp_path / "t2").error_line()
     assert _options("OGBG-MOLBACE", "Layers, TOKENS", "0.5", "Random-Tokens") == (
