@@ -26,7 +26,6 @@ unpruned model's renders, as LightGaussian and PUP 3D-GS do.
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from scenesparse.cameras import Camera, orbit_cameras
 from scenesparse.gaussians import GaussianScene, check_finite
 from scenesparse.rendering import BACKENDS, check_cameras, render
 from sparsebox._validation import Interval, Options, check_choice, check_colour, is_unit_colour
-from sparsebox.base import Sparsifier, with_gradients
+from sparsebox.base import Sparsifier, values_digest, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.progress import progress_bar
 from sparsebox.select import select
@@ -483,12 +482,8 @@ class GaussianPruner(Sparsifier):
 
 
 def _gaussians_digest(scene: GaussianScene) -> bytes:
-    """A digest of the Gaussians' values, in order, whatever their dtype or device (-0.0 as
-    0.0): what ``transform`` compares with the fitted scene's (edited in place after ``fit``, a
-    scene is another)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for name in ("means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"):
-        values = getattr(scene, name).detach().cpu().double() + 0.0
-        digest.update(repr(tuple(values.shape)).encode())
-        digest.update(values.contiguous().numpy().tobytes())
-    return digest.digest()
+    """A digest of the Gaussians' values, in order, whatever their dtype or device: what
+    ``transform`` compares with the fitted scene's (edited in place after ``fit``, a scene is
+    another)."""
+    return values_digest(getattr(scene, name) for name in (
+        "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"))

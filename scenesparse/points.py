@@ -10,7 +10,6 @@ Resampling of Three-Dimensional Point Clouds via Graphs", IEEE Trans. Signal Pro
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 import os
 import sys
@@ -20,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sparsebox._validation import SEED, Interval, check_int
-from sparsebox.base import Sparsifier
+from sparsebox.base import Sparsifier, values_digest
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
 from sparsebox.structure import SparseStructure, _from_torch
@@ -210,13 +209,13 @@ class _PointMethod(Sparsifier):
     def _fitted_on_points(self, pts: np.ndarray) -> None:
         """Remember which positions ``fit`` read (``pts``, checked), in order, for ``transform``
         to refuse other points of the same count: the mask keeps points by position."""
-        self._fitted_points = _points_digest(pts)
+        self._fitted_points = values_digest([pts])
 
     def _other_than_fitted(self, points: Any, n: int) -> str | None:
         """Why ``points`` are not the ones ``fit`` saw, in that order (None where they are, or
         for an estimator pickled before positions were remembered)."""
         fitted = getattr(self, "_fitted_points", None)
-        if fitted is None or _points_digest(self._positions(points)) == fitted:
+        if fitted is None or values_digest([self._positions(points)]) == fitted:
             return None
         return (f"transform got other points than the {n} {type(self).__name__} was fitted on "
                 "(as many, but not the same positions in the same order); call fit on them")
@@ -236,10 +235,6 @@ class _PointMethod(Sparsifier):
         return np.asarray(points)[self.mask_]
 
 
-def _points_digest(pts: np.ndarray) -> bytes:
-    """A digest of checked positions, in order (-0.0 as 0.0: equal positions, one digest)."""
-    return hashlib.blake2b((np.ascontiguousarray(pts, dtype=np.float64) + 0.0).tobytes(),
-                           digest_size=16).digest()
 
 
 def _is_tensor_cloud(points: Any) -> bool:

@@ -305,16 +305,26 @@ class Sparsifier:
 _NOTHING = object()
 
 
+def values_digest(arrays: Iterable[Any]) -> bytes:
+    """A digest of numpy arrays or torch tensors (on any device), in order: their shapes and
+    values, whatever their dtype (-0.0 as 0.0). What an estimator's ``transform`` compares with
+    the digest of what ``fit`` saw: its mask keeps items by position, so other items of the same
+    count (or the same ones edited in place) are another input."""
+    digest = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        if hasattr(a, "detach"):  # a tensor
+            a = a.detach().cpu().double().numpy()
+        values = np.asarray(a, dtype=np.float64) + 0.0
+        digest.update(repr(values.shape).encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.digest()
+
+
 def _edges_digest(graph: SparseStructure, *, weights: bool = False) -> bytes:
     """A digest of a graph's edges, in order, and with ``weights`` of their weights (not of
     isolated nodes past the last edge's: an ``edge_index`` without ``num_nodes`` names the same
     edges)."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in (graph.rows, graph.cols):
-        h.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
-    if weights:
-        h.update(np.ascontiguousarray(graph.weights, dtype=np.float64).tobytes())
-    return h.digest()
+    return values_digest([graph.rows, graph.cols] + ([graph.weights] if weights else []))
 
 
 def _same(a: Any, b: Any) -> bool:

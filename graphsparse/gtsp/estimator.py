@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from sparsebox._validation import SEED, Interval, Options
-from sparsebox.base import Sparsifier, with_gradients
+from sparsebox.base import Sparsifier, values_digest, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.seeding import seeded_generator, seeded_torch
 
@@ -154,6 +154,7 @@ class GtspTokenPruner(Sparsifier):
         self.scores_ = scores.numpy().astype(np.float64)
         self.mask_ = keep.numpy()
         self._graph_sizes = [int(g.num_nodes) for g in graphs]
+        self._graph_digests = [_graph_digest(g) for g in graphs]
         return self
 
     def transform(self, graphs: Iterable[Any]) -> list:
@@ -167,15 +168,28 @@ class GtspTokenPruner(Sparsifier):
     def _num_items(self, graphs: Sequence[Any]) -> int:
         return sum(int(g.num_nodes) for g in _graph_list(graphs))
 
-    def _apply(self, graphs: Sequence[Any]) -> list:
+    def _other_than_fitted(self, graphs: Sequence[Any], n: int) -> str | None:
+        """Why ``graphs``, of as many nodes in all as ``fit`` saw, are not the graphs it saw, in
+        its order (the masks would fall on other nodes): another node count per graph, or
+        other atoms, bonds or bond features (of a fit before digests were kept: sizes only)."""
         graphs = _graph_list(graphs)
         sizes = [int(g.num_nodes) for g in graphs]
         fitted = getattr(self, "_graph_sizes", sizes)
-        if sizes != fitted:  # as many nodes in all, but the masks would fall on other graphs
+        if sizes != fitted:
             i = next((i for i, (a, b) in enumerate(zip(sizes, fitted, strict=False)) if a != b), None)
             got = (f"{len(sizes)} graphs, fit had {len(fitted)}" if i is None else
                    f"graph {i} has {sizes[i]} nodes, fit's had {fitted[i]}")
-            raise InvalidParameterError(f"transform needs the graphs fit saw, in its order: {got}")
+            return f"transform needs the graphs fit saw, in its order: {got}"
+        digests = getattr(self, "_graph_digests", None)
+        if digests is not None:
+            i = next((i for i, g in enumerate(graphs) if _graph_digest(g) != digests[i]), None)
+            if i is not None:
+                return (f"transform needs the graphs fit saw, in its order: graph {i} has as many "
+                        "nodes as fit's but other atoms, bonds or bond features; call fit on them")
+        return None
+
+    def _apply(self, graphs: Sequence[Any]) -> list:
+        graphs = _graph_list(graphs)
         out, start = [], 0
         for g in graphs:
             keep = torch.from_numpy(self.mask_[start:start + g.num_nodes])
@@ -218,3 +232,9 @@ def _graph_list(graphs: Any) -> list:
                 f"graphs at {i} (a DataLoader's batches?): pass the dataset or the graphs "
                 "themselves (a Batch's to_data_list())")
     return graphs
+
+
+def _graph_digest(graph: Any) -> bytes:
+    """A digest of what the model reads of a molecule: its atoms, bonds and bond features."""
+    fields = (getattr(graph, name, None) for name in ("x", "edge_index", "edge_attr"))
+    return values_digest(v for v in fields if v is not None)
