@@ -157,11 +157,20 @@ class GTSPStrategy(Strategy):
                                         f"{self.weight_start} and {self.weight_end}")
         if self.weight_keep_ratio is not None and self._weight_window()[1] > self.freeze_step:
             # the masks stop changing at the freeze: the schedule would never reach its end
+            start, end = self._weight_window()
+            after = f"end at step {end} of {self.total_steps}, after the freeze at step " \
+                    f"{self.freeze_step}"
+            if self.weight_end > self.freeze_at:
+                raise InvalidParameterError(
+                    f"weight_end must be at most freeze_at (the weights reach weight_keep_ratio "
+                    f"before the masks freeze), got {self.weight_end} and {self.freeze_at}: the "
+                    f"schedule would {after}")
+            # within freeze_at, but the schedule's one step at least goes past it once rounded
             raise InvalidParameterError(
-                f"weight_end must be at most freeze_at (the weights reach weight_keep_ratio "
-                f"before the masks freeze), got {self.weight_end} and {self.freeze_at}: the "
-                f"schedule would end at step {self._weight_window()[1]} of {self.total_steps}, "
-                f"after the freeze at step {self.freeze_step}")
+                f"total_steps {self.total_steps} is too few for the weight schedule from "
+                f"weight_start {self.weight_start} to weight_end {self.weight_end} before the "
+                f"freeze at freeze_at {self.freeze_at}: it starts at step {start} and would "
+                f"{after}; give more total_steps or an earlier weight_start")
         check_real("gate_lr", self.gate_lr, above=0)  # an infinite one spoils the gates
         check_real("gate_rho", self.gate_rho, above=0)
 

@@ -807,6 +807,29 @@ def test_the_token_pruner_names_the_graph_and_the_field_it_cannot_read(field, wo
     assert int(pruner.fit(_spoiled("nothing")).mask_.sum()) == 2 + 3 + 3 + 4
 
 
+def test_the_token_pruner_refuses_to_transform_other_graphs_than_it_was_fitted_on():
+    """Its masks fell on any graphs of the fitted node counts (other molecules of 4, 5, 6 and 7
+    atoms were pruned with the fitted ones' masks), where the edge methods refuse another
+    graph; graphs of other counts, or in another order, were refused already."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2).fit(graphs)
+    kept = pruner.transform(graphs)
+    assert [g.num_nodes for g in kept] == [2, 3, 3, 4]
+    same = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]  # equal, not the same objects
+    assert [g.num_nodes for g in pruner.transform(same)] == [2, 3, 3, 4]
+    others = [molecule(n, seed=n + 100, label=n % 2) for n in (4, 5, 6, 7)]
+    other_bond = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    other_bond[3].edge_attr = 1 - other_bond[3].edge_attr
+    for bad, index in ((others, 0), (other_bond, 3)):
+        with pytest.raises(InvalidParameterError, match=f"graph {index} has as many nodes as fit's "
+                                                        "but other atoms, bonds or bond features"):
+            pruner.transform(bad)
+    with pytest.raises(InvalidParameterError, match="graph 0 has 7 nodes, fit's had 4"):
+        pruner.transform(graphs[::-1])
+
+
 def test_a_batch_without_the_walk_encoding_is_refused_by_name():
     """A plain ogb loader's batches reached the model and failed with an AttributeError."""
     batch = batch_of([5, 6])
@@ -950,6 +973,16 @@ def test_the_weight_schedule_must_end_by_the_freeze():
         GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, freeze_at=0.5)
     with pytest.raises(InvalidParameterError, match="weight_end must be at most freeze_at"):
         GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, weight_end=1.0)
+    # within freeze_at, but too few steps for the window once rounded: said so, not that
+    # weight_end 0.8 must be at most freeze_at 0.8
+    with pytest.raises(InvalidParameterError, match=r"^total_steps 4 is too few for the weight "
+                                                    r"schedule .* starts at step 3 and would end at "
+                                                    r"step 4 of 4, after the freeze at step 3; give "
+                                                    r"more total_steps"):
+        GTSPStrategy(total_steps=4, weight_keep_ratio=0.5, weight_start=0.75, weight_end=0.8,
+                     freeze_at=0.8)
+    GTSPStrategy(total_steps=20, weight_keep_ratio=0.5, weight_start=0.75, weight_end=0.8,
+                 freeze_at=0.8)  # with more steps the same window fits
     GTSPStrategy(total_steps=100, head_keep_ratio=0.5, freeze_at=0.5)  # no weight axis: fine
     s = GTSPStrategy(total_steps=100, weight_keep_ratio=0.2, weight_end=0.5, freeze_at=0.5)
     assert s.weight_update_steps()[-1] <= s.freeze_step
