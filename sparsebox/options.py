@@ -236,4 +236,7 @@ def executor_from_options(kind: str, jobs: int, address: str | None,
     if gpus_per_task and kind != "ray":
         raise typer.BadParameter("a GPU share is for --executor ray", param_hint="--gpus-per-file")
     with parameter_errors({"gpus_per_task": "--gpus-per-file"}):
-        return make_executor(kind, jobs=jobs, address=address, gpus_per_task=gpus_per_task)
+        executor = make_executor(kind, jobs=jobs, address=address, gpus_per_task=gpus_per_task)
+    if kind == "ray":
+        executor.address_name = "--address"  # its errors name the option
+    return executor

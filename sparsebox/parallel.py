@@ -24,6 +24,7 @@ import functools
 import logging
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -435,6 +436,12 @@ def _tests_main(test: Any) -> bool:
     return False
 
 
+def _join_all(processes: Sequence[Any], *keep: Any) -> None:
+    """Wait for ``processes`` to end, holding ``keep`` (what they use) until then."""
+    for process in processes:
+        process.join()
+
+
 class _PoolRun:
     """The state of :meth:`LocalExecutor._run_processes` across the pools it starts: results,
     failures, records passed on per task, and which tasks a worker started."""
@@ -478,7 +485,12 @@ class _PoolRun:
 
         def stop() -> None:  # the pool's exit would otherwise run every task still queued
             self.stopped.value = 1
+            workers = list((pool._processes or {}).values())  # (shutdown forgets them)
             pool.shutdown(wait=False, cancel_futures=True)
+            # the queue outlives the workers, which go on to the end of their task: freed now,
+            # its semaphore was gone for a worker still starting ("FileNotFoundError" printed
+            # after the caller's error)
+            threading.Thread(target=_join_all, args=(workers, records), daemon=True).start()
 
         threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker,
@@ -670,13 +682,16 @@ class RayExecutor(Executor):
                                             f"shares one device), got {need:g}")
         self.max_retries = check_int("max_retries", max_retries, minimum=0)
 
+    #: how errors name ``address`` (the command line sets ``"--address"``, its option)
+    address_name: str = "address"
+
     def connect(self) -> Any:
         """The ``ray`` module, initialised (once per process). An address that no cluster
         answers at is an error naming it (Ray itself would wait for it for ever). Ray takes one
         cluster per process: where an earlier ``RayExecutor`` connected this process to another
         cluster than this one names, that is an error (a new local cluster of other
         ``num_cpus``: a warning), never a silent run there; a connection the caller made with
-        ``ray.init`` is used as it is."""
+        ``ray.init`` is used as it is, with a warning where this one names another cluster."""
         global _ray_connection
         ray = _ray()
         address = self.address or os.environ.get("RAY_ADDRESS")
@@ -684,9 +699,17 @@ class RayExecutor(Executor):
         if ray.is_initialized():
             if _ray_connection is not None and _ray_connection[0] == _connection_of(ray):
                 self._check_same_cluster(_ray_connection[1], wanted, _ray_connection[0][0])
+            elif address and address != "auto" and "://" not in address \
+                    and not _same_host_and_port(address, _connection_of(ray)[0]):
+                # (a ray:// address names the Ray Client server, not the GCS: not compared)
+                given = self.address_name if self.address else "$RAY_ADDRESS"
+                warnings.warn(f"{given} {address}: this process is connected (by ray.init) to "
+                              f"the Ray cluster at {_connection_of(ray)[0]}, and Ray takes one "
+                              "cluster per process: the tasks run there; call ray.shutdown() "
+                              f"first to run them at {address}", stacklevel=3)
             return ray
         if address:
-            given = "--address" if self.address else "$RAY_ADDRESS"
+            given = self.address_name if self.address else "$RAY_ADDRESS"
             _check_reachable(address, given)
             try:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
@@ -755,10 +778,15 @@ class RayExecutor(Executor):
         shared_ref = () if shared is _NO_SHARED else (ray.put(shared),)
         threads = max(1, int(self.cpus_per_task))
         caller = _caller()
-        generators = {remote.remote(fn, task, threads, caller, *shared_ref): i
-                      for i, task in enumerate(tasks)}
         results: list[Any] = [None] * len(tasks)
         failures: list[tuple[int, Any, str]] = []
+        generators = {}
+        for i, task in enumerate(tasks):
+            try:
+                generators[remote.remote(fn, task, threads, caller, *shared_ref)] = i
+            except TypeError as err:  # a task Ray cannot serialize fails, as a local one does
+                first = str(err).strip().splitlines()
+                failures.append((i, task, f"{type(err).__name__}: {first[0] if first else ''}"))
         pending = list(generators)
         # a task runs its function in a thread, which only a forced cancel stops
         with _stopping(lambda: [ray.cancel(gen, force=True) for gen in pending]):

@@ -384,6 +384,10 @@ class PairError(Exception):
 
 def raise_pair_error(task, emit):
     raise PairError(task, "b")
+
+
+def identity(task, emit):
+    return task
 '''
 
 
@@ -509,6 +513,23 @@ def test_an_error_of_the_tasks_own_class_is_told_as_one_process_tells_it(cluster
     assert told[1] == told[0] == [("a", "PairError: a and b")]
 
 
+def test_a_task_that_does_not_pickle_fails_alone_as_one_process_tells_it(cluster, tmp_path,
+                                                                         monkeypatch):
+    """On Ray a task holding a lock ended the whole run in Ray's bare "TypeError: Could not
+    serialize the argument", nothing run and no TaskError; LocalExecutor named the task and ran
+    the others."""
+    import threading
+
+    tasks = _caller_tasks(tmp_path, monkeypatch, "identity_tasks")
+    lock = threading.Lock()
+    for executor in (LocalExecutor(2), RayExecutor()):  # (one local job runs in this process)
+        with pytest.raises(TaskError) as info:
+            executor.run(tasks.identity, [1, lock, 3])
+        assert info.value.results == [1, None, 3]
+        [(task, message)] = info.value.failures
+        assert task is lock and message.startswith("TypeError: ") and "lock" in message, message
+
+
 def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
     """Ray takes one cluster per process: a RayExecutor of another address ran its tasks on the
     local cluster an earlier one had made, and one of other num_cpus on its CPUs, in silence.
@@ -540,7 +561,14 @@ def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
         print("warned:", [str(w.message) for w in seen])
         ray.shutdown()  # then another cluster is this process's to make
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-        print(RayExecutor(address="127.0.0.1:1").run(double, [6]))  # the caller's, used as it is
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            # the caller's, used as it is, but said so (it ran there in silence)
+            print(RayExecutor(address="127.0.0.1:1").run(double, [6]),
+                  RayExecutor(address=ray.get_runtime_context().gcs_address).run(double, [7]),
+                  RayExecutor(address="auto").run(double, [8]))
+        print("warned:", [str(w.message).replace(ray.get_runtime_context().gcs_address, "GCS")
+                          for w in seen])
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=300, cwd=tmp_path,
@@ -555,4 +583,7 @@ def test_a_second_executor_is_told_which_cluster_this_process_is_on(tmp_path):
     assert lines[3].startswith("warned: ['num_cpus 2: this process already runs a local Ray "
                                "cluster made by an earlier RayExecutor (num_cpus 1)") and \
         lines[3].count("num_cpus 2") == 1  # RayExecutor() asks for no number of CPUs
-    assert lines[4] == "[12]"
+    assert lines[4] == "[12] [14] [16]"
+    assert lines[5] == ("warned: ['address 127.0.0.1:1: this process is connected (by ray.init) to "
+                        "the Ray cluster at GCS, and Ray takes one cluster per process: the tasks "
+                        "run there; call ray.shutdown() first to run them at 127.0.0.1:1']")

@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 import textwrap
@@ -237,6 +238,35 @@ def test_an_on_record_that_raises_is_the_callers_error_not_the_tasks():
     batch piped into `head` said that files it had written had failed."""
     with pytest.raises(OSError, match="stdout is closed"):
         LocalExecutor(1).run(_square_and_report, [2, 3], on_record=_refuse)
+
+
+def test_an_on_record_that_raises_leaves_no_worker_to_print_an_error(tmp_path):
+    """Workers still starting when the caller's on_record raised found the records queue gone
+    and printed "FileNotFoundError: [Errno 2] No such file or directory" (SemLock._rebuild)
+    after the caller's error."""
+    import subprocess
+
+    (tmp_path / "square_tasks.py").write_text(textwrap.dedent("""
+        def square(task, emit):
+            emit(task)
+            return task * task
+    """))
+    (tmp_path / "run.py").write_text(textwrap.dedent("""
+        from sparsebox.parallel import LocalExecutor
+        import square_tasks
+
+        def refuse(record):
+            raise KeyError("refused")
+
+        if __name__ == "__main__":
+            try:
+                LocalExecutor(4).run(square_tasks.square, list(range(8)), on_record=refuse)
+            except KeyError as err:
+                print("caught", err)
+    """))
+    run = subprocess.run([sys.executable, "run.py"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "caught 'refused'\n", "")
 
 
 def _report_then_fail(task, emit):
@@ -486,6 +516,28 @@ def test_an_address_where_something_else_answers_is_refused_at_once(monkeypatch,
     _check_reachable(_serve_once(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"), "--address")  # gRPC
 
 
+def test_the_python_api_names_address_and_the_command_line_its_option():
+    """RayExecutor(address=...) was told "--address 127.0.0.1:1: no Ray cluster answers there",
+    an option its caller never gave; the command line's executor names --address."""
+    import subprocess
+
+    script = textwrap.dedent("""
+        from sparsebox.options import executor_from_options
+        from sparsebox.parallel import RayExecutor
+        for executor in (RayExecutor(address="127.0.0.1:1"),
+                         executor_from_options("ray", 1, "127.0.0.1:1")):
+            try:
+                executor.connect()
+            except ValueError as err:
+                print(err)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "RAY_ADDRESS": ""})
+    assert run.returncode == 0, run.stderr
+    assert [line.split(": no Ray cluster answers there")[0] for line in
+            run.stdout.splitlines()] == ["address 127.0.0.1:1", "--address 127.0.0.1:1"]
+
+
 def test_the_executors_refuse_what_they_would_ignore_or_misread():
     """make_executor("local", address=...) ran on this machine, RayExecutor(address="") started
     a new local cluster, make_executor("ray", jobs=0) blamed num_cpus, and address=6379 failed
@@ -519,7 +571,7 @@ def test_an_address_ray_cannot_connect_to_says_what_token_authentication_needs(m
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setattr(parallel, "_check_reachable", lambda address, given: None)
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-    with pytest.raises(ValueError, match=r"^--address head:6379: ConnectionError: Failed to "
+    with pytest.raises(ValueError, match=r"^address head:6379: ConnectionError: Failed to "
                        r"connect to Ray cluster at head:6379; if the cluster has token "
                        r"authentication, set RAY_AUTH_MODE=token \(with its token in "):
         parallel.RayExecutor(address="head:6379").connect()
