@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -475,14 +476,28 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     # (its first sentence is enough: the rest is a paragraph of allocator advice), torch's on the
     # CPU a RuntimeError
     except (MemoryError, torch.cuda.OutOfMemoryError) as err:
-        why = (str(err).splitlines() or ["out of memory"])[0].split(". ")[0]
+        why = _first_sentence((str(err).splitlines() or ["out of memory"])[0])
         raise _past_memory(task, source, why,
                            gpu=isinstance(err, torch.cuda.OutOfMemoryError)) from None
     except RuntimeError as err:
         _, cpu, why = str(err).partition("DefaultCPUAllocator: ")
         if not cpu:
             raise
-        raise _past_memory(task, source, "torch " + why.split(". ")[0], gpu=False) from None
+        raise _past_memory(task, source, "torch " + _first_sentence(why), gpu=False) from None
+
+
+def _first_sentence(text: str) -> str:
+    """``text`` up to its first full stop, not a number's (numpy's "Unable to allocate 836.
+    GiB for an array ..." lost its unit at "836.").
+
+    Examples
+    --------
+    >>> _first_sentence("Unable to allocate 836. GiB for an array with shape (9,). Nope")
+    'Unable to allocate 836. GiB for an array with shape (9,)'
+    >>> _first_sentence("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has ...")
+    'CUDA out of memory'
+    """
+    return re.split(r"(?<!\d)\.\s", text, maxsplit=1)[0]
 
 
 def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:
@@ -677,6 +692,10 @@ def hollownerf(
                                  "elsewhere", param_hint="--out")
     made = folders_to_make(out)
     check_output_folder(out, option="--out")
+    if out.is_dir() and any(out.iterdir()) and not (out / CHECKPOINT).exists():
+        # a run writes report.json, model.pt, ... over what is there: only its own to resume
+        raise typer.BadParameter(f"{out} is not empty and holds no {CHECKPOINT} of an earlier run "
+                                 "to resume; choose a new or empty folder", param_hint="--out")
     try:
         sources = photo_sources(folder)  # no output over a photo or camera file
         for name in (*OUTPUTS.values(), CHECKPOINT):  # (fit named it "checkpoint")

@@ -1073,6 +1073,18 @@ def test_hollownerf_out_is_a_file(cli, data_dir, tmp_path):
                       ["--out", str(out), "is a file"], [out]), tmp_path)
 
 
+def test_hollownerf_out_holding_other_files_is_refused(cli, data_dir, tmp_path):
+    """A folder of the user's own report.json and model.pt was written over (exit 0), where
+    graph teddy and gtsp refuse a folder that holds files; a folder of the command's own run
+    (its checkpoint.pt) goes on from it."""
+    out = tmp_path / "nerf"
+    out.mkdir()
+    mine = [write(out / "report.json", '{"mine": true}'), write(out / "model.pt", "my model")]
+    run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY],
+                      ["--out", str(out), "not empty", "no checkpoint.pt", "new or empty"], mine),
+            out)
+
+
 def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):
     out = tmp_path / "nerf"
     assert cli("scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY).exit_code == 0

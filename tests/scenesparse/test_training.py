@@ -636,7 +636,12 @@ def test_prune_splats_names_a_resolution_that_does_not_fit_in_memory(tmp_path):
                   "allocate memory: you tried to allocate 40000000000 bytes. Error code 12 "
                   "(Cannot allocate memory)"),
      "torch can't allocate memory: you tried to allocate 40000000000 bytes"),
-], ids=["cuda-allocator", "cpu-allocator"])
+    # numpy writes a whole number of GiB with a full stop: "(Unable to allocate 836)" lost it
+    (MemoryError("Unable to allocate 836. GiB for an array with shape (100000, 100000, 3) and "
+                 "data type float64"),
+     "Unable to allocate 836. GiB for an array with shape (100000, 100000, 3) and data type "
+     "float64"),
+], ids=["cuda-allocator", "cpu-allocator", "numpy-whole-gib"])
 def test_prune_splats_names_a_resolution_past_torchs_memory(tmp_path, cli, monkeypatch, error,
                                                              why):
     import scenesparse.splatjob
