@@ -10,6 +10,7 @@ import pickle
 import re
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -602,8 +603,9 @@ def load_graph(
     if key.lower() in cat:
         info = cat[key.lower()]
         if info.kind in ("metis", "matrix-market"):
-            (path,) = fetch(key, root, download=download)
-            return read_metis(path) if info.kind == "metis" else read_matrix_market(path)
+            (path,) = fetch(key, root, download=download)  # a damaged one named as by its path
+            return _read_graph_file(Path(path), read_metis if info.kind == "metis"
+                                    else read_matrix_market)
         if info.kind == "planetoid":
             return read_planetoid_graph(_planetoid_graph_file(info, root, download))
         what, reader = _NOT_A_GRAPH[info.kind]
@@ -628,6 +630,15 @@ def load_graph(
         )
     if reader is read_metis and not compressed and _is_pickle(path):
         reader = read_planetoid_graph  # PyG's raw ind.<name>.graph, not METIS
+    return _read_graph_file(path, reader)
+
+
+def _read_graph_file(path: Path, reader: Callable[[Path], SparseStructure]) -> SparseStructure:
+    """``reader(path)``, a file that is not text, or a compressed one that is damaged, refused
+    naming it (a folder in its place too)."""
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a graph file")
+    compressed = path.suffix.lower() in COMPRESSION_SUFFIXES
     try:
         return reader(path)
     except UnicodeDecodeError as err:

@@ -8,9 +8,11 @@ import json
 import os
 import stat
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, root_origin
 from sparsebox.exceptions import InvalidParameterError
@@ -101,8 +103,9 @@ def _whole(path: Path, size: int | None) -> bool:
 
 
 @lru_cache(maxsize=1)
-def catalogue() -> dict[str, DatasetInfo]:
-    """Every dataset sparsebox knows, by name."""
+def catalogue() -> Mapping[str, DatasetInfo]:
+    """Every dataset sparsebox knows, by name: read-only (one mapping, read once, that every
+    caller shares: a ``pop`` broke ``load_graph`` for the process)."""
     raw = json.loads((Path(__file__).with_name("catalogue.json")).read_text())
     out = {}
     for d in raw["datasets"]:
@@ -110,7 +113,7 @@ def catalogue() -> dict[str, DatasetInfo]:
                       for f in d["files"])
         out[d["name"]] = DatasetInfo(d["name"], d["kind"], d["licence"], d["source"],
                                      d["description"], files)
-    return out
+    return MappingProxyType(out)
 
 
 def get_dataset(name: str) -> DatasetInfo:

@@ -18,6 +18,7 @@ from sparsebox.data import (
     read_metis,
 )
 from sparsebox.data.sources import PLANETOID_RAW_PARTS
+from sparsebox.exceptions import InputFileError
 from sparsebox.structure import SparseStructure
 
 
@@ -616,6 +617,39 @@ def test_a_pyg_planetoid_folder_in_another_case_is_not_present(tmp_path):
     assert not get_dataset("pubmed").present(tmp_path)
     with pytest.raises(DatasetNotFoundError, match=r"no planetoid/PubMed/raw/ind\.pubmed\.graph in"):
         load_graph("pubmed", tmp_path)
+
+
+def test_a_damaged_dataset_file_loaded_by_name_is_named_as_by_its_path(tmp_path, data_dir,
+                                                                        offline):
+    """By name, a file of bytes that are not text was "'utf-8' codec can't decode byte 0x84"
+    and a cut bz2 file "Compressed file ended before the end-of-stream marker" (no file named,
+    also in `sparsebox graph info`), a folder in a file's place an IsADirectoryError; by path
+    each was a GraphFileError naming the file."""
+    folder = tmp_path / "graphs" / "networkit"
+    folder.mkdir(parents=True)
+    (folder / "jazz.graph").write_bytes(b"\x84" + bytes(range(256)))
+    (folder / "wave.graph.bz2").write_bytes(
+        (data_dir / "graphs" / "networkit" / "wave.graph.bz2").read_bytes()[:1000])
+    (folder / "karate.graph").mkdir()
+    for name, file, message in (
+            ("jazz", "jazz.graph", "jazz.graph: .*line 1"),
+            ("wave", "wave.graph.bz2", "wave.graph.bz2: the compressed file is truncated or damaged")):
+        for given in (name, folder / file):
+            with pytest.raises(GraphFileError, match=message):
+                load_graph(given, tmp_path, download=False)
+    with pytest.raises(InputFileError, match="karate.graph: is a folder, not a graph file"):
+        load_graph("karate", tmp_path, download=False)
+
+
+def test_the_catalogue_is_read_only():
+    """catalogue() gave its one cached dict: a caller's pop made karate unknown to the process."""
+    with pytest.raises(AttributeError):
+        catalogue().pop("karate")
+    with pytest.raises(TypeError):
+        catalogue()["mine"] = catalogue()["karate"]
+    with pytest.raises(TypeError):
+        del catalogue()["karate"]
+    assert "karate" in catalogue() and "mine" not in catalogue()
 
 
 def test_a_download_that_fails_says_where_to_place_the_file(tmp_path, offline):
