@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from sparsebox._validation import (
+    _is_real,
     check_1d,
     check_choice,
     check_fraction,
@@ -108,6 +109,11 @@ def _check_no_shared_memory(tensors: list[Tensor]) -> None:
     for i, t in enumerate(tensors):
         if not t.numel():
             continue
+        if _overlaps_itself(t):  # its entries were ranked apart, then zeroed by each other
+            raise InvalidParameterError(
+                f"tensors[{i}] holds one entry in several places (an expand()ed or as_strided "
+                f"view, shape {tuple(t.shape)}, strides {t.stride()}): pass the tensor it views, "
+                "or a copy (.contiguous())")
         reach = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True))  # s >= 0
         spans.append((str(t.device), t.data_ptr(), t.data_ptr() + (reach + 1) * t.element_size(),
                       i))
@@ -133,6 +139,17 @@ def _share_entries(a: Tensor, b: Tensor) -> bool:
     first = np.searchsorted(starts, ends - size, side="right")  # the least y > x - a's size
     return bool(np.any((first < starts.size)
                        & (starts[np.minimum(first, starts.size - 1)] < ends + b.element_size())))
+
+
+def _overlaps_itself(t: Tensor) -> bool:
+    """Whether two of ``t``'s entries are one in memory (a stride of 0, or an ``as_strided``
+    view that folds over itself); a contiguous tensor never does."""
+    if t.is_contiguous() or t.numel() < 2:
+        return False
+    if any(stride == 0 and n > 1 for n, stride in zip(t.shape, t.stride(), strict=True)):
+        return True
+    addresses = _addresses(t)
+    return np.unique(addresses).size < addresses.size
 
 
 def _addresses(t: Tensor) -> np.ndarray:
@@ -273,10 +290,15 @@ def straight_through_mask(
     """
     if not isinstance(logits, Tensor):  # torch.sigmoid's own TypeError names no argument
         raise InvalidParameterError(f"logits must be a torch tensor, got {type(logits).__name__}")
+    if logits.is_complex():  # torch's "Sort does not support complex dtypes", with k
+        raise InvalidParameterError(f"logits must be real numbers, got dtype {logits.dtype}")
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":
-        hard = (logits >= check_real("threshold", value)).to(soft.dtype)
+        value = scalar_item(value)
+        if not _is_real(value) or math.isnan(value):  # +-inf are thresholds, as select's
+            raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
+        hard = (logits >= float(value)).to(soft.dtype)
     else:
         k = check_int("k", scalar_item(value), minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)

@@ -208,7 +208,8 @@ def select(
     scores = check_1d("scores", scores)
     if np.iscomplexobj(scores):  # numpy's cast would rank by the real parts, with a warning
         raise InvalidParameterError(f"scores must be real numbers, got dtype {scores.dtype}")
-    scores = check_1d("scores", scores, dtype=np.float64)
+    if scores.dtype.kind not in "iu":  # integers are ranked as themselves: as float64,
+        scores = check_1d("scores", scores, dtype=np.float64)  # 2**53 + 1 tied with 2**53
     n = scores.shape[0]
     if np.isnan(scores).any():
         first = int(np.flatnonzero(np.isnan(scores))[0])
@@ -226,7 +227,9 @@ def select(
             raise InvalidParameterError(f"groups must hold labels that sort together, such as "
                                         f"integers ({err})") from None
         counts = np.bincount(inverse, minlength=labels.shape[0])
-        unit_scores = np.bincount(inverse, weights=scores, minlength=labels.shape[0]) / counts
+        # each score over its group's size, then summed: a sum of 1.7e308s overflowed to inf
+        unit_scores = np.bincount(inverse, weights=scores / counts[inverse],
+                                  minlength=labels.shape[0])
         if np.isnan(unit_scores).any():  # ranked as nothing, it was dropped (quantile: all units)
             label = labels[int(np.flatnonzero(np.isnan(unit_scores))[0])].item()
             raise InvalidParameterError(f"scores of group {label!r} hold both inf and -inf: the "
@@ -260,7 +263,8 @@ def select(
     elif kind == "threshold":
         if not _is_real(value) or math.isnan(value):  # +-inf are thresholds (always-kept: inf)
             raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
-        keep = unit_scores >= float(value)
+        exact = unit_scores.dtype.kind in "iu" and isinstance(value, numbers.Integral)
+        keep = unit_scores >= (int(value) if exact else float(value))
         if unit_protected is not None:
             keep |= unit_protected
     else:
@@ -293,7 +297,9 @@ def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarr
         candidates = np.flatnonzero(~protected)
     else:
         candidates = np.arange(scores.shape[0])
-    # Stable sort on -score: equal scores keep their index order, so ties go to the lower index.
-    order = np.argsort(-scores[candidates], kind="stable")
+    # Stable sort on -score: equal scores keep their index order, so ties go to the lower index
+    # (of integers on ~score, -score - 1, which no integer overflows)
+    ranked = scores[candidates]
+    order = np.argsort(~ranked if ranked.dtype.kind in "iu" else -ranked, kind="stable")
     keep[candidates[order[:k]]] = True
     return keep

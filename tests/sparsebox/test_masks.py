@@ -184,7 +184,7 @@ def test_l0_projection_refuses_nan_and_ranks_bfloat16():
     (lambda: AugmentedLagrangianBudget(1.0, lam=-1.0), "lam must be a finite number >= 0"),
     (lambda: AugmentedLagrangianBudget(5.0, lam=2.0).step(float("nan")), "total must be a finite"),
     (lambda: straight_through_mask(torch.zeros(3), threshold=float("nan")), "threshold must be a "
-                                                                              "finite number"),
+                                                                              r"number \(not NaN\)"),
 ])
 def test_gate_and_budget_settings_must_be_finite(make, message):
     with pytest.raises(ValueError, match=message):
@@ -502,3 +502,36 @@ def test_l0_projection_refuses_a_tensor_listed_twice_and_takes_disjoint_views():
 def test_straight_through_mask_names_logits_that_are_not_a_tensor():
     with pytest.raises(InvalidParameterError, match="logits must be a torch tensor, got ndarray"):
         straight_through_mask(np.array([0.5, 2.0]), k=1)
+
+
+def test_l0_project_refuses_a_tensor_that_holds_one_entry_in_several_places():
+    """An expand()ed tensor (stride 0) kept none of its values, though its mask said one: the
+    entry was ranked as several, then zeroed by the others' masks."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    for view in (torch.tensor([1.0, 2.0]).expand(3, 2),
+                 torch.arange(4.0).as_strided((3, 2), (1, 1))):
+        before = view.clone()
+        with pytest.raises(InvalidParameterError, match=r"tensors\[0\] holds one entry in several "
+                                                        r"places .*\.contiguous\(\)"):
+            l0_project_([view], k=1)
+        assert torch.equal(view, before)  # untouched
+    t = torch.arange(6.0).reshape(2, 3).t()  # a transpose is no overlap: projected as before
+    (mask,) = l0_project_([t], k=2)
+    assert mask.sum() == 2 and t.tolist() == [[0.0, 0.0], [0.0, 4.0], [0.0, 5.0]]
+
+
+def test_straight_through_mask_takes_the_thresholds_select_takes_and_refuses_complex_logits():
+    """threshold=inf was refused ("must be a finite number") where select keeps the scores at
+    or above it (none; -inf: all); complex logits with k were torch's "Sort does not support
+    complex dtypes"."""
+    from sparsebox import select
+
+    logits = torch.tensor([-1.0, 0.0, float("inf")])
+    for threshold in (float("inf"), -float("inf"), torch.tensor(float("inf"))):
+        expected = select(logits.numpy(), threshold=float(threshold)).astype(float).tolist()
+        assert straight_through_mask(logits, threshold=threshold).tolist() == expected
+    for kwargs in ({"k": 1}, {"threshold": 0.0}):
+        with pytest.raises(InvalidParameterError, match="logits must be real numbers, got dtype "
+                                                        "torch.complex64"):
+            straight_through_mask(torch.zeros(3, dtype=torch.complex64), **kwargs)

@@ -335,3 +335,26 @@ def test_size_messages_count_one_thing_in_the_singular(tmp_path):
         check_size_floor(0, 1, 3, what="the tree", budget=0)
     with pytest.raises(InvalidParameterError, match=r"must end in \.ply \(the format"):
         check_output_file(tmp_path / "x.txt", option="--output", suffixes=[".ply"])
+
+
+def test_integer_scores_are_ranked_as_themselves():
+    """select read scores as float64: of 2**53 and 2**53 + 1 it kept the smaller (a tie, to the
+    lower index), and counted 2**53 as at least a threshold of 2**53 + 1; l0_project_ kept the
+    larger."""
+    big = np.array([2**53, 2**53 + 1])
+    assert select(big, budget=1).tolist() == [False, True]
+    assert select(big, threshold=2**53 + 1).tolist() == [False, True]
+    import torch
+
+    assert select(torch.tensor(big), budget=1).tolist() == [False, True]
+    extremes = np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max])  # no -score overflow
+    assert select(extremes, budget=1).tolist() == [False, False, True]
+    assert select(np.array([3, 1, 3], dtype=np.uint8), budget=2).tolist() == [True, False, True]
+    assert select(np.array([1, 2, 3]), threshold=2.5).tolist() == [False, False, True]
+
+
+def test_a_group_mean_of_huge_scores_does_not_overflow():
+    """The mean was the group's sum over its size: 1.7e308 + 1.7e308 is inf, so group 0 beat
+    group 1's larger 1.75e308."""
+    scores = np.array([1.7e308, 1.7e308, 1.75e308])
+    assert select(scores, budget=1, groups=[0, 0, 1]).tolist() == [False, False, True]
