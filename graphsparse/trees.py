@@ -165,7 +165,14 @@ class TreeResistance:
             raise ValueError("roots do not reach every node of the forest")
         step = np.zeros(n)
         has_parent = parent_entry >= 0
-        step[has_parent] = 1.0 / tree.weight[parent_entry[has_parent]]
+        weights = tree.weight[parent_entry[has_parent]]
+        with np.errstate(over="ignore"):  # (numpy's "overflow encountered in divide" said no more)
+            step[has_parent] = 1.0 / weights
+        if not np.isfinite(step).all():
+            raise ValueError(  # (of the graph, not of a parameter: the command names the file)
+                f"edge weight {float(weights.min())!r} is too small for its resistance, "
+                f"1 / weight, to be a float64 (weights of at least "
+                f"{1 / np.finfo(np.float64).max:.3g} are): rescale the weights")
         dist = _accumulate(order, parent, step)  # BFS order: parents before children
         self.depth, self.parent, self.dist = depth, parent, dist
         self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))

@@ -241,6 +241,15 @@ def test_sparsify_to_metis_refuses_only_what_the_result_holds(cli, tmp_path):
             ignore=())
 
 
+def test_sparsify_names_a_weight_too_small_for_its_resistance(cli, tmp_path):
+    """fegrass on a weight of 1e-320 (1 / weight is inf) wrote its output with numpy's bare
+    "warning: overflow encountered in divide"; effective-resistance refused it naming the file."""
+    graph = write(tmp_path / "tiny.txt", "0 1 1e-320\n1 2 1\n")
+    run_bad(cli, Case(["graph", "sparsify", graph, "-o", tmp_path / "h.mtx", "--method", "fegrass"],
+                      ["tiny.txt: fegrass: edge weight 1e-320 is too small", "rescale"], [graph]),
+            tmp_path)
+
+
 def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
     import sparsebox.data.graphs
 
