@@ -368,6 +368,21 @@ _PCD_TYPES = {("F", 4): "<f4", ("F", 8): "<f8", ("I", 1): "i1", ("I", 2): "<i2",
 _LZF_MOST_BYTES_PER_BYTE = 88
 
 
+def _check_pcd_grid(path: Path, header: dict[str, list[str]], n: int) -> None:
+    """A PCD header's WIDTH and HEIGHT (where it has them: optional before PCL's v0.7) must
+    hold its POINTS, as PCL reads them (a header that disagrees with itself was read)."""
+    if "WIDTH" not in header and "HEIGHT" not in header:
+        return
+    try:
+        width, height = (int(header[key][0]) for key in ("WIDTH", "HEIGHT"))
+    except (KeyError, ValueError, IndexError):
+        raise PointFileError(f"{path}: bad or missing WIDTH or HEIGHT line in the PCD header (one "
+                             "whole number each)") from None
+    if width * height != n:
+        raise PointFileError(f"{path}: the PCD header disagrees with itself: WIDTH {width} x "
+                             f"HEIGHT {height} is {width * height} points, POINTS says {n}")
+
+
 def _pcd_compressed(path: Path, raw: bytes, offset: int, n: int, names: list[str],
                     counts: list[int], dtypes: list[str], dtype: np.dtype) -> np.ndarray:
     """The points of PCL's ``binary_compressed`` data: the compressed and decoded sizes
@@ -466,6 +481,7 @@ def _read_pcd(path: Path) -> PointCloud:
             raise ValueError(n)
     except (ValueError, IndexError):
         raise PointFileError(f"{path}: bad POINTS or DATA line in the PCD header") from None
+    _check_pcd_grid(path, header, n)
     if mode == "ascii":  # one point per line
         try:
             rows = [cells for cells in (line.split() for line in

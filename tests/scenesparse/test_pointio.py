@@ -1066,3 +1066,22 @@ def test_clouds_compare_by_their_values(tmp_path):
     assert PointCloud.from_xyz(np.eye(3)) != PointCloud.from_xyz(np.eye(3).astype(np.float32))
     holes = PointCloud.from_xyz(np.array([[0.0, 0.0, np.nan], [1.0, 2.0, 3.0]]))
     assert holes == holes and holes == holes.subset(np.array([True, True]))  # NaN is NaN here
+
+
+@pytest.mark.parametrize("grid, message", [
+    ("WIDTH 3\nHEIGHT 2\n", "disagrees with itself: WIDTH 3 x HEIGHT 2 is 6 points, POINTS says 5"),
+    ("WIDTH 5\n", "bad or missing WIDTH or HEIGHT line"),
+    ("WIDTH five\nHEIGHT 1\n", "bad or missing WIDTH or HEIGHT line"),
+])
+def test_a_pcd_header_whose_grid_is_not_its_points_is_refused(tmp_path, grid, message):
+    """WIDTH 3 and HEIGHT 2 with POINTS 5 (and five rows) was read, where PCL refuses it."""
+    path = tmp_path / "wh.pcd"
+    rows = "".join(f"{i} 0 0\n" for i in range(5))
+    path.write_text(f"VERSION .7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\n{grid}"
+                    f"POINTS 5\nDATA ascii\n{rows}")
+    with pytest.raises(PointFileError, match=rf"wh\.pcd: .*{message}"):
+        read_points(path)
+    path.write_text(path.read_text().replace(grid, "WIDTH 5\nHEIGHT 1\n"))
+    assert len(read_points(path).data) == 5
+    path.write_text(path.read_text().replace("WIDTH 5\nHEIGHT 1\n", ""))  # before v0.7: none
+    assert len(read_points(path).data) == 5
