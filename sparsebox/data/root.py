@@ -75,7 +75,9 @@ def root_origin(root: str | os.PathLike[str] | None = None) -> str:
         return "the argument"
     if os.environ.get(ENV_DATA):
         return f"${ENV_DATA}"
-    return "the default: $SPARSEBOX_DATA is not set"
+    # set to nothing (an unset shell variable exported), it is read as not set: said so
+    how = "is empty" if ENV_DATA in os.environ else "is not set"
+    return f"the default: ${ENV_DATA} {how}"
 
 
 def cache_root() -> Path:

@@ -777,3 +777,14 @@ def test_write_graph_takes_any_graph_form_and_load_graph_names_a_bad_argument(tm
         with pytest.raises(InvalidParameterError, match="name_or_path must be a dataset name or a "
                                                         f"graph file's path, got .*{hint}"):
             load_graph(bad)
+
+
+def test_an_empty_data_root_variable_is_said_to_be_empty(monkeypatch):
+    """SPARSEBOX_DATA= (set, to nothing) was read as unset, and messages said "is not set"."""
+    from sparsebox.data.root import default_data_root, root_origin
+
+    monkeypatch.setenv("SPARSEBOX_DATA", "")
+    assert root_origin() == "the default: $SPARSEBOX_DATA is empty"
+    assert data_root() == default_data_root()
+    monkeypatch.delenv("SPARSEBOX_DATA")
+    assert root_origin() == "the default: $SPARSEBOX_DATA is not set"
