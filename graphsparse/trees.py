@@ -168,12 +168,13 @@ class TreeResistance:
         weights = tree.weight[parent_entry[has_parent]]
         with np.errstate(over="ignore"):  # (numpy's "overflow encountered in divide" said no more)
             step[has_parent] = 1.0 / weights
-        if not np.isfinite(step).all():
-            raise ValueError(  # (of the graph, not of a parameter: the command names the file)
-                f"edge weight {float(weights.min())!r} is too small for its resistance, "
-                f"1 / weight, to be a float64 (weights of at least "
-                f"{1 / np.finfo(np.float64).max:.3g} are): rescale the weights")
         dist = _accumulate(order, parent, step)  # BFS order: parents before children
+        # resistance() takes twice a distance: past half float64's largest number it is inf or
+        # NaN (weights near 1e-308, or 1e-320 alone)
+        if not (np.isfinite(dist).all() and dist.max(initial=0.0) <= np.finfo(np.float64).max / 2):
+            raise ValueError(  # (of the graph, not of a parameter: the command names the file)
+                f"edge weights as small as {float(weights.min())!r} make the tree's resistances "
+                "(sums of 1 / weight along it) too large for float64: rescale the weights")
         self.depth, self.parent, self.dist = depth, parent, dist
         self._up = _lift_tables(parent, order, max(1, int(depth.max(initial=0)).bit_length()))
 

@@ -692,10 +692,11 @@ def hollownerf(
                                  "elsewhere", param_hint="--out")
     made = folders_to_make(out)
     check_output_folder(out, option="--out")
-    if out.is_dir() and any(out.iterdir()) and not (out / CHECKPOINT).exists():
-        # a run writes report.json, model.pt, ... over what is there: only its own to resume
-        raise typer.BadParameter(f"{out} is not empty and holds no {CHECKPOINT} of an earlier run "
-                                 "to resume; choose a new or empty folder", param_hint="--out")
+    ours = [name for name in OUTPUTS.values() if (out / name).exists()]
+    if ours and not (out / CHECKPOINT).exists():  # a user's files, or a run's gone with it
+        raise typer.BadParameter(f"{out} holds {', '.join(ours)}, which a run writes over, and no "
+                                 f"{CHECKPOINT} of a run to resume; choose a new or empty folder",
+                                 param_hint="--out")
     try:
         sources = photo_sources(folder)  # no output over a photo or camera file
         for name in (*OUTPUTS.values(), CHECKPOINT):  # (fit named it "checkpoint")

@@ -143,11 +143,17 @@ def _share_entries(a: Tensor, b: Tensor) -> bool:
 
 def _overlaps_itself(t: Tensor) -> bool:
     """Whether two of ``t``'s entries are one in memory (a stride of 0, or an ``as_strided``
-    view that folds over itself); a contiguous tensor never does."""
-    if t.is_contiguous() or t.numel() < 2:
+    view that folds over itself). In O(ndim) where the strides, smallest first, each step past
+    all the entries of the smaller ones (any permutation of a contiguous tensor, a slice of
+    one: never an overlap), else by its entries' addresses."""
+    dims = sorted((stride, n) for n, stride in zip(t.shape, t.stride(), strict=True) if n > 1)
+    reach = 0  # the span, in entries, of the dimensions of smaller strides
+    for stride, n in dims:
+        if stride <= reach:
+            break
+        reach += (n - 1) * stride
+    else:
         return False
-    if any(stride == 0 and n > 1 for n, stride in zip(t.shape, t.stride(), strict=True)):
-        return True
     addresses = _addresses(t)
     return np.unique(addresses).size < addresses.size
 

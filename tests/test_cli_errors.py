@@ -241,13 +241,13 @@ def test_sparsify_to_metis_refuses_only_what_the_result_holds(cli, tmp_path):
             ignore=())
 
 
-def test_sparsify_names_a_weight_too_small_for_its_resistance(cli, tmp_path):
+def test_sparsify_names_weights_too_small_for_their_resistances(cli, tmp_path):
     """fegrass on a weight of 1e-320 (1 / weight is inf) wrote its output with numpy's bare
     "warning: overflow encountered in divide"; effective-resistance refused it naming the file."""
     graph = write(tmp_path / "tiny.txt", "0 1 1e-320\n1 2 1\n")
     run_bad(cli, Case(["graph", "sparsify", graph, "-o", tmp_path / "h.mtx", "--method", "fegrass"],
-                      ["tiny.txt: fegrass: edge weight 1e-320 is too small", "rescale"], [graph]),
-            tmp_path)
+                      ["tiny.txt: fegrass: edge weights as small as 1e-320 make the tree",
+                       "rescale"], [graph]), tmp_path)
 
 
 def test_sparsify_missing_output_folder_fails_before_loading(cli, tmp_path, monkeypatch):
@@ -1083,15 +1083,19 @@ def test_hollownerf_out_is_a_file(cli, data_dir, tmp_path):
 
 
 def test_hollownerf_out_holding_other_files_is_refused(cli, data_dir, tmp_path):
-    """A folder of the user's own report.json and model.pt was written over (exit 0), where
-    graph teddy and gtsp refuse a folder that holds files; a folder of the command's own run
-    (its checkpoint.pt) goes on from it."""
+    """A folder of the user's own report.json and model.pt was written over (exit 0); a folder
+    of the command's own run (its checkpoint.pt) goes on from it."""
     out = tmp_path / "nerf"
     out.mkdir()
     mine = [write(out / "report.json", '{"mine": true}'), write(out / "model.pt", "my model")]
     run_bad(cli, Case(["scene", "hollownerf", "--data", "lego", "--out", out, *_NERF_TINY],
-                      ["--out", str(out), "not empty", "no checkpoint.pt", "new or empty"], mine),
-            out)
+                      ["--out", f"{out} holds report.json, model.pt, which a run writes over",
+                       "no checkpoint.pt", "new or empty"], mine), out)
+    other = tmp_path / "other"  # files of no other name are left beside the run's
+    other.mkdir()
+    write(other / ".DS_Store", "")
+    assert cli("scene", "hollownerf", "--data", "lego", "--out", other, *_NERF_TINY).exit_code == 0
+    assert (other / "model.pt").is_file() and (other / ".DS_Store").is_file()
 
 
 def test_hollownerf_checkpoint_of_other_settings(cli, data_dir, tmp_path):

@@ -291,3 +291,17 @@ def test_a_directed_graph_is_refused_saying_how_to_read_it_as_undirected(method)
     fitted = make(keep_ratio=0.6, seed=0).fit(as_structure(upper, undirected=True, symmetrize="max"))
     assert fitted.transform(None if method == "DynamicSpectralSparsifier" else
                             as_structure(upper, undirected=True, symmetrize="max")).num_edges > 33
+
+
+def test_tree_resistances_past_float64_are_refused_naming_the_weights():
+    """Weights of 1e-308 on a path gave a resistance of inf between its ends and NaN between a
+    middle node and an end, with numpy's bare overflow warnings; 1e-320 alone overflowed 1 / w."""
+    def path(w):
+        return as_structure(np.array([[0, 1, 1, 2], [1, 0, 2, 1]]), edge_weight=np.array(w + w))
+
+    for weights in ([1e-308, 1e-308], [1e-320, 1e-320]):
+        with pytest.raises(ValueError, match=f"edge weights as small as {weights[0]!r} make the "
+                                             "tree's resistances .* too large for float64"):
+            TreeResistance(path(weights))
+    assert TreeResistance(path([1e-300, 1e-300])).resistance([0, 1], [2, 2]).tolist() == \
+        pytest.approx([2e300, 1e300])
