@@ -34,7 +34,7 @@ from scenesparse.nerf.pruning import contribution_scores, level_report, mass_bud
 from scenesparse.nerf.saliency import SaliencyGrid
 from scenesparse.nerf.trainer import NerfTrainer, check_images, render_image
 from scenesparse.rendering import check_camera
-from sparsebox._validation import SEED, Interval, check_colour
+from sparsebox._validation import SEED, Interval, check_colour, check_int, scalar_item
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import check_output_file
@@ -307,6 +307,9 @@ class HollowNeRF(Sparsifier):
         # every check passed: the fit replaces the fitted model (one it refused keeps its own,
         # pruning_ and all), and a model fitted again is pruned again
         self.pruning_, self._loaded_unpruned = None, False
+        # the settings the model is trained with, as plain numbers: what save() writes (a
+        # set_params after fit changed the file, not the model; np.int64(1) made it unreadable)
+        self._fitted_params = _plain(self.get_params())
         self.background_ = _background_of(views)
         self.aabb_, self.aabb_from_, self.field_, self.trainer_ = aabb, aabb_from, field, trainer
         self.occupancy_, self.step_length_ = trainer.occupancy, trainer.step_length
@@ -318,7 +321,7 @@ class HollowNeRF(Sparsifier):
         if progress and self.resumed_from_step_:  # said before the training it saves
             print(f"resumed {path}: {self.resumed_from_step_} of {self.steps} steps done"
                   + ("" if left else "; nothing left to train"), file=sys.stderr)
-        every = max(1, int(checkpoint_every))
+        every = check_int("checkpoint_every", checkpoint_every, minimum=1)
 
         def after_step(trainer: NerfTrainer) -> None:
             if path is not None and (trainer.step_count % every == 0 or interrupted
@@ -357,7 +360,7 @@ class HollowNeRF(Sparsifier):
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             seconds = self.resumed_seconds_ + time.perf_counter() - self._fit_start
-            torch.save({"format": _CHECKPOINT, "params": self.get_params(),
+            torch.save({"format": _CHECKPOINT, "params": self._fitted_params,
                         "views": self._views_key, "trainer": self.trainer_.state_dict(),
                         "seconds": seconds}, temp)
             os.replace(temp, path)
@@ -472,14 +475,19 @@ class HollowNeRF(Sparsifier):
         from sparsebox.progress import progress_bar
 
         self._check_fitted()
+        for name, given in (("cameras", cameras), ("images", images)):
+            if isinstance(given, (Camera, Tensor)):  # "object of type 'Camera' has no len()"
+                raise InvalidParameterError(f"{name} must be a list (one per view), got one "
+                                            f"{type(given).__name__}: pass [{name[:-1]}]")
+        # photos that require grad (a fit takes them) are compared as the numbers they hold
+        images = [i.detach() if isinstance(i, Tensor) else i for i in images]
         check_images(cameras, images)  # 8-bit photos or other sizes give no honest PSNR
         renders = [self.render(c).numpy()
                    for c in progress_bar(cameras, "rendering the held-out views",
                                          enabled=progress)]
-        return {"psnr": float(np.mean([psnr(r, i.numpy()) for r, i in zip(renders, images,
-                                                                          strict=True)])),
-                "ssim": float(np.mean([ssim(r, i.numpy()) for r, i in zip(renders, images,
-                                                                          strict=True)]))}
+        photos = [i.cpu().numpy() for i in images]
+        return {"psnr": float(np.mean([psnr(r, i) for r, i in zip(renders, photos, strict=True)])),
+                "ssim": float(np.mean([ssim(r, i) for r, i in zip(renders, photos, strict=True)]))}
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> int:
@@ -513,7 +521,8 @@ class HollowNeRF(Sparsifier):
         self._check_fitted()
         field = self.field_
         mlp = {k: v for k, v in field.state_dict().items() if not k.startswith("grid.")}
-        state = {"format": FORMAT, "params": self.get_params(), "mlp_and_saliency": mlp,
+        params = getattr(self, "_fitted_params", None) or _plain(self.get_params())
+        state = {"format": FORMAT, "params": params, "mlp_and_saliency": mlp,
                  "grid": field.grid.export(), "occupancy": self.occupancy_.packed(),
                  "step_length": self.step_length_, "gate_alpha": field.gate_alpha,
                  "background": list(self.background_)}
@@ -530,6 +539,7 @@ class HollowNeRF(Sparsifier):
         before saving."""
         state = _read(Path(path), _READABLE)
         model = cls(**state["params"])
+        model._fitted_params = dict(state["params"])
         field = model._build_field()
         field.grid.load_export(state["grid"])
         field.load_state_dict({**state["mlp_and_saliency"],
@@ -551,6 +561,12 @@ class HollowNeRF(Sparsifier):
             "levels": level_report(field, keep), "compacted": field.grid.keep is not None}
         model._loaded_unpruned = not pruned
         return model
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings with numpy scalars (and 0-d tensors) as the Python numbers they hold: a file
+    that ``torch.load(weights_only=True)`` reads holds no others."""
+    return {name: scalar_item(value) for name, value in params.items()}
 
 
 def _check_grid(levels: int, features: int, table_size: int, base: int, finest: int) -> None:

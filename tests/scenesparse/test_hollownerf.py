@@ -1075,3 +1075,40 @@ def test_the_report_says_whether_the_mean_saliency_met_its_budget(tmp_path):
                                                                      saliency_budget=None),
                            data="grey", resolution=8, progress=False)  # no saliency grid
     assert plain["saliency_budget_met"] is None
+
+
+def test_save_writes_the_settings_the_model_was_trained_with_as_plain_numbers(tmp_path):
+    """save() wrote get_params(): after set_params(occupancy_resolution=16) the loaded model
+    rendered another image (levels or table_size: it did not load); a numpy seed or step count
+    made a file and a checkpoint torch.load(weights_only=True) refused ("a torch archive of
+    other objects")."""
+    views = _tiny_views()
+    camera = views.test_cameras[0]
+    settings = {**TINY, "seed": np.int64(1), "steps": np.int64(TINY["steps"]),
+                "keep_mass": np.float64(0.9)}
+    model = HollowNeRF(**settings).fit(views, checkpoint=tmp_path / "checkpoint.pt").prune()
+    render = model.render(camera)
+    model.set_params(occupancy_resolution=16, table_size=2 * TINY["table_size"])
+    model.save(tmp_path / "model.pt")
+    loaded = HollowNeRF.load(tmp_path / "model.pt")
+    assert torch.equal(loaded.render(camera), render)
+    assert loaded.get_params()["seed"] == 1 and type(loaded.get_params()["seed"]) is int
+    assert loaded.table_size == TINY["table_size"]
+    # the checkpoint of numpy settings resumes (here: a finished run, refitted from it)
+    again = HollowNeRF(**settings).fit(views, checkpoint=tmp_path / "checkpoint.pt").prune()
+    assert torch.equal(again.render(camera), render)
+
+
+def test_evaluate_takes_photos_that_require_grad_and_names_a_view_not_in_a_list():
+    """A fit takes photos that require grad; evaluate ended in "Can't call numpy() on Tensor
+    that requires grad", and one camera and photo (no lists) in "'Camera' has no len()"."""
+    views = _tiny_views()
+    model = HollowNeRF(**TINY).fit(views)
+    cams, images = views.test_cameras, views.test_images
+    wanted = model.evaluate(cams, images)
+    assert model.evaluate(cams, [i.clone().requires_grad_() for i in images]) == wanted
+    with pytest.raises(InvalidParameterError, match=r"cameras must be a list \(one per view\), "
+                                                    r"got one Camera: pass \[camera\]"):
+        model.evaluate(cams[0], images[0])
+    with pytest.raises(InvalidParameterError, match="checkpoint_every must be"):
+        HollowNeRF(**TINY).fit(views, checkpoint_every=0)
