@@ -354,3 +354,13 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
         data[name] = values[name]
     PlyData([PlyElement.describe(data, "vertex")], text=False, byte_order="<",
             comments=scene.comments).write(str(path))
+
+
+def gaussians_digest(scene: GaussianScene) -> bytes:
+    """A digest of the Gaussians' values, in order, whatever their dtype or device: what an
+    estimator's ``transform`` compares with the fitted scene's (edited in place after ``fit``,
+    a scene is another)."""
+    from sparsebox.base import values_digest
+
+    return values_digest(getattr(scene, name) for name in (
+        "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"))

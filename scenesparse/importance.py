@@ -35,10 +35,10 @@ import numpy as np
 import torch
 
 from scenesparse.cameras import Camera, orbit_cameras
-from scenesparse.gaussians import GaussianScene, check_finite
+from scenesparse.gaussians import GaussianScene, check_finite, gaussians_digest
 from scenesparse.rendering import BACKENDS, check_cameras, render
 from sparsebox._validation import Interval, Options, check_choice, check_colour, is_unit_colour
-from sparsebox.base import Sparsifier, values_digest, with_gradients
+from sparsebox.base import Sparsifier, with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.progress import progress_bar
 from sparsebox.select import select
@@ -386,7 +386,7 @@ class GaussianPruner(Sparsifier):
         if n == 0:  # nothing to frame, score or train
             self._size(0)
             self.statistics_, self.history_, self.scene_ = None, [], scene
-            self._fitted_digest = _gaussians_digest(scene)
+            self._fitted_digest = gaussians_digest(scene)
             self.scores_, self.mask_ = np.zeros(0), np.zeros(0, dtype=bool)
             return self
         needs_views = self.score not in ("opacity", "volume") or self.recover_steps
@@ -452,7 +452,7 @@ class GaussianPruner(Sparsifier):
         self.scores_ = scores
         self.mask_ = np.isin(np.arange(n), alive)
         self.scene_ = scene.subset(self.mask_)
-        self._fitted_digest = _gaussians_digest(scene)
+        self._fitted_digest = gaussians_digest(scene)
         if trainer is not None:  # the fine-tuned values, with the kept rows' other properties
             from scenesparse.training import scene_from_params
 
@@ -468,7 +468,7 @@ class GaussianPruner(Sparsifier):
         if not isinstance(scene, GaussianScene):
             return (f"transform takes a GaussianScene (read_ply(path) reads one), got "
                     f"{type(scene).__name__}")
-        if fitted is None or _gaussians_digest(scene) == fitted:
+        if fitted is None or gaussians_digest(scene) == fitted:
             return None
         if self.recover_steps:
             return ("with recover_steps, transform returns the fine-tuned Gaussians of the "
@@ -479,11 +479,3 @@ class GaussianPruner(Sparsifier):
 
     def _apply(self, scene: GaussianScene) -> GaussianScene:
         return self.scene_ if self.recover_steps else scene.subset(self.mask_)
-
-
-def _gaussians_digest(scene: GaussianScene) -> bytes:
-    """A digest of the Gaussians' values, in order, whatever their dtype or device: what
-    ``transform`` compares with the fitted scene's (edited in place after ``fit``, a scene is
-    another)."""
-    return values_digest(getattr(scene, name) for name in (
-        "means", "quats", "log_scales", "opacity_logits", "sh_dc", "sh_rest"))

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from scenesparse.cameras import Camera
-from scenesparse.gaussians import GaussianScene
+from scenesparse.gaussians import GaussianScene, gaussians_digest
 from scenesparse.queen.coding import binary_entropy_bits, entropy_bits
 from scenesparse.queen.residuals import FrameRecord, FrameResiduals, QueenConfig, StreamState, apply_record
 from scenesparse.rendering import BACKENDS, render
@@ -225,6 +225,9 @@ class QueenEncoder:
             raise InvalidParameterError(f"start takes the first frame as a GaussianScene "
                                         f"(scenesparse.read_ply(path) reads one), got "
                                         f"{type(scene).__name__} {scene!r:.80}")
+        if not len(scene):  # encode_frame's IndexError deep in the residuals
+            raise InvalidParameterError("start takes a first frame of at least one Gaussian, got "
+                                        "an empty scene")
         check_targets(cameras, images)
         params = params_from_scene(scene)
         self.state_ = StreamState.from_params(params, self.config.latent_dims["shN"])
@@ -412,7 +415,19 @@ class QueenResiduals(Sparsifier):
         mask[self.record_.gated] = True
         self.scores_ = encoder.frames_[-1].gate_final.astype(np.float64)
         self.mask_ = mask
+        self._fitted_digest = gaussians_digest(scene)
         return self
 
+    def _other_than_fitted(self, scene: Any, n: int) -> str | None:
+        """Why ``scene``, of as many Gaussians as ``fit`` saw, is not the previous frame it was
+        fitted on (its residuals were trained on top of that one), or None where it is."""
+        if not isinstance(scene, GaussianScene):
+            return f"transform takes a GaussianScene, got {type(scene).__name__}"
+        fitted = getattr(self, "_fitted_digest", None)
+        if fitted is None or gaussians_digest(scene) == fitted:
+            return None
+        return ("transform takes the scene fit was given (the frame its residuals apply to), "
+                f"not another of as many Gaussians ({n}); fit on this one")
+
     def _apply(self, data: GaussianScene) -> GaussianScene:
-        return self.frame_
+        return self.frame_.subset(np.ones(len(self.frame_), dtype=bool))  # a copy: frame_ stays

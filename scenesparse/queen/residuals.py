@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sparsebox._validation import Interval, validate_params
+from sparsebox._validation import Interval, scalar_item, validate_params
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate
 
@@ -154,6 +154,13 @@ class QueenConfig:
         validate_params({f.name: getattr(self, f.name) for f in fields(self)}, _CONFIG_CONSTRAINTS)
         for name, entry in _CONFIG_TABLE_ENTRIES.items():
             _check_table(name, getattr(self, name), entry)
+        # numpy numbers as Python's (epochs=np.int64(1) made the report's steps numpy integers,
+        # which json.dumps refuses)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            plain = ({k: scalar_item(v) for k, v in value.items()} if isinstance(value, Mapping)
+                     else scalar_item(value))
+            object.__setattr__(self, f.name, plain)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from scenesparse.cameras import Camera, orbit_cameras, transforms_json
 from scenesparse.gaussians import GaussianScene, check_finite, read_ply, write_ply
 from scenesparse.imagemetrics import psnr
 from scenesparse.rendering import render
+from sparsebox._validation import check_int
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import counted
 
@@ -350,6 +351,8 @@ def encode_video(frames_dir: str | os.PathLike[str], output: str | os.PathLike[s
     if test_camera is not None and count < 2:  # before its range: "in 0..0" would offer camera 0
         raise InvalidParameterError("test_camera leaves no camera to train on (the frames have "
                                     "1 camera)")
+    if test_camera is not None:  # an integer (True was camera 1), as the int it is
+        test_camera = check_int("test_camera", test_camera)
     if test_camera is not None and not 0 <= test_camera < count:
         raise InvalidParameterError(f"test_camera must be in 0..{count - 1} (the frames have "
                                     f"{count} cameras), got {test_camera}")

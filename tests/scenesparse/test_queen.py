@@ -965,6 +965,41 @@ def test_test_camera_is_named_as_each_caller_spells_it(video, tmp_path, cli):
     assert not (tmp_path / "v.qsv").exists()
 
 
+def test_queen_residuals_transform_gives_a_copy_of_the_frame_it_was_fitted_on(video):
+    """transform gave its own frame_ (an edit of the result changed every later transform) for
+    any scene of as many Gaussians; QueenEncoder.start took an empty scene, and its first frame
+    ended in "IndexError: index 0 is out of bounds"."""
+    from scenesparse.queen.encoder import QueenResiduals
+
+    folder, _ = video
+    frames = read_video(folder)
+    scene = read_ply(frames[0].folder / "point_cloud.ply")
+    cams = frames[0].cameras
+    est = QueenResiduals(epochs=1, backend="numba").fit(scene, cams, frames[1].images(),
+                                                       frames[0].images())
+    first = est.transform(scene)
+    first.means.add_(1.0)
+    assert torch.equal(est.transform(scene).means, est.frame_.means)
+    assert not torch.equal(first.means, est.frame_.means)
+    other = _scene(n=len(scene), seed=5)
+    with pytest.raises(InvalidParameterError, match="transform takes the scene fit was given"):
+        est.transform(other)
+    with pytest.raises(InvalidParameterError, match="at least one Gaussian, got an empty scene"):
+        QueenEncoder(QueenConfig(epochs=1), backend="numba").start(
+            scene.subset(np.zeros(len(scene), dtype=bool)), cams, frames[0].images())
+
+
+def test_encode_video_reports_numpy_numbers_as_plain_ones(video, tmp_path):
+    """test_camera=np.int64(1) or QueenConfig(epochs=np.int64(1)) left numpy integers in the
+    report, which json.dumps refused; test_camera=True was camera 1."""
+    folder, _ = video
+    with pytest.raises(InvalidParameterError, match="test_camera must be an integer, got True"):
+        encode_video(folder, tmp_path / "t.qsv", test_camera=True)
+    report = encode_video(folder, tmp_path / "v.qsv", test_camera=np.int64(1),
+                          config=QueenConfig(epochs=np.int64(1)), backend="numba")
+    assert json.loads(json.dumps(report))["test_camera"] == 1 and report["epochs"] == 1
+
+
 def test_encode_video_checks_its_output_before_any_work_and_overwrites_no_input(video, tmp_path,
                                                                                 monkeypatch):
     """From Python, encode_video wrote its stream over frame 0's point_cloud.ply, and a stream
