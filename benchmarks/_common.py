@@ -383,14 +383,15 @@ def dropped_entries(path: Path, keys: set, *, entries: Callable[[Any], Iterable[
     return list(dict.fromkeys(labels))
 
 
-def refuse_dropping(path: Path, dropped: Sequence[str]) -> None:
+def refuse_dropping(path: Path, dropped: Sequence[str], keep: str = "pass --update to keep {} "
+                    "beside this run's") -> None:
     """Without --update, a run writes its record in place of ``path``: refuse (before any work)
     where that drops what the record holds and the run does not measure again, ``dropped`` (in
-    words: "the donut part", "runs of karate")."""
+    words: "the donut part", "runs of karate"); ``keep``: how to keep them ({}: "it" or "them")."""
     if dropped:
         them = "them" if len(dropped) > 1 or dropped[0].startswith(("runs", "rows")) else "it"
         fail(f"--out: {path} holds {', '.join(dropped)}, which this run does not measure and "
-             f"would drop: pass --update to keep {them} beside this run's, or choose another --out")
+             f"would drop: {keep.format(them)}, or choose another --out")
 
 
 def keep_parts(result: dict, kept: dict, parts: Sequence[str], every: Sequence[str],

@@ -33,8 +33,10 @@ from _common import (
     check_startup,
     command_line,
     count,
+    dropped_entries,
     fail,
     from_json,
+    refuse_dropping,
     refuse_repeats,
     require,
     to_json,
@@ -266,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in args.baselines if b not in BASELINES]
     if unknown:
         ap.error(f"--baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
+    # gtsp.json holds the runs of this run's datasets only: another dataset's would be dropped
+    refuse_dropping(args.out / "gtsp.json", dropped_entries(
+        args.out / "gtsp.json", set(args.datasets), entries=lambda record: record["runs"],
+        key=lambda r: r["dataset"], label=lambda r: f"runs of {r['dataset']}"),
+        keep="name their datasets in --datasets too, with --resume to go on with their records")
     args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)
     for dataset in args.datasets:
         check_dataset_folder(dataset, args, args.out / "gtsp" / dataset)

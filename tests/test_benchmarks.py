@@ -1196,6 +1196,26 @@ def test_dygrass_without_update_refuses_to_drop_the_other_graphs_runs(tmp_path, 
     assert "holds runs of karate (seed 2)" in capsys.readouterr().err
 
 
+def test_gtsp_refuses_to_drop_another_datasets_records(tmp_path):
+    """A run on ogbg-molesol into a folder whose gtsp.json held 84 runs of ogbg-molbace and 84 of
+    ogbg-molbbbp rewrote it with its own 8 (and gtsp.md with them), without a word."""
+    out = tmp_path / "out"
+    out.mkdir()
+    runs = [{"dataset": d, "axes": "dense", "keep": 1.0, "seed": 0} for d in
+            ("ogbg-molbace", "ogbg-molbbbp")]
+    record = json.dumps({"meta": {"command": "python benchmarks/gtsp.py", "date": "2026-12-01"},
+                         "runs": runs})
+    (out / "gtsp.json").write_text(record)
+    result = run("gtsp.py", "--datasets", "ogbg-molbace", "--seeds", "1", tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"error: --out: {out / 'gtsp.json'} holds runs of ogbg-molbbbp, which this run does not "
+        "measure and would drop: name their datasets in --datasets too, with --resume to go on "
+        "with their records, or choose another --out")
+    assert (out / "gtsp.json").read_text() == record and sorted(p.name for p in out.iterdir()) \
+        == ["gtsp.json"]
+
+
 def test_static_sparsifier_without_update_refuses_to_drop_other_rows(tmp_path, monkeypatch,
                                                                        capsys):
     """A run on airfoil1 into a folder that held power's row dropped it without a word (the
