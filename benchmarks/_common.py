@@ -350,11 +350,17 @@ def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:
 
 
 def check_startup(out: str | os.PathLike[str], *, packages: Iterable[str] = (),
-                  datasets: Iterable[str] = (), download: bool = True) -> Path:
+                  datasets: Iterable[str] = (), download: bool = True,
+                  outputs: Iterable[str] = ()) -> Path:
     """Every start-up check of a script: its optional packages, its output folder (returned,
-    made), its datasets."""
+    made), the files it writes there (``outputs``: no folder in a file's place, which failed
+    with a traceback after the work), its datasets."""
     for module in packages:
         require(module)
+    for name in outputs:
+        if (Path(out) / name).exists() and not (Path(out) / name).is_file():
+            fail(f"--out: {Path(out) / name} is in the way of the {name} this script writes "
+                 "there (it is not a file): move it away or choose another --out")
     folder = output_folder(out)
     require_datasets(datasets, download=download)
     return folder
@@ -432,6 +438,8 @@ def read_kept(previous: Path, parts: Sequence[str], every: Sequence[str], markdo
         if not isinstance(kept, dict) or not isinstance(kept.get("meta"), dict) \
                 or "command" not in kept["meta"]:
             raise ValueError("no meta.command")
+        if f"{previous.stem}.py" not in str(kept["meta"]["command"]):  # another script's
+            raise ValueError(f"made by `{kept['meta']['command']}`, not {previous.stem}.py")
         trial = {"meta": {"command": "", "date": "", **(meta or {})}}
         keep_parts(trial, kept, parts, every, carried)
         markdown(trial)

@@ -364,7 +364,8 @@ def main(argv=None) -> int:
             path, keys, entries=with_their_command, key=run_key,
             label=lambda r: f"runs of {r['graph']}{cap_label(r)}{seed_label(r)}"))
     args.out = check_startup(args.out, packages=["networkit"],
-                             datasets=[n for n in names if not generated(n)])
+                             datasets=[n for n in names if not generated(n)],
+                             outputs=["dygrass.json", "dygrass.md", "dygrass.png"])
     if args.update and previous is None:
         print(f"note: no {path} yet, --update has no other runs to keep", file=sys.stderr)
     run_info = {"command": command_line(argv),

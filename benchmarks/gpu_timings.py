@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     gtsp = "gtsp-step" in args.parts
     out = check_startup(args.out, packages=["gsplat"] * splats + ["ogb"] * gtsp,
                         datasets=["donut"] * any(p != "gtsp-step" for p in args.parts)
-                        + ["ogbg-molbace"] * gtsp)
+                        + ["ogbg-molbace"] * gtsp, outputs=["gpu_timings.json"])
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d %H:%M"),
                        "python": platform.python_version(), "torch": torch.__version__,
                        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu"},

@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out / "gtsp.json", set(args.datasets), entries=lambda record: record["runs"],
         key=lambda r: r["dataset"], label=lambda r: f"runs of {r['dataset']}"),
         keep="name their datasets in --datasets too, with --resume to go on with their records")
-    args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets)
+    args.out = check_startup(args.out, packages=["ogb"], datasets=args.datasets,
+                             outputs=["gtsp.json", "gtsp.md"])
     for dataset in args.datasets:
         check_dataset_folder(dataset, args, args.out / "gtsp" / dataset)
     from graphsparse.gtsp.data import load_molecules

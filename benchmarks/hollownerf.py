@@ -246,7 +246,8 @@ def main(argv=None) -> None:
     if len({f"{b:g}" for b in args.saliency_budgets}) < len(args.saliency_budgets):
         ap.error("--saliency-budgets must differ from one another")
     _check_settings(args)
-    out = check_startup(args.out, datasets=["lego"])
+    out = check_startup(args.out, datasets=["lego"],
+                        outputs=["hollownerf.json", "hollownerf.md", "hollownerf.png"])
     import torch
 
     torch.set_num_threads(1)

@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if round(args.keep_ratio * args.points) < 1:
         ap.error(f"--keep-ratio {args.keep_ratio:g} of --points {args.points} keeps no point")
-    args.out = check_startup(args.out, packages=["open3d"], datasets=["bunny"], download=False)
+    args.out = check_startup(args.out, packages=["open3d"], datasets=["bunny"], download=False,
+                             outputs=["points.json", "points.md", "points.png"])
     console = Console()
     (mesh_path,) = fetch("bunny", download=False)
     v, f = read_mesh(mesh_path)

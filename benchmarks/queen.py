@@ -100,7 +100,7 @@ def check_video_options(args) -> Path:
     """Check the video's options and --out before any work; returns --out, made."""
     if args.test_camera >= args.cameras:
         fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
-    out = check_startup(args.out, datasets=["donut"])
+    out = check_startup(args.out, datasets=["donut"], outputs=["queen.json", "queen.md", "queen.png"])
     args.work = args.work or DEFAULT_OUT.parent / "queen_video"  # not in --out's default
     work, where = args.work.resolve(), out.resolve()
     if work == where or work in where.parents or where in work.parents:

@@ -205,7 +205,8 @@ def main(argv=None) -> None:
     if not args.update:
         refuse_dropping(record, [f"the {part} part" for part in recorded_parts(record, PARTS)
                                  if part not in args.parts])
-    out = check_startup(args.out, packages=["ray"], datasets=datasets)
+    out = check_startup(args.out, packages=["ray"], datasets=datasets,
+                        outputs=["scaleout.json", "scaleout.md"])
     if "sweep" in args.parts:  # a level too deep failed in every task, after the other parts
         check_levels(load_node_dataset("cora"), "gcn", range(1, args.levels + 1))
     console = Console(markup=False, highlight=False)

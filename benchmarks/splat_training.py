@@ -233,7 +233,7 @@ def main(argv=None) -> None:
     # the step and donut parts train the donut, the lego part only the lego photos
     datasets = (["donut"] if {"step", "donut"} & set(args.parts) else []) + (
         ["lego"] if "lego" in args.parts else [])
-    out = check_startup(args.out, datasets=datasets)
+    out = check_startup(args.out, datasets=datasets, outputs=["splat_training.json", "splat_training.md"])
     console = Console(markup=False, highlight=False)
     result = {"meta": {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
                        "python": platform.python_version(), "torch_threads":

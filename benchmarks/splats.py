@@ -48,7 +48,8 @@ def main(argv=None) -> int:
                     help="skip the gsplat comparison on a CUDA machine (then gsplat is not needed)")
     add_out_option(ap, "splats.json, splats.md and splats.png")
     args = ap.parse_args(argv)
-    args.out = check_startup(args.out, datasets=["donut"], download=False)
+    args.out = check_startup(args.out, datasets=["donut"], download=False,
+                             outputs=["splats.json", "splats.md", "splats.png"])
     use_gsplat = torch.cuda.is_available() and not args.no_gsplat
     if use_gsplat:
         require("gsplat", " on a CUDA machine (or pass --no-gsplat)")

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (exe.is_file() and os.access(exe, os.X_OK)):  # before --out is made
         fail(f"--sparsebox: {exe} is not an executable file (make install makes "
              f"{DEFAULT_SPARSEBOX.relative_to(REPO_ROOT)})")
-    args.out = check_startup(args.out)
+    args.out = check_startup(args.out, outputs=["startup.json", "startup.md"])
     env = dict(os.environ)
     shown = exe.resolve()
     shown = shown.relative_to(REPO_ROOT) if shown.is_relative_to(REPO_ROOT) else shown

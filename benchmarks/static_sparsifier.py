@@ -171,7 +171,8 @@ def main(argv=None) -> int:
         refuse_dropping(path, dropped_entries(
             path, keys, entries=lambda record: record["rows"], key=row_key,
             label=lambda r: f"rows of {r['graph']} at {r['density']:.2f}"))
-    out = check_startup(args.out, packages=["networkit"], datasets=args.graphs)
+    out = check_startup(args.out, packages=["networkit"], datasets=args.graphs,
+                        outputs=["static_sparsifier.json", "static_sparsifier.md"])
     graphs = {name: load_graph(name) for name in args.graphs}
     for name, g in graphs.items():  # a density G's own reaches keeps G: its row would say it did
         whole = [d for d in args.densities  # (rounded as the sparsifier rounds it)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from _common import command_line, fail, folder_path, output_folder
 
+from graphsparse.resume import is_number
+
 FIELDS = ("test_acc", "val_acc", "edge_keep", "weight_keep")
 KEYS = ("method", "level", "seed", "test_acc")  # what every record has (older ones lack val_acc)
 
@@ -36,6 +38,8 @@ def _records(folder: Path) -> list[dict]:
         missing = [k for k in KEYS if not isinstance(record, dict) or k not in record]
         if missing:
             fail(f"{path}: record {i} has no {', '.join(missing)}")
+        if not is_number(record["test_acc"]):  # a traceback in the table's format
+            fail(f"{path}: record {i} has a test_acc that is no number: {record['test_acc']!r}")
     return records
 
 

@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     add_out_option(ap, "walks.json and walks.md")
     args = ap.parse_args(argv)
     check_big_points(args.big_points)
-    args.out = check_startup(args.out, datasets=["wave"])
+    args.out = check_startup(args.out, datasets=["wave"], outputs=["walks.json", "walks.md"])
     import torch
 
     if torch.cuda.is_available() and not args.no_cuda:  # else its row would be left out

@@ -256,6 +256,8 @@ def test_a_run_terminated_before_it_wrote_a_file_leaves_no_folder_it_made(tmp_pa
     '{"meta": {"command": "c", "date": "d"}, "sweep": {}}',  # no meta.sweep
     '{"meta": {"command": "c", "date": "d"}, "walks": {"queries": 5}}',  # not a table's fields
     '{"meta": "command", "walks": {}}',
+    # another script's record in its place (walks.py's) was replaced by --update
+    '{"meta": {"command": "python benchmarks/walks.py", "date": "d"}, "walks": []}',
 ])
 def test_scaleout_update_checks_the_parts_it_keeps_before_starting_ray(tmp_path, monkeypatch,
                                                                         capsys, record):
@@ -441,6 +443,14 @@ def test_teddy_compare_checks_its_out_and_records(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {recorded / 'results.json'}: record 1 has no test_acc"
+    for acc, told in (('"x"', "'x'"), ("null", "None")):  # (tracebacks in the table's format)
+        (recorded / "results.json").write_text(
+            f'[{{"method": "teddy", "level": 1, "seed": 0, "test_acc": {acc}}}]')
+        result = subprocess.run([sys.executable, script, str(new), str(recorded)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert result.stderr.strip() == (f"error: {recorded / 'results.json'}: record 1 has a "
+                                         f"test_acc that is no number: {told}")
     (new / "results.json").write_text("[]")  # a run that recorded nothing compares nothing
     (recorded / "results.json").write_text("[]")
     result = subprocess.run([sys.executable, script, str(new), str(recorded), "--out",
@@ -1194,6 +1204,22 @@ def test_dygrass_without_update_refuses_to_drop_the_other_graphs_runs(tmp_path, 
     with pytest.raises(SystemExit):
         dygrass.main(["--graphs", "karate", *base])  # seed 0 would drop seed 2's runs
     assert "holds runs of karate (seed 2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script, name", [("startup.py", "startup.md"), ("walks.py", "walks.md"),
+                                          ("points.py", "points.png"), ("splats.py", "splats.json")])
+def test_a_folder_in_the_place_of_an_output_file_is_refused_before_the_work(tmp_path, script,
+                                                                            name):
+    """startup.py with a folder startup.md in --out ran, wrote startup.json, then ended in
+    "IsADirectoryError: [Errno 21] Is a directory" (walks.py and points.py alike)."""
+    out = tmp_path / "out"
+    (out / name).mkdir(parents=True)
+    result = run(script, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"error: --out: {out / name} is in the way of the {name} this script writes there (it is "
+        "not a file): move it away or choose another --out")
+    assert sorted(p.name for p in out.iterdir()) == [name]
 
 
 def test_gtsp_refuses_to_drop_another_datasets_records(tmp_path):
