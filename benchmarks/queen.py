@@ -96,11 +96,12 @@ def add_video_options(ap: argparse.ArgumentParser) -> None:
                          "--out's default, as --out must not hold it)")
 
 
-def check_video_options(args) -> Path:
-    """Check the video's options and --out before any work; returns --out, made."""
+def check_video_options(args, outputs: list[str]) -> Path:
+    """Check the video's options and --out (where the script writes ``outputs``) before any
+    work; returns --out, made."""
     if args.test_camera >= args.cameras:
         fail(f"--test-camera must be in 0..{args.cameras - 1} (--cameras {args.cameras})")
-    out = check_startup(args.out, datasets=["donut"], outputs=["queen.json", "queen.md", "queen.png"])
+    out = check_startup(args.out, datasets=["donut"], outputs=outputs)
     args.work = args.work or DEFAULT_OUT.parent / "queen_video"  # not in --out's default
     work, where = args.work.resolve(), out.resolve()
     if work == where or work in where.parents or where in work.parents:
@@ -233,7 +234,7 @@ def main(argv=None) -> None:
     add_video_options(ap)
     add_out_option(ap, "queen.json, queen.md, queen.png and video.qsv")
     args = ap.parse_args(argv)
-    out = check_video_options(args)
+    out = check_video_options(args, ["queen.json", "queen.md", "queen.png"])
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)
     folder, truth = video(args, console)

@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     if args.encode >= args.frames:
         fail(f"--encode must be at most {args.frames - 1} (--frames {args.frames})")
     refuse_repeats("--lambdas", args.lambdas)
-    out = check_video_options(args)
+    out = check_video_options(args, ["queen_gates.json", "queen_gates.md"])
     console = Console(markup=False, highlight=False)
     torch.set_num_threads(1)
     folder, truth = video(args, console)

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     refuse_repeats("--levels", args.levels)
     if not args.levels or min(args.levels) < 1:
         ap.error(f"--levels must be levels >= 1, got {args.levels}")
-    args.out = check_startup(args.out)
+    name = f"teddy_lambda_{args.dataset}_{args.model}"
+    args.out = check_startup(args.out, outputs=[f"{name}.json", f"{name}.md"])
     if args.dataset.lower().startswith("ogbn-"):
         require("ogb", f" for {args.dataset}")
     try:
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     records = sweep(data, args.model, args.lambdas, args.levels, args.seeds, args.epochs)
     rows, best = table(records)
-    stem = args.out / f"teddy_lambda_{args.dataset}_{args.model}"
+    stem = args.out / name
     meta = {"command": command_line(argv), "date": time.strftime("%Y-%m-%d"),
             "machine": platform.machine()}
     stem.with_suffix(".json").write_text(to_json({"meta": meta, "runs": records}, indent=2))

@@ -256,8 +256,8 @@ def test_a_run_terminated_before_it_wrote_a_file_leaves_no_folder_it_made(tmp_pa
     '{"meta": {"command": "c", "date": "d"}, "sweep": {}}',  # no meta.sweep
     '{"meta": {"command": "c", "date": "d"}, "walks": {"queries": 5}}',  # not a table's fields
     '{"meta": "command", "walks": {}}',
-    # another script's record in its place (walks.py's) was replaced by --update
-    '{"meta": {"command": "python benchmarks/walks.py", "date": "d"}, "walks": []}',
+    # another script's record in its place (walks.py's, of no part of this one) was replaced
+    '{"meta": {"command": "python benchmarks/walks.py", "date": "d"}, "runs": []}',
 ])
 def test_scaleout_update_checks_the_parts_it_keeps_before_starting_ray(tmp_path, monkeypatch,
                                                                         capsys, record):
@@ -522,7 +522,7 @@ def test_queen_runs_with_its_default_out_and_work(tmp_path, monkeypatch):
     queen.add_video_options(ap)
     ap.add_argument("--out", type=Path, default=default_out)
     args = ap.parse_args([])
-    assert queen.check_video_options(args) == default_out
+    assert queen.check_video_options(args, ["queen.json"]) == default_out
     assert args.work == tmp_path / "out" / "queen_video" and args.work.is_dir()
 
 
@@ -1207,7 +1207,9 @@ def test_dygrass_without_update_refuses_to_drop_the_other_graphs_runs(tmp_path, 
 
 
 @pytest.mark.parametrize("script, name", [("startup.py", "startup.md"), ("walks.py", "walks.md"),
-                                          ("points.py", "points.png"), ("splats.py", "splats.json")])
+                                          ("points.py", "points.png"), ("splats.py", "splats.json"),
+                                          ("queen_gates.py", "queen_gates.md"),
+                                          ("teddy_lambda.py", "teddy_lambda_cora_gcn.json")])
 def test_a_folder_in_the_place_of_an_output_file_is_refused_before_the_work(tmp_path, script,
                                                                             name):
     """startup.py with a folder startup.md in --out ran, wrote startup.json, then ended in

@@ -279,6 +279,8 @@ class HollowNeRF(Sparsifier):
         if not views.train_cameras:
             raise InvalidParameterError("views has no training photos (its train_cameras are "
                                         "empty): give at least one")
+        # checked before anything of a fitted model is replaced (a refused fit keeps it)
+        every = check_int("checkpoint_every", checkpoint_every, minimum=1)
         if checkpoint is not None:  # a checkpoint it cannot write fails now, not after training
             check_output_file(checkpoint, option="checkpoint")
         pixels = sum(c.width * c.height for c in views.train_cameras)
@@ -321,7 +323,6 @@ class HollowNeRF(Sparsifier):
         if progress and self.resumed_from_step_:  # said before the training it saves
             print(f"resumed {path}: {self.resumed_from_step_} of {self.steps} steps done"
                   + ("" if left else "; nothing left to train"), file=sys.stderr)
-        every = check_int("checkpoint_every", checkpoint_every, minimum=1)
 
         def after_step(trainer: NerfTrainer) -> None:
             if path is not None and (trainer.step_count % every == 0 or interrupted
@@ -475,10 +476,13 @@ class HollowNeRF(Sparsifier):
         from sparsebox.progress import progress_bar
 
         self._check_fitted()
-        for name, given in (("cameras", cameras), ("images", images)):
-            if isinstance(given, (Camera, Tensor)):  # "object of type 'Camera' has no len()"
-                raise InvalidParameterError(f"{name} must be a list (one per view), got one "
-                                            f"{type(given).__name__}: pass [{name[:-1]}]")
+        # one view, not in a list: "object of type 'Camera' has no len()" (a stack of photos,
+        # (N, H, W, 3), is one per view)
+        for name, one in (("cameras", isinstance(cameras, Camera)),
+                          ("images", isinstance(images, Tensor) and images.ndim == 3)):
+            if one:
+                raise InvalidParameterError(f"{name} must hold one per view, got one "
+                                            f"{name[:-1]}: pass [{name[:-1]}]")
         # photos that require grad (a fit takes them) are compared as the numbers they hold
         images = [i.detach() if isinstance(i, Tensor) else i for i in images]
         check_images(cameras, images)  # 8-bit photos or other sizes give no honest PSNR

@@ -1107,8 +1107,15 @@ def test_evaluate_takes_photos_that_require_grad_and_names_a_view_not_in_a_list(
     cams, images = views.test_cameras, views.test_images
     wanted = model.evaluate(cams, images)
     assert model.evaluate(cams, [i.clone().requires_grad_() for i in images]) == wanted
-    with pytest.raises(InvalidParameterError, match=r"cameras must be a list \(one per view\), "
-                                                    r"got one Camera: pass \[camera\]"):
+    with pytest.raises(InvalidParameterError, match=r"cameras must hold one per view, got one "
+                                                    r"camera: pass \[camera\]"):
         model.evaluate(cams[0], images[0])
+    with pytest.raises(InvalidParameterError, match=r"images must hold one per view, got one "
+                                                    r"image: pass \[image\]"):
+        model.evaluate(cams[:1], images[0])
+    assert model.evaluate(cams, torch.stack(images)) == wanted  # a stack: one photo per view
+    # a refused checkpoint_every leaves the fitted model as it was
+    render = model.render(cams[0])
     with pytest.raises(InvalidParameterError, match="checkpoint_every must be"):
-        HollowNeRF(**TINY).fit(views, checkpoint_every=0)
+        model.fit(views, checkpoint_every=0)
+    assert torch.equal(model.render(cams[0]), render)
