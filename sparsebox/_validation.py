@@ -260,6 +260,21 @@ def exact_fraction(value: Any) -> Fraction:
     return Fraction(str(value) if isinstance(value, np.floating) else repr(float(value)))
 
 
+def check_threshold(value: Any) -> Any:
+    """A selection threshold: a real number, infinities included (``inf`` keeps nothing, ``-inf``
+    everything), NaN refused; a 0-d array or tensor as the number it holds.
+
+    Examples
+    --------
+    >>> check_threshold(np.float32(0.5)), check_threshold(float("-inf"))
+    (0.5, -inf)
+    """
+    value = scalar_item(value)
+    if not _is_real(value) or math.isnan(value):
+        raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
+    return value
+
+
 def check_real(name: str, value: Any, *, above: float | None = None,
                below: float | None = None, minimum: float | None = None) -> float:
     """A finite real number as a float, ``> above``, ``< below`` and ``>= minimum`` where given.

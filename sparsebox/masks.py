@@ -17,12 +17,12 @@ import torch
 from torch import Tensor, nn
 
 from sparsebox._validation import (
-    _is_real,
     check_1d,
     check_choice,
     check_fraction,
     check_int,
     check_real,
+    check_threshold,
     exactly_one,
     scalar_item,
 )
@@ -301,10 +301,7 @@ def straight_through_mask(
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":
-        value = scalar_item(value)
-        if not _is_real(value) or math.isnan(value):  # +-inf are thresholds, as select's
-            raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
-        hard = (logits >= float(value)).to(soft.dtype)
+        hard = (logits >= float(check_threshold(value))).to(soft.dtype)  # as select's
     else:
         k = check_int("k", scalar_item(value), minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)

@@ -785,8 +785,7 @@ class RayExecutor(Executor):
             try:
                 generators[remote.remote(fn, task, threads, caller, *shared_ref)] = i
             except TypeError as err:  # a task Ray cannot serialize fails, as a local one does
-                first = str(err).strip().splitlines()
-                failures.append((i, task, f"{type(err).__name__}: {first[0] if first else ''}"))
+                failures.append((i, task, _ray_error(err)))
         pending = list(generators)
         # a task runs its function in a thread, which only a forced cancel stops
         with _stopping(lambda: [ray.cancel(gen, force=True) for gen in pending]):

@@ -19,6 +19,7 @@ from sparsebox._validation import (
     check_1d,
     check_fraction,
     check_int,
+    check_threshold,
     exact_fraction,
     exactly_one,
     scalar_item,
@@ -261,8 +262,7 @@ def select(
                                         "are always kept")
         keep = _top_k(unit_scores, k, unit_protected)
     elif kind == "threshold":
-        if not _is_real(value) or math.isnan(value):  # +-inf are thresholds (always-kept: inf)
-            raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
+        value = check_threshold(value)  # +-inf are thresholds
         exact = unit_scores.dtype.kind in "iu" and isinstance(value, numbers.Integral)
         keep = unit_scores >= (int(value) if exact else float(value))
         if unit_protected is not None:
