@@ -359,7 +359,20 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
 def gaussians_digest(scene: GaussianScene) -> bytes:
     """A digest of the Gaussians' values, in order, whatever their dtype or device: what an
     estimator's ``transform`` compares with the fitted scene's (edited in place after ``fit``,
-    a scene is another)."""
+    a scene is another).
+
+    Examples
+    --------
+    >>> scene = GaussianScene(torch.zeros(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2),
+    ...                       torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 3),
+    ...                       torch.zeros(2, 0, 3))
+    >>> before = gaussians_digest(scene)
+    >>> before == gaussians_digest(scene.subset(np.ones(2, dtype=bool)))  # an equal copy
+    True
+    >>> _ = scene.means.add_(1.0)  # edited in place: another scene
+    >>> gaussians_digest(scene) == before
+    False
+    """
     from sparsebox.base import values_digest
 
     return values_digest(getattr(scene, name) for name in (

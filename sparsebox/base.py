@@ -309,7 +309,16 @@ def values_digest(arrays: Iterable[Any]) -> bytes:
     """A digest of numpy arrays or torch tensors (on any device), in order: their shapes and
     values, whatever their dtype (-0.0 as 0.0). What an estimator's ``transform`` compares with
     the digest of what ``fit`` saw: its mask keeps items by position, so other items of the same
-    count (or the same ones edited in place) are another input."""
+    count (or the same ones edited in place) are another input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> values_digest([np.array([1, 2])]) == values_digest([torch.tensor([1.0, 2.0])])
+    True
+    >>> values_digest([np.array([1, 2])]) == values_digest([np.array([2, 1])])
+    False
+    """
     digest = hashlib.blake2b(digest_size=16)
     for a in arrays:
         if hasattr(a, "detach"):  # a tensor
