@@ -334,10 +334,12 @@ def check_levels(data: Any, model: str, levels: Iterable[int], option: str = "--
         fail(f"{option}: {err}")
 
 
-def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:
-    """Fail when one of the catalogue datasets ``names`` is unknown or not a graph
-    ``load_graph`` reads (a scene or a set of molecules); call it before :func:`check_startup`,
-    which makes the output folder and fetches the datasets."""
+def require_datasets_of(names: Iterable[str], option: str = "--graphs",
+                   kinds: Sequence[str] = GRAPH_KINDS, what: str = "a graph") -> None:
+    """Fail when one of the catalogue datasets ``names`` is unknown or not of ``kinds`` (by
+    default a graph ``load_graph`` reads, not a scene or a set of molecules), naming ``option``;
+    call it before :func:`check_startup`, which makes the output folder and fetches the
+    datasets."""
     from sparsebox.data import get_dataset
 
     for name in names:
@@ -345,8 +347,8 @@ def require_graphs(names: Iterable[str], option: str = "--graphs") -> None:
             kind = get_dataset(name).kind
         except ValueError as err:  # an unknown name: the error names the known ones
             fail(f"{option}: {err}")
-        if kind not in GRAPH_KINDS:
-            fail(f"{option}: {name} is not a graph but a dataset of kind {kind}")
+        if kind not in kinds:
+            fail(f"{option}: {name} is not {what} but a dataset of kind {kind}")
 
 
 def check_startup(out: str | os.PathLike[str], *, packages: Iterable[str] = (),

@@ -49,7 +49,7 @@ from _common import (  # noqa: E402
     from_json,
     refuse_dropping,
     refuse_repeats,
-    require_graphs,
+    require_datasets_of,
     to_json,
 )
 from _graphs import check_big_points, delaunay_graph  # noqa: E402
@@ -354,7 +354,7 @@ def main(argv=None) -> int:
     names = list(args.graphs) + ([f"delaunay_{args.big_points}"] if args.big_points else [])
     if not names:
         fail("nothing to run: --graphs names no graph and --big-points is 0")
-    require_graphs(n for n in names if not generated(n))
+    require_datasets_of(n for n in names if not generated(n))
     path = args.out / "dygrass.json"
     previous = recorded_runs(path) if args.update else None  # before --out is made and the work
     if not args.update:

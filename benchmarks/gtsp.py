@@ -39,6 +39,7 @@ from _common import (
     refuse_dropping,
     refuse_repeats,
     require,
+    require_datasets_of,
     to_json,
 )
 
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     # to 6 decimals, as `sparsebox graph gtsp --keep` does: runs are told apart by them
     refuse_repeats("--keeps", [round(k, 6) for k in args.keeps])
     refuse_repeats("--baselines", args.baselines)
+    require_datasets_of(args.datasets, "--datasets", kinds=["ogbg"], what="a set of ogbg molecules")
     require("ogb")  # graphsparse.gtsp imports it: a traceback without it
     from graphsparse.gtsp.protocol import BASELINES
 

@@ -65,7 +65,7 @@ def _settings(args, **over) -> dict:
 #: The options that set a model's parameters, by the parameter's name.
 OPTIONS = {"levels": "--levels", "table_size": "--table-size", "finest_resolution":
            "--finest-resolution", "steps": "--steps", "batch_rays": "--batch-rays",
-           "saliency_budget": "--saliency-budgets"}
+           "saliency_budget": "--saliency-budgets", "seed": "--seed"}
 
 
 def _check_settings(args) -> None:

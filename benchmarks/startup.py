@@ -40,7 +40,7 @@ def run_once(exe: Path, args: tuple[str, ...], env: dict[str, str]) -> float:
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        fail(f"`sparsebox {' '.join(args)}` exited with {proc.returncode}: {last}")
+        fail(f"--sparsebox: `{exe} {' '.join(args)}` exited with {proc.returncode}: {last}")
     return seconds
 
 

@@ -33,7 +33,7 @@ from _common import (
     from_json,
     refuse_dropping,
     refuse_repeats,
-    require_graphs,
+    require_datasets_of,
     to_json,
 )
 from _graphs import delaunay_graph
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     args.graphs = [next((g for g in GRAPHS if g.lower() == n.lower()), n) for n in args.graphs]
     refuse_repeats("--graphs", args.graphs)  # each named twice ran twice, in two rows
     refuse_repeats("--densities", args.densities)
-    require_graphs(args.graphs)
+    require_datasets_of(args.graphs)
     path = Path(args.out) / "static_sparsifier.json"
     keys = {row_key({"graph": g, "density": d}) for g in args.graphs for d in args.densities}
     previous = recorded_rows(path) if args.update else None  # before any work

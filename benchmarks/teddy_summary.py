@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         fail("--out and --folder name the same thing (--folder is <out>/teddy); give one")
     folder = args.folder if args.folder is not None else (args.out or DEFAULT_OUT) / "teddy"
     option = "--folder" if args.folder is not None else "--out"
+    if folder.exists() and not folder.is_dir():
+        fail(f"{option}: {folder} is a file, not a folder of TEDDY runs")
     if not folder.is_dir() or not run_folders(folder):
         fail(f"{option}: no TEDDY runs (folders with a results.json) in {folder}; make them with "
              "`make bench-teddy` or `sparsebox graph teddy --out ...`, or summarise the committed "

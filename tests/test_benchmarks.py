@@ -67,7 +67,11 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("static_sparsifier.py", ["--graphs", "ogbg-molbace"], "--graphs: ogbg-molbace is not a graph"),
     ("dygrass.py", ["--graphs", "--big-points", "0"], "nothing to run: --graphs names no graph"),
     ("gtsp.py", ["--max-graphs", "2"], "argument --max-graphs: must be >= 3, got 2"),
-    ("gtsp.py", ["--datasets", "cora"], "--datasets: 'cora' is a dataset of kind planetoid, not ogbg"),
+    ("gtsp.py", ["--datasets", "cora"], "--datasets: cora is not a set of ogbg molecules but a "
+                                        "dataset of kind planetoid"),
+    # these three named no option ("gtsp.py needs the dataset 'foo'", "the model settings")
+    ("gtsp.py", ["--datasets", "ogbg-molbace,foo"], "error: --datasets: unknown dataset 'foo'"),
+    ("hollownerf.py", ["--seed", str(2**70)], "error: --seed: seed must be an integer in"),
     # a value named twice ran twice (hours), or in two rows of one table
     ("gtsp.py", ["--keeps", "0.5,0.5"], "--keeps names a value twice: [0.5, 0.5]"),
     # runs are told apart by the keep ratio to 6 decimals (as `graph gtsp --keep` refuses them)
@@ -197,7 +201,8 @@ def test_a_check_that_fails_after_out_is_made_leaves_no_folder_it_made(tmp_path)
     fake.chmod(0o755)
     result = run("startup.py", "--sparsebox", str(fake), "--runs", "1", tmp_path=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == ["error: `sparsebox --help` exited with 3: boom"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: --sparsebox: `{fake} --help` exited with 3: boom"]
     assert not (tmp_path / "out").exists()
     before = tmp_path / "before"
     before.mkdir()
@@ -1112,6 +1117,17 @@ def test_teddy_summary_refuses_out_beside_folder(tmp_path):
     assert result.stderr.strip() == ("error: --out and --folder name the same thing (--folder is "
                                      "<out>/teddy); give one")
     assert not (tmp_path / "other").exists()
+
+
+def test_teddy_summary_names_a_file_given_as_its_folder(tmp_path):
+    """A file was said to hold "no TEDDY runs (folders with a results.json)"."""
+    (tmp_path / "runs").write_text("mine")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "teddy_summary.py"), "--folder",
+                             str(tmp_path / "runs")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: --folder: {tmp_path / 'runs'} is a file, not a "
+                                     "folder of TEDDY runs")
+    assert (tmp_path / "runs").read_text() == "mine"
 
 
 @pytest.mark.parametrize("script, argv, wanted", [
