@@ -15,16 +15,18 @@ TEDDY reads no edge weights: its functions and :class:`TeddyPruner` take a graph
 from __future__ import annotations
 
 import warnings
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import check_fraction, validate_params
+from sparsebox._validation import check_fraction, check_int, validate_params
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
 from sparsebox.structure import (
     SparseStructure,
+    _from_torch,
     as_structure,
     is_networkx_graph,
     is_pyg_data,
@@ -61,7 +63,8 @@ def unweighted_structure(graph: Any) -> SparseStructure:
     if isinstance(graph, SparseStructure):
         return graph
     if is_pyg_data(graph):
-        return _distinct_edges(pyg_edge_index(graph).detach().cpu().numpy(), int(graph.num_nodes))
+        edge_index = _from_torch(pyg_edge_index(graph), "data.edge_index")  # or a numpy array
+        return _distinct_edges(edge_index, int(graph.num_nodes))
     if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
     # every entry (weights summed over repeated ones, then dropped): undirectedness is the edges'
@@ -120,6 +123,17 @@ def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
     [0.25, 0.0, 0.0]
     """
     validate_params({"add_self_loops": add_self_loops}, {"add_self_loops": [bool]})  # "no" is true
+    num_nodes = check_int("num_nodes", num_nodes, minimum=0)
+    row, col = np.asarray(row), np.asarray(col)
+    for name, ends in (("row", row), ("col", col)):  # (a negative node wrapped around to the end)
+        if ends.ndim != 1 or ends.shape != row.shape or (ends.size and ends.dtype.kind not in "iu"):
+            raise InvalidParameterError(f"{name} must be a 1-D integer array as long as row, got "
+                                        f"shape {list(ends.shape)} of {ends.dtype}")
+        if ends.size and (ends.min() < 0 or ends.max() >= num_nodes):
+            bad = int(ends.min() if ends.min() < 0 else ends.max())
+            raise InvalidParameterError(f"{name} holds node {bad}, outside 0..{num_nodes - 1} "
+                                        f"(num_nodes={num_nodes})")
+    row, col = row.astype(np.int64, copy=False), col.astype(np.int64, copy=False)  # ([] is float)
     if add_self_loops:
         missing = np.setdiff1d(np.arange(num_nodes), row[row == col])
         row, col = np.concatenate([row, missing]), np.concatenate([col, missing])
@@ -156,6 +170,7 @@ def level_keep_ratios(level: int) -> tuple[float, float]:
     >>> [round(r, 4) for r in level_keep_ratios(20)]
     [0.3585, 0.1216]
     """
+    level = check_int("level", level, minimum=0)  # (-1 gave keep ratios above 1, NaN NaN)
     return 0.95**level, 0.9**level
 
 
@@ -173,7 +188,10 @@ def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | N
     given = [name for name, value in sizes.items() if value is not None]
     if given:  # (not "got keep_ratio, budget" when the caller gave edge_sparsity and budget)
         raise InvalidParameterError(f"give {given[0]}, not both {given[0]} and edge_sparsity")
-    return 1.0 - check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
+    sparsity = check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
+    # 1 - s in decimals, as written (1.0 - 0.9 is 0.09999999999999998, which kept one edge of 15
+    # where keep_ratio=0.1 keeps two)
+    return float(1 - Decimal(repr(float(sparsity))))
 
 
 def kept_part(graph: Any, mask: np.ndarray) -> SparseStructure:

@@ -99,7 +99,8 @@ class TeddyTransform(BaseTransform):
                                                      type(self).__name__, budget=budget,
                                                      density=density)
         self.budget, self.density = budget, density
-        self.add_self_loops = add_self_loops
+        validate_params({"add_self_loops": add_self_loops}, TeddyPruner._parameter_constraints)
+        self.add_self_loops = add_self_loops  # (checked here: the repr recorded "no" as True)
         if self.keep_ratio is None and budget is None and density is None:
             self.keep_ratio = 0.5
         exactly_one(keep_ratio=self.keep_ratio, budget=budget, density=density)
@@ -129,7 +130,11 @@ class TeddyTransform(BaseTransform):
                           "edge_index column) with the input columns it keeps; rename yours to "
                           "keep it (data.my_mask = data.edge_mask; del data.edge_mask)",
                           UserWarning, stacklevel=3)  # (forward, BaseTransform's __call__)
-        edges = unweighted_structure(data)
+        edges = unweighted_structure(data)  # (its errors name a missing or misshapen edge_index)
+        if not isinstance(data.edge_index, torch.Tensor):  # (AttributeError: no .cpu())
+            raise InvalidParameterError(
+                f"{type(self).__name__} needs data.edge_index as a torch tensor, as PyG keeps it, "
+                f"got {type(data.edge_index).__name__}: torch.as_tensor(data.edge_index)")
         with warnings.catch_warnings():  # a density above a small graph's own, graph by graph: a
             warnings.simplefilter("ignore", DensityCapWarning)  # flood, each message different
             pruner = TeddyPruner(keep_ratio=self.keep_ratio, budget=self.budget,

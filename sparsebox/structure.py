@@ -1097,11 +1097,15 @@ def pyg_edge_index(data: Any) -> Any:
         raise ValueError(f"this PyG {kind} has no edge_index{hint}")
     import torch  # PyG needs it
 
-    if isinstance(edge_index, torch.Tensor) and (edge_index.is_floating_point() or
-                                                 edge_index.is_complex() or
-                                                 edge_index.dtype == torch.bool):
+    if isinstance(edge_index, torch.Tensor):
+        integers = not (edge_index.is_floating_point() or edge_index.is_complex()
+                        or edge_index.dtype == torch.bool)
+    else:  # a numpy array (or a list) set by hand: its floats were truncated (an empty list
+        array = np.asarray(edge_index)  # is read as floats)
+        integers = array.dtype.kind in "iu" or array.size == 0
+    if not integers:
         raise ValueError(f"data.edge_index must hold integers (PyG's is torch.long), got "
-                         f"{edge_index.dtype}")
+                         f"{getattr(edge_index, 'dtype', type(edge_index).__name__)}")
     shape = list(np.shape(edge_index))
     if len(shape) != 2 or shape[0] != 2:  # (as_structure named it x, the name of data's features)
         hint = "; a list of (source, target) pairs: data.edge_index.t()" if shape[-1:] == [2] else ""

@@ -220,10 +220,14 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
             f"data must be a PyG Data of a node-classification task (edge_index, x, y, "
             f"{', '.join(masks)}); a {type(data).__name__} lacks {', '.join(missing)}{hint}")
     check_edge_index(data.edge_index, int(data.num_nodes))
-    if data.x.shape[0] != data.num_nodes:
+    # one row per node; features in 2-D (1-D ones: torch's IndexError deep in the model), node
+    # ids for an embedding as they are
+    ids = len(data.x.shape) == 1 and not torch.is_floating_point(torch.as_tensor(data.x))
+    if (len(data.x.shape) != 2 and not ids) or data.x.shape[0] != data.num_nodes:
+        hint = "; one feature per node: data.x.view(-1, 1)" if len(data.x.shape) == 1 else ""
         raise InvalidParameterError(
-            f"data.x must hold a row per node ({data.num_nodes}, data.num_nodes), got shape "
-            f"{list(data.x.shape)}")
+            f"data.x must hold a row of features per node ({data.num_nodes}, data.num_nodes), got "
+            f"shape {list(data.x.shape)}{hint}")
     _check_finite_features(data.x)
     if data.y.is_floating_point() or data.y.is_complex() or data.y.dtype == torch.bool:
         raise InvalidParameterError(

@@ -389,7 +389,10 @@ def _karate_task():
     ({"y": torch.zeros(30, dtype=torch.long)}, r"data.y must hold one class per node"),
     ({"y": torch.zeros(34)}, r"data.y must hold a class id per node \(integers\), got torch.float32"),
     ({"y": torch.full((34,), -1)}, r"data.train_mask selects nodes without a class \(data.y holds -1"),
-    ({"num_nodes": 40}, r"data.x must hold a row per node \(40, data.num_nodes\), got shape \[34, 34\]"),
+    ({"num_nodes": 40}, r"data.x must hold a row of features per node \(40, data.num_nodes\), got "
+                          r"shape \[34, 34\]"),
+    # a torch IndexError ("Dimension out of range") in UgsPruner.fit and train_node_classifier
+    ({"x": torch.arange(34.0)}, r"got shape \[34\]; one feature per node: data.x.view\(-1, 1\)"),
     ({"x": torch.eye(34).index_put((torch.tensor([3]), torch.tensor([0])),
                                     torch.tensor(float("nan")))},
      r"data.x holds NaN or infinite features \(node 3 is the first\)"),

@@ -82,6 +82,67 @@ def test_old_edge_sparsity_name_warns_and_still_works(data_dir):
         TeddyPruner(edge_sparsity=1.0).fit(g)
 
 
+def test_old_edge_sparsity_means_one_minus_it_in_decimals():
+    """1.0 - 0.9 is 0.09999999999999998: it kept one edge of a 15-edge path where
+    keep_ratio=0.1 keeps two, and the transform's repr said so."""
+    import networkx as nx
+
+    path = as_structure(nx.path_graph(16))
+    with pytest.warns(DeprecationWarning):
+        old = TeddyPruner(edge_sparsity=0.9).fit(path).mask_
+        transform = TeddyTransform(edge_sparsity=0.9)
+    assert np.array_equal(old, TeddyPruner(keep_ratio=0.1).fit(path).mask_) and old.sum() == 2
+    assert repr(transform) == "TeddyTransform(keep_ratio=0.1)"
+
+
+def test_an_edge_index_set_as_a_numpy_array_is_read_or_refused_by_name():
+    """TeddyPruner and RandomEdgePruner failed on it with "'numpy.ndarray' object has no
+    attribute 'detach'" where as_structure and the other methods read it; floats were cut."""
+    from torch_geometric.data import Data
+
+    from graphsparse import RandomEdgePruner
+    from sparsebox.exceptions import InvalidParameterError
+
+    triangle = np.array([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2]])
+    for method in (TeddyPruner, RandomEdgePruner):
+        numpy_data = Data(num_nodes=3)
+        numpy_data.edge_index = triangle
+        kept = method(budget=2)
+        torch_kept = kept.fit(Data(edge_index=torch.from_numpy(triangle), num_nodes=3)).mask_
+        assert np.array_equal(kept.fit(numpy_data).mask_, torch_kept), method
+    with pytest.raises(InvalidParameterError, match=r"TeddyTransform needs data.edge_index as a "
+                                                    r"torch tensor.*got ndarray"):
+        TeddyTransform(budget=1)(numpy_data)
+    numpy_data.edge_index = triangle + 0.5
+    for read in (TeddyPruner(budget=1).fit, as_structure):
+        with pytest.raises(ValueError, match=r"data.edge_index must hold integers \(PyG's is "
+                                             r"torch.long\), got float64"):
+            read(numpy_data)
+
+
+def test_teddy_helpers_refuse_what_has_no_meaning():
+    """level_keep_ratios(-1) gave keep ratios above 1 (NaN for NaN), teddy_node_terms read node
+    -1 as the last node, TeddyTransform(add_self_loops="no") was refused only when called, its
+    repr saying add_self_loops=True (what PyG records of a pre_transform)."""
+    from graphsparse.teddy import level_keep_ratios, teddy_node_terms
+    from sparsebox.exceptions import InvalidParameterError
+
+    for level, message in ((-1, "level must be >= 0, got -1"), (float("nan"), "level must be an "
+                           "integer"), (True, "level must be an integer, got True")):
+        with pytest.raises(InvalidParameterError, match=message):
+            level_keep_ratios(level)
+    assert level_keep_ratios(np.int64(0)) == (1.0, 1.0)
+    with pytest.raises(InvalidParameterError, match=r"row holds node -1, outside 0..1"):
+        teddy_node_terms(np.array([0, -1]), np.array([1, 0]), 2)
+    with pytest.raises(InvalidParameterError, match=r"col holds node 2, outside 0..1"):
+        teddy_node_terms(np.array([0, 1]), np.array([1, 2]), 2)
+    with pytest.raises(InvalidParameterError, match=r"col must be a 1-D integer array as long"):
+        teddy_node_terms(np.array([0, 1]), np.array([1]), 2)
+    assert teddy_node_terms(np.array([]), np.array([]), 2).tolist() == [0.0, 0.0]
+    with pytest.raises(InvalidParameterError, match="add_self_loops must be a boolean, got 'no'"):
+        TeddyTransform(add_self_loops="no")
+
+
 @pytest.mark.parametrize("size", [{"keep_ratio": 0.5}, {"budget": 5}, {"density": 1.0}])
 def test_old_edge_sparsity_beside_another_size_is_refused_by_the_names_given(size):
     """With budget or density the message named keep_ratio, which the caller had not given:
