@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sparsebox._validation import check_int, text_number
+from sparsebox._validation import check_int, check_real, text_number
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transforms",
            "transforms_json", "cameras_from_json", "cameras_from_colmap", "look_at"]
@@ -101,12 +102,35 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
                   up=(0.0, 0.0, 1.0), phase: float = 0.0) -> list[Camera]:
     """``num_views`` cameras on rings around ``center``, cycling through ``elevations_deg``;
     azimuths are evenly spaced and shifted by ``phase`` (in steps; 0.5 puts views half-way
-    between those of ``phase=0``, for held-out views)."""
-    if num_views < 1:
-        raise ValueError(f"num_views must be >= 1, got {num_views}")
-    center = np.asarray(center, dtype=np.float64)
-    up = np.asarray(up, dtype=np.float64)
-    up /= np.linalg.norm(up)
+    between those of ``phase=0``, for held-out views). Elevations lie strictly between -90 and
+    90 degrees (a camera on the ``up`` axis has no defined orientation).
+
+    Examples
+    --------
+    >>> cams = orbit_cameras((0, 0, 0), 3.0, 4, width=64, height=48)
+    >>> len(cams), cams[0].width, cams[0].height
+    (4, 64, 48)
+    >>> orbit_cameras((0, 0, 0), 3.0, 4, up=(0, 0, 0))
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: up must be a nonzero finite 3-vector, got [0. 0. 0.]
+    """
+    # (unchecked: fov_deg 0 or no elevation divided by zero, a distance of 0, a zero up or a NaN
+    # centre made NaN poses that failed only when rendered; num_views=True made one view)
+    num_views = check_int("num_views", num_views, minimum=1)
+    width, height = check_int("width", width, minimum=1), check_int("height", height, minimum=1)
+    distance = check_real("distance", distance, above=0)
+    fov_deg = check_real("fov_deg", fov_deg, above=0, below=180)
+    phase = check_real("phase", phase)
+    center, up = _vector3("center", center), _vector3("up", up)
+    if not np.linalg.norm(up) > 0:
+        raise InvalidParameterError(f"up must be a nonzero finite 3-vector, got {up}")
+    if isinstance(elevations_deg, str) or np.ndim(elevations_deg) != 1 or not len(elevations_deg):
+        raise InvalidParameterError(f"elevations_deg must be a non-empty list of angles in "
+                                    f"degrees, got {elevations_deg!r}")
+    elevations_deg = [check_real(f"elevations_deg[{i}]", e, above=-90, below=90)
+                      for i, e in enumerate(elevations_deg)]
+    up = up / np.linalg.norm(up)
     a = np.cross(up, [1.0, 0.0, 0.0])
     if np.linalg.norm(a) < 1e-6:
         a = np.cross(up, [0.0, 1.0, 0.0])
@@ -122,6 +146,20 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
         cams.append(Camera(torch.tensor(w2c, dtype=torch.float32), focal, focal, width / 2,
                            height / 2, width, height))
     return cams
+
+
+def _vector3(name: str, value) -> np.ndarray:
+    """``value`` as a finite float64 3-vector, else an error naming ``name``."""
+    try:
+        vector = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        vector = None
+    if vector is None or vector.shape != (3,) or not np.isfinite(vector).all():
+        shown = vector if vector is not None and vector.shape == (3,) else repr(value)
+        raise InvalidParameterError(f"{name} must be a nonzero finite 3-vector, got {shown}"
+                                    if name == "up" else
+                                    f"{name} must be a finite 3-vector, got {shown}")
+    return vector
 
 
 def read_transforms(path: str | os.PathLike[str]) -> dict:

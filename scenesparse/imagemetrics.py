@@ -113,5 +113,6 @@ def splat_loss(image: torch.Tensor, target: torch.Tensor, ssim_weight: float = 0
     >>> float(splat_loss(x, x))
     0.0
     """
-    l1 = (image - target).abs().mean()
-    return (1.0 - ssim_weight) * l1 + ssim_weight * (1.0 - ssim_torch(image, target))
+    ssim = ssim_torch(image, target)  # first: its checks name two shapes (L1 broadcast them,
+    l1 = (image - target).abs().mean()  # or failed with torch's size mismatch)
+    return (1.0 - ssim_weight) * l1 + ssim_weight * (1.0 - ssim)

@@ -154,6 +154,7 @@ def render_statistics(scene: GaussianScene, cameras: Sequence[Camera], *,
     """Per-Gaussian statistics summed (``max_weight``: maximised) over ``cameras``, rendered
     with ``backend`` (see :func:`~scenesparse.rendering.render`); a progress bar with
     ``progress``."""
+    check_cameras(cameras)  # none gave zeros, one camera or a generator failed deep inside
     n = len(scene)
     sig, mx, sw, hits = (np.zeros(n, dtype=np.float64) for _ in range(4))
     with torch.no_grad():
@@ -203,6 +204,7 @@ def fisher_information(scene: GaussianScene, cameras: Sequence[Camera], *,
     from scenesparse._raster_numba import composite_fisher
     from scenesparse.rendering import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, composite_lists, project
 
+    check_cameras(cameras)  # none gave every Gaussian the score of 1e-30 I
     bg = np.asarray(check_colour("background", background, unit=True), dtype=np.float32)
     n = len(scene)
     fisher = torch.zeros(n, 6, 6, dtype=torch.float64)
@@ -250,7 +252,7 @@ def importance_scores(scene: GaussianScene, score: str = "lightgaussian",
     if score == "pup":
         if cameras is None:
             raise ValueError("score 'pup' needs the cameras of its views")
-        check_cameras(cameras, none_means="the default orbit")  # none scored every Gaussian alike
+        check_cameras(cameras)  # none scored every Gaussian alike (None: no default orbit here)
         return sensitivity_scores(scene, cameras, background=background)
     if score == "opacity":
         return scene.opacities.detach().cpu().numpy().astype(np.float64)

@@ -9,8 +9,9 @@ other field (colours, normals, Gaussian-splat properties, intensities...) rides 
 and writing never drop an attribute, and PLY files keep their field order and dtypes.
 
 A cloud written back to the format it was read from keeps its fields as they were (a PCD file
-also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD, normals and
-colours take that format's names so open3d and PCL find them: PLY ``nx ny nz`` <-> PCD
+also its multi-count fields and VIEWPOINT). Written to the other of PLY and PCD (or to PCD,
+built in memory with PLY's names), normals and colours take that format's names so open3d and
+PCL find them: PLY ``nx ny nz`` <-> PCD
 ``normal_x normal_y normal_z``, PLY ``red green blue`` (uchar) <-> PCD ``rgb`` (packed into 4
 bytes, F 4 as PCL writes it; F 4 or U 4 read; in an ascii file an F 4 colour written as an
 integer is its 32 bits, as PCL writes it, and written so, TYPE U as PCL's ascii header has it,
@@ -972,11 +973,12 @@ def _named_for(suffix: str, cloud: PointCloud) -> PointCloud:
     """``cloud`` with its normals and colours named as ``suffix``'s format names them (PLY
     ``nx ny nz`` and uchar ``red green blue``, PCD ``normal_x normal_y normal_z`` and a packed
     ``rgb``) when it was read from the other of the two (the text formats name them as PLY
-    does, a packed colour's text being of no use); otherwise ``cloud`` itself."""
+    does, a packed colour's text being of no use), or built in memory with PLY's names and
+    written to PCD; otherwise ``cloud`` itself."""
     names = list(cloud.fields)
     columns = {n: cloud.data[n] for n in names}
-    if suffix == ".pcd" and cloud.source not in (None, "pcd"):
-        old, new = _PLY_NORMALS, _PCD_NORMALS
+    if suffix == ".pcd" and cloud.source != "pcd":  # (one built in memory with PLY's names too:
+        old, new = _PLY_NORMALS, _PCD_NORMALS  # open3d lost its normals and colours silently)
         if set(_COLOURS) <= set(names) and not {"rgb", "rgba"} & set(names) and \
                 all(columns[c].dtype == np.uint8 for c in _COLOURS):
             r, g, b = (columns[c].astype(np.uint32) for c in _COLOURS)

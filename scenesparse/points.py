@@ -10,6 +10,7 @@ Resampling of Three-Dimensional Point Clouds via Graphs", IEEE Trans. Signal Pro
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import sys
@@ -78,7 +79,17 @@ def _check_points(points: Any) -> np.ndarray:
     if not np.all(np.isfinite(pts)):
         i = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
         raise InvalidParameterError(f"points must be finite, got {pts[i].tolist()} at point {i}")
+    extent = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
+    if extent > _MAX_EXTENT:  # squared distances overflowed: NaN scores, no point kept, silently
+        raise InvalidParameterError(
+            f"points span {extent:.3g} along an axis, beyond the {_MAX_EXTENT:.0e} whose squared "
+            "distances float64 holds; scale the cloud (a unit change) before pruning it")
     return pts
+
+
+#: the largest span of a cloud along an axis: squares of distances up to it, and sums of many,
+#: stay finite in float64
+_MAX_EXTENT = 1e150
 
 
 def knn_graph(points: np.ndarray, k: int = 10, *, dist: np.ndarray | None = None,
@@ -122,11 +133,16 @@ def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
     coincide with it (duplicates) scores 0. ``O(N k)`` after the kNN search.
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)
+    # in units of a power of two near the cloud's span (exact: the same scores at any scale;
+    # the kernel's fourth powers of coordinates overflowed at 1e100 and vanished at 1e-100)
+    span = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
+    unit = 2.0 ** round(math.log2(span)) if span > 0 else 1.0
+    pts = pts / unit
     dist, idx = knn(pts, k)
     graph = knn_graph(pts, k, dist=dist, idx=idx)
     score, _, _ = _geometry(pts, graph.indptr, graph.indices, graph.weight,
                             np.mean(dist**2, axis=1))
-    return score
+    return score / unit
 
 
 def _geometry(*args):

@@ -887,3 +887,29 @@ def test_photo_views_refuse_an_8_bit_background(data_dir):
     with pytest.raises(ValueError, match=r"background must lie in \[0, 1\], got \(255, 255, "
                                          r"255\) \(divide 8-bit colours by 255\)"):
         photo_views(data_dir / LEGO, background=(255, 255, 255))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"fov_deg": 0}, r"fov_deg must be a finite number > 0 and < 180, got 0"),  # ZeroDivisionError
+    ({"fov_deg": 180}, r"fov_deg must be a finite number > 0 and < 180, got 180"),
+    ({"elevations_deg": ()}, r"elevations_deg must be a non-empty list of angles"),
+    ({"elevations_deg": [15, 90]}, r"elevations_deg\[1\] must be a finite number > -90 and < 90"),
+    ({"num_views": 2.5}, r"num_views must be an integer, got 2.5"),
+    ({"num_views": True}, r"num_views must be an integer, got True"),  # one view, silently
+    ({"num_views": 0}, r"num_views must be >= 1, got 0"),
+    ({"distance": 0}, r"distance must be a finite number > 0, got 0"),  # NaN poses
+    ({"up": (0, 0, 0)}, r"up must be a nonzero finite 3-vector"),
+    ({"center": (float("nan"), 0, 0)}, r"center must be a finite 3-vector, got \[nan"),
+    ({"center": (1, 2)}, r"center must be a finite 3-vector, got \(1, 2\)"),
+    ({"width": 32.5}, r"width must be an integer, got 32.5"),
+])
+def test_orbit_cameras_refuse_what_makes_no_camera(change, message):
+    """Each was accepted, or failed with ZeroDivisionError or a TypeError of numpy's; NaN poses
+    failed only when rendered, naming world_to_cam."""
+    from scenesparse.cameras import orbit_cameras
+    from sparsebox.exceptions import InvalidParameterError
+
+    args = {"center": (0.0, 0.0, 0.0), "distance": 1.0, "num_views": 3, **change}
+    with pytest.raises(InvalidParameterError, match=message):
+        orbit_cameras(args.pop("center"), args.pop("distance"), args.pop("num_views"), **args)
+    assert len(orbit_cameras((0, 0, 0), 1.0, 3, elevations_deg=np.array([10.0]))) == 3

@@ -437,8 +437,28 @@ def test_importance_scores_refuse_another_scenes_statistics_and_no_views(donut):
         with pytest.raises(InvalidParameterError, match=f"statistics are of 50 Gaussians, the "
                                                         f"scene has {len(donut)}"):
             importance_scores(donut, score, stats)
-    with pytest.raises(InvalidParameterError, match="cameras is empty"):
-        importance_scores(part, "pup", cameras=[])
+    with pytest.raises(InvalidParameterError, match="cameras is empty: pass the views$"):
+        importance_scores(part, "pup", cameras=[])  # ("or None for the default orbit": refused)
+
+
+def test_statistics_and_sensitivity_check_their_cameras(donut):
+    """No camera gave statistics of zeros and a sensitivity of -414.47 for every Gaussian, one
+    camera a bare "'Camera' object is not iterable", a generator rendered every view and then
+    failed on its len()."""
+    from scenesparse.importance import fisher_information, sensitivity_scores
+    from sparsebox.exceptions import InvalidParameterError
+
+    part = donut.subset(np.arange(len(donut)) < 50)
+    camera = default_cameras(part, 1, 16)[0]
+    for scores in (render_statistics, sensitivity_scores, fisher_information):
+        with pytest.raises(InvalidParameterError, match="cameras is empty: pass the views$"):
+            scores(part, [])
+        with pytest.raises(InvalidParameterError, match="cameras must be a list of Camera, got "
+                                                        "Camera$"):
+            scores(part, camera)
+        with pytest.raises(InvalidParameterError, match="got generator$"):
+            scores(part, (c for c in [camera]))
+    assert render_statistics(part, [camera]).views == 1
 
 
 def test_lpips_that_cannot_load_its_weights_is_left_out_with_a_warning(monkeypatch):

@@ -510,6 +510,27 @@ def test_byte_colours_and_pcd_normals_go_to_open3d_text_formats(tmp_path):
                                                                          "normal_z")), atol=1e-6)
 
 
+def test_a_cloud_built_with_ply_names_goes_to_pcd_with_the_names_open3d_reads(tmp_path):
+    """from_xyz(nx=..., red=...) written to .pcd kept PLY's names: open3d read no normals and
+    no colours, without a word (a cloud read from a PLY file was renamed)."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(3)
+    normals = rng.standard_normal((8, 3)).astype(np.float32)
+    colours = rng.integers(0, 256, (8, 3)).astype(np.uint8)
+    cloud = PointCloud.from_xyz(rng.random((8, 3)).astype(np.float32),
+                                **dict(zip(("nx", "ny", "nz"), normals.T, strict=True)),
+                                **dict(zip(("red", "green", "blue"), colours.T, strict=True)))
+    write_points(tmp_path / "m.pcd", cloud)
+    read = o3d.io.read_point_cloud(str(tmp_path / "m.pcd"))
+    np.testing.assert_allclose(np.asarray(read.normals), normals, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(read.colors) * 255, colours, atol=1e-4)
+    assert read_points(tmp_path / "m.pcd").fields == ("x", "y", "z", "normal_x", "normal_y",
+                                                      "normal_z", "rgb")
+    write_points(tmp_path / "m.ply", cloud)  # PLY keeps the names it has
+    assert read_points(tmp_path / "m.ply").fields == cloud.fields
+
+
 @pytest.mark.parametrize("suffix, fields, message", [
     (".xyzn", dict(red=np.zeros(2, np.uint8)), r"holds x y z nx ny nz, not the fields red"),
     (".xyzn", dict(nx=np.zeros(2), ny=np.zeros(2)), r"not a cloud without nz"),

@@ -613,6 +613,27 @@ def test_no_points_or_a_file_name_is_named_not_read_as_nan(given, message):
         VoxelDownsampler(voxel_size=0.1).fit(given)
 
 
+@pytest.mark.parametrize("name", ["graph", "statistical", "radius", "fps"])
+def test_a_cloud_too_wide_for_squared_distances_is_refused_by_its_span(name):
+    """At 1e200 the squared distances overflowed: the statistical test kept no point with NaN
+    scores without a word, the graph sampler failed on NaN scores, the radius test printed
+    scipy's overflow tracebacks; the graph sampler failed so at 1e100 and kept another sample
+    at 1e75 and at 1e-100."""
+    from sparsebox.registry import get_method
+
+    points = np.random.default_rng(0).random((300, 3))
+    sizes = {"budget": 30} if name in ("graph", "fps") else {}
+    with pytest.raises(InvalidParameterError, match=r"^points span 9.99e\+199 along an axis, "
+                                                    r"beyond the 1e\+150"):
+        get_method(name, item="point").create(**sizes).fit(points * 1e200)
+    for scale in (1e100, 1e-100):  # the graph sampler's scores were NaN or another half
+        kept = get_method(name, item="point").create(**sizes).fit(points * scale).mask_
+        assert np.array_equal(kept, get_method(name, item="point").create(**sizes).fit(points).mask_)
+    if name == "graph":  # its curvature is in 1 / length, at any scale
+        fitted = [get_method(name, item="point").create(**sizes).fit(points * s) for s in (1, 1e100)]
+        np.testing.assert_allclose(fitted[1].curvature_ * 1e100, fitted[0].curvature_, rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["graph", "voxel", "uniform", "fps", "statistical", "radius"])
 def test_transform_refuses_other_points_of_the_same_count(name):
     """The mask keeps points by position: transform of the fitted points reversed gave another

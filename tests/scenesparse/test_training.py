@@ -1002,6 +1002,11 @@ def test_metrics_refuse_8_bit_images_images_of_two_shapes_and_channels_first():
         ssim_torch(torch.zeros(2, 16, 16, 3), torch.zeros(2, 16, 16, 3))
     with pytest.raises(InvalidParameterError, match="got torch.uint8"):
         ssim_torch(torch.zeros(16, 16, 3, dtype=torch.uint8), torch.zeros(16, 16, 3))
+    from scenesparse.imagemetrics import splat_loss  # (L1 came first: torch's size mismatch)
+
+    with pytest.raises(InvalidParameterError, match=r"images differ in shape: \(16, 16, 3\) "
+                                                    r"and \(4, 16, 3\)"):
+        splat_loss(torch.zeros(16, 16, 3), torch.zeros(4, 16, 3))
 
 
 def test_trainer_with_every_parameter_frozen_says_so():
