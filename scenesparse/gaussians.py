@@ -137,6 +137,14 @@ class GaussianScene:
             raise InvalidParameterError(
                 f"GaussianScene: sh_rest must have shape (N, K, 3) with K in "
                 f"{_SH_REST_COUNTS} (SH degree 0-3) and N = {n}, got {tuple(self.sh_rest.shape)}")
+        self._check_extra()
+
+    def _check_extra(self) -> None:
+        """Refuse an ``extra`` property that is not one value per Gaussian: checked when the
+        scene is made and again where it is used (``subset``, ``write_ply``), since the dict can
+        be filled afterwards (such a property failed there with numpy's broadcast error or an
+        IndexError)."""
+        n = len(self)
         for name, values in self.extra.items():
             if np.shape(values)[:1] != (n,) or np.ndim(values) != 1:
                 raise InvalidParameterError(f"GaussianScene: extra[{name!r}] must have shape "
@@ -159,6 +167,7 @@ class GaussianScene:
 
     def subset(self, mask: Any) -> GaussianScene:
         """The Gaussians where ``mask`` is true, with every property (a new scene)."""
+        self._check_extra()
         m = torch.as_tensor(np.asarray(mask))
         if m.dtype != torch.bool or m.shape != (len(self),):
             raise ValueError(f"mask must be a boolean array of shape ({len(self)},), got "
@@ -315,6 +324,7 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
         raise InvalidParameterError(f"write_ply takes a GaussianScene, got "
                                     f"{type(scene).__name__} (a point cloud: "
                                     "scenesparse.pointio.write_points)")
+    scene._check_extra()
     n = len(scene)
     k = scene.sh_rest.shape[1]
     values: dict[str, np.ndarray] = {}
@@ -347,8 +357,15 @@ def write_ply(path: str | os.PathLike[str], scene: GaussianScene, *,
     # since it was read: 1.7 in a short, 300 in a uchar) is written in the values' own type
     layout = [(nm, dt if nm not in scene.extra or _holds(dt, values[nm]) else default[nm])
               for nm, dt in (scene.layout or default.items()) if nm in values]
+    # a property the file had not (SH coefficients added since it was read) goes where the INRIA
+    # layout puts it, after the last one before it there (it was appended after rot_3)
+    order = {nm: i for i, nm in enumerate(values)}
     placed = {nm for nm, _ in layout}
-    layout += [(nm, dt) for nm, dt in default.items() if nm not in placed]
+    for nm, dt in default.items():
+        if nm not in placed:
+            at = max((j + 1 for j, (other, _) in enumerate(layout) if order[other] < order[nm]),
+                     default=0)
+            layout.insert(at, (nm, dt))
     data = np.empty(n, dtype=layout)
     for name, _ in layout:
         data[name] = values[name]

@@ -207,6 +207,34 @@ def test_f_rest_properties_in_any_order_read_as_inrias_reader_reads_them(tmp_pat
         read_ply(tmp_path / "odd.ply")
 
 
+def test_an_extra_property_added_after_the_scene_was_made_is_checked_where_used(tmp_path):
+    """One of another length failed in write_ply with "could not broadcast" and in subset with
+    an IndexError."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    scene = synthetic()
+    scene.extra["label"] = np.arange(7)
+    for use in (lambda: write_ply(tmp_path / "s.ply", scene), lambda: scene.subset(np.ones(20, bool))):
+        with pytest.raises(InvalidParameterError, match=r"extra\['label'\] must have shape "
+                                                        r"\(20,\), got \(7,\)"):
+            use()
+    assert not (tmp_path / "s.ply").exists()
+
+
+def test_properties_added_since_reading_go_where_the_inria_layout_puts_them(tmp_path, data_dir):
+    """SH coefficients (or normals) given to a scene read from a degree-0 file were written after
+    rot_3, outside the INRIA order that write_ply promises."""
+    scene = read_ply(data_dir / DONUT).subset(np.arange(45624) < 5)
+    raised = replace(scene, sh_rest=torch.zeros(5, 3, 3), normals=torch.zeros(5, 3),
+                     extra={"segment": np.arange(5, dtype=np.int32)})
+    write_ply(tmp_path / "raised.ply", raised)
+    names = [p.name for p in PlyData.read(str(tmp_path / "raised.ply"))["vertex"].properties]
+    assert names == ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2",
+                     *[f"f_rest_{i}" for i in range(9)], "opacity", "scale_0", "scale_1",
+                     "scale_2", "rot_0", "rot_1", "rot_2", "rot_3", "segment"]
+    assert torch.equal(read_ply(tmp_path / "raised.ply").sh_rest, raised.sh_rest)
+
+
 @pytest.mark.parametrize("degree", [0, 3])
 def test_an_empty_scene_is_written_and_read_back(tmp_path, degree):
     """A pruner that keeps nothing of an empty scene gives one; it is written like any other."""
