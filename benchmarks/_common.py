@@ -340,13 +340,16 @@ def require_datasets_of(names: Iterable[str], option: str = "--graphs",
     default a graph ``load_graph`` reads, not a scene or a set of molecules), naming ``option``;
     call it before :func:`check_startup`, which makes the output folder and fetches the
     datasets."""
-    from sparsebox.data import get_dataset
+    from sparsebox.data import catalogue, get_dataset
+    from sparsebox.data.sources import did_you_mean
 
     for name in names:
         try:
             kind = get_dataset(name).kind
-        except ValueError as err:  # an unknown name: the error names the known ones
-            fail(f"{option}: {err}")
+        except ValueError:  # an unknown name: the known ones of the kinds wanted (not scenes)
+            known = sorted(key for key, info in catalogue().items() if info.kind in kinds)
+            fail(f"{option}: unknown dataset {name!r}{did_you_mean(name.lower())}; known: "
+                 f"{', '.join(known)}")
         if kind not in kinds:
             fail(f"{option}: {name} is not {what} but a dataset of kind {kind}")
 

@@ -53,7 +53,7 @@ def imported_modules(exe: Path, args: tuple[str, ...], env: dict[str, str]) -> l
               if line.startswith("import time:")]
     names = [f[2].strip() for f in fields if len(f) == 3 and f[0].strip().isdigit()]
     if proc.returncode != 0 or not names:
-        fail(f"cannot read the imports of `sparsebox {' '.join(args)}` (exit code "
+        fail(f"--sparsebox: cannot read the imports of `{exe} {' '.join(args)}` (exit code "
              f"{proc.returncode}, {len(names)} modules logged; does its Python ignore "
              "PYTHONPROFILEIMPORTTIME?)")
     return names

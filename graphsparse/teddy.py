@@ -15,12 +15,11 @@ TEDDY reads no edge weights: its functions and :class:`TeddyPruner` take a graph
 from __future__ import annotations
 
 import warnings
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from sparsebox._validation import check_fraction, check_int, validate_params
+from sparsebox._validation import check_fraction, check_int, exact_fraction, validate_params
 from sparsebox.base import Sparsifier
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import select
@@ -125,10 +124,12 @@ def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
     validate_params({"add_self_loops": add_self_loops}, {"add_self_loops": [bool]})  # "no" is true
     num_nodes = check_int("num_nodes", num_nodes, minimum=0)
     row, col = np.asarray(row), np.asarray(col)
+    if row.ndim != 1 or row.shape != col.shape or any(
+            ends.size and ends.dtype.kind not in "iu" for ends in (row, col)):
+        raise InvalidParameterError(f"row and col must be 1-D integer arrays of one length, got "
+                                    f"shapes {list(row.shape)} and {list(col.shape)} of "
+                                    f"{row.dtype} and {col.dtype}")
     for name, ends in (("row", row), ("col", col)):  # (a negative node wrapped around to the end)
-        if ends.ndim != 1 or ends.shape != row.shape or (ends.size and ends.dtype.kind not in "iu"):
-            raise InvalidParameterError(f"{name} must be a 1-D integer array as long as row, got "
-                                        f"shape {list(ends.shape)} of {ends.dtype}")
         if ends.size and (ends.min() < 0 or ends.max() >= num_nodes):
             bad = int(ends.min() if ends.min() < 0 else ends.max())
             raise InvalidParameterError(f"{name} holds node {bad}, outside 0..{num_nodes - 1} "
@@ -188,10 +189,10 @@ def sizing_from_edge_sparsity(keep_ratio: float | None, edge_sparsity: float | N
     given = [name for name, value in sizes.items() if value is not None]
     if given:  # (not "got keep_ratio, budget" when the caller gave edge_sparsity and budget)
         raise InvalidParameterError(f"give {given[0]}, not both {given[0]} and edge_sparsity")
-    sparsity = check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
-    # 1 - s in decimals, as written (1.0 - 0.9 is 0.09999999999999998, which kept one edge of 15
-    # where keep_ratio=0.1 keeps two)
-    return float(1 - Decimal(repr(float(sparsity))))
+    check_fraction("edge_sparsity", edge_sparsity, low_open=False, high_open=True)
+    # 1 - s as written (1.0 - 0.9 is 0.09999999999999998, which kept one edge of 15 where
+    # keep_ratio=0.1 keeps two)
+    return float(1 - exact_fraction(edge_sparsity))
 
 
 def kept_part(graph: Any, mask: np.ndarray) -> SparseStructure:

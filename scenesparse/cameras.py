@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sparsebox._validation import check_int, check_real, text_number
+from sparsebox._validation import check_int, check_real, scalar_item, text_number
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Camera", "orbit_cameras", "read_transforms", "cameras_from_transforms",
@@ -102,8 +102,7 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
                   up=(0.0, 0.0, 1.0), phase: float = 0.0) -> list[Camera]:
     """``num_views`` cameras on rings around ``center``, cycling through ``elevations_deg``;
     azimuths are evenly spaced and shifted by ``phase`` (in steps; 0.5 puts views half-way
-    between those of ``phase=0``, for held-out views). Elevations lie strictly between -90 and
-    90 degrees (a camera on the ``up`` axis has no defined orientation).
+    between those of ``phase=0``, for held-out views).
 
     Examples
     --------
@@ -117,8 +116,9 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
     """
     # (unchecked: fov_deg 0 or no elevation divided by zero, a distance of 0, a zero up or a NaN
     # centre made NaN poses that failed only when rendered; num_views=True made one view)
-    num_views = check_int("num_views", num_views, minimum=1)
-    width, height = check_int("width", width, minimum=1), check_int("height", height, minimum=1)
+    num_views = check_int("num_views", scalar_item(num_views), minimum=1)  # (a 0-d array too)
+    width = check_int("width", scalar_item(width), minimum=1)
+    height = check_int("height", scalar_item(height), minimum=1)
     distance = check_real("distance", distance, above=0)
     fov_deg = check_real("fov_deg", fov_deg, above=0, below=180)
     phase = check_real("phase", phase)
@@ -128,8 +128,7 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
     if isinstance(elevations_deg, str) or np.ndim(elevations_deg) != 1 or not len(elevations_deg):
         raise InvalidParameterError(f"elevations_deg must be a non-empty list of angles in "
                                     f"degrees, got {elevations_deg!r}")
-    elevations_deg = [check_real(f"elevations_deg[{i}]", e, above=-90, below=90)
-                      for i, e in enumerate(elevations_deg)]
+    elevations_deg = [check_real(f"elevations_deg[{i}]", e) for i, e in enumerate(elevations_deg)]
     up = up / np.linalg.norm(up)
     a = np.cross(up, [1.0, 0.0, 0.0])
     if np.linalg.norm(a) < 1e-6:

@@ -54,7 +54,7 @@ def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     ([1.0, 1.0, 2.0], [1, 0, 1])
     """
     k = check_int("k", k, minimum=1)
-    pts = _check_points(points)
+    pts = _check_span(_check_points(points))
     n = pts.shape[0]
     if n <= k:
         raise InvalidParameterError(f"k = {k} neighbours need more than {k} points, got {n}")
@@ -79,8 +79,14 @@ def _check_points(points: Any) -> np.ndarray:
     if not np.all(np.isfinite(pts)):
         i = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
         raise InvalidParameterError(f"points must be finite, got {pts[i].tolist()} at point {i}")
+    return pts
+
+
+def _check_span(pts: np.ndarray) -> np.ndarray:
+    """``pts`` (checked), refused where they span more than squared distances can: the
+    statistical test kept no point with NaN scores, silently, the graph sampler failed on NaN."""
     extent = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
-    if extent > _MAX_EXTENT:  # squared distances overflowed: NaN scores, no point kept, silently
+    if extent > _MAX_EXTENT:
         raise InvalidParameterError(
             f"points span {extent:.3g} along an axis, beyond the {_MAX_EXTENT:.0e} whose squared "
             "distances float64 holds; scale the cloud (a unit change) before pruning it")
@@ -132,7 +138,7 @@ def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
     irregular sampling, which is why the projection matters. A point whose ``k`` neighbours all
     coincide with it (duplicates) scores 0. ``O(N k)`` after the kNN search.
     """
-    pts = np.ascontiguousarray(points, dtype=np.float64)
+    pts = _check_span(_check_points(points))
     # in units of a power of two near the cloud's span (exact: the same scores at any scale;
     # the kernel's fourth powers of coordinates overflowed at 1e100 and vanished at 1e-100)
     span = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
@@ -214,10 +220,14 @@ class _PointMethod(Sparsifier):
     argument and ignore it, as its transformers do, so the methods work in a ``Pipeline``."""
 
     item = "point"
+    #: whether the method measures distances between points (a cloud too wide for their squares
+    #: is refused; the voxel sampler's, to a voxel's mean, too); the uniform sampler does not
+    _measures_distances = True
 
-    @staticmethod
-    def _positions(points: Any) -> np.ndarray:
-        return _check_points(_xyz_of(points))
+    @classmethod
+    def _positions(cls, points: Any) -> np.ndarray:
+        pts = _check_points(_xyz_of(points))
+        return _check_span(pts) if cls._measures_distances else pts
 
     def _num_items(self, points: Any) -> int:
         return len(_xyz_of(points))
@@ -512,6 +522,8 @@ class UniformDownsampler(_PointSampler):
     >>> UniformDownsampler(keep_ratio=0.25).fit(np.zeros((8, 3))).mask_.nonzero()[0].tolist()
     [0, 4]
     """
+
+    _measures_distances = False
 
     def fit(self, points: Any, y: Any = None) -> UniformDownsampler:
         self._validate_params()

@@ -70,7 +70,10 @@ def run(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ("gtsp.py", ["--datasets", "cora"], "--datasets: cora is not a set of ogbg molecules but a "
                                         "dataset of kind planetoid"),
     # these three named no option ("gtsp.py needs the dataset 'foo'", "the model settings")
-    ("gtsp.py", ["--datasets", "ogbg-molbace,foo"], "error: --datasets: unknown dataset 'foo'"),
+    ("gtsp.py", ["--datasets", "ogbg-molbace,foo"], "error: --datasets: unknown dataset 'foo'; "
+                                                    "known: ogbg-molbace, ogbg-molbbbp, ogbg-molesol,"),
+    ("dygrass.py", ["--graphs", "karat"], "--graphs: unknown dataset 'karat' (did you mean "
+                                          "'karate'?); known: 4elt, adder_dcop_05, airfoil1,"),
     ("hollownerf.py", ["--seed", str(2**70)], "error: --seed: seed must be an integer in"),
     # a value named twice ran twice (hours), or in two rows of one table
     ("gtsp.py", ["--keeps", "0.5,0.5"], "--keeps names a value twice: [0.5, 0.5]"),

@@ -224,7 +224,7 @@ def check_node_task(data: Any, masks: tuple[str, ...] = ("train_mask", "val_mask
     # ids for an embedding as they are
     ids = len(data.x.shape) == 1 and not torch.is_floating_point(torch.as_tensor(data.x))
     if (len(data.x.shape) != 2 and not ids) or data.x.shape[0] != data.num_nodes:
-        hint = "; one feature per node: data.x.view(-1, 1)" if len(data.x.shape) == 1 else ""
+        hint = "; one feature per node: data.x.view(-1, 1)" if len(data.x.shape) == 1 and not ids else ""
         raise InvalidParameterError(
             f"data.x must hold a row of features per node ({data.num_nodes}, data.num_nodes), got "
             f"shape {list(data.x.shape)}{hint}")

@@ -613,7 +613,7 @@ def test_no_points_or_a_file_name_is_named_not_read_as_nan(given, message):
         VoxelDownsampler(voxel_size=0.1).fit(given)
 
 
-@pytest.mark.parametrize("name", ["graph", "statistical", "radius", "fps"])
+@pytest.mark.parametrize("name", ["graph", "statistical", "radius", "fps", "voxel"])
 def test_a_cloud_too_wide_for_squared_distances_is_refused_by_its_span(name):
     """At 1e200 the squared distances overflowed: the statistical test kept no point with NaN
     scores without a word, the graph sampler failed on NaN scores, the radius test printed
@@ -622,13 +622,18 @@ def test_a_cloud_too_wide_for_squared_distances_is_refused_by_its_span(name):
     from sparsebox.registry import get_method
 
     points = np.random.default_rng(0).random((300, 3))
-    sizes = {"budget": 30} if name in ("graph", "fps") else {}
+    sizes = {"budget": 30} if name in ("graph", "fps", "voxel") else {}
     with pytest.raises(InvalidParameterError, match=r"^points span 9.99e\+199 along an axis, "
                                                     r"beyond the 1e\+150"):
         get_method(name, item="point").create(**sizes).fit(points * 1e200)
-    for scale in (1e100, 1e-100):  # the graph sampler's scores were NaN or another half
+    for scale in (1e100, 1e-100) if name != "voxel" else ():  # (the voxel grid rounds apart)
+        # the graph sampler's scores were NaN, or it kept another sample
         kept = get_method(name, item="point").create(**sizes).fit(points * scale).mask_
         assert np.array_equal(kept, get_method(name, item="point").create(**sizes).fit(points).mask_)
+    wide = P.UniformDownsampler(budget=30).fit(points * 1e200).mask_  # (no distances measured)
+    assert np.array_equal(wide, P.UniformDownsampler(budget=30).fit(points).mask_)
+    with pytest.raises(InvalidParameterError, match=r"^points span 1.7e\+308"):
+        P.curvature_scores(points * 1.7e308)  # (an OverflowError of its unit)
     if name == "graph":  # its curvature is in 1 / length, at any scale
         fitted = [get_method(name, item="point").create(**sizes).fit(points * s) for s in (1, 1e100)]
         np.testing.assert_allclose(fitted[1].curvature_ * 1e100, fitted[0].curvature_, rtol=1e-12)
