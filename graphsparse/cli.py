@@ -600,7 +600,8 @@ def stream_run(
                                "state), log.jsonl (each batch, written before it is applied) "
                                "and metrics.jsonl (one line per batch)."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1),
-    density: float = typer.Option(1.10, help="|E_H| / |V| of the initial sparsifier."),
+    density: float = typer.Option(None, help="|E_H| / |V| of the initial sparsifier (default "
+                                  "1.10; one above the graph's own is warned of where given)."),
     max_density: float = typer.Option(None, "--max-density", help="Cap on |E_H| / |V| that "
                                       "every batch honours (default: none)."),
     distortion: float = typer.Option(None, help="Threshold K (default: calibrated)."),
@@ -743,12 +744,12 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     progress = make_progress(transient=True, enabled=not as_json)
     console = progress.console  # messages above the bar, never wrapped
 
-    def announce() -> None:  # once the skipped events are known to be the applied ones
-        if resumed.events_applied:
+    def announce(more: bool) -> None:  # once the skipped events are known to be the applied
+        if resumed.events_applied:  # ones; another batch size said only where ``more`` follow
             before = resumed.last_batch_size
             other = (f"; batches of {batch_size} events from here on, where the last run took "
                      f"{before}: the state will not be the one a run of either size reaches"
-                     if before is not None and before != batch_size else "")
+                     if more and before is not None and before != batch_size else "")
             console.print(f"resumed {state}: {counted(resumed.events_applied, 'event')} already "
                           f"read ({counted(resumed.replayed_batches, 'batch', 'batches')} "
                           f"replayed from the log){other}")
@@ -777,9 +778,9 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
                     _check_repeated(event, next(applied, None), lineno, seen, source, state)
                     if seen == 1:  # the file holds the state's events: one of its inputs
                         st.count_events_file()
-                    if seen == skip:
-                        announce()
                     continue
+                if seen == skip + 1 and skip:  # the first new event
+                    announce(more=True)
                 batch.append((lineno, event))
                 if len(batch) == batch_size:
                     skipped += _apply(st, batch, batch_size, kappa_every, checkpoint_every,
@@ -798,9 +799,8 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
-    if seen < skip:
-        announce()
-    if seen <= skip:
+    if seen <= skip:  # no new event: a run of another batch size changes nothing
+        announce(more=False)
         console.print(_nothing_new(source, seen, skip, state))
     return skipped
 
@@ -867,6 +867,10 @@ def _apply(st: Any, numbered: list, batch_size: int, kappa_every: int, checkpoin
             detail = str(err).split(": ", 1)[-1]
             message = f"{source}: line {lineno}: {detail}; nothing of its batch was applied"
         raise BatchError(message, err.index, err.reason) from None
+    except ValueError as err:  # valid events the batch's work failed on (a Laplacian that float64
+        # cannot factor once an edge of weight 1e-16 had joined): said with the batch's lines
+        raise type(err)(f"{source}: the batch of lines {numbered[0][0]}-{numbered[-1][0]} was not "
+                        f"applied: {err}") from None
     if as_json:
         typer.echo(json_text(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:

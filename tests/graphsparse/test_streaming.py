@@ -302,6 +302,61 @@ def test_a_run_resumed_with_another_batch_size_says_so(cli, grid_file, tmp_path)
         f"resumed {state}: 6 events already read (0 batches replayed from the log)"]
 
 
+def test_a_resumed_run_with_no_new_event_says_nothing_of_its_batch_size(cli, grid_file, tmp_path):
+    """It warned that batches of the new size would make another state, and then applied none."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    result = cli("stream", grid_file, "--events", events, "--state", state, "--batch-size", "5")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"resumed {state}: 2 events already read (0 batches replayed from the log)",
+        f"no new events in {events}: its 2 events were read by earlier runs of {state} (2 in all)"]
+
+
+def test_a_batch_whose_work_fails_is_named_by_its_lines(cli, tmp_path):
+    """An edge of weight 1e-16 is a valid event, but once in H a later batch's refinement
+    cannot factor L_H: the error named no file, line or batch, nor said nothing was applied."""
+    import networkx as nx
+
+    from sparsebox.data.graphs import load_graph
+
+    grids = nx.convert_node_labels_to_integers(nx.disjoint_union(nx.grid_2d_graph(6, 6),
+                                                                 nx.grid_2d_graph(6, 6)))
+    graph = tmp_path / "g.edges"
+    graph.write_text("".join(f"{u} {v}\n" for u, v in grids.edges()))
+    events, state = tmp_path / "events.txt", tmp_path / "state"
+    events.write_text("+ 0 40 1e-16\n")
+    assert cli("stream", graph, "--events", events, "--state", state).exit_code == 0
+    assert cli("stream", "export", state, "-o", tmp_path / "h1.mtx").exit_code == 0
+    h = load_graph(tmp_path / "h1.mtx")
+    deletions = [f"- {u} {v}\n" for u, v in list(zip(h.rows, h.cols, strict=True))[::4]
+                 if {int(u), int(v)} != {0, 40}]
+    events.write_text("+ 0 40 1e-16\n" + "".join(deletions))
+    result = cli("stream", graph, "--events", events, "--state", state)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {events}: the batch of lines 2-{len(deletions) + 1} was not applied: the graph's "
+        "Laplacian cannot be factored in float64 (the matrix is not positive definite (pivot of "
+        "row 35)); a pivot cancels to rounding")
+    assert cli("stream", "export", state, "-o", tmp_path / "h2.mtx").exit_code == 0
+    assert (tmp_path / "h2.mtx").read_text() == (tmp_path / "h1.mtx").read_text()
+
+
+def test_the_stream_command_warns_of_a_density_only_where_given(cli, tmp_path):
+    """Without --density it warned "density 1.1 asks for 6 edges, more than the graph's 5" of a
+    density the user had not given (the Python API, left to its default, says nothing)."""
+    graph = tmp_path / "cycle.edges"
+    graph.write_text("0 1\n1 2\n2 3\n3 4\n4 0\n")
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 2\n")
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "a")
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+    result = cli("stream", graph, "--events", events, "--state", tmp_path / "b", "--density", "1.1")
+    assert result.exit_code == 0 and "warning: density 1.1 asks for 6 edges" in result.stderr
+
+
 def test_a_replayed_batch_gets_its_kappa_and_its_json_line(cli, grid_file, tmp_path):
     """A batch logged but stopped before its metrics line was replayed with kappa null where
     --kappa-every asked for it, and --json printed it in neither run."""
