@@ -794,6 +794,8 @@ def _stream_events(st: Any, state: Path, events: str, resumed: Any, batch_size: 
             raise _no_events(source)
         st.checkpoint()
     except EventParseError as err:
+        if skip and seen == skip:  # the first new event's line: the resumed state said first
+            announce(more=False)
         raise EventParseError(err.source, err.lineno,
                               f"{err.detail}; nothing of its batch was applied") from None
     finally:
@@ -853,6 +855,7 @@ def _apply(st: Any, numbered: list, batch_size: int, kappa_every: int, checkpoin
 
     events = [e for _, e in numbered]
     kappa = bool(kappa_every) and (st.model.batches_ + 1) % kappa_every == 0
+    batches = st.model.batches_
     try:
         report = st.apply(events, kappa=kappa, batch_size=batch_size)
     except BatchError as err:
@@ -869,8 +872,11 @@ def _apply(st: Any, numbered: list, batch_size: int, kappa_every: int, checkpoin
         raise BatchError(message, err.index, err.reason) from None
     except ValueError as err:  # valid events the batch's work failed on (a Laplacian that float64
         # cannot factor once an edge of weight 1e-16 had joined): said with the batch's lines
-        raise type(err)(f"{source}: the batch of lines {numbered[0][0]}-{numbered[-1][0]} was not "
-                        f"applied: {err}") from None
+        first, last = numbered[0][0], numbered[-1][0]
+        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        applied = ("was applied (its metrics were not written)" if st.model.batches_ > batches
+                   else "was not applied")
+        raise ValueError(f"{source}: the batch of {lines} {applied}: {err}") from err
     if as_json:
         typer.echo(json_text(report.to_dict()))
     if st.model.batches_ % checkpoint_every == 0:

@@ -344,6 +344,37 @@ def test_a_batch_whose_work_fails_is_named_by_its_lines(cli, tmp_path):
     assert (tmp_path / "h2.mtx").read_text() == (tmp_path / "h1.mtx").read_text()
 
 
+def test_a_resumed_run_says_so_before_a_bad_first_new_line(cli, grid_file, tmp_path):
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    events.write_text("+ 0 7\n+ 1 8\n+ 5 x\n")
+    result = cli("stream", grid_file, "--events", events, "--state", state, "--batch-size", "5")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"resumed {state}: 2 events already read (0 batches replayed from the log)"
+    assert lines[1].startswith(f"error: {events}: line 3:") and len(lines) == 2
+
+
+def test_a_batch_applied_before_its_metrics_failed_is_said_applied(cli, grid_file, tmp_path,
+                                                                    monkeypatch):
+    """A failure after the update (kappa, the metrics line) was worded as the batch's own."""
+    from graphsparse.streaming import StreamState
+
+    def failing(self, report):
+        raise ValueError("kappa failed")
+
+    monkeypatch.setattr(StreamState, "_add_kappa", failing)
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n")
+    result = cli("stream", grid_file, "--events", events, "--state", tmp_path / "state",
+                 "--kappa-every", "1")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (f"error: {events}: the batch of line 1 was applied "
+                                              "(its metrics were not written): kappa failed")
+
+
 def test_the_stream_command_warns_of_a_density_only_where_given(cli, tmp_path):
     """Without --density it warned "density 1.1 asks for 6 edges, more than the graph's 5" of a
     density the user had not given (the Python API, left to its default, says nothing)."""
