@@ -270,7 +270,8 @@ def check_threshold(value: Any) -> Any:
     (0.5, -inf)
     """
     value = scalar_item(value)
-    if not _is_real(value) or math.isnan(value):
+    # (an integer is never NaN: math.isnan of one beyond a float raised OverflowError)
+    if not _is_real(value) or (not isinstance(value, numbers.Integral) and math.isnan(value)):
         raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
     return value
 

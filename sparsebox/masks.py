@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -88,6 +90,8 @@ def l0_project_(
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     dtype = _WIDER.get(dtype, dtype)  # abs(-128) is -128 in int8: the largest ranked the least
     flat = torch.cat([t.detach().reshape(-1).to(dtype).abs() for t in tensors])
+    if flat.dtype == torch.int64:  # abs(-2**63) is -2**63: ranked as the largest magnitude (tied
+        flat = torch.where(flat < 0, torch.iinfo(torch.int64).max, flat)  # with 2**63 - 1)
     if flat.is_floating_point() and bool(torch.isnan(flat).any()):
         raise InvalidParameterError("tensors hold NaN, which has no magnitude to rank: the k kept "
                                     "entries would not be defined")
@@ -301,7 +305,7 @@ def straight_through_mask(
     kind, value = exactly_one(threshold=threshold, k=k)
     soft = torch.sigmoid(logits)
     if kind == "threshold":
-        hard = (logits >= float(check_threshold(value))).to(soft.dtype)  # as select's
+        hard = _at_least(logits, check_threshold(value)).to(soft.dtype)  # as select's
     else:
         k = check_int("k", scalar_item(value), minimum=0, maximum=logits.numel())
         hard = torch.zeros_like(soft).reshape(-1)
@@ -310,6 +314,33 @@ def straight_through_mask(
             hard[order[:k]] = 1.0  # torch.topk leaves the order of ties to the device
         hard = hard.reshape(soft.shape)
     return hard + (soft - soft.detach())
+
+
+def _at_least(values: Tensor, threshold: float | int) -> Tensor:
+    """``values >= threshold`` compared exactly, as :func:`~sparsebox.select.select` compares:
+    against the least number of the values' dtype that is not below ``threshold`` (compared as
+    given, torch rounded it to the dtype: half-precision logits of 0.09998 passed 0.1, int64 ones
+    were compared in float32, and an integer beyond a float raised OverflowError)."""
+    dtype = values.dtype
+    if not dtype.is_floating_point:  # integers: the least integer not below the threshold
+        if isinstance(threshold, float) and math.isinf(threshold):
+            return torch.full_like(values, threshold < 0, dtype=torch.bool)
+        cut = threshold if isinstance(threshold, numbers.Integral) else math.ceil(threshold)
+        info = torch.iinfo(dtype)
+        if cut > info.max:
+            return torch.zeros_like(values, dtype=torch.bool)
+        return values >= max(int(cut), info.min)
+    if isinstance(threshold, float) and math.isinf(threshold):
+        return values >= threshold
+    try:
+        cut = torch.tensor(float(threshold), dtype=dtype)  # rounded to the nearest (or to inf)
+    except OverflowError:  # an integer beyond a float: above every finite value, or below
+        cut = torch.tensor(math.inf if threshold > 0 else -math.inf, dtype=dtype)
+    up = torch.tensor(math.inf, dtype=dtype)
+    if cut.item() == -math.inf or (math.isfinite(cut.item())
+                                   and Fraction(cut.item()) < Fraction(threshold)):
+        cut = torch.nextafter(cut, up)  # the next one up is not below it
+    return values >= cut.item()
 
 
 class AugmentedLagrangianBudget:

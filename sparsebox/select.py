@@ -263,8 +263,7 @@ def select(
         keep = _top_k(unit_scores, k, unit_protected)
     elif kind == "threshold":
         value = check_threshold(value)  # +-inf are thresholds
-        exact = unit_scores.dtype.kind in "iu" and isinstance(value, numbers.Integral)
-        keep = unit_scores >= (int(value) if exact else float(value))
+        keep = _at_least(unit_scores, value)
         if unit_protected is not None:
             keep |= unit_protected
     else:
@@ -273,6 +272,21 @@ def select(
         if unit_protected is not None:
             keep |= unit_protected
     return keep if inverse is None else keep[inverse]
+
+
+def _at_least(scores: np.ndarray, threshold: float | int) -> np.ndarray:
+    """``scores >= threshold``: integers compared as integers, and an integer threshold beyond
+    a float or the scores' own type compared as the number it is (``float()`` of it raised
+    OverflowError)."""
+    if scores.dtype.kind in "iu" and isinstance(threshold, numbers.Integral):
+        info = np.iinfo(scores.dtype)
+        if not info.min <= threshold <= info.max:  # every score is below it, or above
+            return np.full(scores.shape, threshold < info.min)
+        return scores >= int(threshold)
+    try:
+        return scores >= float(threshold)
+    except OverflowError:  # above every finite score (only inf passes), or below them all
+        return scores >= math.inf if threshold > 0 else scores > -math.inf
 
 
 def _quantile(scores: np.ndarray, q: float) -> float:

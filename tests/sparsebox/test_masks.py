@@ -121,6 +121,32 @@ def test_straight_through_threshold_keeps_what_select_keeps():
     assert hard.bool().tolist() == select(logits.numpy(), threshold=0.0).tolist()
 
 
+@pytest.mark.parametrize("logits, threshold", [
+    (torch.tensor([0.1, 1.0, 0.0999], dtype=torch.half), 0.1),  # 0.1 is 0.09998 in half: kept
+    (torch.tensor([0.1, 1.0], dtype=torch.half), 1.0001),  # rounded to 1.0: 1.0 kept
+    (torch.tensor([0.1, 0.2], dtype=torch.bfloat16), 0.1001),  # 0.1 is 0.100098 in bfloat16
+    (torch.tensor([16777217, 16777216]), 16777217),  # int64 compared in float32: both kept
+    (torch.tensor([16777217, 16777216]), 16777216.5),
+    (torch.tensor([1.0, float("inf"), -float("inf")]), 10**400),  # OverflowError
+    (torch.tensor([1.0, float("inf"), -float("inf")]), -10**400),
+    (torch.tensor([-float("inf"), 3.0], dtype=torch.half), -1e6),  # -inf in half: -inf kept
+    (torch.tensor([3, 4], dtype=torch.int32), 10**400),
+    (torch.tensor([3, 4], dtype=torch.int32), -float("inf")),
+])
+def test_straight_through_threshold_compares_exactly_as_select_does(logits, threshold):
+    """The threshold was rounded to the logits' dtype (half-precision AMP logits below it were
+    kept), int64 logits compared in float32, and an integer beyond a float raised
+    OverflowError, in select too."""
+    from sparsebox import select
+
+    hard = straight_through_mask(logits, threshold=threshold)
+    exact = [x >= threshold for x in (float(v) if logits.is_floating_point() else int(v)
+                                      for v in logits.tolist())]
+    assert hard.bool().tolist() == exact
+    scores = logits.double().numpy() if logits.is_floating_point() else logits.numpy()
+    assert select(scores, threshold=threshold).tolist() == exact
+
+
 def test_augmented_lagrangian_drives_toy_problem_under_budget():
     """Maximise sum(v_i p_i) with p = sigmoid(theta): unconstrained, every p goes to 1; the
     constraint sum(p) <= 3 must hold at the end."""
@@ -362,7 +388,7 @@ def test_l0_projection_ranks_large_integers_exactly(dtype):
     assert w.tolist() == [-(2**30 + 1), 0, 2**30 + 2, 0]
 
 
-@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32])
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64])
 def test_l0_projection_ranks_the_least_integer_by_its_magnitude(dtype):
     """The magnitude of int8's -128 is -128 in int8 (abs overflows), so the entry of the largest
     magnitude was ranked last and zeroed; the same for int16 and int32, alone or with another."""
