@@ -244,6 +244,17 @@ class HardConcreteGate(nn.Module):
         self.zeta = check_real("zeta", zeta, above=1)
         shift = self.beta * math.log(-self.gamma / self.zeta)
         init = math.log(init_keep / (1.0 - init_keep)) + shift
+        # the stretched interval and the first log_alpha in float32, the parameter's dtype (gamma
+        # -1e300 gave NaN gates, beta 1e300 torch's "cannot be converted to type float")
+        largest = torch.finfo(torch.float32).max
+        if not self.zeta - self.gamma <= largest:
+            raise InvalidParameterError(f"gamma {self.gamma:g} and zeta {self.zeta:g} stretch the "
+                                        "gate past float32 (zeta - gamma must be at most "
+                                        f"{largest:.3g})")
+        if not abs(init) <= largest:
+            raise InvalidParameterError(f"beta {self.beta:g} puts the first log_alpha, "
+                                        f"logit(init_keep) + beta * log(-gamma / zeta) = "
+                                        f"{init:.3g}, past float32")
         self.log_alpha = nn.Parameter(torch.full(_as_shape(shape), init))
 
     def forward(self) -> Tensor:

@@ -217,6 +217,19 @@ def test_gate_and_budget_settings_must_be_finite(make, message):
         make()
 
 
+def test_a_gate_stretched_past_float32_is_refused_by_its_settings():
+    """gamma -1e300 gave NaN gates in training and evaluation (and an expected L0 of 2.7), beta
+    1e300 torch's "value cannot be converted to type float without overflow"."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"gamma -1e\+300 and zeta 1.1 stretch the "
+                                                    r"gate past float32"):
+        HardConcreteGate(3, gamma=-1e300)
+    with pytest.raises(InvalidParameterError, match=r"beta 1e\+300 puts the first log_alpha"):
+        HardConcreteGate(3, beta=1e300)
+    assert torch.isfinite(HardConcreteGate(3, gamma=-1e30, zeta=1e30).eval()()).all()
+
+
 def test_a_gate_s_shape_may_be_a_numpy_integer():
     assert HardConcreteGate(np.int64(3))().shape == (3,)
     assert HardConcreteGate((np.int64(2), 3))().shape == (2, 3)
