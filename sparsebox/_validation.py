@@ -270,10 +270,47 @@ def check_threshold(value: Any) -> Any:
     (0.5, -inf)
     """
     value = scalar_item(value)
-    # (an integer is never NaN: math.isnan of one beyond a float raised OverflowError)
-    if not _is_real(value) or (not isinstance(value, numbers.Integral) and math.isnan(value)):
+    # (an integer or a fraction is never NaN: math.isnan of one beyond a float raised
+    # OverflowError)
+    if not _is_real(value) or (not isinstance(value, numbers.Rational) and math.isnan(value)):
         raise InvalidParameterError(f"threshold must be a number (not NaN), got {value!r}")
     return value
+
+
+def threshold_cut(threshold: Any, *, integers: tuple[int, int] | None = None,
+                  round_to: Any = float, next_up: Any = None) -> Any:
+    """The least number ``c`` of a type with ``x >= c`` exactly where ``x >= threshold`` for
+    each ``x`` of the type (a checked threshold: :func:`check_threshold`); None where no value
+    of the type passes. The type is an integer one of the range ``integers`` (min, max), or a
+    float one that ``round_to`` rounds a float to (to nearest, overflowing to inf) and
+    ``next_up`` steps up in (default: float64's). A float, an integer or a Fraction is the
+    number it is; another (a numpy longdouble) is taken as the float it rounds to.
+
+    Examples
+    --------
+    >>> threshold_cut(2.5, integers=(0, 255)), threshold_cut(300, integers=(0, 255))
+    (3, None)
+    >>> threshold_cut(2**53 + 1)  # float(2**53 + 1) is 2**53, which is below it
+    9007199254740994.0
+    """
+    if not isinstance(threshold, (numbers.Integral, Fraction)):
+        threshold = float(threshold)
+    if integers is not None:
+        low, high = integers
+        if isinstance(threshold, float) and math.isinf(threshold):
+            return low if threshold < 0 else None
+        cut = int(threshold) if isinstance(threshold, numbers.Integral) else math.ceil(threshold)
+        return None if cut > high else max(cut, low)
+    if isinstance(threshold, float) and math.isinf(threshold):
+        return threshold
+    next_up = next_up or (lambda x: math.nextafter(x, math.inf))
+    try:
+        cut = round_to(float(threshold))
+    except OverflowError:  # an integer or fraction beyond a float: above every finite value
+        cut = round_to(math.inf if threshold > 0 else -math.inf)
+    if cut == -math.inf or (math.isfinite(cut) and Fraction(cut) < threshold):
+        cut = next_up(cut)
+    return cut
 
 
 def check_real(name: str, value: Any, *, above: float | None = None,

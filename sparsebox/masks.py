@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +26,7 @@ from sparsebox._validation import (
     check_threshold,
     exactly_one,
     scalar_item,
+    threshold_cut,
 )
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.select import budget_from_keep_ratio
@@ -327,31 +327,22 @@ def straight_through_mask(
     return hard + (soft - soft.detach())
 
 
-def _at_least(values: Tensor, threshold: float | int) -> Tensor:
+def _at_least(values: Tensor, threshold: Any) -> Tensor:
     """``values >= threshold`` compared exactly, as :func:`~sparsebox.select.select` compares:
-    against the least number of the values' dtype that is not below ``threshold`` (compared as
-    given, torch rounded it to the dtype: half-precision logits of 0.09998 passed 0.1, int64 ones
-    were compared in float32, and an integer beyond a float raised OverflowError)."""
+    against :func:`~sparsebox._validation.threshold_cut` in the values' dtype (compared as given,
+    torch rounded the threshold to the dtype: half-precision logits of 0.09998 passed 0.1, int64
+    ones were compared in float32, and an integer beyond a float raised OverflowError)."""
+    if values.dtype == torch.bool:  # (sigmoid takes bool logits: 0 and 1)
+        values = values.to(torch.uint8)
     dtype = values.dtype
-    if not dtype.is_floating_point:  # integers: the least integer not below the threshold
-        if isinstance(threshold, float) and math.isinf(threshold):
-            return torch.full_like(values, threshold < 0, dtype=torch.bool)
-        cut = threshold if isinstance(threshold, numbers.Integral) else math.ceil(threshold)
+    if not dtype.is_floating_point:
         info = torch.iinfo(dtype)
-        if cut > info.max:
-            return torch.zeros_like(values, dtype=torch.bool)
-        return values >= max(int(cut), info.min)
-    if isinstance(threshold, float) and math.isinf(threshold):
-        return values >= threshold
-    try:
-        cut = torch.tensor(float(threshold), dtype=dtype)  # rounded to the nearest (or to inf)
-    except OverflowError:  # an integer beyond a float: above every finite value, or below
-        cut = torch.tensor(math.inf if threshold > 0 else -math.inf, dtype=dtype)
+        cut = threshold_cut(threshold, integers=(info.min, info.max))
+        return torch.zeros_like(values, dtype=torch.bool) if cut is None else values >= cut
     up = torch.tensor(math.inf, dtype=dtype)
-    if cut.item() == -math.inf or (math.isfinite(cut.item())
-                                   and Fraction(cut.item()) < Fraction(threshold)):
-        cut = torch.nextafter(cut, up)  # the next one up is not below it
-    return values >= cut.item()
+    cut = threshold_cut(threshold, round_to=lambda x: torch.tensor(x, dtype=dtype).item(),
+                        next_up=lambda x: torch.nextafter(torch.tensor(x, dtype=dtype), up).item())
+    return values >= cut
 
 
 class AugmentedLagrangianBudget:

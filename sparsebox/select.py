@@ -23,6 +23,7 @@ from sparsebox._validation import (
     exact_fraction,
     exactly_one,
     scalar_item,
+    threshold_cut,
 )
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.outputs import counted
@@ -274,19 +275,26 @@ def select(
     return keep if inverse is None else keep[inverse]
 
 
-def _at_least(scores: np.ndarray, threshold: float | int) -> np.ndarray:
-    """``scores >= threshold``: integers compared as integers, and an integer threshold beyond
-    a float or the scores' own type compared as the number it is (``float()`` of it raised
-    OverflowError)."""
-    if scores.dtype.kind in "iu" and isinstance(threshold, numbers.Integral):
+def _at_least(scores: np.ndarray, threshold: Any) -> np.ndarray:
+    """``scores >= threshold`` compared exactly: against
+    :func:`~sparsebox._validation.threshold_cut` in the scores' dtype (integer scores were
+    compared with a float threshold as float64, float ones with an integer rounded to a float,
+    and an integer threshold beyond a float raised OverflowError)."""
+    if scores.dtype.kind == "b":
+        scores = scores.view(np.uint8)
+    if scores.dtype.kind in "iu":
         info = np.iinfo(scores.dtype)
-        if not info.min <= threshold <= info.max:  # every score is below it, or above
-            return np.full(scores.shape, threshold < info.min)
-        return scores >= int(threshold)
-    try:
-        return scores >= float(threshold)
-    except OverflowError:  # above every finite score (only inf passes), or below them all
-        return scores >= math.inf if threshold > 0 else scores > -math.inf
+        cut = threshold_cut(threshold, integers=(int(info.min), int(info.max)))
+        return np.zeros(scores.shape, dtype=bool) if cut is None else scores >= cut
+    kind = scores.dtype.type
+
+    def round_to(x: float) -> float:
+        with np.errstate(over="ignore"):  # (to inf, as a float type rounds what it cannot hold)
+            return float(kind(x))
+
+    cut = threshold_cut(threshold, round_to=round_to,
+                        next_up=lambda x: float(np.nextafter(kind(x), kind(np.inf))))
+    return scores >= cut
 
 
 def _quantile(scores: np.ndarray, q: float) -> float:

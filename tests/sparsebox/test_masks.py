@@ -147,6 +147,28 @@ def test_straight_through_threshold_compares_exactly_as_select_does(logits, thre
     assert select(scores, threshold=threshold).tolist() == exact
 
 
+def test_thresholds_of_every_kind_compare_exactly_in_select_and_the_mask():
+    """From the review: bool logits and a numpy longdouble threshold raised TypeError, a huge
+    Fraction OverflowError; select compared int64 scores with a float threshold as float64,
+    float scores with an integer rounded down, and group scores the same way."""
+    from fractions import Fraction
+
+    from sparsebox import select
+
+    assert straight_through_mask(torch.tensor([True, False]), threshold=0.5).tolist() == [1, 0]
+    assert select(np.array([True, False]), threshold=0.5).tolist() == [True, False]
+    assert straight_through_mask(torch.tensor([1.0, 2.0]), threshold=np.longdouble(1.5)).tolist() \
+        == [0, 1]
+    huge = Fraction(10**400, 3)
+    assert straight_through_mask(torch.tensor([1.0, float("inf")]), threshold=huge).tolist() == [0, 1]
+    assert select(np.array([1.0, np.inf]), threshold=huge).tolist() == [False, True]
+    assert select(np.array([2**54 + 3]), threshold=float(2**54 + 4)).tolist() == [False]
+    assert select(np.array([2.0**53]), threshold=2**53 + 1).tolist() == [False]
+    assert select(np.array([2**53, 2**53 + 2]), threshold=2**53 + 1, groups=[0, 1]).tolist() == \
+        [False, True]
+    assert select(np.array([1 / 3]), threshold=Fraction(1, 3)).tolist() == [False]
+
+
 def test_augmented_lagrangian_drives_toy_problem_under_budget():
     """Maximise sum(v_i p_i) with p = sigmoid(theta): unconstrained, every p goes to 1; the
     constraint sum(p) <= 3 must hold at the end."""
