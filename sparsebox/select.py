@@ -288,12 +288,9 @@ def _at_least(scores: np.ndarray, threshold: Any) -> np.ndarray:
         return np.zeros(scores.shape, dtype=bool) if cut is None else scores >= cut
     kind = scores.dtype.type
 
-    def round_to(x: float) -> float:
-        with np.errstate(over="ignore"):  # (to inf, as a float type rounds what it cannot hold)
-            return float(kind(x))
-
-    cut = threshold_cut(threshold, round_to=round_to,
-                        next_up=lambda x: float(np.nextafter(kind(x), kind(np.inf))))
+    with np.errstate(over="ignore"):  # (to inf, as a float type rounds what it cannot hold)
+        cut = threshold_cut(threshold, round_to=lambda x: float(kind(x)),
+                            next_up=lambda x: float(np.nextafter(kind(x), kind(np.inf))))
     return scores >= cut
 
 

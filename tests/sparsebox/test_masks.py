@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -167,6 +168,10 @@ def test_thresholds_of_every_kind_compare_exactly_in_select_and_the_mask():
     assert select(np.array([2**53, 2**53 + 2]), threshold=2**53 + 1, groups=[0, 1]).tolist() == \
         [False, True]
     assert select(np.array([1 / 3]), threshold=Fraction(1, 3)).tolist() == [False]
+    with warnings.catch_warnings():  # numpy's "overflow encountered in nextafter" stepping up
+        warnings.simplefilter("error")  # from float64's largest number to inf
+        assert select(np.array([1.0, np.inf]), threshold=2**1024 - 2**971 + 1).tolist() == \
+            [False, True]
 
 
 def test_augmented_lagrangian_drives_toy_problem_under_budget():
