@@ -335,7 +335,7 @@ def check_levels(data: Any, model: str, levels: Iterable[int], option: str = "--
 
 
 def require_datasets_of(names: Iterable[str], option: str = "--graphs",
-                   kinds: Sequence[str] = GRAPH_KINDS, what: str = "a graph") -> None:
+                        kinds: Sequence[str] = GRAPH_KINDS, what: str = "a graph") -> None:
     """Fail when one of the catalogue datasets ``names`` is unknown or not of ``kinds`` (by
     default a graph ``load_graph`` reads, not a scene or a set of molecules), naming ``option``;
     call it before :func:`check_startup`, which makes the output folder and fetches the

@@ -130,10 +130,10 @@ def teddy_node_terms(row: np.ndarray, col: np.ndarray, num_nodes: int, *,
                                     f"shapes {list(row.shape)} and {list(col.shape)} of "
                                     f"{row.dtype} and {col.dtype}")
     for name, ends in (("row", row), ("col", col)):  # (a negative node wrapped around to the end)
-        if ends.size and (ends.min() < 0 or ends.max() >= num_nodes):
-            bad = int(ends.min() if ends.min() < 0 else ends.max())
-            raise InvalidParameterError(f"{name} holds node {bad}, outside 0..{num_nodes - 1} "
-                                        f"(num_nodes={num_nodes})")
+        low, high = (int(ends.min()), int(ends.max())) if ends.size else (0, -1)
+        if low < 0 or high >= num_nodes:
+            raise InvalidParameterError(f"{name} holds node {low if low < 0 else high}, outside "
+                                        f"0..{num_nodes - 1} (num_nodes={num_nodes})")
     row, col = row.astype(np.int64, copy=False), col.astype(np.int64, copy=False)  # ([] is float)
     if add_self_loops:
         missing = np.setdiff1d(np.arange(num_nodes), row[row == col])

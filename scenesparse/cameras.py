@@ -122,9 +122,7 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
     distance = check_real("distance", distance, above=0)
     fov_deg = check_real("fov_deg", fov_deg, above=0, below=180)
     phase = check_real("phase", phase)
-    center, up = _vector3("center", center), _vector3("up", up)
-    if not np.linalg.norm(up) > 0:
-        raise InvalidParameterError(f"up must be a nonzero finite 3-vector, got {up}")
+    center, up = _vector3("center", center), _vector3("up", up, nonzero=True)
     if isinstance(elevations_deg, str) or np.ndim(elevations_deg) != 1 or not len(elevations_deg):
         raise InvalidParameterError(f"elevations_deg must be a non-empty list of angles in "
                                     f"degrees, got {elevations_deg!r}")
@@ -147,17 +145,17 @@ def orbit_cameras(center, distance: float, num_views: int, *, width: int = 256,
     return cams
 
 
-def _vector3(name: str, value) -> np.ndarray:
-    """``value`` as a finite float64 3-vector, else an error naming ``name``."""
+def _vector3(name: str, value, *, nonzero: bool = False) -> np.ndarray:
+    """``value`` as a finite float64 3-vector (and, with ``nonzero``, not the zero vector),
+    else an error naming ``name``."""
     try:
         vector = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         vector = None
-    if vector is None or vector.shape != (3,) or not np.isfinite(vector).all():
-        shown = vector if vector is not None and vector.shape == (3,) else repr(value)
-        raise InvalidParameterError(f"{name} must be a nonzero finite 3-vector, got {shown}"
-                                    if name == "up" else
-                                    f"{name} must be a finite 3-vector, got {shown}")
+    shaped = vector is not None and vector.shape == (3,)
+    if not (shaped and np.isfinite(vector).all() and (not nonzero or np.linalg.norm(vector) > 0)):
+        raise InvalidParameterError(f"{name} must be a {'nonzero ' if nonzero else ''}finite "
+                                    f"3-vector, got {vector if shaped else repr(value)}")
     return vector
 
 

@@ -54,7 +54,8 @@ def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     ([1.0, 1.0, 2.0], [1, 0, 1])
     """
     k = check_int("k", k, minimum=1)
-    pts = _check_span(_check_points(points))
+    pts = _check_points(points)
+    _span(pts)
     n = pts.shape[0]
     if n <= k:
         raise InvalidParameterError(f"k = {k} neighbours need more than {k} points, got {n}")
@@ -82,15 +83,16 @@ def _check_points(points: Any) -> np.ndarray:
     return pts
 
 
-def _check_span(pts: np.ndarray) -> np.ndarray:
-    """``pts`` (checked), refused where they span more than squared distances can: the
-    statistical test kept no point with NaN scores, silently, the graph sampler failed on NaN."""
+def _span(pts: np.ndarray) -> float:
+    """The largest extent of ``pts`` (checked) along an axis, refused where it is more than
+    squared distances can span: the statistical test kept no point with NaN scores, silently,
+    the graph sampler failed on NaN."""
     extent = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
     if extent > _MAX_EXTENT:
         raise InvalidParameterError(
             f"points span {extent:.3g} along an axis, beyond the {_MAX_EXTENT:.0e} whose squared "
             "distances float64 holds; scale the cloud (a unit change) before pruning it")
-    return pts
+    return extent
 
 
 #: the largest span of a cloud along an axis: squares of distances up to it, and sums of many,
@@ -138,10 +140,10 @@ def curvature_scores(points: np.ndarray, k: int = 10) -> np.ndarray:
     irregular sampling, which is why the projection matters. A point whose ``k`` neighbours all
     coincide with it (duplicates) scores 0. ``O(N k)`` after the kNN search.
     """
-    pts = _check_span(_check_points(points))
+    pts = _check_points(points)
     # in units of a power of two near the cloud's span (exact: the same scores at any scale;
     # the kernel's fourth powers of coordinates overflowed at 1e100 and vanished at 1e-100)
-    span = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
+    span = _span(pts)
     unit = 2.0 ** round(math.log2(span)) if span > 0 else 1.0
     pts = pts / unit
     dist, idx = knn(pts, k)
@@ -227,7 +229,9 @@ class _PointMethod(Sparsifier):
     @classmethod
     def _positions(cls, points: Any) -> np.ndarray:
         pts = _check_points(_xyz_of(points))
-        return _check_span(pts) if cls._measures_distances else pts
+        if cls._measures_distances:
+            _span(pts)
+        return pts
 
     def _num_items(self, points: Any) -> int:
         return len(_xyz_of(points))

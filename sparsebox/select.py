@@ -280,14 +280,11 @@ def _at_least(scores: np.ndarray, threshold: Any) -> np.ndarray:
     :func:`~sparsebox._validation.threshold_cut` in the scores' dtype (integer scores were
     compared with a float threshold as float64, float ones with an integer rounded to a float,
     and an integer threshold beyond a float raised OverflowError)."""
-    if scores.dtype.kind == "b":
-        scores = scores.view(np.uint8)
-    if scores.dtype.kind in "iu":
+    if scores.dtype.kind in "iu":  # (select reads every other kind as float64)
         info = np.iinfo(scores.dtype)
         cut = threshold_cut(threshold, integers=(int(info.min), int(info.max)))
         return np.zeros(scores.shape, dtype=bool) if cut is None else scores >= cut
     kind = scores.dtype.type
-
     with np.errstate(over="ignore"):  # (to inf, as a float type rounds what it cannot hold)
         cut = threshold_cut(threshold, round_to=lambda x: float(kind(x)),
                             next_up=lambda x: float(np.nextafter(kind(x), kind(np.inf))))
