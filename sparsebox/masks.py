@@ -210,7 +210,8 @@ class HardConcreteGate(nn.Module):
     init_keep : float in (0, 1)
         Initial probability that a gate is non-zero (sets ``log_alpha``).
     beta, gamma, zeta : float
-        Temperature and stretch interval (defaults from the paper: 2/3, -0.1, 1.1).
+        Temperature and stretch interval (defaults from the paper: 2/3, -0.1, 1.1); the gate
+        is computed in float32, so gamma is at most -1.2e-38 and the interval at most 3.4e38.
     eval_gate : {"louizos", "median"}
         The gate in eval mode. ``"louizos"``: the paper's test-time estimate
         ``clamp(sigmoid(log_alpha) * (zeta - gamma) + gamma, 0, 1)``, which is non-zero from
@@ -242,6 +243,11 @@ class HardConcreteGate(nn.Module):
         self.beta = check_real("beta", beta, above=0)
         self.gamma = check_real("gamma", gamma, below=0)
         self.zeta = check_real("zeta", zeta, above=1)
+        tiny = torch.finfo(torch.float32).tiny
+        if -self.gamma < tiny:  # float32 reads it as 0 (and -gamma / zeta can underflow to 0)
+            raise InvalidParameterError(f"gamma {self.gamma:g} is too close to 0 for the gate's "
+                                        "float32: it must be at most -1.2e-38 (float32's least "
+                                        "normal number is 1.18e-38)")
         shift = self.beta * math.log(-self.gamma / self.zeta)
         init = math.log(init_keep / (1.0 - init_keep)) + shift
         # the stretched interval and the first log_alpha in float32, the parameter's dtype (gamma

@@ -257,6 +257,18 @@ def test_a_gate_stretched_past_float32_is_refused_by_its_settings():
     assert torch.isfinite(HardConcreteGate(3, gamma=-1e30, zeta=1e30).eval()()).all()
 
 
+def test_a_gamma_too_close_to_zero_for_float32_is_refused():
+    """gamma -1e-320 with zeta 3 gave Python's "math domain error" (-gamma / zeta underflowed to
+    0); one that float32 reads as 0 is no stretch at all."""
+    from sparsebox.exceptions import InvalidParameterError
+
+    for gamma in (-5e-324, -1e-320, -1e-39):
+        with pytest.raises(InvalidParameterError, match="gamma .* too close to 0 for the gate's "
+                                                        "float32: it must be at most -1.2e-38"):
+            HardConcreteGate(3, gamma=gamma, zeta=3.0)
+    assert HardConcreteGate(3, gamma=-1.2e-38).expected_l0().item() == pytest.approx(3 * 0.9)
+
+
 def test_a_gate_s_shape_may_be_a_numpy_integer():
     assert HardConcreteGate(np.int64(3))().shape == (3,)
     assert HardConcreteGate((np.int64(2), 3))().shape == (2, 3)
