@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
@@ -64,7 +65,8 @@ class MethodEntry:
         One of :data:`DATA_KINDS`: what ``fit`` takes.
     params : mapping
         Hyper-parameters that make this method out of the class (for instance one class, several
-        scores).
+        scores); read-only (a change made through one ``get_method`` had made every later
+        ``create()`` another method).
     streaming : bool
         The class is a :class:`sparsebox.base.StreamingSparsifier`.
     reference : str
@@ -80,6 +82,13 @@ class MethodEntry:
     streaming: bool = False
     reference: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def __reduce__(self) -> tuple:  # (a mappingproxy does not pickle)
+        return (type(self), (self.name, self.item, self.target, self.summary, self.data,
+                             dict(self.params), self.streaming, self.reference))
+
     def load(self) -> type:
         """The class (imported now)."""
         module, _, attr = self.target.partition(":")
@@ -90,6 +99,11 @@ class MethodEntry:
         is an error that lists those it does (Python's own named only the first)."""
         cls = self.load()
         if hasattr(cls, "_refuse_unknown_params"):  # a Sparsifier (every registered method)
+            try:
+                cls._refuse_unknown_params(self.params)
+            except InvalidParameterError as err:  # the entry's fault, not the caller's
+                raise InvalidParameterError(f"the registered {self.item} method {self.name!r} "
+                                            f"({self.target}) is broken: {err}") from None
             cls._refuse_unknown_params(params)
         defining = sorted(name for name in params if name in self.params
                           and not _same_value(params[name], self.params[name]))
@@ -128,6 +142,8 @@ def register(name: str, *, item: str, target: str, summary: str, data: str,
     them), so a name one of them holds is refused here, not when they load later."""
     if not _LOADING:
         _load_entry_points()
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(f"name must be a non-empty string, got {name!r}")
     if item not in ITEM_KINDS:
         raise InvalidParameterError(f"item must be one of {ITEM_KINDS}, got {item!r}")
     if data not in DATA_KINDS:
@@ -135,7 +151,7 @@ def register(name: str, *, item: str, target: str, summary: str, data: str,
     if ":" not in target:
         raise InvalidParameterError(f"target must be 'module:Class', got {target!r}")
     key = (item, name)
-    entry = MethodEntry(name, item, target, summary, data, dict(params or {}), streaming, reference)
+    entry = MethodEntry(name, item, target, summary, data, params or {}, streaming, reference)
     if key in _REGISTRY and _REGISTRY[key] != entry:
         raise InvalidParameterError(f"{'an' if item[0] in 'aeiou' else 'a'} {item} method named "
                                     f"{name!r} is registered already")

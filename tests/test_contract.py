@@ -218,6 +218,8 @@ def test_use_before_fit_names_fit(entry):
     make = INPUTS[entry.data][0]
     with pytest.raises(NotFittedError, match=r"fit"):
         _make(entry).transform(make())
+    with pytest.raises(NotFittedError, match=r"fit"):  # checked first: gtsp read its input first
+        _make(entry).transform([1, 2])
     with pytest.raises(sklearn.exceptions.NotFittedError):  # scikit-learn's own check
         check_is_fitted(_make(entry))
 
@@ -412,6 +414,33 @@ def test_registering_a_built_in_name_before_the_registry_loads_is_refused_at_onc
     assert registry.get_method("teddy", item="edge").target == "graphsparse.teddy:TeddyPruner"
     registry.register("mine", item="edge", target="mine:Mine", summary="", data="graph")
     assert [e.name for e in methods(item="edge")][-1] == "mine"  # after the built-ins
+
+
+def test_a_registered_method_s_params_are_read_only_and_checked_when_it_is_made(monkeypatch):
+    """``get_method("opacity").params["score"] = "volume"`` made every later ``create()`` of
+    "opacity" a volume pruner; an entry's parameter its class does not take failed at create()
+    with Python's bare TypeError, naming neither the entry nor the method; a name of "" was
+    registered."""
+    import copy
+    import pickle
+
+    from sparsebox import registry
+    from sparsebox.registry import get_method
+
+    entry = get_method("opacity")
+    with pytest.raises(TypeError):
+        entry.params["score"] = "volume"
+    assert entry.create().score == "opacity"
+    assert pickle.loads(pickle.dumps(entry)) == entry == copy.deepcopy(entry)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # put back after
+    with pytest.raises(InvalidParameterError, match="name must be a non-empty string, got ''"):
+        registry.register("", item="edge", target="mine:Mine", summary="", data="graph")
+    broken = registry.register("broken", item="edge", target="graphsparse.teddy:TeddyPruner",
+                               summary="", data="graph", params={"bogus": 1})
+    with pytest.raises(InvalidParameterError, match=r"the registered edge method 'broken' \("
+                       r"graphsparse.teddy:TeddyPruner\) is broken: TeddyPruner has no parameter "
+                       "'bogus'"):
+        broken.create()
 
 
 @pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "ugs", "fegrass"])

@@ -159,7 +159,8 @@ class GtspTokenPruner(Sparsifier):
 
     def transform(self, graphs: Iterable[Any]) -> list:
         """Each graph restricted to its kept tokens (``graphs``: those ``fit`` saw, in order)."""
-        return super().transform(_graph_list(graphs))  # a generator is read once
+        self._check_fitted()  # before the graphs are read (a generator is read once)
+        return super().transform(_graph_list(graphs))
 
     def fit_transform(self, graphs: Iterable[Any], y: Any = None) -> list:
         graphs = _graph_list(graphs)
