@@ -117,7 +117,8 @@ def methods_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the README's Markdown table."),
 ) -> None:
     """Every registered method: its name, what it prunes, its data and a summary (--json and
-    --markdown give its class too)."""
+    --markdown give its class too, --json also its parameters, whether it streams and the paper
+    or tool it follows)."""
     from sparsebox.options import parameter_errors
     from sparsebox.registry import methods, methods_markdown
 
@@ -130,7 +131,8 @@ def methods_command(
         typer.echo(methods_markdown(item), nl=False)
         return
     rows = [{"name": e.name, "item": e.item, "class": e.target, "params": dict(e.params),
-             "data": e.data, "summary": e.summary} for e in entries]
+             "data": e.data, "summary": e.summary, "streaming": e.streaming,
+             "reference": e.reference} for e in entries]
     if as_json:
         typer.echo(json_text(rows, indent=2))
         return

@@ -123,9 +123,12 @@ def test_planetoid_graph_is_read_without_pyg_as_pyg_builds_it(data_dir):
 
 def test_methods_lists_the_registry(cli):
     result = cli("methods", "--json")
-    rows = {(r["item"], r["name"]) for r in json.loads(result.stdout)}
+    listed = {(r["item"], r["name"]): r for r in json.loads(result.stdout)}
     assert {("edge", "teddy"), ("edge", "dygrass"), ("gaussian", "radsplat"),
-            ("point", "graph")} <= rows
+            ("point", "graph")} <= set(listed)
+    # every field of an entry (the JSON had left out whether it streams and its reference)
+    assert listed["edge", "dygrass"]["streaming"] is True
+    assert listed["edge", "teddy"]["streaming"] is False and listed["edge", "teddy"]["reference"]
     assert cli("methods", "--item", "nope").exit_code == 2
     both = cli("methods", "--json", "--markdown")
     assert both.exit_code == 2 and "--json/--markdown" in both.stderr
