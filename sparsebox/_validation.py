@@ -406,6 +406,25 @@ def is_unit_colour(value: Any) -> bool:
 is_unit_colour.description = "three numbers in [0, 1] (R, G, B; divide 8-bit colours by 255)"
 
 
+def described(value: Any) -> str:
+    """What a refusal of a tensor field says was given: a tensor's dtype and shape, a numpy
+    array said to be one (its dtype and shape read as a right tensor's), else the type.
+
+    Examples
+    --------
+    >>> described(np.zeros((2, 3), dtype=np.int64))
+    'a numpy array of int64 (torch.as_tensor converts it)'
+    >>> described([1, 2])
+    'list'
+    """
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of {value.dtype} (torch.as_tensor converts it)"
+    dtype, shape = getattr(value, "dtype", None), getattr(value, "shape", None)
+    if dtype is not None and shape is not None:
+        return f"{str(dtype).replace('torch.', '')} of shape {list(shape)}"
+    return type(value).__name__
+
+
 def check_finite_positive(name: str, values: np.ndarray) -> None:
     """Weights: finite and > 0. Names the first offending position."""
     bad = ~np.isfinite(values)

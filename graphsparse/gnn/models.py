@@ -18,7 +18,7 @@ from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv
 from torch_geometric.nn.dense.linear import Linear as PygLinear
 
-from sparsebox._validation import check_choice
+from sparsebox._validation import check_choice, described
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["MODELS", "make_model", "model_inputs", "prunable_weights", "dropout",
@@ -253,9 +253,7 @@ def check_edge_index(edge_index: Any, num_nodes: int) -> None:
             and not (edge_index.is_floating_point() or edge_index.is_complex()
                      or edge_index.dtype == torch.bool)):
         raise InvalidParameterError(
-            f"data.edge_index must be an integer tensor of shape [2, E], got "
-            f"{getattr(edge_index, 'dtype', type(edge_index).__name__)} of shape "
-            f"{list(getattr(edge_index, 'shape', []))}")
+            f"data.edge_index must be an integer tensor of shape [2, E], got {described(edge_index)}")
     if edge_index.numel() == 0:
         return
     low, high = int(edge_index.min()), int(edge_index.max())

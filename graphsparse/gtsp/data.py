@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sparsebox._validation import described
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["MoleculeTask", "check_molecules", "load_molecules", "molecule_datasets"]
@@ -214,7 +215,7 @@ def check_molecules(graphs: list[Any]) -> None:
     ...     check_molecules([good, Data(x=good.x.float(), edge_index=ring, y=good.y)])
     ... except InvalidParameterError as err:
     ...     print(err)
-    graph 1: x must hold ogb's atom features as integers, got torch.float32
+    graph 1: x must hold ogb's atom features as integers, got float32 of shape [3, 9]
     """
     from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
 
@@ -224,6 +225,9 @@ def check_molecules(graphs: list[Any]) -> None:
         if getattr(g, "edge_index", None) is None or not hasattr(g, "num_nodes"):
             raise InvalidParameterError(f"{_MOLECULES}; graph {i} is a {type(g).__name__}")
         _check_edge_index(i, g.edge_index)
+        if int(g.num_nodes) == 0:  # in a batch with a one-atom molecule: torch's batch norm error
+            raise InvalidParameterError(f"graph {i} has no atoms (num_nodes 0): a molecule needs "
+                                        "at least one")
         _check_categorical(i, g, "x", "atom", get_atom_feature_dims(), int(g.num_nodes))
         _check_edge_nodes(i, g.edge_index, int(g.num_nodes))
         _check_categorical(i, g, "edge_attr", "bond", get_bond_feature_dims(),
@@ -240,9 +244,8 @@ def _check_edge_index(i: int, edge_index: Any) -> None:
     if (not torch.is_tensor(edge_index) or edge_index.is_floating_point()
             or edge_index.dtype == torch.bool or edge_index.dim() != 2
             or edge_index.shape[0] != 2):
-        shape = list(edge_index.shape) if hasattr(edge_index, "shape") else type(edge_index)
         raise InvalidParameterError(f"graph {i}: edge_index must be an integer tensor of shape "
-                                    f"[2, E], got {shape}")
+                                    f"[2, E], got {described(edge_index)}")
 
 
 def _check_edge_nodes(i: int, edge_index: Any, num_nodes: int) -> None:
@@ -264,7 +267,7 @@ def _check_categorical(i: int, g: Any, name: str, kind: str, vocabulary: list[in
         raise InvalidParameterError(f"graph {i} has no {name} ({needs})")
     if not torch.is_tensor(value) or value.is_floating_point() or value.dtype == torch.bool:
         raise InvalidParameterError(f"graph {i}: {name} must hold ogb's {kind} features as "
-                                    f"integers, got {getattr(value, 'dtype', type(value))}")
+                                    f"integers, got {described(value)}")
     if tuple(value.shape) != (rows, len(vocabulary)):
         raise InvalidParameterError(f"graph {i}: {name} must be {needs}, got shape "
                                     f"{list(value.shape)}")
@@ -283,7 +286,10 @@ def _check_labels(i: int, g: Any, first: Any) -> None:
         raise InvalidParameterError(f"graph {i} has no y (its labels, a graph-level task)")
     if not torch.is_tensor(y) or y.dtype == torch.bool or y.is_complex():
         raise InvalidParameterError(f"graph {i}: y must be a tensor of numbers, got "
-                                    f"{getattr(y, 'dtype', type(y))}")
+                                    f"{described(y)}")
+    if y.numel() == 0:  # "all missing (NaN)" later, of labels that are not there
+        raise InvalidParameterError(f"graph {i}: y holds no labels (shape {list(y.shape)}); a "
+                                    "graph-level task needs at least one")
     infinite = torch.isinf(y)
     if bool(infinite.any()):
         raise InvalidParameterError(f"graph {i}: y holds {float(y[infinite][0]):g}; labels must be "

@@ -34,7 +34,7 @@ from torch_geometric.nn import GINEConv, global_mean_pool
 
 from graphsparse.gtsp.attention import TokenAttention
 from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, top_k_per_graph
-from sparsebox._validation import check_choice, check_fraction, check_int, check_real
+from sparsebox._validation import check_choice, check_fraction, check_int, check_real, described
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import HardConcreteGate
 
@@ -271,11 +271,11 @@ class GTSPModel(nn.Module):
         if (not torch.is_tensor(edge_index) or edge_index.dim() != 2 or edge_index.shape[0] != 2
                 or edge_index.is_floating_point() or edge_index.dtype == torch.bool):
             raise InvalidParameterError(f"edge_index must be an integer tensor of shape [2, E], "
-                                        f"got {_described(edge_index)}")
+                                        f"got {described(edge_index)}")
         nodes = int(encoding.shape[0])
         if not encoding.is_floating_point():
             raise InvalidParameterError(f"random_walk_pe must be a float tensor, got "
-                                        f"{_described(encoding)}")
+                                        f"{described(encoding)}")
         atoms = _codes("x", "atom", x, self.atom.atom_embedding_list, nodes,
                        "one row per node, as random_walk_pe has")
         bonds = _codes("edge_attr", "bond", data.edge_attr, self.bond.bond_embedding_list,
@@ -331,13 +331,6 @@ class GTSPModel(nn.Module):
                 for layer in self.layers]
 
 
-def _described(value) -> str:
-    """A tensor's dtype and shape (what a refusal says was given), or the type of anything else."""
-    if torch.is_tensor(value):
-        return f"{str(value.dtype).replace('torch.', '')} of shape {list(value.shape)}"
-    return type(value).__name__
-
-
 def _codes(name: str, kind: str, value, tables: nn.ModuleList, rows: int, rows_are: str) -> Tensor:
     """``value`` as indices into ogb's ``kind`` embeddings ``tables`` (``int64`` unless ``int32``),
     refused unless an integer tensor of ``rows`` rows (``rows_are`` says what they stand for)
@@ -348,7 +341,7 @@ def _codes(name: str, kind: str, value, tables: nn.ModuleList, rows: int, rows_a
     if (not torch.is_tensor(value) or value.is_floating_point() or value.is_complex()
             or value.dtype == torch.bool):
         raise InvalidParameterError(f"{name} must hold {needs} (codes, not one-hot features or "
-                                    f"weights), got {_described(value)}")
+                                    f"weights), got {described(value)}")
     if value.dim() != 2 or value.shape[0] != rows or not 0 < value.shape[1] <= len(sizes):
         raise InvalidParameterError(f"{name} must be {needs} ({rows_are}), got "
                                     f"shape {list(value.shape)}")

@@ -1200,6 +1200,18 @@ def test_a_one_atom_molecule_alone_in_a_batch_is_refused_by_name(cli, tmp_path, 
     assert not out.exists()
 
 
+def test_a_molecule_of_no_atoms_is_refused_by_name():
+    """Batched with a one-atom molecule it failed inside training with torch's batch norm error
+    "Expected more than 1 value per channel when training"."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(1, 0, label=1.0), molecule(0, 1), molecule(4, 2, label=1.0), molecule(5, 3)]
+    small = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2,
+                            batch_size=2)
+    with pytest.raises(InvalidParameterError, match=r"graph 1 has no atoms \(num_nodes 0\)"):
+        small.fit(graphs)
+
+
 def test_resume_does_not_train_again_a_run_a_matched_baseline_already_made():
     """A --resume that added a keep ratio planned the plain magnitude run a baseline at a
     combined run's FLOPs had already made, trained it again and counted its seed twice."""
@@ -1224,6 +1236,33 @@ def test_the_token_pruner_refuses_a_data_loaders_batches_by_name():
     pruner.fit(graphs)
     with pytest.raises(InvalidParameterError, match="DataBatch of 2 graphs at 1"):
         pruner.transform([graphs[0], Batch.from_data_list(graphs[1:3]), graphs[3]])
+
+
+@pytest.mark.parametrize("field", ["x", "edge_index", "y"])
+def test_a_numpy_field_is_named_as_a_numpy_array(field):
+    """A numpy x of int64 was refused as "... as integers, got int64", an edge_index of shape
+    [2, 10] as "... of shape [2, E], got [2, 10]": right-looking values, no word of numpy."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    graphs[2][field] = graphs[2][field].numpy()
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
+    with pytest.raises(InvalidParameterError, match=rf"graph 2: {field} must .*got a numpy array "
+                                                    r"of int64 \(torch.as_tensor converts it\)"):
+        pruner.fit(graphs)
+
+
+def test_labels_that_are_not_there_are_not_called_missing():
+    """Empty labels were refused as "the graphs' labels y are all missing (NaN)"."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n) for n in (4, 5, 6, 7)]
+    for g in graphs:
+        g.y = torch.empty(1, 0)
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2,
+                             task_type="regression")
+    with pytest.raises(InvalidParameterError, match=r"graph 0: y holds no labels \(shape \[1, 0\]\)"):
+        pruner.fit(graphs)
 
 
 def test_the_token_pruner_reads_graphs_that_differ_in_fields_it_does_not_use():

@@ -373,6 +373,15 @@ def test_transform_of_a_bare_edge_index_names_what_it_takes():
         ugs.transform(data.edge_index)
 
 
+def test_a_numpy_edge_index_is_named_as_a_numpy_array():
+    """It was refused as "got int64 of shape [2, 156]": what a right edge_index holds."""
+    data = karate()
+    data.edge_index = data.edge_index.numpy()
+    with pytest.raises(InvalidParameterError, match=r"data.edge_index must be an integer tensor of "
+                       r"shape \[2, E\], got a numpy array of int64 \(torch.as_tensor converts it\)"):
+        UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
+
+
 def test_transform_of_edges_past_num_nodes_names_the_node():
     """Pairs of nodes past ``num_nodes`` shared keys: the mask was applied to pairs merged under
     them (here their count came out the same) without a word, or refused by a count of edges."""
