@@ -149,6 +149,11 @@ class GtspTokenPruner(Sparsifier):
             x, _ = model.encode(batch)
             scorer = model.layers[0].scorer
             scores = torch.ones(x.shape[0]) if scorer is None else scorer(x).squeeze(-1)
+            bad = int((~torch.isfinite(scores)).sum())
+            if bad:  # (as scikit-learn's MLP refuses non-finite weights) the mask was arbitrary
+                raise InvalidParameterError(
+                    f"training diverged: {bad} of the {scores.numel()} token scores are not "
+                    f"finite; give a smaller lr (got {self.lr:g})", params=("lr",))
             keep = top_k_per_graph(scores, batch.batch, batch.num_graphs, keep_ratio)
         self.model_ = model
         self.scores_ = scores.numpy().astype(np.float64)

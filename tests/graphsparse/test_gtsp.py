@@ -1252,6 +1252,19 @@ def test_a_numpy_field_is_named_as_a_numpy_array(field):
         pruner.fit(graphs)
 
 
+def test_a_diverged_fit_is_refused_naming_lr():
+    """lr 1e10 fitted without a word: every score NaN, and a mask of arbitrary tokens."""
+    from graphsparse.gtsp.estimator import GtspTokenPruner
+
+    graphs = [molecule(n, seed=n, label=n % 2) for n in (4, 5, 6, 7)]
+    pruner = GtspTokenPruner(keep_ratio=0.5, epochs=2, hidden=8, num_layers=1, heads=2, lr=1e10)
+    with pytest.raises(InvalidParameterError, match=r"training diverged: \d+ of the 22 token "
+                                                    r"scores are not finite; give a smaller lr "
+                                                    r"\(got 1e\+10\)"):
+        pruner.fit(graphs)
+    assert not hasattr(pruner, "mask_")
+
+
 def test_labels_that_are_not_there_are_not_called_missing():
     """Empty labels were refused as "the graphs' labels y are all missing (NaN)"."""
     from graphsparse.gtsp.estimator import GtspTokenPruner
