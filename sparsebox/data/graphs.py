@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import math
 import os
@@ -22,6 +23,7 @@ from sparsebox._validation import plain_numerals, text_number
 from sparsebox.data.root import data_root
 from sparsebox.data.sources import DatasetInfo, catalogue, fetch, find_unshipped, get_dataset
 from sparsebox.exceptions import InputFileError, InvalidParameterError
+from sparsebox.outputs import counted
 from sparsebox.structure import SparseStructure, as_structure
 
 __all__ = ["read_metis", "read_matrix_market", "read_edge_list", "read_planetoid_graph",
@@ -42,6 +44,17 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8-sig")
 
 
+def _file_errors_named(reader: Callable[..., SparseStructure]) -> Callable[..., SparseStructure]:
+    """A reader whose file that is not text, or compressed and damaged, is refused naming it
+    (:func:`_read_graph_file`), called directly as through :func:`load_graph`: a bare
+    UnicodeDecodeError or BadGzipFile had named no file."""
+    @functools.wraps(reader)
+    def read(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> SparseStructure:
+        return _read_graph_file(Path(path), lambda p: reader(p, *args, **kwargs))
+    return read
+
+
+@_file_errors_named
 def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
     """Read a METIS graph file (plain, ``.bz2`` or ``.gz``) as an undirected structure.
 
@@ -85,6 +98,11 @@ def read_metis(path: str | os.PathLike[str]) -> SparseStructure:
         if not plain_numerals(text) and not all(map(plain_numerals, tokens)):  # Python reads "1_0" as 10
             raise ValueError
         values = np.array(tokens, dtype=np.float64 if has_eweight else np.int64)
+    except OverflowError:  # (numpy's "Python int too large to convert to C long")
+        bad, token = next((i, tok) for i, ln in enumerate(body) for tok in ln.split()
+                          if abs(int(tok)) > np.iinfo(np.int64).max)
+        raise GraphFileError(f"{path}: line {line_of[bad]} (vertex {bad + 1}) holds {token}, a "
+                             f"number past int64 (the vertices are 1..{n})") from None
     except ValueError:
         bad = next(i for i, ln in enumerate(body) for tok in ln.split()
                    if not _is_number(tok, float if has_eweight else int))
@@ -225,6 +243,7 @@ def node_count_limit(num_edges: int) -> int:
     return min(max(NODE_COUNT_FLOOR, NODES_PER_EDGE * (num_edges + 1)), _PAIR_KEY_NODE_LIMIT)
 
 
+@_file_errors_named
 def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     """Read a Matrix Market file as an undirected graph.
 
@@ -244,12 +263,12 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     path = Path(path)
     try:
         rows, cols, entries, _, field, symmetry = scipy.io.mminfo(path)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, OverflowError) as err:  # (a size past int64: OverflowError)
         raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
     _check_matrix_size(path, rows, cols, entries)
     try:
         a = sp.coo_array(scipy.io.mmread(path))
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, OverflowError) as err:  # (an integer entry past int64)
         raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
     if field != "pattern" and not np.all(np.isfinite(a.data)):
         i = int(np.flatnonzero(~np.isfinite(a.data))[0])
@@ -276,6 +295,13 @@ def _check_matrix_size(path: Path, rows: int, cols: int, entries: int) -> None:
         raise GraphFileError(f"{path}: matrix is {rows} x {cols}, not square")
     if rows == 0:
         raise GraphFileError(f"{path}: no edges (the header declares a 0 x 0 matrix)")
+    size = path.stat().st_size
+    if path.suffix.lower() not in COMPRESSION_SUFFIXES and entries > size // 4:
+        # each entry takes a line of 4 bytes at least ("1 1" and its newline); scipy allocates
+        # for the entries declared first (3 x 3 with 99999999999: "Unable to allocate 373 GiB")
+        raise GraphFileError(
+            f"{path}: line {_size_line(path)}: the header declares {entries} entries, more than "
+            f"the file's {size} bytes can hold (a line of 4 bytes at least each)")
     limit = node_count_limit(entries)
     if rows > limit:
         raise GraphFileError(
@@ -331,6 +357,7 @@ class _Columns(NamedTuple):
     layout: str
 
 
+@_file_errors_named
 def read_edge_list(
     path: str | os.PathLike[str],
     *,
@@ -517,7 +544,7 @@ def _check_node_ids(path: Path, lines: np.ndarray, edges: np.ndarray,
     k = int(np.flatnonzero(largest >= limit)[0])
     raise GraphFileError(
         f"{path}: line {lines[k]}: node id {int(largest[k])} is too large: node ids are read as "
-        f"0..n-1, and a file of {edges.shape[0]} edges may have at most {limit} nodes; relabel "
+        f"0..n-1, and a file of {counted(edges.shape[0], 'edge')} may have at most {limit} nodes; relabel "
         "the nodes 0..n-1 (consecutive ids) first")
 
 
@@ -533,6 +560,7 @@ class _PlanetoidUnpickler(pickle.Unpickler):
         return super().find_class("builtins" if module == "__builtin__" else module, name)
 
 
+@_file_errors_named
 def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
     """The graph of a Planetoid ``ind.<name>.graph`` file (a pickled ``{node: [neighbours]}``
     dict) as an undirected, unweighted structure without self-loops, as PyG's ``Planetoid``
@@ -545,7 +573,19 @@ def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
         cols = np.fromiter((v for nbrs in adjacency.values() for v in nbrs), dtype=np.int64)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as err:
         raise GraphFileError(f"{path}: not a Planetoid graph file ({err})") from None
-    n = max(len(adjacency), int(max(rows.max(initial=-1), cols.max(initial=-1))) + 1)
+    except (ValueError, OverflowError) as err:  # a node 'a', or one past int64
+        raise GraphFileError(f"{path}: not a Planetoid graph file: node ids must be integers "
+                             f"of int64 ({err})") from None
+    largest = int(max(rows.max(initial=-1), cols.max(initial=-1)))
+    smallest = int(min(rows.min(initial=0), cols.min(initial=0)))
+    limit = max(node_count_limit(rows.size), len(adjacency))
+    if smallest < 0 or largest >= limit:  # as the text readers refuse it (10**12: 7 TiB)
+        raise GraphFileError(
+            f"{path}: node id {smallest if smallest < 0 else largest} is "
+            f"{'negative' if smallest < 0 else 'too large'}: node ids are read as 0..n-1, and a "
+            f"file of {counted(rows.size, 'adjacency entry', 'adjacency entries')} may have at "
+            f"most {limit} nodes; relabel the nodes 0..n-1 (consecutive ids) first")
+    n = max(len(adjacency), largest + 1)
     pairs = np.unique(np.stack([rows, cols], axis=1), axis=0)  # a repeated neighbour once
     try:
         return SparseStructure.from_edges(pairs[:, 0], pairs[:, 1], num_nodes=n,
@@ -604,8 +644,7 @@ def load_graph(
         info = cat[key.lower()]
         if info.kind in ("metis", "matrix-market"):
             (path,) = fetch(key, root, download=download)  # a damaged one named as by its path
-            return _read_graph_file(Path(path), read_metis if info.kind == "metis"
-                                    else read_matrix_market)
+            return (read_metis if info.kind == "metis" else read_matrix_market)(path)
         if info.kind == "planetoid":
             return read_planetoid_graph(_planetoid_graph_file(info, root, download))
         what, reader = _NOT_A_GRAPH[info.kind]
@@ -630,14 +669,17 @@ def load_graph(
         )
     if reader is read_metis and not compressed and _is_pickle(path):
         reader = read_planetoid_graph  # PyG's raw ind.<name>.graph, not METIS
-    return _read_graph_file(path, reader)
+    return reader(path)
 
 
 def _read_graph_file(path: Path, reader: Callable[[Path], SparseStructure]) -> SparseStructure:
     """``reader(path)``, a file that is not text, or a compressed one that is damaged, refused
-    naming it (a folder in its place too)."""
+    naming it (a folder in its place too); a missing file is a FileNotFoundError whatever the
+    format (scipy's Matrix Market reader had raised a ValueError)."""
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
     compressed = path.suffix.lower() in COMPRESSION_SUFFIXES
     try:
         return reader(path)

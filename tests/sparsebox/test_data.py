@@ -15,7 +15,9 @@ from sparsebox.data import (
     fetch,
     load_graph,
     read_edge_list,
+    read_matrix_market,
     read_metis,
+    read_planetoid_graph,
 )
 from sparsebox.data.sources import PLANETOID_RAW_PARTS
 from sparsebox.exceptions import InputFileError
@@ -153,6 +155,9 @@ def test_fetch_verifies_checksums(data_dir):
         ("3 2 001\n2 5\n1 5 3 \u0661\n2 1\n", r"line 3 \(vertex 2\) holds a token"),
         ("3 2\n2\n1\u00a03\n2\n", None),  # a no-break space separates, as Python splits
         ("3_0 2\n2\n1 3\n2\n", "bad METIS header"),
+        # numpy's "Python int too large to convert to C long", as an internal error
+        ("3 2\n2\n1 99999999999999999999\n2\n", r"line 3 \(vertex 2\) holds "
+                                                 r"99999999999999999999, a number past int64"),
     ],
 )
 def test_metis_parser_cases(tmp_path, text, message):
@@ -788,3 +793,55 @@ def test_an_empty_data_root_variable_is_said_to_be_empty(monkeypatch):
     assert data_root() == default_data_root()
     monkeypatch.delenv("SPARSEBOX_DATA")
     assert root_origin() == "the default: $SPARSEBOX_DATA is not set"
+
+
+@pytest.mark.parametrize("adjacency, message", [
+    ({0: [30_000_000]}, "node id 30000000 is too large: .* a file of 1 adjacency entry may have "
+                        "at most 1048576 nodes"),  # 30 M nodes in 1.1 GB for one edge
+    ({0: [10**12]}, "node id 1000000000000 is too large"),  # MemoryError: 7.28 TiB
+    ({0: [-1]}, "node id -1 is negative"),  # "col must be non-negative ... at position 0"
+    ({0: [10**30]}, "node ids must be integers of int64"),  # an internal OverflowError
+    ({0: ["a"]}, "node ids must be integers of int64"),  # "invalid literal", naming no file
+])
+def test_a_planetoid_pickle_s_node_ids_are_checked(tmp_path, adjacency, message):
+    import pickle
+
+    path = tmp_path / "ind.mine.graph"
+    path.write_bytes(pickle.dumps(adjacency, protocol=4))
+    with pytest.raises(GraphFileError, match=message) as err:
+        load_graph(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("2 2 1\n2 1 99999999999999999999\n", "Integer out of range"),  # both an internal
+    ("99999999999999999999 99999999999999999999 1\n2 1 3\n", "Integer out of range"),  # OverflowError
+    # scipy allocates for the entries declared: "Unable to allocate 373. GiB"
+    ("3 3 99999999999\n2 1 3\n", "line 2: the header declares 99999999999 entries, more than "
+                                  "the file's 73 bytes can hold"),
+])
+def test_a_matrix_market_file_of_numbers_past_int64_or_memory_is_refused(tmp_path, text, message):
+    path = tmp_path / "g.mtx"
+    path.write_text("%%MatrixMarket matrix coordinate integer symmetric\n" + text)
+    with pytest.raises(GraphFileError, match=message) as err:
+        read_matrix_market(path)
+    assert str(path) in str(err.value)
+
+
+def test_the_readers_called_directly_name_the_file_they_cannot_read(tmp_path):
+    """Through load_graph they did; called directly, a binary file was a bare
+    UnicodeDecodeError, a damaged gzip a bare BadGzipFile, and a missing Matrix Market file a
+    GraphFileError where the other readers raise FileNotFoundError."""
+    binary = tmp_path / "g.txt"
+    binary.write_bytes(b"\x00\xff\xfe garbage")
+    for reader in (read_edge_list, read_metis):
+        with pytest.raises(GraphFileError, match="g.txt: line 1: not a text graph file"):
+            reader(binary)
+    damaged = tmp_path / "g.txt.gz"
+    damaged.write_text("not gzip")
+    with pytest.raises(GraphFileError, match="g.txt.gz: the compressed file is truncated or damaged"):
+        read_edge_list(damaged)
+    for reader, name in ((read_edge_list, "no.txt"), (read_matrix_market, "no.mtx"),
+                         (read_metis, "no.graph"), (read_planetoid_graph, "ind.no.graph")):
+        with pytest.raises(FileNotFoundError, match=f"{name}: no such file"):
+            reader(tmp_path / name)
