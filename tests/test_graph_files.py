@@ -84,6 +84,7 @@ def test_a_pandas_file_of_any_separator_skips_its_index(tmp_path):
     # 2 or 3 columns not all named by role, as read before names were: u v w by position
     ("source,target,timestamp\n0,1,5\n", [(0, 1, 5.0)]),
     ("i,j,weight\n0,1,2\n", [(0, 1, 2.0)]),
+    (",0,1\n0,0,1\n1,1,2\n", [(0, 1, 1.0), (1, 2, 1.0)]),  # pandas' DataFrame(edges).to_csv()
 ])
 def test_header_names_place_the_columns(tmp_path, text, expected):
     path = tmp_path / "e.csv"
@@ -97,6 +98,8 @@ def test_header_names_place_the_columns(tmp_path, text, expected):
     ("source,weight", "it names no target column"),
     ("source,,target", "name the columns source, target"),
     ("id", "name the columns source, target"),
+    # an edge with a typo (letter O for 0) was read as a header and dropped, without a word
+    ("O,1", "a header names its columns, and '1' is a number: is the line an edge with a typo"),
 ])
 def test_a_header_that_cannot_be_understood_is_refused_at_its_line(tmp_path, header, why):
     path = tmp_path / "e.csv"

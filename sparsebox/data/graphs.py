@@ -374,7 +374,9 @@ def read_edge_list(
     column by its role (:data:`EDGE_LIST_COLUMNS`: ``source``, ``target`` and optionally
     ``weight``, or their other names, in any case and order) is followed; a header of 2 or 3
     names that do not all name a role is read by position as ``u v [w]`` (``source,target,time``
-    weighs the edges by time). A leading column without a name (the index pandas writes, found
+    weighs the edges by time; names that are all numbers, as pandas writes a frame's unnamed
+    columns, are read so too, but some numbers among names are refused: ``O 1`` is an edge with a
+    typo). A leading column without a name (the index pandas writes, found
     by its name or, where splitting lost the empty name, by rows one field wider than the
     header) is skipped. Undirected
     edge lists may list each edge once or in both directions. An edge listed more than once (in
@@ -472,6 +474,10 @@ def _named_columns(names: list[str]) -> _Columns:
     skip = int(len(names) > 1 and _INDEX_COLUMN.fullmatch(names[0]) is not None)
     roles = [_ROLE_OF_NAME.get(name) for name in names[skip:]]
     if not all(roles):  # not every column named by role: 2 or 3 named columns are u v [w]
+        numbers = [name for name in names[skip:] if _reads_as_number(name)]
+        if numbers and len(numbers) < len(roles):  # (pandas' unnamed columns are all numbers)
+            raise ValueError(f"a header names its columns, and {numbers[0]!r} is a number: is "
+                             "the line an edge with a typo? (read as a header, it had been dropped)")
         if len(roles) in (2, 3) and all(names[skip:]):
             return _Columns(len(names), skip, skip + 1, skip + 2 if len(roles) == 3 else None,
                             f"{len(names)} fields, as the header has")
