@@ -666,7 +666,7 @@ def test_stream_export_a_format_cannot_hold_is_named_by_its_own_name(cli, grid, 
     run_bad(cli, Case(["stream", "export", state, "-o", out / "h.graph", "--graph"],
                       [str(out / "h.graph"), "METIS edge weights must be integers"]), out)
     run_bad(cli, Case(["stream", "export", state, "-o", out / "h.txt", "--graph"],
-                      [str(out / "h.txt"), "the 1 nodes after node 34"]), out)
+                      [str(out / "h.txt"), "the 1 node after node 34, which has no edges"]), out)
 
 
 def test_stream_events_that_are_a_folder_are_called_a_folder(cli, grid, tmp_path):

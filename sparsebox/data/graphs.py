@@ -832,7 +832,7 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     ...     check_graph_writable(lonely, "g.txt")
     ... except ValueError as err:
     ...     print(str(err).split(";")[0])
-    g.txt: an edge list cannot hold the 1 nodes after node 1, which have no edges
+    g.txt: an edge list cannot hold the 1 node after node 1, which has no edges
     """
     suffix = Path(path).suffix.lower()
     if not graph.is_undirected:
@@ -849,9 +849,10 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     elif suffix in _EDGE_LIST_SUFFIXES:
         last = int(max(graph.rows.max(), graph.cols.max())) if graph.num_edges else -1
         if last + 1 < graph.num_nodes:  # an edge list's node count is its largest node id + 1
-            raise ValueError(f"{path}: an edge list cannot hold the {graph.num_nodes - last - 1} "
-                             f"nodes after node {last}, which have no edges; write .mtx or "
-                             ".graph")
+            after = graph.num_nodes - last - 1
+            raise ValueError(f"{path}: an edge list cannot hold the {counted(after, 'node')} "
+                             f"after node {last}, which {'has' if after == 1 else 'have'} no "
+                             "edges; write .mtx or .graph")
     elif suffix != ".mtx":
         raise ValueError(f"{path}: unknown graph format {suffix!r} "
                          f"({', '.join(WRITABLE_GRAPH_SUFFIXES)})")
