@@ -659,10 +659,9 @@ def load_graph(
     if not path.exists():
         from sparsebox.data.sources import did_you_mean
 
-        raise FileNotFoundError(
-            f"{key}: no such file, and not a dataset name{did_you_mean(key)} (see `sparsebox "
-            "data list`)"
-        )
+        shown = key if key == key.strip() else repr(key)  # " karate" showed no space
+        raise FileNotFoundError(f"{shown}: no such file, and not a dataset name{did_you_mean(key)} "
+                                "(see `sparsebox data list`)")
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a graph file")
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in COMPRESSION_SUFFIXES]

@@ -286,8 +286,11 @@ def test_a_mirror_drops_links_to_what_left_the_data_folder(tmp_path, monkeypatch
 
 
 def test_unknown_path_or_name():
-    with pytest.raises(FileNotFoundError, match="no such file, and not a dataset name"):
+    with pytest.raises(FileNotFoundError, match="^no-such-graph: no such file, and not a dataset name"):
         load_graph("no-such-graph")
+    # the name is quoted where a space at an end would not show ("karate : no such file")
+    with pytest.raises(FileNotFoundError, match="^' karate': no such file, .*did you mean 'karate'"):
+        load_graph(" karate")
 
 
 @pytest.mark.parametrize("suffix", [".mtx", ".graph", ".csv", ".txt"])
