@@ -220,18 +220,23 @@ def _decode(symbols: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> 
 def apply_record(state: StreamState, record: FrameRecord) -> StreamState:
     """The frame after ``state`` that ``record`` describes (what every reader computes)."""
     p = {k: v.clone() for k, v in state.params.items()}
-    gated = torch.from_numpy(np.asarray(record.gated, dtype=np.int64))
-    p["means"][gated] += torch.from_numpy(np.asarray(record.deltas, dtype=np.float16)).float()
-    decoders = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in
-                record.decoders.items()}
+    gated = _tensor(record.gated, np.int64)
+    p["means"][gated] += _tensor(record.deltas, np.float16).float()
+    decoders = {k: _tensor(v, np.float32) for k, v in record.decoders.items()}
     for name in RESIDUAL_ATTRIBUTES:
-        sym = torch.from_numpy(np.asarray(record.symbols[name], dtype=np.int64))
+        sym = _tensor(record.symbols[name], np.int64)
         p[name] = p[name] + _decode(sym, decoders[name], p[name])
     rest = state.rest_latent
     if state.base_rest.shape[1] > 0:
-        rest = rest + torch.from_numpy(np.asarray(record.symbols["shN"], dtype=np.int64))
+        rest = rest + _tensor(record.symbols["shN"], np.int64)
         p["shN"] = state.base_rest + _decode(rest, decoders["shN"], state.base_rest)
     return StreamState(p, state.base_rest, rest, decoders, state.index + 1)
+
+
+def _tensor(values: Any, dtype: type) -> torch.Tensor:
+    """``values`` as a tensor of ``dtype`` of its own memory: a record read from a file holds
+    read-only arrays, and torch warned (to the user) that it does not support them."""
+    return torch.from_numpy(np.array(values, dtype=dtype))
 
 
 def _round_ste(z: torch.Tensor) -> torch.Tensor:

@@ -228,6 +228,11 @@ def _read_header(path: Path, body: bytes) -> dict[str, Any]:
     if bad:
         raise InputFileError(f"{path}: the header's {', '.join(bad)} "
                              f"{'is' if len(bad) == 1 else 'are'} missing or malformed")
+    rest = 3 * ((header["sh_degree"] + 1) ** 2 - 1)  # the higher SH coefficients, 3 colours each
+    if header["attributes"]["shN"] != rest:  # (info printed another degree, decode went on)
+        raise InputFileError(f"{path}: the header's sh_degree {header['sh_degree']} needs {rest} "
+                             f"shN values per Gaussian, its attributes say "
+                             f"{header['attributes']['shN']}")
     return header
 
 

@@ -798,6 +798,28 @@ def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
             encode_video(folder, tmp_path / "w.qsv", config=QueenConfig(epochs=1), on_frame=stop)
 
 
+def test_decoding_a_frame_warns_of_nothing(encoded):
+    """The records read from a file hold read-only arrays, and torch warned the user that it
+    does not support non-writable tensors (through `queen decode`, as "warning: ...")."""
+    import warnings
+
+    from scenesparse.queen.residuals import apply_record
+    from scenesparse.queen.stream import _record_from_chunks, _state_from_frame0
+
+    out, _, states = encoded
+    stream = QueenStream(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(stream.frame(len(states) - 1)) == len(states[-1]["means"])
+        # what a small record decodes to: arrays on the file's bytes (the coder's raw mode)
+        record = stream._decoded(1, _record_from_chunks)
+        for array in (record.gated, record.deltas, *record.symbols.values(),
+                      *record.decoders.values()):
+            array.flags.writeable = False
+        state = apply_record(stream._decoded(0, _state_from_frame0), record)
+    assert torch.equal(state.params["means"], stream._replayed(1).params["means"])
+
+
 def test_a_header_that_passes_its_checksum_but_is_malformed_is_refused_by_field(encoded, tmp_path):
     """A header whose checksum holds but whose JSON is not the writer's shape (a hand-made or
     foreign file) was a KeyError or TypeError traceback."""
@@ -816,7 +838,12 @@ def test_a_header_that_passes_its_checksum_but_is_malformed_is_refused_by_field(
                            "header's gaussians is missing"),
              "attributes": (dict(header, attributes={"means": 3}), "header's attributes is"),
              "dims": (dict(header, latent_dims=dict(header["latent_dims"], shN=0)),
-                      "header's latent_dims is")}
+                      "header's latent_dims is"),
+             # info printed "SH degree 7" of a degree-0 stream, and decode went on
+             "sh_degree": (dict(header, sh_degree=header["sh_degree"] + 1),
+                           f"header's sh_degree {header['sh_degree'] + 1} needs "
+                           f"{3 * ((header['sh_degree'] + 2) ** 2 - 1)} shN values per Gaussian, "
+                           f"its attributes say {header['attributes']['shN']}")}
     for name, (body, said) in cases.items():
         body = body if isinstance(body, bytes) else json.dumps(body).encode()
         path = tmp_path / f"{name}.qsv"
