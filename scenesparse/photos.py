@@ -300,6 +300,9 @@ def _locate(folder: Path, cameras_json: str | os.PathLike[str] | None,
         hint = ("" if binary is None else f"; {binary} holds a binary COLMAP model: write it as "
                 f"text with `colmap model_converter --input_path {where} --output_path {where} "
                 "--output_type TXT`")
+        if cameras_json is None and (folder / "cameras.json").is_file():  # (hollownerf takes none)
+            hint += ("; the cameras.json in it (INRIA's) is read only where it is given: "
+                     "prune-splats --cameras, or cameras_json= in Python")
         raise FileNotFoundError(
             f"{folder}: no transforms_train.json or transforms.json, no COLMAP text model "
             "(sparse/0/cameras.txt and images.txt) and no cameras.json given: cannot tell "

@@ -238,6 +238,24 @@ def test_cameras_json_views_named_alike_are_refused(tmp_path):
         photo_views(tmp_path, cameras_json=tmp_path / "cameras.json")
 
 
+def test_a_cameras_json_in_the_folder_is_said_to_need_giving(tmp_path, cli):
+    """hollownerf --data of a folder of photos and INRIA's cameras.json said "... and no
+    cameras.json given", which hollownerf has no option for."""
+    from scenesparse.cameras import orbit_cameras
+
+    cams = orbit_cameras((0.0, 0.0, 0.0), 1.0, 2, width=16, height=12)
+    (tmp_path / "images").mkdir()
+    for name in ("r_0", "r_1"):
+        Image.new("RGB", (16, 12)).save(tmp_path / "images" / f"{name}.png")
+    (tmp_path / "cameras.json").write_text(json.dumps(_inria_entries(cams, ["r_0", "r_1"])))
+    with pytest.raises(FileNotFoundError, match="the cameras.json in it .INRIA's. is read only "
+                                                "where it is given: prune-splats --cameras"):
+        photo_views(tmp_path)
+    cli("scene", "hollownerf", "--data", tmp_path, "--out", tmp_path / "out").error_line(
+        "cameras.json in it", "prune-splats --cameras")
+    assert len(photo_views(tmp_path, cameras_json=tmp_path / "cameras.json").train_cameras) >= 1
+
+
 def test_one_photographed_view_names_its_cameras_json(data_dir, tmp_path, cli):
     """A cameras.json of one view with its photo: nothing to hold out, said of the camera file
     (it was said of the photo folder)."""
