@@ -247,7 +247,7 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
     report = task["report"]
     if report is not None:
         report = check_output_file(report, option="--report", inputs=[path],
-                                   outputs={"TARGET": target})
+                                   outputs={"TARGET": target}, suffixes=(".json",))
     with progress_steps([f"reading {path.name}", f"{label}: fitting", "writing"],
                         enabled=progress) as step:
         cloud = read_points(path)

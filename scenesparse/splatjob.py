@@ -187,7 +187,7 @@ def prune_splat_file(source: Path, target: Path, *, keep_ratio: float | None = N
                               outputs={"TARGET": target}, suffixes=image_formats)
     if report is not None:
         report = check_output_file(report, option="--report", inputs=inputs,
-                                   outputs={"TARGET": target, "--image": image})
+                                   outputs={"TARGET": target, "--image": image}, suffixes=(".json",))
     pruner = GaussianPruner(score, keep_ratio=keep_ratio, budget=budget, rounds=rounds,
                             recover_steps=recover_steps, views=views,
                             resolution=_RESOLUTION if resolution is None else resolution,

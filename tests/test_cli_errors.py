@@ -400,6 +400,16 @@ def test_scene_report_on_the_target_is_refused_before_any_work(cli, data_dir, tm
                       ["--report", str(precious), "TARGET"], [source, precious]), out)
 
 
+@pytest.mark.parametrize("command", ["prune-points", "prune-splats", "remove-floaters"])
+def test_a_scene_report_must_be_named_json(cli, data_dir, tmp_path, command):
+    """JSON was written into r.ply or r.png (TARGET and --image are checked for their format)."""
+    source = small_splats(data_dir, tmp_path / "s.ply")
+    out = tmp_path / "out"
+    out.mkdir()
+    run_bad(cli, Case(["scene", command, source, out / "kept.ply", "--report", out / "r.png"],
+                      ["--report", "r.png", "must end in .json"], [source]), out)
+
+
 @pytest.mark.parametrize("options, names", [
     (["kept.xyz"], ["TARGET", "kept.xyz", ".ply"]),
     (["kept.ply", "--image", "side.txt"], ["--image", "side.txt", ".png"]),
