@@ -32,6 +32,7 @@ import numpy as np
 
 from sparsebox._validation import Interval, validate_params
 from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
+from sparsebox.outputs import counted
 from sparsebox.select import check_budget_fits, resolve_budget
 from sparsebox.structure import SparseStructure, as_structure
 
@@ -190,7 +191,7 @@ class Sparsifier:
         if count == 0 and num_items > 0 and name != "budget":
             raise InvalidParameterError(
                 f"{name} {float(value):g}{'' if given else ' (the default)'} keeps none of the "
-                f"{num_items} {self.item}s; give a larger one")
+                f"{counted(num_items, self.item)}; give a larger one")
         return count
 
     # ------------------------------------------------------------------ fitted state

@@ -506,6 +506,8 @@ def test_a_default_size_that_keeps_nothing_says_it_is_the_default():
         Top().fit([1.0, 2.0, 3.0, 4.0])
     with pytest.raises(InvalidParameterError, match=r"^keep_ratio 0.1 keeps none of the 4 points"):
         Top(keep_ratio=0.1).fit([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(InvalidParameterError, match=r"^keep_ratio 0.1 keeps none of the 1 point;"):
+        Top(keep_ratio=0.1).fit([1.0])  # (it said "the 1 points")
     assert Top().fit(np.arange(10.0)).mask_.tolist() == [False] * 9 + [True]
 
 
