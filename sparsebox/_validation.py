@@ -408,21 +408,20 @@ is_unit_colour.description = "three numbers in [0, 1] (R, G, B; divide 8-bit col
 
 def described(value: Any) -> str:
     """What a refusal of a tensor field says was given: a tensor's dtype and shape, a numpy
-    array said to be one (its dtype and shape read as a right tensor's), else the type.
+    array's said to be a numpy array's (they read as a right tensor's), else the type.
 
     Examples
     --------
     >>> described(np.zeros((2, 3), dtype=np.int64))
-    'a numpy array of int64 (torch.as_tensor converts it)'
+    'a numpy array (int64 of shape [2, 3]); give a torch tensor'
     >>> described([1, 2])
     'list'
     """
-    if isinstance(value, np.ndarray):
-        return f"a numpy array of {value.dtype} (torch.as_tensor converts it)"
     dtype, shape = getattr(value, "dtype", None), getattr(value, "shape", None)
-    if dtype is not None and shape is not None:
-        return f"{str(dtype).replace('torch.', '')} of shape {list(shape)}"
-    return type(value).__name__
+    if dtype is None or shape is None:
+        return type(value).__name__
+    said = f"{str(dtype).replace('torch.', '')} of shape {list(shape)}"
+    return f"a numpy array ({said}); give a torch tensor" if isinstance(value, np.ndarray) else said
 
 
 def check_finite_positive(name: str, values: np.ndarray) -> None:

@@ -117,7 +117,7 @@ def methods_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the README's Markdown table."),
 ) -> None:
     """Every registered method: its name, what it prunes, its data and a summary (--json and
-    --markdown give its class too, --json also its parameters, whether it streams and the paper
+    --markdown give its class and parameters too, --json also whether it streams and the paper
     or tool it follows)."""
     from sparsebox.options import parameter_errors
     from sparsebox.registry import methods, methods_markdown

@@ -196,6 +196,10 @@ def _top_k_mask(values: Tensor, k: int) -> Tensor:
     return keep
 
 
+#: the least ``-gamma`` of a :class:`HardConcreteGate`: float32's least normal number, rounded up
+_LEAST_STRETCH = 1.2e-38
+
+
 class HardConcreteGate(nn.Module):
     """Hard-concrete gates ``z in [0, 1]`` with a differentiable expected-L0 penalty.
 
@@ -243,11 +247,11 @@ class HardConcreteGate(nn.Module):
         self.beta = check_real("beta", beta, above=0)
         self.gamma = check_real("gamma", gamma, below=0)
         self.zeta = check_real("zeta", zeta, above=1)
-        tiny = torch.finfo(torch.float32).tiny
-        if -self.gamma < tiny:  # float32 reads it as 0 (and -gamma / zeta can underflow to 0)
+        if -self.gamma < _LEAST_STRETCH:  # past float32's normal numbers (subnormal, or 0), and
+            # -gamma / zeta can underflow to 0 (Python's "math domain error")
             raise InvalidParameterError(f"gamma {self.gamma:g} is too close to 0 for the gate's "
-                                        "float32: it must be at most -1.2e-38 (float32's least "
-                                        "normal number is 1.18e-38)")
+                                        f"float32: it must be at most {-_LEAST_STRETCH:g} "
+                                        "(float32's least normal number is 1.18e-38)")
         shift = self.beta * math.log(-self.gamma / self.zeta)
         init = math.log(init_keep / (1.0 - init_keep)) + shift
         # the stretched interval and the first log_alpha in float32, the parameter's dtype (gamma

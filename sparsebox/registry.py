@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from sparsebox.exceptions import InvalidParameterError
@@ -83,11 +82,7 @@ class MethodEntry:
     reference: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
-
-    def __reduce__(self) -> tuple:  # (a mappingproxy does not pickle)
-        return (type(self), (self.name, self.item, self.target, self.summary, self.data,
-                             dict(self.params), self.streaming, self.reference))
+        object.__setattr__(self, "params", _ReadOnlyParams(self.params))
 
     def load(self) -> type:
         """The class (imported now)."""
@@ -115,6 +110,25 @@ class MethodEntry:
                 "would make another method; get that one by its own name (`sparsebox methods`), "
                 f"or make {cls.__name__} directly", params=tuple(defining))
         return cls(**{**self.params, **params})
+
+
+class _ReadOnlyParams(dict):
+    """A registered method's parameters: a dict (JSON, ``dataclasses.asdict``, pickle and copies
+    take it as one) that refuses changes."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a registered method's params are read-only: give other values to "
+                        "create(...)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (dict(self),))
+
+    def __deepcopy__(self, memo: dict) -> _ReadOnlyParams:
+        import copy
+
+        return type(self)(copy.deepcopy(dict(self), memo))
 
 
 _REGISTRY: dict[tuple[str, str], MethodEntry] = {}

@@ -422,6 +422,8 @@ def test_a_registered_method_s_params_are_read_only_and_checked_when_it_is_made(
     with Python's bare TypeError, naming neither the entry nor the method; a name of "" was
     registered."""
     import copy
+    import dataclasses
+    import json
     import pickle
 
     from sparsebox import registry
@@ -432,6 +434,8 @@ def test_a_registered_method_s_params_are_read_only_and_checked_when_it_is_made(
         entry.params["score"] = "volume"
     assert entry.create().score == "opacity"
     assert pickle.loads(pickle.dumps(entry)) == entry == copy.deepcopy(entry)
+    assert json.loads(json.dumps(entry.params)) == dataclasses.asdict(entry)["params"] == {
+        "score": "opacity"}  # still a dict (a read-only mappingproxy was neither)
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # put back after
     with pytest.raises(InvalidParameterError, match="name must be a non-empty string, got ''"):
         registry.register("", item="edge", target="mine:Mine", summary="", data="graph")

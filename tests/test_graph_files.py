@@ -85,6 +85,7 @@ def test_a_pandas_file_of_any_separator_skips_its_index(tmp_path):
     ("source,target,timestamp\n0,1,5\n", [(0, 1, 5.0)]),
     ("i,j,weight\n0,1,2\n", [(0, 1, 2.0)]),
     (",0,1\n0,0,1\n1,1,2\n", [(0, 1, 1.0), (1, 2, 1.0)]),  # pandas' DataFrame(edges).to_csv()
+    (",0,1,weight\n0,0,1,2.5\n", [(0, 1, 2.5)]),  # ... with a weight column added
 ])
 def test_header_names_place_the_columns(tmp_path, text, expected):
     path = tmp_path / "e.csv"

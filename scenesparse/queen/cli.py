@@ -131,7 +131,8 @@ def info(
     h = reader.header
     sizes = [f["bytes"] for f in layout["frames"]]
     typer.echo(f"{stream}: QUEEN stream v{h['format_version']}, {counted(len(reader), 'frame')} "
-               f"of {counted(h['gaussians'], 'Gaussian')} (SH degree {h['sh_degree']})")
+               f"of {h['gaussians']:,} Gaussian{'' if h['gaussians'] == 1 else 's'} "
+               f"(SH degree {h['sh_degree']})")
     first = f"frame 0 {sizes[0]:,} bytes" if sizes else "no frames"  # a header alone is a stream
     typer.echo(f"  header {layout['header_bytes']:,} bytes, {first}")
     if len(sizes) == 2:

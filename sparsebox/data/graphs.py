@@ -262,10 +262,10 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
     """
     path = Path(path)
     try:
-        rows, cols, entries, _, field, symmetry = scipy.io.mminfo(path)
+        rows, cols, entries, layout, field, symmetry = scipy.io.mminfo(path)
     except (ValueError, OSError, OverflowError) as err:  # (a size past int64: OverflowError)
         raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
-    _check_matrix_size(path, rows, cols, entries)
+    _check_matrix_size(path, rows, cols, entries, layout)
     try:
         a = sp.coo_array(scipy.io.mmread(path))
     except (ValueError, OSError, OverflowError) as err:  # (an integer entry past int64)
@@ -288,20 +288,25 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: {err}") from None
 
 
-def _check_matrix_size(path: Path, rows: int, cols: int, entries: int) -> None:
+def _check_matrix_size(path: Path, rows: int, cols: int, entries: int, layout: str) -> None:
     """Refuse, before reading its entries, a matrix that is not a graph file's: not square, 0 x
-    0, or with far more rows than entries."""
+    0, with far more rows than entries, or with more entries than the file can hold."""
     if rows != cols:
         raise GraphFileError(f"{path}: matrix is {rows} x {cols}, not square")
     if rows == 0:
         raise GraphFileError(f"{path}: no edges (the header declares a 0 x 0 matrix)")
+    # scipy allocates for the entries declared first (3 x 3 with 99999999999 entries: "Unable to
+    # allocate 373 GiB"): a coordinate entry takes a line of 4 bytes at least ("1 1" and its
+    # newline), a value of an array (a dense matrix, its lower triangle where symmetric) 2 ("0")
+    stored, least = ((entries, 4) if layout == "coordinate"
+                     else (rows * (rows + 1) // 2, 2))
     size = path.stat().st_size
-    if path.suffix.lower() not in COMPRESSION_SUFFIXES and entries > size // 4:
-        # each entry takes a line of 4 bytes at least ("1 1" and its newline); scipy allocates
-        # for the entries declared first (3 x 3 with 99999999999: "Unable to allocate 373 GiB")
+    if path.suffix.lower() not in COMPRESSION_SUFFIXES and stored * least > size:
+        what = (f"declares {entries} entries" if layout == "coordinate"
+                else f"declares a dense {rows} x {cols} matrix")
         raise GraphFileError(
-            f"{path}: line {_size_line(path)}: the header declares {entries} entries, more than "
-            f"the file's {size} bytes can hold (a line of 4 bytes at least each)")
+            f"{path}: line {_size_line(path)}: the header {what}, more than the file's {size} "
+            f"bytes can hold ({least} bytes at least each)")
     limit = node_count_limit(entries)
     if rows > limit:
         raise GraphFileError(
@@ -475,9 +480,12 @@ def _named_columns(names: list[str]) -> _Columns:
     roles = [_ROLE_OF_NAME.get(name) for name in names[skip:]]
     if not all(roles):  # not every column named by role: 2 or 3 named columns are u v [w]
         numbers = [name for name in names[skip:] if _reads_as_number(name)]
-        if numbers and len(numbers) < len(roles):  # (pandas' unnamed columns are all numbers)
+        others = [name for name, role in zip(names[skip:], roles, strict=True)
+                  if role is None and not _reads_as_number(name)]
+        if numbers and others:  # (pandas numbers its unnamed columns: ",0,1,weight" is a header)
             raise ValueError(f"a header names its columns, and {numbers[0]!r} is a number: is "
-                             "the line an edge with a typo? (read as a header, it had been dropped)")
+                             "the line an edge with a typo? (a header line is skipped, so the "
+                             "edge would be lost)")
         if len(roles) in (2, 3) and all(names[skip:]):
             return _Columns(len(names), skip, skip + 1, skip + 2 if len(roles) == 3 else None,
                             f"{len(names)} fields, as the header has")
@@ -575,26 +583,28 @@ def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
     try:
         with open(path, "rb") as fh:
             adjacency = _PlanetoidUnpickler(fh, encoding="latin1").load()
-        rows = np.fromiter((u for u, nbrs in adjacency.items() for _ in nbrs), dtype=np.int64)
-        cols = np.fromiter((v for nbrs in adjacency.values() for v in nbrs), dtype=np.int64)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as err:
+        pairs = [(u, v) for u, nbrs in adjacency.items() for v in nbrs]
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
+            ValueError) as err:  # (ValueError: "unsupported pickle protocol")
         raise GraphFileError(f"{path}: not a Planetoid graph file ({err})") from None
-    except (ValueError, OverflowError) as err:  # a node 'a', or one past int64
-        raise GraphFileError(f"{path}: not a Planetoid graph file: node ids must be integers "
-                             f"of int64 ({err})") from None
-    largest = int(max(rows.max(initial=-1), cols.max(initial=-1)))
-    smallest = int(min(rows.min(initial=0), cols.min(initial=0)))
-    limit = max(node_count_limit(rows.size), len(adjacency))
+    # node ids as the text readers take them: integers (1.5 and "0" had been read as 1 and 0)
+    # in 0..n-1 for the file's size (10**12 allocated 7 TiB, 10**30 overflowed)
+    other = next((x for pair in pairs for x in pair if type(x) is not int), None)
+    if other is not None:
+        raise GraphFileError(f"{path}: node ids must be integers, got {other!r}")
+    largest = max((max(pair) for pair in pairs), default=-1)
+    smallest = min((min(pair) for pair in pairs), default=0)
+    limit = max(node_count_limit(len(pairs)), len(adjacency))
     if smallest < 0 or largest >= limit:  # as the text readers refuse it (10**12: 7 TiB)
         raise GraphFileError(
             f"{path}: node id {smallest if smallest < 0 else largest} is "
             f"{'negative' if smallest < 0 else 'too large'}: node ids are read as 0..n-1, and a "
-            f"file of {counted(rows.size, 'adjacency entry', 'adjacency entries')} may have at "
+            f"file of {counted(len(pairs), 'adjacency entry', 'adjacency entries')} may have at "
             f"most {limit} nodes; relabel the nodes 0..n-1 (consecutive ids) first")
-    n = max(len(adjacency), largest + 1)
-    pairs = np.unique(np.stack([rows, cols], axis=1), axis=0)  # a repeated neighbour once
+    edges = np.unique(np.array(pairs, dtype=np.int64).reshape(-1, 2), axis=0)  # a neighbour once
     try:
-        return SparseStructure.from_edges(pairs[:, 0], pairs[:, 1], num_nodes=n,
+        return SparseStructure.from_edges(edges[:, 0], edges[:, 1],
+                                          num_nodes=max(len(adjacency), largest + 1),
                                           symmetrize="max", self_loops="drop")
     except ValueError as err:
         raise GraphFileError(f"{path}: {err}") from None

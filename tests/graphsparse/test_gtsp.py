@@ -1248,7 +1248,7 @@ def test_a_numpy_field_is_named_as_a_numpy_array(field):
     graphs[2][field] = graphs[2][field].numpy()
     pruner = GtspTokenPruner(keep_ratio=0.5, epochs=1, hidden=8, num_layers=1, heads=2)
     with pytest.raises(InvalidParameterError, match=rf"graph 2: {field} must .*got a numpy array "
-                                                    r"of int64 \(torch.as_tensor converts it\)"):
+                                                    r"\(int64 of shape .*\); give a torch tensor"):
         pruner.fit(graphs)
 
 

@@ -378,7 +378,8 @@ def test_a_numpy_edge_index_is_named_as_a_numpy_array():
     data = karate()
     data.edge_index = data.edge_index.numpy()
     with pytest.raises(InvalidParameterError, match=r"data.edge_index must be an integer tensor of "
-                       r"shape \[2, E\], got a numpy array of int64 \(torch.as_tensor converts it\)"):
+                       r"shape \[2, E\], got a numpy array \(int64 of shape \[2, 156\]\); give a "
+                       "torch tensor"):
         UgsPruner(keep_ratio=0.9, epochs=1).fit(data)
 
 

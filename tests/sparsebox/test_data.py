@@ -803,8 +803,10 @@ def test_an_empty_data_root_variable_is_said_to_be_empty(monkeypatch):
                         "at most 1048576 nodes"),  # 30 M nodes in 1.1 GB for one edge
     ({0: [10**12]}, "node id 1000000000000 is too large"),  # MemoryError: 7.28 TiB
     ({0: [-1]}, "node id -1 is negative"),  # "col must be non-negative ... at position 0"
-    ({0: [10**30]}, "node ids must be integers of int64"),  # an internal OverflowError
-    ({0: ["a"]}, "node ids must be integers of int64"),  # "invalid literal", naming no file
+    ({0: [10**30]}, "node id 10+ is too large"),  # an internal OverflowError
+    ({0: ["a"]}, "node ids must be integers, got 'a'"),  # "invalid literal", naming no file
+    ({0: [1.5]}, "node ids must be integers, got 1.5"),  # read as node 1
+    ({"0": [1]}, "node ids must be integers, got '0'"),  # read as node 0
 ])
 def test_a_planetoid_pickle_s_node_ids_are_checked(tmp_path, adjacency, message):
     import pickle
@@ -814,6 +816,35 @@ def test_a_planetoid_pickle_s_node_ids_are_checked(tmp_path, adjacency, message)
     with pytest.raises(GraphFileError, match=message) as err:
         load_graph(path)
     assert str(path) in str(err.value)
+
+
+def test_a_pickle_of_another_protocol_is_not_called_bad_node_ids(tmp_path):
+    path = tmp_path / "ind.mine.graph"
+    path.write_bytes(b"\x80\x09" + pickle_of_ints())  # a protocol this Python does not know
+    with pytest.raises(GraphFileError, match=r"not a Planetoid graph file \(unsupported pickle "
+                                             r"protocol: 9\)"):
+        load_graph(path)
+
+
+def pickle_of_ints() -> bytes:
+    import pickle
+
+    return pickle.dumps({0: [1]}, protocol=4)[2:]
+
+
+def test_a_dense_matrix_market_file_is_read(tmp_path):
+    """The bound on a header's entries for the file's size, made for coordinate files (4 bytes
+    an entry at least), refused an array file, whose values take 2 ("0" and a newline)."""
+    path = tmp_path / "dense.mtx"
+    a = np.zeros((30, 30), dtype=np.int64)
+    a[np.arange(29), np.arange(1, 30)] = a[np.arange(1, 30), np.arange(29)] = 1
+    scipy.io.mmwrite(path, a)
+    g = read_matrix_market(path)
+    assert (g.num_nodes, g.num_edges) == (30, 29)
+    path.write_text("%%MatrixMarket matrix array integer general\n100000 100000\n0\n")
+    with pytest.raises(GraphFileError, match="header declares a dense 100000 x 100000 matrix, more "
+                                             "than the file's"):
+        read_matrix_market(path)
 
 
 @pytest.mark.parametrize("text, message", [
