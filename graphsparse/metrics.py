@@ -117,7 +117,9 @@ def relative_condition_number(
     -------
     float
         ``inf`` when H does not connect every component of G (``L_H`` singular where ``L_G``
-        is not), with either method; 1 for a graph without edges.
+        is not), or joins two of them (a vector constant on each component of G, other on two
+        that H joins, has ``x' L_G x = 0 < x' L_H x``: ``lambda_min = 0``), with either method;
+        1 for a graph without edges.
 
     Notes
     -----
@@ -135,8 +137,9 @@ def relative_condition_number(
     tol = check_real("tol", tol, minimum=0)
     g, h = _graphs(graph, sparsifier)
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
-    if not _connects_each_component(g, h):
+    if not _connects_each_component(g, h) or _joins_components(g, h):
         return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
+        # (grounded, 5.0 for two paths that H joins, where the shift gave 250003)
     if lg.shape[0] == 0 or g.num_items == h.num_items == 0:
         return 1.0  # no edges (grounded: no node left): nothing to approximate
     try:
@@ -157,6 +160,12 @@ def _connects_each_component(g: SparseStructure, h: SparseStructure) -> bool:
     count, in_g = g.connected_components()
     _, in_h = h.connected_components()
     return np.unique(in_g.astype(np.int64) * max(h.num_nodes, 1) + in_h).size == count
+
+
+def _joins_components(g: SparseStructure, h: SparseStructure) -> bool:
+    """Whether an edge of H joins two components of G."""
+    _, in_g = g.connected_components()
+    return bool(np.any(in_g[h.rows] != in_g[h.cols]))
 
 
 def _positions_in(g: SparseStructure, h: SparseStructure) -> np.ndarray | None:
