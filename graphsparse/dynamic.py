@@ -954,6 +954,10 @@ def _check_event_list(name: str, events: Any) -> None:
     if not isinstance(events, Iterable):
         raise InvalidParameterError(f"{name} must be a list of events (op, u, v[, weight]), "
                                     f"got {events!r}")
+    if isinstance(events, (set, frozenset)):  # its order, so the result, followed the hash seed
+        raise InvalidParameterError(f"{name} must be a list of events, got a "
+                                    f"{type(events).__name__}, which has no order: events apply "
+                                    "in order (pass a list)")
 
 
 def _raise_for_event(i: int, e: EdgeEvent, n: int) -> None:

@@ -115,8 +115,11 @@ def parse_event_line(line: str, lineno: int, source: str = "events") -> EdgeEven
 def parse_events(lines: Iterable[str | bytes],
                  source: str = "events") -> Iterator[tuple[int, EdgeEvent]]:
     """``(line number, event)`` for every event line; lines may be ``str`` or UTF-8 ``bytes``
-    (a line that is not UTF-8 is an :class:`EventParseError` naming it); a byte-order mark
-    opening the first line (as some Windows editors write) is skipped."""
+    (a line that is not UTF-8 is an :class:`EventParseError` naming it), and a whole text is
+    read line by line (it had been read character by character); a byte-order mark opening the
+    first line (as some Windows editors write) is skipped."""
+    if isinstance(lines, (str, bytes)):
+        lines = lines.splitlines()
     for lineno, line in enumerate(lines, start=1):
         if isinstance(line, bytes):
             try:

@@ -839,6 +839,18 @@ def test_a_stream_of_one_event_or_of_no_iterable_is_refused_when_called():
     assert [r.insertions for r in d.stream(iter([("+", 0, 20)]))] == [1]
 
 
+def test_a_set_of_events_is_refused_as_having_no_order():
+    """{("+", 0, 5), ("-", 0, 5)} was applied in the order of the hash seed: a missing edge
+    under some seeds, applied under others."""
+    d = DynamicSpectralSparsifier(seed=0).fit(grid(6))
+    with pytest.raises(InvalidParameterError, match="batch must be a list of events, got a set, "
+                                                    "which has no order"):
+        d.update({("+", 0, 5), ("-", 0, 5)})
+    with pytest.raises(InvalidParameterError, match="events must .* got a frozenset"):
+        d.stream(frozenset({("+", 0, 5)}))
+    assert d.batches_ == 0
+
+
 def test_an_event_files_line_is_refused_with_the_tuple_to_give_and_0d_tensors_are_node_ids():
     """update("+ 0 5") advised pass ['+ 0 5'], which failed too ("got '+ 0 5'"); iterating over
     edge_index.T gives 0-d tensors, which were refused as node ids where numpy's ints are not."""

@@ -52,6 +52,14 @@ def exported(state: Path, tmp: Path, graph: bool = False) -> np.ndarray:
     return scipy.io.mmread(out).toarray()
 
 
+def test_parse_events_reads_a_whole_text_line_by_line():
+    """A whole text was read character by character ("line 1: ... got '+'"), bytes failed with
+    AttributeError ("'int' object has no attribute 'removeprefix'")."""
+    expected = [(1, ("+", 0, 5, 1.0)), (2, ("-", 0, 1, 1.0))]
+    for text in ("+ 0 5\n- 0 1\n", b"+ 0 5\r\n- 0 1"):
+        assert [(n, tuple(e)) for n, e in parse_events(text)] == expected
+
+
 def test_parse_events_formats_and_errors():
     lines = ["# c", "", "+ 1 2", "+ 1 3 2.5", "- 4 5", '{"op": "-", "u": 6, "v": 7}',
              "% a comment as an edge list has it"]
