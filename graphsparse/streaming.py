@@ -29,7 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
-from sparsebox._validation import text_number
+from sparsebox._validation import scalar_item, text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
 from sparsebox.structure import as_structure
@@ -390,7 +390,8 @@ class StreamState:
     def checkpoint(self) -> None:
         """Write the state atomically (temporary file, fsync, rename, fsync the folder)."""
         m = self.model
-        params = {k: v for k, v in m.get_params().items() if k not in RUN_OPTIONS}
+        # numpy's numbers as Python's, which JSON writes (seed=np.int64(3) failed to save)
+        params = {k: scalar_item(v) for k, v in m.get_params().items() if k not in RUN_OPTIONS}
         meta = {"source": self.source, "params": params, "events_applied": self.events_applied,
                 "events_files": self.events_files, "self_loops": self.self_loops,
                 "source_sha256": self.source_sha256}

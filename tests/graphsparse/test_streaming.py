@@ -716,6 +716,23 @@ def test_a_state_opened_with_some_parameters_resumes_with_the_same_ones(tmp_path
     assert load_state(folder).batches_ == 3
 
 
+def test_a_state_opened_with_numpy_numbers_saves_and_resumes(tmp_path):
+    """seed=np.int64(3), which the estimator takes, failed to save: "Object of type int64 is not
+    JSON serializable"."""
+    import numpy as np
+
+    from graphsparse.streaming import StreamState
+
+    folder = tmp_path / "state"
+    params = {"seed": np.int64(3), "max_density": np.float64(1.5)}
+    state, _ = StreamState.open(folder, "grid", grid_graph, params)
+    state.apply([EdgeEvent("+", 0, 7)])
+    state.close()
+    state, _ = StreamState.open(folder, "grid", grid_graph, params)
+    assert state.model.batches_ == 1 and state.model.seed == 3
+    state.close()
+
+
 def test_apply_takes_the_events_update_takes_a_generator_included(tmp_path):
     from graphsparse.streaming import StreamState
 
