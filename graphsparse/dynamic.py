@@ -939,7 +939,7 @@ def _check_subgraph(g: SparseStructure, h: SparseStructure) -> None:
 
 def _check_event_list(name: str, events: Any) -> None:
     """Refuse one event given where a list of them is expected (it would be read field by field:
-    ``event 0: ... got '+'``), and what is no iterable at all."""
+    ``event 0: ... got '+'``), what is no iterable at all, and a set (no order)."""
     if isinstance(events, (str, dict, EdgeEvent)) or (
             isinstance(events, tuple) and events and isinstance(events[0], str)):
         if isinstance(events, str):  # text: [text] fails too, as the events it holds are lines

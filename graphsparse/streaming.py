@@ -17,6 +17,7 @@ line when it has one; one whose line the crash lost gets it again, marked ``"rep
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import warnings
@@ -118,7 +119,9 @@ def parse_events(lines: Iterable[str | bytes],
     (a line that is not UTF-8 is an :class:`EventParseError` naming it), and a whole text is
     read line by line (it had been read character by character); a byte-order mark opening the
     first line (as some Windows editors write) is skipped."""
-    if isinstance(lines, (str, bytes)):
+    if isinstance(lines, str):  # (str.splitlines also splits at \x0c or \u2028, as a file does not)
+        lines = io.StringIO(lines, newline=None)
+    elif isinstance(lines, bytes):
         lines = lines.splitlines()
     for lineno, line in enumerate(lines, start=1):
         if isinstance(line, bytes):

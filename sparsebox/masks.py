@@ -252,15 +252,16 @@ class HardConcreteGate(nn.Module):
             raise InvalidParameterError(f"gamma {self.gamma:g} is too close to 0 for the gate's "
                                         f"float32: it must be at most {-_LEAST_STRETCH:g} "
                                         "(float32's least normal number is 1.18e-38)")
-        shift = self.beta * math.log(-self.gamma / self.zeta)
-        init = math.log(init_keep / (1.0 - init_keep)) + shift
         # the stretched interval and the first log_alpha in float32, the parameter's dtype (gamma
-        # -1e300 gave NaN gates, beta 1e300 torch's "cannot be converted to type float")
+        # -1e300 gave NaN gates, beta 1e300 torch's "cannot be converted to type float"); the
+        # interval first: -gamma / zeta of a zeta past float32 can underflow to 0
         largest = torch.finfo(torch.float32).max
         if not self.zeta - self.gamma <= largest:
             raise InvalidParameterError(f"gamma {self.gamma:g} and zeta {self.zeta:g} stretch the "
                                         "gate past float32 (zeta - gamma must be at most "
                                         f"{largest:.3g})")
+        shift = self.beta * math.log(-self.gamma / self.zeta)
+        init = math.log(init_keep / (1.0 - init_keep)) + shift
         if not abs(init) <= largest:
             raise InvalidParameterError(f"beta {self.beta:g} puts the first log_alpha, "
                                         f"logit(init_keep) + beta * log(-gamma / zeta) = "

@@ -101,6 +101,9 @@ def test_header_names_place_the_columns(tmp_path, text, expected):
     ("id", "name the columns source, target"),
     # an edge with a typo (letter O for 0) was read as a header and dropped, without a word
     ("O,1", "a header names its columns, and '1' is a number: is the line an edge with a typo"),
+    # read by position, the weights were taken for the sources
+    ("weight,0,1", "it names weight column 1, but other names leave the columns read by position"),
+    ("time,source,target", "it names source column 2"),
 ])
 def test_a_header_that_cannot_be_understood_is_refused_at_its_line(tmp_path, header, why):
     path = tmp_path / "e.csv"

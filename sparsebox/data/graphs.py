@@ -265,7 +265,7 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
         rows, cols, entries, layout, field, symmetry = scipy.io.mminfo(path)
     except (ValueError, OSError, OverflowError) as err:  # (a size past int64: OverflowError)
         raise GraphFileError(f"{path}: not a readable Matrix Market file ({err})") from err
-    _check_matrix_size(path, rows, cols, entries, layout)
+    _check_matrix_size(path, rows, cols, entries, layout, symmetry)
     try:
         a = sp.coo_array(scipy.io.mmread(path))
     except (ValueError, OSError, OverflowError) as err:  # (an integer entry past int64)
@@ -288,7 +288,8 @@ def read_matrix_market(path: str | os.PathLike[str]) -> SparseStructure:
         raise GraphFileError(f"{path}: {err}") from None
 
 
-def _check_matrix_size(path: Path, rows: int, cols: int, entries: int, layout: str) -> None:
+def _check_matrix_size(path: Path, rows: int, cols: int, entries: int, layout: str,
+                       symmetry: str) -> None:
     """Refuse, before reading its entries, a matrix that is not a graph file's: not square, 0 x
     0, with far more rows than entries, or with more entries than the file can hold."""
     if rows != cols:
@@ -298,8 +299,8 @@ def _check_matrix_size(path: Path, rows: int, cols: int, entries: int, layout: s
     # scipy allocates for the entries declared first (3 x 3 with 99999999999 entries: "Unable to
     # allocate 373 GiB"): a coordinate entry takes a line of 4 bytes at least ("1 1" and its
     # newline), a value of an array (a dense matrix, its lower triangle where symmetric) 2 ("0")
-    stored, least = ((entries, 4) if layout == "coordinate"
-                     else (rows * (rows + 1) // 2, 2))
+    stored, least = ((entries, 4) if layout == "coordinate"  # (skew: no diagonal)
+                     else (rows * cols if symmetry == "general" else rows * (rows - 1) // 2, 2))
     size = path.stat().st_size
     if path.suffix.lower() not in COMPRESSION_SUFFIXES and stored * least > size:
         what = (f"declares {entries} entries" if layout == "coordinate"
@@ -487,6 +488,13 @@ def _named_columns(names: list[str]) -> _Columns:
                              "the line an edge with a typo? (a header line is skipped, so the "
                              "edge would be lost)")
         if len(roles) in (2, 3) and all(names[skip:]):
+            misplaced = next(((k, role) for k, role in enumerate(roles) if role is not None
+                              and k != ("source", "target", "weight").index(role)), None)
+            if misplaced is not None:  # read by position, "weight,0,1" took weights for sources
+                k, role = misplaced
+                raise ValueError(f"it names {role} column {k + 1}, but other names leave the "
+                                 "columns read by position as u v [w]: name every column "
+                                 "(source, target [, weight]) or put it in its place")
             return _Columns(len(names), skip, skip + 1, skip + 2 if len(roles) == 3 else None,
                             f"{len(names)} fields, as the header has")
         raise ValueError("name the columns source, target [, weight] (or give 2 or 3 other names, "

@@ -56,8 +56,8 @@ def test_parse_events_reads_a_whole_text_line_by_line():
     """A whole text was read character by character ("line 1: ... got '+'"), bytes failed with
     AttributeError ("'int' object has no attribute 'removeprefix'")."""
     expected = [(1, ("+", 0, 5, 1.0)), (2, ("-", 0, 1, 1.0))]
-    for text in ("+ 0 5\n- 0 1\n", b"+ 0 5\r\n- 0 1"):
-        assert [(n, tuple(e)) for n, e in parse_events(text)] == expected
+    for text in ("+ 0 5\n- 0 1\n", b"+ 0 5\r\n- 0 1", "+ 0 5\x0c\n- 0 1"):  # a form feed
+        assert [(n, tuple(e)) for n, e in parse_events(text)] == expected  # is not a line end
 
 
 def test_parse_events_formats_and_errors():

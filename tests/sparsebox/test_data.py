@@ -841,6 +841,10 @@ def test_a_dense_matrix_market_file_is_read(tmp_path):
     scipy.io.mmwrite(path, a)
     g = read_matrix_market(path)
     assert (g.num_nodes, g.num_edges) == (30, 29)
+    skew = np.zeros((60, 60))
+    skew[np.arange(59), np.arange(1, 60)] = 1.0
+    scipy.io.mmwrite(path, skew - skew.T, symmetry="skew-symmetric")  # no diagonal stored
+    assert read_matrix_market(path).num_edges == 59
     path.write_text("%%MatrixMarket matrix array integer general\n100000 100000\n0\n")
     with pytest.raises(GraphFileError, match="header declares a dense 100000 x 100000 matrix, more "
                                              "than the file's"):

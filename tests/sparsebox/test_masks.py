@@ -262,10 +262,12 @@ def test_a_gamma_too_close_to_zero_for_float32_is_refused():
     0); one that float32 reads as 0 is no stretch at all."""
     from sparsebox.exceptions import InvalidParameterError
 
-    for gamma in (-5e-324, -1e-320, -1e-39):
+    for gamma in (-5e-324, -1e-320, -1e-39, -1.19e-38):
         with pytest.raises(InvalidParameterError, match="gamma .* too close to 0 for the gate's "
                                                         "float32: it must be at most -1.2e-38"):
             HardConcreteGate(3, gamma=gamma, zeta=3.0)
+    with pytest.raises(InvalidParameterError, match="stretch the gate past float32"):
+        HardConcreteGate(3, gamma=-1.2e-38, zeta=1e300)  # (-gamma / zeta underflowed first)
     assert HardConcreteGate(3, gamma=-1.2e-38).expected_l0().item() == pytest.approx(3 * 0.9)
 
 
