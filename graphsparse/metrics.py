@@ -137,9 +137,10 @@ def relative_condition_number(
     tol = check_real("tol", tol, minimum=0)
     g, h = _graphs(graph, sparsifier)
     lg, lh = _pencil(g, h, method, shift)  # checks the inputs
-    if not _connects_each_component(g, h) or _joins_components(g, h):
-        return float("inf")  # shifted, L_H + shift I is definite: the value would be finite
-        # (grounded, 5.0 for two paths that H joins, where the shift gave 250003)
+    if not _connects_each_component(g, h, joining=False):
+        # shifted, L_H + shift I is definite: the value would be finite (and grounded, for two
+        # paths that H joins, 5.0 where the shift gave 250003)
+        return float("inf")
     if lg.shape[0] == 0 or g.num_items == h.num_items == 0:
         return 1.0  # no edges (grounded: no node left): nothing to approximate
     try:
@@ -154,18 +155,15 @@ def relative_condition_number(
     return lam_max / lam_min
 
 
-def _connects_each_component(g: SparseStructure, h: SparseStructure) -> bool:
+def _connects_each_component(g: SparseStructure, h: SparseStructure, *,
+                             joining: bool = True) -> bool:
     """Whether every component of G is connected in H: each pairs with one component of H (H
-    may join components of G; it may not split one)."""
+    may not split one; it may join components of G only where ``joining``)."""
     count, in_g = g.connected_components()
+    if not joining and np.any(in_g[h.rows] != in_g[h.cols]):
+        return False
     _, in_h = h.connected_components()
     return np.unique(in_g.astype(np.int64) * max(h.num_nodes, 1) + in_h).size == count
-
-
-def _joins_components(g: SparseStructure, h: SparseStructure) -> bool:
-    """Whether an edge of H joins two components of G."""
-    _, in_g = g.connected_components()
-    return bool(np.any(in_g[h.rows] != in_g[h.cols]))
 
 
 def _positions_in(g: SparseStructure, h: SparseStructure) -> np.ndarray | None:

@@ -564,10 +564,17 @@ def _check_node_ids(path: Path, lines: np.ndarray, edges: np.ndarray,
     if largest.max() < limit:
         return
     k = int(np.flatnonzero(largest >= limit)[0])
-    raise GraphFileError(
-        f"{path}: line {lines[k]}: node id {int(largest[k])} is too large: node ids are read as "
-        f"0..n-1, and a file of {counted(edges.shape[0], 'edge')} may have at most {limit} nodes; relabel "
-        "the nodes 0..n-1 (consecutive ids) first")
+    raise _node_id_error(f"{path}: line {lines[k]}", int(largest[k]),
+                         counted(edges.shape[0], "edge"), limit)
+
+
+def _node_id_error(where: str, node: int, holding: str, limit: int) -> GraphFileError:
+    """The refusal of a node id below 0 or past ``limit``, the most nodes a file ``holding``
+    its edges (or adjacency entries) is read with (:func:`node_count_limit`)."""
+    return GraphFileError(
+        f"{where}: node id {node} is {'negative' if node < 0 else 'too large'}: node ids are read "
+        f"as 0..n-1, and a file of {holding} may have at most {limit} nodes; relabel the nodes "
+        "0..n-1 (consecutive ids) first")
 
 
 class _PlanetoidUnpickler(pickle.Unpickler):
@@ -604,11 +611,8 @@ def read_planetoid_graph(path: str | os.PathLike[str]) -> SparseStructure:
     smallest = min((min(pair) for pair in pairs), default=0)
     limit = max(node_count_limit(len(pairs)), len(adjacency))
     if smallest < 0 or largest >= limit:  # as the text readers refuse it (10**12: 7 TiB)
-        raise GraphFileError(
-            f"{path}: node id {smallest if smallest < 0 else largest} is "
-            f"{'negative' if smallest < 0 else 'too large'}: node ids are read as 0..n-1, and a "
-            f"file of {counted(len(pairs), 'adjacency entry', 'adjacency entries')} may have at "
-            f"most {limit} nodes; relabel the nodes 0..n-1 (consecutive ids) first")
+        raise _node_id_error(str(path), smallest if smallest < 0 else largest,
+                             counted(len(pairs), "adjacency entry", "adjacency entries"), limit)
     edges = np.unique(np.array(pairs, dtype=np.int64).reshape(-1, 2), axis=0)  # a neighbour once
     try:
         return SparseStructure.from_edges(edges[:, 0], edges[:, 1],
