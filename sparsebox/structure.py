@@ -1217,14 +1217,14 @@ def _networkx_weights(edges: list) -> np.ndarray:
                         count=len(edges))
         if np.all(np.isfinite(w) & (w > 0)):
             return w
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # (an int past float64: 10**400)
         pass
     w = np.empty(len(edges))
     for i, (u, v, d) in enumerate(edges):
         x = d.get("weight", 1.0)
         try:
             w[i] = float(x)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             w[i] = np.nan
         if not (np.isfinite(w[i]) and w[i] > 0):
             raise InvalidParameterError(f"networkx graph edge ({u!r}, {v!r}): weight must be a "

@@ -614,7 +614,8 @@ def test_num_self_loops_counts_loop_items_once_each():
 def test_a_networkx_edge_whose_weight_is_no_positive_number_is_named_by_its_nodes():
     # a string weight raised numpy's "could not convert string to float: 'a'", naming nothing;
     # None or 0 "weight must be ... at position 1", a place in a list the caller never saw
-    for bad in ("a", None, 0, -2.0, [1.0]):
+    # 10**400, past float64, raised a bare OverflowError
+    for bad in ("a", None, 0, -2.0, [1.0], 10**400):
         g = nx.Graph([(0, 1, {"weight": 1.0}), (1, 2, {"weight": bad})])
         with pytest.raises(ValueError, match=re.escape(
                 f"networkx graph edge (1, 2): weight must be a finite number > 0, got {bad!r}")):
