@@ -20,11 +20,12 @@ PointXYZRGBA: U 4, alpha in the top byte). Written to text (``.xyz``, ``.txt``, 
 ``.xyzn``, ``.xyzrgb``), a cloud read from PCD takes PLY's names, its packed colour unpacked; a
 text file's ``red green blue [alpha]`` of whole numbers 0..255 (in a named header, one above 1)
 read back as uchar, so colours survive a trip through text. open3d's binary PCD reader reads
-8-byte float fields as zeros, so a cloud read from another format is written to PCD with float64
-normals, and float64 positions that float32 holds to a millionth of the cloud's extent, as F 4
-(as open3d and PCL write them). Positions float32 would move further (survey coordinates far from
-the origin), and those of a cloud built in memory, stay F 8, faithful; a binary PCD written so
-warns that open3d cannot read it.
+8-byte float fields as zeros, so float64 normals are written to PCD as F 4 (as open3d and PCL
+write them), and so are the float64 positions of a cloud read from another format that float32
+holds to a millionth of the cloud's extent. Positions float32 would move further (survey
+coordinates far from the origin), and those of a cloud built in memory, stay F 8, faithful; a
+binary PCD written so warns that open3d cannot read it. A cloud read from a PCD keeps its fields'
+sizes.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ class PointCloud:
         fields = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
         for name, values in attributes.items():
             values = np.asarray(values)
+            if values.ndim not in (1, 2):
+                raise ValueError(f"attribute {name!r} must be one value per point (N,) or one "
+                                 f"row per point (N, k), got shape {values.shape}")
             if values.shape[0] != pts.shape[0]:
                 raise ValueError(f"attribute {name!r} has {values.shape[0]} rows for "
                                  f"{pts.shape[0]} points")
@@ -597,7 +601,8 @@ def _pcd_ascii_fault(path: Path, raw: bytes, offset: int, width: int) -> str:
 
 def _write_pcd(path: Path, cloud: PointCloud, binary: bool, shown: Path) -> None:
     kinds = {"f": "F", "i": "I", "u": "U", "b": "U"}
-    narrow = _float32_for_open3d(cloud) if cloud.source not in (None, "pcd") else set()
+    narrow = set() if cloud.source == "pcd" else _float32_for_open3d(
+        cloud, positions=cloud.source is not None)
     names, dtype = [], []
     for name in cloud.fields:
         t = cloud.data.dtype[name]
@@ -653,15 +658,15 @@ def _pcd_columns(dtype: np.dtype, counts: dict[str, int]) -> list[tuple[str, np.
     return columns
 
 
-def _float32_for_open3d(cloud: PointCloud) -> set[str]:
-    """The float64 fields of a cloud from another format that PCD gets as F 4, as open3d writes
-    them (its binary reader reads F 8 as zeros): normals, and positions, all finite, that
-    float32 moves by at most a millionth of the cloud's extent."""
+def _float32_for_open3d(cloud: PointCloud, *, positions: bool) -> set[str]:
+    """The float64 fields that PCD gets as F 4, as open3d writes them (its binary reader reads
+    F 8 as zeros): normals, and with ``positions`` (a cloud from another format) positions, all
+    finite, that float32 moves by at most a millionth of the cloud's extent."""
     wide = {n for n in cloud.fields if cloud.data.dtype[n].kind == "f" and
             cloud.data.dtype[n].itemsize == 8}
     narrow = wide & set(_PCD_NORMALS)
     xyz = cloud.points
-    if {"x", "y", "z"} <= wide and len(xyz) and np.isfinite(xyz).all():  # else F 8 as read
+    if positions and {"x", "y", "z"} <= wide and len(xyz) and np.isfinite(xyz).all():  # else F 8
         moved = np.abs(xyz.astype(np.float32).astype(np.float64) - xyz).max()
         if moved <= 1e-6 * float(np.ptp(xyz, axis=0).max()):
             narrow |= {"x", "y", "z"}

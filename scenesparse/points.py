@@ -74,7 +74,27 @@ def _check_points(points: Any) -> np.ndarray:
             f"points must be an (N, 3) array of positions or a point cloud, got "
             f"{type(points).__name__}" + (": read a file with scenesparse.read_points(path)"
                                           if points is not None else ""))
-    pts = np.ascontiguousarray(points, dtype=np.float64)
+    given = getattr(points, "dtype", None)
+    if isinstance(given, np.dtype) and given.names:  # a PointCloud's records
+        raise InvalidParameterError(
+            f"points must be an (N, 3) array of positions or a point cloud, got a structured "
+            f"array of fields {', '.join(given.names)}: pass the PointCloud itself, or its "
+            ".points")
+    if type(points).__name__ == "TriangleMesh":  # open3d's: its vertices, and faces to keep
+        raise InvalidParameterError(
+            "points must be an (N, 3) array of positions or a point cloud, got an open3d "
+            "TriangleMesh: pass np.asarray(mesh.vertices), or read the file with "
+            "scenesparse.read_points(path), whose cloud keeps the faces")
+    try:
+        pts = np.asarray(points)
+        if pts.dtype.kind not in "iuf":  # complex, text, objects, a mask's booleans
+            raise TypeError
+        pts = np.ascontiguousarray(pts, dtype=np.float64)
+    except (TypeError, ValueError):
+        what = (f"an array of {points.dtype}" if isinstance(points, np.ndarray)
+                else type(points).__name__)
+        raise InvalidParameterError(f"points must be an (N, 3) array of real numbers or a point "
+                                    f"cloud, got {what}") from None
     if pts.ndim != 2 or pts.shape[1] != 3:
         raise InvalidParameterError(f"points must have shape (N, 3), got {pts.shape}")
     if not np.all(np.isfinite(pts)):

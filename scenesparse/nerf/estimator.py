@@ -227,11 +227,14 @@ class HollowNeRF(Sparsifier):
     def _validate_params(self, overrides: Mapping[str, Any] | None = None) -> None:
         """The declared constraints, then the hash grid's own bounds (before any photo is read):
         at most 128 ``levels``, ``finest_resolution`` from ``base_resolution`` to 2^24, a table of
-        at most 2^31 rows over all its levels, and one this machine's memory holds."""
+        at most 2^31 rows over all its levels, and one this machine's memory holds; and saliency
+        and occupancy grids it holds too."""
         super()._validate_params(overrides)
         params = {**self.get_params(), **(overrides or {})}
         _check_grid(params["levels"], params["features"], params["table_size"],
                     params["base_resolution"], params["finest_resolution"])
+        _check_cell_grids(params["saliency_budget"], params["saliency_resolution"],
+                          params["occupancy_resolution"])
 
     # ------------------------------------------------------------------ building
     def _build_field(self, aabb: Any = DEFAULT_AABB) -> NerfField:
@@ -607,6 +610,32 @@ def _check_grid(levels: int, features: int, table_size: int, base: int, finest: 
                                     f"step's gradient, more than the {have / 2**30:.1f} GiB of "
                                     "memory here; give fewer levels or a smaller table_size",
                                     params=("levels", "table_size"))
+
+
+#: bytes per cell: the saliency grid's float32 logits, their gradient and Adam's two moments;
+#: the occupancy grid's float32 density and flag, and the int64 index of its full update
+_SALIENCY_CELL_BYTES = 4 * 4
+_OCCUPANCY_CELL_BYTES = 4 + 1 + 8
+
+
+def _check_cell_grids(saliency_budget: float | None, saliency_resolution: int,
+                      occupancy_resolution: int) -> None:
+    """Refuse a saliency grid (built where ``saliency_budget`` is given) or an occupancy grid of
+    ``resolution^3`` cells that this machine's memory cannot hold (torch failed allocating it,
+    naming no option)."""
+    have = _physical_memory()
+    grids = [("occupancy_resolution", occupancy_resolution, _OCCUPANCY_CELL_BYTES,
+              "an occupancy grid")]
+    if saliency_budget is not None:
+        grids.append(("saliency_resolution", saliency_resolution, _SALIENCY_CELL_BYTES,
+                      "a saliency grid"))
+    for name, resolution, per_cell, grid in grids:
+        need = per_cell * resolution**3
+        if have is not None and need > have:
+            raise InvalidParameterError(
+                f"{name} {resolution} makes {grid} of {resolution**3:,} cells that needs "
+                f"{need / 2**30:,.1f} GiB, more than the {have / 2**30:.1f} GiB of memory here; "
+                f"give a smaller {name}", params=(name,))
 
 
 @contextlib.contextmanager

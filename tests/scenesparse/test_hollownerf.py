@@ -171,6 +171,27 @@ def test_prune_reports_levels_compacts_and_renders_as_zeroed_rows(trained, lego_
     assert torch.allclose(pruned.render(cam), zeroed.render(cam), atol=1e-5)
 
 
+def test_saliency_and_occupancy_grids_past_the_memory_here_are_refused(monkeypatch):
+    """A grid of resolution^3 cells that memory cannot hold passed the checks and failed in
+    torch's allocator, naming no parameter ("you tried to allocate 4000000000000000 bytes")."""
+    import scenesparse.nerf.estimator
+
+    tiny = {"levels": 2, "table_size": 2**8, "finest_resolution": 16}
+    with pytest.raises(InvalidParameterError, match=r"^saliency_resolution 100000 makes a "
+                       r"saliency grid of 1,000,000,000,000,000 cells that needs [\d,.]+ GiB"):
+        HollowNeRF(**tiny, saliency_resolution=100_000)._validate_params()
+    monkeypatch.setattr(scenesparse.nerf.estimator, "_physical_memory", lambda: 2**29)
+    # 400^3 cells: 1.0 GB of saliency (logits, gradient, two moments), 0.8 GB of occupancy
+    with pytest.raises(InvalidParameterError, match=r"^occupancy_resolution 400 makes an "
+                       r"occupancy grid .* 0\.5 GiB of memory here; give a smaller "
+                       "occupancy_resolution"):
+        HollowNeRF(**tiny, occupancy_resolution=400)._validate_params()
+    with pytest.raises(InvalidParameterError, match="^saliency_resolution 400"):
+        HollowNeRF(**tiny, saliency_resolution=400)._validate_params()
+    HollowNeRF(**tiny, saliency_resolution=400, saliency_budget=None)._validate_params()  # unbuilt
+    HollowNeRF(**tiny, saliency_resolution=300, occupancy_resolution=300)._validate_params()
+
+
 def test_render_names_a_camera_that_is_not_one(trained, lego_views):
     """A camera's name or a list of cameras: was "'str' object has no attribute 'height'"."""
     for given, what in (("cam", "str"), (lego_views.test_cameras[:2], "list")):

@@ -57,6 +57,17 @@ def test_ascii_pcd_value_outside_its_type_is_named(tmp_path):
         read_points(path)
 
 
+def test_from_xyz_names_an_attribute_of_no_per_point_shape():
+    """A scalar attribute raised IndexError ("tuple index out of range"), one of three
+    dimensions numpy's "could not broadcast input array from shape (4,2) into shape (4,)"."""
+    pts = np.zeros((4, 3))
+    for given, shape in ((5, r"\(\)"), (np.zeros((4, 2, 2)), r"\(4, 2, 2\)")):
+        with pytest.raises(ValueError, match=rf"^attribute 'a' must be one value per point "
+                           rf"\(N,\) or one row per point \(N, k\), got shape {shape}$"):
+            PointCloud.from_xyz(pts, a=given)
+    assert PointCloud.from_xyz(pts, a=np.ones((4, 2))).fields == ("x", "y", "z", "a_0", "a_1")
+
+
 def test_float16_fields_are_written_so_they_read_back(tmp_path):
     cloud = PointCloud.from_xyz(np.zeros((2, 3)), w=np.array([0.5, 1.25], dtype=np.float16))
     for suffix, binary in ((".pcd", True), (".pcd", False), (".ply", True)):
@@ -672,6 +683,23 @@ def test_ply_to_binary_pcd_is_read_by_open3d(tmp_path):
     back = o3d.io.read_point_cloud(str(tmp_path / "c.pcd"))
     np.testing.assert_allclose(np.asarray(back.points), np.asarray(source.points), atol=1e-8)
     np.testing.assert_allclose(np.asarray(back.normals), np.asarray(source.normals), atol=1e-7)
+
+
+def test_float64_normals_of_a_cloud_built_in_memory_are_read_by_open3d(tmp_path):
+    """A cloud built with from_xyz wrote its float64 normals as F 8, silently, and open3d read
+    each as (0, 0, 0); they go as F 4, as open3d writes them (its positions stay F 8, warned)."""
+    import open3d as o3d
+
+    rng = np.random.default_rng(0)
+    normals = rng.standard_normal((20, 3))
+    cloud = PointCloud.from_xyz(rng.random((20, 3)).astype(np.float32), nx=normals[:, 0],
+                                ny=normals[:, 1], nz=normals[:, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_points(tmp_path / "m.pcd", cloud)
+    assert b"\nSIZE 4 4 4 4 4 4\n" in (tmp_path / "m.pcd").read_bytes()[:400]
+    back = o3d.io.read_point_cloud(str(tmp_path / "m.pcd"))
+    np.testing.assert_allclose(np.asarray(back.normals), normals, rtol=1e-6)
 
 
 def test_positions_float32_would_move_stay_f8_and_warn(tmp_path):

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -611,6 +612,31 @@ def test_no_points_or_a_file_name_is_named_not_read_as_nan(given, message):
 
     with pytest.raises(InvalidParameterError, match=rf"^points must be an \(N, 3\) array .*{message}"):
         VoxelDownsampler(voxel_size=0.1).fit(given)
+
+
+def test_what_is_no_array_of_positions_is_refused_naming_points(tmp_path):
+    """A cloud's records (its .data) failed in numpy's cast ("Cannot cast array data from
+    dtype([('x', ...)"), an open3d mesh, a dict or text in float(); complex positions lost their
+    imaginary parts to a ComplexWarning, and a boolean mask was read as positions of 0 and 1."""
+    import open3d as o3d
+
+    from scenesparse.points import UniformDownsampler
+
+    write_points(tmp_path / "c.ply", PointCloud.from_xyz(np.random.default_rng(0).random((5, 3))))
+    cases = [(read_points(tmp_path / "c.ply").data, "a structured array of fields x, y, z: pass "
+              r"the PointCloud itself, or its \.points"),
+             (o3d.geometry.TriangleMesh.create_box(), r"an open3d TriangleMesh: pass "
+              r"np\.asarray\(mesh\.vertices\), or read the file with scenesparse\.read_points"),
+             ({"x": 1}, "dict"), (np.array([["a", "b", "c"]]), "an array of <U1"),
+             (np.ones((4, 3), dtype=complex), "an array of complex128"),
+             (np.ones((4, 3), dtype=bool), "an array of bool"), ([[1, 2], [3]], "list")]
+    for given, what in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(InvalidParameterError,
+                               match=rf"^points must be an \(N, 3\) array .* got {what}"):
+                UniformDownsampler(budget=1).fit(given)
+    assert UniformDownsampler(budget=2).fit_transform(np.arange(12).reshape(4, 3)).shape == (2, 3)
 
 
 @pytest.mark.parametrize("name", ["graph", "statistical", "radius", "fps", "voxel"])
