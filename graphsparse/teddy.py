@@ -63,7 +63,7 @@ def unweighted_structure(graph: Any) -> SparseStructure:
         return graph
     if is_pyg_data(graph):
         edge_index = _from_torch(pyg_edge_index(graph), "data.edge_index")  # or a numpy array
-        return _distinct_edges(edge_index, int(graph.num_nodes))
+        return _distinct_edges(edge_index, int(graph.num_nodes), advice=_PYG_UNDIRECTED)
     if is_networkx_graph(graph):
         return as_structure(_without_weights(graph))
     # every entry (weights summed over repeated ones, then dropped): undirectedness is the edges'
@@ -71,10 +71,18 @@ def unweighted_structure(graph: Any) -> SparseStructure:
     return _distinct_edges(np.stack([g.rows, g.cols]), g.num_nodes)
 
 
-def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
+#: how a PyG graph read as directed, with nearly every column mirrored, is made undirected
+_PYG_UNDIRECTED = ("make it undirected first with torch_geometric.transforms.ToUndirected() (or "
+                   "torch_geometric.utils.to_undirected), or ignore this warning to keep it "
+                   "directed")
+
+
+def _distinct_edges(edge_index: np.ndarray, num_nodes: int,
+                    advice: str | None = None) -> SparseStructure:
     """The unweighted structure of the distinct columns of an ``edge_index``, undirected when
     every column has its mirror (no weights, so repeated columns cannot make a symmetric edge
-    set look directed); what ``as_structure`` builds from the distinct columns, in one sort."""
+    set look directed); what ``as_structure`` builds from the distinct columns, in one sort.
+    ``advice``: how the warning of a nearly symmetric one says to read it otherwise."""
     ei = np.asarray(edge_index, dtype=np.int64)
     if ei.ndim != 2 or ei.shape[0] != 2 or (ei.size and (ei.min() < 0 or ei.max() >= num_nodes)):
         return as_structure(ei, num_nodes=num_nodes)  # its error names what is wrong
@@ -87,7 +95,8 @@ def _distinct_edges(edge_index: np.ndarray, num_nodes: int) -> SparseStructure:
     if not undirected:
         lone = ~np.isin(keys, mirrors, assume_unique=True)
         first = int(np.flatnonzero(lone)[0]) if lone.any() else 0
-        warn_if_nearly_symmetric(int(lone.sum()), keys.size, (int(rows[first]), int(cols[first])))
+        warn_if_nearly_symmetric(int(lone.sum()), keys.size, (int(rows[first]), int(cols[first])),
+                                 advice=advice)
     if undirected:
         upper = rows <= cols
         rows, cols = rows[upper], cols[upper]

@@ -44,7 +44,10 @@ def keep_edge_columns(data: Any, keep: Any) -> Any:
     (``edge_mask``, ``train_edge_mask``) are cut and stay aligned with ``edge_index``, while the
     supervision of link prediction (``edge_label``, ``edge_label_index``, ``pos_edge_label``,
     ...) and node attributes are left as they are, even when their size equals the number of
-    columns.
+    columns. An ``adj_t`` beside ``edge_index`` (``ToSparseTensor(remove_edge_index=False)``,
+    a torch sparse tensor or a ``torch_sparse.SparseTensor``) loses the entries ``(v, u)`` of
+    the columns ``(u, v)`` that leave (and that no kept column repeats); its other entries stay
+    (a self-loop a normalization added).
 
     Examples
     --------
@@ -62,9 +65,34 @@ def keep_edge_columns(data: Any, keep: Any) -> Any:
     for key in list(data.keys()):
         if is_column_attribute(data, key, num_columns):
             out[key] = data[key][keep]
+    if getattr(data, "adj_t", None) is not None:  # models read it, not edge_index
+        out.adj_t = _without_pairs(data.adj_t, data.edge_index[1][~keep], data.edge_index[0][~keep],
+                                   data.edge_index[1][keep], data.edge_index[0][keep])
     if data.num_nodes is not None:
         out.num_nodes = int(data.num_nodes)
     return out
+
+
+def _without_pairs(adj: Any, rows: Any, cols: Any, kept_rows: Any, kept_cols: Any) -> Any:
+    """The sparse matrix ``adj`` (a torch sparse tensor, COO or CSR, or a
+    ``torch_sparse.SparseTensor``) without its entries at ``(rows, cols)`` that are not also at
+    ``(kept_rows, kept_cols)``, in its own layout."""
+    if isinstance(adj, torch.Tensor):
+        layout = adj.layout
+        coo = (adj.to_sparse_coo() if layout != torch.sparse_coo else adj).coalesce()
+        (r, c), values = coo.indices(), coo.values()
+    else:  # torch_sparse.SparseTensor
+        r, c, values = adj.coo()
+    size = adj.size(1)
+    gone = rows * size + cols
+    gone = gone[~torch.isin(gone, kept_rows * size + kept_cols)]
+    stay = ~torch.isin(r * size + c, gone)
+    if not isinstance(adj, torch.Tensor):
+        return type(adj)(row=r[stay], col=c[stay], value=None if values is None else values[stay],
+                         sparse_sizes=adj.sparse_sizes())
+    out = torch.sparse_coo_tensor(torch.stack([r[stay], c[stay]]), values[stay], adj.shape,
+                                  is_coalesced=True)
+    return out if layout == torch.sparse_coo else out.to_sparse_csr()
 
 
 class TeddyTransform(BaseTransform):

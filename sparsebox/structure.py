@@ -717,11 +717,13 @@ def _is_symmetric(row, col, w, ids, n) -> bool:
 
 
 def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, int],
-                             mirror: str = "") -> None:
+                             mirror: str = "", advice: str | None = None) -> None:
     """Warn that a graph is read as directed where only ``unmirrored`` of its ``entries`` (at
     most :data:`_NEARLY_SYMMETRIC` of them; ``example`` one) lack a ``mirror``: most likely an
-    undirected graph with a one-way column, whose pairs a pruner would then split. The warning
-    names the caller's line, not one of this library's.
+    undirected graph with a one-way column, whose pairs a pruner would then split. ``advice``
+    says how to read it otherwise (by default, with :func:`as_structure`'s options). The warning
+    names the caller's line, not one of this library's (nor PyG's or scikit-learn's, which
+    call a transform or an estimator for the user).
 
     Examples
     --------
@@ -738,19 +740,21 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
     verb = "has" if unmirrored == 1 else "have"
     warnings.warn(f"the graph is read as directed: {unmirrored} of its {entries} entries {verb} "
                   f"no mirror{' ' + mirror if mirror else ''} ({example} for one), all the others "
-                  "do; read it with as_structure(graph, undirected=True, symmetrize='max') to "
-                  "make it undirected, or undirected=False to keep it directed without this "
-                  "warning (a method fits the structure either returns)",
+                  "do; " + (advice or "read it with as_structure(graph, undirected=True, "
+                            "symmetrize='max') to make it undirected, or undirected=False to keep "
+                            "it directed without this warning (a method fits the structure either "
+                            "returns)"),
                   stacklevel=_caller_level())
 
 
 def _caller_level() -> int:
     """The ``stacklevel`` at which a warning given by the function that calls this one names
-    the first caller outside sparsebox, graphsparse and scenesparse: the user's line, however
-    deep in the library the warning was found."""
+    the first caller outside sparsebox, graphsparse and scenesparse, and PyG and scikit-learn
+    (a dataset's transform, a pipeline's step): the user's line, however deep in the library the
+    warning was found."""
     level, frame = 2, sys._getframe(2)  # (stacklevel 2: the warning function's caller)
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
-            "sparsebox", "graphsparse", "scenesparse"):
+            "sparsebox", "graphsparse", "scenesparse", "torch_geometric", "sklearn"):
         level, frame = level + 1, frame.f_back
     return level
 

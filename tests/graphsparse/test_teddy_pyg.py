@@ -247,6 +247,29 @@ def test_a_data_without_an_integer_edge_index_is_refused_by_name():
             fit(Data(edge_index=data.edge_index.float(), num_nodes=3))
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("layout", [torch.sparse_csr, torch.sparse_coo])
+def test_an_adj_t_beside_edge_index_is_pruned_with_it(layout):
+    """ToSparseTensor(remove_edge_index=False), as the refusal above advises, kept every entry
+    of adj_t while edge_index lost columns: a model reading adj_t trained on the whole graph.
+    An entry no column holds (a self-loop a normalization added) stays."""
+    import torch_geometric.transforms as T
+
+    weights = torch.arange(1.0, 9.0)
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2, 2, 0, 2, 3], [1, 0, 2, 1, 0, 2, 3, 2]]),
+                edge_weight=weights, num_nodes=4)
+    sparse = T.ToSparseTensor(remove_edge_index=False, layout=layout)(data.clone())
+    loop = torch.sparse_coo_tensor([[1], [1]], [9.0], (4, 4))
+    sparse.adj_t = (sparse.adj_t.to_sparse_coo() + loop).coalesce().to_sparse(layout=layout)
+    out = TeddyTransform(budget=2)(sparse)
+    assert out.edge_index.shape[1] == 4 and out.adj_t.layout == layout
+    expected = torch.sparse_coo_tensor(out.edge_index.flip(0), out.edge_weight, (4, 4)).to_dense()
+    assert torch.equal(out.adj_t.to_dense(), expected + loop.to_dense())
+    # the entries of every column stay where the pruning keeps all
+    assert torch.equal(TeddyTransform(budget=4)(sparse).adj_t.to_dense(),
+                       sparse.adj_t.to_dense())
+
+
 def test_a_pyg_edge_index_tensor_is_an_edge_index():
     """PyG's EdgeIndex (a tensor subclass) was taken for a Data and refused."""
     from torch_geometric import EdgeIndex

@@ -729,6 +729,7 @@ def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights
     from torch_geometric.data import Data
 
     from graphsparse.random_edges import RandomEdgePruner
+    from graphsparse.transforms import TeddyTransform
 
     ring = torch.arange(40)
     both = torch.stack([torch.cat([ring, (ring + 1) % 40]), torch.cat([(ring + 1) % 40, ring])])
@@ -737,13 +738,20 @@ def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights
                                          r"\(\(0, 20\) for one\)") as caught:
         RandomEdgePruner(keep_ratio=0.5).fit(one_way)
     assert caught[0].filename == __file__  # the caller's line, not the library's
-    # advice a method's caller can follow (fit takes no undirected= or symmetrize=)
-    assert "read it with as_structure(graph, undirected=True, symmetrize='max')" in str(
+    # advice a PyG user can follow, with a Data (fit takes no undirected= or symmetrize=, and a
+    # TeddyTransform returns a Data: it said "read it with as_structure(...)")
+    assert "make it undirected first with torch_geometric.transforms.ToUndirected()" in str(
         caught[0].message)
-    fixed = as_structure(one_way, undirected=True, symmetrize="max")
+    import torch_geometric.transforms as T
+
+    with pytest.warns(UserWarning, match="ToUndirected") as caught:  # through PyG's __call__
+        TeddyTransform(keep_ratio=0.5)(one_way.clone())
+    assert caught[0].filename == __file__
+    fixed = T.ToUndirected()(one_way.clone())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RandomEdgePruner(keep_ratio=0.5).fit(fixed)
+        assert as_structure(TeddyTransform(keep_ratio=0.5)(fixed)).is_undirected
     weights = torch.ones(80)
     weights[0] = 2.0  # one pair of unequal weights: the edges are still undirected
     uneven = Data(edge_index=both, edge_weight=weights, num_nodes=40)
