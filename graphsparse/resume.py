@@ -34,6 +34,7 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
         if file.exists() and not file.is_file():
             what = "a folder, not a file" if file.is_dir() else "not a file"
             raise typer.BadParameter(f"{file} is {what}", param_hint="--resume")
+    before = None
     if run_path.is_file():  # checked even without results: a run would overwrite it
         before = read_json(run_path, "--resume")
         if not isinstance(before, dict):
@@ -51,7 +52,15 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
         raise typer.BadParameter(f"{path} has no {run_path.name} beside it, so its settings "
                                  "cannot be checked; resume in the folder a run made, or choose "
                                  "another --out", param_hint="--resume")
-    return check_records(read_json(path, "--resume"), path, fields, what, "--resume")
+    records = check_records(read_json(path, "--resume"), path, fields, what, "--resume")
+    unrecorded = [k for k in run if k not in before]
+    if records and unrecorded:  # (a run.json edited by hand): records of other settings mixed in
+        raise typer.BadParameter(f"{run_path} does not record the {', '.join(unrecorded)} its "
+                                 f"runs were made with, so they cannot be checked against this "
+                                 f"run's ({', '.join(f'{k} {run[k]}' for k in unrecorded)}); "
+                                 "resume in the folder a run made, or choose another --out",
+                                 param_hint="--resume")
+    return records
 
 
 def check_records(records: Any, path: Path, fields: Mapping[str, Any], what: str,

@@ -125,10 +125,11 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
     x, edges = model_inputs(model, data)
     train, val_nodes, test_nodes = (node_mask(data, k) for k in ("train_mask", "val_mask",
                                                                   "test_mask"))
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         opt.zero_grad()
-        out = model(x, edges)
+        out = model(x, edges) if epoch else _first_output(model, x, edges, data,
+                                                          (train, val_nodes, test_nodes))
         loss = F.cross_entropy(out[train], data.y[train].long())
         if teacher is not None:
             if teacher.shape != out.shape:
@@ -147,6 +148,28 @@ def train_node_classifier(model: nn.Module, data: Any, *, epochs: int = 200, lr:
             best_val, best_test, best_logits = val, score(out, data.y, test_nodes), out
     kept = sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
     return TrainResult(best_val, best_test, time.perf_counter() - start, kept, best_logits)
+
+
+def _first_output(model: nn.Module, x: Any, edges: Any, data: Any, nodes: tuple) -> torch.Tensor:
+    """``model(x, edges)``, refused by name where the model is not made for ``data``: features
+    of another width (torch's "mat1 and mat2 shapes cannot be multiplied"), or fewer outputs
+    than ``data.y`` has classes on the ``nodes`` (masks or indices) scored (cross-entropy's
+    "Target 2 is out of bounds")."""
+    remake = ("make it for data, as model_factory(data, name) does: make_model(name, "
+              "data.num_features, int(data.y.max()) + 1)")
+    try:
+        out = model(x, edges)
+    except RuntimeError as err:
+        if "shapes cannot be multiplied" not in str(err):
+            raise
+        raise InvalidParameterError(f"the model does not take data.x's {x.shape[-1]} features "
+                                    f"per node ({err}); {remake}") from None
+    classes = max(int(data.y[n].max()) for n in nodes) + 1
+    if out.dim() != 2 or out.shape[0] != data.num_nodes or out.shape[1] < classes:
+        raise InvalidParameterError(f"the model gives outputs of shape {list(out.shape)}, where "
+                                    f"data needs [{data.num_nodes}, {classes}] (a row per node, a "
+                                    f"column per class of data.y); {remake}")
+    return out
 
 
 def check_weight_keep_ratio(weight_keep_ratio: Any, num_weights: int) -> float:

@@ -10,6 +10,7 @@ from graphsparse.datasets import load_planetoid
 from graphsparse.gnn import distillation_loss, make_model, prunable_weights, train_node_classifier
 from graphsparse.levels import run_levels
 from graphsparse.random_edges import prune_edges_random
+from sparsebox.exceptions import InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -380,6 +381,23 @@ def _karate_task():
     return data
 
 
+@pytest.mark.parametrize(("model", "message"), [
+    (("gcn", 5, 4), r"^the model does not take data.x's 34 features per node \(mat1 and mat2 "
+                    r"shapes cannot be multiplied .*\); make it for data, as "
+                    r"model_factory\(data, name\) does"),
+    (("gin", 7, 4), r"^the model does not take data.x's 34 features"),
+    (("gcn", 34, 2), r"^the model gives outputs of shape \[34, 2\], where data needs \[34, 4\] "
+                     r"\(a row per node, a column per class of data.y\); make it for data"),
+    (("gat", 34, 3), r"^the model gives outputs of shape \[34, 3\], where data needs \[34, 4\]"),
+])
+def test_a_model_not_made_for_the_data_is_refused_by_name(model, message):
+    """torch's "mat1 and mat2 shapes cannot be multiplied (34x34 and 5x512)" or cross-entropy's
+    "Target 3 is out of bounds" named neither the model's channels nor data.x or data.y."""
+    with pytest.raises(InvalidParameterError, match=message):
+        train_node_classifier(make_model(*model), _karate_task(), epochs=1)
+    assert 0 <= train_node_classifier(make_model("gcn", 34, 4), _karate_task(), epochs=1).val_acc
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"val_mask": None, "test_mask": None}, r"a Data lacks val_mask, test_mask"),
     ({"val_mask": torch.zeros(34, dtype=torch.bool)}, r"data.val_mask selects no node"),
@@ -621,6 +639,17 @@ def test_teddy_names_in_any_case_are_recorded_and_resumed_in_lower_case(tmp_path
     (out / "run.json").write_text(json.dumps({**run, "dataset": "CORA", "model": "GCN"}))
     resumed = cli(*common, "--dataset", "cora", "--resume")
     assert resumed.exit_code == 0, resumed.output
+    # a run.json without its dataset (edited by hand) resumed as citeseer and reported cora's
+    # records under that name
+    run = {k: v for k, v in json.loads((out / "run.json").read_text()).items() if k != "dataset"}
+    (out / "run.json").write_text(json.dumps(run))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    refused = cli(*common, "--dataset", "citeseer", "--resume")
+    assert refused.exit_code == 2 and refused.output.startswith(
+        f"error: Invalid value for --resume: {out / 'run.json'} does not record the dataset its "
+        "runs were made with, so they cannot be checked against this run's (dataset citeseer)"
+    ), refused.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_training_runs_under_no_grad_and_is_refused_under_inference_mode():
