@@ -112,8 +112,7 @@ def info(
     from sparsebox.data.graphs import load_graph
     from sparsebox.progress import progress_steps
 
-    if not graph.strip():
-        raise typer.BadParameter("is empty; give a dataset name or a file", param_hint="GRAPH")
+    _check_graph_given(graph)
     with progress_steps([f"loading {graph}"]) as step:
         summary = {"graph": graph, **graph_summary(load_graph(graph))}
         step()
@@ -588,6 +587,12 @@ def _graph_source(graph: str) -> str:
     return str(Path(graph).resolve())
 
 
+def _check_graph_given(graph: str) -> None:
+    """Refuse an empty GRAPH (an unset shell variable), which no dataset or file is."""
+    if not graph.strip():
+        raise typer.BadParameter("is empty; give a dataset name or a file", param_hint="GRAPH")
+
+
 @stream_app.command("run")
 def stream_run(
     graph: str = typer.Argument(..., help="A dataset name or graph file."),
@@ -626,6 +631,7 @@ def stream_run(
     add nothing to a Laplacian; the summary counts them), and an event that is one is refused."""
     from graphsparse.streaming import CHECKPOINT
 
+    _check_graph_given(graph)  # (it was "name_or_path must be a dataset name ...")
     if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
         why = "is a folder, not a file of events" if Path(events).is_dir() else "no such file"
         raise typer.BadParameter(f"{events}: {why}", param_hint="--events")

@@ -107,6 +107,10 @@ def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str]
     """
     from sparsebox.outputs import check_output_folder
 
+    if any(Path(f).parent.resolve() == Path(out).resolve() for f in files):  # (before the
+        # stems: a recursive glob that matched a run's outputs in it also repeats their stems)
+        raise InvalidParameterError(f"{option}: {out} is the folder of the input files; write "
+                                    "to another folder (inputs are never overwritten)")
     stems = [Path(f).stem for f in files] if stems is None else list(stems)
     first: dict[str, Path] = {}
     for f, stem in zip(files, stems, strict=True):
@@ -118,11 +122,7 @@ def check_batch_folder(out: Path, files: Sequence[Path], *, stems: Sequence[str]
                 f"{option}: {a} and {b} would write the same outputs; outputs are named after "
                 f"the input ({stem}), so rename one")
         first[stem] = f
-    out = check_output_folder(out, option=option)
-    if any(Path(f).parent.resolve() == out.resolve() for f in files):
-        raise InvalidParameterError(f"{option}: {out} is the folder of the input files; write "
-                                    "to another folder (inputs are never overwritten)")
-    return out
+    return check_output_folder(out, option=option)
 
 
 def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,

@@ -278,6 +278,32 @@ def _home_expanded(arg: str) -> str:
     return arg
 
 
+#: the options that name a file or folder (``--root`` says more of its own): typer reads an
+#: empty value (an unset shell variable, ``--out "$OUT"``) as ``Path("")``, the current folder,
+#: and outputs went there
+_PATH_OPTIONS = ("--out", "-o", "--output", "--state", "--events", "--report", "--image",
+                 "--images", "--cameras")
+
+
+def _empty_path_option(args: Sequence[str]) -> str | None:
+    """The first of :data:`_PATH_OPTIONS` that ``args`` give an empty value, or None.
+
+    Examples
+    --------
+    >>> _empty_path_option(["graph", "sparsify", "g/", "--out", ""]), _empty_path_option(["--report="])
+    ('--out', '--report')
+    >>> _empty_path_option(["graph", "sparsify", "g/", "--out", "sparse/"]) is None
+    True
+    """
+    for i, arg in enumerate(args):
+        name, equals, value = arg.partition("=")
+        if arg in _PATH_OPTIONS and i + 1 < len(args) and not args[i + 1].strip():
+            return arg
+        if equals and name in _PATH_OPTIONS and not value.strip():
+            return name
+    return None
+
+
 def _unquoted_glob_hint(err: BaseException) -> str:
     """Where extra arguments are files (a glob the shell expanded: ``scans/*.ply`` unquoted), how
     to give several files: a quoted glob or their folder.
@@ -306,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
     cut = args.index("--") if "--" in args else len(args)
     args = [_home_expanded(a) for a in args[:cut]] + args[cut:]
+    empty = _empty_path_option(args[:cut])
+    if empty is not None:
+        print(f"error: {empty}: is empty; give a file or folder name", file=sys.stderr)
+        return 2
     try:
         with warnings.catch_warnings():
             warnings.showwarning = warning_line

@@ -75,6 +75,22 @@ def test_a_batch_into_its_own_input_folder_is_refused_before_any_work(graphs, cl
     assert result.stdout == ""  # no file was even tried
 
 
+def test_a_recursive_glob_that_matches_earlier_outputs_names_the_output_folder(tmp_path, cli):
+    """A second run of 'scans/**/*.ply' --out scans/out matched the first run's outputs, and
+    was told to rename one of two inputs of the same stem."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    np.savetxt(scans / "a.xyz", np.random.default_rng(0).random((50, 3)))
+    argv = ["scene", "prune-points", "--out", scans / "out", "--method", "uniform",
+            "--keep-ratio", "0.5"]
+    assert cli(*argv[:2], scans, *argv[2:]).exit_code == 0
+    before = sorted(p.relative_to(scans) for p in scans.rglob("*"))
+    line = cli(*argv[:2], f"{scans}/**/*.xyz", *argv[2:]).error_line()
+    assert line == (f"error: --out: {scans / 'out'} is the folder of the input files; write to "
+                    "another folder (inputs are never overwritten)")
+    assert sorted(p.relative_to(scans) for p in scans.rglob("*")) == before
+
+
 def test_a_batch_whose_inputs_share_a_stem_is_refused_before_any_work(graphs, tmp_path, cli):
     write_graph(as_structure(nx.cycle_graph(12)), graphs / "grid.graph")  # beside grid.mtx
     out = tmp_path / "out"

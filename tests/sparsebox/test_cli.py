@@ -151,6 +151,31 @@ def test_graph_info_of_an_empty_name_names_the_argument(cli):
         "error: Invalid value for GRAPH: is empty; give a dataset name or a file")
 
 
+def test_an_empty_path_option_is_refused_not_taken_for_the_working_folder(cli, tmp_path,
+                                                                          monkeypatch):
+    """``--out "$OUT"`` with OUT unset wrote a batch's outputs into the working folder (exit 0),
+    as ``--state ""`` did a stream's checkpoint; ``--events ""`` was "a folder", and an empty
+    stream GRAPH "name_or_path must be a dataset name"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "graphs" / "ring.txt").write_text("0 1\n1 2\n2 0\n")
+    (tmp_path / "events.txt").write_text("- 0 1\n")
+    runs = [(["graph", "sparsify", "graphs", "--method", "random", "--keep-ratio", "0.5",
+              "--out", ""], "--out"),
+            (["graph", "sparsify", "graphs", "--method", "random", "--keep-ratio", "0.5",
+              "--out= "], "--out"),
+            (["graph", "sparsify", "graphs/ring.txt", "-o", "", "--method", "random"], "-o"),
+            (["stream", "graphs/ring.txt", "--events", "events.txt", "--state", ""], "--state"),
+            (["stream", "graphs/ring.txt", "--events", "", "--state", "s"], "--events"),
+            (["scene", "prune-points", "x.ply", "y.ply", "--report", ""], "--report")]
+    for argv, option in runs:
+        assert cli(*argv).error_line() == f"error: {option}: is empty; give a file or folder name"
+    assert cli("stream", "", "--events", "events.txt", "--state", "s").error_line() == (
+        "error: Invalid value for GRAPH: is empty; give a dataset name or a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.txt", "graphs"]
+    assert [p.name for p in (tmp_path / "graphs").iterdir()] == ["ring.txt"]
+
+
 def test_debug_shows_the_traceback(cli):
     result = cli("--debug", "graph", "info", "nope")
     assert result.exit_code == 2
