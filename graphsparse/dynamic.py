@@ -554,6 +554,7 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
                                         f"inserted_from_id_ {inserted_from} is above next_id_ "
                                         f"{next_id}")
         _check_subgraph(graph, sparsifier)
+        _check_spans(graph, sparsifier)
         self._check_cap(sparsifier.num_edges, graph.num_nodes, "the state's sparsifier",
                         "(load it with the max_density it was made with)")
         scores = None
@@ -935,6 +936,21 @@ def _check_subgraph(g: SparseStructure, h: SparseStructure) -> None:
                    f"{g.ids[pos[i]]} and weight {g.weights[pos[i]]:g}")
     raise InvalidParameterError("not a consistent DynamicSpectralSparsifier state: the "
                                 f"sparsifier_* entries are not a subgraph of graph_*: {problem}")
+
+
+def _check_spans(g: SparseStructure, h: SparseStructure) -> None:
+    """Refuse a loaded state whose G or H is directed, or whose H (a subgraph of G) does not
+    span every component of G, as each batch keeps it (a deletion reconnects H only within the
+    pieces it split)."""
+    directed = [name for name, s in (("graph_", g), ("sparsifier_", h)) if not s.is_undirected]
+    if directed:
+        raise InvalidParameterError("not a consistent DynamicSpectralSparsifier state: the "
+                                    f"{' and '.join(directed)}* entries are of a directed graph")
+    parts, whole = h.connected_components()[0], g.connected_components()[0]
+    if parts != whole:
+        raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: H has "
+                                    f"{parts} components where G has {whole}, so it does not "
+                                    "span G")
 
 
 def _check_event_list(name: str, events: Any) -> None:

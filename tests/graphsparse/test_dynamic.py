@@ -639,7 +639,13 @@ def test_an_inconsistent_state_is_refused_naming_the_entry():
                              # new edges would have reused ids; a bare TypeError; accepted
                              ({"next_id_": np.array(5)}, r"next_id_ 5 is not above the graph's ids"),
                              ({"batches_": np.array([1, 2])}, "batches_ must be an integer"),
-                             ({"distortion_": np.array(-1.0)}, "distortion_ must be a finite number > 0")):
+                             ({"distortion_": np.array(-1.0)}, "distortion_ must be a finite number > 0"),
+                             # an H that does not span G was taken (the deletions rely on it)
+                             ({f"sparsifier_{k}": state[f"sparsifier_{k}"][:0]
+                               for k in ("rows", "cols", "weights", "ids")},
+                              "H has 36 components where G has 1, so it does not span G"),
+                             ({"sparsifier_meta": state["sparsifier_meta"] * [1, 0, 1]},
+                              "the sparsifier_\\* entries are of a directed graph")):
         with pytest.raises(InvalidParameterError, match=message):
             d.load_state_dict({**state, **changed})
         assert (d.graph_, d.sparsifier_, d.batches_, d.next_id_, d.distortion_) == before
