@@ -72,9 +72,9 @@ def unweighted_structure(graph: Any) -> SparseStructure:
 
 
 #: how a PyG graph read as directed, with nearly every column mirrored, is made undirected
-_PYG_UNDIRECTED = ("make it undirected first with torch_geometric.transforms.ToUndirected() (or "
-                   "torch_geometric.utils.to_undirected), or ignore this warning to keep it "
-                   "directed")
+_PYG_UNDIRECTED = ("make it undirected first with torch_geometric.transforms.ToUndirected("
+                   "reduce='max') (its default, 'add', doubles the weights of the edges that "
+                   "had their mirror), or ignore this warning to keep it directed")
 
 
 def _distinct_edges(edge_index: np.ndarray, num_nodes: int,

@@ -74,7 +74,7 @@ def keep_edge_columns(data: Any, keep: Any) -> Any:
 
 
 def _without_pairs(adj: Any, rows: Any, cols: Any, kept_rows: Any, kept_cols: Any) -> Any:
-    """The sparse matrix ``adj`` (a torch sparse tensor, COO or CSR, or a
+    """The matrix ``adj`` (a torch tensor, sparse in any layout or dense, or a
     ``torch_sparse.SparseTensor``) without its entries at ``(rows, cols)`` that are not also at
     ``(kept_rows, kept_cols)``, in its own layout."""
     if isinstance(adj, torch.Tensor):
@@ -92,7 +92,9 @@ def _without_pairs(adj: Any, rows: Any, cols: Any, kept_rows: Any, kept_cols: An
                          sparse_sizes=adj.sparse_sizes())
     out = torch.sparse_coo_tensor(torch.stack([r[stay], c[stay]]), values[stay], adj.shape,
                                   is_coalesced=True)
-    return out if layout == torch.sparse_coo else out.to_sparse_csr()
+    if layout == torch.sparse_coo:
+        return out
+    return out.to_dense() if layout == torch.strided else out.to_sparse(layout=layout)
 
 
 class TeddyTransform(BaseTransform):

@@ -14,7 +14,7 @@ import math
 import numbers
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -85,16 +85,20 @@ def _check_points(points: Any) -> np.ndarray:
             "points must be an (N, 3) array of positions or a point cloud, got an open3d "
             "TriangleMesh: pass np.asarray(mesh.vertices), or read the file with "
             "scenesparse.read_points(path), whose cloud keeps the faces")
+    def refuse(what: str) -> NoReturn:
+        raise InvalidParameterError(f"points must be an (N, 3) array of real numbers or a point "
+                                    f"cloud, got {what}")
+
     try:
         pts = np.asarray(points)
-        if pts.dtype.kind not in "iuf":  # complex, text, objects, a mask's booleans
-            raise TypeError
-        pts = np.ascontiguousarray(pts, dtype=np.float64)
-    except (TypeError, ValueError):
-        what = (f"an array of {points.dtype}" if isinstance(points, np.ndarray)
-                else type(points).__name__)
-        raise InvalidParameterError(f"points must be an (N, 3) array of real numbers or a point "
-                                    f"cloud, got {what}") from None
+    except (TypeError, ValueError) as err:  # a ragged list
+        refuse(f"{type(points).__name__} ({err})")
+    if pts.dtype.kind in "bcUSV":  # a mask's booleans, complex numbers (their imaginary parts
+        refuse(f"an array of {pts.dtype}")  # were dropped with a warning), text, records
+    try:
+        pts = np.ascontiguousarray(pts, dtype=np.float64)  # objects: Fraction, pandas' NA...
+    except (TypeError, ValueError) as err:
+        refuse(f"{type(points).__name__} ({err})")
     if pts.ndim != 2 or pts.shape[1] != 3:
         raise InvalidParameterError(f"points must have shape (N, 3), got {pts.shape}")
     if not np.all(np.isfinite(pts)):

@@ -286,20 +286,21 @@ _PATH_OPTIONS = ("--out", "-o", "--output", "--state", "--events", "--report", "
 
 
 def _empty_path_option(args: Sequence[str]) -> str | None:
-    """The first of :data:`_PATH_OPTIONS` that ``args`` give an empty value, or None.
+    """The first of :data:`_PATH_OPTIONS` that ``args`` give an empty value, by its long name
+    (as the commands' other errors name it), or None.
 
     Examples
     --------
-    >>> _empty_path_option(["graph", "sparsify", "g/", "--out", ""]), _empty_path_option(["--report="])
-    ('--out', '--report')
+    >>> _empty_path_option(["graph", "sparsify", "g/", "-o", ""]), _empty_path_option(["--report="])
+    ('--output', '--report')
     >>> _empty_path_option(["graph", "sparsify", "g/", "--out", "sparse/"]) is None
     True
     """
     for i, arg in enumerate(args):
-        name, equals, value = arg.partition("=")
+        name, equals, value = arg.partition("=")  # (--report=x; a short option's -o=x is "=x")
         if arg in _PATH_OPTIONS and i + 1 < len(args) and not args[i + 1].strip():
-            return arg
-        if equals and name in _PATH_OPTIONS and not value.strip():
+            return "--output" if arg == "-o" else arg
+        if arg.startswith("--") and equals and name in _PATH_OPTIONS and not value.strip():
             return name
     return None
 
@@ -332,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
     cut = args.index("--") if "--" in args else len(args)
     args = [_home_expanded(a) for a in args[:cut]] + args[cut:]
-    empty = _empty_path_option(args[:cut])
+    empty = None if {"--help", "-h"} & set(args[:cut]) else _empty_path_option(args[:cut])
     if empty is not None:
         print(f"error: {empty}: is empty; give a file or folder name", file=sys.stderr)
         return 2

@@ -750,11 +750,11 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
 def _caller_level() -> int:
     """The ``stacklevel`` at which a warning given by the function that calls this one names
     the first caller outside sparsebox, graphsparse and scenesparse, and PyG and scikit-learn
-    (a dataset's transform, a pipeline's step): the user's line, however deep in the library the
-    warning was found."""
+    (a dataset's transform, a pipeline's step, a search's joblib jobs): the user's line, however
+    deep in the library the warning was found."""
     level, frame = 2, sys._getframe(2)  # (stacklevel 2: the warning function's caller)
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
-            "sparsebox", "graphsparse", "scenesparse", "torch_geometric", "sklearn"):
+            "sparsebox", "graphsparse", "scenesparse", "torch_geometric", "sklearn", "joblib"):
         level, frame = level + 1, frame.f_back
     return level
 
@@ -1231,8 +1231,10 @@ def _networkx_weights(edges: list) -> np.ndarray:
         except (TypeError, ValueError, OverflowError):
             w[i] = np.nan
         if not (np.isfinite(w[i]) and w[i] > 0):
+            got = (f"an integer of {len(str(abs(x)))} digits" if isinstance(x, int)
+                   and abs(x) > 10**308 else repr(x))
             raise InvalidParameterError(f"networkx graph edge ({u!r}, {v!r}): weight must be a "
-                                        f"finite number > 0, got {x!r}")
+                                        f"finite number > 0, got {got}")
     return w
 
 

@@ -4,6 +4,7 @@ held by fixed masks, and distillation from a teacher (TEDDY's recipe)."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,7 +161,10 @@ def _first_output(model: nn.Module, x: Any, edges: Any, data: Any, nodes: tuple)
     try:
         out = model(x, edges)
     except RuntimeError as err:
-        if "shapes cannot be multiplied" not in str(err):
+        # the first layer's "(nodes x features and in x out)": not a failure inside the model
+        shapes = re.search(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)",
+                           str(err))
+        if shapes is None or tuple(int(k) for k in shapes.groups()[:2]) != tuple(x.shape):
             raise
         raise InvalidParameterError(f"the model does not take data.x's {x.shape[-1]} features "
                                     f"per node ({err}); {remake}") from None

@@ -398,6 +398,20 @@ def test_a_model_not_made_for_the_data_is_refused_by_name(model, message):
     assert 0 <= train_node_classifier(make_model("gcn", 34, 4), _karate_task(), epochs=1).val_acc
 
 
+def test_a_failure_inside_a_users_model_is_not_blamed_on_data_x():
+    class Broken(torch.nn.Module):  # its second layer does not take the first's output
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(34, 16), torch.nn.Linear(32, 4)
+
+        def forward(self, x, edge_index):
+            return self.b(self.a(x))
+
+    with pytest.raises(RuntimeError, match=r"^mat1 and mat2 shapes cannot be multiplied "
+                                           r"\(34x16 and 32x4\)$"):
+        train_node_classifier(Broken(), _karate_task(), epochs=1)
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"val_mask": None, "test_mask": None}, r"a Data lacks val_mask, test_mask"),
     ({"val_mask": torch.zeros(34, dtype=torch.bool)}, r"data.val_mask selects no node"),

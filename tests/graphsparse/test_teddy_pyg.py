@@ -248,7 +248,8 @@ def test_a_data_without_an_integer_edge_index_is_refused_by_name():
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
-@pytest.mark.parametrize("layout", [torch.sparse_csr, torch.sparse_coo])
+@pytest.mark.parametrize("layout", [torch.sparse_csr, torch.sparse_coo, torch.sparse_csc,
+                                    torch.strided])
 def test_an_adj_t_beside_edge_index_is_pruned_with_it(layout):
     """ToSparseTensor(remove_edge_index=False), as the refusal above advises, kept every entry
     of adj_t while edge_index lost columns: a model reading adj_t trained on the whole graph.
@@ -258,9 +259,10 @@ def test_an_adj_t_beside_edge_index_is_pruned_with_it(layout):
     weights = torch.arange(1.0, 9.0)
     data = Data(edge_index=torch.tensor([[0, 1, 1, 2, 2, 0, 2, 3], [1, 0, 2, 1, 0, 2, 3, 2]]),
                 edge_weight=weights, num_nodes=4)
-    sparse = T.ToSparseTensor(remove_edge_index=False, layout=layout)(data.clone())
+    sparse = T.ToSparseTensor(remove_edge_index=False)(data.clone())
     loop = torch.sparse_coo_tensor([[1], [1]], [9.0], (4, 4))
-    sparse.adj_t = (sparse.adj_t.to_sparse_coo() + loop).coalesce().to_sparse(layout=layout)
+    adj = (sparse.adj_t.to_sparse_coo() + loop).coalesce()  # (a dense or CSC one made by hand)
+    sparse.adj_t = adj.to_dense() if layout == torch.strided else adj.to_sparse(layout=layout)
     out = TeddyTransform(budget=2)(sparse)
     assert out.edge_index.shape[1] == 4 and out.adj_t.layout == layout
     expected = torch.sparse_coo_tensor(out.edge_index.flip(0), out.edge_weight, (4, 4)).to_dense()
@@ -268,6 +270,19 @@ def test_an_adj_t_beside_edge_index_is_pruned_with_it(layout):
     # the entries of every column stay where the pruning keeps all
     assert torch.equal(TeddyTransform(budget=4)(sparse).adj_t.to_dense(),
                        sparse.adj_t.to_dense())
+
+
+def test_a_torch_sparse_adj_t_beside_edge_index_is_pruned_with_it():
+    """The same with torch_sparse installed, whose SparseTensor ToSparseTensor makes."""
+    torch_sparse = pytest.importorskip("torch_sparse")
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2, 2, 0, 2, 3], [1, 0, 2, 1, 0, 2, 3, 2]]),
+                edge_weight=torch.arange(1.0, 9.0), num_nodes=4)
+    data.adj_t = torch_sparse.SparseTensor(row=data.edge_index[1], col=data.edge_index[0],
+                                           value=data.edge_weight, sparse_sizes=(4, 4))
+    out = TeddyTransform(budget=2)(data)
+    assert isinstance(out.adj_t, torch_sparse.SparseTensor)
+    expected = torch.sparse_coo_tensor(out.edge_index.flip(0), out.edge_weight, (4, 4))
+    assert torch.equal(out.adj_t.to_dense(), expected.to_dense())
 
 
 def test_a_pyg_edge_index_tensor_is_an_edge_index():

@@ -687,17 +687,23 @@ def test_ply_to_binary_pcd_is_read_by_open3d(tmp_path):
 
 def test_float64_normals_of_a_cloud_built_in_memory_are_read_by_open3d(tmp_path):
     """A cloud built with from_xyz wrote its float64 normals as F 8, silently, and open3d read
-    each as (0, 0, 0); they go as F 4, as open3d writes them (its positions stay F 8, warned)."""
+    each as (0, 0, 0); they go as F 4, as open3d writes them (float64 positions of a cloud built
+    in memory stay F 8, warned)."""
     import open3d as o3d
 
     rng = np.random.default_rng(0)
-    normals = rng.standard_normal((20, 3))
-    cloud = PointCloud.from_xyz(rng.random((20, 3)).astype(np.float32), nx=normals[:, 0],
-                                ny=normals[:, 1], nz=normals[:, 2])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        write_points(tmp_path / "m.pcd", cloud)
-    assert b"\nSIZE 4 4 4 4 4 4\n" in (tmp_path / "m.pcd").read_bytes()[:400]
+    normals, points = rng.standard_normal((20, 3)), rng.random((20, 3))
+    for xyz, sizes in ((points.astype(np.float32), b"4 4 4"), (points, b"8 8 8")):
+        cloud = PointCloud.from_xyz(xyz, nx=normals[:, 0], ny=normals[:, 1], nz=normals[:, 2])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            write_points(tmp_path / "m.pcd", cloud)
+        assert [str(w.message).split(";")[0] for w in caught] == (
+            [] if sizes == b"4 4 4" else [f"{tmp_path / 'm.pcd'}: x y z written as 8-byte floats "
+                                          "(F 8) to keep them"])
+        assert b"\nSIZE " + sizes + b" 4 4 4\n" in (tmp_path / "m.pcd").read_bytes()[:400]
+    write_points(tmp_path / "m.pcd", PointCloud.from_xyz(points.astype(np.float32), nx=normals[:, 0],
+                                                         ny=normals[:, 1], nz=normals[:, 2]))
     back = o3d.io.read_point_cloud(str(tmp_path / "m.pcd"))
     np.testing.assert_allclose(np.asarray(back.normals), normals, rtol=1e-6)
 

@@ -1,5 +1,6 @@
 import json
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -636,7 +637,10 @@ def test_what_is_no_array_of_positions_is_refused_naming_points(tmp_path):
             with pytest.raises(InvalidParameterError,
                                match=rf"^points must be an \(N, 3\) array .* got {what}"):
                 UniformDownsampler(budget=1).fit(given)
-    assert UniformDownsampler(budget=2).fit_transform(np.arange(12).reshape(4, 3)).shape == (2, 3)
+    # numbers held otherwise are read as before: integers, objects (fractions, pandas' Float64)
+    for given in (np.arange(12).reshape(4, 3), np.arange(12).reshape(4, 3).astype(object),
+                  [[Fraction(1, 2), Fraction(1, 3), 0]] * 4):
+        assert UniformDownsampler(budget=2).fit_transform(given).shape == (2, 3)
 
 
 @pytest.mark.parametrize("name", ["graph", "statistical", "radius", "fps", "voxel"])

@@ -164,12 +164,13 @@ def test_an_empty_path_option_is_refused_not_taken_for_the_working_folder(cli, t
               "--out", ""], "--out"),
             (["graph", "sparsify", "graphs", "--method", "random", "--keep-ratio", "0.5",
               "--out= "], "--out"),
-            (["graph", "sparsify", "graphs/ring.txt", "-o", "", "--method", "random"], "-o"),
+            (["graph", "sparsify", "graphs/ring.txt", "-o", "", "--method", "random"], "--output"),
             (["stream", "graphs/ring.txt", "--events", "events.txt", "--state", ""], "--state"),
             (["stream", "graphs/ring.txt", "--events", "", "--state", "s"], "--events"),
             (["scene", "prune-points", "x.ply", "y.ply", "--report", ""], "--report")]
     for argv, option in runs:
         assert cli(*argv).error_line() == f"error: {option}: is empty; give a file or folder name"
+    assert cli("graph", "sparsify", "graphs", "--out", "", "--help").exit_code == 0  # its help
     assert cli("stream", "", "--events", "events.txt", "--state", "s").error_line() == (
         "error: Invalid value for GRAPH: is empty; give a dataset name or a file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.txt", "graphs"]

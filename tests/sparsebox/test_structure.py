@@ -615,10 +615,11 @@ def test_a_networkx_edge_whose_weight_is_no_positive_number_is_named_by_its_node
     # a string weight raised numpy's "could not convert string to float: 'a'", naming nothing;
     # None or 0 "weight must be ... at position 1", a place in a list the caller never saw
     # 10**400, past float64, raised a bare OverflowError
-    for bad in ("a", None, 0, -2.0, [1.0], 10**400):
+    for bad, got in (("a", "'a'"), (None, "None"), (0, "0"), (-2.0, "-2.0"), ([1.0], "[1.0]"),
+                     (10**400, "an integer of 401 digits")):
         g = nx.Graph([(0, 1, {"weight": 1.0}), (1, 2, {"weight": bad})])
         with pytest.raises(ValueError, match=re.escape(
-                f"networkx graph edge (1, 2): weight must be a finite number > 0, got {bad!r}")):
+                f"networkx graph edge (1, 2): weight must be a finite number > 0, got {got}")):
             as_structure(g)
     g = nx.DiGraph([(0, 1, {"weight": 2}), (1, 2, {"weight": "2.5"}), (2, 0)])
     assert as_structure(g).weights.tolist() == [2.0, 2.5, 1.0]
@@ -740,14 +741,17 @@ def test_weight_blind_methods_warn_of_a_one_way_column_in_fit_and_not_of_weights
     assert caught[0].filename == __file__  # the caller's line, not the library's
     # advice a PyG user can follow, with a Data (fit takes no undirected= or symmetrize=, and a
     # TeddyTransform returns a Data: it said "read it with as_structure(...)")
-    assert "make it undirected first with torch_geometric.transforms.ToUndirected()" in str(
-        caught[0].message)
+    assert "make it undirected first with torch_geometric.transforms.ToUndirected(reduce='max')" \
+        in str(caught[0].message)
     import torch_geometric.transforms as T
 
     with pytest.warns(UserWarning, match="ToUndirected") as caught:  # through PyG's __call__
         TeddyTransform(keep_ratio=0.5)(one_way.clone())
     assert caught[0].filename == __file__
-    fixed = T.ToUndirected()(one_way.clone())
+    ring_weights = torch.arange(1.0, 41.0)
+    one_way.edge_weight = torch.cat([ring_weights, ring_weights, torch.tensor([5.0])])
+    fixed = T.ToUndirected(reduce="max")(one_way.clone())
+    assert fixed.edge_weight.max() == 40  # as advised: not doubled (ToUndirected() gives 80)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RandomEdgePruner(keep_ratio=0.5).fit(fixed)
