@@ -248,8 +248,8 @@ def exact_fraction(value: Any) -> Fraction:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor) and value.ndim == 0:
         value = value.detach().cpu()
-        if value.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
-            value = value.float()
+        if value.dtype == torch.bfloat16:  # numpy has no bfloat16 (float32's digits of 0.7 in
+            return _shortest_bfloat16(value)  # bfloat16 are 0.69921875)
         value = value.numpy()
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]  # the numpy scalar, in its own precision (.item() widens float32)
@@ -258,6 +258,20 @@ def exact_fraction(value: Any) -> Fraction:
     if isinstance(value, numbers.Rational):
         return Fraction(value.numerator, value.denominator)
     return Fraction(str(value) if isinstance(value, np.floating) else repr(float(value)))
+
+
+def _shortest_bfloat16(value: Any) -> Fraction:
+    """The shortest decimal that rounds to the 0-d bfloat16 tensor ``value``, as a fraction (as
+    ``repr`` gives a float's); a value no decimal of up to 9 digits rounds to, as it is."""
+    import torch
+
+    x = float(value)
+    if math.isfinite(x):
+        for digits in range(1, 10):
+            text = f"{x:.{digits}g}"
+            if torch.tensor(float(text), dtype=torch.bfloat16) == value:
+                return Fraction(text)
+    return Fraction(repr(x))
 
 
 def check_threshold(value: Any) -> Any:

@@ -208,8 +208,14 @@ def select(
     array([ True, False, False,  True])
     """
     scores = check_1d("scores", scores)
-    if np.iscomplexobj(scores):  # numpy's cast would rank by the real parts, with a warning
+    if np.iscomplexobj(scores) or scores.dtype.kind in "USV":  # numpy's cast ranked complex
+        # numbers by their real parts, with a warning, and read text ("10", "1e3") as numbers
         raise InvalidParameterError(f"scores must be real numbers, got dtype {scores.dtype}")
+    if scores.dtype.kind == "O":  # None became NaN, refused as one
+        where = next((i for i, x in enumerate(scores) if x is None), None)
+        if where is not None:
+            raise InvalidParameterError(f"scores must be real numbers, got None at position "
+                                        f"{where}")
     if scores.dtype.kind not in "iu":  # integers are ranked as themselves: as float64,
         scores = check_1d("scores", scores, dtype=np.float64)  # 2**53 + 1 tied with 2**53
     n = scores.shape[0]
@@ -269,7 +275,8 @@ def select(
             keep |= unit_protected
     else:
         q = check_fraction("quantile", value, low_open=False)
-        keep = unit_scores >= _quantile(unit_scores, q) if units else np.zeros(0, dtype=bool)
+        cut = (_integer_quantile if unit_scores.dtype.kind in "iu" else _quantile)
+        keep = unit_scores >= cut(unit_scores, q) if units else np.zeros(0, dtype=bool)
         if unit_protected is not None:
             keep |= unit_protected
     return keep if inverse is None else keep[inverse]
@@ -302,6 +309,24 @@ def _quantile(scores: np.ndarray, q: float) -> float:
         return cut
     low, high = (float(np.quantile(scores, q, method=m)) for m in ("lower", "higher"))
     return high if high == math.inf else low
+
+
+def _integer_quantile(scores: np.ndarray, q: float) -> int:
+    """The least integer at or above ``numpy.quantile`` (linear) of integer ``scores``,
+    interpolated exactly: numpy's float64 merged integers past 2^53 (nanosecond timestamps),
+    and ``quantile=1`` kept all of three of them.
+
+    Examples
+    --------
+    >>> t = np.array([2**62 + 1, 2**62 + 2, 2**62 + 3])
+    >>> _integer_quantile(t, 0.5) - 2**62, _integer_quantile(np.array([1, 2]), 0.5)
+    (2, 2)
+    """
+    position = q * (scores.size - 1)  # numpy's virtual index
+    low = math.floor(position)
+    ordered = np.partition(scores, [low, min(low + 1, scores.size - 1)])
+    a, b = int(ordered[low]), int(ordered[min(low + 1, scores.size - 1)])
+    return math.ceil(a + (Fraction(position) - low) * (b - a))
 
 
 def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:

@@ -261,7 +261,7 @@ class SparseStructure:
             return cls._assemble(rows, indices, w, item, indptr, indices, item, num_nodes=n,
                                  undirected=False, weighted=weight is not None)
         indptr = _as_index_array("indptr", indptr)
-        n = indptr.shape[0] - 1 if num_nodes is None else int(num_nodes)
+        n = indptr.shape[0] - 1 if num_nodes is None else _checked_num_nodes(num_nodes)
         if indptr.shape[0] != n + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
             raise ValueError("indptr must start at 0, be non-decreasing and have num_nodes + 1 "
                              "entries")
@@ -645,15 +645,22 @@ def _check_undirected(undirected: Any) -> None:
         raise InvalidParameterError(f"undirected must be True, False or None, got {undirected!r}")
 
 
+def _checked_num_nodes(num_nodes: Any) -> int:
+    """``num_nodes`` given: an integer >= 0 (a 0-d array or tensor of one: ``edge_index.max()
+    + 1``), refused otherwise (``int()`` truncated 2.9 to 2 and read True as 1)."""
+    num_nodes = scalar_item(num_nodes)
+    if isinstance(num_nodes, (bool, np.bool_)) or not isinstance(num_nodes, (int, np.integer)):
+        raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
+    if num_nodes < 0:
+        raise ValueError(f"num_nodes must be >= 0, got {int(num_nodes)}")
+    return int(num_nodes)
+
+
 def _infer_num_nodes(num_nodes: int | None, row: np.ndarray, col: np.ndarray) -> int:
     top = int(max(row.max(initial=-1), col.max(initial=-1))) + 1
     if num_nodes is None:
         return top
-    num_nodes = scalar_item(num_nodes)  # edge_index.max() + 1 is a 0-d tensor
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
-        raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
-    if num_nodes < 0:
-        raise ValueError(f"num_nodes must be >= 0, got {int(num_nodes)}")
+    num_nodes = _checked_num_nodes(num_nodes)
     if num_nodes < top:
         raise ValueError(
             f"indices out of range: node {top - 1} appears but num_nodes is {int(num_nodes)}"

@@ -442,6 +442,18 @@ def test_l0_projection_ranks_large_integers_exactly(dtype):
     assert w.tolist() == [-(2**30 + 1), 0, 2**30 + 2, 0]
 
 
+def test_l0_projection_ranks_tensors_of_several_dtypes_exactly():
+    """They were ranked in their promoted type: int 70000 and 80000 with a float16 tensor both
+    became float16's inf, and the first was kept; int32 2**24 + 1 with a float32 one became
+    2**24, tied with it."""
+    a, b = torch.tensor([70000, 80000]), torch.tensor([0.5], dtype=torch.float16)
+    l0_project_([a, b], k=1)
+    assert a.tolist() == [0, 80000] and b.tolist() == [0.0]
+    a, b = torch.tensor([16777216, 16777217], dtype=torch.int32), torch.tensor([0.5])
+    l0_project_([a, b], k=1)
+    assert a.tolist() == [0, 16777217]
+
+
 @pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64])
 def test_l0_projection_ranks_the_least_integer_by_its_magnitude(dtype):
     """The magnitude of int8's -128 is -128 in int8 (abs overflows), so the entry of the largest

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -30,6 +32,21 @@ def test_threshold_and_quantile():
     for bad in ("1", float("nan"), True):  # '1' kept both items, NaN none, silently
         with pytest.raises(InvalidParameterError, match="threshold must be a number"):
             select(s, threshold=bad)
+
+
+def test_quantile_of_integer_scores_is_exact():
+    """Integer scores past 2^53 (nanosecond timestamps) were interpolated in float64, which
+    merged them: quantile 1.0 of three distinct ones kept all three. Small ones agree with
+    numpy's linear quantile."""
+    t = np.array([1_700_000_000_000_000_001, 1_700_000_000_000_000_002, 1_700_000_000_000_000_003])
+    assert select(t, quantile=0.5).tolist() == [False, True, True]
+    assert select(t, quantile=1.0).tolist() == [False, False, True]
+    assert select(np.array([2**64 - 2, 2**64 - 1], dtype=np.uint64), quantile=0.9).tolist() == [
+        False, True]
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        scores, q = rng.integers(-50, 50, rng.integers(1, 12)), float(rng.random())
+        assert np.array_equal(select(scores, quantile=q), scores >= np.quantile(scores, q))
 
 
 def test_quantile_of_scores_with_infinities():
@@ -256,6 +273,17 @@ def test_complex_scores_are_refused_rather_than_ranked_by_their_real_parts():
             select(scores, budget=1)
 
 
+def test_text_and_none_scores_are_refused():
+    """Text was read as numbers ("1e3" ranked above "10"), and None as NaN: "scores must not
+    contain NaN", a value the caller never gave."""
+    for scores, got in ((["10", "9", "1e3"], "dtype <U3"), ([b"1", b"2"], "dtype |S1"),
+                        ([0.3, None], "None at position 1")):
+        with pytest.raises(InvalidParameterError, match=re.escape(
+                f"scores must be real numbers, got {got}")):
+            select(scores, budget=1)
+    assert select(np.array([1, 2.5], dtype=object), budget=1).tolist() == [False, True]
+
+
 def test_a_budget_above_the_groups_says_that_it_counts_groups():
     # "budget must be <= 2, got 4" of four scores read as a bug
     with pytest.raises(InvalidParameterError, match=r"budget must be <= 2, the number of groups \(a budget "
@@ -275,8 +303,10 @@ def test_keep_ratio_and_density_round_half_up_for_the_number_as_written(ratio, n
     import torch
 
     exact = Fraction(str(ratio))
+    # (a bfloat16 was read in float32's digits: 0.7 as 0.69921875, 0.58 as 0.578125)
     for value in (ratio, exact, np.float64(ratio), np.float32(ratio), np.array(ratio, dtype=np.float32),
-                  torch.tensor(ratio)):
+                  torch.tensor(ratio), torch.tensor(ratio, dtype=torch.float16),
+                  torch.tensor(ratio, dtype=torch.bfloat16)):
         assert budget_from_keep_ratio(value, n) == kept
         assert resolve_budget(n, keep_ratio=value) == kept
         assert resolve_budget(2 * n, density=value, num_nodes=n) == kept

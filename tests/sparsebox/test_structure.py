@@ -286,6 +286,11 @@ def test_from_csr_matches_from_edges_and_checks_rows():
         SparseStructure.from_csr([0, 2, 2], [1, 1])
     with pytest.raises(ValueError, match="out of range"):
         SparseStructure.from_csr([0, 1], [5])
+    # num_nodes as from_edges takes it: int() read 2.9 as 2 and True as 1
+    for bad in (2.9, True):
+        with pytest.raises(TypeError, match=f"^num_nodes must be an integer, got {bad}$"):
+            SparseStructure.from_csr([0, 1, 1], [0], num_nodes=bad)
+    assert SparseStructure.from_csr([0, 1, 1], [0], num_nodes=torch.tensor(2)).num_nodes == 2
 
 
 def test_a_pyg_data_object_is_its_edge_index_nodes_and_weights():
