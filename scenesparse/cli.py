@@ -158,8 +158,8 @@ def prune_points(
     nb_neighbors: int = typer.Option(None, help="statistical: neighbours, the point itself "
                                      "included (20; at least 2)."),
     std_ratio: float = typer.Option(None, help="statistical: standard deviations (2.0)."),
-    radius: float = typer.Option(None, help="radius: search radius (default: three times the "
-                                 "median nearest-neighbour distance)."),
+    radius: float = typer.Option(None, help="radius: search radius (default: the median distance "
+                                 "to the (2 x min-points)-th nearest neighbour)."),
     min_points: int = typer.Option(None, help="radius: neighbours needed within the radius (16)."),
     seed: int = typer.Option(None, help="graph: seed of the draw (0)."),
     drop_nonfinite: bool = _DROP_NONFINITE,

@@ -674,8 +674,12 @@ class RadiusOutlierRemover(_PointMethod):
     Parameters
     ----------
     radius : float, optional
-        None: three times the median distance from a point to its nearest neighbour (over the
-        distinct points: duplicates are counted once).
+        None: the median distance from a point to its ``2 * min_points``-th nearest neighbour
+        (over the distinct points: duplicates are counted once), so that the median point has
+        twice the neighbours ``min_points`` asks and only points in sparse places go. (Three
+        median nearest-neighbour distances held about 16 neighbours on an evenly sampled
+        surface, as many as the default ``min_points``: a clean scan of the Stanford bunny lost
+        42% of its points.)
     min_points : int
 
     Attributes
@@ -712,7 +716,8 @@ class RadiusOutlierRemover(_PointMethod):
                         f"there {'is 1 point' if len(pts) else 'are no points'}")
                 raise InvalidParameterError(f"radius: {what}, so there is no distance to take "
                                             "it from; give one", params=("radius",))
-            radius = 3.0 * float(np.median(knn(distinct, 1)[0]))
+            rank = min(2 * self.min_points, len(distinct) - 1)
+            radius = float(np.median(knn(distinct, rank)[0][:, -1]))
         if len(pts) == 0:  # as open3d, which has no tree to search: nothing kept
             self.scores_, self.radius_, self.mask_ = np.zeros(0), float(radius), np.zeros(0, bool)
             self._fitted_on_points(pts)
