@@ -74,7 +74,7 @@ def keep_edge_columns(data: Any, keep: Any) -> Any:
 
 
 def _without_pairs(adj: Any, rows: Any, cols: Any, kept_rows: Any, kept_cols: Any) -> Any:
-    """The matrix ``adj`` (a torch tensor, sparse in any layout or dense, or a
+    """The matrix ``adj`` (a torch tensor: sparse COO, CSR or CSC, or dense; or a
     ``torch_sparse.SparseTensor``) without its entries at ``(rows, cols)`` that are not also at
     ``(kept_rows, kept_cols)``, in its own layout."""
     if isinstance(adj, torch.Tensor):

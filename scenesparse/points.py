@@ -93,8 +93,12 @@ def _check_points(points: Any) -> np.ndarray:
         pts = np.asarray(points)
     except (TypeError, ValueError) as err:  # a ragged list
         refuse(f"{type(points).__name__} ({err})")
-    if pts.dtype.kind in "bcUSV":  # a mask's booleans, complex numbers (their imaginary parts
-        refuse(f"an array of {pts.dtype}")  # were dropped with a warning), text, records
+    if pts.dtype.kind in "bcmMUSV":  # a mask's booleans, complex numbers (their imaginary
+        refuse(f"an array of {pts.dtype}")  # parts were dropped with a warning), times, text,
+    if pts.dtype.kind == "O":               # records; objects that are no numbers
+        odd = next((x for x in pts.flat if x is None or isinstance(x, (str, bytes))), 0)
+        if odd != 0:
+            refuse(f"{type(points).__name__} holding {odd!r}")
     try:
         pts = np.ascontiguousarray(pts, dtype=np.float64)  # objects: Fraction, pandas' NA...
     except (TypeError, ValueError) as err:

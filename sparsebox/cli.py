@@ -333,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
     cut = args.index("--") if "--" in args else len(args)
     args = [_home_expanded(a) for a in args[:cut]] + args[cut:]
-    empty = None if {"--help", "-h"} & set(args[:cut]) else _empty_path_option(args[:cut])
+    empty = None if "--help" in args[:cut] else _empty_path_option(args[:cut])
     if empty is not None:
         print(f"error: {empty}: is empty; give a file or folder name", file=sys.stderr)
         return 2

@@ -89,10 +89,10 @@ def l0_project_(
         k = check_int("k", scalar_item(value), minimum=0, maximum=total)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     dtype = _WIDER.get(dtype, dtype)  # abs(-128) is -128 in int8: the largest ranked the least
-    if dtype.is_floating_point and len({t.dtype for t in tensors}) > 1:
-        # mixed kinds or widths ranked in the promoted type: int 70000 became float16's inf (tied
-        # with 80000), int32 2**24 + 1 float32's 2**24; float64 holds every float and integers to
-        # 2**53 exactly
+    if dtype.is_floating_point and not all(t.dtype.is_floating_point for t in tensors):
+        # integers ranked in the promoted float type: 70000 became float16's inf (tied with
+        # 80000), int32 2**24 + 1 float32's 2**24; float64 holds them to 2**53 exactly (the
+        # promoted type of several float types holds each of them)
         dtype = torch.float64
     flat = torch.cat([t.detach().reshape(-1).to(dtype).abs() for t in tensors])
     if flat.dtype == torch.int64:  # abs(-2**63) is -2**63: ranked as the largest magnitude (tied

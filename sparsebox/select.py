@@ -211,11 +211,12 @@ def select(
     if np.iscomplexobj(scores) or scores.dtype.kind in "USV":  # numpy's cast ranked complex
         # numbers by their real parts, with a warning, and read text ("10", "1e3") as numbers
         raise InvalidParameterError(f"scores must be real numbers, got dtype {scores.dtype}")
-    if scores.dtype.kind == "O":  # None became NaN, refused as one
-        where = next((i for i, x in enumerate(scores) if x is None), None)
+    if scores.dtype.kind == "O":  # None became NaN, refused as one; text (a pandas column of
+        where = next((i for i, x in enumerate(scores)  # strings) was read as numbers
+                      if x is None or isinstance(x, (str, bytes))), None)
         if where is not None:
-            raise InvalidParameterError(f"scores must be real numbers, got None at position "
-                                        f"{where}")
+            raise InvalidParameterError(f"scores must be real numbers, got {scores[where]!r} at "
+                                        f"position {where}")
     if scores.dtype.kind not in "iu":  # integers are ranked as themselves: as float64,
         scores = check_1d("scores", scores, dtype=np.float64)  # 2**53 + 1 tied with 2**53
     n = scores.shape[0]
@@ -322,11 +323,11 @@ def _integer_quantile(scores: np.ndarray, q: float) -> int:
     >>> _integer_quantile(t, 0.5) - 2**62, _integer_quantile(np.array([1, 2]), 0.5)
     (2, 2)
     """
-    position = q * (scores.size - 1)  # numpy's virtual index
-    low = math.floor(position)
+    position = exact_fraction(q) * (scores.size - 1)  # numpy's virtual index, exactly (0.28 of
+    low = math.floor(position)                          # 25 is 7, 7.000000000000001 in floats)
     ordered = np.partition(scores, [low, min(low + 1, scores.size - 1)])
     a, b = int(ordered[low]), int(ordered[min(low + 1, scores.size - 1)])
-    return math.ceil(a + (Fraction(position) - low) * (b - a))
+    return math.ceil(a + (position - low) * (b - a))
 
 
 def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:

@@ -1238,8 +1238,8 @@ def _networkx_weights(edges: list) -> np.ndarray:
         except (TypeError, ValueError, OverflowError):
             w[i] = np.nan
         if not (np.isfinite(w[i]) and w[i] > 0):
-            got = (f"an integer of {len(str(abs(x)))} digits" if isinstance(x, int)
-                   and abs(x) > 10**308 else repr(x))
+            got = (f"{'-' if x < 0 else ''}an integer of {x.bit_length()} bits" if
+                   isinstance(x, int) and x.bit_length() > 1024 else repr(x))  # (past float64)
             raise InvalidParameterError(f"networkx graph edge ({u!r}, {v!r}): weight must be a "
                                         f"finite number > 0, got {got}")
     return w

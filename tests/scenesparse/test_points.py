@@ -643,7 +643,10 @@ def test_what_is_no_array_of_positions_is_refused_naming_points(tmp_path):
               r"np\.asarray\(mesh\.vertices\), or read the file with scenesparse\.read_points"),
              ({"x": 1}, "dict"), (np.array([["a", "b", "c"]]), "an array of <U1"),
              (np.ones((4, 3), dtype=complex), "an array of complex128"),
-             (np.ones((4, 3), dtype=bool), "an array of bool"), ([[1, 2], [3]], "list")]
+             (np.ones((4, 3), dtype=bool), "an array of bool"), ([[1, 2], [3]], "list"),
+             (np.zeros((4, 3), dtype="M8[s]"), r"an array of datetime64\[s\]"),
+             (np.array([[1, 2, "3"]], dtype=object), "ndarray holding '3'"),
+             (np.array([[1, 2, None]], dtype=object), "ndarray holding None")]
     for given, what in cases:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
