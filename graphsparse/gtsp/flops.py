@@ -25,13 +25,14 @@ Weight sparsity saves only where a sparse kernel runs: ``dense`` counts every we
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from graphsparse.gtsp.data import one_by_one
+from graphsparse.gtsp.model import GTSPModel
 from graphsparse.gtsp.tokens import tokens_per_graph
 
 __all__ = ["FlopsReport", "count_flops", "counted_flops", "PARTS", "ATTENTION_PARTS"]
@@ -89,7 +90,14 @@ def _linear(report: FlopsReport, part: str, rows: float, weight: Tensor,
 
 def _sizes(graphs) -> tuple[Tensor, Tensor]:
     """Nodes and directed edges per graph (each graph of a batch on its own)."""
+    if isinstance(graphs, (str, bytes)) or not (isinstance(graphs, Iterable)
+                                                or hasattr(graphs, "num_nodes")):
+        raise TypeError(f"graphs must be PyG graphs (a list of Data, a Batch, one Data or "
+                        f"batches), got {type(graphs).__name__}")
     graphs = one_by_one(graphs)
+    lacking = next((i for i, g in enumerate(graphs) if getattr(g, "edge_index", None) is None), None)
+    if lacking is not None:  # ("'NoneType' object has no attribute 'shape'")
+        raise ValueError(f"graphs[{lacking}] has no edge_index")
     return (torch.tensor([int(g.num_nodes) for g in graphs], dtype=torch.long),
             torch.tensor([int(g.edge_index.shape[1]) for g in graphs], dtype=torch.long))
 
@@ -112,7 +120,9 @@ def count_flops(model: nn.Module, graphs: Sequence | object) -> FlopsReport:
     >>> half.dense["qkv"], half.dense["attention"]        # 6 K C^2, 4 k^2 C with k = 2
     (768.0, 128.0)
     """
-    small = model.export_pruned() if hasattr(model, "export_pruned") else model
+    if not isinstance(model, GTSPModel):  # ("'GIN' object has no attribute 'hidden'")
+        raise TypeError(f"count_flops counts a GTSPModel's FLOPs, got a {type(model).__name__}")
+    small = model.export_pruned()
     nodes, edges = _sizes(graphs)
     n, e, g = float(nodes.sum()), float(edges.sum()), int(nodes.numel())
     c = small.hidden

@@ -290,6 +290,10 @@ class GTSPModel(nn.Module):
         """One output row per graph of ``data``, a PyG ``Batch`` (or one ``Data``: one row).
         Fields the encoders cannot read (float or out-of-vocabulary codes in ``x`` or
         ``edge_attr``, sizes that disagree) raise an ``InvalidParameterError`` naming the field."""
+        if isinstance(data, (list, tuple)):  # ("the batch has no random_walk_pe", which they had)
+            raise TypeError(f"GTSPModel takes a PyG Batch or one Data, got a "
+                            f"{type(data).__name__} of {len(data)}: collate it with "
+                            "torch_geometric.data.Batch.from_data_list(graphs)")
         x, e = self.encode(data)
         batch = getattr(data, "batch", None)
         if batch is None:  # a single graph, not collated

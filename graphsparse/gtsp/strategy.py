@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from graphsparse.gnn.training import check_weight_keep_ratio
 from graphsparse.gtsp.model import GTSPModel, prunable_weights
 from sparsebox._validation import check_fraction, check_int, check_real
 from sparsebox.base import Strategy, StrategyState
@@ -226,6 +227,9 @@ class GTSPStrategy(Strategy):
         if self.weight_keep_ratio is not None:
             state.weight_masks = {name: torch.ones_like(w, dtype=torch.bool)
                                   for name, w in prunable_weights(model)}
+            # one that keeps no weight (1e-6 of 163,840) left a model of constant outputs
+            check_weight_keep_ratio(self.weight_keep_ratio,
+                                    sum(m.numel() for m in state.weight_masks.values()))
         if model.layer_gate is not None:
             state.budget = AugmentedLagrangianBudget(model.layer_budget,
                                                      rho=self.gate_rho).state_dict()
@@ -317,14 +321,21 @@ class GTSPStrategy(Strategy):
         ratio = cubic_keep_ratio(state.steps, start, end, self.weight_keep_ratio)
         keep = budget_from_keep_ratio(ratio, total)
         regrow = 0 if state.steps >= end else int(self.regrow_fraction * keep)
+        values = [w.detach().clone() for w in weights] if regrow else []
         masks = l0_project_(weights, k=keep - regrow)
         if regrow:
-            # the pruned entries of largest gradient come back (at value zero): they score
-            # 1 + |grad| (float64 keeps tiny gradients apart), the kept ones 0
+            # the pruned entries of largest gradient come back: they score 1 + |grad| (float64
+            # keeps tiny gradients apart), the kept ones 0. As in RigL, an entry new to the mask
+            # starts at zero and one the mask held keeps its value (all were zeroed: at keep
+            # ratio 1 every update wiped the smallest tenth of a dense model)
             scores = [torch.where(m, 0.0, 1.0 + (w.grad if w.grad is not None
                                                  else torch.zeros_like(w)).double().abs())
                       for w, m in zip(weights, masks, strict=True)]
             grown = l0_project_(scores, k=regrow)
+            with torch.no_grad():
+                for (name, w), value, g in zip(named, values, grown, strict=True):
+                    held = g & state.weight_masks[name].to(g.device)
+                    w[held] = value[held]
             masks = [m | g for m, g in zip(masks, grown, strict=True)]
         state.weight_masks = {name: m for (name, _), m in zip(named, masks, strict=True)}
         return keep / total

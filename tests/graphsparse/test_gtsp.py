@@ -35,6 +35,7 @@ from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, tokens_per_graph, to
 from graphsparse.gtsp.train import inference_seconds, steps_per_epoch, torch_threads, train_gtsp
 from sparsebox.data import DatasetNotFoundError
 from sparsebox.exceptions import InvalidParameterError
+from sparsebox.masks import l0_project_
 
 RECORD_KEYS = {"dataset", "axes", "keep", "seed", "metric_name", "metric", "flops",
                "flops_sparse_kernel", "inference_seconds", "epochs"}
@@ -365,18 +366,70 @@ def test_weight_regrowth_takes_the_pruned_entries_of_largest_gradient():
     total = sum(w.numel() for w in weights)
     for w in weights:
         w.grad = torch.rand_like(w)
+    before = [w.detach().clone() for w in weights]
     state.steps = s.weight_update_steps()[0]
     keep_ratio = s._update_weights(model, state)
     masks = list(state.weight_masks.values())
     kept = sum(int(m.sum()) for m in masks)
     assert kept == math.floor(keep_ratio * total + 0.5)
-    magnitude = [(w.abs(), m) for w, m in zip(weights, masks, strict=True)]
-    regrown = sum(int((m & (w == 0)).sum()) for w, m in magnitude)  # never kept by magnitude
-    assert regrown == int(0.2 * kept)
+    by_magnitude = l0_project_([b.clone() for b in before], k=kept - int(0.2 * kept))
+    regrown = [m & ~k for m, k in zip(masks, by_magnitude, strict=True)]
+    assert sum(int(r.sum()) for r in regrown) == int(0.2 * kept)
     pruned_grad = torch.cat([w.grad[~m] for w, m in zip(weights, masks, strict=True)])
-    grown_grad = torch.cat([w.grad[m & (w.detach().abs() == 0)] for w, m in
-                            zip(weights, masks, strict=True)])
+    grown_grad = torch.cat([w.grad[r] for w, r in zip(weights, regrown, strict=True)])
     assert grown_grad.min() >= pruned_grad.max()
+    # all were in the mask before (a dense model): the regrown ones keep their values (RigL);
+    # they were zeroed, as if new
+    for w, b, m in zip(weights, before, masks, strict=True):
+        assert torch.equal(w.detach()[m], b[m]) and not w.detach()[~m].any()
+    # at the next update an entry new to the mask starts at zero
+    for w in weights:
+        w.grad = torch.rand_like(w)
+    previous = [m.clone() for m in masks]
+    state.steps = s.weight_update_steps()[1]
+    s._update_weights(model, state)
+    new = [m & ~p for m, p in zip(state.weight_masks.values(), previous, strict=True)]
+    assert sum(int(n.sum()) for n in new) > 0
+    assert not torch.cat([w.detach()[n] for w, n in zip(weights, new, strict=True)]).any()
+
+
+def test_a_model_or_graphs_of_the_wrong_kind_are_named():
+    """A list of graphs was told "the batch has no random_walk_pe" (each had one); count_flops
+    of another model, of graphs without edges or of a text raised bare AttributeErrors."""
+    from torch_geometric.nn.models import GIN
+
+    graphs = [molecule(5, 0), molecule(6, 1)]
+    with pytest.raises(TypeError, match=r"^GTSPModel takes a PyG Batch or one Data, got a list "
+                                        r"of 2: collate it with .*Batch\.from_data_list"):
+        tiny_model().eval()(graphs)
+    with pytest.raises(TypeError, match="^count_flops counts a GTSPModel's FLOPs, got a GIN$"):
+        count_flops(GIN(4, 8, 2), graphs)
+    with pytest.raises(ValueError, match=r"^graphs\[0\] has no edge_index$"):
+        count_flops(tiny_model(), [Data(x=graphs[0].x)])
+    for wrong, kind in (("abc", "str"), (5, "int")):
+        with pytest.raises(TypeError, match=f"^graphs must be PyG graphs .* got {kind}$"):
+            count_flops(tiny_model(), wrong)
+
+
+def test_weight_keep_ratio_1_leaves_the_weights_as_they_are():
+    """Every update pruned to keep - regrow and regrew the same entries at zero: a tenth of a
+    dense model's weights were wiped each time, the masks saying all were kept; and a keep
+    ratio that keeps no weight was taken."""
+    model = tiny_model()
+    s = GTSPStrategy(total_steps=100, weight_keep_ratio=1.0)
+    state = s.initialize_state(model)
+    weights = [w for _, w in prunable_weights(model)]
+    before = [w.detach().clone() for w in weights]
+    for step in s.weight_update_steps():
+        for w in weights:
+            w.grad = torch.rand_like(w)
+        state.steps = step
+        assert s._update_weights(model, state) == 1.0
+        assert all(torch.equal(w.detach(), b) for w, b in zip(weights, before, strict=True))
+    total = sum(w.numel() for w in weights)
+    with pytest.raises(InvalidParameterError, match=rf"^weight_keep_ratio 1e-09 keeps none of "
+                                                    rf"the {total} weights; give a larger one$"):
+        GTSPStrategy(total_steps=100, weight_keep_ratio=1e-9).initialize_state(model)
 
 
 def _tiny_task(num_graphs: int = 40, tasks: int = 1):
