@@ -671,6 +671,10 @@ class StatisticalOutlierRemover(_PointMethod):
         return self
 
 
+#: how far past a distance between points :class:`RadiusOutlierRemover`'s default radius lies
+_RADIUS_MARGIN = 1e-6
+
+
 class RadiusOutlierRemover(_PointMethod):
     """open3d ``remove_radius_outlier``: keep the points with at least ``min_points``
     neighbours within ``radius``. A filter: it takes no size.
@@ -679,8 +683,9 @@ class RadiusOutlierRemover(_PointMethod):
     ----------
     radius : float, optional
         None: the median distance from a point to its ``2 * min_points``-th nearest neighbour
-        (over the distinct points: duplicates are counted once), so that the median point has
-        twice the neighbours ``min_points`` asks and only points in sparse places go. (Three
+        (over the distinct points: duplicates are counted once), a millionth more (clear of
+        the distances between points), so that the median point has twice the neighbours
+        ``min_points`` asks and only points in sparse places go. (Three
         median nearest-neighbour distances held about 16 neighbours on an evenly sampled
         surface, as many as the default ``min_points``: a clean scan of the Stanford bunny lost
         42% of its points.)
@@ -720,8 +725,11 @@ class RadiusOutlierRemover(_PointMethod):
                         f"there {'is 1 point' if len(pts) else 'are no points'}")
                 raise InvalidParameterError(f"radius: {what}, so there is no distance to take "
                                             "it from; give one", params=("radius",))
-            rank = min(2 * self.min_points, len(distinct) - 1)
-            radius = float(np.median(knn(distinct, rank)[0][:, -1]))
+            rank = min(2 * self.min_points, len(distinct) - 1)  # (the column of that neighbour
+            far, _ = cKDTree(distinct).query(distinct, k=[rank + 1], workers=-1)  # only)
+            # a hair past it: at a distance between points, open3d's rounding decided whether
+            # a neighbour there counted (a grid kept other points at another spacing)
+            radius = float(np.median(far)) * (1.0 + _RADIUS_MARGIN)
         if len(pts) == 0:  # as open3d, which has no tree to search: nothing kept
             self.scores_, self.radius_, self.mask_ = np.zeros(0), float(radius), np.zeros(0, bool)
             self._fitted_on_points(pts)

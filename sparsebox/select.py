@@ -276,8 +276,7 @@ def select(
             keep |= unit_protected
     else:
         q = check_fraction("quantile", value, low_open=False)
-        cut = (_integer_quantile if unit_scores.dtype.kind in "iu" else _quantile)
-        keep = unit_scores >= cut(unit_scores, q) if units else np.zeros(0, dtype=bool)
+        keep = unit_scores >= _quantile_cut(unit_scores, q) if units else np.zeros(0, dtype=bool)
         if unit_protected is not None:
             keep |= unit_protected
     return keep if inverse is None else keep[inverse]
@@ -299,35 +298,37 @@ def _at_least(scores: np.ndarray, threshold: Any) -> np.ndarray:
     return scores >= cut
 
 
-def _quantile(scores: np.ndarray, q: float) -> float:
-    """``numpy.quantile`` (linear), also where it meets an infinite score: between two order
-    statistics ``a <= b`` the linear quantile is ``a`` when ``a == b`` (``inf`` between two
-    ``inf``, where numpy's ``inf - inf`` gives NaN), ``-inf`` when only ``a`` is ``-inf``, and
-    ``inf`` when ``b`` is ``inf`` (of ``-inf`` and ``inf``, the upper one: the cut keeps ``inf``)."""
-    with np.errstate(invalid="ignore"):  # inf - inf: handled below
-        cut = float(np.quantile(scores, q))
-    if not math.isnan(cut):
-        return cut
-    low, high = (float(np.quantile(scores, q, method=m)) for m in ("lower", "higher"))
-    return high if high == math.inf else low
-
-
-def _integer_quantile(scores: np.ndarray, q: float) -> int:
-    """The least integer at or above ``numpy.quantile`` (linear) of integer ``scores``,
-    interpolated exactly: numpy's float64 merged integers past 2^53 (nanosecond timestamps),
-    and ``quantile=1`` kept all of three of them.
+def _quantile_cut(scores: np.ndarray, q: float) -> float | int:
+    """The linear quantile (numpy's default) of ``scores``, with its position ``q (n - 1)``
+    taken as ``q`` is written (0.28 of 25 is 7, where numpy's float 7.000000000000001 put the
+    cut a hair past the eighth score on small scores and not on others). Between the order
+    statistics ``a <= b`` around it: ``a`` where the position is whole or ``a == b`` (``inf``
+    between two ``inf``, where numpy's ``inf - inf`` gave NaN), ``inf`` where ``b`` is ``inf``
+    (of ``-inf`` and ``inf``, the upper one: the cut keeps ``inf``), ``-inf`` where only ``a``
+    is. Integer scores get the least integer at or above the exact quantile (float64 merged
+    integers past 2^53: quantile 1.0 of three nanosecond timestamps kept all three).
 
     Examples
     --------
     >>> t = np.array([2**62 + 1, 2**62 + 2, 2**62 + 3])
-    >>> _integer_quantile(t, 0.5) - 2**62, _integer_quantile(np.array([1, 2]), 0.5)
-    (2, 2)
+    >>> _quantile_cut(t, 0.5) - 2**62, _quantile_cut(np.arange(26), 0.28), _quantile_cut([1.0, np.inf], 0.0)
+    (2, 7, 1.0)
     """
-    position = exact_fraction(q) * (scores.size - 1)  # numpy's virtual index, exactly (0.28 of
-    low = math.floor(position)                          # 25 is 7, 7.000000000000001 in floats)
-    ordered = np.partition(scores, [low, min(low + 1, scores.size - 1)])
-    a, b = int(ordered[low]), int(ordered[min(low + 1, scores.size - 1)])
-    return math.ceil(a + (position - low) * (b - a))
+    scores = np.asarray(scores)
+    position = exact_fraction(q) * (scores.size - 1)
+    low = math.floor(position)
+    high = min(low + 1, scores.size - 1)
+    ordered = np.partition(scores, [low, high])
+    fraction = position - low
+    if scores.dtype.kind in "iu":
+        a, b = int(ordered[low]), int(ordered[high])
+        return math.ceil(a + fraction * (b - a))
+    a, b = float(ordered[low]), float(ordered[high])
+    if fraction == 0 or a == b:
+        return a
+    if b == math.inf or a == -math.inf:
+        return b if b == math.inf else a
+    return a + float(fraction) * (b - a)
 
 
 def _top_k(scores: np.ndarray, k: int, protected: np.ndarray | None) -> np.ndarray:

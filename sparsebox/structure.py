@@ -1238,7 +1238,7 @@ def _networkx_weights(edges: list) -> np.ndarray:
         except (TypeError, ValueError, OverflowError):
             w[i] = np.nan
         if not (np.isfinite(w[i]) and w[i] > 0):
-            got = (f"{'-' if x < 0 else ''}an integer of {x.bit_length()} bits" if
+            got = (f"a{' negative' if x < 0 else 'n'} integer of {x.bit_length()} bits" if
                    isinstance(x, int) and x.bit_length() > 1024 else repr(x))  # (past float64)
             raise InvalidParameterError(f"networkx graph edge ({u!r}, {v!r}): weight must be a "
                                         f"finite number > 0, got {got}")

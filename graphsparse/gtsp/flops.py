@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from graphsparse.gtsp.data import one_by_one
 from graphsparse.gtsp.model import GTSPModel
 from graphsparse.gtsp.tokens import tokens_per_graph
+from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["FlopsReport", "count_flops", "counted_flops", "PARTS", "ATTENTION_PARTS"]
 
@@ -120,8 +121,9 @@ def count_flops(model: nn.Module, graphs: Sequence | object) -> FlopsReport:
     >>> half.dense["qkv"], half.dense["attention"]        # 6 K C^2, 4 k^2 C with k = 2
     (768.0, 128.0)
     """
+    model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper: the model it compiled
     if not isinstance(model, GTSPModel):  # ("'GIN' object has no attribute 'hidden'")
-        raise TypeError(f"count_flops counts a GTSPModel's FLOPs, got a {type(model).__name__}")
+        raise InvalidParameterError(f"model must be a GTSPModel, got {type(model).__name__}")
     small = model.export_pruned()
     nodes, edges = _sizes(graphs)
     n, e, g = float(nodes.sum()), float(edges.sum()), int(nodes.numel())

@@ -334,7 +334,8 @@ class GTSPStrategy(Strategy):
             grown = l0_project_(scores, k=regrow)
             with torch.no_grad():
                 for (name, w), value, g in zip(named, values, grown, strict=True):
-                    held = g & state.weight_masks[name].to(g.device)
+                    before = state.weight_masks.get(name)  # (none: a state made by hand, all held)
+                    held = g if before is None else g & before.to(g.device)
                     w[held] = value[held]
             masks = [m | g for m, g in zip(masks, grown, strict=True)]
         state.weight_masks = {name: m for (name, _), m in zip(named, masks, strict=True)}

@@ -30,7 +30,7 @@ from graphsparse.gtsp.protocol import (
     runs_to_do,
 )
 from graphsparse.gtsp.report import baseline_phrase, compare_to_dense, summarize_runs
-from graphsparse.gtsp.strategy import GTSPStrategy, cubic_keep_ratio
+from graphsparse.gtsp.strategy import GTSPState, GTSPStrategy, cubic_keep_ratio
 from graphsparse.gtsp.tokens import gumbel_top_k_per_graph, tokens_per_graph, top_k_per_graph
 from graphsparse.gtsp.train import inference_seconds, steps_per_epoch, torch_threads, train_gtsp
 from sparsebox.data import DatasetNotFoundError
@@ -402,7 +402,7 @@ def test_a_model_or_graphs_of_the_wrong_kind_are_named():
     with pytest.raises(TypeError, match=r"^GTSPModel takes a PyG Batch or one Data, got a list "
                                         r"of 2: collate it with .*Batch\.from_data_list"):
         tiny_model().eval()(graphs)
-    with pytest.raises(TypeError, match="^count_flops counts a GTSPModel's FLOPs, got a GIN$"):
+    with pytest.raises(InvalidParameterError, match="^model must be a GTSPModel, got GIN$"):
         count_flops(GIN(4, 8, 2), graphs)
     with pytest.raises(ValueError, match=r"^graphs\[0\] has no edge_index$"):
         count_flops(tiny_model(), [Data(x=graphs[0].x)])
@@ -426,6 +426,10 @@ def test_weight_keep_ratio_1_leaves_the_weights_as_they_are():
         state.steps = step
         assert s._update_weights(model, state) == 1.0
         assert all(torch.equal(w.detach(), b) for w, b in zip(weights, before, strict=True))
+    bare = GTSPState()  # a state made by hand, without masks: every weight held
+    bare.steps = s.weight_update_steps()[0]
+    s._update_weights(model, bare)
+    assert all(torch.equal(w.detach(), b) for w, b in zip(weights, before, strict=True))
     total = sum(w.numel() for w in weights)
     with pytest.raises(InvalidParameterError, match=rf"^weight_keep_ratio 1e-09 keeps none of "
                                                     rf"the {total} weights; give a larger one$"):

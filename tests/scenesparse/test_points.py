@@ -90,6 +90,21 @@ def test_radius_outlier_removal_by_default_removes_isolated_points_only(bunny, d
         assert fitted.mask_[: len(clean)].mean() > kept and not fitted.mask_[len(clean):].any()
 
 
+def test_radius_outlier_removal_s_default_radius_is_clear_of_the_distances_between_points():
+    """At a distance between points (a grid's), open3d's rounding decided whether a neighbour
+    there counted: a 30 x 30 grid kept 896, 888 or 892 points by its spacing, its mask and its
+    scores disagreeing; two points with min_points=1 were both removed."""
+    grid = np.stack(np.meshgrid(np.arange(30.0), np.arange(30.0)), -1).reshape(-1, 2)
+    grid = np.c_[grid, np.zeros(len(grid))]
+    kept = set()
+    for spacing in (1.0, 0.1, 0.01):
+        fitted = P.RadiusOutlierRemover().fit(grid * spacing)
+        assert np.array_equal(fitted.mask_, fitted.scores_ >= 16)
+        kept.add(int(fitted.mask_.sum()))
+    assert kept == {896}
+    assert P.RadiusOutlierRemover(min_points=1).fit([[0.0, 0, 0], [1.0, 0, 0]]).mask_.all()
+
+
 def test_radius_outlier_removal_takes_its_radius_past_duplicate_points():
     """Most points duplicated: the median nearest-neighbour distance was 0, a radius open3d
     refused with a raw RuntimeError."""

@@ -47,11 +47,13 @@ def test_quantile_of_integer_scores_is_exact():
     for _ in range(500):
         scores, q = rng.integers(-50, 50, rng.integers(1, 12)), float(rng.random())
         assert np.array_equal(select(scores, quantile=q), scores >= np.quantile(scores, q))
-    # the position q * (n - 1) as written: 0.28 * 25 is 7.000000000000001 in floats, whose
-    # exact ceiling kept 18 of 26 where numpy keeps 19
+    # the position q * (n - 1) as written: 0.28 * 25 is 7.000000000000001 in floats, which put
+    # numpy's cut past the eighth of 0..25 (18 kept) and not of 1000..1025 (19 kept), and whose
+    # exact ceiling kept 18 of 1000..1025; integers and floats now agree, at 19
     for n, q in ((26, 0.28), (51, 0.14), (51, 0.28), (51, 0.56)):
-        scores = np.arange(1000, 1000 + n)
-        assert select(scores, quantile=q).sum() == (scores >= np.quantile(scores, q)).sum()
+        counts = {int(select(s, quantile=q).sum()) for s in (np.arange(n), np.arange(n) + 1000,
+                                                             np.arange(n) + 1000.0, np.arange(n) + 0.0)}
+        assert counts == {round(n - q * (n - 1))}, (n, q, counts)
 
 
 def test_quantile_of_scores_with_infinities():
@@ -64,6 +66,7 @@ def test_quantile_of_scores_with_infinities():
     assert select([1.0, 2.0, inf], quantile=0.9).tolist() == [False, False, True]
     assert select([-inf, inf], quantile=0.5).tolist() == [False, True]
     assert select([-inf, 1.0, 2.0], quantile=0.6).tolist() == [False, False, True]  # finite as before
+    assert select([1.0, inf], quantile=0.0).all()  # the least score (numpy: 1 + 0 * inf, NaN)
 
 
 def test_groups_are_kept_together_with_mean_score():

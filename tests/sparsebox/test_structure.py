@@ -622,7 +622,7 @@ def test_a_networkx_edge_whose_weight_is_no_positive_number_is_named_by_its_node
     # 10**400, past float64, raised a bare OverflowError
     for bad, got in (("a", "'a'"), (None, "None"), (0, "0"), (-2.0, "-2.0"), ([1.0], "[1.0]"),
                      (10**400, "an integer of 1329 bits"),
-                     (-(10**5000), "-an integer of 16610 bits")):
+                     (-(10**5000), "a negative integer of 16610 bits")):
         g = nx.Graph([(0, 1, {"weight": 1.0}), (1, 2, {"weight": bad})])
         with pytest.raises(ValueError, match=re.escape(
                 f"networkx graph edge (1, 2): weight must be a finite number > 0, got {got}")):
