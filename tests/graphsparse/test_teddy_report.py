@@ -75,7 +75,8 @@ def test_teddy_report_of_good_records_counts_each_seed_once(cli, tmp_path):
 
 def test_teddy_resume_refuses_impossible_records_before_any_work(cli, tmp_path):
     folder = results_folder(tmp_path, [DENSE, {**GOOD, "seconds": -1}])
-    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn", "epochs": 1}))
+    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn", "epochs": 1,
+                                                 "distill_lambda": 0.1}))
     line = cli("graph", "teddy", "--resume", "--out", folder, "--levels", "1",
                "--seeds", "1", "--epochs", "1").error_line()
     assert f"{folder / 'results.json'}: record 2: seconds must be >= 0, got -1" in line
