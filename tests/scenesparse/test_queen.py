@@ -757,10 +757,11 @@ def test_a_photo_outside_frames_dir_is_never_overwritten_by_an_output(video, cli
 
 def test_an_empty_output_name_is_named_as_the_output(video, cli, tmp_path):
     """-o "" (an unset shell variable) said "PosixPath('.') has an empty name": the report's
-    names were made from it before it was checked."""
+    names were made from it before it was checked (the command line refuses an empty path
+    before any command reads it)."""
     folder, _ = video
     line = cli("scene", "queen", "encode", folder, "-o", "").error_line("--output")
-    assert line.endswith("--output: . is a folder; give a file name")
+    assert line == "error: --output: is empty; give a file or folder name"
 
 
 def test_properties_queen_does_not_code_are_named_in_a_warning(video, tmp_path):
