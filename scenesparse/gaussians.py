@@ -7,9 +7,9 @@ green, then blue; ``K = (degree + 1)^2 - 1``), ``opacity`` (logit), ``scale_0..2
 through untouched (in its type in the file, unless it was edited to values that type cannot hold,
 such as 1.5 or 300 in a uchar: then in theirs), and the file's property order is remembered:
 reading and writing an unmodified float32 little-endian scene gives a byte-identical file. Not
-kept: elements other than ``vertex``, ``obj_info`` lines, a big-endian byte order (files are
-written little-endian) and the precision of core properties stored as float64 (they are read as
-float32 and written back in their type).
+kept: elements other than ``vertex`` and ``obj_info`` lines (reading warns of them), a big-endian
+byte order (files are written little-endian) and the precision of core properties stored as
+float64 (they are read as float32 and written back in their type).
 A list property of the vertex element is refused when read.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scenesparse.pointio import PointFileError, _same_values, open_ply
+from scenesparse.pointio import PointFileError, _same_values, open_ply, warn_unread
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["GaussianScene", "read_ply", "write_ply", "check_finite", "SH_C0"]
@@ -265,6 +265,7 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
     (and, without ``allow_empty``, a file of no Gaussians)."""
     path = Path(path)
     ply = open_ply(path)
+    warn_unread(path, ply, ("vertex",), "scene", stacklevel=2)
     data = ply["vertex"].data
     if not allow_empty and len(data) == 0:
         raise PointFileError(f"{path}: no Gaussians (its vertex element is empty)")

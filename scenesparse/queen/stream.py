@@ -330,7 +330,10 @@ class QueenStream:
 
     def _check_index(self, index: int) -> int:
         """``index`` as an int, or IndexError when it is not a frame of the stream (negative
-        indices included: they do not count from the end)."""
+        indices included: they do not count from the end); TypeError for what is no integer,
+        True and False too (were frames 1 and 0), and 1.0."""
+        if isinstance(index, (bool, np.bool_)) or not hasattr(index, "__index__"):
+            raise TypeError(f"a frame index must be an integer, got {index!r}")
         index = operator.index(index)
         if not 0 <= index < len(self):
             raise IndexError(f"frame {index} is not in 0..{len(self) - 1}" if len(self) > 1 else

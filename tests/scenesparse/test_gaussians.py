@@ -1,3 +1,4 @@
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -331,3 +332,23 @@ def test_scenes_compare_by_their_values(data_dir, tmp_path):
     assert holed == replace(holed, sh_dc=holed.sh_dc.clone())  # NaN is NaN here: a scene is itself
     tagged = replace(copy, extra={"tag": np.zeros(len(copy), np.int32)})
     assert tagged != replace(copy, extra={"tag": np.zeros(len(copy))})  # another type
+
+
+def test_reading_warns_of_elements_and_obj_info_a_written_scene_lacks(tmp_path):
+    from plyfile import PlyElement
+
+    path = tmp_path / "s.ply"
+    write_ply(path, synthetic(n=3))
+    vertex = PlyData.read(str(path))["vertex"].data
+    faces = np.array([([0, 1, 2],)], dtype=[("vertex_indices", "i4", (3,))])
+    extra = tmp_path / "extra.ply"
+    PlyData([PlyElement.describe(vertex, "vertex"), PlyElement.describe(faces, "face")],
+            obj_info=["made by hand"]).write(str(extra))
+    with pytest.warns(UserWarning, match="its face element and its obj_info lines are not read; "
+                      "a scene written from it has only its vertices") as caught:
+        scene = read_ply(extra)
+    assert caught[0].filename == __file__  # the caller's line, not the reader's
+    assert scene == read_ply(path)
+    with warnings.catch_warnings():  # a file of the vertex element alone: no warning
+        warnings.simplefilter("error")
+        read_ply(path)
