@@ -472,7 +472,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         g = as_structure(graph, self_loops="drop", name="graph")
         require_undirected(g, "DynamicSpectralSparsifier")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
-        size = self._size(g.num_edges, num_nodes=g.num_nodes)  # (a density given above G's: said)
+        # (a density given above G's: said; a budget above G's edges: refused as every graph
+        # method refuses it; self-loops are dropped, not kept apart, so none are counted)
+        size = self._size(g.num_edges, num_nodes=g.num_nodes, num_loops=0)
         if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
                 and size > cap):
             sizing = {"budget": cap}  # the density asked for rounds to one edge above the cap

@@ -468,6 +468,20 @@ def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
         _make(entry, budget=edges + 1).fit(data)
 
 
+def test_dygrass_refuses_a_budget_above_the_edges_in_the_same_words():
+    """dyGRASS said ``budget must be <= 24``; it drops self-loops (G has none), so a graph with
+    loops gets the words of one without."""
+    from sparsebox.registry import get_method
+
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 4))  # 24 edges
+    for graph in (grid, nx.Graph([*grid.edges, *((i, i) for i in grid)])):
+        data = as_structure(graph)
+        assert _make(get_method("dygrass", item="edge"), budget=24).fit(data).mask_.sum() == 24
+        with pytest.raises(InvalidParameterError, match=r"^budget 25 is more than the graph's 24 "
+                           r"edges$"):
+            _make(get_method("dygrass", item="edge"), budget=25).fit(data)
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
                          ids=[i for e, i in zip(ENTRIES, ids, strict=True)
                               if "keep_ratio" in e.load().sizing])
