@@ -156,8 +156,8 @@ def sparsify(
     context: typer.Context,
     graph: str = typer.Argument(..., help="A dataset name or graph file, or a folder or glob of "
                                 "graph files (with --out)."),
-    output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph, or an "
-                                "edge list: .csv, .tsv, .txt, .edges, .el)."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output graph (.mtx, .graph or .metis, "
+                                "or an edge list: .csv, .tsv, .txt, .edges, .el)."),
     method: str = typer.Option("teddy", help="A registered edge method that takes a graph: "
                                "teddy, fegrass, effective-resistance, random (`sparsebox methods "
                                "--item edge` also lists ugs, which trains a GNN, and dygrass, "
@@ -292,6 +292,7 @@ def _edge_estimator(task: dict) -> tuple[Any, dict[str, str]]:
 def _sparsify_file(task: dict, *, progress: bool) -> dict:
     """Sparsify one graph with one method and write it; the summary of what was done."""
     from sparsebox.data.graphs import (
+        METIS_SUFFIXES,
         WRITABLE_GRAPH_SUFFIXES,
         check_graph_writable,
         graph_files,
@@ -309,7 +310,7 @@ def _sparsify_file(task: dict, *, progress: bool) -> dict:
     with parameter_errors(options), progress_steps(
             ["loading the graph", f"{method}: fitting", "writing"], enabled=progress) as step:
         g = load_graph(graph)
-        if g.num_self_loops and Path(output).suffix.lower() == ".graph":  # known before the fit
+        if g.num_self_loops and Path(output).suffix.lower() in METIS_SUFFIXES:  # known before the fit
             raise ValueError(f"{output}: METIS files cannot hold self-loops, and {graph} has "
                              f"{g.num_self_loops}, which every edge method keeps; write .mtx")
         step()

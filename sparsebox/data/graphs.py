@@ -764,8 +764,10 @@ def _planetoid_graph_file(info: DatasetInfo, root: str | os.PathLike[str] | None
 
 
 _EDGE_LIST_SUFFIXES = (".csv", ".tsv", ".txt", ".edges", ".el")
+#: METIS, under either name load_graph reads it by
+METIS_SUFFIXES = (".graph", ".metis")
 #: the suffixes :func:`write_graph` writes (the format follows the name)
-WRITABLE_GRAPH_SUFFIXES = (".mtx", ".graph", *_EDGE_LIST_SUFFIXES)
+WRITABLE_GRAPH_SUFFIXES = (".mtx", *METIS_SUFFIXES, *_EDGE_LIST_SUFFIXES)
 
 
 def graph_files(name_or_path: str | os.PathLike[str], root=None) -> list[Path]:
@@ -790,8 +792,8 @@ def write_graph(graph: Any, path: str | os.PathLike[str], *,
     :func:`~sparsebox.as_structure` reads: networkx, scipy, an ``edge_index``, a PyG ``Data``)
     by suffix (:data:`WRITABLE_GRAPH_SUFFIXES`): ``.mtx``
     (symmetric Matrix Market, lower triangle; ``comment`` in its header, and
-    :data:`MTX_LOOPS_MARKER` when the diagonal holds self-loops), ``.graph`` (METIS; no
-    self-loops), or
+    :data:`MTX_LOOPS_MARKER` when the diagonal holds self-loops), ``.graph`` or ``.metis``
+    (METIS; no self-loops), or
     ``.csv``/``.tsv``/``.txt``/``.edges``/``.el`` (``u v w`` lines, 0-based; separated by commas,
     tabs, or spaces). A graph whose weights are
     all 1 and that says it is unweighted is written without weights (``pattern`` Matrix
@@ -818,7 +820,7 @@ def write_graph(graph: Any, path: str | os.PathLike[str], *,
         with path.open("wb") as f:  # a name is given a .mtx suffix by mmwrite; a file is not
             scipy.io.mmwrite(f, lower, comment=comment, symmetry="symmetric",
                              field="real" if weighted else "pattern")
-    elif suffix == ".graph":
+    elif suffix in METIS_SUFFIXES:
         lines = [f"{graph.num_nodes} {graph.num_edges}{' 001' if weighted else ''}"]
         for v in range(graph.num_nodes):
             nbrs = graph.indices[graph.indptr[v]:graph.indptr[v + 1]] + 1
@@ -858,7 +860,7 @@ def check_graph_writable(graph: SparseStructure, path: str | os.PathLike[str]) -
     suffix = Path(path).suffix.lower()
     if not graph.is_undirected:
         raise ValueError("write_graph writes undirected graphs")
-    if suffix == ".graph":
+    if suffix in METIS_SUFFIXES:
         if np.any(graph.rows == graph.cols):
             raise ValueError(f"{path}: METIS files cannot hold self-loops")
         if _written_weighted(graph):

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import urllib.request
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -168,7 +169,8 @@ def fetch(
     """Paths of a dataset's files under the data root, downloading the missing ones.
 
     Files already under the root (or, for a read-only root, in the cache's downloads) are used
-    as they are (``verify=True`` checks their sha256). A missing file is downloaded from its
+    as they are (``verify=True`` checks their sha256; one of another size than the catalogue's
+    is warned of, as `sparsebox data list` counts it absent). A missing file is downloaded from its
     source when ``download`` is true; when it cannot be (no network, or ``download=False``), one
     :class:`DatasetNotFoundError` names the file, the folder searched and where to get it, and
     no trace of the attempt is left. For a dataset the catalogue ships no files for (its loader's
@@ -192,6 +194,11 @@ def fetch(
             path = target
         if verify and f.sha256 and sha256_of(path) != f.sha256:
             raise ValueError(f"{path}: sha256 differs from the catalogue's {f.sha256}")
+        if f.size is not None and path.is_file() and not _whole(path, f.size):
+            warnings.warn(f"{path}: {path.stat().st_size:,} bytes, where the catalogue's "
+                          f"{info.name} file has {f.size:,}: not the catalogue's copy (`sparsebox "
+                          "data list` counts it absent); read as it is (remove it, and the "
+                          "loader downloads the catalogue's)", stacklevel=2)
         paths.append(path)
     return paths
 

@@ -1,6 +1,7 @@
 import bz2
 import re
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from sparsebox.data import (
     read_metis,
     read_planetoid_graph,
 )
-from sparsebox.data.sources import PLANETOID_RAW_PARTS
+from sparsebox.data.sources import PLANETOID_RAW_PARTS, get_dataset
 from sparsebox.exceptions import InputFileError
 from sparsebox.structure import SparseStructure
 
@@ -293,7 +294,7 @@ def test_unknown_path_or_name():
         load_graph(" karate")
 
 
-@pytest.mark.parametrize("suffix", [".mtx", ".graph", ".csv", ".txt"])
+@pytest.mark.parametrize("suffix", [".mtx", ".graph", ".metis", ".csv", ".txt"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_write_graph_reads_back_the_same_graph(tmp_path, suffix, weighted):
     from sparsebox.data.graphs import write_graph
@@ -306,7 +307,7 @@ def test_write_graph_reads_back_the_same_graph(tmp_path, suffix, weighted):
     assert sorted(zip(back.rows.tolist(), back.cols.tolist(), back.weights.tolist(),
                       strict=True)) == sorted(zip(g.rows.tolist(), g.cols.tolist(),
                                                   g.weights.tolist(), strict=True))
-    if suffix in (".mtx", ".graph"):  # formats that say whether there are weights
+    if suffix in (".mtx", ".graph", ".metis"):  # formats that say whether there are weights
         assert back.is_weighted == weighted
 
 
@@ -647,6 +648,23 @@ def test_a_damaged_dataset_file_loaded_by_name_is_named_as_by_its_path(tmp_path,
                 load_graph(given, tmp_path, download=False)
     with pytest.raises(InputFileError, match="karate.graph: is a folder, not a graph file"):
         load_graph("karate", tmp_path, download=False)
+
+
+def test_a_dataset_file_of_another_size_is_read_with_a_warning(tmp_path, data_dir, offline):
+    """`sparsebox data list` counted a karate.graph of 3 nodes absent, while load_graph("karate")
+    read it without a word."""
+    folder = tmp_path / "graphs" / "networkit"
+    folder.mkdir(parents=True)
+    (folder / "karate.graph").write_text("3 2\n2\n1 3\n2\n")
+    with pytest.warns(UserWarning, match=r"karate.graph: 12 bytes, where the catalogue's karate "
+                      r"file has 450: not the catalogue's copy \(`sparsebox data list` counts it "
+                      r"absent\)"):
+        assert load_graph("karate", tmp_path, download=False).num_nodes == 3
+    assert get_dataset("karate").files_present(tmp_path) == 0
+    (folder / "karate.graph").write_bytes((data_dir / "graphs/networkit/karate.graph").read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_graph("karate", tmp_path, download=False).num_nodes == 34
 
 
 def test_the_catalogue_is_read_only():
