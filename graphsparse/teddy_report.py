@@ -143,9 +143,11 @@ def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> lis
     lines = ["| method | levels | wall time per seed (s) |", "|---|---|---|"]
     lines += [f"| {m} | {len(summary[m])} | {t:.1f} |" for m, t in totals.items()]
     if compared["wall_ratio"] is not None and set(summary["teddy"]) == set(summary["ugs"]):
-        # without dense records no teacher was timed: the same ratio again would say it was
+        # without dense records the teacher TEDDY trained was not timed: the ratio says so
         teacher = (f" ({(totals['teddy'] + totals['dense']) / totals['ugs']:.2f} counting the "
-                   "dense teacher TEDDY distils from)" if "dense" in totals else "")
+                   "dense teacher TEDDY distils from)" if "dense" in totals else
+                   " (not counting the dense teacher TEDDY distils from, which runs without "
+                   "dense in the methods do not time)")
         lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f}{teacher}."]
     if compared["ticket_ratio"] is not None:
         lines += ["", f"Time to one level-{compared['ticket_level']} ticket, TEDDY (the dense "
