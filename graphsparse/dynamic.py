@@ -469,11 +469,17 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> DynamicSpectralSparsifier:
         self._validate_params()
-        g = as_structure(graph, self_loops="drop", name="graph")
+        given = as_structure(graph, name="graph")
+        g = as_structure(given, self_loops="drop", name="graph")
         require_undirected(g, "DynamicSpectralSparsifier")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
+        budget, loops = sizing.get("budget"), given.num_self_loops
+        if loops and budget is not None and budget > g.num_edges:  # G has none: they are dropped
+            raise InvalidParameterError(
+                f"budget {budget} is more than the {counted(g.num_edges, 'edge')} other than "
+                f"self-loops (dyGRASS drops the graph's {counted(loops, 'self-loop')})")
         # (a density given above G's: said; a budget above G's edges: refused as every graph
-        # method refuses it; self-loops are dropped, not kept apart, so none are counted)
+        # method refuses it)
         size = self._size(g.num_edges, num_nodes=g.num_nodes, num_loops=0)
         if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
                 and size > cap):

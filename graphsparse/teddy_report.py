@@ -146,8 +146,8 @@ def _wall_time_lines(summary: dict[str, dict[int, dict]], compared: dict) -> lis
         # without dense records the teacher TEDDY trained was not timed: the ratio says so
         teacher = (f" ({(totals['teddy'] + totals['dense']) / totals['ugs']:.2f} counting the "
                    "dense teacher TEDDY distils from)" if "dense" in totals else
-                   " (not counting the dense teacher TEDDY distils from, which runs without "
-                   "dense in the methods do not time)")
+                   " (not counting the dense teacher TEDDY distils from, which is not timed "
+                   "in runs without dense among the methods)")
         lines += ["", f"TEDDY / UGS wall time: {compared['wall_ratio']:.2f}{teacher}."]
     if compared["ticket_ratio"] is not None:
         lines += ["", f"Time to one level-{compared['ticket_level']} ticket, TEDDY (the dense "

@@ -265,7 +265,7 @@ def read_ply(path: str | os.PathLike[str], *, allow_empty: bool = True) -> Gauss
     (and, without ``allow_empty``, a file of no Gaussians)."""
     path = Path(path)
     ply = open_ply(path)
-    warn_unread(path, ply, ("vertex",), "scene", stacklevel=2)
+    warn_unread(path, ply, ("vertex",), "scene")
     data = ply["vertex"].data
     if not allow_empty and len(data) == 0:
         raise PointFileError(f"{path}: no Gaussians (its vertex element is empty)")

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from sparsebox._validation import text_number
+from sparsebox._validation import caller_level, text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
 
 __all__ = ["PointCloud", "read_points", "write_points", "check_format_holds", "open_ply",
@@ -262,23 +262,22 @@ def _extra_ascii_rows(path: Path, ply: Any) -> int:
     return rows - sum(len(el.data) for el in ply.elements)
 
 
-def warn_unread(path: Path, ply: Any, kept: tuple[str, ...], what: str, *,
-                stacklevel: int) -> None:
-    """Warn that the elements of ``ply`` other than ``kept``, and its obj_info lines, are not
-    read: a ``what`` ("cloud", "scene") written from it lacks them. ``stacklevel`` counts from
-    the caller of this function."""
+def warn_unread(path: Path, ply: Any, kept: tuple[str, ...], what: str) -> None:
+    """Warn, at the first caller outside the library, that the elements of ``ply`` other than
+    ``kept``, and its obj_info lines, are not read: a ``what`` ("cloud", "scene") written from
+    it lacks them."""
     lost = [f"its {e.name} element" for e in ply.elements if e.name not in kept]
     lost += ["its obj_info lines"] * bool(ply.obj_info)
     if lost:
         has = "vertices and faces" if "face" in kept and "face" in ply else "vertices"
         verb = "is" if lost == [lost[0]] and lost[0].endswith("element") else "are"
         warnings.warn(f"{path}: {' and '.join(lost)} {verb} not read; a {what} written from it "
-                      f"has only its {has}", stacklevel=stacklevel + 1)
+                      f"has only its {has}", stacklevel=caller_level())
 
 
 def _read_ply(path: Path) -> PointCloud:
     ply = open_ply(path)
-    warn_unread(path, ply, ("vertex", "face"), "cloud", stacklevel=3)  # read_points' caller
+    warn_unread(path, ply, ("vertex", "face"), "cloud")
     data = ply["vertex"].data
     for c in "xyz":
         if c not in (data.dtype.names or ()):

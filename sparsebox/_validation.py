@@ -532,3 +532,15 @@ def text_number(token: str, kind: type = float) -> Any:
     if not plain_numerals(token):
         raise ValueError(f"not a plain number: {token!r}")
     return kind(token)
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` at which a warning given by the function that calls this one names
+    the first caller outside sparsebox, graphsparse and scenesparse, and PyG and scikit-learn
+    (a dataset's transform, a pipeline's step, a search's joblib jobs): the user's line, however
+    deep in the library the warning was found."""
+    level, frame = 2, sys._getframe(2)  # (stacklevel 2: the warning function's caller)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "sparsebox", "graphsparse", "scenesparse", "torch_geometric", "sklearn", "joblib"):
+        level, frame = level + 1, frame.f_back
+    return level

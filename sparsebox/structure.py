@@ -19,7 +19,14 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from sparsebox._validation import _is_integer, check_1d, check_choice, check_finite_positive, scalar_item
+from sparsebox._validation import (
+    _is_integer,
+    caller_level,
+    check_1d,
+    check_choice,
+    check_finite_positive,
+    scalar_item,
+)
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.outputs import counted
 
@@ -751,19 +758,7 @@ def warn_if_nearly_symmetric(unmirrored: int, entries: int, example: tuple[int, 
                             "symmetrize='max') to make it undirected, or undirected=False to keep "
                             "it directed without this warning (a method fits the structure either "
                             "returns)"),
-                  stacklevel=_caller_level())
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` at which a warning given by the function that calls this one names
-    the first caller outside sparsebox, graphsparse and scenesparse, and PyG and scikit-learn
-    (a dataset's transform, a pipeline's step, a search's joblib jobs): the user's line, however
-    deep in the library the warning was found."""
-    level, frame = 2, sys._getframe(2)  # (stacklevel 2: the warning function's caller)
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
-            "sparsebox", "graphsparse", "scenesparse", "torch_geometric", "sklearn", "joblib"):
-        level, frame = level + 1, frame.f_back
-    return level
+                  stacklevel=caller_level())
 
 
 def _require_symmetric(row, col, w, ids, n) -> None:
@@ -1140,7 +1135,7 @@ def _warn_of_unread_weights(data: Any, num_edges: int) -> None:
         warnings.warn("as_structure reads a PyG Data's weights from edge_weight, which this one "
                       "lacks: its weight (one value per edge, as from_networkx writes a graph's "
                       "weights) is not read, and every edge weighs 1; set data.edge_weight = "
-                      "data.weight.view(-1) to use it", UserWarning, stacklevel=_caller_level())
+                      "data.weight.view(-1) to use it", UserWarning, stacklevel=caller_level())
 
 
 def _matrix_options(kind: str, n: int, edge_weight: Any, num_nodes: int | None) -> None:

@@ -332,7 +332,9 @@ class QueenStream:
         """``index`` as an int, or IndexError when it is not a frame of the stream (negative
         indices included: they do not count from the end); TypeError for what is no integer,
         True and False too (were frames 1 and 0), and 1.0."""
-        if isinstance(index, (bool, np.bool_)) or not hasattr(index, "__index__"):
+        dtype = str(getattr(index, "dtype", "int")).rpartition(".")[2]  # numpy's or torch's
+        if (isinstance(index, bool) or not hasattr(index, "__index__") or "int" not in dtype
+                or getattr(index, "ndim", 0) != 0):  # torch.tensor([1]) has __index__ too
             raise TypeError(f"a frame index must be an integer, got {index!r}")
         index = operator.index(index)
         if not 0 <= index < len(self):

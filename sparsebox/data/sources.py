@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from sparsebox._validation import caller_level
 from sparsebox.data.root import data_root, download_folder, download_root, move_into_place, root_origin
 from sparsebox.exceptions import InvalidParameterError
 
@@ -198,7 +199,7 @@ def fetch(
             warnings.warn(f"{path}: {path.stat().st_size:,} bytes, where the catalogue's "
                           f"{info.name} file has {f.size:,}: not the catalogue's copy (`sparsebox "
                           "data list` counts it absent); read as it is (remove it, and the "
-                          "loader downloads the catalogue's)", stacklevel=2)
+                          "loader downloads the catalogue's)", stacklevel=caller_level())
         paths.append(path)
     return paths
 

@@ -143,7 +143,7 @@ def test_the_report_counts_no_dense_teacher_where_none_was_run(cli, tmp_path):
     assert cli("graph", "teddy-report", folder).exit_code == 0
     text = (folder / "results.md").read_text()
     assert ("TEDDY / UGS wall time: 0.50 (not counting the dense teacher TEDDY distils from, "
-            "which runs without dense in the methods do not time)." in text)
+            "which is not timed in runs without dense among the methods)." in text)
     assert text.count("teacher") == 1  # no ratio with a teacher's time
     (tmp_path / "with").mkdir()
     folder = results_folder(tmp_path / "with", [{**DENSE, "seconds": 1.5}, GOOD, ugs])

@@ -393,7 +393,9 @@ def test_a_frame_outside_the_stream_is_an_index_error(encoded):
             with pytest.raises(IndexError, match=rf"frame {index} is not in 0\.\.2"):
                 read(index)
     assert torch.equal(stream.frame(np.int64(1)).means, stream.frame(1).means)
-    for index in (True, np.True_, 1.0, "1", None):  # True was read as frame 1
+    assert torch.equal(stream.frame(torch.tensor(1)).means, stream.frame(1).means)
+    for index in (True, np.True_, torch.tensor(True), torch.tensor([1]), np.array([1]), 1.0,
+                  torch.tensor(1.0), "1", None):  # True was read as frame 1
         for read in (stream.frame, stream.state):
             with pytest.raises(TypeError, match=f"a frame index must be an integer, got "
                                f"{re.escape(repr(index))}$"):
