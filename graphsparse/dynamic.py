@@ -469,15 +469,16 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
 
     def fit(self, graph: Any, y: Any = None) -> DynamicSpectralSparsifier:
         self._validate_params()
-        given = as_structure(graph, name="graph")
-        g = as_structure(given, self_loops="drop", name="graph")
+        g = as_structure(graph, self_loops="drop", name="graph")  # ids 0.. past the loops
         require_undirected(g, "DynamicSpectralSparsifier")
         sizing, cap = self._sizing_in_use(), self._cap(g.num_nodes)
-        budget, loops = sizing.get("budget"), given.num_self_loops
-        if loops and budget is not None and budget > g.num_edges:  # G has none: they are dropped
-            raise InvalidParameterError(
-                f"budget {budget} is more than the {counted(g.num_edges, 'edge')} other than "
-                f"self-loops (dyGRASS drops the graph's {counted(loops, 'self-loop')})")
+        budget = sizing.get("budget")
+        if budget is not None and budget > g.num_edges:  # G has no loops: named, if dropped
+            loops = as_structure(graph, name="graph").num_self_loops
+            if loops:
+                raise InvalidParameterError(
+                    f"budget {budget} is more than the {counted(g.num_edges, 'edge')} other than "
+                    f"self-loops (dyGRASS drops the graph's {counted(loops, 'self-loop')})")
         # (a density given above G's: said; a budget above G's edges: refused as every graph
         # method refuses it)
         size = self._size(g.num_edges, num_nodes=g.num_nodes, num_loops=0)

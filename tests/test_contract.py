@@ -476,10 +476,12 @@ def test_dygrass_refuses_a_budget_above_the_edges_in_the_same_words():
     looped = nx.Graph([*grid.edges, *((i, i) for i in grid)])
     for graph, words in ((grid, "the graph's 24 edges$"), (looped, r"the 24 edges other than "
                          r"self-loops \(dyGRASS drops the graph's 16 self-loops\)$")):
-        data = as_structure(graph)
-        assert _make(get_method("dygrass", item="edge"), budget=24).fit(data).mask_.sum() == 24
-        with pytest.raises(InvalidParameterError, match=rf"^budget 25 is more than {words}"):
-            _make(get_method("dygrass", item="edge"), budget=25).fit(data)
+        fitted = _make(get_method("dygrass", item="edge"), budget=24).fit(graph)
+        assert fitted.mask_.sum() == 24
+        assert fitted.graph_.ids.tolist() == list(range(24))  # numbered past the dropped loops
+        for data in (graph, as_structure(graph)):
+            with pytest.raises(InvalidParameterError, match=rf"^budget 25 is more than {words}"):
+                _make(get_method("dygrass", item="edge"), budget=25).fit(data)
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
