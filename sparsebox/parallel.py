@@ -489,8 +489,11 @@ class _PoolRun:
             pool.shutdown(wait=False, cancel_futures=True)
             # the queue outlives the workers, which go on to the end of their task: freed now,
             # its semaphore was gone for a worker still starting ("FileNotFoundError" printed
-            # after the caller's error)
-            threading.Thread(target=_join_all, args=(workers, records), daemon=True).start()
+            # after the caller's error). Not a daemon thread: one frozen as the interpreter
+            # ended, between unlinking the semaphore and telling the resource tracker, left the
+            # tracker to warn of a "leaked semaphore" it could not find. (This process waits
+            # for its pool's workers at exit all the same.)
+            threading.Thread(target=_join_all, args=(workers, records)).start()
 
         threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker,
