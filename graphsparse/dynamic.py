@@ -35,6 +35,7 @@ from sparsebox._validation import SEED, Interval, Options, check_int, check_real
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import DensityCapWarning, InvalidParameterError, NotFittedError
 from sparsebox.outputs import counted
+from sparsebox.select import check_budget_fits
 from sparsebox.structure import (
     SparseStructure,
     _from_torch,
@@ -475,12 +476,8 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
         budget = sizing.get("budget")
         if budget is not None and budget > g.num_edges:  # G has no loops: named, if dropped
             loops = as_structure(graph, name="graph").num_self_loops
-            if loops:
-                raise InvalidParameterError(
-                    f"budget {budget} is more than the {counted(g.num_edges, 'edge')} other than "
-                    f"self-loops (dyGRASS drops the graph's {counted(loops, 'self-loop')})")
-        # (a density given above G's: said; a budget above G's edges: refused as every graph
-        # method refuses it)
+            check_budget_fits(budget, g.num_edges, loops, dropped_by="dyGRASS")
+        # (a density given above G's: said)
         size = self._size(g.num_edges, num_nodes=g.num_nodes, num_loops=0)
         if (self.max_density is not None and sizing.get("density", math.inf) <= self.max_density
                 and size > cap):

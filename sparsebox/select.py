@@ -56,10 +56,12 @@ def _round_half_up(value: Any, count: int) -> int:
     return math.floor(exact_fraction(value) * count + Fraction(1, 2))
 
 
-def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> None:
+def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int, *,
+                      dropped_by: str | None = None) -> None:
     """Refuse a ``budget`` above the edges a graph method sizes against, those that are not
-    self-loops, saying that self-loops are kept apart; a graph of self-loops only gets its own
-    message (:meth:`~sparsebox.base.Sparsifier._size` calls it when given ``num_loops``).
+    self-loops, saying that self-loops are kept apart (or, with ``dropped_by``, that the method
+    of that name drops them); a graph of self-loops only gets its own message
+    (:meth:`~sparsebox.base.Sparsifier._size` calls it when given ``num_loops``).
 
     Examples
     --------
@@ -68,21 +70,30 @@ def check_budget_fits(budget: int | None, num_prunable: int, num_loops: int) -> 
     ...
     sparsebox.exceptions.InvalidParameterError: budget 1 counts edges other than self-loops, and \
 the graph has none: only 3 self-loops, which are always kept
+    >>> check_budget_fits(5, 4, 1, dropped_by="dyGRASS")
+    Traceback (most recent call last):
+    ...
+    sparsebox.exceptions.InvalidParameterError: budget 5 is more than the 4 edges other than \
+self-loops (dyGRASS drops the graph's self-loop)
     """
     if budget is None or budget <= num_prunable:
         return
+    loops = counted(num_loops, "self-loop")
     if num_prunable == 0:
-        has = (f"none: only {counted(num_loops, 'self-loop')}, which are always kept" if num_loops
-               else "no edges at all")
+        fate = f"which {dropped_by} drops" if dropped_by else "which are always kept"
+        has = f"none: only {loops}, {fate}" if num_loops else "no edges at all"
         raise InvalidParameterError(
             f"budget {budget} counts edges other than self-loops, and the graph has {has}")
     if not num_loops:
         raise InvalidParameterError(f"budget {budget} is more than the graph's "
                                     f"{counted(num_prunable, 'edge')}")
-    raise InvalidParameterError(
-        f"budget {budget} is more than the {counted(num_prunable, 'edge')} other than self-loops "
-        f"(the {'self-loop is' if num_loops == 1 else f'{num_loops} self-loops are'} always kept "
-        "and not counted)")
+    if dropped_by:
+        fate = f"{dropped_by} drops the graph's {'self-loop' if num_loops == 1 else loops}"
+    else:
+        fate = (f"the {'self-loop is' if num_loops == 1 else f'{num_loops} self-loops are'} "
+                "always kept and not counted")
+    raise InvalidParameterError(f"budget {budget} is more than the "
+                                f"{counted(num_prunable, 'edge')} other than self-loops ({fate})")
 
 
 def resolve_budget(num_items: int, *, keep_ratio: float | None = None,

@@ -482,6 +482,11 @@ def test_dygrass_refuses_a_budget_above_the_edges_in_the_same_words():
         for data in (graph, as_structure(graph)):
             with pytest.raises(InvalidParameterError, match=rf"^budget 25 is more than {words}"):
                 _make(get_method("dygrass", item="edge"), budget=25).fit(data)
+    only_loops = nx.Graph([(i, i) for i in range(3)])  # it said "the graph has no edges at all"
+    with pytest.raises(InvalidParameterError, match=r"^budget 1 counts edges other than "
+                       r"self-loops, and the graph has none: only 3 self-loops, which dyGRASS "
+                       "drops$"):
+        _make(get_method("dygrass", item="edge"), budget=1).fit(only_loops)
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if "keep_ratio" in e.load().sizing],
