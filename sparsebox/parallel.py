@@ -493,7 +493,7 @@ class _PoolRun:
             # ended, between unlinking the semaphore and telling the resource tracker, left the
             # tracker to warn of a "leaked semaphore" it could not find. (This process waits
             # for its pool's workers at exit all the same.)
-            threading.Thread(target=_join_all, args=(workers, records)).start()
+            threading.Thread(target=_join_all, args=(workers, records), daemon=False).start()
 
         threads = self.threads or max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker,
