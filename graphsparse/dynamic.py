@@ -559,6 +559,9 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
                                         f"inserted_from_id_ {inserted_from} is above next_id_ "
                                         f"{next_id}")
+        if np.unique(graph.ids).size != graph.num_items:  # an id would name two edges
+            raise InvalidParameterError("not a consistent DynamicSpectralSparsifier state: "
+                                        "graph_ids holds an id twice")
         _check_subgraph(graph, sparsifier)
         _check_spans(graph, sparsifier)
         self._check_cap(sparsifier.num_edges, graph.num_nodes, "the state's sparsifier",
@@ -570,6 +573,11 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
             except (ValueError, TypeError) as err:
                 raise InvalidParameterError(f"not a consistent DynamicSpectralSparsifier state: "
                                             f"scores_: {err}") from None
+            if scores.ndim != 1 or scores.size > inserted_from:  # one per fitted edge
+                raise InvalidParameterError(
+                    f"not a consistent DynamicSpectralSparsifier state: scores_ has shape "
+                    f"{scores.shape}, where it holds one score per edge of the fitted graph "
+                    f"(at most inserted_from_id_, {inserted_from})")
         self.graph_, self.sparsifier_ = graph, sparsifier
         self.next_id_, self.batches_ = next_id, batches
         self.inserted_from_id_ = inserted_from

@@ -909,3 +909,14 @@ def test_load_state_dict_of_no_state_is_refused_and_a_bad_scores_entry_changes_n
     with pytest.raises(InvalidParameterError, match="state: scores_: could not convert"):
         other.load_state_dict({**d.state_dict(), "scores_": "x"})
     assert (other.graph_, other.sparsifier_, other.scores_) == before
+    # both were loaded without a word: scores of another graph, and one id for two edges
+    state = d.state_dict()
+    for bad, message in (({"scores_": np.zeros(state["inserted_from_id_"] + 1)},
+                          r"scores_ has shape \(61,\), where it holds one score per edge of the "
+                          r"fitted graph \(at most inserted_from_id_, 60\)"),
+                         ({"scores_": np.zeros((2, 3))}, r"scores_ has shape \(2, 3\)"),
+                         ({"graph_ids": np.zeros_like(state["graph_ids"])},
+                          "graph_ids holds an id twice")):
+        with pytest.raises(InvalidParameterError, match=message):
+            other.load_state_dict({**state, **bad})
+        assert (other.graph_, other.sparsifier_, other.scores_) == before
