@@ -228,7 +228,9 @@ def _open3d() -> Any:
 def _o3d_cloud(points: np.ndarray) -> Any:
     o3d = _open3d()
     cloud = o3d.geometry.PointCloud()
-    cloud.points = o3d.utility.Vector3dVector(np.asarray(points, dtype=np.float64))
+    # (open3d takes only writable arrays: a read-only one, np.load(mmap_mode="r"), is copied)
+    cloud.points = o3d.utility.Vector3dVector(
+        np.require(points, dtype=np.float64, requirements=["C", "W"]))
     return cloud
 
 

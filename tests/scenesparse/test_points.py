@@ -77,6 +77,21 @@ def test_open3d_methods_return_masks(bunny):
     assert auto.mask_[-50:].sum() == 0 and auto.radius_ > 0
 
 
+@pytest.mark.parametrize("method", ["VoxelDownsampler", "FarthestPointSampler",
+                                    "StatisticalOutlierRemover", "RadiusOutlierRemover",
+                                    "UniformDownsampler", "GraphResampler"])
+def test_a_read_only_cloud_is_read_as_a_writable_one(method, tmp_path):
+    """open3d's methods raised "ValueError: array is not writeable" on np.load(mmap_mode="r")."""
+    points = np.random.default_rng(0).random((300, 3))
+    np.save(tmp_path / "p.npy", points)
+    size = {} if method in ("StatisticalOutlierRemover", "RadiusOutlierRemover") else \
+        {"keep_ratio": 0.5}
+    mapped = np.load(tmp_path / "p.npy", mmap_mode="r")
+    assert not mapped.flags.writeable
+    got = getattr(P, method)(**size).fit(mapped).mask_
+    assert np.array_equal(got, getattr(P, method)(**size).fit(points).mask_)
+
+
 def test_radius_outlier_removal_by_default_removes_isolated_points_only(bunny, data_dir):
     """Its default radius, three median nearest-neighbour distances, held about 16 neighbours
     of a point of an even surface or volume, as many as min_points asks: the bunny mesh's
