@@ -888,18 +888,23 @@ class DynamicSpectralSparsifier(StreamingSparsifier):
     # ------------------------------------------------------------------ convenience
     def transform(self, graph: Any = None) -> SparseStructure:
         """The current sparsifier H (of the graph as the stream has changed it). A ``graph``
-        given must be that graph (``graph_``: its nodes and edges): H is not made for another.
+        given must be that graph (``graph_``: its nodes, edges and weights): H is not made for
+        another.
         """
         self._check_fitted()
         if graph is not None:
             s, g = as_structure(graph, self_loops="drop", name="graph"), self.graph_
-            if (s.num_nodes != g.num_nodes or s.num_items != g.num_items
-                    or (g.find_items(s.rows, s.cols) < 0).any()):
+            same = s.num_nodes == g.num_nodes and s.num_items == g.num_items
+            if same:  # H was chosen for G's weights too
+                pos = g.find_items(s.rows, s.cols)
+                same = bool((pos >= 0).all()) and np.array_equal(g.weights[pos], s.weights)
+            if not same:
                 raise InvalidParameterError(
                     f"transform got a graph of {s.num_nodes} nodes and {s.num_items} edges that "
                     f"is not the one this DynamicSpectralSparsifier holds ({g.num_nodes} nodes, "
-                    f"{g.num_items} edges after {counted(self.batches_, 'batch', 'batches')}); "
-                    "call transform() for its sparsifier, or fit the other graph")
+                    f"{g.num_items} edges after {counted(self.batches_, 'batch', 'batches')}; "
+                    "the same edges of other weights are another graph too); call transform() "
+                    "for its sparsifier, or fit the other graph")
         return self.sparsifier_
 
 

@@ -747,12 +747,16 @@ def test_transform_of_another_graph_is_refused_and_of_the_stream_s_graph_gives_h
                                                     "edges that is not the one"):
         d.transform(other)
     d.update([("+", 0, 35)])
-    with pytest.raises(InvalidParameterError, match=r"\(36 nodes, 61 edges after 1 batch\)"):
+    with pytest.raises(InvalidParameterError, match=r"\(36 nodes, 61 edges after 1 batch; "):
         d.transform(g)  # the graph as it was fitted: the stream changed it since
     assert d.transform(d.graph_) is d.sparsifier_
     with_edge = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
     with_edge.add_edge(0, 35)
     assert d.transform(with_edge) is d.sparsifier_
+    with_edge.edges[0, 35]["weight"] = 2.0  # the same edges, another weight: H was given back
+    with pytest.raises(InvalidParameterError, match="the same edges of other weights are "
+                                                    "another graph too"):
+        d.transform(with_edge)
 
 
 def test_parameters_set_after_fit_or_given_to_a_loading_estimator_are_checked():
