@@ -19,6 +19,7 @@ from scenesparse.gaussians import GaussianScene
 from scenesparse.importance import GaussianPruner
 from scenesparse.rendering import check_cameras
 from scenesparse.training import prune_
+from sparsebox._validation import check_fraction
 from sparsebox.base import Strategy, StrategyState
 from sparsebox.exceptions import InvalidParameterError
 
@@ -129,7 +130,10 @@ class PruneStrategy(Strategy):
 
     def _check_settings(self) -> None:
         """The pruner's own checks of ``score``, ``keep_ratio``, ``rounds``, ``backend``,
-        ``background`` and ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0)."""
+        ``background`` and ``cameras``, and ``prune_steps`` a collection of steps (integers >= 0).
+        ``keep_ratio`` None is refused here: the pruner would read it as its own default."""
+        if self.keep_ratio is None:
+            check_fraction("keep_ratio", None)  # (raises)
         self._pruner()._validate_params()
         check_cameras(self.cameras, none_means="the default orbit")
         steps = self.prune_steps

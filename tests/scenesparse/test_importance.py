@@ -233,6 +233,8 @@ def test_strategy_drops_into_a_gsplat_training_loop():
         PruneStrategy(prune_steps=steps, score="opacity").initialize_state()
     # bad settings fail at set-up, not at the first prune step (15,000 steps in, by default)
     for bad, message in ((dict(keep_ratio=1.5), "keep_ratio must be in"),
+                         # None kept the pruner's default, 0.34, not the strategy's 0.66
+                         (dict(keep_ratio=None), r"keep_ratio must be a number in \(0, 1\], got None"),
                          (dict(rounds=0), "rounds must be an integer >= 1"),
                          (dict(backend="gpu"), "backend must be one of"),
                          (dict(score="random"), "score must be one of"),
