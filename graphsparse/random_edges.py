@@ -40,7 +40,8 @@ class RandomEdgePruner(Sparsifier):
     Attributes
     ----------
     scores_ : ndarray of float
-        The seed's stream at each edge's pair key (one per item of the graph).
+        The seed's stream at each edge's pair key (one per item of the graph; ``inf`` on
+        self-loops, which are always kept).
     mask_ : ndarray of bool
 
     Examples
@@ -72,9 +73,10 @@ class RandomEdgePruner(Sparsifier):
         keys = (undirected_pair_keys(g.rows, g.cols, g.num_nodes) if g.is_undirected
                 else g.rows * max(g.num_nodes, 1) + g.cols)
         order = np.argsort(keys, kind="stable")
-        self.scores_ = np.empty(g.num_items)
-        self.scores_[order] = _stream_at(self.seed, keys[order])
-        self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
+        scores = np.empty(g.num_items)
+        scores[order] = _stream_at(self.seed, keys[order])
+        scores[loops] = np.inf  # always kept: the top of the scores, as TEDDY's and UGS's
+        self.scores_, self.mask_ = scores, select(scores, budget=keep + num_loops, protected=loops)
         self._fitted_on(g)
         return self
 

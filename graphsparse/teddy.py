@@ -276,11 +276,12 @@ class TeddyPruner(Sparsifier):
                                                           density=self.density)}
         self._validate_params(sizes)
         g = unweighted_structure(graph)
-        self.scores_ = teddy_edge_scores(g, add_self_loops=self.add_self_loops)
         loops = g.rows == g.cols
         num_prunable, num_loops = int((~loops).sum()), int(loops.sum())
+        # sized before anything is set: a refit that fails leaves the last fit whole
         keep = self._size(num_prunable, num_nodes=g.num_nodes, num_loops=num_loops, overrides=sizes)
-        self.mask_ = select(self.scores_, budget=keep + num_loops, protected=loops)
+        scores = teddy_edge_scores(g, add_self_loops=self.add_self_loops)
+        self.scores_, self.mask_ = scores, select(scores, budget=keep + num_loops, protected=loops)
         self._fitted_on(g)
         return self
 

@@ -18,7 +18,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from sparsebox import as_structure
+from sparsebox import as_structure, select
 from sparsebox.base import StreamingSparsifier
 from sparsebox.exceptions import InvalidParameterError, NotFittedError
 from sparsebox.registry import DATA_KINDS, methods
@@ -450,7 +450,8 @@ def test_a_registered_method_s_params_are_read_only_and_checked_when_it_is_made(
 @pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "ugs", "fegrass"])
 def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
     """The graph baselines size the same edges, so they refuse the same budgets the same way:
-    effective resistances and UGS said ``budget must be <= 24`` of a graph of 40 edges."""
+    effective resistances and UGS said ``budget must be <= 24`` of a graph of 40 edges. The
+    methods that keep the top of their scores keep it with self-loops too."""
     from torch_geometric.transforms import AddSelfLoops
 
     from sparsebox.registry import get_method
@@ -463,9 +464,26 @@ def test_a_budget_above_the_non_loop_edges_says_that_self_loops_are_apart(name):
         data, edges, loops = AddSelfLoops()(_node_graph()), 78, 34
     est = _make(entry, budget=edges).fit(data)
     assert int(est.mask_.sum()) == edges + loops
+    if name in ("teddy", "random", "ugs"):  # (feGRASS spreads its picks, ER draws by its scores)
+        # random scored its self-loops as any edge: its mask was not the top of its scores
+        half = _make(entry, budget=edges // 2).fit(data)
+        assert np.array_equal(half.mask_, select(half.scores_, budget=edges // 2 + loops))
     with pytest.raises(InvalidParameterError, match=rf"budget {edges + 1} is more than the {edges} "
                        rf"edges other than self-loops \(the {loops} self-loops are always kept"):
         _make(entry, budget=edges + 1).fit(data)
+
+
+@pytest.mark.parametrize("name", ["teddy", "random", "effective-resistance", "fegrass"])
+def test_a_refit_refused_for_its_budget_leaves_the_last_fit_whole(name):
+    """TEDDY set the new graph's scores_ before it refused the budget: scores_ of 4 edges beside
+    a mask_ of 78."""
+    from sparsebox.registry import get_method
+
+    est = _make(get_method(name, item="edge"), budget=40).fit(nx.karate_club_graph())
+    before = (est.scores_.copy(), est.mask_.copy())
+    with pytest.raises(InvalidParameterError, match="budget 40 is more than the graph's 4 edges"):
+        est.fit(nx.path_graph(5))
+    assert np.array_equal(est.scores_, before[0]) and np.array_equal(est.mask_, before[1])
 
 
 def test_dygrass_refuses_a_budget_above_the_edges_in_the_same_words():
