@@ -386,11 +386,14 @@ class SplatTrainer:
                 "strategy of the trainer that wrote the checkpoint")
         # a typed state refuses a state without its fields: before anything is loaded, not after
         if saved is not None and isinstance(self.strategy_state, StrategyState):
+            kind = type(self.strategy_state).__name__
             lacks = sorted(set(self.strategy_state) - set(saved))
-            if lacks:
+            unknown = sorted(set(saved) - set(self.strategy_state), key=str)
+            if lacks or unknown:
+                said = (f"lacks {lacks} of this trainer's {kind}" if lacks else
+                        f"has {unknown}, which this trainer's {kind} has no field for")
                 raise InvalidParameterError(
-                    f"the checkpoint's strategy state lacks {lacks} of this trainer's "
-                    f"{type(self.strategy_state).__name__}: build it with the strategy of the "
+                    f"the checkpoint's strategy state {said}: build it with the strategy of the "
                     "trainer that wrote the checkpoint")
 
 

@@ -403,9 +403,18 @@ class StrategyState(MutableMapping):
         return {name: getattr(self, name) for name in self._names()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Take the fields of ``state`` (:meth:`state_dict`'s); a state without one of them, or
+        with a key that is none of them (another strategy's), is refused and nothing loaded."""
+        if not isinstance(state, Mapping):
+            raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, "
+                                        f"got {type(state).__name__}")
         missing = set(self._names()) - set(state)
         if missing:
             raise InvalidParameterError(f"state lacks {sorted(missing)}")
+        unknown = set(state) - set(self._names())
+        if unknown:  # (torch's load_state_dict refuses them too)
+            raise InvalidParameterError(f"state has {sorted(unknown, key=str)}, which "
+                                        f"{type(self).__name__} has no field for")
         for name in self._names():
             setattr(self, name, state[name])
 

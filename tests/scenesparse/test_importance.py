@@ -224,6 +224,13 @@ def test_strategy_drops_into_a_gsplat_training_loop():
     assert params["means"].shape[0] == 50
     assert [h["left"] for h in state["history"]] == [100, 50] and state["pruned"] == 150
     assert state.state_dict() == {"pruned": 150, "history": state["history"]}
+    # a key of no field was passed over in silence; what is no dict raised a bare TypeError
+    for bad, message in (({**state.state_dict(), "visits": 1}, r"state has \['visits'\], which "
+                          "PruneState has no field for"),
+                         ([("pruned", 1)], "takes the dict state_dict\\(\\) returned, got list")):
+        with pytest.raises(ValueError, match=message):
+            state.load_state_dict(bad)
+    assert state.state_dict() == {"pruned": 150, "history": state["history"]}
     ops.remove(params, optimizers, state, torch.zeros(50, dtype=torch.bool))  # no error
     with pytest.raises(ValueError, match="same trainable keys"):
         strategy.check_sanity(params, {"means": optimizers["means"]})

@@ -817,6 +817,13 @@ def test_a_strategy_state_the_trainer_cannot_load_is_refused_before_anything_is_
     own = SplatTrainer(scene, cams, targets,
                        strategy=PruneStrategy(prune_steps=(100,), score="opacity"))
     own.train(2)
+    # a state of PruneState's fields and more (another strategy's) was loaded, the rest dropped
+    more = own.state_dict()
+    more["strategy"] = {**more["strategy"], "visits": None}
+    with pytest.raises(ValueError, match=r"the checkpoint's strategy state has \['visits'\], "
+                                         "which this trainer's PruneState has no field for"):
+        trainer.load_state_dict(more)
+    assert trainer.step_count == 0
     assert trainer.load_state_dict(own.state_dict()).step_count == 2
 
 
