@@ -463,7 +463,6 @@ class FeGrassSparsifier(Sparsifier):
         off = ~tree_mask & (g.rows != g.cols)
         stretch = np.zeros(g.num_items)
         stretch[off] = g.weights[off] * TreeResistance(tree).resistance(g.rows[off], g.cols[off])
-        self.tree_mask_ = tree_mask
         extra = budget - num_tree
         every = budget >= num_edges  # H is G: recovery and refinement would only find its edges
         refined = math.floor(self.refine_fraction * extra) if self.refine_rounds and not every else 0
@@ -475,6 +474,9 @@ class FeGrassSparsifier(Sparsifier):
                 rounds = min(max(64, math.ceil(refined / 20)), 1024)
             mask = refine_by_stretch(g, mask, tree_mask, budget - int(mask.sum()),
                                      rounds=rounds, solver=self.solver, seed=self.seed)
+        # set together at the end: a refit that fails (refinement's factorization, Ctrl-C)
+        # leaves the last fit whole
+        self.tree_mask_ = tree_mask
         self.scores_ = np.where(tree_mask | loops, np.inf, stretch)
         self.mask_ = mask | loops
         self.sparsifier_ = g.subgraph(self.mask_)

@@ -387,6 +387,11 @@ class SplatTrainer:
         # a typed state refuses a state without its fields: before anything is loaded, not after
         if saved is not None and isinstance(self.strategy_state, StrategyState):
             kind = type(self.strategy_state).__name__
+            if not isinstance(saved, Mapping):  # (set() of it raised a bare TypeError)
+                raise InvalidParameterError(
+                    f"the checkpoint's strategy state is {type(saved).__name__}, where this "
+                    f"trainer's {kind} takes a dict: build it with the strategy of the trainer "
+                    "that wrote the checkpoint")
             lacks = sorted(set(self.strategy_state) - set(saved))
             unknown = sorted(set(saved) - set(self.strategy_state), key=str)
             if lacks or unknown:

@@ -414,7 +414,8 @@ class StrategyState(MutableMapping):
         unknown = set(state) - set(self._names())
         if unknown:  # (torch's load_state_dict refuses them too)
             raise InvalidParameterError(f"state has {sorted(unknown, key=str)}, which "
-                                        f"{type(self).__name__} has no field for")
+                                        f"{type(self).__name__} has no field for: load the "
+                                        "state_dict() of the same strategy")
         for name in self._names():
             setattr(self, name, state[name])
 

@@ -757,6 +757,13 @@ def test_transform_of_another_graph_is_refused_and_of_the_stream_s_graph_gives_h
     with pytest.raises(InvalidParameterError, match="the same edges of other weights are "
                                                     "another graph too"):
         d.transform(with_edge)
+    # the same insertions added one by one to the user's copy: equal to rounding, not refused
+    d.update([("+", 0, 1, 0.1)] * 3)  # the batch adds them up first: 1.3
+    with_edge.edges[0, 35]["weight"] = 1.0
+    for _ in range(3):
+        with_edge.edges[0, 1]["weight"] = with_edge.edges[0, 1].get("weight", 1.0) + 0.1
+    assert with_edge.edges[0, 1]["weight"] != 1.3  # 1.3000000000000003
+    assert d.transform(with_edge) is d.sparsifier_
 
 
 def test_parameters_set_after_fit_or_given_to_a_loading_estimator_are_checked():

@@ -305,3 +305,22 @@ def test_tree_resistances_past_float64_are_refused_naming_the_weights():
             TreeResistance(path(weights))
     assert TreeResistance(path([1e-300, 1e-300])).resistance([0, 1], [2, 2]).tolist() == \
         pytest.approx([2e300, 1e300])
+
+
+def test_a_refit_that_fails_in_refinement_leaves_the_last_fit_whole(monkeypatch):
+    """tree_mask_ was set before recovery and refinement: a refit that failed there left the new
+    graph's tree beside the old mask_."""
+    import graphsparse.static as static
+
+    est = FeGrassSparsifier(density=1.5, seed=0).fit(nx.karate_club_graph())
+    before = (est.tree_mask_.copy(), est.scores_.copy(), est.mask_.copy())
+
+    def fails(*args, **kwargs):
+        raise ValueError("the graph's Laplacian cannot be factored in float64")
+
+    monkeypatch.setattr(static, "refine_by_stretch", fails)
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 8))
+    with pytest.raises(ValueError, match="cannot be factored"):
+        est.fit(grid)
+    assert all(np.array_equal(a, b) for a, b in
+               zip((est.tree_mask_, est.scores_, est.mask_), before, strict=True))

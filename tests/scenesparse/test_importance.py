@@ -226,7 +226,7 @@ def test_strategy_drops_into_a_gsplat_training_loop():
     assert state.state_dict() == {"pruned": 150, "history": state["history"]}
     # a key of no field was passed over in silence; what is no dict raised a bare TypeError
     for bad, message in (({**state.state_dict(), "visits": 1}, r"state has \['visits'\], which "
-                          "PruneState has no field for"),
+                          "PruneState has no field for: load the state_dict\\(\\) of the same strategy"),
                          ([("pruned", 1)], "takes the dict state_dict\\(\\) returned, got list")):
         with pytest.raises(ValueError, match=message):
             state.load_state_dict(bad)

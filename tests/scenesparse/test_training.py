@@ -823,6 +823,10 @@ def test_a_strategy_state_the_trainer_cannot_load_is_refused_before_anything_is_
     with pytest.raises(ValueError, match=r"the checkpoint's strategy state has \['visits'\], "
                                          "which this trainer's PruneState has no field for"):
         trainer.load_state_dict(more)
+    more["strategy"] = 5  # "'int' object is not iterable"
+    with pytest.raises(ValueError, match="the checkpoint's strategy state is int, where this "
+                                         "trainer's PruneState takes a dict"):
+        trainer.load_state_dict(more)
     assert trainer.step_count == 0
     assert trainer.load_state_dict(own.state_dict()).step_count == 2
 
