@@ -43,9 +43,13 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
         differs = {k: before[k] for k in run if k in before and before[k] != run[k]
                    and not (isinstance(before[k], str) and isinstance(run[k], str)
                             and before[k].lower() == run[k].lower())}
-        if differs:
-            raise typer.BadParameter(f"{run_path} was run with {differs}; resume with the same "
-                                     "settings or choose another --out", param_hint="--resume")
+        if differs:  # named by their options, as the user gave them
+            options = {k: "--" + k.replace("_", "-") for k in differs}
+            said = ", ".join(_setting(options[k], before[k]) for k in differs)
+            now = ", ".join(_setting(options[k], run[k]) for k in differs)
+            raise typer.BadParameter(f"{run_path} was run with {said}, this run has {now}; resume "
+                                     "with the same settings or choose another --out",
+                                     param_hint=" / ".join(options.values()))
     if not path.is_file():
         return []
     if not run_path.is_file():
@@ -61,6 +65,17 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
                                  "resume in the folder a run made, or choose another --out",
                                  param_hint="--resume")
     return records
+
+
+def _setting(option: str, value: Any) -> str:
+    """``--epochs 1``; ``no --max-graphs`` for a setting not given.
+
+    Examples
+    --------
+    >>> _setting("--epochs", 1), _setting("--max-graphs", None)
+    ('--epochs 1', 'no --max-graphs')
+    """
+    return f"no {option}" if value is None else f"{option} {value}"
 
 
 def check_records(records: Any, path: Path, fields: Mapping[str, Any], what: str,

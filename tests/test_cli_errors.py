@@ -754,6 +754,20 @@ def test_teddy_resume_with_a_broken_run_json(cli, tmp_path, with_results, conten
                        "1", "--epochs", "1"], [str(run_json), "--resume"], inputs), out)
 
 
+def test_teddy_resume_with_other_settings_names_their_options(cli, tmp_path):
+    """It said "Invalid value for --resume: ... was run with {'epochs': 1}": a Python dict,
+    and not the option to change."""
+    out = tmp_path / "teddy"
+    out.mkdir()
+    run_json = write(out / "run.json", '{"dataset": "cora", "model": "gcn", "epochs": 1, '
+                                       '"distill_lambda": 1.0}')
+    run_bad(cli, Case(["graph", "teddy", "--resume", "--out", out, "--levels", "1", "--seeds",
+                       "1", "--epochs", "2", "--distill-lambda", "0.5"],
+                      ["Invalid value for --epochs / --distill-lambda:", f"{run_json} was run "
+                       "with --epochs 1, --distill-lambda 1.0, this run has --epochs 2, "
+                       "--distill-lambda 0.5; resume with the same settings"], [run_json]), out)
+
+
 @pytest.mark.parametrize("content", ['{"a": 1}', '[{"method": "random"}]', "[]"],
                          ids=["an_object", "records_without_fields", "no_records"])
 def test_teddy_report_of_results_that_are_not_records(cli, tmp_path, content):
