@@ -11,6 +11,8 @@ the end of the step a Ctrl-C stopped: the same command run again goes on from it
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,27 @@ def run_hollownerf(views: Any, out: Path, estimator: Any, *, data: str, resoluti
                              "give at least two views")
     start = time.perf_counter()
     estimator.fit(views, progress=progress, checkpoint=out / CHECKPOINT)
+    with _interrupt_names_the_checkpoint(estimator, out / CHECKPOINT):
+        return _prune_and_write(views, out, estimator, start, data=data, resolution=resolution,
+                                progress=progress, note=note)
+
+
+@contextmanager
+def _interrupt_names_the_checkpoint(estimator: Any, path: Path) -> Iterator[None]:
+    """A Ctrl-C after training (evaluating, pruning, writing) says that the checkpoint holds
+    the whole training and a run with it goes on from there, as one during training does (it
+    was a bare "error: interrupted")."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        if err.args:
+            raise
+        raise KeyboardInterrupt(estimator.stopped_message(path)) from None
+
+
+def _prune_and_write(views: Any, out: Path, estimator: Any, start: float, *, data: str,
+                     resolution: int, progress: bool, note: str | None) -> dict:
+    """:func:`run_hollownerf` past training: evaluate, prune, evaluate again, write."""
     test_cams, test_images = views.test_cameras, views.test_images
     before = estimator.evaluate(test_cams, test_images, progress=progress)
     shown = min(3, len(test_cams))

@@ -346,7 +346,7 @@ class HollowNeRF(Sparsifier):
         except KeyboardInterrupt as err:
             if path is None or err.args:
                 raise
-            raise KeyboardInterrupt(self._stopped(path)) from None
+            raise KeyboardInterrupt(self.stopped_message(path)) from None
         if count is None:
             count = mass_budget(self.scores_, self.keep_mass)
         self.mask_ = select(self.scores_, budget=count)
@@ -372,9 +372,9 @@ class HollowNeRF(Sparsifier):
         finally:
             temp.unlink(missing_ok=True)
 
-    def _stopped(self, path: Path) -> str:
-        """What a Ctrl-C in :meth:`fit` with the checkpoint ``path`` says: the step training
-        stopped after, and the step the checkpoint holds."""
+    def stopped_message(self, path: Path) -> str:
+        """What a Ctrl-C in (or after) :meth:`fit` with the checkpoint ``path`` says: the step
+        training stopped after, and the step the checkpoint holds."""
         done, saved = self.trainer_.step_count, self._checkpointed
         when = (f"after training (all {done:,} steps)" if done >= self.steps
                 else f"after step {done:,} of {self.steps:,}")

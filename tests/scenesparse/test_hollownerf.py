@@ -1140,3 +1140,23 @@ def test_evaluate_takes_photos_that_require_grad_and_names_a_view_not_in_a_list(
     with pytest.raises(InvalidParameterError, match="checkpoint_every must be"):
         model.fit(views, checkpoint_every=0)
     assert torch.equal(model.render(cams[0]), render)
+
+
+def test_a_ctrl_c_after_training_names_the_checkpoint_that_holds_it(tmp_path, monkeypatch):
+    """A Ctrl-C while the trained model was evaluated, pruned or written said a bare
+    "error: interrupted", though the checkpoint held the whole training."""
+    from scenesparse.nerf.command import CHECKPOINT, run_hollownerf
+
+    estimator = HollowNeRF(**TINY)
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimator, "evaluate", ctrl_c)
+    path = tmp_path / CHECKPOINT
+    with pytest.raises(KeyboardInterrupt, match=f"^stopped after training \\(all 2 steps\\); the "
+                                                f"checkpoint {path} holds it, and a run with it "
+                                                "goes on from there$"):
+        run_hollownerf(_tiny_views(), tmp_path, estimator, data="tiny", resolution=8,
+                       progress=False)
+    assert torch.load(path, weights_only=False)["trainer"]["step"] == 2
