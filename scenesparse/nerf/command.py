@@ -89,7 +89,7 @@ def _interrupt_names_the_checkpoint(estimator: Any, path: Path) -> Iterator[None
     except KeyboardInterrupt as err:
         if err.args:
             raise
-        raise KeyboardInterrupt(estimator.stopped_message(path)) from None
+        raise KeyboardInterrupt(estimator._stopped(path)) from None
 
 
 def _prune_and_write(views: Any, out: Path, estimator: Any, start: float, *, data: str,

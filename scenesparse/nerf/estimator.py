@@ -346,7 +346,7 @@ class HollowNeRF(Sparsifier):
         except KeyboardInterrupt as err:
             if path is None or err.args:
                 raise
-            raise KeyboardInterrupt(self.stopped_message(path)) from None
+            raise KeyboardInterrupt(self._stopped(path)) from None
         if count is None:
             count = mass_budget(self.scores_, self.keep_mass)
         self.mask_ = select(self.scores_, budget=count)
@@ -372,7 +372,7 @@ class HollowNeRF(Sparsifier):
         finally:
             temp.unlink(missing_ok=True)
 
-    def stopped_message(self, path: Path) -> str:
+    def _stopped(self, path: Path) -> str:
         """What a Ctrl-C in (or after) :meth:`fit` with the checkpoint ``path`` says: the step
         training stopped after, and the step the checkpoint holds."""
         done, saved = self.trainer_.step_count, self._checkpointed
