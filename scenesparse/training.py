@@ -392,8 +392,7 @@ class SplatTrainer:
                     f"the checkpoint's strategy state is {type(saved).__name__}, where this "
                     f"trainer's {kind} takes a dict: build it with the strategy of the trainer "
                     "that wrote the checkpoint")
-            lacks = sorted(set(self.strategy_state) - set(saved))
-            unknown = sorted(set(saved) - set(self.strategy_state), key=str)
+            lacks, unknown = self.strategy_state.mismatched_keys(saved)
             if lacks or unknown:
                 said = (f"lacks {lacks} of this trainer's {kind}" if lacks else
                         f"has {unknown}, which this trainer's {kind} has no field for")

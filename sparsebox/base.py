@@ -402,20 +402,23 @@ class StrategyState(MutableMapping):
         """A plain dict of the fields (tensors as they are; save it with ``torch.save``)."""
         return {name: getattr(self, name) for name in self._names()}
 
+    def mismatched_keys(self, state: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+        """The fields ``state`` lacks, and its keys that are no field (both sorted)."""
+        names = set(self._names())
+        return sorted(names - set(state)), sorted(set(state) - names, key=str)
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Take the fields of ``state`` (:meth:`state_dict`'s); a state without one of them, or
         with a key that is none of them (another strategy's), is refused and nothing loaded."""
         if not isinstance(state, Mapping):
             raise InvalidParameterError(f"load_state_dict takes the dict state_dict() returned, "
                                         f"got {type(state).__name__}")
-        missing = set(self._names()) - set(state)
+        missing, unknown = self.mismatched_keys(state)
         if missing:
-            raise InvalidParameterError(f"state lacks {sorted(missing)}")
-        unknown = set(state) - set(self._names())
+            raise InvalidParameterError(f"state lacks {missing}")
         if unknown:  # (torch's load_state_dict refuses them too)
-            raise InvalidParameterError(f"state has {sorted(unknown, key=str)}, which "
-                                        f"{type(self).__name__} has no field for: load the "
-                                        "state_dict() of the same strategy")
+            raise InvalidParameterError(f"state has {unknown}, which {type(self).__name__} has "
+                                        "no field for: load the state_dict() of the same strategy")
         for name in self._names():
             setattr(self, name, state[name])
 
