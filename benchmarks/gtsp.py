@@ -109,18 +109,7 @@ def check_dataset_folder(dataset: str, args: argparse.Namespace, folder: Path) -
         fail(f"{path} exists: pass --resume to go on with it, or choose another --out")
     run = {"dataset": dataset, "epochs": args.epochs, "max_graphs": args.max_graphs,
            "batch_size": 128, "lr": 1e-3}
-    run_path = folder / "run.json"
-    if args.resume and run_path.is_file():
-        try:
-            before = from_json(run_path.read_text())
-        except (OSError, ValueError) as err:  # not UTF-8 too
-            fail(f"{run_path}: cannot read the settings of the run to resume ({err})")
-        if not isinstance(before, dict):
-            fail(f"{run_path}: cannot read the settings of the run to resume (not a JSON object)")
-        differs = {k: before.get(k) for k in run if before.get(k) != run[k]}
-        if differs:
-            fail(f"{run_path} was run with {differs}: resume with the same settings")
-    if args.resume and path.is_file():  # the records run_dataset goes on with, checked now
+    if args.resume:  # the settings and records run_dataset goes on with, checked now
         import typer
 
         from graphsparse.gtsp.command import previous_records

@@ -330,7 +330,15 @@ def test_dygrass_update_checks_the_runs_it_keeps_before_any_work(tmp_path, monke
           '"lr": 0.001}', "--resume: {path} is not JSON"),
     ('[{"seed": 0}]', '{"dataset": "ogbg-molbace", "epochs": 1, "max_graphs": 30, '
                       '"batch_size": 128, "lr": 0.001}', "--resume: {path} is not a list of GTSP"),
-    ("[]", "[]", "{run}: cannot read the settings of the run to resume (not a JSON object)"),
+    ("[]", "[]", "--resume: {run} is not a JSON object"),
+    # the settings named by their options; it printed a Python dict: "was run with {'epochs': 2}"
+    ("[]", '{"dataset": "ogbg-molbace", "epochs": 2, "max_graphs": 30, "batch_size": 128, '
+           '"lr": 0.001}', "--resume: {run} was run with --epochs 2, this run has --epochs 1; "
+                           "resume with the same settings"),
+    # run.json alone (a run stopped before its first record) is checked too
+    (None, '{"dataset": "ogbg-molbace", "epochs": 1, "max_graphs": null, "batch_size": 128, '
+           '"lr": 0.001}', "--resume: {run} was run with no --max-graphs, this run has "
+                           "--max-graphs 30"),
 ])
 def test_gtsp_resume_checks_the_records_it_goes_on_with_before_training(tmp_path, monkeypatch,
                                                                         capsys, results, run_json,
@@ -344,7 +352,8 @@ def test_gtsp_resume_checks_the_records_it_goes_on_with_before_training(tmp_path
     monkeypatch.setattr(graphsparse.gtsp.data, "load_molecules", lambda name, **kw: None)
     folder = tmp_path / "gtsp" / "ogbg-molbace"
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text(results)
+    if results is not None:
+        (folder / "results.json").write_text(results)
     if run_json is not None:
         (folder / "run.json").write_text(run_json)
     with pytest.raises(SystemExit) as stop:
@@ -354,7 +363,8 @@ def test_gtsp_resume_checks_the_records_it_goes_on_with_before_training(tmp_path
     errors = capsys.readouterr().err.strip().splitlines()
     expected = "error: " + message.format(path=folder / "results.json", run=folder / "run.json")
     assert len(errors) == 1 and errors[0].startswith(expected), errors
-    assert (folder / "results.json").read_text() == results
+    assert results is None or (folder / "results.json").read_text() == results
+    assert run_json is None or (folder / "run.json").read_text() == run_json
 
 
 def test_queen_leaves_no_half_video_when_its_render_stops(tmp_path, monkeypatch):
