@@ -44,12 +44,11 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
                    and not (isinstance(before[k], str) and isinstance(run[k], str)
                             and before[k].lower() == run[k].lower())}
         if differs:  # named by their options, as the user gave them
-            options = {k: "--" + k.replace("_", "-") for k in differs}
-            said = ", ".join(_setting(options[k], before[k]) for k in differs)
-            now = ", ".join(_setting(options[k], run[k]) for k in differs)
+            said = ", ".join(_setting(k, before[k]) for k in differs)
+            now = ", ".join(_setting(k, run[k]) for k in differs)
             raise typer.BadParameter(f"{run_path} was run with {said}, this run has {now}; resume "
                                      "with the same settings or choose another --out",
-                                     param_hint=" / ".join(options.values()))
+                                     param_hint=" / ".join(map(_option, differs)))
     if not path.is_file():
         return []
     if not run_path.is_file():
@@ -59,23 +58,29 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
     records = check_records(read_json(path, "--resume"), path, fields, what, "--resume")
     unrecorded = [k for k in run if k not in before]
     if records and unrecorded:  # (a run.json edited by hand): records of other settings mixed in
-        raise typer.BadParameter(f"{run_path} does not record the {', '.join(unrecorded)} its "
-                                 f"runs were made with, so they cannot be checked against this "
-                                 f"run's ({', '.join(f'{k} {run[k]}' for k in unrecorded)}); "
+        said = ", ".join(_setting(k, run[k]) for k in unrecorded)
+        raise typer.BadParameter(f"{run_path} does not record the {', '.join(map(_option, unrecorded))}"
+                                 " its runs were made with, so they cannot be checked against this "
+                                 f"run's ({said}); "
                                  "resume in the folder a run made, or choose another --out",
                                  param_hint="--resume")
     return records
 
 
-def _setting(option: str, value: Any) -> str:
-    """``--epochs 1``; ``no --max-graphs`` for a setting not given.
+def _option(key: str) -> str:
+    """The command-line option of a run.json key: ``max_graphs`` is ``--max-graphs``."""
+    return "--" + key.replace("_", "-")
+
+
+def _setting(key: str, value: Any) -> str:
+    """A run.json setting as its option: ``--epochs 1``; ``no --max-graphs`` for one not given.
 
     Examples
     --------
-    >>> _setting("--epochs", 1), _setting("--max-graphs", None)
+    >>> _setting("epochs", 1), _setting("max_graphs", None)
     ('--epochs 1', 'no --max-graphs')
     """
-    return f"no {option}" if value is None else f"{option} {value}"
+    return f"no {_option(key)}" if value is None else f"{_option(key)} {value}"
 
 
 def check_records(records: Any, path: Path, fields: Mapping[str, Any], what: str,

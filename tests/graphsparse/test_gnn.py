@@ -661,8 +661,8 @@ def test_teddy_names_in_any_case_are_recorded_and_resumed_in_lower_case(tmp_path
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     refused = cli(*common, "--dataset", "citeseer", "--resume")
     assert refused.exit_code == 2 and refused.output.startswith(
-        f"error: Invalid value for --resume: {out / 'run.json'} does not record the dataset its "
-        "runs were made with, so they cannot be checked against this run's (dataset citeseer)"
+        f"error: Invalid value for --resume: {out / 'run.json'} does not record the --dataset its "
+        "runs were made with, so they cannot be checked against this run's (--dataset citeseer)"
     ), refused.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
