@@ -284,19 +284,14 @@ def _prune_points_file(task: dict, *, progress: bool) -> dict:
 _SPLAT_MIN_RESOLUTION, _NERF_MIN_RESOLUTION = 8, 8
 
 
-#: the colours --background takes by name
-_COLOURS = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}
-
-
 def _colour(text: str) -> tuple[float, float, float]:
     """A colour option: ``black``, ``white`` or ``R,G,B`` with each in [0, 1]."""
-    from sparsebox._validation import check_colour, is_unit_colour
+    from sparsebox._validation import NAMED_COLOURS, check_colour, is_unit_colour
     from sparsebox.exceptions import InvalidParameterError
 
-    if text.strip().lower() in _COLOURS:
-        return _COLOURS[text.strip().lower()]
     try:
-        rgb = check_colour("colour", [float(p) for p in text.split(",")])
+        rgb = check_colour("colour", text if text.strip().lower() in NAMED_COLOURS
+                           else [float(p) for p in text.split(",")])
     except (ValueError, InvalidParameterError):
         rgb = None
     if rgb is None or not is_unit_colour(rgb):

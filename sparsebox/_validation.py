@@ -21,8 +21,8 @@ import numpy as np
 from sparsebox.exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "validate_params", "check_choice", "check_fraction",
-           "check_int", "check_colour", "is_unit_colour", "check_finite_positive", "check_1d",
-           "exactly_one",
+           "check_int", "NAMED_COLOURS", "check_colour", "is_unit_colour", "check_finite_positive",
+           "check_1d", "exactly_one",
            "scalar_item", "exact_fraction", "text_number", "plain_numerals"]
 
 
@@ -365,30 +365,38 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     return value
 
 
+#: the colours :func:`check_colour` takes by name (as ``--background`` does)
+NAMED_COLOURS = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}
+
+
 def check_colour(name: str, value: Any, *, unit: bool = False) -> tuple[float, float, float]:
-    """An RGB colour: three finite numbers (a sequence, array or tensor), as floats; with
-    ``unit``, each in [0, 1] (the range of images read as floats).
+    """An RGB colour: three finite numbers (a sequence, array or tensor), as floats, or one of
+    :data:`NAMED_COLOURS` by name; with ``unit``, each in [0, 1] (the range of images read as
+    floats).
 
     Examples
     --------
-    >>> check_colour("background", [1, 1, 1])
-    (1.0, 1.0, 1.0)
-    >>> check_colour("background", 1.0)
-    Traceback (most recent call last):
-    ...
-    sparsebox.exceptions.InvalidParameterError: background must be three finite numbers (R, G, B), got 1.0
+    >>> check_colour("background", [1, 1, 1]), check_colour("background", "White")
+    ((1.0, 1.0, 1.0), (1.0, 1.0, 1.0))
+    >>> try:
+    ...     check_colour("background", 1.0)
+    ... except ValueError as err:
+    ...     print(err)
+    background must be black, white or three finite numbers (R, G, B), got 1.0
     >>> try:
     ...     check_colour("background", (255, 255, 255), unit=True)
     ... except ValueError as err:
     ...     print(err)
     background must lie in [0, 1], got (255, 255, 255) (divide 8-bit colours by 255)
     """
-    try:  # not a string: "101" is three characters, not (1, 0, 1)
+    if isinstance(value, str) and value.strip().lower() in NAMED_COLOURS:
+        return NAMED_COLOURS[value.strip().lower()]
+    try:  # not another string: "101" is three characters, not (1, 0, 1)
         rgb = () if isinstance(value, (str, bytes)) else tuple(float(v) for v in value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int past a float's range
         rgb = ()
     if len(rgb) != 3 or not all(math.isfinite(v) for v in rgb):
-        raise _bad(name, "three finite numbers (R, G, B)", value)
+        raise _bad(name, "black, white or three finite numbers (R, G, B)", value)
     if unit and not all(0.0 <= v <= 1.0 for v in rgb):
         # a white of (255, 255, 255) was taken, and showed through wherever alpha < 1
         raise InvalidParameterError(f"{name} must lie in [0, 1], got {value!r} (divide 8-bit "
@@ -407,8 +415,9 @@ def is_unit_colour(value: Any) -> bool:
     >>> try:
     ...     validate_params({"background": (255, 0, 0)}, {"background": [is_unit_colour]})
     ... except ValueError as err:
-    ...     print(err)
-    background must be three numbers in [0, 1] (R, G, B; divide 8-bit colours by 255), got (255, 0, 0)
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    background must be black, white or three numbers in [0, 1] (R, G, B; divide 8-bit colours
+    by 255), got (255, 0, 0)
     """
     try:
         check_colour("colour", value, unit=True)
@@ -417,7 +426,8 @@ def is_unit_colour(value: Any) -> bool:
     return True
 
 
-is_unit_colour.description = "three numbers in [0, 1] (R, G, B; divide 8-bit colours by 255)"
+is_unit_colour.description = ("black, white or three numbers in [0, 1] (R, G, B; divide 8-bit "
+                              "colours by 255)")
 
 
 def described(value: Any) -> str:

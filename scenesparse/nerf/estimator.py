@@ -462,8 +462,9 @@ class HollowNeRF(Sparsifier):
         return self.field_.num_parameters()
 
     def render(self, camera: Camera, *, background: Any = None) -> Tensor:
-        """The scene from ``camera``: ``(H, W, 3)`` in [0, 1], over ``background`` (default
-        ``background_``, the colour the training photos were composited over)."""
+        """The scene from ``camera``: ``(H, W, 3)`` in [0, 1], over ``background`` (three
+        numbers in [0, 1], ``"black"`` or ``"white"``; default ``background_``, the colour the
+        training photos were composited over)."""
         self._check_fitted()
         check_camera(camera)  # was "'str' object has no attribute 'height'"
         colour = self.background_ if background is None else check_colour(

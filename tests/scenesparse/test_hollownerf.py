@@ -230,8 +230,14 @@ def test_photos_over_any_background_train_empty_space_as_empty(tmp_path):
                        model.render(views.test_cameras[0], background=(0, 0, 0)))
     model.save(tmp_path / "m.pt")
     assert HollowNeRF.load(tmp_path / "m.pt").background_ == (0.0, 0.0, 0.0)
-    with pytest.raises(InvalidParameterError, match="background must be three finite numbers"):
+    # by name, as --background takes it (it was refused: "must be three finite numbers")
+    assert torch.equal(model.render(views.test_cameras[0], background="White"),
+                       model.render(views.test_cameras[0], background=(1, 1, 1)))
+    with pytest.raises(InvalidParameterError, match="background must be black, white or three "
+                                                    "finite numbers"):
         model.render(views.test_cameras[0], background=1.0)
+    with pytest.raises(InvalidParameterError, match="got 'grey'"):
+        model.render(views.test_cameras[0], background="grey")
     # views built by hand do not say what their photos lie over: white, as before
     by_hand = PhotoViews(views.train_cameras[:2], views.train_images[:2], [], [], "by hand")
     quick = HollowNeRF(**SMALL, steps=1, batch_rays=64, march_steps=16, score_rays=64)

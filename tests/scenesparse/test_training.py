@@ -212,7 +212,7 @@ def test_targets_degree_and_background_are_checked_before_training():
                                                   r"\(torch.from_numpy")):
         with pytest.raises(ValueError, match=message):
             SplatTrainer(scene, cams, targets)
-    with pytest.raises(ValueError, match="background must be three finite numbers"):
+    with pytest.raises(ValueError, match="background must be black, white or three finite numbers"):
         SplatTrainer(scene, cams, [grey] * 2, background=(0, 0, 0, 1))
     with pytest.raises(ValueError, match=r"degree \(at most the scene's SH degree\) must be an integer"):
         distill_sh(scene, cams, 0.5, steps=1)
