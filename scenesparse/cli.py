@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -457,6 +456,7 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     import torch
 
     from scenesparse.splatjob import prune_splat_file
+    from sparsebox.options import first_sentence
 
     settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "recover_steps",
                                      "views", "resolution", "eval_views", "backend",
@@ -471,28 +471,14 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     # (its first sentence is enough: the rest is a paragraph of allocator advice), torch's on the
     # CPU a RuntimeError
     except (MemoryError, torch.cuda.OutOfMemoryError) as err:
-        why = _first_sentence((str(err).splitlines() or ["out of memory"])[0])
+        why = first_sentence((str(err).splitlines() or ["out of memory"])[0])
         raise _past_memory(task, source, why,
                            gpu=isinstance(err, torch.cuda.OutOfMemoryError)) from None
     except RuntimeError as err:
         _, cpu, why = str(err).partition("DefaultCPUAllocator: ")
         if not cpu:
             raise
-        raise _past_memory(task, source, "torch " + _first_sentence(why), gpu=False) from None
-
-
-def _first_sentence(text: str) -> str:
-    """``text`` up to its first full stop, not a number's (numpy's "Unable to allocate 836.
-    GiB for an array ..." lost its unit at "836.").
-
-    Examples
-    --------
-    >>> _first_sentence("Unable to allocate 836. GiB for an array with shape (9,). Nope")
-    'Unable to allocate 836. GiB for an array with shape (9,)'
-    >>> _first_sentence("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has ...")
-    'CUDA out of memory'
-    """
-    return re.split(r"(?<!\d)\.\s", text, maxsplit=1)[0]
+        raise _past_memory(task, source, "torch " + first_sentence(why), gpu=False) from None
 
 
 def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:

@@ -14,7 +14,7 @@ import typer
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["parameter_errors", "executor_from_options"]
+__all__ = ["parameter_errors", "executor_from_options", "first_sentence"]
 
 
 @contextlib.contextmanager
@@ -70,6 +70,21 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         if source is not None:
             raise InvalidParameterError(f"{source}: {text}") from None
         raise
+
+
+def first_sentence(text: str) -> str:
+    """``text`` up to its first full stop, not a number's: an out-of-memory error's first
+    sentence, without the library's advice after it (numpy's "Unable to allocate 836. GiB for
+    an array ..." lost its unit at "836.").
+
+    Examples
+    --------
+    >>> first_sentence("Unable to allocate 836. GiB for an array with shape (9,). Nope")
+    'Unable to allocate 836. GiB for an array with shape (9,)'
+    >>> first_sentence("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has ...")
+    'CUDA out of memory'
+    """
+    return re.split(r"(?<!\d)\.\s", text, maxsplit=1)[0]
 
 
 def finite(value: float | None) -> float | None:
