@@ -631,6 +631,7 @@ def stream_run(
     must be the same events), the rest are applied. G leaves out the graph's self-loops (they
     add nothing to a Laplacian; the summary counts them), and an event that is one is refused."""
     from graphsparse.streaming import CHECKPOINT
+    from sparsebox.options import first_sentence
 
     _check_graph_given(graph)  # (it was "name_or_path must be a dataset name ...")
     if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
@@ -648,17 +649,25 @@ def stream_run(
               "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
-    st, resumed = _open_stream(state, graph, params,
-                               events if events != "-" and Path(events).is_file() else None,
-                               kappa_every)
     try:
-        skipped = _stream_events(st, state, events, resumed, batch_size, kappa_every,
-                                 checkpoint_every, as_json)
-    except BaseException:
-        st.remove_if_unused()  # a new state that took no batch leaves no trace
-        raise
-    finally:
-        st.close()
+        st, resumed = _open_stream(state, graph, params,
+                                   events if events != "-" and Path(events).is_file() else None,
+                                   kappa_every)
+        try:
+            skipped = _stream_events(st, state, events, resumed, batch_size, kappa_every,
+                                     checkpoint_every, as_json)
+        except BaseException:
+            st.remove_if_unused()  # a new state that took no batch leaves no trace
+            raise
+        finally:
+            st.close()
+    except MemoryError as err:  # numpy's arrays of the walks (a batch not applied is not logged)
+        why = first_sentence((str(err).splitlines() or ["out of memory"])[0])
+        raise typer.BadParameter(
+            f"the random walks need more memory than this machine has ({why}): they hold "
+            f"--num-walkers ({num_walkers}) walkers for each edge they test, and a batch tests "
+            f"up to --batch-size ({batch_size}) edges: lower them",
+            param_hint="--num-walkers / --batch-size") from None
     _report_stream(st, state, as_json, skipped)
 
 

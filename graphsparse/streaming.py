@@ -32,7 +32,7 @@ import numpy as np
 from graphsparse.dynamic import BatchError, BatchReport, DynamicSpectralSparsifier, EdgeEvent
 from sparsebox._validation import scalar_item, text_number
 from sparsebox.exceptions import InputFileError, InvalidParameterError
-from sparsebox.outputs import folders_to_make, json_text, remove_if_empty
+from sparsebox.outputs import counted, folders_to_make, json_text, remove_if_empty
 from sparsebox.structure import as_structure
 
 __all__ = ["EventParseError", "SettingsMismatchError", "parse_events", "StreamState"]
@@ -287,10 +287,18 @@ class StreamState:
         """Replay the logged batches the checkpoint lacks: how many, the reports of those that
         had no metrics line, and the last logged batch's batch size (:class:`Resumed`)."""
         path = self.folder / LOG
+        raw = path.read_bytes() if path.exists() else b""
+        records = list(_log_records(path, raw))  # a damaged log fails before any replay
+        # every applied event is logged before it is applied: a log of fewer lost some, and a
+        # resumed stream, which checks the events it skips against the log, would skip them unseen
+        held = sum(len(record["events"]) for _, _, record in records)
+        if held < self.events_applied:
+            has = f"holds {counted(held, 'event')}" if path.exists() else "is missing"
+            raise InputFileError(f"{path} {has}, where {self.folder / CHECKPOINT} counts "
+                                 f"{counted(self.events_applied, 'event')} applied; the log is "
+                                 "damaged: use another --state")
         if not path.exists():
             return 0, [], None
-        raw = path.read_bytes()
-        records = list(_log_records(path, raw))  # a damaged log fails before any replay
         logged = _metrics_batches(self.folder / METRICS) if repair else set()
         good_end, replayed, written = 0, 0, []
         for number, end, record in records:

@@ -239,6 +239,51 @@ def test_an_unreadable_log_line_before_the_last_is_refused_and_the_state_left_al
         assert {p.name: p.read_bytes() for p in state.iterdir()} == files
 
 
+@pytest.mark.parametrize("distortion", [None, "3"], ids=["calibrated", "given"])
+def test_walks_past_the_memory_name_their_options_and_leave_no_state(cli, grid_file, tmp_path,
+                                                                     distortion):
+    """A huge --num-walkers was "error: internal error, MemoryError: Unable to allocate 3.73
+    TiB ..." (exit 1), in the calibration of a new state or in its first batch (with
+    --distortion given, no calibration walks). 10**15 walkers per edge pass any machine's
+    address space."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n")
+    state = tmp_path / "state"
+    line = cli("stream", grid_file, "--events", events, "--state", state, "--num-walkers",
+               str(10**15), *(["--distortion", distortion] if distortion else [])).error_line(
+        "--num-walkers", "--batch-size")
+    assert "the random walks need more memory than this machine has (Unable to allocate" in line
+    assert f"--num-walkers ({10**15}) walkers for each edge" in line
+    assert not state.exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable"])
+def test_a_log_that_lost_applied_events_is_refused(cli, grid_file, tmp_path, damage):
+    """A state whose log was gone, or held one unreadable line (read as a torn write), resumed
+    with other events: it skipped as many as its checkpoint counted without checking them
+    against the log, and applied the rest (from a new-user trial)."""
+    events = tmp_path / "events.txt"
+    events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n")
+    state = tmp_path / "state"
+    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    log = state / "log.jsonl"
+    if damage == "missing":
+        log.unlink()
+    else:
+        log.write_text("garbage\n")
+    other = tmp_path / "other.txt"
+    other.write_text("+ 3 10\n+ 4 11\n+ 5 12\n+ 6 13\n")
+    files = {p.name: p.read_bytes() for p in state.iterdir()}
+    has = "is missing" if damage == "missing" else "holds 0 events"
+    for command in (["stream", grid_file, "--events", other, "--state", state],
+                    ["stream", "export", state, "-o", tmp_path / "h.mtx"]):
+        line = cli(*command).error_line()
+        assert line == (f"error: {log} {has}, where {state / 'checkpoint.npz'} counts 3 events "
+                        "applied; the log is damaged: use another --state")
+        assert {p.name: p.read_bytes() for p in state.iterdir()} == files
+    assert not (tmp_path / "h.mtx").exists()
+
+
 @pytest.mark.parametrize(("record", "message"), [
     # a hand-edited record: node 99 is not in the 36-node grid
     ({"events": [["+", 0, 99, 1.0]]}, "line 2: event 0: v = 99 is out of range (0..35)"),
