@@ -19,9 +19,11 @@ True
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -158,7 +160,8 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
             progress.advance(bar)
 
         try:
-            return executor.run(fn, tasks, on_record=on_record)
+            return executor.run(functools.partial(_warnings_name_the_file, fn, tuple(outputs)),
+                                tasks, on_record=on_record)
         except TaskError as err:
             reasons = "; ".join(_reason(task["source"], why) for task, why in err.failures)
             rest = ("the other files were written" if len(err.failures) < len(tasks) else
@@ -169,6 +172,27 @@ def run_batch(executor: Any, fn: Callable[..., Any], tasks: list[dict], *,
         except BaseException:  # the executor refused the batch, or Ctrl-C stopped it
             remove_if_empty(made)  # (then files written before it stay, and so their folder)
             raise
+
+
+def _warnings_name_the_file(fn: Callable[..., Any], outputs: Sequence[str], task: dict,
+                            emit: Any) -> Any:
+    """``fn(task, emit)``, its warnings naming the task's file where they name none of its
+    files (``source`` and the ``outputs`` of :func:`run_batch`): the warnings of a batch's files
+    come out on one standard error, in any order ("density 2.5 asks for 10 edges, more than
+    the graph's 4" three times, of no file)."""
+    from sparsebox.progress import warning_line
+
+    files = [str(task[key]) for key in ("source", *outputs) if task.get(key) is not None]
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        text = str(message)
+        named = any(name in text for name in files)
+        warning_line(text if named else f"{task['source']}: {text}", category, filename, lineno)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        return fn(task, emit)
 
 
 def _reason(source: Any, why: str) -> str:

@@ -2,6 +2,7 @@
 the others finish."""
 
 import json
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -558,3 +559,34 @@ def test_a_target_given_for_a_folder_of_inputs_is_the_argument_named(tmp_path, c
                    "their outputs", line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scans"]
     assert sorted(p.name for p in scans.iterdir()) == ["a.xyz"]
+
+
+def test_a_warning_of_a_file_in_a_batch_names_the_file(tmp_path, cli, capsys):
+    """A batch printed "warning: density 2.5 asks for 10 edges, more than the graph's 4 ..."
+    once per file, without the file (and in any order with --jobs). A warning that names one of
+    the task's files already is left as it is (the edge element of a.ply, an output's F 8)."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.txt").write_text("0 1\n1 2\n2 3\n3 0\n")
+    (folder / "b.txt").write_text("0 1\n1 2\n2 3\n3 0\n")  # the same warning: each is shown
+    (folder / "c.txt").write_text("0 1\n1 2\n2 3\n3 0\n0 2\n1 3\n")
+    result = cli("graph", "sparsify", folder, "--out", out, "--density", "1.2",
+                 "--method", "random")
+    assert result.exit_code == 0, result.output
+    assert sorted(result.stderr.splitlines()) == [
+        f"warning: {folder / n}: density 1.2 asks for 5 edges, more than the graph's 4 (its own "
+        "density is 1.00): every edge is kept" for n in ("a.txt", "b.txt")]
+
+    from sparsebox.batch import _warnings_name_the_file
+
+    def warns(task, emit):
+        warnings.warn(f"{task['target']}: written as 8-byte floats", stacklevel=2)
+        warnings.warn("no colours", stacklevel=2)
+        return task
+
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        _warnings_name_the_file(warns, ("target",), {"source": "a.ply", "target": "o/a.pcd"}, None)
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: o/a.pcd: written as 8-byte floats", "warning: a.ply: no colours"]
