@@ -81,7 +81,7 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
     """
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
+    path, colour = Path(path), check_colour("background", background, unit=True)
     try:
         with Image.open(path) as im:
             if not resize and im.size != (width, height):
@@ -100,7 +100,7 @@ def load_image(path: str | os.PathLike[str], width: int, height: int,
         raise InputFileError(f"{path}: not a readable image ({err})") from None
     rgb, alpha = rgba[..., :3], rgba[..., 3:]
     out = torch.from_numpy(np.ascontiguousarray(
-        rgb * alpha + np.asarray(background, dtype=np.float32) * (1.0 - alpha)))
+        rgb * alpha + np.asarray(colour, dtype=np.float32) * (1.0 - alpha)))
     return (out, torch.from_numpy(np.ascontiguousarray(alpha[..., 0]))) if with_alpha else out
 
 

@@ -30,6 +30,7 @@ from scenesparse.nerf.field import NerfField
 from scenesparse.nerf.occupancy import OccupancyGrid
 from scenesparse.nerf.optim import RowAdam
 from scenesparse.nerf.volume import camera_rays, render_rays, step_size
+from sparsebox._validation import check_colour
 from sparsebox.base import with_gradients
 from sparsebox.exceptions import InvalidParameterError
 from sparsebox.masks import AugmentedLagrangianBudget
@@ -166,7 +167,7 @@ class NerfTrainer:
         self.learning_rate = float(learning_rate)
         self.gate_alpha = (float(gate_alpha[0]), float(gate_alpha[1]))
         self.step_length = step_size(field.aabb, int(march_steps))
-        self.background = torch.tensor([float(b) for b in background])
+        self.background = torch.tensor(check_colour("background", background, unit=True))
         origins, dirs, colours, alpha = [], [], [], []
         for i, (cam, image) in enumerate(zip(cameras, images, strict=True)):
             o, d = camera_rays(cam)
@@ -336,7 +337,7 @@ def render_image(field: NerfField, occupancy: OccupancyGrid, camera: Camera, *,
                  chunk: int = 8192) -> Tensor:
     """The field seen from ``camera``: ``(H, W, 3)`` in [0, 1]."""
     origins, dirs = camera_rays(camera)
-    bg = torch.tensor([float(b) for b in background])
+    bg = torch.tensor(check_colour("background", background, unit=True))
     parts = [render_rays(field, occupancy, origins[i:i + chunk], dirs[i:i + chunk], step=step,
                          background=bg, near=camera.near).rgb
              for i in range(0, len(origins), chunk)]

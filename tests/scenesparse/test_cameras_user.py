@@ -900,6 +900,18 @@ def test_a_width_or_a_height_alone_scales_the_other_in_proportion(data_dir, tmp_
         cameras_from_transforms(lego, width=0, height=0)
 
 
+def test_a_photo_is_composited_over_a_background_given_by_name(tmp_path):
+    """load_image(path, w, h, "white") was "could not convert string to float: 'white'", after
+    the photo was read."""
+    from scenesparse.photos import load_image
+
+    path = tmp_path / "a.png"
+    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)  # transparent: the background shows
+    assert torch.equal(load_image(path, 4, 4, "white"), torch.ones(4, 4, 3))
+    with pytest.raises(ValueError, match="background must be black, white or three finite"):
+        load_image(tmp_path / "missing.png", 4, 4, "grey")  # before the file is read
+
+
 def test_photo_views_refuse_an_8_bit_background(data_dir):
     """A white of (255, 255, 255) was composited onto photos read in [0, 1]."""
     with pytest.raises(ValueError, match=r"background must lie in \[0, 1\], got \(255, 255, "

@@ -620,6 +620,23 @@ def test_a_batch_of_rays_that_meets_nothing_trains_without_error():
     assert torch.equal(field.grid.table, table)
 
 
+def test_the_trainer_and_render_image_take_a_background_by_name():
+    """HollowNeRF.render took "white" (check_colour), NerfTrainer and render_image raised
+    "could not convert string to float: 'w'"; and a background of 255s was taken as it was."""
+    from scenesparse.nerf.trainer import render_image
+
+    field = NerfField(HashGrid(levels=2, table_size=2**8, finest_resolution=16),
+                      aabb=(100.0, 100.0, 100.0, 101.0, 101.0, 101.0))  # seen by no ray
+    cams = orbit_cameras((0.0, 0.0, 0.0), 4.0, 2, width=4, height=4)
+    trainer = NerfTrainer(field, cams, [torch.ones(4, 4, 3)] * 2, steps=2, background="white")
+    assert trainer.background.tolist() == [1.0, 1.0, 1.0]
+    image = render_image(field, trainer.occupancy, cams[0], step=trainer.step_length,
+                         background="White")
+    assert torch.equal(image, torch.ones(4, 4, 3))
+    with pytest.raises(InvalidParameterError, match=r"background must lie in \[0, 1\]"):
+        NerfTrainer(field, cams, [torch.ones(4, 4, 3)] * 2, steps=2, background=(255, 255, 255))
+
+
 def test_prune_writes_the_compact_table_only_when_the_file_falls(lego_views, tmp_path):
     """Three rows dropped: the record of which rows stay cost more than they did, and the
     'pruned' model.pt was larger than the unpruned one."""
