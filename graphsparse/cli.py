@@ -23,6 +23,7 @@ from graphsparse.resume import (
     is_number,
     read_json,
     resumable_records,
+    settings_note,
 )
 from sparsebox.options import finite_at_least
 from sparsebox.outputs import (
@@ -388,8 +389,7 @@ def teddy(
     out = check_output_folder(out, option="--out")
     write_text_atomic(out / "run.json", json_text(run, indent=2))
     try:
-        _run_teddy(runner, out, dataset, model, level_list, wanted, epochs, distill_lambda,
-                   records, todo, resume)
+        _run_teddy(runner, out, run, level_list, wanted, records, todo, resume)
     except BaseException:
         if not resume and not records:  # nothing ran (an executor that would not start)
             (out / "run.json").unlink(missing_ok=True)
@@ -407,16 +407,19 @@ def _check_levels(data: Any, model: str, level_list: list[int], methods: tuple[s
         check_levels_fit(data, model, level_list, methods)
 
 
-def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: list[int],
-               wanted: tuple[str, ...], epochs: int, distill_lambda: float, records: list[dict],
-               todo: list[int], resume: bool) -> None:
-    """The seeds ``todo`` of `graph teddy` on ``runner``, each record appended to ``records``
-    and ``out/results.json`` as it arrives, then the report."""
+def _run_teddy(runner: Any, out: Path, run: dict, level_list: list[int],
+               wanted: tuple[str, ...], records: list[dict], todo: list[int],
+               resume: bool) -> None:
+    """The seeds ``todo`` of `graph teddy` on ``runner`` with the settings ``run`` (its
+    run.json), each record appended to ``records`` and ``out/results.json`` as it arrives, then
+    the report."""
     from graphsparse.teddy_report import write_teddy_report
     from sparsebox.outputs import write_text_atomic
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
+    title = f"{run['dataset']} / {run['model']}"
+    notes = [settings_note(run, titled=("dataset", "model"))]
     levels = len(level_list)
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
@@ -429,8 +432,7 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
             write_text_atomic(out / "results.json", json_text(records, indent=2))
             progress.advance(task)
 
-        options = {"dataset": dataset, "model": model, "levels": level_list, "methods": wanted,
-                   "epochs": epochs, "distill_lambda": distill_lambda}
+        options = {**run, "levels": level_list, "methods": wanted}
         try:
             runner.run(_teddy_seed, [{**options, "seed": s} for s in todo], on_record=on_record)
         except TaskError as err:
@@ -441,11 +443,11 @@ def _run_teddy(runner: Any, out: Path, dataset: str, model: str, level_list: lis
                     f"{failed}; no run finished, "
                     + ("run again with --resume to try again" if resume
                        else "nothing was kept")) from None
-            write_teddy_report(records, out, title=f"{dataset} / {model}")
+            write_teddy_report(records, out, title=title, notes=notes)
             raise TaskError(err.failures, err.results).with_message(
                 f"{failed}; the finished runs' records are in {out / 'results.json'}: run again "
                 "with --resume to finish") from None
-    write_teddy_report(records, out, title=f"{dataset} / {model}")
+    write_teddy_report(records, out, title=title, notes=notes)
     typer.echo(f"wrote {out / 'results.json'}, results.md and accuracy.png")
 
 
@@ -518,19 +520,23 @@ def teddy_report(
                                            "TEDDY", "FOLDER"), path, "FOLDER")
     if not records:
         raise typer.BadParameter(f"{path} holds no records to report", param_hint="FOLDER")
-    write_teddy_report(records, folder, title=title or _teddy_title(folder))
+    run = _teddy_run(folder)
+    write_teddy_report(records, folder, title=title or (
+        f"{run['dataset']} / {run['model']}" if run else folder.name),
+        notes=[settings_note(run, titled=("dataset", "model"))] if run else None)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({counted(len(records), 'record')})")
 
 
-def _teddy_title(folder: Path) -> str:
-    """``dataset / model`` from the run.json of `graph teddy` in ``folder``, else its name."""
+def _teddy_run(folder: Path) -> dict | None:
+    """The run.json of `graph teddy` in ``folder`` (its settings), or None where there is none
+    that holds at least the dataset and model."""
     import json
 
     try:
         run = json.loads((folder / "run.json").read_text())
-        return f"{run['dataset']} / {run['model']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return folder.name
+    except (OSError, ValueError):
+        return None
+    return run if isinstance(run, dict) and {"dataset", "model"} <= set(run) else None
 
 
 @graph_app.command("gtsp")

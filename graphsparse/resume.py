@@ -67,6 +67,19 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
     return records
 
 
+def settings_note(run: Mapping[str, Any], *, titled: Sequence[str] = ("dataset",)) -> str:
+    """The settings of ``run`` (a run.json) as the options that give them, for a report: those
+    of ``titled`` are left to its title.
+
+    Examples
+    --------
+    >>> settings_note({"dataset": "cora", "epochs": 200, "max_graphs": None})
+    'Run with --epochs 200, no --max-graphs (run.json).'
+    """
+    said = ", ".join(_setting(k, v) for k, v in run.items() if k not in titled)
+    return f"Run with {said} (run.json)."
+
+
 def _option(key: str) -> str:
     """The command-line option of a run.json key: ``max_graphs`` is ``--max-graphs``."""
     return "--" + key.replace("_", "-")

@@ -177,8 +177,10 @@ def _comparison_lines(compared: dict) -> list[str]:
     return lines
 
 
-def write_teddy_report(records: list[dict], out: str | Path, *, title: str) -> None:
-    """Write ``out/results.md`` (mean +- std per method and level, wall times) and
+def write_teddy_report(records: list[dict], out: str | Path, *, title: str,
+                       notes: list[str] | None = None) -> None:
+    """Write ``out/results.md`` (``notes`` under its title, then mean +- std per method and
+    level, wall times) and
     ``out/accuracy.png`` (accuracy against graph sparsity, every method), together: a run
     stopped while writing leaves the earlier pair as it was. The folder ``out`` (a path or a
     string) is made when missing."""
@@ -192,7 +194,7 @@ def write_teddy_report(records: list[dict], out: str | Path, *, title: str) -> N
     out = Path(out)  # (a string failed on "/"; a missing folder was named by a temporary file)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize_levels(records)
-    rows = [f"# {title}", "",
+    rows = [f"# {title}", "", *(f"{note}\n" for note in notes or ()),
             "| method | level | edge keep | weight keep | test acc (mean +- std) | seeds | "
             "seconds |", "|---|---|---|---|---|---|---|"]
     fig, ax = plt.subplots(figsize=(6, 4))

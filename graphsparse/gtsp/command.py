@@ -151,11 +151,12 @@ def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], t
     ``out/run.json`` was there before (else a failure before any record removes it)."""
     from graphsparse.gtsp.protocol import gtsp_seed_task, spec_dicts
     from graphsparse.gtsp.report import write_gtsp_report
+    from graphsparse.resume import settings_note
     from sparsebox.outputs import counted, write_text_atomic
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
-    title = f"GTSP on {dataset}"
+    title, notes = f"GTSP on {dataset}", [settings_note(run)]
     total = sum(len(v) for v in todo.values())
     if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
         runner.connect()
@@ -180,7 +181,7 @@ def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], t
                 raise TaskError(err.failures, err.results).with_message(
                     f"{failed}; no run finished, " + ("run again with --resume to try again"
                                                      if had_run else "nothing was kept")) from None
-            write_gtsp_report(records, out, title=title)
+            write_gtsp_report(records, out, title=title, notes=notes)
             raise TaskError(err.failures, err.results).with_message(
                 f"{failed}; the finished runs' records are in {out / 'results.json'}: run again "
                 "with --resume to finish") from None
@@ -189,7 +190,7 @@ def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], t
 
         retime_in_place(records, dataset, max_graphs=run["max_graphs"], progress=True)
     write_text_atomic(out / "results.json", json_text(records, indent=2))
-    write_gtsp_report(records, out, title=title)
+    write_gtsp_report(records, out, title=title, notes=notes)
     typer.echo(f"wrote {out / 'results.json'}, results.md and pareto.png")
 
 

@@ -133,6 +133,8 @@ def test_teddy_cli_writes_results(tmp_path, data_dir, cli):
     assert all(p.name in helped for p in out.iterdir())  # --out's help named 3 of the 4
     report = (out / "results.md").read_text()
     assert "| ugs | 2 |" in report and "TEDDY / UGS wall time" in report
+    # the settings of run.json: a report of 2 epochs read as one of the default 200
+    assert report.splitlines()[2] == "Run with --epochs 2, --distill-lambda 0.1 (run.json)."
     (out / "results.md").unlink()
     again = cli(*["graph", "teddy-report", str(out), "--title", "again"])
     assert again.exit_code == 0, again.output

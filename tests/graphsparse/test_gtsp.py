@@ -772,6 +772,7 @@ def test_ci_sized_run_of_the_command(cli, data_dir, tmp_path, monkeypatch):
     assert all(r["inference_seconds_beside_training"] > 0 for r in records)  # and re-timed
     text = (out / "results.md").read_text()
     assert "| tokens | 0.5 |" in text and "rocauc" in text
+    assert "Run with --epochs 2, --max-graphs 256, --batch-size 128, --lr 0.001 (run.json)." in text
     assert (out / "pareto.png").stat().st_size > 0
     assert "gtsp" in result.stderr and bars == [True]  # the progress bars (the re-timing's too)
     helped = "".join(cli("graph", "gtsp", "--help").stdout.split()).split("--out<path>")[1]

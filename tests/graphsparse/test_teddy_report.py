@@ -104,13 +104,21 @@ def test_a_report_stopped_while_writing_leaves_the_earlier_one(tmp_path, monkeyp
 
 def test_teddy_report_takes_its_title_from_the_run(cli, tmp_path):
     """Without --title, the report is titled as `graph teddy` titled it (dataset / model from
-    run.json), not after the folder; a folder without a readable run.json gives its name."""
+    run.json), not after the folder, and says the run's other settings (it left out its
+    epochs); a folder without a readable run.json gives its name."""
     folder = results_folder(tmp_path, [DENSE, GOOD])
     assert cli("graph", "teddy-report", folder).exit_code == 0
-    assert "teddy" in (folder / "results.md").read_text().splitlines()[0]
-    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn"}))
+    lines = (folder / "results.md").read_text().splitlines()
+    assert "teddy" in lines[0] and not any(line.startswith("Run with") for line in lines)
+    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn", "epochs": 3,
+                                                 "distill_lambda": 0.1}))
     assert cli("graph", "teddy-report", folder).exit_code == 0
-    assert "cora / gcn" in (folder / "results.md").read_text().splitlines()[0]
+    lines = (folder / "results.md").read_text().splitlines()
+    assert "cora / gcn" in lines[0]
+    assert lines[1:4] == ["", "Run with --epochs 3, --distill-lambda 0.1 (run.json).", ""]
+    assert cli("graph", "teddy-report", folder, "--title", "mine").exit_code == 0
+    assert (folder / "results.md").read_text().splitlines()[:3] == [
+        "# mine", "", "Run with --epochs 3, --distill-lambda 0.1 (run.json)."]
 
 
 def test_teddy_report_of_records_that_took_no_time_gives_no_ratio(cli, tmp_path):
