@@ -637,7 +637,7 @@ def stream_run(
     must be the same events), the rest are applied. G leaves out the graph's self-loops (they
     add nothing to a Laplacian; the summary counts them), and an event that is one is refused."""
     from graphsparse.streaming import CHECKPOINT
-    from sparsebox.options import first_sentence
+    from sparsebox.options import memory_error_cause
 
     _check_graph_given(graph)  # (it was "name_or_path must be a dataset name ...")
     if events != "-" and (Path(events).is_dir() or not Path(events).exists()):
@@ -655,6 +655,7 @@ def stream_run(
               "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
+    resumed_state = (state / CHECKPOINT).exists()
     try:
         st, resumed = _open_stream(state, graph, params,
                                    events if events != "-" and Path(events).is_file() else None,
@@ -667,14 +668,28 @@ def stream_run(
             raise
         finally:
             st.close()
-    except MemoryError as err:  # numpy's arrays of the walks (a batch not applied is not logged)
-        why = first_sentence((str(err).splitlines() or ["out of memory"])[0])
-        raise typer.BadParameter(
-            f"the random walks need more memory than this machine has ({why}): they hold "
-            f"--num-walkers ({num_walkers}) walkers for each edge they test, and a batch tests "
-            f"up to --batch-size ({batch_size}) edges: lower them",
-            param_hint="--num-walkers / --batch-size") from None
+    except MemoryError as err:  # (a batch not applied is not logged, a new state not left)
+        if not _raised_in(err, "sparsebox.walks"):
+            raise
+        said = f"the random walks need more memory than this machine has " \
+               f"({memory_error_cause(err)}): they hold --num-walkers ({num_walkers}) walkers " \
+               f"for each edge they test, and a batch tests up to --batch-size ({batch_size}) edges"
+        if resumed_state:  # its walkers are the state's
+            raise typer.BadParameter(f"{said}: lower --batch-size, or start a new --state with "
+                                     "fewer walkers", param_hint="--batch-size") from None
+        raise typer.BadParameter(f"{said}: lower them",
+                                 param_hint="--num-walkers / --batch-size") from None
     _report_stream(st, state, as_json, skipped)
+
+
+def _raised_in(error: BaseException, module: str) -> bool:
+    """Whether ``error`` was raised in (or below) a function of ``module``."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == module:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 #: the options of `stream` that set a stream's parameters (those a resumed run must repeat)

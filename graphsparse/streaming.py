@@ -289,14 +289,17 @@ class StreamState:
         path = self.folder / LOG
         raw = path.read_bytes() if path.exists() else b""
         records = list(_log_records(path, raw))  # a damaged log fails before any replay
-        # every applied event is logged before it is applied: a log of fewer lost some, and a
-        # resumed stream, which checks the events it skips against the log, would skip them unseen
-        held = sum(len(record["events"]) for _, _, record in records)
+        # every applied event is logged before it is applied: a log whose batches in the
+        # checkpoint hold fewer lost some, and a resumed stream, which checks the events it skips
+        # against the log, would skip them unseen
+        held = sum(len(record["events"]) for _, _, record in records
+                   if record["batch"] <= self.model.batches_)
         if held < self.events_applied:
-            has = f"holds {counted(held, 'event')}" if path.exists() else "is missing"
-            raise InputFileError(f"{path} {has}, where {self.folder / CHECKPOINT} counts "
-                                 f"{counted(self.events_applied, 'event')} applied; the log is "
-                                 "damaged: use another --state")
+            has = f"holds {counted(held, 'event')} of them" if path.exists() else "is missing"
+            raise InputFileError(f"{self.folder / CHECKPOINT} counts "
+                                 f"{counted(self.events_applied, 'event')} applied and {path} "
+                                 f"{has}: the log is damaged; start the stream again in a new "
+                                 "state folder")
         if not path.exists():
             return 0, [], None
         logged = _metrics_batches(self.folder / METRICS) if repair else set()

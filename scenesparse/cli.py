@@ -456,7 +456,7 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     import torch
 
     from scenesparse.splatjob import prune_splat_file
-    from sparsebox.options import first_sentence
+    from sparsebox.options import memory_error_cause
 
     settings = {k: task[k] for k in ("keep_ratio", "budget", "score", "rounds", "recover_steps",
                                      "views", "resolution", "eval_views", "backend",
@@ -471,14 +471,14 @@ def _prune_splats_file(task: dict, *, progress: bool) -> dict:
     # (its first sentence is enough: the rest is a paragraph of allocator advice), torch's on the
     # CPU a RuntimeError
     except (MemoryError, torch.cuda.OutOfMemoryError) as err:
-        why = first_sentence((str(err).splitlines() or ["out of memory"])[0])
+        why = memory_error_cause(err)
         raise _past_memory(task, source, why,
                            gpu=isinstance(err, torch.cuda.OutOfMemoryError)) from None
     except RuntimeError as err:
         _, cpu, why = str(err).partition("DefaultCPUAllocator: ")
         if not cpu:
             raise
-        raise _past_memory(task, source, "torch " + first_sentence(why), gpu=False) from None
+        raise _past_memory(task, source, "torch " + memory_error_cause(why), gpu=False) from None
 
 
 def _past_memory(task: dict, source: Path, why: str, *, gpu: bool) -> Exception:

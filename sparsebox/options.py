@@ -14,7 +14,7 @@ import typer
 
 from sparsebox.exceptions import InvalidParameterError
 
-__all__ = ["parameter_errors", "executor_from_options", "first_sentence"]
+__all__ = ["parameter_errors", "executor_from_options", "memory_error_cause"]
 
 
 @contextlib.contextmanager
@@ -72,19 +72,22 @@ def parameter_errors(options: Mapping[str, str], source: object = None) -> Itera
         raise
 
 
-def first_sentence(text: str) -> str:
-    """``text`` up to its first full stop, not a number's: an out-of-memory error's first
-    sentence, without the library's advice after it (numpy's "Unable to allocate 836. GiB for
-    an array ..." lost its unit at "836.").
+def memory_error_cause(error: BaseException | str) -> str:
+    """The first sentence of an out-of-memory error's first line, without the library's advice
+    after it ("out of memory" where it says nothing). Not a number's full stop: numpy's "Unable
+    to allocate 836. GiB for an array ..." lost its unit at "836.".
 
     Examples
     --------
-    >>> first_sentence("Unable to allocate 836. GiB for an array with shape (9,). Nope")
+    >>> memory_error_cause(MemoryError("Unable to allocate 836. GiB for an array with shape (9,). Nope"))
     'Unable to allocate 836. GiB for an array with shape (9,)'
-    >>> first_sentence("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has ...")
+    >>> memory_error_cause("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has ...")
     'CUDA out of memory'
+    >>> memory_error_cause(MemoryError())
+    'out of memory'
     """
-    return re.split(r"(?<!\d)\.\s", text, maxsplit=1)[0]
+    lines = str(error).splitlines()
+    return re.split(r"(?<!\d)\.\s", lines[0], maxsplit=1)[0] if lines else "out of memory"
 
 
 def finite(value: float | None) -> float | None:

@@ -210,13 +210,14 @@ def test_a_damaged_log_is_named_by_its_line(tmp_path, data_dir):
                "--batch-size", "1"])
     assert res.returncode == 0, res.stderr
     log = state / "log.jsonl"
-    record = json.loads(log.read_text().splitlines()[-1])  # batch 2, in the checkpoint
+    whole = log.read_text()  # batches 1 and 2, in the checkpoint
+    record = json.loads(whole.splitlines()[-1])
     for text, message in ((json.dumps({**record, "batch": 5}),
-                           "line 2: batch 5 follows 2; the log is out of order"),
-                          ('{"events": []}', "line 2 is not a batch record"),
+                           "line 3: batch 5 follows 2; the log is out of order"),
+                          ('{"events": []}', "line 3 is not a batch record"),
                           (json.dumps({**record, "batch": 3, "events": [["+", 0]]}),
-                           "line 2 holds an event that is not (op, u, v, weight)")):
-        log.write_text(json.dumps(record) + "\n" + text + "\n")
+                           "line 3 holds an event that is not (op, u, v, weight)")):
+        log.write_text(whole + text + "\n")
         res = run(["stream", "export", str(state), "-o", str(tmp_path / "h.mtx")])
         assert res.returncode == 2 and message in res.stderr, res.stderr
 
@@ -251,13 +252,32 @@ def test_walks_past_the_memory_name_their_options_and_leave_no_state(cli, grid_f
     state = tmp_path / "state"
     line = cli("stream", grid_file, "--events", events, "--state", state, "--num-walkers",
                str(10**15), *(["--distortion", distortion] if distortion else [])).error_line(
-        "--num-walkers", "--batch-size")
+        "--num-walkers / --batch-size")
     assert "the random walks need more memory than this machine has (Unable to allocate" in line
-    assert f"--num-walkers ({10**15}) walkers for each edge" in line
+    assert line.endswith(f"--num-walkers ({10**15}) walkers for each edge they test, and a batch "
+                         "tests up to --batch-size (1000) edges: lower them")
     assert not state.exists()
 
 
-@pytest.mark.parametrize("damage", ["missing", "unreadable"])
+def test_walks_past_the_memory_of_a_resumed_state_name_the_batch_size(cli, grid_file, tmp_path):
+    """A resumed state's walkers are its own (another --num-walkers is refused): the error
+    names what this run can lower. Its first run deleted an edge, which walks nothing."""
+    state, first, more = tmp_path / "state", tmp_path / "first.txt", tmp_path / "more.txt"
+    first.write_text("- 0 1\n")
+    more.write_text("- 0 1\n+ 0 7\n")
+    common = ["--state", state, "--num-walkers", str(10**15), "--distortion", "3"]
+    assert cli("stream", grid_file, "--events", first, *common).exit_code == 0
+    logs = {name: (state / name).read_bytes() for name in ("log.jsonl", "metrics.jsonl")}
+    result = cli("stream", grid_file, "--events", more, *common)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    line = result.stderr.splitlines()[-1]  # after "resumed STATE: 1 event already read ..."
+    assert line.startswith("error: Invalid value for --batch-size: the random walks need more ")
+    assert line.endswith("edges: lower --batch-size, or start a new --state with fewer walkers")
+    # the batch is not logged, nor applied (the checkpoint counts more.txt among its inputs)
+    assert {name: (state / name).read_bytes() for name in logs} == logs
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable", "first batch lost"])
 def test_a_log_that_lost_applied_events_is_refused(cli, grid_file, tmp_path, damage):
     """A state whose log was gone, or held one unreadable line (read as a torn write), resumed
     with other events: it skipped as many as its checkpoint counted without checking them
@@ -265,21 +285,26 @@ def test_a_log_that_lost_applied_events_is_refused(cli, grid_file, tmp_path, dam
     events = tmp_path / "events.txt"
     events.write_text("+ 0 7\n+ 1 8\n+ 2 9\n")
     state = tmp_path / "state"
-    assert cli("stream", grid_file, "--events", events, "--state", state).exit_code == 0
+    assert cli("stream", grid_file, "--events", events, "--state", state,
+               "--batch-size", "1").exit_code == 0
     log = state / "log.jsonl"
     if damage == "missing":
         log.unlink()
-    else:
+    elif damage == "unreadable":
         log.write_text("garbage\n")
+    else:  # the two later batches' records are whole
+        log.write_text("".join(log.read_text().splitlines(keepends=True)[1:]))
     other = tmp_path / "other.txt"
     other.write_text("+ 3 10\n+ 4 11\n+ 5 12\n+ 6 13\n")
     files = {p.name: p.read_bytes() for p in state.iterdir()}
-    has = "is missing" if damage == "missing" else "holds 0 events"
+    has = {"missing": "is missing", "unreadable": "holds 0 events of them",
+           "first batch lost": "holds 2 events of them"}[damage]
     for command in (["stream", grid_file, "--events", other, "--state", state],
                     ["stream", "export", state, "-o", tmp_path / "h.mtx"]):
         line = cli(*command).error_line()
-        assert line == (f"error: {log} {has}, where {state / 'checkpoint.npz'} counts 3 events "
-                        "applied; the log is damaged: use another --state")
+        assert line == (f"error: {state / 'checkpoint.npz'} counts 3 events applied and {log} "
+                        f"{has}: the log is damaged; start the stream again in a new state "
+                        "folder")
         assert {p.name: p.read_bytes() for p in state.iterdir()} == files
     assert not (tmp_path / "h.mtx").exists()
 
