@@ -584,9 +584,18 @@ def test_a_warning_of_a_file_in_a_batch_names_the_file(tmp_path, cli, capsys):
         warnings.warn("no colours", stacklevel=2)
         return task
 
+    def imports_a_library(task, emit):  # which sets its filters as it is imported
+        warnings.filterwarnings("ignore", message="noisy", module="some_library")
+        return task
+
     capsys.readouterr()
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         _warnings_name_the_file(warns, ("target",), {"source": "a.ply", "target": "o/a.pcd"}, None)
+        # the filters a task added stay for the next tasks of its process (the library is
+        # imported once)
+        _warnings_name_the_file(imports_a_library, (), {"source": "b.ply"}, None)
+        assert warnings.filters[0][0] == "ignore" and warnings.filters[0][1].pattern == "noisy"
+        assert warnings.filters[0][3].pattern == "some_library"
     assert capsys.readouterr().err.splitlines() == [
         "warning: o/a.pcd: written as 8-byte floats", "warning: a.ply: no colours"]
