@@ -178,6 +178,7 @@ def resistance_embedding(graph: Any, *, num_vectors: int = 64, solver: str = "au
     True
     """
     g = as_structure(graph, name="graph")
+    require_undirected(g, "resistance_embedding")  # (a DiGraph of both directions: half of R)
     k = check_int("num_vectors", num_vectors, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     keep, index = grounded_rows(g)
@@ -406,6 +407,7 @@ def effective_resistances(graph: Any, *, num_vectors: int = 64, solver: str = "a
     :func:`laplacian_solver`.
     """
     g = as_structure(graph, name="graph")
+    require_undirected(g, "effective_resistances")
     z = resistance_embedding(g, num_vectors=num_vectors, solver=solver, tol=tol, seed=seed)
     return pair_resistances(z, g.rows, g.cols)
 
@@ -459,7 +461,8 @@ class EffectiveResistanceSampler(Sparsifier):
     ----------
     resistances_ : ndarray
     scores_ : ndarray
-        ``w_e R_e`` per item (the sampling weight; ``inf`` on the kept forest).
+        ``w_e R_e`` per item (the sampling weight; ``inf`` on the kept forest and the
+        self-loops, which always stay).
     mask_ : ndarray of bool
     sparsifier_ : SparseStructure
 
@@ -499,8 +502,9 @@ class EffectiveResistanceSampler(Sparsifier):
         loops = g.rows == g.cols  # nothing in a Laplacian: kept, and not counted in the size
         num_edges = g.num_items - int(loops.sum())
         budget = self._size(num_edges, num_nodes=g.num_nodes, num_loops=int(loops.sum()))
-        mask = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
+        forest = max_spanning_forest(g, spanning_tree_scores(g)) if self.keep_tree else \
             np.zeros(g.num_items, dtype=bool)
+        mask = forest.copy()
         try:  # before the solves: a size too small fails at once
             check_size_floor(budget, int(mask.sum()), num_edges, num_nodes=g.num_nodes,
                              what="the spanning forest the sampler keeps", **self._sizing_in_use())
@@ -548,7 +552,7 @@ class EffectiveResistanceSampler(Sparsifier):
         if self.reweight:
             h = h.reweight_items(g.ids[mask], weights[mask])
         self.resistances_ = r
-        self.scores_ = np.where(mask & ~sampled, np.inf, g.weights * r)
+        self.scores_ = np.where(forest | loops, np.inf, g.weights * r)
         self.mask_ = mask
         self.sparsifier_ = h
         self._fitted_graph = g

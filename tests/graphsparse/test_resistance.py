@@ -128,6 +128,10 @@ def test_grounded_laplacian_sums_repeated_edges_and_sorts_long_rows():
 
 
 def test_grounded_laplacians_refuse_rows_out_of_range_and_read_directed_items_as_edges():
+    """A directed structure's items are edges to the grounded Laplacians; the resistances
+    refuse one, as EffectiveResistanceSampler does: a networkx DiGraph that lists each edge both
+    ways (G.to_directed()) counted each twice and gave half of every resistance (from a
+    new-user trial)."""
     with pytest.raises(ValueError, match="rows must lie in -1..1"):
         grounded_laplacian(np.array([0, 1]), np.array([3, 0]), np.ones(2), 2)
     with pytest.raises(ValueError, match="one length"):
@@ -140,8 +144,15 @@ def test_grounded_laplacians_refuse_rows_out_of_range_and_read_directed_items_as
     expected = grounded_laplacian(index[path.rows], index[path.cols], path.weights, keep.size)
     lap = graph_grounded_laplacian(directed, index, keep.size)
     assert abs(lap - expected).max() == 0
-    z = resistance_embedding(directed, num_vectors=2000, solver="direct", seed=0)
-    assert abs(pair_resistances(z, np.array([0]), np.array([3]))[0] - 3.0) < 0.5
+    both_ways = nx.path_graph(3).to_directed()
+    for function, name in ((resistance_embedding, "resistance_embedding"),
+                           (effective_resistances, "effective_resistances")):
+        for graph in (directed, both_ways):
+            with pytest.raises(InvalidParameterError, match=f"{name} needs an undirected graph, "
+                                                            "and this one is directed; read it"):
+                function(graph, num_vectors=4, solver="direct")
+    r = effective_resistances(nx.Graph(both_ways), num_vectors=2000, solver="direct", seed=0)
+    assert np.allclose(r, 1.0, atol=0.15)
 
 
 def test_graph_grounded_laplacian_ignores_self_loops():
@@ -272,3 +283,24 @@ def test_effective_resistance_transform_refuses_another_graph_of_as_many_edges()
         sampler.transform(heavier)
     del sampler._fitted_graph  # one fitted (and pickled) before the graph was kept
     assert sampler.transform(grid).equals(sampler.sparsifier_)
+
+
+def test_the_sampler_scores_are_infinite_only_on_the_forest_and_the_self_loops():
+    """A size that keeps every edge scored every edge inf, where the docs give w R on all but the
+    kept forest (from a new-user trial)."""
+    from graphsparse import EffectiveResistanceSampler
+
+    path = nx.path_graph(4)
+    path.add_edge(2, 2)
+    g = as_structure(path)
+    loops = g.rows == g.cols
+    every = EffectiveResistanceSampler(keep_ratio=1.0, keep_tree=False, num_vectors=8,
+                                       solver="direct").fit(g)
+    assert every.mask_.all()
+    assert np.isinf(every.scores_[loops]).all()
+    assert np.array_equal(every.scores_[~loops], (g.weights * every.resistances_)[~loops])
+    tree = EffectiveResistanceSampler(keep_ratio=1.0, num_vectors=8, solver="direct").fit(g)
+    assert np.isinf(tree.scores_).all()  # a path is its own spanning tree
+    cycle = EffectiveResistanceSampler(budget=4, num_vectors=8, solver="direct").fit(
+        nx.cycle_graph(5))
+    assert np.isinf(cycle.scores_).sum() == 4 and np.isfinite(cycle.scores_).sum() == 1
