@@ -314,8 +314,16 @@ class SparseStructure:
 
     @property
     def density(self) -> float:
-        """Edges per node, ``|E| / |V|``."""
-        return self.num_items / max(self.num_nodes, 1)
+        """Edges other than self-loops per node, ``|E| / |V|``: what the sizing ``density``
+        counts, and ``graph info`` reports (self-loops add nothing to a Laplacian).
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> as_structure(nx.Graph([(0, 1), (1, 2), (2, 0), (2, 2)])).density  # a loop at 2
+        1.0
+        """
+        return (self.num_items - self.num_self_loops) / max(self.num_nodes, 1)
 
     def __repr__(self) -> str:
         kind = "undirected" if self.is_undirected else "directed"
