@@ -458,7 +458,7 @@ def test_method_names_are_read_in_any_case_as_dataset_names_are(cli, tmp_path, m
     assert "got 'FeGras'" in bad.error_line()  # named as given
     ran = {}
     monkeypatch.setattr(graphsparse.cli, "_run_teddy",
-                        lambda runner, out, dataset, model, levels, wanted, *rest, **kw:
+                        lambda runner, out, run, levels, wanted, *rest, **kw:
                         ran.update(methods=wanted))
     result = cli("graph", "teddy", "--methods", "Teddy,RANDOM", "--levels", "1",
                  "--seeds", "1", "--epochs", "1", "--out", tmp_path / "teddy")
