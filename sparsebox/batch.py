@@ -190,18 +190,17 @@ def _warnings_name_the_file(fn: Callable[..., Any], outputs: Sequence[str], task
         named = any(name in text for name in files)
         warning_line(text if named else f"{task['source']}: {text}", category, filename, lineno)
 
-    before = list(warnings.filters)
+    left = None
     try:
         with warnings.catch_warnings():  # (which also shows each file's warnings anew)
             warnings.showwarning = show
             try:
                 return fn(task, emit)
             finally:
-                added = [f for f in warnings.filters if f not in before]
-    finally:  # the filters a library set as the task imported it stay for the next tasks
-        for action, message, category, module, lineno in reversed(added):
-            warnings.filterwarnings(action, message.pattern if message else "", category,
-                                    module.pattern if module else "", lineno)
+                left = list(warnings.filters)
+    finally:  # the filters as the task left them (a library it imported set its own) stay for
+        if left is not None:  # the next tasks, in their places, as without the wrapper
+            warnings.filters[:] = left
 
 
 def _reason(source: Any, why: str) -> str:

@@ -586,6 +586,7 @@ def test_a_warning_of_a_file_in_a_batch_names_the_file(tmp_path, cli, capsys):
 
     def imports_a_library(task, emit):  # which sets its filters as it is imported
         warnings.filterwarnings("ignore", message="noisy", module="some_library")
+        warnings.filterwarnings("ignore", message="quiet", append=True)  # below the others
         return task
 
     capsys.readouterr()
@@ -597,5 +598,8 @@ def test_a_warning_of_a_file_in_a_batch_names_the_file(tmp_path, cli, capsys):
         _warnings_name_the_file(imports_a_library, (), {"source": "b.ply"}, None)
         assert warnings.filters[0][0] == "ignore" and warnings.filters[0][1].pattern == "noisy"
         assert warnings.filters[0][3].pattern == "some_library"
+        # one added below the others stays below them (it was put back in front of them)
+        assert warnings.filters[-1][0] == "ignore" and warnings.filters[-1][1].pattern == "quiet"
+        assert warnings.filters[1][0] == "always"
     assert capsys.readouterr().err.splitlines() == [
         "warning: o/a.pcd: written as 8-byte floats", "warning: a.ply: no colours"]
