@@ -649,13 +649,13 @@ def stream_run(
     why = unwritable_folder(state)  # a run writes its checkpoint and log there, resumed or not
     if why is not None:
         raise typer.BadParameter(why, param_hint="--state")
-    if events != "-" and Path(events).is_file() and not (state / CHECKPOINT).exists():
+    resumed_state = (state / CHECKPOINT).exists()
+    if events != "-" and Path(events).is_file() and not resumed_state:
         _refuse_a_file_without_events(events)  # before the graph is loaded and fitted
     params = {"density": density, "max_density": max_density, "distortion": distortion,
               "calibration_quantile": 0.9, "recovery": recovery,
               "num_walkers": num_walkers, "max_steps": max_steps,
               "on_missing": "skip" if skip_missing else "error", "seed": seed}
-    resumed_state = (state / CHECKPOINT).exists()
     try:
         st, resumed = _open_stream(state, graph, params,
                                    events if events != "-" and Path(events).is_file() else None,
