@@ -125,7 +125,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
     """The protocol on one dataset into ``folder`` (resumable); its records."""
     from graphsparse.gtsp.protocol import AXES, gtsp_seed_task, plan_runs, runs_to_do, spec_dicts
     from graphsparse.gtsp.report import write_gtsp_report
-    from graphsparse.resume import settings_note
+    from graphsparse.resume import settings_notes
     from sparsebox.outputs import json_text, write_text_atomic
     from sparsebox.parallel import LocalExecutor
     from sparsebox.progress import make_progress
@@ -163,7 +163,7 @@ def run_dataset(dataset: str, args: argparse.Namespace, folder: Path) -> list[di
         LocalExecutor(args.jobs, threads=1).run(gtsp_seed_task, tasks, on_record=on_record)
     retime(dataset, records, args.max_graphs)
     write_text_atomic(path, json_text(records, indent=2))
-    write_gtsp_report(records, folder, title=f"GTSP on {dataset}", notes=[settings_note(run)])
+    write_gtsp_report(records, folder, title=f"GTSP on {dataset}", notes=settings_notes(run))
     return records
 
 

@@ -23,7 +23,7 @@ from graphsparse.resume import (
     is_number,
     read_json,
     resumable_records,
-    settings_note,
+    settings_notes,
 )
 from sparsebox.options import finite_at_least
 from sparsebox.outputs import (
@@ -419,7 +419,7 @@ def _run_teddy(runner: Any, out: Path, run: dict, level_list: list[int],
     from sparsebox.progress import make_progress
 
     title = f"{run['dataset']} / {run['model']}"
-    notes = [settings_note(run, titled=("dataset", "model"))]
+    notes = settings_notes(run, titled=("dataset", "model"))
     levels = len(level_list)
     total = len(todo) * ((len(wanted) - ("dense" in wanted)) * levels + ("dense" in wanted))
     if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
@@ -523,7 +523,7 @@ def teddy_report(
     run = _teddy_run(folder)
     write_teddy_report(records, folder, title=title or (
         f"{run['dataset']} / {run['model']}" if run else folder.name),
-        notes=[settings_note(run, titled=("dataset", "model"))] if run else None)
+        notes=settings_notes(run, titled=("dataset", "model")) if run else None)
     typer.echo(f"wrote {folder / 'results.md'} and accuracy.png ({counted(len(records), 'record')})")
 
 

@@ -67,17 +67,19 @@ def resumable_records(out: Path, run: dict, fields: Mapping[str, Any], what: str
     return records
 
 
-def settings_note(run: Mapping[str, Any], *, titled: Sequence[str] = ("dataset",)) -> str:
-    """The settings of ``run`` (a run.json) as the options that give them, for a report: those
-    of ``titled`` are left to its title.
+def settings_notes(run: Mapping[str, Any], *, titled: Sequence[str] = ("dataset",)) -> list[str]:
+    """The settings of ``run`` (a run.json) as the options that give them, a note for a report
+    (none where ``run`` holds only those of ``titled``, which its title gives).
 
     Examples
     --------
-    >>> settings_note({"dataset": "cora", "epochs": 200, "max_graphs": None})
-    'Run with --epochs 200, no --max-graphs (run.json).'
+    >>> settings_notes({"dataset": "cora", "epochs": 200, "max_graphs": None})
+    ['Run with --epochs 200, no --max-graphs (run.json).']
+    >>> settings_notes({"dataset": "cora"})
+    []
     """
     said = ", ".join(_setting(k, v) for k, v in run.items() if k not in titled)
-    return f"Run with {said} (run.json)."
+    return [f"Run with {said} (run.json)."] if said else []
 
 
 def _option(key: str) -> str:

@@ -151,12 +151,12 @@ def _run_and_report(runner: Any, out: Path, dataset: str, records: list[dict], t
     ``out/run.json`` was there before (else a failure before any record removes it)."""
     from graphsparse.gtsp.protocol import gtsp_seed_task, spec_dicts
     from graphsparse.gtsp.report import write_gtsp_report
-    from graphsparse.resume import settings_note
+    from graphsparse.resume import settings_notes
     from sparsebox.outputs import counted, write_text_atomic
     from sparsebox.parallel import TaskError
     from sparsebox.progress import make_progress
 
-    title, notes = f"GTSP on {dataset}", [settings_note(run)]
+    title, notes = f"GTSP on {dataset}", settings_notes(run)
     total = sum(len(v) for v in todo.values())
     if hasattr(runner, "connect"):  # a Ray cluster that does not answer: one error line, no bar
         runner.connect()

@@ -110,6 +110,11 @@ def test_teddy_report_takes_its_title_from_the_run(cli, tmp_path):
     assert cli("graph", "teddy-report", folder).exit_code == 0
     lines = (folder / "results.md").read_text().splitlines()
     assert "teddy" in lines[0] and not any(line.startswith("Run with") for line in lines)
+    # a run.json of the title's settings alone gives no note ("Run with  (run.json).")
+    (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn"}))
+    assert cli("graph", "teddy-report", folder).exit_code == 0
+    lines = (folder / "results.md").read_text().splitlines()
+    assert lines[0] == "# cora / gcn" and lines[2].startswith("| method |"), lines[:3]
     (folder / "run.json").write_text(json.dumps({"dataset": "cora", "model": "gcn", "epochs": 3,
                                                  "distill_lambda": 0.1}))
     assert cli("graph", "teddy-report", folder).exit_code == 0
