@@ -403,7 +403,16 @@ class StrategyState(MutableMapping):
         return {name: getattr(self, name) for name in self._names()}
 
     def mismatched_keys(self, state: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
-        """The fields ``state`` lacks, and its keys that are no field (both sorted)."""
+        """The fields ``state`` lacks, and its keys that are no field (both sorted).
+
+        Examples
+        --------
+        >>> @dataclasses.dataclass
+        ... class Counts(StrategyState):
+        ...     steps: int = 0
+        >>> Counts().mismatched_keys({"step": 1})
+        (['steps'], ['step'])
+        """
         names = set(self._names())
         return sorted(names - set(state)), sorted(set(state) - names, key=str)
 
